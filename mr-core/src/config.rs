@@ -1,0 +1,113 @@
+//! The validated configuration of a local run.
+
+use crate::error::{Error, Result};
+use std::path::PathBuf;
+
+/// Default bytes per split (`--chunksize`).
+pub const DEFAULT_CHUNK_SIZE: u64 = 64 << 20; // 64 MiB
+/// Default memory for map output buffers, shared by all map tasks (`--sort-buffer-mb`).
+pub const DEFAULT_SORT_BUFFER: u64 = 256 << 20; // 256 MiB
+
+/// Where the results of the last step go.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Output {
+    /// Standard output, in key order (reduce steps) or input order (map-only).
+    #[default]
+    Stdout,
+    /// A directory of `part-NNNNN` files and `_SUCCESS`, committed atomically.
+    Dir {
+        /// The directory to create.
+        path: PathBuf,
+        /// Replace it if it exists.
+        overwrite: bool,
+    },
+}
+
+/// Everything a local run needs besides the job.
+///
+/// ```
+/// use mr_core::RunConfig;
+/// let cfg = RunConfig { inputs: vec!["logs/".into()], jobs: 2, ..RunConfig::default() };
+/// assert_eq!(cfg.threads(), 2);
+/// assert!(cfg.validate().is_ok());
+/// ```
+#[derive(Debug, Clone)]
+pub struct RunConfig {
+    /// Files, directories, globs, or `-` for stdin.
+    pub inputs: Vec<String>,
+    /// Where results go.
+    pub output: Output,
+    /// Worker threads; 0 means one per core.
+    pub jobs: usize,
+    /// Reduce partitions; 0 means one per worker thread.
+    pub partitions: usize,
+    /// Target bytes per split (plain files; a gzip file is one split).
+    pub chunk_size: u64,
+    /// Memory for map output, shared by the map tasks running at once.
+    pub sort_buffer_bytes: u64,
+    /// Where spill files and intermediate outputs go (default: the system's).
+    pub tmp_dir: Option<PathBuf>,
+    /// Skip (and keep aside) records the job cannot process, instead of failing.
+    pub skip_bad_records: bool,
+    /// The most runs merged at once.
+    pub merge_fan_in: usize,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            inputs: Vec::new(),
+            output: Output::Stdout,
+            jobs: 0,
+            partitions: 0,
+            chunk_size: DEFAULT_CHUNK_SIZE,
+            sort_buffer_bytes: DEFAULT_SORT_BUFFER,
+            tmp_dir: None,
+            skip_bad_records: false,
+            merge_fan_in: crate::shuffle::merge::DEFAULT_FAN_IN,
+        }
+    }
+}
+
+impl RunConfig {
+    /// Worker threads to use.
+    pub fn threads(&self) -> usize {
+        if self.jobs == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            self.jobs
+        }
+    }
+
+    /// Reduce partitions to use.
+    pub fn partition_count(&self) -> usize {
+        if self.partitions == 0 {
+            self.threads()
+        } else {
+            self.partitions
+        }
+    }
+
+    /// Checks ranges and consistency.
+    pub fn validate(&self) -> Result<()> {
+        if self.inputs.is_empty() {
+            return Err(Error::Config("no input given (use --input PATH)".into()));
+        }
+        if self.chunk_size == 0 {
+            return Err(Error::Config("--chunksize must be at least 1 byte".into()));
+        }
+        if self.sort_buffer_bytes < 1024 {
+            return Err(Error::Config("--sort-buffer must be at least 1 KiB".into()));
+        }
+        if self.merge_fan_in < 2 {
+            return Err(Error::Config("--merge-fan-in must be at least 2".into()));
+        }
+        if self.partition_count() > 100_000 {
+            return Err(Error::Config("--partitions must be at most 100000".into()));
+        }
+        if self.inputs.iter().filter(|i| *i == "-").count() > 1 {
+            return Err(Error::Config("stdin (-) can be given only once".into()));
+        }
+        Ok(())
+    }
+}

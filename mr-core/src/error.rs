@@ -1,0 +1,201 @@
+//! Errors: what went wrong, and where.
+//!
+//! User-facing failures (a missing input, a bad record, an output directory that
+//! already exists) are kept apart from [`Error::Internal`], which is always a bug
+//! in `mr`. Every error that concerns a file names the file; every error that
+//! concerns a record names the file and line (map side) or the key (reduce side).
+
+use std::fmt;
+use std::io;
+use std::path::PathBuf;
+
+/// A `Result` whose error is the engine's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Where a record came from: the input file and line (1-based) for the map
+/// side, the key for the reduce side.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Location {
+    /// A line of an input file (or of stdin, shown as `-`).
+    Line {
+        /// The step (0-based) whose mapper read the line.
+        step: usize,
+        /// The file, as given or found under a given directory.
+        file: String,
+        /// 1-based line number, when it could be worked out.
+        line: Option<u64>,
+    },
+    /// A key group on the reduce (or combine) side.
+    Key {
+        /// The step (0-based) whose reducer saw the key.
+        step: usize,
+        /// The key as encoded (JSON), cut to 200 bytes.
+        key: String,
+    },
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Location::Line { step, file, line } => {
+                write!(f, "{file}")?;
+                if let Some(n) = line {
+                    write!(f, ":{n}")?;
+                }
+                if *step > 0 {
+                    write!(f, " (step {step})")?;
+                }
+                Ok(())
+            }
+            Location::Key { step, key } => write!(f, "step {step} reducer, key {key}"),
+        }
+    }
+}
+
+/// Everything that can stop a job.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// An input path given by the user does not exist or matches nothing.
+    #[error("input not found: {path} (no such file, directory or glob match)")]
+    InputNotFound {
+        /// The path or pattern as given.
+        path: String,
+    },
+    /// A file-system operation failed on `path`.
+    #[error("{op} {}: {source}", path.display())]
+    Io {
+        /// What we were doing (`reading`, `creating`, ...).
+        op: &'static str,
+        /// The file or directory concerned.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// Writing results to standard output failed (a broken pipe is reported
+    /// as this too; the binary treats it as a normal end).
+    #[error("writing to standard output: {0}")]
+    Stdout(#[source] io::Error),
+    /// A record the job could not process, under the default (strict) policy.
+    #[error("bad record at {location}: {reason}\n  record: {snippet}")]
+    BadRecord {
+        /// File and line, or step and key.
+        location: Location,
+        /// Why it was rejected.
+        reason: String,
+        /// The first 200 bytes of the record, lossily decoded.
+        snippet: String,
+    },
+    /// The output directory exists and `--overwrite` was not given.
+    #[error("output directory {} already exists; pass --overwrite to replace it", .0.display())]
+    OutputExists(PathBuf),
+    /// A setting is out of range or inconsistent.
+    #[error("invalid configuration: {0}")]
+    Config(String),
+    /// The job itself failed outside of any record (in an init or final hook).
+    #[error("job failed in {hook}: {reason}")]
+    Hook {
+        /// Which hook (`mapper init`, `reducer final`, ...).
+        hook: String,
+        /// The job's message.
+        reason: String,
+    },
+    /// A bug in mr: an invariant did not hold.
+    #[error("internal error (this is a bug in mr, please report it): {0}")]
+    Internal(String),
+}
+
+impl Error {
+    /// Builds an [`Error::Io`] naming the operation and the path.
+    pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
+        Error::Io {
+            op,
+            path: path.into(),
+            source,
+        }
+    }
+
+    /// True when this is a broken pipe on standard output (the reader went away,
+    /// as with `mr run ... | head`), which a command line treats as success.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Stdout(e) if e.kind() == io::ErrorKind::BrokenPipe)
+    }
+}
+
+/// The error a job's own code returns from `map`, `reduce` and the hooks.
+///
+/// Anything that converts into `Box<dyn std::error::Error + Send + Sync>`
+/// converts into a `JobError`, so `?` works on `serde_json`, `std::io`,
+/// `String` and `&str` errors alike:
+///
+/// ```
+/// use mr_core::JobError;
+/// fn parse(s: &str) -> Result<u64, JobError> {
+///     if s.is_empty() {
+///         return Err("empty field".into());
+///     }
+///     Ok(s.parse::<u64>()?)
+/// }
+/// assert!(parse("12").is_ok());
+/// assert_eq!(parse("").unwrap_err().to_string(), "empty field");
+/// ```
+pub struct JobError(Box<dyn std::error::Error + Send + Sync>);
+
+impl JobError {
+    /// A job error with this message.
+    pub fn msg(message: impl fmt::Display) -> JobError {
+        JobError(message.to_string().into())
+    }
+}
+
+impl<E: Into<Box<dyn std::error::Error + Send + Sync>>> From<E> for JobError {
+    fn from(e: E) -> JobError {
+        JobError(e.into())
+    }
+}
+
+impl fmt::Display for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(&self.0, f)
+    }
+}
+
+impl fmt::Debug for JobError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(&self.0, f)
+    }
+}
+
+/// The first 200 bytes of a record, for error messages.
+pub(crate) fn snippet(bytes: &[u8]) -> String {
+    const MAX: usize = 200;
+    let cut = &bytes[..bytes.len().min(MAX)];
+    let mut s = String::from_utf8_lossy(cut).into_owned();
+    if bytes.len() > MAX {
+        s.push('…');
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn location_names_file_and_line() {
+        let l = Location::Line {
+            step: 0,
+            file: "logs/a.json".into(),
+            line: Some(12),
+        };
+        assert_eq!(l.to_string(), "logs/a.json:12");
+    }
+
+    #[test]
+    fn snippet_cuts_long_records() {
+        let long = vec![b'x'; 500];
+        assert_eq!(snippet(&long).chars().count(), 201);
+        assert_eq!(snippet(b"\xffab"), "\u{fffd}ab");
+    }
+}

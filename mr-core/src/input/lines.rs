@@ -1,0 +1,258 @@
+//! Reads a split as lines, with large reads and no per-line allocation.
+//!
+//! Lines are returned without their `\n` or `\r\n`; a last line without a
+//! newline is still a line; a UTF-8 byte-order mark at the start of a file is
+//! dropped.
+
+use super::listing::{Compression, InputSource};
+use super::split::Split;
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+
+/// Bytes read from the input at a time.
+pub const READ_BUFFER_BYTES: usize = 1 << 20; // 1 MiB
+
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// A line reader over any byte stream, that stops at the split's end.
+pub struct LineReader<R> {
+    inner: R,
+    buf: Vec<u8>,
+    lo: usize,
+    hi: usize,
+    /// How far past `lo` we already looked for a newline.
+    scanned: usize,
+    eof: bool,
+    /// Absolute offset of `buf[lo]` in the file (uncompressed).
+    pos: u64,
+    /// Lines starting at or after this offset belong to the next split.
+    end: u64,
+}
+
+impl<R: Read> LineReader<R> {
+    /// A reader whose first byte is at offset `pos` of its file, returning
+    /// lines that start before `end`.
+    ///
+    /// ```
+    /// use mr_core::input::LineReader;
+    /// let mut r = LineReader::new(&b"a\r\nb\n\nc"[..], 0, u64::MAX);
+    /// let mut lines = Vec::new();
+    /// while let Some((_, l)) = r.next_line().unwrap() { lines.push(l.to_vec()); }
+    /// assert_eq!(lines, vec![b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
+    /// ```
+    pub fn new(inner: R, pos: u64, end: u64) -> Self {
+        LineReader {
+            inner,
+            buf: vec![0; READ_BUFFER_BYTES],
+            lo: 0,
+            hi: 0,
+            scanned: 0,
+            eof: false,
+            pos,
+            end,
+        }
+    }
+
+    /// Discards bytes through the next newline (the tail of a line owned by
+    /// the previous split).
+    pub fn skip_partial_line(&mut self) -> io::Result<()> {
+        let saved = self.end;
+        self.end = u64::MAX;
+        let r = self.next_line().map(|_| ());
+        self.end = saved;
+        r
+    }
+
+    /// The next line and the offset of its first byte, or `None` at the end
+    /// of the split.
+    pub fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        if self.pos >= self.end {
+            return Ok(None);
+        }
+        let (start, len, consumed) = loop {
+            let window = &self.buf[self.lo + self.scanned..self.hi];
+            if let Some(i) = memchr::memchr(b'\n', window) {
+                let len = self.scanned + i;
+                break (self.lo, len, len + 1);
+            }
+            self.scanned = self.hi - self.lo;
+            if self.eof {
+                if self.lo == self.hi {
+                    return Ok(None);
+                }
+                let len = self.hi - self.lo;
+                break (self.lo, len, len);
+            }
+            self.fill()?;
+        };
+        let line_start = self.pos;
+        self.lo += consumed;
+        self.pos += consumed as u64;
+        self.scanned = 0;
+        let mut line = &self.buf[start..start + len];
+        if let [rest @ .., b'\r'] = line {
+            line = rest;
+        }
+        if line_start == 0 && line.starts_with(BOM) {
+            line = &line[BOM.len()..];
+        }
+        Ok(Some((line_start, line)))
+    }
+
+    fn fill(&mut self) -> io::Result<()> {
+        if self.lo > 0 {
+            self.buf.copy_within(self.lo..self.hi, 0);
+            self.hi -= self.lo;
+            self.lo = 0;
+        }
+        if self.hi == self.buf.len() {
+            // A line longer than the buffer: grow it.
+            let n = self.buf.len() * 2;
+            self.buf.resize(n, 0);
+        }
+        loop {
+            match self.inner.read(&mut self.buf[self.hi..]) {
+                Ok(0) => {
+                    self.eof = true;
+                    return Ok(());
+                }
+                Ok(n) => {
+                    self.hi += n;
+                    return Ok(());
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+    }
+}
+
+/// Opens a split positioned at its first owned line.
+pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
+    let file = &split.file;
+    let path = match &file.source {
+        InputSource::Stdin => {
+            let r: Box<dyn Read + Send> = Box::new(io::stdin());
+            return Ok(LineReader::new(r, 0, u64::MAX));
+        }
+        InputSource::Path(p) => p,
+    };
+    let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    match file.compression {
+        Compression::Gzip => {
+            let r: Box<dyn Read + Send> = Box::new(flate2::read::MultiGzDecoder::new(
+                BufReader::with_capacity(READ_BUFFER_BYTES, f),
+            ));
+            Ok(LineReader::new(r, 0, u64::MAX))
+        }
+        Compression::None => {
+            if split.start == 0 {
+                let r: Box<dyn Read + Send> = Box::new(f);
+                return Ok(LineReader::new(r, 0, split.end));
+            }
+            // Start one byte early: if it is a newline, our first line starts
+            // exactly at `start`; otherwise we are mid-line and skip it.
+            f.seek(SeekFrom::Start(split.start - 1))
+                .map_err(|e| Error::io("seeking in", path, e))?;
+            let r: Box<dyn Read + Send> = Box::new(f);
+            let mut lr = LineReader::new(r, split.start - 1, split.end);
+            lr.skip_partial_line()
+                .map_err(|e| Error::io("reading", path, e))?;
+            Ok(lr)
+        }
+    }
+}
+
+/// Counts the lines that start before `offset` in a plain file: turns a byte
+/// offset into a line number for error messages (only on the error path).
+pub fn line_number_at(path: &std::path::Path, offset: u64) -> io::Result<u64> {
+    let mut f = BufReader::new(File::open(path)?).take(offset);
+    let mut buf = vec![0u8; 1 << 16];
+    let mut n = 0u64;
+    loop {
+        let k = f.read(&mut buf)?;
+        if k == 0 {
+            return Ok(n + 1);
+        }
+        n += memchr::memchr_iter(b'\n', &buf[..k]).count() as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::input::listing::InputFile;
+    use crate::input::split::make_splits;
+    use proptest::prelude::*;
+
+    fn read_all_splits(content: &[u8], chunk: u64) -> Vec<Vec<u8>> {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, content).unwrap();
+        let f = InputFile {
+            source: InputSource::Path(p),
+            display: "f".into(),
+            size: content.len() as u64,
+            compression: Compression::None,
+        };
+        let mut out = Vec::new();
+        for s in make_splits(vec![f], chunk) {
+            let mut r = open_split(&s).unwrap();
+            while let Some((_, l)) = r.next_line().unwrap() {
+                out.push(l.to_vec());
+            }
+        }
+        out
+    }
+
+    fn reference_lines(content: &[u8]) -> Vec<Vec<u8>> {
+        if content.is_empty() {
+            return vec![];
+        }
+        let body = content.strip_suffix(b"\n").unwrap_or(content);
+        body.split(|&b| b == b'\n')
+            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .collect()
+    }
+
+    proptest! {
+        #[test]
+        fn every_line_read_once_whatever_the_chunk(
+            lines in proptest::collection::vec("[a-c\r]{0,7}", 0..40),
+            trailing_newline in any::<bool>(),
+            chunk in 1u64..40,
+        ) {
+            let mut content = lines.join("\n").into_bytes();
+            if trailing_newline && !content.is_empty() { content.push(b'\n'); }
+            prop_assert_eq!(read_all_splits(&content, chunk), reference_lines(&content));
+        }
+    }
+
+    #[test]
+    fn long_lines_grow_the_buffer() {
+        let long = vec![b'x'; READ_BUFFER_BYTES * 3 + 7];
+        let mut content = long.clone();
+        content.extend_from_slice(b"\nend\n");
+        let got = read_all_splits(&content, 1000);
+        assert_eq!(got, vec![long, b"end".to_vec()]);
+    }
+
+    #[test]
+    fn bom_is_dropped() {
+        assert_eq!(
+            read_all_splits(b"\xEF\xBB\xBFa\nb\n", 100),
+            vec![b"a".to_vec(), b"b".to_vec()]
+        );
+    }
+
+    #[test]
+    fn line_numbers_from_offsets() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f");
+        std::fs::write(&p, "a\nbb\nccc\n").unwrap();
+        assert_eq!(line_number_at(&p, 0).unwrap(), 1);
+        assert_eq!(line_number_at(&p, 2).unwrap(), 2);
+        assert_eq!(line_number_at(&p, 5).unwrap(), 3);
+    }
+}

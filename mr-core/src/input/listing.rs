@@ -1,0 +1,202 @@
+//! Expands the user's input arguments into a sorted list of files.
+//!
+//! - a file is taken as given (even if its name starts with `_` or `.`);
+//! - a directory is walked recursively, skipping names that start with `_`
+//!   or `.` (Hadoop's rule: `_SUCCESS`, `_logs`, `.crc` files, hidden dirs);
+//! - a pattern with `*`, `?` or `[` is expanded as a glob;
+//! - `-` is standard input.
+//!
+//! A path that does not exist, or a pattern that matches nothing, is an error
+//! before any work starts. Empty files are kept out of the splits.
+
+use crate::error::{Error, Result};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Where a file's bytes come from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum InputSource {
+    /// A file on disk.
+    Path(PathBuf),
+    /// Standard input.
+    Stdin,
+}
+
+/// How a file's bytes are encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    /// Plain bytes: can be split anywhere.
+    None,
+    /// gzip (possibly several concatenated members): one split per file.
+    Gzip,
+}
+
+/// One input file with what the engine needs to split it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    /// Where to read it.
+    pub source: InputSource,
+    /// The name shown in errors and given to the mapper's context.
+    pub display: String,
+    /// Size in bytes on disk (0 for stdin: unknown).
+    pub size: u64,
+    /// Plain or gzip.
+    pub compression: Compression,
+}
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+fn is_glob(s: &str) -> bool {
+    s.contains(['*', '?', '['])
+}
+
+fn skipped_name(p: &Path) -> bool {
+    p.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.starts_with('_') || n.starts_with('.'))
+}
+
+/// Lists the input files named by `args`, in a stable order.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("a.txt"), "x\n").unwrap();
+/// std::fs::write(dir.path().join("_SUCCESS"), "").unwrap();
+/// let files = mr_core::input::list_inputs(&[dir.path().display().to_string()]).unwrap();
+/// assert_eq!(files.len(), 1);
+/// assert!(mr_core::input::list_inputs(&["/no/such/file".into()]).is_err());
+/// ```
+pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
+    let mut out = Vec::new();
+    for arg in args {
+        if arg == "-" {
+            out.push(InputFile {
+                source: InputSource::Stdin,
+                display: "-".into(),
+                size: 0,
+                compression: Compression::None,
+            });
+            continue;
+        }
+        let path = Path::new(arg);
+        if path.exists() {
+            add_path(path, true, &mut out)?;
+        } else if is_glob(arg) {
+            let paths =
+                glob::glob(arg).map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?;
+            let mut matched = false;
+            for p in paths {
+                let p = p.map_err(|e| {
+                    let path = e.path().to_path_buf();
+                    Error::io("reading", path, e.into())
+                })?;
+                matched = true;
+                add_path(&p, false, &mut out)?;
+            }
+            if !matched {
+                return Err(Error::InputNotFound { path: arg.clone() });
+            }
+        } else {
+            return Err(Error::InputNotFound { path: arg.clone() });
+        }
+    }
+    Ok(out)
+}
+
+fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()> {
+    let meta = fs::metadata(path).map_err(|e| Error::io("reading", path, e))?;
+    if meta.is_dir() {
+        let mut entries: Vec<PathBuf> = fs::read_dir(path)
+            .map_err(|e| Error::io("listing", path, e))?
+            .map(|e| e.map(|e| e.path()))
+            .collect::<std::io::Result<_>>()
+            .map_err(|e| Error::io("listing", path, e))?;
+        entries.sort();
+        for p in entries {
+            if !skipped_name(&p) {
+                add_path(&p, false, out)?;
+            }
+        }
+        return Ok(());
+    }
+    if !explicit && skipped_name(path) {
+        return Ok(());
+    }
+    if !meta.is_file() {
+        // Sockets, FIFOs found while walking: not log files. A FIFO given
+        // explicitly is read as a stream.
+        if !explicit {
+            return Ok(());
+        }
+    }
+    out.push(InputFile {
+        source: InputSource::Path(path.to_path_buf()),
+        display: path.display().to_string(),
+        size: meta.len(),
+        compression: detect_compression(path)?,
+    });
+    Ok(())
+}
+
+/// gzip by extension or by magic bytes (logs are not always named well).
+fn detect_compression(path: &Path) -> Result<Compression> {
+    if path.extension().is_some_and(|e| e == "gz") {
+        return Ok(Compression::Gzip);
+    }
+    let mut magic = [0u8; 2];
+    let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    use std::io::Read;
+    let n = f
+        .read(&mut magic)
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(if n == 2 && magic == GZIP_MAGIC {
+        Compression::Gzip
+    } else {
+        Compression::None
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn walks_dirs_skipping_hidden_and_underscore() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        fs::create_dir_all(p.join("sub/.hidden")).unwrap();
+        fs::create_dir_all(p.join("_logs")).unwrap();
+        fs::write(p.join("b.json"), "1\n").unwrap();
+        fs::write(p.join("sub/a.json"), "1\n").unwrap();
+        fs::write(p.join("sub/.hidden/x"), "1\n").unwrap();
+        fs::write(p.join("_logs/x"), "1\n").unwrap();
+        fs::write(p.join(".crc"), "1\n").unwrap();
+        let files = list_inputs(&[p.display().to_string()]).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.display.clone()).collect();
+        assert_eq!(names.len(), 2, "{names:?}");
+        assert!(names[0].ends_with("b.json"));
+        assert!(names[1].ends_with("sub/a.json"));
+    }
+
+    #[test]
+    fn globs_expand_and_missing_is_an_error() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(d.path().join("a.log"), "1\n").unwrap();
+        fs::write(d.path().join("b.txt"), "1\n").unwrap();
+        let pat = format!("{}/*.log", d.path().display());
+        assert_eq!(list_inputs(&[pat]).unwrap().len(), 1);
+        let none = format!("{}/*.zzz", d.path().display());
+        assert!(matches!(
+            list_inputs(&[none]),
+            Err(Error::InputNotFound { .. })
+        ));
+    }
+
+    #[test]
+    fn gzip_detected_by_magic() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("noext");
+        fs::write(&p, [0x1f, 0x8b, 0, 0]).unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::Gzip);
+    }
+}

@@ -1,0 +1,80 @@
+//! Cuts input files into splits of about `chunk_size` bytes.
+//!
+//! A split owns the lines whose **first byte** lies in `[start, end)`: the
+//! reader of a split that starts mid-line skips to the next line, and reads
+//! past `end` to finish its last line. So no line is lost, cut or read twice,
+//! whatever the chunk size. A gzip file or stdin is one split.
+
+use super::listing::{Compression, InputFile, InputSource};
+use std::sync::Arc;
+
+/// A byte range of one input file, the unit of work of a map task.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Split {
+    /// The split's number in the step, which names its map task.
+    pub index: usize,
+    /// The file.
+    pub file: Arc<InputFile>,
+    /// First byte owned (for plain files).
+    pub start: u64,
+    /// One past the last byte where an owned line may start; `u64::MAX` to
+    /// read to the end (gzip, stdin).
+    pub end: u64,
+}
+
+impl Split {
+    /// Approximate bytes this split covers (compressed size for gzip).
+    pub fn len(&self) -> u64 {
+        if self.end == u64::MAX {
+            self.file.size
+        } else {
+            self.end - self.start
+        }
+    }
+
+    /// True for a split that covers nothing.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// Splits files into byte ranges of at most `chunk_size` bytes.
+///
+/// ```
+/// use mr_core::input::{make_splits, InputFile, InputSource};
+/// use mr_core::input::listing::Compression;
+/// let f = InputFile { source: InputSource::Path("x".into()), display: "x".into(),
+///                     size: 250, compression: Compression::None };
+/// let s = make_splits(vec![f], 100);
+/// assert_eq!(s.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(),
+///            vec![(0, 100), (100, 200), (200, 250)]);
+/// ```
+pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
+    let chunk = chunk_size.max(1);
+    let mut out = Vec::new();
+    for f in files {
+        let whole = f.compression != Compression::None || f.source == InputSource::Stdin;
+        let file = Arc::new(f);
+        if whole {
+            out.push(Split {
+                index: out.len(),
+                start: 0,
+                end: u64::MAX,
+                file,
+            });
+            continue;
+        }
+        let mut start = 0;
+        while start < file.size {
+            let end = (start + chunk).min(file.size);
+            out.push(Split {
+                index: out.len(),
+                file: file.clone(),
+                start,
+                end,
+            });
+            start = end;
+        }
+    }
+    out
+}

@@ -1,0 +1,545 @@
+//! The user's contract: a [`Job`] is one or more [`Step`]s; a step has a
+//! [`Mapper`], an optional combiner and an optional [`Reducer`].
+//!
+//! # Laws the engine relies on
+//!
+//! - **The combiner may run 0, 1 or many times**, on any subset of a key's
+//!   values, in any order (the local runner combines in its sort buffer, at
+//!   each spill and not at all for keys seen once; Hadoop does as it likes).
+//!   So a combiner must be associative and commutative, emit only the key it
+//!   was given, and emit values of the mapper's output type.
+//! - **Partitioning keeps every record**: all values of a key reach one
+//!   reducer call, exactly once.
+//! - **Keys encode deterministically**: the same logical key is the same bytes.
+//! - A reducer's values arrive in no particular order unless the step
+//!   [sorts values](TypedStep::sort_values).
+//!
+//! The mapper, combiner and reducer types are checked against each other by
+//! the compiler: a combiner's input and output are the mapper's output, a
+//! reducer's input is the mapper's output.
+
+use crate::counters::Counters;
+use crate::emit::{EmitBuffers, Emitter, RecordSink};
+use crate::error::JobError;
+use crate::protocol::FromLine;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+/// What a task knows about itself, as Hadoop tells a streaming task.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskContext {
+    /// The step (0-based).
+    pub step: usize,
+    /// Map, combine or reduce.
+    pub kind: TaskKind,
+    /// The task's number within its step (the split's or the partition's).
+    pub task: usize,
+    /// The input file a map task reads (`-` for stdin), when known.
+    pub input_file: Option<String>,
+    /// The partition a reduce task handles, when known.
+    pub partition: Option<usize>,
+}
+
+/// Which kind of task runs a piece of a job.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum TaskKind {
+    /// Runs the mapper over input lines.
+    #[default]
+    Map,
+    /// Runs the combiner over part of a key's values.
+    Combine,
+    /// Runs the reducer over all of a key's values.
+    Reduce,
+}
+
+/// Turns each input line into zero or more key-value records.
+///
+/// `Input` says how a line is decoded: `&str` for raw text lines,
+/// [`Json<T>`](crate::Json) for one JSON document a line, `(K, V)` for the
+/// records of an earlier step. A new mapper is cloned for every task.
+///
+/// ```
+/// use mr_core::{Emitter, JobError, Mapper};
+/// #[derive(Clone)]
+/// struct Lengths;
+/// impl Mapper for Lengths {
+///     type Input<'a> = &'a str;
+///     type Key = String;
+///     type Value = u64;
+///     fn map(&mut self, line: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+///         out.emit("chars", line.chars().count() as u64)
+///     }
+/// }
+/// ```
+pub trait Mapper: Clone + Send + Sync + 'static {
+    /// How a line is decoded for [`map`](Self::map).
+    type Input<'a>: FromLine<'a>;
+    /// The output key type.
+    type Key: Serialize + DeserializeOwned + Send + 'static;
+    /// The output value type.
+    type Value: Serialize + DeserializeOwned + Send + 'static;
+
+    /// Called once per task before the first record (mrjob's `mapper_init`).
+    fn init(&mut self, _ctx: &TaskContext) -> Result<(), JobError> {
+        Ok(())
+    }
+
+    /// Called for each input record.
+    fn map(
+        &mut self,
+        input: Self::Input<'_>,
+        out: &mut Emitter<Self::Key, Self::Value>,
+    ) -> Result<(), JobError>;
+
+    /// Called once per task after the last record (mrjob's `mapper_final`).
+    fn finish(&mut self, _out: &mut Emitter<Self::Key, Self::Value>) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// Receives one key and a stream of its values; emits zero or more records.
+/// Used both as a reducer and as a combiner.
+///
+/// The values are decoded one at a time as the reducer pulls them: they are
+/// never collected in memory by the engine.
+///
+/// ```
+/// use mr_core::{Emitter, JobError, Reducer, Values};
+/// #[derive(Clone)]
+/// struct Sum;
+/// impl Reducer for Sum {
+///     type Key = String;
+///     type Value = u64;
+///     type OutKey = String;
+///     type OutValue = u64;
+///     fn reduce(&mut self, key: String, values: Values<u64>, out: &mut Emitter<String, u64>)
+///         -> Result<(), JobError> {
+///         out.emit(&key, values.sum())
+///     }
+/// }
+/// ```
+pub trait Reducer: Clone + Send + Sync + 'static {
+    /// The input key type (the mapper's output key).
+    type Key: DeserializeOwned + Send + 'static;
+    /// The input value type (the mapper's output value).
+    type Value: DeserializeOwned + Send + 'static;
+    /// The output key type.
+    type OutKey: Serialize + Send + 'static;
+    /// The output value type.
+    type OutValue: Serialize + Send + 'static;
+
+    /// Called once per task before the first key.
+    fn init(&mut self, _ctx: &TaskContext) -> Result<(), JobError> {
+        Ok(())
+    }
+
+    /// Called once per key with all of its values.
+    fn reduce(
+        &mut self,
+        key: Self::Key,
+        values: Values<'_, Self::Value>,
+        out: &mut Emitter<Self::OutKey, Self::OutValue>,
+    ) -> Result<(), JobError>;
+
+    /// Called once per task after the last key.
+    fn finish(&mut self, _out: &mut Emitter<Self::OutKey, Self::OutValue>) -> Result<(), JobError> {
+        Ok(())
+    }
+}
+
+/// A job: a name, a one-line description and its steps.
+///
+/// ```
+/// use mr_core::{Job, Step};
+/// # use mr_core::{Emitter, JobError, Mapper};
+/// # #[derive(Clone)] struct Lines;
+/// # impl Mapper for Lines { type Input<'a> = &'a str; type Key = String; type Value = u64;
+/// #   fn map(&mut self, _l: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit("lines", 1) } }
+/// struct CountLines;
+/// impl Job for CountLines {
+///     fn name(&self) -> &str { "count_lines" }
+///     fn description(&self) -> &str { "Counts input lines." }
+///     fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).into()] }
+/// }
+/// assert_eq!(CountLines.steps().len(), 1);
+/// ```
+pub trait Job: Send + Sync + 'static {
+    /// The name used on the command line (`mr run NAME`).
+    fn name(&self) -> &str;
+    /// One line for `mr jobs`.
+    fn description(&self) -> &str;
+    /// The steps, run in order; each step's output is the next one's input.
+    fn steps(&self) -> Vec<Step>;
+}
+
+/// One map/combine/reduce step, with its types erased so that a job's steps
+/// can sit in one `Vec`. Build one with [`Step::map`].
+#[derive(Clone)]
+pub struct Step {
+    pub(crate) mapper: Arc<dyn MapFactory>,
+    pub(crate) combiner: Option<Arc<dyn ReduceFactory>>,
+    pub(crate) reducer: Option<Arc<dyn ReduceFactory>>,
+    pub(crate) sort_values: bool,
+}
+
+impl std::fmt::Debug for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Step")
+            .field("combiner", &self.combiner.is_some())
+            .field("reducer", &self.reducer.is_some())
+            .field("sort_values", &self.sort_values)
+            .finish()
+    }
+}
+
+impl Step {
+    /// Starts a step with its mapper; add a combiner and a reducer to it.
+    pub fn map<M: Mapper>(mapper: M) -> TypedStep<M::Key, M::Value> {
+        TypedStep {
+            step: Step {
+                mapper: Arc::new(TypedMapper(mapper)),
+                combiner: None,
+                reducer: None,
+                sort_values: false,
+            },
+            _types: PhantomData,
+        }
+    }
+
+    /// True when the step has a combiner.
+    pub fn has_combiner(&self) -> bool {
+        self.combiner.is_some()
+    }
+
+    /// True when the step has a reducer (otherwise it is map-only).
+    pub fn has_reducer(&self) -> bool {
+        self.reducer.is_some()
+    }
+
+    /// True when the step sorts each key's values (secondary sort).
+    pub fn sorts_values(&self) -> bool {
+        self.sort_values
+    }
+
+    pub(crate) fn new_mapper(&self) -> Box<dyn MapFn> {
+        self.mapper.create()
+    }
+
+    pub(crate) fn new_combiner(&self) -> Option<Box<dyn ReduceFn>> {
+        self.combiner.as_ref().map(|c| c.create())
+    }
+
+    pub(crate) fn new_reducer(&self) -> Option<Box<dyn ReduceFn>> {
+        self.reducer.as_ref().map(|c| c.create())
+    }
+}
+
+/// A step under construction, typed by its mapper's output so the compiler
+/// checks the combiner and reducer against it.
+pub struct TypedStep<K, V> {
+    step: Step,
+    _types: PhantomData<fn(K, V)>,
+}
+
+impl<K: 'static, V: 'static> TypedStep<K, V> {
+    /// Adds a combiner: it takes and gives the mapper's output types, and may
+    /// run any number of times (see the module docs for its laws).
+    pub fn combine<C>(mut self, combiner: C) -> Self
+    where
+        C: Reducer<Key = K, Value = V, OutKey = K, OutValue = V>,
+    {
+        self.step.combiner = Some(Arc::new(TypedReducer(combiner)));
+        self
+    }
+
+    /// Adds the reducer, which finishes the step.
+    pub fn reduce<R>(mut self, reducer: R) -> Step
+    where
+        R: Reducer<Key = K, Value = V>,
+    {
+        self.step.reducer = Some(Arc::new(TypedReducer(reducer)));
+        self.step
+    }
+
+    /// Delivers each key's values to the reducer sorted by value (numbers by
+    /// value, strings by bytes, arrays element-wise), like mrjob's
+    /// `SORT_VALUES`, without the reducer holding them in memory.
+    pub fn sort_values(mut self) -> Self {
+        self.step.sort_values = true;
+        self
+    }
+}
+
+impl<K, V> From<TypedStep<K, V>> for Step {
+    /// A map-only step: no sort, output in input order, one part per split.
+    fn from(t: TypedStep<K, V>) -> Step {
+        t.step
+    }
+}
+
+/// A mapper that passes `(key, value)` records through: the mapper of a
+/// reducer-only step.
+pub struct IdentityMapper<K, V>(PhantomData<fn(K, V)>);
+
+impl<K, V> IdentityMapper<K, V> {
+    /// The identity mapper.
+    pub fn new() -> Self {
+        IdentityMapper(PhantomData)
+    }
+}
+
+impl<K, V> Default for IdentityMapper<K, V> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> Clone for IdentityMapper<K, V> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl<K, V> Mapper for IdentityMapper<K, V>
+where
+    K: Serialize + DeserializeOwned + Send + 'static,
+    V: Serialize + DeserializeOwned + Send + 'static,
+{
+    type Input<'a> = (K, V);
+    type Key = K;
+    type Value = V;
+    fn map(&mut self, (k, v): (K, V), out: &mut Emitter<K, V>) -> Result<(), JobError> {
+        out.emit(&k, v)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Type erasure: the engine drives steps through these object-safe traits,
+// which work on encoded bytes.
+
+/// Why one record failed.
+#[derive(Debug)]
+pub(crate) enum RecordError {
+    /// The input could not be decoded into the job's type.
+    Decode(String),
+    /// The job's code returned an error for this record.
+    Job(String),
+    /// Writing the output failed: never skippable.
+    Fatal(crate::Error),
+}
+
+pub(crate) trait MapFactory: Send + Sync {
+    fn create(&self) -> Box<dyn MapFn>;
+}
+
+pub(crate) trait MapFn: Send {
+    fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError>;
+    /// Maps one line; returns false when the line held no record (blank).
+    fn map_line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<bool, RecordError>;
+    fn finish(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError>;
+}
+
+/// A lending stream of encoded values for one key.
+pub(crate) trait ValueStream {
+    fn next_value(&mut self) -> Result<Option<&[u8]>, crate::Error>;
+}
+
+pub(crate) trait ReduceFactory: Send + Sync {
+    fn create(&self) -> Box<dyn ReduceFn>;
+}
+
+pub(crate) trait ReduceFn: Send {
+    fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError>;
+    fn reduce(
+        &mut self,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError>;
+    fn finish(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError>;
+}
+
+struct TypedMapper<M>(M);
+
+impl<M: Mapper> MapFactory for TypedMapper<M> {
+    fn create(&self) -> Box<dyn MapFn> {
+        Box::new(MapAdapter {
+            mapper: self.0.clone(),
+            bufs: EmitBuffers::default(),
+        })
+    }
+}
+
+struct MapAdapter<M> {
+    mapper: M,
+    bufs: EmitBuffers,
+}
+
+fn job_result(r: Result<(), JobError>, bufs: &mut EmitBuffers) -> Result<(), RecordError> {
+    if let Some(fatal) = bufs.fatal.take() {
+        return Err(RecordError::Fatal(fatal));
+    }
+    r.map_err(|e| RecordError::Job(e.to_string()))
+}
+
+impl<M: Mapper> MapFn for MapAdapter<M> {
+    fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
+        self.mapper.init(ctx)
+    }
+
+    fn map_line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<bool, RecordError> {
+        let input = match <M::Input<'_> as FromLine<'_>>::from_line(line) {
+            Ok(Some(input)) => input,
+            Ok(None) => return Ok(false),
+            Err(e) => return Err(RecordError::Decode(e.0)),
+        };
+        let mut out = Emitter::new(sink, counters, &mut self.bufs);
+        let r = self.mapper.map(input, &mut out);
+        job_result(r, &mut self.bufs).map(|()| true)
+    }
+
+    fn finish(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError> {
+        let mut out = Emitter::new(sink, counters, &mut self.bufs);
+        let r = self.mapper.finish(&mut out);
+        job_result(r, &mut self.bufs)
+    }
+}
+
+struct TypedReducer<R>(R);
+
+impl<R: Reducer> ReduceFactory for TypedReducer<R> {
+    fn create(&self) -> Box<dyn ReduceFn> {
+        Box::new(ReduceAdapter {
+            reducer: self.0.clone(),
+            bufs: EmitBuffers::default(),
+        })
+    }
+}
+
+struct ReduceAdapter<R> {
+    reducer: R,
+    bufs: EmitBuffers,
+}
+
+/// What went wrong while a reducer pulled its values.
+enum ValuesError {
+    Decode(String),
+    Fatal(crate::Error),
+}
+
+/// A key's values, decoded one at a time as the reducer pulls them.
+///
+/// It is an ordinary iterator (`values.sum()`, `for v in values`). A value
+/// that cannot be decoded ends the iteration, and the engine then reports the
+/// key as a bad record.
+pub struct Values<'a, V> {
+    src: &'a mut dyn ValueStream,
+    error: &'a mut Option<ValuesError>,
+    _type: PhantomData<fn() -> V>,
+}
+
+impl<V: DeserializeOwned> Iterator for Values<'_, V> {
+    type Item = V;
+    fn next(&mut self) -> Option<V> {
+        if self.error.is_some() {
+            return None;
+        }
+        match self.src.next_value() {
+            Ok(Some(bytes)) => match serde_json::from_slice(bytes) {
+                Ok(v) => Some(v),
+                Err(e) => {
+                    *self.error = Some(ValuesError::Decode(format!(
+                        "invalid value {}: {e}",
+                        crate::error::snippet(bytes)
+                    )));
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(e) => {
+                *self.error = Some(ValuesError::Fatal(e));
+                None
+            }
+        }
+    }
+}
+
+impl<R: Reducer> ReduceFn for ReduceAdapter<R> {
+    fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
+        self.reducer.init(ctx)
+    }
+
+    fn reduce(
+        &mut self,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError> {
+        let k: R::Key = serde_json::from_slice(key)
+            .map_err(|e| RecordError::Decode(format!("invalid key: {e}")))?;
+        let mut error = None;
+        let vals = Values {
+            src: values,
+            error: &mut error,
+            _type: PhantomData,
+        };
+        let mut out = Emitter::new(sink, counters, &mut self.bufs);
+        let r = self.reducer.reduce(k, vals, &mut out);
+        match error {
+            Some(ValuesError::Fatal(e)) => return Err(RecordError::Fatal(e)),
+            Some(ValuesError::Decode(m)) => {
+                if let Some(fatal) = self.bufs.fatal.take() {
+                    return Err(RecordError::Fatal(fatal));
+                }
+                return Err(RecordError::Decode(m));
+            }
+            None => {}
+        }
+        job_result(r, &mut self.bufs)
+    }
+
+    fn finish(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError> {
+        let mut out = Emitter::new(sink, counters, &mut self.bufs);
+        let r = self.reducer.finish(&mut out);
+        job_result(r, &mut self.bufs)
+    }
+}
+
+/// A [`ValueStream`] over values held in memory (for tests and combining).
+pub(crate) struct SliceValues<'a, I: Iterator<Item = &'a [u8]>>(pub I);
+
+impl<'a, I: Iterator<Item = &'a [u8]>> ValueStream for SliceValues<'a, I> {
+    fn next_value(&mut self) -> Result<Option<&[u8]>, crate::Error> {
+        Ok(self.0.next())
+    }
+}

@@ -1,0 +1,172 @@
+//! A map task: split -> lines -> mapper -> emitter -> sort buffer (or, for a
+//! map-only step, straight to a part file).
+
+use crate::counters::{Counters, TaskStats};
+use crate::emit::RecordSink;
+use crate::error::{snippet, Error, Location, Result};
+use crate::input::lines::{line_number_at, open_split};
+use crate::input::listing::{Compression, InputSource};
+use crate::input::Split;
+use crate::job::{RecordError, Step, TaskContext, TaskKind};
+use crate::output::bad::BadRecords;
+use crate::output::part::PartWriter;
+use crate::shuffle::buffer::SortBuffer;
+use crate::shuffle::spill::Run;
+use std::path::{Path, PathBuf};
+
+/// What a map task needs from its runner.
+pub(crate) struct MapEnv<'a> {
+    pub step_index: usize,
+    pub step: &'a Step,
+    pub partitions: usize,
+    pub buffer_bytes: usize,
+    pub spill_dir: &'a Path,
+    pub skip_bad: bool,
+    pub bad_dir: &'a Path,
+    /// For a map-only step: where this task's part file goes.
+    pub part_path: Option<PathBuf>,
+}
+
+/// What a map task leaves behind.
+pub(crate) struct MapResult {
+    /// Sorted runs per partition (empty for map-only steps).
+    pub runs: Vec<Vec<Run>>,
+    pub stats: TaskStats,
+    pub counters: Counters,
+    /// The part file written by a map-only step.
+    pub part: Option<PathBuf>,
+    pub bad: BadRecords,
+}
+
+/// Runs the step's mapper over one split.
+pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult> {
+    let ctx = TaskContext {
+        step: env.step_index,
+        kind: TaskKind::Map,
+        task: split.index,
+        input_file: Some(split.file.display.clone()),
+        partition: None,
+    };
+    let mut mapper = env.step.new_mapper();
+    mapper.init(&ctx).map_err(|e| Error::Hook {
+        hook: format!("step {} mapper init", env.step_index),
+        reason: e.to_string(),
+    })?;
+    let mut counters = Counters::default();
+    let mut stats = TaskStats::default();
+    let mut bad = BadRecords::new(
+        env.bad_dir
+            .join(format!("map-{}-{:05}", env.step_index, split.index)),
+    );
+    let mut reader = open_split(split)?;
+    let path_for_errors = match &split.file.source {
+        InputSource::Path(p) => Some(p.clone()),
+        InputSource::Stdin => None,
+    };
+    let mut lines_read = 0u64;
+    let mut line_base: Option<u64> =
+        (split.start == 0 || split.file.compression == Compression::Gzip).then_some(1);
+
+    enum Sink {
+        Buffer(SortBuffer),
+        Part(PartWriter),
+    }
+    let mut sink = match &env.part_path {
+        Some(p) => Sink::Part(PartWriter::create(p)?),
+        None => Sink::Buffer(SortBuffer::new(
+            env.step_index,
+            env.partitions,
+            env.buffer_bytes,
+            env.step.sorts_values(),
+            env.step.new_combiner(),
+            env.spill_dir.to_path_buf(),
+        )),
+    };
+    loop {
+        let next = reader.next_line().map_err(|e| {
+            Error::io(
+                "reading",
+                path_for_errors.clone().unwrap_or_else(|| "-".into()),
+                e,
+            )
+        })?;
+        let Some((offset, line)) = next else { break };
+        lines_read += 1;
+        stats.input_records += 1;
+        stats.input_bytes += line.len() as u64 + 1;
+        let out: &mut dyn RecordSink = match &mut sink {
+            Sink::Buffer(b) => b,
+            Sink::Part(p) => p,
+        };
+        match mapper.map_line(line, out, &mut counters) {
+            Ok(true) => {}
+            Ok(false) => stats.blank_lines += 1,
+            Err(RecordError::Fatal(e)) => return Err(e),
+            Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
+                let line_no = match line_base {
+                    Some(base) => Some(base + lines_read - 1),
+                    None => path_for_errors.as_deref().and_then(|p| {
+                        // Only on the error path: count the lines before the split.
+                        let base = line_number_at(p, offset).ok()? - (lines_read - 1);
+                        line_base = Some(base);
+                        Some(base + lines_read - 1)
+                    }),
+                };
+                let location = Location::Line {
+                    step: env.step_index,
+                    file: split.file.display.clone(),
+                    line: line_no,
+                };
+                if !env.skip_bad {
+                    return Err(Error::BadRecord {
+                        location,
+                        reason,
+                        snippet: snippet(line),
+                    });
+                }
+                stats.skipped_records += 1;
+                bad.add(&location, &reason, line)?;
+            }
+        }
+    }
+    let out: &mut dyn RecordSink = match &mut sink {
+        Sink::Buffer(b) => b,
+        Sink::Part(p) => p,
+    };
+    match mapper.finish(out, &mut counters) {
+        Ok(()) => {}
+        Err(RecordError::Fatal(e)) => return Err(e),
+        Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
+            return Err(Error::Hook {
+                hook: format!(
+                    "step {} mapper final ({})",
+                    env.step_index, split.file.display
+                ),
+                reason: m,
+            })
+        }
+    }
+    let (runs, part) = match sink {
+        Sink::Buffer(b) => {
+            let (runs, bstats, ccounters) = b.finish()?;
+            stats.add(&bstats);
+            counters.merge(&ccounters);
+            (runs, None)
+        }
+        Sink::Part(p) => {
+            let (path, records, bytes) = p.finish()?;
+            stats.map_output_records += records;
+            stats.output_records += records;
+            stats.output_bytes += bytes;
+            (Vec::new(), Some(path))
+        }
+    };
+    bad.finish()?;
+    Ok(MapResult {
+        runs,
+        stats,
+        counters,
+        part,
+        bad,
+    })
+}

@@ -1,0 +1,353 @@
+//! The wire format between steps and at the output, and how input lines are
+//! decoded for a mapper.
+//!
+//! A record travels as mrjob's JSON protocol, one a line:
+//! `json(key) TAB json(value) NEWLINE`. JSON never contains a raw tab or
+//! newline, so the first tab splits key from value. Keys are compared and
+//! grouped as bytes (as Hadoop Streaming does), so a key type must encode
+//! deterministically: structs, tuples, strings, numbers and `serde_json::Value`
+//! (whose maps are sorted) do; a `HashMap` key does not.
+//!
+//! When a step sorts its values (secondary sort), values are ordered by
+//! [`sortable_value`], an order-preserving binary encoding of the JSON value:
+//! numbers compare as numbers, strings as bytes, arrays element by element.
+
+use serde::Deserialize;
+use std::borrow::Cow;
+
+/// Why an input line could not be turned into a mapper's input.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DecodeError(pub String);
+
+impl std::fmt::Display for DecodeError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// How a mapper's input is decoded from one line (without its line ending).
+///
+/// Implemented for:
+/// - `&str`: the raw line, which must be UTF-8;
+/// - `&[u8]`: the raw line as bytes;
+/// - [`Json<T>`]: the line parsed as JSON into `T` (borrowing from the line
+///   where `T` can); blank lines are skipped and counted;
+/// - `(K, V)`: a record written by an earlier step, `json(key) TAB json(value)`.
+///
+/// `Ok(None)` means "no record here" (a blank line for JSON input).
+pub trait FromLine<'a>: Sized {
+    /// Decodes one line.
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError>;
+}
+
+impl<'a> FromLine<'a> for &'a str {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        match std::str::from_utf8(line) {
+            Ok(s) => Ok(Some(s)),
+            Err(e) => Err(DecodeError(format!("invalid UTF-8: {e}"))),
+        }
+    }
+}
+
+impl<'a> FromLine<'a> for &'a [u8] {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        Ok(Some(line))
+    }
+}
+
+/// A line decoded as one JSON document into `T`.
+///
+/// ```
+/// use mr_core::{FromLine, Json};
+/// #[derive(serde::Deserialize)]
+/// struct Event<'a> { #[serde(borrow)] page_url: Option<&'a str> }
+/// let line = br#"{"page_url": "/a", "other": [1, 2]}"#;
+/// let Json(e) = <Json<Event>>::from_line(line).unwrap().unwrap();
+/// assert_eq!(e.page_url, Some("/a"));
+/// assert!(<Json<Event>>::from_line(b"{not json").is_err());
+/// assert!(<Json<Event>>::from_line(b"   ").unwrap().is_none());
+/// ```
+#[derive(Debug, Clone, PartialEq)]
+pub struct Json<T>(pub T);
+
+impl<'a, T: Deserialize<'a>> FromLine<'a> for Json<T> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        match serde_json::from_slice(line) {
+            Ok(v) => Ok(Some(Json(v))),
+            Err(e) => Err(DecodeError(format!("invalid JSON: {e}"))),
+        }
+    }
+}
+
+impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        let (k, v) = split_record(line);
+        let key =
+            serde_json::from_slice(k).map_err(|e| DecodeError(format!("invalid JSON key: {e}")))?;
+        let value = if v.is_empty() {
+            // Hadoop gives a line without a tab as a key with an empty value.
+            serde_json::from_slice(b"null")
+        } else {
+            serde_json::from_slice(v)
+        }
+        .map_err(|e| DecodeError(format!("invalid JSON value: {e}")))?;
+        Ok(Some((key, value)))
+    }
+}
+
+/// Splits a record line at its first tab into key and value bytes. A line
+/// without a tab is all key (Hadoop's rule). Trailing tabs and spaces after the
+/// value (as Hadoop's secondary-sort setups produce) are dropped.
+///
+/// ```
+/// assert_eq!(mr_core::protocol::split_record(b"\"a\"\t1\t"), (&b"\"a\""[..], &b"1"[..]));
+/// assert_eq!(mr_core::protocol::split_record(b"\"a\""), (&b"\"a\""[..], &b""[..]));
+/// ```
+pub fn split_record(line: &[u8]) -> (&[u8], &[u8]) {
+    match memchr::memchr(b'\t', line) {
+        Some(i) => {
+            let mut v = &line[i + 1..];
+            while let [rest @ .., b'\t' | b' ' | b'\r'] = v {
+                v = rest;
+            }
+            (&line[..i], v)
+        }
+        None => (line, &[]),
+    }
+}
+
+/// Appends `key TAB value NEWLINE` to `out`.
+pub fn write_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
+    out.reserve(key.len() + value.len() + 2);
+    out.extend_from_slice(key);
+    out.push(b'\t');
+    out.extend_from_slice(value);
+    out.push(b'\n');
+}
+
+/// A JSON value that accepts anything and keeps it only when it is a string:
+/// for fields that real logs sometimes fill with numbers, `null` or objects.
+///
+/// ```
+/// use mr_core::protocol::MaybeStr;
+/// #[derive(serde::Deserialize)]
+/// struct E<'a> { #[serde(borrow, default)] url: MaybeStr<'a> }
+/// let e: E = serde_json::from_str(r#"{"url": 3}"#).unwrap();
+/// assert_eq!(e.url.0, None);
+/// let e: E = serde_json::from_str(r#"{"url": "/a\"b"}"#).unwrap();
+/// assert_eq!(e.url.0.as_deref(), Some("/a\"b"));
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct MaybeStr<'a>(pub Option<Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for MaybeStr<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MaybeStr<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Borrowed(v))))
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v.to_owned()))))
+            }
+            fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
+                Ok(MaybeStr(Some(Cow::Owned(v))))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeStr(None))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(MaybeStr(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(MaybeStr(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Appends an order-preserving encoding of the JSON value in `json` to `out`:
+/// comparing two encodings as bytes orders the values as JSON values
+/// (null < false < true < numbers < strings < arrays < objects; numbers by
+/// value, strings by their UTF-8 bytes, arrays and objects element-wise).
+///
+/// ```
+/// use mr_core::protocol::sortable_value;
+/// let enc = |s: &str| { let mut v = Vec::new(); sortable_value(s.as_bytes(), &mut v).unwrap(); v };
+/// assert!(enc("9") < enc("10"));          // as text, "10" < "9"
+/// assert!(enc("-2.5") < enc("-1"));
+/// assert!(enc("[1, \"b\"]") < enc("[2, \"a\"]"));
+/// assert!(enc("[1]") < enc("[1, 0]"));
+/// ```
+pub fn sortable_value(json: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    let v: serde_json::Value = serde_json::from_slice(json)?;
+    encode_sortable(&v, out);
+    Ok(())
+}
+
+fn encode_sortable(v: &serde_json::Value, out: &mut Vec<u8>) {
+    use serde_json::Value;
+    match v {
+        Value::Null => out.push(1),
+        Value::Bool(false) => out.push(2),
+        Value::Bool(true) => out.push(3),
+        Value::Number(n) => {
+            out.push(4);
+            let f = n.as_f64().unwrap_or(0.0);
+            out.extend_from_slice(&ordered_f64(f));
+            // Tie-break integers that one f64 cannot tell apart (> 2^53).
+            let exact: i128 = if let Some(i) = n.as_i64() {
+                i as i128
+            } else if let Some(u) = n.as_u64() {
+                u as i128
+            } else {
+                0
+            };
+            out.extend_from_slice(&((exact as u128) ^ (1u128 << 127)).to_be_bytes());
+        }
+        Value::String(s) => {
+            out.push(5);
+            escape_terminated(s.as_bytes(), out);
+        }
+        Value::Array(items) => {
+            out.push(6);
+            for item in items {
+                encode_sortable(item, out);
+            }
+            out.push(0);
+        }
+        Value::Object(map) => {
+            out.push(7);
+            for (k, item) in map {
+                escape_terminated(k.as_bytes(), out);
+                encode_sortable(item, out);
+            }
+            out.push(0);
+        }
+    }
+}
+
+/// f64 bits mapped so that byte order is numeric order.
+fn ordered_f64(f: f64) -> [u8; 8] {
+    let bits = f.to_bits();
+    let mapped = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | (1 << 63)
+    };
+    mapped.to_be_bytes()
+}
+
+/// Bytes with 0x00 escaped as 0x00 0xFF and ended by 0x00 0x01, so that a
+/// prefix sorts before its extensions.
+fn escape_terminated(bytes: &[u8], out: &mut Vec<u8>) {
+    for &b in bytes {
+        out.push(b);
+        if b == 0 {
+            out.push(0xFF);
+        }
+    }
+    out.extend_from_slice(&[0, 1]);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn enc(s: &str) -> Vec<u8> {
+        let mut v = Vec::new();
+        sortable_value(s.as_bytes(), &mut v).unwrap();
+        v
+    }
+
+    #[test]
+    fn sortable_orders_kinds_and_strings() {
+        assert!(enc("null") < enc("false"));
+        assert!(enc("true") < enc("0"));
+        assert!(enc("1e300") < enc("\"\""));
+        assert!(enc("\"a\"") < enc("\"ab\""));
+        assert!(enc("\"ab\"") < enc("\"b\""));
+        assert!(enc("9007199254740992") < enc("9007199254740993"));
+        assert!(enc("[]") < enc("{}"));
+    }
+
+    #[test]
+    fn tuple_input_accepts_hadoop_trailing_tab() {
+        let (k, v) = <(String, u64)>::from_line(b"\"a\"\t3\t").unwrap().unwrap();
+        assert_eq!((k.as_str(), v), ("a", 3));
+    }
+
+    #[test]
+    fn str_input_rejects_invalid_utf8() {
+        assert!(<&str>::from_line(b"ab\xff").is_err());
+    }
+
+    proptest! {
+        #[test]
+        fn sortable_numbers_order_numerically(a in any::<i64>(), b in any::<i64>()) {
+            prop_assert_eq!(a.cmp(&b), enc(&a.to_string()).cmp(&enc(&b.to_string())));
+        }
+
+        #[test]
+        fn sortable_floats_order_numerically(a in -1e12f64..1e12, b in -1e12f64..1e12) {
+            let (ea, eb) = (enc(&format!("{a:?}")), enc(&format!("{b:?}")));
+            prop_assert_eq!(a.partial_cmp(&b).unwrap(), ea.cmp(&eb));
+        }
+
+        #[test]
+        fn sortable_strings_order_as_bytes(a in "\\PC*", b in "\\PC*") {
+            let ja = serde_json::to_string(&a).unwrap();
+            let jb = serde_json::to_string(&b).unwrap();
+            prop_assert_eq!(a.as_bytes().cmp(b.as_bytes()), enc(&ja).cmp(&enc(&jb)));
+        }
+
+        #[test]
+        fn sortable_pairs_order_lexicographically(a in any::<(i32, String)>(), b in any::<(i32, String)>()) {
+            let ja = serde_json::to_string(&a).unwrap();
+            let jb = serde_json::to_string(&b).unwrap();
+            let (ka, kb) = ((a.0, a.1.as_bytes()), (b.0, b.1.as_bytes()));
+            prop_assert_eq!(ka.cmp(&kb), enc(&ja).cmp(&enc(&jb)));
+        }
+    }
+}

@@ -1,0 +1,316 @@
+//! The local runner: every step of a job, in parallel, in this process.
+//!
+//! 1. list the inputs (a missing one is an error before any work);
+//! 2. for each step: cut the input into splits; run map tasks on `jobs`
+//!    threads, each with `sort_buffer / jobs` bytes of buffer; then reduce the
+//!    partitions in parallel, each a k-way merge of its runs; the step's part
+//!    files are the next step's input;
+//! 3. commit the output directory (or stream the parts to stdout in key
+//!    order), and sum the counters.
+//!
+//! All temporary files live in one directory under `tmp_dir`, removed at the
+//! end whether the job succeeded or not.
+
+use crate::config::{Output, RunConfig};
+use crate::counters::{Counters, TaskStats};
+use crate::error::{Error, Result};
+use crate::input::listing::{Compression, InputSource};
+use crate::input::{list_inputs, make_splits, InputFile};
+use crate::job::Job;
+use crate::map_task::{run_map_task, MapEnv};
+use crate::output::commit::{OutputDir, BAD_RECORDS};
+use crate::output::stdout::{concat_parts, merge_parts};
+use crate::reduce_task::{run_reduce_task, ReduceEnv};
+use crate::shuffle::spill::Run;
+use rayon::prelude::*;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// What a finished run reports.
+#[derive(Debug, Clone)]
+pub struct JobReport {
+    /// The framework's counters (group `mr`) and the job's.
+    pub counters: Counters,
+    /// The output directory, when results went to one.
+    pub output_dir: Option<PathBuf>,
+    /// Records skipped under `skip_bad_records`.
+    pub skipped_records: u64,
+    /// Files holding the skipped records (already moved into the output
+    /// directory when there is one; printed on stderr otherwise).
+    pub bad_record_files: Vec<PathBuf>,
+    /// Wall time.
+    pub elapsed: Duration,
+    /// Per step: sort-buffer spills (beyond the one at each task's end).
+    pub spills: Vec<u64>,
+}
+
+/// Runs `job` as configured, writing results to the configured output
+/// (stdout results go to `stdout`).
+///
+/// ```
+/// # use mr_core::*;
+/// # #[derive(Clone)] struct Lines;
+/// # impl Mapper for Lines { type Input<'a> = &'a str; type Key = String; type Value = u64;
+/// #   fn map(&mut self, l: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(l, 1) } }
+/// # #[derive(Clone)] struct Sum;
+/// # impl Reducer for Sum { type Key = String; type Value = u64; type OutKey = String; type OutValue = u64;
+/// #   fn reduce(&mut self, k: String, v: Values<u64>, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(&k, v.sum()) } }
+/// # struct Count; impl Job for Count { fn name(&self) -> &str { "count" } fn description(&self) -> &str { "" }
+/// #   fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).combine(Sum).reduce(Sum)] } }
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("in.txt"), "b\na\nb\n").unwrap();
+/// let cfg = RunConfig { inputs: vec![dir.path().display().to_string()], ..Default::default() };
+/// let mut out = Vec::new();
+/// run_job(&Count, &cfg, &mut out).unwrap();
+/// assert_eq!(String::from_utf8(out).unwrap(), "\"a\"\t1\n\"b\"\t2\n");
+/// ```
+pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result<JobReport> {
+    let started = Instant::now();
+    cfg.validate()?;
+    let steps = job.steps();
+    if steps.is_empty() {
+        return Err(Error::Config(format!("job {} has no steps", job.name())));
+    }
+    let inputs = list_inputs(&cfg.inputs)?;
+    let output_dir = match &cfg.output {
+        Output::Dir { path, overwrite } => {
+            check_output_not_input(path, &inputs)?;
+            Some(OutputDir::create(path, *overwrite)?)
+        }
+        Output::Stdout => None,
+    };
+    let tmp_root = match &cfg.tmp_dir {
+        Some(d) => d.clone(),
+        None => std::env::temp_dir(),
+    };
+    std::fs::create_dir_all(&tmp_root).map_err(|e| Error::io("creating", &tmp_root, e))?;
+    let work = tempfile::Builder::new()
+        .prefix("mr-job-")
+        .tempdir_in(&tmp_root)
+        .map_err(|e| Error::io("creating temp dir in", &tmp_root, e))?;
+    let threads = cfg.threads();
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("mr-worker-{i}"))
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))?;
+
+    let bad_dir = match &output_dir {
+        Some(o) => o.temporary().join(BAD_RECORDS),
+        None => work.path().join(BAD_RECORDS),
+    };
+    let mut counters = Counters::default();
+    let mut report = JobReport {
+        counters: Counters::default(),
+        output_dir: None,
+        skipped_records: 0,
+        bad_record_files: Vec::new(),
+        elapsed: Duration::ZERO,
+        spills: Vec::new(),
+    };
+    let mut step_inputs = inputs;
+    let mut final_parts = Vec::new();
+    for (i, step) in steps.iter().enumerate() {
+        let last = i + 1 == steps.len();
+        let out_dir = match (&output_dir, last) {
+            (Some(o), true) => o.temporary(),
+            _ => {
+                let d = work.path().join(format!("step-{i}"));
+                std::fs::create_dir_all(&d).map_err(|e| Error::io("creating", &d, e))?;
+                d
+            }
+        };
+        let spill_dir = work.path().join(format!("spill-{i}"));
+        std::fs::create_dir_all(&spill_dir).map_err(|e| Error::io("creating", &spill_dir, e))?;
+        let splits = make_splits(std::mem::take(&mut step_inputs), cfg.chunk_size);
+        let mut stats = TaskStats::default();
+
+        let parts: Vec<PathBuf> = if !step.has_reducer() {
+            // Map-only: one part per split, in input order.
+            let results = pool.install(|| {
+                splits
+                    .par_iter()
+                    .map(|s| {
+                        let env = MapEnv {
+                            step_index: i,
+                            step,
+                            partitions: 1,
+                            buffer_bytes: 0,
+                            spill_dir: &spill_dir,
+                            skip_bad: cfg.skip_bad_records,
+                            bad_dir: &bad_dir,
+                            part_path: Some(out_dir.join(format!("part-{:05}", s.index))),
+                        };
+                        run_map_task(&env, s)
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            let mut parts = Vec::new();
+            for r in results {
+                stats.add(&r.stats);
+                counters.merge(&r.counters);
+                if let Some(p) = r.bad.path() {
+                    report.bad_record_files.push(p.to_path_buf());
+                }
+                parts.extend(r.part);
+            }
+            parts
+        } else {
+            let partitions = cfg.partition_count();
+            let budget = (cfg.sort_buffer_bytes / threads as u64).max(1024) as usize;
+            let results = pool.install(|| {
+                splits
+                    .par_iter()
+                    .map(|s| {
+                        let env = MapEnv {
+                            step_index: i,
+                            step,
+                            partitions,
+                            buffer_bytes: budget,
+                            spill_dir: &spill_dir,
+                            skip_bad: cfg.skip_bad_records,
+                            bad_dir: &bad_dir,
+                            part_path: None,
+                        };
+                        run_map_task(&env, s)
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
+            for r in results {
+                stats.add(&r.stats);
+                counters.merge(&r.counters);
+                if let Some(p) = r.bad.path() {
+                    report.bad_record_files.push(p.to_path_buf());
+                }
+                for (p, runs) in r.runs.into_iter().enumerate() {
+                    by_partition[p].extend(runs);
+                }
+            }
+            let env = ReduceEnv {
+                step_index: i,
+                step,
+                fan_in: cfg.merge_fan_in,
+                spill_dir: &spill_dir,
+                skip_bad: cfg.skip_bad_records,
+                bad_dir: &bad_dir,
+            };
+            let results = pool.install(|| {
+                by_partition
+                    .into_par_iter()
+                    .enumerate()
+                    .map(|(p, runs)| {
+                        run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            let mut parts = Vec::new();
+            for r in results {
+                stats.add(&r.stats);
+                counters.merge(&r.counters);
+                if let Some(p) = r.bad.path() {
+                    report.bad_record_files.push(p.to_path_buf());
+                }
+                parts.push(r.part);
+            }
+            parts
+        };
+        stats.export(i, &mut counters);
+        report.skipped_records += stats.skipped_records;
+        report.spills.push(stats.spills);
+        // Spill files of this step are gone once their runs are dropped;
+        // remove the (now empty) directory.
+        let _ = std::fs::remove_dir_all(&spill_dir);
+        if last {
+            final_parts = parts;
+        } else {
+            step_inputs = part_inputs(&parts, i)?;
+        }
+    }
+
+    match output_dir {
+        Some(o) => {
+            let dir = o.commit()?;
+            report.bad_record_files = report
+                .bad_record_files
+                .iter()
+                .filter_map(|p| p.file_name().map(|n| dir.join(BAD_RECORDS).join(n)))
+                .collect();
+            report.output_dir = Some(dir);
+        }
+        None => {
+            let last = steps.last().is_some_and(|s| s.has_reducer());
+            if last {
+                merge_parts(&final_parts, stdout)?;
+            } else {
+                concat_parts(&final_parts, stdout)?;
+            }
+            stdout.flush().map_err(Error::Stdout)?;
+            // No output directory to keep them in: skipped records go to
+            // stderr, whole, before the temp dir is removed.
+            if !report.bad_record_files.is_empty() {
+                let mut err = std::io::stderr().lock();
+                let _ = writeln!(
+                    err,
+                    "mr: {} bad records skipped; each below as: JSON location<TAB>record",
+                    report.skipped_records
+                );
+                concat_parts(&report.bad_record_files, &mut err)?;
+                report.bad_record_files.clear();
+            }
+        }
+    }
+    report.counters = counters;
+    report.elapsed = started.elapsed();
+    // `work` (the temp dir) is removed here, on success; on error it is
+    // removed when dropped during the early return.
+    drop(work);
+    Ok(report)
+}
+
+/// An intermediate step's parts as the next step's input files.
+fn part_inputs(parts: &[PathBuf], step: usize) -> Result<Vec<InputFile>> {
+    let mut out = Vec::new();
+    for p in parts {
+        let size = std::fs::metadata(p)
+            .map_err(|e| Error::io("reading", p, e))?
+            .len();
+        if size == 0 {
+            continue;
+        }
+        let name = p
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        out.push(InputFile {
+            source: InputSource::Path(p.clone()),
+            display: format!("<step {step} output>/{name}"),
+            size,
+            compression: Compression::None,
+        });
+    }
+    Ok(out)
+}
+
+/// Refuses an output directory that is, or contains, an input: `--overwrite`
+/// would delete the input.
+fn check_output_not_input(out: &Path, inputs: &[InputFile]) -> Result<()> {
+    let Ok(out_abs) = std::fs::canonicalize(out) else {
+        return Ok(()); // does not exist yet
+    };
+    for f in inputs {
+        if let InputSource::Path(p) = &f.source {
+            if let Ok(p) = std::fs::canonicalize(p) {
+                if p.starts_with(&out_abs) {
+                    return Err(Error::Config(format!(
+                        "the output directory {} contains the input {}",
+                        out.display(),
+                        f.display
+                    )));
+                }
+            }
+        }
+    }
+    Ok(())
+}

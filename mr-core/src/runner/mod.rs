@@ -1,0 +1,4 @@
+//! Runners: how a job's steps are executed. [`local`] runs everything in this
+//! process on a thread pool.
+
+pub mod local;

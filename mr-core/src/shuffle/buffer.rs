@@ -1,0 +1,464 @@
+//! The map side's memory-bounded buffer: collects a map task's output,
+//! combines it, and spills it as sorted runs.
+//!
+//! # The algorithm
+//!
+//! A [`SortBuffer`] is given a byte budget (its share of `--sort-buffer-mb`).
+//!
+//! **Steps without a combiner, or that sort values** (sorting mode):
+//! 1. records are appended to one arena, with a fixed-size index entry each;
+//! 2. when arena + index would exceed the budget, the index is sorted by
+//!    (partition, key, sort key) and the records are written in that order,
+//!    one segment per partition, to a new spill file; the combiner (if any)
+//!    runs over each key's values on the way out;
+//! 3. at the end of the task the rest is spilled the same way.
+//!
+//! **Steps with a combiner** (combining mode, a hash-based pre-aggregation):
+//! 1. records are grouped by key in a hash table as they arrive;
+//! 2. a key that collects [`COMBINE_EVERY`] values is combined at once, so a
+//!    counting job holds one small value per distinct key;
+//! 3. when the table's estimated size exceeds the budget, its keys are sorted
+//!    by (partition, key), combined once more, and spilled as above.
+//!
+//! ```text
+//!  emit ─▶ [ hash table / arena ] ──budget reached──▶ sort ─▶ combine ─▶ spill file
+//!                                                              (segment per partition)
+//! ```
+//!
+//! A combiner must emit only the key it was given: anything else would break
+//! the sort order of the run, and is reported as an error.
+
+use super::partition::partition_of;
+use super::spill::{Run, RunWriter};
+use crate::counters::{Counters, TaskStats};
+use crate::emit::RecordSink;
+use crate::error::{snippet, Error, Location, Result};
+use crate::job::{RecordError, ReduceFn, ValueStream};
+use crate::protocol::sortable_value;
+use rustc_hash::FxHashMap;
+use std::path::PathBuf;
+
+/// In combining mode, a key's values are combined as soon as it has this many.
+pub const COMBINE_EVERY: u32 = 32;
+
+/// Estimated bytes a hash table entry costs beyond its key and values
+/// (table slot, two heap allocations and their headers).
+const HASH_ENTRY_OVERHEAD: usize = 96;
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    off: usize,
+    part: u32,
+    klen: u32,
+    slen: u32,
+    vlen: u32,
+}
+
+const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
+
+#[derive(Debug, Default)]
+struct Group {
+    /// Values, each as a 4-byte little-endian length and the bytes.
+    values: Vec<u8>,
+    count: u32,
+}
+
+enum Store {
+    Sorting {
+        data: Vec<u8>,
+        index: Vec<Entry>,
+    },
+    Combining {
+        table: FxHashMap<Box<[u8]>, Group>,
+        used: usize,
+    },
+}
+
+/// A map task's output buffer. See the module docs.
+pub struct SortBuffer {
+    // PROPERTIES
+    step: usize,
+    partitions: usize,
+    budget: usize,
+    sort_values: bool,
+    spill_dir: PathBuf,
+    // STATE
+    store: Store,
+    sort_key: Vec<u8>,
+    /// Sorted runs written so far, per partition.
+    runs: Vec<Vec<Run>>,
+    // RESOURCES
+    combiner: Option<Box<dyn ReduceFn>>,
+    /// The combiner's own counters.
+    counters: Counters,
+    stats: TaskStats,
+}
+
+impl SortBuffer {
+    /// A buffer of `budget` bytes for step `step`'s map output.
+    pub(crate) fn new(
+        step: usize,
+        partitions: usize,
+        budget: usize,
+        sort_values: bool,
+        combiner: Option<Box<dyn ReduceFn>>,
+        spill_dir: PathBuf,
+    ) -> SortBuffer {
+        let store = if combiner.is_some() && !sort_values {
+            Store::Combining {
+                table: FxHashMap::default(),
+                used: 0,
+            }
+        } else {
+            Store::Sorting {
+                data: Vec::new(),
+                index: Vec::new(),
+            }
+        };
+        SortBuffer {
+            step,
+            partitions: partitions.max(1),
+            budget: budget.max(1),
+            sort_values,
+            spill_dir,
+            store,
+            sort_key: Vec::new(),
+            runs: vec![Vec::new(); partitions.max(1)],
+            combiner,
+            counters: Counters::default(),
+            stats: TaskStats::default(),
+        }
+    }
+
+    /// Spills what is left and returns the runs per partition, with the
+    /// buffer's statistics and the combiner's counters.
+    pub(crate) fn finish(mut self) -> Result<(Vec<Vec<Run>>, TaskStats, Counters)> {
+        if !self.is_empty() {
+            self.spill()?;
+        }
+        Ok((self.runs, self.stats, self.counters))
+    }
+
+    fn is_empty(&self) -> bool {
+        match &self.store {
+            Store::Sorting { index, .. } => index.is_empty(),
+            Store::Combining { table, .. } => table.is_empty(),
+        }
+    }
+
+    fn push_sorting(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.sort_key.clear();
+        if self.sort_values {
+            sortable_value(value, &mut self.sort_key).map_err(|e| {
+                Error::Internal(format!(
+                    "emitted value is not JSON ({e}): {}",
+                    snippet(value)
+                ))
+            })?;
+        }
+        let rec = key.len() + self.sort_key.len() + value.len();
+        let Store::Sorting { data, index } = &mut self.store else {
+            return Err(Error::Internal("sorting push on a combining buffer".into()));
+        };
+        if !index.is_empty() && data.len() + (index.len() + 1) * ENTRY_BYTES + rec > self.budget {
+            self.stats.spills += 1;
+            self.spill()?;
+        }
+        let Store::Sorting { data, index } = &mut self.store else {
+            return Err(Error::Internal("sorting push on a combining buffer".into()));
+        };
+        if data.capacity() == 0 {
+            // Reserve once: untouched capacity costs address space, not RSS,
+            // and it keeps the arena from doubling past the budget.
+            data.reserve_exact(self.budget / 4 * 3);
+            index.reserve_exact(self.budget / 4 / ENTRY_BYTES + 1);
+        }
+        let off = data.len();
+        data.extend_from_slice(key);
+        data.extend_from_slice(&self.sort_key);
+        data.extend_from_slice(value);
+        index.push(Entry {
+            off,
+            part: partition_of(key, self.partitions) as u32,
+            klen: key.len() as u32,
+            slen: self.sort_key.len() as u32,
+            vlen: value.len() as u32,
+        });
+        Ok(())
+    }
+
+    fn push_combining(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        let Store::Combining { table, used } = &mut self.store else {
+            return Err(Error::Internal("combining push on a sorting buffer".into()));
+        };
+        if !table.contains_key(key) {
+            *used += key.len() + HASH_ENTRY_OVERHEAD;
+            table.insert(key.into(), Group::default());
+        }
+        let group = table
+            .get_mut(key)
+            .ok_or_else(|| Error::Internal("key vanished from the combining table".into()))?;
+        let before = group.values.capacity();
+        group
+            .values
+            .extend_from_slice(&(value.len() as u32).to_le_bytes());
+        group.values.extend_from_slice(value);
+        group.count += 1;
+        *used += group.values.capacity() - before;
+        if group.count >= COMBINE_EVERY {
+            let combiner = self
+                .combiner
+                .as_deref_mut()
+                .ok_or_else(|| Error::Internal("combining buffer without a combiner".into()))?;
+            let before = group.values.capacity();
+            combine_group(
+                self.step,
+                combiner,
+                key,
+                group,
+                &mut self.counters,
+                &mut self.stats,
+            )?;
+            *used = *used + group.values.capacity() - before;
+        }
+        if *used > self.budget {
+            self.stats.spills += 1;
+            self.spill()?;
+        }
+        Ok(())
+    }
+
+    /// Writes everything buffered as one spill file (a run per partition).
+    fn spill(&mut self) -> Result<()> {
+        let mut w = RunWriter::create(&self.spill_dir)?;
+        let mut runs_now: Vec<Option<Run>> = vec![None; self.partitions];
+        match &mut self.store {
+            Store::Sorting { data, index } => {
+                let d = &*data;
+                let key = |e: &Entry| &d[e.off..e.off + e.klen as usize];
+                let skey = |e: &Entry| {
+                    let s = e.off + e.klen as usize;
+                    &d[s..s + e.slen as usize]
+                };
+                let value = |e: &Entry| {
+                    let s = e.off + (e.klen + e.slen) as usize;
+                    &d[s..s + e.vlen as usize]
+                };
+                index.sort_by(|a, b| {
+                    a.part
+                        .cmp(&b.part)
+                        .then_with(|| key(a).cmp(key(b)))
+                        .then_with(|| skey(a).cmp(skey(b)))
+                });
+                let mut i = 0;
+                for (p, slot) in runs_now.iter_mut().enumerate() {
+                    while i < index.len() && index[i].part as usize == p {
+                        let e = index[i];
+                        let k = key(&e);
+                        let mut j = i + 1;
+                        while j < index.len() && index[j].part == e.part && key(&index[j]) == k {
+                            j += 1;
+                        }
+                        match self.combiner.as_deref_mut() {
+                            Some(c) if j - i > 1 => {
+                                let vals = index[i..j].iter().map(value);
+                                let sort_values = self.sort_values;
+                                let mut sk = Vec::new();
+                                let mut written = 0u64;
+                                let mut sink = KeyChecked {
+                                    step: self.step,
+                                    key: k,
+                                    write: |v: &[u8]| {
+                                        sk.clear();
+                                        if sort_values {
+                                            sortable_value(v, &mut sk).map_err(|e| {
+                                                Error::Internal(format!(
+                                                    "combiner output is not JSON: {e}"
+                                                ))
+                                            })?;
+                                        }
+                                        written += 1;
+                                        w.write(k, &sk, v)
+                                    },
+                                };
+                                self.stats.combine_input_records += (j - i) as u64;
+                                run_combiner(self.step, c, k, vals, &mut sink, &mut self.counters)?;
+                                self.stats.combine_output_records += written;
+                            }
+                            _ => {
+                                for e in &index[i..j] {
+                                    w.write(k, skey(e), value(e))?;
+                                }
+                            }
+                        }
+                        i = j;
+                    }
+                    *slot = Some(w.end_segment());
+                }
+                data.clear();
+                index.clear();
+            }
+            Store::Combining { table, used } => {
+                let parts = self.partitions;
+                let mut entries: Vec<(usize, Box<[u8]>, Group)> = table
+                    .drain()
+                    .map(|(k, g)| (partition_of(&k, parts), k, g))
+                    .collect();
+                entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+                let combiner = self
+                    .combiner
+                    .as_deref_mut()
+                    .ok_or_else(|| Error::Internal("combining buffer without a combiner".into()))?;
+                let mut it = entries.into_iter().peekable();
+                for (p, slot) in runs_now.iter_mut().enumerate() {
+                    while let Some((_, k, mut g)) = it.next_if(|e| e.0 == p) {
+                        if g.count > 1 {
+                            combine_group(
+                                self.step,
+                                combiner,
+                                &k,
+                                &mut g,
+                                &mut self.counters,
+                                &mut self.stats,
+                            )?;
+                        }
+                        for v in GroupValues(&g.values) {
+                            w.write(&k, &[], v)?;
+                        }
+                    }
+                    *slot = Some(w.end_segment());
+                }
+                *used = 0;
+            }
+        }
+        let bytes = w.finish()?;
+        self.stats.runs += 1;
+        self.stats.spilled_bytes += bytes;
+        for (p, run) in runs_now.into_iter().enumerate() {
+            if let Some(run) = run.filter(|r| r.records > 0) {
+                self.stats.spilled_records += run.records;
+                self.runs[p].push(run);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl RecordSink for SortBuffer {
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.stats.map_output_records += 1;
+        self.stats.map_output_bytes += (key.len() + value.len() + 2) as u64;
+        match self.store {
+            Store::Sorting { .. } => self.push_sorting(key, value),
+            Store::Combining { .. } => self.push_combining(key, value),
+        }
+    }
+}
+
+/// Iterates the length-prefixed values of a [`Group`].
+struct GroupValues<'a>(&'a [u8]);
+
+impl<'a> Iterator for GroupValues<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.len() < 4 {
+            return None;
+        }
+        let (len, rest) = self.0.split_at(4);
+        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (v, rest) = rest.split_at(n.min(rest.len()));
+        self.0 = rest;
+        Some(v)
+    }
+}
+
+/// Replaces a group's values by the combiner's output for them.
+fn combine_group(
+    step: usize,
+    combiner: &mut dyn ReduceFn,
+    key: &[u8],
+    group: &mut Group,
+    counters: &mut Counters,
+    stats: &mut TaskStats,
+) -> Result<()> {
+    let mut out = Vec::with_capacity(16);
+    let mut count = 0u32;
+    {
+        let mut sink = KeyChecked {
+            step,
+            key,
+            write: |v: &[u8]| {
+                out.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                out.extend_from_slice(v);
+                count += 1;
+                Ok(())
+            },
+        };
+        stats.combine_input_records += u64::from(group.count);
+        run_combiner(
+            step,
+            combiner,
+            key,
+            GroupValues(&group.values),
+            &mut sink,
+            counters,
+        )?;
+    }
+    stats.combine_output_records += u64::from(count);
+    group.values = out;
+    group.count = count;
+    Ok(())
+}
+
+/// Runs a combiner over one key's values, turning its errors into the
+/// engine's (a combiner error is never skipped: it is a bug in the job).
+pub(crate) fn run_combiner<'v>(
+    step: usize,
+    combiner: &mut dyn ReduceFn,
+    key: &[u8],
+    values: impl Iterator<Item = &'v [u8]>,
+    sink: &mut dyn RecordSink,
+    counters: &mut Counters,
+) -> Result<()> {
+    let mut stream = crate::job::SliceValues(values);
+    let vs: &mut dyn ValueStream = &mut stream;
+    match combiner.reduce(key, vs, sink, counters) {
+        Ok(()) => Ok(()),
+        Err(RecordError::Fatal(e)) => Err(e),
+        Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => Err(Error::BadRecord {
+            location: Location::Key {
+                step,
+                key: snippet(key),
+            },
+            reason: format!("combiner failed: {m}"),
+            snippet: snippet(key),
+        }),
+    }
+}
+
+/// A sink that accepts only records with the given key.
+struct KeyChecked<'k, F> {
+    step: usize,
+    key: &'k [u8],
+    write: F,
+}
+
+impl<F: FnMut(&[u8]) -> Result<()>> RecordSink for KeyChecked<'_, F> {
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if key != self.key {
+            return Err(Error::BadRecord {
+                location: Location::Key {
+                    step: self.step,
+                    key: snippet(self.key),
+                },
+                reason: format!(
+                    "the combiner emitted key {} for key {}: a combiner must emit only the key it was given",
+                    snippet(key),
+                    snippet(self.key)
+                ),
+                snippet: snippet(value),
+            });
+        }
+        (self.write)(value)
+    }
+}

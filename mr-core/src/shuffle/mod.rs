@@ -1,0 +1,17 @@
+//! The shuffle: map output is partitioned ([`partition`]), buffered and
+//! combined in memory under a byte budget ([`buffer`]), written as sorted runs
+//! ([`spill`]) and merged back per partition into key groups ([`merge`]).
+//!
+//! ```text
+//! mapper ─emit─▶ SortBuffer ──full──▶ sort by (partition, key) ─▶ combine ─▶ run file
+//!                    │                                                     (one segment
+//!                    └──task end──▶ same, one last run                      per partition)
+//!
+//! partition p:  runs of every map task ─▶ [merge passes while runs > fan-in]
+//!               ─▶ k-way merge ─▶ key groups ─▶ reducer
+//! ```
+
+pub mod buffer;
+pub mod merge;
+pub mod partition;
+pub mod spill;

@@ -1,0 +1,243 @@
+//! Sorted runs on disk: the writer, the reader, and the temp files that
+//! delete themselves.
+//!
+//! A spill file holds one segment per partition; a segment is a sorted run of
+//! records, each `varint(len) key  varint(len) sort-key  varint(len) value`.
+//! Binary and length-prefixed: no escaping, no parsing on the way back. A
+//! [`Run`] names one segment and keeps its file alive: the file is deleted when
+//! the last `Run` pointing into it is dropped.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempPath;
+
+/// Buffer size for writing a run.
+pub const WRITE_BUFFER_BYTES: usize = 256 << 10; // 256 KiB
+/// Buffer size for reading a run back during a merge (one per merged run).
+pub const READ_BUFFER_BYTES: usize = 64 << 10; // 64 KiB
+
+/// One sorted run: a segment of a spill file.
+#[derive(Debug, Clone)]
+pub struct Run {
+    file: Arc<TempPath>,
+    offset: u64,
+    len: u64,
+    /// Records in the run.
+    pub records: u64,
+}
+
+impl Run {
+    /// Bytes the run takes on disk.
+    pub fn bytes(&self) -> u64 {
+        self.len
+    }
+
+    /// Opens the run for reading.
+    pub fn open(&self) -> Result<RunReader> {
+        let path: &Path = &self.file;
+        let mut f = File::open(path).map_err(|e| Error::io("opening spill", path, e))?;
+        f.seek(SeekFrom::Start(self.offset))
+            .map_err(|e| Error::io("seeking in spill", path, e))?;
+        Ok(RunReader {
+            r: BufReader::with_capacity(READ_BUFFER_BYTES, f.take(self.len)),
+            path: path.to_path_buf(),
+            key: Vec::new(),
+            sort_key: Vec::new(),
+            value: Vec::new(),
+        })
+    }
+}
+
+/// Writes records into a new spill file, segment by segment.
+pub struct RunWriter {
+    w: BufWriter<File>,
+    file: Arc<TempPath>,
+    pos: u64,
+    seg_start: u64,
+    seg_records: u64,
+}
+
+impl RunWriter {
+    /// Creates a new spill file in `dir`.
+    pub fn create(dir: &Path) -> Result<RunWriter> {
+        let named = tempfile::Builder::new()
+            .prefix("spill-")
+            .tempfile_in(dir)
+            .map_err(|e| Error::io("creating spill file in", dir, e))?;
+        let (f, path) = named.into_parts();
+        Ok(RunWriter {
+            w: BufWriter::with_capacity(WRITE_BUFFER_BYTES, f),
+            file: Arc::new(path),
+            pos: 0,
+            seg_start: 0,
+            seg_records: 0,
+        })
+    }
+
+    /// Appends a record to the current segment (records must come sorted).
+    pub fn write(&mut self, key: &[u8], sort_key: &[u8], value: &[u8]) -> Result<()> {
+        let mut head = [0u8; 10];
+        let mut total = 0u64;
+        let mut put = |w: &mut BufWriter<File>, part: &[u8]| -> io::Result<()> {
+            let n = put_varint(&mut head, part.len() as u64);
+            w.write_all(&head[..n])?;
+            w.write_all(part)?;
+            total += (n + part.len()) as u64;
+            Ok(())
+        };
+        let r = put(&mut self.w, key)
+            .and_then(|()| put(&mut self.w, sort_key))
+            .and_then(|()| put(&mut self.w, value));
+        r.map_err(|e| self.err(e))?;
+        self.pos += total;
+        self.seg_records += 1;
+        Ok(())
+    }
+
+    /// Ends the current segment and returns it as a run (possibly empty).
+    pub fn end_segment(&mut self) -> Run {
+        let run = Run {
+            file: self.file.clone(),
+            offset: self.seg_start,
+            len: self.pos - self.seg_start,
+            records: self.seg_records,
+        };
+        self.seg_start = self.pos;
+        self.seg_records = 0;
+        run
+    }
+
+    /// Flushes the file; runs handed out before stay readable.
+    pub fn finish(mut self) -> Result<u64> {
+        self.w.flush().map_err(|e| self.err(e))?;
+        Ok(self.pos)
+    }
+
+    fn err(&self, e: io::Error) -> Error {
+        Error::io("writing spill", PathBuf::from(&**self.file), e)
+    }
+}
+
+/// Reads a run back, one record at a time, into reused buffers.
+pub struct RunReader {
+    r: BufReader<io::Take<File>>,
+    path: PathBuf,
+    /// The current record's key.
+    pub key: Vec<u8>,
+    /// The current record's sort key (empty unless values are sorted).
+    pub sort_key: Vec<u8>,
+    /// The current record's value.
+    pub value: Vec<u8>,
+}
+
+impl RunReader {
+    /// Reads the next record; false at the end of the run.
+    pub fn advance(&mut self) -> Result<bool> {
+        let klen = match read_varint(&mut self.r) {
+            Ok(Some(n)) => n,
+            Ok(None) => return Ok(false),
+            Err(e) => return Err(Error::io("reading spill", self.path.clone(), e)),
+        };
+        let r = (|| {
+            read_into(&mut self.r, klen, &mut self.key)?;
+            let slen = read_varint(&mut self.r)?.ok_or_else(truncated)?;
+            read_into(&mut self.r, slen, &mut self.sort_key)?;
+            let vlen = read_varint(&mut self.r)?.ok_or_else(truncated)?;
+            read_into(&mut self.r, vlen, &mut self.value)
+        })();
+        r.map_err(|e| Error::io("reading spill", self.path.clone(), e))?;
+        Ok(true)
+    }
+}
+
+fn truncated() -> io::Error {
+    io::Error::new(io::ErrorKind::UnexpectedEof, "truncated spill record")
+}
+
+fn read_into(r: &mut impl Read, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    buf.clear();
+    buf.resize(len as usize, 0);
+    r.read_exact(buf)
+}
+
+/// LEB128: 7 bits a byte, low bits first.
+fn put_varint(out: &mut [u8], mut v: u64) -> usize {
+    let mut i = 0;
+    loop {
+        let b = (v & 0x7f) as u8;
+        v >>= 7;
+        if v == 0 {
+            out[i] = b;
+            return i + 1;
+        }
+        out[i] = b | 0x80;
+        i += 1;
+    }
+}
+
+fn read_varint(r: &mut impl BufRead) -> io::Result<Option<u64>> {
+    let mut v = 0u64;
+    let mut shift = 0;
+    loop {
+        let b = {
+            let buf = r.fill_buf()?;
+            if buf.is_empty() {
+                if shift == 0 {
+                    return Ok(None);
+                }
+                return Err(truncated());
+            }
+            buf[0]
+        };
+        r.consume(1);
+        if shift >= 64 {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                "bad varint in spill",
+            ));
+        }
+        v |= u64::from(b & 0x7f) << shift;
+        if b & 0x80 == 0 {
+            return Ok(Some(v));
+        }
+        shift += 7;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn runs_round_trip_and_delete_their_file() {
+        let d = tempfile::tempdir().unwrap();
+        let mut w = RunWriter::create(d.path()).unwrap();
+        w.write(b"a", b"", b"1").unwrap();
+        w.write(&vec![b'k'; 300], b"s", &vec![b'v'; 70000]).unwrap();
+        let r0 = w.end_segment();
+        w.write(b"b", b"", b"").unwrap();
+        let r1 = w.end_segment();
+        w.finish().unwrap();
+        let mut rd = r0.open().unwrap();
+        assert!(rd.advance().unwrap());
+        assert_eq!(
+            (rd.key.as_slice(), rd.value.as_slice()),
+            (&b"a"[..], &b"1"[..])
+        );
+        assert!(rd.advance().unwrap());
+        assert_eq!(rd.key.len(), 300);
+        assert_eq!(rd.sort_key, b"s");
+        assert_eq!(rd.value.len(), 70000);
+        assert!(!rd.advance().unwrap());
+        let mut rd = r1.open().unwrap();
+        assert!(rd.advance().unwrap());
+        assert_eq!(rd.key, b"b");
+        assert!(!rd.advance().unwrap());
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
+        drop((r0, r1, rd));
+        assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    }
+}
