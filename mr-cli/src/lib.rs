@@ -1,1 +1,106 @@
-//! placeholder
+//! # mr-cli: the `mr` command, as a library
+//!
+//! The `mr` binary is [`main_with`] called on the shipped jobs. A user's own
+//! crate gets the same command line for its own jobs with one call, the way an
+//! mrjob script ends with `MRMyJob.run()`:
+//!
+//! ```no_run
+//! # struct MyJob;
+//! # impl mr_core::Job for MyJob { fn name(&self) -> &str { "my_job" }
+//! #   fn description(&self) -> &str { "" } fn steps(&self) -> Vec<mr_core::Step> { vec![] } }
+//! fn main() -> std::process::ExitCode {
+//!     mr_cli::main_with(mr_cli::Registry::new().with(MyJob))
+//! }
+//! ```
+//!
+//! Modules: [`args`] holds the flags as parsed; [`cmd`] has one module per
+//! subcommand; [`gen`] generates test data.
+#![deny(missing_docs)]
+
+pub mod args;
+pub mod cmd;
+pub mod gen;
+
+use clap::Parser;
+use mr_core::Job;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+/// The jobs a binary knows, by name.
+#[derive(Clone, Default)]
+pub struct Registry {
+    jobs: Vec<Arc<dyn Job>>,
+}
+
+impl Registry {
+    /// An empty registry.
+    pub fn new() -> Registry {
+        Registry::default()
+    }
+
+    /// The jobs shipped with mr: `jobs/` and `examples/`.
+    pub fn builtin() -> Registry {
+        let mut r = Registry::new();
+        r.jobs.extend(mr_jobs::all());
+        r.jobs.extend(mr_examples::all());
+        r
+    }
+
+    /// Adds a job.
+    pub fn with(mut self, job: impl Job) -> Registry {
+        self.jobs.push(Arc::new(job));
+        self
+    }
+
+    /// The jobs, in registration order.
+    pub fn jobs(&self) -> impl Iterator<Item = &Arc<dyn Job>> {
+        self.jobs.iter()
+    }
+
+    /// Finds a job by name or by its path in the repo (`jobs/word_count`,
+    /// `jobs/src/word_count.rs`); an unknown name is an error listing the
+    /// known ones.
+    ///
+    /// ```
+    /// let r = mr_cli::Registry::builtin();
+    /// assert_eq!(r.resolve("jobs/word_count/").unwrap().name(), "word_count");
+    /// assert!(r.resolve("nope").unwrap_err().to_string().contains("word_count"));
+    /// ```
+    pub fn resolve(&self, name: &str) -> anyhow::Result<Arc<dyn Job>> {
+        let trimmed = name.trim_end_matches('/');
+        let base = trimmed.rsplit('/').next().unwrap_or(trimmed);
+        let base = base.strip_suffix(".rs").unwrap_or(base);
+        if let Some(j) = self.jobs.iter().find(|j| j.name() == base) {
+            return Ok(j.clone());
+        }
+        let known: Vec<&str> = self.jobs.iter().map(|j| j.name()).collect();
+        anyhow::bail!("unknown job {name:?}; known jobs: {}", known.join(", "))
+    }
+}
+
+/// Parses the command line, runs the command, and turns the outcome into an
+/// exit status: 0 on success (a closed stdout pipe, as with `| head`, counts
+/// as success), 1 when the job failed, 2 for usage errors.
+pub fn main_with(registry: Registry) -> ExitCode {
+    let cli = Cli::parse();
+    match dispatch(&registry, &cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            if e.downcast_ref::<mr_core::Error>().is_some_and(|e| e.is_broken_pipe()) {
+                return ExitCode::SUCCESS;
+            }
+            eprintln!("mr: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+use args::{Cli, Command};
+
+fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
+    match &cli.command {
+        Command::Run(args) => cmd::run::run(registry, args),
+        Command::Jobs => cmd::jobs::run(registry, &mut std::io::stdout().lock()),
+        Command::Gen(args) => cmd::gen::run(args),
+    }
+}

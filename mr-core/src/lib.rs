@@ -80,6 +80,7 @@ mod map_task;
 pub mod output;
 pub mod protocol;
 mod reduce_task;
+pub mod reducers;
 pub mod runner;
 pub mod shuffle;
 pub mod testing;

@@ -63,6 +63,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         InputSource::Path(p) => Some(p.clone()),
         InputSource::Stdin => None,
     };
+    let first_offset = reader.position();
     let mut lines_read = 0u64;
     let mut line_base: Option<u64> =
         (split.start == 0 || split.file.compression == Compression::Gzip).then_some(1);
@@ -93,7 +94,6 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         let Some((offset, line)) = next else { break };
         lines_read += 1;
         stats.input_records += 1;
-        stats.input_bytes += line.len() as u64 + 1;
         let out: &mut dyn RecordSink = match &mut sink {
             Sink::Buffer(b) => b,
             Sink::Part(p) => p,
@@ -129,6 +129,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             }
         }
     }
+    stats.input_bytes = reader.position().saturating_sub(first_offset);
     let out: &mut dyn RecordSink = match &mut sink {
         Sink::Buffer(b) => b,
         Sink::Part(p) => p,

@@ -207,6 +207,23 @@ fn check_layout(files: u32, gz_files: u32) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Read;
+
+    /// The concatenated uncompressed contents of `files` (gzipped ones decompressed).
+    pub(crate) fn read_parts(files: &[PathBuf]) -> Vec<u8> {
+        let mut all = Vec::new();
+        for path in files {
+            let bytes = std::fs::read(path).unwrap();
+            if path.extension().is_some_and(|e| e == "gz") {
+                flate2::read::GzDecoder::new(&bytes[..])
+                    .read_to_end(&mut all)
+                    .unwrap();
+            } else {
+                all.extend_from_slice(&bytes);
+            }
+        }
+        all
+    }
 
     #[test]
     fn parse_size_units() {

@@ -8,6 +8,9 @@ const EXACT_RANKS: u64 = 1024;
 /// weight varies by less than 1/64 inside a bucket and the number of buckets grows with `64 * ln(n)`.
 const BUCKET_SPAN_DIVISOR: u64 = 64;
 
+/// 2^-32, to turn 32 random bits into a number in `[0, 1)`.
+const TWO_POW_MINUS_32: f64 = 1.0 / 4_294_967_296.0;
+
 /// Draws ranks `1..=n` with probability proportional to `1 / (k + q)` (Zipf with exponent 1, shifted by
 /// `q` to flatten the head: `q = 0` is classic Zipf).
 ///
@@ -54,8 +57,12 @@ impl ZipfTable {
 
     /// Draws one rank in `1..=n`.
     pub(crate) fn sample<R: Rng + ?Sized>(&self, rng: &mut R) -> u64 {
-        let i = rng.gen_range(0..self.prob.len() as u32) as usize;
-        let bucket = if rng.gen::<f64>() < self.prob[i] {
+        // One 64-bit draw: the high half picks a column by multiply-shift (bias < len / 2^32), the low
+        // half is the uniform number compared with the column's probability.
+        let bits = rng.next_u64();
+        let i = (((bits >> 32) * self.prob.len() as u64) >> 32) as usize;
+        let coin = (bits & 0xffff_ffff) as f64 * TWO_POW_MINUS_32;
+        let bucket = if coin < self.prob[i] {
             i
         } else {
             self.alias[i] as usize

@@ -54,6 +54,12 @@ impl<R: Read> LineReader<R> {
         }
     }
 
+    /// Offset of the next unread line (bytes consumed so far, from the
+    /// file's start; uncompressed for gzip).
+    pub fn position(&self) -> u64 {
+        self.pos
+    }
+
     /// Discards bytes through the next newline (the tail of a line owned by
     /// the previous split).
     pub fn skip_partial_line(&mut self) -> io::Result<()> {

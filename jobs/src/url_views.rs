@@ -1,0 +1,162 @@
+//! `url_views`: page views per URL in JSON clicklogs.
+//!
+//! Each event line that is a JSON object with a string `page_url` counts 1
+//! for that exact string. Events without one (missing, `null`, a number, or a
+//! line that is JSON but not an object) are counted in the job counter
+//! `url_views / events without a string page_url` and otherwise ignored.
+//! Lines that are not JSON are bad records (the engine's policy applies).
+//! Output: `"url"<TAB>count`.
+//!
+//! This is the job users time, so it decodes only what it reads: the
+//! `page_url` field is borrowed from the line, every other field is skipped
+//! by the parser without being built.
+
+use mr_core::protocol::MaybeStr;
+use mr_core::reducers::Sum;
+use mr_core::{Emitter, Job, JobError, Json, Mapper, Step};
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+/// Counter group of this job.
+pub const COUNTERS: &str = "url_views";
+/// Counter of events skipped for lack of a string `page_url`.
+pub const NO_PAGE_URL: &str = "events without a string page_url";
+
+/// The job.
+pub struct UrlViews;
+
+impl Job for UrlViews {
+    fn name(&self) -> &str {
+        "url_views"
+    }
+    fn description(&self) -> &str {
+        "Page views per URL (the string page_url of each JSON event)."
+    }
+    fn steps(&self) -> Vec<Step> {
+        vec![Step::map(PageUrls).combine(Sum::new()).reduce(Sum::new())]
+    }
+}
+
+/// The `page_url` of an event, if it is a JSON object with a string there.
+///
+/// ```
+/// use mr_jobs::url_views::PageUrl;
+/// let p: PageUrl = serde_json::from_str(r#"{"a": {"page_url": 1}, "page_url": "/x"}"#).unwrap();
+/// assert_eq!(p.0.as_deref(), Some("/x"));
+/// let p: PageUrl = serde_json::from_str(r#"["/x"]"#).unwrap();
+/// assert_eq!(p.0, None);
+/// ```
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct PageUrl<'a>(pub Option<std::borrow::Cow<'a, str>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = PageUrl<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON event")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                let mut url = None;
+                while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
+                    if key.0.as_deref() == Some("page_url") {
+                        url = map.next_value::<MaybeStr<'de>>()?.0;
+                    } else {
+                        map.next_value::<IgnoredAny>()?;
+                    }
+                }
+                Ok(PageUrl(url))
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(PageUrl(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(PageUrl(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(PageUrl(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(PageUrl(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(PageUrl(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(PageUrl(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(PageUrl(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// The mapper: `(page_url, 1)` for each event that has one.
+#[derive(Clone, Copy, Default)]
+pub struct PageUrls;
+
+impl Mapper for PageUrls {
+    type Input<'a> = Json<PageUrl<'a>>;
+    type Key = String;
+    type Value = u64;
+
+    fn map(&mut self, Json(event): Json<PageUrl<'_>>, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+        match event.0 {
+            Some(url) => out.emit(&*url, 1),
+            None => {
+                out.count(COUNTERS, NO_PAGE_URL, 1);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use mr_core::testing::run_in_memory;
+
+    #[test]
+    fn counts_exact_urls_and_counts_the_rest() {
+        let lines = [
+            r#"{"page_url": "https://x.org/a", "username": "u1"}"#,
+            r#"{"username": "u2", "page_url": "https://x.org/a"}"#,
+            r#"{"page_url": "https://x.org/a?b=1"}"#,
+            r#"{"page_url": "https://x.org/\u00e9t\u00e9"}"#,
+            r#"{"page_url": null}"#,
+            r#"{"page_url": 42}"#,
+            r#"{"page_url": ["https://x.org/a"]}"#,
+            r#"{"nested": {"page_url": "https://x.org/nested"}}"#,
+            r#"["https://x.org/a"]"#,
+            r#""https://x.org/a""#,
+            "",
+        ];
+        let (out, counters) = run_in_memory(&UrlViews, &lines).unwrap();
+        assert_eq!(
+            out,
+            [
+                "\"https://x.org/a\"\t2",
+                "\"https://x.org/a?b=1\"\t1",
+                "\"https://x.org/été\"\t1",
+            ]
+        );
+        assert_eq!(counters.get(COUNTERS, NO_PAGE_URL), 6);
+    }
+
+    #[test]
+    fn invalid_json_is_a_bad_record() {
+        let err = run_in_memory(&UrlViews, &[r#"{"page_url": "/a""#]).unwrap_err();
+        assert!(err.to_string().contains("invalid JSON"), "{err}");
+    }
+
+    #[test]
+    fn escaped_strings_are_decoded() {
+        let (out, _) = run_in_memory(&UrlViews, &[r#"{"page\u005furl": "/a\"b\\c"}"#]).unwrap();
+        assert_eq!(out, [r#""/a\"b\\c"	1"#]);
+    }
+}

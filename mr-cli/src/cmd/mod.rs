@@ -1,0 +1,5 @@
+//! One module per subcommand, each with a `run` function.
+
+pub mod gen;
+pub mod jobs;
+pub mod run;
