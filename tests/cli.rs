@@ -1,1 +1,504 @@
-//! cli tests
+//! Integration tests: they run the real `mr` binary, each in its own temp dir.
+//!
+//! The central property, `results_never_depend_on_the_settings`, runs jobs on
+//! random inputs under random --chunksize, --jobs, --partitions and
+//! --sort-buffer-mb, and compares with the plain in-memory reference
+//! (`mr_core::testing::run_in_memory`).
+
+use proptest::prelude::*;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&p, content).unwrap();
+        p
+    }
+
+    fn write_gz(&self, rel: &str, content: &[u8]) -> PathBuf {
+        use std::io::Write;
+        let p = self.path(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        let f = fs::File::create(&p).unwrap();
+        let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+        enc.write_all(content).unwrap();
+        enc.finish().unwrap();
+        p
+    }
+
+    /// `mr ARGS` run in this dir with a private TMPDIR.
+    fn mr(&self, args: &[&str]) -> Output {
+        self.mr_stdin(args, None)
+    }
+
+    fn mr_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        let tmp = self.path("_tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mr"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", &tmp)
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd.spawn().unwrap();
+        if let Some(data) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(data).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "mr failed: {}\n{}",
+        o.status,
+        stderr(&o)
+    );
+    o
+}
+
+fn counter(stderr: &str, name: &str) -> i64 {
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+        .unwrap_or(0)
+}
+
+fn read_parts(dir: &Path) -> String {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("part-"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| fs::read_to_string(dir.join(n)).unwrap())
+        .collect()
+}
+
+fn sorted_lines(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn word_count_to_stdout_in_key_order() {
+    let w = Workdir::new();
+    w.write("in/a.txt", "The cat\nthe dog's bone\r\n");
+    w.write("in/sub/b.txt", "DOG dog\nno newline at end");
+    w.write("in/_SUCCESS", "ignored\n");
+    w.write("in/.hidden", "ignored\n");
+    let o = ok(w.mr(&["run", "jobs/word_count", "--input", "in"]));
+    assert_eq!(
+        stdout(&o),
+        "\"at\"\t1\n\"bone\"\t1\n\"cat\"\t1\n\"dog\"\t2\n\"dog's\"\t1\n\"end\"\t1\n\"newline\"\t1\n\"no\"\t1\n\"the\"\t2\n"
+    );
+    assert_eq!(counter(&stderr(&o), "step 0: input records"), 4);
+}
+
+#[test]
+fn output_dir_is_committed_with_success_marker() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--partitions",
+        "3",
+    ]));
+    let out = w.path("out");
+    assert!(out.join("_SUCCESS").exists());
+    assert!(!out.join("_temporary").exists());
+    assert_eq!(fs::read_dir(&out).unwrap().count(), 4, "3 parts + _SUCCESS");
+    assert_eq!(sorted_lines(&read_parts(&out)), ["\"a\"\t2", "\"b\"\t1"]);
+
+    let again = w.mr(&["run", "word_count", "-i", "in.txt", "-o", "out"]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already exists"),
+        "{}",
+        stderr(&again)
+    );
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--overwrite",
+        "--partitions",
+        "1",
+    ]));
+    assert_eq!(read_parts(&out), "\"a\"\t2\n\"b\"\t1\n");
+}
+
+#[test]
+fn missing_input_fails_before_any_work() {
+    let w = Workdir::new();
+    w.write("in.txt", "a\n");
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-i",
+        "nope/",
+        "-o",
+        "out",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("input not found: nope/"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!w.path("out").exists());
+}
+
+#[test]
+fn unknown_job_lists_the_known_ones() {
+    let w = Workdir::new();
+    let o = w.mr(&["run", "wordcount", "-i", "x"]);
+    assert!(!o.status.success());
+    let e = stderr(&o);
+    assert!(e.contains("word_count") && e.contains("url_views"), "{e}");
+}
+
+#[test]
+fn jobs_lists_every_job_with_a_description() {
+    let w = Workdir::new();
+    let o = ok(w.mr(&["jobs"]));
+    let s = stdout(&o);
+    for name in ["word_count", "url_views", "video_tagging"] {
+        let line = s
+            .lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_else(|| panic!("{name} missing"));
+        assert!(line.len() > name.len() + 10, "no description: {line}");
+    }
+}
+
+#[test]
+fn run_help_states_defaults_and_costs() {
+    let w = Workdir::new();
+    let o = ok(w.mr(&["run", "word_count", "--help"]));
+    let s = stdout(&o);
+    for flag in [
+        "--chunksize",
+        "--jobs",
+        "--partitions",
+        "--sort-buffer-mb",
+        "--tmp-dir",
+        "--skip-bad-records",
+        "--output",
+        "--overwrite",
+    ] {
+        assert!(s.contains(flag), "{flag} missing from help");
+    }
+    assert!(
+        s.contains("[default: 64MB]") && s.contains("[default: 256]"),
+        "{s}"
+    );
+    assert!(s.contains("Memory") || s.contains("memory"));
+}
+
+#[test]
+fn gzip_and_stdin_inputs() {
+    let w = Workdir::new();
+    w.write_gz("in/a.txt.gz", b"x y\nx\n");
+    w.write_gz("in/noext", b"y\n");
+    let o = ok(w.mr(&["run", "word_count", "-i", "in"]));
+    assert_eq!(stdout(&o), "\"x\"\t2\n\"y\"\t2\n");
+    let o = ok(w.mr_stdin(&["run", "word_count", "-i", "-"], Some(b"z z\n")));
+    assert_eq!(stdout(&o), "\"z\"\t2\n");
+}
+
+#[test]
+fn corrupt_gzip_names_the_file() {
+    let w = Workdir::new();
+    let mut bytes = vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3];
+    bytes.extend_from_slice(b"garbage that is not deflate");
+    w.write("in/bad.gz", bytes);
+    let o = w.mr(&["run", "word_count", "-i", "in"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(stderr(&o).contains("bad.gz"), "{}", stderr(&o));
+}
+
+#[test]
+fn bad_record_names_file_line_and_content() {
+    let w = Workdir::new();
+    let mut lines = String::new();
+    for i in 0..3000 {
+        lines.push_str(&format!("{{\"page_url\": \"/p{}\"}}\n", i % 7));
+    }
+    lines.push_str("{\"page_url\": \"/trunc\n");
+    lines.push_str("{\"page_url\": \"/p1\"}\n");
+    w.write("logs/a.json", &lines);
+    // Small chunks: the bad line is in a split that does not start the file.
+    let o = w.mr(&[
+        "run",
+        "url_views",
+        "-i",
+        "logs",
+        "--chunksize",
+        "10KB",
+        "-o",
+        "out",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("logs/a.json:3001"), "{e}");
+    assert!(e.contains("{\"page_url\": \"/trunc"), "{e}");
+    assert!(!w.path("out").exists(), "no half-written output");
+
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "-i",
+        "logs",
+        "--chunksize",
+        "10KB",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    assert_eq!(counter(&stderr(&o), "step 0: skipped records"), 1);
+    let bad_dir = w.path("out/_bad_records");
+    let kept: String = fs::read_dir(&bad_dir)
+        .unwrap()
+        .map(|e| fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    let (header, record) = kept.trim_end().split_once('\t').unwrap();
+    let header: serde_json::Value = serde_json::from_str(header).unwrap();
+    assert_eq!(header["file"], "logs/a.json");
+    assert_eq!(header["line"], 3001);
+    assert_eq!(record, "{\"page_url\": \"/trunc");
+    let total: u64 = read_parts(&w.path("out"))
+        .lines()
+        .map(|l| l.split('\t').nth(1).unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 3001);
+}
+
+#[test]
+fn skipped_records_go_to_stderr_without_output_dir() {
+    let w = Workdir::new();
+    w.write("in.txt", b"ok\n\xff\xfe bad utf8\nok\n");
+    let o = ok(w.mr(&["run", "word_count", "-i", "in.txt", "--skip-bad-records"]));
+    assert_eq!(stdout(&o), "\"ok\"\t2\n");
+    let e = stderr(&o);
+    assert!(
+        e.contains("\"line\":2") && e.contains("invalid UTF-8"),
+        "{e}"
+    );
+}
+
+#[test]
+fn temp_files_are_removed_on_error_too() {
+    let w = Workdir::new();
+    w.write("in.txt", b"a\n\xff\n");
+    let o = w.mr(&["run", "word_count", "-i", "in.txt", "--tmp-dir", "scratch"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
+}
+
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let w = Workdir::new();
+    let text: String = (0..200_000).map(|i| format!("w{i}\n")).collect();
+    w.write("in.txt", text);
+    let mr = Command::new(env!("CARGO_BIN_EXE_mr"))
+        .args(["run", "word_count", "-i", "in.txt", "-q"])
+        .current_dir(w.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let head = Command::new("head")
+        .arg("-n1")
+        .stdin(mr.stdout.unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(String::from_utf8_lossy(&head.stdout).lines().count(), 1);
+    let mut err = String::new();
+    use std::io::Read;
+    mr.stderr.unwrap().read_to_string(&mut err).unwrap();
+    assert!(!err.contains("error"), "{err}");
+}
+
+// ---------------------------------------------------------------------------
+// Results never depend on the settings.
+
+#[derive(Debug, Clone)]
+struct Settings {
+    chunk: u64,
+    jobs: usize,
+    partitions: usize,
+    buffer_kb: u64,
+    files: usize,
+}
+
+fn settings() -> impl Strategy<Value = Settings> {
+    (
+        1u64..20_000,
+        1usize..4,
+        1usize..6,
+        prop_oneof![Just(1u64), 2u64..16, Just(4096u64)],
+        1usize..4,
+    )
+        .prop_map(|(chunk, jobs, partitions, buffer_kb, files)| Settings {
+            chunk,
+            jobs,
+            partitions,
+            buffer_kb,
+            files,
+        })
+}
+
+fn text_lines() -> impl Strategy<Value = Vec<String>> {
+    let word = prop_oneof![
+        "[a-e]{1,3}",
+        Just("Don't".to_string()),
+        Just("ÉTÉ".to_string()),
+        Just("x_y".to_string()),
+        "[a-z]{4,9}",
+    ];
+    let line = proptest::collection::vec(word, 0..12).prop_map(|ws| ws.join(" , "));
+    proptest::collection::vec(line, 0..400)
+}
+
+fn event_lines() -> impl Strategy<Value = Vec<String>> {
+    let user = prop_oneof![Just("u1"), Just("u2"), Just("u3"), Just("ü\\\"q")];
+    let event = (user, 0u64..6, 0i64..7_200_000, 0u8..10).prop_map(|(u, lecture, ts, kind)| match kind {
+        0 => format!(r#"{{"username": "{u}", "timestamp": {ts}}}"#),
+        1 => format!(r#"{{"username": "{u}", "timestamp": {ts}, "page_url": "https://m.org/c/quiz/attempt?quiz_id={lecture}"}}"#),
+        2 => format!(r#"{{"page_url": null, "timestamp": {ts}}}"#),
+        _ => format!(
+            r#"{{"username": "{u}", "timestamp": {ts}, "page_url": "https://m.org/c/lecture/view?lecture_id={lecture}", "x": [1, {{"y": "z"}}]}}"#
+        ),
+    });
+    proptest::collection::vec(event, 0..300)
+}
+
+/// Runs `job` on `lines` (spread over files) with `s`, checks the result
+/// against the in-memory reference, spills and temp-dir cleanup.
+fn check_job(job: &str, lines: &[String], s: &Settings) -> Result<(), TestCaseError> {
+    let w = Workdir::new();
+    let per = lines.len().div_ceil(s.files).max(1);
+    for (i, chunk) in lines.chunks(per).enumerate() {
+        let mut body = chunk.join("\n");
+        body.push('\n');
+        if i == 1 {
+            w.write_gz(&format!("in/f{i}.gz"), body.as_bytes());
+        } else {
+            w.write(&format!("in/f{i}"), body);
+        }
+    }
+    if lines.is_empty() {
+        w.write("in/empty", "");
+    }
+    let buffer_mb = format!("{}", s.buffer_kb as f64 / 1024.0);
+    let chunk = s.chunk.to_string();
+    let jobs = s.jobs.to_string();
+    let parts = s.partitions.to_string();
+    let o = w.mr(&[
+        "run",
+        job,
+        "-i",
+        "in",
+        "--chunksize",
+        &chunk,
+        "-j",
+        &jobs,
+        "--partitions",
+        &parts,
+        "--sort-buffer-mb",
+        &buffer_mb,
+        "--tmp-dir",
+        "scratch",
+        "--merge-fan-in",
+        "3",
+    ]);
+    prop_assert!(o.status.success(), "{}", stderr(&o));
+    let registry = mr_cli::Registry::builtin();
+    let j = registry.resolve(job).unwrap();
+    let (want, _) = mr_core::testing::run_in_memory(j.as_ref(), lines).unwrap();
+    let got: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    prop_assert_eq!(got, want);
+    let e = stderr(&o);
+    let map_bytes = counter(&e, "step 0: map output bytes");
+    let tasks = counter(&e, "step 0: map tasks").max(1);
+    if s.buffer_kb == 1 && map_bytes / tasks > 4 * 1024 {
+        prop_assert!(
+            counter(&e, "step 0: spills (sort buffer full)") > 0,
+            "no spill with a 1 KiB buffer: {e}"
+        );
+    }
+    prop_assert_eq!(
+        fs::read_dir(w.path("scratch")).unwrap().count(),
+        0,
+        "temp dir not cleaned"
+    );
+    Ok(())
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+
+    #[test]
+    fn results_never_depend_on_the_settings_word_count(lines in text_lines(), s in settings()) {
+        check_job("word_count", &lines, &s)?;
+    }
+
+    #[test]
+    fn results_never_depend_on_the_settings_url_views(lines in event_lines(), s in settings()) {
+        check_job("url_views", &lines, &s)?;
+    }
+
+    #[test]
+    fn results_never_depend_on_the_settings_video_tagging(lines in event_lines(), s in settings()) {
+        check_job("video_tagging", &lines, &s)?;
+    }
+}

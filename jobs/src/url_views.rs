@@ -69,7 +69,10 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
                 }
                 Ok(PageUrl(url))
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
                 while a.next_element::<IgnoredAny>()?.is_some() {}
                 Ok(PageUrl(None))
             }
@@ -105,7 +108,11 @@ impl Mapper for PageUrls {
     type Key = String;
     type Value = u64;
 
-    fn map(&mut self, Json(event): Json<PageUrl<'_>>, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+    fn map(
+        &mut self,
+        Json(event): Json<PageUrl<'_>>,
+        out: &mut Emitter<String, u64>,
+    ) -> Result<(), JobError> {
         match event.0 {
             Some(url) => out.emit(&*url, 1),
             None => {

@@ -48,11 +48,12 @@
 //!     ev(3_800_000, 1), // lecture 1 again, after lecture 2
 //! ];
 //! let (lines, _) = mr_core::testing::run_in_memory(&VideoTagging, &input).unwrap();
+//! let ann = |watch: &str| format!("\"ann\"\t{watch}");
 //! assert_eq!(lines, [
-//!     r#""ann"	{"lecture_id":1,"start":0,"end":1800000,"events":2,"tag":"first_view"}"#,
-//!     r#""ann"	{"lecture_id":1,"start":3600001,"end":3600001,"events":1,"tag":"immediate_review"}"#,
-//!     r#""ann"	{"lecture_id":2,"start":3700000,"end":3700000,"events":1,"tag":"first_view"}"#,
-//!     r#""ann"	{"lecture_id":1,"start":3800000,"end":3800000,"events":1,"tag":"later_review"}"#,
+//!     ann(r#"{"lecture_id":1,"start":0,"end":1800000,"events":2,"tag":"first_view"}"#),
+//!     ann(r#"{"lecture_id":1,"start":3600001,"end":3600001,"events":1,"tag":"immediate_review"}"#),
+//!     ann(r#"{"lecture_id":2,"start":3700000,"end":3700000,"events":1,"tag":"first_view"}"#),
+//!     ann(r#"{"lecture_id":1,"start":3800000,"end":3800000,"events":1,"tag":"later_review"}"#),
 //! ]);
 //! ```
 //!
@@ -103,7 +104,9 @@ impl Job for VideoTagging {
         "Per user, each lecture-video watch tagged first_view, immediate_review or later_review."
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(VideoMapper).sort_values().reduce(TagWatches::default())]
+        vec![Step::map(VideoMapper)
+            .sort_values()
+            .reduce(TagWatches::default())]
     }
 }
 
@@ -371,11 +374,7 @@ pub struct TagWatches {
 }
 
 impl TagWatches {
-    fn emit(
-        user: &str,
-        watch: Watch,
-        out: &mut Emitter<String, Watch>,
-    ) -> Result<(), JobError> {
+    fn emit(user: &str, watch: Watch, out: &mut Emitter<String, Watch>) -> Result<(), JobError> {
         out.count(COUNTERS, watch.tag.as_str(), 1);
         out.emit(user, watch)
     }
@@ -474,7 +473,7 @@ mod tests {
         let (out, counters) = run(&[view("ann", 5, 7)]);
         assert_eq!(
             out,
-            [r#""ann"	{"lecture_id":7,"start":5,"end":5,"events":1,"tag":"first_view"}"#]
+            ["\"ann\"\t{\"lecture_id\":7,\"start\":5,\"end\":5,\"events\":1,\"tag\":\"first_view\"}"]
         );
         assert_eq!(counters.get(COUNTERS, VIDEO_EVENTS), 1);
         assert_eq!(counters.get(COUNTERS, "first_view"), 1);
@@ -487,7 +486,10 @@ mod tests {
             view("ann", 30 * MIN, 1),
             view("ann", 60 * MIN, 1),
         ];
-        assert_eq!(run(&lines).0, [watch("ann", 1, 0, 60 * MIN, 3, "first_view")]);
+        assert_eq!(
+            run(&lines).0,
+            [watch("ann", 1, 0, 60 * MIN, 3, "first_view")]
+        );
     }
 
     #[test]
@@ -591,8 +593,11 @@ mod tests {
                 watch("bob", 1, 0, 0, 1, "first_view"),
                 watch("bob", 2, MIN, MIN, 1, "first_view"),
                 watch("bob", 1, 3 * MIN, 3 * MIN, 1, "later_review"),
-                r#""ève \"q\""	{"lecture_id":1,"start":-5,"end":-5,"events":1,"tag":"first_view"}"#
-                    .to_string(),
+                format!(
+                    "{}\t{}",
+                    r#""éve \"q\"""#,
+                    r#"{"lecture_id":1,"start":-5,"end":-5,"events":1,"tag":"first_view"}"#
+                ),
             ]
         );
         assert_eq!(counters.get(COUNTERS, "first_view"), 4);
@@ -604,10 +609,19 @@ mod tests {
     fn urls_that_view_a_lecture() {
         assert_eq!(lecture_id("/lecture/view?lecture_id=3"), Ok(3));
         assert_eq!(lecture_id("/c/lecture/view?a=1&lecture_id=3&b=2"), Ok(3));
-        assert_eq!(lecture_id("/c/lecture/view?a=lecture_id=4&lecture_id=3"), Ok(3));
-        assert_eq!(lecture_id("/c/lecture/view?lecture_id=3#t=lecture_id=9"), Ok(3));
+        assert_eq!(
+            lecture_id("/c/lecture/view?a=lecture_id=4&lecture_id=3"),
+            Ok(3)
+        );
+        assert_eq!(
+            lecture_id("/c/lecture/view?lecture_id=3#t=lecture_id=9"),
+            Ok(3)
+        );
         assert_eq!(lecture_id("/c/lecture/view?lecture_id=007"), Ok(7));
-        assert_eq!(lecture_id("/c/lecture/view?lecture_id=1&lecture_id=2"), Ok(1));
+        assert_eq!(
+            lecture_id("/c/lecture/view?lecture_id=1&lecture_id=2"),
+            Ok(1)
+        );
         assert_eq!(
             lecture_id("/c/lecture/view?lecture_id=18446744073709551615"),
             Ok(u64::MAX)
@@ -631,7 +645,10 @@ mod tests {
             ("/c/lecture/view?lecture_id=", BAD_LECTURE_ID),
             ("/c/lecture/view?lecture_id", BAD_LECTURE_ID),
             ("/c/lecture/view?lecture_id=%33", BAD_LECTURE_ID),
-            ("/c/lecture/view?lecture_id=18446744073709551616", BAD_LECTURE_ID),
+            (
+                "/c/lecture/view?lecture_id=18446744073709551616",
+                BAD_LECTURE_ID,
+            ),
         ];
         for (url, why) in cases {
             assert_eq!(lecture_id(url), Err(why), "{url}");
@@ -656,7 +673,7 @@ mod tests {
             r#"{"username": "ann", "timestamp": 1000.0, "page_url": "/lecture/view?lecture_id=1"}"#,
             r#"{"username": "ann", "timestamp": "1000", "page_url": "/lecture/view?lecture_id=1"}"#,
             r#"{"username": "ann", "page_url": "/lecture/view?lecture_id=1"}"#,
-            r#"{"username": "ann", "timestamp": 1e400, "page_url": "/lecture/view?lecture_id=1"}"#,
+            r#"{"username": "ann", "timestamp": 99999999999999999999, "page_url": "/lecture/view?lecture_id=1"}"#,
             r#"["ann", 1000, "/lecture/view?lecture_id=1"]"#,
             r#"{"username": "ann", "timestamp": 1000, "page_url": "/lecture/view?lecture_id=1"}"#,
             r#"3"#,
@@ -692,7 +709,10 @@ mod tests {
     fn fields_are_borrowed_from_the_line_when_unescaped() {
         let line = r#"{"username": "ann", "page_url": "/a\/lecture/view"}"#;
         let e: Event = serde_json::from_str(line).unwrap();
-        assert!(matches!(e.username.0, Some(std::borrow::Cow::Borrowed("ann"))));
+        assert!(matches!(
+            e.username.0,
+            Some(std::borrow::Cow::Borrowed("ann"))
+        ));
         assert!(matches!(e.page_url.0, Some(std::borrow::Cow::Owned(_))));
     }
 
@@ -716,8 +736,16 @@ mod tests {
 
     #[derive(Debug, Clone)]
     enum Line {
-        View { user: usize, ts: i64, lecture: u64, style: usize },
-        Other { user: usize, ts: i64 },
+        View {
+            user: usize,
+            ts: i64,
+            lecture: u64,
+            style: usize,
+        },
+        Other {
+            user: usize,
+            ts: i64,
+        },
     }
 
     const USERS: [&str; 3] = ["ann", "bob", "c\u{e9}"];
@@ -846,8 +874,8 @@ mod tests {
         (0..n)
             .map(|_| {
                 let user = format!("user{}", next(17));
-                let ts = next(8) as i64 * WATCH_GAP_MS + next(5) as i64 - 2;
-                let lecture = next(12);
+                let ts = next(400) as i64 * (WATCH_GAP_MS / 4) + next(3) as i64 - 1;
+                let lecture = next(6);
                 if next(10) == 0 {
                     format!(r#"{{"username": "{user}", "timestamp": {ts}, "page_url": "/home"}}"#)
                 } else {
@@ -857,33 +885,60 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn the_engine_sorts_values_across_spills() {
-        let input = big_log(3000);
-        let (expected, mem_counters) = run_in_memory(&VideoTagging, &input).unwrap();
+    /// Runs the job through the local runner on `lines`, with a tiny sort
+    /// buffer and many splits; returns stdout's lines and the report.
+    fn run_engine(
+        lines: &[String],
+        cfg: RunConfig,
+    ) -> (Vec<String>, mr_core::JobReport, tempfile::TempDir) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("events.json");
-        std::fs::write(&path, input.join("\n") + "\n").unwrap();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
         let cfg = RunConfig {
             inputs: vec![path.display().to_string()],
+            tmp_dir: Some(dir.path().join("tmp")),
+            ..cfg
+        };
+        let mut stdout = Vec::new();
+        let report = mr_core::run_job(&VideoTagging, &cfg, &mut stdout).unwrap();
+        let out = String::from_utf8(stdout).unwrap();
+        let leftovers = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
+        assert_eq!(leftovers, 0, "temp files left behind");
+        (out.lines().map(String::from).collect(), report, dir)
+    }
+
+    #[test]
+    fn the_engine_sorts_values_across_spills() {
+        let mut input = big_log(3000);
+        let (expected, mem_counters) = run_in_memory(&VideoTagging, &input).unwrap();
+        // A bad record, skipped by the engine when told to.
+        input.insert(
+            1500,
+            "{\"username\": \"user1\", \"timestamp\": ".to_string(),
+        );
+        let cfg = RunConfig {
             jobs: 2,
             partitions: 3,
             chunk_size: 4096,
             sort_buffer_bytes: 1024,
             merge_fan_in: 2,
-            tmp_dir: Some(dir.path().join("tmp")),
+            skip_bad_records: true,
             ..RunConfig::default()
         };
-        let mut stdout = Vec::new();
-        let report = mr_core::run_job(&VideoTagging, &cfg, &mut stdout).unwrap();
+        let (got, report, _dir) = run_engine(&input, cfg);
         assert!(
             report.spills.iter().sum::<u64>() > 0,
             "the test should force spills: {:?}",
             report.spills
         );
-        let got: Vec<&str> = std::str::from_utf8(&stdout).unwrap().lines().collect();
         assert_eq!(got, expected);
-        for name in [VIDEO_EVENTS, NOT_A_VIDEO_EVENT, "first_view", "later_review"] {
+        assert_eq!(report.skipped_records, 1);
+        for name in [
+            VIDEO_EVENTS,
+            NOT_A_VIDEO_EVENT,
+            "first_view",
+            "later_review",
+        ] {
             assert_eq!(
                 report.counters.get(COUNTERS, name),
                 mem_counters.get(COUNTERS, name),
@@ -892,7 +947,33 @@ mod tests {
         }
         assert!(mem_counters.get(COUNTERS, "immediate_review") > 0);
         assert!(mem_counters.get(COUNTERS, "later_review") > 0);
-        let leftovers = std::fs::read_dir(dir.path().join("tmp")).unwrap().count();
-        assert_eq!(leftovers, 0, "temp files left behind");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+
+        #[test]
+        fn the_engine_matches_the_plain_rules(
+            lines in prop::collection::vec(line(), 0..200),
+            chunk_size in 64u64..2048,
+            partitions in 1usize..4,
+            sort_buffer_bytes in 1024u64..4096,
+            merge_fan_in in 2usize..4,
+            jobs in 1usize..3,
+        ) {
+            let input: Vec<String> = lines.iter().map(render).collect();
+            let cfg = RunConfig {
+                jobs,
+                partitions,
+                chunk_size,
+                sort_buffer_bytes,
+                merge_fan_in,
+                ..RunConfig::default()
+            };
+            let (got, report, _dir) = run_engine(&input, cfg);
+            prop_assert_eq!(got, oracle(&lines));
+            let views = lines.iter().filter(|l| matches!(l, Line::View { .. })).count();
+            prop_assert_eq!(report.counters.get(COUNTERS, VIDEO_EVENTS), views as i64);
+        }
     }
 }

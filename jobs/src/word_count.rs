@@ -30,7 +30,9 @@ impl Job for WordCount {
         "Word frequencies ([\\w']+, lowercased), as mrjob's word-frequency example."
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(Words::default()).combine(Sum::new()).reduce(Sum::new())]
+        vec![Step::map(Words::default())
+            .combine(Sum::new())
+            .reduce(Sum::new())]
     }
 }
 
@@ -161,9 +163,15 @@ mod tests {
     fn matches_python_findall_lower() {
         // Expected values from Python 3.11:
         // [w.lower() for w in re.findall(r"[\w']+", s)]
-        assert_eq!(words("Hello, World! It's 2024."), ["hello", "world", "it's", "2024"]);
+        assert_eq!(
+            words("Hello, World! It's 2024."),
+            ["hello", "world", "it's", "2024"]
+        );
         assert_eq!(words("'quoted' -- l'homme"), ["'quoted'", "l'homme"]);
-        assert_eq!(words("snake_case and CamelCase"), ["snake_case", "and", "camelcase"]);
+        assert_eq!(
+            words("snake_case and CamelCase"),
+            ["snake_case", "and", "camelcase"]
+        );
         assert_eq!(words("Café NAÏVE straße"), ["café", "naïve", "straße"]);
         assert_eq!(words("ΟΔΟΣ"), ["οδος"]);
         assert_eq!(words("日本語のテキスト"), ["日本語のテキスト"]);

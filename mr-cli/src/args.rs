@@ -69,8 +69,9 @@ pub struct RunArgs {
     /// full, the buffer is sorted, combined and spilled to --tmp-dir: peak
     /// memory is about this plus a fixed overhead; disk use is up to the
     /// (combined) map output size.
-    #[arg(long, default_value_t = 256, value_name = "MB")]
-    pub sort_buffer_mb: u64,
+    /// (Fractions are allowed: 0.5 is 512 KiB.)
+    #[arg(long, default_value_t = 256.0, value_name = "MB")]
+    pub sort_buffer_mb: f64,
 
     /// Directory for spill files and intermediate outputs (default: $TMPDIR).
     /// Needs room for the map output of the largest step.

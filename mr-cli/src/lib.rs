@@ -64,7 +64,7 @@ impl Registry {
     /// ```
     /// let r = mr_cli::Registry::builtin();
     /// assert_eq!(r.resolve("jobs/word_count/").unwrap().name(), "word_count");
-    /// assert!(r.resolve("nope").unwrap_err().to_string().contains("word_count"));
+    /// assert!(r.resolve("nope").is_err_and(|e| e.to_string().contains("word_count")));
     /// ```
     pub fn resolve(&self, name: &str) -> anyhow::Result<Arc<dyn Job>> {
         let trimmed = name.trim_end_matches('/');
@@ -86,7 +86,9 @@ pub fn main_with(registry: Registry) -> ExitCode {
     match dispatch(&registry, &cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            if e.downcast_ref::<mr_core::Error>().is_some_and(|e| e.is_broken_pipe()) {
+            if e.downcast_ref::<mr_core::Error>()
+                .is_some_and(|e| e.is_broken_pipe())
+            {
                 return ExitCode::SUCCESS;
             }
             eprintln!("mr: error: {e:#}");
@@ -104,3 +106,8 @@ fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
         Command::Gen(args) => cmd::gen::run(args),
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;

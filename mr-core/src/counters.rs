@@ -109,6 +109,7 @@ impl Counters {
 /// nothing; a map lookup per record would).
 #[derive(Debug, Default, Clone, Copy)]
 pub(crate) struct TaskStats {
+    pub map_tasks: u64,
     pub input_bytes: u64,
     pub input_records: u64,
     pub blank_lines: u64,
@@ -130,6 +131,7 @@ pub(crate) struct TaskStats {
 
 impl TaskStats {
     pub fn add(&mut self, o: &TaskStats) {
+        self.map_tasks += o.map_tasks;
         self.input_bytes += o.input_bytes;
         self.input_records += o.input_records;
         self.blank_lines += o.blank_lines;
@@ -152,7 +154,8 @@ impl TaskStats {
     /// Writes the stats into `c` under the framework group, prefixed by the step.
     pub fn export(&self, step: usize, c: &mut Counters) {
         let p = |n: &str| format!("step {step}: {n}");
-        let fields: [(&str, u64); 17] = [
+        let fields: [(&str, u64); 18] = [
+            ("map tasks", self.map_tasks),
             ("input bytes", self.input_bytes),
             ("input records", self.input_records),
             ("blank input lines", self.blank_lines),

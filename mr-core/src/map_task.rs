@@ -53,7 +53,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         reason: e.to_string(),
     })?;
     let mut counters = Counters::default();
-    let mut stats = TaskStats::default();
+    let mut stats = TaskStats {
+        map_tasks: 1,
+        ..TaskStats::default()
+    };
     let mut bad = BadRecords::new(
         env.bad_dir
             .join(format!("map-{}-{:05}", env.step_index, split.index)),
@@ -69,19 +72,19 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         (split.start == 0 || split.file.compression == Compression::Gzip).then_some(1);
 
     enum Sink {
-        Buffer(SortBuffer),
+        Buffer(Box<SortBuffer>),
         Part(PartWriter),
     }
     let mut sink = match &env.part_path {
         Some(p) => Sink::Part(PartWriter::create(p)?),
-        None => Sink::Buffer(SortBuffer::new(
+        None => Sink::Buffer(Box::new(SortBuffer::new(
             env.step_index,
             env.partitions,
             env.buffer_bytes,
             env.step.sorts_values(),
             env.step.new_combiner(),
             env.spill_dir.to_path_buf(),
-        )),
+        ))),
     };
     loop {
         let next = reader.next_line().map_err(|e| {
@@ -95,7 +98,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         lines_read += 1;
         stats.input_records += 1;
         let out: &mut dyn RecordSink = match &mut sink {
-            Sink::Buffer(b) => b,
+            Sink::Buffer(b) => &mut **b,
             Sink::Part(p) => p,
         };
         match mapper.map_line(line, out, &mut counters) {
@@ -131,7 +134,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     }
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     let out: &mut dyn RecordSink = match &mut sink {
-        Sink::Buffer(b) => b,
+        Sink::Buffer(b) => &mut **b,
         Sink::Part(p) => p,
     };
     match mapper.finish(out, &mut counters) {

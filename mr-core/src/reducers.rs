@@ -45,7 +45,12 @@ where
     type OutKey = K;
     type OutValue = u64;
 
-    fn reduce(&mut self, key: K, values: Values<'_, u64>, out: &mut Emitter<K, u64>) -> Result<(), JobError> {
+    fn reduce(
+        &mut self,
+        key: K,
+        values: Values<'_, u64>,
+        out: &mut Emitter<K, u64>,
+    ) -> Result<(), JobError> {
         let mut total = 0u64;
         for v in values {
             total = total

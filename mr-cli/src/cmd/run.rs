@@ -2,7 +2,6 @@
 
 use crate::args::RunArgs;
 use crate::Registry;
-use anyhow::Context;
 use mr_core::{Output, RunConfig};
 use std::io::Write;
 
@@ -22,16 +21,21 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         jobs: args.jobs,
         partitions: args.partitions,
         chunk_size: args.chunksize,
-        sort_buffer_bytes: args
-            .sort_buffer_mb
-            .checked_mul(1 << 20)
-            .context("--sort-buffer-mb is too large")?,
+        sort_buffer_bytes: sort_buffer_bytes(args.sort_buffer_mb)?,
         tmp_dir: args.tmp_dir.clone(),
         skip_bad_records: args.skip_bad_records,
         merge_fan_in: args.merge_fan_in,
     };
     cfg.validate()?;
     Ok(cfg)
+}
+
+fn sort_buffer_bytes(mb: f64) -> anyhow::Result<u64> {
+    let bytes = mb * (1u64 << 20) as f64;
+    if !bytes.is_finite() || !(1024.0..=1e15).contains(&bytes) {
+        anyhow::bail!("--sort-buffer-mb must be between 0.001 (1 KiB) and 1e9, got {mb}");
+    }
+    Ok(bytes as u64)
 }
 
 /// Runs the job; counters go to stderr unless `--quiet`.
@@ -45,7 +49,9 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let secs = report.elapsed.as_secs_f64();
-        let input_bytes = report.counters.get(mr_core::counters::FRAMEWORK, "step 0: input bytes");
+        let input_bytes = report
+            .counters
+            .get(mr_core::counters::FRAMEWORK, "step 0: input bytes");
         let _ = write!(err, "{}", report.counters.report());
         let _ = writeln!(
             err,

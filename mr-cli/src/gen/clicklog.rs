@@ -28,7 +28,7 @@
 //! # Irregularities (what a robust job must survive)
 //!
 //! Per line, at most one of: `page_url` missing (1%) or `null` (0.5%); `username` missing (0.1%) or `null`
-//! (0.05%); `timestamp` a float (0.05%) or a string (0.02%); a non-integer `lecture_id` in a lecture URL
+//! (0.05%); `timestamp` a float (0.05%) or a string (0.05%); a non-integer `lecture_id` in a lecture URL
 //! (0.08% of lines, `lecture_id=abc` and the like); `from` `null` (0.2%); `user_agent` missing (0.05%).
 //! The nested `value` JSON is sometimes ASCII-escaped (`\u00e9`, surrogate pairs) and sometimes raw UTF-8.
 //! With `--bad-fraction`, that fraction of lines is cut at a random character boundary (invalid JSON).
@@ -39,6 +39,7 @@ use std::collections::{BinaryHeap, HashSet};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use super::json::{push_escaped, push_json_str, push_seconds, push_u64};
 use super::sink::PartWriter;
 use super::words::splitmix64;
 use super::zipf::ZipfTable;
@@ -79,7 +80,7 @@ const PAGE_URL_NULL: u32 = PAGE_URL_MISSING + 500;
 const USERNAME_MISSING: u32 = PAGE_URL_NULL + 100;
 const USERNAME_NULL: u32 = USERNAME_MISSING + 50;
 const TIMESTAMP_FLOAT: u32 = USERNAME_NULL + 50;
-const TIMESTAMP_STRING: u32 = TIMESTAMP_FLOAT + 20;
+const TIMESTAMP_STRING: u32 = TIMESTAMP_FLOAT + 50;
 const LECTURE_ID_ODD: u32 = TIMESTAMP_STRING + 80;
 const FROM_NULL: u32 = LECTURE_ID_ODD + 200;
 const USER_AGENT_MISSING: u32 = FROM_NULL + 50;
@@ -211,13 +212,8 @@ pub fn clicklog(args: &ClicklogArgs) -> anyhow::Result<GenSummary> {
     );
     anyhow::ensure!(args.users >= 1, "--users must be at least 1");
     anyhow::ensure!(args.urls >= 1, "--urls must be at least 1");
-    let mut writer = PartWriter::create(
-        &args.output,
-        "jsonl",
-        args.files,
-        args.gz_files,
-        args.size,
-    )?;
+    let mut writer =
+        PartWriter::create(&args.output, "jsonl", args.files, args.gz_files, args.size)?;
     let mut sim = Simulation::new(args);
     let mut line = Vec::with_capacity(LINE_CAPACITY_BYTES);
     while !writer.done() {
@@ -309,7 +305,12 @@ impl Site {
         let mut statics = Vec::new();
         for name in STATIC_PAGES {
             for c in 0..courses {
-                statics.push(push(&mut urls, format!("{}/{name}", course_path(c)), 0, Page::Static));
+                statics.push(push(
+                    &mut urls,
+                    format!("{}/{name}", course_path(c)),
+                    0,
+                    Page::Static,
+                ));
             }
         }
         let mut lectures = Vec::new();
@@ -318,7 +319,8 @@ impl Site {
             for c in 0..courses {
                 let hash = splitmix64(u64::from(c) << 32 | u64::from(l));
                 // 4 to 25 minutes, with a fractional second.
-                let duration_us = (240 + hash % 1_260) * VIDEO_SECOND_US + (hash >> 32) % VIDEO_SECOND_US;
+                let duration_us =
+                    (240 + hash % 1_260) * VIDEO_SECOND_US + (hash >> 32) % VIDEO_SECOND_US;
                 let prefix = format!("{}/lecture/view?lecture_id=", course_path(c));
                 let id_at = prefix.len();
                 let page = Page::Lecture { duration_us };
@@ -485,9 +487,14 @@ enum VideoEvent {
 /// The next event a session will emit.
 #[derive(Debug, Clone, Copy)]
 enum Pending {
-    Page { url: u32, event: PageEvent },
+    Page {
+        url: u32,
+        event: PageEvent,
+    },
     /// The page view of a lecture, which starts watching it.
-    OpenLecture { url: u32 },
+    OpenLecture {
+        url: u32,
+    },
     Video(VideoEvent),
 }
 
@@ -692,7 +699,9 @@ impl Simulation {
                         return Some(t + rng.gen_range(2 * MINUTE_MS..25 * MINUTE_MS));
                     }
                 }
-                if session.mode == Mode::Video && !matches!(event, PageEvent::Login | PageEvent::View) {
+                if session.mode == Mode::Video
+                    && !matches!(event, PageEvent::Login | PageEvent::View)
+                {
                     session.mode = Mode::Browse;
                 }
                 if session.mode == Mode::Video {
@@ -916,12 +925,7 @@ fn pick_page(site: &Site, rng: &mut ChaCha8Rng) -> Pending {
 }
 
 /// After a lecture ended: picks the next lecture (or ends the session) and its delay.
-fn next_lecture(
-    session: &mut Session,
-    site: &Site,
-    rng: &mut ChaCha8Rng,
-    t: u64,
-) -> Option<u64> {
+fn next_lecture(session: &mut Session, site: &Site, rng: &mut ChaCha8Rng, t: u64) -> Option<u64> {
     session.left = session.left.saturating_sub(1);
     if session.left == 0 {
         return None;
@@ -941,7 +945,10 @@ fn next_lecture(
                 .unwrap_or_else(|| site.lectures.pick(rng)),
             rng.gen_range(3 * SECOND_MS..MINUTE_MS),
         ),
-        _ => (site.lectures.pick(rng), rng.gen_range(5 * SECOND_MS..5 * MINUTE_MS)),
+        _ => (
+            site.lectures.pick(rng),
+            rng.gen_range(5 * SECOND_MS..5 * MINUTE_MS),
+        ),
     };
     let delay = match rng.gen_range(0..100u32) {
         0..=1 => LONG_PAUSE_MS,
@@ -1108,10 +1115,24 @@ fn video_value(player: &Player, event: VideoEvent, value: &mut Vec<u8>) {
     let (kind, current_us, prev_us, rate, paused) = match event {
         VideoEvent::Play => ("play", player.pos_us, player.prev_us, player.rate, false),
         VideoEvent::Pause => ("pause", player.pos_us, player.prev_us, player.rate, true),
-        VideoEvent::Seeked { to_us } => ("seeked", to_us, player.pos_us, player.rate, player.paused),
-        VideoEvent::RateChange { to } => ("ratechange", player.pos_us, player.prev_us, to, player.paused),
+        VideoEvent::Seeked { to_us } => {
+            ("seeked", to_us, player.pos_us, player.rate, player.paused)
+        }
+        VideoEvent::RateChange { to } => (
+            "ratechange",
+            player.pos_us,
+            player.prev_us,
+            to,
+            player.paused,
+        ),
         VideoEvent::Waiting => ("waiting", player.pos_us, player.prev_us, player.rate, false),
-        VideoEvent::Ended => ("ended", player.duration_us, player.prev_us, player.rate, true),
+        VideoEvent::Ended => (
+            "ended",
+            player.duration_us,
+            player.prev_us,
+            player.rate,
+            true,
+        ),
     };
     value.extend_from_slice(b"{\"currentTime\":");
     push_seconds(value, current_us);
@@ -1132,106 +1153,6 @@ fn is_char_boundary(line: &[u8], i: usize) -> bool {
         None => true,
         // Continuation bytes are 0b10xx_xxxx.
         Some(&b) => b & 0xc0 != 0x80,
-    }
-}
-
-/// Appends a decimal `u64`.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut buf = [0u8; 20];
-    let mut i = buf.len();
-    loop {
-        i -= 1;
-        buf[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.extend_from_slice(&buf[i..]);
-}
-
-/// Appends `us` microseconds as seconds, like JavaScript prints them: `257.066689`, `12.5`, `30`.
-fn push_seconds(out: &mut Vec<u8>, us: u64) {
-    push_u64(out, us / VIDEO_SECOND_US);
-    let mut frac = us % VIDEO_SECOND_US;
-    if frac == 0 {
-        return;
-    }
-    out.push(b'.');
-    let mut digits = 6;
-    while frac % 10 == 0 {
-        frac /= 10;
-        digits -= 1;
-    }
-    let mut buf = [b'0'; 6];
-    for slot in buf[..digits].iter_mut().rev() {
-        *slot = b'0' + (frac % 10) as u8;
-        frac /= 10;
-    }
-    out.extend_from_slice(&buf[..digits]);
-}
-
-/// Appends `s` as a JSON string, quotes included.
-fn push_json_str(out: &mut Vec<u8>, s: &[u8]) {
-    out.push(b'"');
-    let mut start = 0;
-    for (i, &b) in s.iter().enumerate() {
-        let escape: &[u8] = match b {
-            b'"' => b"\\\"",
-            b'\\' => b"\\\\",
-            b'\n' => b"\\n",
-            b'\r' => b"\\r",
-            b'\t' => b"\\t",
-            0..=0x1f => b"",
-            _ => continue,
-        };
-        out.extend_from_slice(&s[start..i]);
-        if escape.is_empty() {
-            push_unicode_escape(out, u16::from(b));
-        } else {
-            out.extend_from_slice(escape);
-        }
-        start = i + 1;
-    }
-    out.extend_from_slice(&s[start..]);
-    out.push(b'"');
-}
-
-/// Appends the contents of a JSON string for `s` (no quotes); with `ascii_only`, non-ASCII characters
-/// become `\uXXXX` escapes (surrogate pairs beyond the BMP), as Python's `json.dumps` writes them.
-fn push_escaped(out: &mut Vec<u8>, s: &str, ascii_only: bool) {
-    if !ascii_only {
-        let len = out.len();
-        push_json_str(out, s.as_bytes());
-        // Drop the quotes push_json_str added.
-        out.remove(len);
-        out.pop();
-        return;
-    }
-    for c in s.chars() {
-        match c {
-            '"' => out.extend_from_slice(b"\\\""),
-            '\\' => out.extend_from_slice(b"\\\\"),
-            '\n' => out.extend_from_slice(b"\\n"),
-            '\r' => out.extend_from_slice(b"\\r"),
-            '\t' => out.extend_from_slice(b"\\t"),
-            ' '..='~' => out.push(c as u8),
-            _ => {
-                let mut units = [0u16; 2];
-                for unit in c.encode_utf16(&mut units) {
-                    push_unicode_escape(out, *unit);
-                }
-            }
-        }
-    }
-}
-
-/// Appends `\uXXXX` (lower-case hex).
-fn push_unicode_escape(out: &mut Vec<u8>, unit: u16) {
-    let hex = b"0123456789abcdef";
-    out.extend_from_slice(b"\\u");
-    for shift in [12, 8, 4, 0] {
-        out.push(hex[usize::from((unit >> shift) & 0xf)]);
     }
 }
 
@@ -1277,7 +1198,12 @@ mod tests {
         assert_eq!(a, b);
         assert_eq!(s1.lines, s2.lines);
         for (x, y) in s1.files.iter().zip(&s2.files) {
-            assert_eq!(std::fs::read(x).unwrap(), std::fs::read(y).unwrap(), "{}", x.display());
+            assert_eq!(
+                std::fs::read(x).unwrap(),
+                std::fs::read(y).unwrap(),
+                "{}",
+                x.display()
+            );
         }
         assert_ne!(a, c);
     }
@@ -1287,11 +1213,21 @@ mod tests {
         let size = 1_000_000;
         let (_dir, summary, bytes) = generate(size, 1, 0.0);
         assert_eq!(bytes.len() as u64, summary.bytes);
-        assert!(summary.bytes >= size && summary.bytes < size + 4096, "{}", summary.bytes);
+        assert!(
+            summary.bytes >= size && summary.bytes < size + 4096,
+            "{}",
+            summary.bytes
+        );
         assert_eq!(lines(&bytes).len() as u64, summary.lines);
         assert_eq!(summary.files.len(), 4);
-        assert!(summary.files[3].to_str().unwrap().ends_with("part-00003.jsonl.gz"));
-        assert!(summary.files[0].to_str().unwrap().ends_with("part-00000.jsonl"));
+        assert!(summary.files[3]
+            .to_str()
+            .unwrap()
+            .ends_with("part-00003.jsonl.gz"));
+        assert!(summary.files[0]
+            .to_str()
+            .unwrap()
+            .ends_with("part-00000.jsonl"));
         // Each file holds about a quarter.
         for file in &summary.files[..3] {
             let len = std::fs::metadata(file).unwrap().len();
@@ -1301,7 +1237,7 @@ mod tests {
 
     #[test]
     fn every_line_is_valid_json_with_the_expected_shape() {
-        let (_dir, _summary, bytes) = generate(3_000_000, 3, 0.0);
+        let (_dir, _summary, bytes) = generate(10_000_000, 3, 0.0);
         let mut keys: HashMap<String, usize> = HashMap::new();
         let mut video_types: HashMap<String, usize> = HashMap::new();
         let (mut url_missing, mut url_null, mut odd_lecture, mut non_ascii) = (0, 0, 0, 0);
@@ -1361,10 +1297,16 @@ mod tests {
         assert!(keys.len() >= 9, "{keys:?}");
         assert!(keys["user.video.lecture.action"] > n / 3, "{keys:?}");
         for kind in ["play", "pause", "seeked", "ratechange", "ended", "waiting"] {
-            assert!(video_types.get(kind).copied().unwrap_or(0) > 0, "{video_types:?}");
+            assert!(
+                video_types.get(kind).copied().unwrap_or(0) > 0,
+                "{video_types:?}"
+            );
         }
         // 1% missing, 0.5% null, small but present irregularities.
-        assert!((n / 200..n / 50).contains(&url_missing), "{url_missing} of {n}");
+        assert!(
+            (n / 200..n / 50).contains(&url_missing),
+            "{url_missing} of {n}"
+        );
         assert!((n / 500..n / 100).contains(&url_null), "{url_null} of {n}");
         assert!(odd_lecture > 0 && ts_float > 0 && ts_string > 0 && user_missing > 0);
         assert!(non_ascii > n / 100, "{non_ascii}");
@@ -1438,27 +1380,5 @@ mod tests {
         for line in lines(&bytes) {
             serde_json::from_str::<Value>(line).unwrap();
         }
-    }
-
-    #[test]
-    fn json_helpers() {
-        let mut out = Vec::new();
-        push_json_str(&mut out, "a\"b\\c\n\t\u{1}é".as_bytes());
-        assert_eq!(std::str::from_utf8(&out).unwrap(), "\"a\\\"b\\\\c\\n\\t\\u0001é\"");
-        let mut out = Vec::from(&b"\""[..]);
-        push_escaped(&mut out, "é👍\"x", true);
-        out.push(b'"');
-        assert_eq!(std::str::from_utf8(&out).unwrap(), "\"\\u00e9\\ud83d\\udc4d\\\"x\"");
-        let parsed: String = serde_json::from_slice(&out).unwrap();
-        assert_eq!(parsed, "é👍\"x");
-        for (us, text) in [(257_066_689, "257.066689"), (12_500_000, "12.5"), (30_000_000, "30"), (5, "0.000005")] {
-            let mut out = Vec::new();
-            push_seconds(&mut out, us);
-            assert_eq!(std::str::from_utf8(&out).unwrap(), text);
-        }
-        let mut out = Vec::new();
-        push_u64(&mut out, 0);
-        push_u64(&mut out, u64::MAX);
-        assert_eq!(std::str::from_utf8(&out).unwrap(), "018446744073709551615");
     }
 }

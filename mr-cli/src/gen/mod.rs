@@ -24,6 +24,7 @@
 //! log; the last `--gz-files` files are gzipped. Every file is written even if it ends up empty.
 
 pub mod clicklog;
+mod json;
 mod sink;
 pub mod text;
 mod words;
@@ -244,7 +245,15 @@ mod tests {
 
     #[test]
     fn parse_size_errors() {
-        for bad in ["", "GB", "12XB", "-1", "1.2.3MB", "99999999999999999999", "20000000TB"] {
+        for bad in [
+            "",
+            "GB",
+            "12XB",
+            "-1",
+            "1.2.3MB",
+            "99999999999999999999",
+            "20000000TB",
+        ] {
             assert!(parse_size(bad).is_err(), "{bad:?} should be rejected");
         }
     }

@@ -221,7 +221,10 @@ mod tests {
             .iter()
             .map(|p| p.file_name().unwrap().to_str().unwrap().to_owned())
             .collect();
-        assert_eq!(names, ["part-00000.txt", "part-00001.txt", "part-00002.txt.gz"]);
+        assert_eq!(
+            names,
+            ["part-00000.txt", "part-00001.txt", "part-00002.txt.gz"]
+        );
         assert!(!dir.path().join("part-00007.jsonl").exists());
         assert!(dir.path().join("keep.txt").exists());
         // Files close at 33 and 66 bytes: three 11-byte lines each in the first two files.

@@ -45,8 +45,7 @@ const SENTENCE_ENDS: &[&str] = &[".", ".", ".", ".", "!", "?", "..."];
 /// Generates text for word count as described in the module documentation.
 pub fn text(args: &TextArgs) -> anyhow::Result<GenSummary> {
     anyhow::ensure!(args.vocab >= 1, "--vocab must be at least 1");
-    let mut writer =
-        PartWriter::create(&args.output, "txt", args.files, args.gz_files, args.size)?;
+    let mut writer = PartWriter::create(&args.output, "txt", args.files, args.gz_files, args.size)?;
     let mut gen = TextGen {
         rng: ChaCha8Rng::seed_from_u64(args.seed),
         vocab: Vocabulary::new(args.vocab),
@@ -128,7 +127,8 @@ impl TextGen {
                     70..=79 => out.push(';'),
                     80..=84 => out.push(':'),
                     85..=134 => {
-                        let end = SENTENCE_ENDS[self.rng.gen_range(0..SENTENCE_ENDS.len() as u32) as usize];
+                        let end = SENTENCE_ENDS
+                            [self.rng.gen_range(0..SENTENCE_ENDS.len() as u32) as usize];
                         out.push_str(end);
                         sentence_start = true;
                     }
@@ -193,7 +193,7 @@ impl TextGen {
         let rank = self.zipf.sample(&mut self.rng);
         let start = out.len();
         self.vocab.push_word(rank, out);
-        if Vocabulary::is_curated(rank) && out[start..].contains('\'') && self.roll() < 100 {
+        if self.vocab.is_curated(rank) && out[start..].contains('\'') && self.roll() < 100 {
             let curly = out[start..].replace('\'', "’");
             out.truncate(start);
             out.push_str(&curly);
@@ -299,8 +299,14 @@ mod tests {
         let (_dir, summary, bytes) = generate(size, 1, 50_000);
         assert_eq!(bytes.len() as u64, summary.bytes);
         assert!(summary.bytes >= size && summary.bytes < size + 1024);
-        assert_eq!(bytes.iter().filter(|&&b| b == b'\n').count() as u64, summary.lines);
-        assert!(summary.files[3].to_str().unwrap().ends_with("part-00003.txt.gz"));
+        assert_eq!(
+            bytes.iter().filter(|&&b| b == b'\n').count() as u64,
+            summary.lines
+        );
+        assert!(summary.files[3]
+            .to_str()
+            .unwrap()
+            .ends_with("part-00003.txt.gz"));
     }
 
     #[test]
@@ -316,7 +322,8 @@ mod tests {
 
         let mut counts: HashMap<String, usize> = HashMap::new();
         let mut tokens = 0;
-        let (mut non_ascii, mut all_caps, mut capitalized, mut apostrophes, mut digits) = (0, 0, 0, 0, 0);
+        let (mut non_ascii, mut all_caps, mut capitalized, mut apostrophes, mut digits) =
+            (0, 0, 0, 0, 0);
         for token in text.split(|c: char| c.is_whitespace()) {
             let word = token.trim_matches(|c: char| c.is_ascii_punctuation() || "«»—’".contains(c));
             if word.is_empty() {
@@ -334,7 +341,10 @@ mod tests {
             }
             *counts.entry(word.to_lowercase()).or_default() += 1;
         }
-        assert!(non_ascii * 100 > tokens && non_ascii * 100 < tokens * 10, "{non_ascii} of {tokens}");
+        assert!(
+            non_ascii * 100 > tokens && non_ascii * 100 < tokens * 10,
+            "{non_ascii} of {tokens}"
+        );
         assert!(all_caps * 200 > tokens, "{all_caps} of {tokens}");
         assert!(capitalized * 20 > tokens, "{capitalized} of {tokens}");
         assert!(apostrophes > 0 && digits * 100 > tokens);

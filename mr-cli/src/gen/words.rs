@@ -1,8 +1,8 @@
 //! A vocabulary of any size without a word list: word `k` is derived from its rank `k`.
 //!
-//! * Ranks `1..=CURATED.len()` are real words: English function words, contractions (`don't`, `l'homme`)
-//!   and a few non-ASCII words (`café`, `Straße`, `русский`, `日本語`), so the head of the distribution
-//!   looks like a real text.
+//! * The first ranks (about 400, [`CURATED_WORDS`]) are real words: English function words, contractions
+//!   (`don't`, `l'homme`) and a few non-ASCII words (`café`, `Straße`, `русский`, `日本語`), so the head of
+//!   the distribution looks like a real text.
 //! * Higher ranks are spelled from `k` in bijective base-`B` numeration over a syllabary (onset + nucleus),
 //!   plus a final consonant for Latin words: `tobean`, `shoukeng`. About 2% of them use another syllabary
 //!   (accented Latin, Cyrillic, Greek, kana, Han).
@@ -14,43 +14,31 @@
 
 use std::collections::HashSet;
 
-/// The most frequent words, most frequent first. Lower case; sentence case is applied when writing.
-const CURATED: &[&str] = &[
-    "the", "of", "and", "to", "a", "in", "is", "it", "you", "that", "he", "was", "for", "on", "are",
-    "with", "as", "i", "his", "they", "be", "at", "one", "have", "this", "from", "or", "had", "by",
-    "not", "but", "what", "some", "we", "can", "out", "other", "were", "all", "there", "when", "up",
-    "use", "your", "how", "said", "an", "each", "she", "which", "do", "their", "don't", "time", "if",
-    "will", "way", "about", "many", "then", "them", "it's", "would", "like", "so", "these", "her",
-    "café", "long", "make", "thing", "see", "him", "two", "has", "can't", "look", "more", "day",
-    "could", "go", "come", "did", "number", "sound", "no", "most", "people", "my", "l'homme",
-    "over", "know", "water", "than", "call", "first", "who", "may", "down", "side", "been", "now",
-    "find", "naïve", "won't", "any", "new", "work", "part", "take", "get", "place", "made", "i'm",
-    "live", "where", "after", "back", "straße", "little", "only", "round", "man", "year", "came",
-    "show", "every", "good", "me", "give", "our", "under", "name", "didn't", "very", "through",
-    "just", "form", "sentence", "great", "think", "say", "help", "русский", "low", "line", "differ",
-    "turn", "cause", "much", "mean", "before", "move", "right", "boy", "old", "too", "same", "tell",
-    "日本語", "does", "set", "three", "want", "air", "well", "also", "play", "small", "end", "put",
-    "you're", "home", "read", "hand", "port", "large", "spell", "add", "even", "land", "here",
-    "résumé", "must", "big", "high", "such", "follow", "act", "why", "ask", "men", "change", "went",
-    "light", "kind", "off", "need", "house", "picture", "try", "us", "again", "animal", "point",
-    "mother", "world", "near", "build", "self", "earth", "father", "über", "head", "stand", "own",
-    "page", "should", "country", "found", "answer", "school", "grow", "study", "still", "learn",
-    "plant", "cover", "food", "sun", "four", "between", "state", "keep", "eye", "never", "last",
-    "aujourd'hui", "let", "thought", "city", "tree", "cross", "farm", "hard", "start", "might",
-    "story", "saw", "far", "sea", "draw", "left", "late", "run", "isn't", "while", "press", "close",
-    "中文", "night", "real", "life", "few", "north", "open", "seem", "together", "next", "white",
-    "children", "begin", "got", "walk", "example", "ease", "paper", "group", "always", "music",
-    "façade", "those", "both", "mark", "often", "letter", "until", "mile", "river", "car", "feet",
-    "care", "second", "book", "carry", "took", "science", "eat", "room", "friend", "began", "idea",
-    "ελληνικά", "fish", "mountain", "stop", "once", "base", "hear", "horse", "cut", "sure", "watch",
-    "color", "face", "wood", "main", "enough", "plain", "girl", "usual", "young", "ready", "above",
-    "jalapeño", "ever", "red", "list", "though", "feel", "talk", "bird", "soon", "body", "dog",
-    "family", "direct", "pose", "leave", "song", "measure", "door", "product", "black", "short",
-    "o'clock", "numeral", "class", "wind", "question", "happen", "complete", "ship", "area", "half",
-    "rock", "order", "fire", "south", "problem", "piece", "told", "knew", "pass", "since", "top",
-    "smörgåsbord", "whole", "king", "space", "heard", "best", "hour", "better", "true", "during",
-    "hundred", "five", "remember", "step", "early", "hold", "west", "ground", "interest", "reach",
-];
+/// The most frequent words, most frequent first, separated by white space. Lower case; sentence case is
+/// applied when writing.
+const CURATED_WORDS: &str = "\
+    the of and to a in is it you that he was for on are with as i his they be at one have this from \
+    or had by not but what some we can out other were all there when up use your how said an each \
+    she which do their don't time if will way about many then them it's would like so these her café \
+    long make thing see him two has can't look more day could go come did number sound no most \
+    people my l'homme over know water than call first who may down side been now find naïve won't \
+    any new work part take get place made i'm live where after back straße little only round man \
+    year came show every good me give our under name didn't very through just form sentence great \
+    think say help русский low line differ turn cause much mean before move right boy old too same \
+    tell 日本語 does set three want air well also play small end put you're home read hand port large \
+    spell add even land here résumé must big high such follow act why ask men change went light kind \
+    off need house picture try us again animal point mother world near build self earth father über \
+    head stand own page should country found answer school grow study still learn plant cover food \
+    sun four between state keep eye never last aujourd'hui let thought city tree cross farm hard \
+    start might story saw far sea draw left late run isn't while press close 中文 night real life few \
+    north open seem together next white children begin got walk example ease paper group always \
+    music façade those both mark often letter until mile river car feet care second book carry took \
+    science eat room friend began idea ελληνικά fish mountain stop once base hear horse cut sure \
+    watch color face wood main enough plain girl usual young ready above jalapeño ever red list \
+    though feel talk bird soon body dog family direct pose leave song measure door product black \
+    short o'clock numeral class wind question happen complete ship area half rock order fire south \
+    problem piece told knew pass since top smörgåsbord whole king space heard best hour better true \
+    during hundred five remember step early hold west ground interest reach";
 
 /// Ranks whose words are kept in memory (the head carries most of the mass): 65,536 words.
 const WORD_CACHE_RANKS: u64 = 1 << 16;
@@ -85,11 +73,14 @@ const LATIN_CODAS: &[&str] = &["", "n", "s", "r", "l", "t", "m", "ng", "x", "ck"
 const FOREIGN: [Syllabary; 5] = [
     Syllabary {
         onsets: &["b", "d", "f", "g", "l", "m", "n", "p", "r", "s", "t", "v"],
-        nuclei: &["é", "è", "ê", "à", "â", "ï", "î", "ô", "ö", "ü", "û", "å", "ø", "æ", "ë"],
+        nuclei: &[
+            "é", "è", "ê", "à", "â", "ï", "î", "ô", "ö", "ü", "û", "å", "ø", "æ", "ë",
+        ],
     },
     Syllabary {
         onsets: &[
-            "б", "в", "г", "д", "ж", "з", "к", "л", "м", "н", "п", "р", "с", "т", "ф", "х", "ч", "ш",
+            "б", "в", "г", "д", "ж", "з", "к", "л", "м", "н", "п", "р", "с", "т", "ф", "х", "ч",
+            "ш",
         ],
         nuclei: &["а", "е", "и", "о", "у", "ы", "я", "ю", "ё", "э"],
     },
@@ -102,33 +93,40 @@ const FOREIGN: [Syllabary; 5] = [
     Syllabary {
         onsets: &[""],
         nuclei: &[
-            "か", "き", "く", "け", "こ", "さ", "し", "す", "せ", "そ", "た", "ち", "つ", "て", "と",
-            "な", "に", "ぬ", "ね", "の", "は", "ひ", "ふ", "へ", "ほ", "ま", "み", "む", "め", "も",
-            "や", "ゆ", "よ", "ら", "り", "る", "れ", "ろ", "わ", "を", "ん",
+            "か", "き", "く", "け", "こ", "さ", "し", "す", "せ", "そ", "た", "ち", "つ", "て",
+            "と", "な", "に", "ぬ", "ね", "の", "は", "ひ", "ふ", "へ", "ほ", "ま", "み", "む",
+            "め", "も", "や", "ゆ", "よ", "ら", "り", "る", "れ", "ろ", "わ", "を", "ん",
         ],
     },
     Syllabary {
         onsets: &[""],
         nuclei: &[
-            "日", "本", "語", "中", "文", "人", "大", "学", "生", "国", "年", "時", "行", "出", "見",
-            "分", "上", "下", "山", "川", "水", "火", "木", "金", "土", "月", "電", "話", "書", "読",
+            "日", "本", "語", "中", "文", "人", "大", "学", "生", "国", "年", "時", "行", "出",
+            "見", "分", "上", "下", "山", "川", "水", "火", "木", "金", "土", "月", "電", "話",
+            "書", "読",
         ],
     },
 ];
 
 /// The vocabulary `1..=size`; see the module docs for how words are derived.
 pub(crate) struct Vocabulary {
+    /// The words of [`CURATED_WORDS`], by rank - 1.
+    curated: Vec<&'static str>,
+    /// The same, to detect generated words that equal one of them.
+    curated_set: HashSet<&'static str>,
+    /// Words of the first [`WORD_CACHE_RANKS`] ranks, by rank - 1.
     cache: Vec<Box<str>>,
-    curated: HashSet<&'static str>,
 }
 
 impl Vocabulary {
     /// A vocabulary of `size` distinct words (at least 1). Keeps the first 65,536 in memory.
     pub(crate) fn new(size: u64) -> Self {
         let size = size.max(1);
+        let curated: Vec<&'static str> = CURATED_WORDS.split_whitespace().collect();
         let mut vocab = Vocabulary {
+            curated_set: curated.iter().copied().collect(),
+            curated,
             cache: Vec::new(),
-            curated: CURATED.iter().copied().collect(),
         };
         let mut word = String::new();
         for rank in 1..=size.min(WORD_CACHE_RANKS) {
@@ -140,8 +138,8 @@ impl Vocabulary {
     }
 
     /// True if word `rank` is a real word (the only ones with apostrophes).
-    pub(crate) fn is_curated(rank: u64) -> bool {
-        rank <= CURATED.len() as u64
+    pub(crate) fn is_curated(&self, rank: u64) -> bool {
+        rank <= self.curated.len() as u64
     }
 
     /// Appends word `rank` (`1..=size`) to `out`.
@@ -154,7 +152,7 @@ impl Vocabulary {
 
     /// Derives word `rank` from scratch.
     fn spell(&self, rank: u64, out: &mut String) {
-        if let Some(word) = CURATED.get((rank as usize).wrapping_sub(1)) {
+        if let Some(word) = self.curated.get((rank as usize).wrapping_sub(1)) {
             out.push_str(word);
             return;
         }
@@ -168,32 +166,35 @@ impl Vocabulary {
             spell_syllables(rank / codas + 1, &LATIN, out);
             out.push_str(LATIN_CODAS[(rank % codas) as usize]);
         }
-        if self.curated.contains(&out[start..]) {
+        if self.curated_set.contains(&out[start..]) {
             out.push(COLLISION_MARK);
         }
     }
 }
 
-/// Spells `n >= 1` in bijective base `B = onsets * nuclei`, one syllable per digit, most significant first.
-/// Digits are scrambled by a fixed affine permutation so that neighbouring ranks do not look alike.
+/// Spells `n >= 1` in bijective base `B = onsets * nuclei`, one syllable per digit, least significant
+/// first (so that words of similar rank start differently). Each digit goes through a fixed affine
+/// permutation that depends on its position, so that neighbouring ranks do not look alike.
 fn spell_syllables(n: u64, syllabary: &Syllabary, out: &mut String) {
     let nuclei = syllabary.nuclei.len() as u64;
     let base = syllabary.onsets.len() as u64 * nuclei;
     let multiplier = scramble_multiplier(base);
-    let mut digits = [0u64; 64];
-    let mut len = 0;
     let mut m = n;
+    let mut position = 0;
     while m > 0 {
         m -= 1;
-        digits[len] = (m % base * multiplier + 7) % base;
-        len += 1;
-        m /= base;
-    }
-    for &d in digits[..len].iter().rev() {
+        let d = (m % base * multiplier + SCRAMBLE_OFFSET + position * SCRAMBLE_STEP) % base;
         out.push_str(syllabary.onsets[(d / nuclei) as usize]);
         out.push_str(syllabary.nuclei[(d % nuclei) as usize]);
+        m /= base;
+        position += 1;
     }
 }
+
+/// Offset of the digit permutation.
+const SCRAMBLE_OFFSET: u64 = 7;
+/// Added to the offset for each further digit.
+const SCRAMBLE_STEP: u64 = 131;
 
 /// A multiplier coprime with `base`, so that `d -> d * multiplier + 7 (mod base)` is a permutation.
 fn scramble_multiplier(base: u64) -> u64 {
@@ -217,9 +218,10 @@ mod tests {
 
     #[test]
     fn curated_words_are_distinct_and_never_end_with_the_mark() {
-        let set: HashSet<_> = CURATED.iter().collect();
-        assert_eq!(set.len(), CURATED.len());
-        for word in CURATED {
+        let vocab = Vocabulary::new(1);
+        assert_eq!(vocab.curated_set.len(), vocab.curated.len());
+        assert!(vocab.curated.len() > 300);
+        for word in &vocab.curated {
             assert!(!word.ends_with(COLLISION_MARK), "{word}");
             assert_eq!(word.to_lowercase(), *word);
         }

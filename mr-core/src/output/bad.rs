@@ -4,7 +4,7 @@
 //! and why it was skipped, a tab, then the record's bytes unchanged:
 //!
 //! ```text
-//! {"file":"logs/a.json","line":12,"reason":"invalid JSON: EOF while parsing"}	{"page_url": "/x
+//! {"file":"logs/a.json","line":12,"reason":"invalid JSON: EOF while parsing"}<TAB>{"page_url": "/x
 //! ```
 
 use crate::error::{Error, Location, Result};
