@@ -502,3 +502,13 @@ proptest! {
         check_job("video_tagging", &lines, &s)?;
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+
+    /// A two-step job: the intermediate output is split and shuffled again.
+    #[test]
+    fn results_never_depend_on_the_settings_two_steps(lines in event_lines(), s in settings()) {
+        check_job("top_lectures", &lines, &s)?;
+    }
+}

@@ -1,9 +1,15 @@
-//! Example jobs.
+//! # mr-examples: example jobs
+//!
+//! - [`top_lectures`]: a two-step job (count views per lecture, then select the top ten).
+//!
+//! The sample clicklogs of the README live in `examples/logs/`.
 #![deny(missing_docs)]
 use mr_core::Job;
 use std::sync::Arc;
 
+pub mod top_lectures;
+
 /// Every example job.
 pub fn all() -> Vec<Arc<dyn Job>> {
-    vec![]
+    vec![Arc::new(top_lectures::TopLectures)]
 }

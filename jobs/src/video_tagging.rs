@@ -140,6 +140,11 @@ struct VideoEvent<'e> {
 }
 
 impl Event<'_> {
+    /// The `page_url`, when it is a string.
+    pub fn page_url(&self) -> Option<&str> {
+        self.page_url.0.as_deref()
+    }
+
     /// True when the line was a JSON object.
     pub fn is_object(&self) -> bool {
         self.is_object
@@ -165,7 +170,13 @@ impl Event<'_> {
 /// The lecture a URL views, or why it views none: its path (before `?` and
 /// `#`) must end in `/lecture/view`, and the first `lecture_id` parameter of
 /// its query must be ASCII digits that fit a `u64`.
-fn lecture_id(url: &str) -> Result<u64, Skip> {
+///
+/// ```
+/// use mr_jobs::video_tagging::lecture_id;
+/// assert_eq!(lecture_id("https://x.org/c1/lecture/view?a=1&lecture_id=07#t"), Ok(7));
+/// assert!(lecture_id("https://x.org/c1/lecture/view?lecture_id=abc").is_err());
+/// ```
+pub fn lecture_id(url: &str) -> Result<u64, &'static str> {
     let url = url.split_once('#').map_or(url, |(u, _)| u);
     let (path, query) = url.split_once('?').unwrap_or((url, ""));
     if !path.ends_with("/lecture/view") {
