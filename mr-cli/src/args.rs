@@ -89,6 +89,41 @@ pub struct RunArgs {
     #[arg(long, default_value_t = 64, value_name = "N")]
     pub merge_fan_in: usize,
 
+    /// Task mode, as Hadoop Streaming and mrjob call it: which step to run
+    /// (0-based), with --mapper, --combiner or --reducer.
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "Task mode (Hadoop Streaming)"
+    )]
+    pub step_num: usize,
+
+    /// Run the step's mapper over stdin, records to stdout (no --input).
+    #[arg(
+        long,
+        group = "task_role",
+        help_heading = "Task mode (Hadoop Streaming)"
+    )]
+    pub mapper: bool,
+
+    /// Run the step's combiner over key-sorted records on stdin.
+    #[arg(
+        long,
+        group = "task_role",
+        help_heading = "Task mode (Hadoop Streaming)"
+    )]
+    pub combiner: bool,
+
+    /// Run the step's reducer over key-sorted records on stdin (it groups
+    /// consecutive lines with equal keys itself).
+    #[arg(
+        long,
+        group = "task_role",
+        help_heading = "Task mode (Hadoop Streaming)"
+    )]
+    pub reducer: bool,
+
     /// Do not print counters on stderr at the end.
     #[arg(short, long)]
     pub quiet: bool,

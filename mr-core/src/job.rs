@@ -368,6 +368,17 @@ pub(crate) trait ReduceFn: Send {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError>;
+    /// Reduces one key, leaving out values that cannot be decoded (and all
+    /// values of a key that cannot be): they are pushed onto `skipped` with
+    /// the reason, and the rest of the group is reduced.
+    fn reduce_skipping(
+        &mut self,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+        skipped: &mut Vec<(Vec<u8>, String)>,
+    ) -> Result<(), RecordError>;
     fn finish(
         &mut self,
         sink: &mut dyn RecordSink,
@@ -460,6 +471,7 @@ enum ValuesError {
 pub struct Values<'a, V> {
     src: &'a mut dyn ValueStream,
     error: &'a mut Option<ValuesError>,
+    skipped: Option<&'a mut Vec<(Vec<u8>, String)>>,
     _type: PhantomData<fn() -> V>,
 }
 
@@ -469,21 +481,26 @@ impl<V: DeserializeOwned> Iterator for Values<'_, V> {
         if self.error.is_some() {
             return None;
         }
-        match self.src.next_value() {
-            Ok(Some(bytes)) => match serde_json::from_slice(bytes) {
-                Ok(v) => Some(v),
+        loop {
+            match self.src.next_value() {
+                Ok(Some(bytes)) => match serde_json::from_slice(bytes) {
+                    Ok(v) => return Some(v),
+                    Err(e) => {
+                        let reason = format!("invalid value {}: {e}", crate::error::snippet(bytes));
+                        match self.skipped.as_deref_mut() {
+                            Some(skipped) => skipped.push((bytes.to_vec(), reason)),
+                            None => {
+                                *self.error = Some(ValuesError::Decode(reason));
+                                return None;
+                            }
+                        }
+                    }
+                },
+                Ok(None) => return None,
                 Err(e) => {
-                    *self.error = Some(ValuesError::Decode(format!(
-                        "invalid value {}: {e}",
-                        crate::error::snippet(bytes)
-                    )));
-                    None
+                    *self.error = Some(ValuesError::Fatal(e));
+                    return None;
                 }
-            },
-            Ok(None) => None,
-            Err(e) => {
-                *self.error = Some(ValuesError::Fatal(e));
-                None
             }
         }
     }
@@ -501,12 +518,59 @@ impl<R: Reducer> ReduceFn for ReduceAdapter<R> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError> {
-        let k: R::Key = serde_json::from_slice(key)
-            .map_err(|e| RecordError::Decode(format!("invalid key: {e}")))?;
+        self.reduce_inner(key, values, sink, counters, None)
+    }
+
+    fn reduce_skipping(
+        &mut self,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+        skipped: &mut Vec<(Vec<u8>, String)>,
+    ) -> Result<(), RecordError> {
+        self.reduce_inner(key, values, sink, counters, Some(skipped))
+    }
+
+    fn finish(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError> {
+        let mut out = Emitter::new(sink, counters, &mut self.bufs);
+        let r = self.reducer.finish(&mut out);
+        job_result(r, &mut self.bufs)
+    }
+}
+
+impl<R: Reducer> ReduceAdapter<R> {
+    fn reduce_inner(
+        &mut self,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+        skipped: Option<&mut Vec<(Vec<u8>, String)>>,
+    ) -> Result<(), RecordError> {
+        let k: R::Key = match serde_json::from_slice(key) {
+            Ok(k) => k,
+            Err(e) => {
+                let reason = format!("invalid key: {e}");
+                if let Some(skipped) = skipped {
+                    // Keep every value of the key aside, with the reason.
+                    while let Some(v) = values.next_value().map_err(RecordError::Fatal)? {
+                        skipped.push((v.to_vec(), reason.clone()));
+                    }
+                    return Ok(());
+                }
+                return Err(RecordError::Decode(reason));
+            }
+        };
         let mut error = None;
         let vals = Values {
             src: values,
             error: &mut error,
+            skipped,
             _type: PhantomData,
         };
         let mut out = Emitter::new(sink, counters, &mut self.bufs);
@@ -521,16 +585,6 @@ impl<R: Reducer> ReduceFn for ReduceAdapter<R> {
             }
             None => {}
         }
-        job_result(r, &mut self.bufs)
-    }
-
-    fn finish(
-        &mut self,
-        sink: &mut dyn RecordSink,
-        counters: &mut Counters,
-    ) -> Result<(), RecordError> {
-        let mut out = Emitter::new(sink, counters, &mut self.bufs);
-        let r = self.reducer.finish(&mut out);
         job_result(r, &mut self.bufs)
     }
 }

@@ -62,10 +62,35 @@ pub(crate) fn run_reduce_task(
     let mut groups = Grouped::new(&runs)?;
     let mut out = PartWriter::create(part_path)?;
     let mut key = Vec::new();
+    let mut skipped_values = Vec::new();
     while groups.next_key(&mut key)? {
         stats.reduce_groups += 1;
         let sink: &mut dyn RecordSink = &mut out;
-        match reducer.reduce(&key, &mut groups, sink, &mut counters) {
+        let r = if env.skip_bad {
+            skipped_values.clear();
+            let r = reducer.reduce_skipping(
+                &key,
+                &mut groups,
+                sink,
+                &mut counters,
+                &mut skipped_values,
+            );
+            for (value, reason) in &skipped_values {
+                let location = Location::Key {
+                    step: env.step_index,
+                    key: snippet(&key),
+                };
+                stats.skipped_records += 1;
+                let mut record = key.clone();
+                record.push(b'\t');
+                record.extend_from_slice(value);
+                bad.add(&location, reason, &record)?;
+            }
+            r
+        } else {
+            reducer.reduce(&key, &mut groups, sink, &mut counters)
+        };
+        match r {
             Ok(()) => {}
             Err(RecordError::Fatal(e)) => return Err(e),
             Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {

@@ -2,6 +2,7 @@
 
 use crate::args::RunArgs;
 use crate::Registry;
+use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
 use std::io::Write;
 
@@ -38,9 +39,54 @@ fn sort_buffer_bytes(mb: f64) -> anyhow::Result<u64> {
     Ok(bytes as u64)
 }
 
+/// The streaming role asked for, if any.
+fn task_role(args: &RunArgs) -> Option<TaskRole> {
+    if args.mapper {
+        Some(TaskRole::Mapper)
+    } else if args.combiner {
+        Some(TaskRole::Combiner)
+    } else if args.reducer {
+        Some(TaskRole::Reducer)
+    } else {
+        None
+    }
+}
+
+/// Task mode: one mapper, combiner or reducer between stdin and stdout.
+fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::Result<()> {
+    if !args.inputs.is_empty() || !args.positional_inputs.is_empty() || args.output.is_some() {
+        anyhow::bail!(
+            "--mapper/--combiner/--reducer read stdin and write stdout: drop --input and --output"
+        );
+    }
+    let opts = TaskOptions {
+        step: args.step_num,
+        role,
+        skip_bad_records: args.skip_bad_records,
+    };
+    let stdin = std::io::stdin();
+    let stdout = std::io::stdout();
+    let mut stderr = std::io::stderr();
+    mr_core::runner::task::run_task(
+        job,
+        &opts,
+        &TaskEnv::from_env(),
+        stdin.lock(),
+        stdout.lock(),
+        &mut stderr,
+    )?;
+    Ok(())
+}
+
 /// Runs the job; counters go to stderr unless `--quiet`.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let job = registry.resolve(&args.job)?;
+    if let Some(role) = task_role(args) {
+        return run_task(job.as_ref(), role, args);
+    }
+    if args.step_num != 0 {
+        anyhow::bail!("--step-num is for task mode: add --mapper, --combiner or --reducer");
+    }
     let cfg = config(args)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());

@@ -2,3 +2,4 @@
 //! process on a thread pool.
 
 pub mod local;
+pub mod task;

@@ -1,0 +1,595 @@
+//! Task mode: one mapper, combiner or reducer over stdin and stdout, as
+//! Hadoop Streaming (and mrjob, and Spark's `pipe`) run a streaming program.
+//!
+//! - **Mapper** (`--mapper`): each stdin line is an input record (a raw line
+//!   for step 0, a `key TAB value` record for later steps); output records are
+//!   `json(key) TAB json(value)` lines.
+//! - **Combiner / reducer** (`--combiner`, `--reducer`): stdin is sorted by
+//!   key bytes, one `key TAB value` line a value; the task groups consecutive
+//!   lines with equal keys itself and streams each group's values. A trailing
+//!   tab or whitespace after the value is accepted. Input that is not sorted
+//!   is an error (with `sort`, use `LC_ALL=C sort`).
+//! - **Secondary sort**: for a step that sorts values, the mapper and combiner
+//!   write `key TAB sortkey TAB value`, where `sortkey` is the hex of the
+//!   order-preserving encoding of the value; configure Hadoop to sort on the
+//!   first two fields and partition on the first
+//!   (`stream.num.map.output.key.fields=2`, `KeyFieldBasedPartitioner -k1,1`).
+//!   Plain `LC_ALL=C sort` sorts such lines correctly too. The reducer drops
+//!   the field.
+//! - **Counters** go to stderr as `reporter:counter:GROUP,NAME,AMOUNT` lines
+//!   at the end, and progress as `reporter:status:MESSAGE`.
+//! - **Bad records**: an error names the record and exits non-zero; with
+//!   `--skip-bad-records` each is counted (`mr,skipped records`) and written
+//!   whole to stderr as `mr-bad-record: {JSON location} TAB record`.
+
+use crate::counters::{Counters, FRAMEWORK};
+use crate::emit::RecordSink;
+use crate::error::{snippet, Error, Location, Result};
+use crate::input::LineReader;
+use crate::job::{Job, RecordError, TaskContext, TaskKind, ValueStream};
+use crate::protocol::{sortable_value, split_record};
+use serde_json::json;
+use std::io::{BufWriter, Read, Write};
+
+/// Which part of a step a task runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TaskRole {
+    /// The step's mapper.
+    Mapper,
+    /// The step's combiner.
+    Combiner,
+    /// The step's reducer.
+    Reducer,
+}
+
+/// What a streaming task runs.
+#[derive(Debug, Clone)]
+pub struct TaskOptions {
+    /// The step (0-based), as mrjob's `--step-num`.
+    pub step: usize,
+    /// Mapper, combiner or reducer.
+    pub role: TaskRole,
+    /// Skip and report bad records instead of failing.
+    pub skip_bad_records: bool,
+}
+
+/// What Hadoop tells a streaming task through its environment (dots in
+/// property names become underscores).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TaskEnv {
+    /// `mapreduce_map_input_file` (or the older `map_input_file`).
+    pub input_file: Option<String>,
+    /// `mapreduce_task_partition` (or `mapred_task_partition`).
+    pub partition: Option<usize>,
+    /// `mapreduce_task_ismap`.
+    pub is_map: Option<bool>,
+    /// `mapreduce_task_attempt_id` (or `mapred_task_id`).
+    pub attempt_id: Option<String>,
+}
+
+impl TaskEnv {
+    /// Reads the task's context from the process environment.
+    pub fn from_env() -> TaskEnv {
+        Self::from_lookup(|k| std::env::var(k).ok())
+    }
+
+    /// Reads the task's context through `get` (for tests).
+    ///
+    /// ```
+    /// use mr_core::runner::task::TaskEnv;
+    /// let env = TaskEnv::from_lookup(|k| match k {
+    ///     "mapreduce_map_input_file" => Some("hdfs:///logs/a.gz".into()),
+    ///     "mapreduce_task_partition" => Some("3".into()),
+    ///     _ => None,
+    /// });
+    /// assert_eq!(env.input_file.as_deref(), Some("hdfs:///logs/a.gz"));
+    /// assert_eq!(env.partition, Some(3));
+    /// ```
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> TaskEnv {
+        let first = |names: &[&str]| names.iter().find_map(|n| get(n).filter(|v| !v.is_empty()));
+        TaskEnv {
+            input_file: first(&["mapreduce_map_input_file", "map_input_file"]),
+            partition: first(&["mapreduce_task_partition", "mapred_task_partition"])
+                .and_then(|p| p.parse().ok()),
+            is_map: first(&["mapreduce_task_ismap", "mapred_task_is_map"]).map(|v| v == "true"),
+            attempt_id: first(&["mapreduce_task_attempt_id", "mapred_task_id"]),
+        }
+    }
+}
+
+/// What a finished task reports.
+#[derive(Debug, Clone, Default)]
+pub struct TaskReport {
+    /// The job's counters and the task's own (group `mr`).
+    pub counters: Counters,
+}
+
+/// Records written as streaming lines: `key TAB [sortkey TAB] value`.
+struct StreamSink<W: Write> {
+    w: W,
+    sort_field: bool,
+    line: Vec<u8>,
+    sort_key: Vec<u8>,
+    records: u64,
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl<W: Write> RecordSink for StreamSink<W> {
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        self.line.clear();
+        self.line.extend_from_slice(key);
+        self.line.push(b'\t');
+        if self.sort_field {
+            self.sort_key.clear();
+            sortable_value(value, &mut self.sort_key)
+                .map_err(|e| Error::Internal(format!("emitted value is not JSON: {e}")))?;
+            for b in &self.sort_key {
+                self.line.push(HEX[(b >> 4) as usize]);
+                self.line.push(HEX[(b & 15) as usize]);
+            }
+            self.line.push(b'\t');
+        }
+        self.line.extend_from_slice(value);
+        self.line.push(b'\n');
+        self.records += 1;
+        self.w.write_all(&self.line).map_err(Error::Stdout)
+    }
+}
+
+/// Runs one streaming task: records from `input`, results to `output`,
+/// counters, status and skipped records to `diag` (stderr).
+pub fn run_task(
+    job: &dyn Job,
+    opts: &TaskOptions,
+    env: &TaskEnv,
+    input: impl Read,
+    output: impl Write,
+    diag: &mut dyn Write,
+) -> Result<TaskReport> {
+    let steps = job.steps();
+    let step = steps.get(opts.step).ok_or_else(|| {
+        Error::Config(format!(
+            "--step-num {} but job {} has {} step(s)",
+            opts.step,
+            job.name(),
+            steps.len()
+        ))
+    })?;
+    // Records leaving a mapper or combiner are shuffled next: they carry the
+    // sort field when the step sorts values.
+    let shuffled_next = opts.role != TaskRole::Reducer && step.has_reducer();
+    let mut sink = StreamSink {
+        w: BufWriter::with_capacity(1 << 20, output),
+        sort_field: shuffled_next && step.sorts_values(),
+        line: Vec::new(),
+        sort_key: Vec::new(),
+        records: 0,
+    };
+    let mut counters = Counters::default();
+    let mut skipped = 0u64;
+    let mut records_in = 0u64;
+    let reader = LineReader::new(input, 0, u64::MAX);
+    let file = env.input_file.clone().unwrap_or_else(|| "-".into());
+    let _ = writeln!(
+        diag,
+        "reporter:status:mr {} step {} {:?} starting",
+        job.name(),
+        opts.step,
+        opts.role
+    );
+    match opts.role {
+        TaskRole::Mapper => {
+            let mut mapper = step.new_mapper();
+            let ctx = TaskContext {
+                step: opts.step,
+                kind: TaskKind::Map,
+                task: env.partition.unwrap_or(0),
+                input_file: Some(file.clone()),
+                partition: None,
+            };
+            mapper.init(&ctx).map_err(|e| Error::Hook {
+                hook: format!("step {} mapper init", opts.step),
+                reason: e.to_string(),
+            })?;
+            let mut reader = reader;
+            let mut line_no = 0u64;
+            while let Some((_, line)) = reader
+                .next_line()
+                .map_err(|e| Error::io("reading", "-", e))?
+            {
+                line_no += 1;
+                records_in += 1;
+                match mapper.map_line(line, &mut sink, &mut counters) {
+                    Ok(_) => {}
+                    Err(RecordError::Fatal(e)) => return Err(e),
+                    Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
+                        let location = Location::Line {
+                            step: opts.step,
+                            file: file.clone(),
+                            line: Some(line_no),
+                        };
+                        bad_record(opts, diag, location, reason, line, &mut skipped)?;
+                    }
+                }
+                if records_in % 1_000_000 == 0 {
+                    let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
+                }
+            }
+            match mapper.finish(&mut sink, &mut counters) {
+                Ok(()) => {}
+                Err(RecordError::Fatal(e)) => return Err(e),
+                Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
+                    return Err(Error::Hook {
+                        hook: format!("step {} mapper final", opts.step),
+                        reason: m,
+                    })
+                }
+            }
+        }
+        TaskRole::Combiner | TaskRole::Reducer => {
+            let is_reducer = opts.role == TaskRole::Reducer;
+            let f = if is_reducer {
+                step.new_reducer()
+            } else {
+                step.new_combiner()
+            };
+            let Some(mut f) = f else {
+                return Err(Error::Config(format!(
+                    "step {} of job {} has no {}",
+                    opts.step,
+                    job.name(),
+                    if is_reducer { "reducer" } else { "combiner" }
+                )));
+            };
+            let ctx = TaskContext {
+                step: opts.step,
+                kind: if is_reducer {
+                    TaskKind::Reduce
+                } else {
+                    TaskKind::Combine
+                },
+                task: env.partition.unwrap_or(0),
+                input_file: None,
+                partition: env.partition,
+            };
+            f.init(&ctx).map_err(|e| Error::Hook {
+                hook: format!("step {} {:?} init", opts.step, opts.role),
+                reason: e.to_string(),
+            })?;
+            let mut groups = LineGroups::new(reader, step.sorts_values());
+            let mut key = Vec::new();
+            let mut skipped_values = Vec::new();
+            while groups.next_key(&mut key)? {
+                let r = if opts.skip_bad_records {
+                    skipped_values.clear();
+                    let r = f.reduce_skipping(
+                        &key,
+                        &mut groups,
+                        &mut sink,
+                        &mut counters,
+                        &mut skipped_values,
+                    );
+                    for (value, reason) in skipped_values.drain(..) {
+                        let location = Location::Key {
+                            step: opts.step,
+                            key: snippet(&key),
+                        };
+                        let mut record = key.clone();
+                        record.push(b'\t');
+                        record.extend_from_slice(&value);
+                        bad_record(opts, diag, location, reason, &record, &mut skipped)?;
+                    }
+                    r
+                } else {
+                    f.reduce(&key, &mut groups, &mut sink, &mut counters)
+                };
+                match r {
+                    Ok(()) => {}
+                    Err(RecordError::Fatal(e)) => return Err(e),
+                    Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
+                        let location = Location::Key {
+                            step: opts.step,
+                            key: snippet(&key),
+                        };
+                        bad_record(opts, diag, location, reason, &key, &mut skipped)?;
+                    }
+                }
+            }
+            records_in = groups.lines;
+            counters.add(FRAMEWORK, "reduce groups", groups.groups as i64);
+            match f.finish(&mut sink, &mut counters) {
+                Ok(()) => {}
+                Err(RecordError::Fatal(e)) => return Err(e),
+                Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
+                    return Err(Error::Hook {
+                        hook: format!("step {} {:?} final", opts.step, opts.role),
+                        reason: m,
+                    })
+                }
+            }
+        }
+    }
+    sink.w.flush().map_err(Error::Stdout)?;
+    let role = match opts.role {
+        TaskRole::Mapper => "map",
+        TaskRole::Combiner => "combine",
+        TaskRole::Reducer => "reduce",
+    };
+    counters.add(
+        FRAMEWORK,
+        &format!("{role} input records"),
+        records_in as i64,
+    );
+    counters.add(
+        FRAMEWORK,
+        &format!("{role} output records"),
+        sink.records as i64,
+    );
+    if skipped > 0 {
+        counters.add(FRAMEWORK, "skipped records", skipped as i64);
+    }
+    let _ = write!(diag, "{}", counters.reporter_lines());
+    let _ = writeln!(
+        diag,
+        "reporter:status:mr {} step {} {:?} done",
+        job.name(),
+        opts.step,
+        opts.role
+    );
+    Ok(TaskReport { counters })
+}
+
+fn bad_record(
+    opts: &TaskOptions,
+    diag: &mut dyn Write,
+    location: Location,
+    reason: String,
+    record: &[u8],
+    skipped: &mut u64,
+) -> Result<()> {
+    if !opts.skip_bad_records {
+        return Err(Error::BadRecord {
+            location,
+            reason,
+            snippet: snippet(record),
+        });
+    }
+    *skipped += 1;
+    let header = match &location {
+        Location::Line { step, file, line } => {
+            json!({"step": step, "file": file, "line": line, "reason": reason})
+        }
+        Location::Key { step, key } => json!({"step": step, "key": key, "reason": reason}),
+    };
+    let mut line = b"mr-bad-record: ".to_vec();
+    line.extend_from_slice(header.to_string().as_bytes());
+    line.push(b'\t');
+    line.extend_from_slice(record);
+    line.push(b'\n');
+    diag.write_all(&line)
+        .map_err(|e| Error::io("writing", "stderr", e))
+}
+
+/// Sorted `key TAB value` lines seen as key groups.
+struct LineGroups<R: Read> {
+    reader: LineReader<R>,
+    sort_field: bool,
+    key: Vec<u8>,
+    in_group: bool,
+    pending: bool,
+    eof: bool,
+    pending_key: Vec<u8>,
+    pending_value: Vec<u8>,
+    value: Vec<u8>,
+    lines: u64,
+    groups: u64,
+}
+
+impl<R: Read> LineGroups<R> {
+    fn new(reader: LineReader<R>, sort_field: bool) -> Self {
+        LineGroups {
+            reader,
+            sort_field,
+            key: Vec::new(),
+            in_group: false,
+            pending: false,
+            eof: false,
+            pending_key: Vec::new(),
+            pending_value: Vec::new(),
+            value: Vec::new(),
+            lines: 0,
+            groups: 0,
+        }
+    }
+
+    /// Reads the next line into `pending_*`; false at the end.
+    fn fetch(&mut self) -> Result<bool> {
+        if self.pending {
+            return Ok(true);
+        }
+        if self.eof {
+            return Ok(false);
+        }
+        let Some((_, line)) = self
+            .reader
+            .next_line()
+            .map_err(|e| Error::io("reading", "-", e))?
+        else {
+            self.eof = true;
+            return Ok(false);
+        };
+        self.lines += 1;
+        let (k, mut v) = split_record(line);
+        if self.sort_field {
+            // `key TAB sortkey TAB value`: drop the sort field.
+            if let Some(i) = memchr::memchr(b'\t', v) {
+                v = &v[i + 1..];
+            }
+        }
+        self.pending_key.clear();
+        self.pending_key.extend_from_slice(k);
+        self.pending_value.clear();
+        if v.is_empty() {
+            self.pending_value.extend_from_slice(b"null");
+        } else {
+            self.pending_value.extend_from_slice(v);
+        }
+        self.pending = true;
+        Ok(true)
+    }
+
+    fn next_key(&mut self, key: &mut Vec<u8>) -> Result<bool> {
+        while self.in_group {
+            if self.next_value()?.is_none() {
+                break;
+            }
+        }
+        if !self.fetch()? {
+            return Ok(false);
+        }
+        if self.groups > 0 && self.pending_key < self.key {
+            return Err(Error::BadRecord {
+                location: Location::Line {
+                    step: 0,
+                    file: "-".into(),
+                    line: Some(self.lines),
+                },
+                reason: format!(
+                    "reducer input is not sorted by key bytes: {} came after {} (sort with LC_ALL=C)",
+                    snippet(&self.pending_key),
+                    snippet(&self.key)
+                ),
+                snippet: snippet(&self.pending_key),
+            });
+        }
+        self.key.clear();
+        self.key.extend_from_slice(&self.pending_key);
+        key.clear();
+        key.extend_from_slice(&self.pending_key);
+        self.in_group = true;
+        self.groups += 1;
+        Ok(true)
+    }
+}
+
+impl<R: Read> ValueStream for LineGroups<R> {
+    fn next_value(&mut self) -> Result<Option<&[u8]>> {
+        if !self.in_group {
+            return Ok(None);
+        }
+        if !self.fetch()? || self.pending_key != self.key {
+            self.in_group = false;
+            return Ok(None);
+        }
+        std::mem::swap(&mut self.value, &mut self.pending_value);
+        self.pending = false;
+        Ok(Some(&self.value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reducers::Sum;
+    use crate::{Emitter, JobError, Mapper, Step};
+
+    #[derive(Clone)]
+    struct Words;
+    impl Mapper for Words {
+        type Input<'a> = &'a str;
+        type Key = String;
+        type Value = u64;
+        fn map(
+            &mut self,
+            line: &str,
+            out: &mut Emitter<String, u64>,
+        ) -> std::result::Result<(), JobError> {
+            for w in line.split_whitespace() {
+                out.emit(w, 1)?;
+            }
+            Ok(())
+        }
+    }
+    struct Wc;
+    impl Job for Wc {
+        fn name(&self) -> &str {
+            "wc"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(Words).combine(Sum::new()).reduce(Sum::new())]
+        }
+    }
+
+    fn task(role: TaskRole, input: &str, skip: bool) -> (Result<TaskReport>, String, String) {
+        let mut out = Vec::new();
+        let mut diag = Vec::new();
+        let opts = TaskOptions {
+            step: 0,
+            role,
+            skip_bad_records: skip,
+        };
+        let r = run_task(
+            &Wc,
+            &opts,
+            &TaskEnv::default(),
+            input.as_bytes(),
+            &mut out,
+            &mut diag,
+        );
+        (
+            r,
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(diag).unwrap(),
+        )
+    }
+
+    #[test]
+    fn mapper_then_sorted_reducer() {
+        let (r, out, diag) = task(TaskRole::Mapper, "b a\nb\n", false);
+        r.unwrap();
+        assert_eq!(out, "\"b\"\t1\n\"a\"\t1\n\"b\"\t1\n");
+        assert!(
+            diag.contains("reporter:counter:mr,map input records,2"),
+            "{diag}"
+        );
+        let (r, out, _) = task(
+            TaskRole::Reducer,
+            "\"a\"\t1\n\"b\"\t1\t\n\"b\"\t2 \n",
+            false,
+        );
+        r.unwrap();
+        assert_eq!(out, "\"a\"\t1\n\"b\"\t3\n");
+    }
+
+    #[test]
+    fn unsorted_reducer_input_is_an_error() {
+        let (r, _, _) = task(TaskRole::Reducer, "\"b\"\t1\n\"a\"\t1\n", false);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("not sorted") && e.contains("LC_ALL=C"), "{e}");
+    }
+
+    #[test]
+    fn bad_reducer_value_is_skipped_and_reported() {
+        let (r, out, diag) = task(TaskRole::Reducer, "\"a\"\tx\n\"a\"\t2\n\"b\"\t1\n", true);
+        r.unwrap();
+        assert_eq!(out, "\"a\"\t2\n\"b\"\t1\n");
+        assert!(diag.contains("\"a\"\tx\n"), "{diag}");
+        assert!(
+            diag.contains("mr-bad-record: ")
+                && diag.contains("reporter:counter:mr,skipped records,1"),
+            "{diag}"
+        );
+        let (r, _, _) = task(TaskRole::Reducer, "\"a\"\tx\n", false);
+        assert!(r.unwrap_err().to_string().contains("key \"a\""));
+    }
+
+    #[test]
+    fn env_reads_hadoop_names() {
+        let env = TaskEnv::from_lookup(|k| (k == "map_input_file").then(|| "f".to_string()));
+        assert_eq!(env.input_file.as_deref(), Some("f"));
+    }
+}
