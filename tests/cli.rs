@@ -593,3 +593,61 @@ fn word_count_equals_mrjobs_word_frequency_example() {
     assert!(want.len() > 1000, "reference produced {} words", want.len());
     assert_eq!(got, want);
 }
+
+#[test]
+fn sigterm_removes_temp_files_and_unfinished_output() {
+    let w = Workdir::new();
+    let text: String = (0..1_500_000)
+        .map(|i| format!("w{i} x{} the end\n", i % 1000))
+        .collect();
+    w.write("in.txt", text);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mr"))
+        .args([
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            "out",
+            "--tmp-dir",
+            "scratch",
+            "--sort-buffer-mb",
+            "1",
+            "-j",
+            "1",
+        ])
+        .current_dir(w.dir.path())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the job is under way (its temp dir exists), then stop it.
+    let started = std::time::Instant::now();
+    while fs::read_dir(w.path("scratch")).map_or(true, |mut d| d.next().is_none()) {
+        assert!(started.elapsed().as_secs() < 30, "job never started");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = child.wait().unwrap();
+    let mut err = String::new();
+    use std::io::Read;
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(130), "{err}");
+    assert!(err.contains("interrupted"), "{err}");
+    assert!(!w.path("out").exists(), "unfinished output left behind");
+    assert_eq!(
+        fs::read_dir(w.path("scratch")).unwrap().count(),
+        0,
+        "temp files left behind"
+    );
+}

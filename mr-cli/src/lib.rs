@@ -83,6 +83,7 @@ impl Registry {
 /// as success), 1 when the job failed, 2 for usage errors.
 pub fn main_with(registry: Registry) -> ExitCode {
     let cli = Cli::parse();
+    install_signal_handler();
     match dispatch(&registry, &cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -91,6 +92,13 @@ pub fn main_with(registry: Registry) -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
+            if matches!(
+                e.downcast_ref::<mr_core::Error>(),
+                Some(mr_core::Error::Interrupted)
+            ) {
+                eprintln!("mr: {e}");
+                return ExitCode::from(130);
+            }
             eprintln!("mr: error: {e:#}");
             ExitCode::FAILURE
         }
@@ -98,6 +106,22 @@ pub fn main_with(registry: Registry) -> ExitCode {
 }
 
 use args::{Cli, Command};
+
+/// Ctrl-C or SIGTERM: the first asks the job to stop cleanly (temp files and
+/// the unfinished output are removed, exit status 130); a second one exits
+/// at once.
+fn install_signal_handler() {
+    let r = ctrlc::set_handler(|| {
+        if mr_core::cancel::requested() {
+            std::process::exit(130);
+        }
+        eprintln!("mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
+        mr_core::cancel::request();
+    });
+    if let Err(e) = r {
+        eprintln!("mr: warning: cannot install the Ctrl-C handler: {e}");
+    }
+}
 
 fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {

@@ -101,6 +101,10 @@ pub enum Error {
         /// The job's message.
         reason: String,
     },
+    /// The run was cancelled (Ctrl-C, SIGTERM): temp files and the
+    /// unfinished output directory have been removed.
+    #[error("interrupted; temporary files and the unfinished output were removed")]
+    Interrupted,
     /// A bug in mr: an invariant did not hold.
     #[error("internal error (this is a bug in mr, please report it): {0}")]
     Internal(String),

@@ -70,12 +70,14 @@
 //! ```
 #![deny(missing_docs)]
 
+pub mod cancel;
 pub mod config;
 pub mod counters;
 pub mod emit;
 pub mod error;
 pub mod input;
 pub mod job;
+pub mod laws;
 mod map_task;
 pub mod output;
 pub mod protocol;

@@ -96,6 +96,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         })?;
         let Some((offset, line)) = next else { break };
         lines_read += 1;
+        if lines_read % 1024 == 0 {
+            crate::cancel::check()?;
+        }
         stats.input_records += 1;
         let out: &mut dyn RecordSink = match &mut sink {
             Sink::Buffer(b) => &mut **b,

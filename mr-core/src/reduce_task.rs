@@ -65,6 +65,9 @@ pub(crate) fn run_reduce_task(
     let mut skipped_values = Vec::new();
     while groups.next_key(&mut key)? {
         stats.reduce_groups += 1;
+        if stats.reduce_groups % 1024 == 0 {
+            crate::cancel::check()?;
+        }
         let sink: &mut dyn RecordSink = &mut out;
         let r = if env.skip_bad {
             skipped_values.clear();

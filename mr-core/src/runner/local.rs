@@ -112,6 +112,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
     for (i, step) in steps.iter().enumerate() {
+        crate::cancel::check()?;
         let last = i + 1 == steps.len();
         let out_dir = match (&output_dir, last) {
             (Some(o), true) => o.temporary(),
@@ -229,6 +230,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         }
     }
 
+    crate::cancel::check()?;
     match output_dir {
         Some(o) => {
             let dir = o.commit()?;

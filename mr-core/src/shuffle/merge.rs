@@ -105,6 +105,7 @@ pub fn merge_down(mut runs: Vec<Run>, fan_in: usize, dir: &Path) -> Result<(Vec<
     let fan_in = fan_in.max(2);
     let mut passes = 0;
     while runs.len() > fan_in {
+        crate::cancel::check()?;
         passes += 1;
         // Merge the smallest runs first: less data rewritten.
         runs.sort_by_key(Run::bytes);
