@@ -651,3 +651,38 @@ fn sigterm_removes_temp_files_and_unfinished_output() {
         "temp files left behind"
     );
 }
+
+#[test]
+fn truncated_and_empty_gzip_files() {
+    let w = Workdir::new();
+    let text: String = (0..20_000).map(|i| format!("n{}\n", i % 10)).collect();
+    let gz = w.write_gz("in/whole.gz", text.as_bytes());
+    let bytes = fs::read(&gz).unwrap();
+    fs::remove_file(&gz).unwrap();
+    w.write("in/cut.gz", &bytes[..bytes.len() / 2]);
+    w.write("in/empty.gz", "");
+    w.write("in/plain.txt", "n1\n");
+    let o = w.mr(&["run", "word_count", "-i", "in", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("in/cut.gz:") && e.contains("truncated gzip"),
+        "{e}"
+    );
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    assert_eq!(counter(&stderr(&o), "step 0: skipped records"), 1);
+    let total: u64 = parse_counts(&read_parts(&w.path("out"))).values().sum();
+    let cut_lines = counter(&stderr(&o), "step 0: input records") as u64;
+    assert!(
+        total > 1 && total == cut_lines,
+        "{total} words from {cut_lines} lines"
+    );
+}

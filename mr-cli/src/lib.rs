@@ -99,13 +99,29 @@ pub fn main_with(registry: Registry) -> ExitCode {
                 eprintln!("mr: {e}");
                 return ExitCode::from(130);
             }
-            eprintln!("mr: error: {e:#}");
+            eprintln!("mr: error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
 }
 
 use args::{Cli, Command};
+
+/// The error and its causes, without repeating a cause that the message
+/// before it already shows.
+fn error_chain(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let part = cause.to_string();
+        if !msg.contains(&part) {
+            if !msg.is_empty() {
+                msg.push_str(": ");
+            }
+            msg.push_str(&part);
+        }
+    }
+    msg
+}
 
 /// Ctrl-C or SIGTERM: the first asks the job to stop cleanly (temp files and
 /// the unfinished output are removed, exit status 130); a second one exits

@@ -312,17 +312,22 @@ impl LawConfig {
         }
         let ctx = Ctx { step, index: None };
         let strategy = (records.prop_map(encode_records), plan(self.max_values));
-        self.run(strategy, |(records, plan)| {
+        self.run(&ctx, strategy, |(records, plan)| {
             let records = match records {
                 Ok(r) => r,
                 Err((key, value, e)) => {
-                    return Err(LawViolation {
-                        law: Law::Encodes,
-                        step: None,
-                        key: Json::String(key.clone()),
-                        values: vec![Json::String(value.clone())],
-                        details: vec![("error".into(), Json::String(e.clone()))],
-                    })
+                    return Err(Box::new(Failing {
+                        key: Vec::new(),
+                        values: Vec::new(),
+                        plan: None,
+                        violation: LawViolation {
+                            law: Law::Encodes,
+                            step: None,
+                            key: Json::String(key.clone()),
+                            values: vec![Json::String(value.clone())],
+                            details: vec![("error".into(), Json::String(e.clone()))],
+                        },
+                    }))
                 }
             };
             let mut groups: BTreeMap<&[u8], Vec<Vec<u8>>> = BTreeMap::new();
@@ -330,7 +335,7 @@ impl LawConfig {
                 groups.entry(k).or_default().push(v.clone());
             }
             for (k, vs) in groups {
-                ctx.check(k, &vs, plan)?;
+                ctx.case(k, vs, plan)?;
             }
             Ok(())
         })
@@ -353,13 +358,13 @@ impl LawConfig {
             vec(any::<Index>(), 1..=self.max_values.max(1)),
             plan(self.max_values),
         );
-        self.run(strategy, |(key, picks, plan)| {
+        self.run(&ctx, strategy, |(key, picks, plan)| {
             let (k, vs) = &groups[key.index(groups.len())];
             let values: Vec<Vec<u8>> = picks
                 .iter()
                 .map(|i| vs[i.index(vs.len())].clone())
                 .collect();
-            ctx.check(k, &values, plan)
+            ctx.case(k, values, plan)
         })
     }
 
@@ -377,10 +382,13 @@ impl LawConfig {
         Ok(())
     }
 
+    /// Runs the cases; on a failure, proptest shrinks the case, then
+    /// [`Ctx::shrink`] drops values one at a time with their place in the plan.
     fn run<S: Strategy>(
         &self,
+        ctx: &Ctx<'_>,
         strategy: S,
-        check: impl Fn(&S::Value) -> Result<(), LawViolation>,
+        check: impl Fn(&S::Value) -> Result<(), Box<Failing>>,
     ) -> Result<(), LawViolation> {
         let config = Config {
             cases: self.cases,
@@ -394,9 +402,9 @@ impl LawConfig {
         let last = RefCell::new(None);
         let result = runner.run(&strategy, |case| match check(&case) {
             Ok(()) => Ok(()),
-            Err(v) => {
-                let law = v.law.name();
-                *last.borrow_mut() = Some(v);
+            Err(f) => {
+                let law = f.violation.law.name();
+                *last.borrow_mut() = Some(f);
                 Err(TestCaseError::fail(law))
             }
         });
@@ -405,14 +413,17 @@ impl LawConfig {
             // Run the minimal case again for its details; a job that does not
             // fail twice the same way is reported with its last failure.
             Err(TestError::Fail(reason, minimal)) => Err(match check(&minimal) {
-                Err(v) => v,
-                Ok(()) => last.into_inner().unwrap_or_else(|| LawViolation {
-                    law: Law::Deterministic,
-                    step: None,
-                    key: Json::Null,
-                    values: Vec::new(),
-                    details: vec![("failure".into(), Json::String(reason.to_string()))],
-                }),
+                Err(f) => ctx.shrink(*f),
+                Ok(()) => match last.into_inner() {
+                    Some(f) => f.violation,
+                    None => LawViolation {
+                        law: Law::Deterministic,
+                        step: ctx.index,
+                        key: Json::Null,
+                        values: Vec::new(),
+                        details: vec![("failure".into(), Json::String(reason.to_string()))],
+                    },
+                },
             }),
             // No case is ever rejected, so proptest has no reason to abort.
             Err(TestError::Abort(_)) => Ok(()),
@@ -711,10 +722,49 @@ fn plan(max_values: usize) -> impl Strategy<Value = Plan> {
 }
 
 impl Plan {
-    fn reorder(&self, values: &[Vec<u8>]) -> Vec<Vec<u8>> {
-        let mut idx: Vec<usize> = (0..values.len()).collect();
+    /// The order in which the values are taken: indices, stably sorted by
+    /// their sort keys.
+    fn permutation(&self, n: usize) -> Vec<usize> {
+        let mut idx: Vec<usize> = (0..n).collect();
         idx.sort_by_key(|&i| self.order.get(i).copied().unwrap_or(0));
-        idx.into_iter().map(|i| values[i].clone()).collect()
+        idx
+    }
+
+    fn reorder(&self, values: &[Vec<u8>]) -> Vec<Vec<u8>> {
+        self.permutation(values.len())
+            .into_iter()
+            .map(|i| values[i].clone())
+            .collect()
+    }
+
+    /// The plan for the values without value `i`: its sort key and its place
+    /// in the first round's groups go too, so the other values keep their
+    /// order and groups.
+    fn without(&self, n: usize, i: usize) -> Plan {
+        let mut plan = self.clone();
+        let pos = self.permutation(n).iter().position(|&j| j == i);
+        if i < plan.order.len() {
+            plan.order.remove(i);
+        }
+        if let (Some(pos), Some(first)) = (pos, plan.rounds.first_mut()) {
+            let groups = first.groups(n);
+            if let Some(g) = groups.iter().position(|(r, _)| r.contains(&pos)) {
+                let group = &groups[g].0;
+                // The flag that ends a group moves with the group's end.
+                let cut = if group.len() > 1 && pos + 1 == group.end {
+                    pos - 1
+                } else {
+                    pos
+                };
+                if cut < first.cuts.len() {
+                    first.cuts.remove(cut);
+                }
+                if group.len() == 1 && g < first.skip.len() {
+                    first.skip.remove(g);
+                }
+            }
+        }
+        plan
     }
 }
 
@@ -806,6 +856,18 @@ enum Combined {
     Failed(String),
 }
 
+/// A failing case: one key's values, the plan, and the law they break.
+struct Failing {
+    key: Vec<u8>,
+    values: Vec<Vec<u8>>,
+    /// None when the case cannot be shrunk further.
+    plan: Option<Plan>,
+    violation: LawViolation,
+}
+
+/// Most candidate cases tried by [`Ctx::shrink`].
+const MAX_DELETIONS: usize = 2_000;
+
 /// One step under check.
 struct Ctx<'a> {
     step: &'a Step,
@@ -876,6 +938,46 @@ impl Ctx<'_> {
             }
             Ok(()) => Combined::Values(sink.records.into_iter().map(|(_, v)| v).collect()),
         }
+    }
+
+    /// [`Ctx::check`], keeping the case when it fails.
+    fn case(&self, key: &[u8], values: Vec<Vec<u8>>, plan: &Plan) -> Result<(), Box<Failing>> {
+        match self.check(key, &values, plan) {
+            Ok(()) => Ok(()),
+            Err(violation) => Err(Box::new(Failing {
+                key: key.to_vec(),
+                values,
+                plan: Some(plan.clone()),
+                violation,
+            })),
+        }
+    }
+
+    /// Drops values one at a time (with their place in the plan) while the
+    /// case still fails. Proptest's shrinking cannot do this well: deleting a
+    /// value shifts the positions the plan's groups are cut at.
+    fn shrink(&self, mut f: Failing) -> LawViolation {
+        let Some(mut plan) = f.plan.take() else {
+            return f.violation;
+        };
+        let mut tries = 0;
+        'smaller: while f.values.len() > 1 {
+            for i in 0..f.values.len() {
+                tries += 1;
+                if tries > MAX_DELETIONS {
+                    break 'smaller;
+                }
+                let mut values = f.values.clone();
+                values.remove(i);
+                let smaller = plan.without(f.values.len(), i);
+                if let Err(v) = self.check(&f.key, &values, &smaller) {
+                    (f.values, plan, f.violation) = (values, smaller, v);
+                    continue 'smaller;
+                }
+            }
+            break;
+        }
+        f.violation
     }
 
     /// Checks every law on one key's values, as the plan reorders and

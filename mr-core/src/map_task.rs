@@ -38,6 +38,12 @@ pub(crate) struct MapResult {
     pub bad: BadRecords,
 }
 
+/// Errors a gzip decoder gives on a damaged or cut file.
+fn is_corrupt_stream(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind::*;
+    matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
+}
+
 /// Runs the step's mapper over one split.
 pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult> {
     let ctx = TaskContext {
@@ -87,13 +93,36 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         ))),
     };
     loop {
-        let next = reader.next_line().map_err(|e| {
-            Error::io(
-                "reading",
-                path_for_errors.clone().unwrap_or_else(|| "-".into()),
-                e,
-            )
-        })?;
+        let next = match reader.next_line() {
+            Ok(next) => next,
+            Err(e) if split.file.compression == Compression::Gzip && is_corrupt_stream(&e) => {
+                // A log being written, or cut by a crash: the lines read so far
+                // are good; the rest of the file is a bad record.
+                let location = Location::Line {
+                    step: env.step_index,
+                    file: split.file.display.clone(),
+                    line: Some(lines_read + 1),
+                };
+                let reason = format!("corrupt or truncated gzip data after line {lines_read}: {e}");
+                if !env.skip_bad {
+                    return Err(Error::BadRecord {
+                        location,
+                        reason,
+                        snippet: String::new(),
+                    });
+                }
+                stats.skipped_records += 1;
+                bad.add(&location, &reason, b"")?;
+                break;
+            }
+            Err(e) => {
+                return Err(Error::io(
+                    "reading",
+                    path_for_errors.clone().unwrap_or_else(|| "-".into()),
+                    e,
+                ))
+            }
+        };
         let Some((offset, line)) = next else { break };
         lines_read += 1;
         if lines_read % 1024 == 0 {

@@ -53,6 +53,9 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
     let chunk = chunk_size.max(1);
     let mut out = Vec::new();
     for f in files {
+        if f.size == 0 && f.source != InputSource::Stdin {
+            continue; // nothing to read (even a zero-byte .gz, as crashed rotations leave)
+        }
         let whole = f.compression != Compression::None || f.source == InputSource::Stdin;
         let file = Arc::new(f);
         if whole {
