@@ -182,6 +182,8 @@ pub struct Step {
     pub(crate) combiner: Option<Arc<dyn ReduceFactory>>,
     pub(crate) reducer: Option<Arc<dyn ReduceFactory>>,
     pub(crate) sort_values: bool,
+    /// Built by [`TypedStep::fold`]: the mapper aggregates into a table.
+    pub(crate) folds: bool,
 }
 
 impl std::fmt::Debug for Step {
@@ -203,6 +205,7 @@ impl Step {
                 combiner: None,
                 reducer: None,
                 sort_values: false,
+                folds: false,
             },
             _types: PhantomData,
         }
@@ -261,6 +264,27 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
     {
         self.step.reducer = Some(Arc::new(TypedReducer(reducer)));
         self.step
+    }
+
+    /// Finishes the step with a [`Fold`](crate::Fold): each map task folds
+    /// values into one accumulator per key in a hash table (under its share of
+    /// the sort buffer), accumulators are merged by the combiner and by the
+    /// reducer, which emits `finish(key, acc)`. The fast path for counting
+    /// jobs: `Step::map(m).fold(Count::new())`.
+    pub fn fold<F>(self, fold: F) -> Step
+    where
+        F: crate::Fold<Key = K, Value = V>,
+    {
+        let mut step = self.step;
+        step.mapper = Arc::new(FoldMapper {
+            mapper: step.mapper,
+            fold: fold.clone(),
+        });
+        step.combiner = Some(Arc::new(TypedReducer(crate::fold::MergeAccs(fold.clone()))));
+        step.reducer = Some(Arc::new(TypedReducer(crate::fold::FinishAccs(fold))));
+        step.sort_values = false;
+        step.folds = true;
+        step
     }
 
     /// Delivers each key's values to the reducer sorted by value (numbers by
@@ -336,6 +360,8 @@ pub(crate) trait MapFactory: Send + Sync {
 
 pub(crate) trait MapFn: Send {
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError>;
+    /// Memory the mapper may keep for map-side aggregation (fold steps).
+    fn set_budget(&mut self, _bytes: usize) {}
     /// Maps one line; returns false when the line held no record (blank).
     fn map_line(
         &mut self,
@@ -384,6 +410,20 @@ pub(crate) trait ReduceFn: Send {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError>;
+}
+
+struct FoldMapper<F> {
+    mapper: Arc<dyn MapFactory>,
+    fold: F,
+}
+
+impl<F: crate::Fold> MapFactory for FoldMapper<F> {
+    fn create(&self) -> Box<dyn MapFn> {
+        Box::new(crate::fold::FoldMapFn {
+            inner: self.mapper.create(),
+            table: crate::fold::AccTable::new(self.fold.clone()),
+        })
+    }
 }
 
 struct TypedMapper<M>(M);

@@ -75,6 +75,7 @@ pub mod config;
 pub mod counters;
 pub mod emit;
 pub mod error;
+pub mod fold;
 pub mod input;
 pub mod job;
 pub mod laws;
@@ -91,6 +92,7 @@ pub use config::{Output, RunConfig};
 pub use counters::Counters;
 pub use emit::Emitter;
 pub use error::{Error, JobError, Location, Result};
+pub use fold::Fold;
 pub use job::{
     IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,
 };

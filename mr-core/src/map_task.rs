@@ -54,6 +54,13 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         partition: None,
     };
     let mut mapper = env.step.new_mapper();
+    // A fold step's table and its sort buffer share the task's budget.
+    let buffer_bytes = if env.step.folds {
+        mapper.set_budget(env.buffer_bytes / 2);
+        env.buffer_bytes / 2
+    } else {
+        env.buffer_bytes
+    };
     mapper.init(&ctx).map_err(|e| Error::Hook {
         hook: format!("step {} mapper init", env.step_index),
         reason: e.to_string(),
@@ -86,7 +93,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         None => Sink::Buffer(Box::new(SortBuffer::new(
             env.step_index,
             env.partitions,
-            env.buffer_bytes,
+            buffer_bytes,
             env.step.sorts_values(),
             env.step.new_combiner(),
             env.spill_dir.to_path_buf(),

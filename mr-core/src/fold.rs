@@ -1,0 +1,361 @@
+//! The aggregator form of a step: fold each key's values into an accumulator,
+//! merge accumulators, finish.
+//!
+//! ```text
+//! map task:  mapper ─emit(k, v)─▶ table[k] = accumulate(table[k] or init(), v)
+//!                                   └─ table full / task end ─▶ (k, acc) records
+//! shuffle:   (k, acc) records, merged by the combiner: merge(acc, acc)
+//! reduce:    merge every acc of k ─▶ finish(k, acc) ─▶ output (k, out)
+//! ```
+//!
+//! This is the fast path for counting-like jobs: values never reach the sort
+//! buffer one by one; only one accumulator per key and per table flush is
+//! shuffled. The accumulator may differ from the value and from the output
+//! (a mean's accumulator is `(sum, count)`, its output `sum / count`).
+//!
+//! # Laws
+//!
+//! `merge` must be associative and commutative, and `init()` its identity
+//! (merging with a fresh accumulator changes nothing); `accumulate(acc, v)`
+//! must equal merging `acc` with a fresh accumulator that took `v`. Then the
+//! result cannot depend on how the input was split, buffered or partitioned.
+
+use crate::counters::Counters;
+use crate::emit::RecordSink;
+use crate::error::{Error, JobError};
+use crate::job::{MapFn, RecordError, Reducer, TaskContext, Values};
+use crate::Emitter;
+use rustc_hash::FxHashMap;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+/// Folds a key's values into an accumulator.
+///
+/// ```
+/// use mr_core::Fold;
+/// /// The mean of each key's values: accumulator (sum, count).
+/// #[derive(Clone)]
+/// struct Mean;
+/// impl Fold for Mean {
+///     type Key = String;
+///     type Value = f64;
+///     type Acc = (f64, u64);
+///     type Out = f64;
+///     fn init(&self) -> (f64, u64) { (0.0, 0) }
+///     fn accumulate(&self, acc: &mut (f64, u64), v: f64) { acc.0 += v; acc.1 += 1; }
+///     fn merge(&self, acc: &mut (f64, u64), other: (f64, u64)) { acc.0 += other.0; acc.1 += other.1; }
+///     fn finish(&self, _key: &String, acc: (f64, u64)) -> f64 { acc.0 / acc.1 as f64 }
+/// }
+/// // In a job: Step::map(MyMapper).fold(Mean)
+/// ```
+pub trait Fold: Clone + Send + Sync + 'static {
+    /// The key (the mapper's output key).
+    type Key: Serialize + DeserializeOwned + Send + 'static;
+    /// The value folded in (the mapper's output value).
+    type Value: Serialize + DeserializeOwned + Send + 'static;
+    /// The per-key accumulator: what is shuffled.
+    type Acc: Serialize + DeserializeOwned + Send + 'static;
+    /// The output value.
+    type Out: Serialize + Send + 'static;
+
+    /// A fresh accumulator (the identity of `merge`).
+    fn init(&self) -> Self::Acc;
+    /// Folds one value in.
+    fn accumulate(&self, acc: &mut Self::Acc, value: Self::Value);
+    /// Merges another accumulator in (associative and commutative).
+    fn merge(&self, acc: &mut Self::Acc, other: Self::Acc);
+    /// The output for a key from its final accumulator.
+    fn finish(&self, key: &Self::Key, acc: Self::Acc) -> Self::Out;
+}
+
+/// Counts values: the fold behind counting jobs (`acc = count`).
+///
+/// ```
+/// use mr_core::{fold::Count, Fold};
+/// let c: Count<String> = Count::new();
+/// let mut acc = c.init();
+/// c.accumulate(&mut acc, 2);
+/// c.merge(&mut acc, 3);
+/// assert_eq!(c.finish(&"k".to_string(), acc), 5);
+/// ```
+pub struct Count<K>(std::marker::PhantomData<fn(K)>);
+
+impl<K> Count<K> {
+    /// The counting fold: sums `u64` values.
+    pub fn new() -> Self {
+        Count(std::marker::PhantomData)
+    }
+}
+
+impl<K> Default for Count<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K> Clone for Count<K> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for Count<K> {
+    type Key = K;
+    type Value = u64;
+    type Acc = u64;
+    type Out = u64;
+    fn init(&self) -> u64 {
+        0
+    }
+    fn accumulate(&self, acc: &mut u64, value: u64) {
+        *acc = acc.saturating_add(value);
+    }
+    fn merge(&self, acc: &mut u64, other: u64) {
+        *acc = acc.saturating_add(other);
+    }
+    fn finish(&self, _key: &K, acc: u64) -> u64 {
+        acc
+    }
+}
+
+/// Bytes a table entry costs beyond its key and accumulator.
+const ENTRY_OVERHEAD: usize = 64;
+
+/// The map side: the user's mapper writes into a table of accumulators.
+pub(crate) struct FoldMapFn<F: Fold> {
+    pub inner: Box<dyn MapFn>,
+    pub table: AccTable<F>,
+}
+
+pub(crate) struct AccTable<F: Fold> {
+    fold: F,
+    accs: FxHashMap<Box<[u8]>, F::Acc>,
+    used: usize,
+    pub budget: usize,
+    value: Vec<u8>,
+}
+
+impl<F: Fold> AccTable<F> {
+    pub fn new(fold: F) -> Self {
+        AccTable {
+            fold,
+            accs: FxHashMap::default(),
+            used: 0,
+            budget: 64 << 20, // 64 MiB unless the runner says otherwise
+            value: Vec::new(),
+        }
+    }
+
+    /// Writes every accumulator to `sink` and empties the table.
+    fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error> {
+        for (k, acc) in self.accs.drain() {
+            self.value.clear();
+            serde_json::to_writer(&mut self.value, &acc)
+                .map_err(|e| Error::Internal(format!("accumulator does not encode: {e}")))?;
+            sink.push(&k, &self.value)?;
+        }
+        self.used = 0;
+        Ok(())
+    }
+}
+
+impl<F: Fold> RecordSink for AccTable<F> {
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        let v: F::Value = serde_json::from_slice(value)
+            .map_err(|e| Error::Internal(format!("emitted value does not decode: {e}")))?;
+        match self.accs.get_mut(key) {
+            Some(acc) => self.fold.accumulate(acc, v),
+            None => {
+                let mut acc = self.fold.init();
+                self.fold.accumulate(&mut acc, v);
+                self.used += key.len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
+                self.accs.insert(key.into(), acc);
+            }
+        }
+        Ok(())
+    }
+}
+
+impl<F: Fold> MapFn for FoldMapFn<F> {
+    fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
+        self.inner.init(ctx)
+    }
+
+    fn set_budget(&mut self, bytes: usize) {
+        self.table.budget = bytes.max(1);
+    }
+
+    fn map_line(
+        &mut self,
+        line: &[u8],
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<bool, RecordError> {
+        let r = self.inner.map_line(line, &mut self.table, counters);
+        if self.table.used > self.table.budget {
+            self.table.flush(sink).map_err(RecordError::Fatal)?;
+        }
+        r
+    }
+
+    fn finish(
+        &mut self,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<(), RecordError> {
+        self.inner.finish(&mut self.table, counters)?;
+        self.table.flush(sink).map_err(RecordError::Fatal)
+    }
+}
+
+/// The combiner of a fold step: merges accumulators.
+#[derive(Clone)]
+pub(crate) struct MergeAccs<F>(pub F);
+
+impl<F: Fold> Reducer for MergeAccs<F> {
+    type Key = F::Key;
+    type Value = F::Acc;
+    type OutKey = F::Key;
+    type OutValue = F::Acc;
+
+    fn reduce(
+        &mut self,
+        key: F::Key,
+        values: Values<'_, F::Acc>,
+        out: &mut Emitter<F::Key, F::Acc>,
+    ) -> Result<(), JobError> {
+        let mut acc = self.0.init();
+        for v in values {
+            self.0.merge(&mut acc, v);
+        }
+        out.emit_ref(&key, &acc)
+    }
+}
+
+/// The reducer of a fold step: merges accumulators and finishes.
+#[derive(Clone)]
+pub(crate) struct FinishAccs<F>(pub F);
+
+impl<F: Fold> Reducer for FinishAccs<F> {
+    type Key = F::Key;
+    type Value = F::Acc;
+    type OutKey = F::Key;
+    type OutValue = F::Out;
+
+    fn reduce(
+        &mut self,
+        key: F::Key,
+        values: Values<'_, F::Acc>,
+        out: &mut Emitter<F::Key, F::Out>,
+    ) -> Result<(), JobError> {
+        let mut acc = self.0.init();
+        for v in values {
+            self.0.merge(&mut acc, v);
+        }
+        let result = self.0.finish(&key, acc);
+        out.emit_ref(&key, &result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Job, Mapper, RunConfig, Step};
+    use proptest::prelude::*;
+
+    #[derive(Clone)]
+    struct KeyValue;
+    impl Mapper for KeyValue {
+        type Input<'a> = &'a str;
+        type Key = String;
+        type Value = f64;
+        fn map(&mut self, line: &str, out: &mut Emitter<String, f64>) -> Result<(), JobError> {
+            let (k, v) = line.split_once(' ').ok_or("no space")?;
+            out.emit(k, v.parse()?)
+        }
+    }
+
+    /// Exact mean (sums of small integers stay exact in f64).
+    #[derive(Clone)]
+    struct Mean;
+    impl Fold for Mean {
+        type Key = String;
+        type Value = f64;
+        type Acc = (f64, u64);
+        type Out = f64;
+        fn init(&self) -> (f64, u64) {
+            (0.0, 0)
+        }
+        fn accumulate(&self, acc: &mut (f64, u64), v: f64) {
+            acc.0 += v;
+            acc.1 += 1;
+        }
+        fn merge(&self, acc: &mut (f64, u64), o: (f64, u64)) {
+            acc.0 += o.0;
+            acc.1 += o.1;
+        }
+        fn finish(&self, _: &String, acc: (f64, u64)) -> f64 {
+            acc.0 / acc.1 as f64
+        }
+    }
+
+    struct MeanJob;
+    impl Job for MeanJob {
+        fn name(&self) -> &str {
+            "mean"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(KeyValue).fold(Mean)]
+        }
+    }
+
+    fn reference(lines: &[String]) -> Vec<String> {
+        let mut m: std::collections::BTreeMap<String, (i64, u64)> = Default::default();
+        for l in lines {
+            let (k, v) = l.split_once(' ').unwrap();
+            let e = m.entry(serde_json::to_string(k).unwrap()).or_default();
+            e.0 += v.parse::<i64>().unwrap();
+            e.1 += 1;
+        }
+        m.into_iter()
+            .map(|(k, (s, n))| {
+                format!(
+                    "{k}\t{}",
+                    serde_json::to_string(&(s as f64 / n as f64)).unwrap()
+                )
+            })
+            .collect()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+        #[test]
+        fn fold_step_is_a_mean_whatever_the_settings(
+            lines in proptest::collection::vec(("[a-f]{1,2}", 0i64..1000).prop_map(|(k, v)| format!("{k} {v}")), 1..300),
+            chunk in 16u64..2000,
+            parts in 1usize..5,
+            tiny in any::<bool>(),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("in"), lines.join("\n")).unwrap();
+            let cfg = RunConfig {
+                inputs: vec![d.path().join("in").display().to_string()],
+                chunk_size: chunk,
+                partitions: parts,
+                jobs: 2,
+                sort_buffer_bytes: if tiny { 1024 } else { 1 << 20 },
+                tmp_dir: Some(d.path().join("tmp")),
+                ..RunConfig::default()
+            };
+            let mut out = Vec::new();
+            crate::run_job(&MeanJob, &cfg, &mut out).unwrap();
+            let got: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+            prop_assert_eq!(&got, &reference(&lines));
+            let (mem, _) = crate::testing::run_in_memory(&MeanJob, &lines).unwrap();
+            prop_assert_eq!(got, mem);
+        }
+    }
+}
