@@ -23,8 +23,8 @@ pub(crate) struct MapEnv<'a> {
     pub spill_dir: &'a Path,
     pub skip_bad: bool,
     pub bad_dir: &'a Path,
-    /// For a map-only step: where this task's part file goes.
-    pub part_path: Option<PathBuf>,
+    /// For a map-only step: the directory of this task's part file.
+    pub part_dir: Option<&'a Path>,
 }
 
 /// What a map task leaves behind.
@@ -88,8 +88,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         Buffer(Box<SortBuffer>),
         Part(PartWriter),
     }
-    let mut sink = match &env.part_path {
-        Some(p) => Sink::Part(PartWriter::create(p)?),
+    let mut sink = match env.part_dir {
+        Some(dir) => Sink::Part(PartWriter::create(
+            &dir.join(format!("part-{:05}", split.index)),
+        )?),
         None => Sink::Buffer(Box::new(SortBuffer::new(
             env.step_index,
             env.partitions,

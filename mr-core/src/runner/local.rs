@@ -127,68 +127,39 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         let splits = make_splits(std::mem::take(&mut step_inputs), cfg.chunk_size);
         let mut stats = TaskStats::default();
 
-        let parts: Vec<PathBuf> = if !step.has_reducer() {
+        let map_only = !step.has_reducer();
+        let partitions = if map_only { 1 } else { cfg.partition_count() };
+        let env = MapEnv {
+            step_index: i,
+            step,
+            partitions,
+            buffer_bytes: (cfg.sort_buffer_bytes / threads as u64).max(1024) as usize,
+            spill_dir: &spill_dir,
+            skip_bad: cfg.skip_bad_records,
+            bad_dir: &bad_dir,
             // Map-only: one part per split, in input order.
-            let results = pool.install(|| {
-                splits
-                    .par_iter()
-                    .map(|s| {
-                        let env = MapEnv {
-                            step_index: i,
-                            step,
-                            partitions: 1,
-                            buffer_bytes: 0,
-                            spill_dir: &spill_dir,
-                            skip_bad: cfg.skip_bad_records,
-                            bad_dir: &bad_dir,
-                            part_path: Some(out_dir.join(format!("part-{:05}", s.index))),
-                        };
-                        run_map_task(&env, s)
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })?;
-            let mut parts = Vec::new();
-            for r in results {
-                stats.add(&r.stats);
-                counters.merge(&r.counters);
-                if let Some(p) = r.bad.path() {
-                    report.bad_record_files.push(p.to_path_buf());
-                }
-                parts.extend(r.part);
+            part_dir: map_only.then_some(out_dir.as_path()),
+        };
+        let map_results = pool.install(|| {
+            splits
+                .par_iter()
+                .map(|s| run_map_task(&env, s))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
+        let mut parts = Vec::new();
+        for r in map_results {
+            stats.add(&r.stats);
+            counters.merge(&r.counters);
+            report
+                .bad_record_files
+                .extend(r.bad.path().map(Path::to_path_buf));
+            parts.extend(r.part);
+            for (p, runs) in r.runs.into_iter().enumerate() {
+                by_partition[p].extend(runs);
             }
-            parts
-        } else {
-            let partitions = cfg.partition_count();
-            let budget = (cfg.sort_buffer_bytes / threads as u64).max(1024) as usize;
-            let results = pool.install(|| {
-                splits
-                    .par_iter()
-                    .map(|s| {
-                        let env = MapEnv {
-                            step_index: i,
-                            step,
-                            partitions,
-                            buffer_bytes: budget,
-                            spill_dir: &spill_dir,
-                            skip_bad: cfg.skip_bad_records,
-                            bad_dir: &bad_dir,
-                            part_path: None,
-                        };
-                        run_map_task(&env, s)
-                    })
-                    .collect::<Result<Vec<_>>>()
-            })?;
-            let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
-            for r in results {
-                stats.add(&r.stats);
-                counters.merge(&r.counters);
-                if let Some(p) = r.bad.path() {
-                    report.bad_record_files.push(p.to_path_buf());
-                }
-                for (p, runs) in r.runs.into_iter().enumerate() {
-                    by_partition[p].extend(runs);
-                }
-            }
+        }
+        if !map_only {
             let env = ReduceEnv {
                 step_index: i,
                 step,
@@ -206,17 +177,15 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     })
                     .collect::<Result<Vec<_>>>()
             })?;
-            let mut parts = Vec::new();
             for r in results {
                 stats.add(&r.stats);
                 counters.merge(&r.counters);
-                if let Some(p) = r.bad.path() {
-                    report.bad_record_files.push(p.to_path_buf());
-                }
+                report
+                    .bad_record_files
+                    .extend(r.bad.path().map(Path::to_path_buf));
                 parts.push(r.part);
             }
-            parts
-        };
+        }
         stats.export(i, &mut counters);
         report.skipped_records += stats.skipped_records;
         report.spills.push(stats.spills);
