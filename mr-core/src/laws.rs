@@ -512,6 +512,14 @@ impl StepSample {
         self.groups.iter().map(|(_, v)| v.len()).sum()
     }
 
+    /// Bytes recorded: keys and values as encoded, one key per value.
+    pub fn bytes(&self) -> usize {
+        self.groups
+            .iter()
+            .map(|(k, vs)| vs.iter().map(|v| k.len() + v.len()).sum::<usize>())
+            .sum()
+    }
+
     /// True when the mapper emitted nothing.
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()

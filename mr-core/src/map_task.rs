@@ -134,7 +134,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         };
         let Some((offset, line)) = next else { break };
         lines_read += 1;
-        if lines_read % 1024 == 0 {
+        if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;
         }
         stats.input_records += 1;

@@ -65,7 +65,7 @@ pub(crate) fn run_reduce_task(
     let mut skipped_values = Vec::new();
     while groups.next_key(&mut key)? {
         stats.reduce_groups += 1;
-        if stats.reduce_groups % 1024 == 0 {
+        if stats.reduce_groups.is_multiple_of(1024) {
             crate::cancel::check()?;
         }
         let sink: &mut dyn RecordSink = &mut out;

@@ -212,7 +212,7 @@ pub fn run_task(
                         bad_record(opts, diag, location, reason, line, &mut skipped)?;
                     }
                 }
-                if records_in % 1_000_000 == 0 {
+                if records_in.is_multiple_of(1_000_000) {
                     let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
                 }
             }
