@@ -35,7 +35,10 @@ use crate::emit::RecordSink;
 use crate::error::{snippet, Error, Location, Result};
 use crate::job::{RecordError, ReduceFn, ValueStream};
 use crate::protocol::sortable_value;
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
+
+/// hashbrown for `entry_ref`: look up by `&[u8]`, allocate the key only on insert.
+type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 use std::path::PathBuf;
 
 /// In combining mode, a key's values are combined as soon as it has this many.
@@ -191,13 +194,14 @@ impl SortBuffer {
         let Store::Combining { table, used } = &mut self.store else {
             return Err(Error::Internal("combining push on a sorting buffer".into()));
         };
-        if !table.contains_key(key) {
-            *used += key.len() + HASH_ENTRY_OVERHEAD;
-            table.insert(key.into(), Group::default());
-        }
-        let group = table
-            .get_mut(key)
-            .ok_or_else(|| Error::Internal("key vanished from the combining table".into()))?;
+        // One lookup; the key is copied only when it is new.
+        let group = match table.entry_ref(key) {
+            hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
+            hashbrown::hash_map::EntryRef::Vacant(e) => {
+                *used += key.len() + HASH_ENTRY_OVERHEAD;
+                e.insert(Group::default())
+            }
+        };
         let before = group.values.capacity();
         group
             .values
