@@ -8,8 +8,12 @@ use mr_core::Job;
 use std::sync::Arc;
 
 pub mod top_lectures;
+pub mod wrong_mean;
 
 /// Every example job.
 pub fn all() -> Vec<Arc<dyn Job>> {
-    vec![Arc::new(top_lectures::TopLectures)]
+    vec![
+        Arc::new(top_lectures::TopLectures),
+        Arc::new(wrong_mean::WrongMean),
+    ]
 }

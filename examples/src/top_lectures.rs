@@ -193,4 +193,17 @@ mod tests {
         .collect();
         assert_eq!(out, want);
     }
+
+    #[test]
+    fn laws() {
+        // Both steps, on values recorded from lines like the shipped logs.
+        let mut lines = Vec::new();
+        for i in 0..60u64 {
+            lines.push(view(
+                if i % 3 == 0 { "course-a" } else { "course-b" },
+                i % 13,
+            ));
+        }
+        mr_core::laws::assert_job_laws(&TopLectures, &lines);
+    }
 }

@@ -166,4 +166,15 @@ mod tests {
         let (out, _) = run_in_memory(&UrlViews, &[r#"{"page\u005furl": "/a\"b\\c"}"#]).unwrap();
         assert_eq!(out, [r#""/a\"b\\c"	1"#]);
     }
+
+    /// The combiner and reducer are safe to split, on any counts (sums that
+    /// overflow fail with and without combining alike).
+    #[test]
+    fn laws() {
+        use proptest::prelude::*;
+        let records = prop::collection::vec(("/[ab]", 0u64..1_000_000), 1..24);
+        mr_core::laws::assert_step_laws(&UrlViews.steps()[0], records);
+        let max = prop::collection::vec(("/a", Just(u64::MAX)), 1..4);
+        mr_core::laws::assert_step_laws(&UrlViews.steps()[0], max);
+    }
 }

@@ -987,4 +987,11 @@ mod tests {
             prop_assert_eq!(report.counters.get(COUNTERS, VIDEO_EVENTS), views as i64);
         }
     }
+
+    /// The step sorts values and has no combiner: the laws that apply (the
+    /// reducer is deterministic) hold on the mapper's own output.
+    #[test]
+    fn laws() {
+        mr_core::laws::assert_job_laws(&VideoTagging, &big_log(600));
+    }
 }

@@ -195,4 +195,17 @@ mod tests {
     fn invalid_utf8_is_an_error() {
         assert!(run_in_memory(&WordCount, &[&b"ab\xffcd"[..]]).is_err());
     }
+
+    /// The combiner and reducer are safe to split, on the mapper's own output.
+    #[test]
+    fn laws() {
+        let text = [
+            "The cat sat on the mat; the CAT ran.",
+            "Don't stop: l'homme, the dog and the cat",
+            "",
+            "Straße straße STRASSE ΟΔΟΣ 日本語 x² x²",
+            "the the the cat",
+        ];
+        mr_core::laws::assert_job_laws(&WordCount, &text);
+    }
 }

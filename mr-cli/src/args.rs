@@ -22,6 +22,13 @@ pub enum Command {
     Jobs,
     /// Generate deterministic test data (clicklogs, text).
     Gen(crate::gen::GenArgs),
+    /// Check that a job's results do not depend on how the engine splits and
+    /// combines: `mr check word_count --input sample.txt`.
+    Check(crate::cmd::check::CheckArgs),
+    /// Run a job on this machine exactly as Hadoop Streaming would run the
+    /// binary (one process a task, hash partitioning, byte-order sort, the
+    /// combiner 0..n times): `mr run JOB -r emulate`.
+    EmulateHadoop(RunArgs),
 }
 
 /// `mr run JOB`: every option, its default and what it costs.
@@ -57,7 +64,12 @@ pub struct RunArgs {
 
     /// Reduce partitions (0 = one per worker thread). Each is reduced
     /// in parallel and gives one part file.
-    #[arg(long, default_value_t = 0, value_name = "N")]
+    #[arg(
+        long,
+        visible_alias = "num-reducers",
+        default_value_t = 0,
+        value_name = "N"
+    )]
     pub partitions: usize,
 
     /// Bytes per split of a plain input file (a .gz file is one split). Smaller
@@ -127,6 +139,68 @@ pub struct RunArgs {
     /// Do not print counters on stderr at the end.
     #[arg(short, long)]
     pub quiet: bool,
+
+    /// Where to run: `local` (this process, every core), `hadoop` (Hadoop
+    /// Streaming, one Hadoop job a step), `spark` (Apache Spark, through
+    /// PySpark) or `emulate` (this machine, one process a task, as Hadoop
+    /// Streaming would). See docs/scale-out.md.
+    #[arg(
+        short = 'r',
+        long,
+        value_enum,
+        default_value_t = crate::cluster::Runner::Local,
+        help_heading = "Cluster runners"
+    )]
+    pub runner: crate::cluster::Runner,
+
+    /// Print the commands a cluster runner would run, and run nothing
+    /// (-r hadoop, -r spark).
+    #[arg(long, help_heading = "Cluster runners")]
+    pub dry_run: bool,
+
+    /// A Hadoop (or, for `spark.*` keys, Spark) setting passed to each step:
+    /// `-D mapreduce.job.reduces=8`. Repeatable.
+    #[arg(
+        short = 'D',
+        long = "jobconf",
+        value_name = "KEY=VALUE",
+        help_heading = "Cluster runners"
+    )]
+    pub jobconf: Vec<String>,
+
+    /// The `hadoop` program (default: $HADOOP_HOME/bin/hadoop, else `hadoop`
+    /// on the PATH).
+    #[arg(long, value_name = "PATH", help_heading = "Cluster runners")]
+    pub hadoop_bin: Option<std::path::PathBuf>,
+
+    /// The Hadoop Streaming jar (default: the first hadoop-streaming*.jar
+    /// under $HADOOP_HOME and the usual install places).
+    #[arg(long, value_name = "JAR", help_heading = "Cluster runners")]
+    pub hadoop_streaming_jar: Option<std::path::PathBuf>,
+
+    /// The Spark master: `local[N]`, `local[*]` or `spark://HOST:PORT`.
+    #[arg(
+        long,
+        default_value = "local[*]",
+        value_name = "URL",
+        help_heading = "Cluster runners"
+    )]
+    pub spark_master: String,
+
+    /// Spark's `spark-submit` (default: `spark-submit` on the PATH, else
+    /// python3 if it can import pyspark: `pip install pyspark`).
+    #[arg(long, value_name = "PATH", help_heading = "Cluster runners")]
+    pub spark_submit: Option<std::path::PathBuf>,
+
+    /// Seed of the emulator's random choices (combiner runs, order of
+    /// equal keys): the same seed replays the same run (-r emulate).
+    #[arg(
+        long,
+        default_value_t = 0,
+        value_name = "N",
+        help_heading = "Cluster runners"
+    )]
+    pub seed: u64,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {

@@ -14,10 +14,12 @@
 //! ```
 //!
 //! Modules: [`args`] holds the flags as parsed; [`cmd`] has one module per
-//! subcommand; [`gen`] generates test data.
+//! subcommand; [`gen`] generates test data; [`cluster`] runs a job on Hadoop,
+//! Spark or the Hadoop emulator with this binary as the streaming program.
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod cluster;
 pub mod cmd;
 pub mod gen;
 
@@ -142,8 +144,24 @@ fn install_signal_handler() {
 fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Run(args) => cmd::run::run(registry, args),
+        Command::EmulateHadoop(args) => cmd::run::run(
+            registry,
+            &args::RunArgs {
+                runner: cluster::Runner::Emulate,
+                ..args.clone()
+            },
+        ),
         Command::Jobs => cmd::jobs::run(registry, &mut std::io::stdout().lock()),
         Command::Gen(args) => cmd::gen::run(args),
+        Command::Check(args) => {
+            if cmd::check::run(registry, args)? {
+                Ok(())
+            } else {
+                use std::io::Write;
+                let _ = std::io::stdout().flush();
+                std::process::exit(1)
+            }
+        }
     }
 }
 

@@ -230,7 +230,9 @@ impl fmt::Display for LawViolation {
             write!(f, " in step {s}")?;
         }
         writeln!(f, ": {}", self.law.description())?;
-        writeln!(f, "counterexample ({} values):", self.values.len())?;
+        let n = self.values.len();
+        let s = if n == 1 { "" } else { "s" };
+        writeln!(f, "counterexample ({n} value{s}):")?;
         // One field a line, each value compact: readable and still JSON.
         writeln!(f, "{{")?;
         let fields = self.fields();

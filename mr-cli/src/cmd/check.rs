@@ -1,0 +1,378 @@
+//! `mr check JOB --input SAMPLE`: checks that a job gives the same results
+//! however the engine splits, spills, partitions and combines its data.
+//!
+//! 1. Reads a sample of the input (by default 10,000 lines, taken evenly
+//!    from the input files) and runs the job on it in memory, recording what
+//!    each step's mapper emits.
+//! 2. Checks the laws of [`mr_core::laws`] on the recorded values: the
+//!    combiner keeps its key; the reducer is deterministic and does not care
+//!    about the order of values (unless the step sorts them); combining any
+//!    groups of the values, any number of times, does not change the output.
+//!    A broken law is shrunk to a smallest counterexample, printed as JSON.
+//! 3. Runs the whole job `--runs` times with the local runner on the sample,
+//!    under random settings (threads, partitions, chunk size, a sort buffer
+//!    down to 1 KiB that forces spills, and so combiner runs, merge fan-in),
+//!    and compares each output with the plain in-memory run (no combiner).
+//!
+//! Cost: the sample is held in memory; each run spills to the temp dir.
+//! Exit status 1 when a law is broken or a run differs.
+
+use crate::Registry;
+use anyhow::Context;
+use mr_core::counters::FRAMEWORK;
+use mr_core::input::lines::open_split;
+use mr_core::input::{list_inputs, make_splits};
+use mr_core::laws::{self, LawConfig};
+use mr_core::{Job, RunConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// `mr check` arguments.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// The job: its name (`word_count`) or its path in the repo (`jobs/word_count`).
+    pub job: String,
+
+    /// Sample input: a file, a directory, a glob, or `-` for stdin; `.gz`
+    /// files are decompressed. Repeatable.
+    #[arg(short, long = "input", value_name = "PATH", required = true)]
+    pub inputs: Vec<String>,
+
+    /// Lines of input to sample, taken evenly from the input files (the first
+    /// lines of each). All of them are held in memory.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub sample_lines: usize,
+
+    /// Whole-job runs with random settings, each compared with the plain
+    /// in-memory run. Each costs about as much as `mr run` on the sample with
+    /// a tiny sort buffer (1 KiB, or larger when the sample's map output would
+    /// spill more than a few hundred times).
+    #[arg(long, default_value_t = 4, value_name = "N")]
+    pub runs: usize,
+
+    /// Property-test cases per step: each picks a key, some of its recorded
+    /// values, an order and a way to combine them.
+    #[arg(long, default_value_t = 256, value_name = "N")]
+    pub cases: u32,
+
+    /// Seed of the random cases and settings: the same seed checks the same
+    /// cases.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// Runs `mr check`; prints its findings on stdout. Returns false when a law
+/// is broken or a run's output differs.
+pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
+    let job = registry.resolve(&args.job)?;
+    let job = job.as_ref();
+    let (lines, files) = read_sample(&args.inputs, args.sample_lines)?;
+    println!(
+        "mr check: {} on {} sample lines from {} file{}, seed {}",
+        job.name(),
+        lines.len(),
+        files,
+        if files == 1 { "" } else { "s" },
+        args.seed
+    );
+    let sample = laws::record_sample(job, &lines).context("running the job on the sample")?;
+    let cfg = LawConfig {
+        cases: args.cases,
+        seed: args.seed,
+        ..LawConfig::default()
+    };
+    let mut broken = 0;
+    for (step, recorded) in job.steps().iter().zip(&sample.steps) {
+        let i = recorded.step;
+        let names: Vec<&str> = laws::laws_for(step).iter().map(|l| l.name()).collect();
+        let rejected = match recorded.rejected_lines {
+            0 => String::new(),
+            n => format!(", {n} input lines rejected by the mapper and skipped"),
+        };
+        if names.is_empty() {
+            println!("step {i}: map-only, no laws to check{rejected}");
+            continue;
+        }
+        if recorded.is_empty() {
+            println!(
+                "step {i}: the mapper emitted nothing on the sample: nothing to check{rejected}"
+            );
+            continue;
+        }
+        print!(
+            "step {i}: {} values of {} keys recorded{rejected}; laws {}: ",
+            recorded.values(),
+            recorded.keys(),
+            names.join(", ")
+        );
+        match cfg.check_recorded(step, recorded) {
+            Ok(()) => println!("ok ({} cases)", cfg.cases),
+            Err(v) => {
+                broken += 1;
+                println!("BROKEN\n{v}");
+            }
+        }
+    }
+
+    let differ = whole_job_runs(job, &sample, args)?;
+    if broken == 0 && differ == 0 {
+        println!("mr check: {}: ok", job.name());
+        return Ok(true);
+    }
+    let mut why = Vec::new();
+    if broken > 0 {
+        why.push(match broken {
+            1 => "1 step breaks a law".to_string(),
+            n => format!("{n} steps break a law"),
+        });
+    }
+    if differ > 0 {
+        why.push(format!(
+            "{differ} of {} runs gave other results than the plain run",
+            args.runs
+        ));
+    }
+    println!("mr check: {}: FAILED: {}", job.name(), why.join("; "));
+    Ok(false)
+}
+
+/// Reads up to `max` lines, an even share from each input file (the first
+/// lines of each); returns them and the number of files.
+fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, usize)> {
+    let files = list_inputs(inputs)?;
+    let n = files.len();
+    let share = max.div_ceil(n.max(1));
+    let mut lines = Vec::new();
+    for split in make_splits(files, u64::MAX) {
+        let mut reader = open_split(&split)?;
+        let mut taken = 0;
+        while taken < share && lines.len() < max {
+            let Some((_, line)) = reader
+                .next_line()
+                .with_context(|| format!("reading {}", split.file.display))?
+            else {
+                break;
+            };
+            lines.push(line.to_vec());
+            taken += 1;
+        }
+    }
+    Ok((lines, n))
+}
+
+/// The settings of one whole-job run.
+struct Settings {
+    jobs: usize,
+    partitions: usize,
+    chunk_size: u64,
+    sort_buffer_bytes: u64,
+    merge_fan_in: usize,
+}
+
+impl Settings {
+    /// Run 0 forces the most splitting (smallest buffer, fan-in 2); the others
+    /// are random. The sort buffer goes down to `min_buffer`.
+    fn draw(rng: &mut ChaCha8Rng, run: usize, input_bytes: u64, min_buffer: u64) -> Settings {
+        let input = input_bytes.max(1024);
+        if run == 0 {
+            return Settings {
+                jobs: 2,
+                partitions: 3,
+                chunk_size: (input / 8).max(1024),
+                sort_buffer_bytes: min_buffer,
+                merge_fan_in: 2,
+            };
+        }
+        // Log-uniform: as many small settings as large ones.
+        let log_uniform = |rng: &mut ChaCha8Rng, lo: u64, hi: u64| -> u64 {
+            let (a, b) = ((lo as f64).ln(), (hi.max(lo) as f64).ln());
+            (a + (b - a) * rng.gen::<f64>()).exp() as u64
+        };
+        Settings {
+            jobs: rng.gen_range(1..=3),
+            partitions: rng.gen_range(1..=7),
+            chunk_size: log_uniform(rng, 1024, input),
+            sort_buffer_bytes: log_uniform(rng, min_buffer, (256 << 10).max(min_buffer * 64)),
+            merge_fan_in: rng.gen_range(2..=16),
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "jobs {}, partitions {}, chunk {}, sort buffer {}, fan-in {}",
+            self.jobs,
+            self.partitions,
+            human(self.chunk_size),
+            human(self.sort_buffer_bytes),
+            self.merge_fan_in
+        )
+    }
+}
+
+fn human(bytes: u64) -> String {
+    if bytes < 1 << 20 {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    } else {
+        format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+    }
+}
+
+/// Spills a whole-job run should cause at most, about: the smallest sort
+/// buffer is 1 KiB, or larger on a sample with much map output, so that a
+/// run costs seconds, not minutes.
+const MAX_SPILLS: u64 = 1024;
+/// Estimated bytes a buffered record costs beyond its key and value.
+const RECORD_OVERHEAD: u64 = 100;
+/// Most worker threads of a run.
+const MAX_JOBS: u64 = 3;
+
+/// The smallest sort buffer for runs on `sample`.
+fn min_buffer(sample: &laws::Sample) -> u64 {
+    let map_output = sample
+        .steps
+        .iter()
+        .map(|s| s.bytes() as u64 + s.values() as u64 * RECORD_OVERHEAD)
+        .max()
+        .unwrap_or(0);
+    (map_output * MAX_JOBS / MAX_SPILLS).max(1024)
+}
+
+/// A directory removed when dropped.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn create() -> anyhow::Result<Scratch> {
+        let base = std::env::temp_dir();
+        for attempt in 0..100u32 {
+            let nanos = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.subsec_nanos());
+            let dir = base.join(format!(
+                "mr-check-{}-{nanos:x}-{attempt}",
+                std::process::id()
+            ));
+            match std::fs::create_dir(&dir) {
+                Ok(()) => return Ok(Scratch(dir)),
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
+            }
+        }
+        anyhow::bail!("cannot create a scratch directory in {}", base.display())
+    }
+
+    fn path(&self) -> &Path {
+        &self.0
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+/// Runs the job `args.runs` times on `lines` under random settings and
+/// compares each output with the plain in-memory run; returns how many differ.
+fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> anyhow::Result<usize> {
+    if args.runs == 0 {
+        return Ok(0);
+    }
+    let lines = &sample.accepted_lines;
+    let (expected, _) = mr_core::testing::run_in_memory(job, lines)
+        .context("running the job in memory on the sample")?;
+    let expected: Vec<Vec<u8>> = expected.into_iter().map(String::into_bytes).collect();
+    let scratch = Scratch::create()?;
+    let input = scratch.path().join("sample.txt");
+    let mut data = Vec::new();
+    for l in lines {
+        data.extend_from_slice(l);
+        data.push(b'\n');
+    }
+    std::fs::write(&input, &data).with_context(|| format!("writing {}", input.display()))?;
+    println!(
+        "whole job: {} runs on the sample ({}) under random settings, each compared with the plain run:",
+        args.runs,
+        human(data.len() as u64)
+    );
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut differ = 0;
+    for run in 0..args.runs {
+        let s = Settings::draw(&mut rng, run, data.len() as u64, min_buffer(sample));
+        let cfg = RunConfig {
+            inputs: vec![input.display().to_string()],
+            jobs: s.jobs,
+            partitions: s.partitions,
+            chunk_size: s.chunk_size,
+            sort_buffer_bytes: s.sort_buffer_bytes,
+            merge_fan_in: s.merge_fan_in,
+            tmp_dir: Some(scratch.path().join("tmp")),
+            ..RunConfig::default()
+        };
+        let mut out = Vec::new();
+        let report = mr_core::run_job(job, &cfg, &mut out)
+            .with_context(|| format!("run {}: {}", run + 1, s.describe()))?;
+        let got: Vec<Vec<u8>> = out.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+        let got = &got[..got.len().saturating_sub(1)];
+        let c = &report.counters;
+        let combined: Vec<String> = (0..report.spills.len())
+            .filter_map(|i| {
+                let inp = c.get(FRAMEWORK, &format!("step {i}: combine input records"));
+                let out = c.get(FRAMEWORK, &format!("step {i}: combine output records"));
+                (inp > 0).then(|| format!("combiner {inp} -> {out} records"))
+            })
+            .collect();
+        let mut what = vec![format!("{} spills", report.spills.iter().sum::<u64>())];
+        what.extend(combined);
+        let (missing, extra) = multiset_diff(&expected, got);
+        if missing.is_empty() && extra.is_empty() {
+            println!(
+                "  run {}: {} ({}): same output",
+                run + 1,
+                s.describe(),
+                what.join(", ")
+            );
+            continue;
+        }
+        differ += 1;
+        println!(
+            "  run {}: {} ({}): DIFFERENT: {} of {} expected lines missing, {} lines unexpected",
+            run + 1,
+            s.describe(),
+            what.join(", "),
+            missing.len(),
+            expected.len(),
+            extra.len()
+        );
+        const SHOWN: usize = 3;
+        for l in missing.iter().take(SHOWN) {
+            println!("      expected: {}", String::from_utf8_lossy(l));
+        }
+        for l in extra.iter().take(SHOWN) {
+            println!("      got:      {}", String::from_utf8_lossy(l));
+        }
+    }
+    Ok(differ)
+}
+
+/// Lines of `a` not in `b` and lines of `b` not in `a`, counting repeats.
+fn multiset_diff<'a>(a: &'a [Vec<u8>], b: &'a [Vec<u8>]) -> (Vec<&'a [u8]>, Vec<&'a [u8]>) {
+    let mut count: BTreeMap<&[u8], i64> = BTreeMap::new();
+    for l in a {
+        *count.entry(l).or_default() += 1;
+    }
+    for l in b {
+        *count.entry(l).or_default() -= 1;
+    }
+    let (mut missing, mut extra) = (Vec::new(), Vec::new());
+    for (l, n) in count {
+        for _ in 0..n.max(0) {
+            missing.push(l);
+        }
+        for _ in 0..(-n).max(0) {
+            extra.push(l);
+        }
+    }
+    (missing, extra)
+}

@@ -1,0 +1,162 @@
+//! Integration tests of `mr check`: the real binary, each test in its own
+//! temp dir with a private TMPDIR (which must be empty afterwards).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The sample clicklogs shipped in `examples/logs/`.
+fn logs() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../examples/logs")
+}
+
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new() -> Workdir {
+        let w = Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        };
+        std::fs::create_dir_all(w.tmp()).unwrap();
+        w
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn tmp(&self) -> PathBuf {
+        self.path("_tmp")
+    }
+
+    fn mr(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_mr"))
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", self.tmp())
+            .output()
+            .unwrap()
+    }
+
+    /// Nothing left in the private TMPDIR.
+    fn assert_clean(&self) {
+        let left: Vec<_> = std::fs::read_dir(self.tmp()).unwrap().collect();
+        assert!(left.is_empty(), "temp files left behind: {left:?}");
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn show(o: &Output) -> String {
+    format!(
+        "status {:?}\n--- stdout\n{}--- stderr\n{}",
+        o.status.code(),
+        stdout(o),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The JSON counterexample printed after `counterexample (N values):`.
+fn counterexample(out: &str) -> serde_json::Value {
+    let start = out.find("counterexample (").expect("no counterexample");
+    let body = &out[start..];
+    let open = body.find('{').unwrap();
+    let close = body.find("\n}").unwrap();
+    serde_json::from_str(&body[open..close + 2]).unwrap()
+}
+
+#[test]
+fn the_wrong_mean_fails_with_a_small_counterexample() {
+    let w = Workdir::new();
+    let logs = logs();
+    let o = w.mr(&["check", "wrong_mean", "--input", logs.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("law `split` broken in step 0"), "{out}");
+    let cx = counterexample(&out);
+    assert_eq!(cx["law"], "split", "{out}");
+    let values = cx["values"].as_array().unwrap();
+    assert!((3..=4).contains(&values.len()), "{out}");
+    assert_ne!(cx["reduce(values)"], cx["reduce(combined)"], "{out}");
+    // The whole-job runs show what the broken law costs.
+    assert!(out.contains("DIFFERENT"), "{out}");
+    assert!(out.contains("wrong_mean: FAILED"), "{out}");
+    w.assert_clean();
+}
+
+#[test]
+fn every_shipped_job_passes_on_the_sample_logs() {
+    let w = Workdir::new();
+    let listing = stdout(&w.mr(&["jobs"]));
+    let jobs: Vec<&str> = listing
+        .lines()
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|&j| j != "wrong_mean")
+        .collect();
+    assert!(jobs.contains(&"video_tagging"), "{listing}");
+    let logs = logs();
+    std::thread::scope(|s| {
+        for job in &jobs {
+            let (w, logs) = (&w, &logs);
+            s.spawn(move || {
+                let o = w.mr(&[
+                    "check",
+                    job,
+                    "--input",
+                    logs.to_str().unwrap(),
+                    "--sample-lines",
+                    "2000",
+                    "--runs",
+                    "3",
+                ]);
+                assert!(o.status.success(), "{job}: {}", show(&o));
+                assert!(stdout(&o).contains(&format!("{job}: ok")), "{}", show(&o));
+            });
+        }
+    });
+    w.assert_clean();
+}
+
+#[test]
+fn word_count_passes_on_generated_text() {
+    let w = Workdir::new();
+    let gen = w.mr(&[
+        "gen",
+        "text",
+        "--size",
+        "100KB",
+        "--output",
+        "text",
+        "--files",
+        "2",
+        "--gz-files",
+        "1",
+    ]);
+    assert!(gen.status.success(), "{}", show(&gen));
+    let o = w.mr(&["check", "word_count", "--input", "text", "--seed", "3"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("step 0: "), "{out}");
+    assert!(out.contains("split"), "{out}");
+    assert_eq!(out.matches("same output").count(), 4, "{out}");
+    w.assert_clean();
+}
+
+#[test]
+fn a_missing_input_is_an_error_not_a_failed_law() {
+    let w = Workdir::new();
+    let o = w.mr(&["check", "word_count", "--input", "nope.txt"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("nope.txt"), "{err}");
+    let o = w.mr(&["check", "word_count"]);
+    assert_eq!(
+        o.status.code(),
+        Some(2),
+        "--input is required: {}",
+        show(&o)
+    );
+}
