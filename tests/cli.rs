@@ -349,7 +349,7 @@ fn broken_pipe_is_not_an_error() {
     let w = Workdir::new();
     let text: String = (0..200_000).map(|i| format!("w{i}\n")).collect();
     w.write("in.txt", text);
-    let mr = Command::new(env!("CARGO_BIN_EXE_mr"))
+    let mut mr = Command::new(env!("CARGO_BIN_EXE_mr"))
         .args(["run", "word_count", "-i", "in.txt", "-q"])
         .current_dir(w.dir.path())
         .stdout(Stdio::piped())
@@ -358,13 +358,15 @@ fn broken_pipe_is_not_an_error() {
         .unwrap();
     let head = Command::new("head")
         .arg("-n1")
-        .stdin(mr.stdout.unwrap())
+        .stdin(mr.stdout.take().unwrap())
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&head.stdout).lines().count(), 1);
     let mut err = String::new();
     use std::io::Read;
-    mr.stderr.unwrap().read_to_string(&mut err).unwrap();
+    mr.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let status = mr.wait().unwrap();
+    assert!(status.success(), "{status}: {err}");
     assert!(!err.contains("error"), "{err}");
 }
 

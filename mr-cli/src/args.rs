@@ -86,7 +86,9 @@ pub struct RunArgs {
     pub sort_buffer_mb: f64,
 
     /// Directory for spill files and intermediate outputs (default: $TMPDIR).
-    /// Needs room for the map output of the largest step.
+    /// Needs room for the map output of the largest step. With -r hadoop, a
+    /// directory on the cluster's filesystem for the outputs between steps
+    /// (default: /tmp there).
     #[arg(long, value_name = "DIR")]
     pub tmp_dir: Option<std::path::PathBuf>,
 

@@ -1,6 +1,8 @@
-//! `mr run JOB`: runs a job with the local runner.
+//! `mr run JOB`: runs a job with the local runner, in task mode, or with a
+//! cluster runner (`-r hadoop|spark|emulate`, see [`crate::cluster`]).
 
 use crate::args::RunArgs;
+use crate::cluster::Runner;
 use crate::Registry;
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
@@ -86,6 +88,16 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     }
     if args.step_num != 0 {
         anyhow::bail!("--step-num is for task mode: add --mapper, --combiner or --reducer");
+    }
+    match args.runner {
+        Runner::Local if args.dry_run => {
+            anyhow::bail!("--dry-run is for cluster runners: add -r hadoop or -r spark")
+        }
+        Runner::Emulate if args.dry_run => {
+            anyhow::bail!("--dry-run is for -r hadoop and -r spark")
+        }
+        Runner::Local => {}
+        runner => return crate::cluster::run(job.as_ref(), runner, args),
     }
     let cfg = config(args)?;
     let stdout = std::io::stdout();

@@ -27,7 +27,7 @@ pub(crate) fn push_seconds(out: &mut Vec<u8>, us: u64) {
     }
     out.push(b'.');
     let mut digits = 6;
-    while frac % 10 == 0 {
+    while frac.is_multiple_of(10) {
         frac /= 10;
         digits -= 1;
     }

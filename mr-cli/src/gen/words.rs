@@ -200,7 +200,7 @@ const SCRAMBLE_STEP: u64 = 131;
 fn scramble_multiplier(base: u64) -> u64 {
     [97, 101, 103, 107, 109, 113]
         .into_iter()
-        .find(|&p| base % p != 0)
+        .find(|&p| !base.is_multiple_of(p))
         .unwrap_or(1)
 }
 

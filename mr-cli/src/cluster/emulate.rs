@@ -1,0 +1,940 @@
+//! `-r emulate` (or `mr emulate-hadoop JOB`): runs the job on this machine
+//! exactly as Hadoop Streaming would run the binary, to catch "works
+//! locally, fails on the cluster" before submitting.
+//!
+//! For each step:
+//!
+//! 1. the input is cut into splits (`--chunksize`; a `.gz` file is one
+//!    split) and each split is one **map task**: a separate process
+//!    `./mr run JOB --step-num N --mapper`, started in a task directory of
+//!    its own (holding a link to the binary, as Hadoop's `-files` does), with
+//!    the variables Hadoop sets (`mapreduce_map_input_file`,
+//!    `mapreduce_task_partition`, `mapreduce_task_ismap`,
+//!    `mapreduce_task_attempt_id`, ...), the split's lines on stdin;
+//! 2. its output records are partitioned with Hadoop's hash
+//!    ([`super::hadoop_partition`]) and held in a sort
+//!    buffer (`--sort-buffer-mb` shared by the `--jobs` running tasks); when
+//!    full, the buffer is sorted by key bytes (ties in random order, as a
+//!    cluster gives them) and spilled, one file a partition, each through
+//!    the combiner **0, 1 or 2 times**, chosen at random; spills are merged
+//!    at the end of the task, through the combiner once more at random when
+//!    there are 3 or more (Hadoop's `mapreduce.map.combine.minspills`);
+//! 3. each partition is one **reduce task**: the sorted map outputs are
+//!    merged by key bytes and piped into `./mr run JOB --step-num N --reducer`,
+//!    whose stdout is `part-NNNNN` (every partition gets a part file, empty
+//!    or not). A map-only step writes one part file a map task.
+//!
+//! The steps of a multi-step job pass their part files through a temporary
+//! directory; the last step's are committed to `--output` with `_SUCCESS`
+//! (or merged to stdout in key order). All random choices derive from
+//! `--seed`, so a failure can be replayed. A task that fails stops the run
+//! with the tail of its stderr, as a task log would show it; a task that
+//! exits before reading all of its input fails, as Hadoop fails it
+//! (`Broken pipe`).
+
+use super::process::{failure, Drain, Echo};
+use super::{hadoop_partition, key_len, JobPlan, StepPlan};
+use crate::args::RunArgs;
+use anyhow::{anyhow, Context as _, Result};
+use mr_core::input::lines::open_split;
+use mr_core::input::listing::InputSource;
+use mr_core::input::{list_inputs, make_splits, LineReader, Split};
+use mr_core::output::commit::OutputDir;
+use mr_core::output::stdout::{concat_parts, merge_parts};
+use mr_core::runner::task::TaskRole;
+use mr_core::{Counters, Output, RunConfig};
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+use std::fs::{self, File};
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Mutex;
+use std::time::Instant;
+
+/// The counter group of the emulator's own counters.
+pub const COUNTERS: &str = "emulate";
+
+/// Hadoop runs the combiner again while merging a map task's spills only
+/// when there are at least this many (`mapreduce.map.combine.minspills`).
+const MIN_SPILLS_FOR_COMBINE: usize = 3;
+
+/// Bytes a buffered record costs besides its line.
+const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
+
+/// Runs `plan` under the emulator, as `mr run JOB -r emulate` asks.
+pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
+    let cfg = crate::cmd::run::config(args)?;
+    let stdout = io::stdout();
+    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+    let report = emulate(plan, &cfg, args.seed, &mut out)?;
+    out.flush().map_err(mr_core::Error::Stdout)?;
+    drop(out);
+    if !args.quiet {
+        eprint!("{}", report.counters.report());
+        eprintln!(
+            "mr: {} finished under the Hadoop emulator in {:.2}s ({} map tasks, {} reduce tasks, {} combiner runs, seed {}){}",
+            plan.job,
+            report.elapsed.as_secs_f64(),
+            report.counters.get(COUNTERS, "map tasks"),
+            report.counters.get(COUNTERS, "reduce tasks"),
+            report.counters.get(COUNTERS, "combiner runs"),
+            args.seed,
+            match &report.output_dir {
+                Some(d) => format!("; output in {}", d.display()),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// What an emulated run reports.
+#[derive(Debug, Clone)]
+pub struct EmulateReport {
+    /// The tasks' counters (reported on their stderr) and the emulator's
+    /// (group [`COUNTERS`]).
+    pub counters: Counters,
+    /// The output directory, when results went to one.
+    pub output_dir: Option<PathBuf>,
+    /// Wall time.
+    pub elapsed: std::time::Duration,
+}
+
+/// Runs every step of `plan` as Hadoop Streaming would, configured by `cfg`
+/// (inputs, output, `jobs` task slots, `partitions` reducers, `chunk_size`
+/// splits, `sort_buffer_bytes`, `tmp_dir`); results for stdout go to `out`.
+pub fn emulate(
+    plan: &JobPlan,
+    cfg: &RunConfig,
+    seed: u64,
+    out: &mut dyn Write,
+) -> Result<EmulateReport> {
+    let started = Instant::now();
+    cfg.validate()?;
+    let files = list_inputs(&cfg.inputs)?;
+    let output_dir = match &cfg.output {
+        Output::Dir { path, overwrite } => Some(OutputDir::create(path, *overwrite)?),
+        Output::Stdout => None,
+    };
+    let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("mr-emulate-")
+        .tempdir_in(&tmp_root)
+        .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
+    let em = Emulator {
+        plan,
+        seed,
+        threads: cfg.threads(),
+        partitions: cfg.partition_count(),
+        task_buffer: (cfg.sort_buffer_bytes as usize / cfg.threads()).max(1024),
+        pid: std::process::id(),
+    };
+    let mut counters = Counters::default();
+    let mut splits = make_splits(files, cfg.chunk_size);
+    let n = plan.steps.len();
+    let mut last_parts = Vec::new();
+    for (i, shape) in plan.steps.iter().enumerate() {
+        let dir = work.path().join(format!("step-{i}"));
+        let out_dir = match (&output_dir, i + 1 == n) {
+            (Some(o), true) => o.temporary(),
+            _ => dir.join("output"),
+        };
+        for d in [&dir, &out_dir] {
+            fs::create_dir_all(d).with_context(|| format!("creating {}", d.display()))?;
+        }
+        let step = StepRun {
+            em: &em,
+            step: i,
+            shape: *shape,
+            dir,
+        };
+        let (c, parts) = step.run(&splits, &out_dir)?;
+        counters.merge(&c);
+        if i + 1 < n {
+            let listed = list_inputs(&[out_dir.display().to_string()])?;
+            splits = make_splits(listed, cfg.chunk_size);
+        }
+        last_parts = parts;
+    }
+    let output_dir = match output_dir {
+        Some(o) => Some(o.commit()?),
+        None => {
+            if plan.steps[n - 1].reducer {
+                merge_parts(&last_parts, out)?;
+            } else {
+                concat_parts(&last_parts, out)?;
+            }
+            None
+        }
+    };
+    Ok(EmulateReport {
+        counters,
+        output_dir,
+        elapsed: started.elapsed(),
+    })
+}
+
+struct Emulator<'a> {
+    plan: &'a JobPlan,
+    seed: u64,
+    threads: usize,
+    partitions: usize,
+    /// Sort-buffer bytes of one map task.
+    task_buffer: usize,
+    pid: u32,
+}
+
+/// One step being emulated.
+struct StepRun<'a> {
+    em: &'a Emulator<'a>,
+    step: usize,
+    shape: StepPlan,
+    /// `step-N/` in the work dir: task dirs and map outputs.
+    dir: PathBuf,
+}
+
+/// A process of a task, its stderr drained.
+struct Proc {
+    child: Child,
+    stderr: Drain,
+    what: String,
+}
+
+impl Proc {
+    /// Waits for the process; an error (with its stderr) unless it exited 0.
+    fn finish(mut self) -> Result<Counters> {
+        let status = self
+            .child
+            .wait()
+            .with_context(|| format!("waiting for {}", self.what))?;
+        let drained = self.stderr.finish();
+        if !status.success() {
+            return Err(failure(&self.what, status, &drained));
+        }
+        Ok(drained.counters)
+    }
+}
+
+/// How feeding a process's stdin ended.
+#[derive(Debug, PartialEq, Eq)]
+enum Fed {
+    All,
+    /// The process closed its stdin before reading everything.
+    Early,
+}
+
+fn fed(r: io::Result<()>) -> io::Result<Fed> {
+    match r {
+        Ok(()) => Ok(Fed::All),
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(Fed::Early),
+        Err(e) => Err(e),
+    }
+}
+
+/// A map-output record in the sort buffer.
+#[derive(Debug, Clone, Copy)]
+struct Rec {
+    partition: u32,
+    start: usize,
+    key_len: u32,
+    len: u32,
+}
+
+/// Map output waiting to be sorted and spilled.
+#[derive(Default)]
+struct MapBuffer {
+    data: Vec<u8>,
+    recs: Vec<Rec>,
+}
+
+impl MapBuffer {
+    fn bytes(&self) -> usize {
+        self.data.len() + self.recs.len() * RECORD_OVERHEAD
+    }
+
+    fn key(&self, r: &Rec) -> &[u8] {
+        &self.data[r.start..r.start + r.key_len as usize]
+    }
+
+    fn line(&self, r: &Rec) -> &[u8] {
+        &self.data[r.start..r.start + r.len as usize + 1]
+    }
+}
+
+impl StepRun<'_> {
+    fn job_id(&self) -> String {
+        format!("emulate{}_{:04}", self.em.pid, self.step + 1)
+    }
+
+    /// The environment Hadoop gives a task: `kind` is `m` or `r`.
+    fn task_env(&self, kind: char, task: usize) -> Vec<(String, String)> {
+        let job = self.job_id();
+        let task_id = format!("task_{job}_{kind}_{task:06}");
+        let attempt = format!("attempt_{job}_{kind}_{task:06}_0");
+        let is_map = (kind == 'm').to_string();
+        [
+            ("mapreduce_job_id", format!("job_{job}")),
+            ("mapreduce_task_id", task_id.clone()),
+            ("mapred_tip_id", task_id),
+            ("mapreduce_task_attempt_id", attempt.clone()),
+            ("mapred_task_id", attempt),
+            ("mapreduce_task_partition", task.to_string()),
+            ("mapred_task_partition", task.to_string()),
+            ("mapreduce_task_ismap", is_map.clone()),
+            ("mapred_task_is_map", is_map),
+            ("mapreduce_job_reduces", self.reducers().to_string()),
+            ("mapred_reduce_tasks", self.reducers().to_string()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v))
+        .collect()
+    }
+
+    fn reducers(&self) -> usize {
+        if self.shape.reducer {
+            self.em.partitions
+        } else {
+            0
+        }
+    }
+
+    /// A task's working directory, with the binary linked into it under its
+    /// own name (as Hadoop's `-files` does).
+    fn task_dir(&self, name: &str) -> Result<PathBuf> {
+        let dir = self.dir.join("tasks").join(name);
+        fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let exe = dir.join(self.em.plan.binary_name());
+        if !exe.exists() {
+            link_binary(&self.em.plan.binary, &exe)?;
+        }
+        Ok(dir)
+    }
+
+    /// Starts `./mr run JOB --step-num N --ROLE` in `dir`.
+    fn spawn(
+        &self,
+        dir: &Path,
+        role: TaskRole,
+        env: &[(String, String)],
+        what: String,
+        stdin: Stdio,
+        stdout: Stdio,
+    ) -> Result<Proc> {
+        let plan = self.em.plan;
+        let mut cmd = Command::new(dir.join(plan.binary_name()));
+        cmd.args(plan.task_args(self.step, role))
+            .current_dir(dir)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(stdin)
+            .stdout(stdout)
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("cannot start {what} ({})", plan.binary.display()))?;
+        let Some(err) = child.stderr.take() else {
+            let _ = child.kill();
+            return Err(anyhow!("internal error: {what} has no stderr pipe"));
+        };
+        let stderr = Drain::start(
+            err,
+            Echo {
+                bad_records: true,
+                matching: None,
+            },
+        );
+        Ok(Proc {
+            child,
+            stderr,
+            what,
+        })
+    }
+
+    /// Runs the step's tasks; the part files it wrote in `out_dir`.
+    fn run(&self, splits: &[Split], out_dir: &Path) -> Result<(Counters, Vec<PathBuf>)> {
+        let mut counters = Counters::default();
+        counters.add(COUNTERS, "map tasks", splits.len() as i64);
+        if !self.shape.reducer {
+            let c = run_tasks(self.em.threads, splits, |split| {
+                let part = out_dir.join(format!("part-{:05}", split.index));
+                self.map_task(split, MapOut::File(&part))
+            })?;
+            counters.merge(&c);
+            return Ok((counters, part_files(out_dir)?));
+        }
+        let map_out = self.dir.join("map-output");
+        let c = run_tasks(self.em.threads, splits, |split| {
+            self.map_task(split, MapOut::Sorted(&map_out))
+        })?;
+        counters.merge(&c);
+        let partitions: Vec<usize> = (0..self.em.partitions).collect();
+        counters.add(COUNTERS, "reduce tasks", partitions.len() as i64);
+        let c = run_tasks(self.em.threads, &partitions, |&p| {
+            let inputs: Vec<PathBuf> = splits
+                .iter()
+                .map(|s| {
+                    map_out
+                        .join(format!("m-{:05}", s.index))
+                        .join(format!("part-{p:05}"))
+                })
+                .filter(|f| f.exists())
+                .collect();
+            self.reduce_task(p, &inputs, &out_dir.join(format!("part-{p:05}")))
+        })?;
+        counters.merge(&c);
+        Ok((counters, part_files(out_dir)?))
+    }
+
+    fn map_task(&self, split: &Split, out: MapOut<'_>) -> Result<Counters> {
+        let m = split.index;
+        let dir = self.task_dir(&format!("m-{m:05}"))?;
+        let mut env = self.task_env('m', m);
+        let file = match &split.file.source {
+            InputSource::Path(p) => {
+                let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+                format!("file:{}", abs.display())
+            }
+            InputSource::Stdin => "-".to_string(),
+        };
+        env.push(("mapreduce_map_input_file".into(), file.clone()));
+        env.push(("map_input_file".into(), file));
+        env.push(("mapreduce_map_input_start".into(), split.start.to_string()));
+        env.push(("mapreduce_map_input_length".into(), split.len().to_string()));
+        let what = format!(
+            "the mapper of map task {m} of step {} (split {} bytes {}..{})",
+            self.step,
+            split.file.display,
+            split.start,
+            if split.end == u64::MAX {
+                "end".to_string()
+            } else {
+                split.end.to_string()
+            }
+        );
+        let stdout = match out {
+            MapOut::File(part) => Stdio::from(
+                File::create(part).with_context(|| format!("creating {}", part.display()))?,
+            ),
+            MapOut::Sorted(_) => Stdio::piped(),
+        };
+        let mut proc = self.spawn(&dir, TaskRole::Mapper, &env, what, Stdio::piped(), stdout)?;
+        let stdin = proc.child.stdin.take();
+        let stdout = proc.child.stdout.take();
+        let mut counters = Counters::default();
+        let (fed, collected) = std::thread::scope(|s| {
+            let feeder = s.spawn(move || feed_split(split, stdin));
+            let collected = match (&out, stdout) {
+                (MapOut::Sorted(map_out), Some(stdout)) => {
+                    let r = self.collect(m, &dir, &env, map_out, stdout, &mut counters);
+                    if r.is_err() {
+                        // The feeder may be blocked on a mapper nobody reads.
+                        let _ = proc.child.kill();
+                    }
+                    r
+                }
+                _ => Ok(()),
+            };
+            let fed = feeder
+                .join()
+                .unwrap_or_else(|_| Err(anyhow!("the thread feeding the mapper panicked")));
+            (fed, collected)
+        });
+        let what = proc.what.clone();
+        counters.merge(&proc.finish()?);
+        collected?;
+        if fed.with_context(|| format!("feeding {what}"))? == Fed::Early {
+            anyhow::bail!(
+                "{what} exited before reading all of its input \
+                 (Hadoop fails such a task with \"Broken pipe\")"
+            );
+        }
+        Ok(counters)
+    }
+
+    /// Reads a mapper's output into the sort buffer, spilling when full,
+    /// then merges the spills into one sorted file a partition.
+    fn collect(
+        &self,
+        m: usize,
+        task_dir: &Path,
+        env: &[(String, String)],
+        map_out: &Path,
+        stdout: ChildStdout,
+        counters: &mut Counters,
+    ) -> Result<()> {
+        let out_dir = map_out.join(format!("m-{m:05}"));
+        fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.em.seed);
+        rng.set_stream(((self.step as u64) << 32) | m as u64);
+        let key_fields = self.shape.key_fields();
+        let partitions = self.em.partitions;
+        let mut buf = MapBuffer::default();
+        let mut spills: Vec<Vec<PathBuf>> = vec![Vec::new(); partitions];
+        let mut n_spills = 0usize;
+        let mut reader = LineReader::new(stdout, 0, u64::MAX);
+        while let Some((_, line)) = reader
+            .next_line()
+            .with_context(|| format!("reading the output of map task {m}"))?
+        {
+            let k = key_len(line, key_fields);
+            let start = buf.data.len();
+            buf.data.extend_from_slice(line);
+            buf.data.push(b'\n');
+            buf.recs.push(Rec {
+                partition: hadoop_partition(&line[..k], key_fields, partitions) as u32,
+                start,
+                key_len: k as u32,
+                len: line.len() as u32,
+            });
+            if buf.bytes() >= self.em.task_buffer {
+                self.spill(
+                    task_dir,
+                    env,
+                    &out_dir,
+                    &mut buf,
+                    n_spills,
+                    &mut spills,
+                    &mut rng,
+                    counters,
+                )?;
+                n_spills += 1;
+            }
+        }
+        if !buf.recs.is_empty() {
+            self.spill(
+                task_dir,
+                env,
+                &out_dir,
+                &mut buf,
+                n_spills,
+                &mut spills,
+                &mut rng,
+                counters,
+            )?;
+            n_spills += 1;
+        }
+        counters.add(COUNTERS, "spills", n_spills as i64);
+        for (p, runs) in spills.iter().enumerate() {
+            let part = out_dir.join(format!("part-{p:05}"));
+            match runs.len() {
+                0 => {}
+                1 => fs::rename(&runs[0], &part)
+                    .with_context(|| format!("renaming {}", runs[0].display()))?,
+                n => {
+                    let file = File::create(&part)
+                        .with_context(|| format!("creating {}", part.display()))?;
+                    let combine =
+                        self.shape.combiner && n >= MIN_SPILLS_FOR_COMBINE && rng.gen_bool(0.5);
+                    if combine {
+                        let c = self.combine(task_dir, env, 1, file, |w| {
+                            merge_files(runs, key_fields, w)
+                        })?;
+                        counters.merge(&c);
+                    } else {
+                        let mut w = BufWriter::with_capacity(1 << 16, file);
+                        merge_files(runs, key_fields, &mut w)
+                            .and_then(|()| w.flush())
+                            .with_context(|| format!("merging spills into {}", part.display()))?;
+                    }
+                    for r in runs {
+                        let _ = fs::remove_file(r);
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Sorts the buffer by (partition, key bytes), ties in random order, and
+    /// writes one spill file a partition, each through the combiner 0, 1 or
+    /// 2 times.
+    #[allow(clippy::too_many_arguments)]
+    fn spill(
+        &self,
+        task_dir: &Path,
+        env: &[(String, String)],
+        out_dir: &Path,
+        buf: &mut MapBuffer,
+        n: usize,
+        spills: &mut [Vec<PathBuf>],
+        rng: &mut ChaCha8Rng,
+        counters: &mut Counters,
+    ) -> Result<()> {
+        let mut recs = std::mem::take(&mut buf.recs);
+        recs.shuffle(rng);
+        recs.sort_by(|a, b| {
+            a.partition
+                .cmp(&b.partition)
+                .then_with(|| buf.key(a).cmp(buf.key(b)))
+        });
+        for group in recs.chunk_by(|a, b| a.partition == b.partition) {
+            let p = group[0].partition as usize;
+            let path = out_dir.join(format!("spill-{n:04}-{p:05}"));
+            let file =
+                File::create(&path).with_context(|| format!("creating {}", path.display()))?;
+            let times = if self.shape.combiner {
+                match rng.gen_range(0..4) {
+                    0 => 0,
+                    3 => 2,
+                    _ => 1,
+                }
+            } else {
+                0
+            };
+            let write = |w: &mut dyn Write| -> io::Result<()> {
+                for r in group {
+                    w.write_all(buf.line(r))?;
+                }
+                Ok(())
+            };
+            if times == 0 {
+                let mut w = BufWriter::with_capacity(1 << 16, file);
+                write(&mut w)
+                    .and_then(|()| w.flush())
+                    .with_context(|| format!("writing {}", path.display()))?;
+            } else {
+                counters.merge(&self.combine(task_dir, env, times, file, write)?);
+            }
+            spills[p].push(path);
+        }
+        buf.data.clear();
+        recs.clear();
+        buf.recs = recs;
+        Ok(())
+    }
+
+    /// Pipes what `feed` writes through the combiner `times` times (a
+    /// pipeline `combiner | combiner`), into `out`.
+    fn combine(
+        &self,
+        task_dir: &Path,
+        env: &[(String, String)],
+        times: usize,
+        out: File,
+        feed: impl FnOnce(&mut dyn Write) -> io::Result<()> + Send,
+    ) -> Result<Counters> {
+        let mut procs: Vec<Proc> = Vec::new();
+        let mut out = Some(out);
+        let mut first_stdin = None;
+        let mut prev_stdout: Option<ChildStdout> = None;
+        for i in 0..times {
+            let last = i + 1 == times;
+            let stdin = match prev_stdout.take() {
+                Some(s) => Stdio::from(s),
+                None => Stdio::piped(),
+            };
+            let stdout = match out.take_if(|_| last) {
+                Some(f) => Stdio::from(f),
+                None => Stdio::piped(),
+            };
+            let what = format!(
+                "the combiner (run {} of {times} in a row) of a map task of step {}",
+                i + 1,
+                self.step
+            );
+            let mut p = self.spawn(task_dir, TaskRole::Combiner, env, what, stdin, stdout)?;
+            if i == 0 {
+                first_stdin = p.child.stdin.take();
+            }
+            if !last {
+                prev_stdout = p.child.stdout.take();
+            }
+            procs.push(p);
+        }
+        let fed = std::thread::scope(|s| {
+            let h = s.spawn(move || -> io::Result<Fed> {
+                let Some(stdin) = first_stdin else {
+                    return Ok(Fed::All);
+                };
+                let mut w = BufWriter::with_capacity(1 << 16, stdin);
+                fed(feed(&mut w).and_then(|()| w.flush()))
+            });
+            h.join()
+                .unwrap_or_else(|_| Err(io::Error::other("the feeding thread panicked")))
+        });
+        let mut counters = Counters::default();
+        let mut whats = Vec::new();
+        for p in procs {
+            whats.push(p.what.clone());
+            counters.merge(&p.finish()?);
+        }
+        counters.add(COUNTERS, "combiner runs", times as i64);
+        if fed.context("feeding the combiner")? == Fed::Early {
+            anyhow::bail!("{} exited before reading all of its input", whats[0]);
+        }
+        Ok(counters)
+    }
+
+    fn reduce_task(&self, p: usize, inputs: &[PathBuf], part: &Path) -> Result<Counters> {
+        let dir = self.task_dir(&format!("r-{p:05}"))?;
+        let env = self.task_env('r', p);
+        let out = File::create(part).with_context(|| format!("creating {}", part.display()))?;
+        let what = format!("the reducer of reduce task {p} of step {}", self.step);
+        let mut proc = self.spawn(
+            &dir,
+            TaskRole::Reducer,
+            &env,
+            what,
+            Stdio::piped(),
+            Stdio::from(out),
+        )?;
+        let stdin = proc.child.stdin.take();
+        let key_fields = self.shape.key_fields();
+        let fed = std::thread::scope(|s| {
+            s.spawn(move || -> io::Result<Fed> {
+                let Some(stdin) = stdin else {
+                    return Ok(Fed::All);
+                };
+                let mut w = BufWriter::with_capacity(1 << 16, stdin);
+                fed(merge_files(inputs, key_fields, &mut w).and_then(|()| w.flush()))
+            })
+            .join()
+            .unwrap_or_else(|_| Err(io::Error::other("the feeding thread panicked")))
+        });
+        let what = proc.what.clone();
+        let counters = proc.finish()?;
+        if fed.with_context(|| format!("feeding {what}"))? == Fed::Early {
+            anyhow::bail!(
+                "{what} exited before reading all of its input \
+                 (Hadoop fails such a task with \"Broken pipe\")"
+            );
+        }
+        Ok(counters)
+    }
+}
+
+/// Where a map task's output goes.
+enum MapOut<'a> {
+    /// A map-only step: straight into this part file.
+    File(&'a Path),
+    /// Partitioned, sorted, combined, under this directory.
+    Sorted(&'a Path),
+}
+
+/// Writes the lines of a split to a mapper's stdin.
+fn feed_split(split: &Split, stdin: Option<ChildStdin>) -> Result<Fed> {
+    let Some(stdin) = stdin else {
+        return Ok(Fed::All);
+    };
+    let mut reader = open_split(split)?;
+    let mut w = BufWriter::with_capacity(1 << 16, stdin);
+    let mut write = || -> io::Result<()> {
+        while let Some((_, line)) = reader.next_line()? {
+            w.write_all(line)?;
+            w.write_all(b"\n")?;
+        }
+        w.flush()
+    };
+    fed(write()).with_context(|| format!("reading {}", split.file.display))
+}
+
+/// Merges files of sorted lines by key (the first `key_fields` fields),
+/// lines of equal keys in file order.
+fn merge_files(paths: &[PathBuf], key_fields: usize, out: &mut dyn Write) -> io::Result<()> {
+    struct Cursor {
+        r: BufReader<File>,
+        line: Vec<u8>,
+    }
+    impl Cursor {
+        fn advance(&mut self) -> io::Result<bool> {
+            self.line.clear();
+            if self.r.read_until(b'\n', &mut self.line)? == 0 {
+                return Ok(false);
+            }
+            if self.line.last() != Some(&b'\n') {
+                self.line.push(b'\n');
+            }
+            Ok(true)
+        }
+    }
+    let mut cursors = Vec::with_capacity(paths.len());
+    let mut heap = BinaryHeap::new();
+    for (i, p) in paths.iter().enumerate() {
+        let f =
+            File::open(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
+        let mut c = Cursor {
+            r: BufReader::with_capacity(64 << 10, f),
+            line: Vec::new(),
+        };
+        if c.advance()? {
+            let l = &c.line[..c.line.len() - 1];
+            heap.push(Reverse((l[..key_len(l, key_fields)].to_vec(), i)));
+        }
+        cursors.push(c);
+    }
+    while let Some(Reverse((mut key, i))) = heap.pop() {
+        let c = &mut cursors[i];
+        out.write_all(&c.line)?;
+        if c.advance()? {
+            let l = &c.line[..c.line.len() - 1];
+            key.clear();
+            key.extend_from_slice(&l[..key_len(l, key_fields)]);
+            heap.push(Reverse((key, i)));
+        }
+    }
+    Ok(())
+}
+
+/// The `part-*` files of a directory, in name order.
+fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut parts: Vec<PathBuf> = fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+        .map(|e| e.path())
+        .collect();
+    parts.sort();
+    Ok(parts)
+}
+
+/// Puts the binary into a task directory.
+fn link_binary(binary: &Path, to: &Path) -> Result<()> {
+    #[cfg(unix)]
+    let r = std::os::unix::fs::symlink(binary, to);
+    #[cfg(not(unix))]
+    let r = fs::copy(binary, to).map(|_| ());
+    r.with_context(|| format!("linking {} into {}", binary.display(), to.display()))
+}
+
+/// Runs `task` on each item, on `threads` threads, until all are done, one
+/// fails or the run is cancelled (the first error is returned; no new task
+/// starts after it).
+fn run_tasks<T: Sync>(
+    threads: usize,
+    items: &[T],
+    task: impl Fn(&T) -> Result<Counters> + Sync,
+) -> Result<Counters> {
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
+    let total = Mutex::new(Counters::default());
+    std::thread::scope(|s| {
+        for _ in 0..threads.clamp(1, items.len().max(1)) {
+            s.spawn(|| loop {
+                if failed.load(Ordering::Relaxed) {
+                    return;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(item) = items.get(i) else {
+                    return;
+                };
+                // Ctrl-C or SIGTERM: no new task starts (running ones get
+                // the signal from the terminal, or finish).
+                let r = mr_core::cancel::check()
+                    .map_err(anyhow::Error::from)
+                    .and_then(|()| task(item));
+                match r {
+                    Ok(c) => {
+                        if let Ok(mut t) = total.lock() {
+                            t.merge(&c);
+                        }
+                    }
+                    Err(e) => {
+                        failed.store(true, Ordering::Relaxed);
+                        if let Ok(mut f) = first_error.lock() {
+                            f.get_or_insert(e);
+                        }
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    if let Some(e) = first_error.into_inner().ok().flatten() {
+        return Err(e);
+    }
+    total
+        .into_inner()
+        .map_err(|_| anyhow!("internal error: a task thread panicked"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn merge_files_orders_by_key_fields_and_keeps_file_order_on_ties() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("a");
+        let b = d.path().join("b");
+        fs::write(&a, "\"a\"\t1\n\"b\"\t2\n\"b\"\t3").unwrap();
+        fs::write(&b, "\"a\"\t4\n\"ab\"\t5\n").unwrap();
+        let mut out = Vec::new();
+        merge_files(&[a.clone(), b.clone()], 1, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\"\t1\n\"a\"\t4\n\"ab\"\t5\n\"b\"\t2\n\"b\"\t3\n"
+        );
+        fs::write(&a, "\"u\"\t02\tx\n").unwrap();
+        fs::write(&b, "\"u\"\t01\ty\n").unwrap();
+        let mut out = Vec::new();
+        merge_files(&[a, b], 2, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"u\"\t01\ty\n\"u\"\t02\tx\n"
+        );
+    }
+
+    #[test]
+    fn tasks_get_hadoops_variables() {
+        let plan = JobPlan {
+            job: "j".into(),
+            binary: "/bin/mr".into(),
+            steps: vec![],
+            skip_bad_records: false,
+        };
+        let em = Emulator {
+            plan: &plan,
+            seed: 0,
+            threads: 1,
+            partitions: 4,
+            task_buffer: 1024,
+            pid: 42,
+        };
+        let step = StepRun {
+            em: &em,
+            step: 1,
+            shape: StepPlan {
+                combiner: false,
+                reducer: true,
+                sort_values: false,
+            },
+            dir: PathBuf::new(),
+        };
+        let env: std::collections::HashMap<_, _> = step.task_env('r', 3).into_iter().collect();
+        assert_eq!(
+            env["mapreduce_task_attempt_id"],
+            "attempt_emulate42_0002_r_000003_0"
+        );
+        assert_eq!(env["mapreduce_task_partition"], "3");
+        assert_eq!(env["mapreduce_task_ismap"], "false");
+        assert_eq!(env["mapreduce_job_id"], "job_emulate42_0002");
+        assert_eq!(env["mapreduce_job_reduces"], "4");
+    }
+
+    #[test]
+    fn run_tasks_stops_at_the_first_error() {
+        let items: Vec<usize> = (0..100).collect();
+        let r = run_tasks(2, &items, |&i| {
+            if i == 5 {
+                anyhow::bail!("task {i} failed")
+            }
+            let mut c = Counters::default();
+            c.add("g", "n", 1);
+            Ok(c)
+        });
+        assert_eq!(r.unwrap_err().to_string(), "task 5 failed");
+        let c = run_tasks(3, &items, |_| {
+            let mut c = Counters::default();
+            c.add("g", "n", 1);
+            Ok(c)
+        })
+        .unwrap();
+        assert_eq!(c.get("g", "n"), 100);
+    }
+}

@@ -1,0 +1,501 @@
+//! `-r hadoop`: each step of the job as one Hadoop Streaming job whose
+//! mapper, combiner and reducer are this binary in task mode.
+//!
+//! For a step `N` of job `JOB`, the command is:
+//!
+//! ```text
+//! hadoop jar STREAMING_JAR \
+//!     -D 'mapreduce.job.name=mr JOB step N+1/STEPS' \
+//!     [secondary sort: -D stream.num.map.output.key.fields=2 ... (see below)] \
+//!     [-D KEY=VALUE given with -D/--jobconf] \
+//!     -files /path/to/mr \
+//!     -input IN [-input IN2 ...] \
+//!     -output OUT \
+//!     -mapper './mr run JOB --step-num N --mapper' \
+//!     [-combiner './mr run JOB --step-num N --combiner'] \
+//!     -reducer './mr run JOB --step-num N --reducer' \
+//!     [-partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner] \
+//!     [-numReduceTasks R]
+//! ```
+//!
+//! - `-files` ships the binary; Hadoop links it into each task's working
+//!   directory under its own name, hence `./mr`.
+//! - A step that sorts values emits `key TAB sortkey TAB value`: Hadoop is
+//!   told that the key is two fields, to partition on the first and sort on
+//!   both ([`SECONDARY_SORT`]).
+//! - A step without a reducer gets `-numReduceTasks 0` (map-only).
+//! - The steps of a multi-step job pass their output through
+//!   `TMP/mr-JOB-ID/step-N` (`--tmp-dir`, default `/tmp`, on the cluster's
+//!   default filesystem), removed at the end with `hadoop fs -rm -r`.
+//! - `--overwrite` removes the output first with `hadoop fs -rm -r -f`.
+//!
+//! The jar is `--hadoop-streaming-jar`, or the first `hadoop-streaming*.jar`
+//! found under `$HADOOP_HOME` (and the other places Hadoop distributions
+//! and EMR put it); `hadoop` is `--hadoop-bin`, `$HADOOP_HOME/bin/hadoop`,
+//! or `hadoop` on the PATH. `--dry-run` prints the commands instead.
+//!
+//! Hadoop's output is drained while it runs (its `mapreduce.Job:` progress
+//! lines are echoed unless `--quiet`) and its tail is shown when a step fails.
+
+use super::process::{run_drained, Echo};
+use super::{parse_jobconf, shell_quote, JobPlan};
+use crate::args::RunArgs;
+use mr_core::runner::task::TaskRole;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The `-D` options of a step that sorts values: a two-field key,
+/// partitioned on the first field, sorted on both as bytes.
+pub const SECONDARY_SORT: [&str; 4] = [
+    "stream.num.map.output.key.fields=2",
+    "mapreduce.partition.keypartitioner.options=-k1,1",
+    "mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator",
+    "mapreduce.partition.keycomparator.options=-k1,1 -k2,2",
+];
+
+/// The partitioner of a step that sorts values.
+pub const KEY_FIELD_PARTITIONER: &str = "org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner";
+
+/// Where the streaming jar is looked for when `--hadoop-streaming-jar` is
+/// not given: the environment's Hadoop homes, then the usual install places
+/// (Apache tarballs, Debian/Bigtop packages, EMR).
+const JAR_HOME_VARS: [&str; 4] = [
+    "HADOOP_HOME",
+    "HADOOP_PREFIX",
+    "HADOOP_INSTALL",
+    "HADOOP_MAPRED_HOME",
+];
+const JAR_DIRS: [&str; 5] = [
+    "/usr/lib/hadoop-mapreduce",
+    "/usr/lib/hadoop",
+    "/opt/hadoop",
+    "/usr/local/hadoop",
+    "/home/hadoop/contrib",
+];
+
+/// Used in `--dry-run` output when no jar is found.
+const JAR_PLACEHOLDER: &str = "/path/to/hadoop-streaming.jar";
+
+/// A command, kept in lines of arguments so that it prints readably.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ShellCommand {
+    /// The first line holds the program and its leading arguments; each
+    /// further line an option and its value.
+    pub lines: Vec<Vec<String>>,
+}
+
+impl ShellCommand {
+    /// The arguments, program first.
+    pub fn argv(&self) -> Vec<String> {
+        self.lines.iter().flatten().cloned().collect()
+    }
+
+    /// The command as a shell would take it, one option a line:
+    ///
+    /// ```text
+    /// hadoop jar hadoop-streaming.jar \
+    ///     -input hdfs:///logs \
+    ///     -mapper './mr run url_views --step-num 0 --mapper'
+    /// ```
+    pub fn display(&self) -> String {
+        self.lines
+            .iter()
+            .map(|l| {
+                l.iter()
+                    .map(|a| shell_quote(a))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            })
+            .collect::<Vec<_>>()
+            .join(" \\\n    ")
+    }
+
+    fn to_command(&self) -> Command {
+        let argv = self.argv();
+        let mut c = Command::new(&argv[0]);
+        c.args(&argv[1..]);
+        c
+    }
+}
+
+/// What the commands of a Hadoop run are built from.
+#[derive(Debug, Clone)]
+pub struct HadoopOptions {
+    /// The `hadoop` program.
+    pub hadoop_bin: String,
+    /// The streaming jar.
+    pub streaming_jar: String,
+    /// Input paths, as Hadoop takes them (`hdfs:///logs`, globs).
+    pub inputs: Vec<String>,
+    /// The output directory.
+    pub output: String,
+    /// The directory under which multi-step jobs keep intermediate outputs.
+    pub tmp_base: String,
+    /// A name for this run's intermediate directory (`JOB-ID`).
+    pub run_id: String,
+    /// `-numReduceTasks` for steps with a reducer (`None`: the cluster's default).
+    pub reducers: Option<usize>,
+    /// `-D` options passed through, after the runner's own.
+    pub jobconf: Vec<(String, String)>,
+    /// Remove the output first.
+    pub overwrite: bool,
+}
+
+/// The commands of a Hadoop run, in order.
+#[derive(Debug, Clone)]
+pub struct HadoopCommands {
+    /// Run before the steps (removing the old output with `--overwrite`).
+    pub before: Vec<ShellCommand>,
+    /// One Hadoop Streaming job a step.
+    pub steps: Vec<ShellCommand>,
+    /// Run after the steps (removing intermediate outputs).
+    pub after: Vec<ShellCommand>,
+    /// The intermediate directory, for multi-step jobs.
+    pub tmp_dir: Option<String>,
+}
+
+fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
+    ShellCommand {
+        lines: vec![[
+            o.hadoop_bin.as_str(),
+            "fs",
+            "-rm",
+            "-r",
+            "-f",
+            "-skipTrash",
+            path,
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()],
+    }
+}
+
+/// Builds the commands that run `plan` on Hadoop.
+pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
+    let n = plan.steps.len();
+    let tmp_dir = (n > 1).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
+    let exe = plan.binary_name();
+    let task = |step: usize, role: TaskRole| {
+        let mut words = vec![format!("./{exe}")];
+        words.extend(plan.task_args(step, role));
+        words.join(" ")
+    };
+    let pair = |a: &str, b: String| vec![a.to_string(), b];
+    let mut steps = Vec::new();
+    for (i, step) in plan.steps.iter().enumerate() {
+        let mut lines = vec![vec![
+            o.hadoop_bin.clone(),
+            "jar".to_string(),
+            o.streaming_jar.clone(),
+        ]];
+        lines.push(pair(
+            "-D",
+            format!("mapreduce.job.name=mr {} step {}/{}", plan.job, i + 1, n),
+        ));
+        let secondary = step.key_fields() == 2;
+        if secondary {
+            for d in SECONDARY_SORT {
+                lines.push(pair("-D", d.to_string()));
+            }
+        }
+        for (k, v) in &o.jobconf {
+            lines.push(pair("-D", format!("{k}={v}")));
+        }
+        lines.push(pair("-files", plan.binary.display().to_string()));
+        if i == 0 {
+            for input in &o.inputs {
+                lines.push(pair("-input", input.clone()));
+            }
+        } else if let Some(t) = &tmp_dir {
+            lines.push(pair("-input", format!("{t}/step-{}", i - 1)));
+        }
+        let output = match &tmp_dir {
+            Some(t) if i + 1 < n => format!("{t}/step-{i}"),
+            _ => o.output.clone(),
+        };
+        lines.push(pair("-output", output));
+        lines.push(pair("-mapper", task(i, TaskRole::Mapper)));
+        if step.reducer {
+            if step.combiner {
+                lines.push(pair("-combiner", task(i, TaskRole::Combiner)));
+            }
+            lines.push(pair("-reducer", task(i, TaskRole::Reducer)));
+            if secondary {
+                lines.push(pair("-partitioner", KEY_FIELD_PARTITIONER.to_string()));
+            }
+            if let Some(r) = o.reducers {
+                lines.push(pair("-numReduceTasks", r.to_string()));
+            }
+        } else {
+            lines.push(pair("-numReduceTasks", "0".to_string()));
+        }
+        steps.push(ShellCommand { lines });
+    }
+    HadoopCommands {
+        before: if o.overwrite {
+            vec![rm_command(o, &o.output)]
+        } else {
+            Vec::new()
+        },
+        after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
+        steps,
+        tmp_dir,
+    }
+}
+
+/// Finds a `hadoop-streaming*.jar` under the Hadoop homes of the
+/// environment, next to `hadoop_bin`, or in the usual install places.
+pub fn find_streaming_jar(hadoop_bin: &str) -> Option<PathBuf> {
+    let mut roots: Vec<PathBuf> = JAR_HOME_VARS
+        .iter()
+        .filter_map(std::env::var_os)
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    if let Some(home) = Path::new(hadoop_bin).parent().and_then(Path::parent) {
+        if !home.as_os_str().is_empty() {
+            roots.push(home.to_path_buf());
+        }
+    }
+    roots.extend(JAR_DIRS.iter().map(PathBuf::from));
+    roots.iter().find_map(|r| find_jar_under(r, 6))
+}
+
+fn find_jar_under(dir: &Path, depth: usize) -> Option<PathBuf> {
+    let mut entries: Vec<_> = std::fs::read_dir(dir).ok()?.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    let mut subdirs = Vec::new();
+    for e in entries {
+        let path = e.path();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            subdirs.push(path);
+        } else if name.starts_with("hadoop-streaming")
+            && name.ends_with(".jar")
+            && !name.contains("sources")
+            && !name.contains("test")
+        {
+            return Some(path);
+        }
+    }
+    if depth == 0 {
+        return None;
+    }
+    subdirs.iter().find_map(|d| find_jar_under(d, depth - 1))
+}
+
+/// The `hadoop` program: `--hadoop-bin`, `$HADOOP_HOME/bin/hadoop`, or
+/// `hadoop` from the PATH.
+fn hadoop_bin(args: &RunArgs) -> String {
+    if let Some(b) = &args.hadoop_bin {
+        return b.display().to_string();
+    }
+    if let Some(home) = std::env::var_os("HADOOP_HOME").filter(|h| !h.is_empty()) {
+        let b = PathBuf::from(home).join("bin").join("hadoop");
+        if b.is_file() {
+            return b.display().to_string();
+        }
+    }
+    "hadoop".to_string()
+}
+
+/// A name for this run's intermediate directory: job, time, process.
+fn run_id(job: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{job}-{secs}-{}", std::process::id())
+}
+
+/// The options of `mr run -r hadoop`, checked.
+pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> {
+    let inputs = super::inputs(args);
+    if inputs.is_empty() {
+        anyhow::bail!("-r hadoop needs --input (a path on the cluster, e.g. hdfs:///logs)");
+    }
+    if inputs.iter().any(|i| i == "-") {
+        anyhow::bail!("-r hadoop reads its input from the cluster: stdin (-) is not supported");
+    }
+    let Some(output) = &args.output else {
+        anyhow::bail!("-r hadoop needs --output (a directory on the cluster, e.g. hdfs:///out)");
+    };
+    let hadoop_bin = hadoop_bin(args);
+    let streaming_jar = match &args.hadoop_streaming_jar {
+        Some(j) => j.display().to_string(),
+        None => match find_streaming_jar(&hadoop_bin) {
+            Some(j) => j.display().to_string(),
+            None if args.dry_run => {
+                eprintln!(
+                    "mr: no Hadoop streaming jar found (--hadoop-streaming-jar, $HADOOP_HOME): \
+                     the commands show {JAR_PLACEHOLDER}"
+                );
+                JAR_PLACEHOLDER.to_string()
+            }
+            None => anyhow::bail!(
+                "cannot find the Hadoop streaming jar: pass --hadoop-streaming-jar PATH \
+                 or set $HADOOP_HOME (looked under $HADOOP_HOME, $HADOOP_PREFIX, \
+                 $HADOOP_INSTALL, $HADOOP_MAPRED_HOME, {})",
+                JAR_DIRS.join(", ")
+            ),
+        },
+    };
+    Ok(HadoopOptions {
+        hadoop_bin,
+        streaming_jar,
+        inputs,
+        output: output.display().to_string(),
+        tmp_base: args
+            .tmp_dir
+            .as_ref()
+            .map_or_else(|| "/tmp".to_string(), |t| t.display().to_string()),
+        run_id: run_id(&plan.job),
+        reducers: (args.partitions > 0).then_some(args.partitions),
+        jobconf: parse_jobconf(&args.jobconf)?,
+        overwrite: args.overwrite,
+    })
+}
+
+/// Runs (or with `--dry-run`, prints) the Hadoop commands of `plan`.
+pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<()> {
+    let o = options(plan, args)?;
+    let cmds = commands(plan, &o);
+    if args.dry_run {
+        let all: Vec<String> = cmds
+            .before
+            .iter()
+            .chain(&cmds.steps)
+            .chain(&cmds.after)
+            .map(ShellCommand::display)
+            .collect();
+        println!("{}", all.join("\n\n"));
+        return Ok(());
+    }
+    let started = Instant::now();
+    let echo = Echo {
+        bad_records: false,
+        matching: (!args.quiet).then_some("mapreduce.Job: "),
+    };
+    for c in &cmds.before {
+        run_drained(
+            &mut c.to_command(),
+            "removing the old output with hadoop fs -rm",
+            Echo::default(),
+        )?;
+    }
+    let n = cmds.steps.len();
+    let mut result = Ok(());
+    for (i, c) in cmds.steps.iter().enumerate() {
+        if !args.quiet {
+            eprintln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
+        }
+        if let Err(e) = run_drained(
+            &mut c.to_command(),
+            &format!("Hadoop Streaming (step {}/{n} of {})", i + 1, plan.job),
+            echo,
+        ) {
+            result = Err(e);
+            break;
+        }
+    }
+    for c in &cmds.after {
+        if let Err(e) = run_drained(
+            &mut c.to_command(),
+            "removing intermediate outputs",
+            Echo::default(),
+        ) {
+            eprintln!("mr: warning: {e:#}");
+        }
+    }
+    result?;
+    if !args.quiet {
+        eprintln!(
+            "mr: {} finished on Hadoop in {:.1}s; output in {}",
+            plan.job,
+            started.elapsed().as_secs_f64(),
+            o.output
+        );
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::StepPlan;
+
+    fn opts() -> HadoopOptions {
+        HadoopOptions {
+            hadoop_bin: "hadoop".into(),
+            streaming_jar: "streaming.jar".into(),
+            inputs: vec!["hdfs:///logs".into()],
+            output: "hdfs:///out".into(),
+            tmp_base: "/tmp".into(),
+            run_id: "j-1".into(),
+            reducers: Some(3),
+            jobconf: vec![("mapreduce.map.memory.mb".into(), "2048".into())],
+            overwrite: true,
+        }
+    }
+
+    #[test]
+    fn map_only_step_has_no_reducer() {
+        let plan = JobPlan {
+            job: "j".into(),
+            binary: "/x/mr".into(),
+            steps: vec![
+                StepPlan {
+                    combiner: false,
+                    reducer: true,
+                    sort_values: true,
+                },
+                StepPlan {
+                    combiner: false,
+                    reducer: false,
+                    sort_values: false,
+                },
+            ],
+            skip_bad_records: true,
+        };
+        let c = commands(&plan, &opts());
+        assert_eq!(
+            c.before[0].argv().join(" "),
+            "hadoop fs -rm -r -f -skipTrash hdfs:///out"
+        );
+        assert_eq!(
+            c.after[0].argv().join(" "),
+            "hadoop fs -rm -r -f -skipTrash /tmp/mr-j-1"
+        );
+        let s0 = c.steps[0].argv().join(" ");
+        assert!(s0.contains("-output /tmp/mr-j-1/step-0"), "{s0}");
+        assert!(
+            s0.contains("--reducer --skip-bad-records -partitioner"),
+            "{s0}"
+        );
+        assert!(
+            s0.contains("-D mapreduce.map.memory.mb=2048 -files /x/mr"),
+            "{s0}"
+        );
+        let s1 = c.steps[1].argv().join(" ");
+        assert!(
+            s1.contains("-input /tmp/mr-j-1/step-0 -output hdfs:///out"),
+            "{s1}"
+        );
+        assert!(s1.ends_with("-numReduceTasks 0"), "{s1}");
+        assert!(!s1.contains("-reducer"), "{s1}");
+    }
+
+    #[test]
+    fn jar_is_found_under_a_home() {
+        let d = tempfile::tempdir().unwrap();
+        let lib = d.path().join("share/hadoop/tools/lib");
+        std::fs::create_dir_all(&lib).unwrap();
+        std::fs::write(lib.join("hadoop-streaming-3.3.6-sources.jar"), "").unwrap();
+        std::fs::write(lib.join("hadoop-streaming-3.3.6.jar"), "").unwrap();
+        assert_eq!(
+            find_jar_under(d.path(), 6),
+            Some(lib.join("hadoop-streaming-3.3.6.jar"))
+        );
+    }
+}

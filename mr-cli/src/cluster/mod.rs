@@ -1,0 +1,333 @@
+//! Cluster runners: the same job binary as a streaming program under the
+//! engines that exist, with results identical to the local runner.
+//!
+//! | `mr run JOB -r ...` | what runs the tasks | module |
+//! |---|---|---|
+//! | `local` (default) | this process, on every core | `mr_core::runner::local` |
+//! | `hadoop` | `hadoop jar hadoop-streaming.jar`, one Hadoop job a step | [`hadoop`] |
+//! | `spark` | a PySpark driver piping partitions through the binary | [`spark`] |
+//! | `emulate` (`mr emulate-hadoop`) | this machine, one process a task, as Hadoop Streaming would | [`emulate`] |
+//!
+//! Every cluster runner calls the binary in task mode
+//! (`BINARY run JOB --step-num N --mapper|--combiner|--reducer`, see
+//! `mr_core::runner::task`) and shuffles its records as Hadoop Streaming
+//! does:
+//!
+//! - the **key** of a record is the bytes before its first tab, or before its
+//!   second tab for a step that sorts values (`key TAB sortkey TAB value`);
+//! - the **partition** is Hadoop's hash of the first field
+//!   ([`hadoop_partition`]), so Hadoop, Spark and the emulator put every key
+//!   in the same part file;
+//! - each partition is **sorted by key bytes** (the order of `LC_ALL=C sort`)
+//!   before the reducer sees it; the reducer groups equal keys itself.
+
+pub mod emulate;
+pub mod hadoop;
+pub mod process;
+pub mod spark;
+
+use crate::args::RunArgs;
+use mr_core::runner::task::TaskRole;
+use mr_core::Job;
+use std::path::{Path, PathBuf};
+
+/// Where `mr run` runs a job (`-r/--runner`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Runner {
+    /// In this process, on every core (the default).
+    #[default]
+    Local,
+    /// On a Hadoop cluster, through Hadoop Streaming (one Hadoop job a step).
+    Hadoop,
+    /// On Apache Spark (`--spark-master local[N]` or `spark://HOST:PORT`), through PySpark.
+    Spark,
+    /// On this machine as Hadoop Streaming would run it: one process a task,
+    /// hash partitioning, byte-order sort, the combiner run 0..n times.
+    Emulate,
+}
+
+/// What a cluster runner needs to know about one step of a job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StepPlan {
+    /// The step has a combiner.
+    pub combiner: bool,
+    /// The step has a reducer (otherwise it is map-only).
+    pub reducer: bool,
+    /// The step sorts each key's values: its shuffled records are
+    /// `key TAB sortkey TAB value` and sort on the first two fields.
+    pub sort_values: bool,
+}
+
+impl StepPlan {
+    /// How many leading tab-separated fields make the sort key: 2 for a
+    /// secondary-sort step, 1 otherwise.
+    pub fn key_fields(&self) -> usize {
+        if self.sort_values && self.reducer {
+            2
+        } else {
+            1
+        }
+    }
+}
+
+/// A job as the cluster runners see it: its name, the binary that runs its
+/// tasks, and the shape of its steps.
+#[derive(Debug, Clone)]
+pub struct JobPlan {
+    /// The job's name, as `mr run NAME` takes it.
+    pub job: String,
+    /// The binary that runs the tasks (this one, `std::env::current_exe()`).
+    pub binary: PathBuf,
+    /// The steps, in order.
+    pub steps: Vec<StepPlan>,
+    /// Pass `--skip-bad-records` to every task.
+    pub skip_bad_records: bool,
+}
+
+impl JobPlan {
+    /// The plan of `job`, run by `binary`.
+    pub fn new(job: &dyn Job, binary: PathBuf, skip_bad_records: bool) -> JobPlan {
+        JobPlan {
+            job: job.name().to_string(),
+            binary,
+            steps: job
+                .steps()
+                .iter()
+                .map(|s| StepPlan {
+                    combiner: s.has_combiner(),
+                    reducer: s.has_reducer(),
+                    sort_values: s.sorts_values(),
+                })
+                .collect(),
+            skip_bad_records,
+        }
+    }
+
+    /// The binary's file name (`mr`): how a task refers to it once the
+    /// engine has shipped it into the task's working directory.
+    pub fn binary_name(&self) -> String {
+        self.binary
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_else(|| "mr".into())
+    }
+
+    /// The arguments of a task command after the program:
+    /// `run JOB --step-num N --mapper [--skip-bad-records]`.
+    ///
+    /// ```
+    /// use mr_cli::cluster::JobPlan;
+    /// use mr_core::runner::task::TaskRole;
+    /// let plan = JobPlan { job: "url_views".into(), binary: "/bin/mr".into(), steps: vec![],
+    ///                      skip_bad_records: false };
+    /// assert_eq!(plan.task_args(0, TaskRole::Reducer).join(" "),
+    ///            "run url_views --step-num 0 --reducer");
+    /// ```
+    pub fn task_args(&self, step: usize, role: TaskRole) -> Vec<String> {
+        let role = match role {
+            TaskRole::Mapper => "--mapper",
+            TaskRole::Combiner => "--combiner",
+            TaskRole::Reducer => "--reducer",
+        };
+        let mut v = vec![
+            "run".to_string(),
+            self.job.clone(),
+            "--step-num".into(),
+            step.to_string(),
+            role.into(),
+        ];
+        if self.skip_bad_records {
+            v.push("--skip-bad-records".into());
+        }
+        v
+    }
+}
+
+/// Runs `job` with a cluster runner, as `mr run JOB -r RUNNER` asks.
+pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    let binary = std::env::current_exe().context("cannot find the path of this binary")?;
+    let plan = JobPlan::new(job, binary, args.skip_bad_records);
+    if plan.steps.is_empty() {
+        anyhow::bail!("job {} has no steps", plan.job);
+    }
+    match runner {
+        Runner::Local => anyhow::bail!("internal error: the local runner is not a cluster runner"),
+        Runner::Hadoop => hadoop::run(&plan, args),
+        Runner::Spark => spark::run(&plan, args),
+        Runner::Emulate => emulate::run(&plan, args),
+    }
+}
+
+/// Hadoop's `Text.hashCode()` (`WritableComparator.hashBytes`): the hash
+/// `HashPartitioner` partitions streaming keys by.
+///
+/// ```
+/// // "a".hashCode() in Java is 97; Text starts from 1: 31 * 1 + 97.
+/// assert_eq!(mr_cli::cluster::text_hash(b"a"), 128);
+/// ```
+pub fn text_hash(bytes: &[u8]) -> i32 {
+    java_hash(1, bytes)
+}
+
+/// `hash = 31 * hash + (signed byte)` over `bytes`, from `seed`, as Java
+/// computes it (wrapping 32-bit arithmetic).
+fn java_hash(seed: i32, bytes: &[u8]) -> i32 {
+    bytes.iter().fold(seed, |h, &b| {
+        h.wrapping_mul(31).wrapping_add(i32::from(b as i8))
+    })
+}
+
+/// The reduce partition Hadoop Streaming gives a record whose key is `key`
+/// (the bytes before the first tab, or the first two fields with
+/// `key_fields == 2`), among `partitions`:
+///
+/// - one key field: `HashPartitioner`, `(Text.hashCode() & MAX) % R`;
+/// - two key fields (secondary sort): `KeyFieldBasedPartitioner -k1,1`,
+///   the same hash from 0 over the first field only.
+///
+/// ```
+/// use mr_cli::cluster::hadoop_partition;
+/// assert_eq!(hadoop_partition(b"\"a\"", 1, 1), 0);
+/// // A secondary-sort key partitions on its first field only.
+/// assert_eq!(hadoop_partition(b"\"ann\"\t0a", 2, 7), hadoop_partition(b"\"ann\"\t0b", 2, 7));
+/// ```
+pub fn hadoop_partition(key: &[u8], key_fields: usize, partitions: usize) -> usize {
+    if partitions <= 1 {
+        return 0;
+    }
+    let hash = if key_fields >= 2 {
+        let first = memchr_tab(key).map_or(key, |i| &key[..i]);
+        java_hash(0, first)
+    } else {
+        text_hash(key)
+    };
+    ((hash & i32::MAX) as usize) % partitions
+}
+
+fn memchr_tab(b: &[u8]) -> Option<usize> {
+    b.iter().position(|&c| c == b'\t')
+}
+
+/// The length of a streaming record's key: up to its `key_fields`-th tab
+/// (the whole line if it has fewer tabs).
+///
+/// ```
+/// use mr_cli::cluster::key_len;
+/// assert_eq!(key_len(b"k\ts\tv", 1), 1);
+/// assert_eq!(key_len(b"k\ts\tv", 2), 3);
+/// assert_eq!(key_len(b"k", 2), 1);
+/// ```
+pub fn key_len(line: &[u8], key_fields: usize) -> usize {
+    let mut seen = 0;
+    for (i, &b) in line.iter().enumerate() {
+        if b == b'\t' {
+            seen += 1;
+            if seen == key_fields {
+                return i;
+            }
+        }
+    }
+    line.len()
+}
+
+/// Quotes `s` for a POSIX shell when it needs it, so that printed commands
+/// can be pasted as they are.
+///
+/// ```
+/// use mr_cli::cluster::shell_quote;
+/// assert_eq!(shell_quote("-input"), "-input");
+/// assert_eq!(shell_quote("./mr run x --mapper"), "'./mr run x --mapper'");
+/// assert_eq!(shell_quote("it's"), r#"'it'\''s'"#);
+/// ```
+pub fn shell_quote(s: &str) -> String {
+    let plain = !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_./:=,@%+".contains(&b));
+    if plain {
+        s.to_string()
+    } else {
+        format!("'{}'", s.replace('\'', r"'\''"))
+    }
+}
+
+/// Parses the `-D KEY=VALUE` options.
+pub fn parse_jobconf(items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => anyhow::bail!("-D takes KEY=VALUE, got {kv:?}"),
+        })
+        .collect()
+}
+
+/// All inputs: `--input` options and positional ones.
+fn inputs(args: &RunArgs) -> Vec<String> {
+    let mut v = args.inputs.clone();
+    v.extend(args.positional_inputs.iter().cloned());
+    v
+}
+
+/// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
+fn has_scheme(p: &str) -> bool {
+    match p.split_once(':') {
+        Some((scheme, _)) => {
+            scheme.len() > 1
+                && scheme
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
+        }
+        None => false,
+    }
+}
+
+/// A local path made absolute (against the current directory), lexically.
+fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
+    use anyhow::Context as _;
+    if p.is_absolute() {
+        return Ok(p.to_path_buf());
+    }
+    let cwd = std::env::current_dir().context("cannot read the current directory")?;
+    Ok(cwd.join(p))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_matches_hadoop() {
+        // Java: new Text("\"the\"").hashCode() == 1 * 31^5 + ... computed by
+        // hand below; the partition is (hash & MAX) % R.
+        let h = text_hash(b"\"the\"");
+        let mut want: i32 = 1;
+        for b in b"\"the\"" {
+            want = want.wrapping_mul(31).wrapping_add(*b as i32);
+        }
+        assert_eq!(h, want);
+        // Bytes >= 0x80 count as negative Java bytes.
+        assert_eq!(text_hash(&[0xC3]), 31 - 61);
+        assert_eq!(
+            hadoop_partition(b"x", 1, 4),
+            ((text_hash(b"x") & i32::MAX) % 4) as usize
+        );
+    }
+
+    #[test]
+    fn schemes() {
+        assert!(has_scheme("hdfs:///logs"));
+        assert!(has_scheme("s3://bucket/x"));
+        assert!(has_scheme("file:/tmp/x"));
+        assert!(!has_scheme("/tmp/x"));
+        assert!(!has_scheme("logs/a:b"));
+        assert!(!has_scheme("C:\\x"));
+    }
+
+    #[test]
+    fn jobconf_needs_key_and_value() {
+        let kv = parse_jobconf(&["a.b=1".into(), "c=x=y".into()]).unwrap();
+        assert_eq!(kv[1], ("c".to_string(), "x=y".to_string()));
+        assert!(parse_jobconf(&["nokey".into()]).is_err());
+    }
+}

@@ -1,0 +1,304 @@
+//! `-r spark`: runs each step on Apache Spark, with this binary as the
+//! streaming mapper, combiner and reducer.
+//!
+//! The work is done by a PySpark driver ([`DRIVER`], `spark_driver.py`
+//! beside this file), written to a temporary file and started with
+//! `spark-submit` (`--spark-submit PATH`, or `spark-submit` on the PATH), or
+//! else with `python3` when `pyspark` is importable (`pip install pyspark`).
+//! For each step it reads the input with `sc.textFile` (files, directories,
+//! globs, `.gz`), pipes each partition through the mapper (and, sorted,
+//! through the combiner), partitions the records with Hadoop's hash of the
+//! first field, sorts each partition by key bytes and pipes it through the
+//! reducer; the steps are chained in Spark, and the last one is saved with
+//! `saveAsTextFile` (`part-NNNNN` and `_SUCCESS`). Spark ships the binary to
+//! the executors itself (`sc.addFile`).
+//!
+//! - `--spark-master`: `local[N]`, `local[*]` (the default) or a standalone
+//!   cluster `spark://HOST:PORT` (or anything `spark-submit --master` takes).
+//! - Paths without a scheme are local files (`file://`); give cluster paths
+//!   with theirs (`hdfs:///logs`, `s3a://bucket/logs`).
+//! - `-D spark.KEY=VALUE` is Spark configuration; any other `-D` goes to the
+//!   Hadoop configuration Spark reads and writes files with.
+//! - `--partitions R` reducers (default: Spark's default parallelism).
+//! - Without `--output`, the results come back to this machine and are
+//!   printed in key order, as with the local runner.
+
+use super::process::{run_drained, Echo};
+use super::{absolute, has_scheme, parse_jobconf, shell_quote, JobPlan};
+use crate::args::RunArgs;
+use anyhow::{Context as _, Result};
+use mr_core::output::stdout::{concat_parts, merge_parts};
+use mr_core::Counters;
+use serde_json::json;
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+/// The PySpark driver, written to a temporary file at run time.
+pub const DRIVER: &str = include_str!("spark_driver.py");
+
+/// The file name the driver is written under.
+const DRIVER_NAME: &str = "mr_spark_driver.py";
+
+/// What starts the driver.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Launcher {
+    /// `spark-submit --master M DRIVER SPEC`.
+    SparkSubmit(PathBuf),
+    /// `python3 DRIVER SPEC`, pyspark importable (it starts Spark itself).
+    Python(PathBuf),
+}
+
+fn on_path(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(name))
+        .find(|p| p.is_file())
+}
+
+/// `--spark-submit`, else `spark-submit` on the PATH, else `python3` if it
+/// can import pyspark.
+pub fn find_launcher(spark_submit: Option<&Path>) -> Result<Launcher> {
+    if let Some(p) = spark_submit {
+        return Ok(Launcher::SparkSubmit(p.to_path_buf()));
+    }
+    if let Some(p) = on_path("spark-submit") {
+        return Ok(Launcher::SparkSubmit(p));
+    }
+    let python =
+        PathBuf::from(std::env::var_os("PYSPARK_PYTHON").unwrap_or_else(|| "python3".into()));
+    let importable = Command::new(&python)
+        .args(["-c", "import pyspark"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if importable {
+        return Ok(Launcher::Python(python));
+    }
+    anyhow::bail!(
+        "-r spark needs Spark: `pip install pyspark` (and a Java runtime), \
+         or --spark-submit PATH to a Spark installation's spark-submit"
+    )
+}
+
+/// Where a path given to `mr` lives for Spark: paths with a scheme as they
+/// are, others as local files.
+fn spark_path(p: &str) -> Result<String> {
+    if has_scheme(p) {
+        return Ok(p.to_string());
+    }
+    Ok(format!("file://{}", absolute(Path::new(p))?.display()))
+}
+
+/// The job spec the driver reads (its only argument).
+fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
+    let inputs = super::inputs(args);
+    if inputs.is_empty() {
+        anyhow::bail!("no input given (use --input PATH)");
+    }
+    let mut spark_inputs = Vec::new();
+    for i in &inputs {
+        if i == "-" {
+            anyhow::bail!("-r spark reads its input with Spark: stdin (-) is not supported");
+        }
+        if !has_scheme(i) && !i.contains(['*', '?', '[']) && !Path::new(i).exists() {
+            anyhow::bail!("input not found: {i}");
+        }
+        spark_inputs.push(spark_path(i)?);
+    }
+    let mut spark_conf = BTreeMap::new();
+    let mut hadoop_conf = BTreeMap::new();
+    for (k, v) in parse_jobconf(&args.jobconf)? {
+        if k.starts_with("spark.") {
+            spark_conf.insert(k, v);
+        } else {
+            hadoop_conf.insert(k, v);
+        }
+    }
+    let output = args
+        .output
+        .as_ref()
+        .map(|o| spark_path(&o.display().to_string()))
+        .transpose()?;
+    Ok(json!({
+        "job": plan.job,
+        "binary": plan.binary.display().to_string(),
+        "binary_name": plan.binary_name(),
+        "steps": plan.steps.iter().map(|s| json!({
+            "combiner": s.combiner, "reducer": s.reducer, "sort_values": s.sort_values,
+        })).collect::<Vec<_>>(),
+        "inputs": spark_inputs,
+        "output": output,
+        "overwrite": args.overwrite,
+        "local_output": work.join("output").display().to_string(),
+        "partitions": args.partitions,
+        "master": args.spark_master,
+        "spark_conf": spark_conf,
+        "hadoop_conf": hadoop_conf,
+        "skip_bad_records": plan.skip_bad_records,
+        "sorter_mb": args.sort_buffer_mb.max(1.0) as u64,
+        "counters_file": work.join("counters.json").display().to_string(),
+        "error_file": work.join("error.txt").display().to_string(),
+    }))
+}
+
+/// The command that starts the driver.
+fn command(
+    launcher: &Launcher,
+    master: &str,
+    driver: &Path,
+    spec: &str,
+    conf: &[(String, String)],
+) -> Command {
+    let spark_conf = conf.iter().filter(|(k, _)| k.starts_with("spark."));
+    match launcher {
+        Launcher::SparkSubmit(bin) => {
+            let mut c = Command::new(bin);
+            c.args(["--master", master]);
+            for (k, v) in spark_conf {
+                c.arg("--conf").arg(format!("{k}={v}"));
+            }
+            c.arg(driver).arg(spec);
+            c
+        }
+        Launcher::Python(py) => {
+            // pyspark starts the JVM with these: settings such as
+            // spark.driver.memory must be known then.
+            let mut submit = vec!["--master".to_string(), shell_quote(master)];
+            for (k, v) in spark_conf {
+                submit.push("--conf".into());
+                submit.push(shell_quote(&format!("{k}={v}")));
+            }
+            submit.push("pyspark-shell".into());
+            let mut c = Command::new(py);
+            c.arg(driver).arg(spec);
+            if std::env::var_os("PYSPARK_SUBMIT_ARGS").is_none() {
+                c.env("PYSPARK_SUBMIT_ARGS", submit.join(" "));
+            }
+            if std::env::var_os("PYSPARK_PYTHON").is_none() {
+                c.env("PYSPARK_PYTHON", py);
+            }
+            c
+        }
+    }
+}
+
+fn java_available() -> bool {
+    std::env::var_os("JAVA_HOME").is_some_and(|h| !h.is_empty()) || on_path("java").is_some()
+}
+
+/// Runs (or with `--dry-run`, prints) `plan` on Spark.
+pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
+    let started = Instant::now();
+    let launcher = find_launcher(args.spark_submit.as_deref())?;
+    let conf = parse_jobconf(&args.jobconf)?;
+    let tmp_root = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    std::fs::create_dir_all(&tmp_root)
+        .with_context(|| format!("creating {}", tmp_root.display()))?;
+    let work = tempfile::Builder::new()
+        .prefix("mr-spark-")
+        .tempdir_in(&tmp_root)
+        .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
+    let spec = spec(plan, args, work.path())?.to_string();
+    if args.dry_run {
+        let c = command(
+            &launcher,
+            &args.spark_master,
+            Path::new(DRIVER_NAME),
+            &spec,
+            &conf,
+        );
+        let mut words = vec![c.get_program().to_string_lossy().into_owned()];
+        words.extend(c.get_args().map(|a| a.to_string_lossy().into_owned()));
+        let env: Vec<String> = c
+            .get_envs()
+            .filter_map(|(k, v)| {
+                Some(format!(
+                    "{}={}",
+                    k.to_string_lossy(),
+                    shell_quote(&v?.to_string_lossy())
+                ))
+            })
+            .collect();
+        println!("# {DRIVER_NAME} is mr's PySpark driver, written to a temp dir at run time");
+        let mut line = env;
+        line.extend(words.iter().map(|w| shell_quote(w)));
+        println!("{}", line.join(" "));
+        return Ok(());
+    }
+    if !java_available() {
+        anyhow::bail!("Spark needs a Java runtime: put `java` on the PATH or set $JAVA_HOME");
+    }
+    let driver = work.path().join(DRIVER_NAME);
+    std::fs::write(&driver, DRIVER).with_context(|| format!("writing {}", driver.display()))?;
+    let local_output = work.path().join("output");
+    std::fs::create_dir_all(&local_output)
+        .with_context(|| format!("creating {}", local_output.display()))?;
+    if !args.quiet {
+        eprintln!(
+            "mr: running {} ({} step(s)) on Spark ({})",
+            plan.job,
+            plan.steps.len(),
+            args.spark_master
+        );
+    }
+    let mut cmd = command(&launcher, &args.spark_master, &driver, &spec, &conf);
+    let echo = Echo {
+        bad_records: true,
+        matching: None,
+    };
+    if let Err(e) = run_drained(&mut cmd, "the Spark driver", echo) {
+        let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
+        if summary.trim().is_empty() {
+            return Err(e);
+        }
+        anyhow::bail!("the job failed on Spark: {}", summary.trim_end());
+    }
+    let counters = read_counters(&work.path().join("counters.json"))?;
+    if args.output.is_none() {
+        let mut parts: Vec<PathBuf> = std::fs::read_dir(&local_output)
+            .with_context(|| format!("listing {}", local_output.display()))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .collect();
+        parts.sort();
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+        if plan.steps.last().is_some_and(|s| s.reducer) {
+            merge_parts(&parts, &mut out)?;
+        } else {
+            concat_parts(&parts, &mut out)?;
+        }
+        out.flush().map_err(mr_core::Error::Stdout)?;
+    }
+    if !args.quiet {
+        eprint!("{}", counters.report());
+        eprintln!(
+            "mr: {} finished on Spark ({}) in {:.1}s{}",
+            plan.job,
+            args.spark_master,
+            started.elapsed().as_secs_f64(),
+            match &args.output {
+                Some(o) => format!("; output in {}", o.display()),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// The counters the driver summed: `{"GROUP\tNAME": amount}`.
+fn read_counters(path: &Path) -> Result<Counters> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the counters of the Spark run ({})", path.display()))?;
+    let map: BTreeMap<String, i64> =
+        serde_json::from_str(&text).with_context(|| format!("decoding {}", path.display()))?;
+    let mut c = Counters::default();
+    for (k, v) in map {
+        let (g, n) = k.split_once('\t').unwrap_or(("", k.as_str()));
+        c.add(g, n, v);
+    }
+    Ok(c)
+}

@@ -1,0 +1,305 @@
+"""mr's Spark driver: runs the steps of an mr job on Apache Spark, with the
+job binary as the streaming mapper, combiner and reducer.
+
+Written to a temporary file and started by `mr run JOB -r spark` (through
+spark-submit, or python3 with pyspark importable); its only argument is a
+JSON spec (see spark.rs). For each step:
+
+    input (sc.textFile: files, dirs, globs, .gz)
+      -> each partition piped through `BINARY run JOB --step-num N --mapper`
+      -> [sorted by key, piped through `... --combiner`]
+      -> (key, line), key = the first field (first two for a secondary sort)
+      -> repartitionAndSortWithinPartitions(R, Hadoop's hash of the first
+         field, key bytes)
+      -> each partition piped through `... --reducer`
+    -> the next step's input, or saveAsTextFile(output) (part-NNNNN, _SUCCESS)
+
+The binary is shipped to the executors with sc.addFile. Each task process
+is fed from a thread of its own while its stdout is read, and its stderr
+is drained by another thread: no pipe can fill up and block. Counters
+(`reporter:counter:` lines) are summed in an accumulator.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+from collections import deque
+
+from pyspark import AccumulatorParam, SparkConf, SparkContext, SparkFiles, TaskContext
+from pyspark.shuffle import ExternalSorter
+
+TAIL_LINES = 40
+BATCH_LINES = 4096
+FAILURE_MARK = "mr task failed: "
+
+
+class MrError(Exception):
+    """An error mr shows as it is (no Spark traceback)."""
+
+
+class CountersParam(AccumulatorParam):
+    """Counters: {"GROUP\\tNAME": amount}, summed."""
+
+    def zero(self, value):
+        return {}
+
+    def addInPlace(self, a, b):
+        for k, v in b.items():
+            a[k] = a.get(k, 0) + v
+        return a
+
+
+def java_hash(data, h):
+    """`h = 31 * h + (signed byte)` over data, in 32-bit arithmetic."""
+    for b in data:
+        h = (31 * h + (b - 256 if b > 127 else b)) & 0xFFFFFFFF
+    return h
+
+
+def text_partition(key):
+    """Hadoop's HashPartitioner on a Text key: Text.hashCode() & MAX."""
+    return java_hash(key, 1) & 0x7FFFFFFF
+
+
+def first_field_partition(key):
+    """KeyFieldBasedPartitioner -k1,1: the hash from 0 of the first field."""
+    return java_hash(key.split(b"\t", 1)[0], 0) & 0x7FFFFFFF
+
+
+def key_of(line, fields):
+    """The bytes of a line up to its `fields`-th tab (all of it if fewer)."""
+    end = -1
+    for _ in range(fields):
+        end = line.find(b"\t", end + 1)
+        if end < 0:
+            return line
+    return line[:end]
+
+
+def binary_path(name):
+    """The shipped binary, executable."""
+    path = SparkFiles.get(name)
+    if not os.access(path, os.X_OK):
+        try:
+            os.chmod(path, 0o755)
+        except OSError:
+            copy = os.path.join(tempfile.mkdtemp(prefix="mr-bin-"), name)
+            shutil.copy(path, copy)
+            os.chmod(copy, 0o755)
+            path = copy
+    return path
+
+
+def pipe(argv, env, lines, what, counters):
+    """Streams `lines` (bytes, no newline) through a process; yields its
+    output lines. Fails with the tail of its stderr if it exits non-zero."""
+    proc = subprocess.Popen(
+        argv,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        bufsize=1 << 16,
+    )
+    tail = deque(maxlen=TAIL_LINES)
+    local = {}
+    feed_error = []
+
+    def drain():
+        for raw in proc.stderr:
+            line = raw.decode("utf-8", "replace").rstrip("\r\n")
+            if line.startswith("reporter:counter:"):
+                try:
+                    group_name, amount = line[len("reporter:counter:"):].rsplit(",", 1)
+                    group, name = group_name.split(",", 1)
+                    key = group + "\t" + name
+                    local[key] = local.get(key, 0) + int(amount)
+                    continue
+                except ValueError:
+                    pass
+            if line.startswith("reporter:status:"):
+                continue
+            if line.startswith("mr-bad-record: "):
+                sys.stderr.write(line + "\n")
+            tail.append(line)
+
+    def feed():
+        try:
+            batch = []
+            for line in lines:
+                batch.append(line)
+                if len(batch) >= BATCH_LINES:
+                    batch.append(b"")
+                    proc.stdin.write(b"\n".join(batch))
+                    batch = []
+            if batch:
+                batch.append(b"")
+                proc.stdin.write(b"\n".join(batch))
+        except BrokenPipeError:
+            feed_error.append(None)
+        except BaseException as e:  # noqa: B902 - re-raised by the reader
+            feed_error.append(e)
+        finally:
+            try:
+                proc.stdin.close()
+            except (BrokenPipeError, OSError):
+                pass
+
+    drainer = threading.Thread(target=drain, daemon=True)
+    feeder = threading.Thread(target=feed, daemon=True)
+    drainer.start()
+    feeder.start()
+    for raw in proc.stdout:
+        yield raw[:-1] if raw.endswith(b"\n") else raw
+    feeder.join()
+    drainer.join()
+    code = proc.wait()
+    counters.add(local)
+    if code != 0:
+        raise RuntimeError(
+            "%s%s exited with status %d; its stderr ends with:\n%s"
+            % (FAILURE_MARK, what, code, "\n".join(tail))
+        )
+    for e in feed_error:
+        if e is None:
+            raise RuntimeError(
+                "%s%s exited before reading all of its input" % (FAILURE_MARK, what)
+            )
+        raise e
+
+
+def task_env(index, is_map):
+    ctx = TaskContext.get()
+    env = dict(os.environ)
+    attempt = "attempt_spark_%04d_%s_%06d_%d" % (
+        ctx.stageId() if ctx else 0,
+        "m" if is_map else "r",
+        index,
+        ctx.attemptNumber() if ctx else 0,
+    )
+    env.update(
+        {
+            "mapreduce_task_partition": str(index),
+            "mapreduce_task_ismap": "true" if is_map else "false",
+            "mapreduce_task_attempt_id": attempt,
+        }
+    )
+    return env
+
+
+def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
+    job = spec["job"]
+    name = spec["binary_name"]
+    extra = ["--skip-bad-records"] if spec["skip_bad_records"] else []
+    has_reducer = step["reducer"]
+    combiner = step["combiner"] and has_reducer
+    fields = 2 if (step["sort_values"] and has_reducer) else 1
+
+    def argv(role):
+        return [binary_path(name), "run", job, "--step-num", str(step_num), "--" + role] + extra
+
+    def map_partition(index, lines):
+        env = task_env(index, True)
+        what = "the mapper of step %d (partition %d)" % (step_num, index)
+        out = pipe(argv("mapper"), env, lines, what, counters)
+        if combiner:
+            ordered = ExternalSorter(sorter_mb).sorted(out, key=lambda l: key_of(l, fields))
+            what = "the combiner of step %d (partition %d)" % (step_num, index)
+            out = pipe(argv("combiner"), env, ordered, what, counters)
+        return out
+
+    mapped = rdd.mapPartitionsWithIndex(map_partition)
+    if not has_reducer:
+        return mapped
+
+    def reduce_partition(index, pairs):
+        env = task_env(index, False)
+        what = "the reducer of step %d (partition %d)" % (step_num, index)
+        return pipe(argv("reducer"), env, (line for _, line in pairs), what, counters)
+
+    part = first_field_partition if fields == 2 else text_partition
+    keyed = mapped.map(lambda line: (key_of(line, fields), line))
+    shuffled = keyed.repartitionAndSortWithinPartitions(partitions, part)
+    return shuffled.mapPartitionsWithIndex(reduce_partition)
+
+
+def hadoop_fs(sc, path):
+    jvm = sc._jvm
+    p = jvm.org.apache.hadoop.fs.Path(path)
+    return p.getFileSystem(sc._jsc.hadoopConfiguration()), p
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    conf = SparkConf().setAppName("mr " + spec["job"])
+    conf.setIfMissing("spark.master", spec["master"])
+    conf.set("spark.ui.showConsoleProgress", "false")
+    for k, v in spec["spark_conf"].items():
+        conf.set(k, v)
+    sc = SparkContext(conf=conf)
+    try:
+        sc.setLogLevel(spec.get("log_level") or "WARN")
+        hconf = sc._jsc.hadoopConfiguration()
+        hconf.set("mapreduce.input.fileinputformat.input.dir.recursive", "true")
+        for k, v in spec["hadoop_conf"].items():
+            hconf.set(k, v)
+        output = spec.get("output")
+        if output:
+            fs, path = hadoop_fs(sc, output)
+            if fs.exists(path):
+                if not spec["overwrite"]:
+                    raise MrError("output %s already exists (use --overwrite)" % output)
+                fs.delete(path, True)
+        sc.addFile(spec["binary"])
+        counters = sc.accumulator({}, CountersParam())
+        partitions = spec["partitions"] or sc.defaultParallelism
+        sorter_mb = int(spec.get("sorter_mb") or 256)
+        rdd = sc.textFile(",".join(spec["inputs"]), use_unicode=False)
+        for i, step in enumerate(spec["steps"]):
+            rdd = run_step(rdd, i, step, spec, counters, partitions, sorter_mb)
+        if output:
+            rdd.saveAsTextFile(output)
+        else:
+            # Results for stdout: each partition to a local part file, which
+            # mr merges in key order.
+            local = spec["local_output"]
+            files = {}
+            try:
+                tagged = rdd.mapPartitionsWithIndex(lambda i, it: ((i, l) for l in it))
+                for i, line in tagged.toLocalIterator():
+                    f = files.get(i)
+                    if f is None:
+                        f = files[i] = open(os.path.join(local, "part-%05d" % i), "wb")
+                    f.write(line)
+                    f.write(b"\n")
+            finally:
+                for f in files.values():
+                    f.close()
+        with open(spec["counters_file"], "w") as f:
+            json.dump(counters.value, f)
+    except Exception as e:  # noqa: B902 - summarized for mr, then re-raised
+        text = str(e)
+        at = text.find(FAILURE_MARK)
+        summary = None
+        if isinstance(e, MrError):
+            summary = text
+        elif at >= 0:
+            # The first failed task's message, without the Java stack trace.
+            summary = text[at + len(FAILURE_MARK):]
+            cut = summary.find("\n\tat ")
+            if cut >= 0:
+                summary = summary[:cut]
+        if summary is not None:
+            with open(spec["error_file"], "w") as f:
+                f.write(summary.rstrip())
+        raise
+    finally:
+        sc.stop()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,856 @@
+//! Scale-out tests: the `mr` binary as a streaming program, with results
+//! identical to the local runner's, under
+//!
+//! - a shell pipeline (`mapper | LC_ALL=C sort | [combiner | sort |] reducer`),
+//! - the Hadoop emulator (`mr emulate-hadoop`),
+//! - mrjob's local runner (command steps),
+//! - a Spark standalone cluster started on 127.0.0.1 by the test,
+//!
+//! and the commands `-r hadoop` builds (against docs/scale-out.md).
+//!
+//! Tests that need a tool this machine lacks (bash, python3 with mrjob or
+//! pyspark, java) print why and pass, unless `MR_REQUIRE_PEERS=1` (as in CI),
+//! which makes them fail instead.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const MR: &str = env!("CARGO_BIN_EXE_mr");
+const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/logs");
+const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scale-out.md");
+const MRJOB_EXAMPLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/../examples/mrjob/mr_binary_steps.py"
+);
+
+struct Workdir {
+    dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&p, content).unwrap();
+        p
+    }
+
+    fn mr(&self, args: &[&str]) -> Output {
+        self.mr_env(args, &[])
+    }
+
+    /// `mr ARGS` run in this dir with a private TMPDIR.
+    fn mr_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let tmp = self.path("_tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        Command::new(MR)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", &tmp)
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// The sample logs (three plain files, one gzipped), as `logs/`.
+    fn logs(&self) -> PathBuf {
+        let to = self.path("logs");
+        fs::create_dir_all(&to).unwrap();
+        for e in fs::read_dir(LOGS).unwrap() {
+            let e = e.unwrap();
+            fs::copy(e.path(), to.join(e.file_name())).unwrap();
+        }
+        to
+    }
+
+    /// Generated text (`mr gen text`), as `text/`.
+    fn text(&self) -> PathBuf {
+        ok(self.mr(&[
+            "gen",
+            "text",
+            "--size",
+            "300KB",
+            "--seed",
+            "3",
+            "--files",
+            "3",
+            "--gz-files",
+            "1",
+            "--output",
+            "text",
+        ]));
+        self.path("text")
+    }
+
+    /// The local runner's results on stdout.
+    fn local(&self, job: &str, input: &Path) -> String {
+        stdout(&ok(self.mr(&[
+            "run",
+            job,
+            "-q",
+            "-i",
+            &input.display().to_string(),
+        ])))
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+#[track_caller]
+fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "command failed: {}\n{}",
+        o.status,
+        stderr(&o)
+    );
+    o
+}
+
+/// Lines sorted by key (the text before the first tab), stably: the order
+/// of a key's lines is kept, as it matters for jobs that emit several.
+fn by_key(s: &str) -> Vec<String> {
+    let mut v: Vec<String> = s.lines().map(str::to_string).collect();
+    v.sort_by(|a, b| {
+        let ka = a.split('\t').next().unwrap_or("");
+        let kb = b.split('\t').next().unwrap_or("");
+        ka.cmp(kb)
+    });
+    v
+}
+
+fn read_parts(dir: &Path) -> String {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("part-"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| fs::read_to_string(dir.join(n)).unwrap())
+        .collect()
+}
+
+/// Whether an external tool is there; when `MR_REQUIRE_PEERS=1` (as in CI) a
+/// missing tool fails the test instead of skipping it.
+fn peer_available(what: &str, check: &mut Command) -> bool {
+    let ok = check
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("MR_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "{what} is required (MR_REQUIRE_PEERS=1) but missing"
+        );
+        eprintln!("skipped: {what} is not installed");
+    }
+    ok
+}
+
+fn sh_quote(s: &str) -> String {
+    format!("'{}'", s.replace('\'', r"'\''"))
+}
+
+// ---------------------------------------------------------------------------
+// Task mode through a shell pipeline: what Hadoop Streaming does, by hand.
+
+/// The steps of a job: does each have a combiner?
+fn combiners(job: &str) -> Vec<bool> {
+    match job {
+        "word_count" | "url_views" => vec![true],
+        "video_tagging" => vec![false],
+        "top_lectures" => vec![true, true],
+        _ => panic!("unknown job {job}"),
+    }
+}
+
+/// `{ cat plain...; gzip -dc gz...; } | mapper | LC_ALL=C sort |
+/// [combiner | LC_ALL=C sort |] reducer`, step after step.
+fn pipeline(w: &Workdir, job: &str, input: &Path, with_combiner: bool) -> String {
+    let mut files: Vec<PathBuf> = fs::read_dir(input)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    files.sort();
+    let mut cat = String::from("{ ");
+    for f in &files {
+        let tool = if f.extension().is_some_and(|e| e == "gz") {
+            "gzip -dc"
+        } else {
+            "cat"
+        };
+        cat.push_str(&format!("{tool} {}; ", sh_quote(&f.display().to_string())));
+    }
+    cat.push('}');
+    let mut script = String::from("set -euo pipefail\nexport LC_ALL=C\n");
+    let mr = sh_quote(MR);
+    for (n, has_combiner) in combiners(job).into_iter().enumerate() {
+        let source = if n == 0 {
+            cat.clone()
+        } else {
+            format!("cat step-{}.out", n - 1)
+        };
+        let task = |role: &str| format!("{mr} run {job} --step-num {n} --{role} 2>>tasks.err");
+        let combine = if with_combiner && has_combiner {
+            format!("{} | sort | ", task("combiner"))
+        } else {
+            String::new()
+        };
+        script.push_str(&format!(
+            "{source} | {} | sort | {combine}{} > step-{n}.out\n",
+            task("mapper"),
+            task("reducer")
+        ));
+    }
+    let last = combiners(job).len() - 1;
+    script.push_str(&format!("cat step-{last}.out\n"));
+    let o = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "pipeline failed: {}\n{}\n{}",
+        stderr(&o),
+        script,
+        fs::read_to_string(w.path("tasks.err")).unwrap_or_default()
+    );
+    stdout(&o)
+}
+
+fn check_pipeline(job: &str, text_input: bool) {
+    if !peer_available("bash", Command::new("bash").args(["-c", "true"])) {
+        return;
+    }
+    let w = Workdir::new();
+    let input = if text_input { w.text() } else { w.logs() };
+    let want = w.local(job, &input);
+    assert!(want.lines().count() >= 10, "too little output: {want}");
+    for with_combiner in [false, true] {
+        let got = pipeline(&w, job, &input, with_combiner);
+        assert!(
+            got == want,
+            "{job} (combiner: {with_combiner}): the pipeline gave\n{}\nthe local runner\n{}",
+            &got[..got.len().min(2000)],
+            &want[..want.len().min(2000)]
+        );
+    }
+}
+
+#[test]
+fn task_mode_through_sort_equals_local_runner_word_count() {
+    check_pipeline("word_count", true);
+}
+
+#[test]
+fn task_mode_through_sort_equals_local_runner_url_views() {
+    check_pipeline("url_views", false);
+}
+
+#[test]
+fn task_mode_through_sort_equals_local_runner_video_tagging() {
+    check_pipeline("video_tagging", false);
+}
+
+#[test]
+fn task_mode_through_sort_equals_local_runner_top_lectures() {
+    check_pipeline("top_lectures", false);
+}
+
+// ---------------------------------------------------------------------------
+// The Hadoop emulator.
+
+#[test]
+fn emulate_hadoop_equals_local_runner() {
+    let w = Workdir::new();
+    let logs = w.logs();
+    let text = w.text();
+    for (job, input) in [
+        ("word_count", &text),
+        ("url_views", &logs),
+        ("video_tagging", &logs),
+        ("top_lectures", &logs),
+    ] {
+        let want = w.local(job, input);
+        let input = input.display().to_string();
+        // Small splits and a tiny sort buffer: many map tasks, many spills,
+        // the combiner run 0, 1 or 2 times on each.
+        for seed in ["1", "2"] {
+            let o = ok(w.mr(&[
+                "emulate-hadoop",
+                job,
+                "-i",
+                &input,
+                "--partitions",
+                "3",
+                "--chunksize",
+                "400KB",
+                "--sort-buffer-mb",
+                "0.1",
+                "-j",
+                "2",
+                "--seed",
+                seed,
+            ]));
+            assert!(stdout(&o) == want, "{job} seed {seed}: {}", stderr(&o));
+            let e = stderr(&o);
+            assert!(e.contains("finished under the Hadoop emulator"), "{e}");
+            let combiner_runs: u64 = e
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("combiner runs="))
+                .map_or(0, |n| n.parse().unwrap());
+            assert_eq!(combiner_runs > 0, job != "video_tagging", "{job}: {e}");
+        }
+        // Part files, one a reducer, and the _SUCCESS marker.
+        let out = format!("out-{job}");
+        ok(w.mr(&[
+            "run",
+            job,
+            "-r",
+            "emulate",
+            "-i",
+            &input,
+            "-o",
+            &out,
+            "--partitions",
+            "3",
+            "-q",
+        ]));
+        let dir = w.path(&out);
+        assert!(dir.join("_SUCCESS").exists());
+        for p in 0..3 {
+            assert!(dir.join(format!("part-{p:05}")).exists(), "{job}: part {p}");
+        }
+        assert_eq!(by_key(&read_parts(&dir)), by_key(&want), "{job}");
+    }
+    // No temp files left behind.
+    assert_eq!(fs::read_dir(w.path("_tmp")).unwrap().count(), 0);
+}
+
+#[test]
+fn emulate_hadoop_shows_the_failing_tasks_stderr() {
+    let w = Workdir::new();
+    w.write(
+        "in/a.jsonl",
+        "{\"page_url\": \"/a\"}\n{\"page_url\": \"/b\"}\n{\"page_url\": \"/x\", trunc\n",
+    );
+    let o = w.mr(&["emulate-hadoop", "url_views", "-i", "in", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("the mapper of map task 0 of step 0")
+            && e.contains("its stderr ends with")
+            && e.contains("bad record at file:")
+            && e.contains("a.jsonl:3")
+            && e.contains("trunc"),
+        "{e}"
+    );
+    assert!(!w.path("out").exists());
+    let o = ok(w.mr(&[
+        "emulate-hadoop",
+        "url_views",
+        "-i",
+        "in",
+        "--skip-bad-records",
+    ]));
+    assert_eq!(stdout(&o), "\"/a\"\t1\n\"/b\"\t1\n");
+    assert!(stderr(&o).contains("mr-bad-record: "), "{}", stderr(&o));
+}
+
+// ---------------------------------------------------------------------------
+// `-r hadoop`: the commands, against the documented form.
+
+/// `--dry-run` output with this binary's path and the run's id replaced by
+/// the placeholders docs/scale-out.md shows.
+fn normalized_dry_run(w: &Workdir, args: &[&str]) -> String {
+    let o = ok(w.mr(args));
+    let exe = fs::canonicalize(MR).unwrap().display().to_string();
+    let s = stdout(&o)
+        .replace(&exe, "/path/to/mr")
+        .replace(MR, "/path/to/mr");
+    // /tmp/mr-JOB-SECS-PID -> /tmp/mr-JOB-1795389352-4242
+    let mut out = String::new();
+    let mut rest = s.as_str();
+    while let Some(at) = rest.find("/tmp/mr-") {
+        let (head, tail) = rest.split_at(at + "/tmp/mr-".len());
+        out.push_str(head);
+        let end = tail.find(['/', ' ', '\n']).unwrap_or(tail.len());
+        let id = &tail[..end];
+        let job_end = id
+            .rfind('-')
+            .and_then(|i| id[..i].rfind('-'))
+            .unwrap_or(id.len());
+        out.push_str(&id[..job_end]);
+        out.push_str("-1795389352-4242");
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+const JAR: &str = "/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar";
+
+const TWO_STEPS_DOCUMENTED: &str = "\
+hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
+    -D 'mapreduce.job.name=mr top_lectures step 1/2' \\
+    -files /path/to/mr \\
+    -input hdfs:///logs \\
+    -output /tmp/mr-top_lectures-1795389352-4242/step-0 \\
+    -mapper './mr run top_lectures --step-num 0 --mapper' \\
+    -combiner './mr run top_lectures --step-num 0 --combiner' \\
+    -reducer './mr run top_lectures --step-num 0 --reducer' \\
+    -numReduceTasks 4
+
+hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
+    -D 'mapreduce.job.name=mr top_lectures step 2/2' \\
+    -files /path/to/mr \\
+    -input /tmp/mr-top_lectures-1795389352-4242/step-0 \\
+    -output hdfs:///out/top_lectures \\
+    -mapper './mr run top_lectures --step-num 1 --mapper' \\
+    -combiner './mr run top_lectures --step-num 1 --combiner' \\
+    -reducer './mr run top_lectures --step-num 1 --reducer' \\
+    -numReduceTasks 4
+
+hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242
+";
+
+const SECONDARY_SORT_DOCUMENTED: &str = "\
+hadoop fs -rm -r -f -skipTrash hdfs:///out/watches
+
+hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
+    -D 'mapreduce.job.name=mr video_tagging step 1/1' \\
+    -D stream.num.map.output.key.fields=2 \\
+    -D mapreduce.partition.keypartitioner.options=-k1,1 \\
+    -D mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator \\
+    -D 'mapreduce.partition.keycomparator.options=-k1,1 -k2,2' \\
+    -D mapreduce.map.memory.mb=2048 \\
+    -files /path/to/mr \\
+    -input hdfs:///logs/2026-11-01 \\
+    -input hdfs:///logs/2026-11-02 \\
+    -output hdfs:///out/watches \\
+    -mapper './mr run video_tagging --step-num 0 --mapper' \\
+    -reducer './mr run video_tagging --step-num 0 --reducer' \\
+    -partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner \\
+    -numReduceTasks 8
+";
+
+#[track_caller]
+fn assert_documented(block: &str) {
+    let docs = fs::read_to_string(DOCS).unwrap();
+    assert!(
+        docs.contains(block),
+        "docs/scale-out.md does not show these commands:\n{block}"
+    );
+}
+
+#[test]
+fn hadoop_dry_run_two_step_job_matches_the_documented_form() {
+    let w = Workdir::new();
+    let got = normalized_dry_run(
+        &w,
+        &[
+            "run",
+            "top_lectures",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "--input",
+            "hdfs:///logs",
+            "--output",
+            "hdfs:///out/top_lectures",
+            "--partitions",
+            "4",
+            "--hadoop-streaming-jar",
+            JAR,
+        ],
+    );
+    assert_eq!(got, TWO_STEPS_DOCUMENTED);
+    assert_documented(TWO_STEPS_DOCUMENTED);
+}
+
+#[test]
+fn hadoop_dry_run_secondary_sort_matches_the_documented_form() {
+    let w = Workdir::new();
+    let got = normalized_dry_run(
+        &w,
+        &[
+            "run",
+            "video_tagging",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "-i",
+            "hdfs:///logs/2026-11-01",
+            "-i",
+            "hdfs:///logs/2026-11-02",
+            "-o",
+            "hdfs:///out/watches",
+            "--overwrite",
+            "--num-reducers",
+            "8",
+            "-D",
+            "mapreduce.map.memory.mb=2048",
+            "--hadoop-streaming-jar",
+            JAR,
+        ],
+    );
+    assert_eq!(got, SECONDARY_SORT_DOCUMENTED);
+    assert_documented(SECONDARY_SORT_DOCUMENTED);
+}
+
+/// A stand-in for `hadoop`: logs its arguments, prints a lot on stderr (more
+/// than a pipe holds), and fails the step whose job name contains `$FAIL`.
+const FAKE_HADOOP: &str = r#"#!/usr/bin/env bash
+echo "$*" >> "$(dirname "$0")/calls.log"
+for i in $(seq 1 3000); do echo "INFO some hadoop chatter line $i" >&2; done
+echo "INFO mapreduce.Job:  map 100% reduce 100%" >&2
+case "$*" in
+  *"$FAIL"*) echo "ERROR streaming.StreamJob: Job not successful! (simulated)" >&2; exit 1;;
+esac
+exit 0
+"#;
+
+#[cfg(unix)]
+#[test]
+fn hadoop_runner_runs_each_step_and_shows_stderr_on_failure() {
+    use std::os::unix::fs::PermissionsExt;
+    let w = Workdir::new();
+    let fake = w.write("bin/hadoop", FAKE_HADOOP);
+    fs::set_permissions(&fake, fs::Permissions::from_mode(0o755)).unwrap();
+    let fake = fake.display().to_string();
+    let args = [
+        "run",
+        "top_lectures",
+        "-r",
+        "hadoop",
+        "-i",
+        "hdfs:///logs",
+        "-o",
+        "hdfs:///out",
+        "--hadoop-bin",
+        &fake,
+        "--hadoop-streaming-jar",
+        JAR,
+    ];
+    let o = ok(w.mr_env(&args, &[("FAIL", "no step fails")]));
+    let calls = fs::read_to_string(w.path("bin/calls.log")).unwrap();
+    let calls: Vec<&str> = calls.lines().collect();
+    assert_eq!(calls.len(), 3, "{calls:?}");
+    assert!(calls[0].contains("step 1/2") && calls[1].contains("step 2/2"));
+    assert!(calls[2].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
+    // Progress lines are echoed, the chatter is not.
+    let e = stderr(&o);
+    assert!(
+        e.contains("map 100% reduce 100%") && !e.contains("chatter"),
+        "{e}"
+    );
+
+    fs::remove_file(w.path("bin/calls.log")).unwrap();
+    let o = w.mr_env(&args, &[("FAIL", "step 2/2")]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("Hadoop Streaming (step 2/2 of top_lectures) failed")
+            && e.contains("Job not successful! (simulated)")
+            && e.contains("chatter line 3000")
+            && !e.contains("chatter line 100\n"),
+        "{e}"
+    );
+    // The intermediate directory is removed on failure too.
+    let calls = fs::read_to_string(w.path("bin/calls.log")).unwrap();
+    assert!(
+        calls.lines().last().unwrap().starts_with("fs -rm"),
+        "{calls}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// mrjob's local runner, with command steps running this binary.
+
+#[test]
+fn mrjob_local_runner_with_command_steps_equals_local_runner() {
+    if !peer_available(
+        "python3 with mrjob",
+        Command::new("python3").args(["-c", "import mrjob"]),
+    ) {
+        return;
+    }
+    let w = Workdir::new();
+    let logs = w.logs();
+    for (job, steps) in [
+        ("url_views", "cr"),
+        ("video_tagging", "rs"),
+        ("top_lectures", "cr,cr"),
+    ] {
+        let want = w.local(job, &logs);
+        let o = Command::new("python3")
+            .args([MRJOB_EXAMPLE, "-r", "local", "--no-conf"])
+            .arg(&logs)
+            .env("MR_BINARY", MR)
+            .env("MR_JOB", job)
+            .env("MR_STEPS", steps)
+            .env("TMPDIR", w.path("_tmp"))
+            .current_dir(w.dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{job}: {}", stderr(&o));
+        // mrjob concatenates its reducers' outputs: equal once ordered by key.
+        assert_eq!(by_key(&stdout(&o)), by_key(&want), "{job}");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// A Spark standalone cluster on 127.0.0.1.
+
+/// Processes of this test, each in a process group of its own, stopped
+/// (TERM, then KILL) when dropped: the cluster goes away on failure too.
+struct Processes {
+    children: Vec<(String, Child)>,
+}
+
+impl Processes {
+    fn spawn(&mut self, name: &str, cmd: &mut Command, log: &Path) {
+        use std::os::unix::process::CommandExt;
+        let log = fs::File::create(log).unwrap();
+        let child = cmd
+            .process_group(0)
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {name}: {e}"));
+        self.children.push((name.to_string(), child));
+    }
+}
+
+impl Drop for Processes {
+    fn drop(&mut self) {
+        for (_, child) in self.children.iter_mut().rev() {
+            // The negative pid names the process group we gave the child.
+            let _ = Command::new("kill")
+                .args(["-TERM", "--", &format!("-{}", child.id())])
+                .status();
+        }
+        for (name, child) in self.children.iter_mut().rev() {
+            let deadline = Instant::now() + Duration::from_secs(15);
+            while child.try_wait().ok().flatten().is_none() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            if child.try_wait().ok().flatten().is_none() {
+                eprintln!("{name} did not stop on TERM: killing it");
+                let _ = Command::new("kill")
+                    .args(["-KILL", "--", &format!("-{}", child.id())])
+                    .status();
+                let _ = child.wait();
+            }
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[track_caller]
+fn wait_for_log(log: &Path, text: &str, what: &str) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = fs::read_to_string(log).unwrap_or_default();
+        if s.contains(text) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{what} did not start in 120s; its log:\n{s}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+/// Runs `cmd` (in its own process group) for at most `limit`.
+fn output_within(cmd: &mut Command, limit: Duration) -> Output {
+    use std::os::unix::process::CommandExt;
+    let child = cmd
+        .process_group(0)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = child.id();
+    let (done_tx, done_rx) = std::sync::mpsc::channel::<()>();
+    let watchdog = std::thread::spawn(move || {
+        if done_rx.recv_timeout(limit).is_err() {
+            let _ = Command::new("kill")
+                .args(["-KILL", "--", &format!("-{id}")])
+                .status();
+        }
+    });
+    let out = child.wait_with_output().unwrap();
+    let _ = done_tx.send(());
+    watchdog.join().unwrap();
+    out
+}
+
+#[cfg(unix)]
+#[test]
+fn spark_standalone_cluster_equals_local_runner() {
+    let pyspark = Command::new("python3")
+        .args([
+            "-c",
+            "import pyspark, os; print(os.path.dirname(pyspark.__file__))",
+        ])
+        .output();
+    let java = peer_available("java", Command::new("java").arg("-version"));
+    let have_pyspark = peer_available(
+        "python3 with pyspark (pip install pyspark)",
+        Command::new("python3").args(["-c", "import pyspark"]),
+    );
+    if !java || !have_pyspark {
+        return;
+    }
+    let spark_home = PathBuf::from(stdout(&pyspark.unwrap()).trim());
+    let spark_class = spark_home.join("bin/spark-class");
+    let w = Workdir::new();
+    let logs = w.logs();
+    let (port, ui, worker_ui) = (free_port(), free_port(), free_port());
+    let master_url = format!("spark://127.0.0.1:{port}");
+    let env = [
+        ("SPARK_HOME", spark_home.display().to_string()),
+        ("SPARK_LOCAL_IP", "127.0.0.1".to_string()),
+        (
+            "SPARK_LOCAL_DIRS",
+            w.path("spark-local").display().to_string(),
+        ),
+    ];
+    let mut cluster = Processes {
+        children: Vec::new(),
+    };
+    let master_log = w.path("master.log");
+    cluster.spawn(
+        "the Spark master",
+        Command::new(&spark_class)
+            .args([
+                "org.apache.spark.deploy.master.Master",
+                "--host",
+                "127.0.0.1",
+            ])
+            .args(["--port", &port.to_string(), "--webui-port", &ui.to_string()])
+            .envs(env.iter().map(|(k, v)| (k, v))),
+        &master_log,
+    );
+    wait_for_log(
+        &master_log,
+        "I have been elected leader",
+        "the Spark master",
+    );
+    let worker_log = w.path("worker.log");
+    cluster.spawn(
+        "the Spark worker",
+        Command::new(&spark_class)
+            .args(["org.apache.spark.deploy.worker.Worker", &master_url])
+            .args(["--host", "127.0.0.1", "--cores", "2", "--memory", "1g"])
+            .args(["--webui-port", &worker_ui.to_string()])
+            .arg("--work-dir")
+            .arg(w.path("spark-work"))
+            .envs(env.iter().map(|(k, v)| (k, v))),
+        &worker_log,
+    );
+    wait_for_log(
+        &worker_log,
+        "Successfully registered with master",
+        "the Spark worker",
+    );
+
+    let run = |args: &[&str]| {
+        let o = output_within(
+            Command::new(MR)
+                .args(args)
+                .args([
+                    "--spark-master",
+                    &master_url,
+                    "-D",
+                    "spark.executor.memory=512m",
+                ])
+                .current_dir(w.dir.path())
+                .env("TMPDIR", w.path("_tmp"))
+                .envs(env.iter().map(|(k, v)| (k, v))),
+            Duration::from_secs(600),
+        );
+        assert!(
+            o.status.success(),
+            "mr {args:?} on Spark failed: {}\nworker log:\n{}",
+            stderr(&o),
+            fs::read_to_string(&worker_log).unwrap_or_default()
+        );
+        o
+    };
+    let input = logs.display().to_string();
+    // url_views into an output directory: part files and _SUCCESS.
+    let want = w.local("url_views", &logs);
+    run(&[
+        "run",
+        "url_views",
+        "-r",
+        "spark",
+        "-i",
+        &input,
+        "-o",
+        "out",
+        "--partitions",
+        "3",
+    ]);
+    let out = w.path("out");
+    assert!(out.join("_SUCCESS").exists());
+    assert!(out.join("part-00002").exists());
+    assert_eq!(by_key(&read_parts(&out)), by_key(&want));
+    // video_tagging (secondary sort) to stdout, in key order.
+    let want = w.local("video_tagging", &logs);
+    let o = run(&[
+        "run",
+        "video_tagging",
+        "-r",
+        "spark",
+        "-i",
+        &input,
+        "--partitions",
+        "2",
+    ]);
+    assert!(
+        stdout(&o) == want,
+        "video_tagging on Spark:\n{}",
+        stderr(&o)
+    );
+    assert!(stderr(&o).contains("video events="), "{}", stderr(&o));
+    drop(cluster);
+}
