@@ -688,3 +688,16 @@ fn truncated_and_empty_gzip_files() {
         "{total} words from {cut_lines} lines"
     );
 }
+
+#[test]
+fn bzip2_and_zstd_inputs_by_extension_or_magic() {
+    use std::io::Write;
+    let w = Workdir::new();
+    let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::default());
+    bz.write_all(b"x y\n").unwrap();
+    w.write("in/a.bz2", bz.finish().unwrap());
+    w.write("in/b.zst", zstd::encode_all(&b"x\nz\n"[..], 3).unwrap());
+    w.write("in/rotated.1", zstd::encode_all(&b"z\n"[..], 3).unwrap());
+    let o = ok(w.mr(&["run", "word_count", "-i", "in"]));
+    assert_eq!(stdout(&o), "\"x\"\t2\n\"y\"\t1\n\"z\"\t2\n");
+}

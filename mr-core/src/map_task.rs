@@ -5,7 +5,7 @@ use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{snippet, Error, Location, Result};
 use crate::input::lines::{line_number_at, open_split};
-use crate::input::listing::{Compression, InputSource};
+use crate::input::listing::InputSource;
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
 use crate::output::bad::BadRecords;
@@ -38,7 +38,7 @@ pub(crate) struct MapResult {
     pub bad: BadRecords,
 }
 
-/// Errors a gzip decoder gives on a damaged or cut file.
+/// Errors a decompressor gives on a damaged or cut file.
 fn is_corrupt_stream(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
     matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
@@ -82,7 +82,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     let first_offset = reader.position();
     let mut lines_read = 0u64;
     let mut line_base: Option<u64> =
-        (split.start == 0 || split.file.compression == Compression::Gzip).then_some(1);
+        (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
 
     enum Sink {
         Buffer(Box<SortBuffer>),
@@ -104,7 +104,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     loop {
         let next = match reader.next_line() {
             Ok(next) => next,
-            Err(e) if split.file.compression == Compression::Gzip && is_corrupt_stream(&e) => {
+            Err(e) if split.file.compression.is_compressed() && is_corrupt_stream(&e) => {
                 // A log being written, or cut by a crash: the lines read so far
                 // are good; the rest of the file is a bad record.
                 let location = Location::Line {
@@ -112,7 +112,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     file: split.file.display.clone(),
                     line: Some(lines_read + 1),
                 };
-                let reason = format!("corrupt or truncated gzip data after line {lines_read}: {e}");
+                let reason =
+                    format!("corrupt or truncated compressed data after line {lines_read}: {e}");
                 if !env.skip_bad {
                     return Err(Error::BadRecord {
                         location,

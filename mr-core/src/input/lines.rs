@@ -152,6 +152,21 @@ pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
             ));
             Ok(LineReader::new(r, 0, u64::MAX))
         }
+        Compression::Bzip2 => {
+            let r: Box<dyn Read + Send> = Box::new(bzip2::read::MultiBzDecoder::new(
+                BufReader::with_capacity(READ_BUFFER_BYTES, f),
+            ));
+            Ok(LineReader::new(r, 0, u64::MAX))
+        }
+        Compression::Zstd => {
+            let d = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
+                READ_BUFFER_BYTES,
+                f,
+            ))
+            .map_err(|e| Error::io("opening zstd stream", path, e))?;
+            let r: Box<dyn Read + Send> = Box::new(d);
+            Ok(LineReader::new(r, 0, u64::MAX))
+        }
         Compression::None => {
             if split.start == 0 {
                 let r: Box<dyn Read + Send> = Box::new(f);

@@ -29,6 +29,10 @@ pub enum Compression {
     None,
     /// gzip (possibly several concatenated members): one split per file.
     Gzip,
+    /// bzip2 (possibly several concatenated streams): one split per file.
+    Bzip2,
+    /// zstd (possibly several frames): one split per file.
+    Zstd,
 }
 
 /// One input file with what the engine needs to split it.
@@ -44,7 +48,16 @@ pub struct InputFile {
     pub compression: Compression,
 }
 
-const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const BZIP2_MAGIC: &[u8] = b"BZh";
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+impl Compression {
+    /// True when the file must be read whole by one task.
+    pub fn is_compressed(self) -> bool {
+        self != Compression::None
+    }
+}
 
 fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
@@ -138,19 +151,34 @@ fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()>
     Ok(())
 }
 
-/// gzip by extension or by magic bytes (logs are not always named well).
+/// Compression by extension (`.gz`, `.bz2`, `.zst`) or, for other names, by
+/// magic bytes (logs are not always named well).
 fn detect_compression(path: &Path) -> Result<Compression> {
-    if path.extension().is_some_and(|e| e == "gz") {
-        return Ok(Compression::Gzip);
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("gz") => return Ok(Compression::Gzip),
+        Some("bz2") => return Ok(Compression::Bzip2),
+        Some("zst") | Some("zstd") => return Ok(Compression::Zstd),
+        _ => {}
     }
-    let mut magic = [0u8; 2];
+    let mut magic = [0u8; 4];
     let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
     use std::io::Read;
-    let n = f
-        .read(&mut magic)
-        .map_err(|e| Error::io("reading", path, e))?;
-    Ok(if n == 2 && magic == GZIP_MAGIC {
+    let mut n = 0;
+    while n < magic.len() {
+        match f.read(&mut magic[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io("reading", path, e)),
+        }
+    }
+    let head = &magic[..n];
+    Ok(if head.starts_with(GZIP_MAGIC) {
         Compression::Gzip
+    } else if head.starts_with(ZSTD_MAGIC) {
+        Compression::Zstd
+    } else if head.starts_with(BZIP2_MAGIC) && head.len() == 4 && (b'1'..=b'9').contains(&head[3]) {
+        Compression::Bzip2
     } else {
         Compression::None
     })
@@ -198,5 +226,11 @@ mod tests {
         let p = d.path().join("noext");
         fs::write(&p, [0x1f, 0x8b, 0, 0]).unwrap();
         assert_eq!(detect_compression(&p).unwrap(), Compression::Gzip);
+        fs::write(&p, [0x28, 0xb5, 0x2f, 0xfd, 0]).unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::Zstd);
+        fs::write(&p, b"BZh9").unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::Bzip2);
+        fs::write(&p, b"BZh is a word").unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::None);
     }
 }

@@ -5,7 +5,7 @@
 //! past `end` to finish its last line. So no line is lost, cut or read twice,
 //! whatever the chunk size. A gzip file or stdin is one split.
 
-use super::listing::{Compression, InputFile, InputSource};
+use super::listing::{InputFile, InputSource};
 use std::sync::Arc;
 
 /// A byte range of one input file, the unit of work of a map task.
@@ -56,7 +56,7 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
         if f.size == 0 && f.source != InputSource::Stdin {
             continue; // nothing to read (even a zero-byte .gz, as crashed rotations leave)
         }
-        let whole = f.compression != Compression::None || f.source == InputSource::Stdin;
+        let whole = f.compression.is_compressed() || f.source == InputSource::Stdin;
         let file = Arc::new(f);
         if whole {
             out.push(Split {
