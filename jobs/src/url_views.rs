@@ -5,14 +5,15 @@
 //! line that is JSON but not an object) are counted in the job counter
 //! `url_views / events without a string page_url` and otherwise ignored.
 //! Lines that are not JSON are bad records (the engine's policy applies).
-//! Output: `"url"<TAB>count`.
+//! Output: `"url"<TAB>count`. Combiner and reducer sum, as a [`Count`] fold
+//! (one counter per URL per map task, see `word_count`).
 //!
 //! This is the job users time, so it decodes only what it reads: the
 //! `page_url` field is borrowed from the line, every other field is skipped
 //! by the parser without being built.
 
+use mr_core::fold::Count;
 use mr_core::protocol::MaybeStr;
-use mr_core::reducers::Sum;
 use mr_core::{Emitter, Job, JobError, Json, Mapper, Step};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
@@ -34,7 +35,7 @@ impl Job for UrlViews {
         "Page views per URL (the string page_url of each JSON event)."
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(PageUrls).combine(Sum::new()).reduce(Sum::new())]
+        vec![Step::map(PageUrls).fold(Count::new())]
     }
 }
 

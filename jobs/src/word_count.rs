@@ -14,8 +14,12 @@
 //! on `str` is: letters (Unicode categories Lu, Ll, Lt, Lm, Lo), numbers (Nd,
 //! Nl, No) and `_`; lowercasing is Unicode's full lowercase mapping (with the
 //! final-sigma rule), as Python's `str.lower()`. Output: `"word"<TAB>count`.
+//!
+//! The combiner and reducer sum, written as a [`Count`] fold: each map task
+//! adds the 1s into one counter per word in a hash table, so only one record
+//! per word and task is shuffled (and the values are never encoded one by one).
 
-use mr_core::reducers::Sum;
+use mr_core::fold::Count;
 use mr_core::{Emitter, Job, JobError, Mapper, Step};
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
@@ -30,9 +34,7 @@ impl Job for WordCount {
         "Word frequencies ([\\w']+, lowercased), as mrjob's word-frequency example."
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(Words::default())
-            .combine(Sum::new())
-            .reduce(Sum::new())]
+        vec![Step::map(Words::default()).fold(Count::new())]
     }
 }
 

@@ -62,11 +62,24 @@ pub(crate) struct EmitBuffers {
 /// takes the key by reference (any borrowed form, e.g. `&str` for a `String`
 /// key) and the value by value.
 pub struct Emitter<'a, K, V> {
-    sink: &'a mut dyn RecordSink,
+    target: Target<'a, V>,
     counters: &'a mut Counters,
     bufs: &'a mut EmitBuffers,
     records: u64,
     _types: PhantomData<fn(&K, V)>,
+}
+
+/// Where an emitter's records go: encoded into a sink, or, in a fold step,
+/// folded as typed values into the map task's accumulator table (the value
+/// is never encoded and decoded again).
+pub(crate) enum Target<'a, V> {
+    Bytes(&'a mut dyn RecordSink),
+    Fold(&'a mut dyn ValueFolder<V>),
+}
+
+/// Takes a key (encoded) and a typed value: a fold step's accumulator table.
+pub(crate) trait ValueFolder<V>: RecordSink {
+    fn fold_value(&mut self, key: &[u8], value: V) -> Result<(), Error>;
 }
 
 impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
@@ -75,8 +88,16 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
         counters: &'a mut Counters,
         bufs: &'a mut EmitBuffers,
     ) -> Self {
+        Self::with_target(Target::Bytes(sink), counters, bufs)
+    }
+
+    pub(crate) fn with_target(
+        target: Target<'a, V>,
+        counters: &'a mut Counters,
+        bufs: &'a mut EmitBuffers,
+    ) -> Self {
         Emitter {
-            sink,
+            target,
             counters,
             bufs,
             records: 0,
@@ -99,6 +120,17 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
         K: Borrow<Q>,
         Q: Serialize + ?Sized,
     {
+        if let Target::Fold(folder) = &mut self.target {
+            self.bufs.key.clear();
+            serde_json::to_writer(&mut self.bufs.key, key)?;
+            self.records += 1;
+            if let Err(e) = folder.fold_value(&self.bufs.key, value) {
+                let msg = e.to_string();
+                self.bufs.fatal = Some(e);
+                return Err(JobError::msg(msg));
+            }
+            return Ok(());
+        }
         self.emit_ref(key, &value)
     }
 
@@ -115,7 +147,11 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
         self.bufs.value.clear();
         serde_json::to_writer(&mut self.bufs.value, value)?;
         self.records += 1;
-        if let Err(e) = self.sink.push(&self.bufs.key, &self.bufs.value) {
+        let sink: &mut dyn RecordSink = match &mut self.target {
+            Target::Bytes(s) => &mut **s,
+            Target::Fold(f) => &mut **f,
+        };
+        if let Err(e) = sink.push(&self.bufs.key, &self.bufs.value) {
             let msg = e.to_string();
             self.bufs.fatal = Some(e);
             return Err(JobError::msg(msg));

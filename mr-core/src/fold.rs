@@ -21,11 +21,15 @@
 //! result cannot depend on how the input was split, buffered or partitioned.
 
 use crate::counters::Counters;
-use crate::emit::RecordSink;
+use crate::emit::{EmitBuffers, RecordSink, Target, ValueFolder};
 use crate::error::{Error, JobError};
-use crate::job::{MapFn, RecordError, Reducer, TaskContext, Values};
+use crate::job::{job_result, MapFn, Mapper, RecordError, Reducer, TaskContext, Values};
+use crate::protocol::FromLine;
 use crate::Emitter;
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
+
+/// hashbrown for `entry_ref`: look up by `&[u8]`, allocate the key only on insert.
+type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -121,17 +125,32 @@ impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for Count<K> {
 /// Bytes a table entry costs beyond its key and accumulator.
 const ENTRY_OVERHEAD: usize = 64;
 
-/// The map side: the user's mapper writes into a table of accumulators.
-pub(crate) struct FoldMapFn<F: Fold> {
-    pub inner: Box<dyn MapFn>,
-    pub table: AccTable<F>,
+/// A mapper that can write straight into a fold table (kept typed by
+/// [`TypedStep`](crate::TypedStep) so that `.fold()` can build one).
+pub(crate) trait FoldableMapper<K, V>: Send + Sync {
+    fn create_folding(&self, table: Box<dyn FoldTable<V>>) -> Box<dyn MapFn>;
+}
+
+/// A map task's table of accumulators, typed by the value it folds in.
+pub(crate) trait FoldTable<V>: ValueFolder<V> + Send {
+    fn set_budget(&mut self, bytes: usize);
+    fn over_budget(&self) -> bool;
+    /// Writes every accumulator to `sink` and empties the table.
+    fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error>;
+}
+
+/// The map side of a fold step: the user's mapper emits into the table.
+pub(crate) struct FoldMapFn<M: Mapper> {
+    pub mapper: M,
+    pub bufs: EmitBuffers,
+    pub table: Box<dyn FoldTable<M::Value>>,
 }
 
 pub(crate) struct AccTable<F: Fold> {
     fold: F,
     accs: FxHashMap<Box<[u8]>, F::Acc>,
     used: usize,
-    pub budget: usize,
+    budget: usize,
     value: Vec<u8>,
 }
 
@@ -145,8 +164,17 @@ impl<F: Fold> AccTable<F> {
             value: Vec::new(),
         }
     }
+}
 
-    /// Writes every accumulator to `sink` and empties the table.
+impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
+    fn set_budget(&mut self, bytes: usize) {
+        self.budget = bytes.max(1);
+    }
+
+    fn over_budget(&self) -> bool {
+        self.used > self.budget
+    }
+
     fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error> {
         for (k, acc) in self.accs.drain() {
             self.value.clear();
@@ -159,30 +187,38 @@ impl<F: Fold> AccTable<F> {
     }
 }
 
-impl<F: Fold> RecordSink for AccTable<F> {
-    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), Error> {
-        let v: F::Value = serde_json::from_slice(value)
-            .map_err(|e| Error::Internal(format!("emitted value does not decode: {e}")))?;
-        match self.accs.get_mut(key) {
-            Some(acc) => self.fold.accumulate(acc, v),
-            None => {
+impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
+    fn fold_value(&mut self, key: &[u8], v: F::Value) -> Result<(), Error> {
+        // One lookup; the key is copied only when it is new.
+        match self.accs.entry_ref(key) {
+            hashbrown::hash_map::EntryRef::Occupied(mut e) => self.fold.accumulate(e.get_mut(), v),
+            hashbrown::hash_map::EntryRef::Vacant(e) => {
                 let mut acc = self.fold.init();
                 self.fold.accumulate(&mut acc, v);
                 self.used += key.len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
-                self.accs.insert(key.into(), acc);
+                e.insert(acc);
             }
         }
         Ok(())
     }
 }
 
-impl<F: Fold> MapFn for FoldMapFn<F> {
+impl<F: Fold> RecordSink for AccTable<F> {
+    /// The slow path, for `emit_ref`: the value arrives encoded.
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        let v: F::Value = serde_json::from_slice(value)
+            .map_err(|e| Error::Internal(format!("emitted value does not decode: {e}")))?;
+        self.fold_value(key, v)
+    }
+}
+
+impl<M: Mapper> MapFn for FoldMapFn<M> {
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
-        self.inner.init(ctx)
+        self.mapper.init(ctx)
     }
 
     fn set_budget(&mut self, bytes: usize) {
-        self.table.budget = bytes.max(1);
+        self.table.set_budget(bytes);
     }
 
     fn map_line(
@@ -191,11 +227,19 @@ impl<F: Fold> MapFn for FoldMapFn<F> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        let r = self.inner.map_line(line, &mut self.table, counters);
-        if self.table.used > self.table.budget {
+        let input = match <M::Input<'_> as FromLine<'_>>::from_line(line) {
+            Ok(Some(input)) => input,
+            Ok(None) => return Ok(false),
+            Err(e) => return Err(RecordError::Decode(e.0)),
+        };
+        let mut out =
+            Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
+        let r = self.mapper.map(input, &mut out);
+        job_result(r, &mut self.bufs)?;
+        if self.table.over_budget() {
             self.table.flush(sink).map_err(RecordError::Fatal)?;
         }
-        r
+        Ok(true)
     }
 
     fn finish(
@@ -203,7 +247,10 @@ impl<F: Fold> MapFn for FoldMapFn<F> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError> {
-        self.inner.finish(&mut self.table, counters)?;
+        let mut out =
+            Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
+        let r = self.mapper.finish(&mut out);
+        job_result(r, &mut self.bufs)?;
         self.table.flush(sink).map_err(RecordError::Fatal)
     }
 }

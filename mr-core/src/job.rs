@@ -200,6 +200,7 @@ impl Step {
     /// Starts a step with its mapper; add a combiner and a reducer to it.
     pub fn map<M: Mapper>(mapper: M) -> TypedStep<M::Key, M::Value> {
         TypedStep {
+            foldable: Arc::new(TypedMapper(mapper.clone())),
             step: Step {
                 mapper: Arc::new(TypedMapper(mapper)),
                 combiner: None,
@@ -243,6 +244,8 @@ impl Step {
 /// checks the combiner and reducer against it.
 pub struct TypedStep<K, V> {
     step: Step,
+    /// The mapper with its types, for [`TypedStep::fold`].
+    foldable: Arc<dyn crate::fold::FoldableMapper<K, V>>,
     _types: PhantomData<fn(K, V)>,
 }
 
@@ -277,7 +280,7 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
     {
         let mut step = self.step;
         step.mapper = Arc::new(FoldMapper {
-            mapper: step.mapper,
+            mapper: self.foldable,
             fold: fold.clone(),
         });
         step.combiner = Some(Arc::new(TypedReducer(crate::fold::MergeAccs(fold.clone()))));
@@ -412,21 +415,29 @@ pub(crate) trait ReduceFn: Send {
     ) -> Result<(), RecordError>;
 }
 
-struct FoldMapper<F> {
-    mapper: Arc<dyn MapFactory>,
+struct FoldMapper<F: crate::Fold> {
+    mapper: Arc<dyn crate::fold::FoldableMapper<F::Key, F::Value>>,
     fold: F,
 }
 
 impl<F: crate::Fold> MapFactory for FoldMapper<F> {
     fn create(&self) -> Box<dyn MapFn> {
-        Box::new(crate::fold::FoldMapFn {
-            inner: self.mapper.create(),
-            table: crate::fold::AccTable::new(self.fold.clone()),
-        })
+        self.mapper
+            .create_folding(Box::new(crate::fold::AccTable::new(self.fold.clone())))
     }
 }
 
-struct TypedMapper<M>(M);
+pub(crate) struct TypedMapper<M>(pub M);
+
+impl<M: Mapper> crate::fold::FoldableMapper<M::Key, M::Value> for TypedMapper<M> {
+    fn create_folding(&self, table: Box<dyn crate::fold::FoldTable<M::Value>>) -> Box<dyn MapFn> {
+        Box::new(crate::fold::FoldMapFn {
+            mapper: self.0.clone(),
+            bufs: EmitBuffers::default(),
+            table,
+        })
+    }
+}
 
 impl<M: Mapper> MapFactory for TypedMapper<M> {
     fn create(&self) -> Box<dyn MapFn> {
@@ -442,7 +453,10 @@ struct MapAdapter<M> {
     bufs: EmitBuffers,
 }
 
-fn job_result(r: Result<(), JobError>, bufs: &mut EmitBuffers) -> Result<(), RecordError> {
+pub(crate) fn job_result(
+    r: Result<(), JobError>,
+    bufs: &mut EmitBuffers,
+) -> Result<(), RecordError> {
     if let Some(fatal) = bufs.fatal.take() {
         return Err(RecordError::Fatal(fatal));
     }
