@@ -1,0 +1,392 @@
+#!/usr/bin/env bash
+# mr against the tools users would pick instead, on generated data, in one run:
+# DuckDB, mrjob (local and inline runners, on a slice), a grep/awk pipeline and
+# a hand-written Rust program with no framework (bench/ceiling, the ceiling).
+#
+#   bench/run.sh [--size 1GB] [--runs 3] [--quick] [--no-install] [--no-profile]
+#                [--wait-quiet] [--docs DIR]
+#
+#   --size SIZE    clicklog and text size (mr gen units: 1GB, 200MB, ...) [1GB]
+#   --runs N       rounds; each round runs every tool once, in an order
+#                  rotated from round to round; medians are reported      [3]
+#   --quick        --size 100MB --runs 1, report in bench/data/run/quick/ (about
+#                  2 minutes; the committed docs/benchmarks.md is left alone)
+#   --no-install   do not pip install bench/requirements.txt
+#   --no-profile   skip the perf and callgrind profiles of mr and the ceiling
+#   --wait-quiet   wait (up to 10 minutes) until other processes use < 0.5 core
+#   --docs DIR     where the report goes                                 [docs]
+#
+# Writes DIR/benchmarks.md (between its generated markers), DIR/bench-raw.csv,
+# DIR/bench-throughput.png and DIR/bench-scaling.png. Data and outputs go to
+# bench/data/run/ (gitignored; generated data is reused by later runs).
+#
+# Timing and peak RSS are GNU time's `%e %M`: wall seconds, and the peak RSS of
+# the largest single process of the command (for a pipeline or mrjob, its
+# biggest process, not the sum). MB are 10^6 bytes of uncompressed input.
+set -euo pipefail
+shopt -s nullglob
+cd "$(dirname "$0")/.."
+
+SIZE=1GB
+RUNS=3
+INSTALL=1
+PROFILE=1
+WAIT_QUIET=0
+DOCS=docs
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --size) SIZE=$2; shift 2 ;;
+    --runs) RUNS=$2; shift 2 ;;
+    --quick) SIZE=100MB; RUNS=1; DOCS=bench/data/run/quick; shift ;;
+    --no-install) INSTALL=0; shift ;;
+    --no-profile) PROFILE=0; shift ;;
+    --wait-quiet) WAIT_QUIET=1; shift ;;
+    --docs) DOCS=$2; shift 2 ;;
+    -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print}' "$0"; exit 0 ;;
+    *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
+  esac
+done
+
+STARTED=$(date +%s)
+WORK=bench/data/run
+OUT=$WORK/out
+RESULTS=$WORK/results
+mkdir -p "$OUT" "$RESULTS"
+RAW=$RESULTS/raw.csv
+CHECKS=$RESULTS/checks.csv
+META=$RESULTS/meta.txt
+echo "section,job,tool,round,input_bytes,wall_s,peak_rss_kb,exit,others_cpu,note" > "$RAW"
+echo "job,tool,agreement,detail" > "$CHECKS"
+: > "$META"
+: > "$RESULTS/profile.txt"
+
+say() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
+meta() { echo "$1=$2" >> "$META"; }
+# Busy CPU seconds of the whole machine so far (all cores; /proc/stat ticks).
+busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit}' /proc/stat; }
+
+# Sizes: mr gen's units (KB/MB/GB are powers of 1000).
+bytes_of() {
+  python3 -c '
+import re, sys
+m = re.fullmatch(r"([0-9.]+)\s*([KMG]i?B?|B)?", sys.argv[1].strip(), re.I)
+if not m: sys.exit("bad size " + sys.argv[1])
+u = (m.group(2) or "B").upper()
+mult = {"B": 1, "KB": 1e3, "MB": 1e6, "GB": 1e9, "K": 1024, "M": 1 << 20, "G": 1 << 30,
+        "KIB": 1024, "MIB": 1 << 20, "GIB": 1 << 30}[u]
+print(int(float(m.group(1)) * mult))' "$1"
+}
+SIZE_BYTES=$(bytes_of "$SIZE")
+
+if [ "$WAIT_QUIET" = 1 ]; then
+  for _ in $(seq 60); do
+    b0=$(busy_s); sleep 10; b1=$(busy_s)
+    used=$(awk -v a="$b0" -v b="$b1" 'BEGIN {printf "%.2f", (b - a) / 10}')
+    awk -v u="$used" 'BEGIN {exit !(u < 0.5)}' && break
+    say "other processes keep $used cores busy: waiting for a quieter machine"
+  done
+fi
+
+# ---------------------------------------------------------------- tools
+if [ "$INSTALL" = 1 ]; then
+  say "pip install -r bench/requirements.txt -r .ci/requirements.txt"
+  pip install -q -r bench/requirements.txt -r .ci/requirements.txt >&2 \
+    || say "pip install failed: the peers it would install are reported as skipped"
+fi
+say "building mr and the ceiling"
+cargo build --release -q -p mr-cli
+cargo build --release -q --manifest-path bench/ceiling/Cargo.toml
+# Private copies: the shared target/ may be rebuilt by someone else mid-run.
+mkdir -p "$WORK/bin"
+cp target/release/mr "$WORK/bin/mr"
+cp bench/ceiling/target/release/ceiling "$WORK/bin/ceiling"
+MR=$WORK/bin/mr
+CEILING=$WORK/bin/ceiling
+HAVE_DUCKDB=0; python3 -c 'import duckdb' 2>/dev/null && HAVE_DUCKDB=1
+HAVE_MRJOB=0; python3 -c 'import mrjob' 2>/dev/null && HAVE_MRJOB=1
+AWK=""
+for a in mawk gawk awk; do
+  if command -v "$a" > /dev/null; then AWK=$a; break; fi
+done
+HAVE_PERF=0
+if [ "$PROFILE" = 1 ] && command -v perf > /dev/null \
+  && perf record -q -o "$WORK/perf.check" true > /dev/null 2>&1; then
+  HAVE_PERF=1
+fi
+rm -f "$WORK/perf.check"
+
+meta size "$SIZE"
+meta size_bytes "$SIZE_BYTES"
+meta runs "$RUNS"
+meta date "$(date -u +%Y-%m-%dT%H:%MZ)"
+meta cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+meta cores "$(nproc)"
+meta memory "$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
+meta kernel "$(uname -r)"
+meta mr_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- mr-core mr-cli jobs 2>/dev/null || echo ' (plus uncommitted changes)')"
+meta rustc "$(rustc --version)"
+meta python "$(python3 --version 2>&1)"
+meta duckdb "$( [ $HAVE_DUCKDB = 1 ] && python3 -c 'import duckdb; print(duckdb.__version__)' || echo 'not installed')"
+meta mrjob "$( [ $HAVE_MRJOB = 1 ] && python3 -c 'import mrjob; print(mrjob.__version__)' || echo 'not installed')"
+meta awk "$( [ -n "$AWK" ] && { "$AWK" -W version 2>/dev/null || "$AWK" --version 2>/dev/null; } | head -1 | cut -c1-60 || echo none)"
+meta grep "$(grep --version | head -1)"
+meta sort "$(sort --version | head -1)"
+meta load_at_start "$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ----------------------------------------------------------------- data
+# gen KIND BYTES: a directory of generated data, made once (in DIR.tmp, then
+# renamed, so an interrupted run never leaves a partial data set behind).
+gen() {
+  local kind=$1 bytes=$2 dir=$WORK/$1-$2
+  if [ ! -d "$dir" ]; then
+    say "mr gen $kind --size $bytes"
+    rm -rf "$dir.tmp"
+    $MR gen "$kind" --size "$bytes" --seed 7 --output "$dir.tmp" 2>/dev/null
+    mv "$dir.tmp" "$dir"
+  fi
+  echo "$dir"
+}
+# slice FILE BYTES OUT: the first whole lines of FILE, about BYTES of them.
+slice() {
+  [ -f "$3" ] || head -c "$2" "$1" | head -n -1 > "$3"
+}
+size_of() { stat -c %s "$@" | awk '{s += $1} END {print s}'; }
+
+LOGS=$(gen clicklog "$SIZE_BYTES")
+TEXT=$(gen text "$SIZE_BYTES")
+# Uncompressed input bytes: what MB/s is computed from.
+LOGS_BYTES=$(zcat -f "$LOGS"/part-* | wc -c)
+TEXT_BYTES=$(zcat -f "$TEXT"/part-* | wc -c)
+LOGS_FILES=("$LOGS"/part-*)
+TEXT_FILES=("$TEXT"/part-*)
+LOGS_PLAIN=("$LOGS"/part-*.jsonl)
+TEXT_PLAIN=("$TEXT"/part-*.txt)
+LOGS_GZ=("$LOGS"/part-*.gz)
+TEXT_GZ=("$TEXT"/part-*.gz)
+meta logs "$LOGS: ${#LOGS_FILES[@]} files (${#LOGS_GZ[@]} gzipped), $LOGS_BYTES bytes uncompressed"
+meta text "$TEXT: ${#TEXT_FILES[@]} files (${#TEXT_GZ[@]} gzipped), $TEXT_BYTES bytes uncompressed"
+
+# mrjob runs on a slice: 50 MB of logs and 20 MB of text at 1 GB (5% and 2%).
+URL_SLICE=$WORK/slice-clicklog-$((SIZE_BYTES / 20)).jsonl
+WORD_SLICE=$WORK/slice-text-$((SIZE_BYTES / 50)).txt
+slice "${LOGS_PLAIN[0]}" $((SIZE_BYTES / 20)) "$URL_SLICE"
+slice "${TEXT_PLAIN[0]}" $((SIZE_BYTES / 50)) "$WORD_SLICE"
+URL_SLICE_BYTES=$(size_of "$URL_SLICE")
+WORD_SLICE_BYTES=$(size_of "$WORD_SLICE")
+
+# ------------------------------------------------------------ measuring
+# measure SECTION JOB TOOL ROUND BYTES NOTE OUTFILE CMD: runs CMD (a bash
+# string) under GNU time with stdout to OUTFILE, appends a row to raw.csv.
+measure() {
+  local section=$1 job=$2 tool=$3 round=$4 bytes=$5 note=$6 outfile=$7 cmd=$8
+  local tf=$WORK/time.txt rc=0 busy0 busy1 wall rss user sys others
+  busy0=$(busy_s)
+  /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout 1200 bash -c "$cmd" > "$outfile" 2> "$WORK/stderr.txt" || rc=$?
+  busy1=$(busy_s)
+  read -r wall rss user sys < <(tail -1 "$tf")
+  # What else ran meanwhile: the machine's busy CPU time less the command's own,
+  # per second of wall time (0 on a quiet machine; 1 = one core kept busy).
+  others=$(awk -v b0="$busy0" -v b1="$busy1" -v u="$user" -v s="$sys" -v w="$wall" \
+    'BEGIN {o = (w > 0) ? (b1 - b0 - u - s) / w : 0; printf "%.2f", (o < 0 ? 0 : o)}')
+  if [ "$rc" != 0 ]; then
+    say "$job/$tool failed (exit $rc): $(tail -3 "$WORK/stderr.txt" | tr '\n' ' ')"
+  fi
+  echo "$section,$job,$tool,$round,$bytes,$wall,$rss,$rc,$others,$note" >> "$RAW"
+  say "$section $job $tool round $round: ${wall}s, $((rss / 1024)) MB peak RSS, others used $others cores"
+}
+skip() { # skip JOB TOOL WHY
+  echo "main,$1,$2,0,0,,,skipped,,$3" >> "$RAW"
+  say "$1/$2 skipped: $3"
+}
+
+# The tools, per job: name -> "bytes|output format|semantics|command".
+declare -A CMD BYTES FORMAT SEMANTICS
+tool() { # tool JOB NAME BYTES FORMAT SEMANTICS CMD
+  CMD[$1/$2]=$6; BYTES[$1/$2]=$3; FORMAT[$1/$2]=$4; SEMANTICS[$1/$2]=$5
+  TOOLS[$1]="${TOOLS[$1]:-} $2"
+}
+declare -A TOOLS
+q() { printf '%q ' "$@"; }
+LC_C="export LC_ALL=C;"
+
+tool url_views mr "$LOGS_BYTES" mr same "$MR run url_views -q -i $LOGS"
+tool url_views ceiling "$LOGS_BYTES" mr same "$CEILING url_views -j 2 $LOGS"
+tool url_views ceiling-sonic "$LOGS_BYTES" mr same "$CEILING url_views_sonic -j 2 $LOGS"
+tool url_views duckdb "$LOGS_BYTES" tsv same "python3 bench/duck.py url_views /dev/stdout $(q "${LOGS_FILES[@]}")"
+tool url_views duckdb-objects "$LOGS_BYTES" tsv same "python3 bench/duck.py url_views_objects /dev/stdout $(q "${LOGS_FILES[@]}")"
+tool url_views grep-sort-uniq "$LOGS_BYTES" uniq same \
+  "$LC_C zcat -f $(q "${LOGS_FILES[@]}") | grep -o '\"page_url\": *\"[^\"]*\"' | sort | uniq -c"
+tool url_views mrjob-local "$URL_SLICE_BYTES" mr same "python3 bench/mrjob/mr_url_views.py -r local --no-conf $URL_SLICE"
+tool url_views mrjob-inline "$URL_SLICE_BYTES" mr same "python3 bench/mrjob/mr_url_views.py -r inline --no-conf $URL_SLICE"
+
+tool video_tagging mr "$LOGS_BYTES" lines same "$MR run video_tagging -q -i $LOGS"
+tool video_tagging duckdb "$LOGS_BYTES" lines same "python3 bench/duck.py video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
+
+tool word_count mr "$TEXT_BYTES" mr same "$MR run word_count -q -i $TEXT"
+tool word_count ceiling "$TEXT_BYTES" mr same "$CEILING word_count -j 2 $TEXT"
+tool word_count duckdb "$TEXT_BYTES" tsv different "python3 bench/duck.py word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
+tool word_count mrjob-local "$WORD_SLICE_BYTES" mr same "python3 examples/mrjob/mr_word_freq_count.py -r local --no-conf $WORD_SLICE"
+tool word_count mrjob-inline "$WORD_SLICE_BYTES" mr same "python3 examples/mrjob/mr_word_freq_count.py -r inline --no-conf $WORD_SLICE"
+
+if [ -n "$AWK" ]; then
+  tool url_views "$AWK" "$LOGS_BYTES" tsv same \
+    "$LC_C zcat -f $(q "${LOGS_FILES[@]}") | $AWK -F'\"page_url\": \"' 'NF > 1 {sub(/\".*/, \"\", \$2); c[\$2]++} END {for (k in c) print k \"\\t\" c[k]}'"
+  tool word_count "$AWK" "$TEXT_BYTES" tsv different \
+    "$LC_C zcat -f $(q "${TEXT_FILES[@]}") | $AWK '{for (i = 1; i <= NF; i++) c[tolower(\$i)]++} END {for (w in c) print w \"\\t\" c[w]}'"
+else
+  skip url_views awk "no awk found"
+  skip word_count awk "no awk found"
+fi
+for job in url_views video_tagging word_count; do
+  kept=""
+  for t in ${TOOLS[$job]}; do
+    case "$t" in
+      duckdb*) [ $HAVE_DUCKDB = 1 ] || { skip "$job" "$t" "python duckdb not installed"; continue; } ;;
+      mrjob*) [ $HAVE_MRJOB = 1 ] || { skip "$job" "$t" "python mrjob not installed"; continue; } ;;
+    esac
+    kept="$kept $t"
+  done
+  TOOLS[$job]=$kept
+done
+
+# ---------------------------------------------------------- main rounds
+for round in $(seq "$RUNS"); do
+  for job in url_views video_tagging word_count; do
+    read -r -a list <<< "${TOOLS[$job]}"
+    n=${#list[@]}
+    for i in $(seq 0 $((n - 1))); do
+      t=${list[$(((i + round - 1) % n))]}
+      note=""
+      [ "$t" = mr ] && note="sort-buffer-mb=256"
+      measure main "$job" "$t" "$round" "${BYTES[$job/$t]}" "$note" "$OUT/$job-$t.out" "${CMD[$job/$t]}"
+    done
+  done
+done
+
+# ---------------------------------------------------------- agreement
+say "checking results against mr's"
+$MR run url_views -q -i "$URL_SLICE" > "$OUT/url_views-mr-slice.out"
+$MR run word_count -q -i "$WORD_SLICE" > "$OUT/word_count-mr-slice.out"
+for job in url_views video_tagging word_count; do
+  for t in ${TOOLS[$job]}; do
+    [ "$t" = mr ] && continue
+    expected=$OUT/$job-mr.out
+    case "$t" in mrjob*) expected=$OUT/$job-mr-slice.out ;; esac
+    fmt=${FORMAT[$job/$t]}
+    efmt=mr
+    [ "$fmt" = lines ] && efmt=lines
+    python3 bench/check.py "$job" "$t" "$expected:$efmt" "$OUT/$job-$t.out:$fmt" "${SEMANTICS[$job/$t]}" >> "$CHECKS"
+  done
+done
+
+# ---------------------------------------------------------- task mode
+# The mapper alone, as Hadoop Streaming runs it (plain files on stdin, records
+# on stdout), against the local runner on one thread over the same files.
+TASK_TEXT=("${TEXT_PLAIN[0]}")
+TASK_TEXT_BYTES=$(size_of "${TASK_TEXT[@]}")
+TASK_LOGS_BYTES=$(size_of "${LOGS_PLAIN[@]}")
+for round in $(seq "$RUNS"); do
+  measure task url_views "mr --mapper" "$round" "$TASK_LOGS_BYTES" "stdin" /dev/null \
+    "cat $(q "${LOGS_PLAIN[@]}") | $MR run url_views --mapper"
+  measure task url_views "mr -j 1" "$round" "$TASK_LOGS_BYTES" "local runner" /dev/null \
+    "$MR run url_views -q -j 1 $(q "${LOGS_PLAIN[@]}")"
+  measure task word_count "mr --mapper" "$round" "$TASK_TEXT_BYTES" "stdin" /dev/null \
+    "cat $(q "${TASK_TEXT[@]}") | $MR run word_count --mapper"
+  measure task word_count "mr -j 1" "$round" "$TASK_TEXT_BYTES" "local runner" /dev/null \
+    "$MR run word_count -q -j 1 $(q "${TASK_TEXT[@]}")"
+done
+
+# ------------------------------------------------------------ scaling
+# Time and peak RSS against input size: 0.25x .. 4x of a base of SIZE/4.
+# word_count with a small sort buffer, so that it spills: memory stays flat.
+# Without -q: mr's counters (on stderr) give the number of spills.
+SCALE_BUF=16
+spills_to_note() { # appends the run's spill count (from mr's counters) to the last row's note
+  local n
+  n=$(awk -F= '/spills \(sort buffer full\)/ {print $2}' "$WORK/stderr.txt")
+  sed -i "\$ s/\$/ spills=${n:-?}/" "$RAW"
+}
+for factor in 0.25 0.5 1 2 4; do
+  bytes=$(python3 -c "print(int($SIZE_BYTES / 4 * $factor))")
+  logs=$(gen clicklog "$bytes")
+  text=$(gen text "$bytes")
+  measure scale url_views mr 1 "$(zcat -f "$logs"/part-* | wc -c)" "x$factor sort-buffer-mb=256" /dev/null \
+    "$MR run url_views -i $logs"
+  spills_to_note
+  measure scale word_count mr 1 "$(zcat -f "$text"/part-* | wc -c)" "x$factor sort-buffer-mb=$SCALE_BUF" /dev/null \
+    "$MR run word_count --sort-buffer-mb $SCALE_BUF -i $text"
+  spills_to_note
+done
+
+# ---------------------------------------------------------- profiles
+# Where the time goes: perf's software clock (no hardware counters needed),
+# self time per symbol, for mr and the ceiling on the main data.
+if [ "$HAVE_PERF" = 1 ]; then
+  for job in url_views word_count; do
+    for t in mr ceiling; do
+      say "perf record $job/$t"
+      perf record -q -F 499 -g -o "$WORK/perf.data" -- bash -c "${CMD[$job/$t]}" > /dev/null 2>&1 || true
+      {
+        echo "### $job / $t (perf, self time, top symbols)"
+        echo
+        echo '```text'
+        perf report -i "$WORK/perf.data" --no-children --sort symbol --stdio -g none 2> /dev/null \
+          | awk '/^ +[0-9.]+%/ && n++ < 18' | sed -E 's/( +-)+ *$//' | cut -c1-120
+        echo '```'
+        echo
+      } >> "$RESULTS/profile.txt"
+    done
+  done
+  rm -f "$WORK/perf.data" "$WORK/perf.data.old"
+elif [ "$PROFILE" = 1 ]; then
+  echo "(perf is not usable on this machine: no perf profiles)" > "$RESULTS/profile.txt"
+fi
+# Instructions (callgrind) of mr and the ceiling on one thread over a slice:
+# exact counts, whatever else runs on the machine.
+if [ "$PROFILE" = 1 ] && command -v valgrind > /dev/null; then
+  CG_LOGS=$WORK/slice-clicklog-cg-$SIZE_BYTES.jsonl
+  CG_TEXT=$WORK/slice-text-cg-$SIZE_BYTES.txt
+  slice "${LOGS_PLAIN[0]}" 8000000 "$CG_LOGS"
+  slice "${TEXT_PLAIN[0]}" 4000000 "$CG_TEXT"
+  {
+    echo "### Instructions on one thread (callgrind)"
+    echo
+    echo "| job | tool | input | instructions | per input byte | per input line |"
+    echo "|---|---|---|---:|---:|---:|"
+  } >> "$RESULTS/profile.txt"
+  for job in url_views word_count; do
+    input=$CG_LOGS
+    [ "$job" = word_count ] && input=$CG_TEXT
+    records=$(wc -l < "$input")
+    for t in mr ceiling; do
+      say "callgrind $job/$t"
+      cmd="$MR run $job -q -j 1 $input"
+      [ "$t" = ceiling ] && cmd="$CEILING $job -j 1 $input"
+      # shellcheck disable=SC2086 # $cmd is a command line
+      valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$job.$t" $cmd > /dev/null 2> "$WORK/cg.err" || true
+      ir=$(callgrind_annotate --auto=no "$WORK/cg.$job.$t" 2> /dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+      b=$(size_of "$input")
+      python3 -c "import sys; ir, b, r = map(int, sys.argv[1:4]); print(f'| $job | $t | {b/1e6:.1f} MB | {ir:,} | {ir/b:.1f} | {ir/r:.0f} |')" \
+        "${ir:-0}" "$b" "${records:-1}" >> "$RESULTS/profile.txt"
+    done
+  done
+  echo >> "$RESULTS/profile.txt"
+  for job in url_views word_count; do
+    for t in mr ceiling; do
+      {
+        echo "#### $job / $t (callgrind, self instructions, top functions)"
+        echo
+        echo '```text'
+        callgrind_annotate --auto=no --threshold=100 "$WORK/cg.$job.$t" 2> /dev/null | python3 bench/callgrind_top.py 14
+        echo '```'
+        echo
+      } >> "$RESULTS/profile.txt"
+    done
+  done
+fi
+
+meta load_at_end "$(cut -d' ' -f1-3 /proc/loadavg)"
+meta duration_s "$(($(date +%s) - STARTED))"
+say "writing $DOCS/benchmarks.md"
+python3 bench/report.py "$RESULTS" "$DOCS"
+say "done in $(($(date +%s) - STARTED)) s"
