@@ -98,6 +98,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             buffer_bytes,
             env.step.sorts_values(),
             env.step.new_combiner(),
+            env.step.folds,
             env.spill_dir.to_path_buf(),
         ))),
     };

@@ -5,7 +5,8 @@
 //!
 //! A [`SortBuffer`] is given a byte budget (its share of `--sort-buffer-mb`).
 //!
-//! **Steps without a combiner, or that sort values** (sorting mode):
+//! **Steps without a combiner, that sort values, or whose records come
+//! aggregated from a fold's table** (sorting mode):
 //! 1. records are appended to one arena, with a fixed-size index entry each;
 //! 2. when arena + index would exceed the budget, the index is sorted by
 //!    (partition, key, sort key) and the records are written in that order,
@@ -105,9 +106,13 @@ impl SortBuffer {
         budget: usize,
         sort_values: bool,
         combiner: Option<Box<dyn ReduceFn>>,
+        pre_aggregated: bool,
         spill_dir: PathBuf,
     ) -> SortBuffer {
-        let store = if combiner.is_some() && !sort_values {
+        // A fold step's records arrive already aggregated (one per key per
+        // table flush): appending them to the arena costs no hashing and no
+        // allocation, and the combiner merges equal keys at the spill.
+        let store = if combiner.is_some() && !sort_values && !pre_aggregated {
             Store::Combining {
                 table: FxHashMap::default(),
                 used: 0,
