@@ -701,3 +701,114 @@ fn bzip2_and_zstd_inputs_by_extension_or_magic() {
     let o = ok(w.mr(&["run", "word_count", "-i", "in"]));
     assert_eq!(stdout(&o), "\"x\"\t2\n\"y\"\t1\n\"z\"\t2\n");
 }
+
+/// A log directory as real ones look: nested days, Hadoop's markers and
+/// logs, hidden files, empty files, CRLF and BOM, blank lines, a gzip file
+/// of two concatenated members, a truncated gzip, invalid UTF-8, lines that
+/// are JSON but not events. Expected counts worked out by hand below.
+#[test]
+fn messy_log_directory() {
+    use std::io::Write;
+    let w = Workdir::new();
+    // day 1: BOM + CRLF, a blank line, a JSON array line, a numeric page_url.
+    w.write(
+        "logs/2026-11-01/events.json",
+        "\u{feff}{\"page_url\": \"/a\"}\r\n\r\n[\"/a\"]\r\n{\"page_url\": 7}\r\n{\"page_url\": \"/b\"}",
+    );
+    // day 2: gzip of two concatenated members (as `cat a.gz b.gz` makes).
+    let member = |s: &str| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(s.as_bytes()).unwrap();
+        e.finish().unwrap()
+    };
+    let mut two = member("{\"page_url\": \"/a\"}\n");
+    two.extend(member("{\"page_url\": \"/c\"}\n{\"page_url\": \"/a\"}\n"));
+    w.write("logs/2026-11-02/events.json.gz", two);
+    // day 3: invalid UTF-8 inside a string, and a line cut mid-write.
+    w.write(
+        "logs/2026-11-03/events.json",
+        b"{\"page_url\": \"/\xff\"}\n{\"page_url\": \"/b\"}\n{\"page_u".to_vec(),
+    );
+    // a truncated gzip (the day still being written).
+    let full = member(&"{\"page_url\": \"/d\"}\n".repeat(5000));
+    w.write("logs/2026-11-04/events.json.gz", &full[..full.len() / 3]);
+    // Noise a walker must skip, and an empty file.
+    w.write("logs/_SUCCESS", "");
+    w.write("logs/_logs/history.json", "{\"page_url\": \"/never\"}\n");
+    w.write("logs/.events.json.crc", "crc");
+    w.write(
+        "logs/2026-11-01/.hidden.json",
+        "{\"page_url\": \"/never\"}\n",
+    );
+    w.write("logs/2026-11-05/empty.json", "");
+
+    // Strict: the first bad record stops the job, naming file and line.
+    let o = w.mr(&["run", "url_views", "-i", "logs", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("2026-11-03/events.json:1") || e.contains("2026-11-04/events.json.gz:"),
+        "{e}"
+    );
+    assert!(!w.path("out").exists());
+
+    // Skipping: every good line counted, every bad one kept with its place.
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "-i",
+        "logs",
+        "-o",
+        "out",
+        "--skip-bad-records",
+        "--chunksize",
+        "16",
+    ]));
+    let counts = parse_counts(&read_parts(&w.path("out")));
+    let d = counts.get("/d").copied().unwrap_or(0);
+    assert!(d > 0 && d < 5000, "the readable part of the cut gzip: {d}");
+    let mut want = std::collections::BTreeMap::new();
+    want.insert("/a".to_string(), 3);
+    want.insert("/b".to_string(), 2);
+    want.insert("/c".to_string(), 1);
+    want.insert("/d".to_string(), d);
+    assert_eq!(counts, want);
+    let e = stderr(&o);
+    assert_eq!(counter(&e, "events without a string page_url"), 2, "{e}");
+    assert_eq!(counter(&e, "step 0: blank input lines"), 1, "{e}");
+    assert_eq!(counter(&e, "step 0: skipped records"), 3, "{e}");
+    let mut kept: Vec<serde_json::Value> = fs::read_dir(w.path("out/_bad_records"))
+        .unwrap()
+        .flat_map(|f| {
+            let bytes = fs::read(f.unwrap().path()).unwrap();
+            bytes
+                .split(|&b| b == b'\n')
+                .filter(|l| !l.is_empty())
+                .map(|l| {
+                    let tab = l.iter().position(|&b| b == b'\t').unwrap();
+                    serde_json::from_slice(&l[..tab]).unwrap()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    kept.sort_by_key(|h| (h["file"].as_str().unwrap().to_string(), h["line"].as_u64()));
+    let places: Vec<(String, u64)> = kept
+        .iter()
+        .map(|h| {
+            (
+                h["file"]
+                    .as_str()
+                    .unwrap()
+                    .rsplit('/')
+                    .take(2)
+                    .collect::<Vec<_>>()
+                    .join("<"),
+                h["line"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(places.len(), 3, "{kept:?}");
+    assert_eq!(places[0], ("events.json<2026-11-03".to_string(), 1));
+    assert_eq!(places[1], ("events.json<2026-11-03".to_string(), 3));
+    assert_eq!(places[2].0, "events.json.gz<2026-11-04");
+}
