@@ -51,6 +51,8 @@ pub struct RunConfig {
     pub skip_bad_records: bool,
     /// The most runs merged at once.
     pub merge_fan_in: usize,
+    /// Counters for a live status line (see [`crate::runner::progress`]).
+    pub progress: Option<std::sync::Arc<crate::runner::progress::Progress>>,
 }
 
 impl Default for RunConfig {
@@ -65,6 +67,7 @@ impl Default for RunConfig {
             tmp_dir: None,
             skip_bad_records: false,
             merge_fan_in: crate::shuffle::merge::DEFAULT_FAN_IN,
+            progress: None,
         }
     }
 }

@@ -23,6 +23,8 @@ pub(crate) struct MapEnv<'a> {
     pub spill_dir: &'a Path,
     pub skip_bad: bool,
     pub bad_dir: &'a Path,
+    /// Where to report input bytes read (first step only).
+    pub progress: Option<&'a crate::runner::progress::Progress>,
     /// For a map-only step: the directory of this task's part file.
     pub part_dir: Option<&'a Path>,
 }
@@ -80,6 +82,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         InputSource::Stdin => None,
     };
     let first_offset = reader.position();
+    let mut reported = first_offset;
     let mut lines_read = 0u64;
     let mut line_base: Option<u64> =
         (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
@@ -138,6 +141,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         lines_read += 1;
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;
+            if let Some(p) = env.progress {
+                p.add_bytes(offset - reported);
+                reported = offset;
+            }
         }
         stats.input_records += 1;
         let out: &mut dyn RecordSink = match &mut sink {
@@ -176,6 +183,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         }
     }
     stats.input_bytes = reader.position().saturating_sub(first_offset);
+    if let Some(p) = env.progress {
+        p.add_bytes(reader.position().saturating_sub(reported));
+    }
     let out: &mut dyn RecordSink = match &mut sink {
         Sink::Buffer(b) => &mut **b,
         Sink::Part(p) => p,

@@ -4,9 +4,12 @@
 use crate::args::RunArgs;
 use crate::cluster::Runner;
 use crate::Registry;
+use mr_core::runner::progress::Progress;
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
-use std::io::Write;
+use std::io::{IsTerminal, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// Turns the raw flags into a checked configuration.
 pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
@@ -28,6 +31,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         tmp_dir: args.tmp_dir.clone(),
         skip_bad_records: args.skip_bad_records,
         merge_fan_in: args.merge_fan_in,
+        progress: None,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -80,6 +84,48 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
     Ok(())
 }
 
+/// A status line on stderr (a terminal), redrawn twice a second while the
+/// job runs and erased when it ends.
+struct StatusLine {
+    stop: Arc<AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl StatusLine {
+    fn start(progress: Arc<Progress>) -> StatusLine {
+        let stop = Arc::new(AtomicBool::new(false));
+        let flag = stop.clone();
+        let thread = std::thread::Builder::new()
+            .name("mr-progress".into())
+            .spawn(move || {
+                let tick = std::time::Duration::from_millis(100);
+                let mut n = 0u32;
+                while !flag.load(Ordering::Relaxed) {
+                    std::thread::sleep(tick);
+                    n += 1;
+                    // Say nothing for short runs; then redraw every 0.5 s.
+                    if n >= 10 && n % 5 == 0 {
+                        let _ = write!(std::io::stderr(), "\r\x1b[2Kmr: {}", progress.snapshot());
+                    }
+                }
+                if n >= 10 {
+                    let _ = write!(std::io::stderr(), "\r\x1b[2K");
+                }
+            })
+            .ok();
+        StatusLine { stop, thread }
+    }
+}
+
+impl Drop for StatusLine {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
 /// Runs the job; counters go to stderr unless `--quiet`.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let job = registry.resolve(&args.job)?;
@@ -99,10 +145,17 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         Runner::Local => {}
         runner => return crate::cluster::run(job.as_ref(), runner, args),
     }
-    let cfg = config(args)?;
+    let mut cfg = config(args)?;
+    let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
+        let progress = Arc::new(Progress::default());
+        cfg.progress = Some(progress.clone());
+        StatusLine::start(progress)
+    });
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let report = mr_core::run_job(job.as_ref(), &cfg, &mut out)?;
+    let result = mr_core::run_job(job.as_ref(), &cfg, &mut out);
+    drop(status);
+    let report = result?;
     drop(out);
     if !args.quiet {
         let mut err = std::io::stderr().lock();

@@ -21,6 +21,7 @@ use crate::map_task::{run_map_task, MapEnv};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
 use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{run_reduce_task, ReduceEnv};
+use crate::runner::progress::Phase;
 use crate::shuffle::spill::Run;
 use rayon::prelude::*;
 use std::io::Write;
@@ -129,9 +130,17 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
 
         let map_only = !step.has_reducer();
         let partitions = if map_only { 1 } else { cfg.partition_count() };
+        if let Some(p) = &cfg.progress {
+            p.start_phase(i, steps.len(), Phase::Map, splits.len() as u64);
+        }
         let env = MapEnv {
             step_index: i,
             step,
+            progress: if i == 0 {
+                cfg.progress.as_deref()
+            } else {
+                None
+            },
             partitions,
             buffer_bytes: (cfg.sort_buffer_bytes / threads as u64).max(1024) as usize,
             spill_dir: &spill_dir,
@@ -143,7 +152,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         let map_results = pool.install(|| {
             splits
                 .par_iter()
-                .map(|s| run_map_task(&env, s))
+                .map(|s| {
+                    let r = run_map_task(&env, s);
+                    if let Some(p) = &cfg.progress {
+                        p.task_done();
+                    }
+                    r
+                })
                 .collect::<Result<Vec<_>>>()
         })?;
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
@@ -160,6 +175,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             }
         }
         if !map_only {
+            if let Some(p) = &cfg.progress {
+                p.start_phase(i, steps.len(), Phase::Reduce, partitions as u64);
+            }
             let env = ReduceEnv {
                 step_index: i,
                 step,
@@ -173,7 +191,12 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     .into_par_iter()
                     .enumerate()
                     .map(|(p, runs)| {
-                        run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")))
+                        let r =
+                            run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
+                        if let Some(p) = &cfg.progress {
+                            p.task_done();
+                        }
+                        r
                     })
                     .collect::<Result<Vec<_>>>()
             })?;
@@ -200,6 +223,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     }
 
     crate::cancel::check()?;
+    if let Some(p) = &cfg.progress {
+        p.start_phase(steps.len() - 1, steps.len(), Phase::Output, 1);
+    }
     match output_dir {
         Some(o) => {
             let dir = o.commit()?;

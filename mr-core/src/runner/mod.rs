@@ -2,4 +2,5 @@
 //! process on a thread pool.
 
 pub mod local;
+pub mod progress;
 pub mod task;
