@@ -104,7 +104,7 @@ impl StatusLine {
                     std::thread::sleep(tick);
                     n += 1;
                     // Say nothing for short runs; then redraw every 0.5 s.
-                    if n >= 10 && n % 5 == 0 {
+                    if n >= 10 && n.is_multiple_of(5) {
                         let _ = write!(std::io::stderr(), "\r\x1b[2Kmr: {}", progress.snapshot());
                     }
                 }
