@@ -727,7 +727,7 @@ fn messy_log_directory() {
     // day 3: invalid UTF-8 inside a string, and a line cut mid-write.
     w.write(
         "logs/2026-11-03/events.json",
-        b"{\"page_url\": \"/\xff\"}\n{\"page_url\": \"/b\"}\n{\"page_u".to_vec(),
+        b"{\"page_url\": \"/\xff\"}\n{\"page_url\": \"/b\"}\n{\"page_u",
     );
     // a truncated gzip (the day still being written).
     let full = member(&"{\"page_url\": \"/d\"}\n".repeat(5000));
