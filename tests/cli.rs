@@ -5,111 +5,18 @@
 //! --sort-buffer-mb, and compares with the plain in-memory reference
 //! (`mr_core::testing::run_in_memory`).
 
+mod common;
+
+use common::*;
 use proptest::prelude::*;
 use std::fs;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-struct Workdir {
-    dir: tempfile::TempDir,
-}
-
-impl Workdir {
-    fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.path(rel);
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent).unwrap();
-        }
-        fs::write(&p, content).unwrap();
-        p
-    }
-
-    fn write_gz(&self, rel: &str, content: &[u8]) -> PathBuf {
-        use std::io::Write;
-        let p = self.path(rel);
-        fs::create_dir_all(p.parent().unwrap()).unwrap();
-        let f = fs::File::create(&p).unwrap();
-        let mut enc = flate2::write::GzEncoder::new(f, flate2::Compression::default());
-        enc.write_all(content).unwrap();
-        enc.finish().unwrap();
-        p
-    }
-
-    /// `mr ARGS` run in this dir with a private TMPDIR.
-    fn mr(&self, args: &[&str]) -> Output {
-        self.mr_stdin(args, None)
-    }
-
-    fn mr_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        let tmp = self.path("_tmp");
-        fs::create_dir_all(&tmp).unwrap();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_mr"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("TMPDIR", &tmp)
-            .stdin(if stdin.is_some() {
-                Stdio::piped()
-            } else {
-                Stdio::null()
-            })
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped());
-        let mut child = cmd.spawn().unwrap();
-        if let Some(data) = stdin {
-            use std::io::Write;
-            child.stdin.take().unwrap().write_all(data).unwrap();
-        }
-        child.wait_with_output().unwrap()
-    }
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "mr failed: {}\n{}",
-        o.status,
-        stderr(&o)
-    );
-    o
-}
+use std::process::{Command, Stdio};
 
 fn counter(stderr: &str, name: &str) -> i64 {
     stderr
         .lines()
         .find_map(|l| l.trim().strip_prefix(name)?.strip_prefix('=')?.parse().ok())
         .unwrap_or(0)
-}
-
-fn read_parts(dir: &Path) -> String {
-    let mut names: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with("part-"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|n| fs::read_to_string(dir.join(n)).unwrap())
-        .collect()
 }
 
 fn sorted_lines(s: &str) -> Vec<String> {
@@ -517,24 +424,6 @@ proptest! {
 
 // ---------------------------------------------------------------------------
 // Against the reference: mrjob's own word-frequency example.
-
-/// Whether an external tool is there; when `MR_REQUIRE_PEERS=1` (as in CI) a
-/// missing tool fails the test instead of skipping it.
-fn peer_available(what: &str, check: &mut Command) -> bool {
-    let ok = check
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("MR_REQUIRE_PEERS").as_deref() != Ok("1"),
-            "{what} is required (MR_REQUIRE_PEERS=1) but missing"
-        );
-        eprintln!("skipped: {what} is not installed");
-    }
-    ok
-}
 
 fn parse_counts(s: &str) -> std::collections::BTreeMap<String, u64> {
     s.lines()

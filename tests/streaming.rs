@@ -12,12 +12,14 @@
 //! pyspark, java) print why and pass, unless `MR_REQUIRE_PEERS=1` (as in CI),
 //! which makes them fail instead.
 
+mod common;
+
+use common::*;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const MR: &str = env!("CARGO_BIN_EXE_mr");
 const LOGS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../examples/logs");
 const DOCS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/scale-out.md");
 const MRJOB_EXAMPLE: &str = concat!(
@@ -25,48 +27,7 @@ const MRJOB_EXAMPLE: &str = concat!(
     "/../examples/mrjob/mr_binary_steps.py"
 );
 
-struct Workdir {
-    dir: tempfile::TempDir,
-}
-
 impl Workdir {
-    fn new() -> Workdir {
-        Workdir {
-            dir: tempfile::tempdir().unwrap(),
-        }
-    }
-
-    fn path(&self, rel: &str) -> PathBuf {
-        self.dir.path().join(rel)
-    }
-
-    fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
-        let p = self.path(rel);
-        if let Some(parent) = p.parent() {
-            fs::create_dir_all(parent).unwrap();
-        }
-        fs::write(&p, content).unwrap();
-        p
-    }
-
-    fn mr(&self, args: &[&str]) -> Output {
-        self.mr_env(args, &[])
-    }
-
-    /// `mr ARGS` run in this dir with a private TMPDIR.
-    fn mr_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        let tmp = self.path("_tmp");
-        fs::create_dir_all(&tmp).unwrap();
-        Command::new(MR)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env("TMPDIR", &tmp)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
     /// The sample logs (three plain files, one gzipped), as `logs/`.
     fn logs(&self) -> PathBuf {
         let to = self.path("logs");
@@ -109,25 +70,6 @@ impl Workdir {
     }
 }
 
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-#[track_caller]
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "command failed: {}\n{}",
-        o.status,
-        stderr(&o)
-    );
-    o
-}
-
 /// Lines sorted by key (the text before the first tab), stably: the order
 /// of a key's lines is kept, as it matters for jobs that emit several.
 fn by_key(s: &str) -> Vec<String> {
@@ -138,37 +80,6 @@ fn by_key(s: &str) -> Vec<String> {
         ka.cmp(kb)
     });
     v
-}
-
-fn read_parts(dir: &Path) -> String {
-    let mut names: Vec<_> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|n| n.starts_with("part-"))
-        .collect();
-    names.sort();
-    names
-        .iter()
-        .map(|n| fs::read_to_string(dir.join(n)).unwrap())
-        .collect()
-}
-
-/// Whether an external tool is there; when `MR_REQUIRE_PEERS=1` (as in CI) a
-/// missing tool fails the test instead of skipping it.
-fn peer_available(what: &str, check: &mut Command) -> bool {
-    let ok = check
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    if !ok {
-        assert!(
-            std::env::var("MR_REQUIRE_PEERS").as_deref() != Ok("1"),
-            "{what} is required (MR_REQUIRE_PEERS=1) but missing"
-        );
-        eprintln!("skipped: {what} is not installed");
-    }
-    ok
 }
 
 fn sh_quote(s: &str) -> String {

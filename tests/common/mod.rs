@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests: a private work directory per test
+//! that runs the real `mr` binary, and readers of its output.
+#![allow(dead_code)] // each test binary uses a different subset
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+/// The `mr` binary under test.
+pub const MR: &str = env!("CARGO_BIN_EXE_mr");
+
+/// A temp directory for one test; `mr` runs in it with a private TMPDIR.
+pub struct Workdir {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workdir {
+    pub fn new() -> Workdir {
+        Workdir {
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.dir.path().join(rel)
+    }
+
+    pub fn write(&self, rel: &str, content: impl AsRef<[u8]>) -> PathBuf {
+        let p = self.path(rel);
+        if let Some(parent) = p.parent() {
+            fs::create_dir_all(parent).unwrap();
+        }
+        fs::write(&p, content).unwrap();
+        p
+    }
+
+    pub fn write_gz(&self, rel: &str, content: &[u8]) -> PathBuf {
+        use std::io::Write;
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(content).unwrap();
+        self.write(rel, enc.finish().unwrap())
+    }
+
+    /// `mr ARGS` in this dir.
+    pub fn mr(&self, args: &[&str]) -> Output {
+        self.run(args, &[], None)
+    }
+
+    /// `mr ARGS` with `stdin` piped in.
+    pub fn mr_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
+        self.run(args, &[], stdin)
+    }
+
+    /// `mr ARGS` with extra environment variables.
+    pub fn mr_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.run(args, env, None)
+    }
+
+    fn run(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output {
+        let tmp = self.path("_tmp");
+        fs::create_dir_all(&tmp).unwrap();
+        let mut child = Command::new(MR)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env("TMPDIR", &tmp)
+            .envs(env.iter().copied())
+            .stdin(if stdin.is_some() {
+                Stdio::piped()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(data) = stdin {
+            use std::io::Write;
+            child.stdin.take().unwrap().write_all(data).unwrap();
+        }
+        child.wait_with_output().unwrap()
+    }
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// The output, after asserting the command succeeded (else its stderr).
+#[track_caller]
+pub fn ok(o: Output) -> Output {
+    assert!(
+        o.status.success(),
+        "command failed: {}\n{}",
+        o.status,
+        stderr(&o)
+    );
+    o
+}
+
+/// Every `part-*` file of an output directory, concatenated in name order.
+pub fn read_parts(dir: &Path) -> String {
+    let mut names: Vec<_> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.starts_with("part-"))
+        .collect();
+    names.sort();
+    names
+        .iter()
+        .map(|n| fs::read_to_string(dir.join(n)).unwrap())
+        .collect()
+}
+
+/// Whether an external tool is there; when `MR_REQUIRE_PEERS=1` (as in CI) a
+/// missing tool fails the test instead of skipping it.
+pub fn peer_available(what: &str, check: &mut Command) -> bool {
+    let ok = check
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    if !ok {
+        assert!(
+            std::env::var("MR_REQUIRE_PEERS").as_deref() != Ok("1"),
+            "{what} is required (MR_REQUIRE_PEERS=1) but missing"
+        );
+        eprintln!("skipped: {what} is not installed");
+    }
+    ok
+}
