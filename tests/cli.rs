@@ -701,3 +701,35 @@ fn messy_log_directory() {
     assert_eq!(places[1], ("events.json<2026-11-03".to_string(), 3));
     assert_eq!(places[2].0, "events.json.gz<2026-11-04");
 }
+
+#[test]
+fn report_file_has_counters_and_settings() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "-q",
+        "--report",
+        "run.json",
+        "--partitions",
+        "2",
+    ]));
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("run.json")).unwrap()).unwrap();
+    assert_eq!(r["job"], "word_count");
+    assert_eq!(r["ok"], true);
+    assert_eq!(r["settings"]["partitions"], 2);
+    assert_eq!(r["counters"]["mr"]["step 0: input records"], 1);
+    assert_eq!(r["counters"]["mr"]["step 0: output records"], 2);
+    assert!(r["output_dir"].as_str().unwrap().ends_with("out"));
+    assert_eq!(
+        fs::read_dir(w.dir.path()).unwrap().count(),
+        4,
+        "in.txt, out, run.json, _tmp: no temp file left"
+    );
+}

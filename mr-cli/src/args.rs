@@ -142,6 +142,11 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub quiet: bool,
 
+    /// Also write the run's report as JSON to FILE (job, settings, wall time,
+    /// counters, output, skipped records): for scripts and schedulers.
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<std::path::PathBuf>,
+
     /// Where to run: `local` (this process, every core), `hadoop` (Hadoop
     /// Streaming, one Hadoop job a step), `spark` (Apache Spark, through
     /// PySpark) or `emulate` (this machine, one process a task, as Hadoop

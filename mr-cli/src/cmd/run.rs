@@ -4,6 +4,7 @@
 use crate::args::RunArgs;
 use crate::cluster::Runner;
 use crate::Registry;
+use anyhow::Context;
 use mr_core::runner::progress::Progress;
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
@@ -126,6 +127,54 @@ impl Drop for StatusLine {
     }
 }
 
+/// The run's report as JSON (`--report FILE`), written atomically (a temp
+/// file renamed into place) so a reader never sees half of it.
+fn write_report(
+    path: &std::path::Path,
+    job: &str,
+    cfg: &RunConfig,
+    report: &mr_core::JobReport,
+) -> anyhow::Result<()> {
+    let mut counters = serde_json::Map::new();
+    for (group, name, value) in report.counters.iter() {
+        let g = counters
+            .entry(group.to_string())
+            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
+        if let serde_json::Value::Object(m) = g {
+            m.insert(name.to_string(), value.into());
+        }
+    }
+    let doc = serde_json::json!({
+        "job": job,
+        "ok": true,
+        "elapsed_secs": report.elapsed.as_secs_f64(),
+        "settings": {
+            "inputs": cfg.inputs,
+            "jobs": cfg.threads(),
+            "partitions": cfg.partition_count(),
+            "chunk_size": cfg.chunk_size,
+            "sort_buffer_bytes": cfg.sort_buffer_bytes,
+            "merge_fan_in": cfg.merge_fan_in,
+            "skip_bad_records": cfg.skip_bad_records,
+        },
+        "output_dir": report.output_dir.as_ref().map(|d| d.display().to_string()),
+        "skipped_records": report.skipped_records,
+        "bad_record_files": report.bad_record_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
+        "counters": counters,
+    });
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => std::path::Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating the report next to {}", path.display()))?;
+    serde_json::to_writer_pretty(&mut tmp, &doc)?;
+    writeln!(tmp)?;
+    tmp.persist(path)
+        .with_context(|| format!("writing the report {}", path.display()))?;
+    Ok(())
+}
+
 /// Runs the job; counters go to stderr unless `--quiet`.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let job = registry.resolve(&args.job)?;
@@ -157,6 +206,9 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     drop(status);
     let report = result?;
     drop(out);
+    if let Some(path) = &args.report {
+        write_report(path, job.name(), &cfg, &report)?;
+    }
     if !args.quiet {
         let mut err = std::io::stderr().lock();
         let secs = report.elapsed.as_secs_f64();
