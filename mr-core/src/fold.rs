@@ -23,8 +23,9 @@
 use crate::counters::Counters;
 use crate::emit::{EmitBuffers, RecordSink, Target, ValueFolder};
 use crate::error::{Error, JobError};
-use crate::job::{job_result, MapFn, Mapper, RecordError, Reducer, TaskContext, Values};
-use crate::protocol::FromLine;
+use crate::job::{
+    decode_input, job_result, MapFn, Mapper, RecordError, Reducer, TaskContext, Values,
+};
 use crate::Emitter;
 use rustc_hash::FxBuildHasher;
 
@@ -227,10 +228,8 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        let input = match <M::Input<'_> as FromLine<'_>>::from_line(line) {
-            Ok(Some(input)) => input,
-            Ok(None) => return Ok(false),
-            Err(e) => return Err(RecordError::Decode(e.0)),
+        let Some(input) = decode_input::<M>(line)? else {
+            return Ok(false);
         };
         let mut out =
             Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);

@@ -357,6 +357,20 @@ pub(crate) enum RecordError {
     Fatal(crate::Error),
 }
 
+impl RecordError {
+    /// This error from a hook (init or final): a fatal error stays as it is;
+    /// the job's message names the hook.
+    pub(crate) fn in_hook(self, hook: impl Into<String>) -> crate::Error {
+        match self {
+            RecordError::Fatal(e) => e,
+            RecordError::Decode(reason) | RecordError::Job(reason) => crate::Error::Hook {
+                hook: hook.into(),
+                reason,
+            },
+        }
+    }
+}
+
 pub(crate) trait MapFactory: Send + Sync {
     fn create(&self) -> Box<dyn MapFn>;
 }
@@ -453,6 +467,11 @@ struct MapAdapter<M> {
     bufs: EmitBuffers,
 }
 
+/// Decodes a line into a mapper's input; `None` for a line with no record.
+pub(crate) fn decode_input<M: Mapper>(line: &[u8]) -> Result<Option<M::Input<'_>>, RecordError> {
+    <M::Input<'_> as FromLine<'_>>::from_line(line).map_err(|e| RecordError::Decode(e.0))
+}
+
 pub(crate) fn job_result(
     r: Result<(), JobError>,
     bufs: &mut EmitBuffers,
@@ -474,10 +493,8 @@ impl<M: Mapper> MapFn for MapAdapter<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        let input = match <M::Input<'_> as FromLine<'_>>::from_line(line) {
-            Ok(Some(input)) => input,
-            Ok(None) => return Ok(false),
-            Err(e) => return Err(RecordError::Decode(e.0)),
+        let Some(input) = decode_input::<M>(line)? else {
+            return Ok(false);
         };
         let mut out = Emitter::new(sink, counters, &mut self.bufs);
         let r = self.mapper.map(input, &mut out);

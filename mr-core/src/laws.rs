@@ -68,9 +68,9 @@
 
 use crate::counters::Counters;
 use crate::emit::VecSink;
-use crate::error::{snippet, Error, Location};
+use crate::error::Error;
 use crate::job::{Job, RecordError, ReduceFn, SliceValues, Step, TaskContext, TaskKind};
-use crate::protocol::{sortable_value, write_record};
+use crate::testing;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -547,119 +547,26 @@ pub fn record_sample<L: AsRef<[u8]>>(job: &dyn Job, lines: &[L]) -> Result<Sampl
     let mut input: Vec<Vec<u8>> = lines.iter().map(|l| l.as_ref().to_vec()).collect();
     let mut counters = Counters::default();
     for (i, step) in job.steps().iter().enumerate() {
-        let ctx = TaskContext {
-            step: i,
-            ..TaskContext::default()
-        };
-        let hook = |hook: &str, reason: String| Error::Hook {
-            hook: format!("step {i} {hook}"),
-            reason,
-        };
-        let mut mapper = step.new_mapper();
-        mapper
-            .init(&ctx)
-            .map_err(|e| hook("mapper init", e.to_string()))?;
-        let mut mapped = VecSink::default();
-        let mut rejected = 0;
-        for line in &input {
-            let before = mapped.records.len();
-            match mapper.map_line(line, &mut mapped, &mut counters) {
-                Ok(_) if i == 0 => sample.accepted_lines.push(line.clone()),
-                Ok(_) => {}
-                Err(RecordError::Fatal(e)) => return Err(e),
-                Err(RecordError::Decode(_) | RecordError::Job(_)) => {
-                    mapped.records.truncate(before);
-                    rejected += 1;
-                }
-            }
+        let mapped = testing::map_lines(step, i, &input, &mut counters, true)?;
+        if i == 0 {
+            sample.accepted_lines = mapped.accepted.iter().map(|&n| input[n].clone()).collect();
         }
-        match mapper.finish(&mut mapped, &mut counters) {
-            Ok(()) => {}
-            Err(RecordError::Fatal(e)) => return Err(e),
-            Err(RecordError::Decode(m) | RecordError::Job(m)) => {
-                return Err(hook("mapper final", m))
-            }
-        }
-        let mut groups: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
-        let mut output = Vec::new();
-        match step.new_reducer() {
-            None => {
-                for (k, v) in mapped.records {
-                    output.push(record_line(&k, &v));
-                }
-            }
+        let mut groups = BTreeMap::new();
+        let output = match step.new_reducer() {
+            None => testing::record_lines(mapped.records),
             Some(mut reducer) => {
-                for (k, v) in mapped.records {
-                    groups.entry(k).or_default().push(v);
-                }
-                output = reduce_all(step, i, &mut *reducer, &groups, &mut counters)?;
+                groups = testing::group(mapped.records);
+                testing::reduce_groups(step, i, &mut *reducer, &groups, &mut counters)?
             }
-        }
+        };
         sample.steps.push(StepSample {
             step: i,
-            rejected_lines: rejected,
+            rejected_lines: mapped.rejected,
             groups: groups.into_iter().collect(),
         });
         input = output;
     }
     Ok(sample)
-}
-
-/// Reduces every group, as one reduce task would, into output lines.
-fn reduce_all(
-    step: &Step,
-    index: usize,
-    reducer: &mut dyn ReduceFn,
-    groups: &BTreeMap<Vec<u8>, Vec<Vec<u8>>>,
-    counters: &mut Counters,
-) -> Result<Vec<Vec<u8>>, Error> {
-    let ctx = TaskContext {
-        step: index,
-        kind: TaskKind::Reduce,
-        partition: Some(0),
-        ..TaskContext::default()
-    };
-    reducer.init(&ctx).map_err(|e| Error::Hook {
-        hook: format!("step {index} reducer init"),
-        reason: e.to_string(),
-    })?;
-    let mut out = VecSink::default();
-    for (k, vs) in groups {
-        let vs = sorted_if(step.sorts_values(), vs.clone());
-        let mut stream = SliceValues(vs.iter().map(Vec::as_slice));
-        match reducer.reduce(k, &mut stream, &mut out, counters) {
-            Ok(()) => {}
-            Err(RecordError::Fatal(e)) => return Err(e),
-            Err(RecordError::Decode(m) | RecordError::Job(m)) => {
-                return Err(Error::BadRecord {
-                    location: Location::Key {
-                        step: index,
-                        key: snippet(k),
-                    },
-                    reason: m,
-                    snippet: snippet(k),
-                })
-            }
-        }
-    }
-    match reducer.finish(&mut out, counters) {
-        Ok(()) => {}
-        Err(RecordError::Fatal(e)) => return Err(e),
-        Err(RecordError::Decode(m) | RecordError::Job(m)) => {
-            return Err(Error::Hook {
-                hook: format!("step {index} reducer final"),
-                reason: m,
-            })
-        }
-    }
-    Ok(out.records.iter().map(|(k, v)| record_line(k, v)).collect())
-}
-
-fn record_line(k: &[u8], v: &[u8]) -> Vec<u8> {
-    let mut line = Vec::new();
-    write_record(&mut line, k, v);
-    line.pop();
-    line
 }
 
 // ---------------------------------------------------------------------------
@@ -776,17 +683,6 @@ impl Plan {
         }
         plan
     }
-}
-
-fn sorted_if(sort: bool, mut values: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    if sort {
-        values.sort_by_cached_key(|v| {
-            let mut s = Vec::new();
-            let _ = sortable_value(v, &mut s);
-            s
-        });
-    }
-    values
 }
 
 /// What running a reducer (init, reduce, finish) gave.
@@ -998,7 +894,7 @@ impl Ctx<'_> {
 
         // The combiner, once over all the values, keeps the key.
         if let Some(mut c) = combiner() {
-            let given = sorted_if(sorts, values.to_vec());
+            let given = testing::sorted_if(sorts, values.to_vec());
             if let Combined::WrongKey(out) = self.combine(&mut *c, key, &given) {
                 return Err(self.violation(
                     Law::CombinerKeepsKey,
@@ -1009,7 +905,7 @@ impl Ctx<'_> {
             }
         }
 
-        let given = sorted_if(sorts, values.to_vec());
+        let given = testing::sorted_if(sorts, values.to_vec());
         let base = self.reduce(key, &given);
         let again = self.reduce(key, &given);
         if !base.same(&again, sorts) {
@@ -1058,7 +954,7 @@ impl Ctx<'_> {
                     next.extend_from_slice(group);
                     continue;
                 }
-                let group = sorted_if(sorts, group.to_vec());
+                let group = testing::sorted_if(sorts, group.to_vec());
                 let mut call = serde_json::Map::new();
                 if plan.rounds.len() > 1 {
                     call.insert("round".into(), Json::from(r + 1));
@@ -1090,7 +986,7 @@ impl Ctx<'_> {
             }
             current = next;
         }
-        let combined = sorted_if(sorts, current);
+        let combined = testing::sorted_if(sorts, current);
         let out = match failed {
             Some(message) => Outcome::Failed {
                 decode: false,

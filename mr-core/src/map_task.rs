@@ -3,12 +3,12 @@
 
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
-use crate::error::{snippet, Error, Location, Result};
+use crate::error::{Error, Location, Result};
 use crate::input::lines::{line_number_at, open_split};
 use crate::input::listing::InputSource;
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
-use crate::output::bad::BadRecords;
+use crate::output::bad::{BadRecordPolicy, BadRecords};
 use crate::output::part::PartWriter;
 use crate::shuffle::buffer::SortBuffer;
 use crate::shuffle::spill::Run;
@@ -40,6 +40,23 @@ pub(crate) struct MapResult {
     pub bad: BadRecords,
 }
 
+/// Where a map task's records go.
+enum Sink {
+    /// Shuffled: partitioned, sorted, combined, spilled.
+    Buffer(Box<SortBuffer>),
+    /// A map-only step: straight into the part file.
+    Part(PartWriter),
+}
+
+impl Sink {
+    fn as_sink(&mut self) -> &mut dyn RecordSink {
+        match self {
+            Sink::Buffer(b) => &mut **b,
+            Sink::Part(p) => p,
+        }
+    }
+}
+
 /// Errors a decompressor gives on a damaged or cut file.
 fn is_corrupt_stream(e: &std::io::Error) -> bool {
     use std::io::ErrorKind::*;
@@ -63,9 +80,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     } else {
         env.buffer_bytes
     };
-    mapper.init(&ctx).map_err(|e| Error::Hook {
-        hook: format!("step {} mapper init", env.step_index),
-        reason: e.to_string(),
+    mapper.init(&ctx).map_err(|e| {
+        RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", env.step_index))
     })?;
     let mut counters = Counters::default();
     let mut stats = TaskStats {
@@ -87,10 +103,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     let mut line_base: Option<u64> =
         (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
 
-    enum Sink {
-        Buffer(Box<SortBuffer>),
-        Part(PartWriter),
-    }
+    let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
         Some(dir) => Sink::Part(PartWriter::create(
             &dir.join(format!("part-{:05}", split.index)),
@@ -118,15 +131,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                 };
                 let reason =
                     format!("corrupt or truncated compressed data after line {lines_read}: {e}");
-                if !env.skip_bad {
-                    return Err(Error::BadRecord {
-                        location,
-                        reason,
-                        snippet: String::new(),
-                    });
-                }
-                stats.skipped_records += 1;
-                bad.add(&location, &reason, b"")?;
+                policy.reject(&mut bad, location, reason, b"")?;
                 break;
             }
             Err(e) => {
@@ -147,62 +152,35 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             }
         }
         stats.input_records += 1;
-        let out: &mut dyn RecordSink = match &mut sink {
-            Sink::Buffer(b) => &mut **b,
-            Sink::Part(p) => p,
+        let r = mapper.map_line(line, sink.as_sink(), &mut counters);
+        let location = || Location::Line {
+            step: env.step_index,
+            file: split.file.display.clone(),
+            line: match line_base {
+                Some(base) => Some(base + lines_read - 1),
+                None => path_for_errors.as_deref().and_then(|p| {
+                    // Only on the error path: count the lines before the split.
+                    let base = line_number_at(p, offset).ok()? - (lines_read - 1);
+                    line_base = Some(base);
+                    Some(base + lines_read - 1)
+                }),
+            },
         };
-        match mapper.map_line(line, out, &mut counters) {
-            Ok(true) => {}
-            Ok(false) => stats.blank_lines += 1,
-            Err(RecordError::Fatal(e)) => return Err(e),
-            Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
-                let line_no = match line_base {
-                    Some(base) => Some(base + lines_read - 1),
-                    None => path_for_errors.as_deref().and_then(|p| {
-                        // Only on the error path: count the lines before the split.
-                        let base = line_number_at(p, offset).ok()? - (lines_read - 1);
-                        line_base = Some(base);
-                        Some(base + lines_read - 1)
-                    }),
-                };
-                let location = Location::Line {
-                    step: env.step_index,
-                    file: split.file.display.clone(),
-                    line: line_no,
-                };
-                if !env.skip_bad {
-                    return Err(Error::BadRecord {
-                        location,
-                        reason,
-                        snippet: snippet(line),
-                    });
-                }
-                stats.skipped_records += 1;
-                bad.add(&location, &reason, line)?;
-            }
+        if policy.check(&mut bad, r, location, line)? == Some(false) {
+            stats.blank_lines += 1;
         }
     }
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     if let Some(p) = env.progress {
         p.add_bytes(reader.position().saturating_sub(reported));
     }
-    let out: &mut dyn RecordSink = match &mut sink {
-        Sink::Buffer(b) => &mut **b,
-        Sink::Part(p) => p,
-    };
-    match mapper.finish(out, &mut counters) {
-        Ok(()) => {}
-        Err(RecordError::Fatal(e)) => return Err(e),
-        Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
-            return Err(Error::Hook {
-                hook: format!(
-                    "step {} mapper final ({})",
-                    env.step_index, split.file.display
-                ),
-                reason: m,
-            })
-        }
-    }
+    mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {
+        e.in_hook(format!(
+            "step {} mapper final ({})",
+            env.step_index, split.file.display
+        ))
+    })?;
+    stats.skipped_records += policy.skipped;
     let (runs, part) = match sink {
         Sink::Buffer(b) => {
             let (runs, bstats, ccounters) = b.finish()?;

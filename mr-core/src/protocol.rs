@@ -119,6 +119,22 @@ pub fn split_record(line: &[u8]) -> (&[u8], &[u8]) {
     }
 }
 
+/// The length of a streaming line's key: up to its `key_fields`-th tab (the
+/// whole line if it has fewer tabs). A secondary-sort step's key is two fields,
+/// `key TAB sortkey`.
+///
+/// ```
+/// use mr_core::protocol::key_len;
+/// assert_eq!(key_len(b"k\ts\tv", 1), 1);
+/// assert_eq!(key_len(b"k\ts\tv", 2), 3);
+/// assert_eq!(key_len(b"k", 2), 1);
+/// ```
+pub fn key_len(line: &[u8], key_fields: usize) -> usize {
+    memchr::memchr_iter(b'\t', line)
+        .nth(key_fields.saturating_sub(1))
+        .unwrap_or(line.len())
+}
+
 /// Appends `key TAB value NEWLINE` to `out`.
 pub fn write_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.reserve(key.len() + value.len() + 2);

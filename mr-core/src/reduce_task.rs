@@ -2,10 +2,9 @@
 //! part file.
 
 use crate::counters::{Counters, TaskStats};
-use crate::emit::RecordSink;
-use crate::error::{snippet, Error, Location, Result};
+use crate::error::{Error, Result};
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
-use crate::output::bad::BadRecords;
+use crate::output::bad::{BadRecordPolicy, BadRecords};
 use crate::output::part::PartWriter;
 use crate::shuffle::merge::{merge_down, Grouped};
 use crate::shuffle::spill::Run;
@@ -47,9 +46,8 @@ pub(crate) fn run_reduce_task(
         .step
         .new_reducer()
         .ok_or_else(|| Error::Internal("reduce task for a map-only step".into()))?;
-    reducer.init(&ctx).map_err(|e| Error::Hook {
-        hook: format!("step {} reducer init", env.step_index),
-        reason: e.to_string(),
+    reducer.init(&ctx).map_err(|e| {
+        RecordError::Job(e.to_string()).in_hook(format!("step {} reducer init", env.step_index))
     })?;
     let mut stats = TaskStats::default();
     let mut counters = Counters::default();
@@ -62,69 +60,27 @@ pub(crate) fn run_reduce_task(
     let mut groups = Grouped::new(&runs)?;
     let mut out = PartWriter::create(part_path)?;
     let mut key = Vec::new();
-    let mut skipped_values = Vec::new();
+    let mut policy = BadRecordPolicy::new(env.skip_bad);
     while groups.next_key(&mut key)? {
         stats.reduce_groups += 1;
         if stats.reduce_groups.is_multiple_of(1024) {
             crate::cancel::check()?;
         }
-        let sink: &mut dyn RecordSink = &mut out;
-        let r = if env.skip_bad {
-            skipped_values.clear();
-            let r = reducer.reduce_skipping(
-                &key,
-                &mut groups,
-                sink,
-                &mut counters,
-                &mut skipped_values,
-            );
-            for (value, reason) in &skipped_values {
-                let location = Location::Key {
-                    step: env.step_index,
-                    key: snippet(&key),
-                };
-                stats.skipped_records += 1;
-                let mut record = key.clone();
-                record.push(b'\t');
-                record.extend_from_slice(value);
-                bad.add(&location, reason, &record)?;
-            }
-            r
-        } else {
-            reducer.reduce(&key, &mut groups, sink, &mut counters)
-        };
-        match r {
-            Ok(()) => {}
-            Err(RecordError::Fatal(e)) => return Err(e),
-            Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
-                let location = Location::Key {
-                    step: env.step_index,
-                    key: snippet(&key),
-                };
-                if !env.skip_bad {
-                    return Err(Error::BadRecord {
-                        location,
-                        reason,
-                        snippet: snippet(&key),
-                    });
-                }
-                stats.skipped_records += 1;
-                bad.add(&location, &reason, &key)?;
-            }
-        }
+        policy.reduce_key(
+            &mut bad,
+            env.step_index,
+            &mut *reducer,
+            &key,
+            &mut groups,
+            &mut out,
+            &mut counters,
+        )?;
     }
+    stats.skipped_records += policy.skipped;
     stats.reduce_input_records += groups.values_read;
-    let sink: &mut dyn RecordSink = &mut out;
-    match reducer.finish(sink, &mut counters) {
-        Ok(()) => {}
-        Err(RecordError::Fatal(e)) => return Err(e),
-        Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
-            return Err(Error::Hook {
-                hook: format!("step {} reducer final", env.step_index),
-                reason: m,
-            })
-        }
-    }
+    reducer
+        .finish(&mut out, &mut counters)
+        .map_err(|e| e.in_hook(format!("step {} reducer final", env.step_index)))?;
     drop(groups);
     drop(runs);
     let (part, records, bytes) = out.finish()?;

@@ -3,9 +3,9 @@
 //! tested against).
 
 use crate::counters::Counters;
-use crate::emit::{EmitBuffers, Emitter, RecordSink, VecSink};
-use crate::error::{Error, JobError, Result};
-use crate::job::{Job, RecordError, SliceValues, Step, TaskContext};
+use crate::emit::{EmitBuffers, Emitter, VecSink};
+use crate::error::{snippet, Error, JobError, Location, Result};
+use crate::job::{Job, RecordError, ReduceFn, SliceValues, Step, TaskContext, TaskKind};
 use crate::protocol::{sortable_value, write_record};
 use serde::Serialize;
 use std::collections::BTreeMap;
@@ -41,84 +41,157 @@ fn to_strings(recs: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<(String, String)> {
         .collect()
 }
 
-fn record_error(e: RecordError, what: &str) -> Error {
-    match e {
-        RecordError::Fatal(e) => e,
-        RecordError::Decode(m) | RecordError::Job(m) => Error::Hook {
-            hook: what.to_string(),
-            reason: m,
-        },
+/// A step's mapper run over lines in memory.
+#[derive(Debug, Default)]
+pub(crate) struct Mapped {
+    /// The records emitted, in order.
+    pub records: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Indices of the lines the mapper accepted.
+    pub accepted: Vec<usize>,
+    /// Lines the mapper rejected (only when told to skip them).
+    pub rejected: usize,
+}
+
+/// Runs a fresh mapper of `step` over `lines`. A line the mapper rejects is
+/// an error, or, with `skip_bad`, left out with whatever it emitted.
+pub(crate) fn map_lines(
+    step: &Step,
+    index: usize,
+    lines: &[Vec<u8>],
+    counters: &mut Counters,
+    skip_bad: bool,
+) -> Result<Mapped> {
+    let ctx = TaskContext {
+        step: index,
+        ..TaskContext::default()
+    };
+    let mut mapper = step.new_mapper();
+    mapper.init(&ctx).map_err(|e| {
+        RecordError::Job(e.to_string()).in_hook(format!("step {index} mapper init"))
+    })?;
+    let mut sink = VecSink::default();
+    let mut mapped = Mapped::default();
+    for (n, line) in lines.iter().enumerate() {
+        let before = sink.records.len();
+        match mapper.map_line(line, &mut sink, counters) {
+            Ok(_) => mapped.accepted.push(n),
+            Err(RecordError::Fatal(e)) => return Err(e),
+            Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
+                if !skip_bad {
+                    return Err(Error::BadRecord {
+                        location: Location::Line {
+                            step: index,
+                            file: "<input>".into(),
+                            line: Some(n as u64 + 1),
+                        },
+                        reason,
+                        snippet: snippet(line),
+                    });
+                }
+                sink.records.truncate(before);
+                mapped.rejected += 1;
+            }
+        }
     }
+    mapper
+        .finish(&mut sink, counters)
+        .map_err(|e| e.in_hook(format!("step {index} mapper final")))?;
+    mapped.records = sink.records;
+    Ok(mapped)
+}
+
+/// Records grouped by key bytes, values in emission order.
+pub(crate) fn group(records: Vec<(Vec<u8>, Vec<u8>)>) -> BTreeMap<Vec<u8>, Vec<Vec<u8>>> {
+    let mut groups: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+    for (k, v) in records {
+        groups.entry(k).or_default().push(v);
+    }
+    groups
+}
+
+/// The values in the order a step that sorts values delivers them.
+pub(crate) fn sorted_if(sort: bool, mut values: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    if sort {
+        values.sort_by_cached_key(|v| {
+            let mut s = Vec::new();
+            let _ = sortable_value(v, &mut s);
+            s
+        });
+    }
+    values
+}
+
+/// Runs `reducer` (init, every group in key order, finish) and returns its
+/// records as `key TAB value` lines.
+pub(crate) fn reduce_groups(
+    step: &Step,
+    index: usize,
+    reducer: &mut dyn ReduceFn,
+    groups: &BTreeMap<Vec<u8>, Vec<Vec<u8>>>,
+    counters: &mut Counters,
+) -> Result<Vec<Vec<u8>>> {
+    let ctx = TaskContext {
+        step: index,
+        kind: TaskKind::Reduce,
+        partition: Some(0),
+        ..TaskContext::default()
+    };
+    reducer.init(&ctx).map_err(|e| {
+        RecordError::Job(e.to_string()).in_hook(format!("step {index} reducer init"))
+    })?;
+    let mut out = VecSink::default();
+    for (k, vs) in groups {
+        let vs = sorted_if(step.sorts_values(), vs.clone());
+        let mut stream = SliceValues(vs.iter().map(Vec::as_slice));
+        match reducer.reduce(k, &mut stream, &mut out, counters) {
+            Ok(()) => {}
+            Err(RecordError::Fatal(e)) => return Err(e),
+            Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
+                return Err(Error::BadRecord {
+                    location: Location::Key {
+                        step: index,
+                        key: snippet(k),
+                    },
+                    reason,
+                    snippet: snippet(k),
+                })
+            }
+        }
+    }
+    reducer
+        .finish(&mut out, counters)
+        .map_err(|e| e.in_hook(format!("step {index} reducer final")))?;
+    Ok(record_lines(out.records))
+}
+
+/// Records as `key TAB value` lines (without the newline).
+pub(crate) fn record_lines(records: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
+    records
+        .into_iter()
+        .map(|(k, v)| {
+            let mut line = Vec::new();
+            write_record(&mut line, &k, &v);
+            line.pop();
+            line
+        })
+        .collect()
 }
 
 /// Runs one step in memory: every line through a fresh mapper, all values of
 /// a key to one reducer call, no combiner. Returns output lines.
 fn run_step(
     step: &Step,
-    step_index: usize,
+    index: usize,
     lines: &[Vec<u8>],
     counters: &mut Counters,
 ) -> Result<Vec<Vec<u8>>> {
-    let mut mapper = step.new_mapper();
-    let ctx = TaskContext {
-        step: step_index,
-        ..TaskContext::default()
-    };
-    mapper.init(&ctx).map_err(|e| Error::Hook {
-        hook: "mapper init".into(),
-        reason: e.to_string(),
-    })?;
-    let mut mapped = VecSink::default();
-    for line in lines {
-        mapper
-            .map_line(line, &mut mapped, counters)
-            .map_err(|e| record_error(e, "mapper"))?;
-    }
-    mapper
-        .finish(&mut mapped, counters)
-        .map_err(|e| record_error(e, "mapper final"))?;
-    let mut out = Vec::new();
-    let Some(mut reducer) = step.new_reducer() else {
-        for (k, v) in mapped.records {
-            let mut line = Vec::new();
-            write_record(&mut line, &k, &v);
-            line.pop();
-            out.push(line);
+    let mapped = map_lines(step, index, lines, counters, false)?;
+    match step.new_reducer() {
+        None => Ok(record_lines(mapped.records)),
+        Some(mut reducer) => {
+            reduce_groups(step, index, &mut *reducer, &group(mapped.records), counters)
         }
-        return Ok(out);
-    };
-    let mut groups: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
-    for (k, v) in mapped.records {
-        groups.entry(k).or_default().push(v);
     }
-    reducer.init(&ctx).map_err(|e| Error::Hook {
-        hook: "reducer init".into(),
-        reason: e.to_string(),
-    })?;
-    let mut sink = VecSink::default();
-    for (k, mut vs) in groups {
-        if step.sorts_values() {
-            vs.sort_by_cached_key(|v| {
-                let mut s = Vec::new();
-                let _ = sortable_value(v, &mut s);
-                s
-            });
-        }
-        let mut stream = SliceValues(vs.iter().map(Vec::as_slice));
-        reducer
-            .reduce(&k, &mut stream, &mut sink as &mut dyn RecordSink, counters)
-            .map_err(|e| record_error(e, "reducer"))?;
-    }
-    reducer
-        .finish(&mut sink, counters)
-        .map_err(|e| record_error(e, "reducer final"))?;
-    for (k, v) in sink.records {
-        let mut line = Vec::new();
-        write_record(&mut line, &k, &v);
-        line.pop();
-        out.push(line);
-    }
-    Ok(out)
 }
 
 /// Runs a whole job in memory on the given input lines and returns its output

@@ -40,16 +40,14 @@ use mr_core::input::lines::open_split;
 use mr_core::input::listing::InputSource;
 use mr_core::input::{list_inputs, make_splits, LineReader, Split};
 use mr_core::output::commit::OutputDir;
-use mr_core::output::stdout::{concat_parts, merge_parts};
+use mr_core::output::stdout::{concat_parts, merge_parts, merge_sorted_lines};
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, Output, RunConfig};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use std::cmp::Reverse;
-use std::collections::BinaryHeap;
 use std::fs::{self, File};
-use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -532,12 +530,13 @@ impl StepRun<'_> {
                         self.shape.combiner && n >= MIN_SPILLS_FOR_COMBINE && rng.gen_bool(0.5);
                     if combine {
                         let c = self.combine(task_dir, env, 1, file, |w| {
-                            merge_files(runs, key_fields, w)
+                            merge_sorted_lines(runs, key_fields, w).map_err(io::Error::from)
                         })?;
                         counters.merge(&c);
                     } else {
                         let mut w = BufWriter::with_capacity(1 << 16, file);
-                        merge_files(runs, key_fields, &mut w)
+                        merge_sorted_lines(runs, key_fields, &mut w)
+                            .map_err(io::Error::from)
                             .and_then(|()| w.flush())
                             .with_context(|| format!("merging spills into {}", part.display()))?;
                     }
@@ -691,7 +690,9 @@ impl StepRun<'_> {
                     return Ok(Fed::All);
                 };
                 let mut w = BufWriter::with_capacity(1 << 16, stdin);
-                fed(merge_files(inputs, key_fields, &mut w).and_then(|()| w.flush()))
+                fed(merge_sorted_lines(inputs, key_fields, &mut w)
+                    .map_err(io::Error::from)
+                    .and_then(|()| w.flush()))
             })
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the feeding thread panicked")))
@@ -731,53 +732,6 @@ fn feed_split(split: &Split, stdin: Option<ChildStdin>) -> Result<Fed> {
         w.flush()
     };
     fed(write()).with_context(|| format!("reading {}", split.file.display))
-}
-
-/// Merges files of sorted lines by key (the first `key_fields` fields),
-/// lines of equal keys in file order.
-fn merge_files(paths: &[PathBuf], key_fields: usize, out: &mut dyn Write) -> io::Result<()> {
-    struct Cursor {
-        r: BufReader<File>,
-        line: Vec<u8>,
-    }
-    impl Cursor {
-        fn advance(&mut self) -> io::Result<bool> {
-            self.line.clear();
-            if self.r.read_until(b'\n', &mut self.line)? == 0 {
-                return Ok(false);
-            }
-            if self.line.last() != Some(&b'\n') {
-                self.line.push(b'\n');
-            }
-            Ok(true)
-        }
-    }
-    let mut cursors = Vec::with_capacity(paths.len());
-    let mut heap = BinaryHeap::new();
-    for (i, p) in paths.iter().enumerate() {
-        let f =
-            File::open(p).map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", p.display())))?;
-        let mut c = Cursor {
-            r: BufReader::with_capacity(64 << 10, f),
-            line: Vec::new(),
-        };
-        if c.advance()? {
-            let l = &c.line[..c.line.len() - 1];
-            heap.push(Reverse((l[..key_len(l, key_fields)].to_vec(), i)));
-        }
-        cursors.push(c);
-    }
-    while let Some(Reverse((mut key, i))) = heap.pop() {
-        let c = &mut cursors[i];
-        out.write_all(&c.line)?;
-        if c.advance()? {
-            let l = &c.line[..c.line.len() - 1];
-            key.clear();
-            key.extend_from_slice(&l[..key_len(l, key_fields)]);
-            heap.push(Reverse((key, i)));
-        }
-    }
-    Ok(())
 }
 
 /// The `part-*` files of a directory, in name order.
@@ -865,7 +819,7 @@ mod tests {
         fs::write(&a, "\"a\"\t1\n\"b\"\t2\n\"b\"\t3").unwrap();
         fs::write(&b, "\"a\"\t4\n\"ab\"\t5\n").unwrap();
         let mut out = Vec::new();
-        merge_files(&[a.clone(), b.clone()], 1, &mut out).unwrap();
+        merge_sorted_lines(&[a.clone(), b.clone()], 1, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"a\"\t1\n\"a\"\t4\n\"ab\"\t5\n\"b\"\t2\n\"b\"\t3\n"
@@ -873,7 +827,7 @@ mod tests {
         fs::write(&a, "\"u\"\t02\tx\n").unwrap();
         fs::write(&b, "\"u\"\t01\ty\n").unwrap();
         let mut out = Vec::new();
-        merge_files(&[a, b], 2, &mut out).unwrap();
+        merge_sorted_lines(&[a, b], 2, &mut out).unwrap();
         assert_eq!(
             String::from_utf8(out).unwrap(),
             "\"u\"\t01\ty\n\"u\"\t02\tx\n"

@@ -197,7 +197,7 @@ pub fn hadoop_partition(key: &[u8], key_fields: usize, partitions: usize) -> usi
         return 0;
     }
     let hash = if key_fields >= 2 {
-        let first = memchr_tab(key).map_or(key, |i| &key[..i]);
+        let first = &key[..key_len(key, 1)];
         java_hash(0, first)
     } else {
         text_hash(key)
@@ -205,31 +205,7 @@ pub fn hadoop_partition(key: &[u8], key_fields: usize, partitions: usize) -> usi
     ((hash & i32::MAX) as usize) % partitions
 }
 
-fn memchr_tab(b: &[u8]) -> Option<usize> {
-    b.iter().position(|&c| c == b'\t')
-}
-
-/// The length of a streaming record's key: up to its `key_fields`-th tab
-/// (the whole line if it has fewer tabs).
-///
-/// ```
-/// use mr_cli::cluster::key_len;
-/// assert_eq!(key_len(b"k\ts\tv", 1), 1);
-/// assert_eq!(key_len(b"k\ts\tv", 2), 3);
-/// assert_eq!(key_len(b"k", 2), 1);
-/// ```
-pub fn key_len(line: &[u8], key_fields: usize) -> usize {
-    let mut seen = 0;
-    for (i, &b) in line.iter().enumerate() {
-        if b == b'\t' {
-            seen += 1;
-            if seen == key_fields {
-                return i;
-            }
-        }
-    }
-    line.len()
-}
+pub use mr_core::protocol::key_len;
 
 /// Quotes `s` for a POSIX shell when it needs it, so that printed commands
 /// can be pasted as they are.

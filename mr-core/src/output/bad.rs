@@ -7,7 +7,10 @@
 //! {"file":"logs/a.json","line":12,"reason":"invalid JSON: EOF while parsing"}<TAB>{"page_url": "/x
 //! ```
 
-use crate::error::{Error, Location, Result};
+use crate::counters::Counters;
+use crate::emit::RecordSink;
+use crate::error::{snippet, Error, Location, Result};
+use crate::job::{RecordError, ReduceFn, ValueStream};
 use serde_json::json;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -38,12 +41,6 @@ impl BadRecords {
 
     /// Keeps one record aside.
     pub fn add(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
-        let header = match location {
-            Location::Line { step, file, line } => {
-                json!({"step": step, "file": file, "line": line, "reason": reason})
-            }
-            Location::Key { step, key } => json!({"step": step, "key": key, "reason": reason}),
-        };
         if self.w.is_none() {
             if let Some(dir) = self.path.parent() {
                 std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
@@ -52,14 +49,9 @@ impl BadRecords {
                 .map_err(|e| Error::io("creating", self.path.clone(), e))?;
             self.w = Some(BufWriter::new(f));
         }
-        let path = &self.path;
         if let Some(w) = self.w.as_mut() {
-            let r = serde_json::to_writer(&mut *w, &header)
-                .map_err(std::io::Error::from)
-                .and_then(|()| w.write_all(b"\t"))
-                .and_then(|()| w.write_all(record))
-                .and_then(|()| w.write_all(b"\n"));
-            r.map_err(|e| Error::io("writing", path.clone(), e))?;
+            write_kept(w, b"", location, reason, record)
+                .map_err(|e| Error::io("writing", self.path.clone(), e))?;
         }
         self.count += 1;
         Ok(())
@@ -72,5 +64,146 @@ impl BadRecords {
                 .map_err(|e| Error::io("writing", self.path.clone(), e))?;
         }
         Ok(())
+    }
+}
+
+/// Where kept-aside records go: a task's file under `_bad_records/`, or, in
+/// task mode, stderr.
+pub(crate) trait KeepAside {
+    /// Keeps one record aside with its place and the reason.
+    fn keep(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()>;
+}
+
+impl KeepAside for BadRecords {
+    fn keep(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
+        self.add(location, reason, record)
+    }
+}
+
+/// Kept-aside records as stderr lines `mr-bad-record: {header} TAB record`
+/// (task mode: Hadoop keeps a task's stderr in its logs).
+pub(crate) struct StderrKeeper<'a>(pub &'a mut dyn Write);
+
+impl KeepAside for StderrKeeper<'_> {
+    fn keep(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
+        write_kept(&mut self.0, b"mr-bad-record: ", location, reason, record)
+            .map_err(|e| Error::io("writing", "stderr", e))
+    }
+}
+
+/// Writes `prefix {header} TAB record NEWLINE`, the header naming where the
+/// record came from and why it was set aside.
+fn write_kept(
+    w: &mut dyn Write,
+    prefix: &[u8],
+    location: &Location,
+    reason: &str,
+    record: &[u8],
+) -> std::io::Result<()> {
+    let header = match location {
+        Location::Line { step, file, line } => {
+            json!({"step": step, "file": file, "line": line, "reason": reason})
+        }
+        Location::Key { step, key } => json!({"step": step, "key": key, "reason": reason}),
+    };
+    w.write_all(prefix)?;
+    serde_json::to_writer(&mut *w, &header)?;
+    w.write_all(b"\t")?;
+    w.write_all(record)?;
+    w.write_all(b"\n")
+}
+
+/// A task's bad-record policy: stop at the first bad record (strict), or
+/// keep each one aside and count it (`--skip-bad-records`). The local map and
+/// reduce tasks and task mode all go through it.
+pub(crate) struct BadRecordPolicy {
+    skip: bool,
+    /// Records kept aside so far.
+    pub skipped: u64,
+    /// A key's undecodable values, reused from key to key.
+    values: Vec<(Vec<u8>, String)>,
+}
+
+impl BadRecordPolicy {
+    pub fn new(skip: bool) -> Self {
+        BadRecordPolicy {
+            skip,
+            skipped: 0,
+            values: Vec::new(),
+        }
+    }
+
+    /// One bad record: the error under the strict policy, else kept aside.
+    pub fn reject(
+        &mut self,
+        keeper: &mut dyn KeepAside,
+        location: Location,
+        reason: String,
+        record: &[u8],
+    ) -> Result<()> {
+        if !self.skip {
+            return Err(Error::BadRecord {
+                location,
+                reason,
+                snippet: snippet(record),
+            });
+        }
+        self.skipped += 1;
+        keeper.keep(&location, &reason, record)
+    }
+
+    /// Applies the policy to what a mapper or reducer said about one record.
+    pub fn check<T>(
+        &mut self,
+        keeper: &mut dyn KeepAside,
+        r: std::result::Result<T, RecordError>,
+        location: impl FnOnce() -> Location,
+        record: &[u8],
+    ) -> Result<Option<T>> {
+        match r {
+            Ok(v) => Ok(Some(v)),
+            Err(RecordError::Fatal(e)) => Err(e),
+            Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => self
+                .reject(keeper, location(), reason, record)
+                .map(|()| None),
+        }
+    }
+
+    /// Reduces one key. When skipping, values that do not decode are kept
+    /// aside (as `key TAB value`) and the rest of the group is reduced; a
+    /// reducer error keeps the key aside.
+    #[allow(clippy::too_many_arguments)]
+    pub fn reduce_key(
+        &mut self,
+        keeper: &mut dyn KeepAside,
+        step: usize,
+        f: &mut dyn ReduceFn,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<()> {
+        let location = || Location::Key {
+            step,
+            key: snippet(key),
+        };
+        let r = if self.skip {
+            let mut skipped = std::mem::take(&mut self.values);
+            skipped.clear();
+            let r = f.reduce_skipping(key, values, sink, counters, &mut skipped);
+            let mut record = Vec::new();
+            for (value, reason) in skipped.drain(..) {
+                record.clear();
+                record.extend_from_slice(key);
+                record.push(b'\t');
+                record.extend_from_slice(&value);
+                self.reject(keeper, location(), reason, &record)?;
+            }
+            self.values = skipped;
+            r
+        } else {
+            f.reduce(key, values, sink, counters)
+        };
+        self.check(keeper, r, location, key).map(|_| ())
     }
 }

@@ -2,10 +2,12 @@
 //! merged by key (reduce steps), so stdout is in key order.
 
 use crate::error::{Error, Result};
-use crate::input::LineReader;
+use crate::protocol::key_len;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::Write;
-use std::path::PathBuf;
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
 
 /// Writes the parts to `out`, concatenated in order.
 pub fn concat_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
@@ -28,58 +30,111 @@ fn copy_error(e: std::io::Error, p: &std::path::Path) -> Error {
 /// Writes the lines of sorted parts to `out`, merged by key (the bytes before
 /// the first tab). Lines of one part keep their order.
 pub fn merge_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
-    struct Cursor {
-        r: LineReader<File>,
+    merge_sorted_lines(parts, 1, out).map_err(|e| match e {
+        MergeError::Read { path, source } => Error::io("reading", path, source),
+        MergeError::Write(e) => Error::Stdout(e),
+    })
+}
+
+/// Why [`merge_sorted_lines`] stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum MergeError {
+    /// Reading one of the files failed.
+    #[error("reading {}: {source}", path.display())]
+    Read {
+        /// The file.
         path: PathBuf,
-        line: Vec<u8>,
-        key_len: usize,
-    }
-    impl Cursor {
-        fn advance(&mut self) -> Result<bool> {
-            match self.r.next_line() {
-                Ok(Some((_, l))) => {
-                    self.line.clear();
-                    self.line.extend_from_slice(l);
-                    self.key_len = memchr::memchr(b'\t', l).unwrap_or(l.len());
-                    Ok(true)
-                }
-                Ok(None) => Ok(false),
-                Err(e) => Err(Error::io("reading", self.path.clone(), e)),
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Writing the merged lines failed (a broken pipe when the reader left).
+    #[error("writing merged lines: {0}")]
+    Write(#[source] std::io::Error),
+}
+
+impl From<MergeError> for std::io::Error {
+    /// The error as an I/O error of the same kind (a broken pipe stays one).
+    fn from(e: MergeError) -> std::io::Error {
+        match e {
+            MergeError::Write(e) => e,
+            MergeError::Read { path, source } => {
+                std::io::Error::new(source.kind(), format!("{}: {source}", path.display()))
             }
         }
-        fn key(&self) -> &[u8] {
-            &self.line[..self.key_len]
+    }
+}
+
+/// Merges files of sorted lines by key (their first `key_fields` tab-separated
+/// fields, see [`key_len`]). Lines with equal keys come in file order, then in
+/// line order; lines are copied byte for byte (a last line without a newline
+/// gets one). Memory: one line and one key per file.
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let (a, b) = (d.path().join("a"), d.path().join("b"));
+/// std::fs::write(&a, "\"a\"\t1\n\"b\"\t2\n").unwrap();
+/// std::fs::write(&b, "\"a\"\t3\n\"ab\"\t4").unwrap();
+/// let mut out = Vec::new();
+/// mr_core::output::stdout::merge_sorted_lines(&[a, b], 1, &mut out).unwrap();
+/// assert_eq!(out, b"\"a\"\t1\n\"a\"\t3\n\"ab\"\t4\n\"b\"\t2\n");
+/// ```
+pub fn merge_sorted_lines(
+    paths: &[PathBuf],
+    key_fields: usize,
+    out: &mut dyn Write,
+) -> std::result::Result<(), MergeError> {
+    struct Cursor<'p> {
+        r: BufReader<File>,
+        path: &'p Path,
+        line: Vec<u8>,
+    }
+    impl Cursor<'_> {
+        /// The next line, with its newline; false at the end.
+        fn advance(&mut self) -> std::result::Result<bool, MergeError> {
+            self.line.clear();
+            let n =
+                self.r
+                    .read_until(b'\n', &mut self.line)
+                    .map_err(|source| MergeError::Read {
+                        path: self.path.to_path_buf(),
+                        source,
+                    })?;
+            if n > 0 && self.line.last() != Some(&b'\n') {
+                self.line.push(b'\n');
+            }
+            Ok(n > 0)
+        }
+        fn key(&self, key_fields: usize) -> &[u8] {
+            let l = &self.line[..self.line.len() - 1];
+            &l[..key_len(l, key_fields)]
         }
     }
-    let mut cursors = Vec::new();
-    for p in parts {
-        let f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
+    let mut cursors = Vec::with_capacity(paths.len());
+    let mut heap = BinaryHeap::with_capacity(paths.len());
+    for (i, path) in paths.iter().enumerate() {
+        let f = File::open(path).map_err(|source| MergeError::Read {
+            path: path.clone(),
+            source,
+        })?;
         let mut c = Cursor {
-            r: LineReader::new(f, 0, u64::MAX),
-            path: p.clone(),
+            r: BufReader::with_capacity(64 << 10, f),
+            path,
             line: Vec::new(),
-            key_len: 0,
         };
         if c.advance()? {
-            cursors.push(c);
+            heap.push(Reverse((c.key(key_fields).to_vec(), i)));
         }
+        cursors.push(c);
     }
-    // Few parts (one per partition): a linear scan for the least key is fine.
-    while !cursors.is_empty() {
-        let mut best = 0;
-        for i in 1..cursors.len() {
-            if cursors[i].key() < cursors[best].key() {
-                best = i;
-            }
-        }
-        let c = &mut cursors[best];
-        out.write_all(&c.line)
-            .and_then(|()| out.write_all(b"\n"))
-            .map_err(Error::Stdout)?;
-        if !c.advance()? {
-            cursors.swap_remove(best);
-            // Keep ties deterministic: restore partition order.
-            cursors.sort_by(|a, b| a.path.cmp(&b.path));
+    // The popped key's buffer is reused for the file's next key.
+    while let Some(Reverse((mut key, i))) = heap.pop() {
+        let c = &mut cursors[i];
+        out.write_all(&c.line).map_err(MergeError::Write)?;
+        if c.advance()? {
+            key.clear();
+            key.extend_from_slice(c.key(key_fields));
+            heap.push(Reverse((key, i)));
         }
     }
     Ok(())

@@ -27,8 +27,8 @@ use crate::emit::RecordSink;
 use crate::error::{snippet, Error, Location, Result};
 use crate::input::LineReader;
 use crate::job::{Job, RecordError, TaskContext, TaskKind, ValueStream};
+use crate::output::bad::{BadRecordPolicy, StderrKeeper};
 use crate::protocol::{sortable_value, split_record};
-use serde_json::json;
 use std::io::{BufWriter, Read, Write};
 
 /// Which part of a step a task runs.
@@ -167,7 +167,7 @@ pub fn run_task(
         records: 0,
     };
     let mut counters = Counters::default();
-    let mut skipped = 0u64;
+    let mut policy = BadRecordPolicy::new(opts.skip_bad_records);
     let mut records_in = 0u64;
     let reader = LineReader::new(input, 0, u64::MAX);
     let file = env.input_file.clone().unwrap_or_else(|| "-".into());
@@ -188,9 +188,8 @@ pub fn run_task(
                 input_file: Some(file.clone()),
                 partition: None,
             };
-            mapper.init(&ctx).map_err(|e| Error::Hook {
-                hook: format!("step {} mapper init", opts.step),
-                reason: e.to_string(),
+            mapper.init(&ctx).map_err(|e| {
+                RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", opts.step))
             })?;
             let mut reader = reader;
             let mut line_no = 0u64;
@@ -200,32 +199,20 @@ pub fn run_task(
             {
                 line_no += 1;
                 records_in += 1;
-                match mapper.map_line(line, &mut sink, &mut counters) {
-                    Ok(_) => {}
-                    Err(RecordError::Fatal(e)) => return Err(e),
-                    Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
-                        let location = Location::Line {
-                            step: opts.step,
-                            file: file.clone(),
-                            line: Some(line_no),
-                        };
-                        bad_record(opts, diag, location, reason, line, &mut skipped)?;
-                    }
-                }
+                let r = mapper.map_line(line, &mut sink, &mut counters);
+                let location = || Location::Line {
+                    step: opts.step,
+                    file: file.clone(),
+                    line: Some(line_no),
+                };
+                policy.check(&mut StderrKeeper(&mut *diag), r, location, line)?;
                 if records_in.is_multiple_of(1_000_000) {
                     let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
                 }
             }
-            match mapper.finish(&mut sink, &mut counters) {
-                Ok(()) => {}
-                Err(RecordError::Fatal(e)) => return Err(e),
-                Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
-                    return Err(Error::Hook {
-                        hook: format!("step {} mapper final", opts.step),
-                        reason: m,
-                    })
-                }
-            }
+            mapper
+                .finish(&mut sink, &mut counters)
+                .map_err(|e| e.in_hook(format!("step {} mapper final", opts.step)))?;
         }
         TaskRole::Combiner | TaskRole::Reducer => {
             let is_reducer = opts.role == TaskRole::Reducer;
@@ -253,61 +240,27 @@ pub fn run_task(
                 input_file: None,
                 partition: env.partition,
             };
-            f.init(&ctx).map_err(|e| Error::Hook {
-                hook: format!("step {} {:?} init", opts.step, opts.role),
-                reason: e.to_string(),
+            f.init(&ctx).map_err(|e| {
+                RecordError::Job(e.to_string())
+                    .in_hook(format!("step {} {:?} init", opts.step, opts.role))
             })?;
             let mut groups = LineGroups::new(reader, step.sorts_values());
             let mut key = Vec::new();
-            let mut skipped_values = Vec::new();
             while groups.next_key(&mut key)? {
-                let r = if opts.skip_bad_records {
-                    skipped_values.clear();
-                    let r = f.reduce_skipping(
-                        &key,
-                        &mut groups,
-                        &mut sink,
-                        &mut counters,
-                        &mut skipped_values,
-                    );
-                    for (value, reason) in skipped_values.drain(..) {
-                        let location = Location::Key {
-                            step: opts.step,
-                            key: snippet(&key),
-                        };
-                        let mut record = key.clone();
-                        record.push(b'\t');
-                        record.extend_from_slice(&value);
-                        bad_record(opts, diag, location, reason, &record, &mut skipped)?;
-                    }
-                    r
-                } else {
-                    f.reduce(&key, &mut groups, &mut sink, &mut counters)
-                };
-                match r {
-                    Ok(()) => {}
-                    Err(RecordError::Fatal(e)) => return Err(e),
-                    Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => {
-                        let location = Location::Key {
-                            step: opts.step,
-                            key: snippet(&key),
-                        };
-                        bad_record(opts, diag, location, reason, &key, &mut skipped)?;
-                    }
-                }
+                policy.reduce_key(
+                    &mut StderrKeeper(&mut *diag),
+                    opts.step,
+                    &mut *f,
+                    &key,
+                    &mut groups,
+                    &mut sink,
+                    &mut counters,
+                )?;
             }
             records_in = groups.lines;
             counters.add(FRAMEWORK, "reduce groups", groups.groups as i64);
-            match f.finish(&mut sink, &mut counters) {
-                Ok(()) => {}
-                Err(RecordError::Fatal(e)) => return Err(e),
-                Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => {
-                    return Err(Error::Hook {
-                        hook: format!("step {} {:?} final", opts.step, opts.role),
-                        reason: m,
-                    })
-                }
-            }
+            f.finish(&mut sink, &mut counters)
+                .map_err(|e| e.in_hook(format!("step {} {:?} final", opts.step, opts.role)))?;
         }
     }
     sink.w.flush().map_err(Error::Stdout)?;
@@ -326,8 +279,8 @@ pub fn run_task(
         &format!("{role} output records"),
         sink.records as i64,
     );
-    if skipped > 0 {
-        counters.add(FRAMEWORK, "skipped records", skipped as i64);
+    if policy.skipped > 0 {
+        counters.add(FRAMEWORK, "skipped records", policy.skipped as i64);
     }
     let _ = write!(diag, "{}", counters.reporter_lines());
     let _ = writeln!(
@@ -338,37 +291,6 @@ pub fn run_task(
         opts.role
     );
     Ok(TaskReport { counters })
-}
-
-fn bad_record(
-    opts: &TaskOptions,
-    diag: &mut dyn Write,
-    location: Location,
-    reason: String,
-    record: &[u8],
-    skipped: &mut u64,
-) -> Result<()> {
-    if !opts.skip_bad_records {
-        return Err(Error::BadRecord {
-            location,
-            reason,
-            snippet: snippet(record),
-        });
-    }
-    *skipped += 1;
-    let header = match &location {
-        Location::Line { step, file, line } => {
-            json!({"step": step, "file": file, "line": line, "reason": reason})
-        }
-        Location::Key { step, key } => json!({"step": step, "key": key, "reason": reason}),
-    };
-    let mut line = b"mr-bad-record: ".to_vec();
-    line.extend_from_slice(header.to_string().as_bytes());
-    line.push(b'\t');
-    line.extend_from_slice(record);
-    line.push(b'\n');
-    diag.write_all(&line)
-        .map_err(|e| Error::io("writing", "stderr", e))
 }
 
 /// Sorted `key TAB value` lines seen as key groups.

@@ -89,6 +89,9 @@ pub struct SortBuffer {
     // STATE
     store: Store,
     sort_key: Vec<u8>,
+    /// Where a combiner's output for one group is gathered (the group's old
+    /// buffer becomes the next scratch: no allocation per combine).
+    combine_scratch: Vec<u8>,
     /// Sorted runs written so far, per partition.
     runs: Vec<Vec<Run>>,
     // RESOURCES
@@ -131,6 +134,7 @@ impl SortBuffer {
             spill_dir,
             store,
             sort_key: Vec::new(),
+            combine_scratch: Vec::new(),
             runs: vec![Vec::new(); partitions.max(1)],
             combiner,
             counters: Counters::default(),
@@ -225,6 +229,7 @@ impl SortBuffer {
                 combiner,
                 key,
                 group,
+                &mut self.combine_scratch,
                 &mut self.counters,
                 &mut self.stats,
             )?;
@@ -259,48 +264,41 @@ impl SortBuffer {
                         .then_with(|| key(a).cmp(key(b)))
                         .then_with(|| skey(a).cmp(skey(b)))
                 });
-                let mut i = 0;
+                let mut rest = &index[..];
                 for (p, slot) in runs_now.iter_mut().enumerate() {
-                    while i < index.len() && index[i].part as usize == p {
-                        let e = index[i];
-                        let k = key(&e);
-                        let mut j = i + 1;
-                        while j < index.len() && index[j].part == e.part && key(&index[j]) == k {
-                            j += 1;
-                        }
-                        match self.combiner.as_deref_mut() {
-                            Some(c) if j - i > 1 => {
-                                let vals = index[i..j].iter().map(value);
-                                let sort_values = self.sort_values;
-                                let mut sk = Vec::new();
-                                let mut written = 0u64;
-                                let mut sink = KeyChecked {
-                                    step: self.step,
-                                    key: k,
-                                    write: |v: &[u8]| {
-                                        sk.clear();
-                                        if sort_values {
-                                            sortable_value(v, &mut sk).map_err(|e| {
-                                                Error::Internal(format!(
-                                                    "combiner output is not JSON: {e}"
-                                                ))
-                                            })?;
-                                        }
-                                        written += 1;
-                                        w.write(k, &sk, v)
-                                    },
-                                };
-                                self.stats.combine_input_records += (j - i) as u64;
-                                run_combiner(self.step, c, k, vals, &mut sink, &mut self.counters)?;
-                                self.stats.combine_output_records += written;
+                    let (mine, tail) =
+                        rest.split_at(rest.partition_point(|e| e.part as usize == p));
+                    rest = tail;
+                    for group in mine.chunk_by(|a, b| key(a) == key(b)) {
+                        let k = key(&group[0]);
+                        let Some(c) = self.combiner.as_deref_mut().filter(|_| group.len() > 1)
+                        else {
+                            for e in group {
+                                w.write(k, skey(e), value(e))?;
                             }
-                            _ => {
-                                for e in &index[i..j] {
-                                    w.write(k, skey(e), value(e))?;
+                            continue;
+                        };
+                        let sort_values = self.sort_values;
+                        let sk = &mut self.sort_key;
+                        let mut written = 0u64;
+                        let mut sink = KeyChecked {
+                            step: self.step,
+                            key: k,
+                            write: |v: &[u8]| {
+                                sk.clear();
+                                if sort_values {
+                                    sortable_value(v, sk).map_err(|e| {
+                                        Error::Internal(format!("combiner output is not JSON: {e}"))
+                                    })?;
                                 }
-                            }
-                        }
-                        i = j;
+                                written += 1;
+                                w.write(k, sk, v)
+                            },
+                        };
+                        self.stats.combine_input_records += group.len() as u64;
+                        let vals = group.iter().map(value);
+                        run_combiner(self.step, c, k, vals, &mut sink, &mut self.counters)?;
+                        self.stats.combine_output_records += written;
                     }
                     *slot = Some(w.end_segment());
                 }
@@ -327,6 +325,7 @@ impl SortBuffer {
                                 combiner,
                                 &k,
                                 &mut g,
+                                &mut self.combine_scratch,
                                 &mut self.counters,
                                 &mut self.stats,
                             )?;
@@ -387,10 +386,12 @@ fn combine_group(
     combiner: &mut dyn ReduceFn,
     key: &[u8],
     group: &mut Group,
+    scratch: &mut Vec<u8>,
     counters: &mut Counters,
     stats: &mut TaskStats,
 ) -> Result<()> {
-    let mut out = Vec::with_capacity(16);
+    scratch.clear();
+    let out = scratch;
     let mut count = 0u32;
     {
         let mut sink = KeyChecked {
@@ -414,7 +415,7 @@ fn combine_group(
         )?;
     }
     stats.combine_output_records += u64::from(count);
-    group.values = out;
+    std::mem::swap(&mut group.values, out);
     group.count = count;
     Ok(())
 }
