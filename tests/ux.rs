@@ -5,6 +5,7 @@ mod common;
 
 use common::*;
 use std::fs;
+use std::process::{Command, Stdio};
 
 #[test]
 fn job_help_shows_description_steps_formats() {
@@ -197,4 +198,172 @@ fn completions_and_man_page() {
     let man = stdout(&ok(w.mr(&["man"])));
     assert!(man.starts_with(".ie") || man.contains(".TH mr"), "{man}");
     assert!(man.contains("completions"));
+}
+
+#[test]
+fn progress_only_on_a_terminal_and_erased() {
+    let w = Workdir::new();
+    let text: String = (0..20_000)
+        .map(|i| format!("w{} x y z\n", i % 997))
+        .collect();
+    w.write("in.txt", &text);
+    // stderr is a pipe here: no progress, no control characters.
+    let o = ok(w.mr_env(
+        &["run", "word_count", "-i", "in.txt", "-o", "o1"],
+        &[("MR_PROGRESS_AFTER_MS", "0")],
+    ));
+    let e = stderr(&o);
+    assert!(!e.contains('\r') && !e.contains('\x1b'), "{e:?}");
+    if !peer_available(
+        "script (util-linux)",
+        Command::new("script").arg("--version"),
+    ) {
+        return;
+    }
+    // On a terminal (a pty from `script`): drawn, then erased before the summary.
+    let run = |extra: &str| {
+        let cmd = format!(
+            "MR_PROGRESS_AFTER_MS=0 {MR} run word_count -i in.txt --sort-buffer-mb 0.05 -j 1 --chunksize 64KB {extra} -o o-{}",
+            extra.len()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(w.dir.path())
+            .env("TMPDIR", w.path("_tmp"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stdout(&o));
+        stdout(&o)
+    };
+    let shown = run("");
+    let summary = shown.find("Counters:").expect("summary");
+    assert!(shown[..summary].contains("map"), "{shown:?}");
+    assert!(shown[..summary].contains("records"), "{shown:?}");
+    assert!(
+        shown[..summary].ends_with("\r\x1b[2K"),
+        "progress not erased before the summary: {:?}",
+        &shown[summary.saturating_sub(200)..summary]
+    );
+    let quiet = run("-q");
+    assert!(
+        !quiet.contains("records") && !quiet.contains('\x1b'),
+        "{quiet:?}"
+    );
+}
+
+/// Events for video_tagging whose user name is an HTML/script injection.
+const NASTY: &str = "</script><img src=x onerror=alert(1)>";
+
+fn nasty_events(w: &Workdir) {
+    let mut events = String::new();
+    for i in 0..60 {
+        let user = if i % 3 == 0 {
+            format!("user{i}")
+        } else {
+            NASTY.to_string()
+        };
+        events.push_str(
+            &serde_json::json!({
+                "key": "user.video.lecture.action",
+                "username": user,
+                "timestamp": 1370044805460u64 + i * 1000,
+                "page_url": format!("https://class.example.org/course-001/lecture/view?lecture_id={}", i % 4),
+            })
+            .to_string(),
+        );
+        events.push('\n');
+    }
+    w.write("events/a.jsonl", &events);
+    w.write("events/b.jsonl", &events);
+}
+
+#[test]
+fn html_report_escapes_data_and_draws_one_bar_per_task() {
+    let w = Workdir::new();
+    nasty_events(&w);
+    let args = |report: &'static str| {
+        [
+            "run",
+            "video_tagging",
+            "-i",
+            "events",
+            "-j",
+            "2",
+            "--partitions",
+            "3",
+            "--chunksize",
+            "4KB",
+            "-q",
+            "-o",
+            report,
+            "--report",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!(
+            "{report}.{}",
+            if report == "h" { "html" } else { "json" }
+        )])
+        .collect::<Vec<String>>()
+    };
+    let run = |a: Vec<String>| ok(w.mr(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    run(args("h"));
+    run(args("j"));
+    let page = fs::read_to_string(w.path("h.html")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("j.json")).unwrap()).unwrap();
+    let tasks = json["tasks"].as_array().unwrap().len();
+    assert!(tasks >= 5, "{tasks} tasks");
+    assert!(!page.contains("<img"), "unescaped key in the page");
+    assert!(page.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+    assert_eq!(page.matches("<rect class=\"task ").count(), tasks);
+    assert!(
+        !page.contains("<link") && !page.contains(" src=\""),
+        "loads nothing"
+    );
+
+    if !peer_available("chromium", Command::new("chromium").arg("--version")) {
+        return;
+    }
+    let profile = w.path("chromium-profile");
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", w.path("h.html").display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = stdout(&o);
+    let log = stderr(&o);
+    assert!(o.status.success(), "{log}");
+    let check = dom
+        .split("id=\"check\"")
+        .nth(1)
+        .and_then(|s| s.split('>').next())
+        .unwrap_or_else(|| panic!("no self-check in the DOM:\n{dom}"));
+    assert!(check.contains(&format!("data-bars=\"{tasks}\"")), "{check}");
+    assert!(check.contains("data-errors=\"0\""), "{check}");
+    assert!(check.contains("data-ok=\"true\""), "{check}");
+    assert!(!dom.contains("<img"), "the key became an element");
+    assert!(
+        !log.contains("Uncaught") && !log.contains("CONSOLE"),
+        "console output: {log}"
+    );
 }

@@ -134,6 +134,12 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
         .with_context(|| format!("creating the report next to {}", path.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("writing the report {}", path.display()))?;
+    // A temp file is private (0600); a report is for reading.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
     tmp.persist(path)
         .with_context(|| format!("writing the report {}", path.display()))?;
     Ok(())

@@ -114,12 +114,17 @@ impl StatusLine {
                 let spinner = ProgressStyle::with_template("{spinner} {prefix} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner());
                 let tick = std::time::Duration::from_millis(100);
+                // Say nothing for short runs (the first half second; tests
+                // set MR_PROGRESS_AFTER_MS=0); then redraw every 0.2 s.
+                let quiet_ticks = std::env::var("MR_PROGRESS_AFTER_MS")
+                    .ok()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map_or(5, |ms| ms / 100);
                 let mut n = 0u32;
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(tick);
                     n += 1;
-                    // Say nothing for short runs; then redraw every 0.2 s.
-                    if n < 5 || !n.is_multiple_of(2) {
+                    if n < quiet_ticks || !n.is_multiple_of(2) {
                         continue;
                     }
                     let s = progress.snapshot();
