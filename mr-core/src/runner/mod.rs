@@ -5,4 +5,5 @@ pub mod limits;
 pub mod local;
 pub mod progress;
 pub mod task;
+pub mod timeline;
 pub mod workdir;
