@@ -11,7 +11,7 @@
 use rustix::fs::{flock, fstat, stat, FlockOperation};
 use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 /// A lock file held by this process; dropping it releases the lock (and
@@ -61,9 +61,17 @@ impl OwnerLock {
             match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => {}
                 Err(e) if e == Errno::WOULDBLOCK => {
-                    return Ok(Claim::Held {
-                        pid: read_pid(&file),
-                    })
+                    // The holder writes its pid just after locking: give it
+                    // a moment.
+                    let mut pid = read_pid(&file);
+                    for _ in 0..20 {
+                        if pid.is_some() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        pid = read_pid(&file);
+                    }
+                    return Ok(Claim::Held { pid });
                 }
                 Err(e) => return Err(e.into()),
             }
@@ -139,9 +147,11 @@ fn same_file(file: &File, path: &Path) -> bool {
     }
 }
 
-fn read_pid(mut file: &File) -> Option<u32> {
-    let mut s = String::new();
-    file.read_to_string(&mut s).ok()?;
+fn read_pid(file: &File) -> Option<u32> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 32];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?;
     s.trim().parse().ok()
 }
 
