@@ -79,11 +79,7 @@ pub(crate) fn map_lines(
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
                 if !skip_bad {
                     return Err(Error::BadRecord {
-                        location: Location::Line {
-                            step: index,
-                            file: "<input>".into(),
-                            line: Some(n as u64 + 1),
-                        },
+                        location: Box::new(Location::line(index, "<input>", n as u64 + 1)),
                         reason,
                         snippet: snippet(line),
                     });
@@ -148,10 +144,10 @@ pub(crate) fn reduce_groups(
             Err(RecordError::Fatal(e)) => return Err(e),
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
                 return Err(Error::BadRecord {
-                    location: Location::Key {
+                    location: Box::new(Location::Key {
                         step: index,
                         key: snippet(k),
-                    },
+                    }),
                     reason,
                     snippet: snippet(k),
                 })

@@ -192,7 +192,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             anyhow::bail!("--dry-run is for -r hadoop and -r spark")
         }
         Runner::Local => {}
-        runner => return crate::cluster::run(job.as_ref(), runner, args),
+        runner => {
+            let report = crate::cluster::run(job.as_ref(), runner, args)?;
+            if let (Some(path), Some(report)) = (&args.report, &report) {
+                write_report(path, job.name(), &config(args)?, report)?;
+            }
+            return Ok(());
+        }
     }
     let mut cfg = config(args)?;
     let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
