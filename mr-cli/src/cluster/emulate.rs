@@ -90,6 +90,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     }
     let output = report.output_dir.as_ref().map(|d| d.display().to_string());
     Ok(super::report(
+        plan.steps.len(),
         report.counters,
         output.as_deref(),
         report.elapsed,

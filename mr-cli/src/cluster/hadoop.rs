@@ -505,9 +505,17 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
     }
     result?;
-    let report = super::report(counters, Some(&o.output), started.elapsed());
+    let report = super::report(
+        plan.steps.len(),
+        counters,
+        Some(&o.output),
+        started.elapsed(),
+    );
     if !args.quiet {
-        eprint!("{}", report.counters.report());
+        eprint!(
+            "{}",
+            crate::cmd::summary::counters_text(&report, args.verbose)
+        );
         eprintln!(
             "mr: {} finished on Hadoop in {:.1}s; output in {}",
             plan.job,

@@ -214,10 +214,16 @@ pub fn step_counters(step: usize, plan: &StepPlan, tasks: &Counters) -> Counters
     c
 }
 
-/// A cluster run's report, as the local runner's: `counters` and where the
-/// output is; the skipped records are those the tasks counted (they are in
-/// the task logs, not in files here).
-pub fn report(counters: Counters, output: Option<&str>, elapsed: std::time::Duration) -> JobReport {
+/// A cluster run's report, as the local runner's: `counters` of a job of
+/// `steps` steps and where the output is; the skipped records are those the
+/// tasks counted (they are in the task logs, not in files here). The
+/// engine's phases, tasks and partitions are not known here.
+pub fn report(
+    steps: usize,
+    counters: Counters,
+    output: Option<&str>,
+    elapsed: std::time::Duration,
+) -> JobReport {
     let skipped = counters
         .iter()
         .filter(|(g, n, _)| *g == FRAMEWORK && n.ends_with(": skipped records"))
@@ -229,7 +235,10 @@ pub fn report(counters: Counters, output: Option<&str>, elapsed: std::time::Dura
         skipped_records: skipped,
         bad_record_files: Vec::new(),
         elapsed,
-        spills: Vec::new(),
+        spills: vec![0; steps],
+        phases: Vec::new(),
+        tasks: Vec::new(),
+        partitions: Vec::new(),
     }
 }
 

@@ -274,9 +274,17 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         out.flush().map_err(mr_core::Error::Stdout)?;
     }
     let output = args.output.as_ref().map(|o| o.display().to_string());
-    let report = super::report(counters, output.as_deref(), started.elapsed());
+    let report = super::report(
+        plan.steps.len(),
+        counters,
+        output.as_deref(),
+        started.elapsed(),
+    );
     if !args.quiet {
-        eprint!("{}", report.counters.report());
+        eprint!(
+            "{}",
+            crate::cmd::summary::counters_text(&report, args.verbose)
+        );
         eprintln!(
             "mr: {} finished on Spark ({}) in {:.1}s{}",
             plan.job,
