@@ -293,6 +293,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             clap_complete::generate(*shell, &mut cmd, info.name, &mut std::io::stdout());
             Ok(())
         }
+        Command::New(args) => cmd::new::run(args),
         Command::Man => {
             let cmd = command(registry, info, &[]);
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
