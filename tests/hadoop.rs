@@ -343,7 +343,8 @@ fn compare_on_hadoop(
         hadoop_lines.len(),
         local_lines.len()
     );
-    // Counters: the same summary and report as the local runner.
+    // Counters: the same summary and report as the local runner (the
+    // reduce groups too: the combiner's are counted apart).
     let hadoop_report = report(w, &rep);
     assert_eq!(hadoop_report["ok"], true);
     assert_eq!(hadoop_report["job"], job);
@@ -475,7 +476,7 @@ fn word_count_equals_local_runner_on_hadoop_with_1_and_3_reducers() {
 /// A bad line in a file's second split stops the job; the task's own error
 /// reaches the user, with the record's byte offset and its line in the
 /// split, both true; the local runner names the same record by its true
-/// line number. A combiner's groups are not counted as reduce groups.
+/// line number.
 #[test]
 fn bad_line_in_a_later_split_is_reported_truly() {
     let Some(home) = hadoop_home("bad_line_in_a_later_split_is_reported_truly") else {
