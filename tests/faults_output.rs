@@ -530,3 +530,46 @@ fn low_open_files_limit_lowers_the_merge_fan_in() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
 }
+
+#[test]
+fn many_small_spills_leave_few_files() {
+    let w = Workdir::new();
+    w.write("in.txt", text(20_000, 20_000)); // 0.5 MB
+    let want = expected_counts(&w, "in.txt");
+    let mut child = Command::new(MR)
+        .args([
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-j",
+            "1",
+            "--sort-buffer-mb",
+            "0.001",
+            "--merge-fan-in",
+            "8",
+            "--tmp-dir",
+            "scratch",
+        ])
+        .current_dir(w.dir.path())
+        .stdout(fs::File::create(w.path("stdout")).unwrap())
+        .stderr(fs::File::create(w.path("stderr")).unwrap())
+        .spawn()
+        .unwrap();
+    // Count the spill files while the job runs (1 KiB buffer: thousands of spills).
+    let mut most = 0;
+    while child.try_wait().unwrap().is_none() {
+        for job in names(&w.path("scratch")) {
+            most = most.max(names(&w.path(&format!("scratch/{job}/spill-0"))).len());
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = child.wait().unwrap();
+    let err = fs::read_to_string(w.path("stderr")).unwrap();
+    assert!(status.success(), "{err}");
+    let out = fs::read_to_string(w.path("stdout")).unwrap();
+    assert_eq!(sorted(&out), sorted(&want));
+    assert!(most > 0, "never saw a spill file");
+    assert!(most <= 8 * 5, "{most} spill files at once");
+}

@@ -21,6 +21,8 @@ pub(crate) struct MapEnv<'a> {
     pub partitions: usize,
     pub buffer_bytes: usize,
     pub spill_dir: &'a Path,
+    /// Spill files merged at once (see `SortBuffer::compact`).
+    pub fan_in: usize,
     pub skip_bad: bool,
     pub bad_dir: &'a Path,
     /// Where to report input bytes read (first step only).
@@ -108,15 +110,18 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         Some(dir) => Sink::Part(PartWriter::create(
             &dir.join(format!("part-{:05}", split.index)),
         )?),
-        None => Sink::Buffer(Box::new(SortBuffer::new(
-            env.step_index,
-            env.partitions,
-            buffer_bytes,
-            env.step.sorts_values(),
-            env.step.new_combiner(),
-            env.step.folds,
-            env.spill_dir.to_path_buf(),
-        ))),
+        None => Sink::Buffer(Box::new(
+            SortBuffer::new(
+                env.step_index,
+                env.partitions,
+                buffer_bytes,
+                env.step.sorts_values(),
+                env.step.new_combiner(),
+                env.step.folds,
+                env.spill_dir.to_path_buf(),
+            )
+            .with_fan_in(env.fan_in),
+        )),
     };
     loop {
         let next = match reader.next_line() {

@@ -168,6 +168,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             partitions,
             buffer_bytes: (cfg.sort_buffer_bytes / threads as u64).max(1024) as usize,
             spill_dir: &spill_dir,
+            fan_in,
             skip_bad: cfg.skip_bad_records,
             bad_dir: &bad_dir,
             // Map-only: one part per split, in input order.

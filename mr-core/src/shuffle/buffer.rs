@@ -26,9 +26,15 @@
 //!                                                              (segment per partition)
 //! ```
 //!
+//! **Either mode**: when the newest `fan_in` spill files are of one level,
+//! they are merged into one file of the next level (a tiered merge), so a tiny
+//! budget on a large split leaves `(fan_in - 1) x log_fan_in(spills)` files,
+//! not one per spill.
+//!
 //! A combiner must emit only the key it was given: anything else would break
 //! the sort order of the run, and is reported as an error.
 
+use super::merge::{Merger, DEFAULT_FAN_IN};
 use super::partition::partition_of;
 use super::spill::{Run, RunWriter};
 use crate::counters::{Counters, TaskStats};
@@ -78,6 +84,13 @@ enum Store {
     },
 }
 
+/// One spill file: a run per partition (`None` when empty); `level` counts
+/// the merges that made it.
+struct SpillFile {
+    level: u32,
+    runs: Vec<Option<Run>>,
+}
+
 /// A map task's output buffer. See the module docs.
 pub struct SortBuffer {
     // PROPERTIES
@@ -86,14 +99,16 @@ pub struct SortBuffer {
     budget: usize,
     sort_values: bool,
     spill_dir: PathBuf,
+    /// Spill files merged at once when they pile up (see [`Self::compact`]).
+    fan_in: usize,
     // STATE
     store: Store,
     sort_key: Vec<u8>,
     /// Where a combiner's output for one group is gathered (the group's old
     /// buffer becomes the next scratch: no allocation per combine).
     combine_scratch: Vec<u8>,
-    /// Sorted runs written so far, per partition.
-    runs: Vec<Vec<Run>>,
+    /// Spill files written so far (merged ones included), oldest first.
+    files: Vec<SpillFile>,
     // RESOURCES
     combiner: Option<Box<dyn ReduceFn>>,
     /// The combiner's own counters.
@@ -135,11 +150,18 @@ impl SortBuffer {
             store,
             sort_key: Vec::new(),
             combine_scratch: Vec::new(),
-            runs: vec![Vec::new(); partitions.max(1)],
+            fan_in: DEFAULT_FAN_IN,
+            files: Vec::new(),
             combiner,
             counters: Counters::default(),
             stats: TaskStats::default(),
         }
+    }
+
+    /// Merges spill files `fan_in` at a time when they pile up (at least 2).
+    pub(crate) fn with_fan_in(mut self, fan_in: usize) -> SortBuffer {
+        self.fan_in = fan_in.max(2);
+        self
     }
 
     /// Spills what is left and returns the runs per partition, with the
@@ -148,7 +170,62 @@ impl SortBuffer {
         if !self.is_empty() {
             self.spill()?;
         }
-        Ok((self.runs, self.stats, self.counters))
+        let mut runs = vec![Vec::new(); self.partitions];
+        for f in self.files {
+            for (p, run) in f.runs.into_iter().enumerate() {
+                runs[p].extend(run);
+            }
+        }
+        Ok((runs, self.stats, self.counters))
+    }
+
+    /// Keeps the number of spill files small however small the buffer: when
+    /// the newest `fan_in` files are of one level, they are merged (partition
+    /// by partition, `fan_in` files open at once) into one file of the next
+    /// level. At most `(fan_in - 1) x levels` files stay, and each record is
+    /// rewritten once per level: log_fan_in(spills) times.
+    fn compact(&mut self) -> Result<()> {
+        let k = self.fan_in;
+        while self.files.len() >= k {
+            let tail = &self.files[self.files.len() - k..];
+            let level = tail[0].level;
+            if tail.iter().any(|f| f.level != level) {
+                return Ok(());
+            }
+            crate::cancel::check()?;
+            let batch: Vec<SpillFile> = self.files.drain(self.files.len() - k..).collect();
+            let mut w = RunWriter::create(&self.spill_dir)?;
+            w.expect_bytes(
+                batch
+                    .iter()
+                    .flat_map(|f| f.runs.iter().flatten())
+                    .map(Run::bytes)
+                    .sum(),
+            );
+            let (mut key, mut skey, mut value) = (Vec::new(), Vec::new(), Vec::new());
+            let mut merged = Vec::with_capacity(self.partitions);
+            for p in 0..self.partitions {
+                let runs: Vec<Run> = batch.iter().filter_map(|f| f.runs[p].clone()).collect();
+                if runs.is_empty() {
+                    merged.push(None);
+                    continue;
+                }
+                // Ties go to the older file: value order is kept.
+                let mut m = Merger::new(&runs)?;
+                while m.pop(&mut key, &mut skey, &mut value)? {
+                    w.write(&key, &skey, &value)?;
+                }
+                merged.push(Some(w.end_segment()).filter(|r| r.records > 0));
+            }
+            w.finish()?;
+            drop(batch); // deletes the merged files
+            self.stats.merge_passes += 1;
+            self.files.push(SpillFile {
+                level: level + 1,
+                runs: merged,
+            });
+        }
+        Ok(())
     }
 
     fn is_empty(&self) -> bool {
@@ -346,13 +423,13 @@ impl SortBuffer {
         let bytes = w.finish()?;
         self.stats.runs += 1;
         self.stats.spilled_bytes += bytes;
-        for (p, run) in runs_now.into_iter().enumerate() {
-            if let Some(run) = run.filter(|r| r.records > 0) {
-                self.stats.spilled_records += run.records;
-                self.runs[p].push(run);
-            }
-        }
-        Ok(())
+        let runs: Vec<Option<Run>> = runs_now
+            .into_iter()
+            .map(|r| r.filter(|r| r.records > 0))
+            .collect();
+        self.stats.spilled_records += runs.iter().flatten().map(|r| r.records).sum::<u64>();
+        self.files.push(SpillFile { level: 0, runs });
+        self.compact()
     }
 }
 
