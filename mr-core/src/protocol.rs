@@ -40,6 +40,12 @@ impl std::fmt::Display for DecodeError {
 pub trait FromLine<'a>: Sized {
     /// Decodes one line.
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError>;
+
+    /// The line format in words, for help pages: `text lines (UTF-8)`.
+    /// Default: the type's name.
+    fn format() -> String {
+        crate::job::short_type_name::<Self>()
+    }
 }
 
 impl<'a> FromLine<'a> for &'a str {
@@ -49,11 +55,19 @@ impl<'a> FromLine<'a> for &'a str {
             Err(e) => Err(DecodeError(format!("invalid UTF-8: {e}"))),
         }
     }
+
+    fn format() -> String {
+        "text lines (UTF-8)".into()
+    }
 }
 
 impl<'a> FromLine<'a> for &'a [u8] {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
         Ok(Some(line))
+    }
+
+    fn format() -> String {
+        "lines of bytes".into()
     }
 }
 
@@ -77,6 +91,10 @@ impl<'a> FromLine<'a> for TextLine<'a> {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => Cow::Owned(line.iter().map(|&b| char::from(b)).collect()),
         })))
+    }
+
+    fn format() -> String {
+        "text lines (UTF-8, else Latin-1)".into()
     }
 }
 
@@ -105,6 +123,13 @@ impl<'a, T: Deserialize<'a>> FromLine<'a> for Json<T> {
             Err(e) => Err(DecodeError(format!("invalid JSON: {e}"))),
         }
     }
+
+    fn format() -> String {
+        format!(
+            "JSON lines, one {} a line",
+            crate::job::short_type_name::<T>()
+        )
+    }
 }
 
 impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
@@ -120,6 +145,14 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
         }
         .map_err(|e| DecodeError(format!("invalid JSON value: {e}")))?;
         Ok(Some((key, value)))
+    }
+
+    fn format() -> String {
+        format!(
+            "KEY<TAB>VALUE lines, both JSON: ({}, {})",
+            crate::job::short_type_name::<K>(),
+            crate::job::short_type_name::<V>()
+        )
     }
 }
 

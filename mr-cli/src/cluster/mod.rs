@@ -199,7 +199,7 @@ impl JobPlan {
     /// plan.extras.job_args = vec!["-e".into(), "it's $(x)".into()];
     /// let cmd = plan.task_command(0, TaskRole::Mapper);
     /// assert_eq!(cmd, r#"./mr run mr_grep --step-num 0 --mapper -e "it's $(x)""#);
-    /// assert_eq!(hadoop_split_args(&cmd)[6], "it's $(x)");
+    /// assert_eq!(hadoop_split_args(&cmd)[7], "it's $(x)");
     /// plan.extras.job_args = vec!["-e".into(), r#"'"'"#.into()];
     /// assert!(plan.task_command(0, TaskRole::Mapper).starts_with("./mr --mr-args-hex="));
     /// ```
