@@ -19,7 +19,8 @@
 //!   and the k-way merge;
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
 //! - [`options`]: the job's own options, files and jobconf;
-//! - [`runner`]: the local runner.
+//! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
+//! - [`lock`]: owner locks that keep runs apart and mark their files as live.
 //!
 //! ## A word count
 //!
@@ -80,6 +81,7 @@ pub mod fold;
 pub mod input;
 pub mod job;
 pub mod laws;
+pub mod lock;
 mod map_task;
 pub mod options;
 pub mod output;
