@@ -18,7 +18,8 @@
 //! - [`shuffle`]: partitioning, the memory-bounded sort buffer, spill files
 //!   and the k-way merge;
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
-//! - [`runner`]: the local runner.
+//! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
+//! - [`lock`]: owner locks that keep runs apart and mark their files as live.
 //!
 //! ## A word count
 //!
@@ -79,6 +80,7 @@ pub mod fold;
 pub mod input;
 pub mod job;
 pub mod laws;
+pub mod lock;
 mod map_task;
 pub mod output;
 pub mod protocol;

@@ -128,11 +128,7 @@ pub fn emulate(
         Output::Stdout => None,
     };
     let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
-    fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
-    let work = tempfile::Builder::new()
-        .prefix("mr-emulate-")
-        .tempdir_in(&tmp_root)
-        .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
+    let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
     let em = Emulator {
         plan,
         seed,
