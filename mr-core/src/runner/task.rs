@@ -614,6 +614,8 @@ mod tests {
             step: 0,
             role: TaskRole::Mapper,
             skip_bad_records: skip,
+            params: Default::default(),
+            output_protocol: Default::default(),
         };
         let r = run_task(
             &BadOnX,
