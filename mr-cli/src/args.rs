@@ -256,7 +256,8 @@ pub struct RunArgs {
     pub hadoop_bin: Option<std::path::PathBuf>,
 
     /// The Hadoop Streaming jar (default: the first hadoop-streaming*.jar
-    /// under $HADOOP_HOME and the usual install places).
+    /// under $HADOOP_HOME, beside the `hadoop` on the PATH, and in the usual
+    /// install places).
     #[arg(long, value_name = "JAR", help_heading = "Cluster runners")]
     pub hadoop_streaming_jar: Option<std::path::PathBuf>,
 
