@@ -128,11 +128,7 @@ pub fn emulate(
         Output::Stdout => None,
     };
     let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
-    fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
-    let work = tempfile::Builder::new()
-        .prefix("mr-emulate-")
-        .tempdir_in(&tmp_root)
-        .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
+    let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
     let em = Emulator {
         plan,
         seed,
@@ -299,6 +295,17 @@ impl StepRun<'_> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        // The jobconf as Hadoop gives it to streaming tasks (dots as
+        // underscores), and --cmdenv.
+        .chain(
+            self.em
+                .plan
+                .extras
+                .jobconf
+                .iter()
+                .map(|(k, v)| (k.replace('.', "_"), v.clone())),
+        )
+        .chain(self.em.plan.extras.cmdenv.iter().cloned())
         .collect()
     }
 
@@ -318,6 +325,13 @@ impl StepRun<'_> {
         let exe = dir.join(self.em.plan.binary_name());
         if !exe.exists() {
             link_binary(&self.em.plan.binary, &exe)?;
+        }
+        for (path, name) in &self.em.plan.extras.files {
+            let to = dir.join(name);
+            if !to.exists() {
+                fs::copy(path, &to)
+                    .with_context(|| format!("shipping {} to {}", path.display(), to.display()))?;
+            }
         }
         Ok(dir)
     }
@@ -853,6 +867,7 @@ mod tests {
             binary: "/bin/mr".into(),
             steps: vec![],
             skip_bad_records: false,
+            extras: Default::default(),
         };
         let em = Emulator {
             plan: &plan,
