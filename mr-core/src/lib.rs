@@ -81,6 +81,7 @@ pub mod job;
 pub mod laws;
 mod map_task;
 pub mod output;
+pub mod panics;
 pub mod protocol;
 mod reduce_task;
 pub mod reducers;

@@ -90,6 +90,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         .prefix("mr-job-")
         .tempdir_in(&tmp_root)
         .map_err(|e| Error::io("creating temp dir in", &tmp_root, e))?;
+    // A run that cannot stop by itself after a signal (blocked on stdout)
+    // is ended by the binary's watchdog: it removes these first.
+    let _forced_exit_cleanup = (
+        crate::cancel::remove_on_forced_exit(work.path()),
+        output_dir
+            .as_ref()
+            .map(|o| crate::cancel::remove_on_forced_exit(o.temporary())),
+    );
     let threads = cfg.threads();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -112,6 +120,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     };
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
+    // The first task that fails stops the others at their next check.
+    let run = crate::cancel::RunFlag::new();
     for (i, step) in steps.iter().enumerate() {
         crate::cancel::check()?;
         let last = i + 1 == steps.len();
@@ -153,14 +163,15 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             splits
                 .par_iter()
                 .map(|s| {
-                    let r = run_map_task(&env, s);
+                    let r = run.task(|| run_map_task(&env, s));
                     if let Some(p) = &cfg.progress {
                         p.task_done();
                     }
                     r
                 })
-                .collect::<Result<Vec<_>>>()
-        })?;
+                .collect::<Vec<Result<_>>>()
+        });
+        let map_results = crate::cancel::first_failure(map_results)?;
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
         let mut parts = Vec::new();
         for r in map_results {
@@ -191,15 +202,16 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     .into_par_iter()
                     .enumerate()
                     .map(|(p, runs)| {
-                        let r =
-                            run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
+                        let part = out_dir.join(format!("part-{p:05}"));
+                        let r = run.task(|| run_reduce_task(&env, p, runs, &part));
                         if let Some(p) = &cfg.progress {
                             p.task_done();
                         }
                         r
                     })
-                    .collect::<Result<Vec<_>>>()
-            })?;
+                    .collect::<Vec<Result<_>>>()
+            });
+            let results = crate::cancel::first_failure(results)?;
             for r in results {
                 stats.add(&r.stats);
                 counters.merge(&r.counters);
@@ -228,7 +240,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     }
     match output_dir {
         Some(o) => {
-            let dir = o.commit()?;
+            // A forced exit waits for the commit to end.
+            let dir = crate::cancel::critical(|| o.commit())?;
             report.bad_record_files = report
                 .bad_record_files
                 .iter()
