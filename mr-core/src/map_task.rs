@@ -148,6 +148,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             crate::cancel::check()?;
             if let Some(p) = env.progress {
                 p.add_bytes(offset - reported);
+                p.add_records(1024);
                 reported = offset;
             }
         }
@@ -173,6 +174,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     if let Some(p) = env.progress {
         p.add_bytes(reader.position().saturating_sub(reported));
+        p.add_records(lines_read % 1024);
     }
     mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {
         e.in_hook(format!(
@@ -181,6 +183,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         ))
     })?;
     stats.skipped_records += policy.skipped;
+    let (combined_in, combined_out) = mapper.combined();
+    stats.combine_input_records += combined_in;
+    stats.combine_output_records += combined_out;
     let (runs, part) = match sink {
         Sink::Buffer(b) => {
             let (runs, bstats, ccounters) = b.finish()?;

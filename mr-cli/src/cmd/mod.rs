@@ -2,5 +2,9 @@
 
 pub mod check;
 pub mod gen;
+pub mod help;
 pub mod jobs;
+pub mod report;
+pub mod report_html;
 pub mod run;
+pub mod summary;
