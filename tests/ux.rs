@@ -367,3 +367,104 @@ fn html_report_escapes_data_and_draws_one_bar_per_task() {
         "console output: {log}"
     );
 }
+
+#[test]
+fn mr_new_makes_a_crate_and_refuses_bad_names() {
+    let w = Workdir::new();
+    let o = ok(w.mr(&["new", "my-job", "--path", "jobs"]));
+    assert!(stdout(&o).contains("cargo run -- run my_job --input sample.txt"));
+    let dir = w.path("jobs/my-job");
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/lib.rs",
+        "src/main.rs",
+        "sample.txt",
+        "README.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let toml = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(toml.contains("name = \"my-job\""), "{toml}");
+    assert!(
+        toml.contains("/mr-core\" }") && toml.contains("git = "),
+        "{toml}"
+    );
+    let lib = fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("pub struct MyJob;") && lib.contains("check_steps"),
+        "{lib}"
+    );
+    assert!(fs::read_to_string(dir.join("src/main.rs"))
+        .unwrap()
+        .contains("my_job::MyJob"));
+    // Never into an existing directory; the files there stay as they were.
+    fs::write(dir.join("sample.txt"), "mine\n").unwrap();
+    let o = w.mr(&["new", "my-job", "--path", "jobs"]);
+    assert!(!o.status.success());
+    assert_eq!(
+        fs::read_to_string(dir.join("sample.txt")).unwrap(),
+        "mine\n"
+    );
+    for bad in [
+        "../escape",
+        "a\"b",
+        "a b",
+        "fn",
+        "-x",
+        "",
+        "x/y",
+        "std",
+        "1abc",
+        "ab\ncd",
+    ] {
+        let o = w.mr(&["new", "--", bad]);
+        assert!(!o.status.success(), "{bad:?} accepted");
+        assert!(
+            stderr(&o).contains("invalid name"),
+            "{bad:?}: {}",
+            stderr(&o)
+        );
+    }
+    let left: Vec<_> = fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "only jobs/ and _tmp/: {left:?}");
+    assert!(!w.dir.path().parent().unwrap().join("escape").exists());
+}
+
+/// `mr new`, then `cargo run` and `cargo test` in the new crate, sharing this
+/// build's target directory. Minutes on a cold cache (the new crate's own
+/// dependency features): `.ci/run` runs it with `--ignored`.
+#[test]
+#[ignore = "builds a new crate (minutes when cold); .ci/run runs it"]
+fn mr_new_crate_runs_and_tests_at_once() {
+    let w = Workdir::new();
+    ok(w.mr(&["new", "wc_demo"]));
+    let dir = w.path("wc_demo");
+    // target/debug/mr -> target
+    let target = std::path::Path::new(MR).parent().unwrap().parent().unwrap();
+    let cargo = |args: &[&str]| {
+        let o = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", target)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "cargo {args:?}: {}", stderr(&o));
+        o
+    };
+    let o = cargo(&["run", "-q", "--", "run", "wc_demo", "--input", "sample.txt"]);
+    let out = stdout(&o);
+    assert!(out.contains("\"it\"\t8\n"), "{out}");
+    assert!(out.contains("\"of\"\t9\n"), "{out}");
+    let v = stdout(&cargo(&["run", "-q", "--", "--version"]));
+    assert_eq!(v.trim(), "wc_demo 0.1.0");
+    let help = stdout(&cargo(&["run", "-q", "--", "run", "wc_demo", "--help"]));
+    assert!(help.contains("punctuation-only tokens"), "{help}");
+    let t = cargo(&["test", "-q"]);
+    let all = stdout(&t) + &stderr(&t);
+    assert!(all.contains("3 passed"), "{all}");
+}

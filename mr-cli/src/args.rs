@@ -51,6 +51,9 @@ pub enum Command {
     },
     /// Print the manual page (roff): `mr man > mr.1 && man ./mr.1`.
     Man,
+    /// Start a job crate of your own: `mr new my_job`, then
+    /// `cd my_job && cargo run -- run my_job --input sample.txt`.
+    New(crate::cmd::new::NewArgs),
 }
 
 /// `mr run JOB`: every option, its default and what it costs.

@@ -312,6 +312,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             clap_complete::generate(*shell, &mut cmd, info.name, &mut std::io::stdout());
             Ok(())
         }
+        Command::New(args) => cmd::new::run(args),
         Command::Man => {
             let cmd = command(registry, info, &[]);
             clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
@@ -343,3 +344,8 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The user guide's examples, compiled and run as doctests.
+#[doc = include_str!("../../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;

@@ -18,7 +18,8 @@
 //! - [`shuffle`]: partitioning, the memory-bounded sort buffer, spill files
 //!   and the k-way merge;
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
-//! - [`runner`]: the local runner.
+//! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
+//! - [`lock`]: owner locks that keep runs apart and mark their files as live.
 //!
 //! ## A word count
 //!
@@ -79,6 +80,7 @@ pub mod fold;
 pub mod input;
 pub mod job;
 pub mod laws;
+pub mod lock;
 mod map_task;
 pub mod output;
 pub mod panics;
@@ -92,7 +94,7 @@ pub mod testing;
 pub use config::{Output, RunConfig};
 pub use counters::Counters;
 pub use emit::Emitter;
-pub use error::{Error, JobError, Location, Result};
+pub use error::{Error, JobError, Location, Result, SplitLine};
 pub use fold::Fold;
 pub use job::{
     IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,

@@ -124,6 +124,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     step: env.step_index,
                     file: split.file.display.clone(),
                     line: Some(lines_read + 1),
+                    offset: Some(reader.position()),
+                    in_split: None,
                 };
                 let reason = format!(
                     "corrupt or truncated compressed data after line {lines_read} \
@@ -166,6 +168,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     Some(base + lines_read - 1)
                 }),
             },
+            offset: Some(offset),
+            in_split: None,
         };
         if policy.check(&mut bad, r, location, line)? == Some(false) {
             stats.blank_lines += 1;

@@ -210,27 +210,35 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             anyhow::bail!("--dry-run is for -r hadoop and -r spark")
         }
         Runner::Local => {}
-        runner => return crate::cluster::run(job.as_ref(), runner, args),
+        runner => {
+            let started = std::time::Instant::now();
+            let result = crate::cluster::run(job.as_ref(), runner, args);
+            // Nothing ran with --dry-run: nothing to report.
+            let ran = match &result {
+                Ok(None) => None,
+                Ok(Some(report)) => Some(Ok(report)),
+                Err(e) => Some(Err(e)),
+            };
+            if let (Some(path), Some(ran)) = (&args.report, ran) {
+                let cfg = config(args).ok();
+                let runner = format!("{runner:?}").to_lowercase();
+                write_report(path, job.name(), cfg.as_ref(), Some(&runner), ran, started)?;
+            }
+            return result.map(|_| ());
+        }
     }
     let started = std::time::Instant::now();
     let mut cfg = None;
     let result = run_local(job.as_ref(), args, &mut cfg);
     if let Some(path) = &args.report {
-        let outcome = match &result {
-            Ok(report) => Outcome::Finished(report),
-            Err(e) => Outcome::Failed {
-                error: crate::error_chain(e),
-                elapsed: started.elapsed(),
-            },
-        };
-        let doc = crate::cmd::report::document(job.name(), cfg.as_ref(), &outcome);
-        let written = crate::cmd::report::write(path, &doc);
-        if let (Err(w), Err(_)) = (&written, &result) {
-            // The run's own error matters more: say this one and go on.
-            eprintln!("mr: warning: {}", crate::error_chain(w));
-        } else {
-            written?;
-        }
+        write_report(
+            path,
+            job.name(),
+            cfg.as_ref(),
+            None,
+            result.as_ref(),
+            started,
+        )?;
     }
     let report = result?;
     if !args.quiet {
@@ -239,6 +247,36 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
     Ok(())
+}
+
+/// Writes the report of a run that finished or failed (`--report`); when
+/// both the run and the writing fail, the run's error is the one returned.
+fn write_report(
+    path: &std::path::Path,
+    job: &str,
+    cfg: Option<&RunConfig>,
+    runner: Option<&str>,
+    result: Result<&mr_core::JobReport, &anyhow::Error>,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    let outcome = match result {
+        Ok(report) => Outcome::Finished(report),
+        Err(e) => Outcome::Failed {
+            error: crate::error_chain(e),
+            elapsed: started.elapsed(),
+        },
+    };
+    let mut doc = crate::cmd::report::document(job, cfg, &outcome);
+    if let (Some(r), serde_json::Value::Object(m)) = (runner, &mut doc) {
+        m.insert("runner".into(), r.into());
+    }
+    let written = crate::cmd::report::write(path, &doc);
+    if let (Err(w), Err(_)) = (&written, result) {
+        // The run's own error matters more: say this one and go on.
+        eprintln!("mr: warning: {}", crate::error_chain(w));
+        return Ok(());
+    }
+    written
 }
 
 /// The local runner, with progress on a terminal; `cfg` is the checked

@@ -21,8 +21,10 @@ use crate::map_task::{run_map_task, MapEnv};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
 use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{run_reduce_task, ReduceEnv};
+use crate::runner::limits;
 use crate::runner::progress::Phase;
 use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
+use crate::runner::workdir::WorkDir;
 use crate::shuffle::spill::Run;
 use rayon::prelude::*;
 use std::io::Write;
@@ -92,11 +94,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         Some(d) => d.clone(),
         None => std::env::temp_dir(),
     };
-    std::fs::create_dir_all(&tmp_root).map_err(|e| Error::io("creating", &tmp_root, e))?;
-    let work = tempfile::Builder::new()
-        .prefix("mr-job-")
-        .tempdir_in(&tmp_root)
-        .map_err(|e| Error::io("creating temp dir in", &tmp_root, e))?;
+    let work = WorkDir::create(&tmp_root, "mr-job-")?;
     // A run that cannot stop by itself after a signal (blocked on stdout)
     // is ended by the binary's watchdog: it removes these first.
     let _forced_exit_cleanup = (
@@ -106,6 +104,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             .map(|o| crate::cancel::remove_on_forced_exit(o.temporary())),
     );
     let threads = cfg.threads();
+    let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("mr-worker-{i}"))
@@ -146,7 +145,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         };
         let spill_dir = work.path().join(format!("spill-{i}"));
         std::fs::create_dir_all(&spill_dir).map_err(|e| Error::io("creating", &spill_dir, e))?;
-        let splits = make_splits(std::mem::take(&mut step_inputs), cfg.chunk_size);
+        let split_size = bounded_split_size(cfg.chunk_size, &step_inputs, i);
+        let splits = make_splits(std::mem::take(&mut step_inputs), split_size);
         let mut stats = TaskStats::default();
 
         let map_only = !step.has_reducer();
@@ -187,6 +187,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             splits
                 .par_iter()
                 .map(|s| {
+                    // Tiny splits may never reach the task's own checks.
+                    crate::cancel::check()?;
                     let start = tl.now();
                     let r = run.task(|| run_map_task(&env, s));
                     if let Some(p) = &cfg.progress {
@@ -239,7 +241,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             let env = ReduceEnv {
                 step_index: i,
                 step,
-                fan_in: cfg.merge_fan_in,
+                fan_in,
                 spill_dir: &spill_dir,
                 skip_bad: cfg.skip_bad_records,
                 bad_dir: &bad_dir,
@@ -371,6 +373,30 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // removed when dropped during the early return.
     drop(work);
     Ok(report)
+}
+
+/// `--chunksize`, raised so that the step's plain files make at most
+/// [`limits::MAX_SPLITS`] splits; says so on stderr when the user's setting
+/// was raised (first step only: later steps' inputs are mr's own).
+fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 {
+    let total: u64 = files
+        .iter()
+        .filter(|f| !f.compression.is_compressed() && f.source != InputSource::Stdin)
+        .map(|f| f.size)
+        .sum();
+    let size = limits::split_size(chunk_size, total);
+    if size > chunk_size && step == 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "mr: note: --chunksize {chunk_size} would cut {} into {} splits; using splits of {} \
+             ({} at most)",
+            crate::runner::workdir::human_bytes(total),
+            total.div_ceil(chunk_size),
+            crate::runner::workdir::human_bytes(size),
+            limits::MAX_SPLITS
+        );
+    }
+    size
 }
 
 /// An intermediate step's parts as the next step's input files.
