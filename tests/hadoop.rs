@@ -511,10 +511,23 @@ fn bad_line_in_a_later_split_is_reported_truly() {
 
     let extra = hadoop_args(&w);
     let mut args = vec!["run", "url_views", "-i", "in", "-o", "out"];
+    args.extend(["--report", "failed.json"]);
     args.extend(extra.iter().map(String::as_str));
     let o = mr_hadoop(&w, home, Found::Home, &args);
     let err = stderr(&o);
     assert!(!o.status.success());
+    let failed = report(&w, "failed.json");
+    assert_eq!(
+        (&failed["ok"], &failed["runner"]),
+        (&Value::Bool(false), &Value::from("hadoop"))
+    );
+    assert!(
+        failed["error"]
+            .as_str()
+            .unwrap()
+            .contains("bad record at file:"),
+        "{failed}"
+    );
     let abs = fs::canonicalize(w.path("in/day/events.jsonl")).unwrap();
     let want = format!(
         "mr: error: bad record at file:{}, byte {at} (line {in_split} of the split from byte 1000000): invalid JSON",

@@ -18,6 +18,7 @@
 //! - [`shuffle`]: partitioning, the memory-bounded sort buffer, spill files
 //!   and the k-way merge;
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
+//! - [`options`]: the job's own options, files and jobconf;
 //! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
 //! - [`lock`]: owner locks that keep runs apart and mark their files as live.
 //!
@@ -82,6 +83,7 @@ pub mod job;
 pub mod laws;
 pub mod lock;
 mod map_task;
+pub mod options;
 pub mod output;
 pub mod panics;
 pub mod protocol;
@@ -99,5 +101,7 @@ pub use fold::Fold;
 pub use job::{
     IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,
 };
-pub use protocol::{FromLine, Json};
+pub use options::{JobOption, JobParams, OptionKind};
+pub use output::protocol::OutputProtocol;
+pub use protocol::{FromLine, Json, TextLine};
 pub use runner::local::{run_job, JobReport};

@@ -301,6 +301,17 @@ impl StepRun<'_> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        // The jobconf as Hadoop gives it to streaming tasks (dots as
+        // underscores), and --cmdenv.
+        .chain(
+            self.em
+                .plan
+                .extras
+                .jobconf
+                .iter()
+                .map(|(k, v)| (k.replace('.', "_"), v.clone())),
+        )
+        .chain(self.em.plan.extras.cmdenv.iter().cloned())
         .collect()
     }
 
@@ -320,6 +331,13 @@ impl StepRun<'_> {
         let exe = dir.join(self.em.plan.binary_name());
         if !exe.exists() {
             link_binary(&self.em.plan.binary, &exe)?;
+        }
+        for (path, name) in &self.em.plan.extras.files {
+            let to = dir.join(name);
+            if !to.exists() {
+                fs::copy(path, &to)
+                    .with_context(|| format!("shipping {} to {}", path.display(), to.display()))?;
+            }
         }
         Ok(dir)
     }
@@ -855,6 +873,7 @@ mod tests {
             binary: "/bin/mr".into(),
             steps: vec![],
             skip_bad_records: false,
+            extras: Default::default(),
         };
         let em = Emulator {
             plan: &plan,

@@ -15,10 +15,11 @@ use crate::config::{Output, RunConfig};
 use crate::counters::{Counters, TaskStats};
 use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
-use crate::input::{list_inputs, make_splits, InputFile};
+use crate::input::{list_inputs, make_splits, InputFile, Split};
 use crate::job::Job;
 use crate::map_task::{run_map_task, MapEnv};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
+use crate::output::protocol::ProtocolWriter;
 use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{run_reduce_task, ReduceEnv};
 use crate::runner::limits;
@@ -83,6 +84,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }
     let inputs = list_inputs(&cfg.inputs)?;
+    let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
             check_output_not_input(path, &inputs)?;
@@ -146,7 +148,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         let spill_dir = work.path().join(format!("spill-{i}"));
         std::fs::create_dir_all(&spill_dir).map_err(|e| Error::io("creating", &spill_dir, e))?;
         let split_size = bounded_split_size(cfg.chunk_size, &step_inputs, i);
-        let splits = make_splits(std::mem::take(&mut step_inputs), split_size);
+        let mut splits = make_splits(std::mem::take(&mut step_inputs), split_size);
+        if splits.is_empty() {
+            // Every step runs at least one map task, as mrjob and Hadoop do:
+            // a mapper's final hook (a count of nothing) still runs.
+            let first = first_input.as_ref().filter(|_| i == 0);
+            splits.push(empty_split(work.path(), i, first)?);
+        }
         let mut stats = TaskStats::default();
 
         let map_only = !step.has_reducer();
@@ -159,10 +167,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                         .iter()
                         .map(|s| s.end.min(s.file.size).saturating_sub(s.start))
                         .sum(),
-                    splits.iter().any(|s| {
-                        s.file.compression.is_compressed()
-                            || matches!(s.file.source, InputSource::Stdin)
-                    }),
+                    splits
+                        .iter()
+                        .any(|s| s.file.compression.is_compressed() || s.file.source.is_stream()),
                 );
             }
         }
@@ -182,42 +189,37 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             bad_dir: &bad_dir,
             // Map-only: one part per split, in input order.
             part_dir: map_only.then_some(out_dir.as_path()),
+            params: &cfg.params,
         };
-        let map_results = pool.install(|| {
-            splits
-                .par_iter()
-                .map(|s| {
-                    // Tiny splits may never reach the task's own checks.
-                    crate::cancel::check()?;
-                    let start = tl.now();
-                    let r = run.task(|| run_map_task(&env, s));
-                    if let Some(p) = &cfg.progress {
-                        p.task_done();
-                        if let Ok(r) = &r {
-                            p.add_spills(r.stats.spills);
-                        }
-                    }
-                    let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
-                    r.map(|r| {
-                        let rec = TaskRecord {
-                            step: i,
-                            phase: "map",
-                            task: s.index,
-                            thread,
-                            start,
-                            end,
-                            merge_end: None,
-                            input_bytes: r.stats.input_bytes,
-                            records_in: r.stats.input_records,
-                            records_out: r.stats.map_output_records,
-                            spills: r.stats.spills,
-                        };
-                        (r, rec)
-                    })
-                })
-                .collect::<Vec<Result<_>>>()
-        });
-        let map_results = crate::cancel::first_failure(map_results)?;
+        let map_results = each_task(&pool, cfg.inline, &run, splits, |s| {
+            // Tiny splits may never reach the task's own checks.
+            crate::cancel::check()?;
+            let start = tl.now();
+            let r = run_map_task(&env, &s);
+            if let Some(p) = &cfg.progress {
+                p.task_done();
+                if let Ok(r) = &r {
+                    p.add_spills(r.stats.spills);
+                }
+            }
+            let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+            r.map(|r| {
+                let rec = TaskRecord {
+                    step: i,
+                    phase: "map",
+                    task: s.index,
+                    thread,
+                    start,
+                    end,
+                    merge_end: None,
+                    input_bytes: r.stats.input_bytes,
+                    records_in: r.stats.input_records,
+                    records_out: r.stats.map_output_records,
+                    spills: r.stats.spills,
+                };
+                (r, rec)
+            })
+        })?;
         tl.phase(i, "map", map_started);
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
         let mut parts = Vec::new();
@@ -245,39 +247,33 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 spill_dir: &spill_dir,
                 skip_bad: cfg.skip_bad_records,
                 bad_dir: &bad_dir,
+                params: &cfg.params,
             };
-            let results = pool.install(|| {
-                by_partition
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(p, runs)| {
-                        let start = tl.now();
-                        let part = out_dir.join(format!("part-{p:05}"));
-                        let r = run.task(|| run_reduce_task(&env, p, runs, &part));
-                        if let Some(p) = &cfg.progress {
-                            p.task_done();
-                        }
-                        let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
-                        r.map(|r| {
-                            let rec = TaskRecord {
-                                step: i,
-                                phase: "reduce",
-                                task: p,
-                                thread,
-                                start,
-                                end,
-                                merge_end: Some(start + r.merge_time.as_secs_f64()),
-                                input_bytes: r.input_bytes,
-                                records_in: r.stats.reduce_input_records,
-                                records_out: r.stats.output_records,
-                                spills: 0,
-                            };
-                            (r, rec)
-                        })
-                    })
-                    .collect::<Vec<Result<_>>>()
-            });
-            let results = crate::cancel::first_failure(results)?;
+            let tasks: Vec<_> = by_partition.into_iter().enumerate().collect();
+            let results = each_task(&pool, cfg.inline, &run, tasks, |(p, runs)| {
+                let start = tl.now();
+                let r = run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
+                if let Some(p) = &cfg.progress {
+                    p.task_done();
+                }
+                let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+                r.map(|r| {
+                    let rec = TaskRecord {
+                        step: i,
+                        phase: "reduce",
+                        task: p,
+                        thread,
+                        start,
+                        end,
+                        merge_end: Some(start + r.merge_time.as_secs_f64()),
+                        input_bytes: r.input_bytes,
+                        records_in: r.stats.reduce_input_records,
+                        records_out: r.stats.output_records,
+                        spills: 0,
+                    };
+                    (r, rec)
+                })
+            })?;
             let reduce_wall = (tl.now() - reduce_started).max(0.0);
             let (mut merging, mut total) = (0.0, 0.0);
             for (r, rec) in results {
@@ -329,9 +325,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     if let Some(p) = &cfg.progress {
         p.start_phase(steps.len() - 1, steps.len(), Phase::Output, 1);
     }
+    let protocol = cfg.output_protocol.unwrap_or_else(|| job.output_protocol());
     let output_started = tl.now();
     match output_dir {
         Some(o) => {
+            for part in &final_parts {
+                protocol.rewrite_file(part)?;
+            }
             // A forced exit waits for the commit to end.
             let dir = crate::cancel::critical(|| o.commit())?;
             report.bad_record_files = report
@@ -343,10 +343,11 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         }
         None => {
             let last = steps.last().is_some_and(|s| s.has_reducer());
+            let mut stdout = ProtocolWriter::new(protocol, stdout);
             if last {
-                merge_parts(&final_parts, stdout)?;
+                merge_parts(&final_parts, &mut stdout)?;
             } else {
-                concat_parts(&final_parts, stdout)?;
+                concat_parts(&final_parts, &mut stdout)?;
             }
             stdout.flush().map_err(Error::Stdout)?;
             // No output directory to keep them in: skipped records go to
@@ -375,13 +376,61 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     Ok(report)
 }
 
+/// Runs `task` on every item: in parallel on the pool, or (inline) one
+/// after another in this thread, where a panic in the job's code reaches
+/// the caller (and a debugger) as it is.
+/// The first task that fails stops the others (through `run`) at their
+/// next check; its error is the one reported.
+fn each_task<T: Send, R: Send>(
+    pool: &rayon::ThreadPool,
+    inline: bool,
+    run: &crate::cancel::RunFlag,
+    items: Vec<T>,
+    task: impl Fn(T) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
+    let task = |item| run.task(|| task(item));
+    let results: Vec<Result<R>> = if inline {
+        items.into_iter().map(task).collect()
+    } else {
+        pool.install(|| items.into_par_iter().map(task).collect())
+    };
+    crate::cancel::first_failure(results)
+}
+
+/// An empty split, for a step whose input is empty: its map task reads
+/// nothing but runs the mapper's init and final hooks.
+fn empty_split(work: &Path, step: usize, first_input: Option<&InputFile>) -> Result<Split> {
+    let file = match first_input {
+        // The (empty) input file itself: the task sees its name.
+        Some(f) if matches!(f.source, InputSource::Path(_)) && !f.compression.is_compressed() => {
+            f.clone()
+        }
+        _ => {
+            let path = work.join(format!("empty-{step}"));
+            std::fs::write(&path, b"").map_err(|e| Error::io("creating", &path, e))?;
+            InputFile {
+                source: InputSource::Path(path),
+                display: format!("<step {step} input>"),
+                size: 0,
+                compression: Compression::None,
+            }
+        }
+    };
+    Ok(Split {
+        index: 0,
+        file: std::sync::Arc::new(file),
+        start: 0,
+        end: 0,
+    })
+}
+
 /// `--chunksize`, raised so that the step's plain files make at most
 /// [`limits::MAX_SPLITS`] splits; says so on stderr when the user's setting
 /// was raised (first step only: later steps' inputs are mr's own).
 fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 {
     let total: u64 = files
         .iter()
-        .filter(|f| !f.compression.is_compressed() && f.source != InputSource::Stdin)
+        .filter(|f| !f.compression.is_compressed() && !f.source.is_stream())
         .map(|f| f.size)
         .sum();
     let size = limits::split_size(chunk_size, total);
