@@ -53,6 +53,18 @@ pub struct RunArgs {
     #[arg(short, long, value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
 
+    /// The format of the output files: `lines` (`json(key) TAB json(value)`,
+    /// part-NNNNN) or `parquet` (a table, part-NNNNN.parquet: an object value's
+    /// fields become columns, other values a `value` column, a non-null key a
+    /// `key` column; the schema is inferred from the records). Parquet needs
+    /// --output.
+    #[arg(long, value_enum, default_value_t = OutputFormatArg::Lines, value_name = "FORMAT")]
+    pub output_format: OutputFormatArg,
+
+    /// Compression of Parquet output pages: zstd, snappy or none.
+    #[arg(long, default_value = "zstd", value_name = "CODEC")]
+    pub parquet_compression: mr_core::output::parquet::ParquetCompression,
+
     /// Replace the output directory if it exists.
     #[arg(long)]
     pub overwrite: bool,
@@ -208,6 +220,15 @@ pub struct RunArgs {
         help_heading = "Cluster runners"
     )]
     pub seed: u64,
+}
+
+/// `--output-format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormatArg {
+    /// `json(key) TAB json(value)` lines.
+    Lines,
+    /// Apache Parquet files.
+    Parquet,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {

@@ -18,7 +18,8 @@
 //! - [`shuffle`]: partitioning, the memory-bounded sort buffer, spill files
 //!   and the k-way merge;
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
-//! - [`runner`]: the local runner.
+//! - [`runner`]: the local runner;
+//! - [`categorical`]: consistent integer ids for string columns.
 //!
 //! ## A word count
 //!
@@ -71,6 +72,7 @@
 #![deny(missing_docs)]
 
 pub mod cancel;
+pub mod categorical;
 pub mod config;
 pub mod counters;
 pub mod emit;
@@ -93,6 +95,7 @@ pub use counters::Counters;
 pub use emit::Emitter;
 pub use error::{Error, JobError, Location, Result};
 pub use fold::Fold;
+pub use input::csv::Csv;
 pub use job::{
     IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,
 };

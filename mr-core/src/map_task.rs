@@ -4,7 +4,8 @@
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result};
-use crate::input::lines::{line_number_at, open_split};
+use crate::input::lines::{line_number_at, open_split_columns};
+use crate::input::listing::Compression;
 use crate::input::listing::InputSource;
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
@@ -27,6 +28,8 @@ pub(crate) struct MapEnv<'a> {
     pub progress: Option<&'a crate::runner::progress::Progress>,
     /// For a map-only step: the directory of this task's part file.
     pub part_dir: Option<&'a Path>,
+    /// The columns to read from tables (Parquet), when the job says.
+    pub columns: Option<&'a [String]>,
 }
 
 /// What a map task leaves behind.
@@ -92,16 +95,23 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         env.bad_dir
             .join(format!("map-{}-{:05}", env.step_index, split.index)),
     );
-    let mut reader = open_split(split)?;
+    let mut reader = open_split_columns(split, env.columns)?;
     let path_for_errors = match &split.file.source {
         InputSource::Path(p) => Some(p.clone()),
         InputSource::Stdin => None,
     };
+    crate::input::csv::begin_task(
+        path_for_errors.as_deref(),
+        split.start == 0 || split.file.compression.is_compressed(),
+    );
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
-    let mut line_base: Option<u64> =
-        (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
+    // Parquet rows are numbered from 1 in each split (row group).
+    let mut line_base: Option<u64> = (split.start == 0
+        || split.file.compression.is_compressed()
+        || split.file.compression == Compression::Parquet)
+        .then_some(1);
 
     let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
@@ -170,6 +180,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             stats.blank_lines += 1;
         }
     }
+    crate::input::csv::end_task();
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     if let Some(p) = env.progress {
         p.add_bytes(reader.position().saturating_sub(reported));

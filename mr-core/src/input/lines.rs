@@ -136,6 +136,15 @@ impl<R: Read> LineReader<R> {
 
 /// Opens a split positioned at its first owned line.
 pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
+    open_split_columns(split, None)
+}
+
+/// Opens a split positioned at its first owned line; a table (Parquet) reads
+/// only `columns`, when given.
+pub fn open_split_columns(
+    split: &Split,
+    columns: Option<&[String]>,
+) -> Result<LineReader<Box<dyn Read + Send>>> {
     let file = &split.file;
     let path = match &file.source {
         InputSource::Stdin => {
@@ -165,6 +174,16 @@ pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
             ))
             .map_err(|e| Error::io("opening zstd stream", path, e))?;
             let r: Box<dyn Read + Send> = Box::new(d);
+            Ok(LineReader::new(r, 0, u64::MAX))
+        }
+        Compression::Parquet => {
+            drop(f);
+            let r: Box<dyn Read + Send> = Box::new(super::parquet::ParquetLines::open(
+                path,
+                split.start,
+                split.end,
+                columns,
+            )?);
             Ok(LineReader::new(r, 0, u64::MAX))
         }
         Compression::None => {

@@ -8,6 +8,9 @@
 //!
 //! A path that does not exist, or a pattern that matches nothing, is an error
 //! before any work starts. Empty files are kept out of the splits.
+//!
+//! How a file is read is told by its extension or, failing that, its first
+//! bytes: gzip, bzip2, zstd, Parquet (`PAR1`), else plain lines.
 
 use crate::error::{Error, Result};
 use std::fs;
@@ -33,6 +36,9 @@ pub enum Compression {
     Bzip2,
     /// zstd (possibly several frames): one split per file.
     Zstd,
+    /// An Apache Parquet table: one split per row group, each row read as a
+    /// JSON line (see [`crate::input::parquet`]).
+    Parquet,
 }
 
 /// One input file with what the engine needs to split it.
@@ -53,9 +59,12 @@ const BZIP2_MAGIC: &[u8] = b"BZh";
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 
 impl Compression {
-    /// True when the file must be read whole by one task.
+    /// True when the file is a compressed stream that one task reads whole.
     pub fn is_compressed(self) -> bool {
-        self != Compression::None
+        matches!(
+            self,
+            Compression::Gzip | Compression::Bzip2 | Compression::Zstd
+        )
     }
 }
 
@@ -158,6 +167,7 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         Some("gz") => return Ok(Compression::Gzip),
         Some("bz2") => return Ok(Compression::Bzip2),
         Some("zst") | Some("zstd") => return Ok(Compression::Zstd),
+        Some("parquet") => return Ok(Compression::Parquet),
         _ => {}
     }
     let mut magic = [0u8; 4];
@@ -177,6 +187,8 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         Compression::Gzip
     } else if head.starts_with(ZSTD_MAGIC) {
         Compression::Zstd
+    } else if head == crate::input::parquet::MAGIC {
+        Compression::Parquet
     } else if head.starts_with(BZIP2_MAGIC) && head.len() == 4 && (b'1'..=b'9').contains(&head[3]) {
         Compression::Bzip2
     } else {
@@ -230,6 +242,8 @@ mod tests {
         assert_eq!(detect_compression(&p).unwrap(), Compression::Zstd);
         fs::write(&p, b"BZh9").unwrap();
         assert_eq!(detect_compression(&p).unwrap(), Compression::Bzip2);
+        fs::write(&p, b"PAR1....").unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::Parquet);
         fs::write(&p, b"BZh is a word").unwrap();
         assert_eq!(detect_compression(&p).unwrap(), Compression::None);
     }

@@ -3,9 +3,10 @@
 //! A split owns the lines whose **first byte** lies in `[start, end)`: the
 //! reader of a split that starts mid-line skips to the next line, and reads
 //! past `end` to finish its last line. So no line is lost, cut or read twice,
-//! whatever the chunk size. A gzip file or stdin is one split.
+//! whatever the chunk size. A gzip file or stdin is one split; a Parquet file
+//! is one split per row group (a byte range that holds its first byte).
 
-use super::listing::{InputFile, InputSource};
+use super::listing::{Compression, InputFile, InputSource};
 use std::sync::Arc;
 
 /// A byte range of one input file, the unit of work of a map task.
@@ -58,6 +59,21 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
         }
         let whole = f.compression.is_compressed() || f.source == InputSource::Stdin;
         let file = Arc::new(f);
+        if let (Compression::Parquet, InputSource::Path(p)) = (file.compression, &file.source) {
+            // One split per row group; a file whose footer does not read is
+            // one split, whose reader reports the error.
+            let ranges =
+                super::parquet::row_group_ranges(p).unwrap_or_else(|_| vec![(0, u64::MAX)]);
+            for (start, end) in ranges {
+                out.push(Split {
+                    index: out.len(),
+                    file: file.clone(),
+                    start,
+                    end,
+                });
+            }
+            continue;
+        }
         if whole {
             out.push(Split {
                 index: out.len(),

@@ -110,13 +110,18 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         elapsed: Duration::ZERO,
         spills: Vec::new(),
     };
+    let columns = job.input_columns();
+    let categorical = job.categorical_columns();
+    let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
     for (i, step) in steps.iter().enumerate() {
         crate::cancel::check()?;
         let last = i + 1 == steps.len();
         let out_dir = match (&output_dir, last) {
-            (Some(o), true) => o.temporary(),
+            // Line parts go straight into the output; other formats, and
+            // outputs with categorical columns, are made from them at the end.
+            (Some(o), true) if direct => o.temporary(),
             _ => {
                 let d = work.path().join(format!("step-{i}"));
                 std::fs::create_dir_all(&d).map_err(|e| Error::io("creating", &d, e))?;
@@ -148,6 +153,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             bad_dir: &bad_dir,
             // Map-only: one part per split, in input order.
             part_dir: map_only.then_some(out_dir.as_path()),
+            columns: if i == 0 { columns.as_deref() } else { None },
         };
         let map_results = pool.install(|| {
             splits
@@ -228,6 +234,31 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     }
     match output_dir {
         Some(o) => {
+            if !categorical.is_empty() {
+                final_parts = encode_categorical(
+                    &categorical,
+                    &final_parts,
+                    &o.temporary().join(crate::categorical::DICTIONARIES),
+                    cfg,
+                    work.path(),
+                    &mut counters,
+                )?;
+            }
+            match &cfg.output_format {
+                crate::output::OutputFormat::Parquet(opts) => {
+                    crate::output::parquet::write_parts(&final_parts, &o.temporary(), opts, &pool)?;
+                }
+                crate::output::OutputFormat::Lines if !direct => {
+                    for p in &final_parts {
+                        if let Some(name) = p.file_name() {
+                            let to = o.temporary().join(name);
+                            std::fs::rename(p, &to)
+                                .map_err(|e| Error::io("moving into place", &to, e))?;
+                        }
+                    }
+                }
+                crate::output::OutputFormat::Lines => {}
+            }
             let dir = o.commit()?;
             report.bad_record_files = report
                 .bad_record_files
@@ -264,6 +295,83 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // removed when dropped during the early return.
     drop(work);
     Ok(report)
+}
+
+/// Replaces the strings of `columns` in `parts` by consistent ids (see
+/// [`crate::categorical`]): counts them (a fold step), writes the
+/// dictionaries into `dict_dir`, then encodes each part (map-only, one split
+/// per part, order kept). Returns the encoded parts.
+fn encode_categorical(
+    columns: &[String],
+    parts: &[PathBuf],
+    dict_dir: &Path,
+    cfg: &RunConfig,
+    work: &Path,
+    counters: &mut Counters,
+) -> Result<Vec<PathBuf>> {
+    use crate::categorical::{CountJob, Dictionary, EncodeColumns, EncodeJob};
+    let inputs: Vec<String> = part_inputs(parts, 0)?
+        .into_iter()
+        .filter_map(|f| match f.source {
+            InputSource::Path(p) => Some(p.display().to_string()),
+            InputSource::Stdin => None,
+        })
+        .collect();
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sub = |out: &str, chunk_size: u64| RunConfig {
+        inputs: inputs.clone(),
+        output: Output::Dir {
+            path: work.join(out),
+            overwrite: false,
+        },
+        chunk_size,
+        tmp_dir: Some(work.to_path_buf()),
+        progress: None,
+        output_format: crate::output::OutputFormat::Lines,
+        ..cfg.clone()
+    };
+    let parts_of = |r: &JobReport| -> Result<Vec<PathBuf>> {
+        let dir = r
+            .output_dir
+            .clone()
+            .ok_or_else(|| Error::Internal("categorical stage without output".into()))?;
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io("listing", &dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("part-"))
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let counted = run_job(
+        &CountJob(columns.to_vec()),
+        &sub("categorical-counts", cfg.chunk_size),
+        &mut std::io::sink(),
+    )?;
+    // The stages' own framework counters would read as the job's.
+    use crate::categorical::{COUNTERS, NOT_A_STRING};
+    let odd = counted.counters.get(COUNTERS, NOT_A_STRING);
+    if odd > 0 {
+        counters.add(COUNTERS, NOT_A_STRING, odd);
+    }
+    let mut lines = Vec::new();
+    for p in parts_of(&counted)? {
+        lines.extend_from_slice(&std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?);
+    }
+    let dict = Dictionary::from_counts(lines.split(|&b| b == b'\n'))?;
+    dict.write(dict_dir)?;
+    let encoded = run_job(
+        &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
+        &sub("categorical-encoded", u64::MAX),
+        &mut std::io::sink(),
+    )?;
+    parts_of(&encoded)
 }
 
 /// An intermediate step's parts as the next step's input files.
