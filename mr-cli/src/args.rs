@@ -6,12 +6,25 @@ use clap::{Args, Parser, Subcommand};
 /// `mr`: MapReduce jobs in Rust, on every core of one machine or inside
 /// Hadoop Streaming.
 #[derive(Parser, Debug)]
-#[command(name = "mr", version, about, long_about = None)]
+#[command(name = "mr", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Shown at the end of `mr --help`.
+const EXAMPLES: &str = "\
+Examples:
+  mr jobs                                      the jobs this binary knows
+  mr run url_views --help                      a job's steps, input, output and counters
+  mr gen clicklog --size 100MB --output logs   deterministic test data
+  mr run url_views -i logs -o views            run a job; output in views/part-*
+  zcat logs/*.gz | mr run word_count           read stdin, results on stdout
+  mr run url_views -i logs --report run.html   a report with a task timeline and skew
+  mr check word_count -i sample.txt            check the job's combiner and reducer laws
+  mr new my_job                                start a job crate of your own
+  mr completions bash > ~/.local/share/bash-completion/completions/mr";
 
 /// The subcommands, one module each under `cmd/`.
 #[derive(Subcommand, Debug)]
@@ -29,6 +42,18 @@ pub enum Command {
     /// binary (one process a task, hash partitioning, byte-order sort, the
     /// combiner 0..n times): `mr run JOB -r emulate`.
     EmulateHadoop(RunArgs),
+    /// Print a shell completion script: `mr completions bash > /etc/bash_completion.d/mr`
+    /// (zsh: into a directory of $fpath as `_mr`; fish: ~/.config/fish/completions/mr.fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `mr man > mr.1 && man ./mr.1`.
+    Man,
+    /// Start a job crate of your own: `mr new my_job`, then
+    /// `cd my_job && cargo run -- run my_job --input sample.txt`.
+    New(crate::cmd::new::NewArgs),
 }
 
 /// `mr run JOB`: every option, its default and what it costs.
@@ -150,12 +175,19 @@ pub struct RunArgs {
     )]
     pub reducer: bool,
 
-    /// Do not print counters on stderr at the end.
-    #[arg(short, long)]
+    /// Do not print the summary on stderr at the end, nor progress.
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Also write the run's report as JSON to FILE (job, settings, wall time,
-    /// counters, output, skipped records): for scripts and schedulers.
+    /// Also show the framework counters that are zero in the summary.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Also write the run's report to FILE: JSON (job, settings, wall time,
+    /// per-phase and per-task figures, counters, output, skipped records; for
+    /// scripts and schedulers), or, when FILE ends in `.html`, one
+    /// self-contained page with a task timeline, partition sizes and the
+    /// heaviest keys. Written also when the run fails (`"ok": false`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
 

@@ -8,10 +8,11 @@
 //! # struct MyJob;
 //! # impl mr_core::Job for MyJob { fn name(&self) -> &str { "my_job" }
 //! #   fn description(&self) -> &str { "" } fn steps(&self) -> Vec<mr_core::Step> { vec![] } }
-//! fn main() -> std::process::ExitCode {
-//!     mr_cli::main_with(mr_cli::Registry::new().with(MyJob))
-//! }
+//! // `fn main` for a binary named after the crate, with its version:
+//! mr_cli::main!(mr_cli::Registry::new().with(MyJob));
 //! ```
+//!
+//! [`main_with`] does the same with the binary's file name and mr's version.
 //!
 //! Modules: [`args`] holds the flags as parsed; [`cmd`] has one module per
 //! subcommand; [`gen`] generates test data; [`cluster`] runs a job on Hadoop,
@@ -23,7 +24,6 @@ pub mod cluster;
 pub mod cmd;
 pub mod gen;
 
-use clap::Parser;
 use mr_core::Job;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -76,17 +76,153 @@ impl Registry {
             return Ok(j.clone());
         }
         let known: Vec<&str> = self.jobs.iter().map(|j| j.name()).collect();
-        anyhow::bail!("unknown job {name:?}; known jobs: {}", known.join(", "))
+        match closest(base, &known) {
+            Some(best) => anyhow::bail!(
+                "unknown job {name:?}; did you mean {best:?}? (known jobs: {})",
+                known.join(", ")
+            ),
+            None => anyhow::bail!("unknown job {name:?}; known jobs: {}", known.join(", ")),
+        }
     }
+}
+
+/// The known name closest to a mistyped one, if one is close enough: at most
+/// a third of its letters changed (at least 1, for short names), or the typed
+/// name is a part of a single known one.
+///
+/// ```
+/// let known = ["word_count", "url_views", "top_lectures"];
+/// assert_eq!(mr_cli::closest("wordcount", &known), Some("word_count"));
+/// assert_eq!(mr_cli::closest("url_veiws", &known), Some("url_views"));
+/// assert_eq!(mr_cli::closest("lectures", &known), Some("top_lectures"));
+/// assert_eq!(mr_cli::closest("zzz", &known), None);
+/// ```
+pub fn closest<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
+    let typed = typed.to_lowercase();
+    let best = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(&typed, &k.to_lowercase()), *k))
+        .min();
+    if let Some((d, k)) = best {
+        if d <= (typed.chars().count() / 3).max(1) {
+            return Some(k);
+        }
+    }
+    let mut containing = known
+        .iter()
+        .filter(|k| typed.len() >= 3 && k.to_lowercase().contains(&typed));
+    match (containing.next(), containing.next()) {
+        (Some(k), None) => Some(*k),
+        _ => None,
+    }
+}
+
+/// How a binary names itself in `--help` and `--version`.
+#[derive(Debug, Clone)]
+pub struct BinInfo {
+    /// The command's name (`mr`, or the user's binary).
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+}
+
+impl BinInfo {
+    /// The binary's file name (from `argv[0]`) and mr's version.
+    pub fn from_argv0() -> BinInfo {
+        let name = std::env::args_os()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "mr".into());
+        BinInfo {
+            // Once per process: clap wants the name for the program's life.
+            name: Box::leak(name.into_boxed_str()),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// `fn main` for a job binary: the CLI over `$registry`, named after the
+/// binary (`CARGO_BIN_NAME`) and showing its crate's version
+/// (`CARGO_PKG_VERSION`) in `--help` and `--version`.
+///
+/// ```no_run
+/// mr_cli::main!(mr_cli::Registry::builtin());
+/// ```
+#[macro_export]
+macro_rules! main {
+    ($registry:expr) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::main_named(
+                $registry,
+                $crate::BinInfo {
+                    name: match option_env!("CARGO_BIN_NAME") {
+                        Some(bin) => bin,
+                        None => env!("CARGO_PKG_NAME"),
+                    },
+                    version: env!("CARGO_PKG_VERSION"),
+                },
+            )
+        }
+    };
+}
+
+/// The clap command for this binary: `mr`'s flags under the binary's own
+/// name and version, and, for `run JOB --help`, the job's page on top.
+pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Command {
+    use clap::CommandFactory;
+    let name = info.name;
+    let mut cmd = Cli::command()
+        .name(name)
+        .bin_name(name)
+        .display_name(name)
+        .version(info.version);
+    if name != "mr" {
+        cmd = cmd.about(format!(
+            "{name} {}: MapReduce jobs, run by mr on every core of one machine or inside Hadoop Streaming",
+            info.version
+        ));
+    }
+    if let Some(job) = cmd::help::job_asking_for_help(args) {
+        if let Ok(job) = registry.resolve(&job) {
+            let page = cmd::help::job_help(job.as_ref());
+            for sub in ["run", "emulate-hadoop"] {
+                let page = page.clone();
+                cmd = cmd.mut_subcommand(sub, |c| c.before_help(page));
+            }
+        }
+    }
+    cmd
+}
+
+/// [`main_with`], with the name and version the binary shows.
+pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
+    use clap::FromArgMatches;
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let matches = command(&registry, &info, &args).get_matches();
+    let cli = match Cli::from_arg_matches(&matches) {
+        Ok(cli) => cli,
+        Err(e) => e.exit(),
+    };
+    run_cli(&registry, &info, &cli)
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit status: 0 on success (a closed stdout pipe, as with `| head`, counts
 /// as success), 1 when the job failed, 2 for usage errors.
 pub fn main_with(registry: Registry) -> ExitCode {
-    let cli = Cli::parse();
+    main_named(registry, BinInfo::from_argv0())
+}
+
+fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
     install_signal_handler();
-    match dispatch(&registry, &cli) {
+    match dispatch(registry, info, cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<mr_core::Error>()
@@ -111,7 +247,7 @@ use args::{Cli, Command};
 
 /// The error and its causes, without repeating a cause that the message
 /// before it already shows.
-fn error_chain(e: &anyhow::Error) -> String {
+pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
         let part = cause.to_string();
@@ -131,9 +267,18 @@ fn error_chain(e: &anyhow::Error) -> String {
 fn install_signal_handler() {
     let r = ctrlc::set_handler(|| {
         if mr_core::cancel::requested() {
+            // Leave no half-drawn progress line behind.
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprint!("\r\x1b[2K");
+            }
             std::process::exit(130);
         }
-        eprintln!("mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
+        let erase = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            "\r\x1b[2K"
+        } else {
+            ""
+        };
+        eprintln!("{erase}mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
         mr_core::cancel::request();
     });
     if let Err(e) = r {
@@ -141,8 +286,19 @@ fn install_signal_handler() {
     }
 }
 
-fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
+fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = command(registry, info, &[]);
+            clap_complete::generate(*shell, &mut cmd, info.name, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::New(args) => cmd::new::run(args),
+        Command::Man => {
+            let cmd = command(registry, info, &[]);
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Run(args) => cmd::run::run(registry, args),
         Command::EmulateHadoop(args) => cmd::run::run(
             registry,
@@ -169,3 +325,8 @@ fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The user guide's examples, compiled and run as doctests.
+#[doc = include_str!("../../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;

@@ -138,6 +138,10 @@ pub(crate) trait FoldTable<V>: ValueFolder<V> + Send {
     fn over_budget(&self) -> bool;
     /// Writes every accumulator to `sink` and empties the table.
     fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error>;
+    /// Values folded in and accumulators written out so far: the table is
+    /// the step's first combiner, so these count as combine input and
+    /// output records.
+    fn combined(&self) -> (u64, u64);
 }
 
 /// The map side of a fold step: the user's mapper emits into the table.
@@ -153,6 +157,8 @@ pub(crate) struct AccTable<F: Fold> {
     used: usize,
     budget: usize,
     value: Vec<u8>,
+    folded: u64,
+    flushed: u64,
 }
 
 impl<F: Fold> AccTable<F> {
@@ -163,6 +169,8 @@ impl<F: Fold> AccTable<F> {
             used: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
             value: Vec::new(),
+            folded: 0,
+            flushed: 0,
         }
     }
 }
@@ -182,14 +190,20 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
             serde_json::to_writer(&mut self.value, &acc)
                 .map_err(|e| Error::Internal(format!("accumulator does not encode: {e}")))?;
             sink.push(&k, &self.value)?;
+            self.flushed += 1;
         }
         self.used = 0;
         Ok(())
+    }
+
+    fn combined(&self) -> (u64, u64) {
+        (self.folded, self.flushed)
     }
 }
 
 impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
     fn fold_value(&mut self, key: &[u8], v: F::Value) -> Result<(), Error> {
+        self.folded += 1;
         // One lookup; the key is copied only when it is new.
         match self.accs.entry_ref(key) {
             hashbrown::hash_map::EntryRef::Occupied(mut e) => self.fold.accumulate(e.get_mut(), v),
@@ -251,6 +265,10 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         let r = self.mapper.finish(&mut out);
         job_result(r, &mut self.bufs)?;
         self.table.flush(sink).map_err(RecordError::Fatal)
+    }
+
+    fn combined(&self) -> (u64, u64) {
+        self.table.combined()
     }
 }
 

@@ -93,7 +93,7 @@ pub mod testing;
 pub use config::{Output, RunConfig};
 pub use counters::Counters;
 pub use emit::Emitter;
-pub use error::{Error, JobError, Location, Result};
+pub use error::{Error, JobError, Location, Result, SplitLine};
 pub use fold::Fold;
 pub use input::csv::Csv;
 pub use job::{

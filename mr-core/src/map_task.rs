@@ -138,6 +138,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     step: env.step_index,
                     file: split.file.display.clone(),
                     line: Some(lines_read + 1),
+                    offset: Some(reader.position()),
+                    in_split: None,
                 };
                 let reason =
                     format!("corrupt or truncated compressed data after line {lines_read}: {e}");
@@ -158,6 +160,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             crate::cancel::check()?;
             if let Some(p) = env.progress {
                 p.add_bytes(offset - reported);
+                p.add_records(1024);
                 reported = offset;
             }
         }
@@ -175,6 +178,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     Some(base + lines_read - 1)
                 }),
             },
+            offset: Some(offset),
+            in_split: None,
         };
         if policy.check(&mut bad, r, location, line)? == Some(false) {
             stats.blank_lines += 1;
@@ -184,6 +189,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     if let Some(p) = env.progress {
         p.add_bytes(reader.position().saturating_sub(reported));
+        p.add_records(lines_read % 1024);
     }
     mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {
         e.in_hook(format!(
@@ -192,6 +198,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         ))
     })?;
     stats.skipped_records += policy.skipped;
+    let (combined_in, combined_out) = mapper.combined();
+    stats.combine_input_records += combined_in;
+    stats.combine_output_records += combined_out;
     let (runs, part) = match sink {
         Sink::Buffer(b) => {
             let (runs, bstats, ccounters) = b.finish()?;

@@ -38,6 +38,12 @@ impl std::fmt::Display for DecodeError {
 pub trait FromLine<'a>: Sized {
     /// Decodes one line.
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError>;
+
+    /// The line format in words, for help pages: `text lines (UTF-8)`.
+    /// Default: the type's name.
+    fn format() -> String {
+        crate::job::short_type_name::<Self>()
+    }
 }
 
 impl<'a> FromLine<'a> for &'a str {
@@ -47,11 +53,19 @@ impl<'a> FromLine<'a> for &'a str {
             Err(e) => Err(DecodeError(format!("invalid UTF-8: {e}"))),
         }
     }
+
+    fn format() -> String {
+        "text lines (UTF-8)".into()
+    }
 }
 
 impl<'a> FromLine<'a> for &'a [u8] {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
         Ok(Some(line))
+    }
+
+    fn format() -> String {
+        "lines of bytes".into()
     }
 }
 
@@ -80,6 +94,13 @@ impl<'a, T: Deserialize<'a>> FromLine<'a> for Json<T> {
             Err(e) => Err(DecodeError(format!("invalid JSON: {e}"))),
         }
     }
+
+    fn format() -> String {
+        format!(
+            "JSON lines, one {} a line",
+            crate::job::short_type_name::<T>()
+        )
+    }
 }
 
 impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
@@ -95,6 +116,14 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
         }
         .map_err(|e| DecodeError(format!("invalid JSON value: {e}")))?;
         Ok(Some((key, value)))
+    }
+
+    fn format() -> String {
+        format!(
+            "KEY<TAB>VALUE lines, both JSON: ({}, {})",
+            crate::job::short_type_name::<K>(),
+            crate::job::short_type_name::<V>()
+        )
     }
 }
 

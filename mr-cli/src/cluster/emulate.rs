@@ -65,7 +65,7 @@ const MIN_SPILLS_FOR_COMBINE: usize = 3;
 const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 
 /// Runs `plan` under the emulator, as `mr run JOB -r emulate` asks.
-pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
+pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     let cfg = crate::cmd::run::config(args)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -88,7 +88,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
             }
         );
     }
-    Ok(())
+    let output = report.output_dir.as_ref().map(|d| d.display().to_string());
+    Ok(super::report(
+        plan.steps.len(),
+        report.counters,
+        output.as_deref(),
+        report.elapsed,
+    ))
 }
 
 /// What an emulated run reports.

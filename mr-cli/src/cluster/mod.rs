@@ -20,6 +20,10 @@
 //!   in the same part file;
 //! - each partition is **sorted by key bytes** (the order of `LC_ALL=C sort`)
 //!   before the reducer sees it; the reducer groups equal keys itself.
+//!
+//! A run reports what the local runner reports (the summary on stderr and
+//! `--report FILE`): the tasks' counters, summed by the engine, under the
+//! local runner's names ([`step_counters`]).
 
 pub mod emulate;
 pub mod hadoop;
@@ -27,8 +31,9 @@ pub mod process;
 pub mod spark;
 
 use crate::args::RunArgs;
+use mr_core::counters::FRAMEWORK;
 use mr_core::runner::task::TaskRole;
-use mr_core::Job;
+use mr_core::{Counters, Job, JobReport};
 use std::path::{Path, PathBuf};
 
 /// Where `mr run` runs a job (`-r/--runner`).
@@ -143,8 +148,9 @@ impl JobPlan {
     }
 }
 
-/// Runs `job` with a cluster runner, as `mr run JOB -r RUNNER` asks.
-pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<()> {
+/// Runs `job` with a cluster runner, as `mr run JOB -r RUNNER` asks. The
+/// report is `None` when nothing ran (`--dry-run`).
+pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
     use anyhow::Context as _;
     let binary = std::env::current_exe().context("cannot find the path of this binary")?;
     let plan = JobPlan::new(job, binary, args.skip_bad_records);
@@ -155,7 +161,84 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<()> 
         Runner::Local => anyhow::bail!("internal error: the local runner is not a cluster runner"),
         Runner::Hadoop => hadoop::run(&plan, args),
         Runner::Spark => spark::run(&plan, args),
-        Runner::Emulate => emulate::run(&plan, args),
+        Runner::Emulate => emulate::run(&plan, args).map(Some),
+    }
+}
+
+/// The counter groups Hadoop itself keeps (display names): left out of
+/// `mr`'s counters, which come from the tasks.
+pub const HADOOP_GROUPS: [&str; 6] = [
+    "File System Counters",
+    "Job Counters",
+    "Map-Reduce Framework",
+    "Shuffle Errors",
+    "File Input Format Counters",
+    "File Output Format Counters",
+];
+
+/// The counters the tasks of step `step` reported (task mode's names in
+/// group `mr`: `map input records`, `reduce groups`, ...), under the local
+/// runner's names (`step N: input records`, `step N: reduce groups`, ...);
+/// the job's own groups as they are.
+///
+/// ```
+/// use mr_cli::cluster::{step_counters, StepPlan};
+/// use mr_core::Counters;
+/// let mut tasks = Counters::default();
+/// tasks.add("mr", "map input records", 10);
+/// tasks.add("mr", "reduce output records", 3);
+/// tasks.add("url_views", "events without a string page_url", 1);
+/// let plan = StepPlan { combiner: true, reducer: true, sort_values: false };
+/// let c = step_counters(1, &plan, &tasks);
+/// assert_eq!(c.get("mr", "step 1: input records"), 10);
+/// assert_eq!(c.get("mr", "step 1: output records"), 3);
+/// assert_eq!(c.get("url_views", "events without a string page_url"), 1);
+/// ```
+pub fn step_counters(step: usize, plan: &StepPlan, tasks: &Counters) -> Counters {
+    let mut c = Counters::default();
+    for (group, name, v) in tasks.iter() {
+        if group != FRAMEWORK {
+            c.add(group, name, v);
+            continue;
+        }
+        let local = match name {
+            "map input records" => "input records",
+            "reduce output records" => "output records",
+            other => other,
+        };
+        c.add(FRAMEWORK, &format!("step {step}: {local}"), v);
+        if name == "map output records" && !plan.reducer {
+            c.add(FRAMEWORK, &format!("step {step}: output records"), v);
+        }
+    }
+    c
+}
+
+/// A cluster run's report, as the local runner's: `counters` of a job of
+/// `steps` steps and where the output is; the skipped records are those the
+/// tasks counted (they are in the task logs, not in files here). The
+/// engine's phases, tasks and partitions are not known here.
+pub fn report(
+    steps: usize,
+    counters: Counters,
+    output: Option<&str>,
+    elapsed: std::time::Duration,
+) -> JobReport {
+    let skipped = counters
+        .iter()
+        .filter(|(g, n, _)| *g == FRAMEWORK && n.ends_with(": skipped records"))
+        .map(|(_, _, v)| v.max(0) as u64)
+        .sum();
+    JobReport {
+        counters,
+        output_dir: output.map(PathBuf::from),
+        skipped_records: skipped,
+        bad_record_files: Vec::new(),
+        elapsed,
+        spills: vec![0; steps],
+        phases: Vec::new(),
+        tasks: Vec::new(),
+        partitions: Vec::new(),
     }
 }
 

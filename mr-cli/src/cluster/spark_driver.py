@@ -17,7 +17,7 @@ JSON spec (see spark.rs). For each step:
 The binary is shipped to the executors with sc.addFile. Each task process
 is fed from a thread of its own while its stdout is read, and its stderr
 is drained by another thread: no pipe can fill up and block. Counters
-(`reporter:counter:` lines) are summed in an accumulator.
+(`reporter:counter:` lines) are summed in an accumulator, by step.
 """
 
 import json
@@ -42,7 +42,7 @@ class MrError(Exception):
 
 
 class CountersParam(AccumulatorParam):
-    """Counters: {"GROUP\\tNAME": amount}, summed."""
+    """Counters: {"STEP\\tGROUP\\tNAME": amount}, summed."""
 
     def zero(self, value):
         return {}
@@ -94,7 +94,7 @@ def binary_path(name):
     return path
 
 
-def pipe(argv, env, lines, what, counters):
+def pipe(argv, env, lines, what, counters, step):
     """Streams `lines` (bytes, no newline) through a process; yields its
     output lines. Fails with the tail of its stderr if it exits non-zero."""
     proc = subprocess.Popen(
@@ -116,7 +116,7 @@ def pipe(argv, env, lines, what, counters):
                 try:
                     group_name, amount = line[len("reporter:counter:"):].rsplit(",", 1)
                     group, name = group_name.split(",", 1)
-                    key = group + "\t" + name
+                    key = "%d\t%s\t%s" % (step, group, name)
                     local[key] = local.get(key, 0) + int(amount)
                     continue
                 except ValueError:
@@ -205,11 +205,11 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
     def map_partition(index, lines):
         env = task_env(index, True)
         what = "the mapper of step %d (partition %d)" % (step_num, index)
-        out = pipe(argv("mapper"), env, lines, what, counters)
+        out = pipe(argv("mapper"), env, lines, what, counters, step_num)
         if combiner:
             ordered = ExternalSorter(sorter_mb).sorted(out, key=lambda l: key_of(l, fields))
             what = "the combiner of step %d (partition %d)" % (step_num, index)
-            out = pipe(argv("combiner"), env, ordered, what, counters)
+            out = pipe(argv("combiner"), env, ordered, what, counters, step_num)
         return out
 
     mapped = rdd.mapPartitionsWithIndex(map_partition)
@@ -219,7 +219,9 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
     def reduce_partition(index, pairs):
         env = task_env(index, False)
         what = "the reducer of step %d (partition %d)" % (step_num, index)
-        return pipe(argv("reducer"), env, (line for _, line in pairs), what, counters)
+        return pipe(
+            argv("reducer"), env, (line for _, line in pairs), what, counters, step_num
+        )
 
     part = first_field_partition if fields == 2 else text_partition
     keyed = mapped.map(lambda line: (key_of(line, fields), line))

@@ -3,11 +3,11 @@
 
 use crate::args::{OutputFormatArg, RunArgs};
 use crate::cluster::Runner;
+use crate::cmd::report::Outcome;
 use crate::Registry;
-use anyhow::Context;
 use mr_core::output::parquet::ParquetOptions;
 use mr_core::output::OutputFormat;
-use mr_core::runner::progress::Progress;
+use mr_core::runner::progress::{human_bytes, Progress};
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
 use std::io::{IsTerminal, Write};
@@ -18,6 +18,11 @@ use std::sync::Arc;
 pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     let mut inputs = args.inputs.clone();
     inputs.extend(args.positional_inputs.iter().cloned());
+    // As mrjob does: no input named and something piped in: read stdin.
+    // On a terminal, stdin is a person typing: keep the "no input" error.
+    if inputs.is_empty() && !std::io::stdin().is_terminal() {
+        inputs.push("-".into());
+    }
     let cfg = RunConfig {
         inputs,
         output: match &args.output {
@@ -94,8 +99,10 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
     Ok(())
 }
 
-/// A status line on stderr (a terminal), redrawn twice a second while the
-/// job runs and erased when it ends.
+/// The progress bar on stderr (a terminal): phase, bytes of the total
+/// with percentage, MB/s, ETA, records and spills, redrawn a few times a
+/// second after the first half second, and erased when the run ends (or is
+/// interrupted: the Ctrl-C handler erases it too).
 struct StatusLine {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -103,27 +110,85 @@ struct StatusLine {
 
 impl StatusLine {
     fn start(progress: Arc<Progress>) -> StatusLine {
+        use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("mr-progress".into())
             .spawn(move || {
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                let bytes = ProgressStyle::with_template("{prefix} [{bar:24}] {percent:>3}% {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                let spinner = ProgressStyle::with_template("{spinner} {prefix} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
                 let tick = std::time::Duration::from_millis(100);
+                // Say nothing for short runs (the first half second; tests
+                // set MR_PROGRESS_AFTER_MS=0); then redraw every 0.2 s.
+                let quiet_ticks = std::env::var("MR_PROGRESS_AFTER_MS")
+                    .ok()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map_or(5, |ms| ms / 100);
                 let mut n = 0u32;
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(tick);
                     n += 1;
-                    // Say nothing for short runs; then redraw every 0.5 s.
-                    if n >= 10 && n.is_multiple_of(5) {
-                        let _ = write!(std::io::stderr(), "\r\x1b[2Kmr: {}", progress.snapshot());
+                    if n < quiet_ticks || !n.is_multiple_of(2) {
+                        continue;
                     }
+                    let s = progress.snapshot();
+                    let step = if s.steps > 1 {
+                        format!("step {}/{} ", s.step + 1, s.steps)
+                    } else {
+                        String::new()
+                    };
+                    bar.set_prefix(format!("{step}{}", s.phase_name()));
+                    let rate = s.bytes_read as f64 / 1e6 / s.elapsed_secs.max(1e-9);
+                    let mut msg = match s.fraction() {
+                        Some(_) => format!(
+                            "{} of {} · {rate:.0} MB/s",
+                            human_bytes(s.bytes_read),
+                            human_bytes(s.bytes_total)
+                        ),
+                        None => format!("{} read · {rate:.0} MB/s", human_bytes(s.bytes_read)),
+                    };
+                    if let Some(eta) = s.eta_secs() {
+                        msg.push_str(&format!(" · ETA {}", eta_text(eta)));
+                    }
+                    msg.push_str(&format!(
+                        " · {} records · {} spills · tasks {}/{}",
+                        crate::cmd::summary::thousands(s.records),
+                        s.spills,
+                        s.tasks_done,
+                        s.tasks_total
+                    ));
+                    match s.fraction() {
+                        Some(f) => {
+                            bar.set_style(bytes.clone());
+                            bar.set_length(1000);
+                            bar.set_position((f * 1000.0) as u64);
+                        }
+                        None => {
+                            bar.set_style(spinner.clone());
+                            bar.tick();
+                        }
+                    }
+                    bar.set_message(msg);
                 }
-                if n >= 10 {
-                    let _ = write!(std::io::stderr(), "\r\x1b[2K");
-                }
+                bar.finish_and_clear();
             })
             .ok();
         StatusLine { stop, thread }
+    }
+}
+
+/// `42s`, `3m05s`, `1h02m`.
+fn eta_text(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -136,55 +201,8 @@ impl Drop for StatusLine {
     }
 }
 
-/// The run's report as JSON (`--report FILE`), written atomically (a temp
-/// file renamed into place) so a reader never sees half of it.
-fn write_report(
-    path: &std::path::Path,
-    job: &str,
-    cfg: &RunConfig,
-    report: &mr_core::JobReport,
-) -> anyhow::Result<()> {
-    let mut counters = serde_json::Map::new();
-    for (group, name, value) in report.counters.iter() {
-        let g = counters
-            .entry(group.to_string())
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-        if let serde_json::Value::Object(m) = g {
-            m.insert(name.to_string(), value.into());
-        }
-    }
-    let doc = serde_json::json!({
-        "job": job,
-        "ok": true,
-        "elapsed_secs": report.elapsed.as_secs_f64(),
-        "settings": {
-            "inputs": cfg.inputs,
-            "jobs": cfg.threads(),
-            "partitions": cfg.partition_count(),
-            "chunk_size": cfg.chunk_size,
-            "sort_buffer_bytes": cfg.sort_buffer_bytes,
-            "merge_fan_in": cfg.merge_fan_in,
-            "skip_bad_records": cfg.skip_bad_records,
-        },
-        "output_dir": report.output_dir.as_ref().map(|d| d.display().to_string()),
-        "skipped_records": report.skipped_records,
-        "bad_record_files": report.bad_record_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "counters": counters,
-    });
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating the report next to {}", path.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, &doc)?;
-    writeln!(tmp)?;
-    tmp.persist(path)
-        .with_context(|| format!("writing the report {}", path.display()))?;
-    Ok(())
-}
-
-/// Runs the job; counters go to stderr unless `--quiet`.
+/// Runs the job; the summary goes to stderr unless `--quiet`; the report
+/// (`--report`) is written whether the run succeeds or fails.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let job = registry.resolve(&args.job)?;
     if let Some(role) = task_role(args) {
@@ -204,9 +222,84 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         _ if args.output_format != OutputFormatArg::Lines => {
             anyhow::bail!("--output-format parquet is for the local runner (drop -r)")
         }
-        runner => return crate::cluster::run(job.as_ref(), runner, args),
+        runner => {
+            let started = std::time::Instant::now();
+            let result = crate::cluster::run(job.as_ref(), runner, args);
+            // Nothing ran with --dry-run: nothing to report.
+            let ran = match &result {
+                Ok(None) => None,
+                Ok(Some(report)) => Some(Ok(report)),
+                Err(e) => Some(Err(e)),
+            };
+            if let (Some(path), Some(ran)) = (&args.report, ran) {
+                let cfg = config(args).ok();
+                let runner = format!("{runner:?}").to_lowercase();
+                write_report(path, job.name(), cfg.as_ref(), Some(&runner), ran, started)?;
+            }
+            return result.map(|_| ());
+        }
     }
+    let started = std::time::Instant::now();
+    let mut cfg = None;
+    let result = run_local(job.as_ref(), args, &mut cfg);
+    if let Some(path) = &args.report {
+        write_report(
+            path,
+            job.name(),
+            cfg.as_ref(),
+            None,
+            result.as_ref(),
+            started,
+        )?;
+    }
+    let report = result?;
+    if !args.quiet {
+        let totals = crate::cmd::summary::Totals::of(&report);
+        let text = crate::cmd::summary::summary(job.name(), &report, &totals, args.verbose);
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(())
+}
+
+/// Writes the report of a run that finished or failed (`--report`); when
+/// both the run and the writing fail, the run's error is the one returned.
+fn write_report(
+    path: &std::path::Path,
+    job: &str,
+    cfg: Option<&RunConfig>,
+    runner: Option<&str>,
+    result: Result<&mr_core::JobReport, &anyhow::Error>,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    let outcome = match result {
+        Ok(report) => Outcome::Finished(report),
+        Err(e) => Outcome::Failed {
+            error: crate::error_chain(e),
+            elapsed: started.elapsed(),
+        },
+    };
+    let mut doc = crate::cmd::report::document(job, cfg, &outcome);
+    if let (Some(r), serde_json::Value::Object(m)) = (runner, &mut doc) {
+        m.insert("runner".into(), r.into());
+    }
+    let written = crate::cmd::report::write(path, &doc);
+    if let (Err(w), Err(_)) = (&written, result) {
+        // The run's own error matters more: say this one and go on.
+        eprintln!("mr: warning: {}", crate::error_chain(w));
+        return Ok(());
+    }
+    written
+}
+
+/// The local runner, with progress on a terminal; `cfg` is the checked
+/// configuration once there is one (for the report).
+fn run_local(
+    job: &dyn mr_core::Job,
+    args: &RunArgs,
+    cfg_out: &mut Option<RunConfig>,
+) -> anyhow::Result<mr_core::JobReport> {
     let mut cfg = config(args)?;
+    *cfg_out = Some(cfg.clone());
     let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let progress = Arc::new(Progress::default());
         cfg.progress = Some(progress.clone());
@@ -214,37 +307,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     });
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = mr_core::run_job(job.as_ref(), &cfg, &mut out);
+    let result = mr_core::run_job(job, &cfg, &mut out);
     drop(status);
-    let report = result?;
-    drop(out);
-    if let Some(path) = &args.report {
-        write_report(path, job.name(), &cfg, &report)?;
-    }
-    if !args.quiet {
-        let mut err = std::io::stderr().lock();
-        let secs = report.elapsed.as_secs_f64();
-        let input_bytes = report
-            .counters
-            .get(mr_core::counters::FRAMEWORK, "step 0: input bytes");
-        let _ = write!(err, "{}", report.counters.report());
-        let _ = writeln!(
-            err,
-            "mr: {} finished in {:.2}s ({:.1} MB/s of input){}",
-            job.name(),
-            secs,
-            input_bytes as f64 / 1e6 / secs.max(1e-9),
-            match &report.output_dir {
-                Some(d) => format!("; output in {}", d.display()),
-                None => String::new(),
-            }
-        );
-        if report.skipped_records > 0 {
-            let _ = writeln!(err, "mr: {} bad records skipped", report.skipped_records);
-            for f in &report.bad_record_files {
-                let _ = writeln!(err, "mr:   kept in {}", f.display());
-            }
-        }
-    }
-    Ok(())
+    Ok(result?)
 }

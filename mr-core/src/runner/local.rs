@@ -22,6 +22,7 @@ use crate::output::commit::{OutputDir, BAD_RECORDS};
 use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{run_reduce_task, ReduceEnv};
 use crate::runner::progress::Phase;
+use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
 use crate::shuffle::spill::Run;
 use rayon::prelude::*;
 use std::io::Write;
@@ -44,6 +45,12 @@ pub struct JobReport {
     pub elapsed: Duration,
     /// Per step: sort-buffer spills (beyond the one at each task's end).
     pub spills: Vec<u64>,
+    /// Wall time of each phase of each step.
+    pub phases: Vec<PhaseRecord>,
+    /// Every task: thread, start and end, bytes and records.
+    pub tasks: Vec<TaskRecord>,
+    /// Every reduce partition: size and heaviest keys.
+    pub partitions: Vec<PartitionRecord>,
 }
 
 /// Runs `job` as configured, writing results to the configured output
@@ -109,10 +116,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         bad_record_files: Vec::new(),
         elapsed: Duration::ZERO,
         spills: Vec::new(),
+        phases: Vec::new(),
+        tasks: Vec::new(),
+        partitions: Vec::new(),
     };
     let columns = job.input_columns();
     let categorical = job.categorical_columns();
     let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
+    let mut tl = Timeline::new(started);
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -137,7 +148,20 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         let partitions = if map_only { 1 } else { cfg.partition_count() };
         if let Some(p) = &cfg.progress {
             p.start_phase(i, steps.len(), Phase::Map, splits.len() as u64);
+            if i == 0 {
+                p.set_bytes_total(
+                    splits
+                        .iter()
+                        .map(|s| s.end.min(s.file.size).saturating_sub(s.start))
+                        .sum(),
+                    splits.iter().any(|s| {
+                        s.file.compression.is_compressed()
+                            || matches!(s.file.source, InputSource::Stdin)
+                    }),
+                );
+            }
         }
+        let map_started = tl.now();
         let env = MapEnv {
             step_index: i,
             step,
@@ -159,17 +183,39 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             splits
                 .par_iter()
                 .map(|s| {
+                    let start = tl.now();
                     let r = run_map_task(&env, s);
                     if let Some(p) = &cfg.progress {
                         p.task_done();
+                        if let Ok(r) = &r {
+                            p.add_spills(r.stats.spills);
+                        }
                     }
-                    r
+                    let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+                    r.map(|r| {
+                        let rec = TaskRecord {
+                            step: i,
+                            phase: "map",
+                            task: s.index,
+                            thread,
+                            start,
+                            end,
+                            merge_end: None,
+                            input_bytes: r.stats.input_bytes,
+                            records_in: r.stats.input_records,
+                            records_out: r.stats.map_output_records,
+                            spills: r.stats.spills,
+                        };
+                        (r, rec)
+                    })
                 })
                 .collect::<Result<Vec<_>>>()
         })?;
+        tl.phase(i, "map", map_started);
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
         let mut parts = Vec::new();
-        for r in map_results {
+        for (r, rec) in map_results {
+            tl.tasks.push(rec);
             stats.add(&r.stats);
             counters.merge(&r.counters);
             report
@@ -184,6 +230,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             if let Some(p) = &cfg.progress {
                 p.start_phase(i, steps.len(), Phase::Reduce, partitions as u64);
             }
+            let reduce_started = tl.now();
             let env = ReduceEnv {
                 step_index: i,
                 step,
@@ -197,16 +244,45 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     .into_par_iter()
                     .enumerate()
                     .map(|(p, runs)| {
+                        let start = tl.now();
                         let r =
                             run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
                         if let Some(p) = &cfg.progress {
                             p.task_done();
                         }
-                        r
+                        let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+                        r.map(|r| {
+                            let rec = TaskRecord {
+                                step: i,
+                                phase: "reduce",
+                                task: p,
+                                thread,
+                                start,
+                                end,
+                                merge_end: Some(start + r.merge_time.as_secs_f64()),
+                                input_bytes: r.input_bytes,
+                                records_in: r.stats.reduce_input_records,
+                                records_out: r.stats.output_records,
+                                spills: 0,
+                            };
+                            (r, rec)
+                        })
                     })
                     .collect::<Result<Vec<_>>>()
             })?;
-            for r in results {
+            let reduce_wall = (tl.now() - reduce_started).max(0.0);
+            let (mut merging, mut total) = (0.0, 0.0);
+            for (r, rec) in results {
+                merging += r.merge_time.as_secs_f64();
+                total += rec.end - rec.start;
+                tl.partitions.push(PartitionRecord {
+                    step: i,
+                    partition: rec.task,
+                    bytes: r.input_bytes,
+                    records: r.stats.reduce_input_records,
+                    heavy_keys: r.heavy_keys.clone(),
+                });
+                tl.tasks.push(rec);
                 stats.add(&r.stats);
                 counters.merge(&r.counters);
                 report
@@ -214,6 +290,19 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     .extend(r.bad.path().map(Path::to_path_buf));
                 parts.push(r.part);
             }
+            // Merging and reducing share the reduce tasks: split the phase's
+            // wall time by the tasks' time in each.
+            let merge_share = if total > 0.0 { merging / total } else { 0.0 };
+            tl.phases.push(PhaseRecord {
+                step: i,
+                phase: "merge",
+                secs: reduce_wall * merge_share,
+            });
+            tl.phases.push(PhaseRecord {
+                step: i,
+                phase: "reduce",
+                secs: reduce_wall * (1.0 - merge_share),
+            });
         }
         stats.export(i, &mut counters);
         report.skipped_records += stats.skipped_records;
@@ -232,6 +321,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     if let Some(p) = &cfg.progress {
         p.start_phase(steps.len() - 1, steps.len(), Phase::Output, 1);
     }
+    let output_started = tl.now();
     match output_dir {
         Some(o) => {
             if !categorical.is_empty() {
@@ -289,8 +379,12 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             }
         }
     }
+    tl.phase(steps.len() - 1, "output", output_started);
     report.counters = counters;
     report.elapsed = started.elapsed();
+    report.phases = tl.phases;
+    report.tasks = tl.tasks;
+    report.partitions = tl.partitions;
     // `work` (the temp dir) is removed here, on success; on error it is
     // removed when dropped during the early return.
     drop(work);

@@ -4,3 +4,4 @@
 pub mod local;
 pub mod progress;
 pub mod task;
+pub mod timeline;
