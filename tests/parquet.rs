@@ -3,6 +3,8 @@
 //! writes read by `mr`; events_table's table and dictionaries checked against
 //! url_views; categorical ids the same under other settings.
 
+#![cfg(feature = "parquet")]
+
 mod common;
 use common::*;
 use std::collections::BTreeMap;

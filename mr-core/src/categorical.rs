@@ -167,7 +167,7 @@ impl Dictionary {
     /// ```
     /// use mr_core::categorical::Dictionary;
     /// let d = Dictionary::from_counts([
-    ///     r#"["user","bob"]	1"#, r#"["user","ann"]	3"#, r#"["user","cy"]	1"#,
+    ///     "[\"user\",\"bob\"]\t1", "[\"user\",\"ann\"]\t3", "[\"user\",\"cy\"]\t1",
     /// ].iter().map(|l| l.as_bytes())).unwrap();
     /// let ids: Vec<_> = d.columns["user"].iter().map(|(v, _)| v.as_str()).collect();
     /// assert_eq!(ids, ["ann", "bob", "cy"]); // 3, then 1 and 1 by value
@@ -459,7 +459,7 @@ mod tests {
     }
 
     proptest::proptest! {
-        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(16))]
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10))]
         /// The settings property: the dictionaries are the reference ones
         /// (count descending, then value) and the output decodes back to the
         /// input, in order, whatever the threads, chunks and partitions.

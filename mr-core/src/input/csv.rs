@@ -47,7 +47,7 @@ enum Header {
 }
 
 thread_local! {
-    static HEADER: RefCell<Header> = RefCell::new(Header::None);
+    static HEADER: RefCell<Header> = const { RefCell::new(Header::None) };
 }
 
 /// Called by the map task before its first line: where this task's CSV

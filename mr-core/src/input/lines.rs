@@ -176,6 +176,7 @@ pub fn open_split_columns(
             let r: Box<dyn Read + Send> = Box::new(d);
             Ok(LineReader::new(r, 0, u64::MAX))
         }
+        #[cfg(feature = "parquet")]
         Compression::Parquet => {
             drop(f);
             let r: Box<dyn Read + Send> = Box::new(super::parquet::ParquetLines::open(
@@ -185,6 +186,11 @@ pub fn open_split_columns(
                 columns,
             )?);
             Ok(LineReader::new(r, 0, u64::MAX))
+        }
+        #[cfg(not(feature = "parquet"))]
+        Compression::Parquet => {
+            let _ = columns;
+            Err(crate::output::parquet::not_built())
         }
         Compression::None => {
             if split.start == 0 {

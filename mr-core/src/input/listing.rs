@@ -187,7 +187,7 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         Compression::Gzip
     } else if head.starts_with(ZSTD_MAGIC) {
         Compression::Zstd
-    } else if head == crate::input::parquet::MAGIC {
+    } else if head == b"PAR1" {
         Compression::Parquet
     } else if head.starts_with(BZIP2_MAGIC) && head.len() == 4 && (b'1'..=b'9').contains(&head[3]) {
         Compression::Bzip2

@@ -5,6 +5,7 @@
 pub mod csv;
 pub mod lines;
 pub mod listing;
+#[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod split;
 

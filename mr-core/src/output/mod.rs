@@ -7,6 +7,7 @@ pub mod bad;
 pub mod commit;
 pub mod parquet;
 pub mod part;
+#[cfg(feature = "parquet")]
 pub mod schema;
 pub mod stdout;
 

@@ -36,19 +36,11 @@
 //! [`ParquetOptions::row_group_bytes`], whichever comes first; rows are decoded
 //! in batches of [`BATCH_ROWS`].
 
-use super::schema::{ObserveError, RowType};
-use crate::error::{snippet, Error, Result};
-use crate::input::LineReader;
+use crate::error::{Error, Result};
 use crate::protocol::split_record;
-use arrow_schema::SchemaRef;
-use parquet::arrow::ArrowWriter;
-use parquet::basic::{Compression, ZstdLevel};
-use parquet::file::properties::WriterProperties;
-use rayon::prelude::*;
-use std::fs::File;
-use std::io::BufWriter;
+#[cfg(feature = "parquet")]
+pub use arrow_impl::{infer_part, write_part, write_parts};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 
 /// Rows decoded into one Arrow batch.
 pub const BATCH_ROWS: usize = 8192;
@@ -100,8 +92,11 @@ impl Default for ParquetOptions {
     }
 }
 
+#[cfg(feature = "parquet")]
 impl ParquetOptions {
-    fn properties(&self) -> WriterProperties {
+    fn properties(&self) -> parquet::file::properties::WriterProperties {
+        use parquet::basic::{Compression, ZstdLevel};
+        use parquet::file::properties::WriterProperties;
         let compression = match self.compression {
             ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::default()),
             ParquetCompression::Snappy => Compression::SNAPPY,
@@ -181,190 +176,223 @@ fn has_field(v: &[u8], name: &str) -> std::result::Result<bool, String> {
     Ok(m.contains_key(name))
 }
 
-/// Reads a part's lines, calling `f(line_number, row)` for each record.
-fn for_each_row(
-    part: &Path,
-    mut f: impl FnMut(u64, &[u8], &[u8]) -> Result<()>,
-    name: &str,
-) -> Result<()> {
-    let file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
-    let mut reader = LineReader::new(file, 0, u64::MAX);
-    let mut row = Vec::new();
-    let mut n = 0u64;
-    while let Some((_, line)) = reader
-        .next_line()
-        .map_err(|e| Error::io("reading", part, e))?
-    {
-        n += 1;
-        if n.is_multiple_of(4096) {
-            crate::cancel::check()?;
-        }
-        row.clear();
-        match record_row(line, &mut row) {
-            Ok(true) => f(n, &row, line)?,
-            Ok(false) => {}
-            Err(reason) => return Err(record_error(name, n, reason, line)),
-        }
-    }
-    Ok(())
-}
-
-fn record_error(name: &str, n: u64, reason: impl std::fmt::Display, line: &[u8]) -> Error {
-    Error::Format {
-        what: format!("Parquet output, record {n} of {name}"),
-        reason: format!("{reason}\n  record: {}", snippet(line)),
-    }
-}
-
-/// The column types of one part's records, and how many there are.
-pub fn infer_part(part: &Path, name: &str) -> Result<(RowType, u64)> {
-    let mut t = RowType::default();
-    let mut rows = 0;
-    for_each_row(
-        part,
-        |n, row, line| match t.observe(row) {
-            Ok(()) => {
-                rows += 1;
-                Ok(())
-            }
-            Err(ObserveError::Conflict(c)) => Err(record_error(name, n, c, line)),
-            Err(ObserveError::Json(e)) => Err(record_error(name, n, e, line)),
-        },
-        name,
-    )?;
-    Ok((t, rows))
-}
-
-/// Converts one part of `key TAB value` lines into a Parquet file of
-/// `schema`; returns the rows written.
-pub fn write_part(
-    part: &Path,
-    name: &str,
-    dest: &Path,
-    schema: &SchemaRef,
-    opts: &ParquetOptions,
-) -> Result<u64> {
-    let arrow_err = |e: &dyn std::fmt::Display| Error::Format {
-        what: format!("writing {}", dest.display()),
-        reason: e.to_string(),
-    };
-    let file = File::create(dest).map_err(|e| Error::io("creating", dest, e))?;
-    let mut writer = ArrowWriter::try_new(
-        BufWriter::with_capacity(1 << 20, file),
-        schema.clone(),
-        Some(opts.properties()),
-    )
-    .map_err(|e| arrow_err(&e))?;
-    let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
-        .with_batch_size(BATCH_ROWS)
-        .build_decoder()
-        .map_err(|e| arrow_err(&e))?;
-    let mut rows = 0u64;
-    let mut buf = Vec::new();
-    let mut first_line = 0u64;
-    let mut flush = |buf: &mut Vec<u8>, first_line: u64| -> Result<()> {
-        let mut off = 0;
-        while off < buf.len() {
-            let n = decoder.decode(&buf[off..]).map_err(|e| Error::Format {
-                what: format!("Parquet output, records from {first_line} of {name}"),
-                reason: e.to_string(),
-            })?;
-            off += n;
-            match decoder.flush().map_err(|e| arrow_err(&e))? {
-                Some(batch) => writer.write(&batch).map_err(|e| arrow_err(&e))?,
-                None if n == 0 => {
-                    return Err(Error::Internal(
-                        "the JSON decoder took no bytes and gave no rows".into(),
-                    ))
-                }
-                None => {}
-            }
-        }
-        buf.clear();
-        Ok(())
-    };
-    let mut pending = 0usize;
-    for_each_row(
-        part,
-        |n, row, _| {
-            if pending == 0 {
-                first_line = n;
-            }
-            buf.extend_from_slice(row);
-            buf.push(b'\n');
-            pending += 1;
-            rows += 1;
-            if pending == BATCH_ROWS {
-                pending = 0;
-                flush(&mut buf, first_line)?;
-            }
-            Ok(())
-        },
-        name,
-    )?;
-    flush(&mut buf, first_line)?;
-    drop(flush);
-    writer.close().map_err(|e| arrow_err(&e))?;
-    Ok(rows)
-}
-
-/// Converts the parts (line files, in part order) into `part-NNNNN.parquet`
-/// files in `dest_dir` with one schema; returns the files written. Parts
-/// without records give no file; no records at all give no files.
+/// Without the `parquet` feature: an error saying how to get it.
+#[cfg(not(feature = "parquet"))]
 pub fn write_parts(
-    parts: &[PathBuf],
-    dest_dir: &Path,
-    opts: &ParquetOptions,
-    pool: &rayon::ThreadPool,
+    _parts: &[PathBuf],
+    _dest_dir: &Path,
+    _opts: &ParquetOptions,
+    _pool: &rayon::ThreadPool,
 ) -> Result<Vec<PathBuf>> {
-    let name = |p: &Path| {
-        p.file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default()
-    };
-    let types = pool.install(|| {
-        parts
-            .par_iter()
-            .map(|p| infer_part(p, &name(p)))
-            .collect::<Result<Vec<_>>>()
-    })?;
-    let mut row_type = RowType::default();
-    let mut has_rows = Vec::with_capacity(types.len());
-    for ((t, rows), p) in types.into_iter().zip(parts) {
-        has_rows.push(rows > 0);
-        row_type.merge(t).map_err(|c| Error::Format {
-            what: format!("Parquet output, {}", name(p)),
-            reason: format!("{c} (compared with the parts before it)"),
-        })?;
-    }
-    if !has_rows.contains(&true) {
-        return Ok(Vec::new());
-    }
-    if row_type.is_empty() {
-        return Err(Error::Format {
-            what: "Parquet output".into(),
-            reason: "the records have no fields (only empty objects): no column to write".into(),
-        });
-    }
-    let schema: SchemaRef = Arc::new(row_type.arrow_schema().map_err(|c| Error::Format {
-        what: "Parquet output".into(),
-        reason: c.to_string(),
-    })?);
-    pool.install(|| {
-        parts
-            .par_iter()
-            .zip(has_rows)
-            .filter(|(_, has)| *has)
-            .map(|(p, _)| {
-                let dest = dest_dir.join(format!("{}.parquet", name(p)));
-                write_part(p, &name(p), &dest, &schema, opts)?;
-                Ok(dest)
-            })
-            .collect::<Result<Vec<_>>>()
-    })
+    Err(not_built())
 }
 
-#[cfg(test)]
+/// The error of a Parquet feature in a build without it.
+pub fn not_built() -> Error {
+    Error::Config(
+        "this mr was built without Parquet support: build it with `--features parquet`".into(),
+    )
+}
+
+#[cfg(feature = "parquet")]
+mod arrow_impl {
+    use super::*;
+    use crate::error::snippet;
+    use crate::input::LineReader;
+    use crate::output::schema::{ObserveError, RowType};
+    use arrow_schema::SchemaRef;
+    use parquet::arrow::ArrowWriter;
+    use rayon::prelude::*;
+    use std::fs::File;
+    use std::io::BufWriter;
+    use std::sync::Arc;
+
+    /// Reads a part's lines, calling `f(line_number, row)` for each record.
+    fn for_each_row(
+        part: &Path,
+        mut f: impl FnMut(u64, &[u8], &[u8]) -> Result<()>,
+        name: &str,
+    ) -> Result<()> {
+        let file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
+        let mut reader = LineReader::new(file, 0, u64::MAX);
+        let mut row = Vec::new();
+        let mut n = 0u64;
+        while let Some((_, line)) = reader
+            .next_line()
+            .map_err(|e| Error::io("reading", part, e))?
+        {
+            n += 1;
+            if n.is_multiple_of(4096) {
+                crate::cancel::check()?;
+            }
+            row.clear();
+            match record_row(line, &mut row) {
+                Ok(true) => f(n, &row, line)?,
+                Ok(false) => {}
+                Err(reason) => return Err(record_error(name, n, reason, line)),
+            }
+        }
+        Ok(())
+    }
+
+    fn record_error(name: &str, n: u64, reason: impl std::fmt::Display, line: &[u8]) -> Error {
+        Error::Format {
+            what: format!("Parquet output, record {n} of {name}"),
+            reason: format!("{reason}\n  record: {}", snippet(line)),
+        }
+    }
+
+    /// The column types of one part's records, and how many there are.
+    pub fn infer_part(part: &Path, name: &str) -> Result<(RowType, u64)> {
+        let mut t = RowType::default();
+        let mut rows = 0;
+        for_each_row(
+            part,
+            |n, row, line| match t.observe(row) {
+                Ok(()) => {
+                    rows += 1;
+                    Ok(())
+                }
+                Err(ObserveError::Conflict(c)) => Err(record_error(name, n, c, line)),
+                Err(ObserveError::Json(e)) => Err(record_error(name, n, e, line)),
+            },
+            name,
+        )?;
+        Ok((t, rows))
+    }
+
+    /// Converts one part of `key TAB value` lines into a Parquet file of
+    /// `schema`; returns the rows written.
+    pub fn write_part(
+        part: &Path,
+        name: &str,
+        dest: &Path,
+        schema: &SchemaRef,
+        opts: &ParquetOptions,
+    ) -> Result<u64> {
+        let arrow_err = |e: &dyn std::fmt::Display| Error::Format {
+            what: format!("writing {}", dest.display()),
+            reason: e.to_string(),
+        };
+        let file = File::create(dest).map_err(|e| Error::io("creating", dest, e))?;
+        let mut writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            schema.clone(),
+            Some(opts.properties()),
+        )
+        .map_err(|e| arrow_err(&e))?;
+        let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+            .with_batch_size(BATCH_ROWS)
+            .build_decoder()
+            .map_err(|e| arrow_err(&e))?;
+        let mut rows = 0u64;
+        let mut buf = Vec::new();
+        let mut first_line = 0u64;
+        let mut flush = |buf: &mut Vec<u8>, first_line: u64| -> Result<()> {
+            let mut off = 0;
+            while off < buf.len() {
+                let n = decoder.decode(&buf[off..]).map_err(|e| Error::Format {
+                    what: format!("Parquet output, records from {first_line} of {name}"),
+                    reason: e.to_string(),
+                })?;
+                off += n;
+                match decoder.flush().map_err(|e| arrow_err(&e))? {
+                    Some(batch) => writer.write(&batch).map_err(|e| arrow_err(&e))?,
+                    None if n == 0 => {
+                        return Err(Error::Internal(
+                            "the JSON decoder took no bytes and gave no rows".into(),
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            buf.clear();
+            Ok(())
+        };
+        let mut pending = 0usize;
+        for_each_row(
+            part,
+            |n, row, _| {
+                if pending == 0 {
+                    first_line = n;
+                }
+                buf.extend_from_slice(row);
+                buf.push(b'\n');
+                pending += 1;
+                rows += 1;
+                if pending == BATCH_ROWS {
+                    pending = 0;
+                    flush(&mut buf, first_line)?;
+                }
+                Ok(())
+            },
+            name,
+        )?;
+        flush(&mut buf, first_line)?;
+        drop(flush);
+        writer.close().map_err(|e| arrow_err(&e))?;
+        Ok(rows)
+    }
+
+    /// Converts the parts (line files, in part order) into `part-NNNNN.parquet`
+    /// files in `dest_dir` with one schema; returns the files written. Parts
+    /// without records give no file; no records at all give no files.
+    pub fn write_parts(
+        parts: &[PathBuf],
+        dest_dir: &Path,
+        opts: &ParquetOptions,
+        pool: &rayon::ThreadPool,
+    ) -> Result<Vec<PathBuf>> {
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let types = pool.install(|| {
+            parts
+                .par_iter()
+                .map(|p| infer_part(p, &name(p)))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut row_type = RowType::default();
+        let mut has_rows = Vec::with_capacity(types.len());
+        for ((t, rows), p) in types.into_iter().zip(parts) {
+            has_rows.push(rows > 0);
+            row_type.merge(t).map_err(|c| Error::Format {
+                what: format!("Parquet output, {}", name(p)),
+                reason: format!("{c} (compared with the parts before it)"),
+            })?;
+        }
+        if !has_rows.contains(&true) {
+            return Ok(Vec::new());
+        }
+        if row_type.is_empty() {
+            return Err(Error::Format {
+                what: "Parquet output".into(),
+                reason: "the records have no fields (only empty objects): no column to write"
+                    .into(),
+            });
+        }
+        let schema: SchemaRef = Arc::new(row_type.arrow_schema().map_err(|c| Error::Format {
+            what: "Parquet output".into(),
+            reason: c.to_string(),
+        })?);
+        pool.install(|| {
+            parts
+                .par_iter()
+                .zip(has_rows)
+                .filter(|(_, has)| *has)
+                .map(|(p, _)| {
+                    let dest = dest_dir.join(format!("{}.parquet", name(p)));
+                    write_part(p, &name(p), &dest, &schema, opts)?;
+                    Ok(dest)
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+    }
+}
+
+#[cfg(all(test, feature = "parquet"))]
 mod tests {
     use super::*;
     use arrow_array::cast::AsArray;
