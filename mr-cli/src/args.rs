@@ -75,7 +75,7 @@ pub struct RunArgs {
     /// Output directory: part-NNNNN files and _SUCCESS, written under
     /// DIR/_temporary and moved into place only if every task succeeds.
     /// Without it, results go to stdout in key order.
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(short, long, visible_alias = "output-dir", value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
 
     /// The format of the output files: `lines` (`json(key) TAB json(value)`,
@@ -89,6 +89,46 @@ pub struct RunArgs {
     /// Compression of Parquet output pages: zstd, snappy or none.
     #[arg(long, default_value = "zstd", value_name = "CODEC")]
     pub parquet_compression: mr_core::output::parquet::ParquetCompression,
+    /// With --output, also print the results on stdout (mrjob's --cat-output).
+    #[arg(long, conflicts_with = "no_output")]
+    pub cat_output: bool,
+
+    /// Do not print the results on stdout (mrjob's --no-output); with
+    /// --output they are still written there.
+    #[arg(long)]
+    pub no_output: bool,
+
+    /// How the final records are written: `json` (key TAB value, both JSON:
+    /// the default), `json-value` (the value's JSON only), `raw-value` (the
+    /// value as text) or `text` (key TAB value as text). Default: the job's
+    /// choice. Intermediate steps always use JSON.
+    #[arg(long, value_name = "PROTOCOL", value_parser = parse_protocol)]
+    pub output_protocol: Option<mr_core::OutputProtocol>,
+
+    /// A file for the job: readable by the job (`TaskContext::file(NAME)`)
+    /// under NAME (default: the file's own name); shipped to Hadoop with
+    /// -files and to Spark with addFile. Repeatable, or comma-separated.
+    #[arg(long, value_name = "PATH[#NAME]")]
+    pub files: Vec<String>,
+
+    /// An environment variable for the job's tasks: `--cmdenv TZ=UTC`
+    /// (Hadoop -cmdenv). Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub cmdenv: Vec<String>,
+
+    /// A config file (TOML) with defaults for these options, per runner:
+    /// `[runners.local] jobs = 4`, `[runners.hadoop] jobconf = {...}`
+    /// (like mrjob.conf). Default: $MR_CONF if set. The command line wins.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub conf_path: Option<std::path::PathBuf>,
+
+    /// Do not read a config file, not even $MR_CONF.
+    #[arg(long, conflicts_with = "conf_path")]
+    pub no_conf: bool,
+
+    /// The job's own options, as parsed (see `mr run JOB --help`).
+    #[arg(skip)]
+    pub job_options: std::collections::BTreeMap<String, String>,
 
     /// Replace the output directory if it exists.
     #[arg(long)]
@@ -209,8 +249,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Cluster runners")]
     pub dry_run: bool,
 
-    /// A Hadoop (or, for `spark.*` keys, Spark) setting passed to each step:
-    /// `-D mapreduce.job.reduces=8`. Repeatable.
+    /// A jobconf setting: `-D mapreduce.job.reduces=8`. Job code reads it
+    /// with `TaskContext::jobconf` on every runner; Hadoop (or, for `spark.*`
+    /// keys, Spark) gets it for each step. Keys that nothing reads are
+    /// warned about. Repeatable.
     #[arg(
         short = 'D',
         long = "jobconf",
@@ -225,7 +267,8 @@ pub struct RunArgs {
     pub hadoop_bin: Option<std::path::PathBuf>,
 
     /// The Hadoop Streaming jar (default: the first hadoop-streaming*.jar
-    /// under $HADOOP_HOME and the usual install places).
+    /// under $HADOOP_HOME, beside the `hadoop` on the PATH, and in the usual
+    /// install places).
     #[arg(long, value_name = "JAR", help_heading = "Cluster runners")]
     pub hadoop_streaming_jar: Option<std::path::PathBuf>,
 
@@ -265,4 +308,8 @@ pub enum OutputFormatArg {
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
     crate::gen::parse_size(s)
+}
+
+fn parse_protocol(s: &str) -> Result<mr_core::OutputProtocol, String> {
+    s.parse()
 }

@@ -22,7 +22,9 @@
 pub mod args;
 pub mod cluster;
 pub mod cmd;
+pub mod conf;
 pub mod gen;
+pub mod job_args;
 
 use mr_core::Job;
 use std::process::ExitCode;
@@ -201,14 +203,17 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
 
 /// [`main_with`], with the name and version the binary shows.
 pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
-    use clap::FromArgMatches;
     let args: Vec<String> = std::env::args_os()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    let matches = command(&registry, &info, &args).get_matches();
-    let cli = match Cli::from_arg_matches(&matches) {
+    let base = command(&registry, &info, &args);
+    let cli = match parse_cli(&registry, base, args) {
         Ok(cli) => cli,
-        Err(e) => e.exit(),
+        Err(ParseError::Clap(e)) => e.exit(),
+        Err(ParseError::Other(e)) => {
+            eprintln!("mr: error: {}", error_chain(&e));
+            return ExitCode::from(2);
+        }
     };
     run_cli(&registry, &info, &cli)
 }
@@ -244,6 +249,93 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
 }
 
 use args::{Cli, Command};
+
+/// Why a command line was not understood.
+#[derive(Debug)]
+pub enum ParseError {
+    /// clap's own message (usage, `--help`, `--version` included).
+    Clap(clap::Error),
+    /// A job whose options clash with mr's, or a bad config file.
+    Other(anyhow::Error),
+}
+
+impl From<clap::Error> for ParseError {
+    fn from(e: clap::Error) -> Self {
+        ParseError::Clap(e)
+    }
+}
+
+impl From<anyhow::Error> for ParseError {
+    fn from(e: anyhow::Error) -> Self {
+        ParseError::Other(e)
+    }
+}
+
+/// Parses a command line: once `mr run JOB` names a job, the job's own
+/// options (see [`mr_core::Job::options`]) join `run`'s, for parsing and for
+/// `mr run JOB --help`; a config file (`-c`, `$MR_CONF`) adds defaults.
+///
+/// ```
+/// let argv = ["mr", "run", "mr_grep", "-e", "a b", "in.txt"].map(String::from).to_vec();
+/// let base = <mr_cli::args::Cli as clap::CommandFactory>::command();
+/// let cli = mr_cli::parse_cli(&mr_cli::Registry::builtin(), base, argv).unwrap();
+/// let mr_cli::args::Command::Run(args) = cli.command else { panic!() };
+/// assert_eq!(args.job_options["expression"], "a b");
+/// assert_eq!(args.positional_inputs, vec!["in.txt"]);
+/// ```
+pub fn parse_cli(
+    registry: &Registry,
+    base: clap::Command,
+    argv: Vec<String>,
+) -> Result<Cli, ParseError> {
+    use clap::FromArgMatches;
+    let argv = cluster::expand_hex_args(argv)?;
+    let mut cmd = base.clone();
+    let mut job_opts = None;
+    if let Some((sub, name)) = job_args::job_name(&base, &argv) {
+        if let Ok(job) = registry.resolve(&name) {
+            let opts = job.options();
+            if let Some(run) = base.find_subcommand(&sub) {
+                job_args::check_options(run, job.name(), &opts)?;
+            }
+            let extra = job_args::clap_args(job.name(), &opts);
+            cmd = cmd.mut_subcommand(&sub, |c| c.args(extra));
+            job_opts = Some((sub, opts));
+        }
+    }
+    let mut matches = cmd.clone().try_get_matches_from(&argv)?;
+    // A config file: its values for options the command line leaves unset,
+    // placed before the command line's own (which win).
+    if let (Some(path), Some((sub, sm))) = (conf::conf_path(&argv), matches.subcommand()) {
+        if let Some(run) = cmd.find_subcommand(sub) {
+            let runner = sm
+                .get_one::<cluster::Runner>("runner")
+                .copied()
+                .unwrap_or_default();
+            let runner = clap::ValueEnum::to_possible_value(&runner)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default();
+            let given =
+                |id: &str| sm.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+            let extra = conf::args(&path, &runner, run, given)?;
+            if !extra.is_empty() {
+                let mut full = argv[..2].to_vec();
+                full.extend(extra);
+                full.extend(argv[2..].iter().cloned());
+                matches = cmd.try_get_matches_from(&full)?;
+            }
+        }
+    }
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Some((sub, opts)) = job_opts {
+        if let (Some(sm), Command::Run(a) | Command::EmulateHadoop(a)) =
+            (matches.subcommand_matches(&sub), &mut cli.command)
+        {
+            a.job_options = job_args::values(&opts, sm);
+        }
+    }
+    Ok(cli)
+}
 
 /// The error and its causes, without repeating a cause that the message
 /// before it already shows.

@@ -55,6 +55,13 @@ pub struct RunConfig {
     pub output_format: crate::output::OutputFormat,
     /// Counters for a live status line (see [`crate::runner::progress`]).
     pub progress: Option<std::sync::Arc<crate::runner::progress::Progress>>,
+    /// The job's option values, files and jobconf, given to every task.
+    pub params: std::sync::Arc<crate::options::JobParams>,
+    /// How the final records are written (`None`: the job's choice).
+    pub output_protocol: Option<crate::output::protocol::OutputProtocol>,
+    /// One thread, tasks one after another in this thread, and a panic in
+    /// the job's code is not caught (`-r inline`, for debuggers).
+    pub inline: bool,
 }
 
 impl Default for RunConfig {
@@ -71,6 +78,9 @@ impl Default for RunConfig {
             merge_fan_in: crate::shuffle::merge::DEFAULT_FAN_IN,
             output_format: crate::output::OutputFormat::Lines,
             progress: None,
+            params: Default::default(),
+            output_protocol: None,
+            inline: false,
         }
     }
 }
@@ -78,7 +88,9 @@ impl Default for RunConfig {
 impl RunConfig {
     /// Worker threads to use.
     pub fn threads(&self) -> usize {
-        if self.jobs == 0 {
+        if self.inline {
+            1
+        } else if self.jobs == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             self.jobs

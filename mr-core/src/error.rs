@@ -144,6 +144,38 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The disk (or quota) is full: names the file, the free space and the
+    /// remedy.
+    #[error("{op} {}: {source}\n  the disk is full{}. {hint}", path.display(),
+        free.map(|f| format!(" ({} free there)", crate::runner::workdir::human_bytes(f))).unwrap_or_default())]
+    DiskFull {
+        /// What we were doing.
+        op: &'static str,
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error (ENOSPC or EDQUOT).
+        #[source]
+        source: io::Error,
+        /// Bytes free for unprivileged users on that file system, if known.
+        free: Option<u64>,
+        /// What to do about it.
+        hint: String,
+    },
+    /// The process ran out of file descriptors.
+    #[error("{op} {}: {source}\n  hint: the open-files limit (ulimit -n) is {}; raise it \
+             (ulimit -n 4096) or lower --merge-fan-in or -j", path.display(),
+        limit.map_or("unknown".to_string(), |l| l.to_string()))]
+    TooManyOpenFiles {
+        /// What we were doing.
+        op: &'static str,
+        /// The file being opened.
+        path: PathBuf,
+        /// The underlying error (EMFILE or ENFILE).
+        #[source]
+        source: io::Error,
+        /// The soft limit, if known.
+        limit: Option<u64>,
+    },
     /// Writing results to standard output failed (a broken pipe is reported
     /// as this too; the binary treats it as a normal end).
     #[error("writing to standard output: {0}")]
@@ -169,6 +201,31 @@ pub enum Error {
         /// Why it failed.
         reason: String,
     },
+    /// Another mr run holds the output directory.
+    #[error(
+        "another mr run{} is writing {}; wait for it to finish or choose another --output",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        path.display()
+    )]
+    OutputBusy {
+        /// The output directory.
+        path: PathBuf,
+        /// The other run's process id, when known.
+        pid: Option<u32>,
+    },
+    /// `--overwrite` on something mr did not write.
+    #[error(
+        "--overwrite will not replace {}: {reason}. To protect your files, mr replaces only a \
+         directory with _SUCCESS (a finished mr or Hadoop output) or an empty one: remove it \
+         yourself or choose another --output",
+        path.display()
+    )]
+    OutputNotReplaceable {
+        /// The output path.
+        path: PathBuf,
+        /// What it is.
+        reason: String,
+    },
     /// A setting is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -190,12 +247,55 @@ pub enum Error {
 }
 
 impl Error {
-    /// Builds an [`Error::Io`] naming the operation and the path.
+    /// Builds an [`Error::Io`] naming the operation and the path; a full
+    /// disk becomes [`Error::DiskFull`] and a lack of file descriptors
+    /// [`Error::TooManyOpenFiles`], each with a remedy.
+    ///
+    /// ```
+    /// use mr_core::Error;
+    /// let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+    /// let e = Error::io("writing", "/tmp/x", full);
+    /// assert!(e.to_string().contains("the disk is full"), "{e}");
+    /// ```
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
+        let path = path.into();
+        match source.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::DiskFull {
+                op,
+                free: free_space(&path),
+                path,
+                source,
+                hint: "Free space on that disk, or choose --tmp-dir (temp files) or --output \
+                       on one with more room; an existing output was not replaced."
+                    .into(),
+            },
+            _ if matches!(source.raw_os_error(), Some(23 | 24)) => Error::TooManyOpenFiles {
+                op,
+                path,
+                source,
+                limit: rustix::process::getrlimit(rustix::process::Resource::Nofile).current,
+            },
+            _ => Error::Io { op, path, source },
+        }
+    }
+
+    /// A [`Error::DiskFull`] with `hint` as its remedy; other errors as they are.
+    pub fn with_disk_full_hint(self, hint: impl FnOnce() -> String) -> Error {
+        match self {
+            Error::DiskFull {
+                op,
+                path,
+                source,
+                free,
+                ..
+            } => Error::DiskFull {
+                op,
+                path,
+                source,
+                free,
+                hint: hint(),
+            },
+            e => e,
         }
     }
 
@@ -248,6 +348,14 @@ impl fmt::Debug for JobError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt::Debug::fmt(&self.0, f)
     }
+}
+
+/// Bytes available to unprivileged users on the file system of `path` (or
+/// of its nearest existing ancestor).
+fn free_space(path: &std::path::Path) -> Option<u64> {
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let st = rustix::fs::statvfs(existing).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
 /// The first 200 bytes of a record, for error messages.

@@ -71,6 +71,12 @@ pub trait Fold: Clone + Send + Sync + 'static {
     fn merge(&self, acc: &mut Self::Acc, other: Self::Acc);
     /// The output for a key from its final accumulator.
     fn finish(&self, key: &Self::Key, acc: Self::Acc) -> Self::Out;
+
+    /// [`finish`](Self::finish), or an error for this key: the engine calls
+    /// this one. By default it cannot fail; [`Count`] fails on overflow.
+    fn try_finish(&self, key: &Self::Key, acc: Self::Acc) -> Result<Self::Out, JobError> {
+        Ok(self.finish(key, acc))
+    }
 }
 
 /// Counts values: the fold behind counting jobs (`acc = count`).
@@ -120,6 +126,14 @@ impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for Count<K> {
     }
     fn finish(&self, _key: &K, acc: u64) -> u64 {
         acc
+    }
+    /// A count that reached `u64::MAX` has overflowed (the additions
+    /// saturate there): an error naming the key, as [`Sum`](crate::reducers::Sum) gives.
+    fn try_finish(&self, key: &K, acc: u64) -> Result<u64, JobError> {
+        if acc == u64::MAX {
+            return Err(crate::reducers::overflow_error(key));
+        }
+        Ok(acc)
     }
 }
 
@@ -316,7 +330,7 @@ impl<F: Fold> Reducer for FinishAccs<F> {
         for v in values {
             self.0.merge(&mut acc, v);
         }
-        let result = self.0.finish(&key, acc);
+        let result = self.0.try_finish(&key, acc)?;
         out.emit_ref(&key, &result)
     }
 }

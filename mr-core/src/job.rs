@@ -21,6 +21,7 @@
 use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, RecordSink};
 use crate::error::JobError;
+use crate::options::{JobOption, JobParams};
 use crate::protocol::FromLine;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -36,10 +37,73 @@ pub struct TaskContext {
     pub kind: TaskKind,
     /// The task's number within its step (the split's or the partition's).
     pub task: usize,
-    /// The input file a map task reads (`-` for stdin), when known.
+    /// The input file a map task reads, as given on the command line or
+    /// found under a given directory (`-` for stdin), when known.
     pub input_file: Option<String>,
+    /// The same file as a URI, as Hadoop gives it to tasks
+    /// (`mapreduce.map.input.file`) and mrjob's `jobconf_from_env`:
+    /// `file:///abs/path` for a local file, `hdfs://...` as Hadoop has it,
+    /// `-` for stdin.
+    pub input_uri: Option<String>,
     /// The partition a reduce task handles, when known.
     pub partition: Option<usize>,
+    /// The job's option values, files and jobconf.
+    pub params: Arc<JobParams>,
+}
+
+impl TaskContext {
+    /// The value of the job option `name` (see [`Job::options`]), parsed as
+    /// `T`; an error names the option when it is unset or does not parse.
+    ///
+    /// ```
+    /// use mr_core::{JobParams, TaskContext};
+    /// let mut p = JobParams::default();
+    /// p.options.insert("top".into(), "10".into());
+    /// let ctx = TaskContext { params: p.into(), ..TaskContext::default() };
+    /// assert_eq!(ctx.option::<u32>("top").unwrap(), 10);
+    /// assert!(ctx.option::<u32>("missing").is_err());
+    /// ```
+    pub fn option<T: std::str::FromStr>(&self, name: &str) -> Result<T, JobError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self
+            .option_str(name)
+            .ok_or_else(|| JobError::msg(format!("option --{name} is not set")))?;
+        raw.parse::<T>()
+            .map_err(|e| JobError::msg(format!("option --{name} {raw:?}: {e}")))
+    }
+
+    /// The raw value of the job option `name`, if it has one.
+    pub fn option_str(&self, name: &str) -> Option<&str> {
+        self.params.options.get(name).map(String::as_str)
+    }
+
+    /// True when the switch `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.option_str(name) == Some("true")
+    }
+
+    /// The path of the file the job knows as `name` (`--files PATH#NAME`,
+    /// or a file shipped by a cluster runner into the task's directory).
+    ///
+    /// ```
+    /// use mr_core::{JobParams, TaskContext};
+    /// let mut p = JobParams::default();
+    /// p.files.insert("stop_words.txt".into(), "/data/stop.txt".into());
+    /// let ctx = TaskContext { params: p.into(), ..TaskContext::default() };
+    /// assert_eq!(ctx.file("stop_words.txt").unwrap(), std::path::Path::new("/data/stop.txt"));
+    /// assert!(ctx.file("nope.txt").is_none());
+    /// ```
+    pub fn file(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.params.file(name)
+    }
+
+    /// A jobconf setting (`-D KEY=VALUE`; in a Hadoop task, also the
+    /// job's configuration from the environment).
+    pub fn jobconf(&self, key: &str) -> Option<String> {
+        self.params.jobconf(key)
+    }
 }
 
 /// Which kind of task runs a piece of a job.
@@ -184,6 +248,33 @@ pub trait Job: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The job's own command-line options (mrjob's `configure_args`):
+    /// `mr run JOB --help` lists them, `mr run JOB --NAME VALUE` sets them,
+    /// and tasks read them with [`TaskContext::option`]. None by default.
+    ///
+    /// ```
+    /// use mr_core::{Job, JobOption, Step};
+    /// struct Grep;
+    /// impl Job for Grep {
+    ///     fn name(&self) -> &str { "grep" }
+    ///     fn description(&self) -> &str { "Lines matching an expression." }
+    ///     fn steps(&self) -> Vec<Step> { vec![] }
+    ///     fn options(&self) -> Vec<JobOption> {
+    ///         vec![JobOption::string("expression").short('e').required().help("What to match.")]
+    ///     }
+    /// }
+    /// assert_eq!(Grep.options()[0].name, "expression");
+    /// ```
+    fn options(&self) -> Vec<JobOption> {
+        Vec::new()
+    }
+
+    /// How the last step's records are written (mrjob's `OUTPUT_PROTOCOL`);
+    /// `--output-protocol` overrides it. JSON key and value by default.
+    fn output_protocol(&self) -> crate::output::protocol::OutputProtocol {
+        crate::output::protocol::OutputProtocol::Json
+    }
+
     /// More about the job for `mr run JOB --help`: what it computes, what
     /// the input must look like. Default: nothing beyond the description.
     fn long_description(&self) -> &str {
@@ -209,13 +300,22 @@ pub trait Job: Send + Sync + 'static {
     /// The output the last step writes, in words. Default: JSON-encoded
     /// `KEY<TAB>VALUE` lines of the last step's output types.
     fn output_format(&self) -> String {
+        use crate::output::protocol::OutputProtocol;
         match self.steps().last() {
             Some(s) => {
                 let d = s.describe();
-                format!(
-                    "KEY<TAB>VALUE lines, both JSON: ({}, {})",
-                    d.out_key, d.out_value
-                )
+                match self.output_protocol() {
+                    OutputProtocol::Json => format!(
+                        "KEY<TAB>VALUE lines, both JSON: ({}, {})",
+                        d.out_key, d.out_value
+                    ),
+                    OutputProtocol::JsonValue => format!("VALUE lines, JSON: {}", d.out_value),
+                    OutputProtocol::RawValue => format!("VALUE lines, as text: {}", d.out_value),
+                    OutputProtocol::Text => format!(
+                        "KEY<TAB>VALUE lines, as text: ({}, {})",
+                        d.out_key, d.out_value
+                    ),
+                }
             }
             None => String::new(),
         }

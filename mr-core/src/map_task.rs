@@ -30,6 +30,8 @@ pub(crate) struct MapEnv<'a> {
     pub part_dir: Option<&'a Path>,
     /// The columns to read from tables (Parquet), when the job says.
     pub columns: Option<&'a [String]>,
+    /// The job's options, files and jobconf.
+    pub params: &'a std::sync::Arc<crate::options::JobParams>,
 }
 
 /// What a map task leaves behind.
@@ -66,6 +68,18 @@ fn is_corrupt_stream(e: &std::io::Error) -> bool {
     matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
 }
 
+/// The input file as a URI, as Hadoop and mrjob give it to a task:
+/// `file://` and the absolute path (`-` for stdin).
+pub(crate) fn input_uri(source: &InputSource) -> String {
+    match source {
+        InputSource::Stdin => "-".to_string(),
+        InputSource::Path(p) => {
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+            format!("file://{}", abs.display())
+        }
+    }
+}
+
 /// Runs the step's mapper over one split.
 pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult> {
     let ctx = TaskContext {
@@ -73,7 +87,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         kind: TaskKind::Map,
         task: split.index,
         input_file: Some(split.file.display.clone()),
+        input_uri: Some(input_uri(&split.file.source)),
         partition: None,
+        params: env.params.clone(),
     };
     let mut mapper = env.step.new_mapper();
     // A fold step's table and its sort buffer share the task's budget.

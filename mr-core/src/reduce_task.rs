@@ -18,6 +18,8 @@ pub(crate) struct ReduceEnv<'a> {
     pub spill_dir: &'a Path,
     pub skip_bad: bool,
     pub bad_dir: &'a Path,
+    /// The job's options, files and jobconf.
+    pub params: &'a std::sync::Arc<crate::options::JobParams>,
 }
 
 /// What a reduce task leaves behind.
@@ -46,7 +48,9 @@ pub(crate) fn run_reduce_task(
         kind: TaskKind::Reduce,
         task: partition,
         input_file: None,
+        input_uri: None,
         partition: Some(partition),
+        params: env.params.clone(),
     };
     let mut reducer = env
         .step

@@ -198,12 +198,7 @@ fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
 pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let n = plan.steps.len();
     let tmp_dir = (n > 1).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
-    let exe = plan.binary_name();
-    let task = |step: usize, role: TaskRole| {
-        let mut words = vec![format!("./{exe}")];
-        words.extend(plan.task_args(step, role));
-        words.join(" ")
-    };
+    let task = |step: usize, role: TaskRole| plan.task_command(step, role);
     let pair = |a: &str, b: String| vec![a.to_string(), b];
     let mut steps = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
@@ -228,7 +223,10 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         for (k, v) in &o.jobconf {
             lines.push(pair("-D", format!("{k}={v}")));
         }
-        lines.push(pair("-files", plan.binary.display().to_string()));
+        lines.push(pair("-files", files_arg(plan)));
+        for (k, v) in &plan.extras.cmdenv {
+            lines.push(pair("-cmdenv", format!("{k}={v}")));
+        }
         if i == 0 {
             for input in &o.inputs {
                 lines.push(pair("-input", input.clone()));
@@ -268,6 +266,15 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         steps,
         tmp_dir,
     }
+}
+
+/// The `-files` list: the binary, then the job's files as `PATH#NAME`.
+fn files_arg(plan: &JobPlan) -> String {
+    let mut v = vec![plan.binary.display().to_string()];
+    for (path, name) in &plan.extras.files {
+        v.push(format!("{}#{name}", path.display()));
+    }
+    v.join(",")
 }
 
 /// Finds a `hadoop-streaming*.jar` under the Hadoop homes of the
@@ -600,6 +607,7 @@ mod tests {
                 },
             ],
             skip_bad_records: true,
+            extras: Default::default(),
         };
         let c = commands(&plan, &opts());
         assert_eq!(

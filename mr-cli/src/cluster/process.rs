@@ -45,7 +45,8 @@ pub struct Drained {
     pub bad_records: u64,
     /// The tasks' own error lines, in order: `mr: ...` lines and their
     /// indented continuation lines, and Hadoop's `Task Id : ... FAILED`
-    /// lines (at most [`MAX_TASK_ERROR_LINES`]).
+    /// lines with the `Error: ...` line after them (at most
+    /// [`MAX_TASK_ERROR_LINES`]).
     pub task_errors: Vec<String>,
     /// Task error lines left out beyond [`MAX_TASK_ERROR_LINES`].
     pub task_errors_dropped: u64,
@@ -121,7 +122,7 @@ impl Drained {
         }
         let is_error = line.starts_with("mr: ")
             || line.contains("mapreduce.Job: Task Id : ")
-            || (self.in_task_error && line.starts_with("  "));
+            || (self.in_task_error && (line.starts_with("  ") || line.starts_with("Error: ")));
         self.in_task_error = is_error;
         if is_error {
             if self.task_errors.len() < MAX_TASK_ERROR_LINES {
@@ -344,6 +345,9 @@ mod tests {
              record: xbad\n\
              java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): subprocess failed\n  \
              at org.apache.Foo\n\
+             2026-12-02 INFO mapreduce.Job: Task Id : attempt_1_0042_m_000005_0, Status : FAILED\n\
+             Error: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): subprocess failed with code 1\n\
+             \tat org.apache.hadoop.streaming.PipeMapRed.waitOutputThreads(PipeMapRed.java:326)\n\
              2026-12-02 INFO mapred.Task: Final Counters for attempt_1: Counters: 2\n\
              \tmr\n\t\tmap input records=1\n",
         );
@@ -368,7 +372,8 @@ mod tests {
             0,
             "a task's counters are not the job's"
         );
-        assert_eq!(d.task_errors.len(), 2, "{:?}", d.task_errors);
+        assert_eq!(d.task_errors.len(), 4, "{:?}", d.task_errors);
+        assert!(d.task_errors[3].starts_with("Error: java.lang.RuntimeException"));
         assert!(d.task_errors[1].contains("record: xbad"));
         let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
         let at = |s: &str| msg.find(s).unwrap_or_else(|| panic!("{s:?} not in {msg}"));

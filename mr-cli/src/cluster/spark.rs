@@ -139,6 +139,18 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "spark_conf": spark_conf,
         "hadoop_conf": hadoop_conf,
         "skip_bad_records": plan.skip_bad_records,
+        // Task arguments (job options, output protocol), files shipped with
+        // addFile under their names, and the tasks' environment: --cmdenv and
+        // the jobconf as Hadoop gives it (dots as underscores).
+        "task_args": plan.task_args(0, mr_core::runner::task::TaskRole::Combiner)[5..],
+        "last_args": {
+            "mapper": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Mapper)[5..],
+            "reducer": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Reducer)[5..],
+        },
+        "files": plan.extras.files.iter().map(|(p, n)| json!([p.display().to_string(), n])).collect::<Vec<_>>(),
+        "task_env": plan.extras.jobconf.iter().map(|(k, v)| (k.replace('.', "_"), v.clone()))
+            .chain(plan.extras.cmdenv.iter().cloned())
+            .collect::<BTreeMap<String, String>>(),
         "sorter_mb": args.sort_buffer_mb.max(1.0) as u64,
         "counters_file": work.join("counters.json").display().to_string(),
         "error_file": work.join("error.txt").display().to_string(),

@@ -99,6 +99,9 @@ def pipe(argv, env, lines, what, counters, step):
     output lines. Fails with the tail of its stderr if it exits non-zero."""
     proc = subprocess.Popen(
         argv,
+        # Shipped files (sc.addFile) are in SparkFiles' directory: tasks
+        # find them by name in their working directory, as on Hadoop.
+        cwd=SparkFiles.getRootDirectory(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -172,9 +175,10 @@ def pipe(argv, env, lines, what, counters, step):
         raise e
 
 
-def task_env(index, is_map):
+def task_env(index, is_map, extra):
     ctx = TaskContext.get()
     env = dict(os.environ)
+    env.update(extra)
     attempt = "attempt_spark_%04d_%s_%06d_%d" % (
         ctx.stageId() if ctx else 0,
         "m" if is_map else "r",
@@ -194,16 +198,21 @@ def task_env(index, is_map):
 def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
     job = spec["job"]
     name = spec["binary_name"]
-    extra = ["--skip-bad-records"] if spec["skip_bad_records"] else []
+    last = step_num == len(spec["steps"]) - 1
     has_reducer = step["reducer"]
     combiner = step["combiner"] and has_reducer
     fields = 2 if (step["sort_values"] and has_reducer) else 1
 
     def argv(role):
+        # skip-bad-records, the job's options and, for the last step's last
+        # task, the output protocol: as mr's task_args gives them.
+        extra = spec["task_args"]
+        if last and role in spec["last_args"]:
+            extra = spec["last_args"][role]
         return [binary_path(name), "run", job, "--step-num", str(step_num), "--" + role] + extra
 
     def map_partition(index, lines):
-        env = task_env(index, True)
+        env = task_env(index, True, spec.get("task_env", {}))
         what = "the mapper of step %d (partition %d)" % (step_num, index)
         out = pipe(argv("mapper"), env, lines, what, counters, step_num)
         if combiner:
@@ -217,7 +226,7 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
         return mapped
 
     def reduce_partition(index, pairs):
-        env = task_env(index, False)
+        env = task_env(index, False, spec.get("task_env", {}))
         what = "the reducer of step %d (partition %d)" % (step_num, index)
         return pipe(
             argv("reducer"), env, (line for _, line in pairs), what, counters, step_num
@@ -257,6 +266,15 @@ def main():
                     raise MrError("output %s already exists (use --overwrite)" % output)
                 fs.delete(path, True)
         sc.addFile(spec["binary"])
+        staged = tempfile.mkdtemp(prefix="mr-files-")
+        for path, name in spec.get("files", []):
+            # addFile keeps a file's own name: stage it under the job's.
+            if os.path.basename(path) != name:
+                copy = os.path.join(staged, name)
+                shutil.copy(path, copy)
+                path = copy
+            sc.addFile(path)
+
         counters = sc.accumulator({}, CountersParam())
         partitions = spec["partitions"] or sc.defaultParallelism
         sorter_mb = int(spec.get("sorter_mb") or 256)

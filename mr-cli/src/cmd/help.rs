@@ -75,14 +75,48 @@ pub fn job_help(job: &dyn Job) -> String {
     out
 }
 
-/// The job's own options, one per line (`  --name VALUE  help`), or `None`
-/// when it declares none.
+/// The job's own options ([`Job::options`]), one per line
+/// (`  -e, --expression VALUE  help (required)`), or `None` when it declares
+/// none.
 ///
-/// Hook for job options (`Job` options declared by the job crate): fill
-/// this from the job's declared options when they exist; the page shows the
-/// section only when this returns `Some`.
-pub fn options_section(_job: &dyn Job) -> Option<String> {
-    None
+/// ```
+/// let r = mr_cli::Registry::builtin();
+/// let s = mr_cli::cmd::help::options_section(r.resolve("mr_grep").unwrap().as_ref()).unwrap();
+/// assert!(s.contains("-e, --expression VALUE") && s.contains("required"));
+/// ```
+pub fn options_section(job: &dyn Job) -> Option<String> {
+    let opts = job.options();
+    if opts.is_empty() {
+        return None;
+    }
+    let mut out = String::new();
+    for o in &opts {
+        let short = o.short.map(|c| format!("-{c}, ")).unwrap_or_default();
+        let value = match o.kind {
+            mr_core::OptionKind::Flag => "",
+            mr_core::OptionKind::Int => " INT",
+            mr_core::OptionKind::Float => " NUMBER",
+            mr_core::OptionKind::File => " FILE",
+            mr_core::OptionKind::String => " VALUE",
+        };
+        let mut notes = Vec::new();
+        if o.required {
+            notes.push("required".to_string());
+        }
+        if let Some(d) = &o.default {
+            notes.push(format!("default {d}"));
+        }
+        if o.kind == mr_core::OptionKind::File {
+            notes.push("shipped with the job".to_string());
+        }
+        let notes = if notes.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", notes.join(", "))
+        };
+        let _ = writeln!(out, "  {short}--{}{value}  {}{notes}", o.name, o.help);
+    }
+    Some(out.trim_end().to_string())
 }
 
 /// The job named in `mr run JOB ... --help` (or `-h`), if the arguments ask

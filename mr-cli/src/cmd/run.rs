@@ -5,6 +5,7 @@ use crate::args::{OutputFormatArg, RunArgs};
 use crate::cluster::Runner;
 use crate::cmd::report::Outcome;
 use crate::Registry;
+use anyhow::Context as _;
 use mr_core::output::parquet::ParquetOptions;
 use mr_core::output::OutputFormat;
 use mr_core::runner::progress::{human_bytes, Progress};
@@ -13,6 +14,96 @@ use mr_core::{Output, RunConfig};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
+
+/// The jobconf keys the local runner itself reads.
+pub const LOCAL_JOBCONF: [&str; 2] = ["mapreduce.job.reduces", "mapred.reduce.tasks"];
+
+/// Parses repeated `KEY=VALUE` options.
+pub fn parse_pairs(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => anyhow::bail!("{flag} takes KEY=VALUE, got {kv:?}"),
+        })
+        .collect()
+}
+
+/// The job's options, files and jobconf for its tasks. Locally (`task_mode`
+/// false) files are checked and made absolute, and a file option's value is
+/// its file's path; in task mode (inside Hadoop, Spark, the emulator) files
+/// are found by name in the working directory and the jobconf also comes
+/// from the environment.
+pub fn job_params(
+    job: &dyn mr_core::Job,
+    args: &RunArgs,
+    task_mode: bool,
+) -> anyhow::Result<mr_core::JobParams> {
+    let mut p = mr_core::JobParams::default();
+    p.options = args.job_options.clone();
+    p.jobconf = crate::cluster::parse_jobconf(&args.jobconf)?
+        .into_iter()
+        .collect();
+    p.jobconf_from_env = task_mode;
+    p.files_in_cwd = task_mode;
+    let local_file = |path: &std::path::Path, what: &str| -> anyhow::Result<std::path::PathBuf> {
+        if !path.is_file() {
+            anyhow::bail!("{what} {}: no such file", path.display());
+        }
+        std::path::absolute(path).with_context(|| format!("{what} {}", path.display()))
+    };
+    if task_mode {
+        return Ok(p);
+    }
+    for spec in args.files.iter().flat_map(|f| f.split(',')) {
+        let (path, name) = mr_core::options::parse_file_spec(spec).map_err(anyhow::Error::msg)?;
+        let abs = local_file(&path, "--files")?;
+        if p.files.insert(name.clone(), abs).is_some() {
+            anyhow::bail!("--files: two files named {name}");
+        }
+    }
+    for o in job.options() {
+        if o.kind != mr_core::OptionKind::File {
+            continue;
+        }
+        let Some(v) = p.options.get(&o.name).cloned() else {
+            continue;
+        };
+        let abs = local_file(std::path::Path::new(&v), &format!("--{}", o.name))?;
+        let name = abs
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(other) = p.files.get(&name) {
+            if other != &abs {
+                anyhow::bail!(
+                    "--{} {}: another file is already shipped as {name}",
+                    o.name,
+                    abs.display()
+                );
+            }
+        }
+        p.files.insert(name, abs.clone());
+        p.options.insert(o.name.clone(), abs.display().to_string());
+    }
+    Ok(p)
+}
+
+/// A path the local runner cannot write: one with a URI scheme (`s3://`,
+/// `hdfs://`, `gs://`); `file://` paths are local.
+fn local_output(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let s = path.to_string_lossy();
+    if let Some(rest) = s.strip_prefix("file://") {
+        return Ok(std::path::PathBuf::from(rest));
+    }
+    if let Some((scheme, _)) = s.split_once("://") {
+        anyhow::bail!(
+            "the local runner writes local directories only, not {scheme}:// ({s}): \
+             write locally and copy, or run on the cluster with -r hadoop or -r spark"
+        );
+    }
+    Ok(path.to_path_buf())
+}
 
 /// Turns the raw flags into a checked configuration.
 pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
@@ -27,7 +118,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         inputs,
         output: match &args.output {
             Some(path) => Output::Dir {
-                path: path.clone(),
+                path: local_output(path)?,
                 overwrite: args.overwrite,
             },
             None => Output::Stdout,
@@ -47,6 +138,9 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
             }),
         },
         progress: None,
+        params: Default::default(),
+        output_protocol: args.output_protocol,
+        inline: args.runner == Runner::Inline,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -84,6 +178,8 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         step: args.step_num,
         role,
         skip_bad_records: args.skip_bad_records,
+        params: Arc::new(job_params(job, args, true)?),
+        output_protocol: args.output_protocol.unwrap_or_default(),
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
@@ -201,6 +297,40 @@ impl Drop for StatusLine {
     }
 }
 
+/// Warns about `-D` keys that neither the job nor the local runner read.
+fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let read = params.read_keys();
+    for k in params.jobconf.keys() {
+        if !read.contains(k) && !LOCAL_JOBCONF.contains(&k.as_str()) {
+            eprintln!(
+                "mr: warning: -D {k} was not read by the job nor used by the local runner \
+                 (it is passed on with -r hadoop and -r spark)"
+            );
+        }
+    }
+}
+
+/// `--cat-output`: the part files of the output directory, in order, on stdout.
+fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut parts: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
+        .collect();
+    parts.sort();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    mr_core::output::stdout::concat_parts(&parts, &mut out)?;
+    out.flush().map_err(mr_core::Error::Stdout)?;
+    Ok(())
+}
+
 /// Runs the job; the summary goes to stderr unless `--quiet`; the report
 /// (`--report`) is written whether the run succeeds or fails.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
@@ -218,7 +348,10 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         Runner::Emulate if args.dry_run => {
             anyhow::bail!("--dry-run is for -r hadoop and -r spark")
         }
-        Runner::Local => {}
+        Runner::Inline if args.dry_run => {
+            anyhow::bail!("--dry-run is for -r hadoop and -r spark")
+        }
+        Runner::Local | Runner::Inline => {}
         _ if args.output_format != OutputFormatArg::Lines => {
             anyhow::bail!("--output-format parquet is for the local runner (drop -r)")
         }
@@ -299,6 +432,22 @@ fn run_local(
     cfg_out: &mut Option<RunConfig>,
 ) -> anyhow::Result<mr_core::JobReport> {
     let mut cfg = config(args)?;
+    let params = job_params(job, args, false)?;
+    if args.partitions == 0 {
+        // -D mapreduce.job.reduces=N: the reducers, as on Hadoop.
+        if let Some(n) = LOCAL_JOBCONF.iter().find_map(|k| params.jobconf.get(*k)) {
+            cfg.partitions = n
+                .parse()
+                .with_context(|| format!("-D mapreduce.job.reduces={n}: not a number"))?;
+            cfg.validate()?;
+        }
+    }
+    cfg.params = Arc::new(params);
+    for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
+        // Before any task thread starts: the job's code reads them as
+        // Hadoop tasks do, from the environment.
+        std::env::set_var(k, v);
+    }
     *cfg_out = Some(cfg.clone());
     let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let progress = Arc::new(Progress::default());
@@ -306,8 +455,18 @@ fn run_local(
         StatusLine::start(progress)
     });
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out: Box<dyn Write> = if args.no_output {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+    };
     let result = mr_core::run_job(job, &cfg, &mut out);
     drop(status);
-    Ok(result?)
+    let report = result?;
+    drop(out);
+    warn_unread_jobconf(&cfg.params, args.quiet);
+    if let (true, Some(dir)) = (args.cat_output && !args.no_output, &report.output_dir) {
+        cat_output(dir)?;
+    }
+    Ok(report)
 }

@@ -2,11 +2,13 @@
 //! commit of an output directory ([`commit`]), results on stdout
 //! ([`stdout`]), and the output formats: lines (the part files as they are)
 //! or Parquet ([`parquet`], with [`schema`] inferring its columns).
+//! ([`stdout`]), and how final records are written ([`protocol`]).
 
 pub mod bad;
 pub mod commit;
 pub mod parquet;
 pub mod part;
+pub mod protocol;
 #[cfg(feature = "parquet")]
 pub mod schema;
 pub mod stdout;

@@ -59,6 +59,12 @@ pub struct TaskOptions {
     pub role: TaskRole,
     /// Skip and report bad records instead of failing.
     pub skip_bad_records: bool,
+    /// The job's options, files and jobconf (in task mode the jobconf also
+    /// comes from the environment, files from the working directory).
+    pub params: std::sync::Arc<crate::options::JobParams>,
+    /// Write the output records in this protocol (the last step's last
+    /// task only; others write JSON for the next step).
+    pub output_protocol: crate::output::protocol::OutputProtocol,
 }
 
 /// What Hadoop tells a streaming task through its environment (dots in
@@ -176,6 +182,7 @@ pub fn run_task(
     // Records leaving a mapper or combiner are shuffled next: they carry the
     // sort field when the step sorts values.
     let shuffled_next = opts.role != TaskRole::Reducer && step.has_reducer();
+    let output = crate::output::protocol::ProtocolWriter::new(opts.output_protocol, output);
     let mut sink = StreamSink {
         w: BufWriter::with_capacity(1 << 20, output),
         sort_field: shuffled_next && step.sorts_values(),
@@ -203,7 +210,9 @@ pub fn run_task(
                 kind: TaskKind::Map,
                 task: env.partition.unwrap_or(0),
                 input_file: Some(file.clone()),
+                input_uri: Some(file.clone()),
                 partition: None,
+                params: opts.params.clone(),
             };
             mapper.init(&ctx).map_err(|e| {
                 RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", opts.step))
@@ -258,7 +267,9 @@ pub fn run_task(
                 },
                 task: env.partition.unwrap_or(0),
                 input_file: None,
+                input_uri: None,
                 partition: env.partition,
+                params: opts.params.clone(),
             };
             f.init(&ctx).map_err(|e| {
                 RecordError::Job(e.to_string())
@@ -517,6 +528,8 @@ mod tests {
             step: 0,
             role,
             skip_bad_records: skip,
+            params: Default::default(),
+            output_protocol: Default::default(),
         };
         let r = run_task(
             &Wc,
@@ -601,6 +614,8 @@ mod tests {
             step: 0,
             role: TaskRole::Mapper,
             skip_bad_records: skip,
+            params: Default::default(),
+            output_protocol: Default::default(),
         };
         let r = run_task(
             &BadOnX,

@@ -245,6 +245,10 @@ impl SortBuffer {
     /// Writes everything buffered as one spill file (a run per partition).
     fn spill(&mut self) -> Result<()> {
         let mut w = RunWriter::create(&self.spill_dir)?;
+        w.expect_bytes(match &self.store {
+            Store::Sorting { data, index } => (data.len() + index.len() * 3) as u64,
+            Store::Combining { used, .. } => *used as u64,
+        });
         let mut runs_now: Vec<Option<Run>> = vec![None; self.partitions];
         match &mut self.store {
             Store::Sorting { data, index } => {
