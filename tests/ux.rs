@@ -20,6 +20,8 @@ fn job_help_shows_description_steps_formats() {
         "Steps:",
         "mapper   PageUrls",
         "fold     Count",
+        "Counters:",
+        "url_views / events without a string page_url  counted and left out",
         "Usage:",
     ] {
         assert!(o.contains(want), "missing {want:?} in:\n{o}");

@@ -4,8 +4,7 @@
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result};
-use crate::input::lines::{line_number_at, open_split_columns};
-use crate::input::listing::Compression;
+use crate::input::lines::{is_corrupt_data, line_number_at, open_split};
 use crate::input::listing::InputSource;
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
@@ -62,18 +61,12 @@ impl Sink {
     }
 }
 
-/// Errors a decompressor gives on a damaged or cut file.
-fn is_corrupt_stream(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
-}
-
 /// The input file as a URI, as Hadoop and mrjob give it to a task:
 /// `file://` and the absolute path (`-` for stdin).
 pub(crate) fn input_uri(source: &InputSource) -> String {
     match source {
         InputSource::Stdin => "-".to_string(),
-        InputSource::Path(p) => {
+        InputSource::Path(p) | InputSource::Stream(p) => {
             let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
             format!("file://{}", abs.display())
         }
@@ -82,6 +75,7 @@ pub(crate) fn input_uri(source: &InputSource) -> String {
 
 /// Runs the step's mapper over one split.
 pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult> {
+    crate::cancel::check()?;
     let ctx = TaskContext {
         step: env.step_index,
         kind: TaskKind::Map,
@@ -111,9 +105,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         env.bad_dir
             .join(format!("map-{}-{:05}", env.step_index, split.index)),
     );
-    let mut reader = open_split_columns(split, env.columns)?;
+    let mut reader = open_split(split)?;
     let path_for_errors = match &split.file.source {
-        InputSource::Path(p) => Some(p.clone()),
+        InputSource::Path(p) | InputSource::Stream(p) => Some(p.clone()),
         InputSource::Stdin => None,
     };
     crate::input::csv::begin_task(
@@ -123,11 +117,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
-    // Parquet rows are numbered from 1 in each split (row group).
-    let mut line_base: Option<u64> = (split.start == 0
-        || split.file.compression.is_compressed()
-        || split.file.compression == Compression::Parquet)
-        .then_some(1);
+    // Table inputs read only these columns (Parquet: the `parquet` feature).
+    let _columns = env.columns;
+    let mut line_base: Option<u64> =
+        (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
 
     let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
@@ -147,9 +140,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     loop {
         let next = match reader.next_line() {
             Ok(next) => next,
-            Err(e) if split.file.compression.is_compressed() && is_corrupt_stream(&e) => {
+            Err(e) if is_corrupt_data(&e) => {
                 // A log being written, or cut by a crash: the lines read so far
-                // are good; the rest of the file is a bad record.
+                // are good; the rest of the file is a bad record, kept with
+                // the start of the line the damage cut.
                 let location = Location::Line {
                     step: env.step_index,
                     file: split.file.display.clone(),
@@ -157,9 +151,13 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     offset: Some(reader.position()),
                     in_split: None,
                 };
-                let reason =
-                    format!("corrupt or truncated compressed data after line {lines_read}: {e}");
-                policy.reject(&mut bad, location, reason, b"")?;
+                let reason = format!(
+                    "corrupt or truncated compressed data after line {lines_read} \
+                     (uncompressed byte {}): {e}; the rest of the file cannot be read",
+                    reader.position()
+                );
+                let cut = reader.pending().to_vec();
+                policy.reject(&mut bad, location, reason, &cut)?;
                 break;
             }
             Err(e) => {

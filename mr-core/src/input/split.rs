@@ -3,10 +3,10 @@
 //! A split owns the lines whose **first byte** lies in `[start, end)`: the
 //! reader of a split that starts mid-line skips to the next line, and reads
 //! past `end` to finish its last line. So no line is lost, cut or read twice,
-//! whatever the chunk size. A gzip file or stdin is one split; a Parquet file
-//! is one split per row group (a byte range that holds its first byte).
+//! whatever the chunk size. A compressed file, stdin or another stream (a
+//! named pipe) is one split.
 
-use super::listing::{Compression, InputFile, InputSource};
+use super::listing::InputFile;
 use std::sync::Arc;
 
 /// A byte range of one input file, the unit of work of a map task.
@@ -54,32 +54,11 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
     let chunk = chunk_size.max(1);
     let mut out = Vec::new();
     for f in files {
-        if f.size == 0 && f.source != InputSource::Stdin {
+        if f.size == 0 && !f.source.is_stream() {
             continue; // nothing to read (even a zero-byte .gz, as crashed rotations leave)
         }
-        let whole = f.compression.is_compressed() || f.source == InputSource::Stdin;
+        let whole = f.compression.is_compressed() || f.source.is_stream();
         let file = Arc::new(f);
-        if let (Compression::Parquet, InputSource::Path(p)) = (file.compression, &file.source) {
-            // One split per row group; a file whose footer does not read is
-            // one split, whose reader reports the error.
-            #[cfg(feature = "parquet")]
-            let ranges =
-                super::parquet::row_group_ranges(p).unwrap_or_else(|_| vec![(0, u64::MAX)]);
-            #[cfg(not(feature = "parquet"))]
-            let ranges = {
-                let _ = p;
-                vec![(0, u64::MAX)]
-            };
-            for (start, end) in ranges {
-                out.push(Split {
-                    index: out.len(),
-                    file: file.clone(),
-                    start,
-                    end,
-                });
-            }
-            continue;
-        }
         if whole {
             out.push(Split {
                 index: out.len(),
