@@ -1,8 +1,12 @@
 //! Input: which files to read ([`listing`]), how they are cut into splits
-//! ([`split`]), and how a split becomes lines ([`lines`]).
+//! ([`split`]), and how a split becomes lines ([`lines`]); tables
+//! ([`parquet`]) become JSON lines; [`csv`] decodes CSV lines for mappers.
 
+pub mod csv;
 pub mod lines;
 pub mod listing;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod split;
 
 pub use lines::LineReader;
