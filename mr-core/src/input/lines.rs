@@ -5,6 +5,7 @@
 //! dropped.
 
 use super::listing::{Compression, InputSource};
+use super::read_ahead::ReadAhead;
 use super::split::Split;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -134,7 +135,8 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-/// Opens a split positioned at its first owned line.
+/// Opens a split positioned at its first owned line. A compressed file is
+/// decompressed on a helper thread ([`ReadAhead`]), ahead of the parsing.
 pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
     let file = &split.file;
     let path = match &file.source {
@@ -147,16 +149,14 @@ pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     match file.compression {
         Compression::Gzip => {
-            let r: Box<dyn Read + Send> = Box::new(flate2::read::MultiGzDecoder::new(
-                BufReader::with_capacity(READ_BUFFER_BYTES, f),
-            ));
-            Ok(LineReader::new(r, 0, u64::MAX))
+            let r =
+                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER_BYTES, f));
+            Ok(LineReader::new(Box::new(ReadAhead::spawn(r)), 0, u64::MAX))
         }
         Compression::Bzip2 => {
-            let r: Box<dyn Read + Send> = Box::new(bzip2::read::MultiBzDecoder::new(
-                BufReader::with_capacity(READ_BUFFER_BYTES, f),
-            ));
-            Ok(LineReader::new(r, 0, u64::MAX))
+            let r =
+                bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(READ_BUFFER_BYTES, f));
+            Ok(LineReader::new(Box::new(ReadAhead::spawn(r)), 0, u64::MAX))
         }
         Compression::Zstd => {
             let d = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
@@ -164,8 +164,7 @@ pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
                 f,
             ))
             .map_err(|e| Error::io("opening zstd stream", path, e))?;
-            let r: Box<dyn Read + Send> = Box::new(d);
-            Ok(LineReader::new(r, 0, u64::MAX))
+            Ok(LineReader::new(Box::new(ReadAhead::spawn(d)), 0, u64::MAX))
         }
         Compression::None => {
             if split.start == 0 {

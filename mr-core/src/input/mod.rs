@@ -1,8 +1,10 @@
 //! Input: which files to read ([`listing`]), how they are cut into splits
-//! ([`split`]), and how a split becomes lines ([`lines`]).
+//! ([`split`]), and how a split becomes lines ([`lines`], decompressing ahead
+//! on a helper thread: [`read_ahead`]).
 
 pub mod lines;
 pub mod listing;
+pub mod read_ahead;
 pub mod split;
 
 pub use lines::LineReader;
