@@ -94,7 +94,10 @@ fn every_shipped_job_passes_on_the_sample_logs() {
     let jobs: Vec<&str> = listing
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        .filter(|&j| j != "wrong_mean")
+        // wrong_mean is wrong on purpose; mr_grep needs its -e option;
+        // mr_count_lines_by_file's keys are the input files' names, which
+        // the sample runs change.
+        .filter(|&j| !["wrong_mean", "mr_grep", "mr_count_lines_by_file"].contains(&j))
         .collect();
     assert!(jobs.contains(&"video_tagging"), "{listing}");
     let logs = logs();

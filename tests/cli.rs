@@ -221,6 +221,12 @@ fn bad_record_names_file_line_and_content() {
     let header: serde_json::Value = serde_json::from_str(header).unwrap();
     assert_eq!(header["file"], "logs/a.json");
     assert_eq!(header["line"], 3001);
+    // ... and its byte offset, in a later split of the file.
+    let data = fs::read(w.path("logs/a.json")).unwrap();
+    let offset = header["offset"].as_u64().unwrap() as usize;
+    assert!(offset > 10_000, "{header}");
+    assert_eq!(data[..offset].iter().filter(|&&b| b == b'\n').count(), 3000);
+    assert!(data[offset..].starts_with(b"{\"page_url\": \"/trunc"));
     assert_eq!(record, "{\"page_url\": \"/trunc");
     let total: u64 = read_parts(&w.path("out"))
         .lines()

@@ -330,6 +330,8 @@ const JAR: &str = "/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar
 const TWO_STEPS_DOCUMENTED: &str = "\
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 1/2' \\
+    -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
+    -D stream.map.input.ignoreKey=false \\
     -files /path/to/mr \\
     -input hdfs:///logs \\
     -output /tmp/mr-top_lectures-1795389352-4242/step-0 \\
@@ -340,6 +342,8 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 2/2' \\
+    -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
+    -D stream.map.input.ignoreKey=false \\
     -files /path/to/mr \\
     -input /tmp/mr-top_lectures-1795389352-4242/step-0 \\
     -output hdfs:///out/top_lectures \\
@@ -356,6 +360,8 @@ hadoop fs -rm -r -f -skipTrash hdfs:///out/watches
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr video_tagging step 1/1' \\
+    -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
+    -D stream.map.input.ignoreKey=false \\
     -D stream.num.map.output.key.fields=2 \\
     -D mapreduce.partition.keypartitioner.options=-k1,1 \\
     -D mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator \\

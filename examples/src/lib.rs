@@ -1,12 +1,23 @@
 //! # mr-examples: example jobs
 //!
 //! - [`top_lectures`]: a two-step job (count views per lecture, then select the top ten).
+//! - Ports of mrjob 0.7.4's own examples, with the same command-line options
+//!   (see docs/from-mrjob.md): [`mr_grep`] (a required option, raw output,
+//!   map-only), [`mr_most_used_word`] (two steps, a file option, JSON-value
+//!   output), [`mr_wc`] (`mapper_final`, zeros on empty input),
+//!   [`mr_count_lines_by_file`] (input URIs), [`mr_next_word_stats`] (sorted
+//!   values, compound keys).
 //!
 //! The sample clicklogs of the README live in `examples/logs/`.
 #![deny(missing_docs)]
 use mr_core::Job;
 use std::sync::Arc;
 
+pub mod mr_count_lines_by_file;
+pub mod mr_grep;
+pub mod mr_most_used_word;
+pub mod mr_next_word_stats;
+pub mod mr_wc;
 pub mod top_lectures;
 pub mod wrong_mean;
 
@@ -15,5 +26,10 @@ pub fn all() -> Vec<Arc<dyn Job>> {
     vec![
         Arc::new(top_lectures::TopLectures),
         Arc::new(wrong_mean::WrongMean),
+        Arc::new(mr_grep::MrGrep),
+        Arc::new(mr_most_used_word::MrMostUsedWord),
+        Arc::new(mr_wc::MrWc),
+        Arc::new(mr_count_lines_by_file::MrCountLinesByFile),
+        Arc::new(mr_next_word_stats::MrNextWordStats),
     ]
 }

@@ -43,6 +43,13 @@ impl Job for UrlViews {
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(PageUrls).fold(Count::new())]
     }
+    fn counters(&self) -> Vec<mr_core::job::CounterDoc> {
+        vec![mr_core::job::CounterDoc::new(
+            COUNTERS,
+            NO_PAGE_URL,
+            "counted and left out",
+        )]
+    }
 }
 
 /// The `page_url` of an event, if it is a JSON object with a string there.

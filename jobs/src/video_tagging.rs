@@ -108,6 +108,28 @@ impl Job for VideoTagging {
             .sort_values()
             .reduce(TagWatches::default())]
     }
+    fn counters(&self) -> Vec<mr_core::job::CounterDoc> {
+        let doc = |name, help| mr_core::job::CounterDoc::new(COUNTERS, name, help);
+        let mut c = vec![doc(
+            VIDEO_EVENTS,
+            "lecture views read (the job's input records)",
+        )];
+        for skipped in [
+            NOT_AN_OBJECT,
+            NO_PAGE_URL,
+            NOT_A_VIDEO_EVENT,
+            NO_LECTURE_ID,
+            BAD_LECTURE_ID,
+            NO_USERNAME,
+            NO_TIMESTAMP,
+        ] {
+            c.push(doc(skipped, "counted and left out"));
+        }
+        for tag in ["first_view", "immediate_review", "later_review"] {
+            c.push(doc(tag, "watches given this tag"));
+        }
+        c
+    }
 }
 
 /// The fields of an event line that the job reads, borrowed from the line

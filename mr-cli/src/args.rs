@@ -6,12 +6,25 @@ use clap::{Args, Parser, Subcommand};
 /// `mr`: MapReduce jobs in Rust, on every core of one machine or inside
 /// Hadoop Streaming.
 #[derive(Parser, Debug)]
-#[command(name = "mr", version, about, long_about = None)]
+#[command(name = "mr", version, about, long_about = None, after_help = EXAMPLES)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
 }
+
+/// Shown at the end of `mr --help`.
+const EXAMPLES: &str = "\
+Examples:
+  mr jobs                                      the jobs this binary knows
+  mr run url_views --help                      a job's steps, input, output and counters
+  mr gen clicklog --size 100MB --output logs   deterministic test data
+  mr run url_views -i logs -o views            run a job; output in views/part-*
+  zcat logs/*.gz | mr run word_count           read stdin, results on stdout
+  mr run url_views -i logs --report run.html   a report with a task timeline and skew
+  mr check word_count -i sample.txt            check the job's combiner and reducer laws
+  mr new my_job                                start a job crate of your own
+  mr completions bash > ~/.local/share/bash-completion/completions/mr";
 
 /// The subcommands, one module each under `cmd/`.
 #[derive(Subcommand, Debug)]
@@ -29,6 +42,18 @@ pub enum Command {
     /// binary (one process a task, hash partitioning, byte-order sort, the
     /// combiner 0..n times): `mr run JOB -r emulate`.
     EmulateHadoop(RunArgs),
+    /// Print a shell completion script: `mr completions bash > /etc/bash_completion.d/mr`
+    /// (zsh: into a directory of $fpath as `_mr`; fish: ~/.config/fish/completions/mr.fish).
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff): `mr man > mr.1 && man ./mr.1`.
+    Man,
+    /// Start a job crate of your own: `mr new my_job`, then
+    /// `cd my_job && cargo run -- run my_job --input sample.txt`.
+    New(crate::cmd::new::NewArgs),
 }
 
 /// `mr run JOB`: every option, its default and what it costs.
@@ -50,8 +75,49 @@ pub struct RunArgs {
     /// Output directory: part-NNNNN files and _SUCCESS, written under
     /// DIR/_temporary and moved into place only if every task succeeds.
     /// Without it, results go to stdout in key order.
-    #[arg(short, long, value_name = "DIR")]
+    #[arg(short, long, visible_alias = "output-dir", value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
+
+    /// With --output, also print the results on stdout (mrjob's --cat-output).
+    #[arg(long, conflicts_with = "no_output")]
+    pub cat_output: bool,
+
+    /// Do not print the results on stdout (mrjob's --no-output); with
+    /// --output they are still written there.
+    #[arg(long)]
+    pub no_output: bool,
+
+    /// How the final records are written: `json` (key TAB value, both JSON:
+    /// the default), `json-value` (the value's JSON only), `raw-value` (the
+    /// value as text) or `text` (key TAB value as text). Default: the job's
+    /// choice. Intermediate steps always use JSON.
+    #[arg(long, value_name = "PROTOCOL", value_parser = parse_protocol)]
+    pub output_protocol: Option<mr_core::OutputProtocol>,
+
+    /// A file for the job: readable by the job (`TaskContext::file(NAME)`)
+    /// under NAME (default: the file's own name); shipped to Hadoop with
+    /// -files and to Spark with addFile. Repeatable, or comma-separated.
+    #[arg(long, value_name = "PATH[#NAME]")]
+    pub files: Vec<String>,
+
+    /// An environment variable for the job's tasks: `--cmdenv TZ=UTC`
+    /// (Hadoop -cmdenv). Repeatable.
+    #[arg(long, value_name = "KEY=VALUE")]
+    pub cmdenv: Vec<String>,
+
+    /// A config file (TOML) with defaults for these options, per runner:
+    /// `[runners.local] jobs = 4`, `[runners.hadoop] jobconf = {...}`
+    /// (like mrjob.conf). Default: $MR_CONF if set. The command line wins.
+    #[arg(short = 'c', long, value_name = "FILE")]
+    pub conf_path: Option<std::path::PathBuf>,
+
+    /// Do not read a config file, not even $MR_CONF.
+    #[arg(long, conflicts_with = "conf_path")]
+    pub no_conf: bool,
+
+    /// The job's own options, as parsed (see `mr run JOB --help`).
+    #[arg(skip)]
+    pub job_options: std::collections::BTreeMap<String, String>,
 
     /// Replace the output directory if it exists.
     #[arg(long)]
@@ -138,12 +204,19 @@ pub struct RunArgs {
     )]
     pub reducer: bool,
 
-    /// Do not print counters on stderr at the end.
-    #[arg(short, long)]
+    /// Do not print the summary on stderr at the end, nor progress.
+    #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Also write the run's report as JSON to FILE (job, settings, wall time,
-    /// counters, output, skipped records): for scripts and schedulers.
+    /// Also show the framework counters that are zero in the summary.
+    #[arg(short, long)]
+    pub verbose: bool,
+
+    /// Also write the run's report to FILE: JSON (job, settings, wall time,
+    /// per-phase and per-task figures, counters, output, skipped records; for
+    /// scripts and schedulers), or, when FILE ends in `.html`, one
+    /// self-contained page with a task timeline, partition sizes and the
+    /// heaviest keys. Written also when the run fails (`"ok": false`).
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
 
@@ -165,8 +238,10 @@ pub struct RunArgs {
     #[arg(long, help_heading = "Cluster runners")]
     pub dry_run: bool,
 
-    /// A Hadoop (or, for `spark.*` keys, Spark) setting passed to each step:
-    /// `-D mapreduce.job.reduces=8`. Repeatable.
+    /// A jobconf setting: `-D mapreduce.job.reduces=8`. Job code reads it
+    /// with `TaskContext::jobconf` on every runner; Hadoop (or, for `spark.*`
+    /// keys, Spark) gets it for each step. Keys that nothing reads are
+    /// warned about. Repeatable.
     #[arg(
         short = 'D',
         long = "jobconf",
@@ -181,7 +256,8 @@ pub struct RunArgs {
     pub hadoop_bin: Option<std::path::PathBuf>,
 
     /// The Hadoop Streaming jar (default: the first hadoop-streaming*.jar
-    /// under $HADOOP_HOME and the usual install places).
+    /// under $HADOOP_HOME, beside the `hadoop` on the PATH, and in the usual
+    /// install places).
     #[arg(long, value_name = "JAR", help_heading = "Cluster runners")]
     pub hadoop_streaming_jar: Option<std::path::PathBuf>,
 
@@ -212,4 +288,8 @@ pub struct RunArgs {
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
     crate::gen::parse_size(s)
+}
+
+fn parse_protocol(s: &str) -> Result<mr_core::OutputProtocol, String> {
+    s.parse()
 }

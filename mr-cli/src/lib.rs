@@ -8,10 +8,11 @@
 //! # struct MyJob;
 //! # impl mr_core::Job for MyJob { fn name(&self) -> &str { "my_job" }
 //! #   fn description(&self) -> &str { "" } fn steps(&self) -> Vec<mr_core::Step> { vec![] } }
-//! fn main() -> std::process::ExitCode {
-//!     mr_cli::main_with(mr_cli::Registry::new().with(MyJob))
-//! }
+//! // `fn main` for a binary named after the crate, with its version:
+//! mr_cli::main!(mr_cli::Registry::new().with(MyJob));
 //! ```
+//!
+//! [`main_with`] does the same with the binary's file name and mr's version.
 //!
 //! Modules: [`args`] holds the flags as parsed; [`cmd`] has one module per
 //! subcommand; [`gen`] generates test data; [`cluster`] runs a job on Hadoop,
@@ -21,9 +22,10 @@
 pub mod args;
 pub mod cluster;
 pub mod cmd;
+pub mod conf;
 pub mod gen;
+pub mod job_args;
 
-use clap::Parser;
 use mr_core::Job;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -76,17 +78,156 @@ impl Registry {
             return Ok(j.clone());
         }
         let known: Vec<&str> = self.jobs.iter().map(|j| j.name()).collect();
-        anyhow::bail!("unknown job {name:?}; known jobs: {}", known.join(", "))
+        match closest(base, &known) {
+            Some(best) => anyhow::bail!(
+                "unknown job {name:?}; did you mean {best:?}? (known jobs: {})",
+                known.join(", ")
+            ),
+            None => anyhow::bail!("unknown job {name:?}; known jobs: {}", known.join(", ")),
+        }
     }
+}
+
+/// The known name closest to a mistyped one, if one is close enough: at most
+/// a third of its letters changed (at least 1, for short names), or the typed
+/// name is a part of a single known one.
+///
+/// ```
+/// let known = ["word_count", "url_views", "top_lectures"];
+/// assert_eq!(mr_cli::closest("wordcount", &known), Some("word_count"));
+/// assert_eq!(mr_cli::closest("url_veiws", &known), Some("url_views"));
+/// assert_eq!(mr_cli::closest("lectures", &known), Some("top_lectures"));
+/// assert_eq!(mr_cli::closest("zzz", &known), None);
+/// ```
+pub fn closest<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
+    let typed = typed.to_lowercase();
+    let best = known
+        .iter()
+        .map(|k| (strsim::damerau_levenshtein(&typed, &k.to_lowercase()), *k))
+        .min();
+    if let Some((d, k)) = best {
+        if d <= (typed.chars().count() / 3).max(1) {
+            return Some(k);
+        }
+    }
+    let mut containing = known
+        .iter()
+        .filter(|k| typed.len() >= 3 && k.to_lowercase().contains(&typed));
+    match (containing.next(), containing.next()) {
+        (Some(k), None) => Some(*k),
+        _ => None,
+    }
+}
+
+/// How a binary names itself in `--help` and `--version`.
+#[derive(Debug, Clone)]
+pub struct BinInfo {
+    /// The command's name (`mr`, or the user's binary).
+    pub name: &'static str,
+    /// Its version.
+    pub version: &'static str,
+}
+
+impl BinInfo {
+    /// The binary's file name (from `argv[0]`) and mr's version.
+    pub fn from_argv0() -> BinInfo {
+        let name = std::env::args_os()
+            .next()
+            .and_then(|a| {
+                std::path::Path::new(&a)
+                    .file_stem()
+                    .map(|s| s.to_string_lossy().into_owned())
+            })
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| "mr".into());
+        BinInfo {
+            // Once per process: clap wants the name for the program's life.
+            name: Box::leak(name.into_boxed_str()),
+            version: env!("CARGO_PKG_VERSION"),
+        }
+    }
+}
+
+/// `fn main` for a job binary: the CLI over `$registry`, named after the
+/// binary (`CARGO_BIN_NAME`) and showing its crate's version
+/// (`CARGO_PKG_VERSION`) in `--help` and `--version`.
+///
+/// ```no_run
+/// mr_cli::main!(mr_cli::Registry::builtin());
+/// ```
+#[macro_export]
+macro_rules! main {
+    ($registry:expr) => {
+        fn main() -> ::std::process::ExitCode {
+            $crate::main_named(
+                $registry,
+                $crate::BinInfo {
+                    name: match option_env!("CARGO_BIN_NAME") {
+                        Some(bin) => bin,
+                        None => env!("CARGO_PKG_NAME"),
+                    },
+                    version: env!("CARGO_PKG_VERSION"),
+                },
+            )
+        }
+    };
+}
+
+/// The clap command for this binary: `mr`'s flags under the binary's own
+/// name and version, and, for `run JOB --help`, the job's page on top.
+pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Command {
+    use clap::CommandFactory;
+    let name = info.name;
+    let mut cmd = Cli::command()
+        .name(name)
+        .bin_name(name)
+        .display_name(name)
+        .version(info.version);
+    if name != "mr" {
+        cmd = cmd.about(format!(
+            "{name} {}: MapReduce jobs, run by mr on every core of one machine or inside Hadoop Streaming",
+            info.version
+        ));
+    }
+    if let Some(job) = cmd::help::job_asking_for_help(args) {
+        if let Ok(job) = registry.resolve(&job) {
+            let page = cmd::help::job_help(job.as_ref());
+            for sub in ["run", "emulate-hadoop"] {
+                let page = page.clone();
+                cmd = cmd.mut_subcommand(sub, |c| c.before_help(page));
+            }
+        }
+    }
+    cmd
+}
+
+/// [`main_with`], with the name and version the binary shows.
+pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
+    let args: Vec<String> = std::env::args_os()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let base = command(&registry, &info, &args);
+    let cli = match parse_cli(&registry, base, args) {
+        Ok(cli) => cli,
+        Err(ParseError::Clap(e)) => e.exit(),
+        Err(ParseError::Other(e)) => {
+            eprintln!("mr: error: {}", error_chain(&e));
+            return ExitCode::from(2);
+        }
+    };
+    run_cli(&registry, &info, &cli)
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an
 /// exit status: 0 on success (a closed stdout pipe, as with `| head`, counts
 /// as success), 1 when the job failed, 2 for usage errors.
 pub fn main_with(registry: Registry) -> ExitCode {
-    let cli = Cli::parse();
+    main_named(registry, BinInfo::from_argv0())
+}
+
+fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
     install_signal_handler();
-    match dispatch(&registry, &cli) {
+    match dispatch(registry, info, cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<mr_core::Error>()
@@ -109,9 +250,96 @@ pub fn main_with(registry: Registry) -> ExitCode {
 
 use args::{Cli, Command};
 
+/// Why a command line was not understood.
+#[derive(Debug)]
+pub enum ParseError {
+    /// clap's own message (usage, `--help`, `--version` included).
+    Clap(clap::Error),
+    /// A job whose options clash with mr's, or a bad config file.
+    Other(anyhow::Error),
+}
+
+impl From<clap::Error> for ParseError {
+    fn from(e: clap::Error) -> Self {
+        ParseError::Clap(e)
+    }
+}
+
+impl From<anyhow::Error> for ParseError {
+    fn from(e: anyhow::Error) -> Self {
+        ParseError::Other(e)
+    }
+}
+
+/// Parses a command line: once `mr run JOB` names a job, the job's own
+/// options (see [`mr_core::Job::options`]) join `run`'s, for parsing and for
+/// `mr run JOB --help`; a config file (`-c`, `$MR_CONF`) adds defaults.
+///
+/// ```
+/// let argv = ["mr", "run", "mr_grep", "-e", "a b", "in.txt"].map(String::from).to_vec();
+/// let base = <mr_cli::args::Cli as clap::CommandFactory>::command();
+/// let cli = mr_cli::parse_cli(&mr_cli::Registry::builtin(), base, argv).unwrap();
+/// let mr_cli::args::Command::Run(args) = cli.command else { panic!() };
+/// assert_eq!(args.job_options["expression"], "a b");
+/// assert_eq!(args.positional_inputs, vec!["in.txt"]);
+/// ```
+pub fn parse_cli(
+    registry: &Registry,
+    base: clap::Command,
+    argv: Vec<String>,
+) -> Result<Cli, ParseError> {
+    use clap::FromArgMatches;
+    let argv = cluster::expand_hex_args(argv)?;
+    let mut cmd = base.clone();
+    let mut job_opts = None;
+    if let Some((sub, name)) = job_args::job_name(&base, &argv) {
+        if let Ok(job) = registry.resolve(&name) {
+            let opts = job.options();
+            if let Some(run) = base.find_subcommand(&sub) {
+                job_args::check_options(run, job.name(), &opts)?;
+            }
+            let extra = job_args::clap_args(job.name(), &opts);
+            cmd = cmd.mut_subcommand(&sub, |c| c.args(extra));
+            job_opts = Some((sub, opts));
+        }
+    }
+    let mut matches = cmd.clone().try_get_matches_from(&argv)?;
+    // A config file: its values for options the command line leaves unset,
+    // placed before the command line's own (which win).
+    if let (Some(path), Some((sub, sm))) = (conf::conf_path(&argv), matches.subcommand()) {
+        if let Some(run) = cmd.find_subcommand(sub) {
+            let runner = sm
+                .get_one::<cluster::Runner>("runner")
+                .copied()
+                .unwrap_or_default();
+            let runner = clap::ValueEnum::to_possible_value(&runner)
+                .map(|v| v.get_name().to_string())
+                .unwrap_or_default();
+            let given =
+                |id: &str| sm.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+            let extra = conf::args(&path, &runner, run, given)?;
+            if !extra.is_empty() {
+                let mut full = argv[..2].to_vec();
+                full.extend(extra);
+                full.extend(argv[2..].iter().cloned());
+                matches = cmd.try_get_matches_from(&full)?;
+            }
+        }
+    }
+    let mut cli = Cli::from_arg_matches(&matches)?;
+    if let Some((sub, opts)) = job_opts {
+        if let (Some(sm), Command::Run(a) | Command::EmulateHadoop(a)) =
+            (matches.subcommand_matches(&sub), &mut cli.command)
+        {
+            a.job_options = job_args::values(&opts, sm);
+        }
+    }
+    Ok(cli)
+}
+
 /// The error and its causes, without repeating a cause that the message
 /// before it already shows.
-fn error_chain(e: &anyhow::Error) -> String {
+pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
         let part = cause.to_string();
@@ -131,9 +359,18 @@ fn error_chain(e: &anyhow::Error) -> String {
 fn install_signal_handler() {
     let r = ctrlc::set_handler(|| {
         if mr_core::cancel::requested() {
+            // Leave no half-drawn progress line behind.
+            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+                eprint!("\r\x1b[2K");
+            }
             std::process::exit(130);
         }
-        eprintln!("mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
+        let erase = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+            "\r\x1b[2K"
+        } else {
+            ""
+        };
+        eprintln!("{erase}mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
         mr_core::cancel::request();
     });
     if let Err(e) = r {
@@ -141,8 +378,19 @@ fn install_signal_handler() {
     }
 }
 
-fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
+fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
+        Command::Completions { shell } => {
+            let mut cmd = command(registry, info, &[]);
+            clap_complete::generate(*shell, &mut cmd, info.name, &mut std::io::stdout());
+            Ok(())
+        }
+        Command::New(args) => cmd::new::run(args),
+        Command::Man => {
+            let cmd = command(registry, info, &[]);
+            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
+            Ok(())
+        }
         Command::Run(args) => cmd::run::run(registry, args),
         Command::EmulateHadoop(args) => cmd::run::run(
             registry,
@@ -169,3 +417,8 @@ fn dispatch(registry: &Registry, cli: &Cli) -> anyhow::Result<()> {
 #[doc = include_str!("../../README.md")]
 #[cfg(doctest)]
 pub struct ReadmeDoctests;
+
+/// The user guide's examples, compiled and run as doctests.
+#[doc = include_str!("../../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;

@@ -1,5 +1,3 @@
 //! The `mr` binary: the CLI over the shipped jobs.
 
-fn main() -> std::process::ExitCode {
-    mr_cli::main_with(mr_cli::Registry::builtin())
-}
+mr_cli::main!(mr_cli::Registry::builtin());

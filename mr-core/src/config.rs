@@ -53,6 +53,13 @@ pub struct RunConfig {
     pub merge_fan_in: usize,
     /// Counters for a live status line (see [`crate::runner::progress`]).
     pub progress: Option<std::sync::Arc<crate::runner::progress::Progress>>,
+    /// The job's option values, files and jobconf, given to every task.
+    pub params: std::sync::Arc<crate::options::JobParams>,
+    /// How the final records are written (`None`: the job's choice).
+    pub output_protocol: Option<crate::output::protocol::OutputProtocol>,
+    /// One thread, tasks one after another in this thread, and a panic in
+    /// the job's code is not caught (`-r inline`, for debuggers).
+    pub inline: bool,
 }
 
 impl Default for RunConfig {
@@ -68,6 +75,9 @@ impl Default for RunConfig {
             skip_bad_records: false,
             merge_fan_in: crate::shuffle::merge::DEFAULT_FAN_IN,
             progress: None,
+            params: Default::default(),
+            output_protocol: None,
+            inline: false,
         }
     }
 }
@@ -75,7 +85,9 @@ impl Default for RunConfig {
 impl RunConfig {
     /// Worker threads to use.
     pub fn threads(&self) -> usize {
-        if self.jobs == 0 {
+        if self.inline {
+            1
+        } else if self.jobs == 0 {
             std::thread::available_parallelism().map_or(1, |n| n.get())
         } else {
             self.jobs

@@ -14,6 +14,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// Where a record came from: the input file and line (1-based) for the map
 /// side, the key for the reduce side.
+///
+/// A line number is only given when it is true. A Hadoop Streaming task
+/// reading a split that starts inside a file cannot know how many lines come
+/// before its split: it reports the record's byte offset (Hadoop passes it)
+/// and its line within the split instead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Location {
     /// A line of an input file (or of stdin, shown as `-`).
@@ -22,8 +27,14 @@ pub enum Location {
         step: usize,
         /// The file, as given or found under a given directory.
         file: String,
-        /// 1-based line number, when it could be worked out.
+        /// 1-based line number in the file, when it could be worked out.
         line: Option<u64>,
+        /// Byte offset of the line's first byte in the file (in the
+        /// decompressed stream for a compressed file), when known.
+        offset: Option<u64>,
+        /// When the line number in the file is not known: where the
+        /// record's split starts and the record's line within it.
+        in_split: Option<SplitLine>,
     },
     /// A key group on the reduce (or combine) side.
     Key {
@@ -34,13 +45,73 @@ pub enum Location {
     },
 }
 
+/// A record's place within a split that starts inside its file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SplitLine {
+    /// The byte offset in the file where the split starts.
+    pub start: u64,
+    /// The record's 1-based line within the split (the first whole line
+    /// after `start` is line 1).
+    pub line: u64,
+}
+
+impl Location {
+    /// The location of line `line` (1-based) of `file`, read by the mapper
+    /// of step `step`.
+    ///
+    /// ```
+    /// use mr_core::Location;
+    /// assert_eq!(Location::line(0, "logs/a.json", 12).to_string(), "logs/a.json:12");
+    /// ```
+    pub fn line(step: usize, file: impl Into<String>, line: u64) -> Location {
+        Location::Line {
+            step,
+            file: file.into(),
+            line: Some(line),
+            offset: None,
+            in_split: None,
+        }
+    }
+}
+
 impl fmt::Display for Location {
+    /// `FILE:LINE` when the line is known; otherwise
+    /// `FILE, byte OFFSET (line K of the split from byte START)`.
+    ///
+    /// ```
+    /// use mr_core::{Location, SplitLine};
+    /// let l = Location::Line {
+    ///     step: 0,
+    ///     file: "hdfs:///logs/part-5.jsonl".into(),
+    ///     line: None,
+    ///     offset: Some(1_061_418),
+    ///     in_split: Some(SplitLine { start: 1_000_000, line: 95 }),
+    /// };
+    /// assert_eq!(l.to_string(),
+    ///     "hdfs:///logs/part-5.jsonl, byte 1061418 (line 95 of the split from byte 1000000)");
+    /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Location::Line { step, file, line } => {
+            Location::Line {
+                step,
+                file,
+                line,
+                offset,
+                in_split,
+            } => {
                 write!(f, "{file}")?;
-                if let Some(n) = line {
-                    write!(f, ":{n}")?;
+                match (line, offset, in_split) {
+                    (Some(n), _, _) => write!(f, ":{n}")?,
+                    (None, Some(o), Some(s)) => write!(
+                        f,
+                        ", byte {o} (line {} of the split from byte {})",
+                        s.line, s.start
+                    )?,
+                    (None, Some(o), None) => write!(f, ", byte {o}")?,
+                    (None, None, Some(s)) => {
+                        write!(f, ", line {} of the split from byte {}", s.line, s.start)?
+                    }
+                    (None, None, None) => {}
                 }
                 if *step > 0 {
                     write!(f, " (step {step})")?;
@@ -73,6 +144,38 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The disk (or quota) is full: names the file, the free space and the
+    /// remedy.
+    #[error("{op} {}: {source}\n  the disk is full{}. {hint}", path.display(),
+        free.map(|f| format!(" ({} free there)", crate::runner::workdir::human_bytes(f))).unwrap_or_default())]
+    DiskFull {
+        /// What we were doing.
+        op: &'static str,
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error (ENOSPC or EDQUOT).
+        #[source]
+        source: io::Error,
+        /// Bytes free for unprivileged users on that file system, if known.
+        free: Option<u64>,
+        /// What to do about it.
+        hint: String,
+    },
+    /// The process ran out of file descriptors.
+    #[error("{op} {}: {source}\n  hint: the open-files limit (ulimit -n) is {}; raise it \
+             (ulimit -n 4096) or lower --merge-fan-in or -j", path.display(),
+        limit.map_or("unknown".to_string(), |l| l.to_string()))]
+    TooManyOpenFiles {
+        /// What we were doing.
+        op: &'static str,
+        /// The file being opened.
+        path: PathBuf,
+        /// The underlying error (EMFILE or ENFILE).
+        #[source]
+        source: io::Error,
+        /// The soft limit, if known.
+        limit: Option<u64>,
+    },
     /// Writing results to standard output failed (a broken pipe is reported
     /// as this too; the binary treats it as a normal end).
     #[error("writing to standard output: {0}")]
@@ -80,8 +183,8 @@ pub enum Error {
     /// A record the job could not process, under the default (strict) policy.
     #[error("bad record at {location}: {reason}\n  record: {snippet}")]
     BadRecord {
-        /// File and line, or step and key.
-        location: Location,
+        /// File and line, or step and key (boxed: keeps `Error` small).
+        location: Box<Location>,
         /// Why it was rejected.
         reason: String,
         /// The first 200 bytes of the record, lossily decoded.
@@ -90,6 +193,31 @@ pub enum Error {
     /// The output directory exists and `--overwrite` was not given.
     #[error("output directory {} already exists; pass --overwrite to replace it", .0.display())]
     OutputExists(PathBuf),
+    /// Another mr run holds the output directory.
+    #[error(
+        "another mr run{} is writing {}; wait for it to finish or choose another --output",
+        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        path.display()
+    )]
+    OutputBusy {
+        /// The output directory.
+        path: PathBuf,
+        /// The other run's process id, when known.
+        pid: Option<u32>,
+    },
+    /// `--overwrite` on something mr did not write.
+    #[error(
+        "--overwrite will not replace {}: {reason}. To protect your files, mr replaces only a \
+         directory with _SUCCESS (a finished mr or Hadoop output) or an empty one: remove it \
+         yourself or choose another --output",
+        path.display()
+    )]
+    OutputNotReplaceable {
+        /// The output path.
+        path: PathBuf,
+        /// What it is.
+        reason: String,
+    },
     /// A setting is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
@@ -111,12 +239,55 @@ pub enum Error {
 }
 
 impl Error {
-    /// Builds an [`Error::Io`] naming the operation and the path.
+    /// Builds an [`Error::Io`] naming the operation and the path; a full
+    /// disk becomes [`Error::DiskFull`] and a lack of file descriptors
+    /// [`Error::TooManyOpenFiles`], each with a remedy.
+    ///
+    /// ```
+    /// use mr_core::Error;
+    /// let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
+    /// let e = Error::io("writing", "/tmp/x", full);
+    /// assert!(e.to_string().contains("the disk is full"), "{e}");
+    /// ```
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
-        Error::Io {
-            op,
-            path: path.into(),
-            source,
+        let path = path.into();
+        match source.kind() {
+            io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::DiskFull {
+                op,
+                free: free_space(&path),
+                path,
+                source,
+                hint: "Free space on that disk, or choose --tmp-dir (temp files) or --output \
+                       on one with more room; an existing output was not replaced."
+                    .into(),
+            },
+            _ if matches!(source.raw_os_error(), Some(23 | 24)) => Error::TooManyOpenFiles {
+                op,
+                path,
+                source,
+                limit: rustix::process::getrlimit(rustix::process::Resource::Nofile).current,
+            },
+            _ => Error::Io { op, path, source },
+        }
+    }
+
+    /// A [`Error::DiskFull`] with `hint` as its remedy; other errors as they are.
+    pub fn with_disk_full_hint(self, hint: impl FnOnce() -> String) -> Error {
+        match self {
+            Error::DiskFull {
+                op,
+                path,
+                source,
+                free,
+                ..
+            } => Error::DiskFull {
+                op,
+                path,
+                source,
+                free,
+                hint: hint(),
+            },
+            e => e,
         }
     }
 
@@ -171,6 +342,14 @@ impl fmt::Debug for JobError {
     }
 }
 
+/// Bytes available to unprivileged users on the file system of `path` (or
+/// of its nearest existing ancestor).
+fn free_space(path: &std::path::Path) -> Option<u64> {
+    let existing = path.ancestors().find(|p| p.exists())?;
+    let st = rustix::fs::statvfs(existing).ok()?;
+    Some(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
 /// The first 200 bytes of a record, for error messages.
 pub(crate) fn snippet(bytes: &[u8]) -> String {
     const MAX: usize = 200;
@@ -188,12 +367,26 @@ mod tests {
 
     #[test]
     fn location_names_file_and_line() {
-        let l = Location::Line {
-            step: 0,
-            file: "logs/a.json".into(),
-            line: Some(12),
-        };
+        let l = Location::line(0, "logs/a.json", 12);
         assert_eq!(l.to_string(), "logs/a.json:12");
+        let in_split = |offset| Location::Line {
+            step: 1,
+            file: "f".into(),
+            line: None,
+            offset,
+            in_split: Some(SplitLine {
+                start: 100,
+                line: 3,
+            }),
+        };
+        assert_eq!(
+            in_split(Some(150)).to_string(),
+            "f, byte 150 (line 3 of the split from byte 100) (step 1)"
+        );
+        assert_eq!(
+            in_split(None).to_string(),
+            "f, line 3 of the split from byte 100 (step 1)"
+        );
     }
 
     #[test]

@@ -69,6 +69,12 @@ pub trait Fold: Clone + Send + Sync + 'static {
     fn merge(&self, acc: &mut Self::Acc, other: Self::Acc);
     /// The output for a key from its final accumulator.
     fn finish(&self, key: &Self::Key, acc: Self::Acc) -> Self::Out;
+
+    /// [`finish`](Self::finish), or an error for this key: the engine calls
+    /// this one. By default it cannot fail; [`Count`] fails on overflow.
+    fn try_finish(&self, key: &Self::Key, acc: Self::Acc) -> Result<Self::Out, JobError> {
+        Ok(self.finish(key, acc))
+    }
 }
 
 /// Counts values: the fold behind counting jobs (`acc = count`).
@@ -119,6 +125,14 @@ impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for Count<K> {
     fn finish(&self, _key: &K, acc: u64) -> u64 {
         acc
     }
+    /// A count that reached `u64::MAX` has overflowed (the additions
+    /// saturate there): an error naming the key, as [`Sum`](crate::reducers::Sum) gives.
+    fn try_finish(&self, key: &K, acc: u64) -> Result<u64, JobError> {
+        if acc == u64::MAX {
+            return Err(crate::reducers::overflow_error(key));
+        }
+        Ok(acc)
+    }
 }
 
 /// Bytes a table entry costs beyond its key and accumulator.
@@ -136,6 +150,10 @@ pub(crate) trait FoldTable<V>: ValueFolder<V> + Send {
     fn over_budget(&self) -> bool;
     /// Writes every accumulator to `sink` and empties the table.
     fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error>;
+    /// Values folded in and accumulators written out so far: the table is
+    /// the step's first combiner, so these count as combine input and
+    /// output records.
+    fn combined(&self) -> (u64, u64);
 }
 
 /// The map side of a fold step: the user's mapper emits into the table.
@@ -180,6 +198,8 @@ pub(crate) struct AccTable<F: Fold> {
     used: usize,
     budget: usize,
     value: Vec<u8>,
+    folded: u64,
+    flushed: u64,
 }
 
 impl<F: Fold> AccTable<F> {
@@ -190,6 +210,8 @@ impl<F: Fold> AccTable<F> {
             used: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
             value: Vec::new(),
+            folded: 0,
+            flushed: 0,
         }
     }
 }
@@ -209,14 +231,20 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
             serde_json::to_writer(&mut self.value, &acc)
                 .map_err(|e| Error::Internal(format!("accumulator does not encode: {e}")))?;
             sink.push(&key, &self.value)?;
+            self.flushed += 1;
         }
         self.used = 0;
         Ok(())
+    }
+
+    fn combined(&self) -> (u64, u64) {
+        (self.folded, self.flushed)
     }
 }
 
 impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
     fn fold_value(&mut self, key: &[u8], v: F::Value) -> Result<(), Error> {
+        self.folded += 1;
         use std::hash::BuildHasher;
         let hash = FxBuildHasher.hash_one(key);
         match self
@@ -285,6 +313,10 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         job_result(r, &mut self.bufs)?;
         self.table.flush(sink).map_err(RecordError::Fatal)
     }
+
+    fn combined(&self) -> (u64, u64) {
+        self.table.combined()
+    }
 }
 
 /// The combiner of a fold step: merges accumulators.
@@ -331,7 +363,7 @@ impl<F: Fold> Reducer for FinishAccs<F> {
         for v in values {
             self.0.merge(&mut acc, v);
         }
-        let result = self.0.finish(&key, acc);
+        let result = self.0.try_finish(&key, acc)?;
         out.emit_ref(&key, &result)
     }
 }

@@ -21,6 +21,7 @@
 use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, RecordSink};
 use crate::error::JobError;
+use crate::options::{JobOption, JobParams};
 use crate::protocol::FromLine;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -36,10 +37,73 @@ pub struct TaskContext {
     pub kind: TaskKind,
     /// The task's number within its step (the split's or the partition's).
     pub task: usize,
-    /// The input file a map task reads (`-` for stdin), when known.
+    /// The input file a map task reads, as given on the command line or
+    /// found under a given directory (`-` for stdin), when known.
     pub input_file: Option<String>,
+    /// The same file as a URI, as Hadoop gives it to tasks
+    /// (`mapreduce.map.input.file`) and mrjob's `jobconf_from_env`:
+    /// `file:///abs/path` for a local file, `hdfs://...` as Hadoop has it,
+    /// `-` for stdin.
+    pub input_uri: Option<String>,
     /// The partition a reduce task handles, when known.
     pub partition: Option<usize>,
+    /// The job's option values, files and jobconf.
+    pub params: Arc<JobParams>,
+}
+
+impl TaskContext {
+    /// The value of the job option `name` (see [`Job::options`]), parsed as
+    /// `T`; an error names the option when it is unset or does not parse.
+    ///
+    /// ```
+    /// use mr_core::{JobParams, TaskContext};
+    /// let mut p = JobParams::default();
+    /// p.options.insert("top".into(), "10".into());
+    /// let ctx = TaskContext { params: p.into(), ..TaskContext::default() };
+    /// assert_eq!(ctx.option::<u32>("top").unwrap(), 10);
+    /// assert!(ctx.option::<u32>("missing").is_err());
+    /// ```
+    pub fn option<T: std::str::FromStr>(&self, name: &str) -> Result<T, JobError>
+    where
+        T::Err: std::fmt::Display,
+    {
+        let raw = self
+            .option_str(name)
+            .ok_or_else(|| JobError::msg(format!("option --{name} is not set")))?;
+        raw.parse::<T>()
+            .map_err(|e| JobError::msg(format!("option --{name} {raw:?}: {e}")))
+    }
+
+    /// The raw value of the job option `name`, if it has one.
+    pub fn option_str(&self, name: &str) -> Option<&str> {
+        self.params.options.get(name).map(String::as_str)
+    }
+
+    /// True when the switch `name` was given.
+    pub fn flag(&self, name: &str) -> bool {
+        self.option_str(name) == Some("true")
+    }
+
+    /// The path of the file the job knows as `name` (`--files PATH#NAME`,
+    /// or a file shipped by a cluster runner into the task's directory).
+    ///
+    /// ```
+    /// use mr_core::{JobParams, TaskContext};
+    /// let mut p = JobParams::default();
+    /// p.files.insert("stop_words.txt".into(), "/data/stop.txt".into());
+    /// let ctx = TaskContext { params: p.into(), ..TaskContext::default() };
+    /// assert_eq!(ctx.file("stop_words.txt").unwrap(), std::path::Path::new("/data/stop.txt"));
+    /// assert!(ctx.file("nope.txt").is_none());
+    /// ```
+    pub fn file(&self, name: &str) -> Option<std::path::PathBuf> {
+        self.params.file(name)
+    }
+
+    /// A jobconf setting (`-D KEY=VALUE`; in a Hadoop task, also the
+    /// job's configuration from the environment).
+    pub fn jobconf(&self, key: &str) -> Option<String> {
+        self.params.jobconf(key)
+    }
 }
 
 /// Which kind of task runs a piece of a job.
@@ -172,6 +236,192 @@ pub trait Job: Send + Sync + 'static {
     fn description(&self) -> &str;
     /// The steps, run in order; each step's output is the next one's input.
     fn steps(&self) -> Vec<Step>;
+
+    /// The job's own command-line options (mrjob's `configure_args`):
+    /// `mr run JOB --help` lists them, `mr run JOB --NAME VALUE` sets them,
+    /// and tasks read them with [`TaskContext::option`]. None by default.
+    ///
+    /// ```
+    /// use mr_core::{Job, JobOption, Step};
+    /// struct Grep;
+    /// impl Job for Grep {
+    ///     fn name(&self) -> &str { "grep" }
+    ///     fn description(&self) -> &str { "Lines matching an expression." }
+    ///     fn steps(&self) -> Vec<Step> { vec![] }
+    ///     fn options(&self) -> Vec<JobOption> {
+    ///         vec![JobOption::string("expression").short('e').required().help("What to match.")]
+    ///     }
+    /// }
+    /// assert_eq!(Grep.options()[0].name, "expression");
+    /// ```
+    fn options(&self) -> Vec<JobOption> {
+        Vec::new()
+    }
+
+    /// How the last step's records are written (mrjob's `OUTPUT_PROTOCOL`);
+    /// `--output-protocol` overrides it. JSON key and value by default.
+    fn output_protocol(&self) -> crate::output::protocol::OutputProtocol {
+        crate::output::protocol::OutputProtocol::Json
+    }
+
+    /// More about the job for `mr run JOB --help`: what it computes, what
+    /// the input must look like. Default: nothing beyond the description.
+    fn long_description(&self) -> &str {
+        ""
+    }
+
+    /// The job's own counters (what [`Emitter::count`](crate::Emitter::count)
+    /// bumps), listed with their meaning in `mr run JOB --help`.
+    /// Default: none declared.
+    fn counters(&self) -> Vec<CounterDoc> {
+        Vec::new()
+    }
+
+    /// The input the first step reads, in words. Default: from the first
+    /// mapper's input type ([`FromLine::format`]).
+    fn input_format(&self) -> String {
+        self.steps()
+            .first()
+            .map(|s| s.describe().input.clone())
+            .unwrap_or_default()
+    }
+
+    /// The output the last step writes, in words. Default: JSON-encoded
+    /// `KEY<TAB>VALUE` lines of the last step's output types.
+    fn output_format(&self) -> String {
+        use crate::output::protocol::OutputProtocol;
+        match self.steps().last() {
+            Some(s) => {
+                let d = s.describe();
+                match self.output_protocol() {
+                    OutputProtocol::Json => format!(
+                        "KEY<TAB>VALUE lines, both JSON: ({}, {})",
+                        d.out_key, d.out_value
+                    ),
+                    OutputProtocol::JsonValue => format!("VALUE lines, JSON: {}", d.out_value),
+                    OutputProtocol::RawValue => format!("VALUE lines, as text: {}", d.out_value),
+                    OutputProtocol::Text => format!(
+                        "KEY<TAB>VALUE lines, as text: ({}, {})",
+                        d.out_key, d.out_value
+                    ),
+                }
+            }
+            None => String::new(),
+        }
+    }
+}
+
+/// One counter a job declares: its group, its name and what it counts.
+///
+/// ```
+/// use mr_core::job::CounterDoc;
+/// let c = CounterDoc::new("url_views", "no page_url", "events without a string page_url");
+/// assert_eq!(c.name, "no page_url");
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterDoc {
+    /// The counter's group (often the job's name).
+    pub group: String,
+    /// The counter's name.
+    pub name: String,
+    /// What it counts.
+    pub help: String,
+}
+
+impl CounterDoc {
+    /// A counter's documentation.
+    pub fn new(group: &str, name: &str, help: &str) -> CounterDoc {
+        CounterDoc {
+            group: group.into(),
+            name: name.into(),
+            help: help.into(),
+        }
+    }
+}
+
+/// What a step is made of, by type, for help pages and reports: see
+/// [`Step::describe`]. Type names are shortened (`String`, `Json<Event>`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct StepInfo {
+    /// The mapper's type.
+    pub mapper: String,
+    /// The mapper's input, in words ([`FromLine::format`]).
+    pub input: String,
+    /// The mapper's output key type.
+    pub key: String,
+    /// The mapper's output value type.
+    pub value: String,
+    /// The combiner's type, if any.
+    pub combiner: Option<String>,
+    /// The reducer's type, if any (map-only steps have none).
+    pub reducer: Option<String>,
+    /// The fold's type, for steps built with [`TypedStep::fold`].
+    pub fold: Option<String>,
+    /// Whether the reducer gets each key's values sorted.
+    pub sort_values: bool,
+    /// The step's output key type.
+    pub out_key: String,
+    /// The step's output value type.
+    pub out_value: String,
+}
+
+impl std::fmt::Display for StepInfo {
+    /// One line: `mapper Lines (text lines) -> (String, u64) | combiner Sum | reducer Sum -> (String, u64)`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "mapper {} ({}) -> ({}, {})",
+            self.mapper, self.input, self.key, self.value
+        )?;
+        if let Some(fold) = &self.fold {
+            write!(f, " | fold {fold} (combined in the map task's table)")?;
+        } else {
+            if let Some(c) = &self.combiner {
+                write!(f, " | combiner {c}")?;
+            }
+            if let Some(r) = &self.reducer {
+                write!(f, " | reducer {r}")?;
+                if self.sort_values {
+                    write!(f, " (values sorted)")?;
+                }
+            }
+        }
+        if self.reducer.is_none() {
+            write!(f, " | map-only")?;
+        }
+        write!(f, " -> ({}, {})", self.out_key, self.out_value)
+    }
+}
+
+/// A type's name without module paths: `alloc::string::String` is
+/// `String`, `mr_core::protocol::Json<jobs::Event<'_>>` is `Json<Event<'_>>`.
+///
+/// ```
+/// assert_eq!(mr_core::job::short_type_name::<Vec<String>>(), "Vec<String>");
+/// assert_eq!(mr_core::job::short_type_name::<(u64, Option<f64>)>(), "(u64, Option<f64>)");
+/// ```
+pub fn short_type_name<T: ?Sized>() -> String {
+    shorten_type_path(std::any::type_name::<T>())
+}
+
+fn shorten_type_path(full: &str) -> String {
+    let mut out = String::with_capacity(full.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        out.push_str(word.rsplit("::").next().unwrap_or(word));
+        word.clear();
+    };
+    for c in full.chars() {
+        if c.is_alphanumeric() || c == '_' || c == ':' {
+            word.push(c);
+        } else {
+            flush(&mut word, &mut out);
+            out.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    // Elided lifetimes say nothing to a reader.
+    out.replace("<'_>", "").replace("'_, ", "")
 }
 
 /// One map/combine/reduce step, with its types erased so that a job's steps
@@ -184,6 +434,8 @@ pub struct Step {
     pub(crate) sort_values: bool,
     /// Built by [`TypedStep::fold`]: the mapper aggregates into a table.
     pub(crate) folds: bool,
+    /// Its parts by type, for [`Step::describe`].
+    pub(crate) info: Arc<StepInfo>,
 }
 
 impl std::fmt::Debug for Step {
@@ -207,9 +459,35 @@ impl Step {
                 reducer: None,
                 sort_values: false,
                 folds: false,
+                info: Arc::new(StepInfo {
+                    mapper: short_type_name::<M>(),
+                    input: <M::Input<'static> as FromLine<'static>>::format(),
+                    key: short_type_name::<M::Key>(),
+                    value: short_type_name::<M::Value>(),
+                    out_key: short_type_name::<M::Key>(),
+                    out_value: short_type_name::<M::Value>(),
+                    ..StepInfo::default()
+                }),
             },
             _types: PhantomData,
         }
+    }
+
+    /// What the step is made of, by type: for `mr run JOB --help`.
+    ///
+    /// ```
+    /// use mr_core::{fold::Count, Step};
+    /// # use mr_core::{Emitter, JobError, Mapper};
+    /// # #[derive(Clone)] struct Words;
+    /// # impl Mapper for Words { type Input<'a> = &'a str; type Key = String; type Value = u64;
+    /// #   fn map(&mut self, l: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(l, 1) } }
+    /// let step = Step::map(Words).fold(Count::new());
+    /// let d = step.describe();
+    /// assert_eq!((d.mapper.as_str(), d.key.as_str()), ("Words", "String"));
+    /// assert!(d.fold.as_deref().unwrap().starts_with("Count"));
+    /// ```
+    pub fn describe(&self) -> &StepInfo {
+        &self.info
     }
 
     /// True when the step has a combiner.
@@ -257,6 +535,7 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
         C: Reducer<Key = K, Value = V, OutKey = K, OutValue = V>,
     {
         self.step.combiner = Some(Arc::new(TypedReducer(combiner)));
+        Arc::make_mut(&mut self.step.info).combiner = Some(short_type_name::<C>());
         self
     }
 
@@ -266,6 +545,10 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
         R: Reducer<Key = K, Value = V>,
     {
         self.step.reducer = Some(Arc::new(TypedReducer(reducer)));
+        let info = Arc::make_mut(&mut self.step.info);
+        info.reducer = Some(short_type_name::<R>());
+        info.out_key = short_type_name::<R::OutKey>();
+        info.out_value = short_type_name::<R::OutValue>();
         self.step
     }
 
@@ -287,6 +570,13 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
         step.reducer = Some(Arc::new(TypedReducer(crate::fold::FinishAccs(fold))));
         step.sort_values = false;
         step.folds = true;
+        let info = Arc::make_mut(&mut step.info);
+        let name = short_type_name::<F>();
+        info.combiner = Some(name.clone());
+        info.reducer = Some(name.clone());
+        info.fold = Some(name);
+        info.out_key = short_type_name::<F::Key>();
+        info.out_value = short_type_name::<F::Out>();
         step
     }
 
@@ -295,6 +585,7 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
     /// `SORT_VALUES`, without the reducer holding them in memory.
     pub fn sort_values(mut self) -> Self {
         self.step.sort_values = true;
+        Arc::make_mut(&mut self.step.info).sort_values = true;
         self
     }
 }
@@ -391,6 +682,10 @@ pub(crate) trait MapFn: Send {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError>;
+    /// Records combined inside the mapper (fold steps): `(in, out)`.
+    fn combined(&self) -> (u64, u64) {
+        (0, 0)
+    }
 }
 
 /// A lending stream of encoded values for one key.

@@ -18,7 +18,9 @@
 //! - [`shuffle`]: partitioning, the memory-bounded sort buffer, spill files
 //!   and the k-way merge;
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
-//! - [`runner`]: the local runner.
+//! - [`options`]: the job's own options, files and jobconf;
+//! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
+//! - [`lock`]: owner locks that keep runs apart and mark their files as live.
 //!
 //! ## A word count
 //!
@@ -79,7 +81,9 @@ pub mod fold;
 pub mod input;
 pub mod job;
 pub mod laws;
+pub mod lock;
 mod map_task;
+pub mod options;
 pub mod output;
 pub mod protocol;
 mod reduce_task;
@@ -91,10 +95,12 @@ pub mod testing;
 pub use config::{Output, RunConfig};
 pub use counters::Counters;
 pub use emit::Emitter;
-pub use error::{Error, JobError, Location, Result};
+pub use error::{Error, JobError, Location, Result, SplitLine};
 pub use fold::Fold;
 pub use job::{
     IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,
 };
-pub use protocol::{FromLine, Json};
+pub use options::{JobOption, JobParams, OptionKind};
+pub use output::protocol::OutputProtocol;
+pub use protocol::{FromLine, Json, TextLine};
 pub use runner::local::{run_job, JobReport};

@@ -27,6 +27,8 @@ pub(crate) struct MapEnv<'a> {
     pub progress: Option<&'a crate::runner::progress::Progress>,
     /// For a map-only step: the directory of this task's part file.
     pub part_dir: Option<&'a Path>,
+    /// The job's options, files and jobconf.
+    pub params: &'a std::sync::Arc<crate::options::JobParams>,
 }
 
 /// What a map task leaves behind.
@@ -63,6 +65,18 @@ fn is_corrupt_stream(e: &std::io::Error) -> bool {
     matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
 }
 
+/// The input file as a URI, as Hadoop and mrjob give it to a task:
+/// `file://` and the absolute path (`-` for stdin).
+pub(crate) fn input_uri(source: &InputSource) -> String {
+    match source {
+        InputSource::Stdin => "-".to_string(),
+        InputSource::Path(p) => {
+            let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+            format!("file://{}", abs.display())
+        }
+    }
+}
+
 /// Runs the step's mapper over one split.
 pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult> {
     let ctx = TaskContext {
@@ -70,7 +84,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         kind: TaskKind::Map,
         task: split.index,
         input_file: Some(split.file.display.clone()),
+        input_uri: Some(input_uri(&split.file.source)),
         partition: None,
+        params: env.params.clone(),
     };
     let mut mapper = env.step.new_mapper();
     // A fold step's table and its sort buffer share the task's budget.
@@ -128,6 +144,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     step: env.step_index,
                     file: split.file.display.clone(),
                     line: Some(lines_read + 1),
+                    offset: Some(reader.position()),
+                    in_split: None,
                 };
                 let reason =
                     format!("corrupt or truncated compressed data after line {lines_read}: {e}");
@@ -148,6 +166,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             crate::cancel::check()?;
             if let Some(p) = env.progress {
                 p.add_bytes(offset - reported);
+                p.add_records(1024);
                 reported = offset;
             }
         }
@@ -165,6 +184,8 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     Some(base + lines_read - 1)
                 }),
             },
+            offset: Some(offset),
+            in_split: None,
         };
         if policy.check(&mut bad, r, location, line)? == Some(false) {
             stats.blank_lines += 1;
@@ -173,6 +194,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     if let Some(p) = env.progress {
         p.add_bytes(reader.position().saturating_sub(reported));
+        p.add_records(lines_read % 1024);
     }
     mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {
         e.in_hook(format!(
@@ -181,6 +203,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         ))
     })?;
     stats.skipped_records += policy.skipped;
+    let (combined_in, combined_out) = mapper.combined();
+    stats.combine_input_records += combined_in;
+    stats.combine_output_records += combined_out;
     let (runs, part) = match sink {
         Sink::Buffer(b) => {
             let (runs, bstats, ccounters) = b.finish()?;

@@ -30,6 +30,8 @@ impl std::fmt::Display for DecodeError {
 /// Implemented for:
 /// - `&str`: the raw line, which must be UTF-8;
 /// - `&[u8]`: the raw line as bytes;
+/// - [`TextLine`]: the raw line as text, Latin-1 when it is not UTF-8
+///   (mrjob's default input protocol);
 /// - [`Json<T>`]: the line parsed as JSON into `T` (borrowing from the line
 ///   where `T` can); blank lines are skipped and counted;
 /// - `(K, V)`: a record written by an earlier step, `json(key) TAB json(value)`.
@@ -38,6 +40,12 @@ impl std::fmt::Display for DecodeError {
 pub trait FromLine<'a>: Sized {
     /// Decodes one line.
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError>;
+
+    /// The line format in words, for help pages: `text lines (UTF-8)`.
+    /// Default: the type's name.
+    fn format() -> String {
+        crate::job::short_type_name::<Self>()
+    }
 }
 
 impl<'a> FromLine<'a> for &'a str {
@@ -47,11 +55,46 @@ impl<'a> FromLine<'a> for &'a str {
             Err(e) => Err(DecodeError(format!("invalid UTF-8: {e}"))),
         }
     }
+
+    fn format() -> String {
+        "text lines (UTF-8)".into()
+    }
 }
 
 impl<'a> FromLine<'a> for &'a [u8] {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
         Ok(Some(line))
+    }
+
+    fn format() -> String {
+        "lines of bytes".into()
+    }
+}
+
+/// A raw text line decoded as mrjob's default input protocol does
+/// (`RawValueProtocol`): UTF-8, or, for a line that is not valid UTF-8,
+/// Latin-1 (every byte one character), so no line is ever rejected.
+///
+/// ```
+/// use mr_core::{FromLine, TextLine};
+/// let TextLine(s) = TextLine::from_line("caf\u{e9}".as_bytes()).unwrap().unwrap();
+/// assert_eq!(s, "café");
+/// let TextLine(s) = TextLine::from_line(b"caf\xe9").unwrap().unwrap();
+/// assert_eq!(s, "café"); // 0xE9 is é in Latin-1
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TextLine<'a>(pub Cow<'a, str>);
+
+impl<'a> FromLine<'a> for TextLine<'a> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        Ok(Some(TextLine(match std::str::from_utf8(line) {
+            Ok(s) => Cow::Borrowed(s),
+            Err(_) => Cow::Owned(line.iter().map(|&b| char::from(b)).collect()),
+        })))
+    }
+
+    fn format() -> String {
+        "text lines (UTF-8, else Latin-1)".into()
     }
 }
 
@@ -80,6 +123,13 @@ impl<'a, T: Deserialize<'a>> FromLine<'a> for Json<T> {
             Err(e) => Err(DecodeError(format!("invalid JSON: {e}"))),
         }
     }
+
+    fn format() -> String {
+        format!(
+            "JSON lines, one {} a line",
+            crate::job::short_type_name::<T>()
+        )
+    }
 }
 
 impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
@@ -95,6 +145,14 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
         }
         .map_err(|e| DecodeError(format!("invalid JSON value: {e}")))?;
         Ok(Some((key, value)))
+    }
+
+    fn format() -> String {
+        format!(
+            "KEY<TAB>VALUE lines, both JSON: ({}, {})",
+            crate::job::short_type_name::<K>(),
+            crate::job::short_type_name::<V>()
+        )
     }
 }
 

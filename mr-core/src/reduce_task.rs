@@ -18,6 +18,8 @@ pub(crate) struct ReduceEnv<'a> {
     pub spill_dir: &'a Path,
     pub skip_bad: bool,
     pub bad_dir: &'a Path,
+    /// The job's options, files and jobconf.
+    pub params: &'a std::sync::Arc<crate::options::JobParams>,
 }
 
 /// What a reduce task leaves behind.
@@ -26,6 +28,12 @@ pub(crate) struct ReduceResult {
     pub stats: TaskStats,
     pub counters: Counters,
     pub bad: BadRecords,
+    /// Bytes of the sorted runs it merged.
+    pub input_bytes: u64,
+    /// Time spent merging runs down to one pass, before reducing.
+    pub merge_time: std::time::Duration,
+    /// The keys with the most values.
+    pub heavy_keys: Vec<(String, u64)>,
 }
 
 /// Reduces one partition into `part_path`.
@@ -40,7 +48,9 @@ pub(crate) fn run_reduce_task(
         kind: TaskKind::Reduce,
         task: partition,
         input_file: None,
+        input_uri: None,
         partition: Some(partition),
+        params: env.params.clone(),
     };
     let mut reducer = env
         .step
@@ -55,7 +65,11 @@ pub(crate) fn run_reduce_task(
         env.bad_dir
             .join(format!("reduce-{}-{:05}", env.step_index, partition)),
     );
+    let input_bytes = runs.iter().map(Run::bytes).sum();
+    let merge_started = std::time::Instant::now();
     let (runs, passes) = merge_down(runs, env.fan_in, env.spill_dir)?;
+    let merge_time = merge_started.elapsed();
+    let mut heavy = crate::runner::timeline::HeavyKeys::default();
     stats.merge_passes += passes;
     let mut groups = Grouped::new(&runs)?;
     let mut out = PartWriter::create(part_path)?;
@@ -66,6 +80,7 @@ pub(crate) fn run_reduce_task(
         if stats.reduce_groups.is_multiple_of(1024) {
             crate::cancel::check()?;
         }
+        let values_before = groups.values_read;
         policy.reduce_key(
             &mut bad,
             env.step_index,
@@ -75,6 +90,7 @@ pub(crate) fn run_reduce_task(
             &mut out,
             &mut counters,
         )?;
+        heavy.offer(&key, groups.values_read - values_before);
     }
     stats.skipped_records += policy.skipped;
     stats.reduce_input_records += groups.values_read;
@@ -90,6 +106,9 @@ pub(crate) fn run_reduce_task(
     Ok(ReduceResult {
         part,
         stats,
+        input_bytes,
+        merge_time,
+        heavy_keys: heavy.into_vec(),
         counters,
         bad,
     })

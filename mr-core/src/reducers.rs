@@ -53,10 +53,21 @@ where
     ) -> Result<(), JobError> {
         let mut total = 0u64;
         for v in values {
-            total = total
-                .checked_add(v)
-                .ok_or_else(|| JobError::msg("sum overflows u64"))?;
+            total = total.checked_add(v).ok_or_else(|| overflow_error(&key))?;
         }
         out.emit_ref(&key, &total)
     }
+}
+
+/// The one error for a count or sum that does not fit in a `u64`: it names
+/// the key (as JSON), whichever of [`Sum`] and
+/// [`Count`](crate::fold::Count) found it.
+///
+/// ```
+/// let e = mr_core::reducers::overflow_error(&"the");
+/// assert_eq!(e.to_string(), r#"the total of key "the" overflows u64"#);
+/// ```
+pub fn overflow_error<K: Serialize + ?Sized>(key: &K) -> JobError {
+    let k = serde_json::to_string(key).unwrap_or_else(|_| "?".into());
+    JobError::msg(format!("the total of key {k} overflows u64"))
 }

@@ -79,11 +79,7 @@ pub(crate) fn map_lines(
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
                 if !skip_bad {
                     return Err(Error::BadRecord {
-                        location: Location::Line {
-                            step: index,
-                            file: "<input>".into(),
-                            line: Some(n as u64 + 1),
-                        },
+                        location: Box::new(Location::line(index, "<input>", n as u64 + 1)),
                         reason,
                         snippet: snippet(line),
                     });
@@ -148,10 +144,10 @@ pub(crate) fn reduce_groups(
             Err(RecordError::Fatal(e)) => return Err(e),
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
                 return Err(Error::BadRecord {
-                    location: Location::Key {
+                    location: Box::new(Location::Key {
                         step: index,
                         key: snippet(k),
-                    },
+                    }),
                     reason,
                     snippet: snippet(k),
                 })
@@ -192,6 +188,61 @@ fn run_step(
             reduce_groups(step, index, &mut *reducer, &group(mapped.records), counters)
         }
     }
+}
+
+/// Checks that a job's steps fit together, before any real run: feeds the
+/// `sample` lines through every step in memory, so that a step whose input
+/// type does not match the previous step's output fails here, naming the
+/// step, instead of after step 1 of a long run. Fails too when the sample
+/// does not reach every step (no records out of a step before the last), as
+/// the check would then prove nothing.
+///
+/// ```
+/// # use mr_core::*;
+/// # #[derive(Clone)] struct Lines;
+/// # impl Mapper for Lines { type Input<'a> = &'a str; type Key = String; type Value = u64;
+/// #   fn map(&mut self, l: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(l, 1) } }
+/// # #[derive(Clone)] struct Sum;
+/// # impl Reducer for Sum { type Key = String; type Value = u64; type OutKey = String; type OutValue = u64;
+/// #   fn reduce(&mut self, k: String, v: Values<u64>, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(&k, v.sum()) } }
+/// /// Step 2 reads (u64, String): the opposite of what step 1 writes.
+/// # #[derive(Clone)] struct Swapped;
+/// # impl Mapper for Swapped { type Input<'a> = (u64, String); type Key = String; type Value = u64;
+/// #   fn map(&mut self, (n, k): (u64, String), out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(&k, n) } }
+/// struct Good;
+/// impl Job for Good { fn name(&self) -> &str { "good" } fn description(&self) -> &str { "" }
+///   fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).reduce(Sum)] } }
+/// struct Bad;
+/// impl Job for Bad { fn name(&self) -> &str { "bad" } fn description(&self) -> &str { "" }
+///   fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).reduce(Sum), Step::map(Swapped).reduce(Sum)] } }
+/// assert!(mr_core::testing::check_steps(&Good, &["a", "b"]).is_ok());
+/// let e = mr_core::testing::check_steps(&Bad, &["a", "b"]).unwrap_err();
+/// assert!(e.to_string().contains("step 1"), "{e}");
+/// ```
+pub fn check_steps<S: AsRef<[u8]>>(job: &dyn Job, sample: &[S]) -> Result<()> {
+    let steps = job.steps();
+    if steps.is_empty() {
+        return Err(Error::Config(format!("job {} has no steps", job.name())));
+    }
+    let mut counters = Counters::default();
+    let mut lines: Vec<Vec<u8>> = sample.iter().map(|l| l.as_ref().to_vec()).collect();
+    for (i, step) in steps.iter().enumerate() {
+        if lines.is_empty() {
+            return Err(Error::Config(format!(
+                "job {}: the sample gives no records to step {i} ({}); use a sample that reaches every step",
+                job.name(),
+                step.describe().mapper
+            )));
+        }
+        lines = run_step(step, i, &lines, &mut counters).map_err(|e| {
+            Error::Config(format!(
+                "job {}: step {i} ({}) cannot process what it is given: {e}",
+                job.name(),
+                step.describe()
+            ))
+        })?;
+    }
+    Ok(())
 }
 
 /// Runs a whole job in memory on the given input lines and returns its output

@@ -128,7 +128,21 @@ pub fn peer_available(what: &str, check: &mut Command) -> bool {
             std::env::var("MR_REQUIRE_PEERS").as_deref() != Ok("1"),
             "{what} is required (MR_REQUIRE_PEERS=1) but missing"
         );
-        eprintln!("skipped: {what} is not installed");
+        skip_note(&format!("{what} is not installed"));
     }
     ok
+}
+
+/// Says on the real stderr, past libtest's capture, that the current test
+/// skipped its work: `cargo test` shows the line even when the test passes,
+/// so an `ok` that did nothing is visible as such.
+pub fn skip_note(why: &str) {
+    use std::io::Write;
+    let test = std::thread::current()
+        .name()
+        .unwrap_or("a test")
+        .to_string();
+    // `eprintln!` goes to libtest's capture buffer (shown only on failure);
+    // a write to the `Stderr` handle goes to file descriptor 2 directly.
+    let _ = writeln!(std::io::stderr().lock(), "note: {test} SKIPPED: {why}");
 }

@@ -10,7 +10,9 @@
 //!    its own (holding a link to the binary, as Hadoop's `-files` does), with
 //!    the variables Hadoop sets (`mapreduce_map_input_file`,
 //!    `mapreduce_task_partition`, `mapreduce_task_ismap`,
-//!    `mapreduce_task_attempt_id`, ...), the split's lines on stdin;
+//!    `mapreduce_task_attempt_id`, ...), the split's lines on stdin, each
+//!    after its byte offset (`OFFSET TAB LINE`, as `-r hadoop` has Hadoop
+//!    pass them: `stream.map.input.ignoreKey=false`);
 //! 2. its output records are partitioned with Hadoop's hash
 //!    ([`super::hadoop_partition`]) and held in a sort
 //!    buffer (`--sort-buffer-mb` shared by the `--jobs` running tasks); when
@@ -65,7 +67,7 @@ const MIN_SPILLS_FOR_COMBINE: usize = 3;
 const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 
 /// Runs `plan` under the emulator, as `mr run JOB -r emulate` asks.
-pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
+pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     let cfg = crate::cmd::run::config(args)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
@@ -88,7 +90,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
             }
         );
     }
-    Ok(())
+    let output = report.output_dir.as_ref().map(|d| d.display().to_string());
+    Ok(super::report(
+        plan.steps.len(),
+        report.counters,
+        output.as_deref(),
+        report.elapsed,
+    ))
 }
 
 /// What an emulated run reports.
@@ -120,11 +128,7 @@ pub fn emulate(
         Output::Stdout => None,
     };
     let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
-    fs::create_dir_all(&tmp_root).with_context(|| format!("creating {}", tmp_root.display()))?;
-    let work = tempfile::Builder::new()
-        .prefix("mr-emulate-")
-        .tempdir_in(&tmp_root)
-        .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
+    let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
     let em = Emulator {
         plan,
         seed,
@@ -291,6 +295,17 @@ impl StepRun<'_> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        // The jobconf as Hadoop gives it to streaming tasks (dots as
+        // underscores), and --cmdenv.
+        .chain(
+            self.em
+                .plan
+                .extras
+                .jobconf
+                .iter()
+                .map(|(k, v)| (k.replace('.', "_"), v.clone())),
+        )
+        .chain(self.em.plan.extras.cmdenv.iter().cloned())
         .collect()
     }
 
@@ -310,6 +325,13 @@ impl StepRun<'_> {
         let exe = dir.join(self.em.plan.binary_name());
         if !exe.exists() {
             link_binary(&self.em.plan.binary, &exe)?;
+        }
+        for (path, name) in &self.em.plan.extras.files {
+            let to = dir.join(name);
+            if !to.exists() {
+                fs::copy(path, &to)
+                    .with_context(|| format!("shipping {} to {}", path.display(), to.display()))?;
+            }
         }
         Ok(dir)
     }
@@ -402,6 +424,7 @@ impl StepRun<'_> {
         env.push(("mapreduce_map_input_file".into(), file.clone()));
         env.push(("map_input_file".into(), file));
         env.push(("mapreduce_map_input_start".into(), split.start.to_string()));
+        env.push(("stream_map_input_ignoreKey".into(), "false".into()));
         env.push(("mapreduce_map_input_length".into(), split.len().to_string()));
         let what = format!(
             "the mapper of map task {m} of step {} (split {} bytes {}..{})",
@@ -725,7 +748,10 @@ fn feed_split(split: &Split, stdin: Option<ChildStdin>) -> Result<Fed> {
     let mut reader = open_split(split)?;
     let mut w = BufWriter::with_capacity(1 << 16, stdin);
     let mut write = || -> io::Result<()> {
-        while let Some((_, line)) = reader.next_line()? {
+        // As Hadoop with `stream.map.input.ignoreKey=false` (what -r hadoop
+        // sets): each line after its byte offset in the file.
+        while let Some((offset, line)) = reader.next_line()? {
+            write!(w, "{offset}\t")?;
             w.write_all(line)?;
             w.write_all(b"\n")?;
         }
@@ -841,6 +867,7 @@ mod tests {
             binary: "/bin/mr".into(),
             steps: vec![],
             skip_bad_records: false,
+            extras: Default::default(),
         };
         let em = Emulator {
             plan: &plan,

@@ -6,6 +6,8 @@
 //! ```text
 //! hadoop jar STREAMING_JAR \
 //!     -D 'mapreduce.job.name=mr JOB step N+1/STEPS' \
+//!     -D mapreduce.input.fileinputformat.input.dir.recursive=true \
+//!     -D stream.map.input.ignoreKey=false \
 //!     [secondary sort: -D stream.num.map.output.key.fields=2 ... (see below)] \
 //!     [-D KEY=VALUE given with -D/--jobconf] \
 //!     -files /path/to/mr \
@@ -18,6 +20,11 @@
 //!     [-numReduceTasks R]
 //! ```
 //!
+//! - Input directories are read recursively, as the local runner reads them
+//!   (Hadoop skips names starting with `_` or `.` in both).
+//! - Each mapper input line comes with its byte offset in its file
+//!   (`ignoreKey=false`: `OFFSET TAB LINE`), so that a task can say where a
+//!   bad record is (see `mr_core::runner::task`).
 //! - `-files` ships the binary; Hadoop links it into each task's working
 //!   directory under its own name, hence `./mr`.
 //! - A step that sorts values emits `key TAB sortkey TAB value`: Hadoop is
@@ -31,16 +38,24 @@
 //!
 //! The jar is `--hadoop-streaming-jar`, or the first `hadoop-streaming*.jar`
 //! found under `$HADOOP_HOME` (and the other places Hadoop distributions
-//! and EMR put it); `hadoop` is `--hadoop-bin`, `$HADOOP_HOME/bin/hadoop`,
-//! or `hadoop` on the PATH. `--dry-run` prints the commands instead.
+//! and EMR put it), or else beside the `hadoop` found on the PATH (its
+//! home, then the directories `hadoop classpath` names); `hadoop` is
+//! `--hadoop-bin`, `$HADOOP_HOME/bin/hadoop`, or `hadoop` on the PATH.
+//! `--dry-run` prints the commands instead.
 //!
 //! Hadoop's output is drained while it runs (its `mapreduce.Job:` progress
-//! lines are echoed unless `--quiet`) and its tail is shown when a step fails.
+//! lines are echoed unless `--quiet`). Each step's final `Counters:` block
+//! is read into the run's counters (the tasks' `mr` counters under the
+//! local runner's `step N: ...` names). When a step fails, the error shows
+//! the tasks' own error lines (`mr: error: bad record at ...`), the job id
+//! and where its task logs are, then the tail of Hadoop's output.
 
-use super::process::{run_drained, Echo};
-use super::{parse_jobconf, shell_quote, JobPlan};
+use super::process::{run_drained, where_are_the_logs, Drained, Echo};
+use super::{parse_jobconf, shell_quote, JobPlan, StepPlan};
 use crate::args::RunArgs;
+use mr_core::counters::FRAMEWORK;
 use mr_core::runner::task::TaskRole;
+use mr_core::{Counters, JobReport};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -52,6 +67,13 @@ pub const SECONDARY_SORT: [&str; 4] = [
     "mapreduce.partition.keypartitioner.options=-k1,1",
     "mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator",
     "mapreduce.partition.keycomparator.options=-k1,1 -k2,2",
+];
+
+/// The `-D` options of every step: input directories read recursively, and
+/// each input line's byte offset passed to the mapper.
+pub const INPUT_SETTINGS: [&str; 2] = [
+    "mapreduce.input.fileinputformat.input.dir.recursive=true",
+    "stream.map.input.ignoreKey=false",
 ];
 
 /// The partitioner of a step that sorts values.
@@ -176,12 +198,7 @@ fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
 pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let n = plan.steps.len();
     let tmp_dir = (n > 1).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
-    let exe = plan.binary_name();
-    let task = |step: usize, role: TaskRole| {
-        let mut words = vec![format!("./{exe}")];
-        words.extend(plan.task_args(step, role));
-        words.join(" ")
-    };
+    let task = |step: usize, role: TaskRole| plan.task_command(step, role);
     let pair = |a: &str, b: String| vec![a.to_string(), b];
     let mut steps = Vec::new();
     for (i, step) in plan.steps.iter().enumerate() {
@@ -194,6 +211,9 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             "-D",
             format!("mapreduce.job.name=mr {} step {}/{}", plan.job, i + 1, n),
         ));
+        for d in INPUT_SETTINGS {
+            lines.push(pair("-D", d.to_string()));
+        }
         let secondary = step.key_fields() == 2;
         if secondary {
             for d in SECONDARY_SORT {
@@ -203,7 +223,10 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         for (k, v) in &o.jobconf {
             lines.push(pair("-D", format!("{k}={v}")));
         }
-        lines.push(pair("-files", plan.binary.display().to_string()));
+        lines.push(pair("-files", files_arg(plan)));
+        for (k, v) in &plan.extras.cmdenv {
+            lines.push(pair("-cmdenv", format!("{k}={v}")));
+        }
         if i == 0 {
             for input in &o.inputs {
                 lines.push(pair("-input", input.clone()));
@@ -245,8 +268,19 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     }
 }
 
+/// The `-files` list: the binary, then the job's files as `PATH#NAME`.
+fn files_arg(plan: &JobPlan) -> String {
+    let mut v = vec![plan.binary.display().to_string()];
+    for (path, name) in &plan.extras.files {
+        v.push(format!("{}#{name}", path.display()));
+    }
+    v.join(",")
+}
+
 /// Finds a `hadoop-streaming*.jar` under the Hadoop homes of the
-/// environment, next to `hadoop_bin`, or in the usual install places.
+/// environment, beside `hadoop_bin` (looked up on the PATH when it is a
+/// bare name, symbolic links followed), in the usual install places, and
+/// last in the directories `hadoop_bin classpath` names.
 pub fn find_streaming_jar(hadoop_bin: &str) -> Option<PathBuf> {
     let mut roots: Vec<PathBuf> = JAR_HOME_VARS
         .iter()
@@ -254,13 +288,73 @@ pub fn find_streaming_jar(hadoop_bin: &str) -> Option<PathBuf> {
         .filter(|v| !v.is_empty())
         .map(PathBuf::from)
         .collect();
-    if let Some(home) = Path::new(hadoop_bin).parent().and_then(Path::parent) {
-        if !home.as_os_str().is_empty() {
-            roots.push(home.to_path_buf());
+    let bin = resolve_program(hadoop_bin);
+    for b in bin
+        .iter()
+        .flat_map(|b| [b.clone(), std::fs::canonicalize(b).unwrap_or_default()])
+    {
+        if let Some(home) = b.parent().and_then(Path::parent) {
+            if !home.as_os_str().is_empty() {
+                roots.push(home.to_path_buf());
+            }
         }
     }
     roots.extend(JAR_DIRS.iter().map(PathBuf::from));
-    roots.iter().find_map(|r| find_jar_under(r, 6))
+    if let Some(jar) = roots.iter().find_map(|r| find_jar_under(r, 6)) {
+        return Some(jar);
+    }
+    let bin = bin?;
+    let out = Command::new(&bin)
+        .arg("classpath")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+        .ok()?;
+    classpath_dirs(&String::from_utf8_lossy(&out.stdout))
+        .iter()
+        .find_map(|d| find_jar_under(d, 0))
+}
+
+/// `program` as a path: as given when it names a directory, else the
+/// first file of that name on the PATH.
+fn resolve_program(program: &str) -> Option<PathBuf> {
+    let p = Path::new(program);
+    if p.components().count() > 1 {
+        return p.is_file().then(|| p.to_path_buf());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|c| c.is_file())
+}
+
+/// The directories a `hadoop classpath` output names (`DIR/*` entries and
+/// the directories of jars), each with the `tools/lib` beside it, where
+/// Hadoop keeps the streaming jar (`share/hadoop/tools/lib`).
+fn classpath_dirs(classpath: &str) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for entry in classpath.trim().split(':').filter(|e| !e.is_empty()) {
+        let e = entry.trim_end_matches('*').trim_end_matches('/');
+        let p = Path::new(e);
+        let dir = if e.ends_with(".jar") {
+            p.parent()
+        } else {
+            Some(p)
+        };
+        let Some(dir) = dir else { continue };
+        for d in [
+            Some(dir.to_path_buf()),
+            dir.parent().map(|up| up.join("tools/lib")),
+        ]
+        .into_iter()
+        .flatten()
+        {
+            if !dirs.contains(&d) {
+                dirs.push(d);
+            }
+        }
+    }
+    dirs
 }
 
 fn find_jar_under(dir: &Path, depth: usize) -> Option<PathBuf> {
@@ -336,7 +430,8 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
             None => anyhow::bail!(
                 "cannot find the Hadoop streaming jar: pass --hadoop-streaming-jar PATH \
                  or set $HADOOP_HOME (looked under $HADOOP_HOME, $HADOOP_PREFIX, \
-                 $HADOOP_INSTALL, $HADOOP_MAPRED_HOME, {})",
+                 $HADOOP_INSTALL, $HADOOP_MAPRED_HOME, beside {hadoop_bin}, in {} \
+                 and in `{hadoop_bin} classpath`)",
                 JAR_DIRS.join(", ")
             ),
         },
@@ -358,7 +453,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
 }
 
 /// Runs (or with `--dry-run`, prints) the Hadoop commands of `plan`.
-pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<()> {
+pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
     let o = options(plan, args)?;
     let cmds = commands(plan, &o);
     if args.dry_run {
@@ -370,11 +465,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<()> {
             .map(ShellCommand::display)
             .collect();
         println!("{}", all.join("\n\n"));
-        return Ok(());
+        return Ok(None);
     }
     let started = Instant::now();
     let echo = Echo {
-        bad_records: false,
+        bad_records: !args.quiet,
         matching: (!args.quiet).then_some("mapreduce.Job: "),
     };
     for c in &cmds.before {
@@ -386,17 +481,25 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<()> {
     }
     let n = cmds.steps.len();
     let mut result = Ok(());
-    for (i, c) in cmds.steps.iter().enumerate() {
+    let mut counters = Counters::default();
+    let mut job_ids = Vec::new();
+    for (i, (c, step)) in cmds.steps.iter().zip(&plan.steps).enumerate() {
         if !args.quiet {
             eprintln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
         }
-        if let Err(e) = run_drained(
+        match run_drained(
             &mut c.to_command(),
             &format!("Hadoop Streaming (step {}/{n} of {})", i + 1, plan.job),
             echo,
         ) {
-            result = Err(e);
-            break;
+            Ok(d) => {
+                counters.merge(&hadoop_step_counters(i, step, &d));
+                job_ids.extend(d.job_id);
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
         }
     }
     for c in &cmds.after {
@@ -409,21 +512,68 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<()> {
         }
     }
     result?;
+    let report = super::report(
+        plan.steps.len(),
+        counters,
+        Some(&o.output),
+        started.elapsed(),
+    );
     if !args.quiet {
+        eprint!(
+            "{}",
+            crate::cmd::summary::counters_text(&report, args.verbose)
+        );
         eprintln!(
             "mr: {} finished on Hadoop in {:.1}s; output in {}",
             plan.job,
-            started.elapsed().as_secs_f64(),
+            report.elapsed.as_secs_f64(),
             o.output
         );
+        if report.skipped_records > 0 {
+            eprintln!(
+                "mr: {} bad records skipped: each is an `mr-bad-record:` line in the task logs{}",
+                report.skipped_records,
+                job_ids
+                    .iter()
+                    .map(|j| format!("\nmr:   {}", where_are_the_logs(j)))
+                    .collect::<String>()
+            );
+        }
     }
-    Ok(())
+    Ok(Some(report))
+}
+
+/// A step's counters from Hadoop's final `Counters:` block: the tasks'
+/// (under the local runner's names, [`super::step_counters`]) and, from
+/// Hadoop's own, the input bytes and map tasks. Without such a block (an
+/// older client), the reporter lines seen in its output.
+fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
+    let Some(job) = &d.job_counters else {
+        return super::step_counters(step, plan, &d.counters);
+    };
+    let mut tasks = Counters::default();
+    for (g, n, v) in job.iter() {
+        if !super::HADOOP_GROUPS.contains(&g) {
+            tasks.add(g, n, v);
+        }
+    }
+    let mut c = super::step_counters(step, plan, &tasks);
+    let from_hadoop = [
+        ("File Input Format Counters", "Bytes Read", "input bytes"),
+        ("Job Counters", "Launched map tasks", "map tasks"),
+    ];
+    for (group, name, local) in from_hadoop {
+        let v = job.get(group, name);
+        if v > 0 {
+            c.add(FRAMEWORK, &format!("step {step}: {local}"), v);
+        }
+    }
+    c
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::cluster::StepPlan;
 
     fn opts() -> HadoopOptions {
         HadoopOptions {
@@ -457,6 +607,7 @@ mod tests {
                 },
             ],
             skip_bad_records: true,
+            extras: Default::default(),
         };
         let c = commands(&plan, &opts());
         assert_eq!(

@@ -20,6 +20,10 @@
 //!   in the same part file;
 //! - each partition is **sorted by key bytes** (the order of `LC_ALL=C sort`)
 //!   before the reducer sees it; the reducer groups equal keys itself.
+//!
+//! A run reports what the local runner reports (the summary on stderr and
+//! `--report FILE`): the tasks' counters, summed by the engine, under the
+//! local runner's names ([`step_counters`]).
 
 pub mod emulate;
 pub mod hadoop;
@@ -27,8 +31,9 @@ pub mod process;
 pub mod spark;
 
 use crate::args::RunArgs;
+use mr_core::counters::FRAMEWORK;
 use mr_core::runner::task::TaskRole;
-use mr_core::Job;
+use mr_core::{Counters, Job, JobReport};
 use std::path::{Path, PathBuf};
 
 /// Where `mr run` runs a job (`-r/--runner`).
@@ -37,6 +42,9 @@ pub enum Runner {
     /// In this process, on every core (the default).
     #[default]
     Local,
+    /// In this process, one task after another in one thread; a panic in
+    /// the job reaches the debugger as it is.
+    Inline,
     /// On a Hadoop cluster, through Hadoop Streaming (one Hadoop job a step).
     Hadoop,
     /// On Apache Spark (`--spark-master local[N]` or `spark://HOST:PORT`), through PySpark.
@@ -82,11 +90,38 @@ pub struct JobPlan {
     pub steps: Vec<StepPlan>,
     /// Pass `--skip-bad-records` to every task.
     pub skip_bad_records: bool,
+    /// What the job is given besides its input: its options, files,
+    /// environment, jobconf and output protocol.
+    pub extras: JobExtras,
+}
+
+/// What a cluster runner forwards to every task besides the step and role.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct JobExtras {
+    /// The job's own options as task arguments (`--expression VALUE`; a
+    /// file option by the name its file is shipped under).
+    pub job_args: Vec<String>,
+    /// Files shipped into each task's working directory: the local path and
+    /// the name there (Hadoop `-files PATH#NAME`, Spark `addFile`).
+    pub files: Vec<(PathBuf, String)>,
+    /// Environment variables for the tasks (`--cmdenv`).
+    pub cmdenv: Vec<(String, String)>,
+    /// The jobconf (`-D`): Hadoop gives it to tasks itself; the emulator and
+    /// Spark put it in the tasks' environment the same way (dots as
+    /// underscores).
+    pub jobconf: Vec<(String, String)>,
+    /// How the last step's last task writes its records.
+    pub output_protocol: mr_core::OutputProtocol,
 }
 
 impl JobPlan {
     /// The plan of `job`, run by `binary`.
-    pub fn new(job: &dyn Job, binary: PathBuf, skip_bad_records: bool) -> JobPlan {
+    pub fn new(
+        job: &dyn Job,
+        binary: PathBuf,
+        skip_bad_records: bool,
+        extras: JobExtras,
+    ) -> JobPlan {
         JobPlan {
             job: job.name().to_string(),
             binary,
@@ -100,6 +135,7 @@ impl JobPlan {
                 })
                 .collect(),
             skip_bad_records,
+            extras,
         }
     }
 
@@ -119,11 +155,17 @@ impl JobPlan {
     /// use mr_cli::cluster::JobPlan;
     /// use mr_core::runner::task::TaskRole;
     /// let plan = JobPlan { job: "url_views".into(), binary: "/bin/mr".into(), steps: vec![],
-    ///                      skip_bad_records: false };
+    ///                      skip_bad_records: false, extras: Default::default() };
     /// assert_eq!(plan.task_args(0, TaskRole::Reducer).join(" "),
     ///            "run url_views --step-num 0 --reducer");
     /// ```
     pub fn task_args(&self, step: usize, role: TaskRole) -> Vec<String> {
+        let last = self.steps.len().checked_sub(1) == Some(step)
+            && match role {
+                TaskRole::Reducer => true,
+                TaskRole::Mapper => self.steps.get(step).is_some_and(|s| !s.reducer),
+                TaskRole::Combiner => false,
+            };
         let role = match role {
             TaskRole::Mapper => "--mapper",
             TaskRole::Combiner => "--combiner",
@@ -139,24 +181,254 @@ impl JobPlan {
         if self.skip_bad_records {
             v.push("--skip-bad-records".into());
         }
+        if last && self.extras.output_protocol != mr_core::OutputProtocol::Json {
+            v.push("--output-protocol".into());
+            v.push(self.extras.output_protocol.to_string());
+        }
+        v.extend(self.extras.job_args.iter().cloned());
         v
+    }
+
+    /// A task's command as one string for Hadoop Streaming, which splits it
+    /// on spaces and takes `'...'` and `"..."` as quotes (no escapes, no
+    /// shell): `./mr run JOB --step-num N --mapper ...`. When an argument
+    /// cannot be quoted that way (it holds both kinds of quote, or a control
+    /// character), all arguments travel hex-encoded in one
+    /// (`--mr-args-hex=...`, decoded by [`expand_hex_args`]).
+    ///
+    /// ```
+    /// use mr_cli::cluster::{hadoop_split_args, JobPlan};
+    /// use mr_core::runner::task::TaskRole;
+    /// let mut plan = JobPlan { job: "mr_grep".into(), binary: "/bin/mr".into(), steps: vec![],
+    ///                          skip_bad_records: false, extras: Default::default() };
+    /// plan.extras.job_args = vec!["-e".into(), "it's $(x)".into()];
+    /// let cmd = plan.task_command(0, TaskRole::Mapper);
+    /// assert_eq!(cmd, r#"./mr run mr_grep --step-num 0 --mapper -e "it's $(x)""#);
+    /// assert_eq!(hadoop_split_args(&cmd)[7], "it's $(x)");
+    /// plan.extras.job_args = vec!["-e".into(), r#"'"'"#.into()];
+    /// assert!(plan.task_command(0, TaskRole::Mapper).starts_with("./mr --mr-args-hex="));
+    /// ```
+    pub fn task_command(&self, step: usize, role: TaskRole) -> String {
+        let exe = format!("./{}", self.binary_name());
+        let args = self.task_args(step, role);
+        let quoted: Option<Vec<String>> = args.iter().map(|a| hadoop_quote(a)).collect();
+        match quoted {
+            Some(q) => std::iter::once(exe).chain(q).collect::<Vec<_>>().join(" "),
+            None => {
+                let json = serde_json::to_string(&args).unwrap_or_default();
+                let hex: String = json.bytes().map(|b| format!("{b:02x}")).collect();
+                format!("{exe} {HEX_ARGS}{hex}")
+            }
+        }
     }
 }
 
-/// Runs `job` with a cluster runner, as `mr run JOB -r RUNNER` asks.
-pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<()> {
+/// The argument that carries a task's arguments hex-encoded.
+const HEX_ARGS: &str = "--mr-args-hex=";
+
+/// Replaces a `--mr-args-hex=HEX` argument (see [`JobPlan::task_command`])
+/// by the arguments it encodes.
+///
+/// ```
+/// let argv = vec!["mr".to_string(), "--mr-args-hex=5b2272756e225d".to_string()];
+/// assert_eq!(mr_cli::cluster::expand_hex_args(argv).unwrap(), vec!["mr", "run"]);
+/// ```
+pub fn expand_hex_args(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::with_capacity(argv.len());
+    for a in argv {
+        let Some(hex) = a.strip_prefix(HEX_ARGS) else {
+            out.push(a);
+            continue;
+        };
+        let bytes = (0..hex.len() / 2)
+            .map(|i| u8::from_str_radix(hex.get(2 * i..2 * i + 2).unwrap_or("x"), 16))
+            .collect::<Result<Vec<u8>, _>>()
+            .map_err(|_| anyhow::anyhow!("{HEX_ARGS}: not hex"))?;
+        let args: Vec<String> = serde_json::from_slice(&bytes)
+            .map_err(|e| anyhow::anyhow!("{HEX_ARGS}: not a JSON list of strings: {e}"))?;
+        out.extend(args);
+    }
+    Ok(out)
+}
+
+/// One argument quoted for Hadoop Streaming's command splitting (see
+/// [`hadoop_split_args`]), or `None` if it cannot be.
+fn hadoop_quote(a: &str) -> Option<String> {
+    if a.is_empty() || a.chars().any(char::is_control) {
+        return None;
+    }
+    let plain = !a.is_empty() && !a.contains([' ', '\'', '"']);
+    if plain {
+        Some(a.to_string())
+    } else if !a.contains('\'') {
+        Some(format!("'{a}'"))
+    } else if !a.contains('"') {
+        Some(format!("\"{a}\""))
+    } else {
+        None
+    }
+}
+
+/// How Hadoop Streaming splits a `-mapper`/`-reducer` command into
+/// arguments (`StreamUtil.splitArgs`): on spaces, with `'...'` and `"..."`
+/// quoting (a quote also ends the argument before it), no escapes.
+///
+/// ```
+/// assert_eq!(mr_cli::cluster::hadoop_split_args(r#"./mr -e 'a "b"' "c d""#),
+///            vec!["./mr", "-e", r#"a "b""#, "c d"]);
+/// ```
+pub fn hadoop_split_args(cmd: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut quote: Option<char> = None;
+    for c in cmd.chars() {
+        let ends_token = match (quote, c) {
+            (None, '\'' | '"') => {
+                quote = Some(c);
+                true
+            }
+            (Some(q), c) if c == q => {
+                quote = None;
+                true
+            }
+            (None, ' ') => true,
+            _ => false,
+        };
+        if ends_token {
+            if !cur.is_empty() {
+                out.push(std::mem::take(&mut cur));
+            }
+        } else {
+            cur.push(c);
+        }
+    }
+    if !cur.is_empty() {
+        out.push(cur);
+    }
+    out
+}
+
+/// Runs `job` with a cluster runner, as `mr run JOB -r RUNNER` asks. The
+/// report is `None` when nothing ran (`--dry-run`).
+pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
     use anyhow::Context as _;
     let binary = std::env::current_exe().context("cannot find the path of this binary")?;
-    let plan = JobPlan::new(job, binary, args.skip_bad_records);
+    let plan = JobPlan::new(job, binary, args.skip_bad_records, extras(job, args)?);
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
     match runner {
-        Runner::Local => anyhow::bail!("internal error: the local runner is not a cluster runner"),
+        Runner::Local | Runner::Inline => {
+            anyhow::bail!("internal error: the local runner is not a cluster runner")
+        }
         Runner::Hadoop => hadoop::run(&plan, args),
         Runner::Spark => spark::run(&plan, args),
-        Runner::Emulate => emulate::run(&plan, args),
+        Runner::Emulate => emulate::run(&plan, args).map(Some),
     }
+}
+
+/// The counter groups Hadoop itself keeps (display names): left out of
+/// `mr`'s counters, which come from the tasks.
+pub const HADOOP_GROUPS: [&str; 6] = [
+    "File System Counters",
+    "Job Counters",
+    "Map-Reduce Framework",
+    "Shuffle Errors",
+    "File Input Format Counters",
+    "File Output Format Counters",
+];
+
+/// The counters the tasks of step `step` reported (task mode's names in
+/// group `mr`: `map input records`, `reduce groups`, ...), under the local
+/// runner's names (`step N: input records`, `step N: reduce groups`, ...);
+/// the job's own groups as they are.
+///
+/// ```
+/// use mr_cli::cluster::{step_counters, StepPlan};
+/// use mr_core::Counters;
+/// let mut tasks = Counters::default();
+/// tasks.add("mr", "map input records", 10);
+/// tasks.add("mr", "reduce output records", 3);
+/// tasks.add("url_views", "events without a string page_url", 1);
+/// let plan = StepPlan { combiner: true, reducer: true, sort_values: false };
+/// let c = step_counters(1, &plan, &tasks);
+/// assert_eq!(c.get("mr", "step 1: input records"), 10);
+/// assert_eq!(c.get("mr", "step 1: output records"), 3);
+/// assert_eq!(c.get("url_views", "events without a string page_url"), 1);
+/// ```
+pub fn step_counters(step: usize, plan: &StepPlan, tasks: &Counters) -> Counters {
+    let mut c = Counters::default();
+    for (group, name, v) in tasks.iter() {
+        if group != FRAMEWORK {
+            c.add(group, name, v);
+            continue;
+        }
+        let local = match name {
+            "map input records" => "input records",
+            "reduce output records" => "output records",
+            other => other,
+        };
+        c.add(FRAMEWORK, &format!("step {step}: {local}"), v);
+        if name == "map output records" && !plan.reducer {
+            c.add(FRAMEWORK, &format!("step {step}: output records"), v);
+        }
+    }
+    c
+}
+
+/// A cluster run's report, as the local runner's: `counters` of a job of
+/// `steps` steps and where the output is; the skipped records are those the
+/// tasks counted (they are in the task logs, not in files here). The
+/// engine's phases, tasks and partitions are not known here.
+pub fn report(
+    steps: usize,
+    counters: Counters,
+    output: Option<&str>,
+    elapsed: std::time::Duration,
+) -> JobReport {
+    let skipped = counters
+        .iter()
+        .filter(|(g, n, _)| *g == FRAMEWORK && n.ends_with(": skipped records"))
+        .map(|(_, _, v)| v.max(0) as u64)
+        .sum();
+    JobReport {
+        counters,
+        output_dir: output.map(PathBuf::from),
+        skipped_records: skipped,
+        bad_record_files: Vec::new(),
+        elapsed,
+        spills: vec![0; steps],
+        phases: Vec::new(),
+        tasks: Vec::new(),
+        partitions: Vec::new(),
+    }
+}
+
+/// What `mr run JOB -r RUNNER ...` forwards to the tasks.
+pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
+    let local = crate::cmd::run::job_params(job, args, false)?;
+    let mut files: Vec<(PathBuf, String)> = Vec::new();
+    for (name, path) in &local.files {
+        files.push((path.clone(), name.clone()));
+    }
+    let opts = job.options();
+    let job_args = crate::job_args::task_args(&opts, &args.job_options, |v| {
+        // A file option's file is shipped under its own name.
+        files
+            .iter()
+            .find(|(p, _)| p == Path::new(v))
+            .map(|(_, n)| n.clone())
+            .unwrap_or_else(|| v.to_string())
+    });
+    Ok(JobExtras {
+        job_args,
+        files,
+        cmdenv: crate::cmd::run::parse_pairs("--cmdenv", &args.cmdenv)?,
+        jobconf: parse_jobconf(&args.jobconf)?,
+        output_protocol: args
+            .output_protocol
+            .unwrap_or_else(|| job.output_protocol()),
+    })
 }
 
 /// Hadoop's `Text.hashCode()` (`WritableComparator.hashBytes`): the hash

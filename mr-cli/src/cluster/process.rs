@@ -4,7 +4,10 @@
 //!
 //! A drained stream also yields what the child reported the Hadoop
 //! Streaming way: `reporter:counter:GROUP,NAME,AMOUNT` lines are summed into
-//! [`Counters`], `mr-bad-record:` lines are counted (and echoed on request).
+//! [`Counters`], `mr-bad-record:` lines are counted (and echoed on request),
+//! the tasks' own error lines (`mr: error: ...`) are kept whole however much
+//! follows them, and from Hadoop's own output the job id and the job's
+//! final `Counters:` block are read.
 
 use anyhow::Context as _;
 use mr_core::Counters;
@@ -17,6 +20,8 @@ use std::thread::JoinHandle;
 pub const TAIL_LINES: usize = 60;
 /// The longest line kept for error messages, in bytes.
 const MAX_LINE_BYTES: usize = 4096;
+/// How many of the tasks' error lines are kept (the first ones).
+pub const MAX_TASK_ERROR_LINES: usize = 200;
 
 /// What to do with the lines of a drained stream besides keeping its tail.
 #[derive(Debug, Clone, Copy, Default)]
@@ -38,6 +43,22 @@ pub struct Drained {
     pub counters: Counters,
     /// Its `mr-bad-record:` lines.
     pub bad_records: u64,
+    /// The tasks' own error lines, in order: `mr: ...` lines and their
+    /// indented continuation lines, and Hadoop's `Task Id : ... FAILED`
+    /// lines with the `Error: ...` line after them (at most
+    /// [`MAX_TASK_ERROR_LINES`]).
+    pub task_errors: Vec<String>,
+    /// Task error lines left out beyond [`MAX_TASK_ERROR_LINES`].
+    pub task_errors_dropped: u64,
+    /// The Hadoop job id (`job_1700000000000_0042`), from `Running job:`.
+    pub job_id: Option<String>,
+    /// The counters Hadoop printed for the whole job (its `mapreduce.Job:
+    /// Counters: N` block), by the groups' display names.
+    pub job_counters: Option<Counters>,
+    /// Reading the counters block: the group of the lines that follow.
+    counters_group: Option<String>,
+    /// The previous line was a task error line (continuations follow).
+    in_task_error: bool,
 }
 
 impl Drained {
@@ -54,10 +75,72 @@ impl Drained {
         s
     }
 
+    /// The task error lines as one string, with a note when lines were
+    /// left out.
+    pub fn task_errors_text(&self) -> String {
+        let mut s = String::new();
+        for l in &self.task_errors {
+            s.push_str(l);
+            s.push('\n');
+        }
+        if self.task_errors_dropped > 0 {
+            s.push_str(&format!("[... {} more lines]\n", self.task_errors_dropped));
+        }
+        s
+    }
+
+    /// Hadoop's job client lines: the job id, the final counters block, the
+    /// tasks' error lines. True when the line was a counters line.
+    fn hadoop_line(&mut self, line: &str) -> bool {
+        if let Some(group) = &self.counters_group {
+            if let Some(rest) = line.strip_prefix("\t\t") {
+                if let Some((name, value)) = rest.rsplit_once('=') {
+                    if let (Ok(v), Some(c)) = (value.trim().parse(), self.job_counters.as_mut()) {
+                        c.add(group, name.trim(), v);
+                    }
+                }
+                return true;
+            }
+            if let Some(g) = line.strip_prefix('\t') {
+                self.counters_group = Some(g.trim().to_string());
+                return true;
+            }
+            self.counters_group = None;
+        }
+        if line.contains("mapreduce.Job: Counters: ") {
+            self.job_counters = Some(Counters::default());
+            self.counters_group = Some(String::new());
+            return true;
+        }
+        if self.job_id.is_none() {
+            if let Some(at) = line.find("Running job: ") {
+                let id = line[at + "Running job: ".len()..].trim();
+                if !id.is_empty() {
+                    self.job_id = Some(id.to_string());
+                }
+            }
+        }
+        let is_error = line.starts_with("mr: ")
+            || line.contains("mapreduce.Job: Task Id : ")
+            || (self.in_task_error && (line.starts_with("  ") || line.starts_with("Error: ")));
+        self.in_task_error = is_error;
+        if is_error {
+            if self.task_errors.len() < MAX_TASK_ERROR_LINES {
+                self.task_errors.push(cut(line.to_string()));
+            } else {
+                self.task_errors_dropped += 1;
+            }
+        }
+        false
+    }
+
     fn line(&mut self, raw: &[u8], echo: Echo) {
         let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line = String::from_utf8_lossy(raw);
+        if self.hadoop_line(&line) {
+            return;
+        }
         if let Some(rest) = line.strip_prefix("reporter:counter:") {
             // GROUP,NAME,AMOUNT; the amount is the last field.
             if let Some((gn, amount)) = rest.rsplit_once(',') {
@@ -78,21 +161,26 @@ impl Drained {
         } else if echo.matching.is_some_and(|m| line.contains(m)) {
             let _ = writeln!(std::io::stderr().lock(), "{line}");
         }
-        let mut kept = line.into_owned();
-        if kept.len() > MAX_LINE_BYTES {
-            let mut cut = MAX_LINE_BYTES;
-            while !kept.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            kept.truncate(cut);
-            kept.push_str(" [...]");
-        }
+        let kept = cut(line.into_owned());
         if self.tail.len() == TAIL_LINES {
             self.tail.pop_front();
             self.dropped += 1;
         }
         self.tail.push_back(kept);
     }
+}
+
+/// `line`, cut to [`MAX_LINE_BYTES`].
+fn cut(mut line: String) -> String {
+    if line.len() > MAX_LINE_BYTES {
+        let mut cut = MAX_LINE_BYTES;
+        while !line.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        line.truncate(cut);
+        line.push_str(" [...]");
+    }
+    line
 }
 
 /// A stream read to its end on a thread of its own.
@@ -139,14 +227,60 @@ impl Drain {
     }
 }
 
-/// The error of a child that failed: what it was, how it ended, and the
-/// tail of its stderr.
+/// The error of a child that failed: what it was, how it ended, what its
+/// tasks said (`mr: error: ...`), where their logs are, and the tail of its
+/// stderr.
 pub fn failure(what: &str, status: ExitStatus, stderr: &Drained) -> anyhow::Error {
     let tail = stderr.tail_text();
-    if tail.trim().is_empty() {
-        anyhow::anyhow!("{what} failed ({status}) and wrote nothing on stderr")
-    } else {
-        anyhow::anyhow!("{what} failed ({status}); its stderr ends with:\n{tail}")
+    let mut msg = format!("{what} failed ({status})");
+    // A task's own stderr (the emulator) shows its error lines in the tail.
+    let in_tail = stderr.task_errors_dropped == 0
+        && stderr.task_errors.iter().all(|e| stderr.tail.contains(e));
+    let said = (!stderr.task_errors.is_empty() && !in_tail) || stderr.job_id.is_some();
+    if !stderr.task_errors.is_empty() && !in_tail {
+        msg.push_str("; the tasks said:\n");
+        msg.push_str(&stderr.task_errors_text());
+    } else if stderr.job_id.is_some() {
+        msg.push('\n');
+    }
+    if let Some(job) = &stderr.job_id {
+        msg.push_str(&where_are_the_logs(job));
+        msg.push('\n');
+    }
+    if !tail.trim().is_empty() {
+        msg.push_str(if said {
+            "its stderr ends with:\n"
+        } else {
+            "; its stderr ends with:\n"
+        });
+        msg.push_str(&tail);
+    } else if !said {
+        msg.push_str(" and wrote nothing on stderr");
+    }
+    anyhow::anyhow!(msg)
+}
+
+/// Where a Hadoop job's task logs are: `yarn logs -applicationId` on a
+/// cluster (the application id is the job id's), the output above for the
+/// local job runner.
+///
+/// ```
+/// use mr_cli::cluster::process::where_are_the_logs;
+/// assert_eq!(where_are_the_logs("job_1700000000000_0042"),
+///     "Hadoop job job_1700000000000_0042; the task logs: \
+///      yarn logs -applicationId application_1700000000000_0042");
+/// ```
+pub fn where_are_the_logs(job_id: &str) -> String {
+    if job_id.starts_with("job_local") {
+        return format!(
+            "Hadoop job {job_id} (the local job runner: the task logs are Hadoop's output)"
+        );
+    }
+    match job_id.strip_prefix("job_") {
+        Some(rest) => format!(
+            "Hadoop job {job_id}; the task logs: yarn logs -applicationId application_{rest}"
+        ),
+        None => format!("Hadoop job {job_id}"),
     }
 }
 
@@ -201,6 +335,56 @@ mod tests {
         assert_eq!(d.tail.len(), TAIL_LINES);
         assert_eq!(d.tail.back().map(String::as_str), Some("line 99"));
         assert!(d.tail_text().starts_with("[... 40 earlier lines]"));
+    }
+
+    #[test]
+    fn hadoop_output_gives_job_id_counters_and_task_errors() {
+        let mut input = String::from(
+            "2026-12-02 INFO mapreduce.Job: Running job: job_1700000000000_0042\n\
+             mr: error: bad record at f.jsonl, byte 1007 (line 2 of the split from byte 1000): x\n  \
+             record: xbad\n\
+             java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): subprocess failed\n  \
+             at org.apache.Foo\n\
+             2026-12-02 INFO mapreduce.Job: Task Id : attempt_1_0042_m_000005_0, Status : FAILED\n\
+             Error: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): subprocess failed with code 1\n\
+             \tat org.apache.hadoop.streaming.PipeMapRed.waitOutputThreads(PipeMapRed.java:326)\n\
+             2026-12-02 INFO mapred.Task: Final Counters for attempt_1: Counters: 2\n\
+             \tmr\n\t\tmap input records=1\n",
+        );
+        for i in 0..500 {
+            input.push_str(&format!("INFO chatter {i}\n"));
+        }
+        input.push_str(
+            "2026-12-02 INFO mapreduce.Job: Counters: 3\n\
+             \tMap-Reduce Framework\n\t\tMap input records=6230\n\
+             \tFile Input Format Counters \n\t\tBytes Read=4000266\n\
+             \tmr\n\t\tstep 0: reduce groups=600\n\
+             2026-12-02 INFO streaming.StreamJob: Output directory: out\n",
+        );
+        let d = Drain::start(std::io::Cursor::new(input.into_bytes()), Echo::default()).finish();
+        assert_eq!(d.job_id.as_deref(), Some("job_1700000000000_0042"));
+        let c = d.job_counters.clone().unwrap();
+        assert_eq!(c.get("Map-Reduce Framework", "Map input records"), 6230);
+        assert_eq!(c.get("File Input Format Counters", "Bytes Read"), 4000266);
+        assert_eq!(c.get("mr", "step 0: reduce groups"), 600);
+        assert_eq!(
+            c.get("mr", "map input records"),
+            0,
+            "a task's counters are not the job's"
+        );
+        assert_eq!(d.task_errors.len(), 4, "{:?}", d.task_errors);
+        assert!(d.task_errors[3].starts_with("Error: java.lang.RuntimeException"));
+        assert!(d.task_errors[1].contains("record: xbad"));
+        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        let at = |s: &str| msg.find(s).unwrap_or_else(|| panic!("{s:?} not in {msg}"));
+        assert!(at("mr: error: bad record at f.jsonl, byte 1007") < at("INFO chatter 499"));
+        at("yarn logs -applicationId application_1700000000000_0042");
+    }
+
+    #[cfg(unix)]
+    fn fake_status(code: i32) -> ExitStatus {
+        use std::os::unix::process::ExitStatusExt;
+        ExitStatus::from_raw(code << 8)
     }
 
     #[cfg(unix)]

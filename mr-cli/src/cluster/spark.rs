@@ -28,7 +28,7 @@ use super::{absolute, has_scheme, parse_jobconf, shell_quote, JobPlan};
 use crate::args::RunArgs;
 use anyhow::{Context as _, Result};
 use mr_core::output::stdout::{concat_parts, merge_parts};
-use mr_core::Counters;
+use mr_core::{Counters, JobReport};
 use serde_json::json;
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -139,6 +139,18 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "spark_conf": spark_conf,
         "hadoop_conf": hadoop_conf,
         "skip_bad_records": plan.skip_bad_records,
+        // Task arguments (job options, output protocol), files shipped with
+        // addFile under their names, and the tasks' environment: --cmdenv and
+        // the jobconf as Hadoop gives it (dots as underscores).
+        "task_args": plan.task_args(0, mr_core::runner::task::TaskRole::Combiner)[5..],
+        "last_args": {
+            "mapper": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Mapper)[5..],
+            "reducer": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Reducer)[5..],
+        },
+        "files": plan.extras.files.iter().map(|(p, n)| json!([p.display().to_string(), n])).collect::<Vec<_>>(),
+        "task_env": plan.extras.jobconf.iter().map(|(k, v)| (k.replace('.', "_"), v.clone()))
+            .chain(plan.extras.cmdenv.iter().cloned())
+            .collect::<BTreeMap<String, String>>(),
         "sorter_mb": args.sort_buffer_mb.max(1.0) as u64,
         "counters_file": work.join("counters.json").display().to_string(),
         "error_file": work.join("error.txt").display().to_string(),
@@ -191,7 +203,7 @@ fn java_available() -> bool {
 }
 
 /// Runs (or with `--dry-run`, prints) `plan` on Spark.
-pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
+pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let started = Instant::now();
     let launcher = find_launcher(args.spark_submit.as_deref())?;
     let conf = parse_jobconf(&args.jobconf)?;
@@ -227,7 +239,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
         let mut line = env;
         line.extend(words.iter().map(|w| shell_quote(w)));
         println!("{}", line.join(" "));
-        return Ok(());
+        return Ok(None);
     }
     if !java_available() {
         anyhow::bail!("Spark needs a Java runtime: put `java` on the PATH or set $JAVA_HOME");
@@ -257,7 +269,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
         }
         anyhow::bail!("the job failed on Spark: {}", summary.trim_end());
     }
-    let counters = read_counters(&work.path().join("counters.json"))?;
+    let counters = read_counters(plan, &work.path().join("counters.json"))?;
     if args.output.is_none() {
         let mut parts: Vec<PathBuf> = std::fs::read_dir(&local_output)
             .with_context(|| format!("listing {}", local_output.display()))?
@@ -273,32 +285,59 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<()> {
         }
         out.flush().map_err(mr_core::Error::Stdout)?;
     }
+    let output = args.output.as_ref().map(|o| o.display().to_string());
+    let report = super::report(
+        plan.steps.len(),
+        counters,
+        output.as_deref(),
+        started.elapsed(),
+    );
     if !args.quiet {
-        eprint!("{}", counters.report());
+        eprint!(
+            "{}",
+            crate::cmd::summary::counters_text(&report, args.verbose)
+        );
         eprintln!(
             "mr: {} finished on Spark ({}) in {:.1}s{}",
             plan.job,
             args.spark_master,
-            started.elapsed().as_secs_f64(),
-            match &args.output {
-                Some(o) => format!("; output in {}", o.display()),
+            report.elapsed.as_secs_f64(),
+            match &output {
+                Some(o) => format!("; output in {o}"),
                 None => String::new(),
             }
         );
     }
-    Ok(())
+    Ok(Some(report))
 }
 
-/// The counters the driver summed: `{"GROUP\tNAME": amount}`.
-fn read_counters(path: &Path) -> Result<Counters> {
+/// The counters the driver summed, `{"STEP\tGROUP\tNAME": amount}`, under
+/// the local runner's names ([`super::step_counters`]).
+fn read_counters(plan: &JobPlan, path: &Path) -> Result<Counters> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the counters of the Spark run ({})", path.display()))?;
     let map: BTreeMap<String, i64> =
         serde_json::from_str(&text).with_context(|| format!("decoding {}", path.display()))?;
-    let mut c = Counters::default();
+    let mut by_step: BTreeMap<usize, Counters> = BTreeMap::new();
     for (k, v) in map {
-        let (g, n) = k.split_once('\t').unwrap_or(("", k.as_str()));
-        c.add(g, n, v);
+        let mut parts = k.splitn(3, '\t');
+        let (Some(step), Some(g), Some(n)) = (parts.next(), parts.next(), parts.next()) else {
+            anyhow::bail!("unexpected counter key {k:?} in {}", path.display());
+        };
+        let step: usize = step
+            .parse()
+            .with_context(|| format!("unexpected counter key {k:?} in {}", path.display()))?;
+        by_step.entry(step).or_default().add(g, n, v);
+    }
+    let mut c = Counters::default();
+    for (step, tasks) in by_step {
+        match plan.steps.get(step) {
+            Some(s) => c.merge(&super::step_counters(step, s, &tasks)),
+            None => anyhow::bail!(
+                "counters of step {step}, but the job has {} steps",
+                plan.steps.len()
+            ),
+        }
     }
     Ok(c)
 }

@@ -17,7 +17,7 @@ JSON spec (see spark.rs). For each step:
 The binary is shipped to the executors with sc.addFile. Each task process
 is fed from a thread of its own while its stdout is read, and its stderr
 is drained by another thread: no pipe can fill up and block. Counters
-(`reporter:counter:` lines) are summed in an accumulator.
+(`reporter:counter:` lines) are summed in an accumulator, by step.
 """
 
 import json
@@ -42,7 +42,7 @@ class MrError(Exception):
 
 
 class CountersParam(AccumulatorParam):
-    """Counters: {"GROUP\\tNAME": amount}, summed."""
+    """Counters: {"STEP\\tGROUP\\tNAME": amount}, summed."""
 
     def zero(self, value):
         return {}
@@ -94,11 +94,14 @@ def binary_path(name):
     return path
 
 
-def pipe(argv, env, lines, what, counters):
+def pipe(argv, env, lines, what, counters, step):
     """Streams `lines` (bytes, no newline) through a process; yields its
     output lines. Fails with the tail of its stderr if it exits non-zero."""
     proc = subprocess.Popen(
         argv,
+        # Shipped files (sc.addFile) are in SparkFiles' directory: tasks
+        # find them by name in their working directory, as on Hadoop.
+        cwd=SparkFiles.getRootDirectory(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -116,7 +119,7 @@ def pipe(argv, env, lines, what, counters):
                 try:
                     group_name, amount = line[len("reporter:counter:"):].rsplit(",", 1)
                     group, name = group_name.split(",", 1)
-                    key = group + "\t" + name
+                    key = "%d\t%s\t%s" % (step, group, name)
                     local[key] = local.get(key, 0) + int(amount)
                     continue
                 except ValueError:
@@ -172,9 +175,10 @@ def pipe(argv, env, lines, what, counters):
         raise e
 
 
-def task_env(index, is_map):
+def task_env(index, is_map, extra):
     ctx = TaskContext.get()
     env = dict(os.environ)
+    env.update(extra)
     attempt = "attempt_spark_%04d_%s_%06d_%d" % (
         ctx.stageId() if ctx else 0,
         "m" if is_map else "r",
@@ -194,22 +198,27 @@ def task_env(index, is_map):
 def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
     job = spec["job"]
     name = spec["binary_name"]
-    extra = ["--skip-bad-records"] if spec["skip_bad_records"] else []
+    last = step_num == len(spec["steps"]) - 1
     has_reducer = step["reducer"]
     combiner = step["combiner"] and has_reducer
     fields = 2 if (step["sort_values"] and has_reducer) else 1
 
     def argv(role):
+        # skip-bad-records, the job's options and, for the last step's last
+        # task, the output protocol: as mr's task_args gives them.
+        extra = spec["task_args"]
+        if last and role in spec["last_args"]:
+            extra = spec["last_args"][role]
         return [binary_path(name), "run", job, "--step-num", str(step_num), "--" + role] + extra
 
     def map_partition(index, lines):
-        env = task_env(index, True)
+        env = task_env(index, True, spec.get("task_env", {}))
         what = "the mapper of step %d (partition %d)" % (step_num, index)
-        out = pipe(argv("mapper"), env, lines, what, counters)
+        out = pipe(argv("mapper"), env, lines, what, counters, step_num)
         if combiner:
             ordered = ExternalSorter(sorter_mb).sorted(out, key=lambda l: key_of(l, fields))
             what = "the combiner of step %d (partition %d)" % (step_num, index)
-            out = pipe(argv("combiner"), env, ordered, what, counters)
+            out = pipe(argv("combiner"), env, ordered, what, counters, step_num)
         return out
 
     mapped = rdd.mapPartitionsWithIndex(map_partition)
@@ -217,9 +226,11 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
         return mapped
 
     def reduce_partition(index, pairs):
-        env = task_env(index, False)
+        env = task_env(index, False, spec.get("task_env", {}))
         what = "the reducer of step %d (partition %d)" % (step_num, index)
-        return pipe(argv("reducer"), env, (line for _, line in pairs), what, counters)
+        return pipe(
+            argv("reducer"), env, (line for _, line in pairs), what, counters, step_num
+        )
 
     part = first_field_partition if fields == 2 else text_partition
     keyed = mapped.map(lambda line: (key_of(line, fields), line))
@@ -255,6 +266,15 @@ def main():
                     raise MrError("output %s already exists (use --overwrite)" % output)
                 fs.delete(path, True)
         sc.addFile(spec["binary"])
+        staged = tempfile.mkdtemp(prefix="mr-files-")
+        for path, name in spec.get("files", []):
+            # addFile keeps a file's own name: stage it under the job's.
+            if os.path.basename(path) != name:
+                copy = os.path.join(staged, name)
+                shutil.copy(path, copy)
+                path = copy
+            sc.addFile(path)
+
         counters = sc.accumulator({}, CountersParam())
         partitions = spec["partitions"] or sc.defaultParallelism
         sorter_mb = int(spec.get("sorter_mb") or 256)

@@ -308,6 +308,8 @@ fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> any
             sort_buffer_bytes: s.sort_buffer_bytes,
             merge_fan_in: s.merge_fan_in,
             tmp_dir: Some(scratch.path().join("tmp")),
+            // Records are compared as JSON, whatever the job writes.
+            output_protocol: Some(mr_core::OutputProtocol::Json),
             ..RunConfig::default()
         };
         let mut out = Vec::new();

@@ -2,5 +2,10 @@
 
 pub mod check;
 pub mod gen;
+pub mod help;
 pub mod jobs;
+pub mod new;
+pub mod report;
+pub mod report_html;
 pub mod run;
+pub mod summary;

@@ -3,24 +3,120 @@
 
 use crate::args::RunArgs;
 use crate::cluster::Runner;
+use crate::cmd::report::Outcome;
 use crate::Registry;
-use anyhow::Context;
-use mr_core::runner::progress::Progress;
+use anyhow::Context as _;
+use mr_core::runner::progress::{human_bytes, Progress};
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
 use std::io::{IsTerminal, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
+/// The jobconf keys the local runner itself reads.
+pub const LOCAL_JOBCONF: [&str; 2] = ["mapreduce.job.reduces", "mapred.reduce.tasks"];
+
+/// Parses repeated `KEY=VALUE` options.
+pub fn parse_pairs(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
+    items
+        .iter()
+        .map(|kv| match kv.split_once('=') {
+            Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
+            _ => anyhow::bail!("{flag} takes KEY=VALUE, got {kv:?}"),
+        })
+        .collect()
+}
+
+/// The job's options, files and jobconf for its tasks. Locally (`task_mode`
+/// false) files are checked and made absolute, and a file option's value is
+/// its file's path; in task mode (inside Hadoop, Spark, the emulator) files
+/// are found by name in the working directory and the jobconf also comes
+/// from the environment.
+pub fn job_params(
+    job: &dyn mr_core::Job,
+    args: &RunArgs,
+    task_mode: bool,
+) -> anyhow::Result<mr_core::JobParams> {
+    let mut p = mr_core::JobParams::default();
+    p.options = args.job_options.clone();
+    p.jobconf = crate::cluster::parse_jobconf(&args.jobconf)?
+        .into_iter()
+        .collect();
+    p.jobconf_from_env = task_mode;
+    p.files_in_cwd = task_mode;
+    let local_file = |path: &std::path::Path, what: &str| -> anyhow::Result<std::path::PathBuf> {
+        if !path.is_file() {
+            anyhow::bail!("{what} {}: no such file", path.display());
+        }
+        std::path::absolute(path).with_context(|| format!("{what} {}", path.display()))
+    };
+    if task_mode {
+        return Ok(p);
+    }
+    for spec in args.files.iter().flat_map(|f| f.split(',')) {
+        let (path, name) = mr_core::options::parse_file_spec(spec).map_err(anyhow::Error::msg)?;
+        let abs = local_file(&path, "--files")?;
+        if p.files.insert(name.clone(), abs).is_some() {
+            anyhow::bail!("--files: two files named {name}");
+        }
+    }
+    for o in job.options() {
+        if o.kind != mr_core::OptionKind::File {
+            continue;
+        }
+        let Some(v) = p.options.get(&o.name).cloned() else {
+            continue;
+        };
+        let abs = local_file(std::path::Path::new(&v), &format!("--{}", o.name))?;
+        let name = abs
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if let Some(other) = p.files.get(&name) {
+            if other != &abs {
+                anyhow::bail!(
+                    "--{} {}: another file is already shipped as {name}",
+                    o.name,
+                    abs.display()
+                );
+            }
+        }
+        p.files.insert(name, abs.clone());
+        p.options.insert(o.name.clone(), abs.display().to_string());
+    }
+    Ok(p)
+}
+
+/// A path the local runner cannot write: one with a URI scheme (`s3://`,
+/// `hdfs://`, `gs://`); `file://` paths are local.
+fn local_output(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+    let s = path.to_string_lossy();
+    if let Some(rest) = s.strip_prefix("file://") {
+        return Ok(std::path::PathBuf::from(rest));
+    }
+    if let Some((scheme, _)) = s.split_once("://") {
+        anyhow::bail!(
+            "the local runner writes local directories only, not {scheme}:// ({s}): \
+             write locally and copy, or run on the cluster with -r hadoop or -r spark"
+        );
+    }
+    Ok(path.to_path_buf())
+}
+
 /// Turns the raw flags into a checked configuration.
 pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     let mut inputs = args.inputs.clone();
     inputs.extend(args.positional_inputs.iter().cloned());
+    // As mrjob does: no input named and something piped in: read stdin.
+    // On a terminal, stdin is a person typing: keep the "no input" error.
+    if inputs.is_empty() && !std::io::stdin().is_terminal() {
+        inputs.push("-".into());
+    }
     let cfg = RunConfig {
         inputs,
         output: match &args.output {
             Some(path) => Output::Dir {
-                path: path.clone(),
+                path: local_output(path)?,
                 overwrite: args.overwrite,
             },
             None => Output::Stdout,
@@ -33,6 +129,9 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         skip_bad_records: args.skip_bad_records,
         merge_fan_in: args.merge_fan_in,
         progress: None,
+        params: Default::default(),
+        output_protocol: args.output_protocol,
+        inline: args.runner == Runner::Inline,
     };
     cfg.validate()?;
     Ok(cfg)
@@ -70,6 +169,8 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         step: args.step_num,
         role,
         skip_bad_records: args.skip_bad_records,
+        params: Arc::new(job_params(job, args, true)?),
+        output_protocol: args.output_protocol.unwrap_or_default(),
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
@@ -85,8 +186,10 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
     Ok(())
 }
 
-/// A status line on stderr (a terminal), redrawn twice a second while the
-/// job runs and erased when it ends.
+/// The progress bar on stderr (a terminal): phase, bytes of the total
+/// with percentage, MB/s, ETA, records and spills, redrawn a few times a
+/// second after the first half second, and erased when the run ends (or is
+/// interrupted: the Ctrl-C handler erases it too).
 struct StatusLine {
     stop: Arc<AtomicBool>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -94,27 +197,85 @@ struct StatusLine {
 
 impl StatusLine {
     fn start(progress: Arc<Progress>) -> StatusLine {
+        use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
         let stop = Arc::new(AtomicBool::new(false));
         let flag = stop.clone();
         let thread = std::thread::Builder::new()
             .name("mr-progress".into())
             .spawn(move || {
+                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
+                let bytes = ProgressStyle::with_template("{prefix} [{bar:24}] {percent:>3}% {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> ");
+                let spinner = ProgressStyle::with_template("{spinner} {prefix} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
                 let tick = std::time::Duration::from_millis(100);
+                // Say nothing for short runs (the first half second; tests
+                // set MR_PROGRESS_AFTER_MS=0); then redraw every 0.2 s.
+                let quiet_ticks = std::env::var("MR_PROGRESS_AFTER_MS")
+                    .ok()
+                    .and_then(|v| v.parse::<u32>().ok())
+                    .map_or(5, |ms| ms / 100);
                 let mut n = 0u32;
                 while !flag.load(Ordering::Relaxed) {
                     std::thread::sleep(tick);
                     n += 1;
-                    // Say nothing for short runs; then redraw every 0.5 s.
-                    if n >= 10 && n.is_multiple_of(5) {
-                        let _ = write!(std::io::stderr(), "\r\x1b[2Kmr: {}", progress.snapshot());
+                    if n < quiet_ticks || !n.is_multiple_of(2) {
+                        continue;
                     }
+                    let s = progress.snapshot();
+                    let step = if s.steps > 1 {
+                        format!("step {}/{} ", s.step + 1, s.steps)
+                    } else {
+                        String::new()
+                    };
+                    bar.set_prefix(format!("{step}{}", s.phase_name()));
+                    let rate = s.bytes_read as f64 / 1e6 / s.elapsed_secs.max(1e-9);
+                    let mut msg = match s.fraction() {
+                        Some(_) => format!(
+                            "{} of {} · {rate:.0} MB/s",
+                            human_bytes(s.bytes_read),
+                            human_bytes(s.bytes_total)
+                        ),
+                        None => format!("{} read · {rate:.0} MB/s", human_bytes(s.bytes_read)),
+                    };
+                    if let Some(eta) = s.eta_secs() {
+                        msg.push_str(&format!(" · ETA {}", eta_text(eta)));
+                    }
+                    msg.push_str(&format!(
+                        " · {} records · {} spills · tasks {}/{}",
+                        crate::cmd::summary::thousands(s.records),
+                        s.spills,
+                        s.tasks_done,
+                        s.tasks_total
+                    ));
+                    match s.fraction() {
+                        Some(f) => {
+                            bar.set_style(bytes.clone());
+                            bar.set_length(1000);
+                            bar.set_position((f * 1000.0) as u64);
+                        }
+                        None => {
+                            bar.set_style(spinner.clone());
+                            bar.tick();
+                        }
+                    }
+                    bar.set_message(msg);
                 }
-                if n >= 10 {
-                    let _ = write!(std::io::stderr(), "\r\x1b[2K");
-                }
+                bar.finish_and_clear();
             })
             .ok();
         StatusLine { stop, thread }
+    }
+}
+
+/// `42s`, `3m05s`, `1h02m`.
+fn eta_text(secs: f64) -> String {
+    let s = secs.round() as u64;
+    match s {
+        0..60 => format!("{s}s"),
+        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
+        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
     }
 }
 
@@ -127,55 +288,42 @@ impl Drop for StatusLine {
     }
 }
 
-/// The run's report as JSON (`--report FILE`), written atomically (a temp
-/// file renamed into place) so a reader never sees half of it.
-fn write_report(
-    path: &std::path::Path,
-    job: &str,
-    cfg: &RunConfig,
-    report: &mr_core::JobReport,
-) -> anyhow::Result<()> {
-    let mut counters = serde_json::Map::new();
-    for (group, name, value) in report.counters.iter() {
-        let g = counters
-            .entry(group.to_string())
-            .or_insert_with(|| serde_json::Value::Object(serde_json::Map::new()));
-        if let serde_json::Value::Object(m) = g {
-            m.insert(name.to_string(), value.into());
+/// Warns about `-D` keys that neither the job nor the local runner read.
+fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
+    if quiet {
+        return;
+    }
+    let read = params.read_keys();
+    for k in params.jobconf.keys() {
+        if !read.contains(k) && !LOCAL_JOBCONF.contains(&k.as_str()) {
+            eprintln!(
+                "mr: warning: -D {k} was not read by the job nor used by the local runner \
+                 (it is passed on with -r hadoop and -r spark)"
+            );
         }
     }
-    let doc = serde_json::json!({
-        "job": job,
-        "ok": true,
-        "elapsed_secs": report.elapsed.as_secs_f64(),
-        "settings": {
-            "inputs": cfg.inputs,
-            "jobs": cfg.threads(),
-            "partitions": cfg.partition_count(),
-            "chunk_size": cfg.chunk_size,
-            "sort_buffer_bytes": cfg.sort_buffer_bytes,
-            "merge_fan_in": cfg.merge_fan_in,
-            "skip_bad_records": cfg.skip_bad_records,
-        },
-        "output_dir": report.output_dir.as_ref().map(|d| d.display().to_string()),
-        "skipped_records": report.skipped_records,
-        "bad_record_files": report.bad_record_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
-        "counters": counters,
-    });
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => std::path::Path::new("."),
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating the report next to {}", path.display()))?;
-    serde_json::to_writer_pretty(&mut tmp, &doc)?;
-    writeln!(tmp)?;
-    tmp.persist(path)
-        .with_context(|| format!("writing the report {}", path.display()))?;
+}
+
+/// `--cat-output`: the part files of the output directory, in order, on stdout.
+fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
+    let mut parts: Vec<_> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+        })
+        .collect();
+    parts.sort();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    mr_core::output::stdout::concat_parts(&parts, &mut out)?;
+    out.flush().map_err(mr_core::Error::Stdout)?;
     Ok(())
 }
 
-/// Runs the job; counters go to stderr unless `--quiet`.
+/// Runs the job; the summary goes to stderr unless `--quiet`; the report
+/// (`--report`) is written whether the run succeeds or fails.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let job = registry.resolve(&args.job)?;
     if let Some(role) = task_role(args) {
@@ -191,48 +339,122 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         Runner::Emulate if args.dry_run => {
             anyhow::bail!("--dry-run is for -r hadoop and -r spark")
         }
-        Runner::Local => {}
-        runner => return crate::cluster::run(job.as_ref(), runner, args),
+        Runner::Inline if args.dry_run => {
+            anyhow::bail!("--dry-run is for -r hadoop and -r spark")
+        }
+        Runner::Local | Runner::Inline => {}
+        runner => {
+            let started = std::time::Instant::now();
+            let result = crate::cluster::run(job.as_ref(), runner, args);
+            // Nothing ran with --dry-run: nothing to report.
+            let ran = match &result {
+                Ok(None) => None,
+                Ok(Some(report)) => Some(Ok(report)),
+                Err(e) => Some(Err(e)),
+            };
+            if let (Some(path), Some(ran)) = (&args.report, ran) {
+                let cfg = config(args).ok();
+                let runner = format!("{runner:?}").to_lowercase();
+                write_report(path, job.name(), cfg.as_ref(), Some(&runner), ran, started)?;
+            }
+            return result.map(|_| ());
+        }
     }
+    let started = std::time::Instant::now();
+    let mut cfg = None;
+    let result = run_local(job.as_ref(), args, &mut cfg);
+    if let Some(path) = &args.report {
+        write_report(
+            path,
+            job.name(),
+            cfg.as_ref(),
+            None,
+            result.as_ref(),
+            started,
+        )?;
+    }
+    let report = result?;
+    if !args.quiet {
+        let totals = crate::cmd::summary::Totals::of(&report);
+        let text = crate::cmd::summary::summary(job.name(), &report, &totals, args.verbose);
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    Ok(())
+}
+
+/// Writes the report of a run that finished or failed (`--report`); when
+/// both the run and the writing fail, the run's error is the one returned.
+fn write_report(
+    path: &std::path::Path,
+    job: &str,
+    cfg: Option<&RunConfig>,
+    runner: Option<&str>,
+    result: Result<&mr_core::JobReport, &anyhow::Error>,
+    started: std::time::Instant,
+) -> anyhow::Result<()> {
+    let outcome = match result {
+        Ok(report) => Outcome::Finished(report),
+        Err(e) => Outcome::Failed {
+            error: crate::error_chain(e),
+            elapsed: started.elapsed(),
+        },
+    };
+    let mut doc = crate::cmd::report::document(job, cfg, &outcome);
+    if let (Some(r), serde_json::Value::Object(m)) = (runner, &mut doc) {
+        m.insert("runner".into(), r.into());
+    }
+    let written = crate::cmd::report::write(path, &doc);
+    if let (Err(w), Err(_)) = (&written, result) {
+        // The run's own error matters more: say this one and go on.
+        eprintln!("mr: warning: {}", crate::error_chain(w));
+        return Ok(());
+    }
+    written
+}
+
+/// The local runner, with progress on a terminal; `cfg` is the checked
+/// configuration once there is one (for the report).
+fn run_local(
+    job: &dyn mr_core::Job,
+    args: &RunArgs,
+    cfg_out: &mut Option<RunConfig>,
+) -> anyhow::Result<mr_core::JobReport> {
     let mut cfg = config(args)?;
+    let params = job_params(job, args, false)?;
+    if args.partitions == 0 {
+        // -D mapreduce.job.reduces=N: the reducers, as on Hadoop.
+        if let Some(n) = LOCAL_JOBCONF.iter().find_map(|k| params.jobconf.get(*k)) {
+            cfg.partitions = n
+                .parse()
+                .with_context(|| format!("-D mapreduce.job.reduces={n}: not a number"))?;
+            cfg.validate()?;
+        }
+    }
+    cfg.params = Arc::new(params);
+    for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
+        // Before any task thread starts: the job's code reads them as
+        // Hadoop tasks do, from the environment.
+        std::env::set_var(k, v);
+    }
+    *cfg_out = Some(cfg.clone());
     let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let progress = Arc::new(Progress::default());
         cfg.progress = Some(progress.clone());
         StatusLine::start(progress)
     });
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-    let result = mr_core::run_job(job.as_ref(), &cfg, &mut out);
+    let mut out: Box<dyn Write> = if args.no_output {
+        Box::new(std::io::sink())
+    } else {
+        Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+    };
+    let result = mr_core::run_job(job, &cfg, &mut out);
     drop(status);
     let report = result?;
     drop(out);
-    if let Some(path) = &args.report {
-        write_report(path, job.name(), &cfg, &report)?;
+    warn_unread_jobconf(&cfg.params, args.quiet);
+    if let (true, Some(dir)) = (args.cat_output && !args.no_output, &report.output_dir) {
+        cat_output(dir)?;
     }
-    if !args.quiet {
-        let mut err = std::io::stderr().lock();
-        let secs = report.elapsed.as_secs_f64();
-        let input_bytes = report
-            .counters
-            .get(mr_core::counters::FRAMEWORK, "step 0: input bytes");
-        let _ = write!(err, "{}", report.counters.report());
-        let _ = writeln!(
-            err,
-            "mr: {} finished in {:.2}s ({:.1} MB/s of input){}",
-            job.name(),
-            secs,
-            input_bytes as f64 / 1e6 / secs.max(1e-9),
-            match &report.output_dir {
-                Some(d) => format!("; output in {}", d.display()),
-                None => String::new(),
-            }
-        );
-        if report.skipped_records > 0 {
-            let _ = writeln!(err, "mr: {} bad records skipped", report.skipped_records);
-            for f in &report.bad_record_files {
-                let _ = writeln!(err, "mr:   kept in {}", f.display());
-            }
-        }
-    }
-    Ok(())
+    Ok(report)
 }

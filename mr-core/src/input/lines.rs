@@ -1,6 +1,7 @@
 //! Reads a split as lines, with large reads and no per-line allocation.
 //!
-//! Lines are returned without their `\n` or `\r\n`; a last line without a
+//! Lines are returned without their `\n` and any `\r` before it (as mrjob
+//! strips them: `a\r\r\n` is `a`); a last line without a
 //! newline is still a line; a UTF-8 byte-order mark at the start of a file is
 //! dropped.
 
@@ -37,7 +38,7 @@ impl<R: Read> LineReader<R> {
     ///
     /// ```
     /// use mr_core::input::LineReader;
-    /// let mut r = LineReader::new(&b"a\r\nb\n\nc"[..], 0, u64::MAX);
+    /// let mut r = LineReader::new(&b"a\r\r\nb\n\nc"[..], 0, u64::MAX);
     /// let mut lines = Vec::new();
     /// while let Some((_, l)) = r.next_line().unwrap() { lines.push(l.to_vec()); }
     /// assert_eq!(lines, vec![b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
@@ -98,7 +99,8 @@ impl<R: Read> LineReader<R> {
         self.pos += consumed as u64;
         self.scanned = 0;
         let mut line = &self.buf[start..start + len];
-        if let [rest @ .., b'\r'] = line {
+        // Every trailing \r goes, as mrjob strips them (`\r\r\n` too).
+        while let [rest @ .., b'\r'] = line {
             line = rest;
         }
         if line_start == 0 && line.starts_with(BOM) {
@@ -232,7 +234,12 @@ mod tests {
         }
         let body = content.strip_suffix(b"\n").unwrap_or(content);
         body.split(|&b| b == b'\n')
-            .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+            .map(|mut l| {
+                while let [rest @ .., b'\r'] = l {
+                    l = rest;
+                }
+                l.to_vec()
+            })
             .collect()
     }
 

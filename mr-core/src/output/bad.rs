@@ -4,8 +4,13 @@
 //! and why it was skipped, a tab, then the record's bytes unchanged:
 //!
 //! ```text
-//! {"file":"logs/a.json","line":12,"reason":"invalid JSON: EOF while parsing"}<TAB>{"page_url": "/x
+//! {"step":0,"file":"logs/a.json","line":12,"offset":1841,"reason":"invalid JSON: EOF while parsing"}<TAB>{"page_url": "/x
 //! ```
+//!
+//! `line` is the 1-based line in the file, or `null` when it is not known (a
+//! Hadoop task whose split starts inside the file): then `offset` is the
+//! record's byte offset, `split_start` where its split starts and
+//! `line_in_split` its line within the split.
 
 use crate::counters::Counters;
 use crate::emit::RecordSink;
@@ -101,8 +106,23 @@ fn write_kept(
     record: &[u8],
 ) -> std::io::Result<()> {
     let header = match location {
-        Location::Line { step, file, line } => {
-            json!({"step": step, "file": file, "line": line, "reason": reason})
+        Location::Line {
+            step,
+            file,
+            line,
+            offset,
+            in_split,
+        } => {
+            let mut h = json!({"step": step, "file": file, "line": line});
+            if let Some(o) = offset {
+                h["offset"] = json!(o);
+            }
+            if let Some(s) = in_split {
+                h["split_start"] = json!(s.start);
+                h["line_in_split"] = json!(s.line);
+            }
+            h["reason"] = json!(reason);
+            h
         }
         Location::Key { step, key } => json!({"step": step, "key": key, "reason": reason}),
     };
@@ -143,7 +163,7 @@ impl BadRecordPolicy {
     ) -> Result<()> {
         if !self.skip {
             return Err(Error::BadRecord {
-                location,
+                location: Box::new(location),
                 reason,
                 snippet: snippet(record),
             });

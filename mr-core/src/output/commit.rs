@@ -1,82 +1,325 @@
-//! Output that is complete or absent: tasks write under `DIR/_temporary/`;
-//! only when every task succeeded are the parts moved into `DIR` and an empty
-//! `_SUCCESS` written. On failure the directory is removed.
+//! Output that is complete or absent, and a run that deletes only what it
+//! created.
+//!
+//! 1. **Claim**: a run takes an exclusive lock on the output path
+//!    (`.OUT.mr-lock` beside it, see [`crate::lock`]) for its whole life; a
+//!    second run on the same output fails at once, naming the first one's pid.
+//! 2. **Stage**: tasks write into a fresh sibling, `OUT.mr-tmp-PID-RAND/`; an
+//!    existing `OUT` is not touched while the job runs.
+//! 3. **Commit**: `_SUCCESS` is written into the staging directory, which then
+//!    takes `OUT`'s place in one step: `rename(2)` with `RENAME_NOREPLACE`, or
+//!    with `--overwrite` `RENAME_EXCHANGE` (the old output lands in the
+//!    staging name and is removed after). On a file system without
+//!    `renameat2`, the old output is renamed aside first.
+//! 4. On failure or Ctrl-C only the staging directory is removed.
+//!
+//! `--overwrite` replaces only what looks like an mr (or Hadoop) output: a
+//! directory with `_SUCCESS`, or an empty one. It never replaces a file, a
+//! symlink, or a directory of other files (think `-o .` or `-o ~`).
+//! Staging directories left by a killed run are removed by the next run on
+//! the same output.
 
 use crate::error::{Error, Result};
+use crate::lock::{Claim, OwnerLock};
+use rustix::fs::{renameat_with, RenameFlags, CWD};
+use rustix::io::Errno;
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The marker of a complete output directory.
 pub const SUCCESS: &str = "_SUCCESS";
-/// Where tasks write before the commit.
+/// Where tasks write before the commit (older layout: inside the output).
 pub const TEMPORARY: &str = "_temporary";
 /// Where skipped records are kept.
 pub const BAD_RECORDS: &str = "_bad_records";
+/// The infix of staging directories: `OUT.mr-tmp-PID-RAND`.
+pub const STAGING_INFIX: &str = ".mr-tmp-";
+/// The infix of an old output renamed aside (fallback without `renameat2`).
+const ASIDE_INFIX: &str = ".mr-old-";
 
 /// An output directory being written.
 #[derive(Debug)]
 pub struct OutputDir {
+    /// As the user gave it (for messages and the report).
     dir: PathBuf,
+    /// Absolute, in a canonical parent.
+    target: PathBuf,
+    staging: PathBuf,
+    overwrite: bool,
     committed: bool,
+    /// Held until the commit is done or the staging directory is removed.
+    lock: Option<OwnerLock>,
 }
 
 impl OutputDir {
-    /// Creates `dir` and `dir/_temporary`. An existing `dir` is an error,
-    /// unless `overwrite`, in which case it is removed first.
+    /// Claims `dir` and creates its staging directory. An existing `dir` is
+    /// an error unless `overwrite` and it is safe to replace (see the module
+    /// docs); it is left as it is until [`commit`](Self::commit).
     pub fn create(dir: &Path, overwrite: bool) -> Result<OutputDir> {
-        if dir.exists() {
+        let (parent, name) = split_target(dir)?;
+        let target = parent.join(&name);
+        let lock_path = parent.join(format!(".{name}.mr-lock"));
+        let lock = match OwnerLock::claim(&lock_path)
+            .map_err(|e| Error::io("locking the output", &lock_path, e))?
+        {
+            Claim::Acquired(l) => l,
+            Claim::Held { pid } => {
+                return Err(Error::OutputBusy {
+                    path: dir.to_path_buf(),
+                    pid,
+                })
+            }
+        };
+        clean_stale_siblings(&parent, &name, &target);
+        if fs::symlink_metadata(&target).is_ok() {
             if !overwrite {
                 return Err(Error::OutputExists(dir.to_path_buf()));
             }
-            let r = if dir.is_dir() {
-                fs::remove_dir_all(dir)
-            } else {
-                fs::remove_file(dir)
-            };
-            r.map_err(|e| Error::io("removing old output", dir, e))?;
+            check_replaceable(dir, &target)?;
         }
-        let tmp = dir.join(TEMPORARY);
-        fs::create_dir_all(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
+        let staging = tempfile::Builder::new()
+            .prefix(&format!("{name}{STAGING_INFIX}{}-", std::process::id()))
+            .rand_bytes(6)
+            .tempdir_in(&parent)
+            .map_err(|e| Error::io("creating the staging directory in", &parent, e))?
+            .keep();
         Ok(OutputDir {
             dir: dir.to_path_buf(),
+            target,
+            staging,
+            overwrite,
             committed: false,
+            lock: Some(lock),
         })
     }
 
-    /// The temporary directory tasks write into.
+    /// The directory tasks write into (the staging directory).
     pub fn temporary(&self) -> PathBuf {
-        self.dir.join(TEMPORARY)
+        self.staging.clone()
     }
 
-    /// Moves every file of `_temporary/` into place, then writes `_SUCCESS`.
+    /// Writes `_SUCCESS` and puts the staged output in place (replacing the
+    /// old one under `--overwrite`); returns the output directory.
     pub fn commit(mut self) -> Result<PathBuf> {
-        let tmp = self.temporary();
-        let entries = fs::read_dir(&tmp).map_err(|e| Error::io("listing", &tmp, e))?;
-        for e in entries {
-            let e = e.map_err(|e| Error::io("listing", &tmp, e))?;
-            let to = self.dir.join(e.file_name());
-            fs::rename(e.path(), &to).map_err(|err| Error::io("moving into place", &to, err))?;
-        }
-        fs::remove_dir(&tmp).map_err(|e| Error::io("removing", &tmp, e))?;
-        let ok = self.dir.join(SUCCESS);
+        let ok = self.staging.join(SUCCESS);
         fs::write(&ok, b"").map_err(|e| Error::io("writing", &ok, e))?;
+        crate::cancel::check()?;
+        let exists = fs::symlink_metadata(&self.target).is_ok();
+        if exists {
+            if !self.overwrite {
+                // Created during the run, and not by mr (we hold the lock).
+                return Err(self.keep_staging("appeared during the run"));
+            }
+            check_replaceable(&self.dir, &self.target)?;
+            self.replace()?;
+        } else {
+            match renameat_with(
+                CWD,
+                &self.staging,
+                CWD,
+                &self.target,
+                RenameFlags::NOREPLACE,
+            ) {
+                Ok(()) => {}
+                Err(e) if e == Errno::EXIST => {
+                    return Err(self.keep_staging("appeared during the run"))
+                }
+                Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {
+                    fs::rename(&self.staging, &self.target)
+                        .map_err(|e| Error::io("moving into place", &self.dir, e))?;
+                }
+                Err(e) => return Err(Error::io("moving into place", &self.dir, e.into())),
+            }
+        }
         self.committed = true;
+        self.lock = None;
         Ok(self.dir.clone())
+    }
+
+    /// Swaps the staged output with the old one, then removes the old one.
+    fn replace(&mut self) -> Result<()> {
+        match renameat_with(CWD, &self.staging, CWD, &self.target, RenameFlags::EXCHANGE) {
+            Ok(()) => {
+                // The staging name now holds the old output.
+                remove_old(&self.staging);
+                return Ok(());
+            }
+            Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {}
+            Err(e) => return Err(Error::io("replacing", &self.dir, e.into())),
+        }
+        // No atomic exchange here: rename the old output aside, the new one
+        // in, and put the old one back if that fails.
+        let aside = sibling(&self.target, ASIDE_INFIX);
+        fs::rename(&self.target, &aside)
+            .map_err(|e| Error::io("moving the old output aside", &self.dir, e))?;
+        if let Err(e) = fs::rename(&self.staging, &self.target) {
+            let _ = fs::rename(&aside, &self.target);
+            return Err(Error::io("moving into place", &self.dir, e));
+        }
+        remove_old(&aside);
+        Ok(())
+    }
+
+    /// Keeps the finished results where they are and says where.
+    fn keep_staging(&mut self, why: &str) -> Error {
+        self.committed = true; // not ours to delete any more: the user decides
+        Error::Config(format!(
+            "{} {why} (not created by mr); the finished results are kept in {}: \
+             move them yourself",
+            self.dir.display(),
+            self.staging.display()
+        ))
     }
 }
 
 impl Drop for OutputDir {
     fn drop(&mut self) {
         if !self.committed {
-            // Best effort: the run already failed with a better error.
-            let _ = fs::remove_dir_all(&self.dir);
+            // Only what this run created; the lock is released after.
+            let _ = fs::remove_dir_all(&self.staging);
         }
+    }
+}
+
+/// The canonical parent (created if missing) and the name of `dir`.
+fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
+    let bad = || {
+        Error::Config(format!(
+            "cannot use {} as the output directory",
+            dir.display()
+        ))
+    };
+    let abs = if fs::symlink_metadata(dir).is_ok() && dir.file_name().is_none() {
+        // `.`, `..`, `/`: name the directory itself.
+        fs::canonicalize(dir).map_err(|e| Error::io("resolving", dir, e))?
+    } else {
+        dir.to_path_buf()
+    };
+    let name = abs.file_name().ok_or_else(bad)?;
+    let name = name.to_str().ok_or_else(bad)?.to_string();
+    let parent = match abs.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
+    let parent = fs::canonicalize(&parent).map_err(|e| Error::io("resolving", &parent, e))?;
+    Ok((parent, name))
+}
+
+/// Refuses to replace anything but an mr output or an empty directory.
+fn check_replaceable(dir: &Path, target: &Path) -> Result<()> {
+    let refuse = |what: &str| {
+        Err(Error::OutputNotReplaceable {
+            path: dir.to_path_buf(),
+            reason: what.to_string(),
+        })
+    };
+    let meta = fs::symlink_metadata(target).map_err(|e| Error::io("reading", dir, e))?;
+    if meta.file_type().is_symlink() {
+        return refuse("it is a symbolic link");
+    }
+    if !meta.is_dir() {
+        return refuse("it is not a directory");
+    }
+    if target.join(SUCCESS).is_file() {
+        return Ok(());
+    }
+    let mut entries = fs::read_dir(target).map_err(|e| Error::io("listing", dir, e))?;
+    if entries.next().is_none() {
+        return Ok(());
+    }
+    refuse("it is not empty and has no _SUCCESS, so it is not the output of a finished run")
+}
+
+fn sibling(target: &Path, infix: &str) -> PathBuf {
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    target.with_file_name(format!("{name}{infix}{}-{nanos:08x}", std::process::id()))
+}
+
+fn remove_old(path: &Path) {
+    if let Err(e) = fs::remove_dir_all(path) {
+        let _ = writeln!(
+            std::io::stderr(),
+            "mr: warning: the new output is in place, but removing the old one ({}) failed: {e}",
+            path.display()
+        );
+    }
+}
+
+/// With the output's lock held, a staging directory beside it belongs to a
+/// run that died: remove it (unless it holds a finished output), and put
+/// back an old output that a killed run had moved aside.
+fn clean_stale_siblings(parent: &Path, name: &str, target: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let (mut n, mut bytes) = (0u64, 0u64);
+    let staging = format!("{name}{STAGING_INFIX}");
+    let aside = format!("{name}{ASIDE_INFIX}");
+    let mut err = std::io::stderr();
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let Some(f) = file_name.to_str() else {
+            continue;
+        };
+        let path = e.path();
+        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+            continue;
+        }
+        if f.starts_with(&aside) {
+            if fs::symlink_metadata(target).is_err() && fs::rename(&path, target).is_ok() {
+                let _ = writeln!(
+                    err,
+                    "mr: restored {} from {f}, moved aside by a run that was killed",
+                    target.display()
+                );
+                continue;
+            }
+        } else if !f.starts_with(&staging) {
+            continue;
+        }
+        if path.join(SUCCESS).exists() {
+            let _ = writeln!(
+                err,
+                "mr: note: {} holds the finished output of a run that was killed; \
+                 remove it or move it into place yourself",
+                path.display()
+            );
+            continue;
+        }
+        let size = crate::runner::workdir::disk_usage(&path);
+        if fs::remove_dir_all(&path).is_ok() {
+            n += 1;
+            bytes += size;
+        }
+    }
+    if n > 0 {
+        let _ = writeln!(
+            err,
+            "mr: removed {n} unfinished output dir{} of dead runs ({}) beside {}",
+            if n == 1 { "" } else { "s" },
+            crate::runner::workdir::human_bytes(bytes),
+            target.display()
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn names(d: &Path) -> Vec<String> {
+        let mut v: Vec<String> = fs::read_dir(d)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        v.sort();
+        v
+    }
 
     #[test]
     fn refuses_existing_and_cleans_up_on_failure() {
@@ -90,13 +333,66 @@ mod tests {
         {
             let o = OutputDir::create(&out, true).unwrap();
             fs::write(o.temporary().join("part-00000"), "x").unwrap();
-        } // dropped without commit
-        assert!(!out.exists());
-        let o = OutputDir::create(&out, false).unwrap();
+        } // dropped without commit: only the staging dir goes
+        assert_eq!(names(d.path()), ["out"]);
+        let o = OutputDir::create(&out, true).unwrap();
         fs::write(o.temporary().join("part-00000"), "x").unwrap();
         o.commit().unwrap();
-        assert!(out.join("part-00000").exists());
-        assert!(out.join(SUCCESS).exists());
-        assert!(!out.join(TEMPORARY).exists());
+        assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
+        assert_eq!(names(d.path()), ["out"]);
+    }
+
+    #[test]
+    fn overwrite_keeps_the_old_output_until_commit() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let o = OutputDir::create(&out, false).unwrap();
+        fs::write(o.temporary().join("part-00000"), "old").unwrap();
+        o.commit().unwrap();
+        let o = OutputDir::create(&out, true).unwrap();
+        fs::write(o.temporary().join("part-00000"), "new").unwrap();
+        assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "old");
+        // A second run on the same output fails at once.
+        let e = OutputDir::create(&out, true).unwrap_err().to_string();
+        assert!(e.contains("another mr run (pid"), "{e}");
+        o.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
+        assert_eq!(names(d.path()), ["out"]);
+    }
+
+    #[test]
+    fn overwrite_refuses_what_is_not_an_mr_output() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("file");
+        fs::write(&f, "keep me").unwrap();
+        let home = d.path().join("home");
+        fs::create_dir(&home).unwrap();
+        fs::write(home.join("notes.txt"), "keep me").unwrap();
+        for p in [&f, &home] {
+            let e = OutputDir::create(p, true).unwrap_err().to_string();
+            assert!(e.contains("will not replace"), "{e}");
+        }
+        assert_eq!(fs::read_to_string(&f).unwrap(), "keep me");
+        assert_eq!(names(&home), ["notes.txt"]);
+        // An empty directory is fine.
+        let empty = d.path().join("empty");
+        fs::create_dir(&empty).unwrap();
+        OutputDir::create(&empty, true).unwrap().commit().unwrap();
+        assert_eq!(names(&empty), ["_SUCCESS"]);
+    }
+
+    #[test]
+    fn stale_staging_of_a_dead_run_is_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let stale = d.path().join("out.mr-tmp-1-abcdef");
+        fs::create_dir(&stale).unwrap();
+        fs::write(stale.join("part-00000"), "x").unwrap();
+        let other = d.path().join("outer.mr-tmp-1-abcdef");
+        fs::create_dir(&other).unwrap();
+        let o = OutputDir::create(&out, false).unwrap();
+        assert!(!stale.exists());
+        assert!(other.exists(), "another output's staging is not ours");
+        o.commit().unwrap();
     }
 }

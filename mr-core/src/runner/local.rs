@@ -15,13 +15,17 @@ use crate::config::{Output, RunConfig};
 use crate::counters::{Counters, TaskStats};
 use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
-use crate::input::{list_inputs, make_splits, InputFile};
+use crate::input::{list_inputs, make_splits, InputFile, Split};
 use crate::job::Job;
 use crate::map_task::{run_map_task, MapEnv};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
+use crate::output::protocol::ProtocolWriter;
 use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{run_reduce_task, ReduceEnv};
+use crate::runner::limits;
 use crate::runner::progress::Phase;
+use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
+use crate::runner::workdir::WorkDir;
 use crate::shuffle::spill::Run;
 use rayon::prelude::*;
 use std::io::Write;
@@ -44,6 +48,12 @@ pub struct JobReport {
     pub elapsed: Duration,
     /// Per step: sort-buffer spills (beyond the one at each task's end).
     pub spills: Vec<u64>,
+    /// Wall time of each phase of each step.
+    pub phases: Vec<PhaseRecord>,
+    /// Every task: thread, start and end, bytes and records.
+    pub tasks: Vec<TaskRecord>,
+    /// Every reduce partition: size and heaviest keys.
+    pub partitions: Vec<PartitionRecord>,
 }
 
 /// Runs `job` as configured, writing results to the configured output
@@ -74,6 +84,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }
     let inputs = list_inputs(&cfg.inputs)?;
+    let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
             check_output_not_input(path, &inputs)?;
@@ -85,12 +96,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         Some(d) => d.clone(),
         None => std::env::temp_dir(),
     };
-    std::fs::create_dir_all(&tmp_root).map_err(|e| Error::io("creating", &tmp_root, e))?;
-    let work = tempfile::Builder::new()
-        .prefix("mr-job-")
-        .tempdir_in(&tmp_root)
-        .map_err(|e| Error::io("creating temp dir in", &tmp_root, e))?;
+    let work = WorkDir::create(&tmp_root, "mr-job-")?;
     let threads = cfg.threads();
+    let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("mr-worker-{i}"))
@@ -109,7 +117,11 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         bad_record_files: Vec::new(),
         elapsed: Duration::ZERO,
         spills: Vec::new(),
+        phases: Vec::new(),
+        tasks: Vec::new(),
+        partitions: Vec::new(),
     };
+    let mut tl = Timeline::new(started);
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
     for (i, step) in steps.iter().enumerate() {
@@ -125,14 +137,34 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         };
         let spill_dir = work.path().join(format!("spill-{i}"));
         std::fs::create_dir_all(&spill_dir).map_err(|e| Error::io("creating", &spill_dir, e))?;
-        let splits = make_splits(std::mem::take(&mut step_inputs), cfg.chunk_size);
+        let split_size = bounded_split_size(cfg.chunk_size, &step_inputs, i);
+        let mut splits = make_splits(std::mem::take(&mut step_inputs), split_size);
+        if splits.is_empty() {
+            // Every step runs at least one map task, as mrjob and Hadoop do:
+            // a mapper's final hook (a count of nothing) still runs.
+            let first = first_input.as_ref().filter(|_| i == 0);
+            splits.push(empty_split(work.path(), i, first)?);
+        }
         let mut stats = TaskStats::default();
 
         let map_only = !step.has_reducer();
         let partitions = if map_only { 1 } else { cfg.partition_count() };
         if let Some(p) = &cfg.progress {
             p.start_phase(i, steps.len(), Phase::Map, splits.len() as u64);
+            if i == 0 {
+                p.set_bytes_total(
+                    splits
+                        .iter()
+                        .map(|s| s.end.min(s.file.size).saturating_sub(s.start))
+                        .sum(),
+                    splits.iter().any(|s| {
+                        s.file.compression.is_compressed()
+                            || matches!(s.file.source, InputSource::Stdin)
+                    }),
+                );
+            }
         }
+        let map_started = tl.now();
         let env = MapEnv {
             step_index: i,
             step,
@@ -148,22 +180,42 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             bad_dir: &bad_dir,
             // Map-only: one part per split, in input order.
             part_dir: map_only.then_some(out_dir.as_path()),
+            params: &cfg.params,
         };
-        let map_results = pool.install(|| {
-            splits
-                .par_iter()
-                .map(|s| {
-                    let r = run_map_task(&env, s);
-                    if let Some(p) = &cfg.progress {
-                        p.task_done();
-                    }
-                    r
-                })
-                .collect::<Result<Vec<_>>>()
+        let map_results = each_task(&pool, cfg.inline, splits, |s| {
+            // Tiny splits may never reach the task's own checks.
+            crate::cancel::check()?;
+            let start = tl.now();
+            let r = run_map_task(&env, &s);
+            if let Some(p) = &cfg.progress {
+                p.task_done();
+                if let Ok(r) = &r {
+                    p.add_spills(r.stats.spills);
+                }
+            }
+            let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+            r.map(|r| {
+                let rec = TaskRecord {
+                    step: i,
+                    phase: "map",
+                    task: s.index,
+                    thread,
+                    start,
+                    end,
+                    merge_end: None,
+                    input_bytes: r.stats.input_bytes,
+                    records_in: r.stats.input_records,
+                    records_out: r.stats.map_output_records,
+                    spills: r.stats.spills,
+                };
+                (r, rec)
+            })
         })?;
+        tl.phase(i, "map", map_started);
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
         let mut parts = Vec::new();
-        for r in map_results {
+        for (r, rec) in map_results {
+            tl.tasks.push(rec);
             stats.add(&r.stats);
             counters.merge(&r.counters);
             report
@@ -178,29 +230,54 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             if let Some(p) = &cfg.progress {
                 p.start_phase(i, steps.len(), Phase::Reduce, partitions as u64);
             }
+            let reduce_started = tl.now();
             let env = ReduceEnv {
                 step_index: i,
                 step,
-                fan_in: cfg.merge_fan_in,
+                fan_in,
                 spill_dir: &spill_dir,
                 skip_bad: cfg.skip_bad_records,
                 bad_dir: &bad_dir,
+                params: &cfg.params,
             };
-            let results = pool.install(|| {
-                by_partition
-                    .into_par_iter()
-                    .enumerate()
-                    .map(|(p, runs)| {
-                        let r =
-                            run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
-                        if let Some(p) = &cfg.progress {
-                            p.task_done();
-                        }
-                        r
-                    })
-                    .collect::<Result<Vec<_>>>()
+            let tasks: Vec<_> = by_partition.into_iter().enumerate().collect();
+            let results = each_task(&pool, cfg.inline, tasks, |(p, runs)| {
+                let start = tl.now();
+                let r = run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
+                if let Some(p) = &cfg.progress {
+                    p.task_done();
+                }
+                let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+                r.map(|r| {
+                    let rec = TaskRecord {
+                        step: i,
+                        phase: "reduce",
+                        task: p,
+                        thread,
+                        start,
+                        end,
+                        merge_end: Some(start + r.merge_time.as_secs_f64()),
+                        input_bytes: r.input_bytes,
+                        records_in: r.stats.reduce_input_records,
+                        records_out: r.stats.output_records,
+                        spills: 0,
+                    };
+                    (r, rec)
+                })
             })?;
-            for r in results {
+            let reduce_wall = (tl.now() - reduce_started).max(0.0);
+            let (mut merging, mut total) = (0.0, 0.0);
+            for (r, rec) in results {
+                merging += r.merge_time.as_secs_f64();
+                total += rec.end - rec.start;
+                tl.partitions.push(PartitionRecord {
+                    step: i,
+                    partition: rec.task,
+                    bytes: r.input_bytes,
+                    records: r.stats.reduce_input_records,
+                    heavy_keys: r.heavy_keys.clone(),
+                });
+                tl.tasks.push(rec);
                 stats.add(&r.stats);
                 counters.merge(&r.counters);
                 report
@@ -208,6 +285,19 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     .extend(r.bad.path().map(Path::to_path_buf));
                 parts.push(r.part);
             }
+            // Merging and reducing share the reduce tasks: split the phase's
+            // wall time by the tasks' time in each.
+            let merge_share = if total > 0.0 { merging / total } else { 0.0 };
+            tl.phases.push(PhaseRecord {
+                step: i,
+                phase: "merge",
+                secs: reduce_wall * merge_share,
+            });
+            tl.phases.push(PhaseRecord {
+                step: i,
+                phase: "reduce",
+                secs: reduce_wall * (1.0 - merge_share),
+            });
         }
         stats.export(i, &mut counters);
         report.skipped_records += stats.skipped_records;
@@ -226,8 +316,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     if let Some(p) = &cfg.progress {
         p.start_phase(steps.len() - 1, steps.len(), Phase::Output, 1);
     }
+    let protocol = cfg.output_protocol.unwrap_or_else(|| job.output_protocol());
+    let output_started = tl.now();
     match output_dir {
         Some(o) => {
+            for part in &final_parts {
+                protocol.rewrite_file(part)?;
+            }
             let dir = o.commit()?;
             report.bad_record_files = report
                 .bad_record_files
@@ -238,10 +333,11 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         }
         None => {
             let last = steps.last().is_some_and(|s| s.has_reducer());
+            let mut stdout = ProtocolWriter::new(protocol, stdout);
             if last {
-                merge_parts(&final_parts, stdout)?;
+                merge_parts(&final_parts, &mut stdout)?;
             } else {
-                concat_parts(&final_parts, stdout)?;
+                concat_parts(&final_parts, &mut stdout)?;
             }
             stdout.flush().map_err(Error::Stdout)?;
             // No output directory to keep them in: skipped records go to
@@ -258,12 +354,82 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             }
         }
     }
+    tl.phase(steps.len() - 1, "output", output_started);
     report.counters = counters;
     report.elapsed = started.elapsed();
+    report.phases = tl.phases;
+    report.tasks = tl.tasks;
+    report.partitions = tl.partitions;
     // `work` (the temp dir) is removed here, on success; on error it is
     // removed when dropped during the early return.
     drop(work);
     Ok(report)
+}
+
+/// Runs `task` on every item: in parallel on the pool, or (inline) one
+/// after another in this thread, where a panic in the job's code reaches
+/// the caller (and a debugger) as it is.
+fn each_task<T: Send, R: Send>(
+    pool: &rayon::ThreadPool,
+    inline: bool,
+    items: Vec<T>,
+    task: impl Fn(T) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
+    if inline {
+        return items.into_iter().map(task).collect();
+    }
+    pool.install(|| items.into_par_iter().map(task).collect())
+}
+
+/// An empty split, for a step whose input is empty: its map task reads
+/// nothing but runs the mapper's init and final hooks.
+fn empty_split(work: &Path, step: usize, first_input: Option<&InputFile>) -> Result<Split> {
+    let file = match first_input {
+        // The (empty) input file itself: the task sees its name.
+        Some(f) if matches!(f.source, InputSource::Path(_)) && !f.compression.is_compressed() => {
+            f.clone()
+        }
+        _ => {
+            let path = work.join(format!("empty-{step}"));
+            std::fs::write(&path, b"").map_err(|e| Error::io("creating", &path, e))?;
+            InputFile {
+                source: InputSource::Path(path),
+                display: format!("<step {step} input>"),
+                size: 0,
+                compression: Compression::None,
+            }
+        }
+    };
+    Ok(Split {
+        index: 0,
+        file: std::sync::Arc::new(file),
+        start: 0,
+        end: 0,
+    })
+}
+
+/// `--chunksize`, raised so that the step's plain files make at most
+/// [`limits::MAX_SPLITS`] splits; says so on stderr when the user's setting
+/// was raised (first step only: later steps' inputs are mr's own).
+fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 {
+    let total: u64 = files
+        .iter()
+        .filter(|f| !f.compression.is_compressed() && f.source != InputSource::Stdin)
+        .map(|f| f.size)
+        .sum();
+    let size = limits::split_size(chunk_size, total);
+    if size > chunk_size && step == 0 {
+        let _ = writeln!(
+            std::io::stderr(),
+            "mr: note: --chunksize {chunk_size} would cut {} into {} splits; using splits of {} \
+             ({} at most)",
+            crate::runner::workdir::human_bytes(total),
+            total.div_ceil(chunk_size),
+            crate::runner::workdir::human_bytes(size),
+            limits::MAX_SPLITS
+        );
+    }
+    size
 }
 
 /// An intermediate step's parts as the next step's input files.

@@ -3,7 +3,7 @@
 //! progress (the `mr` binary, on a terminal) reads a [`Snapshot`] now and then.
 
 use std::fmt;
-use std::sync::atomic::{AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 /// Shared progress counters of one run.
@@ -16,6 +16,12 @@ pub struct Progress {
     tasks_done: AtomicU64,
     tasks_total: AtomicU64,
     bytes_read: AtomicU64,
+    bytes_total: AtomicU64,
+    /// Whether `bytes_total` counts compressed bytes (then `bytes_read`,
+    /// uncompressed, is no fraction of it).
+    total_compressed: AtomicBool,
+    records: AtomicU64,
+    spills: AtomicU64,
 }
 
 /// What a run is doing.
@@ -46,6 +52,13 @@ pub struct Snapshot {
     pub tasks_total: u64,
     /// Input bytes read by the first step's map tasks (uncompressed).
     pub bytes_read: u64,
+    /// The first step's input size, when known (0: unknown, as for
+    /// compressed inputs, whose uncompressed size is not known beforehand).
+    pub bytes_total: u64,
+    /// Input records read by the first step's map tasks.
+    pub records: u64,
+    /// Sort-buffer spills so far (counted as map tasks end).
+    pub spills: u64,
     /// Seconds since the run started.
     pub elapsed_secs: f64,
 }
@@ -60,6 +73,10 @@ impl Default for Progress {
             tasks_done: AtomicU64::new(0),
             tasks_total: AtomicU64::new(0),
             bytes_read: AtomicU64::new(0),
+            bytes_total: AtomicU64::new(0),
+            total_compressed: AtomicBool::new(false),
+            records: AtomicU64::new(0),
+            spills: AtomicU64::new(0),
         }
     }
 }
@@ -79,6 +96,19 @@ impl Progress {
 
     pub(crate) fn add_bytes(&self, n: u64) {
         self.bytes_read.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn add_records(&self, n: u64) {
+        self.records.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn add_spills(&self, n: u64) {
+        self.spills.fetch_add(n, Relaxed);
+    }
+
+    pub(crate) fn set_bytes_total(&self, total: u64, compressed: bool) {
+        self.bytes_total.store(total, Relaxed);
+        self.total_compressed.store(compressed, Relaxed);
     }
 
     /// The current reading.
@@ -102,33 +132,105 @@ impl Progress {
             tasks_done: self.tasks_done.load(Relaxed),
             tasks_total: self.tasks_total.load(Relaxed),
             bytes_read: self.bytes_read.load(Relaxed),
+            bytes_total: if self.total_compressed.load(Relaxed) {
+                0
+            } else {
+                self.bytes_total.load(Relaxed)
+            },
+            records: self.records.load(Relaxed),
+            spills: self.spills.load(Relaxed),
             elapsed_secs: self.started.elapsed().as_secs_f64(),
         }
     }
 }
 
-impl fmt::Display for Snapshot {
-    /// `step 1/2 · map 12/40 tasks · 3.2 GB read · 820 MB/s · 4s`
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let phase = match self.phase {
-            Phase::Starting => return write!(f, "starting"),
+impl Snapshot {
+    /// Fraction of the first step's input read, when its size is known.
+    pub fn fraction(&self) -> Option<f64> {
+        (self.bytes_total > 0 && self.step == 0 && self.phase == Phase::Map)
+            .then(|| (self.bytes_read as f64 / self.bytes_total as f64).min(1.0))
+    }
+
+    /// Seconds left in the first step's map phase at the rate so far, once
+    /// a little is done.
+    pub fn eta_secs(&self) -> Option<f64> {
+        let f = self.fraction()?;
+        (f > 0.01 && self.elapsed_secs > 0.0).then(|| self.elapsed_secs * (1.0 - f) / f)
+    }
+
+    /// The phase's name: `map`, `reduce`, ...
+    pub fn phase_name(&self) -> &'static str {
+        match self.phase {
+            Phase::Starting => "starting",
             Phase::Map => "map",
-            Phase::Reduce => "reduce",
+            Phase::Reduce => "merge+reduce",
             Phase::Output => "output",
-        };
+        }
+    }
+}
+
+impl fmt::Display for Snapshot {
+    /// `step 1/2 · map 12/40 tasks · 3.20 GB of 8.00 GB (40%) · 820 MB/s · ETA 6s · 1200000 records · 2 spills · 4s`
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.phase == Phase::Starting {
+            return write!(f, "starting");
+        }
         if self.steps > 1 {
             write!(f, "step {}/{} · ", self.step + 1, self.steps)?;
         }
-        write!(f, "{phase} {}/{} tasks", self.tasks_done, self.tasks_total)?;
-        let mb = self.bytes_read as f64 / 1e6;
-        if mb >= 1000.0 {
-            write!(f, " · {:.2} GB read", mb / 1000.0)?;
+        write!(
+            f,
+            "{} {}/{} tasks",
+            self.phase_name(),
+            self.tasks_done,
+            self.tasks_total
+        )?;
+        write!(f, " · {}", human_bytes(self.bytes_read))?;
+        if let Some(frac) = self.fraction() {
+            write!(
+                f,
+                " of {} ({:.0}%)",
+                human_bytes(self.bytes_total),
+                frac * 100.0
+            )?;
         } else {
-            write!(f, " · {mb:.0} MB read")?;
+            write!(f, " read")?;
         }
         if self.elapsed_secs > 0.0 {
-            write!(f, " · {:.0} MB/s", mb / self.elapsed_secs)?;
+            write!(
+                f,
+                " · {:.0} MB/s",
+                self.bytes_read as f64 / 1e6 / self.elapsed_secs
+            )?;
+        }
+        if let Some(eta) = self.eta_secs() {
+            write!(f, " · ETA {eta:.0}s")?;
+        }
+        write!(f, " · {} records", self.records)?;
+        if self.spills > 0 {
+            write!(f, " · {} spills", self.spills)?;
         }
         write!(f, " · {:.0}s", self.elapsed_secs)
+    }
+}
+
+/// `512 B`, `3.2 MB`, `1.05 GB` (powers of 1000).
+///
+/// ```
+/// use mr_core::runner::progress::human_bytes;
+/// assert_eq!(human_bytes(999), "999 B");
+/// assert_eq!(human_bytes(3_200_000), "3.2 MB");
+/// assert_eq!(human_bytes(1_050_000_000), "1.05 GB");
+/// ```
+pub fn human_bytes(n: u64) -> String {
+    let x = n as f64;
+    if x >= 1e9 {
+        format!("{:.2} GB", x / 1e9)
+    } else if x >= 1e6 {
+        format!("{:.1} MB", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1} kB", x / 1e3)
+    } else {
+        format!("{n} B")
     }
 }

@@ -21,10 +21,18 @@
 //! - **Bad records**: an error names the record and exits non-zero; with
 //!   `--skip-bad-records` each is counted (`mr,skipped records`) and written
 //!   whole to stderr as `mr-bad-record: {JSON location} TAB record`.
+//! - **Where a record is**: a mapper knows its file
+//!   (`mapreduce_map_input_file`) and where its split starts
+//!   (`mapreduce_map_input_start`), not how many lines come before the split.
+//!   A record of a split that starts the file (and of stdin) is `FILE:LINE`;
+//!   a record of a later split is `FILE, byte OFFSET (line K of the split
+//!   from byte START)`. The byte offset is known when Hadoop passes each
+//!   line's offset as its key (`-D stream.map.input.ignoreKey=false`, which
+//!   `-r hadoop` sets: the mapper then reads `OFFSET TAB LINE` lines).
 
 use crate::counters::{Counters, FRAMEWORK};
 use crate::emit::RecordSink;
-use crate::error::{snippet, Error, Location, Result};
+use crate::error::{snippet, Error, Location, Result, SplitLine};
 use crate::input::LineReader;
 use crate::job::{Job, RecordError, TaskContext, TaskKind, ValueStream};
 use crate::output::bad::{BadRecordPolicy, StderrKeeper};
@@ -51,6 +59,12 @@ pub struct TaskOptions {
     pub role: TaskRole,
     /// Skip and report bad records instead of failing.
     pub skip_bad_records: bool,
+    /// The job's options, files and jobconf (in task mode the jobconf also
+    /// comes from the environment, files from the working directory).
+    pub params: std::sync::Arc<crate::options::JobParams>,
+    /// Write the output records in this protocol (the last step's last
+    /// task only; others write JSON for the next step).
+    pub output_protocol: crate::output::protocol::OutputProtocol,
 }
 
 /// What Hadoop tells a streaming task through its environment (dots in
@@ -65,6 +79,12 @@ pub struct TaskEnv {
     pub is_map: Option<bool>,
     /// `mapreduce_task_attempt_id` (or `mapred_task_id`).
     pub attempt_id: Option<String>,
+    /// `mapreduce_map_input_start` (or `map_input_start`): the byte offset
+    /// in the file where this map task's split starts.
+    pub input_start: Option<u64>,
+    /// `stream_map_input_ignoreKey=false`: each mapper input line is
+    /// `OFFSET TAB LINE`, the line's byte offset in its file first.
+    pub input_offsets: bool,
 }
 
 impl TaskEnv {
@@ -93,6 +113,9 @@ impl TaskEnv {
                 .and_then(|p| p.parse().ok()),
             is_map: first(&["mapreduce_task_ismap", "mapred_task_is_map"]).map(|v| v == "true"),
             attempt_id: first(&["mapreduce_task_attempt_id", "mapred_task_id"]),
+            input_start: first(&["mapreduce_map_input_start", "map_input_start"])
+                .and_then(|p| p.parse().ok()),
+            input_offsets: first(&["stream_map_input_ignoreKey"]).as_deref() == Some("false"),
         }
     }
 }
@@ -159,6 +182,7 @@ pub fn run_task(
     // Records leaving a mapper or combiner are shuffled next: they carry the
     // sort field when the step sorts values.
     let shuffled_next = opts.role != TaskRole::Reducer && step.has_reducer();
+    let output = crate::output::protocol::ProtocolWriter::new(opts.output_protocol, output);
     let mut sink = StreamSink {
         w: BufWriter::with_capacity(1 << 20, output),
         sort_field: shuffled_next && step.sorts_values(),
@@ -186,25 +210,30 @@ pub fn run_task(
                 kind: TaskKind::Map,
                 task: env.partition.unwrap_or(0),
                 input_file: Some(file.clone()),
+                input_uri: Some(file.clone()),
                 partition: None,
+                params: opts.params.clone(),
             };
             mapper.init(&ctx).map_err(|e| {
                 RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", opts.step))
             })?;
             let mut reader = reader;
             let mut line_no = 0u64;
-            while let Some((_, line)) = reader
+            let split_start = env.input_start.unwrap_or(0);
+            while let Some((stdin_offset, raw)) = reader
                 .next_line()
                 .map_err(|e| Error::io("reading", "-", e))?
             {
                 line_no += 1;
                 records_in += 1;
-                let r = mapper.map_line(line, &mut sink, &mut counters);
-                let location = || Location::Line {
-                    step: opts.step,
-                    file: file.clone(),
-                    line: Some(line_no),
+                let (offset, line) = if env.input_offsets {
+                    split_offset(raw)
+                } else {
+                    // On stdin itself, the offset in stdin is the truth.
+                    (env.input_file.is_none().then_some(stdin_offset), raw)
                 };
+                let r = mapper.map_line(line, &mut sink, &mut counters);
+                let location = || record_location(opts.step, &file, split_start, line_no, offset);
                 policy.check(&mut StderrKeeper(&mut *diag), r, location, line)?;
                 if records_in.is_multiple_of(1_000_000) {
                     let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
@@ -238,7 +267,9 @@ pub fn run_task(
                 },
                 task: env.partition.unwrap_or(0),
                 input_file: None,
+                input_uri: None,
                 partition: env.partition,
+                params: opts.params.clone(),
             };
             f.init(&ctx).map_err(|e| {
                 RecordError::Job(e.to_string())
@@ -258,7 +289,14 @@ pub fn run_task(
                 )?;
             }
             records_in = groups.lines;
-            counters.add(FRAMEWORK, "reduce groups", groups.groups as i64);
+            // A combiner's groups are not the step's reduce groups: Hadoop
+            // runs it 0..n times, on parts of the map output.
+            let groups_name = if is_reducer {
+                "reduce groups"
+            } else {
+                "combine groups"
+            };
+            counters.add(FRAMEWORK, groups_name, groups.groups as i64);
             f.finish(&mut sink, &mut counters)
                 .map_err(|e| e.in_hook(format!("step {} {:?} final", opts.step, opts.role)))?;
         }
@@ -291,6 +329,47 @@ pub fn run_task(
         opts.role
     );
     Ok(TaskReport { counters })
+}
+
+/// Splits an `OFFSET TAB LINE` mapper input line (Hadoop's
+/// `stream.map.input.ignoreKey=false`) into the offset and the line. A line
+/// without a numeric offset is taken whole.
+fn split_offset(raw: &[u8]) -> (Option<u64>, &[u8]) {
+    if let Some(tab) = memchr::memchr(b'\t', raw) {
+        let digits = &raw[..tab];
+        if !digits.is_empty() && digits.len() <= 20 && digits.iter().all(u8::is_ascii_digit) {
+            let offset = digits.iter().try_fold(0u64, |n, d| {
+                n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+            });
+            if offset.is_some() {
+                return (offset, &raw[tab + 1..]);
+            }
+        }
+    }
+    (None, raw)
+}
+
+/// Where the `line_no`-th record (1-based) of a map task's input is: its line
+/// in the file when the split starts the file, else its line within the
+/// split; with its byte offset when known.
+fn record_location(
+    step: usize,
+    file: &str,
+    split_start: u64,
+    line_no: u64,
+    offset: Option<u64>,
+) -> Location {
+    let starts_file = split_start == 0;
+    Location::Line {
+        step,
+        file: file.to_string(),
+        line: starts_file.then_some(line_no),
+        offset,
+        in_split: (!starts_file).then_some(SplitLine {
+            start: split_start,
+            line: line_no,
+        }),
+    }
 }
 
 /// Sorted `key TAB value` lines seen as key groups.
@@ -372,11 +451,7 @@ impl<R: Read> LineGroups<R> {
         }
         if self.groups > 0 && self.pending_key < self.key {
             return Err(Error::BadRecord {
-                location: Location::Line {
-                    step: 0,
-                    file: "-".into(),
-                    line: Some(self.lines),
-                },
+                location: Box::new(Location::line(0, "-", self.lines)),
                 reason: format!(
                     "reducer input is not sorted by key bytes: {} came after {} (sort with LC_ALL=C)",
                     snippet(&self.pending_key),
@@ -453,6 +528,8 @@ mod tests {
             step: 0,
             role,
             skip_bad_records: skip,
+            params: Default::default(),
+            output_protocol: Default::default(),
         };
         let r = run_task(
             &Wc,
@@ -507,6 +584,141 @@ mod tests {
         );
         let (r, _, _) = task(TaskRole::Reducer, "\"a\"\tx\n", false);
         assert!(r.unwrap_err().to_string().contains("key \"a\""));
+    }
+
+    #[test]
+    fn combiner_groups_are_not_reduce_groups() {
+        let (r, out, diag) = task(TaskRole::Combiner, "\"a\"\t1\n\"a\"\t2\n\"b\"\t1\n", false);
+        r.unwrap();
+        assert_eq!(out, "\"a\"\t3\n\"b\"\t1\n");
+        assert!(
+            diag.contains("reporter:counter:mr,combine groups,2"),
+            "{diag}"
+        );
+        assert!(!diag.contains("reduce groups"), "{diag}");
+    }
+
+    /// A mapper over `input` with Hadoop's variables, strict or skipping.
+    fn hadoop_mapper(
+        vars: &[(&str, &str)],
+        input: &str,
+        skip: bool,
+    ) -> (Result<TaskReport>, String) {
+        let env = TaskEnv::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
+        });
+        let mut diag = Vec::new();
+        let opts = TaskOptions {
+            step: 0,
+            role: TaskRole::Mapper,
+            skip_bad_records: skip,
+            params: Default::default(),
+            output_protocol: Default::default(),
+        };
+        let r = run_task(
+            &BadOnX,
+            &opts,
+            &env,
+            input.as_bytes(),
+            Vec::new(),
+            &mut diag,
+        );
+        (r, String::from_utf8(diag).unwrap())
+    }
+
+    #[derive(Clone)]
+    struct RejectX;
+    impl Mapper for RejectX {
+        type Input<'a> = &'a str;
+        type Key = String;
+        type Value = u64;
+        fn map(
+            &mut self,
+            line: &str,
+            out: &mut Emitter<String, u64>,
+        ) -> std::result::Result<(), JobError> {
+            if line.starts_with('x') {
+                return Err("x is bad".into());
+            }
+            out.emit(line, 1)
+        }
+    }
+    struct BadOnX;
+    impl Job for BadOnX {
+        fn name(&self) -> &str {
+            "bad_on_x"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(RejectX).reduce(Sum::new())]
+        }
+    }
+
+    #[test]
+    fn a_later_split_reports_byte_offset_and_line_in_split_never_a_file_line() {
+        let file = ("mapreduce_map_input_file", "hdfs:///logs/a.jsonl");
+        // Hadoop passes each line's offset as its key.
+        let vars = [
+            file,
+            ("mapreduce_map_input_start", "1000"),
+            ("stream_map_input_ignoreKey", "false"),
+        ];
+        let (r, _) = hadoop_mapper(&vars, "1004\tok\n1007\txbad\n", false);
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains(
+                "at hdfs:///logs/a.jsonl, byte 1007 (line 2 of the split from byte 1000): x is bad"
+            ),
+            "{e}"
+        );
+        // Skipped: the header says the same, and the record is the line
+        // without its offset.
+        let (r, diag) = hadoop_mapper(&vars, "1004\tok\n1007\txbad\n", true);
+        r.unwrap();
+        let kept = diag
+            .lines()
+            .find(|l| l.starts_with("mr-bad-record: "))
+            .unwrap();
+        let (header, record) = kept["mr-bad-record: ".len()..].split_once('\t').unwrap();
+        let h: serde_json::Value = serde_json::from_str(header).unwrap();
+        assert_eq!(h["line"], serde_json::Value::Null);
+        assert_eq!(
+            (
+                h["offset"].as_u64(),
+                h["split_start"].as_u64(),
+                h["line_in_split"].as_u64()
+            ),
+            (Some(1007), Some(1000), Some(2))
+        );
+        assert_eq!(record, "xbad");
+        // Without offsets, the line within the split is still true.
+        let (r, _) = hadoop_mapper(&vars[..2], "ok\nxbad\n", false);
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("at hdfs:///logs/a.jsonl, line 2 of the split from byte 1000:"),
+            "{e}"
+        );
+        // A split that starts the file knows the file's line numbers.
+        let first = [
+            file,
+            ("mapreduce_map_input_start", "0"),
+            ("stream_map_input_ignoreKey", "false"),
+        ];
+        let (r, _) = hadoop_mapper(&first, "0\tok\n3\txbad\n", false);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("at hdfs:///logs/a.jsonl:2: x is bad"), "{e}");
+    }
+
+    #[test]
+    fn offsets_parse_only_digits() {
+        assert_eq!(split_offset(b"12\tab\tc"), (Some(12), &b"ab\tc"[..]));
+        assert_eq!(split_offset(b"x\tab"), (None, &b"x\tab"[..]));
+        assert_eq!(split_offset(b"99999999999999999999999\tab").0, None);
+        assert_eq!(split_offset(b"\tab"), (None, &b"\tab"[..]));
     }
 
     #[test]

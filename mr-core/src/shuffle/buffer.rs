@@ -245,6 +245,10 @@ impl SortBuffer {
     /// Writes everything buffered as one spill file (a run per partition).
     fn spill(&mut self) -> Result<()> {
         let mut w = RunWriter::create(&self.spill_dir)?;
+        w.expect_bytes(match &self.store {
+            Store::Sorting { data, index } => (data.len() + index.len() * 3) as u64,
+            Store::Combining { used, .. } => *used as u64,
+        });
         let mut runs_now: Vec<Option<Run>> = vec![None; self.partitions];
         match &mut self.store {
             Store::Sorting { data, index } => {
@@ -436,10 +440,10 @@ pub(crate) fn run_combiner<'v>(
         Ok(()) => Ok(()),
         Err(RecordError::Fatal(e)) => Err(e),
         Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => Err(Error::BadRecord {
-            location: Location::Key {
+            location: Box::new(Location::Key {
                 step,
                 key: snippet(key),
-            },
+            }),
             reason: format!("combiner failed: {m}"),
             snippet: snippet(key),
         }),
@@ -457,10 +461,10 @@ impl<F: FnMut(&[u8]) -> Result<()>> RecordSink for KeyChecked<'_, F> {
     fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
         if key != self.key {
             return Err(Error::BadRecord {
-                location: Location::Key {
+                location: Box::new(Location::Key {
                     step: self.step,
                     key: snippet(self.key),
-                },
+                }),
                 reason: format!(
                     "the combiner emitted key {} for key {}: a combiner must emit only the key it was given",
                     snippet(key),

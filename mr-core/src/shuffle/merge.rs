@@ -121,6 +121,7 @@ pub fn merge_down(mut runs: Vec<Run>, fan_in: usize, dir: &Path) -> Result<(Vec<
 pub fn merge_to_run(runs: &[Run], dir: &Path) -> Result<Run> {
     let mut m = Merger::new(runs)?;
     let mut w = RunWriter::create(dir)?;
+    w.expect_bytes(runs.iter().map(Run::bytes).sum());
     let (mut k, mut s, mut v) = (Vec::new(), Vec::new(), Vec::new());
     while m.pop(&mut k, &mut s, &mut v)? {
         w.write(&k, &s, &v)?;

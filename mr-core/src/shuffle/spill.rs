@@ -58,6 +58,8 @@ pub struct RunWriter {
     pos: u64,
     seg_start: u64,
     seg_records: u64,
+    /// Bytes this file is expected to take (for the disk-full message).
+    expected: u64,
 }
 
 impl RunWriter {
@@ -74,6 +76,7 @@ impl RunWriter {
             pos: 0,
             seg_start: 0,
             seg_records: 0,
+            expected: 0,
         })
     }
 
@@ -116,8 +119,41 @@ impl RunWriter {
         Ok(self.pos)
     }
 
+    /// Says how many bytes this file is expected to take, for the message
+    /// given if the disk fills up.
+    pub fn expect_bytes(&mut self, bytes: u64) {
+        self.expected = bytes;
+    }
+
     fn err(&self, e: io::Error) -> Error {
-        Error::io("writing spill", PathBuf::from(&**self.file), e)
+        let path = PathBuf::from(&**self.file);
+        // Name the --tmp-dir, not the run's own dir inside it.
+        let dir = path
+            .ancestors()
+            .find(|a| {
+                a.file_name().and_then(|n| n.to_str()).is_some_and(|n| {
+                    crate::runner::workdir::PREFIXES
+                        .iter()
+                        .any(|p| n.starts_with(p))
+                })
+            })
+            .and_then(Path::parent)
+            .or(path.parent())
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
+        let (written, expected) = (self.pos, self.expected.max(self.pos));
+        Error::io("writing spill", path, e).with_disk_full_hint(|| {
+            use crate::runner::workdir::human_bytes;
+            format!(
+                "This spill needed about {} ({} written) in the temp dir {}; a step needs room \
+                 there for about its whole map output. Use --tmp-dir on a disk with more room, \
+                 or free space there; for a job with a combiner, a larger --sort-buffer-mb also \
+                 combines more before spilling.",
+                human_bytes(expected),
+                human_bytes(written),
+                dir.display()
+            )
+        })
     }
 }
 

@@ -1,0 +1,146 @@
+//! `mr run --report FILE`: the run's report, as JSON or (`FILE.html`) as one
+//! self-contained page ([`crate::cmd::report_html`]). Written when the run
+//! fails too (`"ok": false` and the error), and always atomically: a temp
+//! file beside FILE renamed into place, so a reader never sees half of it.
+
+use crate::cmd::summary::Totals;
+use anyhow::Context;
+use mr_core::{JobReport, RunConfig};
+use serde_json::{json, Map, Value};
+use std::io::Write;
+use std::path::Path;
+use std::time::Duration;
+
+/// How the run ended.
+pub enum Outcome<'a> {
+    /// It finished.
+    Finished(&'a JobReport),
+    /// It failed after `elapsed`, with this error (and its causes).
+    Failed {
+        /// The error, one line.
+        error: String,
+        /// Wall time until the failure.
+        elapsed: Duration,
+    },
+}
+
+/// The report as a JSON document.
+pub fn document(job: &str, cfg: Option<&RunConfig>, outcome: &Outcome<'_>) -> Value {
+    let mut doc = Map::new();
+    doc.insert("job".into(), job.into());
+    let settings = cfg.map(|cfg| {
+        json!({
+            "inputs": cfg.inputs,
+            "jobs": cfg.threads(),
+            "partitions": cfg.partition_count(),
+            "chunk_size": cfg.chunk_size,
+            "sort_buffer_bytes": cfg.sort_buffer_bytes,
+            "merge_fan_in": cfg.merge_fan_in,
+            "skip_bad_records": cfg.skip_bad_records,
+        })
+    });
+    match outcome {
+        Outcome::Failed { error, elapsed } => {
+            doc.insert("ok".into(), false.into());
+            doc.insert("error".into(), error.as_str().into());
+            doc.insert("elapsed_secs".into(), elapsed.as_secs_f64().into());
+            doc.insert("settings".into(), settings.unwrap_or(Value::Null));
+        }
+        Outcome::Finished(report) => {
+            let totals = Totals::of(report);
+            let mut counters = Map::new();
+            for (group, name, value) in report.counters.iter() {
+                let g = counters
+                    .entry(group.to_string())
+                    .or_insert_with(|| Value::Object(Map::new()));
+                if let Value::Object(m) = g {
+                    m.insert(name.to_string(), value.into());
+                }
+            }
+            doc.insert("ok".into(), true.into());
+            doc.insert("elapsed_secs".into(), report.elapsed.as_secs_f64().into());
+            doc.insert("settings".into(), settings.unwrap_or(Value::Null));
+            doc.insert(
+                "output_dir".into(),
+                report
+                    .output_dir
+                    .as_ref()
+                    .map(|d| d.display().to_string())
+                    .into(),
+            );
+            doc.insert("skipped_records".into(), report.skipped_records.into());
+            doc.insert(
+                "bad_record_files".into(),
+                report
+                    .bad_record_files
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
+            doc.insert(
+                "totals".into(),
+                json!({
+                    "input_bytes": totals.input_bytes,
+                    "input_records": totals.input_records,
+                    "output_records": totals.output_records,
+                    "output_bytes": totals.output_bytes,
+                    "spills": totals.spills,
+                    "peak_memory_bytes": totals.peak_memory,
+                }),
+            );
+            doc.insert("spills_per_step".into(), report.spills.clone().into());
+            doc.insert(
+                "phases".into(),
+                serde_json::to_value(&report.phases).unwrap_or_default(),
+            );
+            doc.insert(
+                "tasks".into(),
+                serde_json::to_value(&report.tasks).unwrap_or_default(),
+            );
+            doc.insert(
+                "partitions".into(),
+                serde_json::to_value(&report.partitions).unwrap_or_default(),
+            );
+            doc.insert("counters".into(), Value::Object(counters));
+        }
+    }
+    Value::Object(doc)
+}
+
+/// Writes the report to `path`: HTML when it ends in `.html`/`.htm`, else JSON.
+pub fn write(path: &Path, doc: &Value) -> anyhow::Result<()> {
+    let html = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("html") || e.eq_ignore_ascii_case("htm"));
+    let bytes = if html {
+        crate::cmd::report_html::render(doc).into_bytes()
+    } else {
+        let mut b = serde_json::to_vec_pretty(doc)?;
+        b.push(b'\n');
+        b
+    };
+    write_atomic(path, &bytes)
+}
+
+/// Writes a file whole or not at all: a temp file in the same directory,
+/// renamed into place.
+fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating the report next to {}", path.display()))?;
+    tmp.write_all(bytes)
+        .with_context(|| format!("writing the report {}", path.display()))?;
+    // A temp file is private (0600); a report is for reading.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
+    }
+    tmp.persist(path)
+        .with_context(|| format!("writing the report {}", path.display()))?;
+    Ok(())
+}

@@ -1,0 +1,155 @@
+//! The summary `mr run` prints on stderr at the end: wall time per phase,
+//! throughput, records in and out, spills, peak memory, and the counters
+//! (the job's own, and the framework's that are not zero; all with `-v`).
+
+use mr_core::counters::FRAMEWORK;
+use mr_core::runner::progress::human_bytes;
+use mr_core::JobReport;
+use std::fmt::Write as _;
+
+/// The figures of a finished run that the summary and the report share.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Totals {
+    /// Bytes the first step read (uncompressed).
+    pub input_bytes: u64,
+    /// Records the first step read.
+    pub input_records: u64,
+    /// Records the last step wrote.
+    pub output_records: u64,
+    /// Bytes the last step wrote.
+    pub output_bytes: u64,
+    /// Sort-buffer spills, all steps.
+    pub spills: u64,
+    /// Peak resident memory of the process, when known.
+    pub peak_memory: Option<u64>,
+}
+
+impl Totals {
+    /// Reads them off a report.
+    pub fn of(report: &JobReport) -> Totals {
+        let steps = report.spills.len().max(1);
+        let get = |step: usize, name: &str| {
+            report
+                .counters
+                .get(FRAMEWORK, &format!("step {step}: {name}"))
+                .max(0) as u64
+        };
+        Totals {
+            input_bytes: get(0, "input bytes"),
+            input_records: get(0, "input records"),
+            output_records: get(steps - 1, "output records"),
+            output_bytes: get(steps - 1, "output bytes"),
+            spills: report.spills.iter().sum(),
+            peak_memory: peak_memory_bytes(),
+        }
+    }
+}
+
+/// The process's peak resident set size (`VmHWM` in /proc/self/status),
+/// where the system tells it.
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
+}
+
+/// `1,234,567`.
+///
+/// ```
+/// assert_eq!(mr_cli::cmd::summary::thousands(1234567), "1,234,567");
+/// assert_eq!(mr_cli::cmd::summary::thousands(12), "12");
+/// ```
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The counters block: the job's counters, then the framework's (those
+/// that are zero only when `verbose`).
+pub fn counters_text(report: &JobReport, verbose: bool) -> String {
+    let mut out = String::from("Counters:\n");
+    let mut group = "";
+    let mut hidden = 0;
+    // The job's groups first, then the framework's.
+    let job = report.counters.iter().filter(|(g, _, _)| *g != FRAMEWORK);
+    let framework = report.counters.iter().filter(|(g, _, _)| *g == FRAMEWORK);
+    for (g, name, v) in job.chain(framework) {
+        if g == FRAMEWORK && v == 0 && !verbose {
+            hidden += 1;
+            continue;
+        }
+        if g != group {
+            let _ = writeln!(out, "  {g}");
+            group = g;
+        }
+        let _ = writeln!(out, "    {name}={v}");
+    }
+    if hidden > 0 {
+        let _ = writeln!(out, "  ({hidden} framework counters are 0: -v shows them)");
+    }
+    out
+}
+
+/// The whole summary: counters, then the run in figures.
+pub fn summary(job: &str, report: &JobReport, totals: &Totals, verbose: bool) -> String {
+    let mut out = counters_text(report, verbose);
+    let secs = report.elapsed.as_secs_f64();
+    let _ = writeln!(out, "mr: {job} done in {secs:.2}s");
+    let _ = writeln!(
+        out,
+        "  input    {}, {} records ({:.1} MB/s)",
+        human_bytes(totals.input_bytes),
+        thousands(totals.input_records),
+        totals.input_bytes as f64 / 1e6 / secs.max(1e-9)
+    );
+    let _ = write!(
+        out,
+        "  output   {} records, {}",
+        thousands(totals.output_records),
+        human_bytes(totals.output_bytes)
+    );
+    match &report.output_dir {
+        Some(d) => {
+            let _ = writeln!(out, " in {}", d.display());
+        }
+        None => out.push_str(" to stdout\n"),
+    }
+    let steps = report.spills.len();
+    for step in 0..steps {
+        let phases: Vec<String> = report
+            .phases
+            .iter()
+            .filter(|p| p.step == step)
+            .map(|p| format!("{} {:.2}s", p.phase, p.secs))
+            .collect();
+        let label = if steps > 1 {
+            format!("step {}", step + 1)
+        } else {
+            "phases".into()
+        };
+        let _ = writeln!(out, "  {label:<8} {}", phases.join(" · "));
+    }
+    let _ = write!(out, "  spills   {}", totals.spills);
+    if totals.spills > 0 {
+        out.push_str(" (sort buffer full: a larger --sort-buffer-mb spills less)");
+    }
+    out.push('\n');
+    if let Some(m) = totals.peak_memory {
+        let _ = writeln!(out, "  memory   {} peak", human_bytes(m));
+    }
+    if report.skipped_records > 0 {
+        let _ = writeln!(out, "mr: {} bad records skipped", report.skipped_records);
+        for f in &report.bad_record_files {
+            let _ = writeln!(out, "mr:   kept in {}", f.display());
+        }
+    }
+    out
+}

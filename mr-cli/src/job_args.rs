@@ -1,0 +1,199 @@
+//! A job's own options on the `mr run JOB` command line (mrjob's
+//! `add_passthru_arg`, `add_file_arg`): found once the job's name is known,
+//! added to the `run` command for parsing and `--help`, and rendered back
+//! into arguments for the tasks a cluster runner starts.
+
+use mr_core::{JobOption, OptionKind};
+use std::collections::BTreeMap;
+
+/// The subcommands whose first positional argument names a job.
+const JOB_COMMANDS: [&str; 2] = ["run", "emulate-hadoop"];
+
+/// The arg id of a job option in clap's matches.
+fn id(opt: &JobOption) -> String {
+    format!("job-option:{}", opt.name)
+}
+
+/// The job named on a `mr run ...` command line, and the subcommand: the
+/// first positional argument after it (options of `run` that take a value
+/// skip theirs).
+///
+/// ```
+/// let cmd = <mr_cli::args::Cli as clap::CommandFactory>::command();
+/// let argv: Vec<String> = ["mr", "run", "-j", "2", "mr_grep", "-e", "x"].iter().map(|s| s.to_string()).collect();
+/// assert_eq!(mr_cli::job_args::job_name(&cmd, &argv), Some(("run".to_string(), "mr_grep".to_string())));
+/// ```
+pub fn job_name(cli: &clap::Command, argv: &[String]) -> Option<(String, String)> {
+    let sub_name = argv.get(1)?;
+    if !JOB_COMMANDS.contains(&sub_name.as_str()) {
+        return None;
+    }
+    let sub = cli.find_subcommand(sub_name)?;
+    let takes_value = |a: &clap::Arg| {
+        a.get_num_args()
+            .is_none_or(|n| n.takes_values() && n.min_values() > 0)
+            && !matches!(
+                a.get_action(),
+                clap::ArgAction::SetTrue
+                    | clap::ArgAction::SetFalse
+                    | clap::ArgAction::Count
+                    | clap::ArgAction::Help
+                    | clap::ArgAction::Version
+            )
+    };
+    let mut i = 2;
+    while i < argv.len() {
+        let a = &argv[i];
+        if a == "--" {
+            return argv.get(i + 1).map(|j| (sub_name.clone(), j.clone()));
+        }
+        if let Some(long) = a.strip_prefix("--") {
+            if !long.contains('=') {
+                let known = sub.get_arguments().find(|x| {
+                    x.get_long() == Some(long)
+                        || x.get_all_aliases().is_some_and(|al| al.contains(&long))
+                });
+                if known.is_some_and(takes_value) {
+                    i += 1;
+                }
+            }
+        } else if a.len() > 1 && a.starts_with('-') {
+            let c = a.chars().nth(1)?;
+            let known = sub.get_arguments().find(|x| x.get_short() == Some(c));
+            if a.chars().count() == 2 && known.is_some_and(takes_value) {
+                i += 1;
+            }
+        } else {
+            return Some((sub_name.clone(), a.clone()));
+        }
+        i += 1;
+    }
+    None
+}
+
+/// Checks a job's options against `run`'s own (a clash would be ambiguous).
+pub fn check_options(run: &clap::Command, job: &str, opts: &[JobOption]) -> anyhow::Result<()> {
+    for o in opts {
+        if o.name.is_empty() || o.name.starts_with('-') || o.name.contains(['=', ' ']) {
+            anyhow::bail!("job {job}: option name {:?} is not a valid --NAME", o.name);
+        }
+        for a in run.get_arguments() {
+            let long = a.get_long() == Some(o.name.as_str())
+                || a.get_all_aliases()
+                    .is_some_and(|al| al.contains(&o.name.as_str()));
+            let short = o.short.is_some() && a.get_short() == o.short;
+            if long || short || o.name == "help" || o.short == Some('h') {
+                anyhow::bail!(
+                    "job {job}: its option --{}{} clashes with an option of mr run",
+                    o.name,
+                    o.short.map(|c| format!(" (-{c})")).unwrap_or_default()
+                );
+            }
+        }
+        if let Some(d) = &o.default {
+            o.check(d)
+                .map_err(|e| anyhow::anyhow!("job {job}: default of {e}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// The clap arguments of a job's options, under a help heading of their own.
+pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
+    let heading = format!("Options of {job}");
+    opts.iter()
+        .map(|o| {
+            let checker = o.clone();
+            let mut a = clap::Arg::new(id(o))
+                .long(o.name.clone())
+                .help(o.help.clone())
+                .help_heading(heading.clone());
+            if let Some(c) = o.short {
+                a = a.short(c);
+            }
+            match o.kind {
+                OptionKind::Flag => a.action(clap::ArgAction::SetTrue),
+                kind => {
+                    a = a
+                        .action(clap::ArgAction::Set)
+                        .value_name(match kind {
+                            OptionKind::Int => "INT",
+                            OptionKind::Float => "NUMBER",
+                            OptionKind::File => "FILE",
+                            _ => "VALUE",
+                        })
+                        .value_parser(move |s: &str| checker.check(s).map(|()| s.to_string()));
+                    if let Some(d) = &o.default {
+                        a = a.default_value(d.clone());
+                    }
+                    if o.required {
+                        a = a.required(true);
+                    }
+                    a
+                }
+            }
+        })
+        .collect()
+}
+
+/// The values of a job's options in parsed matches (defaults included; a
+/// flag is `"true"` or `"false"`; an option not given and without a default
+/// is absent).
+pub fn values(opts: &[JobOption], m: &clap::ArgMatches) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for o in opts {
+        let v = match o.kind {
+            OptionKind::Flag => Some(m.get_flag(&id(o)).to_string()),
+            _ => m.get_one::<String>(&id(o)).cloned(),
+        };
+        if let Some(v) = v {
+            out.insert(o.name.clone(), v);
+        }
+    }
+    out
+}
+
+/// The options as task arguments: `--NAME VALUE` for each option given or
+/// defaulted, `--NAME` for a flag that is on. File options are passed by the
+/// name the file is shipped under (`names`).
+///
+/// ```
+/// use mr_core::JobOption;
+/// use std::collections::BTreeMap;
+/// let opts = vec![JobOption::string("expression"), JobOption::flag("quiet-ish"), JobOption::file("stop-words-file")];
+/// let mut v = BTreeMap::new();
+/// v.insert("expression".to_string(), "a b".to_string());
+/// v.insert("quiet-ish".to_string(), "false".to_string());
+/// v.insert("stop-words-file".to_string(), "/data/stop.txt".to_string());
+/// let names = |p: &str| p.rsplit('/').next().unwrap().to_string();
+/// assert_eq!(mr_cli::job_args::task_args(&opts, &v, names),
+///            vec!["--expression", "a b", "--stop-words-file", "stop.txt"]);
+/// ```
+pub fn task_args(
+    opts: &[JobOption],
+    values: &BTreeMap<String, String>,
+    file_name: impl Fn(&str) -> String,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    for o in opts {
+        let Some(v) = values.get(&o.name) else {
+            continue;
+        };
+        match o.kind {
+            OptionKind::Flag => {
+                if v == "true" {
+                    out.push(format!("--{}", o.name));
+                }
+            }
+            OptionKind::File => {
+                out.push(format!("--{}", o.name));
+                out.push(file_name(v));
+            }
+            _ => {
+                out.push(format!("--{}", o.name));
+                out.push(v.clone());
+            }
+        }
+    }
+    out
+}

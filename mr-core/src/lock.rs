@@ -1,0 +1,188 @@
+//! Owner locks: a file held under an exclusive `flock(2)` for as long as a
+//! run lives. The kernel releases the lock when the process ends, however it
+//! ends (SIGKILL and power-off too), so a lock that can be taken marks a dead
+//! owner and a stale lock file is harmless.
+//!
+//! Used to claim an output directory (one run writes it at a time, see
+//! [`crate::output::commit`]) and to mark a run's temp dir as live (see
+//! [`crate::runner::workdir`]). Locks are advisory: they keep `mr` runs apart,
+//! not other programs.
+
+use rustix::fs::{flock, fstat, stat, FlockOperation};
+use rustix::io::Errno;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+
+/// A lock file held by this process; dropping it releases the lock (and
+/// removes the file, when it was taken with [`OwnerLock::claim`]).
+#[derive(Debug)]
+pub struct OwnerLock {
+    file: File,
+    path: PathBuf,
+    remove_on_drop: bool,
+}
+
+/// The outcome of [`OwnerLock::claim`].
+#[derive(Debug)]
+pub enum Claim {
+    /// The lock is ours until dropped.
+    Acquired(OwnerLock),
+    /// Another live process holds it (its pid, if it wrote one).
+    Held {
+        /// The holder's process id, as written in the lock file.
+        pid: Option<u32>,
+    },
+}
+
+impl OwnerLock {
+    /// Takes the lock at `path` (creating the file) without waiting, and
+    /// writes this process's id into it. The file is removed when the lock
+    /// is dropped.
+    ///
+    /// ```
+    /// use mr_core::lock::{Claim, OwnerLock};
+    /// let d = tempfile::tempdir().unwrap();
+    /// let p = d.path().join("x.lock");
+    /// let Claim::Acquired(lock) = OwnerLock::claim(&p).unwrap() else { panic!() };
+    /// // A second claim, even from this process, sees the holder.
+    /// assert!(matches!(OwnerLock::claim(&p).unwrap(), Claim::Held { pid: Some(_) }));
+    /// drop(lock);
+    /// assert!(!p.exists());
+    /// ```
+    pub fn claim(path: &Path) -> io::Result<Claim> {
+        loop {
+            let file = OpenOptions::new()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(path)?;
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {}
+                Err(e) if e == Errno::WOULDBLOCK => {
+                    // The holder writes its pid just after locking: give it
+                    // a moment.
+                    let mut pid = read_pid(&file);
+                    for _ in 0..20 {
+                        if pid.is_some() {
+                            break;
+                        }
+                        std::thread::sleep(std::time::Duration::from_millis(2));
+                        pid = read_pid(&file);
+                    }
+                    return Ok(Claim::Held { pid });
+                }
+                Err(e) => return Err(e.into()),
+            }
+            // The holder before us removes the file before it unlocks: if it
+            // did so after we opened it, we locked a file nobody else will
+            // find. Start again on the path's current file.
+            if !same_file(&file, path) {
+                continue;
+            }
+            file.set_len(0)?;
+            (&file).write_all(format!("{}\n", std::process::id()).as_bytes())?;
+            return Ok(Claim::Acquired(OwnerLock {
+                file,
+                path: path.to_path_buf(),
+                remove_on_drop: true,
+            }));
+        }
+    }
+
+    /// Creates a new lock file at `path`, locked, without a window in which
+    /// it exists unlocked (it is locked under a temporary name, then renamed).
+    /// It is not removed on drop: it lives in a directory removed with it.
+    pub fn create_held(path: &Path) -> io::Result<OwnerLock> {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".new");
+        let tmp = PathBuf::from(tmp);
+        let mut file = File::create(&tmp)?;
+        flock(&file, FlockOperation::NonBlockingLockExclusive)?;
+        writeln!(file, "{}", std::process::id())?;
+        fs::rename(&tmp, path)?;
+        Ok(OwnerLock {
+            file,
+            path: path.to_path_buf(),
+            remove_on_drop: false,
+        })
+    }
+
+    /// Locks an existing lock file if its owner is gone: `Ok(Some)` means no
+    /// live process holds it. Never creates the file.
+    pub fn take_if_dead(path: &Path) -> io::Result<Option<OwnerLock>> {
+        let file = File::open(path)?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => Ok(Some(OwnerLock {
+                file,
+                path: path.to_path_buf(),
+                remove_on_drop: false,
+            })),
+            Err(e) if e == Errno::WOULDBLOCK => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The lock file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for OwnerLock {
+    fn drop(&mut self) {
+        if self.remove_on_drop {
+            // Remove while still holding the lock (see `claim`).
+            let _ = fs::remove_file(&self.path);
+        }
+        let _ = flock(&self.file, FlockOperation::Unlock);
+    }
+}
+
+fn same_file(file: &File, path: &Path) -> bool {
+    match (fstat(file), stat(path)) {
+        (Ok(a), Ok(b)) => a.st_dev == b.st_dev && a.st_ino == b.st_ino,
+        _ => false,
+    }
+}
+
+fn read_pid(file: &File) -> Option<u32> {
+    use std::os::unix::fs::FileExt;
+    let mut buf = [0u8; 32];
+    let n = file.read_at(&mut buf, 0).ok()?;
+    let s = std::str::from_utf8(&buf[..n]).ok()?;
+    s.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn create_held_is_live_until_dropped() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("owner.lock");
+        let held = OwnerLock::create_held(&p).unwrap();
+        assert!(!d.path().join("owner.lock.new").exists());
+        assert!(OwnerLock::take_if_dead(&p).unwrap().is_none());
+        drop(held);
+        assert!(p.exists(), "kept: the directory owns it");
+        assert!(OwnerLock::take_if_dead(&p).unwrap().is_some());
+    }
+
+    #[test]
+    fn claim_after_release_gets_a_fresh_file() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("o.lock");
+        for _ in 0..3 {
+            let Claim::Acquired(l) = OwnerLock::claim(&p).unwrap() else {
+                panic!("not acquired")
+            };
+            assert_eq!(
+                fs::read_to_string(l.path()).unwrap().trim(),
+                std::process::id().to_string()
+            );
+        }
+    }
+}

@@ -1,0 +1,532 @@
+//! Fault suite, output and temp space (issue 9, docs/reliability.md): the real
+//! `mr` binary against concurrent runs, failures and signals during
+//! `--overwrite`, SIGKILL at random points, full disks, bad `--output`s, tiny
+//! splits and a low open-files limit. Each test fails on the mr before the fix.
+
+mod common;
+
+use common::{ok, read_parts, stderr, Workdir, MR};
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// `n` lines of words, `distinct` different ones: deterministic.
+fn text(n: usize, distinct: usize) -> String {
+    (0..n)
+        .map(|i| format!("w{} x{} the end\n", i % distinct, i % 97))
+        .collect()
+}
+
+/// Every file under `dir`, with its bytes.
+fn snapshot(dir: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut out = BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                out.insert(
+                    p.strip_prefix(dir).unwrap().to_path_buf(),
+                    fs::read(&p).unwrap(),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// Names in `dir`, sorted.
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn spawn(w: &Workdir, args: &[&str]) -> Child {
+    let tmp = w.path("_tmp");
+    fs::create_dir_all(&tmp).unwrap();
+    Command::new(MR)
+        .args(args)
+        .current_dir(w.dir.path())
+        .env("TMPDIR", &tmp)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+fn finish(child: Child) -> (Option<i32>, String) {
+    let o = child.wait_with_output().unwrap();
+    (o.status.code(), stderr(&o))
+}
+
+fn signal(child: &Child, sig: &str) {
+    let s = Command::new("kill")
+        .args([&format!("-{sig}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(s.success());
+}
+
+/// Waits until `cond` holds (the job is under way).
+fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
+    let started = Instant::now();
+    while !cond() {
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "{what}: never happened"
+        );
+        std::thread::sleep(Duration::from_millis(2));
+    }
+}
+
+fn has_staging(dir: &Path, name: &str) -> bool {
+    names(dir)
+        .iter()
+        .any(|n| n.starts_with(&format!("{name}.mr-tmp-")))
+}
+
+/// What a word count of `text(n, d)` gives, as sorted lines.
+fn expected_counts(w: &Workdir, input: &str) -> String {
+    let o = ok(w.mr(&["run", "word_count", "-i", input, "-q"]));
+    common::stdout(&o)
+}
+
+fn sorted(s: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = s.lines().collect();
+    v.sort_unstable();
+    v
+}
+
+// ---------------------------------------------------------------------------
+// Two runs, one output.
+
+#[test]
+fn concurrent_runs_on_one_output_leave_one_complete_output() {
+    let w = Workdir::new();
+    w.write("in.txt", text(20_000, 5_000));
+    let want = expected_counts(&w, "in.txt");
+    for overwrite in [false, true] {
+        for round in 0..10 {
+            let _ = fs::remove_dir_all(w.path("O"));
+            let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", "O"];
+            if overwrite {
+                args.push("--overwrite");
+            }
+            let a = spawn(&w, &args);
+            let b = spawn(&w, &args);
+            let results = [finish(a), finish(b)];
+            let ctx = format!("overwrite={overwrite} round={round}: {results:?}");
+            assert!(w.path("O/_SUCCESS").exists(), "no complete output: {ctx}");
+            assert_eq!(sorted(&read_parts(&w.path("O"))), sorted(&want), "{ctx}");
+            assert!(results.iter().any(|r| r.0 == Some(0)), "nobody won: {ctx}");
+            for (code, err) in &results {
+                if *code != Some(0) {
+                    assert_eq!(*code, Some(1), "{ctx}");
+                    assert!(
+                        err.contains("another mr run (pid ") || err.contains("already exists"),
+                        "unclear message: {ctx}"
+                    );
+                }
+            }
+            assert_eq!(names(w.dir.path()), ["O", "_tmp", "in.txt"], "{ctx}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// --overwrite replaces only on success.
+
+#[test]
+fn overwrite_with_a_failing_run_keeps_the_old_output() {
+    let w = Workdir::new();
+    w.write("good.txt", "a b a\n");
+    w.write("bad.txt", b"a\n\xff\n");
+    ok(w.mr(&["run", "word_count", "-q", "-i", "good.txt", "-o", "K"]));
+    let before = snapshot(&w.path("K"));
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "bad.txt",
+        "-o",
+        "K",
+        "--overwrite",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid UTF-8"), "{}", stderr(&o));
+    assert_eq!(snapshot(&w.path("K")), before, "old output changed");
+    assert_eq!(names(w.dir.path()), ["K", "_tmp", "bad.txt", "good.txt"]);
+}
+
+#[test]
+fn sigint_or_sigterm_during_overwrite_keeps_the_old_output() {
+    let w = Workdir::new();
+    w.write("small.txt", "a b a\n");
+    w.write("big.txt", text(1_500_000, 200_000));
+    ok(w.mr(&["run", "word_count", "-q", "-i", "small.txt", "-o", "K"]));
+    let before = snapshot(&w.path("K"));
+    for sig in ["INT", "TERM"] {
+        let child = spawn(
+            &w,
+            &[
+                "run",
+                "word_count",
+                "-q",
+                "-i",
+                "big.txt",
+                "-o",
+                "K",
+                "--overwrite",
+                "--tmp-dir",
+                "scratch",
+                "--sort-buffer-mb",
+                "1",
+                "-j",
+                "1",
+            ],
+        );
+        wait_for("staging dir", || has_staging(w.dir.path(), "K"));
+        std::thread::sleep(Duration::from_millis(100));
+        signal(&child, sig);
+        let (code, err) = finish(child);
+        assert_eq!(code, Some(130), "SIG{sig}: {err}");
+        assert_eq!(
+            snapshot(&w.path("K")),
+            before,
+            "SIG{sig}: old output changed"
+        );
+        assert!(!has_staging(w.dir.path(), "K"), "SIG{sig}: staging left");
+        assert_eq!(names(&w.path("scratch")), Vec::<String>::new());
+    }
+}
+
+// ---------------------------------------------------------------------------
+// SIGKILL, then a rerun.
+
+#[test]
+fn sigkill_at_random_points_then_a_rerun_succeeds_and_frees_the_temp_dir() {
+    let w = Workdir::new();
+    w.write("in.txt", text(150_000, 30_000));
+    let want = expected_counts(&w, "in.txt");
+    let args = [
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--overwrite",
+        "--tmp-dir",
+        "scratch",
+        "--sort-buffer-mb",
+        "0.5",
+        "-j",
+        "2",
+    ];
+    let mut freed = 0;
+    // A seeded generator: the same kill points on every run of the test.
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for round in 0..4 {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let delay = Duration::from_millis((seed >> 33) % 300);
+        let mut child = spawn(&w, &args);
+        wait_for("temp dir", || !names(&w.path("scratch")).is_empty());
+        std::thread::sleep(delay);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let left = names(&w.path("scratch"));
+        let o = ok(w.mr(&args));
+        let err = stderr(&o);
+        if !left.is_empty() {
+            assert!(
+                err.contains("mr: removed 1 stale temp dir of dead runs"),
+                "round {round} ({delay:?}): {left:?} left, rerun said: {err}"
+            );
+            freed += 1;
+        }
+        assert_eq!(
+            names(&w.path("scratch")),
+            Vec::<String>::new(),
+            "round {round}"
+        );
+        assert_eq!(sorted(&read_parts(&w.path("out"))), sorted(&want));
+        assert_eq!(
+            names(w.dir.path()),
+            ["_tmp", "in.txt", "out", "scratch"],
+            "round {round}"
+        );
+    }
+    assert!(freed > 0, "no kill left a temp dir: the test did not test");
+}
+
+#[test]
+fn concurrent_runs_on_one_tmp_dir_all_succeed() {
+    let w = Workdir::new();
+    w.write("in.txt", text(50_000, 20_000));
+    let want = expected_counts(&w, "in.txt");
+    // A dead run's temp dir, as a SIGKILL leaves it.
+    let dead = w.path("scratch/mr-job-dead01");
+    fs::create_dir_all(dead.join("spill-0")).unwrap();
+    fs::write(dead.join("spill-0/spill-1"), vec![7u8; 3 << 20]).unwrap();
+    fs::write(dead.join("owner.lock"), "999999\n").unwrap();
+    let runs: Vec<Child> = (0..3)
+        .map(|i| {
+            let out = format!("out{i}");
+            spawn(
+                &w,
+                &[
+                    "run",
+                    "word_count",
+                    "-i",
+                    "in.txt",
+                    "-o",
+                    &out,
+                    "--tmp-dir",
+                    "scratch",
+                    "--sort-buffer-mb",
+                    "0.25",
+                    "-j",
+                    "1",
+                ],
+            )
+        })
+        .collect();
+    let results: Vec<_> = runs.into_iter().map(finish).collect();
+    let mut reports = 0;
+    for (i, (code, err)) in results.iter().enumerate() {
+        assert_eq!(*code, Some(0), "run {i}: {err}");
+        assert_eq!(
+            sorted(&read_parts(&w.path(&format!("out{i}")))),
+            sorted(&want)
+        );
+        if err.contains("removed 1 stale temp dir of dead runs (3 MB)") {
+            reports += 1;
+        }
+    }
+    assert_eq!(reports, 1, "{results:?}");
+    assert_eq!(names(&w.path("scratch")), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------------------
+// Full disks (a 1 MiB tmpfs; needs root and mount).
+
+struct Tmpfs(PathBuf);
+
+impl Tmpfs {
+    fn mount(at: &Path) -> Option<Tmpfs> {
+        fs::create_dir_all(at).unwrap();
+        let ok = Command::new("mount")
+            .args(["-t", "tmpfs", "-o", "size=1m", "tmpfs"])
+            .arg(at)
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if !ok {
+            eprintln!("skipped: cannot mount a tmpfs (needs root): disk-full case not run");
+            return None;
+        }
+        Some(Tmpfs(at.to_path_buf()))
+    }
+}
+
+impl Drop for Tmpfs {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.0).status();
+    }
+}
+
+#[test]
+fn disk_full_in_tmp_dir_says_how_much_and_what_to_do() {
+    let w = Workdir::new();
+    let Some(fs_) = Tmpfs::mount(&w.path("small")) else {
+        return;
+    };
+    w.write("in.txt", text(300_000, 300_000));
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--tmp-dir",
+        "small/t",
+        "--sort-buffer-mb",
+        "4",
+        "-j",
+        "1",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("writing spill") && e.contains("the disk is full"),
+        "{e}"
+    );
+    assert!(
+        e.contains("This spill needed about") && e.contains("--tmp-dir"),
+        "{e}"
+    );
+    assert_eq!(
+        names(&fs_.0.join("t")),
+        Vec::<String>::new(),
+        "temp files left"
+    );
+}
+
+#[test]
+fn disk_full_in_output_says_so_and_keeps_the_old_output() {
+    let w = Workdir::new();
+    let Some(fs_) = Tmpfs::mount(&w.path("small")) else {
+        return;
+    };
+    w.write("small.txt", "a b a\n");
+    w.write("big.txt", text(300_000, 300_000));
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "small.txt",
+        "-o",
+        "small/K",
+    ]));
+    let before = snapshot(&fs_.0.join("K"));
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "big.txt",
+        "-o",
+        "small/K",
+        "--overwrite",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("the disk is full") && e.contains("--output"),
+        "{e}"
+    );
+    assert_eq!(snapshot(&fs_.0.join("K")), before);
+    assert_eq!(names(&fs_.0), ["K"], "staging or lock file left");
+}
+
+// ---------------------------------------------------------------------------
+// --output that must not be replaced.
+
+#[test]
+fn overwrite_never_replaces_the_input_a_file_or_a_dir_of_other_files() {
+    let w = Workdir::new();
+    w.write("data/in.txt", "a b\n");
+    w.write("home/notes.txt", "my notes\n");
+    w.write("file.txt", "a file\n");
+    let all = snapshot(w.dir.path());
+    let cases: [(&str, &[&str]); 4] = [
+        ("data", &["-i", "data", "-o", "data"]),
+        ("home", &["-i", "data", "-o", "home"]),
+        ("file", &["-i", "data", "-o", "file.txt"]),
+        ("dot", &["-i", "../data", "-o", "."]),
+    ];
+    for (what, io) in cases {
+        let mut args = vec!["run", "word_count", "-q", "--overwrite"];
+        args.extend_from_slice(io);
+        let o = if what == "dot" {
+            let out = Command::new(MR)
+                .args(&args)
+                .current_dir(w.path("home"))
+                .output()
+                .unwrap();
+            out
+        } else {
+            w.mr(&args)
+        };
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{what}: {e}");
+        assert!(
+            e.contains("will not replace") || e.contains("contains the input"),
+            "{what}: {e}"
+        );
+        let mut now = snapshot(w.dir.path());
+        now.retain(|p, _| !p.starts_with("_tmp"));
+        assert_eq!(now, all, "{what}: files changed");
+    }
+    // Output inside the input: fine the first time, refused once it holds
+    // what would be read.
+    ok(w.mr(&["run", "word_count", "-q", "-i", "data", "-o", "data/out"]));
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "data",
+        "-o",
+        "data/out",
+        "--overwrite",
+    ]);
+    assert!(stderr(&o).contains("contains the input"), "{}", stderr(&o));
+    assert!(w.path("data/out/_SUCCESS").exists());
+}
+
+// ---------------------------------------------------------------------------
+// Bounds.
+
+fn counter(stderr: &str, name: &str) -> i64 {
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(name)?.strip_prefix('=')?.parse().ok())
+        .unwrap_or_else(|| panic!("no counter {name} in {stderr}"))
+}
+
+#[test]
+fn tiny_chunksize_stays_bounded() {
+    let w = Workdir::new();
+    w.write("in.txt", text(60_000, 1000)); // 1 MB: 100,000 splits of 10 bytes
+    let started = Instant::now();
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "--chunksize",
+        "10",
+        "--tmp-dir",
+        "scratch",
+    ]));
+    let e = stderr(&o);
+    assert!(e.contains("mr: note: --chunksize 10 would cut"), "{e}");
+    let tasks = counter(&e, "step 0: map tasks");
+    assert!(tasks <= 1024, "{tasks} map tasks");
+    assert!(started.elapsed() < Duration::from_secs(60));
+}
+
+#[test]
+fn low_open_files_limit_lowers_the_merge_fan_in() {
+    let w = Workdir::new();
+    w.write("in.txt", text(100_000, 100_000));
+    let want = expected_counts(&w, "in.txt");
+    // ~100 runs per partition, merged 64 at a time by default: over the limit.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 48 && exec {MR} run word_count -q -i in.txt --sort-buffer-mb 0.05 -j 2 \
+             --tmp-dir scratch"
+        ))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
+}

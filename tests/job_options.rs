@@ -1,0 +1,321 @@
+//! What a job is given besides its input, through the real `mr` binary:
+//! its own options, files, jobconf, environment and output protocol, on the
+//! local runner, in task mode and in the commands of the cluster runners.
+
+mod common;
+use common::*;
+
+const NASTY: &str = r#"it's "$(touch pwned)" `x` $HOME a  b"#;
+
+#[test]
+fn job_options_show_in_help_and_are_required() {
+    let w = Workdir::new();
+    let o = ok(w.mr(&["run", "mr_grep", "--help"]));
+    let help = stdout(&o);
+    assert!(help.contains("Options of mr_grep"), "{help}");
+    assert!(help.contains("-e, --expression <VALUE>"), "{help}");
+    // `mr run --help` without a job is run's own help.
+    let help = stdout(&ok(w.mr(&["run", "--help"])));
+    assert!(!help.contains("--expression"), "{help}");
+    let o = w.mr(&["run", "mr_grep", "in.txt"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--expression"), "{}", stderr(&o));
+}
+
+#[test]
+fn grep_option_reaches_the_mapper_locally_inline_and_in_task_mode() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "mary had\r\r\na lamb\nmary\n");
+    let input = input.to_str().unwrap();
+    for runner in ["local", "inline", "emulate"] {
+        let o = ok(w.mr(&["run", "mr_grep", "-r", runner, "-q", "-e", "^ma.y", input]));
+        assert_eq!(stdout(&o), "mary had\nmary\n", "-r {runner}");
+    }
+    let o = ok(w.mr_stdin(
+        &[
+            "run",
+            "mr_grep",
+            "--mapper",
+            "--expression",
+            "lamb",
+            "--output-protocol",
+            "raw-value",
+        ],
+        Some(b"a lamb\nno\n"),
+    ));
+    assert_eq!(stdout(&o), "a lamb\n");
+}
+
+#[test]
+fn nasty_option_values_are_quoted_in_dry_runs() {
+    let w = Workdir::new();
+    let o = ok(w.mr(&[
+        "run",
+        "mr_grep",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "-e",
+        "it's $(touch pwned) a  b",
+        "--hadoop-streaming-jar",
+        "s.jar",
+        "-i",
+        "hdfs:///in",
+        "-o",
+        "hdfs:///out",
+    ]));
+    let cmd = stdout(&o);
+    // The shell gives back the -mapper string, and Hadoop's splitting of it
+    // gives back the value.
+    let script = format!(
+        "set -- {}; printf '%s\\n' \"$@\"",
+        cmd.replace("\\\n", " ").trim()
+    );
+    let words = std::process::Command::new("sh")
+        .args(["-c", &script])
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    let words = format!("{}{}", stdout(&words), stderr(&words));
+    assert!(!w.path("pwned").exists());
+    let mapper = words
+        .lines()
+        .skip_while(|l| *l != "-mapper")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{script}\n{words}"));
+    let argv = mr_cli::cluster::hadoop_split_args(mapper);
+    assert_eq!(
+        argv[argv.len() - 2..],
+        ["--expression", "it's $(touch pwned) a  b"],
+        "{mapper}"
+    );
+    assert!(argv.contains(&"raw-value".to_string()), "{mapper}");
+
+    // A value with both kinds of quote travels hex-encoded, and decodes back.
+    let o = ok(w.mr(&[
+        "run",
+        "mr_grep",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "-e",
+        NASTY,
+        "--hadoop-streaming-jar",
+        "s.jar",
+        "-i",
+        "hdfs:///in",
+        "-o",
+        "hdfs:///out",
+    ]));
+    let cmd = stdout(&o);
+    let hex = cmd
+        .split([' ', '\''])
+        .find(|a| a.starts_with("--mr-args-hex="))
+        .unwrap_or_else(|| panic!("{cmd}"));
+    let argv = mr_cli::cluster::expand_hex_args(vec![hex.to_string()]).unwrap();
+    assert_eq!(argv.last().map(String::as_str), Some(NASTY));
+    // And the task accepts it (as a regex, `$` is an anchor: nothing matches).
+    let o = ok(w.mr_stdin(&[hex], Some(b"x\nit's \"$(touch pwned)\" `x` $HOME a  b\n")));
+    assert_eq!(stdout(&o), "");
+    assert!(!w.path("pwned").exists());
+
+    // Spark: the value is one argument of the task (a JSON spec, no shell).
+    let o = w.mr(&[
+        "run",
+        "mr_grep",
+        "-r",
+        "spark",
+        "--dry-run",
+        "-e",
+        NASTY,
+        "--spark-submit",
+        "spark-submit",
+        "-i",
+        "in.txt",
+    ]);
+    if o.status.success() {
+        let line = stdout(&o);
+        assert!(line.contains("task_args"), "{line}");
+    }
+}
+
+#[test]
+fn files_are_readable_by_name_and_shipped_to_hadoop() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "the cat sat\nthe dog\ncat cat\n");
+    let stop = w.write("stops.txt", "the\ncat\n");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "-q",
+        "--stop-words-file",
+        stop.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]));
+    assert_eq!(stdout(&o), "\"sat\"\n", "ties go to the larger word");
+    let o = ok(w.mr(&["run", "mr_most_used_word", "-q", input.to_str().unwrap()]));
+    assert_eq!(stdout(&o), "\"cat\"\n");
+    // Emulated Hadoop: the file is shipped into each task's directory.
+    let o = ok(w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "-r",
+        "emulate",
+        "-q",
+        "--stop-words-file",
+        stop.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]));
+    assert_eq!(stdout(&o), "\"sat\"\n");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "--stop-words-file",
+        stop.to_str().unwrap(),
+        "--files",
+        "in.txt#lookup",
+        "--hadoop-streaming-jar",
+        "s.jar",
+        "-i",
+        "hdfs:///in",
+        "-o",
+        "hdfs:///out",
+        "--cmdenv",
+        "TZ=UTC",
+    ]));
+    let cmd = stdout(&o);
+    assert!(cmd.contains("stops.txt#stops.txt"), "{cmd}");
+    assert!(
+        cmd.contains(&format!("{}#lookup", w.path("in.txt").display())),
+        "{cmd}"
+    );
+    assert!(cmd.contains("--stop-words-file stops.txt"), "{cmd}");
+    assert!(cmd.contains("-cmdenv TZ=UTC"), "{cmd}");
+    let o = w.mr(&[
+        "run",
+        "mr_wc",
+        "--files",
+        "nope.txt",
+        input.to_str().unwrap(),
+    ]);
+    assert!(
+        stderr(&o).contains("nope.txt: no such file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+#[test]
+fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "a b\n");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_wc",
+        "-D",
+        "mapreduce.job.reduces=3",
+        "-D",
+        "my.unused=1",
+        "-o",
+        "out",
+        input.to_str().unwrap(),
+    ]));
+    assert!(
+        stderr(&o).contains("-D my.unused was not read"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(
+        !stderr(&o).contains("mapreduce.job.reduces was not"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(w.path("out/part-00002").exists());
+}
+
+#[test]
+fn output_protocols_and_output_flags() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "hello world\n");
+    let inp = input.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut a = vec!["run", "mr_wc", "-q", "-j", "1"];
+        a.extend_from_slice(extra);
+        a.push(inp);
+        stdout(&ok(w.mr(&a)))
+    };
+    assert_eq!(run(&[]), "\"chars\"\t12\n\"lines\"\t1\n\"words\"\t2\n");
+    assert_eq!(
+        run(&["--output-protocol", "text"]),
+        "chars\t12\nlines\t1\nwords\t2\n"
+    );
+    assert_eq!(run(&["--output-protocol", "json-value"]), "12\n1\n2\n");
+    assert_eq!(run(&["--no-output"]), "");
+    assert_eq!(
+        run(&["--output-dir", "o1", "--output-protocol", "text"]),
+        ""
+    );
+    assert_eq!(read_parts(&w.path("o1")), "chars\t12\nlines\t1\nwords\t2\n");
+    assert_eq!(
+        run(&["-o", "o2", "--cat-output"]),
+        "\"chars\"\t12\n\"lines\"\t1\n\"words\"\t2\n"
+    );
+    let o = w.mr(&["run", "mr_wc", "-o", "s3://bucket/out", inp]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("s3://"), "{}", stderr(&o));
+    assert!(!w.path("s3:").exists());
+}
+
+#[test]
+fn conf_file_gives_defaults_per_runner_and_the_command_line_wins() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "a b\n");
+    let conf = w.write(
+        "mr.toml",
+        "[runners.local]\noutput_protocol = \"text\"\nquiet = true\ncmdenv = { MR_TEST_X = \"1\" }\n",
+    );
+    let inp = input.to_str().unwrap();
+    let c = conf.to_str().unwrap();
+    let o = ok(w.mr(&["run", "mr_wc", "-c", c, inp]));
+    assert!(stdout(&o).starts_with("chars\t4\n"), "{}", stdout(&o));
+    assert_eq!(stderr(&o), "");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_wc",
+        "-c",
+        c,
+        "--output-protocol",
+        "json-value",
+        inp,
+    ]));
+    assert!(stdout(&o).starts_with("4\n"), "{}", stdout(&o));
+    let o = ok(w.mr_env(&["run", "mr_wc", inp], &[("MR_CONF", c)]));
+    assert!(stdout(&o).starts_with("chars\t4\n"));
+    let o = ok(w.mr_env(&["run", "mr_wc", "--no-conf", "-q", inp], &[("MR_CONF", c)]));
+    assert!(stdout(&o).starts_with("\"chars\""));
+    let bad = w.write("bad.toml", "[runners.local]\nnot_an_option = 1\n");
+    let o = w.mr(&["run", "mr_wc", "-c", bad.to_str().unwrap(), inp]);
+    assert!(stderr(&o).contains("not_an_option"), "{}", stderr(&o));
+}
+
+#[test]
+fn empty_input_still_runs_a_map_and_a_reduce_task() {
+    let w = Workdir::new();
+    let e = w.write("empty.txt", "");
+    let o = ok(w.mr(&["run", "mr_wc", "-q", e.to_str().unwrap()]));
+    assert_eq!(stdout(&o), "\"chars\"\t0\n\"lines\"\t0\n\"words\"\t0\n");
+    let o = ok(w.mr(&["run", "mr_count_lines_by_file", "-q", e.to_str().unwrap()]));
+    assert_eq!(stdout(&o), "");
+}
+
+#[test]
+fn input_uri_is_a_file_uri() {
+    let w = Workdir::new();
+    w.write("d/a.txt", "1\n2\n");
+    let o = ok(w.mr(&["run", "mr_count_lines_by_file", "-q", "d"]));
+    let want = format!("\"file://{}\"\t2\n", w.path("d/a.txt").display());
+    assert_eq!(stdout(&o), want);
+}

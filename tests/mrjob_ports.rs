@@ -1,0 +1,200 @@
+//! The ports of mrjob's example jobs (examples/src/mr_*.rs) against mrjob
+//! 0.7.4's own examples (shipped in its wheel, `python3 -m
+//! mrjob.examples.NAME`), on the same generated text: the decoded outputs
+//! must be equal. Skipped with a note when mrjob is missing (fails under
+//! MR_REQUIRE_PEERS=1).
+
+mod common;
+use common::*;
+use serde_json::Value;
+use std::process::Command;
+
+fn have_mrjob() -> bool {
+    peer_available(
+        "mrjob (pip install mrjob==0.7.4)",
+        Command::new("python3").args(["-c", "import mrjob.examples.mr_wc"]),
+    )
+}
+
+/// Generated text (two plain files), absolute paths.
+fn text(w: &Workdir, seed: &str) -> Vec<String> {
+    ok(w.mr(&[
+        "gen",
+        "text",
+        "--size",
+        "120KB",
+        "--seed",
+        seed,
+        "--output",
+        "text",
+        "--files",
+        "2",
+        "--gz-files",
+        "0",
+    ]));
+    let mut files: Vec<String> = std::fs::read_dir(w.path("text"))
+        .unwrap()
+        .map(|e| e.unwrap().path().display().to_string())
+        .collect();
+    files.sort();
+    assert_eq!(files.len(), 2, "{files:?}");
+    files
+}
+
+/// `python3 -m mrjob.examples.NAME ARGS` in the work dir; its stdout.
+fn mrjob(w: &Workdir, name: &str, args: &[&str]) -> String {
+    let out = Command::new("python3")
+        .args(["-m", &format!("mrjob.examples.{name}")])
+        .args(args)
+        .current_dir(w.dir.path())
+        .env("TMPDIR", w.path("_tmp"))
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mrjob {name} failed: {}",
+        stderr(&out)
+    );
+    stdout(&out)
+}
+
+/// `mr run NAME ARGS`; its stdout.
+fn mr(w: &Workdir, name: &str, args: &[&str]) -> String {
+    let mut all = vec!["run", name, "-q"];
+    all.extend_from_slice(args);
+    stdout(&ok(w.mr(&all)))
+}
+
+/// JSON-protocol lines decoded and sorted.
+fn records(out: &str) -> Vec<(Value, Value)> {
+    let mut v: Vec<(Value, Value)> = out
+        .lines()
+        .map(|l| {
+            let (k, v) = l
+                .split_once('\t')
+                .unwrap_or_else(|| panic!("no tab: {l:?}"));
+            (
+                serde_json::from_str(k).unwrap(),
+                serde_json::from_str(v).unwrap(),
+            )
+        })
+        .collect();
+    v.sort_by_key(|(k, v)| (k.to_string(), v.to_string()));
+    v
+}
+
+fn sorted_lines(out: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = out.lines().collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn mr_wc_matches_mrjob_and_gives_zeros_on_empty_input() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "21");
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ours = records(&mr(&w, "mr_wc", &args));
+    args.splice(0..0, ["-r", "inline", "--no-conf"]);
+    let theirs = records(&mrjob(&w, "mr_wc", &args));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours.len(), 3);
+
+    let empty = w.write("empty.txt", "").display().to_string();
+    let ours = records(&mr(&w, "mr_wc", &[&empty]));
+    let theirs = records(&mrjob(&w, "mr_wc", &["-r", "inline", "--no-conf", &empty]));
+    assert_eq!(ours, theirs);
+    assert!(ours.iter().all(|(_, v)| v == 0), "{ours:?}");
+}
+
+#[test]
+fn mr_grep_matches_mrjob_with_its_expression_option() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "22");
+    for expr in ["the", "th[ae]n", "^[A-Z]"] {
+        let mut args = vec!["-e", expr];
+        args.extend(files.iter().map(String::as_str));
+        let ours = mr(&w, "mr_grep", &args);
+        let mut margs = vec!["-r", "local", "--no-conf"];
+        margs.extend(&args);
+        let theirs = mrjob(&w, "mr_grep", &margs);
+        assert!(!ours.is_empty(), "{expr}: no match");
+        assert_eq!(sorted_lines(&ours), sorted_lines(&theirs), "-e {expr}");
+    }
+    // The expression is required, as in mrjob.
+    let o = w.mr(&["run", "mr_grep", &files[0]]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--expression"), "{}", stderr(&o));
+}
+
+#[test]
+fn mr_most_used_word_matches_mrjob_with_and_without_a_stop_words_file() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "23");
+    let inputs: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ours = mr(&w, "mr_most_used_word", &inputs);
+    let mut margs = vec!["-r", "inline", "--no-conf"];
+    margs.extend(&inputs);
+    let theirs = mrjob(&w, "mr_most_used_word", &margs);
+    let word: Value = serde_json::from_str(ours.trim()).unwrap();
+    assert_eq!(word, serde_json::from_str::<Value>(theirs.trim()).unwrap());
+
+    // A stop-words file that also stops the winner: another word wins.
+    let mut stop = mr_examples::mr_most_used_word::STOP_WORDS.to_string();
+    stop.push_str(word.as_str().unwrap());
+    stop.push('\n');
+    let stop_file = w.write("my stop words.txt", stop).display().to_string();
+    let mut args = vec!["--stop-words-file", stop_file.as_str()];
+    args.extend(&inputs);
+    let ours2 = mr(&w, "mr_most_used_word", &args);
+    let mut margs = vec!["-r", "inline", "--no-conf"];
+    margs.extend(&args);
+    let theirs2 = mrjob(&w, "mr_most_used_word", &margs);
+    assert_eq!(
+        serde_json::from_str::<Value>(ours2.trim()).unwrap(),
+        serde_json::from_str::<Value>(theirs2.trim()).unwrap()
+    );
+    assert_ne!(ours2, ours);
+}
+
+#[test]
+fn mr_count_lines_by_file_matches_mrjob() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "24");
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ours = records(&mr(&w, "mr_count_lines_by_file", &args));
+    args.splice(0..0, ["-r", "inline", "--no-conf"]);
+    let theirs = records(&mrjob(&w, "mr_count_lines_by_file", &args));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours[0].0, Value::String(format!("file://{}", files[0])));
+}
+
+#[test]
+fn mr_next_word_stats_matches_mrjob() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "25");
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ours = records(&mr(&w, "mr_next_word_stats", &args));
+    args.splice(0..0, ["-r", "inline", "--no-conf"]);
+    let theirs = records(&mrjob(&w, "mr_next_word_stats", &args));
+    assert!(ours.len() > 100, "{}", ours.len());
+    assert_eq!(ours.len(), theirs.len());
+    for (a, b) in ours.iter().zip(&theirs) {
+        assert_eq!(a, b);
+    }
+}

@@ -1,0 +1,472 @@
+//! Integration tests of what a user sees: a job's help page, suggestions,
+//! stdin, the summary, the report (JSON and HTML), completions and man page.
+
+mod common;
+
+use common::*;
+use std::fs;
+use std::process::{Command, Stdio};
+
+#[test]
+fn job_help_shows_description_steps_formats() {
+    let w = Workdir::new();
+    let plain = stdout(&ok(w.mr(&["run", "--help"])));
+    let o = stdout(&ok(w.mr(&["run", "url_views", "--help"])));
+    assert_ne!(o, plain);
+    for want in [
+        "url_views: Page views per URL",
+        "Input:  JSON lines",
+        "Output: KEY<TAB>VALUE lines, both JSON: (String, u64)",
+        "Steps:",
+        "mapper   PageUrls",
+        "fold     Count",
+        "Counters:",
+        "url_views / events without a string page_url  counted and left out",
+        "Usage:",
+    ] {
+        assert!(o.contains(want), "missing {want:?} in:\n{o}");
+    }
+    let o = stdout(&ok(w.mr(&["run", "video_tagging", "-h"])));
+    assert!(o.contains("reducer"), "{o}");
+    let o = stdout(&ok(w.mr(&["run", "top_lectures", "--help"])));
+    assert!(o.contains("  2. mapper"), "two steps:\n{o}");
+}
+
+#[test]
+fn main_help_has_examples_and_version_names_the_binary() {
+    let w = Workdir::new();
+    let o = stdout(&ok(w.mr(&["--help"])));
+    assert!(o.contains("Examples:") && o.contains("mr new"), "{o}");
+    let v = stdout(&ok(w.mr(&["--version"])));
+    assert_eq!(v.trim(), format!("mr {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
+fn mistyped_job_gets_a_suggestion() {
+    let w = Workdir::new();
+    w.write("in.txt", "a\n");
+    let o = w.mr(&["run", "url_veiws", "-i", "in.txt"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("did you mean \"url_views\"?"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr(&["run", "qqqqqq", "-i", "in.txt"]);
+    assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+}
+
+#[test]
+fn stdin_is_read_without_input() {
+    let w = Workdir::new();
+    let o = ok(w.mr_stdin(&["run", "word_count", "-q"], Some(b"b a\na\n")));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+}
+
+#[test]
+fn summary_hides_zero_framework_counters_unless_verbose() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\nc a\n");
+    let o = ok(w.mr(&["run", "word_count", "-i", "in.txt"]));
+    let e = stderr(&o);
+    assert!(!e.contains("=0\n"), "zero counter shown:\n{e}");
+    assert!(e.contains("framework counters are 0: -v shows them"), "{e}");
+    for want in [
+        "done in",
+        "input    10 B, 2 records",
+        "output   3 records",
+        "phases   map",
+        "merge",
+        "reduce",
+        "spills   0",
+    ] {
+        assert!(e.contains(want), "missing {want:?}:\n{e}");
+    }
+    if cfg!(target_os = "linux") {
+        assert!(e.contains(" peak"), "{e}");
+    }
+    // A fold step combines in its table: 5 words in, 3 keys out.
+    assert!(e.contains("step 0: combine input records=5"), "{e}");
+    assert!(e.contains("step 0: combine output records=3"), "{e}");
+    let v = stderr(&ok(w.mr(&["run", "word_count", "-i", "in.txt", "-v"])));
+    assert!(v.contains("step 0: skipped records=0"), "{v}");
+}
+
+#[test]
+fn json_report_has_phases_tasks_and_partitions() {
+    let w = Workdir::new();
+    let text: String = (0..2000).map(|i| format!("w{} hot\n", i % 50)).collect();
+    w.write("in.txt", &text);
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "--chunksize",
+        "4KB",
+        "--partitions",
+        "3",
+        "-j",
+        "2",
+        "-q",
+        "--report",
+        "r.json",
+    ]));
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
+    assert_eq!(r["ok"], true);
+    let tasks = r["tasks"].as_array().unwrap();
+    let maps = tasks.iter().filter(|t| t["phase"] == "map").count();
+    let reduces = tasks.iter().filter(|t| t["phase"] == "reduce").count();
+    assert!(maps >= 4, "{maps} map tasks");
+    assert_eq!(reduces, 3);
+    for t in tasks {
+        assert!(t["start"].as_f64().unwrap() <= t["end"].as_f64().unwrap());
+        assert!(t["thread"].as_u64().unwrap() < 2);
+    }
+    let read: u64 = tasks
+        .iter()
+        .filter(|t| t["phase"] == "map")
+        .map(|t| t["input_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(read, text.len() as u64);
+    let phases: Vec<&str> = r["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["phase"].as_str().unwrap())
+        .collect();
+    assert_eq!(phases, ["map", "merge", "reduce", "output"]);
+    assert_eq!(r["totals"]["input_records"], 2000);
+    // "hot" is on every line: the heaviest key of its partition.
+    let parts = r["partitions"].as_array().unwrap();
+    assert_eq!(parts.len(), 3);
+    let hot = parts
+        .iter()
+        .find(|p| p["heavy_keys"][0][0] == "\"hot\"")
+        .expect("hot is a heavy key");
+    assert!(hot["heavy_keys"][0][1].as_u64().unwrap() >= 1);
+}
+
+#[test]
+fn report_is_written_when_the_run_fails() {
+    let w = Workdir::new();
+    w.write("bad.jsonl", "{\"page_url\": \"/a\"}\n{not json\n");
+    let o = w.mr(&[
+        "run",
+        "video_tagging",
+        "-i",
+        "bad.jsonl",
+        "--report",
+        "r.json",
+    ]);
+    assert!(!o.status.success());
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
+    assert_eq!(r["ok"], false);
+    assert_eq!(r["job"], "video_tagging");
+    let err = r["error"].as_str().unwrap();
+    assert!(err.contains("bad.jsonl"), "{err}");
+    // A configuration error is reported too.
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "missing.txt",
+        "--report",
+        "r2.json",
+    ]);
+    assert!(!o.status.success());
+    let r: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("r2.json")).unwrap()).unwrap();
+    assert_eq!(r["ok"], false);
+    assert!(r["error"].as_str().unwrap().contains("missing.txt"));
+    // No temp file left beside the report.
+    let names: Vec<String> = fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().all(|n| !n.starts_with(".tmp")), "{names:?}");
+}
+
+#[test]
+fn completions_and_man_page() {
+    let w = Workdir::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let o = stdout(&ok(w.mr(&["completions", shell])));
+        assert!(o.contains("mr") && o.contains("run"), "{shell}: {o}");
+        assert!(o.contains("sort-buffer-mb"), "{shell}");
+    }
+    let man = stdout(&ok(w.mr(&["man"])));
+    assert!(man.starts_with(".ie") || man.contains(".TH mr"), "{man}");
+    assert!(man.contains("completions"));
+}
+
+#[test]
+fn progress_only_on_a_terminal_and_erased() {
+    let w = Workdir::new();
+    let text: String = (0..20_000)
+        .map(|i| format!("w{} x y z\n", i % 997))
+        .collect();
+    w.write("in.txt", &text);
+    // stderr is a pipe here: no progress, no control characters.
+    let o = ok(w.mr_env(
+        &["run", "word_count", "-i", "in.txt", "-o", "o1"],
+        &[("MR_PROGRESS_AFTER_MS", "0")],
+    ));
+    let e = stderr(&o);
+    assert!(!e.contains('\r') && !e.contains('\x1b'), "{e:?}");
+    if !peer_available(
+        "script (util-linux)",
+        Command::new("script").arg("--version"),
+    ) {
+        return;
+    }
+    // On a terminal (a pty from `script`): drawn, then erased before the summary.
+    let run = |extra: &str| {
+        let cmd = format!(
+            "MR_PROGRESS_AFTER_MS=0 {MR} run word_count -i in.txt --sort-buffer-mb 0.05 -j 1 --chunksize 64KB {extra} -o o-{}",
+            extra.len()
+        );
+        let o = Command::new("script")
+            .args(["-qec", &cmd, "/dev/null"])
+            .current_dir(w.dir.path())
+            .env("TMPDIR", w.path("_tmp"))
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stdout(&o));
+        stdout(&o)
+    };
+    let shown = run("");
+    let summary = shown.find("Counters:").expect("summary");
+    assert!(shown[..summary].contains("map"), "{shown:?}");
+    assert!(shown[..summary].contains("records"), "{shown:?}");
+    assert!(
+        shown[..summary].ends_with("\r\x1b[2K"),
+        "progress not erased before the summary: {:?}",
+        &shown[summary.saturating_sub(200)..summary]
+    );
+    let quiet = run("-q");
+    assert!(
+        !quiet.contains("records") && !quiet.contains('\x1b'),
+        "{quiet:?}"
+    );
+}
+
+/// Events for video_tagging whose user name is an HTML/script injection.
+const NASTY: &str = "</script><img src=x onerror=alert(1)>";
+
+fn nasty_events(w: &Workdir) {
+    let mut events = String::new();
+    for i in 0..60 {
+        let user = if i % 3 == 0 {
+            format!("user{i}")
+        } else {
+            NASTY.to_string()
+        };
+        events.push_str(
+            &serde_json::json!({
+                "key": "user.video.lecture.action",
+                "username": user,
+                "timestamp": 1370044805460u64 + i * 1000,
+                "page_url": format!("https://class.example.org/course-001/lecture/view?lecture_id={}", i % 4),
+            })
+            .to_string(),
+        );
+        events.push('\n');
+    }
+    w.write("events/a.jsonl", &events);
+    w.write("events/b.jsonl", &events);
+}
+
+#[test]
+fn html_report_escapes_data_and_draws_one_bar_per_task() {
+    let w = Workdir::new();
+    nasty_events(&w);
+    let args = |report: &'static str| {
+        [
+            "run",
+            "video_tagging",
+            "-i",
+            "events",
+            "-j",
+            "2",
+            "--partitions",
+            "3",
+            "--chunksize",
+            "4KB",
+            "-q",
+            "-o",
+            report,
+            "--report",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .chain([format!(
+            "{report}.{}",
+            if report == "h" { "html" } else { "json" }
+        )])
+        .collect::<Vec<String>>()
+    };
+    let run = |a: Vec<String>| ok(w.mr(&a.iter().map(String::as_str).collect::<Vec<_>>()));
+    run(args("h"));
+    run(args("j"));
+    let page = fs::read_to_string(w.path("h.html")).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("j.json")).unwrap()).unwrap();
+    let tasks = json["tasks"].as_array().unwrap().len();
+    assert!(tasks >= 5, "{tasks} tasks");
+    assert!(!page.contains("<img"), "unescaped key in the page");
+    assert!(page.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));
+    assert_eq!(
+        page.matches("<script").count(),
+        1,
+        "only the page's own script"
+    );
+    assert_eq!(page.matches("<rect class=\"task ").count(), tasks);
+    assert!(
+        !page.contains("<link") && !page.contains(" src=\""),
+        "loads nothing"
+    );
+
+    if !peer_available("chromium", Command::new("chromium").arg("--version")) {
+        return;
+    }
+    let profile = w.path("chromium-profile");
+    let o = Command::new("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--no-first-run",
+            "--enable-logging=stderr",
+            "--v=0",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", w.path("h.html").display()))
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let dom = stdout(&o);
+    let log = stderr(&o);
+    assert!(o.status.success(), "{log}");
+    let check = dom
+        .split("id=\"check\"")
+        .nth(1)
+        .and_then(|s| s.split('>').next())
+        .unwrap_or_else(|| panic!("no self-check in the DOM:\n{dom}"));
+    assert!(check.contains(&format!("data-bars=\"{tasks}\"")), "{check}");
+    assert!(check.contains("data-errors=\"0\""), "{check}");
+    assert!(check.contains("data-ok=\"true\""), "{check}");
+    assert!(!dom.contains("<img"), "the key became an element");
+    assert!(
+        !log.contains("Uncaught") && !log.contains("CONSOLE"),
+        "console output: {log}"
+    );
+}
+
+#[test]
+fn mr_new_makes_a_crate_and_refuses_bad_names() {
+    let w = Workdir::new();
+    let o = ok(w.mr(&["new", "my-job", "--path", "jobs"]));
+    assert!(stdout(&o).contains("cargo run -- run my_job --input sample.txt"));
+    let dir = w.path("jobs/my-job");
+    for f in [
+        "Cargo.toml",
+        "Cargo.lock",
+        "src/lib.rs",
+        "src/main.rs",
+        "sample.txt",
+        "README.md",
+    ] {
+        assert!(dir.join(f).is_file(), "{f} missing");
+    }
+    let toml = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
+    assert!(toml.contains("name = \"my-job\""), "{toml}");
+    assert!(
+        toml.contains("/mr-core\" }") && toml.contains("git = "),
+        "{toml}"
+    );
+    let lib = fs::read_to_string(dir.join("src/lib.rs")).unwrap();
+    assert!(
+        lib.contains("pub struct MyJob;") && lib.contains("check_steps"),
+        "{lib}"
+    );
+    assert!(fs::read_to_string(dir.join("src/main.rs"))
+        .unwrap()
+        .contains("my_job::MyJob"));
+    // Never into an existing directory; the files there stay as they were.
+    fs::write(dir.join("sample.txt"), "mine\n").unwrap();
+    let o = w.mr(&["new", "my-job", "--path", "jobs"]);
+    assert!(!o.status.success());
+    assert_eq!(
+        fs::read_to_string(dir.join("sample.txt")).unwrap(),
+        "mine\n"
+    );
+    for bad in [
+        "../escape",
+        "a\"b",
+        "a b",
+        "fn",
+        "-x",
+        "",
+        "x/y",
+        "std",
+        "1abc",
+        "ab\ncd",
+    ] {
+        let o = w.mr(&["new", "--", bad]);
+        assert!(!o.status.success(), "{bad:?} accepted");
+        assert!(
+            stderr(&o).contains("invalid name"),
+            "{bad:?}: {}",
+            stderr(&o)
+        );
+    }
+    let left: Vec<_> = fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 2, "only jobs/ and _tmp/: {left:?}");
+    assert!(!w.dir.path().parent().unwrap().join("escape").exists());
+}
+
+/// `mr new`, then `cargo run` and `cargo test` in the new crate, sharing this
+/// build's target directory. Minutes on a cold cache (the new crate's own
+/// dependency features): `.ci/run` runs it with `--ignored`.
+#[test]
+#[ignore = "builds a new crate (minutes when cold); .ci/run runs it"]
+fn mr_new_crate_runs_and_tests_at_once() {
+    let w = Workdir::new();
+    ok(w.mr(&["new", "wc_demo"]));
+    let dir = w.path("wc_demo");
+    // target/debug/mr -> target
+    let target = std::path::Path::new(MR).parent().unwrap().parent().unwrap();
+    let cargo = |args: &[&str]| {
+        let o = Command::new(env!("CARGO"))
+            .args(args)
+            .current_dir(&dir)
+            .env("CARGO_TARGET_DIR", target)
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "cargo {args:?}: {}", stderr(&o));
+        o
+    };
+    let o = cargo(&["run", "-q", "--", "run", "wc_demo", "--input", "sample.txt"]);
+    let out = stdout(&o);
+    assert!(out.contains("\"it\"\t8\n"), "{out}");
+    assert!(out.contains("\"of\"\t9\n"), "{out}");
+    let v = stdout(&cargo(&["run", "-q", "--", "--version"]));
+    assert_eq!(v.trim(), "wc_demo 0.1.0");
+    let help = stdout(&cargo(&["run", "-q", "--", "run", "wc_demo", "--help"]));
+    assert!(help.contains("punctuation-only tokens"), "{help}");
+    let t = cargo(&["test", "-q"]);
+    let all = stdout(&t) + &stderr(&t);
+    assert!(all.contains("3 passed"), "{all}");
+}
