@@ -7,6 +7,8 @@
 //!   output), [`mr_wc`] (`mapper_final`, zeros on empty input),
 //!   [`mr_count_lines_by_file`] (input URIs), [`mr_next_word_stats`] (sorted
 //!   values, compound keys).
+//! - [`wrong_mean`]: deliberately wrong, the demo job of `mr check`.
+//! - [`panic_on`]: a test fixture whose code panics on marked lines.
 //!
 //! The sample clicklogs of the README live in `examples/logs/`.
 #![deny(missing_docs)]
@@ -18,6 +20,7 @@ pub mod mr_grep;
 pub mod mr_most_used_word;
 pub mod mr_next_word_stats;
 pub mod mr_wc;
+pub mod panic_on;
 pub mod top_lectures;
 pub mod wrong_mean;
 
@@ -31,5 +34,6 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(mr_wc::MrWc),
         Arc::new(mr_count_lines_by_file::MrCountLinesByFile),
         Arc::new(mr_next_word_stats::MrNextWordStats),
+        Arc::new(panic_on::PanicOn),
     ]
 }

@@ -232,6 +232,7 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
         Err(e) => {
             if e.downcast_ref::<mr_core::Error>()
                 .is_some_and(|e| e.is_broken_pipe())
+                && !mr_core::cancel::requested()
             {
                 return ExitCode::SUCCESS;
             }
@@ -353,9 +354,17 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     msg
 }
 
-/// Ctrl-C or SIGTERM: the first asks the job to stop cleanly (temp files and
-/// the unfinished output are removed, exit status 130); a second one exits
-/// at once.
+/// How long a run may take to stop by itself after a signal before the
+/// watchdog ends the process.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Ctrl-C or SIGTERM (or SIGHUP): the first asks the job to stop cleanly
+/// (temp files and the unfinished output are removed, exit status 130). If
+/// the run has not ended [`STOP_GRACE`] later (blocked writing to a stdout
+/// nobody reads, or opening a FIFO nobody writes), a watchdog removes the
+/// run's temp files and exits with 130; a second signal does so at once.
+/// Neither exits during an output commit (see [`mr_core::cancel`]), so the
+/// user's previous output is never left half replaced.
 fn install_signal_handler() {
     let r = ctrlc::set_handler(|| {
         if mr_core::cancel::requested() {
@@ -363,7 +372,7 @@ fn install_signal_handler() {
             if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
                 eprint!("\r\x1b[2K");
             }
-            std::process::exit(130);
+            mr_core::cancel::force_exit(130);
         }
         let erase = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
             "\r\x1b[2K"
@@ -372,6 +381,16 @@ fn install_signal_handler() {
         };
         eprintln!("{erase}mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
         mr_core::cancel::request();
+        let _ = std::thread::Builder::new()
+            .name("mr-stop-watchdog".into())
+            .spawn(|| {
+                std::thread::sleep(STOP_GRACE);
+                eprintln!(
+                    "mr: interrupted; the run did not stop within {}s, exiting",
+                    STOP_GRACE.as_secs()
+                );
+                mr_core::cancel::force_exit(130);
+            });
     });
     if let Err(e) = r {
         eprintln!("mr: warning: cannot install the Ctrl-C handler: {e}");

@@ -1,11 +1,37 @@
-//! Cancellation: a signal handler (in the binary) asks the running job to
-//! stop; tasks check between records and return [`Error::Interrupted`], so the
-//! normal error path removes temp files and the unfinished output directory.
+//! Cancellation: stop a run promptly, and clean up even when it cannot stop.
+//!
+//! Three ways a run is asked to stop, all seen through [`check`]:
+//!
+//! - **a signal** (Ctrl-C, SIGTERM): the binary's handler calls [`request`],
+//!   which stops every run in the process ([`Error::Interrupted`]);
+//! - **a failed task**: the runner gives each run a [`RunFlag`]; the first
+//!   task that fails sets it, and every other task of the run stops at its
+//!   next check ([`Error::Cancelled`], which the runner never shows: it
+//!   reports the first task's error);
+//! - **a forced exit**: when a run cannot reach a check (blocked writing to a
+//!   stdout nobody reads, opening a FIFO nobody writes), the binary's
+//!   watchdog calls [`force_exit`], which removes what the run registered
+//!   with [`remove_on_forced_exit`] and exits. It waits for a
+//!   [`critical`] section (the output commit) to end, so it never leaves a
+//!   half-committed output.
+//!
+//! Tasks check every batch of records: every 1024 input lines in a map task,
+//! every 4096 values inside a reducer's key group (one key may hold millions),
+//! every 4096 records a spill or merge writes. Every check is a relaxed
+//! atomic load or two.
 
 use crate::error::{Error, Result};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 static CANCELLED: AtomicBool = AtomicBool::new(false);
+
+thread_local! {
+    /// The flag of the run whose task this thread is running, if any.
+    static RUN: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+}
 
 /// Asks every running job in this process to stop as soon as it can.
 /// Safe to call from a signal handler thread.
@@ -18,15 +44,180 @@ pub fn requested() -> bool {
     CANCELLED.load(Ordering::Relaxed)
 }
 
-/// `Err(Error::Interrupted)` once cancellation was requested.
+/// `Err(Error::Interrupted)` once cancellation was requested;
+/// `Err(Error::Cancelled)` once another task of the current run failed.
 ///
 /// ```
 /// assert!(mr_core::cancel::check().is_ok());
 /// ```
 pub fn check() -> Result<()> {
     if requested() {
-        Err(Error::Interrupted)
-    } else {
-        Ok(())
+        return Err(Error::Interrupted);
+    }
+    let stopped = RUN.with(|r| {
+        r.borrow()
+            .as_ref()
+            .is_some_and(|f| f.load(Ordering::Relaxed))
+    });
+    if stopped {
+        return Err(Error::Cancelled);
+    }
+    Ok(())
+}
+
+/// One run's stop flag, shared by its tasks: the first failure stops them all.
+///
+/// ```
+/// use mr_core::cancel::{check, RunFlag};
+/// let flag = RunFlag::new();
+/// flag.enter(|| assert!(check().is_ok()));
+/// flag.stop();
+/// assert!(flag.enter(check).is_err());
+/// assert!(check().is_ok()); // outside the run
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct RunFlag(Arc<AtomicBool>);
+
+impl RunFlag {
+    /// A flag not set.
+    pub fn new() -> RunFlag {
+        RunFlag::default()
+    }
+
+    /// Stops every task of the run at its next [`check`].
+    pub fn stop(&self) {
+        self.0.store(true, Ordering::SeqCst);
+    }
+
+    /// True once [`stop`](Self::stop) was called.
+    pub fn is_stopped(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+
+    /// Runs `f` (a task) on this thread as part of this run: every [`check`]
+    /// inside it sees the flag.
+    pub fn enter<T>(&self, f: impl FnOnce() -> T) -> T {
+        struct Restore(Option<Arc<AtomicBool>>);
+        impl Drop for Restore {
+            fn drop(&mut self) {
+                let prev = self.0.take();
+                RUN.with(|r| *r.borrow_mut() = prev);
+            }
+        }
+        let prev = RUN.with(|r| r.borrow_mut().replace(self.0.clone()));
+        let _restore = Restore(prev);
+        f()
+    }
+
+    /// Runs a task as part of this run, and stops the run if it fails.
+    pub fn task<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        let r = self.enter(f);
+        if r.is_err() {
+            self.stop();
+        }
+        r
+    }
+}
+
+/// The outcome of a run's tasks: their results in order, or the error that
+/// stopped them: the first one that is not [`Error::Cancelled`] (which only
+/// says that another task failed first).
+pub fn first_failure<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
+    let mut out = Vec::with_capacity(results.len());
+    let mut cancelled = None;
+    for r in results {
+        match r {
+            Ok(v) => out.push(v),
+            Err(Error::Cancelled) => cancelled = Some(Error::Cancelled),
+            Err(e) => return Err(e),
+        }
+    }
+    match cancelled {
+        Some(e) => Err(e),
+        None => Ok(out),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Forced exit.
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+static TO_REMOVE: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+static CRITICAL: Mutex<()> = Mutex::new(());
+
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// A path [`force_exit`] removes; dropping it forgets the path (the run
+/// removed it, or committed it).
+#[derive(Debug)]
+#[must_use = "the path is forgotten when this is dropped"]
+pub struct RemoveOnExit(u64);
+
+impl Drop for RemoveOnExit {
+    fn drop(&mut self) {
+        lock(&TO_REMOVE).retain(|(id, _)| *id != self.0);
+    }
+}
+
+/// Registers a temp file or directory that a forced exit must remove.
+pub fn remove_on_forced_exit(path: impl Into<PathBuf>) -> RemoveOnExit {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    lock(&TO_REMOVE).push((id, path.into()));
+    RemoveOnExit(id)
+}
+
+/// Runs `f` (an output commit) with forced exits held off until it ends.
+pub fn critical<T>(f: impl FnOnce() -> T) -> T {
+    let _held = lock(&CRITICAL);
+    f()
+}
+
+/// Removes every registered path and exits the process with `code`, once no
+/// [`critical`] section is running. For the binary's watchdog, when a run did
+/// not stop by itself soon after a signal.
+pub fn force_exit(code: i32) -> ! {
+    let _held = lock(&CRITICAL);
+    let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
+    for p in paths {
+        // Best effort: the process is going away with an error anyway.
+        let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+    }
+    std::process::exit(code)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_task_stops_the_run_and_its_error_wins() {
+        let flag = RunFlag::new();
+        let r: Vec<Result<u32>> = vec![
+            flag.task(|| Ok(1)),
+            flag.task(|| Err(Error::Config("boom".into()))),
+            flag.task(|| check().map(|()| 3)),
+        ];
+        assert!(flag.is_stopped());
+        let e = first_failure(r).unwrap_err();
+        assert!(matches!(e, Error::Config(_)), "{e}");
+        let r: Vec<Result<u32>> = vec![Err(Error::Cancelled), Err(Error::Config("x".into()))];
+        assert!(matches!(first_failure(r), Err(Error::Config(_))));
+        assert_eq!(first_failure(vec![Ok(1), Ok(2)]).unwrap(), vec![1, 2]);
+    }
+
+    #[test]
+    fn registered_paths_are_forgotten_when_dropped() {
+        let listed = || {
+            lock(&TO_REMOVE)
+                .iter()
+                .any(|(_, p)| p.ends_with("mr-cancel-test"))
+        };
+        let g = remove_on_forced_exit("/nonexistent/mr-cancel-test");
+        assert!(listed());
+        drop(g);
+        assert!(!listed());
+        assert_eq!(critical(|| 5), 5);
     }
 }

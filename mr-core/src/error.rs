@@ -233,6 +233,10 @@ pub enum Error {
     /// unfinished output directory have been removed.
     #[error("interrupted; temporary files and the unfinished output were removed")]
     Interrupted,
+    /// This task stopped because another task of the run failed first; the
+    /// runner reports that task's error instead (see [`crate::cancel`]).
+    #[error("stopped: another task of this run failed")]
+    Cancelled,
     /// A bug in mr: an invariant did not hold.
     #[error("internal error (this is a bug in mr, please report it): {0}")]
     Internal(String),

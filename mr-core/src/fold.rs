@@ -24,8 +24,10 @@ use crate::counters::Counters;
 use crate::emit::{EmitBuffers, RecordSink, Target, ValueFolder};
 use crate::error::{Error, JobError};
 use crate::job::{
-    decode_input, job_result, MapFn, Mapper, RecordError, Reducer, TaskContext, Values,
+    decode_input, guarded_init, job_result, MapFn, Mapper, RecordError, Reducer, TaskContext,
+    Values,
 };
+use crate::panics::catch;
 use crate::Emitter;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
@@ -276,7 +278,7 @@ impl<F: Fold> RecordSink for AccTable<F> {
 
 impl<M: Mapper> MapFn for FoldMapFn<M> {
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
-        self.mapper.init(ctx)
+        guarded_init(|| self.mapper.init(ctx))
     }
 
     fn set_budget(&mut self, bytes: usize) {
@@ -289,13 +291,19 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        let Some(input) = decode_input::<M>(line)? else {
+        let mapped = catch(|| {
+            let Some(input) = decode_input::<M>(line)? else {
+                return Ok(false);
+            };
+            let mut out =
+                Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
+            let r = self.mapper.map(input, &mut out);
+            job_result(r, &mut self.bufs).map(|()| true)
+        })
+        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))?;
+        if !mapped {
             return Ok(false);
-        };
-        let mut out =
-            Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
-        let r = self.mapper.map(input, &mut out);
-        job_result(r, &mut self.bufs)?;
+        }
         if self.table.over_budget() {
             self.table.flush(sink).map_err(RecordError::Fatal)?;
         }
@@ -307,10 +315,13 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError> {
-        let mut out =
-            Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
-        let r = self.mapper.finish(&mut out);
-        job_result(r, &mut self.bufs)?;
+        catch(|| {
+            let mut out =
+                Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
+            let r = self.mapper.finish(&mut out);
+            job_result(r, &mut self.bufs)
+        })
+        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))?;
         self.table.flush(sink).map_err(RecordError::Fatal)
     }
 

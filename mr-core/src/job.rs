@@ -22,6 +22,7 @@ use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, RecordSink};
 use crate::error::JobError;
 use crate::options::{JobOption, JobParams};
+use crate::panics::{catch, Panicked};
 use crate::protocol::FromLine;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -505,15 +506,20 @@ impl Step {
         self.sort_values
     }
 
+    // Job code runs under `panics::catch` from here on: make sure the hook
+    // that keeps caught panics quiet is there.
     pub(crate) fn new_mapper(&self) -> Box<dyn MapFn> {
+        crate::panics::install_hook();
         self.mapper.create()
     }
 
     pub(crate) fn new_combiner(&self) -> Option<Box<dyn ReduceFn>> {
+        crate::panics::install_hook();
         self.combiner.as_ref().map(|c| c.create())
     }
 
     pub(crate) fn new_reducer(&self) -> Option<Box<dyn ReduceFn>> {
+        crate::panics::install_hook();
         self.reducer.as_ref().map(|c| c.create())
     }
 }
@@ -660,6 +666,25 @@ impl RecordError {
             },
         }
     }
+
+    /// A panic caught in job code. It is the record's error (`job
+    /// panicked: ...`), unless the emitter's sink had failed first (a job
+    /// that `unwrap`s a failed `emit`: the sink's error is the cause) or the
+    /// panic is in mr's own code (a bug, never skipped).
+    pub(crate) fn from_panic(p: Panicked, bufs: &mut EmitBuffers) -> RecordError {
+        if let Some(fatal) = bufs.fatal.take() {
+            return RecordError::Fatal(fatal);
+        }
+        if p.internal {
+            return RecordError::Fatal(crate::Error::Internal(p.to_string()));
+        }
+        RecordError::Job(p.to_string())
+    }
+}
+
+/// Runs an init hook, a panic in it becoming its error.
+pub(crate) fn guarded_init(f: impl FnOnce() -> Result<(), JobError>) -> Result<(), JobError> {
+    catch(f).unwrap_or_else(|p| Err(JobError::msg(p)))
 }
 
 pub(crate) trait MapFactory: Send + Sync {
@@ -779,7 +804,7 @@ pub(crate) fn job_result(
 
 impl<M: Mapper> MapFn for MapAdapter<M> {
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
-        self.mapper.init(ctx)
+        guarded_init(|| self.mapper.init(ctx))
     }
 
     fn map_line(
@@ -788,12 +813,15 @@ impl<M: Mapper> MapFn for MapAdapter<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        let Some(input) = decode_input::<M>(line)? else {
-            return Ok(false);
-        };
-        let mut out = Emitter::new(sink, counters, &mut self.bufs);
-        let r = self.mapper.map(input, &mut out);
-        job_result(r, &mut self.bufs).map(|()| true)
+        catch(|| {
+            let Some(input) = decode_input::<M>(line)? else {
+                return Ok(false);
+            };
+            let mut out = Emitter::new(sink, counters, &mut self.bufs);
+            let r = self.mapper.map(input, &mut out);
+            job_result(r, &mut self.bufs).map(|()| true)
+        })
+        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))
     }
 
     fn finish(
@@ -801,9 +829,12 @@ impl<M: Mapper> MapFn for MapAdapter<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError> {
-        let mut out = Emitter::new(sink, counters, &mut self.bufs);
-        let r = self.mapper.finish(&mut out);
-        job_result(r, &mut self.bufs)
+        catch(|| {
+            let mut out = Emitter::new(sink, counters, &mut self.bufs);
+            let r = self.mapper.finish(&mut out);
+            job_result(r, &mut self.bufs)
+        })
+        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))
     }
 }
 
@@ -874,7 +905,7 @@ impl<V: DeserializeOwned> Iterator for Values<'_, V> {
 
 impl<R: Reducer> ReduceFn for ReduceAdapter<R> {
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
-        self.reducer.init(ctx)
+        guarded_init(|| self.reducer.init(ctx))
     }
 
     fn reduce(
@@ -903,9 +934,12 @@ impl<R: Reducer> ReduceFn for ReduceAdapter<R> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError> {
-        let mut out = Emitter::new(sink, counters, &mut self.bufs);
-        let r = self.reducer.finish(&mut out);
-        job_result(r, &mut self.bufs)
+        catch(|| {
+            let mut out = Emitter::new(sink, counters, &mut self.bufs);
+            let r = self.reducer.finish(&mut out);
+            job_result(r, &mut self.bufs)
+        })
+        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))
     }
 }
 
@@ -918,7 +952,9 @@ impl<R: Reducer> ReduceAdapter<R> {
         counters: &mut Counters,
         skipped: Option<&mut Vec<(Vec<u8>, String)>>,
     ) -> Result<(), RecordError> {
-        let k: R::Key = match serde_json::from_slice(key) {
+        let decoded = catch(|| serde_json::from_slice::<R::Key>(key))
+            .map_err(|p| RecordError::from_panic(p, &mut self.bufs))?;
+        let k: R::Key = match decoded {
             Ok(k) => k,
             Err(e) => {
                 let reason = format!("invalid key: {e}");
@@ -939,8 +975,20 @@ impl<R: Reducer> ReduceAdapter<R> {
             skipped,
             _type: PhantomData,
         };
-        let mut out = Emitter::new(sink, counters, &mut self.bufs);
-        let r = self.reducer.reduce(k, vals, &mut out);
+        let reducer = &mut self.reducer;
+        let bufs = &mut self.bufs;
+        let r = catch(|| {
+            let mut out = Emitter::new(sink, counters, bufs);
+            reducer.reduce(k, vals, &mut out)
+        });
+        let r = match (r, &mut error) {
+            (Ok(r), _) => r,
+            // The values failed under the reducer (a spill read error, an
+            // interrupt), which then panicked on what it got: the values'
+            // error is the cause.
+            (Err(_), Some(ValuesError::Fatal(_))) => Ok(()),
+            (Err(p), _) => return Err(RecordError::from_panic(p, &mut self.bufs)),
+        };
         match error {
             Some(ValuesError::Fatal(e)) => return Err(RecordError::Fatal(e)),
             Some(ValuesError::Decode(m)) => {

@@ -85,6 +85,7 @@ pub mod lock;
 mod map_task;
 pub mod options;
 pub mod output;
+pub mod panics;
 pub mod protocol;
 mod reduce_task;
 pub mod reducers;

@@ -4,7 +4,7 @@
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result};
-use crate::input::lines::{line_number_at, open_split};
+use crate::input::lines::{is_corrupt_data, line_number_at, open_split};
 use crate::input::listing::InputSource;
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
@@ -59,18 +59,12 @@ impl Sink {
     }
 }
 
-/// Errors a decompressor gives on a damaged or cut file.
-fn is_corrupt_stream(e: &std::io::Error) -> bool {
-    use std::io::ErrorKind::*;
-    matches!(e.kind(), UnexpectedEof | InvalidInput | InvalidData)
-}
-
 /// The input file as a URI, as Hadoop and mrjob give it to a task:
 /// `file://` and the absolute path (`-` for stdin).
 pub(crate) fn input_uri(source: &InputSource) -> String {
     match source {
         InputSource::Stdin => "-".to_string(),
-        InputSource::Path(p) => {
+        InputSource::Path(p) | InputSource::Stream(p) => {
             let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
             format!("file://{}", abs.display())
         }
@@ -79,6 +73,7 @@ pub(crate) fn input_uri(source: &InputSource) -> String {
 
 /// Runs the step's mapper over one split.
 pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult> {
+    crate::cancel::check()?;
     let ctx = TaskContext {
         step: env.step_index,
         kind: TaskKind::Map,
@@ -110,7 +105,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     );
     let mut reader = open_split(split)?;
     let path_for_errors = match &split.file.source {
-        InputSource::Path(p) => Some(p.clone()),
+        InputSource::Path(p) | InputSource::Stream(p) => Some(p.clone()),
         InputSource::Stdin => None,
     };
     let first_offset = reader.position();
@@ -137,9 +132,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     loop {
         let next = match reader.next_line() {
             Ok(next) => next,
-            Err(e) if split.file.compression.is_compressed() && is_corrupt_stream(&e) => {
+            Err(e) if is_corrupt_data(&e) => {
                 // A log being written, or cut by a crash: the lines read so far
-                // are good; the rest of the file is a bad record.
+                // are good; the rest of the file is a bad record, kept with
+                // the start of the line the damage cut.
                 let location = Location::Line {
                     step: env.step_index,
                     file: split.file.display.clone(),
@@ -147,9 +143,13 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
                     offset: Some(reader.position()),
                     in_split: None,
                 };
-                let reason =
-                    format!("corrupt or truncated compressed data after line {lines_read}: {e}");
-                policy.reject(&mut bad, location, reason, b"")?;
+                let reason = format!(
+                    "corrupt or truncated compressed data after line {lines_read} \
+                     (uncompressed byte {}): {e}; the rest of the file cannot be read",
+                    reader.position()
+                );
+                let cut = reader.pending().to_vec();
+                policy.reject(&mut bad, location, reason, &cut)?;
                 break;
             }
             Err(e) => {

@@ -43,6 +43,7 @@ pub(crate) fn run_reduce_task(
     runs: Vec<Run>,
     part_path: &Path,
 ) -> Result<ReduceResult> {
+    crate::cancel::check()?;
     let ctx = TaskContext {
         step: env.step_index,
         kind: TaskKind::Reduce,

@@ -129,6 +129,12 @@ pub fn emulate(
     };
     let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
+    let _forced_exit_cleanup = (
+        mr_core::cancel::remove_on_forced_exit(work.path()),
+        output_dir
+            .as_ref()
+            .map(|o| mr_core::cancel::remove_on_forced_exit(o.temporary())),
+    );
     let em = Emulator {
         plan,
         seed,
@@ -165,7 +171,7 @@ pub fn emulate(
         last_parts = parts;
     }
     let output_dir = match output_dir {
-        Some(o) => Some(o.commit()?),
+        Some(o) => Some(mr_core::cancel::critical(|| o.commit())?),
         None => {
             if plan.steps[n - 1].reducer {
                 merge_parts(&last_parts, out)?;
@@ -415,7 +421,7 @@ impl StepRun<'_> {
         let dir = self.task_dir(&format!("m-{m:05}"))?;
         let mut env = self.task_env('m', m);
         let file = match &split.file.source {
-            InputSource::Path(p) => {
+            InputSource::Path(p) | InputSource::Stream(p) => {
                 let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
                 format!("file:{}", abs.display())
             }

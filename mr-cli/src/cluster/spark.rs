@@ -214,6 +214,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         .prefix("mr-spark-")
         .tempdir_in(&tmp_root)
         .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
+    let _forced_exit_cleanup = mr_core::cancel::remove_on_forced_exit(work.path());
     let spec = spec(plan, args, work.path())?.to_string();
     if args.dry_run {
         let c = command(

@@ -62,6 +62,12 @@ impl<R: Read> LineReader<R> {
         self.pos
     }
 
+    /// Bytes read but not yet returned as a line: after a read error, the
+    /// start of the line it cut.
+    pub fn pending(&self) -> &[u8] {
+        &self.buf[self.lo..self.hi]
+    }
+
     /// Discards bytes through the next newline (the tail of a line owned by
     /// the previous split).
     pub fn skip_partial_line(&mut self) -> io::Result<()> {
@@ -137,53 +143,105 @@ impl<R: Read> LineReader<R> {
     }
 }
 
-/// Opens a split positioned at its first owned line. A compressed file is
-/// decompressed on a helper thread ([`ReadAhead`]), ahead of the parsing.
-pub fn open_split(split: &Split) -> Result<LineReader<Box<dyn Read + Send>>> {
+/// An I/O error of the input itself (the disk, the pipe), as opposed to an
+/// error a decompressor found in the data: see [`is_corrupt_data`].
+#[derive(Debug)]
+struct SourceError(io::Error);
+
+impl std::fmt::Display for SourceError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.fmt(f)
+    }
+}
+
+impl std::error::Error for SourceError {}
+
+/// The raw input (file, pipe, stdin): its errors are tagged as
+/// [`SourceError`]s, which decompressors pass through unchanged.
+struct Source<R>(R);
+
+impl<R: Read> Read for Source<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| match e.kind() {
+            io::ErrorKind::Interrupted => e,
+            kind => io::Error::new(kind, SourceError(e)),
+        })
+    }
+}
+
+/// True when a read error of an [`open_split`] reader comes from the
+/// decompressor (corrupt or truncated data), not from the input itself.
+pub fn is_corrupt_data(e: &io::Error) -> bool {
+    !e.get_ref().is_some_and(|inner| inner.is::<SourceError>())
+}
+
+type BoxRead = Box<dyn Read + Send>;
+
+/// Wraps `raw` (tagged) in the decoder of `compression`, which runs on a
+/// helper thread ([`ReadAhead`]), ahead of the parsing. Errors pass through
+/// unchanged, so [`is_corrupt_data`] still tells them apart.
+fn decoder(raw: BoxRead, compression: Compression, path: &std::path::Path) -> Result<BoxRead> {
+    let buffered = BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
+    Ok(match compression {
+        Compression::Gzip => Box::new(ReadAhead::spawn(flate2::read::MultiGzDecoder::new(
+            buffered,
+        ))),
+        Compression::Bzip2 => {
+            Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(buffered)))
+        }
+        Compression::Zstd => Box::new(ReadAhead::spawn(
+            zstd::stream::read::Decoder::with_buffer(buffered)
+                .map_err(|e| Error::io("opening zstd stream", path, e))?,
+        )),
+        Compression::None => Box::new(buffered),
+    })
+}
+
+/// Opens a stream (stdin, a named pipe): its first bytes say whether it is
+/// compressed; they are read, looked at and put back in front.
+fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<BoxRead> {
+    let mut raw = raw;
+    let mut head = Vec::with_capacity(4);
+    let r = (&mut raw).take(4).read_to_end(&mut head);
+    r.map_err(|e| Error::io("reading", path, e))?;
+    let compression = Compression::from_magic(&head).unwrap_or(Compression::None);
+    let whole: BoxRead = Box::new(io::Cursor::new(head).chain(raw));
+    decoder(whole, compression, path)
+}
+
+/// Opens a split positioned at its first owned line.
+pub fn open_split(split: &Split) -> Result<LineReader<BoxRead>> {
     let file = &split.file;
     let path = match &file.source {
         InputSource::Stdin => {
-            let r: Box<dyn Read + Send> = Box::new(io::stdin());
+            let r = open_stream(Box::new(io::stdin()), std::path::Path::new("-"))?;
             return Ok(LineReader::new(r, 0, u64::MAX));
+        }
+        InputSource::Stream(p) => {
+            // Blocks until the pipe has a writer, as `cat` does.
+            let f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
+            return Ok(LineReader::new(open_stream(Box::new(f), p)?, 0, u64::MAX));
         }
         InputSource::Path(p) => p,
     };
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    match file.compression {
-        Compression::Gzip => {
-            let r =
-                flate2::read::MultiGzDecoder::new(BufReader::with_capacity(READ_BUFFER_BYTES, f));
-            Ok(LineReader::new(Box::new(ReadAhead::spawn(r)), 0, u64::MAX))
-        }
-        Compression::Bzip2 => {
-            let r =
-                bzip2::read::MultiBzDecoder::new(BufReader::with_capacity(READ_BUFFER_BYTES, f));
-            Ok(LineReader::new(Box::new(ReadAhead::spawn(r)), 0, u64::MAX))
-        }
-        Compression::Zstd => {
-            let d = zstd::stream::read::Decoder::with_buffer(BufReader::with_capacity(
-                READ_BUFFER_BYTES,
-                f,
-            ))
-            .map_err(|e| Error::io("opening zstd stream", path, e))?;
-            Ok(LineReader::new(Box::new(ReadAhead::spawn(d)), 0, u64::MAX))
-        }
-        Compression::None => {
-            if split.start == 0 {
-                let r: Box<dyn Read + Send> = Box::new(f);
-                return Ok(LineReader::new(r, 0, split.end));
-            }
-            // Start one byte early: if it is a newline, our first line starts
-            // exactly at `start`; otherwise we are mid-line and skip it.
-            f.seek(SeekFrom::Start(split.start - 1))
-                .map_err(|e| Error::io("seeking in", path, e))?;
-            let r: Box<dyn Read + Send> = Box::new(f);
-            let mut lr = LineReader::new(r, split.start - 1, split.end);
-            lr.skip_partial_line()
-                .map_err(|e| Error::io("reading", path, e))?;
-            Ok(lr)
-        }
+    if file.compression.is_compressed() {
+        let r = decoder(Box::new(f), file.compression, path)?;
+        return Ok(LineReader::new(r, 0, u64::MAX));
     }
+    if split.start == 0 {
+        let r: BoxRead = Box::new(Source(f));
+        return Ok(LineReader::new(r, 0, split.end));
+    }
+    // Start one byte early: if it is a newline, our first line starts
+    // exactly at `start`; otherwise we are mid-line and skip it.
+    f.seek(SeekFrom::Start(split.start - 1))
+        .map_err(|e| Error::io("seeking in", path, e))?;
+    let r: BoxRead = Box::new(Source(f));
+    let mut lr = LineReader::new(r, split.start - 1, split.end);
+    lr.skip_partial_line()
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(lr)
 }
 
 /// Counts the lines that start before `offset` in a plain file: turns a byte
@@ -232,6 +290,7 @@ mod tests {
         if content.is_empty() {
             return vec![];
         }
+        let content = content.strip_prefix(BOM).unwrap_or(content);
         let body = content.strip_suffix(b"\n").unwrap_or(content);
         body.split(|&b| b == b'\n')
             .map(|mut l| {
@@ -243,6 +302,26 @@ mod tests {
             .collect()
     }
 
+    /// Bytes rich in what a line splitter can get wrong: newlines, CRs, a
+    /// BOM's bytes, NULs, invalid UTF-8.
+    fn hostile_bytes() -> impl Strategy<Value = Vec<u8>> {
+        let byte = prop_oneof![
+            4 => Just(b'\n'),
+            2 => Just(b'\r'),
+            1 => Just(0xEFu8),
+            1 => Just(0xBBu8),
+            1 => Just(0xBFu8),
+            1 => Just(0u8),
+            6 => any::<u8>(),
+        ];
+        (any::<bool>(), proptest::collection::vec(byte, 0..300)).prop_map(|(bom, mut v)| {
+            if bom {
+                v.splice(0..0, BOM.iter().copied());
+            }
+            v
+        })
+    }
+
     proptest! {
         #[test]
         fn every_line_read_once_whatever_the_chunk(
@@ -252,6 +331,15 @@ mod tests {
         ) {
             let mut content = lines.join("\n").into_bytes();
             if trailing_newline && !content.is_empty() { content.push(b'\n'); }
+            prop_assert_eq!(read_all_splits(&content, chunk), reference_lines(&content));
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 400, ..ProptestConfig::default() })]
+        /// Arbitrary bytes, any split size: every line read exactly once.
+        #[test]
+        fn arbitrary_bytes_every_line_once(content in hostile_bytes(), chunk in 1u64..64) {
             prop_assert_eq!(read_all_splits(&content, chunk), reference_lines(&content));
         }
     }

@@ -4,10 +4,21 @@
 //! - a directory is walked recursively, skipping names that start with `_`
 //!   or `.` (Hadoop's rule: `_SUCCESS`, `_logs`, `.crc` files, hidden dirs);
 //! - a pattern with `*`, `?` or `[` is expanded as a glob;
-//! - `-` is standard input.
+//! - `-` is standard input;
+//! - a named pipe, character device or socket given by name (`/dev/stdin`,
+//!   `<(zcat a.gz)`, `mkfifo f`) is a stream: read once, front to back, as
+//!   one split (found while walking a directory, it is skipped: a pipe there
+//!   is not a log file, and reading it could block forever).
 //!
 //! A path that does not exist, or a pattern that matches nothing, is an error
 //! before any work starts. Empty files are kept out of the splits.
+//!
+//! Compression is found from a file's first bytes (gzip `1f 8b`, bzip2
+//! `BZh1`..`BZh9`, zstd `28 b5 2f fd`); the name is only a hint. A file named
+//! `.gz`, `.bz2` or `.zst` that does not start with the magic bytes is read as
+//! plain text, with a warning naming it (a mislabelled log must not be
+//! turned into one unreadable record). A stream's compression is found the
+//! same way when it is opened.
 
 use crate::error::{Error, Result};
 use std::fs;
@@ -20,6 +31,17 @@ pub enum InputSource {
     Path(PathBuf),
     /// Standard input.
     Stdin,
+    /// A named pipe, character device or socket given by name: read as a
+    /// stream, like standard input.
+    Stream(PathBuf),
+}
+
+impl InputSource {
+    /// True for standard input and other streams: one split, size unknown,
+    /// compression found when opened.
+    pub fn is_stream(&self) -> bool {
+        matches!(self, InputSource::Stdin | InputSource::Stream(_))
+    }
 }
 
 /// How a file's bytes are encoded.
@@ -56,6 +78,48 @@ impl Compression {
     /// True when the file must be read whole by one task.
     pub fn is_compressed(self) -> bool {
         self != Compression::None
+    }
+
+    /// The compression a file's first bytes (at least 4 unless the file is
+    /// shorter) show, if any.
+    ///
+    /// ```
+    /// use mr_core::input::listing::Compression;
+    /// assert_eq!(Compression::from_magic(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
+    /// assert_eq!(Compression::from_magic(b"BZh9"), Some(Compression::Bzip2));
+    /// assert_eq!(Compression::from_magic(b"BZh is a word"), None);
+    /// assert_eq!(Compression::from_magic(b"{\"a\":1}"), None);
+    /// ```
+    pub fn from_magic(head: &[u8]) -> Option<Compression> {
+        if head.starts_with(GZIP_MAGIC) {
+            Some(Compression::Gzip)
+        } else if head.starts_with(ZSTD_MAGIC) {
+            Some(Compression::Zstd)
+        } else if head.starts_with(BZIP2_MAGIC)
+            && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
+        {
+            Some(Compression::Bzip2)
+        } else {
+            None
+        }
+    }
+
+    fn magic(self) -> &'static [u8] {
+        match self {
+            Compression::None => b"",
+            Compression::Gzip => GZIP_MAGIC,
+            Compression::Bzip2 => BZIP2_MAGIC,
+            Compression::Zstd => ZSTD_MAGIC,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Compression::None => "plain",
+            Compression::Gzip => "gzip",
+            Compression::Bzip2 => "bzip2",
+            Compression::Zstd => "zstd",
+        }
     }
 }
 
@@ -136,11 +200,18 @@ fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()>
         return Ok(());
     }
     if !meta.is_file() {
-        // Sockets, FIFOs found while walking: not log files. A FIFO given
-        // explicitly is read as a stream.
-        if !explicit {
-            return Ok(());
+        // Sockets, FIFOs found while walking: not log files. One given by
+        // name is read as a stream (opening it here to look at its first
+        // bytes would block, or eat them).
+        if explicit {
+            out.push(InputFile {
+                source: InputSource::Stream(path.to_path_buf()),
+                display: path.display().to_string(),
+                size: 0,
+                compression: Compression::None,
+            });
         }
+        return Ok(());
     }
     out.push(InputFile {
         source: InputSource::Path(path.to_path_buf()),
@@ -151,15 +222,39 @@ fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()>
     Ok(())
 }
 
-/// Compression by extension (`.gz`, `.bz2`, `.zst`) or, for other names, by
-/// magic bytes (logs are not always named well).
+/// Compression by magic bytes; the extension (`.gz`, `.bz2`, `.zst`) is a
+/// hint, believed only for a file too short to show its magic (a cut file,
+/// which its decoder then reports).
 fn detect_compression(path: &Path) -> Result<Compression> {
-    match path.extension().and_then(|e| e.to_str()) {
-        Some("gz") => return Ok(Compression::Gzip),
-        Some("bz2") => return Ok(Compression::Bzip2),
-        Some("zst") | Some("zstd") => return Ok(Compression::Zstd),
-        _ => {}
+    let head = read_head(path)?;
+    if let Some(c) = Compression::from_magic(&head) {
+        return Ok(c);
     }
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let hinted = match ext {
+        "gz" => Compression::Gzip,
+        "bz2" => Compression::Bzip2,
+        "zst" | "zstd" => Compression::Zstd,
+        _ => return Ok(Compression::None),
+    };
+    if head.len() < 4
+        && hinted
+            .magic()
+            .starts_with(&head[..head.len().min(hinted.magic().len())])
+    {
+        return Ok(hinted);
+    }
+    eprintln!(
+        "mr: warning: {} is named .{ext} but is not {}-compressed (its first bytes are not {}'s); reading it as plain text",
+        path.display(),
+        hinted.name(),
+        hinted.name(),
+    );
+    Ok(Compression::None)
+}
+
+/// The first 4 bytes of a file (fewer if it is shorter).
+fn read_head(path: &Path) -> Result<Vec<u8>> {
     let mut magic = [0u8; 4];
     let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
     use std::io::Read;
@@ -172,16 +267,7 @@ fn detect_compression(path: &Path) -> Result<Compression> {
             Err(e) => return Err(Error::io("reading", path, e)),
         }
     }
-    let head = &magic[..n];
-    Ok(if head.starts_with(GZIP_MAGIC) {
-        Compression::Gzip
-    } else if head.starts_with(ZSTD_MAGIC) {
-        Compression::Zstd
-    } else if head.starts_with(BZIP2_MAGIC) && head.len() == 4 && (b'1'..=b'9').contains(&head[3]) {
-        Compression::Bzip2
-    } else {
-        Compression::None
-    })
+    Ok(magic[..n].to_vec())
 }
 
 #[cfg(test)]
@@ -232,5 +318,38 @@ mod tests {
         assert_eq!(detect_compression(&p).unwrap(), Compression::Bzip2);
         fs::write(&p, b"BZh is a word").unwrap();
         assert_eq!(detect_compression(&p).unwrap(), Compression::None);
+    }
+
+    #[test]
+    fn the_extension_is_only_a_hint() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("mislabelled.gz");
+        fs::write(&p, b"plain text\n").unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::None);
+        let p = d.path().join("really-zstd.gz");
+        fs::write(&p, [0x28, 0xb5, 0x2f, 0xfd, 0]).unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::Zstd);
+        // Cut before its magic was complete: still gzip, for the decoder to
+        // report.
+        let p = d.path().join("cut.gz");
+        fs::write(&p, [0x1f]).unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::Gzip);
+    }
+
+    #[test]
+    fn a_fifo_given_by_name_is_a_stream_and_skipped_in_a_dir() {
+        let d = tempfile::tempdir().unwrap();
+        let fifo = d.path().join("f");
+        let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+        if !made.is_ok_and(|s| s.success()) {
+            eprintln!("skipped: mkfifo not available");
+            return;
+        }
+        let files = list_inputs(&[fifo.display().to_string()]).unwrap();
+        assert_eq!(files.len(), 1);
+        assert_eq!(files[0].source, InputSource::Stream(fifo.clone()));
+        assert!(list_inputs(&[d.path().display().to_string()])
+            .unwrap()
+            .is_empty());
     }
 }

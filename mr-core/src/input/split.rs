@@ -3,9 +3,10 @@
 //! A split owns the lines whose **first byte** lies in `[start, end)`: the
 //! reader of a split that starts mid-line skips to the next line, and reads
 //! past `end` to finish its last line. So no line is lost, cut or read twice,
-//! whatever the chunk size. A gzip file or stdin is one split.
+//! whatever the chunk size. A compressed file, stdin or another stream (a
+//! named pipe) is one split.
 
-use super::listing::{InputFile, InputSource};
+use super::listing::InputFile;
 use std::sync::Arc;
 
 /// A byte range of one input file, the unit of work of a map task.
@@ -53,10 +54,10 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
     let chunk = chunk_size.max(1);
     let mut out = Vec::new();
     for f in files {
-        if f.size == 0 && f.source != InputSource::Stdin {
+        if f.size == 0 && !f.source.is_stream() {
             continue; // nothing to read (even a zero-byte .gz, as crashed rotations leave)
         }
-        let whole = f.compression.is_compressed() || f.source == InputSource::Stdin;
+        let whole = f.compression.is_compressed() || f.source.is_stream();
         let file = Arc::new(f);
         if whole {
             out.push(Split {

@@ -11,14 +11,35 @@ use std::path::{Path, PathBuf};
 
 /// Writes the parts to `out`, concatenated in order.
 pub fn concat_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
+    let mut out = StopWriter(out);
     for p in parts {
         let mut f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
-        std::io::copy(&mut f, out).map_err(|e| copy_error(e, p))?;
+        std::io::copy(&mut f, &mut out).map_err(|e| copy_error(e, p))?;
     }
     Ok(())
 }
 
+/// A writer that fails once a stop was requested (Ctrl-C, SIGTERM), so a
+/// slow reader of stdout does not hold a cancelled run until it is done.
+struct StopWriter<'a>(&'a mut dyn Write);
+
+impl Write for StopWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if crate::cancel::requested() {
+            return Err(std::io::Error::other("interrupted"));
+        }
+        self.0.write(buf)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 fn copy_error(e: std::io::Error, p: &std::path::Path) -> Error {
+    if crate::cancel::requested() {
+        return Error::Interrupted;
+    }
     // io::copy does not say which side failed; a broken pipe is stdout's.
     if e.kind() == std::io::ErrorKind::BrokenPipe {
         Error::Stdout(e)
@@ -30,7 +51,8 @@ fn copy_error(e: std::io::Error, p: &std::path::Path) -> Error {
 /// Writes the lines of sorted parts to `out`, merged by key (the bytes before
 /// the first tab). Lines of one part keep their order.
 pub fn merge_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
-    merge_sorted_lines(parts, 1, out).map_err(|e| match e {
+    merge_sorted_lines(parts, 1, &mut StopWriter(out)).map_err(|e| match e {
+        _ if crate::cancel::requested() => Error::Interrupted,
         MergeError::Read { path, source } => Error::io("reading", path, source),
         MergeError::Write(e) => Error::Stdout(e),
     })

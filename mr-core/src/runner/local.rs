@@ -97,6 +97,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         None => std::env::temp_dir(),
     };
     let work = WorkDir::create(&tmp_root, "mr-job-")?;
+    // A run that cannot stop by itself after a signal (blocked on stdout)
+    // is ended by the binary's watchdog: it removes these first.
+    let _forced_exit_cleanup = (
+        crate::cancel::remove_on_forced_exit(work.path()),
+        output_dir
+            .as_ref()
+            .map(|o| crate::cancel::remove_on_forced_exit(o.temporary())),
+    );
     let threads = cfg.threads();
     let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
     let pool = rayon::ThreadPoolBuilder::new()
@@ -124,6 +132,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let mut tl = Timeline::new(started);
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
+    // The first task that fails stops the others at their next check.
+    let run = crate::cancel::RunFlag::new();
     for (i, step) in steps.iter().enumerate() {
         crate::cancel::check()?;
         let last = i + 1 == steps.len();
@@ -157,10 +167,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                         .iter()
                         .map(|s| s.end.min(s.file.size).saturating_sub(s.start))
                         .sum(),
-                    splits.iter().any(|s| {
-                        s.file.compression.is_compressed()
-                            || matches!(s.file.source, InputSource::Stdin)
-                    }),
+                    splits
+                        .iter()
+                        .any(|s| s.file.compression.is_compressed() || s.file.source.is_stream()),
                 );
             }
         }
@@ -182,7 +191,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             part_dir: map_only.then_some(out_dir.as_path()),
             params: &cfg.params,
         };
-        let map_results = each_task(&pool, cfg.inline, splits, |s| {
+        let map_results = each_task(&pool, cfg.inline, &run, splits, |s| {
             // Tiny splits may never reach the task's own checks.
             crate::cancel::check()?;
             let start = tl.now();
@@ -241,7 +250,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 params: &cfg.params,
             };
             let tasks: Vec<_> = by_partition.into_iter().enumerate().collect();
-            let results = each_task(&pool, cfg.inline, tasks, |(p, runs)| {
+            let results = each_task(&pool, cfg.inline, &run, tasks, |(p, runs)| {
                 let start = tl.now();
                 let r = run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
                 if let Some(p) = &cfg.progress {
@@ -323,7 +332,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             for part in &final_parts {
                 protocol.rewrite_file(part)?;
             }
-            let dir = o.commit()?;
+            // A forced exit waits for the commit to end.
+            let dir = crate::cancel::critical(|| o.commit())?;
             report.bad_record_files = report
                 .bad_record_files
                 .iter()
@@ -369,16 +379,22 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
 /// Runs `task` on every item: in parallel on the pool, or (inline) one
 /// after another in this thread, where a panic in the job's code reaches
 /// the caller (and a debugger) as it is.
+/// The first task that fails stops the others (through `run`) at their
+/// next check; its error is the one reported.
 fn each_task<T: Send, R: Send>(
     pool: &rayon::ThreadPool,
     inline: bool,
+    run: &crate::cancel::RunFlag,
     items: Vec<T>,
     task: impl Fn(T) -> Result<R> + Sync + Send,
 ) -> Result<Vec<R>> {
-    if inline {
-        return items.into_iter().map(task).collect();
-    }
-    pool.install(|| items.into_par_iter().map(task).collect())
+    let task = |item| run.task(|| task(item));
+    let results: Vec<Result<R>> = if inline {
+        items.into_iter().map(task).collect()
+    } else {
+        pool.install(|| items.into_par_iter().map(task).collect())
+    };
+    crate::cancel::first_failure(results)
 }
 
 /// An empty split, for a step whose input is empty: its map task reads
@@ -414,7 +430,7 @@ fn empty_split(work: &Path, step: usize, first_input: Option<&InputFile>) -> Res
 fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 {
     let total: u64 = files
         .iter()
-        .filter(|f| !f.compression.is_compressed() && f.source != InputSource::Stdin)
+        .filter(|f| !f.compression.is_compressed() && !f.source.is_stream())
         .map(|f| f.size)
         .sum();
     let size = limits::split_size(chunk_size, total);

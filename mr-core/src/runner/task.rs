@@ -226,6 +226,9 @@ pub fn run_task(
             {
                 line_no += 1;
                 records_in += 1;
+                if records_in.is_multiple_of(1024) {
+                    crate::cancel::check()?;
+                }
                 let (offset, line) = if env.input_offsets {
                     split_offset(raw)
                 } else {
@@ -421,6 +424,12 @@ impl<R: Read> LineGroups<R> {
             return Ok(false);
         };
         self.lines += 1;
+        if self
+            .lines
+            .is_multiple_of(crate::shuffle::merge::CHECK_EVERY)
+        {
+            crate::cancel::check()?;
+        }
         let (k, mut v) = split_record(line);
         if self.sort_field {
             // `key TAB sortkey TAB value`: drop the sort field.
@@ -562,6 +571,70 @@ mod tests {
         );
         r.unwrap();
         assert_eq!(out, "\"a\"\t1\n\"b\"\t3\n");
+    }
+
+    /// Bytes rich in what the streaming protocol is made of.
+    fn stream_bytes() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let byte = prop_oneof![
+            4 => Just(b'\t'),
+            4 => Just(b'\n'),
+            4 => Just(b'"'),
+            3 => Just(b'1'),
+            3 => Just(b'a'),
+            1 => Just(b'\\'),
+            1 => Just(b'{'),
+            1 => Just(b'\r'),
+            1 => Just(b' '),
+            4 => any::<u8>(),
+        ];
+        proptest::collection::vec(byte, 0..300)
+    }
+
+    /// The lines of `input` (no CR, no BOM) sorted by key bytes, as
+    /// `LC_ALL=C sort` feeds a reducer.
+    fn sorted_by_key(input: &[u8]) -> Vec<u8> {
+        let clean: Vec<u8> = input
+            .iter()
+            .copied()
+            .filter(|&b| b != b'\r' && b != 0xEF)
+            .collect();
+        let body = clean.strip_suffix(b"\n").unwrap_or(&clean);
+        let mut lines: Vec<&[u8]> = body.split(|&b| b == b'\n').collect();
+        if clean.is_empty() {
+            lines.clear();
+        }
+        lines.sort_by(|a, b| split_record(a).0.cmp(split_record(b).0));
+        lines.join(&b'\n')
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig { cases: 200, ..Default::default() })]
+        /// Arbitrary bytes on a task's stdin: an error or a result, never a
+        /// panic; with --skip-bad-records (and sorted input for a reducer)
+        /// always a result, every line counted.
+        #[test]
+        fn arbitrary_streaming_input_never_panics(input in stream_bytes(), sort in proptest::prelude::any::<bool>()) {
+            let input = if sort { sorted_by_key(&input) } else { input };
+            for role in [TaskRole::Mapper, TaskRole::Combiner, TaskRole::Reducer] {
+                for skip in [false, true] {
+                    let opts = TaskOptions { step: 0, role, skip_bad_records: skip, params: Default::default(), output_protocol: Default::default() };
+                    let (mut out, mut diag) = (Vec::new(), Vec::new());
+                    let r = run_task(&Wc, &opts, &TaskEnv::default(), &input[..], &mut out, &mut diag);
+                    if skip && (role == TaskRole::Mapper || sort) {
+                        let report = r.map_err(|e| proptest::test_runner::TestCaseError::fail(e.to_string()))?;
+                        let mut lines = LineReader::new(&input[..], 0, u64::MAX);
+
+                        let mut n = 0i64;
+                        while lines.next_line().unwrap().is_some() {
+                            n += 1;
+                        }
+                        let name = if role == TaskRole::Mapper { "map" } else if role == TaskRole::Combiner { "combine" } else { "reduce" };
+                        proptest::prop_assert_eq!(report.counters.get(FRAMEWORK, &format!("{name} input records")), n);
+                    }
+                }
+            }
+        }
     }
 
     #[test]

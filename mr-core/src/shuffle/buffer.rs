@@ -29,6 +29,7 @@
 //! A combiner must emit only the key it was given: anything else would break
 //! the sort order of the run, and is reported as an error.
 
+use super::merge::CHECK_EVERY;
 use super::partition::partition_of;
 use super::spill::{Run, RunWriter};
 use crate::counters::{Counters, TaskStats};
@@ -249,6 +250,17 @@ impl SortBuffer {
             Store::Sorting { data, index } => (data.len() + index.len() * 3) as u64,
             Store::Combining { used, .. } => *used as u64,
         });
+        // A spill of a large buffer takes a while: look for a stop request
+        // every few thousand records.
+        let mut since_check = 0u64;
+        let mut check = |records: u64| {
+            since_check += records;
+            if since_check >= CHECK_EVERY {
+                since_check = 0;
+                crate::cancel::check()?;
+            }
+            Ok::<(), Error>(())
+        };
         let mut runs_now: Vec<Option<Run>> = vec![None; self.partitions];
         match &mut self.store {
             Store::Sorting { data, index } => {
@@ -274,6 +286,7 @@ impl SortBuffer {
                         rest.split_at(rest.partition_point(|e| e.part as usize == p));
                     rest = tail;
                     for group in mine.chunk_by(|a, b| key(a) == key(b)) {
+                        check(group.len() as u64)?;
                         let k = key(&group[0]);
                         let Some(c) = self.combiner.as_deref_mut().filter(|_| group.len() > 1)
                         else {
@@ -323,6 +336,7 @@ impl SortBuffer {
                 let mut it = entries.into_iter().peekable();
                 for (p, slot) in runs_now.iter_mut().enumerate() {
                     while let Some((_, k, mut g)) = it.next_if(|e| e.0 == p) {
+                        check(u64::from(g.count))?;
                         if g.count > 1 {
                             combine_group(
                                 self.step,

@@ -13,6 +13,11 @@ use std::path::Path;
 /// Merges up to `fan_in` runs at a time; the default of `--merge-fan-in`.
 pub const DEFAULT_FAN_IN: usize = 64;
 
+/// Records (or values of one key) between two cancellation checks: one key
+/// may hold millions of values, and a signal must stop the run within
+/// milliseconds, not after the key.
+pub const CHECK_EVERY: u64 = 4096;
+
 /// A k-way merge of sorted runs: yields records in (key, sort key) order;
 /// ties go to the earlier run, so the merge is deterministic.
 pub struct Merger {
@@ -123,8 +128,13 @@ pub fn merge_to_run(runs: &[Run], dir: &Path) -> Result<Run> {
     let mut w = RunWriter::create(dir)?;
     w.expect_bytes(runs.iter().map(Run::bytes).sum());
     let (mut k, mut s, mut v) = (Vec::new(), Vec::new(), Vec::new());
+    let mut n = 0u64;
     while m.pop(&mut k, &mut s, &mut v)? {
         w.write(&k, &s, &v)?;
+        n += 1;
+        if n.is_multiple_of(CHECK_EVERY) {
+            crate::cancel::check()?;
+        }
     }
     let run = w.end_segment();
     w.finish()?;
@@ -195,6 +205,9 @@ impl ValueStream for Grouped {
             &mut self.value,
         )?;
         self.values_read += 1;
+        if self.values_read.is_multiple_of(CHECK_EVERY) {
+            crate::cancel::check()?;
+        }
         Ok(Some(&self.value))
     }
 }

@@ -44,6 +44,8 @@ impl Run {
         Ok(RunReader {
             r: BufReader::with_capacity(READ_BUFFER_BYTES, f.take(self.len)),
             path: path.to_path_buf(),
+            expected: self.records,
+            read: 0,
             key: Vec::new(),
             sort_key: Vec::new(),
             value: Vec::new(),
@@ -158,9 +160,18 @@ impl RunWriter {
 }
 
 /// Reads a run back, one record at a time, into reused buffers.
+///
+/// A damaged file (cut short, or with garbage where a length should be) is an
+/// error, never a panic, a huge allocation or a run that silently ends
+/// early: lengths are checked against the bytes left in the run, and the
+/// number of records read against the number written.
 pub struct RunReader {
     r: BufReader<io::Take<File>>,
     path: PathBuf,
+    /// Records the writer put in the run.
+    expected: u64,
+    /// Records read so far.
+    read: u64,
     /// The current record's key.
     pub key: Vec<u8>,
     /// The current record's sort key (empty unless values are sorted).
@@ -172,19 +183,35 @@ pub struct RunReader {
 impl RunReader {
     /// Reads the next record; false at the end of the run.
     pub fn advance(&mut self) -> Result<bool> {
-        let klen = match read_varint(&mut self.r) {
-            Ok(Some(n)) => n,
-            Ok(None) => return Ok(false),
-            Err(e) => return Err(Error::io("reading spill", self.path.clone(), e)),
+        let r = self.next_record();
+        r.map_err(|e| Error::io("reading spill", self.path.clone(), e))
+    }
+
+    fn next_record(&mut self) -> io::Result<bool> {
+        let Some(klen) = read_varint(&mut self.r)? else {
+            if self.read != self.expected {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!(
+                        "truncated spill run: {} of {} records",
+                        self.read, self.expected
+                    ),
+                ));
+            }
+            return Ok(false);
         };
-        let r = (|| {
-            read_into(&mut self.r, klen, &mut self.key)?;
-            let slen = read_varint(&mut self.r)?.ok_or_else(truncated)?;
-            read_into(&mut self.r, slen, &mut self.sort_key)?;
-            let vlen = read_varint(&mut self.r)?.ok_or_else(truncated)?;
-            read_into(&mut self.r, vlen, &mut self.value)
-        })();
-        r.map_err(|e| Error::io("reading spill", self.path.clone(), e))?;
+        if self.read == self.expected {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("spill run holds more than its {} records", self.expected),
+            ));
+        }
+        read_into(&mut self.r, klen, &mut self.key)?;
+        let slen = read_varint(&mut self.r)?.ok_or_else(truncated)?;
+        read_into(&mut self.r, slen, &mut self.sort_key)?;
+        let vlen = read_varint(&mut self.r)?.ok_or_else(truncated)?;
+        read_into(&mut self.r, vlen, &mut self.value)?;
+        self.read += 1;
         Ok(true)
     }
 }
@@ -193,7 +220,16 @@ fn truncated() -> io::Error {
     io::Error::new(io::ErrorKind::UnexpectedEof, "truncated spill record")
 }
 
-fn read_into(r: &mut impl Read, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+/// Reads `len` bytes into `buf`, refusing a length longer than what is left
+/// of the run (a damaged length must not become a huge allocation).
+fn read_into(r: &mut BufReader<io::Take<File>>, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+    let left = r.buffer().len() as u64 + r.get_ref().limit();
+    if len > left {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("spill record length {len} exceeds the {left} bytes left in the run"),
+        ));
+    }
     buf.clear();
     buf.resize(len as usize, 0);
     r.read_exact(buf)
@@ -275,5 +311,71 @@ mod tests {
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1);
         drop((r0, r1, rd));
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+    }
+
+    type Record = (Vec<u8>, Vec<u8>, Vec<u8>);
+
+    /// Reads a run to its end or its first error.
+    fn read_run(run: &Run) -> Result<Vec<Record>> {
+        let mut rd = run.open()?;
+        let mut got = Vec::new();
+        while rd.advance()? {
+            got.push((rd.key.clone(), rd.sort_key.clone(), rd.value.clone()));
+        }
+        Ok(got)
+    }
+
+    use proptest::prelude::*;
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+        /// Spill bytes cut short or overwritten: an error, or every record
+        /// once; never a panic, a huge allocation, or records lost or doubled.
+        #[test]
+        fn damaged_spill_files_fail_cleanly(
+            recs in proptest::collection::vec(
+                (
+                    proptest::collection::vec(any::<u8>(), 0..20),
+                    proptest::collection::vec(any::<u8>(), 0..3),
+                    proptest::collection::vec(any::<u8>(), 0..200),
+                ),
+                0..30,
+            ),
+            cut in any::<proptest::sample::Index>(),
+            truncate in any::<bool>(),
+            flips in proptest::collection::vec((any::<proptest::sample::Index>(), 1u8..=255), 0..4),
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let mut w = RunWriter::create(d.path()).unwrap();
+            for (k, s, v) in &recs {
+                w.write(k, s, v).unwrap();
+            }
+            let run = w.end_segment();
+            w.finish().unwrap();
+            prop_assert_eq!(&read_run(&run).unwrap(), &recs);
+            let path: &Path = &run.file;
+            let mut bytes = std::fs::read(path).unwrap();
+            if bytes.is_empty() {
+                return Ok(());
+            }
+            let cut_at = cut.index(bytes.len());
+            if truncate {
+                bytes.truncate(cut_at);
+            }
+            for (i, x) in &flips {
+                if !bytes.is_empty() {
+                    let i = i.index(bytes.len());
+                    bytes[i] ^= x;
+                }
+            }
+            std::fs::write(path, &bytes).unwrap();
+            match read_run(&run) {
+                Ok(got) => {
+                    prop_assert!(!truncate, "a cut run read as complete");
+                    prop_assert_eq!(got.len(), recs.len(), "records lost or doubled");
+                }
+                Err(e) => prop_assert!(e.to_string().contains("reading spill"), "{}", e),
+            }
+        }
     }
 }

@@ -1,0 +1,111 @@
+//! `panic_on`: **a test fixture**, a word count whose code panics on
+//! purpose, to show (and test) what `mr` does when job code panics. Do not
+//! copy it.
+//!
+//! - the mapper panics on a line that contains `PANIC-IN-MAP`;
+//! - the reducer panics on the word `PANIC-IN-REDUCE`;
+//! - the mapper's final hook panics when the task saw a line containing
+//!   `PANIC-IN-FINAL`.
+//!
+//! Every other line is counted as `word_count` would (split on whitespace,
+//! no lowercasing). `mr` reports a panicking record like any bad one: by
+//! default the run stops with `bad record at FILE:LINE: job panicked:
+//! MESSAGE`; with `--skip-bad-records` the record is kept aside in
+//! `_bad_records/` and the others are counted.
+
+use mr_core::{Emitter, Job, JobError, Mapper, Reducer, Step, Values};
+
+/// The marker that makes the mapper panic.
+pub const MAP_MARKER: &str = "PANIC-IN-MAP";
+/// The word that makes the reducer panic.
+pub const REDUCE_MARKER: &str = "PANIC-IN-REDUCE";
+/// The marker that makes the mapper's final hook panic.
+pub const FINAL_MARKER: &str = "PANIC-IN-FINAL";
+
+/// The job.
+pub struct PanicOn;
+
+impl Job for PanicOn {
+    fn name(&self) -> &str {
+        "panic_on"
+    }
+    fn description(&self) -> &str {
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL."
+    }
+    fn steps(&self) -> Vec<Step> {
+        vec![Step::map(Words::default()).reduce(PanickySum)]
+    }
+}
+
+/// The mapper: `(word, 1)` per whitespace-separated word.
+#[derive(Clone, Default)]
+pub struct Words {
+    saw_final_marker: bool,
+}
+
+impl Mapper for Words {
+    type Input<'a> = &'a str;
+    type Key = String;
+    type Value = u64;
+
+    fn map(&mut self, line: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+        if line.contains(MAP_MARKER) {
+            panic!("the line holds the marker {MAP_MARKER}");
+        }
+        self.saw_final_marker |= line.contains(FINAL_MARKER);
+        for w in line.split_whitespace() {
+            out.emit(w, 1)?;
+        }
+        Ok(())
+    }
+
+    fn finish(&mut self, _out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+        if self.saw_final_marker {
+            panic!("this task saw {FINAL_MARKER}");
+        }
+        Ok(())
+    }
+}
+
+/// The reducer: the sum of the counts, except for one word.
+#[derive(Clone, Copy, Default)]
+pub struct PanickySum;
+
+impl Reducer for PanickySum {
+    type Key = String;
+    type Value = u64;
+    type OutKey = String;
+    type OutValue = u64;
+
+    fn reduce(
+        &mut self,
+        word: String,
+        counts: Values<'_, u64>,
+        out: &mut Emitter<String, u64>,
+    ) -> Result<(), JobError> {
+        let total: u64 = counts.sum();
+        if word == REDUCE_MARKER {
+            // An `expect` that fails, as real reducers' do.
+            word.parse::<u64>().expect("the reducer met its marker");
+        }
+        out.emit(&word, total)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn panics_are_reported_as_bad_records_in_memory() {
+        let lines: Vec<String> = vec!["a b".into(), "a".into()];
+        let (got, _) = mr_core::testing::run_in_memory(&PanicOn, &lines).unwrap();
+        assert_eq!(got, vec!["\"a\"\t2", "\"b\"\t1"]);
+        let bad = vec!["a".to_string(), format!("x {MAP_MARKER}")];
+        let e = mr_core::testing::run_in_memory(&PanicOn, &bad)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("job panicked: the line holds the marker"), "{e}");
+        assert!(e.contains("panic_on.rs"), "{e}");
+    }
+}

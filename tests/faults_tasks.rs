@@ -1,0 +1,705 @@
+//! Fault suite, tasks and inputs (issue 9): job code that panics, a task that
+//! fails while others run, signals in every phase and while stdout is
+//! blocked, streams (FIFOs, /dev/stdin) as input, mislabelled and damaged
+//! compressed files, and hostile text. Every test runs the real `mr`.
+//!
+//! With `--skip-bad-records`, every test that skips checks the bookkeeping:
+//! the skipped count equals the lines under `_bad_records/`, and good plus
+//! bad records equals the input records.
+
+mod common;
+
+use common::{ok, read_parts, stderr, stdout, Workdir, MR};
+use std::fs;
+use std::io::{Read, Write};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// A framework counter from the summary (absent: 0, as `mr` hides zeros).
+fn counter(stderr: &str, name: &str) -> u64 {
+    assert!(stderr.contains("Counters:"), "no counters in:\n{stderr}");
+    stderr
+        .lines()
+        .find_map(|l| l.trim().strip_prefix(&format!("{name}=")))
+        .map_or(0, |v| v.parse().unwrap())
+}
+
+fn sorted(s: &str) -> Vec<&str> {
+    let mut v: Vec<&str> = s.lines().collect();
+    v.sort();
+    v
+}
+
+/// Lines kept aside under `out/_bad_records/`.
+fn bad_record_lines(out: &Path) -> u64 {
+    let dir = out.join("_bad_records");
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return 0;
+    };
+    entries
+        .map(|e| {
+            let data = fs::read(e.unwrap().path()).unwrap();
+            data.iter().filter(|&&b| b == b'\n').count() as u64
+        })
+        .sum()
+}
+
+/// The run's skipped records equal the lines kept aside, and accepted plus
+/// skipped records equal the input records.
+#[track_caller]
+fn assert_bookkeeping(err: &str, out: &Path, input_records: u64) {
+    let skipped = counter(err, "step 0: skipped records");
+    assert_eq!(skipped, bad_record_lines(out), "{err}");
+    assert_eq!(
+        counter(err, "step 0: input records"),
+        input_records,
+        "{err}"
+    );
+    let blank = counter(err, "step 0: blank input lines");
+    let good = input_records - skipped - blank;
+    assert!(good + skipped + blank == input_records);
+}
+
+/// No raw Rust panic output, only mr's own error.
+#[track_caller]
+fn assert_no_raw_panic(err: &str) {
+    assert!(
+        !err.contains("thread '") && !err.contains("RUST_BACKTRACE"),
+        "raw panic message shown:\n{err}"
+    );
+}
+
+// ---------------------------------------------------------------------------
+// Job code that panics (the `panic_on` fixture).
+
+#[test]
+fn a_panicking_mapper_is_a_located_bad_record() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\nc PANIC-IN-MAP d\n\ne\n");
+    let o = w.mr(&["run", "panic_on", "-i", "in.txt", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(
+            "mr: error: bad record at in.txt:2: job panicked: the line holds the marker PANIC-IN-MAP"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("panic_on.rs:"), "{e}");
+    assert_no_raw_panic(&e);
+    assert!(!w.path("out").exists());
+
+    let o = ok(w.mr(&[
+        "run",
+        "panic_on",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    let e = stderr(&o);
+    assert_no_raw_panic(&e);
+    assert_eq!(
+        sorted(&read_parts(&w.path("out"))),
+        ["\"a\"\t1", "\"b\"\t1", "\"e\"\t1"]
+    );
+    assert_eq!(counter(&e, "step 0: skipped records"), 1);
+    assert_bookkeeping(&e, &w.path("out"), 4);
+    let kept = fs::read_to_string(w.path("out/_bad_records/map-0-00000")).unwrap();
+    assert!(
+        kept.contains("job panicked") && kept.ends_with("\tc PANIC-IN-MAP d\n"),
+        "{kept}"
+    );
+}
+
+#[test]
+fn a_panicking_reducer_names_the_key_and_is_skippable() {
+    let w = Workdir::new();
+    w.write("in.txt", "a PANIC-IN-REDUCE\nb\nPANIC-IN-REDUCE\n");
+    let o = w.mr(&["run", "panic_on", "-i", "in.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad record at step 0 reducer, key \"PANIC-IN-REDUCE\": job panicked: the reducer met its marker"),
+        "{e}"
+    );
+    assert_no_raw_panic(&e);
+    ok(w.mr(&[
+        "run",
+        "panic_on",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    assert_eq!(
+        sorted(&read_parts(&w.path("out"))),
+        ["\"a\"\t1", "\"b\"\t1"]
+    );
+    assert_eq!(bad_record_lines(&w.path("out")), 1);
+}
+
+#[test]
+fn a_panicking_hook_names_the_hook() {
+    let w = Workdir::new();
+    w.write("in.txt", "a\nPANIC-IN-FINAL\n");
+    let o = w.mr(&["run", "panic_on", "-i", "in.txt"]);
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(
+        e.contains("job failed in step 0 mapper final (in.txt): job panicked: this task saw PANIC-IN-FINAL"),
+        "{e}"
+    );
+    assert_no_raw_panic(&e);
+}
+
+#[test]
+fn task_mode_panics_like_the_local_runner() {
+    let w = Workdir::new();
+    let o = w.mr_stdin(
+        &["run", "panic_on", "--mapper"],
+        Some(b"a\nx PANIC-IN-MAP\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    let e = stderr(&o);
+    assert!(e.contains("bad record at -:2: job panicked"), "{e}");
+    assert_no_raw_panic(&e);
+    let o = ok(w.mr_stdin(
+        &["run", "panic_on", "--mapper", "--skip-bad-records"],
+        Some(b"a\nx PANIC-IN-MAP\n"),
+    ));
+    assert_eq!(stdout(&o), "\"a\"\t1\n");
+    assert!(stderr(&o).contains("mr-bad-record: "), "{}", stderr(&o));
+    let o = w.mr_stdin(
+        &["run", "panic_on", "--reducer"],
+        Some(b"\"PANIC-IN-REDUCE\"\t1\n"),
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("key \"PANIC-IN-REDUCE\": job panicked"),
+        "{}",
+        stderr(&o)
+    );
+    assert_no_raw_panic(&stderr(&o));
+}
+
+// ---------------------------------------------------------------------------
+// The first failure stops the run.
+
+#[test]
+fn the_first_failing_task_stops_the_others() {
+    let w = Workdir::new();
+    // Split 0 fails on its 10th line; split 1 alone would take seconds.
+    let bad: String = (0..20)
+        .map(|i| {
+            if i == 9 {
+                "PANIC-IN-MAP\n".to_string()
+            } else {
+                format!("a{i}\n")
+            }
+        })
+        .collect();
+    w.write("in/a.txt", bad);
+    let big: String = (0..600_000).map(|i| format!("w{i} x y\n")).collect();
+    w.write("in/b.txt", big);
+    let started = Instant::now();
+    let o = w.mr(&[
+        "run",
+        "panic_on",
+        "-i",
+        "in",
+        "-j",
+        "2",
+        "--chunksize",
+        "100000000",
+        "--tmp-dir",
+        "scratch",
+    ]);
+    let took = started.elapsed();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("in/a.txt:10"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("another task"), "{}", stderr(&o));
+    assert!(
+        took < Duration::from_secs(3),
+        "the other task ran on for {took:?}"
+    );
+    assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
+}
+
+// ---------------------------------------------------------------------------
+// Signals.
+
+/// `mr run JOB -i INPUT --tmp-dir scratch EXTRA...` in the background.
+fn spawn(w: &Workdir, job: &str, input: &str, extra: &[&str], stdout: Stdio) -> Child {
+    Command::new(MR)
+        .args(["run", job, "-i", input, "--tmp-dir", "scratch"])
+        .args(extra)
+        .current_dir(w.dir.path())
+        .stdin(Stdio::null())
+        .stdout(stdout)
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// A condition that holds once `cond` has held for `hold`.
+fn held_for(mut cond: impl FnMut() -> bool, hold: Duration) -> impl FnMut() -> bool {
+    let mut since: Option<Instant> = None;
+    move || {
+        if !cond() {
+            return false;
+        }
+        since.get_or_insert_with(Instant::now).elapsed() >= hold
+    }
+}
+
+/// Waits (at most 60 s) until `ready` holds, then sends `signal`; returns
+/// the exit code, the time from the signal to the exit, and stderr.
+fn signal_when(
+    child: &mut Child,
+    signal: &str,
+    mut ready: impl FnMut() -> bool,
+) -> (Option<i32>, Duration, String) {
+    let started = Instant::now();
+    while !ready() {
+        if let Some(s) = child.try_wait().unwrap() {
+            let mut e = String::new();
+            child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+            panic!("the run ended ({s}) before the moment to stop it:\n{e}");
+        }
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let sent = Instant::now();
+    let killed = Command::new("kill")
+        .args([signal, &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if sent.elapsed() > Duration::from_secs(10) {
+            let _ = child.kill();
+            panic!("still running 10 s after {signal}");
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    };
+    let took = sent.elapsed();
+    let mut e = String::new();
+    child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+    (status.code(), took, e)
+}
+
+/// Stopped with 130 by its own checks (not the watchdog), promptly, with no
+/// temp file and no output left.
+#[track_caller]
+fn assert_stopped_cleanly(w: &Workdir, (code, took, err): (Option<i32>, Duration, String)) {
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        !err.contains("did not stop"),
+        "the run did not stop by itself; the watchdog ended it:\n{err}"
+    );
+    assert!(
+        took < Duration::from_secs(2),
+        "took {took:?} to stop:\n{err}"
+    );
+    assert!(!w.path("out").exists(), "unfinished output left behind");
+    assert!(staging_dirs(w.dir.path()).is_empty(), "staging left behind");
+    assert_eq!(
+        fs::read_dir(w.path("scratch")).unwrap().count(),
+        0,
+        "temp files left behind"
+    );
+}
+
+/// The output staging directories (`out.mr-tmp-*`) in `root`.
+fn staging_dirs(root: &Path) -> Vec<std::path::PathBuf> {
+    fs::read_dir(root)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("out.mr-tmp-"))
+        })
+        .collect()
+}
+
+fn files_under(dir: &Path) -> usize {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .map(|e| {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                files_under(&p)
+            } else {
+                1
+            }
+        })
+        .sum()
+}
+
+#[test]
+fn sigint_during_map_and_spills() {
+    let w = Workdir::new();
+    let text: String = (0..400_000)
+        .map(|i| format!("w{i} x{}\n", i % 100))
+        .collect();
+    w.write("in.txt", text);
+    let mut child = spawn(
+        &w,
+        "panic_on",
+        "in.txt",
+        &["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"],
+        Stdio::null(),
+    );
+    let scratch = w.path("scratch");
+    let r = signal_when(&mut child, "-INT", || files_under(&scratch) >= 3);
+    assert_stopped_cleanly(&w, r);
+}
+
+#[test]
+fn sigterm_during_merge_passes() {
+    let w = Workdir::new();
+    let text: String = (0..200_000).map(|i| format!("w{i}\n")).collect();
+    w.write("in.txt", text);
+    let mut child = spawn(
+        &w,
+        "panic_on",
+        "in.txt",
+        &[
+            "-o",
+            "out",
+            "--sort-buffer-mb",
+            "0.02",
+            "-j",
+            "1",
+            "--merge-fan-in",
+            "2",
+        ],
+        Stdio::null(),
+    );
+    // Merge passes replace two runs by one: the count of spill files falls.
+    let scratch = w.path("scratch");
+    let mut peak = 0;
+    let r = signal_when(&mut child, "-TERM", || {
+        let n = files_under(&scratch);
+        peak = peak.max(n);
+        peak > 20 && n + 3 < peak
+    });
+    assert_stopped_cleanly(&w, r);
+}
+
+#[test]
+fn sigterm_while_a_reducer_pulls_one_keys_values() {
+    let w = Workdir::new();
+    // One key, many values; panic_on has no combiner, so all of them reach
+    // the reducer, which sums them in one call.
+    w.write("in.txt", "x\n".repeat(1_500_000));
+    let mut child = spawn(
+        &w,
+        "panic_on",
+        "in.txt",
+        &["-o", "out", "-j", "1"],
+        Stdio::null(),
+    );
+    // The reduce task's part file appears in the staging directory.
+    let root = w.dir.path().to_path_buf();
+    let in_reduce = held_for(
+        || {
+            staging_dirs(&root)
+                .iter()
+                .any(|d| d.join("part-00000").exists())
+        },
+        Duration::from_millis(150),
+    );
+    let r = signal_when(&mut child, "-TERM", in_reduce);
+    assert_stopped_cleanly(&w, r);
+}
+
+#[test]
+fn sigterm_while_stdout_is_blocked_exits_non_zero() {
+    let w = Workdir::new();
+    // Far more output than a pipe holds; nobody reads it.
+    let text: String = (0..100_000).map(|i| format!("w{i}\n")).collect();
+    w.write("in.txt", text);
+    let mut child = spawn(&w, "word_count", "in.txt", &["-q"], Stdio::piped());
+    let mut out = child.stdout.take().unwrap();
+    let mut first = [0u8; 1];
+    out.read_exact(&mut first).unwrap(); // it is writing; now it blocks
+    let (code, took, err) = signal_when(&mut child, "-TERM", || true);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(took < Duration::from_secs(3), "took {took:?}:\n{err}");
+    assert_eq!(
+        fs::read_dir(w.path("scratch")).unwrap().count(),
+        0,
+        "temp files left behind"
+    );
+    drop(out);
+}
+
+// ---------------------------------------------------------------------------
+// Streams as input.
+
+fn mkfifo(p: &Path) -> bool {
+    let made = Command::new("mkfifo").arg(p).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: mkfifo is not available");
+        return false;
+    }
+    true
+}
+
+#[test]
+fn a_fifo_is_read_as_a_stream() {
+    let w = Workdir::new();
+    let fifo = w.path("f");
+    if !mkfifo(&fifo) {
+        return;
+    }
+    let writer = {
+        let fifo = fifo.clone();
+        std::thread::spawn(move || {
+            let mut f = fs::OpenOptions::new().write(true).open(fifo).unwrap();
+            for i in 0..10_000 {
+                writeln!(f, "w{} the", i % 7).unwrap();
+            }
+        })
+    };
+    let o = ok(w.mr(&["run", "word_count", "-i", "f"]));
+    writer.join().unwrap();
+    let total: u64 = stdout(&o)
+        .lines()
+        .map(|l| l.rsplit('\t').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(total, 20_000, "{}", stdout(&o));
+}
+
+#[test]
+fn a_fifo_without_a_writer_still_answers_ctrl_c() {
+    let w = Workdir::new();
+    let fifo = w.path("f");
+    if !mkfifo(&fifo) {
+        return;
+    }
+    fs::create_dir_all(w.path("scratch")).unwrap();
+    let mut child = spawn(&w, "word_count", "f", &["-o", "out"], Stdio::null());
+    let scratch = w.path("scratch");
+    // The run has started (its temp dir exists) and waits for a writer.
+    let waiting = held_for(
+        || fs::read_dir(&scratch).unwrap().count() > 0,
+        Duration::from_millis(200),
+    );
+    let (code, took, err) = signal_when(&mut child, "-INT", waiting);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
+    assert!(!w.path("out").exists(), "unfinished output left behind");
+    assert!(
+        staging_dirs(w.dir.path()).is_empty(),
+        "the forced exit left the staging directory"
+    );
+}
+
+#[test]
+fn dev_stdin_is_read_like_dash() {
+    let w = Workdir::new();
+    let o = ok(w.mr_stdin(
+        &["run", "word_count", "-i", "/dev/stdin"],
+        Some(b"a b\na\n"),
+    ));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+    // gzip on stdin is found by its magic bytes.
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(b"z z\n").unwrap();
+    let gz = enc.finish().unwrap();
+    let o = ok(w.mr_stdin(&["run", "word_count", "-i", "-"], Some(&gz)));
+    assert_eq!(stdout(&o), "\"z\"\t2\n");
+}
+
+// ---------------------------------------------------------------------------
+// Compression by magic bytes; damaged compressed files.
+
+#[test]
+fn plain_text_named_gz_is_read_as_text_with_a_warning() {
+    let w = Workdir::new();
+    let text: String = (0..7719).map(|i| format!("w{} x\n", i % 3)).collect();
+    w.write("in/mislabelled.gz", &text);
+    w.write("in/mislabelled.bz2", "y y\n");
+    w.write("in/mislabelled.zst", "y\n");
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    let e = stderr(&o);
+    assert_eq!(counter(&e, "step 0: input records"), 7719 + 2);
+    assert_eq!(counter(&e, "step 0: skipped records"), 0);
+    assert_eq!(bad_record_lines(&w.path("out")), 0);
+    let warnings = e.matches("is named .gz but is not gzip-compressed").count();
+    assert_eq!(warnings, 1, "{e}");
+    assert!(e.contains("in/mislabelled.gz"), "{e}");
+    assert!(e.contains("in/mislabelled.zst is named .zst"), "{e}");
+    assert!(read_parts(&w.path("out")).contains("\"x\"\t7719\n"));
+}
+
+fn gzip(data: &[u8]) -> Vec<u8> {
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+fn bzip2(data: &[u8]) -> Vec<u8> {
+    let mut enc = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+    enc.write_all(data).unwrap();
+    enc.finish().unwrap()
+}
+
+/// A damaged compressed file: a located error by default; skippable, with
+/// the lines before the damage kept and the rest recorded as a bad record.
+fn check_damaged(name: &str, compress: fn(&[u8]) -> Vec<u8>, damage: fn(&mut Vec<u8>)) {
+    let w = Workdir::new();
+    // Enough data for several compressed blocks (bzip2 -1: 100 kB blocks).
+    let text: String = (0..120_000).map(|i| format!("n{}\n", i % 10)).collect();
+    let mut bytes = compress(text.as_bytes());
+    damage(&mut bytes);
+    w.write(&format!("in/{name}"), bytes);
+    w.write("in/plain.txt", "n1\n");
+    let o = w.mr(&["run", "word_count", "-i", "in", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!("bad record at in/{name}:"))
+            && e.contains("compressed data after line"),
+        "{name}: {e}"
+    );
+    assert!(!w.path("out").exists());
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    let e = stderr(&o);
+    assert_eq!(counter(&e, "step 0: skipped records"), 1, "{name}: {e}");
+    let records = counter(&e, "step 0: input records");
+    assert_bookkeeping(&e, &w.path("out"), records);
+    let counted: u64 = read_parts(&w.path("out"))
+        .lines()
+        .map(|l| l.rsplit('\t').next().unwrap().parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(counted, records, "{name}: every line read was counted");
+    let kept = fs::read_to_string(w.path("out/_bad_records/map-0-00000")).unwrap();
+    assert!(
+        kept.contains("the rest of the file cannot be read"),
+        "{kept}"
+    );
+}
+
+fn cut_in_half(b: &mut Vec<u8>) {
+    b.truncate(b.len() / 2);
+}
+
+#[allow(clippy::ptr_arg)] // one signature for every kind of damage
+fn flip_a_byte(b: &mut Vec<u8>) {
+    let i = b.len() * 2 / 3;
+    b[i] ^= 0x55;
+}
+
+#[test]
+fn truncated_gz_bz2_zst_are_located_and_skippable() {
+    check_damaged("cut.gz", gzip, cut_in_half);
+    check_damaged("cut.bz2", bzip2, cut_in_half);
+    check_damaged("cut.zst", |d| zstd::encode_all(d, 3).unwrap(), cut_in_half);
+}
+
+#[test]
+fn corrupt_zst_behaves_like_corrupt_gz() {
+    check_damaged("bad.gz", gzip, flip_a_byte);
+    check_damaged("bad.zst", |d| zstd::encode_all(d, 3).unwrap(), flip_a_byte);
+}
+
+// ---------------------------------------------------------------------------
+// Hostile text.
+
+#[test]
+fn hostile_text_inputs() {
+    let w = Workdir::new();
+    w.write("in/empty.txt", "");
+    fs::create_dir_all(w.path("in/emptydir")).unwrap();
+    w.write("in/blank.txt", "\n\n  \n\t\n");
+    w.write("in/crlf.txt", "a b\r\nb\r\n");
+    w.write("in/nofinal.txt", "c\nd");
+    // Invalid UTF-8: a bad record for a text mapper; binary garbage too.
+    w.write("in/latin1.txt", b"caf\xe9\nok\n");
+    let garbage: Vec<u8> = (0..4096u32)
+        .map(|i| (i.wrapping_mul(2654435761) >> 13) as u8)
+        .collect();
+    let garbage_lines = garbage.iter().filter(|&&b| b == b'\n').count() as u64
+        + u64::from(garbage.last() != Some(&b'\n'));
+    w.write("in/garbage.bin", &garbage);
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in",
+        "-o",
+        "out",
+        "--skip-bad-records",
+        "--chunksize",
+        "1000",
+    ]));
+    let e = stderr(&o);
+    let records = 4 + 2 + 2 + 2 + garbage_lines;
+    assert_bookkeeping(&e, &w.path("out"), records);
+    let parts = read_parts(&w.path("out"));
+    for want in [
+        "\"a\"\t1\n",
+        "\"b\"\t2\n",
+        "\"c\"\t1\n",
+        "\"d\"\t1\n",
+        "\"ok\"\t1\n",
+    ] {
+        assert!(parts.contains(want), "{want} missing from {parts}");
+    }
+    assert!(!parts.contains('\r'), "{parts}");
+    assert!(counter(&e, "step 0: skipped records") >= 1, "{e}");
+}
+
+#[test]
+fn a_single_huge_line() {
+    let w = Workdir::new();
+    // One 24 MiB line (24 times the read buffer), cut by splits of 4 MB.
+    // (Every split that starts inside it reads to its end: 50+ MB lines make
+    // a debug-build test slow, not different.)
+    const LEN: usize = 24 << 20;
+    let mut text = "x".repeat(LEN);
+    text.push_str("\ntail\n");
+    w.write("in.txt", text);
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "--chunksize",
+        "4000000",
+    ]));
+    let out = stdout(&o);
+    assert!(out.starts_with("\"tail\"\t1\n\"xxx"), "{}", &out[..40]);
+    assert!(out.ends_with("xxx\"\t1\n"));
+    assert_eq!(out.len(), "\"tail\"\t1\n".len() + LEN + "\"\"\t1\n".len());
+}
