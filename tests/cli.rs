@@ -118,7 +118,13 @@ fn jobs_lists_every_job_with_a_description() {
     let w = Workdir::new();
     let o = ok(w.mr(&["jobs"]));
     let s = stdout(&o);
-    for name in ["word_count", "url_views", "video_tagging"] {
+    for name in [
+        "word_count",
+        "url_views",
+        "video_tagging",
+        "events_table",
+        "csv_count",
+    ] {
         let line = s
             .lines()
             .find(|l| l.starts_with(name))

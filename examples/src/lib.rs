@@ -1,5 +1,6 @@
 //! # mr-examples: example jobs
 //!
+//! - [`csv_count`]: rows and fields of CSV files ([`mr_core::Csv`] input).
 //! - [`top_lectures`]: a two-step job (count views per lecture, then select the top ten).
 //! - Ports of mrjob 0.7.4's own examples, with the same command-line options
 //!   (see docs/from-mrjob.md): [`mr_grep`] (a required option, raw output,
@@ -15,6 +16,7 @@
 use mr_core::Job;
 use std::sync::Arc;
 
+pub mod csv_count;
 pub mod mr_count_lines_by_file;
 pub mod mr_grep;
 pub mod mr_most_used_word;
@@ -28,6 +30,7 @@ pub mod wrong_mean;
 pub fn all() -> Vec<Arc<dyn Job>> {
     vec![
         Arc::new(top_lectures::TopLectures),
+        Arc::new(csv_count::CsvCount),
         Arc::new(wrong_mean::WrongMean),
         Arc::new(mr_grep::MrGrep),
         Arc::new(mr_most_used_word::MrMostUsedWord),

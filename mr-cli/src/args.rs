@@ -78,6 +78,17 @@ pub struct RunArgs {
     #[arg(short, long, visible_alias = "output-dir", value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
 
+    /// The format of the output files: `lines` (`json(key) TAB json(value)`,
+    /// part-NNNNN) or `parquet` (a table, part-NNNNN.parquet: an object value's
+    /// fields become columns, other values a `value` column, a non-null key a
+    /// `key` column; the schema is inferred from the records). Parquet needs
+    /// --output.
+    #[arg(long, value_enum, default_value_t = OutputFormatArg::Lines, value_name = "FORMAT")]
+    pub output_format: OutputFormatArg,
+
+    /// Compression of Parquet output pages: zstd, snappy or none.
+    #[arg(long, default_value = "zstd", value_name = "CODEC")]
+    pub parquet_compression: mr_core::output::parquet::ParquetCompression,
     /// With --output, also print the results on stdout (mrjob's --cat-output).
     #[arg(long, conflicts_with = "no_output")]
     pub cat_output: bool,
@@ -284,6 +295,15 @@ pub struct RunArgs {
         help_heading = "Cluster runners"
     )]
     pub seed: u64,
+}
+
+/// `--output-format`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputFormatArg {
+    /// `json(key) TAB json(value)` lines.
+    Lines,
+    /// Apache Parquet files.
+    Parquet,
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {

@@ -51,6 +51,8 @@ pub struct RunConfig {
     pub skip_bad_records: bool,
     /// The most runs merged at once.
     pub merge_fan_in: usize,
+    /// The format of the output files (Parquet needs an output directory).
+    pub output_format: crate::output::OutputFormat,
     /// Counters for a live status line (see [`crate::runner::progress`]).
     pub progress: Option<std::sync::Arc<crate::runner::progress::Progress>>,
     /// The job's option values, files and jobconf, given to every task.
@@ -74,6 +76,7 @@ impl Default for RunConfig {
             tmp_dir: None,
             skip_bad_records: false,
             merge_fan_in: crate::shuffle::merge::DEFAULT_FAN_IN,
+            output_format: crate::output::OutputFormat::Lines,
             progress: None,
             params: Default::default(),
             output_protocol: None,
@@ -119,6 +122,14 @@ impl RunConfig {
         }
         if self.partition_count() > 100_000 {
             return Err(Error::Config("--partitions must be at most 100000".into()));
+        }
+        if self.output_format != crate::output::OutputFormat::Lines && self.output == Output::Stdout
+        {
+            return Err(Error::Config(
+                "--output-format parquet writes files: give an output directory (--output DIR); \
+                 stdout takes lines only"
+                    .into(),
+            ));
         }
         if self.inputs.iter().filter(|i| *i == "-").count() > 1 {
             return Err(Error::Config("stdin (-) can be given only once".into()));

@@ -193,6 +193,14 @@ pub enum Error {
     /// The output directory exists and `--overwrite` was not given.
     #[error("output directory {} already exists; pass --overwrite to replace it", .0.display())]
     OutputExists(PathBuf),
+    /// A file format (Parquet, CSV) could not be read or written.
+    #[error("{what}: {reason}")]
+    Format {
+        /// What was being read or written, and where.
+        what: String,
+        /// Why it failed.
+        reason: String,
+    },
     /// Another mr run holds the output directory.
     #[error(
         "another mr run{} is writing {}; wait for it to finish or choose another --output",

@@ -237,6 +237,17 @@ pub trait Job: Send + Sync + 'static {
     fn description(&self) -> &str;
     /// The steps, run in order; each step's output is the next one's input.
     fn steps(&self) -> Vec<Step>;
+    /// The fields the first step reads, when the job can say: a table input
+    /// (Parquet) then reads only these columns. `None` (the default) reads all.
+    fn input_columns(&self) -> Option<Vec<String>> {
+        None
+    }
+    /// Fields of the last step's output objects whose strings become
+    /// consistent integer ids, with their dictionaries written beside the
+    /// output (see [`crate::categorical`]). Empty (the default) for none.
+    fn categorical_columns(&self) -> Vec<String> {
+        Vec::new()
+    }
 
     /// The job's own command-line options (mrjob's `configure_args`):
     /// `mr run JOB --help` lists them, `mr run JOB --NAME VALUE` sets them,

@@ -20,7 +20,8 @@
 //! - [`output`]: part files, `_SUCCESS`, records kept aside;
 //! - [`options`]: the job's own options, files and jobconf;
 //! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
-//! - [`lock`]: owner locks that keep runs apart and mark their files as live.
+//! - [`lock`]: owner locks that keep runs apart and mark their files as live;
+//! - [`categorical`]: consistent integer ids for string columns.
 //!
 //! ## A word count
 //!
@@ -73,6 +74,7 @@
 #![deny(missing_docs)]
 
 pub mod cancel;
+pub mod categorical;
 pub mod config;
 pub mod counters;
 pub mod emit;
@@ -98,6 +100,7 @@ pub use counters::Counters;
 pub use emit::Emitter;
 pub use error::{Error, JobError, Location, Result, SplitLine};
 pub use fold::Fold;
+pub use input::csv::Csv;
 pub use job::{
     IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,
 };

@@ -27,6 +27,8 @@ pub(crate) struct MapEnv<'a> {
     pub progress: Option<&'a crate::runner::progress::Progress>,
     /// For a map-only step: the directory of this task's part file.
     pub part_dir: Option<&'a Path>,
+    /// The columns to read from tables (Parquet), when the job says.
+    pub columns: Option<&'a [String]>,
     /// The job's options, files and jobconf.
     pub params: &'a std::sync::Arc<crate::options::JobParams>,
 }
@@ -108,9 +110,15 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         InputSource::Path(p) | InputSource::Stream(p) => Some(p.clone()),
         InputSource::Stdin => None,
     };
+    crate::input::csv::begin_task(
+        path_for_errors.as_deref(),
+        split.start == 0 || split.file.compression.is_compressed(),
+    );
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
+    // Table inputs read only these columns (Parquet: the `parquet` feature).
+    let _columns = env.columns;
     let mut line_base: Option<u64> =
         (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
 
@@ -191,6 +199,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
             stats.blank_lines += 1;
         }
     }
+    crate::input::csv::end_task();
     stats.input_bytes = reader.position().saturating_sub(first_offset);
     if let Some(p) = env.progress {
         p.add_bytes(reader.position().saturating_sub(reported));

@@ -1,11 +1,13 @@
 //! `mr run JOB`: runs a job with the local runner, in task mode, or with a
 //! cluster runner (`-r hadoop|spark|emulate`, see [`crate::cluster`]).
 
-use crate::args::RunArgs;
+use crate::args::{OutputFormatArg, RunArgs};
 use crate::cluster::Runner;
 use crate::cmd::report::Outcome;
 use crate::Registry;
 use anyhow::Context as _;
+use mr_core::output::parquet::ParquetOptions;
+use mr_core::output::OutputFormat;
 use mr_core::runner::progress::{human_bytes, Progress};
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
@@ -128,6 +130,13 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         tmp_dir: args.tmp_dir.clone(),
         skip_bad_records: args.skip_bad_records,
         merge_fan_in: args.merge_fan_in,
+        output_format: match args.output_format {
+            OutputFormatArg::Lines => OutputFormat::Lines,
+            OutputFormatArg::Parquet => OutputFormat::Parquet(ParquetOptions {
+                compression: args.parquet_compression,
+                ..ParquetOptions::default()
+            }),
+        },
         progress: None,
         params: Default::default(),
         output_protocol: args.output_protocol,
@@ -343,6 +352,9 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             anyhow::bail!("--dry-run is for -r hadoop and -r spark")
         }
         Runner::Local | Runner::Inline => {}
+        _ if args.output_format != OutputFormatArg::Lines => {
+            anyhow::bail!("--output-format parquet is for the local runner (drop -r)")
+        }
         runner => {
             let started = std::time::Instant::now();
             let result = crate::cluster::run(job.as_ref(), runner, args);

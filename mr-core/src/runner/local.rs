@@ -129,6 +129,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         tasks: Vec::new(),
         partitions: Vec::new(),
     };
+    let columns = job.input_columns();
+    let categorical = job.categorical_columns();
+    let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
     let mut tl = Timeline::new(started);
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
@@ -138,7 +141,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         crate::cancel::check()?;
         let last = i + 1 == steps.len();
         let out_dir = match (&output_dir, last) {
-            (Some(o), true) => o.temporary(),
+            // Line parts go straight into the output; other formats, and
+            // outputs with categorical columns, are made from them at the end.
+            (Some(o), true) if direct => o.temporary(),
             _ => {
                 let d = work.path().join(format!("step-{i}"));
                 std::fs::create_dir_all(&d).map_err(|e| Error::io("creating", &d, e))?;
@@ -189,6 +194,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             bad_dir: &bad_dir,
             // Map-only: one part per split, in input order.
             part_dir: map_only.then_some(out_dir.as_path()),
+            columns: if i == 0 { columns.as_deref() } else { None },
             params: &cfg.params,
         };
         let map_results = each_task(&pool, cfg.inline, &run, splits, |s| {
@@ -329,8 +335,36 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let output_started = tl.now();
     match output_dir {
         Some(o) => {
-            for part in &final_parts {
-                protocol.rewrite_file(part)?;
+            if !categorical.is_empty() {
+                final_parts = encode_categorical(
+                    &categorical,
+                    &final_parts,
+                    &o.temporary().join(crate::categorical::DICTIONARIES),
+                    cfg,
+                    work.path(),
+                    &mut counters,
+                )?;
+            }
+            match &cfg.output_format {
+                crate::output::OutputFormat::Parquet(opts) => {
+                    crate::output::parquet::write_parts(&final_parts, &o.temporary(), opts, &pool)?;
+                }
+                // The output protocol is for line output; a table takes the
+                // records as JSON.
+                crate::output::OutputFormat::Lines => {
+                    for part in &final_parts {
+                        protocol.rewrite_file(part)?;
+                    }
+                    if !direct {
+                        for p in &final_parts {
+                            if let Some(name) = p.file_name() {
+                                let to = o.temporary().join(name);
+                                std::fs::rename(p, &to)
+                                    .map_err(|e| Error::io("moving into place", &to, e))?;
+                            }
+                        }
+                    }
+                }
             }
             // A forced exit waits for the commit to end.
             let dir = crate::cancel::critical(|| o.commit())?;
@@ -374,6 +408,84 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // removed when dropped during the early return.
     drop(work);
     Ok(report)
+}
+
+/// Replaces the strings of `columns` in `parts` by consistent ids (see
+/// [`crate::categorical`]): counts them (a fold step), writes the
+/// dictionaries into `dict_dir`, then encodes each part (map-only, one split
+/// per part, order kept). Returns the encoded parts.
+fn encode_categorical(
+    columns: &[String],
+    parts: &[PathBuf],
+    dict_dir: &Path,
+    cfg: &RunConfig,
+    work: &Path,
+    counters: &mut Counters,
+) -> Result<Vec<PathBuf>> {
+    use crate::categorical::{CountJob, Dictionary, EncodeColumns, EncodeJob};
+    let inputs: Vec<String> = part_inputs(parts, 0)?
+        .into_iter()
+        .filter_map(|f| match f.source {
+            InputSource::Path(p) => Some(p.display().to_string()),
+            _ => None,
+        })
+        .collect();
+    if inputs.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sub = |out: &str, chunk_size: u64| RunConfig {
+        inputs: inputs.clone(),
+        output: Output::Dir {
+            path: work.join(out),
+            overwrite: false,
+        },
+        chunk_size,
+        tmp_dir: Some(work.to_path_buf()),
+        progress: None,
+        output_format: crate::output::OutputFormat::Lines,
+        output_protocol: None,
+        ..cfg.clone()
+    };
+    let parts_of = |r: &JobReport| -> Result<Vec<PathBuf>> {
+        let dir = r
+            .output_dir
+            .clone()
+            .ok_or_else(|| Error::Internal("categorical stage without output".into()))?;
+        let mut v: Vec<PathBuf> = std::fs::read_dir(&dir)
+            .map_err(|e| Error::io("listing", &dir, e))?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| {
+                p.file_name()
+                    .and_then(|n| n.to_str())
+                    .is_some_and(|n| n.starts_with("part-"))
+            })
+            .collect();
+        v.sort();
+        Ok(v)
+    };
+    let counted = run_job(
+        &CountJob(columns.to_vec()),
+        &sub("categorical-counts", cfg.chunk_size),
+        &mut std::io::sink(),
+    )?;
+    // The stages' own framework counters would read as the job's.
+    use crate::categorical::{COUNTERS, NOT_A_STRING};
+    let odd = counted.counters.get(COUNTERS, NOT_A_STRING);
+    if odd > 0 {
+        counters.add(COUNTERS, NOT_A_STRING, odd);
+    }
+    let mut lines = Vec::new();
+    for p in parts_of(&counted)? {
+        lines.extend_from_slice(&std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?);
+    }
+    let dict = Dictionary::from_counts(lines.split(|&b| b == b'\n'))?;
+    dict.write(dict_dir)?;
+    let encoded = run_job(
+        &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
+        &sub("categorical-encoded", u64::MAX),
+        &mut std::io::sink(),
+    )?;
+    parts_of(&encoded)
 }
 
 /// Runs `task` on every item: in parallel on the pool, or (inline) one

@@ -1,0 +1,522 @@
+//! Consistent categorical ids, with no server: strings of chosen columns
+//! replaced by small integer ids that are the same whatever the threads,
+//! partitions, chunk sizes or machines.
+//!
+//! Two MapReduce steps and a small file between them:
+//!
+//! 1. [`CountValues`] (a [`Step`] with a [`Count`] fold, so values are summed
+//!    by the combiner on the map side): `[column, value] -> count` for each
+//!    string of each chosen column;
+//! 2. [`Dictionary::from_counts`]: per column, the distinct values ordered by
+//!    descending count, then by value (bytes), numbered densely from 0, as
+//!    Spark's `StringIndexer` does by default; written as one small JSON-lines
+//!    file per column (`{"id":0,"value":"ann","count":12}`,
+//!    [`Dictionary::write`]);
+//! 3. [`EncodeColumns`] (map-only, order kept): reads the dictionaries (a job
+//!    file: a directory path the mapper opens in `init`) and replaces each
+//!    string of a chosen column by its id.
+//!
+//! The ids depend only on the counts and the values, never on the order the
+//! records were seen in, so every worker agrees. A job asks for this with
+//! [`crate::Job::categorical_columns`]: the local runner then runs the three
+//! stages after the job's last step and puts the dictionaries in
+//! `OUTPUT/_dictionaries/COLUMN.jsonl` (with output on stdout, values stay
+//! strings).
+//!
+//! Records are `key TAB value` lines whose value is a JSON object, or bare
+//! JSON object lines; fields keep their order. A value of a chosen column
+//! that is not a string (a number, an object) becomes null and is counted
+//! ([`COUNTERS`] / [`NOT_A_STRING`]); null stays null.
+
+use crate::fold::Count;
+use crate::protocol::split_record;
+use crate::{Emitter, Job, JobError, Mapper, Step, TaskContext};
+use serde::de::{Deserializer, MapAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// Counter group of the categorical stages.
+pub const COUNTERS: &str = "categorical";
+/// Counter of values of a chosen column that are not strings (made null).
+pub const NOT_A_STRING: &str = "non-string values in categorical columns";
+/// Where a run's dictionaries go, under the output directory.
+pub const DICTIONARIES: &str = "_dictionaries";
+
+/// A JSON object's fields, in order, as raw JSON text.
+struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut v = Vec::new();
+                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
+                    v.push((k, m.next_value::<&'de RawValue>()?));
+                }
+                Ok(Fields(v))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+/// The object of a record line: the value of `key TAB value`, or the line.
+fn record_object(line: &[u8]) -> &[u8] {
+    if memchr::memchr(b'\t', line).is_some() {
+        split_record(line).1
+    } else {
+        line
+    }
+}
+
+/// A string value, `None` for null, `Err` for any other JSON.
+fn as_string(raw: &RawValue) -> Result<Option<Cow<'_, str>>, ()> {
+    let t = raw.get();
+    if t == "null" {
+        return Ok(None);
+    }
+    if !t.starts_with('"') {
+        return Err(());
+    }
+    #[derive(Deserialize)]
+    struct S<'a>(#[serde(borrow)] Cow<'a, str>);
+    serde_json::from_str::<S>(t)
+        .map(|s| Some(s.0))
+        .map_err(|_| ())
+}
+
+/// Stage 1's mapper: `[column, value] -> 1` for each string of each chosen
+/// column.
+#[derive(Clone)]
+pub struct CountValues {
+    columns: Arc<Vec<String>>,
+}
+
+impl CountValues {
+    /// Counts the values of `columns`.
+    pub fn new(columns: Vec<String>) -> Self {
+        CountValues {
+            columns: Arc::new(columns),
+        }
+    }
+
+    /// The step: this mapper and a [`Count`] fold.
+    pub fn step(columns: Vec<String>) -> Step {
+        Step::map(CountValues::new(columns)).fold(Count::new())
+    }
+}
+
+impl Mapper for CountValues {
+    type Input<'a> = &'a [u8];
+    type Key = (String, String);
+    type Value = u64;
+
+    fn map(
+        &mut self,
+        line: &[u8],
+        out: &mut Emitter<(String, String), u64>,
+    ) -> Result<(), JobError> {
+        let obj = record_object(line);
+        if obj.trim_ascii().is_empty() {
+            return Ok(());
+        }
+        let fields: Fields = serde_json::from_slice(obj)
+            .map_err(|e| JobError::msg(format!("not a JSON object: {e}")))?;
+        let mut key = (String::new(), String::new());
+        for (name, raw) in &fields.0 {
+            if !self.columns.iter().any(|c| c == name) {
+                continue;
+            }
+            match as_string(raw) {
+                Ok(Some(v)) => {
+                    key.0.clear();
+                    key.0.push_str(name);
+                    key.1.clear();
+                    key.1.push_str(&v);
+                    out.emit(&key, 1)?;
+                }
+                Ok(None) => {}
+                Err(()) => out.count(COUNTERS, NOT_A_STRING, 1),
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Per column, each value's id (and count).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Dictionary {
+    /// Column -> values in id order, with their counts.
+    pub columns: BTreeMap<String, Vec<(String, u64)>>,
+}
+
+impl Dictionary {
+    /// Builds the dictionaries from stage 1's output lines
+    /// (`["column","value"] TAB count`), in any order.
+    ///
+    /// ```
+    /// use mr_core::categorical::Dictionary;
+    /// let d = Dictionary::from_counts([
+    ///     "[\"user\",\"bob\"]\t1", "[\"user\",\"ann\"]\t3", "[\"user\",\"cy\"]\t1",
+    /// ].iter().map(|l| l.as_bytes())).unwrap();
+    /// let ids: Vec<_> = d.columns["user"].iter().map(|(v, _)| v.as_str()).collect();
+    /// assert_eq!(ids, ["ann", "bob", "cy"]); // 3, then 1 and 1 by value
+    /// ```
+    pub fn from_counts<'a>(
+        lines: impl IntoIterator<Item = &'a [u8]>,
+    ) -> Result<Dictionary, crate::Error> {
+        let mut columns: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+        for line in lines {
+            if line.trim_ascii().is_empty() {
+                continue;
+            }
+            let (k, v) = split_record(line);
+            let bad = |e: serde_json::Error| crate::Error::Format {
+                what: "categorical value counts".into(),
+                reason: format!("{e}: {}", crate::error::snippet(line)),
+            };
+            let (col, value): (String, String) = serde_json::from_slice(k).map_err(bad)?;
+            let count: u64 = serde_json::from_slice(v).map_err(bad)?;
+            columns.entry(col).or_default().push((value, count));
+        }
+        for values in columns.values_mut() {
+            values.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+        }
+        Ok(Dictionary { columns })
+    }
+
+    /// Writes `dir/COLUMN.jsonl` per column: `{"id":N,"value":"...","count":N}`
+    /// lines in id order. Column names are made safe as file names.
+    pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, crate::Error> {
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
+        let mut files = Vec::new();
+        for (col, values) in &self.columns {
+            let path = dir.join(format!("{}.jsonl", file_name(col)));
+            let mut text = Vec::new();
+            for (id, (value, count)) in values.iter().enumerate() {
+                serde_json::to_writer(
+                    &mut text,
+                    &serde_json::json!({"id": id, "value": value, "count": count}),
+                )
+                .map_err(|e| crate::Error::Internal(e.to_string()))?;
+                text.push(b'\n');
+            }
+            std::fs::write(&path, text).map_err(|e| crate::Error::io("writing", &path, e))?;
+            files.push(path);
+        }
+        Ok(files)
+    }
+
+    /// Reads the dictionaries of `columns` from `dir` (a column without a
+    /// file has no values).
+    pub fn read(dir: &Path, columns: &[String]) -> Result<Dictionary, crate::Error> {
+        #[derive(Deserialize)]
+        struct Entry {
+            id: usize,
+            value: String,
+            count: u64,
+        }
+        let mut out = Dictionary::default();
+        for col in columns {
+            let path = dir.join(format!("{}.jsonl", file_name(col)));
+            let text = match std::fs::read(&path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(crate::Error::io("reading", &path, e)),
+            };
+            let mut values = Vec::new();
+            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+                if line.is_empty() {
+                    continue;
+                }
+                let e: Entry = serde_json::from_slice(line).map_err(|e| crate::Error::Format {
+                    what: format!("dictionary {}:{}", path.display(), i + 1),
+                    reason: e.to_string(),
+                })?;
+                if e.id != values.len() {
+                    return Err(crate::Error::Format {
+                        what: format!("dictionary {}:{}", path.display(), i + 1),
+                        reason: format!("id {} where {} was expected", e.id, values.len()),
+                    });
+                }
+                values.push((e.value, e.count));
+            }
+            out.columns.insert(col.clone(), values);
+        }
+        Ok(out)
+    }
+}
+
+/// A column name as a file name: ASCII letters, digits, `_`, `-` and `.`
+/// kept (a leading `.` is escaped), anything else as `%XX`.
+///
+/// ```
+/// assert_eq!(mr_core::categorical::file_name("user_agent"), "user_agent");
+/// assert_eq!(mr_core::categorical::file_name("../a b"), "%2E.%2Fa%20b");
+/// ```
+pub fn file_name(column: &str) -> String {
+    let mut s = String::new();
+    for (i, b) in column.bytes().enumerate() {
+        if b.is_ascii_alphanumeric() || b == b'_' || b == b'-' || (b == b'.' && i > 0) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    if s.is_empty() {
+        s.push_str("%00");
+    }
+    s
+}
+
+/// Stage 3's mapper: each string of a chosen column replaced by its id;
+/// the rest of the record as it was (map-only: order kept).
+#[derive(Clone)]
+pub struct EncodeColumns {
+    dir: PathBuf,
+    columns: Arc<Vec<String>>,
+    ids: Arc<HashMap<String, HashMap<String, u64>>>,
+}
+
+impl EncodeColumns {
+    /// Encodes `columns` with the dictionaries in `dir` (read in `init`).
+    pub fn new(dir: PathBuf, columns: Vec<String>) -> Self {
+        EncodeColumns {
+            dir,
+            columns: Arc::new(columns),
+            ids: Arc::default(),
+        }
+    }
+}
+
+impl Mapper for EncodeColumns {
+    type Input<'a> = &'a [u8];
+    type Key = ();
+    type Value = Box<RawValue>;
+
+    fn init(&mut self, _ctx: &TaskContext) -> Result<(), JobError> {
+        if self.ids.is_empty() {
+            let d = Dictionary::read(&self.dir, &self.columns)?;
+            let ids = d
+                .columns
+                .into_iter()
+                .map(|(c, values)| {
+                    let m = values
+                        .into_iter()
+                        .enumerate()
+                        .map(|(i, (v, _))| (v, i as u64))
+                        .collect();
+                    (c, m)
+                })
+                .collect();
+            self.ids = Arc::new(ids);
+        }
+        Ok(())
+    }
+
+    fn map(&mut self, line: &[u8], out: &mut Emitter<(), Box<RawValue>>) -> Result<(), JobError> {
+        let obj = record_object(line);
+        if obj.trim_ascii().is_empty() {
+            return Ok(());
+        }
+        let fields: Fields = serde_json::from_slice(obj)
+            .map_err(|e| JobError::msg(format!("not a JSON object: {e}")))?;
+        let mut text = String::with_capacity(obj.len());
+        text.push('{');
+        for (i, (name, raw)) in fields.0.iter().enumerate() {
+            if i > 0 {
+                text.push(',');
+            }
+            text.push_str(&serde_json::to_string(name)?);
+            text.push(':');
+            match self.ids.get(name.as_ref()) {
+                None => text.push_str(raw.get()),
+                Some(ids) => match as_string(raw) {
+                    Ok(Some(v)) => match ids.get(v.as_ref()) {
+                        Some(id) => text.push_str(&id.to_string()),
+                        None => {
+                            return Err(JobError::msg(format!(
+                                "value {v:?} of column {name} is not in its dictionary"
+                            )))
+                        }
+                    },
+                    Ok(None) => text.push_str("null"),
+                    Err(()) => {
+                        out.count(COUNTERS, NOT_A_STRING, 1);
+                        text.push_str("null");
+                    }
+                },
+            }
+        }
+        text.push('}');
+        out.emit(&(), RawValue::from_string(text)?)
+    }
+}
+
+/// Stage 1 as a job (`[column, value] TAB count` lines).
+pub struct CountJob(pub Vec<String>);
+
+impl Job for CountJob {
+    fn name(&self) -> &str {
+        "categorical_counts"
+    }
+    fn description(&self) -> &str {
+        "Counts the distinct strings of chosen columns."
+    }
+    fn steps(&self) -> Vec<Step> {
+        vec![CountValues::step(self.0.clone())]
+    }
+}
+
+/// Stage 3 as a job (map-only).
+pub struct EncodeJob(pub EncodeColumns);
+
+impl Job for EncodeJob {
+    fn name(&self) -> &str {
+        "categorical_encode"
+    }
+    fn description(&self) -> &str {
+        "Replaces the strings of chosen columns by their dictionary ids."
+    }
+    fn steps(&self) -> Vec<Step> {
+        vec![Step::map(self.0.clone()).into()]
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::run_in_memory;
+
+    #[test]
+    fn ids_by_count_then_value_and_encoding_keeps_order() {
+        let rows = [
+            r#"null	{"u":"bob","a":"/x","n":1}"#,
+            r#"{"u":"ann","a":"/y","n":2}"#,
+            r#"{"a":"/x","u":"bob"}"#,
+            r#"{"u":null,"a":3}"#,
+            r#"{"u":"cy"}"#,
+        ];
+        let cols = vec!["u".to_string(), "a".to_string()];
+        let (counts, c) = run_in_memory(&CountJob(cols.clone()), &rows).unwrap();
+        assert_eq!(c.get(COUNTERS, NOT_A_STRING), 1);
+        let d = Dictionary::from_counts(counts.iter().map(|l| l.as_bytes())).unwrap();
+        assert_eq!(
+            d.columns["u"],
+            [("bob".into(), 2), ("ann".into(), 1), ("cy".into(), 1)]
+        );
+        let dir = tempfile::tempdir().unwrap();
+        d.write(dir.path()).unwrap();
+        assert_eq!(Dictionary::read(dir.path(), &cols).unwrap(), d);
+        let enc = EncodeJob(EncodeColumns::new(dir.path().to_path_buf(), cols));
+        let (out, _) = run_in_memory(&enc, &rows).unwrap();
+        assert_eq!(
+            out,
+            [
+                "null\t{\"u\":0,\"a\":0,\"n\":1}",
+                "null\t{\"u\":1,\"a\":1,\"n\":2}",
+                "null\t{\"a\":0,\"u\":0}",
+                "null\t{\"u\":null,\"a\":null}",
+                "null\t{\"u\":2}",
+            ]
+        );
+    }
+
+    #[derive(Clone)]
+    struct Rows;
+    impl Mapper for Rows {
+        type Input<'a> = &'a str;
+        type Key = ();
+        type Value = Box<RawValue>;
+        fn map(&mut self, l: &str, out: &mut Emitter<(), Box<RawValue>>) -> Result<(), JobError> {
+            out.emit(&(), RawValue::from_string(l.to_string())?)
+        }
+    }
+    struct RowsJob;
+    impl Job for RowsJob {
+        fn name(&self) -> &str {
+            "rows"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(Rows).into()]
+        }
+        fn categorical_columns(&self) -> Vec<String> {
+            vec!["u".into(), "a".into()]
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(10))]
+        /// The settings property: the dictionaries are the reference ones
+        /// (count descending, then value) and the output decodes back to the
+        /// input, in order, whatever the threads, chunks and partitions.
+        #[test]
+        fn ids_do_not_depend_on_settings(
+            values in proptest::collection::vec((0u8..7, 0u8..4), 1..150),
+            jobs in 1usize..4,
+            chunk in 16u64..3000,
+            partitions in 1usize..4,
+            buffer in 1024u64..8192,
+        ) {
+            let d = tempfile::tempdir().unwrap();
+            let lines: Vec<String> = values
+                .iter()
+                .map(|(u, a)| format!("{{\"u\":\"user{u}\",\"a\":\"/p{a}\",\"n\":{u}}}"))
+                .collect();
+            std::fs::write(d.path().join("in"), lines.join("\n")).unwrap();
+            let out = d.path().join("out");
+            let cfg = crate::RunConfig {
+                inputs: vec![d.path().join("in").display().to_string()],
+                output: crate::Output::Dir { path: out.clone(), overwrite: false },
+                jobs,
+                partitions,
+                chunk_size: chunk,
+                sort_buffer_bytes: buffer,
+                tmp_dir: Some(d.path().join("tmp")),
+                ..crate::RunConfig::default()
+            };
+            crate::run_job(&RowsJob, &cfg, &mut Vec::new()).unwrap();
+            let cols = vec!["u".to_string(), "a".to_string()];
+            let dict = Dictionary::read(&out.join(DICTIONARIES), &cols).unwrap();
+            for (col, f) in [("u", 0usize), ("a", 1)] {
+                let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+                for (u, a) in &values {
+                    let v = if f == 0 { format!("user{u}") } else { format!("/p{a}") };
+                    *counts.entry(v).or_default() += 1;
+                }
+                let mut reference: Vec<(String, u64)> = counts.into_iter().collect();
+                reference.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
+                proptest::prop_assert_eq!(&dict.columns[col], &reference);
+            }
+            let mut names: Vec<_> = std::fs::read_dir(&out).unwrap()
+                .map(|e| e.unwrap().file_name().into_string().unwrap())
+                .filter(|n| n.starts_with("part-"))
+                .collect();
+            names.sort();
+            let text: String = names.iter().map(|n| std::fs::read_to_string(out.join(n)).unwrap()).collect();
+            let decoded: Vec<String> = text
+                .lines()
+                .map(|l| {
+                    let v: serde_json::Value = serde_json::from_str(l.split_once('\t').unwrap().1).unwrap();
+                    let u = &dict.columns["u"][v["u"].as_u64().unwrap() as usize].0;
+                    let a = &dict.columns["a"][v["a"].as_u64().unwrap() as usize].0;
+                    format!("{{\"u\":\"{u}\",\"a\":\"{a}\",\"n\":{}}}", v["n"])
+                })
+                .collect();
+            proptest::prop_assert_eq!(decoded, lines);
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! CSV input: [`Csv<T>`] as a mapper's input decodes one CSV record a line
+//! into `T` (the `csv` crate's serde rows), as [`crate::Json`] does for JSON.
+//!
+//! - **Header**: the first line of each file names the fields. The map task
+//!   whose split starts the file takes it as the header (it is no record);
+//!   a task whose split starts later reads it from the file's start. `T`'s
+//!   fields are then matched by name (a struct) or taken in order (a tuple,
+//!   a `Vec`). Without a header to read (stdin, task mode), fields are taken
+//!   in order.
+//! - **Quoted newlines**: splits are cut at line starts, so a quoted field
+//!   holding a newline cannot be read whole; a line with an unclosed quote is
+//!   a bad record naming the file and line ("embedded newline"), under the
+//!   engine's policy.
+//!
+//! ```
+//! use mr_core::{FromLine, input::csv::Csv};
+//! let Csv((name, n)) = <Csv<(String, f64)>>::from_line(b"\"a, b\",1.5").unwrap().unwrap();
+//! assert_eq!((name.as_str(), n), ("a, b", 1.5));
+//! let e = <Csv<(String, f64)>>::from_line(b"\"open,1").unwrap_err();
+//! assert!(e.0.contains("embedded newline"));
+//! ```
+
+use crate::protocol::{DecodeError, FromLine};
+use csv::StringRecord;
+use serde::de::DeserializeOwned;
+use std::cell::RefCell;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+/// One CSV record, deserialized into `T`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Csv<T>(pub T);
+
+/// What the running map task knows about its CSV header.
+#[derive(Default)]
+enum Header {
+    /// No task context (task mode, tests): no header.
+    #[default]
+    None,
+    /// The task's split starts the file: its first line is the header.
+    FirstLine,
+    /// Read it from the start of this file on first use.
+    InFile(PathBuf),
+    /// The header.
+    Known(Arc<StringRecord>),
+}
+
+thread_local! {
+    static HEADER: RefCell<Header> = const { RefCell::new(Header::None) };
+}
+
+/// Called by the map task before its first line: where this task's CSV
+/// header is (nothing is read unless the mapper takes [`Csv`] input).
+pub(crate) fn begin_task(path: Option<&Path>, starts_file: bool) {
+    HEADER.with(|h| {
+        *h.borrow_mut() = match (path, starts_file) {
+            (_, true) => Header::FirstLine,
+            (Some(p), false) => Header::InFile(p.to_path_buf()),
+            (None, false) => Header::None,
+        }
+    });
+}
+
+/// Called at the end of a map task.
+pub(crate) fn end_task() {
+    HEADER.with(|h| *h.borrow_mut() = Header::None);
+}
+
+fn parse_record(line: &[u8]) -> Result<StringRecord, DecodeError> {
+    if memchr::memchr_iter(b'"', line).count() % 2 == 1 {
+        return Err(DecodeError(
+            "CSV record with an unclosed quote (a quoted field with an embedded newline?): \
+             quoted newlines are not supported, since splits are cut at line starts"
+                .into(),
+        ));
+    }
+    let mut r = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .buffer_capacity(line.len().max(64))
+        .from_reader(line);
+    let mut rec = StringRecord::new();
+    match r.read_record(&mut rec) {
+        Ok(true) => Ok(rec),
+        Ok(false) => Ok(StringRecord::new()),
+        Err(e) => Err(DecodeError(format!("invalid CSV: {e}"))),
+    }
+}
+
+fn read_header(path: &Path) -> Result<StringRecord, DecodeError> {
+    let f = std::fs::File::open(path)
+        .map_err(|e| DecodeError(format!("reading the CSV header of {}: {e}", path.display())))?;
+    let mut line = Vec::new();
+    BufReader::new(f)
+        .read_until(b'\n', &mut line)
+        .map_err(|e| DecodeError(format!("reading the CSV header of {}: {e}", path.display())))?;
+    let mut l = line.as_slice();
+    l = l.strip_suffix(b"\n").unwrap_or(l);
+    l = l.strip_suffix(b"\r").unwrap_or(l);
+    l = l.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(l);
+    parse_record(l)
+}
+
+impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        let header = HEADER.with(|h| -> Result<Option<Arc<StringRecord>>, DecodeError> {
+            let mut h = h.borrow_mut();
+            match &*h {
+                Header::None => Ok(None),
+                Header::Known(r) => Ok(Some(r.clone())),
+                Header::FirstLine => {
+                    *h = Header::Known(Arc::new(parse_record(line)?));
+                    Err(DecodeError(String::new())) // the header itself: no record
+                }
+                Header::InFile(p) => {
+                    let r = Arc::new(read_header(p)?);
+                    *h = Header::Known(r.clone());
+                    Ok(Some(r))
+                }
+            }
+        });
+        let header = match header {
+            Ok(h) => h,
+            Err(e) if e.0.is_empty() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        if line.iter().all(u8::is_ascii_whitespace) {
+            return Ok(None);
+        }
+        let rec = parse_record(line)?;
+        rec.deserialize(header.as_deref())
+            .map(|t| Some(Csv(t)))
+            .map_err(|e| DecodeError(format!("CSV record does not fit: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(serde::Deserialize, Debug, PartialEq)]
+    struct Row {
+        b: f64,
+        a: String,
+    }
+
+    #[test]
+    fn header_names_fields_first_line_or_from_the_file() {
+        begin_task(None, true);
+        assert!(<Csv<Row>>::from_line(b"a,b").unwrap().is_none());
+        let Csv(r) = <Csv<Row>>::from_line(b"x,2").unwrap().unwrap();
+        assert_eq!(
+            r,
+            Row {
+                b: 2.0,
+                a: "x".into()
+            }
+        );
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("f.csv");
+        std::fs::write(&p, "\u{feff}b,a\r\n1,y\r\n").unwrap();
+        begin_task(Some(&p), false);
+        let Csv(r) = <Csv<Row>>::from_line(b"3,z").unwrap().unwrap();
+        assert_eq!(
+            r,
+            Row {
+                b: 3.0,
+                a: "z".into()
+            }
+        );
+        let e = <Csv<Row>>::from_line(b"notanumber,z").unwrap_err();
+        assert!(e.0.contains("does not fit"), "{e}");
+        end_task();
+        let Csv(t) = <Csv<(String, u8)>>::from_line(b"\"q\"\"uote\",7")
+            .unwrap()
+            .unwrap();
+        assert_eq!(t, ("q\"uote".to_string(), 7));
+    }
+}

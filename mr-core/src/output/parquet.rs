@@ -1,0 +1,468 @@
+//! Parquet output (`--output-format parquet`): the last step's records as a
+//! table, one `part-NNNNN.parquet` per part, committed with the output
+//! directory like line parts.
+//!
+//! # Records to rows
+//!
+//! Each `key TAB value` record becomes one row:
+//!
+//! | record | row |
+//! |---|---|
+//! | `null TAB {"a":1,"b":"x"}` (a map-only job emitting objects) | columns `a`, `b` |
+//! | `"k" TAB {"a":1}` | columns `key`, `a` (a value field named `key` is an error) |
+//! | `"k" TAB 3` (any value that is not an object) | columns `key`, `value` |
+//! | `null TAB 3` | column `value` |
+//!
+//! So a serde struct emitted as the value gives one column per field, in the
+//! struct's order; `Option` fields are nullable, nested structs become
+//! struct columns and `Vec`s list columns.
+//!
+//! # Schema
+//!
+//! The engine between steps only sees encoded JSON, so the schema is inferred
+//! from the records ([`super::schema`]): every part is read once to infer its
+//! types, the parts' types are merged (the same schema for every file of a
+//! run), then each part is converted. A column that is a string in one record
+//! and an object in another stops the run with an error naming the column,
+//! the record and where it is. Columns are nullable; integers are `INT64`,
+//! other numbers `DOUBLE`, strings `UTF8` (dictionary-encoded: Parquet's
+//! dictionary pages, falling back to plain only for a column chunk whose
+//! distinct values outgrow the dictionary page limit).
+//!
+//! # Memory
+//!
+//! A file is written a row group at a time: a row group is closed at
+//! [`ParquetOptions::row_group_rows`] rows or when its encoded data reaches
+//! [`ParquetOptions::row_group_bytes`], whichever comes first; rows are decoded
+//! in batches of [`BATCH_ROWS`].
+
+use crate::error::{Error, Result};
+use crate::protocol::split_record;
+#[cfg(feature = "parquet")]
+pub use arrow_impl::{infer_part, write_part, write_parts};
+use std::path::{Path, PathBuf};
+
+/// Rows decoded into one Arrow batch.
+pub const BATCH_ROWS: usize = 8192;
+
+/// The compression codec of the Parquet pages (`--parquet-compression`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ParquetCompression {
+    /// zstd level 1: smaller files, fast.
+    #[default]
+    Zstd,
+    /// Snappy: what older Hadoop and Hive setups expect.
+    Snappy,
+    /// No compression.
+    None,
+}
+
+impl std::str::FromStr for ParquetCompression {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "zstd" => Ok(ParquetCompression::Zstd),
+            "snappy" => Ok(ParquetCompression::Snappy),
+            "none" | "uncompressed" => Ok(ParquetCompression::None),
+            _ => Err(format!(
+                "unknown Parquet compression {s:?} (zstd, snappy or none)"
+            )),
+        }
+    }
+}
+
+/// How Parquet files are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParquetOptions {
+    /// The page codec.
+    pub compression: ParquetCompression,
+    /// The most rows in a row group.
+    pub row_group_rows: usize,
+    /// A row group is closed once its encoded data reaches this many bytes.
+    pub row_group_bytes: usize,
+}
+
+impl Default for ParquetOptions {
+    fn default() -> Self {
+        ParquetOptions {
+            compression: ParquetCompression::Zstd,
+            row_group_rows: 1 << 20,
+            row_group_bytes: 64 << 20,
+        }
+    }
+}
+
+#[cfg(feature = "parquet")]
+impl ParquetOptions {
+    fn properties(&self) -> parquet::file::properties::WriterProperties {
+        use parquet::basic::{Compression, ZstdLevel};
+        use parquet::file::properties::WriterProperties;
+        let compression = match self.compression {
+            ParquetCompression::Zstd => Compression::ZSTD(ZstdLevel::default()),
+            ParquetCompression::Snappy => Compression::SNAPPY,
+            ParquetCompression::None => Compression::UNCOMPRESSED,
+        };
+        WriterProperties::builder()
+            .set_compression(compression)
+            .set_dictionary_enabled(true)
+            .set_max_row_group_row_count(Some(self.row_group_rows.max(1)))
+            .set_max_row_group_bytes(Some(self.row_group_bytes.max(1 << 10)))
+            .set_created_by(format!("mr {}", env!("CARGO_PKG_VERSION")))
+            .build()
+    }
+}
+
+/// Appends the row (a JSON object's text) of one `key TAB value` record to
+/// `out`, following the table in the module docs; `Ok(false)` for a blank line.
+///
+/// ```
+/// use mr_core::output::parquet::record_row;
+/// let row = |l: &str| { let mut o = Vec::new(); record_row(l.as_bytes(), &mut o).unwrap(); String::from_utf8(o).unwrap() };
+/// assert_eq!(row("null\t{\"a\":1}"), "{\"a\":1}");
+/// assert_eq!(row("\"k\"\t{\"a\":1}"), "{\"key\":\"k\",\"a\":1}");
+/// assert_eq!(row("\"k\"\t{}"), "{\"key\":\"k\"}");
+/// assert_eq!(row("\"k\"\t[1]"), "{\"key\":\"k\",\"value\":[1]}");
+/// assert_eq!(row("null\t3"), "{\"value\":3}");
+/// assert!(record_row(b"\"k\"\t{\"key\":1}", &mut Vec::new()).is_err());
+/// ```
+pub fn record_row(line: &[u8], out: &mut Vec<u8>) -> std::result::Result<bool, String> {
+    if line.iter().all(u8::is_ascii_whitespace) {
+        return Ok(false);
+    }
+    let (k, v) = split_record(line);
+    let k = k.trim_ascii();
+    let v = match v.trim_ascii() {
+        b"" => &b"null"[..],
+        v => v,
+    };
+    let key = (k != b"null").then_some(k);
+    if let Some(body) = v.strip_prefix(b"{") {
+        match key {
+            None => out.extend_from_slice(v),
+            Some(k) => {
+                if has_field(v, "key")? {
+                    return Err(
+                        "the value is an object with a field `key` and the record has a key too: \
+                         rename the field or emit a null key"
+                            .into(),
+                    );
+                }
+                out.extend_from_slice(b"{\"key\":");
+                out.extend_from_slice(k);
+                if !body.trim_ascii_start().starts_with(b"}") {
+                    out.push(b',');
+                }
+                out.extend_from_slice(body);
+            }
+        }
+    } else {
+        out.push(b'{');
+        if let Some(k) = key {
+            out.extend_from_slice(b"\"key\":");
+            out.extend_from_slice(k);
+            out.push(b',');
+        }
+        out.extend_from_slice(b"\"value\":");
+        out.extend_from_slice(v);
+        out.push(b'}');
+    }
+    Ok(true)
+}
+
+/// True when the JSON object `v` has a top-level field `name`.
+fn has_field(v: &[u8], name: &str) -> std::result::Result<bool, String> {
+    let m: std::collections::BTreeMap<std::borrow::Cow<'_, str>, serde::de::IgnoredAny> =
+        serde_json::from_slice(v).map_err(|e| format!("invalid JSON value: {e}"))?;
+    Ok(m.contains_key(name))
+}
+
+/// Without the `parquet` feature: an error saying how to get it.
+#[cfg(not(feature = "parquet"))]
+pub fn write_parts(
+    _parts: &[PathBuf],
+    _dest_dir: &Path,
+    _opts: &ParquetOptions,
+    _pool: &rayon::ThreadPool,
+) -> Result<Vec<PathBuf>> {
+    Err(not_built())
+}
+
+/// The error of a Parquet feature in a build without it.
+pub fn not_built() -> Error {
+    Error::Config(
+        "this mr was built without Parquet support: build it with `--features parquet`".into(),
+    )
+}
+
+#[cfg(feature = "parquet")]
+mod arrow_impl {
+    use super::*;
+    use crate::error::snippet;
+    use crate::input::LineReader;
+    use crate::output::schema::{ObserveError, RowType};
+    use arrow_schema::SchemaRef;
+    use parquet::arrow::ArrowWriter;
+    use rayon::prelude::*;
+    use std::fs::File;
+    use std::io::BufWriter;
+    use std::sync::Arc;
+
+    /// Reads a part's lines, calling `f(line_number, row)` for each record.
+    fn for_each_row(
+        part: &Path,
+        mut f: impl FnMut(u64, &[u8], &[u8]) -> Result<()>,
+        name: &str,
+    ) -> Result<()> {
+        let file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
+        let mut reader = LineReader::new(file, 0, u64::MAX);
+        let mut row = Vec::new();
+        let mut n = 0u64;
+        while let Some((_, line)) = reader
+            .next_line()
+            .map_err(|e| Error::io("reading", part, e))?
+        {
+            n += 1;
+            if n.is_multiple_of(4096) {
+                crate::cancel::check()?;
+            }
+            row.clear();
+            match record_row(line, &mut row) {
+                Ok(true) => f(n, &row, line)?,
+                Ok(false) => {}
+                Err(reason) => return Err(record_error(name, n, reason, line)),
+            }
+        }
+        Ok(())
+    }
+
+    fn record_error(name: &str, n: u64, reason: impl std::fmt::Display, line: &[u8]) -> Error {
+        Error::Format {
+            what: format!("Parquet output, record {n} of {name}"),
+            reason: format!("{reason}\n  record: {}", snippet(line)),
+        }
+    }
+
+    /// The column types of one part's records, and how many there are.
+    pub fn infer_part(part: &Path, name: &str) -> Result<(RowType, u64)> {
+        let mut t = RowType::default();
+        let mut rows = 0;
+        for_each_row(
+            part,
+            |n, row, line| match t.observe(row) {
+                Ok(()) => {
+                    rows += 1;
+                    Ok(())
+                }
+                Err(ObserveError::Conflict(c)) => Err(record_error(name, n, c, line)),
+                Err(ObserveError::Json(e)) => Err(record_error(name, n, e, line)),
+            },
+            name,
+        )?;
+        Ok((t, rows))
+    }
+
+    /// Converts one part of `key TAB value` lines into a Parquet file of
+    /// `schema`; returns the rows written.
+    pub fn write_part(
+        part: &Path,
+        name: &str,
+        dest: &Path,
+        schema: &SchemaRef,
+        opts: &ParquetOptions,
+    ) -> Result<u64> {
+        let arrow_err = |e: &dyn std::fmt::Display| Error::Format {
+            what: format!("writing {}", dest.display()),
+            reason: e.to_string(),
+        };
+        let file = File::create(dest).map_err(|e| Error::io("creating", dest, e))?;
+        let mut writer = ArrowWriter::try_new(
+            BufWriter::with_capacity(1 << 20, file),
+            schema.clone(),
+            Some(opts.properties()),
+        )
+        .map_err(|e| arrow_err(&e))?;
+        let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+            .with_batch_size(BATCH_ROWS)
+            .build_decoder()
+            .map_err(|e| arrow_err(&e))?;
+        let mut rows = 0u64;
+        let mut buf = Vec::new();
+        let mut first_line = 0u64;
+        let mut flush = |buf: &mut Vec<u8>, first_line: u64| -> Result<()> {
+            let mut off = 0;
+            while off < buf.len() {
+                let n = decoder.decode(&buf[off..]).map_err(|e| Error::Format {
+                    what: format!("Parquet output, records from {first_line} of {name}"),
+                    reason: e.to_string(),
+                })?;
+                off += n;
+                match decoder.flush().map_err(|e| arrow_err(&e))? {
+                    Some(batch) => writer.write(&batch).map_err(|e| arrow_err(&e))?,
+                    None if n == 0 => {
+                        return Err(Error::Internal(
+                            "the JSON decoder took no bytes and gave no rows".into(),
+                        ))
+                    }
+                    None => {}
+                }
+            }
+            buf.clear();
+            Ok(())
+        };
+        let mut pending = 0usize;
+        for_each_row(
+            part,
+            |n, row, _| {
+                if pending == 0 {
+                    first_line = n;
+                }
+                buf.extend_from_slice(row);
+                buf.push(b'\n');
+                pending += 1;
+                rows += 1;
+                if pending == BATCH_ROWS {
+                    pending = 0;
+                    flush(&mut buf, first_line)?;
+                }
+                Ok(())
+            },
+            name,
+        )?;
+        flush(&mut buf, first_line)?;
+        drop(flush);
+        writer.close().map_err(|e| arrow_err(&e))?;
+        Ok(rows)
+    }
+
+    /// Converts the parts (line files, in part order) into `part-NNNNN.parquet`
+    /// files in `dest_dir` with one schema; returns the files written. Parts
+    /// without records give no file; no records at all give no files.
+    pub fn write_parts(
+        parts: &[PathBuf],
+        dest_dir: &Path,
+        opts: &ParquetOptions,
+        pool: &rayon::ThreadPool,
+    ) -> Result<Vec<PathBuf>> {
+        let name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        let types = pool.install(|| {
+            parts
+                .par_iter()
+                .map(|p| infer_part(p, &name(p)))
+                .collect::<Result<Vec<_>>>()
+        })?;
+        let mut row_type = RowType::default();
+        let mut has_rows = Vec::with_capacity(types.len());
+        for ((t, rows), p) in types.into_iter().zip(parts) {
+            has_rows.push(rows > 0);
+            row_type.merge(t).map_err(|c| Error::Format {
+                what: format!("Parquet output, {}", name(p)),
+                reason: format!("{c} (compared with the parts before it)"),
+            })?;
+        }
+        if !has_rows.contains(&true) {
+            return Ok(Vec::new());
+        }
+        if row_type.is_empty() {
+            return Err(Error::Format {
+                what: "Parquet output".into(),
+                reason: "the records have no fields (only empty objects): no column to write"
+                    .into(),
+            });
+        }
+        let schema: SchemaRef = Arc::new(row_type.arrow_schema().map_err(|c| Error::Format {
+            what: "Parquet output".into(),
+            reason: c.to_string(),
+        })?);
+        pool.install(|| {
+            parts
+                .par_iter()
+                .zip(has_rows)
+                .filter(|(_, has)| *has)
+                .map(|(p, _)| {
+                    let dest = dest_dir.join(format!("{}.parquet", name(p)));
+                    write_part(p, &name(p), &dest, &schema, opts)?;
+                    Ok(dest)
+                })
+                .collect::<Result<Vec<_>>>()
+        })
+    }
+}
+
+#[cfg(all(test, feature = "parquet"))]
+mod tests {
+    use super::*;
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::Int64Type;
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+
+    fn pool() -> rayon::ThreadPool {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap()
+    }
+
+    #[test]
+    fn parts_share_one_schema_and_round_trip() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("part-00000");
+        let b = d.path().join("part-00001");
+        let e = d.path().join("part-00002");
+        std::fs::write(&a, "null\t{\"n\":1,\"s\":\"x\"}\nnull\t{\"n\":2}\n").unwrap();
+        std::fs::write(&b, "null\t{\"s\":\"y\",\"f\":1.5}\n").unwrap();
+        std::fs::write(&e, "").unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let opts = ParquetOptions {
+            row_group_rows: 1,
+            ..Default::default()
+        };
+        let files = write_parts(&[a, b, e], &out, &opts, &pool()).unwrap();
+        assert_eq!(files.len(), 2);
+        let f = File::open(&files[0]).unwrap();
+        let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+        assert_eq!(r.metadata().num_row_groups(), 2);
+        let schema = r.schema().clone();
+        let names: Vec<_> = schema.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["n", "s", "f"]);
+        let batches: Vec<_> = r.build().unwrap().map(|b| b.unwrap()).collect();
+        let n: Vec<_> = batches
+            .iter()
+            .flat_map(|b| {
+                b.column(0)
+                    .as_primitive::<Int64Type>()
+                    .iter()
+                    .collect::<Vec<_>>()
+            })
+            .collect();
+        assert_eq!(n, [Some(1), Some(2)]);
+        let f = File::open(&files[1]).unwrap();
+        let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+        assert_eq!(r.schema(), &schema);
+    }
+
+    #[test]
+    fn conflicts_across_parts_name_the_part() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("part-00000");
+        let b = d.path().join("part-00001");
+        std::fs::write(&a, "null\t{\"u\":\"ann\"}\n").unwrap();
+        std::fs::write(&b, "null\t{\"u\":{\"name\":\"bob\"}}\n").unwrap();
+        let e = write_parts(&[a.clone(), b], d.path(), &Default::default(), &pool())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("part-00001") && e.contains("column `u`"), "{e}");
+        std::fs::write(&a, "null\t{\"u\":\"ann\"}\nnull\t{\"u\":[1]}\n").unwrap();
+        let e = write_parts(&[a], d.path(), &Default::default(), &pool())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("record 2 of part-00000") && e.contains("a string in earlier records"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,446 @@
+//! The column types of JSON records, inferred from the data: what a columnar
+//! output ([`super::parquet`]) needs, since the engine between the steps only
+//! sees encoded JSON.
+//!
+//! Types form a small lattice: `null` fits any column (every column is
+//! nullable); an integer and a float make a float; lists merge their items and
+//! objects their fields (a field missing from a record is null there). Any
+//! other mix (a string in one record and an object in another, a bool and a
+//! number) is a [`Conflict`] naming the column. Field order is the order of
+//! first appearance, so a serde struct's columns come in its field order.
+//!
+//! ```
+//! use mr_core::output::schema::RowType;
+//! let mut t = RowType::default();
+//! t.observe(br#"{"user": "ann", "n": 1, "tags": ["a"]}"#).unwrap();
+//! t.observe(br#"{"user": null, "n": 2.5, "extra": {"x": true}}"#).unwrap();
+//! let names: Vec<_> = t.arrow_schema().unwrap().fields().iter().map(|f| f.name().clone()).collect();
+//! assert_eq!(names, ["user", "n", "tags", "extra"]);
+//! let e = t.observe(br#"{"user": {"first": "ann"}}"#).unwrap_err();
+//! assert_eq!(e.to_string(), "column `user` is a string in earlier records and an object here");
+//! ```
+
+use arrow_schema::{DataType, Field, Fields, Schema};
+use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
+use std::fmt;
+use std::sync::Arc;
+
+/// The type of one JSON value seen so far.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub enum Ty {
+    /// Only `null` (or nothing) seen yet.
+    #[default]
+    Null,
+    /// `true` / `false`.
+    Bool,
+    /// Integers that fit an `i64`.
+    Int,
+    /// Other numbers (and integers mixed with them).
+    Float,
+    /// Strings.
+    Str,
+    /// Arrays, of the merged type of their items.
+    List(Box<Ty>),
+    /// Objects: fields in order of first appearance.
+    Struct(Vec<(String, Ty)>),
+}
+
+impl Ty {
+    fn name(&self) -> &'static str {
+        match self {
+            Ty::Null => "null",
+            Ty::Bool => "a bool",
+            Ty::Int => "an integer",
+            Ty::Float => "a float",
+            Ty::Str => "a string",
+            Ty::List(_) => "a list",
+            Ty::Struct(_) => "an object",
+        }
+    }
+
+    /// Merges `other` into `self`; `path` names the column for a conflict.
+    fn merge(&mut self, other: Ty, path: &str) -> Result<(), Conflict> {
+        match (&mut *self, other) {
+            (_, Ty::Null) => Ok(()),
+            (Ty::Null, o) => {
+                *self = o;
+                Ok(())
+            }
+            (Ty::Int, Ty::Float) => {
+                *self = Ty::Float;
+                Ok(())
+            }
+            (Ty::Float, Ty::Int) => Ok(()),
+            (Ty::List(a), Ty::List(b)) => a.merge(*b, &format!("{path}[]")),
+            (Ty::Struct(a), Ty::Struct(b)) => {
+                for (name, t) in b {
+                    let sub = format!("{path}.{name}");
+                    match a.iter_mut().find(|(n, _)| *n == name) {
+                        Some((_, mine)) => mine.merge(t, &sub)?,
+                        None => a.push((name, t)),
+                    }
+                }
+                Ok(())
+            }
+            (a, b) if std::mem::discriminant(a) == std::mem::discriminant(&b) => Ok(()),
+            (a, b) => Err(Conflict {
+                column: path.to_string(),
+                before: a.name(),
+                here: b.name(),
+            }),
+        }
+    }
+
+    fn arrow(&self, path: &str) -> Result<DataType, Conflict> {
+        Ok(match self {
+            // A column never seen with a value: strings of nulls (every
+            // reader knows them; Arrow's Null type is not portable).
+            Ty::Null | Ty::Str => DataType::Utf8,
+            Ty::Bool => DataType::Boolean,
+            Ty::Int => DataType::Int64,
+            Ty::Float => DataType::Float64,
+            Ty::List(t) => DataType::List(Arc::new(Field::new(
+                "item",
+                t.arrow(&format!("{path}[]"))?,
+                true,
+            ))),
+            Ty::Struct(fields) => {
+                if fields.is_empty() {
+                    return Err(Conflict {
+                        column: path.to_string(),
+                        before: "an empty object",
+                        here: "an empty object",
+                    });
+                }
+                DataType::Struct(struct_fields(fields, &format!("{path}."))?)
+            }
+        })
+    }
+}
+
+fn struct_fields(fields: &[(String, Ty)], prefix: &str) -> Result<Fields, Conflict> {
+    fields
+        .iter()
+        .map(|(n, t)| Ok(Field::new(n, t.arrow(&format!("{prefix}{n}"))?, true)))
+        .collect::<Result<Vec<_>, Conflict>>()
+        .map(Fields::from)
+}
+
+/// Two records disagree on a column's type (or a column cannot be stored).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conflict {
+    /// The column: `a`, `a.b` for a field of an object, `a[]` for list items.
+    pub column: String,
+    /// What the column was before.
+    pub before: &'static str,
+    /// What the record at hand has.
+    pub here: &'static str,
+}
+
+impl fmt::Display for Conflict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.before == self.here {
+            write!(
+                f,
+                "column `{}` is only ever {}, which Parquet cannot store",
+                self.column, self.before
+            )
+        } else {
+            write!(
+                f,
+                "column `{}` is {} in earlier records and {} here",
+                self.column, self.before, self.here
+            )
+        }
+    }
+}
+
+impl std::error::Error for Conflict {}
+
+/// The type of rows (JSON objects) seen so far: the table's columns.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RowType {
+    columns: Vec<(String, Ty)>,
+}
+
+impl RowType {
+    /// Folds one row (a JSON object's text) into the column types.
+    pub fn observe(&mut self, row: &[u8]) -> Result<(), ObserveError> {
+        let mut ctx = Ctx {
+            path: String::new(),
+            conflict: None,
+        };
+        let mut root = Ty::Struct(std::mem::take(&mut self.columns));
+        let mut de = serde_json::Deserializer::from_slice(row);
+        let r = Seed {
+            ty: &mut root,
+            ctx: &mut ctx,
+        }
+        .deserialize(&mut de)
+        .and_then(|()| de.end());
+        if let Ty::Struct(c) = root {
+            self.columns = c;
+        }
+        match (r, ctx.conflict) {
+            (_, Some(c)) => Err(ObserveError::Conflict(c)),
+            (Err(e), None) => Err(ObserveError::Json(e.to_string())),
+            (Ok(()), None) => Ok(()),
+        }
+    }
+
+    /// Merges the columns another part saw (same rules as [`Self::observe`]).
+    pub fn merge(&mut self, other: RowType) -> Result<(), Conflict> {
+        let mut root = Ty::Struct(std::mem::take(&mut self.columns));
+        let r = root.merge(Ty::Struct(other.columns), "");
+        if let Ty::Struct(c) = root {
+            self.columns = c;
+        }
+        r
+    }
+
+    /// True when no row had any field.
+    pub fn is_empty(&self) -> bool {
+        self.columns.is_empty()
+    }
+
+    /// The Arrow schema: one nullable column a field.
+    pub fn arrow_schema(&self) -> Result<Schema, Conflict> {
+        Ok(Schema::new(struct_fields(&self.columns, "")?))
+    }
+}
+
+/// Why a row could not be observed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ObserveError {
+    /// A type conflict.
+    Conflict(Conflict),
+    /// Not JSON (or not a single value).
+    Json(String),
+}
+
+impl fmt::Display for ObserveError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ObserveError::Conflict(c) => c.fmt(f),
+            ObserveError::Json(e) => write!(f, "invalid JSON: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for ObserveError {}
+
+struct Ctx {
+    /// The column being read, for conflicts (`a.b[]`).
+    path: String,
+    conflict: Option<Conflict>,
+}
+
+/// Reads one value straight from the parser into its type (no `Value` tree).
+struct Seed<'t, 'c> {
+    ty: &'t mut Ty,
+    ctx: &'c mut Ctx,
+}
+
+impl Seed<'_, '_> {
+    fn scalar<E: de::Error>(self, t: Ty) -> Result<(), E> {
+        let path = if self.ctx.path.is_empty() {
+            "(the row)"
+        } else {
+            self.ctx.path.trim_start_matches('.')
+        };
+        match self.ty.merge(t, path) {
+            Ok(()) => Ok(()),
+            Err(c) => {
+                self.ctx.conflict = Some(c);
+                Err(E::custom("type conflict"))
+            }
+        }
+    }
+}
+
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
+    type Value = ();
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for Seed<'_, '_> {
+    type Value = ();
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.scalar(Ty::Bool)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.scalar(Ty::Int)
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
+        self.scalar(if i64::try_from(v).is_ok() {
+            Ty::Int
+        } else {
+            Ty::Float
+        })
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.scalar(Ty::Float)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.scalar(Ty::Str)
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_none<E: de::Error>(self) -> Result<(), E> {
+        Ok(())
+    }
+    fn visit_some<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_any(self)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if !matches!(self.ty, Ty::List(_)) {
+            // Checks the kinds (and records a conflict) before reading items.
+            Seed {
+                ty: &mut *self.ty,
+                ctx: &mut *self.ctx,
+            }
+            .scalar::<A::Error>(Ty::List(Box::new(Ty::Null)))?;
+        }
+        let Ty::List(item) = self.ty else {
+            return Ok(());
+        };
+        let len = self.ctx.path.len();
+        self.ctx.path.push_str("[]");
+        while seq
+            .next_element_seed(Seed {
+                ty: &mut **item,
+                ctx: &mut *self.ctx,
+            })?
+            .is_some()
+        {}
+        self.ctx.path.truncate(len);
+        Ok(())
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        if !matches!(self.ty, Ty::Struct(_)) {
+            Seed {
+                ty: &mut *self.ty,
+                ctx: &mut *self.ctx,
+            }
+            .scalar::<A::Error>(Ty::Struct(Vec::new()))?;
+        }
+        let Ty::Struct(fields) = self.ty else {
+            return Ok(());
+        };
+        let mut i = 0;
+        while let Some(idx) = map.next_key_seed(FieldSeed {
+            fields: &mut *fields,
+            hint: i,
+        })? {
+            i = idx + 1;
+            let len = self.ctx.path.len();
+            self.ctx.path.push('.');
+            self.ctx.path.push_str(&fields[idx].0);
+            map.next_value_seed(Seed {
+                ty: &mut fields[idx].1,
+                ctx: &mut *self.ctx,
+            })?;
+            self.ctx.path.truncate(len);
+        }
+        Ok(())
+    }
+}
+
+/// Finds (or adds) a field by name; records usually list their fields in the
+/// same order, so the field after the previous one is tried first.
+struct FieldSeed<'f> {
+    fields: &'f mut Vec<(String, Ty)>,
+    hint: usize,
+}
+
+impl<'de> DeserializeSeed<'de> for FieldSeed<'_> {
+    type Value = usize;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<usize, D::Error> {
+        d.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for FieldSeed<'_> {
+    type Value = usize;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a field name")
+    }
+    fn visit_str<E: de::Error>(self, name: &str) -> Result<usize, E> {
+        if self.fields.get(self.hint).is_some_and(|(n, _)| n == name) {
+            return Ok(self.hint);
+        }
+        if let Some(i) = self.fields.iter().position(|(n, _)| n == name) {
+            return Ok(i);
+        }
+        self.fields.push((name.to_string(), Ty::Null));
+        Ok(self.fields.len() - 1)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn schema(rows: &[&str]) -> Result<Schema, String> {
+        let mut t = RowType::default();
+        for r in rows {
+            t.observe(r.as_bytes()).map_err(|e| e.to_string())?;
+        }
+        t.arrow_schema().map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn types_merge_and_nulls_fit_anything() {
+        let s = schema(&[
+            r#"{"i": 1, "f": 1, "s": null, "l": [], "o": {"a": 1}}"#,
+            r#"{"i": null, "f": 2.5, "s": "x", "l": [1, null], "o": {"b": "y"}, "b": true}"#,
+        ])
+        .unwrap();
+        let t = |n: &str| s.field_with_name(n).unwrap().data_type().clone();
+        assert_eq!(t("i"), DataType::Int64);
+        assert_eq!(t("f"), DataType::Float64);
+        assert_eq!(t("s"), DataType::Utf8);
+        assert_eq!(t("b"), DataType::Boolean);
+        assert!(matches!(t("l"), DataType::List(f) if f.data_type() == &DataType::Int64));
+        let DataType::Struct(o) = t("o") else {
+            panic!()
+        };
+        assert_eq!(o.len(), 2);
+        assert!(s.fields().iter().all(|f| f.is_nullable()));
+    }
+
+    #[test]
+    fn conflicts_name_the_column() {
+        let e = schema(&[r#"{"a": {"b": [1]}}"#, r#"{"a": {"b": ["x"]}}"#]).unwrap_err();
+        assert_eq!(
+            e,
+            "column `a.b[]` is an integer in earlier records and a string here"
+        );
+        let e = schema(&[r#"{"a": true}"#, r#"{"a": 1}"#]).unwrap_err();
+        assert!(e.contains("`a` is a bool"), "{e}");
+        let e = schema(&[r#"{"a": {}}"#]).unwrap_err();
+        assert!(e.contains("only ever an empty object"), "{e}");
+        assert!(schema(&["{\"a\": 1"]).unwrap_err().contains("invalid JSON"));
+    }
+
+    #[test]
+    fn parts_merge_like_rows() {
+        let mut a = RowType::default();
+        a.observe(br#"{"x": 1}"#).unwrap();
+        let mut b = RowType::default();
+        b.observe(br#"{"y": "s", "x": 2.0}"#).unwrap();
+        a.merge(b).unwrap();
+        let s = a.arrow_schema().unwrap();
+        assert_eq!(s.field(0).data_type(), &DataType::Float64);
+        assert_eq!(s.field(1).name(), "y");
+        let mut c = RowType::default();
+        c.observe(br#"{"y": [1]}"#).unwrap();
+        assert!(a.merge(c).is_err());
+    }
+}

@@ -1,0 +1,359 @@
+//! Parquet output and input against their peers: files `mr` writes read back
+//! by DuckDB, pyarrow and Polars with the same rows and types; files DuckDB
+//! writes read by `mr`; events_table's table and dictionaries checked against
+//! url_views; categorical ids the same under other settings.
+
+#![cfg(feature = "parquet")]
+
+mod common;
+use common::*;
+use std::collections::BTreeMap;
+use std::process::Command;
+
+/// python3 with duckdb, pyarrow and polars (skips, or fails under
+/// MR_REQUIRE_PEERS=1, when missing).
+fn python_peers() -> bool {
+    peer_available(
+        "python3 with duckdb, pyarrow and polars (pip install -r .ci/requirements.txt)",
+        Command::new("python3").args(["-c", "import duckdb, pyarrow, polars"]),
+    )
+}
+
+/// Runs a Python script in the workdir; its stdout.
+fn python(w: &Workdir, script: &str) -> String {
+    let o = Command::new("python3")
+        .args(["-c", script])
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "python failed:\n{}", stderr(&o));
+    stdout(&o)
+}
+
+fn gen_logs(w: &Workdir, size: &str, seed: &str) {
+    ok(w.mr(&[
+        "gen",
+        "clicklog",
+        "--size",
+        size,
+        "--seed",
+        seed,
+        "--output",
+        "logs",
+        "--files",
+        "3",
+        "--gz-files",
+        "1",
+        "--users",
+        "300",
+        "--urls",
+        "200",
+    ]));
+}
+
+#[test]
+fn parquet_output_reads_back_in_duckdb_pyarrow_and_polars() {
+    if !python_peers() {
+        return;
+    }
+    let w = Workdir::new();
+    gen_logs(&w, "400KB", "3");
+    ok(w.mr(&[
+        "run",
+        "video_tagging",
+        "--input",
+        "logs",
+        "--output",
+        "lines",
+        "-j",
+        "2",
+    ]));
+    ok(w.mr(&[
+        "run",
+        "video_tagging",
+        "--input",
+        "logs",
+        "--output",
+        "table",
+        "-j",
+        "2",
+        "--output-format",
+        "parquet",
+        "--parquet-compression",
+        "snappy",
+    ]));
+    assert!(w.path("table/_SUCCESS").exists());
+    assert!(!w.path("table/part-00000").exists());
+    // The rows mr wrote as lines, as the table should hold them.
+    let mut expected: Vec<String> = read_parts(&w.path("lines"))
+        .lines()
+        .map(|l| {
+            let (k, v) = l.split_once('\t').unwrap();
+            let v: serde_json::Value = serde_json::from_str(v).unwrap();
+            format!(
+                "{}|{}|{}|{}|{}|{}",
+                serde_json::from_str::<String>(k).unwrap(),
+                v["lecture_id"],
+                v["start"],
+                v["end"],
+                v["events"],
+                v["tag"].as_str().unwrap()
+            )
+        })
+        .collect();
+    expected.sort();
+    assert!(expected.len() > 20, "{}", expected.len());
+    let script = r#"
+import duckdb, pyarrow.parquet as pq, pyarrow.dataset as ds, polars as pl, glob
+cols = 'key, lecture_id, start, "end", events, tag'
+def show(rows):
+    return sorted('|'.join(str(x) for x in r) for r in rows)
+d = duckdb.sql(f"SELECT {cols} FROM 'table/*.parquet'").fetchall()
+t = ds.dataset(sorted(glob.glob('table/*.parquet'))).to_table()
+a = list(zip(*[t.column(c).to_pylist() for c in ['key','lecture_id','start','end','events','tag']]))
+p = pl.read_parquet('table/*.parquet').select(['key','lecture_id','start','end','events','tag']).rows()
+assert show(d) == show(a) == show(p), 'peers disagree'
+print('\n'.join(show(d)))
+print('SCHEMA', ','.join(f'{f.name}:{f.type}' for f in t.schema))
+f = pq.ParquetFile(sorted(glob.glob('table/*.parquet'))[0])
+print('CODEC', f.metadata.row_group(0).column(0).compression)
+print('ENCODINGS', ','.join(f.metadata.row_group(0).column(5).encodings))
+print('DTYPES', duckdb.sql("SELECT typeof(lecture_id), typeof(tag) FROM 'table/*.parquet' LIMIT 1").fetchall()[0])
+"#;
+    let out = python(&w, script);
+    let (rows, meta) = out.split_at(out.find("SCHEMA").unwrap());
+    let got: Vec<&str> = rows.lines().collect();
+    assert_eq!(got, expected);
+    assert!(
+        meta.contains(
+            "SCHEMA key:string,lecture_id:int64,start:int64,end:int64,events:int64,tag:string"
+        ),
+        "{meta}"
+    );
+    assert!(meta.contains("CODEC SNAPPY"), "{meta}");
+    assert!(meta.contains("RLE_DICTIONARY"), "{meta}");
+    assert!(meta.contains("DTYPES ('BIGINT', 'VARCHAR')"), "{meta}");
+}
+
+#[test]
+fn parquet_written_by_duckdb_is_read_by_mr_one_split_per_row_group() {
+    if !python_peers() {
+        return;
+    }
+    let w = Workdir::new();
+    // 5000 events over 7 URLs (one null, one a struct column beside), in row
+    // groups DuckDB rounds to 2048 rows: three splits.
+    python(
+        &w,
+        r#"
+import duckdb
+duckdb.sql("""COPY (SELECT CASE WHEN i % 7 = 6 THEN NULL ELSE '/p' || (i % 7) END AS page_url,
+  i AS n, {'a': i, 'b': [i, i]} AS s, i::DOUBLE * 0.5 AS f
+  FROM range(5000) t(i)) TO 'in.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1000)""")
+"#,
+    );
+    let o = ok(w.mr(&["run", "url_views", "--input", "in.parquet", "-j", "2"]));
+    let got: Vec<String> = stdout(&o).lines().map(String::from).collect();
+    let mut expected = Vec::new();
+    for p in 0..6 {
+        let n = (0..5000).filter(|i| i % 7 == p).count();
+        expected.push(format!("\"/p{p}\"\t{n}"));
+    }
+    assert_eq!(got, expected);
+    assert!(
+        stderr(&o).contains("events without a string page_url"),
+        "{}",
+        stderr(&o)
+    );
+    // Typed columns come through as JSON of the same types: video_tagging
+    // (integer timestamps) reads DuckDB's Parquet as it reads the JSON.
+    let mut events = String::new();
+    for i in 0..6000u64 {
+        events.push_str(&format!(
+            "{{\"username\": \"u{}\", \"timestamp\": {}, \"page_url\": \"/c/lecture/view?lecture_id={}\"}}\n",
+            i % 13,
+            1_375_000_000_000 + i * 7_919 * (i % 5),
+            i % 4
+        ));
+    }
+    w.write("events.json", &events);
+    python(
+        &w,
+        r#"
+import duckdb
+duckdb.sql("""COPY (SELECT * FROM read_json('events.json', columns={username: 'VARCHAR', timestamp: 'BIGINT', page_url: 'VARCHAR'}))
+  TO 'events.parquet' (FORMAT parquet, ROW_GROUP_SIZE 2048)""")
+"#,
+    );
+    let from_json = ok(w.mr(&["run", "video_tagging", "--input", "events.json"]));
+    let from_parquet = ok(w.mr(&[
+        "run",
+        "video_tagging",
+        "--input",
+        "events.parquet",
+        "-j",
+        "2",
+    ]));
+    assert!(stdout(&from_json).lines().count() > 100);
+    assert_eq!(stdout(&from_parquet), stdout(&from_json));
+}
+
+/// The path of a URL as events_table defines `action`.
+fn url_path(url: &str) -> &str {
+    let url = &url[..url.find(['?', '#']).unwrap_or(url.len())];
+    match url.find("://") {
+        Some(i) => url[i + 3..].find('/').map_or("/", |j| &url[i + 3 + j..]),
+        None => url,
+    }
+}
+
+#[test]
+fn events_table_matches_url_views_and_ids_do_not_depend_on_settings() {
+    if !python_peers() {
+        return;
+    }
+    let w = Workdir::new();
+    gen_logs(&w, "600KB", "11");
+    let o = ok(w.mr(&[
+        "run",
+        "events_table",
+        "--input",
+        "logs",
+        "--output",
+        "table",
+        "--output-format",
+        "parquet",
+        "-j",
+        "2",
+        "--chunksize",
+        "64KB",
+    ]));
+    assert!(
+        stderr(&o).contains("fields of the wrong type"),
+        "{}",
+        stderr(&o)
+    );
+    for col in ["username", "action", "page_url", "event_type", "user_agent"] {
+        assert!(
+            w.path(&format!("table/_dictionaries/{col}.jsonl")).exists(),
+            "{col}"
+        );
+    }
+    // url_views' counts regrouped by action.
+    let o = ok(w.mr(&["run", "url_views", "--input", "logs"]));
+    let mut by_action: BTreeMap<String, u64> = BTreeMap::new();
+    for l in stdout(&o).lines() {
+        let (k, v) = l.split_once('\t').unwrap();
+        let url: String = serde_json::from_str(k).unwrap();
+        *by_action.entry(url_path(&url).to_string()).or_default() += v.parse::<u64>().unwrap();
+    }
+    let out = python(
+        &w,
+        r#"
+import duckdb
+rows = duckdb.sql("""SELECT d.value, count(*) FROM 'table/*.parquet' t
+  JOIN read_json('table/_dictionaries/action.jsonl') d ON t.action = d.id GROUP BY 1 ORDER BY 1""").fetchall()
+for a, n in rows: print(f'{a}\t{n}')
+print('TYPES', duckdb.sql("SELECT typeof(username), typeof(time), typeof(currentTime), typeof(paused) FROM 'table/*.parquet' LIMIT 1").fetchall()[0])
+print('NULLTIME', duckdb.sql("SELECT count(*) FROM 'table/*.parquet' WHERE time IS NULL").fetchall()[0][0])
+"#,
+    );
+    let (rows, meta) = out.split_at(out.find("TYPES").unwrap());
+    let got: BTreeMap<String, u64> = rows
+        .lines()
+        .map(|l| {
+            let (a, n) = l.split_once('\t').unwrap();
+            (a.to_string(), n.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(got, by_action);
+    assert!(
+        meta.contains("TYPES ('BIGINT', 'BIGINT', 'DOUBLE', 'BOOLEAN')"),
+        "{meta}"
+    );
+    // Same input, other settings: the same dictionaries, the same table.
+    ok(w.mr(&[
+        "run",
+        "events_table",
+        "--input",
+        "logs",
+        "--output",
+        "table2",
+        "--output-format",
+        "parquet",
+        "-j",
+        "1",
+        "--chunksize",
+        "1MB",
+        "--partitions",
+        "3",
+    ]));
+    for col in ["username", "action", "page_url"] {
+        let a = std::fs::read(w.path(&format!("table/_dictionaries/{col}.jsonl"))).unwrap();
+        let b = std::fs::read(w.path(&format!("table2/_dictionaries/{col}.jsonl"))).unwrap();
+        assert_eq!(a, b, "{col}");
+    }
+    let same = python(
+        &w,
+        r#"
+import duckdb
+q = "SELECT * EXCLUDE (session) FROM '{}/*.parquet' ORDER BY ALL"
+print(duckdb.sql(q.format('table')).fetchall() == duckdb.sql(q.format('table2')).fetchall())
+"#,
+    );
+    assert_eq!(same.trim(), "True");
+}
+
+#[test]
+fn parquet_output_needs_a_directory_and_conflicts_are_named() {
+    let w = Workdir::new();
+    w.write("in.json", "{\"page_url\": \"/a\"}\n");
+    let o = w.mr(&[
+        "run",
+        "url_views",
+        "--input",
+        "in.json",
+        "--output-format",
+        "parquet",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--output DIR"), "{}", stderr(&o));
+    // events_table on lines whose value fields disagree in type cannot
+    // conflict (types come from names); a bad line is kept aside.
+    w.write(
+        "logs/a.json",
+        "{\"key\": \"k\", \"value\": \"{\\\"type\\\": {\\\"x\\\": 1}}\", \"timestamp\": \"x\"}\n\
+         {\"key\": \"k\", \"value\": \"{\\\"type\\\": \\\"play\\\"}\"}\nnot json\n",
+    );
+    let o = w.mr(&[
+        "run",
+        "events_table",
+        "--input",
+        "logs",
+        "--output",
+        "t",
+        "--output-format",
+        "parquet",
+    ]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("a.json:3"), "{}", stderr(&o));
+    assert!(!w.path("t").exists());
+    let o = ok(w.mr(&[
+        "run",
+        "events_table",
+        "--input",
+        "logs",
+        "--output",
+        "t",
+        "--output-format",
+        "parquet",
+        "--skip-bad-records",
+    ]));
+    assert!(
+        stderr(&o).contains("1 bad records skipped"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(w.path("t/part-00000.parquet").exists());
+    assert!(w.path("t/_bad_records").exists());
+}
