@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # mr against the tools users would pick instead, on generated data, in one run:
-# DuckDB, mrjob (local and inline runners, on a slice), a grep/awk pipeline and
-# a hand-written Rust program with no framework (bench/ceiling, the ceiling).
+# ClickHouse (embedded, chdb), Polars, DuckDB, mrjob (local and inline runners,
+# on a slice), a grep/awk pipeline and a hand-written Rust program with no
+# framework (bench/ceiling, the ceiling).
 #
 #   bench/run.sh [--size 1GB] [--runs 3] [--quick] [--no-install] [--no-profile]
-#                [--wait-quiet] [--docs DIR]
+#                [--wait-quiet] [--big SIZE] [--docs DIR]
 #
 #   --size SIZE    clicklog and text size (mr gen units: 1GB, 200MB, ...) [1GB]
 #   --runs N       rounds; each round runs every tool once, in an order
@@ -14,6 +15,9 @@
 #   --no-install   do not pip install bench/requirements.txt
 #   --no-profile   skip the perf and callgrind profiles of mr and the ceiling
 #   --wait-quiet   wait (up to 10 minutes) until other processes use < 0.5 core
+#   --big SIZE     also time url_views and video_tagging (mr and ClickHouse) on
+#                  SIZE of generated logs (e.g. 20GB: needs that much free disk
+#                  and about 10 minutes more); the data is removed afterwards
 #   --docs DIR     where the report goes                                 [docs]
 #
 # Writes DIR/benchmarks.md (between its generated markers), DIR/bench-raw.csv,
@@ -32,6 +36,7 @@ RUNS=3
 INSTALL=1
 PROFILE=1
 WAIT_QUIET=0
+BIG=""
 DOCS=docs
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -41,6 +46,7 @@ while [ $# -gt 0 ]; do
     --no-install) INSTALL=0; shift ;;
     --no-profile) PROFILE=0; shift ;;
     --wait-quiet) WAIT_QUIET=1; shift ;;
+    --big) BIG=$2; shift 2 ;;
     --docs) DOCS=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && !/^#/ {exit} NR > 1 {print}' "$0"; exit 0 ;;
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
@@ -104,6 +110,8 @@ MR=$WORK/bin/mr
 CEILING=$WORK/bin/ceiling
 HAVE_DUCKDB=0; python3 -c 'import duckdb' 2>/dev/null && HAVE_DUCKDB=1
 HAVE_MRJOB=0; python3 -c 'import mrjob' 2>/dev/null && HAVE_MRJOB=1
+HAVE_CHDB=0; python3 -c 'import chdb' 2>/dev/null && HAVE_CHDB=1
+HAVE_POLARS=0; python3 -c 'import polars' 2>/dev/null && HAVE_POLARS=1
 AWK=""
 for a in mawk gawk awk; do
   if command -v "$a" > /dev/null; then AWK=$a; break; fi
@@ -128,32 +136,39 @@ meta rustc "$(rustc --version)"
 meta python "$(python3 --version 2>&1)"
 meta duckdb "$( [ $HAVE_DUCKDB = 1 ] && python3 -c 'import duckdb; print(duckdb.__version__)' || echo 'not installed')"
 meta mrjob "$( [ $HAVE_MRJOB = 1 ] && python3 -c 'import mrjob; print(mrjob.__version__)' || echo 'not installed')"
+meta chdb "$( [ $HAVE_CHDB = 1 ] && python3 -c 'import chdb; print(chdb.__version__, "(ClickHouse", chdb.engine_version + ")")' 2>/dev/null || echo 'not installed')"
+meta polars "$( [ $HAVE_POLARS = 1 ] && python3 -c 'import polars; print(polars.__version__)' || echo 'not installed')"
 meta awk "$( [ -n "$AWK" ] && { "$AWK" -W version 2>/dev/null || "$AWK" --version 2>/dev/null; } | head -1 | cut -c1-60 || echo none)"
 meta grep "$(grep --version | head -1)"
 meta sort "$(sort --version | head -1)"
 meta load_at_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ----------------------------------------------------------------- data
-# gen KIND BYTES: a directory of generated data, made once (in DIR.tmp, then
-# renamed, so an interrupted run never leaves a partial data set behind).
+# gen KIND BYTES [NAME GEN_ARGS...]: a directory of generated data, made once
+# (in DIR.tmp, then renamed, so an interrupted run never leaves a partial data
+# set behind).
 gen() {
-  local kind=$1 bytes=$2 dir=$WORK/$1-$2
+  local kind=$1 bytes=$2 dir=$WORK/$1-$2${3:+-$3}
   if [ ! -d "$dir" ]; then
-    say "mr gen $kind --size $bytes"
+    say "mr gen $kind --size $bytes ${*:4}"
     rm -rf "$dir.tmp"
-    $MR gen "$kind" --size "$bytes" --seed 7 --output "$dir.tmp" 2>/dev/null
+    $MR gen "$kind" --size "$bytes" --seed 7 --output "$dir.tmp" "${@:4}" 2>/dev/null
     mv "$dir.tmp" "$dir"
   fi
   echo "$dir"
 }
+size_of() { stat -c %s "$@" | awk '{s += $1} END {print s}'; }
 # slice FILE BYTES OUT: the first whole lines of FILE, about BYTES of them.
 slice() {
   [ -f "$3" ] || head -c "$2" "$1" | head -n -1 > "$3"
 }
-size_of() { stat -c %s "$@" | awk '{s += $1} END {print s}'; }
 
 LOGS=$(gen clicklog "$SIZE_BYTES")
 TEXT=$(gen text "$SIZE_BYTES")
+# The same amount of logs as one gzip file: one split, the single-.gz row.
+ONE_GZ=$(gen clicklog "$SIZE_BYTES" onegz --files 1 --gz-files 1)
+ONE_GZ_FILES=("$ONE_GZ"/part-*)
+ONE_GZ_BYTES=$(zcat "${ONE_GZ_FILES[@]}" | wc -c)
 # Uncompressed input bytes: what MB/s is computed from.
 LOGS_BYTES=$(zcat -f "$LOGS"/part-* | wc -c)
 TEXT_BYTES=$(zcat -f "$TEXT"/part-* | wc -c)
@@ -165,6 +180,7 @@ LOGS_GZ=("$LOGS"/part-*.gz)
 TEXT_GZ=("$TEXT"/part-*.gz)
 meta logs "$LOGS: ${#LOGS_FILES[@]} files (${#LOGS_GZ[@]} gzipped), $LOGS_BYTES bytes uncompressed"
 meta text "$TEXT: ${#TEXT_FILES[@]} files (${#TEXT_GZ[@]} gzipped), $TEXT_BYTES bytes uncompressed"
+meta logs_gz "$ONE_GZ: 1 gzip file of $(size_of "${ONE_GZ_FILES[@]}") bytes, $ONE_GZ_BYTES bytes uncompressed"
 
 # mrjob runs on a slice: 50 MB of logs and 20 MB of text at 1 GB (5% and 2%).
 URL_SLICE=$WORK/slice-clicklog-$((SIZE_BYTES / 20)).jsonl
@@ -219,12 +235,24 @@ tool url_views grep-sort-uniq "$LOGS_BYTES" uniq same \
 tool url_views mrjob-local "$URL_SLICE_BYTES" mr same "python3 bench/mrjob/mr_url_views.py -r local --no-conf $URL_SLICE"
 tool url_views mrjob-inline "$URL_SLICE_BYTES" mr same "python3 bench/mrjob/mr_url_views.py -r inline --no-conf $URL_SLICE"
 
+tool url_views chdb "$LOGS_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${LOGS_FILES[@]}")"
+tool url_views polars "$LOGS_BYTES" tsv same "python3 bench/peers.py polars url_views /dev/stdout $(q "${LOGS_FILES[@]}")"
+
+tool url_views_gz mr "$ONE_GZ_BYTES" mr same "$MR run url_views -q -i $ONE_GZ"
+tool url_views_gz chdb "$ONE_GZ_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
+tool url_views_gz duckdb-objects "$ONE_GZ_BYTES" tsv same "python3 bench/duck.py url_views_objects /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
+
 tool video_tagging mr "$LOGS_BYTES" lines same "$MR run video_tagging -q -i $LOGS"
 tool video_tagging duckdb "$LOGS_BYTES" lines same "python3 bench/duck.py video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
+tool video_tagging chdb "$LOGS_BYTES" lines same "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
 
 tool word_count mr "$TEXT_BYTES" mr same "$MR run word_count -q -i $TEXT"
 tool word_count ceiling "$TEXT_BYTES" mr same "$CEILING word_count -j 2 $TEXT"
 tool word_count duckdb "$TEXT_BYTES" tsv different "python3 bench/duck.py word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
+tool word_count chdb "$TEXT_BYTES" tsv same "python3 bench/peers.py chdb word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
+tool word_count chdb-ws "$TEXT_BYTES" tsv different "python3 bench/peers.py chdb word_count_ws /dev/stdout $(q "${TEXT_FILES[@]}")"
+tool word_count polars "$TEXT_BYTES" tsv same "python3 bench/peers.py polars word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
+tool word_count polars-ws "$TEXT_BYTES" tsv different "python3 bench/peers.py polars word_count_ws /dev/stdout $(q "${TEXT_FILES[@]}")"
 tool word_count mrjob-local "$WORD_SLICE_BYTES" mr same "python3 examples/mrjob/mr_word_freq_count.py -r local --no-conf $WORD_SLICE"
 tool word_count mrjob-inline "$WORD_SLICE_BYTES" mr same "python3 examples/mrjob/mr_word_freq_count.py -r inline --no-conf $WORD_SLICE"
 
@@ -237,12 +265,15 @@ else
   skip url_views awk "no awk found"
   skip word_count awk "no awk found"
 fi
-for job in url_views video_tagging word_count; do
+JOBS=(url_views url_views_gz video_tagging word_count)
+for job in "${JOBS[@]}"; do
   kept=""
   for t in ${TOOLS[$job]}; do
     case "$t" in
       duckdb*) [ $HAVE_DUCKDB = 1 ] || { skip "$job" "$t" "python duckdb not installed"; continue; } ;;
       mrjob*) [ $HAVE_MRJOB = 1 ] || { skip "$job" "$t" "python mrjob not installed"; continue; } ;;
+      chdb*) [ $HAVE_CHDB = 1 ] || { skip "$job" "$t" "python chdb not installed"; continue; } ;;
+      polars*) [ $HAVE_POLARS = 1 ] || { skip "$job" "$t" "python polars not installed"; continue; } ;;
     esac
     kept="$kept $t"
   done
@@ -251,7 +282,7 @@ done
 
 # ---------------------------------------------------------- main rounds
 for round in $(seq "$RUNS"); do
-  for job in url_views video_tagging word_count; do
+  for job in "${JOBS[@]}"; do
     read -r -a list <<< "${TOOLS[$job]}"
     n=${#list[@]}
     for i in $(seq 0 $((n - 1))); do
@@ -267,7 +298,7 @@ done
 say "checking results against mr's"
 $MR run url_views -q -i "$URL_SLICE" > "$OUT/url_views-mr-slice.out"
 $MR run word_count -q -i "$WORD_SLICE" > "$OUT/word_count-mr-slice.out"
-for job in url_views video_tagging word_count; do
+for job in "${JOBS[@]}"; do
   for t in ${TOOLS[$job]}; do
     [ "$t" = mr ] && continue
     expected=$OUT/$job-mr.out
@@ -317,6 +348,25 @@ for factor in 0.25 0.5 1 2 4; do
     "$MR run word_count --sort-buffer-mb $SCALE_BUF -i $text"
   spills_to_note
 done
+
+# ------------------------------------------------------------- big run
+# --big SIZE: mr and ClickHouse once each on SIZE of logs, then the data goes.
+if [ -n "$BIG" ]; then
+  big_bytes=$(bytes_of "$BIG")
+  big=$(gen clicklog "$big_bytes")
+  big_files=("$big"/part-*)
+  big_plain=$(zcat -f "${big_files[@]}" | wc -c)
+  measure big url_views mr 1 "$big_plain" "$BIG" /dev/null "$MR run url_views -q -i $big"
+  measure big video_tagging mr 1 "$big_plain" "$BIG" /dev/null "$MR run video_tagging -q -i $big"
+  if [ $HAVE_CHDB = 1 ]; then
+    measure big url_views chdb 1 "$big_plain" "$BIG" /dev/null \
+      "python3 bench/peers.py chdb url_views /dev/stdout $(q "${big_files[@]}")"
+    measure big video_tagging chdb 1 "$big_plain" "$BIG" /dev/null \
+      "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${big_files[@]}")"
+  fi
+  say "removing $big"
+  rm -rf "$big"
+fi
 
 # ---------------------------------------------------------- profiles
 # Where the time goes: perf's software clock (no hardware counters needed),

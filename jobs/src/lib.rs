@@ -14,6 +14,7 @@ use mr_core::Job;
 use std::sync::Arc;
 
 pub mod events_table;
+pub mod json_scan;
 pub mod url_views;
 pub mod video_tagging;
 pub mod word_count;

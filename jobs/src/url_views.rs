@@ -10,11 +10,17 @@
 //!
 //! This is the job users time, so it decodes only what it reads: the
 //! `page_url` field is borrowed from the line, every other field is skipped
-//! by the parser without being built.
+//! without being built. A line is first scanned by
+//! [`json_scan`](crate::json_scan), which validates and reads the common
+//! shape of log lines (plain ASCII, `page_url` a plain string) in one pass;
+//! any other line is parsed by serde_json, whose verdict stands (so every
+//! malformed line is still an error).
 
+use crate::json_scan::{scan_field, Scan};
 use mr_core::fold::Count;
+use mr_core::protocol::DecodeError;
 use mr_core::protocol::MaybeStr;
-use mr_core::{Emitter, Job, JobError, Json, Mapper, Step};
+use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Step};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
@@ -107,22 +113,40 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
     }
 }
 
+/// A line is read as a [`PageUrl`]: by the fast scan when it can, else
+/// parsed as [`Json`] (blank lines skipped, malformed ones an error).
+///
+/// ```
+/// use mr_core::FromLine;
+/// use mr_jobs::url_views::PageUrl;
+/// let p = PageUrl::from_line(br#"{"page_url": "/x", "n": [1]}"#).unwrap().unwrap();
+/// assert_eq!(p.0.as_deref(), Some("/x"));
+/// let p = PageUrl::from_line(br#"{"page_url": "/é"}"#).unwrap().unwrap();
+/// assert_eq!(p.0.as_deref(), Some("/é"));
+/// assert!(PageUrl::from_line(b"  ").unwrap().is_none());
+/// assert!(PageUrl::from_line(br#"{"page_url": "/x""#).is_err());
+/// ```
+impl<'a> FromLine<'a> for PageUrl<'a> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        match scan_field(line, b"page_url") {
+            Scan::Object(url) => Ok(Some(PageUrl(url.map(std::borrow::Cow::Borrowed)))),
+            Scan::Unsure => Ok(<Json<PageUrl<'a>>>::from_line(line)?.map(|Json(p)| p)),
+        }
+    }
+}
+
 /// The mapper: `(page_url, 1)` for each event that has one.
 #[derive(Clone, Copy, Default)]
 pub struct PageUrls;
 
 impl Mapper for PageUrls {
-    type Input<'a> = Json<PageUrl<'a>>;
+    type Input<'a> = PageUrl<'a>;
     type Key = String;
     type Value = u64;
 
-    fn map(
-        &mut self,
-        Json(event): Json<PageUrl<'_>>,
-        out: &mut Emitter<String, u64>,
-    ) -> Result<(), JobError> {
+    fn map(&mut self, event: PageUrl<'_>, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
         match event.0 {
-            Some(url) => out.emit(&*url, 1),
+            Some(url) => out.emit_str(&url, 1),
             None => {
                 out.count(COUNTERS, NO_PAGE_URL, 1);
                 Ok(())

@@ -48,6 +48,20 @@ impl Job for WordCount {
 /// ```
 pub fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
+        return BYTE_CLASS[c as usize] != 0;
+    }
+    let cp = c as usize;
+    if cp < 0x10000 {
+        let bits = bmp_word_bits();
+        return bits[cp / 64] >> (cp % 64) & 1 == 1;
+    }
+    is_word_category(c)
+}
+
+/// The Unicode rule behind [`is_word_char`]: letters and numbers (and, for
+/// ASCII, `_` and `'`), from the general category table.
+fn is_word_category(c: char) -> bool {
+    if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '_' || c == '\'';
     }
     matches!(
@@ -63,8 +77,51 @@ pub fn is_word_char(c: char) -> bool {
     )
 }
 
+/// [`is_word_category`] for every char of the Basic Multilingual Plane, one
+/// bit each (8 KiB, built once per process): a table lookup instead of a
+/// binary search through the category ranges.
+fn bmp_word_bits() -> &'static [u64; 1024] {
+    static BITS: std::sync::OnceLock<Box<[u64; 1024]>> = std::sync::OnceLock::new();
+    BITS.get_or_init(|| {
+        let mut bits = Box::new([0u64; 1024]);
+        for cp in 0..0x10000u32 {
+            if char::from_u32(cp).is_some_and(is_word_category) {
+                bits[cp as usize / 64] |= 1 << (cp % 64);
+            }
+        }
+        bits
+    })
+}
+
+/// For each byte: [`WORD`] for an ASCII word byte (`[0-9A-Za-z_']`), 0 for
+/// any other ASCII byte, [`NON_ASCII`] for a byte of a multi-byte UTF-8
+/// sequence.
+static BYTE_CLASS: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = if c >= 0x80 {
+            NON_ASCII
+        } else if c.is_ascii_alphanumeric() || c == b'_' || c == b'\'' {
+            WORD
+        } else {
+            0
+        };
+        b += 1;
+    }
+    t
+};
+const WORD: u8 = 1;
+const NON_ASCII: u8 = 0xff;
+
 /// Calls `f` with each word of `line`, lowercased, as Python's
 /// `[w.lower() for w in re.findall(r"[\w']+", line)]`.
+///
+/// ASCII bytes are classed by a 256-entry table; only a non-ASCII char takes
+/// the Unicode path, and only a word holding one
+/// is lowercased by Unicode's rules. `buf` is reused from call to call, so a
+/// line allocates nothing once it has grown.
 ///
 /// ```
 /// let mut words = Vec::new();
@@ -72,57 +129,75 @@ pub fn is_word_char(c: char) -> bool {
 /// assert_eq!(words, ["don't", "stop", "me_now", "straße", "2x"]);
 /// ```
 pub fn for_each_word(line: &str, buf: &mut String, mut f: impl FnMut(&str)) {
-    if line.is_ascii() {
-        // Fast path: every char is one byte.
-        let b = line.as_bytes();
-        let mut i = 0;
-        while i < b.len() {
-            while i < b.len() && !is_ascii_word(b[i]) {
-                i += 1;
-            }
-            let start = i;
-            while i < b.len() && is_ascii_word(b[i]) {
-                i += 1;
-            }
-            if start < i {
-                buf.clear();
-                buf.push_str(&line[start..i]);
-                buf.make_ascii_lowercase();
-                f(buf);
+    let b = line.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        // Between words.
+        let c = BYTE_CLASS[b[i] as usize];
+        if c == 0 {
+            i += 1;
+            continue;
+        }
+        if c == NON_ASCII {
+            let (ch, len) = char_at(line, i);
+            if !is_word_char(ch) {
+                i += len;
+                continue;
             }
         }
-        return;
-    }
-    let mut start = None;
-    for (i, c) in line.char_indices() {
-        match (is_word_char(c), start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                lower_into(&line[s..i], buf);
-                f(buf);
-                start = None;
+        // A word starts at i: a run of ASCII word bytes, then maybe a
+        // non-ASCII char that continues it.
+        let start = i;
+        let mut ascii = true;
+        loop {
+            while i < n && BYTE_CLASS[b[i] as usize] == WORD {
+                i += 1;
             }
-            _ => {}
+            if i == n || BYTE_CLASS[b[i] as usize] == 0 {
+                break;
+            }
+            let (ch, len) = char_at(line, i);
+            if !is_word_char(ch) {
+                break;
+            }
+            ascii = false;
+            i += len;
         }
-    }
-    if let Some(s) = start {
-        lower_into(&line[s..], buf);
+        let word = &line[start..i];
+        if ascii {
+            buf.clear();
+            buf.push_str(word);
+            buf.make_ascii_lowercase();
+        } else {
+            lower_into(word, buf);
+        }
         f(buf);
     }
 }
 
-fn is_ascii_word(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_' || b == b'\''
+/// The char starting at byte `i` of `s` (a char boundary) and its length.
+fn char_at(s: &str, i: usize) -> (char, usize) {
+    let ch = s[i..].chars().next().unwrap_or('\0');
+    (ch, ch.len_utf8())
 }
 
+/// Writes `word` lowercased by Unicode's full mapping into `buf`, as Python's
+/// `str.lower()`.
 fn lower_into(word: &str, buf: &mut String) {
     buf.clear();
-    if word.is_ascii() {
-        buf.push_str(word);
-        buf.make_ascii_lowercase();
-    } else {
-        // Full mapping with the final-sigma rule, like Python's str.lower().
+    if word.contains('Σ') {
+        // The final-sigma rule depends on the neighbours: std's to_lowercase
+        // implements it (the only context-dependent mapping).
         buf.push_str(&word.to_lowercase());
+    } else {
+        for c in word.chars() {
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+        }
     }
 }
 
@@ -142,7 +217,7 @@ impl Mapper for Words {
         let mut buf = std::mem::take(&mut self.buf);
         for_each_word(line, &mut buf, |w| {
             if result.is_ok() {
-                result = out.emit(w, 1);
+                result = out.emit_str(w, 1);
             }
         });
         self.buf = buf;
@@ -185,6 +260,56 @@ mod tests {
         assert_eq!(words("İstanbul ﬁne"), ["i\u{307}stanbul", "ﬁne"]);
         assert_eq!(words("ǅemal ⅫⅣ ߀"), ["ǆemal", "ⅻⅳ", "߀"]);
         assert!(words("  -- !! ").is_empty());
+    }
+
+    /// The plain Unicode definition, char by char, with std's lowercase:
+    /// what the fast path must agree with.
+    fn reference_words(line: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (i, c) in line.char_indices().chain([(line.len(), ' ')]) {
+            match (i < line.len() && is_word_category(c), start) {
+                (true, None) => start = Some(i),
+                (false, Some(s)) => {
+                    out.push(line[s..i].to_lowercase());
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_bmp_table_is_the_category_rule() {
+        for cp in 0..0x11000u32 {
+            if let Some(c) = char::from_u32(cp) {
+                assert_eq!(is_word_char(c), is_word_category(c), "U+{cp:04X}");
+            }
+        }
+    }
+
+    #[test]
+    fn final_sigma_and_mixed_words() {
+        for line in ["ΟΔΟΣ ΟΔΟΣ's ΣΑΣ aΣb Σ", "ÀB'cD_9É x²Y", "İI ǅ ﬁ"] {
+            assert_eq!(words(line), reference_words(line), "{line:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// The ASCII table fast path gives exactly the Unicode path's words.
+        #[test]
+        fn fast_path_is_the_unicode_rule(
+            line in "([a-zA-Z0-9_' \t.,;:!?\\-]|[ÀÉßΣσΟΔİǅﬁ²³’—😀\u{301}\u{a0}日本]|\\PC){0,40}",
+        ) {
+            proptest::prop_assert_eq!(words(&line), reference_words(&line));
+        }
+
+        #[test]
+        fn fast_path_on_any_string(line in proptest::prelude::any::<String>()) {
+            proptest::prop_assert_eq!(words(&line), reference_words(&line));
+        }
     }
 
     #[test]

@@ -134,6 +134,50 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
         self.emit_ref(key, &value)
     }
 
+    /// Emits one record with a string key: the same record as
+    /// [`emit`](Self::emit), faster for the common key that needs no JSON
+    /// escaping (it is quoted as is, without going through serde).
+    ///
+    /// ```
+    /// # use mr_core::{Emitter, testing::with_emitter};
+    /// let records = with_emitter::<String, u64>(|out| {
+    ///     out.emit_str("word", 2)?;
+    ///     out.emit_str("say \"hi\"\n", 1)?;
+    ///     Ok(())
+    /// });
+    /// assert_eq!(records, vec![("\"word\"".into(), "2".into()),
+    ///                          (r#""say \"hi\"\n""#.into(), "1".into())]);
+    /// ```
+    pub fn emit_str(&mut self, key: &str, value: V) -> Result<(), JobError>
+    where
+        K: Borrow<str>,
+    {
+        let plain = key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
+        if !plain {
+            return self.emit(key, value);
+        }
+        self.bufs.key.clear();
+        self.bufs.key.reserve(key.len() + 2);
+        self.bufs.key.push(b'"');
+        self.bufs.key.extend_from_slice(key.as_bytes());
+        self.bufs.key.push(b'"');
+        self.records += 1;
+        let result = match &mut self.target {
+            Target::Fold(folder) => folder.fold_value(&self.bufs.key, value),
+            Target::Bytes(sink) => {
+                self.bufs.value.clear();
+                serde_json::to_writer(&mut self.bufs.value, &value)?;
+                sink.push(&self.bufs.key, &self.bufs.value)
+            }
+        };
+        if let Err(e) = result {
+            let msg = e.to_string();
+            self.bufs.fatal = Some(e);
+            return Err(JobError::msg(msg));
+        }
+        Ok(())
+    }
+
     /// Emits one record from a borrowed key and a borrowed value.
     pub fn emit_ref<Q, W>(&mut self, key: &Q, value: &W) -> Result<(), JobError>
     where

@@ -29,10 +29,8 @@ use crate::job::{
 };
 use crate::panics::catch;
 use crate::Emitter;
+use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
-
-/// hashbrown for `entry_ref`: look up by `&[u8]`, allocate the key only on insert.
-type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -167,9 +165,38 @@ pub(crate) struct FoldMapFn<M: Mapper> {
     pub table: Box<dyn FoldTable<M::Value>>,
 }
 
+/// One key of an [`AccTable`]: its hash is kept, so that a lookup compares
+/// hashes first and growing the table never hashes a key again.
+struct Entry<A> {
+    hash: u64,
+    key: Box<[u8]>,
+    acc: A,
+}
+
+/// Key equality, inlined for the short keys (words) where a call to
+/// `memcmp` costs more than the comparison.
+#[inline]
+fn same_key(a: &[u8], b: &[u8]) -> bool {
+    if a.len() != b.len() {
+        return false;
+    }
+    let n = a.len();
+    let u64_at = |s: &[u8], i: usize| s[i..i + 8].try_into().ok().map(u64::from_ne_bytes);
+    let u32_at = |s: &[u8], i: usize| s[i..i + 4].try_into().ok().map(u32::from_ne_bytes);
+    // Two overlapping windows cover the whole key: one load each, no call.
+    match n {
+        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
+        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
+    }
+}
+
 pub(crate) struct AccTable<F: Fold> {
     fold: F,
-    accs: FxHashMap<Box<[u8]>, F::Acc>,
+    /// One lookup per emitted value (hash once, compare inline); the key is
+    /// copied only when it is new.
+    accs: HashTable<Entry<F::Acc>>,
     used: usize,
     budget: usize,
     value: Vec<u8>,
@@ -181,7 +208,7 @@ impl<F: Fold> AccTable<F> {
     pub fn new(fold: F) -> Self {
         AccTable {
             fold,
-            accs: FxHashMap::default(),
+            accs: HashTable::new(),
             used: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
             value: Vec::new(),
@@ -201,11 +228,11 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
     }
 
     fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error> {
-        for (k, acc) in self.accs.drain() {
+        for Entry { key, acc, .. } in self.accs.drain() {
             self.value.clear();
             serde_json::to_writer(&mut self.value, &acc)
                 .map_err(|e| Error::Internal(format!("accumulator does not encode: {e}")))?;
-            sink.push(&k, &self.value)?;
+            sink.push(&key, &self.value)?;
             self.flushed += 1;
         }
         self.used = 0;
@@ -220,14 +247,20 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
 impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
     fn fold_value(&mut self, key: &[u8], v: F::Value) -> Result<(), Error> {
         self.folded += 1;
-        // One lookup; the key is copied only when it is new.
-        match self.accs.entry_ref(key) {
-            hashbrown::hash_map::EntryRef::Occupied(mut e) => self.fold.accumulate(e.get_mut(), v),
-            hashbrown::hash_map::EntryRef::Vacant(e) => {
+        use std::hash::BuildHasher;
+        let hash = FxBuildHasher.hash_one(key);
+        match self
+            .accs
+            .find_mut(hash, |e| e.hash == hash && same_key(&e.key, key))
+        {
+            Some(e) => self.fold.accumulate(&mut e.acc, v),
+            None => {
                 let mut acc = self.fold.init();
                 self.fold.accumulate(&mut acc, v);
                 self.used += key.len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
-                e.insert(acc);
+                let key = key.into();
+                self.accs
+                    .insert_unique(hash, Entry { hash, key, acc }, |e| e.hash);
             }
         }
         Ok(())

@@ -6,6 +6,7 @@
 //! dropped.
 
 use super::listing::{Compression, InputSource};
+use super::read_ahead::ReadAhead;
 use super::split::Split;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -176,16 +177,22 @@ pub fn is_corrupt_data(e: &io::Error) -> bool {
 
 type BoxRead = Box<dyn Read + Send>;
 
-/// Wraps `raw` (tagged) in the decoder of `compression`.
+/// Wraps `raw` (tagged) in the decoder of `compression`, which runs on a
+/// helper thread ([`ReadAhead`]), ahead of the parsing. Errors pass through
+/// unchanged, so [`is_corrupt_data`] still tells them apart.
 fn decoder(raw: BoxRead, compression: Compression, path: &std::path::Path) -> Result<BoxRead> {
     let buffered = BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
     Ok(match compression {
-        Compression::Gzip => Box::new(flate2::read::MultiGzDecoder::new(buffered)),
-        Compression::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(buffered)),
-        Compression::Zstd => Box::new(
+        Compression::Gzip => Box::new(ReadAhead::spawn(flate2::read::MultiGzDecoder::new(
+            buffered,
+        ))),
+        Compression::Bzip2 => {
+            Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(buffered)))
+        }
+        Compression::Zstd => Box::new(ReadAhead::spawn(
             zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Error::io("opening zstd stream", path, e))?,
-        ),
+        )),
         Compression::None => Box::new(buffered),
     })
 }

@@ -1,12 +1,14 @@
 //! Input: which files to read ([`listing`]), how they are cut into splits
-//! ([`split`]), and how a split becomes lines ([`lines`]); tables
-//! ([`parquet`]) become JSON lines; [`csv`] decodes CSV lines for mappers.
+//! ([`split`]), and how a split becomes lines ([`lines`], decompressing ahead
+//! on a helper thread: [`read_ahead`]); tables ([`parquet`]) become JSON
+//! lines; [`csv`] decodes CSV lines for mappers.
 
 pub mod csv;
 pub mod lines;
 pub mod listing;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod read_ahead;
 pub mod split;
 
 pub use lines::LineReader;

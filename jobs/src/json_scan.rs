@@ -1,0 +1,400 @@
+//! A fast, validating scan of a JSON object for one top-level string field.
+//!
+//! [`scan_field`] reads a line once, checks that it is one JSON object, and
+//! returns the (last) string value of the named top-level key, without
+//! building anything. It handles the common shape of log lines only: keys
+//! without escapes, the field's value a string without escapes, nesting up
+//! to [`MAX_DEPTH`]. Anything else (a `\u` escape, a syntax error, a number
+//! as the field's value, invalid UTF-8 in a key or the field, ...) makes it
+//! answer [`Scan::Unsure`], and the caller parses the line with serde_json,
+//! whose verdict and error message stand. So the fast path never accepts a
+//! line serde_json rejects, nor reads another value: it only saves the time.
+//!
+//! Strings are scanned 8 bytes at a time (SWAR): one test finds the first
+//! quote, backslash or control byte of a word. As serde_json does, only the
+//! strings that are read (top-level keys and the field) must be UTF-8; the
+//! skipped ones are checked for JSON syntax only.
+
+/// What the scan found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scan<'a> {
+    /// The line is a valid JSON object; the field's string value, if any
+    /// (the last one when the key repeats), else `None`.
+    Object(Option<&'a str>),
+    /// Outside the fast path's subset: parse it properly.
+    Unsure,
+}
+
+/// Deepest nesting of arrays and objects the scan follows.
+pub const MAX_DEPTH: usize = 64;
+
+/// Scans `line` for the top-level string field `key` (given without quotes,
+/// without characters that JSON escapes).
+///
+/// ```
+/// use mr_jobs::json_scan::{scan_field, Scan};
+/// let line = br#"{"a": [1, {"b": null}], "page_url": "/x", "c": "q\"uote"}"#;
+/// assert_eq!(scan_field(line, b"page_url"), Scan::Object(Some("/x")));
+/// assert_eq!(scan_field(br#"{"a": 1}"#, b"page_url"), Scan::Object(None));
+/// assert_eq!(scan_field(br#"{"a": 1"#, b"page_url"), Scan::Unsure);
+/// assert_eq!(scan_field("{\"page_url\": \"/é\"}".as_bytes(), b"page_url"), Scan::Object(Some("/é")));
+/// assert_eq!(scan_field(b"{\"page_url\": \"/\xff\"}", b"page_url"), Scan::Unsure);
+/// ```
+pub fn scan_field<'a>(line: &'a [u8], key: &[u8]) -> Scan<'a> {
+    match scan(line, key) {
+        Some(v) => Scan::Object(v),
+        None => Scan::Unsure,
+    }
+}
+
+/// `None`: unsure. `Some(v)`: a valid object whose field is `v`.
+fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut found = None;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            // "key"
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (end, escaped) = string_end(b, i + 1)?;
+            if escaped {
+                return None;
+            }
+            let k = &b[i + 1..end];
+            if !k.is_ascii() && std::str::from_utf8(k).is_err() {
+                return None; // serde_json reads keys as str: an error
+            }
+            i = skip_ws(b, end + 1);
+            if b.get(i) != Some(&b':') {
+                return None;
+            }
+            i = skip_ws(b, i + 1);
+            if k == key {
+                // The field: a plain string, else let serde_json decide.
+                if b.get(i) != Some(&b'"') {
+                    return None;
+                }
+                let (end, escaped) = string_end(b, i + 1)?;
+                if escaped {
+                    return None;
+                }
+                found = Some(std::str::from_utf8(&b[i + 1..end]).ok()?);
+                i = end + 1;
+            } else {
+                i = skip_value(b, i)?;
+            }
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(b, i) == b.len()).then_some(found)
+}
+
+fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
+}
+
+/// Skips one value starting at `i` (no leading whitespace); returns the index
+/// after it.
+fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+    // Open brackets: `true` for an object. A value ends when the stack is empty.
+    let mut stack = [false; MAX_DEPTH];
+    let mut depth = 0;
+    loop {
+        // One value at i.
+        match *b.get(i)? {
+            b'"' => i = string_end(b, i + 1)?.0 + 1,
+            b'{' | b'[' => {
+                let object = b[i] == b'{';
+                if depth == MAX_DEPTH {
+                    return None;
+                }
+                stack[depth] = object;
+                depth += 1;
+                i = skip_ws(b, i + 1);
+                if b.get(i) == Some(if object { &b'}' } else { &b']' }) {
+                    depth -= 1;
+                    i += 1;
+                } else {
+                    if object {
+                        i = member_key(b, i)?;
+                    }
+                    continue;
+                }
+            }
+            b't' => i = literal(b, i, b"true")?,
+            b'f' => i = literal(b, i, b"false")?,
+            b'n' => i = literal(b, i, b"null")?,
+            b'-' | b'0'..=b'9' => i = number(b, i)?,
+            _ => return None,
+        }
+        // After a value: close brackets, or a comma and the next one.
+        loop {
+            if depth == 0 {
+                return Some(i);
+            }
+            i = skip_ws(b, i);
+            let object = stack[depth - 1];
+            match *b.get(i)? {
+                b',' => {
+                    i = skip_ws(b, i + 1);
+                    if object {
+                        i = member_key(b, i)?;
+                    }
+                    break;
+                }
+                b'}' if object => {
+                    depth -= 1;
+                    i += 1;
+                }
+                b']' if !object => {
+                    depth -= 1;
+                    i += 1;
+                }
+                _ => return None,
+            }
+        }
+    }
+}
+
+/// `"key" :` at `i`, inside a nested object; returns where its value starts.
+fn member_key(b: &[u8], i: usize) -> Option<usize> {
+    if b.get(i) != Some(&b'"') {
+        return None;
+    }
+    let (end, _) = string_end(b, i + 1)?;
+    let i = skip_ws(b, end + 1);
+    if b.get(i) != Some(&b':') {
+        return None;
+    }
+    Some(skip_ws(b, i + 1))
+}
+
+fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
+    b[i..].starts_with(word).then_some(i + word.len())
+}
+
+/// A JSON number at `i`: `-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?`.
+fn number(b: &[u8], mut i: usize) -> Option<usize> {
+    let digits = |b: &[u8], mut i: usize| {
+        let s = i;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        (i > s).then_some(i)
+    };
+    if b[i] == b'-' {
+        i += 1;
+    }
+    match b.get(i)? {
+        b'0' => i += 1,
+        b'1'..=b'9' => i = digits(b, i)?,
+        _ => return None,
+    }
+    if b.get(i) == Some(&b'.') {
+        i = digits(b, i + 1)?;
+    }
+    if let Some(b'e' | b'E') = b.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = b.get(i) {
+            i += 1;
+        }
+        i = digits(b, i)?;
+    }
+    // A number must not run into a letter or digit (serde_json: "1x" fails).
+    match b.get(i) {
+        Some(c) if c.is_ascii_alphanumeric() || *c == b'.' => None,
+        _ => Some(i),
+    }
+}
+
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGH: u64 = 0x8080_8080_8080_8080;
+
+/// Bytes of `w` that are `"`, `\` or below 0x20: the high bit of each such
+/// byte is set (the lowest set bit is exact; bits above it may be false
+/// alarms, which the byte loop settles).
+fn special(w: u64) -> u64 {
+    let quote = w ^ (ONES * u64::from(b'"'));
+    let backslash = w ^ (ONES * u64::from(b'\\'));
+    let zero = |v: u64| v.wrapping_sub(ONES) & !v;
+    let control = w.wrapping_sub(ONES * 0x20) & !w;
+    (zero(quote) | zero(backslash) | control) & HIGH
+}
+
+/// The closing quote of a string whose content starts at `i`, and whether
+/// it had an escape. `None` (unsure) on a control byte, an escape other than `\" \\ \/ \b \f \n \r \t`, or no closing quote.
+fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+    let mut escaped = false;
+    loop {
+        while i + 8 <= b.len() {
+            let w = u64::from_le_bytes(b[i..i + 8].try_into().ok()?);
+            let m = special(w);
+            if m != 0 {
+                i += (m.trailing_zeros() / 8) as usize;
+                break;
+            }
+            i += 8;
+        }
+        match *b.get(i)? {
+            b'"' => return Some((i, escaped)),
+            b'\\' => {
+                match *b.get(i + 1)? {
+                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
+                    _ => return None,
+                }
+                escaped = true;
+                i += 2;
+            }
+            c if c < 0x20 => return None,
+            _ => i += 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::url_views::PageUrl;
+    use proptest::prelude::*;
+
+    /// serde_json's verdict, as url_views reads a line.
+    fn serde(line: &[u8]) -> Result<Option<String>, ()> {
+        serde_json::from_slice::<PageUrl>(line)
+            .map(|p| p.0.map(|c| c.into_owned()))
+            .map_err(|_| ())
+    }
+
+    fn agrees(line: &[u8]) -> Result<(), TestCaseError> {
+        if let Scan::Object(v) = scan_field(line, b"page_url") {
+            prop_assert_eq!(
+                serde(line),
+                Ok(v.map(str::to_string)),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn typical_lines_take_the_fast_path() {
+        let line = br#"{"key": "pageview", "value": "{}", "username": "dc4c", "timestamp": 1370044801621, "page_url": "https://x.org/course/lecture/view?lecture_id=1", "12": ["{\"height\":502,\"width\":1240}"], "13": [0], "n": -1.5e3, "t": true, "f": false, "z": null, "o": {}}"#;
+        assert_eq!(
+            scan_field(line, b"page_url"),
+            Scan::Object(Some("https://x.org/course/lecture/view?lecture_id=1"))
+        );
+        assert_eq!(
+            serde(line).unwrap().as_deref(),
+            Some("https://x.org/course/lecture/view?lecture_id=1")
+        );
+    }
+
+    #[test]
+    fn malformed_lines_are_never_accepted() {
+        for line in [
+            &br#"{"page_url": "/a""#[..],
+            br#"{"page_url": "/a",}"#,
+            br#"{"page_url": "/a"} x"#,
+            br#"{"a": 01, "page_url": "/a"}"#,
+            br#"{"a": 1., "page_url": "/a"}"#,
+            br#"{"a": [1,], "page_url": "/a"}"#,
+            br#"{"a": {"b"}, "page_url": "/a"}"#,
+            br#"{"a": tru, "page_url": "/a"}"#,
+            br#"{"a": "\x", "page_url": "/a"}"#,
+            b"{\"a\": \"tab\there\", \"page_url\": \"/a\"}",
+            br#"{"a": [}, "page_url": "/a"}"#,
+            br#"{"a": 1 "page_url": "/a"}"#,
+            br#"{"page_url" "/a"}"#,
+            b"{\"page_url\": \"/a\xff\"}",
+        ] {
+            let shown = String::from_utf8_lossy(line);
+            assert_eq!(scan_field(line, b"page_url"), Scan::Unsure, "{shown}");
+            assert!(serde(line).is_err(), "{shown}");
+        }
+        // Valid, but not the fast path's: serde_json decides.
+        for line in [
+            &br#"["page_url", "/a"]"#[..],
+            br#"{"page_url": 3}"#,
+            br#"{"page\u005furl": "/a"}"#,
+        ] {
+            assert_eq!(scan_field(line, b"page_url"), Scan::Unsure);
+            assert!(serde(line).is_ok());
+        }
+    }
+
+    #[test]
+    fn the_last_page_url_wins_as_in_serde() {
+        let line = br#"{"page_url": "/a", "x": {"page_url": "/n"}, "page_url": "/b"}"#;
+        assert_eq!(scan_field(line, b"page_url"), Scan::Object(Some("/b")));
+        agrees(line).unwrap();
+    }
+
+    /// JSON-ish text: valid objects, and the same with one byte changed,
+    /// dropped or doubled.
+    fn json_value() -> impl Strategy<Value = String> {
+        let leaf = prop_oneof![
+            Just("null".to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
+            "\"([a-z/ :?=&.]|\\\\[\"\\\\/bfnrtu]|\\\\u00[0-9a-f]{2}|é)*\"",
+        ];
+        leaf.prop_recursive(4, 24, 4, |inner| {
+            prop_oneof![
+                prop::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|v| format!("[{}]", v.join(", "))),
+                prop::collection::vec(("(page_url|a|b)", inner), 0..4).prop_map(|v| {
+                    let fields: Vec<String> =
+                        v.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
+                    format!("{{{}}}", fields.join(","))
+                }),
+            ]
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(2000))]
+        #[test]
+        fn never_disagrees_with_serde_json(
+            v in json_value(),
+            edit in 0usize..4,
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![Just(b'"'), Just(b','), Just(b'}'), Just(b']'), Just(b'\\'), Just(b' '), any::<u8>()],
+        ) {
+            let mut line = v.into_bytes();
+            if !line.is_empty() {
+                let i = at.index(line.len());
+                match edit {
+                    1 => line[i] = byte,
+                    2 => { line.remove(i); }
+                    3 => line.insert(i, byte),
+                    _ => {}
+                }
+            }
+            agrees(&line)?;
+        }
+
+        #[test]
+        fn valid_objects_agree_and_mostly_take_the_fast_path(v in json_value()) {
+            agrees(v.as_bytes())?;
+        }
+    }
+}
