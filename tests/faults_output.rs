@@ -336,7 +336,7 @@ impl Tmpfs {
             .status()
             .is_ok_and(|s| s.success());
         if !ok {
-            eprintln!("skipped: cannot mount a tmpfs (needs root): disk-full case not run");
+            common::skip_note("cannot mount a 1 MiB tmpfs (needs root): disk-full case not run");
             return None;
         }
         Some(Tmpfs(at.to_path_buf()))

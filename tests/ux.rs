@@ -205,7 +205,9 @@ fn completions_and_man_page() {
 #[test]
 fn progress_only_on_a_terminal_and_erased() {
     let w = Workdir::new();
-    let text: String = (0..20_000)
+    // Enough for about a second of work under a tiny sort buffer, so that
+    // the first redraw (0.2 s in) finds the run going on any machine.
+    let text: String = (0..150_000)
         .map(|i| format!("w{} x y z\n", i % 997))
         .collect();
     w.write("in.txt", &text);
@@ -240,7 +242,12 @@ fn progress_only_on_a_terminal_and_erased() {
     };
     let shown = run("");
     let summary = shown.find("Counters:").expect("summary");
-    assert!(shown[..summary].contains("map"), "{shown:?}");
+    // The phase shown depends on how far the (short) run got at the first
+    // redraw: the map or the merge+reduce phase.
+    assert!(
+        shown[..summary].contains("map") || shown[..summary].contains("reduce"),
+        "{shown:?}"
+    );
     assert!(shown[..summary].contains("records"), "{shown:?}");
     assert!(
         shown[..summary].ends_with("\r\x1b[2K"),

@@ -121,7 +121,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
 /// use mr_jobs::url_views::PageUrl;
 /// let p = PageUrl::from_line(br#"{"page_url": "/x", "n": [1]}"#).unwrap().unwrap();
 /// assert_eq!(p.0.as_deref(), Some("/x"));
-/// let p = PageUrl::from_line(br#"{"page_url": "/é"}"#).unwrap().unwrap();
+/// let p = PageUrl::from_line(r#"{"page_url": "/é"}"#.as_bytes()).unwrap().unwrap();
 /// assert_eq!(p.0.as_deref(), Some("/é"));
 /// assert!(PageUrl::from_line(b"  ").unwrap().is_none());
 /// assert!(PageUrl::from_line(br#"{"page_url": "/x""#).is_err());
@@ -132,6 +132,10 @@ impl<'a> FromLine<'a> for PageUrl<'a> {
             Scan::Object(url) => Ok(Some(PageUrl(url.map(std::borrow::Cow::Borrowed)))),
             Scan::Unsure => Ok(<Json<PageUrl<'a>>>::from_line(line)?.map(|Json(p)| p)),
         }
+    }
+
+    fn format() -> String {
+        <Json<PageUrl<'a>> as FromLine<'a>>::format()
     }
 }
 

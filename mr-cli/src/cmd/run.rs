@@ -218,6 +218,9 @@ impl StatusLine {
                     .progress_chars("=> ");
                 let spinner = ProgressStyle::with_template("{spinner} {prefix} {msg}")
                     .unwrap_or_else(|_| ProgressStyle::default_spinner());
+                // The spinner until the first figures are known (indicatif's
+                // default bar would draw an empty 0/0 bar).
+                bar.set_style(spinner.clone());
                 let tick = std::time::Duration::from_millis(100);
                 // Say nothing for short runs (the first half second; tests
                 // set MR_PROGRESS_AFTER_MS=0); then redraw every 0.2 s.

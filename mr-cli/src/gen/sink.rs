@@ -19,7 +19,8 @@ const GENERATED_EXTENSIONS: [&str; 2] = ["jsonl", "txt"];
 /// One open output file.
 enum Sink {
     Plain(BufWriter<File>),
-    Gz(BufWriter<GzEncoder<BufWriter<File>>>),
+    // Boxed: the encoder's state is large (zlib-rs backend).
+    Gz(Box<BufWriter<GzEncoder<BufWriter<File>>>>),
 }
 
 impl Sink {
@@ -35,7 +36,7 @@ impl Sink {
         match self {
             Sink::Plain(mut w) => w.flush(),
             Sink::Gz(w) => {
-                let encoder = w.into_inner().map_err(|e| e.into_error())?;
+                let encoder = (*w).into_inner().map_err(|e| e.into_error())?;
                 encoder.finish()?.flush()
             }
         }
@@ -145,7 +146,10 @@ impl PartWriter {
                 BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
                 Compression::fast(),
             );
-            Sink::Gz(BufWriter::with_capacity(WRITE_BUFFER_BYTES, encoder))
+            Sink::Gz(Box::new(BufWriter::with_capacity(
+                WRITE_BUFFER_BYTES,
+                encoder,
+            )))
         } else {
             Sink::Plain(BufWriter::with_capacity(WRITE_BUFFER_BYTES, file))
         })
