@@ -24,7 +24,7 @@ use crate::protocol::{DecodeError, FromLine};
 use csv::StringRecord;
 use serde::de::DeserializeOwned;
 use std::cell::RefCell;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Cursor, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -67,24 +67,70 @@ pub(crate) fn end_task() {
     HEADER.with(|h| *h.borrow_mut() = Header::None);
 }
 
+/// A thread's CSV parser, reused for every line: the line is copied into the
+/// reader's buffer and the reader rewound, so a record costs neither a new
+/// reader nor a new record.
+struct LineParser {
+    reader: csv::Reader<Cursor<Vec<u8>>>,
+    record: StringRecord,
+}
+
+impl LineParser {
+    fn new() -> LineParser {
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            // Each line is one record on its own: no field count to keep.
+            .flexible(true)
+            .from_reader(Cursor::new(Vec::new()));
+        // The first rewind reads the (empty) headers; later ones only reset.
+        let _ = reader.seek_raw(SeekFrom::Start(0), csv::Position::new());
+        LineParser {
+            reader,
+            record: StringRecord::new(),
+        }
+    }
+
+    /// Parses `line` into `self.record` (empty for an empty line).
+    fn parse(&mut self, line: &[u8]) -> Result<&StringRecord, DecodeError> {
+        if memchr::memchr_iter(b'"', line).count() % 2 == 1 {
+            return Err(DecodeError(
+                "CSV record with an unclosed quote (a quoted field with an embedded newline?): \
+                 quoted newlines are not supported, since splits are cut at line starts"
+                    .into(),
+            ));
+        }
+        let buf = self.reader.get_mut().get_mut();
+        buf.clear();
+        buf.extend_from_slice(line);
+        self.reader
+            .seek_raw(SeekFrom::Start(0), csv::Position::new())
+            .map_err(|e| DecodeError(format!("invalid CSV: {e}")))?;
+        match self.reader.read_record(&mut self.record) {
+            Ok(true) => {}
+            Ok(false) => self.record.clear(),
+            Err(e) => return Err(DecodeError(format!("invalid CSV: {e}"))),
+        }
+        Ok(&self.record)
+    }
+}
+
+thread_local! {
+    static PARSER: RefCell<Option<LineParser>> = const { RefCell::new(None) };
+}
+
+/// Runs `f` on `line` parsed as one CSV record, with this thread's parser.
+fn with_record<T>(
+    line: &[u8],
+    f: impl FnOnce(&StringRecord) -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    PARSER.with(|p| {
+        let mut p = p.borrow_mut();
+        f(p.get_or_insert_with(LineParser::new).parse(line)?)
+    })
+}
+
 fn parse_record(line: &[u8]) -> Result<StringRecord, DecodeError> {
-    if memchr::memchr_iter(b'"', line).count() % 2 == 1 {
-        return Err(DecodeError(
-            "CSV record with an unclosed quote (a quoted field with an embedded newline?): \
-             quoted newlines are not supported, since splits are cut at line starts"
-                .into(),
-        ));
-    }
-    let mut r = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .buffer_capacity(line.len().max(64))
-        .from_reader(line);
-    let mut rec = StringRecord::new();
-    match r.read_record(&mut rec) {
-        Ok(true) => Ok(rec),
-        Ok(false) => Ok(StringRecord::new()),
-        Err(e) => Err(DecodeError(format!("invalid CSV: {e}"))),
-    }
+    with_record(line, |r| Ok(r.clone()))
 }
 
 fn read_header(path: &Path) -> Result<StringRecord, DecodeError> {
@@ -127,10 +173,11 @@ impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        let rec = parse_record(line)?;
-        rec.deserialize(header.as_deref())
-            .map(|t| Some(Csv(t)))
-            .map_err(|e| DecodeError(format!("CSV record does not fit: {e}")))
+        with_record(line, |rec| {
+            rec.deserialize(header.as_deref())
+                .map(|t| Some(Csv(t)))
+                .map_err(|e| DecodeError(format!("CSV record does not fit: {e}")))
+        })
     }
 }
 
