@@ -49,13 +49,7 @@ thread_local! {
     /// True while job code runs under [`catch`] on this thread.
     static IN_JOB: Cell<bool> = const { Cell::new(false) };
     /// The last panic the hook recorded on this thread.
-    static CAUGHT: RefCell<Option<Recorded>> = const { RefCell::new(None) };
-}
-
-struct Recorded {
-    message: String,
-    location: Option<String>,
-    internal: bool,
+    static CAUGHT: RefCell<Option<Panicked>> = const { RefCell::new(None) };
 }
 
 /// A panic caught by [`catch`].
@@ -115,7 +109,7 @@ pub fn install_hook() {
                 .is_some_and(|l| l.file().starts_with(own_source_dir()));
             let in_job = IN_JOB.try_with(Cell::get).unwrap_or(false);
             if in_job {
-                let rec = Recorded {
+                let rec = Panicked {
                     message: payload_message(info.payload()),
                     location,
                     internal,
@@ -143,11 +137,7 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     let r = std::panic::catch_unwind(AssertUnwindSafe(f));
     IN_JOB.with(|c| c.set(outer));
     r.map_err(|payload| match CAUGHT.with(|c| c.borrow_mut().take()) {
-        Some(rec) => Panicked {
-            message: rec.message,
-            location: rec.location,
-            internal: rec.internal,
-        },
+        Some(recorded) => recorded,
         // The hook was not ours (someone replaced it after us).
         None => Panicked {
             message: payload_message(&*payload),

@@ -149,26 +149,27 @@ fn read_header(path: &Path) -> Result<StringRecord, DecodeError> {
 
 impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
-        let header = HEADER.with(|h| -> Result<Option<Arc<StringRecord>>, DecodeError> {
-            let mut h = h.borrow_mut();
-            match &*h {
-                Header::None => Ok(None),
-                Header::Known(r) => Ok(Some(r.clone())),
-                Header::FirstLine => {
-                    *h = Header::Known(Arc::new(parse_record(line)?));
-                    Err(DecodeError(String::new())) // the header itself: no record
+        // `None`: this line was the header itself, no record.
+        let header = HEADER.with(
+            |h| -> Result<Option<Option<Arc<StringRecord>>>, DecodeError> {
+                let mut h = h.borrow_mut();
+                match &*h {
+                    Header::None => Ok(Some(None)),
+                    Header::Known(r) => Ok(Some(Some(r.clone()))),
+                    Header::FirstLine => {
+                        *h = Header::Known(Arc::new(parse_record(line)?));
+                        Ok(None)
+                    }
+                    Header::InFile(p) => {
+                        let r = Arc::new(read_header(p)?);
+                        *h = Header::Known(r.clone());
+                        Ok(Some(Some(r)))
+                    }
                 }
-                Header::InFile(p) => {
-                    let r = Arc::new(read_header(p)?);
-                    *h = Header::Known(r.clone());
-                    Ok(Some(r))
-                }
-            }
-        });
-        let header = match header {
-            Ok(h) => h,
-            Err(e) if e.0.is_empty() => return Ok(None),
-            Err(e) => return Err(e),
+            },
+        )?;
+        let Some(header) = header else {
+            return Ok(None);
         };
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
