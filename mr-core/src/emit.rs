@@ -80,6 +80,60 @@ pub(crate) enum Target<'a, V> {
 /// Takes a key (encoded) and a typed value: a fold step's accumulator table.
 pub(crate) trait ValueFolder<V>: RecordSink {
     fn fold_value(&mut self, key: &[u8], value: V) -> Result<(), Error>;
+    /// [`fold_value`](Self::fold_value) with the key `"s"`: `s` is a
+    /// [plain](is_plain_json_str) string, its own JSON encoding once quoted.
+    fn fold_str(&mut self, s: &str, value: V) -> Result<(), Error>;
+}
+
+/// Whether `s` is its own JSON string body (no byte below 0x20, no `"`, no
+/// backslash), so that `"` + `s` + `"` is its JSON encoding. Eight bytes at
+/// a time, with no call for short strings.
+#[inline]
+pub(crate) fn is_plain_json_str(s: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    // The high bit of a byte is set where the byte is below 0x20, `"` or a
+    // backslash (`y - 1 & !y` marks a zero byte of y; `x - 0x20 & !x` a byte
+    // below 0x20; either is exact once reduced to "any": a borrow only
+    // crosses into the next byte from a byte that is itself marked).
+    let special = |x: u64| {
+        let zero = |y: u64| y.wrapping_sub(ONES) & !y;
+        (x.wrapping_sub(ONES * 0x20) & !x
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\'))))
+            & HIGH
+            != 0
+    };
+    let n = s.len();
+    let u64_at = |i: usize| u64::from_le_bytes(s[i..i + 8].try_into().unwrap_or([0; 8]));
+    let u32_at = |i: usize| u64::from(u32::from_le_bytes(s[i..i + 4].try_into().unwrap_or([0; 4])));
+    match n {
+        0..=3 => s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\'),
+        // Two overlapping 4-byte windows in one word.
+        4..=7 => !special(u32_at(0) | u32_at(n - 4) << 32),
+        _ => {
+            // Whole chunks, then a last window overlapping them.
+            let mut i = 0;
+            while i + 8 <= n {
+                if special(u64_at(i)) {
+                    return false;
+                }
+                i += 8;
+            }
+            !special(u64_at(n - 8))
+        }
+    }
+}
+
+/// Writes `"s"` into `buf` (for a [plain](is_plain_json_str) `s`) and
+/// returns it.
+fn quote_plain<'b>(buf: &'b mut Vec<u8>, s: &str) -> &'b [u8] {
+    buf.clear();
+    buf.reserve(s.len() + 2);
+    buf.push(b'"');
+    buf.extend_from_slice(s.as_bytes());
+    buf.push(b'"');
+    buf
 }
 
 impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
@@ -125,9 +179,7 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
             serde_json::to_writer(&mut self.bufs.key, key)?;
             self.records += 1;
             if let Err(e) = folder.fold_value(&self.bufs.key, value) {
-                let msg = e.to_string();
-                self.bufs.fatal = Some(e);
-                return Err(JobError::msg(msg));
+                return Err(self.fatal(e));
             }
             return Ok(());
         }
@@ -136,7 +188,8 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
 
     /// Emits one record with a string key: the same record as
     /// [`emit`](Self::emit), faster for the common key that needs no JSON
-    /// escaping (it is quoted as is, without going through serde).
+    /// escaping (it is quoted as is, without going through serde; a fold
+    /// step looks it up in its table without copying it).
     ///
     /// ```
     /// # use mr_core::{Emitter, testing::with_emitter};
@@ -148,34 +201,37 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
     /// assert_eq!(records, vec![("\"word\"".into(), "2".into()),
     ///                          (r#""say \"hi\"\n""#.into(), "1".into())]);
     /// ```
+    #[inline]
     pub fn emit_str(&mut self, key: &str, value: V) -> Result<(), JobError>
     where
         K: Borrow<str>,
     {
-        let plain = key.bytes().all(|b| b >= 0x20 && b != b'"' && b != b'\\');
-        if !plain {
+        if !is_plain_json_str(key.as_bytes()) {
             return self.emit(key, value);
         }
-        self.bufs.key.clear();
-        self.bufs.key.reserve(key.len() + 2);
-        self.bufs.key.push(b'"');
-        self.bufs.key.extend_from_slice(key.as_bytes());
-        self.bufs.key.push(b'"');
         self.records += 1;
         let result = match &mut self.target {
-            Target::Fold(folder) => folder.fold_value(&self.bufs.key, value),
+            Target::Fold(folder) => folder.fold_str(key, value),
             Target::Bytes(sink) => {
+                let key = quote_plain(&mut self.bufs.key, key);
                 self.bufs.value.clear();
                 serde_json::to_writer(&mut self.bufs.value, &value)?;
-                sink.push(&self.bufs.key, &self.bufs.value)
+                sink.push(key, &self.bufs.value)
             }
         };
-        if let Err(e) = result {
-            let msg = e.to_string();
-            self.bufs.fatal = Some(e);
-            return Err(JobError::msg(msg));
+        match result {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.fatal(e)),
         }
-        Ok(())
+    }
+
+    /// Keeps a sink's failure (never a bad record, never skipped) and
+    /// returns it as the job's error.
+    #[cold]
+    fn fatal(&mut self, e: Error) -> JobError {
+        let msg = e.to_string();
+        self.bufs.fatal = Some(e);
+        JobError::msg(msg)
     }
 
     /// Emits one record from a borrowed key and a borrowed value.
@@ -196,9 +252,7 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
             Target::Fold(f) => &mut **f,
         };
         if let Err(e) = sink.push(&self.bufs.key, &self.bufs.value) {
-            let msg = e.to_string();
-            self.bufs.fatal = Some(e);
-            return Err(JobError::msg(msg));
+            return Err(self.fatal(e));
         }
         Ok(())
     }
@@ -211,5 +265,55 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
     /// Records emitted through this emitter so far.
     pub fn emitted(&self) -> u64 {
         self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn plain_by_bytes(s: &[u8]) -> bool {
+        s.iter().all(|&b| b >= 0x20 && b != b'"' && b != b'\\')
+    }
+
+    #[test]
+    fn plain_strings_are_their_own_json() {
+        for s in [
+            "",
+            "a",
+            "word",
+            "don't",
+            "straße",
+            "0123456789abcdef_x",
+            "日本語",
+        ] {
+            assert!(is_plain_json_str(s.as_bytes()), "{s:?}");
+            assert_eq!(serde_json::to_string(s).unwrap(), format!("\"{s}\""));
+        }
+        for s in [
+            "\"",
+            "a\\b",
+            "tab\there",
+            "seven\"",
+            "eight...\n",
+            "0123456789abcde\u{1f}",
+        ] {
+            assert!(!is_plain_json_str(s.as_bytes()), "{s:?}");
+        }
+    }
+
+    proptest! {
+        /// The word-at-a-time check is the byte-by-byte rule, at every
+        /// length and position of the special byte.
+        #[test]
+        fn plain_check_is_the_byte_rule(
+            s in proptest::collection::vec(
+                prop_oneof![1 => Just(b'"'), 1 => Just(b'\\'), 1 => 0u8..0x20, 30 => 0x20u8..=0xff],
+                0..40,
+            )
+        ) {
+            prop_assert_eq!(is_plain_json_str(&s), plain_by_bytes(&s));
+        }
     }
 }

@@ -30,7 +30,6 @@ use crate::job::{
 use crate::panics::catch;
 use crate::Emitter;
 use hashbrown::HashTable;
-use rustc_hash::FxBuildHasher;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -165,31 +164,14 @@ pub(crate) struct FoldMapFn<M: Mapper> {
     pub table: Box<dyn FoldTable<M::Value>>,
 }
 
+mod keys;
+
 /// One key of an [`AccTable`]: its hash is kept, so that a lookup compares
 /// hashes first and growing the table never hashes a key again.
 struct Entry<A> {
     hash: u64,
-    key: Box<[u8]>,
+    key: keys::Key,
     acc: A,
-}
-
-/// Key equality, inlined for the short keys (words) where a call to
-/// `memcmp` costs more than the comparison.
-#[inline]
-fn same_key(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let n = a.len();
-    let u64_at = |s: &[u8], i: usize| s[i..i + 8].try_into().ok().map(u64::from_ne_bytes);
-    let u32_at = |s: &[u8], i: usize| s[i..i + 4].try_into().ok().map(u32::from_ne_bytes);
-    // Two overlapping windows cover the whole key: one load each, no call.
-    match n {
-        8..=16 => u64_at(a, 0) == u64_at(b, 0) && u64_at(a, n - 8) == u64_at(b, n - 8),
-        4..=7 => u32_at(a, 0) == u32_at(b, 0) && u32_at(a, n - 4) == u32_at(b, n - 4),
-        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
-        _ => a == b,
-    }
 }
 
 pub(crate) struct AccTable<F: Fold> {
@@ -199,6 +181,7 @@ pub(crate) struct AccTable<F: Fold> {
     accs: HashTable<Entry<F::Acc>>,
     used: usize,
     budget: usize,
+    key: Vec<u8>,
     value: Vec<u8>,
     folded: u64,
     flushed: u64,
@@ -211,6 +194,7 @@ impl<F: Fold> AccTable<F> {
             accs: HashTable::new(),
             used: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
+            key: Vec::new(),
             value: Vec::new(),
             folded: 0,
             flushed: 0,
@@ -232,7 +216,8 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
             self.value.clear();
             serde_json::to_writer(&mut self.value, &acc)
                 .map_err(|e| Error::Internal(format!("accumulator does not encode: {e}")))?;
-            sink.push(&key, &self.value)?;
+            key.encode_into(&mut self.key);
+            sink.push(&self.key, &self.value)?;
             self.flushed += 1;
         }
         self.used = 0;
@@ -244,25 +229,46 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
     }
 }
 
-impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
-    fn fold_value(&mut self, key: &[u8], v: F::Value) -> Result<(), Error> {
+impl<F: Fold> AccTable<F> {
+    /// Folds `v` into the accumulator of a key (a string's body or a whole
+    /// encoded key): one hash, one probe; the key is copied only when new.
+    #[inline]
+    fn fold_key(&mut self, body: &[u8], quoted: bool, v: F::Value) {
         self.folded += 1;
-        use std::hash::BuildHasher;
-        let hash = FxBuildHasher.hash_one(key);
+        let k = keys::Lookup::new(body, quoted);
         match self
             .accs
-            .find_mut(hash, |e| e.hash == hash && same_key(&e.key, key))
+            .find_mut(k.hash, |e| e.hash == k.hash && k.matches(&e.key))
         {
             Some(e) => self.fold.accumulate(&mut e.acc, v),
-            None => {
-                let mut acc = self.fold.init();
-                self.fold.accumulate(&mut acc, v);
-                self.used += key.len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
-                let key = key.into();
-                self.accs
-                    .insert_unique(hash, Entry { hash, key, acc }, |e| e.hash);
-            }
+            None => self.insert_new(&k, v),
         }
+    }
+
+    /// Adds a key that is not in the table yet, with `v` folded in.
+    #[cold]
+    #[inline(never)]
+    fn insert_new(&mut self, k: &keys::Lookup<'_>, v: F::Value) {
+        let mut acc = self.fold.init();
+        self.fold.accumulate(&mut acc, v);
+        let key = k.to_key();
+        self.used += key.encoded_len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
+        let hash = k.hash;
+        self.accs
+            .insert_unique(hash, Entry { hash, key, acc }, |e| e.hash);
+    }
+}
+
+impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
+    fn fold_value(&mut self, key: &[u8], v: F::Value) -> Result<(), Error> {
+        let (body, quoted) = keys::split_encoded(key);
+        self.fold_key(body, quoted, v);
+        Ok(())
+    }
+
+    /// The word-count path: the string is looked up as it is, not quoted.
+    fn fold_str(&mut self, s: &str, v: F::Value) -> Result<(), Error> {
+        self.fold_key(s.as_bytes(), true, v);
         Ok(())
     }
 }

@@ -1,0 +1,263 @@
+//! The keys of a fold table: each key's bytes as the table keeps them,
+//! hashed once per lookup and compared without a call.
+//!
+//! A string key (`"word"`, what counting jobs emit) is kept as its body, the
+//! bytes between the quotes, so that a plain `&str` is looked up as it is,
+//! without quoting or copying it; any other encoded key (a number, a list) is
+//! kept whole. A body of up to [`INLINE`] bytes (most words) is kept inline as
+//! two words: hashing it is one multiplication, comparing it two word
+//! comparisons, with no pointer to follow. Longer bodies are boxed.
+//!
+//! ```text
+//! emit_str("word", 1)   ─▶ Lookup { body: word, quoted }  ─┐
+//! emit(&key, v) ─▶ "word" ─▶ Lookup { body: word, quoted }  ─┴▶ same hash, same entry
+//! flush: Key::Short { words: "word", quoted } ─▶ "word" (quoted again)
+//! ```
+
+use rustc_hash::FxHasher;
+use std::hash::Hasher;
+
+/// Bodies up to this many bytes are kept inline.
+pub(super) const INLINE: usize = 16;
+
+/// A key as a fold table keeps it.
+pub(super) enum Key {
+    /// A body of at most [`INLINE`] bytes, little-endian in two words and
+    /// zero-padded; `tag` is [`tag`] of its length and quoting.
+    Short { words: [u64; 2], tag: u32 },
+    /// A longer body.
+    Long { bytes: Box<[u8]>, quoted: bool },
+}
+
+/// The length and the quoting of a body in one number.
+#[inline]
+fn tag(len: usize, quoted: bool) -> u32 {
+    (len as u32) << 1 | u32::from(quoted)
+}
+
+/// Splits an encoded key into what the table keeps: a string's body and
+/// `true`, or the whole key and `false`.
+///
+/// A JSON value that starts with `"` is a string, and ends with `"`.
+#[inline]
+pub(super) fn split_encoded(key: &[u8]) -> (&[u8], bool) {
+    match key {
+        [b'"', body @ .., b'"'] => (body, true),
+        _ => (key, false),
+    }
+}
+
+/// A key being looked up, hashed.
+pub(super) struct Lookup<'a> {
+    body: &'a [u8],
+    quoted: bool,
+    /// The inline form (zeros for a long body).
+    words: [u64; 2],
+    tag: u32,
+    pub hash: u64,
+}
+
+impl<'a> Lookup<'a> {
+    /// `body` as a string's body (`quoted`) or as a whole encoded key.
+    #[inline]
+    pub fn new(body: &'a [u8], quoted: bool) -> Self {
+        let tag = tag(body.len(), quoted);
+        if body.len() <= INLINE {
+            let words = inline_words(body);
+            let hash = fold_mul(words[0] ^ SEED[0], words[1] ^ SEED[1] ^ u64::from(tag));
+            Lookup {
+                body,
+                quoted,
+                words,
+                tag,
+                hash,
+            }
+        } else {
+            let mut h = FxHasher::default();
+            h.write_u32(tag);
+            h.write(body);
+            Lookup {
+                body,
+                quoted,
+                words: [0; 2],
+                tag,
+                hash: h.finish(),
+            }
+        }
+    }
+
+    /// Whether `key` is this key.
+    #[inline]
+    pub fn matches(&self, key: &Key) -> bool {
+        match key {
+            Key::Short { words, tag } => *tag == self.tag && *words == self.words,
+            Key::Long { bytes, quoted } => *quoted == self.quoted && **bytes == *self.body,
+        }
+    }
+
+    /// The key to keep in the table.
+    pub fn to_key(&self) -> Key {
+        if self.body.len() <= INLINE {
+            Key::Short {
+                words: self.words,
+                tag: self.tag,
+            }
+        } else {
+            Key::Long {
+                bytes: self.body.into(),
+                quoted: self.quoted,
+            }
+        }
+    }
+}
+
+impl Key {
+    /// Writes the encoded key (a body quoted again) into `out`, emptied first.
+    pub fn encode_into(&self, out: &mut Vec<u8>) {
+        let mut inline = [0u8; INLINE];
+        let (body, quoted): (&[u8], bool) = match self {
+            Key::Short { words, tag } => {
+                inline[..8].copy_from_slice(&words[0].to_le_bytes());
+                inline[8..].copy_from_slice(&words[1].to_le_bytes());
+                (&inline[..(*tag >> 1) as usize], *tag & 1 == 1)
+            }
+            Key::Long { bytes, quoted } => (bytes, *quoted),
+        };
+        out.clear();
+        if quoted {
+            out.push(b'"');
+        }
+        out.extend_from_slice(body);
+        if quoted {
+            out.push(b'"');
+        }
+    }
+
+    /// The encoded key's length.
+    pub fn encoded_len(&self) -> usize {
+        let (len, quoted) = match self {
+            Key::Short { tag, .. } => ((*tag >> 1) as usize, *tag & 1 == 1),
+            Key::Long { bytes, quoted } => (bytes.len(), *quoted),
+        };
+        len + if quoted { 2 } else { 0 }
+    }
+}
+
+/// Two random words: the hash of a key is not that of its bytes alone.
+const SEED: [u64; 2] = [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344];
+
+/// The folded multiply of foldhash and rustc-hash: the two halves of the
+/// 128-bit product, xored. Every input bit reaches the high and low bits.
+#[inline]
+fn fold_mul(a: u64, b: u64) -> u64 {
+    let p = u128::from(a) * u128::from(b);
+    (p as u64) ^ ((p >> 64) as u64)
+}
+
+/// `body` (at most [`INLINE`] bytes) little-endian in two zero-padded words,
+/// read with a few overlapping loads and no loop.
+#[inline]
+fn inline_words(body: &[u8]) -> [u64; 2] {
+    let n = body.len();
+    let u64_at = |i: usize| u64::from_le_bytes(body[i..i + 8].try_into().unwrap_or([0; 8]));
+    let u32_at = |i: usize| {
+        u64::from(u32::from_le_bytes(
+            body[i..i + 4].try_into().unwrap_or([0; 4]),
+        ))
+    };
+    let byte_at = |i: usize| u64::from(body[i]);
+    match n {
+        // The last window's bytes below 8 repeat the first word's: shift
+        // them out (for n == 8, the whole window).
+        8..=16 => [
+            u64_at(0),
+            u64_at(n - 8).checked_shr(8 * (16 - n) as u32).unwrap_or(0),
+        ],
+        // Overlapping windows or the same byte twice: or-ing them is exact.
+        4..=7 => [u32_at(0) | u32_at(n - 4) << (8 * (n - 4)), 0],
+        1..=3 => [
+            byte_at(0) | byte_at(n / 2) << (8 * (n / 2)) | byte_at(n - 1) << (8 * (n - 1)),
+            0,
+        ],
+        _ => [0, 0],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn padded(body: &[u8]) -> [u64; 2] {
+        let mut b = [0u8; 16];
+        b[..body.len()].copy_from_slice(body);
+        [
+            u64::from_le_bytes(b[..8].try_into().unwrap()),
+            u64::from_le_bytes(b[8..].try_into().unwrap()),
+        ]
+    }
+
+    fn encoded(key: &Key) -> Vec<u8> {
+        let mut out = vec![b'x'];
+        key.encode_into(&mut out);
+        assert_eq!(out.len(), key.encoded_len());
+        out
+    }
+
+    #[test]
+    fn keys_encode_back_to_what_was_split() {
+        for k in [
+            &b"\"word\""[..],
+            b"\"\"",
+            b"\"sixteen bytes!!!\"",
+            b"\"seventeen bytes!!\"",
+            b"42",
+            b"[1,\"a\"]",
+            b"null",
+            b"\"a long key, well beyond the inline words\"",
+        ] {
+            let (body, quoted) = split_encoded(k);
+            let l = Lookup::new(body, quoted);
+            let key = l.to_key();
+            assert!(l.matches(&key));
+            assert_eq!(encoded(&key), k, "{}", String::from_utf8_lossy(k));
+        }
+    }
+
+    #[test]
+    fn a_string_is_not_the_same_key_as_its_body() {
+        // `"1"` (a string) and `1` (a number) have the same body.
+        let s = Lookup::new(b"1", true);
+        let n = Lookup::new(b"1", false);
+        assert!(!s.matches(&n.to_key()) && !n.matches(&s.to_key()));
+        assert_ne!(s.hash, n.hash);
+    }
+
+    proptest! {
+        /// The inline words are the zero-padded bytes, at every length; keys
+        /// match exactly when they are equal, and equal keys hash alike.
+        #[test]
+        fn inline_keys_are_their_bytes(
+            a in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(0u8), any::<u8>()], 0..40),
+            b in proptest::collection::vec(prop_oneof![Just(b'a'), Just(b'b'), Just(0u8), any::<u8>()], 0..40),
+            qa in any::<bool>(),
+            qb in any::<bool>(),
+        ) {
+            if a.len() <= INLINE {
+                prop_assert_eq!(inline_words(&a), padded(&a));
+            }
+            let (la, lb) = (Lookup::new(&a, qa), Lookup::new(&b, qb));
+            let same = a == b && qa == qb;
+            prop_assert_eq!(la.matches(&lb.to_key()), same);
+            prop_assert_eq!(lb.matches(&la.to_key()), same);
+            if same {
+                prop_assert_eq!(la.hash, lb.hash);
+            }
+            // A prefix of a key never matches it (zero padding is not a byte).
+            if !a.is_empty() {
+                let shorter = Lookup::new(&a[..a.len() - 1], qa);
+                prop_assert!(!shorter.matches(&la.to_key()));
+            }
+        }
+    }
+}
