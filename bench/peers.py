@@ -18,6 +18,9 @@ decompressed by the engine itself. Queries:
   polars url_views      scan_ndjson + page_url column, group_by
   polars word_count_ws  str.to_lowercase().str.split(" ") per line: less work
   polars word_count     str.to_lowercase().str.extract_all([\\p{L}\\p{N}_']+): mr's rule
+  chdb|polars startup   Python, the import and a one-row query, nothing read:
+                        what each peer's wall time holds besides its work
+                        (bench/report.py takes it off for the targets)
 
 Semantics notes: ClickHouse and Polars count a numeric page_url as text (or
 drop it), and drop or stop on malformed lines where mr stops (or skips them
@@ -140,7 +143,21 @@ def run_polars(name, out, files):
     q.collect().write_csv(out, separator="\t", include_header=False, quote_style="never")
 
 
+def startup(engine):
+    if engine == "chdb":
+        import chdb
+
+        chdb.query("SELECT 1", "TabSeparatedRaw")
+    else:
+        os.environ.setdefault("POLARS_MAX_THREADS", str(THREADS))
+        import polars as pl
+
+        pl.DataFrame({"a": [1]}).sum()
+
+
 def main():
+    if len(sys.argv) >= 3 and sys.argv[2] == "startup":
+        return startup(sys.argv[1])
     if len(sys.argv) < 5:
         raise SystemExit(__doc__)
     engine, name, out, files = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]

@@ -265,7 +265,12 @@ else
   skip url_views awk "no awk found"
   skip word_count awk "no awk found"
 fi
-JOBS=(url_views url_views_gz video_tagging word_count)
+# What a Python peer's wall time holds besides its work: the interpreter, the
+# import and a one-row query (bench/report.py takes it off for the targets).
+tool startup chdb 0 none same "python3 bench/peers.py chdb startup"
+tool startup polars 0 none same "python3 bench/peers.py polars startup"
+tool startup duckdb 0 none same "python3 bench/duck.py startup"
+JOBS=(url_views url_views_gz video_tagging word_count startup)
 for job in "${JOBS[@]}"; do
   kept=""
   for t in ${TOOLS[$job]}; do
@@ -299,6 +304,7 @@ say "checking results against mr's"
 $MR run url_views -q -i "$URL_SLICE" > "$OUT/url_views-mr-slice.out"
 $MR run word_count -q -i "$WORD_SLICE" > "$OUT/word_count-mr-slice.out"
 for job in "${JOBS[@]}"; do
+  [ "$job" = startup ] && continue
   for t in ${TOOLS[$job]}; do
     [ "$t" = mr ] && continue
     expected=$OUT/$job-mr.out

@@ -152,7 +152,28 @@ duckdb.sql("""COPY (SELECT CASE WHEN i % 7 = 6 THEN NULL ELSE '/p' || (i % 7) EN
   FROM range(5000) t(i)) TO 'in.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1000)""")
 "#,
     );
-    let o = ok(w.mr(&["run", "url_views", "--input", "in.parquet", "-j", "2"]));
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "--input",
+        "in.parquet",
+        "-j",
+        "2",
+        "--report",
+        "r.json",
+    ]));
+    // One map task per row group, as DuckDB wrote them.
+    let groups = python(
+        &w,
+        "import pyarrow.parquet as pq; print(pq.ParquetFile('in.parquet').metadata.num_row_groups)",
+    );
+    let report: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(w.path("r.json")).unwrap()).unwrap();
+    assert_eq!(
+        report["counters"]["mr"]["step 0: map tasks"].to_string(),
+        groups.trim()
+    );
+    assert!(groups.trim().parse::<u32>().unwrap() >= 2, "{groups}");
     let got: Vec<String> = stdout(&o).lines().map(String::from).collect();
     let mut expected = Vec::new();
     for p in 0..6 {
@@ -196,6 +217,55 @@ duckdb.sql("""COPY (SELECT * FROM read_json('events.json', columns={username: 'V
     ]));
     assert!(stdout(&from_json).lines().count() > 100);
     assert_eq!(stdout(&from_parquet), stdout(&from_json));
+
+    // A bad row in a later row group is named by its row number in the file;
+    // with --skip-bad-records it is kept aside and the other rows counted.
+    python(
+        &w,
+        r#"
+import duckdb
+duckdb.sql("""COPY (SELECT i AS n, CASE WHEN i = 3500 THEN 'PANIC-IN-MAP' ELSE 'w' END AS s
+  FROM range(5000) t(i)) TO 'bad.parquet' (FORMAT parquet, ROW_GROUP_SIZE 1000)""")
+"#,
+    );
+    let o = w.mr(&["run", "panic_on", "--input", "bad.parquet", "-j", "2"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("bad record at bad.parquet:3501: job panicked"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ok(w.mr(&[
+        "run",
+        "panic_on",
+        "--input",
+        "bad.parquet",
+        "--skip-bad-records",
+        "--output",
+        "out",
+    ]));
+    let kept: String = std::fs::read_dir(w.path("out/_bad_records"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert!(kept.contains("PANIC-IN-MAP"), "{kept}");
+    assert_eq!(
+        read_parts(&w.path("out")).lines().count(),
+        4999,
+        "{}",
+        stderr(&o)
+    );
+    // Not from a stream: its index is at its end.
+    let o = w.mr_stdin(
+        &["run", "url_views"],
+        Some(&std::fs::read(w.path("bad.parquet")).unwrap()),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("cannot be read from a stream"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// The path of a URL as events_table defines `action`.

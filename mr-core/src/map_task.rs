@@ -5,7 +5,7 @@ use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result};
 use crate::input::lines::{is_corrupt_data, line_number_at, open_split};
-use crate::input::listing::InputSource;
+use crate::input::listing::{Compression, InputSource};
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
 use crate::output::bad::{BadRecordPolicy, BadRecords};
@@ -107,7 +107,10 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         env.bad_dir
             .join(format!("map-{}-{:05}", env.step_index, split.index)),
     );
-    let mut reader = open_split(split)?;
+    let mut reader = open_split(split, env.columns)?;
+    // A table's rows are JSON made from its pages: progress and throughput
+    // count the bytes of the file, not of that JSON.
+    let table = split.file.compression == Compression::Parquet;
     let path_for_errors = match &split.file.source {
         InputSource::Path(p) | InputSource::Stream(p) => Some(p.clone()),
         InputSource::Stdin => None,
@@ -119,10 +122,7 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
-    // Table inputs read only these columns (Parquet: the `parquet` feature).
-    let _columns = env.columns;
-    let mut line_base: Option<u64> =
-        (split.start == 0 || split.file.compression.is_compressed()).then_some(1);
+    let mut line_base: Option<u64> = reader.first_line();
 
     let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
@@ -178,7 +178,9 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;
             if let Some(p) = env.progress {
-                p.add_bytes(offset - reported);
+                if !table {
+                    p.add_bytes(offset - reported);
+                }
                 p.add_records(1024);
                 reported = offset;
             }
@@ -205,9 +207,17 @@ pub(crate) fn run_map_task(env: &MapEnv<'_>, split: &Split) -> Result<MapResult>
         }
     }
     crate::input::csv::end_task();
-    stats.input_bytes = reader.position().saturating_sub(first_offset);
+    stats.input_bytes = if table {
+        split.len()
+    } else {
+        reader.position().saturating_sub(first_offset)
+    };
     if let Some(p) = env.progress {
-        p.add_bytes(reader.position().saturating_sub(reported));
+        p.add_bytes(if table {
+            split.len()
+        } else {
+            reader.position().saturating_sub(reported)
+        });
         p.add_records(lines_read % 1024);
     }
     mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {

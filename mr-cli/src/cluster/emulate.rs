@@ -751,7 +751,7 @@ fn feed_split(split: &Split, stdin: Option<ChildStdin>) -> Result<Fed> {
     let Some(stdin) = stdin else {
         return Ok(Fed::All);
     };
-    let mut reader = open_split(split)?;
+    let mut reader = open_split(split, None)?;
     let mut w = BufWriter::with_capacity(1 << 16, stdin);
     let mut write = || -> io::Result<()> {
         // As Hadoop with `stream.map.input.ignoreKey=false` (what -r hadoop

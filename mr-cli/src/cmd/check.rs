@@ -146,7 +146,7 @@ fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, u
     let share = max.div_ceil(n.max(1));
     let mut lines = Vec::new();
     for split in make_splits(files, u64::MAX) {
-        let mut reader = open_split(&split)?;
+        let mut reader = open_split(&split, None)?;
         let mut taken = 0;
         while taken < share && lines.len() < max {
             let Some((_, line)) = reader

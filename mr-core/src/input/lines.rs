@@ -30,6 +30,8 @@ pub struct LineReader<R> {
     pos: u64,
     /// Lines starting at or after this offset belong to the next split.
     end: u64,
+    /// The number of the first line returned, when known.
+    first_line: Option<u64>,
 }
 
 impl<R: Read> LineReader<R> {
@@ -53,7 +55,16 @@ impl<R: Read> LineReader<R> {
             eof: false,
             pos,
             end,
+            first_line: (pos == 0).then_some(1),
         }
+    }
+
+    /// The line number (from 1) in its file of the first line returned, when
+    /// known without counting: 1 for a reader from a file's start, the first
+    /// row's number for a table split, `None` for a split from the middle
+    /// of a plain file (see [`line_number_at`]).
+    pub fn first_line(&self) -> Option<u64> {
+        self.first_line
     }
 
     /// Offset of the next unread line (bytes consumed so far, from the
@@ -193,8 +204,33 @@ fn decoder(raw: BoxRead, compression: Compression, path: &std::path::Path) -> Re
             zstd::stream::read::Decoder::with_buffer(buffered)
                 .map_err(|e| Error::io("opening zstd stream", path, e))?,
         )),
-        Compression::None => Box::new(buffered),
+        // Tables are opened by `open_table`, never here.
+        Compression::None | Compression::Parquet => Box::new(buffered),
     })
+}
+
+/// The rows of a Parquet split as JSON lines, numbered from the split's
+/// first row (so errors name the row in the file).
+#[cfg(feature = "parquet")]
+fn open_table(
+    split: &Split,
+    path: &std::path::Path,
+    columns: Option<&[String]>,
+) -> Result<LineReader<BoxRead>> {
+    let rows = super::parquet::ParquetLines::open(path, split.start, split.end, columns)?;
+    let first_row = rows.first_row();
+    let mut r = LineReader::new(Box::new(Source(rows)) as BoxRead, 0, u64::MAX);
+    r.first_line = Some(first_row + 1);
+    Ok(r)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_table(
+    _split: &Split,
+    _path: &std::path::Path,
+    _columns: Option<&[String]>,
+) -> Result<LineReader<BoxRead>> {
+    Err(crate::output::parquet::not_built())
 }
 
 /// Opens a stream (stdin, a named pipe): its first bytes say whether it is
@@ -205,12 +241,21 @@ fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<BoxRead> {
     let r = (&mut raw).take(4).read_to_end(&mut head);
     r.map_err(|e| Error::io("reading", path, e))?;
     let compression = Compression::from_magic(&head).unwrap_or(Compression::None);
+    if compression == Compression::Parquet {
+        return Err(Error::Format {
+            what: format!("reading {}", path.display()),
+            reason: "a Parquet table cannot be read from a stream (its index is at the end): \
+                     give the file's path with --input"
+                .into(),
+        });
+    }
     let whole: BoxRead = Box::new(io::Cursor::new(head).chain(raw));
     decoder(whole, compression, path)
 }
 
-/// Opens a split positioned at its first owned line.
-pub fn open_split(split: &Split) -> Result<LineReader<BoxRead>> {
+/// Opens a split positioned at its first owned line. A table (Parquet)
+/// split reads only `columns` when given (see [`crate::input::parquet`]).
+pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReader<BoxRead>> {
     let file = &split.file;
     let path = match &file.source {
         InputSource::Stdin => {
@@ -224,6 +269,9 @@ pub fn open_split(split: &Split) -> Result<LineReader<BoxRead>> {
         }
         InputSource::Path(p) => p,
     };
+    if file.compression == Compression::Parquet {
+        return open_table(split, path, columns);
+    }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     if file.compression.is_compressed() {
         let r = decoder(Box::new(f), file.compression, path)?;
@@ -239,6 +287,7 @@ pub fn open_split(split: &Split) -> Result<LineReader<BoxRead>> {
         .map_err(|e| Error::io("seeking in", path, e))?;
     let r: BoxRead = Box::new(Source(f));
     let mut lr = LineReader::new(r, split.start - 1, split.end);
+    lr.first_line = None;
     lr.skip_partial_line()
         .map_err(|e| Error::io("reading", path, e))?;
     Ok(lr)
@@ -278,7 +327,7 @@ mod tests {
         };
         let mut out = Vec::new();
         for s in make_splits(vec![f], chunk) {
-            let mut r = open_split(&s).unwrap();
+            let mut r = open_split(&s, None).unwrap();
             while let Some((_, l)) = r.next_line().unwrap() {
                 out.push(l.to_vec());
             }

@@ -55,6 +55,9 @@ pub enum Compression {
     Bzip2,
     /// zstd (possibly several frames): one split per file.
     Zstd,
+    /// A Parquet table (`PAR1` at both ends): one split per row group, each
+    /// row read as one JSON object line (see [`crate::input::parquet`]).
+    Parquet,
 }
 
 /// One input file with what the engine needs to split it.
@@ -73,11 +76,15 @@ pub struct InputFile {
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const BZIP2_MAGIC: &[u8] = b"BZh";
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+const PARQUET_MAGIC: &[u8] = b"PAR1";
 
 impl Compression {
     /// True when the file must be read whole by one task.
     pub fn is_compressed(self) -> bool {
-        self != Compression::None
+        matches!(
+            self,
+            Compression::Gzip | Compression::Bzip2 | Compression::Zstd
+        )
     }
 
     /// The compression a file's first bytes (at least 4 unless the file is
@@ -88,6 +95,7 @@ impl Compression {
     /// assert_eq!(Compression::from_magic(&[0x1f, 0x8b, 8, 0]), Some(Compression::Gzip));
     /// assert_eq!(Compression::from_magic(b"BZh9"), Some(Compression::Bzip2));
     /// assert_eq!(Compression::from_magic(b"BZh is a word"), None);
+    /// assert_eq!(Compression::from_magic(b"PAR1"), Some(Compression::Parquet));
     /// assert_eq!(Compression::from_magic(b"{\"a\":1}"), None);
     /// ```
     pub fn from_magic(head: &[u8]) -> Option<Compression> {
@@ -95,6 +103,8 @@ impl Compression {
             Some(Compression::Gzip)
         } else if head.starts_with(ZSTD_MAGIC) {
             Some(Compression::Zstd)
+        } else if head.starts_with(PARQUET_MAGIC) {
+            Some(Compression::Parquet)
         } else if head.starts_with(BZIP2_MAGIC)
             && head.get(3).is_some_and(|b| (b'1'..=b'9').contains(b))
         {
@@ -110,6 +120,7 @@ impl Compression {
             Compression::Gzip => GZIP_MAGIC,
             Compression::Bzip2 => BZIP2_MAGIC,
             Compression::Zstd => ZSTD_MAGIC,
+            Compression::Parquet => PARQUET_MAGIC,
         }
     }
 
@@ -119,6 +130,7 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Bzip2 => "bzip2",
             Compression::Zstd => "zstd",
+            Compression::Parquet => "Parquet",
         }
     }
 }
@@ -227,14 +239,20 @@ fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()>
 /// which its decoder then reports).
 fn detect_compression(path: &Path) -> Result<Compression> {
     let head = read_head(path)?;
-    if let Some(c) = Compression::from_magic(&head) {
-        return Ok(c);
-    }
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match Compression::from_magic(&head) {
+        // A text file may start with "PAR1"; a table also ends with it. One
+        // named .parquet is a table even if cut (its reader says so).
+        Some(Compression::Parquet)
+            if ext != "parquet" && !ends_with_magic(path, PARQUET_MAGIC)? => {}
+        Some(c) => return Ok(c),
+        None => {}
+    }
     let hinted = match ext {
         "gz" => Compression::Gzip,
         "bz2" => Compression::Bzip2,
         "zst" | "zstd" => Compression::Zstd,
+        "parquet" => Compression::Parquet,
         _ => return Ok(Compression::None),
     };
     if head.len() < 4
@@ -245,12 +263,29 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         return Ok(hinted);
     }
     eprintln!(
-        "mr: warning: {} is named .{ext} but is not {}-compressed (its first bytes are not {}'s); reading it as plain text",
+        "mr: warning: {} is named .{ext} but its first bytes are not {}'s; reading it as plain text",
         path.display(),
-        hinted.name(),
         hinted.name(),
     );
     Ok(Compression::None)
+}
+
+/// True when the file's last bytes are `magic`.
+fn ends_with_magic(path: &Path, magic: &[u8]) -> Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let len = f
+        .metadata()
+        .map_err(|e| Error::io("reading", path, e))?
+        .len();
+    if len < 2 * magic.len() as u64 {
+        return Ok(false);
+    }
+    let mut tail = vec![0u8; magic.len()];
+    f.seek(SeekFrom::End(-(magic.len() as i64)))
+        .and_then(|_| f.read_exact(&mut tail))
+        .map_err(|e| Error::io("reading", path, e))?;
+    Ok(tail == magic)
 }
 
 /// The first 4 bytes of a file (fewer if it is shorter).

@@ -81,6 +81,7 @@ pub struct ParquetLines {
     batches: ParquetRecordBatchReader,
     buf: Vec<u8>,
     pos: usize,
+    first_row: u64,
 }
 
 impl ParquetLines {
@@ -95,14 +96,17 @@ impl ParquetLines {
         let file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
         let builder =
             ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| format_error(path, e))?;
-        let groups: Vec<usize> = builder
-            .metadata()
-            .row_groups()
+        let row_groups = builder.metadata().row_groups();
+        let groups: Vec<usize> = row_groups
             .iter()
             .enumerate()
             .filter(|(_, rg)| (start..end).contains(&row_group_range(rg).0))
             .map(|(i, _)| i)
             .collect();
+        let first_row = row_groups[..groups.first().copied().unwrap_or(0)]
+            .iter()
+            .map(|rg| rg.num_rows().max(0) as u64)
+            .sum();
         let mut builder = builder.with_row_groups(groups).with_batch_size(BATCH_ROWS);
         if let Some(cols) = columns {
             let roots: Vec<usize> = builder
@@ -121,7 +125,13 @@ impl ParquetLines {
             batches,
             buf: Vec::new(),
             pos: 0,
+            first_row,
         })
+    }
+
+    /// The number (from 0) in the file of the split's first row.
+    pub fn first_row(&self) -> u64 {
+        self.first_row
     }
 
     fn next_batch(&mut self) -> io::Result<bool> {

@@ -4,9 +4,9 @@
 //! reader of a split that starts mid-line skips to the next line, and reads
 //! past `end` to finish its last line. So no line is lost, cut or read twice,
 //! whatever the chunk size. A compressed file, stdin or another stream (a
-//! named pipe) is one split.
+//! named pipe) is one split. A Parquet table has one split per row group.
 
-use super::listing::InputFile;
+use super::listing::{Compression, InputFile, InputSource};
 use std::sync::Arc;
 
 /// A byte range of one input file, the unit of work of a map task.
@@ -59,6 +59,17 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
         }
         let whole = f.compression.is_compressed() || f.source.is_stream();
         let file = Arc::new(f);
+        if file.compression == Compression::Parquet && !whole {
+            for (start, end) in table_ranges(&file) {
+                out.push(Split {
+                    index: out.len(),
+                    file: file.clone(),
+                    start,
+                    end,
+                });
+            }
+            continue;
+        }
         if whole {
             out.push(Split {
                 index: out.len(),
@@ -81,4 +92,17 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
         }
     }
     out
+}
+
+/// The splits of a Parquet file: one per row group. A file whose footer
+/// cannot be read is one split, whose reader then reports why.
+fn table_ranges(file: &InputFile) -> Vec<(u64, u64)> {
+    #[cfg(feature = "parquet")]
+    if let InputSource::Path(p) = &file.source {
+        if let Ok(ranges) = super::parquet::row_group_ranges(p) {
+            return ranges;
+        }
+    }
+    let _ = file;
+    vec![(0, u64::MAX)]
 }

@@ -190,7 +190,9 @@ pub fn write_parts(
 /// The error of a Parquet feature in a build without it.
 pub fn not_built() -> Error {
     Error::Config(
-        "this mr was built without Parquet support: build it with `--features parquet`".into(),
+        "this mr was built without Parquet support (the `parquet` cargo feature of mr-core, \
+         on by default, was turned off)"
+            .into(),
     )
 }
 
@@ -329,7 +331,6 @@ mod arrow_impl {
             name,
         )?;
         flush(&mut buf, first_line)?;
-        drop(flush);
         writer.close().map_err(|e| arrow_err(&e))?;
         Ok(rows)
     }
@@ -398,6 +399,7 @@ mod tests {
     use arrow_array::cast::AsArray;
     use arrow_array::types::Int64Type;
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    use std::fs::File;
 
     fn pool() -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()

@@ -74,7 +74,11 @@ impl Ty {
             (Ty::List(a), Ty::List(b)) => a.merge(*b, &format!("{path}[]")),
             (Ty::Struct(a), Ty::Struct(b)) => {
                 for (name, t) in b {
-                    let sub = format!("{path}.{name}");
+                    let sub = if path.is_empty() {
+                        name.clone()
+                    } else {
+                        format!("{path}.{name}")
+                    };
                     match a.iter_mut().find(|(n, _)| *n == name) {
                         Some((_, mine)) => mine.merge(t, &sub)?,
                         None => a.push((name, t)),
@@ -314,7 +318,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         self.ctx.path.push_str("[]");
         while seq
             .next_element_seed(Seed {
-                ty: &mut **item,
+                ty: item,
                 ctx: &mut *self.ctx,
             })?
             .is_some()
