@@ -186,6 +186,26 @@ duckdb.sql("""COPY (SELECT CASE WHEN i % 7 = 6 THEN NULL ELSE '/p' || (i % 7) EN
         "{}",
         stderr(&o)
     );
+    // Cluster runners read text lines: a local table is refused up front.
+    for runner in ["hadoop", "spark"] {
+        let o = w.mr(&[
+            "run",
+            "url_views",
+            "-r",
+            runner,
+            "--input",
+            "in.parquet",
+            "--output",
+            "out-r",
+            "--dry-run",
+        ]);
+        assert!(!o.status.success(), "{runner}");
+        assert!(
+            stderr(&o).contains("in.parquet is a Parquet table: only the local runner"),
+            "{runner}: {}",
+            stderr(&o)
+        );
+    }
     // Only the columns a job declares are read: url_views reads page_url
     // beside a map column that JSON cannot hold (integer keys), which a job
     // reading every column is refused on.
