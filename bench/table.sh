@@ -18,7 +18,7 @@ DIR=${BENCH_DIR:-bench/data/table}
 mkdir -p "$DIR"
 LOGS="$DIR/logs-$SIZE"
 if [ ! -d "$LOGS" ]; then
-  "$MR" gen clicklog --size "$SIZE" --seed 7 --output "$LOGS.tmp" --files 8 >/dev/null
+  "$MR" gen clicklog --size "$SIZE" --seed 7 --output "$LOGS.tmp" --files 8 --gz-files 0 >/dev/null
   mv "$LOGS.tmp" "$LOGS"
 fi
 BYTES=$(du -sb "$LOGS" | cut -f1)

@@ -707,3 +707,83 @@ fn a_single_huge_line() {
     assert!(out.ends_with("xxx\"\t1\n"));
     assert_eq!(out.len(), "\"tail\"\t1\n".len() + LEN + "\"\"\t1\n".len());
 }
+
+// ---------------------------------------------------------------------------
+// Numbers: kept exact, or refused (issue 11).
+
+/// Records for `json_identity`: line 3 holds an integer beyond 64 bits,
+/// the others numbers a `serde_json::Value` keeps exactly.
+const BIG_INTEGER_INPUT: &str = concat!(
+    "\"a\"\t18446744073709551615\n",
+    "\"b\"\t{\"id\": -9223372036854775808, \"x\": 451705.20289303036}\n",
+    "\"c\"\t[1, {\"id\": 123456789012345678901234567890}]\n",
+    "\"d\"\t\"123456789012345678901234567890\"\n",
+);
+
+#[test]
+fn a_big_integer_is_a_located_bad_record_not_a_float() {
+    let w = Workdir::new();
+    w.write("in.txt", BIG_INTEGER_INPUT);
+    let o = w.mr(&["run", "json_identity", "-i", "in.txt", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("mr: error: bad record at in.txt:3: integer 123456789012345678901234567890 does not fit in 64 bits (mr keeps numbers exact; quote it as a string)"),
+        "{e}"
+    );
+    assert!(!w.path("out").exists());
+
+    let o = ok(w.mr(&[
+        "run",
+        "json_identity",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    let e = stderr(&o);
+    assert_eq!(counter(&e, "step 0: skipped records"), 1);
+    assert_bookkeeping(&e, &w.path("out"), 4);
+    assert_eq!(
+        sorted(&read_parts(&w.path("out"))),
+        [
+            "\"a\"\t18446744073709551615",
+            "\"b\"\t{\"id\":-9223372036854775808,\"x\":451705.20289303036}",
+            "\"d\"\t\"123456789012345678901234567890\"",
+        ]
+    );
+    let kept = fs::read_to_string(w.path("out/_bad_records/map-0-00000")).unwrap();
+    assert!(
+        kept.contains("\"line\":3")
+            && kept.contains("does not fit in 64 bits")
+            && kept.ends_with("\t\"c\"\t[1, {\"id\": 123456789012345678901234567890}]\n"),
+        "{kept}"
+    );
+}
+
+#[test]
+fn task_mode_refuses_a_big_integer_in_the_mapper_and_the_reducer() {
+    let w = Workdir::new();
+    for role in ["--mapper", "--reducer"] {
+        let args = ["run", "json_identity", "--step-num", "0", role];
+        let o = w.mr_stdin(&args, Some(BIG_INTEGER_INPUT.as_bytes()));
+        assert_eq!(o.status.code(), Some(1), "{role}: {}", stderr(&o));
+        let e = stderr(&o);
+        let at = if role == "--mapper" {
+            "-:3"
+        } else {
+            "step 0 reducer, key \"c\""
+        };
+        assert!(
+            e.contains(&format!("bad record at {at}: integer 123456789012345678901234567890 does not fit in 64 bits")),
+            "{role}: {e}"
+        );
+        // The records before it went through unchanged.
+        assert!(
+            stdout(&o).starts_with("\"a\"\t18446744073709551615\n\"b\"\t{\"id\":-9223372036854775808,\"x\":451705.20289303036}\n"),
+            "{role}: {}",
+            stdout(&o)
+        );
+    }
+}

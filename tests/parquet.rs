@@ -186,6 +186,42 @@ duckdb.sql("""COPY (SELECT CASE WHEN i % 7 = 6 THEN NULL ELSE '/p' || (i % 7) EN
         "{}",
         stderr(&o)
     );
+    // Cluster runners read text lines: a local table is refused up front.
+    for runner in ["hadoop", "spark"] {
+        let o = w.mr(&[
+            "run",
+            "url_views",
+            "-r",
+            runner,
+            "--input",
+            "in.parquet",
+            "--output",
+            "out-r",
+            "--dry-run",
+        ]);
+        assert!(!o.status.success(), "{runner}");
+        assert!(
+            stderr(&o).contains("in.parquet is a Parquet table: only the local runner"),
+            "{runner}: {}",
+            stderr(&o)
+        );
+    }
+    // Only the columns a job declares are read: url_views reads page_url
+    // beside a map column that JSON cannot hold (integer keys), which a job
+    // reading every column is refused on.
+    python(
+        &w,
+        r#"
+import duckdb
+duckdb.sql("""COPY (SELECT '/p' || (i % 3) AS page_url, map([i], ['x']) AS m FROM range(300) t(i))
+  TO 'map.parquet' (FORMAT parquet)""")
+"#,
+    );
+    let o = ok(w.mr(&["run", "url_views", "--input", "map.parquet"]));
+    assert_eq!(stdout(&o), "\"/p0\"\t100\n\"/p1\"\t100\n\"/p2\"\t100\n");
+    let o = w.mr(&["run", "mr_grep", "-e", "p", "--input", "map.parquet"]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("map.parquet"), "{}", stderr(&o));
     // Typed columns come through as JSON of the same types: video_tagging
     // (integer timestamps) reads DuckDB's Parquet as it reads the JSON.
     let mut events = String::new();

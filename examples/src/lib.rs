@@ -17,6 +17,7 @@ use mr_core::Job;
 use std::sync::Arc;
 
 pub mod csv_count;
+pub mod json_identity;
 pub mod mr_count_lines_by_file;
 pub mod mr_grep;
 pub mod mr_most_used_word;
@@ -38,5 +39,6 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(mr_count_lines_by_file::MrCountLinesByFile),
         Arc::new(mr_next_word_stats::MrNextWordStats),
         Arc::new(panic_on::PanicOn),
+        Arc::new(json_identity::JsonIdentity),
     ]
 }

@@ -43,6 +43,10 @@ impl Job for UrlViews {
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(PageUrls).fold(Count::new())]
     }
+    /// From a Parquet input, only `page_url` is read.
+    fn input_columns(&self) -> Option<Vec<String>> {
+        Some(vec!["page_url".into()])
+    }
     fn counters(&self) -> Vec<mr_core::job::CounterDoc> {
         vec![mr_core::job::CounterDoc::new(
             COUNTERS,

@@ -103,6 +103,14 @@ impl Job for VideoTagging {
     fn description(&self) -> &str {
         "Per user, each lecture-video watch tagged first_view, immediate_review or later_review."
     }
+    /// From a Parquet input, only the three fields the mapper reads.
+    fn input_columns(&self) -> Option<Vec<String>> {
+        Some(
+            ["username", "timestamp", "page_url"]
+                .map(String::from)
+                .to_vec(),
+        )
+    }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(VideoMapper)
             .sort_values()

@@ -391,13 +391,22 @@ mod tests {
     use crate::{Job, Mapper, RunConfig, Step};
     use proptest::prelude::*;
 
-    #[derive(Clone)]
-    struct KeyValue;
-    impl Mapper for KeyValue {
+    /// `KEY VALUE` lines to `(KEY, VALUE)` records, the value parsed as `V`.
+    struct KeyValue<V>(std::marker::PhantomData<fn() -> V>);
+    impl<V> Clone for KeyValue<V> {
+        fn clone(&self) -> Self {
+            KeyValue(std::marker::PhantomData)
+        }
+    }
+    impl<V> Mapper for KeyValue<V>
+    where
+        V: std::str::FromStr + Serialize + DeserializeOwned + Send + 'static,
+        V::Err: std::error::Error + Send + Sync + 'static,
+    {
         type Input<'a> = &'a str;
         type Key = String;
-        type Value = f64;
-        fn map(&mut self, line: &str, out: &mut Emitter<String, f64>) -> Result<(), JobError> {
+        type Value = V;
+        fn map(&mut self, line: &str, out: &mut Emitter<String, V>) -> Result<(), JobError> {
             let (k, v) = line.split_once(' ').ok_or("no space")?;
             out.emit(k, v.parse()?)
         }
@@ -436,7 +445,59 @@ mod tests {
             ""
         }
         fn steps(&self) -> Vec<Step> {
-            vec![Step::map(KeyValue).fold(Mean)]
+            vec![Step::map(KeyValue::<f64>(std::marker::PhantomData)).fold(Mean)]
+        }
+    }
+
+    /// `Count` and `Sum` over the same records, by `fold` or `reduce`.
+    struct Totals(bool);
+    impl Job for Totals {
+        fn name(&self) -> &str {
+            "totals"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            let step = Step::map(KeyValue::<u64>(std::marker::PhantomData));
+            vec![if self.0 {
+                step.fold(Count::new())
+            } else {
+                step.reduce(crate::reducers::Sum::new())
+            }]
+        }
+    }
+
+    #[test]
+    fn count_overflow_is_an_error_naming_the_key_as_sum_gives() {
+        let max = u64::MAX;
+        let fine = [format!("a {}", max - 1), "b 2".into(), "b 3".into()];
+        let over = [format!("a {max}"), "b 2".into(), "a 1".into()];
+        for fold in [true, false] {
+            let (got, _) = crate::testing::run_in_memory(&Totals(fold), &fine).unwrap();
+            assert_eq!(got, [format!("\"a\"\t{}", max - 1), "\"b\"\t5".into()]);
+            let e = crate::testing::run_in_memory(&Totals(fold), &over).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains(r#"the total of key "a" overflows u64"#),
+                "{e}"
+            );
+            // Through the engine, the two values in different map tasks.
+            let d = tempfile::tempdir().unwrap();
+            std::fs::write(d.path().join("in"), over.join("\n")).unwrap();
+            let cfg = RunConfig {
+                inputs: vec![d.path().join("in").display().to_string()],
+                chunk_size: 16,
+                jobs: 2,
+                tmp_dir: Some(d.path().join("tmp")),
+                ..RunConfig::default()
+            };
+            let e = crate::run_job(&Totals(fold), &cfg, &mut Vec::new()).unwrap_err();
+            assert!(
+                e.to_string()
+                    .contains(r#"the total of key "a" overflows u64"#),
+                "{e}"
+            );
         }
     }
 

@@ -23,7 +23,7 @@ use crate::emit::{EmitBuffers, Emitter, RecordSink};
 use crate::error::JobError;
 use crate::options::{JobOption, JobParams};
 use crate::panics::{catch, Panicked};
-use crate::protocol::FromLine;
+use crate::protocol::{from_json, DecodeError, FromLine};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -891,18 +891,17 @@ impl<V: DeserializeOwned> Iterator for Values<'_, V> {
         }
         loop {
             match self.src.next_value() {
-                Ok(Some(bytes)) => match serde_json::from_slice(bytes) {
+                Ok(Some(bytes)) => match from_json(bytes, |e| {
+                    format!("invalid value {}: {e}", crate::error::snippet(bytes))
+                }) {
                     Ok(v) => return Some(v),
-                    Err(e) => {
-                        let reason = format!("invalid value {}: {e}", crate::error::snippet(bytes));
-                        match self.skipped.as_deref_mut() {
-                            Some(skipped) => skipped.push((bytes.to_vec(), reason)),
-                            None => {
-                                *self.error = Some(ValuesError::Decode(reason));
-                                return None;
-                            }
+                    Err(DecodeError(reason)) => match self.skipped.as_deref_mut() {
+                        Some(skipped) => skipped.push((bytes.to_vec(), reason)),
+                        None => {
+                            *self.error = Some(ValuesError::Decode(reason));
+                            return None;
                         }
-                    }
+                    },
                 },
                 Ok(None) => return None,
                 Err(e) => {
@@ -963,12 +962,11 @@ impl<R: Reducer> ReduceAdapter<R> {
         counters: &mut Counters,
         skipped: Option<&mut Vec<(Vec<u8>, String)>>,
     ) -> Result<(), RecordError> {
-        let decoded = catch(|| serde_json::from_slice::<R::Key>(key))
+        let decoded = catch(|| from_json::<R::Key>(key, |e| format!("invalid key: {e}")))
             .map_err(|p| RecordError::from_panic(p, &mut self.bufs))?;
         let k: R::Key = match decoded {
             Ok(k) => k,
-            Err(e) => {
-                let reason = format!("invalid key: {e}");
+            Err(DecodeError(reason)) => {
                 if let Some(skipped) = skipped {
                     // Keep every value of the key aside, with the reason.
                     while let Some(v) = values.next_value().map_err(RecordError::Fatal)? {

@@ -11,6 +11,29 @@
 //! When a step sorts its values (secondary sort), values are ordered by
 //! [`sortable_value`], an order-preserving binary encoding of the JSON value:
 //! numbers compare as numbers, strings as bytes, arrays element by element.
+//!
+//! Numbers are never changed silently. Floats round-trip exactly (serde_json's
+//! `float_roundtrip`). An integer beyond 64 bits read into a type holding
+//! `serde_json::Value`s (`Json<Value>` input, a `Value` key or value between
+//! steps) is refused as a bad record: a `Value` could keep it only as the
+//! nearest `f64` (`123456789012345678901234567890` would become
+//! `1.2345678901234568e29`). serde_json's `arbitrary_precision` would keep it,
+//! but that feature is crate-wide and turns numbers into maps under
+//! `#[serde(untagged)]`, `#[serde(flatten)]` and internally tagged enums,
+//! breaking jobs' own types, so mr leaves it off. Typed `u64`/`i64` fields
+//! refuse such integers already; an `f64` field takes them as floats, as the
+//! job asked.
+//!
+//! ```
+//! use mr_core::{FromLine, Json};
+//! let e = <Json<serde_json::Value>>::from_line(br#"{"id": 18446744073709551616}"#).unwrap_err();
+//! assert_eq!(
+//!     e.to_string(),
+//!     "integer 18446744073709551616 does not fit in 64 bits (mr keeps numbers exact; quote it as a string)"
+//! );
+//! let Json(v) = <Json<serde_json::Value>>::from_line(br#"{"id": 18446744073709551615}"#).unwrap().unwrap();
+//! assert_eq!(v["id"], u64::MAX);
+//! ```
 
 use serde::Deserialize;
 use std::borrow::Cow;
@@ -118,10 +141,7 @@ impl<'a, T: Deserialize<'a>> FromLine<'a> for Json<T> {
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
-        match serde_json::from_slice(line) {
-            Ok(v) => Ok(Some(Json(v))),
-            Err(e) => Err(DecodeError(format!("invalid JSON: {e}"))),
-        }
+        from_json(line, |e| format!("invalid JSON: {e}")).map(|v| Some(Json(v)))
     }
 
     fn format() -> String {
@@ -135,15 +155,10 @@ impl<'a, T: Deserialize<'a>> FromLine<'a> for Json<T> {
 impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
         let (k, v) = split_record(line);
-        let key =
-            serde_json::from_slice(k).map_err(|e| DecodeError(format!("invalid JSON key: {e}")))?;
-        let value = if v.is_empty() {
-            // Hadoop gives a line without a tab as a key with an empty value.
-            serde_json::from_slice(b"null")
-        } else {
-            serde_json::from_slice(v)
-        }
-        .map_err(|e| DecodeError(format!("invalid JSON value: {e}")))?;
+        let key = from_json(k, |e| format!("invalid JSON key: {e}"))?;
+        // Hadoop gives a line without a tab as a key with an empty value.
+        let v = if v.is_empty() { &b"null"[..] } else { v };
+        let value = from_json(v, |e| format!("invalid JSON value: {e}"))?;
         Ok(Some((key, value)))
     }
 
@@ -153,6 +168,158 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
             crate::job::short_type_name::<K>(),
             crate::job::short_type_name::<V>()
         )
+    }
+}
+
+/// Parses JSON text into `T` as serde_json does, except that an integer
+/// beyond 64 bits is refused where `T` would keep it as a rounded float (see
+/// [`BigInteger`]). `syntax` words serde_json's own error.
+pub(crate) fn from_json<'a, T: Deserialize<'a>>(
+    json: &'a [u8],
+    syntax: impl FnOnce(serde_json::Error) -> String,
+) -> Result<T, DecodeError> {
+    let v = serde_json::from_slice(json).map_err(|e| DecodeError(syntax(e)))?;
+    match big_integer::<T>(json) {
+        None => Ok(v),
+        Some(big) => Err(DecodeError(big.to_string())),
+    }
+}
+
+/// An integer literal that does not fit in 64 bits, found in JSON text read
+/// into a type holding `serde_json::Value`s (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct BigInteger(pub String);
+
+impl std::fmt::Display for BigInteger {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        const SHOWN: usize = 60;
+        let n = &self.0;
+        if n.len() <= SHOWN {
+            write!(f, "integer {n}")?;
+        } else {
+            write!(
+                f,
+                "integer {}... ({} digits)",
+                &n[..SHOWN],
+                n.trim_start_matches('-').len()
+            )?;
+        }
+        f.write_str(" does not fit in 64 bits (mr keeps numbers exact; quote it as a string)")
+    }
+}
+
+/// Digits of the shortest integer literal that may not fit in 64 bits
+/// (`-9223372036854775809`; every 18-digit integer fits).
+const SHORTEST_BIG: usize = 19;
+
+/// The first integer beyond 64 bits in `json` (valid JSON text), when `T`
+/// holds `serde_json::Value`s; `None` otherwise. Free for other types (the
+/// type test folds to a constant); for a `Value`, a scan that looks at about
+/// one byte in 19 unless the text has a run of 19 digits.
+#[inline]
+fn big_integer<T: ?Sized>(json: &[u8]) -> Option<BigInteger> {
+    if !holds_json_value::<T>() || !has_digit_run(json, SHORTEST_BIG) {
+        return None;
+    }
+    find_big_integer(json)
+}
+
+/// Whether `T` is `serde_json::Value` or a type whose last type argument is
+/// one (`Option<Value>`, `Vec<Value>`, `(String, Value)`, `Map<String,
+/// Value>`, `BTreeMap<String, Value>`). A job's own struct with a `Value`
+/// field is not seen. Comparing the ends of constant strings keeps this free.
+#[inline]
+fn holds_json_value<T: ?Sized>() -> bool {
+    std::any::type_name::<T>()
+        .trim_end_matches(['>', ')'])
+        .ends_with("serde_json::value::Value")
+}
+
+/// Whether `b` has `n` ASCII digits in a row (`n` > 0). It probes the last
+/// byte of each window of `n` bytes; only a digit there makes it count the
+/// digits before it, and a window that is not all digits moves the next one
+/// past its last non-digit. Most windows cost one byte.
+fn has_digit_run(b: &[u8], n: usize) -> bool {
+    let digit = |c: u8| c.wrapping_sub(b'0') < 10;
+    let mut last = n - 1;
+    while let Some(&c) = b.get(last) {
+        if !digit(c) {
+            last += n;
+            continue;
+        }
+        let start = last + 1 - n;
+        let mut first = last;
+        while first > start && digit(b[first - 1]) {
+            first -= 1;
+        }
+        if first == start {
+            return true;
+        }
+        last = first + n - 1;
+    }
+    false
+}
+
+/// The first integer literal outside strings in `json` (valid JSON text)
+/// that fits in neither `i64` nor `u64`. Numbers with a fraction or an
+/// exponent are floats and stay floats.
+fn find_big_integer(json: &[u8]) -> Option<BigInteger> {
+    let mut i = 0;
+    while i < json.len() {
+        match json[i] {
+            b'"' => {
+                i += 1;
+                while i < json.len() {
+                    match json[i] {
+                        b'\\' => i += 2,
+                        b'"' => break,
+                        _ => i += 1,
+                    }
+                }
+                i += 1;
+            }
+            b'-' | b'0'..=b'9' => {
+                let start = i;
+                let negative = json[i] == b'-';
+                i += usize::from(negative);
+                let digits_start = i;
+                while i < json.len() && json[i].is_ascii_digit() {
+                    i += 1;
+                }
+                let digits = &json[digits_start..i];
+                let float = matches!(json.get(i), Some(b'.' | b'e' | b'E'));
+                while i < json.len()
+                    && matches!(json[i], b'0'..=b'9' | b'.' | b'e' | b'E' | b'+' | b'-')
+                {
+                    i += 1;
+                }
+                if !float && !fits_64_bits(negative, digits) {
+                    let literal =
+                        String::from_utf8_lossy(&json[start..digits_start + digits.len()]);
+                    return Some(BigInteger(literal.into_owned()));
+                }
+            }
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Whether the integer `-digits` (or `digits`) fits in `i64` (or `u64`).
+fn fits_64_bits(negative: bool, digits: &[u8]) -> bool {
+    if digits.len() < SHORTEST_BIG {
+        return true;
+    }
+    if digits.len() > 20 {
+        return false;
+    }
+    let n = digits
+        .iter()
+        .fold(0u128, |n, d| n * 10 + u128::from(d - b'0'));
+    if negative {
+        n <= 1u128 << 63
+    } else {
+        n <= u128::from(u64::MAX)
     }
 }
 
@@ -392,12 +559,125 @@ mod tests {
         assert_eq!((k.as_str(), v), ("a", 3));
     }
 
+    /// The big integer `Json<Value>` input refuses in `json`, if any.
+    fn refused(json: &str) -> Option<String> {
+        match <Json<serde_json::Value>>::from_line(json.as_bytes()) {
+            Ok(_) => None,
+            Err(DecodeError(m)) => Some(m),
+        }
+    }
+
+    #[test]
+    fn big_integers_are_refused_where_a_value_would_round_them() {
+        // The premise: serde_json's Value keeps them only as floats.
+        let v: serde_json::Value = serde_json::from_str("123456789012345678901234567890").unwrap();
+        assert!(v.is_f64());
+        for (json, literal) in [
+            (
+                "123456789012345678901234567890",
+                "123456789012345678901234567890",
+            ),
+            (
+                "-123456789012345678901234567890",
+                "-123456789012345678901234567890",
+            ),
+            ("18446744073709551616", "18446744073709551616"),
+            ("-9223372036854775809", "-9223372036854775809"),
+            (r#"{"id": 18446744073709551616}"#, "18446744073709551616"),
+            (
+                r#"[1, [2.5, {"a": ["x", -99999999999999999999]}]]"#,
+                "-99999999999999999999",
+            ),
+            (
+                r#"{"s": "\"123456789012345678901234567890", "n": 123456789012345678901234567891}"#,
+                "123456789012345678901234567891",
+            ),
+        ] {
+            let want = format!(
+                "integer {literal} does not fit in 64 bits (mr keeps numbers exact; quote it as a string)"
+            );
+            assert_eq!(refused(json).as_deref(), Some(want.as_str()), "{json}");
+        }
+    }
+
+    #[test]
+    fn integers_that_fit_floats_and_strings_pass() {
+        for json in [
+            "18446744073709551615", // u64::MAX
+            "-9223372036854775808", // i64::MIN
+            "9223372036854775807",
+            "-1000000000000000000",
+            "1e20",
+            "100000000000000000000.0",
+            "-123456789012345678901234567890e-3",
+            "1234567890123456789012345E+2",
+            r#""123456789012345678901234567890""#,
+            r#"{"123456789012345678901234567890": "a\\", "b": "\"99999999999999999999\""}"#,
+            r#"[0, -0, 1.5, [18446744073709551615, {"a": -9223372036854775808}]]"#,
+        ] {
+            assert_eq!(refused(json), None, "{json}");
+        }
+        let Json(v) =
+            <Json<serde_json::Value>>::from_line(b"[18446744073709551615, -9223372036854775808]")
+                .unwrap()
+                .unwrap();
+        assert_eq!(v.to_string(), "[18446744073709551615,-9223372036854775808]");
+    }
+
+    #[test]
+    fn big_integers_are_refused_in_types_holding_values_only() {
+        let big = b"[\"k\", 123456789012345678901234567890]";
+        assert!(<Json<Vec<serde_json::Value>>>::from_line(big).is_err());
+        assert!(<Json<(String, serde_json::Value)>>::from_line(big).is_err());
+        let map = br#"{"a": 123456789012345678901234567890}"#;
+        assert!(
+            <Json<std::collections::HashMap<String, serde_json::Value>>>::from_line(map).is_err()
+        );
+        assert!(<Json<serde_json::Map<String, serde_json::Value>>>::from_line(map).is_err());
+        // A record between steps: key and value each.
+        let rec = b"\"k\"\t{\"n\": -123456789012345678901234567890}";
+        assert!(<(String, serde_json::Value)>::from_line(rec).is_err());
+        assert!(
+            <(serde_json::Value, String)>::from_line(b"123456789012345678901234567890\t\"v\"")
+                .is_err()
+        );
+        // A job that asked for a float gets one; a typed integer errors as before.
+        let Json((_, f)) = <Json<(String, f64)>>::from_line(big).unwrap().unwrap();
+        assert_eq!(f, 1.2345678901234568e29);
+        assert!(<Json<(String, u64)>>::from_line(big).is_err());
+    }
+
+    #[test]
+    fn a_long_big_integer_is_shortened_in_the_message() {
+        let m = refused(&"7".repeat(200)).unwrap();
+        assert!(
+            m.starts_with(&format!(
+                "integer {}... (200 digits) does not fit",
+                "7".repeat(60)
+            )),
+            "{m}"
+        );
+    }
+
     #[test]
     fn str_input_rejects_invalid_utf8() {
         assert!(<&str>::from_line(b"ab\xff").is_err());
     }
 
     proptest! {
+        #[test]
+        fn digit_runs_are_found_as_a_plain_scan_finds_them(s in "[0-9a]{0,80}", n in 1usize..25) {
+            let plain = s.as_bytes().split(|b| !b.is_ascii_digit()).any(|run| run.len() >= n);
+            prop_assert_eq!(has_digit_run(s.as_bytes(), n), plain);
+        }
+
+        #[test]
+        fn integers_pass_exactly_when_they_fit(n in any::<i128>()) {
+            let json = n.to_string();
+            let fits = i64::try_from(n).is_ok() || u64::try_from(n).is_ok();
+            prop_assert_eq!(refused(&json).is_none(), fits);
+        }
+
         #[test]
         fn sortable_numbers_order_numerically(a in any::<i64>(), b in any::<i64>()) {
             prop_assert_eq!(a.cmp(&b), enc(&a.to_string()).cmp(&enc(&b.to_string())));

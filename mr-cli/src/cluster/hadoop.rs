@@ -406,6 +406,7 @@ fn run_id(job: &str) -> String {
 /// The options of `mr run -r hadoop`, checked.
 pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> {
     let inputs = super::inputs(args);
+    super::refuse_tables(&inputs)?;
     if inputs.is_empty() {
         anyhow::bail!("-r hadoop needs --input (a path on the cluster, e.g. hdfs:///logs)");
     }

@@ -517,6 +517,32 @@ fn inputs(args: &RunArgs) -> Vec<String> {
     v
 }
 
+/// Refuses Parquet inputs that are on this machine: Hadoop Streaming and
+/// the Spark driver read text lines, so a table would reach the mapper as
+/// binary garbage. (A table on a cluster file system cannot be looked at
+/// from here; its lines fail as bad records.)
+fn refuse_tables(inputs: &[String]) -> anyhow::Result<()> {
+    let local: Vec<String> = inputs
+        .iter()
+        .filter(|i| !has_scheme(i) && i.as_str() != "-")
+        .cloned()
+        .collect();
+    let Ok(files) = mr_core::input::list_inputs(&local) else {
+        return Ok(()); // the runner reports a missing input its own way
+    };
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.compression == mr_core::input::listing::Compression::Parquet)
+    {
+        anyhow::bail!(
+            "{} is a Parquet table: only the local runner reads tables (drop -r); \
+             Hadoop Streaming and Spark tasks read text lines",
+            f.display
+        );
+    }
+    Ok(())
+}
+
 /// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
 fn has_scheme(p: &str) -> bool {
     match p.split_once(':') {

@@ -96,6 +96,7 @@ fn spark_path(p: &str) -> Result<String> {
 /// The job spec the driver reads (its only argument).
 fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
     let inputs = super::inputs(args);
+    super::refuse_tables(&inputs)?;
     if inputs.is_empty() {
         anyhow::bail!("no input given (use --input PATH)");
     }
