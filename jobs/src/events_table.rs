@@ -309,17 +309,19 @@ impl Mapper for EventRows {
         for c in counts {
             out.count(COUNTERS, c, 1);
         }
-        let mut text = String::with_capacity(512);
-        text.push('{');
+        // One buffer for the whole row, no string per field.
+        let mut text = Vec::with_capacity(512);
+        text.push(b'{');
         for (i, (k, v)) in row.iter().enumerate() {
             if i > 0 {
-                text.push(',');
+                text.push(b',');
             }
-            text.push_str(&serde_json::to_string(k)?);
-            text.push(':');
-            text.push_str(&serde_json::to_string(v)?);
+            serde_json::to_writer(&mut text, k)?;
+            text.push(b':');
+            serde_json::to_writer(&mut text, v)?;
         }
-        text.push('}');
+        text.push(b'}');
+        let text = String::from_utf8(text).map_err(|e| JobError::msg(e.to_string()))?;
         out.emit(&(), RawValue::from_string(text)?)
     }
 }
