@@ -309,20 +309,18 @@ impl Mapper for EventRows {
         for c in counts {
             out.count(COUNTERS, c, 1);
         }
-        // One buffer for the whole row, no string per field.
-        let mut text = Vec::with_capacity(512);
-        text.push(b'{');
-        for (i, (k, v)) in row.iter().enumerate() {
-            if i > 0 {
-                text.push(b',');
-            }
-            serde_json::to_writer(&mut text, k)?;
-            text.push(b':');
-            serde_json::to_writer(&mut text, v)?;
-        }
-        text.push(b'}');
-        let text = String::from_utf8(text).map_err(|e| JobError::msg(e.to_string()))?;
-        out.emit(&(), RawValue::from_string(text)?)
+        // Serialized once, straight into the raw value: no string per field,
+        // no UTF-8 check or re-parse of the text serde_json just wrote.
+        out.emit(&(), serde_json::value::to_raw_value(&RowObject(&row))?)
+    }
+}
+
+/// A row's columns, in order, serialized as one JSON object.
+struct RowObject<'a>(&'a [(String, Value)]);
+
+impl serde::Serialize for RowObject<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
     }
 }
 
