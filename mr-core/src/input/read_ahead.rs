@@ -10,7 +10,14 @@
 //! Errors of the decoder (a truncated or corrupt stream) reach the reader at
 //! the same place in the byte stream, with their [`io::ErrorKind`] kept, so the
 //! map task tells a damaged file from a failing disk as before.
+//!
+//! A gzip file's thread only inflates ([`ReadAhead::spawn_gzip`]): each
+//! member's CRC-32 and size are checked here, on the reading thread, as its
+//! bytes are handed out, and a mismatch is an error at the member's end, as
+//! with [`flate2::read::MultiGzDecoder`] (see [`super::gzip`]).
 
+use super::gzip::{GzInflater, MemberCheck, MemberEnd};
+use super::lines::read_some;
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
@@ -19,6 +26,14 @@ use std::thread::JoinHandle;
 pub const BLOCK_BYTES: usize = 1 << 20; // 1 MiB
 /// Blocks in flight at most: one being filled, one queued, one being read.
 pub const BLOCKS: usize = 3;
+
+/// Decoded bytes, and the gzip members that end in them (checked by the
+/// reader: see [`super::gzip`]).
+#[derive(Default)]
+struct Block {
+    data: Vec<u8>,
+    ends: Vec<MemberEnd>,
+}
 
 /// A [`Read`] whose bytes are produced by `inner` on a helper thread.
 ///
@@ -31,19 +46,81 @@ pub const BLOCKS: usize = 3;
 /// assert_eq!(got, data);
 /// ```
 pub struct ReadAhead {
-    full: Option<Receiver<io::Result<Vec<u8>>>>,
-    empty: Option<SyncSender<Vec<u8>>>,
-    block: Vec<u8>,
+    full: Option<Receiver<io::Result<Block>>>,
+    empty: Option<SyncSender<Block>>,
+    block: Block,
     at: usize,
+    /// The next of `block.ends` to check.
+    next_end: usize,
+    /// For gzip: the CRC-32 of the current member so far.
+    check: Option<MemberCheck>,
     done: bool,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Fills a block on the helper thread: up to its capacity; true at the end
+/// of the stream.
+trait Fill: Send + 'static {
+    fn fill(&mut self, block: &mut Block) -> io::Result<bool>;
+}
+
+/// Any decoder that is a [`Read`] (bzip2, zstd, tests).
+struct Plain<R>(R);
+
+impl<R: Read + Send + 'static> Fill for Plain<R> {
+    fn fill(&mut self, block: &mut Block) -> io::Result<bool> {
+        let data = &mut block.data;
+        let n0 = data.len();
+        data.resize(data.capacity(), 0);
+        let mut n = n0;
+        let result = loop {
+            if n == data.len() {
+                break Ok(false);
+            }
+            match read_some(&mut self.0, &mut data[n..]) {
+                Ok(0) => break Ok(true),
+                Ok(k) => n += k,
+                Err(e) => break Err(e),
+            }
+        };
+        data.truncate(n);
+        result
+    }
+}
+
+impl<R: Read + Send + 'static> Fill for GzInflater<R> {
+    fn fill(&mut self, block: &mut Block) -> io::Result<bool> {
+        GzInflater::fill(self, &mut block.data, &mut block.ends)
+    }
 }
 
 impl ReadAhead {
     /// Starts reading `inner` on a new thread.
     pub fn spawn<R: Read + Send + 'static>(inner: R) -> ReadAhead {
-        let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(BLOCKS - 2);
-        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(BLOCKS);
+        Self::start(Plain(inner), None)
+    }
+
+    /// Starts inflating the gzip file `raw` on a new thread; the members'
+    /// CRC-32s are checked by the reader, as it reads (see
+    /// [`super::gzip`]).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    /// e.write_all(b"a line\n").unwrap();
+    /// let gz = e.finish().unwrap();
+    /// let mut r = mr_core::input::read_ahead::ReadAhead::spawn_gzip(std::io::Cursor::new(gz));
+    /// let mut got = String::new();
+    /// r.read_to_string(&mut got).unwrap();
+    /// assert_eq!(got, "a line\n");
+    /// ```
+    pub fn spawn_gzip<R: Read + Send + 'static>(raw: R) -> ReadAhead {
+        Self::start(GzInflater::new(raw), Some(MemberCheck::default()))
+    }
+
+    fn start<F: Fill>(inner: F, check: Option<MemberCheck>) -> ReadAhead {
+        let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
+        let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
         let thread = std::thread::Builder::new()
             .name("mr-inflate".into())
             .spawn(move || fill_blocks(inner, full_tx, empty_rx))
@@ -51,23 +128,36 @@ impl ReadAhead {
         ReadAhead {
             full: Some(full_rx),
             empty: Some(empty_tx),
-            block: Vec::new(),
+            block: Block::default(),
             at: 0,
+            next_end: 0,
+            check,
             done: false,
             thread,
+        }
+    }
+
+    /// Checks the member that ends at the current position, if one does.
+    fn check_member_end(&mut self) -> io::Result<bool> {
+        let Some(end) = self.block.ends.get(self.next_end) else {
+            return Ok(false);
+        };
+        if end.at != self.at {
+            return Ok(false);
+        }
+        self.next_end += 1;
+        match &mut self.check {
+            Some(check) => check.finish(end).map(|()| true),
+            None => Ok(true),
         }
     }
 }
 
 /// The helper thread: fills blocks until the end, an error, or a reader that
 /// went away.
-fn fill_blocks<R: Read>(
-    mut inner: R,
-    full: SyncSender<io::Result<Vec<u8>>>,
-    empty: Receiver<Vec<u8>>,
-) {
+fn fill_blocks<F: Fill>(mut inner: F, full: SyncSender<io::Result<Block>>, empty: Receiver<Block>) {
     // Allocated as needed; then the reader hands them back to be refilled.
-    let mut spare = (0..BLOCKS).map(|_| Vec::new()).collect::<Vec<_>>();
+    let mut spare = (0..BLOCKS).map(|_| Block::default()).collect::<Vec<_>>();
     loop {
         let mut block = match spare.pop() {
             Some(b) => b,
@@ -76,37 +166,41 @@ fn fill_blocks<R: Read>(
                 Err(_) => return, // the reader is gone
             },
         };
-        block.resize(BLOCK_BYTES, 0);
-        let mut n = 0;
-        let result = loop {
-            if n == block.len() {
-                break Ok(());
-            }
-            match inner.read(&mut block[n..]) {
-                Ok(0) => break Ok(()),
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        block.truncate(n);
-        let end = n < BLOCK_BYTES;
-        if n > 0 && full.send(Ok(block)).is_err() {
+        block.data.clear();
+        block.ends.clear();
+        block.data.reserve_exact(BLOCK_BYTES);
+        let result = inner.fill(&mut block);
+        let send = !block.data.is_empty() || !block.ends.is_empty();
+        if send && full.send(Ok(block)).is_err() {
             return;
         }
-        if let Err(e) = result {
-            let _ = full.send(Err(e));
-            return;
-        }
-        if end {
-            return; // dropping `full` tells the reader: end of stream
+        match result {
+            Ok(false) => {}
+            Ok(true) => return, // dropping `full` tells the reader: end of stream
+            Err(e) => {
+                let _ = full.send(Err(e));
+                return;
+            }
         }
     }
 }
 
 impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.block.len() {
+        loop {
+            match self.check_member_end() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    self.done = true;
+                    self.block = Block::default();
+                    self.at = 0;
+                    return Err(e);
+                }
+            }
+            if self.at < self.block.data.len() {
+                break;
+            }
             if self.done {
                 return Ok(0);
             }
@@ -122,7 +216,8 @@ impl Read for ReadAhead {
                 Ok(Ok(block)) => {
                     let old = std::mem::replace(&mut self.block, block);
                     self.at = 0;
-                    if let (Some(empty), true) = (&self.empty, old.capacity() > 0) {
+                    self.next_end = 0;
+                    if let (Some(empty), true) = (&self.empty, old.data.capacity() > 0) {
                         // The thread may have finished: then the block is dropped.
                         let _ = empty.try_send(old);
                     }
@@ -134,8 +229,17 @@ impl Read for ReadAhead {
                 Err(_) => self.done = true, // the thread ended: end of stream
             }
         }
-        let n = buf.len().min(self.block.len() - self.at);
-        buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
+        // Up to the next member's end, which is checked before going on.
+        let limit = match self.block.ends.get(self.next_end) {
+            Some(end) => end.at,
+            None => self.block.data.len(),
+        };
+        let n = buf.len().min(limit - self.at);
+        let bytes = &self.block.data[self.at..self.at + n];
+        buf[..n].copy_from_slice(bytes);
+        if let Some(check) = &mut self.check {
+            check.update(bytes);
+        }
         self.at += n;
         Ok(n)
     }
@@ -204,6 +308,55 @@ mod tests {
             prop_assert_eq!(got.len(), data.len());
             prop_assert!(got == data);
             prop_assert_eq!(outcome, err);
+        }
+    }
+
+    fn gzip_member(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_all(mut r: impl Read, read_size: usize) -> (Vec<u8>, Option<io::ErrorKind>) {
+        let mut got = Vec::new();
+        let mut buf = vec![0; read_size];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (got, None),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => return (got, Some(e.kind())),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        /// Gzip members across block boundaries, any read size: the bytes
+        /// and the error flate2's MultiGzDecoder gives, a wrong CRC-32 or
+        /// size included (found by the reader).
+        #[test]
+        fn gzip_reads_like_multigzdecoder(
+            sizes in proptest::collection::vec(prop_oneof![0usize..1000, BLOCK_BYTES - 9..BLOCK_BYTES + 9], 1..4),
+            read_size in 1usize..300_000,
+            damage in proptest::option::of((any::<proptest::sample::Index>(), 1usize..9)),
+        ) {
+            let mut file = Vec::new();
+            let mut ends = Vec::new();
+            for (i, &n) in sizes.iter().enumerate() {
+                let data: Vec<u8> = (0..n).map(|j| (j * (i + 3) % 256) as u8).collect();
+                file.extend(gzip_member(&data));
+                ends.push(file.len());
+            }
+            if let Some((member, back)) = damage {
+                // A byte of a trailer: its CRC-32 or its size.
+                file[ends[member.index(ends.len())] - back] ^= 0x40;
+            }
+            let ours = read_all(ReadAhead::spawn_gzip(io::Cursor::new(file.clone())), read_size);
+            let theirs = read_all(flate2::read::MultiGzDecoder::new(&file[..]), read_size);
+            prop_assert_eq!(ours.1, theirs.1);
+            prop_assert_eq!(ours.1.is_some(), damage.is_some());
+            prop_assert!(ours.0 == theirs.0, "{} vs {} bytes", ours.0.len(), theirs.0.len());
         }
     }
 
