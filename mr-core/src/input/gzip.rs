@@ -18,12 +18,8 @@
 //! member that are not a member are [`io::ErrorKind::InvalidInput`]. Errors of
 //! the input itself pass through unchanged.
 
-use super::lines::read_some;
 use flate2::{Crc, Decompress, FlushDecompress, Status};
-use std::io::{self, Read};
-
-/// Compressed bytes read from the input at a time.
-pub const INPUT_BYTES: usize = 256 << 10;
+use std::io::{self, BufRead};
 
 /// The longest file name or comment a header may hold, as flate2 allows.
 const MAX_HEADER_FIELD: usize = 65535;
@@ -108,25 +104,20 @@ enum State {
 
 /// Inflates a gzip file (all its members) into blocks, leaving the CRC-32
 /// checks to the reader (see the module docs).
+///
+/// Its input is a [`BufRead`], read without a copy: in `mr`, the blocks of
+/// compressed bytes that another thread read from the file.
 pub struct GzInflater<R> {
     input: R,
-    buf: Box<[u8]>,
-    lo: usize,
-    hi: usize,
-    eof: bool,
     state: State,
     inflate: Decompress,
 }
 
-impl<R: Read> GzInflater<R> {
+impl<R: BufRead> GzInflater<R> {
     /// An inflater reading the gzip file from `input`.
     pub fn new(input: R) -> Self {
         GzInflater {
             input,
-            buf: vec![0; INPUT_BYTES].into_boxed_slice(),
-            lo: 0,
-            hi: 0,
-            eof: false,
             state: State::Header,
             inflate: Decompress::new(false),
         }
@@ -177,19 +168,15 @@ impl<R: Read> GzInflater<R> {
     /// ends (true).
     fn body(&mut self, out: &mut Vec<u8>) -> io::Result<bool> {
         while out.len() < out.capacity() {
-            if self.lo == self.hi && !self.eof {
-                self.refill()?;
-            }
-            let flush = if self.eof {
+            let input = self.input.fill_buf()?;
+            let eof = input.is_empty();
+            let flush = if eof {
                 FlushDecompress::Finish
             } else {
                 FlushDecompress::None
             };
             let (in_before, out_before) = (self.inflate.total_in(), out.len());
-            let status = match self
-                .inflate
-                .decompress_vec(&self.buf[self.lo..self.hi], out, flush)
-            {
+            let status = match self.inflate.decompress_vec(input, out, flush) {
                 Ok(status) => status,
                 Err(_) => {
                     // As flate2 does: what the failing call made is dropped,
@@ -199,53 +186,36 @@ impl<R: Read> GzInflater<R> {
                 }
             };
             let consumed = (self.inflate.total_in() - in_before) as usize;
-            self.lo += consumed;
+            self.input.consume(consumed);
             match status {
                 Status::StreamEnd => return Ok(true),
-                Status::Ok | Status::BufError => {
-                    if consumed == 0 && out.len() == out_before {
-                        if self.eof {
-                            return Err(truncated("incomplete deflate stream"));
-                        }
-                        self.refill()?;
-                    }
+                Status::Ok | Status::BufError if consumed == 0 && out.len() == out_before => {
+                    // Inflate takes all the input it is given while it has
+                    // room for output: stuck, it is at the input's end.
+                    return Err(if eof {
+                        truncated("incomplete deflate stream")
+                    } else {
+                        corrupt_deflate()
+                    });
                 }
+                Status::Ok | Status::BufError => {}
             }
         }
         Ok(false)
     }
 
-    /// Reads more input after the unread bytes; sets `eof` at the end.
-    fn refill(&mut self) -> io::Result<()> {
-        if self.lo > 0 {
-            self.buf.copy_within(self.lo..self.hi, 0);
-            self.hi -= self.lo;
-            self.lo = 0;
-        }
-        if self.hi == self.buf.len() {
-            return Ok(()); // full: the caller consumes first
-        }
-        match read_some(&mut self.input, &mut self.buf[self.hi..])? {
-            0 => self.eof = true,
-            n => self.hi += n,
-        }
-        Ok(())
-    }
-
     /// True when unread input is left.
     fn more(&mut self) -> io::Result<bool> {
-        if self.lo == self.hi && !self.eof {
-            self.refill()?;
-        }
-        Ok(self.lo < self.hi)
+        Ok(!self.input.fill_buf()?.is_empty())
     }
 
     fn byte(&mut self, what: &str) -> io::Result<u8> {
-        if !self.more()? {
-            return Err(truncated(what));
-        }
-        self.lo += 1;
-        Ok(self.buf[self.lo - 1])
+        let b = match self.input.fill_buf()?.first() {
+            Some(&b) => b,
+            None => return Err(truncated(what)),
+        };
+        self.input.consume(1);
+        Ok(b)
     }
 
     fn read_exact(&mut self, into: &mut [u8], what: &str) -> io::Result<()> {
@@ -321,12 +291,15 @@ mod tests {
     use flate2::write::GzEncoder;
     use flate2::{Compression, GzBuilder};
     use proptest::prelude::*;
-    use std::io::Write;
+    use std::io::{Read, Write};
 
     /// Decodes like the reader does: inflate into blocks of `block` bytes,
     /// check members as the bytes are handed out.
     fn ours(gz: &[u8], block: usize) -> (Vec<u8>, Option<io::ErrorKind>) {
-        let mut inf = GzInflater::new(gz);
+        // The input in chunks of a size of its own, as the blocks of the
+        // reading thread come.
+        let chunk = block % 4093 + 1;
+        let mut inf = GzInflater::new(io::BufReader::with_capacity(chunk, gz));
         let mut check = MemberCheck::default();
         let mut got = Vec::new();
         loop {
@@ -527,7 +500,7 @@ mod tests {
             }
         }
         let file = gz(&text(50_000, 5), 6);
-        let mut inf = GzInflater::new(Failing(&file[..file.len() / 2]));
+        let mut inf = GzInflater::new(io::BufReader::new(Failing(&file[..file.len() / 2])));
         let mut out = Vec::with_capacity(1 << 20);
         let e = inf.fill(&mut out, &mut Vec::new()).unwrap_err();
         assert_eq!(e.kind(), io::ErrorKind::PermissionDenied);

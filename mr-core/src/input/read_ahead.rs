@@ -18,7 +18,7 @@
 
 use super::gzip::{GzInflater, MemberCheck, MemberEnd};
 use super::lines::read_some;
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -26,6 +26,10 @@ use std::thread::JoinHandle;
 pub const BLOCK_BYTES: usize = 1 << 20; // 1 MiB
 /// Blocks in flight at most: one being filled, one queued, one being read.
 pub const BLOCKS: usize = 3;
+/// Bytes per block of a gzip file's compressed bytes, read on a thread of
+/// their own (`mr-gzread`) so that the inflating thread does not copy them
+/// out of the kernel.
+pub const COMPRESSED_BLOCK_BYTES: usize = 256 << 10;
 
 /// Decoded bytes, and the gzip members that end in them (checked by the
 /// reader: see [`super::gzip`]).
@@ -88,7 +92,7 @@ impl<R: Read + Send + 'static> Fill for Plain<R> {
     }
 }
 
-impl<R: Read + Send + 'static> Fill for GzInflater<R> {
+impl<R: BufRead + Send + 'static> Fill for GzInflater<R> {
     fn fill(&mut self, block: &mut Block) -> io::Result<bool> {
         GzInflater::fill(self, &mut block.data, &mut block.ends)
     }
@@ -97,7 +101,7 @@ impl<R: Read + Send + 'static> Fill for GzInflater<R> {
 impl ReadAhead {
     /// Starts reading `inner` on a new thread.
     pub fn spawn<R: Read + Send + 'static>(inner: R) -> ReadAhead {
-        Self::start(Plain(inner), None)
+        Self::start(Plain(inner), None, "mr-inflate", BLOCK_BYTES)
     }
 
     /// Starts inflating the gzip file `raw` on a new thread; the members'
@@ -115,15 +119,27 @@ impl ReadAhead {
     /// assert_eq!(got, "a line\n");
     /// ```
     pub fn spawn_gzip<R: Read + Send + 'static>(raw: R) -> ReadAhead {
-        Self::start(GzInflater::new(raw), Some(MemberCheck::default()))
+        let compressed = Self::start(Plain(raw), None, "mr-gzread", COMPRESSED_BLOCK_BYTES);
+        let inflater = GzInflater::new(compressed);
+        Self::start(
+            inflater,
+            Some(MemberCheck::default()),
+            "mr-inflate",
+            BLOCK_BYTES,
+        )
     }
 
-    fn start<F: Fill>(inner: F, check: Option<MemberCheck>) -> ReadAhead {
+    fn start<F: Fill>(
+        inner: F,
+        check: Option<MemberCheck>,
+        name: &str,
+        block_bytes: usize,
+    ) -> ReadAhead {
         let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
         let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
         let thread = std::thread::Builder::new()
-            .name("mr-inflate".into())
-            .spawn(move || fill_blocks(inner, full_tx, empty_rx))
+            .name(name.into())
+            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx))
             .ok();
         ReadAhead {
             full: Some(full_rx),
@@ -155,7 +171,12 @@ impl ReadAhead {
 
 /// The helper thread: fills blocks until the end, an error, or a reader that
 /// went away.
-fn fill_blocks<F: Fill>(mut inner: F, full: SyncSender<io::Result<Block>>, empty: Receiver<Block>) {
+fn fill_blocks<F: Fill>(
+    mut inner: F,
+    block_bytes: usize,
+    full: SyncSender<io::Result<Block>>,
+    empty: Receiver<Block>,
+) {
     // Allocated as needed; then the reader hands them back to be refilled.
     let mut spare = (0..BLOCKS).map(|_| Block::default()).collect::<Vec<_>>();
     loop {
@@ -168,7 +189,7 @@ fn fill_blocks<F: Fill>(mut inner: F, full: SyncSender<io::Result<Block>>, empty
         };
         block.data.clear();
         block.ends.clear();
-        block.data.reserve_exact(BLOCK_BYTES);
+        block.data.reserve_exact(block_bytes);
         let result = inner.fill(&mut block);
         let send = !block.data.is_empty() || !block.ends.is_empty();
         if send && full.send(Ok(block)).is_err() {
@@ -185,8 +206,10 @@ fn fill_blocks<F: Fill>(mut inner: F, full: SyncSender<io::Result<Block>>, empty
     }
 }
 
-impl Read for ReadAhead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+impl ReadAhead {
+    /// Gets to unread bytes: checks the member ending here, takes the next
+    /// block when this one is read. False at the end of the stream.
+    fn advance(&mut self) -> io::Result<bool> {
         loop {
             match self.check_member_end() {
                 Ok(true) => continue,
@@ -199,13 +222,13 @@ impl Read for ReadAhead {
                 }
             }
             if self.at < self.block.data.len() {
-                break;
+                return Ok(true);
             }
             if self.done {
-                return Ok(0);
+                return Ok(false);
             }
             let Some(full) = &self.full else {
-                return Ok(0);
+                return Ok(false);
             };
             if self.thread.is_none() {
                 // The system refused a thread: say so on the first read.
@@ -229,18 +252,42 @@ impl Read for ReadAhead {
                 Err(_) => self.done = true, // the thread ended: end of stream
             }
         }
-        // Up to the next member's end, which is checked before going on.
-        let limit = match self.block.ends.get(self.next_end) {
+    }
+
+    /// Where the bytes that can be handed out now end: the block's end, or
+    /// the next member's end, which is checked before going on.
+    fn limit(&self) -> usize {
+        match self.block.ends.get(self.next_end) {
             Some(end) => end.at,
             None => self.block.data.len(),
-        };
-        let n = buf.len().min(limit - self.at);
-        let bytes = &self.block.data[self.at..self.at + n];
-        buf[..n].copy_from_slice(bytes);
-        if let Some(check) = &mut self.check {
-            check.update(bytes);
         }
-        self.at += n;
+    }
+}
+
+/// The blocks themselves, without a copy (the inflating thread reads its
+/// compressed input so).
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.advance()?;
+        let limit = self.limit();
+        Ok(&self.block.data[self.at.min(limit)..limit])
+    }
+
+    fn consume(&mut self, n: usize) {
+        let end = self.limit().min(self.at + n);
+        if let Some(check) = &mut self.check {
+            check.update(&self.block.data[self.at..end]);
+        }
+        self.at = end;
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let bytes = self.fill_buf()?;
+        let n = buf.len().min(bytes.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -367,5 +414,15 @@ mod tests {
         let mut buf = [0u8; 10];
         r.read_exact(&mut buf).unwrap();
         drop(r); // joins the thread: would hang if it stayed blocked
+    }
+
+    #[test]
+    fn dropping_a_gzip_reader_early_ends_both_threads() {
+        let gz = gzip_member(&vec![b'x'; 10 * BLOCK_BYTES]);
+        let file: Vec<u8> = std::iter::repeat_n(gz, 50).flatten().collect();
+        let mut r = ReadAhead::spawn_gzip(io::Cursor::new(file));
+        let mut buf = [0u8; 10];
+        r.read_exact(&mut buf).unwrap();
+        drop(r); // joins the inflating thread, which joins the reading one
     }
 }
