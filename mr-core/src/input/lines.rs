@@ -137,19 +137,20 @@ impl<R: Read> LineReader<R> {
             let n = self.buf.len() * 2;
             self.buf.resize(n, 0);
         }
-        loop {
-            match self.inner.read(&mut self.buf[self.hi..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.hi += n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+        match read_some(&mut self.inner, &mut self.buf[self.hi..])? {
+            0 => self.eof = true,
+            n => self.hi += n,
+        }
+        Ok(())
+    }
+}
+
+/// `r.read(buf)`, again when interrupted by a signal.
+pub(super) fn read_some<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }
@@ -192,20 +193,19 @@ type BoxRead = Box<dyn Read + Send>;
 /// helper thread ([`ReadAhead`]), ahead of the parsing. Errors pass through
 /// unchanged, so [`is_corrupt_data`] still tells them apart.
 fn decoder(raw: BoxRead, compression: Compression, path: &std::path::Path) -> Result<BoxRead> {
-    let buffered = BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
+    let buffered = |raw| BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
     Ok(match compression {
-        Compression::Gzip => Box::new(ReadAhead::spawn(flate2::read::MultiGzDecoder::new(
-            buffered,
+        // Reads the file itself, in large reads, with no buffer in between.
+        Compression::Gzip => Box::new(ReadAhead::spawn_gzip(Source(raw))),
+        Compression::Bzip2 => Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
+            buffered(raw),
         ))),
-        Compression::Bzip2 => {
-            Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(buffered)))
-        }
         Compression::Zstd => Box::new(ReadAhead::spawn(
-            zstd::stream::read::Decoder::with_buffer(buffered)
+            zstd::stream::read::Decoder::with_buffer(buffered(raw))
                 .map_err(|e| Error::io("opening zstd stream", path, e))?,
         )),
         // Tables are opened by `open_table`, never here.
-        Compression::None | Compression::Parquet => Box::new(buffered),
+        Compression::None | Compression::Parquet => Box::new(buffered(raw)),
     })
 }
 
