@@ -191,12 +191,18 @@ type BoxRead = Box<dyn Read + Send>;
 
 /// Wraps `raw` (tagged) in the decoder of `compression`, which runs on a
 /// helper thread ([`ReadAhead`]), ahead of the parsing. Errors pass through
-/// unchanged, so [`is_corrupt_data`] still tells them apart.
-fn decoder(raw: BoxRead, compression: Compression, path: &std::path::Path) -> Result<BoxRead> {
+/// unchanged, so [`is_corrupt_data`] still tells them apart. `size` is the
+/// compressed size when known (a file, not a stream).
+fn decoder(
+    raw: BoxRead,
+    compression: Compression,
+    path: &std::path::Path,
+    size: Option<u64>,
+) -> Result<BoxRead> {
     let buffered = |raw| BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
     Ok(match compression {
         // Reads the file itself, in large reads, with no buffer in between.
-        Compression::Gzip => Box::new(ReadAhead::spawn_gzip(Source(raw))),
+        Compression::Gzip => Box::new(ReadAhead::spawn_gzip(Source(raw), size)),
         Compression::Bzip2 => Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
             buffered(raw),
         ))),
@@ -250,7 +256,7 @@ fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<BoxRead> {
         });
     }
     let whole: BoxRead = Box::new(io::Cursor::new(head).chain(raw));
-    decoder(whole, compression, path)
+    decoder(whole, compression, path, None)
 }
 
 /// Opens a split positioned at its first owned line. A table (Parquet)
@@ -274,7 +280,7 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
     }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     if file.compression.is_compressed() {
-        let r = decoder(Box::new(f), file.compression, path)?;
+        let r = decoder(Box::new(f), file.compression, path, Some(file.size))?;
         return Ok(LineReader::new(r, 0, u64::MAX));
     }
     if split.start == 0 {

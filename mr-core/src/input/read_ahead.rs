@@ -113,17 +113,26 @@ impl ReadAhead {
     /// let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     /// e.write_all(b"a line\n").unwrap();
     /// let gz = e.finish().unwrap();
-    /// let mut r = mr_core::input::read_ahead::ReadAhead::spawn_gzip(std::io::Cursor::new(gz));
+    /// let mut r = mr_core::input::read_ahead::ReadAhead::spawn_gzip(std::io::Cursor::new(gz), None);
     /// let mut got = String::new();
     /// r.read_to_string(&mut got).unwrap();
     /// assert_eq!(got, "a line\n");
     /// ```
-    pub fn spawn_gzip<R: Read + Send + 'static>(raw: R) -> ReadAhead {
+    ///
+    /// `size`, the compressed size when known: a file that one read takes
+    /// whole is read by the inflating thread itself (a thread more would
+    /// cost more than the copy, for many small files); a larger one, or a
+    /// stream, by a thread of its own (`mr-gzread`).
+    pub fn spawn_gzip<R: Read + Send + 'static>(raw: R, size: Option<u64>) -> ReadAhead {
+        let check = Some(MemberCheck::default());
+        if size.is_some_and(|n| n <= COMPRESSED_BLOCK_BYTES as u64) {
+            let input = io::BufReader::with_capacity(COMPRESSED_BLOCK_BYTES, raw);
+            return Self::start(GzInflater::new(input), check, "mr-inflate", BLOCK_BYTES);
+        }
         let compressed = Self::start(Plain(raw), None, "mr-gzread", COMPRESSED_BLOCK_BYTES);
-        let inflater = GzInflater::new(compressed);
         Self::start(
-            inflater,
-            Some(MemberCheck::default()),
+            GzInflater::new(compressed),
+            check,
             "mr-inflate",
             BLOCK_BYTES,
         )
@@ -399,7 +408,9 @@ mod tests {
                 // A byte of a trailer: its CRC-32 or its size.
                 file[ends[member.index(ends.len())] - back] ^= 0x40;
             }
-            let ours = read_all(ReadAhead::spawn_gzip(io::Cursor::new(file.clone())), read_size);
+            // A file small enough is read by the inflating thread itself.
+            let size = (read_size % 2 == 0).then_some(file.len() as u64);
+            let ours = read_all(ReadAhead::spawn_gzip(io::Cursor::new(file.clone()), size), read_size);
             let theirs = read_all(flate2::read::MultiGzDecoder::new(&file[..]), read_size);
             prop_assert_eq!(ours.1, theirs.1);
             prop_assert_eq!(ours.1.is_some(), damage.is_some());
@@ -420,7 +431,7 @@ mod tests {
     fn dropping_a_gzip_reader_early_ends_both_threads() {
         let gz = gzip_member(&vec![b'x'; 10 * BLOCK_BYTES]);
         let file: Vec<u8> = std::iter::repeat_n(gz, 50).flatten().collect();
-        let mut r = ReadAhead::spawn_gzip(io::Cursor::new(file));
+        let mut r = ReadAhead::spawn_gzip(io::Cursor::new(file), None);
         let mut buf = [0u8; 10];
         r.read_exact(&mut buf).unwrap();
         drop(r); // joins the inflating thread, which joins the reading one
