@@ -581,7 +581,8 @@ mod tests {
             let (mem, _) = crate::testing::run_in_memory(&SpaceCount, &lines).unwrap();
             prop_assert_eq!(&mem, &want);
             let d = tempfile::tempdir().unwrap();
-            std::fs::write(d.path().join("in"), lines.join("\n")).unwrap();
+            // Each line ends with a newline: an empty last line is a record.
+            std::fs::write(d.path().join("in"), lines.join("\n") + "\n").unwrap();
             let cfg = RunConfig {
                 inputs: vec![d.path().join("in").display().to_string()],
                 chunk_size: 256,
