@@ -73,15 +73,12 @@ impl<'a> Lookup<'a> {
                 hash,
             }
         } else {
-            let mut h = FxHasher::default();
-            h.write_u32(tag);
-            h.write(body);
             Lookup {
                 body,
                 quoted,
                 words: [0; 2],
                 tag,
-                hash: h.finish(),
+                hash: hash_long(body, tag),
             }
         }
     }
@@ -173,6 +170,15 @@ impl Key {
         }
     }
 
+    /// The hash [`Lookup::new`] gives this key (for growing a table: it
+    /// does not keep the hashes).
+    pub fn hash(&self) -> u64 {
+        match self {
+            Key::Short { words, tag } => hash_short(*words, *tag),
+            Key::Long { bytes, quoted } => hash_long(bytes, tag(bytes.len(), *quoted)),
+        }
+    }
+
     /// The encoded key's length.
     pub fn encoded_len(&self) -> usize {
         let (len, quoted) = match self {
@@ -190,6 +196,14 @@ const SEED: [u64; 2] = [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344];
 #[inline]
 fn hash_short(words: [u64; 2], tag: u32) -> u64 {
     fold_mul(words[0] ^ SEED[0], words[1] ^ SEED[1] ^ u64::from(tag))
+}
+
+/// The hash of a long key: FxHash of its tag and bytes.
+fn hash_long(body: &[u8], tag: u32) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u32(tag);
+    h.write(body);
+    h.finish()
 }
 
 /// The folded multiply of foldhash and rustc-hash: the two halves of the
@@ -266,6 +280,7 @@ mod tests {
             let l = Lookup::new(body, quoted);
             let key = l.to_key();
             assert!(l.matches(&key));
+            assert_eq!(key.hash(), l.hash);
             if body.len() <= INLINE {
                 let s = Short::new(body, quoted);
                 assert!(s.matches(&key) && s.hash == l.hash);
@@ -304,6 +319,7 @@ mod tests {
             if same {
                 prop_assert_eq!(la.hash, lb.hash);
             }
+            prop_assert_eq!(la.to_key().hash(), la.hash);
             // A short key looked up as `Short` is the same key, same hash.
             if a.len() <= INLINE {
                 let sa = Short::new(&a, qa);
