@@ -232,28 +232,46 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
 impl<F: Fold> AccTable<F> {
     /// Folds `v` into the accumulator of a key (a string's body or a whole
     /// encoded key): one hash, one probe; the key is copied only when new.
-    #[inline]
+    /// Inlined into its two callers, with the short-key case (most words:
+    /// two words and a tag to compare) apart from the long one.
+    #[inline(always)]
     fn fold_key(&mut self, body: &[u8], quoted: bool, v: F::Value) {
         self.folded += 1;
-        let k = keys::Lookup::new(body, quoted);
+        if body.len() <= keys::INLINE {
+            let k = keys::Short::new(body, quoted);
+            self.fold_hashed(k.hash, |key| k.matches(key), || k.to_key(), v);
+        } else {
+            let k = keys::Lookup::new(body, quoted);
+            self.fold_hashed(k.hash, |key| k.matches(key), || k.to_key(), v);
+        }
+    }
+
+    /// Folds `v` into the accumulator of the key that hashes to `hash` and
+    /// `matches`; `to_key` makes the key when it is new.
+    #[inline(always)]
+    fn fold_hashed(
+        &mut self,
+        hash: u64,
+        matches: impl Fn(&keys::Key) -> bool,
+        to_key: impl FnOnce() -> keys::Key,
+        v: F::Value,
+    ) {
         match self
             .accs
-            .find_mut(k.hash, |e| e.hash == k.hash && k.matches(&e.key))
+            .find_mut(hash, |e| e.hash == hash && matches(&e.key))
         {
             Some(e) => self.fold.accumulate(&mut e.acc, v),
-            None => self.insert_new(&k, v),
+            None => self.insert_new(hash, to_key(), v),
         }
     }
 
     /// Adds a key that is not in the table yet, with `v` folded in.
     #[cold]
     #[inline(never)]
-    fn insert_new(&mut self, k: &keys::Lookup<'_>, v: F::Value) {
+    fn insert_new(&mut self, hash: u64, key: keys::Key, v: F::Value) {
         let mut acc = self.fold.init();
         self.fold.accumulate(&mut acc, v);
-        let key = k.to_key();
         self.used += key.encoded_len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
-        let hash = k.hash;
         self.accs
             .insert_unique(hash, Entry { hash, key, acc }, |e| e.hash);
     }
@@ -498,6 +516,85 @@ mod tests {
                     .contains(r#"the total of key "a" overflows u64"#),
                 "{e}"
             );
+        }
+    }
+
+    /// Each space-separated word of a line, counted with `emit_str` (or
+    /// `emit` for the words starting with `#`).
+    #[derive(Clone)]
+    struct SpaceWords;
+    impl Mapper for SpaceWords {
+        type Input<'a> = &'a str;
+        type Key = String;
+        type Value = u64;
+        fn map(&mut self, line: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+            for w in line.split(' ') {
+                if w.starts_with('#') {
+                    out.emit(w, 1)?;
+                } else {
+                    out.emit_str(w, 1)?;
+                }
+            }
+            Ok(())
+        }
+    }
+
+    struct SpaceCount;
+    impl Job for SpaceCount {
+        fn name(&self) -> &str {
+            "space_count"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(SpaceWords).fold(Count::new())]
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 16, ..ProptestConfig::default() })]
+        /// Words of every length around the inline limit (16 and 17 bytes),
+        /// non-ASCII, needing escapes, empty, many per record: every
+        /// occurrence is counted once, whatever the budget.
+        #[test]
+        fn short_and_long_keys_count_every_word(
+            lines in proptest::collection::vec(
+                proptest::collection::vec(
+                    prop_oneof![
+                        "[ab]{0,3}",
+                        "[a-c]{15,18}",
+                        "[aé\\\"\t]{1,9}",
+                        "#?[a-z]{1,40}",
+                    ],
+                    0..100,
+                ).prop_map(|ws| ws.join(" ")),
+                1..20,
+            ),
+            tiny in any::<bool>(),
+        ) {
+            let mut want: std::collections::BTreeMap<String, u64> = Default::default();
+            for w in lines.iter().flat_map(|l| l.split(' ')) {
+                *want.entry(serde_json::to_string(w).unwrap()).or_default() += 1;
+            }
+            let want: Vec<String> = want.into_iter().map(|(k, n)| format!("{k}\t{n}")).collect();
+            let (mem, _) = crate::testing::run_in_memory(&SpaceCount, &lines).unwrap();
+            prop_assert_eq!(&mem, &want);
+            let d = tempfile::tempdir().unwrap();
+            // Each line ends with a newline: an empty last line is a record.
+            std::fs::write(d.path().join("in"), lines.join("\n") + "\n").unwrap();
+            let cfg = RunConfig {
+                inputs: vec![d.path().join("in").display().to_string()],
+                chunk_size: 256,
+                jobs: 2,
+                sort_buffer_bytes: if tiny { 1024 } else { 1 << 20 },
+                tmp_dir: Some(d.path().join("tmp")),
+                ..RunConfig::default()
+            };
+            let mut out = Vec::new();
+            crate::run_job(&SpaceCount, &cfg, &mut out).unwrap();
+            let got: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+            prop_assert_eq!(got, want);
         }
     }
 

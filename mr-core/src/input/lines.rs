@@ -137,19 +137,20 @@ impl<R: Read> LineReader<R> {
             let n = self.buf.len() * 2;
             self.buf.resize(n, 0);
         }
-        loop {
-            match self.inner.read(&mut self.buf[self.hi..]) {
-                Ok(0) => {
-                    self.eof = true;
-                    return Ok(());
-                }
-                Ok(n) => {
-                    self.hi += n;
-                    return Ok(());
-                }
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(e),
-            }
+        match read_some(&mut self.inner, &mut self.buf[self.hi..])? {
+            0 => self.eof = true,
+            n => self.hi += n,
+        }
+        Ok(())
+    }
+}
+
+/// `r.read(buf)`, again when interrupted by a signal.
+pub(super) fn read_some<R: Read + ?Sized>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        match r.read(buf) {
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            other => return other,
         }
     }
 }
@@ -190,22 +191,27 @@ type BoxRead = Box<dyn Read + Send>;
 
 /// Wraps `raw` (tagged) in the decoder of `compression`, which runs on a
 /// helper thread ([`ReadAhead`]), ahead of the parsing. Errors pass through
-/// unchanged, so [`is_corrupt_data`] still tells them apart.
-fn decoder(raw: BoxRead, compression: Compression, path: &std::path::Path) -> Result<BoxRead> {
-    let buffered = BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
+/// unchanged, so [`is_corrupt_data`] still tells them apart. `size` is the
+/// compressed size when known (a file, not a stream).
+fn decoder(
+    raw: BoxRead,
+    compression: Compression,
+    path: &std::path::Path,
+    size: Option<u64>,
+) -> Result<BoxRead> {
+    let buffered = |raw| BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
     Ok(match compression {
-        Compression::Gzip => Box::new(ReadAhead::spawn(flate2::read::MultiGzDecoder::new(
-            buffered,
+        // Reads the file itself, in large reads, with no buffer in between.
+        Compression::Gzip => Box::new(ReadAhead::spawn_gzip(Source(raw), size)),
+        Compression::Bzip2 => Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
+            buffered(raw),
         ))),
-        Compression::Bzip2 => {
-            Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(buffered)))
-        }
         Compression::Zstd => Box::new(ReadAhead::spawn(
-            zstd::stream::read::Decoder::with_buffer(buffered)
+            zstd::stream::read::Decoder::with_buffer(buffered(raw))
                 .map_err(|e| Error::io("opening zstd stream", path, e))?,
         )),
         // Tables are opened by `open_table`, never here.
-        Compression::None | Compression::Parquet => Box::new(buffered),
+        Compression::None | Compression::Parquet => Box::new(buffered(raw)),
     })
 }
 
@@ -250,7 +256,7 @@ fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<BoxRead> {
         });
     }
     let whole: BoxRead = Box::new(io::Cursor::new(head).chain(raw));
-    decoder(whole, compression, path)
+    decoder(whole, compression, path, None)
 }
 
 /// Opens a split positioned at its first owned line. A table (Parquet)
@@ -274,7 +280,7 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
     }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     if file.compression.is_compressed() {
-        let r = decoder(Box::new(f), file.compression, path)?;
+        let r = decoder(Box::new(f), file.compression, path, Some(file.size))?;
         return Ok(LineReader::new(r, 0, u64::MAX));
     }
     if split.start == 0 {

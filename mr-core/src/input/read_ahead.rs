@@ -10,8 +10,15 @@
 //! Errors of the decoder (a truncated or corrupt stream) reach the reader at
 //! the same place in the byte stream, with their [`io::ErrorKind`] kept, so the
 //! map task tells a damaged file from a failing disk as before.
+//!
+//! A gzip file's thread only inflates ([`ReadAhead::spawn_gzip`]): each
+//! member's CRC-32 and size are checked here, on the reading thread, as its
+//! bytes are handed out, and a mismatch is an error at the member's end, as
+//! with [`flate2::read::MultiGzDecoder`] (see [`super::gzip`]).
 
-use std::io::{self, Read};
+use super::gzip::{GzInflater, MemberCheck, MemberEnd};
+use super::lines::read_some;
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
@@ -19,6 +26,18 @@ use std::thread::JoinHandle;
 pub const BLOCK_BYTES: usize = 1 << 20; // 1 MiB
 /// Blocks in flight at most: one being filled, one queued, one being read.
 pub const BLOCKS: usize = 3;
+/// Bytes per block of a gzip file's compressed bytes, read on a thread of
+/// their own (`mr-gzread`) so that the inflating thread does not copy them
+/// out of the kernel.
+pub const COMPRESSED_BLOCK_BYTES: usize = 256 << 10;
+
+/// Decoded bytes, and the gzip members that end in them (checked by the
+/// reader: see [`super::gzip`]).
+#[derive(Default)]
+struct Block {
+    data: Vec<u8>,
+    ends: Vec<MemberEnd>,
+}
 
 /// A [`Read`] whose bytes are produced by `inner` on a helper thread.
 ///
@@ -31,43 +50,144 @@ pub const BLOCKS: usize = 3;
 /// assert_eq!(got, data);
 /// ```
 pub struct ReadAhead {
-    full: Option<Receiver<io::Result<Vec<u8>>>>,
-    empty: Option<SyncSender<Vec<u8>>>,
-    block: Vec<u8>,
+    full: Option<Receiver<io::Result<Block>>>,
+    empty: Option<SyncSender<Block>>,
+    block: Block,
     at: usize,
+    /// The next of `block.ends` to check.
+    next_end: usize,
+    /// For gzip: the CRC-32 of the current member so far.
+    check: Option<MemberCheck>,
     done: bool,
     thread: Option<JoinHandle<()>>,
+}
+
+/// Fills a block on the helper thread: up to its capacity; true at the end
+/// of the stream.
+trait Fill: Send + 'static {
+    fn fill(&mut self, block: &mut Block) -> io::Result<bool>;
+}
+
+/// Any decoder that is a [`Read`] (bzip2, zstd, tests).
+struct Plain<R>(R);
+
+impl<R: Read + Send + 'static> Fill for Plain<R> {
+    fn fill(&mut self, block: &mut Block) -> io::Result<bool> {
+        let data = &mut block.data;
+        let n0 = data.len();
+        data.resize(data.capacity(), 0);
+        let mut n = n0;
+        let result = loop {
+            if n == data.len() {
+                break Ok(false);
+            }
+            match read_some(&mut self.0, &mut data[n..]) {
+                Ok(0) => break Ok(true),
+                Ok(k) => n += k,
+                Err(e) => break Err(e),
+            }
+        };
+        data.truncate(n);
+        result
+    }
+}
+
+impl<R: BufRead + Send + 'static> Fill for GzInflater<R> {
+    fn fill(&mut self, block: &mut Block) -> io::Result<bool> {
+        GzInflater::fill(self, &mut block.data, &mut block.ends)
+    }
 }
 
 impl ReadAhead {
     /// Starts reading `inner` on a new thread.
     pub fn spawn<R: Read + Send + 'static>(inner: R) -> ReadAhead {
-        let (full_tx, full_rx) = sync_channel::<io::Result<Vec<u8>>>(BLOCKS - 2);
-        let (empty_tx, empty_rx) = sync_channel::<Vec<u8>>(BLOCKS);
+        Self::start(Plain(inner), None, "mr-inflate", BLOCK_BYTES)
+    }
+
+    /// Starts inflating the gzip file `raw` on a new thread; the members'
+    /// CRC-32s are checked by the reader, as it reads (see
+    /// [`super::gzip`]).
+    ///
+    /// ```
+    /// use std::io::{Read, Write};
+    /// let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    /// e.write_all(b"a line\n").unwrap();
+    /// let gz = e.finish().unwrap();
+    /// let mut r = mr_core::input::read_ahead::ReadAhead::spawn_gzip(std::io::Cursor::new(gz), None);
+    /// let mut got = String::new();
+    /// r.read_to_string(&mut got).unwrap();
+    /// assert_eq!(got, "a line\n");
+    /// ```
+    ///
+    /// `size`, the compressed size when known: a file that one read takes
+    /// whole is read by the inflating thread itself (a thread more would
+    /// cost more than the copy, for many small files); a larger one, or a
+    /// stream, by a thread of its own (`mr-gzread`).
+    pub fn spawn_gzip<R: Read + Send + 'static>(raw: R, size: Option<u64>) -> ReadAhead {
+        let check = Some(MemberCheck::default());
+        if size.is_some_and(|n| n <= COMPRESSED_BLOCK_BYTES as u64) {
+            let input = io::BufReader::with_capacity(COMPRESSED_BLOCK_BYTES, raw);
+            return Self::start(GzInflater::new(input), check, "mr-inflate", BLOCK_BYTES);
+        }
+        let compressed = Self::start(Plain(raw), None, "mr-gzread", COMPRESSED_BLOCK_BYTES);
+        Self::start(
+            GzInflater::new(compressed),
+            check,
+            "mr-inflate",
+            BLOCK_BYTES,
+        )
+    }
+
+    fn start<F: Fill>(
+        inner: F,
+        check: Option<MemberCheck>,
+        name: &str,
+        block_bytes: usize,
+    ) -> ReadAhead {
+        let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
+        let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
         let thread = std::thread::Builder::new()
-            .name("mr-inflate".into())
-            .spawn(move || fill_blocks(inner, full_tx, empty_rx))
+            .name(name.into())
+            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx))
             .ok();
         ReadAhead {
             full: Some(full_rx),
             empty: Some(empty_tx),
-            block: Vec::new(),
+            block: Block::default(),
             at: 0,
+            next_end: 0,
+            check,
             done: false,
             thread,
+        }
+    }
+
+    /// Checks the member that ends at the current position, if one does.
+    fn check_member_end(&mut self) -> io::Result<bool> {
+        let Some(end) = self.block.ends.get(self.next_end) else {
+            return Ok(false);
+        };
+        if end.at != self.at {
+            return Ok(false);
+        }
+        self.next_end += 1;
+        match &mut self.check {
+            Some(check) => check.finish(end).map(|()| true),
+            None => Ok(true),
         }
     }
 }
 
 /// The helper thread: fills blocks until the end, an error, or a reader that
 /// went away.
-fn fill_blocks<R: Read>(
-    mut inner: R,
-    full: SyncSender<io::Result<Vec<u8>>>,
-    empty: Receiver<Vec<u8>>,
+fn fill_blocks<F: Fill>(
+    mut inner: F,
+    block_bytes: usize,
+    full: SyncSender<io::Result<Block>>,
+    empty: Receiver<Block>,
 ) {
     // Allocated as needed; then the reader hands them back to be refilled.
-    let mut spare = (0..BLOCKS).map(|_| Vec::new()).collect::<Vec<_>>();
+    let mut spare = (0..BLOCKS).map(|_| Block::default()).collect::<Vec<_>>();
     loop {
         let mut block = match spare.pop() {
             Some(b) => b,
@@ -76,42 +196,48 @@ fn fill_blocks<R: Read>(
                 Err(_) => return, // the reader is gone
             },
         };
-        block.resize(BLOCK_BYTES, 0);
-        let mut n = 0;
-        let result = loop {
-            if n == block.len() {
-                break Ok(());
-            }
-            match inner.read(&mut block[n..]) {
-                Ok(0) => break Ok(()),
-                Ok(k) => n += k,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => break Err(e),
-            }
-        };
-        block.truncate(n);
-        let end = n < BLOCK_BYTES;
-        if n > 0 && full.send(Ok(block)).is_err() {
+        block.data.clear();
+        block.ends.clear();
+        block.data.reserve_exact(block_bytes);
+        let result = inner.fill(&mut block);
+        let send = !block.data.is_empty() || !block.ends.is_empty();
+        if send && full.send(Ok(block)).is_err() {
             return;
         }
-        if let Err(e) = result {
-            let _ = full.send(Err(e));
-            return;
-        }
-        if end {
-            return; // dropping `full` tells the reader: end of stream
+        match result {
+            Ok(false) => {}
+            Ok(true) => return, // dropping `full` tells the reader: end of stream
+            Err(e) => {
+                let _ = full.send(Err(e));
+                return;
+            }
         }
     }
 }
 
-impl Read for ReadAhead {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.at == self.block.len() {
+impl ReadAhead {
+    /// Gets to unread bytes: checks the member ending here, takes the next
+    /// block when this one is read. False at the end of the stream.
+    fn advance(&mut self) -> io::Result<bool> {
+        loop {
+            match self.check_member_end() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(e) => {
+                    self.done = true;
+                    self.block = Block::default();
+                    self.at = 0;
+                    return Err(e);
+                }
+            }
+            if self.at < self.block.data.len() {
+                return Ok(true);
+            }
             if self.done {
-                return Ok(0);
+                return Ok(false);
             }
             let Some(full) = &self.full else {
-                return Ok(0);
+                return Ok(false);
             };
             if self.thread.is_none() {
                 // The system refused a thread: say so on the first read.
@@ -122,7 +248,8 @@ impl Read for ReadAhead {
                 Ok(Ok(block)) => {
                     let old = std::mem::replace(&mut self.block, block);
                     self.at = 0;
-                    if let (Some(empty), true) = (&self.empty, old.capacity() > 0) {
+                    self.next_end = 0;
+                    if let (Some(empty), true) = (&self.empty, old.data.capacity() > 0) {
                         // The thread may have finished: then the block is dropped.
                         let _ = empty.try_send(old);
                     }
@@ -134,9 +261,42 @@ impl Read for ReadAhead {
                 Err(_) => self.done = true, // the thread ended: end of stream
             }
         }
-        let n = buf.len().min(self.block.len() - self.at);
-        buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
-        self.at += n;
+    }
+
+    /// Where the bytes that can be handed out now end: the block's end, or
+    /// the next member's end, which is checked before going on.
+    fn limit(&self) -> usize {
+        match self.block.ends.get(self.next_end) {
+            Some(end) => end.at,
+            None => self.block.data.len(),
+        }
+    }
+}
+
+/// The blocks themselves, without a copy (the inflating thread reads its
+/// compressed input so).
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.advance()?;
+        let limit = self.limit();
+        Ok(&self.block.data[self.at.min(limit)..limit])
+    }
+
+    fn consume(&mut self, n: usize) {
+        let end = self.limit().min(self.at + n);
+        if let Some(check) = &mut self.check {
+            check.update(&self.block.data[self.at..end]);
+        }
+        self.at = end;
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let bytes = self.fill_buf()?;
+        let n = buf.len().min(bytes.len());
+        buf[..n].copy_from_slice(&bytes[..n]);
+        self.consume(n);
         Ok(n)
     }
 }
@@ -207,6 +367,57 @@ mod tests {
         }
     }
 
+    fn gzip_member(data: &[u8]) -> Vec<u8> {
+        use std::io::Write;
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn read_all(mut r: impl Read, read_size: usize) -> (Vec<u8>, Option<io::ErrorKind>) {
+        let mut got = Vec::new();
+        let mut buf = vec![0; read_size];
+        loop {
+            match r.read(&mut buf) {
+                Ok(0) => return (got, None),
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+                Err(e) => return (got, Some(e.kind())),
+            }
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(16))]
+        /// Gzip members across block boundaries, any read size: the bytes
+        /// and the error flate2's MultiGzDecoder gives, a wrong CRC-32 or
+        /// size included (found by the reader).
+        #[test]
+        fn gzip_reads_like_multigzdecoder(
+            sizes in proptest::collection::vec(prop_oneof![0usize..1000, BLOCK_BYTES - 9..BLOCK_BYTES + 9], 1..4),
+            read_size in 1usize..300_000,
+            damage in proptest::option::of((any::<proptest::sample::Index>(), 1usize..9)),
+        ) {
+            let mut file = Vec::new();
+            let mut ends = Vec::new();
+            for (i, &n) in sizes.iter().enumerate() {
+                let data: Vec<u8> = (0..n).map(|j| (j * (i + 3) % 256) as u8).collect();
+                file.extend(gzip_member(&data));
+                ends.push(file.len());
+            }
+            if let Some((member, back)) = damage {
+                // A byte of a trailer: its CRC-32 or its size.
+                file[ends[member.index(ends.len())] - back] ^= 0x40;
+            }
+            // A file small enough is read by the inflating thread itself.
+            let size = (read_size % 2 == 0).then_some(file.len() as u64);
+            let ours = read_all(ReadAhead::spawn_gzip(io::Cursor::new(file.clone()), size), read_size);
+            let theirs = read_all(flate2::read::MultiGzDecoder::new(&file[..]), read_size);
+            prop_assert_eq!(ours.1, theirs.1);
+            prop_assert_eq!(ours.1.is_some(), damage.is_some());
+            prop_assert!(ours.0 == theirs.0, "{} vs {} bytes", ours.0.len(), theirs.0.len());
+        }
+    }
+
     #[test]
     fn dropping_the_reader_early_ends_the_thread() {
         let data = vec![b'x'; 10 * BLOCK_BYTES];
@@ -214,5 +425,15 @@ mod tests {
         let mut buf = [0u8; 10];
         r.read_exact(&mut buf).unwrap();
         drop(r); // joins the thread: would hang if it stayed blocked
+    }
+
+    #[test]
+    fn dropping_a_gzip_reader_early_ends_both_threads() {
+        let gz = gzip_member(&vec![b'x'; 10 * BLOCK_BYTES]);
+        let file: Vec<u8> = std::iter::repeat_n(gz, 50).flatten().collect();
+        let mut r = ReadAhead::spawn_gzip(io::Cursor::new(file), None);
+        let mut buf = [0u8; 10];
+        r.read_exact(&mut buf).unwrap();
+        drop(r); // joins the inflating thread, which joins the reading one
     }
 }
