@@ -64,7 +64,7 @@ impl<'a> Lookup<'a> {
         let tag = tag(body.len(), quoted);
         if body.len() <= INLINE {
             let words = inline_words(body);
-            let hash = fold_mul(words[0] ^ SEED[0], words[1] ^ SEED[1] ^ u64::from(tag));
+            let hash = hash_short(words, tag);
             Lookup {
                 body,
                 quoted,
@@ -73,15 +73,12 @@ impl<'a> Lookup<'a> {
                 hash,
             }
         } else {
-            let mut h = FxHasher::default();
-            h.write_u32(tag);
-            h.write(body);
             Lookup {
                 body,
                 quoted,
                 words: [0; 2],
                 tag,
-                hash: h.finish(),
+                hash: hash_long(body, tag),
             }
         }
     }
@@ -111,6 +108,46 @@ impl<'a> Lookup<'a> {
     }
 }
 
+/// A key of at most [`INLINE`] bytes being looked up: the same key and
+/// hash as [`Lookup::new`] gives, without the other case's fields, so that
+/// a lookup of a short key (most words) compares two words and a tag.
+#[derive(Clone, Copy)]
+pub(super) struct Short {
+    words: [u64; 2],
+    tag: u32,
+    pub hash: u64,
+}
+
+impl Short {
+    /// `body` (at most [`INLINE`] bytes) as a string's body (`quoted`) or
+    /// as a whole encoded key.
+    #[inline]
+    pub fn new(body: &[u8], quoted: bool) -> Self {
+        debug_assert!(body.len() <= INLINE);
+        let tag = tag(body.len(), quoted);
+        let words = inline_words(body);
+        Short {
+            words,
+            tag,
+            hash: hash_short(words, tag),
+        }
+    }
+
+    /// Whether `key` is this key.
+    #[inline]
+    pub fn matches(&self, key: &Key) -> bool {
+        matches!(key, Key::Short { words, tag } if *tag == self.tag && *words == self.words)
+    }
+
+    /// The key to keep in the table.
+    pub fn to_key(self) -> Key {
+        Key::Short {
+            words: self.words,
+            tag: self.tag,
+        }
+    }
+}
+
 impl Key {
     /// Writes the encoded key (a body quoted again) into `out`, emptied first.
     pub fn encode_into(&self, out: &mut Vec<u8>) {
@@ -133,6 +170,15 @@ impl Key {
         }
     }
 
+    /// The hash [`Lookup::new`] gives this key (for growing a table: it
+    /// does not keep the hashes).
+    pub fn hash(&self) -> u64 {
+        match self {
+            Key::Short { words, tag } => hash_short(*words, *tag),
+            Key::Long { bytes, quoted } => hash_long(bytes, tag(bytes.len(), *quoted)),
+        }
+    }
+
     /// The encoded key's length.
     pub fn encoded_len(&self) -> usize {
         let (len, quoted) = match self {
@@ -145,6 +191,20 @@ impl Key {
 
 /// Two random words: the hash of a key is not that of its bytes alone.
 const SEED: [u64; 2] = [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344];
+
+/// The hash of a short key: one multiplication of its two words.
+#[inline]
+fn hash_short(words: [u64; 2], tag: u32) -> u64 {
+    fold_mul(words[0] ^ SEED[0], words[1] ^ SEED[1] ^ u64::from(tag))
+}
+
+/// The hash of a long key: FxHash of its tag and bytes.
+fn hash_long(body: &[u8], tag: u32) -> u64 {
+    let mut h = FxHasher::default();
+    h.write_u32(tag);
+    h.write(body);
+    h.finish()
+}
 
 /// The folded multiply of foldhash and rustc-hash: the two halves of the
 /// 128-bit product, xored. Every input bit reaches the high and low bits.
@@ -220,6 +280,12 @@ mod tests {
             let l = Lookup::new(body, quoted);
             let key = l.to_key();
             assert!(l.matches(&key));
+            assert_eq!(key.hash(), l.hash);
+            if body.len() <= INLINE {
+                let s = Short::new(body, quoted);
+                assert!(s.matches(&key) && s.hash == l.hash);
+                assert!(l.matches(&s.to_key()));
+            }
             assert_eq!(encoded(&key), k, "{}", String::from_utf8_lossy(k));
         }
     }
@@ -252,6 +318,14 @@ mod tests {
             prop_assert_eq!(lb.matches(&la.to_key()), same);
             if same {
                 prop_assert_eq!(la.hash, lb.hash);
+            }
+            prop_assert_eq!(la.to_key().hash(), la.hash);
+            // A short key looked up as `Short` is the same key, same hash.
+            if a.len() <= INLINE {
+                let sa = Short::new(&a, qa);
+                prop_assert_eq!(sa.hash, la.hash);
+                prop_assert!(sa.matches(&la.to_key()) && la.matches(&sa.to_key()));
+                prop_assert_eq!(sa.matches(&lb.to_key()), same);
             }
             // A prefix of a key never matches it (zero padding is not a byte).
             if !a.is_empty() {
