@@ -72,12 +72,17 @@ WITH raw AS (
 ), ev AS (
   SELECT username, ts, TRY_CAST(id_text AS UBIGINT) AS lecture
   FROM views WHERE regexp_full_match(id_text, '[0-9]+') AND TRY_CAST(id_text AS UBIGINT) IS NOT NULL
+), ordered AS (
+  -- One order for both windows below: events with equal (ts, lecture) are
+  -- ties that each window could break its own way.
+  SELECT *, row_number() OVER (PARTITION BY username ORDER BY ts, lecture) AS rn
+  FROM ev
 ), marked AS (
   SELECT *, CASE WHEN lag(lecture) OVER u = lecture AND ts - lag(ts) OVER u <= 1800000
                  THEN 0 ELSE 1 END AS new_watch
-  FROM ev WINDOW u AS (PARTITION BY username ORDER BY ts, lecture)
+  FROM ordered WINDOW u AS (PARTITION BY username ORDER BY rn)
 ), numbered AS (
-  SELECT *, sum(new_watch) OVER (PARTITION BY username ORDER BY ts, lecture
+  SELECT *, sum(new_watch) OVER (PARTITION BY username ORDER BY rn
                                  ROWS UNBOUNDED PRECEDING) AS watch
   FROM marked
 ), watches AS (

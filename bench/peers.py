@@ -86,13 +86,19 @@ WITH raw AS (
 ), ev AS (
   SELECT user_json, assumeNotNull(ts) AS ts, toUInt64(id_text) AS lecture
   FROM views WHERE match(id_text, '^[0-9]+$') AND toUInt64OrNull(id_text) IS NOT NULL
+), ordered AS (
+  -- One order for both windows below: events with equal (ts, lecture) are
+  -- ties that each window could break its own way.
+  SELECT *, row_number() OVER (PARTITION BY user_json ORDER BY ts, lecture
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rn
+  FROM ev
 ), marked AS (
   SELECT *, if(lagInFrame(toNullable(lecture)) OVER u = lecture
                AND ts - lagInFrame(ts) OVER u <= 1800000, 0, 1) AS new_watch
-  FROM ev WINDOW u AS (PARTITION BY user_json ORDER BY ts, lecture
-                       ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+  FROM ordered WINDOW u AS (PARTITION BY user_json ORDER BY rn
+                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
 ), numbered AS (
-  SELECT *, sum(new_watch) OVER (PARTITION BY user_json ORDER BY ts, lecture
+  SELECT *, sum(new_watch) OVER (PARTITION BY user_json ORDER BY rn
                                  ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS watch
   FROM marked
 ), watches AS (

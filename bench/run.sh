@@ -341,7 +341,8 @@ SCALE_BUF=16
 spills_to_note() { # appends the run's spill count (from mr's counters) to the last row's note
   local n
   n=$(awk -F= '/spills \(sort buffer full\)/ {print $2}' "$WORK/stderr.txt")
-  sed -i "\$ s/\$/ spills=${n:-?}/" "$RAW"
+  # (no such line: mr leaves out counters that are 0)
+  sed -i "\$ s/\$/ spills=${n:-0}/" "$RAW"
 }
 for factor in 0.25 0.5 1 2 4; do
   bytes=$(python3 -c "print(int($SIZE_BYTES / 4 * $factor))")
