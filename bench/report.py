@@ -346,6 +346,7 @@ def scale_table(scale):
 
 def plots(stats, scale, docs):
     import matplotlib
+    import matplotlib.ticker
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -358,6 +359,8 @@ def plots(stats, scale, docs):
         colors = ["#d62728" if t == "mr" else "#1f77b4" for t, _ in items]
         bars = ax.barh(names, vals, color=colors)
         ax.set_xscale("log")
+        # A narrow range gets minor labels that overlap: major decades only.
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(job)
         ax.set_xlabel("MB/s (log scale; higher is better)")
         for b, v in zip(bars, vals):
