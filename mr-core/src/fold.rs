@@ -585,22 +585,33 @@ mod tests {
             let want: Vec<String> = want.into_iter().map(|(k, n)| format!("{k}\t{n}")).collect();
             let (mem, _) = crate::testing::run_in_memory(&SpaceCount, &lines).unwrap();
             prop_assert_eq!(&mem, &want);
-            let d = tempfile::tempdir().unwrap();
             // Each line ends with a newline: an empty last line is a record.
-            std::fs::write(d.path().join("in"), lines.join("\n") + "\n").unwrap();
-            let cfg = RunConfig {
-                inputs: vec![d.path().join("in").display().to_string()],
-                chunk_size: 256,
-                jobs: 2,
-                sort_buffer_bytes: if tiny { 1024 } else { 1 << 20 },
-                tmp_dir: Some(d.path().join("tmp")),
-                ..RunConfig::default()
-            };
-            let mut out = Vec::new();
-            crate::run_job(&SpaceCount, &cfg, &mut out).unwrap();
-            let got: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+            let got = run_file(&SpaceCount, &(lines.join("\n") + "\n"), 256, 0, tiny);
             prop_assert_eq!(got, want);
         }
+    }
+
+    /// The output lines of `job` run on 2 threads over a file holding
+    /// `text`, with a tiny sort buffer (1 KiB) or a roomy one.
+    fn run_file(job: &dyn Job, text: &str, chunk: u64, parts: usize, tiny: bool) -> Vec<String> {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::write(d.path().join("in"), text).unwrap();
+        let cfg = RunConfig {
+            inputs: vec![d.path().join("in").display().to_string()],
+            chunk_size: chunk,
+            partitions: parts,
+            jobs: 2,
+            sort_buffer_bytes: if tiny { 1024 } else { 1 << 20 },
+            tmp_dir: Some(d.path().join("tmp")),
+            ..RunConfig::default()
+        };
+        let mut out = Vec::new();
+        crate::run_job(job, &cfg, &mut out).unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
     }
 
     fn reference(lines: &[String]) -> Vec<String> {
@@ -630,20 +641,7 @@ mod tests {
             parts in 1usize..5,
             tiny in any::<bool>(),
         ) {
-            let d = tempfile::tempdir().unwrap();
-            std::fs::write(d.path().join("in"), lines.join("\n")).unwrap();
-            let cfg = RunConfig {
-                inputs: vec![d.path().join("in").display().to_string()],
-                chunk_size: chunk,
-                partitions: parts,
-                jobs: 2,
-                sort_buffer_bytes: if tiny { 1024 } else { 1 << 20 },
-                tmp_dir: Some(d.path().join("tmp")),
-                ..RunConfig::default()
-            };
-            let mut out = Vec::new();
-            crate::run_job(&MeanJob, &cfg, &mut out).unwrap();
-            let got: Vec<String> = String::from_utf8(out).unwrap().lines().map(str::to_string).collect();
+            let got = run_file(&MeanJob, &lines.join("\n"), chunk, parts, tiny);
             prop_assert_eq!(&got, &reference(&lines));
             let (mem, _) = crate::testing::run_in_memory(&MeanJob, &lines).unwrap();
             prop_assert_eq!(got, mem);

@@ -47,13 +47,13 @@ pub(super) fn split_encoded(key: &[u8]) -> (&[u8], bool) {
     }
 }
 
-/// A key being looked up, hashed.
+/// A key being looked up, hashed: a short one as [`Short`], a long one by
+/// its bytes.
 pub(super) struct Lookup<'a> {
     body: &'a [u8],
     quoted: bool,
-    /// The inline form (zeros for a long body).
-    words: [u64; 2],
-    tag: u32,
+    /// The inline form, for a body of at most [`INLINE`] bytes.
+    short: Option<Short>,
     pub hash: u64,
 }
 
@@ -61,56 +61,44 @@ impl<'a> Lookup<'a> {
     /// `body` as a string's body (`quoted`) or as a whole encoded key.
     #[inline]
     pub fn new(body: &'a [u8], quoted: bool) -> Self {
-        let tag = tag(body.len(), quoted);
-        if body.len() <= INLINE {
-            let words = inline_words(body);
-            let hash = hash_short(words, tag);
-            Lookup {
-                body,
-                quoted,
-                words,
-                tag,
-                hash,
-            }
-        } else {
-            Lookup {
-                body,
-                quoted,
-                words: [0; 2],
-                tag,
-                hash: hash_long(body, tag),
-            }
+        let short = (body.len() <= INLINE).then(|| Short::new(body, quoted));
+        let hash = match short {
+            Some(s) => s.hash,
+            None => hash_long(body, tag(body.len(), quoted)),
+        };
+        Lookup {
+            body,
+            quoted,
+            short,
+            hash,
         }
     }
 
     /// Whether `key` is this key.
     #[inline]
     pub fn matches(&self, key: &Key) -> bool {
-        match key {
-            Key::Short { words, tag } => *tag == self.tag && *words == self.words,
-            Key::Long { bytes, quoted } => *quoted == self.quoted && **bytes == *self.body,
+        match self.short {
+            Some(s) => s.matches(key),
+            None => matches!(key, Key::Long { bytes, quoted }
+                if *quoted == self.quoted && **bytes == *self.body),
         }
     }
 
     /// The key to keep in the table.
     pub fn to_key(&self) -> Key {
-        if self.body.len() <= INLINE {
-            Key::Short {
-                words: self.words,
-                tag: self.tag,
-            }
-        } else {
-            Key::Long {
+        match self.short {
+            Some(s) => s.to_key(),
+            None => Key::Long {
                 bytes: self.body.into(),
                 quoted: self.quoted,
-            }
+            },
         }
     }
 }
 
-/// A key of at most [`INLINE`] bytes being looked up: the same key and
-/// hash as [`Lookup::new`] gives, without the other case's fields, so that
-/// a lookup of a short key (most words) compares two words and a tag.
+/// A key of at most [`INLINE`] bytes being looked up: two words and a tag
+/// to compare. The table looks short keys (most words) up as this directly,
+/// without [`Lookup`]'s other case.
 #[derive(Clone, Copy)]
 pub(super) struct Short {
     words: [u64; 2],
