@@ -10,9 +10,10 @@
 //! whose verdict and error message stand. So the fast path never accepts a
 //! line serde_json rejects, nor reads another value: it only saves the time.
 //!
-//! Strings are scanned 16 bytes at a time: one vector comparison (SSE2 on
-//! x86-64, NEON on aarch64, by the `wide` crate) finds the first quote,
-//! backslash or control byte. A two-stage scan in simdjson's manner (bit
+//! Strings are scanned 16 bytes at a time (values 32): one vector comparison
+//! (SSE2 on x86-64, NEON on aarch64, by the `wide` crate) finds the quotes,
+//! backslashes and control bytes of a chunk, whose bits are then taken in
+//! order, so a chunk full of escapes (`"{"height":502}"`) is read once. A two-stage scan in simdjson's manner (bit
 //! masks of whole 64-byte blocks, then a walk over the structural bytes
 //! only) was tried and was 15% slower on SSE2: log lines' many short
 //! strings favour this direct scan. As serde_json does, only the
@@ -93,7 +94,7 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
                 i = end + 1;
             } else if b.get(i) == Some(&b'"') {
                 // Most values are strings: skipped here, without a call.
-                i = string_end(b, i + 1)?.0 + 1;
+                i = value_end(b, i + 1)?.0 + 1;
             } else {
                 i = skip_value(b, i)?;
             }
@@ -111,7 +112,22 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
     (skip_ws(b, i) == b.len()).then_some(found)
 }
 
+/// Skips whitespace from `i`. Log lines put one space between tokens
+/// (`": "`, `", "`) or none: those take two comparisons.
+#[inline(always)]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    if b.get(i) == Some(&b' ') {
+        i += 1;
+    }
+    match b.get(i) {
+        Some(&c) if c > b' ' => i,
+        _ => skip_more_ws(b, i),
+    }
+}
+
+/// [`skip_ws`] for any run of whitespace.
+#[cold]
+fn skip_more_ws(b: &[u8], mut i: usize) -> usize {
     while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
         i += 1;
     }
@@ -128,7 +144,7 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
     loop {
         // One value at i.
         match *b.get(i)? {
-            b'"' => i = string_end(b, i + 1)?.0 + 1,
+            b'"' => i = value_end(b, i + 1)?.0 + 1,
             b'{' | b'[' => {
                 let object = b[i] == b'{';
                 if depth == MAX_DEPTH {
@@ -267,25 +283,73 @@ fn special16(chunk: [u8; 16]) -> u32 {
 /// The closing quote of a string whose content starts at `i`, and whether
 /// it had an escape. `None` (unsure) on a control byte, an escape other than
 /// `\" \\ \/ \b \f \n \r \t`, or no closing quote.
+#[inline(always)]
+fn string_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    string_end_w::<16>(b, i)
+}
+
+/// [`string_end`] reading 32 bytes at a time, for values: longer than keys,
+/// and a string found in one step is one loop exit the CPU need not guess
+/// (callgrind's branch model: 1.69M -> 1.48M mispredictions on 20 MB).
+#[inline(always)]
+fn value_end(b: &[u8], i: usize) -> Option<(usize, bool)> {
+    string_end_w::<32>(b, i)
+}
+
+/// The special bytes of a chunk of `W` (16 or 32) bytes, as bits.
+#[inline(always)]
+fn special<const W: usize>(chunk: &[u8]) -> u32 {
+    if W == 32 {
+        special32(chunk.try_into().unwrap_or([0; 32]))
+    } else {
+        special16(chunk.try_into().unwrap_or([0; 16]))
+    }
+}
+
+/// [`special16`] for 32 bytes, in bits 0..32.
 #[inline]
-fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
+fn special32(chunk: [u8; 32]) -> u32 {
+    let (lo, hi) = chunk.split_at(16);
+    let half = |h: &[u8]| special16(h.try_into().unwrap_or([0; 16]));
+    half(lo) | half(hi) << 16
+}
+
+/// [`string_end`], `W` bytes at a time.
+#[inline(always)]
+fn string_end_w<const W: usize>(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
-    loop {
-        // 16 bytes at a time to the next quote, backslash or control byte.
-        while let Some(chunk) = b.get(i..i + 16) {
-            let m = special16(chunk.try_into().unwrap_or([0; 16]));
-            if m != 0 {
-                i += m.trailing_zeros() as usize;
-                break;
+    'chunks: while let Some(chunk) = b.get(i..i + W) {
+        // The special bytes of W at a time, taken in order: an escape
+        // drops the bit of the byte it escapes, so one chunk is read once
+        // however many escapes it holds.
+        let mut m = special::<W>(chunk);
+        while m != 0 {
+            let k = m.trailing_zeros() as usize;
+            match chunk[k] {
+                b'"' => return Some((i + k, escaped)),
+                b'\\' => {
+                    if !is_escape(*b.get(i + k + 1)?) {
+                        return None;
+                    }
+                    escaped = true;
+                    if k == W - 1 {
+                        i += W + 1;
+                        continue 'chunks;
+                    }
+                    m &= !(0b11 << k);
+                }
+                _ => return None,
             }
-            i += 16;
         }
+        i += W;
+    }
+    // The last bytes of the line, one at a time.
+    loop {
         match *b.get(i)? {
             b'"' => return Some((i, escaped)),
             b'\\' => {
-                match *b.get(i + 1)? {
-                    b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => {}
-                    _ => return None,
+                if !is_escape(*b.get(i + 1)?) {
+                    return None;
                 }
                 escaped = true;
                 i += 2;
@@ -294,6 +358,12 @@ fn string_end(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
             _ => i += 1,
         }
     }
+}
+
+/// Whether `\c` is one of JSON's escapes other than `\u`.
+#[inline(always)]
+fn is_escape(c: u8) -> bool {
+    matches!(c, b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
 }
 
 #[cfg(test)]
