@@ -10,7 +10,7 @@ profile.txt. Writes, in DOCS_DIR:
                         hand-written text around it is kept
   bench-raw.csv         a copy of raw.csv
   bench-throughput.png  MB/s per tool and job
-  bench-scaling.png     wall time and peak RSS against input size
+  bench-scaling.png     wall time, peak RSS and MB/s against input size (--big too)
 """
 import csv
 import os
@@ -356,7 +356,7 @@ def scale_table(scale):
     return out + [""]
 
 
-def plots(stats, scale, docs):
+def plots(stats, scale, big, docs):
     import matplotlib
     import matplotlib.ticker
     matplotlib.use("Agg")
@@ -385,7 +385,7 @@ def plots(stats, scale, docs):
     fig.savefig(os.path.join(docs, "bench-throughput.png"), dpi=110)
     plt.close(fig)
 
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(12, 4.6))
+    fig, (ax1, ax2, ax3) = plt.subplots(1, 3, figsize=(18, 4.6))
     for job, marker in (("url_views", "o"), ("word_count", "s")):
         pts = sorted((s.bytes / 1e6, s.wall, s.rss_mb, s.sort_buffer)
                      for s in scale.values() if s.job == job and s.ok)
@@ -413,6 +413,22 @@ def plots(stats, scale, docs):
     ax2.set_xlim(left=0)
     ax2.set_ylim(bottom=0)
     ax2.legend(fontsize=8)
+    # MB/s from the smallest input to the big one (--big): flat is linear.
+    for job, marker in (("url_views", "o"), ("video_tagging", "^")):
+        for tool, ls in (("mr", "-"), ("chdb", "--")):
+            pts = sorted({(s.bytes / 1e6, s.mbs) for d, key in ((scale, None), (stats, "main"), (big, "big"))
+                          for s in ([x for x in d.values() if getattr(x, "job", None) == job and x.ok]
+                                    if key is None and tool == "mr" else
+                                    [d[(job, tool)]] if key and (job, tool) in d and d[(job, tool)].ok else [])})
+            if pts:
+                ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, ls=ls,
+                         label=f"{job}, {SHORT.get(tool, tool)}")
+    ax3.set_xscale("log")
+    ax3.set_xlabel("input MB (log scale)")
+    ax3.set_ylabel("MB/s")
+    ax3.set_title("Throughput against input size (flat: linear time)")
+    ax3.set_ylim(bottom=0)
+    ax3.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(docs, "bench-scaling.png"), dpi=110)
     plt.close(fig)
@@ -464,7 +480,7 @@ def main():
     g += ["## Time and memory against input size", "",
           "`mr run` on generated data of 0.25x to 4x a base of a quarter of the main size; word_count with "
           "a small sort buffer so that it spills.", "",
-          "![time and peak RSS against input size](bench-scaling.png)", ""]
+          "![time, peak RSS and MB/s against input size](bench-scaling.png)", ""]
     g += scale_table(scale)
     big = group(rows, "big")
     if big:
@@ -498,7 +514,7 @@ def main():
         f.write("\n".join(head + g + tail).rstrip("\n") + "\n")
     shutil.copy(os.path.join(results, "raw.csv"), os.path.join(docs, "bench-raw.csv"))
     try:
-        plots(stats, scale, docs)
+        plots(stats, scale, group(rows, "big"), docs)
     except ImportError:
         print("report.py: matplotlib not installed: no plots", file=sys.stderr)
     print(f"report.py: wrote {md}", file=sys.stderr)
