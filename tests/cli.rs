@@ -603,6 +603,30 @@ fn bzip2_and_zstd_inputs_by_extension_or_magic() {
     assert_eq!(stdout(&o), "\"x\"\t2\n\"y\"\t1\n\"z\"\t2\n");
 }
 
+/// A `.bz2` of many blocks and two streams (as pbzip2 and `cat a.bz2
+/// b.bz2` make) is decoded a block per thread: the same counts as the
+/// plain text.
+#[test]
+fn a_bzip2_file_of_many_blocks_counts_as_its_text() {
+    use std::io::Write;
+    let w = Workdir::new();
+    let text: String = (0..60_000)
+        .map(|i| format!("w{} x{} common\n", i % 977, (i * 7919) % 1013))
+        .collect();
+    let mut file = Vec::new();
+    for half in [&text[..text.len() / 2], &text[text.len() / 2..]] {
+        let mut bz = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+        bz.write_all(half.as_bytes()).unwrap();
+        file.extend(bz.finish().unwrap());
+    }
+    w.write("in/a.bz2", file);
+    w.write("plain/a.txt", text.as_bytes());
+    let bz = ok(w.mr(&["run", "word_count", "-i", "in"]));
+    let plain = ok(w.mr(&["run", "word_count", "-i", "plain"]));
+    assert_eq!(stdout(&bz), stdout(&plain));
+    assert!(stdout(&bz).contains("\"common\"\t60000\n"));
+}
+
 /// A log directory as real ones look: nested days, Hadoop's markers and
 /// logs, hidden files, empty files, CRLF and BOM, blank lines, a gzip file
 /// of two concatenated members, a truncated gzip, invalid UTF-8, lines that

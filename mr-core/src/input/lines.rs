@@ -5,6 +5,7 @@
 //! newline is still a line; a UTF-8 byte-order mark at the start of a file is
 //! dropped.
 
+use super::bzip2_blocks::Bz2Blocks;
 use super::listing::{Compression, InputSource};
 use super::read_ahead::ReadAhead;
 use super::split::Split;
@@ -181,6 +182,14 @@ impl<R: Read> Read for Source<R> {
     }
 }
 
+impl<R: Seek> Seek for Source<R> {
+    fn seek(&mut self, pos: SeekFrom) -> io::Result<u64> {
+        self.0
+            .seek(pos)
+            .map_err(|e| io::Error::new(e.kind(), SourceError(e)))
+    }
+}
+
 /// True when a read error of an [`open_split`] reader comes from the
 /// decompressor (corrupt or truncated data), not from the input itself.
 pub fn is_corrupt_data(e: &io::Error) -> bool {
@@ -279,6 +288,12 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
         return open_table(split, path, columns);
     }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    if file.compression == Compression::Bzip2 {
+        // A block per thread (see bzip2_blocks): bzip2 is slow to decode.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let r = ReadAhead::spawn(Bz2Blocks::new(Source(f), threads));
+        return Ok(LineReader::new(Box::new(r), 0, u64::MAX));
+    }
     if file.compression.is_compressed() {
         let r = decoder(Box::new(f), file.compression, path, Some(file.size))?;
         return Ok(LineReader::new(r, 0, u64::MAX));

@@ -1,9 +1,10 @@
 //! Input: which files to read ([`listing`]), how they are cut into splits
 //! ([`split`]), and how a split becomes lines ([`lines`], decompressing ahead
 //! on a helper thread: [`read_ahead`], gzip's CRC-32 checked on the reading one:
-//! [`gzip`]); tables ([`parquet`]) become JSON
+//! [`gzip`], bzip2 a block per thread: [`bzip2_blocks`]); tables ([`parquet`]) become JSON
 //! lines; [`csv`] decodes CSV lines for mappers.
 
+pub mod bzip2_blocks;
 pub mod csv;
 pub mod gzip;
 pub mod lines;

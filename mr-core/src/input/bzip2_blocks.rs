@@ -1,0 +1,572 @@
+//! A bzip2 file decoded on several threads, a block per thread.
+//!
+//! bzip2 compresses each block of at most 900 kB on its own and starts it
+//! with a 48-bit magic number, at any bit offset. [`Bz2Blocks`] finds the
+//! blocks of the compressed bytes by their magic, makes each one a bzip2
+//! stream of its own (a stream header, the block's bits, the end-of-stream
+//! marker and the block's CRC as the stream's), and decodes a batch of them
+//! at a time, one per thread, with libbz2, which checks each block's CRC-32.
+//! The blocks' CRCs are combined as bzip2 does and compared with the CRC
+//! each stream stores at its end.
+//!
+//! The magic can also occur by chance inside compressed data, and a file can
+//! be truncated or damaged. On anything unexpected (a piece that does not
+//! decode, a CRC that differs, bytes that are not a stream header, the end
+//! of the file inside a stream) the reader goes back to the start of the
+//! current stream and decodes sequentially from there with libbz2's
+//! [`MultiBzDecoder`], dropping the bytes it already handed out. So its
+//! output and its errors are exactly those of the sequential decoder; only
+//! a well-formed file takes the parallel path.
+
+use bzip2::read::MultiBzDecoder;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// A block's magic number (the digits of pi), at any bit offset.
+const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+/// The end-of-stream marker (the digits of the square root of pi).
+const END_MAGIC: u64 = 0x1772_4538_5090;
+const MAGIC_BITS: u64 = 48;
+/// The values of the byte after the one where a magic starts, for each of
+/// the 8 bit offsets of its start.
+const MAGIC_SECOND_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut s = 0;
+    while s < 8 {
+        // The magic's bits 8 - s .. 16 - s.
+        t[((BLOCK_MAGIC >> (32 + s)) & 0xff) as usize] = true;
+        t[((END_MAGIC >> (32 + s)) & 0xff) as usize] = true;
+        s += 1;
+    }
+    t
+};
+/// Compressed bytes read at a time.
+const READ_BYTES: usize = 1 << 20;
+/// A block compresses to less than this (900 kB, plus its tables); a magic
+/// not found within it means the data is not what it seems.
+const MAX_BLOCK_BYTES: u64 = 1 << 21;
+/// Pieces decoded at once by one reader, at most: each holds a block's
+/// output (about 5 to 10 MB of text; 45 MB for the worst runs).
+const MAX_THREADS: usize = 4;
+
+/// Readers decoding now, in this process: the cores are shared among them,
+/// so that many files read at once decode a block at a time each.
+static ACTIVE: AtomicUsize = AtomicUsize::new(0);
+
+/// Where the parser is.
+#[derive(Clone, Copy)]
+enum At {
+    /// At a stream's header (`BZh1`..`BZh9`), byte-aligned, or the end.
+    Header,
+    /// Inside a stream: at a block's magic or the end-of-stream marker.
+    Stream { level: u8 },
+}
+
+/// A block of the compressed bytes: bits `start..end` of the buffer.
+struct Piece {
+    start: u64,
+    end: u64,
+    crc: u32,
+    level: u8,
+}
+
+/// Decodes a bzip2 file (`R`: the file, seekable) with several threads.
+///
+/// ```
+/// use std::io::{Cursor, Read, Write};
+/// let text: Vec<u8> = (0..400_000u32).flat_map(|i| format!("line {i}\n").into_bytes()).collect();
+/// let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+/// e.write_all(&text).unwrap();
+/// let file = e.finish().unwrap();
+/// let mut got = Vec::new();
+/// mr_core::input::bzip2_blocks::Bz2Blocks::new(Cursor::new(file), 2).read_to_end(&mut got).unwrap();
+/// assert_eq!(got, text);
+/// ```
+pub struct Bz2Blocks<R: Read + Seek + Send + 'static> {
+    input: Option<R>,
+    /// Compressed bytes read and not yet consumed; `buf[0]` is at file
+    /// offset `base`.
+    buf: Vec<u8>,
+    base: u64,
+    eof: bool,
+    /// The next bit of `buf` to parse.
+    bit: u64,
+    at: At,
+    /// The file offset of the current stream's header.
+    stream_start: u64,
+    /// Bytes of the current stream handed out so far.
+    stream_out: u64,
+    /// The current stream's CRC, combined from its blocks' so far.
+    crc: u32,
+    out: Vec<u8>,
+    out_at: usize,
+    threads: usize,
+    /// After something unexpected: the sequential decoder, and the bytes of
+    /// its output that were already handed out.
+    fallback: Option<(MultiBzDecoder<BufReader<R>>, u64)>,
+}
+
+/// Something unexpected: decode sequentially instead.
+struct Unexpected;
+
+impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
+    /// A decoder of the bzip2 file `input` (at its start), decoding up to
+    /// `threads` blocks at once (at most 4), fewer while other readers
+    /// decode too: `threads` is shared among them.
+    pub fn new(input: R, threads: usize) -> Self {
+        ACTIVE.fetch_add(1, Ordering::Relaxed);
+        Bz2Blocks {
+            input: Some(input),
+            buf: Vec::new(),
+            base: 0,
+            eof: false,
+            bit: 0,
+            at: At::Header,
+            stream_start: 0,
+            stream_out: 0,
+            crc: 0,
+            out: Vec::new(),
+            out_at: 0,
+            threads: threads.max(1),
+            fallback: None,
+        }
+    }
+
+    /// Reads more compressed bytes; false at the end of the file.
+    fn read_more(&mut self) -> Result<bool, Unexpected> {
+        if self.eof {
+            return Ok(false);
+        }
+        let input = self.input.as_mut().ok_or(Unexpected)?;
+        let n = self.buf.len();
+        self.buf.resize(n + READ_BYTES, 0);
+        let got = loop {
+            match input.read(&mut self.buf[n..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return Err(Unexpected), // the fallback reads it again
+                Ok(k) => break k,
+            }
+        };
+        self.buf.truncate(n + got);
+        self.eof = got == 0;
+        Ok(got > 0)
+    }
+
+    /// Makes sure bits `bit..bit + n` are in the buffer.
+    fn want(&mut self, bit: u64, n: u64) -> Result<bool, Unexpected> {
+        while (self.buf.len() as u64) * 8 < bit + n {
+            if !self.read_more()? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    /// The `n` (at most 57) bits at bit `bit` (in the buffer), big-endian.
+    fn bits(&self, bit: u64, n: u32) -> u64 {
+        read_bits(&self.buf, bit, n)
+    }
+
+    /// The bit at which the next magic (a block's or the end marker) starts,
+    /// at or after `from`.
+    fn next_magic(&mut self, from: u64) -> Result<u64, Unexpected> {
+        let mut bit = from;
+        loop {
+            if bit - from > MAX_BLOCK_BYTES * 8 {
+                return Err(Unexpected);
+            }
+            if !self.want(bit, MAGIC_BITS + 16)? {
+                return Err(Unexpected); // the end of the file inside a stream
+            }
+            // Every bit offset up to where the buffer runs out, a byte at a
+            // time: a magic starting in byte j sets byte j + 1 to one of 16
+            // values, which most bytes are not.
+            let last = self.buf.len() as u64 * 8 - MAGIC_BITS - 16;
+            while bit <= last {
+                let j = (bit / 8) as usize;
+                if !MAGIC_SECOND_BYTE[usize::from(self.buf[j + 1])] {
+                    bit = (bit / 8 + 1) * 8;
+                    continue;
+                }
+                let v = self.bits(bit, 48);
+                if v == BLOCK_MAGIC || v == END_MAGIC {
+                    return Ok(bit);
+                }
+                bit += 1;
+            }
+        }
+    }
+
+    /// Parses the next pieces (up to one per thread) and decodes them;
+    /// false at the clean end of the file.
+    fn next_batch(&mut self) -> Result<bool, Unexpected> {
+        // Drop the bytes before the current one (not during a batch: its
+        // pieces are bit positions in the buffer).
+        let used = (self.bit / 8) as usize;
+        if used > 0 {
+            self.buf.drain(..used);
+            self.base += used as u64;
+            self.bit -= used as u64 * 8;
+        }
+        let mut pieces = Vec::new();
+        let share = self.threads / ACTIVE.load(Ordering::Relaxed).max(1);
+        let threads = share.clamp(1, MAX_THREADS);
+        while pieces.len() < threads {
+            match self.at {
+                At::Header => {
+                    if !pieces.is_empty() {
+                        break;
+                    }
+                    if !self.want(self.bit, 32)? {
+                        if (self.buf.len() as u64) * 8 == self.bit {
+                            return Ok(false); // the end, after a whole stream
+                        }
+                        return Err(Unexpected);
+                    }
+                    let h = self.bits(self.bit, 32);
+                    let level = (h & 0xff) as u8;
+                    if h >> 8 != 0x42_5a_68 || !(b'1'..=b'9').contains(&level) {
+                        return Err(Unexpected);
+                    }
+                    self.stream_start = self.base + self.bit / 8;
+                    self.stream_out = 0;
+                    self.crc = 0;
+                    self.bit += 32;
+                    self.at = At::Stream { level };
+                }
+                At::Stream { level } => {
+                    if !self.want(self.bit, MAGIC_BITS + 32)? {
+                        return Err(Unexpected);
+                    }
+                    let magic = self.bits(self.bit, 48);
+                    let stored = self.bits(self.bit + MAGIC_BITS, 32) as u32;
+                    if magic == BLOCK_MAGIC {
+                        let end = self.next_magic(self.bit + MAGIC_BITS)?;
+                        pieces.push(Piece {
+                            start: self.bit,
+                            end,
+                            crc: stored,
+                            level,
+                        });
+                        self.crc = self.crc.rotate_left(1) ^ stored;
+                        self.bit = end;
+                    } else if magic == END_MAGIC {
+                        if !pieces.is_empty() {
+                            break; // decode them first
+                        }
+                        if stored != self.crc {
+                            return Err(Unexpected);
+                        }
+                        // The next stream starts at the next byte.
+                        self.bit = (self.bit + MAGIC_BITS + 32).div_ceil(8) * 8;
+                        self.at = At::Header;
+                    } else {
+                        return Err(Unexpected);
+                    }
+                }
+            }
+        }
+        let buf = &self.buf;
+        let decoded: Vec<Option<Vec<u8>>> = if pieces.len() == 1 {
+            vec![decode_piece(buf, &pieces[0])]
+        } else {
+            std::thread::scope(|s| {
+                let handles: Vec<_> = pieces
+                    .iter()
+                    .map(|p| s.spawn(move || decode_piece(buf, p)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().ok().flatten())
+                    .collect()
+            })
+        };
+        self.out.clear();
+        self.out_at = 0;
+        for d in decoded {
+            self.out.extend_from_slice(&d.ok_or(Unexpected)?);
+        }
+        self.stream_out += self.out.len() as u64;
+        Ok(true)
+    }
+
+    /// Switches to the sequential decoder, from the current stream's start.
+    fn fall_back(&mut self) -> io::Result<()> {
+        let mut input = self
+            .input
+            .take()
+            .ok_or_else(|| io::Error::other("bzip2 input already handed over"))?;
+        let (start, skip) = match self.at {
+            // Between streams: from the bytes after the last one.
+            At::Header => (self.base + self.bit / 8, 0),
+            At::Stream { .. } => (self.stream_start, self.stream_out),
+        };
+        input.seek(SeekFrom::Start(start))?;
+        self.out.clear();
+        self.out_at = 0;
+        self.fallback = Some((MultiBzDecoder::new(BufReader::new(input)), skip));
+        Ok(())
+    }
+}
+
+impl<R: Read + Seek + Send + 'static> Drop for Bz2Blocks<R> {
+    fn drop(&mut self) {
+        ACTIVE.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+impl<R: Read + Seek + Send + 'static> Read for Bz2Blocks<R> {
+    fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.out_at < self.out.len() {
+                let n = dst.len().min(self.out.len() - self.out_at);
+                dst[..n].copy_from_slice(&self.out[self.out_at..self.out_at + n]);
+                self.out_at += n;
+                return Ok(n);
+            }
+            if let Some((dec, skip)) = &mut self.fallback {
+                // Drop what the parallel path already handed out.
+                while *skip > 0 {
+                    let mut scratch = [0u8; 8192];
+                    let k = (*skip).min(scratch.len() as u64) as usize;
+                    let got = dec.read(&mut scratch[..k])?;
+                    if got == 0 {
+                        return Err(io::Error::other(
+                            "bzip2: the file changed while it was read",
+                        ));
+                    }
+                    *skip -= got as u64;
+                }
+                return dec.read(dst);
+            }
+            if dst.is_empty() {
+                return Ok(0);
+            }
+            match self.next_batch() {
+                Ok(true) => {}
+                Ok(false) => return Ok(0),
+                Err(Unexpected) => self.fall_back()?,
+            }
+        }
+    }
+}
+
+/// The `n` (at most 57) bits of `buf` at bit `bit`, big-endian; zeros past
+/// its end.
+fn read_bits(buf: &[u8], bit: u64, n: u32) -> u64 {
+    let i = (bit / 8) as usize;
+    let mut w = [0u8; 8];
+    let have = buf.len().saturating_sub(i).min(8);
+    w[..have].copy_from_slice(&buf[i..i + have]);
+    let word = u64::from_be_bytes(w);
+    (word << (bit % 8)) >> (64 - n)
+}
+
+/// Appends bits to bytes, big-endian, as bzip2 writes them.
+struct BitWriter {
+    bytes: Vec<u8>,
+    acc: u64,
+    n: u32,
+}
+
+impl BitWriter {
+    fn with_capacity(n: usize) -> Self {
+        BitWriter {
+            bytes: Vec::with_capacity(n),
+            acc: 0,
+            n: 0,
+        }
+    }
+
+    /// Appends the low `n` (at most 32) bits of `v`.
+    fn put(&mut self, v: u64, n: u32) {
+        self.acc = self.acc << n | (v & ((1u64 << n) - 1));
+        self.n += n;
+        while self.n >= 8 {
+            self.n -= 8;
+            self.bytes.push((self.acc >> self.n) as u8);
+        }
+    }
+
+    /// The bytes, the last one padded with zero bits.
+    fn finish(mut self) -> Vec<u8> {
+        if self.n > 0 {
+            let pad = 8 - self.n;
+            self.put(0, pad);
+        }
+        self.bytes
+    }
+}
+
+/// Decodes one block as a stream of its own; `None` if libbz2 refuses it
+/// (a false magic, damaged data: the caller falls back).
+fn decode_piece(buf: &[u8], p: &Piece) -> Option<Vec<u8>> {
+    let nbits = p.end - p.start;
+    let mut w = BitWriter::with_capacity((nbits / 8) as usize + 16);
+    for &b in b"BZh" {
+        w.put(u64::from(b), 8);
+    }
+    w.put(u64::from(p.level), 8);
+    let mut bit = p.start;
+    while bit + 32 <= p.end {
+        w.put(read_bits(buf, bit, 32), 32);
+        bit += 32;
+    }
+    if bit < p.end {
+        let n = (p.end - bit) as u32;
+        w.put(read_bits(buf, bit, n), n);
+    }
+    w.put(END_MAGIC >> 16, 32);
+    w.put(END_MAGIC & 0xffff, 16);
+    w.put(u64::from(p.crc), 32);
+    let stream = w.finish();
+
+    let mut d = bzip2::Decompress::new(false);
+    let mut out = Vec::with_capacity(stream.len() * 6);
+    loop {
+        if out.len() == out.capacity() {
+            out.reserve(out.capacity().max(1 << 20));
+        }
+        let (in_before, out_before) = (d.total_in(), d.total_out());
+        let rest = stream.get(d.total_in() as usize..)?;
+        match d.decompress_vec(rest, &mut out) {
+            Ok(bzip2::Status::StreamEnd) => {
+                return (d.total_in() == stream.len() as u64).then_some(out);
+            }
+            Ok(_) if d.total_in() == in_before && d.total_out() == out_before => return None,
+            Ok(_) => {}
+            Err(_) => return None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+    use std::io::{Cursor, Write};
+
+    fn compress(data: &[u8], level: u32) -> Vec<u8> {
+        let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(level));
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn sequential(file: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        MultiBzDecoder::new(file).read_to_end(&mut out).map(|_| out)
+    }
+
+    fn parallel(file: &[u8], threads: usize) -> (io::Result<Vec<u8>>, bool) {
+        let mut r = Bz2Blocks::new(Cursor::new(file.to_vec()), threads);
+        let mut out = Vec::new();
+        let res = r.read_to_end(&mut out).map(|_| out);
+        (res, r.fallback.is_some())
+    }
+
+    /// Text of many blocks at level 1 (100 kB blocks).
+    fn text(lines: u32, seed: u32) -> Vec<u8> {
+        (0..lines)
+            .flat_map(|i| {
+                format!("{} line {i} of {seed}\n", i.wrapping_mul(2654435761) ^ seed).into_bytes()
+            })
+            .collect()
+    }
+
+    #[test]
+    fn many_blocks_and_streams_decode_in_parallel_as_libbz2_does() {
+        let a = text(60_000, 1);
+        let b = text(30_000, 2);
+        // pbzip2 writes one stream per block: streams one after the other.
+        let mut file = compress(&a, 1);
+        file.extend(compress(&b, 9));
+        file.extend(compress(b"", 1));
+        file.extend(compress(b"last line without newline", 1));
+        for threads in [1, 2, 3, 8] {
+            let (got, fell_back) = parallel(&file, threads);
+            assert_eq!(got.unwrap(), sequential(&file).unwrap());
+            assert!(!fell_back, "a well-formed file takes the parallel path");
+        }
+    }
+
+    #[test]
+    fn damaged_and_truncated_files_give_the_sequential_decoders_bytes_and_error() {
+        let file = compress(&text(60_000, 3), 1);
+        for cut in [10, file.len() / 3, file.len() / 2, file.len() - 3] {
+            let t = &file[..cut];
+            let (got, fell_back) = parallel(t, 2);
+            let want = sequential(t);
+            assert!(fell_back);
+            assert_eq!(got.is_ok(), want.is_ok(), "cut at {cut}");
+            let mut r = Bz2Blocks::new(Cursor::new(t.to_vec()), 2);
+            let mut mine = Vec::new();
+            let e1 = r.read_to_end(&mut mine).unwrap_err();
+            let mut theirs = Vec::new();
+            let e2 = MultiBzDecoder::new(t).read_to_end(&mut theirs).unwrap_err();
+            assert_eq!(mine, theirs, "the bytes before the error, cut at {cut}");
+            assert_eq!(e1.kind(), e2.kind());
+        }
+        // A flipped bit in the middle: libbz2's CRC error, after the same bytes.
+        let mut bad = file.clone();
+        let at = bad.len() / 2;
+        bad[at] ^= 0x10;
+        let mut mine = Vec::new();
+        let e1 = Bz2Blocks::new(Cursor::new(bad.clone()), 2)
+            .read_to_end(&mut mine)
+            .unwrap_err();
+        let mut theirs = Vec::new();
+        let e2 = MultiBzDecoder::new(&bad[..])
+            .read_to_end(&mut theirs)
+            .unwrap_err();
+        assert_eq!(mine, theirs);
+        assert_eq!(e1.kind(), e2.kind());
+        // Trailing garbage after a whole stream.
+        let mut tail = file.clone();
+        tail.extend_from_slice(b"garbage");
+        let (got, fell_back) = parallel(&tail, 2);
+        assert!(fell_back);
+        assert_eq!(got.is_ok(), sequential(&tail).is_ok());
+    }
+
+    /// What the fallback relies on when a magic number occurs by chance
+    /// inside a block: a block cut at a wrong bit is refused by libbz2.
+    #[test]
+    fn a_block_cut_at_a_wrong_bit_does_not_decode() {
+        let file = compress(&text(20_000, 4), 1);
+        let crc = read_bits(&file, 32 + 48, 32) as u32;
+        for end in [
+            32 + 4000,
+            32 + 4001,
+            32 + 80_000,
+            file.len() as u64 * 8 - 200,
+        ] {
+            let p = Piece {
+                start: 32,
+                end,
+                crc,
+                level: b'1',
+            };
+            assert!(decode_piece(&file, &p).is_none(), "cut at bit {end}");
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn any_data_any_threads_equals_libbz2(
+            seed in any::<u32>(),
+            lines in 0u32..40_000,
+            level in 1u32..4,
+            threads in 1usize..5,
+            streams in 1usize..3,
+        ) {
+            let mut file = Vec::new();
+            for s in 0..streams {
+                file.extend(compress(&text(lines, seed ^ s as u32), level));
+            }
+            let (got, fell_back) = parallel(&file, threads);
+            prop_assert!(!fell_back);
+            prop_assert_eq!(got.unwrap(), sequential(&file).unwrap());
+        }
+    }
+}
