@@ -210,10 +210,9 @@ def targets(stats, task, scale):
             # The same ratio within each round, whose tools ran minutes apart:
             # this host's speed drifts between rounds as much as the gaps
             # measured, so the target is judged on the median of these.
+            rounds = sorted(m.by_round.keys() & c.by_round.keys() & (up.by_round.keys() if up else set()))
             paired = [m.by_round[k] / (c.by_round[k] - up.by_round[k])
-                      for k in sorted(m.by_round)
-                      if up and k in c.by_round and k in up.by_round
-                      and c.by_round[k] > up.by_round[k]]
+                      for k in rounds if c.by_round[k] > up.by_round[k]]
             if paired:
                 detail = (f"rounds: {', '.join(f'{x:.2f}x' for x in paired)}; medians: {r:.2f}x ({detail})")
                 r = statistics.median(paired)
@@ -416,10 +415,10 @@ def plots(stats, scale, big, docs):
     # MB/s from the smallest input to the big one (--big): flat is linear.
     for job, marker in (("url_views", "o"), ("video_tagging", "^")):
         for tool, ls in (("mr", "-"), ("chdb", "--")):
-            pts = sorted({(s.bytes / 1e6, s.mbs) for d, key in ((scale, None), (stats, "main"), (big, "big"))
-                          for s in ([x for x in d.values() if getattr(x, "job", None) == job and x.ok]
-                                    if key is None and tool == "mr" else
-                                    [d[(job, tool)]] if key and (job, tool) in d and d[(job, tool)].ok else [])})
+            # The scaling runs are mr's; the main and big runs, either tool's.
+            runs = [s for s in scale.values() if s.job == job] if tool == "mr" else []
+            runs += [d[(job, tool)] for d in (stats, big) if (job, tool) in d]
+            pts = sorted({(s.bytes / 1e6, s.mbs) for s in runs if s.ok})
             if pts:
                 ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, ls=ls,
                          label=f"{job}, {SHORT.get(tool, tool)}")
@@ -514,7 +513,7 @@ def main():
         f.write("\n".join(head + g + tail).rstrip("\n") + "\n")
     shutil.copy(os.path.join(results, "raw.csv"), os.path.join(docs, "bench-raw.csv"))
     try:
-        plots(stats, scale, group(rows, "big"), docs)
+        plots(stats, scale, big, docs)
     except ImportError:
         print("report.py: matplotlib not installed: no plots", file=sys.stderr)
     print(f"report.py: wrote {md}", file=sys.stderr)

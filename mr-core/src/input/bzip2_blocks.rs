@@ -18,7 +18,9 @@
 //! output and its errors are exactly those of the sequential decoder; only
 //! a well-formed file takes the parallel path.
 
+use super::lines::read_some;
 use bzip2::read::MultiBzDecoder;
+use std::collections::VecDeque;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -98,7 +100,8 @@ pub struct Bz2Blocks<R: Read + Seek + Send + 'static> {
     stream_out: u64,
     /// The current stream's CRC, combined from its blocks' so far.
     crc: u32,
-    out: Vec<u8>,
+    /// Decoded blocks not yet handed out, and how far into the first.
+    out: VecDeque<Vec<u8>>,
     out_at: usize,
     threads: usize,
     /// After something unexpected: the sequential decoder, and the bytes of
@@ -125,7 +128,7 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             stream_start: 0,
             stream_out: 0,
             crc: 0,
-            out: Vec::new(),
+            out: VecDeque::new(),
             out_at: 0,
             threads: threads.max(1),
             fallback: None,
@@ -140,13 +143,8 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
         let input = self.input.as_mut().ok_or(Unexpected)?;
         let n = self.buf.len();
         self.buf.resize(n + READ_BYTES, 0);
-        let got = loop {
-            match input.read(&mut self.buf[n..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(_) => return Err(Unexpected), // the fallback reads it again
-                Ok(k) => break k,
-            }
-        };
+        // An error: the fallback reads it again, and reports it.
+        let got = read_some(input, &mut self.buf[n..]).map_err(|_| Unexpected)?;
         self.buf.truncate(n + got);
         self.eof = got == 0;
         Ok(got > 0)
@@ -281,12 +279,13 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
                     .collect()
             })
         };
-        self.out.clear();
-        self.out_at = 0;
-        for d in decoded {
-            self.out.extend_from_slice(&d.ok_or(Unexpected)?);
-        }
-        self.stream_out += self.out.len() as u64;
+        // Handed out as they are, once every piece of the batch decoded.
+        let decoded: Vec<Vec<u8>> = decoded
+            .into_iter()
+            .collect::<Option<_>>()
+            .ok_or(Unexpected)?;
+        self.stream_out += decoded.iter().map(|d| d.len() as u64).sum::<u64>();
+        self.out.extend(decoded);
         Ok(true)
     }
 
@@ -302,8 +301,6 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             At::Stream { .. } => (self.stream_start, self.stream_out),
         };
         input.seek(SeekFrom::Start(start))?;
-        self.out.clear();
-        self.out_at = 0;
         self.fallback = Some((MultiBzDecoder::new(BufReader::new(input)), skip));
         Ok(())
     }
@@ -318,24 +315,30 @@ impl<R: Read + Seek + Send + 'static> Drop for Bz2Blocks<R> {
 impl<R: Read + Seek + Send + 'static> Read for Bz2Blocks<R> {
     fn read(&mut self, dst: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.out_at < self.out.len() {
-                let n = dst.len().min(self.out.len() - self.out_at);
-                dst[..n].copy_from_slice(&self.out[self.out_at..self.out_at + n]);
+            if let Some(block) = self.out.front() {
+                let rest = &block[self.out_at..];
+                let n = dst.len().min(rest.len());
+                dst[..n].copy_from_slice(&rest[..n]);
                 self.out_at += n;
-                return Ok(n);
+                if self.out_at == block.len() {
+                    self.out.pop_front();
+                    self.out_at = 0;
+                }
+                if n > 0 || dst.is_empty() {
+                    return Ok(n);
+                }
+                continue; // an empty block
             }
             if let Some((dec, skip)) = &mut self.fallback {
                 // Drop what the parallel path already handed out.
-                while *skip > 0 {
-                    let mut scratch = [0u8; 8192];
-                    let k = (*skip).min(scratch.len() as u64) as usize;
-                    let got = dec.read(&mut scratch[..k])?;
-                    if got == 0 {
+                if *skip > 0 {
+                    let dropped = io::copy(&mut dec.by_ref().take(*skip), &mut io::sink())?;
+                    if dropped < *skip {
                         return Err(io::Error::other(
                             "bzip2: the file changed while it was read",
                         ));
                     }
-                    *skip -= got as u64;
+                    *skip = 0;
                 }
                 return dec.read(dst);
             }
