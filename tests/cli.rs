@@ -299,6 +299,8 @@ struct Settings {
     partitions: usize,
     buffer_kb: u64,
     files: usize,
+    /// `--cut-streams` (file 1 is a `.gz`).
+    cut: &'static str,
 }
 
 fn settings() -> impl Strategy<Value = Settings> {
@@ -308,14 +310,18 @@ fn settings() -> impl Strategy<Value = Settings> {
         1usize..6,
         prop_oneof![Just(1u64), 2u64..16, Just(4096u64)],
         1usize..4,
+        prop_oneof![Just("auto"), Just("always"), Just("never")],
     )
-        .prop_map(|(chunk, jobs, partitions, buffer_kb, files)| Settings {
-            chunk,
-            jobs,
-            partitions,
-            buffer_kb,
-            files,
-        })
+        .prop_map(
+            |(chunk, jobs, partitions, buffer_kb, files, cut)| Settings {
+                chunk,
+                jobs,
+                partitions,
+                buffer_kb,
+                files,
+                cut,
+            },
+        )
 }
 
 fn text_lines() -> impl Strategy<Value = Vec<String>> {
@@ -381,6 +387,8 @@ fn check_job(job: &str, lines: &[String], s: &Settings) -> Result<(), TestCaseEr
         "scratch",
         "--merge-fan-in",
         "3",
+        "--cut-streams",
+        s.cut,
     ]);
     prop_assert!(o.status.success(), "{}", stderr(&o));
     let registry = mr_cli::Registry::builtin();

@@ -175,6 +175,13 @@ pub struct RunArgs {
     #[arg(long)]
     pub skip_bad_records: bool,
 
+    /// Cut a compressed file or stdin (one split, read from its start) into
+    /// pieces parsed by several workers: auto when its decoder waits for the
+    /// one task parsing it while workers are idle (a heavy mapper), always,
+    /// or never. Results are the same either way.
+    #[arg(long, value_enum, default_value_t = CutStreamsArg::Auto, value_name = "WHEN")]
+    pub cut_streams: CutStreamsArg,
+
     /// Most sorted runs merged at once; more runs are merged in several
     /// passes. Memory: 64 KiB per run being merged, per reducing thread.
     #[arg(long, default_value_t = 64, value_name = "N")]
@@ -304,6 +311,28 @@ pub enum OutputFormatArg {
     Lines,
     /// Apache Parquet files.
     Parquet,
+}
+
+/// `--cut-streams`.
+#[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CutStreamsArg {
+    /// When workers are idle and the decoder waits for the parsing.
+    Auto,
+    /// Always, after the first line, in pieces as small as --chunksize (for
+    /// tests).
+    Always,
+    /// Never.
+    Never,
+}
+
+impl From<CutStreamsArg> for mr_core::CutStreams {
+    fn from(a: CutStreamsArg) -> Self {
+        match a {
+            CutStreamsArg::Auto => mr_core::CutStreams::Auto,
+            CutStreamsArg::Always => mr_core::CutStreams::Always,
+            CutStreamsArg::Never => mr_core::CutStreams::Never,
+        }
+    }
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {

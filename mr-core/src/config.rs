@@ -62,6 +62,28 @@ pub struct RunConfig {
     /// One thread, tasks one after another in this thread, and a panic in
     /// the job's code is not caught (`-r inline`, for debuggers).
     pub inline: bool,
+    /// Whether a compressed file or stdin is cut into pieces parsed by
+    /// several map tasks (`--cut-streams`).
+    pub cut_streams: CutStreams,
+}
+
+/// Whether a split that is a stream (a compressed file, stdin: one split,
+/// read from its start) is cut into pieces of whole lines, each parsed by a
+/// map task on whichever worker is free (see [`crate::input::pieces`]).
+/// Results are the same either way; steps without a reducer are never cut
+/// (their part files are one per split).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum CutStreams {
+    /// When it pays: workers are idle while the stream's decoder waits for
+    /// the one task parsing it (a heavy mapper); a decoder that is the bound
+    /// (inflate-bound gzip) keeps its stream in one task.
+    #[default]
+    Auto,
+    /// After the stream's first line, whatever the speeds, in pieces as
+    /// small as `--chunksize` (for tests).
+    Always,
+    /// Never: one task per stream.
+    Never,
 }
 
 impl Default for RunConfig {
@@ -81,6 +103,7 @@ impl Default for RunConfig {
             params: Default::default(),
             output_protocol: None,
             inline: false,
+            cut_streams: CutStreams::Auto,
         }
     }
 }

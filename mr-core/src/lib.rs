@@ -95,7 +95,7 @@ pub mod runner;
 pub mod shuffle;
 pub mod testing;
 
-pub use config::{Output, RunConfig};
+pub use config::{CutStreams, Output, RunConfig};
 pub use counters::Counters;
 pub use emit::Emitter;
 pub use error::{Error, JobError, Location, Result, SplitLine};

@@ -169,6 +169,9 @@ struct Settings {
     chunk_size: u64,
     sort_buffer_bytes: u64,
     merge_fan_in: usize,
+    /// The sample as one `.gz` file (one split, or cut into pieces).
+    gzip: bool,
+    cut_streams: mr_core::CutStreams,
 }
 
 impl Settings {
@@ -183,6 +186,8 @@ impl Settings {
                 chunk_size: (input / 8).max(1024),
                 sort_buffer_bytes: min_buffer,
                 merge_fan_in: 2,
+                gzip: false,
+                cut_streams: mr_core::CutStreams::Auto,
             };
         }
         // Log-uniform: as many small settings as large ones.
@@ -196,18 +201,28 @@ impl Settings {
             chunk_size: log_uniform(rng, 1024, input),
             sort_buffer_bytes: log_uniform(rng, min_buffer, (256 << 10).max(min_buffer * 64)),
             merge_fan_in: rng.gen_range(2..=16),
+            gzip: rng.gen_bool(1.0 / 3.0),
+            cut_streams: match rng.gen_range(0..3) {
+                0 => mr_core::CutStreams::Auto,
+                1 => mr_core::CutStreams::Always,
+                _ => mr_core::CutStreams::Never,
+            },
         }
     }
 
     fn describe(&self) -> String {
-        format!(
+        let mut s = format!(
             "jobs {}, partitions {}, chunk {}, sort buffer {}, fan-in {}",
             self.jobs,
             self.partitions,
             human(self.chunk_size),
             human(self.sort_buffer_bytes),
             self.merge_fan_in
-        )
+        );
+        if self.gzip {
+            s.push_str(&format!(", gzip (cut {:?})", self.cut_streams).to_lowercase());
+        }
+        s
     }
 }
 
@@ -273,6 +288,18 @@ impl Drop for Scratch {
     }
 }
 
+/// Writes `data` gzipped to `path` (its directory created).
+fn write_gz(path: &Path, data: &[u8]) -> anyhow::Result<()> {
+    use std::io::Write;
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    gz.write_all(data)
+        .and_then(|()| gz.finish())
+        .and_then(|bytes| std::fs::write(path, bytes))
+        .with_context(|| format!("writing {}", path.display()))
+}
+
 /// Runs the job `args.runs` times on `lines` under random settings and
 /// compares each output with the plain in-memory run; returns how many differ.
 fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> anyhow::Result<usize> {
@@ -291,6 +318,8 @@ fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> any
         data.push(b'\n');
     }
     std::fs::write(&input, &data).with_context(|| format!("writing {}", input.display()))?;
+    let gz_input = scratch.path().join("gz").join("sample.txt.gz");
+    write_gz(&gz_input, &data)?;
     println!(
         "whole job: {} runs on the sample ({}) under random settings, each compared with the plain run:",
         args.runs,
@@ -301,7 +330,10 @@ fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> any
     for run in 0..args.runs {
         let s = Settings::draw(&mut rng, run, data.len() as u64, min_buffer(sample));
         let cfg = RunConfig {
-            inputs: vec![input.display().to_string()],
+            inputs: vec![if s.gzip { &gz_input } else { &input }
+                .display()
+                .to_string()],
+            cut_streams: s.cut_streams,
             jobs: s.jobs,
             partitions: s.partitions,
             chunk_size: s.chunk_size,

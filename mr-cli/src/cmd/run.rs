@@ -129,6 +129,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         sort_buffer_bytes: sort_buffer_bytes(args.sort_buffer_mb)?,
         tmp_dir: args.tmp_dir.clone(),
         skip_bad_records: args.skip_bad_records,
+        cut_streams: args.cut_streams.into(),
         merge_fan_in: args.merge_fan_in,
         output_format: match args.output_format {
             OutputFormatArg::Lines => OutputFormat::Lines,

@@ -3,7 +3,8 @@
 //!
 //! - **Header**: the first line of each file names the fields. The map task
 //!   whose split starts the file takes it as the header (it is no record);
-//!   a task whose split starts later reads it from the file's start. `T`'s
+//!   a task whose split starts later reads it from the file's start (a
+//!   later piece of a compressed file is given it). `T`'s
 //!   fields are then matched by name (a struct) or taken in order (a tuple,
 //!   a `Vec`). Without a header to read (stdin, task mode), fields are taken
 //!   in order.
@@ -42,6 +43,9 @@ enum Header {
     FirstLine,
     /// Read it from the start of this file on first use.
     InFile(PathBuf),
+    /// The file's first line, given: the task reads a later piece of a
+    /// compressed file (see [`crate::input::pieces`]).
+    Line(Arc<[u8]>),
     /// The header.
     Known(Arc<StringRecord>),
 }
@@ -58,6 +62,17 @@ pub(crate) fn begin_task(path: Option<&Path>, starts_file: bool) {
             (_, true) => Header::FirstLine,
             (Some(p), false) => Header::InFile(p.to_path_buf()),
             (None, false) => Header::None,
+        }
+    });
+}
+
+/// Called by a map task that reads a piece of a stream before its first
+/// line: the stream's first line when the piece is not the first.
+pub(crate) fn begin_piece(header: Option<Arc<[u8]>>) {
+    HEADER.with(|h| {
+        *h.borrow_mut() = match header {
+            None => Header::FirstLine,
+            Some(line) => Header::Line(line),
         }
     });
 }
@@ -162,6 +177,11 @@ impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
                     }
                     Header::InFile(p) => {
                         let r = Arc::new(read_header(p)?);
+                        *h = Header::Known(r.clone());
+                        Ok(Some(Some(r)))
+                    }
+                    Header::Line(l) => {
+                        let r = Arc::new(parse_record(l)?);
                         *h = Header::Known(r.clone());
                         Ok(Some(Some(r)))
                     }

@@ -7,7 +7,7 @@
 
 use super::bzip2_blocks::Bz2Blocks;
 use super::listing::{Compression, InputSource};
-use super::read_ahead::ReadAhead;
+use super::read_ahead::{Backlog, ReadAhead};
 use super::split::Split;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -58,6 +58,49 @@ impl<R: Read> LineReader<R> {
             end,
             first_line: (pos == 0).then_some(1),
         }
+    }
+
+    /// A reader whose buffer starts out as `data` (taken as it is, not
+    /// copied), whose first `len` bytes are the bytes at offset `pos` of
+    /// their stream; `after` is read once they are used up (see
+    /// [`super::pieces`]).
+    ///
+    /// ```
+    /// use mr_core::input::LineReader;
+    /// let mut r = LineReader::filled(b"a\nbXX".to_vec(), 3, 10, &b"c\n"[..]);
+    /// assert_eq!(r.next_line().unwrap(), Some((10, &b"a"[..])));
+    /// assert_eq!(r.next_line().unwrap(), Some((12, &b"bc"[..])));
+    /// assert_eq!(r.next_line().unwrap(), None);
+    /// ```
+    pub fn filled(data: Vec<u8>, len: usize, pos: u64, after: R) -> Self {
+        LineReader {
+            inner: after,
+            hi: len.min(data.len()),
+            buf: data,
+            lo: 0,
+            scanned: 0,
+            eof: false,
+            pos,
+            end: u64::MAX,
+            first_line: (pos == 0).then_some(1),
+        }
+    }
+
+    /// The bytes not returned yet: those buffered, then the rest of the
+    /// stream.
+    pub fn into_rest(self) -> io::Chain<io::Cursor<Vec<u8>>, R> {
+        let pending = self.buf[self.lo..self.hi].to_vec();
+        io::Cursor::new(pending).chain(self.inner)
+    }
+
+    /// The reader's buffer, to be reused (see [`Self::filled`]).
+    pub fn into_buffer(self) -> Vec<u8> {
+        self.buf
+    }
+
+    /// Sets the number (from 1) of the first line returned.
+    pub fn set_first_line(&mut self, line: u64) {
+        self.first_line = Some(line);
     }
 
     /// The line number (from 1) in its file of the first line returned, when
@@ -198,6 +241,32 @@ pub fn is_corrupt_data(e: &io::Error) -> bool {
 
 type BoxRead = Box<dyn Read + Send>;
 
+/// A stream's decoded bytes, and, when they are decoded on a thread of
+/// their own, how far that thread is ahead of the reader.
+pub struct Decoded {
+    /// The bytes.
+    pub bytes: BoxRead,
+    /// Blocks decoded and waiting (see [`Backlog`]).
+    pub backlog: Option<Backlog>,
+}
+
+impl Decoded {
+    fn ahead(r: ReadAhead) -> Decoded {
+        let backlog = Some(r.backlog());
+        Decoded {
+            bytes: Box::new(r),
+            backlog,
+        }
+    }
+
+    fn plain(bytes: BoxRead) -> Decoded {
+        Decoded {
+            bytes,
+            backlog: None,
+        }
+    }
+}
+
 /// Wraps `raw` (tagged) in the decoder of `compression`, which runs on a
 /// helper thread ([`ReadAhead`]), ahead of the parsing. Errors pass through
 /// unchanged, so [`is_corrupt_data`] still tells them apart. `size` is the
@@ -207,20 +276,20 @@ fn decoder(
     compression: Compression,
     path: &std::path::Path,
     size: Option<u64>,
-) -> Result<BoxRead> {
+) -> Result<Decoded> {
     let buffered = |raw| BufReader::with_capacity(READ_BUFFER_BYTES, Source(raw));
     Ok(match compression {
         // Reads the file itself, in large reads, with no buffer in between.
-        Compression::Gzip => Box::new(ReadAhead::spawn_gzip(Source(raw), size)),
-        Compression::Bzip2 => Box::new(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
+        Compression::Gzip => Decoded::ahead(ReadAhead::spawn_gzip(Source(raw), size)),
+        Compression::Bzip2 => Decoded::ahead(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
             buffered(raw),
         ))),
-        Compression::Zstd => Box::new(ReadAhead::spawn(
+        Compression::Zstd => Decoded::ahead(ReadAhead::spawn(
             zstd::stream::read::Decoder::with_buffer(buffered(raw))
                 .map_err(|e| Error::io("opening zstd stream", path, e))?,
         )),
         // Tables are opened by `open_table`, never here.
-        Compression::None | Compression::Parquet => Box::new(buffered(raw)),
+        Compression::None | Compression::Parquet => Decoded::plain(Box::new(buffered(raw))),
     })
 }
 
@@ -250,7 +319,7 @@ fn open_table(
 
 /// Opens a stream (stdin, a named pipe): its first bytes say whether it is
 /// compressed; they are read, looked at and put back in front.
-fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<BoxRead> {
+fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<Decoded> {
     let mut raw = raw;
     let mut head = Vec::with_capacity(4);
     let r = (&mut raw).take(4).read_to_end(&mut head);
@@ -268,36 +337,54 @@ fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<BoxRead> {
     decoder(whole, compression, path, None)
 }
 
+/// Whether a split is read whole from its start, as one stream of bytes:
+/// a compressed file, stdin, a named pipe.
+pub fn is_stream(split: &Split) -> bool {
+    split.file.source.is_stream() || split.file.compression.is_compressed()
+}
+
+/// The decoded bytes of a split that [`is_stream`], from the start.
+pub fn open_stream_split(split: &Split) -> Result<Decoded> {
+    let file = &split.file;
+    let path = match &file.source {
+        InputSource::Stdin => return open_stream(Box::new(io::stdin()), std::path::Path::new("-")),
+        InputSource::Stream(p) => {
+            // Blocks until the pipe has a writer, as `cat` does.
+            let f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
+            return open_stream(Box::new(f), p);
+        }
+        InputSource::Path(p) => p,
+    };
+    let f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    if file.compression == Compression::Bzip2 {
+        // A block per thread (see bzip2_blocks): bzip2 is slow to decode.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        return Ok(Decoded::ahead(ReadAhead::spawn(Bz2Blocks::new(
+            Source(f),
+            threads,
+        ))));
+    }
+    decoder(Box::new(f), file.compression, path, Some(file.size))
+}
+
 /// Opens a split positioned at its first owned line. A table (Parquet)
 /// split reads only `columns` when given (see [`crate::input::parquet`]).
 pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReader<BoxRead>> {
     let file = &split.file;
     let path = match &file.source {
-        InputSource::Stdin => {
-            let r = open_stream(Box::new(io::stdin()), std::path::Path::new("-"))?;
-            return Ok(LineReader::new(r, 0, u64::MAX));
+        InputSource::Path(p) if !is_stream(split) => p,
+        _ => {
+            return Ok(LineReader::new(
+                open_stream_split(split)?.bytes,
+                0,
+                u64::MAX,
+            ))
         }
-        InputSource::Stream(p) => {
-            // Blocks until the pipe has a writer, as `cat` does.
-            let f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
-            return Ok(LineReader::new(open_stream(Box::new(f), p)?, 0, u64::MAX));
-        }
-        InputSource::Path(p) => p,
     };
     if file.compression == Compression::Parquet {
         return open_table(split, path, columns);
     }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    if file.compression == Compression::Bzip2 {
-        // A block per thread (see bzip2_blocks): bzip2 is slow to decode.
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let r = ReadAhead::spawn(Bz2Blocks::new(Source(f), threads));
-        return Ok(LineReader::new(Box::new(r), 0, u64::MAX));
-    }
-    if file.compression.is_compressed() {
-        let r = decoder(Box::new(f), file.compression, path, Some(file.size))?;
-        return Ok(LineReader::new(r, 0, u64::MAX));
-    }
     if split.start == 0 {
         let r: BoxRead = Box::new(Source(f));
         return Ok(LineReader::new(r, 0, split.end));

@@ -11,6 +11,7 @@ pub mod lines;
 pub mod listing;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod pieces;
 pub mod read_ahead;
 pub mod split;
 

@@ -19,8 +19,11 @@
 use super::gzip::{GzInflater, MemberCheck, MemberEnd};
 use super::lines::read_some;
 use std::io::{self, BufRead, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::Arc;
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Bytes per block handed from the decoder thread to the reader.
 pub const BLOCK_BYTES: usize = 1 << 20; // 1 MiB
@@ -60,6 +63,48 @@ pub struct ReadAhead {
     check: Option<MemberCheck>,
     done: bool,
     thread: Option<JoinHandle<()>>,
+    backlog: Backlog,
+}
+
+/// How long the decoding thread has waited for its reader to take blocks,
+/// against how long it has run.
+///
+/// A decoder that waits much of the time is faster than its reader: it
+/// could feed more readers (see [`super::pieces`]). One that never waits is
+/// the bound, and more readers would only take CPU from it.
+#[derive(Clone, Debug)]
+pub struct Backlog(Arc<Waits>);
+
+#[derive(Debug)]
+struct Waits {
+    started: Instant,
+    /// Nanoseconds the decoder waited for room to queue a block.
+    waited: AtomicU64,
+}
+
+impl Backlog {
+    fn new() -> Backlog {
+        Backlog(Arc::new(Waits {
+            started: Instant::now(),
+            waited: AtomicU64::new(0),
+        }))
+    }
+
+    /// The share of its time the decoder has waited for the reader, once it
+    /// has run for a while (`None` before).
+    ///
+    /// ```
+    /// let r = mr_core::input::read_ahead::ReadAhead::spawn(std::io::empty());
+    /// assert!(r.backlog().waited_share().is_none_or(|s| (0.0..=1.0).contains(&s)));
+    /// ```
+    pub fn waited_share(&self) -> Option<f64> {
+        let ran = self.0.started.elapsed();
+        if ran < Duration::from_millis(20) {
+            return None;
+        }
+        let waited = self.0.waited.load(Ordering::Relaxed) as f64 / 1e9;
+        Some((waited / ran.as_secs_f64()).min(1.0))
+    }
 }
 
 /// Fills a block on the helper thread: up to its capacity; true at the end
@@ -146,9 +191,11 @@ impl ReadAhead {
     ) -> ReadAhead {
         let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
         let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
+        let backlog = Backlog::new();
+        let queued = backlog.clone();
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx))
+            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx, queued))
             .ok();
         ReadAhead {
             full: Some(full_rx),
@@ -159,7 +206,13 @@ impl ReadAhead {
             check,
             done: false,
             thread,
+            backlog,
         }
+    }
+
+    /// The count of decoded blocks waiting for this reader.
+    pub fn backlog(&self) -> Backlog {
+        self.backlog.clone()
     }
 
     /// Checks the member that ends at the current position, if one does.
@@ -185,6 +238,7 @@ fn fill_blocks<F: Fill>(
     block_bytes: usize,
     full: SyncSender<io::Result<Block>>,
     empty: Receiver<Block>,
+    queued: Backlog,
 ) {
     // Allocated as needed; then the reader hands them back to be refilled.
     let mut spare = (0..BLOCKS).map(|_| Block::default()).collect::<Vec<_>>();
@@ -201,8 +255,13 @@ fn fill_blocks<F: Fill>(
         block.data.reserve_exact(block_bytes);
         let result = inner.fill(&mut block);
         let send = !block.data.is_empty() || !block.ends.is_empty();
-        if send && full.send(Ok(block)).is_err() {
-            return;
+        if send {
+            let t = Instant::now();
+            if full.send(Ok(block)).is_err() {
+                return;
+            }
+            let waited = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
+            queued.0.waited.fetch_add(waited, Ordering::Relaxed);
         }
         match result {
             Ok(false) => {}

@@ -11,23 +11,24 @@
 //! All temporary files live in one directory under `tmp_dir`, removed at the
 //! end whether the job succeeded or not.
 
-use crate::config::{Output, RunConfig};
+use crate::config::{CutStreams, Output, RunConfig};
 use crate::counters::{Counters, TaskStats};
 use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
+use crate::input::pieces;
 use crate::input::{list_inputs, make_splits, InputFile, Split};
 use crate::job::Job;
-use crate::map_task::{run_map_task, MapEnv};
+use crate::map_task::{run_map_task, MapEnv, MapInput};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
 use crate::output::protocol::ProtocolWriter;
 use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{run_reduce_task, ReduceEnv};
 use crate::runner::limits;
 use crate::runner::progress::Phase;
+use crate::runner::schedule::{each_map_task, each_task, Cut};
 use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
 use crate::runner::workdir::WorkDir;
 use crate::shuffle::spill::Run;
-use rayon::prelude::*;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -198,23 +199,39 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             columns: if i == 0 { columns.as_deref() } else { None },
             params: &cfg.params,
         };
-        let map_results = each_task(&pool, cfg.inline, &run, splits, |s| {
+        // A stream (a compressed file, stdin) is cut into pieces for several
+        // map tasks; not for a map-only step, whose parts are one per split.
+        let always = cfg.cut_streams == CutStreams::Always;
+        let cut = (!map_only && cfg.cut_streams != CutStreams::Never).then(|| Cut {
+            piece_bytes: pieces::piece_bytes(threads, cfg.chunk_size, always),
+            always,
+        });
+        let map_results = each_map_task(&pool, cfg.inline, &run, splits, cut, |s, input| {
             // Tiny splits may never reach the task's own checks.
             crate::cancel::check()?;
             let start = tl.now();
-            let r = run_map_task(&env, &s);
+            let piece_index = match &input {
+                MapInput::Piece(p) => Some(p.index),
+                _ => None,
+            };
+            let r = run_map_task(&env, s, input);
             if let Some(p) = &cfg.progress {
-                p.task_done();
+                // A split counts as done with its first task.
+                if piece_index.unwrap_or(0) == 0 {
+                    p.task_done();
+                }
                 if let Ok(r) = &r {
                     p.add_spills(r.stats.spills);
                 }
             }
             let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
-            r.map(|r| {
+            r.map(|mut r| {
+                let rest = r.rest.take();
                 let rec = TaskRecord {
                     step: i,
                     phase: "map",
                     task: s.index,
+                    piece: piece_index,
                     thread,
                     start,
                     end,
@@ -224,7 +241,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     records_out: r.stats.map_output_records,
                     spills: r.stats.spills,
                 };
-                (r, rec)
+                ((r, rec), rest)
             })
         })?;
         tl.phase(i, "map", map_started);
@@ -257,30 +274,38 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 params: &cfg.params,
             };
             let tasks: Vec<_> = by_partition.into_iter().enumerate().collect();
-            let results = each_task(&pool, cfg.inline, &run, tasks, |(p, runs)| {
-                let start = tl.now();
-                let r = run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
-                if let Some(p) = &cfg.progress {
-                    p.task_done();
-                }
-                let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
-                r.map(|r| {
-                    let rec = TaskRecord {
-                        step: i,
-                        phase: "reduce",
-                        task: p,
-                        thread,
-                        start,
-                        end,
-                        merge_end: Some(start + r.merge_time.as_secs_f64()),
-                        input_bytes: r.input_bytes,
-                        records_in: r.stats.reduce_input_records,
-                        records_out: r.stats.output_records,
-                        spills: 0,
-                    };
-                    (r, rec)
-                })
-            })?;
+            let results = each_task(
+                &pool,
+                cfg.inline,
+                &run,
+                tasks,
+                |(_, runs)| runs.iter().map(Run::bytes).sum(),
+                |(p, runs)| {
+                    let start = tl.now();
+                    let r = run_reduce_task(&env, p, runs, &out_dir.join(format!("part-{p:05}")));
+                    if let Some(p) = &cfg.progress {
+                        p.task_done();
+                    }
+                    let (end, thread) = (tl.now(), rayon::current_thread_index().unwrap_or(0));
+                    r.map(|r| {
+                        let rec = TaskRecord {
+                            step: i,
+                            phase: "reduce",
+                            task: p,
+                            piece: None,
+                            thread,
+                            start,
+                            end,
+                            merge_end: Some(start + r.merge_time.as_secs_f64()),
+                            input_bytes: r.input_bytes,
+                            records_in: r.stats.reduce_input_records,
+                            records_out: r.stats.output_records,
+                            spills: 0,
+                        };
+                        (r, rec)
+                    })
+                },
+            )?;
             let reduce_wall = (tl.now() - reduce_started).max(0.0);
             let (mut merging, mut total) = (0.0, 0.0);
             for (r, rec) in results {
@@ -487,27 +512,6 @@ fn encode_categorical(
         &mut std::io::sink(),
     )?;
     parts_of(&encoded)
-}
-
-/// Runs `task` on every item: in parallel on the pool, or (inline) one
-/// after another in this thread, where a panic in the job's code reaches
-/// the caller (and a debugger) as it is.
-/// The first task that fails stops the others (through `run`) at their
-/// next check; its error is the one reported.
-fn each_task<T: Send, R: Send>(
-    pool: &rayon::ThreadPool,
-    inline: bool,
-    run: &crate::cancel::RunFlag,
-    items: Vec<T>,
-    task: impl Fn(T) -> Result<R> + Sync + Send,
-) -> Result<Vec<R>> {
-    let task = |item| run.task(|| task(item));
-    let results: Vec<Result<R>> = if inline {
-        items.into_iter().map(task).collect()
-    } else {
-        pool.install(|| items.into_par_iter().map(task).collect())
-    };
-    crate::cancel::first_failure(results)
 }
 
 /// An empty split, for a step whose input is empty: its map task reads

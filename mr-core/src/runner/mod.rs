@@ -4,6 +4,7 @@
 pub mod limits;
 pub mod local;
 pub mod progress;
+pub mod schedule;
 pub mod task;
 pub mod timeline;
 pub mod workdir;

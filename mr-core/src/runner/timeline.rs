@@ -30,6 +30,9 @@ pub struct TaskRecord {
     pub phase: &'static str,
     /// The split (map) or partition (reduce) number.
     pub task: usize,
+    /// For a map task over a piece of a stream split: the piece's number.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub piece: Option<usize>,
     /// The worker thread that ran it (0-based).
     pub thread: usize,
     /// Seconds from the run's start.

@@ -1,0 +1,445 @@
+//! Which task runs next, on which worker thread.
+//!
+//! - [`each_task`]: a phase's tasks start longest first, each on the next
+//!   free worker; results come back in the tasks' order.
+//! - [`each_map_task`]: the same for map tasks, where a split that is a
+//!   stream (a compressed file, stdin) is also cut into pieces as it is
+//!   decoded (see [`crate::input::pieces`]), each parsed by a map task of its
+//!   own on whichever worker is free:
+//!
+//! ```text
+//!                ┌ mr-cut ─▶ piece ─┐
+//! splits, longest first ─▶ worker ─┤                  ├─▶ results in (split, piece) order
+//!                └─ plain split ────┘
+//! ```
+//!
+//! A worker takes a piece that is ready first (pieces are in memory and
+//! bounded), else the next split: a stream split is opened and handed to a
+//! cutting thread (at most one stream per worker is open at a time), any
+//! other split is run. With no split left, it waits for pieces until every
+//! stream is cut.
+
+use crate::cancel::{first_failure, RunFlag};
+use crate::error::{Error, Result};
+use crate::input::lines::is_stream;
+use crate::input::pieces::{Cutter, Piece, Rest};
+use crate::input::Split;
+use crate::map_task::MapInput;
+use std::collections::VecDeque;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+
+/// Runs `task` on every item: in parallel on the pool, or (inline) one
+/// after another in this thread, where a panic in the job's code reaches
+/// the caller (and a debugger) as it is.
+///
+/// On the pool, items start in order of decreasing `cost` (ties in their
+/// order), each on the next free thread: the longest tasks first, so that
+/// a long task does not start last and run alone while the other threads
+/// idle. The results come back in the items' order, whatever order they
+/// ran in.
+///
+/// The first task that fails stops the others (through `run`) at their
+/// next check; its error is the one reported.
+pub(crate) fn each_task<T: Send, R: Send>(
+    pool: &rayon::ThreadPool,
+    inline: bool,
+    run: &RunFlag,
+    items: Vec<T>,
+    cost: impl Fn(&T) -> u64,
+    task: impl Fn(T) -> Result<R> + Sync + Send,
+) -> Result<Vec<R>> {
+    let task = |item| run.task(|| task(item));
+    if inline {
+        return first_failure(items.into_iter().map(task).collect());
+    }
+    let queue = Mutex::new(longest_first(items, cost).into_iter());
+    let done = Mutex::new(Vec::new());
+    pool.broadcast(|_| loop {
+        let next = lock(&queue).next();
+        let Some((i, item)) = next else { break };
+        let r = task(item);
+        lock(&done).push((i, r));
+    });
+    in_order(done.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// Runs `task` on every split, as [`each_task`] does with [`split_cost`];
+/// with `piece_bytes`, a split that is a stream is read by one task until
+/// workers wait for work while the stream's decoder is ahead of that task
+/// (see [`MapInput::Stream`]); the task hands the rest back, which is cut
+/// into pieces of about `piece_bytes`, and `task` runs on each piece.
+/// Results come back in split order, a split's pieces in their order.
+pub(crate) fn each_map_task<R: Send>(
+    pool: &rayon::ThreadPool,
+    inline: bool,
+    run: &RunFlag,
+    splits: Vec<Split>,
+    cut: Option<Cut>,
+    task: impl Fn(&Split, MapInput<'_>) -> Result<(R, Option<Rest>)> + Sync + Send,
+) -> Result<Vec<R>> {
+    let Cut {
+        piece_bytes,
+        always,
+    } = match cut {
+        Some(c) if !inline && pool.current_num_threads() > 1 && splits.iter().any(is_stream) => c,
+        _ => {
+            return each_task(pool, inline, run, splits, split_cost, |s| {
+                task(&s, MapInput::Split).map(|(r, _)| r)
+            })
+        }
+    };
+    let threads = pool.current_num_threads();
+    let splits = Mutex::new(longest_first(splits, split_cost).into_iter().peekable());
+    let pieces = PieceQueue::new();
+    let wanted = || pieces.idle();
+    // (split, piece) -> result.
+    let done = Mutex::new(Vec::new());
+    let finish = |split: usize, piece: usize, r: Result<R>| lock(&done).push(((split, piece), r));
+    let run_piece = |(i, split, piece): Cutting| {
+        let k = piece.index;
+        let r = run.task(|| task(&split, MapInput::Piece(piece)));
+        finish(i, k, r.map(|(r, _)| r));
+    };
+    std::thread::scope(|scope| {
+        pool.broadcast(|_| loop {
+            if let Some(cut) = pieces.try_pop() {
+                run_piece(cut);
+                continue;
+            }
+            let next = {
+                let mut queue = lock(&splits);
+                match queue.peek() {
+                    Some((_, s)) if !is_stream(s) => queue.next().map(Next::Run),
+                    Some(_) if pieces.try_add_producer(threads) => queue.next().map(Next::Stream),
+                    Some(_) => Some(Next::Wait),
+                    None => None,
+                }
+            };
+            match next {
+                Some(Next::Run((i, s))) => {
+                    let r = run.task(|| task(&s, MapInput::Split));
+                    finish(i, 0, r.map(|(r, _)| r));
+                }
+                Some(Next::Stream((i, s))) => {
+                    let r = run.task(|| {
+                        task(
+                            &s,
+                            MapInput::Stream {
+                                wanted: &wanted,
+                                always,
+                            },
+                        )
+                    });
+                    let rest = match r {
+                        Ok((r, rest)) => {
+                            finish(i, 0, Ok(r));
+                            rest
+                        }
+                        Err(e) => {
+                            finish(i, 0, Err(e));
+                            None
+                        }
+                    };
+                    let Some(rest) = rest else {
+                        pieces.producer_done();
+                        continue;
+                    };
+                    let (pieces, s) = (&pieces, Arc::new(s));
+                    let cutter = Cutter::resume(rest, piece_bytes);
+                    let spawned = std::thread::Builder::new()
+                        .name("mr-cut".into())
+                        .spawn_scoped(scope, move || cut_stream(cutter, i, s, pieces, run));
+                    if let Err(e) = spawned {
+                        pieces.producer_done();
+                        run.stop();
+                        finish(
+                            i,
+                            1,
+                            Err(Error::Internal(format!("cannot start a thread: {e}"))),
+                        );
+                    }
+                }
+                Some(Next::Wait) | None => match pieces.pop_wait() {
+                    Some(cut) => run_piece(cut),
+                    // Every stream is read: done, unless splits are left.
+                    None if next.is_none() => break,
+                    None => {}
+                },
+            }
+        });
+        // Nothing is left to cut for (normally every cutter has ended).
+        pieces.close();
+    });
+    in_order(done.into_inner().unwrap_or_else(|p| p.into_inner()))
+}
+
+/// What a worker does next, besides a ready piece.
+enum Next {
+    /// Runs a split.
+    Run((usize, Split)),
+    /// Reads a stream split, and cuts the rest into pieces if asked to.
+    Stream((usize, Split)),
+    /// Waits for a piece: as many streams are open as there are workers.
+    Wait,
+}
+
+/// How streams are cut (see [`crate::config::CutStreams`]).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Cut {
+    /// About how many bytes a piece holds.
+    pub piece_bytes: usize,
+    /// Cut after the first lines, whether it pays or not.
+    pub always: bool,
+}
+
+/// A piece of the split at an index.
+type Cutting = (usize, Arc<Split>, Piece);
+
+/// The cutting thread of a stream: pieces into `queue` until the stream
+/// ends or the run stops.
+fn cut_stream(
+    cutter: Cutter<Box<dyn std::io::Read + Send>>,
+    index: usize,
+    split: Arc<Split>,
+    queue: &PieceQueue<Cutting>,
+    run: &RunFlag,
+) {
+    /// Says the cutter is done, however it ends.
+    struct Done<'a>(&'a PieceQueue<Cutting>);
+    impl Drop for Done<'_> {
+        fn drop(&mut self) {
+            self.0.producer_done();
+        }
+    }
+    let _done = Done(queue);
+    run.enter(|| {
+        for piece in cutter {
+            if crate::cancel::check().is_err() || !queue.push((index, split.clone(), piece)) {
+                break;
+            }
+        }
+    });
+}
+
+/// What a map task costs, to start the longest first: its bytes; a
+/// compressed file (one split) as [`COMPRESSED_COST`] times its size.
+pub(crate) fn split_cost(s: &Split) -> u64 {
+    if s.file.compression.is_compressed() {
+        s.len().saturating_mul(COMPRESSED_COST)
+    } else {
+        s.len()
+    }
+}
+
+/// How many bytes a compressed byte is taken to hold, for [`split_cost`]:
+/// logs and JSON events shrink 4 to 10 times with gzip, bzip2 or zstd. Only
+/// the order of tasks depends on it, never their results.
+const COMPRESSED_COST: u64 = 4;
+
+/// The items with their indexes, longest first (ties in order).
+fn longest_first<T>(items: Vec<T>, cost: impl Fn(&T) -> u64) -> Vec<(usize, T)> {
+    let mut v: Vec<(usize, T)> = items.into_iter().enumerate().collect();
+    v.sort_by_key(|(i, item)| (std::cmp::Reverse(cost(item)), *i));
+    v
+}
+
+/// The results sorted by their keys, or the first failure.
+fn in_order<K: Ord, R>(mut done: Vec<(K, Result<R>)>) -> Result<Vec<R>> {
+    done.sort_by(|a, b| a.0.cmp(&b.0));
+    first_failure(done.into_iter().map(|(_, r)| r).collect())
+}
+
+/// Locks `m`, poisoned or not: a task's panic is caught inside it (see
+/// [`crate::panics`]), so the data is never left half-changed.
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Pieces from the cutting threads (producers) to the workers. One piece
+/// waits at most: the others are in memory only while a worker parses them
+/// or a cutter fills them.
+struct PieceQueue<T> {
+    state: Mutex<QueueState<T>>,
+    changed: Condvar,
+}
+
+struct QueueState<T> {
+    items: VecDeque<T>,
+    producers: usize,
+    /// Workers waiting in [`PieceQueue::pop_wait`].
+    idle: usize,
+    closed: bool,
+}
+
+/// Pieces waiting at most.
+const WAITING: usize = 1;
+
+impl<T> PieceQueue<T> {
+    fn new() -> Self {
+        PieceQueue {
+            state: Mutex::new(QueueState {
+                items: VecDeque::new(),
+                producers: 0,
+                idle: 0,
+                closed: false,
+            }),
+            changed: Condvar::new(),
+        }
+    }
+
+    fn wait<'a>(&self, g: MutexGuard<'a, QueueState<T>>) -> MutexGuard<'a, QueueState<T>> {
+        self.changed
+            .wait(g)
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// True when a worker waits for an item.
+    fn idle(&self) -> bool {
+        lock(&self.state).idle > 0
+    }
+
+    /// Counts a producer in, unless `max` are at work.
+    fn try_add_producer(&self, max: usize) -> bool {
+        let mut s = lock(&self.state);
+        if s.producers >= max {
+            return false;
+        }
+        s.producers += 1;
+        true
+    }
+
+    fn producer_done(&self) {
+        lock(&self.state).producers -= 1;
+        self.changed.notify_all();
+    }
+
+    /// Queues `item` when there is room; false once the queue is closed.
+    fn push(&self, item: T) -> bool {
+        let mut s = lock(&self.state);
+        while s.items.len() >= WAITING && !s.closed {
+            s = self.wait(s);
+        }
+        if s.closed {
+            return false;
+        }
+        s.items.push_back(item);
+        drop(s);
+        self.changed.notify_all();
+        true
+    }
+
+    /// A waiting item, if any.
+    fn try_pop(&self) -> Option<T> {
+        let item = lock(&self.state).items.pop_front();
+        if item.is_some() {
+            self.changed.notify_all();
+        }
+        item
+    }
+
+    /// The next item, waiting for one while a producer is at work; `None`
+    /// once none is.
+    fn pop_wait(&self) -> Option<T> {
+        let mut s = lock(&self.state);
+        loop {
+            if let Some(item) = s.items.pop_front() {
+                drop(s);
+                self.changed.notify_all();
+                return Some(item);
+            }
+            if s.producers == 0 || s.closed {
+                return None;
+            }
+            s.idle += 1;
+            s = self.wait(s);
+            s.idle -= 1;
+        }
+    }
+
+    /// Refuses items from now on.
+    fn close(&self) {
+        lock(&self.state).closed = true;
+        self.changed.notify_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_first_keeps_ties_in_order() {
+        let v = longest_first(vec![3u64, 9, 3, 1, 9], |&c| c);
+        assert_eq!(
+            v.iter().map(|(i, _)| *i).collect::<Vec<_>>(),
+            [1, 4, 0, 2, 3]
+        );
+    }
+
+    #[test]
+    fn results_come_back_in_order_whatever_ran_first() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(3)
+            .build()
+            .unwrap();
+        let run = RunFlag::new();
+        let items: Vec<u64> = (0..50).map(|i| (i * 7919) % 101).collect();
+        let got = each_task(&pool, false, &run, items.clone(), |&c| c, |x| Ok(x * 2)).unwrap();
+        assert_eq!(got, items.iter().map(|x| x * 2).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn a_failure_is_reported_and_stops_the_rest() {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let run = RunFlag::new();
+        let r = each_task(
+            &pool,
+            false,
+            &run,
+            (0..20).collect(),
+            |_| 1,
+            |x: u32| {
+                if x == 3 {
+                    return Err(Error::Internal("three".into()));
+                }
+                crate::cancel::check()?;
+                Ok(x)
+            },
+        );
+        assert!(matches!(r, Err(Error::Internal(m)) if m == "three"));
+    }
+
+    #[test]
+    fn the_queue_hands_every_item_over_and_ends_with_its_producers() {
+        let q = Arc::new(PieceQueue::new());
+        assert!(q.try_add_producer(2) && q.try_add_producer(2) && !q.try_add_producer(2));
+        let producers: Vec<_> = (0..2)
+            .map(|p| {
+                let q = q.clone();
+                std::thread::spawn(move || {
+                    for i in 0..100 {
+                        assert!(q.push(p * 1000 + i));
+                    }
+                    q.producer_done();
+                })
+            })
+            .collect();
+        let mut got = Vec::new();
+        while let Some(x) = q.pop_wait() {
+            got.push(x);
+        }
+        for p in producers {
+            p.join().unwrap();
+        }
+        got.sort();
+        let want: Vec<_> = (0..2)
+            .flat_map(|p| (0..100).map(move |i| p * 1000 + i))
+            .collect();
+        assert_eq!(got, want);
+        q.close();
+        assert!(!q.push(1));
+    }
+}
