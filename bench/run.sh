@@ -246,6 +246,10 @@ tool video_tagging mr "$LOGS_BYTES" lines same "$MR run video_tagging -q -i $LOG
 tool video_tagging duckdb "$LOGS_BYTES" lines same "python3 bench/duck.py video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
 tool video_tagging chdb "$LOGS_BYTES" lines same "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
 
+# A heavy mapper over one .gz: mr cuts the stream into pieces for both cores.
+tool video_tagging_gz mr "$ONE_GZ_BYTES" lines same "$MR run video_tagging -q -i $ONE_GZ"
+tool video_tagging_gz chdb "$ONE_GZ_BYTES" lines same "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
+
 tool word_count mr "$TEXT_BYTES" mr same "$MR run word_count -q -i $TEXT"
 tool word_count ceiling "$TEXT_BYTES" mr same "$CEILING word_count -j 2 $TEXT"
 tool word_count duckdb "$TEXT_BYTES" tsv different "python3 bench/duck.py word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
@@ -270,7 +274,7 @@ fi
 tool startup chdb 0 none same "python3 bench/peers.py chdb startup"
 tool startup polars 0 none same "python3 bench/peers.py polars startup"
 tool startup duckdb 0 none same "python3 bench/duck.py startup"
-JOBS=(url_views url_views_gz video_tagging word_count startup)
+JOBS=(url_views url_views_gz video_tagging video_tagging_gz word_count startup)
 for job in "${JOBS[@]}"; do
   kept=""
   for t in ${TOOLS[$job]}; do

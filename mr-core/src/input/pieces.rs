@@ -142,7 +142,7 @@ pub struct Rest {
 /// ```
 /// use mr_core::input::pieces::Cutter;
 /// let text = "a\nbb\nccc\n".repeat(100_000);
-/// let pieces: Vec<_> = Cutter::new(text.as_bytes(), 1 << 20).collect();
+/// let pieces: Vec<_> = Cutter::new(text.as_bytes(), 100_000).collect();
 /// assert!(pieces.len() > 1);
 /// assert_eq!(pieces.iter().map(|p| p.len()).sum::<usize>(), text.len());
 /// assert_eq!(pieces[1].first_line, 1 + text[..pieces[0].len()].matches('\n').count() as u64);
