@@ -176,9 +176,9 @@ pub struct RunArgs {
     pub skip_bad_records: bool,
 
     /// Cut a compressed file or stdin (one split, read from its start) into
-    /// pieces parsed by several workers: auto when its decoder waits for the
-    /// one task parsing it while workers are idle (a heavy mapper), always,
-    /// or never. Results are the same either way.
+    /// pieces parsed by several workers: auto when the one task parsing it
+    /// needs much more CPU than the decoding while workers are idle (a heavy
+    /// mapper), always, or never. Results are the same either way.
     #[arg(long, value_enum, default_value_t = CutStreamsArg::Auto, value_name = "WHEN")]
     pub cut_streams: CutStreamsArg,
 
@@ -316,7 +316,7 @@ pub enum OutputFormatArg {
 /// `--cut-streams`.
 #[derive(clap::ValueEnum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CutStreamsArg {
-    /// When workers are idle and the decoder waits for the parsing.
+    /// When workers are idle and the parsing is the bound, not the decoding.
     Auto,
     /// Always, after the first line, in pieces as small as --chunksize (for
     /// tests).

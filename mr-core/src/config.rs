@@ -74,9 +74,10 @@ pub struct RunConfig {
 /// (their part files are one per split).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum CutStreams {
-    /// When it pays: workers are idle while the stream's decoder waits for
-    /// the one task parsing it (a heavy mapper); a decoder that is the bound
-    /// (inflate-bound gzip) keeps its stream in one task.
+    /// When it pays: workers are idle while the one task parsing the stream
+    /// spends 1.5 times the decoder's CPU per byte or more (a heavy mapper);
+    /// a decoder that is the bound (gzip under a light mapper, bzip2) keeps
+    /// its stream in one task.
     #[default]
     Auto,
     /// After the stream's first line, whatever the speeds, in pieces as

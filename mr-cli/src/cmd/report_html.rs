@@ -279,11 +279,15 @@ fn timeline(h: &mut String, doc: &Value, tasks: &[Value]) {
         let class = if phase == "reduce" { "reduce" } else { "map" };
         let _ = write!(
             h,
-            "<rect class=\"task {class}\" x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{}\"><title>step {} {} task {} · thread {} · {:.3}–{:.3} s · {} · {} records in, {} out{}</title></rect>",
+            "<rect class=\"task {class}\" x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{}\"><title>step {} {} task {}{} · thread {} · {:.3}–{:.3} s · {} · {} records in, {} out{}</title></rect>",
             row_h - 3.0,
             count(&t["step"]) + 1,
             html_escape(phase),
             count(&t["task"]),
+            match t["piece"].as_u64() {
+                Some(p) => format!(" piece {p}"),
+                None => String::new(),
+            },
             count(&t["thread"]),
             start,
             end,

@@ -19,6 +19,7 @@
 //! a well-formed file takes the parallel path.
 
 use super::lines::read_some;
+use super::read_ahead::{thread_cpu_time, DecodeCost};
 use bzip2::read::MultiBzDecoder;
 use std::collections::VecDeque;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};
@@ -104,6 +105,8 @@ pub struct Bz2Blocks<R: Read + Seek + Send + 'static> {
     out: VecDeque<Vec<u8>>,
     out_at: usize,
     threads: usize,
+    /// Where the CPU time of the decoding threads is counted.
+    cost: Option<DecodeCost>,
     /// After something unexpected: the sequential decoder, and the bytes of
     /// its output that were already handed out.
     fallback: Option<(MultiBzDecoder<BufReader<R>>, u64)>,
@@ -131,8 +134,16 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             out: VecDeque::new(),
             out_at: 0,
             threads: threads.max(1),
+            cost: None,
             fallback: None,
         }
+    }
+
+    /// Counts the CPU time of the threads that decode blocks into `cost` (see
+    /// [`super::pieces`]: the cost of decoding against that of parsing).
+    pub fn counting_cpu(mut self, cost: DecodeCost) -> Self {
+        self.cost = Some(cost);
+        self
     }
 
     /// Reads more compressed bytes; false at the end of the file.
@@ -268,10 +279,19 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
         let decoded: Vec<Option<Vec<u8>>> = if pieces.len() == 1 {
             vec![decode_piece(buf, &pieces[0])]
         } else {
+            let cost = self.cost.as_ref();
             std::thread::scope(|s| {
                 let handles: Vec<_> = pieces
                     .iter()
-                    .map(|p| s.spawn(move || decode_piece(buf, p)))
+                    .map(|p| {
+                        s.spawn(move || {
+                            let decoded = decode_piece(buf, p);
+                            if let Some(c) = cost {
+                                c.add_helper_cpu(thread_cpu_time());
+                            }
+                            decoded
+                        })
+                    })
                     .collect();
                 handles
                     .into_iter()

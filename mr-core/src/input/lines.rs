@@ -7,7 +7,7 @@
 
 use super::bzip2_blocks::Bz2Blocks;
 use super::listing::{Compression, InputSource};
-use super::read_ahead::{Backlog, ReadAhead};
+use super::read_ahead::{DecodeCost, ReadAhead};
 use super::split::Split;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -242,28 +242,25 @@ pub fn is_corrupt_data(e: &io::Error) -> bool {
 type BoxRead = Box<dyn Read + Send>;
 
 /// A stream's decoded bytes, and, when they are decoded on a thread of
-/// their own, how far that thread is ahead of the reader.
+/// their own, what decoding them costs.
 pub struct Decoded {
     /// The bytes.
     pub bytes: BoxRead,
-    /// Blocks decoded and waiting (see [`Backlog`]).
-    pub backlog: Option<Backlog>,
+    /// CPU time per byte decoded (see [`DecodeCost`]).
+    pub cost: Option<DecodeCost>,
 }
 
 impl Decoded {
     fn ahead(r: ReadAhead) -> Decoded {
-        let backlog = Some(r.backlog());
+        let cost = Some(r.decode_cost());
         Decoded {
             bytes: Box::new(r),
-            backlog,
+            cost,
         }
     }
 
     fn plain(bytes: BoxRead) -> Decoded {
-        Decoded {
-            bytes,
-            backlog: None,
-        }
+        Decoded { bytes, cost: None }
     }
 }
 
@@ -359,10 +356,9 @@ pub fn open_stream_split(split: &Split) -> Result<Decoded> {
     if file.compression == Compression::Bzip2 {
         // A block per thread (see bzip2_blocks): bzip2 is slow to decode.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        return Ok(Decoded::ahead(ReadAhead::spawn(Bz2Blocks::new(
-            Source(f),
-            threads,
-        ))));
+        let cost = DecodeCost::default();
+        let blocks = Bz2Blocks::new(Source(f), threads).counting_cpu(cost.clone());
+        return Ok(Decoded::ahead(ReadAhead::spawn_counted(blocks, cost)));
     }
     decoder(Box::new(f), file.compression, path, Some(file.size))
 }

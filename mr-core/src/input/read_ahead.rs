@@ -23,7 +23,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
 use std::thread::JoinHandle;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// Bytes per block handed from the decoder thread to the reader.
 pub const BLOCK_BYTES: usize = 1 << 20; // 1 MiB
@@ -63,48 +63,61 @@ pub struct ReadAhead {
     check: Option<MemberCheck>,
     done: bool,
     thread: Option<JoinHandle<()>>,
-    backlog: Backlog,
+    cost: DecodeCost,
 }
 
-/// How long the decoding thread has waited for its reader to take blocks,
-/// against how long it has run.
+/// What decoding a stream has cost so far: the CPU time of the decoding
+/// thread (and of the threads it decodes on, for bzip2) per byte decoded.
 ///
-/// A decoder that waits much of the time is faster than its reader: it
-/// could feed more readers (see [`super::pieces`]). One that never waits is
-/// the bound, and more readers would only take CPU from it.
-#[derive(Clone, Debug)]
-pub struct Backlog(Arc<Waits>);
+/// A reader that spends much more CPU per byte than its decoder is the
+/// bound: the decoder could feed more readers (see [`super::pieces`]). CPU
+/// time, not waiting time, is compared: two threads that share a core wait
+/// for each other whichever is the slower.
+#[derive(Clone, Debug, Default)]
+pub struct DecodeCost(Arc<Cost>);
 
-#[derive(Debug)]
-struct Waits {
-    started: Instant,
-    /// Nanoseconds the decoder waited for room to queue a block.
-    waited: AtomicU64,
+#[derive(Debug, Default)]
+struct Cost {
+    /// The decoding thread's CPU time so far, in nanoseconds.
+    cpu: AtomicU64,
+    /// CPU time of the threads it decoded on, in nanoseconds.
+    helpers: AtomicU64,
+    bytes: AtomicU64,
 }
 
-impl Backlog {
-    fn new() -> Backlog {
-        Backlog(Arc::new(Waits {
-            started: Instant::now(),
-            waited: AtomicU64::new(0),
-        }))
-    }
+/// Bytes decoded before [`DecodeCost::ns_per_byte`] says anything.
+const COST_AFTER_BYTES: u64 = 4 << 20;
 
-    /// The share of its time the decoder has waited for the reader, once it
-    /// has run for a while (`None` before).
+impl DecodeCost {
+    /// CPU nanoseconds per byte decoded, once a few MiB are (`None` before).
     ///
     /// ```
     /// let r = mr_core::input::read_ahead::ReadAhead::spawn(std::io::empty());
-    /// assert!(r.backlog().waited_share().is_none_or(|s| (0.0..=1.0).contains(&s)));
+    /// assert_eq!(r.decode_cost().ns_per_byte(), None);
     /// ```
-    pub fn waited_share(&self) -> Option<f64> {
-        let ran = self.0.started.elapsed();
-        if ran < Duration::from_millis(20) {
+    pub fn ns_per_byte(&self) -> Option<f64> {
+        let bytes = self.0.bytes.load(Ordering::Relaxed);
+        if bytes < COST_AFTER_BYTES {
             return None;
         }
-        let waited = self.0.waited.load(Ordering::Relaxed) as f64 / 1e9;
-        Some((waited / ran.as_secs_f64()).min(1.0))
+        let cpu = self.0.cpu.load(Ordering::Relaxed) + self.0.helpers.load(Ordering::Relaxed);
+        Some(cpu as f64 / bytes as f64)
     }
+
+    /// Counts CPU time spent for the decoder on another thread.
+    pub fn add_helper_cpu(&self, cpu: Duration) {
+        let ns = u64::try_from(cpu.as_nanos()).unwrap_or(u64::MAX);
+        self.0.helpers.fetch_add(ns, Ordering::Relaxed);
+    }
+}
+
+/// The CPU time the calling thread has used so far.
+pub fn thread_cpu_time() -> Duration {
+    let t = rustix::time::clock_gettime(rustix::time::ClockId::ThreadCPUTime);
+    Duration::new(
+        u64::try_from(t.tv_sec).unwrap_or(0),
+        u32::try_from(t.tv_nsec).unwrap_or(0),
+    )
 }
 
 /// Fills a block on the helper thread: up to its capacity; true at the end
@@ -146,7 +159,13 @@ impl<R: BufRead + Send + 'static> Fill for GzInflater<R> {
 impl ReadAhead {
     /// Starts reading `inner` on a new thread.
     pub fn spawn<R: Read + Send + 'static>(inner: R) -> ReadAhead {
-        Self::start(Plain(inner), None, "mr-inflate", BLOCK_BYTES)
+        Self::spawn_counted(inner, DecodeCost::default())
+    }
+
+    /// [`spawn`](Self::spawn), the decoding thread's CPU time counted into
+    /// `cost` (which `inner` may add its own threads' to).
+    pub fn spawn_counted<R: Read + Send + 'static>(inner: R, cost: DecodeCost) -> ReadAhead {
+        Self::start(Plain(inner), None, "mr-inflate", BLOCK_BYTES, cost)
     }
 
     /// Starts inflating the gzip file `raw` on a new thread; the members'
@@ -172,14 +191,27 @@ impl ReadAhead {
         let check = Some(MemberCheck::default());
         if size.is_some_and(|n| n <= COMPRESSED_BLOCK_BYTES as u64) {
             let input = io::BufReader::with_capacity(COMPRESSED_BLOCK_BYTES, raw);
-            return Self::start(GzInflater::new(input), check, "mr-inflate", BLOCK_BYTES);
+            return Self::start(
+                GzInflater::new(input),
+                check,
+                "mr-inflate",
+                BLOCK_BYTES,
+                DecodeCost::default(),
+            );
         }
-        let compressed = Self::start(Plain(raw), None, "mr-gzread", COMPRESSED_BLOCK_BYTES);
+        let compressed = Self::start(
+            Plain(raw),
+            None,
+            "mr-gzread",
+            COMPRESSED_BLOCK_BYTES,
+            DecodeCost::default(),
+        );
         Self::start(
             GzInflater::new(compressed),
             check,
             "mr-inflate",
             BLOCK_BYTES,
+            DecodeCost::default(),
         )
     }
 
@@ -188,14 +220,14 @@ impl ReadAhead {
         check: Option<MemberCheck>,
         name: &str,
         block_bytes: usize,
+        cost: DecodeCost,
     ) -> ReadAhead {
         let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
         let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
-        let backlog = Backlog::new();
-        let queued = backlog.clone();
+        let spent = cost.clone();
         let thread = std::thread::Builder::new()
             .name(name.into())
-            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx, queued))
+            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx, spent))
             .ok();
         ReadAhead {
             full: Some(full_rx),
@@ -206,13 +238,13 @@ impl ReadAhead {
             check,
             done: false,
             thread,
-            backlog,
+            cost,
         }
     }
 
-    /// The count of decoded blocks waiting for this reader.
-    pub fn backlog(&self) -> Backlog {
-        self.backlog.clone()
+    /// What decoding has cost so far (shared with the decoding thread).
+    pub fn decode_cost(&self) -> DecodeCost {
+        self.cost.clone()
     }
 
     /// Checks the member that ends at the current position, if one does.
@@ -238,7 +270,7 @@ fn fill_blocks<F: Fill>(
     block_bytes: usize,
     full: SyncSender<io::Result<Block>>,
     empty: Receiver<Block>,
-    queued: Backlog,
+    cost: DecodeCost,
 ) {
     // Allocated as needed; then the reader hands them back to be refilled.
     let mut spare = (0..BLOCKS).map(|_| Block::default()).collect::<Vec<_>>();
@@ -256,12 +288,14 @@ fn fill_blocks<F: Fill>(
         let result = inner.fill(&mut block);
         let send = !block.data.is_empty() || !block.ends.is_empty();
         if send {
-            let t = Instant::now();
+            let cpu = u64::try_from(thread_cpu_time().as_nanos()).unwrap_or(u64::MAX);
+            cost.0.cpu.store(cpu, Ordering::Relaxed);
+            cost.0
+                .bytes
+                .fetch_add(block.data.len() as u64, Ordering::Relaxed);
             if full.send(Ok(block)).is_err() {
                 return;
             }
-            let waited = u64::try_from(t.elapsed().as_nanos()).unwrap_or(u64::MAX);
-            queued.0.waited.fetch_add(waited, Ordering::Relaxed);
         }
         match result {
             Ok(false) => {}

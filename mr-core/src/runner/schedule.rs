@@ -121,6 +121,9 @@ pub(crate) fn each_map_task<R: Send>(
                     finish(i, 0, r.map(|(r, _)| r));
                 }
                 Some(Next::Stream((i, s))) => {
+                    // The stream's producer slot, given back however this
+                    // ends (a panic too), or handed to the cutter.
+                    let slot = Slot(&pieces);
                     let r = run.task(|| {
                         task(
                             &s,
@@ -140,17 +143,13 @@ pub(crate) fn each_map_task<R: Send>(
                             None
                         }
                     };
-                    let Some(rest) = rest else {
-                        pieces.producer_done();
-                        continue;
-                    };
-                    let (pieces, s) = (&pieces, Arc::new(s));
+                    let Some(rest) = rest else { continue };
+                    let s = Arc::new(s);
                     let cutter = Cutter::resume(rest, piece_bytes);
                     let spawned = std::thread::Builder::new()
                         .name("mr-cut".into())
-                        .spawn_scoped(scope, move || cut_stream(cutter, i, s, pieces, run));
+                        .spawn_scoped(scope, move || cut_stream(cutter, i, s, slot, run));
                     if let Err(e) = spawned {
-                        pieces.producer_done();
                         run.stop();
                         finish(
                             i,
@@ -201,17 +200,10 @@ fn cut_stream(
     cutter: Cutter<Box<dyn std::io::Read + Send>>,
     index: usize,
     split: Arc<Split>,
-    queue: &PieceQueue<Cutting>,
+    slot: Slot<'_>,
     run: &RunFlag,
 ) {
-    /// Says the cutter is done, however it ends.
-    struct Done<'a>(&'a PieceQueue<Cutting>);
-    impl Drop for Done<'_> {
-        fn drop(&mut self) {
-            self.0.producer_done();
-        }
-    }
-    let _done = Done(queue);
+    let queue = slot.0;
     run.enter(|| {
         for piece in cutter {
             if crate::cancel::check().is_err() || !queue.push((index, split.clone(), piece)) {
@@ -219,6 +211,18 @@ fn cut_stream(
             }
         }
     });
+    drop(slot);
+}
+
+/// A producer's place in the piece queue ([`PieceQueue::try_add_producer`]):
+/// dropping it says the producer is done, however it ends (a panic too), so
+/// that no worker waits for pieces that will never come.
+struct Slot<'a>(&'a PieceQueue<Cutting>);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.producer_done();
+    }
 }
 
 /// What a map task costs, to start the longest first: its bytes; a
@@ -410,6 +414,49 @@ mod tests {
             },
         );
         assert!(matches!(r, Err(Error::Internal(m)) if m == "three"));
+    }
+
+    /// A split that is a stream (a `.gz` that is never opened).
+    fn gz_split(index: usize) -> Split {
+        use crate::input::listing::{Compression, InputFile, InputSource};
+        Split {
+            index,
+            file: Arc::new(InputFile {
+                source: InputSource::Path(format!("f{index}.gz").into()),
+                display: format!("f{index}.gz"),
+                size: 1000,
+                compression: Compression::Gzip,
+            }),
+            start: 0,
+            end: u64::MAX,
+        }
+    }
+
+    #[test]
+    fn a_stream_task_that_panics_does_not_leave_the_others_waiting() {
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(2)
+                .build()
+                .unwrap();
+            let run = RunFlag::new();
+            let cut = Some(Cut {
+                piece_bytes: 1 << 20,
+                always: false,
+            });
+            let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                each_map_task(&pool, false, &run, vec![gz_split(0)], cut, |_, input| {
+                    if let MapInput::Stream { .. } = input {
+                        panic!("a bug in the task");
+                    }
+                    Ok(((), None))
+                })
+            }));
+            let _ = tx.send(r.is_err());
+        });
+        let panicked = rx.recv_timeout(std::time::Duration::from_secs(60));
+        assert_eq!(panicked, Ok(true), "each_map_task hung or did not panic");
     }
 
     #[test]
