@@ -2,22 +2,23 @@
 //!
 //! - [`each_task`]: a phase's tasks start longest first, each on the next
 //!   free worker; results come back in the tasks' order.
-//! - [`each_map_task`]: the same for map tasks, where a split that is a
-//!   stream (a compressed file, stdin) is also cut into pieces as it is
-//!   decoded (see [`crate::input::pieces`]), each parsed by a map task of its
-//!   own on whichever worker is free:
+//! - [`each_map_task`]: the same for map tasks, where the rest of a split
+//!   that is a stream (a compressed file, stdin) may be cut into pieces as
+//!   it is decoded (see [`crate::input::pieces`]), each parsed by a map task
+//!   of its own on whichever worker is free:
 //!
 //! ```text
-//!                ┌ mr-cut ─▶ piece ─┐
-//! splits, longest first ─▶ worker ─┤                  ├─▶ results in (split, piece) order
-//!                └─ plain split ────┘
+//!                                ┌─ stream: read; the rest ─▶ mr-cut ─▶ pieces ─┐
+//! splits, longest first ─▶ worker┤                                              ├─▶ results in (split, piece) order
+//!                                └─ plain split ────────────────────────────────┘
 //! ```
 //!
 //! A worker takes a piece that is ready first (pieces are in memory and
-//! bounded), else the next split: a stream split is opened and handed to a
-//! cutting thread (at most one stream per worker is open at a time), any
-//! other split is run. With no split left, it waits for pieces until every
-//! stream is cut.
+//! bounded), else the next split: a stream split is read by this worker,
+//! which may hand its rest to a cutting thread (at most one stream per
+//! worker is open at a time: with that many open, the next plain split is
+//! taken instead, or a piece waited for); any other split is run. With no
+//! split left, it waits for pieces until every stream is read.
 
 use crate::cancel::{first_failure, RunFlag};
 use crate::error::{Error, Result};
@@ -89,7 +90,7 @@ pub(crate) fn each_map_task<R: Send>(
         }
     };
     let threads = pool.current_num_threads();
-    let splits = Mutex::new(longest_first(splits, split_cost).into_iter().peekable());
+    let splits: Mutex<VecDeque<_>> = Mutex::new(longest_first(splits, split_cost).into());
     let pieces = PieceQueue::new();
     let wanted = || pieces.idle();
     // (split, piece) -> result.
@@ -108,10 +109,17 @@ pub(crate) fn each_map_task<R: Send>(
             }
             let next = {
                 let mut queue = lock(&splits);
-                match queue.peek() {
-                    Some((_, s)) if !is_stream(s) => queue.next().map(Next::Run),
-                    Some(_) if pieces.try_add_producer(threads) => queue.next().map(Next::Stream),
-                    Some(_) => Some(Next::Wait),
+                match queue.front() {
+                    Some((_, s)) if !is_stream(s) => queue.pop_front().map(Next::Run),
+                    Some(_) if pieces.try_add_producer(threads) => {
+                        queue.pop_front().map(Next::Stream)
+                    }
+                    // As many streams are open as there are workers: a plain
+                    // split further on, else wait for a piece.
+                    Some(_) => match queue.iter().position(|(_, s)| !is_stream(s)) {
+                        Some(k) => queue.remove(k).map(Next::Run),
+                        None => Some(Next::Wait),
+                    },
                     None => None,
                 }
             };
@@ -457,6 +465,79 @@ mod tests {
         });
         let panicked = rx.recv_timeout(std::time::Duration::from_secs(60));
         assert_eq!(panicked, Ok(true), "each_map_task hung or did not panic");
+    }
+
+    /// A reader that blocks until `gate` is set, then ends.
+    struct Gated(Arc<std::sync::atomic::AtomicBool>);
+
+    impl std::io::Read for Gated {
+        fn read(&mut self, _: &mut [u8]) -> std::io::Result<usize> {
+            let start = std::time::Instant::now();
+            while !self.0.load(std::sync::atomic::Ordering::SeqCst) {
+                if start.elapsed() > std::time::Duration::from_secs(30) {
+                    return Err(std::io::Error::other("gate never opened"));
+                }
+                std::thread::sleep(std::time::Duration::from_millis(1));
+            }
+            Ok(0)
+        }
+    }
+
+    /// With as many streams open as workers (their cutters waiting for
+    /// their input), a free worker runs a plain split queued behind further
+    /// streams instead of waiting for pieces: here the plain split is what
+    /// the streams wait for.
+    #[test]
+    fn a_plain_split_behind_streams_runs_while_the_streams_are_open() {
+        use crate::input::listing::{Compression, InputFile, InputSource};
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let run = RunFlag::new();
+        let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let plain = Split {
+            index: 3,
+            file: Arc::new(InputFile {
+                source: InputSource::Path("plain.txt".into()),
+                display: "plain.txt".into(),
+                size: 10,
+                compression: Compression::None,
+            }),
+            start: 0,
+            end: 10,
+        };
+        let splits = vec![gz_split(0), gz_split(1), gz_split(2), plain];
+        let cut = Some(Cut {
+            piece_bytes: 1 << 20,
+            always: true,
+        });
+        let started = std::time::Instant::now();
+        let got = each_map_task(&pool, false, &run, splits, cut, |s, input| {
+            Ok(match input {
+                MapInput::Stream { .. } => {
+                    let rest = Rest {
+                        bytes: Box::new(Gated(gate.clone())),
+                        offset: 0,
+                        line: 1,
+                        header: None,
+                    };
+                    ((s.index, None), Some(rest))
+                }
+                MapInput::Split => {
+                    gate.store(true, std::sync::atomic::Ordering::SeqCst);
+                    ((s.index, None), None)
+                }
+                MapInput::Piece(p) => ((s.index, Some(p.index)), None),
+            })
+        })
+        .unwrap();
+        assert!(started.elapsed() < std::time::Duration::from_secs(20));
+        assert_eq!(
+            got,
+            [(0, None), (1, None), (2, None), (3, None)],
+            "the gated streams are empty: no pieces"
+        );
     }
 
     #[test]
