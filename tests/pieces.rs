@@ -7,6 +7,7 @@ mod common;
 use common::*;
 use std::fs;
 use std::path::Path;
+use std::process::Output;
 
 /// Text of `lines` lines, deterministic.
 fn text(lines: usize) -> String {
@@ -59,8 +60,6 @@ fn run_cut(w: &Workdir, job: &str, input: &str, report: &str, more: &[&str]) -> 
     args.extend_from_slice(more);
     w.mr(&args)
 }
-
-type Output = std::process::Output;
 
 #[test]
 fn a_gzip_file_cut_into_pieces_counts_as_one_task_does() {

@@ -145,7 +145,9 @@ static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static TO_REMOVE: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
 static CRITICAL: Mutex<()> = Mutex::new(());
 
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+/// Locks `m`, poisoned or not: what it guards is never left half-changed
+/// (a task's panic is caught inside the task, see [`crate::panics`]).
+pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 

@@ -70,7 +70,8 @@ const HANDOFF_COST: f64 = 1.5;
 /// Bytes a stream task reads before it compares costs.
 const HANDOFF_AFTER_BYTES: u64 = 4 << 20;
 
-/// What a stream task checks to hand its rest over.
+/// What a stream task checks to hand its rest over, and what it keeps for
+/// the cutter.
 struct Handoff<'a> {
     /// What the stream's decoding costs (`None`: it does not run on a thread
     /// of its own, as for plain stdin).
@@ -79,9 +80,29 @@ struct Handoff<'a> {
     always: bool,
     /// This thread's CPU time when the task began.
     started: std::time::Duration,
+    /// Checks in a row that found the task the bound and a worker idle.
+    ahead: u32,
+    /// The stream's first line (a CSV header for later pieces).
+    header: Option<std::sync::Arc<[u8]>>,
+    /// Set when the task stops to hand its rest over.
+    handed: bool,
 }
 
 impl Handoff<'_> {
+    /// Called after each line (`lines_read` so far, `line` starting at byte
+    /// `read` of the stream): whether the task stops here and hands the rest
+    /// over.
+    fn stop_after(&mut self, lines_read: u64, line: &[u8], read: u64) -> bool {
+        if lines_read == 1 {
+            self.header = Some(line.into());
+        }
+        if !self.always && lines_read.is_multiple_of(1024) {
+            self.ahead = if self.ready(read) { self.ahead + 1 } else { 0 };
+        }
+        self.handed = self.always || self.ahead == HANDOFF_CHECKS;
+        self.handed
+    }
+
     /// Whether, now, this task (having read `read` bytes) spends more CPU
     /// per byte than the decoder, and a worker waits for work.
     fn ready(&self, read: u64) -> bool {
@@ -206,13 +227,13 @@ pub(crate) fn run_map_task(
                 wanted,
                 always,
                 started: thread_cpu_time(),
+                ahead: 0,
+                header: None,
+                handed: false,
             });
             LineReader::new(decoded.bytes, 0, u64::MAX)
         }
     };
-    // For a hand-over: the stream's first line, and the checks in a row
-    // that found the decoder ahead and a worker idle.
-    let (mut header, mut ahead, mut handed) = (None::<std::sync::Arc<[u8]>>, 0, false);
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
@@ -297,27 +318,12 @@ pub(crate) fn run_map_task(
             offset: Some(offset),
             in_split: None,
         };
-        if handoff.is_some() && lines_read == 1 {
-            header = Some(line.into());
-        }
         if policy.check(&mut bad, r, location, line)? == Some(false) {
             stats.blank_lines += 1;
         }
-        if let Some(h) = &handoff {
-            if h.always {
-                handed = true;
+        if let Some(h) = &mut handoff {
+            if h.stop_after(lines_read, line, offset) {
                 break;
-            }
-            if lines_read.is_multiple_of(1024) {
-                ahead = if h.ready(reader.position()) {
-                    ahead + 1
-                } else {
-                    0
-                };
-                if ahead == HANDOFF_CHECKS {
-                    handed = true;
-                    break;
-                }
             }
         }
     }
@@ -335,18 +341,19 @@ pub(crate) fn run_map_task(
         });
         p.add_records(lines_read % 1024);
     }
-    let rest = if handed {
-        Some(Rest {
+    let rest = match handoff {
+        Some(h) if h.handed => Some(Rest {
             offset: reader.position(),
             line: lines_read + 1,
-            header,
+            header: h.header,
             bytes: Box::new(reader.into_rest()),
-        })
-    } else {
-        if let Some(r) = recycle {
-            r.give(reader.into_buffer());
+        }),
+        _ => {
+            if let Some(r) = recycle {
+                r.give(reader.into_buffer());
+            }
+            None
         }
-        None
     };
     mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {
         e.in_hook(format!(

@@ -159,14 +159,7 @@ impl<R: Read> LineReader<R> {
         self.lo += consumed;
         self.pos += consumed as u64;
         self.scanned = 0;
-        let mut line = &self.buf[start..start + len];
-        // Every trailing \r goes, as mrjob strips them (`\r\r\n` too).
-        while let [rest @ .., b'\r'] = line {
-            line = rest;
-        }
-        if line_start == 0 && line.starts_with(BOM) {
-            line = &line[BOM.len()..];
-        }
+        let line = trim_line(&self.buf[start..start + len], line_start == 0);
         Ok(Some((line_start, line)))
     }
 
@@ -186,6 +179,21 @@ impl<R: Read> LineReader<R> {
             n => self.hi += n,
         }
         Ok(())
+    }
+}
+
+/// A line without its line end as a reader returns it: every trailing `\r`
+/// goes, as mrjob strips them (`\r\r\n` too), and the first line of a file
+/// loses a UTF-8 byte-order mark.
+#[inline]
+pub(super) fn trim_line(mut line: &[u8], starts_file: bool) -> &[u8] {
+    while let [rest @ .., b'\r'] = line {
+        line = rest;
+    }
+    if starts_file {
+        line.strip_prefix(BOM).unwrap_or(line)
+    } else {
+        line
     }
 }
 

@@ -16,7 +16,7 @@
 //! disk) reaches the task of the last piece at the byte where it happened,
 //! with its [`io::ErrorKind`] kept.
 
-use super::lines::{read_some, LineReader};
+use super::lines::{read_some, trim_line, LineReader};
 use std::io::{self, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
@@ -183,14 +183,8 @@ impl<R: Read> Cutter<R> {
 
     /// Reads into `data` (its bytes are kept initialized: it is never
     /// shrunk, and only grown) after its first `len` until it holds a whole
-    /// piece; returns the length of the piece's lines (through its last
-    /// newline) and whether the stream ended (or failed, with `error`).
-    fn fill(
-        &mut self,
-        data: &mut Vec<u8>,
-        len: &mut usize,
-        error: &mut Option<io::Error>,
-    ) -> (usize, bool) {
+    /// piece.
+    fn fill(&mut self, data: &mut Vec<u8>, len: &mut usize) -> Filled {
         let mut want = self.piece_bytes;
         // Where the last newline may be: bytes before it were searched.
         let mut searched = 0;
@@ -200,22 +194,28 @@ impl<R: Read> Cutter<R> {
             }
             while *len < want {
                 match read_some(&mut self.inner, &mut data[*len..want]) {
-                    Ok(0) => return (*len, true),
+                    Ok(0) => return Filled::Ended(None),
                     Ok(k) => *len += k,
-                    Err(e) => {
-                        *error = Some(e);
-                        return (*len, true);
-                    }
+                    Err(e) => return Filled::Ended(Some(e)),
                 }
             }
             if let Some(i) = memchr::memrchr(b'\n', &data[searched..*len]) {
-                return (searched + i + 1, false);
+                return Filled::Cut(searched + i + 1);
             }
             // A line longer than a piece: read on.
             searched = *len;
             want = *len + self.piece_bytes;
         }
     }
+}
+
+/// How [`Cutter::fill`] ended.
+enum Filled {
+    /// A piece's lines end at this length (through its last newline); the
+    /// bytes after it start the next piece.
+    Cut(usize),
+    /// The stream ended, or failed with this error.
+    Ended(Option<io::Error>),
 }
 
 impl Cutter<Box<dyn Read + Send>> {
@@ -246,17 +246,20 @@ impl<R: Read> Iterator for Cutter<R> {
         data[..carried].copy_from_slice(&self.carry);
         self.carry.clear();
         let mut len = carried;
-        let mut error = None;
-        let (end, ended) = self.fill(&mut data, &mut len, &mut error);
-        if ended {
-            self.done = true;
-            if len == 0 && error.is_none() && self.index > 0 {
-                return None;
+        let error = match self.fill(&mut data, &mut len) {
+            Filled::Cut(end) => {
+                self.carry.extend_from_slice(&data[end..len]);
+                len = end;
+                None
             }
-        } else {
-            self.carry.extend_from_slice(&data[end..len]);
-            len = end;
-        }
+            Filled::Ended(error) => {
+                self.done = true;
+                if len == 0 && error.is_none() && self.index > 0 {
+                    return None;
+                }
+                error
+            }
+        };
         let bytes = &data[..len];
         if self.index == 0 {
             self.header = Some(first_line(bytes).into());
@@ -283,17 +286,10 @@ impl<R: Read> Iterator for Cutter<R> {
     }
 }
 
-/// The first line of a stream as [`LineReader`] returns it: without its
-/// line end and trailing `\r`s, without a UTF-8 byte-order mark.
+/// The first line of a stream as [`LineReader`] returns it.
 fn first_line(data: &[u8]) -> &[u8] {
-    let mut line = match memchr::memchr(b'\n', data) {
-        Some(i) => &data[..i],
-        None => data,
-    };
-    while let [rest @ .., b'\r'] = line {
-        line = rest;
-    }
-    line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+    let end = memchr::memchr(b'\n', data).unwrap_or(data.len());
+    trim_line(&data[..end], true)
 }
 
 /// The newlines in `data`, eight bytes at a time: each word's newline bytes

@@ -20,7 +20,7 @@
 //! taken instead, or a piece waited for); any other split is run. With no
 //! split left, it waits for pieces until every stream is read.
 
-use crate::cancel::{first_failure, RunFlag};
+use crate::cancel::{first_failure, lock, RunFlag};
 use crate::error::{Error, Result};
 use crate::input::lines::is_stream;
 use crate::input::pieces::{Cutter, Piece, Rest};
@@ -61,15 +61,15 @@ pub(crate) fn each_task<T: Send, R: Send>(
         let r = task(item);
         lock(&done).push((i, r));
     });
-    in_order(done.into_inner().unwrap_or_else(|p| p.into_inner()))
+    in_order(done)
 }
 
 /// Runs `task` on every split, as [`each_task`] does with [`split_cost`];
-/// with `piece_bytes`, a split that is a stream is read by one task until
-/// workers wait for work while the stream's decoder is ahead of that task
-/// (see [`MapInput::Stream`]); the task hands the rest back, which is cut
-/// into pieces of about `piece_bytes`, and `task` runs on each piece.
-/// Results come back in split order, a split's pieces in their order.
+/// with `cut`, a split that is a stream is read by one task until that task
+/// finds itself the bound while workers wait for work (see
+/// [`MapInput::Stream`]); it hands the rest back, which is cut into pieces
+/// of about `cut.piece_bytes`, and `task` runs on each piece. Results come
+/// back in split order, a split's pieces in their order.
 pub(crate) fn each_map_task<R: Send>(
     pool: &rayon::ThreadPool,
     inline: bool,
@@ -111,14 +111,14 @@ pub(crate) fn each_map_task<R: Send>(
                 let mut queue = lock(&splits);
                 match queue.front() {
                     Some((_, s)) if !is_stream(s) => queue.pop_front().map(Next::Run),
-                    Some(_) if pieces.try_add_producer(threads) => {
-                        queue.pop_front().map(Next::Stream)
-                    }
-                    // As many streams are open as there are workers: a plain
-                    // split further on, else wait for a piece.
-                    Some(_) => match queue.iter().position(|(_, s)| !is_stream(s)) {
-                        Some(k) => queue.remove(k).map(Next::Run),
-                        None => Some(Next::Wait),
+                    Some(_) => match pieces.try_add_producer(threads) {
+                        Some(slot) => queue.pop_front().map(|s| Next::Stream(s, slot)),
+                        // As many streams are open as there are workers: a
+                        // plain split further on, else wait for a piece.
+                        None => match queue.iter().position(|(_, s)| !is_stream(s)) {
+                            Some(k) => queue.remove(k).map(Next::Run),
+                            None => Some(Next::Wait),
+                        },
                     },
                     None => None,
                 }
@@ -128,10 +128,9 @@ pub(crate) fn each_map_task<R: Send>(
                     let r = run.task(|| task(&s, MapInput::Split));
                     finish(i, 0, r.map(|(r, _)| r));
                 }
-                Some(Next::Stream((i, s))) => {
-                    // The stream's producer slot, given back however this
+                Some(Next::Stream((i, s), slot)) => {
+                    // The stream's producer slot is given back however this
                     // ends (a panic too), or handed to the cutter.
-                    let slot = Slot(&pieces);
                     let r = run.task(|| {
                         task(
                             &s,
@@ -177,15 +176,16 @@ pub(crate) fn each_map_task<R: Send>(
         // Nothing is left to cut for (normally every cutter has ended).
         pieces.close();
     });
-    in_order(done.into_inner().unwrap_or_else(|p| p.into_inner()))
+    in_order(done)
 }
 
 /// What a worker does next, besides a ready piece.
-enum Next {
+enum Next<'a> {
     /// Runs a split.
     Run((usize, Split)),
-    /// Reads a stream split, and cuts the rest into pieces if asked to.
-    Stream((usize, Split)),
+    /// Reads a stream split, and cuts the rest into pieces if asked to, in
+    /// the producer slot it holds.
+    Stream((usize, Split), Slot<'a, Cutting>),
     /// Waits for a piece: as many streams are open as there are workers.
     Wait,
 }
@@ -208,28 +208,29 @@ fn cut_stream(
     cutter: Cutter<Box<dyn std::io::Read + Send>>,
     index: usize,
     split: Arc<Split>,
-    slot: Slot<'_>,
+    slot: Slot<'_, Cutting>,
     run: &RunFlag,
 ) {
-    let queue = slot.0;
     run.enter(|| {
         for piece in cutter {
-            if crate::cancel::check().is_err() || !queue.push((index, split.clone(), piece)) {
+            if crate::cancel::check().is_err() || !slot.0.push((index, split.clone(), piece)) {
                 break;
             }
         }
     });
-    drop(slot);
 }
 
-/// A producer's place in the piece queue ([`PieceQueue::try_add_producer`]):
+/// A producer's place in a [`PieceQueue`] ([`PieceQueue::try_add_producer`]):
 /// dropping it says the producer is done, however it ends (a panic too), so
-/// that no worker waits for pieces that will never come.
-struct Slot<'a>(&'a PieceQueue<Cutting>);
+/// that no worker waits for items that will never come.
+struct Slot<'a, T>(&'a PieceQueue<T>);
 
-impl Drop for Slot<'_> {
+impl<T> Drop for Slot<'_, T> {
     fn drop(&mut self) {
-        self.0.producer_done();
+        let mut s = lock(&self.0.state);
+        s.producers -= 1;
+        drop(s);
+        self.0.changed.notify_all();
     }
 }
 
@@ -256,15 +257,10 @@ fn longest_first<T>(items: Vec<T>, cost: impl Fn(&T) -> u64) -> Vec<(usize, T)> 
 }
 
 /// The results sorted by their keys, or the first failure.
-fn in_order<K: Ord, R>(mut done: Vec<(K, Result<R>)>) -> Result<Vec<R>> {
+fn in_order<K: Ord, R>(done: Mutex<Vec<(K, Result<R>)>>) -> Result<Vec<R>> {
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
     done.sort_by(|a, b| a.0.cmp(&b.0));
     first_failure(done.into_iter().map(|(_, r)| r).collect())
-}
-
-/// Locks `m`, poisoned or not: a task's panic is caught inside it (see
-/// [`crate::panics`]), so the data is never left half-changed.
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 /// Pieces from the cutting threads (producers) to the workers. One piece
@@ -310,19 +306,14 @@ impl<T> PieceQueue<T> {
         lock(&self.state).idle > 0
     }
 
-    /// Counts a producer in, unless `max` are at work.
-    fn try_add_producer(&self, max: usize) -> bool {
+    /// A producer's slot, unless `max` producers are at work.
+    fn try_add_producer(&self, max: usize) -> Option<Slot<'_, T>> {
         let mut s = lock(&self.state);
         if s.producers >= max {
-            return false;
+            return None;
         }
         s.producers += 1;
-        true
-    }
-
-    fn producer_done(&self) {
-        lock(&self.state).producers -= 1;
-        self.changed.notify_all();
+        Some(Slot(self))
     }
 
     /// Queues `item` when there is room; false once the queue is closed.
@@ -378,6 +369,7 @@ impl<T> PieceQueue<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::input::listing::{Compression, InputFile, InputSource};
 
     #[test]
     fn longest_first_keeps_ties_in_order() {
@@ -424,20 +416,36 @@ mod tests {
         assert!(matches!(r, Err(Error::Internal(m)) if m == "three"));
     }
 
-    /// A split that is a stream (a `.gz` that is never opened).
-    fn gz_split(index: usize) -> Split {
-        use crate::input::listing::{Compression, InputFile, InputSource};
+    /// A split of a file that is never opened: a `.gz` (a stream) or a
+    /// plain file of 10 bytes.
+    fn split(index: usize, compression: Compression) -> Split {
+        let name = format!(
+            "f{index}.{}",
+            if compression.is_compressed() {
+                "gz"
+            } else {
+                "txt"
+            }
+        );
         Split {
             index,
             file: Arc::new(InputFile {
-                source: InputSource::Path(format!("f{index}.gz").into()),
-                display: format!("f{index}.gz"),
-                size: 1000,
-                compression: Compression::Gzip,
+                source: InputSource::Path(name.clone().into()),
+                display: name,
+                size: 10,
+                compression,
             }),
             start: 0,
-            end: u64::MAX,
+            end: if compression.is_compressed() {
+                u64::MAX
+            } else {
+                10
+            },
         }
+    }
+
+    fn gz_split(index: usize) -> Split {
+        split(index, Compression::Gzip)
     }
 
     #[test]
@@ -489,24 +497,13 @@ mod tests {
     /// the streams wait for.
     #[test]
     fn a_plain_split_behind_streams_runs_while_the_streams_are_open() {
-        use crate::input::listing::{Compression, InputFile, InputSource};
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(2)
             .build()
             .unwrap();
         let run = RunFlag::new();
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let plain = Split {
-            index: 3,
-            file: Arc::new(InputFile {
-                source: InputSource::Path("plain.txt".into()),
-                display: "plain.txt".into(),
-                size: 10,
-                compression: Compression::None,
-            }),
-            start: 0,
-            end: 10,
-        };
+        let plain = split(3, Compression::None);
         let splits = vec![gz_split(0), gz_split(1), gz_split(2), plain];
         let cut = Some(Cut {
             piece_bytes: 1 << 20,
@@ -542,26 +539,23 @@ mod tests {
 
     #[test]
     fn the_queue_hands_every_item_over_and_ends_with_its_producers() {
-        let q = Arc::new(PieceQueue::new());
-        assert!(q.try_add_producer(2) && q.try_add_producer(2) && !q.try_add_producer(2));
-        let producers: Vec<_> = (0..2)
-            .map(|p| {
-                let q = q.clone();
-                std::thread::spawn(move || {
-                    for i in 0..100 {
-                        assert!(q.push(p * 1000 + i));
-                    }
-                    q.producer_done();
-                })
-            })
-            .collect();
+        let q = PieceQueue::new();
+        let slots = [q.try_add_producer(2), q.try_add_producer(2)];
+        assert!(slots.iter().all(Option::is_some) && q.try_add_producer(2).is_none());
         let mut got = Vec::new();
-        while let Some(x) = q.pop_wait() {
-            got.push(x);
-        }
-        for p in producers {
-            p.join().unwrap();
-        }
+        std::thread::scope(|s| {
+            for (p, slot) in (0..2).zip(slots) {
+                s.spawn(move || {
+                    let slot = slot.unwrap();
+                    for i in 0..100 {
+                        assert!(slot.0.push(p * 1000 + i));
+                    }
+                });
+            }
+            while let Some(x) = q.pop_wait() {
+                got.push(x);
+            }
+        });
         got.sort();
         let want: Vec<_> = (0..2)
             .flat_map(|p| (0..100).map(move |i| p * 1000 + i))
