@@ -109,54 +109,29 @@ struct Masks {
     non_ascii: u64,
 }
 
-/// Bit k set for each byte k of `x` that is 1 (each byte is 0 or 1).
+/// The masks of 16 bytes, in bits 0..16: a few vector instructions (SSE2 on
+/// x86-64, NEON on aarch64, by the `wide` crate), as json_scan's strings.
 #[inline]
-fn gather8(x: u64) -> u64 {
-    // Byte k times 0x80 >> j lands on bit 56 + k when j = 7 - k; the other
-    // products fall on distinct lower bits, so nothing carries.
-    x.wrapping_mul(0x0102_0408_1020_4080) >> 56
-}
-
-/// [`gather8`] for 16 bytes.
-#[inline]
-fn gather16(m: &[u8; 16]) -> u64 {
-    let half = |i: usize| u64::from_le_bytes(m[i..i + 8].try_into().unwrap_or([0; 8]));
-    gather8(half(0)) | gather8(half(8)) << 8
-}
-
-/// The masks of 16 bytes, in bits 0..16. Written byte by byte with no
-/// branch, so that the compiler classes the 16 bytes in a few vector
-/// instructions.
-#[inline]
-fn classify16(c: &[u8; 16]) -> Masks {
-    let mut word = [0u8; 16];
-    let mut upper = [0u8; 16];
-    for k in 0..16 {
-        let b = c[k];
-        // `| 0x20` folds the capitals onto the small letters, and nothing
-        // else onto them.
-        word[k] = u8::from(
-            ((b | 0x20).wrapping_sub(b'a') < 26)
-                | (b.wrapping_sub(b'0') < 10)
-                | (b == b'_')
-                | (b == b'\''),
-        );
-        upper[k] = u8::from(b.wrapping_sub(b'A') < 26);
-    }
-    let high = |i: usize| u64::from_le_bytes(c[i..i + 8].try_into().unwrap_or([0; 8])) >> 7 & ONES;
-    let (h0, h1) = (high(0), high(8));
+fn classify16(c: [u8; 16]) -> Masks {
+    use wide::u8x16;
+    let v = u8x16::new(c);
+    // `x - lo <= n` unsigned, with SSE2's unsigned min: lo..=lo+n.
+    let within = |x: u8x16, lo: u8, n: u8| {
+        let d = x - u8x16::splat(lo);
+        d.min(u8x16::splat(n)).simd_eq(d)
+    };
+    // `| 0x20` folds the capitals onto the small letters, and nothing else
+    // onto them.
+    let word = within(v | u8x16::splat(0x20), b'a', 25)
+        | within(v, b'0', 9)
+        | v.simd_eq(u8x16::splat(b'_'))
+        | v.simd_eq(u8x16::splat(b'\''));
     Masks {
-        word: gather16(&word),
-        upper: gather16(&upper),
-        non_ascii: if h0 | h1 == 0 {
-            0
-        } else {
-            gather8(h0) | gather8(h1) << 8
-        },
+        word: u64::from(word.to_bitmask()),
+        upper: u64::from(within(v, b'A', 25).to_bitmask()),
+        non_ascii: u64::from(v.to_bitmask()),
     }
 }
-
-const ONES: u64 = 0x0101_0101_0101_0101;
 
 /// The masks of the block of `b` at `base` (zeros past the end of `b`: a
 /// zero byte is not a word byte). Non-ASCII word chars are not marked yet.
@@ -176,7 +151,7 @@ fn classify_block(b: &[u8], base: usize) -> Masks {
                 c
             }
         };
-        let cm = classify16(&c);
+        let cm = classify16(c);
         m.word |= cm.word << (16 * j);
         m.upper |= cm.upper << (16 * j);
         m.non_ascii |= cm.non_ascii << (16 * j);
