@@ -45,14 +45,15 @@ secs() {
   tail -1 "$tf"
   rm -f "$tf"
 }
+q() { printf '%q ' "$@"; }
 declare -A CMD=(
   [startup]="python3 bench/peers.py chdb startup"
-  [url_mr]="$MR run url_views -q -i $LOGS"
-  [url_ch]="python3 bench/peers.py chdb url_views /dev/null $(printf '%q ' "$LOGS"/part-*)"
-  [gz_mr]="$MR run url_views -q -i $ONE_GZ"
-  [gz_ch]="python3 bench/peers.py chdb url_views /dev/null $(printf '%q ' "$ONE_GZ"/part-*)"
-  [wc_mr]="$MR run word_count -q -i $TEXT"
-  [wc_ch]="python3 bench/peers.py chdb word_count_ws /dev/null $(printf '%q ' "$TEXT"/part-*)"
+  [url_mr]="$(q "$MR" run url_views -q -i "$LOGS")"
+  [url_ch]="python3 bench/peers.py chdb url_views /dev/null $(q "$LOGS"/part-*)"
+  [gz_mr]="$(q "$MR" run url_views -q -i "$ONE_GZ")"
+  [gz_ch]="python3 bench/peers.py chdb url_views /dev/null $(q "$ONE_GZ"/part-*)"
+  [wc_mr]="$(q "$MR" run word_count -q -i "$TEXT")"
+  [wc_ch]="python3 bench/peers.py chdb word_count_ws /dev/null $(q "$TEXT"/part-*)"
 )
 ORDER=(startup url_mr url_ch gz_mr gz_ch wc_mr wc_ch)
 RATIOS=$(mktemp)
