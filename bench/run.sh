@@ -55,6 +55,8 @@ done
 
 STARTED=$(date +%s)
 WORK=bench/data/run
+# say, q, gen (gen reads MR when it is called).
+. bench/common.sh
 OUT=$WORK/out
 RESULTS=$WORK/results
 mkdir -p "$OUT" "$RESULTS"
@@ -66,7 +68,6 @@ echo "job,tool,agreement,detail" > "$CHECKS"
 : > "$META"
 : > "$RESULTS/profile.txt"
 
-say() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 meta() { echo "$1=$2" >> "$META"; }
 # Busy CPU seconds of the whole machine so far (all cores; /proc/stat ticks).
 busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit}' /proc/stat; }
@@ -144,19 +145,6 @@ meta sort "$(sort --version | head -1)"
 meta load_at_start "$(cut -d' ' -f1-3 /proc/loadavg)"
 
 # ----------------------------------------------------------------- data
-# gen KIND BYTES [NAME GEN_ARGS...]: a directory of generated data, made once
-# (in DIR.tmp, then renamed, so an interrupted run never leaves a partial data
-# set behind).
-gen() {
-  local kind=$1 bytes=$2 dir=$WORK/$1-$2${3:+-$3}
-  if [ ! -d "$dir" ]; then
-    say "mr gen $kind --size $bytes ${*:4}"
-    rm -rf "$dir.tmp"
-    $MR gen "$kind" --size "$bytes" --seed 7 --output "$dir.tmp" "${@:4}" 2>/dev/null
-    mv "$dir.tmp" "$dir"
-  fi
-  echo "$dir"
-}
 size_of() { stat -c %s "$@" | awk '{s += $1} END {print s}'; }
 # slice FILE BYTES OUT: the first whole lines of FILE, about BYTES of them.
 slice() {
@@ -222,7 +210,6 @@ tool() { # tool JOB NAME BYTES FORMAT SEMANTICS CMD
   TOOLS[$1]="${TOOLS[$1]:-} $2"
 }
 declare -A TOOLS
-q() { printf '%q ' "$@"; }
 LC_C="export LC_ALL=C;"
 
 tool url_views mr "$LOGS_BYTES" mr same "$MR run url_views -q -i $LOGS"

@@ -19,33 +19,22 @@ case $ROUNDS in '' | *[!0-9]* | 0) echo "usage: bench/targets.sh [ROUNDS]" >&2; 
 MR=$PWD/target/release/mr
 WORK=bench/data/run
 SIZE=1000000000
+. bench/common.sh
 [ -x "$MR" ] || cargo build --release -p mr-cli --locked
 python3 -c "import chdb" 2>/dev/null || { echo "bench/targets.sh: needs chdb (pip install -r bench/requirements.txt)" >&2; exit 1; }
 mkdir -p "$WORK"
-
-gen() { # gen KIND SUFFIX [ARGS]: the directory bench/run.sh would use
-  local dir=$WORK/$1-$SIZE${2:+-$2}
-  if [ ! -d "$dir" ]; then
-    rm -rf "$dir.tmp"
-    "$MR" gen "$1" --size "$SIZE" --seed 7 --output "$dir.tmp" "${@:3}" >&2
-    mv "$dir.tmp" "$dir"
-  fi
-  echo "$dir"
-}
-LOGS=$(gen clicklog "")
-TEXT=$(gen text "")
-ONE_GZ=$(gen clicklog onegz --files 1 --gz-files 1)
+LOGS=$(gen clicklog $SIZE)
+TEXT=$(gen text $SIZE)
+ONE_GZ=$(gen clicklog $SIZE onegz --files 1 --gz-files 1)
 cat "$LOGS"/part-* "$TEXT"/part-* "$ONE_GZ"/part-* > /dev/null # warm the page cache
 
-# secs CMD...: wall seconds of CMD (GNU time), its output discarded.
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# secs CMD: wall seconds of the bash command CMD (GNU time), its output discarded.
 secs() {
-  local tf
-  tf=$(mktemp)
-  /usr/bin/time -f %e -o "$tf" "$@" > /dev/null 2>&1 || { echo "failed: $*" >&2; rm -f "$tf"; exit 1; }
-  tail -1 "$tf"
-  rm -f "$tf"
+  /usr/bin/time -f %e -o "$TMP/time" bash -c "$1" > /dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
+  tail -1 "$TMP/time"
 }
-q() { printf '%q ' "$@"; }
 declare -A CMD=(
   [startup]="python3 bench/peers.py chdb startup"
   [url_mr]="$(q "$MR" run url_views -q -i "$LOGS")"
@@ -56,29 +45,28 @@ declare -A CMD=(
   [wc_ch]="python3 bench/peers.py chdb word_count_ws /dev/null $(q "$TEXT"/part-*)"
 )
 ORDER=(startup url_mr url_ch gz_mr gz_ch wc_mr wc_ch)
-RATIOS=$(mktemp)
-trap 'rm -f "$RATIOS"' EXIT
+declare -A T
 for ((r = 1; r <= ROUNDS; r++)); do
-  declare -A T=()
-  n=${#ORDER[@]}
-  for ((i = 0; i < n; i++)); do
-    k=${ORDER[$(((i + r) % n))]}
-    T[$k]=$(secs bash -c "${CMD[$k]}")
+  for ((i = 0; i < ${#ORDER[@]}; i++)); do
+    k=${ORDER[$(((i + r) % ${#ORDER[@]}))]}
+    T[$k]=$(secs "${CMD[$k]}")
   done
-  awk -v r="$r" -v s="${T[startup]}" \
+  # One line per round; its three ratios also go to ratios.txt for the medians.
+  awk -v r="$r" -v s="${T[startup]}" -v out="$TMP/ratios.txt" \
     -v a="${T[url_mr]}" -v b="${T[url_ch]}" -v c="${T[gz_mr]}" -v d="${T[gz_ch]}" \
     -v e="${T[wc_mr]}" -v f="${T[wc_ch]}" 'BEGIN {
       printf "round %2d  startup %.2f s | url_views mr %.2f ch %.2f: %.2fx | one .gz mr %.2f ch %.2f: %.2fx | word_count mr %.2f ch %.2f: %.2fx\n",
         r, s, a, b, a / (b - s), c, d, c / (d - s), e, f, e / (f - s)
-      printf "%f %f %f\n", a / (b - s), c / (d - s), e / (f - s) > "/dev/stderr"
-    }' 2>> "$RATIOS"
+      printf "%f %f %f\n", a / (b - s), c / (d - s), e / (f - s) >> out
+    }'
 done
-python3 - "$RATIOS" <<'EOF'
+python3 - "$TMP/ratios.txt" <<'EOF'
 import statistics, sys
-rows = [list(map(float, l.split())) for l in open(sys.argv[1]) if l.strip()]
+rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
 for i, (name, need) in enumerate([("url_views, plain NDJSON", 0.5), ("url_views, one .gz", 0.8),
                                    ("word_count vs whitespace split", 1.0)]):
-    m = statistics.median(r[i] for r in rows)
+    col = [r[i] for r in rows]
+    m = statistics.median(col)
     print(f"{name:32s} median {m:.2f}x of ClickHouse less startup (need <= {need}x): "
-          f"{'met' if m <= need else 'not met'}; rounds {min(r[i] for r in rows):.2f}-{max(r[i] for r in rows):.2f}x")
+          f"{'met' if m <= need else 'not met'}; rounds {min(col):.2f}-{max(col):.2f}x")
 EOF
