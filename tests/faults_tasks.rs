@@ -553,6 +553,27 @@ fn plain_text_named_gz_is_read_as_text_with_a_warning() {
     assert!(read_parts(&w.path("out")).contains("\"x\"\t7719\n"));
 }
 
+/// A named pipe found while walking a directory is not read (it could block
+/// forever), but said so: a log someone meant to read may be behind it.
+#[test]
+fn a_pipe_in_a_directory_is_skipped_with_a_warning() {
+    let w = Workdir::new();
+    w.write("in/a.txt", "x y\n");
+    let pipe = w.path("in/feed; $(x).txt");
+    match Command::new("mkfifo").arg(&pipe).status() {
+        Ok(s) if s.success() => {}
+        _ => return eprintln!("skipped: mkfifo not available"),
+    }
+    let o = ok(w.mr(&["run", "word_count", "-i", "in", "-o", "out"]));
+    let e = stderr(&o);
+    assert!(
+        e.contains("mr: warning: skipped ") && e.contains("feed; $(x).txt: not a regular file"),
+        "{e}"
+    );
+    let out = read_parts(&w.path("out"));
+    assert_eq!(sorted(&out), ["\"x\"\t1", "\"y\"\t1"]);
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(data).unwrap();

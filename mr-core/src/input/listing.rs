@@ -7,8 +7,9 @@
 //! - `-` is standard input;
 //! - a named pipe, character device or socket given by name (`/dev/stdin`,
 //!   `<(zcat a.gz)`, `mkfifo f`) is a stream: read once, front to back, as
-//!   one split (found while walking a directory, it is skipped: a pipe there
-//!   is not a log file, and reading it could block forever).
+//!   one split (found while walking a directory, it is skipped with a
+//!   warning: a pipe there is not a log file, and reading it could block
+//!   forever).
 //!
 //! A path that does not exist, or a pattern that matches nothing, is an error
 //! before any work starts. Empty files are kept out of the splits.
@@ -222,6 +223,13 @@ fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()>
                 size: 0,
                 compression: Compression::None,
             });
+        } else {
+            // Said, not silent: a log someone meant to read may be there.
+            eprintln!(
+                "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
+                 is read only when given by name)",
+                path.display()
+            );
         }
         return Ok(());
     }
