@@ -658,6 +658,9 @@ fn mrjob_ports_with_options_and_files_equal_local_runner_on_hadoop() {
         ("mr_wc", vec!["-D", "my.setting=1"]),
         ("mr_count_lines_by_file", vec![]),
         ("mr_next_word_stats", vec![]),
+        ("mr_words_containing_u_freq_count", vec![]),
+        // Sampling more lines than there are: every line, in any order.
+        ("mr_log_sampler", vec!["--sample-size", "1000000"]),
     ];
     let normalize = |lines: Vec<String>| -> Vec<String> {
         let mut v: Vec<String> = lines

@@ -198,3 +198,78 @@ fn mr_next_word_stats_matches_mrjob() {
         assert_eq!(a, b);
     }
 }
+
+#[test]
+fn mr_words_containing_u_freq_count_matches_mrjob() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "26");
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ours = records(&mr(&w, "mr_words_containing_u_freq_count", &args));
+    // `-r local`: mrjob runs its `grep -i u` pre-filter in a shell there.
+    args.splice(0..0, ["-r", "local", "--no-conf"]);
+    let theirs = records(&mrjob(&w, "mr_words_containing_u_freq_count", &args));
+    assert!(ours.len() > 50, "{}", ours.len());
+    assert_eq!(ours, theirs);
+}
+
+/// A sample is `--sample-size` distinct input lines, written as they were
+/// read (tabs, quotes, backslashes, UTF-8), as mrjob's; the same
+/// `--random-seed` gives the same sample on one thread or two.
+#[test]
+fn mr_log_sampler_samples_like_mrjob_and_repeats_with_a_seed() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let lines: Vec<String> = (0..3000)
+        .map(|i| format!("{i}\tGET /a?q=\"{i}\" \\ é {}", "x".repeat(i % 7)))
+        .collect();
+    let input = w
+        .write("log.txt", lines.join("\n") + "\n")
+        .display()
+        .to_string();
+    let is_sample = |out: &str, n: usize| {
+        let got: Vec<&str> = out.lines().collect();
+        let distinct: std::collections::BTreeSet<&str> = got.iter().copied().collect();
+        assert_eq!(got.len(), n, "{out}");
+        assert_eq!(distinct.len(), n, "{out}");
+        assert!(got.iter().all(|l| lines.iter().any(|x| x == l)), "{out}");
+    };
+    let ours = mr(&w, "mr_log_sampler", &["--sample-size", "40", &input]);
+    is_sample(&ours, 40);
+    let theirs = mrjob(
+        &w,
+        "mr_log_sampler",
+        &["-r", "inline", "--no-conf", "--sample-size", "40", &input],
+    );
+    is_sample(&theirs, 40);
+
+    let seeded = |j: &str| {
+        let args = ["--sample-size", "40", "--random-seed", "9", "-j", j, &input];
+        mr(&w, "mr_log_sampler", &args)
+    };
+    assert_eq!(seeded("1"), seeded("2"));
+    assert_ne!(seeded("1"), ours, "a fresh seed each run, or a fixed one?");
+    // A sample larger than the input is the whole input.
+    let all = mr(&w, "mr_log_sampler", &["--sample-size", "5000", &input]);
+    let mut all: Vec<&str> = all.lines().collect();
+    all.sort();
+    let mut want: Vec<&str> = lines.iter().map(String::as_str).collect();
+    want.sort();
+    assert_eq!(all, want);
+    // With an expected length, lines are dropped in the mapper: the sample
+    // is at most the size asked for.
+    let few = mr(
+        &w,
+        "mr_log_sampler",
+        &["--sample-size", "40", "--expected-length", "3000", &input],
+    );
+    assert!(few.lines().count() <= 40, "{few}");
+    // The size is required, as in mrjob.
+    let o = w.mr(&["run", "mr_log_sampler", &input]);
+    assert!(!o.status.success());
+    assert!(stderr(&o).contains("--sample-size"), "{}", stderr(&o));
+}

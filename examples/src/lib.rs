@@ -7,7 +7,9 @@
 //!   map-only), [`mr_most_used_word`] (two steps, a file option, JSON-value
 //!   output), [`mr_wc`] (`mapper_final`, zeros on empty input),
 //!   [`mr_count_lines_by_file`] (input URIs), [`mr_next_word_stats`] (sorted
-//!   values, compound keys).
+//!   values, compound keys), [`mr_log_sampler`] (a random sample: int
+//!   options, sorted values, raw output), [`mr_words_containing_u_freq_count`]
+//!   (`mapper_pre_filter` as a skip in the mapper).
 //! - [`wrong_mean`]: deliberately wrong, the demo job of `mr check`.
 //! - [`panic_on`]: a test fixture whose code panics on marked lines.
 //!
@@ -20,9 +22,11 @@ pub mod csv_count;
 pub mod json_identity;
 pub mod mr_count_lines_by_file;
 pub mod mr_grep;
+pub mod mr_log_sampler;
 pub mod mr_most_used_word;
 pub mod mr_next_word_stats;
 pub mod mr_wc;
+pub mod mr_words_containing_u_freq_count;
 pub mod panic_on;
 pub mod top_lectures;
 pub mod wrong_mean;
@@ -38,6 +42,8 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(mr_wc::MrWc),
         Arc::new(mr_count_lines_by_file::MrCountLinesByFile),
         Arc::new(mr_next_word_stats::MrNextWordStats),
+        Arc::new(mr_log_sampler::MrLogSampler),
+        Arc::new(mr_words_containing_u_freq_count::MrWordsContainingUFreqCount),
         Arc::new(panic_on::PanicOn),
         Arc::new(json_identity::JsonIdentity),
     ]
