@@ -55,13 +55,30 @@ pub const COMBINE_EVERY: u32 = 32;
 /// (table slot, two heap allocations and their headers).
 const HASH_ENTRY_OVERHEAD: usize = 96;
 
+/// A record of the arena: where it is, its partition, and its key's first
+/// bytes as a number, so that most comparisons of the sort are of two
+/// integers in the index, not of two keys in the arena.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
     off: usize,
+    /// The key's first 8 bytes, big-endian, zero-padded: ordered as the
+    /// keys are, when it differs (see [`key_prefix`]).
+    prefix: u64,
     part: u32,
     klen: u32,
     slen: u32,
     vlen: u32,
+}
+
+/// The first 8 bytes of `key`, big-endian, zero-padded. Two prefixes that
+/// differ order their keys as the keys' bytes do: at the first byte that
+/// differs, either both bytes are the keys' own, or one is padding (0) and
+/// the other a byte the shorter key lacks, which sorts it first.
+fn key_prefix(key: &[u8]) -> u64 {
+    let mut p = [0u8; 8];
+    let n = key.len().min(8);
+    p[..n].copy_from_slice(&key[..n]);
+    u64::from_be_bytes(p)
 }
 
 const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
@@ -268,6 +285,7 @@ impl SortBuffer {
         data.extend_from_slice(value);
         index.push(Entry {
             off,
+            prefix: key_prefix(key),
             part: partition_of(key, self.partitions) as u32,
             klen: key.len() as u32,
             slen: self.sort_key.len() as u32,
@@ -351,8 +369,8 @@ impl SortBuffer {
                     &d[s..s + e.vlen as usize]
                 };
                 index.sort_by(|a, b| {
-                    a.part
-                        .cmp(&b.part)
+                    (a.part, a.prefix)
+                        .cmp(&(b.part, b.prefix))
                         .then_with(|| key(a).cmp(key(b)))
                         .then_with(|| skey(a).cmp(skey(b)))
                 });
@@ -564,5 +582,32 @@ impl<F: FnMut(&[u8]) -> Result<()>> RecordSink for KeyChecked<'_, F> {
             });
         }
         (self.write)(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_prefix;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The sort compares prefixes first: where they differ they must
+        /// order the keys as their bytes do (short keys, zero bytes and
+        /// shared beginnings included).
+        #[test]
+        fn prefixes_that_differ_order_keys_as_bytes_do(
+            a in prop::collection::vec(prop_oneof![Just(0u8), Just(b'"'), Just(b'a'), any::<u8>()], 0..12),
+            b in prop::collection::vec(prop_oneof![Just(0u8), Just(b'"'), Just(b'a'), any::<u8>()], 0..12),
+        ) {
+            for (x, y) in [(&a, &b), (&a, &a[..a.len() / 2].to_vec())] {
+                let (px, py) = (key_prefix(x), key_prefix(y));
+                if px != py {
+                    prop_assert_eq!(px.cmp(&py), x.cmp(y));
+                } else {
+                    prop_assert_eq!(x[..x.len().min(8)].iter().rev().skip_while(|&&c| c == 0).count(),
+                                    y[..y.len().min(8)].iter().rev().skip_while(|&&c| c == 0).count());
+                }
+            }
+        }
     }
 }
