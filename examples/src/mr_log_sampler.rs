@@ -19,8 +19,8 @@
 //! sample. Any seed gives a uniform sample.
 
 use mr_core::{
-    Emitter, IdentityMapper, Job, JobError, JobOption, Mapper, OutputProtocol, Reducer, Step,
-    TaskContext, TextLine, Values,
+    Emitter, Job, JobError, JobOption, Mapper, OutputProtocol, Reducer, Step, TaskContext,
+    TextLine, Values,
 };
 use std::hash::BuildHasher;
 
@@ -61,12 +61,9 @@ impl Job for MrLogSampler {
         OutputProtocol::RawValue
     }
     fn steps(&self) -> Vec<Step> {
-        vec![
-            Step::map(Sample::default()).into(),
-            Step::map(IdentityMapper::<(), Keyed>::new())
-                .sort_values()
-                .reduce(FirstLines::default()),
-        ]
+        vec![Step::map(Sample::default())
+            .sort_values()
+            .reduce(FirstLines::default())]
     }
 }
 
