@@ -1,14 +1,18 @@
 //! A fast, validating scan of a JSON object for one top-level string field.
 //!
 //! [`scan_field`] reads a line once, checks that it is one JSON object, and
-//! returns the (last) string value of the named top-level key, without
-//! building anything. It handles the common shape of log lines only: keys
-//! without escapes, the field's value a string without escapes, nesting up
-//! to [`MAX_DEPTH`]. Anything else (a `\u` escape, a syntax error, a number
-//! as the field's value, invalid UTF-8 in a key or the field, ...) makes it
-//! answer [`Scan::Unsure`], and the caller parses the line with serde_json,
-//! whose verdict and error message stand. So the fast path never accepts a
-//! line serde_json rejects, nor reads another value: it only saves the time.
+//! returns the (last) string value of the named top-level key, borrowed
+//! from the line unless it holds escapes, without building anything else.
+//! It handles the common shape of log lines: keys without escapes, the
+//! field's value a string, nesting up to [`MAX_DEPTH`]. Escapes are read
+//! everywhere else, `\uXXXX` included: writers escape what they please
+//! (Python's `json.dumps` every non-ASCII character, PHP's `json_encode`
+//! every `/`), and a log written so must not fall off the fast path. Anything
+//! else (a syntax error, a number as the field's value, invalid UTF-8 in a
+//! key or the field, a surrogate escape in the field, ...) makes it answer
+//! [`Scan::Unsure`], and the caller parses the line with serde_json, whose
+//! verdict and error message stand. So the fast path never accepts a line
+//! serde_json rejects, nor reads another value: it only saves the time.
 //!
 //! Strings are scanned 16 bytes at a time (values 32): one vector comparison
 //! (SSE2 on x86-64, NEON on aarch64, by the `wide` crate) finds the quotes,
@@ -20,12 +24,15 @@
 //! strings that are read (top-level keys and the field) must be UTF-8; the
 //! skipped ones are checked for JSON syntax only.
 
+use std::borrow::Cow;
+
 /// What the scan found.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scan<'a> {
     /// The line is a valid JSON object; the field's string value, if any
-    /// (the last one when the key repeats), else `None`.
-    Object(Option<&'a str>),
+    /// (the last one when the key repeats), else `None`. Borrowed from the
+    /// line, or decoded when the value holds escapes.
+    Object(Option<Cow<'a, str>>),
     /// Outside the fast path's subset: parse it properly.
     Unsure,
 }
@@ -38,11 +45,14 @@ pub const MAX_DEPTH: usize = 64;
 ///
 /// ```
 /// use mr_jobs::json_scan::{scan_field, Scan};
+/// use std::borrow::Cow;
 /// let line = br#"{"a": [1, {"b": null}], "page_url": "/x", "c": "q\"uote"}"#;
-/// assert_eq!(scan_field(line, b"page_url"), Scan::Object(Some("/x")));
+/// fn found(s: &str) -> Scan<'_> { Scan::Object(Some(Cow::Borrowed(s))) }
+/// assert_eq!(scan_field(line, b"page_url"), found("/x"));
 /// assert_eq!(scan_field(br#"{"a": 1}"#, b"page_url"), Scan::Object(None));
 /// assert_eq!(scan_field(br#"{"a": 1"#, b"page_url"), Scan::Unsure);
-/// assert_eq!(scan_field("{\"page_url\": \"/é\"}".as_bytes(), b"page_url"), Scan::Object(Some("/é")));
+/// assert_eq!(scan_field("{\"page_url\": \"/é\"}".as_bytes(), b"page_url"), found("/é"));
+/// assert_eq!(scan_field(br#"{"page_url": "http:\/\/x\u00e9", "u": "\u00e9"}"#, b"page_url"), found("http://xé"));
 /// assert_eq!(scan_field(b"{\"page_url\": \"/\xff\"}", b"page_url"), Scan::Unsure);
 /// ```
 pub fn scan_field<'a>(line: &'a [u8], key: &[u8]) -> Scan<'a> {
@@ -53,7 +63,7 @@ pub fn scan_field<'a>(line: &'a [u8], key: &[u8]) -> Scan<'a> {
 }
 
 /// `None`: unsure. `Some(v)`: a valid object whose field is `v`.
-fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
+fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
@@ -86,11 +96,13 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<&'a str>> {
                 if b.get(i) != Some(&b'"') {
                     return None;
                 }
-                let (end, escaped) = string_end(b, i + 1)?;
-                if escaped {
-                    return None;
-                }
-                found = Some(std::str::from_utf8(&b[i + 1..end]).ok()?);
+                let (end, escaped) = value_end(b, i + 1)?;
+                let text = &b[i + 1..end];
+                found = Some(if escaped {
+                    Cow::Owned(unescape(text)?)
+                } else {
+                    Cow::Borrowed(std::str::from_utf8(text).ok()?)
+                });
                 i = end + 1;
             } else if b.get(i) == Some(&b'"') {
                 // Most values are strings: skipped here, without a call.
@@ -328,9 +340,7 @@ fn string_end_w<const W: usize>(b: &[u8], mut i: usize) -> Option<(usize, bool)>
             match chunk[k] {
                 b'"' => return Some((i + k, escaped)),
                 b'\\' => {
-                    if !is_escape(*b.get(i + k + 1)?) {
-                        return None;
-                    }
+                    escape_len(b, i + k + 1)?;
                     escaped = true;
                     if k == W - 1 {
                         i += W + 1;
@@ -348,11 +358,8 @@ fn string_end_w<const W: usize>(b: &[u8], mut i: usize) -> Option<(usize, bool)>
         match *b.get(i)? {
             b'"' => return Some((i, escaped)),
             b'\\' => {
-                if !is_escape(*b.get(i + 1)?) {
-                    return None;
-                }
+                i += 1 + escape_len(b, i + 1)?;
                 escaped = true;
-                i += 2;
             }
             c if c < 0x20 => return None,
             _ => i += 1,
@@ -360,10 +367,53 @@ fn string_end_w<const W: usize>(b: &[u8], mut i: usize) -> Option<(usize, bool)>
     }
 }
 
-/// Whether `\c` is one of JSON's escapes other than `\u`.
+/// The length of the escape whose letter is at `i` (just after its `\`):
+/// 1 for `\" \\ \/ \b \f \n \r \t`, 5 for `\u` and four hex digits (any
+/// code unit: serde_json checks surrogates only in the strings it reads,
+/// and the field's are left to it by [`unescape`]); `None` for anything else.
 #[inline(always)]
-fn is_escape(c: u8) -> bool {
-    matches!(c, b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't')
+fn escape_len(b: &[u8], i: usize) -> Option<usize> {
+    match *b.get(i)? {
+        b'"' | b'\\' | b'/' | b'b' | b'f' | b'n' | b'r' | b't' => Some(1),
+        b'u' => b
+            .get(i + 1..i + 5)?
+            .iter()
+            .all(u8::is_ascii_hexdigit)
+            .then_some(5),
+        _ => None,
+    }
+}
+
+/// The text of a string whose escapes [`escape_len`] accepted, decoded; `None`
+/// (unsure) when it is not UTF-8 or holds a surrogate escape (a pair, or a
+/// lone one that serde_json refuses: both are left to it).
+#[cold]
+fn unescape(text: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    let mut i = 0;
+    while let Some(k) = text[i..].iter().position(|&c| c == b'\\') {
+        out.extend_from_slice(&text[i..i + k]);
+        i += k + 1;
+        let c = match *text.get(i)? {
+            b'b' => '\u{8}',
+            b'f' => '\u{c}',
+            b'n' => '\n',
+            b'r' => '\r',
+            b't' => '\t',
+            b'u' => {
+                let hex = std::str::from_utf8(text.get(i + 1..i + 5)?).ok()?;
+                i += 4;
+                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+            }
+            c @ (b'"' | b'\\' | b'/') => char::from(c),
+            _ => return None,
+        };
+        i += 1;
+        let mut utf8 = [0; 4];
+        out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+    }
+    out.extend_from_slice(&text[i..]);
+    String::from_utf8(out).ok()
 }
 
 #[cfg(test)]
@@ -379,11 +429,15 @@ mod tests {
             .map_err(|_| ())
     }
 
+    fn found(s: &str) -> Scan<'_> {
+        Scan::Object(Some(Cow::Borrowed(s)))
+    }
+
     fn agrees(line: &[u8]) -> Result<(), TestCaseError> {
         if let Scan::Object(v) = scan_field(line, b"page_url") {
             prop_assert_eq!(
                 serde(line),
-                Ok(v.map(str::to_string)),
+                Ok(v.map(Cow::into_owned)),
                 "{}",
                 String::from_utf8_lossy(line)
             );
@@ -396,7 +450,7 @@ mod tests {
         let line = br#"{"key": "pageview", "value": "{}", "username": "dc4c", "timestamp": 1370044801621, "page_url": "https://x.org/course/lecture/view?lecture_id=1", "12": ["{\"height\":502,\"width\":1240}"], "13": [0], "n": -1.5e3, "t": true, "f": false, "z": null, "o": {}}"#;
         assert_eq!(
             scan_field(line, b"page_url"),
-            Scan::Object(Some("https://x.org/course/lecture/view?lecture_id=1"))
+            found("https://x.org/course/lecture/view?lecture_id=1")
         );
         assert_eq!(
             serde(line).unwrap().as_deref(),
@@ -416,6 +470,11 @@ mod tests {
             br#"{"a": {"b"}, "page_url": "/a"}"#,
             br#"{"a": tru, "page_url": "/a"}"#,
             br#"{"a": "\x", "page_url": "/a"}"#,
+            br#"{"a": "\u12", "page_url": "/a"}"#,
+            br#"{"a": "\u12g4", "page_url": "/a"}"#,
+            br#"{"page_url": "/a\u00"}"#,
+            br#"{"page_url": "/a\ud800"}"#,
+            br#"{"page_url": "/a\q"}"#,
             b"{\"a\": \"tab\there\", \"page_url\": \"/a\"}",
             br#"{"a": [}, "page_url": "/a"}"#,
             br#"{"a": 1 "page_url": "/a"}"#,
@@ -431,6 +490,7 @@ mod tests {
             &br#"["page_url", "/a"]"#[..],
             br#"{"page_url": 3}"#,
             br#"{"page\u005furl": "/a"}"#,
+            br#"{"page_url": "\ud83d\ude00"}"#,
         ] {
             assert_eq!(scan_field(line, b"page_url"), Scan::Unsure);
             assert!(serde(line).is_ok());
@@ -453,28 +513,34 @@ mod tests {
                     ] {
                         agrees(line.as_bytes()).unwrap();
                     }
-                    // Escaped quotes and UTF-8 in a skipped string stay on the fast path.
-                    if special == "\\\"" || special == "é" {
+                    // Escapes and UTF-8 stay on the fast path, in a skipped
+                    // string and in the field (decoded there).
+                    if ["\\\"", "\\\\", "\\u00e9", "é"].contains(&special) {
                         let line = format!(r#"{{"x": "{text}", "page_url": "/u"}}"#);
+                        assert_eq!(scan_field(line.as_bytes(), b"page_url"), found("/u"));
+                        let line = format!(r#"{{"page_url": "{text}", "x": 1}}"#);
+                        let decoded = text.replace("\\u00e9", "é").replace('\\', "");
+                        let want = if special == "\\\\" {
+                            text.replace("\\\\", "\\")
+                        } else {
+                            decoded
+                        };
                         assert_eq!(
                             scan_field(line.as_bytes(), b"page_url"),
-                            Scan::Object(Some("/u"))
+                            Scan::Object(Some(Cow::Owned(want)))
                         );
                     }
                 }
             }
         }
         let long = format!(r#"{{"x": "{}", "page_url": "/u"}}"#, "a".repeat(100));
-        assert_eq!(
-            scan_field(long.as_bytes(), b"page_url"),
-            Scan::Object(Some("/u"))
-        );
+        assert_eq!(scan_field(long.as_bytes(), b"page_url"), found("/u"));
     }
 
     #[test]
     fn the_last_page_url_wins_as_in_serde() {
         let line = br#"{"page_url": "/a", "x": {"page_url": "/n"}, "page_url": "/b"}"#;
-        assert_eq!(scan_field(line, b"page_url"), Scan::Object(Some("/b")));
+        assert_eq!(scan_field(line, b"page_url"), found("/b"));
         agrees(line).unwrap();
     }
 
@@ -486,7 +552,7 @@ mod tests {
             Just("true".to_string()),
             Just("false".to_string()),
             "-?(0|[1-9][0-9]{0,3})(\\.[0-9]{1,3})?([eE][+-]?[0-9]{1,2})?",
-            "\"([a-z/ :?=&.]|\\\\[\"\\\\/bfnrtu]|\\\\u00[0-9a-f]{2}|é)*\"",
+            "\"([a-z/ :?=&.]|\\\\[\"\\\\/bfnrtu]|\\\\u00[0-9a-f]{2}|\\\\u[0-9a-fA-F]{4}|\\\\u[dD][89abAB][0-9a-f]{2}|é)*\"",
         ];
         leaf.prop_recursive(4, 24, 4, |inner| {
             prop_oneof![

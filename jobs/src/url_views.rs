@@ -12,7 +12,7 @@
 //! `page_url` field is borrowed from the line, every other field is skipped
 //! without being built. A line is first scanned by
 //! [`json_scan`](crate::json_scan), which validates and reads the common
-//! shape of log lines (plain ASCII, `page_url` a plain string) in one pass;
+//! shape of log lines (`page_url` a string, escapes anywhere) in one pass;
 //! any other line is parsed by serde_json, whose verdict stands (so every
 //! malformed line is still an error).
 
@@ -133,7 +133,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
 impl<'a> FromLine<'a> for PageUrl<'a> {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
         match scan_field(line, b"page_url") {
-            Scan::Object(url) => Ok(Some(PageUrl(url.map(std::borrow::Cow::Borrowed)))),
+            Scan::Object(url) => Ok(Some(PageUrl(url))),
             Scan::Unsure => Ok(<Json<PageUrl<'a>>>::from_line(line)?.map(|Json(p)| p)),
         }
     }
