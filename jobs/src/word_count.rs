@@ -52,10 +52,32 @@ pub fn is_word_char(c: char) -> bool {
     }
     let cp = c as usize;
     if cp < 0x10000 {
-        let bits = bmp_word_bits();
-        return bits[cp / 64] >> (cp % 64) & 1 == 1;
+        return bmp_tables().word[cp / 64] >> (cp % 64) & 1 == 1;
     }
     is_word_category(c)
+}
+
+/// Whether lowercasing changes `c` (Unicode's full mapping, as Python's
+/// `str.lower()`): capitals, title case letters and the few others. A word
+/// with none of these is its own lowercase.
+///
+/// ```
+/// use mr_jobs::word_count::lower_changes;
+/// assert!(lower_changes('A') && lower_changes('Ж') && lower_changes('Σ') && lower_changes('İ'));
+/// assert!(!lower_changes('a') && !lower_changes('ж') && !lower_changes('ß') && !lower_changes('日'));
+/// ```
+pub fn lower_changes(c: char) -> bool {
+    let cp = c as usize;
+    if cp < 0x10000 {
+        return bmp_tables().lower_changes[cp / 64] >> (cp % 64) & 1 == 1;
+    }
+    lower_changes_rule(c)
+}
+
+/// The rule behind [`lower_changes`]: anything but `c` itself alone.
+fn lower_changes_rule(c: char) -> bool {
+    let mut lower = c.to_lowercase();
+    !(lower.next() == Some(c) && lower.next().is_none())
 }
 
 /// The Unicode rule behind [`is_word_char`]: letters and numbers (and, for
@@ -77,19 +99,52 @@ fn is_word_category(c: char) -> bool {
     )
 }
 
-/// [`is_word_category`] for every char of the Basic Multilingual Plane, one
-/// bit each (8 KiB, built once per process): a table lookup instead of a
-/// binary search through the category ranges.
-fn bmp_word_bits() -> &'static [u64; 1024] {
-    static BITS: std::sync::OnceLock<Box<[u64; 1024]>> = std::sync::OnceLock::new();
-    BITS.get_or_init(|| {
-        let mut bits = Box::new([0u64; 1024]);
+/// [`is_word_category`] and [`lower_changes_rule`] for every char of the
+/// Basic Multilingual Plane, one bit each (8 KiB a table, built once per
+/// process): a table lookup instead of a binary search through Unicode's
+/// ranges.
+struct BmpTables {
+    word: [u64; 1024],
+    lower_changes: [u64; 1024],
+    /// The lowercase of each char below U+0800 (the two-byte UTF-8 chars:
+    /// Latin, Greek, Cyrillic, Armenian, Hebrew, Arabic...), or
+    /// [`NOT_ONE_CHAR`] when it is not one char below U+0800.
+    lower_small: [u16; 0x800],
+}
+
+/// In [`BmpTables::lower_small`]: a lowercase of several chars (`İ`), or
+/// one outside the table.
+const NOT_ONE_CHAR: u16 = u16::MAX;
+
+fn bmp_tables() -> &'static BmpTables {
+    static TABLES: std::sync::OnceLock<Box<BmpTables>> = std::sync::OnceLock::new();
+    TABLES.get_or_init(|| {
+        let mut t = Box::new(BmpTables {
+            word: [0; 1024],
+            lower_changes: [0; 1024],
+            lower_small: [NOT_ONE_CHAR; 0x800],
+        });
         for cp in 0..0x10000u32 {
-            if char::from_u32(cp).is_some_and(is_word_category) {
-                bits[cp as usize / 64] |= 1 << (cp % 64);
+            let Some(c) = char::from_u32(cp) else {
+                continue;
+            };
+            let bit = 1 << (cp % 64);
+            if is_word_category(c) {
+                t.word[cp as usize / 64] |= bit;
+            }
+            if lower_changes_rule(c) {
+                t.lower_changes[cp as usize / 64] |= bit;
+            }
+            if cp < 0x800 {
+                let mut lower = c.to_lowercase();
+                if let (Some(l), None) = (lower.next(), lower.next()) {
+                    if (l as u32) < 0x800 {
+                        t.lower_small[cp as usize] = l as u16;
+                    }
+                }
             }
         }
-        bits
+        t
     })
 }
 
@@ -103,10 +158,13 @@ struct Masks {
     /// ASCII word bytes (`[0-9A-Za-z_']`), and every byte of a non-ASCII
     /// word char.
     word: u64,
-    /// `[A-Z]`.
+    /// `[A-Z]`, and the first byte of each non-ASCII word char that
+    /// lowercasing changes.
     upper: u64,
     /// Bytes of multi-byte chars.
     non_ascii: u64,
+    /// First bytes of multi-byte chars (`0xC0..=0xFF` in valid UTF-8).
+    lead: u64,
 }
 
 /// The masks of 16 bytes, in bits 0..16: a few vector instructions (SSE2 on
@@ -130,6 +188,7 @@ fn classify16(c: [u8; 16]) -> Masks {
         word: u64::from(word.to_bitmask()),
         upper: u64::from(within(v, b'A', 25).to_bitmask()),
         non_ascii: u64::from(v.to_bitmask()),
+        lead: u64::from(within(v, 0xc0, 0x3f).to_bitmask()),
     }
 }
 
@@ -155,6 +214,7 @@ fn classify_block(b: &[u8], base: usize) -> Masks {
         m.word |= cm.word << (16 * j);
         m.upper |= cm.upper << (16 * j);
         m.non_ascii |= cm.non_ascii << (16 * j);
+        m.lead |= cm.lead << (16 * j);
     }
     m
 }
@@ -171,11 +231,12 @@ fn bits(from: u32, to: u32) -> u64 {
 /// The line is classed 64 bytes at a time into bit masks (word bytes,
 /// capitals, non-ASCII bytes), and the words are the runs of ones of the
 /// word mask, found with a few bit operations each. Only a non-ASCII char
-/// takes the Unicode path (is it a letter or number?), and only a word
-/// holding one is lowercased by Unicode's rules. A word that is already
-/// lowercase ASCII (most words) is passed as a slice of `line`, with no
-/// copy; a word with capitals is lowercased into `buf`, which is reused from
-/// call to call, so a line allocates nothing once it has grown.
+/// takes the Unicode path (is it a letter or number? does lowercasing change
+/// it?), and only a word holding a non-ASCII capital is lowercased by
+/// Unicode's rules. A word that is already lowercase (most words, in any
+/// script) is passed as a slice of `line`, with no copy; a word with
+/// capitals is lowercased into `buf`, which is reused from call to call, so
+/// a line allocates nothing once it has grown.
 ///
 /// ```
 /// let mut words = Vec::new();
@@ -235,39 +296,49 @@ pub fn for_each_word(line: &str, buf: &mut String, mut f: impl FnMut(&str)) {
 /// ASCII rules in `buf` when it is ASCII, else by Unicode's.
 #[inline(always)]
 fn emit_word(word: &str, upper: bool, non_ascii: bool, buf: &mut String, f: &mut impl FnMut(&str)) {
-    let lower = if non_ascii {
+    let lower = if !upper {
+        word
+    } else if non_ascii {
         lower_into(word, buf);
         buf
-    } else if upper {
+    } else {
         buf.clear();
         buf.push_str(word);
         buf.make_ascii_lowercase();
         buf
-    } else {
-        word
     };
     f(lower);
 }
 
 /// Marks the bytes of the non-ASCII word chars that start in the block of
-/// `line` at `base` in `m.word`; returns the bits of such a char's bytes
-/// that fall in the next block.
+/// `line` at `base` in `m.word`, and the first byte of those that
+/// lowercasing changes in `m.upper`; returns the bits of such a char's
+/// bytes that fall in the next block.
 #[cold]
 fn mark_word_chars(line: &str, base: usize, m: &mut Masks) -> u64 {
     let b = line.as_bytes();
     let mut carried = 0;
-    let mut rest = m.non_ascii;
+    let mut rest = m.lead;
     while rest != 0 {
         let k = rest.trailing_zeros();
         rest &= rest - 1;
-        let i = base + k as usize;
-        if b[i] & 0xc0 == 0x80 {
-            // A continuation byte: marked with its char's first byte.
-            continue;
-        }
-        let (ch, len) = char_at(line, i);
-        if is_word_char(ch) {
-            let to = k + len as u32;
+        let (cp, len) = decode_at(b, base + k as usize);
+        let (word, changes) = if cp < 0x10000 {
+            let t = bmp_tables();
+            let (i, bit) = (cp as usize / 64, cp % 64);
+            (
+                t.word[i] >> bit & 1 == 1,
+                t.lower_changes[i] >> bit & 1 == 1,
+            )
+        } else {
+            let c = char::from_u32(cp).unwrap_or('\0');
+            (is_word_category(c), lower_changes_rule(c))
+        };
+        if word {
+            if changes {
+                m.upper |= 1 << k;
+            }
+            let to = k + len;
             m.word |= bits(k, to.min(BLOCK as u32));
             if to > BLOCK as u32 {
                 carried = bits(0, to - BLOCK as u32);
@@ -277,10 +348,22 @@ fn mark_word_chars(line: &str, base: usize, m: &mut Masks) -> u64 {
     carried
 }
 
-/// The char starting at byte `i` of `s` (a char boundary) and its length.
-fn char_at(s: &str, i: usize) -> (char, usize) {
-    let ch = s[i..].chars().next().unwrap_or('\0');
-    (ch, ch.len_utf8())
+/// The code point of the multi-byte char whose first byte is `b[i]` (in
+/// valid UTF-8), and its length in bytes.
+#[inline(always)]
+fn decode_at(b: &[u8], i: usize) -> (u32, u32) {
+    let next = |j: usize| u32::from(b.get(i + j).map_or(0, |c| c & 0x3f));
+    let first = u32::from(b.get(i).copied().unwrap_or(0));
+    if first < 0xe0 {
+        ((first & 0x1f) << 6 | next(1), 2)
+    } else if first < 0xf0 {
+        ((first & 0x0f) << 12 | next(1) << 6 | next(2), 3)
+    } else {
+        (
+            (first & 0x07) << 18 | next(1) << 12 | next(2) << 6 | next(3),
+            4,
+        )
+    }
 }
 
 /// Writes `word` lowercased by Unicode's full mapping into `buf`, as Python's
@@ -292,11 +375,16 @@ fn lower_into(word: &str, buf: &mut String) {
         // implements it (the only context-dependent mapping).
         buf.push_str(&word.to_lowercase());
     } else {
+        let small = &bmp_tables().lower_small;
         for c in word.chars() {
             if c.is_ascii() {
                 buf.push(c.to_ascii_lowercase());
-            } else {
-                buf.extend(c.to_lowercase());
+                continue;
+            }
+            let one = small.get(c as usize).copied().unwrap_or(NOT_ONE_CHAR);
+            match char::from_u32(u32::from(one)).filter(|_| one != NOT_ONE_CHAR) {
+                Some(l) => buf.push(l),
+                None => buf.extend(c.to_lowercase()),
             }
         }
     }
@@ -382,10 +470,19 @@ mod tests {
     }
 
     #[test]
-    fn the_bmp_table_is_the_category_rule() {
+    fn the_bmp_tables_are_the_unicode_rules() {
         for cp in 0..0x11000u32 {
             if let Some(c) = char::from_u32(cp) {
                 assert_eq!(is_word_char(c), is_word_category(c), "U+{cp:04X}");
+                assert_eq!(lower_changes(c), lower_changes_rule(c), "U+{cp:04X}");
+                if cp < 0x800 {
+                    let one = bmp_tables().lower_small[cp as usize];
+                    let want: Vec<char> = c.to_lowercase().collect();
+                    match want[..] {
+                        [l] if (l as u32) < 0x800 => assert_eq!(u32::from(one), l as u32),
+                        _ => assert_eq!(one, NOT_ONE_CHAR, "U+{cp:04X}"),
+                    }
+                }
             }
         }
     }
@@ -404,7 +501,12 @@ mod tests {
 
     #[test]
     fn final_sigma_and_mixed_words() {
-        for line in ["ΟΔΟΣ ΟΔΟΣ's ΣΑΣ aΣb Σ", "ÀB'cD_9É x²Y", "İI ǅ ﬁ"] {
+        for line in [
+            "ΟΔΟΣ ΟΔΟΣ's ΣΑΣ aΣb Σ",
+            "ÀB'cD_9É x²Y",
+            "İI ǅ ﬁ",
+            "жук Жук жУк ΣΣ σς",
+        ] {
             assert_eq!(words(line), reference_words(line), "{line:?}");
         }
     }

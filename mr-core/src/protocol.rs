@@ -71,9 +71,19 @@ pub trait FromLine<'a>: Sized {
     }
 }
 
+/// A line as UTF-8 text: checked with SIMD (simdutf8), and, only when that
+/// fails, again by std for the error's place.
+#[inline]
+pub(crate) fn utf8(line: &[u8]) -> Result<&str, std::str::Utf8Error> {
+    match simdutf8::basic::from_utf8(line) {
+        Ok(s) => Ok(s),
+        Err(_) => std::str::from_utf8(line),
+    }
+}
+
 impl<'a> FromLine<'a> for &'a str {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
-        match std::str::from_utf8(line) {
+        match utf8(line) {
             Ok(s) => Ok(Some(s)),
             Err(e) => Err(DecodeError(format!("invalid UTF-8: {e}"))),
         }
@@ -110,7 +120,7 @@ pub struct TextLine<'a>(pub Cow<'a, str>);
 
 impl<'a> FromLine<'a> for TextLine<'a> {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
-        Ok(Some(TextLine(match std::str::from_utf8(line) {
+        Ok(Some(TextLine(match utf8(line) {
             Ok(s) => Cow::Borrowed(s),
             Err(_) => Cow::Owned(line.iter().map(|&b| char::from(b)).collect()),
         })))
