@@ -170,6 +170,23 @@ meta logs "$LOGS: ${#LOGS_FILES[@]} files (${#LOGS_GZ[@]} gzipped), $LOGS_BYTES 
 meta text "$TEXT: ${#TEXT_FILES[@]} files (${#TEXT_GZ[@]} gzipped), $TEXT_BYTES bytes uncompressed"
 meta logs_gz "$ONE_GZ: 1 gzip file of $(size_of "${ONE_GZ_FILES[@]}") bytes, $ONE_GZ_BYTES bytes uncompressed"
 
+# Real-world shapes the generator writes rarely (bench/reshape.py), from the
+# first two plain files of each: logs as PHP's json_encode writes them (every
+# non-ASCII char a \u escape, every / escaped), text in Cyrillic letters.
+reshape() { # reshape KIND FILE...: the directory of reshaped copies
+  local dir=$WORK/$1-$SIZE_BYTES
+  [ -d "$dir" ] || { say "bench/reshape.py $1"; python3 bench/reshape.py "$1" "$dir.tmp" "${@:2}" && mv "$dir.tmp" "$dir"; }
+  echo "$dir"
+}
+PHP_LOGS=$(reshape php-json "${LOGS_PLAIN[@]:0:2}")
+CYRILLIC=$(reshape cyrillic "${TEXT_PLAIN[@]:0:2}")
+PHP_FILES=("$PHP_LOGS"/part-*)
+CYRILLIC_FILES=("$CYRILLIC"/part-*)
+PHP_BYTES=$(size_of "${PHP_FILES[@]}")
+CYRILLIC_BYTES=$(size_of "${CYRILLIC_FILES[@]}")
+meta logs_php "$PHP_LOGS: ${#PHP_FILES[@]} files of the logs, as PHP's json_encode writes them (non-ASCII as \\u escapes, / as \\/), $PHP_BYTES bytes"
+meta text_cyrillic "$CYRILLIC: ${#CYRILLIC_FILES[@]} files of the text, Latin letters mapped to Cyrillic, $CYRILLIC_BYTES bytes"
+
 # mrjob runs on a slice: 50 MB of logs and 20 MB of text at 1 GB (5% and 2%).
 URL_SLICE=$WORK/slice-clicklog-$((SIZE_BYTES / 20)).jsonl
 WORD_SLICE=$WORK/slice-text-$((SIZE_BYTES / 50)).txt
@@ -237,6 +254,13 @@ tool video_tagging chdb "$LOGS_BYTES" lines same "python3 bench/peers.py chdb vi
 tool video_tagging_gz mr "$ONE_GZ_BYTES" lines same "$MR run video_tagging -q -i $ONE_GZ"
 tool video_tagging_gz chdb "$ONE_GZ_BYTES" lines same "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
 
+tool url_views_php mr "$PHP_BYTES" mr same "$MR run url_views -q -i $(q "$PHP_LOGS")"
+tool url_views_php chdb "$PHP_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${PHP_FILES[@]}")"
+
+tool word_count_cyrillic mr "$CYRILLIC_BYTES" mr same "$MR run word_count -q -i $(q "$CYRILLIC")"
+tool word_count_cyrillic chdb "$CYRILLIC_BYTES" tsv same "python3 bench/peers.py chdb word_count /dev/stdout $(q "${CYRILLIC_FILES[@]}")"
+tool word_count_cyrillic chdb-ws "$CYRILLIC_BYTES" tsv different "python3 bench/peers.py chdb word_count_ws /dev/stdout $(q "${CYRILLIC_FILES[@]}")"
+
 tool word_count mr "$TEXT_BYTES" mr same "$MR run word_count -q -i $TEXT"
 tool word_count ceiling "$TEXT_BYTES" mr same "$CEILING word_count -j 2 $TEXT"
 tool word_count duckdb "$TEXT_BYTES" tsv different "python3 bench/duck.py word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
@@ -261,7 +285,7 @@ fi
 tool startup chdb 0 none same "python3 bench/peers.py chdb startup"
 tool startup polars 0 none same "python3 bench/peers.py polars startup"
 tool startup duckdb 0 none same "python3 bench/duck.py startup"
-JOBS=(url_views url_views_gz video_tagging video_tagging_gz word_count startup)
+JOBS=(url_views url_views_gz url_views_php video_tagging video_tagging_gz word_count word_count_cyrillic startup)
 for job in "${JOBS[@]}"; do
   kept=""
   for t in ${TOOLS[$job]}; do
