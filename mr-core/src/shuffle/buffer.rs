@@ -81,6 +81,25 @@ fn key_prefix(key: &[u8]) -> u64 {
     u64::from_be_bytes(p)
 }
 
+/// How many leading bytes `a` and `b` share, compared 8 at a time.
+fn common_len(a: &[u8], b: &[u8]) -> usize {
+    let n = a.len().min(b.len());
+    let mut i = 0;
+    while let (Some(x), Some(y)) = (a.get(i..i + 8), b.get(i..i + 8)) {
+        let word = |w: &[u8]| u64::from_le_bytes(w.try_into().unwrap_or([0; 8]));
+        let diff = word(x) ^ word(y);
+        if diff != 0 {
+            return i + diff.trailing_zeros() as usize / 8;
+        }
+        i += 8;
+    }
+    i + a[i..n]
+        .iter()
+        .zip(&b[i..n])
+        .take_while(|(x, y)| x == y)
+        .count()
+}
+
 const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
 #[derive(Debug, Default)]
@@ -94,6 +113,9 @@ enum Store {
     Sorting {
         data: Vec<u8>,
         index: Vec<Entry>,
+        /// How many leading bytes every buffered key shares (URLs share
+        /// `"https://host/`): the sort's prefixes are taken after them.
+        shared: usize,
     },
     Combining {
         table: FxHashMap<Box<[u8]>, Group>,
@@ -156,6 +178,7 @@ impl SortBuffer {
             Store::Sorting {
                 data: Vec::new(),
                 index: Vec::new(),
+                shared: 0,
             }
         };
         SortBuffer {
@@ -263,15 +286,27 @@ impl SortBuffer {
             })?;
         }
         let rec = key.len() + self.sort_key.len() + value.len();
-        let Store::Sorting { data, index } = &mut self.store else {
+        let Store::Sorting { data, index, .. } = &mut self.store else {
             return Err(Error::Internal("sorting push on a combining buffer".into()));
         };
         if !index.is_empty() && data.len() + (index.len() + 1) * ENTRY_BYTES + rec > self.budget {
             self.stats.spills += 1;
             self.spill()?;
         }
-        let Store::Sorting { data, index } = &mut self.store else {
+        let Store::Sorting {
+            data,
+            index,
+            shared,
+        } = &mut self.store
+        else {
             return Err(Error::Internal("sorting push on a combining buffer".into()));
+        };
+        // The first key buffered starts the arena: what the others share
+        // with it is what all share.
+        *shared = if index.is_empty() {
+            key.len()
+        } else {
+            common_len(&data[..*shared], key)
         };
         if data.capacity() == 0 {
             // Reserve once: untouched capacity costs address space, not RSS,
@@ -341,7 +376,7 @@ impl SortBuffer {
     fn spill(&mut self) -> Result<()> {
         let mut w = RunWriter::create(&self.spill_dir)?;
         w.expect_bytes(match &self.store {
-            Store::Sorting { data, index } => (data.len() + index.len() * 3) as u64,
+            Store::Sorting { data, index, .. } => (data.len() + index.len() * 3) as u64,
             Store::Combining { used, .. } => *used as u64,
         });
         // A spill of a large buffer takes a while: look for a stop request
@@ -357,8 +392,19 @@ impl SortBuffer {
         };
         let mut runs_now: Vec<Option<Run>> = vec![None; self.partitions];
         match &mut self.store {
-            Store::Sorting { data, index } => {
+            Store::Sorting {
+                data,
+                index,
+                shared,
+            } => {
                 let d = &*data;
+                if *shared > 0 {
+                    // Where every key starts alike, its next 8 bytes order
+                    // it as well as the whole key does.
+                    for e in index.iter_mut() {
+                        e.prefix = key_prefix(&d[e.off + *shared..e.off + e.klen as usize]);
+                    }
+                }
                 let key = |e: &Entry| &d[e.off..e.off + e.klen as usize];
                 let skey = |e: &Entry| {
                     let s = e.off + e.klen as usize;
@@ -379,7 +425,10 @@ impl SortBuffer {
                     let (mine, tail) =
                         rest.split_at(rest.partition_point(|e| e.part as usize == p));
                     rest = tail;
-                    for group in mine.chunk_by(|a, b| key(a) == key(b)) {
+                    let same = |a: &Entry, b: &Entry| {
+                        a.prefix == b.prefix && a.klen == b.klen && key(a) == key(b)
+                    };
+                    for group in mine.chunk_by(same) {
                         check(group.len() as u64)?;
                         let k = key(&group[0]);
                         let Some(c) = self.combiner.as_deref_mut().filter(|_| group.len() > 1)
@@ -587,10 +636,75 @@ impl<F: FnMut(&[u8]) -> Result<()>> RecordSink for KeyChecked<'_, F> {
 
 #[cfg(test)]
 mod tests {
-    use super::key_prefix;
+    use super::{common_len, key_prefix, SortBuffer};
     use proptest::prelude::*;
 
+    /// Keys that share long beginnings (as URLs do), some a beginning of
+    /// another, with zero bytes.
+    fn keys_alike() -> impl Strategy<Value = Vec<Vec<u8>>> {
+        let tail = prop::collection::vec(
+            prop_oneof![Just(0u8), Just(b'/'), Just(b'z'), any::<u8>()],
+            0..12,
+        );
+        (
+            prop::collection::vec(any::<u8>(), 0..20),
+            prop::collection::vec((tail, any::<bool>()), 1..80),
+        )
+            .prop_map(|(head, tails)| {
+                tails
+                    .into_iter()
+                    .map(|(t, odd)| if odd { t } else { [&head[..], &t[..]].concat() })
+                    .collect()
+            })
+    }
+
     proptest! {
+        #[test]
+        fn common_len_counts_the_shared_beginning(
+            head in prop::collection::vec(any::<u8>(), 0..40),
+            a in prop::collection::vec(any::<u8>(), 0..20),
+            b in prop::collection::vec(any::<u8>(), 0..20),
+        ) {
+            let (x, y) = ([&head[..], &a[..]].concat(), [&head[..], &b[..]].concat());
+            let want = x.iter().zip(&y).take_while(|(p, q)| p == q).count();
+            prop_assert_eq!(common_len(&x, &y), want);
+            prop_assert_eq!(common_len(&y, &x), want);
+        }
+
+        /// Spilled runs hold every record, in key order, whatever the keys
+        /// share (the sort's prefixes are taken after the shared bytes), in
+        /// one spill or in many.
+        #[test]
+        fn runs_are_sorted_when_keys_start_alike(
+            keys in keys_alike(),
+            partitions in 1usize..3,
+            budget in prop_oneof![Just(1usize << 20), 200usize..2000],
+        ) {
+            let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut buf = SortBuffer::new(0, partitions, budget, false, None, true, dir.path().into());
+            for (i, k) in keys.iter().enumerate() {
+                crate::emit::RecordSink::push(&mut buf, k, i.to_string().as_bytes())
+                    .map_err(|e| TestCaseError::fail(e.to_string()))?;
+            }
+            let (runs, _, _) = buf.finish().map_err(|e| TestCaseError::fail(e.to_string()))?;
+            let mut seen = Vec::new();
+            for run in runs.iter().flatten() {
+                let mut r = run.open().map_err(|e| TestCaseError::fail(e.to_string()))?;
+                let mut last: Option<Vec<u8>> = None;
+                while r.advance().map_err(|e| TestCaseError::fail(e.to_string()))? {
+                    if let Some(l) = &last {
+                        prop_assert!(l <= &r.key, "{:?} before {:?}", l, r.key);
+                    }
+                    last = Some(r.key.clone());
+                    seen.push(r.key.clone());
+                }
+            }
+            let mut want = keys.clone();
+            want.sort();
+            seen.sort();
+            prop_assert_eq!(seen, want);
+        }
+
         /// The sort compares prefixes first: where they differ they must
         /// order the keys as their bytes do (short keys, zero bytes and
         /// shared beginnings included).
