@@ -81,6 +81,56 @@ fn key_prefix(key: &[u8]) -> u64 {
     u64::from_be_bytes(p)
 }
 
+/// Sorts the index by partition, key and sort key, stably (records equal in
+/// all three keep the order they came in), comparing integers where it can:
+/// first by (partition, the key's first 8 bytes); then each run of entries
+/// equal in those is refined by [`refine`].
+fn sort_index(index: &mut [Entry], d: &[u8]) {
+    index.sort_by_key(|e| (e.part, e.prefix));
+    for run in index.chunk_by_mut(|a, b| (a.part, a.prefix) == (b.part, b.prefix)) {
+        if run.len() > 1 {
+            refine(run, d, 0, 0);
+        }
+    }
+}
+
+/// How many times [`refine`] goes 8 bytes further into keys before it
+/// compares the rest of them whole.
+const REFINE_DEPTH: usize = 16;
+
+/// Sorts a run of entries whose keys share their first `known` bytes (and
+/// their prefixes): the bytes all of them share are skipped (URLs share
+/// `"https://host/`), the prefixes are taken again after those and sorted
+/// on, and runs still equal are refined further. Keys that are all equal,
+/// or differ only where one of them ends, are compared whole, then by sort
+/// key.
+fn refine(run: &mut [Entry], d: &[u8], known: usize, depth: usize) {
+    let key = |e: &Entry| &d[e.off..e.off + e.klen as usize];
+    let first = key(&run[0]);
+    let (mut shared, mut longest) = (first.len(), first.len());
+    for e in &run[1..] {
+        shared = common_len(&first[..shared], key(e));
+        longest = longest.max(e.klen as usize);
+    }
+    if shared <= known || shared >= longest || depth >= REFINE_DEPTH {
+        let skey = |e: &Entry| {
+            let s = e.off + e.klen as usize;
+            &d[s..s + e.slen as usize]
+        };
+        run.sort_by(|a, b| key(a).cmp(key(b)).then_with(|| skey(a).cmp(skey(b))));
+        return;
+    }
+    for e in run.iter_mut() {
+        e.prefix = key_prefix(&d[e.off + shared..e.off + e.klen as usize]);
+    }
+    run.sort_by_key(|e| e.prefix);
+    for sub in run.chunk_by_mut(|a, b| a.prefix == b.prefix) {
+        if sub.len() > 1 {
+            refine(sub, d, shared, depth + 1);
+        }
+    }
+}
+
 /// How many leading bytes `a` and `b` share, compared 8 at a time.
 fn common_len(a: &[u8], b: &[u8]) -> usize {
     let n = a.len().min(b.len());
@@ -113,9 +163,6 @@ enum Store {
     Sorting {
         data: Vec<u8>,
         index: Vec<Entry>,
-        /// How many leading bytes every buffered key shares (URLs share
-        /// `"https://host/`): the sort's prefixes are taken after them.
-        shared: usize,
     },
     Combining {
         table: FxHashMap<Box<[u8]>, Group>,
@@ -178,7 +225,6 @@ impl SortBuffer {
             Store::Sorting {
                 data: Vec::new(),
                 index: Vec::new(),
-                shared: 0,
             }
         };
         SortBuffer {
@@ -286,27 +332,15 @@ impl SortBuffer {
             })?;
         }
         let rec = key.len() + self.sort_key.len() + value.len();
-        let Store::Sorting { data, index, .. } = &mut self.store else {
+        let Store::Sorting { data, index } = &mut self.store else {
             return Err(Error::Internal("sorting push on a combining buffer".into()));
         };
         if !index.is_empty() && data.len() + (index.len() + 1) * ENTRY_BYTES + rec > self.budget {
             self.stats.spills += 1;
             self.spill()?;
         }
-        let Store::Sorting {
-            data,
-            index,
-            shared,
-        } = &mut self.store
-        else {
+        let Store::Sorting { data, index } = &mut self.store else {
             return Err(Error::Internal("sorting push on a combining buffer".into()));
-        };
-        // The first key buffered starts the arena: what the others share
-        // with it is what all share.
-        *shared = if index.is_empty() {
-            key.len()
-        } else {
-            common_len(&data[..*shared], key)
         };
         if data.capacity() == 0 {
             // Reserve once: untouched capacity costs address space, not RSS,
@@ -376,7 +410,7 @@ impl SortBuffer {
     fn spill(&mut self) -> Result<()> {
         let mut w = RunWriter::create(&self.spill_dir)?;
         w.expect_bytes(match &self.store {
-            Store::Sorting { data, index, .. } => (data.len() + index.len() * 3) as u64,
+            Store::Sorting { data, index } => (data.len() + index.len() * 3) as u64,
             Store::Combining { used, .. } => *used as u64,
         });
         // A spill of a large buffer takes a while: look for a stop request
@@ -392,19 +426,8 @@ impl SortBuffer {
         };
         let mut runs_now: Vec<Option<Run>> = vec![None; self.partitions];
         match &mut self.store {
-            Store::Sorting {
-                data,
-                index,
-                shared,
-            } => {
+            Store::Sorting { data, index } => {
                 let d = &*data;
-                if *shared > 0 {
-                    // Where every key starts alike, its next 8 bytes order
-                    // it as well as the whole key does.
-                    for e in index.iter_mut() {
-                        e.prefix = key_prefix(&d[e.off + *shared..e.off + e.klen as usize]);
-                    }
-                }
                 let key = |e: &Entry| &d[e.off..e.off + e.klen as usize];
                 let skey = |e: &Entry| {
                     let s = e.off + e.klen as usize;
@@ -414,12 +437,7 @@ impl SortBuffer {
                     let s = e.off + (e.klen + e.slen) as usize;
                     &d[s..s + e.vlen as usize]
                 };
-                index.sort_by(|a, b| {
-                    (a.part, a.prefix)
-                        .cmp(&(b.part, b.prefix))
-                        .then_with(|| key(a).cmp(key(b)))
-                        .then_with(|| skey(a).cmp(skey(b)))
-                });
+                sort_index(index, d);
                 let mut rest = &index[..];
                 for (p, slot) in runs_now.iter_mut().enumerate() {
                     let (mine, tail) =
@@ -679,23 +697,27 @@ mod tests {
             keys in keys_alike(),
             partitions in 1usize..3,
             budget in prop_oneof![Just(1usize << 20), 200usize..2000],
+            sort_values in any::<bool>(),
         ) {
             let dir = tempfile::tempdir().map_err(|e| TestCaseError::fail(e.to_string()))?;
-            let mut buf = SortBuffer::new(0, partitions, budget, false, None, true, dir.path().into());
+            let mut buf = SortBuffer::new(0, partitions, budget, sort_values, None, true, dir.path().into());
+            // Values in descending order: sorted values must come out rising.
             for (i, k) in keys.iter().enumerate() {
-                crate::emit::RecordSink::push(&mut buf, k, i.to_string().as_bytes())
+                let v = (keys.len() - i).to_string();
+                crate::emit::RecordSink::push(&mut buf, k, v.as_bytes())
                     .map_err(|e| TestCaseError::fail(e.to_string()))?;
             }
             let (runs, _, _) = buf.finish().map_err(|e| TestCaseError::fail(e.to_string()))?;
             let mut seen = Vec::new();
             for run in runs.iter().flatten() {
                 let mut r = run.open().map_err(|e| TestCaseError::fail(e.to_string()))?;
-                let mut last: Option<Vec<u8>> = None;
+                let mut last: Option<(Vec<u8>, Vec<u8>)> = None;
                 while r.advance().map_err(|e| TestCaseError::fail(e.to_string()))? {
+                    let now = (r.key.clone(), r.sort_key.clone());
                     if let Some(l) = &last {
-                        prop_assert!(l <= &r.key, "{:?} before {:?}", l, r.key);
+                        prop_assert!(l <= &now, "{:?} before {:?}", l, now);
                     }
-                    last = Some(r.key.clone());
+                    last = Some(now);
                     seen.push(r.key.clone());
                 }
             }
