@@ -675,6 +675,26 @@ mod tests {
     }
 
     proptest! {
+        /// The SIMD check accepts what std accepts, and reports std's error
+        /// (the place of the first bad byte) on the rest: text of any
+        /// script with bytes changed, dropped or cut.
+        #[test]
+        fn utf8_agrees_with_std(
+            text in "\\PC{0,200}",
+            edits in prop::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..3),
+            cut in any::<prop::sample::Index>(),
+        ) {
+            let mut b = text.into_bytes();
+            for (at, byte) in edits {
+                if !b.is_empty() {
+                    let i = at.index(b.len());
+                    b[i] = byte;
+                }
+            }
+            b.truncate(cut.index(b.len() + 1));
+            prop_assert_eq!(utf8(&b), std::str::from_utf8(&b));
+        }
+
         #[test]
         fn digit_runs_are_found_as_a_plain_scan_finds_them(s in "[0-9a]{0,80}", n in 1usize..25) {
             let plain = s.as_bytes().split(|b| !b.is_ascii_digit()).any(|run| run.len() >= n);
