@@ -454,6 +454,69 @@ fn parse_counts(s: &str) -> std::collections::BTreeMap<String, u64> {
         .collect()
 }
 
+/// Logs as PHP's `json_encode` (and, for non-ASCII, Python's `json.dumps`)
+/// write them: every char past ASCII a `\uXXXX` escape (a surrogate pair
+/// past the BMP), every `/` escaped. The same events.
+fn php_encoded(line: &str) -> String {
+    let Ok(v) = serde_json::from_str::<serde_json::Value>(line) else {
+        return line.to_string(); // not JSON: kept as it is
+    };
+    let mut out = String::new();
+    // Outside strings JSON text is ASCII and holds no `/`: escaping chars of
+    // the whole text escapes them inside strings only.
+    for c in v.to_string().chars() {
+        match c {
+            '/' => out.push_str("\\/"),
+            c if c.is_ascii() => out.push(c),
+            c => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04x}"));
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn url_views_counts_the_same_on_logs_that_escape_everything() {
+    let w = Workdir::new();
+    ok(w.mr(&[
+        "gen",
+        "clicklog",
+        "--size",
+        "300KB",
+        "--seed",
+        "11",
+        "--files",
+        "1",
+        "--gz-files",
+        "0",
+        "--output",
+        "plain",
+    ]));
+    let mut text = fs::read_to_string(w.path("plain/part-00000.jsonl")).unwrap();
+    // Lines the generator would not write: escapes and non-ASCII in the
+    // field, a key spelled with an escape (serde_json's path), an astral char.
+    text.push_str(r#"{"page_url": "/wiki/Caf\u00e9 \"x\"", "u": "😀"}"#);
+    text.push('\n');
+    text.push_str(r#"{"page\u005furl": "/wiki/x"}"#);
+    text.push('\n');
+    text.push_str("{\"page_url\": \"/wiki/Ωμέγα/😀\", \"n\": [1, {\"a\": \"é\"}]}\n");
+    w.write("plain/part-00000.jsonl", &text);
+    let escaped: String = text.lines().map(|l| php_encoded(l) + "\n").collect();
+    assert!(escaped.contains("\\u00e9") && escaped.contains("\\/") && escaped.contains("\\ud83d"));
+    w.write("php/part-00000.jsonl", &escaped);
+    let plain = ok(w.mr(&["run", "url_views", "-i", "plain", "-q"]));
+    let php = ok(w.mr(&["run", "url_views", "-i", "php", "-q"]));
+    let counts = stdout(&plain);
+    assert!(counts.lines().count() > 100, "{counts}");
+    assert!(counts.contains("\"/wiki/Café \\\"x\\\"\"\t1"), "{counts}");
+    assert!(counts.contains("\"/wiki/Ωμέγα/😀\"\t1"), "{counts}");
+    assert_eq!(stdout(&php), counts);
+}
+
 #[test]
 fn word_count_equals_mrjobs_word_frequency_example() {
     if !peer_available(
