@@ -482,20 +482,7 @@ fn php_encoded(line: &str) -> String {
 #[test]
 fn url_views_counts_the_same_on_logs_that_escape_everything() {
     let w = Workdir::new();
-    ok(w.mr(&[
-        "gen",
-        "clicklog",
-        "--size",
-        "300KB",
-        "--seed",
-        "11",
-        "--files",
-        "1",
-        "--gz-files",
-        "0",
-        "--output",
-        "plain",
-    ]));
+    w.gen_one_file("clicklog", "300KB", "11", "plain");
     let mut text = fs::read_to_string(w.path("plain/part-00000.jsonl")).unwrap();
     // Lines the generator would not write: escapes and non-ASCII in the
     // field, a key spelled with an escape (serde_json's path), an astral char.
@@ -526,21 +513,7 @@ fn word_count_equals_mrjobs_word_frequency_example() {
         return;
     }
     let w = Workdir::new();
-    let o = ok(w.mr(&[
-        "gen",
-        "text",
-        "--size",
-        "400KB",
-        "--seed",
-        "5",
-        "--files",
-        "1",
-        "--gz-files",
-        "0",
-        "--output",
-        "text",
-    ]));
-    drop(o);
+    w.gen_one_file("text", "400KB", "5", "text");
     let input = w.path("text/part-00000.txt");
     // Lines a generator would not write: odd Unicode categories, apostrophes.
     let mut extra = fs::read_to_string(&input).unwrap();

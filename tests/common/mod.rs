@@ -41,6 +41,13 @@ impl Workdir {
         self.write(rel, enc.finish().unwrap())
     }
 
+    /// `mr gen KIND` of `size` with `seed`, as one plain file in `out`
+    /// (`out/part-00000.jsonl` or `.txt`).
+    pub fn gen_one_file(&self, kind: &str, size: &str, seed: &str, out: &str) {
+        let args = ["gen", kind, "--size", size, "--seed", seed, "--files", "1"];
+        ok(self.mr(&[&args[..], &["--gz-files", "0", "--output", out]].concat()));
+    }
+
     /// `mr ARGS` in this dir.
     pub fn mr(&self, args: &[&str]) -> Output {
         self.run(args, &[], None)
