@@ -6,16 +6,20 @@ say() { echo "[bench $(date +%H:%M:%S)] $*" >&2; }
 # q ARGS...: ARGS quoted for a bash command string.
 q() { printf '%q ' "$@"; }
 
-# gen KIND BYTES [NAME GEN_ARGS...]: a directory of generated data, made once
-# (in DIR.tmp, then renamed, so an interrupted run never leaves a partial data
-# set behind).
-gen() {
-  local kind=$1 bytes=$2 dir=$WORK/$1-$2${3:+-$3}
+# once DIR WHAT CMD ARGS...: prints DIR, made first if missing by
+# `CMD DIR.tmp ARGS...` (WHAT said), then renamed, so an interrupted run never
+# leaves a partial data set behind.
+once() {
+  local dir=$1
   if [ ! -d "$dir" ]; then
-    say "mr gen $kind --size $bytes ${*:4}"
+    say "$2"
     rm -rf "$dir.tmp"
-    "$MR" gen "$kind" --size "$bytes" --seed 7 --output "$dir.tmp" "${@:4}" 2>/dev/null
+    "$3" "$dir.tmp" "${@:4}"
     mv "$dir.tmp" "$dir"
   fi
   echo "$dir"
 }
+
+# gen KIND BYTES [NAME GEN_ARGS...]: a directory of generated data, made once.
+gen_into() { "$MR" gen "$2" --size "$3" --seed 7 --output "$1" "${@:4}" 2>/dev/null; }
+gen() { once "$WORK/$1-$2${3:+-$3}" "mr gen $1 --size $2 ${*:4}" gen_into "$1" "$2" "${@:4}"; }

@@ -173,11 +173,8 @@ meta logs_gz "$ONE_GZ: 1 gzip file of $(size_of "${ONE_GZ_FILES[@]}") bytes, $ON
 # Real-world shapes the generator writes rarely (bench/reshape.py), from the
 # first two plain files of each: logs as PHP's json_encode writes them (every
 # non-ASCII char a \u escape, every / escaped), text in Cyrillic letters.
-reshape() { # reshape KIND FILE...: the directory of reshaped copies
-  local dir=$WORK/$1-$SIZE_BYTES
-  [ -d "$dir" ] || { say "bench/reshape.py $1"; python3 bench/reshape.py "$1" "$dir.tmp" "${@:2}" && mv "$dir.tmp" "$dir"; }
-  echo "$dir"
-}
+reshape_into() { python3 bench/reshape.py "$2" "$1" "${@:3}"; }
+reshape() { once "$WORK/$1-$SIZE_BYTES" "bench/reshape.py $1" reshape_into "$@"; } # KIND FILE...
 PHP_LOGS=$(reshape php-json "${LOGS_PLAIN[@]:0:2}")
 CYRILLIC=$(reshape cyrillic "${TEXT_PLAIN[@]:0:2}")
 PHP_FILES=("$PHP_LOGS"/part-*)

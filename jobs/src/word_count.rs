@@ -50,9 +50,8 @@ pub fn is_word_char(c: char) -> bool {
     if c.is_ascii() {
         return c.is_ascii_alphanumeric() || c == '_' || c == '\'';
     }
-    let cp = c as usize;
-    if cp < 0x10000 {
-        return bmp_tables().word[cp / 64] >> (cp % 64) & 1 == 1;
+    if (c as u32) < 0x10000 {
+        return bit(&bmp_tables().word, c as u32);
     }
     is_word_category(c)
 }
@@ -67,9 +66,8 @@ pub fn is_word_char(c: char) -> bool {
 /// assert!(!lower_changes('a') && !lower_changes('ж') && !lower_changes('ß') && !lower_changes('日'));
 /// ```
 pub fn lower_changes(c: char) -> bool {
-    let cp = c as usize;
-    if cp < 0x10000 {
-        return bmp_tables().lower_changes[cp / 64] >> (cp % 64) & 1 == 1;
+    if (c as u32) < 0x10000 {
+        return bit(&bmp_tables().lower_changes, c as u32);
     }
     lower_changes_rule(c)
 }
@@ -112,6 +110,12 @@ struct BmpTables {
     lower_small: [u16; 0x800],
 }
 
+/// The bit of BMP code point `cp` in one of [`BmpTables`]' bit tables.
+#[inline(always)]
+fn bit(table: &[u64; 1024], cp: u32) -> bool {
+    table[cp as usize / 64] >> (cp % 64) & 1 == 1
+}
+
 /// In [`BmpTables::lower_small`]: a lowercase of several chars (`İ`), or
 /// one outside the table.
 const NOT_ONE_CHAR: u16 = u16::MAX;
@@ -128,12 +132,12 @@ fn bmp_tables() -> &'static BmpTables {
             let Some(c) = char::from_u32(cp) else {
                 continue;
             };
-            let bit = 1 << (cp % 64);
+            let mask = 1 << (cp % 64);
             if is_word_category(c) {
-                t.word[cp as usize / 64] |= bit;
+                t.word[cp as usize / 64] |= mask;
             }
             if lower_changes_rule(c) {
-                t.lower_changes[cp as usize / 64] |= bit;
+                t.lower_changes[cp as usize / 64] |= mask;
             }
             if cp < 0x800 {
                 let mut lower = c.to_lowercase();
@@ -325,11 +329,7 @@ fn mark_word_chars(line: &str, base: usize, m: &mut Masks) -> u64 {
         let (cp, len) = decode_at(b, base + k as usize);
         let (word, changes) = if cp < 0x10000 {
             let t = bmp_tables();
-            let (i, bit) = (cp as usize / 64, cp % 64);
-            (
-                t.word[i] >> bit & 1 == 1,
-                t.lower_changes[i] >> bit & 1 == 1,
-            )
+            (bit(&t.word, cp), bit(&t.lower_changes, cp))
         } else {
             let c = char::from_u32(cp).unwrap_or('\0');
             (is_word_category(c), lower_changes_rule(c))

@@ -70,6 +70,25 @@ struct Entry {
     vlen: u32,
 }
 
+impl Entry {
+    /// The record's key, in the arena `d`.
+    fn key<'d>(&self, d: &'d [u8]) -> &'d [u8] {
+        &d[self.off..self.off + self.klen as usize]
+    }
+
+    /// The record's sort key (empty unless values are sorted).
+    fn skey<'d>(&self, d: &'d [u8]) -> &'d [u8] {
+        let s = self.off + self.klen as usize;
+        &d[s..s + self.slen as usize]
+    }
+
+    /// The record's value.
+    fn value<'d>(&self, d: &'d [u8]) -> &'d [u8] {
+        let s = self.off + (self.klen + self.slen) as usize;
+        &d[s..s + self.vlen as usize]
+    }
+}
+
 /// The first 8 bytes of `key`, big-endian, zero-padded. Two prefixes that
 /// differ order their keys as the keys' bytes do: at the first byte that
 /// differs, either both bytes are the keys' own, or one is padding (0) and
@@ -105,7 +124,7 @@ const REFINE_DEPTH: usize = 16;
 /// or differ only where one of them ends, are compared whole, then by sort
 /// key.
 fn refine(run: &mut [Entry], d: &[u8], known: usize, depth: usize) {
-    let key = |e: &Entry| &d[e.off..e.off + e.klen as usize];
+    let key = |e: &Entry| e.key(d);
     let first = key(&run[0]);
     let (mut shared, mut longest) = (first.len(), first.len());
     for e in &run[1..] {
@@ -113,15 +132,11 @@ fn refine(run: &mut [Entry], d: &[u8], known: usize, depth: usize) {
         longest = longest.max(e.klen as usize);
     }
     if shared <= known || shared >= longest || depth >= REFINE_DEPTH {
-        let skey = |e: &Entry| {
-            let s = e.off + e.klen as usize;
-            &d[s..s + e.slen as usize]
-        };
-        run.sort_by(|a, b| key(a).cmp(key(b)).then_with(|| skey(a).cmp(skey(b))));
+        run.sort_by(|a, b| key(a).cmp(key(b)).then_with(|| a.skey(d).cmp(b.skey(d))));
         return;
     }
     for e in run.iter_mut() {
-        e.prefix = key_prefix(&d[e.off + shared..e.off + e.klen as usize]);
+        e.prefix = key_prefix(&e.key(d)[shared..]);
     }
     run.sort_by_key(|e| e.prefix);
     for sub in run.chunk_by_mut(|a, b| a.prefix == b.prefix) {
@@ -428,15 +443,9 @@ impl SortBuffer {
         match &mut self.store {
             Store::Sorting { data, index } => {
                 let d = &*data;
-                let key = |e: &Entry| &d[e.off..e.off + e.klen as usize];
-                let skey = |e: &Entry| {
-                    let s = e.off + e.klen as usize;
-                    &d[s..s + e.slen as usize]
-                };
-                let value = |e: &Entry| {
-                    let s = e.off + (e.klen + e.slen) as usize;
-                    &d[s..s + e.vlen as usize]
-                };
+                let key = |e: &Entry| e.key(d);
+                let skey = |e: &Entry| e.skey(d);
+                let value = |e: &Entry| e.value(d);
                 sort_index(index, d);
                 let mut rest = &index[..];
                 for (p, slot) in runs_now.iter_mut().enumerate() {
