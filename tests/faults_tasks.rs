@@ -574,6 +574,45 @@ fn a_pipe_in_a_directory_is_skipped_with_a_warning() {
     assert_eq!(sorted(&out), ["\"x\"\t1", "\"y\"\t1"]);
 }
 
+/// A log directory as they come: a directory linked into the tree (each file
+/// under it a second path), a link looping back up, gzip files padded with
+/// zeros after their last member (and between members), a byte-order mark,
+/// CRLF, no final newline. Each line is counted once; a broken link is an
+/// error that names it.
+#[cfg(unix)]
+#[test]
+fn a_messy_log_directory_counts_each_line_once() {
+    use std::os::unix::fs::symlink;
+    let w = Workdir::new();
+    w.write("logs/2026-01/a.txt", "\u{feff}x y\r\nx\r\nz");
+    let padded = [gzip(b"y z\n"), vec![0; 700], gzip(b"x\n"), vec![0; 4100]].concat();
+    w.write("logs/2026-01/b.txt.gz", padded);
+    symlink("2026-01", w.path("logs/2026-01-link")).unwrap();
+    symlink("..", w.path("logs/2026-01/up")).unwrap();
+    let o = ok(w.mr(&["run", "word_count", "-i", "logs", "-o", "out"]));
+    let e = stderr(&o);
+    assert!(
+        e.contains("skipped logs/2026-01-link/a.txt: the same file as logs/2026-01/a.txt"),
+        "{e}"
+    );
+    assert!(
+        e.contains("skipped logs/2026-01/up: a symbolic link back into"),
+        "{e}"
+    );
+    let out = read_parts(&w.path("out"));
+    assert_eq!(sorted(&out), ["\"x\"\t3", "\"y\"\t2", "\"z\"\t2"]);
+
+    symlink("gone", w.path("logs/2026-01/broken.txt")).unwrap();
+    let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out2"]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("logs/2026-01/broken.txt: its target does not exist"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!w.path("out2").exists());
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(data).unwrap();

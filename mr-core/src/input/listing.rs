@@ -14,6 +14,14 @@
 //! A path that does not exist, or a pattern that matches nothing, is an error
 //! before any work starts. Empty files are kept out of the splits.
 //!
+//! Each file is read once, however many ways it is named: a second path to
+//! a file already listed (the same file named twice, overlapping globs, a
+//! hard link, or a symbolic link to a directory inside the tree) is skipped
+//! with a warning naming both, so nothing is counted twice. Symbolic links
+//! are followed, but one that leads back into a directory being walked (a
+//! loop) is skipped with a warning rather than walked until the system
+//! gives up.
+//!
 //! Compression is found from a file's first bytes (gzip `1f 8b`, bzip2
 //! `BZh1`..`BZh9`, zstd `28 b5 2f fd`); the name is only a hint. A file named
 //! `.gz`, `.bz2` or `.zst` that does not start with the magic bytes is read as
@@ -157,10 +165,10 @@ fn skipped_name(p: &Path) -> bool {
 /// assert!(mr_core::input::list_inputs(&["/no/such/file".into()]).is_err());
 /// ```
 pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
-    let mut out = Vec::new();
+    let mut walk = Walk::default();
     for arg in args {
         if arg == "-" {
-            out.push(InputFile {
+            walk.out.push(InputFile {
                 source: InputSource::Stdin,
                 display: "-".into(),
                 size: 0,
@@ -170,7 +178,7 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
         }
         let path = Path::new(arg);
         if path.exists() {
-            add_path(path, true, &mut out)?;
+            walk.add_path(path, true)?;
         } else if is_glob(arg) {
             let paths =
                 glob::glob(arg).map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?;
@@ -181,65 +189,163 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
                     Error::io("reading", path, e.into())
                 })?;
                 matched = true;
-                add_path(&p, false, &mut out)?;
+                walk.add_path(&p, false)?;
             }
             if !matched {
                 return Err(Error::InputNotFound { path: arg.clone() });
             }
+        } else if fs::symlink_metadata(path).is_ok() {
+            return Err(broken_link(path));
         } else {
             return Err(Error::InputNotFound { path: arg.clone() });
         }
     }
-    Ok(out)
+    if walk.twice > SAID_TWICE {
+        eprintln!(
+            "mr: warning: skipped {} more paths to files already listed",
+            walk.twice - SAID_TWICE
+        );
+    }
+    Ok(walk.out)
 }
 
-fn add_path(path: &Path, explicit: bool, out: &mut Vec<InputFile>) -> Result<()> {
-    let meta = fs::metadata(path).map_err(|e| Error::io("reading", path, e))?;
-    if meta.is_dir() {
-        let mut entries: Vec<PathBuf> = fs::read_dir(path)
-            .map_err(|e| Error::io("listing", path, e))?
-            .map(|e| e.map(|e| e.path()))
-            .collect::<std::io::Result<_>>()
-            .map_err(|e| Error::io("listing", path, e))?;
-        entries.sort();
-        for p in entries {
-            if !skipped_name(&p) {
-                add_path(&p, false, out)?;
+/// A file's identity: its device and inode, the same for every path to it.
+/// Its size and modification time are part of it too, so that a file
+/// system that reuses or fakes inode numbers (0 is taken as none) cannot
+/// make two different files look like one and have one of them skipped.
+type FileId = (u64, u64, u64, i64, i64);
+
+#[cfg(unix)]
+fn file_id(meta: &fs::Metadata) -> Option<FileId> {
+    use std::os::unix::fs::MetadataExt;
+    (meta.ino() != 0).then(|| {
+        (
+            meta.dev(),
+            meta.ino(),
+            meta.size(),
+            meta.mtime(),
+            meta.mtime_nsec(),
+        )
+    })
+}
+
+#[cfg(not(unix))]
+fn file_id(_: &fs::Metadata) -> Option<FileId> {
+    None
+}
+
+/// A symbolic link whose target does not exist.
+fn broken_link(path: &Path) -> Error {
+    let to = fs::read_link(path)
+        .map(|t| format!(" (to {})", t.display()))
+        .unwrap_or_default();
+    Error::io(
+        "following the symbolic link",
+        path,
+        std::io::Error::new(
+            std::io::ErrorKind::NotFound,
+            format!("its target does not exist{to}"),
+        ),
+    )
+}
+
+/// The listing so far: the files found, and what keeps each one single.
+#[derive(Default)]
+struct Walk {
+    out: Vec<InputFile>,
+    /// Every regular file listed, with the path it was listed under.
+    files: std::collections::HashMap<FileId, String>,
+    /// The directories being walked, outermost first.
+    dirs: Vec<FileId>,
+    /// Paths skipped as a second path to a file listed.
+    twice: usize,
+}
+
+/// Second paths to a file named one by one in warnings; more are counted.
+const SAID_TWICE: usize = 10;
+
+impl Walk {
+    fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
+        let meta = match fs::metadata(path) {
+            Ok(meta) => meta,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
+                return Err(broken_link(path))
             }
+            Err(e) => return Err(Error::io("reading", path, e)),
+        };
+        if meta.is_dir() {
+            let id = file_id(&meta);
+            if id.is_some_and(|id| self.dirs.contains(&id)) {
+                eprintln!(
+                    "mr: warning: skipped {}: a symbolic link back into a directory being read \
+                     (a loop)",
+                    path.display()
+                );
+                return Ok(());
+            }
+            let mut entries: Vec<PathBuf> = fs::read_dir(path)
+                .map_err(|e| Error::io("listing", path, e))?
+                .map(|e| e.map(|e| e.path()))
+                .collect::<std::io::Result<_>>()
+                .map_err(|e| Error::io("listing", path, e))?;
+            entries.sort();
+            self.dirs.extend(id);
+            for p in entries {
+                if !skipped_name(&p) {
+                    self.add_path(&p, false)?;
+                }
+            }
+            if id.is_some() {
+                self.dirs.pop();
+            }
+            return Ok(());
         }
-        return Ok(());
-    }
-    if !explicit && skipped_name(path) {
-        return Ok(());
-    }
-    if !meta.is_file() {
-        // Sockets, FIFOs found while walking: not log files. One given by
-        // name is read as a stream (opening it here to look at its first
-        // bytes would block, or eat them).
-        if explicit {
-            out.push(InputFile {
-                source: InputSource::Stream(path.to_path_buf()),
-                display: path.display().to_string(),
-                size: 0,
-                compression: Compression::None,
-            });
-        } else {
-            // Said, not silent: a log someone meant to read may be there.
-            eprintln!(
-                "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
-                 is read only when given by name)",
-                path.display()
-            );
+        if !explicit && skipped_name(path) {
+            return Ok(());
         }
-        return Ok(());
+        if !meta.is_file() {
+            // Sockets, FIFOs found while walking: not log files. One given by
+            // name is read as a stream (opening it here to look at its first
+            // bytes would block, or eat them).
+            if explicit {
+                self.out.push(InputFile {
+                    source: InputSource::Stream(path.to_path_buf()),
+                    display: path.display().to_string(),
+                    size: 0,
+                    compression: Compression::None,
+                });
+            } else {
+                // Said, not silent: a log someone meant to read may be there.
+                eprintln!(
+                    "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
+                     is read only when given by name)",
+                    path.display()
+                );
+            }
+            return Ok(());
+        }
+        let display = path.display().to_string();
+        if let Some(id) = file_id(&meta) {
+            if let Some(first) = self.files.get(&id) {
+                self.twice += 1;
+                if self.twice <= SAID_TWICE {
+                    eprintln!(
+                        "mr: warning: skipped {display}: the same file as {first}, which is \
+                         read once"
+                    );
+                }
+                return Ok(());
+            }
+            self.files.insert(id, display.clone());
+        }
+        self.out.push(InputFile {
+            source: InputSource::Path(path.to_path_buf()),
+            display,
+            size: meta.len(),
+            compression: detect_compression(path)?,
+        });
+        Ok(())
     }
-    out.push(InputFile {
-        source: InputSource::Path(path.to_path_buf()),
-        display: path.display().to_string(),
-        size: meta.len(),
-        compression: detect_compression(path)?,
-    });
-    Ok(())
 }
 
 /// Compression by magic bytes; the extension (`.gz`, `.bz2`, `.zst`) is a
@@ -333,6 +439,51 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
         assert!(names[0].ends_with("b.json"));
         assert!(names[1].ends_with("sub/a.json"));
+    }
+
+    /// Every file once, whatever the paths to it: a directory linked inside
+    /// the tree, a loop, a hard link, a file named twice.
+    #[cfg(unix)]
+    #[test]
+    fn each_file_is_listed_once_and_loops_end() {
+        use std::os::unix::fs::symlink;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        fs::create_dir_all(p.join("logs/day1")).unwrap();
+        fs::write(p.join("logs/day1/a.json"), "1\n").unwrap();
+        fs::write(p.join("logs/b.json"), "22\n").unwrap();
+        fs::hard_link(p.join("logs/b.json"), p.join("logs/c-hardlink.json")).unwrap();
+        symlink(p.join("logs/day1"), p.join("logs/day1-link")).unwrap();
+        symlink("..", p.join("logs/day1/up")).unwrap(); // a loop
+        let logs = p.join("logs").display().to_string();
+        let b = p.join("logs/b.json").display().to_string();
+        let files = list_inputs(&[logs.clone(), b.clone(), format!("{logs}/*.json")]).unwrap();
+        let names: Vec<_> = files.iter().map(|f| f.display.as_str()).collect();
+        assert_eq!(
+            names,
+            [b.as_str(), &format!("{logs}/day1/a.json")],
+            "{names:?}"
+        );
+        // Different files with equal contents are different files.
+        fs::write(p.join("logs/d.json"), "22\n").unwrap();
+        assert_eq!(list_inputs(&[logs]).unwrap().len(), 3);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_broken_symbolic_link_is_an_error_naming_it() {
+        let d = tempfile::tempdir().unwrap();
+        let link = d.path().join("gone.json");
+        std::os::unix::fs::symlink(d.path().join("nowhere"), &link).unwrap();
+        for arg in [&link, d.path()] {
+            let err = list_inputs(&[arg.display().to_string()])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("gone.json") && err.contains("does not exist"),
+                "{err}"
+            );
+        }
     }
 
     #[test]
