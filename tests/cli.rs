@@ -244,12 +244,15 @@ fn bad_record_names_file_line_and_content() {
 #[test]
 fn skipped_records_go_to_stderr_without_output_dir() {
     let w = Workdir::new();
-    w.write("in.txt", b"ok\n\xff\xfe bad utf8\nok\n");
-    let o = ok(w.mr(&["run", "word_count", "-i", "in.txt", "--skip-bad-records"]));
+    w.write(
+        "in.txt",
+        "{\"page_url\": \"ok\"}\n{\"page_url\": \"bad\n{\"page_url\": \"ok\"}\n",
+    );
+    let o = ok(w.mr(&["run", "url_views", "-i", "in.txt", "--skip-bad-records"]));
     assert_eq!(stdout(&o), "\"ok\"\t2\n");
     let e = stderr(&o);
     assert!(
-        e.contains("\"line\":2") && e.contains("invalid UTF-8"),
+        e.contains("\"line\":2") && e.contains("invalid JSON"),
         "{e}"
     );
 }
@@ -257,8 +260,8 @@ fn skipped_records_go_to_stderr_without_output_dir() {
 #[test]
 fn temp_files_are_removed_on_error_too() {
     let w = Workdir::new();
-    w.write("in.txt", b"a\n\xff\n");
-    let o = w.mr(&["run", "word_count", "-i", "in.txt", "--tmp-dir", "scratch"]);
+    w.write("in.txt", "{}\n{\n");
+    let o = w.mr(&["run", "url_views", "-i", "in.txt", "--tmp-dir", "scratch"]);
     assert_eq!(o.status.code(), Some(1));
     assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
 }

@@ -150,13 +150,13 @@ fn concurrent_runs_on_one_output_leave_one_complete_output() {
 #[test]
 fn overwrite_with_a_failing_run_keeps_the_old_output() {
     let w = Workdir::new();
-    w.write("good.txt", "a b a\n");
-    w.write("bad.txt", b"a\n\xff\n");
-    ok(w.mr(&["run", "word_count", "-q", "-i", "good.txt", "-o", "K"]));
+    w.write("good.txt", "{\"page_url\": \"/a\"}\n");
+    w.write("bad.txt", "{\"page_url\": \"/a\"}\n{\"page_url\": \n");
+    ok(w.mr(&["run", "url_views", "-q", "-i", "good.txt", "-o", "K"]));
     let before = snapshot(&w.path("K"));
     let o = w.mr(&[
         "run",
-        "word_count",
+        "url_views",
         "-q",
         "-i",
         "bad.txt",
@@ -165,7 +165,7 @@ fn overwrite_with_a_failing_run_keeps_the_old_output() {
         "--overwrite",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(stderr(&o).contains("invalid UTF-8"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("invalid JSON"), "{}", stderr(&o));
     assert_eq!(snapshot(&w.path("K")), before, "old output changed");
     assert_eq!(names(w.dir.path()), ["K", "_tmp", "bad.txt", "good.txt"]);
 }

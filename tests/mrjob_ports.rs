@@ -273,3 +273,32 @@ fn mr_log_sampler_samples_like_mrjob_and_repeats_with_a_seed() {
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--sample-size"), "{}", stderr(&o));
 }
+
+/// `word_count` is mrjob's `mr_word_freq_count`, on generated text and on a
+/// file that is not all UTF-8 (Latin-1 and Windows-1252 lines beside UTF-8
+/// ones, as old corpora are): mrjob reads such a line as Latin-1, and so
+/// does word_count, rather than failing on it.
+#[test]
+fn word_count_matches_mr_word_freq_count_on_text_that_is_not_all_utf8() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let mut files = text(&w, "27");
+    let mixed = b"Caf\xe9 au lait, na\xefve CAF\xc9\r\n\
+        \x93Smart quotes\x94 \x96 and \xb5s, \xaa \xb2 \xbd\n\
+        caf\xc3\xa9 in UTF-8, \xc3\x28 broken\n\
+        \xff\xfe\x00w\x00o\x00r\x00d\n";
+    files.push(w.write("mixed.txt", &mixed[..]).display().to_string());
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let ours = records(&mr(&w, "word_count", &args));
+    args.splice(0..0, ["-r", "inline", "--no-conf"]);
+    let theirs = records(&mrjob(&w, "mr_word_freq_count", &args));
+    assert!(ours.len() > 50, "{}", ours.len());
+    assert!(ours == theirs, "word_count and mr_word_freq_count differ");
+    // The Latin-1 lines were read, not dropped: words only they hold.
+    for word in ["µs", "ÿþ", "ª"] {
+        let n = ours.iter().find(|(k, _)| k == word).map(|(_, v)| v.clone());
+        assert_eq!(n, Some(serde_json::json!(1)), "{word}");
+    }
+}

@@ -15,12 +15,18 @@
 //! Nl, No) and `_`; lowercasing is Unicode's full lowercase mapping (with the
 //! final-sigma rule), as Python's `str.lower()`. Output: `"word"<TAB>count`.
 //!
+//! Lines are read as mrjob reads them (its default `RawValueProtocol`, see
+//! [`TextLine`]): UTF-8, or, for a line that is not valid UTF-8 (a Latin-1
+//! or Windows-1252 file, as old corpora and logs often are), Latin-1, one
+//! char per byte. So no text line is a bad record, and `caf\xe9` counts as
+//! `café`, as in mrjob.
+//!
 //! The combiner and reducer sum, written as a [`Count`] fold: each map task
 //! adds the 1s into one counter per word in a hash table, so only one record
 //! per word and task is shuffled (and the values are never encoded one by one).
 
 use mr_core::fold::Count;
-use mr_core::{Emitter, Job, JobError, Mapper, Step};
+use mr_core::{Emitter, Job, JobError, Mapper, Step, TextLine};
 use unicode_general_category::{get_general_category, GeneralCategory as Gc};
 
 /// The job.
@@ -397,14 +403,18 @@ pub struct Words {
 }
 
 impl Mapper for Words {
-    type Input<'a> = &'a str;
+    type Input<'a> = TextLine<'a>;
     type Key = String;
     type Value = u64;
 
-    fn map(&mut self, line: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+    fn map(
+        &mut self,
+        TextLine(line): TextLine<'_>,
+        out: &mut Emitter<String, u64>,
+    ) -> Result<(), JobError> {
         let mut result = Ok(());
         let mut buf = std::mem::take(&mut self.buf);
-        for_each_word(line, &mut buf, |w| {
+        for_each_word(&line, &mut buf, |w| {
             if result.is_ok() {
                 result = out.emit_str(w, 1);
             }
@@ -542,9 +552,14 @@ mod tests {
         assert_eq!(out, ["\"cat\"\t2", "\"sat\"\t1", "\"the\"\t2"]);
     }
 
+    /// A line that is not UTF-8 is Latin-1, as mrjob reads it: `\xe9` is
+    /// `é` (a word char, lowercase of `\xc9`), `\xff` is `ÿ`, `\xa0` (no-break
+    /// space) separates words; a valid line keeps its UTF-8.
     #[test]
-    fn invalid_utf8_is_an_error() {
-        assert!(run_in_memory(&WordCount, &[&b"ab\xffcd"[..]]).is_err());
+    fn a_line_that_is_not_utf8_is_latin1_as_in_mrjob() {
+        let lines: [&[u8]; 3] = [b"caf\xe9 CAF\xc9", b"ab\xffcd x\xa0y", "café".as_bytes()];
+        let (out, _) = run_in_memory(&WordCount, &lines).unwrap();
+        assert_eq!(out, ["\"abÿcd\"\t1", "\"café\"\t3", "\"x\"\t1", "\"y\"\t1"]);
     }
 
     /// The combiner and reducer are safe to split, on the mapper's own output.
