@@ -816,3 +816,42 @@ fn report_file_has_counters_and_settings() {
         "in.txt, out, run.json, _tmp: no temp file left"
     );
 }
+
+/// Many small files (hourly logs, a shipper's many parts): each a task
+/// whose only spill stays in memory, up to a bound past which they go to
+/// files. The counts are the same either way, and no spill file is left.
+#[test]
+fn many_small_files_count_the_same_with_runs_in_memory_or_on_disk() {
+    let w = Workdir::new();
+    let mut want = std::collections::BTreeMap::new();
+    for f in 0..600u64 {
+        let lines: String = (0..1 + f % 5)
+            .map(|i| {
+                let url = format!("/page-{}", (f * 7 + i * 13) % 97);
+                *want.entry(url.clone()).or_insert(0u64) += 1;
+                format!("{{\"page_url\": \"{url}\", \"n\": {i}}}\n")
+            })
+            .collect();
+        w.write(&format!("logs/h{:02}/part-{f:04}.jsonl", f % 24), lines);
+    }
+    let want: Vec<String> = want
+        .iter()
+        .map(|(url, n)| format!("\"{url}\"\t{n}"))
+        .collect();
+    for buffer in ["256", "1"] {
+        let o = ok(w.mr(&[
+            "run",
+            "url_views",
+            "-i",
+            "logs",
+            "--sort-buffer-mb",
+            buffer,
+            "--tmp-dir",
+            "scratch",
+            "--partitions",
+            "3",
+        ]));
+        assert_eq!(sorted_lines(&stdout(&o)), want, "--sort-buffer-mb {buffer}");
+        assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
+    }
+}

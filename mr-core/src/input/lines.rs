@@ -15,6 +15,8 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 /// Bytes read from the input at a time.
 pub const READ_BUFFER_BYTES: usize = 1 << 20; // 1 MiB
+/// The smallest read buffer a plain file's task starts with.
+const SMALL_READ_BUFFER_BYTES: usize = 4 << 10;
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -47,9 +49,15 @@ impl<R: Read> LineReader<R> {
     /// assert_eq!(lines, vec![b"a".to_vec(), b"b".to_vec(), b"".to_vec(), b"c".to_vec()]);
     /// ```
     pub fn new(inner: R, pos: u64, end: u64) -> Self {
+        Self::with_capacity(inner, pos, end, READ_BUFFER_BYTES)
+    }
+
+    /// [`Self::new`] with a buffer of `capacity` bytes to start with (it
+    /// grows for a longer line): a small file's task need not zero 1 MiB.
+    pub fn with_capacity(inner: R, pos: u64, end: u64, capacity: usize) -> Self {
         LineReader {
             inner,
-            buf: vec![0; READ_BUFFER_BYTES],
+            buf: vec![0; capacity.max(1)],
             lo: 0,
             hi: 0,
             scanned: 0,
@@ -389,16 +397,22 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
         return open_table(split, path, columns);
     }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    // The bytes left in the file, and one more to see its end in one read
+    // (a file that grew since it was listed grows the buffer).
+    let capacity = usize::try_from(file.size.saturating_sub(split.start) + 2)
+        .map_or(READ_BUFFER_BYTES, |n| {
+            n.clamp(SMALL_READ_BUFFER_BYTES, READ_BUFFER_BYTES)
+        });
     if split.start == 0 {
         let r: BoxRead = Box::new(Source(f));
-        return Ok(LineReader::new(r, 0, split.end));
+        return Ok(LineReader::with_capacity(r, 0, split.end, capacity));
     }
     // Start one byte early: if it is a newline, our first line starts
     // exactly at `start`; otherwise we are mid-line and skip it.
     f.seek(SeekFrom::Start(split.start - 1))
         .map_err(|e| Error::io("seeking in", path, e))?;
     let r: BoxRead = Box::new(Source(f));
-    let mut lr = LineReader::new(r, split.start - 1, split.end);
+    let mut lr = LineReader::with_capacity(r, split.start - 1, split.end, capacity);
     lr.first_line = None;
     lr.skip_partial_line()
         .map_err(|e| Error::io("reading", path, e))?;

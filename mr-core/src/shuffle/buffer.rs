@@ -54,6 +54,11 @@ pub const COMBINE_EVERY: u32 = 32;
 /// Estimated bytes a hash table entry costs beyond its key and values
 /// (table slot, two heap allocations and their headers).
 const HASH_ENTRY_OVERHEAD: usize = 96;
+/// What the last spills of small tasks may hold in memory at once, at most
+/// (and at most half a task's buffer): see [`RunWriter::in_memory`].
+const MEMORY_RUNS_MAX_BYTES: usize = 32 << 20;
+/// The first reservation of a buffer's arena and index.
+const FIRST_RESERVE_BYTES: usize = 64 << 10;
 
 /// A record of the arena: where it is, its partition, and its key's first
 /// bytes as a number, so that most comparisons of the sort are of two
@@ -269,7 +274,19 @@ impl SortBuffer {
     /// buffer's statistics and the combiner's counters.
     pub(crate) fn finish(mut self) -> Result<(Vec<Vec<Run>>, TaskStats, Counters)> {
         if !self.is_empty() {
-            self.spill()?;
+            // A task's only spill stays in memory when it is small: a file
+            // made and deleted per task is most of the time of a run over
+            // many small files.
+            let memory = if self.files.is_empty() {
+                let limit = (self.budget / 2).min(MEMORY_RUNS_MAX_BYTES);
+                RunWriter::in_memory(self.held_bytes(), limit)
+            } else {
+                None
+            };
+            match memory {
+                Some(w) => self.spill_into(w)?,
+                None => self.spill()?,
+            }
         }
         let mut runs = vec![Vec::new(); self.partitions];
         for f in self.files {
@@ -357,12 +374,12 @@ impl SortBuffer {
         let Store::Sorting { data, index } = &mut self.store else {
             return Err(Error::Internal("sorting push on a combining buffer".into()));
         };
-        if data.capacity() == 0 {
-            // Reserve once: untouched capacity costs address space, not RSS,
-            // and it keeps the arena from doubling past the budget.
-            data.reserve_exact(self.budget / 4 * 3);
-            index.reserve_exact(self.budget / 4 / ENTRY_BYTES + 1);
-        }
+        // Grown by doubling up to the budget's share, not reserved whole at
+        // once: a small task (one of thousands of small files) then maps
+        // and unmaps kilobytes, not 128 MiB (whose unmapping stops every
+        // core to flush its TLB).
+        grow_within(data, rec, self.budget / 4 * 3);
+        grow_within(index, 1, self.budget / 4 / ENTRY_BYTES + 1);
         let off = data.len();
         data.extend_from_slice(key);
         data.extend_from_slice(&self.sort_key);
@@ -422,12 +439,23 @@ impl SortBuffer {
     }
 
     /// Writes everything buffered as one spill file (a run per partition).
+    /// About the bytes the buffer's records take in a spill.
+    fn held_bytes(&self) -> usize {
+        match &self.store {
+            Store::Sorting { data, index } => data.len() + index.len() * 3,
+            Store::Combining { used, .. } => *used,
+        }
+    }
+
     fn spill(&mut self) -> Result<()> {
         let mut w = RunWriter::create(&self.spill_dir)?;
-        w.expect_bytes(match &self.store {
-            Store::Sorting { data, index } => (data.len() + index.len() * 3) as u64,
-            Store::Combining { used, .. } => *used as u64,
-        });
+        w.expect_bytes(self.held_bytes() as u64);
+        self.spill_into(w)
+    }
+
+    /// Sorts, combines and writes the buffer's records with `w`, a segment
+    /// per partition, and keeps the runs.
+    fn spill_into(&mut self, mut w: RunWriter) -> Result<()> {
         // A spill of a large buffer takes a while: look for a stop request
         // every few thousand records.
         let mut since_check = 0u64;
@@ -549,6 +577,19 @@ impl RecordSink for SortBuffer {
             Store::Combining { .. } => self.push_combining(key, value),
         }
     }
+}
+
+/// Makes room for `extra` more items in `v`: double its capacity (at least
+/// [`FIRST_RESERVE_BYTES`] worth), but not past `cap` items unless `extra`
+/// needs it.
+fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
+    if v.capacity() - v.len() >= extra {
+        return;
+    }
+    let need = v.len() + extra;
+    let first = FIRST_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
+    let target = (v.capacity() * 2).max(first).min(cap).max(need);
+    v.reserve_exact(target - v.len());
 }
 
 /// Iterates the length-prefixed values of a [`Group`].
@@ -683,6 +724,39 @@ mod tests {
                     .map(|(t, odd)| if odd { t } else { [&head[..], &t[..]].concat() })
                     .collect()
             })
+    }
+
+    /// A task's only spill stays in memory when small; once a task has
+    /// spilled to a file, its last spill goes to a file too (a task's runs
+    /// are then merged from files, as before).
+    #[test]
+    fn a_small_tasks_only_spill_stays_in_memory() {
+        let dir = tempfile::tempdir().unwrap();
+        let spilled = |budget: usize, records: usize| {
+            let mut buf = SortBuffer::new(0, 2, budget, false, None, true, dir.path().into());
+            for i in 0..records {
+                let key = format!("key-{i:04}");
+                crate::emit::RecordSink::push(&mut buf, key.as_bytes(), b"1").unwrap();
+            }
+            let (runs, stats, _) = buf.finish().unwrap();
+            let runs: Vec<_> = runs.into_iter().flatten().collect();
+            let read: usize = runs
+                .iter()
+                .map(|r| {
+                    let mut rd = r.open().unwrap();
+                    std::iter::from_fn(|| rd.advance().unwrap().then_some(())).count()
+                })
+                .sum();
+            assert_eq!(read, records);
+            (
+                runs.iter().map(|r| r.in_memory()).collect::<Vec<_>>(),
+                stats.runs,
+            )
+        };
+        assert_eq!(spilled(1 << 20, 100), (vec![true, true], 1));
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        let (memory, runs) = spilled(2000, 300);
+        assert!(runs > 2 && memory.iter().all(|m| !m), "{runs} {memory:?}");
     }
 
     proptest! {

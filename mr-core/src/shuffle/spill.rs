@@ -6,6 +6,13 @@
 //! Binary and length-prefixed: no escaping, no parsing on the way back. A
 //! [`Run`] names one segment and keeps its file alive: the file is deleted when
 //! the last `Run` pointing into it is dropped.
+//!
+//! A small task's only spill can stay in memory instead
+//! ([`RunWriter::in_memory`]): the same bytes, one buffer per segment, read
+//! the same way. Thousands of small input files (hourly logs, a log
+//! shipper's many `.gz` parts) then cost no file each to create and delete,
+//! which is most of their time on a busy file system. What memory runs hold
+//! at once is bounded process-wide ([`MemoryRuns`]).
 
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -19,31 +26,89 @@ pub const WRITE_BUFFER_BYTES: usize = 256 << 10; // 256 KiB
 /// Buffer size for reading a run back during a merge (one per merged run).
 pub const READ_BUFFER_BYTES: usize = 64 << 10; // 64 KiB
 
-/// One sorted run: a segment of a spill file.
+/// One sorted run: a segment of a spill file, or a buffer in memory.
 #[derive(Debug, Clone)]
 pub struct Run {
-    file: Arc<TempPath>,
+    storage: Storage,
     offset: u64,
     len: u64,
     /// Records in the run.
     pub records: u64,
 }
 
+/// Where a run's bytes are.
+#[derive(Debug, Clone)]
+enum Storage {
+    /// A spill file, deleted with its last run.
+    File(Arc<TempPath>),
+    /// Its own buffer.
+    Memory(Arc<MemoryRun>),
+}
+
+/// A run's bytes in memory, counted in [`MemoryRuns`] while they live.
+#[derive(Debug)]
+struct MemoryRun(Box<[u8]>);
+
+impl Drop for MemoryRun {
+    fn drop(&mut self) {
+        MemoryRuns::give_back(self.0.len());
+    }
+}
+
+/// The bytes all memory runs of this process hold, bounded: a run is kept in
+/// memory only if its bytes fit under the bound its writer gives.
+pub struct MemoryRuns;
+
+static MEMORY_RUN_BYTES: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl MemoryRuns {
+    fn add(bytes: usize) {
+        MEMORY_RUN_BYTES.fetch_add(bytes, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    fn give_back(bytes: usize) {
+        MEMORY_RUN_BYTES.fetch_sub(bytes, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Bytes held in memory runs now, in this process.
+    pub fn held() -> usize {
+        MEMORY_RUN_BYTES.load(std::sync::atomic::Ordering::Acquire)
+    }
+}
+
 impl Run {
-    /// Bytes the run takes on disk.
+    /// Bytes the run takes on disk (or in memory).
     pub fn bytes(&self) -> u64 {
         self.len
     }
 
+    /// True for a run held in memory.
+    pub fn in_memory(&self) -> bool {
+        matches!(self.storage, Storage::Memory(_))
+    }
+
     /// Opens the run for reading.
     pub fn open(&self) -> Result<RunReader> {
-        let path: &Path = &self.file;
-        let mut f = File::open(path).map_err(|e| Error::io("opening spill", path, e))?;
-        f.seek(SeekFrom::Start(self.offset))
-            .map_err(|e| Error::io("seeking in spill", path, e))?;
+        let (source, path, buffer): (Box<dyn Read + Send>, PathBuf, usize) = match &self.storage {
+            Storage::File(file) => {
+                let path: &Path = file;
+                let mut f = File::open(path).map_err(|e| Error::io("opening spill", path, e))?;
+                f.seek(SeekFrom::Start(self.offset))
+                    .map_err(|e| Error::io("seeking in spill", path, e))?;
+                (Box::new(f), path.to_path_buf(), READ_BUFFER_BYTES)
+            }
+            Storage::Memory(m) => {
+                let bytes = Arc::clone(m);
+                (
+                    Box::new(io::Cursor::new(ArcBytes(bytes))),
+                    PathBuf::from("(a run in memory)"),
+                    (self.len as usize).clamp(1, READ_BUFFER_BYTES),
+                )
+            }
+        };
         Ok(RunReader {
-            r: BufReader::with_capacity(READ_BUFFER_BYTES, f.take(self.len)),
-            path: path.to_path_buf(),
+            r: BufReader::with_capacity(buffer, source.take(self.len)),
+            path,
             expected: self.records,
             read: 0,
             key: Vec::new(),
@@ -53,10 +118,28 @@ impl Run {
     }
 }
 
-/// Writes records into a new spill file, segment by segment.
+/// A memory run's bytes, readable through a cursor.
+struct ArcBytes(Arc<MemoryRun>);
+
+impl AsRef<[u8]> for ArcBytes {
+    fn as_ref(&self) -> &[u8] {
+        &self.0 .0
+    }
+}
+
+/// Where a writer's records go.
+enum Out {
+    File {
+        w: BufWriter<File>,
+        file: Arc<TempPath>,
+    },
+    /// The current segment's bytes; each segment becomes a buffer of its own.
+    Memory { segment: Vec<u8> },
+}
+
+/// Writes records into a new spill file (or memory), segment by segment.
 pub struct RunWriter {
-    w: BufWriter<File>,
-    file: Arc<TempPath>,
+    out: Out,
     pos: u64,
     seg_start: u64,
     seg_records: u64,
@@ -73,8 +156,10 @@ impl RunWriter {
             .map_err(|e| Error::io("creating spill file in", dir, e))?;
         let (f, path) = named.into_parts();
         Ok(RunWriter {
-            w: BufWriter::with_capacity(WRITE_BUFFER_BYTES, f),
-            file: Arc::new(path),
+            out: Out::File {
+                w: BufWriter::with_capacity(WRITE_BUFFER_BYTES, f),
+                file: Arc::new(path),
+            },
             pos: 0,
             seg_start: 0,
             seg_records: 0,
@@ -82,21 +167,29 @@ impl RunWriter {
         })
     }
 
+    /// A writer whose runs stay in memory, for a spill of about `bytes`
+    /// bytes, if the memory runs of the process hold at most `limit` bytes
+    /// with it; `None` otherwise (write a file then). Writers that ask at
+    /// once may each pass: the bound is exceeded by at most one spill each.
+    pub fn in_memory(bytes: usize, limit: usize) -> Option<RunWriter> {
+        (MemoryRuns::held().saturating_add(bytes) <= limit).then(|| RunWriter {
+            out: Out::Memory {
+                segment: Vec::with_capacity(bytes.min(WRITE_BUFFER_BYTES)),
+            },
+            pos: 0,
+            seg_start: 0,
+            seg_records: 0,
+            expected: bytes as u64,
+        })
+    }
+
     /// Appends a record to the current segment (records must come sorted).
     pub fn write(&mut self, key: &[u8], sort_key: &[u8], value: &[u8]) -> Result<()> {
-        let mut head = [0u8; 10];
-        let mut total = 0u64;
-        let mut put = |w: &mut BufWriter<File>, part: &[u8]| -> io::Result<()> {
-            let n = put_varint(&mut head, part.len() as u64);
-            w.write_all(&head[..n])?;
-            w.write_all(part)?;
-            total += (n + part.len()) as u64;
-            Ok(())
+        let total = match &mut self.out {
+            Out::File { w, .. } => put_record(w, key, sort_key, value),
+            Out::Memory { segment, .. } => put_record(segment, key, sort_key, value),
         };
-        let r = put(&mut self.w, key)
-            .and_then(|()| put(&mut self.w, sort_key))
-            .and_then(|()| put(&mut self.w, value));
-        r.map_err(|e| self.err(e))?;
+        let total = total.map_err(|e| self.err(e))?;
         self.pos += total;
         self.seg_records += 1;
         Ok(())
@@ -104,11 +197,24 @@ impl RunWriter {
 
     /// Ends the current segment and returns it as a run (possibly empty).
     pub fn end_segment(&mut self) -> Run {
-        let run = Run {
-            file: self.file.clone(),
-            offset: self.seg_start,
-            len: self.pos - self.seg_start,
-            records: self.seg_records,
+        let len = self.pos - self.seg_start;
+        let run = match &mut self.out {
+            Out::File { file, .. } => Run {
+                storage: Storage::File(file.clone()),
+                offset: self.seg_start,
+                len,
+                records: self.seg_records,
+            },
+            Out::Memory { segment } => {
+                let bytes = std::mem::take(segment).into_boxed_slice();
+                MemoryRuns::add(bytes.len());
+                Run {
+                    storage: Storage::Memory(Arc::new(MemoryRun(bytes))),
+                    offset: 0,
+                    len,
+                    records: self.seg_records,
+                }
+            }
         };
         self.seg_start = self.pos;
         self.seg_records = 0;
@@ -117,7 +223,10 @@ impl RunWriter {
 
     /// Flushes the file; runs handed out before stay readable.
     pub fn finish(mut self) -> Result<u64> {
-        self.w.flush().map_err(|e| self.err(e))?;
+        if let Out::File { w, .. } = &mut self.out {
+            let r = w.flush();
+            r.map_err(|e| self.err(e))?;
+        }
         Ok(self.pos)
     }
 
@@ -128,7 +237,10 @@ impl RunWriter {
     }
 
     fn err(&self, e: io::Error) -> Error {
-        let path = PathBuf::from(&**self.file);
+        let path = match &self.out {
+            Out::File { file, .. } => PathBuf::from(&***file),
+            Out::Memory { .. } => return Error::io("writing a run in memory", "-", e),
+        };
         // Name the --tmp-dir, not the run's own dir inside it.
         let dir = path
             .ancestors()
@@ -166,7 +278,7 @@ impl RunWriter {
 /// early: lengths are checked against the bytes left in the run, and the
 /// number of records read against the number written.
 pub struct RunReader {
-    r: BufReader<io::Take<File>>,
+    r: BufReader<io::Take<Box<dyn Read + Send>>>,
     path: PathBuf,
     /// Records the writer put in the run.
     expected: u64,
@@ -222,7 +334,11 @@ fn truncated() -> io::Error {
 
 /// Reads `len` bytes into `buf`, refusing a length longer than what is left
 /// of the run (a damaged length must not become a huge allocation).
-fn read_into(r: &mut BufReader<io::Take<File>>, len: u64, buf: &mut Vec<u8>) -> io::Result<()> {
+fn read_into(
+    r: &mut BufReader<io::Take<Box<dyn Read + Send>>>,
+    len: u64,
+    buf: &mut Vec<u8>,
+) -> io::Result<()> {
     let left = r.buffer().len() as u64 + r.get_ref().limit();
     if len > left {
         return Err(io::Error::new(
@@ -233,6 +349,21 @@ fn read_into(r: &mut BufReader<io::Take<File>>, len: u64, buf: &mut Vec<u8>) -> 
     buf.clear();
     buf.resize(len as usize, 0);
     r.read_exact(buf)
+}
+
+/// Writes one record (`varint(len) part` for key, sort key and value);
+/// returns its bytes.
+#[inline]
+fn put_record<W: Write>(w: &mut W, key: &[u8], sort_key: &[u8], value: &[u8]) -> io::Result<u64> {
+    let mut head = [0u8; 10];
+    let mut total = 0u64;
+    for part in [key, sort_key, value] {
+        let n = put_varint(&mut head, part.len() as u64);
+        w.write_all(&head[..n])?;
+        w.write_all(part)?;
+        total += (n + part.len()) as u64;
+    }
+    Ok(total)
 }
 
 /// LEB128: 7 bits a byte, low bits first.
@@ -313,6 +444,31 @@ mod tests {
         assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
     }
 
+    #[test]
+    fn memory_runs_round_trip_within_their_bound() {
+        assert!(RunWriter::in_memory(usize::MAX / 2, 1 << 20).is_none());
+        let mut w = RunWriter::in_memory(100, usize::MAX).unwrap();
+        w.write(b"a", b"", b"1").unwrap();
+        w.write(&vec![b'k'; 300], b"s", &vec![b'v'; 70000]).unwrap();
+        let r0 = w.end_segment();
+        let r1 = w.end_segment();
+        w.write(b"b", b"", b"").unwrap();
+        let r2 = w.end_segment();
+        assert_eq!(w.finish().unwrap(), r0.bytes() + r2.bytes());
+        assert!(r0.in_memory() && r0.bytes() > 70300);
+        assert!(MemoryRuns::held() as u64 >= r0.bytes() + r2.bytes());
+        let want: Vec<Record> = vec![
+            (b"a".to_vec(), vec![], b"1".to_vec()),
+            (vec![b'k'; 300], b"s".to_vec(), vec![b'v'; 70000]),
+        ];
+        assert_eq!(read_run(&r0).unwrap(), want);
+        assert_eq!(read_run(&r1).unwrap(), vec![]);
+        assert_eq!(
+            read_run(&r2).unwrap(),
+            vec![(b"b".to_vec(), vec![], vec![])]
+        );
+    }
+
     type Record = (Vec<u8>, Vec<u8>, Vec<u8>);
 
     /// Reads a run to its end or its first error.
@@ -353,7 +509,8 @@ mod tests {
             let run = w.end_segment();
             w.finish().unwrap();
             prop_assert_eq!(&read_run(&run).unwrap(), &recs);
-            let path: &Path = &run.file;
+            let Storage::File(file) = &run.storage else { unreachable!("a file run") };
+            let path: &Path = file;
             let mut bytes = std::fs::read(path).unwrap();
             if bytes.is_empty() {
                 return Ok(());
