@@ -4,7 +4,9 @@
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result};
-use crate::input::lines::{is_corrupt_data, line_number_at, open_split, open_stream_split};
+use crate::input::lines::{
+    first_buffer_bytes, is_corrupt_data, line_number_at, open_split, open_stream_split,
+};
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces::{Piece, Rest};
 use crate::input::read_ahead::{thread_cpu_time, DecodeCost};
@@ -231,7 +233,7 @@ pub(crate) fn run_map_task(
                 header: None,
                 handed: false,
             });
-            LineReader::new(decoded.bytes, 0, u64::MAX)
+            LineReader::with_capacity(decoded.bytes, 0, u64::MAX, first_buffer_bytes(split))
         }
     };
     let first_offset = reader.position();

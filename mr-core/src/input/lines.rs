@@ -379,30 +379,40 @@ pub fn open_stream_split(split: &Split) -> Result<Decoded> {
     decoder(Box::new(f), file.compression, path, Some(file.size))
 }
 
+/// The read buffer a split's reader starts with. A small file's task starts
+/// with a small one (zeroing 1 MiB per file is most of the work of a run
+/// over thousands of small files): the bytes left in the file and one more,
+/// to see its end in one read, or, for a compressed file, a guess at what it
+/// inflates to. The buffer grows for a longer line, so a guess too small
+/// costs only reads.
+pub(crate) fn first_buffer_bytes(split: &Split) -> usize {
+    let file = &split.file;
+    let left = match (&file.source, file.compression) {
+        (InputSource::Path(_), Compression::None) => file.size.saturating_sub(split.start) + 2,
+        (InputSource::Path(_), _) => file.size.saturating_mul(8),
+        _ => READ_BUFFER_BYTES as u64,
+    };
+    usize::try_from(left).map_or(READ_BUFFER_BYTES, |n| {
+        n.clamp(SMALL_READ_BUFFER_BYTES, READ_BUFFER_BYTES)
+    })
+}
+
 /// Opens a split positioned at its first owned line. A table (Parquet)
 /// split reads only `columns` when given (see [`crate::input::parquet`]).
 pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReader<BoxRead>> {
     let file = &split.file;
+    let capacity = first_buffer_bytes(split);
     let path = match &file.source {
         InputSource::Path(p) if !is_stream(split) => p,
         _ => {
-            return Ok(LineReader::new(
-                open_stream_split(split)?.bytes,
-                0,
-                u64::MAX,
-            ))
+            let bytes = open_stream_split(split)?.bytes;
+            return Ok(LineReader::with_capacity(bytes, 0, u64::MAX, capacity));
         }
     };
     if file.compression == Compression::Parquet {
         return open_table(split, path, columns);
     }
     let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
-    // The bytes left in the file, and one more to see its end in one read
-    // (a file that grew since it was listed grows the buffer).
-    let capacity = usize::try_from(file.size.saturating_sub(split.start) + 2)
-        .map_or(READ_BUFFER_BYTES, |n| {
-            n.clamp(SMALL_READ_BUFFER_BYTES, READ_BUFFER_BYTES)
-        });
     if split.start == 0 {
         let r: BoxRead = Box::new(Source(f));
         return Ok(LineReader::with_capacity(r, 0, split.end, capacity));

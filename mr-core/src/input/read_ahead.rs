@@ -33,6 +33,9 @@ pub const BLOCKS: usize = 3;
 /// their own (`mr-gzread`) so that the inflating thread does not copy them
 /// out of the kernel.
 pub const COMPRESSED_BLOCK_BYTES: usize = 256 << 10;
+/// Compressed files of at most this size are inflated by their reader
+/// itself, without a thread ([`ReadAhead::spawn_gzip`]).
+const INLINE_BYTES: u64 = 128 << 10;
 
 /// Decoded bytes, and the gzip members that end in them (checked by the
 /// reader: see [`super::gzip`]).
@@ -63,7 +66,22 @@ pub struct ReadAhead {
     check: Option<MemberCheck>,
     done: bool,
     thread: Option<JoinHandle<()>>,
+    /// For a small file: its decoder, run on the reading thread itself.
+    inline: Option<Inline>,
     cost: DecodeCost,
+}
+
+/// A decoder run by the reader itself, a block at a time: for a file so
+/// small that a thread of its own would cost more than it saves (a run over
+/// thousands of small `.gz` files spent most of its time starting threads
+/// and mapping their blocks).
+struct Inline {
+    fill: Box<dyn Fill>,
+    block_bytes: usize,
+    /// The decoder said the stream ended (or failed, see `error`).
+    ended: bool,
+    /// Its error, given once the bytes decoded before it are read.
+    error: Option<io::Error>,
 }
 
 /// What decoding a stream has cost so far: the CPU time of the decoding
@@ -183,12 +201,38 @@ impl ReadAhead {
     /// assert_eq!(got, "a line\n");
     /// ```
     ///
-    /// `size`, the compressed size when known: a file that one read takes
-    /// whole is read by the inflating thread itself (a thread more would
-    /// cost more than the copy, for many small files); a larger one, or a
-    /// stream, by a thread of its own (`mr-gzread`).
+    /// `size`, the compressed size when known: a file of at most 128 KiB
+    /// is inflated by the reader itself, without a thread (for thousands of
+    /// small files, starting threads and mapping their blocks was most of
+    /// the time); one that one read takes whole is read by the inflating
+    /// thread itself; a larger one, or a stream, by a thread of its own
+    /// (`mr-gzread`).
     pub fn spawn_gzip<R: Read + Send + 'static>(raw: R, size: Option<u64>) -> ReadAhead {
         let check = Some(MemberCheck::default());
+        if let Some(n) = size.filter(|&n| n <= INLINE_BYTES) {
+            // So small that the reader inflates it itself, in blocks of about
+            // what it inflates to.
+            let input = io::BufReader::with_capacity(INLINE_BYTES as usize, raw);
+            let block_bytes = usize::try_from(n.saturating_mul(8))
+                .map_or(BLOCK_BYTES, |b| b.clamp(64 << 10, BLOCK_BYTES));
+            return ReadAhead {
+                full: None,
+                empty: None,
+                block: Block::default(),
+                at: 0,
+                next_end: 0,
+                check,
+                done: false,
+                thread: None,
+                inline: Some(Inline {
+                    fill: Box::new(GzInflater::new(input)),
+                    block_bytes,
+                    ended: false,
+                    error: None,
+                }),
+                cost: DecodeCost::default(),
+            };
+        }
         if size.is_some_and(|n| n <= COMPRESSED_BLOCK_BYTES as u64) {
             let input = io::BufReader::with_capacity(COMPRESSED_BLOCK_BYTES, raw);
             return Self::start(
@@ -238,6 +282,7 @@ impl ReadAhead {
             check,
             done: false,
             thread,
+            inline: None,
             cost,
         }
     }
@@ -328,6 +373,26 @@ impl ReadAhead {
             }
             if self.done {
                 return Ok(false);
+            }
+            if let Some(inline) = &mut self.inline {
+                if inline.ended {
+                    self.done = true;
+                    return match inline.error.take() {
+                        Some(e) => Err(e),
+                        None => Ok(false),
+                    };
+                }
+                let block = &mut self.block;
+                block.data.clear();
+                block.ends.clear();
+                block.data.reserve_exact(inline.block_bytes);
+                match inline.fill.fill(block) {
+                    Ok(end) => inline.ended = end,
+                    Err(e) => (inline.ended, inline.error) = (true, Some(e)),
+                }
+                self.at = 0;
+                self.next_end = 0;
+                continue;
             }
             let Some(full) = &self.full else {
                 return Ok(false);
@@ -508,6 +573,31 @@ mod tests {
             prop_assert_eq!(ours.1, theirs.1);
             prop_assert_eq!(ours.1.is_some(), damage.is_some());
             prop_assert!(ours.0 == theirs.0, "{} vs {} bytes", ours.0.len(), theirs.0.len());
+        }
+    }
+
+    /// A small file is inflated by its reader, without a thread; cut
+    /// anywhere, it fails as a threaded one does, after a prefix of its
+    /// bytes.
+    #[test]
+    fn a_small_gzip_file_is_read_inline_and_fails_like_a_threaded_one() {
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let file = gzip_member(&data);
+        assert!(file.len() as u64 <= INLINE_BYTES, "{}", file.len());
+        let r = ReadAhead::spawn_gzip(io::Cursor::new(file.clone()), Some(file.len() as u64));
+        assert!(r.thread.is_none() && r.inline.is_some());
+        assert!(read_all(r, 4096) == (data.clone(), None));
+        for cut in [0, 5, 11, file.len() / 3, file.len() - 9, file.len() - 1] {
+            let bytes = file[..cut].to_vec();
+            let size = Some(cut as u64);
+            let inline = read_all(
+                ReadAhead::spawn_gzip(io::Cursor::new(bytes.clone()), size),
+                777,
+            );
+            let threaded = read_all(ReadAhead::spawn_gzip(io::Cursor::new(bytes), None), 777);
+            assert_eq!(inline.1, Some(io::ErrorKind::UnexpectedEof), "cut at {cut}");
+            assert_eq!(inline.1, threaded.1, "cut at {cut}");
+            assert!(data.starts_with(&inline.0) && data.starts_with(&threaded.0));
         }
     }
 
