@@ -176,12 +176,16 @@ meta logs_gz "$ONE_GZ: 1 gzip file of $(size_of "${ONE_GZ_FILES[@]}") bytes, $ON
 reshape_into() { python3 bench/reshape.py "$2" "$1" "${@:3}"; }
 reshape() { once "$WORK/$1-$SIZE_BYTES" "bench/reshape.py $1" reshape_into "$@"; } # KIND FILE...
 PHP_LOGS=$(reshape php-json "${LOGS_PLAIN[@]:0:2}")
+SMALL_GZ=$(reshape many-gz "${LOGS_PLAIN[0]}")
+SMALL_GZ_FILES=("$SMALL_GZ"/part-*)
+SMALL_GZ_BYTES=$(cat "${SMALL_GZ_FILES[@]}" | zcat | wc -c)
 CYRILLIC=$(reshape cyrillic "${TEXT_PLAIN[@]:0:2}")
 PHP_FILES=("$PHP_LOGS"/part-*)
 CYRILLIC_FILES=("$CYRILLIC"/part-*)
 PHP_BYTES=$(size_of "${PHP_FILES[@]}")
 CYRILLIC_BYTES=$(size_of "${CYRILLIC_FILES[@]}")
 meta logs_php "$PHP_LOGS: ${#PHP_FILES[@]} files of the logs, as PHP's json_encode writes them (non-ASCII as \\u escapes, / as \\/), $PHP_BYTES bytes"
+meta logs_small_gz "$SMALL_GZ: the first log file cut into ${#SMALL_GZ_FILES[@]} gzip files of 100 lines, $SMALL_GZ_BYTES bytes uncompressed"
 meta text_cyrillic "$CYRILLIC: ${#CYRILLIC_FILES[@]} files of the text, Latin letters mapped to Cyrillic, $CYRILLIC_BYTES bytes"
 
 # mrjob runs on a slice: 50 MB of logs and 20 MB of text at 1 GB (5% and 2%).
@@ -254,6 +258,9 @@ tool video_tagging_gz chdb "$ONE_GZ_BYTES" lines same "python3 bench/peers.py ch
 tool url_views_php mr "$PHP_BYTES" mr same "$MR run url_views -q -i $(q "$PHP_LOGS")"
 tool url_views_php chdb "$PHP_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${PHP_FILES[@]}")"
 
+tool url_views_small_gz mr "$SMALL_GZ_BYTES" mr same "$MR run url_views -q -i $(q "$SMALL_GZ")"
+tool url_views_small_gz chdb "$SMALL_GZ_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${SMALL_GZ_FILES[@]}")"
+
 tool word_count_cyrillic mr "$CYRILLIC_BYTES" mr same "$MR run word_count -q -i $(q "$CYRILLIC")"
 tool word_count_cyrillic chdb "$CYRILLIC_BYTES" tsv same "python3 bench/peers.py chdb word_count /dev/stdout $(q "${CYRILLIC_FILES[@]}")"
 tool word_count_cyrillic chdb-ws "$CYRILLIC_BYTES" tsv different "python3 bench/peers.py chdb word_count_ws /dev/stdout $(q "${CYRILLIC_FILES[@]}")"
@@ -282,7 +289,7 @@ fi
 tool startup chdb 0 none same "python3 bench/peers.py chdb startup"
 tool startup polars 0 none same "python3 bench/peers.py polars startup"
 tool startup duckdb 0 none same "python3 bench/duck.py startup"
-JOBS=(url_views url_views_gz url_views_php video_tagging video_tagging_gz word_count word_count_cyrillic startup)
+JOBS=(url_views url_views_gz url_views_php url_views_small_gz video_tagging video_tagging_gz word_count word_count_cyrillic startup)
 for job in "${JOBS[@]}"; do
   kept=""
   for t in ${TOOLS[$job]}; do
