@@ -579,16 +579,19 @@ impl RecordSink for SortBuffer {
     }
 }
 
-/// Makes room for `extra` more items in `v`: double its capacity (at least
-/// [`FIRST_RESERVE_BYTES`] worth), but not past `cap` items unless `extra`
-/// needs it.
+/// Makes room for `extra` more items in `v`: doubles its capacity (at least
+/// [`FIRST_RESERVE_BYTES`] worth), stopping at `cap` items, its share of the
+/// budget. Past its share (the other of arena and index used less than
+/// theirs) it doubles again: growing by what one push needs would copy the
+/// whole vector at every push.
 fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
     if v.capacity() - v.len() >= extra {
         return;
     }
     let need = v.len() + extra;
     let first = FIRST_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
-    let target = (v.capacity() * 2).max(first).min(cap).max(need);
+    let doubled = (v.capacity() * 2).max(first);
+    let target = if need <= cap { doubled.min(cap) } else { doubled }.max(need);
     v.reserve_exact(target - v.len());
 }
 
@@ -724,6 +727,24 @@ mod tests {
                     .map(|(t, odd)| if odd { t } else { [&head[..], &t[..]].concat() })
                     .collect()
             })
+    }
+
+    /// Growth doubles, stops at the share, and doubles again past it: a
+    /// push never copies the vector more than a doubling would.
+    #[test]
+    fn buffers_grow_by_doubling_within_and_past_their_share() {
+        let mut v: Vec<u64> = Vec::new();
+        let mut reallocations = 0;
+        for i in 0..100_000u64 {
+            let before = v.capacity();
+            super::grow_within(&mut v, 1, 20_000);
+            reallocations += usize::from(v.capacity() != before);
+            v.push(i);
+            if v.len() <= 20_000 {
+                assert!(v.capacity() <= 20_000, "{} past the share", v.capacity());
+            }
+        }
+        assert!(reallocations < 20, "{reallocations} reallocations");
     }
 
     /// A task's only spill stays in memory when small; once a task has

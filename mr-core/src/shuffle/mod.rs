@@ -6,6 +6,7 @@
 //! mapper ─emit─▶ SortBuffer ──full──▶ sort by (partition, key) ─▶ combine ─▶ run file
 //!                    │                                                     (one segment
 //!                    └──task end──▶ same, one last run                      per partition)
+//!                                   (in memory when it is a small task's only one)
 //!
 //! partition p:  runs of every map task ─▶ [merge passes while runs > fan-in]
 //!               ─▶ k-way merge ─▶ key groups ─▶ reducer

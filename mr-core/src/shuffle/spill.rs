@@ -171,6 +171,17 @@ impl RunWriter {
     /// bytes, if the memory runs of the process hold at most `limit` bytes
     /// with it; `None` otherwise (write a file then). Writers that ask at
     /// once may each pass: the bound is exceeded by at most one spill each.
+    ///
+    /// ```
+    /// use mr_core::shuffle::spill::RunWriter;
+    /// assert!(RunWriter::in_memory(1 << 40, 1 << 20).is_none()); // too big: a file
+    /// let mut w = RunWriter::in_memory(64, 1 << 30).unwrap();
+    /// w.write(b"\"key\"", b"", b"1").unwrap();
+    /// let run = w.end_segment();
+    /// assert!(run.in_memory() && run.records == 1);
+    /// let mut r = run.open().unwrap();
+    /// assert!(r.advance().unwrap() && r.key == b"\"key\"" && !r.advance().unwrap());
+    /// ```
     pub fn in_memory(bytes: usize, limit: usize) -> Option<RunWriter> {
         (MemoryRuns::held().saturating_add(bytes) <= limit).then(|| RunWriter {
             out: Out::Memory {
