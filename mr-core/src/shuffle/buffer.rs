@@ -591,7 +591,12 @@ fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
     let need = v.len() + extra;
     let first = FIRST_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
     let doubled = (v.capacity() * 2).max(first);
-    let target = if need <= cap { doubled.min(cap) } else { doubled }.max(need);
+    let target = if need <= cap {
+        doubled.min(cap)
+    } else {
+        doubled
+    }
+    .max(need);
     v.reserve_exact(target - v.len());
 }
 
