@@ -46,8 +46,13 @@ enum Storage {
 }
 
 /// A run's bytes in memory, counted in [`MemoryRuns`] while they live.
-#[derive(Debug)]
 struct MemoryRun(Box<[u8]>);
+
+impl std::fmt::Debug for MemoryRun {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MemoryRun({} bytes)", self.0.len())
+    }
+}
 
 impl Drop for MemoryRun {
     fn drop(&mut self) {
