@@ -95,13 +95,7 @@ fn missing_input_fails_before_any_work() {
         "-o",
         "out",
     ]);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(
-        stderr(&o).contains("input not found: nope/"),
-        "{}",
-        stderr(&o)
-    );
-    assert!(!w.path("out").exists());
+    failed_saying(&o, "input not found: nope/", &w.path("out"));
 }
 
 #[test]

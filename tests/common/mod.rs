@@ -108,6 +108,14 @@ pub fn ok(o: Output) -> Output {
     o
 }
 
+/// The run failed (exit 1), its stderr says `says`, and it left no `out`.
+#[track_caller]
+pub fn failed_saying(o: &Output, says: &str, out: &Path) {
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(o));
+    assert!(stderr(o).contains(says), "{}", stderr(o));
+    assert!(!out.exists(), "{} was written", out.display());
+}
+
 /// Every `part-*` file of an output directory, concatenated in name order.
 pub fn read_parts(dir: &Path) -> String {
     let mut names: Vec<_> = fs::read_dir(dir)

@@ -170,10 +170,10 @@ impl<R: BufRead> GzInflater<R> {
                     });
                     // More bytes after a member: another member, zero
                     // padding to the end, or an error.
-                    self.state = if self.more()? && !self.zero_padding()? {
-                        State::Header
-                    } else {
+                    self.state = if self.at_end()? {
                         State::Done
+                    } else {
+                        State::Header
                     };
                 }
                 State::Done => return Ok(true),
@@ -221,29 +221,21 @@ impl<R: BufRead> GzInflater<R> {
         Ok(false)
     }
 
-    /// True when unread input is left.
-    fn more(&mut self) -> io::Result<bool> {
-        Ok(!self.input.fill_buf()?.is_empty())
-    }
-
-    /// Consumes the zero bytes at the input's front; true when they run to
-    /// its end (padding after the last member), false when other bytes
-    /// follow them or there were none (the next member's header, or an
-    /// error there).
-    fn zero_padding(&mut self) -> io::Result<bool> {
-        let mut any = false;
+    /// After a member: consumes the zero bytes that pad it, and tells
+    /// whether the input ends there (false: the next member's header, or an
+    /// error there, follows).
+    fn at_end(&mut self) -> io::Result<bool> {
         loop {
             let input = self.input.fill_buf()?;
-            if input.is_empty() {
-                return Ok(any);
-            }
             let zeros = input.iter().take_while(|&&b| b == 0).count();
-            let rest = zeros < input.len();
-            self.input.consume(zeros);
-            any |= zeros > 0;
-            if rest {
+            if zeros < input.len() {
+                self.input.consume(zeros);
                 return Ok(false);
             }
+            if input.is_empty() {
+                return Ok(true);
+            }
+            self.input.consume(zeros);
         }
     }
 

@@ -7,7 +7,7 @@
 
 use super::bzip2_blocks::Bz2Blocks;
 use super::listing::{Compression, InputSource};
-use super::read_ahead::{DecodeCost, ReadAhead};
+use super::read_ahead::{DecodeCost, ReadAhead, INFLATE_GUESS};
 use super::split::Split;
 use crate::error::{Error, Result};
 use std::fs::File;
@@ -389,7 +389,7 @@ pub(crate) fn first_buffer_bytes(split: &Split) -> usize {
     let file = &split.file;
     let left = match (&file.source, file.compression) {
         (InputSource::Path(_), Compression::None) => file.size.saturating_sub(split.start) + 2,
-        (InputSource::Path(_), _) => file.size.saturating_mul(8),
+        (InputSource::Path(_), _) => file.size.saturating_mul(INFLATE_GUESS),
         _ => READ_BUFFER_BYTES as u64,
     };
     usize::try_from(left).map_or(READ_BUFFER_BYTES, |n| {

@@ -177,7 +177,8 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
             continue;
         }
         let path = Path::new(arg);
-        if path.exists() {
+        // A broken link too: add_path names it.
+        if path.exists() || path.is_symlink() {
             walk.add_path(path, true)?;
         } else if is_glob(arg) {
             let paths =
@@ -194,8 +195,6 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
             if !matched {
                 return Err(Error::InputNotFound { path: arg.clone() });
             }
-        } else if fs::symlink_metadata(path).is_ok() {
-            return Err(broken_link(path));
         } else {
             return Err(Error::InputNotFound { path: arg.clone() });
         }

@@ -36,6 +36,9 @@ pub const COMPRESSED_BLOCK_BYTES: usize = 256 << 10;
 /// Compressed files of at most this size are inflated by their reader
 /// itself, without a thread ([`ReadAhead::spawn_gzip`]).
 const INLINE_BYTES: u64 = 128 << 10;
+/// What a compressed log inflates to, for sizing buffers before knowing:
+/// about 8 times its size (gzip'd JSON logs inflate 5 to 10 times).
+pub(crate) const INFLATE_GUESS: u64 = 8;
 
 /// Decoded bytes, and the gzip members that end in them (checked by the
 /// reader: see [`super::gzip`]).
@@ -213,25 +216,16 @@ impl ReadAhead {
             // So small that the reader inflates it itself, in blocks of about
             // what it inflates to.
             let input = io::BufReader::with_capacity(INLINE_BYTES as usize, raw);
-            let block_bytes = usize::try_from(n.saturating_mul(8))
+            let block_bytes = usize::try_from(n.saturating_mul(INFLATE_GUESS))
                 .map_or(BLOCK_BYTES, |b| b.clamp(64 << 10, BLOCK_BYTES));
-            return ReadAhead {
-                full: None,
-                empty: None,
-                block: Block::default(),
-                at: 0,
-                next_end: 0,
-                check,
-                done: false,
-                thread: None,
-                inline: Some(Inline {
-                    fill: Box::new(GzInflater::new(input)),
-                    block_bytes,
-                    ended: false,
-                    error: None,
-                }),
-                cost: DecodeCost::default(),
-            };
+            let mut r = Self::idle(check, DecodeCost::default());
+            r.inline = Some(Inline {
+                fill: Box::new(GzInflater::new(input)),
+                block_bytes,
+                ended: false,
+                error: None,
+            });
+            return r;
         }
         if size.is_some_and(|n| n <= COMPRESSED_BLOCK_BYTES as u64) {
             let input = io::BufReader::with_capacity(COMPRESSED_BLOCK_BYTES, raw);
@@ -269,19 +263,26 @@ impl ReadAhead {
         let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
         let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
         let spent = cost.clone();
-        let thread = std::thread::Builder::new()
+        let mut r = Self::idle(check, cost);
+        r.thread = std::thread::Builder::new()
             .name(name.into())
             .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx, spent))
             .ok();
+        (r.full, r.empty) = (Some(full_rx), Some(empty_tx));
+        r
+    }
+
+    /// A reader with no decoder yet: no thread, no channels, nothing read.
+    fn idle(check: Option<MemberCheck>, cost: DecodeCost) -> ReadAhead {
         ReadAhead {
-            full: Some(full_rx),
-            empty: Some(empty_tx),
+            full: None,
+            empty: None,
             block: Block::default(),
             at: 0,
             next_end: 0,
             check,
             done: false,
-            thread,
+            thread: None,
             inline: None,
             cost,
         }

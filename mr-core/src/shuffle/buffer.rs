@@ -438,7 +438,6 @@ impl SortBuffer {
         Ok(())
     }
 
-    /// Writes everything buffered as one spill file (a run per partition).
     /// About the bytes the buffer's records take in a spill.
     fn held_bytes(&self) -> usize {
         match &self.store {
@@ -447,6 +446,7 @@ impl SortBuffer {
         }
     }
 
+    /// Writes everything buffered as one spill file (a run per partition).
     fn spill(&mut self) -> Result<()> {
         let mut w = RunWriter::create(&self.spill_dir)?;
         w.expect_bytes(self.held_bytes() as u64);
