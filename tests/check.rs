@@ -98,7 +98,10 @@ fn every_shipped_job_passes_on_the_sample_logs() {
         // mr_count_lines_by_file's keys are the input files' names, which
         // the sample runs change; csv_count skips the first line of each
         // file as its header, and the sample runs cut files differently;
-        // mr_log_sampler needs --sample-size and draws per task.
+        // mr_log_sampler needs --sample-size and draws per task;
+        // mr_text_classifier keeps the first of two documents with one id,
+        // as mrjob's does (the log files are all "part-..." to it: id
+        // "part"), so its output depends on the values' order by design.
         .filter(|&j| {
             ![
                 "wrong_mean",
@@ -106,6 +109,7 @@ fn every_shipped_job_passes_on_the_sample_logs() {
                 "mr_log_sampler",
                 "mr_count_lines_by_file",
                 "csv_count",
+                "mr_text_classifier",
             ]
             .contains(&j)
         })

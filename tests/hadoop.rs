@@ -700,3 +700,95 @@ fn mrjob_ports_with_options_and_files_equal_local_runner_on_hadoop() {
         );
     }
 }
+
+/// A mapper that reads whole files (mrjob's `mapper_raw`): on Hadoop (an
+/// input manifest read a line a task), on Spark and under the emulator,
+/// `wc_files` gives the local runner's output: every visible file once,
+/// whole (a `.gz` decompressed, an empty file counted), hidden ones and
+/// Hadoop's markers left out, names with spaces, quotes and `$(...)`
+/// passed through and never run by a shell.
+#[test]
+fn whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate() {
+    let Some(home) = hadoop_home("whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    let mut big = String::new();
+    for i in 0..40_000 {
+        big.push_str(&format!("line {i} of a file larger than a split\n"));
+    }
+    w.write("docs/big.txt", &big);
+    w.write("docs/a b.txt", "one two\nthree\n");
+    w.write("docs/q\"uote $(touch pwned) 'x'.txt", "nasty name\n");
+    w.write("docs/empty.txt", "");
+    w.write("docs/sub/deeper.txt", "in a subdirectory\n");
+    w.write("docs/_SUCCESS", "");
+    w.write("docs/.hidden.txt", "never read\n");
+    w.write("docs/_logs/history.txt", "never read\n");
+    w.write_gz("docs/zipped.txt.gz", b"zipped\nlines\n");
+
+    let (local, _) = local_run(&w, "wc_files", "docs", 2);
+    // Six visible files and the totals.
+    assert_eq!(local.len(), 7, "{local:?}");
+    assert!(
+        local
+            .iter()
+            .any(|l| l.contains("zipped.txt.gz\"\t[2,2,13]")),
+        "{local:?}"
+    );
+    assert!(
+        local.iter().any(|l| l.contains("empty.txt\"\t[0,0,0]")),
+        "{local:?}"
+    );
+
+    // A file is keyed by its path: the cluster runners are given the
+    // absolute one (Hadoop lists a relative input relative, which a task
+    // reads the same way, but the keys would differ).
+    let docs = w.path("docs").display().to_string();
+    let mut args: Vec<String> = ["run", "wc_files", "-i", &docs, "-o", "hadoop-out", "-q"]
+        .map(String::from)
+        .to_vec();
+    args.extend(hadoop_args(&w));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = mr_hadoop(&w, home, Found::Home, &argv);
+    assert!(o.status.success(), "on Hadoop: {}", stderr(&o));
+    let (hadoop, _) = sorted_parts(&w.path("hadoop-out"));
+    assert_eq!(hadoop, local, "Hadoop and the local runner differ");
+
+    let o = w.mr(&[
+        "run",
+        "wc_files",
+        "-r",
+        "emulate",
+        "-i",
+        &docs,
+        "-o",
+        "emulate-out",
+        "-q",
+    ]);
+    assert!(o.status.success(), "emulated: {}", stderr(&o));
+    assert_eq!(sorted_parts(&w.path("emulate-out")).0, local, "emulated");
+
+    if java_and_pyspark() {
+        let o = w.mr_env(
+            &[
+                "run",
+                "wc_files",
+                "-r",
+                "spark",
+                "--spark-master",
+                "local[2]",
+                "-i",
+                &docs,
+                "-o",
+                "spark-out",
+                "-q",
+            ],
+            &[("SPARK_LOCAL_IP", "127.0.0.1")],
+        );
+        assert!(o.status.success(), "on Spark: {}", stderr(&o));
+        assert_eq!(sorted_parts(&w.path("spark-out")).0, local, "Spark");
+    }
+    assert!(!w.path("pwned").exists() && !w.path("docs/pwned").exists());
+}

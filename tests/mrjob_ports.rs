@@ -302,3 +302,169 @@ fn word_count_matches_mr_word_freq_count_on_text_that_is_not_all_utf8() {
         assert_eq!(n, Some(serde_json::json!(1)), "{word}");
     }
 }
+
+/// mrjob's `mr_text_classifier` (`mapper_raw`: one whole file a document;
+/// four steps) on mrjob's own sample documents, copied into the work dir,
+/// with the defaults and with every option changed: the same keys; the
+/// same documents, field by field, and the same n-gram scores, floats
+/// within 1e-9 relative (sums run in another order). mrjob is given the
+/// files (its runners do not list a directory for `mapper_raw`), mr the
+/// directory.
+#[test]
+fn mr_text_classifier_matches_mrjob_on_its_sample_documents() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let where_ = Command::new("python3")
+        .args([
+            "-c",
+            "import mrjob.examples, os; \
+             print(os.path.join(os.path.dirname(mrjob.examples.__file__), 'docs-to-classify'))",
+        ])
+        .output()
+        .unwrap();
+    let samples = std::path::PathBuf::from(stdout(&where_).trim());
+    let docs = w.path("docs");
+    std::fs::create_dir_all(&docs).unwrap();
+    let mut files = Vec::new();
+    for e in std::fs::read_dir(&samples).unwrap() {
+        let from = e.unwrap().path();
+        let to = docs.join(from.file_name().unwrap());
+        std::fs::copy(&from, &to).unwrap();
+        files.push(to.display().to_string());
+    }
+    files.sort();
+    assert_eq!(files.len(), 16, "{samples:?}: {files:?}");
+    let docs = docs.display().to_string();
+
+    let option_sets: [&[&str]; 3] = [
+        &[],
+        &["--max-ngram-size", "2", "--no-test-set"],
+        &[
+            "--min-df",
+            "1",
+            "--max-df",
+            "3",
+            "--max-ngram-size",
+            "3",
+            "--short-doc-threshold",
+            "200",
+            "--stop-words",
+            "The, AND,i",
+        ],
+    ];
+    let mut max_rel = 0f64;
+    for opts in option_sets {
+        let mut args = opts.to_vec();
+        args.push(&docs);
+        let ours = records(&mr(&w, "mr_text_classifier", &args));
+        let mut margs = vec!["-r", "inline", "--no-conf"];
+        margs.extend(opts);
+        margs.extend(files.iter().map(String::as_str));
+        let theirs = records(&mrjob(&w, "mr_text_classifier", &margs));
+
+        let by_key = |recs: Vec<(Value, Value)>| {
+            let n = recs.len();
+            let m: std::collections::BTreeMap<String, Value> =
+                recs.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+            assert_eq!(m.len(), n, "{opts:?}: a key written twice");
+            m
+        };
+        let (ours, theirs) = (by_key(ours), by_key(theirs));
+        let keys =
+            |m: &std::collections::BTreeMap<String, Value>| m.keys().cloned().collect::<Vec<_>>();
+        assert_eq!(keys(&ours), keys(&theirs), "{opts:?}: keys differ");
+        let docs_out = ours.keys().filter(|k| k.starts_with(r#"["doc","#)).count();
+        assert_eq!(docs_out, 16, "{opts:?}");
+        assert!(ours.len() > 16 + 20, "{opts:?}: {} records", ours.len());
+        for (k, a) in &ours {
+            assert_close(a, &theirs[k], &format!("{opts:?} {k}"), &mut max_rel);
+        }
+        let in_test_set = ours.values().filter(|v| v["in_test_set"] == true).count();
+        if opts.is_empty() {
+            assert!(
+                (1..16).contains(&in_test_set),
+                "{in_test_set} in the test set"
+            );
+        } else if opts.contains(&"--no-test-set") {
+            assert_eq!(in_test_set, 0);
+        }
+        eprintln!(
+            "{opts:?}: {} records ({docs_out} documents) alike",
+            ours.len()
+        );
+    }
+    eprintln!("largest relative float difference: {max_rel:e}");
+
+    // The counters, on the documents and one more whose id is taken (which
+    // of the two is kept is up to the shuffle, so only counters compare).
+    std::fs::copy(&files[0], w.path("docs/happiness-whitman.txt")).unwrap();
+    files.push(w.path("docs/happiness-whitman.txt").display().to_string());
+    let ours = ok(w.mr(&["run", "mr_text_classifier", "--max-df", "3", &docs]));
+    let theirs = Command::new("python3")
+        .args(["-m", "mrjob.examples.mr_text_classifier"])
+        .args(["-r", "inline", "--no-conf", "--max-df", "3"])
+        .args(&files)
+        .current_dir(w.dir.path())
+        .env("TMPDIR", w.path("_tmp"))
+        .output()
+        .unwrap();
+    assert!(theirs.status.success(), "{}", stderr(&theirs));
+    for group in ["Exceeded max df", "Document key collision"] {
+        let ours = counters_of(&stderr(&ours), group);
+        // mrjob writes commas in counter names as semicolons.
+        let theirs = counters_of(&stderr(&theirs), group).replace(';', ",");
+        assert!(!ours.is_empty(), "no {group} counter");
+        assert_eq!(ours, theirs, "{group}");
+    }
+}
+
+/// The counters of `group` in a job's report (mr's or mrjob's), sorted
+/// `NAME=VALUE` lines.
+fn counters_of(report: &str, group: &str) -> String {
+    let indent = |l: &str| l.len() - l.trim_start().len();
+    let mut lines = report.lines().skip_while(|l| l.trim() != group);
+    let Some(head) = lines.next() else {
+        return String::new();
+    };
+    let mut names: Vec<&str> = lines
+        .take_while(|l| indent(l) > indent(head))
+        .map(str::trim)
+        .collect();
+    names.sort();
+    names.join("\n")
+}
+
+/// `a` and `b` are the same JSON, floats within 1e-9 relative; keeps the
+/// largest relative difference seen in `max_rel`.
+fn assert_close(a: &Value, b: &Value, at: &str, max_rel: &mut f64) {
+    match (a, b) {
+        (Value::Number(x), Value::Number(y)) if x.is_f64() || y.is_f64() => {
+            let (x, y) = (x.as_f64().unwrap(), y.as_f64().unwrap());
+            let scale = x.abs().max(y.abs());
+            let rel = if scale == 0.0 {
+                0.0
+            } else {
+                (x - y).abs() / scale
+            };
+            *max_rel = max_rel.max(rel);
+            assert!(rel <= 1e-9, "{at}: {x} != {y}");
+        }
+        (Value::Object(x), Value::Object(y)) => {
+            let kx: Vec<&String> = x.keys().collect();
+            let ky: Vec<&String> = y.keys().collect();
+            assert_eq!(kx, ky, "{at}: fields differ");
+            for (k, v) in x {
+                assert_close(v, &y[k], &format!("{at}.{k}"), max_rel);
+            }
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            assert_eq!(x.len(), y.len(), "{at}: lengths differ");
+            for (i, (v, u)) in x.iter().zip(y).enumerate() {
+                assert_close(v, u, &format!("{at}[{i}]"), max_rel);
+            }
+        }
+        _ => assert_eq!(a, b, "{at}"),
+    }
+}

@@ -9,7 +9,10 @@
 //!   [`mr_count_lines_by_file`] (input URIs), [`mr_next_word_stats`] (sorted
 //!   values, compound keys), [`mr_log_sampler`] (a random sample: int
 //!   options, sorted values, raw output), [`mr_words_containing_u_freq_count`]
-//!   (`mapper_pre_filter` as a skip in the mapper).
+//!   (`mapper_pre_filter` as a skip in the mapper), [`mr_text_classifier`]
+//!   (`mapper_raw`: whole files as input; four steps, counters).
+//! - [`wc_files`]: `wc` for each input file, read whole (a mapper that reads
+//!   files: mrjob's `mapper_raw`).
 //! - [`wrong_mean`]: deliberately wrong, the demo job of `mr check`.
 //! - [`panic_on`]: a test fixture whose code panics on marked lines.
 //!
@@ -25,10 +28,12 @@ pub mod mr_grep;
 pub mod mr_log_sampler;
 pub mod mr_most_used_word;
 pub mod mr_next_word_stats;
+pub mod mr_text_classifier;
 pub mod mr_wc;
 pub mod mr_words_containing_u_freq_count;
 pub mod panic_on;
 pub mod top_lectures;
+pub mod wc_files;
 pub mod wrong_mean;
 
 /// Every example job.
@@ -44,7 +49,9 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(mr_next_word_stats::MrNextWordStats),
         Arc::new(mr_log_sampler::MrLogSampler),
         Arc::new(mr_words_containing_u_freq_count::MrWordsContainingUFreqCount),
+        Arc::new(mr_text_classifier::MrTextClassifier),
         Arc::new(panic_on::PanicOn),
         Arc::new(json_identity::JsonIdentity),
+        Arc::new(wc_files::WcFiles),
     ]
 }

@@ -371,6 +371,9 @@ pub struct StepInfo {
     pub fold: Option<String>,
     /// Whether the reducer gets each key's values sorted.
     pub sort_values: bool,
+    /// Whether the mapper reads whole files, one a task
+    /// ([`WholeFile`](crate::input::whole_file::WholeFile)).
+    pub whole_files: bool,
     /// The step's output key type.
     pub out_key: String,
     /// The step's output value type.
@@ -474,6 +477,7 @@ impl Step {
                 info: Arc::new(StepInfo {
                     mapper: short_type_name::<M>(),
                     input: <M::Input<'static> as FromLine<'static>>::format(),
+                    whole_files: <M::Input<'static> as FromLine<'static>>::WHOLE_FILES,
                     key: short_type_name::<M::Key>(),
                     value: short_type_name::<M::Value>(),
                     out_key: short_type_name::<M::Key>(),
@@ -515,6 +519,13 @@ impl Step {
     /// True when the step sorts each key's values (secondary sort).
     pub fn sorts_values(&self) -> bool {
         self.sort_values
+    }
+
+    /// True when the step's mapper reads whole files, one a task (its input
+    /// is [`WholeFile`](crate::input::whole_file::WholeFile), mrjob's
+    /// `mapper_raw`). Only a job's first step can: later steps read records.
+    pub fn reads_whole_files(&self) -> bool {
+        self.info.whole_files
     }
 
     // Job code runs under `panics::catch` from here on: make sure the hook

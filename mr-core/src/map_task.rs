@@ -10,6 +10,7 @@ use crate::input::lines::{
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces::{Piece, Rest};
 use crate::input::read_ahead::{thread_cpu_time, DecodeCost};
+use crate::input::whole_file::manifest_line;
 use crate::input::LineReader;
 use crate::input::Split;
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
@@ -55,6 +56,10 @@ pub(crate) enum MapInput<'a> {
     },
     /// A piece of a stream split.
     Piece(Piece),
+    /// Its split's file, whole, for a mapper that reads whole files: the
+    /// task's one input line is the file's URI (see
+    /// [`crate::input::whole_file`]); the mapper reads the file itself.
+    WholeFile,
 }
 
 /// Checks (of every 1024 lines) in a row that must find this task spending
@@ -207,7 +212,13 @@ pub(crate) fn run_map_task(
         InputSource::Stdin => None,
     };
     let (mut recycle, mut handoff) = (None, None);
+    let whole = matches!(input, MapInput::WholeFile);
     let mut reader = match input {
+        MapInput::WholeFile => {
+            let line = manifest_line(&input_uri(&split.file.source)).into_bytes();
+            let bytes: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(line));
+            LineReader::new(bytes, 0, u64::MAX)
+        }
         MapInput::Piece(p) => {
             crate::input::csv::begin_piece(p.header.clone());
             let (lines, recycler) = p.into_lines();
@@ -308,7 +319,9 @@ pub(crate) fn run_map_task(
         let location = || Location::Line {
             step: env.step_index,
             file: split.file.display.clone(),
+            // A whole file's error is the file's: no line in it.
             line: match line_base {
+                _ if whole => None,
                 Some(base) => Some(base + lines_read - 1),
                 None => path_for_errors.as_deref().and_then(|p| {
                     // Only on the error path: count the lines before the split.
@@ -317,7 +330,7 @@ pub(crate) fn run_map_task(
                     Some(base + lines_read - 1)
                 }),
             },
-            offset: Some(offset),
+            offset: (!whole).then_some(offset),
             in_split: None,
         };
         if policy.check(&mut bad, r, location, line)? == Some(false) {
@@ -330,13 +343,14 @@ pub(crate) fn run_map_task(
         }
     }
     crate::input::csv::end_task();
-    stats.input_bytes = if table {
+    // A whole file, as a table, counts as the bytes of the file.
+    stats.input_bytes = if table || whole {
         split.len()
     } else {
         reader.position().saturating_sub(first_offset)
     };
     if let Some(p) = env.progress {
-        p.add_bytes(if table {
+        p.add_bytes(if table || whole {
             split.len()
         } else {
             reader.position().saturating_sub(reported)

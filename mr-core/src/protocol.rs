@@ -69,6 +69,12 @@ pub trait FromLine<'a>: Sized {
     fn format() -> String {
         crate::job::short_type_name::<Self>()
     }
+
+    /// True when a "line" names a whole file rather than holding a record
+    /// ([`WholeFile`](crate::input::whole_file::WholeFile)): the runner then
+    /// gives the step's mapper each input file whole, one file a task,
+    /// instead of splitting the files into lines.
+    const WHOLE_FILES: bool = false;
 }
 
 /// A line as UTF-8 text: checked with SIMD (simdutf8), and, only when that

@@ -144,7 +144,12 @@ pub fn emulate(
         pid: std::process::id(),
     };
     let mut counters = Counters::default();
-    let mut splits = make_splits(files, cfg.chunk_size);
+    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
+    let mut splits = if whole && !files.is_empty() {
+        manifest_splits(&files, work.path())?
+    } else {
+        make_splits(files, cfg.chunk_size)
+    };
     let n = plan.steps.len();
     let mut last_parts = Vec::new();
     for (i, shape) in plan.steps.iter().enumerate() {
@@ -839,6 +844,50 @@ fn run_tasks<T: Sync>(
         .map_err(|_| anyhow!("internal error: a task thread panicked"))
 }
 
+/// The splits of a whole-file first step, as Hadoop makes them with
+/// `NLineInputFormat` over `-r hadoop`'s input manifest: a manifest in the
+/// work directory, one file's URI a line (a JSON string), and one split a
+/// line.
+fn manifest_splits(files: &[mr_core::input::InputFile], work: &Path) -> Result<Vec<Split>> {
+    let mut text = String::new();
+    let mut ranges = Vec::new();
+    for f in files {
+        let InputSource::Path(p) = &f.source else {
+            anyhow::bail!(
+                "{}: a step that reads whole files reads them off the cluster: \
+                 save stdin or a pipe to a file first",
+                f.display
+            );
+        };
+        let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
+        let start = text.len() as u64;
+        text.push_str(&mr_core::input::whole_file::manifest_line(&format!(
+            "file://{}",
+            abs.display()
+        )));
+        text.push('\n');
+        ranges.push((start, text.len() as u64));
+    }
+    let path = work.join("manifest");
+    fs::write(&path, &text).with_context(|| format!("writing {}", path.display()))?;
+    let manifest = std::sync::Arc::new(mr_core::input::InputFile {
+        source: InputSource::Path(path.clone()),
+        display: path.display().to_string(),
+        size: text.len() as u64,
+        compression: mr_core::input::listing::Compression::None,
+    });
+    Ok(ranges
+        .into_iter()
+        .enumerate()
+        .map(|(index, (start, end))| Split {
+            index,
+            file: manifest.clone(),
+            start,
+            end,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -890,6 +939,7 @@ mod tests {
                 combiner: false,
                 reducer: true,
                 sort_values: false,
+                whole_files: false,
             },
             dir: PathBuf::new(),
         };

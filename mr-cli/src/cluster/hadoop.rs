@@ -169,12 +169,86 @@ pub struct HadoopOptions {
 pub struct HadoopCommands {
     /// Run before the steps (removing the old output with `--overwrite`).
     pub before: Vec<ShellCommand>,
+    /// For a job whose first step reads whole files: how its input manifest
+    /// is made.
+    pub manifest: Option<ManifestCommands>,
     /// One Hadoop Streaming job a step.
     pub steps: Vec<ShellCommand>,
     /// Run after the steps (removing intermediate outputs).
     pub after: Vec<ShellCommand>,
     /// The intermediate directory, for multi-step jobs.
     pub tmp_dir: Option<String>,
+}
+
+/// How the input manifest of a whole-file first step is made (see
+/// [`mr_core::input::whole_file`]): the files under the inputs are listed,
+/// written one JSON string a line to a local file, and put on the cluster,
+/// where the step reads it a line a map task (`NLineInputFormat`), as mrjob
+/// does for `mapper_raw`.
+#[derive(Debug, Clone)]
+pub struct ManifestCommands {
+    /// `hadoop fs -ls -R INPUT...`: the files (globs expanded).
+    pub list: ShellCommand,
+    /// The local file the manifest is written to.
+    pub local: PathBuf,
+    /// `hadoop fs -mkdir -p TMP`, then `hadoop fs -put LOCAL TMP/manifest`.
+    pub upload: Vec<ShellCommand>,
+    /// The manifest on the cluster: the first step's input.
+    pub path: String,
+}
+
+/// The input format of a whole-file first step: one manifest line a map
+/// task (`mapreduce.input.lineinputformat.linespermap` defaults to 1).
+pub const MANIFEST_INPUT_FORMAT: &str = "org.apache.hadoop.mapred.lib.NLineInputFormat";
+
+fn fs_command(o: &HadoopOptions, args: &[&str]) -> ShellCommand {
+    let mut line = vec![o.hadoop_bin.clone(), "fs".to_string()];
+    line.extend(args.iter().map(|a| a.to_string()));
+    ShellCommand { lines: vec![line] }
+}
+
+/// The files of `hadoop fs -ls -R` output (`PERMISSIONS REPLICATION OWNER
+/// GROUP SIZE DATE TIME PATH` lines; directories, which start with `d`, left
+/// out), without hidden ones: a name starting with `_` or `.` below an
+/// input (Hadoop's own input filter, and mr's local listing, skip them; an
+/// input named directly is kept).
+///
+/// ```
+/// use mr_cli::cluster::hadoop::listed_files;
+/// let out = "drwxr-xr-x   - u g    0 2026-12-03 09:12 /in/sub\n\
+///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/a b.txt\n\
+///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/_SUCCESS\n\
+///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/.x/c\n\
+///            -rw-r--r--   3 u g 1234 2026-12-03 09:12 hdfs://nn:8020/logs/_old.gz\n";
+/// let inputs = ["/in".to_string(), "hdfs://nn:8020/logs/_old.gz".to_string()];
+/// assert_eq!(listed_files(out, &inputs), ["/in/a b.txt", "hdfs://nn:8020/logs/_old.gz"]);
+/// ```
+pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
+    ls.lines()
+        .filter(|l| l.starts_with('-'))
+        .filter_map(|l| {
+            // Seven fields, each followed by one or more spaces, then the path.
+            let mut rest = l;
+            for _ in 0..7 {
+                let end = rest.find(' ')?;
+                rest = rest[end..].trim_start_matches(' ');
+            }
+            (!rest.is_empty()).then_some(rest)
+        })
+        .filter(|path| {
+            let below = inputs
+                .iter()
+                .filter_map(|i| path.strip_prefix(i.trim_end_matches('/')))
+                .filter(|r| r.is_empty() || r.starts_with('/'))
+                .min_by_key(|r| r.len())
+                // Under a glob: the name alone is looked at.
+                .unwrap_or_else(|| path.rsplit('/').next().unwrap_or(path));
+            !below
+                .split('/')
+                .any(|c| c.starts_with('_') || c.starts_with('.'))
+        })
+        .map(str::to_string)
+        .collect()
 }
 
 fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
@@ -197,7 +271,24 @@ fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
 /// Builds the commands that run `plan` on Hadoop.
 pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let n = plan.steps.len();
-    let tmp_dir = (n > 1).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
+    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
+    let tmp_dir =
+        (n > 1 || whole).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
+    let manifest = tmp_dir.as_ref().filter(|_| whole).map(|t| {
+        let path = format!("{t}/manifest");
+        let local = std::env::temp_dir().join(format!("mr-{}-manifest", o.run_id));
+        let mut list = vec!["-ls", "-R"];
+        list.extend(o.inputs.iter().map(String::as_str));
+        ManifestCommands {
+            list: fs_command(o, &list),
+            upload: vec![
+                fs_command(o, &["-mkdir", "-p", t]),
+                fs_command(o, &["-put", "-f", &local.display().to_string(), &path]),
+            ],
+            local,
+            path,
+        }
+    });
     let task = |step: usize, role: TaskRole| plan.task_command(step, role);
     let pair = |a: &str, b: String| vec![a.to_string(), b];
     let mut steps = Vec::new();
@@ -227,7 +318,19 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         for (k, v) in &plan.extras.cmdenv {
             lines.push(pair("-cmdenv", format!("{k}={v}")));
         }
-        if i == 0 {
+        if let (0, Some(m)) = (i, &manifest) {
+            // The tasks read files off the manifest with `hadoop fs -cat`.
+            lines.push(pair(
+                "-cmdenv",
+                format!(
+                    "{}={}",
+                    mr_core::input::whole_file::HADOOP_BIN_ENV,
+                    o.hadoop_bin
+                ),
+            ));
+            lines.push(pair("-input", m.path.clone()));
+            lines.push(pair("-inputformat", MANIFEST_INPUT_FORMAT.to_string()));
+        } else if i == 0 {
             for input in &o.inputs {
                 lines.push(pair("-input", input.clone()));
             }
@@ -263,6 +366,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             Vec::new()
         },
         after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
+        manifest,
         steps,
         tmp_dir,
     }
@@ -458,13 +562,21 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     let o = options(plan, args)?;
     let cmds = commands(plan, &o);
     if args.dry_run {
-        let all: Vec<String> = cmds
-            .before
-            .iter()
-            .chain(&cmds.steps)
-            .chain(&cmds.after)
-            .map(ShellCommand::display)
-            .collect();
+        let mut all: Vec<String> = cmds.before.iter().map(ShellCommand::display).collect();
+        if let Some(m) = &cmds.manifest {
+            all.push(format!(
+                "{}\n# the files listed, one JSON string a line, into {}",
+                m.list.display(),
+                shell_quote(&m.local.display().to_string())
+            ));
+            all.extend(m.upload.iter().map(ShellCommand::display));
+        }
+        all.extend(
+            cmds.steps
+                .iter()
+                .chain(&cmds.after)
+                .map(ShellCommand::display),
+        );
         println!("{}", all.join("\n\n"));
         return Ok(None);
     }
@@ -479,6 +591,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             "removing the old output with hadoop fs -rm",
             Echo::default(),
         )?;
+    }
+    if let Some(m) = &cmds.manifest {
+        let files = write_manifest(m, &o)?;
+        if !args.quiet {
+            eprintln!(
+                "mr: {files} input files listed into {} (one a map task)",
+                m.path
+            );
+        }
     }
     let n = cmds.steps.len();
     let mut result = Ok(());
@@ -544,6 +665,51 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     Ok(Some(report))
 }
 
+/// Lists the input files, writes the manifest and puts it on the cluster;
+/// the number of files.
+fn write_manifest(m: &ManifestCommands, o: &HadoopOptions) -> anyhow::Result<usize> {
+    use anyhow::Context as _;
+    let listed = m
+        .list
+        .to_command()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .context("cannot start hadoop fs -ls")?;
+    if !listed.status.success() {
+        anyhow::bail!(
+            "listing the input files with `{}` failed ({}): {}",
+            m.list.display(),
+            listed.status,
+            String::from_utf8_lossy(&listed.stderr).trim()
+        );
+    }
+    let files = listed_files(&String::from_utf8_lossy(&listed.stdout), &o.inputs);
+    if files.is_empty() {
+        anyhow::bail!(
+            "no input files under {} (`{}` lists none that is not hidden)",
+            o.inputs.join(", "),
+            m.list.display()
+        );
+    }
+    let text: String = files
+        .iter()
+        .map(|f| mr_core::input::whole_file::manifest_line(f) + "\n")
+        .collect();
+    std::fs::write(&m.local, text)
+        .with_context(|| format!("writing the input manifest {}", m.local.display()))?;
+    let uploaded = m.upload.iter().try_for_each(|c| {
+        run_drained(
+            &mut c.to_command(),
+            "putting the input manifest on the cluster",
+            Echo::default(),
+        )
+        .map(drop)
+    });
+    let _ = std::fs::remove_file(&m.local);
+    uploaded?;
+    Ok(files.len())
+}
+
 /// A step's counters from Hadoop's final `Counters:` block: the tasks'
 /// (under the local runner's names, [`super::step_counters`]) and, from
 /// Hadoop's own, the input bytes and map tasks. Without such a block (an
@@ -591,6 +757,58 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_file_step_reads_a_manifest_a_line_a_task() {
+        let plan = JobPlan {
+            job: "j".into(),
+            binary: "/x/mr".into(),
+            steps: vec![StepPlan {
+                combiner: false,
+                reducer: true,
+                sort_values: false,
+                whole_files: true,
+            }],
+            skip_bad_records: false,
+            extras: Default::default(),
+        };
+        let mut o = opts();
+        o.inputs.push("hdfs:///more logs/*.gz".into());
+        let c = commands(&plan, &o);
+        let m = c.manifest.as_ref().unwrap();
+        assert_eq!(
+            m.list.argv(),
+            [
+                "hadoop",
+                "fs",
+                "-ls",
+                "-R",
+                "hdfs:///logs",
+                "hdfs:///more logs/*.gz"
+            ]
+        );
+        assert_eq!(m.path, "/tmp/mr-j-1/manifest");
+        assert_eq!(
+            m.upload[0].argv().join(" "),
+            "hadoop fs -mkdir -p /tmp/mr-j-1"
+        );
+        let put = m.upload[1].argv();
+        assert_eq!(put[..3], ["hadoop", "fs", "-put"]);
+        assert_eq!(put.last().map(String::as_str), Some("/tmp/mr-j-1/manifest"));
+        let s0 = c.steps[0].argv().join(" ");
+        assert!(
+            s0.contains(&format!(
+                "-cmdenv MR_HADOOP_BIN=hadoop -input /tmp/mr-j-1/manifest -inputformat {MANIFEST_INPUT_FORMAT} -output hdfs:///out"
+            )),
+            "{s0}"
+        );
+        assert!(!s0.contains("-input hdfs:///logs"), "{s0}");
+        // The manifest's directory goes at the end.
+        assert_eq!(
+            c.after[0].argv().join(" "),
+            "hadoop fs -rm -r -f -skipTrash /tmp/mr-j-1"
+        );
+    }
+
+    #[test]
     fn map_only_step_has_no_reducer() {
         let plan = JobPlan {
             job: "j".into(),
@@ -600,11 +818,13 @@ mod tests {
                     combiner: false,
                     reducer: true,
                     sort_values: true,
+                    whole_files: false,
                 },
                 StepPlan {
                     combiner: false,
                     reducer: false,
                     sort_values: false,
+                    whole_files: false,
                 },
             ],
             skip_bad_records: true,

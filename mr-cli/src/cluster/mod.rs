@@ -64,6 +64,9 @@ pub struct StepPlan {
     /// The step sorts each key's values: its shuffled records are
     /// `key TAB sortkey TAB value` and sort on the first two fields.
     pub sort_values: bool,
+    /// The step's mapper reads whole files, one a map task, off an input
+    /// manifest (see [`mr_core::input::whole_file`]): the first step only.
+    pub whole_files: bool,
 }
 
 impl StepPlan {
@@ -132,6 +135,7 @@ impl JobPlan {
                     combiner: s.has_combiner(),
                     reducer: s.has_reducer(),
                     sort_values: s.sorts_values(),
+                    whole_files: s.reads_whole_files(),
                 })
                 .collect(),
             skip_bad_records,
@@ -317,6 +321,14 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
+    if let Some(i) = plan.steps.iter().skip(1).position(|s| s.whole_files) {
+        anyhow::bail!(
+            "step {} of job {} reads whole files, but only a job's first step can: \
+             a later step reads the records of the step before",
+            i + 1,
+            plan.job
+        );
+    }
     match runner {
         Runner::Local | Runner::Inline => {
             anyhow::bail!("internal error: the local runner is not a cluster runner")
@@ -350,7 +362,7 @@ pub const HADOOP_GROUPS: [&str; 6] = [
 /// tasks.add("mr", "map input records", 10);
 /// tasks.add("mr", "reduce output records", 3);
 /// tasks.add("url_views", "events without a string page_url", 1);
-/// let plan = StepPlan { combiner: true, reducer: true, sort_values: false };
+/// let plan = StepPlan { combiner: true, reducer: true, sort_values: false, whole_files: false };
 /// let c = step_counters(1, &plan, &tasks);
 /// assert_eq!(c.get("mr", "step 1: input records"), 10);
 /// assert_eq!(c.get("mr", "step 1: output records"), 3);

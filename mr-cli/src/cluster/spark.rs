@@ -130,6 +130,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "binary_name": plan.binary_name(),
         "steps": plan.steps.iter().map(|s| json!({
             "combiner": s.combiner, "reducer": s.reducer, "sort_values": s.sort_values,
+            "whole_files": s.whole_files,
         })).collect::<Vec<_>>(),
         "inputs": spark_inputs,
         "output": output,

@@ -5,7 +5,8 @@ Written to a temporary file and started by `mr run JOB -r spark` (through
 spark-submit, or python3 with pyspark importable); its only argument is a
 JSON spec (see spark.rs). For each step:
 
-    input (sc.textFile: files, dirs, globs, .gz)
+    input (sc.textFile: files, dirs, globs, .gz; for a first step that reads
+           whole files, their URIs, one file a partition)
       -> each partition piped through `BINARY run JOB --step-num N --mapper`
       -> [sorted by key, piped through `... --combiner`]
       -> (key, line), key = the first field (first two for a secondary sort)
@@ -244,6 +245,42 @@ def hadoop_fs(sc, path):
     return p.getFileSystem(sc._jsc.hadoopConfiguration()), p
 
 
+def hidden(name):
+    return name.startswith("_") or name.startswith(".")
+
+
+def manifest(sc, inputs):
+    """The files under `inputs` (globs expanded, directories walked, names
+    starting with _ or . below an input left out, as Hadoop and mr's local
+    listing do), as the lines of a whole-file step's input manifest: each
+    file's URI as a JSON string."""
+    jvm = sc._jvm
+    hconf = sc._jsc.hadoopConfiguration()
+    uris = []
+    for given in inputs:
+        p = jvm.org.apache.hadoop.fs.Path(given)
+        fs = p.getFileSystem(hconf)
+        matched = fs.globStatus(p)
+        if matched is None or len(matched) == 0:
+            raise MrError("input %s does not exist" % given)
+        for st in matched:
+            if st.isFile():
+                uris.append(st.getPath().toString())
+                continue
+            stack = [st.getPath()]
+            while stack:
+                for child in fs.listStatus(stack.pop()):
+                    if hidden(child.getPath().getName()):
+                        continue
+                    if child.isDirectory():
+                        stack.append(child.getPath())
+                    else:
+                        uris.append(child.getPath().toString())
+    if not uris:
+        raise MrError("no input files under %s" % ", ".join(inputs))
+    return [json.dumps(u).encode("utf-8") for u in sorted(uris)]
+
+
 def main():
     spec = json.loads(sys.argv[1])
     conf = SparkConf().setAppName("mr " + spec["job"])
@@ -278,7 +315,13 @@ def main():
         counters = sc.accumulator({}, CountersParam())
         partitions = spec["partitions"] or sc.defaultParallelism
         sorter_mb = int(spec.get("sorter_mb") or 256)
-        rdd = sc.textFile(",".join(spec["inputs"]), use_unicode=False)
+        if spec["steps"][0].get("whole_files"):
+            # A mapper that reads whole files: one file a partition, named
+            # by its URI (mr_core::input::whole_file).
+            lines = manifest(sc, spec["inputs"])
+            rdd = sc.parallelize(lines, len(lines))
+        else:
+            rdd = sc.textFile(",".join(spec["inputs"]), use_unicode=False)
         for i, step in enumerate(spec["steps"]):
             rdd = run_step(rdd, i, step, spec, counters, partitions, sorter_mb)
         if output:

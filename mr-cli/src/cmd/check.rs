@@ -68,15 +68,32 @@ pub struct CheckArgs {
 pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     let job = registry.resolve(&args.job)?;
     let job = job.as_ref();
-    let (lines, files) = read_sample(&args.inputs, args.sample_lines)?;
-    println!(
-        "mr check: {} on {} sample lines from {} file{}, seed {}",
-        job.name(),
-        lines.len(),
-        files,
-        if files == 1 { "" } else { "s" },
-        args.seed
-    );
+    let whole = job.steps().first().is_some_and(|s| s.reads_whole_files());
+    let (lines, whole_files) = if whole {
+        let files = sample_files(&args.inputs, args.sample_lines)?;
+        println!(
+            "mr check: {} on {} whole files (its mapper reads files), seed {}",
+            job.name(),
+            files.len(),
+            args.seed
+        );
+        let lines = files
+            .iter()
+            .map(|(_, uri)| mr_core::input::whole_file::manifest_line(uri).into_bytes())
+            .collect();
+        (lines, Some(files))
+    } else {
+        let (lines, files) = read_sample(&args.inputs, args.sample_lines)?;
+        println!(
+            "mr check: {} on {} sample lines from {} file{}, seed {}",
+            job.name(),
+            lines.len(),
+            files,
+            if files == 1 { "" } else { "s" },
+            args.seed
+        );
+        (lines, None)
+    };
     let sample = laws::record_sample(job, &lines).context("running the job on the sample")?;
     let cfg = LawConfig {
         cases: args.cases,
@@ -116,7 +133,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         }
     }
 
-    let differ = whole_job_runs(job, &sample, args)?;
+    let differ = whole_job_runs(job, &sample, args, whole_files.as_deref())?;
     if broken == 0 && differ == 0 {
         println!("mr check: {}: ok", job.name());
         return Ok(true);
@@ -160,6 +177,26 @@ fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, u
         }
     }
     Ok((lines, n))
+}
+
+/// For a job whose mapper reads whole files: up to `max` input files (the
+/// first listed), as paths and `file://` URIs, the lines its mapper reads.
+fn sample_files(inputs: &[String], max: usize) -> anyhow::Result<Vec<(String, String)>> {
+    let mut files = Vec::new();
+    for f in list_inputs(inputs)?.into_iter().take(max) {
+        let mr_core::input::InputSource::Path(p) = &f.source else {
+            anyhow::bail!(
+                "{}: a job whose mapper reads whole files is checked on files",
+                f.display
+            );
+        };
+        let abs = std::path::absolute(p).with_context(|| format!("finding {}", p.display()))?;
+        files.push((
+            abs.display().to_string(),
+            format!("file://{}", abs.display()),
+        ));
+    }
+    Ok(files)
 }
 
 /// The settings of one whole-job run.
@@ -300,7 +337,12 @@ fn write_gz(path: &Path, data: &[u8]) -> anyhow::Result<()> {
 
 /// Runs the job `args.runs` times on `lines` under random settings and
 /// compares each output with the plain in-memory run; returns how many differ.
-fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> anyhow::Result<usize> {
+fn whole_job_runs(
+    job: &dyn Job,
+    sample: &laws::Sample,
+    args: &CheckArgs,
+    whole_files: Option<&[(String, String)]>,
+) -> anyhow::Result<usize> {
     if args.runs == 0 {
         return Ok(0);
     }
@@ -327,10 +369,15 @@ fn whole_job_runs(job: &dyn Job, sample: &laws::Sample, args: &CheckArgs) -> any
     let mut differ = 0;
     for run in 0..args.runs {
         let s = Settings::draw(&mut rng, run, data.len() as u64, min_buffer(sample));
-        let cfg = RunConfig {
-            inputs: vec![if s.gzip { &gz_input } else { &input }
+        let inputs = match whole_files {
+            // A mapper that reads whole files reads the sampled files.
+            Some(files) => files.iter().map(|(path, _)| path.clone()).collect(),
+            None => vec![if s.gzip { &gz_input } else { &input }
                 .display()
                 .to_string()],
+        };
+        let cfg = RunConfig {
+            inputs,
             cut_streams: s.cut_streams,
             jobs: s.jobs,
             partitions: s.partitions,

@@ -332,7 +332,7 @@ fn open_table(
 
 /// Opens a stream (stdin, a named pipe): its first bytes say whether it is
 /// compressed; they are read, looked at and put back in front.
-fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<Decoded> {
+pub(crate) fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<Decoded> {
     let mut raw = raw;
     let mut head = Vec::with_capacity(4);
     let r = (&mut raw).take(4).read_to_end(&mut head);

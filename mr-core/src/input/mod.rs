@@ -2,7 +2,8 @@
 //! ([`split`]), and how a split becomes lines ([`lines`], decompressing ahead
 //! on a helper thread: [`read_ahead`], gzip's CRC-32 checked on the reading one:
 //! [`gzip`], bzip2 a block per thread: [`bzip2_blocks`]); tables ([`parquet`]) become JSON
-//! lines; [`csv`] decodes CSV lines for mappers.
+//! lines; [`csv`] decodes CSV lines for mappers; [`whole_file`] gives a
+//! mapper whole files instead of lines (mrjob's `mapper_raw`).
 
 pub mod bzip2_blocks;
 pub mod csv;
@@ -14,6 +15,7 @@ pub mod parquet;
 pub mod pieces;
 pub mod read_ahead;
 pub mod split;
+pub mod whole_file;
 
 pub use lines::LineReader;
 pub use listing::{list_inputs, InputFile, InputSource};

@@ -94,6 +94,32 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
     out
 }
 
+/// One split per file, each whole, empty files too: the input of a step
+/// whose mapper reads whole files (see [`crate::input::whole_file`]), as
+/// mrjob's input manifest lists every file.
+///
+/// ```
+/// use mr_core::input::{split::whole_files, InputFile, InputSource};
+/// use mr_core::input::listing::Compression;
+/// let f = |n: &str, size| InputFile { source: InputSource::Path(n.into()), display: n.into(),
+///                                     size, compression: Compression::None };
+/// let s = whole_files(vec![f("a", 250), f("empty", 0)]);
+/// assert_eq!(s.iter().map(|s| (s.index, s.start, s.end)).collect::<Vec<_>>(),
+///            vec![(0, 0, u64::MAX), (1, 0, u64::MAX)]);
+/// ```
+pub fn whole_files(files: Vec<InputFile>) -> Vec<Split> {
+    files
+        .into_iter()
+        .enumerate()
+        .map(|(index, f)| Split {
+            index,
+            file: Arc::new(f),
+            start: 0,
+            end: u64::MAX,
+        })
+        .collect()
+}
+
 /// The splits of a Parquet file: one per row group. A file whose footer
 /// cannot be read is one split, whose reader then reports why.
 fn table_ranges(file: &InputFile) -> Vec<(u64, u64)> {

@@ -16,8 +16,9 @@ use crate::counters::{Counters, TaskStats};
 use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces;
+use crate::input::split::whole_files;
 use crate::input::{list_inputs, make_splits, InputFile, Split};
-use crate::job::Job;
+use crate::job::{Job, Step};
 use crate::map_task::{run_map_task, MapEnv, MapInput};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
 use crate::output::protocol::ProtocolWriter;
@@ -83,6 +84,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let steps = job.steps();
     if steps.is_empty() {
         return Err(Error::Config(format!("job {} has no steps", job.name())));
+    }
+    if let Some(i) = steps.iter().skip(1).position(Step::reads_whole_files) {
+        return Err(Error::Config(format!(
+            "step {} of job {} reads whole files, but only a job's first step can: \
+             a later step reads the records of the step before",
+            i + 1,
+            job.name()
+        )));
     }
     let inputs = list_inputs(&cfg.inputs)?;
     let first_input = inputs.first().cloned();
@@ -153,8 +162,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         };
         let spill_dir = work.path().join(format!("spill-{i}"));
         std::fs::create_dir_all(&spill_dir).map_err(|e| Error::io("creating", &spill_dir, e))?;
-        let split_size = bounded_split_size(cfg.chunk_size, &step_inputs, i);
-        let mut splits = make_splits(std::mem::take(&mut step_inputs), split_size);
+        // A mapper that reads whole files gets one file a task.
+        let whole = step.reads_whole_files() && !step_inputs.is_empty();
+        let mut splits = if whole {
+            whole_files(stdin_saved(std::mem::take(&mut step_inputs), work.path())?)
+        } else {
+            let split_size = bounded_split_size(cfg.chunk_size, &step_inputs, i);
+            make_splits(std::mem::take(&mut step_inputs), split_size)
+        };
         if splits.is_empty() {
             // Every step runs at least one map task, as mrjob and Hadoop do:
             // a mapper's final hook (a count of nothing) still runs.
@@ -202,7 +217,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         // A stream (a compressed file, stdin) is cut into pieces for several
         // map tasks; not for a map-only step, whose parts are one per split.
         let always = cfg.cut_streams == CutStreams::Always;
-        let cut = (!map_only && cfg.cut_streams != CutStreams::Never).then(|| Cut {
+        let cut = (!map_only && !whole && cfg.cut_streams != CutStreams::Never).then(|| Cut {
             piece_bytes: pieces::piece_bytes(threads, cfg.chunk_size, always),
             always,
         });
@@ -214,6 +229,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 MapInput::Piece(p) => Some(p.index),
                 _ => None,
             };
+            let input = if whole { MapInput::WholeFile } else { input };
             let r = run_map_task(&env, s, input);
             if let Some(p) = &cfg.progress {
                 // A split counts as done with its first task.
@@ -512,6 +528,27 @@ fn encode_categorical(
         &mut std::io::sink(),
     )?;
     parts_of(&encoded)
+}
+
+/// The files of a whole-file step, with stdin (`-`) first saved to a file
+/// in the work directory, as mrjob saves it for its input manifest: the
+/// mapper gets a file it can open, and still sees `-` as its input's name.
+fn stdin_saved(files: Vec<InputFile>, work: &Path) -> Result<Vec<InputFile>> {
+    files
+        .into_iter()
+        .map(|mut f| {
+            if f.source == InputSource::Stdin {
+                let path = work.join("stdin");
+                let mut out =
+                    std::fs::File::create(&path).map_err(|e| Error::io("creating", &path, e))?;
+                let size = std::io::copy(&mut std::io::stdin().lock(), &mut out)
+                    .map_err(|e| Error::io("saving stdin to", &path, e))?;
+                f.source = InputSource::Path(path);
+                f.size = size;
+            }
+            Ok(f)
+        })
+        .collect()
 }
 
 /// An empty split, for a step whose input is empty: its map task reads

@@ -526,6 +526,7 @@ mod tests {
                     ((s.index, None), None)
                 }
                 MapInput::Piece(p) => ((s.index, Some(p.index)), None),
+                MapInput::WholeFile => unreachable!("the scheduler never makes one"),
             })
         })
         .unwrap();
