@@ -792,3 +792,123 @@ fn whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate() {
     }
     assert!(!w.path("pwned").exists() && !w.path("docs/pwned").exists());
 }
+
+/// `--overwrite` on Hadoop and Spark keeps the old output until the new one
+/// is complete: a failed run leaves it byte for byte (and no staging
+/// directory); a run without `--overwrite` stops at once; a directory that
+/// is not a finished job's output (no `_SUCCESS`) or a file is never
+/// replaced; a successful run replaces the output and leaves nothing beside.
+#[test]
+fn overwrite_on_hadoop_and_spark_replaces_an_output_only_when_the_new_one_is_done() {
+    let Some(home) = hadoop_home(
+        "overwrite_on_hadoop_and_spark_replaces_an_output_only_when_the_new_one_is_done",
+    ) else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write(
+        "in/a.jsonl",
+        "{\"page_url\": \"/a\"}\n{\"page_url\": \"/b\"}\n",
+    );
+    w.write("bad/a.jsonl", "{\"page_url\": \"/a\"}\n{bad\n");
+    w.write("mine/notes.txt", "precious\n");
+    let snapshot = |dir: &str| -> BTreeMap<String, Vec<u8>> {
+        fs::read_dir(w.path(dir))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| {
+                (
+                    p.file_name().unwrap().to_string_lossy().into_owned(),
+                    fs::read(&p).unwrap(),
+                )
+            })
+            .collect()
+    };
+    let beside = |out: &str| -> Vec<String> {
+        fs::read_dir(w.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with(&format!("{out}.")))
+            .collect()
+    };
+    let engines: Vec<(&str, Vec<String>)> = {
+        let mut v = vec![("hadoop", hadoop_args(&w))];
+        if java_and_pyspark() {
+            let spark = ["-r", "spark", "--spark-master", "local[2]"];
+            v.push(("spark", spark.map(String::from).to_vec()));
+        }
+        v
+    };
+    for (engine, engine_args) in &engines {
+        let out = format!("{engine}-out");
+        let abs = |rel: &str| w.path(rel).display().to_string();
+        let run = |input: &str, output: &str, extra: &[&str]| {
+            let mut args = vec!["run", "url_views", "-i", input, "-o", output, "-q"];
+            args.extend(extra);
+            args.extend(engine_args.iter().map(String::as_str));
+            let mut c = Command::new(MR);
+            c.args(&args)
+                .current_dir(w.dir.path())
+                .env("SPARK_LOCAL_IP", "127.0.0.1")
+                .env("HADOOP_HOME", home)
+                .env("TMPDIR", w.path("_tmp"))
+                .stdin(Stdio::null());
+            fs::create_dir_all(w.path("_tmp")).unwrap();
+            c.output().unwrap()
+        };
+        let (input, bad, output) = (abs("in"), abs("bad"), abs(&out));
+        let o = run(&input, &output, &[]);
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        let first = snapshot(&out);
+        assert!(first.contains_key("_SUCCESS"), "{engine}: {first:?}");
+
+        let o = run(&input, &output, &[]);
+        assert!(!o.status.success(), "{engine}: no --overwrite, yet it ran");
+        assert!(
+            stderr(&o).contains("already exists"),
+            "{engine}: {}",
+            stderr(&o)
+        );
+
+        let o = run(&bad, &output, &["--overwrite"]);
+        assert!(
+            !o.status.success(),
+            "{engine}: a bad record without --skip-bad-records"
+        );
+        assert_eq!(
+            snapshot(&out),
+            first,
+            "{engine}: a failed --overwrite run changed the output"
+        );
+        assert_eq!(
+            beside(&out),
+            Vec::<String>::new(),
+            "{engine}: left beside the output"
+        );
+
+        let o = run(&bad, &output, &["--overwrite", "--skip-bad-records"]);
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        let (lines, _) = sorted_parts(&w.path(&out));
+        assert_eq!(lines, ["\"/a\"\t1"], "{engine}: the new output");
+        assert_eq!(
+            beside(&out),
+            Vec::<String>::new(),
+            "{engine}: left beside the output"
+        );
+
+        for target in ["mine", "mine/notes.txt"] {
+            let o = run(&input, &abs(target), &["--overwrite"]);
+            assert!(!o.status.success(), "{engine}: replaced {target}");
+            assert!(
+                stderr(&o).contains("will not replace"),
+                "{engine}: {}",
+                stderr(&o)
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(w.path("mine/notes.txt")).unwrap(),
+            "precious\n"
+        );
+    }
+}

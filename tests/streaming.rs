@@ -305,11 +305,22 @@ fn normalized_dry_run(w: &Workdir, args: &[&str]) -> String {
     let s = stdout(&o)
         .replace(&exe, "/path/to/mr")
         .replace(MR, "/path/to/mr");
-    // /tmp/mr-JOB-SECS-PID -> /tmp/mr-JOB-1795389352-4242
+    // /tmp/mr-JOB-SECS-PID -> /tmp/mr-JOB-1795389352-4242, and so the
+    // output's staging names (OUT.mr-tmp-JOB-SECS-PID, OUT.mr-old-...).
+    let mut s = normalized_ids(&s, "/tmp/mr-");
+    for mark in [".mr-tmp-", ".mr-old-"] {
+        s = normalized_ids(&s, mark);
+    }
+    s
+}
+
+/// `s` with the run id after each `mark` (`JOB-SECS-PID`) made
+/// `JOB-1795389352-4242`.
+fn normalized_ids(s: &str, mark: &str) -> String {
     let mut out = String::new();
-    let mut rest = s.as_str();
-    while let Some(at) = rest.find("/tmp/mr-") {
-        let (head, tail) = rest.split_at(at + "/tmp/mr-".len());
+    let mut rest = s;
+    while let Some(at) = rest.find(mark) {
+        let (head, tail) = rest.split_at(at + mark.len());
         out.push_str(head);
         let end = tail.find(['/', ' ', '\n']).unwrap_or(tail.len());
         let id = &tail[..end];
@@ -328,6 +339,9 @@ fn normalized_dry_run(w: &Workdir, args: &[&str]) -> String {
 const JAR: &str = "/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar";
 
 const TWO_STEPS_DOCUMENTED: &str = "\
+hadoop fs -ls -d hdfs:///out/top_lectures hdfs:///out/top_lectures/_SUCCESS
+# the output must not exist
+
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 1/2' \\
     -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
@@ -356,7 +370,8 @@ hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242
 ";
 
 const SECONDARY_SORT_DOCUMENTED: &str = "\
-hadoop fs -rm -r -f -skipTrash hdfs:///out/watches
+hadoop fs -ls -d hdfs:///out/watches hdfs:///out/watches/_SUCCESS
+# the output must not exist, or be a directory holding _SUCCESS
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr video_tagging step 1/1' \\
@@ -370,11 +385,16 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -files /path/to/mr \\
     -input hdfs:///logs/2026-11-01 \\
     -input hdfs:///logs/2026-11-02 \\
-    -output hdfs:///out/watches \\
+    -output hdfs:///out/watches.mr-tmp-video_tagging-1795389352-4242 \\
     -mapper './mr run video_tagging --step-num 0 --mapper' \\
     -reducer './mr run video_tagging --step-num 0 --reducer' \\
     -partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner \\
     -numReduceTasks 8
+
+# once every step has succeeded (the first only when there is an old output):
+hadoop fs -mv hdfs:///out/watches hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
+hadoop fs -mv hdfs:///out/watches.mr-tmp-video_tagging-1795389352-4242 hdfs:///out/watches
+hadoop fs -rm -r -skipTrash hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
 ";
 
 #[track_caller]
@@ -478,9 +498,11 @@ fn hadoop_runner_runs_each_step_and_shows_stderr_on_failure() {
     let o = ok(w.mr_env(&args, &[("FAIL", "no step fails")]));
     let calls = fs::read_to_string(w.path("bin/calls.log")).unwrap();
     let calls: Vec<&str> = calls.lines().collect();
-    assert_eq!(calls.len(), 3, "{calls:?}");
-    assert!(calls[0].contains("step 1/2") && calls[1].contains("step 2/2"));
-    assert!(calls[2].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
+    assert_eq!(calls.len(), 4, "{calls:?}");
+    // The output is looked at before any step runs.
+    assert_eq!(calls[0], "fs -ls -d hdfs:///out hdfs:///out/_SUCCESS");
+    assert!(calls[1].contains("step 1/2") && calls[2].contains("step 2/2"));
+    assert!(calls[3].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
     // Progress lines are echoed, the chatter is not.
     let e = stderr(&o);
     assert!(

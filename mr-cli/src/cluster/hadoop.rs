@@ -34,7 +34,14 @@
 //! - The steps of a multi-step job pass their output through
 //!   `TMP/mr-JOB-ID/step-N` (`--tmp-dir`, default `/tmp`, on the cluster's
 //!   default filesystem), removed at the end with `hadoop fs -rm -r`.
-//! - `--overwrite` removes the output first with `hadoop fs -rm -r -f`.
+//! - The output is checked first (`hadoop fs -ls -d OUT OUT/_SUCCESS`): one
+//!   that exists is an error at once, before any step runs, unless
+//!   `--overwrite`. With `--overwrite` it must be a directory holding
+//!   `_SUCCESS` (a finished job's output, never `-o /user/me`); the last step
+//!   writes beside it, into `OUT.mr-tmp-ID`, and only once every step has
+//!   succeeded is the old output moved aside, the new one moved in and the
+//!   old one removed (`hadoop fs -mv`, `-rm -r`). A failed run leaves the
+//!   old output as it was.
 //!
 //! The jar is `--hadoop-streaming-jar`, or the first `hadoop-streaming*.jar`
 //! found under `$HADOOP_HOME` (and the other places Hadoop distributions
@@ -167,8 +174,13 @@ pub struct HadoopOptions {
 /// The commands of a Hadoop run, in order.
 #[derive(Debug, Clone)]
 pub struct HadoopCommands {
-    /// Run before the steps (removing the old output with `--overwrite`).
-    pub before: Vec<ShellCommand>,
+    /// Looks at the output before any step runs:
+    /// `hadoop fs -ls -d OUT OUT/_SUCCESS` (see [`OutputState::read`]).
+    pub check: ShellCommand,
+    /// With `--overwrite`: where the last step writes (`OUT.mr-tmp-ID`,
+    /// beside the output, so on its file system), and how the new output then
+    /// replaces the old one.
+    pub replace: Option<Replace>,
     /// For a job whose first step reads whole files: how its input manifest
     /// is made.
     pub manifest: Option<ManifestCommands>,
@@ -178,6 +190,72 @@ pub struct HadoopCommands {
     pub after: Vec<ShellCommand>,
     /// The intermediate directory, for multi-step jobs.
     pub tmp_dir: Option<String>,
+}
+
+/// How `--overwrite` replaces an output on the cluster only once the new one
+/// is complete.
+#[derive(Debug, Clone)]
+pub struct Replace {
+    /// The last step's output directory: `OUT.mr-tmp-ID`.
+    pub staging: String,
+    /// Where the old output is moved while the new one moves in:
+    /// `OUT.mr-old-ID`.
+    pub old: String,
+    /// `hadoop fs -mv OUT OLD` (when there is an old output).
+    pub move_old_aside: ShellCommand,
+    /// `hadoop fs -mv STAGING OUT`.
+    pub move_new_in: ShellCommand,
+    /// `hadoop fs -rm -r -skipTrash OLD`.
+    pub remove_old: ShellCommand,
+    /// `hadoop fs -mv OLD OUT`: puts the old output back when the new one
+    /// could not be moved in.
+    pub restore_old: ShellCommand,
+    /// `hadoop fs -rm -r -f -skipTrash STAGING`: after a failed run.
+    pub discard: ShellCommand,
+}
+
+/// What is at the output path before a run, from `hadoop fs -ls -d OUT
+/// OUT/_SUCCESS` (its stdout; it fails for the paths that do not exist).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputState {
+    /// Nothing.
+    Absent,
+    /// A directory holding `_SUCCESS`: a finished job's output.
+    Finished,
+    /// A directory without `_SUCCESS`.
+    Unfinished,
+    /// A file.
+    File,
+}
+
+impl OutputState {
+    /// Reads `hadoop fs -ls -d OUT OUT/_SUCCESS`'s output.
+    ///
+    /// ```
+    /// use mr_cli::cluster::hadoop::OutputState;
+    /// let dir = "drwxr-xr-x   - u g          0 2026-12-03 10:00 hdfs:///out\n";
+    /// let done = "-rw-r--r--   1 u g          0 2026-12-03 10:00 hdfs:///out/_SUCCESS\n";
+    /// assert_eq!(OutputState::read(""), OutputState::Absent);
+    /// assert_eq!(OutputState::read(dir), OutputState::Unfinished);
+    /// assert_eq!(OutputState::read(&format!("{dir}{done}")), OutputState::Finished);
+    /// assert_eq!(OutputState::read("-rw-r--r--   1 u g  5 2026-12-03 10:00 /home/me/notes\n"), OutputState::File);
+    /// ```
+    pub fn read(ls: &str) -> OutputState {
+        let entries: Vec<&str> = ls
+            .lines()
+            .filter(|l| l.starts_with('d') || l.starts_with('-'))
+            .collect();
+        let marker = entries
+            .iter()
+            .any(|l| l.starts_with('-') && l.ends_with("/_SUCCESS"));
+        let itself = entries.iter().find(|l| !l.ends_with("/_SUCCESS"));
+        match itself {
+            None => OutputState::Absent,
+            Some(l) if l.starts_with('-') => OutputState::File,
+            Some(_) if marker => OutputState::Finished,
+            Some(_) => OutputState::Unfinished,
+        }
+    }
 }
 
 /// How the input manifest of a whole-file first step is made (see
@@ -271,6 +349,21 @@ fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
 /// Builds the commands that run `plan` on Hadoop.
 pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let n = plan.steps.len();
+    let out = o.output.trim_end_matches('/');
+    let out = if out.is_empty() { "/" } else { out };
+    let replace = o.overwrite.then(|| {
+        let staging = format!("{out}.mr-tmp-{}", o.run_id);
+        let old = format!("{out}.mr-old-{}", o.run_id);
+        Replace {
+            move_old_aside: fs_command(o, &["-mv", out, &old]),
+            move_new_in: fs_command(o, &["-mv", &staging, out]),
+            remove_old: fs_command(o, &["-rm", "-r", "-skipTrash", &old]),
+            restore_old: fs_command(o, &["-mv", &old, out]),
+            discard: rm_command(o, &staging),
+            staging,
+            old,
+        }
+    });
     let whole = plan.steps.first().is_some_and(|s| s.whole_files);
     let tmp_dir =
         (n > 1 || whole).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
@@ -337,8 +430,9 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         } else if let Some(t) = &tmp_dir {
             lines.push(pair("-input", format!("{t}/step-{}", i - 1)));
         }
-        let output = match &tmp_dir {
-            Some(t) if i + 1 < n => format!("{t}/step-{i}"),
+        let output = match (&tmp_dir, &replace) {
+            (Some(t), _) if i + 1 < n => format!("{t}/step-{i}"),
+            (_, Some(r)) => r.staging.clone(),
             _ => o.output.clone(),
         };
         lines.push(pair("-output", output));
@@ -360,11 +454,8 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         steps.push(ShellCommand { lines });
     }
     HadoopCommands {
-        before: if o.overwrite {
-            vec![rm_command(o, &o.output)]
-        } else {
-            Vec::new()
-        },
+        check: fs_command(o, &["-ls", "-d", out, &format!("{out}/_SUCCESS")]),
+        replace,
         after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
         manifest,
         steps,
@@ -562,7 +653,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     let o = options(plan, args)?;
     let cmds = commands(plan, &o);
     if args.dry_run {
-        let mut all: Vec<String> = cmds.before.iter().map(ShellCommand::display).collect();
+        let mut all = vec![format!(
+            "{}\n# the output must not exist{}",
+            cmds.check.display(),
+            if o.overwrite {
+                ", or be a directory holding _SUCCESS"
+            } else {
+                ""
+            }
+        )];
         if let Some(m) = &cmds.manifest {
             all.push(format!(
                 "{}\n# the files listed, one JSON string a line, into {}",
@@ -571,12 +670,16 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             ));
             all.extend(m.upload.iter().map(ShellCommand::display));
         }
-        all.extend(
-            cmds.steps
-                .iter()
-                .chain(&cmds.after)
-                .map(ShellCommand::display),
-        );
+        all.extend(cmds.steps.iter().map(ShellCommand::display));
+        if let Some(r) = &cmds.replace {
+            all.push(format!(
+                "# once every step has succeeded (the first only when there is an old output):\n{}",
+                [&r.move_old_aside, &r.move_new_in, &r.remove_old]
+                    .map(ShellCommand::display)
+                    .join("\n")
+            ));
+        }
+        all.extend(cmds.after.iter().map(ShellCommand::display));
         println!("{}", all.join("\n\n"));
         return Ok(None);
     }
@@ -585,12 +688,22 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         bad_records: !args.quiet,
         matching: (!args.quiet).then_some("mapreduce.Job: "),
     };
-    for c in &cmds.before {
-        run_drained(
-            &mut c.to_command(),
-            "removing the old output with hadoop fs -rm",
-            Echo::default(),
-        )?;
+    let state = output_state(&cmds.check, &o.output)?;
+    match (state, o.overwrite) {
+        (OutputState::Absent, _) | (OutputState::Finished, true) => {}
+        (_, false) => anyhow::bail!(
+            "output {} already exists (use --overwrite to replace it once the new one is complete)",
+            o.output
+        ),
+        (OutputState::File, true) => anyhow::bail!(
+            "--overwrite will not replace {}: it is a file, not a job's output",
+            o.output
+        ),
+        (OutputState::Unfinished, true) => anyhow::bail!(
+            "--overwrite will not replace {0}: it has no _SUCCESS, so it is not a finished \
+             job's output (remove it yourself with `hadoop fs -rm -r {0}` if you mean to)",
+            o.output
+        ),
     }
     if let Some(m) = &cmds.manifest {
         let files = write_manifest(m, &o)?;
@@ -623,6 +736,21 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 break;
             }
         }
+    }
+    if let Some(r) = &cmds.replace {
+        result = match result {
+            Ok(()) => replace_output(r, state == OutputState::Finished, &o.output),
+            Err(e) => {
+                if let Err(d) = run_drained(
+                    &mut r.discard.to_command(),
+                    "removing the unfinished output",
+                    Echo::default(),
+                ) {
+                    eprintln!("mr: warning: {d:#}");
+                }
+                Err(e.context(format!("the old output {} was left as it was", o.output)))
+            }
+        };
     }
     for c in &cmds.after {
         if let Err(e) = run_drained(
@@ -663,6 +791,74 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
     }
     Ok(Some(report))
+}
+
+/// What is at the output path now (see [`OutputState::read`]).
+fn output_state(check: &ShellCommand, output: &str) -> anyhow::Result<OutputState> {
+    use anyhow::Context as _;
+    let o = check
+        .to_command()
+        .stdin(std::process::Stdio::null())
+        .output()
+        .with_context(|| format!("cannot start `{}`", check.display()))?;
+    let state = OutputState::read(&String::from_utf8_lossy(&o.stdout));
+    let said = String::from_utf8_lossy(&o.stderr);
+    // It fails for a path that does not exist; anything else it says is
+    // a failure to look (a cluster down, no permission).
+    let unexpected = said
+        .lines()
+        .filter(|l| l.starts_with("ls: ") && !l.contains("No such file or directory"))
+        .collect::<Vec<_>>();
+    if state == OutputState::Absent && !o.status.success() && !said.contains("No such file") {
+        anyhow::bail!(
+            "cannot look at the output {output} with `{}` ({}): {}",
+            check.display(),
+            o.status,
+            said.trim()
+        );
+    }
+    if !unexpected.is_empty() {
+        anyhow::bail!(
+            "cannot look at the output {output}: {}",
+            unexpected.join("; ")
+        );
+    }
+    Ok(state)
+}
+
+/// Puts the new output (`staging`) in the place of the old one, which is
+/// removed only once the new one is there; put back if the new one cannot
+/// be moved in.
+fn replace_output(r: &Replace, old_exists: bool, output: &str) -> anyhow::Result<()> {
+    let run = |c: &ShellCommand, what: &str| {
+        run_drained(&mut c.to_command(), what, Echo::default()).map(drop)
+    };
+    if old_exists {
+        run(&r.move_old_aside, "moving the old output aside").map_err(|e| {
+            let _ = run(&r.discard, "removing the new output");
+            e.context(format!(
+                "the old output {output} was left as it was; the new one was removed"
+            ))
+        })?;
+    }
+    if let Err(e) = run(&r.move_new_in, "moving the new output in") {
+        let restored = old_exists && run(&r.restore_old, "putting the old output back").is_ok();
+        return Err(e.context(format!(
+            "the new output is in {}; {}",
+            r.staging,
+            match (old_exists, restored) {
+                (false, _) => "there was no old output".to_string(),
+                (true, true) => format!("the old output {output} was put back"),
+                (true, false) => format!("the old output is in {}", r.old),
+            }
+        )));
+    }
+    if old_exists {
+        if let Err(e) = run(&r.remove_old, "removing the old output") {
+            eprintln!("mr: warning: the old output is left in {}: {e:#}", r.old);
+        }
+    }
+    Ok(())
 }
 
 /// Lists the input files, writes the manifest and puts it on the cluster;
@@ -796,7 +992,7 @@ mod tests {
         let s0 = c.steps[0].argv().join(" ");
         assert!(
             s0.contains(&format!(
-                "-cmdenv MR_HADOOP_BIN=hadoop -input /tmp/mr-j-1/manifest -inputformat {MANIFEST_INPUT_FORMAT} -output hdfs:///out"
+                "-cmdenv MR_HADOOP_BIN=hadoop -input /tmp/mr-j-1/manifest -inputformat {MANIFEST_INPUT_FORMAT} -output hdfs:///out.mr-tmp-j-1"
             )),
             "{s0}"
         );
@@ -832,8 +1028,24 @@ mod tests {
         };
         let c = commands(&plan, &opts());
         assert_eq!(
-            c.before[0].argv().join(" "),
-            "hadoop fs -rm -r -f -skipTrash hdfs:///out"
+            c.check.argv().join(" "),
+            "hadoop fs -ls -d hdfs:///out hdfs:///out/_SUCCESS"
+        );
+        // --overwrite: the last step writes beside the output, which is
+        // replaced only after it.
+        let r = c.replace.as_ref().unwrap();
+        assert_eq!(r.staging, "hdfs:///out.mr-tmp-j-1");
+        assert_eq!(
+            r.move_old_aside.argv().join(" "),
+            "hadoop fs -mv hdfs:///out hdfs:///out.mr-old-j-1"
+        );
+        assert_eq!(
+            r.move_new_in.argv().join(" "),
+            "hadoop fs -mv hdfs:///out.mr-tmp-j-1 hdfs:///out"
+        );
+        assert_eq!(
+            r.remove_old.argv().join(" "),
+            "hadoop fs -rm -r -skipTrash hdfs:///out.mr-old-j-1"
         );
         assert_eq!(
             c.after[0].argv().join(" "),
@@ -851,9 +1063,15 @@ mod tests {
         );
         let s1 = c.steps[1].argv().join(" ");
         assert!(
-            s1.contains("-input /tmp/mr-j-1/step-0 -output hdfs:///out"),
+            s1.contains("-input /tmp/mr-j-1/step-0 -output hdfs:///out.mr-tmp-j-1"),
             "{s1}"
         );
+        let mut keep = opts();
+        keep.overwrite = false;
+        let c = commands(&plan, &keep);
+        assert!(c.replace.is_none());
+        let s1 = c.steps[1].argv().join(" ");
+        assert!(s1.contains("-output hdfs:///out -mapper"), "{s1}");
         assert!(s1.ends_with("-numReduceTasks 0"), "{s1}");
         assert!(!s1.contains("-reducer"), "{s1}");
     }

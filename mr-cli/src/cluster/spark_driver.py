@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import time
 from collections import deque
 
 from pyspark import AccumulatorParam, SparkConf, SparkContext, SparkFiles, TaskContext
@@ -245,6 +246,37 @@ def hadoop_fs(sc, path):
     return p.getFileSystem(sc._jsc.hadoopConfiguration()), p
 
 
+def jvm_path(sc, path):
+    return sc._jvm.org.apache.hadoop.fs.Path(path)
+
+
+def replace_output(sc, fs, staging, output):
+    """Puts the complete new output `staging` in the place of `output`: the
+    old one is moved aside, the new one moved in, then the old one removed
+    (put back if the new one cannot be moved in)."""
+    out = jvm_path(sc, output)
+    old = jvm_path(sc, staging.replace(".mr-tmp-", ".mr-old-"))
+    had_old = fs.exists(out)
+    if had_old and not fs.rename(out, old):
+        fs.delete(jvm_path(sc, staging), True)
+        raise MrError(
+            "cannot move the old output %s aside; it was left as it was" % output
+        )
+    if not fs.rename(jvm_path(sc, staging), out):
+        back = had_old and fs.rename(old, out)
+        raise MrError(
+            "cannot move the new output %s into %s; %s"
+            % (
+                staging,
+                output,
+                "the old output was put back" if back else
+                ("the old output is in %s" % old.toString() if had_old else "there was no old output"),
+            )
+        )
+    if had_old and not fs.delete(old, True):
+        sys.stderr.write("mr: warning: the old output is left in %s\n" % old.toString())
+
+
 def hidden(name):
     return name.startswith("_") or name.startswith(".")
 
@@ -296,12 +328,28 @@ def main():
         for k, v in spec["hadoop_conf"].items():
             hconf.set(k, v)
         output = spec.get("output")
+        staging = None
         if output:
             fs, path = hadoop_fs(sc, output)
             if fs.exists(path):
                 if not spec["overwrite"]:
-                    raise MrError("output %s already exists (use --overwrite)" % output)
-                fs.delete(path, True)
+                    raise MrError(
+                        "output %s already exists (use --overwrite to replace it"
+                        " once the new one is complete)" % output
+                    )
+                if not fs.getFileStatus(path).isDirectory():
+                    raise MrError(
+                        "--overwrite will not replace %s: it is a file, not a job's output" % output
+                    )
+                if not fs.exists(jvm_path(sc, output.rstrip("/") + "/_SUCCESS")):
+                    raise MrError(
+                        "--overwrite will not replace %s: it has no _SUCCESS, so it is not a"
+                        " finished job's output (remove it yourself if you mean to)" % output
+                    )
+            if spec["overwrite"]:
+                # The new output is written beside the old one, which is
+                # replaced only once the new one is complete.
+                staging = "%s.mr-tmp-%d-%d" % (output.rstrip("/"), os.getpid(), int(time.time()))
         sc.addFile(spec["binary"])
         staged = tempfile.mkdtemp(prefix="mr-files-")
         for path, name in spec.get("files", []):
@@ -325,7 +373,14 @@ def main():
         for i, step in enumerate(spec["steps"]):
             rdd = run_step(rdd, i, step, spec, counters, partitions, sorter_mb)
         if output:
-            rdd.saveAsTextFile(output)
+            try:
+                rdd.saveAsTextFile(staging or output)
+            except BaseException:
+                if staging:
+                    fs.delete(jvm_path(sc, staging), True)
+                raise
+            if staging:
+                replace_output(sc, fs, staging, output)
         else:
             # Results for stdout: each partition to a local part file, which
             # mr merges in key order.
