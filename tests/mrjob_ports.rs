@@ -468,3 +468,361 @@ fn assert_close(a: &Value, b: &Value, at: &str, max_rel: &mut f64) {
         _ => assert_eq!(a, b, "{at}"),
     }
 }
+
+/// mrjob's `mr_phone_to_url` (`mapper_raw` on Common Crawl WET files, read
+/// with warcio) on three WET files generated from a seed: two gzipped one
+/// member a record, as Common Crawl's `.warc.wet.gz`, one plain. Phone
+/// numbers in several formats, glued to letters (found) or digits (not);
+/// records of other types and Content-Types; URLs with ports, user info,
+/// IPv6 hosts, no path, Latin-1 and UTF-8; payloads that are not UTF-8; a
+/// host with more than 1000 numbers (dropped) and one with exactly 1000
+/// (kept); numbers on several hosts, ties broken by the URL rule. The
+/// decoded outputs must be equal.
+#[test]
+fn mr_phone_to_url_matches_mrjob_on_generated_wet_files() {
+    if !have_mrjob()
+        || !peer_available(
+            "warcio (pip install warcio)",
+            Command::new("python3").args(["-c", "import warcio"]),
+        )
+    {
+        return;
+    }
+    /// SplitMix64: the same files on every run and platform.
+    struct Rng(u64);
+    impl Rng {
+        fn below(&mut self, n: usize) -> usize {
+            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            ((z ^ (z >> 31)) % n as u64) as usize
+        }
+        fn pick<'a, T>(&mut self, xs: &'a [T]) -> &'a T {
+            &xs[self.below(xs.len())]
+        }
+    }
+    /// A record: its first line, fields, content, two blank lines.
+    fn record(version: &str, fields: &[(&str, &[u8])], content: &[u8]) -> Vec<u8> {
+        let mut r = format!("{version}\r\n").into_bytes();
+        for (name, value) in fields {
+            r.extend_from_slice(format!("{name}: ").as_bytes());
+            r.extend_from_slice(value);
+            r.extend_from_slice(b"\r\n");
+        }
+        r.extend_from_slice(format!("Content-Length: {}\r\n\r\n", content.len()).as_bytes());
+        r.extend_from_slice(content);
+        r.extend_from_slice(b"\r\n\r\n");
+        r
+    }
+    /// A `conversion` record of `url` with Content-Type `ctype`.
+    fn page(url: &[u8], ctype: &str, text: &[u8], n: usize) -> Vec<u8> {
+        let id = format!("<urn:uuid:{n:08x}-0000-4000-8000-000000000000>");
+        record(
+            "WARC/1.0",
+            &[
+                ("WARC-Type", b"conversion"),
+                ("WARC-Target-URI", url),
+                ("WARC-Date", b"2018-02-18T00:00:00Z"),
+                ("WARC-Record-ID", id.as_bytes()),
+                ("Content-Type", ctype.as_bytes()),
+            ],
+            text,
+        )
+    }
+    fn warcinfo(name: &str) -> Vec<u8> {
+        let fields: &[(&str, &[u8])] = &[
+            ("WARC-Type", b"warcinfo"),
+            ("WARC-Filename", name.as_bytes()),
+            ("Content-Type", b"application/warc-fields"),
+        ];
+        record(
+            "WARC/1.0",
+            fields,
+            b"Software-Info: mr test\r\nCall 415-555-0000\r\n",
+        )
+    }
+    fn phone(rng: &mut Rng, (area, exch, line): (u32, u32, u32)) -> String {
+        match rng.below(7) {
+            0 => format!("({area}) {exch:03}-{line:04}"),
+            1 => format!("{area}.{exch:03}.{line:04}"),
+            2 => format!("1-{area}-{exch:03}-{line:04}"),
+            3 => format!("+1 {area} {exch:03} {line:04}"),
+            4 => format!("{area}-{exch:03}-{line:04}"),
+            5 => format!("1 ({area}) {exch:03}-{line:04}"),
+            _ => format!("1{area}.{exch:03}.{line:04}"),
+        }
+    }
+
+    let mut rng = Rng(0x5eed_2018);
+    let numbers: Vec<(u32, u32, u32)> = (0..80)
+        .map(|_| {
+            let area = *rng.pick(&[212, 305, 415, 503, 617, 800, 206, 773]);
+            (area, rng.below(1000) as u32, rng.below(10000) as u32)
+        })
+        .collect();
+    let hosts: [&[u8]; 12] = [
+        b"http://www.alpha.example",
+        b"https://shop.beta.example",
+        b"http://Gamma.Example:8080",
+        b"HTTP://delta.example",
+        b"https://user:pw@epsilon.example:8443",
+        b"http://zeta.example",
+        b"http://[2001:db8::1]:8080",
+        "http://café.example".as_bytes(),
+        b"http://latin.example/caf\xe9",
+        b"https://eta.example",
+        b"http://theta.example",
+        b"http://iota.example",
+    ];
+    let words = [
+        "call", "us", "at", "menu", "open", "hours", "Fax:", "tel.", "or", "daily",
+    ];
+    let odd: [&[u8]; 5] = [
+        b"\xe9t\xe9",
+        b"\xff\xfe",
+        b"\x93quoted\x94",
+        b"\xc3\x28",
+        b"\x08",
+    ];
+    let mut n = 0;
+    let mut random_page = |rng: &mut Rng| -> Vec<u8> {
+        n += 1;
+        let mut url = rng.pick(&hosts).to_vec();
+        match rng.below(4) {
+            0 => {}
+            1 => url.extend_from_slice(format!("?id={}", rng.below(50)).as_bytes()),
+            _ => url.extend_from_slice(
+                format!("/p{}/{}", rng.below(9), "x".repeat(rng.below(4))).as_bytes(),
+            ),
+        }
+        let mut text = Vec::new();
+        for _ in 0..rng.below(40) + 5 {
+            match rng.below(10) {
+                0..=1 => {
+                    let number = *rng.pick(&numbers);
+                    let num = phone(rng, number);
+                    let (before, after): (&[u8], &[u8]) = match rng.below(6) {
+                        // Glued to letters: found. Glued to a digit: not
+                        // found, or found from a separator within.
+                        0 => (b"tel", b"ext"),
+                        1 => (b"9", b""),
+                        2 => (b"", b"7"),
+                        3 => (b"\xff", b"\xfe"),
+                        4 => (b"\n", b",\n"),
+                        _ => (b" ", b" "),
+                    };
+                    text.extend_from_slice(before);
+                    text.extend_from_slice(num.as_bytes());
+                    text.extend_from_slice(after);
+                }
+                2 => text.extend_from_slice(odd[rng.below(odd.len())]),
+                3 => text.extend_from_slice(b"4155550123 "), // no separators
+                _ => text.extend_from_slice(rng.pick(&words).as_bytes()),
+            }
+            text.push(if rng.below(5) == 0 { b'\n' } else { b' ' });
+        }
+        let ctype = match rng.below(12) {
+            0 => "text/html",
+            1 => "text/plain; charset=UTF-8",
+            _ => "text/plain",
+        };
+        page(&url, ctype, &text, n)
+    };
+    /// `count` numbers of area code `area`, from `first`, on one page.
+    fn listing(url: &str, area: u32, first: u32, count: u32) -> Vec<u8> {
+        let text: String = (first..first + count)
+            .map(|i| format!("Shop {i}: ({area}) 555-{i:04}\n"))
+            .collect();
+        page(
+            url.as_bytes(),
+            "text/plain",
+            text.as_bytes(),
+            first as usize,
+        )
+    }
+
+    let mut files: Vec<Vec<Vec<u8>>> = vec![Vec::new(), Vec::new(), Vec::new()];
+    let names = [
+        "CC-MAIN-a.warc.wet.gz",
+        "CC-MAIN-b.warc.wet",
+        "CC-MAIN-c.warc.wet.gz",
+    ];
+    for (f, name) in files.iter_mut().zip(names) {
+        f.push(warcinfo(name));
+        for _ in 0..[120, 120, 40][names.iter().position(|x| *x == name).unwrap()] {
+            f.push(random_page(&mut rng));
+        }
+    }
+    // A directory: 1200 numbers on one host, over two files (dropped); a
+    // host with exactly 1000 (kept).
+    for i in 0..4u32 {
+        files[i as usize % 2].push(listing(
+            &format!("http://directory.example/list{i}"),
+            312,
+            i * 300,
+            300,
+        ));
+        files[1 - i as usize % 2].push(listing(
+            &format!("http://edge.example/page{i}"),
+            646,
+            i * 250,
+            250,
+        ));
+    }
+    // Ties: one number on each host. The same length: the first URL in
+    // code point order; else the longest; but first the least crowded host.
+    let ties: [(&[u8], &[u8]); 7] = [
+        (b"http://tie-b.example/x1", b"718-555-0123"),
+        (b"http://tie-a.example/x1", b"718-555-0123"),
+        (b"http://short.example/a", b"917 555 0123"),
+        (b"http://longer.example/abcdef", b"(917) 555-0123"),
+        (
+            b"http://two.example/a-much-longer-path",
+            b"516.555.0123 or 516.555.0124.",
+        ),
+        (b"http://solo.example/b", b"+1 516 555 0123"),
+        (b"http://solo2.example/b", b"+1 516 555 0124"),
+    ];
+    for (i, (url, text)) in ties.iter().enumerate() {
+        files[i % 3].push(page(url, "text/plain", text, 9000 + i));
+    }
+    // Other record types, field names in lowercase, WARC/1.1, an empty
+    // URI, and a URI in angle brackets with a space (warcio writes %20).
+    let other: [Vec<u8>; 6] = [
+        record(
+            "WARC/1.0",
+            &[
+                ("WARC-Type", b"response"),
+                ("WARC-Target-URI", b"http://response.example/"),
+                ("Content-Type", b"text/plain"),
+            ],
+            b"(202) 555-0111",
+        ),
+        record(
+            "WARC/1.0",
+            &[("WARC-Type", b"metadata"), ("Content-Type", b"text/plain")],
+            b"(202) 555-0112",
+        ),
+        record(
+            "WARC/1.0",
+            &[
+                ("warc-type", b"conversion"),
+                ("warc-target-uri", b"http://lower.example/"),
+                ("content-type", b"text/plain"),
+            ],
+            b"(202) 555-0113",
+        ),
+        record(
+            "WARC/1.1",
+            &[
+                ("WARC-Type", b"conversion"),
+                ("WARC-Target-URI", b"http://v11.example/"),
+                ("Content-Type", b"text/plain"),
+            ],
+            b"(202) 555-0114",
+        ),
+        page(b"", "text/plain", b"(202) 555-0115", 9100),
+        page(
+            b"<http://spaced.example/a b>",
+            "text/plain",
+            b"(202) 555-0116",
+            9101,
+        ),
+    ];
+    files[1].extend(other);
+
+    let w = Workdir::new();
+    let mut paths = Vec::new();
+    for (records, name) in files.iter().zip(names) {
+        let bytes = if name.ends_with(".gz") {
+            // One gzip member a record.
+            let mut all = Vec::new();
+            for r in records {
+                use std::io::Write;
+                let mut enc =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                enc.write_all(r).unwrap();
+                all.extend(enc.finish().unwrap());
+            }
+            all
+        } else {
+            records.concat()
+        };
+        paths.push(w.write(&format!("wet/{name}"), bytes).display().to_string());
+    }
+
+    let args: Vec<&str> = paths.iter().map(String::as_str).collect();
+    let ours = records(&mr(&w, "mr_phone_to_url", &args));
+    let mut margs = vec!["-r", "local", "--no-conf"];
+    margs.extend(&args);
+    let theirs = records(&mrjob(&w, "mr_phone_to_url", &margs));
+    if ours != theirs {
+        let only = |a: &[(Value, Value)], b: &[(Value, Value)]| {
+            a.iter()
+                .filter(|r| !b.contains(r))
+                .take(10)
+                .map(|(k, v)| format!("{k}\t{v}"))
+                .collect::<Vec<_>>()
+        };
+        panic!(
+            "mr ({} records) and mrjob ({}) differ\nonly mr: {:#?}\nonly mrjob: {:#?}",
+            ours.len(),
+            theirs.len(),
+            only(&ours, &theirs),
+            only(&theirs, &ours)
+        );
+    }
+
+    // What the files were made to show, on mr's output (equal to mrjob's).
+    let url_of = |phone: &str| {
+        ours.iter()
+            .find(|(k, _)| k == phone)
+            .map(|(_, v)| v.as_str().unwrap().to_string())
+    };
+    let count = |prefix: &str| {
+        ours.iter()
+            .filter(|(k, _)| k.as_str().unwrap().starts_with(prefix))
+            .count()
+    };
+    assert_eq!(count("+1312555"), 0, "the directory's numbers were kept");
+    assert_eq!(count("+1646555"), 1000, "the host with 1000 numbers");
+    assert_eq!(
+        url_of("+17185550123").as_deref(),
+        Some("http://tie-a.example/x1")
+    );
+    assert_eq!(
+        url_of("+19175550123").as_deref(),
+        Some("http://longer.example/abcdef")
+    );
+    assert_eq!(
+        url_of("+15165550123").as_deref(),
+        Some("http://solo.example/b")
+    );
+    assert_eq!(
+        url_of("+12025550113").as_deref(),
+        Some("http://lower.example/")
+    );
+    assert_eq!(
+        url_of("+12025550114").as_deref(),
+        Some("http://v11.example/")
+    );
+    assert_eq!(
+        url_of("+12025550116").as_deref(),
+        Some("http://spaced.example/a%20b")
+    );
+    for skipped in [
+        "+12025550111",
+        "+12025550112",
+        "+12025550115",
+        "+14155550000",
+    ] {
+        assert_eq!(url_of(skipped), None, "{skipped}");
+    }
+    let random = ours.len() - 1000 - 7;
+    assert!(random > 30, "{random} numbers from the random pages");
+    eprintln!(
+        "mr_phone_to_url: {} records alike ({random} from the random pages)",
+        ours.len()
+    );
+}

@@ -10,7 +10,9 @@
 //!   values, compound keys), [`mr_log_sampler`] (a random sample: int
 //!   options, sorted values, raw output), [`mr_words_containing_u_freq_count`]
 //!   (`mapper_pre_filter` as a skip in the mapper), [`mr_text_classifier`]
-//!   (`mapper_raw`: whole files as input; four steps, counters).
+//!   (`mapper_raw`: whole files as input; four steps, counters),
+//!   [`mr_phone_to_url`] (`mapper_raw` on Common Crawl WET files: a WARC
+//!   record reader; two steps).
 //! - [`wc_files`]: `wc` for each input file, read whole (a mapper that reads
 //!   files: mrjob's `mapper_raw`).
 //! - [`wrong_mean`]: deliberately wrong, the demo job of `mr check`.
@@ -28,6 +30,7 @@ pub mod mr_grep;
 pub mod mr_log_sampler;
 pub mod mr_most_used_word;
 pub mod mr_next_word_stats;
+pub mod mr_phone_to_url;
 pub mod mr_text_classifier;
 pub mod mr_wc;
 pub mod mr_words_containing_u_freq_count;
@@ -50,6 +53,7 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(mr_log_sampler::MrLogSampler),
         Arc::new(mr_words_containing_u_freq_count::MrWordsContainingUFreqCount),
         Arc::new(mr_text_classifier::MrTextClassifier),
+        Arc::new(mr_phone_to_url::MrPhoneToUrl),
         Arc::new(panic_on::PanicOn),
         Arc::new(json_identity::JsonIdentity),
         Arc::new(wc_files::WcFiles),
