@@ -64,7 +64,12 @@ fn nasty_option_values_are_quoted_in_dry_runs() {
         "-o",
         "hdfs:///out",
     ]));
-    let cmd = stdout(&o);
+    let out = stdout(&o);
+    // The step's command (the dry run shows the output check before it).
+    let cmd = out
+        .split("\n\n")
+        .find(|c| c.contains(" jar s.jar"))
+        .unwrap_or_else(|| panic!("{out}"));
     // The shell gives back the -mapper string, and Hadoop's splitting of it
     // gives back the value.
     let script = format!(
