@@ -26,6 +26,12 @@
 //!
 //! A line that is not a JSON string is taken whole as the URI, so a
 //! hand-written manifest (`ls /data/* | mr run JOB --mapper`) works too.
+//!
+//! The file a task reads is [`WholeFile::uri`]. The task's
+//! [`TaskContext::input_file`](crate::TaskContext::input_file) names the
+//! same file under the local runner, but on Hadoop it names what Hadoop
+//! gave the task, the manifest (as `mapreduce.map.input.file` does for
+//! mrjob's `mapper_raw`).
 
 use crate::error::JobError;
 use crate::protocol::{DecodeError, FromLine};
