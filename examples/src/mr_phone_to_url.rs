@@ -185,10 +185,12 @@ impl Reducer for PickBestUrl {
         urls_with_count: Values<'_, (String, u64)>,
         out: &mut Emitter<String, String>,
     ) -> Result<(), JobError> {
+        // Each value's sort key made once, with the URL moved in, not copied.
         let best = urls_with_count
-            .min_by_key(|(url, count)| (*count, Reverse(url.chars().count()), url.clone()));
+            .map(|(url, count)| (count, Reverse(url.chars().count()), url))
+            .min();
         match best {
-            Some((url, _)) => out.emit(&phone, url),
+            Some((_, _, url)) => out.emit(&phone, url),
             None => Ok(()),
         }
     }

@@ -379,21 +379,24 @@ pub fn parse_doc_filename(input_uri: &str) -> (String, Cats) {
 /// assert_eq!(counts[counts.len() - 1], ((2, None), 2));
 /// ```
 pub fn count_ngrams(words: &[String], max_ngram_size: i64) -> Vec<(Ngram, i64)> {
-    let mut counts: Vec<(Ngram, i64)> = Vec::new();
-    let mut index: HashMap<(usize, String), usize> = HashMap::new();
+    // Each n-gram with its count and the order it was first seen in (Python's
+    // dict order), held once.
+    let mut seen: HashMap<(usize, String), (usize, i64)> = HashMap::new();
     let max = usize::try_from(max_ngram_size).unwrap_or(0);
     for i in 0..words.len() {
         for n in 1..=max.min(words.len() - i) {
-            let ngram = words[i..i + n].join(" ");
-            match index.entry((n, ngram)) {
-                std::collections::hash_map::Entry::Occupied(e) => counts[*e.get()].1 += 1,
-                std::collections::hash_map::Entry::Vacant(e) => {
-                    counts.push(((n as i64, Some(e.key().1.clone())), 1));
-                    e.insert(counts.len() - 1);
-                }
-            }
+            let order = seen.len();
+            seen.entry((n, words[i..i + n].join(" ")))
+                .or_insert((order, 0))
+                .1 += 1;
         }
     }
+    let mut in_order: Vec<_> = seen.into_iter().collect();
+    in_order.sort_unstable_by_key(|(_, (order, _))| *order);
+    let mut counts: Vec<(Ngram, i64)> = in_order
+        .into_iter()
+        .map(|((n, ngram), (_, count))| ((n as i64, Some(ngram)), count))
+        .collect();
     for n in 1..=max_ngram_size {
         counts.push(((n, None), words.len() as i64 - n + 1));
     }
@@ -455,8 +458,8 @@ fn ngram_key((n, ngram): &Ngram) -> Value {
 }
 
 /// The n-gram of a key.
-fn ngram_of(key: Value) -> Result<Ngram, JobError> {
-    serde_json::from_value(key.clone()).map_err(|e| JobError::msg(format!("n-gram key {key}: {e}")))
+fn ngram_of(key: &Value) -> Result<Ngram, JobError> {
+    Ngram::deserialize(key).map_err(|e| JobError::msg(format!("n-gram key {key}: {e}")))
 }
 
 /// The document id of a `["doc", ID]` key.
@@ -599,7 +602,7 @@ impl Reducer for CountNgramFreq {
                 out.emit(&(Tag::Doc, key), Counted::Doc(doc))
             }
             Tag::Ngram => {
-                let ngram = ngram_of(key)?;
+                let ngram = ngram_of(&key)?;
                 let mut total_df = 0;
                 let mut cat_to_df = CatCounts::new();
                 let mut cat_to_tf = CatCounts::new();
@@ -756,7 +759,7 @@ impl Reducer for ScoreDocumentsByNgram {
                 out.emit(&(Tag::Doc, key), Gathered::Doc(Tag::Doc, doc))
             }
             Tag::Ngram => {
-                let ngram = ngram_of(key.clone())?;
+                let ngram = ngram_of(&key)?;
                 let mut doc_ids = Vec::new();
                 let mut cat_to_score = None;
                 for value in values {

@@ -546,6 +546,21 @@ impl Step {
     }
 }
 
+/// Refuses steps where one after the first reads whole files
+/// ([`Step::reads_whole_files`]): a later step reads the records of the
+/// step before, as mrjob allows `mapper_raw` in a first step only. Every
+/// runner checks this before it starts.
+pub fn check_whole_files(job: &str, steps: &[Step]) -> crate::Result<()> {
+    match steps.iter().skip(1).position(Step::reads_whole_files) {
+        Some(i) => Err(crate::Error::Config(format!(
+            "step {} of job {job} reads whole files, but only a job's first step can: \
+             a later step reads the records of the step before",
+            i + 1
+        ))),
+        None => Ok(()),
+    }
+}
+
 /// A step under construction, typed by its mapper's output so the compiler
 /// checks the combiner and reducer against it.
 pub struct TypedStep<K, V> {

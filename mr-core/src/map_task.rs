@@ -154,18 +154,6 @@ impl Sink {
     }
 }
 
-/// The input file as a URI, as Hadoop and mrjob give it to a task:
-/// `file://` and the absolute path (`-` for stdin).
-pub(crate) fn input_uri(source: &InputSource) -> String {
-    match source {
-        InputSource::Stdin => "-".to_string(),
-        InputSource::Path(p) | InputSource::Stream(p) => {
-            let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-            format!("file://{}", abs.display())
-        }
-    }
-}
-
 /// Runs the step's mapper over one split, or over one piece of a split that
 /// is a stream (see [`crate::input::pieces`]).
 pub(crate) fn run_map_task(
@@ -179,7 +167,7 @@ pub(crate) fn run_map_task(
         kind: TaskKind::Map,
         task: split.index,
         input_file: Some(split.file.display.clone()),
-        input_uri: Some(input_uri(&split.file.source)),
+        input_uri: Some(split.file.source.uri()),
         partition: None,
         params: env.params.clone(),
     };
@@ -215,7 +203,7 @@ pub(crate) fn run_map_task(
     let whole = matches!(input, MapInput::WholeFile);
     let mut reader = match input {
         MapInput::WholeFile => {
-            let line = manifest_line(&input_uri(&split.file.source)).into_bytes();
+            let line = manifest_line(&split.file.source.uri()).into_bytes();
             let bytes: Box<dyn std::io::Read + Send> = Box::new(std::io::Cursor::new(line));
             LineReader::new(bytes, 0, u64::MAX)
         }

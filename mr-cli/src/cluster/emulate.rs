@@ -852,19 +852,15 @@ fn manifest_splits(files: &[mr_core::input::InputFile], work: &Path) -> Result<V
     let mut text = String::new();
     let mut ranges = Vec::new();
     for f in files {
-        let InputSource::Path(p) = &f.source else {
+        let InputSource::Path(_) = &f.source else {
             anyhow::bail!(
                 "{}: a step that reads whole files reads them off the cluster: \
                  save stdin or a pipe to a file first",
                 f.display
             );
         };
-        let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
         let start = text.len() as u64;
-        text.push_str(&mr_core::input::whole_file::manifest_line(&format!(
-            "file://{}",
-            abs.display()
-        )));
+        text.push_str(&mr_core::input::whole_file::manifest_line(&f.source.uri()));
         text.push('\n');
         ranges.push((start, text.len() as u64));
     }

@@ -140,6 +140,16 @@ impl ShellCommand {
             .join(" \\\n    ")
     }
 
+    /// Runs it to its end (stdin from /dev/null), its stdout and stderr
+    /// kept: for a short command whose output is read.
+    fn captured(&self) -> anyhow::Result<std::process::Output> {
+        use anyhow::Context as _;
+        self.to_command()
+            .stdin(std::process::Stdio::null())
+            .output()
+            .with_context(|| format!("cannot start `{}`", self.display()))
+    }
+
     fn to_command(&self) -> Command {
         let argv = self.argv();
         let mut c = Command::new(&argv[0]);
@@ -330,20 +340,7 @@ pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
 }
 
 fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
-    ShellCommand {
-        lines: vec![[
-            o.hadoop_bin.as_str(),
-            "fs",
-            "-rm",
-            "-r",
-            "-f",
-            "-skipTrash",
-            path,
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()],
-    }
+    fs_command(o, &["-rm", "-r", "-f", "-skipTrash", path])
 }
 
 /// Builds the commands that run `plan` on Hadoop.
@@ -795,21 +792,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
 
 /// What is at the output path now (see [`OutputState::read`]).
 fn output_state(check: &ShellCommand, output: &str) -> anyhow::Result<OutputState> {
-    use anyhow::Context as _;
-    let o = check
-        .to_command()
-        .stdin(std::process::Stdio::null())
-        .output()
-        .with_context(|| format!("cannot start `{}`", check.display()))?;
-    let state = OutputState::read(&String::from_utf8_lossy(&o.stdout));
+    let o = check.captured()?;
     let said = String::from_utf8_lossy(&o.stderr);
     // It fails for a path that does not exist; anything else it says is
     // a failure to look (a cluster down, no permission).
-    let unexpected = said
-        .lines()
-        .filter(|l| l.starts_with("ls: ") && !l.contains("No such file or directory"))
-        .collect::<Vec<_>>();
-    if state == OutputState::Absent && !o.status.success() && !said.contains("No such file") {
+    let missing = |l: &str| l.contains("No such file or directory");
+    let failed = !o.status.success()
+        && (!said.lines().any(missing)
+            || said.lines().any(|l| l.starts_with("ls: ") && !missing(l)));
+    if failed {
         anyhow::bail!(
             "cannot look at the output {output} with `{}` ({}): {}",
             check.display(),
@@ -817,13 +808,7 @@ fn output_state(check: &ShellCommand, output: &str) -> anyhow::Result<OutputStat
             said.trim()
         );
     }
-    if !unexpected.is_empty() {
-        anyhow::bail!(
-            "cannot look at the output {output}: {}",
-            unexpected.join("; ")
-        );
-    }
-    Ok(state)
+    Ok(OutputState::read(&String::from_utf8_lossy(&o.stdout)))
 }
 
 /// Puts the new output (`staging`) in the place of the old one, which is
@@ -865,12 +850,7 @@ fn replace_output(r: &Replace, old_exists: bool, output: &str) -> anyhow::Result
 /// the number of files.
 fn write_manifest(m: &ManifestCommands, o: &HadoopOptions) -> anyhow::Result<usize> {
     use anyhow::Context as _;
-    let listed = m
-        .list
-        .to_command()
-        .stdin(std::process::Stdio::null())
-        .output()
-        .context("cannot start hadoop fs -ls")?;
+    let listed = m.list.captured()?;
     if !listed.status.success() {
         anyhow::bail!(
             "listing the input files with `{}` failed ({}): {}",

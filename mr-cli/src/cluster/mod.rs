@@ -317,17 +317,10 @@ pub fn hadoop_split_args(cmd: &str) -> Vec<String> {
 pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
     use anyhow::Context as _;
     let binary = std::env::current_exe().context("cannot find the path of this binary")?;
+    mr_core::job::check_whole_files(job.name(), &job.steps())?;
     let plan = JobPlan::new(job, binary, args.skip_bad_records, extras(job, args)?);
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
-    }
-    if let Some(i) = plan.steps.iter().skip(1).position(|s| s.whole_files) {
-        anyhow::bail!(
-            "step {} of job {} reads whole files, but only a job's first step can: \
-             a later step reads the records of the step before",
-            i + 1,
-            plan.job
-        );
     }
     match runner {
         Runner::Local | Runner::Inline => {
@@ -557,15 +550,7 @@ fn refuse_tables(inputs: &[String]) -> anyhow::Result<()> {
 
 /// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
 fn has_scheme(p: &str) -> bool {
-    match p.split_once(':') {
-        Some((scheme, _)) => {
-            scheme.len() > 1
-                && scheme
-                    .bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b))
-        }
-        None => false,
-    }
+    mr_core::input::listing::uri_scheme(p).is_some()
 }
 
 /// A local path made absolute (against the current directory), lexically.

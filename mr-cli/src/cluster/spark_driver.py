@@ -241,8 +241,7 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
 
 
 def hadoop_fs(sc, path):
-    jvm = sc._jvm
-    p = jvm.org.apache.hadoop.fs.Path(path)
+    p = jvm_path(sc, path)
     return p.getFileSystem(sc._jsc.hadoopConfiguration()), p
 
 
@@ -286,12 +285,9 @@ def manifest(sc, inputs):
     starting with _ or . below an input left out, as Hadoop and mr's local
     listing do), as the lines of a whole-file step's input manifest: each
     file's URI as a JSON string."""
-    jvm = sc._jvm
-    hconf = sc._jsc.hadoopConfiguration()
     uris = []
     for given in inputs:
-        p = jvm.org.apache.hadoop.fs.Path(given)
-        fs = p.getFileSystem(hconf)
+        fs, p = hadoop_fs(sc, given)
         matched = fs.globStatus(p)
         if matched is None or len(matched) == 0:
             raise MrError("input %s does not exist" % given)

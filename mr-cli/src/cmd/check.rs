@@ -184,17 +184,13 @@ fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, u
 fn sample_files(inputs: &[String], max: usize) -> anyhow::Result<Vec<(String, String)>> {
     let mut files = Vec::new();
     for f in list_inputs(inputs)?.into_iter().take(max) {
-        let mr_core::input::InputSource::Path(p) = &f.source else {
+        if f.source.is_stream() {
             anyhow::bail!(
                 "{}: a job whose mapper reads whole files is checked on files",
                 f.display
             );
-        };
-        let abs = std::path::absolute(p).with_context(|| format!("finding {}", p.display()))?;
-        files.push((
-            abs.display().to_string(),
-            format!("file://{}", abs.display()),
-        ));
+        }
+        files.push((f.display.clone(), f.source.uri()));
     }
     Ok(files)
 }

@@ -51,6 +51,43 @@ impl InputSource {
     pub fn is_stream(&self) -> bool {
         matches!(self, InputSource::Stdin | InputSource::Stream(_))
     }
+
+    /// The input as a URI, as Hadoop and mrjob give it to a task: `file://`
+    /// and the absolute path (`-` for stdin).
+    ///
+    /// ```
+    /// use mr_core::input::InputSource;
+    /// assert_eq!(InputSource::Path("/logs/a.gz".into()).uri(), "file:///logs/a.gz");
+    /// assert_eq!(InputSource::Stdin.uri(), "-");
+    /// ```
+    pub fn uri(&self) -> String {
+        match self {
+            InputSource::Stdin => "-".to_string(),
+            InputSource::Path(p) | InputSource::Stream(p) => {
+                let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                format!("file://{}", abs.display())
+            }
+        }
+    }
+}
+
+/// A URI's scheme (`hdfs` of `hdfs://nn/x`), if it has one: letters, digits,
+/// `+`, `-`, `.` before a colon, starting with a letter and at least two
+/// long (so `C:` is no scheme).
+///
+/// ```
+/// use mr_core::input::listing::uri_scheme;
+/// assert_eq!(uri_scheme("hdfs:///logs"), Some("hdfs"));
+/// assert_eq!(uri_scheme("/tmp/a:b"), None);
+/// assert_eq!(uri_scheme("C:\\x"), None);
+/// ```
+pub fn uri_scheme(uri: &str) -> Option<&str> {
+    let (s, _) = uri.split_once(':')?;
+    let ok = s.len() >= 2
+        && s.starts_with(|c: char| c.is_ascii_alphabetic())
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
+    ok.then_some(s)
 }
 
 /// How a file's bytes are encoded.

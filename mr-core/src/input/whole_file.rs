@@ -222,7 +222,7 @@ fn place(uri: &str, env: impl Fn(&str) -> Option<String>) -> Place {
     if uri.starts_with("file:") {
         return Place::Local(PathBuf::from(local_part(uri)));
     }
-    if scheme(uri).is_some() {
+    if crate::input::listing::uri_scheme(uri).is_some() {
         return Place::Cluster;
     }
     // A bare path: in a Hadoop task, on the job's default file system
@@ -245,18 +245,6 @@ fn local_part(uri: &str) -> &str {
         Some(after) => after.find('/').map_or("/", |i| &after[i..]),
         None => rest,
     }
-}
-
-/// A URI's scheme (`hdfs` of `hdfs://nn/x`), if it has one: letters, digits,
-/// `+`, `-`, `.` before a colon, starting with a letter and at least two
-/// long (so `C:` is no scheme).
-fn scheme(uri: &str) -> Option<&str> {
-    let (s, _) = uri.split_once(':')?;
-    let ok = s.len() >= 2
-        && s.starts_with(|c: char| c.is_ascii_alphabetic())
-        && s.chars()
-            .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c));
-    ok.then_some(s)
 }
 
 /// The `hadoop` a task runs to read a cluster file.

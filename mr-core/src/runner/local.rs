@@ -18,7 +18,7 @@ use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces;
 use crate::input::split::whole_files;
 use crate::input::{list_inputs, make_splits, InputFile, Split};
-use crate::job::{Job, Step};
+use crate::job::Job;
 use crate::map_task::{run_map_task, MapEnv, MapInput};
 use crate::output::commit::{OutputDir, BAD_RECORDS};
 use crate::output::protocol::ProtocolWriter;
@@ -85,14 +85,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     if steps.is_empty() {
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }
-    if let Some(i) = steps.iter().skip(1).position(Step::reads_whole_files) {
-        return Err(Error::Config(format!(
-            "step {} of job {} reads whole files, but only a job's first step can: \
-             a later step reads the records of the step before",
-            i + 1,
-            job.name()
-        )));
-    }
+    crate::job::check_whole_files(job.name(), &steps)?;
     let inputs = list_inputs(&cfg.inputs)?;
     let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
