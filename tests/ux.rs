@@ -477,3 +477,59 @@ fn mr_new_crate_runs_and_tests_at_once() {
     let all = stdout(&t) + &stderr(&t);
     assert!(all.contains("3 passed"), "{all}");
 }
+
+/// A log line and a file name built to attack the terminal the messages are
+/// printed on: the error, the warnings and the summary show their control
+/// characters as escapes and send none of them.
+#[test]
+fn messages_escape_control_characters_from_the_input() {
+    let w = Workdir::new();
+    let name = "logs/a\x1b[2J\x1b]0;owned\x07.jsonl";
+    w.write(
+        name,
+        "{\"page_url\": \"/a\"}\n\x1b[31mred\r\u{202e}gpj.exe\0\n",
+    );
+    // The same file again through a symbolic link: a warning naming both.
+    std::os::unix::fs::symlink(w.path(name), w.path("logs/b\x1b[8m.jsonl")).unwrap();
+    let sent = |text: &str| {
+        text.chars()
+            .filter(|&c| c.is_control() && c != '\n' || c == '\u{202e}')
+            .collect::<String>()
+    };
+
+    let o = w.mr(&["run", "url_views", "-i", "logs", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert_eq!(sent(&err), "", "{err:?}");
+    for want in [
+        r"bad record at logs/a\u{1b}[2J\u{1b}]0;owned\u{7}.jsonl:2",
+        r"record: \u{1b}[31mred\r\u{202e}gpj.exe\0",
+        r"skipped logs/b\u{1b}[8m.jsonl: the same file as logs/a\u{1b}[2J",
+    ] {
+        assert!(err.contains(want), "missing {want:?} in:\n{err}");
+    }
+
+    // Skipped and kept aside: the bad record is kept as it was, and the
+    // summary on the terminal is escaped.
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "-i",
+        "logs",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    let err = stderr(&o);
+    assert_eq!(sent(&err), "", "{err:?}");
+    let kept = fs::read_dir(w.path("out/_bad_records"))
+        .unwrap()
+        .map(|e| fs::read(e.unwrap().path()).unwrap())
+        .collect::<Vec<_>>()
+        .concat();
+    assert!(
+        kept.windows(4).any(|b| b == b"\x1b[31"),
+        "the kept record is the raw line: {}",
+        String::from_utf8_lossy(&kept)
+    );
+}

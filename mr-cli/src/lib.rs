@@ -340,6 +340,9 @@ pub fn parse_cli(
 
 /// The error and its causes, without repeating a cause that the message
 /// before it already shows.
+///
+/// Control characters from the input (a record, a file name) are escaped
+/// ([`mr_core::error::printable`]): the message is for a terminal.
 pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
@@ -351,7 +354,7 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
             msg.push_str(&part);
         }
     }
-    msg
+    mr_core::error::printable(&msg).into_owned()
 }
 
 /// How long a run may take to stop by itself after a signal before the

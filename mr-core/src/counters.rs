@@ -4,6 +4,7 @@
 //! own through [`crate::Emitter::count`]. In task mode they are printed as
 //! Hadoop Streaming reporter lines so that Hadoop sums them across tasks.
 
+use crate::error::printable_line;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -79,9 +80,9 @@ impl Counters {
     pub fn report(&self) -> String {
         let mut out = String::from("Counters:\n");
         for (g, names) in &self.groups {
-            let _ = writeln!(out, "  {g}");
+            let _ = writeln!(out, "  {}", printable_line(g));
             for (n, v) in names {
-                let _ = writeln!(out, "    {n}={v}");
+                let _ = writeln!(out, "    {}={v}", printable_line(n));
             }
         }
         out
@@ -89,15 +90,17 @@ impl Counters {
 
     /// Hadoop Streaming reporter lines: `reporter:counter:GROUP,NAME,AMOUNT`.
     /// Commas in group and name are replaced by semicolons, as Hadoop splits
-    /// the line on commas.
+    /// the line on commas, and control characters escaped
+    /// ([`printable_line`]): a newline in a name would start a line of
+    /// Hadoop's protocol of its own.
     pub fn reporter_lines(&self) -> String {
         let mut out = String::new();
         for (g, n, v) in self.iter() {
             let _ = writeln!(
                 out,
                 "reporter:counter:{},{},{}",
-                g.replace(',', ";"),
-                n.replace(',', ";"),
+                printable_line(g).replace(',', ";"),
+                printable_line(n).replace(',', ";"),
                 v
             );
         }
@@ -189,6 +192,15 @@ mod tests {
         let mut c = Counters::default();
         c.add("a,b", "c", 3);
         assert_eq!(c.reporter_lines(), "reporter:counter:a;b,c,3\n");
+        // A name taken from a record cannot forge a line of the protocol
+        // nor drive the terminal the summary is printed on.
+        let mut c = Counters::default();
+        c.add("g", "x\nreporter:counter:g,forged,9\x1b[2J", 1);
+        assert_eq!(
+            c.reporter_lines(),
+            "reporter:counter:g,x\\nreporter:counter:g;forged;9\\u{1b}[2J,1\n"
+        );
+        assert!(!c.report().contains('\x1b') && c.report().lines().count() == 3);
     }
 
     #[test]

@@ -5,6 +5,7 @@
 //! in `mr`. Every error that concerns a file names the file; every error that
 //! concerns a record names the file and line (map side) or the key (reduce side).
 
+use std::borrow::Cow;
 use std::fmt;
 use std::io;
 use std::path::PathBuf;
@@ -99,7 +100,7 @@ impl fmt::Display for Location {
                 offset,
                 in_split,
             } => {
-                write!(f, "{file}")?;
+                write!(f, "{}", printable_line(file))?;
                 match (line, offset, in_split) {
                     (Some(n), _, _) => write!(f, ":{n}")?,
                     (None, Some(o), Some(s)) => write!(
@@ -362,15 +363,69 @@ fn free_space(path: &std::path::Path) -> Option<u64> {
     Some(st.f_bavail.saturating_mul(st.f_frsize))
 }
 
-/// The first 200 bytes of a record, for error messages.
+/// The first 200 bytes of a record, for error messages: lossily decoded,
+/// with [`printable_line`]'s escapes.
 pub(crate) fn snippet(bytes: &[u8]) -> String {
     const MAX: usize = 200;
     let cut = &bytes[..bytes.len().min(MAX)];
-    let mut s = String::from_utf8_lossy(cut).into_owned();
+    let mut s = printable_line(&String::from_utf8_lossy(cut)).into_owned();
     if bytes.len() > MAX {
         s.push('…');
     }
     s
+}
+
+/// `text` made safe to print on a terminal: control characters other than
+/// tab and newline, and the Unicode marks that reorder text on screen
+/// (bidirectional overrides and isolates), written as Rust escapes (`\u{1b}`,
+/// `\r`, `\0`). Text from the input (a record, a key, a file name, a
+/// counter a job named after a value) reaches error messages and summaries;
+/// unescaped, an `ESC [` in a log line could move the cursor, recolour or
+/// clear the screen, or retitle the window, and a carriage return could
+/// print one message over another.
+///
+/// ```
+/// use mr_core::error::printable;
+/// assert_eq!(printable("bad record\n  record: a\tb"), "bad record\n  record: a\tb");
+/// assert_eq!(printable("\x1b[2Jgone\r"), "\\u{1b}[2Jgone\\r");
+/// assert_eq!(printable("abc\u{202e}fed"), "abc\\u{202e}fed");
+/// ```
+pub fn printable(text: &str) -> Cow<'_, str> {
+    escape_if(text, |c| c != '\n' && c != '\t' && needs_escape(c))
+}
+
+/// [`printable`] for text that must stay on one line (a record, a key, a
+/// file name): newlines are escaped too.
+///
+/// ```
+/// use mr_core::error::printable_line;
+/// assert_eq!(printable_line("a\nb\tc"), "a\\nb\tc");
+/// ```
+pub fn printable_line(text: &str) -> Cow<'_, str> {
+    escape_if(text, |c| c != '\t' && needs_escape(c))
+}
+
+/// Control characters (C0, DEL, C1) and the bidirectional formatting marks.
+fn needs_escape(c: char) -> bool {
+    c.is_control()
+        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `text` with the characters `escape` picks written as `char::escape_debug`
+/// does; borrowed when there are none (the common case).
+fn escape_if(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
+    if !text.chars().any(&escape) {
+        return Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if escape(c) {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 #[cfg(test)]
@@ -406,5 +461,26 @@ mod tests {
         let long = vec![b'x'; 500];
         assert_eq!(snippet(&long).chars().count(), 201);
         assert_eq!(snippet(b"\xffab"), "\u{fffd}ab");
+    }
+
+    /// A log line built to attack a terminal: every escape is shown, none
+    /// is sent; what a terminal ignores anyway is kept.
+    #[test]
+    fn records_cannot_drive_the_terminal() {
+        let nasty =
+            "\x1b]0;owned\x07\x1b[2J\x1b[31mred\r\0\x7f\u{9b}6n\u{202e}txt.exe\u{2066}\tok é";
+        let shown = snippet(nasty.as_bytes());
+        assert_eq!(
+            shown,
+            r"\u{1b}]0;owned\u{7}\u{1b}[2J\u{1b}[31mred\r\0\u{7f}\u{9b}6n\u{202e}txt.exe\u{2066}"
+                .to_string()
+                + "\tok é"
+        );
+        assert!(!shown.chars().any(|c| c != '\t' && needs_escape(c)));
+        assert_eq!(snippet(b"a\nb"), r"a\nb");
+        assert_eq!(printable("x\ny"), "x\ny");
+        assert!(matches!(printable("plain, é, \t"), Cow::Borrowed(_)));
+        let file = Location::line(0, "logs/\x1b[8m.jsonl\nmr: error: fake", 3).to_string();
+        assert_eq!(file, r"logs/\u{1b}[8m.jsonl\nmr: error: fake:3");
     }
 }

@@ -393,6 +393,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     if !args.quiet {
         let totals = crate::cmd::summary::Totals::of(&report);
         let text = crate::cmd::summary::summary(job.name(), &report, &totals, args.verbose);
+        let text = mr_core::error::printable(&text);
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
     Ok(())

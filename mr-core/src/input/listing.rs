@@ -29,7 +29,7 @@
 //! turned into one unreadable record). A stream's compression is found the
 //! same way when it is opened.
 
-use crate::error::{Error, Result};
+use crate::error::{printable_line, Error, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -315,7 +315,7 @@ impl Walk {
                 eprintln!(
                     "mr: warning: skipped {}: a symbolic link back into a directory being read \
                      (a loop)",
-                    path.display()
+                    printable_line(&path.display().to_string())
                 );
                 return Ok(());
             }
@@ -355,7 +355,7 @@ impl Walk {
                 eprintln!(
                     "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
                      is read only when given by name)",
-                    path.display()
+                    printable_line(&path.display().to_string())
                 );
             }
             return Ok(());
@@ -366,8 +366,9 @@ impl Walk {
                 self.twice += 1;
                 if self.twice <= SAID_TWICE {
                     eprintln!(
-                        "mr: warning: skipped {display}: the same file as {first}, which is \
-                         read once"
+                        "mr: warning: skipped {}: the same file as {}, which is read once",
+                        printable_line(&display),
+                        printable_line(first)
                     );
                 }
                 return Ok(());
@@ -413,8 +414,9 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         return Ok(hinted);
     }
     eprintln!(
-        "mr: warning: {} is named .{ext} but its first bytes are not {}'s; reading it as plain text",
-        path.display(),
+        "mr: warning: {} is named .{} but its first bytes are not {}'s; reading it as plain text",
+        printable_line(&path.display().to_string()),
+        printable_line(ext),
         hinted.name(),
     );
     Ok(Compression::None)
