@@ -194,6 +194,41 @@ fn task_mode_through_sort_equals_local_runner_top_lectures() {
     check_pipeline("top_lectures", false);
 }
 
+/// A mapper task given a line longer than `--max-line-mb` (what Hadoop
+/// passes on whole: its own limit is off by default) reports it as a bad
+/// record, or keeps its first bytes aside on stderr, and maps the rest.
+#[test]
+fn task_mode_mapper_cuts_a_line_longer_than_max_line_mb() {
+    let w = Workdir::new();
+    let input = format!(
+        "{{\"page_url\": \"/a\"}}\n{}\n{{\"page_url\": \"/b\"}}\n",
+        "x".repeat(5000)
+    );
+    let args = ["run", "url_views", "--mapper", "--max-line-mb", "0.002"];
+    let o = w.mr_stdin(&args, Some(input.as_bytes()));
+    assert_eq!(o.status.code(), Some(1));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad record at -:2: the line is longer than 2097 bytes"),
+        "{err}"
+    );
+
+    let o = w.mr_stdin(
+        &[&args[..], &["--skip-bad-records"]].concat(),
+        Some(input.as_bytes()),
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    let mut records: Vec<String> = stdout(&o).lines().map(str::to_string).collect();
+    records.sort();
+    assert_eq!(records, ["\"/a\"\t1", "\"/b\"\t1"]);
+    let kept = stderr(&o)
+        .lines()
+        .find(|l| l.starts_with("mr-bad-record: "))
+        .unwrap_or_default()
+        .to_string();
+    assert!(kept.ends_with(&format!("\t{}", "x".repeat(2097))), "{kept}");
+}
+
 // ---------------------------------------------------------------------------
 // The Hadoop emulator.
 

@@ -65,6 +65,10 @@ pub struct RunConfig {
     /// Whether a compressed file or stdin is cut into pieces parsed by
     /// several map tasks (`--cut-streams`).
     pub cut_streams: CutStreams,
+    /// The longest line a mapper is given (`--max-line-mb`): a longer one
+    /// is a bad record holding its first bytes, and memory stays bounded
+    /// on a file that is not lines at all.
+    pub max_line_bytes: usize,
 }
 
 /// Whether a split that is a stream (a compressed file, stdin: one split,
@@ -105,6 +109,7 @@ impl Default for RunConfig {
             output_protocol: None,
             inline: false,
             cut_streams: CutStreams::Auto,
+            max_line_bytes: crate::input::lines::DEFAULT_MAX_LINE_BYTES,
         }
     }
 }
@@ -140,6 +145,9 @@ impl RunConfig {
         }
         if self.sort_buffer_bytes < 1024 {
             return Err(Error::Config("--sort-buffer must be at least 1 KiB".into()));
+        }
+        if self.max_line_bytes < 1024 {
+            return Err(Error::Config("--max-line-mb must be at least 1 KiB".into()));
         }
         if self.merge_fan_in < 2 {
             return Err(Error::Config("--merge-fan-in must be at least 2".into()));

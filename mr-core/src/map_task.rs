@@ -39,6 +39,8 @@ pub(crate) struct MapEnv<'a> {
     pub columns: Option<&'a [String]>,
     /// The job's options, files and jobconf.
     pub params: &'a std::sync::Arc<crate::options::JobParams>,
+    /// The longest line given to the mapper (`--max-line-mb`).
+    pub max_line: usize,
 }
 
 /// What a map task reads.
@@ -235,6 +237,7 @@ pub(crate) fn run_map_task(
             LineReader::with_capacity(decoded.bytes, 0, u64::MAX, first_buffer_bytes(split))
         }
     };
+    reader.set_max_line(env.max_line);
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
@@ -259,7 +262,7 @@ pub(crate) fn run_map_task(
         )),
     };
     loop {
-        let next = match reader.next_line() {
+        let next = match reader.next_line_cut() {
             Ok(next) => next,
             Err(e) if is_corrupt_data(&e) => {
                 // A log being written, or cut by a crash: the lines read so far
@@ -290,7 +293,9 @@ pub(crate) fn run_map_task(
                 ))
             }
         };
-        let Some((offset, line)) = next else { break };
+        let Some((offset, line, cut)) = next else {
+            break;
+        };
         lines_read += 1;
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;
@@ -303,7 +308,11 @@ pub(crate) fn run_map_task(
             }
         }
         stats.input_records += 1;
-        let r = mapper.map_line(line, sink.as_sink(), &mut counters);
+        let r = if cut {
+            Err(RecordError::Decode(too_long(env.max_line)))
+        } else {
+            mapper.map_line(line, sink.as_sink(), &mut counters)
+        };
         let location = || Location::Line {
             step: env.step_index,
             file: split.file.display.clone(),
@@ -393,4 +402,14 @@ pub(crate) fn run_map_task(
         bad,
         rest,
     })
+}
+
+/// Why a line longer than `max` bytes is a bad record.
+pub(crate) fn too_long(max: usize) -> String {
+    format!(
+        "the line is longer than {max} bytes, the longest a mapper is given \
+         (--max-line-mb): it was cut there and read past, so that memory stays \
+         bounded on a file that is not lines; kept aside, it holds its first \
+         {max} bytes"
+    )
 }

@@ -115,6 +115,8 @@ pub struct JobExtras {
     pub jobconf: Vec<(String, String)>,
     /// How the last step's last task writes its records.
     pub output_protocol: mr_core::OutputProtocol,
+    /// `--max-line-mb` for the mappers, when not the default.
+    pub max_line_mb: Option<String>,
 }
 
 impl JobPlan {
@@ -184,6 +186,10 @@ impl JobPlan {
         ];
         if self.skip_bad_records {
             v.push("--skip-bad-records".into());
+        }
+        if let (true, Some(mb)) = (role == "--mapper", &self.extras.max_line_mb) {
+            v.push("--max-line-mb".into());
+            v.push(mb.clone());
         }
         if last && self.extras.output_protocol != mr_core::OutputProtocol::Json {
             v.push("--output-protocol".into());
@@ -433,6 +439,8 @@ pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
         output_protocol: args
             .output_protocol
             .unwrap_or_else(|| job.output_protocol()),
+        max_line_mb: (args.max_line_mb != crate::args::DEFAULT_MAX_LINE_MB)
+            .then(|| args.max_line_mb.to_string()),
     })
 }
 
@@ -593,6 +601,36 @@ mod tests {
         assert!(!has_scheme("/tmp/x"));
         assert!(!has_scheme("logs/a:b"));
         assert!(!has_scheme("C:\\x"));
+    }
+
+    /// `--max-line-mb` reaches the mappers, and only them.
+    #[test]
+    fn max_line_goes_to_mapper_tasks() {
+        let plan = JobPlan {
+            job: "url_views".into(),
+            binary: "/bin/mr".into(),
+            steps: vec![StepPlan {
+                combiner: true,
+                reducer: true,
+                sort_values: false,
+                whole_files: false,
+            }],
+            skip_bad_records: false,
+            extras: JobExtras {
+                max_line_mb: Some("0.5".into()),
+                ..JobExtras::default()
+            },
+        };
+        assert_eq!(
+            plan.task_args(0, TaskRole::Mapper).join(" "),
+            "run url_views --step-num 0 --mapper --max-line-mb 0.5"
+        );
+        assert!(!plan
+            .task_args(0, TaskRole::Reducer)
+            .contains(&"--max-line-mb".into()));
+        assert!(!plan
+            .task_args(0, TaskRole::Combiner)
+            .contains(&"--max-line-mb".into()));
     }
 
     #[test]

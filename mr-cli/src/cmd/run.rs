@@ -142,9 +142,19 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         params: Default::default(),
         output_protocol: args.output_protocol,
         inline: args.runner == Runner::Inline,
+        max_line_bytes: max_line_bytes(args.max_line_mb)?,
     };
     cfg.validate()?;
     Ok(cfg)
+}
+
+/// `--max-line-mb` in bytes.
+fn max_line_bytes(mb: f64) -> anyhow::Result<usize> {
+    let bytes = mb * (1u64 << 20) as f64;
+    if !bytes.is_finite() || !(1024.0..=1e15).contains(&bytes) {
+        anyhow::bail!("--max-line-mb must be between 0.001 (1 KiB) and 1e9, got {mb}");
+    }
+    Ok(usize::try_from(bytes as u64).unwrap_or(usize::MAX))
 }
 
 fn sort_buffer_bytes(mb: f64) -> anyhow::Result<u64> {
@@ -181,6 +191,7 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         skip_bad_records: args.skip_bad_records,
         params: Arc::new(job_params(job, args, true)?),
         output_protocol: args.output_protocol.unwrap_or_default(),
+        max_line_bytes: max_line_bytes(args.max_line_mb)?,
     };
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();

@@ -15,6 +15,13 @@ use std::io::{self, BufReader, Read, Seek, SeekFrom};
 
 /// Bytes read from the input at a time.
 pub const READ_BUFFER_BYTES: usize = 1 << 20; // 1 MiB
+/// The longest line a map task takes whole by default (`--max-line-mb`):
+/// the first bytes of a longer one are a bad record, and its rest is read
+/// past without being kept. A log directory holding a binary file, or a log
+/// preallocated and left full of NUL bytes by a crash, has "lines" of
+/// gigabytes; held whole, such a line (and the job's copies of it) would
+/// take several times its size in memory.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 256 << 20; // 256 MiB
 /// The smallest read buffer a plain file's task starts with.
 const SMALL_READ_BUFFER_BYTES: usize = 4 << 10;
 
@@ -35,6 +42,12 @@ pub struct LineReader<R> {
     end: u64,
     /// The number of the first line returned, when known.
     first_line: Option<u64>,
+    /// The longest line returned whole (see [`Self::set_max_line`]).
+    max_line: usize,
+    /// Whether the line last returned was cut at `max_line` bytes.
+    cut: bool,
+    /// Whether the first bytes end a line that started before them.
+    skip_first: bool,
 }
 
 impl<R: Read> LineReader<R> {
@@ -65,6 +78,9 @@ impl<R: Read> LineReader<R> {
             pos,
             end,
             first_line: (pos == 0).then_some(1),
+            max_line: usize::MAX,
+            cut: false,
+            skip_first: false,
         }
     }
 
@@ -91,7 +107,43 @@ impl<R: Read> LineReader<R> {
             pos,
             end: u64::MAX,
             first_line: (pos == 0).then_some(1),
+            max_line: usize::MAX,
+            cut: false,
+            skip_first: false,
         }
+    }
+
+    /// Returns at most the first `bytes` bytes of a line (at least 1): a
+    /// longer line is cut there ([`Self::was_cut`] says so) and the rest of
+    /// it read past, so memory stays bounded whatever the input. Unlimited
+    /// by default.
+    ///
+    /// ```
+    /// use mr_core::input::LineReader;
+    /// let mut r = LineReader::new(&b"ab\nabcdefgh\nc"[..], 0, u64::MAX);
+    /// r.set_max_line(4);
+    /// assert_eq!(r.next_line().unwrap(), Some((0, &b"ab"[..])));
+    /// assert!(!r.was_cut());
+    /// assert_eq!(r.next_line().unwrap(), Some((3, &b"abcd"[..])));
+    /// assert!(r.was_cut());
+    /// assert_eq!(r.next_line().unwrap(), Some((12, &b"c"[..])));
+    /// assert!(!r.was_cut());
+    /// ```
+    pub fn set_max_line(&mut self, bytes: usize) {
+        self.max_line = bytes.max(1);
+    }
+
+    /// Whether the line last returned was cut at the longest line
+    /// ([`Self::set_max_line`]).
+    pub fn was_cut(&self) -> bool {
+        self.cut
+    }
+
+    /// The reader's first bytes end a line that started before them (a
+    /// piece cut inside a line too long to keep, see [`super::pieces`]):
+    /// they are read past, and the first line returned is the next one.
+    pub fn starts_inside_a_line(&mut self) {
+        self.skip_first = true;
     }
 
     /// The bytes not returned yet: those buffered, then the rest of the
@@ -133,17 +185,40 @@ impl<R: Read> LineReader<R> {
 
     /// Discards bytes through the next newline (the tail of a line owned by
     /// the previous split).
+    /// The line is read past, never held: a split starting inside a line
+    /// of gigabytes takes no more memory than any other.
     pub fn skip_partial_line(&mut self) -> io::Result<()> {
-        let saved = self.end;
+        let saved = (self.end, self.max_line);
         self.end = u64::MAX;
+        self.max_line = 1;
         let r = self.next_line().map(|_| ());
-        self.end = saved;
+        (self.end, self.max_line) = saved;
         r
     }
 
     /// The next line and the offset of its first byte, or `None` at the end
     /// of the split.
     pub fn next_line(&mut self) -> io::Result<Option<(u64, &[u8])>> {
+        Ok(self
+            .next_line_cut()?
+            .map(|(offset, line, _)| (offset, line)))
+    }
+
+    /// [`Self::next_line`], and whether the line was cut at the longest
+    /// line ([`Self::set_max_line`]).
+    ///
+    /// ```
+    /// use mr_core::input::LineReader;
+    /// let mut r = LineReader::new(&b"abcdefgh\n"[..], 0, u64::MAX);
+    /// r.set_max_line(4);
+    /// assert_eq!(r.next_line_cut().unwrap(), Some((0, &b"abcd"[..], true)));
+    /// ```
+    pub fn next_line_cut(&mut self) -> io::Result<Option<(u64, &[u8], bool)>> {
+        if self.skip_first {
+            self.skip_first = false;
+            self.skip_partial_line()?;
+        }
+        self.cut = false;
         if self.pos >= self.end {
             return Ok(None);
         }
@@ -154,6 +229,11 @@ impl<R: Read> LineReader<R> {
                 break (self.lo, len, len + 1);
             }
             self.scanned = self.hi - self.lo;
+            if self.scanned > self.max_line {
+                return self
+                    .cut_line()
+                    .map(|(offset, line)| Some((offset, line, true)));
+            }
             if self.eof {
                 if self.lo == self.hi {
                     return Ok(None);
@@ -167,8 +247,53 @@ impl<R: Read> LineReader<R> {
         self.lo += consumed;
         self.pos += consumed as u64;
         self.scanned = 0;
+        // A long line found whole in the buffer is cut all the same.
+        self.cut = len > self.max_line;
+        let len = len.min(self.max_line);
         let line = trim_line(&self.buf[start..start + len], line_start == 0);
-        Ok(Some((line_start, line)))
+        Ok(Some((line_start, line, self.cut)))
+    }
+
+    /// The current line, known to be longer than `max_line` bytes: its
+    /// first `max_line` bytes, the rest read past (into the buffer after
+    /// them, overwritten read after read) up to its newline.
+    #[cold]
+    fn cut_line(&mut self) -> io::Result<(u64, &[u8])> {
+        let max = self.max_line;
+        if self.lo > 0 {
+            self.buf.copy_within(self.lo..self.hi, 0);
+            self.hi -= self.lo;
+            self.lo = 0;
+        }
+        let line_start = self.pos;
+        // Bytes of the line after its first `max`, none of them a newline.
+        let mut past = (self.hi - max) as u64;
+        let room = max + READ_BUFFER_BYTES;
+        if self.buf.len() < room {
+            self.buf.resize(room, 0);
+        }
+        self.hi = max;
+        self.lo = max;
+        let mut newline = 0;
+        while !self.eof {
+            match read_some(&mut self.inner, &mut self.buf[max..])? {
+                0 => self.eof = true,
+                n => match memchr::memchr(b'\n', &self.buf[max..max + n]) {
+                    Some(i) => {
+                        past += i as u64;
+                        newline = 1;
+                        self.lo = max + i + 1;
+                        self.hi = max + n;
+                        break;
+                    }
+                    None => past += n as u64,
+                },
+            }
+        }
+        self.pos += max as u64 + past + newline;
+        self.scanned = 0;
+        self.cut = true;
+        Ok((line_start, trim_line(&self.buf[..max], line_start == 0)))
     }
 
     fn fill(&mut self) -> io::Result<()> {
@@ -178,8 +303,10 @@ impl<R: Read> LineReader<R> {
             self.lo = 0;
         }
         if self.hi == self.buf.len() {
-            // A line longer than the buffer: grow it.
+            // A line longer than the buffer: grow it, to one byte more than
+            // the longest line at most (enough to see that a line is longer).
             let n = self.buf.len() * 2;
+            let n = n.min(self.max_line.saturating_add(1).max(self.buf.len() + 1));
             self.buf.resize(n, 0);
         }
         match read_some(&mut self.inner, &mut self.buf[self.hi..])? {
@@ -518,6 +645,69 @@ mod tests {
             if trailing_newline && !content.is_empty() { content.push(b'\n'); }
             prop_assert_eq!(read_all_splits(&content, chunk), reference_lines(&content));
         }
+
+        /// With a longest line, whatever the split size and buffer: every
+        /// line once, at its offset, cut to its first `max` bytes exactly
+        /// when longer, and the reader's buffer bounded by the longest line.
+        #[test]
+        fn long_lines_are_cut_once_in_place(
+            content in hostile_bytes(),
+            chunk in 1u64..64,
+            max in 1usize..12,
+            capacity in 1usize..8,
+        ) {
+            let mut want = Vec::new();
+            let mut at = 0;
+            for raw in content.split_inclusive(|&b| b == b'\n') {
+                let body = raw.strip_suffix(b"\n").unwrap_or(raw);
+                let head = trim_line(&body[..body.len().min(max)], at == 0);
+                want.push((at as u64, head.to_vec(), body.len() > max));
+                at += raw.len();
+            }
+            let d = tempfile::tempdir().unwrap();
+            let p = d.path().join("f");
+            std::fs::write(&p, &content).unwrap();
+            let mut got = Vec::new();
+            for s in make_splits(vec![InputFile {
+                source: InputSource::Path(p.clone()),
+                display: "f".into(),
+                size: content.len() as u64,
+                compression: Compression::None,
+            }], chunk) {
+                // As open_split does: from the byte before the split, past
+                // the line the previous split owns.
+                let begin = s.start.saturating_sub(1);
+                let mut f = std::fs::File::open(&p).unwrap();
+                f.seek(SeekFrom::Start(begin)).unwrap();
+                let mut r = LineReader::with_capacity(f, begin, s.end, capacity);
+                r.set_max_line(max);
+                if s.start > 0 {
+                    r.skip_partial_line().unwrap();
+                }
+                while let Some((offset, l)) = r.next_line().unwrap() {
+                    got.push((offset, l.to_vec(), r.was_cut()));
+                }
+                prop_assert!(r.into_buffer().len() <= capacity.max(max + 1) + READ_BUFFER_BYTES);
+            }
+            prop_assert_eq!(got, want);
+        }
+    }
+
+    #[test]
+    fn a_piece_inside_a_line_starts_at_the_next_one() {
+        let mut r = LineReader::filled(
+            b"tail of a long line\nnext\n".to_vec(),
+            25,
+            100,
+            std::io::empty(),
+        );
+        r.set_first_line(7);
+        r.starts_inside_a_line();
+        assert_eq!(r.next_line().unwrap(), Some((120, &b"next"[..])));
+        assert_eq!(r.next_line().unwrap(), None);
+        let mut r = LineReader::filled(b"no newline at all".to_vec(), 17, 100, std::io::empty());
+        r.starts_inside_a_line();
+        assert_eq!(r.next_line().unwrap(), None);
     }
 
     proptest! {

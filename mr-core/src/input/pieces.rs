@@ -67,6 +67,9 @@ pub struct Piece {
     len: usize,
     /// The error the stream failed with right after the piece's bytes.
     error: Option<io::Error>,
+    /// Whether its first bytes end a line too long to keep, begun in the
+    /// piece before.
+    inside_a_line: bool,
     recycle: Recycler,
 }
 
@@ -91,7 +94,13 @@ impl Piece {
             None => Box::new(io::empty()),
         };
         let mut r = LineReader::filled(self.data, self.len, self.offset, after);
-        r.set_first_line(self.first_line);
+        if self.inside_a_line {
+            // Its first line ends the long line it continues.
+            r.starts_inside_a_line();
+            r.set_first_line(self.first_line + 1);
+        } else {
+            r.set_first_line(self.first_line);
+        }
         (r, self.recycle)
     }
 }
@@ -134,7 +143,8 @@ pub struct Rest {
 
 /// Reads a stream into [`Piece`]s of at least `piece_bytes` (a piece ends at
 /// the first line end after that; a line longer than a piece makes a larger
-/// piece). The last piece ends where the stream does, with or without a
+/// piece, up to the longest line a task is given, [`Cutter::with_max_line`]:
+/// a piece ends inside a longer line, and the next starts inside it). The last piece ends where the stream does, with or without a
 /// newline; a stream that fails ends with a piece holding the bytes before
 /// the failure, and the error. An empty stream is one empty piece (its map
 /// task still runs the mapper's hooks, as for any split).
@@ -160,6 +170,9 @@ pub struct Cutter<R> {
     index: usize,
     header: Option<Arc<[u8]>>,
     done: bool,
+    max_line: usize,
+    /// The last piece ended inside a line.
+    inside_a_line: bool,
 }
 
 impl<R: Read> Cutter<R> {
@@ -178,7 +191,18 @@ impl<R: Read> Cutter<R> {
             index: 0,
             header: None,
             done: false,
+            max_line: usize::MAX,
+            inside_a_line: false,
         }
+    }
+
+    /// Ends a piece inside a line once it holds more than `bytes` of it
+    /// with no line end (so memory stays bounded): the task of that piece
+    /// cuts the line at `bytes` (see [`LineReader::set_max_line`]), and the
+    /// next piece starts at the line after it.
+    pub fn with_max_line(mut self, bytes: usize) -> Self {
+        self.max_line = bytes.max(1);
+        self
     }
 
     /// Reads into `data` (its bytes are kept initialized: it is never
@@ -201,6 +225,10 @@ impl<R: Read> Cutter<R> {
             }
             if let Some(i) = memchr::memrchr(b'\n', &data[searched..*len]) {
                 return Filled::Cut(searched + i + 1);
+            }
+            if *len > self.max_line {
+                // No line end in the whole piece, longer than any line kept.
+                return Filled::Cut(*len);
             }
             // A line longer than a piece: read on.
             searched = *len;
@@ -261,6 +289,10 @@ impl<R: Read> Iterator for Cutter<R> {
             }
         };
         let bytes = &data[..len];
+        let inside_a_line = std::mem::replace(
+            &mut self.inside_a_line,
+            len > 0 && bytes.last() != Some(&b'\n') && !self.done,
+        );
         if self.index == 0 {
             self.header = Some(first_line(bytes).into());
         }
@@ -277,6 +309,7 @@ impl<R: Read> Iterator for Cutter<R> {
             data,
             len,
             error,
+            inside_a_line,
             recycle: Recycler(self.recycle.clone()),
         };
         self.index += 1;
@@ -463,6 +496,40 @@ mod tests {
                 text.push('\n');
             }
             prop_assert_eq!(cut_lines(text.as_bytes(), piece), all_lines(text.as_bytes()));
+        }
+
+        /// With a longest line: the pieces' lines are the stream's, cut at
+        /// the same place, at the same offsets, with the same numbers, and
+        /// no piece holds more than a piece and a longest line.
+        #[test]
+        fn long_lines_are_cut_as_in_one_reader(
+            lines in proptest::collection::vec("[a-c\r]{0,30}", 0..40),
+            last_newline in any::<bool>(),
+            piece in 1usize..16,
+            max in 1usize..10,
+        ) {
+            let mut text = lines.join("\n");
+            if last_newline && !text.is_empty() {
+                text.push('\n');
+            }
+            let data = text.as_bytes();
+            let with_cuts = |mut r: LineReader<Box<dyn Read + Send>>| {
+                r.set_max_line(max);
+                let first = r.first_line().unwrap_or(0);
+                let mut out = Vec::new();
+                while let Some((at, l, cut)) = r.next_line_cut().unwrap() {
+                    out.push((at, first + out.len() as u64, l.to_vec(), cut));
+                }
+                out
+            };
+            let whole: Box<dyn Read + Send> = Box::new(io::Cursor::new(data.to_vec()));
+            let want = with_cuts(LineReader::new(whole, 0, u64::MAX));
+            let mut got = Vec::new();
+            for p in Cutter::new(data, piece).with_max_line(max) {
+                prop_assert!(p.len() <= piece + max + 1, "{} bytes", p.len());
+                got.extend(with_cuts(p.into_lines().0));
+            }
+            prop_assert_eq!(got, want);
         }
     }
 }

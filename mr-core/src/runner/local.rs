@@ -206,6 +206,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             part_dir: map_only.then_some(out_dir.as_path()),
             columns: if i == 0 { columns.as_deref() } else { None },
             params: &cfg.params,
+            max_line: cfg.max_line_bytes,
         };
         // A stream (a compressed file, stdin) is cut into pieces for several
         // map tasks; not for a map-only step, whose parts are one per split.
@@ -213,6 +214,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         let cut = (!map_only && !whole && cfg.cut_streams != CutStreams::Never).then(|| Cut {
             piece_bytes: pieces::piece_bytes(threads, cfg.chunk_size, always),
             always,
+            max_line: cfg.max_line_bytes,
         });
         let map_results = each_map_task(&pool, cfg.inline, &run, splits, cut, |s, input| {
             // Tiny splits may never reach the task's own checks.

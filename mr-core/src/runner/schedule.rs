@@ -81,6 +81,7 @@ pub(crate) fn each_map_task<R: Send>(
     let Cut {
         piece_bytes,
         always,
+        max_line,
     } = match cut {
         Some(c) if !inline && pool.current_num_threads() > 1 && splits.iter().any(is_stream) => c,
         _ => {
@@ -152,7 +153,7 @@ pub(crate) fn each_map_task<R: Send>(
                     };
                     let Some(rest) = rest else { continue };
                     let s = Arc::new(s);
-                    let cutter = Cutter::resume(rest, piece_bytes);
+                    let cutter = Cutter::resume(rest, piece_bytes).with_max_line(max_line);
                     let spawned = std::thread::Builder::new()
                         .name("mr-cut".into())
                         .spawn_scoped(scope, move || cut_stream(cutter, i, s, slot, run));
@@ -195,6 +196,8 @@ enum Next<'a> {
 pub(crate) struct Cut {
     /// About how many bytes a piece holds.
     pub piece_bytes: usize,
+    /// The longest line a task is given: a piece ends inside a longer one.
+    pub max_line: usize,
     /// Cut after the first lines, whether it pays or not.
     pub always: bool,
 }
@@ -459,6 +462,7 @@ mod tests {
             let run = RunFlag::new();
             let cut = Some(Cut {
                 piece_bytes: 1 << 20,
+                max_line: usize::MAX,
                 always: false,
             });
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
@@ -507,6 +511,7 @@ mod tests {
         let splits = vec![gz_split(0), gz_split(1), gz_split(2), plain];
         let cut = Some(Cut {
             piece_bytes: 1 << 20,
+            max_line: usize::MAX,
             always: true,
         });
         let started = std::time::Instant::now();

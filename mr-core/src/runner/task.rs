@@ -65,6 +65,9 @@ pub struct TaskOptions {
     /// Write the output records in this protocol (the last step's last
     /// task only; others write JSON for the next step).
     pub output_protocol: crate::output::protocol::OutputProtocol,
+    /// The longest line a mapper is given (`--max-line-mb`; see
+    /// [`crate::RunConfig::max_line_bytes`]).
+    pub max_line_bytes: usize,
 }
 
 /// What Hadoop tells a streaming task through its environment (dots in
@@ -218,10 +221,11 @@ pub fn run_task(
                 RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", opts.step))
             })?;
             let mut reader = reader;
+            reader.set_max_line(opts.max_line_bytes);
             let mut line_no = 0u64;
             let split_start = env.input_start.unwrap_or(0);
-            while let Some((stdin_offset, raw)) = reader
-                .next_line()
+            while let Some((stdin_offset, raw, cut)) = reader
+                .next_line_cut()
                 .map_err(|e| Error::io("reading", "-", e))?
             {
                 line_no += 1;
@@ -235,7 +239,13 @@ pub fn run_task(
                     // On stdin itself, the offset in stdin is the truth.
                     (env.input_file.is_none().then_some(stdin_offset), raw)
                 };
-                let r = mapper.map_line(line, &mut sink, &mut counters);
+                let r = if cut {
+                    Err(RecordError::Decode(crate::map_task::too_long(
+                        opts.max_line_bytes,
+                    )))
+                } else {
+                    mapper.map_line(line, &mut sink, &mut counters)
+                };
                 let location = || record_location(opts.step, &file, split_start, line_no, offset);
                 policy.check(&mut StderrKeeper(&mut *diag), r, location, line)?;
                 if records_in.is_multiple_of(1_000_000) {
@@ -539,6 +549,7 @@ mod tests {
             skip_bad_records: skip,
             params: Default::default(),
             output_protocol: Default::default(),
+            max_line_bytes: usize::MAX,
         };
         let r = run_task(
             &Wc,
@@ -618,7 +629,7 @@ mod tests {
             let input = if sort { sorted_by_key(&input) } else { input };
             for role in [TaskRole::Mapper, TaskRole::Combiner, TaskRole::Reducer] {
                 for skip in [false, true] {
-                    let opts = TaskOptions { step: 0, role, skip_bad_records: skip, params: Default::default(), output_protocol: Default::default() };
+                    let opts = TaskOptions { step: 0, role, skip_bad_records: skip, params: Default::default(), output_protocol: Default::default(), max_line_bytes: usize::MAX };
                     let (mut out, mut diag) = (Vec::new(), Vec::new());
                     let r = run_task(&Wc, &opts, &TaskEnv::default(), &input[..], &mut out, &mut diag);
                     if skip && (role == TaskRole::Mapper || sort) {
@@ -689,6 +700,7 @@ mod tests {
             skip_bad_records: skip,
             params: Default::default(),
             output_protocol: Default::default(),
+            max_line_bytes: usize::MAX,
         };
         let r = run_task(
             &BadOnX,
