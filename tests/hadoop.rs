@@ -912,3 +912,116 @@ fn overwrite_on_hadoop_and_spark_replaces_an_output_only_when_the_new_one_is_don
         );
     }
 }
+
+/// Another run writes the output while an `--overwrite` run runs (a retried
+/// pipeline task whose first attempt is still going): `hadoop fs -mv` and
+/// Hadoop's `rename` would put the new output *inside* the other run's.
+/// The run sees it, takes its output back out, and fails; the other run's
+/// output is left exactly as it wrote it.
+#[test]
+fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() {
+    let Some(home) =
+        hadoop_home("overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    let lines: String = (0..20_000)
+        .map(|i| format!("{{\"page_url\": \"/p{}\"}}\n", i % 500))
+        .collect();
+    w.write("in/a.jsonl", &lines);
+    let mut engines = vec![("hadoop", hadoop_args(&w))];
+    let spark = ["-r", "spark", "--spark-master", "local[2]"];
+    engines.push(("spark", spark.map(String::from).to_vec()));
+    for (engine, engine_args) in &engines {
+        let out = format!("{engine}-race");
+        let mut caught = false;
+        // The other run must land between this run's last step starting and
+        // its output moving in: a lost race is tried again.
+        for _attempt in 0..3 {
+            let _ = fs::remove_dir_all(w.path(&out));
+            let (input, output) = (w.path("in"), w.path(&out));
+            let (input, output) = (input.to_string_lossy(), output.to_string_lossy());
+            let mut args = vec![
+                "run",
+                "url_views",
+                "-i",
+                &input,
+                "-o",
+                &output,
+                "-q",
+                "--overwrite",
+            ];
+            args.extend(engine_args.iter().map(String::as_str));
+            fs::create_dir_all(w.path("_tmp")).unwrap();
+            let mut child = Command::new(MR)
+                .args(&args)
+                .current_dir(w.dir.path())
+                .env("SPARK_LOCAL_IP", "127.0.0.1")
+                .env("HADOOP_HOME", home)
+                .env("TMPDIR", w.path("_tmp"))
+                .stdin(Stdio::null())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let staging_started = || {
+                fs::read_dir(w.dir.path()).unwrap().any(|e| {
+                    let name = e.unwrap().file_name().to_string_lossy().into_owned();
+                    name.starts_with(&format!("{out}.mr-tmp-"))
+                })
+            };
+            let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
+            while !staging_started() && child.try_wait().unwrap().is_none() {
+                assert!(
+                    std::time::Instant::now() < deadline,
+                    "{engine}: no staging dir"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            // The other run's output.
+            w.write(&format!("{out}/part-00000"), "\"/other\"\t1\n");
+            w.write(&format!("{out}/_SUCCESS"), "");
+            let o = child.wait_with_output().unwrap();
+            let err = String::from_utf8_lossy(&o.stderr).into_owned();
+            if o.status.success() {
+                continue; // moved in before the other run wrote: try again
+            }
+            assert!(err.contains("another run wrote"), "{engine}: {err}");
+            let mut left: Vec<String> = fs::read_dir(w.path(&out))
+                .unwrap()
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .filter(|n| !n.ends_with(".crc"))
+                .collect();
+            left.sort();
+            assert_eq!(left, ["_SUCCESS", "part-00000"], "{engine}: {err}");
+            assert_eq!(
+                fs::read_to_string(w.path(&format!("{out}/part-00000"))).unwrap(),
+                "\"/other\"\t1\n"
+            );
+            // The new output is whole, beside it, where the message says.
+            let staging = fs::read_dir(w.dir.path())
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| {
+                    p.file_name()
+                        .unwrap()
+                        .to_string_lossy()
+                        .starts_with(&format!("{out}.mr-tmp-"))
+                })
+                .unwrap_or_else(|| panic!("{engine}: no new output beside: {err}"));
+            let name = staging.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                err.contains("the new output is in ") && err.contains(&name),
+                "{engine}: {err}"
+            );
+            let (new, _) = sorted_parts(&staging);
+            assert_eq!(new.len(), 500, "{engine}");
+            caught = true;
+            break;
+        }
+        assert!(
+            caught,
+            "{engine}: the other run never landed in time (3 tries)"
+        );
+    }
+}

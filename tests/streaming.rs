@@ -426,9 +426,12 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner \\
     -numReduceTasks 8
 
-# once every step has succeeded (the first only when there is an old output):
+# once every step has succeeded (the first only when there is an old output;
+# if the -test finds the new output inside OUT, another run wrote OUT meanwhile:
+# the new output is moved back out and the run fails):
 hadoop fs -mv hdfs:///out/watches hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
 hadoop fs -mv hdfs:///out/watches.mr-tmp-video_tagging-1795389352-4242 hdfs:///out/watches
+hadoop fs -test -e hdfs:///out/watches/watches.mr-tmp-video_tagging-1795389352-4242
 hadoop fs -rm -r -skipTrash hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
 ";
 

@@ -215,6 +215,15 @@ pub struct Replace {
     pub move_old_aside: ShellCommand,
     /// `hadoop fs -mv STAGING OUT`.
     pub move_new_in: ShellCommand,
+    /// `OUT/STAGING_NAME`: where `-mv STAGING OUT` puts the new output when
+    /// OUT is a directory.
+    pub nested: String,
+    /// `hadoop fs -test -e OUT/STAGING_NAME`: succeeds when the move put the
+    /// new output inside OUT instead of at OUT, as `-mv` does when OUT is a
+    /// directory: another run wrote OUT while this one ran.
+    pub check_nested: ShellCommand,
+    /// `hadoop fs -mv OUT/STAGING_NAME STAGING`: takes it back out.
+    pub unnest: ShellCommand,
     /// `hadoop fs -rm -r -skipTrash OLD`.
     pub remove_old: ShellCommand,
     /// `hadoop fs -mv OLD OUT`: puts the old output back when the new one
@@ -351,9 +360,14 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let replace = o.overwrite.then(|| {
         let staging = format!("{out}.mr-tmp-{}", o.run_id);
         let old = format!("{out}.mr-old-{}", o.run_id);
+        let name = staging.rsplit('/').next().unwrap_or(&staging);
+        let nested = format!("{}/{name}", out.trim_end_matches('/'));
         Replace {
             move_old_aside: fs_command(o, &["-mv", out, &old]),
             move_new_in: fs_command(o, &["-mv", &staging, out]),
+            check_nested: fs_command(o, &["-test", "-e", &nested]),
+            unnest: fs_command(o, &["-mv", &nested, &staging]),
+            nested,
             remove_old: fs_command(o, &["-rm", "-r", "-skipTrash", &old]),
             restore_old: fs_command(o, &["-mv", &old, out]),
             discard: rm_command(o, &staging),
@@ -670,10 +684,17 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         all.extend(cmds.steps.iter().map(ShellCommand::display));
         if let Some(r) = &cmds.replace {
             all.push(format!(
-                "# once every step has succeeded (the first only when there is an old output):\n{}",
-                [&r.move_old_aside, &r.move_new_in, &r.remove_old]
-                    .map(ShellCommand::display)
-                    .join("\n")
+                "# once every step has succeeded (the first only when there is an old output;\n\
+                 # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:\n\
+                 # the new output is moved back out and the run fails):\n{}",
+                [
+                    &r.move_old_aside,
+                    &r.move_new_in,
+                    &r.check_nested,
+                    &r.remove_old
+                ]
+                .map(ShellCommand::display)
+                .join("\n")
             ));
         }
         all.extend(cmds.after.iter().map(ShellCommand::display));
@@ -826,7 +847,23 @@ fn replace_output(r: &Replace, old_exists: bool, output: &str) -> anyhow::Result
             ))
         })?;
     }
-    if let Err(e) = run(&r.move_new_in, "moving the new output in") {
+    let moved = run(&r.move_new_in, "moving the new output in");
+    if moved.is_ok() && r.check_nested.captured().is_ok_and(|o| o.status.success()) {
+        // OUT came back while this run ran (another run wrote it): `-mv`
+        // put the new output inside it. Out again, and leave OUT alone.
+        let back = run(&r.unnest, "moving the new output back out");
+        anyhow::bail!(
+            "another run wrote {output} while this one ran: it was left as that run wrote it, \
+             and the new output is in {}{}",
+            if back.is_ok() { &r.staging } else { &r.nested },
+            if old_exists {
+                format!("; the old output is in {}", r.old)
+            } else {
+                String::new()
+            }
+        );
+    }
+    if let Err(e) = moved {
         let restored = old_exists && run(&r.restore_old, "putting the old output back").is_ok();
         return Err(e.context(format!(
             "the new output is in {}; {}",
@@ -1022,6 +1059,14 @@ mod tests {
         assert_eq!(
             r.move_new_in.argv().join(" "),
             "hadoop fs -mv hdfs:///out.mr-tmp-j-1 hdfs:///out"
+        );
+        assert_eq!(
+            r.check_nested.argv().join(" "),
+            "hadoop fs -test -e hdfs:///out/out.mr-tmp-j-1"
+        );
+        assert_eq!(
+            r.unnest.argv().join(" "),
+            "hadoop fs -mv hdfs:///out/out.mr-tmp-j-1 hdfs:///out.mr-tmp-j-1"
         );
         assert_eq!(
             r.remove_old.argv().join(" "),

@@ -249,20 +249,52 @@ def jvm_path(sc, path):
     return sc._jvm.org.apache.hadoop.fs.Path(path)
 
 
-def replace_output(sc, fs, staging, output):
+def rename_no_replace(sc, src, dst):
+    """Renames `src` to `dst` only if `dst` does not exist (Hadoop's
+    FileContext rename with Options.Rename.NONE: atomic on HDFS). The plain
+    FileSystem.rename puts `src` inside an existing directory on HDFS, and
+    on a local file system copies it over that directory's files."""
+    jvm = sc._jvm
+    fc = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
+        dst.toUri(), sc._jsc.hadoopConfiguration()
+    )
+    options = sc._gateway.new_array(jvm.org.apache.hadoop.fs.Options.Rename, 1)
+    options[0] = jvm.org.apache.hadoop.fs.Options.Rename.NONE
+    try:
+        fc.rename(src, dst, options)
+        return True
+    except Exception as e:  # py4j's Py4JJavaError: the Java exception's text
+        sys.stderr.write("mr: renaming %s to %s: %s\n" % (src.toString(), dst.toString(), str(e).splitlines()[0] if str(e) else e))
+        return False
+
+
+def replace_output(sc, fs, staging, output, had_old):
     """Puts the complete new output `staging` in the place of `output`: the
     old one is moved aside, the new one moved in, then the old one removed
-    (put back if the new one cannot be moved in)."""
+    (put back if the new one cannot be moved in). `had_old`: whether there
+    was an output when the run started. Nothing is ever moved into or over
+    an output another run wrote meanwhile."""
     out = jvm_path(sc, output)
+    new = jvm_path(sc, staging)
     old = jvm_path(sc, staging.replace(".mr-tmp-", ".mr-old-"))
-    had_old = fs.exists(out)
-    if had_old and not fs.rename(out, old):
-        fs.delete(jvm_path(sc, staging), True)
+    if not had_old and fs.exists(out):
+        raise MrError(
+            "another run wrote %s while this one ran: it was left as that run wrote "
+            "it, and the new output is in %s" % (output, staging)
+        )
+    if had_old and not rename_no_replace(sc, out, old):
+        fs.delete(new, True)
         raise MrError(
             "cannot move the old output %s aside; it was left as it was" % output
         )
-    if not fs.rename(jvm_path(sc, staging), out):
-        back = had_old and fs.rename(old, out)
+    if not rename_no_replace(sc, new, out):
+        if fs.exists(out) and fs.exists(new):
+            raise MrError(
+                "another run wrote %s while this one ran: it was left as that run wrote "
+                "it, and the new output is in %s%s"
+                % (output, staging, "; the old output is in %s" % old.toString() if had_old else "")
+            )
+        back = had_old and rename_no_replace(sc, old, out)
         raise MrError(
             "cannot move the new output %s into %s; %s"
             % (
@@ -325,9 +357,11 @@ def main():
             hconf.set(k, v)
         output = spec.get("output")
         staging = None
+        had_old = False
         if output:
             fs, path = hadoop_fs(sc, output)
-            if fs.exists(path):
+            had_old = fs.exists(path)
+            if had_old:
                 if not spec["overwrite"]:
                     raise MrError(
                         "output %s already exists (use --overwrite to replace it"
@@ -376,7 +410,7 @@ def main():
                     fs.delete(jvm_path(sc, staging), True)
                 raise
             if staging:
-                replace_output(sc, fs, staging, output)
+                replace_output(sc, fs, staging, output, had_old)
         else:
             # Results for stdout: each partition to a local part file, which
             # mr merges in key order.
