@@ -922,3 +922,50 @@ fn a_line_longer_than_max_line_mb_is_a_bad_record_read_past() {
     let peak = report["totals"]["peak_memory_bytes"].as_u64().unwrap();
     assert!(peak < 48 << 20, "peak memory {peak} bytes");
 }
+
+/// Text a Windows tool wrote (PowerShell's `>` writes UTF-16LE): read as
+/// bytes, its words would be cut at every other (zero) byte, silently. The
+/// run stops before any task, naming the file, its encoding and the fix; a
+/// log full of zero bytes, or one starting with them, is not taken for it.
+#[test]
+fn utf16_text_is_refused_before_any_task_naming_file_and_fix() {
+    let w = Workdir::new();
+    let text = "hello world hello\nsecond line\n".repeat(30);
+    let utf16le = |t: &str| -> Vec<u8> { t.encode_utf16().flat_map(u16::to_le_bytes).collect() };
+    w.write("logs/a.txt", &text);
+    w.write(
+        "logs/win.txt",
+        [&[0xff, 0xfe][..], &utf16le(&text)].concat(),
+    );
+    let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out"]);
+    let says = "logs/win.txt is UTF-16LE text (its byte-order mark): mr reads UTF-8";
+    failed_saying(&o, says, &w.path("out"));
+    assert!(
+        stderr(&o).contains("iconv -f UTF-16LE -t UTF-8"),
+        "{}",
+        stderr(&o)
+    );
+
+    // Without a byte-order mark, by its zero bytes.
+    fs::remove_file(w.path("logs/win.txt")).unwrap();
+    w.write("logs/win.txt", utf16le(&text));
+    let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out"]);
+    failed_saying(
+        &o,
+        "logs/win.txt is UTF-16LE text (every other byte",
+        &w.path("out"),
+    );
+
+    // Zero bytes alone (a crashed log) are read as they always were.
+    fs::remove_file(w.path("logs/win.txt")).unwrap();
+    w.write(
+        "logs/zeros.txt",
+        [vec![0u8; 600], b"\nhello\n".to_vec()].concat(),
+    );
+    let o = ok(w.mr(&["run", "word_count", "-i", "logs", "-o", "out"]));
+    assert!(
+        read_parts(&w.path("out")).contains("\"hello\"\t61"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -134,6 +134,23 @@ pub enum Error {
         /// The path or pattern as given.
         path: String,
     },
+    /// An input file is text in an encoding mr does not read (UTF-16 or
+    /// UTF-32, as Windows tools write): its lines would be garbage, or, for
+    /// a job reading text, words cut at every other byte.
+    #[error(
+        "{} is {encoding} text ({how}): mr reads UTF-8 (and Latin-1 for text jobs), as Hadoop \
+         Streaming does; convert it (iconv -f {encoding} -t UTF-8) or move it out of the input",
+        printable_line(&path.display().to_string())
+    )]
+    TextEncoding {
+        /// The file.
+        path: PathBuf,
+        /// `UTF-16LE`, `UTF-16BE`, `UTF-32LE` or `UTF-32BE`.
+        encoding: &'static str,
+        /// How it was told: its byte-order mark, or the zero bytes of ASCII
+        /// text in that encoding.
+        how: &'static str,
+    },
     /// A file-system operation failed on `path`.
     #[error("{op} {}: {source}", path.display())]
     Io {

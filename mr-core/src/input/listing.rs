@@ -391,6 +391,13 @@ impl Walk {
 fn detect_compression(path: &Path) -> Result<Compression> {
     let head = read_head(path)?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    if let (None, Some((encoding, how))) = (Compression::from_magic(&head), wide_text(&head)) {
+        return Err(Error::TextEncoding {
+            path: path.to_path_buf(),
+            encoding,
+            how,
+        });
+    }
     match Compression::from_magic(&head) {
         // A text file may start with "PAR1"; a table also ends with it. One
         // named .parquet is a table even if cut (its reader says so).
@@ -441,8 +448,59 @@ fn ends_with_magic(path: &Path, magic: &[u8]) -> Result<bool> {
 }
 
 /// The first 4 bytes of a file (fewer if it is shorter).
+/// The text encoding of a file's first bytes when it is UTF-16 or UTF-32:
+/// by its byte-order mark, or, without one, by ASCII text's zero bytes
+/// (nine pairs in ten of the first 512 bytes a character and a zero, in
+/// that order or the other: what no UTF-8 text and hardly a binary file
+/// shows).
+///
+/// ```
+/// use mr_core::input::listing::wide_text;
+/// let utf16le: Vec<u8> = "{\"a\": 1}\n".repeat(20).encode_utf16().flat_map(u16::to_le_bytes).collect();
+/// assert_eq!(wide_text(&utf16le).map(|(e, _)| e), Some("UTF-16LE"));
+/// assert_eq!(wide_text(&[&[0xff, 0xfe][..], &utf16le].concat()).map(|(e, _)| e), Some("UTF-16LE"));
+/// assert_eq!(wide_text(b"\xfe\xff\x00{").map(|(e, _)| e), Some("UTF-16BE"));
+/// assert_eq!(wide_text(b"\xff\xfe\x00\x00{\x00\x00\x00").map(|(e, _)| e), Some("UTF-32LE"));
+/// assert_eq!(wide_text("{\"a\": \"é\"}\n".repeat(20).as_bytes()), None);
+/// assert_eq!(wide_text(&[0u8; 512]), None);
+/// ```
+pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const MARK: &str = "its byte-order mark";
+    const ZEROS: &str = "every other byte of its first bytes zero";
+    if head.starts_with(&[0, 0, 0xfe, 0xff]) {
+        return Some(("UTF-32BE", MARK));
+    }
+    if head.starts_with(&[0xff, 0xfe, 0, 0]) {
+        return Some(("UTF-32LE", MARK));
+    }
+    if head.starts_with(&[0xff, 0xfe]) {
+        return Some(("UTF-16LE", MARK));
+    }
+    if head.starts_with(&[0xfe, 0xff]) {
+        return Some(("UTF-16BE", MARK));
+    }
+    let pairs = head.len() / 2;
+    if pairs < 32 {
+        return None;
+    }
+    let (mut le, mut be) = (0, 0);
+    for p in head.chunks_exact(2) {
+        le += usize::from(p[0] != 0 && p[1] == 0);
+        be += usize::from(p[0] == 0 && p[1] != 0);
+    }
+    if le * 10 >= pairs * 9 {
+        Some(("UTF-16LE", ZEROS))
+    } else if be * 10 >= pairs * 9 {
+        Some(("UTF-16BE", ZEROS))
+    } else {
+        None
+    }
+}
+
+/// The first bytes of a file (512 at most): enough for any magic number
+/// and to tell UTF-16 text ([`wide_text`]).
 fn read_head(path: &Path) -> Result<Vec<u8>> {
-    let mut magic = [0u8; 4];
+    let mut magic = [0u8; 512];
     let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
     use std::io::Read;
     let mut n = 0;
