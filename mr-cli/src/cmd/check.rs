@@ -164,16 +164,20 @@ fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, u
     let mut lines = Vec::new();
     for split in make_splits(files, u64::MAX) {
         let mut reader = open_split(&split, None)?;
+        // A line too long for a run's mapper is not sampled (nor held).
+        reader.set_max_line(mr_core::input::lines::DEFAULT_MAX_LINE_BYTES);
         let mut taken = 0;
         while taken < share && lines.len() < max {
-            let Some((_, line)) = reader
-                .next_line()
+            let Some((_, line, cut)) = reader
+                .next_line_cut()
                 .with_context(|| format!("reading {}", split.file.display))?
             else {
                 break;
             };
-            lines.push(line.to_vec());
-            taken += 1;
+            if !cut {
+                lines.push(line.to_vec());
+                taken += 1;
+            }
         }
     }
     Ok((lines, n))
