@@ -956,6 +956,43 @@ fn utf16_text_is_refused_before_any_task_naming_file_and_fix() {
         &w.path("out"),
     );
 
+    // Compressed, piped, or in a task Hadoop runs: the first line shows it.
+    let with_bom = [&[0xff, 0xfe][..], &utf16le(&text)].concat();
+    w.write_gz("gz/win.txt.gz", &with_bom);
+    let o = w.mr(&["run", "word_count", "-i", "gz", "-o", "out"]);
+    failed_saying(
+        &o,
+        "gz/win.txt.gz is UTF-16LE text (its byte-order mark)",
+        &w.path("out"),
+    );
+    let o = w.mr_stdin(&["run", "word_count", "-o", "out"], Some(&with_bom));
+    failed_saying(
+        &o,
+        "- is UTF-16LE text (its byte-order mark)",
+        &w.path("out"),
+    );
+    let task = [b"0\t".to_vec(), with_bom.clone()].concat();
+    let mut child = Command::new(MR)
+        .args(["run", "word_count", "--mapper"])
+        .env("stream_map_input_ignoreKey", "false")
+        .env("mapreduce_map_input_file", "hdfs:///logs/win.txt")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&task).unwrap();
+    drop(stdin);
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("hdfs:///logs/win.txt is UTF-16LE text (its byte-order mark)"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(stdout(&o), "", "a task that refuses writes no records");
+
     // Zero bytes alone (a crashed log) are read as they always were.
     fs::remove_file(w.path("logs/win.txt")).unwrap();
     w.write(

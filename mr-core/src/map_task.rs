@@ -297,6 +297,9 @@ pub(crate) fn run_map_task(
             break;
         };
         lines_read += 1;
+        if offset == 0 && !whole {
+            crate::input::listing::check_first_line(&split.file.display, line)?;
+        }
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;
             if let Some(p) = env.progress {

@@ -497,6 +497,22 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// [`Error::TextEncoding`] when the first line of `file` (offset 0 of its
+/// decoded bytes) shows UTF-16 or UTF-32 text ([`wide_text`]). Map tasks
+/// ask this of what the listing cannot look into: a compressed file, stdin,
+/// and on Hadoop every input (a task sees its file's first line at offset
+/// 0), so that such a file stops the run on every runner.
+pub(crate) fn check_first_line(file: &str, line: &[u8]) -> Result<()> {
+    match wide_text(line) {
+        Some((encoding, how)) => Err(Error::TextEncoding {
+            path: PathBuf::from(file),
+            encoding,
+            how,
+        }),
+        None => Ok(()),
+    }
+}
+
 /// The first bytes of a file (512 at most): enough for any magic number
 /// and to tell UTF-16 text ([`wide_text`]).
 fn read_head(path: &Path) -> Result<Vec<u8>> {

@@ -239,6 +239,9 @@ pub fn run_task(
                     // On stdin itself, the offset in stdin is the truth.
                     (env.input_file.is_none().then_some(stdin_offset), raw)
                 };
+                if offset == Some(0) {
+                    crate::input::listing::check_first_line(&file, line)?;
+                }
                 let r = if cut {
                     Err(RecordError::Decode(crate::map_task::too_long(
                         opts.max_line_bytes,
