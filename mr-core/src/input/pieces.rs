@@ -144,9 +144,10 @@ pub struct Rest {
 /// Reads a stream into [`Piece`]s of at least `piece_bytes` (a piece ends at
 /// the first line end after that; a line longer than a piece makes a larger
 /// piece, up to the longest line a task is given, [`Cutter::with_max_line`]:
-/// a piece ends inside a longer line, and the next starts inside it). The last piece ends where the stream does, with or without a
-/// newline; a stream that fails ends with a piece holding the bytes before
-/// the failure, and the error. An empty stream is one empty piece (its map
+/// a piece ends inside a longer line, and the next starts inside it). The
+/// last piece ends where the stream does, with or without a newline; a
+/// stream that fails ends with a piece holding the bytes before the
+/// failure, and the error. An empty stream is one empty piece (its map
 /// task still runs the mapper's hooks, as for any split).
 ///
 /// ```
