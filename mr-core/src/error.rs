@@ -140,7 +140,7 @@ pub enum Error {
     #[error(
         "{} is {encoding} text ({how}): mr reads UTF-8 (and Latin-1 for text jobs), as Hadoop \
          Streaming does; convert it (iconv -f {encoding} -t UTF-8) or move it out of the input",
-        printable_line(&path.display().to_string())
+        printable_path(path)
     )]
     TextEncoding {
         /// The file.
@@ -420,6 +420,12 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// ```
 pub fn printable_line(text: &str) -> Cow<'_, str> {
     escape_if(text, |c| c != '\t' && needs_escape(c))
+}
+
+/// A path as [`printable_line`] shows it (a file name comes from the input
+/// too).
+pub fn printable_path(path: &std::path::Path) -> String {
+    printable_line(&path.display().to_string()).into_owned()
 }
 
 /// Control characters (C0, DEL, C1) and the bidirectional formatting marks.

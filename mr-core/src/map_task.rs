@@ -13,7 +13,7 @@ use crate::input::read_ahead::{thread_cpu_time, DecodeCost};
 use crate::input::whole_file::manifest_line;
 use crate::input::LineReader;
 use crate::input::Split;
-use crate::job::{RecordError, Step, TaskContext, TaskKind};
+use crate::job::{MapFn, RecordError, Step, TaskContext, TaskKind};
 use crate::output::bad::{BadRecordPolicy, BadRecords};
 use crate::output::part::PartWriter;
 use crate::shuffle::buffer::SortBuffer;
@@ -311,11 +311,13 @@ pub(crate) fn run_map_task(
             }
         }
         stats.input_records += 1;
-        let r = if cut {
-            Err(RecordError::Decode(too_long(env.max_line)))
-        } else {
-            mapper.map_line(line, sink.as_sink(), &mut counters)
-        };
+        let r = map_whole_line(
+            &mut *mapper,
+            line,
+            cut.then_some(env.max_line),
+            sink.as_sink(),
+            &mut counters,
+        );
         let location = || Location::Line {
             step: env.step_index,
             file: split.file.display.clone(),
@@ -407,12 +409,22 @@ pub(crate) fn run_map_task(
     })
 }
 
-/// Why a line longer than `max` bytes is a bad record.
-pub(crate) fn too_long(max: usize) -> String {
-    format!(
-        "the line is longer than {max} bytes, the longest a mapper is given \
-         (--max-line-mb): it was cut there and read past, so that memory stays \
-         bounded on a file that is not lines; kept aside, it holds its first \
-         {max} bytes"
-    )
+/// Maps `line`, unless the reader cut it at `cut_at` bytes (`--max-line-mb`):
+/// then it is a bad record, the mapper never seeing a part of a line.
+pub(crate) fn map_whole_line(
+    mapper: &mut dyn MapFn,
+    line: &[u8],
+    cut_at: Option<usize>,
+    sink: &mut dyn RecordSink,
+    counters: &mut Counters,
+) -> std::result::Result<bool, RecordError> {
+    match cut_at {
+        Some(max) => Err(RecordError::Decode(format!(
+            "the line is longer than {max} bytes, the longest a mapper is given \
+             (--max-line-mb): it was cut there and read past, so that memory stays \
+             bounded on a file that is not lines; kept aside, it holds its first \
+             {max} bytes"
+        ))),
+        None => mapper.map_line(line, sink, counters),
+    }
 }

@@ -172,7 +172,7 @@ impl JobPlan {
                 TaskRole::Mapper => self.steps.get(step).is_some_and(|s| !s.reducer),
                 TaskRole::Combiner => false,
             };
-        let role = match role {
+        let flag = match role {
             TaskRole::Mapper => "--mapper",
             TaskRole::Combiner => "--combiner",
             TaskRole::Reducer => "--reducer",
@@ -182,12 +182,12 @@ impl JobPlan {
             self.job.clone(),
             "--step-num".into(),
             step.to_string(),
-            role.into(),
+            flag.into(),
         ];
         if self.skip_bad_records {
             v.push("--skip-bad-records".into());
         }
-        if let (true, Some(mb)) = (role == "--mapper", &self.extras.max_line_mb) {
+        if let (TaskRole::Mapper, Some(mb)) = (role, &self.extras.max_line_mb) {
             v.push("--max-line-mb".into());
             v.push(mb.clone());
         }

@@ -251,9 +251,10 @@ def jvm_path(sc, path):
 
 def rename_no_replace(sc, src, dst):
     """Renames `src` to `dst` only if `dst` does not exist (Hadoop's
-    FileContext rename with Options.Rename.NONE: atomic on HDFS). The plain
-    FileSystem.rename puts `src` inside an existing directory on HDFS, and
-    on a local file system copies it over that directory's files."""
+    FileContext rename with Options.Rename.NONE: atomic on HDFS); None, or
+    why not. The plain FileSystem.rename puts `src` inside an existing
+    directory on HDFS, and on a local file system copies it over that
+    directory's files."""
     jvm = sc._jvm
     fc = jvm.org.apache.hadoop.fs.FileContext.getFileContext(
         dst.toUri(), sc._jsc.hadoopConfiguration()
@@ -262,10 +263,10 @@ def rename_no_replace(sc, src, dst):
     options[0] = jvm.org.apache.hadoop.fs.Options.Rename.NONE
     try:
         fc.rename(src, dst, options)
-        return True
+        return None
     except Exception as e:  # py4j's Py4JJavaError: the Java exception's text
-        sys.stderr.write("mr: renaming %s to %s: %s\n" % (src.toString(), dst.toString(), str(e).splitlines()[0] if str(e) else e))
-        return False
+        lines = [l for l in str(e).splitlines() if l.strip() and not l.startswith("An error")]
+        return lines[0].lstrip(": ") if lines else type(e).__name__
 
 
 def replace_output(sc, fs, staging, output, had_old):
@@ -273,35 +274,33 @@ def replace_output(sc, fs, staging, output, had_old):
     old one is moved aside, the new one moved in, then the old one removed
     (put back if the new one cannot be moved in). `had_old`: whether there
     was an output when the run started. Nothing is ever moved into or over
-    an output another run wrote meanwhile."""
+    an output another run wrote meanwhile: the renames refuse one."""
     out = jvm_path(sc, output)
     new = jvm_path(sc, staging)
     old = jvm_path(sc, staging.replace(".mr-tmp-", ".mr-old-"))
-    if not had_old and fs.exists(out):
+    old_is_in = "; the old output is in %s" % old.toString() if had_old else ""
+    if had_old:
+        why = rename_no_replace(sc, out, old)
+        if why:
+            fs.delete(new, True)
+            raise MrError(
+                "cannot move the old output %s aside (%s); it was left as it was" % (output, why)
+            )
+    why = rename_no_replace(sc, new, out)
+    if why and fs.exists(out) and fs.exists(new):
         raise MrError(
             "another run wrote %s while this one ran: it was left as that run wrote "
-            "it, and the new output is in %s" % (output, staging)
+            "it, and the new output is in %s%s" % (output, staging, old_is_in)
         )
-    if had_old and not rename_no_replace(sc, out, old):
-        fs.delete(new, True)
+    if why:
+        back = had_old and rename_no_replace(sc, old, out) is None
         raise MrError(
-            "cannot move the old output %s aside; it was left as it was" % output
-        )
-    if not rename_no_replace(sc, new, out):
-        if fs.exists(out) and fs.exists(new):
-            raise MrError(
-                "another run wrote %s while this one ran: it was left as that run wrote "
-                "it, and the new output is in %s%s"
-                % (output, staging, "; the old output is in %s" % old.toString() if had_old else "")
-            )
-        back = had_old and rename_no_replace(sc, old, out)
-        raise MrError(
-            "cannot move the new output %s into %s; %s"
+            "cannot move the new output %s into %s (%s); %s"
             % (
                 staging,
                 output,
-                "the old output was put back" if back else
-                ("the old output is in %s" % old.toString() if had_old else "there was no old output"),
+                why,
+                "the old output was put back" if back else (old_is_in[2:] or "there was no old output"),
             )
         )
     if had_old and not fs.delete(old, True):

@@ -126,7 +126,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         jobs: args.jobs,
         partitions: args.partitions,
         chunk_size: args.chunksize,
-        sort_buffer_bytes: sort_buffer_bytes(args.sort_buffer_mb)?,
+        sort_buffer_bytes: mib_flag("--sort-buffer-mb", args.sort_buffer_mb)?,
         tmp_dir: args.tmp_dir.clone(),
         skip_bad_records: args.skip_bad_records,
         cut_streams: args.cut_streams.into(),
@@ -148,21 +148,19 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     Ok(cfg)
 }
 
-/// `--max-line-mb` in bytes.
-fn max_line_bytes(mb: f64) -> anyhow::Result<usize> {
+/// A size flag given in MiB (`--sort-buffer-mb`, `--max-line-mb`; fractions
+/// allowed), in bytes: from 1 KiB to 1e9 MiB.
+fn mib_flag(flag: &str, mb: f64) -> anyhow::Result<u64> {
     let bytes = mb * (1u64 << 20) as f64;
     if !bytes.is_finite() || !(1024.0..=1e15).contains(&bytes) {
-        anyhow::bail!("--max-line-mb must be between 0.001 (1 KiB) and 1e9, got {mb}");
-    }
-    Ok(usize::try_from(bytes as u64).unwrap_or(usize::MAX))
-}
-
-fn sort_buffer_bytes(mb: f64) -> anyhow::Result<u64> {
-    let bytes = mb * (1u64 << 20) as f64;
-    if !bytes.is_finite() || !(1024.0..=1e15).contains(&bytes) {
-        anyhow::bail!("--sort-buffer-mb must be between 0.001 (1 KiB) and 1e9, got {mb}");
+        anyhow::bail!("{flag} must be between 0.001 (1 KiB) and 1e9, got {mb}");
     }
     Ok(bytes as u64)
+}
+
+/// `--max-line-mb` in bytes.
+fn max_line_bytes(mb: f64) -> anyhow::Result<usize> {
+    Ok(usize::try_from(mib_flag("--max-line-mb", mb)?).unwrap_or(usize::MAX))
 }
 
 /// The streaming role asked for, if any.

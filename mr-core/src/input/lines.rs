@@ -44,8 +44,6 @@ pub struct LineReader<R> {
     first_line: Option<u64>,
     /// The longest line returned whole (see [`Self::set_max_line`]).
     max_line: usize,
-    /// Whether the line last returned was cut at `max_line` bytes.
-    cut: bool,
     /// Whether the first bytes end a line that started before them.
     skip_first: bool,
 }
@@ -79,7 +77,6 @@ impl<R: Read> LineReader<R> {
             end,
             first_line: (pos == 0).then_some(1),
             max_line: usize::MAX,
-            cut: false,
             skip_first: false,
         }
     }
@@ -108,35 +105,25 @@ impl<R: Read> LineReader<R> {
             end: u64::MAX,
             first_line: (pos == 0).then_some(1),
             max_line: usize::MAX,
-            cut: false,
             skip_first: false,
         }
     }
 
     /// Returns at most the first `bytes` bytes of a line (at least 1): a
-    /// longer line is cut there ([`Self::was_cut`] says so) and the rest of
-    /// it read past, so memory stays bounded whatever the input. Unlimited
-    /// by default.
+    /// longer line is cut there ([`Self::next_line_cut`] says so) and the
+    /// rest of it read past, so memory stays bounded whatever the input.
+    /// Unlimited by default.
     ///
     /// ```
     /// use mr_core::input::LineReader;
     /// let mut r = LineReader::new(&b"ab\nabcdefgh\nc"[..], 0, u64::MAX);
     /// r.set_max_line(4);
-    /// assert_eq!(r.next_line().unwrap(), Some((0, &b"ab"[..])));
-    /// assert!(!r.was_cut());
-    /// assert_eq!(r.next_line().unwrap(), Some((3, &b"abcd"[..])));
-    /// assert!(r.was_cut());
-    /// assert_eq!(r.next_line().unwrap(), Some((12, &b"c"[..])));
-    /// assert!(!r.was_cut());
+    /// assert_eq!(r.next_line_cut().unwrap(), Some((0, &b"ab"[..], false)));
+    /// assert_eq!(r.next_line_cut().unwrap(), Some((3, &b"abcd"[..], true)));
+    /// assert_eq!(r.next_line_cut().unwrap(), Some((12, &b"c"[..], false)));
     /// ```
     pub fn set_max_line(&mut self, bytes: usize) {
         self.max_line = bytes.max(1);
-    }
-
-    /// Whether the line last returned was cut at the longest line
-    /// ([`Self::set_max_line`]).
-    pub fn was_cut(&self) -> bool {
-        self.cut
     }
 
     /// The reader's first bytes end a line that started before them (a
@@ -218,7 +205,6 @@ impl<R: Read> LineReader<R> {
             self.skip_first = false;
             self.skip_partial_line()?;
         }
-        self.cut = false;
         if self.pos >= self.end {
             return Ok(None);
         }
@@ -248,10 +234,10 @@ impl<R: Read> LineReader<R> {
         self.pos += consumed as u64;
         self.scanned = 0;
         // A long line found whole in the buffer is cut all the same.
-        self.cut = len > self.max_line;
+        let cut = len > self.max_line;
         let len = len.min(self.max_line);
         let line = trim_line(&self.buf[start..start + len], line_start == 0);
-        Ok(Some((line_start, line, self.cut)))
+        Ok(Some((line_start, line, cut)))
     }
 
     /// The current line, known to be longer than `max_line` bytes: its
@@ -292,7 +278,6 @@ impl<R: Read> LineReader<R> {
         }
         self.pos += max as u64 + past + newline;
         self.scanned = 0;
-        self.cut = true;
         Ok((line_start, trim_line(&self.buf[..max], line_start == 0)))
     }
 
@@ -684,8 +669,8 @@ mod tests {
                 if s.start > 0 {
                     r.skip_partial_line().unwrap();
                 }
-                while let Some((offset, l)) = r.next_line().unwrap() {
-                    got.push((offset, l.to_vec(), r.was_cut()));
+                while let Some((offset, l, cut)) = r.next_line_cut().unwrap() {
+                    got.push((offset, l.to_vec(), cut));
                 }
                 prop_assert!(r.into_buffer().len() <= capacity.max(max + 1) + READ_BUFFER_BYTES);
             }

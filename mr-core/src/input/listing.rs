@@ -29,7 +29,7 @@
 //! turned into one unreadable record). A stream's compression is found the
 //! same way when it is opened.
 
-use crate::error::{printable_line, Error, Result};
+use crate::error::{printable_line, printable_path, Error, Result};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -315,7 +315,7 @@ impl Walk {
                 eprintln!(
                     "mr: warning: skipped {}: a symbolic link back into a directory being read \
                      (a loop)",
-                    printable_line(&path.display().to_string())
+                    printable_path(path)
                 );
                 return Ok(());
             }
@@ -355,7 +355,7 @@ impl Walk {
                 eprintln!(
                     "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
                      is read only when given by name)",
-                    printable_line(&path.display().to_string())
+                    printable_path(path)
                 );
             }
             return Ok(());
@@ -422,7 +422,7 @@ fn detect_compression(path: &Path) -> Result<Compression> {
     }
     eprintln!(
         "mr: warning: {} is named .{} but its first bytes are not {}'s; reading it as plain text",
-        printable_line(&path.display().to_string()),
+        printable_path(path),
         printable_line(ext),
         hinted.name(),
     );

@@ -242,13 +242,13 @@ pub fn run_task(
                 if offset == Some(0) {
                     crate::input::listing::check_first_line(&file, line)?;
                 }
-                let r = if cut {
-                    Err(RecordError::Decode(crate::map_task::too_long(
-                        opts.max_line_bytes,
-                    )))
-                } else {
-                    mapper.map_line(line, &mut sink, &mut counters)
-                };
+                let r = crate::map_task::map_whole_line(
+                    &mut *mapper,
+                    line,
+                    cut.then_some(opts.max_line_bytes),
+                    &mut sink,
+                    &mut counters,
+                );
                 let location = || record_location(opts.step, &file, split_start, line_no, offset);
                 policy.check(&mut StderrKeeper(&mut *diag), r, location, line)?;
                 if records_in.is_multiple_of(1_000_000) {
