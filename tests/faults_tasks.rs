@@ -399,7 +399,7 @@ fn sigterm_while_a_reducer_pulls_one_keys_values() {
     let w = Workdir::new();
     // One key, many values; panic_on has no combiner, so all of them reach
     // the reducer, which sums them in one call.
-    w.write("in.txt", "x\n".repeat(1_500_000));
+    w.write("in.txt", "x\n".repeat(6_000_000));
     let mut child = spawn(
         &w,
         "panic_on",
@@ -1005,4 +1005,51 @@ fn utf16_text_is_refused_before_any_task_naming_file_and_fix() {
         "{}",
         stderr(&o)
     );
+}
+
+/// A log cut short in place while the run reads it (logrotate's
+/// `copytruncate`), or renamed away with a new file under its name: the run
+/// read part of the file, or another file. It stops, naming the file and
+/// what changed, even with `--skip-bad-records`, and writes no output;
+/// before, the splits past the cut read nothing and the run succeeded.
+#[test]
+fn an_input_that_changes_while_read_stops_the_run_even_when_skipping() {
+    let w = Workdir::new();
+    let log = w.path("app.log");
+    let mut text = format!("CUT-FILE-SHORT {} 100\n", log.display());
+    text.push_str(&"alpha beta gamma delta\n".repeat(100_000));
+    w.write("app.log", &text);
+    let o = w.mr(&[
+        "run",
+        "panic_on",
+        "-i",
+        "app.log",
+        "-o",
+        "out",
+        "--chunksize",
+        "256KB",
+        "-j",
+        "1",
+        "--skip-bad-records",
+    ]);
+    failed_saying(
+        &o,
+        &format!(
+            "app.log changed while mr read it: it was {} bytes when listed and",
+            text.len()
+        ),
+        &w.path("out"),
+    );
+    assert!(stderr(&o).contains("copytruncate"), "{}", stderr(&o));
+    assert!(
+        !stderr(&o).contains("bad record"),
+        "not a bad record: {}",
+        stderr(&o)
+    );
+
+    // The same file, still: counted whole.
+    let text = "alpha beta gamma delta\n".repeat(100_000);
+    w.write("app.log", &text);
+    let o = ok(w.mr(&["run", "panic_on", "-i", "app.log", "--chunksize", "256KB"]));
+    assert!(stdout(&o).contains("\"alpha\"\t100000"), "{}", stdout(&o));
 }

@@ -5,7 +5,10 @@
 //! - the mapper panics on a line that contains `PANIC-IN-MAP`;
 //! - the reducer panics on the word `PANIC-IN-REDUCE`;
 //! - the mapper's final hook panics when the task saw a line containing
-//!   `PANIC-IN-FINAL`.
+//!   `PANIC-IN-FINAL`;
+//! - a line `CUT-FILE-SHORT PATH BYTES` makes the mapper cut the file at
+//!   PATH to BYTES bytes, as logrotate's `copytruncate` does to a live log
+//!   while a run reads it (not counted).
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -21,6 +24,8 @@ pub const MAP_MARKER: &str = "PANIC-IN-MAP";
 pub const REDUCE_MARKER: &str = "PANIC-IN-REDUCE";
 /// The marker that makes the mapper's final hook panic.
 pub const FINAL_MARKER: &str = "PANIC-IN-FINAL";
+/// The marker that makes the mapper cut a file short.
+pub const CUT_MARKER: &str = "CUT-FILE-SHORT";
 
 /// The job.
 pub struct PanicOn;
@@ -30,7 +35,7 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, and cuts a file short on CUT-FILE-SHORT PATH BYTES."
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
@@ -53,6 +58,19 @@ impl Mapper for Words {
             panic!("the line holds the marker {MAP_MARKER}");
         }
         self.saw_final_marker |= line.contains(FINAL_MARKER);
+        if let Some(rest) = line.strip_prefix(CUT_MARKER) {
+            let mut words = rest.split_whitespace();
+            let (Some(path), Some(bytes)) = (words.next(), words.next()) else {
+                return Err(JobError::msg(format!("{CUT_MARKER} PATH BYTES")));
+            };
+            let bytes: u64 = bytes.parse().map_err(JobError::msg)?;
+            std::fs::OpenOptions::new()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_len(bytes))
+                .map_err(JobError::msg)?;
+            return Ok(());
+        }
         for w in line.split_whitespace() {
             out.emit(w, 1)?;
         }

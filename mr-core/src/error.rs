@@ -151,6 +151,20 @@ pub enum Error {
         /// text in that encoding.
         how: &'static str,
     },
+    /// An input file changed while the run read it: cut short, or another
+    /// file took its name. Its results would be those of part of it, or of
+    /// another file.
+    #[error(
+        "{} changed while mr read it: {how}. The run stops rather than give results for part \
+         of it; run again once the file is still, or on a copy of it",
+        printable_path(path)
+    )]
+    InputChanged {
+        /// The file.
+        path: PathBuf,
+        /// What changed.
+        how: String,
+    },
     /// A file-system operation failed on `path`.
     #[error("{op} {}: {source}", path.display())]
     Io {

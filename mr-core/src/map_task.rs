@@ -3,9 +3,9 @@
 
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
-use crate::error::{Error, Location, Result};
+use crate::error::{Location, Result};
 use crate::input::lines::{
-    first_buffer_bytes, is_corrupt_data, line_number_at, open_split, open_stream_split,
+    first_buffer_bytes, is_corrupt_data, line_number_at, open_split, open_stream_split, read_error,
 };
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces::{Piece, Rest};
@@ -286,8 +286,7 @@ pub(crate) fn run_map_task(
                 break;
             }
             Err(e) => {
-                return Err(Error::io(
-                    "reading",
+                return Err(read_error(
                     path_for_errors.clone().unwrap_or_else(|| "-".into()),
                     e,
                 ))

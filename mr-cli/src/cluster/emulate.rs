@@ -871,6 +871,7 @@ fn manifest_splits(files: &[mr_core::input::InputFile], work: &Path) -> Result<V
         display: path.display().to_string(),
         size: text.len() as u64,
         compression: mr_core::input::listing::Compression::None,
+        id: None,
     });
     Ok(ranges
         .into_iter()

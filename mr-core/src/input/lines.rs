@@ -6,7 +6,7 @@
 //! dropped.
 
 use super::bzip2_blocks::Bz2Blocks;
-use super::listing::{Compression, InputSource};
+use super::listing::{Compression, InputFile, InputSource};
 use super::read_ahead::{DecodeCost, ReadAhead, INFLATE_GUESS};
 use super::split::Split;
 use crate::error::{Error, Result};
@@ -480,7 +480,7 @@ pub fn open_stream_split(split: &Split) -> Result<Decoded> {
         }
         InputSource::Path(p) => p,
     };
-    let f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let f = open_listed(file, path, 0)?;
     if file.compression == Compression::Bzip2 {
         // A block per thread (see bzip2_blocks): bzip2 is slow to decode.
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -524,21 +524,125 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
     if file.compression == Compression::Parquet {
         return open_table(split, path, columns);
     }
-    let mut f = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     if split.start == 0 {
-        let r: BoxRead = Box::new(Source(f));
+        let r: BoxRead = Box::new(Source(open_listed(file, path, 0)?));
         return Ok(LineReader::with_capacity(r, 0, split.end, capacity));
     }
     // Start one byte early: if it is a newline, our first line starts
     // exactly at `start`; otherwise we are mid-line and skip it.
-    f.seek(SeekFrom::Start(split.start - 1))
-        .map_err(|e| Error::io("seeking in", path, e))?;
-    let r: BoxRead = Box::new(Source(f));
+    let r: BoxRead = Box::new(Source(open_listed(file, path, split.start - 1)?));
     let mut lr = LineReader::with_capacity(r, split.start - 1, split.end, capacity);
     lr.first_line = None;
-    lr.skip_partial_line()
-        .map_err(|e| Error::io("reading", path, e))?;
+    lr.skip_partial_line().map_err(|e| read_error(path, e))?;
     Ok(lr)
+}
+
+/// A listed input file as a task reads it: still the file that was listed
+/// (the same inode), and no shorter than it was then. A log rotated while
+/// mr reads it, renamed away with another file taking its name, or cut
+/// short in place (logrotate's `copytruncate`), would otherwise give results
+/// for part of it, or for another file, and a success. A file that grew is
+/// read as listed (its last line to its end): what was appended after the
+/// listing is left for the next run.
+struct Listed {
+    file: File,
+    /// Offset of the next byte read.
+    pos: u64,
+    /// Its size when listed.
+    size: u64,
+}
+
+/// Opens `input` (at `path`) at byte `at`, or says how it changed since it
+/// was listed ([`Error::InputChanged`]).
+fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Listed> {
+    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let meta = file.metadata().map_err(|e| Error::io("reading", path, e))?;
+    let changed = |how: String| Error::InputChanged {
+        path: path.to_path_buf(),
+        how,
+    };
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        if input.id.is_some_and(|id| id != (meta.dev(), meta.ino())) {
+            return Err(changed(
+                "another file has taken its name (a log rotated by renaming?)".into(),
+            ));
+        }
+    }
+    if meta.len() < input.size {
+        return Err(changed(shrank(
+            input.size,
+            &format!("is {} now", meta.len()),
+        )));
+    }
+    if at > 0 {
+        file.seek(SeekFrom::Start(at))
+            .map_err(|e| Error::io("seeking in", path, e))?;
+    }
+    Ok(Listed {
+        file,
+        pos: at,
+        size: input.size,
+    })
+}
+
+/// How a file that was `listed` bytes long was found shorter: `now`.
+fn shrank(listed: u64, now: &str) -> String {
+    format!(
+        "it was {listed} bytes when listed and {now} (a log cut short in place, as logrotate's \
+         copytruncate does?)"
+    )
+}
+
+/// Why a [`Listed`] file ended early, carried by the read error.
+#[derive(Debug)]
+struct Shrank(String);
+
+impl std::fmt::Display for Shrank {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for Shrank {}
+
+impl Read for Listed {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read(buf)?;
+        if n == 0 && !buf.is_empty() && self.pos < self.size {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                Shrank(shrank(
+                    self.size,
+                    &format!("ended at byte {} as it was read", self.pos),
+                )),
+            ));
+        }
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+impl Seek for Listed {
+    fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
+        self.pos = self.file.seek(to)?;
+        Ok(self.pos)
+    }
+}
+
+/// The error of reading the input `path`: [`Error::InputChanged`] when the
+/// file was cut short while read ([`Listed`]), else an I/O error naming it.
+pub fn read_error(path: impl Into<std::path::PathBuf>, e: io::Error) -> Error {
+    let path = path.into();
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<SourceError>());
+    match inner.and_then(|s| s.0.get_ref()?.downcast_ref::<Shrank>()) {
+        Some(Shrank(how)) => Error::InputChanged {
+            path,
+            how: how.clone(),
+        },
+        None => Error::io("reading", path, e),
+    }
 }
 
 /// Counts the lines that start before `offset` in a plain file: turns a byte
@@ -572,6 +676,7 @@ mod tests {
             display: "f".into(),
             size: content.len() as u64,
             compression: Compression::None,
+            id: None,
         };
         let mut out = Vec::new();
         for s in make_splits(vec![f], chunk) {
@@ -658,6 +763,7 @@ mod tests {
                 display: "f".into(),
                 size: content.len() as u64,
                 compression: Compression::None,
+                id: None,
             }], chunk) {
                 // As open_split does: from the byte before the split, past
                 // the line the previous split owns.
@@ -702,6 +808,96 @@ mod tests {
         fn arbitrary_bytes_every_line_once(content in hostile_bytes(), chunk in 1u64..64) {
             prop_assert_eq!(read_all_splits(&content, chunk), reference_lines(&content));
         }
+    }
+
+    /// A file listed (as the listing does: size, device and inode), then
+    /// handed to `change` before its splits are read.
+    fn listed_file(content: &[u8]) -> (tempfile::TempDir, std::path::PathBuf, InputFile) {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("app.log");
+        std::fs::write(&p, content).unwrap();
+        let f = crate::input::list_inputs(&[p.display().to_string()])
+            .unwrap()
+            .remove(0);
+        assert!(f.id.is_some());
+        (d, p, f)
+    }
+
+    fn changed_how(e: Error) -> String {
+        match e {
+            Error::InputChanged { how, .. } => how,
+            other => panic!("not InputChanged: {other}"),
+        }
+    }
+
+    #[test]
+    fn a_file_cut_short_before_a_split_opens_stops_it() {
+        let content = "line of a log\n".repeat(1000);
+        let (_d, p, f) = listed_file(content.as_bytes());
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(140)
+            .unwrap();
+        for s in make_splits(vec![f], 4096) {
+            let how = changed_how(open_split(&s, None).err().expect("refused"));
+            assert!(
+                how.contains("14000 bytes when listed and is 140 now"),
+                "{how}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_file_cut_short_while_read_stops_the_reader_at_the_cut() {
+        // Longer than the largest read buffer, so not read in one go.
+        let content = "line of a log\n".repeat(200_000);
+        let (_d, p, f) = listed_file(content.as_bytes());
+        let s = make_splits(vec![f], u64::MAX).remove(0);
+        let mut r = open_split(&s, None).unwrap();
+        assert_eq!(r.next_line().unwrap(), Some((0, &b"line of a log"[..])));
+        // The first read filled the buffer; the rest is cut away now.
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&p)
+            .unwrap()
+            .set_len(1_400_000)
+            .unwrap();
+        let mut lines = 1;
+        let e = loop {
+            match r.next_line() {
+                Ok(Some(_)) => lines += 1,
+                Ok(None) => panic!("a silent end after {lines} lines"),
+                Err(e) => break e,
+            }
+        };
+        assert!(lines <= 100_000, "{lines}");
+        assert!(!is_corrupt_data(&e), "an input error, never a bad record");
+        let how = changed_how(read_error(&p, e));
+        assert!(
+            how.contains("2800000 bytes when listed and ended at byte"),
+            "{how}"
+        );
+    }
+
+    #[test]
+    fn another_file_under_the_listed_name_is_refused_and_a_grown_one_read_as_listed() {
+        let (_d, p, f) = listed_file(b"a\nb\n");
+        // Grown: read as listed, the appended line left for the next run.
+        std::fs::write(&p, b"a\nb\nc\n").unwrap();
+        let s = make_splits(vec![f.clone()], u64::MAX).remove(0);
+        let mut r = open_split(&s, None).unwrap();
+        let mut got = Vec::new();
+        while let Some((_, l)) = r.next_line().unwrap() {
+            got.push(l.to_vec());
+        }
+        assert_eq!(got, vec![b"a".to_vec(), b"b".to_vec()]);
+        // Rotated: renamed away, a new (longer) file under the name.
+        std::fs::rename(&p, p.with_extension("log.1")).unwrap();
+        std::fs::write(&p, b"x\ny\nz\nw\n").unwrap();
+        let how = changed_how(open_split(&s, None).err().expect("refused"));
+        assert!(how.contains("another file has taken its name"), "{how}");
     }
 
     #[test]

@@ -117,6 +117,10 @@ pub struct InputFile {
     pub size: u64,
     /// Plain or gzip.
     pub compression: Compression,
+    /// Its device and inode when listed (unix): a task opening the path
+    /// later tells another file that has taken the name meanwhile (a log
+    /// rotated by renaming) from the file listed, and stops the run.
+    pub id: Option<(u64, u64)>,
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -210,6 +214,7 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
                 display: "-".into(),
                 size: 0,
                 compression: Compression::None,
+                id: None,
             });
             continue;
         }
@@ -349,6 +354,7 @@ impl Walk {
                     display: path.display().to_string(),
                     size: 0,
                     compression: Compression::None,
+                    id: None,
                 });
             } else {
                 // Said, not silent: a log someone meant to read may be there.
@@ -380,6 +386,7 @@ impl Walk {
             display,
             size: meta.len(),
             compression: detect_compression(path)?,
+            id: file_id(&meta).map(|(dev, ino, ..)| (dev, ino)),
         });
         Ok(())
     }

@@ -45,7 +45,7 @@ impl Split {
 /// use mr_core::input::{make_splits, InputFile, InputSource};
 /// use mr_core::input::listing::Compression;
 /// let f = InputFile { source: InputSource::Path("x".into()), display: "x".into(),
-///                     size: 250, compression: Compression::None };
+///                     size: 250, compression: Compression::None, id: None };
 /// let s = make_splits(vec![f], 100);
 /// assert_eq!(s.iter().map(|s| (s.start, s.end)).collect::<Vec<_>>(),
 ///            vec![(0, 100), (100, 200), (200, 250)]);
@@ -102,7 +102,7 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
 /// use mr_core::input::{split::whole_files, InputFile, InputSource};
 /// use mr_core::input::listing::Compression;
 /// let f = |n: &str, size| InputFile { source: InputSource::Path(n.into()), display: n.into(),
-///                                     size, compression: Compression::None };
+///                                     size, compression: Compression::None, id: None };
 /// let s = whole_files(vec![f("a", 250), f("empty", 0)]);
 /// assert_eq!(s.iter().map(|s| (s.index, s.start, s.end)).collect::<Vec<_>>(),
 ///            vec![(0, 0, u64::MAX), (1, 0, u64::MAX)]);

@@ -562,6 +562,7 @@ fn empty_split(work: &Path, step: usize, first_input: Option<&InputFile>) -> Res
                 display: format!("<step {step} input>"),
                 size: 0,
                 compression: Compression::None,
+                id: None,
             }
         }
     };
@@ -616,6 +617,7 @@ fn part_inputs(parts: &[PathBuf], step: usize) -> Result<Vec<InputFile>> {
             display: format!("<step {step} output>/{name}"),
             size,
             compression: Compression::None,
+            id: None,
         });
     }
     Ok(out)

@@ -437,6 +437,7 @@ mod tests {
                 display: name,
                 size: 10,
                 compression,
+                id: None,
             }),
             start: 0,
             end: if compression.is_compressed() {
