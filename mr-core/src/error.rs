@@ -151,6 +151,21 @@ pub enum Error {
         /// text in that encoding.
         how: &'static str,
     },
+    /// An input file is an archive, a compressed format mr does not decode,
+    /// or a binary file: read as lines, it would give garbage records or,
+    /// for a job reading text, garbage words, with no error.
+    #[error(
+        "{} is {what}, not text (mr reads text, gzip, bzip2, zstd and Parquet): {fix}",
+        printable_path(path)
+    )]
+    NotText {
+        /// The file.
+        path: PathBuf,
+        /// What it is (`a zip archive`, `xz-compressed`, ...).
+        what: &'static str,
+        /// What to do with it.
+        fix: &'static str,
+    },
     /// An input file changed while the run read it: cut short, or another
     /// file took its name. Its results would be those of part of it, or of
     /// another file.

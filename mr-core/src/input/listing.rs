@@ -398,12 +398,8 @@ impl Walk {
 fn detect_compression(path: &Path) -> Result<Compression> {
     let head = read_head(path)?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if let (None, Some((encoding, how))) = (Compression::from_magic(&head), wide_text(&head)) {
-        return Err(Error::TextEncoding {
-            path: path.to_path_buf(),
-            encoding,
-            how,
-        });
+    if Compression::from_magic(&head).is_none() {
+        check_first_line(&path.display().to_string(), &head)?;
     }
     match Compression::from_magic(&head) {
         // A text file may start with "PAR1"; a table also ends with it. One
@@ -504,17 +500,118 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     }
 }
 
+/// What a file is when its first bytes show an archive, a compression mr
+/// does not decode, or a well-known binary format, and how to read what it
+/// holds. Each is told by a magic number that no log line starts with.
+///
+/// ```
+/// use mr_core::input::listing::not_text;
+/// assert_eq!(not_text(b"\xfd7zXZ\0\0\x04").map(|(w, _)| w), Some("xz-compressed"));
+/// assert_eq!(not_text(b"PK\x03\x04\x14\0").map(|(w, _)| w), Some("a zip archive"));
+/// let mut tar = vec![0u8; 512];
+/// tar[..9].copy_from_slice(b"app.jsonl");
+/// tar[257..265].copy_from_slice(b"ustar  \0");
+/// assert_eq!(not_text(&tar).map(|(w, _)| w), Some("a tar archive"));
+/// assert_eq!(not_text(b"SEQ\x06\x19org.apache").map(|(w, _)| w), Some("a Hadoop SequenceFile"));
+/// assert_eq!(not_text(b"{\"a\": 1}\n"), None);
+/// assert_eq!(not_text(b"SEQUENCE 1\n"), None);
+/// ```
+pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
+    const MOVE: &str = "move it out of the input";
+    const MAGIC: &[(&[u8], &str, &str)] = &[
+        (
+            b"\xfd7zXZ\0",
+            "xz-compressed",
+            "decompress it (xz -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            b"\x04\x22\x4d\x18",
+            "LZ4-compressed",
+            "decompress it (lz4 -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            b"\x89LZO\0\r\n\x1a\n",
+            "lzop-compressed",
+            "decompress it (lzop -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            b"\xff\x06\0\0sNaPpY",
+            "Snappy-compressed (framed)",
+            "decompress it, or recompress it with gzip or zstd",
+        ),
+        (
+            b"PK\x03\x04",
+            "a zip archive",
+            "extract it (unzip FILE) and give mr what it holds",
+        ),
+        (b"PK\x05\x06", "an empty zip archive", MOVE),
+        (
+            b"7z\xbc\xaf\x27\x1c",
+            "a 7-Zip archive",
+            "extract it (7z x FILE) and give mr what it holds",
+        ),
+        (
+            b"Rar!\x1a\x07",
+            "a RAR archive",
+            "extract it (unrar x FILE) and give mr what it holds",
+        ),
+        (
+            b"Obj\x01",
+            "an Avro data file",
+            "convert it to JSON lines (avro-tools tojson FILE)",
+        ),
+        (b"\x7fELF", "a program (ELF)", MOVE),
+        (b"\x89PNG\r\n\x1a\n", "a PNG image", MOVE),
+        (b"\xff\xd8\xff", "a JPEG image", MOVE),
+        (b"%PDF-", "a PDF document", MOVE),
+        (
+            b"SQLite format 3\0",
+            "an SQLite database",
+            "export its rows as JSON lines or CSV",
+        ),
+    ];
+    if let Some(&(_, what, fix)) = MAGIC.iter().find(|(m, ..)| head.starts_with(m)) {
+        return Some((what, fix));
+    }
+    if head.starts_with(b"SEQ") && head.get(3).is_some_and(|v| (4..=6).contains(v)) {
+        return Some((
+            "a Hadoop SequenceFile",
+            "give mr its records as text (hadoop fs -text FILE | mr run JOB)",
+        ));
+    }
+    // POSIX and GNU tar: "ustar\000" or "ustar  \0" at byte 257 of the
+    // first header (a .tar.gz shows it once inflated); both hold a NUL, so
+    // no line of text shows either.
+    let tar = head.get(257..265);
+    if tar == Some(b"ustar\x0000") || tar == Some(b"ustar  \0") {
+        return Some((
+            "a tar archive",
+            "extract it (tar xf FILE) and give mr what it holds",
+        ));
+    }
+    None
+}
+
 /// [`Error::TextEncoding`] when the first line of `file` (offset 0 of its
-/// decoded bytes) shows UTF-16 or UTF-32 text ([`wide_text`]). Map tasks
-/// ask this of what the listing cannot look into: a compressed file, stdin,
-/// and on Hadoop every input (a task sees its file's first line at offset
-/// 0), so that such a file stops the run on every runner.
+/// decoded bytes) shows UTF-16 or UTF-32 text ([`wide_text`]), and
+/// [`Error::NotText`] when it shows an archive or a binary format
+/// ([`not_text`]). The listing asks this of a plain file's first bytes;
+/// map tasks ask it of what the listing cannot look into: a compressed
+/// file, stdin, and on Hadoop every input (a task sees its file's first
+/// line at offset 0), so that such a file stops the run on every runner.
 pub(crate) fn check_first_line(file: &str, line: &[u8]) -> Result<()> {
-    match wide_text(line) {
-        Some((encoding, how)) => Err(Error::TextEncoding {
+    if let Some((encoding, how)) = wide_text(line) {
+        return Err(Error::TextEncoding {
             path: PathBuf::from(file),
             encoding,
             how,
+        });
+    }
+    match not_text(line) {
+        Some((what, fix)) => Err(Error::NotText {
+            path: PathBuf::from(file),
+            what,
+            fix,
         }),
         None => Ok(()),
     }
@@ -541,6 +638,25 @@ fn read_head(path: &Path) -> Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// No line of text, whatever its characters (control characters
+        /// aside, tabs included), is taken for an archive or a binary file,
+        /// except one starting as a PDF does.
+        #[test]
+        fn no_line_of_text_is_taken_for_a_binary_file(
+            line in "[^\\x00-\\x08\\x0b-\\x1f\\x7f]{0,700}",
+            at in 0usize..700,
+        ) {
+            prop_assume!(!line.starts_with("%PDF-"));
+            prop_assert_eq!(check_first_line("f", line.as_bytes()).ok(), Some(()));
+            // A word a magic number spells, anywhere in a line.
+            let cut = line.char_indices().map(|(i, _)| i).find(|&i| i >= at).unwrap_or(line.len());
+            let with = format!("{}ustar SEQ Obj PK 7z{}", &line[..cut], &line[cut..]);
+            prop_assert_eq!(not_text(with.as_bytes()), None);
+        }
+    }
 
     #[test]
     fn walks_dirs_skipping_hidden_and_underscore() {
