@@ -793,15 +793,16 @@ fn whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate() {
     assert!(!w.path("pwned").exists() && !w.path("docs/pwned").exists());
 }
 
-/// `--overwrite` on Hadoop and Spark keeps the old output until the new one
-/// is complete: a failed run leaves it byte for byte (and no staging
+/// A failed run on Hadoop or Spark leaves no output (before, an empty
+/// directory that the next run refused as existing). `--overwrite` on
+/// Hadoop and Spark keeps the old output until the new one is complete: a failed run leaves it byte for byte (and no staging
 /// directory); a run without `--overwrite` stops at once; a directory that
 /// is not a finished job's output (no `_SUCCESS`) or a file is never
 /// replaced; a successful run replaces the output and leaves nothing beside.
 #[test]
-fn overwrite_on_hadoop_and_spark_replaces_an_output_only_when_the_new_one_is_done() {
+fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_done() {
     let Some(home) = hadoop_home(
-        "overwrite_on_hadoop_and_spark_replaces_an_output_only_when_the_new_one_is_done",
+        "outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_done",
     ) else {
         return;
     };
@@ -858,6 +859,20 @@ fn overwrite_on_hadoop_and_spark_replaces_an_output_only_when_the_new_one_is_don
             c.output().unwrap()
         };
         let (input, bad, output) = (abs("in"), abs("bad"), abs(&out));
+        // A failed run leaves no output: Hadoop and Spark create it when the
+        // job starts and leave it empty when it fails, and the next run
+        // would refuse it as existing.
+        let o = run(&bad, &output, &[]);
+        assert!(
+            !o.status.success(),
+            "{engine}: a bad record without --skip-bad-records"
+        );
+        assert!(!w.path(&out).exists(), "{engine}: a failed run left {out}");
+        assert_eq!(
+            beside(&out),
+            Vec::<String>::new(),
+            "{engine}: left beside the output"
+        );
         let o = run(&input, &output, &[]);
         assert!(o.status.success(), "{engine}: {}", stderr(&o));
         let first = snapshot(&out);

@@ -191,6 +191,13 @@ pub struct HadoopCommands {
     /// beside the output, so on its file system), and how the new output then
     /// replaces the old one.
     pub replace: Option<Replace>,
+    /// Without `--overwrite`, where the last step writes OUT itself:
+    /// `hadoop fs -rmdir OUT`, run when that step fails. Hadoop creates OUT
+    /// when the job starts and, when it fails, leaves it empty: a failed run
+    /// would leave an output that is neither complete nor absent, and that
+    /// the next run refuses as existing. `-rmdir` removes only an empty
+    /// directory, so it never removes what another run wrote.
+    pub remove_if_empty: Option<ShellCommand>,
     /// For a job whose first step reads whole files: how its input manifest
     /// is made.
     pub manifest: Option<ManifestCommands>,
@@ -466,6 +473,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     }
     HadoopCommands {
         check: fs_command(o, &["-ls", "-d", out, &format!("{out}/_SUCCESS")]),
+        remove_if_empty: replace.is_none().then(|| fs_command(o, &["-rmdir", out])),
         replace,
         after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
         manifest,
@@ -750,6 +758,10 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 job_ids.extend(d.job_id);
             }
             Err(e) => {
+                if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| i + 1 == n) {
+                    // Fails, as it should, when Hadoop left anything in it.
+                    let _ = rmdir.captured();
+                }
                 result = Err(e);
                 break;
             }

@@ -307,6 +307,18 @@ def replace_output(sc, fs, staging, output, had_old):
         sys.stderr.write("mr: warning: the old output is left in %s\n" % old.toString())
 
 
+def remove_if_empty(fs, path):
+    """saveAsTextFile creates the output when the job starts and, when the
+    job fails, leaves it empty: neither complete nor absent, and refused as
+    existing by the next run. A non-recursive delete removes only an empty
+    directory, so what another run wrote is never touched."""
+    try:
+        if fs.exists(path) and len(fs.listStatus(path)) == 0:
+            fs.delete(path, False)
+    except Exception as e:  # the job's own error is the one to report
+        sys.stderr.write("mr: warning: cannot remove the empty output %s: %s\n" % (path.toString(), e))
+
+
 def hidden(name):
     return name.startswith("_") or name.startswith(".")
 
@@ -407,6 +419,8 @@ def main():
             except BaseException:
                 if staging:
                     fs.delete(jvm_path(sc, staging), True)
+                else:
+                    remove_if_empty(fs, jvm_path(sc, output))
                 raise
             if staging:
                 replace_output(sc, fs, staging, output, had_old)
