@@ -564,7 +564,14 @@ fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Lis
     #[cfg(unix)]
     {
         use std::os::unix::fs::MetadataExt;
-        if input.id.is_some_and(|id| id != (meta.dev(), meta.ino())) {
+        // Another inode that is also another version: a file system that
+        // numbers inodes anew (some FUSE mounts) does not make the same,
+        // unchanged file look replaced.
+        let replaced = input.id.is_some_and(|(dev, ino, s, ns)| {
+            (dev, ino) != (meta.dev(), meta.ino())
+                && ((s, ns) != (meta.mtime(), meta.mtime_nsec()) || meta.len() != input.size)
+        });
+        if replaced {
             return Err(changed(
                 "another file has taken its name (a log rotated by renaming?)".into(),
             ));
@@ -898,6 +905,22 @@ mod tests {
         std::fs::write(&p, b"x\ny\nz\nw\n").unwrap();
         let how = changed_how(open_split(&s, None).err().expect("refused"));
         assert!(how.contains("another file has taken its name"), "{how}");
+
+        // The same bytes and time under a new inode number, as some FUSE
+        // mounts give a file looked up again: read.
+        let (_d, p, f) = listed_file(b"a\nb\n");
+        let copy = p.with_extension("copy");
+        std::fs::copy(&p, &copy).unwrap();
+        let mtime = std::fs::metadata(&p).unwrap().modified().unwrap();
+        std::fs::File::options()
+            .write(true)
+            .open(&copy)
+            .unwrap()
+            .set_modified(mtime)
+            .unwrap();
+        std::fs::rename(&copy, &p).unwrap();
+        let s = make_splits(vec![f], u64::MAX).remove(0);
+        assert!(open_split(&s, None).is_ok());
     }
 
     #[test]

@@ -117,10 +117,11 @@ pub struct InputFile {
     pub size: u64,
     /// Plain or gzip.
     pub compression: Compression,
-    /// Its device and inode when listed (unix): a task opening the path
-    /// later tells another file that has taken the name meanwhile (a log
-    /// rotated by renaming) from the file listed, and stops the run.
-    pub id: Option<(u64, u64)>,
+    /// Its device, inode and modification time (seconds, nanoseconds) when
+    /// listed (unix): a task opening the path later tells another file that
+    /// has taken the name meanwhile (a log rotated by renaming) from the
+    /// file listed, and stops the run.
+    pub id: Option<(u64, u64, i64, i64)>,
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -386,7 +387,7 @@ impl Walk {
             display,
             size: meta.len(),
             compression: detect_compression(path)?,
-            id: file_id(&meta).map(|(dev, ino, ..)| (dev, ino)),
+            id: file_id(&meta).map(|(dev, ino, _, s, ns)| (dev, ino, s, ns)),
         });
         Ok(())
     }
