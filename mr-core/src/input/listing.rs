@@ -147,12 +147,14 @@ impl Compression {
     /// assert_eq!(Compression::from_magic(b"BZh9"), Some(Compression::Bzip2));
     /// assert_eq!(Compression::from_magic(b"BZh is a word"), None);
     /// assert_eq!(Compression::from_magic(b"PAR1"), Some(Compression::Parquet));
+    /// // pzstd's output starts with a skippable frame.
+    /// assert_eq!(Compression::from_magic(b"\x50\x2a\x4d\x18\x04\0\0\0"), Some(Compression::Zstd));
     /// assert_eq!(Compression::from_magic(b"{\"a\":1}"), None);
     /// ```
     pub fn from_magic(head: &[u8]) -> Option<Compression> {
         if head.starts_with(GZIP_MAGIC) {
             Some(Compression::Gzip)
-        } else if head.starts_with(ZSTD_MAGIC) {
+        } else if head.starts_with(ZSTD_MAGIC) || is_zstd_skippable(head) {
             Some(Compression::Zstd)
         } else if head.starts_with(PARQUET_MAGIC) {
             Some(Compression::Parquet)
@@ -184,6 +186,12 @@ impl Compression {
             Compression::Parquet => "Parquet",
         }
     }
+}
+
+/// A zstd skippable frame (magic `0x184D2A5?`, little-endian), as `pzstd`
+/// writes before each frame: zstd's decoder steps over it.
+fn is_zstd_skippable(head: &[u8]) -> bool {
+    matches!(head, [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..])
 }
 
 fn is_glob(s: &str) -> bool {
