@@ -517,6 +517,7 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
 /// use mr_core::input::listing::not_text;
 /// assert_eq!(not_text(b"\xfd7zXZ\0\0\x04").map(|(w, _)| w), Some("xz-compressed"));
 /// assert_eq!(not_text(b"PK\x03\x04\x14\0").map(|(w, _)| w), Some("a zip archive"));
+/// assert_eq!(not_text(b"\x1f\x9d\x90").map(|(w, _)| w), Some("compress(1)-compressed (.Z)"));
 /// let mut tar = vec![0u8; 512];
 /// tar[..9].copy_from_slice(b"app.jsonl");
 /// tar[257..265].copy_from_slice(b"ustar  \0");
@@ -542,6 +543,16 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
             b"\x89LZO\0\r\n\x1a\n",
             "lzop-compressed",
             "decompress it (lzop -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            b"\x1f\x9d",
+            "compress(1)-compressed (.Z)",
+            "decompress it (gzip -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            b"LZIP\x01",
+            "lzip-compressed",
+            "decompress it (lzip -d FILE), or recompress it with gzip or zstd",
         ),
         (
             b"\xff\x06\0\0sNaPpY",
