@@ -265,6 +265,8 @@ pub(crate) fn run_map_task(
         let next = match reader.next_line_cut() {
             Ok(next) => next,
             Err(e) if is_corrupt_data(&e) => {
+                // Torn by a cut while read, not damaged: stop, never skip.
+                crate::input::lines::still_as_listed(&split.file)?;
                 // A log being written, or cut by a crash: the lines read so far
                 // are good; the rest of the file is a bad record, kept with
                 // the start of the line the damage cut.

@@ -557,6 +557,34 @@ struct Listed {
 fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Listed> {
     let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
     let meta = file.metadata().map_err(|e| Error::io("reading", path, e))?;
+    as_listed(input, path, &meta)?;
+    if at > 0 {
+        file.seek(SeekFrom::Start(at))
+            .map_err(|e| Error::io("seeking in", path, e))?;
+    }
+    Ok(Listed {
+        file,
+        pos: at,
+        size: input.size,
+    })
+}
+
+/// [`Error::InputChanged`] when a listed file is no longer what was listed
+/// (another file under its name, or shorter); `Ok` for a stream. Asked
+/// when a decoder finds corrupt data: a file cut short while it is read may
+/// give the decoder a torn page (zeros) before its end, and that is the
+/// file changing, not a damaged file to skip.
+pub fn still_as_listed(input: &InputFile) -> Result<()> {
+    match &input.source {
+        InputSource::Path(p) => {
+            let meta = std::fs::metadata(p).map_err(|e| Error::io("reading", p, e))?;
+            as_listed(input, p, &meta)
+        }
+        _ => Ok(()),
+    }
+}
+
+fn as_listed(input: &InputFile, path: &std::path::Path, meta: &std::fs::Metadata) -> Result<()> {
     let changed = |how: String| Error::InputChanged {
         path: path.to_path_buf(),
         how,
@@ -583,15 +611,7 @@ fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Lis
             &format!("is {} now", meta.len()),
         )));
     }
-    if at > 0 {
-        file.seek(SeekFrom::Start(at))
-            .map_err(|e| Error::io("seeking in", path, e))?;
-    }
-    Ok(Listed {
-        file,
-        pos: at,
-        size: input.size,
-    })
+    Ok(())
 }
 
 /// How a file that was `listed` bytes long was found shorter: `now`.
@@ -847,6 +867,12 @@ mod tests {
             .unwrap()
             .set_len(140)
             .unwrap();
+        // Asked when a decoder finds corrupt data: a torn read is this.
+        let how = changed_how(still_as_listed(&f).expect_err("changed"));
+        assert!(
+            how.contains("14000 bytes when listed and is 140 now"),
+            "{how}"
+        );
         for s in make_splits(vec![f], 4096) {
             let how = changed_how(open_split(&s, None).err().expect("refused"));
             assert!(
