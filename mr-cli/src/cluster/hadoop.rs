@@ -1064,30 +1064,19 @@ mod tests {
         // replaced only after it.
         let r = c.replace.as_ref().unwrap();
         assert_eq!(r.staging, "hdfs:///out.mr-tmp-j-1");
-        assert_eq!(
-            r.move_old_aside.argv().join(" "),
-            "hadoop fs -mv hdfs:///out hdfs:///out.mr-old-j-1"
-        );
-        assert_eq!(
-            r.move_new_in.argv().join(" "),
-            "hadoop fs -mv hdfs:///out.mr-tmp-j-1 hdfs:///out"
-        );
-        assert_eq!(
-            r.check_nested.argv().join(" "),
-            "hadoop fs -test -e hdfs:///out/out.mr-tmp-j-1"
-        );
-        assert_eq!(
-            r.unnest.argv().join(" "),
-            "hadoop fs -mv hdfs:///out/out.mr-tmp-j-1 hdfs:///out.mr-tmp-j-1"
-        );
-        assert_eq!(
-            r.remove_old.argv().join(" "),
-            "hadoop fs -rm -r -skipTrash hdfs:///out.mr-old-j-1"
-        );
-        assert_eq!(
-            c.after[0].argv().join(" "),
-            "hadoop fs -rm -r -f -skipTrash /tmp/mr-j-1"
-        );
+        for (cmd, want) in [
+            (&r.move_old_aside, "-mv hdfs:///out hdfs:///out.mr-old-j-1"),
+            (&r.move_new_in, "-mv hdfs:///out.mr-tmp-j-1 hdfs:///out"),
+            (&r.check_nested, "-test -e hdfs:///out/out.mr-tmp-j-1"),
+            (
+                &r.unnest,
+                "-mv hdfs:///out/out.mr-tmp-j-1 hdfs:///out.mr-tmp-j-1",
+            ),
+            (&r.remove_old, "-rm -r -skipTrash hdfs:///out.mr-old-j-1"),
+            (&c.after[0], "-rm -r -f -skipTrash /tmp/mr-j-1"),
+        ] {
+            assert_eq!(cmd.argv().join(" "), format!("hadoop fs {want}"));
+        }
         let s0 = c.steps[0].argv().join(" ");
         assert!(s0.contains("-output /tmp/mr-j-1/step-0"), "{s0}");
         assert!(

@@ -6,7 +6,7 @@
 //! dropped.
 
 use super::bzip2_blocks::Bz2Blocks;
-use super::listing::{Compression, InputFile, InputSource};
+use super::listing::{file_id, Compression, InputFile, InputSource};
 use super::read_ahead::{DecodeCost, ReadAhead, INFLATE_GUESS};
 use super::split::Split;
 use crate::error::{Error, Result};
@@ -589,17 +589,11 @@ fn as_listed(input: &InputFile, path: &std::path::Path, meta: &std::fs::Metadata
         path: path.to_path_buf(),
         how,
     };
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        // Another inode that is also another version: a file system that
-        // numbers inodes anew (some FUSE mounts) does not make the same,
-        // unchanged file look replaced.
-        let replaced = input.id.is_some_and(|(dev, ino, s, ns)| {
-            (dev, ino) != (meta.dev(), meta.ino())
-                && ((s, ns) != (meta.mtime(), meta.mtime_nsec()) || meta.len() != input.size)
-        });
-        if replaced {
+    // Another inode that is also another version (size, time): a file
+    // system that numbers inodes anew (some FUSE mounts) does not make the
+    // same, unchanged file look replaced.
+    if let (Some((dev, ino, size, s, ns)), Some(now)) = (input.id, file_id(meta)) {
+        if (dev, ino) != (now.0, now.1) && (size, s, ns) != (now.2, now.3, now.4) {
             return Err(changed(
                 "another file has taken its name (a log rotated by renaming?)".into(),
             ));

@@ -117,11 +117,10 @@ pub struct InputFile {
     pub size: u64,
     /// Plain or gzip.
     pub compression: Compression,
-    /// Its device, inode and modification time (seconds, nanoseconds) when
-    /// listed (unix): a task opening the path later tells another file that
-    /// has taken the name meanwhile (a log rotated by renaming) from the
-    /// file listed, and stops the run.
-    pub id: Option<(u64, u64, i64, i64)>,
+    /// Its identity when listed ([`FileId`], unix): a task opening the path
+    /// later tells another file that has taken the name meanwhile (a log
+    /// rotated by renaming) from the file listed, and stops the run.
+    pub id: Option<FileId>,
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
@@ -263,10 +262,10 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
 /// Its size and modification time are part of it too, so that a file
 /// system that reuses or fakes inode numbers (0 is taken as none) cannot
 /// make two different files look like one and have one of them skipped.
-type FileId = (u64, u64, u64, i64, i64);
+pub type FileId = (u64, u64, u64, i64, i64);
 
 #[cfg(unix)]
-fn file_id(meta: &fs::Metadata) -> Option<FileId> {
+pub(crate) fn file_id(meta: &fs::Metadata) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
     (meta.ino() != 0).then(|| {
         (
@@ -280,7 +279,7 @@ fn file_id(meta: &fs::Metadata) -> Option<FileId> {
 }
 
 #[cfg(not(unix))]
-fn file_id(_: &fs::Metadata) -> Option<FileId> {
+pub(crate) fn file_id(_: &fs::Metadata) -> Option<FileId> {
     None
 }
 
@@ -395,7 +394,7 @@ impl Walk {
             display,
             size: meta.len(),
             compression: detect_compression(path)?,
-            id: file_id(&meta).map(|(dev, ino, _, s, ns)| (dev, ino, s, ns)),
+            id: file_id(&meta),
         });
         Ok(())
     }
@@ -407,10 +406,11 @@ impl Walk {
 fn detect_compression(path: &Path) -> Result<Compression> {
     let head = read_head(path)?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    if Compression::from_magic(&head).is_none() {
+    let magic = Compression::from_magic(&head);
+    if magic.is_none() {
         check_first_line(&path.display().to_string(), &head)?;
     }
-    match Compression::from_magic(&head) {
+    match magic {
         // A text file may start with "PAR1"; a table also ends with it. One
         // named .parquet is a table even if cut (its reader says so).
         Some(Compression::Parquet)
