@@ -483,6 +483,92 @@ fn overwrite_never_replaces_the_input_a_file_or_a_dir_of_other_files() {
 // ---------------------------------------------------------------------------
 // Bounds.
 
+/// A user keeps a notebook and plots beside the `part-*` files of an
+/// output. `--overwrite` would have removed them with the old output; it
+/// now refuses, names them, and changes nothing. When the file appears
+/// while the run writes (the `WRITE-FILE` line of `panic_on`), the run
+/// fails without touching it and keeps its finished results beside it.
+#[test]
+fn overwrite_never_removes_files_a_user_put_in_the_output() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    ok(w.mr(&["run", "word_count", "-q", "-i", "in.txt", "-o", "K"]));
+    w.write("K/analysis.ipynb", "{\"cells\": []}\n");
+    w.write("K/.ipynb_checkpoints/analysis-checkpoint.ipynb", "{}\n");
+    let before = snapshot(&w.path("K"));
+    let over = [
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "-o",
+        "K",
+        "--overwrite",
+    ];
+    let o = w.mr(&over);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("will not replace K: it holds files a job does not write")
+            && e.contains(".ipynb_checkpoints/, analysis.ipynb"),
+        "{e}"
+    );
+    assert_eq!(snapshot(&w.path("K")), before, "files changed");
+
+    // Hadoop's checksums and old-style part names are an output's own.
+    fs::remove_file(w.path("K/analysis.ipynb")).unwrap();
+    fs::remove_dir_all(w.path("K/.ipynb_checkpoints")).unwrap();
+    w.write("K/.part-00000.crc", "crc");
+    w.write("K/part-r-00007", "\"z\"\t1\n");
+    ok(w.mr(&over));
+    assert_eq!(
+        names(&w.path("K")),
+        ["_SUCCESS", "part-00000", "part-00001"]
+    );
+
+    // Saved while the run writes.
+    let before = snapshot(&w.path("K"));
+    let notebook = w.path("K/notes.txt");
+    w.write(
+        "in2.txt",
+        format!("c d\nWRITE-FILE {}\n", notebook.display()),
+    );
+    let o = w.mr(&[
+        "run",
+        "panic_on",
+        "-q",
+        "-i",
+        "in2.txt",
+        "-o",
+        "K",
+        "--overwrite",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("changed during the run") && e.contains("notes.txt"),
+        "{e}"
+    );
+    let mut now = snapshot(&w.path("K"));
+    assert_eq!(
+        now.remove(Path::new("notes.txt")).unwrap(),
+        b"written by panic_on\n"
+    );
+    assert_eq!(now, before, "old output changed");
+    let kept: Vec<String> = names(w.dir.path())
+        .into_iter()
+        .filter(|n| n.starts_with("K.mr-tmp-"))
+        .collect();
+    assert_eq!(kept.len(), 1, "{e}");
+    assert!(e.contains(&kept[0]), "the message says where: {e}");
+    assert_eq!(
+        sorted(&read_parts(&w.path(&kept[0]))),
+        ["\"c\"\t1", "\"d\"\t1"],
+        "the new results are kept"
+    );
+}
+
 fn counter(stderr: &str, name: &str) -> i64 {
     stderr
         .lines()

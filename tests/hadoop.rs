@@ -128,6 +128,20 @@ fn mr_hadoop(w: &Workdir, home: &Path, found: Found, args: &[&str]) -> Output {
     c.output().unwrap()
 }
 
+/// `mr ARGS` in `w`, for `-r hadoop` or `-r spark`: Hadoop's home, Spark
+/// on 127.0.0.1, the temp dir inside `w`.
+fn mr_cluster(w: &Workdir, home: &Path, args: &[&str]) -> Command {
+    fs::create_dir_all(w.path("_tmp")).unwrap();
+    let mut c = Command::new(MR);
+    c.args(args)
+        .current_dir(w.dir.path())
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .env("HADOOP_HOME", home)
+        .env("TMPDIR", w.path("_tmp"))
+        .stdin(Stdio::null());
+    c
+}
+
 /// The `-r hadoop` options every run here takes: 1 MB splits, Hadoop's
 /// files and the intermediate outputs inside the work dir.
 fn hadoop_args(w: &Workdir) -> Vec<String> {
@@ -844,20 +858,14 @@ fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_don
     for (engine, engine_args) in &engines {
         let out = format!("{engine}-out");
         let abs = |rel: &str| w.path(rel).display().to_string();
-        let run = |input: &str, output: &str, extra: &[&str]| {
-            let mut args = vec!["run", "url_views", "-i", input, "-o", output, "-q"];
+        let run_job = |job: &str, input: &str, output: &str, extra: &[&str]| {
+            let mut args = vec!["run", job, "-i", input, "-o", output, "-q"];
             args.extend(extra);
             args.extend(engine_args.iter().map(String::as_str));
-            let mut c = Command::new(MR);
-            c.args(&args)
-                .current_dir(w.dir.path())
-                .env("SPARK_LOCAL_IP", "127.0.0.1")
-                .env("HADOOP_HOME", home)
-                .env("TMPDIR", w.path("_tmp"))
-                .stdin(Stdio::null());
-            fs::create_dir_all(w.path("_tmp")).unwrap();
-            c.output().unwrap()
+            mr_cluster(&w, home, &args).output().unwrap()
         };
+        let run =
+            |input: &str, output: &str, extra: &[&str]| run_job("url_views", input, output, extra);
         let (input, bad, output) = (abs("in"), abs("bad"), abs(&out));
         // A failed run leaves no output: Hadoop and Spark create it when the
         // job starts and leave it empty when it fails, and the next run
@@ -911,6 +919,44 @@ fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_don
             Vec::<String>::new(),
             "{engine}: left beside the output"
         );
+
+        // A notebook saved beside the part files (and the engine's own
+        // .crc checksums) would be lost with the old output: refused.
+        let notebook = w.path(&format!("{out}/analysis.ipynb"));
+        fs::write(&notebook, "{}\n").unwrap();
+        let before = snapshot(&out);
+        let o = run(&input, &output, &["--overwrite"]);
+        assert!(!o.status.success(), "{engine}: replaced a notebook");
+        assert!(
+            stderr(&o).contains("holds files a job does not write")
+                && stderr(&o).contains("analysis.ipynb"),
+            "{engine}: {}",
+            stderr(&o)
+        );
+        assert_eq!(snapshot(&out), before, "{engine}: the output changed");
+        // Saved while the run ran: the new output goes in, the old one
+        // (with the notebook) is kept beside it.
+        fs::remove_file(&notebook).unwrap();
+        w.write(
+            "saves/a.txt",
+            format!("c d\nWRITE-FILE {}\n", notebook.display()),
+        );
+        let o = run_job("panic_on", &abs("saves"), &output, &["--overwrite"]);
+        assert!(o.status.success(), "{engine}: {}", stderr(&o));
+        let (lines, _) = sorted_parts(&w.path(&out));
+        assert_eq!(lines, ["\"c\"\t1", "\"d\"\t1"], "{engine}: the new output");
+        let kept = beside(&out);
+        assert_eq!(kept.len(), 1, "{engine}: {kept:?} {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("was kept in") && stderr(&o).contains(&kept[0]),
+            "{engine}: {}",
+            stderr(&o)
+        );
+        assert_eq!(
+            fs::read_to_string(w.path(&format!("{}/analysis.ipynb", kept[0]))).unwrap(),
+            "written by panic_on\n"
+        );
+        fs::remove_dir_all(w.path(&kept[0])).unwrap();
 
         for target in ["mine", "mine/notes.txt"] {
             let o = run(&input, &abs(target), &["--overwrite"]);
@@ -968,14 +1014,7 @@ fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() 
                 "--overwrite",
             ];
             args.extend(engine_args.iter().map(String::as_str));
-            fs::create_dir_all(w.path("_tmp")).unwrap();
-            let mut child = Command::new(MR)
-                .args(&args)
-                .current_dir(w.dir.path())
-                .env("SPARK_LOCAL_IP", "127.0.0.1")
-                .env("HADOOP_HOME", home)
-                .env("TMPDIR", w.path("_tmp"))
-                .stdin(Stdio::null())
+            let mut child = mr_cluster(&w, home, &args)
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();

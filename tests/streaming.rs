@@ -406,7 +406,8 @@ hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242
 
 const SECONDARY_SORT_DOCUMENTED: &str = "\
 hadoop fs -ls -d hdfs:///out/watches hdfs:///out/watches/_SUCCESS
-# the output must not exist, or be a directory holding _SUCCESS
+# the output must not exist, or be a directory holding _SUCCESS and only what a job writes:
+hadoop fs -ls hdfs:///out/watches
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr video_tagging step 1/1' \\
@@ -432,6 +433,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
 hadoop fs -mv hdfs:///out/watches hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
 hadoop fs -mv hdfs:///out/watches.mr-tmp-video_tagging-1795389352-4242 hdfs:///out/watches
 hadoop fs -test -e hdfs:///out/watches/watches.mr-tmp-video_tagging-1795389352-4242
+hadoop fs -ls hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
 hadoop fs -rm -r -skipTrash hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
 ";
 

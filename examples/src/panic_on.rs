@@ -8,7 +8,10 @@
 //!   `PANIC-IN-FINAL`;
 //! - a line `CUT-FILE-SHORT PATH BYTES` makes the mapper cut the file at
 //!   PATH to BYTES bytes, as logrotate's `copytruncate` does to a live log
-//!   while a run reads it (not counted).
+//!   while a run reads it (not counted);
+//! - a line `WRITE-FILE PATH` makes the mapper write a small file at PATH,
+//!   as a user saving a notebook into an output directory while a run
+//!   replaces it (not counted).
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -26,6 +29,8 @@ pub const REDUCE_MARKER: &str = "PANIC-IN-REDUCE";
 pub const FINAL_MARKER: &str = "PANIC-IN-FINAL";
 /// The marker that makes the mapper cut a file short.
 pub const CUT_MARKER: &str = "CUT-FILE-SHORT";
+/// The marker that makes the mapper write a file.
+pub const WRITE_MARKER: &str = "WRITE-FILE";
 
 /// The job.
 pub struct PanicOn;
@@ -35,7 +40,7 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, and cuts a file short on CUT-FILE-SHORT PATH BYTES."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES and writes one on WRITE-FILE PATH."
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
@@ -69,6 +74,10 @@ impl Mapper for Words {
                 .open(path)
                 .and_then(|f| f.set_len(bytes))
                 .map_err(JobError::msg)?;
+            return Ok(());
+        }
+        if let Some(path) = line.strip_prefix(WRITE_MARKER) {
+            std::fs::write(path.trim(), "written by panic_on\n").map_err(JobError::msg)?;
             return Ok(());
         }
         for w in line.split_whitespace() {

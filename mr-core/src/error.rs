@@ -263,8 +263,9 @@ pub enum Error {
     /// `--overwrite` on something mr did not write.
     #[error(
         "--overwrite will not replace {}: {reason}. To protect your files, mr replaces only a \
-         directory with _SUCCESS (a finished mr or Hadoop output) or an empty one: remove it \
-         yourself or choose another --output",
+         finished job's output (a directory with _SUCCESS, part-* files and a job's _-named \
+         bookkeeping) or an empty directory: move your files out, remove it yourself, or \
+         choose another --output",
         path.display()
     )]
     OutputNotReplaceable {

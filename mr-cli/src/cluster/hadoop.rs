@@ -37,11 +37,13 @@
 //! - The output is checked first (`hadoop fs -ls -d OUT OUT/_SUCCESS`): one
 //!   that exists is an error at once, before any step runs, unless
 //!   `--overwrite`. With `--overwrite` it must be a directory holding
-//!   `_SUCCESS` (a finished job's output, never `-o /user/me`); the last step
-//!   writes beside it, into `OUT.mr-tmp-ID`, and only once every step has
-//!   succeeded is the old output moved aside, the new one moved in and the
-//!   old one removed (`hadoop fs -mv`, `-rm -r`). A failed run leaves the
-//!   old output as it was.
+//!   `_SUCCESS` (a finished job's output, never `-o /user/me`) and nothing
+//!   a job does not write (`hadoop fs -ls OUT`: no notes a user put there);
+//!   the last step writes beside it, into `OUT.mr-tmp-ID`, and only once
+//!   every step has succeeded is the old output moved aside, the new one
+//!   moved in and the old one removed (`hadoop fs -mv`, `-rm -r`), unless
+//!   files no job writes were put in it meanwhile: then it is kept aside.
+//!   A failed run leaves the old output as it was.
 //!
 //! The jar is `--hadoop-streaming-jar`, or the first `hadoop-streaming*.jar`
 //! found under `$HADOOP_HOME` (and the other places Hadoop distributions
@@ -231,6 +233,12 @@ pub struct Replace {
     pub check_nested: ShellCommand,
     /// `hadoop fs -mv OUT/STAGING_NAME STAGING`: takes it back out.
     pub unnest: ShellCommand,
+    /// `hadoop fs -ls OUT`: what the old output holds, checked before any
+    /// step runs (see [`foreign_in_listing`]).
+    pub list_output: ShellCommand,
+    /// `hadoop fs -ls OLD`: checked again before it is removed; files put
+    /// in it while the run ran keep it.
+    pub list_old: ShellCommand,
     /// `hadoop fs -rm -r -skipTrash OLD`.
     pub remove_old: ShellCommand,
     /// `hadoop fs -mv OLD OUT`: puts the old output back when the new one
@@ -330,15 +338,7 @@ fn fs_command(o: &HadoopOptions, args: &[&str]) -> ShellCommand {
 pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
     ls.lines()
         .filter(|l| l.starts_with('-'))
-        .filter_map(|l| {
-            // Seven fields, each followed by one or more spaces, then the path.
-            let mut rest = l;
-            for _ in 0..7 {
-                let end = rest.find(' ')?;
-                rest = rest[end..].trim_start_matches(' ');
-            }
-            (!rest.is_empty()).then_some(rest)
-        })
+        .filter_map(ls_path)
         .filter(|path| {
             let below = inputs
                 .iter()
@@ -353,6 +353,45 @@ pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
         })
         .map(str::to_string)
         .collect()
+}
+
+/// The path of one `hadoop fs -ls` entry line: seven fields, each followed
+/// by one or more spaces, then the path (which may hold spaces).
+fn ls_path(line: &str) -> Option<&str> {
+    let mut rest = line;
+    for _ in 0..7 {
+        let end = rest.find(' ')?;
+        rest = rest[end..].trim_start_matches(' ');
+    }
+    (!rest.is_empty()).then_some(rest)
+}
+
+/// What `hadoop fs -ls DIR` says DIR holds that no job writes (see
+/// [`mr_core::output::commit::written_by_a_job`]): the names, a
+/// directory's with a `/`. A line that does not parse is shown whole, so it
+/// counts as foreign: an output is replaced only when all of it is known.
+///
+/// ```
+/// use mr_cli::cluster::hadoop::foreign_in_listing;
+/// let ls = "Found 4 items\n\
+///           -rw-r--r--   1 u g    0 2026-12-03 09:12 /out/_SUCCESS\n\
+///           -rw-r--r--   3 u g 1234 2026-12-03 09:12 /out/part-00000\n\
+///           -rw-r--r--   3 u g   52 2026-12-03 09:13 /out/my notes.txt\n\
+///           drwxr-xr-x   - u g    0 2026-12-03 09:14 hdfs://nn:8020/out/plots\n";
+/// assert_eq!(foreign_in_listing(ls), ["my notes.txt", "plots/"]);
+/// ```
+pub fn foreign_in_listing(ls: &str) -> Vec<String> {
+    let entries: Vec<(&str, bool)> = ls
+        .lines()
+        .filter(|l| !l.is_empty() && !l.starts_with("Found "))
+        .map(|l| match ls_path(l) {
+            Some(p) if l.starts_with('d') || l.starts_with('-') => {
+                (p.rsplit('/').next().unwrap_or(p), l.starts_with('d'))
+            }
+            _ => (l, false),
+        })
+        .collect();
+    mr_core::output::commit::foreign_names(entries)
 }
 
 fn rm_command(o: &HadoopOptions, path: &str) -> ShellCommand {
@@ -375,6 +414,8 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             check_nested: fs_command(o, &["-test", "-e", &nested]),
             unnest: fs_command(o, &["-mv", &nested, &staging]),
             nested,
+            list_output: fs_command(o, &["-ls", out]),
+            list_old: fs_command(o, &["-ls", &old]),
             remove_old: fs_command(o, &["-rm", "-r", "-skipTrash", &old]),
             restore_old: fs_command(o, &["-mv", &old, out]),
             discard: rm_command(o, &staging),
@@ -675,10 +716,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         let mut all = vec![format!(
             "{}\n# the output must not exist{}",
             cmds.check.display(),
-            if o.overwrite {
-                ", or be a directory holding _SUCCESS"
-            } else {
-                ""
+            match &cmds.replace {
+                Some(r) => format!(
+                    ", or be a directory holding _SUCCESS and only what a job writes:\n{}",
+                    r.list_output.display()
+                ),
+                None => String::new(),
             }
         )];
         if let Some(m) = &cmds.manifest {
@@ -699,6 +742,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                     &r.move_old_aside,
                     &r.move_new_in,
                     &r.check_nested,
+                    &r.list_old,
                     &r.remove_old
                 ]
                 .map(ShellCommand::display)
@@ -730,6 +774,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
              job's output (remove it yourself with `hadoop fs -rm -r {0}` if you mean to)",
             o.output
         ),
+    }
+    if let Some(r) = cmds
+        .replace
+        .as_ref()
+        .filter(|_| state == OutputState::Finished)
+    {
+        let foreign = listed_foreign(&r.list_output)?;
+        if !foreign.is_empty() {
+            return Err(mr_core::Error::OutputNotReplaceable {
+                path: o.output.clone().into(),
+                reason: format!("it holds {}", mr_core::output::commit::describe(&foreign)),
+            }
+            .into());
+        }
     }
     if let Some(m) = &cmds.manifest {
         let files = write_manifest(m, &o)?;
@@ -888,11 +946,36 @@ fn replace_output(r: &Replace, old_exists: bool, output: &str) -> anyhow::Result
         )));
     }
     if old_exists {
-        if let Err(e) = run(&r.remove_old, "removing the old output") {
-            eprintln!("mr: warning: the old output is left in {}: {e:#}", r.old);
+        match listed_foreign(&r.list_old) {
+            Ok(f) if f.is_empty() => {
+                if let Err(e) = run(&r.remove_old, "removing the old output") {
+                    eprintln!("mr: warning: the old output is left in {}: {e:#}", r.old);
+                }
+            }
+            Ok(f) => eprintln!(
+                "mr: warning: the new output is in place; the old one was kept in {}, as it \
+                 holds {}",
+                r.old,
+                mr_core::output::commit::describe(&f)
+            ),
+            Err(e) => eprintln!("mr: warning: the old output is left in {}: {e:#}", r.old),
         }
     }
     Ok(())
+}
+
+/// What `list` (`hadoop fs -ls DIR`) shows in DIR that no job writes.
+fn listed_foreign(list: &ShellCommand) -> anyhow::Result<Vec<String>> {
+    let o = list.captured()?;
+    if !o.status.success() {
+        anyhow::bail!(
+            "cannot list the output with `{}` ({}): {}",
+            list.display(),
+            o.status,
+            String::from_utf8_lossy(&o.stderr).trim()
+        );
+    }
+    Ok(foreign_in_listing(&String::from_utf8_lossy(&o.stdout)))
 }
 
 /// Lists the input files, writes the manifest and puts it on the cluster;

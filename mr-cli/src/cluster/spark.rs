@@ -263,7 +263,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let mut cmd = command(&launcher, &args.spark_master, &driver, &spec, &conf);
     let echo = Echo {
         bad_records: true,
-        matching: None,
+        // The driver's own warnings (an old output kept, ...).
+        matching: Some("mr: warning: "),
     };
     if let Err(e) = run_drained(&mut cmd, "the Spark driver", echo) {
         let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();

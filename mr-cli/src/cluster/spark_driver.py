@@ -303,8 +303,51 @@ def replace_output(sc, fs, staging, output, had_old):
                 "the old output was put back" if back else (old_is_in[2:] or "there was no old output"),
             )
         )
-    if had_old and not fs.delete(old, True):
+    if not had_old:
+        return
+    foreign = foreign_entries(fs, old)
+    if foreign:
+        sys.stderr.write(
+            "mr: warning: the new output is in place; the old one was kept in %s, as it holds %s\n"
+            % (old.toString(), describe(foreign))
+        )
+    elif not fs.delete(old, True):
         sys.stderr.write("mr: warning: the old output is left in %s\n" % old.toString())
+
+
+# What a job writes in its output directory (mr_core::output::commit::
+# written_by_a_job): --overwrite replaces nothing else.
+JOB_BOOKKEEPING = (
+    "_SUCCESS", "_bad_records", "_dictionaries", "_temporary", "_logs", "_metadata", "_common_metadata"
+)
+JOB_PREFIXES = ("part-", "_started_", "_committed_", "__magic")
+
+
+def written_by_a_job(name):
+    return (
+        name.startswith(JOB_PREFIXES)
+        or name in JOB_BOOKKEEPING
+        or (len(name) >= len(".x.crc") and name.startswith(".") and name.endswith(".crc"))
+    )
+
+
+def foreign_entries(fs, path):
+    """What the directory `path` holds that no job writes, as a message
+    shows it: sorted names, a directory's with a /."""
+    names = []
+    for st in fs.listStatus(path):
+        name = st.getPath().getName()
+        if not written_by_a_job(name):
+            shown = name if name.isprintable() else repr(name)
+            names.append(shown + ("/" if st.isDirectory() else ""))
+    return sorted(names)
+
+
+def describe(foreign):
+    text = "files a job does not write, which would be lost with it: " + ", ".join(foreign[:5])
+    if len(foreign) > 5:
+        text += " and %d more" % (len(foreign) - 5)
+    return text
 
 
 def remove_if_empty(fs, path):
@@ -386,6 +429,14 @@ def main():
                     raise MrError(
                         "--overwrite will not replace %s: it has no _SUCCESS, so it is not a"
                         " finished job's output (remove it yourself if you mean to)" % output
+                    )
+                foreign = foreign_entries(fs, path)
+                if foreign:
+                    raise MrError(
+                        "--overwrite will not replace %s: it holds %s. To protect your files,"
+                        " mr replaces only a finished job's output (a directory with _SUCCESS,"
+                        " part-* files and a job's _-named bookkeeping): move your files out,"
+                        " or choose another --output" % (output, describe(foreign))
                     )
             if spec["overwrite"]:
                 # The new output is written beside the old one, which is

@@ -14,12 +14,17 @@
 //! 4. On failure or Ctrl-C only the staging directory is removed.
 //!
 //! `--overwrite` replaces only what looks like an mr (or Hadoop) output: a
-//! directory with `_SUCCESS`, or an empty one. It never replaces a file, a
-//! symlink, or a directory of other files (think `-o .` or `-o ~`).
+//! directory with `_SUCCESS` that holds nothing a job does not write (see
+//! [`written_by_a_job`]), or an empty one. It never replaces a file, a
+//! symlink, a directory of other files (think `-o .` or `-o ~`), nor a
+//! finished output the user has since put files of their own in (a notebook
+//! beside the `part-*` files): those would be lost with it. The old output
+//! is checked again when the new one is committed, and once more after the
+//! swap, before it is removed: a file added to it meanwhile keeps it.
 //! Staging directories left by a killed run are removed by the next run on
 //! the same output.
 
-use crate::error::{Error, Result};
+use crate::error::{printable_line, Error, Result};
 use crate::lock::{Claim, OwnerLock};
 use rustix::fs::{renameat_with, RenameFlags, CWD};
 use rustix::io::Errno;
@@ -76,7 +81,10 @@ impl OutputDir {
             if !overwrite {
                 return Err(Error::OutputExists(dir.to_path_buf()));
             }
-            check_replaceable(dir, &target)?;
+            check_replaceable(&target).map_err(|reason| Error::OutputNotReplaceable {
+                path: dir.to_path_buf(),
+                reason,
+            })?;
         }
         let staging = tempfile::Builder::new()
             .prefix(&format!("{name}{STAGING_INFIX}{}-", std::process::id()))
@@ -109,9 +117,14 @@ impl OutputDir {
         if exists {
             if !self.overwrite {
                 // Created during the run, and not by mr (we hold the lock).
-                return Err(self.keep_staging("appeared during the run"));
+                return Err(self.keep_staging("appeared during the run (not created by mr)"));
             }
-            check_replaceable(&self.dir, &self.target)?;
+            if let Err(reason) = check_replaceable(&self.target) {
+                // The finished results are not thrown away for it.
+                return Err(self.keep_staging(&format!(
+                    "changed during the run and is no longer safe to replace: {reason}"
+                )));
+            }
             self.replace()?;
         } else {
             match renameat_with(
@@ -123,7 +136,7 @@ impl OutputDir {
             ) {
                 Ok(()) => {}
                 Err(e) if e == Errno::EXIST => {
-                    return Err(self.keep_staging("appeared during the run"))
+                    return Err(self.keep_staging("appeared during the run (not created by mr)"))
                 }
                 Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {
                     fs::rename(&self.staging, &self.target)
@@ -165,8 +178,7 @@ impl OutputDir {
     fn keep_staging(&mut self, why: &str) -> Error {
         self.committed = true; // not ours to delete any more: the user decides
         Error::Config(format!(
-            "{} {why} (not created by mr); the finished results are kept in {}: \
-             move them yourself",
+            "{} {why}; the finished results are kept in {}: move them yourself",
             self.dir.display(),
             self.staging.display()
         ))
@@ -207,29 +219,109 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
     Ok((parent, name))
 }
 
-/// Refuses to replace anything but an mr output or an empty directory.
-fn check_replaceable(dir: &Path, target: &Path) -> Result<()> {
-    let refuse = |what: &str| {
-        Err(Error::OutputNotReplaceable {
-            path: dir.to_path_buf(),
-            reason: what.to_string(),
-        })
-    };
-    let meta = fs::symlink_metadata(target).map_err(|e| Error::io("reading", dir, e))?;
+/// Why `target` may not be replaced, if it may not: anything but a
+/// directory holding `_SUCCESS` and only what a job writes, or an empty one.
+fn check_replaceable(target: &Path) -> std::result::Result<(), String> {
+    let meta = fs::symlink_metadata(target).map_err(|e| format!("cannot read it: {e}"))?;
     if meta.file_type().is_symlink() {
-        return refuse("it is a symbolic link");
+        return Err("it is a symbolic link".into());
     }
     if !meta.is_dir() {
-        return refuse("it is not a directory");
+        return Err("it is not a directory".into());
+    }
+    let foreign = foreign_entries(target).map_err(|e| format!("cannot list it: {e}"))?;
+    if !foreign.is_empty() {
+        return Err(format!("it holds {}", describe(&foreign)));
     }
     if target.join(SUCCESS).is_file() {
         return Ok(());
     }
-    let mut entries = fs::read_dir(target).map_err(|e| Error::io("listing", dir, e))?;
+    let mut entries = fs::read_dir(target).map_err(|e| format!("cannot list it: {e}"))?;
     if entries.next().is_none() {
         return Ok(());
     }
-    refuse("it is not empty and has no _SUCCESS, so it is not the output of a finished run")
+    Err("it has no _SUCCESS, so it is not the output of a finished run".into())
+}
+
+/// Whether `name`, an entry of an output directory, is one that a job
+/// writes there (mr, Hadoop, Spark or mrjob): `part-*` files, `_SUCCESS`,
+/// mr's `_bad_records` and `_dictionaries`, Hadoop's `_logs`, `_temporary`
+/// and `.NAME.crc` checksums, Parquet's `_metadata` and `_common_metadata`,
+/// and the commit markers `_started_*`, `_committed_*` and `__magic*`.
+/// Anything else was put there by someone, and `--overwrite` must not
+/// remove it with the output.
+///
+/// ```
+/// use mr_core::output::commit::written_by_a_job;
+/// for n in ["part-00000", "part-r-00003.gz", "part-00000-1a2b-c000.snappy.parquet",
+///           "_SUCCESS", "_bad_records", ".part-00000.crc", "._SUCCESS.crc", "_temporary"] {
+///     assert!(written_by_a_job(n), "{n}");
+/// }
+/// for n in ["analysis.ipynb", ".ipynb_checkpoints", "_notes.md", "partial.csv", ".crc"] {
+///     assert!(!written_by_a_job(n), "{n}");
+/// }
+/// ```
+pub fn written_by_a_job(name: &str) -> bool {
+    const BOOKKEEPING: [&str; 7] = [
+        SUCCESS,
+        BAD_RECORDS,
+        crate::categorical::DICTIONARIES,
+        TEMPORARY,
+        "_logs",
+        "_metadata",
+        "_common_metadata",
+    ];
+    name.starts_with("part-")
+        || BOOKKEEPING.contains(&name)
+        || ["_started_", "_committed_", "__magic"]
+            .iter()
+            .any(|p| name.starts_with(p))
+        || (name.len() >= ".x.crc".len() && name.starts_with('.') && name.ends_with(".crc"))
+}
+
+/// The entries of `dir` that no job writes (see [`foreign_names`]).
+fn foreign_entries(dir: &Path) -> std::io::Result<Vec<String>> {
+    let mut entries = Vec::new();
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        let dir = e.file_type().is_ok_and(|t| t.is_dir());
+        entries.push((e.file_name().to_string_lossy().into_owned(), dir));
+    }
+    Ok(foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d))))
+}
+
+/// Of an output directory's entries (a name, and whether it is a
+/// directory), those no job writes (see [`written_by_a_job`]), as a message
+/// shows them: sorted, a directory's name with a `/`, control characters
+/// escaped.
+///
+/// ```
+/// use mr_core::output::commit::foreign_names;
+/// let entries = [("part-00000", false), ("plots", true), ("_SUCCESS", false), ("a.ipynb", false)];
+/// assert_eq!(foreign_names(entries), ["a.ipynb", "plots/"]);
+/// ```
+pub fn foreign_names<'a>(entries: impl IntoIterator<Item = (&'a str, bool)>) -> Vec<String> {
+    let mut foreign: Vec<String> = entries
+        .into_iter()
+        .filter(|(name, _)| !written_by_a_job(name))
+        .map(|(name, dir)| format!("{}{}", printable_line(name), if dir { "/" } else { "" }))
+        .collect();
+    foreign.sort();
+    foreign
+}
+
+/// Why an output holding `foreign` (from [`foreign_names`], not empty) may
+/// not be replaced: "files a job does not write, ...: a, b/ and 3 more".
+pub fn describe(foreign: &[String]) -> String {
+    const SHOWN: usize = 5;
+    let mut s = format!(
+        "files a job does not write, which would be lost with it: {}",
+        foreign[..foreign.len().min(SHOWN)].join(", ")
+    );
+    if foreign.len() > SHOWN {
+        s.push_str(&format!(" and {} more", foreign.len() - SHOWN));
+    }
+    s
 }
 
 fn sibling(target: &Path, infix: &str) -> PathBuf {
@@ -240,10 +332,36 @@ fn sibling(target: &Path, infix: &str) -> PathBuf {
     target.with_file_name(format!("{name}{infix}{}-{nanos:08x}", std::process::id()))
 }
 
+/// Removes the old output once the new one is in place, unless files no
+/// job writes were put in it after it was last checked: then it is kept,
+/// and the message says where.
 fn remove_old(path: &Path) {
+    let mut err = std::io::stderr();
+    match foreign_entries(path) {
+        Ok(foreign) if foreign.is_empty() => {}
+        Ok(foreign) => {
+            let _ = writeln!(
+                err,
+                "mr: warning: the new output is in place; the old one was kept in {}, as it \
+                 holds {}",
+                path.display(),
+                describe(&foreign)
+            );
+            return;
+        }
+        Err(e) => {
+            let _ = writeln!(
+                err,
+                "mr: warning: the new output is in place; the old one was kept in {}, as it \
+                 cannot be listed: {e}",
+                path.display()
+            );
+            return;
+        }
+    }
     if let Err(e) = fs::remove_dir_all(path) {
         let _ = writeln!(
-            std::io::stderr(),
+            err,
             "mr: warning: the new output is in place, but removing the old one ({}) failed: {e}",
             path.display()
         );
@@ -289,6 +407,10 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path) {
                  remove it or move it into place yourself",
                 path.display()
             );
+            continue;
+        }
+        if !foreign_entries(&path).is_ok_and(|f| f.is_empty()) {
+            // An old output kept for files put in it (see `remove_old`).
             continue;
         }
         let size = crate::runner::workdir::disk_usage(&path);
@@ -379,6 +501,71 @@ mod tests {
         fs::create_dir(&empty).unwrap();
         OutputDir::create(&empty, true).unwrap().commit().unwrap();
         assert_eq!(names(&empty), ["_SUCCESS"]);
+    }
+
+    /// A finished output the user put files in: `--overwrite` refuses it
+    /// up front, keeps the new results when the files come during the run,
+    /// and keeps the old output when they come after the last check.
+    #[test]
+    fn overwrite_never_removes_files_put_in_an_output() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let finished = |parts: &[&str]| {
+            let o = OutputDir::create(&out, true).unwrap();
+            for p in parts {
+                fs::write(o.temporary().join(p), "x").unwrap();
+            }
+            o.commit()
+        };
+        finished(&["part-00000"]).unwrap();
+        // Hadoop's and Spark's own files are an output's.
+        for f in [".part-00000.crc", "._SUCCESS.crc", "part-r-00001.gz"] {
+            fs::write(out.join(f), "x").unwrap();
+        }
+        fs::create_dir(out.join("_logs")).unwrap();
+        finished(&["part-00000"]).unwrap();
+        assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
+
+        fs::write(out.join("analysis.ipynb"), "mine").unwrap();
+        fs::create_dir(out.join("plots")).unwrap();
+        let e = OutputDir::create(&out, true).unwrap_err().to_string();
+        assert!(e.contains("analysis.ipynb, plots/"), "{e}");
+        assert_eq!(
+            names(&out),
+            ["_SUCCESS", "analysis.ipynb", "part-00000", "plots"]
+        );
+        fs::remove_file(out.join("analysis.ipynb")).unwrap();
+        fs::remove_dir(out.join("plots")).unwrap();
+
+        // Added while the run ran: the new results are kept beside it.
+        let o = OutputDir::create(&out, true).unwrap();
+        fs::write(o.temporary().join("part-00000"), "new").unwrap();
+        let staging = o.temporary();
+        fs::write(out.join("notes.txt"), "mine").unwrap();
+        let e = o.commit().unwrap_err().to_string();
+        assert!(e.contains("notes.txt") && e.contains("kept in"), "{e}");
+        assert_eq!(
+            fs::read_to_string(staging.join("part-00000")).unwrap(),
+            "new"
+        );
+        assert_eq!(fs::read_to_string(out.join("notes.txt")).unwrap(), "mine");
+        fs::remove_dir_all(&staging).unwrap();
+
+        // Added between the last check and the removal: kept aside.
+        let old = d.path().join("old");
+        fs::create_dir(&old).unwrap();
+        fs::write(old.join("part-00000"), "x").unwrap();
+        fs::write(old.join("\x1b[31mred"), "mine").unwrap();
+        remove_old(&old);
+        assert_eq!(names(&old), ["\x1b[31mred", "part-00000"]);
+        assert_eq!(
+            foreign_entries(&old).unwrap(),
+            ["\\u{1b}[31mred"],
+            "a terminal escape in a name is shown escaped"
+        );
+        fs::remove_file(old.join("\x1b[31mred")).unwrap();
+        remove_old(&old);
+        assert!(!old.exists());
     }
 
     #[test]
