@@ -1069,12 +1069,12 @@ fn archives_and_binary_files_among_the_logs_are_refused_by_name() {
         vec![0u8; 512 - log.len() % 512 + 1024],
     ]
     .concat();
-    let cases: [(&str, Vec<u8>, &str); 5] = [
+    let cases: [(&str, Vec<u8>, &str); 6] = [
         (
             "old.jsonl.xz",
             b"\xfd7zXZ\0\0\x04\xe6\xd6\xb4\x46\x02\0!\x01".to_vec(),
-            "old.jsonl.xz is xz-compressed, not text (mr reads text, gzip, bzip2, zstd and \
-             Parquet): decompress it (xz -d FILE)",
+            "old.jsonl.xz is xz-compressed, not text (mr reads text, gzip, bzip2, zstd, zlib \
+             .deflate and Parquet): decompress it (xz -d FILE)",
         ),
         (
             "export.zip",
@@ -1095,6 +1095,12 @@ fn archives_and_binary_files_among_the_logs_are_refused_by_name() {
             "part-r-00000",
             b"SEQ\x06\x19org.apache.hadoop.io.Text".to_vec(),
             "part-r-00000 is a Hadoop SequenceFile, not text",
+        ),
+        (
+            // Hadoop's SnappyCodec: block lengths, then raw Snappy; no magic.
+            "part-r-00001.snappy",
+            b"\0\0\0\x2a\0\0\0\x1d\x2a\x6c{\"page_url\": ".to_vec(),
+            "part-r-00001.snappy is Snappy-compressed (Hadoop's SnappyCodec), not text",
         ),
     ];
     for (name, bytes, says) in &cases {
@@ -1140,6 +1146,47 @@ fn hadoop_map_task_refuses(uri: &str, bytes: &[u8], says: &str) {
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains(says), "{}", stderr(&o));
     assert_eq!(stdout(&o), "", "a task that refuses writes no records");
+}
+
+/// Hadoop's `DefaultCodec` (what `mapreduce.output.fileoutputformat.compress
+/// =true` gives when no codec is named) writes `part-r-00000.deflate`: zlib
+/// streams. mr read them as text and counted the compressed bytes as
+/// words, exit 0. Now they are decoded (several streams joined, as Hadoop
+/// reads them), from a file and cut into pieces, and one cut short is a
+/// located error. The real Hadoop's output is read in `tests/hadoop.rs`.
+#[test]
+fn hadoop_deflate_files_are_decoded_and_a_cut_one_is_an_error() {
+    let w = Workdir::new();
+    let text = "alpha beta\ngamma alpha\n".repeat(5_000);
+    let zlib = |t: &str| {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        z.write_all(t.as_bytes()).unwrap();
+        z.finish().unwrap()
+    };
+    let half = text.len() / 2 + 1; // inside a word: the streams join
+    let bytes = [zlib(&text[..half]), zlib(&text[half..])].concat();
+    w.write("logs/part-r-00000.deflate", &bytes);
+    let want = "\"alpha\"\t10000\n\"beta\"\t5000\n\"gamma\"\t5000\n";
+    for extra in [&[][..], &["--cut-streams", "always", "--chunksize", "16KB"]] {
+        let mut args = vec!["run", "word_count", "-i", "logs"];
+        args.extend(extra);
+        let o = ok(w.mr(&args));
+        assert_eq!(stdout(&o), want, "{extra:?}");
+        assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    }
+    w.write("logs/part-r-00000.deflate", &bytes[..bytes.len() - 100]);
+    let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out"]);
+    failed_saying(
+        &o,
+        "bad record at logs/part-r-00000.deflate:",
+        &w.path("out"),
+    );
+    assert!(
+        stderr(&o).contains("corrupt or truncated compressed data after line")
+            && stderr(&o).contains("the file is cut short"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `pzstd` (zstd's parallel tool) starts its output with a skippable frame

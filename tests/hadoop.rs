@@ -487,6 +487,37 @@ fn word_count_equals_local_runner_on_hadoop_with_1_and_3_reducers() {
     }
 }
 
+/// `mapreduce.output.fileoutputformat.compress=true` without a codec makes
+/// Hadoop write `part-NNNNN.deflate` (its DefaultCodec: zlib). A later job
+/// run locally over that output read the compressed bytes as text; now it
+/// reads what the local runner's own uncompressed output gives.
+#[test]
+fn an_output_hadoop_compressed_with_its_default_codec_reads_back_locally() {
+    let Some(home) = hadoop_home("an_output_hadoop_compressed_with_its_default_codec") else {
+        return;
+    };
+    let w = Workdir::new();
+    let text = text_tree(&w);
+    let mut args = vec!["run", "word_count", "-i", text, "-o", "hout", "-q"];
+    args.extend(["--partitions", "2", "-D"]);
+    args.push("mapreduce.output.fileoutputformat.compress=true");
+    let extra = hadoop_args(&w);
+    args.extend(extra.iter().map(String::as_str));
+    ok(mr_hadoop(&w, home, Found::Home, &args));
+    let mut deflate: Vec<String> = fs::read_dir(w.path("hout"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with("part-"))
+        .collect();
+    deflate.sort();
+    assert_eq!(deflate, ["part-00000.deflate", "part-00001.deflate"]);
+    ok(w.mr(&["run", "word_count", "-i", text, "-o", "lout", "-q"]));
+    let again = |dir: &str| stdout(&ok(w.mr(&["run", "word_count", "-i", dir])));
+    let local = again("lout");
+    assert!(local.contains("\"the\"\t"), "{local}");
+    assert_eq!(again("hout"), local);
+}
+
 /// A bad line in a file's second split stops the job; the task's own error
 /// reaches the user, with the record's byte offset and its line in the
 /// split, both true; the local runner names the same record by its true

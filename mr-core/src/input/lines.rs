@@ -413,6 +413,9 @@ fn decoder(
             zstd::stream::read::Decoder::with_buffer(buffered(raw))
                 .map_err(|e| Error::io("opening zstd stream", path, e))?,
         )),
+        Compression::Deflate => Decoded::ahead(ReadAhead::spawn(super::zlib::ZlibStreams::new(
+            buffered(raw),
+        ))),
         // Tables are opened by `open_table`, never here.
         Compression::None | Compression::Parquet => Decoded::plain(Box::new(buffered(raw))),
     })
@@ -449,7 +452,13 @@ pub(crate) fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<Decode
     let mut head = Vec::with_capacity(4);
     let r = (&mut raw).take(4).read_to_end(&mut head);
     r.map_err(|e| Error::io("reading", path, e))?;
-    let compression = Compression::from_magic(&head).unwrap_or(Compression::None);
+    let deflate =
+        path.extension().is_some_and(|e| e == "deflate") && super::listing::is_zlib_header(&head);
+    let compression = match Compression::from_magic(&head) {
+        Some(c) => c,
+        None if deflate => Compression::Deflate,
+        None => Compression::None,
+    };
     if compression == Compression::Parquet {
         return Err(Error::Format {
             what: format!("reading {}", path.display()),

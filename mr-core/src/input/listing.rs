@@ -101,6 +101,11 @@ pub enum Compression {
     Bzip2,
     /// zstd (possibly several frames): one split per file.
     Zstd,
+    /// zlib streams, as Hadoop's `DefaultCodec` writes them (`.deflate`):
+    /// one split per file (see [`crate::input::zlib`]). Known by the name
+    /// and a valid zlib header together: the header is two bytes, which a
+    /// line of text can start with (`x^2`).
+    Deflate,
     /// A Parquet table (`PAR1` at both ends): one split per row group, each
     /// row read as one JSON object line (see [`crate::input::parquet`]).
     Parquet,
@@ -133,7 +138,7 @@ impl Compression {
     pub fn is_compressed(self) -> bool {
         matches!(
             self,
-            Compression::Gzip | Compression::Bzip2 | Compression::Zstd
+            Compression::Gzip | Compression::Bzip2 | Compression::Zstd | Compression::Deflate
         )
     }
 
@@ -172,6 +177,7 @@ impl Compression {
             Compression::Gzip => GZIP_MAGIC,
             Compression::Bzip2 => BZIP2_MAGIC,
             Compression::Zstd => ZSTD_MAGIC,
+            Compression::Deflate => b"\x78",
             Compression::Parquet => PARQUET_MAGIC,
         }
     }
@@ -182,6 +188,7 @@ impl Compression {
             Compression::Gzip => "gzip",
             Compression::Bzip2 => "bzip2",
             Compression::Zstd => "zstd",
+            Compression::Deflate => "zlib (Hadoop's DefaultCodec)",
             Compression::Parquet => "Parquet",
         }
     }
@@ -422,9 +429,13 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         "gz" => Compression::Gzip,
         "bz2" => Compression::Bzip2,
         "zst" | "zstd" => Compression::Zstd,
+        "deflate" => Compression::Deflate,
         "parquet" => Compression::Parquet,
-        _ => return Ok(Compression::None),
+        _ => return hadoop_codec(path, ext).map(|()| Compression::None),
     };
+    if hinted == Compression::Deflate && is_zlib_header(&head) {
+        return Ok(hinted);
+    }
     if head.len() < 4
         && hinted
             .magic()
@@ -439,6 +450,53 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         hinted.name(),
     );
     Ok(Compression::None)
+}
+
+/// A zlib stream's header (RFC 1950): deflate with a window of 32 KiB or
+/// less, no preset dictionary, and the check bits right.
+///
+/// ```
+/// # use mr_core::input::listing::is_zlib_header;
+/// assert!(is_zlib_header(b"\x78\x9c..."));
+/// assert!(is_zlib_header(b"\x78\xda"));
+/// assert!(!is_zlib_header(b"\x78\x9d"));
+/// assert!(!is_zlib_header(b"{\"a\":1}"));
+/// ```
+pub fn is_zlib_header(head: &[u8]) -> bool {
+    match head {
+        [cmf, flg, ..] => {
+            cmf & 0x0f == 8
+                && cmf >> 4 <= 7
+                && flg & 0x20 == 0
+                && (u16::from(*cmf) << 8 | u16::from(*flg)) % 31 == 0
+        }
+        _ => false,
+    }
+}
+
+/// Refuses a file named for one of Hadoop's codecs that mr does not decode
+/// and whose bytes carry no magic number to tell it by (`.snappy` and
+/// `.lz4` as Hadoop's `SnappyCodec` and `Lz4Codec` write them, in blocks;
+/// `.lzo_deflate`; Brotli's `.br`). Read as text, such a file gives words
+/// of its compressed bytes, or a bad record a line.
+fn hadoop_codec(path: &Path, ext: &str) -> Result<()> {
+    let what = match ext {
+        "snappy" => "Snappy-compressed (Hadoop's SnappyCodec)",
+        "lz4" => "LZ4-compressed (Hadoop's Lz4Codec)",
+        "lzo_deflate" => "LZO-compressed (Hadoop's LzoCodec)",
+        "br" => "Brotli-compressed",
+        _ => return Ok(()),
+    };
+    Err(Error::NotText {
+        path: path.to_path_buf(),
+        what,
+        fix: if ext == "br" {
+            "decompress it (brotli -d FILE), or recompress it with gzip or zstd"
+        } else {
+            "let Hadoop decode it (hadoop fs -text FILE | mr run JOB), or run the job \
+             with -r hadoop"
+        },
+    })
 }
 
 /// True when the file's last bytes are `magic`.
@@ -783,6 +841,34 @@ mod tests {
         let p = d.path().join("cut.gz");
         fs::write(&p, [0x1f]).unwrap();
         assert_eq!(detect_compression(&p).unwrap(), Compression::Gzip);
+    }
+
+    /// zlib is told by its name and its two-byte header together: text
+    /// can start with a valid header (`x^`), and a `.deflate` may hold text.
+    #[test]
+    fn deflate_is_its_name_and_its_header() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("part-r-00000.deflate");
+        for (bytes, want) in [
+            (&b"\x78\x9c\x4b\x04\x00"[..], Compression::Deflate),
+            (b"\x78\x01", Compression::Deflate),
+            (b"", Compression::Deflate),
+            (b"plain text\n", Compression::None),
+            (b"\x1f\x8b\x08\x00", Compression::Gzip),
+        ] {
+            fs::write(&p, bytes).unwrap();
+            assert_eq!(detect_compression(&p).unwrap(), want, "{bytes:?}");
+        }
+        let p = d.path().join("notes.txt");
+        fs::write(&p, b"x^2 + 1\n").unwrap();
+        assert_eq!(detect_compression(&p).unwrap(), Compression::None);
+        // Hadoop's block codecs carry no magic: refused by name.
+        for name in ["a.snappy", "a.lz4", "a.lzo_deflate", "a.br"] {
+            let p = d.path().join(name);
+            fs::write(&p, b"\0\0\0\x2a\0\0\0\x1d").unwrap();
+            let e = detect_compression(&p).unwrap_err();
+            assert!(matches!(e, Error::NotText { .. }), "{name}: {e}");
+        }
     }
 
     #[test]

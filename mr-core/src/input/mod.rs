@@ -1,7 +1,8 @@
 //! Input: which files to read ([`listing`]), how they are cut into splits
 //! ([`split`]), and how a split becomes lines ([`lines`], decompressing ahead
 //! on a helper thread: [`read_ahead`], gzip's CRC-32 checked on the reading one:
-//! [`gzip`], bzip2 a block per thread: [`bzip2_blocks`]); tables ([`parquet`]) become JSON
+//! [`gzip`], bzip2 a block per thread: [`bzip2_blocks`], Hadoop's `.deflate`:
+//! [`zlib`]); tables ([`parquet`]) become JSON
 //! lines; [`csv`] decodes CSV lines for mappers; [`whole_file`] gives a
 //! mapper whole files instead of lines (mrjob's `mapper_raw`).
 
@@ -16,6 +17,7 @@ pub mod pieces;
 pub mod read_ahead;
 pub mod split;
 pub mod whole_file;
+pub mod zlib;
 
 pub use lines::LineReader;
 pub use listing::{list_inputs, InputFile, InputSource};

@@ -449,6 +449,12 @@ mod tests {
         );
         assert_eq!(WholeFile::new(uri(&gz)).read_text().unwrap(), "über\n");
         assert_eq!(WholeFile::new(uri(&gz)).path(), Some(gz.as_path()));
+        // Hadoop's DefaultCodec, told by its name and zlib header.
+        let deflate = dir.path().join("part-r-00000.deflate");
+        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());
+        enc.write_all(b"x^2\n").unwrap();
+        std::fs::write(&deflate, enc.finish().unwrap()).unwrap();
+        assert_eq!(WholeFile::new(uri(&deflate)).read_text().unwrap(), "x^2\n");
 
         let missing = WholeFile::new(uri(&dir.path().join("gone.txt")));
         let e = missing.read_bytes().unwrap_err().to_string();
