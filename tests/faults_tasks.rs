@@ -1148,6 +1148,22 @@ fn hadoop_map_task_refuses(uri: &str, bytes: &[u8], says: &str) {
     assert_eq!(stdout(&o), "", "a task that refuses writes no records");
 }
 
+/// The words of `"alpha beta\ngamma alpha\n" x 5000`, compressed in two
+/// streams under `logs/`: counted whole and cut into pieces, without a
+/// warning. The expected output.
+#[track_caller]
+fn split_stream_counts(w: &Workdir) -> &'static str {
+    let want = "\"alpha\"\t10000\n\"beta\"\t5000\n\"gamma\"\t5000\n";
+    for extra in [&[][..], &["--cut-streams", "always", "--chunksize", "16KB"]] {
+        let mut args = vec!["run", "word_count", "-i", "logs"];
+        args.extend(extra);
+        let o = ok(w.mr(&args));
+        assert_eq!(stdout(&o), want, "{extra:?}");
+        assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    }
+    want
+}
+
 /// Hadoop's `DefaultCodec` (what `mapreduce.output.fileoutputformat.compress
 /// =true` gives when no codec is named) writes `part-r-00000.deflate`: zlib
 /// streams. mr read them as text and counted the compressed bytes as
@@ -1166,14 +1182,7 @@ fn hadoop_deflate_files_are_decoded_and_a_cut_one_is_an_error() {
     let half = text.len() / 2 + 1; // inside a word: the streams join
     let bytes = [zlib(&text[..half]), zlib(&text[half..])].concat();
     w.write("logs/part-r-00000.deflate", &bytes);
-    let want = "\"alpha\"\t10000\n\"beta\"\t5000\n\"gamma\"\t5000\n";
-    for extra in [&[][..], &["--cut-streams", "always", "--chunksize", "16KB"]] {
-        let mut args = vec!["run", "word_count", "-i", "logs"];
-        args.extend(extra);
-        let o = ok(w.mr(&args));
-        assert_eq!(stdout(&o), want, "{extra:?}");
-        assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
-    }
+    split_stream_counts(&w);
     w.write("logs/part-r-00000.deflate", &bytes[..bytes.len() - 100]);
     let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out"]);
     failed_saying(
@@ -1211,14 +1220,7 @@ fn pzstd_output_with_skippable_frames_is_read_as_zstd() {
     };
     let bytes = pzstd(&[&text[..half], &text[half..]]);
     w.write("logs/a.txt.zst", &bytes);
-    let want = "\"alpha\"\t10000\n\"beta\"\t5000\n\"gamma\"\t5000\n";
-    for extra in [&[][..], &["--cut-streams", "always", "--chunksize", "16KB"]] {
-        let mut args = vec!["run", "word_count", "-i", "logs"];
-        args.extend(extra);
-        let o = ok(w.mr(&args));
-        assert_eq!(stdout(&o), want, "{extra:?}");
-        assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
-    }
+    let want = split_stream_counts(&w);
     let o = ok(w.mr_stdin(&["run", "word_count"], Some(&bytes)));
     assert_eq!(stdout(&o), want);
 }
