@@ -194,11 +194,42 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(
     json: &'a [u8],
     syntax: impl FnOnce(serde_json::Error) -> String,
 ) -> Result<T, DecodeError> {
-    let v = serde_json::from_slice(json).map_err(|e| DecodeError(syntax(e)))?;
+    let v = serde_json::from_slice(json).map_err(|e| {
+        let lone = lone_surrogate(&e, json);
+        let mut text = syntax(e);
+        if lone {
+            text.push_str(LONE_SURROGATE);
+        }
+        DecodeError(text)
+    })?;
     match big_integer::<T>(json) {
         None => Ok(v),
         Some(big) => Err(DecodeError(big.to_string())),
     }
+}
+
+/// What a lone surrogate escape is, after serde_json's message for it
+/// ("lone leading surrogate in hex escape", "unexpected end of hex escape").
+const LONE_SURROGATE: &str = " (a \\uD800-\\uDFFF escape that is not half of a pair, as \
+    JavaScript writes a string cut inside an emoji: it is not a character, so the string cannot \
+    be read; --skip-bad-records keeps such lines aside)";
+
+/// Whether `e` is serde_json's refusal of a lone UTF-16 surrogate escape
+/// in `json` (which Python's `json` accepts, and JavaScript writes).
+///
+/// ```text
+/// {"title": "Deadline \ud83d"}   -> bad record: invalid JSON: unexpected end of hex escape
+///                                    at line 1 column 30 (a \uD800-\uDFFF escape that is ...)
+/// ```
+fn lone_surrogate(e: &serde_json::Error, json: &[u8]) -> bool {
+    let said = e.to_string();
+    (said.contains("surrogate") || said.contains("end of hex escape"))
+        && json.windows(4).any(|w| {
+            w[0] == b'\\'
+                && w[1] == b'u'
+                && matches!(w[2], b'd' | b'D')
+                && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
+        })
 }
 
 /// An integer literal that does not fit in 64 bits, found in JSON text read
@@ -551,6 +582,25 @@ fn escape_terminated(bytes: &[u8], out: &mut Vec<u8>) {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn a_lone_surrogate_escape_is_explained() {
+        for line in [
+            r#"{"t": "a\ud83d"}"#,
+            r#"{"t": "a\udc00b"}"#,
+            r#"{"t": "a\uD83D\u0041"}"#,
+        ] {
+            let e = from_json::<serde_json::Value>(line.as_bytes(), |e| e.to_string()).unwrap_err();
+            assert!(e.0.contains("not half of a pair"), "{line}: {}", e.0);
+        }
+        // A pair is a character; other errors say nothing of surrogates.
+        let v: serde_json::Value =
+            from_json(br#"{"t": "\ud83d\ude00"}"#, |e| e.to_string()).unwrap();
+        assert_eq!(v["t"], "\u{1f600}");
+        let e = from_json::<serde_json::Value>(br#"{"t": "\ud83d\ude00"#, |e| e.to_string())
+            .unwrap_err();
+        assert!(!e.0.contains("pair"), "{}", e.0);
+    }
 
     fn enc(s: &str) -> Vec<u8> {
         let mut v = Vec::new();
