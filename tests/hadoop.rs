@@ -142,6 +142,15 @@ fn mr_cluster(w: &Workdir, home: &Path, args: &[&str]) -> Command {
     c
 }
 
+/// What is beside the output `out` in `w`: `OUT.mr-tmp-*`, `OUT.mr-old-*`.
+fn beside(w: &Workdir, out: &str) -> Vec<String> {
+    fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(&format!("{out}.")))
+        .collect()
+}
+
 /// The `-r hadoop` options every run here takes: 1 MB splits, Hadoop's
 /// files and the intermediate outputs inside the work dir.
 fn hadoop_args(w: &Workdir) -> Vec<String> {
@@ -871,13 +880,7 @@ fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_don
             })
             .collect()
     };
-    let beside = |out: &str| -> Vec<String> {
-        fs::read_dir(w.dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-            .filter(|n| n.starts_with(&format!("{out}.")))
-            .collect()
-    };
+    let beside = |out: &str| beside(&w, out);
     let engines: Vec<(&str, Vec<String>)> = {
         let mut v = vec![("hadoop", hadoop_args(&w))];
         if java_and_pyspark() {
@@ -1002,6 +1005,104 @@ fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_don
             fs::read_to_string(w.path("mine/notes.txt")).unwrap(),
             "precious\n"
         );
+    }
+}
+
+/// Ctrl-C (or a scheduler's SIGTERM) while a job runs on Hadoop or Spark.
+/// Before, mr exited after a second and left the job running: without
+/// `--overwrite` it wrote OUT after mr had said "interrupted", and with it
+/// its staging directory stayed beside OUT forever; a terminal's Ctrl-C,
+/// which reached the JVM too, left `OUT/_temporary`. Now mr stops the job
+/// (SIGTERM to its process group), removes what it wrote, and exits 130:
+/// OUT is absent, or the old output exactly as it was, and nothing is left
+/// beside it or running.
+#[test]
+fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output() {
+    let Some(home) = hadoop_home("an_interrupted_cluster_run_stops_its_job") else {
+        return;
+    };
+    let w = Workdir::new();
+    // Enough 1 MB splits that the job is still running when interrupted.
+    let line = "the quick brown fox jumps over the lazy dog again and again\n";
+    w.write("in/big.txt", line.repeat(40_000_000 / line.len()));
+    w.write("old/a.txt", "old words\n");
+    let engines: Vec<(&str, Vec<String>)> = {
+        let mut v = vec![("hadoop", hadoop_args(&w))];
+        if java_and_pyspark() {
+            let spark = [
+                "-r",
+                "spark",
+                "--spark-master",
+                "local[1]",
+                "--partitions",
+                "2",
+            ];
+            v.push(("spark", spark.map(String::from).to_vec()));
+        }
+        v
+    };
+    let beside = |out: &str| beside(&w, out);
+    for (engine, engine_args) in &engines {
+        for overwrite in [false, true] {
+            let out = format!("{engine}-{overwrite}");
+            let output = w.path(&out).display().to_string();
+            let mut args = vec!["run", "word_count", "-o", &output, "-q"];
+            if overwrite {
+                ok(w.mr(&["run", "word_count", "-i", "old", "-o", &output, "-q"]));
+                args.push("--overwrite");
+            }
+            let before = if overwrite {
+                read_parts(&w.path(&out))
+            } else {
+                String::new()
+            };
+            let input = w.path("in").display().to_string();
+            args.extend(["-i", &input]);
+            args.extend(engine_args.iter().map(String::as_str));
+            let child = mr_cluster(&w, home, &args)
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            // Under way: the job has written where its output goes.
+            let under_way = || {
+                if overwrite {
+                    !beside(&out).is_empty()
+                } else {
+                    w.path(&out).join("_temporary").exists()
+                }
+            };
+            let deadline = Instant::now() + std::time::Duration::from_secs(240);
+            while !under_way() {
+                assert!(Instant::now() < deadline, "{engine}: never under way");
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let sent = Command::new("kill")
+                .args(["-INT", &child.id().to_string()])
+                .status()
+                .unwrap();
+            assert!(sent.success());
+            let o = child.wait_with_output().unwrap();
+            let ctx = format!("{engine}, overwrite {overwrite}: {}", stderr(&o));
+            assert_eq!(o.status.code(), Some(130), "{ctx}");
+            assert!(stderr(&o).contains("job was stopped"), "{ctx}");
+            if overwrite {
+                assert_eq!(read_parts(&w.path(&out)), before, "{ctx}");
+                assert!(w.path(&out).join("_SUCCESS").exists(), "{ctx}");
+            } else {
+                assert!(
+                    !w.path(&out).exists(),
+                    "{ctx}: {:?}",
+                    fs::read_dir(w.path(&out)).map(|d| d.count())
+                );
+            }
+            assert_eq!(beside(&out), Vec::<String>::new(), "{ctx}");
+            // Nothing of the job is left running (its tasks run this binary
+            // on files of this work dir).
+            std::thread::sleep(std::time::Duration::from_millis(500));
+            let left = Command::new("pgrep").args(["-f", &input]).output().unwrap();
+            assert_eq!(stdout(&left), "", "{ctx}: still running");
+        }
     }
 }
 

@@ -357,13 +357,10 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     mr_core::error::printable(&msg).into_owned()
 }
 
-/// How long a run may take to stop by itself after a signal before the
-/// watchdog ends the process.
-const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(1);
-
 /// Ctrl-C or SIGTERM (or SIGHUP): the first asks the job to stop cleanly
 /// (temp files and the unfinished output are removed, exit status 130). If
-/// the run has not ended [`STOP_GRACE`] later (blocked writing to a stdout
+/// the run has not ended [`mr_core::cancel::stop_grace`] later (one second;
+/// longer for a cluster run, which stops its job first; blocked writing to a stdout
 /// nobody reads, or opening a FIFO nobody writes), a watchdog removes the
 /// run's temp files and exits with 130; a second signal does so at once.
 /// Neither exits during an output commit (see [`mr_core::cancel`]), so the
@@ -387,10 +384,11 @@ fn install_signal_handler() {
         let _ = std::thread::Builder::new()
             .name("mr-stop-watchdog".into())
             .spawn(|| {
-                std::thread::sleep(STOP_GRACE);
+                let grace = mr_core::cancel::stop_grace();
+                std::thread::sleep(grace);
                 eprintln!(
                     "mr: interrupted; the run did not stop within {}s, exiting",
-                    STOP_GRACE.as_secs()
+                    grace.as_secs()
                 );
                 mr_core::cancel::force_exit(130);
             });

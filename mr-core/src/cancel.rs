@@ -141,6 +141,30 @@ pub fn first_failure<T>(results: Vec<Result<T>>) -> Result<Vec<T>> {
 // ---------------------------------------------------------------------------
 // Forced exit.
 
+/// How long, in milliseconds, a run may take to stop by itself after a
+/// signal before the binary's watchdog calls [`force_exit`].
+static STOP_GRACE_MS: AtomicU64 = AtomicU64::new(1000);
+
+/// How long a run may take to stop by itself after a signal (one second,
+/// unless [`allow_stop_time`] raised it).
+pub fn stop_grace() -> std::time::Duration {
+    std::time::Duration::from_millis(STOP_GRACE_MS.load(Ordering::Relaxed))
+}
+
+/// Lets the run take up to `d` to stop after a signal: a run on a cluster
+/// stops its job there and removes what the job wrote, with commands that
+/// each start a JVM. Never lowers the grace.
+///
+/// ```
+/// use std::time::Duration;
+/// mr_core::cancel::allow_stop_time(Duration::from_secs(90));
+/// assert_eq!(mr_core::cancel::stop_grace(), Duration::from_secs(90));
+/// ```
+pub fn allow_stop_time(d: std::time::Duration) {
+    let ms = u64::try_from(d.as_millis()).unwrap_or(u64::MAX);
+    STOP_GRACE_MS.fetch_max(ms, Ordering::Relaxed);
+}
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static TO_REMOVE: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
 static CRITICAL: Mutex<()> = Mutex::new(());

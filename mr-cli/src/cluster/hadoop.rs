@@ -59,7 +59,7 @@
 //! the tasks' own error lines (`mr: error: bad record at ...`), the job id
 //! and where its task logs are, then the tail of Hadoop's output.
 
-use super::process::{run_drained, where_are_the_logs, Drained, Echo};
+use super::process::{run_drained, run_stoppable, where_are_the_logs, Drained, Echo, Stopped};
 use super::{parse_jobconf, shell_quote, JobPlan, StepPlan};
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
@@ -200,6 +200,10 @@ pub struct HadoopCommands {
     /// the next run refuses as existing. `-rmdir` removes only an empty
     /// directory, so it never removes what another run wrote.
     pub remove_if_empty: Option<ShellCommand>,
+    /// Without `--overwrite`, when the run is interrupted while the last
+    /// step runs: `hadoop fs -rm -r -f -skipTrash OUT/_temporary`, what the
+    /// stopped job wrote, before [`remove_if_empty`](Self::remove_if_empty).
+    pub remove_temporary: Option<ShellCommand>,
     /// For a job whose first step reads whole files: how its input manifest
     /// is made.
     pub manifest: Option<ManifestCommands>,
@@ -515,6 +519,10 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     HadoopCommands {
         check: fs_command(o, &["-ls", "-d", out, &format!("{out}/_SUCCESS")]),
         remove_if_empty: replace.is_none().then(|| fs_command(o, &["-rmdir", out])),
+        remove_temporary: replace.is_none().then(|| {
+            let t = format!("{}/_temporary", out.trim_end_matches('/'));
+            fs_command(o, &["-rm", "-r", "-f", "-skipTrash", &t])
+        }),
         replace,
         after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
         manifest,
@@ -754,6 +762,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         return Ok(None);
     }
     let started = Instant::now();
+    // Ctrl-C stops the job (SIGTERM, then SIGKILL), kills it on YARN and
+    // removes what it wrote, each a JVM start: give that time.
+    mr_core::cancel::allow_stop_time(STOP_TIME);
     let echo = Echo {
         bad_records: !args.quiet,
         matching: (!args.quiet).then_some("mapreduce.Job: "),
@@ -806,21 +817,43 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         if !args.quiet {
             eprintln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
         }
-        match run_drained(
-            &mut c.to_command(),
-            &format!("Hadoop Streaming (step {}/{n} of {})", i + 1, plan.job),
-            echo,
-        ) {
+        let what = format!("Hadoop Streaming (step {}/{n} of {})", i + 1, plan.job);
+        let ran = if mr_core::cancel::requested() {
+            Err(mr_core::Error::Interrupted.into())
+        } else {
+            run_stoppable(&mut c.to_command(), &what, echo)
+        };
+        match ran {
             Ok(d) => {
                 counters.merge(&hadoop_step_counters(i, step, &d));
                 job_ids.extend(d.job_id);
             }
             Err(e) => {
-                if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| i + 1 == n) {
+                let last = i + 1 == n;
+                if let Some(stopped) = e.downcast_ref::<Stopped>() {
+                    let job = stopped.said.job_id.as_deref();
+                    if let Some(job) = job {
+                        kill_cluster_job(&o, job);
+                    }
+                    // The job got as far as creating OUT, which did not exist
+                    // before: what it wrote there goes.
+                    if let Some(rm) = cmds
+                        .remove_temporary
+                        .as_ref()
+                        .filter(|_| last && job.is_some())
+                    {
+                        let _ = rm.captured();
+                    }
+                }
+                if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| last) {
                     // Fails, as it should, when Hadoop left anything in it.
                     let _ = rmdir.captured();
                 }
-                result = Err(e);
+                if e.downcast_ref::<Stopped>().is_some() || mr_core::cancel::requested() {
+                    result = Err(interrupted(&o, &cmds));
+                } else {
+                    result = Err(e);
+                }
                 break;
             }
         }
@@ -836,7 +869,14 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 ) {
                     eprintln!("mr: warning: {d:#}");
                 }
-                Err(e.context(format!("the old output {} was left as it was", o.output)))
+                if matches!(
+                    e.downcast_ref::<mr_core::Error>(),
+                    Some(mr_core::Error::Interrupted)
+                ) {
+                    Err(e) // says so already
+                } else {
+                    Err(e.context(format!("the old output {} was left as it was", o.output)))
+                }
             }
         };
     }
@@ -879,6 +919,60 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
     }
     Ok(Some(report))
+}
+
+/// How long an interrupted cluster run may take to stop its job and remove
+/// what it wrote before the watchdog exits anyway.
+pub const STOP_TIME: std::time::Duration = std::time::Duration::from_secs(90);
+
+/// Stops the Hadoop job `job` on the cluster: killing the client does not
+/// stop a job YARN runs (`mapred job -kill`). The local job runner's jobs
+/// die with their client.
+fn kill_cluster_job(o: &HadoopOptions, job: &str) {
+    if job.starts_with("job_local") {
+        return;
+    }
+    let c = kill_command(&o.hadoop_bin, job);
+    match c.captured() {
+        Ok(out) if out.status.success() => {
+            eprintln!("mr: Hadoop job {job} was killed");
+        }
+        _ => eprintln!(
+            "mr: warning: could not kill Hadoop job {job}; it may still be running: `{}`",
+            c.display()
+        ),
+    }
+}
+
+/// `mapred job -kill JOB`, with the `mapred` beside `hadoop` (or `hadoop job
+/// -kill JOB`, which older distributions take, when there is none).
+///
+/// ```
+/// use mr_cli::cluster::hadoop::kill_command;
+/// let c = kill_command("/nowhere/bin/hadoop", "job_1700000000000_0042");
+/// assert_eq!(c.display(), "/nowhere/bin/hadoop job -kill job_1700000000000_0042");
+/// ```
+pub fn kill_command(hadoop_bin: &str, job: &str) -> ShellCommand {
+    let mapred = Path::new(hadoop_bin).with_file_name("mapred");
+    let bin = if mapred.is_file() {
+        mapred.display().to_string()
+    } else {
+        hadoop_bin.to_string()
+    };
+    let line = vec![bin, "job".into(), "-kill".into(), job.into()];
+    ShellCommand { lines: vec![line] }
+}
+
+/// The error of an interrupted run, saying what became of the output.
+fn interrupted(o: &HadoopOptions, cmds: &HadoopCommands) -> anyhow::Error {
+    let kept = if cmds.replace.is_some() {
+        format!("; the old output {} was left as it was", o.output)
+    } else {
+        String::new()
+    };
+    anyhow::Error::new(mr_core::Error::Interrupted).context(format!(
+        "interrupted: the Hadoop job was stopped and what it wrote removed{kept}"
+    ))
 }
 
 /// What is at the output path now (see [`OutputState::read`]).

@@ -15,6 +15,7 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Command, ExitStatus, Stdio};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// How many of the last lines of a stream are kept for error messages.
 pub const TAIL_LINES: usize = 60;
@@ -289,6 +290,47 @@ pub fn where_are_the_logs(job_id: &str) -> String {
 /// command exits with status 0; otherwise the error holds the tail of its
 /// stderr (and of its stdout, when it wrote there).
 pub fn run_drained(cmd: &mut Command, what: &str, echo: Echo) -> anyhow::Result<Drained> {
+    run(cmd, what, echo, false)
+}
+
+/// How long a job command has to end after SIGTERM before it is killed.
+pub const STOP_WAIT: Duration = Duration::from_secs(10);
+
+/// [`run_drained`] for a command that runs a job (`hadoop jar`,
+/// `spark-submit`), which the run must not leave behind when it is
+/// interrupted. The command gets a process group of its own, so that a
+/// terminal's Ctrl-C reaches mr alone; once the run is interrupted
+/// ([`mr_core::cancel::requested`]), the group is sent SIGTERM (the JVM and
+/// the tasks it started), and SIGKILL [`STOP_WAIT`] later. The error is
+/// then [`Stopped`], with what the command had said (the job id), so that
+/// the runner can remove what the job wrote.
+pub fn run_stoppable(cmd: &mut Command, what: &str, echo: Echo) -> anyhow::Result<Drained> {
+    run(cmd, what, echo, true)
+}
+
+/// A job command stopped because the run was interrupted (see
+/// [`run_stoppable`]).
+#[derive(Debug)]
+pub struct Stopped {
+    /// What the command was (`Hadoop Streaming (step 1/2 of word_count)`).
+    pub what: String,
+    /// Its stderr up to then.
+    pub said: Drained,
+}
+
+impl std::fmt::Display for Stopped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} was stopped", self.what)
+    }
+}
+
+impl std::error::Error for Stopped {}
+
+fn run(cmd: &mut Command, what: &str, echo: Echo, stoppable: bool) -> anyhow::Result<Drained> {
+    if stoppable {
+        use std::os::unix::process::CommandExt as _;
+        cmd.process_group(0);
+    }
     let mut child = cmd
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -297,11 +339,20 @@ pub fn run_drained(cmd: &mut Command, what: &str, echo: Echo) -> anyhow::Result<
         .with_context(|| format!("cannot start {what} ({:?})", cmd.get_program()))?;
     let out = child.stdout.take().map(|s| Drain::start(s, echo));
     let err = child.stderr.take().map(|s| Drain::start(s, echo));
-    let status = child
-        .wait()
-        .with_context(|| format!("waiting for {what}"))?;
+    let status = if stoppable {
+        wait_or_stop(&mut child)
+    } else {
+        child.wait().map(Some)
+    }
+    .with_context(|| format!("waiting for {what}"))?;
     let out = out.map(Drain::finish).unwrap_or_default();
     let mut err = err.map(Drain::finish).unwrap_or_default();
+    let Some(status) = status else {
+        return Err(anyhow::Error::new(Stopped {
+            what: what.to_string(),
+            said: err,
+        }));
+    };
     if status.success() {
         err.counters.merge(&out.counters);
         return Ok(err);
@@ -315,6 +366,41 @@ pub fn run_drained(cmd: &mut Command, what: &str, echo: Echo) -> anyhow::Result<
         }
     }
     Err(failure(what, status, &err))
+}
+
+/// Waits for `child` (the leader of its own process group); `None` when the
+/// run was interrupted first and the group was stopped.
+fn wait_or_stop(child: &mut std::process::Child) -> std::io::Result<Option<ExitStatus>> {
+    const POLL: Duration = Duration::from_millis(20);
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if mr_core::cancel::requested() {
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    let group = i32::try_from(child.id())
+        .ok()
+        .and_then(rustix::process::Pid::from_raw);
+    let signal = |sig| {
+        if let Some(g) = group {
+            // Fails only when the group is gone already.
+            let _ = rustix::process::kill_process_group(g, sig);
+        }
+    };
+    signal(rustix::process::Signal::TERM);
+    let deadline = Instant::now() + STOP_WAIT;
+    while child.try_wait()?.is_none() {
+        if Instant::now() >= deadline {
+            signal(rustix::process::Signal::KILL);
+            child.wait()?;
+            break;
+        }
+        std::thread::sleep(POLL);
+    }
+    Ok(None)
 }
 
 #[cfg(test)]

@@ -23,7 +23,7 @@
 //! - Without `--output`, the results come back to this machine and are
 //!   printed in key order, as with the local runner.
 
-use super::process::{run_drained, Echo};
+use super::process::{run_stoppable, Echo, Stopped};
 use super::{absolute, has_scheme, parse_jobconf, shell_quote, JobPlan};
 use crate::args::RunArgs;
 use anyhow::{Context as _, Result};
@@ -93,6 +93,54 @@ fn spark_path(p: &str) -> Result<String> {
     Ok(format!("file://{}", absolute(Path::new(p))?.display()))
 }
 
+/// With `--overwrite`, where the driver writes the new output
+/// (`OUT.mr-tmp-PID-SECS`): named here, so that mr can remove it when the
+/// run is interrupted.
+fn staging_of(output: Option<&str>, overwrite: bool) -> Option<String> {
+    let out = output.filter(|_| overwrite)?;
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    Some(format!(
+        "{}.mr-tmp-{}-{secs}",
+        out.trim_end_matches('/'),
+        std::process::id()
+    ))
+}
+
+/// After the driver was stopped by a signal: removes what the stopped job
+/// wrote on a local file system (a cluster file system's paths are named
+/// for the user to remove), and puts back an old output the driver had
+/// moved aside. `out_was_absent`: OUT did not exist when the run started,
+/// so what is in it now is this run's.
+fn clean_up_stopped(spec: &serde_json::Value, out_was_absent: bool) {
+    let Some(out) = spec["output"].as_str() else {
+        return;
+    };
+    let staging = spec["staging"].as_str();
+    let Some(local) = out.strip_prefix("file://") else {
+        let mut left = vec![format!("{out}/_temporary")];
+        left.extend(staging.map(str::to_string));
+        eprintln!(
+            "mr: warning: the stopped Spark job may have left {} (remove with hadoop fs -rm -r)",
+            left.join(" and ")
+        );
+        return;
+    };
+    let out_path = Path::new(local);
+    if let Some(staging) = staging.and_then(|s| s.strip_prefix("file://")) {
+        let old = PathBuf::from(staging.replace(".mr-tmp-", ".mr-old-"));
+        if std::fs::symlink_metadata(out_path).is_err() && old.is_dir() {
+            // Stopped between moving the old output aside and the new in.
+            let _ = std::fs::rename(&old, out_path);
+        }
+        let _ = std::fs::remove_dir_all(staging);
+    } else if out_was_absent {
+        let _ = std::fs::remove_dir_all(out_path.join("_temporary"));
+        let _ = std::fs::remove_dir(out_path); // only when empty
+    }
+}
+
 /// The job spec the driver reads (its only argument).
 fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
     let inputs = super::inputs(args);
@@ -135,6 +183,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "inputs": spark_inputs,
         "output": output,
         "overwrite": args.overwrite,
+        "staging": staging_of(output.as_deref(), args.overwrite),
         "local_output": work.join("output").display().to_string(),
         "partitions": args.partitions,
         "master": args.spark_master,
@@ -266,7 +315,26 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         // The driver's own warnings (an old output kept, ...).
         matching: Some("mr: warning: "),
     };
-    if let Err(e) = run_drained(&mut cmd, "the Spark driver", echo) {
+    let spec_value: serde_json::Value = serde_json::from_str(&spec)?;
+    let out_was_absent = spec_value["output"]
+        .as_str()
+        .and_then(|o| o.strip_prefix("file://"))
+        .is_some_and(|p| std::fs::symlink_metadata(p).is_err());
+    // Ctrl-C stops the driver and removes what its job wrote.
+    mr_core::cancel::allow_stop_time(super::hadoop::STOP_TIME);
+    if let Err(e) = run_stoppable(&mut cmd, "the Spark driver", echo) {
+        if e.downcast_ref::<Stopped>().is_some() {
+            clean_up_stopped(&spec_value, out_was_absent);
+            let kept = match (spec_value["staging"].is_string(), &args.output) {
+                (true, Some(o)) => format!("; the old output {} was left as it was", o.display()),
+                _ => String::new(),
+            };
+            return Err(
+                anyhow::Error::new(mr_core::Error::Interrupted).context(format!(
+                    "interrupted: the Spark job was stopped and what it wrote removed{kept}"
+                )),
+            );
+        }
         let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
         if summary.trim().is_empty() {
             return Err(e);

@@ -441,7 +441,10 @@ def main():
             if spec["overwrite"]:
                 # The new output is written beside the old one, which is
                 # replaced only once the new one is complete.
-                staging = "%s.mr-tmp-%d-%d" % (output.rstrip("/"), os.getpid(), int(time.time()))
+                # Named by mr, which removes it if the run is interrupted.
+                staging = spec.get("staging") or "%s.mr-tmp-%d-%d" % (
+                    output.rstrip("/"), os.getpid(), int(time.time())
+                )
         sc.addFile(spec["binary"])
         staged = tempfile.mkdtemp(prefix="mr-files-")
         for path, name in spec.get("files", []):
