@@ -755,6 +755,62 @@ fn mrjob_ports_with_options_and_files_equal_local_runner_on_hadoop() {
     }
 }
 
+/// On Spark a mapper is told its input file and where its split starts, as
+/// Hadoop Streaming tells it (`mapreduce_map_input_file`, `_start`): mrjob's
+/// `mr_count_lines_by_file` counted every line under `"-"`, and a bad record
+/// was `bad record at -:2`. Now the counts are the local runner's, and the
+/// record is named by its file and line.
+#[test]
+fn spark_tells_mappers_their_input_file_and_bad_records_their_place() {
+    if hadoop_home("spark_tells_mappers_their_input_file").is_none() {
+        return;
+    }
+    let w = Workdir::new();
+    let text = text_tree(&w);
+    let spark = ["-r", "spark", "--spark-master", "local[2]", "-q"];
+    let run = |args: &[&str]| {
+        let mut c = Command::new(MR);
+        c.args(args)
+            .args(spark)
+            .current_dir(w.dir.path())
+            .env("SPARK_LOCAL_IP", "127.0.0.1")
+            .stdin(Stdio::null());
+        c.output().unwrap()
+    };
+    let by_file = |out: &str| -> Vec<String> {
+        let mut v: Vec<String> = out
+            .lines()
+            .map(|l| l.replace("\"file:///", "\"file:/"))
+            .collect();
+        v.sort();
+        v
+    };
+    let local = by_file(&stdout(&ok(w.mr(&[
+        "run",
+        "mr_count_lines_by_file",
+        "-i",
+        text,
+    ]))));
+    assert!(
+        local.len() > 2 && !local.iter().any(|l| l.starts_with("\"-\"")),
+        "{local:?}"
+    );
+    let o = run(&["run", "mr_count_lines_by_file", "-i", text]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(by_file(&stdout(&o)), local);
+
+    w.write("bad/events.jsonl", "{\"page_url\": \"/a\"}\n{bad\n");
+    let o = run(&["run", "url_views", "-i", "bad"]);
+    assert!(!o.status.success());
+    // local[2] cuts the 24-byte file in two: the record is the first line
+    // of the second split, whose line numbers Spark does not tell.
+    let at = format!(
+        "bad record at file:{}, line 1 of the split from byte 12",
+        w.path("bad/events.jsonl").display()
+    );
+    assert!(stderr(&o).contains(&at), "{}", stderr(&o));
+}
+
 /// A mapper that reads whole files (mrjob's `mapper_raw`): on Hadoop (an
 /// input manifest read a line a task), on Spark and under the emulator,
 /// `wc_files` gives the local runner's output: every visible file once,

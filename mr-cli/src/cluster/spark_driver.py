@@ -197,7 +197,25 @@ def task_env(index, is_map, extra):
     return env
 
 
-def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
+def split_files(rdd):
+    """The (file URI, start, length) of each partition of an RDD made by
+    sc.textFile, read from its Hadoop splits in the JVM, or None when they
+    cannot be read. A mapper task gets them as Hadoop Streaming gives them
+    (mapreduce_map_input_file, _start, _length): a job that reads its input
+    file's name (mrjob's mr_count_lines_by_file) and a bad record's
+    location need them, and sc.textFile tells the Python side nothing."""
+    try:
+        hadoop_rdd = rdd._jrdd.rdd().dependencies().head().rdd()
+        found = []
+        for p in hadoop_rdd.partitions():
+            split = p.inputSplit().value()
+            found.append((split.getPath().toString(), split.getStart(), split.getLength()))
+        return found
+    except Exception:  # noqa: B902 - another RDD shape: no names, as before
+        return None
+
+
+def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=None):
     job = spec["job"]
     name = spec["binary_name"]
     last = step_num == len(spec["steps"]) - 1
@@ -215,6 +233,15 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb):
 
     def map_partition(index, lines):
         env = task_env(index, True, spec.get("task_env", {}))
+        if splits is not None and index < len(splits):
+            uri, start, length = splits[index]
+            env.update(
+                {
+                    "mapreduce_map_input_file": uri,
+                    "mapreduce_map_input_start": str(start),
+                    "mapreduce_map_input_length": str(length),
+                }
+            )
         what = "the mapper of step %d (partition %d)" % (step_num, index)
         out = pipe(argv("mapper"), env, lines, what, counters, step_num)
         if combiner:
@@ -465,8 +492,11 @@ def main():
             rdd = sc.parallelize(lines, len(lines))
         else:
             rdd = sc.textFile(",".join(spec["inputs"]), use_unicode=False)
+        splits = None if spec["steps"][0].get("whole_files") else split_files(rdd)
         for i, step in enumerate(spec["steps"]):
-            rdd = run_step(rdd, i, step, spec, counters, partitions, sorter_mb)
+            rdd = run_step(
+                rdd, i, step, spec, counters, partitions, sorter_mb, splits if i == 0 else None
+            )
         if output:
             try:
                 rdd.saveAsTextFile(staging or output)
