@@ -1073,8 +1073,8 @@ fn archives_and_binary_files_among_the_logs_are_refused_by_name() {
         (
             "old.jsonl.xz",
             b"\xfd7zXZ\0\0\x04\xe6\xd6\xb4\x46\x02\0!\x01".to_vec(),
-            "old.jsonl.xz is xz-compressed, not text (mr reads text, gzip, bzip2, zstd, zlib \
-             .deflate and Parquet): decompress it (xz -d FILE)",
+            "old.jsonl.xz is xz-compressed, not text (mr reads text, gzip, bzip2, zstd, \
+             Hadoop's .deflate, .snappy and .lz4, and Parquet): decompress it (xz -d FILE)",
         ),
         (
             "export.zip",
@@ -1097,10 +1097,10 @@ fn archives_and_binary_files_among_the_logs_are_refused_by_name() {
             "part-r-00000 is a Hadoop SequenceFile, not text",
         ),
         (
-            // Hadoop's SnappyCodec: block lengths, then raw Snappy; no magic.
-            "part-r-00001.snappy",
+            // Hadoop's LzoCodec: block lengths, then LZO; no magic.
+            "part-r-00001.lzo_deflate",
             b"\0\0\0\x2a\0\0\0\x1d\x2a\x6c{\"page_url\": ".to_vec(),
-            "part-r-00001.snappy is Snappy-compressed (Hadoop's SnappyCodec), not text",
+            "part-r-00001.lzo_deflate is LZO-compressed (Hadoop's LzoCodec), not text",
         ),
     ];
     for (name, bytes, says) in &cases {

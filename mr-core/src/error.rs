@@ -155,7 +155,7 @@ pub enum Error {
     /// or a binary file: read as lines, it would give garbage records or,
     /// for a job reading text, garbage words, with no error.
     #[error(
-        "{} is {what}, not text (mr reads text, gzip, bzip2, zstd, zlib .deflate and Parquet): {fix}",
+        "{} is {what}, not text (mr reads text, gzip, bzip2, zstd, Hadoop's .deflate, .snappy and .lz4, and Parquet): {fix}",
         printable_path(path)
     )]
     NotText {

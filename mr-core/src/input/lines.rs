@@ -6,6 +6,7 @@
 //! dropped.
 
 use super::bzip2_blocks::Bz2Blocks;
+use super::hadoop_blocks::{BlockCodec, HadoopBlocks};
 use super::listing::{file_id, Compression, InputFile, InputSource};
 use super::read_ahead::{DecodeCost, ReadAhead, INFLATE_GUESS};
 use super::split::Split;
@@ -416,6 +417,14 @@ fn decoder(
         Compression::Deflate => Decoded::ahead(ReadAhead::spawn(super::zlib::ZlibStreams::new(
             buffered(raw),
         ))),
+        Compression::Snappy | Compression::Lz4 => {
+            let codec = if compression == Compression::Snappy {
+                BlockCodec::Snappy
+            } else {
+                BlockCodec::Lz4
+            };
+            Decoded::ahead(ReadAhead::spawn(HadoopBlocks::new(buffered(raw), codec)))
+        }
         // Tables are opened by `open_table`, never here.
         Compression::None | Compression::Parquet => Decoded::plain(Box::new(buffered(raw))),
     })
@@ -452,12 +461,12 @@ pub(crate) fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<Decode
     let mut head = Vec::with_capacity(4);
     let r = (&mut raw).take(4).read_to_end(&mut head);
     r.map_err(|e| Error::io("reading", path, e))?;
-    let deflate =
-        path.extension().is_some_and(|e| e == "deflate") && super::listing::is_zlib_header(&head);
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let deflate = ext == "deflate" && super::listing::is_zlib_header(&head);
     let compression = match Compression::from_magic(&head) {
         Some(c) => c,
         None if deflate => Compression::Deflate,
-        None => Compression::None,
+        None => Compression::hadoop_blocks(ext, &head).unwrap_or(Compression::None),
     };
     if compression == Compression::Parquet {
         return Err(Error::Format {

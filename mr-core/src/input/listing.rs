@@ -106,6 +106,13 @@ pub enum Compression {
     /// and a valid zlib header together: the header is two bytes, which a
     /// line of text can start with (`x^2`).
     Deflate,
+    /// Hadoop's `SnappyCodec` (`.snappy`): blocks of raw Snappy chunks, one
+    /// split per file (see [`crate::input::hadoop_blocks`]). Known by the
+    /// name: the format has no magic number.
+    Snappy,
+    /// Hadoop's `Lz4Codec` (`.lz4` without the LZ4 frame magic of the `lz4`
+    /// tool): blocks of LZ4 chunks, one split per file.
+    Lz4,
     /// A Parquet table (`PAR1` at both ends): one split per row group, each
     /// row read as one JSON object line (see [`crate::input::parquet`]).
     Parquet,
@@ -138,7 +145,12 @@ impl Compression {
     pub fn is_compressed(self) -> bool {
         matches!(
             self,
-            Compression::Gzip | Compression::Bzip2 | Compression::Zstd | Compression::Deflate
+            Compression::Gzip
+                | Compression::Bzip2
+                | Compression::Zstd
+                | Compression::Deflate
+                | Compression::Snappy
+                | Compression::Lz4
         )
     }
 
@@ -171,6 +183,36 @@ impl Compression {
         }
     }
 
+    /// The block codec of a file named `.snappy` or `.lz4` whose first
+    /// bytes (`head`) can start a Hadoop block stream: a block length a
+    /// block can have, and not the magic of Snappy's or LZ4's framed
+    /// formats (other formats, refused by [`not_text`]).
+    ///
+    /// ```
+    /// use mr_core::input::listing::Compression;
+    /// assert_eq!(Compression::hadoop_blocks("snappy", b"\0\x04\0\0\0\0\x10\x20"), Some(Compression::Snappy));
+    /// assert_eq!(Compression::hadoop_blocks("lz4", b""), Some(Compression::Lz4));
+    /// assert_eq!(Compression::hadoop_blocks("lz4", b"\x04\x22\x4d\x18\x64\x40"), None);
+    /// assert_eq!(Compression::hadoop_blocks("snappy", b"plain text"), None);
+    /// assert_eq!(Compression::hadoop_blocks("txt", b"\0\x04\0\0"), None);
+    /// ```
+    pub fn hadoop_blocks(ext: &str, head: &[u8]) -> Option<Compression> {
+        let c = match ext {
+            "snappy" => Compression::Snappy,
+            "lz4" => Compression::Lz4,
+            _ => return None,
+        };
+        if not_text(head).is_some() {
+            return None;
+        }
+        let plausible = match head {
+            [] => true,
+            [a, b, c, d, ..] => u32::from_be_bytes([*a, *b, *c, *d]) <= 1 << 30,
+            _ => false,
+        };
+        plausible.then_some(c)
+    }
+
     fn magic(self) -> &'static [u8] {
         match self {
             Compression::None => b"",
@@ -178,6 +220,7 @@ impl Compression {
             Compression::Bzip2 => BZIP2_MAGIC,
             Compression::Zstd => ZSTD_MAGIC,
             Compression::Deflate => b"\x78",
+            Compression::Snappy | Compression::Lz4 => b"",
             Compression::Parquet => PARQUET_MAGIC,
         }
     }
@@ -189,6 +232,8 @@ impl Compression {
             Compression::Bzip2 => "bzip2",
             Compression::Zstd => "zstd",
             Compression::Deflate => "zlib (Hadoop's DefaultCodec)",
+            Compression::Snappy => "Snappy (Hadoop's SnappyCodec)",
+            Compression::Lz4 => "LZ4 (Hadoop's Lz4Codec)",
             Compression::Parquet => "Parquet",
         }
     }
@@ -415,6 +460,10 @@ fn detect_compression(path: &Path) -> Result<Compression> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let magic = Compression::from_magic(&head);
     if magic.is_none() {
+        // Before the text checks: a block stream's lengths hold zero bytes.
+        if let Some(c) = Compression::hadoop_blocks(ext, &head) {
+            return Ok(c);
+        }
         check_first_line(&path.display().to_string(), &head)?;
     }
     match magic {
@@ -475,14 +524,14 @@ pub fn is_zlib_header(head: &[u8]) -> bool {
 }
 
 /// Refuses a file named for one of Hadoop's codecs that mr does not decode
-/// and whose bytes carry no magic number to tell it by (`.snappy` and
-/// `.lz4` as Hadoop's `SnappyCodec` and `Lz4Codec` write them, in blocks;
-/// `.lzo_deflate`; Brotli's `.br`). Read as text, such a file gives words
+/// and whose bytes carry no magic number to tell it by (`.lzo_deflate`;
+/// Brotli's `.br`; a `.snappy` or `.lz4` that is not a block stream, see
+/// [`Compression::hadoop_blocks`]). Read as text, such a file gives words
 /// of its compressed bytes, or a bad record a line.
 fn hadoop_codec(path: &Path, ext: &str) -> Result<()> {
     let what = match ext {
-        "snappy" => "Snappy-compressed (Hadoop's SnappyCodec)",
-        "lz4" => "LZ4-compressed (Hadoop's Lz4Codec)",
+        "snappy" => "not a Hadoop SnappyCodec stream (though named .snappy)",
+        "lz4" => "not a Hadoop Lz4Codec stream (though named .lz4)",
         "lzo_deflate" => "LZO-compressed (Hadoop's LzoCodec)",
         "br" => "Brotli-compressed",
         _ => return Ok(()),
@@ -862,10 +911,24 @@ mod tests {
         let p = d.path().join("notes.txt");
         fs::write(&p, b"x^2 + 1\n").unwrap();
         assert_eq!(detect_compression(&p).unwrap(), Compression::None);
-        // Hadoop's block codecs carry no magic: refused by name.
-        for name in ["a.snappy", "a.lz4", "a.lzo_deflate", "a.br"] {
+        // Hadoop's block codecs carry no magic: told by name.
+        let block = b"\0\0\0\x2a\0\0\0\x1d";
+        for (name, want) in [
+            ("a.snappy", Compression::Snappy),
+            ("a.lz4", Compression::Lz4),
+        ] {
             let p = d.path().join(name);
-            fs::write(&p, b"\0\0\0\x2a\0\0\0\x1d").unwrap();
+            fs::write(&p, block).unwrap();
+            assert_eq!(detect_compression(&p).unwrap(), want, "{name}");
+        }
+        for (name, bytes) in [
+            ("a.lzo_deflate", &block[..]),
+            ("a.br", block),
+            ("b.snappy", b"\xff\xff\xff\xff"),
+            ("framed.snappy", b"\xff\x06\0\0sNaPpY"),
+        ] {
+            let p = d.path().join(name);
+            fs::write(&p, bytes).unwrap();
             let e = detect_compression(&p).unwrap_err();
             assert!(matches!(e, Error::NotText { .. }), "{name}: {e}");
         }
