@@ -842,7 +842,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                         .as_ref()
                         .filter(|_| last && job.is_some())
                     {
-                        let _ = rm.captured();
+                        if !rm.captured().is_ok_and(|out| out.status.success()) {
+                            eprintln!(
+                                "mr: warning: could not remove what the stopped job wrote: `{}`",
+                                rm.display()
+                            );
+                        }
                     }
                 }
                 if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| last) {

@@ -134,10 +134,24 @@ fn clean_up_stopped(spec: &serde_json::Value, out_was_absent: bool) {
             // Stopped between moving the old output aside and the new in.
             let _ = std::fs::rename(&old, out_path);
         }
-        let _ = std::fs::remove_dir_all(staging);
+        removed(Path::new(staging), std::fs::remove_dir_all(staging));
     } else if out_was_absent {
-        let _ = std::fs::remove_dir_all(out_path.join("_temporary"));
+        let temporary = out_path.join("_temporary");
+        removed(&temporary, std::fs::remove_dir_all(&temporary));
         let _ = std::fs::remove_dir(out_path); // only when empty
+    }
+}
+
+/// Says so when what a stopped job wrote could not be removed.
+fn removed(path: &Path, r: std::io::Result<()>) {
+    if let Err(e) = r.or_else(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Ok(()),
+        _ => Err(e),
+    }) {
+        eprintln!(
+            "mr: warning: could not remove {}, which the stopped job wrote: {e}",
+            path.display()
+        );
     }
 }
 
@@ -266,7 +280,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         .tempdir_in(&tmp_root)
         .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
     let _forced_exit_cleanup = mr_core::cancel::remove_on_forced_exit(work.path());
-    let spec = spec(plan, args, work.path())?.to_string();
+    let spec_value = spec(plan, args, work.path())?;
+    let spec = spec_value.to_string();
     if args.dry_run {
         let c = command(
             &launcher,
@@ -315,7 +330,6 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         // The driver's own warnings (an old output kept, ...).
         matching: Some("mr: warning: "),
     };
-    let spec_value: serde_json::Value = serde_json::from_str(&spec)?;
     let out_was_absent = spec_value["output"]
         .as_str()
         .and_then(|o| o.strip_prefix("file://"))
