@@ -427,3 +427,76 @@ fn read_counters(plan: &JobPlan, path: &Path) -> Result<Counters> {
     }
     Ok(c)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The driver's copy of the rule of what a job writes in its output
+    /// (Python, inside Spark) answers as mr's own does, on names of every
+    /// kind. Skipped without python3.
+    #[test]
+    fn the_drivers_output_rule_is_mrs() {
+        let Some(block) = DRIVER
+            .split("# BEGIN written_by_a_job\n")
+            .nth(1)
+            .and_then(|rest| rest.split("# END written_by_a_job").next())
+        else {
+            panic!("the driver lost its BEGIN/END written_by_a_job markers");
+        };
+        let names = [
+            "part-00000",
+            "part-r-00001.snappy",
+            "part-00000-uuid-c000.snappy.parquet",
+            "_SUCCESS",
+            "_bad_records",
+            "_dictionaries",
+            "_temporary",
+            "_logs",
+            "_metadata",
+            "_common_metadata",
+            "_started_123",
+            "_committed_123",
+            "__magic",
+            "__magic_job-1",
+            ".part-00000.crc",
+            "._SUCCESS.crc",
+            ".crc",
+            "..crc",
+            ".x.crc",
+            "analysis.ipynb",
+            ".ipynb_checkpoints",
+            "_notes.md",
+            "partial.csv",
+            "PART-00000",
+            "_success",
+            "",
+            "part",
+            "notes.crc",
+        ];
+        let script = format!(
+            "{block}\nimport json, sys\nprint(json.dumps([written_by_a_job(n) for n in json.load(sys.stdin)]))\n"
+        );
+        let Ok(mut child) = Command::new("python3")
+            .args(["-c", &script])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+        else {
+            eprintln!("skipped: no python3");
+            return;
+        };
+        let input = serde_json::to_vec(&names).unwrap();
+        child.stdin.take().unwrap().write_all(&input).unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(out.status.success());
+        let theirs: Vec<bool> = serde_json::from_slice(&out.stdout).unwrap();
+        let ours: Vec<bool> = names
+            .iter()
+            .map(|n| mr_core::output::commit::written_by_a_job(n))
+            .collect();
+        for ((n, a), b) in names.iter().zip(&ours).zip(&theirs) {
+            assert_eq!(a, b, "{n:?}: mr says {a}, the Spark driver {b}");
+        }
+    }
+}

@@ -343,7 +343,9 @@ def replace_output(sc, fs, staging, output, had_old):
 
 
 # What a job writes in its output directory (mr_core::output::commit::
-# written_by_a_job): --overwrite replaces nothing else.
+# written_by_a_job; spark.rs' tests check that both agree, between the
+# BEGIN and END lines): --overwrite replaces nothing else.
+# BEGIN written_by_a_job
 JOB_BOOKKEEPING = (
     "_SUCCESS", "_bad_records", "_dictionaries", "_temporary", "_logs", "_metadata", "_common_metadata"
 )
@@ -356,6 +358,7 @@ def written_by_a_job(name):
         or name in JOB_BOOKKEEPING
         or (len(name) >= len(".x.crc") and name.startswith(".") and name.endswith(".crc"))
     )
+# END written_by_a_job
 
 
 def foreign_entries(fs, path):
