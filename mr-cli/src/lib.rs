@@ -236,10 +236,7 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
             {
                 return ExitCode::SUCCESS;
             }
-            if matches!(
-                e.downcast_ref::<mr_core::Error>(),
-                Some(mr_core::Error::Interrupted)
-            ) {
+            if cluster::is_interrupted(&e) {
                 eprintln!("mr: {e}");
                 return ExitCode::from(130);
             }

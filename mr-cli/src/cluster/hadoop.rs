@@ -658,14 +658,6 @@ fn hadoop_bin(args: &RunArgs) -> String {
     "hadoop".to_string()
 }
 
-/// A name for this run's intermediate directory: job, time, process.
-fn run_id(job: &str) -> String {
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    format!("{job}-{secs}-{}", std::process::id())
-}
-
 /// The options of `mr run -r hadoop`, checked.
 pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> {
     let inputs = super::inputs(args);
@@ -709,7 +701,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
             .tmp_dir
             .as_ref()
             .map_or_else(|| "/tmp".to_string(), |t| t.display().to_string()),
-        run_id: run_id(&plan.job),
+        run_id: super::run_id(&plan.job),
         reducers: (args.partitions > 0).then_some(args.partitions),
         jobconf: parse_jobconf(&args.jobconf)?,
         overwrite: args.overwrite,
@@ -830,35 +822,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             }
             Err(e) => {
                 let last = i + 1 == n;
-                if let Some(stopped) = e.downcast_ref::<Stopped>() {
-                    let job = stopped.said.job_id.as_deref();
-                    if let Some(job) = job {
-                        kill_cluster_job(&o, job);
-                    }
-                    // The job got as far as creating OUT, which did not exist
-                    // before: what it wrote there goes.
-                    if let Some(rm) = cmds
-                        .remove_temporary
-                        .as_ref()
-                        .filter(|_| last && job.is_some())
-                    {
-                        if !rm.captured().is_ok_and(|out| out.status.success()) {
-                            eprintln!(
-                                "mr: warning: could not remove what the stopped job wrote: `{}`",
-                                rm.display()
-                            );
-                        }
-                    }
+                let stopped = e.downcast_ref::<Stopped>().map(|s| s.said.job_id.clone());
+                if let Some(job) = &stopped {
+                    clean_up_stopped(&o, &cmds, job.as_deref(), last);
                 }
                 if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| last) {
                     // Fails, as it should, when Hadoop left anything in it.
                     let _ = rmdir.captured();
                 }
-                if e.downcast_ref::<Stopped>().is_some() || mr_core::cancel::requested() {
-                    result = Err(interrupted(&o, &cmds));
+                result = Err(if stopped.is_some() || mr_core::cancel::requested() {
+                    let old = cmds.replace.as_ref().map(|_| o.output.as_str());
+                    super::interrupted("Hadoop", old)
                 } else {
-                    result = Err(e);
-                }
+                    e
+                });
                 break;
             }
         }
@@ -874,10 +851,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 ) {
                     eprintln!("mr: warning: {d:#}");
                 }
-                if matches!(
-                    e.downcast_ref::<mr_core::Error>(),
-                    Some(mr_core::Error::Interrupted)
-                ) {
+                if super::is_interrupted(&e) {
                     Err(e) // says so already
                 } else {
                     Err(e.context(format!("the old output {} was left as it was", o.output)))
@@ -930,6 +904,24 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
 /// what it wrote before the watchdog exits anyway.
 pub const STOP_TIME: std::time::Duration = std::time::Duration::from_secs(90);
 
+/// After the step's job command was stopped by a signal: kills the job on
+/// the cluster, and, for the last step without `--overwrite`, removes what
+/// it wrote in OUT (which did not exist before, so the job created it).
+fn clean_up_stopped(o: &HadoopOptions, cmds: &HadoopCommands, job: Option<&str>, last: bool) {
+    let Some(job) = job else {
+        return; // stopped before Hadoop said it had a job
+    };
+    kill_cluster_job(o, job);
+    if let Some(rm) = cmds.remove_temporary.as_ref().filter(|_| last) {
+        if !rm.captured().is_ok_and(|out| out.status.success()) {
+            eprintln!(
+                "mr: warning: could not remove what the stopped job wrote: `{}`",
+                rm.display()
+            );
+        }
+    }
+}
+
 /// Stops the Hadoop job `job` on the cluster: killing the client does not
 /// stop a job YARN runs (`mapred job -kill`). The local job runner's jobs
 /// die with their client.
@@ -966,18 +958,6 @@ pub fn kill_command(hadoop_bin: &str, job: &str) -> ShellCommand {
     };
     let line = vec![bin, "job".into(), "-kill".into(), job.into()];
     ShellCommand { lines: vec![line] }
-}
-
-/// The error of an interrupted run, saying what became of the output.
-fn interrupted(o: &HadoopOptions, cmds: &HadoopCommands) -> anyhow::Error {
-    let kept = if cmds.replace.is_some() {
-        format!("; the old output {} was left as it was", o.output)
-    } else {
-        String::new()
-    };
-    anyhow::Error::new(mr_core::Error::Interrupted).context(format!(
-        "interrupted: the Hadoop job was stopped and what it wrote removed{kept}"
-    ))
 }
 
 /// What is at the output path now (see [`OutputState::read`]).

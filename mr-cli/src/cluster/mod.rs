@@ -557,6 +557,35 @@ fn refuse_tables(inputs: &[String]) -> anyhow::Result<()> {
 }
 
 /// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
+/// A name for a run on a cluster (its intermediate and staging
+/// directories): job, time, process.
+fn run_id(job: &str) -> String {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    format!("{job}-{secs}-{}", std::process::id())
+}
+
+/// The error of a cluster run interrupted while its job ran: the `engine`
+/// job (`Hadoop`, `Spark`) was stopped and what it wrote removed; with
+/// `--overwrite`, `old_output` was left as it was.
+fn interrupted(engine: &str, old_output: Option<&str>) -> anyhow::Error {
+    let kept = old_output
+        .map(|o| format!("; the old output {o} was left as it was"))
+        .unwrap_or_default();
+    anyhow::Error::new(mr_core::Error::Interrupted).context(format!(
+        "interrupted: the {engine} job was stopped and what it wrote removed{kept}"
+    ))
+}
+
+/// Whether `e` is (or wraps) [`mr_core::Error::Interrupted`].
+pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
+    matches!(
+        e.downcast_ref::<mr_core::Error>(),
+        Some(mr_core::Error::Interrupted)
+    )
+}
+
 fn has_scheme(p: &str) -> bool {
     mr_core::input::listing::uri_scheme(p).is_some()
 }

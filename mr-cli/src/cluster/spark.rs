@@ -94,17 +94,14 @@ fn spark_path(p: &str) -> Result<String> {
 }
 
 /// With `--overwrite`, where the driver writes the new output
-/// (`OUT.mr-tmp-PID-SECS`): named here, so that mr can remove it when the
-/// run is interrupted.
-fn staging_of(output: Option<&str>, overwrite: bool) -> Option<String> {
+/// (`OUT.mr-tmp-JOB-SECS-PID`, as on Hadoop): named here, so that mr can
+/// remove it when the run is interrupted.
+fn staging_of(output: Option<&str>, overwrite: bool, job: &str) -> Option<String> {
     let out = output.filter(|_| overwrite)?;
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
     Some(format!(
-        "{}.mr-tmp-{}-{secs}",
+        "{}.mr-tmp-{}",
         out.trim_end_matches('/'),
-        std::process::id()
+        super::run_id(job)
     ))
 }
 
@@ -197,7 +194,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "inputs": spark_inputs,
         "output": output,
         "overwrite": args.overwrite,
-        "staging": staging_of(output.as_deref(), args.overwrite),
+        "staging": staging_of(output.as_deref(), args.overwrite, &plan.job),
         "local_output": work.join("output").display().to_string(),
         "partitions": args.partitions,
         "master": args.spark_master,
@@ -339,15 +336,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     if let Err(e) = run_stoppable(&mut cmd, "the Spark driver", echo) {
         if e.downcast_ref::<Stopped>().is_some() {
             clean_up_stopped(&spec_value, out_was_absent);
-            let kept = match (spec_value["staging"].is_string(), &args.output) {
-                (true, Some(o)) => format!("; the old output {} was left as it was", o.display()),
-                _ => String::new(),
-            };
-            return Err(
-                anyhow::Error::new(mr_core::Error::Interrupted).context(format!(
-                    "interrupted: the Spark job was stopped and what it wrote removed{kept}"
-                )),
-            );
+            let old = args.output.as_ref().filter(|_| args.overwrite);
+            let old = old.map(|o| o.display().to_string());
+            return Err(super::interrupted("Spark", old.as_deref()));
         }
         let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
         if summary.trim().is_empty() {

@@ -417,14 +417,14 @@ fn decoder(
         Compression::Deflate => Decoded::ahead(ReadAhead::spawn(super::zlib::ZlibStreams::new(
             buffered(raw),
         ))),
-        Compression::Snappy | Compression::Lz4 => {
-            let codec = if compression == Compression::Snappy {
-                BlockCodec::Snappy
-            } else {
-                BlockCodec::Lz4
-            };
-            Decoded::ahead(ReadAhead::spawn(HadoopBlocks::new(buffered(raw), codec)))
-        }
+        Compression::Snappy => Decoded::ahead(ReadAhead::spawn(HadoopBlocks::new(
+            buffered(raw),
+            BlockCodec::Snappy,
+        ))),
+        Compression::Lz4 => Decoded::ahead(ReadAhead::spawn(HadoopBlocks::new(
+            buffered(raw),
+            BlockCodec::Lz4,
+        ))),
         // Tables are opened by `open_table`, never here.
         Compression::None | Compression::Parquet => Decoded::plain(Box::new(buffered(raw))),
     })
@@ -462,12 +462,9 @@ pub(crate) fn open_stream(raw: BoxRead, path: &std::path::Path) -> Result<Decode
     let r = (&mut raw).take(4).read_to_end(&mut head);
     r.map_err(|e| Error::io("reading", path, e))?;
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let deflate = ext == "deflate" && super::listing::is_zlib_header(&head);
-    let compression = match Compression::from_magic(&head) {
-        Some(c) => c,
-        None if deflate => Compression::Deflate,
-        None => Compression::hadoop_blocks(ext, &head).unwrap_or(Compression::None),
-    };
+    let compression = Compression::from_magic(&head)
+        .or_else(|| Compression::by_name(ext, &head))
+        .unwrap_or(Compression::None);
     if compression == Compression::Parquet {
         return Err(Error::Format {
             what: format!("reading {}", path.display()),

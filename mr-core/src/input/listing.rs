@@ -183,21 +183,28 @@ impl Compression {
         }
     }
 
-    /// The block codec of a file named `.snappy` or `.lz4` whose first
-    /// bytes (`head`) can start a Hadoop block stream: a block length a
-    /// block can have, and not the magic of Snappy's or LZ4's framed
-    /// formats (other formats, refused by [`not_text`]).
+    /// The compression of a file that only its name tells, with its first
+    /// bytes (`head`) allowing it, when its magic number told none: a
+    /// `.deflate` that starts with a zlib header (two bytes, which a line
+    /// of text can start with: `x^2`), and a `.snappy` or `.lz4` that can
+    /// start a Hadoop block stream (a block length a block can have, and
+    /// not the magic of Snappy's or LZ4's framed formats, other formats
+    /// refused by [`not_text`]). Hadoop's `CompressionCodecFactory` goes by
+    /// the name alone.
     ///
     /// ```
     /// use mr_core::input::listing::Compression;
-    /// assert_eq!(Compression::hadoop_blocks("snappy", b"\0\x04\0\0\0\0\x10\x20"), Some(Compression::Snappy));
-    /// assert_eq!(Compression::hadoop_blocks("lz4", b""), Some(Compression::Lz4));
-    /// assert_eq!(Compression::hadoop_blocks("lz4", b"\x04\x22\x4d\x18\x64\x40"), None);
-    /// assert_eq!(Compression::hadoop_blocks("snappy", b"plain text"), None);
-    /// assert_eq!(Compression::hadoop_blocks("txt", b"\0\x04\0\0"), None);
+    /// assert_eq!(Compression::by_name("deflate", b"\x78\x9c\x4b"), Some(Compression::Deflate));
+    /// assert_eq!(Compression::by_name("deflate", b"plain"), None);
+    /// assert_eq!(Compression::by_name("snappy", b"\0\x04\0\0\0\0\x10\x20"), Some(Compression::Snappy));
+    /// assert_eq!(Compression::by_name("lz4", b""), Some(Compression::Lz4));
+    /// assert_eq!(Compression::by_name("lz4", b"\x04\x22\x4d\x18\x64\x40"), None);
+    /// assert_eq!(Compression::by_name("snappy", b"plain text"), None);
+    /// assert_eq!(Compression::by_name("txt", b"\0\x04\0\0"), None);
     /// ```
-    pub fn hadoop_blocks(ext: &str, head: &[u8]) -> Option<Compression> {
+    pub fn by_name(ext: &str, head: &[u8]) -> Option<Compression> {
         let c = match ext {
+            "deflate" => return is_zlib_header(head).then_some(Compression::Deflate),
             "snappy" => Compression::Snappy,
             "lz4" => Compression::Lz4,
             _ => return None,
@@ -460,8 +467,8 @@ fn detect_compression(path: &Path) -> Result<Compression> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
     let magic = Compression::from_magic(&head);
     if magic.is_none() {
-        // Before the text checks: a block stream's lengths hold zero bytes.
-        if let Some(c) = Compression::hadoop_blocks(ext, &head) {
+        // Before the text checks: compressed bytes are not a line of text.
+        if let Some(c) = Compression::by_name(ext, &head) {
             return Ok(c);
         }
         check_first_line(&path.display().to_string(), &head)?;
@@ -482,9 +489,6 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         "parquet" => Compression::Parquet,
         _ => return hadoop_codec(path, ext).map(|()| Compression::None),
     };
-    if hinted == Compression::Deflate && is_zlib_header(&head) {
-        return Ok(hinted);
-    }
     if head.len() < 4
         && hinted
             .magic()
@@ -526,7 +530,7 @@ pub fn is_zlib_header(head: &[u8]) -> bool {
 /// Refuses a file named for one of Hadoop's codecs that mr does not decode
 /// and whose bytes carry no magic number to tell it by (`.lzo_deflate`;
 /// Brotli's `.br`; a `.snappy` or `.lz4` that is not a block stream, see
-/// [`Compression::hadoop_blocks`]). Read as text, such a file gives words
+/// [`Compression::by_name`]). Read as text, such a file gives words
 /// of its compressed bytes, or a bad record a line.
 fn hadoop_codec(path: &Path, ext: &str) -> Result<()> {
     let what = match ext {

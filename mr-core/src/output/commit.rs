@@ -229,15 +229,12 @@ fn check_replaceable(target: &Path) -> std::result::Result<(), String> {
     if !meta.is_dir() {
         return Err("it is not a directory".into());
     }
-    let foreign = foreign_entries(target).map_err(|e| format!("cannot list it: {e}"))?;
+    let entries = entries(target).map_err(|e| format!("cannot list it: {e}"))?;
+    let foreign = foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d)));
     if !foreign.is_empty() {
         return Err(format!("it holds {}", describe(&foreign)));
     }
-    if target.join(SUCCESS).is_file() {
-        return Ok(());
-    }
-    let mut entries = fs::read_dir(target).map_err(|e| format!("cannot list it: {e}"))?;
-    if entries.next().is_none() {
+    if entries.is_empty() || target.join(SUCCESS).is_file() {
         return Ok(());
     }
     Err("it has no _SUCCESS, so it is not the output of a finished run".into())
@@ -279,14 +276,20 @@ pub fn written_by_a_job(name: &str) -> bool {
         || (name.len() >= ".x.crc".len() && name.starts_with('.') && name.ends_with(".crc"))
 }
 
-/// The entries of `dir` that no job writes (see [`foreign_names`]).
-fn foreign_entries(dir: &Path) -> std::io::Result<Vec<String>> {
+/// The entries of `dir`: each name, and whether it is a directory.
+fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
     let mut entries = Vec::new();
     for e in fs::read_dir(dir)? {
         let e = e?;
-        let dir = e.file_type().is_ok_and(|t| t.is_dir());
-        entries.push((e.file_name().to_string_lossy().into_owned(), dir));
+        let is_dir = e.file_type().is_ok_and(|t| t.is_dir());
+        entries.push((e.file_name().to_string_lossy().into_owned(), is_dir));
     }
+    Ok(entries)
+}
+
+/// The entries of `dir` that no job writes (see [`foreign_names`]).
+fn foreign_entries(dir: &Path) -> std::io::Result<Vec<String>> {
+    let entries = entries(dir)?;
     Ok(foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d))))
 }
 
@@ -337,27 +340,18 @@ fn sibling(target: &Path, infix: &str) -> PathBuf {
 /// and the message says where.
 fn remove_old(path: &Path) {
     let mut err = std::io::stderr();
-    match foreign_entries(path) {
-        Ok(foreign) if foreign.is_empty() => {}
-        Ok(foreign) => {
-            let _ = writeln!(
-                err,
-                "mr: warning: the new output is in place; the old one was kept in {}, as it \
-                 holds {}",
-                path.display(),
-                describe(&foreign)
-            );
-            return;
-        }
-        Err(e) => {
-            let _ = writeln!(
-                err,
-                "mr: warning: the new output is in place; the old one was kept in {}, as it \
-                 cannot be listed: {e}",
-                path.display()
-            );
-            return;
-        }
+    let keep = match foreign_entries(path) {
+        Ok(foreign) if foreign.is_empty() => None,
+        Ok(foreign) => Some(format!("holds {}", describe(&foreign))),
+        Err(e) => Some(format!("cannot be listed: {e}")),
+    };
+    if let Some(why) = keep {
+        let _ = writeln!(
+            err,
+            "mr: warning: the new output is in place; the old one was kept in {}, as it {why}",
+            path.display()
+        );
+        return;
     }
     if let Err(e) = fs::remove_dir_all(path) {
         let _ = writeln!(
