@@ -463,3 +463,123 @@ fn parquet_output_needs_a_directory_and_conflicts_are_named() {
     assert!(w.path("t/part-00000.parquet").exists());
     assert!(w.path("t/_bad_records").exists());
 }
+
+/// A dictionary file as `value -> (id, count)`.
+fn dictionary(w: &Workdir, out: &str, col: &str) -> BTreeMap<String, (u64, u64)> {
+    let text =
+        std::fs::read_to_string(w.path(&format!("{out}/_dictionaries/{col}.jsonl"))).unwrap();
+    text.lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let value = v["value"].as_str().unwrap().to_string();
+            (
+                value,
+                (v["id"].as_u64().unwrap(), v["count"].as_u64().unwrap()),
+            )
+        })
+        .collect()
+}
+
+/// `--dictionaries`: a second day's table keeps the first day's ids, new
+/// values get the next ones, and its rows decode (with its dictionaries) to
+/// the strings a run on stdout keeps; `--overwrite` of the output whose
+/// dictionaries are given reads them before replacing it; a day with no
+/// rows carries them over with counts 0; a wrong directory is an error.
+#[test]
+fn dictionaries_of_an_earlier_run_keep_their_ids() {
+    let w = Workdir::new();
+    gen_logs(&w, "200KB", "21");
+    std::fs::rename(w.path("logs"), w.path("day1")).unwrap();
+    gen_logs(&w, "200KB", "22");
+    std::fs::rename(w.path("logs"), w.path("day2")).unwrap();
+    let run = |input: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "events_table", "-q", "-i", input, "-o", out];
+        args.extend_from_slice(extra);
+        w.mr(&args)
+    };
+    ok(run("day1", "t1", &[]));
+    ok(run("day2", "t2", &["--dictionaries", "t1/_dictionaries"]));
+    let cols = ["username", "action", "page_url", "client"];
+    for col in cols {
+        let (d1, d2) = (dictionary(&w, "t1", col), dictionary(&w, "t2", col));
+        for (v, (id, _)) in &d1 {
+            assert_eq!(d2[v].0, *id, "{col} {v}: the id changed");
+        }
+        let mut ids: Vec<u64> = d2.values().map(|(id, _)| *id).collect();
+        ids.sort();
+        assert_eq!(ids, (0..d2.len() as u64).collect::<Vec<_>>(), "{col}");
+        assert!(d2.len() > d1.len(), "{col}: day 2 brings new values");
+    }
+    // Day 2's rows, decoded, are what a run on stdout writes (strings kept).
+    let strings = stdout(&ok(w.mr(&["run", "events_table", "-i", "day2"])));
+    let decode: BTreeMap<&str, BTreeMap<u64, String>> = cols
+        .iter()
+        .map(|c| {
+            let d = dictionary(&w, "t2", c);
+            (*c, d.into_iter().map(|(v, (id, _))| (id, v)).collect())
+        })
+        .collect();
+    let rows = |text: &str, ids: bool| -> Vec<String> {
+        let mut v: Vec<String> = text
+            .lines()
+            .map(|l| {
+                let mut row: serde_json::Value =
+                    serde_json::from_str(l.split_once('\t').unwrap().1).unwrap();
+                for (c, names) in &decode {
+                    if let (true, Some(id)) = (ids, row[*c].as_u64()) {
+                        row[*c] = names[&id].clone().into();
+                    }
+                }
+                for c in ["event_type", "language", "user_agent"] {
+                    row[c] = serde_json::Value::Null; // not decoded here
+                }
+                row.to_string()
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let table = read_parts(&w.path("t2"));
+    assert_eq!(rows(&table, true), rows(&strings, false));
+    // The counts are this output's: day 2's alone.
+    let d2 = dictionary(&w, "t2", "client");
+    let counted: u64 = d2.values().map(|(_, n)| n).sum();
+    assert_eq!(
+        counted as usize,
+        strings
+            .lines()
+            .filter(|l| l.contains("\"client\":\""))
+            .count()
+    );
+    // Replacing t2 with a run given t2 itself: the same ids.
+    ok(run("day2", "t2", &["--overwrite", "--dictionaries", "t2"]));
+    for col in cols {
+        let again = dictionary(&w, "t2", col);
+        assert_eq!(again, d2_of(&decode, col, &again), "{col}");
+    }
+    // A day without rows: the dictionaries carry over, counts 0.
+    w.write("day3/empty.jsonl", "");
+    ok(run("day3", "t3", &["--dictionaries", "t2"]));
+    let d3 = dictionary(&w, "t3", "username");
+    assert_eq!(d3.len(), dictionary(&w, "t2", "username").len());
+    assert!(d3.values().all(|(_, n)| *n == 0));
+    // A mistyped directory fails before anything is written.
+    let o = run("day2", "t4", &["--dictionaries", "day1"]);
+    failed_saying(
+        &o,
+        "holds no dictionary of this job's columns",
+        &w.path("t4"),
+    );
+}
+
+/// `got`'s ids are those `decode` gives for `col` (the ids did not move).
+fn d2_of(
+    decode: &BTreeMap<&str, BTreeMap<u64, String>>,
+    col: &str,
+    got: &BTreeMap<String, (u64, u64)>,
+) -> BTreeMap<String, (u64, u64)> {
+    decode[col]
+        .iter()
+        .map(|(id, v)| (v.clone(), (*id, got[v].1)))
+        .collect()
+}

@@ -46,7 +46,9 @@
 //! threads; the dictionaries are written beside the table as
 //! `OUTPUT/_dictionaries/COLUMN.jsonl` (`{"id":0,"value":"...","count":N}`).
 //! With output on stdout the strings are kept. The job is map-only: each part
-//! keeps its input's order.
+//! keeps its input's order. `--dictionaries EARLIER_OUTPUT` keeps an earlier
+//! run's ids (new values get the next ones), so tables loaded day after day
+//! share them.
 
 use mr_core::{Emitter, Job, JobError, Json, Mapper, Step};
 use serde_json::value::RawValue;

@@ -92,6 +92,14 @@ pub struct RunArgs {
     /// Compression of Parquet output pages: zstd, snappy or none.
     #[arg(long, default_value = "zstd", value_name = "CODEC")]
     pub parquet_compression: mr_core::output::parquet::ParquetCompression,
+
+    /// For a job with categorical columns (events_table): keep the ids of an
+    /// earlier run's dictionaries (its OUTPUT/_dictionaries/, or OUTPUT).
+    /// Values found there keep their ids, new ones get the next ids, and
+    /// this output's _dictionaries/ hold both: tables written day after day
+    /// share ids, and the last dictionaries decode them all.
+    #[arg(long, value_name = "DIR")]
+    pub dictionaries: Option<std::path::PathBuf>,
     /// With --output, also print the results on stdout (mrjob's --cat-output).
     #[arg(long, conflicts_with = "no_output")]
     pub cat_output: bool,

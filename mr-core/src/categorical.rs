@@ -195,6 +195,74 @@ impl Dictionary {
         Ok(Dictionary { columns })
     }
 
+    /// This run's dictionaries renumbered to keep the ids of `previous` (an
+    /// earlier run's, `--dictionaries`): each column starts with the values of
+    /// `previous` in their id order, counted in this run (0 when not seen),
+    /// then this run's other values in their order (count descending, then
+    /// value). So tables written by successive runs share ids, and the last
+    /// dictionaries decode them all.
+    ///
+    /// ```
+    /// use mr_core::categorical::Dictionary;
+    /// let counts = |lines: &[&str]| Dictionary::from_counts(lines.iter().map(|l| l.as_bytes())).unwrap();
+    /// let monday = counts(&["[\"user\",\"bob\"]\t2", "[\"user\",\"ann\"]\t1"]);
+    /// let tuesday = counts(&["[\"user\",\"cy\"]\t5", "[\"user\",\"ann\"]\t9"]);
+    /// let kept = tuesday.keeping_ids_of(&monday);
+    /// assert_eq!(kept.columns["user"], [("bob".into(), 0), ("ann".into(), 9), ("cy".into(), 5)]);
+    /// ```
+    pub fn keeping_ids_of(mut self, previous: &Dictionary) -> Dictionary {
+        for (col, old) in &previous.columns {
+            let new = self.columns.remove(col).unwrap_or_default();
+            let mut counted: HashMap<&str, u64> =
+                new.iter().map(|(v, n)| (v.as_str(), *n)).collect();
+            let mut values: Vec<(String, u64)> = old
+                .iter()
+                .map(|(v, _)| (v.clone(), counted.remove(v.as_str()).unwrap_or(0)))
+                .collect();
+            // `new` is in id order already; keep only the values `old` lacks.
+            values.extend(
+                new.iter()
+                    .filter(|(v, _)| counted.contains_key(v.as_str()))
+                    .cloned(),
+            );
+            if !values.is_empty() {
+                self.columns.insert(col.clone(), values);
+            }
+        }
+        self
+    }
+
+    /// The dictionaries of `columns` given to `--dictionaries`: `dir` is an
+    /// earlier output's `_dictionaries/`, or that output itself. Unlike
+    /// [`Dictionary::read`], a directory holding none of the columns'
+    /// files is an error (a mistyped path must not start the ids afresh).
+    pub fn previous(dir: &Path, columns: &[String]) -> Result<Dictionary, crate::Error> {
+        let config = |reason: String| {
+            crate::Error::Config(format!("--dictionaries {}: {reason}", dir.display()))
+        };
+        if !dir.is_dir() {
+            return Err(config("no such directory".into()));
+        }
+        let inner = dir.join(DICTIONARIES);
+        let dir = if inner.is_dir() {
+            inner
+        } else {
+            dir.to_path_buf()
+        };
+        let has = |c: &String| dir.join(format!("{}.jsonl", file_name(c))).is_file();
+        if !columns.iter().any(has) {
+            let names: Vec<String> = columns
+                .iter()
+                .map(|c| format!("{}.jsonl", file_name(c)))
+                .collect();
+            return Err(config(format!(
+                "holds no dictionary of this job's columns (one of {} here or in its {DICTIONARIES}/)",
+                names.join(", ")
+            )));
+        }
+        Dictionary::read(&dir, columns)
+    }
+
     /// Writes `dir/COLUMN.jsonl` per column: `{"id":N,"value":"...","count":N}`
     /// lines in id order. Column names are made safe as file names.
     pub fn write(&self, dir: &Path) -> Result<Vec<PathBuf>, crate::Error> {
@@ -235,6 +303,7 @@ impl Dictionary {
                 Err(e) => return Err(crate::Error::io("reading", &path, e)),
             };
             let mut values = Vec::new();
+            let mut seen = HashMap::new();
             for (i, line) in text.split(|&b| b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
@@ -243,10 +312,17 @@ impl Dictionary {
                     what: format!("dictionary {}:{}", path.display(), i + 1),
                     reason: e.to_string(),
                 })?;
+                let at = || format!("dictionary {}:{}", path.display(), i + 1);
                 if e.id != values.len() {
                     return Err(crate::Error::Format {
-                        what: format!("dictionary {}:{}", path.display(), i + 1),
+                        what: at(),
                         reason: format!("id {} where {} was expected", e.id, values.len()),
+                    });
+                }
+                if let Some(first) = seen.insert(e.value.clone(), e.id) {
+                    return Err(crate::Error::Format {
+                        what: at(),
+                        reason: format!("value {:?} has id {first} already", e.value),
                     });
                 }
                 values.push((e.value, e.count));
@@ -430,6 +506,49 @@ mod tests {
                 "null\t{\"u\":2}",
             ]
         );
+    }
+
+    #[test]
+    fn a_dictionary_with_a_value_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(
+            dir.path().join("u.jsonl"),
+            "{\"id\":0,\"value\":\"ann\",\"count\":1}\n{\"id\":1,\"value\":\"ann\",\"count\":1}\n",
+        )
+        .unwrap();
+        let e = Dictionary::read(dir.path(), &["u".to_string()]).unwrap_err();
+        assert!(e.to_string().contains("has id 0 already"), "{e}");
+    }
+
+    proptest::proptest! {
+        /// Growing a dictionary never moves an id: the earlier values keep
+        /// theirs, the new ones follow densely in count-then-value order, and
+        /// every value counted now has its count.
+        #[test]
+        fn keeping_ids_never_moves_one(
+            old in proptest::collection::btree_map("[a-e]{1,2}", 0u64..5, 0..12),
+            new in proptest::collection::btree_map("[a-e]{1,2}", 1u64..5, 0..12),
+        ) {
+            let lines = |m: &BTreeMap<String, u64>| -> Vec<String> {
+                m.iter().map(|(v, n)| format!("[\"c\",{v:?}]\t{n}")).collect()
+            };
+            let prev = Dictionary::from_counts(lines(&old).iter().map(|l| l.as_bytes())).unwrap();
+            let now = Dictionary::from_counts(lines(&new).iter().map(|l| l.as_bytes())).unwrap();
+            let grown = now.clone().keeping_ids_of(&prev);
+            let values = grown.columns.get("c").cloned().unwrap_or_default();
+            let before = prev.columns.get("c").cloned().unwrap_or_default();
+            proptest::prop_assert_eq!(values.len(), old.keys().chain(new.keys()).collect::<std::collections::BTreeSet<_>>().len());
+            for (id, (v, _)) in before.iter().enumerate() {
+                proptest::prop_assert_eq!(&values[id].0, v);
+            }
+            let tail: Vec<_> = values[before.len()..].to_vec();
+            let expected: Vec<_> = now.columns.get("c").cloned().unwrap_or_default()
+                .into_iter().filter(|(v, _)| !old.contains_key(v)).collect();
+            proptest::prop_assert_eq!(tail, expected);
+            for (v, n) in &values {
+                proptest::prop_assert_eq!(*n, new.get(v).copied().unwrap_or(0));
+            }
+        }
     }
 
     #[derive(Clone)]

@@ -69,6 +69,10 @@ pub struct RunConfig {
     /// is a bad record holding its first bytes, and memory stays bounded
     /// on a file that is not lines at all.
     pub max_line_bytes: usize,
+    /// An earlier run's dictionaries (`--dictionaries`): the categorical
+    /// columns' values found there keep their ids (see
+    /// [`crate::categorical::Dictionary::keeping_ids_of`]).
+    pub dictionaries: Option<PathBuf>,
 }
 
 /// Whether a split that is a stream (a compressed file, stdin: one split,
@@ -110,6 +114,7 @@ impl Default for RunConfig {
             inline: false,
             cut_streams: CutStreams::Auto,
             max_line_bytes: crate::input::lines::DEFAULT_MAX_LINE_BYTES,
+            dictionaries: None,
         }
     }
 }

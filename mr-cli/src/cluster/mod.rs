@@ -328,6 +328,17 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
+    let categorical = job.categorical_columns();
+    if !categorical.is_empty() {
+        // Said even with --quiet: the output is not what a local run writes.
+        eprintln!(
+            "mr: warning: {}'s categorical columns ({}) stay strings with -r {}: ids and \
+             _dictionaries/ are made by the local runner only",
+            plan.job,
+            categorical.join(", "),
+            format!("{runner:?}").to_lowercase()
+        );
+    }
     match runner {
         Runner::Local | Runner::Inline => {
             anyhow::bail!("internal error: the local runner is not a cluster runner")

@@ -143,6 +143,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         output_protocol: args.output_protocol,
         inline: args.runner == Runner::Inline,
         max_line_bytes: max_line_bytes(args.max_line_mb)?,
+        dictionaries: args.dictionaries.clone(),
     };
     cfg.validate()?;
     Ok(cfg)
@@ -367,6 +368,11 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         Runner::Local | Runner::Inline => {}
         _ if args.output_format != OutputFormatArg::Lines => {
             anyhow::bail!("--output-format parquet is for the local runner (drop -r)")
+        }
+        _ if args.dictionaries.is_some() => {
+            anyhow::bail!(
+                "--dictionaries is for the local runner, which makes categorical ids (drop -r)"
+            )
         }
         runner => {
             let started = std::time::Instant::now();

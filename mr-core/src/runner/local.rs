@@ -86,6 +86,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }
     crate::job::check_whole_files(job.name(), &steps)?;
+    let categorical = job.categorical_columns();
+    let previous_ids = previous_dictionaries(job, &categorical, cfg)?;
     let inputs = list_inputs(&cfg.inputs)?;
     let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
@@ -133,7 +135,6 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         partitions: Vec::new(),
     };
     let columns = job.input_columns();
-    let categorical = job.categorical_columns();
     let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
     let mut tl = Timeline::new(started);
     let mut step_inputs = inputs;
@@ -377,6 +378,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     &categorical,
                     &final_parts,
                     &o.temporary().join(crate::categorical::DICTIONARIES),
+                    previous_ids.as_ref(),
                     cfg,
                     work.path(),
                     &mut counters,
@@ -447,14 +449,42 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     Ok(report)
 }
 
+/// The dictionaries given to `--dictionaries`, read before anything runs:
+/// a wrong path fails the run at once, and an earlier output being replaced
+/// by this one is read before it goes.
+fn previous_dictionaries(
+    job: &dyn Job,
+    categorical: &[String],
+    cfg: &RunConfig,
+) -> Result<Option<crate::categorical::Dictionary>> {
+    let Some(dir) = &cfg.dictionaries else {
+        return Ok(None);
+    };
+    if categorical.is_empty() {
+        return Err(Error::Config(format!(
+            "--dictionaries: job {} has no categorical columns",
+            job.name()
+        )));
+    }
+    if cfg.output == Output::Stdout {
+        return Err(Error::Config(
+            "--dictionaries needs --output: with results on stdout, categorical columns stay strings"
+                .into(),
+        ));
+    }
+    crate::categorical::Dictionary::previous(dir, categorical).map(Some)
+}
+
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
 /// [`crate::categorical`]): counts them (a fold step), writes the
-/// dictionaries into `dict_dir`, then encodes each part (map-only, one split
-/// per part, order kept). Returns the encoded parts.
+/// dictionaries into `dict_dir` (keeping the ids of `previous`), then
+/// encodes each part (map-only, one split per part, order kept). Returns
+/// the encoded parts.
 fn encode_categorical(
     columns: &[String],
     parts: &[PathBuf],
     dict_dir: &Path,
+    previous: Option<&crate::categorical::Dictionary>,
     cfg: &RunConfig,
     work: &Path,
     counters: &mut Counters,
@@ -468,6 +498,10 @@ fn encode_categorical(
         })
         .collect();
     if inputs.is_empty() {
+        // No rows: the dictionaries given still carry over, every count 0.
+        if let Some(p) = previous {
+            Dictionary::default().keeping_ids_of(p).write(dict_dir)?;
+        }
         return Ok(Vec::new());
     }
     let sub = |out: &str, chunk_size: u64| RunConfig {
@@ -481,6 +515,7 @@ fn encode_categorical(
         progress: None,
         output_format: crate::output::OutputFormat::Lines,
         output_protocol: None,
+        dictionaries: None,
         ..cfg.clone()
     };
     let parts_of = |r: &JobReport| -> Result<Vec<PathBuf>> {
@@ -515,7 +550,10 @@ fn encode_categorical(
     for p in parts_of(&counted)? {
         lines.extend_from_slice(&std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?);
     }
-    let dict = Dictionary::from_counts(lines.split(|&b| b == b'\n'))?;
+    let mut dict = Dictionary::from_counts(lines.split(|&b| b == b'\n'))?;
+    if let Some(p) = previous {
+        dict = dict.keeping_ids_of(p);
+    }
     dict.write(dict_dir)?;
     let encoded = run_job(
         &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
