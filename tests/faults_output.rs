@@ -659,3 +659,27 @@ fn many_small_spills_leave_few_files() {
     assert!(most > 0, "never saw a spill file");
     assert!(most <= 8 * 5, "{most} spill files at once");
 }
+
+/// A full disk behind stdout is stdout's error, not a temporary part's (it
+/// used to say `copying /tmp/mr-job-*/part-00000: No space left on device`
+/// and blame --tmp-dir, with gigabytes free there).
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_disk_behind_stdout_is_named_as_stdout() {
+    let w = Workdir::new();
+    w.write("in.txt", text(2000, 50));
+    let o = Command::new(MR)
+        // Map-only: its parts are copied to stdout.
+        .args(["run", "mr_grep", "-e", "w", "-q", "-i"])
+        .arg(w.path("in.txt"))
+        .stdout(fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("writing to standard output: No space left"),
+        "{said}"
+    );
+    assert!(!said.contains("--tmp-dir"), "{said}");
+}

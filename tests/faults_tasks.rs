@@ -1069,7 +1069,7 @@ fn archives_and_binary_files_among_the_logs_are_refused_by_name() {
         vec![0u8; 512 - log.len() % 512 + 1024],
     ]
     .concat();
-    let cases: [(&str, Vec<u8>, &str); 6] = [
+    let cases: [(&str, Vec<u8>, &str); 8] = [
         (
             "old.jsonl.xz",
             b"\xfd7zXZ\0\0\x04\xe6\xd6\xb4\x46\x02\0!\x01".to_vec(),
@@ -1101,6 +1101,17 @@ fn archives_and_binary_files_among_the_logs_are_refused_by_name() {
             "part-r-00001.lzo_deflate",
             b"\0\0\0\x2a\0\0\0\x1d\x2a\x6c{\"page_url\": ".to_vec(),
             "part-r-00001.lzo_deflate is LZO-compressed (Hadoop's LzoCodec), not text",
+        ),
+        (
+            // A download saved with its Content-Encoding: gzip, gzipped.
+            "events.jsonl.gz",
+            gzip(&gzip(log.as_bytes())),
+            "events.jsonl.gz is compressed twice (gzip data inside), not text",
+        ),
+        (
+            "Thumbs.db",
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1\0\0\0\0".to_vec(),
+            "Thumbs.db is an OLE2 compound file",
         ),
     ];
     for (name, bytes, says) in &cases {

@@ -52,20 +52,34 @@ impl InputSource {
         matches!(self, InputSource::Stdin | InputSource::Stream(_))
     }
 
-    /// The input as a URI, as Hadoop and mrjob give it to a task: `file://`
-    /// and the absolute path (`-` for stdin).
+    /// The input as a URI, as mrjob's local runner gives it to a task:
+    /// `file://` and the absolute path (`-` for stdin). A name's bytes that
+    /// are not UTF-8 (a Latin-1 name from a Windows share) are written
+    /// `%XX`, so that two such names stay two keys.
     ///
     /// ```
     /// use mr_core::input::InputSource;
     /// assert_eq!(InputSource::Path("/logs/a.gz".into()).uri(), "file:///logs/a.gz");
     /// assert_eq!(InputSource::Stdin.uri(), "-");
+    /// # #[cfg(unix)] {
+    /// use std::os::unix::ffi::OsStrExt;
+    /// let latin1 = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/logs/caf\xe9 \xe9t\xe9.log"));
+    /// assert_eq!(InputSource::Path(latin1.into()).uri(), "file:///logs/caf%E9 %E9t%E9.log");
+    /// # }
     /// ```
     pub fn uri(&self) -> String {
         match self {
             InputSource::Stdin => "-".to_string(),
             InputSource::Path(p) | InputSource::Stream(p) => {
                 let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
-                format!("file://{}", abs.display())
+                let mut uri = String::from("file://");
+                for chunk in abs.as_os_str().as_encoded_bytes().utf8_chunks() {
+                    uri.push_str(chunk.valid());
+                    for b in chunk.invalid() {
+                        uri.push_str(&format!("%{b:02X}"));
+                    }
+                }
+                uri
             }
         }
     }
@@ -256,10 +270,33 @@ fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '['])
 }
 
+/// Hadoop's hidden names: `_SUCCESS`, `_logs`, `.crc` files, `.git`; the
+/// name's bytes, so that one that is not UTF-8 is no exception. A path
+/// ending in `.` or `..` (what a glob `.*` matches) is skipped too.
 fn skipped_name(p: &Path) -> bool {
+    let raw = p.as_os_str().as_encoded_bytes();
+    if raw == b"." || raw == b".." || raw.ends_with(b"/.") || raw.ends_with(b"/..") {
+        return true;
+    }
     p.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|n| n.starts_with('_') || n.starts_with('.'))
+        .is_some_and(|n| matches!(n.as_encoded_bytes().first(), Some(b'_' | b'.')))
+}
+
+/// What mr itself puts beside an output, which a walk of the directory
+/// above must not read as input: `OUT.mr-tmp-*` (an output being written,
+/// one a killed run left half-written, or results or an old output a run
+/// kept there and named in its warning) and `OUT.mr-old-*` (an old output
+/// moved aside). Each would be read besides, or instead of, `OUT`.
+fn mr_leftover(p: &Path) -> Option<&'static str> {
+    let name = p.file_name()?.as_encoded_bytes();
+    let has = |infix: &str| name.windows(infix.len()).any(|w| w == infix.as_bytes());
+    if has(crate::output::commit::STAGING_INFIX) {
+        Some("an mr output that is not in place (being written, left by a stopped run, or kept by one)")
+    } else if has(crate::output::commit::ASIDE_INFIX) {
+        Some("an earlier mr output moved aside")
+    } else {
+        None
+    }
 }
 
 /// Lists the input files named by `args`, in a stable order.
@@ -298,8 +335,12 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
                     let path = e.path().to_path_buf();
                     Error::io("reading", path, e.into())
                 })?;
-                matched = true;
-                walk.add_path(&p, false)?;
+                // As Hadoop filters a glob's matches: hidden names are not
+                // input, whether files or directories.
+                if !skipped_name(&p) {
+                    matched = true;
+                    walk.add_path(&p, false)?;
+                }
             }
             if !matched {
                 return Err(Error::InputNotFound { path: arg.clone() });
@@ -361,8 +402,9 @@ fn broken_link(path: &Path) -> Error {
 #[derive(Default)]
 struct Walk {
     out: Vec<InputFile>,
-    /// Every regular file listed, with the path it was listed under.
-    files: std::collections::HashMap<FileId, String>,
+    /// Every regular file listed (device, inode), with the path it was
+    /// listed under.
+    files: std::collections::HashMap<(u64, u64), String>,
     /// The directories being walked, outermost first.
     dirs: Vec<FileId>,
     /// Paths skipped as a second path to a file listed.
@@ -374,6 +416,15 @@ const SAID_TWICE: usize = 10;
 
 impl Walk {
     fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
+        if !explicit {
+            if let Some(what) = mr_leftover(path) {
+                eprintln!(
+                    "mr: warning: skipped {}: {what} (name it to read it)",
+                    printable_path(path)
+                );
+                return Ok(());
+            }
+        }
         let meta = match fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
@@ -435,6 +486,9 @@ impl Walk {
         }
         let display = path.display().to_string();
         if let Some(id) = file_id(&meta) {
+            // The device and inode alone: a log growing while it is listed
+            // shows another size and time under its second name.
+            let id = (id.0, id.1);
             if let Some(first) = self.files.get(&id) {
                 self.twice += 1;
                 if self.twice <= SAID_TWICE {
@@ -634,6 +688,13 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
 /// tar[257..265].copy_from_slice(b"ustar  \0");
 /// assert_eq!(not_text(&tar).map(|(w, _)| w), Some("a tar archive"));
 /// assert_eq!(not_text(b"SEQ\x06\x19org.apache").map(|(w, _)| w), Some("a Hadoop SequenceFile"));
+/// assert_eq!(not_text(b"\x1f\x8b\x08\0").map(|(w, _)| w), Some("compressed twice (gzip data inside)"));
+/// let mut exe = vec![0u8; 256];
+/// exe[..2].copy_from_slice(b"MZ");
+/// exe[0x3c] = 0x80;
+/// exe[0x80..0x84].copy_from_slice(b"PE\0\0");
+/// assert_eq!(not_text(&exe).map(|(w, _)| w), Some("a Windows program or library (.exe, .dll)"));
+/// assert_eq!(not_text(b"MZ state code\n"), None);
 /// assert_eq!(not_text(b"{\"a\": 1}\n"), None);
 /// assert_eq!(not_text(b"SEQUENCE 1\n"), None);
 /// ```
@@ -691,6 +752,22 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
             "an Avro data file",
             "convert it to JSON lines (avro-tools tojson FILE)",
         ),
+        (
+            b"\x1f\x8b\x08",
+            "compressed twice (gzip data inside)",
+            "decompress it once (gzip -dc FILE > NEW, as a download saved with its \
+             Content-Encoding: gzip needs) and give mr NEW",
+        ),
+        (
+            b"\x28\xb5\x2f\xfd",
+            "compressed twice (zstd data inside)",
+            "decompress it once and give mr what comes out",
+        ),
+        (
+            b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1",
+            "an OLE2 compound file (an old Office document, Thumbs.db, an Outlook .msg)",
+            MOVE,
+        ),
         (b"\x7fELF", "a program (ELF)", MOVE),
         (b"\x89PNG\r\n\x1a\n", "a PNG image", MOVE),
         (b"\xff\xd8\xff", "a JPEG image", MOVE),
@@ -703,6 +780,25 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     ];
     if let Some(&(_, what, fix)) = MAGIC.iter().find(|(m, ..)| head.starts_with(m)) {
         return Some((what, fix));
+    }
+    if head.starts_with(b"BZh")
+        && head.get(3).is_some_and(u8::is_ascii_digit)
+        && head.get(4..10) == Some(b"1AY&SY")
+    {
+        return Some((
+            "compressed twice (bzip2 data inside)",
+            "decompress it once and give mr what comes out",
+        ));
+    }
+    // A Windows program or library: "MZ", and at the offset stored at 0x3c
+    // the "PE\0\0" signature (so a line that starts "MZ" is still text).
+    if head.starts_with(b"MZ") {
+        let at = head.get(0x3c..0x40).map_or(usize::MAX, |b| {
+            u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize
+        });
+        if head.get(at..at.saturating_add(4)) == Some(b"PE\0\0") {
+            return Some(("a Windows program or library (.exe, .dll)", MOVE));
+        }
     }
     if head.starts_with(b"SEQ") && head.get(3).is_some_and(|v| (4..=6).contains(v)) {
         return Some((
@@ -805,6 +901,84 @@ mod tests {
         assert_eq!(names.len(), 2, "{names:?}");
         assert!(names[0].ends_with("b.json"));
         assert!(names[1].ends_with("sub/a.json"));
+    }
+
+    /// What a walk or a glob never reads: mr's staging and kept-aside
+    /// outputs beside an output (a killed run's half-written parts, an old
+    /// output), hidden directories a glob matches, `.` and `..` from `.*`,
+    /// and hidden names that are not UTF-8. Named, they are read.
+    #[cfg(unix)]
+    #[test]
+    fn walks_and_globs_skip_what_is_not_input() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        for dir in [
+            "logs/out.mr-tmp-77-abcdef",
+            "logs/out.mr-old-1-x",
+            "logs/_tmp",
+            "logs/.git",
+            "secret",
+        ] {
+            fs::create_dir_all(p.join(dir)).unwrap();
+            fs::write(p.join(dir).join("part-00000"), "1\n").unwrap();
+        }
+        fs::write(p.join("logs/app.log"), "1\n").unwrap();
+        fs::write(p.join("logs/.env"), "1\n").unwrap();
+        fs::write(
+            p.join("logs")
+                .join(std::ffi::OsStr::from_bytes(b".swp\xe9")),
+            "1\n",
+        )
+        .unwrap();
+        let names = |arg: String| -> Vec<String> {
+            list_inputs(&[arg]).map_or_else(
+                |e| vec![format!("error: {e}")],
+                |files| {
+                    files
+                        .iter()
+                        .map(|f| f.display.rsplit("logs/").next().unwrap().to_string())
+                        .collect()
+                },
+            )
+        };
+        let logs = p.join("logs").display().to_string();
+        assert_eq!(names(logs.clone()), ["app.log"]);
+        assert_eq!(names(format!("{logs}/*")), ["app.log"]);
+        assert!(
+            names(format!("{logs}/.*"))[0].starts_with("error: "),
+            "{:?}",
+            names(format!("{logs}/.*"))
+        );
+        assert_eq!(
+            names(format!("{logs}/out.mr-tmp-77-abcdef")),
+            ["out.mr-tmp-77-abcdef/part-00000"]
+        );
+        assert_eq!(
+            names(format!("{logs}/.git/part-00000")),
+            [".git/part-00000"]
+        );
+    }
+
+    /// A file growing while it is listed (a live log) is still one file
+    /// under a second name: its size and time differ, its inode does not.
+    #[test]
+    fn a_growing_file_named_twice_is_read_once() {
+        let d = tempfile::tempdir().unwrap();
+        let f = d.path().join("app.log");
+        fs::write(&f, "1\n").unwrap();
+        let mut walk = Walk::default();
+        walk.add_path(&f, true).unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        std::io::Write::write_all(
+            &mut fs::OpenOptions::new().append(true).open(&f).unwrap(),
+            b"2\n",
+        )
+        .unwrap();
+        walk.add_path(&d.path().join(".").join("app.log"), true)
+            .unwrap();
+        assert_eq!(walk.out.len(), 1);
+        assert_eq!(walk.twice, 1);
     }
 
     /// Every file once, whatever the paths to it: a directory linked inside

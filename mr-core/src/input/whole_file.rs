@@ -165,12 +165,12 @@ impl<'a> WholeFile<'a> {
     /// ```
     /// use mr_core::input::whole_file::WholeFile;
     /// use std::path::Path;
-    /// assert_eq!(WholeFile::new("file:///data/a.gz").path(), Some(Path::new("/data/a.gz")));
+    /// assert_eq!(WholeFile::new("file:///data/a.gz").path(), Some(Path::new("/data/a.gz").into()));
     /// assert_eq!(WholeFile::new("hdfs://nn:8020/data/a.gz").path(), None);
     /// ```
-    pub fn path(&self) -> Option<&Path> {
+    pub fn path(&self) -> Option<PathBuf> {
         match place(&self.uri, |k| std::env::var(k).ok()) {
-            Place::Local(_) => Some(Path::new(local_part(&self.uri))),
+            Place::Local(p) => Some(p),
             Place::Cluster => None,
         }
     }
@@ -220,7 +220,7 @@ impl<'a> WholeFile<'a> {
 /// Where the file `uri` is, for a task whose environment is `env`.
 fn place(uri: &str, env: impl Fn(&str) -> Option<String>) -> Place {
     if uri.starts_with("file:") {
-        return Place::Local(PathBuf::from(local_part(uri)));
+        return Place::Local(local_path(local_part(uri)));
     }
     if crate::input::listing::uri_scheme(uri).is_some() {
         return Place::Cluster;
@@ -231,6 +231,45 @@ fn place(uri: &str, env: impl Fn(&str) -> Option<String>) -> Place {
     match env("fs_defaultFS").or_else(|| env("fs_default_name")) {
         Some(fs) if !fs.starts_with("file:") => Place::Cluster,
         _ => Place::Local(PathBuf::from(uri)),
+    }
+}
+
+/// The file a `file:` URI's path names: itself, or, when no file has that
+/// name, the name with its `%XX` escapes decoded, if that one exists (the
+/// local runner writes a name's bytes that are not UTF-8 as `%XX`, see
+/// [`crate::input::InputSource::uri`]).
+fn local_path(path: &str) -> PathBuf {
+    let p = PathBuf::from(path);
+    if !path.contains('%') || p.exists() {
+        return p;
+    }
+    let raw = path.as_bytes();
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = raw
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok());
+        match hex.map(|h| u8::from_str_radix(h, 16)) {
+            Some(Ok(b)) if raw[i] == b'%' => {
+                bytes.push(b);
+                i += 3;
+            }
+            _ => {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+    }
+    #[cfg(unix)]
+    let decoded =
+        PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
+    #[cfg(not(unix))]
+    let decoded = PathBuf::from(String::from_utf8_lossy(&bytes).into_owned());
+    if decoded.exists() {
+        decoded
+    } else {
+        p
     }
 }
 
@@ -432,6 +471,21 @@ mod tests {
         assert_eq!(WholeFile::new("x.txt").name(), "x.txt");
     }
 
+    #[cfg(unix)]
+    #[test]
+    fn a_name_that_is_not_utf8_is_opened_from_its_uri() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+        std::fs::write(dir.path().join(name), "x\n").unwrap();
+        let uri = crate::input::InputSource::Path(dir.path().join(name)).uri();
+        assert!(uri.ends_with("/caf%E9.txt"), "{uri}");
+        assert_eq!(WholeFile::new(&uri).read_text().unwrap(), "x\n");
+        // A name that is literally `%E9` is itself.
+        std::fs::write(dir.path().join("caf%E9.txt"), "y\n").unwrap();
+        assert_eq!(WholeFile::new(&uri).read_text().unwrap(), "y\n");
+    }
+
     #[test]
     fn open_decompresses_and_read_text_falls_back_to_latin1() {
         let dir = tempfile::tempdir().unwrap();
@@ -448,7 +502,7 @@ mod tests {
             "café\nline 2\n"
         );
         assert_eq!(WholeFile::new(uri(&gz)).read_text().unwrap(), "über\n");
-        assert_eq!(WholeFile::new(uri(&gz)).path(), Some(gz.as_path()));
+        assert_eq!(WholeFile::new(uri(&gz)).path(), Some(gz.clone()));
         // Hadoop's DefaultCodec, told by its name and zlib header.
         let deflate = dir.path().join("part-r-00000.deflate");
         let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::fast());

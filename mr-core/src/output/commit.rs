@@ -41,7 +41,7 @@ pub const BAD_RECORDS: &str = "_bad_records";
 /// The infix of staging directories: `OUT.mr-tmp-PID-RAND`.
 pub const STAGING_INFIX: &str = ".mr-tmp-";
 /// The infix of an old output renamed aside (fallback without `renameat2`).
-const ASIDE_INFIX: &str = ".mr-old-";
+pub const ASIDE_INFIX: &str = ".mr-old-";
 
 /// An output directory being written.
 #[derive(Debug)]

@@ -14,9 +14,33 @@ pub fn concat_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
     let mut out = StopWriter(out);
     for p in parts {
         let mut f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
-        std::io::copy(&mut f, &mut out).map_err(|e| copy_error(e, p))?;
+        copy_part(&mut f, p, &mut out)?;
     }
     Ok(())
+}
+
+/// Copies one part to stdout, each side's error its own: a full disk
+/// behind stdout is stdout's, not the part's.
+fn copy_part(f: &mut File, p: &std::path::Path, out: &mut dyn Write) -> Result<()> {
+    use std::io::Read;
+    let stopped = |e: Error| {
+        if crate::cancel::requested() {
+            Error::Interrupted
+        } else {
+            e
+        }
+    };
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let n = match f.read(&mut buf) {
+            Ok(0) => return Ok(()),
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(stopped(Error::io("reading", p, e))),
+        };
+        out.write_all(&buf[..n])
+            .map_err(|e| stopped(Error::Stdout(e)))?;
+    }
 }
 
 /// A writer that fails once a stop was requested (Ctrl-C, SIGTERM), so a
@@ -33,18 +57,6 @@ impl Write for StopWriter<'_> {
 
     fn flush(&mut self) -> std::io::Result<()> {
         self.0.flush()
-    }
-}
-
-fn copy_error(e: std::io::Error, p: &std::path::Path) -> Error {
-    if crate::cancel::requested() {
-        return Error::Interrupted;
-    }
-    // io::copy does not say which side failed; a broken pipe is stdout's.
-    if e.kind() == std::io::ErrorKind::BrokenPipe {
-        Error::Stdout(e)
-    } else {
-        Error::io("copying", p, e)
     }
 }
 
