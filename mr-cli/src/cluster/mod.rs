@@ -328,6 +328,11 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
+    if let Some(out) = &args.output {
+        let mut inputs = args.inputs.clone();
+        inputs.extend(args.positional_inputs.iter().cloned());
+        refuse_output_over_input(&inputs, &out.to_string_lossy(), args.overwrite)?;
+    }
     let categorical = job.categorical_columns();
     if !categorical.is_empty() {
         // Said even with --quiet: the output is not what a local run writes.
@@ -424,6 +429,100 @@ pub fn report(
         tasks: Vec::new(),
         partitions: Vec::new(),
     }
+}
+
+/// A path or URI as a place to compare: its file system (`hdfs://nn`, or
+/// `""` for this machine's and bare paths) and its components, `.` and `..`
+/// resolved; a local path that exists is resolved through its links.
+fn place_of(path: &str) -> (String, Vec<String>) {
+    let (fs, rest) = match path.strip_prefix("file:") {
+        Some(rest) => (
+            String::new(),
+            rest.strip_prefix("//")
+                .map_or(rest, |r| &r[r.find('/').unwrap_or(r.len())..]),
+        ),
+        None => match mr_core::input::listing::uri_scheme(path) {
+            Some(scheme) => {
+                let after = &path[scheme.len() + 1..];
+                let after = after.strip_prefix("//").unwrap_or(after);
+                let cut = if path[scheme.len() + 1..].starts_with("//") {
+                    after.find('/').unwrap_or(after.len())
+                } else {
+                    0
+                };
+                (format!("{scheme}://{}", &after[..cut]), &after[cut..])
+            }
+            None => (String::new(), path),
+        },
+    };
+    let mut p = PathBuf::from(rest);
+    if fs.is_empty() {
+        if let Ok(real) = std::fs::canonicalize(&p) {
+            p = real;
+        } else if p.is_relative() {
+            if let Ok(cwd) = std::env::current_dir() {
+                p = cwd.join(p);
+            }
+        }
+    }
+    let mut parts: Vec<String> = Vec::new();
+    for c in p.components() {
+        match c {
+            std::path::Component::Normal(n) => parts.push(n.to_string_lossy().into_owned()),
+            std::path::Component::ParentDir => {
+                parts.pop();
+            }
+            _ => {}
+        }
+    }
+    (fs, parts)
+}
+
+/// Refuses a cluster run whose output is one of its inputs or holds one
+/// (`--overwrite` would delete the input once the job is done: the local
+/// runner refuses it too), or, with `--overwrite`, lies inside an input (the
+/// old output would be read as input). Paths are compared as written, links
+/// resolved where they are on this machine; a glob input is compared by the
+/// directories it can match.
+pub fn refuse_output_over_input(
+    inputs: &[String],
+    output: &str,
+    overwrite: bool,
+) -> anyhow::Result<()> {
+    let (out_fs, out) = place_of(output);
+    for input in inputs {
+        let (in_fs, parts) = place_of(input);
+        if in_fs != out_fs {
+            continue;
+        }
+        let glob = parts.iter().position(|c| c.contains(['*', '?', '[', '{']));
+        let literal = &parts[..glob.unwrap_or(parts.len())];
+        if literal.starts_with(&out) {
+            anyhow::bail!(
+                "the output {output} is or holds the input {input}: a run that wrote there would read \
+                 its own output, and --overwrite would delete the input; choose another --output"
+            );
+        }
+        if !overwrite {
+            continue;
+        }
+        let holds = match glob {
+            None => out.starts_with(&parts),
+            Some(_) => {
+                let Ok(pattern) = glob::Pattern::new(&parts.join("/")) else {
+                    continue;
+                };
+                (1..=out.len()).any(|k| pattern.matches(&out[..k].join("/")))
+            }
+        };
+        if holds {
+            anyhow::bail!(
+                "the input {input} holds the output {output}: the job would read the old output \
+                 as input before --overwrite replaces it; choose an --output outside the input"
+            );
+        }
+    }
+    Ok(())
 }
 
 /// What `mr run JOB -r RUNNER ...` forwards to the tasks.
@@ -614,6 +713,52 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The output over an input: refused as written, through `.`, `..`,
+    /// `file://` and links, and for a glob; an input holding the output
+    /// only with --overwrite; other file systems are never the same place.
+    #[test]
+    fn an_output_over_its_input_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let logs = d.path().join("logs");
+        std::fs::create_dir_all(logs.join("day")).unwrap();
+        let link = d.path().join("link");
+        #[cfg(unix)]
+        std::os::unix::fs::symlink(&logs, &link).unwrap();
+        let l = logs.display().to_string();
+        let refused = |inputs: &[&str], out: &str, overwrite: bool| {
+            let inputs: Vec<String> = inputs.iter().map(|s| s.to_string()).collect();
+            refuse_output_over_input(&inputs, out, overwrite).is_err()
+        };
+        assert!(refused(&[&l], &l, false));
+        assert!(refused(
+            &[&format!("{l}/day/../day/x.gz")],
+            &format!("file://{l}/"),
+            false
+        ));
+        assert!(refused(&[&format!("{l}/*")], &l, true));
+        #[cfg(unix)]
+        assert!(refused(&[&link.display().to_string()], &l, true));
+        assert!(refused(&[&l], &format!("{l}/counts"), true));
+        assert!(!refused(&[&l], &format!("{l}/counts"), false));
+        assert!(refused(
+            &["hdfs://nn/logs/2024-*"],
+            "hdfs://nn/logs/2024-x",
+            true
+        ));
+        assert!(!refused(
+            &["hdfs://nn/logs/2024-*"],
+            "hdfs://nn/logs/counts",
+            true
+        ));
+        assert!(!refused(&["hdfs://nn/logs"], "hdfs://other/logs", true));
+        assert!(refused(&["hdfs://nn/logs/a"], "hdfs://nn/logs/", true));
+        assert!(!refused(
+            &[&l],
+            &d.path().join("out").display().to_string(),
+            true
+        ));
+    }
 
     #[test]
     fn partition_matches_hadoop() {
