@@ -833,3 +833,59 @@ fn spark_standalone_cluster_equals_local_runner() {
     assert!(stderr(&o).contains("video events="), "{}", stderr(&o));
     drop(cluster);
 }
+
+/// A CSV file's header in a task of Hadoop Streaming or Spark: the task
+/// whose split starts the file takes its first line as the header, a task
+/// of a later split reads it from the file, so csv_count counts data rows
+/// only, as the local runner does (every cluster runner counted the header
+/// as a row). Piped in by hand, with no file named, fields stay in order.
+#[test]
+fn csv_header_in_task_mode_comes_from_the_split_and_its_file() {
+    let w = Workdir::new();
+    let mut text = String::from("id,name,score\n");
+    for i in 0..3000 {
+        text.push_str(&format!("{i},n{i},{}\n", i % 100));
+    }
+    let file = w.write("csv/a.csv", &text);
+    let uri = format!("file://{}", file.display());
+    let cut = text[text.len() / 2..].find('\n').unwrap() + text.len() / 2 + 1;
+    let mapper = |start: usize, bytes: &str| {
+        let start = start.to_string();
+        let env = [
+            ("mapreduce_map_input_file", uri.as_str()),
+            ("mapreduce_map_input_start", start.as_str()),
+        ];
+        stdout(&ok(w.mr_env_stdin(
+            &["run", "csv_count", "--mapper"],
+            &env,
+            bytes.as_bytes(),
+        )))
+    };
+    let count = |out: &str| -> u64 {
+        out.lines()
+            .filter(|l| l.starts_with("\"rows\""))
+            .map(|l| l.split('\t').nth(1).unwrap().parse::<u64>().unwrap())
+            .sum()
+    };
+    assert_eq!(
+        count(&mapper(0, &text[..cut])) + count(&mapper(cut, &text[cut..])),
+        3000
+    );
+    // By hand, no file: the header is a row of fields in order.
+    let o = ok(w.mr_stdin(&["run", "csv_count", "--mapper"], Some(text.as_bytes())));
+    assert_eq!(count(&stdout(&o)), 3001);
+    // The emulator's splits (one process a task) agree with the local runner.
+    let local = stdout(&ok(w.mr(&["run", "csv_count", "-i", "csv"])));
+    let emulated = stdout(&ok(w.mr(&[
+        "run",
+        "csv_count",
+        "-r",
+        "emulate",
+        "-i",
+        "csv",
+        "--chunksize",
+        "8KB",
+    ])));
+    assert_eq!(emulated, local);
+    assert!(local.contains("\"rows\"\t3000"), "{local}");
+}

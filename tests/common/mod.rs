@@ -63,6 +63,11 @@ impl Workdir {
         self.run(args, env, None)
     }
 
+    /// `mr ARGS` with extra environment variables and `stdin` piped in.
+    pub fn mr_env_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
+        self.run(args, env, Some(stdin))
+    }
+
     fn run(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output {
         let tmp = self.path("_tmp");
         fs::create_dir_all(&tmp).unwrap();

@@ -4,9 +4,11 @@
 //! - **Header**: the first line of each file names the fields. The map task
 //!   whose split starts the file takes it as the header (it is no record);
 //!   a task whose split starts later reads it from the file's start (a
-//!   later piece of a compressed file is given it). `T`'s
-//!   fields are then matched by name (a struct) or taken in order (a tuple,
-//!   a `Vec`). Without a header to read (stdin, task mode), fields are taken
+//!   later piece of a compressed file is given it). So does a task of
+//!   Hadoop Streaming or Spark, from the file and split start it is given
+//!   (`mapreduce_map_input_file`, `_start`). `T`'s fields are then matched
+//!   by name (a struct) or taken in order (a tuple, a `Vec`). Without a
+//!   header to read (stdin piped into `--mapper` by hand), fields are taken
 //!   in order.
 //! - **Quoted newlines**: splits are cut at line starts, so a quoted field
 //!   holding a newline cannot be read whole; a line with an unclosed quote is
@@ -43,6 +45,10 @@ enum Header {
     FirstLine,
     /// Read it from the start of this file on first use.
     InFile(PathBuf),
+    /// Read it from the start of this file (a URI, decompressed; on a
+    /// cluster through `hadoop fs -cat`) on first use: a task of Hadoop
+    /// Streaming or Spark whose split starts later in its file.
+    InUri(String),
     /// The file's first line, given: the task reads a later piece of a
     /// compressed file (see [`crate::input::pieces`]).
     Line(Arc<[u8]>),
@@ -62,6 +68,20 @@ pub(crate) fn begin_task(path: Option<&Path>, starts_file: bool) {
             (_, true) => Header::FirstLine,
             (Some(p), false) => Header::InFile(p.to_path_buf()),
             (None, false) => Header::None,
+        }
+    });
+}
+
+/// Called in task mode (Hadoop Streaming, Spark) before the first step's
+/// first line, with the file and split start the task was given: a split
+/// at 0 starts with the header, a later one reads it from its file. Without
+/// them (stdin piped by hand, or no start) fields are taken in order.
+pub(crate) fn begin_streaming_task(uri: Option<&str>, start: Option<u64>) {
+    HEADER.with(|h| {
+        *h.borrow_mut() = match (uri, start) {
+            (Some(_), Some(0)) => Header::FirstLine,
+            (Some(u), Some(_)) => Header::InUri(u.to_string()),
+            _ => Header::None,
         }
     });
 }
@@ -151,10 +171,22 @@ fn parse_record(line: &[u8]) -> Result<StringRecord, DecodeError> {
 fn read_header(path: &Path) -> Result<StringRecord, DecodeError> {
     let f = std::fs::File::open(path)
         .map_err(|e| DecodeError(format!("reading the CSV header of {}: {e}", path.display())))?;
+    header_of(&mut BufReader::new(f), &path.display().to_string())
+}
+
+/// The header of the file `uri` as a task of a cluster names it.
+fn read_header_at(uri: &str) -> Result<StringRecord, DecodeError> {
+    let mut f = crate::input::whole_file::WholeFile::new(uri)
+        .open()
+        .map_err(|e| DecodeError(format!("reading the CSV header of {uri}: {e}")))?;
+    header_of(&mut f, uri)
+}
+
+/// The first line of `f` parsed as a header (no BOM, no line end).
+fn header_of(f: &mut dyn BufRead, name: &str) -> Result<StringRecord, DecodeError> {
     let mut line = Vec::new();
-    BufReader::new(f)
-        .read_until(b'\n', &mut line)
-        .map_err(|e| DecodeError(format!("reading the CSV header of {}: {e}", path.display())))?;
+    f.read_until(b'\n', &mut line)
+        .map_err(|e| DecodeError(format!("reading the CSV header of {name}: {e}")))?;
     let mut l = line.as_slice();
     l = l.strip_suffix(b"\n").unwrap_or(l);
     l = l.strip_suffix(b"\r").unwrap_or(l);
@@ -177,6 +209,11 @@ impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
                     }
                     Header::InFile(p) => {
                         let r = Arc::new(read_header(p)?);
+                        *h = Header::Known(r.clone());
+                        Ok(Some(Some(r)))
+                    }
+                    Header::InUri(u) => {
+                        let r = Arc::new(read_header_at(u)?);
                         *h = Header::Known(r.clone());
                         Ok(Some(Some(r)))
                     }

@@ -222,6 +222,9 @@ pub fn run_task(
             })?;
             let mut reader = reader;
             reader.set_max_line(opts.max_line_bytes);
+            if opts.step == 0 {
+                crate::input::csv::begin_streaming_task(env.input_file.as_deref(), env.input_start);
+            }
             let mut line_no = 0u64;
             let split_start = env.input_start.unwrap_or(0);
             while let Some((stdin_offset, raw, cut)) = reader
@@ -258,6 +261,7 @@ pub fn run_task(
             mapper
                 .finish(&mut sink, &mut counters)
                 .map_err(|e| e.in_hook(format!("step {} mapper final", opts.step)))?;
+            crate::input::csv::end_task();
         }
         TaskRole::Combiner | TaskRole::Reducer => {
             let is_reducer = opts.role == TaskRole::Reducer;
