@@ -889,3 +889,69 @@ fn csv_header_in_task_mode_comes_from_the_split_and_its_file() {
     assert_eq!(emulated, local);
     assert!(local.contains("\"rows\"\t3000"), "{local}");
 }
+
+/// Run by hand, the last step's last task writes the job's output protocol,
+/// as mrjob's task mode does (it wrote JSON): map-only mr_grep gives raw
+/// lines, mr_most_used_word's second reducer a JSON value, as a local run;
+/// `--output-protocol` still wins. And the cluster runners, which say the
+/// protocol only when needed, say `json` when it is not the job's own.
+#[test]
+fn the_last_task_by_hand_writes_the_jobs_output_protocol() {
+    let w = Workdir::new();
+    let text = "the cat\nno dog here\nthe end\n";
+    w.write("in.txt", text);
+    let local = stdout(&ok(w.mr(&["run", "mr_grep", "-e", "the", "-i", "in.txt"])));
+    let mapper = |extra: &[&str]| {
+        let mut args = vec!["run", "mr_grep", "-e", "the", "--step-num", "0", "--mapper"];
+        args.extend_from_slice(extra);
+        stdout(&ok(w.mr_stdin(&args, Some(text.as_bytes()))))
+    };
+    assert_eq!(mapper(&[]), local);
+    assert_eq!(local, "the cat\nthe end\n");
+    assert_eq!(
+        mapper(&["--output-protocol", "json"]),
+        "null\t\"the cat\"\nnull\t\"the end\"\n"
+    );
+    let words = "one two two three three three\n";
+    let task = |step: &str, role: &str, input: &str| {
+        stdout(&ok(w.mr_stdin(
+            &["run", "mr_most_used_word", "--step-num", step, role],
+            Some(input.as_bytes()),
+        )))
+    };
+    let sorted = |s: String| {
+        let mut l: Vec<&str> = s.lines().collect();
+        l.sort();
+        l.iter().map(|l| format!("{l}\n")).collect::<String>()
+    };
+    let s0 = sorted(task("0", "--mapper", words));
+    let s1 = sorted(task("1", "--mapper", &task("0", "--reducer", &s0)));
+    let by_hand = task("1", "--reducer", &s1);
+    let local = stdout(&ok(
+        w.mr_stdin(&["run", "mr_most_used_word"], Some(words.as_bytes()))
+    ));
+    assert_eq!(by_hand, local);
+    assert_eq!(by_hand, "\"three\"\n");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_grep",
+        "-e",
+        "the",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "--output-protocol",
+        "json",
+        "--hadoop-streaming-jar",
+        "/x.jar",
+    ]));
+    assert!(
+        stdout(&o).contains("--output-protocol json"),
+        "{}",
+        stdout(&o)
+    );
+}

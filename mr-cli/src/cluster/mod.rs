@@ -115,6 +115,8 @@ pub struct JobExtras {
     pub jobconf: Vec<(String, String)>,
     /// How the last step's last task writes its records.
     pub output_protocol: mr_core::OutputProtocol,
+    /// The job's own choice, which that task uses when not told otherwise.
+    pub job_output_protocol: mr_core::OutputProtocol,
     /// `--max-line-mb` for the mappers, when not the default.
     pub max_line_mb: Option<String>,
 }
@@ -191,7 +193,13 @@ impl JobPlan {
             v.push("--max-line-mb".into());
             v.push(mb.clone());
         }
-        if last && self.extras.output_protocol != mr_core::OutputProtocol::Json {
+        // Said when not JSON (for the commands' reader), or when it is not
+        // the job's own choice (the task's default).
+        let protocol = self.extras.output_protocol;
+        if last
+            && (protocol != mr_core::OutputProtocol::Json
+                || protocol != self.extras.job_output_protocol)
+        {
             v.push("--output-protocol".into());
             v.push(self.extras.output_protocol.to_string());
         }
@@ -549,6 +557,7 @@ pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
         output_protocol: args
             .output_protocol
             .unwrap_or_else(|| job.output_protocol()),
+        job_output_protocol: job.output_protocol(),
         max_line_mb: (args.max_line_mb != crate::args::DEFAULT_MAX_LINE_MB)
             .then(|| args.max_line_mb.to_string()),
     })

@@ -189,7 +189,22 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         role,
         skip_bad_records: args.skip_bad_records,
         params: Arc::new(job_params(job, args, true)?),
-        output_protocol: args.output_protocol.unwrap_or_default(),
+        output_protocol: args.output_protocol.unwrap_or_else(|| {
+            // The last step's last task writes the job's final records, as
+            // mrjob's task mode uses OUTPUT_PROTOCOL there; others write JSON.
+            let steps = job.steps();
+            let last = args.step_num + 1 == steps.len()
+                && match role {
+                    TaskRole::Reducer => true,
+                    TaskRole::Mapper => steps.last().is_some_and(|s| !s.has_reducer()),
+                    TaskRole::Combiner => false,
+                };
+            if last {
+                job.output_protocol()
+            } else {
+                mr_core::OutputProtocol::Json
+            }
+        }),
         max_line_bytes: max_line_bytes(args.max_line_mb)?,
     };
     let stdin = std::io::stdin();
