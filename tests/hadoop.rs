@@ -1203,6 +1203,37 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output() {
             let left = Command::new("pgrep").args(["-f", &input]).output().unwrap();
             assert_eq!(stdout(&left), "", "{ctx}: still running");
         }
+        // Interrupted as the job ends (its _SUCCESS written): the complete
+        // output stays and is said to (it was claimed removed, and a retry
+        // then failed on it). The signal may also come after mr is done.
+        let out = format!("{engine}-ending");
+        let output = w.path(&out).display().to_string();
+        let old = w.path("old").display().to_string();
+        let mut args = vec!["run", "word_count", "-o", &output, "-q", "-i", &old];
+        args.extend(engine_args.iter().map(String::as_str));
+        let child = mr_cluster(&w, home, &args)
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + std::time::Duration::from_secs(240);
+        while !w.path(&out).join("_SUCCESS").exists() {
+            assert!(Instant::now() < deadline, "{engine}: never finished");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        let _ = Command::new("kill")
+            .args(["-INT", &child.id().to_string()])
+            .status();
+        let o = child.wait_with_output().unwrap();
+        let ctx = format!("{engine}, ending: {}", stderr(&o));
+        match o.status.code() {
+            Some(130) => assert!(stderr(&o).contains("had finished: its output"), "{ctx}"),
+            code => assert_eq!(code, Some(0), "{ctx}"),
+        }
+        assert_eq!(
+            read_parts(&w.path(&out)).trim(),
+            "\"old\"\t1\n\"words\"\t1",
+            "{ctx}"
+        );
     }
 }
 

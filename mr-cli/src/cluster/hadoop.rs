@@ -830,9 +830,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                     // Fails, as it should, when Hadoop left anything in it.
                     let _ = rmdir.captured();
                 }
+                // A signal as the job ended: its output may be complete, and
+                // then it is said, not claimed removed.
+                let finished = || {
+                    last && cmds.replace.is_none()
+                        && output_state(&cmds.check, &o.output)
+                            .is_ok_and(|s| s == OutputState::Finished)
+                };
                 result = Err(if stopped.is_some() || mr_core::cancel::requested() {
-                    let old = cmds.replace.as_ref().map(|_| o.output.as_str());
-                    super::interrupted("Hadoop", old)
+                    if finished() {
+                        super::finished_before_stop("Hadoop", &o.output, None)
+                    } else {
+                        let old = cmds.replace.as_ref().map(|_| o.output.as_str());
+                        super::interrupted("Hadoop", old)
+                    }
                 } else {
                     e
                 });

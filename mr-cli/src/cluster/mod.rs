@@ -697,6 +697,19 @@ fn interrupted(engine: &str, old_output: Option<&str>) -> anyhow::Error {
     ))
 }
 
+/// The error of a cluster run interrupted when its job had finished: the
+/// output `out` is complete, and stays (a scheduler that retries must not
+/// be told it was removed); an old output it replaced is in `old_aside`.
+fn finished_before_stop(engine: &str, out: &str, old_aside: Option<&str>) -> anyhow::Error {
+    let kept = old_aside
+        .map(|o| format!("; the old output it replaced is in {o}"))
+        .unwrap_or_default();
+    anyhow::Error::new(mr_core::Error::Interrupted).context(format!(
+        "interrupted after the {engine} job had finished: its output {out} is complete \
+         (_SUCCESS) and was kept{kept}"
+    ))
+}
+
 /// Whether `e` is (or wraps) [`mr_core::Error::Interrupted`].
 pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
     matches!(

@@ -105,14 +105,35 @@ fn staging_of(output: Option<&str>, overwrite: bool, job: &str) -> Option<String
     ))
 }
 
+/// A local directory's identity (device, inode), or `None` when there is
+/// none at `path`: tells an output moved into place from the one that was
+/// there.
+fn dir_id(path: &str) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path)
+        .ok()
+        .map(|m| (m.dev(), m.ino()))
+}
+
+/// What a stopped Spark run left at its output.
+enum LeftAtOutput {
+    /// What the job wrote was removed (or named for the user to remove);
+    /// an old output is as it was.
+    Removed,
+    /// The job had finished: its output is in place, complete, and an old
+    /// output it replaced is still in the path given.
+    Finished(Option<PathBuf>),
+}
+
 /// After the driver was stopped by a signal: removes what the stopped job
 /// wrote on a local file system (a cluster file system's paths are named
 /// for the user to remove), and puts back an old output the driver had
-/// moved aside. `out_was_absent`: OUT did not exist when the run started,
-/// so what is in it now is this run's.
-fn clean_up_stopped(spec: &serde_json::Value, out_was_absent: bool) {
+/// moved aside. `out_before`: what OUT was when the run started (see
+/// [`dir_id`]; `None`: absent). A job that had finished (a new output with
+/// `_SUCCESS` in OUT's place) is left as it is.
+fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) -> LeftAtOutput {
     let Some(out) = spec["output"].as_str() else {
-        return;
+        return LeftAtOutput::Removed;
     };
     let staging = spec["staging"].as_str();
     let Some(local) = out.strip_prefix("file://") else {
@@ -122,21 +143,36 @@ fn clean_up_stopped(spec: &serde_json::Value, out_was_absent: bool) {
             "mr: warning: the stopped Spark job may have left {} (remove with hadoop fs -rm -r)",
             left.join(" and ")
         );
-        return;
+        return LeftAtOutput::Removed;
     };
     let out_path = Path::new(local);
+    let now = dir_id(local);
+    if now.is_some() && now != out_before && out_path.join("_SUCCESS").is_file() {
+        // Another directory than at the start, complete: the job's new
+        // output, moved in (or written) before the signal.
+        let old = staging.map(|s| {
+            PathBuf::from(
+                s.trim_start_matches("file://")
+                    .replace(".mr-tmp-", ".mr-old-"),
+            )
+        });
+        return LeftAtOutput::Finished(old.filter(|o| o.is_dir()));
+    }
+    let out_was_absent = out_before.is_none();
     if let Some(staging) = staging.and_then(|s| s.strip_prefix("file://")) {
         let old = PathBuf::from(staging.replace(".mr-tmp-", ".mr-old-"));
+        let staged = Path::new(staging);
         if std::fs::symlink_metadata(out_path).is_err() && old.is_dir() {
             // Stopped between moving the old output aside and the new in.
             let _ = std::fs::rename(&old, out_path);
         }
-        removed(Path::new(staging), std::fs::remove_dir_all(staging));
+        removed(staged, std::fs::remove_dir_all(staging));
     } else if out_was_absent {
         let temporary = out_path.join("_temporary");
         removed(&temporary, std::fs::remove_dir_all(&temporary));
         let _ = std::fs::remove_dir(out_path); // only when empty
     }
+    LeftAtOutput::Removed
 }
 
 /// Says so when what a stopped job wrote could not be removed.
@@ -327,18 +363,29 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         // The driver's own warnings (an old output kept, ...).
         matching: Some("mr: warning: "),
     };
-    let out_was_absent = spec_value["output"]
+    let out_before = spec_value["output"]
         .as_str()
         .and_then(|o| o.strip_prefix("file://"))
-        .is_some_and(|p| std::fs::symlink_metadata(p).is_err());
+        .map(dir_id);
     // Ctrl-C stops the driver and removes what its job wrote.
     mr_core::cancel::allow_stop_time(super::hadoop::STOP_TIME);
     if let Err(e) = run_stoppable(&mut cmd, "the Spark driver", echo) {
         if e.downcast_ref::<Stopped>().is_some() {
-            clean_up_stopped(&spec_value, out_was_absent);
-            let old = args.output.as_ref().filter(|_| args.overwrite);
-            let old = old.map(|o| o.display().to_string());
-            return Err(super::interrupted("Spark", old.as_deref()));
+            return Err(match clean_up_stopped(&spec_value, out_before.flatten()) {
+                LeftAtOutput::Finished(aside) => super::finished_before_stop(
+                    "Spark",
+                    &spec_value["output"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .replace("file://", ""),
+                    aside.map(|a| a.display().to_string()).as_deref(),
+                ),
+                LeftAtOutput::Removed => {
+                    let old = args.output.as_ref().filter(|_| args.overwrite);
+                    let old = old.map(|o| o.display().to_string());
+                    super::interrupted("Spark", old.as_deref())
+                }
+            });
         }
         let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
         if summary.trim().is_empty() {
