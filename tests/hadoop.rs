@@ -552,7 +552,25 @@ fn outputs_hadoop_compressed_with_its_codecs_read_back_locally() {
         }
         let extra = hadoop_args(&w);
         args.extend(extra.iter().map(String::as_str));
-        ok(mr_hadoop(&w, &home, Found::Home, &args));
+        if ext == "deflate" {
+            // --cat-output reads the parts back with hadoop fs -text.
+            args.push("--cat-output");
+        }
+        let o = ok(mr_hadoop(&w, &home, Found::Home, &args));
+        if ext == "deflate" {
+            let sorted = |t: &str| {
+                let mut l: Vec<String> = t.lines().map(String::from).collect();
+                l.sort();
+                l
+            };
+            let (cat, want) = (sorted(&stdout(&o)), sorted(&read_parts(&w.path("lout"))));
+            assert!(
+                cat == want,
+                "--cat-output: {} lines, {} wanted",
+                cat.len(),
+                want.len()
+            );
+        }
         let mut parts: Vec<String> = fs::read_dir(w.path(&out))
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
@@ -838,6 +856,21 @@ fn spark_tells_mappers_their_input_file_and_bad_records_their_place() {
     let o = run(&["run", "mr_count_lines_by_file", "-i", text]);
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(by_file(&stdout(&o)), local);
+    // --cat-output prints what went to -o; --no-output prints nothing.
+    let o = run(&[
+        "run",
+        "mr_count_lines_by_file",
+        "-i",
+        text,
+        "-o",
+        "sout",
+        "--cat-output",
+    ]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(by_file(&stdout(&o)), local);
+    let o = run(&["run", "mr_count_lines_by_file", "-i", text, "--no-output"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "");
 
     w.write("bad/events.jsonl", "{\"page_url\": \"/a\"}\n{bad\n");
     let o = run(&["run", "url_views", "-i", "bad"]);

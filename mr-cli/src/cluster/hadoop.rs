@@ -908,6 +908,27 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             );
         }
     }
+    if args.cat_output && !args.no_output {
+        // `-text` decodes the parts a compression codec wrote.
+        let part_glob = format!("{}/part-*", o.output.trim_end_matches('/'));
+        let cat = fs_command(&o, &["-text", &part_glob]);
+        // Its log lines are shown only when it fails.
+        let done = cat
+            .to_command()
+            .stdin(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|c| c.wait_with_output())
+            .map_err(|e| anyhow::anyhow!("running {}: {e}", cat.display()))?;
+        if !done.status.success() {
+            anyhow::bail!(
+                "--cat-output: `{}` failed ({}): {}",
+                cat.display(),
+                done.status,
+                String::from_utf8_lossy(&done.stderr).trim_end()
+            );
+        }
+    }
     Ok(Some(report))
 }
 

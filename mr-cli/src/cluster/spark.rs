@@ -394,7 +394,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         anyhow::bail!("the job failed on Spark: {}", summary.trim_end());
     }
     let counters = read_counters(plan, &work.path().join("counters.json"))?;
-    if args.output.is_none() {
+    if let (Some(out), true) = (&args.output, args.cat_output && !args.no_output) {
+        let out = out.to_string_lossy();
+        match out
+            .strip_prefix("file://")
+            .or((!super::has_scheme(&out)).then_some(&out))
+        {
+            Some(local) => crate::cmd::run::cat_output(Path::new(local))?,
+            None => eprintln!(
+                "mr: warning: --cat-output: {out} is on the cluster's file system: read it with \
+                 hadoop fs -text '{out}/part-*'"
+            ),
+        }
+    }
+    if args.output.is_none() && !args.no_output {
         let mut parts: Vec<PathBuf> = std::fs::read_dir(&local_output)
             .with_context(|| format!("listing {}", local_output.display()))?
             .filter_map(|e| e.ok().map(|e| e.path()))

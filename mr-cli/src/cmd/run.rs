@@ -343,7 +343,7 @@ fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
 }
 
 /// `--cat-output`: the part files of the output directory, in order, on stdout.
-fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
+pub(crate) fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
     let mut parts: Vec<_> = std::fs::read_dir(dir)
         .with_context(|| format!("listing {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
