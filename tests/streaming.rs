@@ -955,3 +955,71 @@ fn the_last_task_by_hand_writes_the_jobs_output_protocol() {
         stdout(&o)
     );
 }
+
+/// What Hadoop's `Path`, `-input` and `-files` cannot take is refused
+/// before a job is submitted (it failed minutes later with a Java stack
+/// trace): a comma in an input, a colon in a name, a `#` in a shipped
+/// file's name; and `-o OUT/.` is OUT (its staging went inside it).
+#[test]
+fn paths_hadoop_cannot_take_are_refused_up_front() {
+    let w = Workdir::new();
+    w.write("in dir,x/a.txt", "a b\n");
+    w.write("co:lon/a.txt", "a b\n");
+    w.write("ok/a.txt", "a b\n");
+    w.write("stop#words.txt", "the\n");
+    let run = |args: &[&str]| {
+        let mut all = vec!["run"];
+        all.extend_from_slice(args);
+        all.extend([
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "--hadoop-streaming-jar",
+            "/x.jar",
+        ]);
+        w.mr(&all)
+    };
+    for (args, says) in [
+        (
+            &["word_count", "-i", "in dir,x", "-o", "o"][..],
+            "cuts its input paths at commas",
+        ),
+        (
+            &["word_count", "-i", "co:lon", "-o", "o"][..],
+            "with ':' in it",
+        ),
+        (
+            &["word_count", "-i", "ok", "-o", "o:ut"][..],
+            "with ':' in it",
+        ),
+        (
+            &[
+                "mr_most_used_word",
+                "-i",
+                "ok",
+                "-o",
+                "o",
+                "--stop-words-file",
+                "stop#words.txt",
+            ][..],
+            "read '#' as the start of the name",
+        ),
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+    let o = ok(run(&[
+        "word_count",
+        "-i",
+        "ok",
+        "-o",
+        "out/.",
+        "--overwrite",
+    ]));
+    let cmds = stdout(&o);
+    assert!(
+        cmds.contains("out.mr-tmp-") && !cmds.contains("out/."),
+        "{cmds}"
+    );
+}

@@ -696,7 +696,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         hadoop_bin,
         streaming_jar,
         inputs,
-        output: output.display().to_string(),
+        output: tidy_output(&output.display().to_string()),
         tmp_base: args
             .tmp_dir
             .as_ref()
@@ -706,6 +706,28 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         jobconf: parse_jobconf(&args.jobconf)?,
         overwrite: args.overwrite,
     })
+}
+
+/// The output path without a trailing `/` or `/.` (`OUT/.` would put the
+/// staging directory `OUT/..mr-tmp-*` inside the old output).
+///
+/// ```
+/// use mr_cli::cluster::hadoop::tidy_output;
+/// assert_eq!(tidy_output("out/./"), "out");
+/// assert_eq!(tidy_output("hdfs://nn/out/."), "hdfs://nn/out");
+/// assert_eq!(tidy_output("/"), "/");
+/// ```
+pub fn tidy_output(out: &str) -> String {
+    let mut s = out;
+    loop {
+        let t = s
+            .strip_suffix("/.")
+            .or_else(|| s.strip_suffix('/').filter(|t| !t.is_empty()));
+        match t {
+            Some(t) if !t.is_empty() && !t.ends_with(':') => s = t,
+            _ => return s.to_string(),
+        }
+    }
 }
 
 /// Runs (or with `--dry-run`, prints) the Hadoop commands of `plan`.

@@ -336,10 +336,26 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
+    let mut inputs = args.inputs.clone();
+    inputs.extend(args.positional_inputs.iter().cloned());
     if let Some(out) = &args.output {
-        let mut inputs = args.inputs.clone();
-        inputs.extend(args.positional_inputs.iter().cloned());
         refuse_output_over_input(&inputs, &out.to_string_lossy(), args.overwrite)?;
+    }
+    if matches!(runner, Runner::Hadoop | Runner::Spark) {
+        let out = args
+            .output
+            .as_ref()
+            .map(|o| o.to_string_lossy().into_owned());
+        refuse_unreadable_paths(&inputs, out.as_deref())?;
+        for (path, name) in &plan.extras.files {
+            if path.to_string_lossy().contains('#') || name.contains('#') {
+                anyhow::bail!(
+                    "{}: Hadoop's -files and Spark's addFile read '#' as the start of the name \
+                     a file is linked under, so this file cannot be shipped; rename it",
+                    path.display()
+                );
+            }
+        }
     }
     let categorical = job.categorical_columns();
     if !categorical.is_empty() {
@@ -527,6 +543,54 @@ pub fn refuse_output_over_input(
             anyhow::bail!(
                 "the input {input} holds the output {output}: the job would read the old output \
                  as input before --overwrite replaces it; choose an --output outside the input"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Refuses paths Hadoop's `Path` cannot take, before a job is submitted
+/// (it failed after minutes of setup, with a Java stack trace): a `:` in a
+/// file or directory name (parsed as a URI scheme), and a `,` in an input
+/// (`-input` and `textFile` cut their argument at commas).
+///
+/// ```
+/// use mr_cli::cluster::refuse_unreadable_paths;
+/// assert!(refuse_unreadable_paths(&["hdfs://nn:8020/logs/a.gz".into()], Some("/out")).is_ok());
+/// assert!(refuse_unreadable_paths(&["logs/in dir,x".into()], None).is_err());
+/// assert!(refuse_unreadable_paths(&["logs/co:lon/e.gz".into()], None).is_err());
+/// ```
+pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyhow::Result<()> {
+    // The part after `scheme://authority`, where a `:` is a name's.
+    let path_part = |p: &str| -> String {
+        match mr_core::input::listing::uri_scheme(p) {
+            Some(scheme) => {
+                let after = &p[scheme.len() + 1..];
+                match after.strip_prefix("//") {
+                    Some(a) => a[a.find('/').unwrap_or(a.len())..].to_string(),
+                    None => after.to_string(),
+                }
+            }
+            None => p.to_string(),
+        }
+    };
+    for (path, is_input) in inputs
+        .iter()
+        .map(|i| (i.as_str(), true))
+        .chain(output.map(|o| (o, false)))
+    {
+        // A local `co:lon/x` is a path, not the URI `co:` it looks like.
+        let local = Path::new(path).exists() || Path::new(path).parent().is_some_and(Path::exists);
+        if (local && path.contains(':')) || path_part(path).contains(':') {
+            anyhow::bail!(
+                "{path}: Hadoop cannot name a file or directory with ':' in it (it takes the text \
+                 before the ':' for a URI scheme); rename it, or run locally (drop -r)"
+            );
+        }
+        if is_input && path.contains(',') {
+            anyhow::bail!(
+                "{path}: Hadoop cuts its input paths at commas; rename it, give the directory \
+                 above it, or run locally (drop -r)"
             );
         }
     }

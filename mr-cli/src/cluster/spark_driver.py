@@ -476,7 +476,9 @@ def main():
                     output.rstrip("/"), os.getpid(), int(time.time())
                 )
         sc.addFile(spec["binary"])
-        staged = tempfile.mkdtemp(prefix="mr-files-")
+        # In mr's work directory, which mr removes.
+        staged = os.path.join(os.path.dirname(spec["local_output"]), "files")
+        os.makedirs(staged, exist_ok=True)
         for path, name in spec.get("files", []):
             # addFile keeps a file's own name: stage it under the job's.
             if os.path.basename(path) != name:
