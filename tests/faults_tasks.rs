@@ -956,6 +956,18 @@ fn utf16_text_is_refused_before_any_task_naming_file_and_fix() {
         &w.path("out"),
     );
 
+    // Short, or in another script: still told (they were read as bytes).
+    let russian = "привет мир, это журнал\n".repeat(20);
+    for (name, t) in [
+        ("short.txt", "user=ann action=login\n"),
+        ("ru.txt", &russian[..]),
+    ] {
+        w.write(&format!("w16/{name}"), utf16le(t));
+        let o = w.mr(&["run", "word_count", "-i", "w16", "-o", "out"]);
+        failed_saying(&o, &format!("w16/{name} is UTF-16LE text"), &w.path("out"));
+        fs::remove_file(w.path(&format!("w16/{name}"))).unwrap();
+    }
+
     // Compressed, piped, or in a task Hadoop runs: the first line shows it.
     let with_bom = [&[0xff, 0xfe][..], &utf16le(&text)].concat();
     w.write_gz("gz/win.txt.gz", &with_bom);

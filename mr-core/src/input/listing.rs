@@ -624,12 +624,13 @@ fn ends_with_magic(path: &Path, magic: &[u8]) -> Result<bool> {
     Ok(tail == magic)
 }
 
-/// The first 4 bytes of a file (fewer if it is shorter).
 /// The text encoding of a file's first bytes when it is UTF-16 or UTF-32:
 /// by its byte-order mark, or, without one, by ASCII text's zero bytes
 /// (nine pairs in ten of the first 512 bytes a character and a zero, in
 /// that order or the other: what no UTF-8 text and hardly a binary file
-/// shows).
+/// shows), or by the text of one other script's (Cyrillic, Greek: its
+/// letters share the high byte of their code unit, its spaces and
+/// punctuation have zero there; UTF-8 text has no zero byte at all).
 ///
 /// ```
 /// use mr_core::input::listing::wide_text;
@@ -640,6 +641,11 @@ fn ends_with_magic(path: &Path, magic: &[u8]) -> Result<bool> {
 /// assert_eq!(wide_text(b"\xff\xfe\x00\x00{\x00\x00\x00").map(|(e, _)| e), Some("UTF-32LE"));
 /// assert_eq!(wide_text("{\"a\": \"é\"}\n".repeat(20).as_bytes()), None);
 /// assert_eq!(wide_text(&[0u8; 512]), None);
+/// let short: Vec<u8> = "user=ann action=login\n".encode_utf16().flat_map(u16::to_le_bytes).collect();
+/// assert_eq!(wide_text(&short).map(|(e, _)| e), Some("UTF-16LE"));
+/// let russian: Vec<u8> = "привет мир, это журнал\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
+/// assert_eq!(wide_text(&russian).map(|(e, _)| e), Some("UTF-16BE"));
+/// assert_eq!(wide_text("привет мир, это журнал\n".as_bytes()), None);
 /// ```
 pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     const MARK: &str = "its byte-order mark";
@@ -657,7 +663,7 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
         return Some(("UTF-16BE", MARK));
     }
     let pairs = head.len() / 2;
-    if pairs < 32 {
+    if pairs < 4 {
         return None;
     }
     let (mut le, mut be) = (0, 0);
@@ -666,12 +672,33 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
         be += usize::from(p[0] == 0 && p[1] != 0);
     }
     if le * 10 >= pairs * 9 {
-        Some(("UTF-16LE", ZEROS))
+        return Some(("UTF-16LE", ZEROS));
     } else if be * 10 >= pairs * 9 {
-        Some(("UTF-16BE", ZEROS))
-    } else {
-        None
+        return Some(("UTF-16BE", ZEROS));
     }
+    const SCRIPT: &str =
+        "every other byte of its first bytes one of a few values, zero beside spaces and punctuation";
+    if pairs < 8 || head.chunks_exact(2).any(|p| p == [0, 0]) {
+        return None;
+    }
+    for (encoding, hi) in [("UTF-16LE", 1), ("UTF-16BE", 0)] {
+        let mut highs = [false; 256];
+        let mut zeros = 0;
+        let mut plain = true;
+        for p in head.chunks_exact(2) {
+            highs[usize::from(p[hi])] = true;
+            if p[hi] == 0 {
+                zeros += 1;
+                let c = p[1 - hi];
+                plain &= c.is_ascii_graphic() || matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+            }
+        }
+        let distinct = highs.iter().filter(|&&h| h).count();
+        if plain && zeros * 20 >= pairs && distinct <= 4 {
+            return Some((encoding, SCRIPT));
+        }
+    }
+    None
 }
 
 /// What a file is when its first bytes show an archive, a compression mr
