@@ -380,11 +380,15 @@ fn record_location(
     offset: Option<u64>,
 ) -> Location {
     let starts_file = split_start == 0;
+    // A later split of a .bz2 file (the one compressed format Hadoop
+    // splits): its keys are the split's compressed start plus decompressed
+    // bytes, no place in either; the line in the split is.
+    let mixed = !starts_file && file.to_ascii_lowercase().ends_with(".bz2");
     Location::Line {
         step,
         file: file.to_string(),
         line: starts_file.then_some(line_no),
-        offset,
+        offset: offset.filter(|_| !mixed),
         in_split: (!starts_file).then_some(SplitLine {
             start: split_start,
             line: line_no,
@@ -787,6 +791,19 @@ mod tests {
             (Some(1007), Some(1000), Some(2))
         );
         assert_eq!(record, "xbad");
+        // A later split of a .bz2 file: Hadoop's keys mix its compressed
+        // start with decompressed bytes; no offset is claimed.
+        let bz2 = [
+            ("mapreduce_map_input_file", "hdfs:///logs/a.jsonl.bz2"),
+            vars[1],
+            vars[2],
+        ];
+        let (r, _) = hadoop_mapper(&bz2, "962056\tok\n962060\txbad\n", false);
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("at hdfs:///logs/a.jsonl.bz2, line 2 of the split from byte 1000:"),
+            "{e}"
+        );
         // Without offsets, the line within the split is still true.
         let (r, _) = hadoop_mapper(&vars[..2], "ok\nxbad\n", false);
         let e = r.unwrap_err().to_string();
