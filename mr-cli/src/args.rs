@@ -70,7 +70,7 @@ pub struct RunArgs {
     pub positional_inputs: Vec<String>,
 
     /// Input: a file, a directory (walked recursively; names starting with `_` or
-    /// `.` skipped), a glob, or `-` for stdin. `.gz`, `.bz2`, `.zst` and Hadoop's `.deflate`, `.snappy` and `.lz4` files are decompressed.
+    /// `.` skipped), a glob (`*`, `?`, `[...]`, `{a,b}`), or `-` for stdin. `.gz`, `.bz2`, `.zst` and Hadoop's `.deflate`, `.snappy` and `.lz4` files are decompressed.
     /// Repeatable.
     #[arg(short, long = "input", value_name = "PATH")]
     pub inputs: Vec<String>,

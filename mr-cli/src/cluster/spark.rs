@@ -200,7 +200,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         if i == "-" {
             anyhow::bail!("-r spark reads its input with Spark: stdin (-) is not supported");
         }
-        if !has_scheme(i) && !i.contains(['*', '?', '[']) && !Path::new(i).exists() {
+        if !has_scheme(i) && !i.contains(['*', '?', '[', '{']) && !Path::new(i).exists() {
             anyhow::bail!("input not found: {i}");
         }
         spark_inputs.push(spark_path(i)?);

@@ -3,7 +3,8 @@
 //! - a file is taken as given (even if its name starts with `_` or `.`);
 //! - a directory is walked recursively, skipping names that start with `_`
 //!   or `.` (Hadoop's rule: `_SUCCESS`, `_logs`, `.crc` files, hidden dirs);
-//! - a pattern with `*`, `?` or `[` is expanded as a glob;
+//! - a pattern with `*`, `?`, `[` or `{a,b}` is expanded as a glob (as
+//!   Hadoop's: its matches pass the hidden-name rule too);
 //! - `-` is standard input;
 //! - a named pipe, character device or socket given by name (`/dev/stdin`,
 //!   `<(zcat a.gz)`, `mkfifo f`) is a stream: read once, front to back, as
@@ -267,7 +268,56 @@ fn is_zstd_skippable(head: &[u8]) -> bool {
 }
 
 fn is_glob(s: &str) -> bool {
-    s.contains(['*', '?', '['])
+    s.contains(['*', '?', '[']) || expand_braces(s).len() > 1
+}
+
+/// A pattern's `{a,b}` alternatives (nested too), as Hadoop's glob and the
+/// shell expand them: `logs/{jan,feb}/*.gz` is `logs/jan/*.gz` and
+/// `logs/feb/*.gz`. A pattern without such a group is itself.
+///
+/// ```
+/// use mr_core::input::listing::expand_braces;
+/// assert_eq!(expand_braces("l/{a,b{1,2}}.gz"), ["l/a.gz", "l/b1.gz", "l/b2.gz"]);
+/// assert_eq!(expand_braces("l/{a}.gz"), ["l/{a}.gz"]);
+/// assert_eq!(expand_braces("l/{a,b"), ["l/{a,b"]);
+/// ```
+pub fn expand_braces(pattern: &str) -> Vec<String> {
+    let b = pattern.as_bytes();
+    let mut from = 0;
+    while let Some(open) = b[from..].iter().position(|&c| c == b'{').map(|i| i + from) {
+        // The matching `}`, and the commas at this group's depth.
+        let (mut depth, mut commas, mut close) = (0, Vec::new(), None);
+        for (i, &c) in b.iter().enumerate().skip(open) {
+            match c {
+                b'{' => depth += 1,
+                b'}' => {
+                    depth -= 1;
+                    if depth == 0 {
+                        close = Some(i);
+                        break;
+                    }
+                }
+                b',' if depth == 1 => commas.push(i),
+                _ => {}
+            }
+        }
+        let Some(close) = close else {
+            return vec![pattern.to_string()];
+        };
+        if commas.is_empty() {
+            from = open + 1;
+            continue;
+        }
+        let (head, tail) = (&pattern[..open], &pattern[close + 1..]);
+        let mut cuts = vec![open];
+        cuts.extend(&commas);
+        cuts.push(close);
+        return cuts
+            .windows(2)
+            .flat_map(|w| expand_braces(&format!("{head}{}{tail}", &pattern[w[0] + 1..w[1]])))
+            .collect();
+    }
+    vec![pattern.to_string()]
 }
 
 /// Hadoop's hidden names: `_SUCCESS`, `_logs`, `.crc` files, `.git`; the
@@ -327,8 +377,13 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
         if path.exists() || path.is_symlink() {
             walk.add_path(path, true)?;
         } else if is_glob(arg) {
-            let paths =
-                glob::glob(arg).map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?;
+            let mut paths = Vec::new();
+            for pattern in expand_braces(arg) {
+                paths.extend(
+                    glob::glob(&pattern)
+                        .map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?,
+                );
+            }
             let mut matched = false;
             for p in paths {
                 let p = p.map_err(|e| {
@@ -1065,6 +1120,11 @@ mod tests {
             list_inputs(&[none]),
             Err(Error::InputNotFound { .. })
         ));
+        // Braces, as Hadoop's globs have them (`-r hadoop` took them).
+        let both = format!("{}/{{a.log,b.txt}}", d.path().display());
+        assert_eq!(list_inputs(&[both]).unwrap().len(), 2);
+        let one = format!("{}/{{a,c}}.*", d.path().display());
+        assert_eq!(list_inputs(&[one]).unwrap().len(), 1);
     }
 
     #[test]
