@@ -168,12 +168,8 @@ impl JobPlan {
     ///            "run url_views --step-num 0 --reducer");
     /// ```
     pub fn task_args(&self, step: usize, role: TaskRole) -> Vec<String> {
-        let last = self.steps.len().checked_sub(1) == Some(step)
-            && match role {
-                TaskRole::Reducer => true,
-                TaskRole::Mapper => self.steps.get(step).is_some_and(|s| !s.reducer),
-                TaskRole::Combiner => false,
-            };
+        let last_has_reducer = self.steps.last().is_some_and(|s| s.reducer);
+        let last = role.writes_final_records(step, self.steps.len(), last_has_reducer);
         let flag = match role {
             TaskRole::Mapper => "--mapper",
             TaskRole::Combiner => "--combiner",
@@ -336,8 +332,7 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
-    let mut inputs = args.inputs.clone();
-    inputs.extend(args.positional_inputs.iter().cloned());
+    let inputs = inputs(args);
     if let Some(out) = &args.output {
         refuse_output_over_input(&inputs, &out.to_string_lossy(), args.overwrite)?;
     }
@@ -455,39 +450,42 @@ pub fn report(
     }
 }
 
-/// A path or URI as a place to compare: its file system (`hdfs://nn`, or
-/// `""` for this machine's and bare paths) and its components, `.` and `..`
-/// resolved; a local path that exists is resolved through its links.
-fn place_of(path: &str) -> (String, Vec<String>) {
-    let (fs, rest) = match path.strip_prefix("file:") {
-        Some(rest) => (
-            String::new(),
-            rest.strip_prefix("//")
-                .map_or(rest, |r| &r[r.find('/').unwrap_or(r.len())..]),
-        ),
-        None => match mr_core::input::listing::uri_scheme(path) {
-            Some(scheme) => {
-                let after = &path[scheme.len() + 1..];
-                let after = after.strip_prefix("//").unwrap_or(after);
-                let cut = if path[scheme.len() + 1..].starts_with("//") {
-                    after.find('/').unwrap_or(after.len())
-                } else {
-                    0
-                };
-                (format!("{scheme}://{}", &after[..cut]), &after[cut..])
-            }
-            None => (String::new(), path),
-        },
+/// A path or URI cut into its file system (`hdfs://nn`; `""` for this
+/// machine's: `file:` URIs and bare paths) and its path there.
+///
+/// ```
+/// use mr_cli::cluster::file_system_and_path;
+/// assert_eq!(file_system_and_path("hdfs://nn:8020/logs"), ("hdfs://nn:8020".into(), "/logs"));
+/// assert_eq!(file_system_and_path("file:///tmp/x"), ("".into(), "/tmp/x"));
+/// assert_eq!(file_system_and_path("s3a:/b"), ("s3a://".into(), "/b"));
+/// assert_eq!(file_system_and_path("logs/a"), ("".into(), "logs/a"));
+/// ```
+pub fn file_system_and_path(path: &str) -> (String, &str) {
+    let Some(scheme) = mr_core::input::listing::uri_scheme(path) else {
+        return (String::new(), path);
     };
+    let after = &path[scheme.len() + 1..];
+    let (authority, rest) = match after.strip_prefix("//") {
+        Some(a) => a.split_at(a.find('/').unwrap_or(a.len())),
+        None => ("", after),
+    };
+    if scheme == "file" {
+        (String::new(), rest)
+    } else {
+        (format!("{scheme}://{authority}"), rest)
+    }
+}
+
+/// A path or URI as a place to compare: its file system (see
+/// [`file_system_and_path`]) and its components, `.` and `..` resolved; a
+/// local path that exists is resolved through its links.
+fn place_of(path: &str) -> (String, Vec<String>) {
+    let (fs, rest) = file_system_and_path(path);
     let mut p = PathBuf::from(rest);
     if fs.is_empty() {
-        if let Ok(real) = std::fs::canonicalize(&p) {
-            p = real;
-        } else if p.is_relative() {
-            if let Ok(cwd) = std::env::current_dir() {
-                p = cwd.join(p);
-            }
-        }
+        p = std::fs::canonicalize(&p)
+            .or_else(|_| absolute(&p))
+            .unwrap_or(p);
     }
     let mut parts: Vec<String> = Vec::new();
     for c in p.components() {
@@ -519,7 +517,9 @@ pub fn refuse_output_over_input(
         if in_fs != out_fs {
             continue;
         }
-        let glob = parts.iter().position(|c| c.contains(['*', '?', '[', '{']));
+        let glob = parts
+            .iter()
+            .position(|c| mr_core::input::listing::is_glob(c));
         let literal = &parts[..glob.unwrap_or(parts.len())];
         if literal.starts_with(&out) {
             anyhow::bail!(
@@ -561,19 +561,6 @@ pub fn refuse_output_over_input(
 /// assert!(refuse_unreadable_paths(&["logs/co:lon/e.gz".into()], None).is_err());
 /// ```
 pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyhow::Result<()> {
-    // The part after `scheme://authority`, where a `:` is a name's.
-    let path_part = |p: &str| -> String {
-        match mr_core::input::listing::uri_scheme(p) {
-            Some(scheme) => {
-                let after = &p[scheme.len() + 1..];
-                match after.strip_prefix("//") {
-                    Some(a) => a[a.find('/').unwrap_or(a.len())..].to_string(),
-                    None => after.to_string(),
-                }
-            }
-            None => p.to_string(),
-        }
-    };
     for (path, is_input) in inputs
         .iter()
         .map(|i| (i.as_str(), true))
@@ -581,7 +568,8 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
     {
         // A local `co:lon/x` is a path, not the URI `co:` it looks like.
         let local = Path::new(path).exists() || Path::new(path).parent().is_some_and(Path::exists);
-        if (local && path.contains(':')) || path_part(path).contains(':') {
+        // After `scheme://authority`, a `:` is a name's.
+        if (local && path.contains(':')) || file_system_and_path(path).1.contains(':') {
             anyhow::bail!(
                 "{path}: Hadoop cannot name a file or directory with ':' in it (it takes the text \
                  before the ':' for a URI scheme); rename it, or run locally (drop -r)"

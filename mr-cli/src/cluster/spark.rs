@@ -120,9 +120,9 @@ enum LeftAtOutput {
     /// What the job wrote was removed (or named for the user to remove);
     /// an old output is as it was.
     Removed,
-    /// The job had finished: its output is in place, complete, and an old
-    /// output it replaced is still in the path given.
-    Finished(Option<PathBuf>),
+    /// The job had finished: its output `out` is in place, complete, and an
+    /// old output it replaced is still in `aside`.
+    Finished { out: String, aside: Option<PathBuf> },
 }
 
 /// After the driver was stopped by a signal: removes what the stopped job
@@ -146,28 +146,25 @@ fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) ->
         return LeftAtOutput::Removed;
     };
     let out_path = Path::new(local);
+    let staging = staging.and_then(|s| s.strip_prefix("file://"));
+    // Where the driver moves an old output before moving the new one in.
+    let old = staging.map(|s| PathBuf::from(s.replace(".mr-tmp-", ".mr-old-")));
     let now = dir_id(local);
     if now.is_some() && now != out_before && out_path.join("_SUCCESS").is_file() {
         // Another directory than at the start, complete: the job's new
         // output, moved in (or written) before the signal.
-        let old = staging.map(|s| {
-            PathBuf::from(
-                s.trim_start_matches("file://")
-                    .replace(".mr-tmp-", ".mr-old-"),
-            )
-        });
-        return LeftAtOutput::Finished(old.filter(|o| o.is_dir()));
+        return LeftAtOutput::Finished {
+            out: local.to_string(),
+            aside: old.filter(|o| o.is_dir()),
+        };
     }
-    let out_was_absent = out_before.is_none();
-    if let Some(staging) = staging.and_then(|s| s.strip_prefix("file://")) {
-        let old = PathBuf::from(staging.replace(".mr-tmp-", ".mr-old-"));
-        let staged = Path::new(staging);
+    if let (Some(staging), Some(old)) = (staging, old) {
         if std::fs::symlink_metadata(out_path).is_err() && old.is_dir() {
             // Stopped between moving the old output aside and the new in.
             let _ = std::fs::rename(&old, out_path);
         }
-        removed(staged, std::fs::remove_dir_all(staging));
-    } else if out_was_absent {
+        removed(Path::new(staging), std::fs::remove_dir_all(staging));
+    } else if out_before.is_none() {
         let temporary = out_path.join("_temporary");
         removed(&temporary, std::fs::remove_dir_all(&temporary));
         let _ = std::fs::remove_dir(out_path); // only when empty
@@ -200,7 +197,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         if i == "-" {
             anyhow::bail!("-r spark reads its input with Spark: stdin (-) is not supported");
         }
-        if !has_scheme(i) && !i.contains(['*', '?', '[', '{']) && !Path::new(i).exists() {
+        if !has_scheme(i) && !mr_core::input::listing::is_glob(i) && !Path::new(i).exists() {
             anyhow::bail!("input not found: {i}");
         }
         spark_inputs.push(spark_path(i)?);
@@ -372,12 +369,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     if let Err(e) = run_stoppable(&mut cmd, "the Spark driver", echo) {
         if e.downcast_ref::<Stopped>().is_some() {
             return Err(match clean_up_stopped(&spec_value, out_before.flatten()) {
-                LeftAtOutput::Finished(aside) => super::finished_before_stop(
+                LeftAtOutput::Finished { out, aside } => super::finished_before_stop(
                     "Spark",
-                    &spec_value["output"]
-                        .as_str()
-                        .unwrap_or_default()
-                        .replace("file://", ""),
+                    &out,
                     aside.map(|a| a.display().to_string()).as_deref(),
                 ),
                 LeftAtOutput::Removed => {

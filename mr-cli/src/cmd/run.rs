@@ -193,13 +193,8 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
             // The last step's last task writes the job's final records, as
             // mrjob's task mode uses OUTPUT_PROTOCOL there; others write JSON.
             let steps = job.steps();
-            let last = args.step_num + 1 == steps.len()
-                && match role {
-                    TaskRole::Reducer => true,
-                    TaskRole::Mapper => steps.last().is_some_and(|s| !s.has_reducer()),
-                    TaskRole::Combiner => false,
-                };
-            if last {
+            let last_has_reducer = steps.last().is_some_and(|s| s.has_reducer());
+            if role.writes_final_records(args.step_num, steps.len(), last_has_reducer) {
                 job.output_protocol()
             } else {
                 mr_core::OutputProtocol::Json

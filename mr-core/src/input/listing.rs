@@ -267,7 +267,14 @@ fn is_zstd_skippable(head: &[u8]) -> bool {
     matches!(head, [0x50..=0x5f, 0x2a, 0x4d, 0x18, ..])
 }
 
-fn is_glob(s: &str) -> bool {
+/// Whether an input argument is a glob: `*`, `?`, `[`, or a `{a,b}` group.
+///
+/// ```
+/// use mr_core::input::listing::is_glob;
+/// assert!(is_glob("logs/*.gz") && is_glob("logs/{a,b}.gz"));
+/// assert!(!is_glob("logs/{a}.gz"));
+/// ```
+pub fn is_glob(s: &str) -> bool {
     s.contains(['*', '?', '[']) || expand_braces(s).len() > 1
 }
 

@@ -50,6 +50,28 @@ pub enum TaskRole {
     Reducer,
 }
 
+impl TaskRole {
+    /// Whether this role of step `step` (of `steps`) writes the job's final
+    /// records, and so its output protocol: the last step's reducer, or its
+    /// mapper when `last_has_reducer` is false.
+    ///
+    /// ```
+    /// use mr_core::runner::task::TaskRole;
+    /// assert!(TaskRole::Reducer.writes_final_records(1, 2, true));
+    /// assert!(!TaskRole::Mapper.writes_final_records(1, 2, true));
+    /// assert!(TaskRole::Mapper.writes_final_records(0, 1, false));
+    /// assert!(!TaskRole::Reducer.writes_final_records(0, 2, true));
+    /// ```
+    pub fn writes_final_records(self, step: usize, steps: usize, last_has_reducer: bool) -> bool {
+        step + 1 == steps
+            && match self {
+                TaskRole::Reducer => true,
+                TaskRole::Mapper => !last_has_reducer,
+                TaskRole::Combiner => false,
+            }
+    }
+}
+
 /// What a streaming task runs.
 #[derive(Debug, Clone)]
 pub struct TaskOptions {
