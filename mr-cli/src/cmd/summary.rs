@@ -147,9 +147,60 @@ pub fn summary(job: &str, report: &JobReport, totals: &Totals, verbose: bool) ->
     }
     if report.skipped_records > 0 {
         let _ = writeln!(out, "mr: {} bad records skipped", report.skipped_records);
-        for f in &report.bad_record_files {
-            let _ = writeln!(out, "mr:   kept in {}", f.display());
+        out.push_str(&kept_in(&report.bad_record_files));
+    }
+    out
+}
+
+/// Where the skipped records were kept: each file when there are few, else
+/// how many, in which directory, with the first as an example (a run of a
+/// hundred map tasks writes a hundred files, all in `OUTPUT/_bad_records/`).
+fn kept_in(files: &[std::path::PathBuf]) -> String {
+    let mut out = String::new();
+    let dir = files.first().and_then(|f| f.parent());
+    match dir {
+        Some(dir) if files.len() > 3 && files.iter().all(|f| f.parent() == Some(dir)) => {
+            let _ = writeln!(
+                out,
+                "mr:   kept in {} files in {} ({}, ...)",
+                files.len(),
+                dir.display(),
+                files[0].file_name().unwrap_or_default().to_string_lossy()
+            );
+        }
+        _ => {
+            for f in files {
+                let _ = writeln!(out, "mr:   kept in {}", f.display());
+            }
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::path::PathBuf;
+
+    #[test]
+    fn many_bad_record_files_are_told_by_their_directory() {
+        let files = |n: usize, dir: &str| -> Vec<PathBuf> {
+            (0..n)
+                .map(|i| PathBuf::from(format!("{dir}/part-m-{i:05}")))
+                .collect()
+        };
+        assert_eq!(
+            kept_in(&files(2, "out/_bad_records")),
+            "mr:   kept in out/_bad_records/part-m-00000\n\
+             mr:   kept in out/_bad_records/part-m-00001\n"
+        );
+        assert_eq!(
+            kept_in(&files(40, "out/_bad_records")),
+            "mr:   kept in 40 files in out/_bad_records (part-m-00000, ...)\n"
+        );
+        let mut two_places = files(3, "a");
+        two_places.extend(files(2, "b"));
+        assert_eq!(kept_in(&two_places).lines().count(), 5);
+        assert_eq!(kept_in(&[]), "");
+    }
 }
