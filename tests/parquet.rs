@@ -583,3 +583,108 @@ fn d2_of(
         .map(|(id, v)| (v.clone(), (*id, got[v].1)))
         .collect()
 }
+
+/// Day after day, one schema: a day whose `client` and `language` are all
+/// null, and a day without events, give the tables of a full day (same
+/// columns, same types), with dictionaries a next day can keep; and a row
+/// longer than `--max-line-mb` (a long URL kept in three columns) is not
+/// lost in the stages that give the ids.
+#[test]
+fn quiet_days_keep_the_schema_and_long_rows_are_kept() {
+    if !python_peers() {
+        return;
+    }
+    let w = Workdir::new();
+    let event = |user: &str, t: u64, url: &str, client: Option<&str>| {
+        serde_json::json!({"key": "pageview", "username": user, "timestamp": t,
+            "page_url": url, "client": client, "language": client,
+            "value": "{\"score\": 0.5}"})
+        .to_string()
+    };
+    std::fs::create_dir_all(w.path("d1")).unwrap();
+    std::fs::create_dir_all(w.path("d2")).unwrap();
+    std::fs::create_dir_all(w.path("d3")).unwrap();
+    std::fs::write(
+        w.path("d1/a.jsonl"),
+        [
+            event(
+                "ann",
+                1370044801621,
+                "/c/lecture/view?lecture_id=3",
+                Some("web"),
+            ),
+            event("bob", 1370044801622, "/c/quiz?quiz_id=4", Some("ios")),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    let long = format!("/x?a={}", "y".repeat(600_000));
+    std::fs::write(
+        w.path("d2/a.jsonl"),
+        [
+            event("cy", 1370044801623, &long, None),
+            event("ann", 1370044801624, "/c", None),
+        ]
+        .join("\n"),
+    )
+    .unwrap();
+    std::fs::write(w.path("d3/a.jsonl"), "").unwrap();
+    let run = |input: &str, out: &str, dicts: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "events_table",
+            "-q",
+            "-i",
+            input,
+            "-o",
+            out,
+            "--output-format",
+            "parquet",
+            "--max-line-mb",
+            "1",
+            "--skip-bad-records",
+        ];
+        if let Some(d) = dicts {
+            args.extend(["--dictionaries", d]);
+        }
+        ok(w.mr(&args))
+    };
+    run("d1", "t1", None);
+    run("d2", "t2", Some("t1"));
+    run("d3", "t3", Some("t2"));
+    run("d3", "t3-alone", None);
+    run("d2", "t4", Some("t3-alone"));
+    let out = python(
+        &w,
+        r#"
+import pyarrow.parquet as pq, glob, json
+for t in ['t1', 't2', 't3', 't3-alone', 't4']:
+    files = sorted(glob.glob(t + '/part-*.parquet'))
+    tables = [pq.read_table(f) for f in files]
+    rows = sum(x.num_rows for x in tables)
+    schema = ','.join(f'{f.name}:{f.type}' for f in tables[0].schema if f.name in
+        ('username', 'time', 'client', 'language', 'page_url', 'score'))
+    dicts = sorted(p.split('/')[-1] for p in glob.glob(t + '/_dictionaries/*.jsonl'))
+    print(t, len(files), rows, schema, len(dicts))
+"#,
+    );
+    let schema = "username:int64,time:int64,page_url:int64,client:int64,language:int64";
+    assert_eq!(
+        out.lines().collect::<Vec<_>>(),
+        [
+            format!("t1 1 2 {schema},score:double 7"),
+            format!("t2 1 2 {schema},score:double 7"),
+            format!("t3 1 0 {schema} 7"),
+            format!("t3-alone 1 0 {schema} 7"),
+            format!("t4 1 2 {schema},score:double 7"),
+        ],
+        "{out}"
+    );
+    // The long row's URL is whole in day 2's dictionary.
+    let d2 = dictionary(&w, "t2", "page_url");
+    assert!(
+        d2.contains_key(&long),
+        "{:?}",
+        d2.keys().map(|k| k.len()).collect::<Vec<_>>()
+    );
+}

@@ -8,35 +8,46 @@
 //!
 //! # Columns
 //!
-//! In this order (every column nullable):
+//! In this order (every column nullable); a field with two names is read
+//! under the first present, the second being edX tracking logs' name:
 //!
 //! | column | from | type |
 //! |---|---|---|
 //! | `username` | `username` | id (categorical) |
-//! | `time` | `timestamp`, ms since the epoch | integer |
-//! | `event_type` | `key` (`user.video.lecture.action`, `pageview`...) | id (categorical) |
-//! | `action` | the path of `page_url` (no scheme, host, query or fragment) | id (categorical) |
-//! | `page_url` | `page_url` | id (categorical) |
-//! | `session`, `user_ip`, `from` | as they are | string |
-//! | `client`, `language`, `user_agent` | as they are | id (categorical) |
+//! | `time` | `timestamp` / `time`: ms or s since the epoch, or an ISO 8601 time | ms since the epoch |
+//! | `event_type` | `key` / `event_type` (`user.video.lecture.action`, `play_video`...) | id (categorical) |
+//! | `action` | the path of `page_url` / `page` (no scheme, host, query or fragment) | id (categorical) |
+//! | `page_url` | `page_url` / `page` | id (categorical) |
+//! | `session`, `from` | as they are | string |
+//! | `client`, `language` | as they are | id (categorical) |
+//! | `user_agent` | `user_agent` / `agent` | id (categorical) |
+//! | `user_ip` | `user_ip` / `ip` | string |
 //! | query parameters of `page_url` | `quiz_id=3` gives a column `quiz_id` | by name, see below |
-//! | fields of the JSON string `value` | `{"currentTime": 257.1}` gives `currentTime` | by name, see below |
+//! | fields of `value` / `event` (an object, or a JSON object in a string) | `{"currentTime": 257.1}` gives `currentTime` | by name, see below |
+//! | a `value` / `event` that is not an object | kept whole | string `value` |
+//! | fields of `context` (edX: `course_id`, `user_id`, `path`...) | `context.course_id` | string |
 //!
 //! A query parameter or `value` field whose name is already a column of the
 //! row is prefixed (`query.NAME`, `value.NAME`). Its type comes from its name,
-//! so every record agrees: names ending in `_id` and `attempt`, `page`,
-//! `post_length`, `height`, `width` are integers; `currentTime`, `prevTime`,
-//! `playbackRate`, `score`, `max_score` are floats; `paused`, `anonymous`
-//! are booleans; anything else is a string (a number or object there is
-//! written as its JSON text). Query values are percent-decoded.
+//! so every record agrees: Coursera's `lecture_id`, `quiz_id`, `thread_id`,
+//! `post_id`, `forum_id`, `item_id`, `assignment_id`, `submission_id`,
+//! `user_id`, and `attempt`, `post_length`, `height`, `width` are integers
+//! (other ids are strings, as edX's `problem_id` and `course_id` are);
+//! `currentTime`, `prevTime`, `playbackRate`, `score`, `max_score` are
+//! floats; `paused`, `anonymous` are booleans; anything else is a string (a
+//! number or object there is written as its JSON text). Query values are
+//! percent-decoded. The table's schema is the same whatever a run sees:
+//! a column null all day keeps its type, and a day without events still
+//! writes a table with the fixed columns (see `Job::columns`).
 //!
 //! # Odd fields
 //!
 //! A missing or `null` field is null. A field of the wrong type is converted
 //! when the conversion is exact (`"1375223423427"` or `1375223423427.0` for
-//! an integer, `"1.5"` for a float), else null and counted in
-//! [`COUNTERS`] / [`WRONG_TYPE`]. A `value` that is not a JSON object string
-//! gives no value columns (counted in [`BAD_VALUE`]). A line that is not a
+//! an integer, `"1.5"` for a float), else null and counted, in all in
+//! [`COUNTERS`] / [`WRONG_TYPE`] and by column (`wrong type, made null:
+//! page_url`). A `value` that is not a JSON object string is kept whole in
+//! the `value` column (counted in [`BAD_VALUE`]). A line that is not a
 //! JSON object is a bad record (the engine's `--skip-bad-records` policy).
 //!
 //! # Ids
@@ -50,7 +61,7 @@
 //! run's ids (new values get the next ones), so tables loaded day after day
 //! share them.
 
-use mr_core::{Emitter, Job, JobError, Json, Mapper, Step};
+use mr_core::{ColumnType, Emitter, Job, JobError, Json, Mapper, Step};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
@@ -72,20 +83,26 @@ pub const CATEGORICAL: &[&str] = &[
     "user_agent",
 ];
 
-/// The fixed columns, in order: (column, event field).
-const FIXED: &[(&str, &str)] = &[
-    ("username", "username"),
-    ("time", "timestamp"),
-    ("event_type", "key"),
-    ("action", "page_url"),
-    ("page_url", "page_url"),
-    ("session", "session"),
-    ("client", "client"),
-    ("language", "language"),
-    ("user_agent", "user_agent"),
-    ("user_ip", "user_ip"),
-    ("from", "from"),
+/// The fixed columns, in order: (column, event fields, the first present
+/// counting). The second names are edX tracking logs' (`event_type`, `time`,
+/// `page`, `agent`, `ip`).
+const FIXED: &[(&str, &[&str])] = &[
+    ("username", &["username"]),
+    ("time", &["timestamp", "time"]),
+    ("event_type", &["key", "event_type"]),
+    ("action", &["page_url", "page"]),
+    ("page_url", &["page_url", "page"]),
+    ("session", &["session"]),
+    ("client", &["client"]),
+    ("language", &["language"]),
+    ("user_agent", &["user_agent", "agent"]),
+    ("user_ip", &["user_ip", "ip"]),
+    ("from", &["from"]),
 ];
+
+/// Counter of the fields of one column that had the wrong type: this
+/// prefix, then the column.
+pub const WRONG_TYPE_IN: &str = "wrong type, made null:";
 
 /// The job.
 pub struct EventsTable;
@@ -104,50 +121,67 @@ impl Job for EventsTable {
     fn categorical_columns(&self) -> Vec<String> {
         CATEGORICAL.iter().map(|s| s.to_string()).collect()
     }
+    fn columns(&self) -> Vec<(String, ColumnType)> {
+        FIXED
+            .iter()
+            .map(|(c, _)| (c.to_string(), column_type(c)))
+            .collect()
+    }
+    fn column_type(&self, name: &str) -> Option<ColumnType> {
+        Some(column_type(name))
+    }
 }
 
-/// A column's type, from its name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    Int,
-    Float,
-    Bool,
-    Str,
+/// The type of a column, by its name (a prefixed column by the field's).
+fn column_type(column: &str) -> ColumnType {
+    if column.starts_with("context.") {
+        return ColumnType::Str;
+    }
+    let field = ["query.", "value."]
+        .iter()
+        .find_map(|p| column.strip_prefix(p))
+        .unwrap_or(column);
+    kind_of(field)
 }
 
-fn kind_of(name: &str) -> Kind {
+/// A field's type, from its name.
+fn kind_of(name: &str) -> ColumnType {
     match name {
-        "attempt" | "page" | "post_length" | "height" | "width" | "time" => Kind::Int,
-        "currentTime" | "prevTime" | "playbackRate" | "score" | "max_score" => Kind::Float,
-        "paused" | "anonymous" => Kind::Bool,
-        n if n.ends_with("_id") => Kind::Int,
-        _ => Kind::Str,
+        // Coursera's numbered things. Other ids stay strings, as edX's are
+        // (`problem_id`: "i4x://MITx/...", `course_id`: "MITx/6.002x/2013_Spring"):
+        // a value that is not what its name says would be lost.
+        "lecture_id" | "quiz_id" | "thread_id" | "post_id" | "forum_id" | "item_id"
+        | "assignment_id" | "submission_id" | "user_id" => ColumnType::Int,
+        "attempt" | "post_length" | "height" | "width" | "time" => ColumnType::Int,
+        "currentTime" | "prevTime" | "playbackRate" | "score" | "max_score" => ColumnType::Float,
+        "paused" | "anonymous" => ColumnType::Bool,
+        _ => ColumnType::Str,
     }
 }
 
 /// `v` as a value of `kind`: `Ok(None)` for null, `Err` when it cannot be
 /// converted exactly.
-fn convert(v: &Value, kind: Kind) -> Result<Option<Value>, ()> {
+fn convert(v: &Value, kind: ColumnType) -> Result<Option<Value>, ()> {
     Ok(Some(match (kind, v) {
         (_, Value::Null) => return Ok(None),
-        (Kind::Int, Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
+        (ColumnType::Int, Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
             (Some(i), _) => i.into(),
             (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).into(),
             _ => return Err(()),
         },
-        (Kind::Int, Value::String(s)) => s.trim().parse::<i64>().map_err(|_| ())?.into(),
-        (Kind::Float, Value::Number(n)) => n.as_f64().ok_or(())?.into(),
-        (Kind::Float, Value::String(s)) => {
+        (ColumnType::Int, Value::String(s)) => s.trim().parse::<i64>().map_err(|_| ())?.into(),
+        (ColumnType::Float, Value::Number(n)) => n.as_f64().ok_or(())?.into(),
+        (ColumnType::Float, Value::String(s)) => {
             let f = s.trim().parse::<f64>().map_err(|_| ())?;
             if !f.is_finite() {
                 return Err(());
             }
             f.into()
         }
-        (Kind::Bool, Value::Bool(b)) => (*b).into(),
-        (Kind::Bool, Value::String(s)) if s == "true" || s == "false" => (s == "true").into(),
-        (Kind::Str, Value::String(s)) => s.clone().into(),
-        (Kind::Str, other) => other.to_string().into(),
+        (ColumnType::Bool, Value::Bool(b)) => (*b).into(),
+        (ColumnType::Bool, Value::String(s)) if s == "true" || s == "false" => (s == "true").into(),
+        (ColumnType::Str, Value::String(s)) => s.clone().into(),
+        (ColumnType::Str, other) => other.to_string().into(),
         _ => return Err(()),
     }))
 }
@@ -223,39 +257,65 @@ fn percent_decode(s: &str) -> String {
 pub struct EventRows;
 
 impl EventRows {
-    /// The row of one event, as ordered (column, value) pairs.
-    pub fn row(
-        event: &Map<String, Value>,
-        count: &mut dyn FnMut(&'static str),
-    ) -> Vec<(String, Value)> {
+    /// The row of one event, as ordered (column, value) pairs; `count`
+    /// gets the name of each counter to add one to.
+    pub fn row(event: &Map<String, Value>, count: &mut dyn FnMut(&str)) -> Vec<(String, Value)> {
         let mut row: Vec<(String, Value)> = Vec::with_capacity(24);
-        let str_of = |field: &str| event.get(field).and_then(Value::as_str);
-        for (column, field) in FIXED {
-            let v = match *column {
-                "action" => str_of(field).map(|u| Value::from(url_path(u))),
-                "time" => match event.get(*field).map(|v| convert(v, Kind::Int)) {
-                    None | Some(Ok(None)) => None,
-                    Some(Ok(v)) => v,
-                    Some(Err(())) => {
-                        count(WRONG_TYPE);
+        let field = |names: &[&str]| names.iter().find_map(|n| event.get(*n));
+        // The event's own fields: a JSON object in a string (edX's browser
+        // events, every Coursera event) or an object (edX's server events).
+        let parsed;
+        // A value that is not an object is kept whole, as text.
+        let mut unfolded = None;
+        let fields = match field(&["value", "event"]) {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(fields)) => Some(fields),
+            Some(Value::String(s)) => match serde_json::from_str::<Map<String, Value>>(s) {
+                Ok(fields) => {
+                    parsed = fields;
+                    Some(&parsed)
+                }
+                // edX writes "" for an event without fields.
+                Err(_) if s.trim().is_empty() => None,
+                Err(_) => {
+                    count(BAD_VALUE);
+                    unfolded = Some(Value::from(s.as_str()));
+                    None
+                }
+            },
+            Some(other) => {
+                count(BAD_VALUE);
+                unfolded = Some(Value::from(other.to_string()));
+                None
+            }
+        };
+        let mut wrong = |column: &str| {
+            count(WRONG_TYPE);
+            count(&format!("{WRONG_TYPE_IN} {column}"));
+        };
+        for (column, names) in FIXED {
+            let v = match (*column, field(names)) {
+                (_, None | Some(Value::Null)) => None,
+                ("action", Some(Value::String(u))) => Some(Value::from(url_path(u))),
+                ("time", Some(t)) => match time_ms(t) {
+                    Some(ms) => Some(Value::from(ms)),
+                    None => {
+                        wrong(column);
                         None
                     }
                 },
                 // Categorical and plain strings: only strings.
-                _ => match event.get(*field) {
-                    None | Some(Value::Null) => None,
-                    Some(Value::String(s)) => Some(Value::from(s.as_str())),
-                    Some(_) => {
-                        count(WRONG_TYPE);
-                        None
-                    }
-                },
+                (_, Some(Value::String(s))) => Some(Value::from(s.as_str())),
+                (_, Some(_)) => {
+                    wrong(column);
+                    None
+                }
             };
             row.push((column.to_string(), v.unwrap_or(Value::Null)));
         }
         let mut push = |row: &mut Vec<(String, Value)>, prefix: &str, name: &str, v: &Value| {
             let taken = row.iter().any(|(n, _)| n == name);
-            let column = if taken || name.is_empty() {
+            let column = if taken || name.is_empty() || prefix == "context" {
                 format!("{prefix}.{name}")
             } else {
                 name.to_string()
@@ -263,34 +323,153 @@ impl EventRows {
             if row.iter().any(|(n, _)| *n == column) {
                 return; // a repeated parameter: the first one counts
             }
-            let v = match convert(v, kind_of(name)) {
+            let v = match convert(v, column_type(&column)) {
                 Ok(v) => v.unwrap_or(Value::Null),
                 Err(()) => {
-                    count(WRONG_TYPE);
+                    wrong(&column);
                     Value::Null
                 }
             };
             row.push((column, v));
         };
-        if let Some(url) = str_of("page_url") {
+        if let Some(Value::String(url)) = field(&["page_url", "page"]) {
             for (k, v) in query_params(url) {
                 push(&mut row, "query", &k, &Value::String(v));
             }
         }
-        match event.get("value") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) => match serde_json::from_str::<Map<String, Value>>(s) {
-                Ok(fields) => {
-                    for (k, v) in &fields {
-                        push(&mut row, "value", k, v);
-                    }
-                }
-                Err(_) => count(BAD_VALUE),
-            },
-            Some(_) => count(BAD_VALUE),
+        for (k, v) in fields.into_iter().flatten() {
+            push(&mut row, "value", k, v);
+        }
+        if let Some(text) = unfolded {
+            if !row.iter().any(|(n, _)| n == "value") {
+                row.push(("value".into(), text));
+            }
+        }
+        // edX's context (course_id, user_id, org_id, path...): strings.
+        if let Some(Value::Object(context)) = event.get("context") {
+            for (k, v) in context {
+                push(&mut row, "context", k, v);
+            }
         }
         row
     }
+}
+
+/// The time of an event in ms since the epoch, from milliseconds or
+/// seconds (a number from 1e8 to 1e11 is seconds: as milliseconds it would
+/// fall in 1970-1973), as a number or its text, or an RFC 3339 / ISO 8601
+/// time as edX writes it (`2013-10-03T20:00:00.123456+00:00`; no zone is
+/// UTC; digits past the millisecond are dropped). `None` when it is none of
+/// these exactly.
+///
+/// ```
+/// use mr_jobs::events_table::time_ms;
+/// use serde_json::json;
+/// assert_eq!(time_ms(&json!(1370044801621i64)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!(1370044801)), Some(1370044801000));
+/// assert_eq!(time_ms(&json!(1370044801.5)), Some(1370044801500));
+/// assert_eq!(time_ms(&json!("1370044801621")), Some(1370044801621));
+/// assert_eq!(time_ms(&json!("2013-06-01T00:00:01.621+00:00")), Some(1370044801621));
+/// assert_eq!(time_ms(&json!("2013-06-01 02:00:01.621999+02:00")), Some(1370044801621));
+/// assert_eq!(time_ms(&json!("2013-06-01T00:00:01Z")), Some(1370044801000));
+/// assert_eq!(time_ms(&json!("June 1st")), None);
+/// assert_eq!(time_ms(&json!(1.25)), None);
+/// ```
+pub fn time_ms(v: &Value) -> Option<i64> {
+    const SECONDS: std::ops::Range<f64> = 1e8..1e11;
+    match v {
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                return Some(if SECONDS.contains(&(i as f64)) {
+                    i * 1000
+                } else {
+                    i
+                });
+            }
+            let f = n.as_f64()?;
+            if SECONDS.contains(&f) && (f * 1000.0).fract() == 0.0 {
+                Some((f * 1000.0) as i64)
+            } else if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                Some(f as i64)
+            } else {
+                None
+            }
+        }
+        Value::String(s) => {
+            let s = s.trim();
+            if let Ok(n) = s.parse::<serde_json::Number>() {
+                return time_ms(&Value::Number(n));
+            }
+            rfc3339_ms(s)
+        }
+        _ => None,
+    }
+}
+
+/// `YYYY-MM-DD[T ]HH:MM:SS[.fff...][Z|±HH:MM|±HHMM]` in ms since the epoch.
+fn rfc3339_ms(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let d = b.get(r)?;
+        d.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| d.iter().fold(0, |n, c| n * 10 + i64::from(c - b'0')))
+    };
+    let fixed = b.get(4) == Some(&b'-')
+        && b.get(7) == Some(&b'-')
+        && matches!(b.get(10), Some(b'T' | b't' | b' '))
+        && b.get(13) == Some(&b':')
+        && b.get(16) == Some(&b':');
+    if !fixed {
+        return None;
+    }
+    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut ms = 0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        let digits = &b[start..i.min(start + 3)];
+        ms = digits.iter().fold(0, |n, c| n * 10 + i64::from(c - b'0'))
+            * 10i64.pow(3 - digits.len() as u32);
+    }
+    let offset_min = match &b[i..] {
+        [] | [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), rest @ ..] => {
+            let (oh, om) = match rest {
+                [_, _, b':', _, _] => (num(i + 1..i + 3)?, num(i + 4..i + 6)?),
+                [_, _, _, _] => (num(i + 1..i + 3)?, num(i + 3..i + 5)?),
+                [_, _] => (num(i + 1..i + 3)?, 0),
+                _ => return None,
+            };
+            let m = oh * 60 + om;
+            if *sign == b'-' {
+                -m
+            } else {
+                m
+            }
+        }
+        _ => return None,
+    };
+    // Days from the civil date (Howard Hinnant's algorithm).
+    let y = if mo <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if mo > 2 { mo - 3 } else { mo + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146097 + doe - 719468;
+    let secs = days * 86400 + h * 3600 + mi * 60 + sec - offset_min * 60;
+    Some(secs * 1000 + ms)
 }
 
 impl Mapper for EventRows {
@@ -306,11 +485,7 @@ impl Mapper for EventRows {
         let Value::Object(event) = event else {
             return Err(JobError::msg("the event is not a JSON object"));
         };
-        let mut counts = Vec::new();
-        let row = Self::row(&event, &mut |c| counts.push(c));
-        for c in counts {
-            out.count(COUNTERS, c, 1);
-        }
+        let row = Self::row(&event, &mut |c| out.count(COUNTERS, c, 1));
         // Serialized once, straight into the raw value: no string per field,
         // no UTF-8 check or re-parse of the text serde_json just wrote.
         out.emit(&(), serde_json::value::to_raw_value(&RowObject(&row))?)
@@ -361,10 +536,57 @@ mod tests {
         assert_eq!(rows[2]["event_type"], Value::Null);
         assert_eq!(rows[2]["time"], Value::Null);
         assert_eq!(rows[2]["action"], Value::Null);
+        assert_eq!(rows[2]["value"], "not json", "kept whole");
         assert_eq!(counters.get(COUNTERS, WRONG_TYPE), 3);
+        assert_eq!(
+            counters.get(COUNTERS, &format!("{WRONG_TYPE_IN} username")),
+            1
+        );
+        assert_eq!(
+            counters.get(COUNTERS, &format!("{WRONG_TYPE_IN} quiz_id")),
+            1
+        );
+        assert_eq!(counters.get(COUNTERS, &format!("{WRONG_TYPE_IN} time")), 1);
         assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
         // Column order: the fixed columns first.
         assert!(out[0].starts_with("null\t{\"username\":\"ann\",\"time\":"));
+    }
+
+    /// edX tracking-log events: their field names, ISO times, `event` as
+    /// an object or a string, and `context`.
+    #[test]
+    fn edx_events_become_rows() {
+        let lines = [
+            r#"{"username": "ann", "event_type": "play_video", "time": "2013-10-03T20:00:00.123456+00:00", "event": "{\"id\": \"i4x-v1\", \"currentTime\": 12.5, \"code\": \"html5\"}", "event_source": "browser", "context": {"course_id": "MITx/6.002x/2013_Spring", "user_id": 42, "org_id": "MITx"}, "ip": "1.2.3.4", "agent": "Mozilla/5.0", "page": "https://courses.edx.org/courses/MITx/6.002x/courseware/?child=1"}"#,
+            r#"{"username": "bob", "event_type": "problem_check", "time": "2013-10-03T20:00:01+00:00", "event": {"problem_id": "i4x://MITx/p1", "attempts": 2, "grade": 1, "success": "correct"}, "context": {"course_id": "MITx/6.002x/2013_Spring"}, "page": null}"#,
+            r#"{"username": "cy", "event_type": "problem_check", "time": 1380830401, "event": "input_i4x-MITx-p1_2_1=choice_3", "page": "x"}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows: Vec<Value> = out
+            .iter()
+            .map(|l| serde_json::from_str(l.split_once('\t').unwrap().1).unwrap())
+            .collect();
+        assert_eq!(rows[0]["event_type"], "play_video");
+        assert_eq!(rows[0]["time"], 1380830400123i64);
+        assert_eq!(rows[0]["user_ip"], "1.2.3.4");
+        assert_eq!(rows[0]["user_agent"], "Mozilla/5.0");
+        assert_eq!(rows[0]["action"], "/courses/MITx/6.002x/courseware/");
+        assert_eq!(rows[0]["child"], "1");
+        assert_eq!(rows[0]["id"], "i4x-v1");
+        assert_eq!(rows[0]["currentTime"], 12.5);
+        assert_eq!(rows[0]["context.course_id"], "MITx/6.002x/2013_Spring");
+        assert_eq!(rows[0]["context.user_id"], "42");
+        assert_eq!(rows[0]["context.org_id"], "MITx");
+        assert_eq!(rows[1]["time"], 1380830401000i64);
+        assert_eq!(
+            rows[1]["problem_id"], "i4x://MITx/p1",
+            "not a number: a string column"
+        );
+        assert_eq!(rows[1]["attempts"], "2");
+        assert_eq!(rows[1]["page_url"], Value::Null);
+        assert_eq!(rows[2]["time"], 1380830401000i64, "seconds");
+        assert_eq!(rows[2]["value"], "input_i4x-MITx-p1_2_1=choice_3");
+        assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
     }
 
     #[test]

@@ -214,6 +214,19 @@ pub trait Reducer: Clone + Send + Sync + 'static {
     }
 }
 
+/// The type of a column of a job's output in a table (see [`Job::columns`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// `true` / `false`.
+    Bool,
+    /// A 64-bit integer.
+    Int,
+    /// A 64-bit float.
+    Float,
+    /// A UTF-8 string.
+    Str,
+}
+
 /// A job: a name, a one-line description and its steps.
 ///
 /// ```
@@ -247,6 +260,40 @@ pub trait Job: Send + Sync + 'static {
     /// output (see [`crate::categorical`]). Empty (the default) for none.
     fn categorical_columns(&self) -> Vec<String> {
         Vec::new()
+    }
+    /// The columns every record of the final output has, in order, with
+    /// their types, when the job can say. A table output (Parquet) starts
+    /// with them, typed so whatever a run sees: a column null in every
+    /// record of one day's run, or a day without records, gives the same
+    /// schema as any other day (and an empty run still writes a table).
+    /// Other fields are typed from the records. Categorical columns are ids
+    /// (integers) in a table, whatever is said here. Empty (the default):
+    /// all typed from the records.
+    ///
+    /// ```
+    /// use mr_core::{ColumnType, Job, Step};
+    /// struct Visits;
+    /// impl Job for Visits {
+    ///     fn name(&self) -> &str { "visits" }
+    ///     fn description(&self) -> &str { "" }
+    ///     fn steps(&self) -> Vec<Step> { Vec::new() }
+    ///     fn columns(&self) -> Vec<(String, ColumnType)> {
+    ///         vec![("user".into(), ColumnType::Str), ("seconds".into(), ColumnType::Float)]
+    ///     }
+    /// }
+    /// assert_eq!(Visits.column_type("seconds"), Some(ColumnType::Float));
+    /// assert_eq!(Visits.column_type("other"), None);
+    /// ```
+    fn columns(&self) -> Vec<(String, ColumnType)> {
+        Vec::new()
+    }
+    /// The type of a column of the final output that a run saw only nulls
+    /// in (or `None`: a string), for a job whose columns are open-ended
+    /// but typed by name. The default looks `name` up in [`Job::columns`].
+    fn column_type(&self, name: &str) -> Option<ColumnType> {
+        self.columns()
+            .into_iter()
+            .find_map(|(n, t)| (n == name).then_some(t))
     }
 
     /// The job's own command-line options (mrjob's `configure_args`):

@@ -102,7 +102,8 @@ pub use error::{Error, JobError, Location, Result, SplitLine};
 pub use fold::Fold;
 pub use input::csv::Csv;
 pub use job::{
-    IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep, Values,
+    ColumnType, IdentityMapper, Job, Mapper, Reducer, Step, TaskContext, TaskKind, TypedStep,
+    Values,
 };
 pub use options::{JobOption, JobParams, OptionKind};
 pub use output::protocol::OutputProtocol;

@@ -185,7 +185,8 @@ impl JobPlan {
         if self.skip_bad_records {
             v.push("--skip-bad-records".into());
         }
-        if let (TaskRole::Mapper, Some(mb)) = (role, &self.extras.max_line_mb) {
+        // The limit is on the user's lines: the first mapper's input.
+        if let (TaskRole::Mapper, 0, Some(mb)) = (role, step, &self.extras.max_line_mb) {
             v.push("--max-line-mb".into());
             v.push(mb.clone());
         }
@@ -862,18 +863,20 @@ mod tests {
         assert!(!has_scheme("C:\\x"));
     }
 
-    /// `--max-line-mb` reaches the mappers, and only them.
+    /// `--max-line-mb` reaches the first step's mappers, and only them: a
+    /// later step reads records the job wrote.
     #[test]
     fn max_line_goes_to_mapper_tasks() {
+        let step = StepPlan {
+            combiner: true,
+            reducer: true,
+            sort_values: false,
+            whole_files: false,
+        };
         let plan = JobPlan {
             job: "url_views".into(),
             binary: "/bin/mr".into(),
-            steps: vec![StepPlan {
-                combiner: true,
-                reducer: true,
-                sort_values: false,
-                whole_files: false,
-            }],
+            steps: vec![step, step],
             skip_bad_records: false,
             extras: JobExtras {
                 max_line_mb: Some("0.5".into()),
@@ -889,6 +892,9 @@ mod tests {
             .contains(&"--max-line-mb".into()));
         assert!(!plan
             .task_args(0, TaskRole::Combiner)
+            .contains(&"--max-line-mb".into()));
+        assert!(!plan
+            .task_args(1, TaskRole::Mapper)
             .contains(&"--max-line-mb".into()));
     }
 

@@ -182,9 +182,48 @@ pub fn write_parts(
     _parts: &[PathBuf],
     _dest_dir: &Path,
     _opts: &ParquetOptions,
+    _columns: &Declared,
     _pool: &rayon::ThreadPool,
 ) -> Result<Vec<PathBuf>> {
     Err(not_built())
+}
+
+/// What a job says of its table's columns (see [`crate::Job::columns`]):
+/// the columns every table starts with, and the type of a column a run
+/// saw only nulls in.
+pub struct Declared<'a> {
+    /// Columns first in every table, in order, typed so.
+    pub fixed: Vec<(String, crate::ColumnType)>,
+    /// The type of another column by its name, if the job can say.
+    pub type_of: Box<TypeOf<'a>>,
+}
+
+/// A column's type by its name, if known.
+pub type TypeOf<'a> = dyn Fn(&str) -> Option<crate::ColumnType> + Sync + 'a;
+
+impl<'a> Declared<'a> {
+    /// What `job` declares, its categorical columns being ids.
+    pub fn of(job: &'a dyn crate::Job, categorical: &'a [String]) -> Declared<'a> {
+        use crate::ColumnType;
+        let id = move |n: &str| categorical.iter().any(|c| c == n);
+        Declared {
+            fixed: job
+                .columns()
+                .into_iter()
+                .map(|(n, t)| {
+                    let t = if id(&n) { ColumnType::Int } else { t };
+                    (n, t)
+                })
+                .collect(),
+            type_of: Box::new(move |n| {
+                if id(n) {
+                    Some(ColumnType::Int)
+                } else {
+                    job.column_type(n)
+                }
+            }),
+        }
+    }
 }
 
 /// The error of a Parquet feature in a build without it.
@@ -263,6 +302,23 @@ mod arrow_impl {
         Ok((t, rows))
     }
 
+    /// A Parquet file of `schema` without rows.
+    fn write_empty(dest: &Path, schema: &SchemaRef, opts: &ParquetOptions) -> Result<()> {
+        let arrow_err = |e: &dyn std::fmt::Display| Error::Format {
+            what: format!("writing {}", dest.display()),
+            reason: e.to_string(),
+        };
+        let file = File::create(dest).map_err(|e| Error::io("creating", dest, e))?;
+        ArrowWriter::try_new(
+            BufWriter::new(file),
+            schema.clone(),
+            Some(opts.properties()),
+        )
+        .and_then(|w| w.close())
+        .map_err(|e| arrow_err(&e))?;
+        Ok(())
+    }
+
     /// Converts one part of `key TAB value` lines into a Parquet file of
     /// `schema`; returns the rows written.
     pub fn write_part(
@@ -336,12 +392,15 @@ mod arrow_impl {
     }
 
     /// Converts the parts (line files, in part order) into `part-NNNNN.parquet`
-    /// files in `dest_dir` with one schema; returns the files written. Parts
-    /// without records give no file; no records at all give no files.
+    /// files in `dest_dir` with one schema, starting with the `declared`
+    /// columns; returns the files written. Parts without records give no
+    /// file; no records at all give one empty table when columns are
+    /// declared (a day without events is still a table), else no files.
     pub fn write_parts(
         parts: &[PathBuf],
         dest_dir: &Path,
         opts: &ParquetOptions,
+        declared: &Declared,
         pool: &rayon::ThreadPool,
     ) -> Result<Vec<PathBuf>> {
         let name = |p: &Path| {
@@ -355,16 +414,18 @@ mod arrow_impl {
                 .map(|p| infer_part(p, &name(p)))
                 .collect::<Result<Vec<_>>>()
         })?;
-        let mut row_type = RowType::default();
+        let mut row_type = RowType::declared(&declared.fixed);
         let mut has_rows = Vec::with_capacity(types.len());
         for ((t, rows), p) in types.into_iter().zip(parts) {
             has_rows.push(rows > 0);
             row_type.merge(t).map_err(|c| Error::Format {
                 what: format!("Parquet output, {}", name(p)),
-                reason: format!("{c} (compared with the parts before it)"),
+                reason: format!("{c} (compared with the parts before it and the job's columns)"),
             })?;
         }
-        if !has_rows.contains(&true) {
+        row_type.type_null_columns(&*declared.type_of);
+        let empty_table = !has_rows.contains(&true);
+        if empty_table && declared.fixed.is_empty() {
             return Ok(Vec::new());
         }
         if row_type.is_empty() {
@@ -378,6 +439,11 @@ mod arrow_impl {
             what: "Parquet output".into(),
             reason: c.to_string(),
         })?);
+        if empty_table {
+            let dest = dest_dir.join("part-00000.parquet");
+            write_empty(&dest, &schema, opts)?;
+            return Ok(vec![dest]);
+        }
         pool.install(|| {
             parts
                 .par_iter()
@@ -401,6 +467,13 @@ mod tests {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
     use std::fs::File;
 
+    fn none() -> Declared<'static> {
+        Declared {
+            fixed: Vec::new(),
+            type_of: Box::new(|_| None),
+        }
+    }
+
     fn pool() -> rayon::ThreadPool {
         rayon::ThreadPoolBuilder::new()
             .num_threads(2)
@@ -423,7 +496,7 @@ mod tests {
             row_group_rows: 1,
             ..Default::default()
         };
-        let files = write_parts(&[a, b, e], &out, &opts, &pool()).unwrap();
+        let files = write_parts(&[a, b, e], &out, &opts, &none(), &pool()).unwrap();
         assert_eq!(files.len(), 2);
         let f = File::open(&files[0]).unwrap();
         let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
@@ -447,6 +520,67 @@ mod tests {
         assert_eq!(r.schema(), &schema);
     }
 
+    /// A day whose column is all null, and a day without rows, give the
+    /// same schema as a day with values: the job's declared columns.
+    #[test]
+    fn declared_columns_keep_the_schema_of_null_and_empty_days() {
+        use crate::ColumnType;
+        let declared = || Declared {
+            fixed: vec![
+                ("user".into(), ColumnType::Int),
+                ("t".into(), ColumnType::Int),
+            ],
+            type_of: Box::new(|n| (n == "score").then_some(ColumnType::Float)),
+        };
+        let schema_of = |lines: &str| {
+            let d = tempfile::tempdir().unwrap();
+            let a = d.path().join("part-00000");
+            std::fs::write(&a, lines).unwrap();
+            let out = d.path().join("out");
+            std::fs::create_dir(&out).unwrap();
+            let files = write_parts(&[a], &out, &Default::default(), &declared(), &pool()).unwrap();
+            assert_eq!(files, [out.join("part-00000.parquet")]);
+            let f = File::open(&files[0]).unwrap();
+            let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+            let rows: usize = r.build().unwrap().map(|b| b.unwrap().num_rows()).sum();
+            let f = File::open(&files[0]).unwrap();
+            let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
+            (r.schema().clone(), rows)
+        };
+        let (values, 2) = schema_of(
+            "null\t{\"user\":1,\"t\":5,\"score\":0.5}\nnull\t{\"user\":2,\"t\":6,\"score\":null}\n",
+        ) else {
+            panic!("two rows")
+        };
+        let (nulls, 1) = schema_of("null\t{\"user\":null,\"t\":null,\"score\":null}\n") else {
+            panic!("one row")
+        };
+        assert_eq!(nulls, values);
+        let (empty, 0) = schema_of("") else {
+            panic!("no rows")
+        };
+        let names: Vec<_> = empty.fields().iter().map(|f| f.name().as_str()).collect();
+        assert_eq!(names, ["user", "t"]);
+        // Declared columns come first, in order, whatever the records' order.
+        let (reordered, 1) = schema_of("null\t{\"score\":1.5,\"t\":1,\"user\":3}\n") else {
+            panic!("one row")
+        };
+        let names: Vec<_> = reordered
+            .fields()
+            .iter()
+            .map(|f| f.name().as_str())
+            .collect();
+        assert_eq!(names, ["user", "t", "score"]);
+        // A record against a declared type is an error naming the column.
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("part-00000");
+        std::fs::write(&a, "null\t{\"user\":\"ann\"}\n").unwrap();
+        let e = write_parts(&[a], d.path(), &Default::default(), &declared(), &pool())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`user`"), "{e}");
+    }
+
     #[test]
     fn conflicts_across_parts_name_the_part() {
         let d = tempfile::tempdir().unwrap();
@@ -454,12 +588,18 @@ mod tests {
         let b = d.path().join("part-00001");
         std::fs::write(&a, "null\t{\"u\":\"ann\"}\n").unwrap();
         std::fs::write(&b, "null\t{\"u\":{\"name\":\"bob\"}}\n").unwrap();
-        let e = write_parts(&[a.clone(), b], d.path(), &Default::default(), &pool())
-            .unwrap_err()
-            .to_string();
+        let e = write_parts(
+            &[a.clone(), b],
+            d.path(),
+            &Default::default(),
+            &none(),
+            &pool(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(e.contains("part-00001") && e.contains("column `u`"), "{e}");
         std::fs::write(&a, "null\t{\"u\":\"ann\"}\nnull\t{\"u\":[1]}\n").unwrap();
-        let e = write_parts(&[a], d.path(), &Default::default(), &pool())
+        let e = write_parts(&[a], d.path(), &Default::default(), &none(), &pool())
             .unwrap_err()
             .to_string();
         assert!(

@@ -20,6 +20,7 @@
 //! assert_eq!(e.to_string(), "column `user` is a string in earlier records and an object here");
 //! ```
 
+use crate::ColumnType;
 use arrow_schema::{DataType, Field, Fields, Schema};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -46,6 +47,15 @@ pub enum Ty {
 }
 
 impl Ty {
+    fn of(t: ColumnType) -> Ty {
+        match t {
+            ColumnType::Bool => Ty::Bool,
+            ColumnType::Int => Ty::Int,
+            ColumnType::Float => Ty::Float,
+            ColumnType::Str => Ty::Str,
+        }
+    }
+
     fn name(&self) -> &'static str {
         match self {
             Ty::Null => "null",
@@ -168,6 +178,51 @@ pub struct RowType {
 }
 
 impl RowType {
+    /// The columns a job declares (see [`crate::Job::columns`]), in order:
+    /// the rows' own types are merged into them.
+    ///
+    /// ```
+    /// use mr_core::output::schema::RowType;
+    /// use mr_core::ColumnType;
+    /// let mut t = RowType::declared(&[("n".into(), ColumnType::Int)]);
+    /// t.observe(br#"{"user": "ann", "n": null}"#).unwrap();
+    /// let s = t.arrow_schema().unwrap();
+    /// assert_eq!(s.field(0).name(), "n");
+    /// assert_eq!(s.field(0).data_type(), &arrow_schema::DataType::Int64);
+    /// assert!(t.observe(br#"{"n": "seven"}"#).is_err());
+    /// ```
+    pub fn declared(columns: &[(String, ColumnType)]) -> RowType {
+        RowType {
+            columns: columns
+                .iter()
+                .map(|(n, t)| (n.clone(), Ty::of(*t)))
+                .collect(),
+        }
+    }
+
+    /// Gives each top-level column that only held nulls the type
+    /// `type_of(name)` says, if any (else it stays a string column).
+    ///
+    /// ```
+    /// use mr_core::output::schema::RowType;
+    /// use mr_core::ColumnType;
+    /// let mut t = RowType::default();
+    /// t.observe(br#"{"score": null, "note": null}"#).unwrap();
+    /// t.type_null_columns(&|n: &str| (n == "score").then_some(ColumnType::Float));
+    /// let s = t.arrow_schema().unwrap();
+    /// assert_eq!(s.field(0).data_type(), &arrow_schema::DataType::Float64);
+    /// assert_eq!(s.field(1).data_type(), &arrow_schema::DataType::Utf8);
+    /// ```
+    pub fn type_null_columns(&mut self, type_of: &dyn Fn(&str) -> Option<ColumnType>) {
+        for (name, ty) in &mut self.columns {
+            if *ty == Ty::Null {
+                if let Some(t) = type_of(name) {
+                    *ty = Ty::of(t);
+                }
+            }
+        }
+    }
+
     /// Folds one row (a JSON object's text) into the column types.
     pub fn observe(&mut self, row: &[u8]) -> Result<(), ObserveError> {
         let mut ctx = Ctx {

@@ -189,6 +189,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             }
         }
         let map_started = tl.now();
+        // The line limit is on the user's lines; later steps read records
+        // the job wrote, whatever their length.
+        let max_line = if i == 0 {
+            cfg.max_line_bytes
+        } else {
+            usize::MAX
+        };
         let env = MapEnv {
             step_index: i,
             step,
@@ -207,7 +214,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             part_dir: map_only.then_some(out_dir.as_path()),
             columns: if i == 0 { columns.as_deref() } else { None },
             params: &cfg.params,
-            max_line: cfg.max_line_bytes,
+            max_line,
         };
         // A stream (a compressed file, stdin) is cut into pieces for several
         // map tasks; not for a map-only step, whose parts are one per split.
@@ -215,7 +222,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         let cut = (!map_only && !whole && cfg.cut_streams != CutStreams::Never).then(|| Cut {
             piece_bytes: pieces::piece_bytes(threads, cfg.chunk_size, always),
             always,
-            max_line: cfg.max_line_bytes,
+            max_line,
         });
         let map_results = each_map_task(&pool, cfg.inline, &run, splits, cut, |s, input| {
             // Tiny splits may never reach the task's own checks.
@@ -386,7 +393,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             }
             match &cfg.output_format {
                 crate::output::OutputFormat::Parquet(opts) => {
-                    crate::output::parquet::write_parts(&final_parts, &o.temporary(), opts, &pool)?;
+                    let declared = crate::output::parquet::Declared::of(job, &categorical);
+                    crate::output::parquet::write_parts(
+                        &final_parts,
+                        &o.temporary(),
+                        opts,
+                        &declared,
+                        &pool,
+                    )?;
                 }
                 // The output protocol is for line output; a table takes the
                 // records as JSON.
@@ -497,11 +511,22 @@ fn encode_categorical(
             _ => None,
         })
         .collect();
+    // Every column has its file, if empty: a day without events (or
+    // without values in a column) still gives dictionaries the next day's
+    // run can keep the ids of.
+    let every_column = |mut d: Dictionary| {
+        for c in columns {
+            d.columns.entry(c.clone()).or_default();
+        }
+        d
+    };
     if inputs.is_empty() {
         // No rows: the dictionaries given still carry over, every count 0.
+        let mut dict = Dictionary::default();
         if let Some(p) = previous {
-            Dictionary::default().keeping_ids_of(p).write(dict_dir)?;
+            dict = dict.keeping_ids_of(p);
         }
+        every_column(dict).write(dict_dir)?;
         return Ok(Vec::new());
     }
     let sub = |out: &str, chunk_size: u64| RunConfig {
@@ -516,6 +541,12 @@ fn encode_categorical(
         output_format: crate::output::OutputFormat::Lines,
         output_protocol: None,
         dictionaries: None,
+        // The stages read rows this run wrote: none is the user's bad
+        // record, and a row may be longer than its input line (a URL kept
+        // in three columns). A failure there is the run's, not skipped into
+        // a work directory that is then removed.
+        skip_bad_records: false,
+        max_line_bytes: usize::MAX,
         ..cfg.clone()
     };
     let parts_of = |r: &JobReport| -> Result<Vec<PathBuf>> {
@@ -554,7 +585,7 @@ fn encode_categorical(
     if let Some(p) = previous {
         dict = dict.keeping_ids_of(p);
     }
-    dict.write(dict_dir)?;
+    every_column(dict).write(dict_dir)?;
     let encoded = run_job(
         &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
         &sub("categorical-encoded", u64::MAX),
