@@ -125,6 +125,7 @@ impl OutputDir {
                     "changed during the run and is no longer safe to replace: {reason}"
                 )));
             }
+            keep_mode_and_owner(&self.target, &self.staging);
             self.replace()?;
         } else {
             match renameat_with(
@@ -194,6 +195,41 @@ impl Drop for OutputDir {
     }
 }
 
+/// Gives the new output `to` the permissions, owner and group of the old
+/// one, `from`: a directory kept private (0700), or shared through a
+/// group and its setgid bit, stays so when `--overwrite` replaces it.
+fn keep_mode_and_owner(from: &Path, to: &Path) {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
+    let Ok(old) = fs::metadata(from) else {
+        return;
+    };
+    let Ok(new) = fs::metadata(to) else {
+        return;
+    };
+    let mut err = std::io::stderr();
+    if (old.uid(), old.gid()) != (new.uid(), new.gid()) {
+        let uid = (old.uid() != new.uid()).then_some(old.uid());
+        if let Err(e) = std::os::unix::fs::chown(to, uid, Some(old.gid())) {
+            let _ = writeln!(
+                err,
+                "mr: warning: the new {} cannot have the old one's owner and group \
+                 ({}:{}): {e}",
+                from.display(),
+                old.uid(),
+                old.gid()
+            );
+        }
+    }
+    let mode = old.permissions().mode() & 0o7777;
+    if let Err(e) = fs::set_permissions(to, fs::Permissions::from_mode(mode)) {
+        let _ = writeln!(
+            err,
+            "mr: warning: the new {} cannot have the old one's permissions ({mode:o}): {e}",
+            from.display()
+        );
+    }
+}
+
 /// The canonical parent (created if missing) and the name of `dir`.
 fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
     let bad = || {
@@ -230,7 +266,7 @@ fn check_replaceable(target: &Path) -> std::result::Result<(), String> {
         return Err("it is not a directory".into());
     }
     let entries = entries(target).map_err(|e| format!("cannot list it: {e}"))?;
-    let foreign = foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d)));
+    let foreign = foreign_entries(target).map_err(|e| format!("cannot list it: {e}"))?;
     if !foreign.is_empty() {
         return Err(format!("it holds {}", describe(&foreign)));
     }
@@ -287,10 +323,47 @@ fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
     Ok(entries)
 }
 
-/// The entries of `dir` that no job writes (see [`foreign_names`]).
+/// The entries of `dir` that no job writes (see [`foreign_names`]), and
+/// inside the directories a job writes, what it does not write there: in
+/// `_bad_records/` mr's `map-*`/`reduce-*` files, in `_dictionaries/` its
+/// `*.jsonl` files, in `_logs/` Hadoop's `history/` of files; and a
+/// `.NAME.crc` without its NAME. (`_temporary/` is a committer's scratch.)
 fn foreign_entries(dir: &Path) -> std::io::Result<Vec<String>> {
     let entries = entries(dir)?;
-    Ok(foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d))))
+    let mut foreign = foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d)));
+    let names: std::collections::HashSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
+    for (name, is_dir) in &entries {
+        if let Some(checked) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".crc")) {
+            if written_by_a_job(name) && !names.contains(checked) {
+                foreign.push(printable_line(name).into_owned());
+            }
+            continue;
+        }
+        let inside: fn(&str, bool) -> bool = match name.as_str() {
+            BAD_RECORDS => |n, d| !d && (n.starts_with("map-") || n.starts_with("reduce-")),
+            crate::categorical::DICTIONARIES => |n, d| !d && n.ends_with(".jsonl"),
+            "_logs" => |n, d| d && n == "history",
+            _ => continue,
+        };
+        if !is_dir {
+            continue;
+        }
+        let sub = dir.join(name);
+        for (n, d) in self::entries(&sub)? {
+            let ok = inside(&n, d)
+                && (n != "history" || self::entries(&sub.join(&n))?.iter().all(|(_, d)| !d));
+            if !ok {
+                foreign.push(format!(
+                    "{}/{}{}",
+                    printable_line(name),
+                    printable_line(&n),
+                    if d { "/" } else { "" }
+                ));
+            }
+        }
+    }
+    foreign.sort();
+    Ok(foreign)
 }
 
 /// Of an output directory's entries (a name, and whether it is a
@@ -300,13 +373,15 @@ fn foreign_entries(dir: &Path) -> std::io::Result<Vec<String>> {
 ///
 /// ```
 /// use mr_core::output::commit::foreign_names;
-/// let entries = [("part-00000", false), ("plots", true), ("_SUCCESS", false), ("a.ipynb", false)];
-/// assert_eq!(foreign_names(entries), ["a.ipynb", "plots/"]);
+/// let entries = [("part-00000", false), ("plots", true), ("_SUCCESS", false), ("a.ipynb", false),
+///                ("part-2-analysis", true)];
+/// assert_eq!(foreign_names(entries), ["a.ipynb", "part-2-analysis/", "plots/"]);
 /// ```
 pub fn foreign_names<'a>(entries: impl IntoIterator<Item = (&'a str, bool)>) -> Vec<String> {
     let mut foreign: Vec<String> = entries
         .into_iter()
-        .filter(|(name, _)| !written_by_a_job(name))
+        // A job writes part files, never part directories.
+        .filter(|(name, dir)| !written_by_a_job(name) || (*dir && name.starts_with("part-")))
         .map(|(name, dir)| format!("{}{}", printable_line(name), if dir { "/" } else { "" }))
         .collect();
     foreign.sort();
@@ -353,6 +428,10 @@ fn remove_old(path: &Path) {
         );
         return;
     }
+    // `_SUCCESS` first: a run killed while removing the rest leaves an
+    // unfinished directory, which the next run removes, not an output
+    // that looks finished with part files missing.
+    let _ = fs::remove_file(path.join(SUCCESS));
     if let Err(e) = fs::remove_dir_all(path) {
         let _ = writeln!(
             err,
@@ -397,9 +476,11 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path) {
         if path.join(SUCCESS).exists() {
             let _ = writeln!(
                 err,
-                "mr: note: {} holds the finished output of a run that was killed; \
-                 remove it or move it into place yourself",
-                path.display()
+                "mr: note: {} holds a finished output (_SUCCESS) that a run which failed or \
+                 was killed could not put in place, or the old output it was replacing; \
+                 compare it with {} and remove it or move it into place yourself",
+                path.display(),
+                target.display()
             );
             continue;
         }
@@ -495,6 +576,71 @@ mod tests {
         fs::create_dir(&empty).unwrap();
         OutputDir::create(&empty, true).unwrap().commit().unwrap();
         assert_eq!(names(&empty), ["_SUCCESS"]);
+    }
+
+    /// `--overwrite` keeps a private output private, and a shared one's
+    /// group and setgid bit.
+    #[test]
+    fn overwrite_keeps_the_permissions_of_the_output() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let finished = || {
+            let o = OutputDir::create(&out, true).unwrap();
+            fs::write(o.temporary().join("part-00000"), "x").unwrap();
+            o.commit().unwrap();
+        };
+        finished();
+        for mode in [0o700, 0o2770, 0o755] {
+            fs::set_permissions(&out, fs::Permissions::from_mode(mode)).unwrap();
+            let gid = fs::metadata(&out).unwrap().gid();
+            finished();
+            let m = fs::metadata(&out).unwrap();
+            assert_eq!(m.permissions().mode() & 0o7777, mode);
+            assert_eq!(m.gid(), gid);
+        }
+    }
+
+    /// Files put inside what looks like a job's: a `part-*` directory,
+    /// `_logs/`, `_bad_records/`, `_dictionaries/`, a checksum of nothing.
+    #[test]
+    fn overwrite_looks_inside_the_directories_a_job_writes() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let finished = || {
+            let o = OutputDir::create(&out, true)?;
+            fs::write(o.temporary().join("part-00000"), "x").unwrap();
+            o.commit()
+        };
+        finished().unwrap();
+        // What jobs write there is theirs.
+        fs::create_dir_all(out.join("_logs/history")).unwrap();
+        fs::write(out.join("_logs/history/job_1_conf.xml"), "x").unwrap();
+        fs::create_dir(out.join("_bad_records")).unwrap();
+        fs::write(out.join("_bad_records/map-0-00000"), "x").unwrap();
+        fs::create_dir(out.join("_dictionaries")).unwrap();
+        fs::write(out.join("_dictionaries/username.jsonl"), "x").unwrap();
+        finished().unwrap();
+        for (mine, shown) in [
+            ("part-2-analysis/notes.ipynb", "part-2-analysis/"),
+            ("_logs/mine.txt", "_logs/mine.txt"),
+            ("_logs/history/deeper/x", "_logs/history/"),
+            ("_bad_records/notes.md", "_bad_records/notes.md"),
+            ("_dictionaries/lookup.csv", "_dictionaries/lookup.csv"),
+            (".my.crc", ".my.crc"),
+        ] {
+            let path = out.join(mine);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "mine").unwrap();
+            let e = finished().unwrap_err().to_string();
+            assert!(e.contains(shown), "{mine}: {e}");
+            assert!(path.exists(), "{mine}");
+            fs::remove_file(&path).unwrap();
+            if shown.ends_with('/') {
+                fs::remove_dir_all(out.join(shown)).unwrap();
+            }
+        }
+        finished().unwrap();
     }
 
     /// A finished output the user put files in: `--overwrite` refuses it
