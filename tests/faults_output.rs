@@ -683,3 +683,68 @@ fn a_full_disk_behind_stdout_is_named_as_stdout() {
     );
     assert!(!said.contains("--tmp-dir"), "{said}");
 }
+
+/// An output name that is not UTF-8 is refused before anything is written:
+/// its lossy form would put the results in another directory (`caf\u{fffd}`).
+#[test]
+fn an_output_name_that_is_not_utf8_is_refused() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let o = Command::new(MR)
+        .args(["run", "word_count", "-i", "in.txt", "-o"])
+        .arg(std::ffi::OsStr::from_bytes(b"caf\xe9"))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(r#"argument "caf\xE9" is not UTF-8"#),
+        "{}",
+        stderr(&o)
+    );
+    let mut left: Vec<String> = std::fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["in.txt"]);
+}
+
+/// A `--tmp-dir` in the output is refused before anything is made: the
+/// output would hold the run's scratch, and the commit then blamed the
+/// directory mr had made itself.
+#[test]
+fn a_tmp_dir_inside_the_output_is_refused_up_front() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    for (out, tmp) in [("o1", "o1/tmp"), ("o2", "o2"), ("o3", "./o3/../o3/x/y")] {
+        let o = w.mr(&[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            out,
+            "--tmp-dir",
+            tmp,
+        ]);
+        assert!(!o.status.success());
+        assert!(
+            stderr(&o).contains("is inside the output directory"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!w.path(out).exists(), "{out}");
+    }
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-o",
+        "o4",
+        "--tmp-dir",
+        "o4-tmp",
+    ]));
+}

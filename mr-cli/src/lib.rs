@@ -203,9 +203,13 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
 
 /// [`main_with`], with the name and version the binary shows.
 pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
-    let args: Vec<String> = std::env::args_os()
-        .map(|a| a.to_string_lossy().into_owned())
-        .collect();
+    let args = match utf8_args(std::env::args_os()) {
+        Ok(args) => args,
+        Err(e) => {
+            eprintln!("mr: error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let base = command(&registry, &info, &args);
     let cli = match parse_cli(&registry, base, args) {
         Ok(cli) => cli,
@@ -216,6 +220,45 @@ pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
         }
     };
     run_cli(&registry, &info, &cli)
+}
+
+/// The command line as strings; an argument that is not UTF-8 is refused
+/// (its lossy form would name another file: `-o caf\xe9` wrote `caf\u{fffd}`).
+/// Files with such names are still read from a directory or glob given
+/// as input.
+///
+/// ```
+/// use std::ffi::OsString;
+/// use std::os::unix::ffi::OsStringExt;
+/// let ok = mr_cli::utf8_args([OsString::from("mr"), OsString::from("-o"), OsString::from("café")]);
+/// assert_eq!(ok.unwrap(), ["mr", "-o", "café"]);
+/// let bad = mr_cli::utf8_args([OsString::from("mr"), OsString::from("-o"), OsString::from_vec(b"caf\xe9".to_vec())]);
+/// assert!(bad.unwrap_err().contains("\"caf\\xE9\" is not UTF-8"));
+/// ```
+pub fn utf8_args(
+    args: impl IntoIterator<Item = std::ffi::OsString>,
+) -> Result<Vec<String>, String> {
+    args.into_iter()
+        .map(|a| {
+            a.into_string().map_err(|a| {
+                use std::os::unix::ffi::OsStrExt;
+                let shown: String = a
+                    .as_bytes()
+                    .utf8_chunks()
+                    .map(|c| {
+                        let bad: String =
+                            c.invalid().iter().map(|b| format!("\\x{b:02X}")).collect();
+                        format!("{}{bad}", c.valid())
+                    })
+                    .collect();
+                format!(
+                    "argument \"{shown}\" is not UTF-8: mr takes file names on its command line \
+                     as UTF-8 (a file so named is still read from a directory or glob given as \
+                     --input; an output directory needs a UTF-8 name)"
+                )
+            })
+        })
+        .collect()
 }
 
 /// Parses the command line, runs the command, and turns the outcome into an

@@ -345,6 +345,12 @@ pub(crate) fn run_map_task(
             }
         }
     }
+    // Read to its end: still the file that was listed? A file rewritten
+    // in place while read (same size, as `rsync --inplace` or a copy over
+    // it does) would give results of half old, half new lines.
+    if env.step_index == 0 {
+        crate::input::lines::still_as_listed(&split.file)?;
+    }
     crate::input::csv::end_task();
     // A whole file, as a table, counts as the bytes of the file.
     stats.input_bytes = if table || whole {

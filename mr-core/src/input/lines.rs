@@ -614,6 +614,17 @@ fn as_listed(input: &InputFile, path: &std::path::Path, meta: &std::fs::Metadata
             ));
         }
     }
+    // The same size but modified since it was listed: rewritten in place.
+    // (A log appended to grows; what was listed of it is still as listed.)
+    if let (Some((_, _, size, s, ns)), Some(now)) = (input.id, file_id(meta)) {
+        if now.2 == size && (s, ns) != (now.3, now.4) {
+            return Err(changed(
+                "it was modified after it was listed, and is the same size: rewritten in \
+                 place (by rsync --inplace, or a copy over it?)"
+                    .into(),
+            ));
+        }
+    }
     if meta.len() < input.size {
         return Err(changed(shrank(
             input.size,
@@ -864,6 +875,34 @@ mod tests {
             Error::InputChanged { how, .. } => how,
             other => panic!("not InputChanged: {other}"),
         }
+    }
+
+    /// Rewritten in place at the same size (rsync --inplace): refused; a
+    /// log appended to is still read as listed.
+    #[test]
+    fn a_file_rewritten_in_place_is_told_from_one_appended_to() {
+        let content = "line of a log\n".repeat(1000);
+        let (_d, p, f) = listed_file(content.as_bytes());
+        let later = |p: &std::path::Path| {
+            let t = std::fs::metadata(p).unwrap().modified().unwrap()
+                + std::time::Duration::from_secs(2);
+            std::fs::File::options()
+                .write(true)
+                .open(p)
+                .unwrap()
+                .set_modified(t)
+                .unwrap();
+        };
+        std::fs::write(&p, "LINE OF A LOG\n".repeat(1000)).unwrap();
+        later(&p);
+        let how = changed_how(still_as_listed(&f).expect_err("changed"));
+        assert!(how.contains("rewritten in place"), "{how}");
+
+        let (_d, p, f) = listed_file(content.as_bytes());
+        let mut log = std::fs::File::options().append(true).open(&p).unwrap();
+        std::io::Write::write_all(&mut log, b"one more\n").unwrap();
+        later(&p);
+        still_as_listed(&f).unwrap();
     }
 
     #[test]

@@ -85,6 +85,14 @@ impl OutputDir {
                 path: dir.to_path_buf(),
                 reason,
             })?;
+            if is_mount_point(&target, &parent) {
+                return Err(Error::OutputNotReplaceable {
+                    path: dir.to_path_buf(),
+                    reason: "it is a mount point, which --overwrite cannot replace (the new \
+                             output takes its place by a rename); write to a directory inside it"
+                        .into(),
+                });
+            }
         }
         let staging = tempfile::Builder::new()
             .prefix(&format!("{name}{STAGING_INFIX}{}-", std::process::id()))
@@ -227,6 +235,15 @@ fn keep_mode_and_owner(from: &Path, to: &Path) {
             "mr: warning: the new {} cannot have the old one's permissions ({mode:o}): {e}",
             from.display()
         );
+    }
+}
+
+/// Whether the directory `dir` is on another file system than its `parent`.
+fn is_mount_point(dir: &Path, parent: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (fs::symlink_metadata(dir), fs::metadata(parent)) {
+        (Ok(d), Ok(p)) => d.is_dir() && d.dev() != p.dev(),
+        _ => false,
     }
 }
 
