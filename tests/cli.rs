@@ -38,6 +38,16 @@ fn word_count_to_stdout_in_key_order() {
         "\"at\"\t1\n\"bone\"\t1\n\"cat\"\t1\n\"dog\"\t2\n\"dog's\"\t1\n\"end\"\t1\n\"newline\"\t1\n\"no\"\t1\n\"the\"\t2\n"
     );
     assert_eq!(counter(&stderr(&o), "step 0: input records"), 4);
+    // Skipped as Hadoop does, but said (mrjob's local runner reads it);
+    // _SUCCESS is a job's, not a skipped input.
+    assert!(
+        stderr(&o).contains(
+            "skipped 1 file whose name starts with _ or . (Hadoop's hidden files), such as \
+             in/.hidden: name it to read it"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }
 
 #[test]
@@ -848,4 +858,25 @@ fn many_small_files_count_the_same_with_runs_in_memory_or_on_disk() {
         assert_eq!(sorted_lines(&stdout(&o)), want, "--sort-buffer-mb {buffer}");
         assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
     }
+}
+
+/// `file:` URIs are local paths, as mrjob and Hadoop take them; a cluster
+/// file system's URI is refused by the local runner, naming the runners
+/// that read it (it was "input not found").
+#[test]
+fn file_uris_are_read_and_cluster_uris_sent_to_their_runner() {
+    let w = Workdir::new();
+    w.write("in/a.txt", "a b\n");
+    let abs = w.path("in/a.txt").display().to_string();
+    for uri in [format!("file://{abs}"), format!("file:{abs}")] {
+        let o = ok(w.mr(&["run", "word_count", "-q", "-i", &uri]));
+        assert_eq!(stdout(&o), "\"a\"\t1\n\"b\"\t1\n", "{uri}");
+    }
+    let o = w.mr(&["run", "word_count", "-q", "-i", "hdfs://nn/logs"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("read by -r hadoop or -r spark"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -356,6 +356,44 @@ fn mr_leftover(p: &Path) -> Option<&'static str> {
     }
 }
 
+/// An input argument as a local path: a `file:` URI (as mrjob and Hadoop
+/// take them) gives its path; another scheme (`hdfs://`, `s3://`) is an
+/// error saying which runner reads it.
+///
+/// ```
+/// use mr_core::input::listing::local_path_of;
+/// assert_eq!(local_path_of("file:///var/log/a.log").unwrap(), "/var/log/a.log");
+/// assert_eq!(local_path_of("file:/var/log/a.log").unwrap(), "/var/log/a.log");
+/// assert_eq!(local_path_of("logs/a.log").unwrap(), "logs/a.log");
+/// assert_eq!(local_path_of("logs/a:b.log").unwrap(), "logs/a:b.log");
+/// assert!(local_path_of("hdfs://nn/logs").unwrap_err().to_string().contains("-r hadoop"));
+/// ```
+pub fn local_path_of(arg: &str) -> Result<String> {
+    if let Some(rest) = arg.strip_prefix("file://") {
+        // file:///abs (an empty authority) or file://localhost/abs.
+        let path = rest.strip_prefix("localhost").unwrap_or(rest);
+        if path.starts_with('/') {
+            return Ok(path.to_string());
+        }
+    } else if let Some(path) = arg.strip_prefix("file:").filter(|p| p.starts_with('/')) {
+        return Ok(path.to_string());
+    }
+    match arg.split_once("://") {
+        Some((scheme, _))
+            if !scheme.is_empty()
+                && scheme
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '+') =>
+        {
+            Err(Error::Config(format!(
+                "input {arg}: the local runner reads files on this machine; a {scheme}:// path is \
+                 read by -r hadoop or -r spark (or copy it here first)"
+            )))
+        }
+        _ => Ok(arg.to_string()),
+    }
+}
+
 /// Lists the input files named by `args`, in a stable order.
 ///
 /// ```
@@ -379,6 +417,7 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
             });
             continue;
         }
+        let arg = &local_path_of(arg)?;
         let path = Path::new(arg);
         // A broken link too: add_path names it.
         if path.exists() || path.is_symlink() {
@@ -402,15 +441,19 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
                 if !skipped_name(&p) {
                     matched = true;
                     walk.add_path(&p, false)?;
+                } else {
+                    walk.note_hidden(&p);
                 }
             }
             if !matched {
+                walk.say_hidden();
                 return Err(Error::InputNotFound { path: arg.clone() });
             }
         } else {
             return Err(Error::InputNotFound { path: arg.clone() });
         }
     }
+    walk.say_hidden();
     if walk.twice > SAID_TWICE {
         eprintln!(
             "mr: warning: skipped {} more paths to files already listed",
@@ -471,12 +514,43 @@ struct Walk {
     dirs: Vec<FileId>,
     /// Paths skipped as a second path to a file listed.
     twice: usize,
+    /// Files skipped for a hidden name (not a job's bookkeeping): how many,
+    /// and the first.
+    hidden: (usize, Option<PathBuf>),
 }
 
 /// Second paths to a file named one by one in warnings; more are counted.
 const SAID_TWICE: usize = 10;
 
 impl Walk {
+    /// Counts a file skipped for its hidden name, unless it is one a job
+    /// writes (`_SUCCESS`, `.part-00000.crc`) or `.`/`..`.
+    fn note_hidden(&mut self, p: &Path) {
+        let name = p.file_name().map(|n| n.to_string_lossy());
+        let bookkeeping = name
+            .as_deref()
+            .is_none_or(crate::output::commit::written_by_a_job);
+        if !bookkeeping && fs::metadata(p).is_ok_and(|m| m.is_file()) {
+            self.hidden.0 += 1;
+            self.hidden.1.get_or_insert_with(|| p.to_path_buf());
+        }
+    }
+
+    /// Says, once, how many files were skipped for a hidden name: mrjob's
+    /// local runner reads them, so a port must not lose them unsaid.
+    fn say_hidden(&mut self) {
+        if let (n @ 1.., Some(first)) = std::mem::take(&mut self.hidden) {
+            eprintln!(
+                "mr: warning: skipped {n} file{} whose name starts with _ or . (Hadoop's hidden \
+                 files), such as {}: name {} to read {}",
+                if n == 1 { "" } else { "s" },
+                printable_path(&first),
+                if n == 1 { "it" } else { "each" },
+                if n == 1 { "it" } else { "them" },
+            );
+        }
+    }
+
     fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
         if !explicit {
             if let Some(what) = mr_leftover(path) {
@@ -514,6 +588,8 @@ impl Walk {
             for p in entries {
                 if !skipped_name(&p) {
                     self.add_path(&p, false)?;
+                } else {
+                    self.note_hidden(&p);
                 }
             }
             if id.is_some() {
