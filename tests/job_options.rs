@@ -324,3 +324,57 @@ fn input_uri_is_a_file_uri() {
     let want = format!("\"file://{}\"\t2\n", w.path("d/a.txt").display());
     assert_eq!(stdout(&o), want);
 }
+
+/// An mrjob command line, as its users type it: the last of a repeated
+/// option counts, a negative number is a value, mrjob's switches for what
+/// mr always does are taken, `--num-cores` is `-j`, an mrjob script's name
+/// points to its port, and an empty output directory made first is used.
+#[test]
+fn mrjob_command_lines_run_as_typed() {
+    let w = Workdir::new();
+    let lines: String = (1..=1000).map(|i| format!("{i}\n")).collect();
+    w.write("nums.txt", &lines);
+    let sample = |extra: &[&str]| {
+        let mut args = vec!["run", "mr_log_sampler", "-q", "nums.txt"];
+        args.extend_from_slice(extra);
+        w.mr(&args)
+    };
+    let o = ok(sample(&["--sample-size=1", "--sample-size", "3"]));
+    assert_eq!(stdout(&o).lines().count(), 3);
+    let o = sample(&["--sample-size", "-3"]);
+    assert!(
+        stderr(&o).contains(r#"option --sample-size "-3""#),
+        "a value, not a flag: {}",
+        stderr(&o)
+    );
+    std::fs::create_dir(w.path("out")).unwrap();
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "--num-cores",
+        "2",
+        "--check-input-paths",
+        "--emulate-map-input-file",
+        "--cleanup",
+        "ALL",
+        "--cleanup-on-failure",
+        "NONE",
+        "nums.txt",
+        "-o",
+        "out",
+    ]));
+    assert!(w.path("out/_SUCCESS").exists());
+    let o = w.mr(&["run", "mr_grep.py", "-e", "x", "nums.txt"]);
+    assert!(
+        stderr(&o).contains(r#"mrjob's mr_grep.py is the job "mr_grep" here"#),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr(&["run", "mr_word_freq_count", "nums.txt"]);
+    assert!(
+        stderr(&o).contains(r#"is the job "word_count" here"#),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -147,7 +147,13 @@ pub struct RunArgs {
 
     /// Worker threads (0 = one per core). Memory: the sort buffer is shared
     /// by the threads, so more threads do not use more of it.
-    #[arg(short, long, default_value_t = 0, value_name = "N")]
+    #[arg(
+        short,
+        long,
+        visible_alias = "num-cores",
+        default_value_t = 0,
+        value_name = "N"
+    )]
     pub jobs: usize,
 
     /// Reduce partitions (0 = one per worker thread). Each is reduced
@@ -247,6 +253,27 @@ pub struct RunArgs {
     /// Also show the framework counters that are zero in the summary.
     #[arg(short, long)]
     pub verbose: bool,
+
+    /// mrjob's switches for what mr always does (`--check-input-paths`,
+    /// `--emulate-map-input-file`), taken so a ported command line runs.
+    #[arg(
+        long = "check-input-paths",
+        hide = true,
+        alias = "emulate-map-input-file",
+        action = clap::ArgAction::Count
+    )]
+    pub mrjob_always: u8,
+
+    /// mrjob's `--cleanup MODE` and `--cleanup-on-failure MODE`: mr removes
+    /// its temporary files on success and on failure, whatever the mode.
+    #[arg(
+        long = "cleanup",
+        hide = true,
+        alias = "cleanup-on-failure",
+        value_name = "MODE",
+        action = clap::ArgAction::Append
+    )]
+    pub mrjob_cleanup: Vec<String>,
 
     /// Also write the run's report to FILE: JSON (job, settings, wall time,
     /// per-phase and per-task figures, counters, output, skipped records; for

@@ -104,7 +104,10 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
     opts.iter()
         .map(|o| {
             let checker = o.clone();
+            // As argparse takes them (mrjob's options): the last one given
+            // counts, and a negative number is a value, not a flag.
             let mut a = clap::Arg::new(id(o))
+                .overrides_with(id(o))
                 .long(o.name.clone())
                 .help(o.help.clone())
                 .help_heading(heading.clone());
@@ -116,6 +119,7 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
                 kind => {
                     a = a
                         .action(clap::ArgAction::Set)
+                        .allow_negative_numbers(matches!(kind, OptionKind::Int | OptionKind::Float))
                         .value_name(match kind {
                             OptionKind::Int => "INT",
                             OptionKind::Float => "NUMBER",

@@ -69,6 +69,8 @@ impl Registry {
     /// let r = mr_cli::Registry::builtin();
     /// assert_eq!(r.resolve("jobs/word_count/").unwrap().name(), "word_count");
     /// assert!(r.resolve("nope").is_err_and(|e| e.to_string().contains("word_count")));
+    /// let e = r.resolve("mr_word_freq_count.py").err().unwrap().to_string();
+    /// assert!(e.contains("mrjob's mr_word_freq_count.py is the job \"word_count\" here"), "{e}");
     /// ```
     pub fn resolve(&self, name: &str) -> anyhow::Result<Arc<dyn Job>> {
         let trimmed = name.trim_end_matches('/');
@@ -78,6 +80,14 @@ impl Registry {
             return Ok(j.clone());
         }
         let known: Vec<&str> = self.jobs.iter().map(|j| j.name()).collect();
+        // mrjob's example whose port has another name.
+        let ported = match base.strip_suffix(".py").unwrap_or(base) {
+            "mr_word_freq_count" => Some("word_count"),
+            other => known.iter().copied().find(|k| *k == other),
+        };
+        if let Some(job) = ported.filter(|j| known.contains(j)) {
+            anyhow::bail!("unknown job {name:?}: mrjob's {base} is the job {job:?} here");
+        }
         match closest(base, &known) {
             Some(best) => anyhow::bail!(
                 "unknown job {name:?}; did you mean {best:?}? (known jobs: {})",
@@ -334,14 +344,37 @@ pub fn parse_cli(
     let mut cmd = base.clone();
     let mut job_opts = None;
     if let Some((sub, name)) = job_args::job_name(&base, &argv) {
-        if let Ok(job) = registry.resolve(&name) {
-            let opts = job.options();
-            if let Some(run) = base.find_subcommand(&sub) {
-                job_args::check_options(run, job.name(), &opts)?;
+        match registry.resolve(&name) {
+            Ok(job) => {
+                let opts = job.options();
+                if let Some(run) = base.find_subcommand(&sub) {
+                    job_args::check_options(run, job.name(), &opts)?;
+                }
+                let extra = job_args::clap_args(job.name(), &opts);
+                cmd = cmd.mut_subcommand(&sub, |c| c.args(extra));
+                job_opts = Some((sub, opts));
             }
-            let extra = job_args::clap_args(job.name(), &opts);
-            cmd = cmd.mut_subcommand(&sub, |c| c.args(extra));
-            job_opts = Some((sub, opts));
+            // An unknown job is said first, not as one of its options that
+            // clap does not know (`mr run mr_grep.py -e x`); an unknown
+            // option before the job name is clap's to say.
+            Err(unknown) => {
+                if let Err(e) = cmd.clone().try_get_matches_from(&argv) {
+                    use clap::error::{ContextKind, ContextValue};
+                    let at = |s: &str| {
+                        argv.iter()
+                            .position(|a| a == s || a.starts_with(&format!("{s}=")))
+                    };
+                    let after_job = match e.get(ContextKind::InvalidArg) {
+                        Some(ContextValue::String(arg)) => at(arg) > at(&name),
+                        _ => false,
+                    };
+                    return Err(if after_job {
+                        ParseError::Other(unknown)
+                    } else {
+                        e.into()
+                    });
+                }
+            }
         }
     }
     let mut matches = cmd.clone().try_get_matches_from(&argv)?;

@@ -21,8 +21,10 @@
 //! beside the `part-*` files): those would be lost with it. The old output
 //! is checked again when the new one is committed, and once more after the
 //! swap, before it is removed: a file added to it meanwhile keeps it.
-//! Staging directories left by a killed run are removed by the next run on
-//! the same output.
+//! Without `--overwrite`, an existing output is refused, but for an empty
+//! directory (made beforehand, as mrjob allows), which is replaced if it is
+//! still empty at the commit. Staging directories left by a killed run are
+//! removed by the next run on the same output.
 
 use crate::error::{printable_line, Error, Result};
 use crate::lock::{Claim, OwnerLock};
@@ -52,6 +54,9 @@ pub struct OutputDir {
     target: PathBuf,
     staging: PathBuf,
     overwrite: bool,
+    /// Without `overwrite`: `dir` was an empty directory, to be replaced if
+    /// it still is.
+    replace_empty: bool,
     committed: bool,
     /// Held until the commit is done or the staging directory is removed.
     lock: Option<OwnerLock>,
@@ -77,9 +82,18 @@ impl OutputDir {
             }
         };
         clean_stale_siblings(&parent, &name, &target);
+        // An empty directory (`mkdir out` first, as mrjob allows) is taken
+        // without --overwrite: nothing in it can be lost. It is replaced
+        // only if still empty at the commit.
+        let mut replace_empty = false;
         if fs::symlink_metadata(&target).is_ok() {
             if !overwrite {
-                return Err(Error::OutputExists(dir.to_path_buf()));
+                let empty = fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir())
+                    && entries(&target).is_ok_and(|e| e.is_empty());
+                if !empty {
+                    return Err(Error::OutputExists(dir.to_path_buf()));
+                }
+                replace_empty = true;
             }
             check_replaceable(&target).map_err(|reason| Error::OutputNotReplaceable {
                 path: dir.to_path_buf(),
@@ -105,6 +119,7 @@ impl OutputDir {
             target,
             staging,
             overwrite,
+            replace_empty,
             committed: false,
             lock: Some(lock),
         })
@@ -123,7 +138,11 @@ impl OutputDir {
         crate::cancel::check()?;
         let exists = fs::symlink_metadata(&self.target).is_ok();
         if exists {
-            if !self.overwrite {
+            let still_empty = || entries(&self.target).is_ok_and(|e| e.is_empty());
+            if self.replace_empty && !still_empty() {
+                return Err(self.keep_staging("was empty, and files were put in it during the run"));
+            }
+            if !self.overwrite && !self.replace_empty {
                 // Created during the run, and not by mr (we hold the lock).
                 return Err(self.keep_staging("appeared during the run (not created by mr)"));
             }
@@ -540,10 +559,12 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
         fs::create_dir(&out).unwrap();
+        fs::write(out.join("notes.txt"), "mine").unwrap();
         assert!(matches!(
             OutputDir::create(&out, false),
             Err(Error::OutputExists(_))
         ));
+        fs::remove_file(out.join("notes.txt")).unwrap();
         {
             let o = OutputDir::create(&out, true).unwrap();
             fs::write(o.temporary().join("part-00000"), "x").unwrap();
@@ -554,6 +575,31 @@ mod tests {
         o.commit().unwrap();
         assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
         assert_eq!(names(d.path()), ["out"]);
+    }
+
+    /// An empty directory made beforehand is taken without --overwrite,
+    /// and replaced only if still empty at the commit.
+    #[test]
+    fn an_empty_directory_is_taken_without_overwrite() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        fs::create_dir(&out).unwrap();
+        let o = OutputDir::create(&out, false).unwrap();
+        fs::write(o.temporary().join("part-00000"), "x").unwrap();
+        o.commit().unwrap();
+        assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
+        assert!(matches!(
+            OutputDir::create(&out, false),
+            Err(Error::OutputExists(_))
+        ));
+
+        let out = d.path().join("out2");
+        fs::create_dir(&out).unwrap();
+        let o = OutputDir::create(&out, false).unwrap();
+        fs::write(out.join("notes.txt"), "put there during the run").unwrap();
+        let e = o.commit().unwrap_err().to_string();
+        assert!(e.contains("files were put in it during the run"), "{e}");
+        assert_eq!(names(&out), ["notes.txt"]);
     }
 
     #[test]
