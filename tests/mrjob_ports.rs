@@ -116,8 +116,22 @@ fn mr_grep_matches_mrjob_with_its_expression_option() {
         return;
     }
     let w = Workdir::new();
-    let files = text(&w, "22");
-    for expr in ["the", "th[ae]n", "^[A-Z]"] {
+    let mut files = text(&w, "22");
+    w.write("ops.txt", "C++ and e+x\n2*3 = 6\nthe (th)e\n");
+    files.push("ops.txt".into());
+    // grep's basic expressions: + ? | ( ) { } are plain characters, their
+    // backslashed forms the operators; a leading * is a star.
+    for expr in [
+        "the",
+        "th[ae]n",
+        "^[A-Z]",
+        "e+",
+        r"the\|and",
+        r"\(th\)\{1,\}e",
+        r"s\+ ",
+        "*",
+        "[[:digit:]]\\{3\\}",
+    ] {
         let mut args = vec!["-e", expr];
         args.extend(files.iter().map(String::as_str));
         let ours = mr(&w, "mr_grep", &args);
