@@ -880,3 +880,17 @@ fn file_uris_are_read_and_cluster_uris_sent_to_their_runner() {
         stderr(&o)
     );
 }
+
+/// A file whose size says 0 but that has bytes (`/proc`, `/sys`) is read
+/// to its end, not taken for empty: as `cat FILE | mr run` reads it.
+#[test]
+fn files_that_say_size_zero_but_hold_bytes_are_read() {
+    let w = Workdir::new();
+    let Ok(cpuinfo) = std::fs::read("/proc/cpuinfo") else {
+        return skip_note("no /proc/cpuinfo here");
+    };
+    let piped = ok(w.mr_stdin(&["run", "word_count", "-q"], Some(&cpuinfo)));
+    let read = ok(w.mr(&["run", "word_count", "-q", "-i", "/proc/cpuinfo"]));
+    assert!(!stdout(&read).is_empty());
+    assert_eq!(stdout(&read), stdout(&piped));
+}

@@ -640,6 +640,18 @@ impl Walk {
             }
             self.files.insert(id, display.clone());
         }
+        if meta.len() == 0 && !read_head(path)?.is_empty() {
+            // A size of 0 with bytes behind it (/proc, /sys): read to its
+            // end, as a stream, not taken for empty.
+            self.out.push(InputFile {
+                source: InputSource::Stream(path.to_path_buf()),
+                display,
+                size: 0,
+                compression: Compression::None,
+                id: None,
+            });
+            return Ok(());
+        }
         self.out.push(InputFile {
             source: InputSource::Path(path.to_path_buf()),
             display,
