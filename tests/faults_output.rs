@@ -212,6 +212,47 @@ fn sigint_or_sigterm_during_overwrite_keeps_the_old_output() {
     }
 }
 
+/// Ctrl-C while the commit removes the old output (40,000 part files):
+/// the new output is in place and stays; mr says so, and exits 130.
+#[test]
+fn sigint_during_the_commit_keeps_the_new_output_and_says_so() {
+    let w = Workdir::new();
+    w.write("small.txt", "a b a\n");
+    let k = w.path("K");
+    fs::create_dir(&k).unwrap();
+    fs::write(k.join("_SUCCESS"), "").unwrap();
+    for i in 0..40_000 {
+        fs::write(k.join(format!("part-{i:06}")), "").unwrap();
+    }
+    let child = spawn(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "small.txt",
+            "-o",
+            "K",
+            "--overwrite",
+        ],
+    );
+    // The new output in K (its part-00000; the old ones have six digits)
+    // and the old one under the staging name, being removed.
+    let swapped = || k.join("part-00000").exists() && has_staging(w.dir.path(), "K");
+    wait_for("the old output swapped out", swapped);
+    signal(&child, "INT");
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(130), "{err}");
+    assert!(
+        err.contains("interrupted after the output was in place") && err.contains("was kept"),
+        "{err}"
+    );
+    assert!(!err.contains("did not stop"), "{err}");
+    assert_eq!(read_parts(&k), "\"a\"\t2\n\"b\"\t1\n");
+    assert!(!has_staging(w.dir.path(), "K"));
+}
+
 // ---------------------------------------------------------------------------
 // SIGKILL, then a rerun.
 
@@ -682,6 +723,23 @@ fn a_full_disk_behind_stdout_is_named_as_stdout() {
         "{said}"
     );
     assert!(!said.contains("--tmp-dir"), "{said}");
+    // --cat-output: the output is written and complete; the message says
+    // so, and that only its copy on stdout failed.
+    let o = Command::new(MR)
+        .args(["run", "word_count", "-q", "--cat-output", "-o"])
+        .arg(w.path("out"))
+        .arg("-i")
+        .arg(w.path("in.txt"))
+        .stdout(fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let said = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        said.contains("is complete and in place; only printing it failed"),
+        "{said}"
+    );
+    assert!(w.path("out/_SUCCESS").exists());
 }
 
 /// An output name that is not UTF-8 is refused before anything is written:

@@ -281,6 +281,15 @@ pub fn main_with(registry: Registry) -> ExitCode {
 fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
     install_signal_handler();
     match dispatch(registry, info, cli) {
+        // Ctrl-C came as the output was put in place: it is complete, and
+        // kept; the exit status still says the run was interrupted.
+        Ok(()) if mr_core::cancel::requested() => {
+            if let Some(said) = mr_core::cancel::interrupted_after_commit() {
+                eprintln!("mr: {said}");
+                return ExitCode::from(130);
+            }
+            ExitCode::SUCCESS
+        }
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             if e.downcast_ref::<mr_core::Error>()
@@ -459,10 +468,12 @@ fn install_signal_handler() {
             .spawn(|| {
                 let grace = mr_core::cancel::stop_grace();
                 std::thread::sleep(grace);
-                eprintln!(
-                    "mr: interrupted; the run did not stop within {}s, exiting",
-                    grace.as_secs()
-                );
+                if mr_core::cancel::in_place().is_none() {
+                    eprintln!(
+                        "mr: interrupted; the run did not stop within {}s, exiting",
+                        grace.as_secs()
+                    );
+                }
                 mr_core::cancel::force_exit(130);
             });
     });

@@ -200,6 +200,34 @@ pub fn critical<T>(f: impl FnOnce() -> T) -> T {
     f()
 }
 
+static IN_PLACE: Mutex<Option<PathBuf>> = Mutex::new(None);
+
+/// Records that the run's output `dir` is in place, complete: an interrupt
+/// from now on cannot undo it, and [`in_place`] tells what to say.
+pub fn output_in_place(dir: impl Into<PathBuf>) {
+    *lock(&IN_PLACE) = Some(dir.into());
+}
+
+/// The output put in place by this process, if one was ([`output_in_place`]).
+///
+/// ```
+/// assert_eq!(mr_core::cancel::in_place(), None);
+/// ```
+pub fn in_place() -> Option<PathBuf> {
+    lock(&IN_PLACE).clone()
+}
+
+/// What to say of an interrupt that came once the output was in place:
+/// that it is complete and kept (not "removed", not "did not stop").
+pub fn interrupted_after_commit() -> Option<String> {
+    in_place().map(|dir| {
+        format!(
+            "interrupted after the output was in place: {} is complete (_SUCCESS) and was kept",
+            dir.display()
+        )
+    })
+}
+
 /// Removes every registered path and exits the process with `code`, once no
 /// [`critical`] section is running. For the binary's watchdog, when a run did
 /// not stop by itself soon after a signal.
@@ -209,6 +237,9 @@ pub fn force_exit(code: i32) -> ! {
     for p in paths {
         // Best effort: the process is going away with an error anyway.
         let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+    }
+    if let Some(said) = interrupted_after_commit() {
+        eprintln!("mr: {said}");
     }
     std::process::exit(code)
 }

@@ -350,9 +350,16 @@ pub(crate) fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
     parts.sort();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    mr_core::output::stdout::concat_parts(&parts, &mut out)?;
-    out.flush().map_err(mr_core::Error::Stdout)?;
-    Ok(())
+    let printed = mr_core::output::stdout::concat_parts(&parts, &mut out)
+        .and_then(|()| out.flush().map_err(mr_core::Error::Stdout));
+    // The output is complete whatever happens to its copy on stdout: a
+    // retry must not take it for a failed run's.
+    printed.with_context(|| {
+        format!(
+            "--cat-output: {} is complete and in place; only printing it failed",
+            dir.display()
+        )
+    })
 }
 
 /// Runs the job; the summary goes to stderr unless `--quiet`; the report

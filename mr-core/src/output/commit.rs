@@ -175,6 +175,7 @@ impl OutputDir {
         }
         self.committed = true;
         self.lock = None;
+        crate::cancel::output_in_place(&self.dir);
         Ok(self.dir.clone())
     }
 
@@ -182,6 +183,7 @@ impl OutputDir {
     fn replace(&mut self) -> Result<()> {
         match renameat_with(CWD, &self.staging, CWD, &self.target, RenameFlags::EXCHANGE) {
             Ok(()) => {
+                crate::cancel::output_in_place(&self.dir);
                 // The staging name now holds the old output.
                 remove_old(&self.staging);
                 return Ok(());
@@ -198,6 +200,7 @@ impl OutputDir {
             let _ = fs::rename(&aside, &self.target);
             return Err(Error::io("moving into place", &self.dir, e));
         }
+        crate::cancel::output_in_place(&self.dir);
         remove_old(&aside);
         Ok(())
     }
