@@ -894,3 +894,20 @@ fn files_that_say_size_zero_but_hold_bytes_are_read() {
     assert!(!stdout(&read).is_empty());
     assert_eq!(stdout(&read), stdout(&piped));
 }
+
+/// An earlier output inside an input directory is read, as Hadoop reads
+/// it, but said; named itself, it is input like any other.
+#[test]
+fn an_earlier_output_inside_the_input_is_said() {
+    let w = Workdir::new();
+    w.write("data/a.txt", "x y\n");
+    ok(w.mr(&["run", "word_count", "-q", "-i", "data", "-o", "data/out"]));
+    let o = ok(w.mr(&["run", "word_count", "-q", "-i", "data", "-o", "out2"]));
+    assert!(
+        stderr(&o).contains("reading data/out, a finished job's output (it has _SUCCESS)"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ok(w.mr(&["run", "word_count", "-q", "-i", "data/out"]));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}

@@ -75,9 +75,10 @@ pub struct RunArgs {
     #[arg(short, long = "input", value_name = "PATH")]
     pub inputs: Vec<String>,
 
-    /// Output directory: part-NNNNN files and _SUCCESS, written under
-    /// DIR/_temporary and moved into place only if every task succeeds.
-    /// Without it, results go to stdout in key order.
+    /// Output directory: part-NNNNN files and _SUCCESS, written beside it
+    /// (DIR.mr-tmp-*) and moved into place only if every task succeeds.
+    /// It must not exist, or be empty (see --overwrite). Without it,
+    /// results go to stdout in key order.
     #[arg(short, long, visible_alias = "output-dir", value_name = "DIR")]
     pub output: Option<std::path::PathBuf>,
 

@@ -193,7 +193,8 @@ pub enum Error {
     },
     /// The disk (or quota) is full: names the file, the free space and the
     /// remedy.
-    #[error("{op} {}: {source}\n  the disk is full{}. {hint}", path.display(),
+    #[error("{op} {}: {source}\n  {}{}. {hint}", path.display(),
+        if *no_inodes { "the file system has no room for new files (no free inodes)" } else { "the disk is full" },
         free.map(|f| format!(" ({} free there)", crate::runner::workdir::human_bytes(f))).unwrap_or_default())]
     DiskFull {
         /// What we were doing.
@@ -205,6 +206,8 @@ pub enum Error {
         source: io::Error,
         /// Bytes free for unprivileged users on that file system, if known.
         free: Option<u64>,
+        /// No inode is free there (however many bytes are): too many files.
+        no_inodes: bool,
         /// What to do about it.
         hint: String,
     },
@@ -315,6 +318,7 @@ impl Error {
             io::ErrorKind::StorageFull | io::ErrorKind::QuotaExceeded => Error::DiskFull {
                 op,
                 free: free_space(&path),
+                no_inodes: no_free_inodes(&path),
                 path,
                 source,
                 hint: "Free space on that disk, or choose --tmp-dir (temp files) or --output \
@@ -339,12 +343,14 @@ impl Error {
                 path,
                 source,
                 free,
+                no_inodes,
                 ..
             } => Error::DiskFull {
                 op,
                 path,
                 source,
                 free,
+                no_inodes,
                 hint: hint(),
             },
             e => e,
@@ -404,6 +410,15 @@ impl fmt::Debug for JobError {
 
 /// Bytes available to unprivileged users on the file system of `path` (or
 /// of its nearest existing ancestor).
+/// Whether the file system of `path` (or its nearest existing ancestor)
+/// has inodes and none is free.
+fn no_free_inodes(path: &std::path::Path) -> bool {
+    path.ancestors()
+        .find(|p| p.exists())
+        .and_then(|p| rustix::fs::statvfs(p).ok())
+        .is_some_and(|st| st.f_files > 0 && st.f_favail == 0)
+}
+
 fn free_space(path: &std::path::Path) -> Option<u64> {
     let existing = path.ancestors().find(|p| p.exists())?;
     let st = rustix::fs::statvfs(existing).ok()?;

@@ -578,6 +578,16 @@ impl Walk {
                 );
                 return Ok(());
             }
+            if !explicit && path.join(crate::output::commit::SUCCESS).is_file() {
+                // Read, as Hadoop reads it, but said: an earlier run's output
+                // kept inside the input tree is rarely meant as input.
+                eprintln!(
+                    "mr: warning: reading {}, a finished job's output (it has _SUCCESS) inside \
+                     an input directory: its part files are read as input (name the input \
+                     directories one by one, or move the output out, to leave it)",
+                    printable_path(path)
+                );
+            }
             let mut entries: Vec<PathBuf> = fs::read_dir(path)
                 .map_err(|e| Error::io("listing", path, e))?
                 .map(|e| e.map(|e| e.path()))
