@@ -424,6 +424,31 @@ fn parquet_output_needs_a_directory_and_conflicts_are_named() {
     ]);
     assert!(!o.status.success());
     assert!(stderr(&o).contains("--output DIR"), "{}", stderr(&o));
+    // Line-output switches with a table: said before the run (--cat-output
+    // printed the table's bytes; --output-protocol was ignored).
+    for (flag, says) in [
+        (&["--cat-output"][..], "--cat-output prints line output"),
+        (
+            &["--output-protocol", "raw-value"][..],
+            "--output-protocol is for line output",
+        ),
+    ] {
+        let mut args = vec![
+            "run",
+            "url_views",
+            "-i",
+            "in.json",
+            "-o",
+            "p",
+            "--output-format",
+            "parquet",
+        ];
+        args.extend_from_slice(flag);
+        let o = w.mr(&args);
+        assert!(!o.status.success());
+        assert!(stderr(&o).contains(says), "{}", stderr(&o));
+        assert!(!w.path("p").exists());
+    }
     // events_table on lines whose value fields disagree in type cannot
     // conflict (types come from names); a bad line is kept aside.
     w.write(

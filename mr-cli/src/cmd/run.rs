@@ -372,6 +372,21 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     if args.step_num != 0 {
         anyhow::bail!("--step-num is for task mode: add --mapper, --combiner or --reducer");
     }
+    if args.output_format != OutputFormatArg::Lines {
+        // Said before the run, not found after it: a table is not lines.
+        if args.cat_output {
+            anyhow::bail!(
+                "--cat-output prints line output; a Parquet table is read with a table reader \
+                 (duckdb -c \"SELECT * FROM 'DIR/*.parquet'\", polars.read_parquet('DIR/*.parquet'))"
+            );
+        }
+        if args.output_protocol.is_some() {
+            anyhow::bail!(
+                "--output-protocol is for line output; a Parquet table takes the job's records \
+                 as they are"
+            );
+        }
+    }
     match args.runner {
         Runner::Local if args.dry_run => {
             anyhow::bail!("--dry-run is for cluster runners: add -r hadoop or -r spark")

@@ -235,6 +235,9 @@ pub fn not_built() -> Error {
     )
 }
 
+/// More columns than a table of events has by design: said, not refused.
+pub const MANY_COLUMNS: usize = 1000;
+
 #[cfg(feature = "parquet")]
 mod arrow_impl {
     use super::*;
@@ -439,6 +442,14 @@ mod arrow_impl {
             what: "Parquet output".into(),
             reason: c.to_string(),
         })?);
+        if schema.fields().len() > MANY_COLUMNS {
+            eprintln!(
+                "mr: warning: the table has {} columns, one for each field name the records \
+                 hold (answers keyed by question id?): Parquet writes and readers slow down and \
+                 use memory with each; a job that keeps such fields in one column scales",
+                schema.fields().len()
+            );
+        }
         if empty_table {
             let dest = dest_dir.join("part-00000.parquet");
             write_empty(&dest, &schema, opts)?;
