@@ -755,7 +755,9 @@ fn mrjob_ports_with_options_and_files_equal_local_runner_on_hadoop() {
         "0",
     ]));
     w.write("stops.txt", "the\nand\nof\na\nto\n");
-    let nasty = "th[ae]'s? |\"$(x)\"";
+    // grep's basic syntax (\? and \| the operators), quotes, $( ): a
+    // command line that must reach the task unchanged.
+    let nasty = r#"th[ae]'s\? \|"$(x)""#;
     let jobs: Vec<(&str, Vec<&str>)> = vec![
         ("mr_grep", vec!["-e", nasty, "--cmdenv", "TZ=UTC"]),
         (

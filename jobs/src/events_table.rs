@@ -42,9 +42,11 @@
 //!
 //! # Odd fields
 //!
-//! A missing or `null` field is null. A field of the wrong type is converted
-//! when the conversion is exact (`"1375223423427"` or `1375223423427.0` for
-//! an integer, `"1.5"` for a float), else null and counted, in all in
+//! A missing or `null` field is null. A string column takes anything else
+//! as its JSON text (a numeric `username` is `"12345"`). A field of the
+//! wrong type is converted when the conversion is exact (`"1375223423427"`,
+//! `"12.0"` or `1375223423427.0` for an integer, `"1.5"` for a float), else
+//! null and counted, in all in
 //! [`COUNTERS`] / [`WRONG_TYPE`] and by column (`wrong type, made null:
 //! page_url`). A `value` that is not a JSON object string is kept whole in
 //! the `value` column (counted in [`BAD_VALUE`]). A line that is not a
@@ -169,7 +171,17 @@ fn convert(v: &Value, kind: ColumnType) -> Result<Option<Value>, ()> {
             (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).into(),
             _ => return Err(()),
         },
-        (ColumnType::Int, Value::String(s)) => s.trim().parse::<i64>().map_err(|_| ())?.into(),
+        (ColumnType::Int, Value::String(s)) => match s.trim().parse::<i64>() {
+            Ok(i) => i.into(),
+            // "12.0", "1e3": as the same number would be.
+            Err(_) => {
+                let f = s.trim().parse::<f64>().map_err(|_| ())?;
+                if f.fract() != 0.0 || f.abs() >= 9.0e15 {
+                    return Err(());
+                }
+                (f as i64).into()
+            }
+        },
         (ColumnType::Float, Value::Number(n)) => n.as_f64().ok_or(())?.into(),
         (ColumnType::Float, Value::String(s)) => {
             let f = s.trim().parse::<f64>().map_err(|_| ())?;
@@ -193,18 +205,21 @@ fn convert(v: &Value, kind: ColumnType) -> Result<Option<Value>, ()> {
 /// assert_eq!(url_path("/view/quiz?quiz_id=3"), "/view/quiz");
 /// assert_eq!(url_path("https://x.org/c/lecture/view?lecture_id=3#t"), "/c/lecture/view");
 /// assert_eq!(url_path("https://x.org"), "/");
+/// assert_eq!(url_path("//cdn.x.org/p?x=1"), "/p");
 /// ```
 pub fn url_path(url: &str) -> &str {
     let end = url.find(['?', '#']).unwrap_or(url.len());
     let url = &url[..end];
-    match url.find("://") {
-        Some(i) => {
-            let rest = &url[i + 3..];
-            match rest.find('/') {
-                Some(j) => &rest[j..],
-                None => "/",
-            }
-        }
+    // `scheme://host/path`, or `//host/path` (protocol-relative).
+    let host_and_path = match url.find("://") {
+        Some(i) => Some(&url[i + 3..]),
+        None => url.strip_prefix("//"),
+    };
+    match host_and_path {
+        Some(rest) => match rest.find('/') {
+            Some(j) => &rest[j..],
+            None => "/",
+        },
         None => url,
     }
 }
@@ -304,34 +319,38 @@ impl EventRows {
                         None
                     }
                 },
-                // Categorical and plain strings: only strings.
+                // Categorical and plain strings: a string, or the JSON text
+                // of anything else (a numeric username stays "12345").
                 (_, Some(Value::String(s))) => Some(Value::from(s.as_str())),
-                (_, Some(_)) => {
-                    wrong(column);
-                    None
-                }
+                (_, Some(other)) => Some(Value::from(other.to_string())),
             };
             row.push((column.to_string(), v.unwrap_or(Value::Null)));
         }
-        let mut push = |row: &mut Vec<(String, Value)>, prefix: &str, name: &str, v: &Value| {
-            let taken = row.iter().any(|(n, _)| n == name);
-            let column = if taken || name.is_empty() || prefix == "context" {
-                format!("{prefix}.{name}")
-            } else {
-                name.to_string()
-            };
-            if row.iter().any(|(n, _)| *n == column) {
-                return; // a repeated parameter: the first one counts
-            }
-            let v = match convert(v, column_type(&column)) {
-                Ok(v) => v.unwrap_or(Value::Null),
-                Err(()) => {
-                    wrong(&column);
-                    Value::Null
+        let mut seen: Vec<(&str, String)> = Vec::new();
+        let mut push =
+            |row: &mut Vec<(String, Value)>, prefix: &'static str, name: &str, v: &Value| {
+                if seen.iter().any(|(p, n)| *p == prefix && n == name) {
+                    return; // a repeated parameter: the first one counts
                 }
+                seen.push((prefix, name.to_string()));
+                let taken = row.iter().any(|(n, _)| n == name);
+                let column = if taken || name.is_empty() || prefix == "context" {
+                    format!("{prefix}.{name}")
+                } else {
+                    name.to_string()
+                };
+                if row.iter().any(|(n, _)| *n == column) {
+                    return; // `value.x` met the prefixed `x`: the first one counts
+                }
+                let v = match convert(v, column_type(&column)) {
+                    Ok(v) => v.unwrap_or(Value::Null),
+                    Err(()) => {
+                        wrong(&column);
+                        Value::Null
+                    }
+                };
+                row.push((column, v));
             };
-            row.push((column, v));
-        };
         if let Some(Value::String(url)) = field(&["page_url", "page"]) {
             for (k, v) in query_params(url) {
                 push(&mut row, "query", &k, &Value::String(v));
@@ -511,7 +530,7 @@ mod tests {
         let lines = [
             // a video event: value fields decoded
             r#"{"key": "user.video.lecture.action", "value": "{\"currentTime\":257.5,\"playbackRate\":1,\"type\":\"play\",\"paused\":false}", "username": "ann", "timestamp": 1375223423427, "page_url": "https://x.org/c/lecture/view?lecture_id=31", "session": "s1"}"#,
-            // wrong types: a string timestamp (exact), a float lecture_id, a number username
+            // wrong types: a string timestamp (exact), a repeated quiz_id, a number username
             r#"{"key": "pageview", "value": "{}", "username": 7, "timestamp": "1375223423428", "page_url": "/view/quiz?quiz_id=abc&quiz_id=4&time=5"}"#,
             // nulls and missing fields; a value that is not JSON
             r#"{"key": null, "value": "not json", "username": null, "timestamp": 1.5}"#,
@@ -529,7 +548,7 @@ mod tests {
         assert_eq!(rows[0]["playbackRate"], 1.0);
         assert_eq!(rows[0]["type"], "play");
         assert_eq!(rows[0]["paused"], false);
-        assert_eq!(rows[1]["username"], Value::Null);
+        assert_eq!(rows[1]["username"], "7", "a number's JSON text");
         assert_eq!(rows[1]["time"], 1375223423428i64);
         assert_eq!(rows[1]["quiz_id"], Value::Null, "abc is not an integer");
         assert_eq!(rows[1]["query.time"], 5);
@@ -537,11 +556,12 @@ mod tests {
         assert_eq!(rows[2]["time"], Value::Null);
         assert_eq!(rows[2]["action"], Value::Null);
         assert_eq!(rows[2]["value"], "not json", "kept whole");
-        assert_eq!(counters.get(COUNTERS, WRONG_TYPE), 3);
         assert_eq!(
-            counters.get(COUNTERS, &format!("{WRONG_TYPE_IN} username")),
-            1
+            rows[1]["query.quiz_id"],
+            Value::Null,
+            "the first quiz_id counts"
         );
+        assert_eq!(counters.get(COUNTERS, WRONG_TYPE), 2);
         assert_eq!(
             counters.get(COUNTERS, &format!("{WRONG_TYPE_IN} quiz_id")),
             1

@@ -167,8 +167,16 @@ impl OutputDir {
                     return Err(self.keep_staging("appeared during the run (not created by mr)"))
                 }
                 Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {
-                    fs::rename(&self.staging, &self.target)
-                        .map_err(|e| Error::io("moving into place", &self.dir, e))?;
+                    // No RENAME_NOREPLACE (NFS, CIFS): a plain rename, which
+                    // fails on a directory that appeared meanwhile, not empty.
+                    if let Err(e) = fs::rename(&self.staging, &self.target) {
+                        if fs::symlink_metadata(&self.target).is_ok() {
+                            return Err(self.keep_staging(&format!(
+                                "appeared during the run (not created by mr): {e}"
+                            )));
+                        }
+                        return Err(Error::io("moving into place", &self.dir, e));
+                    }
                 }
                 Err(e) => return Err(Error::io("moving into place", &self.dir, e.into())),
             }
@@ -198,7 +206,8 @@ impl OutputDir {
             .map_err(|e| Error::io("moving the old output aside", &self.dir, e))?;
         if let Err(e) = fs::rename(&self.staging, &self.target) {
             let _ = fs::rename(&aside, &self.target);
-            return Err(Error::io("moving into place", &self.dir, e));
+            // The finished results are not thrown away for it.
+            return Err(self.keep_staging(&format!("could not be replaced: {e}")));
         }
         crate::cancel::output_in_place(&self.dir);
         remove_old(&aside);
