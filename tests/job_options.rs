@@ -119,9 +119,10 @@ fn nasty_option_values_are_quoted_in_dry_runs() {
         .unwrap_or_else(|| panic!("{cmd}"));
     let argv = mr_cli::cluster::expand_hex_args(vec![hex.to_string()]).unwrap();
     assert_eq!(argv.last().map(String::as_str), Some(NASTY));
-    // And the task accepts it (as a regex, `$` is an anchor: nothing matches).
+    // And the task gets it whole: in grep's basic syntax every character of
+    // it is itself (`$` mid-expression too), so it matches its own line only.
     let o = ok(w.mr_stdin(&[hex], Some(b"x\nit's \"$(touch pwned)\" `x` $HOME a  b\n")));
-    assert_eq!(stdout(&o), "");
+    assert_eq!(stdout(&o), format!("{NASTY}\n"));
     assert!(!w.path("pwned").exists());
 
     // Spark: the value is one argument of the task (a JSON spec, no shell).
