@@ -595,6 +595,30 @@ fn dictionaries_of_an_earlier_run_keep_their_ids() {
         "holds no dictionary of this job's columns",
         &w.path("t4"),
     );
+    // One dictionary file named: a file, not the directory.
+    let o = run(
+        "day2",
+        "t4",
+        &["--dictionaries", "t2/_dictionaries/username.jsonl"],
+    );
+    failed_saying(
+        &o,
+        "is a file: give the earlier output directory",
+        &w.path("t4"),
+    );
+    // A directory with some columns' files only: the others start afresh, said.
+    std::fs::create_dir(w.path("some")).unwrap();
+    std::fs::copy(
+        w.path("t2/_dictionaries/username.jsonl"),
+        w.path("some/username.jsonl"),
+    )
+    .unwrap();
+    let o = ok(run("day2", "t5", &["--dictionaries", "some"]));
+    assert!(
+        stderr(&o).contains("no dictionary of event_type, action"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// `got`'s ids are those `decode` gives for `col` (the ids did not move).

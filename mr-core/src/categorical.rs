@@ -240,6 +240,11 @@ impl Dictionary {
         let config = |reason: String| {
             crate::Error::Config(format!("--dictionaries {}: {reason}", dir.display()))
         };
+        if dir.is_file() {
+            return Err(config(
+                "is a file: give the earlier output directory (or its _dictionaries/)".into(),
+            ));
+        }
         if !dir.is_dir() {
             return Err(config("no such directory".into()));
         }
@@ -259,6 +264,20 @@ impl Dictionary {
                 "holds no dictionary of this job's columns (one of {} here or in its {DICTIONARIES}/)",
                 names.join(", ")
             )));
+        }
+        let missing: Vec<&str> = columns
+            .iter()
+            .filter(|c| !has(c))
+            .map(String::as_str)
+            .collect();
+        if !missing.is_empty() {
+            // Every column has a file in an output of this mr: one without
+            // is an older output's, or another job's. Said, not refused.
+            eprintln!(
+                "mr: warning: --dictionaries {}: no dictionary of {}: their ids start afresh",
+                dir.display(),
+                missing.join(", ")
+            );
         }
         Dictionary::read(&dir, columns)
     }
