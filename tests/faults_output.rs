@@ -806,3 +806,30 @@ fn a_tmp_dir_inside_the_output_is_refused_up_front() {
         "o4-tmp",
     ]));
 }
+
+/// `--report` inside the output, run after run with `--overwrite`: the
+/// report an earlier run wrote there is this run's to write over, not a
+/// user's file; any other file still keeps the output.
+#[test]
+fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let run = |extra: &[&str]| {
+        let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", "K"];
+        args.extend_from_slice(extra);
+        w.mr(&args)
+    };
+    ok(run(&["--report", "K/run.json"]));
+    let first = fs::read_to_string(w.path("K/run.json")).unwrap();
+    ok(run(&["--overwrite", "--report", "K/run.json"]));
+    assert_ne!(fs::read_to_string(w.path("K/run.json")).unwrap(), first);
+    for other in [
+        &["--overwrite"][..],
+        &["--overwrite", "--report", "K/other.json"][..],
+    ] {
+        let o = run(other);
+        assert!(!o.status.success(), "{other:?}");
+        assert!(stderr(&o).contains("run.json"), "{}", stderr(&o));
+        assert!(w.path("K/run.json").exists());
+    }
+}

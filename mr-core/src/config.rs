@@ -69,6 +69,10 @@ pub struct RunConfig {
     /// is a bad record holding its first bytes, and memory stays bounded
     /// on a file that is not lines at all.
     pub max_line_bytes: usize,
+    /// A file the caller writes when the run ends (`--report`): inside the
+    /// output, `--overwrite` does not take an earlier run's copy of it for a
+    /// user's file.
+    pub report: Option<PathBuf>,
     /// An earlier run's dictionaries (`--dictionaries`): the categorical
     /// columns' values found there keep their ids (see
     /// [`crate::categorical::Dictionary::keeping_ids_of`]).
@@ -114,6 +118,7 @@ impl Default for RunConfig {
             inline: false,
             cut_streams: CutStreams::Auto,
             max_line_bytes: crate::input::lines::DEFAULT_MAX_LINE_BYTES,
+            report: None,
             dictionaries: None,
         }
     }

@@ -144,6 +144,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         inline: args.runner == Runner::Inline,
         max_line_bytes: max_line_bytes(args.max_line_mb)?,
         dictionaries: args.dictionaries.clone(),
+        report: args.report.clone(),
     };
     cfg.validate()?;
     Ok(cfg)

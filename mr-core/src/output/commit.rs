@@ -57,6 +57,8 @@ pub struct OutputDir {
     /// Without `overwrite`: `dir` was an empty directory, to be replaced if
     /// it still is.
     replace_empty: bool,
+    /// The name of a file in `dir` that the run writes itself (its report).
+    own: Option<String>,
     committed: bool,
     /// Held until the commit is done or the staging directory is removed.
     lock: Option<OwnerLock>,
@@ -67,8 +69,22 @@ impl OutputDir {
     /// an error unless `overwrite` and it is safe to replace (see the module
     /// docs); it is left as it is until [`commit`](Self::commit).
     pub fn create(dir: &Path, overwrite: bool) -> Result<OutputDir> {
+        Self::create_writing(dir, overwrite, None)
+    }
+
+    /// [`create`](Self::create) for a run that also writes the file `own`
+    /// itself when it ends (its `--report`): if that file is in `dir`, the
+    /// copy an earlier run wrote there is not taken for a user's file that
+    /// `--overwrite` must keep (it is about to be written over anyway).
+    pub fn create_writing(dir: &Path, overwrite: bool, own: Option<&Path>) -> Result<OutputDir> {
         let (parent, name) = split_target(dir)?;
         let target = parent.join(&name);
+        let own = own.and_then(|f| {
+            let in_dir =
+                fs::canonicalize(f.parent().filter(|p| !p.as_os_str().is_empty())?).ok()?;
+            (in_dir == fs::canonicalize(&target).ok()?)
+                .then(|| f.file_name()?.to_str().map(str::to_string))?
+        });
         let lock_path = parent.join(format!(".{name}.mr-lock"));
         let lock = match OwnerLock::claim(&lock_path)
             .map_err(|e| Error::io("locking the output", &lock_path, e))?
@@ -95,9 +111,11 @@ impl OutputDir {
                 }
                 replace_empty = true;
             }
-            check_replaceable(&target).map_err(|reason| Error::OutputNotReplaceable {
-                path: dir.to_path_buf(),
-                reason,
+            check_replaceable(&target, own.as_deref()).map_err(|reason| {
+                Error::OutputNotReplaceable {
+                    path: dir.to_path_buf(),
+                    reason,
+                }
             })?;
             if is_mount_point(&target, &parent) {
                 return Err(Error::OutputNotReplaceable {
@@ -120,6 +138,7 @@ impl OutputDir {
             staging,
             overwrite,
             replace_empty,
+            own,
             committed: false,
             lock: Some(lock),
         })
@@ -146,7 +165,7 @@ impl OutputDir {
                 // Created during the run, and not by mr (we hold the lock).
                 return Err(self.keep_staging("appeared during the run (not created by mr)"));
             }
-            if let Err(reason) = check_replaceable(&self.target) {
+            if let Err(reason) = check_replaceable(&self.target, self.own.as_deref()) {
                 // The finished results are not thrown away for it.
                 return Err(self.keep_staging(&format!(
                     "changed during the run and is no longer safe to replace: {reason}"
@@ -193,7 +212,7 @@ impl OutputDir {
             Ok(()) => {
                 crate::cancel::output_in_place(&self.dir);
                 // The staging name now holds the old output.
-                remove_old(&self.staging);
+                remove_old(&self.staging, self.own.as_deref());
                 return Ok(());
             }
             Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {}
@@ -210,7 +229,7 @@ impl OutputDir {
             return Err(self.keep_staging(&format!("could not be replaced: {e}")));
         }
         crate::cancel::output_in_place(&self.dir);
-        remove_old(&aside);
+        remove_old(&aside, self.own.as_deref());
         Ok(())
     }
 
@@ -305,7 +324,7 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
 
 /// Why `target` may not be replaced, if it may not: anything but a
 /// directory holding `_SUCCESS` and only what a job writes, or an empty one.
-fn check_replaceable(target: &Path) -> std::result::Result<(), String> {
+fn check_replaceable(target: &Path, own: Option<&str>) -> std::result::Result<(), String> {
     let meta = fs::symlink_metadata(target).map_err(|e| format!("cannot read it: {e}"))?;
     if meta.file_type().is_symlink() {
         return Err("it is a symbolic link".into());
@@ -314,7 +333,7 @@ fn check_replaceable(target: &Path) -> std::result::Result<(), String> {
         return Err("it is not a directory".into());
     }
     let entries = entries(target).map_err(|e| format!("cannot list it: {e}"))?;
-    let foreign = foreign_entries(target).map_err(|e| format!("cannot list it: {e}"))?;
+    let foreign = foreign_entries(target, own).map_err(|e| format!("cannot list it: {e}"))?;
     if !foreign.is_empty() {
         return Err(format!("it holds {}", describe(&foreign)));
     }
@@ -376,9 +395,15 @@ fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
 /// `_bad_records/` mr's `map-*`/`reduce-*` files, in `_dictionaries/` its
 /// `*.jsonl` files, in `_logs/` Hadoop's `history/` of files; and a
 /// `.NAME.crc` without its NAME. (`_temporary/` is a committer's scratch.)
-fn foreign_entries(dir: &Path) -> std::io::Result<Vec<String>> {
+fn foreign_entries(dir: &Path, own: Option<&str>) -> std::io::Result<Vec<String>> {
     let entries = entries(dir)?;
-    let mut foreign = foreign_names(entries.iter().map(|(n, d)| (n.as_str(), *d)));
+    // The file this run writes there itself (its --report) is its own.
+    let mut foreign = foreign_names(
+        entries
+            .iter()
+            .filter(|(n, d)| !(own == Some(n.as_str()) && !d))
+            .map(|(n, d)| (n.as_str(), *d)),
+    );
     let names: std::collections::HashSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
     for (name, is_dir) in &entries {
         if let Some(checked) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".crc")) {
@@ -461,9 +486,9 @@ fn sibling(target: &Path, infix: &str) -> PathBuf {
 /// Removes the old output once the new one is in place, unless files no
 /// job writes were put in it after it was last checked: then it is kept,
 /// and the message says where.
-fn remove_old(path: &Path) {
+fn remove_old(path: &Path, own: Option<&str>) {
     let mut err = std::io::stderr();
-    let keep = match foreign_entries(path) {
+    let keep = match foreign_entries(path, own) {
         Ok(foreign) if foreign.is_empty() => None,
         Ok(foreign) => Some(format!("holds {}", describe(&foreign))),
         Err(e) => Some(format!("cannot be listed: {e}")),
@@ -532,7 +557,7 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path) {
             );
             continue;
         }
-        if !foreign_entries(&path).is_ok_and(|f| f.is_empty()) {
+        if !foreign_entries(&path, None).is_ok_and(|f| f.is_empty()) {
             // An old output kept for files put in it (see `remove_old`).
             continue;
         }
@@ -771,15 +796,15 @@ mod tests {
         fs::create_dir(&old).unwrap();
         fs::write(old.join("part-00000"), "x").unwrap();
         fs::write(old.join("\x1b[31mred"), "mine").unwrap();
-        remove_old(&old);
+        remove_old(&old, None);
         assert_eq!(names(&old), ["\x1b[31mred", "part-00000"]);
         assert_eq!(
-            foreign_entries(&old).unwrap(),
+            foreign_entries(&old, None).unwrap(),
             ["\\u{1b}[31mred"],
             "a terminal escape in a name is shown escaped"
         );
         fs::remove_file(old.join("\x1b[31mred")).unwrap();
-        remove_old(&old);
+        remove_old(&old, None);
         assert!(!old.exists());
     }
 

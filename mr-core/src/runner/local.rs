@@ -94,7 +94,11 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         Output::Dir { path, overwrite } => {
             check_output_not_input(path, &inputs)?;
             check_tmp_not_in_output(path, cfg.tmp_dir.as_deref())?;
-            Some(OutputDir::create(path, *overwrite)?)
+            Some(OutputDir::create_writing(
+                path,
+                *overwrite,
+                cfg.report.as_deref(),
+            )?)
         }
         Output::Stdout => None,
     };
@@ -548,6 +552,7 @@ fn encode_categorical(
         // a work directory that is then removed.
         skip_bad_records: false,
         max_line_bytes: usize::MAX,
+        report: None,
         ..cfg.clone()
     };
     let parts_of = |r: &JobReport| -> Result<Vec<PathBuf>> {
