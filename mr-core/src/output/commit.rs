@@ -401,7 +401,7 @@ fn foreign_entries(dir: &Path, own: Option<&str>) -> std::io::Result<Vec<String>
     let mut foreign = foreign_names(
         entries
             .iter()
-            .filter(|(n, d)| !(own == Some(n.as_str()) && !d))
+            .filter(|(n, d)| own != Some(n.as_str()) || *d)
             .map(|(n, d)| (n.as_str(), *d)),
     );
     let names: std::collections::HashSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
