@@ -280,6 +280,11 @@ pub enum Error {
     /// A setting is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),
+    /// The output directory changed under the run (another program wrote
+    /// there): the finished results were kept beside it, and the message
+    /// says where.
+    #[error("{0}")]
+    OutputChanged(String),
     /// The job itself failed outside of any record (in an init or final hook).
     #[error("job failed in {hook}: {reason}")]
     Hook {

@@ -236,7 +236,7 @@ impl OutputDir {
     /// Keeps the finished results where they are and says where.
     fn keep_staging(&mut self, why: &str) -> Error {
         self.committed = true; // not ours to delete any more: the user decides
-        Error::Config(format!(
+        Error::OutputChanged(format!(
             "{} {why}; the finished results are kept in {}: move them yourself",
             self.dir.display(),
             self.staging.display()

@@ -54,6 +54,8 @@ pub fn open_files_limit() -> Option<u64> {
 /// assert_eq!(fan_in(64, 2, Some(20_000)).unwrap(), 64);
 /// assert_eq!(fan_in(64, 2, Some(64)).unwrap(), 14);
 /// assert!(fan_in(64, 8, Some(40)).unwrap_err().to_string().contains("ulimit -n"));
+/// let one = fan_in(64, 1, Some(20)).unwrap_err().to_string();
+/// assert!(one.contains("it takes at least") && !one.contains("-j 1"), "{one}");
 /// ```
 pub fn fan_in(requested: usize, threads: usize, limit: Option<u64>) -> Result<usize> {
     let Some(limit) = limit else {
@@ -64,9 +66,18 @@ pub fn fan_in(requested: usize, threads: usize, limit: Option<u64>) -> Result<us
     let per_task = limit.saturating_sub(RESERVED_FDS) / threads.max(1) as u64;
     let fit = per_task.saturating_sub(2);
     if fit < 2 {
+        // The least that merges two runs a task: per thread, two runs, the
+        // output and the bad-records file; and what the process keeps open.
+        let needed = RESERVED_FDS + 4 * threads.max(1) as u64;
+        let fewer = if threads > 1 {
+            " or use fewer threads (-j 1)"
+        } else {
+            ""
+        };
         return Err(Error::Config(format!(
             "the open-files limit (ulimit -n) is {limit}, too low to merge with {threads} \
-             threads; raise it (ulimit -n 1024) or use fewer threads (-j 1)"
+             thread{}: it takes at least {needed}; raise it (ulimit -n 1024){fewer}",
+            if threads == 1 { "" } else { "s" }
         )));
     }
     Ok(requested.min(usize::try_from(fit).unwrap_or(usize::MAX)))
