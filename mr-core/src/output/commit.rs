@@ -78,6 +78,18 @@ impl OutputDir {
     /// `--overwrite` must keep (it is about to be written over anyway).
     pub fn create_writing(dir: &Path, overwrite: bool, own: Option<&Path>) -> Result<OutputDir> {
         let (parent, name) = split_target(dir)?;
+        // Its staging sibling (NAME.mr-tmp-PID-RANDOM) must fit a file
+        // name too: said now, not as "File name too long" on creating it.
+        const STAGING_EXTRA: usize = STAGING_INFIX.len() + 20 + 1 + 6;
+        if name.len() + STAGING_EXTRA > 255 {
+            return Err(Error::Config(format!(
+                "the output name {} is {} bytes: mr stages the output beside it as \
+                 NAME{STAGING_INFIX}PID-RANDOM, which must fit in 255; give a name of at most {}",
+                printable_line(&name),
+                name.len(),
+                255 - STAGING_EXTRA
+            )));
+        }
         let target = parent.join(&name);
         let own = own.and_then(|f| {
             let in_dir =
@@ -612,6 +624,22 @@ mod tests {
         o.commit().unwrap();
         assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
         assert_eq!(names(d.path()), ["out"]);
+    }
+
+    /// A name too long for its staging sibling is refused up front.
+    #[test]
+    fn a_name_too_long_to_stage_beside_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let e = OutputDir::create(&d.path().join("x".repeat(240)), false)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("is 240 bytes") && e.contains("at most 220"),
+            "{e}"
+        );
+        let o = OutputDir::create(&d.path().join("y".repeat(220)), false).unwrap();
+        o.commit().unwrap();
     }
 
     /// An empty directory made beforehand is taken without --overwrite,
