@@ -709,15 +709,24 @@ fn many_small_spills_leave_few_files() {
 fn a_full_disk_behind_stdout_is_named_as_stdout() {
     let w = Workdir::new();
     w.write("in.txt", text(2000, 50));
-    let o = Command::new(MR)
-        // Map-only: its parts are copied to stdout.
-        .args(["run", "mr_grep", "-e", "w", "-q", "-i"])
-        .arg(w.path("in.txt"))
-        .stdout(fs::File::create("/dev/full").unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&o.stderr);
+    // `mr ARGS -i in.txt` with stdout on /dev/full: its exit code and stderr.
+    let to_full = |args: &[&str]| {
+        let o = Command::new(MR)
+            .args(args)
+            .arg("-i")
+            .arg(w.path("in.txt"))
+            .current_dir(w.dir.path())
+            .stdout(fs::File::create("/dev/full").unwrap())
+            .output()
+            .unwrap();
+        (
+            o.status.code(),
+            String::from_utf8_lossy(&o.stderr).into_owned(),
+        )
+    };
+    // Map-only: its parts are copied to stdout.
+    let (code, said) = to_full(&["run", "mr_grep", "-e", "w", "-q"]);
+    assert_eq!(code, Some(1));
     assert!(
         said.contains("writing to standard output: No space left"),
         "{said}"
@@ -725,16 +734,8 @@ fn a_full_disk_behind_stdout_is_named_as_stdout() {
     assert!(!said.contains("--tmp-dir"), "{said}");
     // --cat-output: the output is written and complete; the message says
     // so, and that only its copy on stdout failed.
-    let o = Command::new(MR)
-        .args(["run", "word_count", "-q", "--cat-output", "-o"])
-        .arg(w.path("out"))
-        .arg("-i")
-        .arg(w.path("in.txt"))
-        .stdout(fs::File::create("/dev/full").unwrap())
-        .output()
-        .unwrap();
-    assert_eq!(o.status.code(), Some(1));
-    let said = String::from_utf8_lossy(&o.stderr);
+    let (code, said) = to_full(&["run", "word_count", "-q", "--cat-output", "-o", "out"]);
+    assert_eq!(code, Some(1));
     assert!(
         said.contains("is complete and in place; only printing it failed"),
         "{said}"
