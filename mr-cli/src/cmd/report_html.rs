@@ -15,12 +15,18 @@ use mr_core::runner::progress::human_bytes;
 use serde_json::Value;
 use std::fmt::Write as _;
 
-/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values.
+/// Escapes `&`, `<`, `>`, `"` and `'` for HTML text and attribute values,
+/// and writes control characters and the marks that reorder text on screen
+/// (a right-to-left override would show `moc.elgoog` as `google.com`) as
+/// visible escapes, as the terminal's messages do.
 ///
 /// ```
-/// assert_eq!(mr_cli::cmd::report_html::html_escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+/// use mr_cli::cmd::report_html::html_escape;
+/// assert_eq!(html_escape("<a href='x'>&"), "&lt;a href=&#39;x&#39;&gt;&amp;");
+/// assert_eq!(html_escape("\u{202e}exe.kcatta"), "\\u{202e}exe.kcatta");
 /// ```
 pub fn html_escape(s: &str) -> String {
+    let s = mr_core::error::printable_line(s);
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -368,7 +374,10 @@ fn heavy_keys(h: &mut String, doc: &Value) {
     keys.truncate(20);
     h.push_str(
         "<h2>Heaviest keys</h2><p class=muted>The keys with the most values reaching a reducer \
-         (after combining), top 5 of each reduce task: one key far above the rest is skew.</p>\
+         (after combining), top 5 of each reduce task: one key far above the rest is skew. \
+         A step that combines in its map tasks (a count, a sum) sends a key at most one value \
+         from each map task: its number here is how many map tasks saw it, not its total, \
+         which is in the output.</p>\
          <table><tr><th class=n>values</th><th>step</th><th>partition</th><th>key (JSON)</th></tr>",
     );
     for (n, step, part, key) in keys {
@@ -377,10 +386,20 @@ fn heavy_keys(h: &mut String, doc: &Value) {
             "<tr><td class=n>{}</td><td>{}</td><td>{part}</td><td><code>{}</code></td></tr>",
             thousands(n),
             step + 1,
-            html_escape(&key)
+            html_escape(&shortened(&key))
         );
     }
     h.push_str("</table>\n");
+}
+
+/// A key as the page shows it: its first 200 characters, then how long it
+/// is (a 200,000-character URL pushed the rest of the page screens down).
+fn shortened(key: &str) -> std::borrow::Cow<'_, str> {
+    const SHOWN: usize = 200;
+    match key.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({} bytes in all)", &key[..cut], key.len()).into(),
+        None => key.into(),
+    }
 }
 
 fn counters(h: &mut String, doc: &Value) {
@@ -435,5 +454,22 @@ mod tests {
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));
         assert_eq!(page.matches("<script>").count(), 1);
+    }
+
+    /// Heaviest keys: a right-to-left override shown as an escape, not
+    /// obeyed; a huge key cut, with its length.
+    #[test]
+    fn heavy_keys_are_shown_as_they_are_and_cut() {
+        let spoof = "\"\u{202e}exe.kcatta/moc.elgoog//:sptth\"";
+        let huge = format!("\"/{}\"", "x".repeat(200_000));
+        let doc = serde_json::json!({
+            "job": "j", "ok": true, "elapsed_secs": 1.0,
+            "partitions": [{"step": 0, "partition": 0, "heavy_keys": [[spoof, 2], [huge, 1]]}],
+        });
+        let page = render(&doc);
+        assert!(!page.contains('\u{202e}'), "the override reached the page");
+        assert!(page.contains("\\u{202e}exe.kcatta"), "{page}");
+        assert!(page.contains("… (200003 bytes in all)"));
+        assert!(page.len() < 50_000, "{}", page.len());
     }
 }
