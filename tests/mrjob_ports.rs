@@ -267,6 +267,13 @@ fn mr_log_sampler_samples_like_mrjob_and_repeats_with_a_seed() {
     };
     assert_eq!(seeded("1"), seeded("2"));
     assert_ne!(seeded("1"), ours, "a fresh seed each run, or a fixed one?");
+    // And as Hadoop runs it (`-r emulate`: a process a task, file:/ URIs).
+    let emulated = mr(
+        &w,
+        "mr_log_sampler",
+        &["-r", "emulate", "--sample-size", "40", "--random-seed", "9", &input],
+    );
+    assert_eq!(emulated, seeded("1"));
     // A sample larger than the input is the whole input.
     let all = mr(&w, "mr_log_sampler", &["--sample-size", "5000", &input]);
     let mut all: Vec<&str> = all.lines().collect();

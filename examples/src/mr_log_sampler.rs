@@ -14,7 +14,7 @@
 //!
 //! mrjob draws from Python's unseeded `random`, so each run differs. Here
 //! each map task draws from a generator seeded by `--random-seed` (mr's addition;
-//! a fresh seed each run by default), the task's number and its input file,
+//! a fresh seed each run by default), the task's number and its input file's name,
 //! so a run can be repeated: the same seed, input and settings give the same
 //! sample. Any seed gives a uniform sample.
 
@@ -89,12 +89,15 @@ impl Mapper for Sample {
         let seed = ctx
             .option::<u64>("random-seed")
             .unwrap_or_else(|_| std::collections::hash_map::RandomState::new().hash_one(0));
-        // FNV-1a over the task's number and file, from the seed.
+        // FNV-1a over the task's number and file name, from the seed. The
+        // name, not the URI: `file:///a/x.log` locally is `file:/a/x.log`
+        // on Hadoop, and the same seed must draw the same sample on both.
         let uri = ctx.input_uri.as_deref().unwrap_or("");
+        let name = uri.rsplit('/').next().unwrap_or(uri);
         let bytes = (ctx.task as u64)
             .to_le_bytes()
             .into_iter()
-            .chain(uri.bytes());
+            .chain(name.bytes());
         let mixed = bytes.fold(seed ^ 0xcbf2_9ce4_8422_2325, |h, b| {
             (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
         });
