@@ -271,7 +271,15 @@ fn mr_log_sampler_samples_like_mrjob_and_repeats_with_a_seed() {
     let emulated = mr(
         &w,
         "mr_log_sampler",
-        &["-r", "emulate", "--sample-size", "40", "--random-seed", "9", &input],
+        &[
+            "-r",
+            "emulate",
+            "--sample-size",
+            "40",
+            "--random-seed",
+            "9",
+            &input,
+        ],
     );
     assert_eq!(emulated, seeded("1"));
     // A sample larger than the input is the whole input.

@@ -967,6 +967,7 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
     w.write("co:lon/a.txt", "a b\n");
     w.write("ok/a.txt", "a b\n");
     w.write("stop#words.txt", "the\n");
+    w.write("ok/_hidden.txt", "a b\n");
     let run = |args: &[&str]| {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
@@ -1004,6 +1005,10 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
             ][..],
             "read '#' as the start of the name",
         ),
+        (
+            &["word_count", "-i", "ok/_hidden.txt", "-o", "o"][..],
+            "skip files and directories whose name starts with _ or .",
+        ),
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
@@ -1022,4 +1027,6 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
         cmds.contains("out.mr-tmp-") && !cmds.contains("out/."),
         "{cmds}"
     );
+    // A comma inside a glob's braces is Hadoop's own.
+    ok(run(&["word_count", "-i", "o{k,x}", "-o", "o2"]));
 }

@@ -576,14 +576,55 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
                  before the ':' for a URI scheme); rename it, or run locally (drop -r)"
             );
         }
-        if is_input && path.contains(',') {
+        // Hadoop keeps a comma inside a glob's braces (`{a,b}`).
+        if is_input && comma_outside_braces(path) {
             anyhow::bail!(
                 "{path}: Hadoop cuts its input paths at commas; rename it, give the directory \
                  above it, or run locally (drop -r)"
             );
         }
+        // Hadoop's input formats drop hidden names even when named: the job
+        // would fail with "Input path does not exist" on a file that does.
+        let name = path
+            .trim_end_matches('/')
+            .rsplit('/')
+            .next()
+            .unwrap_or(path);
+        if is_input
+            && local
+            && (name.starts_with('_') || name.starts_with('.'))
+            && name != "."
+            && name != ".."
+        {
+            anyhow::bail!(
+                "{path}: Hadoop and Spark skip files and directories whose name starts with _ or \
+                 . even when named (and then say the input does not exist); rename it or copy \
+                 it, or run locally (drop -r)"
+            );
+        }
     }
     Ok(())
+}
+
+/// Whether `path` has a comma that is not inside `{...}`.
+///
+/// ```
+/// use mr_cli::cluster::comma_outside_braces;
+/// assert!(comma_outside_braces("logs/a,b.txt"));
+/// assert!(!comma_outside_braces("logs/{a,b}.txt"));
+/// assert!(comma_outside_braces("logs/{a,b}/x,y"));
+/// ```
+pub fn comma_outside_braces(path: &str) -> bool {
+    let mut depth = 0usize;
+    for c in path.chars() {
+        match c {
+            '{' => depth += 1,
+            '}' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => return true,
+            _ => {}
+        }
+    }
+    false
 }
 
 /// What `mr run JOB -r RUNNER ...` forwards to the tasks.
