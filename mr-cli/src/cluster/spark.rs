@@ -238,6 +238,8 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         // addFile under their names, and the tasks' environment: --cmdenv and
         // the jobconf as Hadoop gives it (dots as underscores).
         "task_args": plan.task_args(0, mr_core::runner::task::TaskRole::Combiner)[5..],
+        // The first mapper's: the line limit is on the user's lines.
+        "first_mapper_args": plan.task_args(0, mr_core::runner::task::TaskRole::Mapper)[5..],
         "last_args": {
             "mapper": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Mapper)[5..],
             "reducer": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Reducer)[5..],

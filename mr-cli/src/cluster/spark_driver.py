@@ -227,6 +227,8 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=
         # skip-bad-records, the job's options and, for the last step's last
         # task, the output protocol: as mr's task_args gives them.
         extra = spec["task_args"]
+        if step_num == 0 and role == "mapper":
+            extra = spec.get("first_mapper_args", extra)
         if last and role in spec["last_args"]:
             extra = spec["last_args"][role]
         return [binary_path(name), "run", job, "--step-num", str(step_num), "--" + role] + extra
