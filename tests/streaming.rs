@@ -417,6 +417,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D mapreduce.partition.keypartitioner.options=-k1,1 \\
     -D mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator \\
     -D 'mapreduce.partition.keycomparator.options=-k1,1 -k2,2' \\
+    -D stream.reduce.output=keyonlytext \\
     -D mapreduce.map.memory.mb=2048 \\
     -files /path/to/mr \\
     -input hdfs:///logs/2026-11-01 \\

@@ -9,6 +9,7 @@
 //!     -D mapreduce.input.fileinputformat.input.dir.recursive=true \
 //!     -D stream.map.input.ignoreKey=false \
 //!     [secondary sort: -D stream.num.map.output.key.fields=2 ... (see below)] \
+//!     [last step, no combiner: -D stream.reduce.output=keyonlytext (map-only: stream.map.output)] \
 //!     [-D KEY=VALUE given with -D/--jobconf] \
 //!     -files /path/to/mr \
 //!     -input IN [-input IN2 ...] \
@@ -31,6 +32,11 @@
 //!   told that the key is two fields, to partition on the first and sort on
 //!   both ([`SECONDARY_SORT`]).
 //! - A step without a reducer gets `-numReduceTasks 0` (map-only).
+//! - The last step's output is written line for line (`keyonlytext`: each
+//!   line the key, no value), where Streaming's default splits it at its
+//!   first tab and writes `key TAB value`, adding a tab to a line without
+//!   one (every line of a `raw-value` output). Not when that step has a
+//!   combiner: Streaming reads the combiner with the reducer's reader.
 //! - The steps of a multi-step job pass their output through
 //!   `TMP/mr-JOB-ID/step-N` (`--tmp-dir`, default `/tmp`, on the cluster's
 //!   default filesystem), removed at the end with `hadoop fs -rm -r`.
@@ -107,6 +113,10 @@ const JAR_DIRS: [&str; 5] = [
 
 /// Used in `--dry-run` output when no jar is found.
 const JAR_PLACEHOLDER: &str = "/path/to/hadoop-streaming.jar";
+
+/// Streaming's output reader that takes each line whole as the key, with no
+/// value: the output format then writes the line as it is.
+const KEY_ONLY_TEXT: &str = "keyonlytext";
 
 /// A command, kept in lines of arguments so that it prints readably.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -466,6 +476,15 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             for d in SECONDARY_SORT {
                 lines.push(pair("-D", d.to_string()));
             }
+        }
+        if i + 1 == n && !(step.reducer && step.combiner) {
+            // The last task's lines are the output, as they are: Streaming
+            // would split each at its first tab and write `key TAB value`,
+            // a tab-less line (raw-value output) with a tab added. (Not with
+            // a combiner, which Streaming reads with the reducer's reader:
+            // its records must stay Text pairs.)
+            let role = if step.reducer { "reduce" } else { "map" };
+            lines.push(pair("-D", format!("stream.{role}.output={KEY_ONLY_TEXT}")));
         }
         for (k, v) in &o.jobconf {
             lines.push(pair("-D", format!("{k}={v}")));
