@@ -881,6 +881,20 @@ fn spark_tells_mappers_their_input_file_and_bad_records_their_place() {
         w.path("bad/events.jsonl").display()
     );
     assert!(stderr(&o).contains(&at), "{}", stderr(&o));
+
+    // A Latin-1 line: a bad record locally and on Hadoop; Spark decodes it
+    // with U+FFFD (in the JVM), and mr says so.
+    w.write(
+        "latin1/events.jsonl",
+        b"{\"page_url\": \"/caf\xe9\"}\n{\"page_url\": \"/a\"}\n",
+    );
+    let o = run(&["run", "url_views", "-i", "latin1", "--skip-bad-records"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("1 input lines held U+FFFD as Spark read them"),
+        "{}",
+        stderr(&o)
+    );
 }
 
 /// A mapper that reads whole files (mrjob's `mapper_raw`): on Hadoop (an

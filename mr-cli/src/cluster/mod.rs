@@ -766,6 +766,19 @@ fn refuse_tables(inputs: &[String]) -> anyhow::Result<()> {
             f.display
         );
     }
+    // Said up front: the failure comes from inside a task, its cause
+    // buried in the task log.
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.compression == mr_core::input::listing::Compression::Zstd)
+    {
+        eprintln!(
+            "mr: warning: {} is zstd-compressed: Hadoop and Spark read .zst only with Hadoop's \
+             native zstd library; if the job fails with 'native zStandard library not \
+             available', decompress it (zstd -d) or run locally (drop -r)",
+            f.display
+        );
+    }
     Ok(())
 }
 

@@ -215,7 +215,17 @@ def split_files(rdd):
         return None
 
 
-def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=None):
+def counting_replaced(lines, replaced):
+    """The lines, counting in `replaced` those holding U+FFFD: Spark's
+    textFile decodes each line as UTF-8 in the JVM, so invalid bytes (a
+    Latin-1 line) arrive as U+FFFD and are no longer a bad record."""
+    for line in lines:
+        if b"\xef\xbf\xbd" in line:
+            replaced.add(1)
+        yield line
+
+
+def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=None, replaced=None):
     job = spec["job"]
     name = spec["binary_name"]
     last = step_num == len(spec["steps"]) - 1
@@ -245,6 +255,8 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=
                 }
             )
         what = "the mapper of step %d (partition %d)" % (step_num, index)
+        if replaced is not None:
+            lines = counting_replaced(lines, replaced)
         out = pipe(argv("mapper"), env, lines, what, counters, step_num)
         if combiner:
             ordered = ExternalSorter(sorter_mb).sorted(out, key=lambda l: key_of(l, fields))
@@ -500,9 +512,18 @@ def main():
         else:
             rdd = sc.textFile(",".join(spec["inputs"]), use_unicode=False)
         splits = None if spec["steps"][0].get("whole_files") else split_files(rdd)
+        replaced = None if spec["steps"][0].get("whole_files") else sc.accumulator(0)
         for i, step in enumerate(spec["steps"]):
             rdd = run_step(
-                rdd, i, step, spec, counters, partitions, sorter_mb, splits if i == 0 else None
+                rdd,
+                i,
+                step,
+                spec,
+                counters,
+                partitions,
+                sorter_mb,
+                splits if i == 0 else None,
+                replaced if i == 0 else None,
             )
         if output:
             try:
@@ -533,6 +554,13 @@ def main():
                     f.close()
         with open(spec["counters_file"], "w") as f:
             json.dump(counters.value, f)
+        if replaced is not None and replaced.value:
+            sys.stderr.write(
+                "mr: warning: %d input lines held U+FFFD as Spark read them: Spark decodes lines as "
+                "UTF-8 and replaces invalid bytes, so a line that is not UTF-8 (Latin-1) is read "
+                "as text here where the local runner and Hadoop read its bytes (a bad record for "
+                "a JSON job)\n" % replaced.value
+            )
     except Exception as e:  # noqa: B902 - summarized for mr, then re-raised
         text = str(e)
         at = text.find(FAILURE_MARK)
