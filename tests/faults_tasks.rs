@@ -899,7 +899,13 @@ fn a_line_longer_than_max_line_mb_is_a_bad_record_read_past() {
         "--report",
         "r.json",
     ]));
-    assert_eq!(read_parts(&w.path("out")), "\"/a\"\t200\n\"/b\"\t200\n");
+    // In any part file (keys go where Hadoop's hash puts them).
+    let mut got: Vec<String> = read_parts(&w.path("out"))
+        .lines()
+        .map(String::from)
+        .collect();
+    got.sort();
+    assert_eq!(got, ["\"/a\"\t200", "\"/b\"\t200"]);
     let err = stderr(&o);
     assert_bookkeeping(&err, &w.path("out"), 402);
     let mut kept = Vec::new();

@@ -668,13 +668,7 @@ pub fn text_hash(bytes: &[u8]) -> i32 {
     java_hash(1, bytes)
 }
 
-/// `hash = 31 * hash + (signed byte)` over `bytes`, from `seed`, as Java
-/// computes it (wrapping 32-bit arithmetic).
-fn java_hash(seed: i32, bytes: &[u8]) -> i32 {
-    bytes.iter().fold(seed, |h, &b| {
-        h.wrapping_mul(31).wrapping_add(i32::from(b as i8))
-    })
-}
+use mr_core::shuffle::partition::java_hash;
 
 /// The reduce partition Hadoop Streaming gives a record whose key is `key`
 /// (the bytes before the first tab, or the first two fields with

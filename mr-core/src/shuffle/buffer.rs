@@ -387,7 +387,7 @@ impl SortBuffer {
         index.push(Entry {
             off,
             prefix: key_prefix(key),
-            part: partition_of(key, self.partitions) as u32,
+            part: partition_of(key, self.partitions, self.sort_values) as u32,
             klen: key.len() as u32,
             slen: self.sort_key.len() as u32,
             vlen: value.len() as u32,
@@ -524,7 +524,7 @@ impl SortBuffer {
                 let parts = self.partitions;
                 let mut entries: Vec<(usize, Box<[u8]>, Group)> = table
                     .drain()
-                    .map(|(k, g)| (partition_of(&k, parts), k, g))
+                    .map(|(k, g)| (partition_of(&k, parts, false), k, g))
                     .collect();
                 entries.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
                 let combiner = self
