@@ -911,3 +911,24 @@ fn an_earlier_output_inside_the_input_is_said() {
     let o = ok(w.mr(&["run", "word_count", "-q", "-i", "data/out"]));
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
+
+/// An empty input directory (a day without logs) is said: it reads as zero
+/// results otherwise. A directory named twice is not called empty.
+#[test]
+fn an_empty_input_directory_is_said() {
+    let w = Workdir::new();
+    std::fs::create_dir(w.path("empty")).unwrap();
+    let o = ok(w.mr(&["run", "url_views", "-q", "-i", "empty"]));
+    assert!(
+        stderr(&o).contains("empty holds no input files"),
+        "{}",
+        stderr(&o)
+    );
+    w.write("logs/a.json", "{\"page_url\": \"/a\"}\n");
+    let o = ok(w.mr(&["run", "url_views", "-q", "-i", "logs", "-i", "logs"]));
+    assert!(
+        !stderr(&o).contains("holds no input files"),
+        "{}",
+        stderr(&o)
+    );
+}

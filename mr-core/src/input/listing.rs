@@ -421,7 +421,12 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
         let path = Path::new(arg);
         // A broken link too: add_path names it.
         if path.exists() || path.is_symlink() {
+            let (before, twice) = (walk.out.len(), walk.twice);
             walk.add_path(path, true)?;
+            if walk.out.len() == before && walk.twice == twice && path.is_dir() {
+                // An empty day's directory reads as zero results: said.
+                eprintln!("mr: warning: {} holds no input files", printable_path(path));
+            }
         } else if is_glob(arg) {
             let mut paths = Vec::new();
             for pattern in expand_braces(arg) {
