@@ -196,15 +196,43 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(
 ) -> Result<T, DecodeError> {
     let v = serde_json::from_slice(json).map_err(|e| {
         let lone = lone_surrogate(&e, json);
+        let invalid_utf8 = e.to_string().starts_with("invalid unicode code point")
+            && std::str::from_utf8(json).is_err();
         let mut text = syntax(e);
         if lone {
             text.push_str(LONE_SURROGATE);
+        }
+        if invalid_utf8 {
+            text.push_str(&not_utf8(json));
         }
         DecodeError(text)
     })?;
     match big_integer::<T>(json) {
         None => Ok(v),
         Some(big) => Err(DecodeError(big.to_string())),
+    }
+}
+
+/// What serde_json's "invalid unicode code point" means on a line that is
+/// not UTF-8: a raw byte, not a `\u` escape (a Latin-1 or cut file).
+///
+/// ```
+/// # use mr_core::{FromLine, Json};
+/// let e = <Json<serde_json::Value>>::from_line(b"{\"u\": \"caf\xe9\"}").err().unwrap();
+/// assert!(e.to_string().contains("(the line is not UTF-8: byte 0xE9 at column 11"), "{e}");
+/// ```
+fn not_utf8(json: &[u8]) -> String {
+    match std::str::from_utf8(json) {
+        Ok(_) => String::new(),
+        Err(e) => {
+            let at = e.valid_up_to();
+            format!(
+                " (the line is not UTF-8: byte 0x{:02X} at column {}; a Latin-1 or Windows-1252 \
+                 file? convert it with iconv -f latin1 -t utf-8)",
+                json[at],
+                at + 1
+            )
+        }
     }
 }
 
