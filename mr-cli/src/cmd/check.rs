@@ -428,8 +428,14 @@ fn whole_job_runs(
         for l in missing.iter().take(SHOWN) {
             println!("      expected: {}", String::from_utf8_lossy(l));
         }
+        if missing.len() > SHOWN {
+            println!("      ... and {} more expected", missing.len() - SHOWN);
+        }
         for l in extra.iter().take(SHOWN) {
             println!("      got:      {}", String::from_utf8_lossy(l));
+        }
+        if extra.len() > SHOWN {
+            println!("      ... and {} more got", extra.len() - SHOWN);
         }
     }
     Ok(differ)
