@@ -326,34 +326,34 @@ impl EventRows {
             };
             row.push((column.to_string(), v.unwrap_or(Value::Null)));
         }
-        let mut seen: Vec<(&str, String)> = Vec::new();
-        let mut push =
-            |row: &mut Vec<(String, Value)>, prefix: &'static str, name: &str, v: &Value| {
-                if seen.iter().any(|(p, n)| *p == prefix && n == name) {
-                    return; // a repeated parameter: the first one counts
-                }
-                seen.push((prefix, name.to_string()));
-                let taken = row.iter().any(|(n, _)| n == name);
-                let column = if taken || name.is_empty() || prefix == "context" {
-                    format!("{prefix}.{name}")
-                } else {
-                    name.to_string()
-                };
-                if row.iter().any(|(n, _)| *n == column) {
-                    return; // `value.x` met the prefixed `x`: the first one counts
-                }
-                let v = match convert(v, column_type(&column)) {
-                    Ok(v) => v.unwrap_or(Value::Null),
-                    Err(()) => {
-                        wrong(&column);
-                        Value::Null
-                    }
-                };
-                row.push((column, v));
+        let mut push = |row: &mut Vec<(String, Value)>, prefix: &str, name: &str, v: &Value| {
+            let taken = row.iter().any(|(n, _)| n == name);
+            let column = if taken || name.is_empty() || prefix == "context" {
+                format!("{prefix}.{name}")
+            } else {
+                name.to_string()
             };
+            if row.iter().any(|(n, _)| *n == column) {
+                return; // `value.x` met the prefixed `x`: the first one counts
+            }
+            let v = match convert(v, column_type(&column)) {
+                Ok(v) => v.unwrap_or(Value::Null),
+                Err(()) => {
+                    wrong(&column);
+                    Value::Null
+                }
+            };
+            row.push((column, v));
+        };
         if let Some(Value::String(url)) = field(&["page_url", "page"]) {
-            for (k, v) in query_params(url) {
-                push(&mut row, "query", &k, &Value::String(v));
+            let mut params = query_params(url);
+            for i in 0..params.len() {
+                // A repeated parameter: the first one counts. (The value's
+                // and context's fields are a JSON object's: one per name.)
+                if params[..i].iter().all(|(p, _)| *p != params[i].0) {
+                    let v = Value::String(std::mem::take(&mut params[i].1));
+                    push(&mut row, "query", &params[i].0, &v);
+                }
             }
         }
         for (k, v) in fields.into_iter().flatten() {
@@ -525,6 +525,13 @@ mod tests {
     use super::*;
     use mr_core::testing::run_in_memory;
 
+    /// The rows of the job's output lines (`null TAB {row}`).
+    fn rows_of(out: &[String]) -> Vec<Value> {
+        out.iter()
+            .map(|l| serde_json::from_str(l.split_once('\t').unwrap().1).unwrap())
+            .collect()
+    }
+
     #[test]
     fn quirky_events_become_rows() {
         let lines = [
@@ -536,10 +543,7 @@ mod tests {
             r#"{"key": null, "value": "not json", "username": null, "timestamp": 1.5}"#,
         ];
         let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
-        let rows: Vec<Value> = out
-            .iter()
-            .map(|l| serde_json::from_str(l.split_once('\t').unwrap().1).unwrap())
-            .collect();
+        let rows = rows_of(&out);
         assert_eq!(rows[0]["username"], "ann");
         assert_eq!(rows[0]["time"], 1375223423427i64);
         assert_eq!(rows[0]["action"], "/c/lecture/view");
@@ -582,10 +586,7 @@ mod tests {
             r#"{"username": "cy", "event_type": "problem_check", "time": 1380830401, "event": "input_i4x-MITx-p1_2_1=choice_3", "page": "x"}"#,
         ];
         let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
-        let rows: Vec<Value> = out
-            .iter()
-            .map(|l| serde_json::from_str(l.split_once('\t').unwrap().1).unwrap())
-            .collect();
+        let rows = rows_of(&out);
         assert_eq!(rows[0]["event_type"], "play_video");
         assert_eq!(rows[0]["time"], 1380830400123i64);
         assert_eq!(rows[0]["user_ip"], "1.2.3.4");

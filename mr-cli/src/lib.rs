@@ -80,13 +80,16 @@ impl Registry {
             return Ok(j.clone());
         }
         let known: Vec<&str> = self.jobs.iter().map(|j| j.name()).collect();
-        // mrjob's example whose port has another name.
-        let ported = match base.strip_suffix(".py").unwrap_or(base) {
-            "mr_word_freq_count" => Some("word_count"),
-            other => known.iter().copied().find(|k| *k == other),
+        // An mrjob script's name (`mr_grep.py`), or the example whose port
+        // has another name.
+        let stem = base.strip_suffix(".py").unwrap_or(base);
+        let port = if stem == "mr_word_freq_count" {
+            "word_count"
+        } else {
+            stem
         };
-        if let Some(job) = ported.filter(|j| known.contains(j)) {
-            anyhow::bail!("unknown job {name:?}: mrjob's {base} is the job {job:?} here");
+        if port != base && known.contains(&port) {
+            anyhow::bail!("unknown job {name:?}: mrjob's {base} is the job {port:?} here");
         }
         match closest(base, &known) {
             Some(best) => anyhow::bail!(

@@ -585,17 +585,7 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         }
         // Hadoop's input formats drop hidden names even when named: the job
         // would fail with "Input path does not exist" on a file that does.
-        let name = path
-            .trim_end_matches('/')
-            .rsplit('/')
-            .next()
-            .unwrap_or(path);
-        if is_input
-            && local
-            && (name.starts_with('_') || name.starts_with('.'))
-            && name != "."
-            && name != ".."
-        {
+        if is_input && local && mr_core::input::listing::hidden_name(Path::new(path)) {
             anyhow::bail!(
                 "{path}: Hadoop and Spark skip files and directories whose name starts with _ or \
                  . even when named (and then say the input does not exist); rename it or copy \
@@ -665,10 +655,8 @@ pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
 /// assert_eq!(mr_cli::cluster::text_hash(b"a"), 128);
 /// ```
 pub fn text_hash(bytes: &[u8]) -> i32 {
-    java_hash(1, bytes)
+    mr_core::shuffle::partition::java_hash(1, bytes)
 }
-
-use mr_core::shuffle::partition::java_hash;
 
 /// The reduce partition Hadoop Streaming gives a record whose key is `key`
 /// (the bytes before the first tab, or the first two fields with
@@ -685,16 +673,14 @@ use mr_core::shuffle::partition::java_hash;
 /// assert_eq!(hadoop_partition(b"\"ann\"\t0a", 2, 7), hadoop_partition(b"\"ann\"\t0b", 2, 7));
 /// ```
 pub fn hadoop_partition(key: &[u8], key_fields: usize, partitions: usize) -> usize {
-    if partitions <= 1 {
-        return 0;
-    }
-    let hash = if key_fields >= 2 {
-        let first = &key[..key_len(key, 1)];
-        java_hash(0, first)
+    // The local runner's partition of the same key: one rule everywhere.
+    let secondary = key_fields >= 2;
+    let key = if secondary {
+        &key[..key_len(key, 1)]
     } else {
-        text_hash(key)
+        key
     };
-    ((hash & i32::MAX) as usize) % partitions
+    mr_core::shuffle::partition::partition_of(key, partitions, secondary)
 }
 
 pub use mr_core::protocol::key_len;

@@ -234,16 +234,19 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "spark_conf": spark_conf,
         "hadoop_conf": hadoop_conf,
         "skip_bad_records": plan.skip_bad_records,
-        // Task arguments (job options, output protocol), files shipped with
-        // addFile under their names, and the tasks' environment: --cmdenv and
-        // the jobconf as Hadoop gives it (dots as underscores).
-        "task_args": plan.task_args(0, mr_core::runner::task::TaskRole::Combiner)[5..],
-        // The first mapper's: the line limit is on the user's lines.
-        "first_mapper_args": plan.task_args(0, mr_core::runner::task::TaskRole::Mapper)[5..],
-        "last_args": {
-            "mapper": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Mapper)[5..],
-            "reducer": plan.task_args(plan.steps.len() - 1, mr_core::runner::task::TaskRole::Reducer)[5..],
-        },
+        // Each step's tasks' arguments after `--ROLE` (job options, the line
+        // limit, the output protocol: JobPlan::task_args decides), files
+        // shipped with addFile under their names, and the tasks'
+        // environment: --cmdenv and the jobconf as Hadoop gives it (dots as
+        // underscores).
+        "task_args": (0..plan.steps.len()).map(|step| {
+            use mr_core::runner::task::TaskRole::{Combiner, Mapper, Reducer};
+            json!({
+                "mapper": plan.task_args(step, Mapper)[5..],
+                "combiner": plan.task_args(step, Combiner)[5..],
+                "reducer": plan.task_args(step, Reducer)[5..],
+            })
+        }).collect::<Vec<_>>(),
         "files": plan.extras.files.iter().map(|(p, n)| json!([p.display().to_string(), n])).collect::<Vec<_>>(),
         "task_env": plan.extras.jobconf.iter().map(|(k, v)| (k.replace('.', "_"), v.clone()))
             .chain(plan.extras.cmdenv.iter().cloned())

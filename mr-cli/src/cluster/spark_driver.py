@@ -36,6 +36,8 @@ from pyspark.shuffle import ExternalSorter
 
 TAIL_LINES = 40
 BATCH_LINES = 4096
+# U+FFFD in UTF-8: what the JVM puts for bytes that are not UTF-8.
+REPLACEMENT = b"\xef\xbf\xbd"
 FAILURE_MARK = "mr task failed: "
 
 
@@ -96,9 +98,12 @@ def binary_path(name):
     return path
 
 
-def pipe(argv, env, lines, what, counters, step):
+def pipe(argv, env, lines, what, counters, step, replaced=None):
     """Streams `lines` (bytes, no newline) through a process; yields its
-    output lines. Fails with the tail of its stderr if it exits non-zero."""
+    output lines. Fails with the tail of its stderr if it exits non-zero.
+    `replaced`, if given, counts the lines holding U+FFFD: Spark's textFile
+    decodes each line as UTF-8 in the JVM, so invalid bytes (a Latin-1
+    line) arrive as U+FFFD and are no longer a bad record."""
     proc = subprocess.Popen(
         argv,
         # Shipped files (sc.addFile) are in SparkFiles' directory: tasks
@@ -132,18 +137,24 @@ def pipe(argv, env, lines, what, counters, step):
                 sys.stderr.write(line + "\n")
             tail.append(line)
 
+    def write(batch):
+        batch.append(b"")
+        data = b"\n".join(batch)
+        # One search a batch; its lines are looked at only when it has one.
+        if replaced is not None and REPLACEMENT in data:
+            replaced.add(sum(1 for line in batch if REPLACEMENT in line))
+        proc.stdin.write(data)
+
     def feed():
         try:
             batch = []
             for line in lines:
                 batch.append(line)
                 if len(batch) >= BATCH_LINES:
-                    batch.append(b"")
-                    proc.stdin.write(b"\n".join(batch))
+                    write(batch)
                     batch = []
             if batch:
-                batch.append(b"")
-                proc.stdin.write(b"\n".join(batch))
+                write(batch)
         except BrokenPipeError:
             feed_error.append(None)
         except BaseException as e:  # noqa: B902 - re-raised by the reader
@@ -215,32 +226,17 @@ def split_files(rdd):
         return None
 
 
-def counting_replaced(lines, replaced):
-    """The lines, counting in `replaced` those holding U+FFFD: Spark's
-    textFile decodes each line as UTF-8 in the JVM, so invalid bytes (a
-    Latin-1 line) arrive as U+FFFD and are no longer a bad record."""
-    for line in lines:
-        if b"\xef\xbf\xbd" in line:
-            replaced.add(1)
-        yield line
-
-
 def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=None, replaced=None):
     job = spec["job"]
     name = spec["binary_name"]
-    last = step_num == len(spec["steps"]) - 1
     has_reducer = step["reducer"]
     combiner = step["combiner"] and has_reducer
     fields = 2 if (step["sort_values"] and has_reducer) else 1
 
     def argv(role):
-        # skip-bad-records, the job's options and, for the last step's last
-        # task, the output protocol: as mr's task_args gives them.
-        extra = spec["task_args"]
-        if step_num == 0 and role == "mapper":
-            extra = spec.get("first_mapper_args", extra)
-        if last and role in spec["last_args"]:
-            extra = spec["last_args"][role]
+        # skip-bad-records, the job's options, the first mapper's line limit,
+        # the last task's output protocol: as mr's task_args gives them.
+        extra = spec["task_args"][step_num][role]
         return [binary_path(name), "run", job, "--step-num", str(step_num), "--" + role] + extra
 
     def map_partition(index, lines):
@@ -255,9 +251,7 @@ def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=
                 }
             )
         what = "the mapper of step %d (partition %d)" % (step_num, index)
-        if replaced is not None:
-            lines = counting_replaced(lines, replaced)
-        out = pipe(argv("mapper"), env, lines, what, counters, step_num)
+        out = pipe(argv("mapper"), env, lines, what, counters, step_num, replaced)
         if combiner:
             ordered = ExternalSorter(sorter_mb).sorted(out, key=lambda l: key_of(l, fields))
             what = "the combiner of step %d (partition %d)" % (step_num, index)

@@ -613,10 +613,9 @@ fn as_listed(input: &InputFile, path: &std::path::Path, meta: &std::fs::Metadata
                 "another file has taken its name (a log rotated by renaming?)".into(),
             ));
         }
-    }
-    // The same size but modified since it was listed: rewritten in place.
-    // (A log appended to grows; what was listed of it is still as listed.)
-    if let (Some((_, _, size, s, ns)), Some(now)) = (input.id, file_id(meta)) {
+        // The same size but modified since it was listed: rewritten in
+        // place. (A log appended to grows; what was listed of it is still
+        // as listed.)
         if now.2 == size && (s, ns) != (now.3, now.4) {
             return Err(changed(
                 "it was modified after it was listed, and is the same size: rewritten in \

@@ -150,6 +150,20 @@ pub struct InputFile {
     pub id: Option<FileId>,
 }
 
+impl InputFile {
+    /// A file read from its start to its end as it comes (a named pipe, a
+    /// `/proc` file): no size, no split, no identity to check.
+    fn stream(path: &Path) -> InputFile {
+        InputFile {
+            source: InputSource::Stream(path.to_path_buf()),
+            display: path.display().to_string(),
+            size: 0,
+            compression: Compression::None,
+            id: None,
+        }
+    }
+}
+
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
 const BZIP2_MAGIC: &[u8] = b"BZh";
 const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
@@ -335,6 +349,20 @@ fn skipped_name(p: &Path) -> bool {
     if raw == b"." || raw == b".." || raw.ends_with(b"/.") || raw.ends_with(b"/..") {
         return true;
     }
+    hidden_name(p)
+}
+
+/// Whether the last name of `p` starts with `_` or `.` (by its bytes, so
+/// a name that is not UTF-8 is no exception): Hadoop's input formats leave
+/// such files and directories out.
+///
+/// ```
+/// use mr_core::input::listing::hidden_name;
+/// use std::path::Path;
+/// assert!(hidden_name(Path::new("logs/_SUCCESS")) && hidden_name(Path::new("logs/.x/")));
+/// assert!(!hidden_name(Path::new("logs/a.log")) && !hidden_name(Path::new("..")));
+/// ```
+pub fn hidden_name(p: &Path) -> bool {
     p.file_name()
         .is_some_and(|n| matches!(n.as_encoded_bytes().first(), Some(b'_' | b'.')))
 }
@@ -369,29 +397,27 @@ fn mr_leftover(p: &Path) -> Option<&'static str> {
 /// assert!(local_path_of("hdfs://nn/logs").unwrap_err().to_string().contains("-r hadoop"));
 /// ```
 pub fn local_path_of(arg: &str) -> Result<String> {
-    if let Some(rest) = arg.strip_prefix("file://") {
-        // file:///abs (an empty authority) or file://localhost/abs.
-        let path = rest.strip_prefix("localhost").unwrap_or(rest);
+    let Some(scheme) = uri_scheme(arg) else {
+        return Ok(arg.to_string());
+    };
+    let rest = &arg[scheme.len() + 1..];
+    if scheme == "file" {
+        // file:///abs (an empty authority), file://localhost/abs, file:/abs.
+        let path = rest
+            .strip_prefix("//localhost")
+            .or_else(|| rest.strip_prefix("//"))
+            .unwrap_or(rest);
         if path.starts_with('/') {
             return Ok(path.to_string());
         }
-    } else if let Some(path) = arg.strip_prefix("file:").filter(|p| p.starts_with('/')) {
-        return Ok(path.to_string());
+    } else if rest.starts_with("//") {
+        return Err(Error::Config(format!(
+            "input {arg}: the local runner reads files on this machine; a {scheme}:// path is \
+             read by -r hadoop or -r spark (or copy it here first)"
+        )));
     }
-    match arg.split_once("://") {
-        Some((scheme, _))
-            if !scheme.is_empty()
-                && scheme
-                    .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || c == '+') =>
-        {
-            Err(Error::Config(format!(
-                "input {arg}: the local runner reads files on this machine; a {scheme}:// path is \
-                 read by -r hadoop or -r spark (or copy it here first)"
-            )))
-        }
-        _ => Ok(arg.to_string()),
-    }
+    // `co:lon/x`: a local name with a colon.
+    Ok(arg.to_string())
 }
 
 /// Lists the input files named by `args`, in a stable order.
@@ -620,13 +646,7 @@ impl Walk {
             // name is read as a stream (opening it here to look at its first
             // bytes would block, or eat them).
             if explicit {
-                self.out.push(InputFile {
-                    source: InputSource::Stream(path.to_path_buf()),
-                    display: path.display().to_string(),
-                    size: 0,
-                    compression: Compression::None,
-                    id: None,
-                });
+                self.out.push(InputFile::stream(path));
             } else {
                 // Said, not silent: a log someone meant to read may be there.
                 eprintln!(
@@ -658,13 +678,7 @@ impl Walk {
         if meta.len() == 0 && !read_head(path)?.is_empty() {
             // A size of 0 with bytes behind it (/proc, /sys): read to its
             // end, as a stream, not taken for empty.
-            self.out.push(InputFile {
-                source: InputSource::Stream(path.to_path_buf()),
-                display,
-                size: 0,
-                compression: Compression::None,
-                id: None,
-            });
+            self.out.push(InputFile::stream(path));
             return Ok(());
         }
         self.out.push(InputFile {

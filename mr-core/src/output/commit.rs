@@ -116,9 +116,7 @@ impl OutputDir {
         let mut replace_empty = false;
         if fs::symlink_metadata(&target).is_ok() {
             if !overwrite {
-                let empty = fs::symlink_metadata(&target).is_ok_and(|m| m.is_dir())
-                    && entries(&target).is_ok_and(|e| e.is_empty());
-                if !empty {
+                if !is_empty_dir(&target) {
                     return Err(Error::OutputExists(dir.to_path_buf()));
                 }
                 replace_empty = true;
@@ -168,9 +166,8 @@ impl OutputDir {
         fs::write(&ok, b"").map_err(|e| Error::io("writing", &ok, e))?;
         crate::cancel::check()?;
         let exists = fs::symlink_metadata(&self.target).is_ok();
-        if exists {
-            let still_empty = || entries(&self.target).is_ok_and(|e| e.is_empty());
-            if self.replace_empty && !still_empty() {
+        let old = if exists {
+            if self.replace_empty && !is_empty_dir(&self.target) {
                 return Err(self.keep_staging("was empty, and files were put in it during the run"));
             }
             if !self.overwrite && !self.replace_empty {
@@ -184,7 +181,7 @@ impl OutputDir {
                 )));
             }
             keep_mode_and_owner(&self.target, &self.staging);
-            self.replace()?;
+            Some(self.swap()?)
         } else {
             match renameat_with(
                 CWD,
@@ -211,22 +208,24 @@ impl OutputDir {
                 }
                 Err(e) => return Err(Error::io("moving into place", &self.dir, e.into())),
             }
+            None
+        };
+        // In place from here: an interrupt cannot undo it, and says so.
+        crate::cancel::output_in_place(&self.dir);
+        if let Some(old) = old {
+            remove_old(&old, self.own.as_deref());
         }
         self.committed = true;
         self.lock = None;
-        crate::cancel::output_in_place(&self.dir);
         Ok(self.dir.clone())
     }
 
-    /// Swaps the staged output with the old one, then removes the old one.
-    fn replace(&mut self) -> Result<()> {
+    /// Swaps the staged output with the old one; returns where the old one
+    /// is now.
+    fn swap(&mut self) -> Result<PathBuf> {
         match renameat_with(CWD, &self.staging, CWD, &self.target, RenameFlags::EXCHANGE) {
-            Ok(()) => {
-                crate::cancel::output_in_place(&self.dir);
-                // The staging name now holds the old output.
-                remove_old(&self.staging, self.own.as_deref());
-                return Ok(());
-            }
+            // The staging name now holds the old output.
+            Ok(()) => return Ok(self.staging.clone()),
             Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {}
             Err(e) => return Err(Error::io("replacing", &self.dir, e.into())),
         }
@@ -240,9 +239,7 @@ impl OutputDir {
             // The finished results are not thrown away for it.
             return Err(self.keep_staging(&format!("could not be replaced: {e}")));
         }
-        crate::cancel::output_in_place(&self.dir);
-        remove_old(&aside, self.own.as_deref());
-        Ok(())
+        Ok(aside)
     }
 
     /// Keeps the finished results where they are and says where.
@@ -300,6 +297,12 @@ fn keep_mode_and_owner(from: &Path, to: &Path) {
     }
 }
 
+/// Whether `path` is a directory (not a link to one) with nothing in it.
+fn is_empty_dir(path: &Path) -> bool {
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_dir())
+        && entries(path).is_ok_and(|e| e.is_empty())
+}
+
 /// Whether the directory `dir` is on another file system than its `parent`.
 fn is_mount_point(dir: &Path, parent: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
@@ -345,7 +348,7 @@ fn check_replaceable(target: &Path, own: Option<&str>) -> std::result::Result<()
         return Err("it is not a directory".into());
     }
     let entries = entries(target).map_err(|e| format!("cannot list it: {e}"))?;
-    let foreign = foreign_entries(target, own).map_err(|e| format!("cannot list it: {e}"))?;
+    let foreign = foreign_in(target, &entries, own).map_err(|e| format!("cannot list it: {e}"))?;
     if !foreign.is_empty() {
         return Err(format!("it holds {}", describe(&foreign)));
     }
@@ -408,7 +411,15 @@ fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
 /// `*.jsonl` files, in `_logs/` Hadoop's `history/` of files; and a
 /// `.NAME.crc` without its NAME. (`_temporary/` is a committer's scratch.)
 fn foreign_entries(dir: &Path, own: Option<&str>) -> std::io::Result<Vec<String>> {
-    let entries = entries(dir)?;
+    foreign_in(dir, &entries(dir)?, own)
+}
+
+/// [`foreign_entries`] of `dir`, whose `entries` are listed already.
+fn foreign_in(
+    dir: &Path,
+    entries: &[(String, bool)],
+    own: Option<&str>,
+) -> std::io::Result<Vec<String>> {
     // The file this run writes there itself (its --report) is its own.
     let mut foreign = foreign_names(
         entries
@@ -417,7 +428,7 @@ fn foreign_entries(dir: &Path, own: Option<&str>) -> std::io::Result<Vec<String>
             .map(|(n, d)| (n.as_str(), *d)),
     );
     let names: std::collections::HashSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
-    for (name, is_dir) in &entries {
+    for (name, is_dir) in entries {
         if let Some(checked) = name.strip_prefix('.').and_then(|n| n.strip_suffix(".crc")) {
             if written_by_a_job(name) && !names.contains(checked) {
                 foreign.push(printable_line(name).into_owned());

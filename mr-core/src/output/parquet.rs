@@ -307,19 +307,33 @@ mod arrow_impl {
 
     /// A Parquet file of `schema` without rows.
     fn write_empty(dest: &Path, schema: &SchemaRef, opts: &ParquetOptions) -> Result<()> {
-        let arrow_err = |e: &dyn std::fmt::Display| Error::Format {
-            what: format!("writing {}", dest.display()),
-            reason: e.to_string(),
-        };
+        create_writer(dest, schema, opts)?
+            .close()
+            .map_err(|e| writing_error(dest, &e))?;
+        Ok(())
+    }
+
+    /// A Parquet writer of `schema` into the new file `dest`.
+    fn create_writer(
+        dest: &Path,
+        schema: &SchemaRef,
+        opts: &ParquetOptions,
+    ) -> Result<ArrowWriter<BufWriter<File>>> {
         let file = File::create(dest).map_err(|e| Error::io("creating", dest, e))?;
         ArrowWriter::try_new(
-            BufWriter::new(file),
+            BufWriter::with_capacity(1 << 20, file),
             schema.clone(),
             Some(opts.properties()),
         )
-        .and_then(|w| w.close())
-        .map_err(|e| arrow_err(&e))?;
-        Ok(())
+        .map_err(|e| writing_error(dest, &e))
+    }
+
+    /// The error of Arrow or Parquet failing to write `dest`.
+    fn writing_error(dest: &Path, e: &dyn std::fmt::Display) -> Error {
+        Error::Format {
+            what: format!("writing {}", dest.display()),
+            reason: e.to_string(),
+        }
     }
 
     /// Converts one part of `key TAB value` lines into a Parquet file of
@@ -331,17 +345,8 @@ mod arrow_impl {
         schema: &SchemaRef,
         opts: &ParquetOptions,
     ) -> Result<u64> {
-        let arrow_err = |e: &dyn std::fmt::Display| Error::Format {
-            what: format!("writing {}", dest.display()),
-            reason: e.to_string(),
-        };
-        let file = File::create(dest).map_err(|e| Error::io("creating", dest, e))?;
-        let mut writer = ArrowWriter::try_new(
-            BufWriter::with_capacity(1 << 20, file),
-            schema.clone(),
-            Some(opts.properties()),
-        )
-        .map_err(|e| arrow_err(&e))?;
+        let arrow_err = |e: &dyn std::fmt::Display| writing_error(dest, e);
+        let mut writer = create_writer(dest, schema, opts)?;
         let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
             .with_batch_size(BATCH_ROWS)
             .build_decoder()

@@ -698,34 +698,13 @@ fn part_inputs(parts: &[PathBuf], step: usize) -> Result<Vec<InputFile>> {
     Ok(out)
 }
 
-/// Refuses an output directory that is, or contains, an input: `--overwrite`
-/// would delete the input.
 /// Refuses a `--tmp-dir` that is the output directory or inside it: the
 /// run's scratch would be in what it commits (or replaces).
 fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
     let Some(tmp) = tmp else {
         return Ok(());
     };
-    // Either may not exist yet: compare what they resolve to as far as
-    // they exist, then lexically.
-    let resolve = |p: &Path| -> PathBuf {
-        let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-        let mut missing = Vec::new();
-        let mut at = abs.as_path();
-        loop {
-            if let Ok(real) = std::fs::canonicalize(at) {
-                return missing.iter().rev().fold(real, |acc, c| acc.join(c));
-            }
-            match (at.parent(), at.file_name()) {
-                (Some(parent), Some(name)) => {
-                    missing.push(name.to_os_string());
-                    at = parent;
-                }
-                _ => return abs.clone(),
-            }
-        }
-    };
-    if resolve(tmp).starts_with(resolve(out)) {
+    if resolved(tmp).starts_with(resolved(out)) {
         return Err(Error::Config(format!(
             "--tmp-dir {} is inside the output directory {}: the run's temporary files would be \
              in its output; give a --tmp-dir outside it",
@@ -736,6 +715,29 @@ fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
     Ok(())
 }
 
+/// `p` absolute, with links resolved in the part of it that exists (either
+/// of two paths compared may not exist yet): its nearest existing ancestor
+/// canonicalized, the rest appended as written.
+fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut missing = Vec::new();
+    let mut at = abs.as_path();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(at) {
+            return missing.iter().rev().fold(real, |acc, c| acc.join(c));
+        }
+        match (at.parent(), at.file_name()) {
+            (Some(parent), Some(name)) => {
+                missing.push(name.to_os_string());
+                at = parent;
+            }
+            _ => return abs.clone(),
+        }
+    }
+}
+
+/// Refuses an output directory that is, or contains, an input: `--overwrite`
+/// would delete the input.
 fn check_output_not_input(out: &Path, inputs: &[InputFile]) -> Result<()> {
     let Ok(out_abs) = std::fs::canonicalize(out) else {
         return Ok(()); // does not exist yet
