@@ -27,6 +27,7 @@ pub mod gen;
 pub mod job_args;
 
 use mr_core::Job;
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -305,7 +306,9 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
                 eprintln!("mr: {e}");
                 return ExitCode::from(130);
             }
-            eprintln!("mr: error: {}", error_chain(&e));
+            // Not eprintln!, which panics (exit 101) on a full or closed
+            // stderr: the status says it failed even when nothing can.
+            let _ = writeln!(std::io::stderr(), "mr: error: {}", error_chain(&e));
             ExitCode::FAILURE
         }
     }
@@ -489,14 +492,16 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
     match &cli.command {
         Command::Completions { shell } => {
             let mut cmd = command(registry, info, &[]);
-            clap_complete::generate(*shell, &mut cmd, info.name, &mut std::io::stdout());
-            Ok(())
+            let mut text = Vec::new();
+            clap_complete::generate(*shell, &mut cmd, info.name, &mut text);
+            closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
         Command::New(args) => cmd::new::run(args),
         Command::Man => {
             let cmd = command(registry, info, &[]);
-            clap_mangen::Man::new(cmd).render(&mut std::io::stdout())?;
-            Ok(())
+            let mut text = Vec::new();
+            clap_mangen::Man::new(cmd).render(&mut text)?;
+            closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
         Command::Run(args) => cmd::run::run(registry, args),
         Command::EmulateHadoop(args) => cmd::run::run(
@@ -506,17 +511,37 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
                 ..args.clone()
             },
         ),
-        Command::Jobs => cmd::jobs::run(registry, &mut std::io::stdout().lock()),
+        Command::Jobs => {
+            closed_stdout_is_ok(cmd::jobs::run(registry, &mut std::io::stdout().lock()))
+        }
         Command::Gen(args) => cmd::gen::run(args),
         Command::Check(args) => {
-            if cmd::check::run(registry, args)? {
+            // A closed stdout (`mr check | head`) ends the check unfinished:
+            // no verdict, exit status 1, nothing more said.
+            if closed_stdout_is_ok(cmd::check::run(registry, args))? {
                 Ok(())
             } else {
-                use std::io::Write;
                 let _ = std::io::stdout().flush();
                 std::process::exit(1)
             }
         }
+    }
+}
+
+/// A command that only prints: its stdout closed by the reader (`mr jobs |
+/// head -1`) is no error, the reader has what it wanted; the result is then
+/// `T::default()`. (`mr run` has its own rule: see [`run_cli`].)
+fn closed_stdout_is_ok<T: Default>(r: anyhow::Result<T>) -> anyhow::Result<T> {
+    match r {
+        Err(e)
+            if e.chain().any(|c| {
+                c.downcast_ref::<std::io::Error>()
+                    .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(T::default())
+        }
+        r => r,
     }
 }
 

@@ -213,8 +213,10 @@ pub enum Error {
     },
     /// The process ran out of file descriptors.
     #[error("{op} {}: {source}\n  hint: the open-files limit (ulimit -n) is {}; raise it \
-             (ulimit -n 4096) or lower --merge-fan-in or -j", path.display(),
-        limit.map_or("unknown".to_string(), |l| l.to_string()))]
+             (ulimit -n {}), or open fewer files at once: fewer --partitions, a lower \
+             --merge-fan-in or -j", path.display(),
+        limit.map_or("unknown".to_string(), |l| l.to_string()),
+        limit.map_or(4096, |l| l.saturating_mul(4).max(4096)))]
     TooManyOpenFiles {
         /// What we were doing.
         op: &'static str,
@@ -301,6 +303,20 @@ pub enum Error {
     /// runner reports that task's error instead (see [`crate::cancel`]).
     #[error("stopped: another task of this run failed")]
     Cancelled,
+    /// The system refused a thread: the limit on processes and threads
+    /// (`ulimit -u`, a container's pids limit) is reached.
+    #[error(
+        "{what}: {source}\n  hint: the system refused a new thread: its limit on processes \
+             and threads (ulimit -u, or a container's pids limit) is reached; raise it, or run \
+             fewer threads (-j 1)"
+    )]
+    NoThread {
+        /// What needed the thread.
+        what: &'static str,
+        /// The system's refusal (EAGAIN).
+        #[source]
+        source: io::Error,
+    },
     /// A bug in mr: an invariant did not hold.
     #[error("internal error (this is a bug in mr, please report it): {0}")]
     Internal(String),

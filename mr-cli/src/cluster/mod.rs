@@ -448,6 +448,7 @@ pub fn report(
         phases: Vec::new(),
         tasks: Vec::new(),
         partitions: Vec::new(),
+        peak_memory: None,
     }
 }
 

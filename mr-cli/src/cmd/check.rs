@@ -27,6 +27,7 @@ use mr_core::{Job, RunConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// `mr check` arguments.
@@ -63,6 +64,21 @@ pub struct CheckArgs {
     pub seed: u64,
 }
 
+/// `println!` that returns a closed stdout (`mr check | head`) as an
+/// error, where `println!` panics.
+macro_rules! say {
+    ($($t:tt)*) => {
+        writeln!(std::io::stdout(), $($t)*)?
+    };
+}
+
+/// `print!`, as [`say!`].
+macro_rules! say_part {
+    ($($t:tt)*) => {
+        write!(std::io::stdout(), $($t)*)?
+    };
+}
+
 /// Runs `mr check`; prints its findings on stdout. Returns false when a law
 /// is broken or a run's output differs.
 pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
@@ -71,7 +87,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     let whole = job.steps().first().is_some_and(|s| s.reads_whole_files());
     let (lines, whole_files) = if whole {
         let files = sample_files(&args.inputs, args.sample_lines)?;
-        println!(
+        say!(
             "mr check: {} on {} whole files (its mapper reads files), seed {}",
             job.name(),
             files.len(),
@@ -84,7 +100,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         (lines, Some(files))
     } else {
         let (lines, files) = read_sample(&args.inputs, args.sample_lines)?;
-        println!(
+        say!(
             "mr check: {} on {} sample lines from {} file{}, seed {}",
             job.name(),
             lines.len(),
@@ -100,7 +116,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         seed: args.seed,
         ..LawConfig::default()
     };
-    let mut broken = 0;
+    let (mut broken, mut checked, mut lawful) = (0, 0, 0);
     for (step, recorded) in job.steps().iter().zip(&sample.steps) {
         let i = recorded.step;
         let names: Vec<&str> = laws::laws_for(step).iter().map(|l| l.name()).collect();
@@ -109,33 +125,42 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
             n => format!(", {n} input lines rejected by the mapper and skipped"),
         };
         if names.is_empty() {
-            println!("step {i}: map-only, no laws to check{rejected}");
+            say!("step {i}: map-only, no laws to check{rejected}");
             continue;
         }
+        lawful += 1;
         if recorded.is_empty() {
-            println!(
-                "step {i}: the mapper emitted nothing on the sample: nothing to check{rejected}"
-            );
+            say!("step {i}: the mapper emitted nothing on the sample: nothing to check{rejected}");
             continue;
         }
-        print!(
+        say_part!(
             "step {i}: {} values of {} keys recorded{rejected}; laws {}: ",
             recorded.values(),
             recorded.keys(),
             names.join(", ")
         );
+        checked += 1;
         match cfg.check_recorded(step, recorded) {
-            Ok(()) => println!("ok ({} cases)", cfg.cases),
+            Ok(()) => say!("ok ({} cases)", cfg.cases),
             Err(v) => {
                 broken += 1;
-                println!("BROKEN\n{v}");
+                say!("BROKEN\n{v}");
             }
         }
     }
 
     let differ = whole_job_runs(job, &sample, args, whole_files.as_deref())?;
+    if lawful > 0 && checked == 0 {
+        // Not a pass: nothing reached a combiner or reducer.
+        say!(
+            "mr check: {}: nothing checked: the mapper emitted nothing on the sample \
+             (is it this job's input?)",
+            job.name()
+        );
+        return Ok(false);
+    }
     if broken == 0 && differ == 0 {
-        println!("mr check: {}: ok", job.name());
+        say!("mr check: {}: ok", job.name());
         return Ok(true);
     }
     let mut why = Vec::new();
@@ -151,7 +176,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
             args.runs
         ));
     }
-    println!("mr check: {}: FAILED: {}", job.name(), why.join("; "));
+    say!("mr check: {}: FAILED: {}", job.name(), why.join("; "));
     Ok(false)
 }
 
@@ -360,7 +385,7 @@ fn whole_job_runs(
     std::fs::write(&input, &data).with_context(|| format!("writing {}", input.display()))?;
     let gz_input = scratch.path().join("sample.txt.gz");
     write_gz(&gz_input, &data)?;
-    println!(
+    say!(
         "whole job: {} runs on the sample ({}) under random settings, each compared with the plain run:",
         args.runs,
         human(data.len() as u64)
@@ -406,7 +431,7 @@ fn whole_job_runs(
         what.extend(combined);
         let (missing, extra) = multiset_diff(&expected, got);
         if missing.is_empty() && extra.is_empty() {
-            println!(
+            say!(
                 "  run {}: {} ({}): same output",
                 run + 1,
                 s.describe(),
@@ -415,7 +440,7 @@ fn whole_job_runs(
             continue;
         }
         differ += 1;
-        println!(
+        say!(
             "  run {}: {} ({}): DIFFERENT: {} of {} expected lines missing, {} lines unexpected",
             run + 1,
             s.describe(),
@@ -426,16 +451,16 @@ fn whole_job_runs(
         );
         const SHOWN: usize = 3;
         for l in missing.iter().take(SHOWN) {
-            println!("      expected: {}", String::from_utf8_lossy(l));
+            say!("      expected: {}", String::from_utf8_lossy(l));
         }
         if missing.len() > SHOWN {
-            println!("      ... and {} more expected", missing.len() - SHOWN);
+            say!("      ... and {} more expected", missing.len() - SHOWN);
         }
         for l in extra.iter().take(SHOWN) {
-            println!("      got:      {}", String::from_utf8_lossy(l));
+            say!("      got:      {}", String::from_utf8_lossy(l));
         }
         if extra.len() > SHOWN {
-            println!("      ... and {} more got", extra.len() - SHOWN);
+            say!("      ... and {} more got", extra.len() - SHOWN);
         }
     }
     Ok(differ)

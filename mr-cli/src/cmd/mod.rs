@@ -8,4 +8,5 @@ pub mod new;
 pub mod report;
 pub mod report_html;
 pub mod run;
+pub mod status_line;
 pub mod summary;

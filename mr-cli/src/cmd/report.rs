@@ -120,16 +120,94 @@ pub fn write(path: &Path, doc: &Value) -> anyhow::Result<()> {
         b.push(b'\n');
         b
     };
-    write_atomic(path, &bytes)
+    write_atomic(&target(path)?, &bytes)
+}
+
+/// Where the report at `path` is written: `path`, or the file a symlink
+/// there points to (the link stays). A device, a FIFO, a socket, a
+/// directory or a dangling link is refused: the report is a file written
+/// whole and renamed into place, which would replace `/dev/null` with a
+/// file, or leave a FIFO's reader waiting.
+///
+/// ```
+/// use mr_cli::cmd::report::target;
+/// let d = tempfile::tempdir().unwrap();
+/// let file = d.path().join("runs.json");
+/// assert_eq!(target(&file).unwrap(), file);
+/// std::fs::write(&file, "{}").unwrap();
+/// let link = d.path().join("latest.json");
+/// std::os::unix::fs::symlink("runs.json", &link).unwrap();
+/// assert_eq!(target(&link).unwrap(), file.canonicalize().unwrap());
+/// assert!(target(std::path::Path::new("/dev/null")).is_err());
+/// ```
+pub fn target(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return Ok(path.to_path_buf());
+    };
+    let followed = if meta.file_type().is_symlink() {
+        match std::fs::canonicalize(path) {
+            Ok(t) => t,
+            Err(_) => anyhow::bail!(
+                "--report {}: a symlink to nothing (give a file name)",
+                mr_core::error::printable_path(path)
+            ),
+        }
+    } else {
+        path.to_path_buf()
+    };
+    match std::fs::metadata(&followed) {
+        Ok(m) if m.is_file() => Ok(followed),
+        Ok(m) => anyhow::bail!(
+            "--report {}: {}, not a file: the report is a file written whole and renamed into \
+             place (give a file name: run.json, run.html)",
+            mr_core::error::printable_path(path),
+            if m.is_dir() {
+                "a directory"
+            } else {
+                "a device, FIFO or socket"
+            }
+        ),
+        Err(_) => Ok(followed),
+    }
+}
+
+/// Fails, before a run, when its report could not be written at `path`:
+/// a directory there, or no directory to write it in (the report is
+/// written beside it, then renamed).
+///
+/// ```
+/// use mr_cli::cmd::report::check_writable;
+/// let d = tempfile::tempdir().unwrap();
+/// assert!(check_writable(&d.path().join("run.json")).is_ok());
+/// assert!(check_writable(d.path()).is_err());
+/// assert!(check_writable(&d.path().join("no/run.json")).is_err());
+/// ```
+pub fn check_writable(path: &Path) -> anyhow::Result<()> {
+    let path = &target(path)?;
+    let dir = dir_of(path);
+    tempfile::NamedTempFile::new_in(dir)
+        .map(drop)
+        .with_context(|| {
+            format!(
+                "--report {}: cannot write in {}",
+                path.display(),
+                dir.display()
+            )
+        })
+}
+
+/// The directory a file at `path` is written in.
+fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// Writes a file whole or not at all: a temp file in the same directory,
 /// renamed into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = dir_of(path);
     let mut tmp = tempfile::NamedTempFile::new_in(dir)
         .with_context(|| format!("creating the report next to {}", path.display()))?;
     tmp.write_all(bytes)

@@ -26,7 +26,22 @@ use std::fmt::Write as _;
 /// assert_eq!(html_escape("\u{202e}exe.kcatta"), "\\u{202e}exe.kcatta");
 /// ```
 pub fn html_escape(s: &str) -> String {
-    let s = mr_core::error::printable_line(s);
+    escape_text(&mr_core::error::printable_line(s))
+}
+
+/// [`html_escape`] for a message of several lines shown as it is
+/// (`white-space: pre-wrap`): newlines kept.
+///
+/// ```
+/// use mr_cli::cmd::report_html::html_escape_lines;
+/// assert_eq!(html_escape_lines("a <b>\n  c\u{1b}"), "a &lt;b&gt;\n  c\\u{1b}");
+/// ```
+pub fn html_escape_lines(s: &str) -> String {
+    escape_text(&mr_core::error::printable(s))
+}
+
+/// HTML's five characters escaped.
+fn escape_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
@@ -129,7 +144,7 @@ pub fn render(doc: &Value) -> String {
         }
     );
     if let Some(err) = doc["error"].as_str() {
-        let _ = writeln!(h, "<div class=err>{}</div>", html_escape(err));
+        let _ = writeln!(h, "<div class=err>{}</div>", html_escape_lines(err));
     }
     if ok {
         totals(&mut h, doc);
@@ -192,7 +207,7 @@ fn phases(h: &mut String, doc: &Value) {
         let _ = write!(
             h,
             "<tr><td>{}</td><td>{}</td><td class=n>{:.3} s</td></tr>",
-            count(&p["step"]) + 1,
+            count(&p["step"]),
             text(&p["phase"]),
             num(&p["secs"])
         );
@@ -201,7 +216,7 @@ fn phases(h: &mut String, doc: &Value) {
     let per_step: Vec<String> = spills
         .iter()
         .enumerate()
-        .map(|(i, s)| format!("step {}: {}", i + 1, count(s)))
+        .map(|(i, s)| format!("step {i}: {}", count(s)))
         .collect();
     let _ = writeln!(
         h,
@@ -253,7 +268,7 @@ fn timeline(h: &mut String, doc: &Value, tasks: &[Value]) {
             h,
             "<text x=4 y=\"{}\">step {} {} · thread {}</text>",
             y + 12.0,
-            step + 1,
+            step,
             html_escape(phase),
             thread
         );
@@ -287,7 +302,7 @@ fn timeline(h: &mut String, doc: &Value, tasks: &[Value]) {
             h,
             "<rect class=\"task {class}\" x=\"{x:.2}\" y=\"{y}\" width=\"{w:.2}\" height=\"{}\"><title>step {} {} task {}{} · thread {} · {:.3}–{:.3} s · {} · {} records in, {} out{}</title></rect>",
             row_h - 3.0,
-            count(&t["step"]) + 1,
+            count(&t["step"]),
             html_escape(phase),
             count(&t["task"]),
             match t["piece"].as_u64() {
@@ -341,7 +356,7 @@ fn partitions(h: &mut String, doc: &Value) {
             h,
             "<text x=4 y=\"{}\">step {} part {}</text><rect class=bar x=120 y=\"{y}\" width=\"{w:.1}\" height=\"{}\"><title>{} · {} values</title></rect><text x=\"{}\" y=\"{}\">{} · {} values</text>",
             y + 11.0,
-            count(&p["step"]) + 1,
+            count(&p["step"]),
             count(&p["partition"]),
             row_h - 3.0,
             human_bytes(bytes),
@@ -385,7 +400,7 @@ fn heavy_keys(h: &mut String, doc: &Value) {
             h,
             "<tr><td class=n>{}</td><td>{}</td><td>{part}</td><td><code>{}</code></td></tr>",
             thousands(n),
-            step + 1,
+            step,
             html_escape(&shortened(&key))
         );
     }

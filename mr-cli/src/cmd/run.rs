@@ -4,15 +4,15 @@
 use crate::args::{OutputFormatArg, RunArgs};
 use crate::cluster::Runner;
 use crate::cmd::report::Outcome;
+use crate::cmd::status_line::{ClearsStatus, StatusLine};
 use crate::Registry;
 use anyhow::Context as _;
 use mr_core::output::parquet::ParquetOptions;
 use mr_core::output::OutputFormat;
-use mr_core::runner::progress::{human_bytes, Progress};
+use mr_core::runner::progress::Progress;
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
 use std::io::{IsTerminal, Write};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 /// The jobconf keys the local runner itself reads.
@@ -217,111 +217,6 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
     Ok(())
 }
 
-/// The progress bar on stderr (a terminal): phase, bytes of the total
-/// with percentage, MB/s, ETA, records and spills, redrawn a few times a
-/// second after the first half second, and erased when the run ends (or is
-/// interrupted: the Ctrl-C handler erases it too).
-struct StatusLine {
-    stop: Arc<AtomicBool>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl StatusLine {
-    fn start(progress: Arc<Progress>) -> StatusLine {
-        use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-        let stop = Arc::new(AtomicBool::new(false));
-        let flag = stop.clone();
-        let thread = std::thread::Builder::new()
-            .name("mr-progress".into())
-            .spawn(move || {
-                let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::stderr());
-                let bytes = ProgressStyle::with_template("{prefix} [{bar:24}] {percent:>3}% {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> ");
-                let spinner = ProgressStyle::with_template("{spinner} {prefix} {msg}")
-                    .unwrap_or_else(|_| ProgressStyle::default_spinner());
-                // The spinner until the first figures are known (indicatif's
-                // default bar would draw an empty 0/0 bar).
-                bar.set_style(spinner.clone());
-                let tick = std::time::Duration::from_millis(100);
-                // Say nothing for short runs (the first half second; tests
-                // set MR_PROGRESS_AFTER_MS=0); then redraw every 0.2 s.
-                let quiet_ticks = std::env::var("MR_PROGRESS_AFTER_MS")
-                    .ok()
-                    .and_then(|v| v.parse::<u32>().ok())
-                    .map_or(5, |ms| ms / 100);
-                let mut n = 0u32;
-                while !flag.load(Ordering::Relaxed) {
-                    std::thread::sleep(tick);
-                    n += 1;
-                    if n < quiet_ticks || !n.is_multiple_of(2) {
-                        continue;
-                    }
-                    let s = progress.snapshot();
-                    let step = if s.steps > 1 {
-                        format!("step {}/{} ", s.step + 1, s.steps)
-                    } else {
-                        String::new()
-                    };
-                    bar.set_prefix(format!("{step}{}", s.phase_name()));
-                    let rate = s.bytes_read as f64 / 1e6 / s.elapsed_secs.max(1e-9);
-                    let mut msg = match s.fraction() {
-                        Some(_) => format!(
-                            "{} of {} · {rate:.0} MB/s",
-                            human_bytes(s.bytes_read),
-                            human_bytes(s.bytes_total)
-                        ),
-                        None => format!("{} read · {rate:.0} MB/s", human_bytes(s.bytes_read)),
-                    };
-                    if let Some(eta) = s.eta_secs() {
-                        msg.push_str(&format!(" · ETA {}", eta_text(eta)));
-                    }
-                    msg.push_str(&format!(
-                        " · {} records · {} spills · tasks {}/{}",
-                        crate::cmd::summary::thousands(s.records),
-                        s.spills,
-                        s.tasks_done,
-                        s.tasks_total
-                    ));
-                    match s.fraction() {
-                        Some(f) => {
-                            bar.set_style(bytes.clone());
-                            bar.set_length(1000);
-                            bar.set_position((f * 1000.0) as u64);
-                        }
-                        None => {
-                            bar.set_style(spinner.clone());
-                            bar.tick();
-                        }
-                    }
-                    bar.set_message(msg);
-                }
-                bar.finish_and_clear();
-            })
-            .ok();
-        StatusLine { stop, thread }
-    }
-}
-
-/// `42s`, `3m05s`, `1h02m`.
-fn eta_text(secs: f64) -> String {
-    let s = secs.round() as u64;
-    match s {
-        0..60 => format!("{s}s"),
-        60..3600 => format!("{}m{:02}s", s / 60, s % 60),
-        _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
-    }
-}
-
-impl Drop for StatusLine {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Warns about `-D` keys that neither the job nor the local runner read.
 fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
     if quiet {
@@ -388,6 +283,10 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(path) = &args.report {
+        // Found before the run, not after it with the output in place.
+        crate::cmd::report::check_writable(path)?;
+    }
     match args.runner {
         Runner::Local if args.dry_run => {
             anyhow::bail!("--dry-run is for cluster runners: add -r hadoop or -r spark")
@@ -438,9 +337,18 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         )?;
     }
     let report = result?;
+    let totals = crate::cmd::summary::Totals::of(&report);
+    let named = !args.inputs.is_empty() || !args.positional_inputs.is_empty();
+    if !named && totals.input_bytes == 0 {
+        // A cron line that lost its -i: said even with -q.
+        eprintln!("mr: warning: no --input given and stdin was empty: nothing was read");
+    }
     if !args.quiet {
-        let totals = crate::cmd::summary::Totals::of(&report);
-        let text = crate::cmd::summary::summary(job.name(), &report, &totals, args.verbose);
+        let say = crate::cmd::summary::Say {
+            verbose: args.verbose,
+            discarded: args.no_output,
+        };
+        let text = crate::cmd::summary::summary(job.name(), &report, &totals, say);
         let text = mr_core::error::printable(&text);
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
@@ -469,12 +377,22 @@ fn write_report(
         m.insert("runner".into(), r.into());
     }
     let written = crate::cmd::report::write(path, &doc);
-    if let (Err(w), Err(_)) = (&written, result) {
-        // The run's own error matters more: say this one and go on.
-        eprintln!("mr: warning: {}", crate::error_chain(w));
-        return Ok(());
+    match (written, result) {
+        (Err(w), Err(_)) => {
+            // The run's own error matters more: say this one and go on.
+            eprintln!("mr: warning: {}", crate::error_chain(&w));
+            Ok(())
+        }
+        (Err(w), Ok(report)) => match &report.output_dir {
+            // Not a failed run: a rerun would find the output in place.
+            Some(dir) => Err(w.context(format!(
+                "the output {} is complete (_SUCCESS), only its report is missing",
+                mr_core::error::printable_path(dir)
+            ))),
+            None => Err(w),
+        },
+        (Ok(()), _) => Ok(()),
     }
-    written
 }
 
 /// The local runner, with progress on a terminal; `cfg` is the checked
@@ -505,16 +423,24 @@ fn run_local(
     let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {
         let progress = Arc::new(Progress::default());
         cfg.progress = Some(progress.clone());
-        StatusLine::start(progress)
+        Arc::new(StatusLine::start(progress))
     });
     let stdout = std::io::stdout();
+    // Results on the terminal that shows the bar: the bar goes first, or
+    // its next redraw would erase the lines just printed.
+    let bar_on_stdout = status.clone().filter(|_| stdout.is_terminal());
     let mut out: Box<dyn Write> = if args.no_output {
         Box::new(std::io::sink())
     } else {
-        Box::new(std::io::BufWriter::with_capacity(1 << 16, stdout.lock()))
+        Box::new(ClearsStatus::new(
+            std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+            bar_on_stdout,
+        ))
     };
     let result = mr_core::run_job(job, &cfg, &mut out);
-    drop(status);
+    if let Some(s) = &status {
+        s.finish();
+    }
     let report = result?;
     drop(out);
     warn_unread_jobconf(&cfg.params, args.quiet);

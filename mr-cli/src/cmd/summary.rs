@@ -40,18 +40,9 @@ impl Totals {
             output_records: get(steps - 1, "output records"),
             output_bytes: get(steps - 1, "output bytes"),
             spills: report.spills.iter().sum(),
-            peak_memory: peak_memory_bytes(),
+            peak_memory: report.peak_memory,
         }
     }
-}
-
-/// The process's peak resident set size (`VmHWM` in /proc/self/status),
-/// where the system tells it.
-pub fn peak_memory_bytes() -> Option<u64> {
-    let status = std::fs::read_to_string("/proc/self/status").ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
-    Some(kb * 1024)
 }
 
 /// `1,234,567`.
@@ -98,8 +89,20 @@ pub fn counters_text(report: &JobReport, verbose: bool) -> String {
     out
 }
 
+/// How the summary is told: all counters or only those not 0, and whether
+/// results that went to no directory were thrown away (`--no-output`)
+/// rather than printed.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Say {
+    /// `-v`: every framework counter.
+    pub verbose: bool,
+    /// `--no-output` without `--output`.
+    pub discarded: bool,
+}
+
 /// The whole summary: counters, then the run in figures.
-pub fn summary(job: &str, report: &JobReport, totals: &Totals, verbose: bool) -> String {
+pub fn summary(job: &str, report: &JobReport, totals: &Totals, say: Say) -> String {
+    let verbose = say.verbose;
     let mut out = counters_text(report, verbose);
     let secs = report.elapsed.as_secs_f64();
     let _ = writeln!(out, "mr: {job} done in {secs:.2}s");
@@ -120,6 +123,7 @@ pub fn summary(job: &str, report: &JobReport, totals: &Totals, verbose: bool) ->
         Some(d) => {
             let _ = writeln!(out, " in {}", d.display());
         }
+        None if say.discarded => out.push_str(", not written (--no-output)\n"),
         None => out.push_str(" to stdout\n"),
     }
     let steps = report.spills.len();
@@ -131,7 +135,7 @@ pub fn summary(job: &str, report: &JobReport, totals: &Totals, verbose: bool) ->
             .map(|p| format!("{} {:.2}s", p.phase, p.secs))
             .collect();
         let label = if steps > 1 {
-            format!("step {}", step + 1)
+            format!("step {step}")
         } else {
             "phases".into()
         };

@@ -21,7 +21,7 @@ use super::lines::read_some;
 use std::io::{self, BufRead, Read};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -260,14 +260,48 @@ impl ReadAhead {
         block_bytes: usize,
         cost: DecodeCost,
     ) -> ReadAhead {
+        let name = name.to_string();
+        Self::start_on(inner, check, block_bytes, cost, move |f| {
+            std::thread::Builder::new().name(name).spawn(f)
+        })
+    }
+
+    /// [`ReadAhead::start`] with the thread started by `spawn`.
+    fn start_on<F: Fill>(
+        inner: F,
+        check: Option<MemberCheck>,
+        block_bytes: usize,
+        cost: DecodeCost,
+        spawn: impl FnOnce(Box<dyn FnOnce() + Send>) -> io::Result<JoinHandle<()>>,
+    ) -> ReadAhead {
         let (full_tx, full_rx) = sync_channel::<io::Result<Block>>(BLOCKS - 2);
         let (empty_tx, empty_rx) = sync_channel::<Block>(BLOCKS);
         let spent = cost.clone();
         let mut r = Self::idle(check, cost);
-        r.thread = std::thread::Builder::new()
-            .name(name.into())
-            .spawn(move || fill_blocks(inner, block_bytes, full_tx, empty_rx, spent))
-            .ok();
+        // The decoder goes to the thread through a slot, so that it is
+        // still here if the system refuses the thread.
+        let slot = Arc::new(Mutex::new(Some(inner)));
+        let taken = slot.clone();
+        r.thread = spawn(Box::new(move || {
+            let inner = taken.lock().ok().and_then(|mut s| s.take());
+            if let Some(inner) = inner {
+                fill_blocks(inner, block_bytes, full_tx, empty_rx, spent);
+            }
+        }))
+        .ok();
+        if r.thread.is_none() {
+            // No thread (ulimit -u, a pids limit): the reader decodes
+            // itself, slower but whole; never a file taken for corrupt.
+            if let Some(inner) = slot.lock().ok().and_then(|mut s| s.take()) {
+                r.inline = Some(Inline {
+                    fill: Box::new(inner),
+                    block_bytes,
+                    ended: false,
+                    error: None,
+                });
+                return r;
+            }
+        }
         (r.full, r.empty) = (Some(full_rx), Some(empty_tx));
         r
     }
@@ -580,6 +614,31 @@ mod tests {
     /// A small file is inflated by its reader, without a thread; cut
     /// anywhere, it fails as a threaded one does, after a prefix of its
     /// bytes.
+    #[test]
+    fn a_decoder_refused_its_thread_decodes_inline_and_loses_nothing() {
+        // As under `ulimit -u`: before, the file was "corrupt", and with
+        // --skip-bad-records one bad record, its lines lost with exit 0.
+        let data: Vec<u8> = (0..200_000u32)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        let gz = gzip_member(&data);
+        let refused = |_: Box<dyn FnOnce() + Send>| -> io::Result<JoinHandle<()>> {
+            Err(io::Error::from(io::ErrorKind::WouldBlock))
+        };
+        let input = io::BufReader::new(io::Cursor::new(gz));
+        let r = ReadAhead::start_on(
+            GzInflater::new(input),
+            None,
+            64 << 10,
+            DecodeCost::default(),
+            refused,
+        );
+        assert!(r.thread.is_none() && r.inline.is_some());
+        let (got, err) = read_all(r, 4096);
+        assert_eq!(err, None);
+        assert!(got == data, "{} of {} bytes", got.len(), data.len());
+    }
+
     #[test]
     fn a_small_gzip_file_is_read_inline_and_fails_like_a_threaded_one() {
         let data: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();

@@ -127,6 +127,13 @@ impl OutputDir {
                     reason,
                 }
             })?;
+            if is_mount_point(&target, &parent) && !overwrite {
+                return Err(Error::Config(format!(
+                    "cannot write the output as {}: it is a mount point (the output takes \
+                     its place by a rename); write to a directory inside it",
+                    dir.display()
+                )));
+            }
             if is_mount_point(&target, &parent) {
                 return Err(Error::OutputNotReplaceable {
                     path: dir.to_path_buf(),
@@ -227,7 +234,15 @@ impl OutputDir {
             // The staging name now holds the old output.
             Ok(()) => return Ok(self.staging.clone()),
             Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {}
-            Err(e) => return Err(Error::io("replacing", &self.dir, e.into())),
+            Err(e) => {
+                // Refused (a sticky directory another user owns, EPERM): the
+                // old output is as it was, the finished results not thrown
+                // away for it.
+                return Err(self.keep_staging(&format!(
+                    "could not be replaced ({}); the old output is as it was",
+                    std::io::Error::from(e)
+                )));
+            }
         }
         // No atomic exchange here: rename the old output aside, the new one
         // in, and put the old one back if that fails.

@@ -30,7 +30,7 @@ use crate::runner::schedule::{each_map_task, each_task, Cut};
 use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
 use crate::runner::workdir::WorkDir;
 use crate::shuffle::spill::Run;
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -56,6 +56,24 @@ pub struct JobReport {
     pub tasks: Vec<TaskRecord>,
     /// Every reduce partition: size and heaviest keys.
     pub partitions: Vec<PartitionRecord>,
+    /// The process's peak resident memory when the run ended (see
+    /// [`peak_memory_bytes`]); `None` where the system does not say, or
+    /// for a run on a cluster.
+    pub peak_memory: Option<u64>,
+}
+
+/// The process's peak resident set size (`VmHWM` in /proc/self/status),
+/// where the system tells it.
+///
+/// ```
+/// # #[cfg(target_os = "linux")]
+/// assert!(mr_core::runner::local::peak_memory_bytes().unwrap() > 0);
+/// ```
+pub fn peak_memory_bytes() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb * 1024)
 }
 
 /// Runs `job` as configured, writing results to the configured output
@@ -121,7 +139,10 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         .num_threads(threads)
         .thread_name(|i| format!("mr-worker-{i}"))
         .build()
-        .map_err(|e| Error::Internal(format!("cannot start worker threads: {e}")))?;
+        .map_err(|e| Error::NoThread {
+            what: "starting the worker threads",
+            source: std::io::Error::other(e),
+        })?;
 
     let bad_dir = match &output_dir {
         Some(o) => o.temporary().join(BAD_RECORDS),
@@ -138,6 +159,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         phases: Vec::new(),
         tasks: Vec::new(),
         partitions: Vec::new(),
+        peak_memory: None,
     };
     let columns = job.input_columns();
     let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
@@ -451,7 +473,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     "mr: {} bad records skipped; each below as: JSON location<TAB>record",
                     report.skipped_records
                 );
-                concat_parts(&report.bad_record_files, &mut err)?;
+                if err.is_terminal() {
+                    // On screen, a record's escape sequences would be run
+                    // by the terminal: shown escaped (redirected, kept whole).
+                    show_escaped(&report.bad_record_files, &mut err)?;
+                } else {
+                    concat_parts(&report.bad_record_files, &mut err)?;
+                }
                 report.bad_record_files.clear();
             }
         }
@@ -462,6 +490,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     report.phases = tl.phases;
     report.tasks = tl.tasks;
     report.partitions = tl.partitions;
+    report.peak_memory = peak_memory_bytes();
     // `work` (the temp dir) is removed here, on success; on error it is
     // removed when dropped during the early return.
     drop(work);
@@ -753,6 +782,33 @@ fn check_output_not_input(out: &Path, inputs: &[InputFile]) -> Result<()> {
                     )));
                 }
             }
+        }
+    }
+    Ok(())
+}
+
+/// Writes the lines of `files` to a terminal with [`printable`]'s escapes
+/// (control characters, bidirectional marks; bytes that are not UTF-8 as
+/// U+FFFD), one line in memory at a time.
+///
+/// [`printable`]: crate::error::printable
+fn show_escaped(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
+    use std::io::BufRead;
+    for p in files {
+        let f = std::fs::File::open(p).map_err(|e| Error::io("opening", p, e))?;
+        let mut r = std::io::BufReader::new(f);
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let n = r
+                .read_until(b'\n', &mut line)
+                .map_err(|e| Error::io("reading", p, e))?;
+            if n == 0 {
+                break;
+            }
+            let text = String::from_utf8_lossy(&line);
+            out.write_all(crate::error::printable(&text).as_bytes())
+                .map_err(|e| Error::io("writing", "stderr", e))?;
         }
     }
     Ok(())

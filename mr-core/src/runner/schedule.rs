@@ -162,7 +162,10 @@ pub(crate) fn each_map_task<R: Send>(
                         finish(
                             i,
                             1,
-                            Err(Error::Internal(format!("cannot start a thread: {e}"))),
+                            Err(Error::NoThread {
+                                what: "starting a task thread",
+                                source: e,
+                            }),
                         );
                     }
                 }
