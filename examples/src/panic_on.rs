@@ -2,7 +2,8 @@
 //! purpose, to show (and test) what `mr` does when job code panics. Do not
 //! copy it.
 //!
-//! - the mapper panics on a line that contains `PANIC-IN-MAP`;
+//! - the mapper panics on a line that contains `PANIC-IN-MAP`, after emitting
+//!   the words before it (which a skipped line must not leave behind);
 //! - the reducer panics on the word `PANIC-IN-REDUCE`;
 //! - the mapper's final hook panics when the task saw a line containing
 //!   `PANIC-IN-FINAL`;
@@ -59,9 +60,6 @@ impl Mapper for Words {
     type Value = u64;
 
     fn map(&mut self, line: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
-        if line.contains(MAP_MARKER) {
-            panic!("the line holds the marker {MAP_MARKER}");
-        }
         self.saw_final_marker |= line.contains(FINAL_MARKER);
         if let Some(rest) = line.strip_prefix(CUT_MARKER) {
             let mut words = rest.split_whitespace();
@@ -81,6 +79,11 @@ impl Mapper for Words {
             return Ok(());
         }
         for w in line.split_whitespace() {
+            // After the words before it: what the line emitted must not
+            // stay when it is skipped.
+            if w.contains(MAP_MARKER) {
+                panic!("the line holds the marker {MAP_MARKER}");
+            }
             out.emit(w, 1)?;
         }
         Ok(())

@@ -28,6 +28,7 @@ use crate::job::{
     Values,
 };
 use crate::panics::catch;
+use crate::staged::{Holding, Next};
 use crate::Emitter;
 use hashbrown::HashTable;
 use serde::de::DeserializeOwned;
@@ -162,6 +163,9 @@ pub(crate) struct FoldMapFn<M: Mapper> {
     pub mapper: M,
     pub bufs: EmitBuffers,
     pub table: Box<dyn FoldTable<M::Value>>,
+    /// Set under `--skip-bad-records`: each call's values, until it
+    /// succeeds (see [`crate::staged`]).
+    pub staged: Option<crate::staged::Staged<M::Value>>,
 }
 
 mod keys;
@@ -300,7 +304,30 @@ impl<F: Fold> RecordSink for AccTable<F> {
     }
 }
 
+/// Maps one line into a fold table: false for a line with no record.
+fn fold_into<M: Mapper>(
+    mapper: &mut M,
+    bufs: &mut EmitBuffers,
+    line: &[u8],
+    table: &mut dyn ValueFolder<M::Value>,
+    counters: &mut Counters,
+) -> Result<bool, RecordError> {
+    catch(|| {
+        let Some(input) = decode_input::<M>(line)? else {
+            return Ok(false);
+        };
+        let mut out = Emitter::with_target(Target::Fold(table), counters, bufs);
+        let r = mapper.map(input, &mut out);
+        job_result(r, bufs).map(|()| true)
+    })
+    .unwrap_or_else(|p| Err(RecordError::from_panic(p, bufs)))
+}
+
 impl<M: Mapper> MapFn for FoldMapFn<M> {
+    fn hold_back_output(&mut self) {
+        self.staged.get_or_insert_with(Default::default);
+    }
+
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
         guarded_init(|| self.mapper.init(ctx))
     }
@@ -315,16 +342,15 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        let mapped = catch(|| {
-            let Some(input) = decode_input::<M>(line)? else {
-                return Ok(false);
-            };
-            let mut out =
-                Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
-            let r = self.mapper.map(input, &mut out);
-            job_result(r, &mut self.bufs).map(|()| true)
-        })
-        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))?;
+        let (mapper, bufs) = (&mut self.mapper, &mut self.bufs);
+        let mapped = match self.staged.as_mut() {
+            None => fold_into(mapper, bufs, line, &mut *self.table, counters),
+            Some(staged) => {
+                let mut held = Holding::new(staged, Next::Fold(&mut *self.table));
+                let r = fold_into(mapper, bufs, line, &mut held, counters);
+                crate::staged::settle(held, r)
+            }
+        }?;
         if !mapped {
             return Ok(false);
         }

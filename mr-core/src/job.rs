@@ -24,6 +24,7 @@ use crate::error::JobError;
 use crate::options::{JobOption, JobParams};
 use crate::panics::{catch, Panicked};
 use crate::protocol::{from_json, DecodeError, FromLine};
+use crate::staged::{Holding, Next};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::marker::PhantomData;
@@ -751,6 +752,16 @@ impl RecordError {
         }
     }
 
+    /// The reason with `note` added (a failed call's output that could not
+    /// be held back).
+    pub(crate) fn noted(self, note: &str) -> RecordError {
+        match self {
+            RecordError::Decode(r) => RecordError::Decode(format!("{r}; {note}")),
+            RecordError::Job(r) => RecordError::Job(format!("{r}; {note}")),
+            fatal => fatal,
+        }
+    }
+
     /// A panic caught in job code. It is the record's error (`job
     /// panicked: ...`), unless the emitter's sink had failed first (a job
     /// that `unwrap`s a failed `emit`: the sink's error is the cause) or the
@@ -779,6 +790,10 @@ pub(crate) trait MapFn: Send {
     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError>;
     /// Memory the mapper may keep for map-side aggregation (fold steps).
     fn set_budget(&mut self, _bytes: usize) {}
+    /// From now on, a call's output goes on only once the call succeeded
+    /// (`--skip-bad-records`: a skipped line leaves nothing behind; see
+    /// [`crate::staged`]).
+    fn hold_back_output(&mut self);
     /// Maps one line; returns false when the line held no record (blank).
     fn map_line(
         &mut self,
@@ -853,6 +868,7 @@ impl<M: Mapper> crate::fold::FoldableMapper<M::Key, M::Value> for TypedMapper<M>
             mapper: self.0.clone(),
             bufs: EmitBuffers::default(),
             table,
+            staged: None,
         })
     }
 }
@@ -862,6 +878,7 @@ impl<M: Mapper> MapFactory for TypedMapper<M> {
         Box::new(MapAdapter {
             mapper: self.0.clone(),
             bufs: EmitBuffers::default(),
+            staged: None,
         })
     }
 }
@@ -869,6 +886,27 @@ impl<M: Mapper> MapFactory for TypedMapper<M> {
 struct MapAdapter<M> {
     mapper: M,
     bufs: EmitBuffers,
+    /// Set under `--skip-bad-records`: each call's output, until it succeeds.
+    staged: Option<crate::staged::Staged<()>>,
+}
+
+/// Maps one line into `sink`: false for a line with no record.
+fn map_into<M: Mapper>(
+    mapper: &mut M,
+    bufs: &mut EmitBuffers,
+    line: &[u8],
+    sink: &mut dyn RecordSink,
+    counters: &mut Counters,
+) -> Result<bool, RecordError> {
+    catch(|| {
+        let Some(input) = decode_input::<M>(line)? else {
+            return Ok(false);
+        };
+        let mut out = Emitter::new(sink, counters, bufs);
+        let r = mapper.map(input, &mut out);
+        job_result(r, bufs).map(|()| true)
+    })
+    .unwrap_or_else(|p| Err(RecordError::from_panic(p, bufs)))
 }
 
 /// Decodes a line into a mapper's input; `None` for a line with no record.
@@ -891,21 +929,22 @@ impl<M: Mapper> MapFn for MapAdapter<M> {
         guarded_init(|| self.mapper.init(ctx))
     }
 
+    fn hold_back_output(&mut self) {
+        self.staged.get_or_insert_with(Default::default);
+    }
+
     fn map_line(
         &mut self,
         line: &[u8],
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<bool, RecordError> {
-        catch(|| {
-            let Some(input) = decode_input::<M>(line)? else {
-                return Ok(false);
-            };
-            let mut out = Emitter::new(sink, counters, &mut self.bufs);
-            let r = self.mapper.map(input, &mut out);
-            job_result(r, &mut self.bufs).map(|()| true)
-        })
-        .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))
+        let Some(staged) = self.staged.as_mut() else {
+            return map_into(&mut self.mapper, &mut self.bufs, line, sink, counters);
+        };
+        let mut held = Holding::new(staged, Next::Sink(sink));
+        let r = map_into(&mut self.mapper, &mut self.bufs, line, &mut held, counters);
+        crate::staged::settle(held, r)
     }
 
     fn finish(

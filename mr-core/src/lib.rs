@@ -93,6 +93,7 @@ mod reduce_task;
 pub mod reducers;
 pub mod runner;
 pub mod shuffle;
+mod staged;
 pub mod testing;
 
 pub use config::{CutStreams, Output, RunConfig};

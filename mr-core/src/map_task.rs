@@ -184,6 +184,9 @@ pub(crate) fn run_map_task(
     mapper.init(&ctx).map_err(|e| {
         RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", env.step_index))
     })?;
+    if env.skip_bad {
+        mapper.hold_back_output();
+    }
     let mut counters = Counters::default();
     let mut stats = TaskStats {
         map_tasks: 1,

@@ -53,7 +53,8 @@ pub(crate) struct Mapped {
 }
 
 /// Runs a fresh mapper of `step` over `lines`. A line the mapper rejects is
-/// an error, or, with `skip_bad`, left out with whatever it emitted.
+/// an error, or, with `skip_bad`, left out with all it emitted before it
+/// failed (as a run with `--skip-bad-records` does).
 pub(crate) fn map_lines(
     step: &Step,
     index: usize,
@@ -69,10 +70,12 @@ pub(crate) fn map_lines(
     mapper.init(&ctx).map_err(|e| {
         RecordError::Job(e.to_string()).in_hook(format!("step {index} mapper init"))
     })?;
+    if skip_bad {
+        mapper.hold_back_output();
+    }
     let mut sink = VecSink::default();
     let mut mapped = Mapped::default();
     for (n, line) in lines.iter().enumerate() {
-        let before = sink.records.len();
         match mapper.map_line(line, &mut sink, counters) {
             Ok(_) => mapped.accepted.push(n),
             Err(RecordError::Fatal(e)) => return Err(e),
@@ -84,7 +87,6 @@ pub(crate) fn map_lines(
                         snippet: snippet(line),
                     });
                 }
-                sink.records.truncate(before);
                 mapped.rejected += 1;
             }
         }

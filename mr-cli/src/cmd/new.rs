@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 /// `mr new` arguments.
 #[derive(clap::Args, Debug, Clone)]
 pub struct NewArgs {
-    /// The crate's name (also the job's and the binary's): letters, digits,
-    /// `_` and `-`, starting with a letter.
+    /// The crate's name (also the binary's; the job's, with `-` made `_`:
+    /// `my-job` runs as `my_job`): letters, digits, `_` and `-`, starting
+    /// with a letter.
     pub name: String,
     /// The directory to create the crate in (it becomes DIR/NAME).
     #[arg(long, value_name = "DIR", default_value = ".")]
@@ -197,7 +198,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<()> {
     }
     println!(
         "Created the job crate {dir} (depends on mr at {mr}).\n\
-         Next:\n  cd {dir}\n  cargo run -- run {lib} --input sample.txt   # the first build takes a few minutes\n  \
+         Next:\n  cd {dir}\n  cargo run -- run {lib} --input sample.txt   # the first build takes 5-20 minutes\n  \
          cargo test\n  $EDITOR src/lib.rs",
         dir = dir.display(),
         mr = mr.display(),

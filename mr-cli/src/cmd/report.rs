@@ -172,19 +172,27 @@ pub fn target(path: &Path) -> anyhow::Result<std::path::PathBuf> {
 }
 
 /// Fails, before a run, when its report could not be written at `path`:
-/// a directory there, or no directory to write it in (the report is
-/// written beside it, then renamed).
+/// not a file there (see [`target`]), or no directory to write it in (the
+/// report is written beside it, then renamed) unless that is the run's
+/// `output` directory, which the run makes.
 ///
 /// ```
 /// use mr_cli::cmd::report::check_writable;
 /// let d = tempfile::tempdir().unwrap();
-/// assert!(check_writable(&d.path().join("run.json")).is_ok());
-/// assert!(check_writable(d.path()).is_err());
-/// assert!(check_writable(&d.path().join("no/run.json")).is_err());
+/// let out = d.path().join("out");
+/// assert!(check_writable(&d.path().join("run.json"), None).is_ok());
+/// assert!(check_writable(d.path(), None).is_err());
+/// assert!(check_writable(&d.path().join("no/run.json"), Some(&out)).is_err());
+/// assert!(check_writable(&out.join("run.json"), Some(&out)).is_ok());
 /// ```
-pub fn check_writable(path: &Path) -> anyhow::Result<()> {
+pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> {
     let path = &target(path)?;
     let dir = dir_of(path);
+    let absolute = |p: &Path| std::path::absolute(p).ok();
+    if !dir.exists() && output.is_some_and(|o| absolute(o) == absolute(dir)) {
+        // In the output directory, which the run makes.
+        return Ok(());
+    }
     tempfile::NamedTempFile::new_in(dir)
         .map(drop)
         .with_context(|| {

@@ -285,7 +285,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     }
     if let Some(path) = &args.report {
         // Found before the run, not after it with the output in place.
-        crate::cmd::report::check_writable(path)?;
+        crate::cmd::report::check_writable(path, args.output.as_deref())?;
     }
     match args.runner {
         Runner::Local if args.dry_run => {

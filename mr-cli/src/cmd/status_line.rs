@@ -135,15 +135,11 @@ pub fn line(s: &Snapshot, frame: u32) -> String {
 pub fn bar(fraction: f64, width: usize) -> String {
     let filled = ((fraction.clamp(0.0, 1.0) * width as f64) as usize).min(width);
     let mut s = "=".repeat(filled);
-    if filled < width {
-        if filled > 0 {
-            s.pop();
-            s.push('>');
-            s.push(' ');
-        }
-        while s.len() < width {
-            s.push(' ');
-        }
+    if filled > 0 && filled < width {
+        s.push('>');
+    }
+    while s.len() < width {
+        s.push(' ');
     }
     s
 }
@@ -208,14 +204,14 @@ mod tests {
 
     #[test]
     fn one_line_agrees_with_itself() {
-        let l = line(&at(46 << 20, 100 << 20, Phase::Map), 3);
+        let l = line(&at(46_000_000, 100_000_000, Phase::Map), 3);
         // 46 of 100 MB: 46%, and the bar is 46% full.
         assert!(l.starts_with("map ["), "{l}");
-        assert!(l.contains(" 46% 46 MB of 100 MB"), "{l}");
+        assert!(l.contains(" 46% 46.0 MB of 100.0 MB"), "{l}");
         assert!(l.contains(&format!("[{}]", bar(0.46, 24))), "{l}");
         // Past the map phase: no percentage, no bar, the phase named.
-        let l = line(&at(100 << 20, 100 << 20, Phase::Reduce), 1);
-        assert!(l.starts_with("/ merge+reduce 100 MB read"), "{l}");
+        let l = line(&at(100_000_000, 100_000_000, Phase::Reduce), 1);
+        assert!(l.starts_with("/ merge+reduce 100.0 MB read"), "{l}");
         assert!(!l.contains('%'), "{l}");
     }
 

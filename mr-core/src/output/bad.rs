@@ -16,6 +16,7 @@ use crate::counters::Counters;
 use crate::emit::RecordSink;
 use crate::error::{snippet, Error, Location, Result};
 use crate::job::{RecordError, ReduceFn, ValueStream};
+use crate::staged::{Holding, Next, Staged};
 use serde_json::json;
 use std::fs::File;
 use std::io::{BufWriter, Write};
@@ -142,6 +143,8 @@ pub(crate) struct BadRecordPolicy {
     pub skipped: u64,
     /// A key's undecodable values, reused from key to key.
     values: Vec<(Vec<u8>, String)>,
+    /// A key's output, held back until its reducer succeeds.
+    staged: Staged<()>,
 }
 
 impl BadRecordPolicy {
@@ -150,6 +153,7 @@ impl BadRecordPolicy {
             skip,
             skipped: 0,
             values: Vec::new(),
+            staged: Staged::default(),
         }
     }
 
@@ -210,7 +214,10 @@ impl BadRecordPolicy {
         let r = if self.skip {
             let mut skipped = std::mem::take(&mut self.values);
             skipped.clear();
-            let r = f.reduce_skipping(key, values, sink, counters, &mut skipped);
+            // A key whose reducer fails leaves nothing behind.
+            let mut held = Holding::new(&mut self.staged, Next::Sink(sink));
+            let r = f.reduce_skipping(key, values, &mut held, counters, &mut skipped);
+            let r = crate::staged::settle(held, r);
             let mut record = Vec::new();
             for (value, reason) in skipped.drain(..) {
                 record.clear();

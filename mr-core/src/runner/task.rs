@@ -242,6 +242,9 @@ pub fn run_task(
             mapper.init(&ctx).map_err(|e| {
                 RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", opts.step))
             })?;
+            if opts.skip_bad_records {
+                mapper.hold_back_output();
+            }
             let mut reader = reader;
             reader.set_max_line(opts.max_line_bytes);
             if opts.step == 0 {
