@@ -94,7 +94,8 @@ fn every_shipped_job_passes_on_the_sample_logs() {
     let jobs: Vec<&str> = listing
         .lines()
         .filter_map(|l| l.split_whitespace().next())
-        // wrong_mean is wrong on purpose; mr_grep needs its -e option;
+        // wrong_mean is wrong on purpose; mr_grep needs its -e option
+        // (checked with it below);
         // mr_count_lines_by_file's keys are the input files' names, which
         // the sample runs change; csv_count skips the first line of each
         // file as its header, and the sample runs cut files differently;
@@ -162,6 +163,31 @@ fn word_count_passes_on_generated_text() {
     assert!(out.contains("step 0: "), "{out}");
     assert!(out.contains("split"), "{out}");
     assert_eq!(out.matches("same output").count(), 4, "{out}");
+    w.assert_clean();
+}
+
+/// A job's options reach `mr check` as they reach `mr run`: mr_grep with
+/// its required -e; without it, a usage error. Before, any job that read
+/// an option (even one with a default) failed its check: "option --... is
+/// not set".
+#[test]
+fn a_job_takes_its_options_in_check_too() {
+    let w = Workdir::new();
+    let logs = logs();
+    let logs = logs.to_str().unwrap();
+    let o = w.mr(&["check", "mr_grep", "-e", "page_url", "--input", logs]);
+    assert!(o.status.success(), "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("mr check: mr_grep: ok"), "{out}");
+    assert_eq!(out.matches("same output").count(), 4, "{out}");
+    let o = w.mr(&["check", "mr_grep", "--input", logs]);
+    assert_eq!(o.status.code(), Some(2), "-e is required: {}", show(&o));
+    // A sample the reducer never sees checks nothing: not "ok" (wrong_mean
+    // reads JSON; these lines are text).
+    std::fs::write(w.path("text.txt"), "one two\nthree\n").unwrap();
+    let o = w.mr(&["check", "wrong_mean", "--input", "text.txt"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(stdout(&o).contains("nothing checked"), "{}", show(&o));
     w.assert_clean();
 }
 

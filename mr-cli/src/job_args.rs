@@ -7,7 +7,7 @@ use mr_core::{JobOption, OptionKind};
 use std::collections::BTreeMap;
 
 /// The subcommands whose first positional argument names a job.
-const JOB_COMMANDS: [&str; 2] = ["run", "emulate-hadoop"];
+const JOB_COMMANDS: [&str; 3] = ["run", "emulate-hadoop", "check"];
 
 /// The arg id of a job option in clap's matches.
 fn id(opt: &JobOption) -> String {

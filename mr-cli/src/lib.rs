@@ -417,10 +417,12 @@ pub fn parse_cli(
     }
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let Some((sub, opts)) = job_opts {
-        if let (Some(sm), Command::Run(a) | Command::EmulateHadoop(a)) =
-            (matches.subcommand_matches(&sub), &mut cli.command)
-        {
-            a.job_options = job_args::values(&opts, sm);
+        match (matches.subcommand_matches(&sub), &mut cli.command) {
+            (Some(sm), Command::Run(a) | Command::EmulateHadoop(a)) => {
+                a.job_options = job_args::values(&opts, sm);
+            }
+            (Some(sm), Command::Check(a)) => a.job_options = job_args::values(&opts, sm),
+            _ => {}
         }
     }
     Ok(cli)

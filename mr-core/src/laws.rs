@@ -70,6 +70,7 @@ use crate::counters::Counters;
 use crate::emit::VecSink;
 use crate::error::Error;
 use crate::job::{Job, RecordError, ReduceFn, SliceValues, Step, TaskContext, TaskKind};
+use crate::options::JobParams;
 use crate::testing;
 use proptest::collection::vec;
 use proptest::prelude::*;
@@ -82,6 +83,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Range;
 use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
 
 /// Cases checked by default, per step.
 pub const DEFAULT_CASES: u32 = 128;
@@ -287,6 +289,9 @@ pub struct LawConfig {
     pub max_values: usize,
     /// The random seed: the same seed tries the same cases.
     pub seed: u64,
+    /// The job's options as its tasks see them ([`JobParams::defaults`],
+    /// and what a test sets).
+    pub params: Arc<JobParams>,
 }
 
 impl Default for LawConfig {
@@ -295,6 +300,7 @@ impl Default for LawConfig {
             cases: DEFAULT_CASES,
             max_values: DEFAULT_MAX_VALUES,
             seed: 0,
+            params: Arc::default(),
         }
     }
 }
@@ -312,7 +318,11 @@ impl LawConfig {
         if laws_for(step).is_empty() {
             return Ok(());
         }
-        let ctx = Ctx { step, index: None };
+        let ctx = Ctx {
+            step,
+            index: None,
+            params: &self.params,
+        };
         let strategy = (records.prop_map(encode_records), plan(self.max_values));
         self.run(&ctx, strategy, |(records, plan)| {
             let records = match records {
@@ -353,6 +363,7 @@ impl LawConfig {
         let ctx = Ctx {
             step,
             index: Some(sample.step),
+            params: &self.params,
         };
         let groups = &sample.groups;
         let strategy = (
@@ -377,9 +388,20 @@ impl LawConfig {
         job: &dyn Job,
         sample: &[L],
     ) -> Result<(), LawError> {
-        let recorded = record_sample(job, sample).map_err(LawError::Sample)?;
+        // The job's option defaults, and over them what `params` sets.
+        let mut params = JobParams::defaults(job);
+        params.options.extend(self.params.options.clone());
+        params.files.extend(self.params.files.clone());
+        params.jobconf.extend(self.params.jobconf.clone());
+        let cfg = LawConfig {
+            cases: self.cases,
+            max_values: self.max_values,
+            seed: self.seed,
+            params: Arc::new(params),
+        };
+        let recorded = record_sample_with(job, &cfg.params, sample).map_err(LawError::Sample)?;
         for (step, s) in job.steps().iter().zip(&recorded.steps) {
-            self.check_recorded(step, s)?;
+            cfg.check_recorded(step, s)?;
         }
         Ok(())
     }
@@ -543,11 +565,20 @@ impl StepSample {
 /// assert_eq!((s.steps[0].keys(), s.steps[0].values()), (2, 3));
 /// ```
 pub fn record_sample<L: AsRef<[u8]>>(job: &dyn Job, lines: &[L]) -> Result<Sample, Error> {
+    record_sample_with(job, &Arc::new(JobParams::defaults(job)), lines)
+}
+
+/// [`record_sample`] with the job's options as given in `params`.
+pub fn record_sample_with<L: AsRef<[u8]>>(
+    job: &dyn Job,
+    params: &Arc<JobParams>,
+    lines: &[L],
+) -> Result<Sample, Error> {
     let mut sample = Sample::default();
     let mut input: Vec<Vec<u8>> = lines.iter().map(|l| l.as_ref().to_vec()).collect();
     let mut counters = Counters::default();
     for (i, step) in job.steps().iter().enumerate() {
-        let mapped = testing::map_lines(step, i, &input, &mut counters, true)?;
+        let mapped = testing::map_lines(step, i, &input, &mut counters, true, params)?;
         if i == 0 {
             sample.accepted_lines = mapped.accepted.iter().map(|&n| input[n].clone()).collect();
         }
@@ -556,7 +587,7 @@ pub fn record_sample<L: AsRef<[u8]>>(job: &dyn Job, lines: &[L]) -> Result<Sampl
             None => testing::record_lines(mapped.records),
             Some(mut reducer) => {
                 groups = testing::group(mapped.records);
-                testing::reduce_groups(step, i, &mut *reducer, &groups, &mut counters)?
+                testing::reduce_groups(step, i, &mut *reducer, &groups, &mut counters, params)?
             }
         };
         sample.steps.push(StepSample {
@@ -778,6 +809,7 @@ const MAX_DELETIONS: usize = 2_000;
 struct Ctx<'a> {
     step: &'a Step,
     index: Option<usize>,
+    params: &'a Arc<JobParams>,
 }
 
 impl Ctx<'_> {
@@ -810,6 +842,7 @@ impl Ctx<'_> {
             step: self.index.unwrap_or(0),
             kind: TaskKind::Reduce,
             partition: Some(0),
+            params: self.params.clone(),
             ..TaskContext::default()
         };
         let mut sink = VecSink::default();

@@ -177,6 +177,43 @@ pub struct JobParams {
     read_keys: Mutex<BTreeSet<String>>,
 }
 
+impl JobParams {
+    /// What `job` is given when no option is: each option's default (a
+    /// run's options start from these too). For tests and `mr check`.
+    ///
+    /// ```
+    /// use mr_core::{Job, JobOption, JobParams, Step};
+    /// struct J;
+    /// impl Job for J {
+    ///     fn name(&self) -> &str { "j" }
+    ///     fn description(&self) -> &str { "" }
+    ///     fn steps(&self) -> Vec<Step> { vec![] }
+    ///     fn options(&self) -> Vec<JobOption> {
+    ///         vec![JobOption::int("min-count").default("2"), JobOption::string("name")]
+    ///     }
+    /// }
+    /// let p = JobParams::defaults(&J);
+    /// assert_eq!(p.options.get("min-count").map(String::as_str), Some("2"));
+    /// assert!(!p.options.contains_key("name"));
+    /// ```
+    pub fn defaults(job: &dyn crate::Job) -> JobParams {
+        let mut p = JobParams::default();
+        for o in job.options() {
+            if let Some(d) = o.default {
+                p.options.insert(o.name, d);
+            }
+        }
+        p
+    }
+
+    /// These params with the option `name` set to `value`, as `--name
+    /// value` sets it (a flag: `"true"`).
+    pub fn with_option(mut self, name: &str, value: &str) -> JobParams {
+        self.options.insert(name.to_string(), value.to_string());
+        self
+    }
+}
+
 impl Clone for JobParams {
     fn clone(&self) -> Self {
         JobParams {

@@ -365,7 +365,15 @@ mod tests {
         ];
         for step in &steps {
             let mut counters = crate::Counters::default();
-            let mapped = crate::testing::map_lines(step, 0, &lines, &mut counters, true).unwrap();
+            let mapped = crate::testing::map_lines(
+                step,
+                0,
+                &lines,
+                &mut counters,
+                true,
+                &Default::default(),
+            )
+            .unwrap();
             assert_eq!(mapped.rejected, 2);
             let mut keys: Vec<String> = mapped
                 .records

@@ -6,9 +6,11 @@ use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, VecSink};
 use crate::error::{snippet, Error, JobError, Location, Result};
 use crate::job::{Job, RecordError, ReduceFn, SliceValues, Step, TaskContext, TaskKind};
+use crate::options::JobParams;
 use crate::protocol::{sortable_value, write_record};
 use serde::Serialize;
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 /// Calls `f` with an emitter and returns what it emitted, as (key, value)
 /// JSON strings.
@@ -61,9 +63,11 @@ pub(crate) fn map_lines(
     lines: &[Vec<u8>],
     counters: &mut Counters,
     skip_bad: bool,
+    params: &Arc<JobParams>,
 ) -> Result<Mapped> {
     let ctx = TaskContext {
         step: index,
+        params: params.clone(),
         ..TaskContext::default()
     };
     let mut mapper = step.new_mapper();
@@ -127,11 +131,13 @@ pub(crate) fn reduce_groups(
     reducer: &mut dyn ReduceFn,
     groups: &BTreeMap<Vec<u8>, Vec<Vec<u8>>>,
     counters: &mut Counters,
+    params: &Arc<JobParams>,
 ) -> Result<Vec<Vec<u8>>> {
     let ctx = TaskContext {
         step: index,
         kind: TaskKind::Reduce,
         partition: Some(0),
+        params: params.clone(),
         ..TaskContext::default()
     };
     reducer.init(&ctx).map_err(|e| {
@@ -182,13 +188,19 @@ fn run_step(
     index: usize,
     lines: &[Vec<u8>],
     counters: &mut Counters,
+    params: &Arc<JobParams>,
 ) -> Result<Vec<Vec<u8>>> {
-    let mapped = map_lines(step, index, lines, counters, false)?;
+    let mapped = map_lines(step, index, lines, counters, false, params)?;
     match step.new_reducer() {
         None => Ok(record_lines(mapped.records)),
-        Some(mut reducer) => {
-            reduce_groups(step, index, &mut *reducer, &group(mapped.records), counters)
-        }
+        Some(mut reducer) => reduce_groups(
+            step,
+            index,
+            &mut *reducer,
+            &group(mapped.records),
+            counters,
+            params,
+        ),
     }
 }
 
@@ -227,6 +239,7 @@ pub fn check_steps<S: AsRef<[u8]>>(job: &dyn Job, sample: &[S]) -> Result<()> {
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }
     let mut counters = Counters::default();
+    let params = Arc::new(JobParams::defaults(job));
     let mut lines: Vec<Vec<u8>> = sample.iter().map(|l| l.as_ref().to_vec()).collect();
     for (i, step) in steps.iter().enumerate() {
         if lines.is_empty() {
@@ -236,7 +249,7 @@ pub fn check_steps<S: AsRef<[u8]>>(job: &dyn Job, sample: &[S]) -> Result<()> {
                 step.describe().mapper
             )));
         }
-        lines = run_step(step, i, &lines, &mut counters).map_err(|e| {
+        lines = run_step(step, i, &lines, &mut counters, &params).map_err(|e| {
             Error::Config(format!(
                 "job {}: step {i} ({}) cannot process what it is given: {e}",
                 job.name(),
@@ -269,10 +282,56 @@ pub fn run_in_memory<S: AsRef<[u8]>>(
     job: &dyn Job,
     input: &[S],
 ) -> Result<(Vec<String>, Counters)> {
+    run_in_memory_with(job, JobParams::defaults(job), input)
+}
+
+/// [`run_in_memory`] with the job's options (and files, jobconf) as given
+/// in `params`: [`JobParams::defaults`] with the options a test sets.
+///
+/// ```
+/// # use mr_core::*;
+/// # #[derive(Clone)] struct Lines;
+/// # impl Mapper for Lines { type Input<'a> = &'a str; type Key = String; type Value = u64;
+/// #   fn map(&mut self, l: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(l, 1) } }
+/// #[derive(Clone, Default)]
+/// struct AtLeast(u64);
+/// impl Reducer for AtLeast {
+///     type Key = String; type Value = u64; type OutKey = String; type OutValue = u64;
+///     fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
+///         self.0 = ctx.option("min-count")?;
+///         Ok(())
+///     }
+///     fn reduce(&mut self, k: String, v: Values<u64>, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+///         let n: u64 = v.sum();
+///         if n >= self.0 { out.emit(&k, n)?; }
+///         Ok(())
+///     }
+/// }
+/// struct Frequent;
+/// impl Job for Frequent {
+///     fn name(&self) -> &str { "frequent" }
+///     fn description(&self) -> &str { "" }
+///     fn options(&self) -> Vec<JobOption> { vec![JobOption::int("min-count").default("2")] }
+///     fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).reduce(AtLeast::default())] }
+/// }
+/// // The option's default applies...
+/// let (lines, _) = mr_core::testing::run_in_memory(&Frequent, &["b", "a", "b"]).unwrap();
+/// assert_eq!(lines, vec!["\"b\"\t2"]);
+/// // ...unless the test sets it.
+/// let params = JobParams::defaults(&Frequent).with_option("min-count", "1");
+/// let (lines, _) = mr_core::testing::run_in_memory_with(&Frequent, params, &["b", "a", "b"]).unwrap();
+/// assert_eq!(lines, vec!["\"a\"\t1", "\"b\"\t2"]);
+/// ```
+pub fn run_in_memory_with<S: AsRef<[u8]>>(
+    job: &dyn Job,
+    params: JobParams,
+    input: &[S],
+) -> Result<(Vec<String>, Counters)> {
+    let params = Arc::new(params);
     let mut counters = Counters::default();
     let mut lines: Vec<Vec<u8>> = input.iter().map(|l| l.as_ref().to_vec()).collect();
     for (i, step) in job.steps().iter().enumerate() {
-        lines = run_step(step, i, &lines, &mut counters)?;
+        lines = run_step(step, i, &lines, &mut counters, &params)?;
     }
     let lines = lines
         .into_iter()

@@ -29,6 +29,7 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// `mr check` arguments.
 #[derive(clap::Args, Debug, Clone)]
@@ -57,6 +58,11 @@ pub struct CheckArgs {
     /// values, an order and a way to combine them.
     #[arg(long, default_value_t = 256, value_name = "N")]
     pub cases: u32,
+
+    /// The job's own options (`mr check JOB --help` lists them), as `mr run`
+    /// takes them; unset ones take their defaults.
+    #[arg(skip)]
+    pub job_options: BTreeMap<String, String>,
 
     /// Seed of the random cases and settings: the same seed checks the same
     /// cases.
@@ -110,10 +116,17 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         );
         (lines, None)
     };
-    let sample = laws::record_sample(job, &lines).context("running the job on the sample")?;
+    // The job's options: their defaults, and what the command line sets.
+    let mut params = mr_core::JobParams::defaults(job);
+    params.options.extend(args.job_options.clone());
+    crate::cmd::run::ship_file_options(job, &mut params)?;
+    let params = Arc::new(params);
+    let sample =
+        laws::record_sample_with(job, &params, &lines).context("running the job on the sample")?;
     let cfg = LawConfig {
         cases: args.cases,
         seed: args.seed,
+        params: params.clone(),
         ..LawConfig::default()
     };
     let (mut broken, mut checked, mut lawful) = (0, 0, 0);
@@ -149,7 +162,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         }
     }
 
-    let differ = whole_job_runs(job, &sample, args, whole_files.as_deref())?;
+    let differ = whole_job_runs(job, &sample, args, &params, whole_files.as_deref())?;
     if lawful > 0 && checked == 0 {
         // Not a pass: nothing reached a combiner or reducer.
         say!(
@@ -366,13 +379,14 @@ fn whole_job_runs(
     job: &dyn Job,
     sample: &laws::Sample,
     args: &CheckArgs,
+    params: &Arc<mr_core::JobParams>,
     whole_files: Option<&[(String, String)]>,
 ) -> anyhow::Result<usize> {
     if args.runs == 0 {
         return Ok(0);
     }
     let lines = &sample.accepted_lines;
-    let (expected, _) = mr_core::testing::run_in_memory(job, lines)
+    let (expected, _) = mr_core::testing::run_in_memory_with(job, (**params).clone(), lines)
         .context("running the job in memory on the sample")?;
     let expected: Vec<Vec<u8>> = expected.into_iter().map(String::into_bytes).collect();
     let scratch = Scratch::create()?;
@@ -412,6 +426,7 @@ fn whole_job_runs(
             tmp_dir: Some(scratch.path().join("tmp")),
             // Records are compared as JSON, whatever the job writes.
             output_protocol: Some(mr_core::OutputProtocol::Json),
+            params: params.clone(),
             ..RunConfig::default()
         };
         let mut out = Vec::new();

@@ -46,12 +46,6 @@ pub fn job_params(
         .collect();
     p.jobconf_from_env = task_mode;
     p.files_in_cwd = task_mode;
-    let local_file = |path: &std::path::Path, what: &str| -> anyhow::Result<std::path::PathBuf> {
-        if !path.is_file() {
-            anyhow::bail!("{what} {}: no such file", path.display());
-        }
-        std::path::absolute(path).with_context(|| format!("{what} {}", path.display()))
-    };
     if task_mode {
         return Ok(p);
     }
@@ -62,6 +56,13 @@ pub fn job_params(
             anyhow::bail!("--files: two files named {name}");
         }
     }
+    ship_file_options(job, &mut p)?;
+    Ok(p)
+}
+
+/// A file given to a file option (`JobOption::file`): its absolute path
+/// as the option's value, and the file among those shipped to tasks.
+pub fn ship_file_options(job: &dyn mr_core::Job, p: &mut mr_core::JobParams) -> anyhow::Result<()> {
     for o in job.options() {
         if o.kind != mr_core::OptionKind::File {
             continue;
@@ -86,7 +87,19 @@ pub fn job_params(
         p.files.insert(name, abs.clone());
         p.options.insert(o.name.clone(), abs.display().to_string());
     }
-    Ok(p)
+    Ok(())
+}
+
+/// `path` made absolute, once it is known to be a file (`what` names the
+/// option in the error).
+fn local_file(path: &std::path::Path, what: &str) -> anyhow::Result<std::path::PathBuf> {
+    if path.is_dir() {
+        anyhow::bail!("{what} {}: a directory, not a file", path.display());
+    }
+    if !path.is_file() {
+        anyhow::bail!("{what} {}: no such file", path.display());
+    }
+    std::path::absolute(path).with_context(|| format!("{what} {}", path.display()))
 }
 
 /// A path the local runner cannot write: one with a URI scheme (`s3://`,
