@@ -242,6 +242,50 @@ fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
     assert!(w.path("out/part-00002").exists());
 }
 
+/// Keys with a tab or a newline written as text (mrjob's TextProtocol
+/// writes them so too): the lines cannot be split back into the records,
+/// and the run says how many, in a counter and a warning (even with -q);
+/// JSON writes them whole, and says nothing.
+#[test]
+fn text_output_that_cannot_be_read_back_is_said() {
+    let w = Workdir::new();
+    w.write("k.tsv", "\"c\\td\"\t1\n\"e\\nf\"\t2\n\"ok\"\t3\n");
+    let o = ok(w.mr(&[
+        "run",
+        "json_identity",
+        "-i",
+        "k.tsv",
+        "--output-protocol",
+        "text",
+    ]));
+    assert_eq!(stdout(&o), "c\td\t1\ne\nf\t2\nok\t3\n");
+    let e = stderr(&o);
+    assert!(
+        e.contains("mr: warning: 2 records were written as text"),
+        "{e}"
+    );
+    assert!(
+        e.contains("step 0: records written as text that a reader cannot split back=2"),
+        "{e}"
+    );
+    let o = ok(w.mr(&[
+        "run",
+        "json_identity",
+        "-i",
+        "k.tsv",
+        "-q",
+        "-o",
+        "out",
+        "--output-protocol",
+        "raw-value",
+    ]));
+    // Only the value is written: one record's value is a number, whole.
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let o = ok(w.mr(&["run", "json_identity", "-i", "k.tsv", "-q"]));
+    assert_eq!(stdout(&o), "\"c\\td\"\t1\n\"e\\nf\"\t2\n\"ok\"\t3\n");
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
 #[test]
 fn output_protocols_and_output_flags() {
     let w = Workdir::new();

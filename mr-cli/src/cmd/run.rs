@@ -356,6 +356,23 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         // A cron line that lost its -i: said even with -q.
         eprintln!("mr: warning: no --input given and stdin was empty: nothing was read");
     }
+    let mangled: i64 = report
+        .counters
+        .iter()
+        .filter(|(g, n, _)| {
+            *g == mr_core::counters::FRAMEWORK && n.ends_with(mr_core::runner::local::MANGLED)
+        })
+        .map(|(_, _, v)| v)
+        .sum();
+    if mangled > 0 {
+        // Said even with -q: the output is not what a reader will get back.
+        eprintln!(
+            "mr: warning: {mangled} record{} written as text that a reader cannot split back \
+             (a newline in a key or value, or a tab in a text key, written as it is, as mrjob's \
+             TextProtocol does); --output-protocol json keeps every record one line",
+            if mangled == 1 { " was" } else { "s were" }
+        );
+    }
     if !args.quiet {
         let say = crate::cmd::summary::Say {
             verbose: args.verbose,

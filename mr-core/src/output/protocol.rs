@@ -69,40 +69,76 @@ impl std::fmt::Display for OutputProtocol {
 }
 
 impl OutputProtocol {
-    /// Appends the record (JSON-encoded key and value) as one line.
-    pub fn write_record(self, key: &[u8], value: &[u8], out: &mut Vec<u8>) {
-        match self {
-            OutputProtocol::Json => json(key, value, out),
-            OutputProtocol::JsonValue => json_value(key, value, out),
-            OutputProtocol::RawValue => raw_value(key, value, out),
+    /// Appends the record (JSON-encoded key and value) as one line. Returns
+    /// false when that line cannot be read back as the record (the text
+    /// forms write strings unescaped: a newline in one makes two lines, a
+    /// tab in a `text` key moves where the value starts), as with mrjob's
+    /// `TextProtocol` and `RawValueProtocol`.
+    ///
+    /// ```
+    /// use mr_core::output::protocol::OutputProtocol;
+    /// let mut out = Vec::new();
+    /// assert!(OutputProtocol::Text.write_record(br#""k""#, br#""v""#, &mut out));
+    /// assert!(!OutputProtocol::Text.write_record(br#""a\tb""#, br#""v""#, &mut out));
+    /// assert!(!OutputProtocol::RawValue.write_record(br#""k""#, br#""a\nb""#, &mut out));
+    /// assert!(OutputProtocol::Json.write_record(br#""a\tb""#, br#""a\nb""#, &mut out));
+    /// ```
+    pub fn write_record(self, key: &[u8], value: &[u8], out: &mut Vec<u8>) -> bool {
+        let start = out.len();
+        let tab = match self {
+            OutputProtocol::Json => {
+                json(key, value, out);
+                out.push(b'\n');
+                return true;
+            }
+            OutputProtocol::JsonValue => {
+                json_value(key, value, out);
+                out.push(b'\n');
+                return true;
+            }
+            OutputProtocol::RawValue => {
+                raw_value(key, value, out);
+                None
+            }
             OutputProtocol::Text => text(key, value, out),
-        }
+        };
+        // One newline, at the end; a text key's tab is the only tab before
+        // the value.
+        let written = &out[start..];
+        let whole = memchr::memchr(b'\n', written).is_none()
+            && tab.is_none_or(|at| memchr::memchr(b'\t', &written[..at]).is_none());
         out.push(b'\n');
+        whole
     }
 
-    /// Rewrites one `json(key) TAB json(value)` line (without its newline).
-    pub fn write_line(self, line: &[u8], out: &mut Vec<u8>) {
+    /// Rewrites one `json(key) TAB json(value)` line (without its newline);
+    /// false as [`write_record`](Self::write_record) says.
+    pub fn write_line(self, line: &[u8], out: &mut Vec<u8>) -> bool {
         let (k, v) = crate::protocol::split_record(line);
         let v: &[u8] = if v.is_empty() { b"null" } else { v };
         self.write_record(k, v, out)
     }
 
     /// Rewrites a file of JSON records in place (through a temporary file
-    /// beside it).
-    pub fn rewrite_file(self, path: &Path) -> Result<()> {
+    /// beside it); returns how many records were written as lines that
+    /// cannot be read back (see [`write_record`](Self::write_record)).
+    pub fn rewrite_file(self, path: &Path) -> Result<u64> {
         if self == OutputProtocol::Json {
-            return Ok(());
+            return Ok(0);
         }
         let data = std::fs::read(path).map_err(|e| Error::io("reading", path, e))?;
         let tmp = path.with_extension("protocol-tmp");
+        let mangled;
         {
             let f = std::fs::File::create(&tmp).map_err(|e| Error::io("creating", &tmp, e))?;
             let mut w = ProtocolWriter::new(self, std::io::BufWriter::new(f));
             w.write_all(&data)
                 .and_then(|()| w.flush())
                 .map_err(|e| Error::io("writing", &tmp, e))?;
+            mangled = w.mangled();
         }
-        std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming", &tmp, e))
+        std::fs::rename(&tmp, path).map_err(|e| Error::io("renaming", &tmp, e))?;
+        Ok(mangled)
     }
 }
 
@@ -123,18 +159,23 @@ pub fn raw_value(_key: &[u8], value: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(&as_text(value));
 }
 
-/// `key TAB value` as text, leaving out a `null` key or value.
-pub fn text(key: &[u8], value: &[u8], out: &mut Vec<u8>) {
+/// `key TAB value` as text, leaving out a `null` key or value; returns
+/// where (from the start of what it wrote) the separating tab is, if any.
+pub fn text(key: &[u8], value: &[u8], out: &mut Vec<u8>) -> Option<usize> {
     let (k, v) = (as_text_opt(key), as_text_opt(value));
+    let start = out.len();
     if let Some(k) = &k {
         out.extend_from_slice(k);
     }
+    let mut tab = None;
     if let Some(v) = &v {
         if k.is_some() {
+            tab = Some(out.len() - start);
             out.push(b'\t');
         }
         out.extend_from_slice(v);
     }
+    tab
 }
 
 /// A JSON value as text: a string decoded, `null` as nothing, anything
@@ -162,6 +203,7 @@ pub struct ProtocolWriter<W: Write> {
     inner: W,
     pending: Vec<u8>,
     line: Vec<u8>,
+    mangled: u64,
 }
 
 impl<W: Write> ProtocolWriter<W> {
@@ -172,7 +214,14 @@ impl<W: Write> ProtocolWriter<W> {
             inner,
             pending: Vec::new(),
             line: Vec::new(),
+            mangled: 0,
         }
+    }
+
+    /// Records written so far as lines that cannot be read back (see
+    /// [`OutputProtocol::write_record`]).
+    pub fn mangled(&self) -> u64 {
+        self.mangled
     }
 }
 
@@ -185,8 +234,10 @@ impl<W: Write> Write for ProtocolWriter<W> {
         let mut start = 0;
         self.line.clear();
         while let Some(i) = memchr::memchr(b'\n', &self.pending[start..]) {
-            self.protocol
+            let whole = self
+                .protocol
                 .write_line(&self.pending[start..start + i], &mut self.line);
+            self.mangled += u64::from(!whole);
             start += i + 1;
         }
         self.pending.drain(..start);
@@ -197,7 +248,8 @@ impl<W: Write> Write for ProtocolWriter<W> {
     fn flush(&mut self) -> std::io::Result<()> {
         if !self.pending.is_empty() {
             self.line.clear();
-            self.protocol.write_line(&self.pending, &mut self.line);
+            let whole = self.protocol.write_line(&self.pending, &mut self.line);
+            self.mangled += u64::from(!whole);
             self.pending.clear();
             self.inner.write_all(&self.line)?;
         }

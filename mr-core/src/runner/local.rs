@@ -432,9 +432,11 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 // The output protocol is for line output; a table takes the
                 // records as JSON.
                 crate::output::OutputFormat::Lines => {
+                    let mut mangled = 0;
                     for part in &final_parts {
-                        protocol.rewrite_file(part)?;
+                        mangled += protocol.rewrite_file(part)?;
                     }
+                    count_mangled(&mut counters, steps.len() - 1, mangled);
                     if !direct {
                         for p in &final_parts {
                             if let Some(name) = p.file_name() {
@@ -464,6 +466,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 concat_parts(&final_parts, &mut stdout)?;
             }
             stdout.flush().map_err(Error::Stdout)?;
+            count_mangled(&mut counters, steps.len() - 1, stdout.mangled());
             // No output directory to keep them in: skipped records go to
             // stderr, whole, before the temp dir is removed.
             if !report.bad_record_files.is_empty() {
@@ -812,4 +815,18 @@ fn show_escaped(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// The framework counter of final records written as text lines that
+/// cannot be read back (see [`crate::OutputProtocol::write_record`]).
+pub const MANGLED: &str = "records written as text that a reader cannot split back";
+
+fn count_mangled(counters: &mut Counters, last_step: usize, n: u64) {
+    if n > 0 {
+        counters.add(
+            crate::counters::FRAMEWORK,
+            &format!("step {last_step}: {MANGLED}"),
+            i64::try_from(n).unwrap_or(i64::MAX),
+        );
+    }
 }

@@ -365,6 +365,10 @@ pub fn run_task(
     if policy.skipped > 0 {
         counters.add(FRAMEWORK, "skipped records", policy.skipped as i64);
     }
+    let mangled = sink.w.get_ref().mangled();
+    if mangled > 0 {
+        counters.add(FRAMEWORK, crate::runner::local::MANGLED, mangled as i64);
+    }
     let _ = write!(diag, "{}", counters.reporter_lines());
     let _ = writeln!(
         diag,
