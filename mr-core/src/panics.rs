@@ -31,8 +31,9 @@
 //! aggregated from the records before (what `finish` emits), which loses more
 //! data than the one record being skipped. Hadoop's skipping mode instead
 //! re-runs the whole task without the bad range; mrjob has no equivalent.
-//! Records a `map` call emitted before it panicked stay emitted, as for a
-//! `map` that returns an error after emitting.
+//! What the call emitted before it panicked is thrown away with the record,
+//! as for a `map` that returns an error after emitting (see
+//! [`crate::staged`]).
 //!
 //! # Cost
 //!

@@ -1,5 +1,6 @@
-//! Parquet input: files named `*.parquet` (or starting with the magic bytes
-//! `PAR1`) are read as tables, one split per row group, each row given to the
+//! Parquet input: files that start with Parquet's magic bytes `PAR1` (whatever
+//! their name; a `*.parquet` that does not is read as text, with a warning)
+//! are read as tables, one split per row group, each row given to the
 //! mapper as one JSON object line. So `Json<T>` mappers (and `&str` mappers
 //! that parse JSON) read Parquet unchanged.
 //!

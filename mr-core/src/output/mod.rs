@@ -1,8 +1,8 @@
 //! Output: part files ([`part`]), records kept aside ([`bad`]), the atomic
 //! commit of an output directory ([`commit`]), results on stdout
-//! ([`stdout`]), and the output formats: lines (the part files as they are)
-//! or Parquet ([`parquet`], with [`schema`] inferring its columns).
-//! ([`stdout`]), and how final records are written ([`protocol`]).
+//! ([`stdout`]), how final records are written ([`protocol`]), and the output
+//! formats: lines (the part files as they are) or Parquet ([`parquet`], with
+//! [`schema`] inferring its columns).
 
 pub mod bad;
 pub mod commit;
