@@ -658,6 +658,41 @@ fn low_open_files_limit_lowers_the_merge_fan_in() {
     assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
 }
 
+/// A part file that would grow past `ulimit -f`: SIGXFSZ used to kill mr
+/// with no word said ("File size limit exceeded" from the shell), its
+/// staging and temp dir left behind. Now the write fails, the error names
+/// the file and the limit, the old output stays, and nothing is left.
+#[test]
+fn a_file_size_limit_fails_the_run_cleanly() {
+    let w = Workdir::new();
+    w.write("in.txt", text(100_000, 100_000));
+    w.write("old/part-00000", "\"old\"\t1\n");
+    w.write("old/_SUCCESS", "");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -f 64 && exec {MR} run word_count -q -i in.txt -o old --overwrite -j 1 \
+             --partitions 1 --tmp-dir scratch"
+        ))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("File too large"), "{e}");
+    // sh counts 512-byte blocks (bash, 1024).
+    assert!(e.contains("the file-size limit (ulimit -f) is "), "{e}");
+    assert_eq!(read_parts(&w.path("old")), "\"old\"\t1\n");
+    let left: Vec<_> = fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("mr-tmp") || n.contains("mr-lock"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    let scratch = fs::read_dir(w.path("scratch")).map_or(0, |d| d.count());
+    assert_eq!(scratch, 0, "temp dirs left in scratch");
+}
+
 #[test]
 fn many_small_spills_leave_few_files() {
     let w = Workdir::new();

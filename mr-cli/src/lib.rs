@@ -488,6 +488,14 @@ fn install_signal_handler() {
     if let Err(e) = r {
         eprintln!("mr: warning: cannot install the Ctrl-C handler: {e}");
     }
+    // A write past the file-size limit (`ulimit -f`) would kill mr with
+    // SIGXFSZ, leaving its temp dir and staging behind with no word said.
+    // Caught, the write fails with EFBIG instead: the run fails naming the
+    // file, and cleans up as after any error.
+    let caught = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, caught) {
+        eprintln!("mr: warning: cannot catch SIGXFSZ (ulimit -f): {e}");
+    }
 }
 
 fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()> {

@@ -211,6 +211,26 @@ pub enum Error {
         /// What to do about it.
         hint: String,
     },
+    /// A file would grow past the process's file-size limit (`ulimit -f`),
+    /// or past what its file system takes.
+    #[error("{op} {}: {source}\n  hint: {}; an existing output was not replaced", path.display(),
+        match limit {
+            Some(l) => format!("the file-size limit (ulimit -f) is {} bytes: raise it, or use \
+                                more --partitions for smaller part files", l),
+            None => "the file system takes no file this large: write --output or --tmp-dir \
+                     to another".to_string(),
+        })]
+    FileTooLarge {
+        /// What we were doing.
+        op: &'static str,
+        /// The file being written.
+        path: PathBuf,
+        /// The underlying error (EFBIG).
+        #[source]
+        source: io::Error,
+        /// The soft file-size limit, if there is one.
+        limit: Option<u64>,
+    },
     /// The process ran out of file descriptors.
     #[error("{op} {}: {source}\n  hint: the open-files limit (ulimit -n) is {}; raise it \
              (ulimit -n {}), or open fewer files at once: fewer --partitions, a lower \
@@ -351,6 +371,12 @@ impl Error {
                 path,
                 source,
                 limit: rustix::process::getrlimit(rustix::process::Resource::Nofile).current,
+            },
+            io::ErrorKind::FileTooLarge => Error::FileTooLarge {
+                op,
+                path,
+                source,
+                limit: rustix::process::getrlimit(rustix::process::Resource::Fsize).current,
             },
             _ => Error::Io { op, path, source },
         }

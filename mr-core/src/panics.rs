@@ -33,7 +33,7 @@
 //! re-runs the whole task without the bad range; mrjob has no equivalent.
 //! What the call emitted before it panicked is thrown away with the record,
 //! as for a `map` that returns an error after emitting (see
-//! [`crate::staged`]).
+//! `mr-core/src/staged.rs`).
 //!
 //! # Cost
 //!
