@@ -309,7 +309,7 @@ mod arrow_impl {
     fn write_empty(dest: &Path, schema: &SchemaRef, opts: &ParquetOptions) -> Result<()> {
         create_writer(dest, schema, opts)?
             .close()
-            .map_err(|e| writing_error(dest, &e))?;
+            .map_err(|e| parquet_error(dest, e))?;
         Ok(())
     }
 
@@ -325,7 +325,22 @@ mod arrow_impl {
             schema.clone(),
             Some(opts.properties()),
         )
-        .map_err(|e| writing_error(dest, &e))
+        .map_err(|e| parquet_error(dest, e))
+    }
+
+    /// The error of the Parquet writer failing to write `dest`: one of the
+    /// file system (disk full, `ulimit -f`) is said as such, with its hint.
+    fn parquet_error(dest: &Path, e: parquet::errors::ParquetError) -> Error {
+        if let parquet::errors::ParquetError::External(inner) = &e {
+            if let Some(io) = inner.downcast_ref::<std::io::Error>() {
+                let copy = match io.raw_os_error() {
+                    Some(code) => std::io::Error::from_raw_os_error(code),
+                    None => std::io::Error::new(io.kind(), io.to_string()),
+                };
+                return Error::io("writing", dest, copy);
+            }
+        }
+        writing_error(dest, &e)
     }
 
     /// The error of Arrow or Parquet failing to write `dest`.
@@ -363,7 +378,7 @@ mod arrow_impl {
                 })?;
                 off += n;
                 match decoder.flush().map_err(|e| arrow_err(&e))? {
-                    Some(batch) => writer.write(&batch).map_err(|e| arrow_err(&e))?,
+                    Some(batch) => writer.write(&batch).map_err(|e| parquet_error(dest, e))?,
                     None if n == 0 => {
                         return Err(Error::Internal(
                             "the JSON decoder took no bytes and gave no rows".into(),
@@ -395,7 +410,7 @@ mod arrow_impl {
             name,
         )?;
         flush(&mut buf, first_line)?;
-        writer.close().map_err(|e| arrow_err(&e))?;
+        writer.close().map_err(|e| parquet_error(dest, e))?;
         Ok(rows)
     }
 
