@@ -932,3 +932,30 @@ fn an_empty_input_directory_is_said() {
         stderr(&o)
     );
 }
+
+/// A wrong command line exits 2, as clap's own usage errors do; a run that
+/// fails exits 1: a script can tell them apart (before, both were 1).
+#[test]
+fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let usage: [&[&str]; 6] = [
+        &["run", "word_cont", "-i", "in.txt"],
+        &["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
+        &["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
+        &["run", "word_count", "-i", "in.txt", "--dry-run"],
+        &["run", "word_count", "--step-num", "1", "-i", "in.txt"],
+        &["check", "word_cont", "-i", "in.txt"],
+    ];
+    for args in usage {
+        let o = w.mr(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).starts_with("mr: error: "), "{}", stderr(&o));
+    }
+    let o = w.mr(&["run", "word_count", "-i", "nope.txt"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = w.mr(&["run", "word_count", "-i", "in.txt", "-o", "out", "-q"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let o = w.mr(&["run", "word_count", "-i", "in.txt", "-o", "out", "-q"]);
+    assert_eq!(o.status.code(), Some(1), "output exists: {}", stderr(&o));
+}

@@ -90,14 +90,14 @@ impl Registry {
             stem
         };
         if port != base && known.contains(&port) {
-            anyhow::bail!("unknown job {name:?}: mrjob's {base} is the job {port:?} here");
+            usage!("unknown job {name:?}: mrjob's {base} is the job {port:?} here");
         }
         match closest(base, &known) {
-            Some(best) => anyhow::bail!(
+            Some(best) => usage!(
                 "unknown job {name:?}; did you mean {best:?}? (known jobs: {})",
                 known.join(", ")
             ),
-            None => anyhow::bail!("unknown job {name:?}; known jobs: {}", known.join(", ")),
+            None => usage!("unknown job {name:?}; known jobs: {}", known.join(", ")),
         }
     }
 }
@@ -306,6 +306,10 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
                 eprintln!("mr: {e}");
                 return ExitCode::from(130);
             }
+            if e.chain().any(|c| c.is::<UsageError>()) {
+                let _ = writeln!(std::io::stderr(), "mr: error: {}", error_chain(&e));
+                return ExitCode::from(2);
+            }
             // Not eprintln!, which panics (exit 101) on a full or closed
             // stderr: the status says it failed even when nothing can.
             let _ = writeln!(std::io::stderr(), "mr: error: {}", error_chain(&e));
@@ -426,6 +430,34 @@ pub fn parse_cli(
         }
     }
     Ok(cli)
+}
+
+/// A command line that asks for what mr does not do: options that conflict,
+/// an unknown job, a setting out of range. The exit status is 2, as for
+/// clap's own usage errors, where a run that fails exits 1, so a script can
+/// tell a wrong command from a failed run.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+/// `anyhow::bail!` with a [`UsageError`].
+///
+/// ```
+/// fn f() -> anyhow::Result<()> { mr_cli::usage!("--x is for {}", "y") }
+/// assert!(f().unwrap_err().is::<mr_cli::UsageError>());
+/// ```
+#[macro_export]
+macro_rules! usage {
+    ($($t:tt)*) => {
+        return Err(anyhow::Error::new($crate::UsageError(format!($($t)*))))
+    };
 }
 
 /// The error and its causes, without repeating a cause that the message

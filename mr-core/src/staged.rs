@@ -169,7 +169,11 @@ pub(crate) fn settle<V, T>(
 ) -> Result<T, RecordError> {
     match r {
         Ok(v) => held.settle(true).map(|_| v).map_err(RecordError::Fatal),
-        Err(RecordError::Fatal(e)) => Err(RecordError::Fatal(e)),
+        Err(RecordError::Fatal(e)) => {
+            // The task stops; nothing of the call is to be passed on later.
+            let _ = held.settle(false);
+            Err(RecordError::Fatal(e))
+        }
         Err(e) => match held.settle(false) {
             Ok(false) => Err(e),
             Ok(true) => Err(e.noted(&format!(

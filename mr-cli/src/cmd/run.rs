@@ -5,7 +5,7 @@ use crate::args::{OutputFormatArg, RunArgs};
 use crate::cluster::Runner;
 use crate::cmd::report::Outcome;
 use crate::cmd::status_line::{ClearsStatus, StatusLine};
-use crate::Registry;
+use crate::{Registry, UsageError};
 use anyhow::Context as _;
 use mr_core::output::parquet::ParquetOptions;
 use mr_core::output::OutputFormat;
@@ -24,7 +24,7 @@ pub fn parse_pairs(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, 
         .iter()
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => anyhow::bail!("{flag} takes KEY=VALUE, got {kv:?}"),
+            _ => crate::usage!("{flag} takes KEY=VALUE, got {kv:?}"),
         })
         .collect()
 }
@@ -159,7 +159,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         dictionaries: args.dictionaries.clone(),
         report: args.report.clone(),
     };
-    cfg.validate()?;
+    cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(cfg)
 }
 
@@ -168,7 +168,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
 fn mib_flag(flag: &str, mb: f64) -> anyhow::Result<u64> {
     let bytes = mb * (1u64 << 20) as f64;
     if !bytes.is_finite() || !(1024.0..=1e15).contains(&bytes) {
-        anyhow::bail!("{flag} must be between 0.001 (1 KiB) and 1e9, got {mb}");
+        crate::usage!("{flag} must be between 0.001 (1 KiB) and 1e9, got {mb}");
     }
     Ok(bytes as u64)
 }
@@ -194,7 +194,7 @@ fn task_role(args: &RunArgs) -> Option<TaskRole> {
 /// Task mode: one mapper, combiner or reducer between stdin and stdout.
 fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::Result<()> {
     if !args.inputs.is_empty() || !args.positional_inputs.is_empty() || args.output.is_some() {
-        anyhow::bail!(
+        crate::usage!(
             "--mapper/--combiner/--reducer read stdin and write stdout: drop --input and --output"
         );
     }
@@ -279,18 +279,18 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         return run_task(job.as_ref(), role, args);
     }
     if args.step_num != 0 {
-        anyhow::bail!("--step-num is for task mode: add --mapper, --combiner or --reducer");
+        crate::usage!("--step-num is for task mode: add --mapper, --combiner or --reducer");
     }
     if args.output_format != OutputFormatArg::Lines {
         // Said before the run, not found after it: a table is not lines.
         if args.cat_output {
-            anyhow::bail!(
+            crate::usage!(
                 "--cat-output prints line output; a Parquet table is read with a table reader \
                  (duckdb -c \"SELECT * FROM 'DIR/*.parquet'\", polars.read_parquet('DIR/*.parquet'))"
             );
         }
         if args.output_protocol.is_some() {
-            anyhow::bail!(
+            crate::usage!(
                 "--output-protocol is for line output; a Parquet table takes the job's records \
                  as they are"
             );
@@ -302,20 +302,20 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     }
     match args.runner {
         Runner::Local if args.dry_run => {
-            anyhow::bail!("--dry-run is for cluster runners: add -r hadoop or -r spark")
+            crate::usage!("--dry-run is for cluster runners: add -r hadoop or -r spark")
         }
         Runner::Emulate if args.dry_run => {
-            anyhow::bail!("--dry-run is for -r hadoop and -r spark")
+            crate::usage!("--dry-run is for -r hadoop and -r spark")
         }
         Runner::Inline if args.dry_run => {
-            anyhow::bail!("--dry-run is for -r hadoop and -r spark")
+            crate::usage!("--dry-run is for -r hadoop and -r spark")
         }
         Runner::Local | Runner::Inline => {}
         _ if args.output_format != OutputFormatArg::Lines => {
-            anyhow::bail!("--output-format parquet is for the local runner (drop -r)")
+            crate::usage!("--output-format parquet is for the local runner (drop -r)")
         }
         _ if args.dictionaries.is_some() => {
-            anyhow::bail!(
+            crate::usage!(
                 "--dictionaries is for the local runner, which makes categorical ids (drop -r)"
             )
         }
@@ -439,8 +439,8 @@ fn run_local(
         if let Some(n) = LOCAL_JOBCONF.iter().find_map(|k| params.jobconf.get(*k)) {
             cfg.partitions = n
                 .parse()
-                .with_context(|| format!("-D mapreduce.job.reduces={n}: not a number"))?;
-            cfg.validate()?;
+                .map_err(|_| UsageError(format!("-D mapreduce.job.reduces={n}: not a number")))?;
+            cfg.validate().map_err(|e| UsageError(e.to_string()))?;
         }
     }
     cfg.params = Arc::new(params);
