@@ -481,7 +481,7 @@ fn parquet_output_needs_a_directory_and_conflicts_are_named() {
         "--skip-bad-records",
     ]));
     assert!(
-        stderr(&o).contains("1 bad records skipped"),
+        stderr(&o).contains("1 bad record skipped"),
         "{}",
         stderr(&o)
     );

@@ -940,8 +940,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         );
         if report.skipped_records > 0 {
             eprintln!(
-                "mr: {} bad records skipped: each is an `mr-bad-record:` line in the task logs{}",
+                "mr: {} bad record{} skipped: each is an `mr-bad-record:` line in the task logs{}",
                 report.skipped_records,
+                if report.skipped_records == 1 { "" } else { "s" },
                 job_ids
                     .iter()
                     .map(|j| format!("\nmr:   {}", where_are_the_logs(j)))

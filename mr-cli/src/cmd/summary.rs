@@ -150,7 +150,9 @@ pub fn summary(job: &str, report: &JobReport, totals: &Totals, say: Say) -> Stri
         let _ = writeln!(out, "  memory   {} peak", human_bytes(m));
     }
     if report.skipped_records > 0 {
-        let _ = writeln!(out, "mr: {} bad records skipped", report.skipped_records);
+        let n = report.skipped_records;
+        let s = if n == 1 { "" } else { "s" };
+        let _ = writeln!(out, "mr: {n} bad record{s} skipped");
         out.push_str(&kept_in(&report.bad_record_files));
     }
     out

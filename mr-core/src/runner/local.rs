@@ -473,8 +473,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 let mut err = std::io::stderr().lock();
                 let _ = writeln!(
                     err,
-                    "mr: {} bad records skipped; each below as: JSON location<TAB>record",
-                    report.skipped_records
+                    "mr: {} bad record{} skipped; each below as: JSON location<TAB>record",
+                    report.skipped_records,
+                    if report.skipped_records == 1 { "" } else { "s" }
                 );
                 if err.is_terminal() {
                     // On screen, a record's escape sequences would be run
