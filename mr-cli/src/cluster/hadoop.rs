@@ -9,7 +9,8 @@
 //!     -D mapreduce.input.fileinputformat.input.dir.recursive=true \
 //!     -D stream.map.input.ignoreKey=false \
 //!     [secondary sort: -D stream.num.map.output.key.fields=2 ... (see below)] \
-//!     [last step, no combiner: -D stream.reduce.output=keyonlytext (map-only: stream.map.output)] \
+//!     [last step, unless JSON lines with a combiner: -D stream.reduce.output=keyonlytext
+//!      (map-only: stream.map.output)] \
 //!     [-D KEY=VALUE given with -D/--jobconf] \
 //!     -files /path/to/mr \
 //!     -input IN [-input IN2 ...] \
@@ -35,8 +36,10 @@
 //! - The last step's output is written line for line (`keyonlytext`: each
 //!   line the key, no value), where Streaming's default splits it at its
 //!   first tab and writes `key TAB value`, adding a tab to a line without
-//!   one (every line of a `raw-value` output). Not when that step has a
-//!   combiner: Streaming reads the combiner with the reducer's reader.
+//!   one (every line of a `raw-value` output). Streaming reads a combiner
+//!   with the reducer's reader, so such a step runs without its combiner
+//!   (only an optimization); JSON lines always hold a tab, so a last step
+//!   that writes JSON keeps its combiner and Streaming's default.
 //! - The steps of a multi-step job pass their output through
 //!   `TMP/mr-JOB-ID/step-N` (`--tmp-dir`, default `/tmp`, on the cluster's
 //!   default filesystem), removed at the end with `hadoop fs -rm -r`.
@@ -477,12 +480,19 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
                 lines.push(pair("-D", d.to_string()));
             }
         }
-        if i + 1 == n && !(step.reducer && step.combiner) {
+        // Streaming reads a combiner with the reducer's reader, so a step
+        // whose reducer writes line for line (below) runs without its
+        // combiner: an optimization only (the laws make it optional), so
+        // the results are the local runner's.
+        let last = i + 1 == n;
+        let combiner = step.reducer
+            && step.combiner
+            && !(last && plan.extras.output_protocol != mr_core::OutputProtocol::Json);
+        if last && !combiner {
             // The last task's lines are the output, as they are: Streaming
             // would split each at its first tab and write `key TAB value`,
-            // a tab-less line (raw-value output) with a tab added. (Not with
-            // a combiner, which Streaming reads with the reducer's reader:
-            // its records must stay Text pairs.)
+            // a tab-less line (raw-value output) with a tab added. (JSON
+            // lines always hold a tab: with them a combiner stays.)
             let role = if step.reducer { "reduce" } else { "map" };
             lines.push(pair("-D", format!("stream.{role}.output={KEY_ONLY_TEXT}")));
         }
@@ -520,7 +530,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         lines.push(pair("-output", output));
         lines.push(pair("-mapper", task(i, TaskRole::Mapper)));
         if step.reducer {
-            if step.combiner {
+            if combiner {
                 lines.push(pair("-combiner", task(i, TaskRole::Combiner)));
             }
             lines.push(pair("-reducer", task(i, TaskRole::Reducer)));
@@ -1336,6 +1346,36 @@ mod tests {
         assert!(s1.contains("-output hdfs:///out -mapper"), "{s1}");
         assert!(s1.ends_with("-numReduceTasks 0"), "{s1}");
         assert!(!s1.contains("-reducer"), "{s1}");
+    }
+
+    /// A last step with a combiner keeps it when it writes JSON (a tab in
+    /// every line), and drops it to write text line for line.
+    #[test]
+    fn a_last_step_written_as_text_runs_without_its_combiner() {
+        let mut plan = JobPlan {
+            job: "j".into(),
+            binary: "/x/mr".into(),
+            steps: vec![StepPlan {
+                combiner: true,
+                reducer: true,
+                sort_values: false,
+                whole_files: false,
+            }],
+            skip_bad_records: false,
+            extras: Default::default(),
+        };
+        let s = commands(&plan, &opts()).steps[0].argv().join(" ");
+        assert!(s.contains("-combiner"), "{s}");
+        assert!(!s.contains(KEY_ONLY_TEXT), "{s}");
+        for p in ["raw-value", "text", "json-value"] {
+            plan.extras.output_protocol = p.parse().unwrap();
+            let s = commands(&plan, &opts()).steps[0].argv().join(" ");
+            assert!(!s.contains("-combiner"), "{p}: {s}");
+            assert!(
+                s.contains("-D stream.reduce.output=keyonlytext"),
+                "{p}: {s}"
+            );
+        }
     }
 
     #[test]
