@@ -11,6 +11,10 @@ use std::fmt::Write as _;
 /// The group of the engine's own counters.
 pub const FRAMEWORK: &str = "mr";
 
+/// The framework counter of final records written as text lines that
+/// cannot be read back (see [`crate::OutputProtocol::write_record`]).
+pub const MANGLED: &str = "records written as text that a reader cannot split back";
+
 /// Named integer counters grouped like Hadoop's.
 ///
 /// ```
@@ -52,6 +56,30 @@ impl Counters {
             .and_then(|g| g.get(name))
             .copied()
             .unwrap_or(0)
+    }
+
+    /// The framework counter `name` summed over the steps (`step 0: NAME`,
+    /// `step 1: NAME`, ...).
+    ///
+    /// ```
+    /// use mr_core::counters::{Counters, FRAMEWORK};
+    /// let mut c = Counters::default();
+    /// c.add(FRAMEWORK, "step 0: skipped records", 2);
+    /// c.add(FRAMEWORK, "step 1: skipped records", 3);
+    /// c.add("job", "step 1: skipped records", 7);
+    /// assert_eq!(c.all_steps("skipped records"), 5);
+    /// ```
+    pub fn all_steps(&self, name: &str) -> i64 {
+        self.groups.get(FRAMEWORK).map_or(0, |g| {
+            g.iter()
+                .filter(|(n, _)| {
+                    n.strip_prefix("step ")
+                        .and_then(|rest| rest.split_once(": "))
+                        .is_some_and(|(step, n)| n == name && step.parse::<usize>().is_ok())
+                })
+                .map(|(_, v)| *v)
+                .sum()
+        })
     }
 
     /// Adds every counter of `other` into `self`.

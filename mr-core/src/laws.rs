@@ -389,15 +389,11 @@ impl LawConfig {
         sample: &[L],
     ) -> Result<(), LawError> {
         // The job's option defaults, and over them what `params` sets.
-        let mut params = JobParams::defaults(job);
-        params.options.extend(self.params.options.clone());
-        params.files.extend(self.params.files.clone());
-        params.jobconf.extend(self.params.jobconf.clone());
         let cfg = LawConfig {
             cases: self.cases,
             max_values: self.max_values,
             seed: self.seed,
-            params: Arc::new(params),
+            params: Arc::new((*self.params).clone().with_defaults_of(job)),
         };
         let recorded = record_sample_with(job, &cfg.params, sample).map_err(LawError::Sample)?;
         for (step, s) in job.steps().iter().zip(&recorded.steps) {

@@ -197,13 +197,33 @@ impl JobParams {
     /// assert!(!p.options.contains_key("name"));
     /// ```
     pub fn defaults(job: &dyn crate::Job) -> JobParams {
-        let mut p = JobParams::default();
+        JobParams::default().with_defaults_of(job)
+    }
+
+    /// These params with `job`'s option defaults for the options they do
+    /// not set.
+    ///
+    /// ```
+    /// use mr_core::{Job, JobOption, JobParams, Step};
+    /// struct J;
+    /// impl Job for J {
+    ///     fn name(&self) -> &str { "j" }
+    ///     fn description(&self) -> &str { "" }
+    ///     fn steps(&self) -> Vec<Step> { vec![] }
+    ///     fn options(&self) -> Vec<JobOption> {
+    ///         vec![JobOption::int("min-count").default("2"), JobOption::int("top").default("10")]
+    ///     }
+    /// }
+    /// let p = JobParams::default().with_option("top", "3").with_defaults_of(&J);
+    /// assert_eq!((p.options["min-count"].as_str(), p.options["top"].as_str()), ("2", "3"));
+    /// ```
+    pub fn with_defaults_of(mut self, job: &dyn crate::Job) -> JobParams {
         for o in job.options() {
             if let Some(d) = o.default {
-                p.options.insert(o.name, d);
+                self.options.entry(o.name).or_insert(d);
             }
         }
-        p
+        self
     }
 
     /// These params with the option `name` set to `value`, as `--name

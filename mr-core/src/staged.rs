@@ -71,29 +71,16 @@ impl<V> Staged<V> {
         start..self.bytes.len()
     }
 
-    /// Passes the held-back records on to `sink` (a step without a fold:
-    /// only encoded records), in order, and empties the buffer.
-    pub fn replay_records(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error> {
+    /// Passes everything held back on to `next` (a fold table, or a
+    /// [`Next`]), in order, and empties the buffer.
+    pub fn replay(&mut self, next: &mut dyn ValueFolder<V>) -> Result<(), Error> {
         let r = self.items.drain(..).try_for_each(|item| match item {
-            Item::Record { key, value } => sink.push(&self.bytes[key], &self.bytes[value]),
-            Item::Value { .. } | Item::Str { .. } => Err(Error::Internal(
-                "a typed value held back for a step without a fold".into(),
-            )),
-        });
-        self.bytes.clear();
-        r
-    }
-
-    /// Passes everything held back on to a fold table, in order, and
-    /// empties the buffer.
-    pub fn replay_into(&mut self, table: &mut dyn ValueFolder<V>) -> Result<(), Error> {
-        let r = self.items.drain(..).try_for_each(|item| match item {
-            Item::Record { key, value } => table.push(&self.bytes[key], &self.bytes[value]),
-            Item::Value { key, value } => table.fold_value(&self.bytes[key], value),
+            Item::Record { key, value } => next.push(&self.bytes[key], &self.bytes[value]),
+            Item::Value { key, value } => next.fold_value(&self.bytes[key], value),
             Item::Str { key, value } => {
                 let s = std::str::from_utf8(&self.bytes[key])
                     .map_err(|e| Error::Internal(format!("a held-back key is not UTF-8: {e}")))?;
-                table.fold_str(s, value)
+                next.fold_str(s, value)
             }
         });
         self.bytes.clear();
@@ -131,10 +118,7 @@ impl<'a, V> Holding<'a, V> {
     }
 
     fn pass_on(&mut self) -> Result<(), Error> {
-        match &mut self.next {
-            Next::Sink(s) => self.staged.replay_records(*s),
-            Next::Fold(f) => self.staged.replay_into(*f),
-        }
+        self.staged.replay(&mut self.next)
     }
 
     /// Ends the call: its output goes on if it `succeeded`, and is thrown
@@ -186,14 +170,42 @@ pub(crate) fn settle<V, T>(
     }
 }
 
+impl<V> RecordSink for Next<'_, V> {
+    fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), Error> {
+        match self {
+            Next::Sink(s) => s.push(key, value),
+            Next::Fold(f) => f.push(key, value),
+        }
+    }
+}
+
+impl<V> ValueFolder<V> for Next<'_, V> {
+    fn fold_value(&mut self, key: &[u8], value: V) -> Result<(), Error> {
+        match self {
+            Next::Fold(f) => f.fold_value(key, value),
+            Next::Sink(_) => Err(not_a_fold()),
+        }
+    }
+
+    fn fold_str(&mut self, s: &str, value: V) -> Result<(), Error> {
+        match self {
+            Next::Fold(f) => f.fold_str(s, value),
+            Next::Sink(_) => Err(not_a_fold()),
+        }
+    }
+}
+
+fn not_a_fold() -> Error {
+    Error::Internal("a typed value emitted for a step without a fold".into())
+}
+
+/// Held while the call is within [`Staged::LIMIT`], else passed on.
 impl<V> RecordSink for Holding<'_, V> {
     fn push(&mut self, key: &[u8], value: &[u8]) -> Result<(), Error> {
         if self.holds()? {
-            return self.staged.push(key, value);
-        }
-        match &mut self.next {
-            Next::Sink(s) => s.push(key, value),
-            Next::Fold(f) => f.push(key, value),
+            self.staged.push(key, value)
+        } else {
+            self.next.push(key, value)
         }
     }
 }
@@ -201,25 +213,17 @@ impl<V> RecordSink for Holding<'_, V> {
 impl<V> ValueFolder<V> for Holding<'_, V> {
     fn fold_value(&mut self, key: &[u8], value: V) -> Result<(), Error> {
         if self.holds()? {
-            return self.staged.fold_value(key, value);
-        }
-        match &mut self.next {
-            Next::Fold(f) => f.fold_value(key, value),
-            Next::Sink(_) => Err(Error::Internal(
-                "a typed value emitted for a step without a fold".into(),
-            )),
+            self.staged.fold_value(key, value)
+        } else {
+            self.next.fold_value(key, value)
         }
     }
 
     fn fold_str(&mut self, s: &str, value: V) -> Result<(), Error> {
         if self.holds()? {
-            return self.staged.fold_str(s, value);
-        }
-        match &mut self.next {
-            Next::Fold(f) => f.fold_str(s, value),
-            Next::Sink(_) => Err(Error::Internal(
-                "a typed value emitted for a step without a fold".into(),
-            )),
+            self.staged.fold_str(s, value)
+        } else {
+            self.next.fold_str(s, value)
         }
     }
 }
@@ -258,7 +262,7 @@ mod tests {
         s.push(b"\"a\"", b"1").unwrap();
         s.push(b"\"b\"", b"[2]").unwrap();
         let mut out = VecSink::default();
-        s.replay_records(&mut out).unwrap();
+        s.replay(&mut Next::Sink(&mut out)).unwrap();
         assert_eq!(
             out.records,
             vec![
@@ -269,7 +273,7 @@ mod tests {
         s.push(b"\"c\"", b"3").unwrap();
         s.clear();
         let mut out = VecSink::default();
-        s.replay_records(&mut out).unwrap();
+        s.replay(&mut Next::Sink(&mut out)).unwrap();
         assert!(out.records.is_empty());
     }
 
@@ -397,7 +401,7 @@ mod tests {
         s.fold_value(b"[1,2]", 2).unwrap();
         s.push(b"\"k\"", b"3").unwrap();
         let mut seen = Seen::default();
-        s.replay_into(&mut seen).unwrap();
+        s.replay(&mut seen).unwrap();
         assert_eq!(seen.0, ["str é 1", "value [1,2] 2", "record \"k\" 3"]);
         assert!(!s.is_full());
     }

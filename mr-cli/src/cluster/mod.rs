@@ -433,11 +433,7 @@ pub fn report(
     output: Option<&str>,
     elapsed: std::time::Duration,
 ) -> JobReport {
-    let skipped = counters
-        .iter()
-        .filter(|(g, n, _)| *g == FRAMEWORK && n.ends_with(": skipped records"))
-        .map(|(_, _, v)| v.max(0) as u64)
-        .sum();
+    let skipped = counters.all_steps("skipped records").max(0) as u64;
     JobReport {
         counters,
         output_dir: output.map(PathBuf::from),

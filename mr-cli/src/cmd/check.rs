@@ -117,8 +117,9 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         (lines, None)
     };
     // The job's options: their defaults, and what the command line sets.
-    let mut params = mr_core::JobParams::defaults(job);
-    params.options.extend(args.job_options.clone());
+    let mut given = mr_core::JobParams::default();
+    given.options = args.job_options.clone();
+    let mut params = given.with_defaults_of(job);
     crate::cmd::run::ship_file_options(job, &mut params)?;
     let params = Arc::new(params);
     let sample =

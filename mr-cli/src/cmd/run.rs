@@ -356,14 +356,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         // A cron line that lost its -i: said even with -q.
         eprintln!("mr: warning: no --input given and stdin was empty: nothing was read");
     }
-    let mangled: i64 = report
-        .counters
-        .iter()
-        .filter(|(g, n, _)| {
-            *g == mr_core::counters::FRAMEWORK && n.ends_with(mr_core::runner::local::MANGLED)
-        })
-        .map(|(_, _, v)| v)
-        .sum();
+    let mangled = report.counters.all_steps(mr_core::counters::MANGLED);
     if mangled > 0 {
         // Said even with -q: the output is not what a reader will get back.
         eprintln!(

@@ -7,7 +7,7 @@
 //! Each redraw is one line built from one snapshot of the run's
 //! [`Progress`], so the percentage, the bytes and the phase always agree.
 
-use mr_core::runner::progress::{human_bytes, Progress, Snapshot};
+use mr_core::runner::progress::{human_bytes, Phase, Progress, Snapshot};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -115,7 +115,7 @@ pub fn line(s: &Snapshot, frame: u32) -> String {
             bar(f, 24),
             (f * 100.0).floor() as u32
         ),
-        None if s.phase_name() == "starting" => "starting".to_string(),
+        None if s.phase == Phase::Starting => "starting".to_string(),
         None => {
             const SPIN: [char; 4] = ['|', '/', '-', '\\'];
             let c = SPIN[frame as usize % SPIN.len()];
@@ -185,7 +185,6 @@ impl<W: Write> Write for ClearsStatus<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use mr_core::runner::progress::Phase;
 
     fn at(read: u64, total: u64, phase: Phase) -> Snapshot {
         Snapshot {

@@ -818,15 +818,13 @@ fn show_escaped(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
     Ok(())
 }
 
-/// The framework counter of final records written as text lines that
-/// cannot be read back (see [`crate::OutputProtocol::write_record`]).
-pub const MANGLED: &str = "records written as text that a reader cannot split back";
-
+/// Counts `n` final records of `last_step` written as lines that cannot be
+/// read back ([`crate::counters::MANGLED`]).
 fn count_mangled(counters: &mut Counters, last_step: usize, n: u64) {
     if n > 0 {
         counters.add(
             crate::counters::FRAMEWORK,
-            &format!("step {last_step}: {MANGLED}"),
+            &format!("step {last_step}: {}", crate::counters::MANGLED),
             i64::try_from(n).unwrap_or(i64::MAX),
         );
     }

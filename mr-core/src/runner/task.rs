@@ -367,7 +367,7 @@ pub fn run_task(
     }
     let mangled = sink.w.get_ref().mangled();
     if mangled > 0 {
-        counters.add(FRAMEWORK, crate::runner::local::MANGLED, mangled as i64);
+        counters.add(FRAMEWORK, crate::counters::MANGLED, mangled as i64);
     }
     let _ = write!(diag, "{}", counters.reporter_lines());
     let _ = writeln!(
