@@ -144,7 +144,7 @@ fn every_shipped_job_passes_on_the_sample_logs() {
 #[test]
 fn word_count_passes_on_generated_text() {
     let w = Workdir::new();
-    let gen = w.mr(&[
+    let r#gen = w.mr(&[
         "gen",
         "text",
         "--size",
@@ -156,7 +156,7 @@ fn word_count_passes_on_generated_text() {
         "--gz-files",
         "1",
     ]);
-    assert!(gen.status.success(), "{}", show(&gen));
+    assert!(r#gen.status.success(), "{}", show(&r#gen));
     let o = w.mr(&["check", "word_count", "--input", "text", "--seed", "3"]);
     assert!(o.status.success(), "{}", show(&o));
     let out = stdout(&o);

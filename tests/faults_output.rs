@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{ok, read_parts, stderr, Workdir, MR};
+use common::{MR, Workdir, ok, read_parts, stderr};
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -485,12 +485,11 @@ fn overwrite_never_replaces_the_input_a_file_or_a_dir_of_other_files() {
         let mut args = vec!["run", "word_count", "-q", "--overwrite"];
         args.extend_from_slice(io);
         let o = if what == "dot" {
-            let out = Command::new(MR)
+            Command::new(MR)
                 .args(&args)
                 .current_dir(w.path("home"))
                 .output()
-                .unwrap();
-            out
+                .unwrap()
         } else {
             w.mr(&args)
         };

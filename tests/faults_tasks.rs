@@ -9,7 +9,7 @@
 
 mod common;
 
-use common::{failed_saying, ok, read_parts, stderr, stdout, Workdir, MR};
+use common::{MR, Workdir, failed_saying, ok, read_parts, stderr, stdout};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
@@ -150,7 +150,9 @@ fn a_panicking_hook_names_the_hook() {
     assert_eq!(o.status.code(), Some(1));
     let e = stderr(&o);
     assert!(
-        e.contains("job failed in step 0 mapper final (in.txt): job panicked: this task saw PANIC-IN-FINAL"),
+        e.contains(
+            "job failed in step 0 mapper final (in.txt): job panicked: this task saw PANIC-IN-FINAL"
+        ),
         "{e}"
     );
     assert_no_raw_panic(&e);
@@ -337,11 +339,7 @@ fn files_under(dir: &Path) -> usize {
     entries
         .map(|e| {
             let p = e.unwrap().path();
-            if p.is_dir() {
-                files_under(&p)
-            } else {
-                1
-            }
+            if p.is_dir() { files_under(&p) } else { 1 }
         })
         .sum()
 }
@@ -840,7 +838,9 @@ fn task_mode_refuses_a_big_integer_in_the_mapper_and_the_reducer() {
             "step 0 reducer, key \"c\""
         };
         assert!(
-            e.contains(&format!("bad record at {at}: integer 123456789012345678901234567890 does not fit in 64 bits")),
+            e.contains(&format!(
+                "bad record at {at}: integer 123456789012345678901234567890 does not fit in 64 bits"
+            )),
             "{role}: {e}"
         );
         // The records before it went through unchanged.

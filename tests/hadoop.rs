@@ -546,7 +546,9 @@ fn outputs_hadoop_compressed_with_its_codecs_read_back_locally() {
         let mut args = vec!["run", "word_count", "-i", text, "-o", &out, "-q"];
         args.extend(["--partitions", "2", "-D"]);
         args.push("mapreduce.output.fileoutputformat.compress=true");
-        let named = format!("mapreduce.output.fileoutputformat.compress.codec=org.apache.hadoop.io.compress.{codec}");
+        let named = format!(
+            "mapreduce.output.fileoutputformat.compress.codec=org.apache.hadoop.io.compress.{codec}"
+        );
         if !codec.is_empty() {
             args.extend(["-D", &named]);
         }
@@ -1001,10 +1003,20 @@ fn whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate() {
 /// is not a finished job's output (no `_SUCCESS`) or a file is never
 /// replaced; a successful run replaces the output and leaves nothing beside.
 #[test]
-fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_done() {
-    let Some(home) = hadoop_home(
-        "outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_done",
-    ) else {
+fn outputs_on_hadoop_are_complete_or_absent_and_replaced_only_when_done() {
+    outputs_are_complete_or_absent_and_replaced_only_when_done("hadoop");
+}
+
+#[test]
+fn outputs_on_spark_are_complete_or_absent_and_replaced_only_when_done() {
+    outputs_are_complete_or_absent_and_replaced_only_when_done("spark");
+}
+
+/// One engine a test, so that the two run side by side.
+fn outputs_are_complete_or_absent_and_replaced_only_when_done(only: &str) {
+    let Some(home) = hadoop_home(&format!(
+        "outputs_on_{only}_are_complete_or_absent_and_replaced_only_when_done"
+    )) else {
         return;
     };
     let w = Workdir::new();
@@ -1036,7 +1048,7 @@ fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_don
         }
         v
     };
-    for (engine, engine_args) in &engines {
+    for (engine, engine_args) in engines.iter().filter(|(e, _)| *e == only) {
         let out = format!("{engine}-out");
         let abs = |rel: &str| w.path(rel).display().to_string();
         let run_job = |job: &str, input: &str, output: &str, extra: &[&str]| {
@@ -1168,8 +1180,18 @@ fn outputs_on_hadoop_and_spark_are_complete_or_absent_and_replaced_only_when_don
 /// OUT is absent, or the old output exactly as it was, and nothing is left
 /// beside it or running.
 #[test]
-fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output() {
-    let Some(home) = hadoop_home("an_interrupted_cluster_run_stops_its_job") else {
+fn an_interrupted_hadoop_run_stops_its_job_and_leaves_no_output() {
+    an_interrupted_cluster_run_stops_its_job_and_leaves_no_output("hadoop");
+}
+
+#[test]
+fn an_interrupted_spark_run_stops_its_job_and_leaves_no_output() {
+    an_interrupted_cluster_run_stops_its_job_and_leaves_no_output("spark");
+}
+
+/// One engine a test, so that the two run side by side.
+fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output(only: &str) {
+    let Some(home) = hadoop_home(&format!("an_interrupted_{only}_run_stops_its_job")) else {
         return;
     };
     let w = Workdir::new();
@@ -1193,7 +1215,7 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output() {
         v
     };
     let beside = |out: &str| beside(&w, out);
-    for (engine, engine_args) in &engines {
+    for (engine, engine_args) in engines.iter().filter(|(e, _)| *e == only) {
         for overwrite in [false, true] {
             let out = format!("{engine}-{overwrite}");
             let output = w.path(&out).display().to_string();

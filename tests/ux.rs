@@ -404,9 +404,11 @@ fn mr_new_makes_a_crate_and_refuses_bad_names() {
         lib.contains("pub struct MyJob;") && lib.contains("check_steps"),
         "{lib}"
     );
-    assert!(fs::read_to_string(dir.join("src/main.rs"))
-        .unwrap()
-        .contains("my_job::MyJob"));
+    assert!(
+        fs::read_to_string(dir.join("src/main.rs"))
+            .unwrap()
+            .contains("my_job::MyJob")
+    );
     // Never into an existing directory; the files there stay as they were.
     fs::write(dir.join("sample.txt"), "mine\n").unwrap();
     let o = w.mr(&["new", "my-job", "--path", "jobs"]);

@@ -19,9 +19,11 @@ impl Job for MrCountLinesByFile {
         "Lines per input file, by URI (port of mrjob's mr_count_lines_by_file)."
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(ByFile::default())
-            .combine(Sum::new())
-            .reduce(Sum::new())]
+        vec![
+            Step::map(ByFile::default())
+                .combine(Sum::new())
+                .reduce(Sum::new()),
+        ]
     }
 }
 

@@ -34,10 +34,12 @@ impl Job for MrGrep {
         "Input lines matching -e/--expression (port of mrjob's mr_grep)."
     }
     fn options(&self) -> Vec<JobOption> {
-        vec![JobOption::string("expression")
-            .short('e')
-            .required()
-            .help("Expression to search for. Required.")]
+        vec![
+            JobOption::string("expression")
+                .short('e')
+                .required()
+                .help("Expression to search for. Required."),
+        ]
     }
     fn output_protocol(&self) -> OutputProtocol {
         OutputProtocol::RawValue
@@ -70,10 +72,10 @@ impl Mapper for Grep {
     }
 
     fn map(&mut self, line: &[u8], out: &mut Emitter<(), String>) -> Result<(), JobError> {
-        if self.re.as_ref().is_some_and(|re| re.is_match(line)) {
-            if let Ok(Some(TextLine(text))) = TextLine::from_line(line) {
-                out.emit(&(), text.into_owned())?;
-            }
+        if self.re.as_ref().is_some_and(|re| re.is_match(line))
+            && let Ok(Some(TextLine(text))) = TextLine::from_line(line)
+        {
+            out.emit(&(), text.into_owned())?;
         }
         Ok(())
     }

@@ -61,9 +61,11 @@ impl Job for MrLogSampler {
         OutputProtocol::RawValue
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(Sample::default())
-            .sort_values()
-            .reduce(FirstLines::default())]
+        vec![
+            Step::map(Sample::default())
+                .sort_values()
+                .reduce(FirstLines::default()),
+        ]
     }
 }
 

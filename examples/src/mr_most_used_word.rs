@@ -43,8 +43,10 @@ impl Job for MrMostUsedWord {
         "The most used word, without stop words: two steps, a file option (port of mrjob's mr_most_used_word)."
     }
     fn options(&self) -> Vec<JobOption> {
-        vec![JobOption::file("stop-words-file")
-            .help("alternate stop words file. lowercase words, one per line")]
+        vec![
+            JobOption::file("stop-words-file")
+                .help("alternate stop words file. lowercase words, one per line"),
+        ]
     }
     fn output_protocol(&self) -> OutputProtocol {
         OutputProtocol::JsonValue

@@ -35,9 +35,11 @@ impl Job for MrWordsContainingUFreqCount {
          (port of mrjob's mr_words_containing_u_freq_count)."
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(UWords::default())
-            .combine(Sum::new())
-            .reduce(Sum::new())]
+        vec![
+            Step::map(UWords::default())
+                .combine(Sum::new())
+                .reduce(Sum::new()),
+        ]
     }
 }
 

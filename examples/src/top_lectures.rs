@@ -13,7 +13,7 @@
 
 use mr_core::reducers::Sum;
 use mr_core::{Emitter, Job, JobError, Json, Mapper, Reducer, Step, Values};
-use mr_jobs::video_tagging::{lecture_id, Event};
+use mr_jobs::video_tagging::{Event, lecture_id};
 
 /// How many lectures the job keeps.
 pub const TOP: usize = 10;

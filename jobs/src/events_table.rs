@@ -359,10 +359,10 @@ impl EventRows {
         for (k, v) in fields.into_iter().flatten() {
             push(&mut row, "value", k, v);
         }
-        if let Some(text) = unfolded {
-            if !row.iter().any(|(n, _)| n == "value") {
-                row.push(("value".into(), text));
-            }
+        if let Some(text) = unfolded
+            && !row.iter().any(|(n, _)| n == "value")
+        {
+            row.push(("value".into(), text));
         }
         // edX's context (course_id, user_id, org_id, path...): strings.
         if let Some(Value::Object(context)) = event.get("context") {
@@ -472,11 +472,7 @@ fn rfc3339_ms(s: &str) -> Option<i64> {
                 _ => return None,
             };
             let m = oh * 60 + om;
-            if *sign == b'-' {
-                -m
-            } else {
-                m
-            }
+            if *sign == b'-' { -m } else { m }
         }
         _ => return None,
     };

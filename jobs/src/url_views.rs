@@ -16,13 +16,13 @@
 //! any other line is parsed by serde_json, whose verdict stands (so every
 //! malformed line is still an error).
 
-use crate::json_scan::{scan_field, Scan};
+use crate::json_scan::{Scan, scan_field};
 use mr_core::fold::Count;
 use mr_core::protocol::DecodeError;
 use mr_core::protocol::MaybeStr;
 use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Step};
-use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
 use std::fmt;
 
 /// Counter group of this job.

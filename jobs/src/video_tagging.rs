@@ -112,9 +112,11 @@ impl Job for VideoTagging {
         )
     }
     fn steps(&self) -> Vec<Step> {
-        vec![Step::map(VideoMapper)
-            .sort_values()
-            .reduce(TagWatches::default())]
+        vec![
+            Step::map(VideoMapper)
+                .sort_values()
+                .reduce(TagWatches::default()),
+        ]
     }
     fn counters(&self) -> Vec<mr_core::job::CounterDoc> {
         let doc = |name, help| mr_core::job::CounterDoc::new(COUNTERS, name, help);
@@ -514,7 +516,9 @@ mod tests {
         let (out, counters) = run(&[view("ann", 5, 7)]);
         assert_eq!(
             out,
-            ["\"ann\"\t{\"lecture_id\":7,\"start\":5,\"end\":5,\"events\":1,\"tag\":\"first_view\"}"]
+            [
+                "\"ann\"\t{\"lecture_id\":7,\"start\":5,\"end\":5,\"events\":1,\"tag\":\"first_view\"}"
+            ]
         );
         assert_eq!(counters.get(COUNTERS, VIDEO_EVENTS), 1);
         assert_eq!(counters.get(COUNTERS, "first_view"), 1);

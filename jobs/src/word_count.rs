@@ -27,7 +27,7 @@
 
 use mr_core::fold::Count;
 use mr_core::{Emitter, Job, JobError, Mapper, Step, TextLine};
-use unicode_general_category::{get_general_category, GeneralCategory as Gc};
+use unicode_general_category::{GeneralCategory as Gc, get_general_category};
 
 /// The job.
 pub struct WordCount;
@@ -147,10 +147,10 @@ fn bmp_tables() -> &'static BmpTables {
             }
             if cp < 0x800 {
                 let mut lower = c.to_lowercase();
-                if let (Some(l), None) = (lower.next(), lower.next()) {
-                    if (l as u32) < 0x800 {
-                        t.lower_small[cp as usize] = l as u16;
-                    }
+                if let (Some(l), None) = (lower.next(), lower.next())
+                    && (l as u32) < 0x800
+                {
+                    t.lower_small[cp as usize] = l as u16;
                 }
             }
         }

@@ -37,7 +37,7 @@ pub enum Command {
     /// List the jobs this binary knows, one line each.
     Jobs,
     /// Generate deterministic test data (clicklogs, text).
-    Gen(crate::gen::GenArgs),
+    Gen(crate::generate::GenArgs),
     /// Check that a job's results do not depend on how the engine splits and
     /// combines: `mr check word_count --input sample.txt`.
     Check(crate::cmd::check::CheckArgs),
@@ -382,7 +382,7 @@ impl From<CutStreamsArg> for mr_core::CutStreams {
 }
 
 fn parse_size_arg(s: &str) -> Result<u64, String> {
-    crate::gen::parse_size(s)
+    crate::generate::parse_size(s)
 }
 
 fn parse_protocol(s: &str) -> Result<mr_core::OutputProtocol, String> {

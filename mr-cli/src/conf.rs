@@ -18,7 +18,7 @@
 //! else `$MR_CONF` when set; `--no-conf` reads none. The command line wins
 //! over the file, and adds to its lists.
 
-use anyhow::{bail, Context as _};
+use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
 
 /// The config file to read for this command line, if any.

@@ -15,7 +15,7 @@
 //! [`main_with`] does the same with the binary's file name and mr's version.
 //!
 //! Modules: [`args`] holds the flags as parsed; [`cmd`] has one module per
-//! subcommand; [`gen`] generates test data; [`cluster`] runs a job on Hadoop,
+//! subcommand; [`generate`] generates test data; [`cluster`] runs a job on Hadoop,
 //! Spark or the Hadoop emulator with this binary as the streaming program.
 #![deny(missing_docs)]
 
@@ -23,7 +23,7 @@ pub mod args;
 pub mod cluster;
 pub mod cmd;
 pub mod conf;
-pub mod gen;
+pub mod generate;
 pub mod job_args;
 
 use mr_core::Job;
@@ -119,10 +119,10 @@ pub fn closest<'a>(typed: &str, known: &[&'a str]) -> Option<&'a str> {
         .iter()
         .map(|k| (strsim::damerau_levenshtein(&typed, &k.to_lowercase()), *k))
         .min();
-    if let Some((d, k)) = best {
-        if d <= (typed.chars().count() / 3).max(1) {
-            return Some(k);
-        }
+    if let Some((d, k)) = best
+        && d <= (typed.chars().count() / 3).max(1)
+    {
+        return Some(k);
     }
     let mut containing = known
         .iter()
@@ -203,13 +203,13 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
             info.version
         ));
     }
-    if let Some(job) = cmd::help::job_asking_for_help(args) {
-        if let Ok(job) = registry.resolve(&job) {
-            let page = cmd::help::job_help(job.as_ref());
-            for sub in ["run", "emulate-hadoop"] {
-                let page = page.clone();
-                cmd = cmd.mut_subcommand(sub, |c| c.before_help(page));
-            }
+    if let Some(job) = cmd::help::job_asking_for_help(args)
+        && let Ok(job) = registry.resolve(&job)
+    {
+        let page = cmd::help::job_help(job.as_ref());
+        for sub in ["run", "emulate-hadoop"] {
+            let page = page.clone();
+            cmd = cmd.mut_subcommand(sub, |c| c.before_help(page));
         }
     }
     cmd
@@ -399,24 +399,23 @@ pub fn parse_cli(
     let mut matches = cmd.clone().try_get_matches_from(&argv)?;
     // A config file: its values for options the command line leaves unset,
     // placed before the command line's own (which win).
-    if let (Some(path), Some((sub, sm))) = (conf::conf_path(&argv), matches.subcommand()) {
-        if let Some(run) = cmd.find_subcommand(sub) {
-            let runner = sm
-                .get_one::<cluster::Runner>("runner")
-                .copied()
-                .unwrap_or_default();
-            let runner = clap::ValueEnum::to_possible_value(&runner)
-                .map(|v| v.get_name().to_string())
-                .unwrap_or_default();
-            let given =
-                |id: &str| sm.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-            let extra = conf::args(&path, &runner, run, given)?;
-            if !extra.is_empty() {
-                let mut full = argv[..2].to_vec();
-                full.extend(extra);
-                full.extend(argv[2..].iter().cloned());
-                matches = cmd.try_get_matches_from(&full)?;
-            }
+    if let (Some(path), Some((sub, sm))) = (conf::conf_path(&argv), matches.subcommand())
+        && let Some(run) = cmd.find_subcommand(sub)
+    {
+        let runner = sm
+            .get_one::<cluster::Runner>("runner")
+            .copied()
+            .unwrap_or_default();
+        let runner = clap::ValueEnum::to_possible_value(&runner)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        let given = |id: &str| sm.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
+        let extra = conf::args(&path, &runner, run, given)?;
+        if !extra.is_empty() {
+            let mut full = argv[..2].to_vec();
+            full.extend(extra);
+            full.extend(argv[2..].iter().cloned());
+            matches = cmd.try_get_matches_from(&full)?;
         }
     }
     let mut cli = Cli::from_arg_matches(&matches)?;
@@ -556,7 +555,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
         Command::Jobs => {
             closed_stdout_is_ok(cmd::jobs::run(registry, &mut std::io::stdout().lock()))
         }
-        Command::Gen(args) => cmd::gen::run(args),
+        Command::Gen(args) => cmd::generate::run(args),
         Command::Check(args) => {
             // A closed stdout (`mr check | head`) ends the check unfinished:
             // no verdict, exit status 1, nothing more said.

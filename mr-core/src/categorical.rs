@@ -31,8 +31,8 @@
 use crate::fold::Count;
 use crate::protocol::split_record;
 use crate::{Emitter, Job, JobError, Mapper, Step, TaskContext};
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
+use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
@@ -442,7 +442,7 @@ impl Mapper for EncodeColumns {
                         None => {
                             return Err(JobError::msg(format!(
                                 "value {v:?} of column {name} is not in its dictionary"
-                            )))
+                            )));
                         }
                     },
                     Ok(None) => text.push_str("null"),

@@ -20,19 +20,19 @@
 //! must equal merging `acc` with a fresh accumulator that took `v`. Then the
 //! result cannot depend on how the input was split, buffered or partitioned.
 
+use crate::Emitter;
 use crate::counters::Counters;
 use crate::emit::{EmitBuffers, RecordSink, Target, ValueFolder};
 use crate::error::{Error, JobError};
 use crate::job::{
-    decode_input, guarded_init, job_result, MapFn, Mapper, RecordError, Reducer, TaskContext,
-    Values,
+    MapFn, Mapper, RecordError, Reducer, TaskContext, Values, decode_input, guarded_init,
+    job_result,
 };
 use crate::panics::catch;
 use crate::staged::{Holding, Next};
-use crate::Emitter;
 use hashbrown::HashTable;
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 /// Folds a key's values into an accumulator.
 ///

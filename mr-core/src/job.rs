@@ -22,11 +22,11 @@ use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, RecordSink};
 use crate::error::JobError;
 use crate::options::{JobOption, JobParams};
-use crate::panics::{catch, Panicked};
-use crate::protocol::{from_json, DecodeError, FromLine};
+use crate::panics::{Panicked, catch};
+use crate::protocol::{DecodeError, FromLine, from_json};
 use crate::staged::{Holding, Next};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 use std::sync::Arc;
 

@@ -339,7 +339,7 @@ impl LawConfig {
                             values: vec![Json::String(value.clone())],
                             details: vec![("error".into(), Json::String(e.clone()))],
                         },
-                    }))
+                    }));
                 }
             };
             let mut groups: BTreeMap<&[u8], Vec<Vec<u8>>> = BTreeMap::new();

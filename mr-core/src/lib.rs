@@ -109,4 +109,4 @@ pub use job::{
 pub use options::{JobOption, JobParams, OptionKind};
 pub use output::protocol::OutputProtocol;
 pub use protocol::{FromLine, Json, TextLine};
-pub use runner::local::{run_job, JobReport};
+pub use runner::local::{JobReport, run_job};

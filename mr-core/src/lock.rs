@@ -8,7 +8,7 @@
 //! [`crate::runner::workdir`]). Locks are advisory: they keep `mr` runs apart,
 //! not other programs.
 
-use rustix::fs::{flock, fstat, stat, FlockOperation};
+use rustix::fs::{FlockOperation, flock, fstat, stat};
 use rustix::io::Errno;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};

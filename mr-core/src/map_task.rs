@@ -4,15 +4,15 @@
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Location, Result};
+use crate::input::LineReader;
+use crate::input::Split;
 use crate::input::lines::{
     first_buffer_bytes, is_corrupt_data, line_number_at, open_split, open_stream_split, read_error,
 };
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces::{Piece, Rest};
-use crate::input::read_ahead::{thread_cpu_time, DecodeCost};
+use crate::input::read_ahead::{DecodeCost, thread_cpu_time};
 use crate::input::whole_file::manifest_line;
-use crate::input::LineReader;
-use crate::input::Split;
 use crate::job::{MapFn, RecordError, Step, TaskContext, TaskKind};
 use crate::output::bad::{BadRecordPolicy, BadRecords};
 use crate::output::part::PartWriter;
@@ -294,7 +294,7 @@ pub(crate) fn run_map_task(
                 return Err(read_error(
                     path_for_errors.clone().unwrap_or_else(|| "-".into()),
                     e,
-                ))
+                ));
             }
         };
         let Some((offset, line, cut)) = next else {
@@ -342,10 +342,10 @@ pub(crate) fn run_map_task(
         if policy.check(&mut bad, r, location, line)? == Some(false) {
             stats.blank_lines += 1;
         }
-        if let Some(h) = &mut handoff {
-            if h.stop_after(lines_read, line, offset) {
-                break;
-            }
+        if let Some(h) = &mut handoff
+            && h.stop_after(lines_read, line, offset)
+        {
+            break;
         }
     }
     // Read to its end: still the file that was listed? A file rewritten

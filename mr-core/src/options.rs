@@ -271,10 +271,10 @@ impl JobParams {
     /// assert_eq!(p.read_keys().len(), 2);
     /// ```
     pub fn jobconf(&self, key: &str) -> Option<String> {
-        if let Ok(mut seen) = self.read_keys.lock() {
-            if !seen.contains(key) {
-                seen.insert(key.to_string());
-            }
+        if let Ok(mut seen) = self.read_keys.lock()
+            && !seen.contains(key)
+        {
+            seen.insert(key.to_string());
         }
         if let Some(v) = self.jobconf.get(key) {
             return Some(v.clone());

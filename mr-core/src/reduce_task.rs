@@ -6,7 +6,7 @@ use crate::error::{Error, Result};
 use crate::job::{RecordError, Step, TaskContext, TaskKind};
 use crate::output::bad::{BadRecordPolicy, BadRecords};
 use crate::output::part::PartWriter;
-use crate::shuffle::merge::{merge_down, Grouped};
+use crate::shuffle::merge::{Grouped, merge_down};
 use crate::shuffle::spill::Run;
 use std::path::{Path, PathBuf};
 

@@ -3,8 +3,8 @@
 use crate::emit::Emitter;
 use crate::error::JobError;
 use crate::job::{Reducer, Values};
-use serde::de::DeserializeOwned;
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 use std::marker::PhantomData;
 
 /// Sums a key's `u64` values: the combiner and reducer of every counting job.

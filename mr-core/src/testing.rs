@@ -4,7 +4,7 @@
 
 use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, VecSink};
-use crate::error::{snippet, Error, JobError, Location, Result};
+use crate::error::{Error, JobError, Location, Result, snippet};
 use crate::job::{Job, RecordError, ReduceFn, SliceValues, Step, TaskContext, TaskKind};
 use crate::options::JobParams;
 use crate::protocol::{sortable_value, write_record};
@@ -158,7 +158,7 @@ pub(crate) fn reduce_groups(
                     }),
                     reason,
                     snippet: snippet(k),
-                })
+                });
             }
         }
     }

@@ -34,13 +34,13 @@
 //! exits before reading all of its input fails, as Hadoop fails it
 //! (`Broken pipe`).
 
-use super::process::{failure, Drain, Echo};
-use super::{hadoop_partition, key_len, JobPlan, StepPlan};
+use super::process::{Drain, Echo, failure};
+use super::{JobPlan, StepPlan, hadoop_partition, key_len};
 use crate::args::RunArgs;
-use anyhow::{anyhow, Context as _, Result};
+use anyhow::{Context as _, Result, anyhow};
 use mr_core::input::lines::open_split;
 use mr_core::input::listing::InputSource;
-use mr_core::input::{list_inputs, make_splits, LineReader, Split};
+use mr_core::input::{LineReader, Split, list_inputs, make_splits};
 use mr_core::output::commit::OutputDir;
 use mr_core::output::stdout::{concat_parts, merge_parts, merge_sorted_lines};
 use mr_core::runner::task::TaskRole;
@@ -52,8 +52,8 @@ use std::fs::{self, File};
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Instant;
 
 /// The counter group of the emulator's own counters.
@@ -806,31 +806,33 @@ fn run_tasks<T: Sync>(
     let total = Mutex::new(Counters::default());
     std::thread::scope(|s| {
         for _ in 0..threads.clamp(1, items.len().max(1)) {
-            s.spawn(|| loop {
-                if failed.load(Ordering::Relaxed) {
-                    return;
-                }
-                let i = next.fetch_add(1, Ordering::Relaxed);
-                let Some(item) = items.get(i) else {
-                    return;
-                };
-                // Ctrl-C or SIGTERM: no new task starts (running ones get
-                // the signal from the terminal, or finish).
-                let r = mr_core::cancel::check()
-                    .map_err(anyhow::Error::from)
-                    .and_then(|()| task(item));
-                match r {
-                    Ok(c) => {
-                        if let Ok(mut t) = total.lock() {
-                            t.merge(&c);
-                        }
-                    }
-                    Err(e) => {
-                        failed.store(true, Ordering::Relaxed);
-                        if let Ok(mut f) = first_error.lock() {
-                            f.get_or_insert(e);
-                        }
+            s.spawn(|| {
+                loop {
+                    if failed.load(Ordering::Relaxed) {
                         return;
+                    }
+                    let i = next.fetch_add(1, Ordering::Relaxed);
+                    let Some(item) = items.get(i) else {
+                        return;
+                    };
+                    // Ctrl-C or SIGTERM: no new task starts (running ones get
+                    // the signal from the terminal, or finish).
+                    let r = mr_core::cancel::check()
+                        .map_err(anyhow::Error::from)
+                        .and_then(|()| task(item));
+                    match r {
+                        Ok(c) => {
+                            if let Ok(mut t) = total.lock() {
+                                t.merge(&c);
+                            }
+                        }
+                        Err(e) => {
+                            failed.store(true, Ordering::Relaxed);
+                            if let Ok(mut f) = first_error.lock() {
+                                f.get_or_insert(e);
+                            }
+                            return;
+                        }
                     }
                 }
             });

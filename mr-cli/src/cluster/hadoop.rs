@@ -68,8 +68,8 @@
 //! the tasks' own error lines (`mr: error: bad record at ...`), the job id
 //! and where its task logs are, then the tail of Hadoop's output.
 
-use super::process::{run_drained, run_stoppable, where_are_the_logs, Drained, Echo, Stopped};
-use super::{parse_jobconf, shell_quote, JobPlan, StepPlan};
+use super::process::{Drained, Echo, Stopped, run_drained, run_stoppable, where_are_the_logs};
+use super::{JobPlan, StepPlan, parse_jobconf, shell_quote};
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
 use mr_core::runner::task::TaskRole;
@@ -585,10 +585,10 @@ pub fn find_streaming_jar(hadoop_bin: &str) -> Option<PathBuf> {
         .iter()
         .flat_map(|b| [b.clone(), std::fs::canonicalize(b).unwrap_or_default()])
     {
-        if let Some(home) = b.parent().and_then(Path::parent) {
-            if !home.as_os_str().is_empty() {
-                roots.push(home.to_path_buf());
-            }
+        if let Some(home) = b.parent().and_then(Path::parent)
+            && !home.as_os_str().is_empty()
+        {
+            roots.push(home.to_path_buf());
         }
     }
     roots.extend(JAR_DIRS.iter().map(PathBuf::from));
@@ -996,13 +996,13 @@ fn clean_up_stopped(o: &HadoopOptions, cmds: &HadoopCommands, job: Option<&str>,
         return; // stopped before Hadoop said it had a job
     };
     kill_cluster_job(o, job);
-    if let Some(rm) = cmds.remove_temporary.as_ref().filter(|_| last) {
-        if !rm.captured().is_ok_and(|out| out.status.success()) {
-            eprintln!(
-                "mr: warning: could not remove what the stopped job wrote: `{}`",
-                rm.display()
-            );
-        }
+    if let Some(rm) = cmds.remove_temporary.as_ref().filter(|_| last)
+        && !rm.captured().is_ok_and(|out| out.status.success())
+    {
+        eprintln!(
+            "mr: warning: could not remove what the stopped job wrote: `{}`",
+            rm.display()
+        );
     }
 }
 

@@ -918,15 +918,21 @@ mod tests {
             plan.task_args(0, TaskRole::Mapper).join(" "),
             "run url_views --step-num 0 --mapper --max-line-mb 0.5"
         );
-        assert!(!plan
-            .task_args(0, TaskRole::Reducer)
-            .contains(&"--max-line-mb".into()));
-        assert!(!plan
-            .task_args(0, TaskRole::Combiner)
-            .contains(&"--max-line-mb".into()));
-        assert!(!plan
-            .task_args(1, TaskRole::Mapper)
-            .contains(&"--max-line-mb".into()));
+        assert!(
+            !plan
+                .task_args(0, TaskRole::Reducer)
+                .contains(&"--max-line-mb".into())
+        );
+        assert!(
+            !plan
+                .task_args(0, TaskRole::Combiner)
+                .contains(&"--max-line-mb".into())
+        );
+        assert!(
+            !plan
+                .task_args(1, TaskRole::Mapper)
+                .contains(&"--max-line-mb".into())
+        );
     }
 
     #[test]

@@ -95,10 +95,10 @@ impl Drained {
     fn hadoop_line(&mut self, line: &str) -> bool {
         if let Some(group) = &self.counters_group {
             if let Some(rest) = line.strip_prefix("\t\t") {
-                if let Some((name, value)) = rest.rsplit_once('=') {
-                    if let (Ok(v), Some(c)) = (value.trim().parse(), self.job_counters.as_mut()) {
-                        c.add(group, name.trim(), v);
-                    }
+                if let Some((name, value)) = rest.rsplit_once('=')
+                    && let (Ok(v), Some(c)) = (value.trim().parse(), self.job_counters.as_mut())
+                {
+                    c.add(group, name.trim(), v);
                 }
                 return true;
             }
@@ -113,12 +113,12 @@ impl Drained {
             self.counters_group = Some(String::new());
             return true;
         }
-        if self.job_id.is_none() {
-            if let Some(at) = line.find("Running job: ") {
-                let id = line[at + "Running job: ".len()..].trim();
-                if !id.is_empty() {
-                    self.job_id = Some(id.to_string());
-                }
+        if self.job_id.is_none()
+            && let Some(at) = line.find("Running job: ")
+        {
+            let id = line[at + "Running job: ".len()..].trim();
+            if !id.is_empty() {
+                self.job_id = Some(id.to_string());
             }
         }
         let is_error = line.starts_with("mr: ")
@@ -144,11 +144,11 @@ impl Drained {
         }
         if let Some(rest) = line.strip_prefix("reporter:counter:") {
             // GROUP,NAME,AMOUNT; the amount is the last field.
-            if let Some((gn, amount)) = rest.rsplit_once(',') {
-                if let (Some((g, n)), Ok(a)) = (gn.split_once(','), amount.trim().parse()) {
-                    self.counters.add(g, n, a);
-                    return;
-                }
+            if let Some((gn, amount)) = rest.rsplit_once(',')
+                && let (Some((g, n)), Ok(a)) = (gn.split_once(','), amount.trim().parse())
+            {
+                self.counters.add(g, n, a);
+                return;
             }
         }
         if line.starts_with("reporter:status:") {

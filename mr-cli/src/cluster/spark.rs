@@ -23,8 +23,8 @@
 //! - Without `--output`, the results come back to this machine and are
 //!   printed in key order, as with the local runner.
 
-use super::process::{run_stoppable, Echo, Stopped};
-use super::{absolute, has_scheme, parse_jobconf, shell_quote, JobPlan};
+use super::process::{Echo, Stopped, run_stoppable};
+use super::{JobPlan, absolute, has_scheme, parse_jobconf, shell_quote};
 use crate::args::RunArgs;
 use anyhow::{Context as _, Result};
 use mr_core::output::stdout::{concat_parts, merge_parts};

@@ -269,7 +269,7 @@ impl Settings {
         // Log-uniform: as many small settings as large ones.
         let log_uniform = |rng: &mut ChaCha8Rng, lo: u64, hi: u64| -> u64 {
             let (a, b) = ((lo as f64).ln(), (hi.max(lo) as f64).ln());
-            (a + (b - a) * rng.gen::<f64>()).exp() as u64
+            (a + (b - a) * rng.r#gen::<f64>()).exp() as u64
         };
         Settings {
             jobs: rng.gen_range(1..=3),
@@ -412,9 +412,11 @@ fn whole_job_runs(
         let inputs = match whole_files {
             // A mapper that reads whole files reads the sampled files.
             Some(files) => files.iter().map(|(path, _)| path.clone()).collect(),
-            None => vec![if s.gzip { &gz_input } else { &input }
-                .display()
-                .to_string()],
+            None => vec![
+                if s.gzip { &gz_input } else { &input }
+                    .display()
+                    .to_string(),
+            ],
         };
         let cfg = RunConfig {
             inputs,

@@ -1,7 +1,7 @@
 //! One module per subcommand, each with a `run` function.
 
 pub mod check;
-pub mod gen;
+pub mod generate;
 pub mod help;
 pub mod jobs;
 pub mod new;

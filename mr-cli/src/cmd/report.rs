@@ -6,7 +6,7 @@
 use crate::cmd::summary::Totals;
 use anyhow::Context;
 use mr_core::{JobReport, RunConfig};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value, json};
 use std::io::Write;
 use std::path::Path;
 use std::time::Duration;

@@ -7,8 +7,8 @@ use crate::cmd::report::Outcome;
 use crate::cmd::status_line::{ClearsStatus, StatusLine};
 use crate::{Registry, UsageError};
 use anyhow::Context as _;
-use mr_core::output::parquet::ParquetOptions;
 use mr_core::output::OutputFormat;
+use mr_core::output::parquet::ParquetOptions;
 use mr_core::runner::progress::Progress;
 use mr_core::runner::task::{TaskEnv, TaskOptions, TaskRole};
 use mr_core::{Output, RunConfig};
@@ -75,14 +75,14 @@ pub fn ship_file_options(job: &dyn mr_core::Job, p: &mut mr_core::JobParams) -> 
             .file_name()
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default();
-        if let Some(other) = p.files.get(&name) {
-            if other != &abs {
-                anyhow::bail!(
-                    "--{} {}: another file is already shipped as {name}",
-                    o.name,
-                    abs.display()
-                );
-            }
+        if let Some(other) = p.files.get(&name)
+            && other != &abs
+        {
+            anyhow::bail!(
+                "--{} {}: another file is already shipped as {name}",
+                o.name,
+                abs.display()
+            );
         }
         p.files.insert(name, abs.clone());
         p.options.insert(o.name.clone(), abs.display().to_string());
@@ -440,7 +440,14 @@ fn run_local(
     for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
         // Before any task thread starts: the job's code reads them as
         // Hadoop tasks do, from the environment.
-        std::env::set_var(k, v);
+        // The workspace's one unsafe block (edition 2024 marks set_var so).
+        // SAFETY: no task, reader or status thread has started yet; the
+        // only other thread is the signal handler's, blocked in a read
+        // until a signal comes, and it reads no environment variable.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var(k, v)
+        };
     }
     *cfg_out = Some(cfg.clone());
     let status = (!args.quiet && std::io::stderr().is_terminal()).then(|| {

@@ -7,7 +7,7 @@
 //! Each redraw is one line built from one snapshot of the run's
 //! [`Progress`], so the percentage, the bytes and the phase always agree.
 
-use mr_core::runner::progress::{human_bytes, Phase, Progress, Snapshot};
+use mr_core::runner::progress::{Phase, Progress, Snapshot, human_bytes};
 use std::io::Write;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};

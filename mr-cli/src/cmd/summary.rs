@@ -2,9 +2,9 @@
 //! throughput, records in and out, spills, peak memory, and the counters
 //! (the job's own, and the framework's that are not zero; all with `-v`).
 
+use mr_core::JobReport;
 use mr_core::counters::FRAMEWORK;
 use mr_core::runner::progress::human_bytes;
-use mr_core::JobReport;
 use std::fmt::Write as _;
 
 /// The figures of a finished run that the summary and the report share.

@@ -19,7 +19,7 @@
 //! a well-formed file takes the parallel path.
 
 use super::lines::read_some;
-use super::read_ahead::{thread_cpu_time, DecodeCost};
+use super::read_ahead::{DecodeCost, thread_cpu_time};
 use bzip2::read::MultiBzDecoder;
 use std::collections::VecDeque;
 use std::io::{self, BufReader, Read, Seek, SeekFrom};

@@ -103,11 +103,7 @@ impl MemberCheck {
         let crc = std::mem::take(&mut self.crc).finalize();
         let ok = crc == end.crc && self.len == end.isize;
         self.len = 0;
-        if ok {
-            Ok(())
-        } else {
-            Err(bad_checksum())
-        }
+        if ok { Ok(()) } else { Err(bad_checksum()) }
     }
 }
 

@@ -7,8 +7,8 @@
 
 use super::bzip2_blocks::Bz2Blocks;
 use super::hadoop_blocks::{BlockCodec, HadoopBlocks};
-use super::listing::{file_id, Compression, InputFile, InputSource};
-use super::read_ahead::{DecodeCost, ReadAhead, INFLATE_GUESS};
+use super::listing::{Compression, InputFile, InputSource, file_id};
+use super::read_ahead::{DecodeCost, INFLATE_GUESS, ReadAhead};
 use super::split::Split;
 use crate::error::{Error, Result};
 use std::fs::File;

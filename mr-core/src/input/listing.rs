@@ -30,7 +30,7 @@
 //! turned into one unreadable record). A stream's compression is found the
 //! same way when it is opened.
 
-use crate::error::{printable_line, printable_path, Error, Result};
+use crate::error::{Error, Result, printable_line, printable_path};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -376,7 +376,9 @@ fn mr_leftover(p: &Path) -> Option<&'static str> {
     let name = p.file_name()?.as_encoded_bytes();
     let has = |infix: &str| name.windows(infix.len()).any(|w| w == infix.as_bytes());
     if has(crate::output::commit::STAGING_INFIX) {
-        Some("an mr output that is not in place (being written, left by a stopped run, or kept by one)")
+        Some(
+            "an mr output that is not in place (being written, left by a stopped run, or kept by one)",
+        )
     } else if has(crate::output::commit::ASIDE_INFIX) {
         Some("an earlier mr output moved aside")
     } else {
@@ -583,19 +585,17 @@ impl Walk {
     }
 
     fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
-        if !explicit {
-            if let Some(what) = mr_leftover(path) {
-                eprintln!(
-                    "mr: warning: skipped {}: {what} (name it to read it)",
-                    printable_path(path)
-                );
-                return Ok(());
-            }
+        if !explicit && let Some(what) = mr_leftover(path) {
+            eprintln!(
+                "mr: warning: skipped {}: {what} (name it to read it)",
+                printable_path(path)
+            );
+            return Ok(());
         }
         let meta = match fs::metadata(path) {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
-                return Err(broken_link(path))
+                return Err(broken_link(path));
             }
             Err(e) => return Err(Error::io("reading", path, e)),
         };
@@ -855,8 +855,7 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     } else if be * 10 >= pairs * 9 {
         return Some(("UTF-16BE", ZEROS));
     }
-    const SCRIPT: &str =
-        "every other byte of its first bytes one of a few values, zero beside spaces and punctuation";
+    const SCRIPT: &str = "every other byte of its first bytes one of a few values, zero beside spaces and punctuation";
     if pairs < 8 || head.chunks_exact(2).any(|p| p == [0, 0]) {
         return None;
     }
@@ -1335,8 +1334,10 @@ mod tests {
         let files = list_inputs(&[fifo.display().to_string()]).unwrap();
         assert_eq!(files.len(), 1);
         assert_eq!(files[0].source, InputSource::Stream(fifo.clone()));
-        assert!(list_inputs(&[d.path().display().to_string()])
-            .unwrap()
-            .is_empty());
+        assert!(
+            list_inputs(&[d.path().display().to_string()])
+                .unwrap()
+                .is_empty()
+        );
     }
 }

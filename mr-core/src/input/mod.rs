@@ -21,5 +21,5 @@ pub mod whole_file;
 pub mod zlib;
 
 pub use lines::LineReader;
-pub use listing::{list_inputs, InputFile, InputSource};
-pub use split::{make_splits, Split};
+pub use listing::{InputFile, InputSource, list_inputs};
+pub use split::{Split, make_splits};

@@ -25,8 +25,8 @@
 
 use crate::error::{Error, Result};
 use arrow_array::RecordBatch;
-use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::file::metadata::RowGroupMetaData;
 use std::fs::File;
 use std::io::{self, Read};
@@ -168,7 +168,7 @@ impl Read for ParquetLines {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::output::parquet::{write_part, ParquetOptions};
+    use crate::output::parquet::{ParquetOptions, write_part};
     use crate::output::schema::RowType;
     use std::sync::Arc;
 

@@ -16,10 +16,10 @@
 //! disk) reaches the task of the last piece at the byte where it happened,
 //! with its [`io::ErrorKind`] kept.
 
-use super::lines::{read_some, trim_line, LineReader};
+use super::lines::{LineReader, read_some, trim_line};
 use std::io::{self, Read};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 use std::sync::Arc;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 /// Bytes of pieces in memory at once, at most, for a run: the pieces being
 /// parsed (one per worker), the one waiting, and those being filled.

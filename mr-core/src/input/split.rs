@@ -124,10 +124,10 @@ pub fn whole_files(files: Vec<InputFile>) -> Vec<Split> {
 /// cannot be read is one split, whose reader then reports why.
 fn table_ranges(file: &InputFile) -> Vec<(u64, u64)> {
     #[cfg(feature = "parquet")]
-    if let InputSource::Path(p) = &file.source {
-        if let Ok(ranges) = super::parquet::row_group_ranges(p) {
-            return ranges;
-        }
+    if let InputSource::Path(p) = &file.source
+        && let Ok(ranges) = super::parquet::row_group_ranges(p)
+    {
+        return ranges;
     }
     let _ = file;
     vec![(0, u64::MAX)]

@@ -112,10 +112,10 @@ impl<'a> FromLine<'a> for WholeFile<'a> {
             }
             _ => line,
         };
-        if line.first() == Some(&b'"') {
-            if let Ok(uri) = serde_json::from_slice::<Cow<'a, str>>(line) {
-                return Ok(Some(WholeFile { uri }));
-            }
+        if line.first() == Some(&b'"')
+            && let Ok(uri) = serde_json::from_slice::<Cow<'a, str>>(line)
+        {
+            return Ok(Some(WholeFile { uri }));
         }
         match std::str::from_utf8(line) {
             Ok(s) => Ok(Some(WholeFile {
@@ -266,11 +266,7 @@ fn local_path(path: &str) -> PathBuf {
         PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
     #[cfg(not(unix))]
     let decoded = PathBuf::from(String::from_utf8_lossy(&bytes).into_owned());
-    if decoded.exists() {
-        decoded
-    } else {
-        p
-    }
+    if decoded.exists() { decoded } else { p }
 }
 
 /// The path of a `file:` URI (`file:///a` and Hadoop's `file:/a` are `/a`),

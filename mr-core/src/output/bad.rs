@@ -14,7 +14,7 @@
 
 use crate::counters::Counters;
 use crate::emit::RecordSink;
-use crate::error::{snippet, Error, Location, Result};
+use crate::error::{Error, Location, Result, snippet};
 use crate::job::{RecordError, ReduceFn, ValueStream};
 use crate::staged::{Holding, Next, Staged};
 use serde_json::json;

@@ -26,9 +26,9 @@
 //! still empty at the commit. Staging directories left by a killed run are
 //! removed by the next run on the same output.
 
-use crate::error::{printable_line, Error, Result};
+use crate::error::{Error, Result, printable_line};
 use crate::lock::{Claim, OwnerLock};
-use rustix::fs::{renameat_with, RenameFlags, CWD};
+use rustix::fs::{CWD, RenameFlags, renameat_with};
 use rustix::io::Errno;
 use std::fs;
 use std::io::Write;
@@ -106,7 +106,7 @@ impl OutputDir {
                 return Err(Error::OutputBusy {
                     path: dir.to_path_buf(),
                     pid,
-                })
+                });
             }
         };
         clean_stale_siblings(&parent, &name, &target);
@@ -199,7 +199,7 @@ impl OutputDir {
             ) {
                 Ok(()) => {}
                 Err(e) if e == Errno::EXIST => {
-                    return Err(self.keep_staging("appeared during the run (not created by mr)"))
+                    return Err(self.keep_staging("appeared during the run (not created by mr)"));
                 }
                 Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {
                     // No RENAME_NOREPLACE (NFS, CIFS): a plain rename, which

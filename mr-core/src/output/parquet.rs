@@ -331,14 +331,14 @@ mod arrow_impl {
     /// The error of the Parquet writer failing to write `dest`: one of the
     /// file system (disk full, `ulimit -f`) is said as such, with its hint.
     fn parquet_error(dest: &Path, e: parquet::errors::ParquetError) -> Error {
-        if let parquet::errors::ParquetError::External(inner) = &e {
-            if let Some(io) = inner.downcast_ref::<std::io::Error>() {
-                let copy = match io.raw_os_error() {
-                    Some(code) => std::io::Error::from_raw_os_error(code),
-                    None => std::io::Error::new(io.kind(), io.to_string()),
-                };
-                return Error::io("writing", dest, copy);
-            }
+        if let parquet::errors::ParquetError::External(inner) = &e
+            && let Some(io) = inner.downcast_ref::<std::io::Error>()
+        {
+            let copy = match io.raw_os_error() {
+                Some(code) => std::io::Error::from_raw_os_error(code),
+                None => std::io::Error::new(io.kind(), io.to_string()),
+            };
+            return Error::io("writing", dest, copy);
         }
         writing_error(dest, &e)
     }
@@ -382,7 +382,7 @@ mod arrow_impl {
                     None if n == 0 => {
                         return Err(Error::Internal(
                             "the JSON decoder took no bytes and gave no rows".into(),
-                        ))
+                        ));
                     }
                     None => {}
                 }

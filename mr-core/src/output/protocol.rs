@@ -51,7 +51,7 @@ impl std::str::FromStr for OutputProtocol {
             _ => {
                 return Err(format!(
                     "unknown output protocol {s:?}: json, json-value, raw-value or text"
-                ))
+                ));
             }
         })
     }

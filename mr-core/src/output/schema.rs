@@ -215,10 +215,10 @@ impl RowType {
     /// ```
     pub fn type_null_columns(&mut self, type_of: &dyn Fn(&str) -> Option<ColumnType>) {
         for (name, ty) in &mut self.columns {
-            if *ty == Ty::Null {
-                if let Some(t) = type_of(name) {
-                    *ty = Ty::of(t);
-                }
+            if *ty == Ty::Null
+                && let Some(t) = type_of(name)
+            {
+                *ty = Ty::of(t);
             }
         }
     }

@@ -3,7 +3,7 @@
 //! merge fan-in under the open-files limit (`ulimit -n`).
 
 use crate::error::{Error, Result};
-use rustix::process::{getrlimit, setrlimit, Resource};
+use rustix::process::{Resource, getrlimit, setrlimit};
 
 /// The most splits a step's plain files are cut into. Each split is a map
 /// task with at least one spill file alive until the reduce, so a tiny

@@ -17,16 +17,16 @@ use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces;
 use crate::input::split::whole_files;
-use crate::input::{list_inputs, make_splits, InputFile, Split};
+use crate::input::{InputFile, Split, list_inputs, make_splits};
 use crate::job::Job;
-use crate::map_task::{run_map_task, MapEnv, MapInput};
-use crate::output::commit::{OutputDir, BAD_RECORDS};
+use crate::map_task::{MapEnv, MapInput, run_map_task};
+use crate::output::commit::{BAD_RECORDS, OutputDir};
 use crate::output::protocol::ProtocolWriter;
 use crate::output::stdout::{concat_parts, merge_parts};
-use crate::reduce_task::{run_reduce_task, ReduceEnv};
+use crate::reduce_task::{ReduceEnv, run_reduce_task};
 use crate::runner::limits;
 use crate::runner::progress::Phase;
-use crate::runner::schedule::{each_map_task, each_task, Cut};
+use crate::runner::schedule::{Cut, each_map_task, each_task};
 use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
 use crate::runner::workdir::WorkDir;
 use crate::shuffle::spill::Run;
@@ -776,16 +776,15 @@ fn check_output_not_input(out: &Path, inputs: &[InputFile]) -> Result<()> {
         return Ok(()); // does not exist yet
     };
     for f in inputs {
-        if let InputSource::Path(p) = &f.source {
-            if let Ok(p) = std::fs::canonicalize(p) {
-                if p.starts_with(&out_abs) {
-                    return Err(Error::Config(format!(
-                        "the output directory {} contains the input {}",
-                        out.display(),
-                        f.display
-                    )));
-                }
-            }
+        if let InputSource::Path(p) = &f.source
+            && let Ok(p) = std::fs::canonicalize(p)
+            && p.starts_with(&out_abs)
+        {
+            return Err(Error::Config(format!(
+                "the output directory {} contains the input {}",
+                out.display(),
+                f.display
+            )));
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! progress (the `mr` binary, on a terminal) reads a [`Snapshot`] now and then.
 
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 /// Shared progress counters of one run.

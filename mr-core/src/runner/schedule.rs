@@ -20,11 +20,11 @@
 //! taken instead, or a piece waited for); any other split is run. With no
 //! split left, it waits for pieces until every stream is read.
 
-use crate::cancel::{first_failure, lock, RunFlag};
+use crate::cancel::{RunFlag, first_failure, lock};
 use crate::error::{Error, Result};
+use crate::input::Split;
 use crate::input::lines::is_stream;
 use crate::input::pieces::{Cutter, Piece, Rest};
-use crate::input::Split;
 use crate::map_task::MapInput;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -55,11 +55,13 @@ pub(crate) fn each_task<T: Send, R: Send>(
     }
     let queue = Mutex::new(longest_first(items, cost).into_iter());
     let done = Mutex::new(Vec::new());
-    pool.broadcast(|_| loop {
-        let next = lock(&queue).next();
-        let Some((i, item)) = next else { break };
-        let r = task(item);
-        lock(&done).push((i, r));
+    pool.broadcast(|_| {
+        loop {
+            let next = lock(&queue).next();
+            let Some((i, item)) = next else { break };
+            let r = task(item);
+            lock(&done).push((i, r));
+        }
     });
     in_order(done)
 }
@@ -87,7 +89,7 @@ pub(crate) fn each_map_task<R: Send>(
         _ => {
             return each_task(pool, inline, run, splits, split_cost, |s| {
                 task(&s, MapInput::Split).map(|(r, _)| r)
-            })
+            });
         }
     };
     let threads = pool.current_num_threads();
@@ -103,78 +105,80 @@ pub(crate) fn each_map_task<R: Send>(
         finish(i, k, r.map(|(r, _)| r));
     };
     std::thread::scope(|scope| {
-        pool.broadcast(|_| loop {
-            if let Some(cut) = pieces.try_pop() {
-                run_piece(cut);
-                continue;
-            }
-            let next = {
-                let mut queue = lock(&splits);
-                match queue.front() {
-                    Some((_, s)) if !is_stream(s) => queue.pop_front().map(Next::Run),
-                    Some(_) => match pieces.try_add_producer(threads) {
-                        Some(slot) => queue.pop_front().map(|s| Next::Stream(s, slot)),
-                        // As many streams are open as there are workers: a
-                        // plain split further on, else wait for a piece.
-                        None => match queue.iter().position(|(_, s)| !is_stream(s)) {
-                            Some(k) => queue.remove(k).map(Next::Run),
-                            None => Some(Next::Wait),
-                        },
-                    },
-                    None => None,
+        pool.broadcast(|_| {
+            loop {
+                if let Some(cut) = pieces.try_pop() {
+                    run_piece(cut);
+                    continue;
                 }
-            };
-            match next {
-                Some(Next::Run((i, s))) => {
-                    let r = run.task(|| task(&s, MapInput::Split));
-                    finish(i, 0, r.map(|(r, _)| r));
-                }
-                Some(Next::Stream((i, s), slot)) => {
-                    // The stream's producer slot is given back however this
-                    // ends (a panic too), or handed to the cutter.
-                    let r = run.task(|| {
-                        task(
-                            &s,
-                            MapInput::Stream {
-                                wanted: &wanted,
-                                always,
+                let next = {
+                    let mut queue = lock(&splits);
+                    match queue.front() {
+                        Some((_, s)) if !is_stream(s) => queue.pop_front().map(Next::Run),
+                        Some(_) => match pieces.try_add_producer(threads) {
+                            Some(slot) => queue.pop_front().map(|s| Next::Stream(s, slot)),
+                            // As many streams are open as there are workers: a
+                            // plain split further on, else wait for a piece.
+                            None => match queue.iter().position(|(_, s)| !is_stream(s)) {
+                                Some(k) => queue.remove(k).map(Next::Run),
+                                None => Some(Next::Wait),
                             },
-                        )
-                    });
-                    let rest = match r {
-                        Ok((r, rest)) => {
-                            finish(i, 0, Ok(r));
-                            rest
-                        }
-                        Err(e) => {
-                            finish(i, 0, Err(e));
-                            None
-                        }
-                    };
-                    let Some(rest) = rest else { continue };
-                    let s = Arc::new(s);
-                    let cutter = Cutter::resume(rest, piece_bytes).with_max_line(max_line);
-                    let spawned = std::thread::Builder::new()
-                        .name("mr-cut".into())
-                        .spawn_scoped(scope, move || cut_stream(cutter, i, s, slot, run));
-                    if let Err(e) = spawned {
-                        run.stop();
-                        finish(
-                            i,
-                            1,
-                            Err(Error::NoThread {
-                                what: "starting a task thread",
-                                source: e,
-                            }),
-                        );
+                        },
+                        None => None,
                     }
+                };
+                match next {
+                    Some(Next::Run((i, s))) => {
+                        let r = run.task(|| task(&s, MapInput::Split));
+                        finish(i, 0, r.map(|(r, _)| r));
+                    }
+                    Some(Next::Stream((i, s), slot)) => {
+                        // The stream's producer slot is given back however this
+                        // ends (a panic too), or handed to the cutter.
+                        let r = run.task(|| {
+                            task(
+                                &s,
+                                MapInput::Stream {
+                                    wanted: &wanted,
+                                    always,
+                                },
+                            )
+                        });
+                        let rest = match r {
+                            Ok((r, rest)) => {
+                                finish(i, 0, Ok(r));
+                                rest
+                            }
+                            Err(e) => {
+                                finish(i, 0, Err(e));
+                                None
+                            }
+                        };
+                        let Some(rest) = rest else { continue };
+                        let s = Arc::new(s);
+                        let cutter = Cutter::resume(rest, piece_bytes).with_max_line(max_line);
+                        let spawned = std::thread::Builder::new()
+                            .name("mr-cut".into())
+                            .spawn_scoped(scope, move || cut_stream(cutter, i, s, slot, run));
+                        if let Err(e) = spawned {
+                            run.stop();
+                            finish(
+                                i,
+                                1,
+                                Err(Error::NoThread {
+                                    what: "starting a task thread",
+                                    source: e,
+                                }),
+                            );
+                        }
+                    }
+                    Some(Next::Wait) | None => match pieces.pop_wait() {
+                        Some(cut) => run_piece(cut),
+                        // Every stream is read: done, unless splits are left.
+                        None if next.is_none() => break,
+                        None => {}
+                    },
                 }
-                Some(Next::Wait) | None => match pieces.pop_wait() {
-                    Some(cut) => run_piece(cut),
-                    // Every stream is read: done, unless splits are left.
-                    None if next.is_none() => break,
-                    None => {}
-                },
             }
         });
         // Nothing is left to cut for (normally every cutter has ended).

@@ -32,7 +32,7 @@
 
 use crate::counters::{Counters, FRAMEWORK};
 use crate::emit::RecordSink;
-use crate::error::{snippet, Error, Location, Result, SplitLine};
+use crate::error::{Error, Location, Result, SplitLine, snippet};
 use crate::input::LineReader;
 use crate::job::{Job, RecordError, TaskContext, TaskKind, ValueStream};
 use crate::output::bad::{BadRecordPolicy, StderrKeeper};

@@ -34,12 +34,12 @@
 //! A combiner must emit only the key it was given: anything else would break
 //! the sort order of the run, and is reported as an error.
 
-use super::merge::{Merger, CHECK_EVERY, DEFAULT_FAN_IN};
+use super::merge::{CHECK_EVERY, DEFAULT_FAN_IN, Merger};
 use super::partition::partition_of;
 use super::spill::{Run, RunWriter};
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
-use crate::error::{snippet, Error, Location, Result};
+use crate::error::{Error, Location, Result, snippet};
 use crate::job::{RecordError, ReduceFn, ValueStream};
 use crate::protocol::sortable_value;
 use rustc_hash::FxBuildHasher;
@@ -712,7 +712,7 @@ impl<F: FnMut(&[u8]) -> Result<()>> RecordSink for KeyChecked<'_, F> {
 
 #[cfg(test)]
 mod tests {
-    use super::{common_len, key_prefix, SortBuffer};
+    use super::{SortBuffer, common_len, key_prefix};
     use proptest::prelude::*;
 
     /// Keys that share long beginnings (as URLs do), some a beginning of

@@ -128,7 +128,7 @@ struct ArcBytes(Arc<MemoryRun>);
 
 impl AsRef<[u8]> for ArcBytes {
     fn as_ref(&self) -> &[u8] {
-        &self.0 .0
+        &self.0.0
     }
 }
 

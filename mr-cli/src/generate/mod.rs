@@ -172,7 +172,7 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
         _ => {
             return Err(format!(
                 "invalid size {s:?}: unknown unit {unit:?} (use B, KB, MB, GB, TB, K, M, G, T, KiB, MiB, GiB, TiB)"
-            ))
+            ));
         }
     };
     if num.is_empty() {

@@ -639,7 +639,7 @@ impl Simulation {
         let ip = if rng.gen_bool(0.9) {
             user.ip
         } else {
-            rng.gen::<[u8; 4]>()
+            rng.r#gen::<[u8; 4]>()
         };
         let (mode, left) = if rng.gen_bool(0.55) {
             (Mode::Video, rng.gen_range(1..=6))
@@ -690,14 +690,14 @@ impl Simulation {
         match session.pending {
             Pending::Page { url, event } => {
                 session.from = Some(url);
-                if let PageEvent::QuizAttempt { attempt } = event {
-                    if rng.gen_bool(0.85) {
-                        session.pending = Pending::Page {
-                            url,
-                            event: PageEvent::QuizSubmit { attempt },
-                        };
-                        return Some(t + rng.gen_range(2 * MINUTE_MS..25 * MINUTE_MS));
-                    }
+                if let PageEvent::QuizAttempt { attempt } = event
+                    && rng.gen_bool(0.85)
+                {
+                    session.pending = Pending::Page {
+                        url,
+                        event: PageEvent::QuizSubmit { attempt },
+                    };
+                    return Some(t + rng.gen_range(2 * MINUTE_MS..25 * MINUTE_MS));
                 }
                 if session.mode == Mode::Video
                     && !matches!(event, PageEvent::Login | PageEvent::View)
@@ -1220,14 +1220,18 @@ mod tests {
         );
         assert_eq!(lines(&bytes).len() as u64, summary.lines);
         assert_eq!(summary.files.len(), 4);
-        assert!(summary.files[3]
-            .to_str()
-            .unwrap()
-            .ends_with("part-00003.jsonl.gz"));
-        assert!(summary.files[0]
-            .to_str()
-            .unwrap()
-            .ends_with("part-00000.jsonl"));
+        assert!(
+            summary.files[3]
+                .to_str()
+                .unwrap()
+                .ends_with("part-00003.jsonl.gz")
+        );
+        assert!(
+            summary.files[0]
+                .to_str()
+                .unwrap()
+                .ends_with("part-00000.jsonl")
+        );
         // Each file holds about a quarter.
         for file in &summary.files[..3] {
             let len = std::fs::metadata(file).unwrap().len();

@@ -46,7 +46,7 @@ const SENTENCE_ENDS: &[&str] = &[".", ".", ".", ".", "!", "?", "..."];
 pub fn text(args: &TextArgs) -> anyhow::Result<GenSummary> {
     anyhow::ensure!(args.vocab >= 1, "--vocab must be at least 1");
     let mut writer = PartWriter::create(&args.output, "txt", args.files, args.gz_files, args.size)?;
-    let mut gen = TextGen {
+    let mut generator = TextGen {
         rng: ChaCha8Rng::seed_from_u64(args.seed),
         vocab: Vocabulary::new(args.vocab),
         zipf: ZipfTable::new(args.vocab, WORD_ZIPF_SHIFT),
@@ -54,7 +54,7 @@ pub fn text(args: &TextArgs) -> anyhow::Result<GenSummary> {
     let mut line = String::with_capacity(LINE_CAPACITY_BYTES);
     while !writer.done() {
         line.clear();
-        gen.line(&mut line);
+        generator.line(&mut line);
         writer.write_line(line.as_bytes())?;
     }
     writer.finish()
@@ -303,10 +303,12 @@ mod tests {
             bytes.iter().filter(|&&b| b == b'\n').count() as u64,
             summary.lines
         );
-        assert!(summary.files[3]
-            .to_str()
-            .unwrap()
-            .ends_with("part-00003.txt.gz"));
+        assert!(
+            summary.files[3]
+                .to_str()
+                .unwrap()
+                .ends_with("part-00003.txt.gz")
+        );
     }
 
     #[test]
