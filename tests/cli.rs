@@ -596,7 +596,7 @@ fn sigterm_removes_temp_files_and_unfinished_output() {
         .unwrap()
         .read_to_string(&mut err)
         .unwrap();
-    assert_eq!(status.code(), Some(130), "{err}");
+    assert_eq!(status.code(), Some(143), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert!(!w.path("out").exists(), "unfinished output left behind");
     assert_eq!(

@@ -297,11 +297,25 @@ fn signal_when(
     (status.code(), took, e)
 }
 
-/// Stopped with 130 by its own checks (not the watchdog), promptly, with no
+/// The status a shell gives a process that `signal` stopped: 128 + its
+/// number, which mr exits with once it has cleaned up.
+fn exit_status(signal: &str) -> i32 {
+    match signal {
+        "-INT" => 130,
+        "-TERM" => 143,
+        other => panic!("no status for {other}"),
+    }
+}
+
+/// Stopped with 128 + the signal's number by its own checks (not the watchdog), promptly, with no
 /// temp file and no output left.
 #[track_caller]
-fn assert_stopped_cleanly(w: &Workdir, (code, took, err): (Option<i32>, Duration, String)) {
-    assert_eq!(code, Some(130), "{err}");
+fn assert_stopped_cleanly(
+    w: &Workdir,
+    signal: &str,
+    (code, took, err): (Option<i32>, Duration, String),
+) {
+    assert_eq!(code, Some(exit_status(signal)), "{err}");
     assert!(
         !err.contains("did not stop"),
         "the run did not stop by itself; the watchdog ended it:\n{err}"
@@ -360,7 +374,7 @@ fn sigint_during_map_and_spills() {
     );
     let scratch = w.path("scratch");
     let r = signal_when(&mut child, "-INT", || files_under(&scratch) >= 4);
-    assert_stopped_cleanly(&w, r);
+    assert_stopped_cleanly(&w, "-INT", r);
 }
 
 #[test]
@@ -389,7 +403,7 @@ fn sigterm_during_merge_passes() {
     // once several spill files exist, merge passes are under way.
     let scratch = w.path("scratch");
     let r = signal_when(&mut child, "-TERM", || files_under(&scratch) >= 4);
-    assert_stopped_cleanly(&w, r);
+    assert_stopped_cleanly(&w, "-TERM", r);
 }
 
 #[test]
@@ -416,7 +430,7 @@ fn sigterm_while_a_reducer_pulls_one_keys_values() {
         Duration::from_millis(150),
     );
     let r = signal_when(&mut child, "-TERM", in_reduce);
-    assert_stopped_cleanly(&w, r);
+    assert_stopped_cleanly(&w, "-TERM", r);
 }
 
 #[test]
@@ -430,7 +444,7 @@ fn sigterm_while_stdout_is_blocked_exits_non_zero() {
     let mut first = [0u8; 1];
     out.read_exact(&mut first).unwrap(); // it is writing; now it blocks
     let (code, took, err) = signal_when(&mut child, "-TERM", || true);
-    assert_eq!(code, Some(130), "{err}");
+    assert_eq!(code, Some(exit_status("-TERM")), "{err}");
     assert!(took < Duration::from_secs(3), "took {took:?}:\n{err}");
     assert_eq!(
         fs::read_dir(w.path("scratch")).unwrap().count(),

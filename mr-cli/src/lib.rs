@@ -290,7 +290,7 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
         Ok(()) if mr_core::cancel::requested() => {
             if let Some(said) = mr_core::cancel::interrupted_after_commit() {
                 eprintln!("mr: {said}");
-                return ExitCode::from(130);
+                return ExitCode::from(mr_core::cancel::exit_status());
             }
             ExitCode::SUCCESS
         }
@@ -304,7 +304,7 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
             }
             if cluster::is_interrupted(&e) {
                 eprintln!("mr: {e}");
-                return ExitCode::from(130);
+                return ExitCode::from(mr_core::cancel::exit_status());
             }
             if e.chain().any(|c| c.is::<UsageError>()) {
                 let _ = writeln!(std::io::stderr(), "mr: error: {}", error_chain(&e));
@@ -478,46 +478,70 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     mr_core::error::printable(&msg).into_owned()
 }
 
-/// Ctrl-C or SIGTERM (or SIGHUP): the first asks the job to stop cleanly
-/// (temp files and the unfinished output are removed, exit status 130). If
-/// the run has not ended [`mr_core::cancel::stop_grace`] later (one second;
-/// longer for a cluster run, which stops its job first; blocked writing to a stdout
-/// nobody reads, or opening a FIFO nobody writes), a watchdog removes the
-/// run's temp files and exits with 130; a second signal does so at once.
-/// Neither exits during an output commit (see [`mr_core::cancel`]), so the
-/// user's previous output is never left half replaced.
-fn install_signal_handler() {
-    let r = ctrlc::set_handler(|| {
-        if mr_core::cancel::requested() {
-            // Leave no half-drawn progress line behind.
-            if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-                eprint!("\r\x1b[2K");
-            }
-            mr_core::cancel::force_exit(130);
+/// What the first and any later stop signal do; see
+/// [`install_signal_handler`].
+fn on_stop_signal(signal: i32) {
+    let erase = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
+        "\r\x1b[2K"
+    } else {
+        ""
+    };
+    if mr_core::cancel::requested() {
+        // Leave no half-drawn progress line behind.
+        eprint!("{erase}");
+        mr_core::cancel::force_exit(i32::from(mr_core::cancel::exit_status()));
+    }
+    let again = match signal {
+        signal_hook::consts::SIGINT => {
+            "interrupted, cleaning up (press Ctrl-C again to exit at once)".to_string()
         }
-        let erase = if std::io::IsTerminal::is_terminal(&std::io::stderr()) {
-            "\r\x1b[2K"
-        } else {
-            ""
-        };
-        eprintln!("{erase}mr: interrupted, cleaning up (press Ctrl-C again to exit at once)");
-        mr_core::cancel::request();
-        let _ = std::thread::Builder::new()
-            .name("mr-stop-watchdog".into())
-            .spawn(|| {
-                let grace = mr_core::cancel::stop_grace();
-                std::thread::sleep(grace);
-                if mr_core::cancel::in_place().is_none() {
-                    eprintln!(
-                        "mr: interrupted; the run did not stop within {}s, exiting",
-                        grace.as_secs()
-                    );
-                }
-                mr_core::cancel::force_exit(130);
-            });
-    });
-    if let Err(e) = r {
-        eprintln!("mr: warning: cannot install the Ctrl-C handler: {e}");
+        other => {
+            let name = signal_hook::low_level::signal_name(other).unwrap_or("a signal");
+            format!("interrupted by {name}, cleaning up (send it again to exit at once)")
+        }
+    };
+    eprintln!("{erase}mr: {again}");
+    mr_core::cancel::request_by_signal(signal);
+    let _ = std::thread::Builder::new()
+        .name("mr-stop-watchdog".into())
+        .spawn(|| {
+            let grace = mr_core::cancel::stop_grace();
+            std::thread::sleep(grace);
+            if mr_core::cancel::in_place().is_none() {
+                eprintln!(
+                    "mr: interrupted; the run did not stop within {}s, exiting",
+                    grace.as_secs()
+                );
+            }
+            mr_core::cancel::force_exit(i32::from(mr_core::cancel::exit_status()));
+        });
+}
+
+/// Ctrl-C, SIGTERM or SIGHUP: the first asks the job to stop cleanly (temp
+/// files and the unfinished output are removed; the exit status is 128 + the
+/// signal's number, as a shell shows for a process the signal killed: 130,
+/// 143, 129). If the run has not ended [`mr_core::cancel::stop_grace`] later
+/// (one second; longer for a cluster run, which stops its job first; blocked
+/// writing to a stdout nobody reads, or opening a FIFO nobody writes), a
+/// watchdog removes the run's temp files and exits with that status; a second
+/// signal does so at once. Neither exits during an output commit (see
+/// [`mr_core::cancel`]), so the user's previous output is never left half
+/// replaced.
+fn install_signal_handler() {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    // The handlers are installed on the thread that reads them: if the
+    // thread cannot start, the signals keep their default action (they stop
+    // mr at once) rather than being caught with nobody to act on them.
+    let started = std::thread::Builder::new()
+        .name("mr-signals".into())
+        .spawn(
+            || match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+                Ok(mut signals) => signals.forever().for_each(on_stop_signal),
+                Err(e) => eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
+            },
+        );
+    if let Err(e) = started {
+        eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}");
     }
     // A write past the file-size limit (`ulimit -f`) would kill mr with
     // SIGXFSZ, leaving its temp dir and staging behind with no word said.

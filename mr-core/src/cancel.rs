@@ -23,10 +23,12 @@
 use crate::error::{Error, Result};
 use std::cell::RefCell;
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 static CANCELLED: AtomicBool = AtomicBool::new(false);
+/// The signal that asked to stop; 0 for none, or a [`request`] without one.
+static SIGNAL: AtomicI32 = AtomicI32::new(0);
 
 thread_local! {
     /// The flag of the run whose task this thread is running, if any.
@@ -37,6 +39,28 @@ thread_local! {
 /// Safe to call from a signal handler thread.
 pub fn request() {
     CANCELLED.store(true, Ordering::SeqCst);
+}
+
+/// [`request`], for the signal numbered `signal` (SIGINT is 2, SIGTERM 15):
+/// [`exit_status`] then says which, as a shell does for a process the
+/// signal killed.
+pub fn request_by_signal(signal: i32) {
+    let _ = SIGNAL.compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst);
+    request();
+}
+
+/// The exit status of a run stopped by a signal: 128 + the signal's number
+/// (130 for Ctrl-C's SIGINT, 143 for SIGTERM, 129 for SIGHUP), the first
+/// signal's if several came; 130 when no signal was named.
+///
+/// ```
+/// assert_eq!(mr_core::cancel::exit_status(), 130);
+/// ```
+pub fn exit_status() -> u8 {
+    match SIGNAL.load(Ordering::SeqCst) {
+        s @ 1..=127 => 128 + s as u8,
+        _ => 130,
+    }
 }
 
 /// True once [`request`] was called.
