@@ -386,10 +386,12 @@ fn mrjob_command_lines_run_as_typed() {
     };
     let o = ok(sample(&["--sample-size=1", "--sample-size", "3"]));
     assert_eq!(stdout(&o).lines().count(), 3);
+    // A value, not a flag; and a count, refused before any work.
     let o = sample(&["--sample-size", "-3"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains(r#"option --sample-size "-3""#),
-        "a value, not a flag: {}",
+        stderr(&o).contains(r#"--sample-size takes an integer from 0 up, got "-3""#),
+        "{}",
         stderr(&o)
     );
     std::fs::create_dir(w.path("out")).unwrap();

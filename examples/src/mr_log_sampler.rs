@@ -44,14 +44,14 @@ impl Job for MrLogSampler {
     }
     fn options(&self) -> Vec<JobOption> {
         vec![
-            JobOption::int("sample-size")
+            JobOption::uint("sample-size")
                 .required()
                 .help("Number of entries to sample."),
-            JobOption::int("expected-length").help(
+            JobOption::uint("expected-length").help(
                 "Number of entries you expect in the log. If not specified, \
                  we'll pass every line to the reducer.",
             ),
-            JobOption::int("random-seed").help(
+            JobOption::uint("random-seed").help(
                 "Seed of the random draws, to repeat a sample (mr's addition; \
                  a fresh one each run when not given).",
             ),

@@ -119,9 +119,12 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
                 kind => {
                     a = a
                         .action(clap::ArgAction::Set)
-                        .allow_negative_numbers(matches!(kind, OptionKind::Int | OptionKind::Float))
+                        .allow_negative_numbers(matches!(
+                            kind,
+                            OptionKind::Int | OptionKind::Uint | OptionKind::Float
+                        ))
                         .value_name(match kind {
-                            OptionKind::Int => "INT",
+                            OptionKind::Int | OptionKind::Uint => "INT",
                             OptionKind::Float => "NUMBER",
                             OptionKind::File => "FILE",
                             _ => "VALUE",

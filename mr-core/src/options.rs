@@ -33,6 +33,9 @@ pub enum OptionKind {
     String,
     /// A signed integer (`i64`).
     Int,
+    /// A count or size: an integer from 0 up (`u64`), so that `-1` is
+    /// refused on the command line, not when a task reads it.
+    Uint,
     /// A number (`f64`).
     Float,
     /// A switch without a value: `"true"` when given, `"false"` otherwise.
@@ -88,6 +91,21 @@ impl JobOption {
         Self::new(name, OptionKind::Int)
     }
 
+    /// A count or size option: an integer from 0 up, read as `u64`.
+    ///
+    /// ```
+    /// use mr_core::JobOption;
+    /// let o = JobOption::uint("sample-size");
+    /// assert!(o.check("100").is_ok());
+    /// assert_eq!(
+    ///     o.check("-1").unwrap_err(),
+    ///     "--sample-size takes an integer from 0 up, got \"-1\""
+    /// );
+    /// ```
+    pub fn uint(name: &str) -> JobOption {
+        Self::new(name, OptionKind::Uint)
+    }
+
     /// A number option.
     pub fn float(name: &str) -> JobOption {
         Self::new(name, OptionKind::Float)
@@ -138,6 +156,7 @@ impl JobOption {
         let ok = match self.kind {
             OptionKind::String | OptionKind::File => true,
             OptionKind::Int => value.parse::<i64>().is_ok(),
+            OptionKind::Uint => value.parse::<u64>().is_ok(),
             OptionKind::Float => value.parse::<f64>().is_ok(),
             OptionKind::Flag => matches!(value, "true" | "false"),
         };
@@ -149,6 +168,7 @@ impl JobOption {
                 self.name,
                 match self.kind {
                     OptionKind::Int => "an integer",
+                    OptionKind::Uint => "an integer from 0 up",
                     OptionKind::Float => "a number",
                     _ => "true or false",
                 }

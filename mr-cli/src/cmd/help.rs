@@ -94,7 +94,7 @@ pub fn options_section(job: &dyn Job) -> Option<String> {
         let short = o.short.map(|c| format!("-{c}, ")).unwrap_or_default();
         let value = match o.kind {
             mr_core::OptionKind::Flag => "",
-            mr_core::OptionKind::Int => " INT",
+            mr_core::OptionKind::Int | mr_core::OptionKind::Uint => " INT",
             mr_core::OptionKind::Float => " NUMBER",
             mr_core::OptionKind::File => " FILE",
             mr_core::OptionKind::String => " VALUE",
