@@ -200,6 +200,13 @@ fn completions_and_man_page() {
     let man = stdout(&ok(w.mr(&["man"])));
     assert!(man.starts_with(".ie") || man.contains(".TH mr"), "{man}");
     assert!(man.contains("completions"));
+    // Each command has its page, named as the SEE ALSO lines name it.
+    let run = stdout(&ok(w.mr(&["man", "run"])));
+    assert!(run.contains(".TH mr-run 1"), "{run}");
+    assert!(run.contains(r"\fBmr run\fR") && run.contains(r"sort\-buffer\-mb"));
+    let o = w.mr(&["man", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("a page for each of: run, jobs,"));
 }
 
 #[test]

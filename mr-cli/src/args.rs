@@ -9,7 +9,13 @@ pub const DEFAULT_MAX_LINE_MB: f64 = (mr_core::input::lines::DEFAULT_MAX_LINE_BY
 /// `mr`: MapReduce jobs in Rust, on every core of one machine or inside
 /// Hadoop Streaming.
 #[derive(Parser, Debug)]
-#[command(name = "mr", version, about, long_about = None, after_help = EXAMPLES)]
+#[command(
+    name = "mr",
+    version,
+    about = "MapReduce jobs in Rust, on every core of one machine or inside Hadoop Streaming",
+    long_about = None,
+    after_help = EXAMPLES
+)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]
@@ -52,8 +58,13 @@ pub enum Command {
         #[arg(value_enum)]
         shell: clap_complete::Shell,
     },
-    /// Print the manual page (roff): `mr man > mr.1 && man ./mr.1`.
-    Man,
+    /// Print a manual page (roff): `mr man > mr.1 && man ./mr.1`; a
+    /// command's own page, with all its options: `mr man run > mr-run.1`.
+    Man {
+        /// The command whose page to print (`run`, `check`, ...); none for
+        /// the page of `mr` itself.
+        command: Option<String>,
+    },
     /// Start a job crate of your own: `mr new my_job`, then
     /// `cd my_job && cargo run -- run my_job --input sample.txt`.
     New(crate::cmd::new::NewArgs),

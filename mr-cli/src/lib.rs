@@ -562,8 +562,25 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
         Command::New(args) => cmd::new::run(args),
-        Command::Man => {
-            let cmd = command(registry, info, &[]);
+        Command::Man { command: name } => {
+            let mut cmd = command(registry, info, &[]);
+            if let Some(name) = name {
+                // Built first, so the page is named as its SEE ALSO line
+                // says (mr-run) and shows `mr run` in its synopsis.
+                cmd.build();
+                let names: Vec<String> = cmd
+                    .get_subcommands()
+                    .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+                    .map(|c| c.get_name().to_string())
+                    .collect();
+                cmd = match cmd.find_subcommand(name) {
+                    Some(sub) => sub.clone().version(info.version),
+                    None => usage!(
+                        "no command {name:?}; `mr man` has a page for each of: {}",
+                        names.join(", ")
+                    ),
+                };
+            }
             let mut text = Vec::new();
             clap_mangen::Man::new(cmd).render(&mut text)?;
             closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
