@@ -939,13 +939,29 @@ fn an_empty_input_directory_is_said() {
 fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
-    let usage: [&[&str]; 6] = [
+    let usage: [&[&str]; 7] = [
         &["run", "word_cont", "-i", "in.txt"],
         &["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
         &["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
         &["run", "word_count", "-i", "in.txt", "--dry-run"],
         &["run", "word_count", "--step-num", "1", "-i", "in.txt"],
         &["check", "word_cont", "-i", "in.txt"],
+        // Hadoop would skip word_count's reducer and write map output.
+        &[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            "o",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "--hadoop-streaming-jar",
+            "s.jar",
+            "-D",
+            "mapreduce.job.reduces=0",
+        ],
     ];
     for args in usage {
         let o = w.mr(args);

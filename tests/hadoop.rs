@@ -95,7 +95,12 @@ enum Found {
 /// `mr ARGS` in `w` with Hadoop's environment, its own Hadoop temp dir, and
 /// JVM options that start Hadoop's client faster.
 fn mr_hadoop(w: &Workdir, home: &Path, found: Found, args: &[&str]) -> Output {
-    let mut c = Command::new(MR);
+    mr_hadoop_as(w, home, found, Path::new(MR), args)
+}
+
+/// [`mr_hadoop`] with the binary at `exe`.
+fn mr_hadoop_as(w: &Workdir, home: &Path, found: Found, exe: &Path, args: &[&str]) -> Output {
+    let mut c = Command::new(exe);
     c.args(args)
         .current_dir(w.dir.path())
         .env("TMPDIR", w.path("_tmp"))
@@ -820,6 +825,41 @@ fn mrjob_ports_with_options_and_files_equal_local_runner_on_hadoop() {
             started.elapsed().as_secs_f64()
         );
     }
+}
+
+/// Hadoop's `-files` reads its list as URIs split at commas: a binary in
+/// `bin dir#1/my mr` or a file option's file `stop, words%.txt` failed with
+/// Java's URISyntaxException (or "does not exist"). They are shipped through
+/// links at plain paths, the binary run as `./mr`, the file linked under a
+/// plain name the task is given.
+#[test]
+fn a_binary_and_files_at_awkward_paths_run_on_hadoop() {
+    let Some(home) = hadoop_home("a_binary_and_files_at_awkward_paths_run_on_hadoop") else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write("in put/a b.txt", "cat cat the\ncat dog\nthe\n");
+    w.write("stop, words%.txt", "cat\n");
+    let exe = w.path("bin dir#1/my mr");
+    fs::create_dir_all(exe.parent().unwrap()).unwrap();
+    fs::copy(MR, &exe).unwrap();
+    let mut args = vec![
+        "run",
+        "mr_most_used_word",
+        "-i",
+        "in put",
+        "-o",
+        "out",
+        "-q",
+        "--stop-words-file",
+        "stop, words%.txt",
+    ];
+    let extra = hadoop_args(&w);
+    args.extend(extra.iter().map(String::as_str));
+    let o = mr_hadoop_as(&w, home, Found::Home, &exe, &args);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // "cat" is the most used word but a stop word: "the" it is.
+    assert_eq!(sorted_parts(&w.path("out")).0, ["\"the\""]);
 }
 
 /// On Spark a mapper is told its input file and where its split starts, as

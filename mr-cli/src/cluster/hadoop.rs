@@ -560,13 +560,79 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     }
 }
 
-/// The `-files` list: the binary, then the job's files as `PATH#NAME`.
+/// The `-files` list: the binary, linked as [`JobPlan::link_name`], then
+/// the job's files as `PATH#NAME`.
 fn files_arg(plan: &JobPlan) -> String {
-    let mut v = vec![plan.binary.display().to_string()];
+    let link = plan.link_name();
+    let mut v = vec![if link == plan.binary_name() {
+        plan.binary.display().to_string()
+    } else {
+        format!("{}#{link}", plan.binary.display())
+    }];
     for (path, name) in &plan.extras.files {
         v.push(format!("{}#{name}", path.display()));
     }
     v.join(",")
+}
+
+/// A byte that Hadoop's `-files` takes in a path or a link name: it parses
+/// each entry of the comma-separated list as a URI, twice (a space, `%`,
+/// `#` or a non-ASCII byte fails, even percent-encoded).
+fn files_plain(b: &u8) -> bool {
+    b.is_ascii_alphanumeric() || b"/._-+~=@:".contains(b)
+}
+
+/// `plan` with its binary and files at paths Hadoop's `-files` can take:
+/// each one whose path is not plain ([`files_plain`]) is reached through a
+/// symbolic link in a temp dir (returned: the links live as long as it
+/// does). A file's link name the user chose (`--files PATH#NAME`) that is
+/// not plain is refused: the job reads the file by that name.
+pub(super) fn with_plain_paths(
+    plan: &JobPlan,
+) -> anyhow::Result<(JobPlan, Option<tempfile::TempDir>)> {
+    use anyhow::Context as _;
+    use std::os::unix::ffi::OsStrExt;
+    let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(files_plain);
+    for (path, name) in &plan.extras.files {
+        if !name.as_bytes().iter().all(files_plain) {
+            anyhow::bail!(
+                "{}: Hadoop's -files cannot link a file under the name {name:?} (it reads the \
+                 list as URIs, split at commas): name it with letters, digits and . _ - + only",
+                path.display()
+            );
+        }
+    }
+    if plain(&plan.binary) && plan.extras.files.iter().all(|(p, _)| plain(p)) {
+        return Ok((plan.clone(), None));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("mr-files-")
+        .tempdir()
+        .context("creating a temp dir for the links to the binary and files Hadoop ships")?;
+    if !plain(dir.path()) {
+        anyhow::bail!(
+            "{}: the temp dir's path is not one Hadoop's -files can take; set TMPDIR to a \
+             path of letters, digits and . _ - + only",
+            dir.path().display()
+        );
+    }
+    let mut shipped = plan.clone();
+    let link = |target: &Path, name: String| -> anyhow::Result<PathBuf> {
+        let abs = std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf());
+        let at = dir.path().join(name);
+        std::os::unix::fs::symlink(&abs, &at)
+            .with_context(|| format!("linking {} from {}", abs.display(), at.display()))?;
+        Ok(at)
+    };
+    if !plain(&plan.binary) {
+        shipped.binary = link(&plan.binary, plan.link_name())?;
+    }
+    for (i, (path, name)) in shipped.extras.files.iter_mut().enumerate() {
+        if !plain(path) {
+            *path = link(path, format!("{i}-{name}"))?;
+        }
+    }
+    Ok((shipped, Some(dir)))
 }
 
 /// Finds a `hadoop-streaming*.jar` under the Hadoop homes of the
@@ -761,6 +827,13 @@ pub fn tidy_output(out: &str) -> String {
 
 /// Runs (or with `--dry-run`, prints) the Hadoop commands of `plan`.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
+    // A dry run shows the paths as they are; a run ships plain ones.
+    let (shipped, _links) = if args.dry_run {
+        (plan.clone(), None)
+    } else {
+        with_plain_paths(plan)?
+    };
+    let plan = &shipped;
     let o = options(plan, args)?;
     let cmds = commands(plan, &o);
     if args.dry_run {

@@ -156,6 +156,28 @@ impl JobPlan {
             .unwrap_or_else(|| "mr".into())
     }
 
+    /// The name a Hadoop task runs the binary under: its file name, or `mr`
+    /// when that name holds a character Hadoop Streaming's command line
+    /// cannot carry (it splits on spaces; `my mr` would run `./my`).
+    ///
+    /// ```
+    /// use mr_cli::cluster::JobPlan;
+    /// let mut plan = JobPlan { job: "j".into(), binary: "/x/my-jobs".into(), steps: vec![],
+    ///                          skip_bad_records: false, extras: Default::default() };
+    /// assert_eq!(plan.link_name(), "my-jobs");
+    /// plan.binary = "/x/my jobs".into();
+    /// assert_eq!(plan.link_name(), "mr");
+    /// ```
+    pub fn link_name(&self) -> String {
+        let name = self.binary_name();
+        let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
+        if !name.starts_with('-') && name.chars().all(plain) {
+            name
+        } else {
+            "mr".into()
+        }
+    }
+
     /// The arguments of a task command after the program:
     /// `run JOB --step-num N --mapper [--skip-bad-records]`.
     ///
@@ -224,7 +246,7 @@ impl JobPlan {
     /// assert!(plan.task_command(0, TaskRole::Mapper).starts_with("./mr --mr-args-hex="));
     /// ```
     pub fn task_command(&self, step: usize, role: TaskRole) -> String {
-        let exe = format!("./{}", self.binary_name());
+        let exe = format!("./{}", self.link_name());
         let args = self.task_args(step, role);
         let quoted: Option<Vec<String>> = args.iter().map(|a| hadoop_quote(a)).collect();
         match quoted {
@@ -343,6 +365,7 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
             .as_ref()
             .map(|o| o.to_string_lossy().into_owned());
         refuse_unreadable_paths(&inputs, out.as_deref())?;
+        refuse_map_only_jobconf(&plan)?;
         for (path, name) in &plan.extras.files {
             if path.to_string_lossy().contains('#') || name.contains('#') {
                 anyhow::bail!(
@@ -372,6 +395,37 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
         Runner::Spark => spark::run(&plan, args),
         Runner::Emulate => emulate::run(&plan, args).map(Some),
     }
+}
+
+/// `-D mapreduce.job.reduces=0` (or `mapred.reduce.tasks=0`) makes Hadoop
+/// run every step map-only: a step's reducer would be skipped and its map
+/// output written as the results, with exit 0. The local runner reads 0 as
+/// "one a thread"; on a cluster it is refused when a step has a reducer.
+///
+/// ```
+/// use mr_cli::cluster::{refuse_map_only_jobconf, JobPlan, StepPlan};
+/// let step = StepPlan { combiner: false, reducer: true, sort_values: false, whole_files: false };
+/// let mut plan = JobPlan { job: "j".into(), binary: "/bin/mr".into(), steps: vec![step],
+///                          skip_bad_records: false, extras: Default::default() };
+/// plan.extras.jobconf = vec![("mapreduce.job.reduces".into(), "0".into())];
+/// assert!(refuse_map_only_jobconf(&plan).is_err());
+/// plan.extras.jobconf = vec![("mapreduce.job.reduces".into(), "4".into())];
+/// assert!(refuse_map_only_jobconf(&plan).is_ok());
+/// ```
+pub fn refuse_map_only_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
+    let Some(reduced) = plan.steps.iter().position(|s| s.reducer) else {
+        return Ok(());
+    };
+    for (k, v) in &plan.extras.jobconf {
+        if crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str()) && v.trim() == "0" {
+            return Err(anyhow::Error::new(crate::UsageError(format!(
+                "-D {k}=0 would make Hadoop skip the reducer of step {reduced} and write its \
+                 map output as the results: give the number of reducers (1 or more), or \
+                 leave it out"
+            ))));
+        }
+    }
+    Ok(())
 }
 
 /// The counter groups Hadoop itself keeps (display names): left out of
@@ -619,14 +673,34 @@ pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
     let local = crate::cmd::run::job_params(job, args, false)?;
     let mut files: Vec<(PathBuf, String)> = Vec::new();
     for (name, path) in &local.files {
-        files.push((path.clone(), name.clone()));
+        // A file option's file goes under its own file name, made plain for
+        // Hadoop's -files (`stop words.txt` as `stop_words.txt`); a name
+        // the user chose (`--files PATH#NAME`) stays as given.
+        let own = path
+            .file_name()
+            .is_some_and(|f| f.to_string_lossy() == *name);
+        let name = if own {
+            name.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        } else {
+            name.clone()
+        };
+        files.push((path.clone(), name));
     }
     let opts = job.options();
     let job_args = crate::job_args::task_args(&opts, &args.job_options, |v| {
         // A file option's file is shipped under its own name.
+        let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         files
             .iter()
-            .find(|(p, _)| p == Path::new(v))
+            .find(|(p, _)| abs(p) == abs(Path::new(v)))
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| v.to_string())
     });

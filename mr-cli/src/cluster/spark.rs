@@ -305,6 +305,13 @@ fn java_available() -> bool {
 /// Runs (or with `--dry-run`, prints) `plan` on Spark.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let started = Instant::now();
+    // addFile reads its path as a URI too (a `#` cuts it).
+    let (shipped, _links) = if args.dry_run {
+        (plan.clone(), None)
+    } else {
+        super::hadoop::with_plain_paths(plan)?
+    };
+    let plan = &shipped;
     let launcher = find_launcher(args.spark_submit.as_deref())?;
     let conf = parse_jobconf(&args.jobconf)?;
     let tmp_root = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
