@@ -939,7 +939,7 @@ fn an_empty_input_directory_is_said() {
 fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
-    let usage: [&[&str]; 7] = [
+    let usage: [&[&str]; 8] = [
         &["run", "word_cont", "-i", "in.txt"],
         &["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
         &["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
@@ -961,6 +961,22 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
             "s.jar",
             "-D",
             "mapreduce.job.reduces=0",
+        ],
+        // Hadoop Streaming would cut it to TZ=America/New.
+        &[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            "o",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "--hadoop-streaming-jar",
+            "s.jar",
+            "--cmdenv",
+            "TZ=America/New York",
         ],
     ];
     for args in usage {

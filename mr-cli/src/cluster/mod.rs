@@ -366,6 +366,16 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
             .map(|o| o.to_string_lossy().into_owned());
         refuse_unreadable_paths(&inputs, out.as_deref())?;
         refuse_map_only_jobconf(&plan)?;
+        if runner == Runner::Hadoop
+            && let Some((k, v)) = plan.extras.cmdenv.iter().find(|(_, v)| v.contains(' '))
+        {
+            return Err(anyhow::Error::new(crate::UsageError(format!(
+                "--cmdenv {k}={v}: Hadoop Streaming cuts a -cmdenv value at its first space \
+                 (the task would get {k}={}); give the job the value as an option or a \
+                 -D setting instead",
+                v.split(' ').next().unwrap_or_default()
+            ))));
+        }
         for (path, name) in &plan.extras.files {
             if path.to_string_lossy().contains('#') || name.contains('#') {
                 anyhow::bail!(
