@@ -170,8 +170,7 @@ impl JobPlan {
     /// ```
     pub fn link_name(&self) -> String {
         let name = self.binary_name();
-        let plain = |c: char| c.is_ascii_alphanumeric() || "._+-".contains(c);
-        if !name.starts_with('-') && name.chars().all(plain) {
+        if !name.starts_with('-') && name.chars().all(plain_name_char) {
             name
         } else {
             "mr".into()
@@ -678,6 +677,13 @@ pub fn comma_outside_braces(path: &str) -> bool {
     false
 }
 
+/// A character a name shipped to a cluster's tasks may hold as it is: one
+/// that Hadoop's `-files` (a URI list split at commas) and Streaming's task
+/// command (split at spaces) both carry.
+fn plain_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._+-".contains(c)
+}
+
 /// What `mr run JOB -r RUNNER ...` forwards to the tasks.
 pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
     let local = crate::cmd::run::job_params(job, args, false)?;
@@ -691,13 +697,7 @@ pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
             .is_some_and(|f| f.to_string_lossy() == *name);
         let name = if own {
             name.chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() || "._-+".contains(c) {
-                        c
-                    } else {
-                        '_'
-                    }
-                })
+                .map(|c| if plain_name_char(c) { c } else { '_' })
                 .collect()
         } else {
             name.clone()
