@@ -939,47 +939,37 @@ fn an_empty_input_directory_is_said() {
 fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
-    let usage: [&[&str]; 8] = [
-        &["run", "word_cont", "-i", "in.txt"],
-        &["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
-        &["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
-        &["run", "word_count", "-i", "in.txt", "--dry-run"],
-        &["run", "word_count", "--step-num", "1", "-i", "in.txt"],
-        &["check", "word_cont", "-i", "in.txt"],
+    // A Hadoop run's command line, checked (and refused) before Hadoop runs.
+    let hadoop = |extra: &[&'static str]| -> Vec<&'static str> {
+        let mut v = vec![
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            "o",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "--hadoop-streaming-jar",
+            "s.jar",
+        ];
+        v.extend_from_slice(extra);
+        v
+    };
+    let usage: [Vec<&str>; 8] = [
+        vec!["run", "word_cont", "-i", "in.txt"],
+        vec!["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
+        vec!["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
+        vec!["run", "word_count", "-i", "in.txt", "--dry-run"],
+        vec!["run", "word_count", "--step-num", "1", "-i", "in.txt"],
+        vec!["check", "word_cont", "-i", "in.txt"],
         // Hadoop would skip word_count's reducer and write map output.
-        &[
-            "run",
-            "word_count",
-            "-i",
-            "in.txt",
-            "-o",
-            "o",
-            "-r",
-            "hadoop",
-            "--dry-run",
-            "--hadoop-streaming-jar",
-            "s.jar",
-            "-D",
-            "mapreduce.job.reduces=0",
-        ],
+        hadoop(&["-D", "mapreduce.job.reduces=0"]),
         // Hadoop Streaming would cut it to TZ=America/New.
-        &[
-            "run",
-            "word_count",
-            "-i",
-            "in.txt",
-            "-o",
-            "o",
-            "-r",
-            "hadoop",
-            "--dry-run",
-            "--hadoop-streaming-jar",
-            "s.jar",
-            "--cmdenv",
-            "TZ=America/New York",
-        ],
+        hadoop(&["--cmdenv", "TZ=America/New York"]),
     ];
-    for args in usage {
+    for args in &usage {
         let o = w.mr(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).starts_with("mr: error: "), "{}", stderr(&o));

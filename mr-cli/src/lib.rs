@@ -489,7 +489,7 @@ fn on_stop_signal(signal: i32) {
     if mr_core::cancel::requested() {
         // Leave no half-drawn progress line behind.
         eprint!("{erase}");
-        mr_core::cancel::force_exit(i32::from(mr_core::cancel::exit_status()));
+        mr_core::cancel::force_exit();
     }
     let again = match signal {
         signal_hook::consts::SIGINT => {
@@ -513,7 +513,7 @@ fn on_stop_signal(signal: i32) {
                     grace.as_secs()
                 );
             }
-            mr_core::cancel::force_exit(i32::from(mr_core::cancel::exit_status()));
+            mr_core::cancel::force_exit();
         });
 }
 

@@ -252,10 +252,10 @@ pub fn interrupted_after_commit() -> Option<String> {
     })
 }
 
-/// Removes every registered path and exits the process with `code`, once no
-/// [`critical`] section is running. For the binary's watchdog, when a run did
-/// not stop by itself soon after a signal.
-pub fn force_exit(code: i32) -> ! {
+/// Removes every registered path and exits the process with
+/// [`exit_status`], once no [`critical`] section is running. For the
+/// binary's watchdog, when a run did not stop by itself soon after a signal.
+pub fn force_exit() -> ! {
     let _held = lock(&CRITICAL);
     let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
     for p in paths {
@@ -265,7 +265,7 @@ pub fn force_exit(code: i32) -> ! {
     if let Some(said) = interrupted_after_commit() {
         eprintln!("mr: {said}");
     }
-    std::process::exit(code)
+    std::process::exit(i32::from(exit_status()))
 }
 
 #[cfg(test)]

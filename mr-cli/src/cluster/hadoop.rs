@@ -28,7 +28,9 @@
 //!   (`ignoreKey=false`: `OFFSET TAB LINE`), so that a task can say where a
 //!   bad record is (see `mr_core::runner::task`).
 //! - `-files` ships the binary; Hadoop links it into each task's working
-//!   directory under its own name, hence `./mr`.
+//!   directory under its own name (`mr` when that name is not plain:
+//!   [`JobPlan::link_name`]), hence `./mr`. A binary or file at a path
+//!   `-files` cannot take goes through a link (`cluster::with_plain_paths`).
 //! - A step that sorts values emits `key TAB sortkey TAB value`: Hadoop is
 //!   told that the key is two fields, to partition on the first and sort on
 //!   both ([`SECONDARY_SORT`]).
@@ -575,66 +577,6 @@ fn files_arg(plan: &JobPlan) -> String {
     v.join(",")
 }
 
-/// A byte that Hadoop's `-files` takes in a path or a link name: it parses
-/// each entry of the comma-separated list as a URI, twice (a space, `%`,
-/// `#` or a non-ASCII byte fails, even percent-encoded).
-fn files_plain(b: &u8) -> bool {
-    b.is_ascii_alphanumeric() || b"/._-+~=@:".contains(b)
-}
-
-/// `plan` with its binary and files at paths Hadoop's `-files` can take:
-/// each one whose path is not plain ([`files_plain`]) is reached through a
-/// symbolic link in a temp dir (returned: the links live as long as it
-/// does). A file's link name the user chose (`--files PATH#NAME`) that is
-/// not plain is refused: the job reads the file by that name.
-pub(super) fn with_plain_paths(
-    plan: &JobPlan,
-) -> anyhow::Result<(JobPlan, Option<tempfile::TempDir>)> {
-    use anyhow::Context as _;
-    use std::os::unix::ffi::OsStrExt;
-    let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(files_plain);
-    for (path, name) in &plan.extras.files {
-        if !name.as_bytes().iter().all(files_plain) {
-            anyhow::bail!(
-                "{}: Hadoop's -files cannot link a file under the name {name:?} (it reads the \
-                 list as URIs, split at commas): name it with letters, digits and . _ - + only",
-                path.display()
-            );
-        }
-    }
-    if plain(&plan.binary) && plan.extras.files.iter().all(|(p, _)| plain(p)) {
-        return Ok((plan.clone(), None));
-    }
-    let dir = tempfile::Builder::new()
-        .prefix("mr-files-")
-        .tempdir()
-        .context("creating a temp dir for the links to the binary and files Hadoop ships")?;
-    if !plain(dir.path()) {
-        anyhow::bail!(
-            "{}: the temp dir's path is not one Hadoop's -files can take; set TMPDIR to a \
-             path of letters, digits and . _ - + only",
-            dir.path().display()
-        );
-    }
-    let mut shipped = plan.clone();
-    let link = |target: &Path, name: String| -> anyhow::Result<PathBuf> {
-        let abs = std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf());
-        let at = dir.path().join(name);
-        std::os::unix::fs::symlink(&abs, &at)
-            .with_context(|| format!("linking {} from {}", abs.display(), at.display()))?;
-        Ok(at)
-    };
-    if !plain(&plan.binary) {
-        shipped.binary = link(&plan.binary, plan.link_name())?;
-    }
-    for (i, (path, name)) in shipped.extras.files.iter_mut().enumerate() {
-        if !plain(path) {
-            *path = link(path, format!("{i}-{name}"))?;
-        }
-    }
-    Ok((shipped, Some(dir)))
-}
-
 /// Finds a `hadoop-streaming*.jar` under the Hadoop homes of the
 /// environment, beside `hadoop_bin` (looked up on the PATH when it is a
 /// bare name, symbolic links followed), in the usual install places, and
@@ -831,7 +773,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     let (shipped, _links) = if args.dry_run {
         (plan.clone(), None)
     } else {
-        with_plain_paths(plan)?
+        super::with_plain_paths(plan)?
     };
     let plan = &shipped;
     let o = options(plan, args)?;

@@ -368,12 +368,12 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
         if runner == Runner::Hadoop
             && let Some((k, v)) = plan.extras.cmdenv.iter().find(|(_, v)| v.contains(' '))
         {
-            return Err(anyhow::Error::new(crate::UsageError(format!(
+            crate::usage!(
                 "--cmdenv {k}={v}: Hadoop Streaming cuts a -cmdenv value at its first space \
                  (the task would get {k}={}); give the job the value as an option or a \
                  -D setting instead",
                 v.split(' ').next().unwrap_or_default()
-            ))));
+            );
         }
         for (path, name) in &plan.extras.files {
             if path.to_string_lossy().contains('#') || name.contains('#') {
@@ -427,11 +427,11 @@ pub fn refuse_map_only_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
     };
     for (k, v) in &plan.extras.jobconf {
         if crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str()) && v.trim() == "0" {
-            return Err(anyhow::Error::new(crate::UsageError(format!(
+            crate::usage!(
                 "-D {k}=0 would make Hadoop skip the reducer of step {reduced} and write its \
                  map output as the results: give the number of reducers (1 or more), or \
                  leave it out"
-            ))));
+            );
         }
     }
     Ok(())
@@ -682,6 +682,67 @@ pub fn comma_outside_braces(path: &str) -> bool {
 /// command (split at spaces) both carry.
 fn plain_name_char(c: char) -> bool {
     c.is_ascii_alphanumeric() || "._+-".contains(c)
+}
+
+/// A byte that Hadoop's `-files` (and Spark's `addFile`) take in a path: it
+/// parses each entry of the comma-separated list as a URI, twice (a space,
+/// `%`, `#` or a non-ASCII byte fails, even percent-encoded).
+fn plain_path_byte(b: &u8) -> bool {
+    b.is_ascii_alphanumeric() || b"/._-+~=@:".contains(b)
+}
+
+/// `plan` with its binary and files at paths Hadoop's `-files` and Spark's
+/// `addFile` can take:
+/// each one whose path is not plain ([`plain_path_byte`]) is reached through a
+/// symbolic link in a temp dir (returned: the links live as long as it
+/// does). A file's link name the user chose (`--files PATH#NAME`) that is
+/// not plain is refused: the job reads the file by that name.
+pub(super) fn with_plain_paths(
+    plan: &JobPlan,
+) -> anyhow::Result<(JobPlan, Option<tempfile::TempDir>)> {
+    use anyhow::Context as _;
+    use std::os::unix::ffi::OsStrExt;
+    let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(plain_path_byte);
+    for (path, name) in &plan.extras.files {
+        if !name.chars().all(plain_name_char) {
+            anyhow::bail!(
+                "{}: Hadoop's -files cannot link a file under the name {name:?} (it reads the \
+                 list as URIs, split at commas): name it with letters, digits and . _ - + only",
+                path.display()
+            );
+        }
+    }
+    if plain(&plan.binary) && plan.extras.files.iter().all(|(p, _)| plain(p)) {
+        return Ok((plan.clone(), None));
+    }
+    let dir = tempfile::Builder::new()
+        .prefix("mr-files-")
+        .tempdir()
+        .context("creating a temp dir for the links to the binary and files Hadoop ships")?;
+    if !plain(dir.path()) {
+        anyhow::bail!(
+            "{}: the temp dir's path is not one Hadoop's -files can take; set TMPDIR to a \
+             path of letters, digits and . _ - + only",
+            dir.path().display()
+        );
+    }
+    let mut shipped = plan.clone();
+    let link = |target: &Path, name: String| -> anyhow::Result<PathBuf> {
+        let abs = std::path::absolute(target).unwrap_or_else(|_| target.to_path_buf());
+        let at = dir.path().join(name);
+        std::os::unix::fs::symlink(&abs, &at)
+            .with_context(|| format!("linking {} from {}", abs.display(), at.display()))?;
+        Ok(at)
+    };
+    if !plain(&plan.binary) {
+        shipped.binary = link(&plan.binary, plan.link_name())?;
+    }
+    for (i, (path, name)) in shipped.extras.files.iter_mut().enumerate() {
+        if !plain(path) {
+            *path = link(path, format!("{i}-{name}"))?;
+        }
+    }
+    Ok((shipped, Some(dir)))
 }
 
 /// What `mr run JOB -r RUNNER ...` forwards to the tasks.

@@ -309,7 +309,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let (shipped, _links) = if args.dry_run {
         (plan.clone(), None)
     } else {
-        super::hadoop::with_plain_paths(plan)?
+        super::with_plain_paths(plan)?
     };
     let plan = &shipped;
     let launcher = find_launcher(args.spark_submit.as_deref())?;
