@@ -943,6 +943,61 @@ fn a_line_longer_than_max_line_mb_is_a_bad_record_read_past() {
     assert!(peak < 48 << 20, "peak memory {peak} bytes");
 }
 
+/// A line that never ends (`-i /dev/zero`, a disk image given by mistake):
+/// a strict run fails on it at once, as soon as it is longer than
+/// `--max-line-mb`, rather than reading it forever; under
+/// `--skip-bad-records` it is read past (it might end), and a signal still
+/// stops the run within its grace time.
+#[test]
+fn an_endless_line_fails_at_once_or_stops_on_a_signal() {
+    let w = Workdir::new();
+    fs::create_dir(w.path("scratch")).unwrap();
+    let mut child = spawn(
+        &w,
+        "word_count",
+        "/dev/zero",
+        &["--max-line-mb", "1"],
+        Stdio::null(),
+    );
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > Duration::from_secs(30) {
+            let _ = child.kill();
+            panic!("a strict run still reads an endless line after 30 s");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    assert_eq!(status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("bad record at /dev/zero:1: the line is longer than 1048576 bytes"),
+        "{err}"
+    );
+
+    let mut child = spawn(
+        &w,
+        "word_count",
+        "/dev/zero",
+        &["--max-line-mb", "1", "--skip-bad-records", "-o", "out"],
+        Stdio::null(),
+    );
+    let ready = held_for(|| true, Duration::from_millis(500));
+    let (code, took, err) = signal_when(&mut child, "-TERM", ready);
+    assert_eq!(code, Some(143), "{err}");
+    assert!(took < Duration::from_secs(5), "{took:?}: {err}");
+    assert!(!err.contains("did not stop"), "{err}");
+    assert!(!w.path("out").exists());
+}
+
 /// Text a Windows tool wrote (PowerShell's `>` writes UTF-16LE): read as
 /// bytes, its words would be cut at every other (zero) byte, silently. The
 /// run stops before any task, naming the file, its encoding and the fix; a

@@ -241,6 +241,10 @@ pub(crate) fn run_map_task(
         }
     };
     reader.set_max_line(env.max_line);
+    if !env.skip_bad {
+        // The run fails on the cut line: nothing after it is needed.
+        reader.stop_at_cut();
+    }
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
@@ -291,6 +295,8 @@ pub(crate) fn run_map_task(
                 break;
             }
             Err(e) => {
+                // Stopped while reading: say why, not that the read failed.
+                crate::cancel::check()?;
                 return Err(read_error(
                     path_for_errors.clone().unwrap_or_else(|| "-".into()),
                     e,
@@ -431,9 +437,9 @@ pub(crate) fn map_whole_line(
     match cut_at {
         Some(max) => Err(RecordError::Decode(format!(
             "the line is longer than {max} bytes, the longest a mapper is given \
-             (--max-line-mb): it was cut there and read past, so that memory stays \
-             bounded on a file that is not lines; kept aside, it holds its first \
-             {max} bytes"
+             (--max-line-mb), so that memory stays bounded on a file that is not \
+             lines; kept aside (--skip-bad-records), it holds its first {max} bytes \
+             and the rest of it is read past"
         ))),
         None => mapper.map_line(line, sink, counters),
     }

@@ -47,6 +47,8 @@ pub struct LineReader<R> {
     max_line: usize,
     /// Whether the first bytes end a line that started before them.
     skip_first: bool,
+    /// Whether to stop at a cut line rather than read past it.
+    stop_at_cut: bool,
 }
 
 impl<R: Read> LineReader<R> {
@@ -79,6 +81,7 @@ impl<R: Read> LineReader<R> {
             first_line: (pos == 0).then_some(1),
             max_line: usize::MAX,
             skip_first: false,
+            stop_at_cut: false,
         }
     }
 
@@ -107,6 +110,7 @@ impl<R: Read> LineReader<R> {
             first_line: (pos == 0).then_some(1),
             max_line: usize::MAX,
             skip_first: false,
+            stop_at_cut: false,
         }
     }
 
@@ -125,6 +129,24 @@ impl<R: Read> LineReader<R> {
     /// ```
     pub fn set_max_line(&mut self, bytes: usize) {
         self.max_line = bytes.max(1);
+    }
+
+    /// Makes a line cut at the longest line ([`Self::set_max_line`]) the
+    /// last one returned: its rest is not read past, and the reader ends
+    /// there. For a run that fails on the first bad record: an endless
+    /// line (`/dev/zero`, a disk image) fails at once rather than after
+    /// the whole of it is read.
+    ///
+    /// ```
+    /// use mr_core::input::LineReader;
+    /// let mut r = LineReader::new(&b"abcdefgh\nc\n"[..], 0, u64::MAX);
+    /// r.set_max_line(4);
+    /// r.stop_at_cut();
+    /// assert_eq!(r.next_line_cut().unwrap(), Some((0, &b"abcd"[..], true)));
+    /// assert_eq!(r.next_line_cut().unwrap(), None);
+    /// ```
+    pub fn stop_at_cut(&mut self) {
+        self.stop_at_cut = true;
     }
 
     /// The reader's first bytes end a line that started before them (a
@@ -253,6 +275,14 @@ impl<R: Read> LineReader<R> {
             self.lo = 0;
         }
         let line_start = self.pos;
+        if self.stop_at_cut {
+            self.eof = true;
+            self.end = line_start;
+            self.hi = max;
+            self.lo = max;
+            self.scanned = 0;
+            return Ok((line_start, trim_line(&self.buf[..max], line_start == 0)));
+        }
         // Bytes of the line after its first `max`, none of them a newline.
         let mut past = (self.hi - max) as u64;
         let room = max + READ_BUFFER_BYTES;
@@ -262,7 +292,16 @@ impl<R: Read> LineReader<R> {
         self.hi = max;
         self.lo = max;
         let mut newline = 0;
+        let mut reads = 0u32;
         while !self.eof {
+            reads = reads.wrapping_add(1);
+            if reads.is_multiple_of(64) && crate::cancel::check().is_err() {
+                // Stopped (a signal, or another task failed) while reading
+                // past a line that may never end: the caller's check says why.
+                return Err(io::Error::other(
+                    "stopped while reading past an over-long line",
+                ));
+            }
             match read_some(&mut self.inner, &mut self.buf[max..])? {
                 0 => self.eof = true,
                 n => match memchr::memchr(b'\n', &self.buf[max..max + n]) {

@@ -247,6 +247,10 @@ pub fn run_task(
             }
             let mut reader = reader;
             reader.set_max_line(opts.max_line_bytes);
+            if !opts.skip_bad_records {
+                // The task fails on the cut line: nothing after it is needed.
+                reader.stop_at_cut();
+            }
             if opts.step == 0 {
                 crate::input::csv::begin_streaming_task(env.input_file.as_deref(), env.input_start);
             }
