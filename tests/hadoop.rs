@@ -268,16 +268,7 @@ fn markers(w: &Workdir, tree: &str) {
 /// The sorted lines of an output directory's part files, and how many
 /// part files it has.
 fn sorted_parts(dir: &Path) -> (Vec<String>, usize) {
-    let parts = fs::read_dir(dir)
-        .unwrap()
-        .filter(|e| {
-            e.as_ref()
-                .unwrap()
-                .file_name()
-                .to_string_lossy()
-                .starts_with("part-")
-        })
-        .count();
+    let parts = part_names(dir).len();
     let mut lines: Vec<String> = read_parts(dir).lines().map(str::to_string).collect();
     lines.sort();
     (lines, parts)

@@ -1,5 +1,6 @@
-//! A map task: split -> lines -> mapper -> emitter -> sort buffer (or, for a
-//! map-only step, straight to a part file).
+//! A map task: split (or a pack of small files' splits) -> lines -> a mapper
+//! per split -> emitter -> sort buffer (or, for a map-only step, straight to
+//! a part file).
 
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
@@ -157,13 +158,121 @@ impl Sink {
 }
 
 /// Runs the step's mapper over one split, or over one piece of a split that
-/// is a stream (see [`crate::input::pieces`]).
+/// is a stream (see [`crate::input::pieces`]), or over several small files'
+/// splits one after another (a pack, see [`crate::input::split::pack`]): one
+/// sort buffer (or part file) and one bad-records file for the task, and a
+/// mapper of its own for each split, as if each were a task (its hooks and
+/// [`TaskContext`] name its file).
 pub(crate) fn run_map_task(
     env: &MapEnv<'_>,
-    split: &Split,
+    splits: &[Split],
     input: MapInput<'_>,
 ) -> Result<MapResult> {
     crate::cancel::check()?;
+    let Some(first) = splits.first() else {
+        return Err(crate::error::Error::Config(
+            "a map task with no split".into(),
+        ));
+    };
+    // A fold step's table and its sort buffer share the task's budget.
+    let buffer_bytes = if env.step.folds {
+        env.buffer_bytes / 2
+    } else {
+        env.buffer_bytes
+    };
+    let mut counters = Counters::default();
+    let mut stats = TaskStats {
+        map_tasks: 1,
+        ..TaskStats::default()
+    };
+    let mut name = format!("map-{}-{:05}", env.step_index, first.index);
+    if let MapInput::Piece(p) = &input {
+        name.push_str(&format!("-{:05}", p.index));
+    }
+    let mut bad = BadRecords::new(env.bad_dir.join(name));
+    let mut policy = BadRecordPolicy::new(env.skip_bad);
+    let mut sink = match env.part_dir {
+        Some(dir) => Sink::Part(PartWriter::create(
+            &dir.join(format!("part-{:05}", first.index)),
+        )?),
+        None => Sink::Buffer(Box::new(
+            SortBuffer::new(
+                env.step_index,
+                env.partitions,
+                buffer_bytes,
+                env.step.sorts_values(),
+                env.step.new_combiner(),
+                env.step.folds,
+                env.spill_dir.to_path_buf(),
+            )
+            .with_fan_in(env.fan_in),
+        )),
+    };
+    let mut task = Task {
+        sink: &mut sink,
+        bad: &mut bad,
+        policy: &mut policy,
+        counters: &mut counters,
+        stats: &mut stats,
+    };
+    let mut input = Some(input);
+    let mut rest = None;
+    for split in splits {
+        crate::cancel::check()?;
+        let input = input.take().unwrap_or(MapInput::Split);
+        rest = map_split(env, split, input, &mut task)?;
+    }
+    stats.skipped_records += policy.skipped;
+    let (runs, part) = match sink {
+        Sink::Buffer(b) => {
+            let (runs, bstats, ccounters) = b.finish()?;
+            stats.add(&bstats);
+            counters.merge(&ccounters);
+            (runs, None)
+        }
+        Sink::Part(p) => {
+            let (path, records, bytes) = p.finish()?;
+            stats.map_output_records += records;
+            stats.output_records += records;
+            stats.output_bytes += bytes;
+            (Vec::new(), Some(path))
+        }
+    };
+    bad.finish()?;
+    Ok(MapResult {
+        runs,
+        stats,
+        counters,
+        part,
+        bad,
+        rest,
+    })
+}
+
+/// What the splits of one map task share.
+struct Task<'t> {
+    sink: &'t mut Sink,
+    bad: &'t mut BadRecords,
+    policy: &'t mut BadRecordPolicy,
+    counters: &'t mut Counters,
+    stats: &'t mut TaskStats,
+}
+
+/// Runs a mapper of its own over one split of a map task, into the task's
+/// sink: the rest of a stream it handed over, if it did.
+fn map_split(
+    env: &MapEnv<'_>,
+    split: &Split,
+    input: MapInput<'_>,
+    task: &mut Task<'_>,
+) -> Result<Option<Rest>> {
+    let Task {
+        sink,
+        bad,
+        policy,
+        counters,
+        stats,
+    } = task;
     let ctx = TaskContext {
         step: env.step_index,
         kind: TaskKind::Map,
@@ -174,29 +283,15 @@ pub(crate) fn run_map_task(
         params: env.params.clone(),
     };
     let mut mapper = env.step.new_mapper();
-    // A fold step's table and its sort buffer share the task's budget.
-    let buffer_bytes = if env.step.folds {
+    if env.step.folds {
         mapper.set_budget(env.buffer_bytes / 2);
-        env.buffer_bytes / 2
-    } else {
-        env.buffer_bytes
-    };
+    }
     mapper.init(&ctx).map_err(|e| {
         RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", env.step_index))
     })?;
     if env.skip_bad {
         mapper.hold_back_output();
     }
-    let mut counters = Counters::default();
-    let mut stats = TaskStats {
-        map_tasks: 1,
-        ..TaskStats::default()
-    };
-    let mut name = format!("map-{}-{:05}", env.step_index, split.index);
-    if let MapInput::Piece(p) = &input {
-        name.push_str(&format!("-{:05}", p.index));
-    }
-    let mut bad = BadRecords::new(env.bad_dir.join(name));
     // A table's rows are JSON made from its pages: progress and throughput
     // count the bytes of the file, not of that JSON.
     let table = split.file.compression == Compression::Parquet;
@@ -250,24 +345,6 @@ pub(crate) fn run_map_task(
     let mut lines_read = 0u64;
     let mut line_base: Option<u64> = reader.first_line();
 
-    let mut policy = BadRecordPolicy::new(env.skip_bad);
-    let mut sink = match env.part_dir {
-        Some(dir) => Sink::Part(PartWriter::create(
-            &dir.join(format!("part-{:05}", split.index)),
-        )?),
-        None => Sink::Buffer(Box::new(
-            SortBuffer::new(
-                env.step_index,
-                env.partitions,
-                buffer_bytes,
-                env.step.sorts_values(),
-                env.step.new_combiner(),
-                env.step.folds,
-                env.spill_dir.to_path_buf(),
-            )
-            .with_fan_in(env.fan_in),
-        )),
-    };
     loop {
         let next = match reader.next_line_cut() {
             Ok(next) => next,
@@ -291,7 +368,7 @@ pub(crate) fn run_map_task(
                     reader.position()
                 );
                 let cut = reader.pending().to_vec();
-                policy.reject(&mut bad, location, reason, &cut)?;
+                policy.reject(&mut **bad, location, reason, &cut)?;
                 break;
             }
             Err(e) => {
@@ -326,7 +403,7 @@ pub(crate) fn run_map_task(
             line,
             cut.then_some(env.max_line),
             sink.as_sink(),
-            &mut counters,
+            counters,
         );
         let location = || Location::Line {
             step: env.step_index,
@@ -345,7 +422,7 @@ pub(crate) fn run_map_task(
             offset: (!whole).then_some(offset),
             in_split: None,
         };
-        if policy.check(&mut bad, r, location, line)? == Some(false) {
+        if policy.check(&mut **bad, r, location, line)? == Some(false) {
             stats.blank_lines += 1;
         }
         if let Some(h) = &mut handoff
@@ -389,40 +466,16 @@ pub(crate) fn run_map_task(
             None
         }
     };
-    mapper.finish(sink.as_sink(), &mut counters).map_err(|e| {
+    mapper.finish(sink.as_sink(), counters).map_err(|e| {
         e.in_hook(format!(
             "step {} mapper final ({})",
             env.step_index, split.file.display
         ))
     })?;
-    stats.skipped_records += policy.skipped;
     let (combined_in, combined_out) = mapper.combined();
     stats.combine_input_records += combined_in;
     stats.combine_output_records += combined_out;
-    let (runs, part) = match sink {
-        Sink::Buffer(b) => {
-            let (runs, bstats, ccounters) = b.finish()?;
-            stats.add(&bstats);
-            counters.merge(&ccounters);
-            (runs, None)
-        }
-        Sink::Part(p) => {
-            let (path, records, bytes) = p.finish()?;
-            stats.map_output_records += records;
-            stats.output_records += records;
-            stats.output_bytes += bytes;
-            (Vec::new(), Some(path))
-        }
-    };
-    bad.finish()?;
-    Ok(MapResult {
-        runs,
-        stats,
-        counters,
-        part,
-        bad,
-        rest,
-    })
+    Ok(rest)
 }
 
 /// Maps `line`, unless the reader cut it at `cut_at` bytes (`--max-line-mb`):

@@ -121,8 +121,8 @@ pub fn failed_saying(o: &Output, says: &str, out: &Path) {
     assert!(!out.exists(), "{} was written", out.display());
 }
 
-/// Every `part-*` file of an output directory, concatenated in name order.
-pub fn read_parts(dir: &Path) -> String {
+/// The names of an output directory's `part-*` files, sorted.
+pub fn part_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<_> = fs::read_dir(dir)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -130,6 +130,11 @@ pub fn read_parts(dir: &Path) -> String {
         .collect();
     names.sort();
     names
+}
+
+/// Every `part-*` file of an output directory, concatenated in name order.
+pub fn read_parts(dir: &Path) -> String {
+    part_names(dir)
         .iter()
         .map(|n| fs::read_to_string(dir.join(n)).unwrap())
         .collect()

@@ -258,6 +258,9 @@ impl<R: Read> LineReader<R> {
         self.scanned = 0;
         // A long line found whole in the buffer is cut all the same.
         let cut = len > self.max_line;
+        if cut && self.stop_at_cut {
+            self.end = self.pos;
+        }
         let len = len.min(self.max_line);
         let line = trim_line(&self.buf[start..start + len], line_start == 0);
         Ok(Some((line_start, line, cut)))

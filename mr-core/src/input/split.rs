@@ -1,4 +1,5 @@
-//! Cuts input files into splits of about `chunk_size` bytes.
+//! Cuts input files into splits of about `chunk_size` bytes, and packs
+//! small files' splits into tasks ([`pack`]).
 //!
 //! A split owns the lines whose **first byte** lies in `[start, end)`: the
 //! reader of a split that starts mid-line skips to the next line, and reads
@@ -9,7 +10,8 @@
 use super::listing::{Compression, InputFile, InputSource};
 use std::sync::Arc;
 
-/// A byte range of one input file, the unit of work of a map task.
+/// A byte range of one input file: what a map task reads (one split, or a
+/// pack of small files' splits: see [`pack`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Split {
     /// The split's number in the step, which names its map task.
@@ -94,6 +96,83 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
     out
 }
 
+/// Packs runs of small files' splits into map tasks of about `target_bytes`
+/// each, as Hadoop's `CombineFileInputFormat` does: a directory of 300,000
+/// one-line logs is a few hundred tasks, not 300,000 (each a sort buffer, a
+/// sorted run and a report line). Splits keep their order, so a task's
+/// splits are consecutive and results come back as they would one split a
+/// task. A split is packed when it is a whole file of plain text (or a
+/// compressed file of at most [`PACKED_COMPRESSED_MAX`] bytes) costing less
+/// than `target_bytes`; any other split (a part of a large file, a stream,
+/// a table's row group) is a task of its own. A compressed byte costs
+/// [`COMPRESSED_COST`] bytes.
+///
+/// ```
+/// use mr_core::input::{split::{make_splits, pack}, InputFile, InputSource};
+/// use mr_core::input::listing::Compression;
+/// let f = |n: &str, size| InputFile { source: InputSource::Path(n.into()), display: n.into(),
+///                                     size, compression: Compression::None, id: None };
+/// let splits = make_splits(vec![f("a", 40), f("b", 40), f("c", 40), f("big", 250), f("d", 10)], 100);
+/// let tasks: Vec<Vec<usize>> = pack(splits, 100).iter()
+///     .map(|t| t.iter().map(|s| s.index).collect()).collect();
+/// // a+b fit in 100 bytes; big is three splits of its own; d follows.
+/// assert_eq!(tasks, vec![vec![0, 1], vec![2], vec![3], vec![4], vec![5], vec![6]]);
+/// ```
+pub fn pack(splits: Vec<Split>, target_bytes: u64) -> Vec<Vec<Split>> {
+    let mut tasks: Vec<Vec<Split>> = Vec::new();
+    let mut open: Vec<Split> = Vec::new();
+    let mut open_cost = 0u64;
+    for s in splits {
+        let cost = pack_cost(&s).filter(|&c| c < target_bytes);
+        match cost {
+            Some(c) if open_cost + c <= target_bytes => {
+                open_cost += c;
+                open.push(s);
+            }
+            Some(c) => {
+                tasks.push(std::mem::take(&mut open));
+                open_cost = c;
+                open.push(s);
+            }
+            None => {
+                if !open.is_empty() {
+                    tasks.push(std::mem::take(&mut open));
+                    open_cost = 0;
+                }
+                tasks.push(vec![s]);
+            }
+        }
+    }
+    if !open.is_empty() {
+        tasks.push(open);
+    }
+    tasks
+}
+
+/// The largest compressed file packed with others (1 MiB: some 4 to 10 MiB
+/// of text): a larger one is a task of its own, which a worker may cut into
+/// pieces as it is decoded.
+pub const PACKED_COMPRESSED_MAX: u64 = 1 << 20;
+
+/// How many bytes a compressed byte is taken to hold when packing (logs and
+/// JSON events shrink 4 to 10 times with gzip, bzip2 or zstd).
+pub const COMPRESSED_COST: u64 = 4;
+
+/// What a split costs in a pack, if it can be packed: a whole file on disk,
+/// plain or small and compressed, not a table.
+fn pack_cost(s: &Split) -> Option<u64> {
+    let f = &s.file;
+    if !matches!(f.source, InputSource::Path(_)) || s.start != 0 {
+        return None;
+    }
+    match f.compression {
+        Compression::None if s.end >= f.size => Some(f.size),
+        Compression::Parquet | Compression::None => None,
+        _ if f.size <= PACKED_COMPRESSED_MAX => Some(f.size * COMPRESSED_COST),
+        _ => None,
+    }
+}
+
 /// One split per file, each whole, empty files too: the input of a step
 /// whose mapper reads whole files (see [`crate::input::whole_file`]), as
 /// mrjob's input manifest lists every file.
@@ -131,4 +210,83 @@ fn table_ranges(file: &InputFile) -> Vec<(u64, u64)> {
     }
     let _ = file;
     vec![(0, u64::MAX)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(name: &str, size: u64, compression: Compression) -> InputFile {
+        let source = match name {
+            "-" => InputSource::Stdin,
+            _ => InputSource::Path(name.into()),
+        };
+        InputFile {
+            source,
+            display: name.into(),
+            size,
+            compression,
+            id: None,
+        }
+    }
+
+    fn tasks(files: Vec<InputFile>, chunk: u64, target: u64) -> Vec<Vec<String>> {
+        pack(make_splits(files, chunk), target)
+            .iter()
+            .map(|t| t.iter().map(|s| s.file.display.clone()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn small_compressed_files_are_packed_at_their_cost_and_large_ones_alone() {
+        let mib = 1 << 20;
+        let files = vec![
+            file("a.gz", mib / 4, Compression::Gzip),
+            file("b.gz", mib / 4, Compression::Gzip),
+            file("c.txt", mib, Compression::None),
+            file("d.gz", 2 * mib, Compression::Gzip),
+            file("e.zst", 10, Compression::Zstd),
+        ];
+        // a and b cost 1 MiB each (4 x their size): with c, 3 MiB.
+        assert_eq!(
+            tasks(files, 64 * mib, 3 * mib),
+            [vec!["a.gz", "b.gz", "c.txt"], vec!["d.gz"], vec!["e.zst"]]
+        );
+    }
+
+    #[test]
+    fn streams_and_tables_are_never_packed() {
+        let files = vec![
+            file("a", 10, Compression::None),
+            file("-", 0, Compression::None),
+            file("b", 10, Compression::None),
+            file("t.parquet", 10, Compression::Parquet),
+            file("c", 10, Compression::None),
+            file("d", 10, Compression::None),
+        ];
+        assert_eq!(
+            tasks(files, 1000, 1000),
+            [
+                vec!["a"],
+                vec!["-"],
+                vec!["b"],
+                vec!["t.parquet"],
+                vec!["c", "d"]
+            ]
+        );
+    }
+
+    #[test]
+    fn a_file_as_large_as_the_target_is_a_task_of_its_own() {
+        let files = vec![
+            file("a", 60, Compression::None),
+            file("b", 100, Compression::None),
+            file("c", 40, Compression::None),
+            file("d", 40, Compression::None),
+        ];
+        assert_eq!(
+            tasks(files, 1000, 100),
+            [vec!["a"], vec!["b"], vec!["c", "d"]]
+        );
+    }
 }

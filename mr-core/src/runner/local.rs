@@ -16,7 +16,7 @@ use crate::counters::{Counters, TaskStats};
 use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces;
-use crate::input::split::whole_files;
+use crate::input::split::{pack, whole_files};
 use crate::input::{InputFile, Split, list_inputs, make_splits};
 use crate::job::Job;
 use crate::map_task::{MapEnv, MapInput, run_map_task};
@@ -26,7 +26,7 @@ use crate::output::stdout::{concat_parts, merge_parts};
 use crate::reduce_task::{ReduceEnv, run_reduce_task};
 use crate::runner::limits;
 use crate::runner::progress::Phase;
-use crate::runner::schedule::{Cut, each_map_task, each_task};
+use crate::runner::schedule::{Cut, each_map_task, each_task, split_cost};
 use crate::runner::timeline::{PartitionRecord, PhaseRecord, TaskRecord, Timeline};
 use crate::runner::workdir::WorkDir;
 use crate::shuffle::spill::Run;
@@ -197,20 +197,30 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             let first = first_input.as_ref().filter(|_| i == 0);
             splits.push(empty_split(work.path(), i, first)?);
         }
+        // Small files are packed into tasks of many (not a mapper reading
+        // whole files: its task is its file).
+        let tasks: Vec<Vec<Split>> = if whole {
+            splits.into_iter().map(|s| vec![s]).collect()
+        } else {
+            let target = pack_bytes(&splits, cfg.chunk_size, threads);
+            pack(splits, target)
+        };
         let mut stats = TaskStats::default();
 
         let map_only = !step.has_reducer();
         let partitions = if map_only { 1 } else { cfg.partition_count() };
         if let Some(p) = &cfg.progress {
-            p.start_phase(i, steps.len(), Phase::Map, splits.len() as u64);
+            p.start_phase(i, steps.len(), Phase::Map, tasks.len() as u64);
             if i == 0 {
                 p.set_bytes_total(
-                    splits
+                    tasks
                         .iter()
+                        .flatten()
                         .map(|s| s.end.min(s.file.size).saturating_sub(s.start))
                         .sum(),
-                    splits
+                    tasks
                         .iter()
+                        .flatten()
                         .any(|s| s.file.compression.is_compressed() || s.file.source.is_stream()),
                 );
             }
@@ -251,7 +261,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             always,
             max_line,
         });
-        let map_results = each_map_task(&pool, cfg.inline, &run, splits, cut, |s, input| {
+        let map_results = each_map_task(&pool, cfg.inline, &run, tasks, cut, |s, input| {
             // Tiny splits may never reach the task's own checks.
             crate::cancel::check()?;
             let start = tl.now();
@@ -276,7 +286,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 let rec = TaskRecord {
                     step: i,
                     phase: "map",
-                    task: s.index,
+                    task: s.first().map_or(0, |s| s.index),
                     piece: piece_index,
                     thread,
                     start,
@@ -705,6 +715,23 @@ fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 
     }
     size
 }
+
+/// The most bytes a task of packed small files holds (see
+/// [`crate::input::split::pack`]): a split's size, or less when the input
+/// is small, so that each thread still gets [`PACKS_PER_THREAD`] tasks or
+/// more; not below [`PACK_MIN_BYTES`] unless `--chunksize` is.
+fn pack_bytes(splits: &[Split], chunk_size: u64, threads: usize) -> u64 {
+    let total: u64 = splits.iter().map(split_cost).sum();
+    let balanced = (total / (threads as u64 * PACKS_PER_THREAD)).max(PACK_MIN_BYTES);
+    balanced.min(limits::split_size(chunk_size, total))
+}
+
+/// Tasks per thread that packing leaves at least, input permitting, so
+/// that threads finish together.
+const PACKS_PER_THREAD: u64 = 4;
+/// The fewest bytes packing aims at in a task: below that, a task's fixed
+/// cost (a sort buffer, a run, a report line) is what a thread spends.
+const PACK_MIN_BYTES: u64 = 1 << 20;
 
 /// An intermediate step's parts as the next step's input files.
 fn part_inputs(parts: &[PathBuf], step: usize) -> Result<Vec<InputFile>> {

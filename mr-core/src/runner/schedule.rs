@@ -25,6 +25,7 @@ use crate::error::{Error, Result};
 use crate::input::Split;
 use crate::input::lines::is_stream;
 use crate::input::pieces::{Cutter, Piece, Rest};
+use crate::input::split::COMPRESSED_COST;
 use crate::map_task::MapInput;
 use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -66,8 +67,9 @@ pub(crate) fn each_task<T: Send, R: Send>(
     in_order(done)
 }
 
-/// Runs `task` on every split, as [`each_task`] does with [`split_cost`];
-/// with `cut`, a split that is a stream is read by one task until that task
+/// Runs `task` on every task's splits (one split, or a pack of small files'
+/// splits: see [`crate::input::split::pack`]), as [`each_task`] does with
+/// [`task_cost`]; with `cut`, a split alone in its task that is a stream is read by one task until that task
 /// finds itself the bound while workers wait for work (see
 /// [`MapInput::Stream`]); it hands the rest back, which is cut into pieces
 /// of about `cut.piece_bytes`, and `task` runs on each piece. Results come
@@ -76,24 +78,35 @@ pub(crate) fn each_map_task<R: Send>(
     pool: &rayon::ThreadPool,
     inline: bool,
     run: &RunFlag,
-    splits: Vec<Split>,
+    splits: Vec<Vec<Split>>,
     cut: Option<Cut>,
-    task: impl Fn(&Split, MapInput<'_>) -> Result<(R, Option<Rest>)> + Sync + Send,
+    task: impl Fn(&[Split], MapInput<'_>) -> Result<(R, Option<Rest>)> + Sync + Send,
 ) -> Result<Vec<R>> {
     let Cut {
         piece_bytes,
         always,
         max_line,
     } = match cut {
-        Some(c) if !inline && pool.current_num_threads() > 1 && splits.iter().any(is_stream) => c,
+        Some(c)
+            if !inline
+                && pool.current_num_threads() > 1
+                && splits.iter().any(|t| stream_task(t)) =>
+        {
+            c
+        }
         _ => {
-            return each_task(pool, inline, run, splits, split_cost, |s| {
-                task(&s, MapInput::Split).map(|(r, _)| r)
-            });
+            return each_task(
+                pool,
+                inline,
+                run,
+                splits,
+                |t| task_cost(t),
+                |s| task(&s, MapInput::Split).map(|(r, _)| r),
+            );
         }
     };
     let threads = pool.current_num_threads();
-    let splits: Mutex<VecDeque<_>> = Mutex::new(longest_first(splits, split_cost).into());
+    let splits: Mutex<VecDeque<_>> = Mutex::new(longest_first(splits, |t| task_cost(t)).into());
     let pieces = PieceQueue::new();
     let wanted = || pieces.idle();
     // (split, piece) -> result.
@@ -101,7 +114,7 @@ pub(crate) fn each_map_task<R: Send>(
     let finish = |split: usize, piece: usize, r: Result<R>| lock(&done).push(((split, piece), r));
     let run_piece = |(i, split, piece): Cutting| {
         let k = piece.index;
-        let r = run.task(|| task(&split, MapInput::Piece(piece)));
+        let r = run.task(|| task(std::slice::from_ref(&*split), MapInput::Piece(piece)));
         finish(i, k, r.map(|(r, _)| r));
     };
     std::thread::scope(|scope| {
@@ -114,12 +127,12 @@ pub(crate) fn each_map_task<R: Send>(
                 let next = {
                     let mut queue = lock(&splits);
                     match queue.front() {
-                        Some((_, s)) if !is_stream(s) => queue.pop_front().map(Next::Run),
+                        Some((_, s)) if !stream_task(s) => queue.pop_front().map(Next::Run),
                         Some(_) => match pieces.try_add_producer(threads) {
                             Some(slot) => queue.pop_front().map(|s| Next::Stream(s, slot)),
                             // As many streams are open as there are workers: a
                             // plain split further on, else wait for a piece.
-                            None => match queue.iter().position(|(_, s)| !is_stream(s)) {
+                            None => match queue.iter().position(|(_, s)| !stream_task(s)) {
                                 Some(k) => queue.remove(k).map(Next::Run),
                                 None => Some(Next::Wait),
                             },
@@ -155,6 +168,9 @@ pub(crate) fn each_map_task<R: Send>(
                             }
                         };
                         let Some(rest) = rest else { continue };
+                        let Some(s) = s.into_iter().next() else {
+                            continue;
+                        };
                         let s = Arc::new(s);
                         let cutter = Cutter::resume(rest, piece_bytes).with_max_line(max_line);
                         let spawned = std::thread::Builder::new()
@@ -190,10 +206,10 @@ pub(crate) fn each_map_task<R: Send>(
 /// What a worker does next, besides a ready piece.
 enum Next<'a> {
     /// Runs a split.
-    Run((usize, Split)),
+    Run((usize, Vec<Split>)),
     /// Reads a stream split, and cuts the rest into pieces if asked to, in
     /// the producer slot it holds.
-    Stream((usize, Split), Slot<'a, Cutting>),
+    Stream((usize, Vec<Split>), Slot<'a, Cutting>),
     /// Waits for a piece: as many streams are open as there are workers.
     Wait,
 }
@@ -245,7 +261,8 @@ impl<T> Drop for Slot<'_, T> {
 }
 
 /// What a map task costs, to start the longest first: its bytes; a
-/// compressed file (one split) as [`COMPRESSED_COST`] times its size.
+/// compressed file (one split) as [`COMPRESSED_COST`] times its size (only
+/// the order of tasks depends on it, never their results).
 pub(crate) fn split_cost(s: &Split) -> u64 {
     if s.file.compression.is_compressed() {
         s.len().saturating_mul(COMPRESSED_COST)
@@ -254,10 +271,16 @@ pub(crate) fn split_cost(s: &Split) -> u64 {
     }
 }
 
-/// How many bytes a compressed byte is taken to hold, for [`split_cost`]:
-/// logs and JSON events shrink 4 to 10 times with gzip, bzip2 or zstd. Only
-/// the order of tasks depends on it, never their results.
-const COMPRESSED_COST: u64 = 4;
+/// What a map task costs: the sum of its splits' [`split_cost`].
+pub(crate) fn task_cost(splits: &[Split]) -> u64 {
+    splits.iter().map(split_cost).sum()
+}
+
+/// Whether a task is one split that is a stream, which may be cut into
+/// pieces as it is read.
+fn stream_task(splits: &[Split]) -> bool {
+    matches!(splits, [s] if is_stream(s))
+}
 
 /// The items with their indexes, longest first (ties in order).
 fn longest_first<T>(items: Vec<T>, cost: impl Fn(&T) -> u64) -> Vec<(usize, T)> {
@@ -474,12 +497,19 @@ mod tests {
                 always: false,
             });
             let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                each_map_task(&pool, false, &run, vec![gz_split(0)], cut, |_, input| {
-                    if let MapInput::Stream { .. } = input {
-                        panic!("a bug in the task");
-                    }
-                    Ok(((), None))
-                })
+                each_map_task(
+                    &pool,
+                    false,
+                    &run,
+                    vec![vec![gz_split(0)]],
+                    cut,
+                    |_, input| {
+                        if let MapInput::Stream { .. } = input {
+                            panic!("a bug in the task");
+                        }
+                        Ok(((), None))
+                    },
+                )
             }));
             let _ = tx.send(r.is_err());
         });
@@ -516,7 +546,12 @@ mod tests {
         let run = RunFlag::new();
         let gate = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let plain = split(3, Compression::None);
-        let splits = vec![gz_split(0), gz_split(1), gz_split(2), plain];
+        let splits = vec![
+            vec![gz_split(0)],
+            vec![gz_split(1)],
+            vec![gz_split(2)],
+            vec![plain],
+        ];
         let cut = Some(Cut {
             piece_bytes: 1 << 20,
             max_line: usize::MAX,
@@ -532,13 +567,13 @@ mod tests {
                         line: 1,
                         header: None,
                     };
-                    ((s.index, None), Some(rest))
+                    ((s[0].index, None), Some(rest))
                 }
                 MapInput::Split => {
                     gate.store(true, std::sync::atomic::Ordering::SeqCst);
-                    ((s.index, None), None)
+                    ((s[0].index, None), None)
                 }
-                MapInput::Piece(p) => ((s.index, Some(p.index)), None),
+                MapInput::Piece(p) => ((s[0].index, Some(p.index)), None),
                 MapInput::WholeFile => unreachable!("the scheduler never makes one"),
             })
         })
