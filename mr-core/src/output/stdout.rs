@@ -2,27 +2,82 @@
 //! merged by key (reduce steps), so stdout is in key order.
 
 use crate::error::{Error, Result};
+use crate::input::listing::{Compression, InputFile, InputSource};
+use crate::input::Split;
 use crate::protocol::key_len;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::fs::File;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
-/// Writes the parts to `out`, concatenated in order.
+/// Writes the parts to `out`, concatenated in order. A part named as
+/// compressed (`part-00000.gz`, `part-r-00000.deflate`: Spark's and Hadoop's
+/// under `mapreduce.output.fileoutputformat.compress=true`) whose first
+/// bytes agree is decoded; any other part is copied as it is, whatever its
+/// first bytes (a raw output line may start as gzip's magic does).
 pub fn concat_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
     let mut out = StopWriter(out);
     for p in parts {
         let mut f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
-        copy_part(&mut f, p, &mut out)?;
+        match compressed_part(&mut f, p)? {
+            Some(c) => {
+                let mut decoded = decoded_part(p, &f, c)?;
+                copy_part(&mut decoded, p, &mut out)?;
+            }
+            None => copy_part(&mut f, p, &mut out)?,
+        }
     }
     Ok(())
 }
 
+/// The compression of a part that its name and its first bytes both say
+/// (see [`concat_parts`]); the file is left at its start.
+fn compressed_part(f: &mut File, p: &Path) -> Result<Option<Compression>> {
+    use std::io::Seek;
+    let Some(ext) = p.extension().and_then(|e| e.to_str()) else {
+        return Ok(None);
+    };
+    if !["gz", "bz2", "zst", "deflate", "snappy", "lz4"].contains(&ext) {
+        return Ok(None);
+    }
+    let mut head = Vec::with_capacity(16);
+    Read::by_ref(f)
+        .take(16)
+        .read_to_end(&mut head)
+        .map_err(|e| Error::io("reading", p, e))?;
+    f.rewind().map_err(|e| Error::io("reading", p, e))?;
+    let by_magic = Compression::from_magic(&head).filter(|c| {
+        matches!(
+            (c, ext),
+            (Compression::Gzip, "gz") | (Compression::Bzip2, "bz2") | (Compression::Zstd, "zst")
+        )
+    });
+    Ok(by_magic.or_else(|| Compression::by_name(ext, &head)))
+}
+
+/// A compressed part's decoded bytes.
+fn decoded_part(p: &Path, f: &File, compression: Compression) -> Result<Box<dyn Read + Send>> {
+    let size = f.metadata().map_err(|e| Error::io("reading", p, e))?.len();
+    let file = InputFile {
+        source: InputSource::Path(p.to_path_buf()),
+        display: p.display().to_string(),
+        size,
+        compression,
+        id: None,
+    };
+    let split = Split {
+        index: 0,
+        file: std::sync::Arc::new(file),
+        start: 0,
+        end: u64::MAX,
+    };
+    Ok(crate::input::lines::open_stream_split(&split)?.bytes)
+}
+
 /// Copies one part to stdout, each side's error its own: a full disk
 /// behind stdout is stdout's, not the part's.
-fn copy_part(f: &mut File, p: &std::path::Path, out: &mut dyn Write) -> Result<()> {
-    use std::io::Read;
+fn copy_part(f: &mut dyn Read, p: &std::path::Path, out: &mut dyn Write) -> Result<()> {
     let stopped = |e: Error| {
         if crate::cancel::requested() {
             Error::Interrupted
@@ -172,4 +227,30 @@ pub fn merge_sorted_lines(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    #[test]
+    fn compressed_parts_are_decoded_and_plain_ones_copied_whatever_they_start_with() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("part-00000.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"\"a\"\t1\n").unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let zst = dir.path().join("part-00001.zst");
+        std::fs::write(&zst, zstd::encode_all(&b"\"b\"\t2\n"[..], 3).unwrap()).unwrap();
+        // A raw line that starts as gzip does, in a part not named .gz.
+        let raw = dir.path().join("part-00002");
+        std::fs::write(&raw, b"\x1f\x8b raw\n").unwrap();
+        // Named .gz but not gzip: copied as it is.
+        let named = dir.path().join("part-00003.gz");
+        std::fs::write(&named, b"plain\n").unwrap();
+        let mut out = Vec::new();
+        concat_parts(&[gz, zst, raw, named], &mut out).unwrap();
+        assert_eq!(out, b"\"a\"\t1\n\"b\"\t2\n\x1f\x8b raw\nplain\n");
+    }
 }
