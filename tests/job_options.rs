@@ -240,6 +240,17 @@ fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
         stderr(&o)
     );
     assert!(w.path("out/part-00002").exists());
+    // The emulator takes it too (it was ignored: one reducer, and so one
+    // reducer_final summary, where Hadoop runs three).
+    let input = input.to_str().unwrap();
+    for reduces in ["mapreduce.job.reduces=3", "mapred.reduce.tasks=3"] {
+        let args = [
+            "run", "mr_wc", "-r", "emulate", "-D", reduces, "-o", "emu", input,
+        ];
+        let o = ok(w.mr(&[&args[..], &["--overwrite"]].concat()));
+        assert!(stderr(&o).contains("3 reduce tasks"), "{}", stderr(&o));
+        assert_eq!(part_names(&w.path("emu")).len(), 3, "{reduces}");
+    }
 }
 
 /// Keys with a tab or a newline written as text (mrjob's TextProtocol

@@ -68,7 +68,8 @@ const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 
 /// Runs `plan` under the emulator, as `mr run JOB -r emulate` asks.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
-    let cfg = crate::cmd::run::config(args)?;
+    let mut cfg = crate::cmd::run::config(args)?;
+    cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, |k| plan.jobconf(k))?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let report = emulate(plan, &cfg, args.seed, &mut out)?;

@@ -229,7 +229,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "overwrite": args.overwrite,
         "staging": staging_of(output.as_deref(), args.overwrite, &plan.job),
         "local_output": work.join("output").display().to_string(),
-        "partitions": args.partitions,
+        "partitions": crate::cmd::run::reducers_asked(args.partitions, |k| plan.jobconf(k))?,
         "master": args.spark_master,
         "spark_conf": spark_conf,
         "hadoop_conf": hadoop_conf,

@@ -18,6 +18,28 @@ use std::sync::Arc;
 /// The jobconf keys the local runner itself reads.
 pub const LOCAL_JOBCONF: [&str; 2] = ["mapreduce.job.reduces", "mapred.reduce.tasks"];
 
+/// The reducers a run asks for: `--partitions`, else `-D
+/// mapreduce.job.reduces=N` (or `mapred.reduce.tasks`, from the command line
+/// or the config file's jobconf, which `jobconf` looks up), as Hadoop reads
+/// it; 0 (the runner's default) when neither says. The local runner, the
+/// emulator and Spark all take it, so `-D mapreduce.job.reduces=3` gives
+/// three reducers (and `reducer_final` runs) on each, as on Hadoop.
+pub(crate) fn reducers_asked<'a>(
+    partitions: usize,
+    jobconf: impl Fn(&str) -> Option<&'a str>,
+) -> anyhow::Result<usize> {
+    if partitions != 0 {
+        return Ok(partitions);
+    }
+    match LOCAL_JOBCONF.iter().find_map(|k| jobconf(k)) {
+        Some(n) => Ok(n
+            .trim()
+            .parse()
+            .map_err(|_| UsageError(format!("-D mapreduce.job.reduces={n}: not a number")))?),
+        None => Ok(0),
+    }
+}
+
 /// Parses repeated `KEY=VALUE` options.
 pub fn parse_pairs(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     items
@@ -427,15 +449,10 @@ fn run_local(
 ) -> anyhow::Result<mr_core::JobReport> {
     let mut cfg = config(args)?;
     let params = job_params(job, args, false)?;
-    if args.partitions == 0 {
-        // -D mapreduce.job.reduces=N: the reducers, as on Hadoop.
-        if let Some(n) = LOCAL_JOBCONF.iter().find_map(|k| params.jobconf.get(*k)) {
-            cfg.partitions = n
-                .parse()
-                .map_err(|_| UsageError(format!("-D mapreduce.job.reduces={n}: not a number")))?;
-            cfg.validate().map_err(|e| UsageError(e.to_string()))?;
-        }
-    }
+    cfg.partitions = reducers_asked(args.partitions, |k| {
+        params.jobconf.get(k).map(String::as_str)
+    })?;
+    cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     cfg.params = Arc::new(params);
     for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
         // Before any task thread starts: the job's code reads them as

@@ -2,8 +2,8 @@
 //! merged by key (reduce steps), so stdout is in key order.
 
 use crate::error::{Error, Result};
-use crate::input::listing::{Compression, InputFile, InputSource};
 use crate::input::Split;
+use crate::input::listing::{Compression, InputFile, InputSource};
 use crate::protocol::key_len;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
