@@ -969,6 +969,19 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
         // Hadoop Streaming would cut it to TZ=America/New.
         hadoop(&["--cmdenv", "TZ=America/New York"]),
     ];
+    // Paths that start with `-` reach Hadoop as paths, not options (its
+    // commands printed their usage).
+    let dashed = ["--input=-in.txt", "--output=-out", "-r", "hadoop"];
+    let o = ok(w.mr(&[&["run", "word_count"][..], &dashed, &hadoop(&[])[8..]].concat()));
+    let dry = stdout(&o);
+    assert!(
+        dry.starts_with("hadoop fs -ls -d ./-out ./-out/_SUCCESS\n"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("-input ./-in.txt \\\n    -output ./-out \\\n"),
+        "{dry}"
+    );
     for args in &usage {
         let o = w.mr(args);
         assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));

@@ -697,7 +697,10 @@ fn hadoop_bin(args: &RunArgs) -> String {
 
 /// The options of `mr run -r hadoop`, checked.
 pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> {
-    let inputs = super::inputs(args);
+    let inputs: Vec<String> = super::inputs(args)
+        .iter()
+        .map(|i| not_an_option(i))
+        .collect();
     super::refuse_tables(&inputs)?;
     if inputs.is_empty() {
         anyhow::bail!("-r hadoop needs --input (a path on the cluster, e.g. hdfs:///logs)");
@@ -733,7 +736,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         hadoop_bin,
         streaming_jar,
         inputs,
-        output: tidy_output(&output.display().to_string()),
+        output: not_an_option(&tidy_output(&output.display().to_string())),
         tmp_base: args
             .tmp_dir
             .as_ref()
@@ -743,6 +746,25 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         jobconf: parse_jobconf(&args.jobconf)?,
         overwrite: args.overwrite,
     })
+}
+
+/// A relative path that starts with `-` (`-out`) as `./-out`: Hadoop's
+/// commands (`hadoop fs -test -e -out`, `-output -out`) take it for an
+/// option and print their usage. `-` alone (stdin) is left as it is.
+///
+/// ```
+/// use mr_cli::cluster::hadoop::not_an_option;
+/// assert_eq!(not_an_option("-out"), "./-out");
+/// assert_eq!(not_an_option("--x/y"), "./--x/y");
+/// assert_eq!(not_an_option("out-1"), "out-1");
+/// assert_eq!(not_an_option("-"), "-");
+/// ```
+pub fn not_an_option(path: &str) -> String {
+    if path.starts_with('-') && path != "-" {
+        format!("./{path}")
+    } else {
+        path.to_string()
+    }
 }
 
 /// The output path without a trailing `/` or `/.` (`OUT/.` would put the
