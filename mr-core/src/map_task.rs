@@ -44,6 +44,14 @@ pub(crate) struct MapEnv<'a> {
     pub max_line: usize,
 }
 
+impl MapEnv<'_> {
+    /// A fold step's table budget: half the task's, its sort buffer the
+    /// other half (only one split's mapper, and table, lives at a time).
+    fn fold_budget(&self) -> Option<usize> {
+        self.step.folds.then_some(self.buffer_bytes / 2)
+    }
+}
+
 /// What a map task reads.
 pub(crate) enum MapInput<'a> {
     /// Its split, whole.
@@ -170,15 +178,13 @@ pub(crate) fn run_map_task(
 ) -> Result<MapResult> {
     crate::cancel::check()?;
     let Some(first) = splits.first() else {
-        return Err(crate::error::Error::Config(
+        return Err(crate::error::Error::Internal(
             "a map task with no split".into(),
         ));
     };
-    // A fold step's table and its sort buffer share the task's budget.
-    let buffer_bytes = if env.step.folds {
-        env.buffer_bytes / 2
-    } else {
-        env.buffer_bytes
+    let buffer_bytes = match env.fold_budget() {
+        Some(table) => env.buffer_bytes - table,
+        None => env.buffer_bytes,
     };
     let mut counters = Counters::default();
     let mut stats = TaskStats {
@@ -283,8 +289,8 @@ fn map_split(
         params: env.params.clone(),
     };
     let mut mapper = env.step.new_mapper();
-    if env.step.folds {
-        mapper.set_budget(env.buffer_bytes / 2);
+    if let Some(table) = env.fold_budget() {
+        mapper.set_budget(table);
     }
     mapper.init(&ctx).map_err(|e| {
         RecordError::Job(e.to_string()).in_hook(format!("step {} mapper init", env.step_index))

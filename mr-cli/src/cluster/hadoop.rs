@@ -749,7 +749,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
 }
 
 /// A relative path that starts with `-` (`-out`) as `./-out`: Hadoop's
-/// commands (`hadoop fs -test -e -out`, `-output -out`) take it for an
+/// commands (`hadoop fs -ls -d -out`, `-output -out`) take it for an
 /// option and print their usage. `-` alone (stdin) is left as it is.
 ///
 /// ```

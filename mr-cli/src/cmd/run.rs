@@ -31,11 +31,14 @@ pub(crate) fn reducers_asked<'a>(
     if partitions != 0 {
         return Ok(partitions);
     }
-    match LOCAL_JOBCONF.iter().find_map(|k| jobconf(k)) {
-        Some(n) => Ok(n
+    match LOCAL_JOBCONF
+        .iter()
+        .find_map(|k| jobconf(k).map(|v| (k, v)))
+    {
+        Some((k, n)) => Ok(n
             .trim()
             .parse()
-            .map_err(|_| UsageError(format!("-D mapreduce.job.reduces={n}: not a number")))?),
+            .map_err(|_| UsageError(format!("-D {k}={n}: not a number")))?),
         None => Ok(0),
     }
 }

@@ -69,11 +69,11 @@ pub(crate) fn each_task<T: Send, R: Send>(
 
 /// Runs `task` on every task's splits (one split, or a pack of small files'
 /// splits: see [`crate::input::split::pack`]), as [`each_task`] does with
-/// [`task_cost`]; with `cut`, a split alone in its task that is a stream is read by one task until that task
-/// finds itself the bound while workers wait for work (see
-/// [`MapInput::Stream`]); it hands the rest back, which is cut into pieces
-/// of about `cut.piece_bytes`, and `task` runs on each piece. Results come
-/// back in split order, a split's pieces in their order.
+/// [`task_cost`]; with `cut`, a split alone in its task that is a stream is
+/// read by one task until that task finds itself the bound while workers
+/// wait for work (see [`MapInput::Stream`]); it hands the rest back, which is
+/// cut into pieces of about `cut.piece_bytes`, and `task` runs on each
+/// piece. Results come back in task order, a split's pieces in their order.
 pub(crate) fn each_map_task<R: Send>(
     pool: &rayon::ThreadPool,
     inline: bool,
