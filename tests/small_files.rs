@@ -55,8 +55,15 @@ fn many_small_files_are_a_few_tasks_with_the_results_of_one_file() {
     w.write("one.jsonl", &all);
     let want = ok(w.mr(&["run", "url_views", "-i", "one.jsonl", "-q"]));
     for extra in [&[][..], &["--chunksize", "2KB"], &["-j", "1"]] {
-        let o = ok(w.mr(&[&["run", "url_views", "-i", "logs"][..], extra].concat()));
+        let args = ["run", "url_views", "-i", "logs", "--report", "r.json"];
+        let o = ok(w.mr(&[&args[..], extra].concat()));
         assert_eq!(stdout(&o), stdout(&want), "{extra:?}");
+        // Every file's bytes are counted (only each task's last file was).
+        let report: serde_json::Value =
+            serde_json::from_slice(&fs::read(w.path("r.json")).unwrap()).unwrap();
+        // (of text: the .gz's uncompressed bytes).
+        let counted = report["totals"]["input_bytes"].as_u64();
+        assert_eq!(counted, Some(all.len() as u64), "{extra:?}");
         let tasks = counter(&stderr(&o), "step 0: map tasks");
         let most = if extra.is_empty() { 8 } else { 200 };
         assert!(tasks <= most, "{extra:?}: {tasks} map tasks for 600 files");
@@ -91,8 +98,13 @@ fn each_packed_file_is_its_own_to_the_mapper() {
     ok(w.mr(&[
         "run", "mr_grep", "-e", "page_url", "-i", "logs", "-o", "grep",
     ]));
-    let parts = part_names(&w.path("grep")).len();
-    assert!(parts <= 8, "{parts} part files for 300 input files");
+    // Numbered by task, in input order: `cat grep/part-*` is the input's
+    // order (they were numbered by each task's first file: part-00000,
+    // part-00037, and past 99,999 files part-112517 before part-37618).
+    let parts = part_names(&w.path("grep"));
+    assert!(parts.len() <= 8, "{parts:?} for 300 input files");
+    let numbered: Vec<String> = (0..parts.len()).map(|i| format!("part-{i:05}")).collect();
+    assert_eq!(parts, numbered);
     assert_eq!(read_parts(&w.path("grep")), all);
 }
 

@@ -170,18 +170,21 @@ impl Sink {
 /// splits one after another (a pack, see [`crate::input::split::pack`]): one
 /// sort buffer (or part file) and one bad-records file for the task, and a
 /// mapper of its own for each split, as if each were a task (its hooks and
-/// [`TaskContext`] name its file).
+/// [`TaskContext`] name its file). `task` numbers the task in its step: it
+/// names its part file (map-only steps, in input order) and its bad-records
+/// file.
 pub(crate) fn run_map_task(
     env: &MapEnv<'_>,
+    task: usize,
     splits: &[Split],
     input: MapInput<'_>,
 ) -> Result<MapResult> {
     crate::cancel::check()?;
-    let Some(first) = splits.first() else {
+    if splits.is_empty() {
         return Err(crate::error::Error::Internal(
             "a map task with no split".into(),
         ));
-    };
+    }
     let buffer_bytes = match env.fold_budget() {
         Some(table) => env.buffer_bytes - table,
         None => env.buffer_bytes,
@@ -191,16 +194,14 @@ pub(crate) fn run_map_task(
         map_tasks: 1,
         ..TaskStats::default()
     };
-    let mut name = format!("map-{}-{:05}", env.step_index, first.index);
+    let mut name = format!("map-{}-{task:05}", env.step_index);
     if let MapInput::Piece(p) = &input {
         name.push_str(&format!("-{:05}", p.index));
     }
     let mut bad = BadRecords::new(env.bad_dir.join(name));
     let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
-        Some(dir) => Sink::Part(PartWriter::create(
-            &dir.join(format!("part-{:05}", first.index)),
-        )?),
+        Some(dir) => Sink::Part(PartWriter::create(&dir.join(format!("part-{task:05}")))?),
         None => Sink::Buffer(Box::new(
             SortBuffer::new(
                 env.step_index,
@@ -214,7 +215,7 @@ pub(crate) fn run_map_task(
             .with_fan_in(env.fan_in),
         )),
     };
-    let mut task = Task {
+    let mut shared = Task {
         sink: &mut sink,
         bad: &mut bad,
         policy: &mut policy,
@@ -226,7 +227,7 @@ pub(crate) fn run_map_task(
     for split in splits {
         crate::cancel::check()?;
         let input = input.take().unwrap_or(MapInput::Split);
-        rest = map_split(env, split, input, &mut task)?;
+        rest = map_split(env, split, input, &mut shared)?;
     }
     stats.skipped_records += policy.skipped;
     let (runs, part) = match sink {
@@ -445,7 +446,7 @@ fn map_split(
     }
     crate::input::csv::end_task();
     // A whole file, as a table, counts as the bytes of the file.
-    stats.input_bytes = if table || whole {
+    stats.input_bytes += if table || whole {
         split.len()
     } else {
         reader.position().saturating_sub(first_offset)

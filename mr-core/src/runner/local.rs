@@ -261,6 +261,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             always,
             max_line,
         });
+        // A task's number, found by its first split: its part file's and its
+        // bad-records file's (part-00000, part-00001... in input order).
+        let task_of: std::collections::HashMap<usize, usize> = tasks
+            .iter()
+            .enumerate()
+            .filter_map(|(n, t)| Some((t.first()?.index, n)))
+            .collect();
         let map_results = each_map_task(&pool, cfg.inline, &run, tasks, cut, |s, input| {
             // Tiny splits may never reach the task's own checks.
             crate::cancel::check()?;
@@ -270,7 +277,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 _ => None,
             };
             let input = if whole { MapInput::WholeFile } else { input };
-            let r = run_map_task(&env, s, input);
+            let task = s.first().and_then(|s| task_of.get(&s.index)).copied();
+            let task = task.unwrap_or_default();
+            let r = run_map_task(&env, task, s, input);
             if let Some(p) = &cfg.progress {
                 // A split counts as done with its first task.
                 if piece_index.unwrap_or(0) == 0 {
@@ -286,7 +295,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 let rec = TaskRecord {
                     step: i,
                     phase: "map",
-                    task: s.first().map_or(0, |s| s.index),
+                    task,
                     piece: piece_index,
                     thread,
                     start,
