@@ -791,12 +791,7 @@ pub fn tidy_output(out: &str) -> String {
 
 /// Runs (or with `--dry-run`, prints) the Hadoop commands of `plan`.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
-    // A dry run shows the paths as they are; a run ships plain ones.
-    let (shipped, _links) = if args.dry_run {
-        (plan.clone(), None)
-    } else {
-        super::with_plain_paths(plan)?
-    };
+    let (shipped, _links) = super::with_plain_paths(plan, args.dry_run)?;
     let plan = &shipped;
     let o = options(plan, args)?;
     let cmds = commands(plan, &o);

@@ -703,16 +703,21 @@ fn plain_path_byte(b: &u8) -> bool {
 }
 
 /// `plan` with its binary and files at paths Hadoop's `-files` and Spark's
-/// `addFile` can take:
+/// `addFile` (which reads its path as a URI too: a `#` cuts it) can take, or
+/// as it is for a dry run, which shows the paths as given:
 /// each one whose path is not plain ([`plain_path_byte`]) is reached through a
 /// symbolic link in a temp dir (returned: the links live as long as it
 /// does). A file's link name the user chose (`--files PATH#NAME`) that is
 /// not plain is refused: the job reads the file by that name.
 pub(super) fn with_plain_paths(
     plan: &JobPlan,
+    dry_run: bool,
 ) -> anyhow::Result<(JobPlan, Option<tempfile::TempDir>)> {
     use anyhow::Context as _;
     use std::os::unix::ffi::OsStrExt;
+    if dry_run {
+        return Ok((plan.clone(), None));
+    }
     let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(plain_path_byte);
     for (path, name) in &plan.extras.files {
         if !name.chars().all(plain_name_char) {

@@ -305,12 +305,7 @@ fn java_available() -> bool {
 /// Runs (or with `--dry-run`, prints) `plan` on Spark.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let started = Instant::now();
-    // addFile reads its path as a URI too (a `#` cuts it).
-    let (shipped, _links) = if args.dry_run {
-        (plan.clone(), None)
-    } else {
-        super::with_plain_paths(plan)?
-    };
+    let (shipped, _links) = super::with_plain_paths(plan, args.dry_run)?;
     let plan = &shipped;
     let launcher = find_launcher(args.spark_submit.as_deref())?;
     let conf = parse_jobconf(&args.jobconf)?;

@@ -259,6 +259,7 @@ impl<R: Read> LineReader<R> {
         // A long line found whole in the buffer is cut all the same.
         let cut = len > self.max_line;
         if cut && self.stop_at_cut {
+            // The reader ends here, as at the end of its split.
             self.end = self.pos;
         }
         let len = len.min(self.max_line);
@@ -279,11 +280,8 @@ impl<R: Read> LineReader<R> {
         }
         let line_start = self.pos;
         if self.stop_at_cut {
-            self.eof = true;
-            self.end = line_start;
-            self.hi = max;
-            self.lo = max;
-            self.scanned = 0;
+            // The reader ends here, as at the end of its split.
+            self.end = self.pos;
             return Ok((line_start, trim_line(&self.buf[..max], line_start == 0)));
         }
         // Bytes of the line after its first `max`, none of them a newline.

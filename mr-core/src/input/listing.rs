@@ -249,6 +249,26 @@ impl Compression {
         plausible.then_some(c)
     }
 
+    /// The format a file's extension names when its magic number can say
+    /// so too (`gz`, `bz2`, `zst`/`zstd`, `deflate`, `parquet`): a hint, to
+    /// be checked against the file's first bytes.
+    ///
+    /// ```
+    /// use mr_core::input::listing::Compression;
+    /// assert_eq!(Compression::from_extension("zstd"), Some(Compression::Zstd));
+    /// assert_eq!(Compression::from_extension("jsonl"), None);
+    /// ```
+    pub fn from_extension(ext: &str) -> Option<Compression> {
+        Some(match ext {
+            "gz" => Compression::Gzip,
+            "bz2" => Compression::Bzip2,
+            "zst" | "zstd" => Compression::Zstd,
+            "deflate" => Compression::Deflate,
+            "parquet" => Compression::Parquet,
+            _ => return None,
+        })
+    }
+
     fn magic(self) -> &'static [u8] {
         match self {
             Compression::None => b"",
@@ -714,13 +734,8 @@ fn detect_compression(path: &Path) -> Result<Compression> {
         Some(c) => return Ok(c),
         None => {}
     }
-    let hinted = match ext {
-        "gz" => Compression::Gzip,
-        "bz2" => Compression::Bzip2,
-        "zst" | "zstd" => Compression::Zstd,
-        "deflate" => Compression::Deflate,
-        "parquet" => Compression::Parquet,
-        _ => return hadoop_codec(path, ext).map(|()| Compression::None),
+    let Some(hinted) = Compression::from_extension(ext) else {
+        return hadoop_codec(path, ext).map(|()| Compression::None);
     };
     if head.len() < 4
         && hinted

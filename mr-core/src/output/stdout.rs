@@ -38,7 +38,8 @@ fn compressed_part(f: &mut File, p: &Path) -> Result<Option<Compression>> {
     let Some(ext) = p.extension().and_then(|e| e.to_str()) else {
         return Ok(None);
     };
-    if !["gz", "bz2", "zst", "deflate", "snappy", "lz4"].contains(&ext) {
+    let named = Compression::from_extension(ext).filter(|c| *c != Compression::Parquet);
+    if named.is_none() && !["snappy", "lz4"].contains(&ext) {
         return Ok(None);
     }
     let mut head = Vec::with_capacity(16);
@@ -47,12 +48,7 @@ fn compressed_part(f: &mut File, p: &Path) -> Result<Option<Compression>> {
         .read_to_end(&mut head)
         .map_err(|e| Error::io("reading", p, e))?;
     f.rewind().map_err(|e| Error::io("reading", p, e))?;
-    let by_magic = Compression::from_magic(&head).filter(|c| {
-        matches!(
-            (c, ext),
-            (Compression::Gzip, "gz") | (Compression::Bzip2, "bz2") | (Compression::Zstd, "zst")
-        )
-    });
+    let by_magic = Compression::from_magic(&head).filter(|c| Some(*c) == named);
     Ok(by_magic.or_else(|| Compression::by_name(ext, &head)))
 }
 
