@@ -247,6 +247,30 @@ fn spawn(w: &Workdir, job: &str, input: &str, extra: &[&str], stdout: Stdio) -> 
         .unwrap()
 }
 
+/// The exit code and stderr of `child`, which must end within `limit`.
+#[track_caller]
+fn ended_within(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let started = Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break s;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            panic!("still running after {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let mut err = String::new();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut err)
+        .unwrap();
+    (status.code(), err)
+}
+
 /// A condition that holds once `cond` has held for `hold`.
 fn held_for(mut cond: impl FnMut() -> bool, hold: Duration) -> impl FnMut() -> bool {
     let mut since: Option<Instant> = None;
@@ -952,32 +976,15 @@ fn a_line_longer_than_max_line_mb_is_a_bad_record_read_past() {
 fn an_endless_line_fails_at_once_or_stops_on_a_signal() {
     let w = Workdir::new();
     fs::create_dir(w.path("scratch")).unwrap();
-    let mut child = spawn(
+    let child = spawn(
         &w,
         "word_count",
         "/dev/zero",
         &["--max-line-mb", "1"],
         Stdio::null(),
     );
-    let started = Instant::now();
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if started.elapsed() > Duration::from_secs(30) {
-            let _ = child.kill();
-            panic!("a strict run still reads an endless line after 30 s");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    assert_eq!(status.code(), Some(1), "{err}");
+    let (code, err) = ended_within(child, Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{err}");
     assert!(
         err.contains("bad record at /dev/zero:1: the line is longer than 1048576 bytes"),
         "{err}"
@@ -996,6 +1003,50 @@ fn an_endless_line_fails_at_once_or_stops_on_a_signal() {
     assert!(took < Duration::from_secs(5), "{took:?}: {err}");
     assert!(!err.contains("did not stop"), "{err}");
     assert!(!w.path("out").exists());
+}
+
+/// The Hadoop emulator feeds its mappers under the same line limit: an
+/// endless line fails at once in a strict run (the emulator used to hold it
+/// whole: 5 GB of `/dev/zero` in 15 s), and a long line is kept aside under
+/// `--skip-bad-records` with the local runner's results.
+#[test]
+fn the_emulator_feeds_mappers_under_the_line_limit() {
+    let w = Workdir::new();
+    fs::create_dir(w.path("scratch")).unwrap();
+    let emulate = ["--max-line-mb", "1", "-r", "emulate"];
+    let child = spawn(&w, "word_count", "/dev/zero", &emulate, Stdio::null());
+    let (code, err) = ended_within(child, Duration::from_secs(30));
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("bad record at file:/dev/zero:1: the line is longer than 1048576 bytes"),
+        "{err}"
+    );
+
+    let long = "x".repeat(3 << 20);
+    w.write("long.txt", format!("a b\n{long}\nc a\n"));
+    let o = w.mr(&[&["run", "word_count", "-i", "long.txt"][..], &emulate].concat());
+    failed_saying(
+        &o,
+        "long.txt:2: the line is longer than 1048576 bytes",
+        &w.path("x"),
+    );
+    let skip = ["--skip-bad-records", "-q"];
+    let local = ok(w.mr(&[
+        &["run", "word_count", "-i", "long.txt", "--max-line-mb", "1"][..],
+        &skip,
+    ]
+    .concat()));
+    let emulated = ok(w.mr(&[
+        &["run", "word_count", "-i", "long.txt"][..],
+        &emulate,
+        &skip,
+    ]
+    .concat()));
+    assert_eq!(sorted(&stdout(&emulated)), sorted(&stdout(&local)));
+    assert_eq!(
+        sorted(&stdout(&local)),
+        ["\"a\"\t2", "\"b\"\t1", "\"c\"\t1"]
+    );
 }
 
 /// Text a Windows tool wrote (PowerShell's `>` writes UTF-16LE): read as

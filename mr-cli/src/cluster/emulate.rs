@@ -143,6 +143,7 @@ pub fn emulate(
         partitions: cfg.partition_count(),
         task_buffer: (cfg.sort_buffer_bytes as usize / cfg.threads()).max(1024),
         pid: std::process::id(),
+        max_line: cfg.max_line_bytes,
     };
     let mut counters = Counters::default();
     let whole = plan.steps.first().is_some_and(|s| s.whole_files);
@@ -202,6 +203,9 @@ struct Emulator<'a> {
     /// Sort-buffer bytes of one map task.
     task_buffer: usize,
     pid: u32,
+    /// `--max-line-mb` in bytes: the longest input line a first-step
+    /// mapper is given.
+    max_line: usize,
 }
 
 /// One step being emulated.
@@ -331,6 +335,20 @@ impl StepRun<'_> {
 
     /// A task's working directory, with the binary linked into it under its
     /// own name (as Hadoop's `-files` does).
+    /// What the mappers of this step are fed of a long line: only the
+    /// first step's read the user's lines, as in the local runner.
+    fn line_limit(&self) -> LineLimit {
+        let mapper_max = if self.step == 0 {
+            self.em.max_line
+        } else {
+            usize::MAX
+        };
+        LineLimit {
+            bytes: mapper_max.saturating_add(1),
+            stop_at_cut: !self.em.plan.skip_bad_records,
+        }
+    }
+
     fn task_dir(&self, name: &str) -> Result<PathBuf> {
         let dir = self.dir.join("tasks").join(name);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -460,7 +478,8 @@ impl StepRun<'_> {
         let stdout = proc.child.stdout.take();
         let mut counters = Counters::default();
         let (fed, collected) = std::thread::scope(|s| {
-            let feeder = s.spawn(move || feed_split(split, stdin));
+            let limit = self.line_limit();
+            let feeder = s.spawn(move || feed_split(split, limit, stdin));
             let collected = match (&out, stdout) {
                 (MapOut::Sorted(map_out), Some(stdout)) => {
                     let r = self.collect(m, &dir, &env, map_out, stdout, &mut counters);
@@ -752,12 +771,29 @@ enum MapOut<'a> {
     Sorted(&'a Path),
 }
 
-/// Writes the lines of a split to a mapper's stdin.
-fn feed_split(split: &Split, stdin: Option<ChildStdin>) -> Result<Fed> {
+/// How much of a long input line the emulator feeds a mapper.
+#[derive(Debug, Clone, Copy)]
+struct LineLimit {
+    /// Lines longer than this are fed cut to this length.
+    bytes: usize,
+    /// Feed nothing after a cut line (a strict run's mapper fails on it).
+    stop_at_cut: bool,
+}
+
+/// Writes the lines of a split to a mapper's stdin. A line over the
+/// mapper's `--max-line-mb` is fed cut one byte past it: the task then
+/// fails on it, or keeps it aside under `--skip-bad-records`, as the local
+/// runner does, and the emulator never holds an endless line (`/dev/zero`)
+/// in memory.
+fn feed_split(split: &Split, limit: LineLimit, stdin: Option<ChildStdin>) -> Result<Fed> {
     let Some(stdin) = stdin else {
         return Ok(Fed::All);
     };
     let mut reader = open_split(split, None)?;
+    reader.set_max_line(limit.bytes);
+    if limit.stop_at_cut {
+        reader.stop_at_cut();
+    }
     let mut w = BufWriter::with_capacity(1 << 16, stdin);
     let mut write = || -> io::Result<()> {
         // As Hadoop with `stream.map.input.ignoreKey=false` (what -r hadoop
@@ -931,6 +967,7 @@ mod tests {
             partitions: 4,
             task_buffer: 1024,
             pid: 42,
+            max_line: usize::MAX,
         };
         let step = StepRun {
             em: &em,
