@@ -327,6 +327,7 @@ fn exit_status(signal: &str) -> i32 {
     match signal {
         "-INT" => 130,
         "-TERM" => 143,
+        "-QUIT" => 131,
         other => panic!("no status for {other}"),
     }
 }
@@ -428,6 +429,28 @@ fn sigterm_during_merge_passes() {
     let scratch = w.path("scratch");
     let r = signal_when(&mut child, "-TERM", || files_under(&scratch) >= 4);
     assert_stopped_cleanly(&w, "-TERM", r);
+}
+
+/// Ctrl-\\ (SIGQUIT) quits at once, where its default action (a core
+/// dump) would leave the spills and the staging directory behind.
+#[test]
+fn sigquit_exits_at_once_leaving_nothing_behind() {
+    let w = Workdir::new();
+    let text: String = (0..400_000)
+        .map(|i| format!("w{i} x{}\n", i % 100))
+        .collect();
+    w.write("in.txt", text);
+    let mut child = spawn(
+        &w,
+        "panic_on",
+        "in.txt",
+        &["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"],
+        Stdio::null(),
+    );
+    let scratch = w.path("scratch");
+    let (code, took, err) = signal_when(&mut child, "-QUIT", || files_under(&scratch) >= 4);
+    assert!(err.contains("quit by SIGQUIT"), "{err}");
+    assert_stopped_cleanly(&w, "-QUIT", (code, took, err));
 }
 
 #[test]

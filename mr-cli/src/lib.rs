@@ -486,6 +486,13 @@ fn on_stop_signal(signal: i32) {
     } else {
         ""
     };
+    if signal == signal_hook::consts::SIGQUIT {
+        // Ctrl-\ means "quit now": no clean stop, but the temp files and
+        // the unfinished output go, and never in the middle of a commit.
+        eprintln!("{erase}mr: quit by SIGQUIT, removing temp files and exiting at once");
+        mr_core::cancel::request_by_signal(signal);
+        mr_core::cancel::force_exit();
+    }
     if mr_core::cancel::requested() {
         // Leave no half-drawn progress line behind.
         eprint!("{erase}");
@@ -526,16 +533,17 @@ fn on_stop_signal(signal: i32) {
 /// watchdog removes the run's temp files and exits with that status; a second
 /// signal does so at once. Neither exits during an output commit (see
 /// [`mr_core::cancel`]), so the user's previous output is never left half
-/// replaced.
+/// replaced. SIGQUIT (Ctrl-\\) exits at once, as that second signal does,
+/// with 131, where its default action would leave the temp files behind.
 fn install_signal_handler() {
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
     // The handlers are installed on the thread that reads them: if the
     // thread cannot start, the signals keep their default action (they stop
     // mr at once) rather than being caught with nobody to act on them.
     let started = std::thread::Builder::new()
         .name("mr-signals".into())
         .spawn(
-            || match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP]) {
+            || match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) {
                 Ok(mut signals) => signals.forever().for_each(on_stop_signal),
                 Err(e) => eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
             },
