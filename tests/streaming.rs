@@ -229,6 +229,28 @@ fn task_mode_mapper_cuts_a_line_longer_than_max_line_mb() {
     assert!(kept.ends_with(&format!("\t{}", "x".repeat(2097))), "{kept}");
 }
 
+/// A job's `set_status` reaches Hadoop as `reporter:status:` lines in task
+/// mode, escaped and at most one a second, and is dropped by the local
+/// runner.
+#[test]
+fn set_status_is_a_reporter_line_in_task_mode_only() {
+    let w = Workdir::new();
+    let input = "a b\nSET-STATUS scored\u{1b}[2J 1000\nSET-STATUS scored 2000\nc\n";
+    let args = ["run", "panic_on", "--step-num", "0", "--mapper"];
+    let o = ok(w.mr_stdin(&args, Some(input.as_bytes())));
+    let err = stderr(&o);
+    let statuses: Vec<&str> = err
+        .lines()
+        .filter(|l| l.starts_with("reporter:status:") && !l.contains("reporter:status:mr "))
+        .collect();
+    assert_eq!(statuses, ["reporter:status:scored\\u{1b}[2J 1000"]);
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
+
+    w.write("in.txt", input);
+    let o = ok(w.mr(&["run", "panic_on", "-i", "in.txt"]));
+    assert!(!stderr(&o).contains("reporter:status:"), "{}", stderr(&o));
+}
+
 // ---------------------------------------------------------------------------
 // The Hadoop emulator.
 

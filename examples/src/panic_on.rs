@@ -12,7 +12,10 @@
 //!   while a run reads it (not counted);
 //! - a line `WRITE-FILE PATH` makes the mapper write a small file at PATH,
 //!   as a user saving a notebook into an output directory while a run
-//!   replaces it (not counted).
+//!   replaces it (not counted);
+//! - a line `SET-STATUS MESSAGE` makes the mapper set its task's status to
+//!   MESSAGE, as a long computation does to stay alive on Hadoop (not
+//!   counted).
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -32,6 +35,8 @@ pub const FINAL_MARKER: &str = "PANIC-IN-FINAL";
 pub const CUT_MARKER: &str = "CUT-FILE-SHORT";
 /// The marker that makes the mapper write a file.
 pub const WRITE_MARKER: &str = "WRITE-FILE";
+/// The marker that makes the mapper set its status.
+pub const STATUS_MARKER: &str = "SET-STATUS";
 
 /// The job.
 pub struct PanicOn;
@@ -41,7 +46,7 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES and writes one on WRITE-FILE PATH."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH and sets its status on SET-STATUS MESSAGE."
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
@@ -72,6 +77,10 @@ impl Mapper for Words {
                 .open(path)
                 .and_then(|f| f.set_len(bytes))
                 .map_err(JobError::msg)?;
+            return Ok(());
+        }
+        if let Some(message) = line.strip_prefix(STATUS_MARKER) {
+            out.set_status(message.trim());
             return Ok(());
         }
         if let Some(path) = line.strip_prefix(WRITE_MARKER) {

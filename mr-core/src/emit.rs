@@ -262,6 +262,23 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
         self.counters.add(group, name, amount);
     }
 
+    /// Sets the task's status, as mrjob's `set_status` does: on Hadoop
+    /// Streaming and Spark a line of the task's log and a keep-alive for a
+    /// long computation between records; dropped by the local runner. See
+    /// [`crate::status`].
+    ///
+    /// ```
+    /// # use mr_core::testing::with_emitter;
+    /// let records = with_emitter::<String, u64>(|out| {
+    ///     out.set_status("halfway");
+    ///     Ok(())
+    /// });
+    /// assert!(records.is_empty());
+    /// ```
+    pub fn set_status(&mut self, message: &str) {
+        crate::status::set_status(message);
+    }
+
     /// Records emitted through this emitter so far.
     pub fn emitted(&self) -> u64 {
         self.records

@@ -94,6 +94,7 @@ pub mod reducers;
 pub mod runner;
 pub mod shuffle;
 mod staged;
+pub mod status;
 pub mod testing;
 
 pub use config::{CutStreams, Output, RunConfig};

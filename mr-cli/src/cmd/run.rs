@@ -241,6 +241,7 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         }),
         max_line_bytes: max_line_bytes(args.max_line_mb)?,
     };
+    mr_core::status::report_to_stderr();
     let stdin = std::io::stdin();
     let stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
