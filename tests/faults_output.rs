@@ -869,3 +869,77 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
         assert!(w.path("K/run.json").exists());
     }
 }
+
+/// A power cut cannot be had in a test; what makes an output survive one
+/// can be seen: `strace` shows every part file and `_SUCCESS` flushed to
+/// disk (`fsync`) before the rename that puts the output in place, and the
+/// directory holding it flushed after, before the old output is removed.
+#[test]
+fn the_output_is_on_disk_before_it_is_put_in_place() {
+    let w = Workdir::new();
+    if !common::peer_available("strace", Command::new("strace").arg("-V")) {
+        return;
+    }
+    let traced = Command::new("strace")
+        .args(["-o", "/dev/null", "true"])
+        .status();
+    if !traced.is_ok_and(|s| s.success()) {
+        // Installed, but this sandbox does not allow ptrace(2).
+        common::skip_note("strace cannot trace here (ptrace not permitted)");
+        return;
+    }
+    w.write("in.txt", text(20_000, 3_000));
+    ok(w.mr(&["run", "word_count", "-i", "in.txt", "-o", "out"]));
+    let trace = w.path("trace.txt");
+    let o = Command::new("strace")
+        .args([
+            "-f",
+            "-y",
+            "-e",
+            "trace=fsync,rename,renameat2,unlink,unlinkat",
+            "-o",
+        ])
+        .arg(&trace)
+        .args([
+            MR,
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            "out",
+            "--overwrite",
+        ])
+        .args(["--partitions", "3", "-q"])
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    let trace = fs::read_to_string(trace).unwrap();
+    let lines: Vec<&str> = trace.lines().collect();
+    let at = |what: &dyn Fn(&str) -> bool| lines.iter().position(|l| what(l));
+    let swap = at(&|l| l.contains("renameat2(") && l.contains("RENAME_EXCHANGE"))
+        .unwrap_or_else(|| panic!("no exchange in\n{trace}"));
+    for part in ["part-00000", "part-00001", "part-00002", "_SUCCESS"] {
+        let synced = at(&|l| l.contains("fsync(") && l.contains(&format!("/{part}>")));
+        assert!(
+            synced.is_some_and(|i| i < swap),
+            "{part} not flushed before the swap:\n{trace}"
+        );
+    }
+    let parent = w.dir.path().canonicalize().unwrap();
+    let parent_synced =
+        at(&|l| l.contains("fsync(") && l.contains(&format!("<{}>", parent.display())));
+    let old_removed = at(&|l| l.contains("unlink") && l.contains("_SUCCESS"))
+        .unwrap_or_else(|| panic!("the old output's removal is not in\n{trace}"));
+    assert!(
+        parent_synced.is_some_and(|i| swap < i && i < old_removed),
+        "the swap is not flushed before the old output is removed:\n{trace}"
+    );
+    assert_eq!(
+        read_parts(&w.path("out")).lines().count(),
+        3_000 + 97 + 2,
+        "{}",
+        read_parts(&w.path("out"))
+    );
+}

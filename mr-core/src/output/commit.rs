@@ -169,8 +169,15 @@ impl OutputDir {
     /// Writes `_SUCCESS` and puts the staged output in place (replacing the
     /// old one under `--overwrite`); returns the output directory.
     pub fn commit(mut self) -> Result<PathBuf> {
+        // On disk before `_SUCCESS` says they are complete, and `_SUCCESS`
+        // before the rename that shows them: after a power cut, an output
+        // is complete or absent, never whole files of zeros under a
+        // `_SUCCESS` with the old output already removed.
+        sync_tree(&self.staging)?;
         let ok = self.staging.join(SUCCESS);
         fs::write(&ok, b"").map_err(|e| Error::io("writing", &ok, e))?;
+        sync_path(&ok)?;
+        sync_path(&self.staging)?;
         crate::cancel::check()?;
         let exists = fs::symlink_metadata(&self.target).is_ok();
         let old = if exists {
@@ -219,6 +226,11 @@ impl OutputDir {
         };
         // In place from here: an interrupt cannot undo it, and says so.
         crate::cancel::output_in_place(&self.dir);
+        // The rename on disk before the old output is removed. The output
+        // is in place whatever this says: a failure is only told.
+        if let Some(Err(e)) = self.target.parent().map(sync_path) {
+            let _ = writeln!(std::io::stderr(), "mr: warning: {e}");
+        }
         if let Some(old) = old {
             remove_old(&old, self.own.as_deref());
         }
@@ -309,6 +321,41 @@ fn keep_mode_and_owner(from: &Path, to: &Path) {
             "mr: warning: the new {} cannot have the old one's permissions ({mode:o}): {e}",
             from.display()
         );
+    }
+}
+
+/// Flushes every file and directory under `dir` (and `dir`) to disk, the
+/// files in parallel.
+fn sync_tree(dir: &Path) -> Result<()> {
+    use rayon::prelude::*;
+    let mut files = Vec::new();
+    let mut dirs = vec![dir.to_path_buf()];
+    let mut i = 0;
+    while let Some(d) = dirs.get(i).cloned() {
+        i += 1;
+        for e in fs::read_dir(&d).map_err(|e| Error::io("listing", &d, e))? {
+            let e = e.map_err(|e| Error::io("listing", &d, e))?;
+            match e.file_type() {
+                Ok(t) if t.is_dir() => dirs.push(e.path()),
+                Ok(t) if t.is_file() => files.push(e.path()),
+                _ => {}
+            }
+        }
+    }
+    files
+        .par_iter()
+        .chain(dirs.par_iter())
+        .try_for_each(|p| sync_path(p))
+}
+
+/// Flushes the file or directory `path` to disk (`fsync(2)`). A file system
+/// that cannot sync a directory (`EINVAL`: some network and FUSE ones) is
+/// not an error.
+fn sync_path(path: &Path) -> Result<()> {
+    let synced = fs::File::open(path).and_then(|f| f.sync_all());
+    match synced {
+        Err(e) if path.is_dir() && e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
+        r => r.map_err(|e| Error::io("flushing to disk", path, e)),
     }
 }
 
