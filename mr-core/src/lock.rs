@@ -62,14 +62,15 @@ impl OwnerLock {
                 Ok(()) => {}
                 Err(e) if e == Errno::WOULDBLOCK => {
                     // The holder writes its pid just after locking: give it
-                    // a moment.
-                    let mut pid = read_pid(&file);
-                    for _ in 0..20 {
+                    // a moment. Until then the file may still hold the pid
+                    // of a killed holder before it, which is not named.
+                    let mut pid = read_pid(&file).filter(|&p| is_alive(p));
+                    for _ in 0..50 {
                         if pid.is_some() {
                             break;
                         }
                         std::thread::sleep(std::time::Duration::from_millis(2));
-                        pid = read_pid(&file);
+                        pid = read_pid(&file).filter(|&p| is_alive(p));
                     }
                     return Ok(Claim::Held { pid });
                 }
@@ -147,6 +148,20 @@ fn same_file(file: &File, path: &Path) -> bool {
     }
 }
 
+/// Whether a process `pid` exists (one of another user's counts).
+fn is_alive(pid: u32) -> bool {
+    let Some(pid) = i32::try_from(pid)
+        .ok()
+        .and_then(rustix::process::Pid::from_raw)
+    else {
+        return false;
+    };
+    match rustix::process::test_kill_process(pid) {
+        Ok(()) => true,
+        Err(e) => e == Errno::PERM,
+    }
+}
+
 fn read_pid(file: &File) -> Option<u32> {
     use std::os::unix::fs::FileExt;
     let mut buf = [0u8; 32];
@@ -169,6 +184,34 @@ mod tests {
         drop(held);
         assert!(p.exists(), "kept: the directory owns it");
         assert!(OwnerLock::take_if_dead(&p).unwrap().is_some());
+    }
+
+    /// A holder that has locked the file a killed run left, and not yet
+    /// written its pid over the dead one's, is not named by the dead pid.
+    #[test]
+    fn a_dead_holders_pid_is_not_named() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("o.lock");
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead = child.id();
+        child.wait().unwrap();
+        fs::write(&p, format!("{dead}\n")).unwrap();
+        // The new holder (another open file description: flock conflicts
+        // within one process too), between its lock and its write.
+        let holder = OpenOptions::new().read(true).write(true).open(&p).unwrap();
+        flock(&holder, FlockOperation::NonBlockingLockExclusive).unwrap();
+        assert!(matches!(
+            OwnerLock::claim(&p).unwrap(),
+            Claim::Held { pid: None }
+        ));
+        holder.set_len(0).unwrap();
+        (&holder)
+            .write_all(format!("{}\n", std::process::id()).as_bytes())
+            .unwrap();
+        let Claim::Held { pid } = OwnerLock::claim(&p).unwrap() else {
+            panic!("acquired a held lock")
+        };
+        assert_eq!(pid, Some(std::process::id()));
     }
 
     #[test]

@@ -91,12 +91,31 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
             continue;
         };
         let size = disk_usage(&dir);
-        if fs::remove_dir_all(&dir).is_ok() {
+        if remove_lock_last(&dir).is_ok() {
             n += 1;
             bytes += size;
         }
     }
     (n, bytes)
+}
+
+/// Removes a dead run's temp dir, its owner lock last: a run killed while
+/// removing it leaves the lock, so the next run removes the rest (a dir
+/// without a lock is taken for one being created, and left alone).
+fn remove_lock_last(dir: &Path) -> std::io::Result<()> {
+    for e in fs::read_dir(dir)? {
+        let e = e?;
+        if e.file_name() == OWNER_LOCK {
+            continue;
+        }
+        if e.file_type()?.is_dir() {
+            fs::remove_dir_all(e.path())?;
+        } else {
+            fs::remove_file(e.path())?;
+        }
+    }
+    fs::remove_file(dir.join(OWNER_LOCK))?;
+    fs::remove_dir(dir)
 }
 
 /// Bytes under `path` (files only; symlinks not followed).
