@@ -86,11 +86,16 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
             if !k.is_ascii() && std::str::from_utf8(k).is_err() {
                 return None; // serde_json reads keys as str: an error
             }
-            i = skip_ws(b, end + 1);
-            if b.get(i) != Some(&b':') {
-                return None;
-            }
-            i = skip_ws(b, i + 1);
+            // `": "`, the separator of most writers, in one comparison.
+            i = if b.get(end + 1..end + 3) == Some(b": ") {
+                end + 3
+            } else {
+                let j = skip_ws(b, end + 1);
+                if b.get(j) != Some(&b':') {
+                    return None;
+                }
+                skip_ws(b, j + 1)
+            };
             if same_key(k, key) {
                 // The field: a plain string, else let serde_json decide.
                 if b.get(i) != Some(&b'"') {
@@ -109,6 +114,11 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
                 i = value_end(b, i + 1)?.0 + 1;
             } else {
                 i = skip_value(b, i)?;
+            }
+            // `, "`: the next key, in one comparison.
+            if b.get(i..i + 3) == Some(b", \"") {
+                i += 2;
+                continue;
             }
             i = skip_ws(b, i);
             match b.get(i) {
@@ -558,11 +568,20 @@ mod tests {
             prop_oneof![
                 prop::collection::vec(inner.clone(), 0..4)
                     .prop_map(|v| format!("[{}]", v.join(", "))),
-                prop::collection::vec(("(page_url|a|b)", inner), 0..4).prop_map(|v| {
-                    let fields: Vec<String> =
-                        v.iter().map(|(k, v)| format!("\"{k}\": {v}")).collect();
-                    format!("{{{}}}", fields.join(","))
-                }),
+                // Both spacings: Python's `, ` and `: ` (the scan's fast
+                // path), and the compact `,` and `:`.
+                (
+                    prop::collection::vec(("(page_url|a|b)", inner), 0..4),
+                    any::<bool>()
+                )
+                    .prop_map(|(v, spaced)| {
+                        let (comma, colon) = if spaced { (", ", ": ") } else { (",", ":") };
+                        let fields: Vec<String> = v
+                            .iter()
+                            .map(|(k, v)| format!("\"{k}\"{colon}{v}"))
+                            .collect();
+                        format!("{{{}}}", fields.join(comma))
+                    }),
             ]
         })
     }
