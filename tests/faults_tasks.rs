@@ -383,20 +383,25 @@ fn files_under(dir: &Path) -> usize {
         .sum()
 }
 
-#[test]
-fn sigint_during_map_and_spills() {
-    let w = Workdir::new();
+/// A run to `out` whose map task spills many small files into `scratch`.
+fn spilling_run(w: &Workdir) -> Child {
     let text: String = (0..400_000)
         .map(|i| format!("w{i} x{}\n", i % 100))
         .collect();
     w.write("in.txt", text);
-    let mut child = spawn(
-        &w,
+    spawn(
+        w,
         "panic_on",
         "in.txt",
         &["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"],
         Stdio::null(),
-    );
+    )
+}
+
+#[test]
+fn sigint_during_map_and_spills() {
+    let w = Workdir::new();
+    let mut child = spilling_run(&w);
     let scratch = w.path("scratch");
     let r = signal_when(&mut child, "-INT", || files_under(&scratch) >= 4);
     assert_stopped_cleanly(&w, "-INT", r);
@@ -436,17 +441,7 @@ fn sigterm_during_merge_passes() {
 #[test]
 fn sigquit_exits_at_once_leaving_nothing_behind() {
     let w = Workdir::new();
-    let text: String = (0..400_000)
-        .map(|i| format!("w{i} x{}\n", i % 100))
-        .collect();
-    w.write("in.txt", text);
-    let mut child = spawn(
-        &w,
-        "panic_on",
-        "in.txt",
-        &["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"],
-        Stdio::null(),
-    );
+    let mut child = spilling_run(&w);
     let scratch = w.path("scratch");
     let (code, took, err) = signal_when(&mut child, "-QUIT", || files_under(&scratch) >= 4);
     assert!(err.contains("quit by SIGQUIT"), "{err}");

@@ -333,8 +333,6 @@ impl StepRun<'_> {
         }
     }
 
-    /// A task's working directory, with the binary linked into it under its
-    /// own name (as Hadoop's `-files` does).
     /// What the mappers of this step are fed of a long line: only the
     /// first step's read the user's lines, as in the local runner.
     fn line_limit(&self) -> LineLimit {
@@ -349,6 +347,8 @@ impl StepRun<'_> {
         }
     }
 
+    /// A task's working directory, with the binary linked into it under its
+    /// own name (as Hadoop's `-files` does).
     fn task_dir(&self, name: &str) -> Result<PathBuf> {
         let dir = self.dir.join("tasks").join(name);
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
