@@ -253,6 +253,64 @@ fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
     }
 }
 
+/// A job's own jobconf (mrjob's `JOBCONF`; mr_wc asks for one reducer)
+/// holds in every runner, and the user's `-D` or `--partitions` overrides
+/// it: one part file locally and under the emulator, `-D
+/// mapreduce.job.reduces=1` before the user's in Hadoop's command.
+#[test]
+fn a_jobs_own_jobconf_holds_unless_the_user_says_otherwise() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "a b\nc\n").display().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "run",
+            "mr_wc",
+            "-j",
+            "2",
+            "-o",
+            "out",
+            "--overwrite",
+            &input,
+        ];
+        args.extend_from_slice(extra);
+        ok(w.mr(&args))
+    };
+    run(&[]);
+    assert_eq!(part_names(&w.path("out")), ["part-00000"]);
+    assert_eq!(
+        read_parts(&w.path("out")),
+        "\"chars\"\t6\n\"lines\"\t2\n\"words\"\t3\n"
+    );
+    run(&["-D", "mapreduce.job.reduces=2"]);
+    assert_eq!(part_names(&w.path("out")).len(), 2);
+    run(&["--partitions", "3"]);
+    assert_eq!(part_names(&w.path("out")).len(), 3);
+    let o = run(&["-r", "emulate"]);
+    assert!(stderr(&o).contains("1 reduce tasks"), "{}", stderr(&o));
+    assert_eq!(part_names(&w.path("out")), ["part-00000"]);
+
+    let o = ok(w.mr(&[
+        "run",
+        "mr_wc",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "-o",
+        "hdfs:///o",
+        "-D",
+        "mapreduce.job.reduces=4",
+        &input,
+    ]));
+    let cmd = stdout(&o);
+    let job = cmd
+        .find("-D mapreduce.job.reduces=1")
+        .unwrap_or_else(|| panic!("{cmd}"));
+    let user = cmd
+        .find("-D mapreduce.job.reduces=4")
+        .unwrap_or_else(|| panic!("{cmd}"));
+    assert!(job < user, "the user's -D must come last, to win:\n{cmd}");
+}
+
 /// Keys with a tab or a newline written as text (mrjob's TextProtocol
 /// writes them so too): the lines cannot be split back into the records,
 /// and the run says how many, in a counter and a warning (even with -q);

@@ -7,7 +7,11 @@
 //! its newline; words are split on whitespace as Python's `str.split()`
 //! splits. An empty input still gives the three keys, with zeros.
 //!
-//! Output: `"chars"`, `"lines"`, `"words"`, each with its count.
+//! Output: `"chars"`, `"lines"`, `"words"`, each with its count, in one
+//! part file: the port asks for one reducer in its jobconf (mrjob's
+//! `JOBCONF = {'mapreduce.job.reduces': 1}`), which `-D
+//! mapreduce.job.reduces=N` or `--partitions N` overrides. (mrjob's own
+//! `mr_wc.py` leaves the number to the runner.)
 
 use mr_core::reducers::Sum;
 use mr_core::{Emitter, Job, JobError, Mapper, Step, TextLine};
@@ -24,6 +28,9 @@ impl Job for MrWc {
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Counts::default()).reduce(Sum::new())]
+    }
+    fn jobconf(&self) -> Vec<(String, String)> {
+        vec![("mapreduce.job.reduces".into(), "1".into())]
     }
 }
 

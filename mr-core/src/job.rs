@@ -318,6 +318,29 @@ pub trait Job: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The job's own Hadoop settings (mrjob's `JOBCONF`): passed to every
+    /// step on Hadoop and Spark, read by tasks with
+    /// [`TaskContext::jobconf`], and `mapreduce.job.reduces` sets the
+    /// number of reducers in every runner. The user's `-D KEY=VALUE`
+    /// overrides each. None by default.
+    ///
+    /// ```
+    /// use mr_core::{Job, Step};
+    /// struct Ranked;
+    /// impl Job for Ranked {
+    ///     fn name(&self) -> &str { "ranked" }
+    ///     fn description(&self) -> &str { "One sorted output file." }
+    ///     fn steps(&self) -> Vec<Step> { vec![] }
+    ///     fn jobconf(&self) -> Vec<(String, String)> {
+    ///         vec![("mapreduce.job.reduces".into(), "1".into())]
+    ///     }
+    /// }
+    /// assert_eq!(Ranked.jobconf()[0].1, "1");
+    /// ```
+    fn jobconf(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
     /// How the last step's records are written (mrjob's `OUTPUT_PROTOCOL`);
     /// `--output-protocol` overrides it. JSON key and value by default.
     fn output_protocol(&self) -> crate::output::protocol::OutputProtocol {

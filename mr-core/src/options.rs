@@ -187,6 +187,9 @@ pub struct JobParams {
     pub files: BTreeMap<String, PathBuf>,
     /// `-D KEY=VALUE` settings.
     pub jobconf: BTreeMap<String, String>,
+    /// The job's own settings ([`crate::Job::jobconf`]): read when neither
+    /// `-D` nor (task mode) the environment has the key.
+    pub job_jobconf: BTreeMap<String, String>,
     /// Also look jobconf keys up in the environment, as Hadoop Streaming
     /// gives them to tasks (`mapreduce.job.reduces` as `mapreduce_job_reduces`).
     pub jobconf_from_env: bool,
@@ -260,6 +263,7 @@ impl Clone for JobParams {
             options: self.options.clone(),
             files: self.files.clone(),
             jobconf: self.jobconf.clone(),
+            job_jobconf: self.job_jobconf.clone(),
             jobconf_from_env: self.jobconf_from_env,
             files_in_cwd: self.files_in_cwd,
             read_keys: Mutex::new(self.read_keys()),
@@ -272,6 +276,7 @@ impl PartialEq for JobParams {
         self.options == other.options
             && self.files == other.files
             && self.jobconf == other.jobconf
+            && self.job_jobconf == other.job_jobconf
             && self.jobconf_from_env == other.jobconf_from_env
             && self.files_in_cwd == other.files_in_cwd
     }
@@ -281,14 +286,17 @@ impl Eq for JobParams {}
 
 impl JobParams {
     /// The value of a jobconf key: `-D` settings first, then (task mode)
-    /// the environment with dots as underscores.
+    /// the environment with dots as underscores, then the job's own.
     ///
     /// ```
     /// let mut p = mr_core::JobParams::default();
     /// p.jobconf.insert("my.key".into(), "v".into());
+    /// p.job_jobconf.insert("my.key".into(), "job's".into());
+    /// p.job_jobconf.insert("job.key".into(), "2".into());
     /// assert_eq!(p.jobconf("my.key").as_deref(), Some("v"));
+    /// assert_eq!(p.jobconf("job.key").as_deref(), Some("2"));
     /// assert_eq!(p.jobconf("other"), None);
-    /// assert_eq!(p.read_keys().len(), 2);
+    /// assert_eq!(p.read_keys().len(), 3);
     /// ```
     pub fn jobconf(&self, key: &str) -> Option<String> {
         if let Ok(mut seen) = self.read_keys.lock()
@@ -299,10 +307,12 @@ impl JobParams {
         if let Some(v) = self.jobconf.get(key) {
             return Some(v.clone());
         }
-        if self.jobconf_from_env {
-            return std::env::var(key.replace('.', "_")).ok();
+        if self.jobconf_from_env
+            && let Ok(v) = std::env::var(key.replace('.', "_"))
+        {
+            return Some(v);
         }
-        None
+        self.job_jobconf.get(key).cloned()
     }
 
     /// The jobconf keys read so far.

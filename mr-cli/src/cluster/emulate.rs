@@ -69,7 +69,7 @@ const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 /// Runs `plan` under the emulator, as `mr run JOB -r emulate` asks.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     let mut cfg = crate::cmd::run::config(args)?;
-    cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, |k| plan.jobconf(k))?;
+    cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
     let stdout = io::stdout();
     let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
     let report = emulate(plan, &cfg, args.seed, &mut out)?;

@@ -71,7 +71,7 @@
 //! and where its task logs are, then the tail of Hadoop's output.
 
 use super::process::{Drained, Echo, Stopped, run_drained, run_stoppable, where_are_the_logs};
-use super::{JobPlan, StepPlan, parse_jobconf, shell_quote};
+use super::{JobPlan, StepPlan, shell_quote};
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
 use mr_core::runner::task::TaskRole;
@@ -743,7 +743,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
             .map_or_else(|| "/tmp".to_string(), |t| t.display().to_string()),
         run_id: super::run_id(&plan.job),
         reducers: (args.partitions > 0).then_some(args.partitions),
-        jobconf: parse_jobconf(&args.jobconf)?,
+        jobconf: plan.extras.jobconf.clone(),
         overwrite: args.overwrite,
     })
 }

@@ -122,8 +122,8 @@ pub struct JobExtras {
 }
 
 impl JobPlan {
-    /// The value of jobconf `key` (`-D` or the config file's), the last
-    /// given winning, as Hadoop's `-D` does.
+    /// The value of jobconf `key` (the job's own, `-D` or the config
+    /// file's), the last given winning, as Hadoop's `-D` does.
     pub fn jobconf(&self, key: &str) -> Option<&str> {
         self.extras
             .jobconf
@@ -795,7 +795,7 @@ pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
         job_args,
         files,
         cmdenv: crate::cmd::run::parse_pairs("--cmdenv", &args.cmdenv)?,
-        jobconf: parse_jobconf(&args.jobconf)?,
+        jobconf: jobconf_in_order(job, args)?,
         output_protocol: args
             .output_protocol
             .unwrap_or_else(|| job.output_protocol()),
@@ -872,6 +872,15 @@ pub fn parse_jobconf(items: &[String]) -> anyhow::Result<Vec<(String, String)>> 
             _ => anyhow::bail!("-D takes KEY=VALUE, got {kv:?}"),
         })
         .collect()
+}
+
+/// The jobconf of a run in the order Hadoop is given it, the last of a
+/// key winning: the job's own settings ([`Job::jobconf`], mrjob's
+/// `JOBCONF`), then `-D` (the config file's, then the command line's).
+pub fn jobconf_in_order(job: &dyn Job, args: &RunArgs) -> anyhow::Result<Vec<(String, String)>> {
+    let mut all = job.jobconf();
+    all.extend(parse_jobconf(&args.jobconf)?);
+    Ok(all)
 }
 
 /// All inputs: `--input` options and positional ones.

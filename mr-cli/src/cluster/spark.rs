@@ -24,7 +24,7 @@
 //!   printed in key order, as with the local runner.
 
 use super::process::{Echo, Stopped, run_stoppable};
-use super::{JobPlan, absolute, has_scheme, parse_jobconf, shell_quote};
+use super::{JobPlan, absolute, has_scheme, shell_quote};
 use crate::args::RunArgs;
 use anyhow::{Context as _, Result};
 use mr_core::output::stdout::{concat_parts, merge_parts};
@@ -204,7 +204,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
     }
     let mut spark_conf = BTreeMap::new();
     let mut hadoop_conf = BTreeMap::new();
-    for (k, v) in parse_jobconf(&args.jobconf)? {
+    for (k, v) in plan.extras.jobconf.clone() {
         if k.starts_with("spark.") {
             spark_conf.insert(k, v);
         } else {
@@ -229,7 +229,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "overwrite": args.overwrite,
         "staging": staging_of(output.as_deref(), args.overwrite, &plan.job),
         "local_output": work.join("output").display().to_string(),
-        "partitions": crate::cmd::run::reducers_asked(args.partitions, |k| plan.jobconf(k))?,
+        "partitions": crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?,
         "master": args.spark_master,
         "spark_conf": spark_conf,
         "hadoop_conf": hadoop_conf,
@@ -308,7 +308,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let (shipped, _links) = super::with_plain_paths(plan, args.dry_run)?;
     let plan = &shipped;
     let launcher = find_launcher(args.spark_submit.as_deref())?;
-    let conf = parse_jobconf(&args.jobconf)?;
+    let conf = plan.extras.jobconf.clone();
     let tmp_root = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     std::fs::create_dir_all(&tmp_root)
         .with_context(|| format!("creating {}", tmp_root.display()))?;

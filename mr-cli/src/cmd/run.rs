@@ -18,27 +18,30 @@ use std::sync::Arc;
 /// The jobconf keys the local runner itself reads.
 pub const LOCAL_JOBCONF: [&str; 2] = ["mapreduce.job.reduces", "mapred.reduce.tasks"];
 
-/// The reducers a run asks for: `--partitions`, else `-D
-/// mapreduce.job.reduces=N` (or `mapred.reduce.tasks`, from the command line
-/// or the config file's jobconf, which `jobconf` looks up), as Hadoop reads
-/// it; 0 (the runner's default) when neither says. The local runner, the
+/// The reducers a run asks for: `--partitions`, else the last of `-D
+/// mapreduce.job.reduces=N` and its old name `mapred.reduce.tasks` in
+/// `jobconf` (the job's own settings, then the config file's and the
+/// command line's: [`crate::cluster::jobconf_in_order`]), as Hadoop reads
+/// them; 0 (the runner's default) when none says. The local runner, the
 /// emulator and Spark all take it, so `-D mapreduce.job.reduces=3` gives
 /// three reducers (and `reducer_final` runs) on each, as on Hadoop.
-pub(crate) fn reducers_asked<'a>(
+pub(crate) fn reducers_asked(
     partitions: usize,
-    jobconf: impl Fn(&str) -> Option<&'a str>,
+    jobconf: &[(String, String)],
 ) -> anyhow::Result<usize> {
     if partitions != 0 {
         return Ok(partitions);
     }
-    match LOCAL_JOBCONF
+    match jobconf
         .iter()
-        .find_map(|k| jobconf(k).map(|v| (k, v)))
+        .rev()
+        .find(|(k, _)| LOCAL_JOBCONF.contains(&k.as_str()))
     {
-        Some((k, n)) => Ok(n
-            .trim()
-            .parse()
-            .map_err(|_| UsageError(format!("-D {k}={n}: not a number")))?),
+        Some((k, n)) => Ok(n.trim().parse().map_err(|_| {
+            UsageError(format!(
+                "jobconf {k}={n} (-D or the job's own): not a number"
+            ))
+        })?),
         None => Ok(0),
     }
 }
@@ -69,6 +72,7 @@ pub fn job_params(
     p.jobconf = crate::cluster::parse_jobconf(&args.jobconf)?
         .into_iter()
         .collect();
+    p.job_jobconf = job.jobconf().into_iter().collect();
     p.jobconf_from_env = task_mode;
     p.files_in_cwd = task_mode;
     if task_mode {
@@ -453,9 +457,10 @@ fn run_local(
 ) -> anyhow::Result<mr_core::JobReport> {
     let mut cfg = config(args)?;
     let params = job_params(job, args, false)?;
-    cfg.partitions = reducers_asked(args.partitions, |k| {
-        params.jobconf.get(k).map(String::as_str)
-    })?;
+    cfg.partitions = reducers_asked(
+        args.partitions,
+        &crate::cluster::jobconf_in_order(job, args)?,
+    )?;
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     cfg.params = Arc::new(params);
     for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
