@@ -21,6 +21,9 @@ pub struct OwnerLock {
     file: File,
     path: PathBuf,
     remove_on_drop: bool,
+    /// What the file said when [`OwnerLock::claim`] took it: the pid and
+    /// note of a holder that died holding it, if any.
+    previous: String,
 }
 
 /// The outcome of [`OwnerLock::claim`].
@@ -82,13 +85,15 @@ impl OwnerLock {
             if !same_file(&file, path) {
                 continue;
             }
-            file.set_len(0)?;
-            (&file).write_all(format!("{}\n", std::process::id()).as_bytes())?;
-            return Ok(Claim::Acquired(OwnerLock {
+            let previous = read_text(&file);
+            let lock = OwnerLock {
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: true,
-            }));
+                previous,
+            };
+            lock.note("")?;
+            return Ok(Claim::Acquired(lock));
         }
     }
 
@@ -107,6 +112,7 @@ impl OwnerLock {
             file,
             path: path.to_path_buf(),
             remove_on_drop: false,
+            previous: String::new(),
         })
     }
 
@@ -116,6 +122,7 @@ impl OwnerLock {
         let file = File::open(path)?;
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(OwnerLock {
+                previous: read_text(&file),
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: false,
@@ -128,6 +135,39 @@ impl OwnerLock {
     /// The lock file.
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// Writes this process's id and `note` (one line; none if empty) into
+    /// the lock file, replacing what it held: what a run was doing, for the
+    /// next holder to read if this one dies holding the lock.
+    ///
+    /// ```
+    /// use mr_core::lock::{Claim, OwnerLock};
+    /// let d = tempfile::tempdir().unwrap();
+    /// let p = d.path().join("x.lock");
+    /// let Claim::Acquired(lock) = OwnerLock::claim(&p).unwrap() else { panic!() };
+    /// lock.note("committing out.mr-tmp-1-a").unwrap();
+    /// let pid = std::process::id();
+    /// assert_eq!(std::fs::read_to_string(&p).unwrap(), format!("{pid}\ncommitting out.mr-tmp-1-a\n"));
+    /// assert!(matches!(OwnerLock::claim(&p).unwrap(), Claim::Held { pid: Some(p) } if p == pid));
+    /// ```
+    pub fn note(&self, note: &str) -> io::Result<()> {
+        let mut text = format!("{}\n", std::process::id());
+        if !note.is_empty() {
+            text.push_str(note.lines().next().unwrap_or_default());
+            text.push('\n');
+        }
+        self.file.set_len(0)?;
+        std::os::unix::fs::FileExt::write_all_at(&self.file, text.as_bytes(), 0)
+    }
+
+    /// The note (see [`Self::note`]) a holder that died holding this lock
+    /// left in its file, if any.
+    pub fn previous_note(&self) -> Option<&str> {
+        self.previous
+            .split_once('\n')
+            .map(|(_, note)| note.trim_end())
+            .filter(|n| !n.is_empty())
     }
 }
 
@@ -162,12 +202,17 @@ fn is_alive(pid: u32) -> bool {
     }
 }
 
+/// The pid on a lock file's first line.
 fn read_pid(file: &File) -> Option<u32> {
+    read_text(file).lines().next()?.trim().parse().ok()
+}
+
+/// The start of a lock file (its pid and note), as text.
+fn read_text(file: &File) -> String {
     use std::os::unix::fs::FileExt;
-    let mut buf = [0u8; 32];
-    let n = file.read_at(&mut buf, 0).ok()?;
-    let s = std::str::from_utf8(&buf[..n]).ok()?;
-    s.trim().parse().ok()
+    let mut buf = [0u8; 4096];
+    let n = file.read_at(&mut buf, 0).unwrap_or(0);
+    String::from_utf8_lossy(&buf[..n]).into_owned()
 }
 
 #[cfg(test)]

@@ -45,6 +45,9 @@ pub const STAGING_INFIX: &str = ".mr-tmp-";
 /// The infix of an old output renamed aside (fallback without `renameat2`).
 pub const ASIDE_INFIX: &str = ".mr-old-";
 
+/// The lock file's note during a commit: `committing STAGING-NAME`.
+const COMMITTING: &str = "committing ";
+
 /// An output directory being written.
 #[derive(Debug)]
 pub struct OutputDir {
@@ -109,7 +112,11 @@ impl OutputDir {
                 });
             }
         };
-        clean_stale_siblings(&parent, &name, &target);
+        let killed_commit = lock
+            .previous_note()
+            .and_then(|n| n.strip_prefix(COMMITTING))
+            .map(str::to_string);
+        clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref());
         // An empty directory (`mkdir out` first, as mrjob allows) is taken
         // without --overwrite: nothing in it can be lost. It is replaced
         // only if still empty at the commit.
@@ -169,6 +176,14 @@ impl OutputDir {
     /// Writes `_SUCCESS` and puts the staged output in place (replacing the
     /// old one under `--overwrite`); returns the output directory.
     pub fn commit(mut self) -> Result<PathBuf> {
+        // Said in the lock file before `_SUCCESS` makes the staging
+        // directory a finished output: a run killed from here on leaves a
+        // copy (the new output, or the old one it replaced) that the next
+        // run may remove (see `clean_stale_siblings`). Best effort: without
+        // it such a copy is only kept and named.
+        if let (Some(lock), Some(staging)) = (&self.lock, self.staging.file_name()) {
+            let _ = lock.note(&format!("{COMMITTING}{}", staging.to_string_lossy()));
+        }
         // On disk before `_SUCCESS` says they are complete, and `_SUCCESS`
         // before the rename that shows them: after a power cut, an output
         // is complete or absent, never whole files of zeros under a
@@ -272,6 +287,10 @@ impl OutputDir {
     /// Keeps the finished results where they are and says where.
     fn keep_staging(&mut self, why: &str) -> Error {
         self.committed = true; // not ours to delete any more: the user decides
+        if let Some(lock) = &self.lock {
+            // Kept for the user, whatever happens to this run now.
+            let _ = lock.note("");
+        }
         Error::OutputChanged(format!(
             "{} {why}; the finished results are kept in {}: move them yourself",
             self.dir.display(),
@@ -601,8 +620,12 @@ fn remove_old(path: &Path, own: Option<&str>) {
 
 /// With the output's lock held, a staging directory beside it belongs to a
 /// run that died: remove it (unless it holds a finished output), and put
-/// back an old output that a killed run had moved aside.
-fn clean_stale_siblings(parent: &Path, name: &str, target: &Path) {
+/// back an old output that a killed run had moved aside. A finished one is
+/// removed only if the lock file says its run was killed committing it
+/// (`killed_commit`, its name) and a complete output is in place: a copy,
+/// new or old, of what the commit would have thrown away; any other is kept
+/// and named (results a run kept for the user to move).
+fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit: Option<&str>) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -632,6 +655,27 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path) {
             continue;
         }
         if path.join(SUCCESS).exists() {
+            if Some(f) == killed_commit
+                && target.join(SUCCESS).exists()
+                && foreign_entries(&path, None).is_ok_and(|f| f.is_empty())
+            {
+                // Left by a run killed during its commit while a complete
+                // output is in place: the new output it never put there,
+                // or the old one it had replaced and was removing. Its
+                // `_SUCCESS` goes first, as in `remove_old`.
+                let size = crate::runner::workdir::disk_usage(&path);
+                if fs::remove_file(path.join(SUCCESS)).is_ok() && fs::remove_dir_all(&path).is_ok()
+                {
+                    let _ = writeln!(
+                        err,
+                        "mr: removed {f} ({}), the copy a run killed during its commit \
+                         left beside the complete {}",
+                        crate::runner::workdir::human_bytes(size),
+                        target.display()
+                    );
+                }
+                continue;
+            }
             let _ = writeln!(
                 err,
                 "mr: note: {} holds a finished output (_SUCCESS) that a run which failed or \
@@ -922,5 +966,49 @@ mod tests {
         assert!(!stale.exists());
         assert!(other.exists(), "another output's staging is not ours");
         o.commit().unwrap();
+    }
+
+    /// A run killed during its commit leaves a finished copy beside the
+    /// output and its note in the lock file: the next run removes the copy
+    /// when a complete output is in place, and keeps it otherwise.
+    #[test]
+    fn a_copy_left_by_a_commit_killed_midway_is_removed_when_out_is_complete() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let lock = d.path().join(".out.mr-lock");
+        let copy = d.path().join("out.mr-tmp-999999-abcdef");
+        let finished = |dir: &Path| {
+            fs::create_dir_all(dir).unwrap();
+            fs::write(dir.join("part-00000"), "x").unwrap();
+            fs::write(dir.join(SUCCESS), "").unwrap();
+        };
+        let killed = "999999\ncommitting out.mr-tmp-999999-abcdef\n";
+        // No output in place: the copy may be the only results; kept.
+        finished(&copy);
+        fs::write(&lock, killed).unwrap();
+        drop(OutputDir::create(&out, false).unwrap());
+        assert!(copy.exists());
+        // A complete output in place, but no note: kept (a run may have
+        // kept its results there for the user).
+        finished(&out);
+        drop(OutputDir::create(&out, true).unwrap());
+        assert!(copy.exists());
+        // A note naming another directory: kept.
+        fs::write(&lock, "999999\ncommitting out.mr-tmp-999999-zzzzzz\n").unwrap();
+        drop(OutputDir::create(&out, true).unwrap());
+        assert!(copy.exists());
+        // A file the user saved in it: kept.
+        fs::write(copy.join("notes.txt"), "mine").unwrap();
+        fs::write(&lock, killed).unwrap();
+        drop(OutputDir::create(&out, true).unwrap());
+        assert!(copy.join("notes.txt").exists());
+        // The note, a complete output, only what a job writes: removed.
+        fs::remove_file(copy.join("notes.txt")).unwrap();
+        fs::write(&lock, killed).unwrap();
+        let o = OutputDir::create(&out, true).unwrap();
+        assert!(!copy.exists());
+        assert!(out.join("part-00000").exists());
+        o.commit().unwrap();
+        assert!(!lock.exists());
     }
 }
