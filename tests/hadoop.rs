@@ -377,6 +377,20 @@ fn compare_on_hadoop(
         local_report["skipped_records"]
     );
     assert!(hadoop_report["counters"]["mr"]["step 0: input bytes"].as_i64() > Some(0));
+    // The bytes of the last step's part files, from Hadoop's "Bytes
+    // Written" (the summary and report said 0 before). On a local file
+    // system Hadoop counts the parts' `.crc` checksums too: 4 bytes a
+    // 512, and a header.
+    let local_bytes = local_report["totals"]["output_bytes"].as_u64().unwrap_or(0);
+    let hadoop_bytes = hadoop_report["totals"]["output_bytes"]
+        .as_u64()
+        .unwrap_or(0);
+    assert!(local_bytes > 0, "{job}: {local_report}");
+    assert!(
+        (local_bytes..=local_bytes + local_bytes / 100 + 16 * reducers as u64)
+            .contains(&hadoop_bytes),
+        "{job}: output bytes, Hadoop {hadoop_bytes}, local {local_bytes}"
+    );
     let records = local_report["counters"]["mr"]["step 0: input records"]
         .as_i64()
         .unwrap();

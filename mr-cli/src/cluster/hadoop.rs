@@ -1215,7 +1215,7 @@ fn write_manifest(m: &ManifestCommands, o: &HadoopOptions) -> anyhow::Result<usi
 
 /// A step's counters from Hadoop's final `Counters:` block: the tasks'
 /// (under the local runner's names, [`super::step_counters`]) and, from
-/// Hadoop's own, the input bytes and map tasks. Without such a block (an
+/// Hadoop's own, the input and output bytes and the map tasks. Without such a block (an
 /// older client), the reporter lines seen in its output.
 fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
     let Some(job) = &d.job_counters else {
@@ -1230,6 +1230,11 @@ fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
     let mut c = super::step_counters(step, plan, &tasks);
     let from_hadoop = [
         ("File Input Format Counters", "Bytes Read", "input bytes"),
+        (
+            "File Output Format Counters",
+            "Bytes Written",
+            "output bytes",
+        ),
         ("Job Counters", "Launched map tasks", "map tasks"),
     ];
     for (group, name, local) in from_hadoop {
