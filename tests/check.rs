@@ -191,6 +191,21 @@ fn a_job_takes_its_options_in_check_too() {
     w.assert_clean();
 }
 
+/// A job that asks for its reducers (mrjob's JOBCONF; mr_wc asks for one)
+/// is checked with them: the number is not a setting its results may
+/// differ under (a `reducer_final` total is one line a reducer).
+#[test]
+fn a_jobs_own_reducers_are_kept_in_check() {
+    let w = Workdir::new();
+    let logs = logs();
+    let o = w.mr(&["check", "mr_wc", "--input", logs.to_str().unwrap()]);
+    assert!(o.status.success(), "{}", show(&o));
+    let out = stdout(&o);
+    assert_eq!(out.matches("partitions 1,").count(), 4, "{out}");
+    assert_eq!(out.matches("same output").count(), 4, "{out}");
+    w.assert_clean();
+}
+
 #[test]
 fn a_missing_input_is_an_error_not_a_failed_law() {
     let w = Workdir::new();

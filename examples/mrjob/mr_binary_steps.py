@@ -24,7 +24,9 @@ import os
 from mrjob.job import MRJob
 from mrjob.step import MRStep
 
-MR_BINARY = os.environ.get("MR_BINARY", "target/release/mr")
+# Absolute: mrjob resolves a relative FILES path against this script's
+# directory, where the user means the current one.
+MR_BINARY = os.path.abspath(os.environ.get("MR_BINARY", "target/release/mr"))
 MR_JOB = os.environ.get("MR_JOB", "url_views")
 MR_STEPS = os.environ.get("MR_STEPS", "cr").split(",")
 

@@ -224,7 +224,7 @@ impl JobParams {
     }
 
     /// These params with `job`'s option defaults for the options they do
-    /// not set.
+    /// not set, and the job's own jobconf ([`crate::Job::jobconf`]).
     ///
     /// ```
     /// use mr_core::{Job, JobOption, JobParams, Step};
@@ -236,9 +236,13 @@ impl JobParams {
     ///     fn options(&self) -> Vec<JobOption> {
     ///         vec![JobOption::int("min-count").default("2"), JobOption::int("top").default("10")]
     ///     }
+    ///     fn jobconf(&self) -> Vec<(String, String)> {
+    ///         vec![("my.field".into(), "username".into())]
+    ///     }
     /// }
     /// let p = JobParams::default().with_option("top", "3").with_defaults_of(&J);
     /// assert_eq!((p.options["min-count"].as_str(), p.options["top"].as_str()), ("2", "3"));
+    /// assert_eq!(p.jobconf("my.field").as_deref(), Some("username"));
     /// ```
     pub fn with_defaults_of(mut self, job: &dyn crate::Job) -> JobParams {
         for o in job.options() {
@@ -246,6 +250,7 @@ impl JobParams {
                 self.options.entry(o.name).or_insert(d);
             }
         }
+        self.job_jobconf = job.jobconf().into_iter().collect();
         self
     }
 

@@ -405,10 +405,17 @@ fn whole_job_runs(
         args.runs,
         human(data.len() as u64)
     );
+    // Reducers the job asks for itself (mrjob's JOBCONF) are not a setting
+    // its results may be checked against: a `reducer_final` total is one
+    // line a reducer.
+    let pinned = crate::cmd::run::reducers_asked(0, &job.jobconf())?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let mut differ = 0;
     for run in 0..args.runs {
-        let s = Settings::draw(&mut rng, run, data.len() as u64, min_buffer(sample));
+        let mut s = Settings::draw(&mut rng, run, data.len() as u64, min_buffer(sample));
+        if pinned > 0 {
+            s.partitions = pinned;
+        }
         let inputs = match whole_files {
             // A mapper that reads whole files reads the sampled files.
             Some(files) => files.iter().map(|(path, _)| path.clone()).collect(),
