@@ -297,16 +297,22 @@ fn same_key(k: &[u8], key: &[u8]) -> bool {
     }
 }
 
-/// Bit k set for each byte k of the 16 bytes that is `"`, `\` or below
+/// The lanes of 16 bytes that are `"`, and those that are `\` or below
 /// 0x20: one vector comparison each (SSE2 on x86-64, NEON on aarch64).
+#[inline(always)]
+fn quotes_and_escapes(v: wide::u8x16) -> (wide::u8x16, wide::u8x16) {
+    use wide::u8x16;
+    let quotes = v.simd_eq(u8x16::splat(b'"'));
+    let escapes = v.simd_eq(u8x16::splat(b'\\')) | v.min(u8x16::splat(0x1f)).simd_eq(v);
+    (quotes, escapes)
+}
+
+/// Bit k set for each byte k of the 16 bytes that is `"`, `\` or below
+/// 0x20.
 #[inline]
 fn special16(chunk: [u8; 16]) -> u32 {
-    use wide::u8x16;
-    let v = u8x16::new(chunk);
-    let hit = v.simd_eq(u8x16::splat(b'"'))
-        | v.simd_eq(u8x16::splat(b'\\'))
-        | v.min(u8x16::splat(0x1f)).simd_eq(v);
-    hit.to_bitmask()
+    let (quotes, escapes) = quotes_and_escapes(wide::u8x16::new(chunk));
+    (quotes | escapes).to_bitmask()
 }
 
 /// The closing quote of a key whose content starts at `i`, when it is
@@ -315,14 +321,12 @@ fn special16(chunk: [u8; 16]) -> u32 {
 /// `None`: any other key, for [`string_end`] to read.
 #[inline(always)]
 fn plain_key_end(b: &[u8], i: usize) -> Option<usize> {
-    use wide::u8x16;
     let chunk: [u8; 16] = b.get(i..i + 16)?.try_into().ok()?;
-    let v = u8x16::new(chunk);
-    let quotes = v.simd_eq(u8x16::splat(b'"')).to_bitmask();
+    let v = wide::u8x16::new(chunk);
+    let (quotes, escapes) = quotes_and_escapes(v);
+    let quotes = quotes.to_bitmask();
     // Backslashes, control bytes, and (their top bit) non-ASCII bytes.
-    let others = (v.simd_eq(u8x16::splat(b'\\')) | v.min(u8x16::splat(0x1f)).simd_eq(v))
-        .to_bitmask()
-        | v.to_bitmask();
+    let others = escapes.to_bitmask() | v.to_bitmask();
     let before_quote = (quotes & quotes.wrapping_neg()).wrapping_sub(1);
     (quotes != 0 && others & before_quote == 0).then(|| i + quotes.trailing_zeros() as usize)
 }

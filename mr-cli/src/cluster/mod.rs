@@ -122,17 +122,6 @@ pub struct JobExtras {
 }
 
 impl JobPlan {
-    /// The value of jobconf `key` (the job's own, `-D` or the config
-    /// file's), the last given winning, as Hadoop's `-D` does.
-    pub fn jobconf(&self, key: &str) -> Option<&str> {
-        self.extras
-            .jobconf
-            .iter()
-            .rev()
-            .find(|(k, _)| k == key)
-            .map(|(_, v)| v.as_str())
-    }
-
     /// The plan of `job`, run by `binary`.
     pub fn new(
         job: &dyn Job,

@@ -72,7 +72,8 @@ pub fn job_params(
     p.jobconf = crate::cluster::parse_jobconf(&args.jobconf)?
         .into_iter()
         .collect();
-    p.job_jobconf = job.jobconf().into_iter().collect();
+    // The job's own jobconf (its option defaults clap has given already).
+    let mut p = p.with_defaults_of(job);
     p.jobconf_from_env = task_mode;
     p.files_in_cwd = task_mode;
     if task_mode {

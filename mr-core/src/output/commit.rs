@@ -654,28 +654,14 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         } else if !f.starts_with(&staging) {
             continue;
         }
-        if path.join(SUCCESS).exists() {
-            if Some(f) == killed_commit
-                && target.join(SUCCESS).exists()
-                && foreign_entries(&path, None).is_ok_and(|f| f.is_empty())
-            {
-                // Left by a run killed during its commit while a complete
-                // output is in place: the new output it never put there,
-                // or the old one it had replaced and was removing. Its
-                // `_SUCCESS` goes first, as in `remove_old`.
-                let size = crate::runner::workdir::disk_usage(&path);
-                if fs::remove_file(path.join(SUCCESS)).is_ok() && fs::remove_dir_all(&path).is_ok()
-                {
-                    let _ = writeln!(
-                        err,
-                        "mr: removed {f} ({}), the copy a run killed during its commit \
-                         left beside the complete {}",
-                        crate::runner::workdir::human_bytes(size),
-                        target.display()
-                    );
-                }
-                continue;
-            }
+        let only_job_files = foreign_entries(&path, None).is_ok_and(|f| f.is_empty());
+        let finished = path.join(SUCCESS).exists();
+        // Left by a run killed during its commit while a complete output is
+        // in place: the new output it never put there, or the old one it had
+        // replaced and was removing.
+        let copy =
+            finished && only_job_files && Some(f) == killed_commit && target.join(SUCCESS).exists();
+        if finished && !copy {
             let _ = writeln!(
                 err,
                 "mr: note: {} holds a finished output (_SUCCESS) that a run which failed or \
@@ -686,12 +672,25 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
             );
             continue;
         }
-        if !foreign_entries(&path, None).is_ok_and(|f| f.is_empty()) {
+        if !only_job_files {
             // An old output kept for files put in it (see `remove_old`).
             continue;
         }
         let size = crate::runner::workdir::disk_usage(&path);
-        if fs::remove_dir_all(&path).is_ok() {
+        // `_SUCCESS` first, as in `remove_old`.
+        let _ = fs::remove_file(path.join(SUCCESS));
+        if fs::remove_dir_all(&path).is_err() {
+            continue;
+        }
+        if copy {
+            let _ = writeln!(
+                err,
+                "mr: removed {f} ({}), the copy a run killed during its commit \
+                 left beside the complete {}",
+                crate::runner::workdir::human_bytes(size),
+                target.display()
+            );
+        } else {
             n += 1;
             bytes += size;
         }

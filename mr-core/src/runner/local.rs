@@ -261,14 +261,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             always,
             max_line,
         });
-        // A task's number, found by its first split: its part file's and its
-        // bad-records file's (part-00000, part-00001... in input order).
-        let task_of: std::collections::HashMap<usize, usize> = tasks
-            .iter()
-            .enumerate()
-            .filter_map(|(n, t)| Some((t.first()?.index, n)))
-            .collect();
-        let map_results = each_map_task(&pool, cfg.inline, &run, tasks, cut, |s, input| {
+        // A task's number names its part file and its bad-records file
+        // (part-00000, part-00001... in input order).
+        let map_results = each_map_task(&pool, cfg.inline, &run, tasks, cut, |task, s, input| {
             // Tiny splits may never reach the task's own checks.
             crate::cancel::check()?;
             let start = tl.now();
@@ -277,8 +272,6 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 _ => None,
             };
             let input = if whole { MapInput::WholeFile } else { input };
-            let task = s.first().and_then(|s| task_of.get(&s.index)).copied();
-            let task = task.unwrap_or_default();
             let r = run_map_task(&env, task, s, input);
             if let Some(p) = &cfg.progress {
                 // A split counts as done with its first task.

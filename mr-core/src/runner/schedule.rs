@@ -73,14 +73,15 @@ pub(crate) fn each_task<T: Send, R: Send>(
 /// read by one task until that task finds itself the bound while workers
 /// wait for work (see [`MapInput::Stream`]); it hands the rest back, which is
 /// cut into pieces of about `cut.piece_bytes`, and `task` runs on each
-/// piece. Results come back in task order, a split's pieces in their order.
+/// piece. `task` is given the task's number (its index in `splits`).
+/// Results come back in task order, a split's pieces in their order.
 pub(crate) fn each_map_task<R: Send>(
     pool: &rayon::ThreadPool,
     inline: bool,
     run: &RunFlag,
     splits: Vec<Vec<Split>>,
     cut: Option<Cut>,
-    task: impl Fn(&[Split], MapInput<'_>) -> Result<(R, Option<Rest>)> + Sync + Send,
+    task: impl Fn(usize, &[Split], MapInput<'_>) -> Result<(R, Option<Rest>)> + Sync + Send,
 ) -> Result<Vec<R>> {
     let Cut {
         piece_bytes,
@@ -99,9 +100,9 @@ pub(crate) fn each_map_task<R: Send>(
                 pool,
                 inline,
                 run,
-                splits,
-                |t| task_cost(t),
-                |s| task(&s, MapInput::Split).map(|(r, _)| r),
+                splits.into_iter().enumerate().collect(),
+                |(_, t)| task_cost(t),
+                |(n, s)| task(n, &s, MapInput::Split).map(|(r, _)| r),
             );
         }
     };
@@ -114,7 +115,7 @@ pub(crate) fn each_map_task<R: Send>(
     let finish = |split: usize, piece: usize, r: Result<R>| lock(&done).push(((split, piece), r));
     let run_piece = |(i, split, piece): Cutting| {
         let k = piece.index;
-        let r = run.task(|| task(std::slice::from_ref(&*split), MapInput::Piece(piece)));
+        let r = run.task(|| task(i, std::slice::from_ref(&*split), MapInput::Piece(piece)));
         finish(i, k, r.map(|(r, _)| r));
     };
     std::thread::scope(|scope| {
@@ -142,7 +143,7 @@ pub(crate) fn each_map_task<R: Send>(
                 };
                 match next {
                     Some(Next::Run((i, s))) => {
-                        let r = run.task(|| task(&s, MapInput::Split));
+                        let r = run.task(|| task(i, &s, MapInput::Split));
                         finish(i, 0, r.map(|(r, _)| r));
                     }
                     Some(Next::Stream((i, s), slot)) => {
@@ -150,6 +151,7 @@ pub(crate) fn each_map_task<R: Send>(
                         // ends (a panic too), or handed to the cutter.
                         let r = run.task(|| {
                             task(
+                                i,
                                 &s,
                                 MapInput::Stream {
                                     wanted: &wanted,
@@ -503,7 +505,7 @@ mod tests {
                     &run,
                     vec![vec![gz_split(0)]],
                     cut,
-                    |_, input| {
+                    |_, _, input| {
                         if let MapInput::Stream { .. } = input {
                             panic!("a bug in the task");
                         }
@@ -558,7 +560,7 @@ mod tests {
             always: true,
         });
         let started = std::time::Instant::now();
-        let got = each_map_task(&pool, false, &run, splits, cut, |s, input| {
+        let got = each_map_task(&pool, false, &run, splits, cut, |_, s, input| {
             Ok(match input {
                 MapInput::Stream { .. } => {
                     let rest = Rest {
