@@ -93,15 +93,18 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
                 }
             };
             let k = &b[i + 1..end];
-            // `": "`, the separator of most writers, in one comparison.
-            i = if b.get(end + 1..end + 3) == Some(b": ") {
-                end + 3
-            } else {
-                let j = skip_ws(b, end + 1);
-                if b.get(j) != Some(&b':') {
-                    return None;
+            // `": "` (Python's) or `":"` (compact writers'), in one
+            // two-byte comparison each.
+            i = match b.get(end + 1..end + 3) {
+                Some(b": ") => end + 3,
+                Some(&[b':', c]) if c > b' ' => end + 2,
+                _ => {
+                    let j = skip_ws(b, end + 1);
+                    if b.get(j) != Some(&b':') {
+                        return None;
+                    }
+                    skip_ws(b, j + 1)
                 }
-                skip_ws(b, j + 1)
             };
             if same_key(k, key) {
                 // The field: a plain string, else let serde_json decide.
@@ -122,10 +125,17 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
             } else {
                 i = skip_value(b, i)?;
             }
-            // `, "`: the next key, in one comparison.
-            if b.get(i..i + 3) == Some(b", \"") {
-                i += 2;
-                continue;
+            // `, "` or `,"`: the next key, in one comparison each.
+            match b.get(i..i + 3) {
+                Some(b", \"") => {
+                    i += 2;
+                    continue;
+                }
+                Some(&[b',', b'"', _]) => {
+                    i += 1;
+                    continue;
+                }
+                _ => {}
             }
             i = skip_ws(b, i);
             match b.get(i) {
@@ -142,7 +152,7 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
 }
 
 /// Skips whitespace from `i`. Log lines put one space between tokens
-/// (`": "`, `", "`) or none: those take two comparisons.
+/// (`": "`, `", "`) or none (`":"`, `","`): those take two comparisons.
 #[inline(always)]
 fn skip_ws(b: &[u8], mut i: usize) -> usize {
     if b.get(i) == Some(&b' ') {
@@ -231,6 +241,7 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
 }
 
 /// `"key" :` at `i`, inside a nested object; returns where its value starts.
+#[inline(always)]
 fn member_key(b: &[u8], i: usize) -> Option<usize> {
     if b.get(i) != Some(&b'"') {
         return None;
@@ -495,6 +506,17 @@ mod tests {
             serde(line).unwrap().as_deref(),
             Some("https://x.org/course/lecture/view?lecture_id=1")
         );
+        // The compact form (JavaScript's, Go's, Jackson's) too.
+        let compact = br#"{"key":"pageview","timestamp":1370044801621,"o":{"a":[1,{"b":"c"}]},"page_url":"https://x.org/a","13":[0],"t":true}"#;
+        assert_eq!(scan_field(compact, b"page_url"), found("https://x.org/a"));
+        assert_eq!(serde(compact).unwrap().as_deref(), Some("https://x.org/a"));
+        // Any other spacing takes the general path, to the same answer.
+        for odd in [
+            &br#"{"a" :"b" ,"page_url": "/u"}"#[..],
+            b"{\"a\":\t\"b\",\n\"page_url\":\"/u\" }",
+        ] {
+            assert_eq!(scan_field(odd, b"page_url"), found("/u"));
+        }
     }
 
     #[test]
