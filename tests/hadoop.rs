@@ -731,6 +731,21 @@ fn spark_local_mode_equals_local_runner_with_counters_and_report() {
             "{job}: counters differ (Spark, local)"
         );
         assert!(err.contains("Counters:\n"), "{err}");
+        // The input's bytes on disk, as Hadoop counts them (the .gz file's
+        // compressed size), markers and hidden files left out.
+        let on_disk: u64 = [
+            "2013-07-31/part-00000.jsonl",
+            "2013-08-01/part-00001.jsonl",
+            "2013-08-01/part-00002.jsonl.gz",
+        ]
+        .iter()
+        .map(|f| fs::metadata(w.path(&format!("{logs}/{f}"))).unwrap().len())
+        .sum();
+        assert_eq!(
+            spark_report["counters"]["mr"]["step 0: input bytes"].as_u64(),
+            Some(on_disk),
+            "{job}: {spark_report}"
+        );
         eprintln!(
             "spark: {job}, {reducers} reducer(s): {} lines equal, {:.1}s",
             lines.len(),

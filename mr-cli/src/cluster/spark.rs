@@ -234,6 +234,9 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "spark_conf": spark_conf,
         "hadoop_conf": hadoop_conf,
         "skip_bad_records": plan.skip_bad_records,
+        // The group of mr's own counters ("step 0: input bytes" is the
+        // driver's, from the input splits).
+        "framework_counters": mr_core::counters::FRAMEWORK,
         // Each step's tasks' arguments after `--ROLE` (job options, the line
         // limit, the output protocol: JobPlan::task_args decides), files
         // shipped with addFile under their names, and the tasks'

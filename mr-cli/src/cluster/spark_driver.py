@@ -546,6 +546,12 @@ def main():
             finally:
                 for f in files.values():
                     f.close()
+        if splits:
+            # The input's bytes on its file system, as Hadoop's "Bytes Read"
+            # counts them (a .gz file's compressed size): the splits'
+            # lengths, which the tasks cannot see.
+            key = "0\t%s\tinput bytes" % spec["framework_counters"]
+            counters.add({key: sum(length for _, _, length in splits)})
         with open(spec["counters_file"], "w") as f:
             json.dump(counters.value, f)
         if replaced is not None and replaced.value:
