@@ -428,9 +428,9 @@ pub fn refuse_map_only_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
     for (k, v) in &plan.extras.jobconf {
         if crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str()) && v.trim() == "0" {
             crate::usage!(
-                "-D {k}=0 would make Hadoop skip the reducer of step {reduced} and write its \
-                 map output as the results: give the number of reducers (1 or more), or \
-                 leave it out"
+                "{k}=0 (given with -D or by the job's jobconf) would make Hadoop skip the \
+                 reducer of step {reduced} and write its map output as the results: give \
+                 the number of reducers (1 or more), or leave it out"
             );
         }
     }
