@@ -137,6 +137,148 @@ impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for Count<K> {
     }
 }
 
+/// Sums `f64` values exactly, as Python's `math.fsum`: the result is the
+/// true sum rounded once, so it does not depend on how the input was split,
+/// folded or merged (a plain `+=` of floats does, in its last bits).
+///
+/// The accumulator is the exact sum as a short list of non-overlapping
+/// floats (Shewchuk's partials; rarely more than a few), `null` once a value
+/// or an intermediate sum is not finite: that key's result is then an
+/// error, never a silent `inf`.
+///
+/// ```
+/// use mr_core::{fold::FloatSum, Fold};
+/// let s: FloatSum<String> = FloatSum::new();
+/// let (mut a, mut b) = (s.init(), s.init());
+/// for v in [0.1, 0.2] { s.accumulate(&mut a, v) }
+/// s.accumulate(&mut b, 0.3);
+/// s.merge(&mut a, b);
+/// // 0.1 + 0.2 + 0.3 is 0.6000000000000001 in floats; the exact sum rounds to 0.6.
+/// assert_eq!(s.finish(&"k".to_string(), a), 0.6);
+///
+/// // Total seconds watched per video, as a fold step: its laws hold on any
+/// // floats (a `+=` accumulator fails them on a sample like this one).
+/// use mr_core::{laws, IdentityMapper, Step};
+/// use proptest::prelude::*;
+/// let step = Step::map(IdentityMapper::<String, f64>::new()).fold(FloatSum::new());
+/// let records = prop::collection::vec(("[a-c]", -1e9f64..1e9), 1..20);
+/// assert!(laws::check_step(&step, records).is_ok());
+/// ```
+pub struct FloatSum<K>(std::marker::PhantomData<fn(K)>);
+
+impl<K> FloatSum<K> {
+    /// The exact float sum.
+    pub fn new() -> Self {
+        FloatSum(std::marker::PhantomData)
+    }
+}
+
+impl<K> Default for FloatSum<K> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K> Clone for FloatSum<K> {
+    fn clone(&self) -> Self {
+        Self::new()
+    }
+}
+
+impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for FloatSum<K> {
+    type Key = K;
+    type Value = f64;
+    /// The partials, or `None` once the sum is not finite.
+    type Acc = Option<Vec<f64>>;
+    type Out = f64;
+    fn init(&self) -> Option<Vec<f64>> {
+        Some(Vec::new())
+    }
+    fn accumulate(&self, acc: &mut Option<Vec<f64>>, value: f64) {
+        if let Some(p) = acc
+            && !add_exact(p, value)
+        {
+            *acc = None;
+        }
+    }
+    fn merge(&self, acc: &mut Option<Vec<f64>>, other: Option<Vec<f64>>) {
+        match other {
+            Some(o) => o.into_iter().for_each(|v| self.accumulate(acc, v)),
+            None => *acc = None,
+        }
+    }
+    /// The sum, rounded once (half to even); `NaN` when it is not finite
+    /// (the engine calls [`try_finish`](Fold::try_finish), an error then).
+    fn finish(&self, _key: &K, acc: Option<Vec<f64>>) -> f64 {
+        acc.map_or(f64::NAN, |p| round_partials(&p))
+    }
+    fn try_finish(&self, key: &K, acc: Option<Vec<f64>>) -> Result<f64, JobError> {
+        let sum = self.finish(key, acc);
+        if sum.is_finite() {
+            return Ok(sum);
+        }
+        let key = serde_json::to_string(key).unwrap_or_else(|_| "?".into());
+        Err(JobError::msg(format!(
+            "the float sum of key {key} is not a finite number: a value was infinite or NaN, \
+             or the sum is beyond ±1.8e308"
+        )))
+    }
+}
+
+/// Adds `x` to `p`, an exact sum as non-overlapping floats of increasing
+/// magnitude (Shewchuk's `msum`, as in CPython's `math.fsum`); false when
+/// `x` or a partial sum is not finite.
+fn add_exact(p: &mut Vec<f64>, mut x: f64) -> bool {
+    let mut kept = 0;
+    for j in 0..p.len() {
+        let mut y = p[j];
+        if x.abs() < y.abs() {
+            std::mem::swap(&mut x, &mut y);
+        }
+        let hi = x + y;
+        let lo = y - (hi - x);
+        if lo != 0.0 {
+            p[kept] = lo;
+            kept += 1;
+        }
+        x = hi;
+    }
+    p.truncate(kept);
+    p.push(x);
+    x.is_finite()
+}
+
+/// The sum of the partials `p` (as [`add_exact`] keeps them), rounded
+/// once to the nearest float, ties to even (CPython's `math.fsum` ending).
+fn round_partials(p: &[f64]) -> f64 {
+    let Some((&top, rest)) = p.split_last() else {
+        return 0.0;
+    };
+    let (mut hi, mut lo) = (top, 0.0);
+    let mut n = rest.len();
+    // From the top down, until the sum becomes inexact.
+    while n > 0 {
+        let x = hi;
+        n -= 1;
+        let y = p[n];
+        hi = x + y;
+        lo = y - (hi - x);
+        if lo != 0.0 {
+            break;
+        }
+    }
+    // Half-way between two floats by `lo`, and the next partial down
+    // pushes the same way: round away from `hi`.
+    if n > 0 && ((lo < 0.0 && p[n - 1] < 0.0) || (lo > 0.0 && p[n - 1] > 0.0)) {
+        let y = lo * 2.0;
+        let x = hi + y;
+        if y == x - hi {
+            hi = x;
+        }
+    }
+    hi
+}
+
 /// Bytes a table entry costs beyond its key and accumulator.
 const ENTRY_OVERHEAD: usize = 64;
 
@@ -671,6 +813,106 @@ mod tests {
             prop_assert_eq!(&got, &reference(&lines));
             let (mem, _) = crate::testing::run_in_memory(&MeanJob, &lines).unwrap();
             prop_assert_eq!(got, mem);
+        }
+    }
+
+    /// `m × 2^e` values, whose exact sum an i128 holds (scaled by 2^40).
+    fn exact_values() -> impl Strategy<Value = Vec<f64>> {
+        proptest::collection::vec(
+            (-(1i64 << 53)..(1i64 << 53), -40i32..20).prop_map(|(m, e)| m as f64 * 2f64.powi(e)),
+            0..60,
+        )
+    }
+
+    /// The exact sum of `exact_values`, rounded once (i128 to f64 rounds to
+    /// nearest, ties to even; the scaling back is exact).
+    fn exact_sum(vs: &[f64]) -> f64 {
+        let scaled: i128 = vs.iter().map(|v| (v * 2f64.powi(40)) as i128).sum();
+        scaled as f64 / 2f64.powi(40)
+    }
+
+    /// Folds `vs` as the engine may: in chunks, each accumulator through
+    /// JSON (as it is shuffled), merged in the order `order` gives.
+    fn float_sum_in_chunks(vs: &[f64], cuts: &[usize], order: &[usize]) -> f64 {
+        let f: FloatSum<String> = FloatSum::new();
+        let mut bounds: Vec<usize> = cuts.iter().map(|c| c % (vs.len() + 1)).collect();
+        bounds.extend([0, vs.len()]);
+        bounds.sort_unstable();
+        let mut accs: Vec<Option<Vec<f64>>> = bounds
+            .windows(2)
+            .map(|w| {
+                let mut acc = f.init();
+                vs[w[0]..w[1]]
+                    .iter()
+                    .for_each(|&v| f.accumulate(&mut acc, v));
+                serde_json::from_str(&serde_json::to_string(&acc).unwrap()).unwrap()
+            })
+            .collect();
+        let mut total = f.init();
+        for &i in order {
+            if !accs.is_empty() {
+                let acc = accs.swap_remove(i % accs.len());
+                f.merge(&mut total, acc);
+            }
+        }
+        accs.into_iter().for_each(|a| f.merge(&mut total, a));
+        f.try_finish(&"k".into(), total).unwrap()
+    }
+
+    proptest! {
+        /// The exact sum rounded once, however the values are chunked,
+        /// shuffled and merged: the law that makes it safe to fold floats.
+        #[test]
+        fn float_sum_is_the_exact_sum_whatever_the_grouping(
+            vs in exact_values(),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+            order in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let got = float_sum_in_chunks(&vs, &cuts, &order);
+            prop_assert_eq!(got.to_bits(), exact_sum(&vs).to_bits(), "{:?}", vs);
+        }
+
+        /// Any finite floats (all exponents): every grouping gives the same
+        /// bits as one fold in order.
+        #[test]
+        fn float_sum_of_any_floats_does_not_depend_on_grouping(
+            vs in proptest::collection::vec(-1e300f64..1e300, 0..40),
+            small in proptest::collection::vec(-1e-300f64..1e-300, 0..10),
+            cuts in proptest::collection::vec(any::<usize>(), 0..6),
+            order in proptest::collection::vec(any::<usize>(), 0..8),
+        ) {
+            let vs: Vec<f64> = vs.into_iter().chain(small).collect();
+            let whole = float_sum_in_chunks(&vs, &[], &[]);
+            prop_assert_eq!(float_sum_in_chunks(&vs, &cuts, &order).to_bits(), whole.to_bits());
+        }
+    }
+
+    #[test]
+    fn float_sum_rounds_once_and_refuses_what_is_not_finite() {
+        let f: FloatSum<String> = FloatSum::new();
+        let sum = |vs: &[f64]| {
+            let mut acc = f.init();
+            vs.iter().for_each(|&v| f.accumulate(&mut acc, v));
+            f.try_finish(&"k".into(), acc)
+        };
+        // math.fsum's own examples, and its half-even rounding across partials.
+        assert_eq!(sum(&[0.1; 10]).unwrap(), 1.0);
+        assert_eq!(
+            sum(&[1e100, 1.0, -1e100, 1e-100, 1e50, -1.0, -1e50]).unwrap(),
+            1e-100
+        );
+        assert_eq!(sum(&[1.0, 1e-16, 1e-16]).unwrap(), 1.0000000000000002);
+        assert_eq!(sum(&[]).unwrap(), 0.0);
+        // Not finite: an error naming the key, also after a shuffle as JSON.
+        for bad in [&[1e308, 1e308][..], &[f64::NAN], &[1.0, f64::INFINITY]] {
+            let mut acc = f.init();
+            bad.iter().for_each(|&v| f.accumulate(&mut acc, v));
+            let acc: Option<Vec<f64>> =
+                serde_json::from_str(&serde_json::to_string(&acc).unwrap()).unwrap();
+            let mut total = f.init();
+            f.merge(&mut total, acc);
+            let e = f.try_finish(&"k".into(), total).unwrap_err().to_string();
+            assert!(e.contains("key \"k\"") && e.contains("not a finite"), "{e}");
         }
     }
 }
