@@ -78,21 +78,23 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
             if b.get(i) != Some(&b'"') {
                 return None;
             }
-            let end = match plain_key_end(b, i + 1) {
-                Some(end) => end,
+            let (end, is_field) = match plain_key_end(b, i + 1) {
+                Some(end) => (end, same_key(&b[i + 1..end], key)),
                 None => {
                     let (end, escaped) = string_end(b, i + 1)?;
-                    if escaped {
-                        return None;
-                    }
                     let k = &b[i + 1..end];
-                    if !k.is_ascii() && std::str::from_utf8(k).is_err() {
+                    let is_field = if escaped {
+                        // Decoded to compare (Python escapes every
+                        // non-ASCII key); unsure on a surrogate escape.
+                        unescape(k)?.as_bytes() == key
+                    } else if !k.is_ascii() && std::str::from_utf8(k).is_err() {
                         return None; // serde_json reads keys as str: an error
-                    }
-                    end
+                    } else {
+                        same_key(k, key)
+                    };
+                    (end, is_field)
                 }
             };
-            let k = &b[i + 1..end];
             // `": "` (Python's) or `":"` (compact writers'), in one
             // two-byte comparison each.
             i = match b.get(end + 1..end + 3) {
@@ -106,7 +108,7 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
                     skip_ws(b, j + 1)
                 }
             };
-            if same_key(k, key) {
+            if is_field {
                 // The field: a plain string, else let serde_json decide.
                 if b.get(i) != Some(&b'"') {
                     return None;
@@ -564,11 +566,23 @@ mod tests {
         for line in [
             &br#"["page_url", "/a"]"#[..],
             br#"{"page_url": 3}"#,
-            br#"{"page\u005furl": "/a"}"#,
             br#"{"page_url": "\ud83d\ude00"}"#,
+            br#"{"\ud83d\ude00": 1, "page_url": "/a"}"#,
         ] {
             assert_eq!(scan_field(line, b"page_url"), Scan::Unsure);
             assert!(serde(line).is_ok());
+        }
+        // Escaped keys are decoded and compared (Python's `ensure_ascii`
+        // escapes every non-ASCII key).
+        for (line, want) in [
+            (&br#"{"page\u005furl": "/a"}"#[..], Some("/a")),
+            (br#"{"\u00e9t\u00e9": "/x", "page_url": "/b"}"#, Some("/b")),
+            (br#"{"page_url": "/b", "page_url\u0000": "/c"}"#, Some("/b")),
+            (br#"{"a\"b": {"page_url": "/n"}}"#, None),
+        ] {
+            let found = Scan::Object(want.map(Cow::Borrowed));
+            assert_eq!(scan_field(line, b"page_url"), found);
+            assert_eq!(serde(line), Ok(want.map(str::to_string)));
         }
     }
 
@@ -638,7 +652,7 @@ mod tests {
                 (
                     prop::collection::vec(
                         (
-                            "(page_url|a|b|é|a_key_longer_than_sixteen|k\\\\u0041)",
+                            "(page_url|a|b|é|a_key_longer_than_sixteen|k\\\\u0041|page\\\\u005furl|\\\\u00e9|\\\\ud83d\\\\ude00|\\\\udc00|p\\\\\")",
                             inner
                         ),
                         0..4
