@@ -95,19 +95,7 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
                     (end, is_field)
                 }
             };
-            // `": "` (Python's) or `":"` (compact writers'), in one
-            // two-byte comparison each.
-            i = match b.get(end + 1..end + 3) {
-                Some(b": ") => end + 3,
-                Some(&[b':', c]) if c > b' ' => end + 2,
-                _ => {
-                    let j = skip_ws(b, end + 1);
-                    if b.get(j) != Some(&b':') {
-                        return None;
-                    }
-                    skip_ws(b, j + 1)
-                }
-            };
+            i = after_colon(b, end)?;
             if is_field {
                 // The field: a plain string, else let serde_json decide.
                 if b.get(i) != Some(&b'"') {
@@ -251,12 +239,29 @@ fn member_key(b: &[u8], i: usize) -> Option<usize> {
     if b.get(i) != Some(&b'"') {
         return None;
     }
-    let (end, _) = string_end(b, i + 1)?;
-    let i = skip_ws(b, end + 1);
-    if b.get(i) != Some(&b':') {
-        return None;
+    let end = match plain_key_end(b, i + 1) {
+        Some(end) => end,
+        None => string_end(b, i + 1)?.0,
+    };
+    after_colon(b, end)
+}
+
+/// Where the value starts after the `:` that follows a key whose closing
+/// quote is at `end`. `": "` (Python's) and `":"` (compact writers') in
+/// one two-byte comparison each; other spacing the long way.
+#[inline(always)]
+fn after_colon(b: &[u8], end: usize) -> Option<usize> {
+    match b.get(end + 1..end + 3) {
+        Some(b": ") => Some(end + 3),
+        Some(&[b':', c]) if c > b' ' => Some(end + 2),
+        _ => {
+            let j = skip_ws(b, end + 1);
+            if b.get(j) != Some(&b':') {
+                return None;
+            }
+            Some(skip_ws(b, j + 1))
+        }
     }
-    Some(skip_ws(b, i + 1))
 }
 
 fn literal(b: &[u8], i: usize, word: &[u8]) -> Option<usize> {
