@@ -312,7 +312,7 @@ fn digits_end(b: &[u8], mut i: usize) -> usize {
         // byte, and bit 7 of the xor itself marks the bytes above 0x7f.
         let x = u64::from_le_bytes(w) ^ 0x3030_3030_3030_3030;
         let other =
-            ((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676 | x) & 0x8080_8080_8080_8080;
+            (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
         if other != 0 {
             return i + (other.trailing_zeros() / 8) as usize;
         }
