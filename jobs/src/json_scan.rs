@@ -3,13 +3,15 @@
 //! [`scan_field`] reads a line once, checks that it is one JSON object, and
 //! returns the (last) string value of the named top-level key, borrowed
 //! from the line unless it holds escapes, without building anything else.
-//! It handles the common shape of log lines: keys without escapes, the
+//! It handles the shapes real log writers give: Python's `", "` and `": "`
+//! separators or the compact `","` and `":"` (JavaScript, Go, Jackson), the
 //! field's value a string, nesting up to [`MAX_DEPTH`]. Escapes are read
-//! everywhere else, `\uXXXX` included: writers escape what they please
-//! (Python's `json.dumps` every non-ASCII character, PHP's `json_encode`
-//! every `/`), and a log written so must not fall off the fast path. Anything
-//! else (a syntax error, a number as the field's value, invalid UTF-8 in a
-//! key or the field, a surrogate escape in the field, ...) makes it answer
+//! everywhere, `\uXXXX` included, and an escaped top-level key is decoded to
+//! be compared: writers escape what they please (Python's `json.dumps` every
+//! non-ASCII character, keys too; PHP's `json_encode` every `/`), and a log
+//! written so must not fall off the fast path. Anything else (a syntax
+//! error, a number as the field's value, invalid UTF-8 in a top-level key or
+//! the field, a surrogate escape in either, ...) makes it answer
 //! [`Scan::Unsure`], and the caller parses the line with serde_json, whose
 //! verdict and error message stand. So the fast path never accepts a line
 //! serde_json rejects, nor reads another value: it only saves the time.
@@ -86,7 +88,7 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
                     let is_field = if escaped {
                         // Decoded to compare (Python escapes every
                         // non-ASCII key); unsure on a surrogate escape.
-                        unescape(k)?.as_bytes() == key
+                        escaped_key_is(k, key)?
                     } else if !k.is_ascii() && std::str::from_utf8(k).is_err() {
                         return None; // serde_json reads keys as str: an error
                     } else {
@@ -480,16 +482,27 @@ static HEX: [bool; 256] = {
     t
 };
 
-/// The text of a string whose escapes [`escape_len`] accepted, decoded; `None`
-/// (unsure) when it is not UTF-8 or holds a surrogate escape (a pair, or a
-/// lone one that serde_json refuses: both are left to it).
-#[cold]
-fn unescape(text: &[u8]) -> Option<String> {
-    let mut out = Vec::with_capacity(text.len());
+/// Walks the text of a string whose escapes [`escape_len`] accepted,
+/// handing `piece` its decoded bytes in order; `None` (unsure) when it is
+/// not UTF-8 or holds a surrogate escape (a pair, or a lone one that
+/// serde_json refuses: both are left to it).
+fn decode(text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
     let mut i = 0;
-    while let Some(k) = text[i..].iter().position(|&c| c == b'\\') {
-        out.extend_from_slice(&text[i..i + k]);
+    loop {
+        let k = text[i..]
+            .iter()
+            .position(|&c| c == b'\\')
+            .unwrap_or(text.len() - i);
+        // Escapes are ASCII: the bytes between them are UTF-8 on their own.
+        let raw = &text[i..i + k];
+        if !raw.is_ascii() {
+            std::str::from_utf8(raw).ok()?;
+        }
+        piece(raw);
         i += k + 1;
+        if i > text.len() {
+            return Some(());
+        }
         let c = match *text.get(i)? {
             b'b' => '\u{8}',
             b'f' => '\u{c}',
@@ -505,11 +518,27 @@ fn unescape(text: &[u8]) -> Option<String> {
             _ => return None,
         };
         i += 1;
-        let mut utf8 = [0; 4];
-        out.extend_from_slice(c.encode_utf8(&mut utf8).as_bytes());
+        piece(c.encode_utf8(&mut [0; 4]).as_bytes());
     }
-    out.extend_from_slice(&text[i..]);
+}
+
+/// The text of a string whose escapes [`escape_len`] accepted, decoded
+/// ([`decode`]'s `None` when unsure).
+#[cold]
+fn unescape(text: &[u8]) -> Option<String> {
+    let mut out = Vec::with_capacity(text.len());
+    decode(text, |p| out.extend_from_slice(p))?;
     String::from_utf8(out).ok()
+}
+
+/// Whether the text of an escaped key decodes to `key`, told without
+/// building it (a Python log escapes every non-ASCII key, on every line);
+/// `None` when unsure, as [`decode`].
+#[cold]
+fn escaped_key_is(text: &[u8], key: &[u8]) -> Option<bool> {
+    let mut rest = Some(key);
+    decode(text, |p| rest = rest.and_then(|r| r.strip_prefix(p)))?;
+    Some(rest.is_some_and(<[u8]>::is_empty))
 }
 
 #[cfg(test)]
