@@ -288,9 +288,7 @@ fn broken_pipe_is_not_an_error() {
         .output()
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&head.stdout).lines().count(), 1);
-    let mut err = String::new();
-    use std::io::Read;
-    mr.stderr.take().unwrap().read_to_string(&mut err).unwrap();
+    let err = child_stderr(&mut mr);
     let status = mr.wait().unwrap();
     assert!(status.success(), "{status}: {err}");
     assert!(!err.contains("error"), "{err}");
@@ -588,14 +586,7 @@ fn sigterm_removes_temp_files_and_unfinished_output() {
         .unwrap();
     assert!(killed.success());
     let status = child.wait().unwrap();
-    let mut err = String::new();
-    use std::io::Read;
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
+    let err = child_stderr(&mut child);
     assert_eq!(status.code(), Some(143), "{err}");
     assert!(err.contains("interrupted"), "{err}");
     assert!(!w.path("out").exists(), "unfinished output left behind");

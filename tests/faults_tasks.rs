@@ -9,11 +9,11 @@
 
 mod common;
 
-use common::{MR, Workdir, failed_saying, ok, read_parts, stderr, stdout};
+use common::{MR, Workdir, child_stderr, failed_saying, ok, read_parts, stderr, stdout};
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// A framework counter from the summary (absent: 0, as `mr` hides zeros).
@@ -247,28 +247,28 @@ fn spawn(w: &Workdir, job: &str, input: &str, extra: &[&str], stdout: Stdio) -> 
         .unwrap()
 }
 
-/// The exit code and stderr of `child`, which must end within `limit`.
+/// The exit status of `child`, which must end within `limit` (else it is
+/// killed, and the test fails).
 #[track_caller]
-fn ended_within(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+fn exit_within(child: &mut Child, limit: Duration) -> ExitStatus {
     let started = Instant::now();
-    let status = loop {
+    loop {
         if let Some(s) = child.try_wait().unwrap() {
-            break s;
+            return s;
         }
         if started.elapsed() > limit {
             let _ = child.kill();
             panic!("still running after {limit:?}");
         }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let mut err = String::new();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_string(&mut err)
-        .unwrap();
-    (status.code(), err)
+        std::thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// The exit code and stderr of `child`, which must end within `limit`.
+#[track_caller]
+fn ended_within(mut child: Child, limit: Duration) -> (Option<i32>, String) {
+    let status = exit_within(&mut child, limit);
+    (status.code(), child_stderr(&mut child))
 }
 
 /// A condition that holds once `cond` has held for `hold`.
@@ -292,8 +292,7 @@ fn signal_when(
     let started = Instant::now();
     while !ready() {
         if let Some(s) = child.try_wait().unwrap() {
-            let mut e = String::new();
-            child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
+            let e = child_stderr(child);
             panic!("the run ended ({s}) before the moment to stop it:\n{e}");
         }
         assert!(started.elapsed() < Duration::from_secs(60), "never ready");
@@ -305,20 +304,9 @@ fn signal_when(
         .status()
         .unwrap();
     assert!(killed.success());
-    let status = loop {
-        if let Some(s) = child.try_wait().unwrap() {
-            break s;
-        }
-        if sent.elapsed() > Duration::from_secs(10) {
-            let _ = child.kill();
-            panic!("still running 10 s after {signal}");
-        }
-        std::thread::sleep(Duration::from_millis(5));
-    };
+    let status = exit_within(child, Duration::from_secs(10));
     let took = sent.elapsed();
-    let mut e = String::new();
-    child.stderr.take().unwrap().read_to_string(&mut e).unwrap();
-    (status.code(), took, e)
+    (status.code(), took, child_stderr(child))
 }
 
 /// The status a shell gives a process that `signal` stopped: 128 + its

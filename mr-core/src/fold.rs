@@ -217,10 +217,10 @@ impl<K: Serialize + DeserializeOwned + Send + 'static> Fold for FloatSum<K> {
         if sum.is_finite() {
             return Ok(sum);
         }
-        let key = serde_json::to_string(key).unwrap_or_else(|_| "?".into());
         Err(JobError::msg(format!(
-            "the float sum of key {key} is not a finite number: a value was infinite or NaN, \
-             or the sum is beyond ±1.8e308"
+            "the float sum of key {} is not a finite number: a value was infinite or NaN, \
+             or the sum is beyond ±1.8e308",
+            crate::reducers::key_text(key)
         )))
     }
 }

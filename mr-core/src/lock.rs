@@ -67,13 +67,14 @@ impl OwnerLock {
                     // The holder writes its pid just after locking: give it
                     // a moment. Until then the file may still hold the pid
                     // of a killed holder before it, which is not named.
-                    let mut pid = read_pid(&file).filter(|&p| is_alive(p));
+                    let live_pid = || read_pid(&file).filter(|&p| is_alive(p));
+                    let mut pid = live_pid();
                     for _ in 0..50 {
                         if pid.is_some() {
                             break;
                         }
                         std::thread::sleep(std::time::Duration::from_millis(2));
-                        pid = read_pid(&file).filter(|&p| is_alive(p));
+                        pid = live_pid();
                     }
                     return Ok(Claim::Held { pid });
                 }

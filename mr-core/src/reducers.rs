@@ -152,8 +152,12 @@ where
 /// assert_eq!(e.to_string(), r#"the total of key "the" overflows u64"#);
 /// ```
 pub fn overflow_error<K: Serialize + ?Sized>(key: &K) -> JobError {
-    let k = serde_json::to_string(key).unwrap_or_else(|_| "?".into());
-    JobError::msg(format!("the total of key {k} overflows u64"))
+    JobError::msg(format!("the total of key {} overflows u64", key_text(key)))
+}
+
+/// A key as an error names it: its JSON.
+pub(crate) fn key_text<K: Serialize + ?Sized>(key: &K) -> String {
+    serde_json::to_string(key).unwrap_or_else(|_| "?".into())
 }
 
 #[cfg(test)]

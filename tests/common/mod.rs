@@ -101,6 +101,16 @@ pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
+/// The piped stderr of a spawned `child`, read to its end.
+pub fn child_stderr(child: &mut std::process::Child) -> String {
+    use std::io::Read;
+    let mut err = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        e.read_to_string(&mut err).unwrap();
+    }
+    err
+}
+
 /// The output, after asserting the command succeeded (else its stderr).
 #[track_caller]
 pub fn ok(o: Output) -> Output {
