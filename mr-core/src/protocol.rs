@@ -196,11 +196,15 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(
 ) -> Result<T, DecodeError> {
     let v = serde_json::from_slice(json).map_err(|e| {
         let lone = lone_surrogate(&e, json);
+        let python = python_constant(&e, json);
         let invalid_utf8 = e.to_string().starts_with("invalid unicode code point")
             && std::str::from_utf8(json).is_err();
         let mut text = syntax(e);
         if lone {
             text.push_str(LONE_SURROGATE);
+        }
+        if python {
+            text.push_str(PYTHON_CONSTANT);
         }
         if invalid_utf8 {
             text.push_str(&not_utf8(json));
@@ -258,6 +262,50 @@ fn lone_surrogate(e: &serde_json::Error, json: &[u8]) -> bool {
                 && matches!(w[2], b'd' | b'D')
                 && matches!(w[3], b'8'..=b'9' | b'a'..=b'f' | b'A'..=b'F')
         })
+}
+
+/// What `NaN`, `Infinity` and `-Infinity` are, after serde_json's message
+/// for the token.
+const PYTHON_CONSTANT: &str = " (NaN, Infinity and -Infinity are not JSON: Python's \
+    json.dumps writes them for float('nan') and float('inf') unless allow_nan=False, and \
+    mrjob's json.loads reads them; write null or a string instead, or --skip-bad-records \
+    keeps such lines aside)";
+
+/// Whether `e` is serde_json's refusal of one of Python's non-JSON number
+/// constants in `json`: the error is at the token, or (`-Infinity`, an
+/// invalid number) just after its sign.
+///
+/// ```text
+/// {"score": NaN}   -> bad record: invalid JSON: expected value at line 1 column 11
+///                     (NaN, Infinity and -Infinity are not JSON: ...)
+/// ```
+fn python_constant(e: &serde_json::Error, json: &[u8]) -> bool {
+    let said = e.to_string();
+    if !(said.starts_with("expected value") || said.starts_with("invalid number")) {
+        return false;
+    }
+    // The byte serde_json stopped at: line and column count from 1.
+    let line_start = match e.line() {
+        0 | 1 => 0,
+        n => match json
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| **b == b'\n')
+            .nth(n - 2)
+        {
+            Some((i, _)) => i + 1,
+            None => return false,
+        },
+    };
+    let at = line_start + e.column().saturating_sub(1);
+    let token = |from: usize| {
+        json.get(from..).is_some_and(|rest| {
+            [&b"NaN"[..], b"Infinity", b"-Infinity"]
+                .iter()
+                .any(|w| rest.starts_with(w))
+        })
+    };
+    token(at) || (at > 0 && json[at - 1] == b'-' && token(at - 1))
 }
 
 /// An integer literal that does not fit in 64 bits, found in JSON text read
@@ -628,6 +676,31 @@ mod tests {
         let e = from_json::<serde_json::Value>(br#"{"t": "\ud83d\ude00"#, |e| e.to_string())
             .unwrap_err();
         assert!(!e.0.contains("pair"), "{}", e.0);
+    }
+
+    #[test]
+    fn python_nan_and_infinity_are_explained() {
+        for line in [
+            "{\"t\": NaN}",
+            "{\"t\": Infinity, \"u\": 1}",
+            "{\"t\":-Infinity}",
+            "[1.5, NaN]",
+            "{\"a\": 1,\n \"t\": NaN}",
+        ] {
+            let e = from_json::<serde_json::Value>(line.as_bytes(), |e| e.to_string()).unwrap_err();
+            assert!(e.0.contains("allow_nan=False"), "{line}: {}", e.0);
+        }
+        // The words inside strings, or other errors, say nothing of them.
+        for line in [
+            "{\"t\": \"NaN\", }",
+            "{\"t\": nan}",
+            "{\"t\": -Inf}",
+            "{\"t\": 1, NaN}",
+            "{\"NaN\": Na}",
+        ] {
+            let e = from_json::<serde_json::Value>(line.as_bytes(), |e| e.to_string()).unwrap_err();
+            assert!(!e.0.contains("allow_nan"), "{line}: {}", e.0);
+        }
     }
 
     fn enc(s: &str) -> Vec<u8> {
