@@ -981,8 +981,10 @@ fn the_last_task_by_hand_writes_the_jobs_output_protocol() {
 
 /// What Hadoop's `Path`, `-input` and `-files` cannot take is refused
 /// before a job is submitted (it failed minutes later with a Java stack
-/// trace): a comma in an input, a colon in a name, a `#` in a shipped
-/// file's name; and `-o OUT/.` is OUT (its staging went inside it).
+/// trace): a comma in an input, a colon in a name (given, or a file's below
+/// an input directory: its checksum file's name is parsed as a URI), a `#`
+/// in a shipped file's name; and `-o OUT/.` is OUT (its staging went
+/// inside it).
 #[test]
 fn paths_hadoop_cannot_take_are_refused_up_front() {
     let w = Workdir::new();
@@ -991,6 +993,11 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
     w.write("ok/a.txt", "a b\n");
     w.write("stop#words.txt", "the\n");
     w.write("ok/_hidden.txt", "a b\n");
+    w.write("by time/app-2026-12-04T10:00.log", "a b\n");
+    // Hadoop reads a directory with a ':' below an input, and skips a
+    // hidden file whatever its name.
+    w.write("ok/2026-12-04T10:00/a.txt", "a b\n");
+    w.write("ok/_x:y.txt", "a b\n");
     let run = |args: &[&str]| {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
@@ -1032,6 +1039,10 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
             &["word_count", "-i", "ok/_hidden.txt", "-o", "o"][..],
             "skip files and directories whose name starts with _ or .",
         ),
+        (
+            &["word_count", "-i", "by time", "-o", "o"][..],
+            "by time/app-2026-12-04T10:00.log: Hadoop and Spark cannot read a file with ':'",
+        ),
     ] {
         let o = run(args);
         assert_eq!(o.status.code(), Some(1), "{args:?}");
@@ -1052,4 +1063,22 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
     );
     // A comma inside a glob's braces is Hadoop's own.
     ok(run(&["word_count", "-i", "o{k,x}", "-o", "o2"]));
+    // Spark reads through Hadoop's file systems: the same refusal.
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-r",
+        "spark",
+        "--dry-run",
+        "-i",
+        "by time",
+        "-o",
+        "o",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("cannot read a file with ':'"),
+        "{}",
+        stderr(&o)
+    );
 }

@@ -879,11 +879,19 @@ fn inputs(args: &RunArgs) -> Vec<String> {
     v
 }
 
-/// Refuses Parquet inputs that are on this machine: Hadoop Streaming and
-/// the Spark driver read text lines, so a table would reach the mapper as
-/// binary garbage. (A table on a cluster file system cannot be looked at
-/// from here; its lines fail as bad records.)
-fn refuse_tables(inputs: &[String]) -> anyhow::Result<()> {
+/// Refuses inputs on this machine that a cluster run cannot read, found by
+/// listing them as the local runner does:
+/// - a Parquet table: Hadoop Streaming and the Spark driver read text lines,
+///   so a table would reach the mapper as binary garbage (a table on a
+///   cluster file system cannot be looked at from here; its lines fail as
+///   bad records);
+/// - a file below an input directory with a `:` in its name (logs named by
+///   time, `app-2026-12-04T10:00.log`): Hadoop's local file system lists
+///   it, then fails inside the map task with a Java stack trace (`Relative
+///   path in absolute URI: .app-2026-12-04T10:00.log.crc`, the name of its
+///   checksum file parsed as a URI). A directory below an input may hold a
+///   `:`; a path given by name may not (see [`refuse_unreadable_paths`]).
+fn refuse_local_inputs(inputs: &[String]) -> anyhow::Result<()> {
     let local: Vec<String> = inputs
         .iter()
         .filter(|i| !has_scheme(i) && i.as_str() != "-")
@@ -899,6 +907,18 @@ fn refuse_tables(inputs: &[String]) -> anyhow::Result<()> {
         anyhow::bail!(
             "{} is a Parquet table: only the local runner reads tables (drop -r); \
              Hadoop Streaming and Spark tasks read text lines",
+            f.display
+        );
+    }
+    if let Some(f) = files.iter().find(|f| {
+        Path::new(&f.display)
+            .file_name()
+            .is_some_and(|n| n.to_string_lossy().contains(':'))
+    }) {
+        anyhow::bail!(
+            "{}: Hadoop and Spark cannot read a file with ':' in its name (they take the \
+             text before the ':' for a URI scheme); rename it (for example with \
+             `rename 's/:/-/g'`), or run locally (drop -r)",
             f.display
         );
     }
