@@ -313,12 +313,7 @@ fn number(b: &[u8], mut i: usize) -> Option<usize> {
 #[inline(always)]
 fn digits_end(b: &[u8], mut i: usize) -> usize {
     while let Some(&w) = b.get(i..).and_then(|r| r.first_chunk::<8>()) {
-        // A byte is a digit when, xored with '0', it is below 10: bit 7 of
-        // (low 7 bits + 0x76) is set from 10 up, with no carry out of the
-        // byte, and bit 7 of the xor itself marks the bytes above 0x7f.
-        let x = u64::from_le_bytes(w) ^ 0x3030_3030_3030_3030;
-        let other =
-            (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
+        let other = non_digits(u64::from_le_bytes(w));
         if other != 0 {
             return i + (other.trailing_zeros() / 8) as usize;
         }
@@ -331,15 +326,22 @@ fn digits_end(b: &[u8], mut i: usize) -> usize {
         let w = u64::from_le_bytes(last)
             .checked_shr(8 * (i - base) as u32)
             .unwrap_or(0);
-        let x = w ^ 0x3030_3030_3030_3030;
-        let other =
-            (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080;
-        return i + (other.trailing_zeros() / 8) as usize;
+        return i + (non_digits(w).trailing_zeros() / 8) as usize;
     }
     while b.get(i).is_some_and(u8::is_ascii_digit) {
         i += 1;
     }
     i
+}
+
+/// Bit 7 of each byte of `w` (eight bytes, little-endian) that is not an
+/// ASCII digit. A byte is a digit when, xored with '0', it is below 10: bit
+/// 7 of (low 7 bits + 0x76) is set from 10 up, with no carry out of the
+/// byte, and bit 7 of the xor itself marks the bytes above 0x7f.
+#[inline(always)]
+fn non_digits(w: u64) -> u64 {
+    let x = w ^ 0x3030_3030_3030_3030;
+    (((x & 0x7f7f_7f7f_7f7f_7f7f) + 0x7676_7676_7676_7676) | x) & 0x8080_8080_8080_8080
 }
 
 /// Whether key `k` of the line is the wanted `key`: equal lengths first, so
