@@ -84,6 +84,11 @@ impl<'a> Lookup<'a> {
         }
     }
 
+    /// Appends the encoded key to `out`.
+    pub fn encode_onto(&self, out: &mut Vec<u8>) {
+        encode_body(self.body, self.quoted, out);
+    }
+
     /// The key to keep in the table.
     pub fn to_key(&self) -> Key {
         match self.short {
@@ -134,6 +139,25 @@ impl Short {
             tag: self.tag,
         }
     }
+
+    /// Appends the encoded key to `out`.
+    pub fn encode_onto(&self, out: &mut Vec<u8>) {
+        let mut bytes = [0u8; INLINE];
+        bytes[..8].copy_from_slice(&self.words[0].to_le_bytes());
+        bytes[8..].copy_from_slice(&self.words[1].to_le_bytes());
+        encode_body(&bytes[..(self.tag >> 1) as usize], self.tag & 1 == 1, out);
+    }
+}
+
+/// Appends the encoded key of `body` (quoted again when `quoted`) to `out`.
+pub(super) fn encode_body(body: &[u8], quoted: bool, out: &mut Vec<u8>) {
+    if quoted {
+        out.push(b'"');
+    }
+    out.extend_from_slice(body);
+    if quoted {
+        out.push(b'"');
+    }
 }
 
 impl Key {
@@ -149,13 +173,7 @@ impl Key {
             Key::Long { bytes, quoted } => (bytes, *quoted),
         };
         out.clear();
-        if quoted {
-            out.push(b'"');
-        }
-        out.extend_from_slice(body);
-        if quoted {
-            out.push(b'"');
-        }
+        encode_body(body, quoted, out);
     }
 
     /// The hash [`Lookup::new`] gives this key (for growing a table: it
