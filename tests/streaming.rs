@@ -979,6 +979,97 @@ fn the_last_task_by_hand_writes_the_jobs_output_protocol() {
     );
 }
 
+/// Local inputs that Hadoop and Spark would read otherwise than the local
+/// runner are refused before a job is submitted, naming the file: a second
+/// path to a file (the local runner reads it once, they twice), a loop, a
+/// file whose name does not say its codec (they choose it by the name), and,
+/// on Hadoop, an empty `.gz` (its codec fails on it; Spark skips it).
+#[test]
+fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
+    let w = Workdir::new();
+    let line = "{\"page_url\": \"/a\"}\n";
+    w.write("dup/f.jsonl", line);
+    std::os::unix::fs::symlink("f.jsonl", w.path("dup/link.jsonl")).unwrap();
+    w.write("loop/a/f.jsonl", line);
+    std::os::unix::fs::symlink("..", w.path("loop/a/up")).unwrap();
+    w.write("text named gz/x.jsonl.gz", line);
+    w.write_gz("gzip named log/x.log", line.as_bytes());
+    w.write("empty gz/x.gz", "");
+    w.write("empty gz/y.jsonl", line);
+    w.write_gz("fine/a.jsonl.gz", line.as_bytes());
+    w.write("fine/b.jsonl", line);
+    let run = |runner: &str, input: &str| {
+        w.mr(&[
+            "run",
+            "url_views",
+            "-r",
+            runner,
+            "--dry-run",
+            "-i",
+            input,
+            "-o",
+            "o",
+            "--hadoop-streaming-jar",
+            "/x.jar",
+        ])
+    };
+    for runner in ["hadoop", "spark"] {
+        for (input, says) in [
+            ("dup", "dup/link.jsonl is the same file as"),
+            (
+                "loop",
+                "loop/a/up is a symbolic link back into a directory being read",
+            ),
+            (
+                "text named gz",
+                "x.jsonl.gz holds plain text, but its name says gzip",
+            ),
+            (
+                "gzip named log",
+                "x.log holds gzip (.gz) data, but its name says no codec",
+            ),
+        ] {
+            let o = run(runner, input);
+            assert_eq!(o.status.code(), Some(1), "{runner} {input}");
+            assert!(
+                stderr(&o).contains(says),
+                "{runner} {input}: {}",
+                stderr(&o)
+            );
+        }
+        ok(run(runner, "fine"));
+    }
+    let o = run("hadoop", "empty gz");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("x.gz is empty but named as gzip"),
+        "{}",
+        stderr(&o)
+    );
+    ok(run("spark", "empty gz"));
+    // Named twice on the command line: the same.
+    let o = w.mr(&[
+        "run",
+        "url_views",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "-i",
+        "fine",
+        "-i",
+        "fine/b.jsonl",
+        "-o",
+        "o",
+        "--hadoop-streaming-jar",
+        "/x.jar",
+    ]);
+    assert!(
+        stderr(&o).contains("fine/b.jsonl is the same file as"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// What Hadoop's `Path`, `-input` and `-files` cannot take is refused
 /// before a job is submitted (it failed minutes later with a Java stack
 /// trace): a comma in an input, a colon in a name (given, or a file's below

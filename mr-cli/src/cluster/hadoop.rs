@@ -701,7 +701,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         .iter()
         .map(|i| not_an_option(i))
         .collect();
-    super::refuse_local_inputs(&inputs)?;
+    super::refuse_local_inputs(&inputs, true)?;
     if inputs.is_empty() {
         anyhow::bail!("-r hadoop needs --input (a path on the cluster, e.g. hdfs:///logs)");
     }

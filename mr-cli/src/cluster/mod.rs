@@ -32,6 +32,7 @@ pub mod spark;
 
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
+use mr_core::input::listing::Compression;
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, Job, JobReport};
 use std::path::{Path, PathBuf};
@@ -879,8 +880,8 @@ fn inputs(args: &RunArgs) -> Vec<String> {
     v
 }
 
-/// Refuses inputs on this machine that a cluster run cannot read, found by
-/// listing them as the local runner does:
+/// Refuses inputs on this machine that a cluster run would not read as the
+/// local runner does, found by listing them as it does:
 /// - a Parquet table: Hadoop Streaming and the Spark driver read text lines,
 ///   so a table would reach the mapper as binary garbage (a table on a
 ///   cluster file system cannot be looked at from here; its lines fail as
@@ -890,20 +891,28 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   it, then fails inside the map task with a Java stack trace (`Relative
 ///   path in absolute URI: .app-2026-12-04T10:00.log.crc`, the name of its
 ///   checksum file parsed as a URI). A directory below an input may hold a
-///   `:`; a path given by name may not (see [`refuse_unreadable_paths`]).
-fn refuse_local_inputs(inputs: &[String]) -> anyhow::Result<()> {
+///   `:`; a path given by name may not (see [`refuse_unreadable_paths`]);
+/// - a second path to a file (a symbolic or hard link, the same file named
+///   twice), or a symbolic link back into a directory being read: the local
+///   runner reads the file once and skips the loop, Hadoop and Spark read
+///   every path they find, so the counts would differ;
+/// - a file whose name does not say its compression as Hadoop reads names
+///   ([`codec_by_name`]): Hadoop and Spark pick the codec by the name, where
+///   the local runner looks at the bytes, so a gzip file named `.log` would
+///   reach the mapper as compressed bytes, and a text file named `.gz` fails;
+/// - on Hadoop, an empty file named `.gz` (or another codec's name): its
+///   codec fails on it (`Unexpected end of input stream`); Spark skips it.
+fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
     let local: Vec<String> = inputs
         .iter()
         .filter(|i| !has_scheme(i) && i.as_str() != "-")
         .cloned()
         .collect();
-    let Ok(files) = mr_core::input::list_inputs(&local) else {
+    let Ok(listing) = mr_core::input::listing::list_inputs_noted(&local) else {
         return Ok(()); // the runner reports a missing input its own way
     };
-    if let Some(f) = files
-        .iter()
-        .find(|f| f.compression == mr_core::input::listing::Compression::Parquet)
-    {
+    let files = &listing.files;
+    if let Some(f) = files.iter().find(|f| f.compression == Compression::Parquet) {
         anyhow::bail!(
             "{} is a Parquet table: only the local runner reads tables (drop -r); \
              Hadoop Streaming and Spark tasks read text lines",
@@ -922,12 +931,56 @@ fn refuse_local_inputs(inputs: &[String]) -> anyhow::Result<()> {
             f.display
         );
     }
+    if let Some((path, first)) = listing.read_once.first() {
+        anyhow::bail!(
+            "{path} is the same file as {first} (a link, or named twice): the local runner \
+             reads it once, Hadoop and Spark would read it under both paths and count its \
+             lines twice; remove the link or the second input, or run locally (drop -r)"
+        );
+    }
+    if let Some(path) = listing.loops.first() {
+        anyhow::bail!(
+            "{path} is a symbolic link back into a directory being read (a loop): the local \
+             runner skips it, Hadoop and Spark would follow it and read the same files again \
+             and again; remove the link, or run locally (drop -r)"
+        );
+    }
+    for f in files {
+        let named = codec_by_name(&f.display);
+        if f.compression == named {
+            if hadoop && f.size == 0 && named != Compression::None {
+                anyhow::bail!(
+                    "{} is empty but named as {}: Hadoop's codec fails on an empty file \
+                     (Unexpected end of input stream); remove it, or run locally (drop -r)",
+                    f.display,
+                    codec_name(named)
+                );
+            }
+            continue;
+        }
+        let what = match f.compression {
+            Compression::None => "plain text".to_string(),
+            c => format!("{} data", codec_name(c)),
+        };
+        let name_says = match named {
+            Compression::None => "no codec".to_string(),
+            c => codec_name(c),
+        };
+        anyhow::bail!(
+            "{} holds {what}, but its name says {name_says}: Hadoop and Spark choose the codec \
+             by the file's name (the local runner by its bytes), so they would {}; rename it, \
+             or run locally (drop -r)",
+            f.display,
+            if named == Compression::None {
+                "read the compressed bytes as lines of text"
+            } else {
+                "fail to decode it"
+            }
+        );
+    }
     // Said up front: the failure comes from inside a task, its cause
     // buried in the task log.
-    if let Some(f) = files
-        .iter()
-        .find(|f| f.compression == mr_core::input::listing::Compression::Zstd)
-    {
+    if let Some(f) = files.iter().find(|f| f.compression == Compression::Zstd) {
         eprintln!(
             "mr: warning: {} is zstd-compressed: Hadoop and Spark read .zst only with Hadoop's \
              native zstd library; if the job fails with 'native zStandard library not \
@@ -936,6 +989,51 @@ fn refuse_local_inputs(inputs: &[String]) -> anyhow::Result<()> {
         );
     }
     Ok(())
+}
+
+/// The codec Hadoop's `CompressionCodecFactory` picks for a file by the end
+/// of its name (its default codecs: `.gz`, `.bz2`, `.zst`, `.deflate`,
+/// `.snappy`, `.lz4`); [`Compression::None`] for any other name.
+///
+/// ```
+/// use mr_cli::cluster::codec_by_name;
+/// use mr_core::input::listing::Compression;
+/// assert_eq!(codec_by_name("logs/a.jsonl.gz"), Compression::Gzip);
+/// assert_eq!(codec_by_name("logs/a.jsonl.zstd"), Compression::None);
+/// assert_eq!(codec_by_name("logs/a.log"), Compression::None);
+/// ```
+pub fn codec_by_name(path: &str) -> Compression {
+    let ends = |suffix: &str| path.ends_with(suffix);
+    if ends(".gz") {
+        Compression::Gzip
+    } else if ends(".bz2") {
+        Compression::Bzip2
+    } else if ends(".zst") {
+        Compression::Zstd
+    } else if ends(".deflate") {
+        Compression::Deflate
+    } else if ends(".snappy") {
+        Compression::Snappy
+    } else if ends(".lz4") {
+        Compression::Lz4
+    } else {
+        Compression::None
+    }
+}
+
+/// A codec's name for a message: its file name ending.
+fn codec_name(c: Compression) -> String {
+    match c {
+        Compression::Gzip => "gzip (.gz)",
+        Compression::Bzip2 => "bzip2 (.bz2)",
+        Compression::Zstd => "zstd (.zst)",
+        Compression::Deflate => "zlib (.deflate)",
+        Compression::Snappy => "Snappy (.snappy)",
+        Compression::Lz4 => "LZ4 (.lz4)",
+        Compression::Parquet => "Parquet",
+        Compression::None => "plain text",
+    }
+    .to_string()
 }
 
 /// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).

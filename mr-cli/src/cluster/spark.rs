@@ -188,7 +188,7 @@ fn removed(path: &Path, r: std::io::Result<()>) {
 /// The job spec the driver reads (its only argument).
 fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
     let inputs = super::inputs(args);
-    super::refuse_local_inputs(&inputs)?;
+    super::refuse_local_inputs(&inputs, false)?;
     if inputs.is_empty() {
         anyhow::bail!("no input given (use --input PATH)");
     }

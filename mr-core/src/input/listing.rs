@@ -453,7 +453,46 @@ pub fn local_path_of(arg: &str) -> Result<String> {
 /// assert!(mr_core::input::list_inputs(&["/no/such/file".into()]).is_err());
 /// ```
 pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
-    let mut walk = Walk::default();
+    list(args, Walk::default()).map(|l| l.files)
+}
+
+/// The files [`list_inputs`] lists, with the paths it read once, not twice.
+#[derive(Debug, Default)]
+pub struct Listing {
+    /// The files, as [`list_inputs`] gives them.
+    pub files: Vec<InputFile>,
+    /// Each second path to a file listed (a symbolic or hard link, the same
+    /// file named twice), with the path it was listed under: skipped here,
+    /// where Hadoop and Spark would read it again.
+    pub read_once: Vec<(String, String)>,
+    /// Each symbolic link back into a directory being walked (a loop):
+    /// skipped here, where Hadoop and Spark would follow it.
+    pub loops: Vec<String>,
+}
+
+/// [`list_inputs`], telling which paths were skipped as second paths to a
+/// file or as loops, instead of warning of them: for a cluster run, which
+/// would read them.
+///
+/// ```
+/// let dir = tempfile::tempdir().unwrap();
+/// std::fs::write(dir.path().join("a.txt"), "x\n").unwrap();
+/// std::fs::hard_link(dir.path().join("a.txt"), dir.path().join("b.txt")).unwrap();
+/// let l = mr_core::input::listing::list_inputs_noted(&[dir.path().display().to_string()]).unwrap();
+/// assert_eq!(l.files.len(), 1);
+/// assert!(l.read_once[0].0.ends_with("b.txt") && l.read_once[0].1.ends_with("a.txt"));
+/// ```
+pub fn list_inputs_noted(args: &[String]) -> Result<Listing> {
+    list(
+        args,
+        Walk {
+            noting: true,
+            ..Walk::default()
+        },
+    )
+}
+
+fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
     for arg in args {
         if arg == "-" {
             walk.out.push(InputFile {
@@ -507,13 +546,17 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
         }
     }
     walk.say_hidden();
-    if walk.twice > SAID_TWICE {
+    if walk.twice > SAID_TWICE && !walk.noting {
         eprintln!(
             "mr: warning: skipped {} more paths to files already listed",
             walk.twice - SAID_TWICE
         );
     }
-    Ok(walk.out)
+    Ok(Listing {
+        files: walk.out,
+        read_once: walk.read_once,
+        loops: walk.loops,
+    })
 }
 
 /// A file's identity: its device and inode, the same for every path to it.
@@ -570,6 +613,11 @@ struct Walk {
     /// Files skipped for a hidden name (not a job's bookkeeping): how many,
     /// and the first.
     hidden: (usize, Option<PathBuf>),
+    /// Set by [`list_inputs_noted`]: second paths and loops are noted in
+    /// the two lists below, not warned of.
+    noting: bool,
+    read_once: Vec<(String, String)>,
+    loops: Vec<String>,
 }
 
 /// Second paths to a file named one by one in warnings; more are counted.
@@ -622,11 +670,15 @@ impl Walk {
         if meta.is_dir() {
             let id = file_id(&meta);
             if id.is_some_and(|id| self.dirs.contains(&id)) {
-                eprintln!(
-                    "mr: warning: skipped {}: a symbolic link back into a directory being read \
-                     (a loop)",
-                    printable_path(path)
-                );
+                if self.noting {
+                    self.loops.push(path.display().to_string());
+                } else {
+                    eprintln!(
+                        "mr: warning: skipped {}: a symbolic link back into a directory being \
+                         read (a loop)",
+                        printable_path(path)
+                    );
+                }
                 return Ok(());
             }
             if !explicit && path.join(crate::output::commit::SUCCESS).is_file() {
@@ -684,7 +736,9 @@ impl Walk {
             let id = (id.0, id.1);
             if let Some(first) = self.files.get(&id) {
                 self.twice += 1;
-                if self.twice <= SAID_TWICE {
+                if self.noting {
+                    self.read_once.push((display, first.clone()));
+                } else if self.twice <= SAID_TWICE {
                     eprintln!(
                         "mr: warning: skipped {}: the same file as {}, which is read once",
                         printable_line(&display),
