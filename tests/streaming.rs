@@ -1089,6 +1089,7 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
     // hidden file whatever its name.
     w.write("ok/2026-12-04T10:00/a.txt", "a b\n");
     w.write("ok/_x:y.txt", "a b\n");
+    w.write("day[1].txt", "a b\n");
     let run = |args: &[&str]| {
         let mut all = vec!["run"];
         all.extend_from_slice(args);
@@ -1129,6 +1130,10 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
         (
             &["word_count", "-i", "ok/_hidden.txt", "-o", "o"][..],
             "skip files and directories whose name starts with _ or .",
+        ),
+        (
+            &["word_count", "-i", "day[1].txt", "-o", "o"][..],
+            "read an input path as a glob pattern, and this one exists as it is written",
         ),
         (
             &["word_count", "-i", "by time", "-o", "o"][..],

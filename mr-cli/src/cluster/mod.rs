@@ -644,6 +644,22 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
                  above it, or run locally (drop -r)"
             );
         }
+        // Hadoop and Spark read every input as a glob pattern; the local
+        // runner reads a path that exists as it is (`br[1].jsonl`), so
+        // `a*b` would be the file a*b here and every a...b there.
+        if is_input && Path::new(path).exists() && path.contains(['*', '?', '[', '{', '\\']) {
+            anyhow::bail!(
+                "{path}: Hadoop and Spark read an input path as a glob pattern, and this one \
+                 exists as it is written: they would read {} (a pattern's `*?[]{{}}\\` are \
+                 not characters of a name to them); give the directory above it, rename it, \
+                 or run locally (drop -r)",
+                if path.contains(['*', '?']) {
+                    "every name it matches as a pattern, not only this one"
+                } else {
+                    "no file, or others"
+                }
+            );
+        }
         // Hadoop's input formats drop hidden names even when named: the job
         // would fail with "Input path does not exist" on a file that does.
         if is_input && local && mr_core::input::listing::hidden_name(Path::new(path)) {
