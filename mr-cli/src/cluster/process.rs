@@ -56,6 +56,13 @@ pub struct Drained {
     /// The counters Hadoop printed for the whole job (its `mapreduce.Job:
     /// Counters: N` block), by the groups' display names.
     pub job_counters: Option<Counters>,
+    /// The first Java exception that says a task could not decode its
+    /// input (see [`INPUT_FAILURES`]), with the split the local job runner
+    /// said it was processing then, if it did.
+    pub input_failure: Option<(String, Option<String>)>,
+    /// The split of the last `Processing split: PATH:START+LEN` line
+    /// (Hadoop's local job runner) or `Input split: ...` (Spark's).
+    split: Option<String>,
     /// Reading the counters block: the group of the lines that follow.
     counters_group: Option<String>,
     /// The previous line was a task error line (continuations follow).
@@ -121,6 +128,20 @@ impl Drained {
                 self.job_id = Some(id.to_string());
             }
         }
+        // Hadoop's local job runner, and Spark's HadoopRDD, name the split
+        // a task reads.
+        for said in ["Processing split: ", "Input split: "] {
+            if let Some(at) = line.find(said) {
+                self.split = Some(line[at + said.len()..].trim().to_string());
+            }
+        }
+        if self.input_failure.is_none()
+            && line.contains("Exception")
+            && INPUT_FAILURES.iter().any(|f| line.contains(f))
+        {
+            let exception = line.trim_start_matches("Error: ").trim();
+            self.input_failure = Some((cut(exception.to_string()), self.split.clone()));
+        }
         let is_error = line.starts_with("mr: ")
             || line.contains("mapreduce.Job: Task Id : ")
             || (self.in_task_error && (line.starts_with("  ") || line.starts_with("Error: ")));
@@ -170,6 +191,23 @@ impl Drained {
         self.tail.push_back(kept);
     }
 }
+
+/// What the Java exceptions of Hadoop's decompressors say when a compressed
+/// input is cut or damaged (gzip, zlib, bzip2, zstd), or is not what its
+/// name says.
+const INPUT_FAILURES: &[&str] = &[
+    "Unexpected end of input stream",
+    "not a gzip file",
+    "incorrect header check",
+    "invalid block type",
+    "invalid distance",
+    "invalid stored block lengths",
+    "invalid code lengths",
+    "Premature EOF",
+    "crc error",
+    "Stream is not BZip2 formatted",
+    "Unknown frame descriptor",
+];
 
 /// `line`, cut to [`MAX_LINE_BYTES`].
 fn cut(mut line: String) -> String {
@@ -243,6 +281,23 @@ pub fn failure(what: &str, status: ExitStatus, stderr: &Drained) -> anyhow::Erro
         msg.push_str(&stderr.task_errors_text());
     } else if stderr.job_id.is_some() {
         msg.push('\n');
+    }
+    let said = said || stderr.input_failure.is_some();
+    if let Some((exception, split)) = &stderr.input_failure {
+        if !msg.ends_with('\n') {
+            msg.push('\n');
+        }
+        msg.push_str(&format!(
+            "a task could not decode its input{}: {exception}\n\
+             (a compressed file cut short or damaged, a log copied while it was written, or \
+             one whose name is not its format; `gzip -t FILE` tells which. The local runner \
+             (drop -r) reads such a file up to the damage and, with --skip-bad-records, keeps \
+             the rest aside as a bad record.)\n",
+            match split {
+                Some(s) => format!(" ({s})"),
+                None => String::new(),
+            }
+        ));
     }
     if let Some(job) = &stderr.job_id {
         msg.push_str(&where_are_the_logs(job));
@@ -421,6 +476,54 @@ mod tests {
         assert_eq!(d.tail.len(), TAIL_LINES);
         assert_eq!(d.tail.back().map(String::as_str), Some("line 99"));
         assert!(d.tail_text().starts_with("[... 40 earlier lines]"));
+    }
+
+    /// A task that cannot decode a compressed input: the exception is told
+    /// with the split the local job runner said it was reading, or alone
+    /// as a cluster's client prints it.
+    #[test]
+    fn a_damaged_compressed_input_is_told_with_its_split() {
+        let local = "2026-12-04 INFO mapred.MapTask: Processing split: file:/in/a.gz:0+90\n\
+                     2026-12-04 INFO mapred.MapTask: Processing split: file:/in/cut.gz:0+9000\n\
+                     2026-12-04 WARN mapred.LocalJobRunner: job_local1_0001\n\
+                     java.lang.Exception: java.io.EOFException: Unexpected end of input stream\n\
+                     \tat org.apache.hadoop.mapred.LocalJobRunner$Job.run(LocalJobRunner.java:552)\n\
+                     Caused by: java.io.EOFException: Unexpected end of input stream\n";
+        let d = Drain::start(
+            std::io::Cursor::new(local.as_bytes().to_vec()),
+            Echo::default(),
+        )
+        .finish();
+        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        assert!(
+            msg.contains(
+                "a task could not decode its input (file:/in/cut.gz:0+9000): java.lang.Exception: \
+                 java.io.EOFException: Unexpected end of input stream"
+            ),
+            "{msg}"
+        );
+        let cluster = "2026-12-04 INFO mapreduce.Job: Running job: job_1700000000000_0042\n\
+                       2026-12-04 INFO mapreduce.Job: Task Id : attempt_1_0042_m_000001_0, Status : FAILED\n\
+                       Error: java.io.IOException: not a gzip file\n";
+        let d = Drain::start(
+            std::io::Cursor::new(cluster.as_bytes().to_vec()),
+            Echo::default(),
+        )
+        .finish();
+        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        assert!(
+            msg.contains("a task could not decode its input: java.io.IOException: not a gzip file"),
+            "{msg}"
+        );
+        // Other failures say nothing of it.
+        let other = "Error: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): \
+                     subprocess failed with code 1\n";
+        let d = Drain::start(
+            std::io::Cursor::new(other.as_bytes().to_vec()),
+            Echo::default(),
+        )
+        .finish();
+        assert!(d.input_failure.is_none());
     }
 
     #[test]
