@@ -1070,6 +1070,36 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     );
 }
 
+/// A glob reads the files Hadoop's glob (and mrjob's, Python's) reads: `**`
+/// is `*`, within one name; `[^x]` negates. Checked against the real Hadoop
+/// Streaming 3.5 and Spark 3.5: both read `a` and `c` for `g/**/*.jsonl`,
+/// and `y` for `g/[^x].jsonl`.
+#[test]
+fn globs_read_what_hadoop_reads() {
+    let w = Workdir::new();
+    for f in ["g/d1/a", "g/d1/sub/b", "g/d2/c", "g/x", "g/y"] {
+        let name = f.rsplit('/').next().unwrap_or(f);
+        w.write(
+            &format!("{f}.jsonl"),
+            format!("{{\"page_url\": \"/{name}\"}}\n"),
+        );
+    }
+    for (pattern, want) in [
+        ("g/**/*.jsonl", "\"/a\"\t1\n\"/c\"\t1\n"),
+        ("g/*/*.jsonl", "\"/a\"\t1\n\"/c\"\t1\n"),
+        ("g/[^x].jsonl", "\"/y\"\t1\n"),
+        ("g/[!x].jsonl", "\"/y\"\t1\n"),
+        (
+            "g/**",
+            "\"/a\"\t1\n\"/b\"\t1\n\"/c\"\t1\n\"/x\"\t1\n\"/y\"\t1\n",
+        ),
+    ] {
+        let o = ok(w.mr(&["run", "url_views", "-q", "-i", pattern]));
+        assert_eq!(stdout(&o), want, "{pattern}");
+        assert_eq!(stderr(&o), "", "{pattern}");
+    }
+}
+
 /// What Hadoop's `Path`, `-input` and `-files` cannot take is refused
 /// before a job is submitted (it failed minutes later with a Java stack
 /// trace): a comma in an input, a colon in a name (given, or a file's below

@@ -3,8 +3,9 @@
 //! - a file is taken as given (even if its name starts with `_` or `.`);
 //! - a directory is walked recursively, skipping names that start with `_`
 //!   or `.` (Hadoop's rule: `_SUCCESS`, `_logs`, `.crc` files, hidden dirs);
-//! - a pattern with `*`, `?`, `[` or `{a,b}` is expanded as a glob (as
-//!   Hadoop's: its matches pass the hidden-name rule too);
+//! - a pattern with `*`, `?`, `[` or `{a,b}` is expanded as a glob, as
+//!   Hadoop's (and Python's, so mrjob's): `**` is `*`, within one name,
+//!   `[^x]` negates, and its matches pass the hidden-name rule too;
 //! - `-` is standard input;
 //! - a named pipe, character device or socket given by name (`/dev/stdin`,
 //!   `<(zcat a.gz)`, `mkfifo f`) is a stream: read once, front to back, as
@@ -361,6 +362,38 @@ pub fn expand_braces(pattern: &str) -> Vec<String> {
     vec![pattern.to_string()]
 }
 
+/// A pattern for the `glob` crate that matches what Hadoop's glob (and
+/// Python's, so mrjob's) matches: `**` is `*` there (within one name, not
+/// across directories), and `[^...]` negates as `[!...]` does. So a
+/// pattern reads the same files on every runner.
+///
+/// ```
+/// use mr_core::input::listing::as_hadoop_reads;
+/// assert_eq!(as_hadoop_reads("logs/**/*.gz"), "logs/*/*.gz");
+/// assert_eq!(as_hadoop_reads("logs/[^x]*.gz"), "logs/[!x]*.gz");
+/// assert_eq!(as_hadoop_reads("logs/a*b?.gz"), "logs/a*b?.gz");
+/// ```
+pub fn as_hadoop_reads(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len());
+    let mut chars = pattern.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        match c {
+            '*' => {
+                while chars.peek() == Some(&'*') {
+                    chars.next();
+                }
+            }
+            '[' if chars.peek() == Some(&'^') => {
+                chars.next();
+                out.push('!');
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
 /// Hadoop's hidden names: `_SUCCESS`, `_logs`, `.crc` files, `.git`; the
 /// name's bytes, so that one that is not UTF-8 is no exception. A path
 /// ending in `.` or `..` (what a glob `.*` matches) is skipped too.
@@ -518,7 +551,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
             let mut paths = Vec::new();
             for pattern in expand_braces(arg) {
                 paths.extend(
-                    glob::glob(&pattern)
+                    glob::glob(&as_hadoop_reads(&pattern))
                         .map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?,
                 );
             }
