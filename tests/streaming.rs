@@ -982,8 +982,10 @@ fn the_last_task_by_hand_writes_the_jobs_output_protocol() {
 /// Local inputs that Hadoop and Spark would read otherwise than the local
 /// runner are refused before a job is submitted, naming the file: a second
 /// path to a file (the local runner reads it once, they twice), a loop, a
-/// file whose name does not say its codec (they choose it by the name), and,
-/// on Hadoop, an empty `.gz` (its codec fails on it; Spark skips it).
+/// file whose name does not say its codec (they choose it by the name), what
+/// the local runner refuses to read (Spark read a `.tar.gz` as lines of
+/// junk), and, on Hadoop, an empty `.gz` (its codec fails on it; Spark
+/// skips it) or a named pipe (it waited on it forever).
 #[test]
 fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     let w = Workdir::new();
@@ -997,6 +999,16 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     w.write("empty gz/x.gz", "");
     w.write("empty gz/y.jsonl", line);
     w.write_gz("fine/a.jsonl.gz", line.as_bytes());
+    // A tar archive, gzipped: its decoded start is a tar header.
+    let mut tar = vec![0u8; 512];
+    tar[..9].copy_from_slice(b"inner.txt");
+    tar[257..265].copy_from_slice(b"ustar\x0000");
+    w.write_gz("tarball/logs.tar.gz", &tar);
+    w.write("fifo/a.jsonl", line);
+    let fifo = std::process::Command::new("mkfifo")
+        .arg(w.path("fifo/pipe.jsonl"))
+        .status()
+        .is_ok_and(|s| s.success());
     w.write("fine/b.jsonl", line);
     let run = |runner: &str, input: &str| {
         w.mr(&[
@@ -1038,6 +1050,23 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
             );
         }
         ok(run(runner, "fine"));
+    }
+    let o = run("spark", "tarball");
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("logs.tar.gz is a tar archive, not text"),
+        "{}",
+        stderr(&o)
+    );
+    if fifo {
+        let o = run("hadoop", "fifo");
+        assert_eq!(o.status.code(), Some(1));
+        assert!(
+            stderr(&o).contains("pipe.jsonl is a named pipe"),
+            "{}",
+            stderr(&o)
+        );
+        ok(run("spark", "fifo"));
     }
     let o = run("hadoop", "empty gz");
     assert_eq!(o.status.code(), Some(1));

@@ -917,15 +917,30 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   the local runner looks at the bytes, so a gzip file named `.log` would
 ///   reach the mapper as compressed bytes, and a text file named `.gz` fails;
 /// - on Hadoop, an empty file named `.gz` (or another codec's name): its
-///   codec fails on it (`Unexpected end of input stream`); Spark skips it.
+///   codec fails on it (`Unexpected end of input stream`); Spark skips it;
+/// - on Hadoop, a named pipe, socket or device in an input directory: the
+///   local runner skips it, Hadoop opens it and waits;
+/// - what the local runner refuses to read (a tar archive, an executable, a
+///   file the `lz4` tool wrote, a broken link): Spark read such a file as
+///   lines of junk, or hung on it. A compressed file's decoded start is
+///   checked here for Spark ([`check_decoded_start`]), whose tasks cannot
+///   (Hadoop's do).
+///
+/// [`check_decoded_start`]: mr_core::input::lines::check_decoded_start
 fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
     let local: Vec<String> = inputs
         .iter()
         .filter(|i| !has_scheme(i) && i.as_str() != "-")
         .cloned()
         .collect();
-    let Ok(listing) = mr_core::input::listing::list_inputs_noted(&local) else {
-        return Ok(()); // the runner reports a missing input its own way
+    let listing = match mr_core::input::listing::list_inputs_noted(&local) {
+        Ok(listing) => listing,
+        // A missing input: the runner reports it its own way.
+        Err(mr_core::Error::InputNotFound { .. }) => return Ok(()),
+        // What the local runner refuses (a tar archive, an executable, a
+        // file the `lz4` tool wrote, a broken link) Spark would read as
+        // lines of junk, or hang on: refused here too, as locally.
+        Err(e) => return Err(e.into()),
     };
     let files = &listing.files;
     if let Some(f) = files.iter().find(|f| f.compression == Compression::Parquet) {
@@ -952,6 +967,20 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             "{path} is the same file as {first} (a link, or named twice): the local runner \
              reads it once, Hadoop and Spark would read it under both paths and count its \
              lines twice; remove the link or the second input, or run locally (drop -r)"
+        );
+    }
+    // Hadoop's tasks check a file's first line (they have its offset);
+    // Spark's are handed lines without them.
+    if !hadoop {
+        for f in files {
+            mr_core::input::lines::check_decoded_start(f)?;
+        }
+    }
+    if let Some(path) = listing.special.first().filter(|_| hadoop) {
+        anyhow::bail!(
+            "{path} is a named pipe, socket or device: the local runner and Spark skip it, \
+             Hadoop would open it and wait on it; move it out of the input, or run locally \
+             (drop -r)"
         );
     }
     if let Some(path) = listing.loops.first() {

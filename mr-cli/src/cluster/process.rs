@@ -56,10 +56,9 @@ pub struct Drained {
     /// The counters Hadoop printed for the whole job (its `mapreduce.Job:
     /// Counters: N` block), by the groups' display names.
     pub job_counters: Option<Counters>,
-    /// The first Java exception that says a task could not decode its
-    /// input (see [`INPUT_FAILURES`]), with the split the local job runner
-    /// said it was processing then, if it did.
-    pub input_failure: Option<(String, Option<String>)>,
+    /// The first Java exception that says a task could not read its input
+    /// (see [`INPUT_FAILURES`]).
+    pub input_failure: Option<InputFailure>,
     /// The split of the last `Processing split: PATH:START+LEN` line
     /// (Hadoop's local job runner) or `Input split: ...` (Spark's).
     split: Option<String>,
@@ -137,10 +136,14 @@ impl Drained {
         }
         if self.input_failure.is_none()
             && line.contains("Exception")
-            && INPUT_FAILURES.iter().any(|f| line.contains(f))
+            && let Some((_, why)) = INPUT_FAILURES.iter().find(|(f, _)| line.contains(f))
         {
             let exception = line.trim_start_matches("Error: ").trim();
-            self.input_failure = Some((cut(exception.to_string()), self.split.clone()));
+            self.input_failure = Some(InputFailure {
+                exception: cut(exception.to_string()),
+                split: self.split.clone(),
+                why,
+            });
         }
         let is_error = line.starts_with("mr: ")
             || line.contains("mapreduce.Job: Task Id : ")
@@ -192,21 +195,47 @@ impl Drained {
     }
 }
 
-/// What the Java exceptions of Hadoop's decompressors say when a compressed
-/// input is cut or damaged (gzip, zlib, bzip2, zstd), or is not what its
-/// name says.
-const INPUT_FAILURES: &[&str] = &[
-    "Unexpected end of input stream",
-    "not a gzip file",
-    "incorrect header check",
-    "invalid block type",
-    "invalid distance",
-    "invalid stored block lengths",
-    "invalid code lengths",
-    "Premature EOF",
-    "crc error",
-    "Stream is not BZip2 formatted",
-    "Unknown frame descriptor",
+/// A task that could not read its input: the Java exception that said so,
+/// the split the local job runner (or Spark) said it was reading then, and
+/// what it likely means.
+#[derive(Debug, Clone)]
+pub struct InputFailure {
+    /// The exception's line.
+    pub exception: String,
+    /// `PATH:START+LEN`, when Hadoop's local job runner or Spark named it.
+    pub split: Option<String>,
+    /// What it likely means, and what to do.
+    pub why: &'static str,
+}
+
+/// What a damaged compressed file makes Hadoop's decompressors say.
+const DAMAGED: &str = "a compressed file cut short or damaged, a log copied while it was \
+    written, or one whose name is not its format; `gzip -t FILE` tells which. The local \
+    runner (drop -r) reads such a file up to the damage and, with --skip-bad-records, keeps \
+    the rest aside as a bad record";
+
+/// What the Java exceptions say when a task cannot read its input: those of
+/// Hadoop's decompressors when a compressed input is cut or damaged (gzip,
+/// zlib, bzip2, zstd) or is not what its name says, and the local file
+/// system's when a file no longer matches the `.NAME.crc` beside it.
+const INPUT_FAILURES: &[(&str, &str)] = &[
+    ("Unexpected end of input stream", DAMAGED),
+    ("not a gzip file", DAMAGED),
+    ("incorrect header check", DAMAGED),
+    ("invalid block type", DAMAGED),
+    ("invalid distance", DAMAGED),
+    ("invalid stored block lengths", DAMAGED),
+    ("invalid code lengths", DAMAGED),
+    ("Premature EOF", DAMAGED),
+    ("crc error", DAMAGED),
+    ("Stream is not BZip2 formatted", DAMAGED),
+    ("Unknown frame descriptor", DAMAGED),
+    (
+        "ChecksumException",
+        "Hadoop's local file system checks a file against the hidden .NAME.crc file \
+         beside it, which Hadoop wrote with it: the file was changed since (edited, appended \
+         to, copied over); remove the .crc file, or run locally (drop -r)",
+    ),
 ];
 
 /// `line`, cut to [`MAX_LINE_BYTES`].
@@ -283,20 +312,18 @@ pub fn failure(what: &str, status: ExitStatus, stderr: &Drained) -> anyhow::Erro
         msg.push('\n');
     }
     let said = said || stderr.input_failure.is_some();
-    if let Some((exception, split)) = &stderr.input_failure {
+    if let Some(f) = &stderr.input_failure {
         if !msg.ends_with('\n') {
             msg.push('\n');
         }
         msg.push_str(&format!(
-            "a task could not decode its input{}: {exception}\n\
-             (a compressed file cut short or damaged, a log copied while it was written, or \
-             one whose name is not its format; `gzip -t FILE` tells which. The local runner \
-             (drop -r) reads such a file up to the damage and, with --skip-bad-records, keeps \
-             the rest aside as a bad record.)\n",
-            match split {
+            "a task could not read its input{}: {}\n({}.)\n",
+            match &f.split {
                 Some(s) => format!(" ({s})"),
                 None => String::new(),
-            }
+            },
+            f.exception,
+            f.why
         ));
     }
     if let Some(job) = &stderr.job_id {
@@ -497,8 +524,9 @@ mod tests {
         let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
         assert!(
             msg.contains(
-                "a task could not decode its input (file:/in/cut.gz:0+9000): java.lang.Exception: \
-                 java.io.EOFException: Unexpected end of input stream"
+                "a task could not read its input (file:/in/cut.gz:0+9000): java.lang.Exception: \
+                 java.io.EOFException: Unexpected end of input stream\n(a compressed file cut \
+                 short"
             ),
             "{msg}"
         );
@@ -512,9 +540,18 @@ mod tests {
         .finish();
         let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
         assert!(
-            msg.contains("a task could not decode its input: java.io.IOException: not a gzip file"),
+            msg.contains("a task could not read its input: java.io.IOException: not a gzip file"),
             "{msg}"
         );
+        let crc = "Caused by: org.apache.hadoop.fs.ChecksumException: Checksum error: \
+                   file:/in/a.txt at 0 exp: 0 got: -1358415059\n";
+        let d = Drain::start(
+            std::io::Cursor::new(crc.as_bytes().to_vec()),
+            Echo::default(),
+        )
+        .finish();
+        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        assert!(msg.contains("remove the .crc file"), "{msg}");
         // Other failures say nothing of it.
         let other = "Error: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): \
                      subprocess failed with code 1\n";

@@ -564,6 +564,43 @@ pub(crate) fn first_buffer_bytes(split: &Split) -> usize {
     })
 }
 
+/// Checks that a compressed file's decoded start is text, as a map task
+/// does at a file's first line (a `.tar.gz` is a tar archive, a gzipped
+/// program is a program): for a run whose tasks cannot, as Spark's, which
+/// are handed lines without their offsets. Plain files are checked when
+/// they are listed; a file that cannot be opened or decoded is left to the
+/// run, which reports it in its own way.
+///
+/// ```
+/// use mr_core::input::listing::list_inputs;
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("a.gz");
+/// let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+/// std::io::Write::write_all(&mut gz, b"\x7fELF\x02\x01\x01\0\0\0").unwrap();
+/// std::fs::write(&path, gz.finish().unwrap()).unwrap();
+/// let files = list_inputs(&[path.display().to_string()]).unwrap();
+/// let e = mr_core::input::lines::check_decoded_start(&files[0]).unwrap_err();
+/// assert!(e.to_string().contains("a program (ELF), not text"), "{e}");
+/// ```
+pub fn check_decoded_start(file: &InputFile) -> Result<()> {
+    if !file.compression.is_compressed() || file.size == 0 || file.source.is_stream() {
+        return Ok(());
+    }
+    let split = Split {
+        index: 0,
+        file: std::sync::Arc::new(file.clone()),
+        start: 0,
+        end: u64::MAX,
+    };
+    let Ok(mut reader) = open_split(&split, None) else {
+        return Ok(());
+    };
+    match reader.next_line_cut() {
+        Ok(Some((_, line, _))) => crate::input::listing::check_first_line(&file.display, line),
+        _ => Ok(()),
+    }
+}
+
 /// Opens a split positioned at its first owned line. A table (Parquet)
 /// split reads only `columns` when given (see [`crate::input::parquet`]).
 pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReader<BoxRead>> {

@@ -501,6 +501,9 @@ pub struct Listing {
     /// Each symbolic link back into a directory being walked (a loop):
     /// skipped here, where Hadoop and Spark would follow it.
     pub loops: Vec<String>,
+    /// Each named pipe, socket or device found in a directory: skipped
+    /// here (with a warning), where Hadoop would open it.
+    pub special: Vec<String>,
 }
 
 /// [`list_inputs`], telling which paths were skipped as second paths to a
@@ -589,6 +592,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
         files: walk.out,
         read_once: walk.read_once,
         loops: walk.loops,
+        special: walk.special,
     })
 }
 
@@ -651,6 +655,7 @@ struct Walk {
     noting: bool,
     read_once: Vec<(String, String)>,
     loops: Vec<String>,
+    special: Vec<String>,
 }
 
 /// Second paths to a file named one by one in warnings; more are counted.
@@ -753,6 +758,7 @@ impl Walk {
             if explicit {
                 self.out.push(InputFile::stream(path));
             } else {
+                self.special.push(path.display().to_string());
                 // Said, not silent: a log someone meant to read may be there.
                 eprintln!(
                     "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
