@@ -1008,7 +1008,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             c => format!("{} data", codec_name(c)),
         };
         let name_says = match named {
-            Compression::None => "no codec".to_string(),
+            Compression::None => "no codec",
             c => codec_name(c),
         };
         anyhow::bail!(
@@ -1066,8 +1066,8 @@ pub fn codec_by_name(path: &str) -> Compression {
     }
 }
 
-/// A codec's name for a message: its file name ending.
-fn codec_name(c: Compression) -> String {
+/// A codec's name for a message, with its file name ending.
+fn codec_name(c: Compression) -> &'static str {
     match c {
         Compression::Gzip => "gzip (.gz)",
         Compression::Bzip2 => "bzip2 (.bz2)",
@@ -1078,10 +1078,8 @@ fn codec_name(c: Compression) -> String {
         Compression::Parquet => "Parquet",
         Compression::None => "plain text",
     }
-    .to_string()
 }
 
-/// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
 /// A name for a run on a cluster (its intermediate and staging
 /// directories): job, time, process.
 fn run_id(job: &str) -> String {
@@ -1124,6 +1122,7 @@ pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
     )
 }
 
+/// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
 fn has_scheme(p: &str) -> bool {
     mr_core::input::listing::uri_scheme(p).is_some()
 }
