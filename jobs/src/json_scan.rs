@@ -432,48 +432,24 @@ fn special32(chunk: [u8; 32]) -> u32 {
 #[inline(always)]
 fn string_end_w<const W: usize>(b: &[u8], mut i: usize) -> Option<(usize, bool)> {
     let mut escaped = false;
-    'chunks: while let Some(chunk) = b.get(i..i + W) {
-        // The special bytes of W at a time, taken in order: an escape
-        // drops the bit of the byte it escapes, so one chunk is read once
-        // however many escapes it holds.
-        let mut m = special::<W>(chunk);
-        while m != 0 {
-            let k = m.trailing_zeros() as usize;
-            match chunk[k] {
-                b'"' => return Some((i + k, escaped)),
-                b'\\' => {
-                    escape_len(b, i + k + 1)?;
-                    escaped = true;
-                    if k == W - 1 {
-                        i += W + 1;
-                        continue 'chunks;
-                    }
-                    m &= !(0b11 << k);
-                }
-                _ => return None,
-            }
+    while let Some(chunk) = b.get(i..i + W) {
+        match walk::<W>(b, chunk, i, special::<W>(chunk), &mut escaped) {
+            Walked::Quote(at) => return Some((at, escaped)),
+            Walked::Unsure => return None,
+            Walked::From(next) => i = next,
+            Walked::Through => i += W,
         }
-        i += W;
     }
     // Near the end of the line, its last W bytes, the bits of those before
     // `i` cleared (most strings of a short line are within W bytes of its
     // end): the same walk, and no closing quote there is unsure.
     if let Some(base) = b.len().checked_sub(W) {
         let chunk = &b[base..];
-        let mut m = special::<W>(chunk) & u32::MAX.checked_shl((i - base) as u32).unwrap_or(0);
-        while m != 0 {
-            let k = m.trailing_zeros() as usize;
-            match chunk[k] {
-                b'"' => return Some((base + k, escaped)),
-                b'\\' => {
-                    escape_len(b, base + k + 1)?;
-                    escaped = true;
-                    m &= !(0b11 << k);
-                }
-                _ => return None,
-            }
-        }
-        return None;
+        let m = special::<W>(chunk) & u32::MAX.checked_shl((i - base) as u32).unwrap_or(0);
+        return match walk::<W>(b, chunk, base, m, &mut escaped) {
+            Walked::Quote(at) => Some((at, escaped)),
+            _ => None,
+        };
     }
     // A line shorter than W: a byte at a time.
     loop {
@@ -487,6 +463,50 @@ fn string_end_w<const W: usize>(b: &[u8], mut i: usize) -> Option<(usize, bool)>
             _ => i += 1,
         }
     }
+}
+
+/// Where [`walk`] left a chunk.
+enum Walked {
+    /// The closing quote, at this index of the line.
+    Quote(usize),
+    /// A control byte or a bad escape.
+    Unsure,
+    /// An escape in the chunk's last byte: the next chunk starts after
+    /// the byte it escapes, here.
+    From(usize),
+    /// No quote in the chunk.
+    Through,
+}
+
+/// Takes the special bytes `m` of `chunk` (the line's bytes from `base`)
+/// in order: an escape drops the bit of the byte it escapes, so one chunk
+/// is read once however many escapes it holds.
+#[inline(always)]
+fn walk<const W: usize>(
+    b: &[u8],
+    chunk: &[u8],
+    base: usize,
+    mut m: u32,
+    escaped: &mut bool,
+) -> Walked {
+    while m != 0 {
+        let k = m.trailing_zeros() as usize;
+        match chunk[k] {
+            b'"' => return Walked::Quote(base + k),
+            b'\\' => {
+                if escape_len(b, base + k + 1).is_none() {
+                    return Walked::Unsure;
+                }
+                *escaped = true;
+                if k == W - 1 {
+                    return Walked::From(base + W + 1);
+                }
+                m &= !(0b11 << k);
+            }
+            _ => return Walked::Unsure,
+        }
+    }
+    Walked::Through
 }
 
 /// The length of the escape whose letter is at `i` (just after its `\`):
