@@ -505,6 +505,16 @@ mod tests {
         assert!(d.tail_text().starts_with("[... 40 earlier lines]"));
     }
 
+    /// The failure of a Hadoop run whose output was `text`.
+    fn failed_saying(text: &str) -> String {
+        let d = Drain::start(
+            std::io::Cursor::new(text.as_bytes().to_vec()),
+            Echo::default(),
+        )
+        .finish();
+        failure("Hadoop Streaming", fake_status(1), &d).to_string()
+    }
+
     /// A task that cannot decode a compressed input: the exception is told
     /// with the split the local job runner said it was reading, or alone
     /// as a cluster's client prints it.
@@ -516,12 +526,7 @@ mod tests {
                      java.lang.Exception: java.io.EOFException: Unexpected end of input stream\n\
                      \tat org.apache.hadoop.mapred.LocalJobRunner$Job.run(LocalJobRunner.java:552)\n\
                      Caused by: java.io.EOFException: Unexpected end of input stream\n";
-        let d = Drain::start(
-            std::io::Cursor::new(local.as_bytes().to_vec()),
-            Echo::default(),
-        )
-        .finish();
-        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        let msg = failed_saying(local);
         assert!(
             msg.contains(
                 "a task could not read its input (file:/in/cut.gz:0+9000): java.lang.Exception: \
@@ -533,24 +538,14 @@ mod tests {
         let cluster = "2026-12-04 INFO mapreduce.Job: Running job: job_1700000000000_0042\n\
                        2026-12-04 INFO mapreduce.Job: Task Id : attempt_1_0042_m_000001_0, Status : FAILED\n\
                        Error: java.io.IOException: not a gzip file\n";
-        let d = Drain::start(
-            std::io::Cursor::new(cluster.as_bytes().to_vec()),
-            Echo::default(),
-        )
-        .finish();
-        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        let msg = failed_saying(cluster);
         assert!(
             msg.contains("a task could not read its input: java.io.IOException: not a gzip file"),
             "{msg}"
         );
         let crc = "Caused by: org.apache.hadoop.fs.ChecksumException: Checksum error: \
                    file:/in/a.txt at 0 exp: 0 got: -1358415059\n";
-        let d = Drain::start(
-            std::io::Cursor::new(crc.as_bytes().to_vec()),
-            Echo::default(),
-        )
-        .finish();
-        let msg = failure("Hadoop Streaming", fake_status(1), &d).to_string();
+        let msg = failed_saying(crc);
         assert!(msg.contains("remove the .crc file"), "{msg}");
         // Other failures say nothing of it.
         let other = "Error: java.lang.RuntimeException: PipeMapRed.waitOutputThreads(): \
