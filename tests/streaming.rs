@@ -1010,7 +1010,12 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
         .status()
         .is_ok_and(|s| s.success());
     w.write("fine/b.jsonl", line);
+    // A dry run needs neither Hadoop nor Spark installed.
     let run = |runner: &str, input: &str| {
+        let tool = match runner {
+            "spark" => ["--spark-submit", "/x/spark-submit"],
+            _ => ["--hadoop-streaming-jar", "/x.jar"],
+        };
         w.mr(&[
             "run",
             "url_views",
@@ -1021,8 +1026,8 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
             input,
             "-o",
             "o",
-            "--hadoop-streaming-jar",
-            "/x.jar",
+            tool[0],
+            tool[1],
         ])
     };
     for runner in ["hadoop", "spark"] {
@@ -1225,6 +1230,8 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
         "-r",
         "spark",
         "--dry-run",
+        "--spark-submit",
+        "/x/spark-submit",
         "-i",
         "by time",
         "-o",
