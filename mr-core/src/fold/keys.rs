@@ -142,11 +142,18 @@ impl Short {
 
     /// Appends the encoded key to `out`.
     pub fn encode_onto(&self, out: &mut Vec<u8>) {
-        let mut bytes = [0u8; INLINE];
-        bytes[..8].copy_from_slice(&self.words[0].to_le_bytes());
-        bytes[8..].copy_from_slice(&self.words[1].to_le_bytes());
-        encode_body(&bytes[..(self.tag >> 1) as usize], self.tag & 1 == 1, out);
+        let mut inline = [0u8; INLINE];
+        let (body, quoted) = short_body(self.words, self.tag, &mut inline);
+        encode_body(body, quoted, out);
     }
+}
+
+/// A short key's body, written from its two words into `inline`, and
+/// whether it is quoted (both from its `tag`).
+fn short_body(words: [u64; 2], tag: u32, inline: &mut [u8; INLINE]) -> (&[u8], bool) {
+    inline[..8].copy_from_slice(&words[0].to_le_bytes());
+    inline[8..].copy_from_slice(&words[1].to_le_bytes());
+    (&inline[..(tag >> 1) as usize], tag & 1 == 1)
 }
 
 /// Appends the encoded key of `body` (quoted again when `quoted`) to `out`.
@@ -165,11 +172,7 @@ impl Key {
     pub fn encode_into(&self, out: &mut Vec<u8>) {
         let mut inline = [0u8; INLINE];
         let (body, quoted): (&[u8], bool) = match self {
-            Key::Short { words, tag } => {
-                inline[..8].copy_from_slice(&words[0].to_le_bytes());
-                inline[8..].copy_from_slice(&words[1].to_le_bytes());
-                (&inline[..(*tag >> 1) as usize], *tag & 1 == 1)
-            }
+            Key::Short { words, tag } => short_body(*words, *tag, &mut inline),
             Key::Long { bytes, quoted } => (bytes, *quoted),
         };
         out.clear();

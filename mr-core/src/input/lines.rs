@@ -595,6 +595,10 @@ pub fn check_decoded_start(file: &InputFile) -> Result<()> {
     let Ok(mut reader) = open_split(&split, None) else {
         return Ok(());
     };
+    // The head is what tells (a binary file may hold no newline for
+    // hundreds of megabytes): the first line, cut at 64 KiB.
+    reader.set_max_line(64 << 10);
+    reader.stop_at_cut();
     match reader.next_line_cut() {
         Ok(Some((_, line, _))) => crate::input::listing::check_first_line(&file.display, line),
         _ => Ok(()),
