@@ -91,6 +91,41 @@ fn output_dir_is_committed_with_success_marker() {
     assert_eq!(read_parts(&out), "\"a\"\t2\n\"b\"\t1\n");
 }
 
+/// A file of one split is cut into pieces for every thread (the step's
+/// last splits are cut finer), and the pieces read each line once: the
+/// output equals one task's, whatever the number of threads.
+#[test]
+fn one_small_file_keeps_every_thread_busy_with_the_same_results() {
+    let w = Workdir::new();
+    w.gen_one_file("clicklog", "6MB", "3", "logs");
+    let run = |jobs: &str| {
+        let o = ok(w.mr(&[
+            "run",
+            "video_tagging",
+            "-i",
+            "logs",
+            "-j",
+            jobs,
+            "--chunksize",
+            "64MB",
+        ]));
+        (stdout(&o), counter(&stderr(&o), "step 0: map tasks"))
+    };
+    let (one, one_tasks) = run("1");
+    let (three, three_tasks) = run("3");
+    assert!(!one.is_empty());
+    assert_eq!(one, three);
+    // 6 MB (5.7 MiB): one task for one thread; for three, twelve pieces
+    // would be under 1 MiB, so five.
+    assert_eq!((one_tasks, three_tasks), (1, 5));
+    let lines = fs::read_to_string(w.path("logs/part-00000.jsonl")).unwrap();
+    let lines: Vec<String> = lines.lines().map(str::to_string).collect();
+    let registry = mr_cli::Registry::builtin();
+    let job = registry.resolve("video_tagging").unwrap();
+    let (want, _) = mr_core::testing::run_in_memory(job.as_ref(), &lines).unwrap();
+    assert_eq!(one.lines().collect::<Vec<_>>(), want);
+}
+
 #[test]
 fn missing_input_fails_before_any_work() {
     let w = Workdir::new();

@@ -180,6 +180,8 @@ pub struct RunArgs {
 
     /// Bytes per split of a plain input file (a .gz file is one split). Smaller
     /// splits balance load better; each split costs a task and one or more spill files.
+    /// A step's last splits are cut smaller still (to 1 MiB at least), so that every
+    /// core has work and all finish together.
     #[arg(long, default_value = "64MB", value_name = "SIZE", value_parser = parse_size_arg)]
     pub chunksize: u64,
 

@@ -96,6 +96,84 @@ pub fn make_splits(files: Vec<InputFile>, chunk_size: u64) -> Vec<Split> {
     out
 }
 
+/// Cuts the last parts of large plain files finer, so that a step ends on
+/// `threads` × [`TAIL_PIECES`] short tasks. The scheduler starts the longest
+/// tasks first (see `runner::schedule`), so these run last, and the threads
+/// then finish within a short task of each other, not within a whole split
+/// (with equal splits, one thread idles half a split at the end on
+/// average); and a file of one or two splits keeps every thread busy. The
+/// last `threads` such splits are cut in [`TAIL_PIECES`] each (fewer
+/// splits, in more pieces each), no piece under [`TAIL_PIECE_MIN`] bytes;
+/// nothing is cut for one thread.
+/// Splits keep their order, renumbered. Which lines a task reads never
+/// changes the results: a split owns the lines that start in it.
+///
+/// ```
+/// use mr_core::input::{split::{finer_tail, make_splits}, InputFile, InputSource};
+/// use mr_core::input::listing::Compression;
+/// let f = |size| InputFile { source: InputSource::Path("x".into()), display: "x".into(),
+///                            size, compression: Compression::None, id: None };
+/// let mb = |s: &mr_core::input::Split| ((s.start >> 20), (s.end >> 20));
+/// // Four splits of 16 MiB, two threads: the last two in quarters.
+/// let splits = finer_tail(make_splits(vec![f(64 << 20)], 16 << 20), 2);
+/// assert_eq!(splits.iter().map(mb).collect::<Vec<_>>(),
+///            vec![(0, 16), (16, 32), (32, 36), (36, 40), (40, 44), (44, 48),
+///                 (48, 52), (52, 56), (56, 60), (60, 64)]);
+/// assert!(splits.iter().enumerate().all(|(i, s)| s.index == i));
+/// // One split, two threads: eight pieces.
+/// assert_eq!(finer_tail(make_splits(vec![f(16 << 20)], 16 << 20), 2).len(), 8);
+/// // Pieces of 1 MiB at least: a file under 2 MiB is left whole.
+/// assert_eq!(finer_tail(make_splits(vec![f(3 << 20)], 16 << 20), 2).len(), 3);
+/// assert_eq!(finer_tail(make_splits(vec![f((2 << 20) - 1)], 16 << 20), 2).len(), 1);
+/// ```
+pub fn finer_tail(splits: Vec<Split>, threads: usize) -> Vec<Split> {
+    let cuttable = |s: &Split| {
+        matches!(s.file.source, InputSource::Path(_))
+            && s.file.compression == Compression::None
+            && s.end != u64::MAX
+            && s.len() >= 2 * TAIL_PIECE_MIN
+    };
+    if threads <= 1 {
+        return splits; // one thread ends when its tasks do
+    }
+    let mut cut: Vec<usize> = (0..splits.len())
+        .rev()
+        .filter(|&i| cuttable(&splits[i]))
+        .take(threads)
+        .collect();
+    if cut.is_empty() {
+        return splits;
+    }
+    cut.sort_unstable();
+    let pieces = TAIL_PIECES * threads.div_ceil(cut.len()) as u64;
+    let mut out = Vec::with_capacity(splits.len() + cut.len() * pieces as usize);
+    for (i, s) in splits.into_iter().enumerate() {
+        if cut.binary_search(&i).is_err() {
+            out.push(Split {
+                index: out.len(),
+                ..s
+            });
+            continue;
+        }
+        let len = s.len();
+        let n = pieces.min(len / TAIL_PIECE_MIN);
+        for k in 0..n {
+            out.push(Split {
+                index: out.len(),
+                file: s.file.clone(),
+                start: s.start + len * k / n,
+                end: s.start + len * (k + 1) / n,
+            });
+        }
+    }
+    out
+}
+
+/// Pieces a tail split is cut into by [`finer_tail`].
+pub const TAIL_PIECES: u64 = 4;
+/// The smallest piece [`finer_tail`] makes: 1 MiB.
+pub const TAIL_PIECE_MIN: u64 = 1 << 20;
+
 /// Packs runs of small files' splits into map tasks of about `target_bytes`
 /// each, as Hadoop's `CombineFileInputFormat` does: a directory of 300,000
 /// one-line logs is a few hundred tasks, not 300,000 (each a sort buffer, a

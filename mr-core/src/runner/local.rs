@@ -16,7 +16,7 @@ use crate::counters::{Counters, TaskStats};
 use crate::error::{Error, Result};
 use crate::input::listing::{Compression, InputSource};
 use crate::input::pieces;
-use crate::input::split::{pack, whole_files};
+use crate::input::split::{self, pack, whole_files};
 use crate::input::{InputFile, Split, list_inputs, make_splits};
 use crate::job::Job;
 use crate::map_task::{MapEnv, MapInput, run_map_task};
@@ -189,7 +189,10 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             whole_files(stdin_saved(std::mem::take(&mut step_inputs), work.path())?)
         } else {
             let split_size = bounded_split_size(cfg.chunk_size, &step_inputs, i);
-            make_splits(std::mem::take(&mut step_inputs), split_size)
+            tail_cut(
+                make_splits(std::mem::take(&mut step_inputs), split_size),
+                threads,
+            )
         };
         if splits.is_empty() {
             // Every step runs at least one map task, as mrjob and Hadoop do:
@@ -716,6 +719,18 @@ fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 
         );
     }
     size
+}
+
+/// The splits with the step's last ones cut finer, so that every thread has
+/// work and all finish together ([`split::finer_tail`]), unless that would
+/// pass [`limits::MAX_SPLITS`] (an input of tens of GB, whose many splits
+/// balance already).
+fn tail_cut(splits: Vec<Split>, threads: usize) -> Vec<Split> {
+    let most_added = 2 * split::TAIL_PIECES as usize * threads;
+    if (splits.len() + most_added) as u64 > limits::MAX_SPLITS {
+        return splits;
+    }
+    split::finer_tail(splits, threads)
 }
 
 /// The most bytes a task of packed small files holds (see
