@@ -757,6 +757,66 @@ fn spark_local_mode_equals_local_runner_with_counters_and_report() {
 /// Issue 11: the ports of mrjob's examples on real Hadoop Streaming, with
 /// their options (a nasty `-e`), a file option, `--files`, `--cmdenv` and
 /// `-D` forwarded, give the local runner's results. Hadoop's
+/// mrjob's own Hadoop runner, the job's steps command steps that run this
+/// binary (examples/mrjob/mr_binary_steps.py, as docs/scale-out.md shows):
+/// on the real Hadoop Streaming, video_tagging's secondary sort (mrjob's
+/// `SORT_VALUES`) and top_lectures' two steps equal the local runner. A
+/// Hadoop without HDFS takes mrjob's temp dir as a `file://` URI.
+#[test]
+fn mrjob_hadoop_runner_with_command_steps_equals_local_runner() {
+    let Some(home) = hadoop_home("mrjob_hadoop_runner_with_command_steps_equals_local_runner")
+    else {
+        return;
+    };
+    if !peer_available(
+        "python3 with mrjob",
+        Command::new("python3").args(["-c", "import mrjob"]),
+    ) {
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let logs = root.join("examples/logs");
+    let w = Workdir::new();
+    fs::create_dir_all(w.path("_tmp")).unwrap();
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let mut dirs = vec![home.join("bin")];
+    dirs.extend(std::env::split_paths(&path));
+    for (job, steps) in [("video_tagging", "rs"), ("top_lectures", "cr,cr")] {
+        let out = w.path(&format!("mrjob-{job}"));
+        let o = Command::new("python3")
+            .arg(root.join("examples/mrjob/mr_binary_steps.py"))
+            .args([
+                "-r",
+                "hadoop",
+                "--no-conf",
+                "--no-output",
+                "--hadoop-tmp-dir",
+            ])
+            .arg(format!("file://{}", w.path("_mrjob").display()))
+            .arg("--output-dir")
+            .arg(format!("file://{}", out.display()))
+            .arg(&logs)
+            .env("MR_BINARY", MR)
+            .env("MR_JOB", job)
+            .env("MR_STEPS", steps)
+            .env("HADOOP_HOME", home)
+            .env("PATH", std::env::join_paths(&dirs).unwrap())
+            .env(
+                "HADOOP_OPTS",
+                "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC -Xshare:auto",
+            )
+            .env("TMPDIR", w.path("_tmp"))
+            .current_dir(w.dir.path())
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{job}: {}", stderr(&o));
+        let (want, _) = local_run(&w, job, logs.to_str().unwrap(), 1);
+        assert!(!want.is_empty(), "{job}");
+        assert_eq!(sorted_parts(&out).0, want, "{job}");
+    }
+}
+
 /// TextOutputFormat adds a tab after a line without one (json-value and
 /// raw-value output), which is dropped before comparing; input URIs are
 /// `file:/...` in Hadoop and `file:///...` locally.
