@@ -429,7 +429,13 @@ fn map_split(
             offset: (!whole).then_some(offset),
             in_split: None,
         };
-        if policy.check(&mut **bad, r, location, line)? == Some(false) {
+        let checked = policy.check(&mut **bad, r, location, line);
+        if checked.is_err() && env.step_index == 0 {
+            // A line torn by the file changing as it was read: that is the
+            // error to give, not the line's.
+            crate::input::lines::still_as_listed(&split.file)?;
+        }
+        if checked? == Some(false) {
             stats.blank_lines += 1;
         }
         if let Some(h) = &mut handoff

@@ -7,7 +7,7 @@
 
 use super::bzip2_blocks::Bz2Blocks;
 use super::hadoop_blocks::{BlockCodec, HadoopBlocks};
-use super::listing::{Compression, InputFile, InputSource, file_id};
+use super::listing::{Compression, FileId, InputFile, InputSource, file_id, read_tail};
 use super::read_ahead::{DecodeCost, INFLATE_GUESS, ReadAhead};
 use super::split::Split;
 use crate::error::{Error, Result};
@@ -651,7 +651,7 @@ struct Listed {
 /// Opens `input` (at `path`) at byte `at`, or says how it changed since it
 /// was listed ([`Error::InputChanged`]).
 fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Listed> {
-    let mut file = File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    let mut file = File::open(path).map_err(|e| gone_or(input, path, "opening", e))?;
     let meta = file.metadata().map_err(|e| Error::io("reading", path, e))?;
     as_listed(input, path, &meta)?;
     if at > 0 {
@@ -673,11 +673,23 @@ fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Lis
 pub fn still_as_listed(input: &InputFile) -> Result<()> {
     match &input.source {
         InputSource::Path(p) => {
-            let meta = std::fs::metadata(p).map_err(|e| Error::io("reading", p, e))?;
+            let meta = std::fs::metadata(p).map_err(|e| gone_or(input, p, "reading", e))?;
             as_listed(input, p, &meta)
         }
         _ => Ok(()),
     }
+}
+
+/// [`Error::InputChanged`] for a listed file no longer found; else the
+/// I/O error of `op` on it.
+fn gone_or(input: &InputFile, path: &std::path::Path, op: &'static str, e: io::Error) -> Error {
+    if e.kind() == io::ErrorKind::NotFound && input.id.is_some() {
+        return Error::InputChanged {
+            path: path.to_path_buf(),
+            how: "it is gone: deleted, or renamed away, after it was listed".into(),
+        };
+    }
+    Error::io(op, path, e)
 }
 
 fn as_listed(input: &InputFile, path: &std::path::Path, meta: &std::fs::Metadata) -> Result<()> {
@@ -685,31 +697,61 @@ fn as_listed(input: &InputFile, path: &std::path::Path, meta: &std::fs::Metadata
         path: path.to_path_buf(),
         how,
     };
+    let ids = input.id.zip(file_id(meta));
+    let same_version = |was: &FileId, now: &FileId| (was.size, was.mtime) == (now.size, now.mtime);
     // Another inode that is also another version (size, time): a file
     // system that numbers inodes anew (some FUSE mounts) does not make the
     // same, unchanged file look replaced.
-    if let (Some((dev, ino, size, s, ns)), Some(now)) = (input.id, file_id(meta)) {
-        if (dev, ino) != (now.0, now.1) && (size, s, ns) != (now.2, now.3, now.4) {
-            return Err(changed(
-                "another file has taken its name (a log rotated by renaming?)".into(),
-            ));
-        }
-        // The same size but modified since it was listed: rewritten in
-        // place. (A log appended to grows; what was listed of it is still
-        // as listed.)
-        if now.2 == size && (s, ns) != (now.3, now.4) {
-            return Err(changed(
-                "it was modified after it was listed, and is the same size: rewritten in \
-                 place (by rsync --inplace, or a copy over it?)"
-                    .into(),
-            ));
-        }
+    if let Some((was, now)) = ids
+        && (was.dev, was.ino) != (now.dev, now.ino)
+        && !same_version(&was, &now)
+    {
+        return Err(changed(
+            "another file has taken its name (a log rotated by renaming?)".into(),
+        ));
     }
     if meta.len() < input.size {
         return Err(changed(shrank(
             input.size,
             &format!("is {} now", meta.len()),
         )));
+    }
+    if let Some((was, now)) = ids {
+        let same_version = same_version(&was, &now);
+        // A compressed file is read to its end, as one stream: one that
+        // changed is another stream than the one listed (or one still
+        // being written), whose end is no damage to skip.
+        if !same_version && input.compression.is_compressed() {
+            return Err(changed(format!(
+                "it was {} bytes when listed and is {} bytes, modified since: a compressed \
+                 file still being written, or written again",
+                was.size, now.size
+            )));
+        }
+        // The same size but modified since it was listed: rewritten in
+        // place. (A log appended to grows; what was listed of it is still
+        // as listed.)
+        if now.size == was.size && !same_version {
+            return Err(changed(
+                "it was modified after it was listed, and is the same size: rewritten in \
+                 place (by rsync --inplace, or a copy over it?)"
+                    .into(),
+            ));
+        }
+        // Grown: appended to, if its listed bytes are still there (their
+        // end is checked); else written again with more bytes, or cut
+        // short and written again at the writer's old offset.
+        if now.size > was.size && !same_version {
+            let tail = read_tail(path, was.size).map_err(|e| Error::io("reading", path, e))?;
+            if tail != was.tail {
+                return Err(changed(format!(
+                    "it was {} bytes when listed and is {} bytes, and its bytes before byte {} \
+                     are not the ones listed: written again rather than appended to (a copy \
+                     over it, or logrotate's copytruncate with a writer that does not append?)",
+                    was.size, now.size, was.size
+                )));
+            }
+        }
     }
     Ok(())
 }
@@ -957,32 +999,96 @@ mod tests {
         }
     }
 
+    /// Sets the modification time of `p` 2 s after its own: a change a
+    /// file system with coarse times still shows.
+    fn later(p: &std::path::Path) {
+        let t =
+            std::fs::metadata(p).unwrap().modified().unwrap() + std::time::Duration::from_secs(2);
+        let f = std::fs::File::options().write(true).open(p).unwrap();
+        f.set_modified(t).unwrap();
+    }
+
+    /// `f` is refused as changed, saying `says`: asked again, and by each
+    /// of its splits as it opens.
+    fn refused_everywhere(f: &InputFile, says: &str) {
+        let how = changed_how(still_as_listed(f).expect_err("changed"));
+        assert!(how.contains(says), "{how}");
+        for s in make_splits(vec![f.clone()], 4096) {
+            let how = changed_how(open_split(&s, None).err().expect("refused"));
+            assert!(how.contains(says), "{how}");
+        }
+    }
+
     /// Rewritten in place at the same size (rsync --inplace): refused; a
     /// log appended to is still read as listed.
     #[test]
     fn a_file_rewritten_in_place_is_told_from_one_appended_to() {
         let content = "line of a log\n".repeat(1000);
         let (_d, p, f) = listed_file(content.as_bytes());
-        let later = |p: &std::path::Path| {
-            let t = std::fs::metadata(p).unwrap().modified().unwrap()
-                + std::time::Duration::from_secs(2);
-            std::fs::File::options()
-                .write(true)
-                .open(p)
-                .unwrap()
-                .set_modified(t)
-                .unwrap();
-        };
         std::fs::write(&p, "LINE OF A LOG\n".repeat(1000)).unwrap();
         later(&p);
-        let how = changed_how(still_as_listed(&f).expect_err("changed"));
-        assert!(how.contains("rewritten in place"), "{how}");
+        refused_everywhere(&f, "rewritten in place");
 
         let (_d, p, f) = listed_file(content.as_bytes());
         let mut log = std::fs::File::options().append(true).open(&p).unwrap();
         std::io::Write::write_all(&mut log, b"one more\n").unwrap();
         later(&p);
         still_as_listed(&f).unwrap();
+    }
+
+    /// Grown since it was listed: appended to when its listed bytes are
+    /// still there; else written again with more bytes (a copy over it), or
+    /// cut short and written again at the writer's old offset (copytruncate
+    /// with `app > log`: zeros where the log was): refused, and a split
+    /// that opens then is refused too.
+    #[test]
+    fn a_file_written_again_with_more_bytes_is_told_from_one_appended_to() {
+        let content = "2026-12-04T10:00:00 line of a log\n".repeat(1000);
+        // A copy of another, longer export over it (same inode).
+        let (_d, p, f) = listed_file(content.as_bytes());
+        std::fs::write(&p, "2026-12-04T11:00:00 other line of a log\n".repeat(1000)).unwrap();
+        later(&p);
+        refused_everywhere(&f, "written again rather than appended to");
+        // copytruncate, then the writer's next line at its old offset.
+        let (_d, p, f) = listed_file(content.as_bytes());
+        let mut log = std::fs::File::options().write(true).open(&p).unwrap();
+        log.set_len(0).unwrap();
+        log.seek(SeekFrom::Start(content.len() as u64 + 10))
+            .unwrap();
+        std::io::Write::write_all(&mut log, b"2026-12-04T12:00:00 next line\n").unwrap();
+        later(&p);
+        refused_everywhere(&f, "copytruncate");
+        // Appended to, the last line half-written when listed: as listed.
+        let (_d, p, f) = listed_file(&content.as_bytes()[..content.len() - 5]);
+        let mut log = std::fs::File::options().append(true).open(&p).unwrap();
+        std::io::Write::write_all(&mut log, b" log\nmore\n").unwrap();
+        later(&p);
+        still_as_listed(&f).unwrap();
+        // Gone.
+        std::fs::remove_file(&p).unwrap();
+        refused_everywhere(&f, "it is gone");
+    }
+
+    /// A compressed file is one stream read to its end: one that changed
+    /// since it was listed (still being written, or written again) is
+    /// refused, never a damaged file whose end is skipped.
+    #[test]
+    fn a_compressed_file_that_changed_since_it_was_listed_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("app.log.gz");
+        let gz = |text: &str| {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            std::io::Write::write_all(&mut e, text.as_bytes()).unwrap();
+            e.finish().unwrap()
+        };
+        let whole = gz(&"line of a log\n".repeat(5000));
+        std::fs::write(&p, &whole[..whole.len() / 2]).unwrap();
+        let f = crate::input::list_inputs(&[p.display().to_string()])
+            .unwrap()
+            .remove(0);
+        std::fs::write(&p, &whole).unwrap();
+        later(&p);
+        refused_everywhere(&f, "a compressed file still being written");
     }
 
     #[test]
@@ -996,18 +1102,7 @@ mod tests {
             .set_len(140)
             .unwrap();
         // Asked when a decoder finds corrupt data: a torn read is this.
-        let how = changed_how(still_as_listed(&f).expect_err("changed"));
-        assert!(
-            how.contains("14000 bytes when listed and is 140 now"),
-            "{how}"
-        );
-        for s in make_splits(vec![f], 4096) {
-            let how = changed_how(open_split(&s, None).err().expect("refused"));
-            assert!(
-                how.contains("14000 bytes when listed and is 140 now"),
-                "{how}"
-            );
-        }
+        refused_everywhere(&f, "14000 bytes when listed and is 140 now");
     }
 
     #[test]

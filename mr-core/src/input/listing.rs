@@ -600,19 +600,96 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
 /// Its size and modification time are part of it too, so that a file
 /// system that reuses or fakes inode numbers (0 is taken as none) cannot
 /// make two different files look like one and have one of them skipped.
-pub type FileId = (u64, u64, u64, i64, i64);
+/// A listed file's also keeps its last bytes, to tell a log appended to
+/// since (they are unchanged) from a file rewritten with more bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileId {
+    /// The device.
+    pub dev: u64,
+    /// The inode.
+    pub ino: u64,
+    /// The size in bytes.
+    pub size: u64,
+    /// The modification time: seconds and nanoseconds.
+    pub mtime: (i64, i64),
+    /// The last [`TAIL_BYTES`] bytes of a listed file (fewer when it is
+    /// shorter): see [`read_tail`].
+    pub tail: Tail,
+}
+
+/// The bytes [`FileId::tail`] keeps: the end of a log's last line, whose
+/// timestamps and ids another version of the file does not repeat at the
+/// same offset.
+pub const TAIL_BYTES: usize = 32;
+
+/// A file's last bytes at some size: [`TAIL_BYTES`] at most, `len` of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Tail {
+    bytes: [u8; TAIL_BYTES],
+    len: u8,
+}
+
+impl Tail {
+    /// The last [`TAIL_BYTES`] of `bytes`.
+    fn of_end(bytes: &[u8]) -> Tail {
+        let end = &bytes[bytes.len().saturating_sub(TAIL_BYTES)..];
+        let mut tail = Tail {
+            len: end.len() as u8,
+            ..Tail::default()
+        };
+        tail.bytes[..end.len()].copy_from_slice(end);
+        tail
+    }
+
+    /// The bytes.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..usize::from(self.len)]
+    }
+}
+
+/// The bytes of `path` before byte `size` ([`TAIL_BYTES`] at most), as a
+/// [`Tail`]: fewer when the file is shorter now.
+///
+/// ```
+/// use mr_core::input::listing::read_tail;
+/// let d = tempfile::tempdir().unwrap();
+/// let p = d.path().join("app.log");
+/// std::fs::write(&p, "x".repeat(100) + "the end of the last line\n").unwrap();
+/// assert_eq!(read_tail(&p, 125).unwrap().as_bytes(), b"xxxxxxxthe end of the last line\n");
+/// assert_eq!(read_tail(&p, 4).unwrap().as_bytes(), b"xxxx");
+/// ```
+pub fn read_tail(path: &Path, size: u64) -> std::io::Result<Tail> {
+    tail_of(&mut fs::File::open(path)?, size)
+}
+
+/// [`read_tail`] of an open file.
+fn tail_of(f: &mut fs::File, size: u64) -> std::io::Result<Tail> {
+    use std::io::{Read, Seek, SeekFrom};
+    let want = size.min(TAIL_BYTES as u64) as usize;
+    f.seek(SeekFrom::Start(size - want as u64))?;
+    let mut tail = Tail::default();
+    let mut n = 0;
+    while n < want {
+        match f.read(&mut tail.bytes[n..want]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    tail.len = n as u8;
+    Ok(tail)
+}
 
 #[cfg(unix)]
 pub(crate) fn file_id(meta: &fs::Metadata) -> Option<FileId> {
     use std::os::unix::fs::MetadataExt;
-    (meta.ino() != 0).then(|| {
-        (
-            meta.dev(),
-            meta.ino(),
-            meta.size(),
-            meta.mtime(),
-            meta.mtime_nsec(),
-        )
+    (meta.ino() != 0).then(|| FileId {
+        dev: meta.dev(),
+        ino: meta.ino(),
+        size: meta.size(),
+        mtime: (meta.mtime(), meta.mtime_nsec()),
+        tail: Tail::default(),
     })
 }
 
@@ -772,7 +849,7 @@ impl Walk {
         if let Some(id) = file_id(&meta) {
             // The device and inode alone: a log growing while it is listed
             // shows another size and time under its second name.
-            let id = (id.0, id.1);
+            let id = (id.dev, id.ino);
             if let Some(first) = self.files.get(&id) {
                 self.twice += 1;
                 if self.noting {
@@ -794,12 +871,23 @@ impl Walk {
             self.out.push(InputFile::stream(path));
             return Ok(());
         }
+        // One open for both ends: the head tells the compression, the
+        // tail is kept to tell an append from a rewrite later.
+        let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+        let head = head_of(&mut f).map_err(|e| Error::io("reading", path, e))?;
+        let mut id = file_id(&meta);
+        if let Some(id) = &mut id {
+            id.tail = match head.get(..id.size as usize) {
+                Some(all) => Tail::of_end(all),
+                None => tail_of(&mut f, id.size).map_err(|e| Error::io("reading", path, e))?,
+            };
+        }
         self.out.push(InputFile {
             source: InputSource::Path(path.to_path_buf()),
             display,
             size: meta.len(),
-            compression: detect_compression(path)?,
-            id: file_id(&meta),
+            compression: detect_compression(path, &head)?,
+            id,
         });
         Ok(())
     }
@@ -808,16 +896,15 @@ impl Walk {
 /// Compression by magic bytes; the extension (`.gz`, `.bz2`, `.zst`) is a
 /// hint, believed only for a file too short to show its magic (a cut file,
 /// which its decoder then reports).
-fn detect_compression(path: &Path) -> Result<Compression> {
-    let head = read_head(path)?;
+fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
     let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    let magic = Compression::from_magic(&head);
+    let magic = Compression::from_magic(head);
     if magic.is_none() {
         // Before the text checks: compressed bytes are not a line of text.
-        if let Some(c) = Compression::by_name(ext, &head) {
+        if let Some(c) = Compression::by_name(ext, head) {
             return Ok(c);
         }
-        check_first_line(&path.display().to_string(), &head)?;
+        check_first_line(&path.display().to_string(), head)?;
     }
     match magic {
         // A text file may start with "PAR1"; a table also ends with it. One
@@ -1160,16 +1247,21 @@ pub(crate) fn check_first_line(file: &str, line: &[u8]) -> Result<()> {
 /// The first bytes of a file (512 at most): enough for any magic number
 /// and to tell UTF-16 text ([`wide_text`]).
 fn read_head(path: &Path) -> Result<Vec<u8>> {
-    let mut magic = [0u8; 512];
     let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+    head_of(&mut f).map_err(|e| Error::io("reading", path, e))
+}
+
+/// [`read_head`] of a file just opened.
+fn head_of(f: &mut fs::File) -> std::io::Result<Vec<u8>> {
     use std::io::Read;
+    let mut magic = [0u8; 512];
     let mut n = 0;
     while n < magic.len() {
         match f.read(&mut magic[n..]) {
             Ok(0) => break,
             Ok(k) => n += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(Error::io("reading", path, e)),
+            Err(e) => return Err(e),
         }
     }
     Ok(magic[..n].to_vec())
@@ -1363,13 +1455,25 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("noext");
         fs::write(&p, [0x1f, 0x8b, 0, 0]).unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::Gzip);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::Gzip
+        );
         fs::write(&p, [0x28, 0xb5, 0x2f, 0xfd, 0]).unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::Zstd);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::Zstd
+        );
         fs::write(&p, b"BZh9").unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::Bzip2);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::Bzip2
+        );
         fs::write(&p, b"BZh is a word").unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::None);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::None
+        );
     }
 
     #[test]
@@ -1377,15 +1481,24 @@ mod tests {
         let d = tempfile::tempdir().unwrap();
         let p = d.path().join("mislabelled.gz");
         fs::write(&p, b"plain text\n").unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::None);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::None
+        );
         let p = d.path().join("really-zstd.gz");
         fs::write(&p, [0x28, 0xb5, 0x2f, 0xfd, 0]).unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::Zstd);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::Zstd
+        );
         // Cut before its magic was complete: still gzip, for the decoder to
         // report.
         let p = d.path().join("cut.gz");
         fs::write(&p, [0x1f]).unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::Gzip);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::Gzip
+        );
     }
 
     /// zlib is told by its name and its two-byte header together: text
@@ -1402,11 +1515,18 @@ mod tests {
             (b"\x1f\x8b\x08\x00", Compression::Gzip),
         ] {
             fs::write(&p, bytes).unwrap();
-            assert_eq!(detect_compression(&p).unwrap(), want, "{bytes:?}");
+            assert_eq!(
+                detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+                want,
+                "{bytes:?}"
+            );
         }
         let p = d.path().join("notes.txt");
         fs::write(&p, b"x^2 + 1\n").unwrap();
-        assert_eq!(detect_compression(&p).unwrap(), Compression::None);
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::None
+        );
         // Hadoop's block codecs carry no magic: told by name.
         let block = b"\0\0\0\x2a\0\0\0\x1d";
         for (name, want) in [
@@ -1415,7 +1535,11 @@ mod tests {
         ] {
             let p = d.path().join(name);
             fs::write(&p, block).unwrap();
-            assert_eq!(detect_compression(&p).unwrap(), want, "{name}");
+            assert_eq!(
+                detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+                want,
+                "{name}"
+            );
         }
         for (name, bytes) in [
             ("a.lzo_deflate", &block[..]),
@@ -1425,7 +1549,7 @@ mod tests {
         ] {
             let p = d.path().join(name);
             fs::write(&p, bytes).unwrap();
-            let e = detect_compression(&p).unwrap_err();
+            let e = detect_compression(&p, &read_head(&p).unwrap()).unwrap_err();
             assert!(matches!(e, Error::NotText { .. }), "{name}: {e}");
         }
     }
