@@ -93,7 +93,7 @@ fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
 fn has_staging(dir: &Path, name: &str) -> bool {
     names(dir)
         .iter()
-        .any(|n| n.starts_with(&format!("{name}.mr-tmp-")))
+        .any(|n| n.starts_with(&format!(".{name}.mr-tmp-")))
 }
 
 /// What a word count of `text(n, d)` gives, as sorted lines.
@@ -599,7 +599,7 @@ fn overwrite_never_removes_files_a_user_put_in_the_output() {
     assert_eq!(now, before, "old output changed");
     let kept: Vec<String> = names(w.dir.path())
         .into_iter()
-        .filter(|n| n.starts_with("K.mr-tmp-"))
+        .filter(|n| n.starts_with(".K.mr-tmp-"))
         .collect();
     assert_eq!(kept.len(), 1, "{e}");
     assert!(e.contains(&kept[0]), "the message says where: {e}");

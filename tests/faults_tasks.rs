@@ -346,7 +346,7 @@ fn assert_stopped_cleanly(
     );
 }
 
-/// The output staging directories (`out.mr-tmp-*`) in `root`.
+/// The output staging directories (`.out.mr-tmp-*`) in `root`.
 fn staging_dirs(root: &Path) -> Vec<std::path::PathBuf> {
     fs::read_dir(root)
         .unwrap()
@@ -354,7 +354,7 @@ fn staging_dirs(root: &Path) -> Vec<std::path::PathBuf> {
         .filter(|p| {
             p.file_name()
                 .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with("out.mr-tmp-"))
+                .is_some_and(|n| n.starts_with(".out.mr-tmp-"))
         })
         .collect()
 }

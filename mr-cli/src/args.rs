@@ -87,7 +87,7 @@ pub struct RunArgs {
     pub inputs: Vec<String>,
 
     /// Output directory: part-NNNNN files and _SUCCESS, written beside it
-    /// (DIR.mr-tmp-*) and moved into place only if every task succeeds.
+    /// (.DIR.mr-tmp-*, hidden) and moved into place only if every task succeeds.
     /// It must not exist, or be empty (see --overwrite). Without it,
     /// results go to stdout in key order.
     #[arg(short, long, visible_alias = "output-dir", value_name = "DIR")]

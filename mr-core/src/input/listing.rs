@@ -421,9 +421,9 @@ pub fn hidden_name(p: &Path) -> bool {
 }
 
 /// What mr itself puts beside an output, which a walk of the directory
-/// above must not read as input: `OUT.mr-tmp-*` (an output being written,
+/// above must not read as input: `.OUT.mr-tmp-*` or `OUT.mr-tmp-*` (an output being written,
 /// one a killed run left half-written, or results or an old output a run
-/// kept there and named in its warning) and `OUT.mr-old-*` (an old output
+/// kept there and named in its warning) and `.OUT.mr-old-*` (an old output
 /// moved aside). Each would be read besides, or instead of, `OUT`.
 fn mr_leftover(p: &Path) -> Option<&'static str> {
     let name = p.file_name()?.as_encoded_bytes();

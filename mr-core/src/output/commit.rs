@@ -4,8 +4,12 @@
 //! 1. **Claim**: a run takes an exclusive lock on the output path
 //!    (`.OUT.mr-lock` beside it, see [`crate::lock`]) for its whole life; a
 //!    second run on the same output fails at once, naming the first one's pid.
-//! 2. **Stage**: tasks write into a fresh sibling, `OUT.mr-tmp-PID-RAND/`; an
-//!    existing `OUT` is not touched while the job runs.
+//! 2. **Stage**: tasks write into a fresh sibling, `.OUT.mr-tmp-PID-RAND/`; an
+//!    existing `OUT` is not touched while the job runs. Its name starts with
+//!    a dot, as the lock's does, so that the readers of a directory of
+//!    outputs (Spark, Hive, pyarrow's datasets, DuckDB's and the shell's
+//!    `*`) skip it, also when a killed run left it: `tables/*/*.parquet`
+//!    never takes in rows no run committed.
 //! 3. **Commit**: `_SUCCESS` is written into the staging directory, which then
 //!    takes `OUT`'s place in one step: `rename(2)` with `RENAME_NOREPLACE`, or
 //!    with `--overwrite` `RENAME_EXCHANGE` (the old output lands in the
@@ -40,9 +44,11 @@ pub const SUCCESS: &str = "_SUCCESS";
 pub const TEMPORARY: &str = "_temporary";
 /// Where skipped records are kept.
 pub const BAD_RECORDS: &str = "_bad_records";
-/// The infix of staging directories: `OUT.mr-tmp-PID-RAND`.
+/// The infix of staging directories: `.OUT.mr-tmp-PID-RAND` (hidden:
+/// see the module docs; runs before 2026-12-05 left `OUT.mr-tmp-*`).
 pub const STAGING_INFIX: &str = ".mr-tmp-";
-/// The infix of an old output renamed aside (fallback without `renameat2`).
+/// The infix of an old output renamed aside (fallback without `renameat2`):
+/// `.OUT.mr-old-PID-NANOS`.
 pub const ASIDE_INFIX: &str = ".mr-old-";
 
 /// The lock file's note during a commit: `committing STAGING-NAME`.
@@ -81,13 +87,13 @@ impl OutputDir {
     /// `--overwrite` must keep (it is about to be written over anyway).
     pub fn create_writing(dir: &Path, overwrite: bool, own: Option<&Path>) -> Result<OutputDir> {
         let (parent, name) = split_target(dir)?;
-        // Its staging sibling (NAME.mr-tmp-PID-RANDOM) must fit a file
+        // Its staging sibling (.NAME.mr-tmp-PID-RANDOM) must fit a file
         // name too: said now, not as "File name too long" on creating it.
-        const STAGING_EXTRA: usize = STAGING_INFIX.len() + 20 + 1 + 6;
+        const STAGING_EXTRA: usize = 1 + STAGING_INFIX.len() + 20 + 1 + 6;
         if name.len() + STAGING_EXTRA > 255 {
             return Err(Error::Config(format!(
                 "the output name {} is {} bytes: mr stages the output beside it as \
-                 NAME{STAGING_INFIX}PID-RANDOM, which must fit in 255; give a name of at most {}",
+                 .NAME{STAGING_INFIX}PID-RANDOM, which must fit in 255; give a name of at most {}",
                 printable_line(&name),
                 name.len(),
                 255 - STAGING_EXTRA
@@ -151,7 +157,7 @@ impl OutputDir {
             }
         }
         let staging = tempfile::Builder::new()
-            .prefix(&format!("{name}{STAGING_INFIX}{}-", std::process::id()))
+            .prefix(&format!(".{name}{STAGING_INFIX}{}-", std::process::id()))
             .rand_bytes(6)
             .tempdir_in(&parent)
             .map_err(|e| Error::io("creating the staging directory in", &parent, e))?
@@ -584,7 +590,7 @@ fn sibling(target: &Path, infix: &str) -> PathBuf {
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    target.with_file_name(format!("{name}{infix}{}-{nanos:08x}", std::process::id()))
+    target.with_file_name(format!(".{name}{infix}{}-{nanos:08x}", std::process::id()))
 }
 
 /// Removes the old output once the new one is in place, unless files no
@@ -630,8 +636,16 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         return;
     };
     let (mut n, mut bytes) = (0u64, 0u64);
-    let staging = format!("{name}{STAGING_INFIX}");
-    let aside = format!("{name}{ASIDE_INFIX}");
+    // Hidden, and as runs before 2026-12-05 named them.
+    let named = |infix: &str, f: &str| {
+        [Some(f), f.strip_prefix('.')]
+            .into_iter()
+            .flatten()
+            .any(|f| {
+                f.strip_prefix(name)
+                    .is_some_and(|rest| rest.starts_with(infix))
+            })
+    };
     let mut err = std::io::stderr();
     for e in entries.flatten() {
         let file_name = e.file_name();
@@ -642,7 +656,7 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
-        if f.starts_with(&aside) {
+        if named(ASIDE_INFIX, f) {
             if fs::symlink_metadata(target).is_err() && fs::rename(&path, target).is_ok() {
                 let _ = writeln!(
                     err,
@@ -651,7 +665,7 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
                 );
                 continue;
             }
-        } else if !f.starts_with(&staging) {
+        } else if !named(STAGING_INFIX, f) {
             continue;
         }
         let only_job_files = foreign_entries(&path, None).is_ok_and(|f| f.is_empty());
@@ -751,10 +765,10 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            e.contains("is 240 bytes") && e.contains("at most 220"),
+            e.contains("is 240 bytes") && e.contains("at most 219"),
             "{e}"
         );
-        let o = OutputDir::create(&d.path().join("y".repeat(220)), false).unwrap();
+        let o = OutputDir::create(&d.path().join("y".repeat(219)), false).unwrap();
         o.commit().unwrap();
     }
 
@@ -952,18 +966,31 @@ mod tests {
         assert!(!old.exists());
     }
 
+    /// Stale staging directories, hidden (`.out.mr-tmp-*`) and as older
+    /// runs named them (`out.mr-tmp-*`), go; another output's stay. The
+    /// staging directory itself is hidden, so that readers of the parent
+    /// directory (`*/part-*`, Spark, pyarrow) skip it.
     #[test]
     fn stale_staging_of_a_dead_run_is_removed() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
-        let stale = d.path().join("out.mr-tmp-1-abcdef");
-        fs::create_dir(&stale).unwrap();
-        fs::write(stale.join("part-00000"), "x").unwrap();
-        let other = d.path().join("outer.mr-tmp-1-abcdef");
+        let stale = ["out.mr-tmp-1-abcdef", ".out.mr-tmp-2-abcdef"].map(|n| d.path().join(n));
+        for s in &stale {
+            fs::create_dir(s).unwrap();
+            fs::write(s.join("part-00000"), "x").unwrap();
+        }
+        let other = d.path().join(".outer.mr-tmp-1-abcdef");
         fs::create_dir(&other).unwrap();
         let o = OutputDir::create(&out, false).unwrap();
-        assert!(!stale.exists());
+        assert!(stale.iter().all(|s| !s.exists()));
         assert!(other.exists(), "another output's staging is not ours");
+        let staging = o
+            .staging
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(staging.starts_with(".out.mr-tmp-"), "{staging}");
         o.commit().unwrap();
     }
 
