@@ -28,7 +28,12 @@
 //! | fields of `context` (edX: `course_id`, `user_id`, `path`...) | `context.course_id` | string |
 //!
 //! A query parameter or `value` field whose name is already a column of the
-//! row is prefixed (`query.NAME`, `value.NAME`). Its type comes from its name,
+//! row, compared without case as Spark and DuckDB compare column names, is
+//! prefixed (`query.NAME`, `value.NAME`); so is one whose name starts with
+//! `query.`, `value.` or `context.`, and a `value` kept whole owns the
+//! `value` column: no field takes another's column. Two fields of one query
+//! or one value whose names differ by case alone (`?From=1&FROM=2`) keep the
+//! first, the other counted in [`NAME_CLASH`]. Its type comes from its name,
 //! so every record agrees: Coursera's `lecture_id`, `quiz_id`, `thread_id`,
 //! `post_id`, `forum_id`, `item_id`, `assignment_id`, `submission_id`,
 //! `user_id`, and `attempt`, `post_length`, `height`, `width` are integers
@@ -73,6 +78,11 @@ pub const COUNTERS: &str = "events_table";
 pub const WRONG_TYPE: &str = "fields of the wrong type (made null)";
 /// Counter of events whose `value` is not a JSON object string.
 pub const BAD_VALUE: &str = "events whose value is not a JSON object";
+/// Counter: fields left out because another of their source (the query,
+/// the value, the context) has their column's name but for case.
+pub const NAME_CLASH: &str = "fields left out: a name another field has but for case";
+/// The prefixes of columns from a query, a value and a context.
+const PREFIXES: [&str; 3] = ["query.", "value.", "context."];
 
 /// The categorical columns.
 pub const CATEGORICAL: &[&str] = &[
@@ -326,15 +336,32 @@ impl EventRows {
             };
             row.push((column.to_string(), v.unwrap_or(Value::Null)));
         }
+        // A non-object value kept whole owns the `value` column: before the
+        // query's and the value's fields, which take another name.
+        if let Some(text) = unfolded {
+            row.push(("value".into(), text));
+        }
+        let mut clashes = 0;
         let mut push = |row: &mut Vec<(String, Value)>, prefix: &str, name: &str, v: &Value| {
-            let taken = row.iter().any(|(n, _)| n == name);
-            let column = if taken || name.is_empty() || prefix == "context" {
-                format!("{prefix}.{name}")
-            } else {
-                name.to_string()
+            // Names compared as Spark and DuckDB do, without case: `From`
+            // beside `from` makes a table Spark refuses.
+            let taken = |row: &[(String, Value)], c: &str| {
+                row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c))
             };
-            if row.iter().any(|(n, _)| *n == column) {
-                return; // `value.x` met the prefixed `x`: the first one counts
+            // A name that looks prefixed (`context.course_id` in a query)
+            // is prefixed again, so that no field takes another's column.
+            let looks_prefixed = PREFIXES.iter().any(|p| name.starts_with(p));
+            let column =
+                if prefix == "context" || name.is_empty() || looks_prefixed || taken(row, name) {
+                    format!("{prefix}.{name}")
+                } else {
+                    name.to_string()
+                };
+            if taken(row, &column) {
+                // Only fields of one source whose names differ by case alone
+                // (`?Page=1&page=2`, `PAGE` too): the first one counts.
+                clashes += 1;
+                return;
             }
             let v = match convert(v, column_type(&column)) {
                 Ok(v) => v.unwrap_or(Value::Null),
@@ -359,16 +386,14 @@ impl EventRows {
         for (k, v) in fields.into_iter().flatten() {
             push(&mut row, "value", k, v);
         }
-        if let Some(text) = unfolded
-            && !row.iter().any(|(n, _)| n == "value")
-        {
-            row.push(("value".into(), text));
-        }
         // edX's context (course_id, user_id, org_id, path...): strings.
         if let Some(Value::Object(context)) = event.get("context") {
             for (k, v) in context {
                 push(&mut row, "context", k, v);
             }
+        }
+        for _ in 0..clashes {
+            count(NAME_CLASH);
         }
         row
     }
@@ -570,6 +595,60 @@ mod tests {
         assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
         // Column order: the fixed columns first.
         assert!(out[0].starts_with("null\t{\"username\":\"ann\",\"time\":"));
+    }
+
+    /// No field takes another's column (found by a probe: a query's
+    /// `value=` hid the event's text, `?context.course_id=` the context's,
+    /// and `From` beside `from` made a table Spark refuses): each source
+    /// keeps its own, names equal but for case are prefixed, and only a
+    /// clash within one source leaves a field out, counted.
+    #[test]
+    fn no_field_takes_another_fields_column() {
+        let lines = [
+            r#"{"key": "search", "value": "not json", "page_url": "/search?value=foo&From=mail&context.course_id=spoof", "from": "/home", "context": {"course_id": "real"}}"#,
+            r#"{"key": "k", "value": {"x": "value's", "value.x": "dotted", "Session": "S", "context.path": "v"}, "page_url": "/p?x=query's&Page=1&page=2", "session": "s"}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        assert_eq!(rows[0]["value"], "not json");
+        assert_eq!(rows[0]["query.value"], "foo");
+        assert_eq!(rows[0]["from"], "/home");
+        assert_eq!(rows[0]["query.From"], "mail");
+        assert_eq!(rows[0]["context.course_id"], "real");
+        assert_eq!(rows[0]["query.context.course_id"], "spoof");
+        assert_eq!(rows[1]["x"], "query's");
+        assert_eq!(rows[1]["value.x"], "value's");
+        assert_eq!(rows[1]["value.value.x"], "dotted");
+        assert_eq!(rows[1]["session"], "s");
+        assert_eq!(rows[1]["value.Session"], "S");
+        assert_eq!(rows[1]["value.context.path"], "v");
+        assert_eq!(rows[1]["Page"], "1");
+        assert_eq!(rows[1]["query.page"], "2");
+        for row in &rows {
+            let names: Vec<String> = row
+                .as_object()
+                .unwrap()
+                .keys()
+                .map(|k| k.to_lowercase())
+                .collect();
+            let unique: std::collections::BTreeSet<_> = names.iter().collect();
+            assert_eq!(unique.len(), names.len(), "{row}");
+        }
+        assert_eq!(counters.get(COUNTERS, NAME_CLASH), 0);
+        // Three names equal but for case, in one query: the first counts.
+        let (_, counters) = run_in_memory(
+            &EventsTable,
+            &[
+                r#"{"page_url": "/p?a=1&A=2&a_=3"}"#,
+                r#"{"page_url": "/p?q=1&Q=2&query.q=3"}"#,
+            ],
+        )
+        .unwrap();
+        assert_eq!(counters.get(COUNTERS, NAME_CLASH), 0);
+        let (out, counters) =
+            run_in_memory(&EventsTable, &[r#"{"page_url": "/p?From=1&FROM=2"}"#]).unwrap();
+        assert_eq!(rows_of(&out)[0]["query.From"], "1");
+        assert_eq!(counters.get(COUNTERS, NAME_CLASH), 1);
     }
 
     /// edX tracking-log events: their field names, ISO times, `event` as
