@@ -14,7 +14,7 @@
 //! | column | from | type |
 //! |---|---|---|
 //! | `username` | `username` | id (categorical) |
-//! | `time` | `timestamp` / `time`: ms or s since the epoch, or an ISO 8601 time | ms since the epoch |
+//! | `time` | `timestamp` / `time`: s, ms, µs or ns since the epoch (told by size), or an ISO 8601 time | ms since the epoch |
 //! | `event_type` | `key` / `event_type` (`user.video.lecture.action`, `play_video`...) | id (categorical) |
 //! | `action` | the path of `page_url` / `page` (no scheme, host, query or fragment) | id (categorical) |
 //! | `page_url` | `page_url` / `page` | id (categorical) |
@@ -399,12 +399,13 @@ impl EventRows {
     }
 }
 
-/// The time of an event in ms since the epoch, from milliseconds or
-/// seconds (a number from 1e8 to 1e11 is seconds: as milliseconds it would
-/// fall in 1970-1973), as a number or its text, or an RFC 3339 / ISO 8601
+/// The time of an event in ms since the epoch, from seconds, milliseconds,
+/// microseconds or nanoseconds told by size (each from 1973 on: s from 1e8,
+/// ms from 1e11, µs from 1e14, ns from 1e17; seconds may
+/// have a fraction), as a number or its text, or an RFC 3339 / ISO 8601
 /// time as edX writes it (`2013-10-03T20:00:00.123456+00:00`; no zone is
-/// UTC; digits past the millisecond are dropped). `None` when it is none of
-/// these exactly.
+/// UTC; a day the month lacks is none). Digits past the millisecond are
+/// dropped. `None` when it is none of these.
 ///
 /// ```
 /// use mr_jobs::events_table::time_ms;
@@ -418,23 +419,30 @@ impl EventRows {
 /// assert_eq!(time_ms(&json!("2013-06-01T00:00:01Z")), Some(1370044801000));
 /// assert_eq!(time_ms(&json!("June 1st")), None);
 /// assert_eq!(time_ms(&json!(1.25)), None);
+/// // Seconds with microseconds, microseconds, nanoseconds.
+/// assert_eq!(time_ms(&json!(1370044801.621234)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!(1370044801.62)), Some(1370044801620));
+/// assert_eq!(time_ms(&json!(1370044801621234i64)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!(1370044801621234567i64)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!("1370044801621234")), Some(1370044801621));
+/// // A day the month does not have.
+/// assert_eq!(time_ms(&json!("2013-02-31T00:00:00Z")), None);
+/// assert_eq!(time_ms(&json!("2012-02-29T00:00:00Z")), Some(1330473600000));
 /// ```
 pub fn time_ms(v: &Value) -> Option<i64> {
-    const SECONDS: std::ops::Range<f64> = 1e8..1e11;
     match v {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                return Some(if SECONDS.contains(&(i as f64)) {
-                    i * 1000
-                } else {
-                    i
-                });
+                return Some(epoch_ms(i));
             }
             let f = n.as_f64()?;
-            if SECONDS.contains(&f) && (f * 1000.0).fract() == 0.0 {
-                Some((f * 1000.0) as i64)
+            if SECONDS.contains(&f) {
+                // Seconds with a fraction (Python's time.time()): to the
+                // microsecond first, so that 1370044801.62 (in binary a hair
+                // under) is 620 ms, then digits past the millisecond dropped.
+                Some(((f * 1e6).round() as i64).div_euclid(1000))
             } else if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                Some(f as i64)
+                Some(epoch_ms(f as i64))
             } else {
                 None
             }
@@ -447,6 +455,23 @@ pub fn time_ms(v: &Value) -> Option<i64> {
             rfc3339_ms(s)
         }
         _ => None,
+    }
+}
+
+/// Seconds since the epoch, as a number from 1e8 to 1e11 (as milliseconds
+/// it would fall in 1970-1973).
+const SECONDS: std::ops::Range<f64> = 1e8..1e11;
+
+/// An integer time since the epoch in ms, its unit told by its size (each
+/// range 1973 to 5138): seconds from 1e8, ms from 1e11, µs from 1e14
+/// (JavaScript's `performance`, Go's `UnixMicro`), ns from 1e17 (Go's
+/// `UnixNano`, Java's `Instant`); digits past the millisecond dropped.
+fn epoch_ms(i: i64) -> i64 {
+    match i {
+        100_000_000..100_000_000_000 => i * 1000,
+        100_000_000_000_000..100_000_000_000_000_000 => i.div_euclid(1000),
+        100_000_000_000_000_000.. => i.div_euclid(1_000_000),
+        _ => i,
     }
 }
 
@@ -469,7 +494,14 @@ fn rfc3339_ms(s: &str) -> Option<i64> {
     }
     let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
     let (h, mi, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = match mo {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    if !(1..=12).contains(&mo) || !(1..=month_days).contains(&d) || h > 23 || mi > 59 || sec > 60 {
         return None;
     }
     let mut i = 19;
