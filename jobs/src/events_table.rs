@@ -27,6 +27,9 @@
 //! | a `value` / `event` that is not an object | kept whole | string `value` |
 //! | fields of `context` (edX: `course_id`, `user_id`, `path`...) | `context.course_id` | string |
 //!
+//! Other top-level fields (edX's `host`, `referer`, `event_source`) are no
+//! column: they are counted in [`LEFT_OUT`].
+//!
 //! A query parameter or `value` field whose name is already a column of the
 //! row, compared without case as Spark and DuckDB compare column names, is
 //! prefixed (`query.NAME`, `value.NAME`); so is one whose name starts with
@@ -81,6 +84,10 @@ pub const BAD_VALUE: &str = "events whose value is not a JSON object";
 /// Counter: fields left out because another of their source (the query,
 /// the value, the context) has their column's name but for case.
 pub const NAME_CLASH: &str = "fields left out: a name another field has but for case";
+/// Counter: top-level fields of events that are no column of the table
+/// (not in the fixed list, nor `value`/`event`/`context`): left out, and
+/// counted so that a run says it.
+pub const LEFT_OUT: &str = "top-level fields that are no column (left out)";
 /// The prefixes of columns from a query, a value and a context.
 const PREFIXES: [&str; 3] = ["query.", "value.", "context."];
 
@@ -395,6 +402,13 @@ impl EventRows {
         for _ in 0..clashes {
             count(NAME_CLASH);
         }
+        let read = |k: &str| {
+            ["value", "event", "context"].contains(&k)
+                || FIXED.iter().any(|(_, names)| names.contains(&k))
+        };
+        for _ in event.keys().filter(|k| !read(k)) {
+            count(LEFT_OUT);
+        }
         row
     }
 }
@@ -667,6 +681,13 @@ mod tests {
             assert_eq!(unique.len(), names.len(), "{row}");
         }
         assert_eq!(counters.get(COUNTERS, NAME_CLASH), 0);
+        assert_eq!(counters.get(COUNTERS, LEFT_OUT), 0);
+        let (_, counters) = run_in_memory(
+            &EventsTable,
+            &[r#"{"key": "k", "host": "h", "referer": "r"}"#],
+        )
+        .unwrap();
+        assert_eq!(counters.get(COUNTERS, LEFT_OUT), 2, "host and referer");
         // Three names equal but for case, in one query: the first counts.
         let (_, counters) = run_in_memory(
             &EventsTable,
