@@ -42,8 +42,11 @@ use crate::protocol::split_record;
 pub use arrow_impl::{infer_part, write_part, write_parts};
 use std::path::{Path, PathBuf};
 
-/// Rows decoded into one Arrow batch.
+/// Rows decoded into one Arrow batch (fewer for a wide table: see
+/// `batch_rows`).
 pub const BATCH_ROWS: usize = 8192;
+/// Cells (rows × columns) an Arrow batch holds at most, but for 64 rows.
+const BATCH_CELLS: usize = 1 << 22;
 
 /// The compression codec of the Parquet pages (`--parquet-compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -238,6 +241,20 @@ pub fn not_built() -> Error {
 /// More columns than a table of events has by design: said, not refused.
 pub const MANY_COLUMNS: usize = 1000;
 
+/// Rows decoded into one Arrow batch for a table of `columns`:
+/// [`BATCH_ROWS`], fewer for a wide table, whose batch holds a buffer
+/// a column (mostly nulls): 30,000 columns of 8,192 rows took gigabytes.
+///
+/// ```
+/// use mr_core::output::parquet::{batch_rows, BATCH_ROWS};
+/// assert_eq!(batch_rows(20), BATCH_ROWS);
+/// assert_eq!(batch_rows(30_000), 139);
+/// assert_eq!(batch_rows(10_000_000), 64);
+/// ```
+pub fn batch_rows(columns: usize) -> usize {
+    (BATCH_CELLS / columns.max(1)).clamp(64, BATCH_ROWS)
+}
+
 #[cfg(feature = "parquet")]
 mod arrow_impl {
     use super::*;
@@ -362,8 +379,9 @@ mod arrow_impl {
     ) -> Result<u64> {
         let arrow_err = |e: &dyn std::fmt::Display| writing_error(dest, e);
         let mut writer = create_writer(dest, schema, opts)?;
+        let batch_rows = batch_rows(schema.fields().len());
         let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
-            .with_batch_size(BATCH_ROWS)
+            .with_batch_size(batch_rows)
             .build_decoder()
             .map_err(|e| arrow_err(&e))?;
         let mut rows = 0u64;
@@ -401,7 +419,7 @@ mod arrow_impl {
                 buf.push(b'\n');
                 pending += 1;
                 rows += 1;
-                if pending == BATCH_ROWS {
+                if pending == batch_rows {
                     pending = 0;
                     flush(&mut buf, first_line)?;
                 }
@@ -475,18 +493,21 @@ mod arrow_impl {
             write_empty(&dest, &schema, opts)?;
             return Ok(vec![dest]);
         }
-        pool.install(|| {
-            parts
-                .par_iter()
-                .zip(has_rows)
-                .filter(|(_, has)| *has)
-                .map(|(p, _)| {
-                    let dest = dest_dir.join(format!("{}.parquet", name(p)));
-                    write_part(p, &name(p), &dest, &schema, opts)?;
-                    Ok(dest)
-                })
-                .collect::<Result<Vec<_>>>()
-        })
+        let parts: Vec<&PathBuf> = parts
+            .iter()
+            .zip(has_rows)
+            .filter_map(|(p, has)| has.then_some(p))
+            .collect();
+        let write = |p: &&PathBuf| {
+            let dest = dest_dir.join(format!("{}.parquet", name(p)));
+            write_part(p, &name(p), &dest, &schema, opts)?;
+            Ok(dest)
+        };
+        if schema.fields().len() > MANY_COLUMNS {
+            // A writer holds state for each column: one at a time.
+            return parts.iter().map(write).collect();
+        }
+        pool.install(|| parts.par_iter().map(write).collect::<Result<Vec<_>>>())
     }
 }
 
@@ -553,6 +574,40 @@ mod tests {
 
     /// A day whose column is all null, and a day without rows, give the
     /// same schema as a day with values: the job's declared columns.
+    /// A wide table (a column per question id) is written in batches of
+    /// fewer rows, one part at a time, every row and value kept.
+    #[test]
+    fn a_wide_table_round_trips_in_small_batches() {
+        let d = tempfile::tempdir().unwrap();
+        let parts: Vec<PathBuf> = (0..2)
+            .map(|i| d.path().join(format!("part-0000{i}")))
+            .collect();
+        for (i, p) in parts.iter().enumerate() {
+            let lines: String = (0..2000)
+                .map(|r| format!("null\t{{\"q{}\":{r},\"part\":{i}}}\n", (r * 7 + i) % 2500))
+                .collect();
+            std::fs::write(p, lines).unwrap();
+        }
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let files = write_parts(&parts, &out, &Default::default(), &none(), &pool()).unwrap();
+        assert_eq!(files.len(), 2);
+        for (i, f) in files.iter().enumerate() {
+            let r = ParquetRecordBatchReaderBuilder::try_new(File::open(f).unwrap()).unwrap();
+            assert!(r.schema().fields().len() > MANY_COLUMNS);
+            assert!(batch_rows(r.schema().fields().len()) < 2000);
+            let batches: Vec<_> = r.build().unwrap().map(|b| b.unwrap()).collect();
+            assert_eq!(batches.iter().map(|b| b.num_rows()).sum::<usize>(), 2000);
+            // Row 1999 of part i, the last: q{(1999 * 7 + i) % 2500} = 1999.
+            let last = batches.last().unwrap();
+            let col = last
+                .column_by_name(&format!("q{}", (1999 * 7 + i) % 2500))
+                .unwrap();
+            let col = col.as_primitive::<Int64Type>();
+            assert_eq!(col.value(last.num_rows() - 1), 1999);
+        }
+    }
+
     #[test]
     fn declared_columns_keep_the_schema_of_null_and_empty_days() {
         use crate::ColumnType;
