@@ -38,7 +38,7 @@ use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Counter group of the categorical stages.
 pub const COUNTERS: &str = "categorical";
@@ -380,8 +380,13 @@ pub fn file_name(column: &str) -> String {
 pub struct EncodeColumns {
     dir: PathBuf,
     columns: Arc<Vec<String>>,
-    ids: Arc<HashMap<String, HashMap<String, u64>>>,
+    /// Read by the first task's `init`, shared by every clone (a task
+    /// each): a million usernames read once a run, not once a task.
+    ids: Arc<OnceLock<std::result::Result<Ids, String>>>,
 }
+
+/// Each column's strings and their ids.
+type Ids = HashMap<String, HashMap<String, u64>>;
 
 impl EncodeColumns {
     /// Encodes `columns` with the dictionaries in `dir` (read in `init`).
@@ -392,6 +397,22 @@ impl EncodeColumns {
             ids: Arc::default(),
         }
     }
+
+    /// The dictionaries' ids, as read by [`Mapper::init`].
+    fn read_ids(&self) -> std::result::Result<Ids, String> {
+        let d = Dictionary::read(&self.dir, &self.columns).map_err(|e| e.to_string())?;
+        Ok(d.columns
+            .into_iter()
+            .map(|(c, values)| {
+                let m = values
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, (v, _))| (v, i as u64))
+                    .collect();
+                (c, m)
+            })
+            .collect())
+    }
 }
 
 impl Mapper for EncodeColumns {
@@ -400,23 +421,10 @@ impl Mapper for EncodeColumns {
     type Value = Box<RawValue>;
 
     fn init(&mut self, _ctx: &TaskContext) -> Result<(), JobError> {
-        if self.ids.is_empty() {
-            let d = Dictionary::read(&self.dir, &self.columns)?;
-            let ids = d
-                .columns
-                .into_iter()
-                .map(|(c, values)| {
-                    let m = values
-                        .into_iter()
-                        .enumerate()
-                        .map(|(i, (v, _))| (v, i as u64))
-                        .collect();
-                    (c, m)
-                })
-                .collect();
-            self.ids = Arc::new(ids);
+        match self.ids.get_or_init(|| self.read_ids()) {
+            Ok(_) => Ok(()),
+            Err(e) => Err(JobError::msg(e.clone())),
         }
-        Ok(())
     }
 
     fn map(&mut self, line: &[u8], out: &mut Emitter<(), Box<RawValue>>) -> Result<(), JobError> {
@@ -424,6 +432,11 @@ impl Mapper for EncodeColumns {
         if obj.trim_ascii().is_empty() {
             return Ok(());
         }
+        let Some(Ok(ids)) = self.ids.get() else {
+            return Err(JobError::msg(
+                "the dictionaries were not read (init did not run)",
+            ));
+        };
         let fields: Fields = serde_json::from_slice(obj)
             .map_err(|e| JobError::msg(format!("not a JSON object: {e}")))?;
         let mut text = String::with_capacity(obj.len());
@@ -434,7 +447,7 @@ impl Mapper for EncodeColumns {
             }
             text.push_str(&serde_json::to_string(name)?);
             text.push(':');
-            match self.ids.get(name.as_ref()) {
+            match ids.get(name.as_ref()) {
                 None => text.push_str(raw.get()),
                 Some(ids) => match as_string(raw) {
                     Ok(Some(v)) => match ids.get(v.as_ref()) {
@@ -514,6 +527,12 @@ mod tests {
         d.write(dir.path()).unwrap();
         assert_eq!(Dictionary::read(dir.path(), &cols).unwrap(), d);
         let enc = EncodeJob(EncodeColumns::new(dir.path().to_path_buf(), cols));
+        // Each task's mapper is a clone: the first one's init reads the
+        // dictionaries for all of them.
+        let (mut first, second) = (enc.0.clone(), enc.0.clone());
+        assert!(second.ids.get().is_none());
+        first.init(&TaskContext::default()).unwrap();
+        assert!(matches!(second.ids.get(), Some(Ok(ids)) if ids["u"]["bob"] == 0));
         let (out, _) = run_in_memory(&enc, &rows).unwrap();
         assert_eq!(
             out,
