@@ -664,20 +664,11 @@ pub fn read_tail(path: &Path, size: u64) -> std::io::Result<Tail> {
 
 /// [`read_tail`] of an open file.
 fn tail_of(f: &mut fs::File, size: u64) -> std::io::Result<Tail> {
-    use std::io::{Read, Seek, SeekFrom};
+    use std::io::{Seek, SeekFrom};
     let want = size.min(TAIL_BYTES as u64) as usize;
     f.seek(SeekFrom::Start(size - want as u64))?;
     let mut tail = Tail::default();
-    let mut n = 0;
-    while n < want {
-        match f.read(&mut tail.bytes[n..want]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    tail.len = n as u8;
+    tail.len = read_full(f, &mut tail.bytes[..want])? as u8;
     Ok(tail)
 }
 
@@ -865,16 +856,16 @@ impl Walk {
             }
             self.files.insert(id, display.clone());
         }
-        if meta.len() == 0 && !read_head(path)?.is_empty() {
+        // One open for both ends: the head tells the compression, the
+        // tail is kept to tell an append from a rewrite later.
+        let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
+        let head = head_of(&mut f).map_err(|e| Error::io("reading", path, e))?;
+        if meta.len() == 0 && !head.is_empty() {
             // A size of 0 with bytes behind it (/proc, /sys): read to its
             // end, as a stream, not taken for empty.
             self.out.push(InputFile::stream(path));
             return Ok(());
         }
-        // One open for both ends: the head tells the compression, the
-        // tail is kept to tell an append from a rewrite later.
-        let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
-        let head = head_of(&mut f).map_err(|e| Error::io("reading", path, e))?;
         let mut id = file_id(&meta);
         if let Some(id) = &mut id {
             id.tail = match head.get(..id.size as usize) {
@@ -1246,25 +1237,29 @@ pub(crate) fn check_first_line(file: &str, line: &[u8]) -> Result<()> {
 
 /// The first bytes of a file (512 at most): enough for any magic number
 /// and to tell UTF-16 text ([`wide_text`]).
+#[cfg(test)]
 fn read_head(path: &Path) -> Result<Vec<u8>> {
     let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
     head_of(&mut f).map_err(|e| Error::io("reading", path, e))
 }
 
-/// [`read_head`] of a file just opened.
+/// The first bytes (512 at most) of a file just opened: see [`wide_text`].
 fn head_of(f: &mut fs::File) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
     let mut magic = [0u8; 512];
+    let n = read_full(f, &mut magic)?;
+    Ok(magic[..n].to_vec())
+}
+
+/// Reads into `buf` until it is full or the file ends: the bytes read.
+fn read_full(f: &mut fs::File, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut n = 0;
-    while n < magic.len() {
-        match f.read(&mut magic[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+    while n < buf.len() {
+        match super::lines::read_some(f, &mut buf[n..])? {
+            0 => break,
+            k => n += k,
         }
     }
-    Ok(magic[..n].to_vec())
+    Ok(n)
 }
 
 #[cfg(test)]
