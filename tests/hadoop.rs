@@ -147,12 +147,13 @@ fn mr_cluster(w: &Workdir, home: &Path, args: &[&str]) -> Command {
     c
 }
 
-/// What is beside the output `out` in `w`: `OUT.mr-tmp-*`, `OUT.mr-old-*`.
+/// What is beside the output `out` in `w`: `.OUT.mr-tmp-*`, `.OUT.mr-old-*`
+/// (and `OUT.*`, as runs before 2026-12-05 named them).
 fn beside(w: &Workdir, out: &str) -> Vec<String> {
     fs::read_dir(w.dir.path())
         .unwrap()
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .filter(|n| n.starts_with(&format!("{out}.")))
+        .filter(|n| n.starts_with(&format!("{out}.")) || n.starts_with(&format!(".{out}.mr-")))
         .collect()
 }
 
@@ -1477,7 +1478,7 @@ fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() 
             let staging_started = || {
                 fs::read_dir(w.dir.path()).unwrap().any(|e| {
                     let name = e.unwrap().file_name().to_string_lossy().into_owned();
-                    name.starts_with(&format!("{out}.mr-tmp-"))
+                    name.starts_with(&format!(".{out}.mr-tmp-"))
                 })
             };
             let deadline = std::time::Instant::now() + std::time::Duration::from_secs(240);
@@ -1516,7 +1517,7 @@ fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() 
                     p.file_name()
                         .unwrap()
                         .to_string_lossy()
-                        .starts_with(&format!("{out}.mr-tmp-"))
+                        .starts_with(&format!(".{out}.mr-tmp-"))
                 })
                 .unwrap_or_else(|| panic!("{engine}: no new output beside: {err}"));
             let name = staging.file_name().unwrap().to_string_lossy().into_owned();

@@ -50,7 +50,7 @@
 //!   `--overwrite`. With `--overwrite` it must be a directory holding
 //!   `_SUCCESS` (a finished job's output, never `-o /user/me`) and nothing
 //!   a job does not write (`hadoop fs -ls OUT`: no notes a user put there);
-//!   the last step writes beside it, into `OUT.mr-tmp-ID`, and only once
+//!   the last step writes beside it, into `.OUT.mr-tmp-ID`, and only once
 //!   every step has succeeded is the old output moved aside, the new one
 //!   moved in and the old one removed (`hadoop fs -mv`, `-rm -r`), unless
 //!   files no job writes were put in it meanwhile: then it is kept aside.
@@ -74,6 +74,7 @@ use super::process::{Drained, Echo, Stopped, run_drained, run_stoppable, where_a
 use super::{JobPlan, StepPlan, shell_quote};
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
+use mr_core::output::commit::{ASIDE_INFIX, STAGING_INFIX, cluster_sibling};
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, JobReport};
 use std::path::{Path, PathBuf};
@@ -204,7 +205,7 @@ pub struct HadoopCommands {
     /// Looks at the output before any step runs:
     /// `hadoop fs -ls -d OUT OUT/_SUCCESS` (see [`OutputState::read`]).
     pub check: ShellCommand,
-    /// With `--overwrite`: where the last step writes (`OUT.mr-tmp-ID`,
+    /// With `--overwrite`: where the last step writes (`.OUT.mr-tmp-ID`,
     /// beside the output, so on its file system), and how the new output then
     /// replaces the old one.
     pub replace: Option<Replace>,
@@ -234,10 +235,10 @@ pub struct HadoopCommands {
 /// is complete.
 #[derive(Debug, Clone)]
 pub struct Replace {
-    /// The last step's output directory: `OUT.mr-tmp-ID`.
+    /// The last step's output directory: `.OUT.mr-tmp-ID`.
     pub staging: String,
     /// Where the old output is moved while the new one moves in:
-    /// `OUT.mr-old-ID`.
+    /// `.OUT.mr-old-ID`.
     pub old: String,
     /// `hadoop fs -mv OUT OLD` (when there is an old output).
     pub move_old_aside: ShellCommand,
@@ -423,8 +424,8 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let out = o.output.trim_end_matches('/');
     let out = if out.is_empty() { "/" } else { out };
     let replace = o.overwrite.then(|| {
-        let staging = format!("{out}.mr-tmp-{}", o.run_id);
-        let old = format!("{out}.mr-old-{}", o.run_id);
+        let staging = cluster_sibling(out, STAGING_INFIX, &o.run_id);
+        let old = cluster_sibling(out, ASIDE_INFIX, &o.run_id);
         let name = staging.rsplit('/').next().unwrap_or(&staging);
         let nested = format!("{}/{name}", out.trim_end_matches('/'));
         Replace {
@@ -1304,7 +1305,7 @@ mod tests {
         let s0 = c.steps[0].argv().join(" ");
         assert!(
             s0.contains(&format!(
-                "-cmdenv MR_HADOOP_BIN=hadoop -input /tmp/mr-j-1/manifest -inputformat {MANIFEST_INPUT_FORMAT} -output hdfs:///out.mr-tmp-j-1"
+                "-cmdenv MR_HADOOP_BIN=hadoop -input /tmp/mr-j-1/manifest -inputformat {MANIFEST_INPUT_FORMAT} -output hdfs:///.out.mr-tmp-j-1"
             )),
             "{s0}"
         );
@@ -1346,16 +1347,16 @@ mod tests {
         // --overwrite: the last step writes beside the output, which is
         // replaced only after it.
         let r = c.replace.as_ref().unwrap();
-        assert_eq!(r.staging, "hdfs:///out.mr-tmp-j-1");
+        assert_eq!(r.staging, "hdfs:///.out.mr-tmp-j-1");
         for (cmd, want) in [
-            (&r.move_old_aside, "-mv hdfs:///out hdfs:///out.mr-old-j-1"),
-            (&r.move_new_in, "-mv hdfs:///out.mr-tmp-j-1 hdfs:///out"),
-            (&r.check_nested, "-test -e hdfs:///out/out.mr-tmp-j-1"),
+            (&r.move_old_aside, "-mv hdfs:///out hdfs:///.out.mr-old-j-1"),
+            (&r.move_new_in, "-mv hdfs:///.out.mr-tmp-j-1 hdfs:///out"),
+            (&r.check_nested, "-test -e hdfs:///out/.out.mr-tmp-j-1"),
             (
                 &r.unnest,
-                "-mv hdfs:///out/out.mr-tmp-j-1 hdfs:///out.mr-tmp-j-1",
+                "-mv hdfs:///out/.out.mr-tmp-j-1 hdfs:///.out.mr-tmp-j-1",
             ),
-            (&r.remove_old, "-rm -r -skipTrash hdfs:///out.mr-old-j-1"),
+            (&r.remove_old, "-rm -r -skipTrash hdfs:///.out.mr-old-j-1"),
             (&c.after[0], "-rm -r -f -skipTrash /tmp/mr-j-1"),
         ] {
             assert_eq!(cmd.argv().join(" "), format!("hadoop fs {want}"));
@@ -1372,7 +1373,7 @@ mod tests {
         );
         let s1 = c.steps[1].argv().join(" ");
         assert!(
-            s1.contains("-input /tmp/mr-j-1/step-0 -output hdfs:///out.mr-tmp-j-1"),
+            s1.contains("-input /tmp/mr-j-1/step-0 -output hdfs:///.out.mr-tmp-j-1"),
             "{s1}"
         );
         let mut keep = opts();

@@ -94,14 +94,14 @@ fn spark_path(p: &str) -> Result<String> {
 }
 
 /// With `--overwrite`, where the driver writes the new output
-/// (`OUT.mr-tmp-JOB-SECS-PID`, as on Hadoop): named here, so that mr can
+/// (`.OUT.mr-tmp-JOB-SECS-PID`, as on Hadoop): named here, so that mr can
 /// remove it when the run is interrupted.
 fn staging_of(output: Option<&str>, overwrite: bool, job: &str) -> Option<String> {
     let out = output.filter(|_| overwrite)?;
-    Some(format!(
-        "{}.mr-tmp-{}",
-        out.trim_end_matches('/'),
-        super::run_id(job)
+    Some(mr_core::output::commit::cluster_sibling(
+        out,
+        mr_core::output::commit::STAGING_INFIX,
+        &super::run_id(job),
     ))
 }
 

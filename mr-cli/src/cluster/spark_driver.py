@@ -480,8 +480,11 @@ def main():
                 # The new output is written beside the old one, which is
                 # replaced only once the new one is complete.
                 # Named by mr, which removes it if the run is interrupted.
-                staging = spec.get("staging") or "%s.mr-tmp-%d-%d" % (
-                    output.rstrip("/"), os.getpid(), int(time.time())
+                # Hidden (PARENT/.NAME.mr-tmp-...), as mr names it: readers
+                # of PARENT skip it.
+                parent, _, name = output.rstrip("/").rpartition("/")
+                staging = spec.get("staging") or "%s%s.%s.mr-tmp-%d-%d" % (
+                    parent, "/" if parent else "", name, os.getpid(), int(time.time())
                 )
         sc.addFile(spec["binary"])
         # In mr's work directory, which mr removes.

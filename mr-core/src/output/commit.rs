@@ -593,6 +593,41 @@ fn sibling(target: &Path, infix: &str) -> PathBuf {
     target.with_file_name(format!(".{name}{infix}{}-{nanos:08x}", std::process::id()))
 }
 
+/// The hidden sibling `PARENT/.NAME{infix}{id}` of the output `out` given
+/// as a path or a URI (`hdfs://nn/logs/out`), as a cluster run names its
+/// staging ([`STAGING_INFIX`]) and aside ([`ASIDE_INFIX`]) directories: the
+/// local runner's naming, so that a downstream job reading `PARENT`
+/// (Hadoop's input formats, Spark, Hive and pyarrow skip names that start
+/// with `.` or `_`) never takes in an output that is not committed. An
+/// output with no name to hide (a file system's root) gets `{out}{infix}{id}`.
+///
+/// ```
+/// use mr_core::output::commit::{STAGING_INFIX, cluster_sibling};
+/// assert_eq!(cluster_sibling("hdfs://nn:8020/logs/out/", STAGING_INFIX, "j-1"),
+///            "hdfs://nn:8020/logs/.out.mr-tmp-j-1");
+/// assert_eq!(cluster_sibling("out", STAGING_INFIX, "j-1"), ".out.mr-tmp-j-1");
+/// assert_eq!(cluster_sibling("file:///data/out", ".mr-old-", "j-1"), "file:///data/.out.mr-old-j-1");
+/// assert_eq!(cluster_sibling("hdfs://nn:8020", STAGING_INFIX, "j-1"), "hdfs://nn:8020.mr-tmp-j-1");
+/// assert_eq!(cluster_sibling("/", STAGING_INFIX, "j-1"), "/.mr-tmp-j-1");
+/// ```
+pub fn cluster_sibling(out: &str, infix: &str, id: &str) -> String {
+    let trimmed = out.trim_end_matches('/');
+    let out = if trimmed.is_empty() { "/" } else { trimmed };
+    // Where the path starts: after `scheme://authority` in a URI.
+    let path_start = match out.find("://") {
+        Some(i) => out[i + 3..].find('/').map_or(out.len(), |j| i + 3 + j),
+        None => 0,
+    };
+    let (dir, name) = match out[path_start..].rfind('/') {
+        Some(i) => out.split_at(path_start + i + 1),
+        None => out.split_at(path_start),
+    };
+    if name.is_empty() || name == "." || name == ".." {
+        return format!("{out}{infix}{id}");
+    }
+    format!("{dir}.{name}{infix}{id}")
+}
+
 /// Removes the old output once the new one is in place, unless files no
 /// job writes were put in it after it was last checked: then it is kept,
 /// and the message says where.
