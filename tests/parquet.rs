@@ -489,10 +489,14 @@ fn parquet_output_needs_a_directory_and_conflicts_are_named() {
     assert!(w.path("t/_bad_records").exists());
 }
 
-/// A dictionary file as `value -> (id, count)`.
+/// An output's dictionary file as `value -> (id, count)`.
 fn dictionary(w: &Workdir, out: &str, col: &str) -> BTreeMap<String, (u64, u64)> {
-    let text =
-        std::fs::read_to_string(w.path(&format!("{out}/_dictionaries/{col}.jsonl"))).unwrap();
+    dictionary_file(w, &format!("{out}/_dictionaries/{col}.jsonl"))
+}
+
+/// A dictionary file as `value -> (id, count)`.
+fn dictionary_file(w: &Workdir, file: &str) -> BTreeMap<String, (u64, u64)> {
+    let text = std::fs::read_to_string(w.path(file)).unwrap();
     text.lines()
         .map(|l| {
             let v: serde_json::Value = serde_json::from_str(l).unwrap();
@@ -544,28 +548,11 @@ fn dictionaries_of_an_earlier_run_keep_their_ids() {
             (*c, d.into_iter().map(|(v, (id, _))| (id, v)).collect())
         })
         .collect();
-    let rows = |text: &str, ids: bool| -> Vec<String> {
-        let mut v: Vec<String> = text
-            .lines()
-            .map(|l| {
-                let mut row: serde_json::Value =
-                    serde_json::from_str(l.split_once('\t').unwrap().1).unwrap();
-                for (c, names) in &decode {
-                    if let (true, Some(id)) = (ids, row[*c].as_u64()) {
-                        row[*c] = names[&id].clone().into();
-                    }
-                }
-                for c in ["event_type", "language", "user_agent"] {
-                    row[c] = serde_json::Value::Null; // not decoded here
-                }
-                row.to_string()
-            })
-            .collect();
-        v.sort();
-        v
-    };
     let table = read_parts(&w.path("t2"));
-    assert_eq!(rows(&table, true), rows(&strings, false));
+    assert_eq!(
+        decoded_rows(&table, Some(&decode)),
+        decoded_rows(&strings, None)
+    );
     // The counts are this output's: day 2's alone.
     let d2 = dictionary(&w, "t2", "client");
     let counted: u64 = d2.values().map(|(_, n)| n).sum();
@@ -619,6 +606,133 @@ fn dictionaries_of_an_earlier_run_keep_their_ids() {
         "{}",
         stderr(&o)
     );
+}
+
+/// The rows of `key TAB object` lines, sorted, with the ids of the columns
+/// of `decode` replaced by their values (`None`: strings already), and the
+/// columns no test decodes made null.
+fn decoded_rows(text: &str, decode: Option<&BTreeMap<&str, BTreeMap<u64, String>>>) -> Vec<String> {
+    let mut v: Vec<String> = text
+        .lines()
+        .map(|l| {
+            let mut row: serde_json::Value =
+                serde_json::from_str(l.split_once('\t').unwrap().1).unwrap();
+            for (c, names) in decode.into_iter().flatten() {
+                if let Some(id) = row[*c].as_u64() {
+                    row[*c] = names[&id].clone().into();
+                }
+            }
+            for c in ["event_type", "language", "user_agent"] {
+                row[c] = serde_json::Value::Null; // not decoded here
+            }
+            row.to_string()
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// `--dictionary-store`: days run in any order, and a day run again with
+/// other logs (late events), share one store whose ids never move. Every
+/// table, the first day's too, decodes with the store as it ends to the
+/// strings a run on stdout keeps, where `--dictionaries t1` for both later
+/// runs would have given two values one id. Runs given the store at once
+/// agree with it too. A store inside the output or an input, or beside
+/// `--dictionaries`, or on a cluster, is refused before anything runs.
+#[test]
+fn a_dictionary_store_keeps_every_id_for_good() {
+    let w = Workdir::new();
+    for (day, seed) in [("day1", "31"), ("day2", "32"), ("late", "33")] {
+        gen_logs(&w, "100KB", seed);
+        std::fs::rename(w.path("logs"), w.path(day)).unwrap();
+    }
+    let run = |input: &str, out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "events_table", "-q", "-i", input, "-o", out];
+        args.extend_from_slice(extra);
+        w.mr(&args)
+    };
+    let store = ["--dictionary-store", "ids"];
+    ok(run("day1", "t1", &store));
+    let clients = |t: &str| -> u64 { dictionary(&w, t, "client").values().map(|(_, n)| n).sum() };
+    let first_day1 = clients("t1");
+    ok(run("day2", "t2", &store));
+    // Day 1 again, with its late events: t1 replaced, t2 kept.
+    std::fs::rename(w.path("late"), w.path("day1/late")).unwrap();
+    ok(run("day1", "t1", &[&store[..], &["--overwrite"]].concat()));
+    // Two more days at once.
+    for (day, seed) in [("day3", "34"), ("day4", "35")] {
+        gen_logs(&w, "100KB", seed);
+        std::fs::rename(w.path("logs"), w.path(day)).unwrap();
+    }
+    std::thread::scope(|s| {
+        let run = &run;
+        for d in ["3", "4"] {
+            s.spawn(move || ok(run(&format!("day{d}"), &format!("t{d}"), &store)));
+        }
+    });
+    let cols = ["username", "action", "page_url", "client"];
+    let decode: BTreeMap<&str, BTreeMap<u64, String>> = cols
+        .iter()
+        .map(|c| {
+            let d = dictionary_file(&w, &format!("ids/{c}.jsonl"));
+            (*c, d.into_iter().map(|(v, (id, _))| (id, v)).collect())
+        })
+        .collect();
+    for day in ["1", "2", "3", "4"] {
+        let strings = stdout(&ok(w.mr(&[
+            "run",
+            "events_table",
+            "-i",
+            &format!("day{day}"),
+        ])));
+        let table = read_parts(&w.path(&format!("t{day}")));
+        assert_eq!(
+            decoded_rows(&table, Some(&decode)),
+            decoded_rows(&strings, None),
+            "day {day}"
+        );
+        // Each table's own dictionaries agree with the store.
+        for c in cols {
+            for (v, (id, _)) in dictionary(&w, &format!("t{day}"), c) {
+                assert_eq!(decode[c][&id], v, "day {day}, {c}");
+            }
+        }
+    }
+    // The store's counts: every run's, the replaced day 1's too.
+    let runs: u64 = ["t1", "t2", "t3", "t4"].map(clients).iter().sum();
+    let stored: u64 = dictionary_file(&w, "ids/client.jsonl")
+        .values()
+        .map(|(_, n)| n)
+        .sum();
+    assert_eq!(stored, runs + first_day1);
+    // Refused before anything is written.
+    let o = run("day2", "t5", &["--dictionary-store", "t5/ids"]);
+    failed_saying(&o, "is inside the output", &w.path("t5"));
+    let o = run("day2", "t5", &["--dictionary-store", "day2/ids"]);
+    failed_saying(&o, "is inside the input day2", &w.path("t5"));
+    assert!(!w.path("day2/ids").exists());
+    let o = run(
+        "day2",
+        "t5",
+        &["--dictionary-store", "ids", "-i", "ids/client.jsonl"],
+    );
+    failed_saying(&o, "is inside an input, or holds one", &w.path("t5"));
+    let o = run(
+        "day2",
+        "t5",
+        &["--dictionary-store", "ids", "--dictionaries", "t1"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("cannot be used with"), "{}", stderr(&o));
+    let o = run("day2", "t5", &["--dictionary-store", "ids", "-r", "hadoop"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("are for the local runner"),
+        "{}",
+        stderr(&o)
+    );
+    let o = run("day2", "t5", &["--dictionary-store", "t1"]);
+    failed_saying(&o, "is a job's output", &w.path("t5"));
 }
 
 /// `got`'s ids are those `decode` gives for `col` (the ids did not move).

@@ -108,10 +108,21 @@ pub struct RunArgs {
     /// For a job with categorical columns (events_table): keep the ids of an
     /// earlier run's dictionaries (its OUTPUT/_dictionaries/, or OUTPUT).
     /// Values found there keep their ids, new ones get the next ids, and
-    /// this output's _dictionaries/ hold both: tables written day after day
-    /// share ids, and the last dictionaries decode them all.
+    /// this output's _dictionaries/ hold both: tables written day after day,
+    /// each run given the one before's output, share ids, and the last
+    /// dictionaries decode them all. Two runs given the same dictionaries
+    /// give their new values the same next ids: decode each of those tables
+    /// with its own _dictionaries/, or use --dictionary-store.
     #[arg(long, value_name = "DIR")]
     pub dictionaries: Option<std::path::PathBuf>,
+    /// For a job with categorical columns: take ids from a dictionary store
+    /// shared by every run given it (DIR, created when missing, one
+    /// COLUMN.jsonl per column), extended in place one run at a time. An id
+    /// is given once and never changes or goes to another value, whatever
+    /// order runs run in (a day run again, two days at once): every table
+    /// made with the store decodes with the store as it is now.
+    #[arg(long, value_name = "DIR", conflicts_with = "dictionaries")]
+    pub dictionary_store: Option<std::path::PathBuf>,
     /// With --output, also print the results on stdout (mrjob's --cat-output).
     #[arg(long, conflicts_with = "no_output")]
     pub cat_output: bool,

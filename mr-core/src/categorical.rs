@@ -23,6 +23,10 @@
 //! `OUTPUT/_dictionaries/COLUMN.jsonl` (with output on stdout, values stay
 //! strings).
 //!
+//! Across runs ([`IdSource`]): ids afresh, kept from one earlier output
+//! (`--dictionaries`, [`Dictionary::keeping_ids_of`]), or given for good by
+//! a [`Store`] that every run extends in place (`--dictionary-store`).
+//!
 //! Records are `key TAB value` lines whose value is a JSON object, or bare
 //! JSON object lines; fields keep their order. A value of a chosen column
 //! that is not a string (a number, an object) becomes null and is counted
@@ -289,16 +293,8 @@ impl Dictionary {
         let mut files = Vec::new();
         for (col, values) in &self.columns {
             let path = dir.join(format!("{}.jsonl", file_name(col)));
-            let mut text = Vec::new();
-            for (id, (value, count)) in values.iter().enumerate() {
-                serde_json::to_writer(
-                    &mut text,
-                    &serde_json::json!({"id": id, "value": value, "count": count}),
-                )
-                .map_err(|e| crate::Error::Internal(e.to_string()))?;
-                text.push(b'\n');
-            }
-            std::fs::write(&path, text).map_err(|e| crate::Error::io("writing", &path, e))?;
+            std::fs::write(&path, file_text(values)?)
+                .map_err(|e| crate::Error::io("writing", &path, e))?;
             files.push(path);
         }
         Ok(files)
@@ -349,6 +345,198 @@ impl Dictionary {
             out.columns.insert(col.clone(), values);
         }
         Ok(out)
+    }
+}
+
+/// A dictionary file's text: `{"id":N,"value":"...","count":N}` lines in id
+/// order.
+fn file_text(values: &[(String, u64)]) -> Result<Vec<u8>, crate::Error> {
+    let mut text = Vec::new();
+    for (id, (value, count)) in values.iter().enumerate() {
+        serde_json::to_writer(
+            &mut text,
+            &serde_json::json!({"id": id, "value": value, "count": count}),
+        )
+        .map_err(|e| crate::Error::Internal(e.to_string()))?;
+        text.push(b'\n');
+    }
+    Ok(text)
+}
+
+/// Where a run's categorical ids come from.
+#[derive(Debug, Clone, Default)]
+pub enum IdSource {
+    /// Numbered afresh from 0, by count ([`Dictionary::from_counts`]).
+    #[default]
+    Fresh,
+    /// Keeping an earlier run's ids (`--dictionaries`, see
+    /// [`Dictionary::keeping_ids_of`]).
+    Previous(Dictionary),
+    /// Given for good by a store every run shares (`--dictionary-store`).
+    Store(Store),
+}
+
+impl IdSource {
+    /// This run's dictionary for the values it `counted` (each with this
+    /// run's count): the ids the source gives.
+    pub fn assign(
+        &self,
+        counted: Dictionary,
+        columns: &[String],
+    ) -> Result<Dictionary, crate::Error> {
+        match self {
+            IdSource::Fresh => Ok(counted),
+            IdSource::Previous(p) => Ok(counted.keeping_ids_of(p)),
+            IdSource::Store(s) => s.assign(counted, columns),
+        }
+    }
+}
+
+/// The lock file of a [`Store`], in its directory.
+pub const STORE_LOCK: &str = ".mr-store.lock";
+
+/// A dictionary store (`--dictionary-store DIR`): one `COLUMN.jsonl` per
+/// column, in the format of an output's `_dictionaries/`, that every run
+/// given it reads and extends in place, one run at a time (an exclusive
+/// lock, [`STORE_LOCK`], held only while ids are given). A value's id is
+/// given once and never changes or goes to another value, whatever the
+/// order the runs ran in: a day run again, two days run at once, a run that
+/// failed after its ids were given (its ids stay, unused). So every table
+/// encoded with the store decodes with the store as it is now, as the ids
+/// of a Redis `INCR` would. `--dictionaries`, which reads an earlier
+/// output, cannot promise that: two runs given the same output give their
+/// new values the same next ids.
+///
+/// A store's `count` is the sum of the counts of every run that used it;
+/// each output's `_dictionaries/` keeps its own run's counts.
+///
+/// ```
+/// use mr_core::categorical::{Dictionary, Store};
+/// let d = tempfile::tempdir().unwrap();
+/// let cols = ["user".to_string()];
+/// let store = Store::open(&d.path().join("ids"), &cols).unwrap();
+/// let counts = |l: &[&str]| Dictionary::from_counts(l.iter().map(|l| l.as_bytes())).unwrap();
+/// let day1 = store.assign(counts(&["[\"user\",\"bob\"]\t2", "[\"user\",\"ann\"]\t1"]), &cols).unwrap();
+/// let day2 = store.assign(counts(&["[\"user\",\"cy\"]\t5"]), &cols).unwrap();
+/// // Day 1 run again with other values: bob and cy keep their ids.
+/// let again = store.assign(counts(&["[\"user\",\"dee\"]\t1", "[\"user\",\"bob\"]\t1"]), &cols).unwrap();
+/// let ids = |d: &Dictionary| d.columns["user"].iter().map(|(v, _)| v.clone()).collect::<Vec<_>>();
+/// assert_eq!(ids(&day1), ["bob", "ann"]);
+/// assert_eq!(ids(&day2), ["bob", "ann", "cy"]);
+/// assert_eq!(ids(&again), ["bob", "ann", "cy", "dee"]);
+/// assert_eq!(Dictionary::read(&d.path().join("ids"), &cols).unwrap(), Dictionary {
+///     columns: [("user".to_string(), vec![("bob".into(), 3), ("ann".into(), 1),
+///                                         ("cy".into(), 5), ("dee".into(), 1)])].into(),
+/// });
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Store {
+    dir: PathBuf,
+}
+
+impl Store {
+    /// The store at `dir`, created when missing, and read once: a store
+    /// that cannot be read, or is not a dictionary store, fails the run
+    /// before anything runs.
+    pub fn open(dir: &Path, columns: &[String]) -> Result<Store, crate::Error> {
+        let config = |reason: String| {
+            crate::Error::Config(format!("--dictionary-store {}: {reason}", dir.display()))
+        };
+        if dir.is_file() {
+            return Err(config(
+                "is a file: give a directory (created when missing)".into(),
+            ));
+        }
+        if dir.join(crate::output::commit::SUCCESS).exists() {
+            return Err(config(
+                "is a job's output: a store is a directory of its own, which runs extend in place \
+                 (use --dictionaries to read an earlier output's)"
+                    .into(),
+            ));
+        }
+        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
+        let store = Store {
+            dir: dir.to_path_buf(),
+        };
+        Dictionary::read(dir, columns)?;
+        Ok(store)
+    }
+
+    /// The store's directory.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// Under the store's lock: reads the store, gives the values of
+    /// `counted` it lacks the next ids, writes it back (each file replaced
+    /// whole by a rename, so a reader or a crash sees the old file or the
+    /// new one) and returns this run's dictionary: every stored value, in
+    /// id order, with this run's counts (0 for a value it did not see).
+    pub fn assign(
+        &self,
+        counted: Dictionary,
+        columns: &[String],
+    ) -> Result<Dictionary, crate::Error> {
+        let lock_path = self.dir.join(STORE_LOCK);
+        let _lock = crate::lock::OwnerLock::wait(&lock_path)
+            .map_err(|e| crate::Error::io("locking", &lock_path, e))?;
+        self.remove_stale_temp_files();
+        let stored = Dictionary::read(&self.dir, columns)?;
+        let mut run = counted.keeping_ids_of(&stored);
+        for c in columns {
+            run.columns.entry(c.clone()).or_default();
+        }
+        for (col, values) in &run.columns {
+            let old = stored.columns.get(col).map_or(&[][..], Vec::as_slice);
+            // Ids never move: the stored values lead, in their order.
+            if values.len() < old.len() || values.iter().zip(old).any(|(a, b)| a.0 != b.0) {
+                return Err(crate::Error::Internal(format!(
+                    "dictionary store {}: column {col} would renumber its values",
+                    self.dir.display()
+                )));
+            }
+            let total: Vec<(String, u64)> = values
+                .iter()
+                .enumerate()
+                .map(|(i, (v, n))| (v.clone(), n + old.get(i).map_or(0, |o| o.1)))
+                .collect();
+            self.replace(col, &file_text(&total)?)?;
+        }
+        let dir = std::fs::File::open(&self.dir)
+            .map_err(|e| crate::Error::io("opening", &self.dir, e))?;
+        dir.sync_all()
+            .map_err(|e| crate::Error::io("syncing", &self.dir, e))?;
+        Ok(run)
+    }
+
+    /// Replaces `COLUMN.jsonl` with `text`: written to a hidden temporary
+    /// file, synced, renamed over it.
+    fn replace(&self, col: &str, text: &[u8]) -> Result<(), crate::Error> {
+        use std::io::Write;
+        let name = format!("{}.jsonl", file_name(col));
+        let path = self.dir.join(&name);
+        let tmp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
+        let mut f =
+            std::fs::File::create(&tmp).map_err(|e| crate::Error::io("creating", &tmp, e))?;
+        f.write_all(text)
+            .and_then(|()| f.sync_all())
+            .map_err(|e| crate::Error::io("writing", &tmp, e))?;
+        std::fs::rename(&tmp, &path).map_err(|e| crate::Error::io("renaming", &tmp, e))
+    }
+
+    /// Temporary files of a run killed while it wrote the store (only ever
+    /// called under the lock, so none is being written).
+    fn remove_stale_temp_files(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        for e in entries.flatten() {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') && name.contains(".jsonl.tmp-") {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
     }
 }
 
@@ -675,5 +863,139 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(decoded, lines);
         }
+    }
+
+    /// A counted dictionary of column `c` from `(value, count)` pairs.
+    fn counted(values: &[(String, u64)]) -> Dictionary {
+        let lines: Vec<String> = values
+            .iter()
+            .map(|(v, n)| format!("{}\t{n}", serde_json::json!(["c", v])))
+            .collect();
+        Dictionary::from_counts(lines.iter().map(|l| l.as_bytes())).unwrap()
+    }
+
+    /// Runs of any sizes, on any values, one after the other against one
+    /// store: each run's dictionary starts with the store as it was (ids
+    /// never move), every value has one id and every id one value, and the
+    /// store as it ends decodes every run's ids; its counts are the runs'
+    /// sums.
+    #[test]
+    fn a_store_gives_each_value_one_id_for_good() {
+        let cols = vec!["c".to_string()];
+        proptest::proptest!(|(runs in proptest::collection::vec(
+            proptest::collection::btree_map("[a-h]{1,2}", 1u64..4, 0..10), 1..6))| {
+            let d = tempfile::tempdir().unwrap();
+            let store = Store::open(&d.path().join("s"), &cols).unwrap();
+            let mut given = Vec::new();
+            for run in &runs {
+                let before = Dictionary::read(store.dir(), &cols).unwrap();
+                let values: Vec<(String, u64)> = run.clone().into_iter().collect();
+                let dict = store.assign(counted(&values), &cols).unwrap();
+                let ids = &dict.columns["c"];
+                let old = before.columns.get("c").cloned().unwrap_or_default();
+                proptest::prop_assert!(ids.len() >= old.len());
+                for ((v, _), (w, _)) in ids.iter().zip(&old) {
+                    proptest::prop_assert_eq!(v, w);
+                }
+                for (v, n) in run {
+                    let at = ids.iter().position(|(w, _)| w == v);
+                    proptest::prop_assert!(at.is_some());
+                    proptest::prop_assert_eq!(ids[at.unwrap()].1, *n, "this run's count");
+                }
+                given.push(dict);
+            }
+            let last = Dictionary::read(store.dir(), &cols).unwrap();
+            let all = &last.columns["c"];
+            let distinct: std::collections::BTreeSet<&String> = all.iter().map(|(v, _)| v).collect();
+            proptest::prop_assert_eq!(distinct.len(), all.len(), "a value with two ids");
+            for dict in &given {
+                for (id, (v, _)) in dict.columns["c"].iter().enumerate() {
+                    proptest::prop_assert_eq!(&all[id].0, v);
+                }
+            }
+            for (v, n) in all {
+                let sum: u64 = runs.iter().filter_map(|r| r.get(v)).sum();
+                proptest::prop_assert_eq!(*n, sum);
+            }
+        });
+    }
+
+    /// Runs at once (threads, each its own open of the lock file, as
+    /// processes would): each value gets one id, and what each run was given
+    /// agrees with the store as it ends.
+    #[test]
+    fn runs_at_once_never_give_one_id_twice() {
+        let cols = vec!["c".to_string()];
+        let d = tempfile::tempdir().unwrap();
+        let dir = d.path().join("s");
+        Store::open(&dir, &cols).unwrap();
+        let given: Vec<Dictionary> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..6)
+                .map(|t| {
+                    let (dir, cols) = (&dir, &cols);
+                    s.spawn(move || {
+                        let store = Store::open(dir, cols).unwrap();
+                        (0..5)
+                            .map(|r| {
+                                // Overlapping sets: some values every thread has.
+                                let values: Vec<(String, u64)> = (0..8)
+                                    .map(|i| (format!("v{}", (t * 3 + r * 2 + i) % 40), 1))
+                                    .collect();
+                                store.assign(counted(&values), cols).unwrap()
+                            })
+                            .collect::<Vec<_>>()
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap())
+                .collect()
+        });
+        let last = Dictionary::read(&dir, &cols).unwrap();
+        let all = &last.columns["c"];
+        let distinct: std::collections::BTreeSet<&String> = all.iter().map(|(v, _)| v).collect();
+        assert_eq!(distinct.len(), all.len());
+        assert_eq!(all.iter().map(|(_, n)| n).sum::<u64>(), 6 * 5 * 8);
+        for dict in &given {
+            for (id, (v, _)) in dict.columns["c"].iter().enumerate() {
+                assert_eq!(&all[id].0, v, "id {id}");
+            }
+        }
+    }
+
+    /// A store that is an output, or a file, is refused; a missing one is
+    /// made; a corrupt one fails before any run.
+    #[test]
+    fn a_store_is_a_directory_of_its_own() {
+        let cols = vec!["c".to_string()];
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        std::fs::write(out.join("_SUCCESS"), "").unwrap();
+        let e = Store::open(&out, &cols).unwrap_err().to_string();
+        assert!(e.contains("is a job's output"), "{e}");
+        let e = Store::open(&out.join("_SUCCESS"), &cols)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a file"), "{e}");
+        let new = d.path().join("a/b");
+        Store::open(&new, &cols).unwrap();
+        assert!(new.is_dir());
+        std::fs::write(
+            new.join("c.jsonl"),
+            "{\"id\":1,\"value\":\"x\",\"count\":1}\n",
+        )
+        .unwrap();
+        let e = Store::open(&new, &cols).unwrap_err().to_string();
+        assert!(e.contains("id 1 where 0 was expected"), "{e}");
+        // A killed writer's temporary file is removed by the next run.
+        std::fs::write(new.join("c.jsonl"), "").unwrap();
+        std::fs::write(new.join(".c.jsonl.tmp-99999"), "half").unwrap();
+        Store::open(&new, &cols)
+            .unwrap()
+            .assign(counted(&[("x".into(), 1)]), &cols)
+            .unwrap();
+        assert!(!new.join(".c.jsonl.tmp-99999").exists());
     }
 }

@@ -77,6 +77,9 @@ pub struct RunConfig {
     /// columns' values found there keep their ids (see
     /// [`crate::categorical::Dictionary::keeping_ids_of`]).
     pub dictionaries: Option<PathBuf>,
+    /// A dictionary store every run given it shares (`--dictionary-store`):
+    /// ids given once and for good (see [`crate::categorical::Store`]).
+    pub dictionary_store: Option<PathBuf>,
 }
 
 /// Whether a split that is a stream (a compressed file, stdin: one split,
@@ -120,6 +123,7 @@ impl Default for RunConfig {
             max_line_bytes: crate::input::lines::DEFAULT_MAX_LINE_BYTES,
             report: None,
             dictionaries: None,
+            dictionary_store: None,
         }
     }
 }
@@ -171,6 +175,11 @@ impl RunConfig {
                 "--output-format parquet writes files: give an output directory (--output DIR); \
                  stdout takes lines only"
                     .into(),
+            ));
+        }
+        if self.dictionaries.is_some() && self.dictionary_store.is_some() {
+            return Err(Error::Config(
+                "--dictionaries and --dictionary-store both give ids: choose one".into(),
             ));
         }
         if self.inputs.iter().filter(|i| *i == "-").count() > 1 {

@@ -55,12 +55,7 @@ impl OwnerLock {
     /// ```
     pub fn claim(path: &Path) -> io::Result<Claim> {
         loop {
-            let file = OpenOptions::new()
-                .read(true)
-                .write(true)
-                .create(true)
-                .truncate(false)
-                .open(path)?;
+            let file = open_lock_file(path)?;
             match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => {}
                 Err(e) if e == Errno::WOULDBLOCK => {
@@ -115,6 +110,40 @@ impl OwnerLock {
             remove_on_drop: false,
             previous: String::new(),
         })
+    }
+
+    /// Takes the lock at `path` (creating the file), waiting while another
+    /// process (or another open of the file in this one) holds it. For a
+    /// short critical section shared by runs, such as a dictionary store's
+    /// update: the file stays when the lock is dropped.
+    ///
+    /// ```
+    /// use mr_core::lock::{Claim, OwnerLock};
+    /// let d = tempfile::tempdir().unwrap();
+    /// let p = d.path().join("x.lock");
+    /// let lock = OwnerLock::wait(&p).unwrap();
+    /// assert!(matches!(OwnerLock::claim(&p).unwrap(), Claim::Held { .. }));
+    /// drop(lock);
+    /// assert!(p.exists());
+    /// drop(OwnerLock::wait(&p).unwrap()); // free again
+    /// ```
+    pub fn wait(path: &Path) -> io::Result<OwnerLock> {
+        let file = open_lock_file(path)?;
+        loop {
+            match flock(&file, FlockOperation::LockExclusive) {
+                Ok(()) => break,
+                Err(e) if e == Errno::INTR => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let lock = OwnerLock {
+            previous: read_text(&file),
+            file,
+            path: path.to_path_buf(),
+            remove_on_drop: false,
+        };
+        lock.note("")?;
+        Ok(lock)
     }
 
     /// Locks an existing lock file if its owner is gone: `Ok(Some)` means no
@@ -180,6 +209,17 @@ impl Drop for OwnerLock {
         }
         let _ = flock(&self.file, FlockOperation::Unlock);
     }
+}
+
+/// The lock file at `path`, opened for reading and writing, created when
+/// missing, its content kept.
+fn open_lock_file(path: &Path) -> io::Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
 }
 
 fn same_file(file: &File, path: &Path) -> bool {

@@ -187,6 +187,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         inline: args.runner == Runner::Inline,
         max_line_bytes: max_line_bytes(args.max_line_mb)?,
         dictionaries: args.dictionaries.clone(),
+        dictionary_store: args.dictionary_store.clone(),
         report: args.report.clone(),
     };
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
@@ -345,9 +346,10 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         _ if args.output_format != OutputFormatArg::Lines => {
             crate::usage!("--output-format parquet is for the local runner (drop -r)")
         }
-        _ if args.dictionaries.is_some() => {
+        _ if args.dictionaries.is_some() || args.dictionary_store.is_some() => {
             crate::usage!(
-                "--dictionaries is for the local runner, which makes categorical ids (drop -r)"
+                "--dictionaries and --dictionary-store are for the local runner, which makes \
+                 categorical ids (drop -r)"
             )
         }
         runner => {

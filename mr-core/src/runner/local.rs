@@ -105,8 +105,18 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     }
     crate::job::check_whole_files(job.name(), &steps)?;
     let categorical = job.categorical_columns();
-    let previous_ids = previous_dictionaries(job, &categorical, cfg)?;
+    let ids = categorical_ids(job, &categorical, cfg)?;
     let inputs = list_inputs(&cfg.inputs)?;
+    if let crate::categorical::IdSource::Store(s) = &ids {
+        // An input inside the store (its files read as logs).
+        if check_output_not_input(s.dir(), &inputs).is_err() {
+            return Err(Error::Config(format!(
+                "--dictionary-store {} is inside an input, or holds one: keep the store apart \
+                 from the logs",
+                s.dir().display()
+            )));
+        }
+    }
     let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
@@ -427,7 +437,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     &categorical,
                     &final_parts,
                     &o.temporary().join(crate::categorical::DICTIONARIES),
-                    previous_ids.as_ref(),
+                    &ids,
                     cfg,
                     work.path(),
                     &mut counters,
@@ -516,42 +526,67 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     Ok(report)
 }
 
-/// The dictionaries given to `--dictionaries`, read before anything runs:
+/// Where the run's categorical ids come from, read before anything runs:
 /// a wrong path fails the run at once, and an earlier output being replaced
-/// by this one is read before it goes.
-fn previous_dictionaries(
+/// by this one (`--dictionaries`) is read before it goes.
+fn categorical_ids(
     job: &dyn Job,
     categorical: &[String],
     cfg: &RunConfig,
-) -> Result<Option<crate::categorical::Dictionary>> {
-    let Some(dir) = &cfg.dictionaries else {
-        return Ok(None);
+) -> Result<crate::categorical::IdSource> {
+    use crate::categorical::{Dictionary, IdSource, Store};
+    let (flag, dir) = match (&cfg.dictionaries, &cfg.dictionary_store) {
+        (Some(d), _) => ("--dictionaries", d),
+        (None, Some(d)) => ("--dictionary-store", d),
+        (None, None) => return Ok(IdSource::Fresh),
     };
     if categorical.is_empty() {
         return Err(Error::Config(format!(
-            "--dictionaries: job {} has no categorical columns",
+            "{flag}: job {} has no categorical columns",
             job.name()
         )));
     }
-    if cfg.output == Output::Stdout {
-        return Err(Error::Config(
-            "--dictionaries needs --output: with results on stdout, categorical columns stay strings"
-                .into(),
-        ));
+    let Output::Dir { path: out, .. } = &cfg.output else {
+        return Err(Error::Config(format!(
+            "{flag} needs --output: with results on stdout, categorical columns stay strings"
+        )));
+    };
+    if cfg.dictionaries.is_some() {
+        return Dictionary::previous(dir, categorical).map(IdSource::Previous);
     }
-    crate::categorical::Dictionary::previous(dir, categorical).map(Some)
+    // A store inside the output would be replaced with it; inside an
+    // input, its files would be read as logs by the next run.
+    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let inside = |p: &Path| abs(dir).starts_with(abs(p));
+    if inside(out) {
+        return Err(Error::Config(format!(
+            "--dictionary-store {} is inside the output {}: keep the store apart, as runs \
+             extend it and outputs are replaced",
+            dir.display(),
+            out.display()
+        )));
+    }
+    let input_dirs = cfg.inputs.iter().filter(|i| *i != "-").map(Path::new);
+    if let Some(i) = input_dirs.filter(|i| i.is_dir()).find(|i| inside(i)) {
+        return Err(Error::Config(format!(
+            "--dictionary-store {} is inside the input {}: keep the store apart from the logs",
+            dir.display(),
+            i.display()
+        )));
+    }
+    Store::open(dir, categorical).map(IdSource::Store)
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
 /// [`crate::categorical`]): counts them (a fold step), writes the
-/// dictionaries into `dict_dir` (keeping the ids of `previous`), then
+/// dictionaries into `dict_dir` (with the ids `ids` gives), then
 /// encodes each part (map-only, one split per part, order kept). Returns
 /// the encoded parts.
 fn encode_categorical(
     columns: &[String],
     parts: &[PathBuf],
     dict_dir: &Path,
-    previous: Option<&crate::categorical::Dictionary>,
+    ids: &crate::categorical::IdSource,
     cfg: &RunConfig,
     work: &Path,
     counters: &mut Counters,
@@ -575,11 +610,7 @@ fn encode_categorical(
     };
     if inputs.is_empty() {
         // No rows: the dictionaries given still carry over, every count 0.
-        let mut dict = Dictionary::default();
-        if let Some(p) = previous {
-            dict = dict.keeping_ids_of(p);
-        }
-        every_column(dict).write(dict_dir)?;
+        every_column(ids.assign(Dictionary::default(), columns)?).write(dict_dir)?;
         return Ok(Vec::new());
     }
     let sub = |out: &str, chunk_size: u64| RunConfig {
@@ -594,6 +625,7 @@ fn encode_categorical(
         output_format: crate::output::OutputFormat::Lines,
         output_protocol: None,
         dictionaries: None,
+        dictionary_store: None,
         // The stages read rows this run wrote: none is the user's bad
         // record, and a row may be longer than its input line (a URL kept
         // in three columns). A failure there is the run's, not skipped into
@@ -635,10 +667,10 @@ fn encode_categorical(
     for p in parts_of(&counted)? {
         lines.extend_from_slice(&std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?);
     }
-    let mut dict = Dictionary::from_counts(lines.split(|&b| b == b'\n'))?;
-    if let Some(p) = previous {
-        dict = dict.keeping_ids_of(p);
-    }
+    let dict = ids.assign(
+        Dictionary::from_counts(lines.split(|&b| b == b'\n'))?,
+        columns,
+    )?;
     every_column(dict).write(dict_dir)?;
     let encoded = run_job(
         &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
