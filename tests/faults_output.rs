@@ -812,7 +812,12 @@ fn an_output_name_that_is_not_utf8_is_refused() {
 fn a_tmp_dir_inside_the_output_is_refused_up_front() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
-    for (out, tmp) in [("o1", "o1/tmp"), ("o2", "o2"), ("o3", "./o3/../o3/x/y")] {
+    for (out, tmp) in [
+        ("o1", "o1/tmp"),
+        ("o2", "o2"),
+        ("o3", "./o3/../o3/x/y"),
+        ("o4", "nosuch/../o4/tmp"),
+    ] {
         let o = w.mr(&[
             "run",
             "word_count",

@@ -710,7 +710,15 @@ fn a_dictionary_store_keeps_every_id_for_good() {
     failed_saying(&o, "is inside the output", &w.path("t5"));
     let o = run("day2", "t5", &["--dictionary-store", "day2/ids"]);
     failed_saying(&o, "is inside the input day2", &w.path("t5"));
+    let o = run("day2", "t5", &["--dictionary-store", "day2/../day2/ids"]);
+    failed_saying(&o, "is inside the input day2", &w.path("t5"));
+    let o = run("day2", "t5", &["--dictionary-store", "nosuch/../t5/ids"]);
+    failed_saying(&o, "is inside the output t5", &w.path("t5"));
     assert!(!w.path("day2/ids").exists());
+    // A run refused for another reason leaves no store behind.
+    let o = run("day2", "t1", &["--dictionary-store", "new-ids"]);
+    assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    assert!(!w.path("new-ids").exists());
     let o = run(
         "day2",
         "t5",

@@ -392,13 +392,16 @@ impl IdSource {
     }
 }
 
-/// The lock file of a [`Store`], in its directory.
-pub const STORE_LOCK: &str = ".mr-store.lock";
+/// How many ids a [`Store`] has given per column (a JSON object), written
+/// after the column files: a column file found with fewer values was
+/// emptied, cut or replaced, and is refused rather than read as new.
+pub const STORE_SIZES: &str = ".mr-store-sizes.json";
 
 /// A dictionary store (`--dictionary-store DIR`): one `COLUMN.jsonl` per
 /// column, in the format of an output's `_dictionaries/`, that every run
 /// given it reads and extends in place, one run at a time (an exclusive
-/// lock, [`STORE_LOCK`], held only while ids are given). A value's id is
+/// lock on the directory itself, [`crate::lock::DirLock`], held only while
+/// ids are given). A value's id is
 /// given once and never changes or goes to another value, whatever the
 /// order the runs ran in: a day run again, two days run at once, a run that
 /// failed after its ids were given (its ids stay, unused). So every table
@@ -407,8 +410,9 @@ pub const STORE_LOCK: &str = ".mr-store.lock";
 /// output, cannot promise that: two runs given the same output give their
 /// new values the same next ids.
 ///
-/// A store's `count` is the sum of the counts of every run that used it;
-/// each output's `_dictionaries/` keeps its own run's counts.
+/// A store's `count` is the sum of the counts of every run that used it (a
+/// day run again counts twice); each output's `_dictionaries/` keeps its
+/// own run's counts, with every id the store had given.
 ///
 /// ```
 /// use mr_core::categorical::{Dictionary, Store};
@@ -435,36 +439,73 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store at `dir`, created when missing, and read once: a store
-    /// that cannot be read, or is not a dictionary store, fails the run
+    /// The store at `dir`, read once if it exists (created by the first
+    /// [`assign`](Self::assign) otherwise, so that a run refused for
+    /// another reason leaves nothing): a store that cannot be read or
+    /// written, is damaged, or is not a dictionary store fails the run
     /// before anything runs.
     pub fn open(dir: &Path, columns: &[String]) -> Result<Store, crate::Error> {
-        let config = |reason: String| {
+        let config = |reason: &str| {
             crate::Error::Config(format!("--dictionary-store {}: {reason}", dir.display()))
         };
         if dir.is_file() {
+            return Err(config("is a file: give a directory (created when missing)"));
+        }
+        let success = crate::output::commit::SUCCESS;
+        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
+        if dir.join(success).exists() || parent.is_some_and(|p| p.join(success).exists()) {
             return Err(config(
-                "is a file: give a directory (created when missing)".into(),
+                "is a job's output, or inside one: a store is a directory of its own, which runs \
+                 extend in place (use --dictionaries to read an earlier output's)",
             ));
         }
-        if dir.join(crate::output::commit::SUCCESS).exists() {
-            return Err(config(
-                "is a job's output: a store is a directory of its own, which runs extend in place \
-                 (use --dictionaries to read an earlier output's)"
-                    .into(),
-            ));
-        }
-        std::fs::create_dir_all(dir).map_err(|e| crate::Error::io("creating", dir, e))?;
         let store = Store {
             dir: dir.to_path_buf(),
         };
-        Dictionary::read(dir, columns)?;
+        if dir.is_dir() {
+            store.read(columns)?;
+            // Writable: said now, not once the job has run.
+            let probe = dir.join(format!(".mr-store.probe-{}", std::process::id()));
+            std::fs::write(&probe, b"")
+                .map_err(|e| crate::Error::io("writing into the dictionary store", &probe, e))?;
+            let _ = std::fs::remove_file(&probe);
+        }
         Ok(store)
     }
 
     /// The store's directory.
     pub fn dir(&self) -> &Path {
         &self.dir
+    }
+
+    /// The store's dictionaries of `columns`, each checked against the
+    /// number of ids the store has given ([`STORE_SIZES`]).
+    fn read(&self, columns: &[String]) -> Result<Dictionary, crate::Error> {
+        let dict = Dictionary::read(&self.dir, columns)?;
+        let sizes_path = self.dir.join(STORE_SIZES);
+        let sizes: BTreeMap<String, usize> = match std::fs::read(&sizes_path) {
+            Ok(text) => serde_json::from_slice(&text).map_err(|e| crate::Error::Format {
+                what: format!("dictionary store sizes {}", sizes_path.display()),
+                reason: e.to_string(),
+            })?,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+            Err(e) => return Err(crate::Error::io("reading", &sizes_path, e)),
+        };
+        for (col, values) in &dict.columns {
+            let given = sizes.get(col).copied().unwrap_or(0);
+            if values.len() < given {
+                let file = self.dir.join(format!("{}.jsonl", file_name(col)));
+                return Err(crate::Error::Config(format!(
+                    "the dictionary store's {} holds {} values where the store has given {given} \
+                     ids: it was emptied, cut short or replaced, and its ids would go to other \
+                     values. Put the file back (every output made with the store holds a copy \
+                     of it as it was then, in _dictionaries/)",
+                    file.display(),
+                    values.len()
+                )));
+            }
+        }
+        Ok(dict)
     }
 
     /// Under the store's lock: reads the store, gives the values of
@@ -477,51 +518,70 @@ impl Store {
         counted: Dictionary,
         columns: &[String],
     ) -> Result<Dictionary, crate::Error> {
-        let lock_path = self.dir.join(STORE_LOCK);
-        let _lock = crate::lock::OwnerLock::wait(&lock_path)
-            .map_err(|e| crate::Error::io("locking", &lock_path, e))?;
+        std::fs::create_dir_all(&self.dir)
+            .map_err(|e| crate::Error::io("creating the dictionary store", &self.dir, e))?;
+        let dir = self.dir.display();
+        let _lock = crate::lock::DirLock::wait(&self.dir, || {
+            eprintln!("mr: waiting for the dictionary store {dir}: another run is giving ids");
+        })
+        .map_err(|e| crate::Error::io("locking the dictionary store", &self.dir, e))?;
         self.remove_stale_temp_files();
-        let stored = Dictionary::read(&self.dir, columns)?;
+        let stored = self.read(columns)?;
         let mut run = counted.keeping_ids_of(&stored);
         for c in columns {
             run.columns.entry(c.clone()).or_default();
         }
+        let mut sizes = BTreeMap::new();
         for (col, values) in &run.columns {
             let old = stored.columns.get(col).map_or(&[][..], Vec::as_slice);
             // Ids never move: the stored values lead, in their order.
             if values.len() < old.len() || values.iter().zip(old).any(|(a, b)| a.0 != b.0) {
                 return Err(crate::Error::Internal(format!(
-                    "dictionary store {}: column {col} would renumber its values",
-                    self.dir.display()
+                    "dictionary store {dir}: column {col} would renumber its values"
                 )));
             }
             let total: Vec<(String, u64)> = values
                 .iter()
                 .enumerate()
-                .map(|(i, (v, n))| (v.clone(), n + old.get(i).map_or(0, |o| o.1)))
+                .map(|(i, (v, n))| (v.clone(), n.saturating_add(old.get(i).map_or(0, |o| o.1))))
                 .collect();
-            self.replace(col, &file_text(&total)?)?;
+            self.replace(&format!("{}.jsonl", file_name(col)), &file_text(&total)?)?;
+            sizes.insert(col.clone(), total.len());
         }
-        let dir = std::fs::File::open(&self.dir)
+        // After the columns: a kill in between leaves sizes that are smaller
+        // than the files, which is fine (ids only grow).
+        let mut all: BTreeMap<String, usize> = std::fs::read(self.dir.join(STORE_SIZES))
+            .ok()
+            .and_then(|t| serde_json::from_slice(&t).ok())
+            .unwrap_or_default();
+        all.extend(sizes);
+        let text = serde_json::to_vec(&all).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        self.replace(STORE_SIZES, &text)?;
+        let d = std::fs::File::open(&self.dir)
             .map_err(|e| crate::Error::io("opening", &self.dir, e))?;
-        dir.sync_all()
+        d.sync_all()
             .map_err(|e| crate::Error::io("syncing", &self.dir, e))?;
         Ok(run)
     }
 
-    /// Replaces `COLUMN.jsonl` with `text`: written to a hidden temporary
-    /// file, synced, renamed over it.
-    fn replace(&self, col: &str, text: &[u8]) -> Result<(), crate::Error> {
+    /// Replaces the store's file `name` with `text`: written to a hidden
+    /// temporary file, synced, renamed over it (the temporary file removed
+    /// if that fails).
+    fn replace(&self, name: &str, text: &[u8]) -> Result<(), crate::Error> {
         use std::io::Write;
-        let name = format!("{}.jsonl", file_name(col));
-        let path = self.dir.join(&name);
-        let tmp = self.dir.join(format!(".{name}.tmp-{}", std::process::id()));
-        let mut f =
-            std::fs::File::create(&tmp).map_err(|e| crate::Error::io("creating", &tmp, e))?;
-        f.write_all(text)
-            .and_then(|()| f.sync_all())
-            .map_err(|e| crate::Error::io("writing", &tmp, e))?;
-        std::fs::rename(&tmp, &path).map_err(|e| crate::Error::io("renaming", &tmp, e))
+        let path = self.dir.join(name);
+        let tmp = self.dir.join(format!(
+            ".{}.tmp-{}",
+            name.trim_start_matches('.'),
+            std::process::id()
+        ));
+        let written = std::fs::File::create(&tmp)
+            .and_then(|mut f| f.write_all(text).and_then(|()| f.sync_all()))
+            .and_then(|()| std::fs::rename(&tmp, &path));
+        written.map_err(|e| {
+            let _ = std::fs::remove_file(&tmp);
+            crate::Error::io("writing the dictionary store's", &path, e)
+        })
     }
 
     /// Temporary files of a run killed while it wrote the store (only ever
@@ -533,7 +593,7 @@ impl Store {
         for e in entries.flatten() {
             let name = e.file_name();
             let name = name.to_string_lossy();
-            if name.starts_with('.') && name.contains(".jsonl.tmp-") {
+            if name.starts_with('.') && (name.contains(".tmp-") || name.contains(".probe-")) {
                 let _ = std::fs::remove_file(e.path());
             }
         }
@@ -964,24 +1024,51 @@ mod tests {
         }
     }
 
-    /// A store that is an output, or a file, is refused; a missing one is
-    /// made; a corrupt one fails before any run.
+    /// A store that is an output, inside one (its `_dictionaries/`), or a
+    /// file is refused; a missing one is made by the first run that gives
+    /// ids, not before; a damaged one (a file emptied or cut by hand, or
+    /// not a dictionary) fails before any run.
     #[test]
-    fn a_store_is_a_directory_of_its_own() {
+    fn a_store_is_a_directory_of_its_own_and_damage_is_refused() {
         let cols = vec!["c".to_string()];
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
-        std::fs::create_dir(&out).unwrap();
+        std::fs::create_dir_all(out.join(DICTIONARIES)).unwrap();
         std::fs::write(out.join("_SUCCESS"), "").unwrap();
-        let e = Store::open(&out, &cols).unwrap_err().to_string();
-        assert!(e.contains("is a job's output"), "{e}");
-        let e = Store::open(&out.join("_SUCCESS"), &cols)
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("is a file"), "{e}");
+        for (dir, says) in [
+            (out.clone(), "is a job's output"),
+            (out.join(DICTIONARIES), "is a job's output, or inside one"),
+            (out.join("_SUCCESS"), "is a file"),
+        ] {
+            let e = Store::open(&dir, &cols).unwrap_err().to_string();
+            assert!(e.contains(says), "{e}");
+        }
         let new = d.path().join("a/b");
-        Store::open(&new, &cols).unwrap();
+        let store = Store::open(&new, &cols).unwrap();
+        assert!(!new.exists(), "made before any id was given");
+        store
+            .assign(counted(&[("x".into(), 1), ("y".into(), 2)]), &cols)
+            .unwrap();
         assert!(new.is_dir());
+        // Emptied, cut short or removed by hand: refused, not numbered afresh.
+        let full = std::fs::read_to_string(new.join("c.jsonl")).unwrap();
+        let first_line = full.lines().next().unwrap().to_string() + "\n";
+        for damaged in [None, Some(""), Some(first_line.as_str())] {
+            match damaged {
+                None => std::fs::remove_file(new.join("c.jsonl")).unwrap(),
+                Some(text) => std::fs::write(new.join("c.jsonl"), text).unwrap(),
+            }
+            let e = Store::open(&new, &cols).unwrap_err().to_string();
+            assert!(e.contains("where the store has given 2 ids"), "{e}");
+            let e = store
+                .assign(counted(&[("z".into(), 1)]), &cols)
+                .unwrap_err();
+            assert!(
+                e.to_string().contains("emptied, cut short or replaced"),
+                "{e}"
+            );
+        }
+        std::fs::write(new.join("c.jsonl"), &full).unwrap();
         std::fs::write(
             new.join("c.jsonl"),
             "{\"id\":1,\"value\":\"x\",\"count\":1}\n",
@@ -990,12 +1077,10 @@ mod tests {
         let e = Store::open(&new, &cols).unwrap_err().to_string();
         assert!(e.contains("id 1 where 0 was expected"), "{e}");
         // A killed writer's temporary file is removed by the next run.
-        std::fs::write(new.join("c.jsonl"), "").unwrap();
+        std::fs::write(new.join("c.jsonl"), &full).unwrap();
         std::fs::write(new.join(".c.jsonl.tmp-99999"), "half").unwrap();
-        Store::open(&new, &cols)
-            .unwrap()
-            .assign(counted(&[("x".into(), 1)]), &cols)
-            .unwrap();
+        let again = store.assign(counted(&[("z".into(), 1)]), &cols).unwrap();
+        assert_eq!(again.columns["c"].len(), 3);
         assert!(!new.join(".c.jsonl.tmp-99999").exists());
     }
 }

@@ -112,40 +112,6 @@ impl OwnerLock {
         })
     }
 
-    /// Takes the lock at `path` (creating the file), waiting while another
-    /// process (or another open of the file in this one) holds it. For a
-    /// short critical section shared by runs, such as a dictionary store's
-    /// update: the file stays when the lock is dropped.
-    ///
-    /// ```
-    /// use mr_core::lock::{Claim, OwnerLock};
-    /// let d = tempfile::tempdir().unwrap();
-    /// let p = d.path().join("x.lock");
-    /// let lock = OwnerLock::wait(&p).unwrap();
-    /// assert!(matches!(OwnerLock::claim(&p).unwrap(), Claim::Held { .. }));
-    /// drop(lock);
-    /// assert!(p.exists());
-    /// drop(OwnerLock::wait(&p).unwrap()); // free again
-    /// ```
-    pub fn wait(path: &Path) -> io::Result<OwnerLock> {
-        let file = open_lock_file(path)?;
-        loop {
-            match flock(&file, FlockOperation::LockExclusive) {
-                Ok(()) => break,
-                Err(e) if e == Errno::INTR => continue,
-                Err(e) => return Err(e.into()),
-            }
-        }
-        let lock = OwnerLock {
-            previous: read_text(&file),
-            file,
-            path: path.to_path_buf(),
-            remove_on_drop: false,
-        };
-        lock.note("")?;
-        Ok(lock)
-    }
-
     /// Locks an existing lock file if its owner is gone: `Ok(Some)` means no
     /// live process holds it. Never creates the file.
     pub fn take_if_dead(path: &Path) -> io::Result<Option<OwnerLock>> {
@@ -208,6 +174,50 @@ impl Drop for OwnerLock {
             let _ = fs::remove_file(&self.path);
         }
         let _ = flock(&self.file, FlockOperation::Unlock);
+    }
+}
+
+/// An exclusive `flock(2)` on a directory itself, held until dropped: for a
+/// short critical section shared by runs, such as a dictionary store's
+/// update. No lock file to remove by hand (a lock file removed while held
+/// would let the next process lock a new one beside the holder), and the
+/// kernel releases it when the process ends, however it ends.
+#[derive(Debug)]
+pub struct DirLock {
+    _dir: File,
+}
+
+impl DirLock {
+    /// Locks `dir`, waiting while another process (or another open of it in
+    /// this one) holds it; then `on_wait` is called first.
+    ///
+    /// ```
+    /// use mr_core::lock::DirLock;
+    /// let d = tempfile::tempdir().unwrap();
+    /// let lock = DirLock::wait(d.path(), || panic!("free")).unwrap();
+    /// let (tx, rx) = std::sync::mpsc::channel();
+    /// let p = d.path().to_path_buf();
+    /// let t = std::thread::spawn(move || {
+    ///     let _second = DirLock::wait(&p, || tx.send("waited").unwrap()).unwrap();
+    /// });
+    /// assert_eq!(rx.recv().unwrap(), "waited");
+    /// drop(lock);
+    /// t.join().unwrap();
+    /// ```
+    pub fn wait(dir: &Path, on_wait: impl FnOnce()) -> io::Result<DirLock> {
+        let file = File::open(dir)?;
+        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            Ok(()) => return Ok(DirLock { _dir: file }),
+            Err(e) if e == Errno::WOULDBLOCK => on_wait(),
+            Err(e) => return Err(e.into()),
+        }
+        loop {
+            match flock(&file, FlockOperation::LockExclusive) {
+                Ok(()) => return Ok(DirLock { _dir: file }),
+                Err(e) if e == Errno::INTR => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
     }
 }
 

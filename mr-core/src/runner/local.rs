@@ -556,8 +556,8 @@ fn categorical_ids(
     }
     // A store inside the output would be replaced with it; inside an
     // input, its files would be read as logs by the next run.
-    let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let inside = |p: &Path| abs(dir).starts_with(abs(p));
+    let store = resolved(dir);
+    let inside = |p: &Path| store.starts_with(resolved(p));
     if inside(out) {
         return Err(Error::Config(format!(
             "--dictionary-store {} is inside the output {}: keep the store apart, as runs \
@@ -575,6 +575,37 @@ fn categorical_ids(
         )));
     }
     Store::open(dir, categorical).map(IdSource::Store)
+}
+
+/// `p` as the kernel would find it, for comparing two paths either of
+/// which may not exist yet: absolute, with its existing part's links and
+/// `..` resolved, and the part that does not exist yet appended with `.`
+/// and `..` taken by name. So `logs/../logs/ids`, `nosuch/../logs/ids` and
+/// `logs/ids` are one path, before any of them exists.
+fn resolved(p: &Path) -> PathBuf {
+    use std::path::Component;
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    let mut exists = true;
+    for c in abs.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => out.push(c),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => {
+                out.push(name);
+                if exists {
+                    match std::fs::canonicalize(&out) {
+                        Ok(real) => out = real,
+                        Err(_) => exists = false,
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
@@ -822,27 +853,6 @@ fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
         )));
     }
     Ok(())
-}
-
-/// `p` absolute, with links resolved in the part of it that exists (either
-/// of two paths compared may not exist yet): its nearest existing ancestor
-/// canonicalized, the rest appended as written.
-fn resolved(p: &Path) -> PathBuf {
-    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut missing = Vec::new();
-    let mut at = abs.as_path();
-    loop {
-        if let Ok(real) = std::fs::canonicalize(at) {
-            return missing.iter().rev().fold(real, |acc, c| acc.join(c));
-        }
-        match (at.parent(), at.file_name()) {
-            (Some(parent), Some(name)) => {
-                missing.push(name.to_os_string());
-                at = parent;
-            }
-            _ => return abs.clone(),
-        }
-    }
 }
 
 /// Refuses an output directory that is, or contains, an input: `--overwrite`
