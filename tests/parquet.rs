@@ -859,3 +859,52 @@ for t in ['t1', 't2', 't3', 't3-alone', 't4']:
         d2.keys().map(|k| k.len()).collect::<Vec<_>>()
     );
 }
+
+/// A run that finds the store locked (another run giving ids; here
+/// `flock(1)` holding it) says it waits, and a SIGTERM then stops it at
+/// once: exit 143, nothing written, the store as it was, and no word of an
+/// output in place (the count stage's work output was named so before).
+#[test]
+fn a_run_waiting_for_the_store_says_so_and_stops_on_sigterm() {
+    use std::io::BufRead;
+    let w = Workdir::new();
+    gen_logs(&w, "50KB", "41");
+    std::fs::create_dir(w.path("ids")).unwrap();
+    let mut holder = match Command::new("flock")
+        .arg("-x")
+        .arg(w.path("ids"))
+        .args(["sleep", "60"])
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => return skip_note(&format!("no flock(1): {e}")),
+    };
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    let mut mr = Command::new(MR)
+        .args(["run", "events_table", "-q", "-i", "logs", "-o", "t"])
+        .args(["--dictionary-store", "ids"])
+        .current_dir(w.dir.path())
+        .env("TMPDIR", w.path(""))
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(mr.stderr.take().unwrap());
+    let mut said = String::new();
+    while !said.contains("waiting for the dictionary store") {
+        assert_ne!(err.read_line(&mut said).unwrap(), 0, "{said}");
+    }
+    let killed = Command::new("kill")
+        .args(["-TERM", &mr.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = mr.wait().unwrap();
+    let _ = holder.kill();
+    let _ = holder.wait();
+    std::io::Read::read_to_string(&mut err, &mut said).unwrap();
+    assert_eq!(status.code(), Some(143), "{said}");
+    assert!(!said.contains("categorical-counts"), "{said}");
+    assert!(!said.contains("did not stop"), "{said}");
+    assert!(!w.path("t").exists());
+    assert_eq!(std::fs::read_dir(w.path("ids")).unwrap().count(), 0);
+}

@@ -232,6 +232,13 @@ pub fn output_in_place(dir: impl Into<PathBuf>) {
     *lock(&IN_PLACE) = Some(dir.into());
 }
 
+/// Forgets an output recorded by [`output_in_place`]: for a run's inner
+/// stages (the categorical counts), whose outputs are its work files, not
+/// the user's output.
+pub(crate) fn forget_in_place() {
+    *lock(&IN_PLACE) = None;
+}
+
 /// The output put in place by this process, if one was ([`output_in_place`]).
 ///
 /// ```

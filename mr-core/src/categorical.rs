@@ -521,10 +521,19 @@ impl Store {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| crate::Error::io("creating the dictionary store", &self.dir, e))?;
         let dir = self.dir.display();
-        let _lock = crate::lock::DirLock::wait(&self.dir, || {
-            eprintln!("mr: waiting for the dictionary store {dir}: another run is giving ids");
-        })
-        .map_err(|e| crate::Error::io("locking the dictionary store", &self.dir, e))?;
+        let waiting =
+            || eprintln!("mr: waiting for the dictionary store {dir}: another run is giving ids");
+        let _lock = match crate::lock::DirLock::wait(&self.dir, waiting) {
+            Ok(lock) => lock,
+            Err(e) => {
+                crate::cancel::check()?; // stopped while waiting
+                return Err(crate::Error::io(
+                    "locking the dictionary store",
+                    &self.dir,
+                    e,
+                ));
+            }
+        };
         self.remove_stale_temp_files();
         let stored = self.read(columns)?;
         let mut run = counted.keeping_ids_of(&stored);

@@ -189,7 +189,9 @@ pub struct DirLock {
 
 impl DirLock {
     /// Locks `dir`, waiting while another process (or another open of it in
-    /// this one) holds it; then `on_wait` is called first.
+    /// this one) holds it; then `on_wait` is called first. The wait polls,
+    /// so that a run asked to stop ([`crate::cancel::requested`]) stops
+    /// waiting at once: `Err` of kind `Interrupted`.
     ///
     /// ```
     /// use mr_core::lock::DirLock;
@@ -206,17 +208,23 @@ impl DirLock {
     /// ```
     pub fn wait(dir: &Path, on_wait: impl FnOnce()) -> io::Result<DirLock> {
         let file = File::open(dir)?;
-        match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-            Ok(()) => return Ok(DirLock { _dir: file }),
-            Err(e) if e == Errno::WOULDBLOCK => on_wait(),
-            Err(e) => return Err(e.into()),
-        }
+        let mut on_wait = Some(on_wait);
         loop {
-            match flock(&file, FlockOperation::LockExclusive) {
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => return Ok(DirLock { _dir: file }),
-                Err(e) if e == Errno::INTR => continue,
+                Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => {}
                 Err(e) => return Err(e.into()),
             }
+            if let Some(f) = on_wait.take() {
+                f();
+            }
+            if crate::cancel::requested() {
+                return Err(io::Error::new(
+                    io::ErrorKind::Interrupted,
+                    "interrupted while waiting for the lock",
+                ));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
         }
     }
 }

@@ -683,10 +683,15 @@ fn encode_categorical(
         v.sort();
         Ok(v)
     };
-    let counted = run_job(
+    // The stages' outputs are work files: an interrupt says nothing of them.
+    let stage = |job: &dyn Job, cfg: &RunConfig| {
+        let r = run_job(job, cfg, &mut std::io::sink());
+        crate::cancel::forget_in_place();
+        r
+    };
+    let counted = stage(
         &CountJob(columns.to_vec()),
         &sub("categorical-counts", cfg.chunk_size),
-        &mut std::io::sink(),
     )?;
     // The stages' own framework counters would read as the job's.
     use crate::categorical::{COUNTERS, NOT_A_STRING};
@@ -703,10 +708,9 @@ fn encode_categorical(
         columns,
     )?;
     every_column(dict).write(dict_dir)?;
-    let encoded = run_job(
+    let encoded = stage(
         &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
         &sub("categorical-encoded", u64::MAX),
-        &mut std::io::sink(),
     )?;
     parts_of(&encoded)
 }
