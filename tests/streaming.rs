@@ -444,7 +444,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -files /path/to/mr \\
     -input hdfs:///logs/2026-11-01 \\
     -input hdfs:///logs/2026-11-02 \\
-    -output hdfs:///out/watches.mr-tmp-video_tagging-1795389352-4242 \\
+    -output hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242 \\
     -mapper './mr run video_tagging --step-num 0 --mapper' \\
     -reducer './mr run video_tagging --step-num 0 --reducer' \\
     -partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner \\
@@ -453,11 +453,11 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
 # once every step has succeeded (the first only when there is an old output;
 # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:
 # the new output is moved back out and the run fails):
-hadoop fs -mv hdfs:///out/watches hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
-hadoop fs -mv hdfs:///out/watches.mr-tmp-video_tagging-1795389352-4242 hdfs:///out/watches
-hadoop fs -test -e hdfs:///out/watches/watches.mr-tmp-video_tagging-1795389352-4242
-hadoop fs -ls hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
-hadoop fs -rm -r -skipTrash hdfs:///out/watches.mr-old-video_tagging-1795389352-4242
+hadoop fs -mv hdfs:///out/watches hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242
+hadoop fs -mv hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242 hdfs:///out/watches
+hadoop fs -test -e hdfs:///out/watches/.watches.mr-tmp-video_tagging-1795389352-4242
+hadoop fs -ls hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242
+hadoop fs -rm -r -skipTrash hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242
 ";
 
 #[track_caller]
@@ -1218,7 +1218,7 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
     ]));
     let cmds = stdout(&o);
     assert!(
-        cmds.contains("out.mr-tmp-") && !cmds.contains("out/."),
+        cmds.contains("-output .out.mr-tmp-") && !cmds.contains("out/..mr-tmp"),
         "{cmds}"
     );
     // A comma inside a glob's braces is Hadoop's own.
