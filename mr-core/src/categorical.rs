@@ -364,10 +364,9 @@ fn file_text(values: &[(String, u64)]) -> Result<Vec<u8>, crate::Error> {
 }
 
 /// Where a run's categorical ids come from.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub enum IdSource {
     /// Numbered afresh from 0, by count ([`Dictionary::from_counts`]).
-    #[default]
     Fresh,
     /// Keeping an earlier run's ids (`--dictionaries`, see
     /// [`Dictionary::keeping_ids_of`]).

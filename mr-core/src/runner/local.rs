@@ -107,16 +107,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let categorical = job.categorical_columns();
     let ids = categorical_ids(job, &categorical, cfg)?;
     let inputs = list_inputs(&cfg.inputs)?;
-    if let crate::categorical::IdSource::Store(s) = &ids {
-        // An input inside the store (its files read as logs).
-        if check_output_not_input(s.dir(), &inputs).is_err() {
-            return Err(Error::Config(format!(
-                "--dictionary-store {} is inside an input, or holds one: keep the store apart \
-                 from the logs",
-                s.dir().display()
-            )));
-        }
-    }
+    check_store_holds_no_input(&ids, &inputs)?;
     let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
@@ -575,6 +566,25 @@ fn categorical_ids(
         )));
     }
     Store::open(dir, categorical).map(IdSource::Store)
+}
+
+/// Refuses a `--dictionary-store` that holds an input (`-i STORE/x.jsonl`):
+/// its files would be read as logs. (A store inside an input directory is
+/// refused by [`categorical_ids`], before the inputs are listed.)
+fn check_store_holds_no_input(
+    ids: &crate::categorical::IdSource,
+    inputs: &[InputFile],
+) -> Result<()> {
+    let crate::categorical::IdSource::Store(s) = ids else {
+        return Ok(());
+    };
+    check_output_not_input(s.dir(), inputs).map_err(|_| {
+        Error::Config(format!(
+            "--dictionary-store {} is inside an input, or holds one: keep the store apart \
+             from the logs",
+            s.dir().display()
+        ))
+    })
 }
 
 /// `p` as the kernel would find it, for comparing two paths either of
