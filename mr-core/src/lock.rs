@@ -177,11 +177,19 @@ impl Drop for OwnerLock {
     }
 }
 
+/// The lock file [`DirLock`] takes inside a directory it cannot lock
+/// itself (on NFS): never to be removed while runs may hold it.
+pub const DIR_LOCK_FILE: &str = ".mr-dir.lock";
+/// The errors of `flock(2)` on a directory that mean "not here" (NFS's
+/// EBADF, no lock manager's ENOLCK, EOPNOTSUPP, EINVAL).
+const DIR_LOCK_FALLBACK: [Errno; 4] = [Errno::BADF, Errno::NOLCK, Errno::OPNOTSUPP, Errno::INVAL];
+
 /// An exclusive `flock(2)` on a directory itself, held until dropped: for a
 /// short critical section shared by runs, such as a dictionary store's
 /// update. No lock file to remove by hand (a lock file removed while held
 /// would let the next process lock a new one beside the holder), and the
-/// kernel releases it when the process ends, however it ends.
+/// kernel releases it when the process ends, however it ends. Where a
+/// directory cannot be locked (NFS), the lock file [`DIR_LOCK_FILE`] in it.
 #[derive(Debug)]
 pub struct DirLock {
     _dir: File,
@@ -207,12 +215,32 @@ impl DirLock {
     /// t.join().unwrap();
     /// ```
     pub fn wait(dir: &Path, on_wait: impl FnOnce()) -> io::Result<DirLock> {
-        let file = File::open(dir)?;
+        Self::wait_by(dir, on_wait, |f| {
+            flock(f, FlockOperation::NonBlockingLockExclusive)
+        })
+    }
+
+    /// [`wait`](Self::wait) with `try_lock` as the non-blocking `flock`
+    /// (the tests give one that fails on directories, as NFS's does).
+    fn wait_by(
+        dir: &Path,
+        on_wait: impl FnOnce(),
+        try_lock: impl Fn(&File) -> Result<(), Errno>,
+    ) -> io::Result<DirLock> {
+        let mut file = File::open(dir)?;
         let mut on_wait = Some(on_wait);
         loop {
-            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+            match try_lock(&file) {
                 Ok(()) => return Ok(DirLock { _dir: file }),
                 Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => {}
+                // A file system that cannot lock a directory: NFS emulates
+                // flock with fcntl locks, and an exclusive one needs a file
+                // open for writing (EBADF). Every client there fails alike,
+                // so all of them take the lock file instead.
+                Err(e) if file.metadata()?.is_dir() && DIR_LOCK_FALLBACK.contains(&e) => {
+                    file = open_lock_file(&dir.join(DIR_LOCK_FILE))?;
+                    continue;
+                }
                 Err(e) => return Err(e.into()),
             }
             if let Some(f) = on_wait.take() {
@@ -331,5 +359,32 @@ mod tests {
                 std::process::id().to_string()
             );
         }
+    }
+
+    /// Where a directory cannot be locked (NFS: EBADF), waiters take the
+    /// lock file in it instead, and still exclude each other.
+    #[test]
+    fn a_dir_that_cannot_be_locked_falls_back_to_a_lock_file() {
+        let d = tempfile::tempdir().unwrap();
+        let nfs_like = |f: &File| {
+            if f.metadata().unwrap().is_dir() {
+                Err(Errno::BADF)
+            } else {
+                flock(f, FlockOperation::NonBlockingLockExclusive)
+            }
+        };
+        let first = DirLock::wait_by(d.path(), || panic!("free"), nfs_like).unwrap();
+        assert!(d.path().join(DIR_LOCK_FILE).is_file());
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = d.path().to_path_buf();
+        let t = std::thread::spawn(move || {
+            let _second = DirLock::wait_by(&p, || tx.send(()).unwrap(), nfs_like).unwrap();
+        });
+        rx.recv().unwrap(); // the second waits on the lock file
+        drop(first);
+        t.join().unwrap();
+        // Any other error is the caller's.
+        let e = DirLock::wait_by(d.path(), || {}, |_| Err(Errno::IO)).unwrap_err();
+        assert_eq!(e.raw_os_error(), Some(Errno::IO.raw_os_error()));
     }
 }
