@@ -395,6 +395,8 @@ impl IdSource {
 /// after the column files: a column file found with fewer values was
 /// emptied, cut or replaced, and is refused rather than read as new.
 pub const STORE_SIZES: &str = ".mr-store-sizes.json";
+/// Column -> how many ids a [`Store`] has given it.
+type Sizes = BTreeMap<String, usize>;
 
 /// A dictionary store (`--dictionary-store DIR`): one `COLUMN.jsonl` per
 /// column, in the format of an output's `_dictionaries/`, that every run
@@ -478,11 +480,12 @@ impl Store {
     }
 
     /// The store's dictionaries of `columns`, each checked against the
-    /// number of ids the store has given ([`STORE_SIZES`]).
-    fn read(&self, columns: &[String]) -> Result<Dictionary, crate::Error> {
+    /// number of ids the store has given per column ([`STORE_SIZES`],
+    /// returned too: every column's, for the next write).
+    fn read(&self, columns: &[String]) -> Result<(Dictionary, Sizes), crate::Error> {
         let dict = Dictionary::read(&self.dir, columns)?;
         let sizes_path = self.dir.join(STORE_SIZES);
-        let sizes: BTreeMap<String, usize> = match std::fs::read(&sizes_path) {
+        let sizes: Sizes = match std::fs::read(&sizes_path) {
             Ok(text) => serde_json::from_slice(&text).map_err(|e| crate::Error::Format {
                 what: format!("dictionary store sizes {}", sizes_path.display()),
                 reason: e.to_string(),
@@ -504,7 +507,7 @@ impl Store {
                 )));
             }
         }
-        Ok(dict)
+        Ok((dict, sizes))
     }
 
     /// Under the store's lock: reads the store, gives the values of
@@ -534,12 +537,11 @@ impl Store {
             }
         };
         self.remove_stale_temp_files();
-        let stored = self.read(columns)?;
+        let (stored, mut sizes) = self.read(columns)?;
         let mut run = counted.keeping_ids_of(&stored);
         for c in columns {
             run.columns.entry(c.clone()).or_default();
         }
-        let mut sizes = BTreeMap::new();
         for (col, values) in &run.columns {
             let old = stored.columns.get(col).map_or(&[][..], Vec::as_slice);
             // Ids never move: the stored values lead, in their order.
@@ -558,17 +560,9 @@ impl Store {
         }
         // After the columns: a kill in between leaves sizes that are smaller
         // than the files, which is fine (ids only grow).
-        let mut all: BTreeMap<String, usize> = std::fs::read(self.dir.join(STORE_SIZES))
-            .ok()
-            .and_then(|t| serde_json::from_slice(&t).ok())
-            .unwrap_or_default();
-        all.extend(sizes);
-        let text = serde_json::to_vec(&all).map_err(|e| crate::Error::Internal(e.to_string()))?;
+        let text = serde_json::to_vec(&sizes).map_err(|e| crate::Error::Internal(e.to_string()))?;
         self.replace(STORE_SIZES, &text)?;
-        let d = std::fs::File::open(&self.dir)
-            .map_err(|e| crate::Error::io("opening", &self.dir, e))?;
-        d.sync_all()
-            .map_err(|e| crate::Error::io("syncing", &self.dir, e))?;
+        crate::output::commit::sync_path(&self.dir)?;
         Ok(run)
     }
 

@@ -228,6 +228,7 @@ impl DirLock {
         try_lock: impl Fn(&File) -> Result<(), Errno>,
     ) -> io::Result<DirLock> {
         let mut file = File::open(dir)?;
+        let mut on_dir = true;
         let mut on_wait = Some(on_wait);
         loop {
             match try_lock(&file) {
@@ -237,8 +238,9 @@ impl DirLock {
                 // flock with fcntl locks, and an exclusive one needs a file
                 // open for writing (EBADF). Every client there fails alike,
                 // so all of them take the lock file instead.
-                Err(e) if file.metadata()?.is_dir() && DIR_LOCK_FALLBACK.contains(&e) => {
+                Err(e) if on_dir && DIR_LOCK_FALLBACK.contains(&e) => {
                     file = open_lock_file(&dir.join(DIR_LOCK_FILE))?;
+                    on_dir = false;
                     continue;
                 }
                 Err(e) => return Err(e.into()),

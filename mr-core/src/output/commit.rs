@@ -157,7 +157,11 @@ impl OutputDir {
             }
         }
         let staging = tempfile::Builder::new()
-            .prefix(&format!(".{name}{STAGING_INFIX}{}-", std::process::id()))
+            .prefix(&format!(
+                "{}{}-",
+                hidden(&name, STAGING_INFIX),
+                std::process::id()
+            ))
             .rand_bytes(6)
             .tempdir_in(&parent)
             .map_err(|e| Error::io("creating the staging directory in", &parent, e))?
@@ -376,7 +380,7 @@ fn sync_tree(dir: &Path) -> Result<()> {
 /// Flushes the file or directory `path` to disk (`fsync(2)`). A file system
 /// that cannot sync a directory (`EINVAL`: some network and FUSE ones) is
 /// not an error.
-fn sync_path(path: &Path) -> Result<()> {
+pub(crate) fn sync_path(path: &Path) -> Result<()> {
     let synced = fs::File::open(path).and_then(|f| f.sync_all());
     match synced {
         Err(e) if path.is_dir() && e.kind() == std::io::ErrorKind::InvalidInput => Ok(()),
@@ -585,12 +589,22 @@ pub fn describe(foreign: &[String]) -> String {
     s
 }
 
+/// The start of the name of an output's staging or aside sibling, local
+/// or on a cluster: `.NAME{infix}`, hidden (see the module docs).
+fn hidden(name: &str, infix: &str) -> String {
+    format!(".{name}{infix}")
+}
+
 fn sibling(target: &Path, infix: &str) -> PathBuf {
     let name = target.file_name().unwrap_or_default().to_string_lossy();
     let nanos = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.subsec_nanos());
-    target.with_file_name(format!(".{name}{infix}{}-{nanos:08x}", std::process::id()))
+    target.with_file_name(format!(
+        "{}{}-{nanos:08x}",
+        hidden(&name, infix),
+        std::process::id()
+    ))
 }
 
 /// The hidden sibling `PARENT/.NAME{infix}{id}` of the output `out` given
@@ -625,7 +639,7 @@ pub fn cluster_sibling(out: &str, infix: &str, id: &str) -> String {
     if name.is_empty() || name == "." || name == ".." {
         return format!("{out}{infix}{id}");
     }
-    format!("{dir}.{name}{infix}{id}")
+    format!("{dir}{}{id}", hidden(name, infix))
 }
 
 /// Removes the old output once the new one is in place, unless files no
