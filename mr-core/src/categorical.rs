@@ -39,10 +39,14 @@ use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+
+/// Hash maps of a dictionary's values (FxHash: fast on short strings; a
+/// store holds millions of them).
+type FxHashMap<K, V> = hashbrown::HashMap<K, V, rustc_hash::FxBuildHasher>;
 
 /// Counter group of the categorical stages.
 pub const COUNTERS: &str = "categorical";
@@ -214,23 +218,41 @@ impl Dictionary {
     /// let kept = tuesday.keeping_ids_of(&monday);
     /// assert_eq!(kept.columns["user"], [("bob".into(), 0), ("ann".into(), 9), ("cy".into(), 5)]);
     /// ```
-    pub fn keeping_ids_of(mut self, previous: &Dictionary) -> Dictionary {
-        for (col, old) in &previous.columns {
-            let new = self.columns.remove(col).unwrap_or_default();
-            let mut counted: HashMap<&str, u64> =
-                new.iter().map(|(v, n)| (v.as_str(), *n)).collect();
-            let mut values: Vec<(String, u64)> = old
-                .iter()
-                .map(|(v, _)| (v.clone(), counted.remove(v.as_str()).unwrap_or(0)))
-                .collect();
+    pub fn keeping_ids_of(self, previous: &Dictionary) -> Dictionary {
+        self.keeping_ids(previous.clone())
+    }
+
+    /// [`keeping_ids_of`](Self::keeping_ids_of), taking `previous`: its
+    /// values are moved, not copied (a store holds millions).
+    fn keeping_ids(mut self, previous: Dictionary) -> Dictionary {
+        for (col, old) in previous.columns {
+            let new = self.columns.remove(&col).unwrap_or_default();
+            // Which of this run's values `old` has, and their counts.
+            let mut taken = vec![false; new.len()];
+            let mut values: Vec<(String, u64)> = {
+                let at: FxHashMap<&str, usize> = new
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (v, _))| (v.as_str(), i))
+                    .collect();
+                old.into_iter()
+                    .map(|(v, _)| {
+                        let n = at.get(v.as_str()).map_or(0, |&i| {
+                            taken[i] = true;
+                            new[i].1
+                        });
+                        (v, n)
+                    })
+                    .collect()
+            };
             // `new` is in id order already; keep only the values `old` lacks.
             values.extend(
-                new.iter()
-                    .filter(|(v, _)| counted.contains_key(v.as_str()))
-                    .cloned(),
+                new.into_iter()
+                    .zip(taken)
+                    .filter_map(|(e, taken)| (!taken).then_some(e)),
             );
             if !values.is_empty() {
-                self.columns.insert(col.clone(), values);
+                self.columns.insert(col, values);
             }
         }
         self
@@ -293,7 +315,7 @@ impl Dictionary {
         let mut files = Vec::new();
         for (col, values) in &self.columns {
             let path = dir.join(format!("{}.jsonl", file_name(col)));
-            std::fs::write(&path, file_text(values)?)
+            std::fs::write(&path, file_text(pairs(values))?)
                 .map_err(|e| crate::Error::io("writing", &path, e))?;
             files.push(path);
         }
@@ -301,12 +323,14 @@ impl Dictionary {
     }
 
     /// Reads the dictionaries of `columns` from `dir` (a column without a
-    /// file has no values).
+    /// file has no values). Each value is checked to be there once: a
+    /// store of millions of usernames is read in about a second.
     pub fn read(dir: &Path, columns: &[String]) -> Result<Dictionary, crate::Error> {
         #[derive(Deserialize)]
-        struct Entry {
+        struct Entry<'a> {
             id: usize,
-            value: String,
+            #[serde(borrow)]
+            value: Cow<'a, str>,
             count: u64,
         }
         let mut out = Dictionary::default();
@@ -317,50 +341,111 @@ impl Dictionary {
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
                 Err(e) => return Err(crate::Error::io("reading", &path, e)),
             };
+            let at = |i: usize| format!("dictionary {}:{}", path.display(), i + 1);
             let mut values = Vec::new();
-            let mut seen = HashMap::new();
+            let mut lines = Vec::new(); // each value's line number, for errors
             for (i, line) in text.split(|&b| b == b'\n').enumerate() {
                 if line.is_empty() {
                     continue;
                 }
-                let e: Entry = serde_json::from_slice(line).map_err(|e| crate::Error::Format {
-                    what: format!("dictionary {}:{}", path.display(), i + 1),
-                    reason: e.to_string(),
-                })?;
-                let at = || format!("dictionary {}:{}", path.display(), i + 1);
+                let e = match plain_entry(line) {
+                    Some((count, id, value)) => Entry {
+                        id,
+                        value: Cow::Borrowed(value),
+                        count,
+                    },
+                    None => serde_json::from_slice(line).map_err(|e| crate::Error::Format {
+                        what: at(i),
+                        reason: e.to_string(),
+                    })?,
+                };
                 if e.id != values.len() {
                     return Err(crate::Error::Format {
-                        what: at(),
+                        what: at(i),
                         reason: format!("id {} where {} was expected", e.id, values.len()),
                     });
                 }
-                if let Some(first) = seen.insert(e.value.clone(), e.id) {
+                values.push((e.value.into_owned(), e.count));
+                lines.push(i);
+            }
+            let mut seen: FxHashMap<&str, usize> =
+                FxHashMap::with_capacity_and_hasher(values.len(), Default::default());
+            for (id, (value, _)) in values.iter().enumerate() {
+                if let Some(first) = seen.insert(value, id) {
                     return Err(crate::Error::Format {
-                        what: at(),
-                        reason: format!("value {:?} has id {first} already", e.value),
+                        what: at(lines[id]),
+                        reason: format!("value {value:?} has id {first} already"),
                     });
                 }
-                values.push((e.value, e.count));
             }
+            drop(seen);
             out.columns.insert(col.clone(), values);
         }
         Ok(out)
     }
 }
 
-/// A dictionary file's text: `{"id":N,"value":"...","count":N}` lines in id
-/// order.
-fn file_text(values: &[(String, u64)]) -> Result<Vec<u8>, crate::Error> {
-    let mut text = Vec::new();
-    for (id, (value, count)) in values.iter().enumerate() {
-        serde_json::to_writer(
-            &mut text,
-            &serde_json::json!({"id": id, "value": value, "count": count}),
-        )
-        .map_err(|e| crate::Error::Internal(e.to_string()))?;
+/// A dictionary line as [`file_text`] writes it for a value without
+/// escapes, `{"count":N,"id":N,"value":"..."}`, read without a parser:
+/// `(count, id, value)`. `None` for any other line (escapes, other
+/// spacing or order, a number out of range), which serde_json reads.
+fn plain_entry(line: &[u8]) -> Option<(u64, usize, &str)> {
+    /// The decimal number at the start of `b` (no sign, no leading zero
+    /// but `0` itself), and the rest of `b`.
+    fn number(b: &[u8]) -> Option<(u64, &[u8])> {
+        let end = b
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(b.len());
+        let (digits, rest) = b.split_at(end);
+        if digits.is_empty() || digits.len() > 19 || (digits[0] == b'0' && digits.len() > 1) {
+            return None;
+        }
+        let n = digits
+            .iter()
+            .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+        Some((n, rest))
+    }
+    let rest = line.strip_prefix(br#"{"count":"#)?;
+    let (count, rest) = number(rest)?;
+    let (id, rest) = number(rest.strip_prefix(br#","id":"#)?)?;
+    let value = rest
+        .strip_prefix(br#","value":""#)?
+        .strip_suffix(br#""}"#)?;
+    if value.iter().any(|&c| c == b'"' || c == b'\\' || c < 0x20) {
+        return None;
+    }
+    Some((
+        count,
+        usize::try_from(id).ok()?,
+        std::str::from_utf8(value).ok()?,
+    ))
+}
+
+/// A dictionary file's text: `{"count":N,"id":N,"value":"..."}` lines in id
+/// order (the keys sorted, as every dictionary written so far has them).
+fn file_text<'a>(
+    values: impl ExactSizeIterator<Item = (&'a str, u64)> + Clone,
+) -> Result<Vec<u8>, crate::Error> {
+    #[derive(serde::Serialize)]
+    struct Entry<'a> {
+        count: u64,
+        id: usize,
+        value: &'a str,
+    }
+    let mut text = Vec::with_capacity(values.clone().map(|(v, _)| v.len() + 32).sum());
+    for (id, (value, count)) in values.enumerate() {
+        let entry = Entry { count, id, value };
+        serde_json::to_writer(&mut text, &entry)
+            .map_err(|e| crate::Error::Internal(e.to_string()))?;
         text.push(b'\n');
     }
     Ok(text)
+}
+
+/// A column's values and counts, borrowed, for [`file_text`].
+fn pairs(values: &[(String, u64)]) -> impl ExactSizeIterator<Item = (&str, u64)> + Clone {
+    values.iter().map(|(v, n)| (v.as_str(), *n))
 }
 
 /// Where a run's categorical ids come from.
@@ -538,25 +623,31 @@ impl Store {
         };
         self.remove_stale_temp_files();
         let (stored, mut sizes) = self.read(columns)?;
-        let mut run = counted.keeping_ids_of(&stored);
+        // The stored values and counts; the values move into this run's.
+        let stored_counts: BTreeMap<String, Vec<u64>> = stored
+            .columns
+            .iter()
+            .map(|(c, v)| (c.clone(), v.iter().map(|e| e.1).collect()))
+            .collect();
+        let mut run = counted.keeping_ids(stored);
         for c in columns {
             run.columns.entry(c.clone()).or_default();
         }
         for (col, values) in &run.columns {
-            let old = stored.columns.get(col).map_or(&[][..], Vec::as_slice);
-            // Ids never move: the stored values lead, in their order.
-            if values.len() < old.len() || values.iter().zip(old).any(|(a, b)| a.0 != b.0) {
+            let old = stored_counts.get(col).map_or(&[][..], Vec::as_slice);
+            // Ids never move: the stored values lead, in their order (the
+            // proptest keeping_ids_never_moves_one), so none is lost.
+            if values.len() < old.len() {
                 return Err(crate::Error::Internal(format!(
                     "dictionary store {dir}: column {col} would renumber its values"
                 )));
             }
-            let total: Vec<(String, u64)> = values
-                .iter()
+            // The store's counts: the sums of every run's.
+            let total = pairs(values)
                 .enumerate()
-                .map(|(i, (v, n))| (v.clone(), n.saturating_add(old.get(i).map_or(0, |o| o.1))))
-                .collect();
-            self.replace(&format!("{}.jsonl", file_name(col)), &file_text(&total)?)?;
-            sizes.insert(col.clone(), total.len());
+                .map(|(i, (v, n))| (v, n.saturating_add(old.get(i).copied().unwrap_or(0))));
+            self.replace(&format!("{}.jsonl", file_name(col)), &file_text(total)?)?;
+            sizes.insert(col.clone(), values.len());
         }
         // After the columns: a kill in between leaves sizes that are smaller
         // than the files, which is fine (ids only grow).
@@ -636,7 +727,7 @@ pub struct EncodeColumns {
 }
 
 /// Each column's strings and their ids.
-type Ids = HashMap<String, HashMap<String, u64>>;
+type Ids = FxHashMap<String, FxHashMap<String, u64>>;
 
 impl EncodeColumns {
     /// Encodes `columns` with the dictionaries in `dir` (read in `init`).
@@ -648,21 +739,43 @@ impl EncodeColumns {
         }
     }
 
+    /// Encodes `columns` with `dict`, the dictionaries this run just wrote
+    /// into `dir`: taken as they are in memory, not read back (a store's
+    /// dictionary can hold millions of values).
+    pub fn with_dictionary(dir: PathBuf, columns: Vec<String>, dict: &Dictionary) -> Self {
+        let enc = EncodeColumns::new(dir, columns);
+        let ids = ids_of(dict.columns.iter().map(|(c, v)| (c.as_str(), v.as_slice())));
+        let _ = enc.ids.set(Ok(ids));
+        enc
+    }
+
     /// The dictionaries' ids, as read by [`Mapper::init`].
     fn read_ids(&self) -> std::result::Result<Ids, String> {
         let d = Dictionary::read(&self.dir, &self.columns).map_err(|e| e.to_string())?;
-        Ok(d.columns
-            .into_iter()
-            .map(|(c, values)| {
-                let m = values
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, (v, _))| (v, i as u64))
-                    .collect();
-                (c, m)
-            })
-            .collect())
+        Ok(ids_of(
+            d.columns.iter().map(|(c, v)| (c.as_str(), v.as_slice())),
+        ))
     }
+}
+
+/// Each column's ids of the values this run counted. A value with the
+/// count 0 (one an earlier run or the store gave an id to, not seen in
+/// this run) is in none of the rows, so it is not held: with a store of
+/// millions of usernames, a day's run holds its own day's. (Were one of
+/// them in a row after all, the row would fail as "not in its
+/// dictionary", never take another id.)
+fn ids_of<'a>(columns: impl Iterator<Item = (&'a str, &'a [(String, u64)])>) -> Ids {
+    columns
+        .map(|(c, values)| {
+            let m = values
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, count))| *count > 0)
+                .map(|(i, (v, _))| (v.clone(), i as u64))
+                .collect();
+            (c.to_string(), m)
+        })
+        .collect()
 }
 
 impl Mapper for EncodeColumns {
@@ -796,6 +909,37 @@ mod tests {
         );
     }
 
+    /// The encode stage holds the ids of the values its run counted, from
+    /// memory as read back alike; a value a store gave an id to but this
+    /// run did not count is not held, and a row with it fails rather than
+    /// take an id.
+    #[test]
+    fn encoding_holds_only_the_values_the_run_counted() {
+        let dict = Dictionary {
+            columns: [(
+                "u".to_string(),
+                vec![("old".into(), 0), ("bob".into(), 2), ("ann".into(), 1)],
+            )]
+            .into(),
+        };
+        let dir = tempfile::tempdir().unwrap();
+        dict.write(dir.path()).unwrap();
+        let cols = vec!["u".to_string()];
+        let read = EncodeColumns::new(dir.path().to_path_buf(), cols.clone());
+        let held = EncodeColumns::with_dictionary(dir.path().to_path_buf(), cols, &dict);
+        assert_eq!(
+            read.read_ids(),
+            Ok(held.ids.get().unwrap().clone().unwrap())
+        );
+        let ids = read.read_ids().unwrap();
+        assert_eq!(ids["u"].len(), 2);
+        assert_eq!((ids["u"]["bob"], ids["u"]["ann"]), (1, 2));
+        let (out, _) = run_in_memory(&EncodeJob(held.clone()), &[r#"{"u":"ann"}"#]).unwrap();
+        assert_eq!(out, ["null\t{\"u\":2}"]);
+        let e = run_in_memory(&EncodeJob(held), &[r#"{"u":"old"}"#]).unwrap_err();
+        assert!(e.to_string().contains("not in its dictionary"), "{e}");
+    }
+
     #[test]
     fn a_dictionary_with_a_value_twice_is_refused() {
         let dir = tempfile::tempdir().unwrap();
@@ -806,6 +950,54 @@ mod tests {
         .unwrap();
         let e = Dictionary::read(dir.path(), &["u".to_string()]).unwrap_err();
         assert!(e.to_string().contains("has id 0 already"), "{e}");
+    }
+
+    /// serde_json's reading of a dictionary line, for comparison.
+    fn by_serde(line: &[u8]) -> Option<(u64, usize, String)> {
+        #[derive(Deserialize)]
+        struct E {
+            count: u64,
+            id: usize,
+            value: String,
+        }
+        let e: E = serde_json::from_slice(line).ok()?;
+        Some((e.count, e.id, e.value))
+    }
+
+    proptest::proptest! {
+        /// The parser-free reading of a dictionary line never differs from
+        /// serde_json's: every line `file_text` writes reads back as it was
+        /// (by the fast path unless the value holds an escape), and any
+        /// line it reads, even one cut or changed anywhere, serde_json
+        /// reads alike.
+        #[test]
+        fn a_dictionary_line_reads_as_serde_json_reads_it(
+            count in proptest::prop_oneof![0u64..3, proptest::num::u64::ANY],
+            id in 0usize..1_000_000,
+            value in "(\\PC|[\"\\\\\n\t\u{1}é😀]){0,12}",
+            cut in 0usize..80,
+            change in (0usize..80, proptest::num::u8::ANY),
+        ) {
+            let text = file_text([(value.as_str(), count)].into_iter()).unwrap();
+            // file_text numbers from 0: make the wanted id by hand.
+            let text = String::from_utf8(text).unwrap().replacen("\"id\":0,", &format!("\"id\":{id},"), 1);
+            let line = text.trim_end().as_bytes();
+            proptest::prop_assert_eq!(by_serde(line), Some((count, id, value.clone())));
+            let escapes = value.contains(['"', '\\']) || value.chars().any(|c| c < ' ');
+            match plain_entry(line) {
+                Some((n, i, v)) => proptest::prop_assert_eq!((n, i, v.to_string()), (count, id, value)),
+                None => proptest::prop_assert!(escapes || count >= 10u64.pow(19), "{}", text),
+            }
+            let mut damaged = [line[..cut.min(line.len())].to_vec(), line.to_vec()];
+            if let Some(b) = damaged[1].get_mut(change.0) {
+                *b = change.1;
+            }
+            for d in &damaged {
+                if let Some((n, i, v)) = plain_entry(d) {
+                    proptest::prop_assert_eq!(Some((n, i, v.to_string())), by_serde(d));
+                }
+            }
+        }
     }
 
     proptest::proptest! {

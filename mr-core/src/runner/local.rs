@@ -717,11 +717,11 @@ fn encode_categorical(
         Dictionary::from_counts(lines.split(|&b| b == b'\n'))?,
         columns,
     )?;
-    every_column(dict).write(dict_dir)?;
-    let encoded = stage(
-        &EncodeJob(EncodeColumns::new(dict_dir.to_path_buf(), columns.to_vec())),
-        &sub("categorical-encoded", u64::MAX),
-    )?;
+    let dict = every_column(dict);
+    dict.write(dict_dir)?;
+    let encode = EncodeColumns::with_dictionary(dict_dir.to_path_buf(), columns.to_vec(), &dict);
+    drop(dict);
+    let encoded = stage(&EncodeJob(encode), &sub("categorical-encoded", u64::MAX))?;
     parts_of(&encoded)
 }
 
