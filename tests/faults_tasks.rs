@@ -1374,3 +1374,68 @@ fn pzstd_output_with_skippable_frames_is_read_as_zstd() {
     let o = ok(w.mr_stdin(&["run", "word_count"], Some(&bytes)));
     assert_eq!(stdout(&o), want);
 }
+
+/// A log written by Python's `json.dumps` holds `NaN`, `Infinity` and
+/// `-Infinity` for its float('nan') and float('inf'): mrjob's `json.loads`
+/// reads them, and so does mr, as null, counting the lines. A line that is
+/// not JSON even so is still a bad record, with the reason.
+#[test]
+fn python_nan_and_infinity_are_read_as_null_and_counted() {
+    let w = Workdir::new();
+    w.write(
+        "logs/events.json",
+        concat!(
+            "{\"page_url\": \"/a\", \"duration\": NaN}\n",
+            "{\"page_url\": \"/a\", \"pos\": [1.5, Infinity], \"note\": \"NaN\"}\n",
+            "{\"x\": -Infinity, \"page_url\": \"/b\"}\n",
+            "{\"page_url\": \"/b\"}\n",
+            "{\"page_url\": \"/c\", \"x\": NaN\n",
+        ),
+    );
+    let o = w.mr(&["run", "url_views", "-i", "logs", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let err = stderr(&o);
+    assert!(
+        err.contains("bad record at logs/events.json:5") && err.contains("allow_nan=False"),
+        "{err}"
+    );
+    assert!(!w.path("out").exists());
+
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "-i",
+        "logs",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    let err = stderr(&o);
+    assert_eq!(
+        sorted(&read_parts(&w.path("out"))),
+        ["\"/a\"\t2", "\"/b\"\t2"]
+    );
+    assert_eq!(
+        counter(&err, "step 0: lines read with NaN or Infinity as null"),
+        3
+    );
+    assert_bookkeeping(&err, &w.path("out"), 5);
+    assert_eq!(bad_record_lines(&w.path("out")), 1);
+
+    // In a table, such a number is a null.
+    ok(w.mr(&[
+        "run",
+        "events_table",
+        "-i",
+        "logs/events.json",
+        "-o",
+        "table",
+        "--skip-bad-records",
+    ]));
+    let rows = read_parts(&w.path("table"));
+    assert_eq!(rows.lines().count(), 4, "{rows}");
+    assert!(
+        !rows.contains("NaN\"") && !rows.contains("Infinity"),
+        "{rows}"
+    );
+}

@@ -1244,3 +1244,19 @@ fn paths_hadoop_cannot_take_are_refused_up_front() {
         stderr(&o)
     );
 }
+
+/// A task-mode mapper reads Python's NaN as null as the local runner does,
+/// and counts it for Hadoop (`reporter:counter:mr,...`).
+#[test]
+fn task_mode_mapper_reads_python_nan_as_null_and_counts_it() {
+    let w = Workdir::new();
+    let input = "{\"page_url\": \"/a\", \"t\": NaN}\n{\"page_url\": \"/a\", \"t\": [Infinity]}\n";
+    let o = w.mr_stdin(&["run", "url_views", "--mapper"], Some(input.as_bytes()));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), "\"/a\"\t2\n");
+    assert!(
+        stderr(&o).contains("reporter:counter:mr,lines read with NaN or Infinity as null,2"),
+        "{}",
+        stderr(&o)
+    );
+}

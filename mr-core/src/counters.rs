@@ -11,6 +11,10 @@ use std::fmt::Write as _;
 /// The group of the engine's own counters.
 pub const FRAMEWORK: &str = "mr";
 
+/// Framework counter of input lines read with Python's `NaN`, `Infinity` or
+/// `-Infinity` as `null` (see [`crate::protocol::python_constants_as_null`]).
+pub const READ_AS_NULL: &str = "lines read with NaN or Infinity as null";
+
 /// The framework counter of final records written as text lines that
 /// cannot be read back (see [`crate::OutputProtocol::write_record`]).
 pub const MANGLED: &str = "records written as text that a reader cannot split back";
@@ -158,6 +162,7 @@ pub(crate) struct TaskStats {
     pub output_records: u64,
     pub output_bytes: u64,
     pub skipped_records: u64,
+    pub read_as_null: u64,
 }
 
 impl TaskStats {
@@ -180,12 +185,13 @@ impl TaskStats {
         self.output_records += o.output_records;
         self.output_bytes += o.output_bytes;
         self.skipped_records += o.skipped_records;
+        self.read_as_null += o.read_as_null;
     }
 
     /// Writes the stats into `c` under the framework group, prefixed by the step.
     pub fn export(&self, step: usize, c: &mut Counters) {
         let p = |n: &str| format!("step {step}: {n}");
-        let fields: [(&str, u64); 18] = [
+        let fields: [(&str, u64); 19] = [
             ("map tasks", self.map_tasks),
             ("input bytes", self.input_bytes),
             ("input records", self.input_records),
@@ -204,6 +210,7 @@ impl TaskStats {
             ("output records", self.output_records),
             ("output bytes", self.output_bytes),
             ("skipped records", self.skipped_records),
+            (READ_AS_NULL, self.read_as_null),
         ];
         for (name, v) in fields {
             c.add(FRAMEWORK, &p(name), v as i64);

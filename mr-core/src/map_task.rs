@@ -411,6 +411,7 @@ fn map_split(
             cut.then_some(env.max_line),
             sink.as_sink(),
             counters,
+            &mut stats.read_as_null,
         );
         let location = || Location::Line {
             step: env.step_index,
@@ -492,21 +493,45 @@ fn map_split(
 }
 
 /// Maps `line`, unless the reader cut it at `cut_at` bytes (`--max-line-mb`):
-/// then it is a bad record, the mapper never seeing a part of a line.
+/// then it is a bad record, the mapper never seeing a part of a line. A
+/// line that does not decode because it holds Python's `NaN` or `Infinity`
+/// is mapped again with them as `null`
+/// ([`crate::protocol::python_constants_as_null`]), and counted in
+/// `read_as_null`; if it fails again, its first error stands.
 pub(crate) fn map_whole_line(
     mapper: &mut dyn MapFn,
     line: &[u8],
     cut_at: Option<usize>,
     sink: &mut dyn RecordSink,
     counters: &mut Counters,
+    read_as_null: &mut u64,
 ) -> std::result::Result<bool, RecordError> {
-    match cut_at {
-        Some(max) => Err(RecordError::Decode(format!(
+    if let Some(max) = cut_at {
+        return Err(RecordError::Decode(format!(
             "the line is longer than {max} bytes, the longest a mapper is given \
              (--max-line-mb), so that memory stays bounded on a file that is not \
              lines; kept aside (--skip-bad-records), it holds its first {max} bytes \
              and the rest of it is read past"
-        ))),
-        None => mapper.map_line(line, sink, counters),
+        )));
+    }
+    match mapper.map_line(line, sink, counters) {
+        // A decode error comes before the mapper runs: nothing was emitted.
+        Err(RecordError::Decode(reason)) => {
+            let Some(fixed) = crate::protocol::python_constants_as_null(line) else {
+                return Err(RecordError::Decode(reason));
+            };
+            match mapper.map_line(&fixed, sink, counters) {
+                Ok(mapped) => {
+                    *read_as_null += 1;
+                    Ok(mapped)
+                }
+                Err(RecordError::Decode(_)) => Err(RecordError::Decode(reason)),
+                Err(RecordError::Job(e)) => Err(RecordError::Job(format!(
+                    "{e} (its NaN or Infinity, which JSON has not, was read as null)"
+                ))),
+                Err(fatal) => Err(fatal),
+            }
+        }
+        r => r,
     }
 }

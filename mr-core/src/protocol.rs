@@ -195,10 +195,11 @@ pub(crate) fn from_json<'a, T: Deserialize<'a>>(
     syntax: impl FnOnce(serde_json::Error) -> String,
 ) -> Result<T, DecodeError> {
     let v = serde_json::from_slice(json).map_err(|e| {
-        let lone = lone_surrogate(&e, json);
-        let python = python_constant(&e, json);
-        let invalid_utf8 = e.to_string().starts_with("invalid unicode code point")
-            && std::str::from_utf8(json).is_err();
+        let said = e.to_string();
+        let lone = lone_surrogate(&said, json);
+        let python = python_constant(&e, &said, json);
+        let invalid_utf8 =
+            said.starts_with("invalid unicode code point") && std::str::from_utf8(json).is_err();
         let mut text = syntax(e);
         if lone {
             text.push_str(LONE_SURROGATE);
@@ -246,15 +247,14 @@ const LONE_SURROGATE: &str = " (a \\uD800-\\uDFFF escape that is not half of a p
     JavaScript writes a string cut inside an emoji: it is not a character, so the string cannot \
     be read; --skip-bad-records keeps such lines aside)";
 
-/// Whether `e` is serde_json's refusal of a lone UTF-16 surrogate escape
-/// in `json` (which Python's `json` accepts, and JavaScript writes).
+/// Whether serde_json's error, `said`, is its refusal of a lone UTF-16
+/// surrogate escape in `json` (which Python's `json` accepts, and JavaScript writes).
 ///
 /// ```text
 /// {"title": "Deadline \ud83d"}   -> bad record: invalid JSON: unexpected end of hex escape
 ///                                    at line 1 column 30 (a \uD800-\uDFFF escape that is ...)
 /// ```
-fn lone_surrogate(e: &serde_json::Error, json: &[u8]) -> bool {
-    let said = e.to_string();
+fn lone_surrogate(said: &str, json: &[u8]) -> bool {
     (said.contains("surrogate") || said.contains("end of hex escape"))
         && json.windows(4).any(|w| {
             w[0] == b'\\'
@@ -267,20 +267,19 @@ fn lone_surrogate(e: &serde_json::Error, json: &[u8]) -> bool {
 /// What `NaN`, `Infinity` and `-Infinity` are, after serde_json's message
 /// for the token.
 const PYTHON_CONSTANT: &str = " (NaN, Infinity and -Infinity are not JSON: Python's \
-    json.dumps writes them for float('nan') and float('inf') unless allow_nan=False, and \
-    mrjob's json.loads reads them; write null or a string instead, or --skip-bad-records \
-    keeps such lines aside)";
+    json.dumps writes them for float('nan') and float('inf') unless allow_nan=False. mr reads \
+    them as null, as the line's other damage or a field the job needs as a number does not \
+    allow here; write null or a string instead, or --skip-bad-records keeps such lines aside)";
 
-/// Whether `e` is serde_json's refusal of one of Python's non-JSON number
-/// constants in `json`: the error is at the token, or (`-Infinity`, an
-/// invalid number) just after its sign.
+/// Whether `e` (whose message is `said`) is serde_json's refusal of one of
+/// Python's non-JSON number constants in `json`: the error is at the token, or
+/// (`-Infinity`, an invalid number) just after its sign.
 ///
 /// ```text
 /// {"score": NaN}   -> bad record: invalid JSON: expected value at line 1 column 11
 ///                     (NaN, Infinity and -Infinity are not JSON: ...)
 /// ```
-fn python_constant(e: &serde_json::Error, json: &[u8]) -> bool {
-    let said = e.to_string();
+fn python_constant(e: &serde_json::Error, said: &str, json: &[u8]) -> bool {
     if !(said.starts_with("expected value") || said.starts_with("invalid number")) {
         return false;
     }
@@ -306,6 +305,70 @@ fn python_constant(e: &serde_json::Error, json: &[u8]) -> bool {
         })
     };
     token(at) || (at > 0 && json[at - 1] == b'-' && token(at - 1))
+}
+
+/// `line` with Python's non-JSON number constants (`NaN`, `Infinity`,
+/// `-Infinity`: what `json.dumps` writes for `float('nan')` and
+/// `float('inf')`, and mrjob's `json.loads` reads) read as `null`: `None`
+/// when it has none outside strings, or is not JSON once they are
+/// replaced (then its own error stands). A `KEY<TAB>VALUE` line is JSON
+/// when both halves are. The engine maps a line that fails to decode
+/// again this way and counts it ([`crate::counters::READ_AS_NULL`]), so a
+/// job reads a Python-written log as mrjob does, except that such a number
+/// is null: a field the job reads as a number still fails, with the
+/// line's own error.
+///
+/// ```
+/// use mr_core::protocol::python_constants_as_null;
+/// let fixed = python_constants_as_null(br#"{"t": NaN, "s": "NaN", "u": [-Infinity]}"#);
+/// assert_eq!(fixed.as_deref(), Some(&br#"{"t": null, "s": "NaN", "u": [null]}"#[..]));
+/// assert_eq!(python_constants_as_null(br#"{"t": "NaN"}"#), None);
+/// assert_eq!(python_constants_as_null(br#"{"t": NaN"#), None); // still not JSON
+/// ```
+pub fn python_constants_as_null(line: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let (mut i, mut copied) = (0, 0);
+    // Outside strings: the next quote, or the first letter of a word.
+    while let Some(j) = memchr::memchr3(b'"', b'N', b'I', &line[i..]) {
+        i += j;
+        match line[i] {
+            b'"' => {
+                // The string's end: the next quote not escaped.
+                i += 1;
+                loop {
+                    let k = i + memchr::memchr2(b'"', b'\\', line.get(i..)?)?;
+                    if line[k] == b'"' {
+                        i = k + 1;
+                        break;
+                    }
+                    i = k + 2;
+                }
+            }
+            c => {
+                let (word, len) = if c == b'N' {
+                    (&b"NaN"[..], 3)
+                } else {
+                    (&b"Infinity"[..], 8)
+                };
+                if !line[i..].starts_with(word) {
+                    i += 1;
+                    continue;
+                }
+                let minus = c == b'I' && i > copied && line[i - 1] == b'-';
+                out.extend_from_slice(&line[copied..i - usize::from(minus)]);
+                out.extend_from_slice(b"null");
+                i += len;
+                copied = i;
+            }
+        }
+    }
+    if copied == 0 {
+        return None;
+    }
+    out.extend_from_slice(&line[copied..]);
+    let json = |b: &[u8]| serde_json::from_slice::<serde::de::IgnoredAny>(b).is_ok();
+    let (k, v) = split_record(&out);
+    (json(&out) || (out.len() > k.len() && json(k) && json(v))).then_some(out)
 }
 
 /// An integer literal that does not fit in 64 bits, found in JSON text read
@@ -700,6 +763,68 @@ mod tests {
         ] {
             let e = from_json::<serde_json::Value>(line.as_bytes(), |e| e.to_string()).unwrap_err();
             assert!(!e.0.contains("allow_nan"), "{line}: {}", e.0);
+        }
+    }
+
+    /// A JSON value with some numbers written as Python writes NaN and
+    /// the infinities: (Python's text, the text with null in their place,
+    /// whether it has any). Strings hold the words too, which must stay.
+    fn python_json() -> impl proptest::strategy::Strategy<Value = (String, String, bool)> {
+        use proptest::prelude::*;
+        let word = prop_oneof![Just("NaN"), Just("Infinity"), Just("-Infinity")];
+        let leaf = prop_oneof![
+            word.prop_map(|w| (w.to_string(), "null".to_string(), true)),
+            any::<i32>().prop_map(|n| (n.to_string(), n.to_string(), false)),
+            "(NaN|-Infinity|\\\\|\"|[a-z ]){0,6}".prop_map(|t| {
+                let q = serde_json::to_string(&t).unwrap();
+                (q.clone(), q, false)
+            }),
+        ];
+        leaf.prop_recursive(3, 24, 4, |inner| {
+            let join = |items: Vec<(String, String, bool)>, open: &str, close: &str, keys: bool| {
+                let (mut a, mut b, mut any) = (open.to_string(), open.to_string(), false);
+                for (i, (x, y, w)) in items.into_iter().enumerate() {
+                    let sep = if i > 0 { ", " } else { "" };
+                    let key = if keys {
+                        format!("\"NaN{i}\": ")
+                    } else {
+                        String::new()
+                    };
+                    a += &format!("{sep}{key}{x}");
+                    b += &format!("{sep}{key}{y}");
+                    any |= w;
+                }
+                (a + close, b + close, any)
+            };
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(move |v| join(v, "[", "]", false)),
+                proptest::collection::vec(inner, 0..4).prop_map(move |v| join(v, "{", "}", true)),
+            ]
+        })
+    }
+
+    proptest::proptest! {
+        /// Python's NaN and infinities are read as null wherever they are a
+        /// value, in a line or both halves of a KEY TAB VALUE line, and the
+        /// same words inside strings (keys too) are left as they are.
+        #[test]
+        fn python_constants_read_as_null_where_they_are_values(
+            (python, nulls, any) in python_json(),
+            (key, key_nulls, key_any) in python_json(),
+        ) {
+            let fixed = python_constants_as_null(python.as_bytes());
+            proptest::prop_assert_eq!(fixed, any.then(|| nulls.clone().into_bytes()));
+            let line = format!("{key}\t{python}");
+            let fixed = python_constants_as_null(line.as_bytes());
+            let want = (any || key_any).then(|| format!("{key_nulls}\t{nulls}").into_bytes());
+            proptest::prop_assert_eq!(fixed, want);
+            // A line that is not JSON once they are null (an array or
+            // object cut before its end) stays refused.
+            if python.starts_with(['[', '{']) {
+                let cut = &python.as_bytes()[..python.len() - 1];
+                proptest::prop_assert_eq!(python_constants_as_null(cut), None);
+            }
         }
     }
 

@@ -79,8 +79,17 @@ pub(crate) fn map_lines(
     }
     let mut sink = VecSink::default();
     let mut mapped = Mapped::default();
+    let mut read_as_null = 0;
     for (n, line) in lines.iter().enumerate() {
-        match mapper.map_line(line, &mut sink, counters) {
+        let r = crate::map_task::map_whole_line(
+            &mut *mapper,
+            line,
+            None,
+            &mut sink,
+            counters,
+            &mut read_as_null,
+        );
+        match r {
             Ok(_) => mapped.accepted.push(n),
             Err(RecordError::Fatal(e)) => return Err(e),
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
@@ -94,6 +103,10 @@ pub(crate) fn map_lines(
                 mapped.rejected += 1;
             }
         }
+    }
+    if read_as_null > 0 {
+        let name = format!("step {index}: {}", crate::counters::READ_AS_NULL);
+        counters.add(crate::counters::FRAMEWORK, &name, read_as_null as i64);
     }
     mapper
         .finish(&mut sink, counters)
@@ -338,4 +351,84 @@ pub fn run_in_memory_with<S: AsRef<[u8]>>(
         .map(|l| String::from_utf8_lossy(&l).into_owned())
         .collect();
     Ok((lines, counters))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Emitter, Json, Mapper, Step};
+    use serde::Deserialize;
+
+    /// Sums `x` per `k`, `x` a number the job needs (`f64`) or may lack.
+    #[derive(Clone, Default)]
+    struct SumX<const OPTIONAL: bool>;
+    #[derive(Deserialize)]
+    struct Row {
+        k: String,
+        x: Option<f64>,
+    }
+    #[derive(Deserialize)]
+    struct NeedsX {
+        k: String,
+        x: f64,
+    }
+    impl Mapper for SumX<true> {
+        type Input<'a> = Json<Row>;
+        type Key = String;
+        type Value = f64;
+        fn map(
+            &mut self,
+            Json(r): Json<Row>,
+            out: &mut Emitter<String, f64>,
+        ) -> Result<(), JobError> {
+            out.emit(&r.k, r.x.unwrap_or(0.0))
+        }
+    }
+    impl Mapper for SumX<false> {
+        type Input<'a> = Json<NeedsX>;
+        type Key = String;
+        type Value = f64;
+        fn map(
+            &mut self,
+            Json(r): Json<NeedsX>,
+            out: &mut Emitter<String, f64>,
+        ) -> Result<(), JobError> {
+            out.emit(&r.k, r.x)
+        }
+    }
+    struct SumJob<const OPTIONAL: bool>;
+    impl<const OPTIONAL: bool> Job for SumJob<OPTIONAL>
+    where
+        SumX<OPTIONAL>: Mapper,
+    {
+        fn name(&self) -> &str {
+            "sum_x"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(SumX::<OPTIONAL>).into()]
+        }
+    }
+
+    /// Python's NaN reads as null where the job's type takes null, and is
+    /// counted; where it needs a number, the line fails with its own
+    /// error, which says what NaN is.
+    #[test]
+    fn python_nan_is_null_where_a_job_takes_null() {
+        let lines = [r#"{"k": "a", "x": NaN}"#, r#"{"k": "b", "x": 2.5}"#];
+        let (out, c) = run_in_memory(&SumJob::<true>, &lines).unwrap();
+        assert_eq!(out, ["\"a\"\t0.0", "\"b\"\t2.5"]);
+        let counted = format!("step 0: {}", crate::counters::READ_AS_NULL);
+        assert_eq!(c.get(crate::counters::FRAMEWORK, &counted), 1);
+
+        let e = run_in_memory(&SumJob::<false>, &lines)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("<input>:1") && e.contains("allow_nan=False"),
+            "{e}"
+        );
+    }
 }

@@ -218,6 +218,7 @@ pub fn run_task(
     let mut counters = Counters::default();
     let mut policy = BadRecordPolicy::new(opts.skip_bad_records);
     let mut records_in = 0u64;
+    let mut read_as_null = 0u64;
     let reader = LineReader::new(input, 0, u64::MAX);
     let file = env.input_file.clone().unwrap_or_else(|| "-".into());
     let _ = writeln!(
@@ -280,6 +281,7 @@ pub fn run_task(
                     cut.then_some(opts.max_line_bytes),
                     &mut sink,
                     &mut counters,
+                    &mut read_as_null,
                 );
                 let location = || record_location(opts.step, &file, split_start, line_no, offset);
                 policy.check(&mut StderrKeeper(&mut *diag), r, location, line)?;
@@ -366,6 +368,13 @@ pub fn run_task(
         &format!("{role} output records"),
         sink.records as i64,
     );
+    if read_as_null > 0 {
+        counters.add(
+            FRAMEWORK,
+            crate::counters::READ_AS_NULL,
+            read_as_null as i64,
+        );
+    }
     if policy.skipped > 0 {
         counters.add(FRAMEWORK, "skipped records", policy.skipped as i64);
     }
