@@ -359,56 +359,50 @@ mod tests {
     use crate::{Emitter, Json, Mapper, Step};
     use serde::Deserialize;
 
-    /// Sums `x` per `k`, `x` a number the job needs (`f64`) or may lack.
+    /// Emits `x` per `k`: `X` is `f64` (a number the job needs) or
+    /// `Option<f64>` (one it may lack).
     #[derive(Clone, Default)]
-    struct SumX<const OPTIONAL: bool>;
+    struct EmitX<X>(std::marker::PhantomData<X>);
     #[derive(Deserialize)]
-    struct Row {
+    struct Row<X> {
         k: String,
-        x: Option<f64>,
+        x: X,
     }
-    #[derive(Deserialize)]
-    struct NeedsX {
-        k: String,
-        x: f64,
+    trait Number: for<'de> Deserialize<'de> + Clone + Send + Sync + 'static {
+        fn value(self) -> f64;
     }
-    impl Mapper for SumX<true> {
-        type Input<'a> = Json<Row>;
+    impl Number for f64 {
+        fn value(self) -> f64 {
+            self
+        }
+    }
+    impl Number for Option<f64> {
+        fn value(self) -> f64 {
+            self.unwrap_or(0.0)
+        }
+    }
+    impl<X: Number> Mapper for EmitX<X> {
+        type Input<'a> = Json<Row<X>>;
         type Key = String;
         type Value = f64;
         fn map(
             &mut self,
-            Json(r): Json<Row>,
+            Json(r): Json<Row<X>>,
             out: &mut Emitter<String, f64>,
         ) -> Result<(), JobError> {
-            out.emit(&r.k, r.x.unwrap_or(0.0))
+            out.emit(&r.k, r.x.value())
         }
     }
-    impl Mapper for SumX<false> {
-        type Input<'a> = Json<NeedsX>;
-        type Key = String;
-        type Value = f64;
-        fn map(
-            &mut self,
-            Json(r): Json<NeedsX>,
-            out: &mut Emitter<String, f64>,
-        ) -> Result<(), JobError> {
-            out.emit(&r.k, r.x)
-        }
-    }
-    struct SumJob<const OPTIONAL: bool>;
-    impl<const OPTIONAL: bool> Job for SumJob<OPTIONAL>
-    where
-        SumX<OPTIONAL>: Mapper,
-    {
+    struct SumJob<X>(std::marker::PhantomData<X>);
+    impl<X: Number + Default> Job for SumJob<X> {
         fn name(&self) -> &str {
-            "sum_x"
+            "emit_x"
         }
         fn description(&self) -> &str {
             ""
         }
         fn steps(&self) -> Vec<Step> {
-            vec![Step::map(SumX::<OPTIONAL>).into()]
+            vec![Step::map(EmitX::<X>::default()).into()]
         }
     }
 
@@ -418,12 +412,12 @@ mod tests {
     #[test]
     fn python_nan_is_null_where_a_job_takes_null() {
         let lines = [r#"{"k": "a", "x": NaN}"#, r#"{"k": "b", "x": 2.5}"#];
-        let (out, c) = run_in_memory(&SumJob::<true>, &lines).unwrap();
+        let (out, c) = run_in_memory(&SumJob::<Option<f64>>(Default::default()), &lines).unwrap();
         assert_eq!(out, ["\"a\"\t0.0", "\"b\"\t2.5"]);
         let counted = format!("step 0: {}", crate::counters::READ_AS_NULL);
         assert_eq!(c.get(crate::counters::FRAMEWORK, &counted), 1);
 
-        let e = run_in_memory(&SumJob::<false>, &lines)
+        let e = run_in_memory(&SumJob::<f64>(Default::default()), &lines)
             .unwrap_err()
             .to_string();
         assert!(
