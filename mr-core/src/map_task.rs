@@ -494,8 +494,8 @@ fn map_split(
 
 /// Maps `line`, unless the reader cut it at `cut_at` bytes (`--max-line-mb`):
 /// then it is a bad record, the mapper never seeing a part of a line. A
-/// line that does not decode because it holds Python's `NaN` or `Infinity`
-/// is mapped again with them as `null`
+/// line whose JSON does not decode at Python's `NaN` or `Infinity` is
+/// mapped again with them as `null`
 /// ([`crate::protocol::python_constants_as_null`]), and counted in
 /// `read_as_null`; if it fails again, its first error stands.
 pub(crate) fn map_whole_line(
@@ -517,7 +517,10 @@ pub(crate) fn map_whole_line(
     match mapper.map_line(line, sink, counters) {
         // A decode error comes before the mapper runs: nothing was emitted.
         Err(RecordError::Decode(reason)) => {
-            let Some(fixed) = crate::protocol::python_constants_as_null(line) else {
+            let fixed = crate::protocol::refused_python_constant(&reason)
+                .then(|| crate::protocol::python_constants_as_null(line))
+                .flatten();
+            let Some(fixed) = fixed else {
                 return Err(RecordError::Decode(reason));
             };
             match mapper.map_line(&fixed, sink, counters) {

@@ -271,6 +271,13 @@ const PYTHON_CONSTANT: &str = " (NaN, Infinity and -Infinity are not JSON: Pytho
     them as null, as the line's other damage or a field the job needs as a number does not \
     allow here; write null or a string instead, or --skip-bad-records keeps such lines aside)";
 
+/// Whether a decode error's `reason` is serde_json's refusal of a Python
+/// constant (as [`from_json`] words it): only such a line is worth reading
+/// again with [`python_constants_as_null`] (not a CSV line, say).
+pub(crate) fn refused_python_constant(reason: &str) -> bool {
+    reason.contains(PYTHON_CONSTANT)
+}
+
 /// Whether `e` (whose message is `said`) is serde_json's refusal of one of
 /// Python's non-JSON number constants in `json`: the error is at the token, or
 /// (`-Infinity`, an invalid number) just after its sign.
