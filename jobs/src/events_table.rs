@@ -57,7 +57,9 @@
 //! null and counted, in all in
 //! [`COUNTERS`] / [`WRONG_TYPE`] and by column (`wrong type, made null:
 //! page_url`). A `value` that is not a JSON object string is kept whole in
-//! the `value` column (counted in [`BAD_VALUE`]). A line that is not a
+//! the `value` column (counted in [`BAD_VALUE`]); one that is once
+//! Python's `NaN` and infinities in it are null is unfolded so (counted in
+//! [`VALUE_AS_NULL`]), as the engine reads such input lines. A line that is not a
 //! JSON object is a bad record (the engine's `--skip-bad-records` policy).
 //!
 //! # Ids
@@ -81,6 +83,10 @@ pub const COUNTERS: &str = "events_table";
 pub const WRONG_TYPE: &str = "fields of the wrong type (made null)";
 /// Counter of events whose `value` is not a JSON object string.
 pub const BAD_VALUE: &str = "events whose value is not a JSON object";
+/// Counter of events whose `value` string is a JSON object once Python's
+/// `NaN`, `Infinity` and `-Infinity` in it are read as null (`json.dumps`
+/// of a dict holding `float('nan')`), as the engine reads input lines.
+pub const VALUE_AS_NULL: &str = "values read with NaN or Infinity as null";
 /// Counter: fields left out because another of their source (the query,
 /// the value, the context) has their column's name but for case.
 pub const NAME_CLASH: &str = "fields left out: a name another field has but for case";
@@ -288,6 +294,21 @@ fn percent_decode(s: &str) -> String {
 #[derive(Clone, Copy, Default)]
 pub struct EventRows;
 
+/// The JSON object in a `value` string, if it is one: as it is, or once
+/// Python's non-JSON numbers in it are read as null (counted in
+/// [`VALUE_AS_NULL`]).
+fn object_in(s: &str, count: &mut dyn FnMut(&str)) -> Option<Map<String, Value>> {
+    match serde_json::from_str(s) {
+        Ok(fields) => Some(fields),
+        Err(_) => {
+            let fixed = mr_core::protocol::python_constants_as_null(s.as_bytes())?;
+            let fields = serde_json::from_slice(&fixed).ok()?;
+            count(VALUE_AS_NULL);
+            Some(fields)
+        }
+    }
+}
+
 impl EventRows {
     /// The row of one event, as ordered (column, value) pairs; `count`
     /// gets the name of each counter to add one to.
@@ -302,14 +323,14 @@ impl EventRows {
         let fields = match field(&["value", "event"]) {
             None | Some(Value::Null) => None,
             Some(Value::Object(fields)) => Some(fields),
-            Some(Value::String(s)) => match serde_json::from_str::<Map<String, Value>>(s) {
-                Ok(fields) => {
+            Some(Value::String(s)) => match object_in(s, count) {
+                Some(fields) => {
                     parsed = fields;
                     Some(&parsed)
                 }
                 // edX writes "" for an event without fields.
-                Err(_) if s.trim().is_empty() => None,
-                Err(_) => {
+                None if s.trim().is_empty() => None,
+                None => {
                     count(BAD_VALUE);
                     unfolded = Some(Value::from(s.as_str()));
                     None
@@ -641,6 +662,28 @@ mod tests {
         assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
         // Column order: the fixed columns first.
         assert!(out[0].starts_with("null\t{\"username\":\"ann\",\"time\":"));
+    }
+
+    /// A `value` string that Python's json.dumps wrote from a dict holding
+    /// float('nan') is unfolded with null there, and counted; the words in
+    /// its strings stay.
+    #[test]
+    fn a_python_value_with_nan_is_unfolded_with_null() {
+        let lines = [
+            r#"{"key": "user.video.lecture.action", "value": "{\"currentTime\": NaN, \"height\": 3, \"type\": \"NaN\"}", "username": "ann"}"#,
+            r#"{"key": "user.video.lecture.action", "value": "{\"currentTime\": NaN", "username": "bob"}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        assert_eq!(rows[0]["currentTime"], Value::Null);
+        assert_eq!(rows[0]["height"], 3);
+        assert_eq!(rows[0]["type"], "NaN");
+        assert_eq!(
+            rows[1]["value"], "{\"currentTime\": NaN",
+            "not JSON even so: kept whole"
+        );
+        assert_eq!(counters.get(COUNTERS, VALUE_AS_NULL), 1);
+        assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
     }
 
     /// No field takes another's column (found by a probe: a query's

@@ -492,12 +492,16 @@ fn map_split(
     Ok(rest)
 }
 
+/// Said of a line that fails once its NaN and infinities are read as null.
+const AS_NULL: &str = " (with its NaN, Infinity and -Infinity read as null: JSON has no \
+    such numbers, Python's json.dumps writes them; columns count in the line so read)";
+
 /// Maps `line`, unless the reader cut it at `cut_at` bytes (`--max-line-mb`):
 /// then it is a bad record, the mapper never seeing a part of a line. A
 /// line whose JSON does not decode at Python's `NaN` or `Infinity` is
 /// mapped again with them as `null`
 /// ([`crate::protocol::python_constants_as_null`]), and counted in
-/// `read_as_null`; if it fails again, its first error stands.
+/// `read_as_null`; if it fails again, that error is given, saying so.
 pub(crate) fn map_whole_line(
     mapper: &mut dyn MapFn,
     line: &[u8],
@@ -528,10 +532,10 @@ pub(crate) fn map_whole_line(
                     *read_as_null += 1;
                     Ok(mapped)
                 }
-                Err(RecordError::Decode(_)) => Err(RecordError::Decode(reason)),
-                Err(RecordError::Job(e)) => Err(RecordError::Job(format!(
-                    "{e} (its NaN or Infinity, which JSON has not, was read as null)"
-                ))),
+                // What is wrong once they are null: the line's other
+                // damage, or a field the job needs as a number.
+                Err(RecordError::Decode(e)) => Err(RecordError::Decode(format!("{e}{AS_NULL}"))),
+                Err(RecordError::Job(e)) => Err(RecordError::Job(format!("{e}{AS_NULL}"))),
                 Err(fatal) => Err(fatal),
             }
         }

@@ -267,15 +267,17 @@ fn lone_surrogate(said: &str, json: &[u8]) -> bool {
 /// What `NaN`, `Infinity` and `-Infinity` are, after serde_json's message
 /// for the token.
 const PYTHON_CONSTANT: &str = " (NaN, Infinity and -Infinity are not JSON: Python's \
-    json.dumps writes them for float('nan') and float('inf') unless allow_nan=False. mr reads \
-    them as null, as the line's other damage or a field the job needs as a number does not \
-    allow here; write null or a string instead, or --skip-bad-records keeps such lines aside)";
+    json.dumps writes them for float('nan') and float('inf') unless allow_nan=False; a \
+    mapper's input line is read with them as null, other JSON is not: write null or a string \
+    instead, or --skip-bad-records keeps such records aside)";
 
 /// Whether a decode error's `reason` is serde_json's refusal of a Python
-/// constant (as [`from_json`] words it): only such a line is worth reading
-/// again with [`python_constants_as_null`] (not a CSV line, say).
+/// constant (as [`from_json`] words it: the explanation is its end, since
+/// no other note goes with it): only such a line is worth reading again
+/// with [`python_constants_as_null`] (not a CSV line, say). A comparison
+/// of its end, not a search: a log of such lines pays it on each.
 pub(crate) fn refused_python_constant(reason: &str) -> bool {
-    reason.contains(PYTHON_CONSTANT)
+    reason.ends_with(PYTHON_CONSTANT)
 }
 
 /// Whether `e` (whose message is `said`) is serde_json's refusal of one of
@@ -759,6 +761,7 @@ mod tests {
         ] {
             let e = from_json::<serde_json::Value>(line.as_bytes(), |e| e.to_string()).unwrap_err();
             assert!(e.0.contains("allow_nan=False"), "{line}: {}", e.0);
+            assert!(refused_python_constant(&e.0), "{line}: {}", e.0);
         }
         // The words inside strings, or other errors, say nothing of them.
         for line in [
@@ -770,6 +773,7 @@ mod tests {
         ] {
             let e = from_json::<serde_json::Value>(line.as_bytes(), |e| e.to_string()).unwrap_err();
             assert!(!e.0.contains("allow_nan"), "{line}: {}", e.0);
+            assert!(!refused_python_constant(&e.0), "{line}: {}", e.0);
         }
     }
 

@@ -381,6 +381,11 @@ mod tests {
             self.unwrap_or(0.0)
         }
     }
+    impl Number for serde_json::Value {
+        fn value(self) -> f64 {
+            self.as_f64().unwrap_or(0.0)
+        }
+    }
     impl<X: Number> Mapper for EmitX<X> {
         type Input<'a> = Json<Row<X>>;
         type Key = String;
@@ -407,8 +412,8 @@ mod tests {
     }
 
     /// Python's NaN reads as null where the job's type takes null, and is
-    /// counted; where it needs a number, the line fails with its own
-    /// error, which says what NaN is.
+    /// counted; where it needs a number, or the line has other damage, the
+    /// line fails with what is wrong once NaN is null, saying so.
     #[test]
     fn python_nan_is_null_where_a_job_takes_null() {
         let lines = [r#"{"k": "a", "x": NaN}"#, r#"{"k": "b", "x": 2.5}"#];
@@ -421,7 +426,17 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(
-            e.contains("<input>:1") && e.contains("allow_nan=False"),
+            e.contains("<input>:1") && e.contains("expected f64") && e.contains("read as null"),
+            "{e}"
+        );
+
+        // The line's other damage is named, not hidden behind its NaN.
+        let big = [r#"{"k": "a", "x": 123456789012345678901234567890, "y": NaN}"#];
+        let e = run_in_memory(&SumJob::<serde_json::Value>(Default::default()), &big)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("does not fit in 64 bits") && e.contains("read as null"),
             "{e}"
         );
     }
