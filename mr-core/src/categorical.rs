@@ -315,7 +315,7 @@ impl Dictionary {
         let mut files = Vec::new();
         for (col, values) in &self.columns {
             let path = dir.join(format!("{}.jsonl", file_name(col)));
-            std::fs::write(&path, file_text(pairs(values))?)
+            write_file(&path, |w| write_entries(w, pairs(values)))
                 .map_err(|e| crate::Error::io("writing", &path, e))?;
             files.push(path);
         }
@@ -326,54 +326,21 @@ impl Dictionary {
     /// file has no values). Each value is checked to be there once: a
     /// store of millions of usernames is read in about a second.
     pub fn read(dir: &Path, columns: &[String]) -> Result<Dictionary, crate::Error> {
-        #[derive(Deserialize)]
-        struct Entry<'a> {
-            id: usize,
-            #[serde(borrow)]
-            value: Cow<'a, str>,
-            count: u64,
-        }
         let mut out = Dictionary::default();
         for col in columns {
             let path = dir.join(format!("{}.jsonl", file_name(col)));
-            let text = match std::fs::read(&path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => Vec::new(),
-                Err(e) => return Err(crate::Error::io("reading", &path, e)),
-            };
-            let at = |i: usize| format!("dictionary {}:{}", path.display(), i + 1);
             let mut values = Vec::new();
             let mut lines = Vec::new(); // each value's line number, for errors
-            for (i, line) in text.split(|&b| b == b'\n').enumerate() {
-                if line.is_empty() {
-                    continue;
-                }
-                let e = match plain_entry(line) {
-                    Some((count, id, value)) => Entry {
-                        id,
-                        value: Cow::Borrowed(value),
-                        count,
-                    },
-                    None => serde_json::from_slice(line).map_err(|e| crate::Error::Format {
-                        what: at(i),
-                        reason: e.to_string(),
-                    })?,
-                };
-                if e.id != values.len() {
-                    return Err(crate::Error::Format {
-                        what: at(i),
-                        reason: format!("id {} where {} was expected", e.id, values.len()),
-                    });
-                }
+            each_entry(&path, |i, e| {
                 values.push((e.value.into_owned(), e.count));
                 lines.push(i);
-            }
+            })?;
             let mut seen: FxHashMap<&str, usize> =
                 FxHashMap::with_capacity_and_hasher(values.len(), Default::default());
             for (id, (value, _)) in values.iter().enumerate() {
                 if let Some(first) = seen.insert(value, id) {
                     return Err(crate::Error::Format {
-                        what: at(lines[id]),
+                        what: format!("dictionary {}:{}", path.display(), lines[id] + 1),
                         reason: format!("value {value:?} has id {first} already"),
                     });
                 }
@@ -385,7 +352,54 @@ impl Dictionary {
     }
 }
 
-/// A dictionary line as [`file_text`] writes it for a value without
+/// One line of a dictionary file.
+#[derive(Deserialize)]
+struct Entry<'a> {
+    id: usize,
+    #[serde(borrow)]
+    value: Cow<'a, str>,
+    count: u64,
+}
+
+/// Reads the dictionary file at `path` (none: no values), giving `f` each
+/// entry and its line's index, and checks that the ids are 0, 1, 2, ...;
+/// returns how many there are.
+fn each_entry(path: &Path, mut f: impl FnMut(usize, Entry<'_>)) -> Result<usize, crate::Error> {
+    let text = match std::fs::read(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(crate::Error::io("reading", path, e)),
+    };
+    let at = |i: usize| format!("dictionary {}:{}", path.display(), i + 1);
+    let mut n = 0;
+    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+        if line.is_empty() {
+            continue;
+        }
+        let e = match plain_entry(line) {
+            Some((count, id, value)) => Entry {
+                id,
+                value: Cow::Borrowed(value),
+                count,
+            },
+            None => serde_json::from_slice(line).map_err(|e| crate::Error::Format {
+                what: at(i),
+                reason: e.to_string(),
+            })?,
+        };
+        if e.id != n {
+            return Err(crate::Error::Format {
+                what: at(i),
+                reason: format!("id {} where {n} was expected", e.id),
+            });
+        }
+        f(i, e);
+        n += 1;
+    }
+    Ok(n)
+}
+
+/// A dictionary line as [`write_entries`] writes it for a value without
 /// escapes, `{"count":N,"id":N,"value":"..."}`, read without a parser:
 /// `(count, id, value)`. `None` for any other line (escapes, other
 /// spacing or order, a number out of range), which serde_json reads.
@@ -422,29 +436,40 @@ fn plain_entry(line: &[u8]) -> Option<(u64, usize, &str)> {
     ))
 }
 
-/// A dictionary file's text: `{"count":N,"id":N,"value":"..."}` lines in id
-/// order (the keys sorted, as every dictionary written so far has them).
-fn file_text<'a>(
-    values: impl ExactSizeIterator<Item = (&'a str, u64)> + Clone,
-) -> Result<Vec<u8>, crate::Error> {
+/// Writes a dictionary file's lines, `{"count":N,"id":N,"value":"..."}` in
+/// id order (the keys sorted, as every dictionary written so far has
+/// them), to `w`, a line at a time (a store holds millions).
+fn write_entries<'a>(
+    w: &mut dyn std::io::Write,
+    values: impl Iterator<Item = (&'a str, u64)>,
+) -> std::io::Result<()> {
     #[derive(serde::Serialize)]
     struct Entry<'a> {
         count: u64,
         id: usize,
         value: &'a str,
     }
-    let mut text = Vec::with_capacity(values.clone().map(|(v, _)| v.len() + 32).sum());
     for (id, (value, count)) in values.enumerate() {
-        let entry = Entry { count, id, value };
-        serde_json::to_writer(&mut text, &entry)
-            .map_err(|e| crate::Error::Internal(e.to_string()))?;
-        text.push(b'\n');
+        serde_json::to_writer(&mut *w, &Entry { count, id, value })?;
+        w.write_all(b"\n")?;
     }
-    Ok(text)
+    Ok(())
 }
 
-/// A column's values and counts, borrowed, for [`file_text`].
-fn pairs(values: &[(String, u64)]) -> impl ExactSizeIterator<Item = (&str, u64)> + Clone {
+/// Creates the file at `path` with what `write` writes to it, buffered.
+fn write_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+) -> std::io::Result<std::fs::File> {
+    use std::io::Write;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, std::fs::File::create(path)?);
+    write(&mut w)?;
+    w.flush()?;
+    w.into_inner().map_err(std::io::IntoInnerError::into_error)
+}
+
+/// A column's values and counts, borrowed, for [`write_entries`].
+fn pairs(values: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
     values.iter().map(|(v, n)| (v.as_str(), *n))
 }
 
@@ -525,11 +550,12 @@ pub struct Store {
 }
 
 impl Store {
-    /// The store at `dir`, read once if it exists (created by the first
+    /// The store at `dir`, checked if it exists (created by the first
     /// [`assign`](Self::assign) otherwise, so that a run refused for
     /// another reason leaves nothing): a store that cannot be read or
     /// written, is damaged, or is not a dictionary store fails the run
-    /// before anything runs.
+    /// before anything runs. (A value given two ids, which only a hand edit
+    /// makes, is found by `assign`, before anything is written.)
     pub fn open(dir: &Path, columns: &[String]) -> Result<Store, crate::Error> {
         let config = |reason: &str| {
             crate::Error::Config(format!("--dictionary-store {}: {reason}", dir.display()))
@@ -549,7 +575,7 @@ impl Store {
             dir: dir.to_path_buf(),
         };
         if dir.is_dir() {
-            store.read(columns)?;
+            store.check(columns)?;
             // Writable: said now, not once the job has run.
             let probe = dir.join(format!(".mr-store.probe-{}", std::process::id()));
             std::fs::write(&probe, b"")
@@ -568,31 +594,55 @@ impl Store {
     /// number of ids the store has given per column ([`STORE_SIZES`],
     /// returned too: every column's, for the next write).
     fn read(&self, columns: &[String]) -> Result<(Dictionary, Sizes), crate::Error> {
+        let sizes = self.sizes()?;
         let dict = Dictionary::read(&self.dir, columns)?;
-        let sizes_path = self.dir.join(STORE_SIZES);
-        let sizes: Sizes = match std::fs::read(&sizes_path) {
-            Ok(text) => serde_json::from_slice(&text).map_err(|e| crate::Error::Format {
-                what: format!("dictionary store sizes {}", sizes_path.display()),
-                reason: e.to_string(),
-            })?,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
-            Err(e) => return Err(crate::Error::io("reading", &sizes_path, e)),
-        };
         for (col, values) in &dict.columns {
-            let given = sizes.get(col).copied().unwrap_or(0);
-            if values.len() < given {
-                let file = self.dir.join(format!("{}.jsonl", file_name(col)));
-                return Err(crate::Error::Config(format!(
-                    "the dictionary store's {} holds {} values where the store has given {given} \
-                     ids: it was emptied, cut short or replaced, and its ids would go to other \
-                     values. Put the file back (every output made with the store holds a copy \
-                     of it as it was then, in _dictionaries/)",
-                    file.display(),
-                    values.len()
-                )));
-            }
+            self.check_size(col, values.len(), &sizes)?;
         }
         Ok((dict, sizes))
+    }
+
+    /// Checks the store's files of `columns` as [`read`](Self::read) does,
+    /// but for a value given twice (found under the lock), without holding
+    /// them: what [`open`](Self::open) does before the job runs.
+    fn check(&self, columns: &[String]) -> Result<(), crate::Error> {
+        let sizes = self.sizes()?;
+        for col in columns {
+            let path = self.dir.join(format!("{}.jsonl", file_name(col)));
+            let n = each_entry(&path, |_, _| {})?;
+            self.check_size(col, n, &sizes)?;
+        }
+        Ok(())
+    }
+
+    /// How many ids the store has given per column ([`STORE_SIZES`]).
+    fn sizes(&self) -> Result<Sizes, crate::Error> {
+        let path = self.dir.join(STORE_SIZES);
+        match std::fs::read(&path) {
+            Ok(text) => serde_json::from_slice(&text).map_err(|e| crate::Error::Format {
+                what: format!("dictionary store sizes {}", path.display()),
+                reason: e.to_string(),
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(BTreeMap::new()),
+            Err(e) => Err(crate::Error::io("reading", &path, e)),
+        }
+    }
+
+    /// Refuses a column file holding fewer values (`len`) than the store
+    /// has given ids.
+    fn check_size(&self, col: &str, len: usize, sizes: &Sizes) -> Result<(), crate::Error> {
+        let given = sizes.get(col).copied().unwrap_or(0);
+        if len >= given {
+            return Ok(());
+        }
+        let file = self.dir.join(format!("{}.jsonl", file_name(col)));
+        Err(crate::Error::Config(format!(
+            "the dictionary store's {} holds {len} values where the store has given {given} \
+             ids: it was emptied, cut short or replaced, and its ids would go to other \
+             values. Put the file back (every output made with the store holds a copy \
+             of it as it was then, in _dictionaries/)",
+            file.display(),
+        )))
     }
 
     /// Under the store's lock: reads the store, gives the values of
@@ -646,30 +696,34 @@ impl Store {
             let total = pairs(values)
                 .enumerate()
                 .map(|(i, (v, n))| (v, n.saturating_add(old.get(i).copied().unwrap_or(0))));
-            self.replace(&format!("{}.jsonl", file_name(col)), &file_text(total)?)?;
+            self.replace(&format!("{}.jsonl", file_name(col)), |w| {
+                write_entries(w, total)
+            })?;
             sizes.insert(col.clone(), values.len());
         }
         // After the columns: a kill in between leaves sizes that are smaller
         // than the files, which is fine (ids only grow).
-        let text = serde_json::to_vec(&sizes).map_err(|e| crate::Error::Internal(e.to_string()))?;
-        self.replace(STORE_SIZES, &text)?;
+        self.replace(STORE_SIZES, |w| Ok(serde_json::to_writer(w, &sizes)?))?;
         crate::output::commit::sync_path(&self.dir)?;
         Ok(run)
     }
 
-    /// Replaces the store's file `name` with `text`: written to a hidden
-    /// temporary file, synced, renamed over it (the temporary file removed
-    /// if that fails).
-    fn replace(&self, name: &str, text: &[u8]) -> Result<(), crate::Error> {
-        use std::io::Write;
+    /// Replaces the store's file `name` with what `write` writes: to a
+    /// hidden temporary file, synced, renamed over it (the temporary file
+    /// removed if that fails).
+    fn replace(
+        &self,
+        name: &str,
+        write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
+    ) -> Result<(), crate::Error> {
         let path = self.dir.join(name);
         let tmp = self.dir.join(format!(
             ".{}.tmp-{}",
             name.trim_start_matches('.'),
             std::process::id()
         ));
-        let written = std::fs::File::create(&tmp)
-            .and_then(|mut f| f.write_all(text).and_then(|()| f.sync_all()))
+        let written = write_file(&tmp, write)
+            .and_then(|f| f.sync_all())
             .and_then(|()| std::fs::rename(&tmp, &path));
         written.map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
@@ -966,7 +1020,7 @@ mod tests {
 
     proptest::proptest! {
         /// The parser-free reading of a dictionary line never differs from
-        /// serde_json's: every line `file_text` writes reads back as it was
+        /// serde_json's: every line `write_entries` writes reads back as it was
         /// (by the fast path unless the value holds an escape), and any
         /// line it reads, even one cut or changed anywhere, serde_json
         /// reads alike.
@@ -978,8 +1032,9 @@ mod tests {
             cut in 0usize..80,
             change in (0usize..80, proptest::num::u8::ANY),
         ) {
-            let text = file_text([(value.as_str(), count)].into_iter()).unwrap();
-            // file_text numbers from 0: make the wanted id by hand.
+            let mut text = Vec::new();
+            write_entries(&mut text, [(value.as_str(), count)].into_iter()).unwrap();
+            // write_entries numbers from 0: make the wanted id by hand.
             let text = String::from_utf8(text).unwrap().replacen("\"id\":0,", &format!("\"id\":{id},"), 1);
             let line = text.trim_end().as_bytes();
             proptest::prop_assert_eq!(by_serde(line), Some((count, id, value.clone())));
@@ -1270,6 +1325,17 @@ mod tests {
         .unwrap();
         let e = Store::open(&new, &cols).unwrap_err().to_string();
         assert!(e.contains("id 1 where 0 was expected"), "{e}");
+        // A value given two ids (a hand edit): open does not hold the
+        // values to see it; giving ids does, before it writes anything.
+        let twice =
+            "{\"count\":1,\"id\":0,\"value\":\"x\"}\n{\"count\":2,\"id\":1,\"value\":\"x\"}\n";
+        std::fs::write(new.join("c.jsonl"), twice).unwrap();
+        let opened = Store::open(&new, &cols).unwrap();
+        let e = opened
+            .assign(counted(&[("z".into(), 1)]), &cols)
+            .unwrap_err();
+        assert!(e.to_string().contains("has id 0 already"), "{e}");
+        assert_eq!(std::fs::read_to_string(new.join("c.jsonl")).unwrap(), twice);
         // A killed writer's temporary file is removed by the next run.
         std::fs::write(new.join("c.jsonl"), &full).unwrap();
         std::fs::write(new.join(".c.jsonl.tmp-99999"), "half").unwrap();
