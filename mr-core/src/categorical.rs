@@ -361,18 +361,28 @@ struct Entry<'a> {
     count: u64,
 }
 
-/// Reads the dictionary file at `path` (none: no values), giving `f` each
-/// entry and its line's index, and checks that the ids are 0, 1, 2, ...;
-/// returns how many there are.
+/// Reads the dictionary file at `path` (none: no values), a line at a
+/// time (a store's file can be hundreds of MB), giving `f` each entry and
+/// its line's index, and checks that the ids are 0, 1, 2, ...; returns how
+/// many there are.
 fn each_entry(path: &Path, mut f: impl FnMut(usize, Entry<'_>)) -> Result<usize, crate::Error> {
-    let text = match std::fs::read(path) {
-        Ok(t) => t,
+    use std::io::BufRead;
+    let file = match std::fs::File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
         Err(e) => return Err(crate::Error::io("reading", path, e)),
     };
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
     let at = |i: usize| format!("dictionary {}:{}", path.display(), i + 1);
-    let mut n = 0;
-    for (i, line) in text.split(|&b| b == b'\n').enumerate() {
+    let (mut n, mut buf) = (0, Vec::new());
+    for i in 0.. {
+        buf.clear();
+        match reader.read_until(b'\n', &mut buf) {
+            Ok(0) => break,
+            Ok(_) => {}
+            Err(e) => return Err(crate::Error::io("reading", path, e)),
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
         if line.is_empty() {
             continue;
         }
