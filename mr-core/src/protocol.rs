@@ -324,8 +324,8 @@ fn python_constant(e: &serde_json::Error, said: &str, json: &[u8]) -> bool {
 /// when both halves are. The engine maps a line that fails to decode
 /// again this way and counts it ([`crate::counters::READ_AS_NULL`]), so a
 /// job reads a Python-written log as mrjob does, except that such a number
-/// is null: a field the job reads as a number still fails, with the
-/// line's own error.
+/// is null: a field the job needs as a number still fails, with the error
+/// of the line so read, which says that it was.
 ///
 /// ```
 /// use mr_core::protocol::python_constants_as_null;
