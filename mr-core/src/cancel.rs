@@ -266,8 +266,17 @@ pub fn force_exit() -> ! {
     let _held = lock(&CRITICAL);
     let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
     for p in paths {
-        // Best effort: the process is going away with an error anyway.
-        let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+        // Best effort: the process is going away with an error anyway. A
+        // task still running (it stops at its next check) can create a
+        // spill file in a directory being removed, which then fails as
+        // not empty: removed again, for up to a fifth of a second.
+        for _ in 0..20 {
+            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
+            if std::fs::symlink_metadata(&p).is_err() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
     }
     if let Some(said) = interrupted_after_commit() {
         eprintln!("mr: {said}");
