@@ -1392,7 +1392,8 @@ fn python_nan_and_infinity_are_read_as_null_and_counted() {
             "{\"page_url\": \"/c\", \"x\": NaN\n",
         ),
     );
-    let o = w.mr(&["run", "url_views", "-i", "logs", "-o", "out"]);
+    let args = ["run", "url_views", "-i", "logs", "-o", "out"];
+    let o = w.mr(&args);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let err = stderr(&o);
     assert!(
@@ -1401,15 +1402,7 @@ fn python_nan_and_infinity_are_read_as_null_and_counted() {
     );
     assert!(!w.path("out").exists());
 
-    let o = ok(w.mr(&[
-        "run",
-        "url_views",
-        "-i",
-        "logs",
-        "-o",
-        "out",
-        "--skip-bad-records",
-    ]));
+    let o = ok(w.mr(&[&args[..], &["--skip-bad-records"]].concat()));
     let err = stderr(&o);
     assert_eq!(
         sorted(&read_parts(&w.path("out"))),

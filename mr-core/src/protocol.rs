@@ -354,11 +354,7 @@ pub fn python_constants_as_null(line: &[u8]) -> Option<Vec<u8>> {
                 }
             }
             c => {
-                let (word, len) = if c == b'N' {
-                    (&b"NaN"[..], 3)
-                } else {
-                    (&b"Infinity"[..], 8)
-                };
+                let word = if c == b'N' { &b"NaN"[..] } else { b"Infinity" };
                 if !line[i..].starts_with(word) {
                     i += 1;
                     continue;
@@ -366,7 +362,7 @@ pub fn python_constants_as_null(line: &[u8]) -> Option<Vec<u8>> {
                 let minus = c == b'I' && i > copied && line[i - 1] == b'-';
                 out.extend_from_slice(&line[copied..i - usize::from(minus)]);
                 out.extend_from_slice(b"null");
-                i += len;
+                i += word.len();
                 copied = i;
             }
         }
