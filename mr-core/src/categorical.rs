@@ -33,7 +33,7 @@
 //! ([`COUNTERS`] / [`NOT_A_STRING`]); null stays null.
 
 use crate::fold::Count;
-use crate::protocol::split_record;
+use crate::protocol::{MaybeStr, split_record};
 use crate::{Emitter, Job, JobError, Mapper, Step, TaskContext};
 use serde::Deserialize;
 use serde::de::{Deserializer, MapAccess, Visitor};
@@ -55,8 +55,20 @@ pub const NOT_A_STRING: &str = "non-string values in categorical columns";
 /// Where a run's dictionaries go, under the output directory.
 pub const DICTIONARIES: &str = "_dictionaries";
 
-/// A JSON object's fields, in order, as raw JSON text.
+/// A JSON object's fields, in order, as raw JSON text: names borrowed from
+/// the record unless escaped, values as they are written.
 struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
+
+impl<'a> Fields<'a> {
+    /// The fields of `obj`, a record's JSON object. The text is checked as
+    /// UTF-8 once, then read as a `str`: reading it as bytes would check
+    /// each raw value again, the bulk of a record.
+    fn of(obj: &'a [u8]) -> Result<Fields<'a>, JobError> {
+        let text = std::str::from_utf8(obj)
+            .map_err(|e| JobError::msg(format!("not a JSON object: not UTF-8: {e}")))?;
+        serde_json::from_str(text).map_err(|e| JobError::msg(format!("not a JSON object: {e}")))
+    }
+}
 
 impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -67,9 +79,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                let mut v = Vec::new();
-                while let Some(k) = m.next_key::<Cow<'de, str>>()? {
-                    v.push((k, m.next_value::<&'de RawValue>()?));
+                let mut v = Vec::with_capacity(32);
+                // A name is borrowed unless it holds an escape (serde's own
+                // `Cow` would copy every one).
+                while let Some(MaybeStr(k)) = m.next_key::<MaybeStr<'de>>()? {
+                    v.push((k.unwrap_or_default(), m.next_value::<&'de RawValue>()?));
                 }
                 Ok(Fields(v))
             }
@@ -138,8 +152,7 @@ impl Mapper for CountValues {
         if obj.trim_ascii().is_empty() {
             return Ok(());
         }
-        let fields: Fields = serde_json::from_slice(obj)
-            .map_err(|e| JobError::msg(format!("not a JSON object: {e}")))?;
+        let fields = Fields::of(obj)?;
         let mut key = (String::new(), String::new());
         for (name, raw) in &fields.0 {
             if !self.columns.iter().any(|c| c == name) {
@@ -864,21 +877,23 @@ impl Mapper for EncodeColumns {
                 "the dictionaries were not read (init did not run)",
             ));
         };
-        let fields: Fields = serde_json::from_slice(obj)
-            .map_err(|e| JobError::msg(format!("not a JSON object: {e}")))?;
+        let fields = Fields::of(obj)?;
         let mut text = String::with_capacity(obj.len());
         text.push('{');
         for (i, (name, raw)) in fields.0.iter().enumerate() {
             if i > 0 {
                 text.push(',');
             }
-            text.push_str(&serde_json::to_string(name)?);
+            push_name(&mut text, name)?;
             text.push(':');
             match ids.get(name.as_ref()) {
                 None => text.push_str(raw.get()),
                 Some(ids) => match as_string(raw) {
                     Ok(Some(v)) => match ids.get(v.as_ref()) {
-                        Some(id) => text.push_str(&id.to_string()),
+                        Some(id) => {
+                            use std::fmt::Write;
+                            let _ = write!(text, "{id}");
+                        }
                         None => {
                             return Err(JobError::msg(format!(
                                 "value {v:?} of column {name} is not in its dictionary"
@@ -896,6 +911,22 @@ impl Mapper for EncodeColumns {
         text.push('}');
         out.emit(&(), RawValue::from_string(text)?)
     }
+}
+
+/// Appends `name`, a field name as [`Fields`] read it, as JSON text. A
+/// borrowed name had no escape in the record, so its text there, quoted,
+/// is its JSON (a JSON string without escapes holds no quote, backslash or
+/// control character); an escaped one is written again.
+fn push_name(text: &mut String, name: &Cow<'_, str>) -> Result<(), serde_json::Error> {
+    match name {
+        Cow::Borrowed(n) => {
+            text.push('"');
+            text.push_str(n);
+            text.push('"');
+        }
+        Cow::Owned(n) => text.push_str(&serde_json::to_string(n)?),
+    }
+    Ok(())
 }
 
 /// Stage 1 as a job (`[column, value] TAB count` lines).
@@ -941,6 +972,9 @@ mod tests {
             r#"{"a":"/x","u":"bob"}"#,
             r#"{"u":null,"a":3}"#,
             r#"{"u":"cy"}"#,
+            // Names with escapes: a chosen column's, and another written
+            // back as JSON; a value with an escape is the same value.
+            r#"{"\u0075":"b\u006fb","q\"\\\t":"\/z"}"#,
         ];
         let cols = vec!["u".to_string(), "a".to_string()];
         let (counts, c) = run_in_memory(&CountJob(cols.clone()), &rows).unwrap();
@@ -948,7 +982,7 @@ mod tests {
         let d = Dictionary::from_counts(counts.iter().map(|l| l.as_bytes())).unwrap();
         assert_eq!(
             d.columns["u"],
-            [("bob".into(), 2), ("ann".into(), 1), ("cy".into(), 1)]
+            [("bob".into(), 3), ("ann".into(), 1), ("cy".into(), 1)]
         );
         let dir = tempfile::tempdir().unwrap();
         d.write(dir.path()).unwrap();
@@ -969,6 +1003,7 @@ mod tests {
                 "null\t{\"a\":0,\"u\":0}",
                 "null\t{\"u\":null,\"a\":null}",
                 "null\t{\"u\":2}",
+                "null\t{\"u\":0,\"q\\\"\\\\\\t\":\"\\/z\"}",
             ]
         );
     }
