@@ -73,9 +73,11 @@
 //! run's ids (new values get the next ones), so tables loaded day after day
 //! share them.
 
-use mr_core::{ColumnType, Emitter, Job, JobError, Json, Mapper, Step};
+use mr_core::protocol::{MaybeStr, RawFields};
+use mr_core::{ColumnType, Emitter, Job, JobError, Mapper, Step};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
+use std::borrow::Cow;
 
 /// Counter group of this job.
 pub const COUNTERS: &str = "events_table";
@@ -309,21 +311,78 @@ fn object_in(s: &str, count: &mut dyn FnMut(&str)) -> Option<Map<String, Value>>
     }
 }
 
+/// A top-level field's value, read from its raw text.
+enum Field<'a> {
+    Null,
+    /// A string, borrowed from the line unless it holds escapes.
+    Str(Cow<'a, str>),
+    /// Anything else.
+    Other(Value),
+}
+
+impl<'a> Field<'a> {
+    fn of(raw: &'a RawValue) -> Field<'a> {
+        let text = raw.get();
+        match text.as_bytes().first() {
+            Some(b'n') => Field::Null,
+            Some(b'"') => match serde_json::from_str::<MaybeStr<'a>>(text) {
+                Ok(MaybeStr(Some(s))) => Field::Str(s),
+                _ => Field::Null,
+            },
+            _ => Field::Other(serde_json::from_str(text).unwrap_or(Value::Null)),
+        }
+    }
+}
+
+/// The value of the first of `names` the event has (the last one when a
+/// name repeats, as a JSON object read into a map keeps it).
+fn field<'a>(event: &[(Cow<'a, str>, &'a RawValue)], names: &[&str]) -> Option<Field<'a>> {
+    names.iter().find_map(|n| {
+        event
+            .iter()
+            .rev()
+            .find(|(k, _)| k == n)
+            .map(|(_, raw)| Field::of(raw))
+    })
+}
+
+/// A cell of a row: a string (borrowed from the line where it can be) or
+/// any JSON value.
+#[derive(Debug)]
+enum Cell<'a> {
+    Str(Cow<'a, str>),
+    Json(Value),
+}
+
+impl serde::Serialize for Cell<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Cell::Str(v) => s.serialize_str(v),
+            Cell::Json(v) => v.serialize(s),
+        }
+    }
+}
+
+/// A row: (column, cell) pairs in order.
+type Row<'a> = Vec<(Cow<'static, str>, Cell<'a>)>;
+
 impl EventRows {
-    /// The row of one event, as ordered (column, value) pairs; `count`
-    /// gets the name of each counter to add one to.
-    pub fn row(event: &Map<String, Value>, count: &mut dyn FnMut(&str)) -> Vec<(String, Value)> {
-        let mut row: Vec<(String, Value)> = Vec::with_capacity(24);
-        let field = |names: &[&str]| names.iter().find_map(|n| event.get(*n));
+    /// The row of one event; `count` gets the name of each counter to add
+    /// one to.
+    fn row<'a>(event: &[(Cow<'a, str>, &'a RawValue)], count: &mut dyn FnMut(&str)) -> Row<'a> {
+        let mut row: Row<'a> = Vec::with_capacity(24);
         // The event's own fields: a JSON object in a string (edX's browser
         // events, every Coursera event) or an object (edX's server events).
         let parsed;
         // A value that is not an object is kept whole, as text.
         let mut unfolded = None;
-        let fields = match field(&["value", "event"]) {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(fields)) => Some(fields),
-            Some(Value::String(s)) => match object_in(s, count) {
+        let fields = match field(event, &["value", "event"]) {
+            None | Some(Field::Null | Field::Other(Value::Null)) => None,
+            Some(Field::Other(Value::Object(fields))) => {
+                parsed = fields;
+                Some(&parsed)
+            }
+            Some(Field::Str(s)) => match object_in(&s, count) {
                 Some(fields) => {
                     parsed = fields;
                     Some(&parsed)
@@ -332,13 +391,13 @@ impl EventRows {
                 None if s.trim().is_empty() => None,
                 None => {
                     count(BAD_VALUE);
-                    unfolded = Some(Value::from(s.as_str()));
+                    unfolded = Some(Cell::Str(s));
                     None
                 }
             },
-            Some(other) => {
+            Some(Field::Other(other)) => {
                 count(BAD_VALUE);
-                unfolded = Some(Value::from(other.to_string()));
+                unfolded = Some(Cell::Str(other.to_string().into()));
                 None
             }
         };
@@ -347,35 +406,43 @@ impl EventRows {
             count(&format!("{WRONG_TYPE_IN} {column}"));
         };
         for (column, names) in FIXED {
-            let v = match (*column, field(names)) {
-                (_, None | Some(Value::Null)) => None,
-                ("action", Some(Value::String(u))) => Some(Value::from(url_path(u))),
-                ("time", Some(t)) => match time_ms(t) {
-                    Some(ms) => Some(Value::from(ms)),
-                    None => {
-                        wrong(column);
-                        None
+            let cell = match (*column, field(event, names)) {
+                (_, None | Some(Field::Null)) => Cell::Json(Value::Null),
+                ("action", Some(Field::Str(u))) => Cell::Str(match u {
+                    Cow::Borrowed(u) => Cow::Borrowed(url_path(u)),
+                    Cow::Owned(u) => Cow::Owned(url_path(&u).to_string()),
+                }),
+                ("time", Some(t)) => {
+                    let ms = match &t {
+                        Field::Str(s) => time_ms_of_text(s),
+                        Field::Other(v) => time_ms(v),
+                        Field::Null => None,
+                    };
+                    match ms {
+                        Some(ms) => Cell::Json(Value::from(ms)),
+                        None => {
+                            wrong(column);
+                            Cell::Json(Value::Null)
+                        }
                     }
-                },
+                }
                 // Categorical and plain strings: a string, or the JSON text
                 // of anything else (a numeric username stays "12345").
-                (_, Some(Value::String(s))) => Some(Value::from(s.as_str())),
-                (_, Some(other)) => Some(Value::from(other.to_string())),
+                (_, Some(Field::Str(s))) => Cell::Str(s),
+                (_, Some(Field::Other(other))) => Cell::Str(other.to_string().into()),
             };
-            row.push((column.to_string(), v.unwrap_or(Value::Null)));
+            row.push((Cow::Borrowed(column), cell));
         }
         // A non-object value kept whole owns the `value` column: before the
         // query's and the value's fields, which take another name.
         if let Some(text) = unfolded {
-            row.push(("value".into(), text));
+            row.push((Cow::Borrowed("value"), text));
         }
         let mut clashes = 0;
-        let mut push = |row: &mut Vec<(String, Value)>, prefix: &str, name: &str, v: &Value| {
+        let mut push = |row: &mut Row<'a>, prefix: &str, name: &str, v: &Value| {
             // Names compared as Spark and DuckDB do, without case: `From`
             // beside `from` makes a table Spark refuses.
-            let taken = |row: &[(String, Value)], c: &str| {
-                row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c))
-            };
+            let taken = |row: &Row<'a>, c: &str| row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
             // A name that looks prefixed (`context.course_id` in a query)
             // is prefixed again, so that no field takes another's column.
             let looks_prefixed = PREFIXES.iter().any(|p| name.starts_with(p));
@@ -398,10 +465,10 @@ impl EventRows {
                     Value::Null
                 }
             };
-            row.push((column, v));
+            row.push((Cow::Owned(column), Cell::Json(v)));
         };
-        if let Some(Value::String(url)) = field(&["page_url", "page"]) {
-            let mut params = query_params(url);
+        if let Some(Field::Str(url)) = field(event, &["page_url", "page"]) {
+            let mut params = query_params(&url);
             for i in 0..params.len() {
                 // A repeated parameter: the first one counts. (The value's
                 // and context's fields are a JSON object's: one per name.)
@@ -415,8 +482,8 @@ impl EventRows {
             push(&mut row, "value", k, v);
         }
         // edX's context (course_id, user_id, org_id, path...): strings.
-        if let Some(Value::Object(context)) = event.get("context") {
-            for (k, v) in context {
+        if let Some(Field::Other(Value::Object(context))) = field(event, &["context"]) {
+            for (k, v) in &context {
                 push(&mut row, "context", k, v);
             }
         }
@@ -427,8 +494,11 @@ impl EventRows {
             ["value", "event", "context"].contains(&k)
                 || FIXED.iter().any(|(_, names)| names.contains(&k))
         };
-        for _ in event.keys().filter(|k| !read(k)) {
-            count(LEFT_OUT);
+        // Each name once, as a JSON object read into a map has it.
+        for (i, (k, _)) in event.iter().enumerate() {
+            if !read(k) && !event[i + 1..].iter().any(|(later, _)| later == k) {
+                count(LEFT_OUT);
+            }
         }
         row
     }
@@ -482,15 +552,18 @@ pub fn time_ms(v: &Value) -> Option<i64> {
                 None
             }
         }
-        Value::String(s) => {
-            let s = s.trim();
-            if let Ok(n) = s.parse::<serde_json::Number>() {
-                return time_ms(&Value::Number(n));
-            }
-            rfc3339_ms(s)
-        }
+        Value::String(s) => time_ms_of_text(s),
         _ => None,
     }
+}
+
+/// [`time_ms`] of a string.
+fn time_ms_of_text(s: &str) -> Option<i64> {
+    let s = s.trim();
+    if let Ok(n) = s.parse::<serde_json::Number>() {
+        return time_ms(&Value::Number(n));
+    }
+    rfc3339_ms(s)
 }
 
 /// Seconds since the epoch, as a number from 1e8 to 1e11 (as milliseconds
@@ -580,16 +653,16 @@ fn rfc3339_ms(s: &str) -> Option<i64> {
 }
 
 impl Mapper for EventRows {
-    type Input<'a> = Json<Value>;
+    type Input<'a> = RawFields<'a>;
     type Key = ();
     type Value = Box<RawValue>;
 
     fn map(
         &mut self,
-        Json(event): Json<Value>,
+        event: RawFields<'_>,
         out: &mut Emitter<(), Box<RawValue>>,
     ) -> Result<(), JobError> {
-        let Value::Object(event) = event else {
+        let RawFields(Some(event)) = event else {
             return Err(JobError::msg("the event is not a JSON object"));
         };
         let row = Self::row(&event, &mut |c| out.count(COUNTERS, c, 1));
@@ -600,11 +673,11 @@ impl Mapper for EventRows {
 }
 
 /// A row's columns, in order, serialized as one JSON object.
-struct RowObject<'a>(&'a [(String, Value)]);
+struct RowObject<'r, 'a>(&'r Row<'a>);
 
-impl serde::Serialize for RowObject<'_> {
+impl serde::Serialize for RowObject<'_, '_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k, v)))
+        s.collect_map(self.0.iter().map(|(k, v)| (k.as_ref(), v)))
     }
 }
 
@@ -787,5 +860,35 @@ mod tests {
         assert!(e.to_string().contains("not a JSON object"), "{e}");
         let e = run_in_memory(&EventsTable, &["{\"key\": "]).unwrap_err();
         assert!(e.to_string().contains("invalid JSON"), "{e}");
+        // Refused as a Json<Value> mapper refuses it, though the field is
+        // no column: its value would be a rounded float.
+        let e = run_in_memory(
+            &EventsTable,
+            &[r#"{"key": "k", "n": 123456789012345678901}"#],
+        )
+        .unwrap_err();
+        assert!(e.to_string().contains("does not fit in 64 bits"), "{e}");
+    }
+
+    /// The event's fields are read as a JSON object read into a map reads
+    /// them: a repeated name's last value counts, and is left out once; an
+    /// escaped name is its decoded self; strings with escapes are decoded.
+    #[test]
+    fn repeated_and_escaped_names_read_as_a_map_reads_them() {
+        let lines = [
+            r#"{"username": "first", "us\u0065rname": "last", "page": "/p?a=1", "x": 1, "x": 2, "y": 3}"#,
+            r#"{"page_url": "https:\/\/x.org\/c\/v?q=\u00e9", "value": {"score": "2.5"}, "event_type": "e\"1"}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        assert_eq!(rows[0]["username"], "last");
+        assert_eq!(rows[0]["action"], "/p");
+        assert_eq!(rows[0]["a"], "1");
+        assert_eq!(counters.get(COUNTERS, LEFT_OUT), 2, "x once, y");
+        assert_eq!(rows[1]["page_url"], "https://x.org/c/v?q=\u{e9}");
+        assert_eq!(rows[1]["action"], "/c/v");
+        assert_eq!(rows[1]["q"], "\u{e9}");
+        assert_eq!(rows[1]["score"], 2.5);
+        assert_eq!(rows[1]["event_type"], "e\"1");
     }
 }

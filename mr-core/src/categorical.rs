@@ -33,14 +33,12 @@
 //! ([`COUNTERS`] / [`NOT_A_STRING`]); null stays null.
 
 use crate::fold::Count;
-use crate::protocol::{MaybeStr, split_record};
-use crate::{Emitter, Job, JobError, Mapper, Step, TaskContext};
+use crate::protocol::{RawFields, split_record};
+use crate::{Emitter, FromLine, Job, JobError, Mapper, Step, TaskContext};
 use serde::Deserialize;
-use serde::de::{Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -55,40 +53,19 @@ pub const NOT_A_STRING: &str = "non-string values in categorical columns";
 /// Where a run's dictionaries go, under the output directory.
 pub const DICTIONARIES: &str = "_dictionaries";
 
-/// A JSON object's fields, in order, as raw JSON text: names borrowed from
-/// the record unless escaped, values as they are written.
+/// A record's JSON object: its fields in order, names borrowed unless
+/// escaped, values as raw JSON text.
 struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
 
 impl<'a> Fields<'a> {
-    /// The fields of `obj`, a record's JSON object. The text is checked as
-    /// UTF-8 once, then read as a `str`: reading it as bytes would check
-    /// each raw value again, the bulk of a record.
+    /// The fields of `obj`, a record's JSON object (the stages read rows
+    /// this run wrote: anything else is the run's error).
     fn of(obj: &'a [u8]) -> Result<Fields<'a>, JobError> {
-        let text = std::str::from_utf8(obj)
-            .map_err(|e| JobError::msg(format!("not a JSON object: not UTF-8: {e}")))?;
-        serde_json::from_str(text).map_err(|e| JobError::msg(format!("not a JSON object: {e}")))
-    }
-}
-
-impl<'de: 'a, 'a> Deserialize<'de> for Fields<'a> {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Fields<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON object")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
-                let mut v = Vec::with_capacity(32);
-                // A name is borrowed unless it holds an escape (serde's own
-                // `Cow` would copy every one).
-                while let Some(MaybeStr(k)) = m.next_key::<MaybeStr<'de>>()? {
-                    v.push((k.unwrap_or_default(), m.next_value::<&'de RawValue>()?));
-                }
-                Ok(Fields(v))
-            }
+        match RawFields::from_line(obj) {
+            Ok(Some(RawFields(Some(fields)))) => Ok(Fields(fields)),
+            Ok(_) => Err(JobError::msg("not a JSON object")),
+            Err(e) => Err(JobError::msg(format!("not a JSON object: {e}"))),
         }
-        d.deserialize_map(V)
     }
 }
 
@@ -917,6 +894,7 @@ impl Mapper for EncodeColumns {
 /// borrowed name had no escape in the record, so its text there, quoted,
 /// is its JSON (a JSON string without escapes holds no quote, backslash or
 /// control character); an escaped one is written again.
+#[allow(clippy::ptr_arg)] // Borrowed or owned is what it tells apart
 fn push_name(text: &mut String, name: &Cow<'_, str>) -> Result<(), serde_json::Error> {
     match name {
         Cow::Borrowed(n) => {

@@ -415,6 +415,24 @@ fn big_integer<T: ?Sized>(json: &[u8]) -> Option<BigInteger> {
     find_big_integer(json)
 }
 
+/// Refuses `json` (valid JSON text) when it holds an integer beyond 64 bits,
+/// with the error [`Json`] gives a type holding `serde_json::Value`s: for a
+/// job that reads a line's fields as raw text and makes `Value`s of some of
+/// them later, so that it refuses the lines a `Json<Value>` mapper would.
+///
+/// ```
+/// use mr_core::protocol::refuse_big_integers;
+/// assert!(refuse_big_integers(br#"{"id": 123456789012345678, "s": "123456789012345678901"}"#).is_ok());
+/// let e = refuse_big_integers(br#"{"id": 123456789012345678901}"#).unwrap_err();
+/// assert!(e.to_string().contains("does not fit in 64 bits"), "{e}");
+/// ```
+pub fn refuse_big_integers(json: &[u8]) -> Result<(), DecodeError> {
+    match big_integer::<serde_json::Value>(json) {
+        None => Ok(()),
+        Some(big) => Err(DecodeError(big.to_string())),
+    }
+}
+
 /// Whether `T` is `serde_json::Value` or a type whose last type argument is
 /// one (`Option<Value>`, `Vec<Value>`, `(String, Value)`, `Map<String,
 /// Value>`, `BTreeMap<String, Value>`). A job's own struct with a `Value`
@@ -558,6 +576,97 @@ pub fn write_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.push(b'\t');
     out.extend_from_slice(value);
     out.push(b'\n');
+}
+
+/// A JSON line read shallowly: an object's fields in order, names borrowed
+/// from the line unless escaped, values as their raw JSON text; `None` for
+/// JSON that is not an object. For a mapper that reads some fields of wide
+/// records and builds nothing for the rest (events_table, the categorical
+/// stages). As an input it refuses the lines `Json<serde_json::Value>`
+/// refuses, with the same errors (an integer beyond 64 bits included), and
+/// reads a line's text as UTF-8 once: read as bytes, each raw value would
+/// be checked again.
+///
+/// ```
+/// use mr_core::FromLine;
+/// use mr_core::protocol::RawFields;
+/// let line = br#"{"a": [1, {"b": 2}], "n\u0061me": "x", "a": null}"#;
+/// let RawFields(Some(fields)) = RawFields::from_line(line).unwrap().unwrap() else { panic!() };
+/// let names: Vec<&str> = fields.iter().map(|(n, _)| n.as_ref()).collect();
+/// assert_eq!(names, ["a", "name", "a"]);
+/// assert_eq!(fields[0].1.get(), r#"[1, {"b": 2}]"#);
+/// assert!(matches!(RawFields::from_line(b"[1]"), Ok(Some(RawFields(None)))));
+/// assert!(RawFields::from_line(br#"{"n": 123456789012345678901}"#).is_err());
+/// assert!(RawFields::from_line(b" ").unwrap().is_none());
+/// ```
+#[derive(Debug)]
+pub struct RawFields<'a>(pub Option<Vec<(Cow<'a, str>, &'a serde_json::value::RawValue)>>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{IgnoredAny, MapAccess, SeqAccess};
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = RawFields<'de>;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+                let mut fields = Vec::with_capacity(24);
+                // MaybeStr: serde's own `Cow` would copy every name.
+                while let Some(MaybeStr(name)) = m.next_key::<MaybeStr<'de>>()? {
+                    fields.push((name.unwrap_or_default(), m.next_value()?));
+                }
+                Ok(RawFields(Some(fields)))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(RawFields(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(RawFields(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(RawFields(None))
+            }
+            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(RawFields(None))
+            }
+            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(RawFields(None))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(RawFields(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(RawFields(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'a> FromLine<'a> for RawFields<'a> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        let read = std::str::from_utf8(line)
+            .ok()
+            .and_then(|text| serde_json::from_str::<RawFields<'a>>(text).ok());
+        let fields = match read {
+            Some(fields) => fields,
+            // Read again as `Json` reads it, for its error and the notes on
+            // it (which also tell the engine to read Python's NaN as null).
+            None => match <Json<RawFields<'a>>>::from_line(line)? {
+                Some(Json(fields)) => fields,
+                None => return Ok(None),
+            },
+        };
+        refuse_big_integers(line)?;
+        Ok(Some(fields))
+    }
+
+    fn format() -> String {
+        "JSON lines, one object a line".into()
+    }
 }
 
 /// A JSON value that accepts anything and keeps it only when it is a string:
