@@ -34,11 +34,12 @@
 
 use crate::fold::Count;
 use crate::protocol::{RawFields, split_record};
-use crate::{Emitter, FromLine, Job, JobError, Mapper, Step, TaskContext};
+use crate::{Emitter, Job, JobError, Mapper, Step, TaskContext};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
+use std::fmt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
@@ -61,10 +62,12 @@ impl<'a> Fields<'a> {
     /// The fields of `obj`, a record's JSON object (the stages read rows
     /// this run wrote: anything else is the run's error).
     fn of(obj: &'a [u8]) -> Result<Fields<'a>, JobError> {
-        match RawFields::from_line(obj) {
-            Ok(Some(RawFields(Some(fields)))) => Ok(Fields(fields)),
-            Ok(_) => Err(JobError::msg("not a JSON object")),
-            Err(e) => Err(JobError::msg(format!("not a JSON object: {e}"))),
+        let not = |e: &dyn fmt::Display| JobError::msg(format!("not a JSON object: {e}"));
+        let text = std::str::from_utf8(obj).map_err(|e| not(&e))?;
+        match serde_json::from_str(text) {
+            Ok(RawFields(Some(fields))) => Ok(Fields(fields)),
+            Ok(RawFields(None)) => Err(not(&"another JSON value")),
+            Err(e) => Err(not(&e)),
         }
     }
 }
@@ -855,56 +858,58 @@ impl Mapper for EncodeColumns {
             ));
         };
         let fields = Fields::of(obj)?;
-        let mut text = String::with_capacity(obj.len());
-        text.push('{');
-        for (i, (name, raw)) in fields.0.iter().enumerate() {
-            if i > 0 {
-                text.push(',');
-            }
-            push_name(&mut text, name)?;
-            text.push(':');
-            match ids.get(name.as_ref()) {
-                None => text.push_str(raw.get()),
+        let mut row = Vec::with_capacity(fields.0.len());
+        for (name, raw) in fields.0 {
+            let cell = match ids.get(name.as_ref()) {
+                None => Encoded::Raw(raw),
                 Some(ids) => match as_string(raw) {
                     Ok(Some(v)) => match ids.get(v.as_ref()) {
-                        Some(id) => {
-                            use std::fmt::Write;
-                            let _ = write!(text, "{id}");
-                        }
+                        Some(&id) => Encoded::Id(id),
                         None => {
                             return Err(JobError::msg(format!(
                                 "value {v:?} of column {name} is not in its dictionary"
                             )));
                         }
                     },
-                    Ok(None) => text.push_str("null"),
+                    Ok(None) => Encoded::Null,
                     Err(()) => {
                         out.count(COUNTERS, NOT_A_STRING, 1);
-                        text.push_str("null");
+                        Encoded::Null
                     }
                 },
-            }
+            };
+            row.push((name, cell));
         }
-        text.push('}');
-        out.emit(&(), RawValue::from_string(text)?)
+        // Serialized straight into the raw value: RawValue::from_string
+        // would parse the text again to check it.
+        out.emit(&(), serde_json::value::to_raw_value(&EncodedRow(&row))?)
     }
 }
 
-/// Appends `name`, a field name as [`Fields`] read it, as JSON text. A
-/// borrowed name had no escape in the record, so its text there, quoted,
-/// is its JSON (a JSON string without escapes holds no quote, backslash or
-/// control character); an escaped one is written again.
-#[allow(clippy::ptr_arg)] // Borrowed or owned is what it tells apart
-fn push_name(text: &mut String, name: &Cow<'_, str>) -> Result<(), serde_json::Error> {
-    match name {
-        Cow::Borrowed(n) => {
-            text.push('"');
-            text.push_str(n);
-            text.push('"');
-        }
-        Cow::Owned(n) => text.push_str(&serde_json::to_string(n)?),
+/// A field of an encoded record: an id, null, or its value as it was.
+enum Encoded<'a> {
+    Id(u64),
+    Null,
+    Raw(&'a RawValue),
+}
+
+/// An encoded record's fields, in order, serialized as one JSON object.
+struct EncodedRow<'r, 'a>(&'r [(Cow<'a, str>, Encoded<'a>)]);
+
+impl serde::Serialize for EncodedRow<'_, '_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, cell)| (name.as_ref(), cell)))
     }
-    Ok(())
+}
+
+impl serde::Serialize for Encoded<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Encoded::Id(id) => s.serialize_u64(*id),
+            Encoded::Null => s.serialize_unit(),
+            Encoded::Raw(raw) => raw.serialize(s),
+        }
+    }
 }
 
 /// Stage 1 as a job (`[column, value] TAB count` lines).
