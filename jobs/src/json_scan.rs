@@ -36,8 +36,9 @@ use std::borrow::Cow;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Scan<'a> {
     /// The line is a valid JSON object; the field's string value, if any
-    /// (the last one when the key repeats), else `None`. Borrowed from the
-    /// line, or decoded when the value holds escapes.
+    /// (the last one when the key repeats), else `None` (no such field, or
+    /// one that is null or a boolean). Borrowed from the line, or decoded
+    /// when the value holds escapes.
     Object(Option<Cow<'a, str>>),
     /// Outside the fast path's subset: parse it properly.
     Unsure,
@@ -56,6 +57,8 @@ pub const MAX_DEPTH: usize = 64;
 /// fn found(s: &str) -> Scan<'_> { Scan::Object(Some(Cow::Borrowed(s))) }
 /// assert_eq!(scan_field(line, b"page_url"), found("/x"));
 /// assert_eq!(scan_field(br#"{"a": 1}"#, b"page_url"), Scan::Object(None));
+/// assert_eq!(scan_field(br#"{"page_url": "/x", "page_url": null}"#, b"page_url"), Scan::Object(None));
+/// assert_eq!(scan_field(br#"{"page_url": 3}"#, b"page_url"), Scan::Unsure);
 /// assert_eq!(scan_field(br#"{"a": 1"#, b"page_url"), Scan::Unsure);
 /// assert_eq!(scan_field("{\"page_url\": \"/é\"}".as_bytes(), b"page_url"), found("/é"));
 /// assert_eq!(scan_field(br#"{"page_url": "http:\/\/x\u00e9", "u": "\u00e9"}"#, b"page_url"), found("http://xé"));
@@ -102,11 +105,21 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
                 }
             };
             i = after_colon(b, end)?;
-            if is_field {
-                // The field: a plain string, else let serde_json decide.
-                if b.get(i) != Some(&b'"') {
-                    return None;
-                }
+            if is_field && b.get(i) != Some(&b'"') {
+                // Not a string: null (edX writes it for a page without a
+                // URL) or a boolean is no URL, as the reader serde_json
+                // decides with takes it, and a later field overrides it as
+                // it would. Anything else is serde_json's to decide: it
+                // reads a number whole (`1e400` is an error there) and an
+                // object's keys as strings (a lone surrogate is an error).
+                i = match b.get(i) {
+                    Some(b'n') => literal(b, i, b"null")?,
+                    Some(b't') => literal(b, i, b"true")?,
+                    Some(b'f') => literal(b, i, b"false")?,
+                    _ => return None,
+                };
+                found = None;
+            } else if is_field {
                 let (end, escaped) = value_end(b, i + 1)?;
                 let text = &b[i + 1..end];
                 found = Some(if escaped {
@@ -683,6 +696,9 @@ mod tests {
         for line in [
             &br#"["page_url", "/a"]"#[..],
             br#"{"page_url": 3}"#,
+            br#"{"page_url": -1}"#,
+            br#"{"page_url": {"a": 1}}"#,
+            br#"{"page_url": []}"#,
             br#"{"page_url": "\ud83d\ude00"}"#,
             br#"{"\ud83d\ude00": 1, "page_url": "/a"}"#,
         ] {
@@ -763,6 +779,35 @@ mod tests {
         }
         let long = format!(r#"{{"x": "{}", "page_url": "/u"}}"#, "a".repeat(100));
         assert_eq!(scan_field(long.as_bytes(), b"page_url"), found("/u"));
+    }
+
+    /// A page_url that is null or a boolean is no URL on the fast path too
+    /// (a later one still counts), and a damaged one is never accepted.
+    #[test]
+    fn a_page_url_that_is_null_or_a_boolean_is_none_on_the_fast_path() {
+        for (line, want) in [
+            (&br#"{"page_url": null, "u": "x"}"#[..], None),
+            (br#"{"page_url":false}"#, None),
+            (br#"{"page_url": null, "page_url": "/b"}"#, Some("/b")),
+            (br#"{"page_url": "/a", "page_url": true}"#, None),
+        ] {
+            assert_eq!(
+                scan_field(line, b"page_url"),
+                Scan::Object(want.map(Cow::Borrowed))
+            );
+            agrees(line).unwrap();
+        }
+        for line in [
+            &br#"{"page_url": nul}"#[..],
+            br#"{"page_url": null"#,
+            br#"{"page_url": nullx}"#,
+            br#"{"page_url": tru, "a": 1}"#,
+            br#"{"page_url": }"#,
+            br#"{"page_url": 1e400}"#,
+        ] {
+            assert_eq!(scan_field(line, b"page_url"), Scan::Unsure);
+            assert!(serde(line).is_err());
+        }
     }
 
     #[test]
