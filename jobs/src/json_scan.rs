@@ -44,8 +44,10 @@ pub enum Scan<'a> {
     Unsure,
 }
 
-/// Deepest nesting of arrays and objects the scan follows.
-pub const MAX_DEPTH: usize = 64;
+/// Deepest nesting of arrays and objects the scan follows (within a
+/// top-level value; serde_json, which decides deeper lines, stops at 128
+/// with the line's own object).
+pub const MAX_DEPTH: usize = 120;
 
 /// Scans `line` for the top-level string field `key` (given without quotes,
 /// without characters that JSON escapes).
@@ -190,7 +192,7 @@ fn skip_more_ws(b: &[u8], mut i: usize) -> usize {
 fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
     // Open brackets, the innermost in bit 0: 1 for an object. A value ends
     // when the stack is empty.
-    let mut stack = 0u64;
+    let mut stack = 0u128;
     let mut depth = 0;
     loop {
         // One value at i.
@@ -201,7 +203,7 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
                 if depth == MAX_DEPTH {
                     return None;
                 }
-                stack = stack << 1 | u64::from(object);
+                stack = stack << 1 | u128::from(object);
                 depth += 1;
                 i = skip_ws(b, i + 1);
                 if b.get(i) == Some(if object { &b'}' } else { &b']' }) {
@@ -807,6 +809,40 @@ mod tests {
         ] {
             assert_eq!(scan_field(line, b"page_url"), Scan::Unsure);
             assert!(serde(line).is_err());
+        }
+    }
+
+    /// Deep nesting (seen in real logs at 65-70 levels) stays on the fast
+    /// path up to MAX_DEPTH, and agrees with serde_json on either side of
+    /// it and of serde_json's own limit.
+    #[test]
+    fn deep_nesting_agrees_with_serde_json() {
+        for depth in [
+            1,
+            63,
+            64,
+            65,
+            70,
+            MAX_DEPTH - 1,
+            MAX_DEPTH,
+            MAX_DEPTH + 1,
+            126,
+            127,
+            128,
+            200,
+        ] {
+            for (open, close) in [("[", "]"), ("{\"k\": [", "]}")] {
+                let value = format!("{}1{}", open.repeat(depth), close.repeat(depth));
+                let line = format!(r#"{{"a": {value}, "page_url": "/u"}}"#);
+                agrees(line.as_bytes()).unwrap();
+                if depth <= MAX_DEPTH / 2 || (open == "[" && depth <= MAX_DEPTH) {
+                    assert_eq!(
+                        scan_field(line.as_bytes(), b"page_url"),
+                        found("/u"),
+                        "{depth}"
+                    );
+                }
+            }
         }
     }
 
