@@ -321,29 +321,34 @@ enum Field<'a> {
 }
 
 impl<'a> Field<'a> {
-    fn of(raw: &'a RawValue) -> Field<'a> {
+    /// The field `name`'s value. An error only for a number serde_json
+    /// cannot hold (`1e400`), which the shallow read lets through: the
+    /// line is a bad record then, as a `Json<Value>` mapper's would be.
+    fn of(name: &str, raw: &'a RawValue) -> Result<Field<'a>, JobError> {
         let text = raw.get();
-        match text.as_bytes().first() {
+        let bad =
+            |e: serde_json::Error| JobError::msg(format!("invalid JSON in field {name}: {e}"));
+        Ok(match text.as_bytes().first() {
             Some(b'n') => Field::Null,
-            Some(b'"') => match serde_json::from_str::<MaybeStr<'a>>(text) {
-                Ok(MaybeStr(Some(s))) => Field::Str(s),
-                _ => Field::Null,
+            Some(b'"') => match serde_json::from_str::<MaybeStr<'a>>(text).map_err(bad)? {
+                MaybeStr(Some(s)) => Field::Str(s),
+                MaybeStr(None) => Field::Null,
             },
-            _ => Field::Other(serde_json::from_str(text).unwrap_or(Value::Null)),
-        }
+            _ => Field::Other(serde_json::from_str(text).map_err(bad)?),
+        })
     }
 }
 
 /// The value of the first of `names` the event has (the last one when a
 /// name repeats, as a JSON object read into a map keeps it).
-fn field<'a>(event: &[(Cow<'a, str>, &'a RawValue)], names: &[&str]) -> Option<Field<'a>> {
-    names.iter().find_map(|n| {
-        event
-            .iter()
-            .rev()
-            .find(|(k, _)| k == n)
-            .map(|(_, raw)| Field::of(raw))
-    })
+fn field<'a>(
+    event: &[(Cow<'a, str>, &'a RawValue)],
+    names: &[&str],
+) -> Result<Option<Field<'a>>, JobError> {
+    let found = names
+        .iter()
+        .find_map(|n| event.iter().rev().find(|(k, _)| k == n));
+    found.map(|(name, raw)| Field::of(name, raw)).transpose()
 }
 
 /// A cell of a row: a string (borrowed from the line where it can be) or
@@ -368,15 +373,18 @@ type Row<'a> = Vec<(Cow<'static, str>, Cell<'a>)>;
 
 impl EventRows {
     /// The row of one event; `count` gets the name of each counter to add
-    /// one to.
-    fn row<'a>(event: &[(Cow<'a, str>, &'a RawValue)], count: &mut dyn FnMut(&str)) -> Row<'a> {
+    /// one to. An error for a field whose number serde_json cannot hold.
+    fn row<'a>(
+        event: &[(Cow<'a, str>, &'a RawValue)],
+        count: &mut dyn FnMut(&str),
+    ) -> Result<Row<'a>, JobError> {
         let mut row: Row<'a> = Vec::with_capacity(24);
         // The event's own fields: a JSON object in a string (edX's browser
         // events, every Coursera event) or an object (edX's server events).
         let parsed;
         // A value that is not an object is kept whole, as text.
         let mut unfolded = None;
-        let fields = match field(event, &["value", "event"]) {
+        let fields = match field(event, &["value", "event"])? {
             None | Some(Field::Null | Field::Other(Value::Null)) => None,
             Some(Field::Other(Value::Object(fields))) => {
                 parsed = fields;
@@ -406,7 +414,7 @@ impl EventRows {
             count(&format!("{WRONG_TYPE_IN} {column}"));
         };
         for (column, names) in FIXED {
-            let cell = match (*column, field(event, names)) {
+            let cell = match (*column, field(event, names)?) {
                 (_, None | Some(Field::Null)) => Cell::Json(Value::Null),
                 ("action", Some(Field::Str(u))) => Cell::Str(match u {
                     Cow::Borrowed(u) => Cow::Borrowed(url_path(u)),
@@ -467,7 +475,7 @@ impl EventRows {
             };
             row.push((Cow::Owned(column), Cell::Json(v)));
         };
-        if let Some(Field::Str(url)) = field(event, &["page_url", "page"]) {
+        if let Some(Field::Str(url)) = field(event, &["page_url", "page"])? {
             let mut params = query_params(&url);
             for i in 0..params.len() {
                 // A repeated parameter: the first one counts. (The value's
@@ -482,7 +490,7 @@ impl EventRows {
             push(&mut row, "value", k, v);
         }
         // edX's context (course_id, user_id, org_id, path...): strings.
-        if let Some(Field::Other(Value::Object(context))) = field(event, &["context"]) {
+        if let Some(Field::Other(Value::Object(context))) = field(event, &["context"])? {
             for (k, v) in &context {
                 push(&mut row, "context", k, v);
             }
@@ -500,7 +508,7 @@ impl EventRows {
                 count(LEFT_OUT);
             }
         }
-        row
+        Ok(row)
     }
 }
 
@@ -665,7 +673,7 @@ impl Mapper for EventRows {
         let RawFields(Some(event)) = event else {
             return Err(JobError::msg("the event is not a JSON object"));
         };
-        let row = Self::row(&event, &mut |c| out.count(COUNTERS, c, 1));
+        let row = Self::row(&event, &mut |c| out.count(COUNTERS, c, 1))?;
         // Serialized once, straight into the raw value: no string per field,
         // no UTF-8 check or re-parse of the text serde_json just wrote.
         out.emit(&(), serde_json::value::to_raw_value(&RowObject(&row))?)
@@ -868,6 +876,18 @@ mod tests {
         )
         .unwrap_err();
         assert!(e.to_string().contains("does not fit in 64 bits"), "{e}");
+        // A number beyond a float's range in a field the row reads is an
+        // error, as serde_json reading the line would give; in a field left
+        // out it is not read (Python's json reads it as inf).
+        for field in ["timestamp", "username", "context"] {
+            let line = format!(r#"{{"key": "k", "{field}": 1e400}}"#);
+            let e = run_in_memory(&EventsTable, &[line.as_str()]).unwrap_err();
+            assert!(e.to_string().contains("number out of range"), "{e}");
+        }
+        let (out, counters) =
+            run_in_memory(&EventsTable, &[r#"{"key": "k", "n": 1e400}"#]).unwrap();
+        assert_eq!(rows_of(&out)[0]["event_type"], "k");
+        assert_eq!(counters.get(COUNTERS, LEFT_OUT), 1);
     }
 
     /// The event's fields are read as a JSON object read into a map reads

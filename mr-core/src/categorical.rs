@@ -66,7 +66,7 @@ impl<'a> Fields<'a> {
         let text = std::str::from_utf8(obj).map_err(|e| not(&e))?;
         match serde_json::from_str(text) {
             Ok(RawFields(Some(fields))) => Ok(Fields(fields)),
-            Ok(RawFields(None)) => Err(not(&"another JSON value")),
+            Ok(RawFields(None)) => Err(JobError::msg("not a JSON object")),
             Err(e) => Err(not(&e)),
         }
     }

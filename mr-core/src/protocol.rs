@@ -583,9 +583,11 @@ pub fn write_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
 /// JSON that is not an object. For a mapper that reads some fields of wide
 /// records and builds nothing for the rest (events_table, the categorical
 /// stages). As an input it refuses the lines `Json<serde_json::Value>`
-/// refuses, with the same errors (an integer beyond 64 bits included), and
-/// reads a line's text as UTF-8 once: read as bytes, each raw value would
-/// be checked again.
+/// refuses, with the same errors (an integer beyond 64 bits included), but
+/// for a number beyond a float's range (`1e400`): serde_json refuses it
+/// only where it reads the value, so a mapper that reads a field as a
+/// `Value` gets that error there. It reads a line's text as UTF-8 once:
+/// read as bytes, each raw value would be checked again.
 ///
 /// ```
 /// use mr_core::FromLine;
