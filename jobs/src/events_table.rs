@@ -73,7 +73,7 @@
 //! run's ids (new values get the next ones), so tables loaded day after day
 //! share them.
 
-use mr_core::protocol::{MaybeStr, RawFields};
+use mr_core::protocol::{JsonObject, MaybeStr, RawFields};
 use mr_core::{ColumnType, Emitter, Job, JobError, Mapper, Step};
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -110,6 +110,10 @@ pub const CATEGORICAL: &[&str] = &[
     "user_agent",
 ];
 
+/// Where an event's URL is (`page` in edX's logs): the `action` and
+/// `page_url` columns and the query's columns all come from it.
+const URL: &[&str] = &["page_url", "page"];
+
 /// The fixed columns, in order: (column, event fields, the first present
 /// counting). The second names are edX tracking logs' (`event_type`, `time`,
 /// `page`, `agent`, `ip`).
@@ -117,8 +121,8 @@ const FIXED: &[(&str, &[&str])] = &[
     ("username", &["username"]),
     ("time", &["timestamp", "time"]),
     ("event_type", &["key", "event_type"]),
-    ("action", &["page_url", "page"]),
-    ("page_url", &["page_url", "page"]),
+    ("action", URL),
+    ("page_url", URL),
     ("session", &["session"]),
     ("client", &["client"]),
     ("language", &["language"]),
@@ -312,6 +316,7 @@ fn object_in(s: &str, count: &mut dyn FnMut(&str)) -> Option<Map<String, Value>>
 }
 
 /// A top-level field's value, read from its raw text.
+#[derive(Clone)]
 enum Field<'a> {
     Null,
     /// A string, borrowed from the line unless it holds escapes.
@@ -413,8 +418,15 @@ impl EventRows {
             count(WRONG_TYPE);
             count(&format!("{WRONG_TYPE_IN} {column}"));
         };
+        // Read once for the two columns and the query's.
+        let url = field(event, URL)?;
         for (column, names) in FIXED {
-            let cell = match (*column, field(event, names)?) {
+            let read = if *names == URL {
+                url.clone()
+            } else {
+                field(event, names)?
+            };
+            let cell = match (*column, read) {
                 (_, None | Some(Field::Null)) => Cell::Json(Value::Null),
                 ("action", Some(Field::Str(u))) => Cell::Str(match u {
                     Cow::Borrowed(u) => Cow::Borrowed(url_path(u)),
@@ -475,7 +487,7 @@ impl EventRows {
             };
             row.push((Cow::Owned(column), Cell::Json(v)));
         };
-        if let Some(Field::Str(url)) = field(event, &["page_url", "page"])? {
+        if let Some(Field::Str(url)) = url {
             let mut params = query_params(&url);
             for i in 0..params.len() {
                 // A repeated parameter: the first one counts. (The value's
@@ -676,16 +688,7 @@ impl Mapper for EventRows {
         let row = Self::row(&event, &mut |c| out.count(COUNTERS, c, 1))?;
         // Serialized once, straight into the raw value: no string per field,
         // no UTF-8 check or re-parse of the text serde_json just wrote.
-        out.emit(&(), serde_json::value::to_raw_value(&RowObject(&row))?)
-    }
-}
-
-/// A row's columns, in order, serialized as one JSON object.
-struct RowObject<'r, 'a>(&'r Row<'a>);
-
-impl serde::Serialize for RowObject<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(k, v)| (k.as_ref(), v)))
+        out.emit(&(), serde_json::value::to_raw_value(&JsonObject(&row))?)
     }
 }
 

@@ -33,7 +33,7 @@
 //! ([`COUNTERS`] / [`NOT_A_STRING`]); null stays null.
 
 use crate::fold::Count;
-use crate::protocol::{RawFields, split_record};
+use crate::protocol::{JsonObject, RawFields, split_record};
 use crate::{Emitter, Job, JobError, Mapper, Step, TaskContext};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -54,21 +54,16 @@ pub const NOT_A_STRING: &str = "non-string values in categorical columns";
 /// Where a run's dictionaries go, under the output directory.
 pub const DICTIONARIES: &str = "_dictionaries";
 
-/// A record's JSON object: its fields in order, names borrowed unless
-/// escaped, values as raw JSON text.
-struct Fields<'a>(Vec<(Cow<'a, str>, &'a RawValue)>);
-
-impl<'a> Fields<'a> {
-    /// The fields of `obj`, a record's JSON object (the stages read rows
-    /// this run wrote: anything else is the run's error).
-    fn of(obj: &'a [u8]) -> Result<Fields<'a>, JobError> {
-        let not = |e: &dyn fmt::Display| JobError::msg(format!("not a JSON object: {e}"));
-        let text = std::str::from_utf8(obj).map_err(|e| not(&e))?;
-        match serde_json::from_str(text) {
-            Ok(RawFields(Some(fields))) => Ok(Fields(fields)),
-            Ok(RawFields(None)) => Err(JobError::msg("not a JSON object")),
-            Err(e) => Err(not(&e)),
-        }
+/// The fields of `obj`, a record's JSON object, in order: names borrowed
+/// unless escaped, values as raw JSON text. The stages read rows this run
+/// wrote: anything else is the run's error.
+fn fields_of(obj: &[u8]) -> Result<Vec<(Cow<'_, str>, &RawValue)>, JobError> {
+    let not = |e: &dyn fmt::Display| JobError::msg(format!("not a JSON object: {e}"));
+    let text = std::str::from_utf8(obj).map_err(|e| not(&e))?;
+    match serde_json::from_str(text) {
+        Ok(RawFields(Some(fields))) => Ok(fields),
+        Ok(RawFields(None)) => Err(JobError::msg("not a JSON object")),
+        Err(e) => Err(not(&e)),
     }
 }
 
@@ -132,9 +127,9 @@ impl Mapper for CountValues {
         if obj.trim_ascii().is_empty() {
             return Ok(());
         }
-        let fields = Fields::of(obj)?;
+        let fields = fields_of(obj)?;
         let mut key = (String::new(), String::new());
-        for (name, raw) in &fields.0 {
+        for (name, raw) in &fields {
             if !self.columns.iter().any(|c| c == name) {
                 continue;
             }
@@ -857,9 +852,9 @@ impl Mapper for EncodeColumns {
                 "the dictionaries were not read (init did not run)",
             ));
         };
-        let fields = Fields::of(obj)?;
-        let mut row = Vec::with_capacity(fields.0.len());
-        for (name, raw) in fields.0 {
+        let fields = fields_of(obj)?;
+        let mut row = Vec::with_capacity(fields.len());
+        for (name, raw) in fields {
             let cell = match ids.get(name.as_ref()) {
                 None => Encoded::Raw(raw),
                 Some(ids) => match as_string(raw) {
@@ -882,7 +877,7 @@ impl Mapper for EncodeColumns {
         }
         // Serialized straight into the raw value: RawValue::from_string
         // would parse the text again to check it.
-        out.emit(&(), serde_json::value::to_raw_value(&EncodedRow(&row))?)
+        out.emit(&(), serde_json::value::to_raw_value(&JsonObject(&row))?)
     }
 }
 
@@ -891,15 +886,6 @@ enum Encoded<'a> {
     Id(u64),
     Null,
     Raw(&'a RawValue),
-}
-
-/// An encoded record's fields, in order, serialized as one JSON object.
-struct EncodedRow<'r, 'a>(&'r [(Cow<'a, str>, Encoded<'a>)]);
-
-impl serde::Serialize for EncodedRow<'_, '_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.0.iter().map(|(name, cell)| (name.as_ref(), cell)))
-    }
 }
 
 impl serde::Serialize for Encoded<'_> {

@@ -671,6 +671,22 @@ impl<'a> FromLine<'a> for RawFields<'a> {
     }
 }
 
+/// Ordered `(name, value)` pairs serialized as one JSON object, in their
+/// order: a row built field by field, written with no map in between.
+///
+/// ```
+/// use mr_core::protocol::JsonObject;
+/// let row = [("b", serde_json::json!(1)), ("a", serde_json::json!("x"))];
+/// assert_eq!(serde_json::to_string(&JsonObject(&row)).unwrap(), r#"{"b":1,"a":"x"}"#);
+/// ```
+pub struct JsonObject<'r, K, V>(pub &'r [(K, V)]);
+
+impl<K: AsRef<str>, V: serde::Serialize> serde::Serialize for JsonObject<'_, K, V> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.0.iter().map(|(name, value)| (name.as_ref(), value)))
+    }
+}
+
 /// A JSON value that accepts anything and keeps it only when it is a string:
 /// for fields that real logs sometimes fill with numbers, `null` or objects.
 ///
