@@ -203,8 +203,36 @@ fn log_tree(w: &Workdir) -> &'static str {
             ),
         ],
     );
+    console_lines(
+        w,
+        "logs/2013-07-31/part-00000.jsonl",
+        "logs/2013-08-02/console.jsonl",
+    );
     markers(w, "logs");
     "logs"
+}
+
+/// Writes `to`: events of `from` with the line ends of Windows and console
+/// tools (`\r\n`, `\r\r\n`) and a lone `\r` as JSON whitespace within a
+/// line. Lines end at `\n` only, as locally and in mrjob: Hadoop's and
+/// Spark's own reader would end lines at the lone `\r` too, and count two
+/// bad records for each such event.
+fn console_lines(w: &Workdir, from: &str, to: &str) {
+    let text = fs::read_to_string(w.path(from)).unwrap();
+    let events = text
+        .lines()
+        .filter(|l| serde_json::from_str::<Value>(l).is_ok_and(|v| v.is_object()))
+        .filter(|l| l.contains(", \""))
+        .take(200);
+    let mut out = String::new();
+    for (i, l) in events.enumerate() {
+        match i % 4 {
+            0 => out.push_str(&l.replacen(", \"", ",\r \"", 1)),
+            _ => out.push_str(l),
+        }
+        out.push_str(["\n", "\r\n", "\r\r\n", "\n"][i % 4]);
+    }
+    w.write(to, &out);
 }
 
 /// A nested tree of generated text, one file gzipped, with markers.
@@ -231,6 +259,14 @@ fn text_tree(w: &Workdir) -> &'static str {
             ("gen/part-00002.txt.gz", "text/part-00002.txt.gz"),
         ],
     );
+    // Console output: a progress line redrawn after a lone `\r`, Windows
+    // line ends. Lines end at `\n` only, as locally and in mrjob.
+    let mut console = String::new();
+    for i in 0..50 {
+        console.push_str(&format!("job {i} loading 10%\rloading 60%\rloading 100%\n"));
+        console.push_str(&format!("job {i} done\r\nit's {i} o'clock\r\r\n"));
+    }
+    w.write("text/a/console.txt", &console);
     markers(w, "text");
     "text"
 }
@@ -738,6 +774,7 @@ fn spark_local_mode_equals_local_runner_with_counters_and_report() {
             "2013-07-31/part-00000.jsonl",
             "2013-08-01/part-00001.jsonl",
             "2013-08-01/part-00002.jsonl.gz",
+            "2013-08-02/console.jsonl",
         ]
         .iter()
         .map(|f| fs::metadata(w.path(&format!("{logs}/{f}"))).unwrap().len())

@@ -90,12 +90,20 @@ pub const SECONDARY_SORT: [&str; 4] = [
     "mapreduce.partition.keycomparator.options=-k1,1 -k2,2",
 ];
 
-/// The `-D` options of every step: input directories read recursively, and
-/// each input line's byte offset passed to the mapper.
-pub const INPUT_SETTINGS: [&str; 2] = [
+/// The `-D` options of every step: input directories read recursively,
+/// each input line's byte offset passed to the mapper, and lines ended at
+/// `\n` only, as the local runner and mrjob end them (Hadoop's own reader
+/// also ends one at a lone `\r`; the task drops a `\r` before the `\n`).
+pub const INPUT_SETTINGS: [&str; 3] = [
     "mapreduce.input.fileinputformat.input.dir.recursive=true",
     "stream.map.input.ignoreKey=false",
+    RECORD_DELIMITER,
 ];
+
+/// Lines end at `\n` only: `TextInputFormat`'s reader, given a delimiter,
+/// ends lines there and nowhere else (Hadoop 2 and later, on plain and
+/// compressed files alike).
+pub const RECORD_DELIMITER: &str = "textinputformat.record.delimiter=\n";
 
 /// The partitioner of a step that sorts values.
 pub const KEY_FIELD_PARTITIONER: &str = "org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner";

@@ -204,6 +204,11 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
     }
     let mut spark_conf = BTreeMap::new();
     let mut hadoop_conf = BTreeMap::new();
+    // Lines end at `\n` only, as on Hadoop (`sc.textFile` reads with the
+    // same `TextInputFormat`): the job's or the user's `-D` may say otherwise.
+    if let Some((k, v)) = super::hadoop::RECORD_DELIMITER.split_once('=') {
+        hadoop_conf.insert(k.to_string(), v.to_string());
+    }
     for (k, v) in plan.extras.jobconf.clone() {
         if k.starts_with("spark.") {
             spark_conf.insert(k, v);
