@@ -21,6 +21,7 @@
 use crate::counters::Counters;
 use crate::emit::{EmitBuffers, Emitter, RecordSink};
 use crate::error::JobError;
+use crate::fold::CarriedTable;
 use crate::options::{JobOption, JobParams};
 use crate::panics::{Panicked, catch};
 use crate::protocol::{DecodeError, FromLine, from_json};
@@ -606,6 +607,16 @@ impl Step {
         self.mapper.create()
     }
 
+    /// [`Step::new_mapper`], folding into `table`, carried from an earlier
+    /// map task of this step; `Err(table)` if the step's mapper has none.
+    pub(crate) fn new_mapper_carrying(
+        &self,
+        table: Box<dyn CarriedTable>,
+    ) -> Result<Box<dyn MapFn>, Box<dyn CarriedTable>> {
+        crate::panics::install_hook();
+        self.mapper.create_carrying(table)
+    }
+
     pub(crate) fn new_combiner(&self) -> Option<Box<dyn ReduceFn>> {
         crate::panics::install_hook();
         self.combiner.as_ref().map(|c| c.create())
@@ -807,6 +818,14 @@ pub(crate) fn guarded_init(f: impl FnOnce() -> Result<(), JobError>) -> Result<(
 
 pub(crate) trait MapFactory: Send + Sync {
     fn create(&self) -> Box<dyn MapFn>;
+    /// A mapper folding into `table`, carried from an earlier map task of
+    /// the step; `Err(table)` when this mapper has no such table.
+    fn create_carrying(
+        &self,
+        table: Box<dyn CarriedTable>,
+    ) -> Result<Box<dyn MapFn>, Box<dyn CarriedTable>> {
+        Err(table)
+    }
 }
 
 pub(crate) trait MapFn: Send {
@@ -832,6 +851,16 @@ pub(crate) trait MapFn: Send {
     /// Records combined inside the mapper (fold steps): `(in, out)`.
     fn combined(&self) -> (u64, u64) {
         (0, 0)
+    }
+    /// Asks `finish` to leave the mapper's fold table unflushed, to be
+    /// taken with [`MapFn::into_table`], when carrying it on pays; false
+    /// for a mapper with none.
+    fn keep_table(&mut self) -> bool {
+        false
+    }
+    /// The mapper's fold table, if `finish` left it unflushed.
+    fn into_table(self: Box<Self>) -> Option<Box<dyn CarriedTable>> {
+        None
     }
 }
 
@@ -881,18 +910,27 @@ impl<F: crate::Fold> MapFactory for FoldMapper<F> {
         self.mapper
             .create_folding(Box::new(crate::fold::AccTable::new(self.fold.clone())))
     }
+
+    fn create_carrying(
+        &self,
+        table: Box<dyn CarriedTable>,
+    ) -> Result<Box<dyn MapFn>, Box<dyn CarriedTable>> {
+        if !table.as_any().is::<crate::fold::AccTable<F>>() {
+            return Err(table);
+        }
+        match table.into_any().downcast::<crate::fold::AccTable<F>>() {
+            Ok(table) => Ok(self.mapper.create_folding(table)),
+            // Told apart above: never here.
+            Err(_) => Ok(self.create()),
+        }
+    }
 }
 
 pub(crate) struct TypedMapper<M>(pub M);
 
 impl<M: Mapper> crate::fold::FoldableMapper<M::Key, M::Value> for TypedMapper<M> {
     fn create_folding(&self, table: Box<dyn crate::fold::FoldTable<M::Value>>) -> Box<dyn MapFn> {
-        Box::new(crate::fold::FoldMapFn {
-            mapper: self.0.clone(),
-            bufs: EmitBuffers::default(),
-            table,
-            staged: None,
-        })
+        Box::new(crate::fold::FoldMapFn::new(self.0.clone(), table))
     }
 }
 

@@ -5,6 +5,7 @@
 use crate::counters::{Counters, TaskStats};
 use crate::emit::RecordSink;
 use crate::error::{Location, Result};
+use crate::fold::{CarriedTable, flush_counted};
 use crate::input::LineReader;
 use crate::input::Split;
 use crate::input::lines::{
@@ -42,6 +43,64 @@ pub(crate) struct MapEnv<'a> {
     pub params: &'a std::sync::Arc<crate::options::JobParams>,
     /// The longest line given to the mapper (`--max-line-mb`).
     pub max_line: usize,
+    /// Where a fold step's tasks leave their tables for the next task on
+    /// their thread (`None`: each task flushes its own).
+    pub carry: Option<&'a Carry>,
+}
+
+/// The fold tables a step's map tasks hand on, one slot per thread: a task
+/// takes its thread's table, folds into it, and leaves it unflushed for the
+/// next; [`drain_carried`] flushes what is left when the map phase ends. Keys
+/// that recur across the input are then sent on about once per thread rather
+/// than once per task: on 400 MB of logs with 100k distinct URLs, 838k values
+/// made 515k records to sort, spill and merge with a table per task.
+///
+/// A table is never dropped unflushed: a task whose slot is taken flushes
+/// its table into its own output, as without carrying.
+pub(crate) struct Carry {
+    slots: Vec<std::sync::Mutex<Option<Box<dyn CarriedTable>>>>,
+}
+
+impl Carry {
+    /// Slots for a pool of `threads` threads.
+    pub fn new(threads: usize) -> Carry {
+        Carry {
+            slots: (0..threads.max(1)).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// This thread's slot.
+    fn slot(&self) -> std::sync::MutexGuard<'_, Option<Box<dyn CarriedTable>>> {
+        let i = rayon::current_thread_index().unwrap_or(0) % self.slots.len();
+        // A task that panicked holding the lock left a whole table or none.
+        self.slots[i].lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The table this thread's last task left, if any.
+    fn take(&self) -> Option<Box<dyn CarriedTable>> {
+        self.slot().take()
+    }
+
+    /// Leaves `table` for the next task on this thread; gives it back when
+    /// the slot holds one already.
+    fn put(&self, table: Box<dyn CarriedTable>) -> Option<Box<dyn CarriedTable>> {
+        let mut slot = self.slot();
+        match *slot {
+            Some(_) => Some(table),
+            None => {
+                *slot = Some(table);
+                None
+            }
+        }
+    }
+
+    /// Every table left, taken out.
+    pub fn take_all(&self) -> Vec<Box<dyn CarriedTable>> {
+        let slots = self.slots.iter();
+        slots
+            .filter_map(|s| s.lock().unwrap_or_else(|p| p.into_inner()).take())
+            .collect()
+    }
 }
 
 impl MapEnv<'_> {
@@ -202,18 +261,7 @@ pub(crate) fn run_map_task(
     let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
         Some(dir) => Sink::Part(PartWriter::create(&dir.join(format!("part-{task:05}")))?),
-        None => Sink::Buffer(Box::new(
-            SortBuffer::new(
-                env.step_index,
-                env.partitions,
-                buffer_bytes,
-                env.step.sorts_values(),
-                env.step.new_combiner(),
-                env.step.folds,
-                env.spill_dir.to_path_buf(),
-            )
-            .with_fan_in(env.fan_in),
-        )),
+        None => Sink::Buffer(Box::new(sort_buffer(env, buffer_bytes))),
     };
     let mut shared = Task {
         sink: &mut sink,
@@ -256,6 +304,35 @@ pub(crate) fn run_map_task(
     })
 }
 
+/// A map task's sort buffer of `bytes`.
+fn sort_buffer(env: &MapEnv<'_>, bytes: usize) -> SortBuffer {
+    SortBuffer::new(
+        env.step_index,
+        env.partitions,
+        bytes,
+        env.step.sorts_values(),
+        env.step.new_combiner(),
+        env.step.folds,
+        env.spill_dir.to_path_buf(),
+    )
+    .with_fan_in(env.fan_in)
+}
+
+/// Flushes a table the step's map tasks left (see [`Carry`]) into sorted
+/// runs, as a map task's end would: the runs per partition, and what the
+/// flush and the sort count.
+pub(crate) fn drain_carried(
+    env: &MapEnv<'_>,
+    mut table: Box<dyn CarriedTable>,
+) -> Result<(Vec<Vec<Run>>, TaskStats, Counters)> {
+    crate::cancel::check()?;
+    let mut buffer = sort_buffer(env, env.buffer_bytes - env.fold_budget().unwrap_or(0));
+    let flushed = flush_counted(&mut *table, &mut buffer)?;
+    let (runs, mut stats, counters) = buffer.finish()?;
+    stats.combine_output_records += flushed;
+    Ok((runs, stats, counters))
+}
+
 /// What the splits of one map task share.
 struct Task<'t> {
     sink: &'t mut Sink,
@@ -289,7 +366,14 @@ fn map_split(
         partition: None,
         params: env.params.clone(),
     };
-    let mut mapper = env.step.new_mapper();
+    // A fold step's mapper folds into its thread's table when there is one.
+    let mut mapper = match env.carry.and_then(Carry::take) {
+        None => env.step.new_mapper(),
+        Some(table) => env.step.new_mapper_carrying(table).or_else(|mut table| {
+            stats.combine_output_records += flush_counted(&mut *table, sink.as_sink())?;
+            Ok::<_, crate::error::Error>(env.step.new_mapper())
+        })?,
+    };
     if let Some(table) = env.fold_budget() {
         mapper.set_budget(table);
     }
@@ -480,6 +564,8 @@ fn map_split(
             None
         }
     };
+    // Kept for the next task on this thread, or flushed by `finish`.
+    let keep = env.carry.is_some() && mapper.keep_table();
     mapper.finish(sink.as_sink(), counters).map_err(|e| {
         e.in_hook(format!(
             "step {} mapper final ({})",
@@ -489,6 +575,12 @@ fn map_split(
     let (combined_in, combined_out) = mapper.combined();
     stats.combine_input_records += combined_in;
     stats.combine_output_records += combined_out;
+    if let (true, Some(carry)) = (keep, env.carry)
+        && let Some(table) = mapper.into_table()
+        && let Some(mut table) = carry.put(table)
+    {
+        stats.combine_output_records += flush_counted(&mut *table, sink.as_sink())?;
+    }
     Ok(rest)
 }
 

@@ -19,7 +19,7 @@ use crate::input::pieces;
 use crate::input::split::{self, pack, whole_files};
 use crate::input::{InputFile, Split, list_inputs, make_splits};
 use crate::job::Job;
-use crate::map_task::{MapEnv, MapInput, run_map_task};
+use crate::map_task::{Carry, MapEnv, MapInput, drain_carried, run_map_task};
 use crate::output::commit::{BAD_RECORDS, OutputDir};
 use crate::output::protocol::ProtocolWriter;
 use crate::output::stdout::{concat_parts, merge_parts};
@@ -237,7 +237,10 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         } else {
             usize::MAX
         };
+        // A fold step's tables go from task to task on each thread.
+        let carry = (step.folds && !map_only).then(|| Carry::new(threads));
         let env = MapEnv {
+            carry: carry.as_ref(),
             step_index: i,
             step,
             progress: if i == 0 {
@@ -306,8 +309,22 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 ((r, rec), rest)
             })
         })?;
+        // What the tables hold at the end, flushed as a task's end would.
+        let left = carry.as_ref().map(Carry::take_all).unwrap_or_default();
+        let drained = pool.install(|| {
+            use rayon::prelude::*;
+            let drain = |t| drain_carried(&env, t);
+            left.into_par_iter().map(drain).collect::<Result<Vec<_>>>()
+        })?;
         tl.phase(i, "map", map_started);
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
+        for (runs, task_stats, task_counters) in drained {
+            stats.add(&task_stats);
+            counters.merge(&task_counters);
+            for (p, runs) in runs.into_iter().enumerate() {
+                by_partition[p].extend(runs);
+            }
+        }
         let mut parts = Vec::new();
         for (r, rec) in map_results {
             tl.tasks.push(rec);
