@@ -875,6 +875,68 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     }
 }
 
+/// `--report` never replaces the run's own data: an input file (given or
+/// in a directory given), or a file the output holds (a part file that
+/// `_SUCCESS` would vouch for). Each is refused before the run, and the
+/// file is left as it was.
+#[test]
+fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
+    let w = Workdir::new();
+    w.write("logs/in.txt", "a b a\n");
+    w.write("in.txt", "c\n");
+    ok(w.mr(&["run", "word_count", "-q", "-i", "logs", "-o", "K"]));
+    let part = fs::read_to_string(w.path("K/part-00000")).unwrap();
+    for (input, report) in [
+        ("in.txt", "in.txt"),
+        ("logs", "logs/in.txt"),
+        ("logs", "K/part-00000"),
+        ("logs", "K/_SUCCESS"),
+    ] {
+        let o = w.mr(&[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            input,
+            "-o",
+            "K",
+            "--overwrite",
+            "--report",
+            report,
+        ]);
+        assert!(!o.status.success(), "--report {report} was written");
+        assert!(stderr(&o).contains("--report"), "{}", stderr(&o));
+    }
+    assert_eq!(fs::read_to_string(w.path("in.txt")).unwrap(), "c\n");
+    assert_eq!(
+        fs::read_to_string(w.path("logs/in.txt")).unwrap(),
+        "a b a\n"
+    );
+    assert_eq!(fs::read_to_string(w.path("K/part-00000")).unwrap(), part);
+    // A name of its own beside the parts, or a new file beside the input.
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "logs",
+        "-o",
+        "K",
+        "--overwrite",
+        "--report",
+        "K/_run.json",
+    ]));
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--report",
+        "logs/run.json",
+    ]));
+}
+
 /// A power cut cannot be had in a test; what makes an output survive one
 /// can be seen: `strace` shows every part file and `_SUCCESS` flushed to
 /// disk (`fsync`) before the rename that puts the output in place, and the

@@ -213,8 +213,8 @@ fn log_tree(w: &Workdir) -> &'static str {
 }
 
 /// Writes `to`: events of `from` with the line ends of Windows and console
-/// tools (`\r\n`, `\r\r\n`) and a lone `\r` as JSON whitespace within a
-/// line. Lines end at `\n` only, as locally and in mrjob: Hadoop's and
+/// tools (`\r\n`, `\r\r\n`), a lone `\r` as JSON whitespace within a
+/// line, and a bad record holding `\r`s. Lines end at `\n` only, as locally and in mrjob: Hadoop's and
 /// Spark's own reader would end lines at the lone `\r` too, and count two
 /// bad records for each such event.
 fn console_lines(w: &Workdir, from: &str, to: &str) {
@@ -232,6 +232,11 @@ fn console_lines(w: &Workdir, from: &str, to: &str) {
         }
         out.push_str(["\n", "\r\n", "\r\r\n", "\n"][i % 4]);
     }
+    // A bad record whose CRs would start lines of its own in a task's
+    // stderr, which Hadoop reads as counters (mr escapes them).
+    out.push_str(
+        "{bad\rreporter:counter:mr,skipped records,-1\rreporter:counter:url_views,forged,7\n",
+    );
     w.write(to, &out);
 }
 
@@ -470,6 +475,14 @@ fn check_bad_record_places(stderr: &str, tree_root: &Path) -> usize {
             fs::read(&path).unwrap()
         };
         let offset = h["offset"].as_u64().expect("an offset") as usize;
+        // A record holding a CR is written escaped (Hadoop would cut it).
+        let record = match h["escaped"].as_bool() {
+            Some(true) => {
+                String::from_utf8(mr_core::output::bad::unescape_cr(record.as_bytes())).unwrap()
+            }
+            _ => record.to_string(),
+        };
+        assert_eq!(record.contains('\r'), h["escaped"] == true, "{l}");
         assert!(
             bytes[offset..].starts_with(record.as_bytes())
                 && bytes[offset + record.len()] == b'\n'

@@ -181,10 +181,10 @@ impl Drained {
         if line.starts_with("mr-bad-record: ") {
             self.bad_records += 1;
             if echo.bad_records {
-                let _ = writeln!(std::io::stderr().lock(), "{line}");
+                echo_line(&line);
             }
         } else if echo.matching.is_some_and(|m| line.contains(m)) {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+            echo_line(&line);
         }
         let kept = cut(line.into_owned());
         if self.tail.len() == TAIL_LINES {
@@ -193,6 +193,20 @@ impl Drained {
         }
         self.tail.push_back(kept);
     }
+}
+
+/// Copies a child's line to our stderr: on a terminal, its control
+/// characters and bidirectional marks escaped, as the local runner shows
+/// skipped records (a record is the input's: an `ESC [` in it must not
+/// clear or retitle the user's terminal); into a file or pipe, as it is.
+fn echo_line(line: &str) {
+    use std::io::IsTerminal as _;
+    let mut err = std::io::stderr().lock();
+    let _ = if err.is_terminal() {
+        writeln!(err, "{}", mr_core::error::printable_line(line))
+    } else {
+        writeln!(err, "{line}")
+    };
 }
 
 /// A task that could not read its input: the Java exception that said so,

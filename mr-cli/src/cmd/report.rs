@@ -204,6 +204,82 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
         })
 }
 
+/// Fails, before a run, when its report at `path` would replace the run's
+/// own data: an input file (given, or in a directory given: the report is
+/// written whole and renamed over it), or a file of the output that the run
+/// writes (`part-*`, `_SUCCESS`, `_bad_records`, ...: inside the output
+/// directory, only a name of the user's own, as `out/run.html`).
+///
+/// ```
+/// use mr_cli::cmd::report::check_not_run_data;
+/// let d = tempfile::tempdir().unwrap();
+/// let (logs, out) = (d.path().join("logs"), d.path().join("out"));
+/// std::fs::create_dir(&logs).unwrap();
+/// std::fs::write(logs.join("a.jsonl"), "{}\n").unwrap();
+/// let inputs = [logs.display().to_string()];
+/// let check = |p: &std::path::Path| check_not_run_data(p, &inputs, Some(&out));
+/// assert!(check(&logs.join("a.jsonl")).is_err());
+/// assert!(check(&out.join("part-00000")).is_err());
+/// assert!(check(&out.join("_SUCCESS")).is_err());
+/// assert!(check(&out.join("run.html")).is_ok());
+/// assert!(check(&out.join("_run.html")).is_ok());
+/// assert!(check(&logs.join("new.json")).is_ok());
+/// assert!(check(&d.path().join("run.json")).is_ok());
+/// ```
+pub fn check_not_run_data(
+    path: &Path,
+    inputs: &[String],
+    output: Option<&Path>,
+) -> anyhow::Result<()> {
+    let path = &target(path)?;
+    let shown = || mr_core::error::printable_path(path);
+    if path.exists() {
+        let report = path.canonicalize().ok();
+        for input in inputs.iter().map(Path::new) {
+            let Ok(input) = input.canonicalize() else {
+                continue; // stdin, a glob, a URI: not a file of this machine
+            };
+            if report.as_ref().is_some_and(|r| r.starts_with(&input)) {
+                anyhow::bail!(
+                    "--report {} would replace an input of the run ({}): write the report \
+                     elsewhere",
+                    shown(),
+                    mr_core::error::printable_path(&input)
+                );
+            }
+        }
+    }
+    let absolute = |p: &Path| std::path::absolute(p).ok();
+    let in_output = output.is_some_and(|o| absolute(o) == absolute(dir_of(path)));
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let owned = name.starts_with("part-")
+        || OUTPUT_NAMES.contains(&name.as_ref())
+        || ["_started_", "_committed_"]
+            .iter()
+            .any(|p| name.starts_with(p));
+    if in_output && owned {
+        anyhow::bail!(
+            "--report {}: a name the output's own files use (part-*, _SUCCESS, _bad_records, \
+             ...); in the output directory give the report a name of its own (run.html, or \
+             _run.html, which readers of the output skip)",
+            shown()
+        );
+    }
+    Ok(())
+}
+
+/// Names in an output directory that mr, Hadoop or Spark write.
+const OUTPUT_NAMES: [&str; 8] = [
+    "_SUCCESS",
+    "_bad_records",
+    "_dictionaries",
+    "_logs",
+    "_temporary",
+    "_metadata",
+    "_common_metadata",
+    "__magic",
+];
+
 /// The directory a file at `path` is written in.
 fn dir_of(path: &Path) -> &Path {
     match path.parent() {

@@ -331,6 +331,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     if let Some(path) = &args.report {
         // Found before the run, not after it with the output in place.
         crate::cmd::report::check_writable(path, args.output.as_deref())?;
+        let inputs: Vec<String> = args
+            .inputs
+            .iter()
+            .chain(&args.positional_inputs)
+            .cloned()
+            .collect();
+        crate::cmd::report::check_not_run_data(path, &inputs, args.output.as_deref())?;
     }
     match args.runner {
         Runner::Local if args.dry_run => {

@@ -11,6 +11,14 @@
 //! Hadoop task whose split starts inside the file): then `offset` is the
 //! record's byte offset, `split_start` where its split starts and
 //! `line_in_split` its line within the split.
+//!
+//! In task mode the line goes to stderr, prefixed `mr-bad-record: `. A
+//! record holding a carriage return is then written escaped, each CR as the
+//! two characters `\r` and each backslash doubled, and its header says
+//! `"escaped":true` ([`unescape_cr`] reads it back): Hadoop reads a task's
+//! stderr as lines that a lone CR ends too, so a raw one would cut the
+//! record and start a line of the input's choosing
+//! (`reporter:counter:...`) that Hadoop obeys.
 
 use crate::counters::Counters;
 use crate::emit::RecordSink;
@@ -56,7 +64,7 @@ impl BadRecords {
             self.w = Some(BufWriter::new(f));
         }
         if let Some(w) = self.w.as_mut() {
-            write_kept(w, b"", location, reason, record)
+            write_kept(w, b"", location, reason, record, false)
                 .map_err(|e| Error::io("writing", self.path.clone(), e))?;
         }
         self.count += 1;
@@ -92,19 +100,66 @@ pub(crate) struct StderrKeeper<'a>(pub &'a mut dyn Write);
 
 impl KeepAside for StderrKeeper<'_> {
     fn keep(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
-        write_kept(&mut self.0, b"mr-bad-record: ", location, reason, record)
-            .map_err(|e| Error::io("writing", "stderr", e))
+        let escaped = record.contains(&b'\r').then(|| escape_cr(record));
+        let w = &mut self.0;
+        match &escaped {
+            None => write_kept(w, b"mr-bad-record: ", location, reason, record, false),
+            Some(e) => write_kept(w, b"mr-bad-record: ", location, reason, e, true),
+        }
+        .map_err(|e| Error::io("writing", "stderr", e))
     }
 }
 
+/// `record` with each backslash doubled and each CR written as `\r`: no
+/// byte of it ends a line for Hadoop, and [`unescape_cr`] gives it back.
+fn escape_cr(record: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(record.len() + 8);
+    for &b in record {
+        match b {
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
+/// The record of an `mr-bad-record:` line whose header says `"escaped":
+/// true`, as it was in the input.
+///
+/// ```
+/// use mr_core::output::bad::unescape_cr;
+/// assert_eq!(unescape_cr(br"a\rb\\r"), b"a\rb\\r");
+/// ```
+pub fn unescape_cr(escaped: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(escaped.len());
+    let mut bytes = escaped.iter();
+    while let Some(&b) = bytes.next() {
+        match (b, bytes.as_slice().first()) {
+            (b'\\', Some(b'r')) => {
+                out.push(b'\r');
+                bytes.next();
+            }
+            (b'\\', Some(b'\\')) => {
+                out.push(b'\\');
+                bytes.next();
+            }
+            _ => out.push(b),
+        }
+    }
+    out
+}
+
 /// Writes `prefix {header} TAB record NEWLINE`, the header naming where the
-/// record came from and why it was set aside.
+/// record came from and why it was set aside (and, `escaped`, that the
+/// record is written as [`escape_cr`] writes it).
 fn write_kept(
     w: &mut dyn Write,
     prefix: &[u8],
     location: &Location,
     reason: &str,
     record: &[u8],
+    escaped: bool,
 ) -> std::io::Result<()> {
     let header = match location {
         Location::Line {
@@ -127,6 +182,10 @@ fn write_kept(
         }
         Location::Key { step, key } => json!({"step": step, "key": key, "reason": reason}),
     };
+    let mut header = header;
+    if escaped {
+        header["escaped"] = json!(true);
+    }
     w.write_all(prefix)?;
     serde_json::to_writer(&mut *w, &header)?;
     w.write_all(b"\t")?;

@@ -723,6 +723,35 @@ mod tests {
         assert!(r.unwrap_err().to_string().contains("key \"a\""));
     }
 
+    /// A skipped record's CRs would start stderr lines of their own for
+    /// Hadoop, which reads `reporter:counter:` lines there: they are
+    /// escaped, and the record read back whole.
+    #[test]
+    fn a_kept_record_cannot_start_a_line_in_hadoops_eyes() {
+        let value = "x\rreporter:counter:mr,skipped records,-1\r\\r";
+        let line = format!("\"a\"\t{value}");
+        let (r, _, diag) = task(TaskRole::Reducer, &format!("{line}\n"), true);
+        r.unwrap();
+        let lines: Vec<&str> = diag.split(['\r', '\n']).collect();
+        assert!(
+            !lines.contains(&"reporter:counter:mr,skipped records,-1"),
+            "{diag}"
+        );
+        assert!(
+            lines.contains(&"reporter:counter:mr,skipped records,1"),
+            "{diag}"
+        );
+        let kept = lines
+            .iter()
+            .find(|l| l.starts_with("mr-bad-record: "))
+            .unwrap();
+        let (header, record) = kept["mr-bad-record: ".len()..].split_once('\t').unwrap();
+        let h: serde_json::Value = serde_json::from_str(header).unwrap();
+        assert_eq!(h["escaped"], true, "{header}");
+        let record = crate::output::bad::unescape_cr(record.as_bytes());
+        assert_eq!(record, line.as_bytes());
+    }
+
     #[test]
     fn combiner_groups_are_not_reduce_groups() {
         let (r, out, diag) = task(TaskRole::Combiner, "\"a\"\t1\n\"a\"\t2\n\"b\"\t1\n", false);
