@@ -90,6 +90,12 @@ fn summary_hides_zero_framework_counters_unless_verbose() {
     assert!(e.contains("step 0: combine output records=3"), "{e}");
     let v = stderr(&ok(w.mr(&["run", "word_count", "-i", "in.txt", "-v"])));
     assert!(v.contains("step 0: skipped records=0"), "{v}");
+    // An output path cannot start a line of the summary of its own.
+    let forged = "x\nmr: error: FORGED";
+    let o = ok(w.mr(&["run", "word_count", "-i", "in.txt", "-o", forged]));
+    let e = stderr(&o);
+    assert!(!e.lines().any(|l| l.starts_with("mr: error")), "{e}");
+    assert!(e.contains("x\\nmr: error: FORGED"), "{e}");
 }
 
 #[test]

@@ -33,8 +33,9 @@
 //! A query parameter or `value` field whose name is already a column of the
 //! row, compared without case as Spark and DuckDB compare column names, is
 //! prefixed (`query.NAME`, `value.NAME`); so is one whose name starts with
-//! `query.`, `value.` or `context.`, and a `value` kept whole owns the
-//! `value` column: no field takes another's column. Two fields of one query
+//! `query.`, `value.` or `context.`, and one named `value` in any case: a
+//! `value` kept whole owns the `value` column in every row, so no field
+//! takes another's column. Two fields of one query
 //! or one value whose names differ by case alone (`?From=1&FROM=2`) keep the
 //! first, the other counted in [`NAME_CLASH`]. Its type comes from its name,
 //! so every record agrees: Coursera's `lecture_id`, `quiz_id`, `thread_id`,
@@ -466,12 +467,19 @@ impl EventRows {
             // A name that looks prefixed (`context.course_id` in a query)
             // is prefixed again, so that no field takes another's column.
             let looks_prefixed = PREFIXES.iter().any(|p| name.starts_with(p));
-            let column =
-                if prefix == "context" || name.is_empty() || looks_prefixed || taken(row, name) {
-                    format!("{prefix}.{name}")
-                } else {
-                    name.to_string()
-                };
+            // `value` is the column of values kept whole, in every row:
+            // a field so named in another row must not fill it.
+            let reserved = name.eq_ignore_ascii_case("value");
+            let column = if prefix == "context"
+                || name.is_empty()
+                || looks_prefixed
+                || reserved
+                || taken(row, name)
+            {
+                format!("{prefix}.{name}")
+            } else {
+                name.to_string()
+            };
             if taken(row, &column) {
                 // Only fields of one source whose names differ by case alone
                 // (`?Page=1&page=2`, `PAGE` too): the first one counts.
@@ -785,6 +793,15 @@ mod tests {
         let rows = rows_of(&out);
         assert_eq!(rows[0]["value"], "not json");
         assert_eq!(rows[0]["query.value"], "foo");
+        // Nor in a row whose value is an object (found by a later probe:
+        // the table's `value` column held a URL's `?value=` beside events'
+        // own values).
+        let lines = [r#"{"key": "k", "value": {"Value": 1}, "page_url": "/p?value=spoof"}"#];
+        let (spoof, _) = run_in_memory(&EventsTable, &lines).unwrap();
+        let spoof = &rows_of(&spoof)[0];
+        assert_eq!(spoof.get("value"), None, "{spoof}");
+        assert_eq!(spoof["query.value"], "spoof");
+        assert_eq!(spoof["value.Value"], "1");
         assert_eq!(rows[0]["from"], "/home");
         assert_eq!(rows[0]["query.From"], "mail");
         assert_eq!(rows[0]["context.course_id"], "real");

@@ -86,7 +86,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
             report.counters.get(COUNTERS, "combiner runs"),
             args.seed,
             match &report.output_dir {
-                Some(d) => format!("; output in {}", d.display()),
+                Some(d) => format!("; output in {}", mr_core::error::printable_path(d)),
                 None => String::new(),
             }
         );

@@ -987,7 +987,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             "mr: {} finished on Hadoop in {:.1}s; output in {}",
             plan.job,
             report.elapsed.as_secs_f64(),
-            o.output
+            mr_core::error::printable_line(&o.output)
         );
         if report.skipped_records > 0 {
             eprintln!(

@@ -4,8 +4,10 @@
 
 use mr_core::JobReport;
 use mr_core::counters::FRAMEWORK;
+use mr_core::error::printable_path;
 use mr_core::runner::progress::human_bytes;
 use std::fmt::Write as _;
+use std::path::Path;
 
 /// The figures of a finished run that the summary and the report share.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -121,7 +123,7 @@ pub fn summary(job: &str, report: &JobReport, totals: &Totals, say: Say) -> Stri
     );
     match &report.output_dir {
         Some(d) => {
-            let _ = writeln!(out, " in {}", d.display());
+            let _ = writeln!(out, " in {}", printable_path(d));
         }
         None if say.discarded => out.push_str(", not written (--no-output)\n"),
         None => out.push_str(" to stdout\n"),
@@ -170,13 +172,13 @@ fn kept_in(files: &[std::path::PathBuf]) -> String {
                 out,
                 "mr:   kept in {} files in {} ({}, ...)",
                 files.len(),
-                dir.display(),
-                files[0].file_name().unwrap_or_default().to_string_lossy()
+                printable_path(dir),
+                printable_path(Path::new(files[0].file_name().unwrap_or_default()))
             );
         }
         _ => {
             for f in files {
-                let _ = writeln!(out, "mr:   kept in {}", f.display());
+                let _ = writeln!(out, "mr:   kept in {}", printable_path(f));
             }
         }
     }
