@@ -173,6 +173,20 @@ fn files_are_readable_by_name_and_shipped_to_hadoop() {
         input.to_str().unwrap(),
     ]));
     assert_eq!(stdout(&o), "\"sat\"\n");
+    // A file named as the binary the tasks run: shipped under another
+    // name, its option given that name (it read the binary as stop words).
+    let named_mr = w.write("sw/mr", "the\ncat\n");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "-r",
+        "emulate",
+        "-q",
+        "--stop-words-file",
+        named_mr.to_str().unwrap(),
+        input.to_str().unwrap(),
+    ]));
+    assert_eq!(stdout(&o), "\"sat\"\n");
     let o = ok(w.mr(&[
         "run",
         "mr_most_used_word",
@@ -200,6 +214,28 @@ fn files_are_readable_by_name_and_shipped_to_hadoop() {
     );
     assert!(cmd.contains("--stop-words-file stops.txt"), "{cmd}");
     assert!(cmd.contains("-cmdenv TZ=UTC"), "{cmd}");
+    assert!(!cmd.contains("which these paths break"), "{cmd}");
+    // A path -files cannot take as it is: the dry run says the run links
+    // it, on comment lines that stay comments (a newline escaped).
+    let odd = w.write("stop,\nwords", "the\n");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "--stop-words-file",
+        odd.to_str().unwrap(),
+        "--hadoop-streaming-jar",
+        "s.jar",
+        "-i",
+        "hdfs:///in",
+        "-o",
+        "hdfs:///out",
+    ]));
+    let cmd = stdout(&o);
+    let note = format!("#   {}", odd.display().to_string().replace('\n', "\\n"));
+    assert!(cmd.lines().any(|l| l == note), "{cmd}");
     let o = w.mr(&[
         "run",
         "mr_wc",

@@ -824,6 +824,21 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             ));
             all.extend(m.upload.iter().map(ShellCommand::display));
         }
+        let unplain = super::unplain_paths(plan);
+        if !unplain.is_empty() {
+            // As pasted, -files would cut these at a comma or fail on them.
+            let listed: Vec<String> = unplain
+                .iter()
+                // One comment line each: escaped, never quoted across lines.
+                .map(|p| format!("#   {}", mr_core::error::printable_path(p)))
+                .collect();
+            all.push(format!(
+                "# Hadoop's -files reads its list as URIs split at commas, which these paths \
+                 break:\n{}\n# the run links each under a plain name in a temp dir; to run the \
+                 commands below yourself, do the same (letters, digits and / . _ - + ~ = @ : only)",
+                listed.join("\n")
+            ));
+        }
         all.extend(cmds.steps.iter().map(ShellCommand::display));
         if let Some(r) = &cmds.replace {
             all.push(format!(

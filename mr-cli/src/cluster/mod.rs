@@ -351,7 +351,8 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     use anyhow::Context as _;
     let binary = std::env::current_exe().context("cannot find the path of this binary")?;
     mr_core::job::check_whole_files(job.name(), &job.steps())?;
-    let plan = JobPlan::new(job, binary, args.skip_bad_records, extras(job, args)?);
+    let mut plan = JobPlan::new(job, binary, args.skip_bad_records, JobExtras::default());
+    plan.extras = extras(job, args, &plan.link_name())?;
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);
     }
@@ -715,6 +716,18 @@ fn plain_path_byte(b: &u8) -> bool {
 /// symbolic link in a temp dir (returned: the links live as long as it
 /// does). A file's link name the user chose (`--files PATH#NAME`) that is
 /// not plain is refused: the job reads the file by that name.
+/// The paths of `plan`'s binary and files that Hadoop's `-files` cannot
+/// take as they are ([`plain_path_byte`]): a run reaches them through links
+/// ([`with_plain_paths`]); a dry run, which shows paths as given, says so.
+pub(super) fn unplain_paths(plan: &JobPlan) -> Vec<&Path> {
+    use std::os::unix::ffi::OsStrExt;
+    let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(plain_path_byte);
+    std::iter::once(plan.binary.as_path())
+        .chain(plan.extras.files.iter().map(|(p, _)| p.as_path()))
+        .filter(|p| !plain(p))
+        .collect()
+}
+
 pub(super) fn with_plain_paths(
     plan: &JobPlan,
     dry_run: bool,
@@ -767,21 +780,50 @@ pub(super) fn with_plain_paths(
     Ok((shipped, Some(dir)))
 }
 
-/// What `mr run JOB -r RUNNER ...` forwards to the tasks.
-pub fn extras(job: &dyn Job, args: &RunArgs) -> anyhow::Result<JobExtras> {
+/// What `mr run JOB -r RUNNER ...` forwards to the tasks, whose binary is
+/// shipped as `binary_name` ([`JobPlan::link_name`]).
+pub fn extras(job: &dyn Job, args: &RunArgs, binary_name: &str) -> anyhow::Result<JobExtras> {
     let local = crate::cmd::run::job_params(job, args, false)?;
     let mut files: Vec<(PathBuf, String)> = Vec::new();
+    // Names in the task's directory: each file needs its own.
+    let mut taken = std::collections::HashSet::from([binary_name.to_string()]);
+    // A name the user chose (`--files PATH#NAME`) stays as given: the job
+    // reads the file by it.
+    let own = |path: &Path, name: &str| {
+        path.file_name()
+            .is_some_and(|f| f.to_string_lossy() == name)
+    };
+    for (name, path) in local.files.iter().filter(|(n, p)| !own(p, n)) {
+        if !taken.insert(name.clone()) {
+            anyhow::bail!(
+                "--files {}#{name}: {name} is also the name of {}: give it another",
+                path.display(),
+                if name == binary_name {
+                    "the binary the tasks run"
+                } else {
+                    "another file"
+                }
+            );
+        }
+    }
     for (name, path) in &local.files {
         // A file option's file goes under its own file name, made plain for
-        // Hadoop's -files (`stop words.txt` as `stop_words.txt`); a name
-        // the user chose (`--files PATH#NAME`) stays as given.
-        let own = path
-            .file_name()
-            .is_some_and(|f| f.to_string_lossy() == *name);
-        let name = if own {
-            name.chars()
+        // Hadoop's -files (`stop words.txt` as `stop_words.txt`), and, if
+        // another file or the binary has that name, numbered
+        // (`2-stop_words.txt`): its option is given that name.
+        let name = if own(path, name) {
+            let plain: String = name
+                .chars()
                 .map(|c| if plain_name_char(c) { c } else { '_' })
-                .collect()
+                .collect();
+            let mut unique = plain.clone();
+            for i in 2.. {
+                if taken.insert(unique.clone()) {
+                    break;
+                }
+                unique = format!("{i}-{plain}");
+            }
+            unique
         } else {
             name.clone()
         };
