@@ -403,6 +403,8 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 1/2' \\
     -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
     -D stream.map.input.ignoreKey=false \\
+    -D 'textinputformat.record.delimiter=
+' \\
     -files /path/to/mr \\
     -input hdfs:///logs \\
     -output /tmp/mr-top_lectures-1795389352-4242/step-0 \\
@@ -415,6 +417,8 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 2/2' \\
     -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
     -D stream.map.input.ignoreKey=false \\
+    -D 'textinputformat.record.delimiter=
+' \\
     -files /path/to/mr \\
     -input /tmp/mr-top_lectures-1795389352-4242/step-0 \\
     -output hdfs:///out/top_lectures \\
@@ -435,6 +439,8 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr video_tagging step 1/1' \\
     -D mapreduce.input.fileinputformat.input.dir.recursive=true \\
     -D stream.map.input.ignoreKey=false \\
+    -D 'textinputformat.record.delimiter=
+' \\
     -D stream.num.map.output.key.fields=2 \\
     -D mapreduce.partition.keypartitioner.options=-k1,1 \\
     -D mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator \\
@@ -527,7 +533,8 @@ fn hadoop_dry_run_secondary_sort_matches_the_documented_form() {
 /// A stand-in for `hadoop`: logs its arguments, prints a lot on stderr (more
 /// than a pipe holds), and fails the step whose job name contains `$FAIL`.
 const FAKE_HADOOP: &str = r#"#!/usr/bin/env bash
-echo "$*" >> "$(dirname "$0")/calls.log"
+args="$*"
+echo "${args//$'\n'/\\n}" >> "$(dirname "$0")/calls.log"
 for i in $(seq 1 3000); do echo "INFO some hadoop chatter line $i" >&2; done
 echo "INFO mapreduce.Job:  map 100% reduce 100%" >&2
 case "$*" in
@@ -565,6 +572,8 @@ fn hadoop_runner_runs_each_step_and_shows_stderr_on_failure() {
     // The output is looked at before any step runs.
     assert_eq!(calls[0], "fs -ls -d hdfs:///out hdfs:///out/_SUCCESS");
     assert!(calls[1].contains("step 1/2") && calls[2].contains("step 2/2"));
+    // Lines end at \n only, as locally (a newline, escaped in the log).
+    assert!(calls[1].contains("-D textinputformat.record.delimiter=\\n -files"));
     assert!(calls[3].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
     // Progress lines are echoed, the chatter is not.
     let e = stderr(&o);

@@ -920,8 +920,8 @@ impl<F: crate::Fold> MapFactory for FoldMapper<F> {
         }
         match table.into_any().downcast::<crate::fold::AccTable<F>>() {
             Ok(table) => Ok(self.mapper.create_folding(table)),
-            // Told apart above: never here.
-            Err(_) => Ok(self.create()),
+            // Told apart above. Never a table dropped unflushed.
+            Err(_) => unreachable!("a fold table changed type"),
         }
     }
 }

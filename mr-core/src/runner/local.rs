@@ -318,13 +318,6 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         })?;
         tl.phase(i, "map", map_started);
         let mut by_partition: Vec<Vec<Run>> = vec![Vec::new(); partitions];
-        for (runs, task_stats, task_counters) in drained {
-            stats.add(&task_stats);
-            counters.merge(&task_counters);
-            for (p, runs) in runs.into_iter().enumerate() {
-                by_partition[p].extend(runs);
-            }
-        }
         let mut parts = Vec::new();
         for (r, rec) in map_results {
             tl.tasks.push(rec);
@@ -335,6 +328,14 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 .extend(r.bad.path().map(Path::to_path_buf));
             parts.extend(r.part);
             for (p, runs) in r.runs.into_iter().enumerate() {
+                by_partition[p].extend(runs);
+            }
+        }
+        // The tables' runs after the tasks'.
+        for (runs, task_stats, task_counters) in drained {
+            stats.add(&task_stats);
+            counters.merge(&task_counters);
+            for (p, runs) in runs.into_iter().enumerate() {
                 by_partition[p].extend(runs);
             }
         }
