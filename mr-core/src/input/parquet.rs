@@ -193,7 +193,7 @@ mod tests {
             row_group_rows: 4,
             ..Default::default()
         };
-        write_part(&part, "part", &pq, &schema, &opts).unwrap();
+        write_part(&part, "part", &pq, (&schema, &schema), &opts).unwrap();
         let ranges = row_group_ranges(&pq).unwrap();
         assert_eq!(ranges.len(), 3);
         let mut all = String::new();

@@ -368,17 +368,20 @@ mod arrow_impl {
         }
     }
 
-    /// Converts one part of `key TAB value` lines into a Parquet file of
-    /// `schema`; returns the rows written.
+    /// Converts one part of `key TAB value` lines, read as `schema`, into a
+    /// Parquet file of `table` (the same columns, some maybe renamed: see
+    /// [`apart_by_case`](crate::output::schema::apart_by_case)); returns the
+    /// rows written.
     pub fn write_part(
         part: &Path,
         name: &str,
         dest: &Path,
-        schema: &SchemaRef,
+        (schema, table): (&SchemaRef, &SchemaRef),
         opts: &ParquetOptions,
     ) -> Result<u64> {
         let arrow_err = |e: &dyn std::fmt::Display| writing_error(dest, e);
-        let mut writer = create_writer(dest, schema, opts)?;
+        let mut writer = create_writer(dest, table, opts)?;
+        let renamed = !Arc::ptr_eq(schema, table);
         let batch_rows = batch_rows(schema.fields().len());
         let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
             .with_batch_size(batch_rows)
@@ -396,7 +399,17 @@ mod arrow_impl {
                 })?;
                 off += n;
                 match decoder.flush().map_err(|e| arrow_err(&e))? {
-                    Some(batch) => writer.write(&batch).map_err(|e| parquet_error(dest, e))?,
+                    Some(batch) => {
+                        let batch = match renamed {
+                            true => arrow_array::RecordBatch::try_new(
+                                table.clone(),
+                                batch.columns().to_vec(),
+                            )
+                            .map_err(|e| arrow_err(&e))?,
+                            false => batch,
+                        };
+                        writer.write(&batch).map_err(|e| parquet_error(dest, e))?
+                    }
                     None if n == 0 => {
                         return Err(Error::Internal(
                             "the JSON decoder took no bytes and gave no rows".into(),
@@ -488,9 +501,27 @@ mod arrow_impl {
                 schema.fields().len()
             );
         }
+        // Names equal but for case kept apart, under names every reader
+        // agrees on (the records are still read by their own names).
+        let (apart, renamed) = crate::output::schema::apart_by_case(&schema);
+        let table = match renamed.is_empty() {
+            true => schema.clone(),
+            false => Arc::new(apart),
+        };
+        if !renamed.is_empty() {
+            let list: Vec<String> = renamed
+                .iter()
+                .map(|(old, new)| format!("{old} as {new}"))
+                .collect();
+            eprintln!(
+                "mr: note: columns whose names equal another's but for case, which Spark refuses \
+                 and DuckDB renames as it reads, are written under names of their own: {}",
+                crate::error::printable_line(&list.join(", "))
+            );
+        }
         if empty_table {
             let dest = dest_dir.join("part-00000.parquet");
-            write_empty(&dest, &schema, opts)?;
+            write_empty(&dest, &table, opts)?;
             return Ok(vec![dest]);
         }
         let parts: Vec<&PathBuf> = parts
@@ -500,7 +531,7 @@ mod arrow_impl {
             .collect();
         let write = |p: &&PathBuf| {
             let dest = dest_dir.join(format!("{}.parquet", name(p)));
-            write_part(p, &name(p), &dest, &schema, opts)?;
+            write_part(p, &name(p), &dest, (&schema, &table), opts)?;
             Ok(dest)
         };
         if schema.fields().len() > MANY_COLUMNS {
@@ -570,6 +601,47 @@ mod tests {
         let f = File::open(&files[1]).unwrap();
         let r = ParquetRecordBatchReaderBuilder::try_new(f).unwrap();
         assert_eq!(r.schema(), &schema);
+    }
+
+    /// Fields whose names differ by case alone, in different records (and
+    /// parts), are columns apart under names every reader agrees on (found
+    /// by a probe: DuckDB read `score_note` from `Score_note`'s column and
+    /// renamed the other as it read; Spark refuses such a table).
+    #[test]
+    fn names_equal_but_for_case_are_columns_apart() {
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("part-00000");
+        let b = d.path().join("part-00001");
+        std::fs::write(&a, "null\t{\"Score_note\":\"A\",\"n\":1}\n").unwrap();
+        std::fs::write(&b, "null\t{\"score_note\":\"B\"}\nnull\t{\"N\":2}\n").unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let files = write_parts(&[a, b], &out, &Default::default(), &none(), &pool()).unwrap();
+        let read = |f: &Path| {
+            let r = ParquetRecordBatchReaderBuilder::try_new(File::open(f).unwrap()).unwrap();
+            r.build().unwrap().next().unwrap().unwrap()
+        };
+        let (first, second) = (read(&files[0]), read(&files[1]));
+        let names: Vec<_> = first
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .collect();
+        assert_eq!(names, ["Score_note", "n", "score_note_2", "N_2"]);
+        let text = |b: &arrow_array::RecordBatch, c: &str, row: usize| {
+            let col = b.column_by_name(c).unwrap().as_string::<i32>();
+            arrow_array::Array::is_valid(col, row).then(|| col.value(row).to_string())
+        };
+        assert_eq!(text(&first, "Score_note", 0).as_deref(), Some("A"));
+        assert_eq!(text(&first, "score_note_2", 0), None);
+        assert_eq!(text(&second, "score_note_2", 0).as_deref(), Some("B"));
+        assert_eq!(text(&second, "Score_note", 0), None);
+        let n2 = second
+            .column_by_name("N_2")
+            .unwrap()
+            .as_primitive::<Int64Type>();
+        assert_eq!(n2.value(1), 2);
     }
 
     /// A day whose column is all null, and a day without rows, give the

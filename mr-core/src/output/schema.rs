@@ -268,6 +268,47 @@ impl RowType {
     }
 }
 
+/// `schema` with the columns whose names equal an earlier column's but for
+/// case renamed `NAME_2`, `NAME_3`... (a name no other column has, without
+/// case), and the renames made, `(old, new)`. Spark refuses a table with
+/// such columns and DuckDB renames them as it reads, each reader its own
+/// way: a table keeps them apart under names every reader agrees on. The
+/// columns' order and types stay; only top-level names change.
+///
+/// ```
+/// use arrow_schema::{DataType, Field, Schema};
+/// use mr_core::output::schema::apart_by_case;
+/// let f = |n: &str| Field::new(n, DataType::Utf8, true);
+/// let s = Schema::new(vec![f("Score"), f("score_2"), f("score"), f("SCORE"), f("Été"), f("été")]);
+/// let (apart, renamed) = apart_by_case(&s);
+/// let names: Vec<_> = apart.fields().iter().map(|f| f.name().as_str()).collect();
+/// assert_eq!(names, ["Score", "score_2", "score_3", "SCORE_4", "Été", "été_2"]);
+/// assert_eq!(renamed[0], ("score".to_string(), "score_3".to_string()));
+/// ```
+pub fn apart_by_case(schema: &Schema) -> (Schema, Vec<(String, String)>) {
+    let fold = |n: &str| n.to_lowercase();
+    let mut taken: std::collections::HashSet<String> =
+        schema.fields().iter().map(|f| fold(f.name())).collect();
+    let mut seen = std::collections::HashSet::new();
+    let mut renamed = Vec::new();
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| {
+            if seen.insert(fold(f.name())) {
+                return f.as_ref().clone();
+            }
+            let new = (2..)
+                .map(|i| format!("{}_{i}", f.name()))
+                .find(|n| taken.insert(fold(n)))
+                .unwrap_or_default();
+            renamed.push((f.name().clone(), new.clone()));
+            f.as_ref().clone().with_name(new)
+        })
+        .collect();
+    (Schema::new(fields), renamed)
+}
+
 /// Why a row could not be observed.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ObserveError {
