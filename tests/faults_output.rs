@@ -913,6 +913,33 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
         "a b a\n"
     );
     assert_eq!(fs::read_to_string(w.path("K/part-00000")).unwrap(), part);
+    // The output directory itself, or a new file in an input directory
+    // (the next run would read it) are refused too.
+    for (input, report) in [("logs", "K"), ("logs", "logs/run.json")] {
+        let o = w.mr(&[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            input,
+            "-o",
+            "K",
+            "--overwrite",
+            "--report",
+            report,
+        ]);
+        assert!(!o.status.success(), "--report {report} was allowed");
+    }
+    assert!(!w.path("logs/run.json").exists());
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "logs",
+        "--report",
+        "logs/_run.json",
+    ]));
     // A name of its own beside the parts, or a new file beside the input.
     ok(w.mr(&[
         "run",

@@ -96,6 +96,46 @@ fn summary_hides_zero_framework_counters_unless_verbose() {
     let e = stderr(&o);
     assert!(!e.lines().any(|l| l.starts_with("mr: error")), "{e}");
     assert!(e.contains("x\\nmr: error: FORGED"), "{e}");
+    // Nor can a path named in an error.
+    let o = w.mr(&["run", "word_count", "-i", "nope\nmr: error: FORGED"]);
+    let e = stderr(&o);
+    assert!(!o.status.success());
+    assert!(
+        !e.lines().any(|l| l.starts_with("mr: error: FORGED")),
+        "{e}"
+    );
+    assert!(
+        e.contains("input not found: nope\\nmr: error: FORGED"),
+        "{e}"
+    );
+}
+
+/// A dry run read by a reader that closes the pipe at once (`| head -1`)
+/// ends quietly: no panic, no error.
+#[test]
+fn a_dry_run_into_a_closed_pipe_is_no_error() {
+    let w = Workdir::new();
+    for runner in ["hadoop", "spark"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_mr"))
+            .args(["run", "word_count", "-r", runner, "--dry-run"])
+            .args(["-i", "hdfs:///in", "-o", "hdfs:///out"])
+            .args(match runner {
+                "hadoop" => ["--hadoop-streaming-jar", "s.jar"],
+                _ => ["--spark-submit", "spark-submit"],
+            })
+            .current_dir(w.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        drop(child.stdout.take());
+        let o = child.wait_with_output().unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert!(!e.contains("panicked"), "{runner}: {e}");
+        if runner == "hadoop" {
+            assert!(o.status.success(), "{e}");
+        }
+    }
 }
 
 #[test]

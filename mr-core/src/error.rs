@@ -129,7 +129,10 @@ impl fmt::Display for Location {
 #[non_exhaustive]
 pub enum Error {
     /// An input path given by the user does not exist or matches nothing.
-    #[error("input not found: {path} (no such file, directory or glob match)")]
+    #[error(
+        "input not found: {} (no such file, directory or glob match)",
+        printable_line(path)
+    )]
     InputNotFound {
         /// The path or pattern as given.
         path: String,
@@ -181,7 +184,7 @@ pub enum Error {
         how: String,
     },
     /// A file-system operation failed on `path`.
-    #[error("{op} {}: {source}", path.display())]
+    #[error("{op} {}: {source}", printable_path(path))]
     Io {
         /// What we were doing (`reading`, `creating`, ...).
         op: &'static str,
@@ -193,7 +196,7 @@ pub enum Error {
     },
     /// The disk (or quota) is full: names the file, the free space and the
     /// remedy.
-    #[error("{op} {}: {source}\n  {}{}. {hint}", path.display(),
+    #[error("{op} {}: {source}\n  {}{}. {hint}", printable_path(path),
         if *no_inodes { "the file system has no room for new files (no free inodes)" } else { "the disk is full" },
         free.map(|f| format!(" ({} free there)", crate::runner::workdir::human_bytes(f))).unwrap_or_default())]
     DiskFull {
@@ -213,7 +216,7 @@ pub enum Error {
     },
     /// A file would grow past the process's file-size limit (`ulimit -f`),
     /// or past what its file system takes.
-    #[error("{op} {}: {source}\n  hint: {}; an existing output was not replaced", path.display(),
+    #[error("{op} {}: {source}\n  hint: {}; an existing output was not replaced", printable_path(path),
         match limit {
             Some(l) => format!("the file-size limit (ulimit -f) is {} bytes: raise it, or use \
                                 more --partitions for smaller part files", l),
@@ -234,7 +237,7 @@ pub enum Error {
     /// The process ran out of file descriptors.
     #[error("{op} {}: {source}\n  hint: the open-files limit (ulimit -n) is {}; raise it \
              (ulimit -n {}), or open fewer files at once: fewer --partitions, a lower \
-             --merge-fan-in or -j", path.display(),
+             --merge-fan-in or -j", printable_path(path),
         limit.map_or("unknown".to_string(), |l| l.to_string()),
         limit.map_or(4096, |l| l.saturating_mul(4).max(4096)))]
     TooManyOpenFiles {
@@ -263,7 +266,7 @@ pub enum Error {
         snippet: String,
     },
     /// The output directory exists and `--overwrite` was not given.
-    #[error("output directory {} already exists; pass --overwrite to replace it", .0.display())]
+    #[error("output directory {} already exists; pass --overwrite to replace it", printable_path(.0))]
     OutputExists(PathBuf),
     /// A file format (Parquet, CSV) could not be read or written.
     #[error("{what}: {reason}")]
@@ -277,7 +280,7 @@ pub enum Error {
     #[error(
         "another mr run{} is writing {}; wait for it to finish or choose another --output",
         pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
-        path.display()
+        printable_path(path)
     )]
     OutputBusy {
         /// The output directory.
@@ -291,7 +294,7 @@ pub enum Error {
          finished job's output (a directory with _SUCCESS, part-* files and a job's _-named \
          bookkeeping) or an empty directory: move your files out, remove it yourself, or \
          choose another --output",
-        path.display()
+        printable_path(path)
     )]
     OutputNotReplaceable {
         /// The output path.

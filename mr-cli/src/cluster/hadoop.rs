@@ -857,7 +857,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             ));
         }
         all.extend(cmds.after.iter().map(ShellCommand::display));
-        println!("{}", all.join("\n\n"));
+        super::print_dry_run(&all.join("\n\n"))?;
         return Ok(None);
     }
     let started = Instant::now();

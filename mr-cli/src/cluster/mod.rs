@@ -709,13 +709,16 @@ fn plain_path_byte(b: &u8) -> bool {
     b.is_ascii_alphanumeric() || b"/._-+~=@:".contains(b)
 }
 
-/// `plan` with its binary and files at paths Hadoop's `-files` and Spark's
-/// `addFile` (which reads its path as a URI too: a `#` cuts it) can take, or
-/// as it is for a dry run, which shows the paths as given:
-/// each one whose path is not plain ([`plain_path_byte`]) is reached through a
-/// symbolic link in a temp dir (returned: the links live as long as it
-/// does). A file's link name the user chose (`--files PATH#NAME`) that is
-/// not plain is refused: the job reads the file by that name.
+/// Prints a dry run's commands on stdout: a reader that closes the pipe
+/// early (`| head -1`) has what it wanted, no error and no panic.
+pub(super) fn print_dry_run(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match writeln!(std::io::stdout().lock(), "{text}") {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
 /// The paths of `plan`'s binary and files that Hadoop's `-files` cannot
 /// take as they are ([`plain_path_byte`]): a run reaches them through links
 /// ([`with_plain_paths`]); a dry run, which shows paths as given, says so.
@@ -728,6 +731,13 @@ pub(super) fn unplain_paths(plan: &JobPlan) -> Vec<&Path> {
         .collect()
 }
 
+/// `plan` with its binary and files at paths Hadoop's `-files` and Spark's
+/// `addFile` (which reads its path as a URI too: a `#` cuts it) can take, or
+/// as it is for a dry run, which shows the paths as given:
+/// each one whose path is not plain ([`plain_path_byte`]) is reached through a
+/// symbolic link in a temp dir (returned: the links live as long as it
+/// does). A file's link name the user chose (`--files PATH#NAME`) that is
+/// not plain is refused: the job reads the file by that name.
 pub(super) fn with_plain_paths(
     plan: &JobPlan,
     dry_run: bool,

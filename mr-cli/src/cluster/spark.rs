@@ -347,10 +347,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
                 ))
             })
             .collect();
-        println!("# {DRIVER_NAME} is mr's PySpark driver, written to a temp dir at run time");
         let mut line = env;
         line.extend(words.iter().map(|w| shell_quote(w)));
-        println!("{}", line.join(" "));
+        super::print_dry_run(&format!(
+            "# {DRIVER_NAME} is mr's PySpark driver, written to a temp dir at run time\n{}",
+            line.join(" ")
+        ))?;
         return Ok(None);
     }
     if !java_available() {

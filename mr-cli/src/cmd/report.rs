@@ -206,9 +206,11 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
 
 /// Fails, before a run, when its report at `path` would replace the run's
 /// own data: an input file (given, or in a directory given: the report is
-/// written whole and renamed over it), or a file of the output that the run
-/// writes (`part-*`, `_SUCCESS`, `_bad_records`, ...: inside the output
-/// directory, only a name of the user's own, as `out/run.html`).
+/// written whole and renamed over it), the output directory, or a file of
+/// the output that the run writes (`part-*`, `_SUCCESS`, `_bad_records`,
+/// ...: inside the output directory, only a name of the user's own, as
+/// `out/run.html`). A new report in an input directory must have a name
+/// that readers skip (`_run.json`): the next run would read it as input.
 ///
 /// ```
 /// use mr_cli::cmd::report::check_not_run_data;
@@ -223,7 +225,9 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
 /// assert!(check(&out.join("_SUCCESS")).is_err());
 /// assert!(check(&out.join("run.html")).is_ok());
 /// assert!(check(&out.join("_run.html")).is_ok());
-/// assert!(check(&logs.join("new.json")).is_ok());
+/// assert!(check(&logs.join("new.json")).is_err()); // read by the next run
+/// assert!(check(&logs.join("_new.json")).is_ok());
+/// assert!(check(&out).is_err());
 /// assert!(check(&d.path().join("run.json")).is_ok());
 /// ```
 pub fn check_not_run_data(
@@ -233,25 +237,47 @@ pub fn check_not_run_data(
 ) -> anyhow::Result<()> {
     let path = &target(path)?;
     let shown = || mr_core::error::printable_path(path);
-    if path.exists() {
-        let report = path.canonicalize().ok();
-        for input in inputs.iter().map(Path::new) {
-            let Ok(input) = input.canonicalize() else {
-                continue; // stdin, a glob, a URI: not a file of this machine
-            };
-            if report.as_ref().is_some_and(|r| r.starts_with(&input)) {
-                anyhow::bail!(
-                    "--report {} would replace an input of the run ({}): write the report \
-                     elsewhere",
-                    shown(),
-                    mr_core::error::printable_path(&input)
-                );
-            }
+    let absolute = |p: &Path| std::path::absolute(p).ok();
+    if output.is_some_and(|o| absolute(o) == absolute(path)) {
+        anyhow::bail!(
+            "--report {}: that is the output directory: give a file",
+            shown()
+        );
+    }
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    // Where the report would land: the file, or, new, its directory.
+    let report = path
+        .canonicalize()
+        .or_else(|_| dir_of(path).canonicalize())
+        .ok();
+    for input in inputs.iter().map(Path::new) {
+        let Ok(input) = input.canonicalize() else {
+            continue; // stdin, a glob, a URI: not a file of this machine
+        };
+        let Some(report) = report.as_ref().filter(|r| r.starts_with(&input)) else {
+            continue;
+        };
+        if path.exists() {
+            anyhow::bail!(
+                "--report {} would replace an input of the run ({}): write the report \
+                 elsewhere",
+                shown(),
+                mr_core::error::printable_path(&input)
+            );
+        }
+        // A new file among the inputs: the next run would read it as one,
+        // unless its name is one readers skip.
+        if report.is_dir() && !name.starts_with(['_', '.']) {
+            anyhow::bail!(
+                "--report {}: in an input directory ({}), the next run would read the report \
+                 as input; name it _{name} (readers skip names starting with _ or .), or \
+                 write it elsewhere",
+                shown(),
+                mr_core::error::printable_path(&input)
+            );
         }
     }
-    let absolute = |p: &Path| std::path::absolute(p).ok();
     let in_output = output.is_some_and(|o| absolute(o) == absolute(dir_of(path)));
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
     let owned = name.starts_with("part-")
         || OUTPUT_NAMES.contains(&name.as_ref())
         || ["_started_", "_committed_"]
