@@ -891,6 +891,10 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
         ("logs", "logs/in.txt"),
         ("logs", "K/part-00000"),
         ("logs", "K/_SUCCESS"),
+        // The output directory itself; a new file in an input directory
+        // (the next run would read it as input).
+        ("logs", "K"),
+        ("logs", "logs/run.json"),
     ] {
         let o = w.mr(&[
             "run",
@@ -913,9 +917,14 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
         "a b a\n"
     );
     assert_eq!(fs::read_to_string(w.path("K/part-00000")).unwrap(), part);
-    // The output directory itself, or a new file in an input directory
-    // (the next run would read it) are refused too.
-    for (input, report) in [("logs", "K"), ("logs", "logs/run.json")] {
+    assert!(!w.path("logs/run.json").exists());
+    // A name readers skip in an input directory or beside the parts; a new
+    // file in a directory that is no input.
+    for (input, report) in [
+        ("logs", "logs/_run.json"),
+        ("logs", "K/_run.json"),
+        ("in.txt", "logs/run.json"),
+    ] {
         let o = w.mr(&[
             "run",
             "word_count",
@@ -928,40 +937,8 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
             "--report",
             report,
         ]);
-        assert!(!o.status.success(), "--report {report} was allowed");
+        assert!(o.status.success(), "--report {report}: {}", stderr(&o));
     }
-    assert!(!w.path("logs/run.json").exists());
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "logs",
-        "--report",
-        "logs/_run.json",
-    ]));
-    // A name of its own beside the parts, or a new file beside the input.
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "logs",
-        "-o",
-        "K",
-        "--overwrite",
-        "--report",
-        "K/_run.json",
-    ]));
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--report",
-        "logs/run.json",
-    ]));
 }
 
 /// A power cut cannot be had in a test; what makes an output survive one
