@@ -886,6 +886,10 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
     w.write("in.txt", "c\n");
     ok(w.mr(&["run", "word_count", "-q", "-i", "logs", "-o", "K"]));
     let part = fs::read_to_string(w.path("K/part-00000")).unwrap();
+    let run = |input: &str, report: &str| {
+        let args = ["-i", input, "-o", "K", "--overwrite", "--report", report];
+        w.mr(&[&["run", "word_count", "-q"][..], &args].concat())
+    };
     for (input, report) in [
         ("in.txt", "in.txt"),
         ("logs", "logs/in.txt"),
@@ -896,18 +900,7 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
         ("logs", "K"),
         ("logs", "logs/run.json"),
     ] {
-        let o = w.mr(&[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            input,
-            "-o",
-            "K",
-            "--overwrite",
-            "--report",
-            report,
-        ]);
+        let o = run(input, report);
         assert!(!o.status.success(), "--report {report} was written");
         assert!(stderr(&o).contains("--report"), "{}", stderr(&o));
     }
@@ -926,18 +919,7 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
         // Last: later runs to K with other reports would keep K for it.
         ("logs", "K/_run.json"),
     ] {
-        let o = w.mr(&[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            input,
-            "-o",
-            "K",
-            "--overwrite",
-            "--report",
-            report,
-        ]);
+        let o = run(input, report);
         assert!(o.status.success(), "--report {report}: {}", stderr(&o));
     }
 }

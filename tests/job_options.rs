@@ -150,63 +150,42 @@ fn files_are_readable_by_name_and_shipped_to_hadoop() {
     let w = Workdir::new();
     let input = w.write("in.txt", "the cat sat\nthe dog\ncat cat\n");
     let stop = w.write("stops.txt", "the\ncat\n");
-    let o = ok(w.mr(&[
-        "run",
-        "mr_most_used_word",
-        "-q",
-        "--stop-words-file",
-        stop.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ]));
-    assert_eq!(stdout(&o), "\"sat\"\n", "ties go to the larger word");
+    // mr_most_used_word with `extra` arguments and its stop words in `stop`
+    // (a dry run's input and output on HDFS): its stdout.
+    let most_used = |extra: &[&str], stop: &std::path::Path| {
+        let mut args = vec!["run", "mr_most_used_word", "--stop-words-file"];
+        args.push(stop.to_str().unwrap());
+        args.extend_from_slice(extra);
+        if extra.contains(&"--dry-run") {
+            args.extend(["--hadoop-streaming-jar", "s.jar", "-i", "hdfs:///in", "-o"]);
+            args.push("hdfs:///out");
+        } else {
+            args.extend(["-q", input.to_str().unwrap()]);
+        }
+        stdout(&ok(w.mr(&args)))
+    };
+    assert_eq!(
+        most_used(&[], &stop),
+        "\"sat\"\n",
+        "ties go to the larger word"
+    );
     let o = ok(w.mr(&["run", "mr_most_used_word", "-q", input.to_str().unwrap()]));
     assert_eq!(stdout(&o), "\"cat\"\n");
     // Emulated Hadoop: the file is shipped into each task's directory.
-    let o = ok(w.mr(&[
-        "run",
-        "mr_most_used_word",
-        "-r",
-        "emulate",
-        "-q",
-        "--stop-words-file",
-        stop.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ]));
-    assert_eq!(stdout(&o), "\"sat\"\n");
+    assert_eq!(most_used(&["-r", "emulate"], &stop), "\"sat\"\n");
     // A file named as the binary the tasks run: shipped under another
     // name, its option given that name (it read the binary as stop words).
     let named_mr = w.write("sw/mr", "the\ncat\n");
-    let o = ok(w.mr(&[
-        "run",
-        "mr_most_used_word",
-        "-r",
-        "emulate",
-        "-q",
-        "--stop-words-file",
-        named_mr.to_str().unwrap(),
-        input.to_str().unwrap(),
-    ]));
-    assert_eq!(stdout(&o), "\"sat\"\n");
-    let o = ok(w.mr(&[
-        "run",
-        "mr_most_used_word",
-        "-r",
-        "hadoop",
-        "--dry-run",
-        "--stop-words-file",
-        stop.to_str().unwrap(),
-        "--files",
-        "in.txt#lookup",
-        "--hadoop-streaming-jar",
-        "s.jar",
-        "-i",
-        "hdfs:///in",
-        "-o",
-        "hdfs:///out",
-        "--cmdenv",
-        "TZ=UTC",
-    ]));
-    let cmd = stdout(&o);
+    assert_eq!(most_used(&["-r", "emulate"], &named_mr), "\"sat\"\n");
+    let hadoop = ["-r", "hadoop", "--dry-run"];
+    let cmd = most_used(
+        &[
+            &hadoop[..],
+            &["--files", "in.txt#lookup", "--cmdenv", "TZ=UTC"],
+        ]
+        .concat(),
+        &stop,
+    );
     assert!(cmd.contains("stops.txt#stops.txt"), "{cmd}");
     assert!(
         cmd.contains(&format!("{}#lookup", w.path("in.txt").display())),
@@ -218,22 +197,7 @@ fn files_are_readable_by_name_and_shipped_to_hadoop() {
     // A path -files cannot take as it is: the dry run says the run links
     // it, on comment lines that stay comments (a newline escaped).
     let odd = w.write("stop,\nwords", "the\n");
-    let o = ok(w.mr(&[
-        "run",
-        "mr_most_used_word",
-        "-r",
-        "hadoop",
-        "--dry-run",
-        "--stop-words-file",
-        odd.to_str().unwrap(),
-        "--hadoop-streaming-jar",
-        "s.jar",
-        "-i",
-        "hdfs:///in",
-        "-o",
-        "hdfs:///out",
-    ]));
-    let cmd = stdout(&o);
+    let cmd = most_used(&hadoop, &odd);
     let note = format!("#   {}", odd.display().to_string().replace('\n', "\\n"));
     assert!(cmd.lines().any(|l| l == note), "{cmd}");
     let o = w.mr(&[

@@ -683,9 +683,8 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
         (folded - self.base.0, flushed - self.base.1)
     }
 
-    fn keep_table(&mut self) -> bool {
+    fn keep_table(&mut self) {
         self.keep = true;
-        true
     }
 
     fn into_table(self: Box<Self>) -> Option<Box<dyn CarriedTable>> {

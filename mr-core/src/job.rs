@@ -852,12 +852,10 @@ pub(crate) trait MapFn: Send {
     fn combined(&self) -> (u64, u64) {
         (0, 0)
     }
-    /// Asks `finish` to leave the mapper's fold table unflushed, to be
-    /// taken with [`MapFn::into_table`], when carrying it on pays; false
-    /// for a mapper with none.
-    fn keep_table(&mut self) -> bool {
-        false
-    }
+    /// Asks `finish` to leave the mapper's fold table, if it has one,
+    /// unflushed, to be taken with [`MapFn::into_table`], when carrying it
+    /// on pays.
+    fn keep_table(&mut self) {}
     /// The mapper's fold table, if `finish` left it unflushed.
     fn into_table(self: Box<Self>) -> Option<Box<dyn CarriedTable>> {
         None

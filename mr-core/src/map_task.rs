@@ -565,7 +565,9 @@ fn map_split(
         }
     };
     // Kept for the next task on this thread, or flushed by `finish`.
-    let keep = env.carry.is_some() && mapper.keep_table();
+    if env.carry.is_some() {
+        mapper.keep_table();
+    }
     mapper.finish(sink.as_sink(), counters).map_err(|e| {
         e.in_hook(format!(
             "step {} mapper final ({})",
@@ -575,7 +577,7 @@ fn map_split(
     let (combined_in, combined_out) = mapper.combined();
     stats.combine_input_records += combined_in;
     stats.combine_output_records += combined_out;
-    if let (true, Some(carry)) = (keep, env.carry)
+    if let Some(carry) = env.carry
         && let Some(table) = mapper.into_table()
         && let Some(mut table) = carry.put(table)
     {

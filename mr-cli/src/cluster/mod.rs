@@ -723,12 +723,16 @@ pub(super) fn print_dry_run(text: &str) -> anyhow::Result<()> {
 /// take as they are ([`plain_path_byte`]): a run reaches them through links
 /// ([`with_plain_paths`]); a dry run, which shows paths as given, says so.
 pub(super) fn unplain_paths(plan: &JobPlan) -> Vec<&Path> {
-    use std::os::unix::ffi::OsStrExt;
-    let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(plain_path_byte);
     std::iter::once(plan.binary.as_path())
         .chain(plan.extras.files.iter().map(|(p, _)| p.as_path()))
-        .filter(|p| !plain(p))
+        .filter(|p| !plain_path(p))
         .collect()
+}
+
+/// Whether Hadoop's `-files` takes `path` as it is ([`plain_path_byte`]).
+fn plain_path(path: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    path.as_os_str().as_bytes().iter().all(plain_path_byte)
 }
 
 /// `plan` with its binary and files at paths Hadoop's `-files` and Spark's
@@ -743,11 +747,9 @@ pub(super) fn with_plain_paths(
     dry_run: bool,
 ) -> anyhow::Result<(JobPlan, Option<tempfile::TempDir>)> {
     use anyhow::Context as _;
-    use std::os::unix::ffi::OsStrExt;
     if dry_run {
         return Ok((plan.clone(), None));
     }
-    let plain = |p: &Path| p.as_os_str().as_bytes().iter().all(plain_path_byte);
     for (path, name) in &plan.extras.files {
         if !name.chars().all(plain_name_char) {
             anyhow::bail!(
@@ -757,14 +759,14 @@ pub(super) fn with_plain_paths(
             );
         }
     }
-    if plain(&plan.binary) && plan.extras.files.iter().all(|(p, _)| plain(p)) {
+    if unplain_paths(plan).is_empty() {
         return Ok((plan.clone(), None));
     }
     let dir = tempfile::Builder::new()
         .prefix("mr-files-")
         .tempdir()
         .context("creating a temp dir for the links to the binary and files Hadoop ships")?;
-    if !plain(dir.path()) {
+    if !plain_path(dir.path()) {
         anyhow::bail!(
             "{}: the temp dir's path is not one Hadoop's -files can take; set TMPDIR to a \
              path of letters, digits and . _ - + only",
@@ -779,11 +781,11 @@ pub(super) fn with_plain_paths(
             .with_context(|| format!("linking {} from {}", abs.display(), at.display()))?;
         Ok(at)
     };
-    if !plain(&plan.binary) {
+    if !plain_path(&plan.binary) {
         shipped.binary = link(&plan.binary, plan.link_name())?;
     }
     for (i, (path, name)) in shipped.extras.files.iter_mut().enumerate() {
-        if !plain(path) {
+        if !plain_path(path) {
             *path = link(path, format!("{i}-{name}"))?;
         }
     }

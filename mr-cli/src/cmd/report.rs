@@ -278,12 +278,7 @@ pub fn check_not_run_data(
         }
     }
     let in_output = output.is_some_and(|o| absolute(o) == absolute(dir_of(path)));
-    let owned = name.starts_with("part-")
-        || OUTPUT_NAMES.contains(&name.as_ref())
-        || ["_started_", "_committed_"]
-            .iter()
-            .any(|p| name.starts_with(p));
-    if in_output && owned {
+    if in_output && mr_core::output::commit::written_by_a_job(&name) {
         anyhow::bail!(
             "--report {}: a name the output's own files use (part-*, _SUCCESS, _bad_records, \
              ...); in the output directory give the report a name of its own (run.html, or \
@@ -293,18 +288,6 @@ pub fn check_not_run_data(
     }
     Ok(())
 }
-
-/// Names in an output directory that mr, Hadoop or Spark write.
-const OUTPUT_NAMES: [&str; 8] = [
-    "_SUCCESS",
-    "_bad_records",
-    "_dictionaries",
-    "_logs",
-    "_temporary",
-    "_metadata",
-    "_common_metadata",
-    "__magic",
-];
 
 /// The directory a file at `path` is written in.
 fn dir_of(path: &Path) -> &Path {

@@ -101,11 +101,16 @@ pub(crate) struct StderrKeeper<'a>(pub &'a mut dyn Write);
 impl KeepAside for StderrKeeper<'_> {
     fn keep(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
         let escaped = record.contains(&b'\r').then(|| escape_cr(record));
-        let w = &mut self.0;
-        match &escaped {
-            None => write_kept(w, b"mr-bad-record: ", location, reason, record, false),
-            Some(e) => write_kept(w, b"mr-bad-record: ", location, reason, e, true),
-        }
+        let written = escaped.as_deref().unwrap_or(record);
+        let prefix = b"mr-bad-record: ";
+        write_kept(
+            &mut self.0,
+            prefix,
+            location,
+            reason,
+            written,
+            escaped.is_some(),
+        )
         .map_err(|e| Error::io("writing", "stderr", e))
     }
 }
