@@ -96,9 +96,6 @@ fn every_shipped_job_passes_on_the_sample_logs() {
         .filter_map(|l| l.split_whitespace().next())
         // wrong_mean is wrong on purpose; mr_grep needs its -e option
         // (checked with it below);
-        // mr_count_lines_by_file's keys are the input files' names, which
-        // the sample runs change; csv_count skips the first line of each
-        // file as its header, and the sample runs cut files differently;
         // mr_log_sampler needs --sample-size and draws per task;
         // mr_text_classifier keeps the first of two documents with one id,
         // as mrjob's does (the log files are all "part-..." to it: id
@@ -109,8 +106,6 @@ fn every_shipped_job_passes_on_the_sample_logs() {
                 "wrong_mean",
                 "mr_grep",
                 "mr_log_sampler",
-                "mr_count_lines_by_file",
-                "csv_count",
                 "mr_text_classifier",
                 "mr_phone_to_url",
             ]
@@ -118,6 +113,9 @@ fn every_shipped_job_passes_on_the_sample_logs() {
         })
         .collect();
     assert!(jobs.contains(&"video_tagging"), "{listing}");
+    // Keyed by input file, so checked on the sample's files under the names
+    // the runs read them by.
+    assert!(jobs.contains(&"mr_count_lines_by_file"), "{listing}");
     let logs = logs();
     std::thread::scope(|s| {
         for job in &jobs {
@@ -220,4 +218,59 @@ fn a_missing_input_is_an_error_not_a_failed_law() {
         "--input is required: {}",
         show(&o)
     );
+}
+
+/// A CSV job is checked as it runs: each file's first line is its header,
+/// not a row, in the plain run as in the runs (which read each sampled file
+/// as a file of its own). Before, the plain run counted every header as a
+/// row and every check of a CSV job failed.
+#[test]
+fn a_csv_jobs_headers_are_headers_in_check() {
+    let w = Workdir::new();
+    std::fs::create_dir(w.path("csv")).unwrap();
+    std::fs::write(w.path("csv/a.csv"), "a,b\n1,\"x, y\"\n2,z\n").unwrap();
+    std::fs::write(w.path("csv/b.csv"), "x,y,z\r\n1,2,3\r\n").unwrap();
+    let o = w.mr(&["check", "csv_count", "--input", "csv", "--runs", "8"]);
+    assert!(o.status.success(), "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("5 sample lines from 2 files"), "{out}");
+    assert_eq!(out.matches("same output").count(), 8, "{out}");
+    // A folding mapper per file: a "rows" and a "fields" value each.
+    assert!(out.contains("step 0: 4 values of 2 keys"), "{out}");
+    w.assert_clean();
+}
+
+/// A config file sets `mr run`'s options; `mr check` draws its own settings
+/// and ignores it, where it used to refuse every key ("jobs is not an
+/// option of mr run").
+#[test]
+fn a_config_file_does_not_stop_check() {
+    let w = Workdir::new();
+    std::fs::write(
+        w.path("mr.toml"),
+        "[runners.local]\njobs = 4\nskip_bad_records = true\n",
+    )
+    .unwrap();
+    std::fs::write(w.path("text.txt"), "one two\nthree one\n").unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_mr"))
+        .args(["check", "word_count", "--input", "text.txt", "--runs", "1"])
+        .current_dir(w.dir.path())
+        .env("TMPDIR", w.tmp())
+        .env("MR_CONF", w.path("mr.toml"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", show(&o));
+    assert!(stdout(&o).contains("whole job: 1 run on"), "{}", show(&o));
+    w.assert_clean();
+}
+
+/// `--cases 0 --runs 0` checks nothing: a usage error, not "ok".
+#[test]
+fn nothing_to_check_is_no_pass() {
+    let w = Workdir::new();
+    let logs = logs();
+    let args = ["check", "wrong_mean", "--input", logs.to_str().unwrap()];
+    let o = w.mr(&[&args[..], &["--cases", "0", "--runs", "0"]].concat());
+    assert_eq!(o.status.code(), Some(2), "{}", show(&o));
+    assert!(!stdout(&o).contains("ok"), "{}", show(&o));
 }

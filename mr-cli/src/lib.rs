@@ -398,8 +398,11 @@ pub fn parse_cli(
     }
     let mut matches = cmd.clone().try_get_matches_from(&argv)?;
     // A config file: its values for options the command line leaves unset,
-    // placed before the command line's own (which win).
-    if let (Some(path), Some((sub, sm))) = (conf::conf_path(&argv), matches.subcommand())
+    // placed before the command line's own (which win). Its sections are
+    // runners' (`[runners.local]`): it sets `mr run`'s options, not those of
+    // `mr check` (which draws its own settings) or `mr gen`.
+    if let (Some(path), Some((sub @ ("run" | "emulate-hadoop"), sm))) =
+        (conf::conf_path(&argv), matches.subcommand())
         && let Some(run) = cmd.find_subcommand(sub)
     {
         let runner = sm

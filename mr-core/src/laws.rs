@@ -71,7 +71,7 @@ use crate::emit::VecSink;
 use crate::error::Error;
 use crate::job::{Job, RecordError, ReduceFn, SliceValues, Step, TaskContext, TaskKind};
 use crate::options::JobParams;
-use crate::testing;
+use crate::testing::{self, FileLines};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::Index;
@@ -507,6 +507,10 @@ pub struct Sample {
     pub steps: Vec<StepSample>,
     /// The sample lines the first mapper accepted (blank lines included).
     pub accepted_lines: Vec<Vec<u8>>,
+    /// For a sample recorded from files ([`record_sample_files`]): each
+    /// file with the lines its mapper accepted (`accepted_lines` file by
+    /// file). Empty for a sample recorded from lines.
+    pub files: Vec<FileLines>,
 }
 
 /// One step's mapper output on the sample, grouped by key (keys in byte
@@ -570,30 +574,104 @@ pub fn record_sample_with<L: AsRef<[u8]>>(
     params: &Arc<JobParams>,
     lines: &[L],
 ) -> Result<Sample, Error> {
+    let lines: Vec<Vec<u8>> = lines.iter().map(|l| l.as_ref().to_vec()).collect();
+    record_input(job, params, testing::Input::Lines(&lines))
+}
+
+/// [`record_sample_with`] on input files, as a run reads them: each file's
+/// lines through a mapper of its own, told the file's URI; a mapper that
+/// reads CSV takes each file's first line as its header.
+/// [`Sample::files`] gives the lines each file's mapper accepted.
+///
+/// ```
+/// # use mr_core::*;
+/// # #[derive(Clone)] struct Cells;
+/// # impl Mapper for Cells { type Input<'a> = Csv<Vec<String>>; type Key = String; type Value = u64;
+/// #   fn map(&mut self, Csv(r): Csv<Vec<String>>, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+/// #     for c in r { out.emit(&c, 1)?; } Ok(()) } }
+/// # struct Count; impl Job for Count { fn name(&self) -> &str { "count" } fn description(&self) -> &str { "" }
+/// #   fn steps(&self) -> Vec<Step> { vec![Step::map(Cells).reduce(reducers::Sum::new())] } }
+/// use mr_core::testing::FileLines;
+/// let file = |uri: &str, lines: &[&str]| FileLines {
+///     uri: uri.into(),
+///     lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+/// };
+/// let files = vec![file("file:///a.csv", &["x,y", "a,b"]), file("file:///b.csv", &["x,y", "a,c"])];
+/// let params = std::sync::Arc::new(JobParams::defaults(&Count));
+/// let s = mr_core::laws::record_sample_files(&Count, &params, &files).unwrap();
+/// // The headers are no records: a, b, a, c.
+/// assert_eq!((s.steps[0].keys(), s.steps[0].values()), (3, 4));
+/// assert_eq!(s.files, files);
+/// ```
+pub fn record_sample_files(
+    job: &dyn Job,
+    params: &Arc<JobParams>,
+    files: &[FileLines],
+) -> Result<Sample, Error> {
+    record_input(job, params, testing::Input::Files(files))
+}
+
+/// Records `job` on `input`, into its first step.
+fn record_input(
+    job: &dyn Job,
+    params: &Arc<JobParams>,
+    input: testing::Input<'_>,
+) -> Result<Sample, Error> {
     let mut sample = Sample::default();
-    let mut input: Vec<Vec<u8>> = lines.iter().map(|l| l.as_ref().to_vec()).collect();
     let mut counters = Counters::default();
+    let mut lines = Vec::new();
     for (i, step) in job.steps().iter().enumerate() {
-        let mapped = testing::map_lines(step, i, &input, &mut counters, true, params)?;
+        let step_input = if i == 0 {
+            input
+        } else {
+            testing::Input::Lines(&lines)
+        };
+        let mapped = testing::map_input(step, i, step_input, &mut counters, true, params)?;
         if i == 0 {
-            sample.accepted_lines = mapped.accepted.iter().map(|&n| input[n].clone()).collect();
+            sample.accept(input, &mapped);
         }
+        let rejected = mapped.iter().map(|m| m.rejected).sum();
+        let records: Vec<_> = mapped.into_iter().flat_map(|m| m.records).collect();
         let mut groups = BTreeMap::new();
         let output = match step.new_reducer() {
-            None => testing::record_lines(mapped.records),
+            None => testing::record_lines(records),
             Some(mut reducer) => {
-                groups = testing::group(mapped.records);
+                groups = testing::group(records);
                 testing::reduce_groups(step, i, &mut *reducer, &groups, &mut counters, params)?
             }
         };
         sample.steps.push(StepSample {
             step: i,
-            rejected_lines: mapped.rejected,
+            rejected_lines: rejected,
             groups: groups.into_iter().collect(),
         });
-        input = output;
+        lines = output;
     }
     Ok(sample)
+}
+
+impl Sample {
+    /// Keeps the lines of `input` that the first step's mappers accepted.
+    fn accept(&mut self, input: testing::Input<'_>, mapped: &[testing::Mapped]) {
+        let pick = |lines: &[Vec<u8>], m: &testing::Mapped| -> Vec<Vec<u8>> {
+            m.accepted.iter().map(|&n| lines[n].clone()).collect()
+        };
+        match input {
+            testing::Input::Lines(lines) => {
+                self.accepted_lines = mapped.iter().flat_map(|m| pick(lines, m)).collect();
+            }
+            testing::Input::Files(files) => {
+                for (f, m) in files.iter().zip(mapped) {
+                    let lines = pick(&f.lines, m);
+                    self.accepted_lines.extend(lines.iter().cloned());
+                    self.files.push(FileLines {
+                        uri: f.uri.clone(),
+                        lines,
+                    });
+                }
+            }
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -377,6 +377,7 @@ mod tests {
                 step,
                 0,
                 &lines,
+                None,
                 &mut counters,
                 true,
                 &Default::default(),

@@ -57,10 +57,16 @@ pub(crate) struct Mapped {
 /// Runs a fresh mapper of `step` over `lines`. A line the mapper rejects is
 /// an error, or, with `skip_bad`, left out with all it emitted before it
 /// failed (as a run with `--skip-bad-records` does).
+///
+/// `file`: the URI of the input file the lines are, in order from its
+/// first; the mapper is told it ([`TaskContext::input_uri`]), and one that
+/// reads CSV takes the first line as the header, as a map task does. `None`:
+/// the lines come from no file, and have no header.
 pub(crate) fn map_lines(
     step: &Step,
     index: usize,
     lines: &[Vec<u8>],
+    file: Option<&str>,
     counters: &mut Counters,
     skip_bad: bool,
     params: &Arc<JobParams>,
@@ -68,6 +74,7 @@ pub(crate) fn map_lines(
     let ctx = TaskContext {
         step: index,
         params: params.clone(),
+        input_uri: file.map(str::to_string),
         ..TaskContext::default()
     };
     let mut mapper = step.new_mapper();
@@ -76,6 +83,10 @@ pub(crate) fn map_lines(
     })?;
     if skip_bad {
         mapper.hold_back_output();
+    }
+    match file {
+        Some(_) => crate::input::csv::begin_task(None, true),
+        None => crate::input::csv::end_task(),
     }
     let mut sink = VecSink::default();
     let mut mapped = Mapped::default();
@@ -95,7 +106,11 @@ pub(crate) fn map_lines(
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
                 if !skip_bad {
                     return Err(Error::BadRecord {
-                        location: Box::new(Location::line(index, "<input>", n as u64 + 1)),
+                        location: Box::new(Location::line(
+                            index,
+                            file.unwrap_or("<input>"),
+                            n as u64 + 1,
+                        )),
                         reason,
                         snippet: snippet(line),
                     });
@@ -104,6 +119,7 @@ pub(crate) fn map_lines(
             }
         }
     }
+    crate::input::csv::end_task();
     if read_as_null > 0 {
         let name = format!("step {index}: {}", crate::counters::READ_AS_NULL);
         counters.add(crate::counters::FRAMEWORK, &name, read_as_null as i64);
@@ -194,23 +210,57 @@ pub(crate) fn record_lines(records: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Runs one step in memory: every line through a fresh mapper, all values of
-/// a key to one reducer call, no combiner. Returns output lines.
+/// A step's input in memory: lines from no file (one mapper reads them
+/// all), or the lines of input files (a mapper each, as a map task each).
+#[derive(Clone, Copy)]
+pub(crate) enum Input<'a> {
+    Lines(&'a [Vec<u8>]),
+    Files(&'a [FileLines]),
+}
+
+/// Maps `input` with fresh mappers of `step`: what each mapper did, in
+/// input order (one for [`Input::Lines`]).
+pub(crate) fn map_input(
+    step: &Step,
+    index: usize,
+    input: Input<'_>,
+    counters: &mut Counters,
+    skip_bad: bool,
+    params: &Arc<JobParams>,
+) -> Result<Vec<Mapped>> {
+    match input {
+        Input::Lines(lines) => Ok(vec![map_lines(
+            step, index, lines, None, counters, skip_bad, params,
+        )?]),
+        Input::Files(files) => files
+            .iter()
+            .map(|f| {
+                let uri = Some(f.uri.as_str());
+                map_lines(step, index, &f.lines, uri, counters, skip_bad, params)
+            })
+            .collect(),
+    }
+}
+
+/// Runs one step in memory: every line through a fresh mapper (a fresh one
+/// per file), all values of a key to one reducer call, no combiner. Returns
+/// output lines.
 fn run_step(
     step: &Step,
     index: usize,
-    lines: &[Vec<u8>],
+    input: Input<'_>,
     counters: &mut Counters,
     params: &Arc<JobParams>,
 ) -> Result<Vec<Vec<u8>>> {
-    let mapped = map_lines(step, index, lines, counters, false, params)?;
+    let mapped = map_input(step, index, input, counters, false, params)?;
+    let records = mapped.into_iter().flat_map(|m| m.records).collect();
     match step.new_reducer() {
-        None => Ok(record_lines(mapped.records)),
+        None => Ok(record_lines(records)),
         Some(mut reducer) => reduce_groups(
             step,
             index,
             &mut *reducer,
-            &group(mapped.records),
+            &group(records),
             counters,
             params,
         ),
@@ -262,7 +312,7 @@ pub fn check_steps<S: AsRef<[u8]>>(job: &dyn Job, sample: &[S]) -> Result<()> {
                 step.describe().mapper
             )));
         }
-        lines = run_step(step, i, &lines, &mut counters, &params).map_err(|e| {
+        lines = run_step(step, i, Input::Lines(&lines), &mut counters, &params).map_err(|e| {
             Error::Config(format!(
                 "job {}: step {i} ({}) cannot process what it is given: {e}",
                 job.name(),
@@ -340,11 +390,70 @@ pub fn run_in_memory_with<S: AsRef<[u8]>>(
     params: JobParams,
     input: &[S],
 ) -> Result<(Vec<String>, Counters)> {
+    let lines: Vec<Vec<u8>> = input.iter().map(|l| l.as_ref().to_vec()).collect();
+    run_input(job, params, Input::Lines(&lines))
+}
+
+/// An input file's lines in memory, with the URI a map task reading it is
+/// given ([`TaskContext::input_uri`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FileLines {
+    /// The file's URI: `file:///logs/a.json`.
+    pub uri: String,
+    /// Its lines from the first, without line ends.
+    pub lines: Vec<Vec<u8>>,
+}
+
+/// [`run_in_memory_with`] on input files, as a run reads them: each file's
+/// lines through a mapper of its own, told the file's URI; a mapper that
+/// reads CSV takes each file's first line as its header.
+///
+/// ```
+/// # use mr_core::*;
+/// use mr_core::testing::FileLines;
+/// /// Sums column `n` per `k`, by name: the files order their columns apart.
+/// #[derive(Clone)]
+/// struct Cols;
+/// #[derive(serde::Deserialize)]
+/// struct Row { k: String, n: u64 }
+/// impl Mapper for Cols {
+///     type Input<'a> = Csv<Row>; type Key = String; type Value = u64;
+///     fn map(&mut self, Csv(r): Csv<Row>, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+///         out.emit(&r.k, r.n)
+///     }
+/// }
+/// struct SumCols;
+/// impl Job for SumCols { fn name(&self) -> &str { "sum_cols" } fn description(&self) -> &str { "" }
+///   fn steps(&self) -> Vec<Step> { vec![Step::map(Cols).reduce(reducers::Sum::new())] } }
+/// let file = |uri: &str, lines: &[&str]| FileLines {
+///     uri: uri.into(),
+///     lines: lines.iter().map(|l| l.as_bytes().to_vec()).collect(),
+/// };
+/// let files = [file("file:///a.csv", &["k,n", "a,1"]), file("file:///b.csv", &["n,k", "2,a", "3,b"])];
+/// let params = JobParams::defaults(&SumCols);
+/// let (out, _) = mr_core::testing::run_files_in_memory(&SumCols, params, &files).unwrap();
+/// assert_eq!(out, ["\"a\"\t3", "\"b\"\t3"]);
+/// ```
+pub fn run_files_in_memory(
+    job: &dyn Job,
+    params: JobParams,
+    files: &[FileLines],
+) -> Result<(Vec<String>, Counters)> {
+    run_input(job, params, Input::Files(files))
+}
+
+/// Runs `job` in memory, `input` into its first step.
+fn run_input(
+    job: &dyn Job,
+    params: JobParams,
+    input: Input<'_>,
+) -> Result<(Vec<String>, Counters)> {
     let params = Arc::new(params);
     let mut counters = Counters::default();
-    let mut lines: Vec<Vec<u8>> = input.iter().map(|l| l.as_ref().to_vec()).collect();
+    let mut lines = Vec::new();
     for (i, step) in job.steps().iter().enumerate() {
-        lines = run_step(step, i, &lines, &mut counters, &params)?;
+        let input = if i == 0 { input } else { Input::Lines(&lines) };
+        lines = run_step(step, i, input, &mut counters, &params)?;
     }
     let lines = lines
         .into_iter()

@@ -1,9 +1,11 @@
 //! `mr check JOB --input SAMPLE`: checks that a job gives the same results
 //! however the engine splits, spills, partitions and combines its data.
 //!
-//! 1. Reads a sample of the input (by default 10,000 lines, taken evenly
-//!    from the input files) and runs the job on it in memory, recording what
-//!    each step's mapper emits.
+//! 1. Reads a sample of the input (by default 10,000 lines, the first lines
+//!    of each input file, shared evenly) and runs the job on it in memory,
+//!    recording what each step's mapper emits. As in a run, each file gets a
+//!    mapper of its own, told the file's URI, and a CSV file's first line is
+//!    its header.
 //! 2. Checks the laws of [`mr_core::laws`] on the recorded values: the
 //!    combiner keeps its key; the reducer is deterministic and does not care
 //!    about the order of values (unless the step sorts them); combining any
@@ -13,6 +15,8 @@
 //!    under random settings (threads, partitions, chunk size, a sort buffer
 //!    down to 1 KiB that forces spills, and so combiner runs, merge fan-in),
 //!    and compares each output with the plain in-memory run (no combiner).
+//!    The runs read each sampled file as a file of its own, plain or
+//!    gzipped, and the plain run reads them under the same names.
 //!
 //! Cost: the sample is held in memory; each run spills to the temp dir.
 //! Exit status 1 when a law is broken or a run differs.
@@ -23,6 +27,7 @@ use mr_core::counters::FRAMEWORK;
 use mr_core::input::lines::open_split;
 use mr_core::input::{list_inputs, make_splits};
 use mr_core::laws::{self, LawConfig};
+use mr_core::testing::FileLines;
 use mr_core::{Job, RunConfig};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -88,10 +93,13 @@ macro_rules! say_part {
 /// Runs `mr check`; prints its findings on stdout. Returns false when a law
 /// is broken or a run's output differs.
 pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
+    if args.cases == 0 && args.runs == 0 {
+        crate::usage!("--cases 0 with --runs 0 leaves nothing to check");
+    }
     let job = registry.resolve(&args.job)?;
     let job = job.as_ref();
     let whole = job.steps().first().is_some_and(|s| s.reads_whole_files());
-    let (lines, whole_files) = if whole {
+    let (input, whole_files) = if whole {
         let files = sample_files(&args.inputs, args.sample_lines)?;
         say!(
             "mr check: {} on {} whole files (its mapper reads files), seed {}",
@@ -99,22 +107,22 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
             files.len(),
             args.seed
         );
-        let lines = files
+        let lines: Vec<Vec<u8>> = files
             .iter()
             .map(|(_, uri)| mr_core::input::whole_file::manifest_line(uri).into_bytes())
             .collect();
-        (lines, Some(files))
+        (Input::Manifest(lines), Some(files))
     } else {
-        let (lines, files) = read_sample(&args.inputs, args.sample_lines)?;
+        let (sampled, files) = read_sample(&args.inputs, args.sample_lines)?;
         say!(
             "mr check: {} on {} sample lines from {} file{}, seed {}",
             job.name(),
-            lines.len(),
+            sampled.iter().map(|f| f.lines.len()).sum::<usize>(),
             files,
             if files == 1 { "" } else { "s" },
             args.seed
         );
-        (lines, None)
+        (Input::Files(sampled), None)
     };
     // The job's options: their defaults, and what the command line sets.
     let mut given = mr_core::JobParams::default();
@@ -122,8 +130,11 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     let mut params = given.with_defaults_of(job);
     crate::cmd::run::ship_file_options(job, &mut params)?;
     let params = Arc::new(params);
-    let sample =
-        laws::record_sample_with(job, &params, &lines).context("running the job on the sample")?;
+    let sample = match &input {
+        Input::Manifest(lines) => laws::record_sample_with(job, &params, lines),
+        Input::Files(files) => laws::record_sample_files(job, &params, files),
+    }
+    .context("running the job on the sample")?;
     let cfg = LawConfig {
         cases: args.cases,
         seed: args.seed,
@@ -186,27 +197,39 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     }
     if differ > 0 {
         why.push(format!(
-            "{differ} of {} runs gave other results than the plain run",
-            args.runs
+            "{differ} of {} run{} gave other results than the plain run",
+            args.runs,
+            if args.runs == 1 { "" } else { "s" }
         ));
     }
     say!("mr check: {}: FAILED: {}", job.name(), why.join("; "));
     Ok(false)
 }
 
+/// What the job is checked on.
+enum Input {
+    /// For a mapper that reads whole files: a manifest line per file.
+    Manifest(Vec<Vec<u8>>),
+    /// The sampled lines of each input file.
+    Files(Vec<FileLines>),
+}
+
 /// Reads up to `max` lines, an even share from each input file (the first
-/// lines of each); returns them and the number of files.
-fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, usize)> {
+/// lines of each, so a CSV file's header with them; what a short file
+/// leaves of its share goes to the files after it); returns them file by
+/// file, and the number of files.
+fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<FileLines>, usize)> {
     let files = list_inputs(inputs)?;
     let n = files.len();
-    let share = max.div_ceil(n.max(1));
-    let mut lines = Vec::new();
-    for split in make_splits(files, u64::MAX) {
+    let mut sampled = Vec::new();
+    let mut total = 0;
+    for (i, split) in make_splits(files, u64::MAX).into_iter().enumerate() {
+        let share = (max - total).div_ceil(n.saturating_sub(i).max(1));
         let mut reader = open_split(&split, None)?;
         // A line too long for a run's mapper is not sampled (nor held).
         reader.set_max_line(mr_core::input::lines::DEFAULT_MAX_LINE_BYTES);
-        let mut taken = 0;
-        while taken < share && lines.len() < max {
+        let mut lines = Vec::new();
+        while lines.len() < share {
             let Some((_, line, cut)) = reader
                 .next_line_cut()
                 .with_context(|| format!("reading {}", split.file.display))?
@@ -215,11 +238,17 @@ fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<Vec<u8>>, u
             };
             if !cut {
                 lines.push(line.to_vec());
-                taken += 1;
             }
         }
+        total += lines.len();
+        if !lines.is_empty() {
+            sampled.push(FileLines {
+                uri: split.file.source.uri(),
+                lines,
+            });
+        }
     }
-    Ok((lines, n))
+    Ok((sampled, n))
 }
 
 /// For a job whose mapper reads whole files: up to `max` input files (the
@@ -245,7 +274,7 @@ struct Settings {
     chunk_size: u64,
     sort_buffer_bytes: u64,
     merge_fan_in: usize,
-    /// The sample as one `.gz` file (one split, or cut into pieces).
+    /// The sample as `.gz` files (one split each, or cut into pieces).
     gzip: bool,
     cut_streams: mr_core::CutStreams,
 }
@@ -386,24 +415,40 @@ fn whole_job_runs(
     if args.runs == 0 {
         return Ok(0);
     }
-    let lines = &sample.accepted_lines;
-    let (expected, _) = mr_core::testing::run_in_memory_with(job, (**params).clone(), lines)
-        .context("running the job in memory on the sample")?;
-    let expected: Vec<Vec<u8>> = expected.into_iter().map(String::into_bytes).collect();
     let scratch = Scratch::create()?;
-    let input = scratch.path().join("sample.txt");
-    let mut data = Vec::new();
-    for l in lines {
-        data.extend_from_slice(l);
-        data.push(b'\n');
+    // Each sampled file as a file of its own (a CSV file keeps its header
+    // first), plain and gzipped; the plain run reads them under the same
+    // names (a job may key by its input file).
+    let (mut plain, mut gzipped, mut bytes) = (Vec::new(), Vec::new(), 0);
+    let mut files = sample.files.clone();
+    if files.is_empty() {
+        // Nothing accepted: the runs read one empty file.
+        files.push(FileLines::default());
     }
-    std::fs::write(&input, &data).with_context(|| format!("writing {}", input.display()))?;
-    let gz_input = scratch.path().join("sample.txt.gz");
-    write_gz(&gz_input, &data)?;
+    for (i, f) in files.iter().enumerate() {
+        let mut data = Vec::new();
+        for l in &f.lines {
+            data.extend_from_slice(l);
+            data.push(b'\n');
+        }
+        bytes += data.len() as u64;
+        let input = scratch.path().join(format!("sample-{i:05}.txt"));
+        std::fs::write(&input, &data).with_context(|| format!("writing {}", input.display()))?;
+        let gz_input = scratch.path().join(format!("sample-{i:05}.txt.gz"));
+        write_gz(&gz_input, &data)?;
+        plain.push(input);
+        gzipped.push(gz_input);
+    }
+    let mut plain = Form::new(plain, &files);
+    let mut gzipped = Form::new(gzipped, &files);
+    let whole_paths =
+        whole_files.map_or_else(Vec::new, |f| f.iter().map(|(p, _)| p.clone()).collect());
+    let mut whole = Form::whole(whole_paths, sample.accepted_lines.clone());
     say!(
-        "whole job: {} runs on the sample ({}) under random settings, each compared with the plain run:",
+        "whole job: {} run{} on the sample ({}) under random settings, each compared with the plain run:",
         args.runs,
-        human(data.len() as u64)
+        if args.runs == 1 { "" } else { "s" },
+        human(bytes)
     );
     // Reducers the job asks for itself (mrjob's JOBCONF) are not a setting
     // its results may be checked against: a `reducer_final` total is one
@@ -412,19 +457,18 @@ fn whole_job_runs(
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let mut differ = 0;
     for run in 0..args.runs {
-        let mut s = Settings::draw(&mut rng, run, data.len() as u64, min_buffer(sample));
+        let mut s = Settings::draw(&mut rng, run, bytes, min_buffer(sample));
         if pinned > 0 {
             s.partitions = pinned;
         }
-        let inputs = match whole_files {
+        let form = match whole_files {
             // A mapper that reads whole files reads the sampled files.
-            Some(files) => files.iter().map(|(path, _)| path.clone()).collect(),
-            None => vec![
-                if s.gzip { &gz_input } else { &input }
-                    .display()
-                    .to_string(),
-            ],
+            Some(_) => &mut whole,
+            None if s.gzip => &mut gzipped,
+            None => &mut plain,
         };
+        let inputs = form.inputs.clone();
+        let expected = form.expected(job, params)?;
         let cfg = RunConfig {
             inputs,
             cut_streams: s.cut_streams,
@@ -454,7 +498,7 @@ fn whole_job_runs(
             .collect();
         let mut what = vec![format!("{} spills", report.spills.iter().sum::<u64>())];
         what.extend(combined);
-        let (missing, extra) = multiset_diff(&expected, got);
+        let (missing, extra) = multiset_diff(expected, got);
         if missing.is_empty() && extra.is_empty() {
             say!(
                 "  run {}: {} ({}): same output",
@@ -489,6 +533,66 @@ fn whole_job_runs(
         }
     }
     Ok(differ)
+}
+
+/// The sample in one form the runs read it (plain, gzipped, whole files),
+/// and what the plain in-memory run gives on it, computed on first use.
+struct Form {
+    /// The run's inputs.
+    inputs: Vec<String>,
+    /// The plain run's input: the files the runs read, under their URIs, or
+    /// a manifest line per whole file.
+    files: Vec<FileLines>,
+    whole: Option<Vec<Vec<u8>>>,
+    expected: Option<Vec<Vec<u8>>>,
+}
+
+impl Form {
+    /// `files` as written at `paths`.
+    fn new(paths: Vec<PathBuf>, files: &[FileLines]) -> Form {
+        let files = paths
+            .iter()
+            .zip(files)
+            .map(|(p, f)| FileLines {
+                uri: mr_core::input::InputSource::Path(p.clone()).uri(),
+                lines: f.lines.clone(),
+            })
+            .collect();
+        Form {
+            inputs: paths.iter().map(|p| p.display().to_string()).collect(),
+            files,
+            whole: None,
+            expected: None,
+        }
+    }
+
+    /// Whole files at `paths`, read by the mapper as `manifest`.
+    fn whole(paths: Vec<String>, manifest: Vec<Vec<u8>>) -> Form {
+        Form {
+            inputs: paths,
+            files: Vec::new(),
+            whole: Some(manifest),
+            expected: None,
+        }
+    }
+
+    /// The plain in-memory run's output lines.
+    fn expected(
+        &mut self,
+        job: &dyn Job,
+        params: &Arc<mr_core::JobParams>,
+    ) -> anyhow::Result<&[Vec<u8>]> {
+        if self.expected.is_none() {
+            let params = (**params).clone();
+            let (out, _) = match &self.whole {
+                Some(manifest) => mr_core::testing::run_in_memory_with(job, params, manifest),
+                None => mr_core::testing::run_files_in_memory(job, params, &self.files),
+            }
+            .context("running the job in memory on the sample")?;
+            self.expected = Some(out.into_iter().map(String::into_bytes).collect());
+        }
+        Ok(self.expected.as_deref().unwrap_or_default())
+    }
 }
 
 /// Lines of `a` not in `b` and lines of `b` not in `a`, counting repeats.
