@@ -983,7 +983,7 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
         v.extend_from_slice(extra);
         v
     };
-    let usage: [Vec<&str>; 8] = [
+    let usage: [Vec<&str>; 12] = [
         vec!["run", "word_cont", "-i", "in.txt"],
         vec!["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
         vec!["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
@@ -992,6 +992,23 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
         vec!["check", "word_cont", "-i", "in.txt"],
         // Hadoop would skip word_count's reducer and write map output.
         hadoop(&["-D", "mapreduce.job.reduces=0"]),
+        // So does Hadoop's Configuration.getInt with these (mr ran them).
+        hadoop(&["-D", "mapreduce.job.reduces=00"]),
+        hadoop(&["-D", "mapred.reduce.tasks=0x0"]),
+        // A two-field key: one word in several reducers' groups.
+        hadoop(&["-D", "stream.num.map.output.key.fields=2"]),
+        // `hadoop fs` would check and move other directories than `o[1]`.
+        vec![
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-o",
+            "o[1]",
+            "-r",
+            "hadoop",
+            "--dry-run",
+        ],
         // Hadoop Streaming would cut it to TZ=America/New.
         hadoop(&["--cmdenv", "TZ=America/New York"]),
     ];

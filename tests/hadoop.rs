@@ -1245,6 +1245,18 @@ fn outputs_are_complete_or_absent_and_replaced_only_when_done(only: &str) {
             Vec::<String>::new(),
             "{engine}: left beside the output"
         );
+        // A reducer that fails after the others finished: Hadoop's second
+        // file output committer (the default of some Hadoop 3 releases,
+        // this one's among them) moved their part files into the output as
+        // each ended, and they stayed there, without `_SUCCESS`.
+        w.write(
+            "red/a.txt",
+            "a b c d e f g h i j\nhello PANIC-IN-REDUCE there\n",
+        );
+        let o = run_job("panic_on", &abs("red"), &output, &["--partitions", "3"]);
+        assert!(!o.status.success(), "{engine}: the reducer panics");
+        assert!(!w.path(&out).exists(), "{engine}: a failed run left {out}");
+        assert_eq!(beside(&out), Vec::<String>::new(), "{engine}: beside");
         let o = run(&input, &output, &[]);
         assert!(o.status.success(), "{engine}: {}", stderr(&o));
         let first = snapshot(&out);

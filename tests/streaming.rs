@@ -405,6 +405,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D stream.map.input.ignoreKey=false \\
     -D 'textinputformat.record.delimiter=
 ' \\
+    -D mapreduce.fileoutputcommitter.algorithm.version=1 \\
     -files /path/to/mr \\
     -input hdfs:///logs \\
     -output /tmp/mr-top_lectures-1795389352-4242/step-0 \\
@@ -419,6 +420,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D stream.map.input.ignoreKey=false \\
     -D 'textinputformat.record.delimiter=
 ' \\
+    -D mapreduce.fileoutputcommitter.algorithm.version=1 \\
     -files /path/to/mr \\
     -input /tmp/mr-top_lectures-1795389352-4242/step-0 \\
     -output hdfs:///out/top_lectures \\
@@ -441,6 +443,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D stream.map.input.ignoreKey=false \\
     -D 'textinputformat.record.delimiter=
 ' \\
+    -D mapreduce.fileoutputcommitter.algorithm.version=1 \\
     -D stream.num.map.output.key.fields=2 \\
     -D mapreduce.partition.keypartitioner.options=-k1,1 \\
     -D mapreduce.job.output.key.comparator.class=org.apache.hadoop.mapreduce.lib.partition.KeyFieldBasedComparator \\
@@ -573,7 +576,10 @@ fn hadoop_runner_runs_each_step_and_shows_stderr_on_failure() {
     assert_eq!(calls[0], "fs -ls -d hdfs:///out hdfs:///out/_SUCCESS");
     assert!(calls[1].contains("step 1/2") && calls[2].contains("step 2/2"));
     // Lines end at \n only, as locally (a newline, escaped in the log).
-    assert!(calls[1].contains("-D textinputformat.record.delimiter=\\n -files"));
+    assert!(
+        calls[1]
+            .contains("-D textinputformat.record.delimiter=\\n -D mapreduce.fileoutputcommitter")
+    );
     assert!(calls[3].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
     // Progress lines are echoed, the chatter is not.
     let e = stderr(&o);

@@ -105,6 +105,23 @@ pub const INPUT_SETTINGS: [&str; 3] = [
 /// compressed files alike).
 pub const RECORD_DELIMITER: &str = "textinputformat.record.delimiter=\n";
 
+/// The `-D` option of every step's output: Hadoop's first file output
+/// committer, which moves the tasks' output into the output directory only
+/// when the whole job commits. The second (the default of some Hadoop 3
+/// releases and distributions) moves each task's output in as the task
+/// ends, so a job that failed left part files (and no `_SUCCESS`) in an
+/// output the user may read as complete. A user's own `-D` wins.
+pub const OUTPUT_COMMITTER: &str = "mapreduce.fileoutputcommitter.algorithm.version=1";
+
+/// The settings that put a separator between key and value in the text a
+/// step's output format writes: a step before the last writes its records
+/// with a tab between, as the next step reads them, whatever a user's `-D`
+/// asks of the job's output.
+pub const OUTPUT_SEPARATORS: [&str; 2] = [
+    "mapreduce.output.textoutputformat.separator",
+    "mapred.textoutputformat.separator",
+];
+
 /// The partitioner of a step that sorts values.
 pub const KEY_FIELD_PARTITIONER: &str = "org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner";
 
@@ -482,7 +499,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             "-D",
             format!("mapreduce.job.name=mr {} step {}/{}", plan.job, i + 1, n),
         ));
-        for d in INPUT_SETTINGS {
+        for d in INPUT_SETTINGS.iter().chain([&OUTPUT_COMMITTER]) {
             lines.push(pair("-D", d.to_string()));
         }
         let secondary = step.key_fields() == 2;
@@ -509,6 +526,13 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         }
         for (k, v) in &o.jobconf {
             lines.push(pair("-D", format!("{k}={v}")));
+        }
+        if !last {
+            for k in OUTPUT_SEPARATORS {
+                if o.jobconf.iter().any(|(set, _)| set == k) {
+                    lines.push(pair("-D", format!("{k}=\t")));
+                }
+            }
         }
         lines.push(pair("-files", files_arg(plan)));
         for (k, v) in &plan.extras.cmdenv {
@@ -934,8 +958,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                     clean_up_stopped(&o, &cmds, job.as_deref(), last);
                 }
                 if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| last) {
-                    // Fails, as it should, when Hadoop left anything in it.
-                    let _ = rmdir.captured();
+                    // Fails, as it should, when Hadoop left anything in it:
+                    // then what is left is said.
+                    if !rmdir.captured().is_ok_and(|o| o.status.success())
+                        && output_state(&cmds.check, &o.output)
+                            .is_ok_and(|s| s == OutputState::Unfinished)
+                    {
+                        eprintln!(
+                            "mr: warning: {} holds what tasks of the failed job wrote, and no \
+                             _SUCCESS: it is not the job's output (remove it before the next \
+                             run; a -D mapreduce.fileoutputcommitter.algorithm.version=2 \
+                             commits each task as it ends)",
+                            mr_core::error::printable_path(Path::new(&o.output))
+                        );
+                    }
                 }
                 // A signal as the job ended: its output may be complete, and
                 // then it is said, not claimed removed.
@@ -1285,6 +1321,52 @@ mod tests {
             reducers: Some(3),
             jobconf: vec![("mapreduce.map.memory.mb".into(), "2048".into())],
             overwrite: true,
+        }
+    }
+
+    /// A user's output separator is for the job's output: a step before
+    /// the last writes a tab, as the next step reads (before, top_lectures'
+    /// second step read `key,value` lines as bad records). Every step
+    /// commits its output when the job ends, not task by task.
+    #[test]
+    fn steps_before_the_last_keep_their_tab_and_all_commit_at_the_end() {
+        let step = StepPlan {
+            combiner: true,
+            reducer: true,
+            sort_values: false,
+            whole_files: false,
+        };
+        let plan = JobPlan {
+            job: "j".into(),
+            binary: "/x/mr".into(),
+            steps: vec![step, step],
+            skip_bad_records: false,
+            extras: Default::default(),
+        };
+        let mut o = opts();
+        o.jobconf.push((
+            "mapreduce.output.textoutputformat.separator".into(),
+            ",".into(),
+        ));
+        let c = commands(&plan, &o);
+        let ds = |i: usize| -> Vec<String> {
+            c.steps[i]
+                .lines
+                .iter()
+                .filter(|l| l[0] == "-D")
+                .map(|l| l[1].clone())
+                .collect()
+        };
+        let (first, last) = (ds(0), ds(1));
+        let sep = "mapreduce.output.textoutputformat.separator=";
+        let at = |d: &[String], v: &str| d.iter().position(|x| x == v);
+        let user = at(&first, &format!("{sep},")).unwrap();
+        assert!(user < at(&first, &format!("{sep}\t")).unwrap(), "{first:?}");
+        assert!(
+            at(&last, &format!("{sep}\t")).is_none() && at(&last, &format!("{sep},")).is_some()
+        );
+        for d in [&first, &last] {
+            assert!(at(d, OUTPUT_COMMITTER).is_some(), "{d:?}");
         }
     }
 

@@ -367,6 +367,22 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
             .map(|o| o.to_string_lossy().into_owned());
         refuse_unreadable_paths(&inputs, out.as_deref())?;
         refuse_map_only_jobconf(&plan)?;
+        if runner == Runner::Hadoop {
+            refuse_key_layout_jobconf(&plan)?;
+            // `hadoop fs -ls/-mv/-rm` read their paths as glob patterns: the
+            // check for an existing output, and the moves of --overwrite,
+            // would look at other directories than the output.
+            if let Some(out) = out
+                .as_deref()
+                .filter(|o| o.contains(['*', '?', '[', ']', '{', '}', '\\']))
+            {
+                crate::usage!(
+                    "--output {}: hadoop fs reads a path as a glob pattern, and mr checks and \
+                     moves the output with it; choose an output without *?[]{{}}\\ in it",
+                    mr_core::error::printable_line(out)
+                );
+            }
+        }
         if runner == Runner::Hadoop
             && let Some((k, v)) = plan.extras.cmdenv.iter().find(|(_, v)| v.contains(' '))
         {
@@ -428,13 +444,90 @@ pub fn refuse_map_only_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
         return Ok(());
     };
     for (k, v) in &plan.extras.jobconf {
-        if crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str()) && v.trim() == "0" {
+        if crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str()) && reads_as_zero(v) {
             crate::usage!(
-                "{k}=0 (given with -D or by the job's jobconf) would make Hadoop skip the \
+                "{k}={v} (given with -D or by the job's jobconf) is 0 reducers to Hadoop: it would skip the \
                  reducer of step {reduced} and write its map output as the results: give \
                  the number of reducers (1 or more), or leave it out"
             );
         }
+    }
+    Ok(())
+}
+
+/// Whether Hadoop reads `v` as the number 0, as `Configuration.getInt`
+/// does: trimmed, a sign, decimal or `0x` hex (`0`, `00`, `+0`, `0x0`).
+///
+/// ```
+/// use mr_cli::cluster::reads_as_zero;
+/// assert!(["0", " 00 ", "+0", "-0", "0x0", "0X00"].iter().all(|v| reads_as_zero(v)));
+/// assert!(!["", "1", "10", "0x", "x0", "0.0"].iter().any(|v| reads_as_zero(v)));
+/// ```
+pub fn reads_as_zero(v: &str) -> bool {
+    let v = v.trim();
+    let v = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let digits = v
+        .strip_prefix("0x")
+        .or_else(|| v.strip_prefix("0X"))
+        .unwrap_or(v);
+    !digits.is_empty() && digits.bytes().all(|b| b == b'0')
+}
+
+/// Settings by which Hadoop Streaming would cut a step's records into key
+/// and value, or read and write them, otherwise than `mr` writes them: a
+/// step's key and value are JSON with a tab between, the key one field (or
+/// two, for a step that sorts values, which sets its own), sorted as bytes
+/// (a reduce task takes a key's records to be next to each other). With any
+/// of them, Hadoop would group, sort or write records apart from the local
+/// runner, and give other results with exit 0; so they are refused (old
+/// names included).
+pub const KEY_LAYOUT_JOBCONF: [&str; 19] = [
+    "stream.num.map.output.key.fields",
+    "stream.map.output.field.separator",
+    "stream.reduce.input.field.separator",
+    "stream.reduce.output.field.separator",
+    "stream.num.reduce.output.key.fields",
+    "stream.map.input.field.separator",
+    "stream.map.input",
+    "stream.map.output",
+    "stream.reduce.input",
+    "stream.reduce.output",
+    "map.output.key.field.separator",
+    "mapreduce.map.output.key.field.separator",
+    "mapreduce.partition.keypartitioner.options",
+    "mapred.text.key.partitioner.options",
+    "num.key.fields.for.partition",
+    "mapreduce.job.output.key.comparator.class",
+    "mapred.output.key.comparator.class",
+    "mapreduce.partition.keycomparator.options",
+    "mapred.text.key.comparator.options",
+];
+
+/// Refuses `-D` settings of [`KEY_LAYOUT_JOBCONF`] on Hadoop.
+///
+/// ```
+/// use mr_cli::cluster::{refuse_key_layout_jobconf, JobPlan, StepPlan};
+/// let step = StepPlan { combiner: false, reducer: true, sort_values: false, whole_files: false };
+/// let mut plan = JobPlan { job: "j".into(), binary: "/bin/mr".into(), steps: vec![step],
+///                          skip_bad_records: false, extras: Default::default() };
+/// plan.extras.jobconf = vec![("stream.num.map.output.key.fields".into(), "2".into())];
+/// assert!(refuse_key_layout_jobconf(&plan).is_err());
+/// plan.extras.jobconf = vec![("mapreduce.output.textoutputformat.separator".into(), ",".into())];
+/// assert!(refuse_key_layout_jobconf(&plan).is_ok());
+/// ```
+pub fn refuse_key_layout_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
+    if let Some((k, v)) = plan
+        .extras
+        .jobconf
+        .iter()
+        .find(|(k, _)| KEY_LAYOUT_JOBCONF.contains(&k.as_str()))
+    {
+        crate::usage!(
+            "-D {k}={v} (given with -D or by the job's jobconf): mr sets how Hadoop Streaming \
+             cuts each step's records into key and value (JSON, a tab between), and with this \
+             setting Hadoop would group or sort them otherwise than a local run, and give other \
+             results; leave it out"
+        );
     }
     Ok(())
 }

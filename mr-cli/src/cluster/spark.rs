@@ -206,8 +206,15 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
     let mut hadoop_conf = BTreeMap::new();
     // Lines end at `\n` only, as on Hadoop (`sc.textFile` reads with the
     // same `TextInputFormat`): the job's or the user's `-D` may say otherwise.
-    if let Some((k, v)) = super::hadoop::RECORD_DELIMITER.split_once('=') {
-        hadoop_conf.insert(k.to_string(), v.to_string());
+    // And a failed job leaves no part files in the output (Hadoop's first
+    // file output committer, as on Hadoop).
+    for d in [
+        super::hadoop::RECORD_DELIMITER,
+        super::hadoop::OUTPUT_COMMITTER,
+    ] {
+        if let Some((k, v)) = d.split_once('=') {
+            hadoop_conf.insert(k.to_string(), v.to_string());
+        }
     }
     for (k, v) in plan.extras.jobconf.clone() {
         if k.starts_with("spark.") {

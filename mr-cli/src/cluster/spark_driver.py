@@ -394,8 +394,14 @@ def remove_if_empty(fs, path):
     existing by the next run. A non-recursive delete removes only an empty
     directory, so what another run wrote is never touched."""
     try:
-        if fs.exists(path) and len(fs.listStatus(path)) == 0:
-            fs.delete(path, False)
+        if fs.exists(path):
+            if len(fs.listStatus(path)) == 0:
+                fs.delete(path, False)
+            elif not fs.exists(path.suffix("/_SUCCESS")):
+                sys.stderr.write(
+                    "mr: warning: %s holds what tasks of the failed job wrote, and no _SUCCESS: "
+                    "it is not the job's output (remove it before the next run)\n" % path.toString()
+                )
     except Exception as e:  # the job's own error is the one to report
         sys.stderr.write("mr: warning: cannot remove the empty output %s: %s\n" % (path.toString(), e))
 
