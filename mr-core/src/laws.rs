@@ -578,10 +578,17 @@ pub fn record_sample_with<L: AsRef<[u8]>>(
     record_input(job, params, testing::Input::Lines(&lines))
 }
 
-/// [`record_sample_with`] on input files, as a run reads them: each file's
-/// lines through a mapper of its own, told the file's URI; a mapper that
-/// reads CSV takes each file's first line as its header.
-/// [`Sample::files`] gives the lines each file's mapper accepted.
+/// Mappers a sample recorded from files is cut into (a file at least one):
+/// a mapper that totals in its final hook (a fold, mrjob's `mapper_final`)
+/// then gives a key several values to check the laws on, as the map tasks
+/// of a run do, not one.
+pub const RECORD_MAPPERS: usize = 8;
+
+/// [`record_sample_with`] on input files, as a run reads them: the lines
+/// cut into about [`RECORD_MAPPERS`] pieces, each through a mapper of its
+/// own, told its file's URI; a mapper that reads CSV takes its file's first
+/// line as the header. [`Sample::files`] gives the lines each file's
+/// mappers accepted.
 ///
 /// ```
 /// # use mr_core::*;
@@ -608,7 +615,11 @@ pub fn record_sample_files(
     params: &Arc<JobParams>,
     files: &[FileLines],
 ) -> Result<Sample, Error> {
-    record_input(job, params, testing::Input::Files(files))
+    // About RECORD_MAPPERS mappers, as a run's map tasks would read the
+    // sample.
+    let lines: usize = files.iter().map(|f| f.lines.len()).sum();
+    let per_mapper = lines.div_ceil(RECORD_MAPPERS).max(1);
+    record_input(job, params, testing::Input::Files(files, per_mapper))
 }
 
 /// Records `job` on `input`, into its first step.
@@ -660,7 +671,7 @@ impl Sample {
             testing::Input::Lines(lines) => {
                 self.accepted_lines = mapped.iter().flat_map(|m| pick(lines, m)).collect();
             }
-            testing::Input::Files(files) => {
+            testing::Input::Files(files, _) => {
                 for (f, m) in files.iter().zip(mapped) {
                     let lines = pick(&f.lines, m);
                     self.accepted_lines.extend(lines.iter().cloned());

@@ -58,15 +58,15 @@ pub(crate) struct Mapped {
 /// an error, or, with `skip_bad`, left out with all it emitted before it
 /// failed (as a run with `--skip-bad-records` does).
 ///
-/// `file`: the URI of the input file the lines are, in order from its
-/// first; the mapper is told it ([`TaskContext::input_uri`]), and one that
-/// reads CSV takes the first line as the header, as a map task does. `None`:
-/// the lines come from no file, and have no header.
+/// `piece`: the input file the lines are from, in order; the mapper is
+/// told its URI ([`TaskContext::input_uri`]), and one that reads CSV takes
+/// the file's first line as the header, as a map task does. `None`: the
+/// lines come from no file, and have no header.
 pub(crate) fn map_lines(
     step: &Step,
     index: usize,
     lines: &[Vec<u8>],
-    file: Option<&str>,
+    piece: Option<Piece<'_>>,
     counters: &mut Counters,
     skip_bad: bool,
     params: &Arc<JobParams>,
@@ -74,7 +74,7 @@ pub(crate) fn map_lines(
     let ctx = TaskContext {
         step: index,
         params: params.clone(),
-        input_uri: file.map(str::to_string),
+        input_uri: piece.map(|p| p.uri.to_string()),
         ..TaskContext::default()
     };
     let mut mapper = step.new_mapper();
@@ -84,8 +84,11 @@ pub(crate) fn map_lines(
     if skip_bad {
         mapper.hold_back_output();
     }
-    match file {
-        Some(_) => crate::input::csv::begin_task(None, true),
+    match piece {
+        Some(Piece { header: None, .. }) => crate::input::csv::begin_task(None, true),
+        Some(Piece {
+            header: Some(h), ..
+        }) => crate::input::csv::begin_piece(Some(h.into())),
         None => crate::input::csv::end_task(),
     }
     let mut sink = VecSink::default();
@@ -108,7 +111,7 @@ pub(crate) fn map_lines(
                     return Err(Error::BadRecord {
                         location: Box::new(Location::line(
                             index,
-                            file.unwrap_or("<input>"),
+                            piece.map_or("<input>", |p| p.uri),
                             n as u64 + 1,
                         )),
                         reason,
@@ -210,16 +213,25 @@ pub(crate) fn record_lines(records: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
         .collect()
 }
 
+/// Where the lines a mapper reads come from: an input file (its URI), from
+/// its start, or from later on (`header`: the file's first line).
+#[derive(Clone, Copy)]
+pub(crate) struct Piece<'a> {
+    pub uri: &'a str,
+    pub header: Option<&'a [u8]>,
+}
+
 /// A step's input in memory: lines from no file (one mapper reads them
-/// all), or the lines of input files (a mapper each, as a map task each).
+/// all), or the lines of input files (a mapper for each file, or for each
+/// piece of at most the given number of lines, as a map task each).
 #[derive(Clone, Copy)]
 pub(crate) enum Input<'a> {
     Lines(&'a [Vec<u8>]),
-    Files(&'a [FileLines]),
+    Files(&'a [FileLines], usize),
 }
 
-/// Maps `input` with fresh mappers of `step`: what each mapper did, in
-/// input order (one for [`Input::Lines`]).
+/// Maps `input` with fresh mappers of `step`: what they did, one
+/// [`Mapped`] a file (its pieces' in order), or one for [`Input::Lines`].
 pub(crate) fn map_input(
     step: &Step,
     index: usize,
@@ -228,18 +240,36 @@ pub(crate) fn map_input(
     skip_bad: bool,
     params: &Arc<JobParams>,
 ) -> Result<Vec<Mapped>> {
-    match input {
-        Input::Lines(lines) => Ok(vec![map_lines(
-            step, index, lines, None, counters, skip_bad, params,
-        )?]),
-        Input::Files(files) => files
-            .iter()
-            .map(|f| {
-                let uri = Some(f.uri.as_str());
-                map_lines(step, index, &f.lines, uri, counters, skip_bad, params)
-            })
-            .collect(),
+    let files = match input {
+        Input::Lines(lines) => {
+            let mapped = map_lines(step, index, lines, None, counters, skip_bad, params)?;
+            return Ok(vec![mapped]);
+        }
+        Input::Files(files, per_mapper) => files.iter().map(move |f| (f, per_mapper.max(1))),
+    };
+    let mut out = Vec::new();
+    for (f, per_mapper) in files {
+        let mut file = Mapped::default();
+        let mut start = 0;
+        loop {
+            let end = (start + per_mapper).min(f.lines.len());
+            let piece = Piece {
+                uri: &f.uri,
+                header: (start > 0).then(|| f.lines[0].as_slice()),
+            };
+            let lines = &f.lines[start..end];
+            let m = map_lines(step, index, lines, Some(piece), counters, skip_bad, params)?;
+            file.records.extend(m.records);
+            file.accepted.extend(m.accepted.iter().map(|n| n + start));
+            file.rejected += m.rejected;
+            start = end;
+            if start >= f.lines.len() {
+                break;
+            }
+        }
+        out.push(file);
     }
+    Ok(out)
 }
 
 /// Runs one step in memory: every line through a fresh mapper (a fresh one
@@ -439,7 +469,7 @@ pub fn run_files_in_memory(
     params: JobParams,
     files: &[FileLines],
 ) -> Result<(Vec<String>, Counters)> {
-    run_input(job, params, Input::Files(files))
+    run_input(job, params, Input::Files(files, usize::MAX))
 }
 
 /// Runs `job` in memory, `input` into its first step.
