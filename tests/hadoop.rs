@@ -232,6 +232,8 @@ fn console_lines(w: &Workdir, from: &str, to: &str) {
         }
         out.push_str(["\n", "\r\n", "\r\r\n", "\n"][i % 4]);
     }
+    // Blank lines, counted as such on a cluster too.
+    out.push_str("\n  \r\n");
     // A bad record whose CRs would start lines of its own in a task's
     // stderr, which Hadoop reads as counters (mr escapes them).
     out.push_str(
@@ -333,6 +335,7 @@ fn stable_counters(report: &Value) -> BTreeMap<String, i64> {
                     "output records",
                     "reduce groups",
                     "skipped records",
+                    "blank input lines",
                 ]
                 .iter()
                 .any(|n| name.ends_with(&format!(": {n}")));

@@ -218,7 +218,7 @@ pub fn run_task(
     let mut counters = Counters::default();
     let mut policy = BadRecordPolicy::new(opts.skip_bad_records);
     let mut records_in = 0u64;
-    let mut read_as_null = 0u64;
+    let (mut read_as_null, mut blank_lines) = (0u64, 0u64);
     let reader = LineReader::new(input, 0, u64::MAX);
     let file = env.input_file.clone().unwrap_or_else(|| "-".into());
     let _ = writeln!(
@@ -284,7 +284,9 @@ pub fn run_task(
                     &mut read_as_null,
                 );
                 let location = || record_location(opts.step, &file, split_start, line_no, offset);
-                policy.check(&mut StderrKeeper(&mut *diag), r, location, line)?;
+                if policy.check(&mut StderrKeeper(&mut *diag), r, location, line)? == Some(false) {
+                    blank_lines += 1;
+                }
                 if records_in.is_multiple_of(1_000_000) {
                     let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
                 }
@@ -368,6 +370,11 @@ pub fn run_task(
         &format!("{role} output records"),
         sink.records as i64,
     );
+    if blank_lines > 0 {
+        // As the local runner counts them: lines the mapper took as no
+        // record (blank, a CSV header).
+        counters.add(FRAMEWORK, "blank input lines", blank_lines as i64);
+    }
     if read_as_null > 0 {
         counters.add(
             FRAMEWORK,
