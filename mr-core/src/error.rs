@@ -503,7 +503,9 @@ pub(crate) fn snippet(bytes: &[u8]) -> String {
 /// assert_eq!(printable("abc\u{202e}fed"), "abc\\u{202e}fed");
 /// ```
 pub fn printable(text: &str) -> Cow<'_, str> {
-    escape_if(text, |c| c != '\n' && c != '\t' && needs_escape(c))
+    escape_if(text, |prev, c| {
+        c != '\n' && c != '\t' && needs_escape(prev, c)
+    })
 }
 
 /// [`printable`] for text that must stay on one line (a record, a key, a
@@ -514,7 +516,7 @@ pub fn printable(text: &str) -> Cow<'_, str> {
 /// assert_eq!(printable_line("a\nb\tc"), "a\\nb\tc");
 /// ```
 pub fn printable_line(text: &str) -> Cow<'_, str> {
-    escape_if(text, |c| c != '\t' && needs_escape(c))
+    escape_if(text, |prev, c| c != '\t' && needs_escape(prev, c))
 }
 
 /// A path as [`printable_line`] shows it (a file name comes from the input
@@ -523,25 +525,54 @@ pub fn printable_path(path: &std::path::Path) -> String {
     printable_line(&path.display().to_string()).into_owned()
 }
 
-/// Control characters (C0, DEL, C1) and the bidirectional formatting marks.
-fn needs_escape(c: char) -> bool {
-    c.is_control()
-        || matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+/// Control characters (C0, DEL, C1), the bidirectional formatting marks,
+/// and the characters that show as nothing, by which two keys or names
+/// that differ look the same (`ad\u{200b}min`, a soft hyphen, the tag
+/// characters that hide text): all but the joiner and variation selectors
+/// of an emoji (`❤\u{fe0f}`, `👩\u{200d}💻`), which follow a symbol.
+fn needs_escape(prev: Option<char>, c: char) -> bool {
+    let bidi = matches!(c, '\u{061c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+    let invisible = matches!(c,
+        '\u{00ad}' | '\u{034f}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+        | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200d}' | '\u{2060}'..='\u{2064}'
+        | '\u{206a}'..='\u{206f}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}' | '\u{feff}'
+        | '\u{ffa0}' | '\u{fff9}'..='\u{fffb}' | '\u{1d173}'..='\u{1d17a}'
+        | '\u{e0000}'..='\u{e0fff}');
+    let in_emoji = matches!(c, '\u{200d}' | '\u{fe0e}' | '\u{fe0f}')
+        && prev.is_some_and(|p| {
+            matches!(p, '\u{a9}' | '\u{ae}' | '\u{2100}'..='\u{2bff}' | '\u{3030}'
+                | '\u{303d}' | '\u{3297}' | '\u{3299}' | '\u{fe0f}' | '\u{1f000}'..='\u{1faff}')
+        });
+    c.is_control() || bidi || (invisible && !in_emoji)
 }
 
-/// `text` with the characters `escape` picks written as `char::escape_debug`
-/// does; borrowed when there are none (the common case).
-fn escape_if(text: &str, escape: impl Fn(char) -> bool) -> Cow<'_, str> {
-    if !text.chars().any(&escape) {
+/// `text` with the characters `escape` picks (given the character before)
+/// written as `char::escape_debug` does; borrowed when there are none (the
+/// common case).
+fn escape_if(text: &str, escape: impl Fn(Option<char>, char) -> bool) -> Cow<'_, str> {
+    let mut prev = None;
+    let first = text.char_indices().find(|&(_, c)| {
+        let e = escape(prev, c);
+        prev = Some(c);
+        e
+    });
+    let Some((at, _)) = first else {
         return Cow::Borrowed(text);
-    }
+    };
     let mut out = String::with_capacity(text.len() + 16);
-    for c in text.chars() {
-        if escape(c) {
-            out.extend(c.escape_debug());
+    out.push_str(&text[..at]);
+    let mut prev = text[..at].chars().next_back();
+    for c in text[at..].chars() {
+        if escape(prev, c) {
+            if c.is_control() {
+                out.extend(c.escape_debug()); // `\r`, `\0`, `\u{1b}`
+            } else {
+                let _ = fmt::Write::write_fmt(&mut out, format_args!("\\u{{{:x}}}", c as u32));
+            }
         } else {
             out.push(c);
         }
+        prev = Some(c);
     }
     Cow::Owned(out)
 }
@@ -594,10 +625,32 @@ mod tests {
                 .to_string()
                 + "\tok é"
         );
-        assert!(!shown.chars().any(|c| c != '\t' && needs_escape(c)));
+        assert!(!shown.chars().any(|c| c != '\t' && needs_escape(None, c)));
         assert_eq!(snippet(b"a\nb"), r"a\nb");
         assert_eq!(printable("x\ny"), "x\ny");
         assert!(matches!(printable("plain, é, \t"), Cow::Borrowed(_)));
+        // Invisible characters, by which two keys look alike, are shown;
+        // an emoji's joiners and variation selectors are not escaped.
+        assert_eq!(
+            printable_line("ad\u{200b}min\u{ad}"),
+            r"ad\u{200b}min\u{ad}"
+        );
+        assert_eq!(
+            printable_line("a\u{200d}b\u{fe0f}\u{3164}"),
+            r"a\u{200d}b\u{fe0f}\u{3164}"
+        );
+        assert_eq!(
+            printable_line("x\u{e0041}\u{e0042}"),
+            r"x\u{e0041}\u{e0042}"
+        );
+        for emoji in [
+            "❤\u{fe0f}",
+            "👩\u{200d}💻",
+            "❤\u{fe0f}\u{200d}🔥",
+            "©\u{fe0f}",
+        ] {
+            assert!(matches!(printable_line(emoji), Cow::Borrowed(_)), "{emoji}");
+        }
         let file = Location::line(0, "logs/\x1b[8m.jsonl\nmr: error: fake", 3).to_string();
         assert_eq!(file, r"logs/\u{1b}[8m.jsonl\nmr: error: fake:3");
     }

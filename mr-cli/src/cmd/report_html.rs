@@ -472,18 +472,25 @@ mod tests {
     }
 
     /// Heaviest keys: a right-to-left override shown as an escape, not
-    /// obeyed; a huge key cut, with its length.
+    /// obeyed; so is a zero-width space, by which two keys look the same;
+    /// a huge key cut, with its length.
     #[test]
     fn heavy_keys_are_shown_as_they_are_and_cut() {
         let spoof = "\"\u{202e}exe.kcatta/moc.elgoog//:sptth\"";
+        let twin = "\"/ad\u{200b}min\"";
         let huge = format!("\"/{}\"", "x".repeat(200_000));
         let doc = serde_json::json!({
             "job": "j", "ok": true, "elapsed_secs": 1.0,
-            "partitions": [{"step": 0, "partition": 0, "heavy_keys": [[spoof, 2], [huge, 1]]}],
+            "partitions": [{"step": 0, "partition": 0,
+                            "heavy_keys": [[spoof, 2], ["\"/admin\"", 2], [twin, 2], [huge, 1]]}],
         });
         let page = render(&doc);
         assert!(!page.contains('\u{202e}'), "the override reached the page");
         assert!(page.contains("\\u{202e}exe.kcatta"), "{page}");
+        assert!(
+            !page.contains('\u{200b}') && page.contains("/ad\\u{200b}min"),
+            "{page}"
+        );
         assert!(page.contains("… (200003 bytes in all)"));
         assert!(page.len() < 50_000, "{}", page.len());
     }
