@@ -1258,7 +1258,13 @@ fn outputs_are_complete_or_absent_and_replaced_only_when_done(only: &str) {
         );
         let o = run_job("panic_on", &abs("red"), &output, &["--partitions", "3"]);
         assert!(!o.status.success(), "{engine}: the reducer panics");
-        assert!(!w.path(&out).exists(), "{engine}: a failed run left {out}");
+        assert!(
+            !w.path(&out).exists(),
+            "{engine}: a failed run left {out}: {:?}\n{}",
+            fs::read_dir(w.path(&out))
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>()),
+            stderr(&o)
+        );
         assert_eq!(beside(&out), Vec::<String>::new(), "{engine}: beside");
         let o = run(&input, &output, &[]);
         assert!(o.status.success(), "{engine}: {}", stderr(&o));

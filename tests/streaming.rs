@@ -321,6 +321,99 @@ fn emulate_hadoop_equals_local_runner() {
     assert_eq!(fs::read_dir(w.path("_tmp")).unwrap().count(), 0);
 }
 
+/// The emulator's report and summary are the local runner's: counters
+/// under their step names, bad records skipped counted and said. (Before,
+/// its report said 0 records skipped when 3 were, and summed the steps'
+/// counters under the tasks' names.)
+#[test]
+fn emulate_reports_as_the_local_runner_does() {
+    let w = Workdir::new();
+    let args = [
+        "gen", "clicklog", "--size", "200KB", "--seed", "5", "--output", "in",
+    ];
+    ok(w.mr(&args));
+    w.write("in/bad.jsonl", "{bad\nnot json\n");
+    let report = |runner: &[&str], name: &str| -> (serde_json::Value, String) {
+        let rep = format!("{name}.json");
+        let args = [
+            "run",
+            "top_lectures",
+            "-i",
+            "in",
+            "--skip-bad-records",
+            "--report",
+            &rep,
+        ];
+        let o = ok(w.mr(&[&args[..], runner].concat()));
+        let text = fs::read_to_string(w.path(&rep)).unwrap();
+        (serde_json::from_str(&text).unwrap(), stderr(&o))
+    };
+    let (local, _) = report(&[], "local");
+    let (emulated, said) = report(&["-r", "emulate"], "emulate");
+    assert_eq!(emulated["skipped_records"], 2, "{emulated}");
+    assert_eq!(emulated["skipped_records"], local["skipped_records"]);
+    for name in [
+        "step 0: input records",
+        "step 1: input records",
+        "step 0: skipped records",
+    ] {
+        let n = &local["counters"]["mr"][name];
+        assert!(n.as_i64() > Some(0), "{name}: {local}");
+        assert_eq!(&emulated["counters"]["mr"][name], n, "{name}");
+    }
+    assert!(said.contains("mr: 2 bad records skipped"), "{said}");
+}
+
+/// What `-r hadoop` refuses before it submits, the emulator refuses too: it
+/// is there to find what works locally and fails on a cluster.
+#[test]
+fn emulate_refuses_what_hadoop_refuses() {
+    let w = Workdir::new();
+    w.write("in/a.txt", "a b\n");
+    w.write("col/app-T10:00.log", "a b\n");
+    for (args, code, says) in [
+        (
+            &["-i", "in", "-D", "stream.num.map.output.key.fields=2"][..],
+            2,
+            "mr sets how Hadoop",
+        ),
+        (
+            &["-i", "in", "-D", "mapreduce.job.reduces=0"][..],
+            2,
+            "is 0 reducers to Hadoop",
+        ),
+        (&["-i", "col"][..], 1, "cannot read a file with ':'"),
+    ] {
+        let o = w.mr(&[&["run", "word_count", "-r", "emulate"][..], args].concat());
+        assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+    // A symbolic link as the output is not replaced, on any runner, as the
+    // local runner refuses it (Spark replaced the link with a directory).
+    ok(w.mr(&["run", "word_count", "-i", "in", "-o", "real", "-q"]));
+    std::os::unix::fs::symlink("real", w.path("link")).unwrap();
+    for runner in [
+        &["-r", "spark"][..],
+        &["-r", "hadoop", "--dry-run"],
+        &["-r", "emulate"],
+    ] {
+        let args = ["run", "word_count", "-i", "in", "-o", "link", "--overwrite"];
+        let o = w.mr(&[&args[..], runner].concat());
+        assert_eq!(o.status.code(), Some(1), "{runner:?}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("it is a symbolic link"),
+            "{runner:?}: {}",
+            stderr(&o)
+        );
+    }
+    assert!(
+        fs::symlink_metadata(w.path("link"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
 #[test]
 fn emulate_hadoop_shows_the_failing_tasks_stderr() {
     let w = Workdir::new();

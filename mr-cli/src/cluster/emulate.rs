@@ -68,6 +68,9 @@ const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 
 /// Runs `plan` under the emulator, as `mr run JOB -r emulate` asks.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
+    // What Hadoop would not read as the local runner does is refused, as
+    // `-r hadoop` refuses it.
+    super::refuse_local_inputs(&super::inputs(args), true)?;
     let mut cfg = crate::cmd::run::config(args)?;
     cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
     let stdout = io::stdout();
@@ -75,6 +78,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     let report = emulate(plan, &cfg, args.seed, &mut out)?;
     out.flush().map_err(mr_core::Error::Stdout)?;
     drop(out);
+    let output = report.output_dir.as_ref().map(|d| d.display().to_string());
+    let job_report = super::report(
+        plan.steps.len(),
+        report.counters.clone(),
+        output.as_deref(),
+        report.elapsed,
+    );
     if !args.quiet {
         eprint!("{}", report.counters.report());
         eprintln!(
@@ -90,14 +100,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
                 None => String::new(),
             }
         );
+        super::say_skipped(&job_report, "in the tasks' stderr, shown above");
     }
-    let output = report.output_dir.as_ref().map(|d| d.display().to_string());
-    Ok(super::report(
-        plan.steps.len(),
-        report.counters,
-        output.as_deref(),
-        report.elapsed,
-    ))
+    Ok(job_report)
 }
 
 /// What an emulated run reports.
@@ -170,7 +175,10 @@ pub fn emulate(
             dir,
         };
         let (c, parts) = step.run(&splits, &out_dir)?;
-        counters.merge(&c);
+        refuse_too_many_counters(i, &c, &plan.extras.jobconf)?;
+        // Under the local runner's names (`step 0: input records`), step by
+        // step, as on Hadoop and Spark.
+        counters.merge(&super::step_counters(i, shape, &c));
         if i + 1 < n {
             let listed = list_inputs(&[out_dir.display().to_string()])?;
             splits = make_splits(listed, cfg.chunk_size);
@@ -193,6 +201,32 @@ pub fn emulate(
         output_dir,
         elapsed: started.elapsed(),
     })
+}
+
+/// Hadoop's default limit on the counters of a job
+/// (`mapreduce.job.counters.max`): one more fails the job ("Too many
+/// counters").
+const HADOOP_COUNTERS_MAX: usize = 120;
+
+/// Fails as Hadoop fails a step whose tasks reported more counters than
+/// `mapreduce.job.counters.max` (120 unless set): a job that makes a
+/// counter a key works locally and failed on the cluster only.
+fn refuse_too_many_counters(step: usize, c: &Counters, jobconf: &[(String, String)]) -> Result<()> {
+    let max = jobconf
+        .iter()
+        .rev()
+        .find(|(k, _)| k == "mapreduce.job.counters.max")
+        .and_then(|(_, v)| v.trim().parse().ok())
+        .unwrap_or(HADOOP_COUNTERS_MAX);
+    let n = c.iter().filter(|(g, _, _)| *g != COUNTERS).count();
+    if n > max {
+        anyhow::bail!(
+            "step {step} made {n} counters: Hadoop fails a job with more than {max} \
+             (\"Too many counters\", mapreduce.job.counters.max, which a cluster's \
+             administrator sets): count fewer distinct names (not one a key)"
+        );
+    }
+    Ok(())
 }
 
 struct Emulator<'a> {
@@ -876,6 +910,11 @@ fn run_tasks<T: Sync>(
         }
     });
     if let Some(e) = first_error.into_inner().ok().flatten() {
+        // A task that died of the terminal's Ctrl-C (it reaches the tasks
+        // too): the run was interrupted, which is what is said (exit 130).
+        if mr_core::cancel::requested() {
+            return Err(mr_core::Error::Interrupted.into());
+        }
         return Err(e);
     }
     total
@@ -989,6 +1028,29 @@ mod tests {
         assert_eq!(env["mapreduce_task_ismap"], "false");
         assert_eq!(env["mapreduce_job_id"], "job_emulate42_0002");
         assert_eq!(env["mapreduce_job_reduces"], "4");
+    }
+
+    /// Hadoop's "Too many counters": a step whose tasks made more than
+    /// `mapreduce.job.counters.max` (120) fails, as on a cluster; the
+    /// emulator's own counters are not the job's.
+    #[test]
+    fn a_step_with_too_many_counters_fails_as_on_hadoop() {
+        let mut c = Counters::default();
+        c.add(COUNTERS, "map tasks", 3);
+        for i in 0..120 {
+            c.add("words", &format!("w{i}"), 1);
+        }
+        assert!(refuse_too_many_counters(0, &c, &[]).is_ok());
+        c.add("words", "one more", 1);
+        let e = refuse_too_many_counters(1, &c, &[])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("step 1 made 121 counters") && e.contains("more than 120"),
+            "{e}"
+        );
+        let more = [("mapreduce.job.counters.max".to_string(), "500".to_string())];
+        assert!(refuse_too_many_counters(1, &c, &more).is_ok());
     }
 
     #[test]

@@ -359,16 +359,33 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     let inputs = inputs(args);
     if let Some(out) = &args.output {
         refuse_output_over_input(&inputs, &out.to_string_lossy(), args.overwrite)?;
+        // As the local runner refuses it (the emulator commits as it does):
+        // Spark's file system follows the link, and replaced the link.
+        if args.overwrite
+            && !has_scheme(&out.to_string_lossy())
+            && std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink())
+        {
+            return Err(mr_core::Error::OutputNotReplaceable {
+                path: out.clone(),
+                reason: "it is a symbolic link".into(),
+            }
+            .into());
+        }
     }
-    if matches!(runner, Runner::Hadoop | Runner::Spark) {
+    // The emulator refuses what Hadoop would: it is there to find what
+    // works locally and fails on the cluster.
+    let hadoop_like = matches!(runner, Runner::Hadoop | Runner::Emulate);
+    if matches!(runner, Runner::Hadoop | Runner::Spark | Runner::Emulate) {
         let out = args
             .output
             .as_ref()
             .map(|o| o.to_string_lossy().into_owned());
         refuse_unreadable_paths(&inputs, out.as_deref())?;
         refuse_map_only_jobconf(&plan)?;
-        if runner == Runner::Hadoop {
+        if hadoop_like {
             refuse_key_layout_jobconf(&plan)?;
+        }
+        if runner == Runner::Hadoop {
             // `hadoop fs -ls/-mv/-rm` read their paths as glob patterns: the
             // check for an existing output, and the moves of --overwrite,
             // would look at other directories than the output.
@@ -383,7 +400,7 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
                 );
             }
         }
-        if runner == Runner::Hadoop
+        if hadoop_like
             && let Some((k, v)) = plan.extras.cmdenv.iter().find(|(_, v)| v.contains(' '))
         {
             crate::usage!(
@@ -579,6 +596,16 @@ pub fn step_counters(step: usize, plan: &StepPlan, tasks: &Counters) -> Counters
         }
     }
     c
+}
+
+/// Says how many bad records a cluster run skipped (`--skip-bad-records`),
+/// as the local runner's summary does, and where they are (`place`).
+pub fn say_skipped(report: &JobReport, place: &str) {
+    let n = report.skipped_records;
+    if n > 0 {
+        let s = if n == 1 { "" } else { "s" };
+        eprintln!("mr: {n} bad record{s} skipped: each is an `mr-bad-record:` line {place}");
+    }
 }
 
 /// A cluster run's report, as the local runner's: `counters` of a job of

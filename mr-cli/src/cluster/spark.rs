@@ -200,6 +200,15 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         if !has_scheme(i) && !mr_core::input::listing::is_glob(i) && !Path::new(i).exists() {
             anyhow::bail!("input not found: {i}");
         }
+        // A local pattern that matches nothing: said now, as the local
+        // runner says it, not after Spark started (a Java stack trace).
+        if !has_scheme(i)
+            && mr_core::input::listing::is_glob(i)
+            && let Err(e @ mr_core::Error::InputNotFound { .. }) =
+                mr_core::input::list_inputs(std::slice::from_ref(i))
+        {
+            return Err(e.into());
+        }
         spark_inputs.push(spark_path(i)?);
     }
     let mut spark_conf = BTreeMap::new();
@@ -217,6 +226,13 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         }
     }
     for (k, v) in plan.extras.jobconf.clone() {
+        if super::hadoop::OUTPUT_SEPARATORS.contains(&k.as_str()) {
+            // Said even with --quiet: the output is not what Hadoop writes.
+            eprintln!(
+                "mr: warning: -D {k} has no effect on Spark, which writes each output line as it \
+                 is (Hadoop puts it in the place of the tab when the last step keeps its combiner)"
+            );
+        }
         if k.starts_with("spark.") {
             spark_conf.insert(k, v);
         } else {
@@ -461,6 +477,10 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
                 Some(o) => format!("; output in {o}"),
                 None => String::new(),
             }
+        );
+        super::say_skipped(
+            &report,
+            "in the executors' logs (shown above when they run on this machine)",
         );
     }
     Ok(Some(report))

@@ -392,16 +392,27 @@ def remove_if_empty(fs, path):
     """saveAsTextFile creates the output when the job starts and, when the
     job fails, leaves it empty: neither complete nor absent, and refused as
     existing by the next run. A non-recursive delete removes only an empty
-    directory, so what another run wrote is never touched."""
+    directory, so what another run wrote is never touched. A `_temporary`
+    alone in it is the failed job's committer's: a task still being stopped
+    can write there a moment after the job failed, so it is removed, and
+    looked for again, a few times."""
     try:
-        if fs.exists(path):
-            if len(fs.listStatus(path)) == 0:
+        for _ in range(10):
+            if not fs.exists(path):
+                return
+            names = [st.getPath().getName() for st in fs.listStatus(path)]
+            if not names:
                 fs.delete(path, False)
-            elif not fs.exists(path.suffix("/_SUCCESS")):
-                sys.stderr.write(
-                    "mr: warning: %s holds what tasks of the failed job wrote, and no _SUCCESS: "
-                    "it is not the job's output (remove it before the next run)\n" % path.toString()
-                )
+                continue
+            if names != ["_temporary"]:
+                break
+            fs.delete(path.suffix("/_temporary"), True)
+            time.sleep(0.3)
+        if fs.exists(path) and not fs.exists(path.suffix("/_SUCCESS")):
+            sys.stderr.write(
+                "mr: warning: %s holds what tasks of the failed job wrote, and no _SUCCESS: "
+                "it is not the job's output (remove it before the next run)\n" % path.toString()
+            )
     except Exception as e:  # the job's own error is the one to report
         sys.stderr.write("mr: warning: cannot remove the empty output %s: %s\n" % (path.toString(), e))
 
