@@ -112,7 +112,7 @@ pub(crate) fn map_lines(
                         location: Box::new(Location::line(
                             index,
                             piece.map_or("<input>", |p| p.uri),
-                            n as u64 + 1,
+                            piece.map_or(1, |p| p.first_line) + n as u64,
                         )),
                         reason,
                         snippet: snippet(line),
@@ -219,6 +219,8 @@ pub(crate) fn record_lines(records: Vec<(Vec<u8>, Vec<u8>)>) -> Vec<Vec<u8>> {
 pub(crate) struct Piece<'a> {
     pub uri: &'a str,
     pub header: Option<&'a [u8]>,
+    /// The file's line number of the piece's first line, from 1.
+    pub first_line: u64,
 }
 
 /// A step's input in memory: lines from no file (one mapper reads them
@@ -240,22 +242,23 @@ pub(crate) fn map_input(
     skip_bad: bool,
     params: &Arc<JobParams>,
 ) -> Result<Vec<Mapped>> {
-    let files = match input {
+    let (files, per_mapper) = match input {
         Input::Lines(lines) => {
             let mapped = map_lines(step, index, lines, None, counters, skip_bad, params)?;
             return Ok(vec![mapped]);
         }
-        Input::Files(files, per_mapper) => files.iter().map(move |f| (f, per_mapper.max(1))),
+        Input::Files(files, per_mapper) => (files, per_mapper.max(1)),
     };
     let mut out = Vec::new();
-    for (f, per_mapper) in files {
+    for f in files {
         let mut file = Mapped::default();
-        let mut start = 0;
+        let mut start = 0usize;
         loop {
-            let end = (start + per_mapper).min(f.lines.len());
+            let end = start.saturating_add(per_mapper).min(f.lines.len());
             let piece = Piece {
                 uri: &f.uri,
                 header: (start > 0).then(|| f.lines[0].as_slice()),
+                first_line: start as u64 + 1,
             };
             let lines = &f.lines[start..end];
             let m = map_lines(step, index, lines, Some(piece), counters, skip_bad, params)?;

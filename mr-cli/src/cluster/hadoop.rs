@@ -965,10 +965,10 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                             .is_ok_and(|s| s == OutputState::Unfinished)
                     {
                         eprintln!(
-                            "mr: warning: {} holds what tasks of the failed job wrote, and no \
-                             _SUCCESS: it is not the job's output (remove it before the next \
-                             run; a -D mapreduce.fileoutputcommitter.algorithm.version=2 \
-                             commits each task as it ends)",
+                            "mr: warning: {} is left without _SUCCESS: it is not a job's \
+                             output. It holds what tasks of the failed job wrote (a -D \
+                             mapreduce.fileoutputcommitter.algorithm.version=2 commits each \
+                             task as it ends), unless another run is writing it",
                             mr_core::error::printable_path(Path::new(&o.output))
                         );
                     }
@@ -1040,17 +1040,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             report.elapsed.as_secs_f64(),
             mr_core::error::printable_line(&o.output)
         );
-        if report.skipped_records > 0 {
-            eprintln!(
-                "mr: {} bad record{} skipped: each is an `mr-bad-record:` line in the task logs{}",
-                report.skipped_records,
-                if report.skipped_records == 1 { "" } else { "s" },
-                job_ids
-                    .iter()
-                    .map(|j| format!("\nmr:   {}", where_are_the_logs(j)))
-                    .collect::<String>()
-            );
-        }
+        let logs: String = job_ids
+            .iter()
+            .map(|j| format!("\nmr:   {}", where_are_the_logs(j)))
+            .collect();
+        super::say_skipped(&report, &format!("in the task logs{logs}"));
     }
     if args.cat_output && !args.no_output {
         // `-text` decodes the parts a compression codec wrote.

@@ -520,7 +520,8 @@ pub const KEY_LAYOUT_JOBCONF: [&str; 19] = [
     "mapred.text.key.comparator.options",
 ];
 
-/// Refuses `-D` settings of [`KEY_LAYOUT_JOBCONF`] on Hadoop.
+/// Refuses `-D` settings of [`KEY_LAYOUT_JOBCONF`] (on Hadoop and the
+/// emulator).
 ///
 /// ```
 /// use mr_cli::cluster::{refuse_key_layout_jobconf, JobPlan, StepPlan};

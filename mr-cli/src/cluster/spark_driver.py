@@ -388,14 +388,14 @@ def describe(foreign):
     return text
 
 
-def remove_if_empty(fs, path):
+def remove_if_empty(fs, path, created):
     """saveAsTextFile creates the output when the job starts and, when the
     job fails, leaves it empty: neither complete nor absent, and refused as
     existing by the next run. A non-recursive delete removes only an empty
-    directory, so what another run wrote is never touched. A `_temporary`
-    alone in it is the failed job's committer's: a task still being stopped
-    can write there a moment after the job failed, so it is removed, and
-    looked for again, a few times."""
+    directory, so what another run wrote is never touched. When this job
+    `created` the output, a `_temporary` alone in it is the failed job's
+    committer's: a task still being stopped can write there a moment after
+    the job failed, so it is removed, and looked for again, a few times."""
     try:
         for _ in range(10):
             if not fs.exists(path):
@@ -404,14 +404,14 @@ def remove_if_empty(fs, path):
             if not names:
                 fs.delete(path, False)
                 continue
-            if names != ["_temporary"]:
+            if not created or names != ["_temporary"]:
                 break
             fs.delete(path.suffix("/_temporary"), True)
             time.sleep(0.3)
         if fs.exists(path) and not fs.exists(path.suffix("/_SUCCESS")):
             sys.stderr.write(
-                "mr: warning: %s holds what tasks of the failed job wrote, and no _SUCCESS: "
-                "it is not the job's output (remove it before the next run)\n" % path.toString()
+                "mr: warning: %s is left without _SUCCESS: it is not a job's output. It holds "
+                "what tasks of the failed job wrote, unless another run is writing it\n" % path.toString()
             )
     except Exception as e:  # the job's own error is the one to report
         sys.stderr.write("mr: warning: cannot remove the empty output %s: %s\n" % (path.toString(), e))
@@ -540,13 +540,16 @@ def main():
                 replaced if i == 0 else None,
             )
         if output:
+            # Whether the save below creates the output (its _temporary is
+            # then this job's alone to remove).
+            creates = not staging and not fs.exists(jvm_path(sc, output))
             try:
                 rdd.saveAsTextFile(staging or output)
             except BaseException:
                 if staging:
                     fs.delete(jvm_path(sc, staging), True)
                 else:
-                    remove_if_empty(fs, jvm_path(sc, output))
+                    remove_if_empty(fs, jvm_path(sc, output), creates)
                 raise
             if staging:
                 replace_output(sc, fs, staging, output, had_old)

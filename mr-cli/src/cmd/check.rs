@@ -3,9 +3,9 @@
 //!
 //! 1. Reads a sample of the input (by default 10,000 lines, the first lines
 //!    of each input file, shared evenly) and runs the job on it in memory,
-//!    recording what each step's mapper emits. As in a run, each file gets a
-//!    mapper of its own, told the file's URI, and a CSV file's first line is
-//!    its header.
+//!    recording what each step's mapper emits. As a run's map tasks do,
+//!    about 8 mappers read it (a file at least one, none two files), each
+//!    told its file's URI; a CSV file's first line is its header.
 //! 2. Checks the laws of [`mr_core::laws`] on the recorded values: the
 //!    combiner keeps its key; the reducer is deterministic and does not care
 //!    about the order of values (unless the step sorts them); combining any
