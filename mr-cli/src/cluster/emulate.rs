@@ -81,19 +81,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     let output = report.output_dir.as_ref().map(|d| d.display().to_string());
     let job_report = super::report(
         plan.steps.len(),
-        report.counters.clone(),
+        report.counters,
         output.as_deref(),
         report.elapsed,
     );
     if !args.quiet {
-        eprint!("{}", report.counters.report());
+        let c = &job_report.counters;
+        eprint!("{}", c.report());
         eprintln!(
             "mr: {} finished under the Hadoop emulator in {:.2}s ({} map tasks, {} reduce tasks, {} combiner runs, seed {}){}",
             plan.job,
             report.elapsed.as_secs_f64(),
-            report.counters.get(COUNTERS, "map tasks"),
-            report.counters.get(COUNTERS, "reduce tasks"),
-            report.counters.get(COUNTERS, "combiner runs"),
+            c.get(COUNTERS, "map tasks"),
+            c.get(COUNTERS, "reduce tasks"),
+            c.get(COUNTERS, "combiner runs"),
             args.seed,
             match &report.output_dir {
                 Some(d) => format!("; output in {}", mr_core::error::printable_path(d)),

@@ -1324,19 +1324,7 @@ mod tests {
     /// commits its output when the job ends, not task by task.
     #[test]
     fn steps_before_the_last_keep_their_tab_and_all_commit_at_the_end() {
-        let step = StepPlan {
-            combiner: true,
-            reducer: true,
-            sort_values: false,
-            whole_files: false,
-        };
-        let plan = JobPlan {
-            job: "j".into(),
-            binary: "/x/mr".into(),
-            steps: vec![step, step],
-            skip_bad_records: false,
-            extras: Default::default(),
-        };
+        let plan = super::super::two_combined_steps("j");
         let mut o = opts();
         o.jobconf.push((
             "mapreduce.output.textoutputformat.separator".into(),

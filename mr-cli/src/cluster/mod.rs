@@ -1110,8 +1110,11 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
         .collect();
     let listing = match mr_core::input::listing::list_inputs_noted(&local) {
         Ok(listing) => listing,
-        // A missing input: the runner reports it its own way.
-        Err(mr_core::Error::InputNotFound { .. }) => return Ok(()),
+        // A missing input on Hadoop: a path without a scheme is on the
+        // cluster's file system, where Hadoop looks for it. Spark reads it
+        // here: said now, as the local runner says it (a pattern that
+        // matches nothing too), not after Spark started.
+        Err(mr_core::Error::InputNotFound { .. }) if hadoop => return Ok(()),
         // What the local runner refuses (a tar archive, an executable, a
         // file the `lz4` tool wrote, a broken link) Spark would read as
         // lines of junk, or hang on: refused here too, as locally.
@@ -1297,6 +1300,25 @@ pub(crate) fn is_interrupted(e: &anyhow::Error) -> bool {
     )
 }
 
+/// A job of two steps, each with a combiner and a reducer, and no extras:
+/// for tests.
+#[cfg(test)]
+pub(crate) fn two_combined_steps(job: &str) -> JobPlan {
+    let step = StepPlan {
+        combiner: true,
+        reducer: true,
+        sort_values: false,
+        whole_files: false,
+    };
+    JobPlan {
+        job: job.into(),
+        binary: "/bin/mr".into(),
+        steps: vec![step, step],
+        skip_bad_records: false,
+        extras: JobExtras::default(),
+    }
+}
+
 /// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
 fn has_scheme(p: &str) -> bool {
     mr_core::input::listing::uri_scheme(p).is_some()
@@ -1394,22 +1416,8 @@ mod tests {
     /// later step reads records the job wrote.
     #[test]
     fn max_line_goes_to_mapper_tasks() {
-        let step = StepPlan {
-            combiner: true,
-            reducer: true,
-            sort_values: false,
-            whole_files: false,
-        };
-        let plan = JobPlan {
-            job: "url_views".into(),
-            binary: "/bin/mr".into(),
-            steps: vec![step, step],
-            skip_bad_records: false,
-            extras: JobExtras {
-                max_line_mb: Some("0.5".into()),
-                ..JobExtras::default()
-            },
-        };
+        let mut plan = two_combined_steps("url_views");
+        plan.extras.max_line_mb = Some("0.5".into());
         assert_eq!(
             plan.task_args(0, TaskRole::Mapper).join(" "),
             "run url_views --step-num 0 --mapper --max-line-mb 0.5"

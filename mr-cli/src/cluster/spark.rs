@@ -197,18 +197,6 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         if i == "-" {
             anyhow::bail!("-r spark reads its input with Spark: stdin (-) is not supported");
         }
-        if !has_scheme(i) && !mr_core::input::listing::is_glob(i) && !Path::new(i).exists() {
-            anyhow::bail!("input not found: {i}");
-        }
-        // A local pattern that matches nothing: said now, as the local
-        // runner says it, not after Spark started (a Java stack trace).
-        if !has_scheme(i)
-            && mr_core::input::listing::is_glob(i)
-            && let Err(e @ mr_core::Error::InputNotFound { .. }) =
-                mr_core::input::list_inputs(std::slice::from_ref(i))
-        {
-            return Err(e.into());
-        }
         spark_inputs.push(spark_path(i)?);
     }
     let mut spark_conf = BTreeMap::new();

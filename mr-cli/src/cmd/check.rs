@@ -443,7 +443,7 @@ fn whole_job_runs(
     let mut gzipped = Form::new(gzipped, &files);
     let whole_paths =
         whole_files.map_or_else(Vec::new, |f| f.iter().map(|(p, _)| p.clone()).collect());
-    let mut whole = Form::whole(whole_paths, sample.accepted_lines.clone());
+    let mut whole = Form::of(whole_paths, Input::Manifest(sample.accepted_lines.clone()));
     say!(
         "whole job: {} run{} on the sample ({}) under random settings, each compared with the plain run:",
         args.runs,
@@ -542,8 +542,7 @@ struct Form {
     inputs: Vec<String>,
     /// The plain run's input: the files the runs read, under their URIs, or
     /// a manifest line per whole file.
-    files: Vec<FileLines>,
-    whole: Option<Vec<Vec<u8>>>,
+    input: Input,
     expected: Option<Vec<Vec<u8>>>,
 }
 
@@ -558,20 +557,15 @@ impl Form {
                 lines: f.lines.clone(),
             })
             .collect();
-        Form {
-            inputs: paths.iter().map(|p| p.display().to_string()).collect(),
-            files,
-            whole: None,
-            expected: None,
-        }
+        let inputs = paths.iter().map(|p| p.display().to_string()).collect();
+        Form::of(inputs, Input::Files(files))
     }
 
-    /// Whole files at `paths`, read by the mapper as `manifest`.
-    fn whole(paths: Vec<String>, manifest: Vec<Vec<u8>>) -> Form {
+    /// `input` as the runs read it from `inputs`.
+    fn of(inputs: Vec<String>, input: Input) -> Form {
         Form {
-            inputs: paths,
-            files: Vec::new(),
-            whole: Some(manifest),
+            inputs,
+            input,
             expected: None,
         }
     }
@@ -584,9 +578,9 @@ impl Form {
     ) -> anyhow::Result<&[Vec<u8>]> {
         if self.expected.is_none() {
             let params = (**params).clone();
-            let (out, _) = match &self.whole {
-                Some(manifest) => mr_core::testing::run_in_memory_with(job, params, manifest),
-                None => mr_core::testing::run_files_in_memory(job, params, &self.files),
+            let (out, _) = match &self.input {
+                Input::Manifest(lines) => mr_core::testing::run_in_memory_with(job, params, lines),
+                Input::Files(files) => mr_core::testing::run_files_in_memory(job, params, files),
             }
             .context("running the job in memory on the sample")?;
             self.expected = Some(out.into_iter().map(String::into_bytes).collect());
