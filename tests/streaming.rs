@@ -490,7 +490,8 @@ const JAR: &str = "/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar
 
 const TWO_STEPS_DOCUMENTED: &str = "\
 hadoop fs -ls -d hdfs:///out/top_lectures hdfs:///out/top_lectures/_SUCCESS
-# the output must not exist
+# the output must not exist, or be an empty directory, removed first:
+hadoop fs -rmdir hdfs:///out/top_lectures
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 1/2' \\
@@ -527,7 +528,9 @@ hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242
 
 const SECONDARY_SORT_DOCUMENTED: &str = "\
 hadoop fs -ls -d hdfs:///out/watches hdfs:///out/watches/_SUCCESS
-# the output must not exist, or be a directory holding _SUCCESS and only what a job writes:
+# the output must not exist, or be an empty directory, removed first:
+hadoop fs -rmdir hdfs:///out/watches
+# or be a directory holding _SUCCESS and only what a job writes:
 hadoop fs -ls hdfs:///out/watches
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\

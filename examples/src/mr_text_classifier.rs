@@ -79,8 +79,8 @@ pub const DEFAULT_STOP_WORDS: &[&str] = &[
 pub const DOC_KEY_COLLISION: &str = "Document key collision";
 
 /// The counter group of n-grams in more than `--max-df` documents (the name
-/// is Python's `repr((n, ngram))`: `(1, 'foo')`; mrjob shows its comma as a
-/// semicolon, which mr does only in Hadoop's reporter lines).
+/// is Python's `repr((n, ngram))` with its comma as a semicolon, as mrjob
+/// and every mr runner name a counter: `(1; 'foo')`).
 pub const EXCEEDED_MAX_DF: &str = "Exceeded max df";
 
 /// The tags of the job's keys and values, written as mrjob's strings

@@ -37,7 +37,23 @@ pub struct Counters {
 
 impl Counters {
     /// Adds `amount` to counter `(group, name)`.
+    ///
+    /// A comma in the group or the name is kept as a semicolon, as mrjob's
+    /// `increment_counter` does on every runner: Hadoop's counter lines
+    /// (`reporter:counter:GROUP,NAME,AMOUNT`) cannot carry one, so every
+    /// runner names the counter alike.
+    ///
+    /// ```
+    /// use mr_core::Counters;
+    /// let mut c = Counters::default();
+    /// c.add("words", "(1, 'a')", 2);
+    /// assert_eq!(c.get("words", "(1; 'a')"), 2);
+    /// assert_eq!(c.get("words", "(1, 'a')"), 2);
+    /// ```
     pub fn add(&mut self, group: &str, name: &str, amount: i64) {
+        if group.contains(',') || name.contains(',') {
+            return self.add(&group.replace(',', ";"), &name.replace(',', ";"), amount);
+        }
         // Look up with borrowed strings first: counters are bumped per record.
         if let Some(g) = self.groups.get_mut(group) {
             if let Some(v) = g.get_mut(name) {
@@ -53,8 +69,12 @@ impl Counters {
             .insert(name.to_owned(), amount);
     }
 
-    /// The value of a counter, 0 if never set.
+    /// The value of a counter, 0 if never set (commas read as semicolons,
+    /// as [`Counters::add`] stores them).
     pub fn get(&self, group: &str, name: &str) -> i64 {
+        if group.contains(',') || name.contains(',') {
+            return self.get(&group.replace(',', ";"), &name.replace(',', ";"));
+        }
         self.groups
             .get(group)
             .and_then(|g| g.get(name))
@@ -121,8 +141,8 @@ impl Counters {
     }
 
     /// Hadoop Streaming reporter lines: `reporter:counter:GROUP,NAME,AMOUNT`.
-    /// Commas in group and name are replaced by semicolons, as Hadoop splits
-    /// the line on commas, and control characters escaped
+    /// Group and name hold no comma ([`Counters::add`]), and control
+    /// characters are escaped
     /// ([`printable_line`]): a newline in a name would start a line of
     /// Hadoop's protocol of its own.
     pub fn reporter_lines(&self) -> String {
@@ -131,8 +151,8 @@ impl Counters {
             let _ = writeln!(
                 out,
                 "reporter:counter:{},{},{}",
-                printable_line(g).replace(',', ";"),
-                printable_line(n).replace(',', ";"),
+                printable_line(g),
+                printable_line(n),
                 v
             );
         }
@@ -226,7 +246,9 @@ mod tests {
     fn reporter_lines_escape_commas() {
         let mut c = Counters::default();
         c.add("a,b", "c", 3);
-        assert_eq!(c.reporter_lines(), "reporter:counter:a;b,c,3\n");
+        c.add("a;b", "c", 1);
+        assert_eq!(c.reporter_lines(), "reporter:counter:a;b,c,4\n");
+        assert_eq!(c.report(), "Counters:\n  a;b\n    c=4\n");
         // A name taken from a record cannot forge a line of the protocol
         // nor drive the terminal the summary is printed on.
         let mut c = Counters::default();

@@ -234,13 +234,15 @@ pub struct HadoopCommands {
     /// beside the output, so on its file system), and how the new output then
     /// replaces the old one.
     pub replace: Option<Replace>,
-    /// Without `--overwrite`, where the last step writes OUT itself:
-    /// `hadoop fs -rmdir OUT`, run when that step fails. Hadoop creates OUT
-    /// when the job starts and, when it fails, leaves it empty: a failed run
-    /// would leave an output that is neither complete nor absent, and that
-    /// the next run refuses as existing. `-rmdir` removes only an empty
-    /// directory, so it never removes what another run wrote.
-    pub remove_if_empty: Option<ShellCommand>,
+    /// `hadoop fs -rmdir OUT`, which removes only an empty directory, so it
+    /// never removes what another run wrote. Run before the steps when OUT
+    /// is a directory without `_SUCCESS`: an empty one is taken as absent,
+    /// as the local runner takes it (Hadoop itself refuses any existing
+    /// output). Without `--overwrite`, where the last step writes OUT
+    /// itself, also run when that step fails: Hadoop creates OUT when the
+    /// job starts and, when it fails, leaves it empty, an output that is
+    /// neither complete nor absent.
+    pub rmdir: ShellCommand,
     /// Without `--overwrite`, when the run is interrupted while the last
     /// step runs: `hadoop fs -rm -r -f -skipTrash OUT/_temporary`, what the
     /// stopped job wrote, before [`remove_if_empty`](Self::remove_if_empty).
@@ -582,7 +584,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     }
     HadoopCommands {
         check: fs_command(o, &["-ls", "-d", out, &format!("{out}/_SUCCESS")]),
-        remove_if_empty: replace.is_none().then(|| fs_command(o, &["-rmdir", out])),
+        rmdir: fs_command(o, &["-rmdir", out]),
         remove_temporary: replace.is_none().then(|| {
             let t = format!("{}/_temporary", out.trim_end_matches('/'));
             fs_command(o, &["-rm", "-r", "-f", "-skipTrash", &t])
@@ -830,11 +832,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     let cmds = commands(plan, &o);
     if args.dry_run {
         let mut all = vec![format!(
-            "{}\n# the output must not exist{}",
+            "{}\n# the output must not exist, or be an empty directory, removed first:\n{}{}",
             cmds.check.display(),
+            cmds.rmdir.display(),
             match &cmds.replace {
                 Some(r) => format!(
-                    ", or be a directory holding _SUCCESS and only what a job writes:\n{}",
+                    "\n# or be a directory holding _SUCCESS and only what a job writes:\n{}",
                     r.list_output.display()
                 ),
                 None => String::new(),
@@ -892,7 +895,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         bad_records: !args.quiet,
         matching: (!args.quiet).then_some("mapreduce.Job: "),
     };
-    let state = output_state(&cmds.check, &o.output)?;
+    let mut state = output_state(&cmds.check, &o.output)?;
+    if state == OutputState::Unfinished && cmds.rmdir.captured().is_ok_and(|o| o.status.success()) {
+        // It was empty: gone, as if it never was.
+        state = OutputState::Absent;
+    }
     match (state, o.overwrite) {
         (OutputState::Absent, _) | (OutputState::Finished, true) => {}
         (_, false) => anyhow::bail!(
@@ -957,7 +964,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 if let Some(job) = &stopped {
                     clean_up_stopped(&o, &cmds, job.as_deref(), last);
                 }
-                if let Some(rmdir) = cmds.remove_if_empty.as_ref().filter(|_| last) {
+                if let Some(rmdir) = Some(&cmds.rmdir).filter(|_| last && cmds.replace.is_none()) {
                     // Fails, as it should, when Hadoop left anything in it:
                     // then what is left is said.
                     if !rmdir.captured().is_ok_and(|o| o.status.success())

@@ -470,6 +470,13 @@ def main():
         if output:
             fs, path = hadoop_fs(sc, output)
             had_old = fs.exists(path)
+            if had_old and fs.getFileStatus(path).isDirectory() and not fs.listStatus(path):
+                # An empty directory is taken as no output, as the local
+                # runner takes it. A delete that is not recursive fails if
+                # another run wrote into it meanwhile.
+                if not fs.delete(path, False):
+                    raise MrError("cannot remove the empty output directory %s" % output)
+                had_old = False
             if had_old:
                 if not spec["overwrite"]:
                     raise MrError(
