@@ -133,6 +133,10 @@ fn every_shipped_job_passes_on_the_sample_logs() {
                 ]);
                 assert!(o.status.success(), "{job}: {}", show(&o));
                 assert!(stdout(&o).contains(&format!("{job}: ok")), "{}", show(&o));
+                // Every step's laws get a key with two values to combine,
+                // but json_identity's: its keys are whole lines, each once.
+                let weak = stdout(&o).contains("weak");
+                assert_eq!(weak, *job == "json_identity", "{}", show(&o));
             });
         }
     });
@@ -286,4 +290,30 @@ fn nothing_to_check_is_no_pass() {
     let o = w.mr(&[&args[..], &["--cases", "0", "--runs", "0"]].concat());
     assert_eq!(o.status.code(), Some(2), "{}", show(&o));
     assert!(!stdout(&o).contains("ok"), "{}", show(&o));
+}
+
+/// One sample line gives each key one value, and every case repeats it:
+/// the wrong mean passes such cases. Said, not a plain "ok".
+#[test]
+fn a_sample_too_thin_to_test_is_said() {
+    let w = Workdir::new();
+    let logs = logs();
+    let args = ["check", "wrong_mean", "--input", logs.to_str().unwrap()];
+    let o = w.mr(&[&args[..], &["--sample-lines", "1", "--runs", "0"]].concat());
+    let out = stdout(&o);
+    assert!(
+        out.contains("but weak: no key has two values"),
+        "{}",
+        show(&o)
+    );
+    assert!(
+        out.contains("wrong_mean: ok, on a sample too thin"),
+        "{}",
+        show(&o)
+    );
+    // With more lines, the same check finds the broken law.
+    let o = w.mr(&[&args[..], &["--sample-lines", "40", "--runs", "0"]].concat());
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    assert!(!stdout(&o).contains("weak"), "{}", show(&o));
+    w.assert_clean();
 }

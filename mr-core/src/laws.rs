@@ -548,6 +548,13 @@ impl StepSample {
     pub fn is_empty(&self) -> bool {
         self.groups.is_empty()
     }
+
+    /// True when some key has two values recorded. Without one, every
+    /// case of the laws is one value repeated: a reducer that averages
+    /// averages, or that depends on the order of its values, cannot fail.
+    pub fn has_two_values_of_a_key(&self) -> bool {
+        self.groups.iter().any(|(_, vs)| vs.len() >= 2)
+    }
 }
 
 /// Runs `job` on `lines` in memory, the plain way (no combiner, all of a
