@@ -362,8 +362,21 @@ rows = duckdb.sql("""SELECT d.value, count(*) FROM 'table/*.parquet' t
 for a, n in rows: print(f'{a}\t{n}')
 print('TYPES', duckdb.sql("SELECT typeof(username), typeof(time), typeof(currentTime), typeof(paused) FROM 'table/*.parquet' LIMIT 1").fetchall()[0])
 print('NULLTIME', duckdb.sql("SELECT count(*) FROM 'table/*.parquet' WHERE time IS NULL").fetchall()[0][0])
+print('MS', duckdb.sql("SELECT sum(epoch_ms(time)) FROM 'table/*.parquet'").fetchall()[0][0])
 "#,
     );
+    // The times are the JSON output's milliseconds, as a TIMESTAMP.
+    let o = ok(w.mr(&["run", "events_table", "--input", "logs"]));
+    let ms: i128 = stdout(&o)
+        .lines()
+        .filter_map(|l| {
+            let row: serde_json::Value = serde_json::from_str(l.split_once('\t')?.1).ok()?;
+            row["time"].as_i64()
+        })
+        .map(i128::from)
+        .sum();
+    assert!(ms > 0);
+    assert!(out.contains(&format!("MS {ms}\n")), "{ms}: {out}");
     let (rows, meta) = out.split_at(out.find("TYPES").unwrap());
     let got: BTreeMap<String, u64> = rows
         .lines()
@@ -374,7 +387,7 @@ print('NULLTIME', duckdb.sql("SELECT count(*) FROM 'table/*.parquet' WHERE time 
         .collect();
     assert_eq!(got, by_action);
     assert!(
-        meta.contains("TYPES ('BIGINT', 'BIGINT', 'DOUBLE', 'BOOLEAN')"),
+        meta.contains("TYPES ('BIGINT', 'TIMESTAMP WITH TIME ZONE', 'DOUBLE', 'BOOLEAN')"),
         "{meta}"
     );
     // Same input, other settings: the same dictionaries, the same table.
@@ -839,7 +852,8 @@ for t in ['t1', 't2', 't3', 't3-alone', 't4']:
     print(t, len(files), rows, schema, len(dicts))
 "#,
     );
-    let schema = "username:int64,time:int64,page_url:int64,client:int64,language:int64";
+    let schema =
+        "username:int64,time:timestamp[ms, tz=+00:00],page_url:int64,client:int64,language:int64";
     assert_eq!(
         out.lines().collect::<Vec<_>>(),
         [

@@ -14,7 +14,7 @@
 //! | column | from | type |
 //! |---|---|---|
 //! | `username` | `username` | id (categorical) |
-//! | `time` | `timestamp` / `time`: s, ms, µs or ns since the epoch (told by size), or an ISO 8601 time | ms since the epoch |
+//! | `time` | `timestamp` / `time`: s, ms, µs or ns since the epoch (told by size), or an ISO 8601 time | time: Parquet `TIMESTAMP` (ms, UTC); ms since the epoch in JSON output |
 //! | `event_type` | `key` / `event_type` (`user.video.lecture.action`, `play_video`...) | id (categorical) |
 //! | `action` | the path of `page_url` / `page` (no scheme, host, query or fragment) | id (categorical) |
 //! | `page_url` | `page_url` / `page` | id (categorical) |
@@ -166,6 +166,9 @@ impl Job for EventsTable {
 
 /// The type of a column, by its name (a prefixed column by the field's).
 fn column_type(column: &str) -> ColumnType {
+    if column == "time" {
+        return ColumnType::Timestamp;
+    }
     if column.starts_with("context.") {
         return ColumnType::Str;
     }
@@ -196,22 +199,26 @@ fn kind_of(name: &str) -> ColumnType {
 fn convert(v: &Value, kind: ColumnType) -> Result<Option<Value>, ()> {
     Ok(Some(match (kind, v) {
         (_, Value::Null) => return Ok(None),
-        (ColumnType::Int, Value::Number(n)) => match (n.as_i64(), n.as_f64()) {
-            (Some(i), _) => i.into(),
-            (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).into(),
-            _ => return Err(()),
-        },
-        (ColumnType::Int, Value::String(s)) => match s.trim().parse::<i64>() {
-            Ok(i) => i.into(),
-            // "12.0", "1e3": as the same number would be.
-            Err(_) => {
-                let f = s.trim().parse::<f64>().map_err(|_| ())?;
-                if f.fract() != 0.0 || f.abs() >= 9.0e15 {
-                    return Err(());
-                }
-                (f as i64).into()
+        (ColumnType::Int | ColumnType::Timestamp, Value::Number(n)) => {
+            match (n.as_i64(), n.as_f64()) {
+                (Some(i), _) => i.into(),
+                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).into(),
+                _ => return Err(()),
             }
-        },
+        }
+        (ColumnType::Int | ColumnType::Timestamp, Value::String(s)) => {
+            match s.trim().parse::<i64>() {
+                Ok(i) => i.into(),
+                // "12.0", "1e3": as the same number would be.
+                Err(_) => {
+                    let f = s.trim().parse::<f64>().map_err(|_| ())?;
+                    if f.fract() != 0.0 || f.abs() >= 9.0e15 {
+                        return Err(());
+                    }
+                    (f as i64).into()
+                }
+            }
+        }
         (ColumnType::Float, Value::Number(n)) => n.as_f64().ok_or(())?.into(),
         (ColumnType::Float, Value::String(s)) => {
             let f = s.trim().parse::<f64>().map_err(|_| ())?;

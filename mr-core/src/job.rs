@@ -227,6 +227,11 @@ pub enum ColumnType {
     Float,
     /// A UTF-8 string.
     Str,
+    /// A point in time: in the job's records an integer of milliseconds
+    /// since the Unix epoch (UTC); in Parquet a `TIMESTAMP` of
+    /// milliseconds, adjusted to UTC, so that DuckDB, pandas, Polars and
+    /// Spark read it as a time (`WHERE time >= '2013-10-03'`).
+    Timestamp,
 }
 
 /// A job: a name, a one-line description and its steps.

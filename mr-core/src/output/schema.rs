@@ -21,7 +21,7 @@
 //! ```
 
 use crate::ColumnType;
-use arrow_schema::{DataType, Field, Fields, Schema};
+use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::fmt;
 use std::sync::Arc;
@@ -40,6 +40,9 @@ pub enum Ty {
     Float,
     /// Strings.
     Str,
+    /// Declared a time ([`ColumnType::Timestamp`]): integers of
+    /// milliseconds since the epoch.
+    Timestamp,
     /// Arrays, of the merged type of their items.
     List(Box<Ty>),
     /// Objects: fields in order of first appearance.
@@ -53,6 +56,7 @@ impl Ty {
             ColumnType::Int => Ty::Int,
             ColumnType::Float => Ty::Float,
             ColumnType::Str => Ty::Str,
+            ColumnType::Timestamp => Ty::Timestamp,
         }
     }
 
@@ -63,6 +67,7 @@ impl Ty {
             Ty::Int => "an integer",
             Ty::Float => "a float",
             Ty::Str => "a string",
+            Ty::Timestamp => "a time (milliseconds since the epoch)",
             Ty::List(_) => "a list",
             Ty::Struct(_) => "an object",
         }
@@ -80,7 +85,7 @@ impl Ty {
                 *self = Ty::Float;
                 Ok(())
             }
-            (Ty::Float, Ty::Int) => Ok(()),
+            (Ty::Float, Ty::Int) | (Ty::Timestamp, Ty::Int) => Ok(()),
             (Ty::List(a), Ty::List(b)) => a.merge(*b, &format!("{path}[]")),
             (Ty::Struct(a), Ty::Struct(b)) => {
                 for (name, t) in b {
@@ -113,6 +118,7 @@ impl Ty {
             Ty::Bool => DataType::Boolean,
             Ty::Int => DataType::Int64,
             Ty::Float => DataType::Float64,
+            Ty::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, Some("+00:00".into())),
             Ty::List(t) => DataType::List(Arc::new(Field::new(
                 "item",
                 t.arrow(&format!("{path}[]"))?,
