@@ -1431,14 +1431,9 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output(only: &str) {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            // Under way: the job has written where its output goes.
-            let under_way = || {
-                if overwrite {
-                    !beside(&out).is_empty()
-                } else {
-                    w.path(&out).join("_temporary").exists()
-                }
-            };
+            // Under way: the job has written where its output goes, beside
+            // OUT (also without --overwrite: OUT is never written into).
+            let under_way = || !beside(&out).is_empty();
             let deadline = Instant::now() + std::time::Duration::from_secs(240);
             while !under_way() {
                 assert!(Instant::now() < deadline, "{engine}: never under way");

@@ -517,11 +517,17 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D mapreduce.fileoutputcommitter.algorithm.version=1 \\
     -files /path/to/mr \\
     -input /tmp/mr-top_lectures-1795389352-4242/step-0 \\
-    -output hdfs:///out/top_lectures \\
+    -output hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242 \\
     -mapper './mr run top_lectures --step-num 1 --mapper' \\
     -combiner './mr run top_lectures --step-num 1 --combiner' \\
     -reducer './mr run top_lectures --step-num 1 --reducer' \\
     -numReduceTasks 4
+
+# once every step has succeeded (if the -test finds the new output inside OUT,
+# another run wrote OUT meanwhile: the new output is moved back out and the run
+# fails):
+hadoop fs -mv hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242 hdfs:///out/top_lectures
+hadoop fs -test -e hdfs:///out/top_lectures/.top_lectures.mr-tmp-top_lectures-1795389352-4242
 
 hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242
 ";
@@ -630,10 +636,12 @@ fn hadoop_dry_run_secondary_sort_matches_the_documented_form() {
 }
 
 /// A stand-in for `hadoop`: logs its arguments, prints a lot on stderr (more
-/// than a pipe holds), and fails the step whose job name contains `$FAIL`.
+/// than a pipe holds), and fails the step whose job name contains `$FAIL`;
+/// `fs -test` finds nothing.
 const FAKE_HADOOP: &str = r#"#!/usr/bin/env bash
 args="$*"
 echo "${args//$'\n'/\\n}" >> "$(dirname "$0")/calls.log"
+case "$*" in "fs -test "*) exit 1;; esac
 for i in $(seq 1 3000); do echo "INFO some hadoop chatter line $i" >&2; done
 echo "INFO mapreduce.Job:  map 100% reduce 100%" >&2
 case "$*" in
@@ -667,7 +675,7 @@ fn hadoop_runner_runs_each_step_and_shows_stderr_on_failure() {
     let o = ok(w.mr_env(&args, &[("FAIL", "no step fails")]));
     let calls = fs::read_to_string(w.path("bin/calls.log")).unwrap();
     let calls: Vec<&str> = calls.lines().collect();
-    assert_eq!(calls.len(), 4, "{calls:?}");
+    assert_eq!(calls.len(), 6, "{calls:?}");
     // The output is looked at before any step runs.
     assert_eq!(calls[0], "fs -ls -d hdfs:///out hdfs:///out/_SUCCESS");
     assert!(calls[1].contains("step 1/2") && calls[2].contains("step 2/2"));
@@ -676,7 +684,11 @@ fn hadoop_runner_runs_each_step_and_shows_stderr_on_failure() {
         calls[1]
             .contains("-D textinputformat.record.delimiter=\\n -D mapreduce.fileoutputcommitter")
     );
-    assert!(calls[3].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
+    // The last step wrote beside the output, then moved in.
+    assert!(calls[2].contains("-output hdfs:///.out.mr-tmp-top_lectures-"));
+    assert!(calls[3].starts_with("fs -mv hdfs:///.out.mr-tmp-top_lectures-"));
+    assert!(calls[4].starts_with("fs -test -e hdfs:///out/.out.mr-tmp-top_lectures-"));
+    assert!(calls[5].starts_with("fs -rm -r -f -skipTrash /tmp/mr-top_lectures-"));
     // Progress lines are echoed, the chatter is not.
     let e = stderr(&o);
     assert!(

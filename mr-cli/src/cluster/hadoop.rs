@@ -193,10 +193,14 @@ impl ShellCommand {
             .with_context(|| format!("cannot start `{}`", self.display()))
     }
 
+    /// The command, in a process group of its own: a terminal's Ctrl-C
+    /// reaches mr alone, which lets a `hadoop fs -mv` of the output end
+    /// rather than die halfway through moving it in.
     fn to_command(&self) -> Command {
+        use std::os::unix::process::CommandExt as _;
         let argv = self.argv();
         let mut c = Command::new(&argv[0]);
-        c.args(&argv[1..]);
+        c.args(&argv[1..]).process_group(0);
         c
     }
 }
@@ -230,23 +234,20 @@ pub struct HadoopCommands {
     /// Looks at the output before any step runs:
     /// `hadoop fs -ls -d OUT OUT/_SUCCESS` (see [`OutputState::read`]).
     pub check: ShellCommand,
-    /// With `--overwrite`: where the last step writes (`.OUT.mr-tmp-ID`,
-    /// beside the output, so on its file system), and how the new output then
-    /// replaces the old one.
-    pub replace: Option<Replace>,
+    /// Where the last step writes (`.OUT.mr-tmp-ID`, beside the output, so
+    /// on its file system), and how the new output then takes OUT's place
+    /// (replacing the old one, with `--overwrite`). Never OUT itself: two
+    /// runs started together on one OUT (a scheduler's retry while the
+    /// first attempt runs) would both pass the output check and write into
+    /// it, their part files mixed under one `_SUCCESS`, and an interrupted
+    /// one would remove the other's `OUT/_temporary`.
+    pub replace: Replace,
     /// `hadoop fs -rmdir OUT`, which removes only an empty directory, so it
     /// never removes what another run wrote. Run before the steps when OUT
     /// is a directory without `_SUCCESS`: an empty one is taken as absent,
     /// as the local runner takes it (Hadoop itself refuses any existing
-    /// output). Without `--overwrite`, where the last step writes OUT
-    /// itself, also run when that step fails: Hadoop creates OUT when the
-    /// job starts and, when it fails, leaves it empty, an output that is
-    /// neither complete nor absent.
+    /// output).
     pub rmdir: ShellCommand,
-    /// Without `--overwrite`, when the run is interrupted while the last
-    /// step runs: `hadoop fs -rm -r -f -skipTrash OUT/_temporary`, what the
-    /// stopped job wrote, before [`remove_if_empty`](Self::remove_if_empty).
-    pub remove_temporary: Option<ShellCommand>,
     /// For a job whose first step reads whole files: how its input manifest
     /// is made.
     pub manifest: Option<ManifestCommands>,
@@ -450,7 +451,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let n = plan.steps.len();
     let out = o.output.trim_end_matches('/');
     let out = if out.is_empty() { "/" } else { out };
-    let replace = o.overwrite.then(|| {
+    let replace = {
         let staging = cluster_sibling(out, STAGING_INFIX, &o.run_id);
         let old = cluster_sibling(out, ASIDE_INFIX, &o.run_id);
         let name = staging.rsplit('/').next().unwrap_or(&staging);
@@ -469,7 +470,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             staging,
             old,
         }
-    });
+    };
     let whole = plan.steps.first().is_some_and(|s| s.whole_files);
     let tmp_dir =
         (n > 1 || whole).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
@@ -559,10 +560,9 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         } else if let Some(t) = &tmp_dir {
             lines.push(pair("-input", format!("{t}/step-{}", i - 1)));
         }
-        let output = match (&tmp_dir, &replace) {
-            (Some(t), _) if i + 1 < n => format!("{t}/step-{i}"),
-            (_, Some(r)) => r.staging.clone(),
-            _ => o.output.clone(),
+        let output = match &tmp_dir {
+            Some(t) if i + 1 < n => format!("{t}/step-{i}"),
+            _ => replace.staging.clone(),
         };
         lines.push(pair("-output", output));
         lines.push(pair("-mapper", task(i, TaskRole::Mapper)));
@@ -585,10 +585,6 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     HadoopCommands {
         check: fs_command(o, &["-ls", "-d", out, &format!("{out}/_SUCCESS")]),
         rmdir: fs_command(o, &["-rmdir", out]),
-        remove_temporary: replace.is_none().then(|| {
-            let t = format!("{}/_temporary", out.trim_end_matches('/'));
-            fs_command(o, &["-rm", "-r", "-f", "-skipTrash", &t])
-        }),
         replace,
         after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
         manifest,
@@ -835,12 +831,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             "{}\n# the output must not exist, or be an empty directory, removed first:\n{}{}",
             cmds.check.display(),
             cmds.rmdir.display(),
-            match &cmds.replace {
-                Some(r) => format!(
+            if o.overwrite {
+                format!(
                     "\n# or be a directory holding _SUCCESS and only what a job writes:\n{}",
-                    r.list_output.display()
-                ),
-                None => String::new(),
+                    cmds.replace.list_output.display()
+                )
+            } else {
+                String::new()
             }
         )];
         if let Some(m) = &cmds.manifest {
@@ -867,8 +864,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             ));
         }
         all.extend(cmds.steps.iter().map(ShellCommand::display));
-        if let Some(r) = &cmds.replace {
-            all.push(format!(
+        let r = &cmds.replace;
+        all.push(if o.overwrite {
+            format!(
                 "# once every step has succeeded (the first only when there is an old output;\n\
                  # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:\n\
                  # the new output is moved back out and the run fails):\n{}",
@@ -881,8 +879,17 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 ]
                 .map(ShellCommand::display)
                 .join("\n")
-            ));
-        }
+            )
+        } else {
+            format!(
+                "# once every step has succeeded (if the -test finds the new output inside OUT,\n\
+                 # another run wrote OUT meanwhile: the new output is moved back out and the run\n\
+                 # fails):\n{}",
+                [&r.move_new_in, &r.check_nested]
+                    .map(ShellCommand::display)
+                    .join("\n")
+            )
+        });
         all.extend(cmds.after.iter().map(ShellCommand::display));
         super::print_dry_run(&all.join("\n\n"))?;
         return Ok(None);
@@ -892,7 +899,9 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     // removes what it wrote, each a JVM start: give that time.
     mr_core::cancel::allow_stop_time(STOP_TIME);
     let echo = Echo {
-        bad_records: !args.quiet,
+        // Also with --quiet, as the emulator and Spark show them: on a
+        // local job runner they are in no log that outlives the run.
+        bad_records: true,
         matching: (!args.quiet).then_some("mapreduce.Job: "),
     };
     let mut state = output_state(&cmds.check, &o.output)?;
@@ -916,12 +925,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             o.output
         ),
     }
-    if let Some(r) = cmds
-        .replace
-        .as_ref()
-        .filter(|_| state == OutputState::Finished)
-    {
-        let foreign = listed_foreign(&r.list_output)?;
+    if state == OutputState::Finished {
+        let foreign = listed_foreign(&cmds.replace.list_output)?;
         if !foreign.is_empty() {
             return Err(mr_core::Error::OutputNotReplaceable {
                 path: o.output.clone().into(),
@@ -959,41 +964,14 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 job_ids.extend(d.job_id);
             }
             Err(e) => {
-                let last = i + 1 == n;
                 let stopped = e.downcast_ref::<Stopped>().map(|s| s.said.job_id.clone());
-                if let Some(job) = &stopped {
-                    clean_up_stopped(&o, &cmds, job.as_deref(), last);
+                if let Some(Some(job)) = &stopped {
+                    // What it wrote, in the staging directory, is removed below.
+                    kill_cluster_job(&o, job);
                 }
-                if let Some(rmdir) = Some(&cmds.rmdir).filter(|_| last && cmds.replace.is_none()) {
-                    // Fails, as it should, when Hadoop left anything in it:
-                    // then what is left is said.
-                    if !rmdir.captured().is_ok_and(|o| o.status.success())
-                        && output_state(&cmds.check, &o.output)
-                            .is_ok_and(|s| s == OutputState::Unfinished)
-                    {
-                        eprintln!(
-                            "mr: warning: {} is left without _SUCCESS: it is not a job's \
-                             output. It holds what tasks of the failed job wrote (a -D \
-                             mapreduce.fileoutputcommitter.algorithm.version=2 commits each \
-                             task as it ends), unless another run is writing it",
-                            mr_core::error::printable_path(Path::new(&o.output))
-                        );
-                    }
-                }
-                // A signal as the job ended: its output may be complete, and
-                // then it is said, not claimed removed.
-                let finished = || {
-                    last && cmds.replace.is_none()
-                        && output_state(&cmds.check, &o.output)
-                            .is_ok_and(|s| s == OutputState::Finished)
-                };
                 result = Err(if stopped.is_some() || mr_core::cancel::requested() {
-                    if finished() {
-                        super::finished_before_stop("Hadoop", &o.output, None)
-                    } else {
-                        let old = cmds.replace.as_ref().map(|_| o.output.as_str());
-                        super::interrupted("Hadoop", old)
-                    }
+                    let old = (state == OutputState::Finished).then_some(o.output.as_str());
+                    super::interrupted("Hadoop", old)
                 } else {
                     e
                 });
@@ -1001,9 +979,23 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             }
         }
     }
-    if let Some(r) = &cmds.replace {
+    {
+        let r = &cmds.replace;
         result = match result {
-            Ok(()) => replace_output(r, state == OutputState::Finished, &o.output),
+            // Held off from a second signal's forced exit until it ends: OUT
+            // is the old output or the new one, never neither.
+            Ok(()) => mr_core::cancel::critical(|| {
+                replace_output(r, &cmds.check, state == OutputState::Finished, &o.output)
+            })
+            .and_then(|()| {
+                if mr_core::cancel::requested() {
+                    // The signal came while the output went in: it is
+                    // complete, and said so, with the signal's exit status.
+                    Err(super::finished_before_stop("Hadoop", &o.output, None))
+                } else {
+                    Ok(())
+                }
+            }),
             Err(e) => {
                 if let Err(d) = run_drained(
                     &mut r.discard.to_command(),
@@ -1012,8 +1004,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 ) {
                     eprintln!("mr: warning: {d:#}");
                 }
-                if super::is_interrupted(&e) {
-                    Err(e) // says so already
+                if super::is_interrupted(&e) || state != OutputState::Finished {
+                    Err(e) // says so already, or there was no old output
                 } else {
                     Err(e.context(format!("the old output {} was left as it was", o.output)))
                 }
@@ -1081,24 +1073,6 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
 /// what it wrote before the watchdog exits anyway.
 pub const STOP_TIME: std::time::Duration = std::time::Duration::from_secs(90);
 
-/// After the step's job command was stopped by a signal: kills the job on
-/// the cluster, and, for the last step without `--overwrite`, removes what
-/// it wrote in OUT (which did not exist before, so the job created it).
-fn clean_up_stopped(o: &HadoopOptions, cmds: &HadoopCommands, job: Option<&str>, last: bool) {
-    let Some(job) = job else {
-        return; // stopped before Hadoop said it had a job
-    };
-    kill_cluster_job(o, job);
-    if let Some(rm) = cmds.remove_temporary.as_ref().filter(|_| last)
-        && !rm.captured().is_ok_and(|out| out.status.success())
-    {
-        eprintln!(
-            "mr: warning: could not remove what the stopped job wrote: `{}`",
-            rm.display()
-        );
-    }
-}
-
 /// Stops the Hadoop job `job` on the cluster: killing the client does not
 /// stop a job YARN runs (`mapred job -kill`). The local job runner's jobs
 /// die with their client.
@@ -1158,20 +1132,31 @@ fn output_state(check: &ShellCommand, output: &str) -> anyhow::Result<OutputStat
     Ok(OutputState::read(&String::from_utf8_lossy(&o.stdout)))
 }
 
-/// Puts the new output (`staging`) in the place of the old one, which is
-/// removed only once the new one is there; put back if the new one cannot
-/// be moved in.
-fn replace_output(r: &Replace, old_exists: bool, output: &str) -> anyhow::Result<()> {
+/// Puts the new output (`staging`) in OUT's place: when there was an old
+/// output (`had_old`), in its place, the old one removed only once the new
+/// one is there, and put back if the new one cannot be moved in. `check`
+/// looks at OUT again when the old output cannot be moved aside.
+fn replace_output(
+    r: &Replace,
+    check: &ShellCommand,
+    had_old: bool,
+    output: &str,
+) -> anyhow::Result<()> {
     let run = |c: &ShellCommand, what: &str| {
         run_drained(&mut c.to_command(), what, Echo::default()).map(drop)
     };
-    if old_exists {
-        run(&r.move_old_aside, "moving the old output aside").map_err(|e| {
-            let _ = run(&r.discard, "removing the new output");
-            e.context(format!(
-                "the old output {output} was left as it was; the new one was removed"
-            ))
-        })?;
+    let mut old_exists = had_old;
+    if had_old && let Err(e) = run(&r.move_old_aside, "moving the old output aside") {
+        if output_state(check, output).is_ok_and(|s| s == OutputState::Absent) {
+            // Removed while the run ran (by hand, a clean-up job): nothing
+            // to replace, and the new output goes in as it is.
+            old_exists = false;
+        } else {
+            return Err(e.context(format!(
+                "the old output {output} was left as it was; the new output is in {}",
+                r.staging
+            )));
+        }
     }
     let moved = run(&r.move_new_in, "moving the new output in");
     if moved.is_ok() && r.check_nested.captured().is_ok_and(|o| o.status.success()) {
@@ -1438,9 +1423,9 @@ mod tests {
             c.check.argv().join(" "),
             "hadoop fs -ls -d hdfs:///out hdfs:///out/_SUCCESS"
         );
-        // --overwrite: the last step writes beside the output, which is
-        // replaced only after it.
-        let r = c.replace.as_ref().unwrap();
+        // The last step writes beside the output, which is replaced (with
+        // --overwrite) only after it.
+        let r = &c.replace;
         assert_eq!(r.staging, "hdfs:///.out.mr-tmp-j-1");
         for (cmd, want) in [
             (&r.move_old_aside, "-mv hdfs:///out hdfs:///.out.mr-old-j-1"),
@@ -1473,9 +1458,12 @@ mod tests {
         let mut keep = opts();
         keep.overwrite = false;
         let c = commands(&plan, &keep);
-        assert!(c.replace.is_none());
+        // Without it too: never OUT itself, which another run may write.
         let s1 = c.steps[1].argv().join(" ");
-        assert!(s1.contains("-output hdfs:///out -mapper"), "{s1}");
+        assert!(
+            s1.contains("-output hdfs:///.out.mr-tmp-j-1 -mapper"),
+            "{s1}"
+        );
         assert!(s1.ends_with("-numReduceTasks 0"), "{s1}");
         assert!(!s1.contains("-reducer"), "{s1}");
     }

@@ -93,11 +93,11 @@ fn spark_path(p: &str) -> Result<String> {
     Ok(format!("file://{}", absolute(Path::new(p))?.display()))
 }
 
-/// With `--overwrite`, where the driver writes the new output
-/// (`.OUT.mr-tmp-JOB-SECS-PID`, as on Hadoop): named here, so that mr can
-/// remove it when the run is interrupted.
-fn staging_of(output: Option<&str>, overwrite: bool, job: &str) -> Option<String> {
-    let out = output.filter(|_| overwrite)?;
+/// Where the driver writes the new output (`.OUT.mr-tmp-JOB-SECS-PID`, as
+/// on Hadoop), moved in once complete: named here, so that mr can remove it
+/// when the run is interrupted.
+fn staging_of(output: Option<&str>, job: &str) -> Option<String> {
+    let out = output?;
     Some(mr_core::output::commit::cluster_sibling(
         out,
         mr_core::output::commit::STAGING_INFIX,
@@ -137,8 +137,7 @@ fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) ->
     };
     let staging = spec["staging"].as_str();
     let Some(local) = out.strip_prefix("file://") else {
-        let mut left = vec![format!("{out}/_temporary")];
-        left.extend(staging.map(str::to_string));
+        let left: Vec<String> = staging.map(str::to_string).into_iter().collect();
         eprintln!(
             "mr: warning: the stopped Spark job may have left {} (remove with hadoop fs -rm -r)",
             left.join(" and ")
@@ -164,10 +163,6 @@ fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) ->
             let _ = std::fs::rename(&old, out_path);
         }
         removed(Path::new(staging), std::fs::remove_dir_all(staging));
-    } else if out_before.is_none() {
-        let temporary = out_path.join("_temporary");
-        removed(&temporary, std::fs::remove_dir_all(&temporary));
-        let _ = std::fs::remove_dir(out_path); // only when empty
     }
     LeftAtOutput::Removed
 }
@@ -243,7 +238,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "inputs": spark_inputs,
         "output": output,
         "overwrite": args.overwrite,
-        "staging": staging_of(output.as_deref(), args.overwrite, &plan.job),
+        "staging": staging_of(output.as_deref(), &plan.job),
         "local_output": work.join("output").display().to_string(),
         "partitions": crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?,
         "master": args.spark_master,

@@ -316,10 +316,15 @@ def replace_output(sc, fs, staging, output, had_old):
     old_is_in = "; the old output is in %s" % old.toString() if had_old else ""
     if had_old:
         why = rename_no_replace(sc, out, old)
-        if why:
-            fs.delete(new, True)
+        if why and not fs.exists(out):
+            # Removed while the run ran (by hand, a clean-up job): nothing
+            # to replace, and the new output goes in as it is.
+            had_old = False
+            old_is_in = ""
+        elif why:
             raise MrError(
-                "cannot move the old output %s aside (%s); it was left as it was" % (output, why)
+                "cannot move the old output %s aside (%s); it was left as it was, and the new"
+                " output is in %s" % (output, why, staging)
             )
     why = rename_no_replace(sc, new, out)
     if why and fs.exists(out) and fs.exists(new):
@@ -386,35 +391,6 @@ def describe(foreign):
     if len(foreign) > 5:
         text += " and %d more" % (len(foreign) - 5)
     return text
-
-
-def remove_if_empty(fs, path, created):
-    """saveAsTextFile creates the output when the job starts and, when the
-    job fails, leaves it empty: neither complete nor absent, and refused as
-    existing by the next run. A non-recursive delete removes only an empty
-    directory, so what another run wrote is never touched. When this job
-    `created` the output, a `_temporary` alone in it is the failed job's
-    committer's: a task still being stopped can write there a moment after
-    the job failed, so it is removed, and looked for again, a few times."""
-    try:
-        for _ in range(10):
-            if not fs.exists(path):
-                return
-            names = [st.getPath().getName() for st in fs.listStatus(path)]
-            if not names:
-                fs.delete(path, False)
-                continue
-            if not created or names != ["_temporary"]:
-                break
-            fs.delete(path.suffix("/_temporary"), True)
-            time.sleep(0.3)
-        if fs.exists(path) and not fs.exists(path.suffix("/_SUCCESS")):
-            sys.stderr.write(
-                "mr: warning: %s is left without _SUCCESS: it is not a job's output. It holds "
-                "what tasks of the failed job wrote, unless another run is writing it\n" % path.toString()
-            )
-    except Exception as e:  # the job's own error is the one to report
-        sys.stderr.write("mr: warning: cannot remove the empty output %s: %s\n" % (path.toString(), e))
 
 
 def hidden(name):
@@ -500,16 +476,17 @@ def main():
                         " part-* files and a job's _-named bookkeeping): move your files out,"
                         " or choose another --output" % (output, describe(foreign))
                     )
-            if spec["overwrite"]:
-                # The new output is written beside the old one, which is
-                # replaced only once the new one is complete.
-                # Named by mr, which removes it if the run is interrupted.
-                # Hidden (PARENT/.NAME.mr-tmp-...), as mr names it: readers
-                # of PARENT skip it.
-                parent, _, name = output.rstrip("/").rpartition("/")
-                staging = spec.get("staging") or "%s%s.%s.mr-tmp-%d-%d" % (
-                    parent, "/" if parent else "", name, os.getpid(), int(time.time())
-                )
+            # The new output is written beside OUT, and moved in (over an
+            # old one, with --overwrite) only once it is complete: never
+            # into OUT, where another run started at the same time may
+            # write, or an interrupted one remove what is not its own.
+            # Named by mr, which removes it if the run is interrupted.
+            # Hidden (PARENT/.NAME.mr-tmp-...), as mr names it: readers
+            # of PARENT skip it.
+            parent, _, name = output.rstrip("/").rpartition("/")
+            staging = spec.get("staging") or "%s%s.%s.mr-tmp-%d-%d" % (
+                parent, "/" if parent else "", name, os.getpid(), int(time.time())
+            )
         sc.addFile(spec["binary"])
         # In mr's work directory, which mr removes.
         staged = os.path.join(os.path.dirname(spec["local_output"]), "files")
@@ -547,19 +524,12 @@ def main():
                 replaced if i == 0 else None,
             )
         if output:
-            # Whether the save below creates the output (its _temporary is
-            # then this job's alone to remove).
-            creates = not staging and not fs.exists(jvm_path(sc, output))
             try:
-                rdd.saveAsTextFile(staging or output)
+                rdd.saveAsTextFile(staging)
             except BaseException:
-                if staging:
-                    fs.delete(jvm_path(sc, staging), True)
-                else:
-                    remove_if_empty(fs, jvm_path(sc, output), creates)
+                fs.delete(jvm_path(sc, staging), True)
                 raise
-            if staging:
-                replace_output(sc, fs, staging, output, had_old)
+            replace_output(sc, fs, staging, output, had_old)
         else:
             # Results for stdout: each partition to a local part file, which
             # mr merges in key order.
