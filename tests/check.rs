@@ -84,6 +84,18 @@ fn the_wrong_mean_fails_with_a_small_counterexample() {
     // The whole-job runs show what the broken law costs.
     assert!(out.contains("DIFFERENT"), "{out}");
     assert!(out.contains("wrong_mean: FAILED"), "{out}");
+    // docs/laws.md shows this run: its transcript, up to its "  ...", is
+    // what mr check prints.
+    let doc = std::fs::read_to_string(logs.join("../../docs/laws.md")).unwrap();
+    let shown = doc
+        .split_once("$ mr check wrong_mean --input examples/logs/\n")
+        .and_then(|(_, rest)| rest.split_once("  ...\n"))
+        .map(|(shown, _)| shown)
+        .expect("docs/laws.md shows the wrong_mean check");
+    assert!(
+        out.starts_with(shown),
+        "docs/laws.md's transcript is not what mr check prints now:\n{out}"
+    );
     w.assert_clean();
 }
 

@@ -21,6 +21,9 @@ pub struct OwnerLock {
     file: File,
     path: PathBuf,
     remove_on_drop: bool,
+    /// For a lock removed on drop: removed by a forced exit too (the
+    /// watchdog's, which skips drops), so that none is left behind.
+    _forced: Option<crate::cancel::RemoveOnExit>,
     /// What the file said when [`OwnerLock::claim`] took it: the pid and
     /// note of a holder that died holding it, if any.
     previous: String,
@@ -86,6 +89,7 @@ impl OwnerLock {
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: true,
+                _forced: Some(crate::cancel::remove_on_forced_exit(path)),
                 previous,
             };
             lock.note("")?;
@@ -108,6 +112,7 @@ impl OwnerLock {
             file,
             path: path.to_path_buf(),
             remove_on_drop: false,
+            _forced: None,
             previous: String::new(),
         })
     }
@@ -122,6 +127,7 @@ impl OwnerLock {
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: false,
+                _forced: None,
             })),
             Err(e) if e == Errno::WOULDBLOCK => Ok(None),
             Err(e) => Err(e.into()),

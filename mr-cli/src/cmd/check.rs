@@ -55,7 +55,7 @@ pub struct CheckArgs {
     /// Whole-job runs with random settings, each compared with the plain
     /// in-memory run. Each costs about as much as `mr run` on the sample with
     /// a tiny sort buffer (1 KiB, or larger when the sample's map output would
-    /// spill more than a few hundred times).
+    /// spill more than a thousand or two times).
     #[arg(long, default_value_t = 4, value_name = "N")]
     pub runs: usize,
 
