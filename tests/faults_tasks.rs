@@ -540,6 +540,10 @@ fn a_fifo_without_a_writer_still_answers_ctrl_c() {
         staging_dirs(w.dir.path()).is_empty(),
         "the forced exit left the staging directory"
     );
+    assert!(
+        !w.path(".out.mr-lock").exists(),
+        "the forced exit left the lock file"
+    );
 }
 
 #[test]
