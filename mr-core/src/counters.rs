@@ -51,22 +51,20 @@ impl Counters {
     /// assert_eq!(c.get("words", "(1, 'a')"), 2);
     /// ```
     pub fn add(&mut self, group: &str, name: &str, amount: i64) {
-        if group.contains(',') || name.contains(',') {
-            return self.add(&group.replace(',', ";"), &name.replace(',', ";"), amount);
-        }
         // Look up with borrowed strings first: counters are bumped per record.
-        if let Some(g) = self.groups.get_mut(group) {
-            if let Some(v) = g.get_mut(name) {
-                *v += amount;
-                return;
-            }
-            g.insert(name.to_owned(), amount);
+        // A name with a comma is never found so (it is kept with a
+        // semicolon), and goes the slow way.
+        if let Some(v) = self.groups.get_mut(group).and_then(|g| g.get_mut(name)) {
+            *v += amount;
             return;
         }
-        self.groups
-            .entry(group.to_owned())
+        let v = self
+            .groups
+            .entry(group.replace(',', ";"))
             .or_default()
-            .insert(name.to_owned(), amount);
+            .entry(name.replace(',', ";"))
+            .or_default();
+        *v += amount;
     }
 
     /// The value of a counter, 0 if never set (commas read as semicolons,
