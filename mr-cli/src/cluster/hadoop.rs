@@ -985,7 +985,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             // Held off from a second signal's forced exit until it ends: OUT
             // is the old output or the new one, never neither.
             Ok(()) => mr_core::cancel::critical(|| {
-                replace_output(r, &cmds.check, state == OutputState::Finished, &o.output)
+                let done =
+                    replace_output(r, &cmds.check, state == OutputState::Finished, &o.output);
+                if done.is_ok() {
+                    // What a forced exit then says.
+                    mr_core::cancel::output_in_place(&o.output);
+                }
+                done
             })
             .and_then(|()| {
                 if mr_core::cancel::requested() {
