@@ -1022,7 +1022,15 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
         "{dry}"
     );
     assert!(
-        dry.contains("-input ./-in.txt \\\n    -output ./-out \\\n"),
+        dry.contains("-input ./-in.txt \\\n    -output ./.-out.mr-tmp-word_count-"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("\nhadoop fs -mv ./.-out.mr-tmp-word_count-"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains(" ./-out\nhadoop fs -test -e ./-out/.-out.mr-tmp-"),
         "{dry}"
     );
     for args in &usage {
