@@ -329,3 +329,20 @@ fn a_sample_too_thin_to_test_is_said() {
     assert!(!stdout(&o).contains("weak"), "{}", show(&o));
     w.assert_clean();
 }
+
+/// A whole-file job on a file whose name is not UTF-8: the runs read it as
+/// `mr run` does (before: "input not found" under its lossy display name).
+#[cfg(unix)]
+#[test]
+fn a_whole_file_job_is_checked_on_a_name_that_is_not_utf8() {
+    use std::os::unix::ffi::OsStrExt;
+    let w = Workdir::new();
+    std::fs::create_dir_all(w.path("in")).unwrap();
+    let name = std::ffi::OsStr::from_bytes(b"bad\xff.txt");
+    std::fs::write(w.path("in").join(name), "a b\nc\n").unwrap();
+    std::fs::write(w.path("in/good.txt"), "d e f\n").unwrap();
+    let o = w.mr(&["check", "wc_files", "--input", "in", "--runs", "2"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(stdout(&o).matches("same output").count(), 2, "{}", show(&o));
+    w.assert_clean();
+}

@@ -949,13 +949,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     let mut counters = Counters::default();
     let mut job_ids = Vec::new();
     for (i, (c, step)) in cmds.steps.iter().zip(&plan.steps).enumerate() {
-        if !args.quiet {
-            eprintln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
-        }
         let what = format!("Hadoop Streaming (step {}/{n} of {})", i + 1, plan.job);
         let ran = if mr_core::cancel::requested() {
             Err(mr_core::Error::Interrupted.into())
         } else {
+            if !args.quiet {
+                eprintln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
+            }
             run_stoppable(&mut c.to_command(), &what, echo)
         };
         match ran {

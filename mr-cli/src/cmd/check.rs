@@ -104,10 +104,11 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         say!(
             "mr check: {} on {} whole files (its mapper reads files), seed {}",
             job.name(),
-            files.len(),
+            files.files.len(),
             args.seed
         );
         let lines: Vec<Vec<u8>> = files
+            .files
             .iter()
             .map(|(_, uri)| mr_core::input::whole_file::manifest_line(uri).into_bytes())
             .collect();
@@ -184,7 +185,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         }
     }
 
-    let differ = whole_job_runs(job, &sample, args, &params, whole_files.as_deref())?;
+    let differ = whole_job_runs(job, &sample, args, &params, whole_files.as_ref())?;
     if lawful > 0 && checked == 0 {
         // Not a pass: nothing reached a combiner or reducer.
         say!(
@@ -269,9 +270,13 @@ fn read_sample(inputs: &[String], max: usize) -> anyhow::Result<(Vec<FileLines>,
 
 /// For a job whose mapper reads whole files: up to `max` input files (the
 /// first listed), as paths and `file://` URIs, the lines its mapper reads.
-fn sample_files(inputs: &[String], max: usize) -> anyhow::Result<Vec<(String, String)>> {
+/// The whole-job runs read the inputs as given when every file is taken:
+/// a name that is not UTF-8 has no path here but its lossy display.
+fn sample_files(inputs: &[String], max: usize) -> anyhow::Result<WholeFiles> {
+    let listed = list_inputs(inputs)?;
+    let all = listed.len() <= max;
     let mut files = Vec::new();
-    for f in list_inputs(inputs)?.into_iter().take(max) {
+    for f in listed.into_iter().take(max) {
         if f.source.is_stream() {
             anyhow::bail!(
                 "{}: a job whose mapper reads whole files is checked on files",
@@ -280,7 +285,20 @@ fn sample_files(inputs: &[String], max: usize) -> anyhow::Result<Vec<(String, St
         }
         files.push((f.display.clone(), f.source.uri()));
     }
-    Ok(files)
+    let read = if all {
+        inputs.to_vec()
+    } else {
+        files.iter().map(|(p, _)| p.clone()).collect()
+    };
+    Ok(WholeFiles { files, read })
+}
+
+/// The files a check of a whole-file job takes.
+struct WholeFiles {
+    /// Each file's display path and URI.
+    files: Vec<(String, String)>,
+    /// What the whole-job runs read to read them.
+    read: Vec<String>,
 }
 
 /// The settings of one whole-job run.
@@ -426,7 +444,7 @@ fn whole_job_runs(
     sample: &laws::Sample,
     args: &CheckArgs,
     params: &Arc<mr_core::JobParams>,
-    whole_files: Option<&[(String, String)]>,
+    whole_files: Option<&WholeFiles>,
 ) -> anyhow::Result<usize> {
     if args.runs == 0 {
         return Ok(0);
@@ -457,8 +475,7 @@ fn whole_job_runs(
     }
     let mut plain = Form::new(plain, &files);
     let mut gzipped = Form::new(gzipped, &files);
-    let whole_paths =
-        whole_files.map_or_else(Vec::new, |f| f.iter().map(|(p, _)| p.clone()).collect());
+    let whole_paths = whole_files.map_or_else(Vec::new, |f| f.read.clone());
     let mut whole = Form::of(whole_paths, Input::Manifest(sample.accepted_lines.clone()));
     say!(
         "whole job: {} run{} on the sample ({}) under random settings, each compared with the plain run:",
