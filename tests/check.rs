@@ -346,3 +346,20 @@ fn a_whole_file_job_is_checked_on_a_name_that_is_not_utf8() {
     assert_eq!(stdout(&o).matches("same output").count(), 2, "{}", show(&o));
     w.assert_clean();
 }
+
+/// A file that starts with two byte-order marks (a tool added one to a
+/// file that had one): a run drops the first, and so do the check's runs
+/// on the sample (before: a false FAILED, one char short).
+#[test]
+fn a_file_with_two_byte_order_marks_is_no_false_alarm() {
+    let w = Workdir::new();
+    std::fs::write(
+        w.path("bom2.txt"),
+        b"\xef\xbb\xbf\xef\xbb\xbfhello world\nsecond line\n",
+    )
+    .unwrap();
+    let o = w.mr(&["check", "mr_wc", "--input", "bom2.txt", "--runs", "4"]);
+    assert!(o.status.success(), "{}", show(&o));
+    assert_eq!(stdout(&o).matches("same output").count(), 4, "{}", show(&o));
+    w.assert_clean();
+}

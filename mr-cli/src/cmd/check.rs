@@ -223,6 +223,9 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     Ok(false)
 }
 
+/// UTF-8's byte-order mark, which a reader drops at the start of a file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
+
 /// What the job is checked on.
 enum Input {
     /// For a mapper that reads whole files: a manifest line per file.
@@ -461,6 +464,11 @@ fn whole_job_runs(
     }
     for (i, f) in files.iter().enumerate() {
         let mut data = Vec::new();
+        if f.lines.first().is_some_and(|l| l.starts_with(BOM)) {
+            // The file began with two: reading it dropped one, as reading
+            // this one drops this one.
+            data.extend_from_slice(BOM);
+        }
         for l in &f.lines {
             data.extend_from_slice(l);
             data.push(b'\n');
