@@ -129,8 +129,8 @@ enum LeftAtOutput {
 /// wrote on a local file system (a cluster file system's paths are named
 /// for the user to remove), and puts back an old output the driver had
 /// moved aside. `out_before`: what OUT was when the run started (see
-/// [`dir_id`]; `None`: absent). A job that had finished (a new output with
-/// `_SUCCESS` in OUT's place) is left as it is.
+/// [`dir_id`]; `None`: absent). A job that had finished (its staging
+/// directory moved into OUT's place) is left as it is.
 fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) -> LeftAtOutput {
     let Some(out) = spec["output"].as_str() else {
         return LeftAtOutput::Removed;
@@ -149,9 +149,12 @@ fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) ->
     // Where the driver moves an old output before moving the new one in.
     let old = staging.map(|s| PathBuf::from(s.replace(".mr-tmp-", ".mr-old-")));
     let now = dir_id(local);
-    if now.is_some() && now != out_before && out_path.join("_SUCCESS").is_file() {
+    // The job's output left its staging directory only to move in.
+    let moved_in = staging.is_none_or(|s| std::fs::symlink_metadata(s).is_err());
+    if moved_in && now.is_some() && now != out_before && out_path.join("_SUCCESS").is_file() {
         // Another directory than at the start, complete: the job's new
-        // output, moved in (or written) before the signal.
+        // output, moved in before the signal (not another run's: then the
+        // staging directory would still be here).
         return LeftAtOutput::Finished {
             out: local.to_string(),
             aside: old.filter(|o| o.is_dir()),
