@@ -223,9 +223,6 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     Ok(false)
 }
 
-/// UTF-8's byte-order mark, which a reader drops at the start of a file.
-const BOM: &[u8] = b"\xef\xbb\xbf";
-
 /// What the job is checked on.
 enum Input {
     /// For a mapper that reads whole files: a manifest line per file.
@@ -303,6 +300,9 @@ struct WholeFiles {
     /// What the whole-job runs read to read them.
     read: Vec<String>,
 }
+
+/// UTF-8's byte-order mark, which a reader drops at the start of a file.
+const BOM: &[u8] = b"\xef\xbb\xbf";
 
 /// The settings of one whole-job run.
 struct Settings {

@@ -521,6 +521,34 @@ mod tests {
         assert!(s.fields().iter().all(|f| f.is_nullable()));
     }
 
+    /// A declared time takes integers (milliseconds) and nulls, is a UTC
+    /// TIMESTAMP of milliseconds, and refuses anything else by name.
+    #[test]
+    fn a_declared_time_is_a_timestamp_of_integers() {
+        let mut t = RowType::declared(&[("time".into(), ColumnType::Timestamp)]);
+        t.observe(br#"{"time": 1380830400123}"#).unwrap();
+        t.observe(br#"{"time": null}"#).unwrap();
+        let s = t.arrow_schema().unwrap();
+        assert_eq!(
+            s.field(0).data_type(),
+            &DataType::Timestamp(TimeUnit::Millisecond, Some("+00:00".into()))
+        );
+        let e = t.observe(br#"{"time": "2013-10-03"}"#).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "column `time` is a time (milliseconds since the epoch) in earlier records and a \
+             string here"
+        );
+        // Typed so when a run saw only nulls in it.
+        let mut t = RowType::default();
+        t.observe(br#"{"time": null}"#).unwrap();
+        t.type_null_columns(&|n: &str| (n == "time").then_some(ColumnType::Timestamp));
+        assert!(matches!(
+            t.arrow_schema().unwrap().field(0).data_type(),
+            DataType::Timestamp(TimeUnit::Millisecond, _)
+        ));
+    }
+
     #[test]
     fn conflicts_name_the_column() {
         let e = schema(&[r#"{"a": {"b": [1]}}"#, r#"{"a": {"b": ["x"]}}"#]).unwrap_err();
