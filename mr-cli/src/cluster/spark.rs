@@ -411,7 +411,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         if summary.trim().is_empty() {
             return Err(e);
         }
-        anyhow::bail!("the job failed on Spark: {}", summary.trim_end());
+        anyhow::bail!("{}", summary.trim_end());
     }
     let counters = read_counters(plan, &work.path().join("counters.json"))?;
     if let (Some(out), true) = (&args.output, args.cat_output && !args.no_output) {

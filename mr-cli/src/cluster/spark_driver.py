@@ -566,6 +566,8 @@ def main():
         at = text.find(FAILURE_MARK)
         summary = None
         if isinstance(e, MrError):
+            # mr's own refusal (an output that exists, another run's
+            # output): said as it is, not as a failed job.
             summary = text
         elif at >= 0:
             # The first failed task's message, without the Java stack trace.
@@ -573,6 +575,7 @@ def main():
             cut = summary.find("\n\tat ")
             if cut >= 0:
                 summary = summary[:cut]
+            summary = "the job failed on Spark: " + summary
         if summary is not None:
             with open(spec["error_file"], "w") as f:
                 f.write(summary.rstrip())
