@@ -39,6 +39,16 @@ impl Workdir {
             .unwrap()
     }
 
+    /// `mr ARGS` (a check) passed, each of its `runs` whole-job runs with
+    /// the plain run's output; its stdout.
+    fn passes(&self, args: &[&str], runs: usize) -> String {
+        let o = self.mr(args);
+        assert!(o.status.success(), "{}", show(&o));
+        let out = stdout(&o);
+        assert_eq!(out.matches("same output").count(), runs, "{out}");
+        out
+    }
+
     /// Nothing left in the private TMPDIR.
     fn assert_clean(&self) {
         let left: Vec<_> = std::fs::read_dir(self.tmp()).unwrap().collect();
@@ -171,12 +181,12 @@ fn word_count_passes_on_generated_text() {
         "1",
     ]);
     assert!(r#gen.status.success(), "{}", show(&r#gen));
-    let o = w.mr(&["check", "word_count", "--input", "text", "--seed", "3"]);
-    assert!(o.status.success(), "{}", show(&o));
-    let out = stdout(&o);
+    let out = w.passes(
+        &["check", "word_count", "--input", "text", "--seed", "3"],
+        4,
+    );
     assert!(out.contains("step 0: "), "{out}");
     assert!(out.contains("split"), "{out}");
-    assert_eq!(out.matches("same output").count(), 4, "{out}");
     // The laws get several values of a key to combine: the sample is
     // recorded by several mappers, as a run's tasks map it. (One mapper
     // folding the whole sample recorded one value a key, and a law about
@@ -200,11 +210,8 @@ fn a_job_takes_its_options_in_check_too() {
     let w = Workdir::new();
     let logs = logs();
     let logs = logs.to_str().unwrap();
-    let o = w.mr(&["check", "mr_grep", "-e", "page_url", "--input", logs]);
-    assert!(o.status.success(), "{}", show(&o));
-    let out = stdout(&o);
+    let out = w.passes(&["check", "mr_grep", "-e", "page_url", "--input", logs], 4);
     assert!(out.contains("mr check: mr_grep: ok"), "{out}");
-    assert_eq!(out.matches("same output").count(), 4, "{out}");
     let o = w.mr(&["check", "mr_grep", "--input", logs]);
     assert_eq!(o.status.code(), Some(2), "-e is required: {}", show(&o));
     // A sample the reducer never sees checks nothing: not "ok" (wrong_mean
@@ -223,11 +230,8 @@ fn a_job_takes_its_options_in_check_too() {
 fn a_jobs_own_reducers_are_kept_in_check() {
     let w = Workdir::new();
     let logs = logs();
-    let o = w.mr(&["check", "mr_wc", "--input", logs.to_str().unwrap()]);
-    assert!(o.status.success(), "{}", show(&o));
-    let out = stdout(&o);
+    let out = w.passes(&["check", "mr_wc", "--input", logs.to_str().unwrap()], 4);
     assert_eq!(out.matches("partitions 1,").count(), 4, "{out}");
-    assert_eq!(out.matches("same output").count(), 4, "{out}");
     w.assert_clean();
 }
 
@@ -257,11 +261,8 @@ fn a_csv_jobs_headers_are_headers_in_check() {
     std::fs::create_dir(w.path("csv")).unwrap();
     std::fs::write(w.path("csv/a.csv"), "a,b\n1,\"x, y\"\n2,z\n").unwrap();
     std::fs::write(w.path("csv/b.csv"), "x,y,z\r\n1,2,3\r\n").unwrap();
-    let o = w.mr(&["check", "csv_count", "--input", "csv", "--runs", "8"]);
-    assert!(o.status.success(), "{}", show(&o));
-    let out = stdout(&o);
+    let out = w.passes(&["check", "csv_count", "--input", "csv", "--runs", "8"], 8);
     assert!(out.contains("5 sample lines from 2 files"), "{out}");
-    assert_eq!(out.matches("same output").count(), 8, "{out}");
     // Recorded by a mapper a line (8 mappers for the sample at most): the
     // headers give none, each of the 3 rows a "rows" and a "fields" value
     // (a later piece of a file reads its header too).
@@ -341,9 +342,7 @@ fn a_whole_file_job_is_checked_on_a_name_that_is_not_utf8() {
     let name = std::ffi::OsStr::from_bytes(b"bad\xff.txt");
     std::fs::write(w.path("in").join(name), "a b\nc\n").unwrap();
     std::fs::write(w.path("in/good.txt"), "d e f\n").unwrap();
-    let o = w.mr(&["check", "wc_files", "--input", "in", "--runs", "2"]);
-    assert!(o.status.success(), "{}", show(&o));
-    assert_eq!(stdout(&o).matches("same output").count(), 2, "{}", show(&o));
+    w.passes(&["check", "wc_files", "--input", "in", "--runs", "2"], 2);
     w.assert_clean();
 }
 
@@ -358,8 +357,6 @@ fn a_file_with_two_byte_order_marks_is_no_false_alarm() {
         b"\xef\xbb\xbf\xef\xbb\xbfhello world\nsecond line\n",
     )
     .unwrap();
-    let o = w.mr(&["check", "mr_wc", "--input", "bom2.txt", "--runs", "4"]);
-    assert!(o.status.success(), "{}", show(&o));
-    assert_eq!(stdout(&o).matches("same output").count(), 4, "{}", show(&o));
+    w.passes(&["check", "mr_wc", "--input", "bom2.txt", "--runs", "4"], 4);
     w.assert_clean();
 }

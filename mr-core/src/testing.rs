@@ -252,8 +252,8 @@ pub(crate) fn map_input(
     let mut out = Vec::new();
     for f in files {
         let mut file = Mapped::default();
-        let mut start = 0usize;
-        loop {
+        // An empty file too gets its mapper.
+        for start in (0..f.lines.len().max(1)).step_by(per_mapper) {
             let end = start.saturating_add(per_mapper).min(f.lines.len());
             let piece = Piece {
                 uri: &f.uri,
@@ -265,10 +265,6 @@ pub(crate) fn map_input(
             file.records.extend(m.records);
             file.accepted.extend(m.accepted.iter().map(|n| n + start));
             file.rejected += m.rejected;
-            start = end;
-            if start >= f.lines.len() {
-                break;
-            }
         }
         out.push(file);
     }

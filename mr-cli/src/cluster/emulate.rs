@@ -213,10 +213,7 @@ const HADOOP_COUNTERS_MAX: usize = 120;
 /// `mapreduce.job.counters.max` (120 unless set): a job that makes a
 /// counter a key works locally and failed on the cluster only.
 fn refuse_too_many_counters(step: usize, c: &Counters, jobconf: &[(String, String)]) -> Result<()> {
-    let max = jobconf
-        .iter()
-        .rev()
-        .find(|(k, _)| k == "mapreduce.job.counters.max")
+    let max = crate::cmd::run::jobconf_last(jobconf, &["mapreduce.job.counters.max"])
         .and_then(|(_, v)| v.trim().parse().ok())
         .unwrap_or(HADOOP_COUNTERS_MAX);
     let n = c.iter().filter(|(g, _, _)| *g != COUNTERS).count();

@@ -185,6 +185,12 @@ impl ShellCommand {
 
     /// Runs it to its end (stdin from /dev/null), its stdout and stderr
     /// kept: for a short command whose output is read.
+    /// Runs it, output captured: true when it ran and exited 0 (`-rmdir`
+    /// of an empty directory, `-test -e` of a path that exists).
+    fn succeeds(&self) -> bool {
+        self.captured().is_ok_and(|o| o.status.success())
+    }
+
     fn captured(&self) -> anyhow::Result<std::process::Output> {
         use anyhow::Context as _;
         self.to_command()
@@ -905,7 +911,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         matching: (!args.quiet).then_some("mapreduce.Job: "),
     };
     let mut state = output_state(&cmds.check, &o.output)?;
-    if state == OutputState::Unfinished && cmds.rmdir.captured().is_ok_and(|o| o.status.success()) {
+    if state == OutputState::Unfinished && cmds.rmdir.succeeds() {
         // It was empty: gone, as if it never was.
         state = OutputState::Absent;
     }
@@ -979,45 +985,42 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             }
         }
     }
-    {
-        let r = &cmds.replace;
-        result = match result {
-            // Held off from a second signal's forced exit until it ends: OUT
-            // is the old output or the new one, never neither.
-            Ok(()) => mr_core::cancel::critical(|| {
-                let done =
-                    replace_output(r, &cmds.check, state == OutputState::Finished, &o.output);
-                if done.is_ok() {
-                    // What a forced exit then says.
-                    mr_core::cancel::output_in_place(&o.output);
-                }
-                done
-            })
-            .and_then(|()| {
-                if mr_core::cancel::requested() {
-                    // The signal came while the output went in: it is
-                    // complete, and said so, with the signal's exit status.
-                    Err(super::finished_before_stop("Hadoop", &o.output, None))
-                } else {
-                    Ok(())
-                }
-            }),
-            Err(e) => {
-                if let Err(d) = run_drained(
-                    &mut r.discard.to_command(),
-                    "removing the unfinished output",
-                    Echo::default(),
-                ) {
-                    eprintln!("mr: warning: {d:#}");
-                }
-                if super::is_interrupted(&e) || state != OutputState::Finished {
-                    Err(e) // says so already, or there was no old output
-                } else {
-                    Err(e.context(format!("the old output {} was left as it was", o.output)))
-                }
+    let r = &cmds.replace;
+    result = match result {
+        // Held off from a second signal's forced exit until it ends: OUT
+        // is the old output or the new one, never neither.
+        Ok(()) => mr_core::cancel::critical(|| {
+            let done = replace_output(r, &cmds.check, state == OutputState::Finished, &o.output);
+            if done.is_ok() {
+                // What a forced exit then says.
+                mr_core::cancel::output_in_place(&o.output);
             }
-        };
-    }
+            done
+        })
+        .and_then(|()| {
+            if mr_core::cancel::requested() {
+                // The signal came while the output went in: it is
+                // complete, and said so, with the signal's exit status.
+                Err(super::finished_before_stop("Hadoop", &o.output, None))
+            } else {
+                Ok(())
+            }
+        }),
+        Err(e) => {
+            if let Err(d) = run_drained(
+                &mut r.discard.to_command(),
+                "removing the unfinished output",
+                Echo::default(),
+            ) {
+                eprintln!("mr: warning: {d:#}");
+            }
+            if super::is_interrupted(&e) || state != OutputState::Finished {
+                Err(e) // says so already, or there was no old output
+            } else {
+                Err(e.context(format!("the old output {} was left as it was", o.output)))
+            }
+        }
+    };
     for c in &cmds.after {
         if let Err(e) = run_drained(
             &mut c.to_command(),
@@ -1165,7 +1168,7 @@ fn replace_output(
         }
     }
     let moved = run(&r.move_new_in, "moving the new output in");
-    if moved.is_ok() && r.check_nested.captured().is_ok_and(|o| o.status.success()) {
+    if moved.is_ok() && r.check_nested.succeeds() {
         // OUT came back while this run ran (another run wrote it): `-mv`
         // put the new output inside it. Out again, and leave OUT alone.
         let back = run(&r.unnest, "moving the new output back out");

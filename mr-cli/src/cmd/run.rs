@@ -32,11 +32,7 @@ pub(crate) fn reducers_asked(
     if partitions != 0 {
         return Ok(partitions);
     }
-    match jobconf
-        .iter()
-        .rev()
-        .find(|(k, _)| LOCAL_JOBCONF.contains(&k.as_str()))
-    {
+    match jobconf_last(jobconf, &LOCAL_JOBCONF) {
         Some((k, n)) => Ok(n.trim().parse().map_err(|_| {
             UsageError(format!(
                 "jobconf {k}={n} (-D or the job's own): not a number"
@@ -44,6 +40,18 @@ pub(crate) fn reducers_asked(
         })?),
         None => Ok(0),
     }
+}
+
+/// The setting of `jobconf` (the job's own, then `-D`) that wins among
+/// `keys`: the last given.
+pub(crate) fn jobconf_last<'a>(
+    jobconf: &'a [(String, String)],
+    keys: &[&str],
+) -> Option<&'a (String, String)> {
+    jobconf
+        .iter()
+        .rev()
+        .find(|(k, _)| keys.contains(&k.as_str()))
 }
 
 /// Parses repeated `KEY=VALUE` options.
