@@ -10,10 +10,11 @@
 //!   reports the first task's error);
 //! - **a forced exit**: when a run cannot reach a check (blocked writing to a
 //!   stdout nobody reads, opening a FIFO nobody writes), the binary's
-//!   watchdog calls [`force_exit`], which removes what the run registered
-//!   with [`remove_on_forced_exit`] and exits. It waits for a
-//!   [`critical`] section (the output commit) to end, so it never leaves a
-//!   half-committed output.
+//!   watchdog calls [`force_exit`], which runs what the run registered with
+//!   [`on_forced_exit`] (stop a cluster job's client, put back an output it
+//!   moved aside), removes what it registered with [`remove_on_forced_exit`]
+//!   and exits. It waits for a [`critical`] section (the output commit) to
+//!   end, so it never leaves a half-committed output.
 //!
 //! Tasks check every batch of records: every 1024 input lines in a map task,
 //! every 4096 values inside a reducer's key group (one key may hold millions),
@@ -191,7 +192,12 @@ pub fn allow_stop_time(d: std::time::Duration) {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 static TO_REMOVE: Mutex<Vec<(u64, PathBuf)>> = Mutex::new(Vec::new());
+/// What [`force_exit`] runs first, newest first: [`on_forced_exit`].
+static TO_RUN: Mutex<Vec<(u64, ForcedExitAction)>> = Mutex::new(Vec::new());
 static CRITICAL: Mutex<()> = Mutex::new(());
+
+/// An action registered with [`on_forced_exit`].
+type ForcedExitAction = Box<dyn FnOnce() + Send>;
 
 /// Locks `m`, poisoned or not: what it guards is never left half-changed
 /// (a task's panic is caught inside the task, see [`crate::panics`]).
@@ -199,15 +205,17 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// A path [`force_exit`] removes; dropping it forgets the path (the run
-/// removed it, or committed it).
+/// A path [`force_exit`] removes, or an action it runs; dropping it forgets
+/// the path (the run removed it, or committed it) or the action (what it
+/// guarded against is over).
 #[derive(Debug)]
-#[must_use = "the path is forgotten when this is dropped"]
+#[must_use = "the path or action is forgotten when this is dropped"]
 pub struct RemoveOnExit(u64);
 
 impl Drop for RemoveOnExit {
     fn drop(&mut self) {
         lock(&TO_REMOVE).retain(|(id, _)| *id != self.0);
+        lock(&TO_RUN).retain(|(id, _)| *id != self.0);
     }
 }
 
@@ -215,6 +223,23 @@ impl Drop for RemoveOnExit {
 pub fn remove_on_forced_exit(path: impl Into<PathBuf>) -> RemoveOnExit {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
     lock(&TO_REMOVE).push((id, path.into()));
+    RemoveOnExit(id)
+}
+
+/// Registers `action` for [`force_exit`] to run before it removes the
+/// registered paths, the newest action first: what a forced exit must not
+/// skip, such as killing a job command that would otherwise run on and
+/// putting back an old output it had moved aside. An action runs at most
+/// once; one that must not race the run's own clean-up is dropped inside
+/// a [`critical`] section that does that clean-up.
+///
+/// ```
+/// let guard = mr_core::cancel::on_forced_exit(|| eprintln!("not run: dropped first"));
+/// drop(guard);
+/// ```
+pub fn on_forced_exit(action: impl FnOnce() + Send + 'static) -> RemoveOnExit {
+    let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    lock(&TO_RUN).push((id, Box::new(action)));
     RemoveOnExit(id)
 }
 
@@ -259,11 +284,16 @@ pub fn interrupted_after_commit() -> Option<String> {
     })
 }
 
-/// Removes every registered path and exits the process with
+/// Runs every registered action ([`on_forced_exit`]), removes every
+/// registered path and exits the process with
 /// [`exit_status`], once no [`critical`] section is running. For the
 /// binary's watchdog, when a run did not stop by itself soon after a signal.
 pub fn force_exit() -> ! {
     let _held = lock(&CRITICAL);
+    let actions: Vec<ForcedExitAction> = lock(&TO_RUN).drain(..).map(|(_, a)| a).collect();
+    for action in actions.into_iter().rev() {
+        action();
+    }
     let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
     for p in paths {
         // Best effort: the process is going away with an error anyway. A
@@ -316,5 +346,10 @@ mod tests {
         drop(g);
         assert!(!listed());
         assert_eq!(critical(|| 5), 5);
+        let before = lock(&TO_RUN).len();
+        let a = on_forced_exit(|| {});
+        assert_eq!(lock(&TO_RUN).len(), before + 1);
+        drop(a);
+        assert_eq!(lock(&TO_RUN).len(), before);
     }
 }

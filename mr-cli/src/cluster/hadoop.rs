@@ -950,6 +950,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             );
         }
     }
+    // A forced exit (a second signal) kills the job's client (see
+    // run_stoppable) and exits at once, without the JVM starts that remove
+    // what the job wrote: named, for the user to remove.
+    let mut left_on_forced_exit = Some(mr_core::cancel::on_forced_exit({
+        let left: Vec<String> = std::iter::once(cmds.replace.staging.clone())
+            .chain(cmds.tmp_dir.clone())
+            .collect();
+        move || {
+            eprintln!(
+                "mr: warning: the stopped Hadoop job may have left {} (remove with hadoop fs -rm -r)",
+                left.join(" and ")
+            );
+        }
+    }));
     let n = cmds.steps.len();
     let mut result = Ok(());
     let mut counters = Counters::default();
@@ -992,6 +1006,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         Ok(()) => mr_core::cancel::critical(|| {
             let done = replace_output(r, &cmds.check, state == OutputState::Finished, &o.output);
             if done.is_ok() {
+                // Nothing of the job's is left beside OUT.
+                left_on_forced_exit = None;
                 // What a forced exit then says.
                 mr_core::cancel::output_in_place(&o.output);
             }
@@ -1030,6 +1046,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             eprintln!("mr: warning: {e:#}");
         }
     }
+    drop(left_on_forced_exit);
     result?;
     let report = super::report(
         plan.steps.len(),

@@ -399,7 +399,9 @@ pub const STOP_WAIT: Duration = Duration::from_secs(10);
 /// ([`mr_core::cancel::requested`]), the group is sent SIGTERM (the JVM and
 /// the tasks it started), and SIGKILL [`STOP_WAIT`] later. The error is
 /// then [`Stopped`], with what the command had said (the job id), so that
-/// the runner can remove what the job wrote.
+/// the runner can remove what the job wrote. A forced exit meanwhile (a
+/// second signal) kills the group and waits for it to end
+/// ([`kill_group_on_forced_exit`]) rather than leave the job running.
 pub fn run_stoppable(cmd: &mut Command, what: &str, echo: Echo) -> anyhow::Result<Drained> {
     run(cmd, what, echo, true)
 }
@@ -436,6 +438,7 @@ fn run(cmd: &mut Command, what: &str, echo: Echo, stoppable: bool) -> anyhow::Re
     let out = child.stdout.take().map(|s| Drain::start(s, echo));
     let err = child.stderr.take().map(|s| Drain::start(s, echo));
     let status = if stoppable {
+        let _killed_on_forced_exit = kill_group_on_forced_exit(child.id());
         wait_or_stop(&mut child)
     } else {
         child.wait().map(Some)
@@ -462,6 +465,41 @@ fn run(cmd: &mut Command, what: &str, echo: Echo, stoppable: bool) -> anyhow::Re
         }
     }
     Err(failure(what, status, &err))
+}
+
+/// How long a forced exit waits for a killed job command's process group
+/// to be gone.
+const KILLED_WAIT: Duration = Duration::from_secs(5);
+
+/// Registers, for a forced exit while the job command `pid` (the leader of
+/// its own process group) runs: SIGKILL to the group, then a wait (at most
+/// [`KILLED_WAIT`]) until no process of it is left, so that the clean-up
+/// after it (registered before, run after) sees what the job left, not a
+/// job still moving files.
+fn kill_group_on_forced_exit(pid: u32) -> Option<mr_core::cancel::RemoveOnExit> {
+    let group = rustix::process::Pid::from_raw(i32::try_from(pid).ok()?)?;
+    Some(mr_core::cancel::on_forced_exit(move || {
+        kill_group_and_wait(group, KILLED_WAIT);
+    }))
+}
+
+/// SIGKILL to process group `group`, then waits (at most `wait`) until no
+/// process of it is left; false when some still was.
+fn kill_group_and_wait(group: rustix::process::Pid, wait: Duration) -> bool {
+    use rustix::process::{Signal, kill_process_group, test_kill_process_group};
+    if kill_process_group(group, Signal::KILL).is_err() {
+        return true; // gone already
+    }
+    let deadline = Instant::now() + wait;
+    // The leader stays a zombie until the thread waiting for it reaps it
+    // (every 20 ms).
+    while test_kill_process_group(group).is_ok() {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    true
 }
 
 /// Waits for `child` (the leader of its own process group); `None` when the
@@ -502,6 +540,28 @@ fn wait_or_stop(child: &mut std::process::Child) -> std::io::Result<Option<ExitS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A forced exit's kill reaches the whole group (a job client and the
+    /// task it started) and returns once every process of it is gone.
+    #[test]
+    fn a_killed_group_is_gone_when_the_kill_returns() {
+        use std::os::unix::process::CommandExt as _;
+        let mut child = Command::new("sh")
+            .args(["-c", "sleep 30 & sleep 30; wait"])
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        let group = rustix::process::Pid::from_raw(child.id() as i32).unwrap();
+        std::thread::sleep(Duration::from_millis(100)); // the inner sleep started
+        let reaper = std::thread::spawn(move || child.wait());
+        let started = Instant::now();
+        assert!(kill_group_and_wait(group, Duration::from_secs(10)));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(rustix::process::test_kill_process_group(group).is_err());
+        assert!(!reaper.join().unwrap().unwrap().success());
+        // Gone already: nothing to kill, nothing to wait for.
+        assert!(kill_group_and_wait(group, Duration::from_secs(1)));
+    }
 
     #[test]
     fn reporter_lines_become_counters_and_tail_keeps_the_end() {

@@ -170,6 +170,19 @@ fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) ->
     LeftAtOutput::Removed
 }
 
+/// The error of a stopped run, from what [`clean_up_stopped`] found.
+/// `old`: the output `--overwrite` was to replace.
+fn stopped_error(left: LeftAtOutput, old: Option<&str>) -> anyhow::Error {
+    match left {
+        LeftAtOutput::Finished { out, aside } => super::finished_before_stop(
+            "Spark",
+            &out,
+            aside.map(|a| a.display().to_string()).as_deref(),
+        ),
+        LeftAtOutput::Removed => super::interrupted("Spark", old),
+    }
+}
+
 /// Says so when what a stopped job wrote could not be removed.
 fn removed(path: &Path, r: std::io::Result<()>) {
     if let Err(e) = r.or_else(|e| match e.kind() {
@@ -390,23 +403,34 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         .as_str()
         .and_then(|o| o.strip_prefix("file://"))
         .map(dir_id);
-    // Ctrl-C stops the driver and removes what its job wrote.
+    // Ctrl-C stops the driver and removes what its job wrote. The driver
+    // moves the new output in itself: a forced exit (a second signal) kills
+    // it (see run_stoppable) and then cleans up as a stopped run does, so
+    // that OUT is never left absent with the old output moved aside.
     mr_core::cancel::allow_stop_time(super::hadoop::STOP_TIME);
-    if let Err(e) = run_stoppable(&mut cmd, "the Spark driver", echo) {
-        if e.downcast_ref::<Stopped>().is_some() {
-            return Err(match clean_up_stopped(&spec_value, out_before.flatten()) {
-                LeftAtOutput::Finished { out, aside } => super::finished_before_stop(
-                    "Spark",
-                    &out,
-                    aside.map(|a| a.display().to_string()).as_deref(),
-                ),
-                LeftAtOutput::Removed => {
-                    let old = args.output.as_ref().filter(|_| args.overwrite);
-                    let old = old.map(|o| o.display().to_string());
-                    super::interrupted("Spark", old.as_deref())
-                }
-            });
+    let old = args.output.as_ref().filter(|_| args.overwrite);
+    let old = old.map(|o| o.display().to_string());
+    let stopped = {
+        let spec_value = spec_value.clone();
+        move || {
+            let left = clean_up_stopped(&spec_value, out_before.flatten());
+            stopped_error(left, old.as_deref())
         }
+    };
+    let on_forced_exit = mr_core::cancel::on_forced_exit({
+        let stopped = stopped.clone();
+        move || eprintln!("mr: {}", stopped())
+    });
+    let ran = run_stoppable(&mut cmd, "the Spark driver", echo);
+    if let Err(e) = ran {
+        if e.downcast_ref::<Stopped>().is_some() {
+            // Not beside a forced exit's clean-up of the same files.
+            return Err(mr_core::cancel::critical(|| {
+                drop(on_forced_exit);
+                stopped()
+            }));
+        }
+        drop(on_forced_exit);
         let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
         if summary.trim().is_empty() {
             return Err(e);
