@@ -8,6 +8,7 @@ mod common;
 use common::{MR, Workdir, ok, read_parts, stderr};
 use std::collections::BTreeMap;
 use std::fs;
+use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -921,6 +922,97 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
     ] {
         let o = run(input, report);
         assert!(o.status.success(), "--report {report}: {}", stderr(&o));
+    }
+}
+
+/// `--report /dev/stdout > results.txt` and `--report /dev/stderr
+/// 2>>job.log`: the report goes through the stream, after what was
+/// written there (the results, yesterday's log). Renamed over the file the
+/// stream is redirected to, it replaced it, results and log lost, exit 0.
+/// A FIFO or `/dev/null` is written as it is, not replaced; the report
+/// file itself is created as any file is (0666 less the umask).
+#[test]
+fn a_report_to_a_standard_stream_is_written_through_it() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let run = |report: &str, stdout: fs::File, stderr: fs::File, out: Option<&str>| {
+        let mut args = vec![
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "--report",
+            report,
+        ];
+        args.extend(out.map(|o| ["-o", o]).into_iter().flatten());
+        let status = Command::new(MR)
+            .current_dir(w.path(""))
+            .args(&args)
+            .stdout(stdout)
+            .stderr(stderr)
+            .status()
+            .unwrap();
+        assert!(status.success(), "--report {report}");
+    };
+    let file = |name: &str| fs::File::create(w.path(name)).unwrap();
+    let append = |name: &str| {
+        fs::OpenOptions::new()
+            .append(true)
+            .open(w.path(name))
+            .unwrap()
+    };
+    for report in ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1", "results.txt"] {
+        run(report, file("results.txt"), file("err.txt"), None);
+        let got = fs::read_to_string(w.path("results.txt")).unwrap();
+        assert!(got.starts_with("\"a\"\t2\n\"b\"\t1\n{"), "{report}: {got}");
+        let doc: serde_json::Value = serde_json::from_str(&got[12..]).unwrap();
+        assert_eq!(doc["ok"], true, "{report}");
+    }
+    w.write("job.log", "yesterday: ok\n");
+    run(
+        "/dev/stderr",
+        file("results.txt"),
+        append("job.log"),
+        Some("K"),
+    );
+    let log = fs::read_to_string(w.path("job.log")).unwrap();
+    assert!(log.starts_with("yesterday: ok\n{"), "{log}");
+    assert!(w.path("K/_SUCCESS").exists());
+    // A FIFO read by another process, and /dev/null: written, not replaced.
+    let fifo = w.path("report.fifo");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let reader = std::thread::spawn(move || fs::read_to_string(fifo).unwrap());
+    run("report.fifo", file("results.txt"), file("err.txt"), None);
+    assert!(reader.join().unwrap().contains("\"ok\": true"));
+    run("/dev/null", file("results.txt"), file("err.txt"), None);
+    assert!(
+        Path::new("/dev/null")
+            .metadata()
+            .unwrap()
+            .file_type()
+            .is_char_device()
+    );
+    // A report file under umask 077 is the user's alone, as the parts are.
+    let o = Command::new("sh")
+        .current_dir(w.path(""))
+        .args([
+            "-c",
+            &format!("umask 077; {MR} run word_count -q -i in.txt -o U --report r.json"),
+        ])
+        .output()
+        .unwrap();
+    ok(o);
+    use std::os::unix::fs::PermissionsExt;
+    for f in ["r.json", "U/part-00000"] {
+        let mode = fs::metadata(w.path(f)).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
     }
 }
 

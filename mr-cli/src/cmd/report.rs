@@ -120,54 +120,114 @@ pub fn write(path: &Path, doc: &Value) -> anyhow::Result<()> {
         b.push(b'\n');
         b
     };
-    write_atomic(&target(path)?, &bytes)
+    let written = match target(path)? {
+        Destination::File(file) => return write_atomic(&file, &bytes),
+        Destination::Stdout => std::io::stdout().lock().write_all(&bytes),
+        Destination::Stderr => std::io::stderr().lock().write_all(&bytes),
+        Destination::Stream(stream) => std::fs::OpenOptions::new()
+            .write(true)
+            .open(&stream)
+            .and_then(|mut f| f.write_all(&bytes)),
+    };
+    written.with_context(|| {
+        format!(
+            "writing the report to {}",
+            mr_core::error::printable_path(path)
+        )
+    })
 }
 
-/// Where the report at `path` is written: `path`, or the file a symlink
-/// there points to (the link stays). A device, a FIFO, a socket, a
-/// directory or a dangling link is refused: the report is a file written
-/// whole and renamed into place, which would replace `/dev/null` with a
-/// file, or leave a FIFO's reader waiting.
+/// Where a report goes.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Destination {
+    /// A file (new, or a regular file; a symlink's target): written whole
+    /// beside it and renamed into place.
+    File(std::path::PathBuf),
+    /// mr's own standard output: the path (`/dev/stdout`, `/dev/fd/1`, or a
+    /// file stdout is redirected to) names what fd 1 is open on. Written
+    /// through fd 1, where it is: reopened, a redirected file would be
+    /// truncated, and renamed over, replaced with what was written to it
+    /// lost (`--report /dev/stdout > results.txt`).
+    Stdout,
+    /// mr's own standard error, as [`Destination::Stdout`] (`--report
+    /// /dev/stderr 2>>job.log`).
+    Stderr,
+    /// A FIFO, a pipe (`--report >(jq .)`), a character device
+    /// (`/dev/null`): opened and written, never truncated or replaced.
+    Stream(std::path::PathBuf),
+}
+
+/// Where the report at `path` goes (see [`Destination`]): a file is `path`,
+/// or the file a symlink there points to (the link stays). A directory, a
+/// socket or a dangling link is refused.
 ///
 /// ```
-/// use mr_cli::cmd::report::target;
+/// use mr_cli::cmd::report::{Destination, target};
 /// let d = tempfile::tempdir().unwrap();
 /// let file = d.path().join("runs.json");
-/// assert_eq!(target(&file).unwrap(), file);
+/// assert_eq!(target(&file).unwrap(), Destination::File(file.clone()));
 /// std::fs::write(&file, "{}").unwrap();
 /// let link = d.path().join("latest.json");
 /// std::os::unix::fs::symlink("runs.json", &link).unwrap();
-/// assert_eq!(target(&link).unwrap(), file.canonicalize().unwrap());
-/// assert!(target(std::path::Path::new("/dev/null")).is_err());
+/// assert_eq!(target(&link).unwrap(), Destination::File(file.canonicalize().unwrap()));
+/// assert!(target(d.path()).is_err());
 /// ```
-pub fn target(path: &Path) -> anyhow::Result<std::path::PathBuf> {
+pub fn target(path: &Path) -> anyhow::Result<Destination> {
+    let shown = || mr_core::error::printable_path(path);
     let Ok(meta) = std::fs::symlink_metadata(path) else {
-        return Ok(path.to_path_buf());
+        return Ok(Destination::File(path.to_path_buf()));
     };
-    let followed = if meta.file_type().is_symlink() {
-        match std::fs::canonicalize(path) {
-            Ok(t) => t,
-            Err(_) => anyhow::bail!(
-                "--report {}: a symlink to nothing (give a file name)",
-                mr_core::error::printable_path(path)
-            ),
+    // What the path names, through any links (`/dev/stdout` ->
+    // `/proc/self/fd/1` -> a pipe or the file stdout is redirected to).
+    let Ok(named) = std::fs::metadata(path) else {
+        anyhow::bail!(
+            "--report {}: a symlink to nothing (give a file name)",
+            shown()
+        );
+    };
+    if let Some(stream) = std_stream(&named) {
+        return Ok(stream);
+    }
+    let ty = named.file_type();
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ty.is_fifo() || ty.is_char_device() {
+            return Ok(Destination::Stream(path.to_path_buf()));
         }
-    } else {
-        path.to_path_buf()
+    }
+    if ty.is_file() {
+        let file = if meta.file_type().is_symlink() {
+            std::fs::canonicalize(path)
+                .with_context(|| format!("--report {}: following the link", shown()))?
+        } else {
+            path.to_path_buf()
+        };
+        return Ok(Destination::File(file));
+    }
+    anyhow::bail!(
+        "--report {}: {}, not a file (give a file name: run.json, run.html)",
+        shown(),
+        if ty.is_dir() {
+            "a directory"
+        } else {
+            "a block device or socket"
+        }
+    )
+}
+
+/// [`Destination::Stdout`] or [`Destination::Stderr`] when `named` is what
+/// fd 1 or fd 2 is open on (same device and inode).
+fn std_stream(named: &std::fs::Metadata) -> Option<Destination> {
+    use std::os::unix::fs::MetadataExt;
+    let same = |st: rustix::io::Result<rustix::fs::Stat>| {
+        st.is_ok_and(|st| st.st_dev == named.dev() && st.st_ino == named.ino())
     };
-    match std::fs::metadata(&followed) {
-        Ok(m) if m.is_file() => Ok(followed),
-        Ok(m) => anyhow::bail!(
-            "--report {}: {}, not a file: the report is a file written whole and renamed into \
-             place (give a file name: run.json, run.html)",
-            mr_core::error::printable_path(path),
-            if m.is_dir() {
-                "a directory"
-            } else {
-                "a device, FIFO or socket"
-            }
-        ),
-        Err(_) => Ok(followed),
+    if same(rustix::fs::fstat(std::io::stdout())) {
+        Some(Destination::Stdout)
+    } else if same(rustix::fs::fstat(std::io::stderr())) {
+        Some(Destination::Stderr)
+    } else {
+        None
     }
 }
 
@@ -186,7 +246,9 @@ pub fn target(path: &Path) -> anyhow::Result<std::path::PathBuf> {
 /// assert!(check_writable(&out.join("run.json"), Some(&out)).is_ok());
 /// ```
 pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> {
-    let path = &target(path)?;
+    let Destination::File(path) = &target(path)? else {
+        return Ok(()); // a stream, written where it is
+    };
     let dir = dir_of(path);
     let absolute = |p: &Path| std::path::absolute(p).ok();
     if !dir.exists() && output.is_some_and(|o| absolute(o) == absolute(dir)) {
@@ -235,7 +297,9 @@ pub fn check_not_run_data(
     inputs: &[String],
     output: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let path = &target(path)?;
+    let Destination::File(path) = &target(path)? else {
+        return Ok(()); // a stream, no file of the run's
+    };
     let shown = || mr_core::error::printable_path(path);
     let absolute = |p: &Path| std::path::absolute(p).ok();
     if output.is_some_and(|o| absolute(o) == absolute(path)) {
@@ -301,16 +365,18 @@ fn dir_of(path: &Path) -> &Path {
 /// renamed into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     let dir = dir_of(path);
-    let mut tmp = tempfile::NamedTempFile::new_in(dir)
-        .with_context(|| format!("creating the report next to {}", path.display()))?;
+    // Created as any file is (0666 less the umask), not private as a temp
+    // file is (0600) nor 0644 whatever the umask: it holds the data's
+    // heaviest keys, which a umask of 077 keeps to the user.
+    let mut tmp = {
+        use std::os::unix::fs::PermissionsExt;
+        tempfile::Builder::new()
+            .permissions(std::fs::Permissions::from_mode(0o666))
+            .tempfile_in(dir)
+    }
+    .with_context(|| format!("creating the report next to {}", path.display()))?;
     tmp.write_all(bytes)
         .with_context(|| format!("writing the report {}", path.display()))?;
-    // A temp file is private (0600); a report is for reading.
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        let _ = std::fs::set_permissions(tmp.path(), std::fs::Permissions::from_mode(0o644));
-    }
     tmp.persist(path)
         .with_context(|| format!("writing the report {}", path.display()))?;
     Ok(())
