@@ -431,6 +431,82 @@ fn sigquit_exits_at_once_leaving_nothing_behind() {
     assert_stopped_cleanly(&w, "-QUIT", (code, took, err));
 }
 
+/// GNU `timeout` sends SIGTERM to mr and then to its process group, mr
+/// included: two SIGTERMs a few milliseconds apart are one stop, not a
+/// second signal's exit at once (which wrote no report and said nothing of
+/// the output).
+#[test]
+fn a_signal_and_its_echo_are_one_stop() {
+    let w = Workdir::new();
+    let text: String = (0..400_000)
+        .map(|i| format!("w{i} x{}\n", i % 100))
+        .collect();
+    w.write("in.txt", text);
+    let extra = ["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"];
+    let mut child = spawn(
+        &w,
+        "panic_on",
+        "in.txt",
+        &[&extra[..], &["--report", "run.json"]].concat(),
+        Stdio::null(),
+    );
+    let scratch = w.path("scratch");
+    let pid = child.id().to_string();
+    let r = signal_when(&mut child, "-TERM", || {
+        let ready = files_under(&scratch) >= 4;
+        if ready {
+            // The echo, sent first here: signal_when's follows at once.
+            assert!(
+                Command::new("kill")
+                    .args(["-TERM", &pid])
+                    .status()
+                    .unwrap()
+                    .success()
+            );
+        }
+        ready
+    });
+    assert!(
+        r.2.contains("temporary files and the unfinished output were removed"),
+        "{}",
+        r.2
+    );
+    assert_stopped_cleanly(&w, "-TERM", r);
+    let report: serde_json::Value =
+        serde_json::from_str(&fs::read_to_string(w.path("run.json")).unwrap()).unwrap();
+    assert_eq!(report["ok"], false);
+}
+
+/// A signal mr started with ignored stays ignored: `nohup` ignores SIGHUP
+/// so that a closed terminal does not end the run (before, mr caught it
+/// again and stopped, exit 129).
+#[test]
+fn a_signal_ignored_at_start_stays_ignored() {
+    let w = Workdir::new();
+    let text: String = (0..400_000)
+        .map(|i| format!("w{i} x{}\n", i % 100))
+        .collect();
+    w.write("in.txt", text);
+    let mut child = Command::new("sh")
+        .args([
+            "-c",
+            &format!("trap '' HUP; exec {MR} \"$@\"", MR = MR),
+            "sh",
+        ])
+        .args(["run", "panic_on", "-i", "in.txt", "--tmp-dir", "scratch"])
+        .args(["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"])
+        .current_dir(w.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let scratch = w.path("scratch");
+    let (code, _, err) = signal_when(&mut child, "-HUP", || files_under(&scratch) >= 4);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(w.path("out/_SUCCESS").exists(), "{err}");
+}
+
 #[test]
 fn sigterm_while_a_reducer_pulls_one_keys_values() {
     let w = Workdir::new();

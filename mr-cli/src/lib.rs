@@ -481,6 +481,23 @@ pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     mr_core::error::printable(&msg).into_owned()
 }
 
+/// The first stop signal, and when it came.
+static FIRST_SIGNAL: std::sync::OnceLock<(i32, std::time::Instant)> = std::sync::OnceLock::new();
+
+/// Within this of the first signal, the same signal again is its echo, not
+/// a second signal: GNU `timeout` sends SIGTERM to mr and then to its
+/// process group, mr included, and schedulers that kill a pid and then its
+/// group do the same.
+const ECHO_WINDOW: std::time::Duration = std::time::Duration::from_millis(300);
+
+/// Whether `signal`, after the first stop signal, is that signal's echo
+/// (see [`ECHO_WINDOW`]).
+fn is_echo(signal: i32) -> bool {
+    FIRST_SIGNAL
+        .get()
+        .is_some_and(|&(first, at)| first == signal && at.elapsed() < ECHO_WINDOW)
+}
+
 /// What the first and any later stop signal do; see
 /// [`install_signal_handler`].
 fn on_stop_signal(signal: i32) {
@@ -497,10 +514,14 @@ fn on_stop_signal(signal: i32) {
         mr_core::cancel::force_exit();
     }
     if mr_core::cancel::requested() {
+        if is_echo(signal) {
+            return;
+        }
         // Leave no half-drawn progress line behind.
         eprint!("{erase}");
         mr_core::cancel::force_exit();
     }
+    let _ = FIRST_SIGNAL.set((signal, std::time::Instant::now()));
     let again = match signal {
         signal_hook::consts::SIGINT => {
             "interrupted, cleaning up (press Ctrl-C again to exit at once)".to_string()
@@ -543,14 +564,21 @@ fn install_signal_handler() {
     // The handlers are installed on the thread that reads them: if the
     // thread cannot start, the signals keep their default action (they stop
     // mr at once) rather than being caught with nobody to act on them.
+    // A signal ignored when mr started stays ignored, as POSIX shells keep
+    // it: `nohup` ignores SIGHUP so that a closed terminal does not end the
+    // run, and a script's `cmd &` ignores SIGINT and SIGQUIT so that a
+    // Ctrl-C meant for the script does not.
+    let ignored = ignored_at_start();
+    let caught: Vec<i32> = [SIGINT, SIGTERM, SIGHUP, SIGQUIT]
+        .into_iter()
+        .filter(|s| ignored & (1u64 << (s - 1)) == 0)
+        .collect();
     let started = std::thread::Builder::new()
         .name("mr-signals".into())
-        .spawn(
-            || match signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP, SIGQUIT]) {
-                Ok(mut signals) => signals.forever().for_each(on_stop_signal),
-                Err(e) => eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
-            },
-        );
+        .spawn(move || match signal_hook::iterator::Signals::new(caught) {
+            Ok(mut signals) => signals.forever().for_each(on_stop_signal),
+            Err(e) => eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
+        });
     if let Err(e) = started {
         eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}");
     }
@@ -562,6 +590,19 @@ fn install_signal_handler() {
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, caught) {
         eprintln!("mr: warning: cannot catch SIGXFSZ (ulimit -f): {e}");
     }
+}
+
+/// The signals this process started with ignored, as a mask (bit `n - 1`
+/// for signal `n`): `SigIgn` of `/proc/self/status` (Linux); none where
+/// that cannot be read.
+fn ignored_at_start() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let mask = status.lines().find_map(|l| l.strip_prefix("SigIgn:"))?;
+            u64::from_str_radix(mask.trim(), 16).ok()
+        })
+        .unwrap_or(0)
 }
 
 fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()> {

@@ -137,7 +137,7 @@ pub fn emulate(
     let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
     let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
     let _forced_exit_cleanup = (
-        mr_core::cancel::remove_on_forced_exit(work.path()),
+        work.remove_on_forced_exit(),
         output_dir
             .as_ref()
             .map(|o| mr_core::cancel::remove_on_forced_exit(o.temporary())),

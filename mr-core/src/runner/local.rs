@@ -129,7 +129,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // A run that cannot stop by itself after a signal (blocked on stdout)
     // is ended by the binary's watchdog: it removes these first.
     let _forced_exit_cleanup = (
-        crate::cancel::remove_on_forced_exit(work.path()),
+        work.remove_on_forced_exit(),
         output_dir
             .as_ref()
             .map(|o| crate::cancel::remove_on_forced_exit(o.temporary())),

@@ -7,8 +7,11 @@
 //! at the other temp dirs in the same place: one whose lock can be taken
 //! belongs to a dead run and is removed, and the run says on stderr how much
 //! it freed. A live run's dir is never touched, so concurrent runs on one
-//! temp dir are safe. Dirs without `owner.lock` (from older versions of mr)
-//! are left alone.
+//! temp dir are safe. A temp dir is always removed with its lock file last
+//! (by its run, by a forced exit, by a later run), so a removal cut short
+//! leaves the lock for the next run to find. Dirs without `owner.lock` (from
+//! older versions of mr) are left alone, unless empty and over a minute
+//! old (a removal cut between the lock and the dir).
 
 use crate::error::{Error, Result};
 use crate::lock::OwnerLock;
@@ -21,12 +24,19 @@ pub const PREFIXES: [&str; 2] = ["mr-job-", "mr-emulate-"];
 /// The owner's lock file in a temp dir.
 pub const OWNER_LOCK: &str = "owner.lock";
 
-/// A temp dir owned by this run: removed when dropped.
+/// A temp dir owned by this run: removed when dropped, its lock file last
+/// (see [`remove_lock_last`]).
 #[derive(Debug)]
 pub struct WorkDir {
-    // Field order: the dir goes first, then the lock is released.
-    dir: tempfile::TempDir,
+    dir: PathBuf,
+    // Released once the dir is gone (fields drop after `Drop::drop`).
     _lock: OwnerLock,
+}
+
+impl Drop for WorkDir {
+    fn drop(&mut self) {
+        let _ = remove_lock_last(&self.dir);
+    }
 }
 
 impl WorkDir {
@@ -51,12 +61,24 @@ impl WorkDir {
         let lock_path = dir.path().join(OWNER_LOCK);
         let lock =
             OwnerLock::create_held(&lock_path).map_err(|e| Error::io("creating", &lock_path, e))?;
-        Ok(WorkDir { dir, _lock: lock })
+        Ok(WorkDir {
+            dir: dir.keep(),
+            _lock: lock,
+        })
     }
 
     /// The directory.
     pub fn path(&self) -> &Path {
-        self.dir.path()
+        &self.dir
+    }
+
+    /// Has a forced exit remove this dir, its lock file last (see
+    /// [`crate::cancel::on_forced_exit`]), for as long as the guard lives.
+    pub fn remove_on_forced_exit(&self) -> crate::cancel::RemoveOnExit {
+        let dir = self.dir.clone();
+        crate::cancel::on_forced_exit(move || {
+            let _ = remove_lock_last(&dir);
+        })
     }
 }
 
@@ -86,6 +108,20 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
             continue;
         }
         let dir = e.path();
+        if !dir.join(OWNER_LOCK).exists() {
+            // A removal cut short between the lock file and the dir; a dir
+            // being made is younger.
+            let old = |m: fs::Metadata| {
+                m.modified()
+                    .ok()
+                    .and_then(|t| t.elapsed().ok())
+                    .is_some_and(|age| age > EMPTY_DIR_AGE)
+            };
+            if fs::metadata(&dir).is_ok_and(old) && fs::remove_dir(&dir).is_ok() {
+                n += 1;
+            }
+            continue;
+        }
         // Held while removing, so two runs do not remove the same dir.
         let Ok(Some(_dead)) = OwnerLock::take_if_dead(&dir.join(OWNER_LOCK)) else {
             continue;
@@ -99,23 +135,44 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
     (n, bytes)
 }
 
-/// Removes a dead run's temp dir, its owner lock last: a run killed while
-/// removing it leaves the lock, so the next run removes the rest (a dir
-/// without a lock is taken for one being created, and left alone).
+/// How old an empty temp dir without a lock file must be to be removed.
+const EMPTY_DIR_AGE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Removes a temp dir, its owner lock last: a process killed while removing
+/// it leaves the lock, so the next run removes the rest (a dir without a
+/// lock is taken for one being created, and left alone). The lock goes only
+/// once the rest is gone: another thread removing the same dir (a forced
+/// exit beside the run's own clean-up) is no error, and a task still
+/// writing a file into it is waited for, up to a fifth of a second.
 fn remove_lock_last(dir: &Path) -> std::io::Result<()> {
-    for e in fs::read_dir(dir)? {
-        let e = e?;
-        if e.file_name() == OWNER_LOCK {
-            continue;
+    let gone = |r: std::io::Result<()>| match r {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        r => r,
+    };
+    let all_but_lock = || -> std::io::Result<()> {
+        for e in fs::read_dir(dir)? {
+            let e = e?;
+            if e.file_name() == OWNER_LOCK {
+                continue;
+            }
+            gone(match e.file_type() {
+                Ok(t) if t.is_dir() => fs::remove_dir_all(e.path()),
+                Ok(_) => fs::remove_file(e.path()),
+                Err(err) => Err(err),
+            })?;
         }
-        if e.file_type()?.is_dir() {
-            fs::remove_dir_all(e.path())?;
-        } else {
-            fs::remove_file(e.path())?;
+        Ok(())
+    };
+    let mut tries = 0;
+    while let Err(e) = gone(all_but_lock()) {
+        tries += 1;
+        if tries == 20 {
+            return Err(e);
         }
+        std::thread::sleep(std::time::Duration::from_millis(10));
     }
-    fs::remove_file(dir.join(OWNER_LOCK))?;
-    fs::remove_dir(dir)
+    gone(fs::remove_file(dir.join(OWNER_LOCK)))?;
+    gone(fs::remove_dir(dir))
 }
 
 /// Bytes under `path` (files only; symlinks not followed).
@@ -188,6 +245,47 @@ mod tests {
         assert!(root.path().join("keep-me").exists());
         let p = live.path().to_path_buf();
         drop(live);
+        assert!(!p.exists());
+    }
+
+    /// A removal cut short after the lock file went (by an older mr, or
+    /// between the lock and the dir) leaves an empty dir without a lock:
+    /// removed once it is old enough not to be one being made.
+    #[test]
+    fn an_old_empty_dir_without_a_lock_goes() {
+        let root = tempfile::tempdir().unwrap();
+        let empty = root.path().join("mr-job-cut01");
+        fs::create_dir(&empty).unwrap();
+        let with_data = root.path().join("mr-job-cut02");
+        fs::create_dir(&with_data).unwrap();
+        fs::write(with_data.join("spill"), "x").unwrap();
+        assert_eq!(remove_stale(root.path()).0, 0); // young: kept
+        let long_ago = std::time::SystemTime::now() - 2 * EMPTY_DIR_AGE;
+        for d in [&empty, &with_data] {
+            fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
+        }
+        assert_eq!(remove_stale(root.path()).0, 1);
+        assert!(!empty.exists());
+        assert!(with_data.exists(), "not ours to judge: data and no lock");
+    }
+
+    /// Two removals of one dir at once (a forced exit beside the run's own
+    /// clean-up) both succeed, and nothing is left.
+    #[test]
+    fn removing_a_dir_twice_at_once_leaves_nothing() {
+        let root = tempfile::tempdir().unwrap();
+        let w = WorkDir::create(root.path(), "mr-job-").unwrap();
+        for i in 0..200 {
+            fs::create_dir_all(w.path().join(format!("step-{}", i % 7))).unwrap();
+            fs::write(w.path().join(format!("step-{}/f{i}", i % 7)), "x").unwrap();
+        }
+        let p = w.path().to_path_buf();
+        let other = std::thread::spawn({
+            let p = p.clone();
+            move || remove_lock_last(&p)
+        });
+        drop(w);
+        other.join().unwrap().unwrap();
         assert!(!p.exists());
     }
 }
