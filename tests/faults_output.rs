@@ -1016,6 +1016,47 @@ fn a_report_to_a_standard_stream_is_written_through_it() {
     }
 }
 
+/// A temp dir on another file system than the output (`/tmp` a tmpfs, the
+/// output on disk: the usual layout) is no error for a job whose parts are
+/// made in the temp dir (categorical columns): they are copied in, not
+/// renamed (before: `Invalid cross-device link`, the run failed).
+#[test]
+fn a_temp_dir_on_another_file_system_is_no_error() {
+    use std::os::unix::fs::MetadataExt;
+    let w = Workdir::new();
+    let shm = Path::new("/dev/shm");
+    let other_fs = shm
+        .metadata()
+        .is_ok_and(|m| m.dev() != w.dir.path().metadata().unwrap().dev());
+    let Some(tmp) = other_fs.then(|| tempfile::tempdir_in(shm).ok()).flatten() else {
+        eprintln!("skipped: no /dev/shm on another file system to put a temp dir on");
+        return;
+    };
+    w.write(
+        "in.jsonl",
+        "{\"page_url\": \"/a\", \"user_id\": \"u1\", \"time\": 1}\n",
+    );
+    let tmp_dir = tmp.path().to_str().unwrap();
+    ok(w.mr(&[
+        "run",
+        "events_table",
+        "-q",
+        "-i",
+        "in.jsonl",
+        "-o",
+        "T",
+        "--tmp-dir",
+        tmp_dir,
+    ]));
+    assert!(w.path("T/_SUCCESS").exists());
+    assert!(read_parts(&w.path("T")).contains("\"page_url\":0"));
+    assert_eq!(
+        fs::read_dir(tmp.path()).unwrap().count(),
+        0,
+        "temp files left"
+    );
+}
+
 /// A power cut cannot be had in a test; what makes an output survive one
 /// can be seen: `strace` shows every part file and `_SUCCESS` flushed to
 /// disk (`fsync`) before the rename that puts the output in place, and the

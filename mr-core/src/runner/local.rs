@@ -475,7 +475,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                         for p in &final_parts {
                             if let Some(name) = p.file_name() {
                                 let to = o.temporary().join(name);
-                                std::fs::rename(p, &to)
+                                move_file(p, &to)
                                     .map_err(|e| Error::io("moving into place", &to, e))?;
                             }
                         }
@@ -868,6 +868,20 @@ fn part_inputs(parts: &[PathBuf], step: usize) -> Result<Vec<InputFile>> {
         });
     }
     Ok(out)
+}
+
+/// Moves file `from` to `to`: a rename, or, from another file system (a
+/// temp dir on a tmpfs, the output on disk), a copy and then the removal of
+/// `from`. The commit flushes the output's files to disk before it puts
+/// them in place.
+fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
+    match std::fs::rename(from, to) {
+        Err(e) if e.kind() == std::io::ErrorKind::CrossesDevices => {
+            std::fs::copy(from, to)?;
+            std::fs::remove_file(from)
+        }
+        r => r,
+    }
 }
 
 /// Refuses a `--tmp-dir` that is the output directory or inside it: the
