@@ -101,32 +101,52 @@ impl Timeline {
 }
 
 /// The top `N` keys of a reduce task by number of values, kept as the
-/// task goes: one comparison per key, a copy only when a key enters.
+/// task goes: one comparison per key, a copy only when a key enters, of
+/// its first [`HeavyKeys::SHOWN`] bytes (a key of a whole HTML page must
+/// not make the report, or the task's memory, that size).
 #[derive(Debug, Default)]
 pub(crate) struct HeavyKeys {
-    top: Vec<(u64, Vec<u8>)>,
+    /// Values, the key's first bytes, and its whole length.
+    top: Vec<(u64, Vec<u8>, usize)>,
 }
 
 impl HeavyKeys {
     /// How many keys each reduce task keeps.
     pub const N: usize = 5;
 
+    /// How much of a key is kept and shown.
+    pub const SHOWN: usize = 1024;
+
     pub fn offer(&mut self, key: &[u8], values: u64) {
         if self.top.len() == Self::N {
             match self.top.last() {
-                Some((least, _)) if values <= *least => return,
+                Some((least, _, _)) if values <= *least => return,
                 _ => {}
             }
             self.top.pop();
         }
-        let at = self.top.partition_point(|(v, _)| *v >= values);
-        self.top.insert(at, (values, key.to_vec()));
+        let at = self.top.partition_point(|(v, _, _)| *v >= values);
+        let mut cut = key.len().min(Self::SHOWN);
+        // Not inside a UTF-8 character.
+        while cut > 0 && cut < key.len() && key[cut] & 0xC0 == 0x80 {
+            cut -= 1;
+        }
+        self.top
+            .insert(at, (values, key[..cut].to_vec(), key.len()));
     }
 
+    /// The keys, most values first; a key longer than [`Self::SHOWN`]
+    /// bytes is cut there and says its length (`"abc… (4000000 bytes)`).
     pub fn into_vec(self) -> Vec<(String, u64)> {
         self.top
             .into_iter()
-            .map(|(v, k)| (String::from_utf8_lossy(&k).into_owned(), v))
+            .map(|(v, k, len)| {
+                let mut shown = String::from_utf8_lossy(&k).into_owned();
+                if len > k.len() {
+                    shown.push_str(&format!("… ({len} bytes)"));
+                }
+                (shown, v)
+            })
             .collect()
     }
 }
@@ -145,5 +165,22 @@ mod tests {
         let counts: Vec<u64> = top.iter().map(|(_, n)| *n).collect();
         assert_eq!(counts, [10, 9, 7, 7, 4]);
         assert_eq!(top[0].0, "k6");
+    }
+
+    #[test]
+    fn a_long_key_is_cut_at_a_character_and_says_its_length() {
+        let mut h = HeavyKeys::default();
+        let long = format!("\"{}\"", "é".repeat(HeavyKeys::SHOWN));
+        h.offer(long.as_bytes(), 2);
+        h.offer(b"\"short\"", 1);
+        let top = h.into_vec();
+        let (shown, n) = &top[0];
+        assert_eq!(*n, 2);
+        let len = long.len();
+        let (head, tail) = shown.split_once('…').unwrap();
+        assert_eq!(tail, format!(" ({len} bytes)"));
+        assert!(head.len() <= HeavyKeys::SHOWN && head.len() > HeavyKeys::SHOWN - 4);
+        assert!(long.starts_with(head));
+        assert_eq!(top[1].0, "\"short\"");
     }
 }
