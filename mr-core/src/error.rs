@@ -302,6 +302,10 @@ pub enum Error {
         /// What it is.
         reason: String,
     },
+    /// The output cannot be written where it is: mr may not write in its
+    /// parent directory (the message says what it needs).
+    #[error("{0}")]
+    OutputUnwritable(String),
     /// A setting is out of range or inconsistent.
     #[error("invalid configuration: {0}")]
     Config(String),

@@ -58,7 +58,17 @@ impl OwnerLock {
     /// ```
     pub fn claim(path: &Path) -> io::Result<Claim> {
         loop {
-            let file = open_lock_file(path)?;
+            let file = match open_lock_file(path) {
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                    match Self::claim_foreign(path) {
+                        Some(Ok(None)) => continue, // a dead owner's, removed
+                        Some(Ok(Some(held))) => return Ok(held),
+                        Some(Err(e)) => return Err(e),
+                        None => return Err(e),
+                    }
+                }
+                r => r?,
+            };
             match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) => {}
                 Err(e) if e == Errno::WOULDBLOCK => {
@@ -95,6 +105,26 @@ impl OwnerLock {
             lock.note("")?;
             return Ok(Claim::Acquired(lock));
         }
+    }
+
+    /// For [`Self::claim`], a lock file this user may not write: another
+    /// user's, left by a run of theirs (a shared group directory). `flock`
+    /// needs only a file open for reading: if its owner is dead, the file
+    /// is removed (while held, see `claim`), `Ok(None)`, for `claim` to
+    /// make its own; if alive, [`Claim::Held`]. `None` when it cannot even
+    /// be read: the caller's error stands.
+    fn claim_foreign(path: &Path) -> Option<io::Result<Option<Claim>>> {
+        let file = File::open(path).ok()?;
+        Some(
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) if same_file(&file, path) => fs::remove_file(path).map(|()| None),
+                Ok(()) => Ok(None), // replaced meanwhile: look again
+                Err(e) if e == Errno::WOULDBLOCK => Ok(Some(Claim::Held {
+                    pid: read_pid(&file).filter(|&p| is_alive(p)),
+                })),
+                Err(e) => Err(e.into()),
+            },
+        )
     }
 
     /// Creates a new lock file at `path`, locked, without a window in which
@@ -352,6 +382,31 @@ mod tests {
             panic!("acquired a held lock")
         };
         assert_eq!(pid, Some(std::process::id()));
+    }
+
+    /// A lock file this user may not write (another user's, in a shared
+    /// group directory; here a read-only one, which root may write all the
+    /// same): left by a dead run, it is replaced; held, its holder is
+    /// named. Before, opening it for writing failed: "Permission denied",
+    /// for good.
+    #[test]
+    fn a_lock_file_this_user_may_not_write_blocks_only_while_held() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("o.lock");
+        let read_only = |p: &Path| fs::set_permissions(p, fs::Permissions::from_mode(0o444));
+        fs::write(&p, "1\n").unwrap();
+        read_only(&p).unwrap();
+        let Claim::Acquired(lock) = OwnerLock::claim(&p).unwrap() else {
+            panic!("a dead run's lock file blocked the claim")
+        };
+        read_only(&p).unwrap();
+        let Claim::Held { pid } = OwnerLock::claim(&p).unwrap() else {
+            panic!("acquired a held lock")
+        };
+        assert_eq!(pid, Some(std::process::id()));
+        drop(lock);
+        assert!(!p.exists());
     }
 
     #[test]

@@ -107,9 +107,22 @@ impl OutputDir {
                 .then(|| f.file_name()?.to_str().map(str::to_string))?
         });
         let lock_path = parent.join(format!(".{name}.mr-lock"));
-        let lock = match OwnerLock::claim(&lock_path)
-            .map_err(|e| Error::io("locking the output", &lock_path, e))?
-        {
+        let lock = match OwnerLock::claim(&lock_path).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
+                // Writable OUT, read-only parent: the usual surprise.
+                Error::OutputUnwritable(format!(
+                    "cannot write beside the output {} in {} ({e}): mr writes its lock file \
+                     and the new output next to it and renames it into place, so it needs \
+                     write permission on that directory; give an output inside a directory \
+                     you may write (-o {}/NAME)",
+                    printable_line(&dir.display().to_string()),
+                    printable_line(&parent.display().to_string()),
+                    printable_line(&dir.display().to_string()),
+                ))
+            } else {
+                Error::io("locking the output", &lock_path, e)
+            }
+        })? {
             Claim::Acquired(l) => l,
             Claim::Held { pid } => {
                 return Err(Error::OutputBusy {
