@@ -1057,6 +1057,25 @@ fn a_temp_dir_on_another_file_system_is_no_error() {
     );
 }
 
+/// A `$TMPDIR` that is missing or no directory (a scheduler's per-task
+/// setting gone wrong) is an error that names it; it is not created (a
+/// scratch disk not mounted would fill the root file system).
+#[test]
+fn a_bad_tmpdir_is_named_and_not_made() {
+    let w = Workdir::new();
+    w.write("in.txt", "a\n");
+    for tmpdir in ["in.txt", "no/such/dir"] {
+        let t = w.path(tmpdir).display().to_string();
+        let o = w.mr_env(
+            &["run", "word_count", "-q", "-i", "in.txt"],
+            &[("TMPDIR", &t)],
+        );
+        assert_eq!(o.status.code(), Some(1), "{tmpdir}");
+        assert!(stderr(&o).contains("($TMPDIR)"), "{}", stderr(&o));
+    }
+    assert!(!w.path("no").exists());
+}
+
 /// A power cut cannot be had in a test; what makes an output survive one
 /// can be seen: `strace` shows every part file and `_SUCCESS` flushed to
 /// disk (`fsync`) before the rename that puts the output in place, and the

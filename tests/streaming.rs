@@ -401,11 +401,20 @@ fn emulate_refuses_what_hadoop_refuses() {
         let o = w.mr(&[&args[..], runner].concat());
         assert_eq!(o.status.code(), Some(1), "{runner:?}: {}", stderr(&o));
         assert!(
-            stderr(&o).contains("it is a symbolic link"),
+            stderr(&o).contains("is a symbolic link"),
             "{runner:?}: {}",
             stderr(&o)
         );
     }
+    // Nor, without --overwrite, is --overwrite suggested for it (which
+    // refuses it): the link is said, and where it points.
+    let o = w.mr(&["run", "word_count", "-i", "in", "-o", "link"]);
+    assert!(!stderr(&o).contains("--overwrite"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is a symbolic link (to "),
+        "{}",
+        stderr(&o)
+    );
     assert!(
         fs::symlink_metadata(w.path("link"))
             .unwrap()

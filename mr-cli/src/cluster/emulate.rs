@@ -134,7 +134,10 @@ pub fn emulate(
         Output::Dir { path, overwrite } => Some(OutputDir::create(path, *overwrite)?),
         Output::Stdout => None,
     };
-    let tmp_root = cfg.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    let tmp_root = match &cfg.tmp_dir {
+        Some(d) => d.clone(),
+        None => mr_core::runner::workdir::default_root()?,
+    };
     let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
     let _forced_exit_cleanup = (
         work.remove_on_forced_exit(),

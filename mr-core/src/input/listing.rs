@@ -578,7 +578,14 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 return Err(Error::InputNotFound { path: arg.clone() });
             }
         } else {
-            return Err(Error::InputNotFound { path: arg.clone() });
+            // A path the user may not reach (a directory on the way they
+            // may not enter) is not a missing one.
+            return Err(match fs::symlink_metadata(path) {
+                Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
+                    Error::io("reading", path, e)
+                }
+                _ => Error::InputNotFound { path: arg.clone() },
+            });
         }
     }
     walk.say_hidden();
@@ -1422,6 +1429,29 @@ mod tests {
             assert!(
                 err.contains("gone.json") && err.contains("does not exist"),
                 "{err}"
+            );
+        }
+    }
+
+    /// A file under a directory the user may not enter is not "not
+    /// found" (root enters any: nothing to see there).
+    #[test]
+    fn an_input_one_may_not_reach_is_not_missing() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let locked = d.path().join("locked");
+        fs::create_dir(&locked).unwrap();
+        fs::write(locked.join("in.txt"), "1\n").unwrap();
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o000)).unwrap();
+        let r = list_inputs(&[locked.join("in.txt").display().to_string()]);
+        fs::set_permissions(&locked, fs::Permissions::from_mode(0o700)).unwrap();
+        if rustix::process::geteuid().is_root() {
+            assert_eq!(r.unwrap().len(), 1);
+        } else {
+            let e = r.unwrap_err().to_string();
+            assert!(
+                e.contains("Permission denied") && e.contains("in.txt"),
+                "{e}"
             );
         }
     }

@@ -140,6 +140,18 @@ impl OutputDir {
         // without --overwrite: nothing in it can be lost. It is replaced
         // only if still empty at the commit.
         let mut replace_empty = false;
+        if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
+            // Said before --overwrite is suggested, which refuses a link.
+            let to = fs::canonicalize(&target)
+                .map(|t| format!(" (to {})", printable_line(&t.display().to_string())))
+                .unwrap_or_default();
+            return Err(Error::OutputUnwritable(format!(
+                "the output {} is a symbolic link{to}: the output is put in place by a rename, \
+                 which would replace the link, not write where it points; give the directory \
+                 it points to as --output",
+                printable_line(&dir.display().to_string()),
+            )));
+        }
         if fs::symlink_metadata(&target).is_ok() {
             if !overwrite {
                 if !is_empty_dir(&target) {

@@ -123,7 +123,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     };
     let tmp_root = match &cfg.tmp_dir {
         Some(d) => d.clone(),
-        None => std::env::temp_dir(),
+        None => super::workdir::default_root()?,
     };
     let work = WorkDir::create(&tmp_root, "mr-job-")?;
     // A run that cannot stop by itself after a signal (blocked on stdout)

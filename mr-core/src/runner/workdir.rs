@@ -54,10 +54,17 @@ impl WorkDir {
                 root.display()
             );
         }
-        let dir = tempfile::Builder::new()
-            .prefix(prefix)
-            .tempdir_in(root)
-            .map_err(|e| Error::io("creating temp dir in", root, e))?;
+        // The user's alone (0700), as mktemp -d and Python's mkdtemp make
+        // theirs: it holds the data between steps, in a /tmp every user
+        // can list.
+        let dir = {
+            use std::os::unix::fs::PermissionsExt;
+            tempfile::Builder::new()
+                .prefix(prefix)
+                .permissions(fs::Permissions::from_mode(0o700))
+                .tempdir_in(root)
+        }
+        .map_err(|e| Error::io("creating temp dir in", root, e))?;
         let lock_path = dir.path().join(OWNER_LOCK);
         let lock =
             OwnerLock::create_held(&lock_path).map_err(|e| Error::io("creating", &lock_path, e))?;
@@ -80,6 +87,34 @@ impl WorkDir {
             let _ = remove_lock_last(&dir);
         })
     }
+}
+
+/// Where temp dirs go when no `--tmp-dir` is given: `$TMPDIR`, or `/tmp`.
+/// Unlike a `--tmp-dir`, never created: a `$TMPDIR` that does not exist or
+/// is no directory (a scheduler's per-task setting, a scratch disk not
+/// mounted, where a created one would fill the root file system) is an
+/// error that names it.
+///
+/// ```
+/// let root = mr_core::runner::workdir::default_root().unwrap();
+/// assert!(root.is_dir());
+/// ```
+pub fn default_root() -> Result<PathBuf> {
+    let root = std::env::temp_dir();
+    let from = if std::env::var_os("TMPDIR").is_some() {
+        "$TMPDIR"
+    } else {
+        "the system's temp dir"
+    };
+    let why = match fs::metadata(&root) {
+        Ok(m) if m.is_dir() => return Ok(root),
+        Ok(_) => "is not a directory".to_string(),
+        Err(e) => format!("cannot be used ({e})"),
+    };
+    Err(Error::Config(format!(
+        "{} ({from}) {why}: set TMPDIR to a directory you may write, or give --tmp-dir DIR",
+        crate::error::printable_path(&root)
+    )))
 }
 
 /// Removes the temp dirs in `root` whose owner is dead; returns how many
@@ -267,6 +302,18 @@ mod tests {
         assert_eq!(remove_stale(root.path()).0, 1);
         assert!(!empty.exists());
         assert!(with_data.exists(), "not ours to judge: data and no lock");
+    }
+
+    /// A temp dir is the user's alone, and a `$TMPDIR` that is no
+    /// directory is said as such, not created.
+    #[test]
+    fn a_temp_dir_is_private_and_tmpdir_is_not_made() {
+        use std::os::unix::fs::PermissionsExt;
+        let root = tempfile::tempdir().unwrap();
+        let w = WorkDir::create(root.path(), "mr-job-").unwrap();
+        let mode = fs::metadata(w.path()).unwrap().permissions().mode();
+        assert_eq!(mode & 0o777, 0o700);
+        assert!(default_root().unwrap().is_dir());
     }
 
     /// Two removals of one dir at once (a forced exit beside the run's own
