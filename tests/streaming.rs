@@ -366,6 +366,73 @@ fn emulate_reports_as_the_local_runner_does() {
 
 /// What `-r hadoop` refuses before it submits, the emulator refuses too: it
 /// is there to find what works locally and fails on a cluster.
+/// Every task of an emulated run runs the program the run started with,
+/// as Hadoop ships one copy per job: the binary removed mid-run (a
+/// rebuild, a package upgrade) does not fail the tasks that start after
+/// (they ran the new program, or failed to start).
+#[test]
+fn emulate_tasks_run_the_binary_the_run_started_with() {
+    let w = Workdir::new();
+    let text: String = (0..60_000)
+        .map(|i| format!("w{} x{}\n", i % 977, i % 13))
+        .collect();
+    w.write("in/a.txt", &text);
+    let copy = w.path("mrcopy");
+    fs::copy(MR, &copy).unwrap();
+    let mut child = Command::new(&copy)
+        .args([
+            "run",
+            "word_count",
+            "-r",
+            "emulate",
+            "-i",
+            "in",
+            "-o",
+            "out",
+            "-q",
+        ])
+        .args(["-j", "1", "--chunksize", "16KB", "--tmp-dir", "scratch"])
+        .current_dir(w.dir.path())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Task directories made so far (one a task; gone at the step's end).
+    let tasks = || -> usize {
+        let Ok(dirs) = fs::read_dir(w.path("scratch")) else {
+            return 0;
+        };
+        dirs.flatten()
+            .filter_map(|d| fs::read_dir(d.path().join("step-0/tasks")).ok())
+            .map(Iterator::count)
+            .sum()
+    };
+    let started = Instant::now();
+    while tasks() == 0 {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "ended before its first task"
+        );
+        assert!(started.elapsed() < Duration::from_secs(60));
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    fs::remove_file(&copy).unwrap();
+    let at_removal = tasks();
+    let mut later = 0;
+    while child.try_wait().unwrap().is_none() {
+        later = later.max(tasks());
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(
+        later > at_removal,
+        "no task started after the removal: {at_removal}"
+    );
+    ok(w.mr(&["run", "word_count", "-i", "in", "-o", "local", "-q"]));
+    let (emulated, local) = (read_parts(&w.path("out")), read_parts(&w.path("local")));
+    assert!(by_key(&emulated) == by_key(&local), "the outputs differ");
+}
+
 #[test]
 fn emulate_refuses_what_hadoop_refuses() {
     let w = Workdir::new();

@@ -389,7 +389,7 @@ impl StepRun<'_> {
         fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
         let exe = dir.join(self.em.plan.binary_name());
         if !exe.exists() {
-            link_binary(&self.em.plan.binary, &exe)?;
+            link_binary(&running_binary(&self.em.plan.binary), &exe)?;
         }
         for (path, name) in &self.em.plan.extras.files {
             let to = dir.join(name);
@@ -856,6 +856,21 @@ fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
 }
 
 /// Puts the binary into a task directory.
+/// The binary the tasks run: the one this run started with, as Hadoop
+/// ships one copy of the program per job. On Linux `/proc/self/exe`, which
+/// a task's exec resolves to the program of the process that forks it (mr
+/// itself), even once the file at `binary` was replaced or removed (a
+/// rebuild, a package upgrade during a nightly run: before, later tasks
+/// ran the new program, or failed); elsewhere `binary`.
+fn running_binary(binary: &Path) -> PathBuf {
+    let own = Path::new("/proc/self/exe");
+    if own.exists() {
+        own.to_path_buf()
+    } else {
+        binary.to_path_buf()
+    }
+}
+
 fn link_binary(binary: &Path, to: &Path) -> Result<()> {
     #[cfg(unix)]
     let r = std::os::unix::fs::symlink(binary, to);
