@@ -418,6 +418,27 @@ fn conf_file_gives_defaults_per_runner_and_the_command_line_wins() {
     let bad = w.write("bad.toml", "[runners.local]\nnot_an_option = 1\n");
     let o = w.mr(&["run", "mr_wc", "-c", bad.to_str().unwrap(), inp]);
     assert!(stderr(&o).contains("not_an_option"), "{}", stderr(&o));
+    // A path's `$VAR` and `~` are expanded, as mrjob expands them (no
+    // directory named `$MR_TEST_SCRATCH` made where cron runs); an unset
+    // variable is an error.
+    let scratch = w.path("scratch").display().to_string();
+    let vars = w.write(
+        "vars.toml",
+        "[runners.local]\ntmp_dir = \"${MR_TEST_SCRATCH}/t\"\n",
+    );
+    let v = vars.to_str().unwrap();
+    ok(w.mr_env(
+        &["run", "mr_wc", "-q", "-c", v, inp],
+        &[("MR_TEST_SCRATCH", &scratch)],
+    ));
+    assert!(w.path("scratch/t").is_dir());
+    let o = w.mr(&["run", "mr_wc", "-q", "-c", v, inp]);
+    assert!(
+        stderr(&o).contains("$MR_TEST_SCRATCH is not set"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!w.path("${MR_TEST_SCRATCH}").exists());
 }
 
 #[test]

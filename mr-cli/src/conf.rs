@@ -16,7 +16,11 @@
 //! is what the option takes (`true` for a switch), a list for a repeatable
 //! option, a table for `jobconf` and `cmdenv`. The file is `-c/--conf-path`,
 //! else `$MR_CONF` when set; `--no-conf` reads none. The command line wins
-//! over the file, and adds to its lists.
+//! over the file, and adds to its lists. In the value of an option that
+//! takes a path (`tmp_dir`, `hadoop_bin`, `files`, ...), a leading `~` is
+//! the home directory and `$NAME` or `${NAME}` an environment variable, as
+//! mrjob expands them (`tmp_dir = "/scratch/$USER"`); the shell does that
+//! on the command line, nobody in a file. An unset variable is an error.
 
 use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
@@ -106,8 +110,21 @@ pub fn args(
             continue; // the command line wins
         }
         let flag = format!("--{long}");
+        let is_path = arg.get_value_names().is_some_and(|names| {
+            names.iter().any(|n| {
+                ["PATH", "DIR", "FILE", "JAR", "INPUT"]
+                    .iter()
+                    .any(|p| n.as_str().starts_with(p))
+            })
+        });
         let scalar = |v: &toml::Value| -> anyhow::Result<String> {
             Ok(match v {
+                toml::Value::String(s) if is_path => expand_path(s).with_context(|| {
+                    format!(
+                        "config file {}: [runners.{runner}] {key} = {s:?}",
+                        path.display()
+                    )
+                })?,
                 toml::Value::String(s) => s.clone(),
                 toml::Value::Integer(i) => i.to_string(),
                 toml::Value::Float(f) => f.to_string(),
@@ -141,6 +158,55 @@ pub fn args(
                 out.push(scalar(v)?);
             }
         }
+    }
+    Ok(out)
+}
+
+/// `path` with a leading `~` (alone or before `/`) as `$HOME`, and each
+/// `$NAME` or `${NAME}` as that environment variable (see the module docs).
+///
+/// ```
+/// use mr_cli::conf::expand_path;
+/// let home = std::env::var("HOME").unwrap();
+/// assert_eq!(expand_path("~/tmp").unwrap(), format!("{home}/tmp"));
+/// assert_eq!(expand_path("/s/${HOME}x/$HOME").unwrap(), format!("/s/{home}x/{home}"));
+/// assert_eq!(expand_path("/a~b/$").unwrap(), "/a~b/$");
+/// assert!(expand_path("/s/$MR_SURELY_UNSET_VARIABLE").is_err());
+/// ```
+pub fn expand_path(path: &str) -> anyhow::Result<String> {
+    let var = |name: &str| std::env::var(name).map_err(|_| anyhow::anyhow!("${name} is not set"));
+    let mut out = String::new();
+    let rest = match path.strip_prefix('~') {
+        Some(r) if r.is_empty() || r.starts_with('/') => {
+            out.push_str(&var("HOME")?);
+            r
+        }
+        _ => path,
+    };
+    let mut chars = rest.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c != '$' {
+            out.push(c);
+            continue;
+        }
+        let after = &rest[i + 1..];
+        let (name, len) = if let Some(braced) = after.strip_prefix('{') {
+            match braced.find('}') {
+                Some(end) => (&braced[..end], end + 2),
+                None => bail!("${{ without a closing }}"),
+            }
+        } else {
+            let end = after
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(after.len());
+            (&after[..end], end)
+        };
+        if name.is_empty() {
+            out.push('$');
+            continue;
+        }
+        out.push_str(&var(name)?);
+        while chars.next_if(|&(j, _)| j <= i + len).is_some() {}
     }
     Ok(out)
 }
