@@ -938,6 +938,23 @@ fn an_earlier_output_inside_the_input_is_said() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// No input named and stdin `/dev/null` (cron's, a scheduler's: an input
+/// variable that came out empty) is a usage error, not an empty output
+/// with `_SUCCESS`; `-i -` reads it anyway, and an empty pipe is read with
+/// a warning.
+#[test]
+fn no_input_and_stdin_dev_null_is_a_usage_error() {
+    let w = Workdir::new();
+    let o = w.mr(&["run", "word_count", "-o", "out"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("stdin is a device"), "{}", stderr(&o));
+    assert!(!w.path("out").exists());
+    ok(w.mr(&["run", "word_count", "-q", "-i", "-", "-o", "out"]));
+    assert!(w.path("out/_SUCCESS").exists());
+    let o = ok(w.mr_stdin(&["run", "word_count", "-q"], Some(b"")));
+    assert!(stderr(&o).contains("stdin was empty"), "{}", stderr(&o));
+}
+
 /// An empty input directory (a day without logs) is said: it reads as zero
 /// results otherwise. A directory named twice is not called empty.
 #[test]

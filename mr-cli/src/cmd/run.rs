@@ -156,6 +156,13 @@ fn local_output(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     Ok(path.to_path_buf())
 }
 
+/// Whether stdin is a character device (`/dev/null`), not a pipe or a file.
+fn stdin_is_a_device() -> bool {
+    rustix::fs::fstat(std::io::stdin()).is_ok_and(|st| {
+        rustix::fs::FileType::from_raw_mode(st.st_mode) == rustix::fs::FileType::CharacterDevice
+    })
+}
+
 /// Turns the raw flags into a checked configuration.
 pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     let mut inputs = args.inputs.clone();
@@ -163,6 +170,16 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     // As mrjob does: no input named and something piped in: read stdin.
     // On a terminal, stdin is a person typing: keep the "no input" error.
     if inputs.is_empty() && !std::io::stdin().is_terminal() {
+        if stdin_is_a_device() {
+            // `/dev/null`, as cron and schedulers give: a command line whose
+            // input variable came out empty, which would publish an empty
+            // output with _SUCCESS.
+            crate::usage!(
+                "no input given, and stdin is a device (/dev/null?), not a pipe or a file: \
+                 nothing to read; name the input (--input PATH), or give -i - to read stdin \
+                 anyway"
+            );
+        }
         inputs.push("-".into());
     }
     let cfg = RunConfig {
