@@ -855,7 +855,6 @@ fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(parts)
 }
 
-/// Puts the binary into a task directory.
 /// The binary the tasks run: the one this run started with, as Hadoop
 /// ships one copy of the program per job. On Linux `/proc/self/exe`, which
 /// a task's exec resolves to the program of the process that forks it (mr
@@ -871,6 +870,7 @@ fn running_binary(binary: &Path) -> PathBuf {
     }
 }
 
+/// Puts the binary into a task directory.
 fn link_binary(binary: &Path, to: &Path) -> Result<()> {
     #[cfg(unix)]
     let r = std::os::unix::fs::symlink(binary, to);
