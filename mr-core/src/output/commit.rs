@@ -165,6 +165,13 @@ impl OutputDir {
                     reason,
                 }
             })?;
+            check_removable(&target, &parent).map_err(|reason| {
+                Error::OutputUnwritable(format!(
+                    "cannot replace the output {}: {reason}; ask its owner to remove it, or \
+                     choose another --output",
+                    printable_line(&dir.display().to_string())
+                ))
+            })?;
             if is_mount_point(&target, &parent) && !overwrite {
                 return Err(Error::Config(format!(
                     "cannot write the output as {}: it is a mount point (the output takes \
@@ -472,6 +479,57 @@ fn check_replaceable(target: &Path, own: Option<&str>) -> std::result::Result<()
         return Ok(());
     }
     Err("it has no _SUCCESS, so it is not the output of a finished run".into())
+}
+
+/// Why this user could not remove the old output `target` (in `parent`)
+/// once the new one is in its place, if they could not: a directory in it
+/// they may not write (another user's, in a shared group directory), or,
+/// in a sticky directory (`/tmp`, a shared scratch), an output neither
+/// theirs nor in a directory of theirs. Checked before the run: the swap
+/// itself needs only the parent, so it succeeded and the old output stayed
+/// beside the new one for good. Root may remove anything.
+fn check_removable(target: &Path, parent: &Path) -> std::result::Result<(), String> {
+    use rustix::fs::{Access, access};
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid();
+    if me.is_root() {
+        return Ok(());
+    }
+    let owner = |p: &Path| fs::symlink_metadata(p).map(|m| m.uid()).unwrap_or(u32::MAX);
+    let parent_meta =
+        fs::metadata(parent).map_err(|e| format!("cannot read {}: {e}", parent.display()))?;
+    if parent_meta.mode() & 0o1000 != 0
+        && owner(target) != me.as_raw()
+        && parent_meta.uid() != me.as_raw()
+    {
+        return Err(format!(
+            "it belongs to user {} in a directory with the sticky bit ({}), where only its owner \
+             may move or remove it",
+            owner(target),
+            parent.display()
+        ));
+    }
+    // An empty directory goes with its parent's permission alone.
+    let mut dirs = vec![target.to_path_buf()];
+    while let Some(d) = dirs.pop() {
+        let listed = fs::read_dir(&d).map_err(|e| format!("cannot list {}: {e}", d.display()))?;
+        let mut empty = true;
+        for e in listed {
+            let e = e.map_err(|e| format!("cannot list {}: {e}", d.display()))?;
+            empty = false;
+            if e.file_type().is_ok_and(|t| t.is_dir()) {
+                dirs.push(e.path());
+            }
+        }
+        if !empty && access(&d, Access::WRITE_OK | Access::EXEC_OK).is_err() {
+            return Err(format!(
+                "{} belongs to user {} and you may not remove what it holds",
+                printable_line(&d.display().to_string()),
+                owner(&d)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Whether `name`, an entry of an output directory, is one that a job
@@ -805,6 +863,31 @@ mod tests {
             .collect();
         v.sort();
         v
+    }
+
+    /// An old output this user could not empty is refused before the run
+    /// (another user's `_bad_records` in a shared group directory); an
+    /// empty directory of theirs is no obstacle. Root may remove anything.
+    #[test]
+    fn an_old_output_one_could_not_empty_is_refused_before_the_run() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        fs::create_dir_all(out.join("_bad_records")).unwrap();
+        fs::create_dir_all(out.join("_dictionaries")).unwrap();
+        fs::write(out.join("_bad_records/part-00000"), "x").unwrap();
+        let mode = |p: &Path, m| fs::set_permissions(p, fs::Permissions::from_mode(m)).unwrap();
+        mode(&out.join("_dictionaries"), 0o555); // empty: removable all the same
+        assert!(check_removable(&out, d.path()).is_ok());
+        mode(&out.join("_bad_records"), 0o555);
+        let r = check_removable(&out, d.path());
+        mode(&out.join("_bad_records"), 0o755);
+        mode(&out.join("_dictionaries"), 0o755);
+        if rustix::process::geteuid().is_root() {
+            assert!(r.is_ok());
+        } else {
+            assert!(r.unwrap_err().contains("_bad_records"));
+        }
     }
 
     #[test]
