@@ -10,7 +10,8 @@
 //!
 //! A file is keyed by its path on disk when it is on this machine's disk
 //! (the same key whichever runner listed it: `file:///a`, `file:/a` and
-//! `/a` are all `/a`), else by its URI. Words are runs of bytes that are
+//! `/a` are all `/a`) and its name is UTF-8, else by its URI (a Latin-1
+//! name's bytes escaped: `file:///logs/caf%E9.txt`). Words are runs of bytes that are
 //! not ASCII whitespace, as `wc -w` counts them in the C locale.
 
 use mr_core::input::whole_file::WholeFile;
@@ -67,9 +68,13 @@ impl Mapper for CountFile {
             let n = buf.len();
             r.consume(n);
         }
+        // A path that is not UTF-8 keeps its URI, whose escapes tell
+        // `caf\xe9.txt` from `caf\xe8.txt` (a path shown lossily would
+        // add the two up).
         let key = file
             .path()
-            .map_or_else(|| file.uri().to_string(), |p| p.display().to_string());
+            .and_then(|p| p.to_str().map(str::to_string))
+            .unwrap_or_else(|| file.uri().to_string());
         out.emit(&Some(key), counts)?;
         out.emit(&None, counts)
     }
@@ -123,5 +128,23 @@ mod tests {
                 ("null".to_string(), counts.to_string()),
             ]
         );
+    }
+
+    /// Two Latin-1 names that differ in one byte keep two keys.
+    #[test]
+    fn names_that_are_not_utf8_keep_their_bytes() {
+        use mr_core::input::listing::InputSource;
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mut keys = Vec::new();
+        for name in [&b"caf\xe9.txt"[..], b"caf\xe8.txt"] {
+            let path = dir.path().join(std::ffi::OsStr::from_bytes(name));
+            std::fs::write(&path, b"x\n").unwrap();
+            let uri = InputSource::Path(path).uri();
+            let recs = with_emitter(|out| CountFile.map(WholeFile::new(uri.as_str()), out));
+            keys.push(recs[0].0.clone());
+        }
+        assert!(keys[0].ends_with("caf%E9.txt\""), "{keys:?}");
+        assert!(keys[1].ends_with("caf%E8.txt\""), "{keys:?}");
     }
 }
