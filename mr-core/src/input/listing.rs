@@ -157,10 +157,32 @@ impl InputFile {
     fn stream(path: &Path) -> InputFile {
         InputFile {
             source: InputSource::Stream(path.to_path_buf()),
-            display: path.display().to_string(),
+            display: display_name(path),
             size: 0,
             compression: Compression::None,
             id: None,
+        }
+    }
+}
+
+/// The name an input file is shown by (in errors, `_bad_records`, the
+/// mapper's context): its path, or, when the path is not UTF-8 (a Latin-1
+/// name from an old FTP drop), its `file://` URI, whose escapes keep every
+/// byte: shown lossily, two such names that differ in one byte were one.
+///
+/// ```
+/// use std::os::unix::ffi::OsStrExt;
+/// use mr_core::input::listing::display_name;
+/// let latin1 = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/logs/caf\xe9.log"));
+/// assert_eq!(display_name(latin1), "file:///logs/caf%E9.log");
+/// assert_eq!(display_name("logs/café.log".as_ref()), "logs/café.log");
+/// ```
+pub fn display_name(path: &Path) -> String {
+    match path.to_str() {
+        Some(s) => s.to_string(),
+        None => {
+            let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+            InputSource::Path(absolute).uri()
         }
     }
 }
@@ -843,7 +865,7 @@ impl Walk {
             }
             return Ok(());
         }
-        let display = path.display().to_string();
+        let display = display_name(path);
         if let Some(id) = file_id(&meta) {
             // The device and inode alone: a log growing while it is listed
             // shows another size and time under its second name.
