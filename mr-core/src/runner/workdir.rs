@@ -7,7 +7,9 @@
 //! at the other temp dirs in the same place: one whose lock can be taken
 //! belongs to a dead run and is removed, and the run says on stderr how much
 //! it freed. A live run's dir is never touched, so concurrent runs on one
-//! temp dir are safe. A temp dir is always removed with its lock file last
+//! temp dir are safe. Only this user's own dirs are swept, never through a
+//! link (in a shared `/tmp`, another user's "dead run" could be swapped for
+//! a link to a directory of ours). A temp dir is always removed with its lock file last
 //! (by its run, by a forced exit, by a later run), so a removal cut short
 //! leaves the lock for the next run to find. Dirs without `owner.lock` (from
 //! older versions of mr) are left alone, unless empty and over a minute
@@ -139,7 +141,11 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
         if !PREFIXES.iter().any(|p| name.starts_with(p)) {
             continue;
         }
-        if !e.file_type().is_ok_and(|t| t.is_dir()) {
+        // Only this user's dirs, never through a link: in a shared temp
+        // dir (/tmp, sticky) nobody else can rename or replace an entry
+        // of ours, where another user's "dead run" could be swapped for a
+        // link to a directory of ours between the lock and the removal.
+        if !e.file_type().is_ok_and(|t| t.is_dir()) || !owned_by_me(&e.path()) {
             continue;
         }
         let dir = e.path();
@@ -161,6 +167,9 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
         let Ok(Some(_dead)) = OwnerLock::take_if_dead(&dir.join(OWNER_LOCK)) else {
             continue;
         };
+        if !owned_by_me(&dir) {
+            continue;
+        }
         let size = disk_usage(&dir);
         if remove_lock_last(&dir).is_ok() {
             n += 1;
@@ -168,6 +177,14 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
         }
     }
     (n, bytes)
+}
+
+/// Whether `path` itself (not a link's target) is a directory this user
+/// owns.
+fn owned_by_me(path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    fs::symlink_metadata(path).is_ok_and(|m| m.is_dir() && m.uid() == me)
 }
 
 /// How old an empty temp dir without a lock file must be to be removed.
@@ -302,6 +319,32 @@ mod tests {
         assert_eq!(remove_stale(root.path()).0, 1);
         assert!(!empty.exists());
         assert!(with_data.exists(), "not ours to judge: data and no lock");
+    }
+
+    /// In a shared temp dir, a link named as a dead run's dir is never
+    /// followed, and another user's dead run's dir is theirs to remove
+    /// (a dir of theirs could be swapped for a link to one of ours between
+    /// the lock and the removal).
+    #[test]
+    fn only_this_users_own_dirs_are_swept() {
+        use std::os::unix::fs::{MetadataExt, chown};
+        let root = tempfile::tempdir().unwrap();
+        let victim = root.path().join("victim");
+        fs::create_dir(&victim).unwrap();
+        fs::write(victim.join(OWNER_LOCK), "1\n").unwrap();
+        fs::write(victim.join("precious"), "x").unwrap();
+        std::os::unix::fs::symlink(&victim, root.path().join("mr-job-link")).unwrap();
+        assert_eq!(remove_stale(root.path()).0, 0);
+        assert!(victim.join("precious").exists());
+        if rustix::process::geteuid().is_root() {
+            let theirs = root.path().join("mr-job-theirs");
+            fs::create_dir(&theirs).unwrap();
+            fs::write(theirs.join(OWNER_LOCK), "1\n").unwrap();
+            chown(&theirs, Some(65534), Some(65534)).unwrap();
+            assert_eq!(remove_stale(root.path()).0, 0);
+            assert!(theirs.join(OWNER_LOCK).exists());
+            assert_eq!(fs::metadata(&theirs).unwrap().uid(), 65534);
+        }
     }
 
     /// A temp dir is the user's alone, and a `$TMPDIR` that is no
