@@ -1074,6 +1074,11 @@ fn a_bad_tmpdir_is_named_and_not_made() {
         assert!(stderr(&o).contains("($TMPDIR)"), "{}", stderr(&o));
     }
     assert!(!w.path("no").exists());
+    // An empty TMPDIR is none: /tmp, as for mktemp and Python's tempfile.
+    ok(w.mr_env(
+        &["run", "word_count", "-q", "-i", "in.txt"],
+        &[("TMPDIR", "")],
+    ));
 }
 
 /// A power cut cannot be had in a test; what makes an output survive one

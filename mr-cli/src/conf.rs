@@ -20,7 +20,9 @@
 //! takes a path (`tmp_dir`, `hadoop_bin`, `files`, ...), a leading `~` is
 //! the home directory and `$NAME` or `${NAME}` an environment variable, as
 //! mrjob expands them (`tmp_dir = "/scratch/$USER"`); the shell does that
-//! on the command line, nobody in a file. An unset variable is an error.
+//! on the command line, nobody in a file. An unset variable is an error
+//! (mrjob keeps its name, and a directory named `$USER` was made); `$$` is
+//! a `$` of the path itself.
 
 use anyhow::{Context as _, bail};
 use std::path::{Path, PathBuf};
@@ -171,6 +173,8 @@ pub fn args(
 /// assert_eq!(expand_path("~/tmp").unwrap(), format!("{home}/tmp"));
 /// assert_eq!(expand_path("/s/${HOME}x/$HOME").unwrap(), format!("/s/{home}x/{home}"));
 /// assert_eq!(expand_path("/a~b/$").unwrap(), "/a~b/$");
+/// assert_eq!(expand_path("/a/$$HOME").unwrap(), "/a/$HOME");
+/// assert!(expand_path("~root/x").is_err());
 /// assert!(expand_path("/s/$MR_SURELY_UNSET_VARIABLE").is_err());
 /// ```
 pub fn expand_path(path: &str) -> anyhow::Result<String> {
@@ -181,6 +185,9 @@ pub fn expand_path(path: &str) -> anyhow::Result<String> {
             out.push_str(&var("HOME")?);
             r
         }
+        // `~user`: not looked up; said, rather than made as a directory
+        // named so.
+        Some(_) => bail!("~user is not expanded here: give the full path"),
         _ => path,
     };
     let mut chars = rest.char_indices().peekable();
@@ -190,6 +197,12 @@ pub fn expand_path(path: &str) -> anyhow::Result<String> {
             continue;
         }
         let after = &rest[i + 1..];
+        if after.starts_with('$') {
+            // `$$`: a `$` of the path itself.
+            out.push('$');
+            chars.next();
+            continue;
+        }
         let (name, len) = if let Some(braced) = after.strip_prefix('{') {
             match braced.find('}') {
                 Some(end) => (&braced[..end], end + 2),

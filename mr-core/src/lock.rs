@@ -21,6 +21,8 @@ pub struct OwnerLock {
     file: File,
     path: PathBuf,
     remove_on_drop: bool,
+    /// Another user's lock file, held read-only: nothing is written in it.
+    read_only: bool,
     /// For a lock removed on drop: removed by a forced exit too (the
     /// watchdog's, which skips drops), so that none is left behind.
     _forced: Option<crate::cancel::RemoveOnExit>,
@@ -99,6 +101,7 @@ impl OwnerLock {
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: true,
+                read_only: false,
                 _forced: Some(crate::cancel::remove_on_forced_exit(path)),
                 previous,
             };
@@ -117,7 +120,24 @@ impl OwnerLock {
         let file = File::open(path).ok()?;
         Some(
             match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) if same_file(&file, path) => fs::remove_file(path).map(|()| None),
+                Ok(()) if same_file(&file, path) => match fs::remove_file(path) {
+                    Ok(()) => Ok(None),
+                    // A directory with the sticky bit (/tmp, a shared
+                    // scratch): only its owner may remove it. Held
+                    // read-only, it is ours all the same: kept, and no pid
+                    // or note written in it.
+                    Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
+                        Ok(Some(Claim::Acquired(OwnerLock {
+                            previous: read_text(&file),
+                            file,
+                            path: path.to_path_buf(),
+                            remove_on_drop: false,
+                            read_only: true,
+                            _forced: None,
+                        })))
+                    }
+                    Err(e) => Err(e),
+                },
                 Ok(()) => Ok(None), // replaced meanwhile: look again
                 Err(e) if e == Errno::WOULDBLOCK => Ok(Some(Claim::Held {
                     pid: read_pid(&file).filter(|&p| is_alive(p)),
@@ -142,6 +162,7 @@ impl OwnerLock {
             file,
             path: path.to_path_buf(),
             remove_on_drop: false,
+            read_only: false,
             _forced: None,
             previous: String::new(),
         })
@@ -157,6 +178,7 @@ impl OwnerLock {
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: false,
+                read_only: false,
                 _forced: None,
             })),
             Err(e) if e == Errno::WOULDBLOCK => Ok(None),
@@ -184,6 +206,9 @@ impl OwnerLock {
     /// assert!(matches!(OwnerLock::claim(&p).unwrap(), Claim::Held { pid: Some(p) } if p == pid));
     /// ```
     pub fn note(&self, note: &str) -> io::Result<()> {
+        if self.read_only {
+            return Ok(()); // another user's file, held read-only (see `claim`)
+        }
         let mut text = format!("{}\n", std::process::id());
         if !note.is_empty() {
             text.push_str(note.lines().next().unwrap_or_default());

@@ -142,9 +142,15 @@ impl OutputDir {
         let mut replace_empty = false;
         if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
             // Said before --overwrite is suggested, which refuses a link.
-            let to = fs::canonicalize(&target)
-                .map(|t| format!(" (to {})", printable_line(&t.display().to_string())))
-                .unwrap_or_default();
+            let to = match fs::canonicalize(&target) {
+                Ok(t) => format!(" (to {})", printable_line(&t.display().to_string())),
+                Err(_) => fs::read_link(&target)
+                    .map(|t| {
+                        let t = printable_line(&t.display().to_string()).into_owned();
+                        format!(" (to {t}, which does not exist)")
+                    })
+                    .unwrap_or_default(),
+            };
             return Err(Error::OutputUnwritable(format!(
                 "the output {} is a symbolic link{to}: the output is put in place by a rename, \
                  which would replace the link, not write where it points; give the directory \

@@ -102,8 +102,12 @@ impl WorkDir {
 /// assert!(root.is_dir());
 /// ```
 pub fn default_root() -> Result<PathBuf> {
-    let root = std::env::temp_dir();
-    let from = if std::env::var_os("TMPDIR").is_some() {
+    // An empty TMPDIR is none (as for mktemp and Python's tempfile).
+    let root = match std::env::var_os("TMPDIR") {
+        Some(t) if t.is_empty() => PathBuf::from("/tmp"),
+        _ => std::env::temp_dir(),
+    };
+    let from = if std::env::var_os("TMPDIR").is_some_and(|t| !t.is_empty()) {
         "$TMPDIR"
     } else {
         "the system's temp dir"
@@ -138,7 +142,12 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        if !PREFIXES.iter().any(|p| name.starts_with(p)) {
+        // Named as mr names them: PREFIX and six random letters or digits.
+        let ours = |p: &&str| {
+            name.strip_prefix(*p)
+                .is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+        };
+        if !PREFIXES.iter().any(ours) {
             continue;
         }
         // Only this user's dirs, never through a link: in a shared temp
@@ -306,9 +315,9 @@ mod tests {
     #[test]
     fn an_old_empty_dir_without_a_lock_goes() {
         let root = tempfile::tempdir().unwrap();
-        let empty = root.path().join("mr-job-cut01");
+        let empty = root.path().join("mr-job-cut001");
         fs::create_dir(&empty).unwrap();
-        let with_data = root.path().join("mr-job-cut02");
+        let with_data = root.path().join("mr-job-cut002");
         fs::create_dir(&with_data).unwrap();
         fs::write(with_data.join("spill"), "x").unwrap();
         assert_eq!(remove_stale(root.path()).0, 0); // young: kept
@@ -333,7 +342,7 @@ mod tests {
         fs::create_dir(&victim).unwrap();
         fs::write(victim.join(OWNER_LOCK), "1\n").unwrap();
         fs::write(victim.join("precious"), "x").unwrap();
-        std::os::unix::fs::symlink(&victim, root.path().join("mr-job-link")).unwrap();
+        std::os::unix::fs::symlink(&victim, root.path().join("mr-job-link01")).unwrap();
         assert_eq!(remove_stale(root.path()).0, 0);
         assert!(victim.join("precious").exists());
         if rustix::process::geteuid().is_root() {
