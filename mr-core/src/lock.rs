@@ -114,8 +114,9 @@ impl OwnerLock {
     /// user's, left by a run of theirs (a shared group directory). `flock`
     /// needs only a file open for reading: if its owner is dead, the file
     /// is removed (while held, see `claim`), `Ok(None)`, for `claim` to
-    /// make its own; if alive, [`Claim::Held`]. `None` when it cannot even
-    /// be read: the caller's error stands.
+    /// make its own, or, where it cannot be removed (a sticky directory),
+    /// held read-only as it is; if alive, [`Claim::Held`]. `None` when it
+    /// cannot even be read: the caller's error stands.
     fn claim_foreign(path: &Path) -> Option<io::Result<Option<Claim>>> {
         let file = File::open(path).ok()?;
         Some(

@@ -7,13 +7,14 @@
 //! at the other temp dirs in the same place: one whose lock can be taken
 //! belongs to a dead run and is removed, and the run says on stderr how much
 //! it freed. A live run's dir is never touched, so concurrent runs on one
-//! temp dir are safe. Only this user's own dirs are swept, never through a
-//! link (in a shared `/tmp`, another user's "dead run" could be swapped for
-//! a link to a directory of ours). A temp dir is always removed with its lock file last
-//! (by its run, by a forced exit, by a later run), so a removal cut short
-//! leaves the lock for the next run to find. Dirs without `owner.lock` (from
-//! older versions of mr) are left alone, unless empty and over a minute
-//! old (a removal cut between the lock and the dir).
+//! temp dir are safe. Only this user's own dirs named as mr names them are
+//! swept, never through a link (in a shared `/tmp`, another user's "dead
+//! run" could be swapped for a link to a directory of ours). A temp dir is
+//! always removed with its lock file last (by its run, by a forced exit, by
+//! a later run), so a removal cut short leaves the lock for the next run to
+//! find. Dirs without `owner.lock` (from older versions of mr) are left
+//! alone, unless empty and over a minute old (a removal cut between the
+//! lock and the dir).
 
 use crate::error::{Error, Result};
 use crate::lock::OwnerLock;
