@@ -366,25 +366,29 @@ fn files_under(dir: &Path) -> usize {
         .sum()
 }
 
-/// A run to `out` whose map task spills many small files into `scratch`.
-fn spilling_run(w: &Workdir) -> Child {
+/// The options of a run to `out` whose map task spills many small files
+/// (of [`spilling_input`]) into `scratch`.
+const SPILLING: [&str; 6] = ["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"];
+
+/// `in.txt`, for a [`SPILLING`] run.
+fn spilling_input(w: &Workdir) {
     let text: String = (0..400_000)
         .map(|i| format!("w{i} x{}\n", i % 100))
         .collect();
     w.write("in.txt", text);
-    spawn(
-        w,
-        "panic_on",
-        "in.txt",
-        &["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"],
-        Stdio::null(),
-    )
+}
+
+/// A [`SPILLING`] run, with `more` options.
+fn spilling_run(w: &Workdir, more: &[&str]) -> Child {
+    spilling_input(w);
+    let args = [&SPILLING[..], more].concat();
+    spawn(w, "panic_on", "in.txt", &args, Stdio::null())
 }
 
 #[test]
 fn sigint_during_map_and_spills() {
     let w = Workdir::new();
-    let mut child = spilling_run(&w);
+    let mut child = spilling_run(&w, &[]);
     let scratch = w.path("scratch");
     let r = signal_when(&mut child, "-INT", || files_under(&scratch) >= 4);
     assert_stopped_cleanly(&w, "-INT", r);
@@ -424,7 +428,7 @@ fn sigterm_during_merge_passes() {
 #[test]
 fn sigquit_exits_at_once_leaving_nothing_behind() {
     let w = Workdir::new();
-    let mut child = spilling_run(&w);
+    let mut child = spilling_run(&w, &[]);
     let scratch = w.path("scratch");
     let (code, took, err) = signal_when(&mut child, "-QUIT", || files_under(&scratch) >= 4);
     assert!(err.contains("quit by SIGQUIT"), "{err}");
@@ -438,18 +442,7 @@ fn sigquit_exits_at_once_leaving_nothing_behind() {
 #[test]
 fn a_signal_and_its_echo_are_one_stop() {
     let w = Workdir::new();
-    let text: String = (0..400_000)
-        .map(|i| format!("w{i} x{}\n", i % 100))
-        .collect();
-    w.write("in.txt", text);
-    let extra = ["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"];
-    let mut child = spawn(
-        &w,
-        "panic_on",
-        "in.txt",
-        &[&extra[..], &["--report", "run.json"]].concat(),
-        Stdio::null(),
-    );
+    let mut child = spilling_run(&w, &["--report", "run.json"]);
     let scratch = w.path("scratch");
     let pid = child.id().to_string();
     let r = signal_when(&mut child, "-TERM", || {
@@ -483,10 +476,7 @@ fn a_signal_and_its_echo_are_one_stop() {
 #[test]
 fn a_signal_ignored_at_start_stays_ignored() {
     let w = Workdir::new();
-    let text: String = (0..400_000)
-        .map(|i| format!("w{i} x{}\n", i % 100))
-        .collect();
-    w.write("in.txt", text);
+    spilling_input(&w);
     let mut child = Command::new("sh")
         .args([
             "-c",
@@ -494,7 +484,7 @@ fn a_signal_ignored_at_start_stays_ignored() {
             "sh",
         ])
         .args(["run", "panic_on", "-i", "in.txt", "--tmp-dir", "scratch"])
-        .args(["-o", "out", "--sort-buffer-mb", "0.05", "-j", "1"])
+        .args(SPILLING)
         .current_dir(w.dir.path())
         .stdin(Stdio::null())
         .stdout(Stdio::null())

@@ -35,6 +35,16 @@ pub struct Counters {
     groups: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
+/// A counter's group or name as [`Counters`] keeps it: a comma as a
+/// semicolon (borrowed when there is none).
+fn stored(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.contains(',') {
+        std::borrow::Cow::Owned(s.replace(',', ";"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
 impl Counters {
     /// Adds `amount` to counter `(group, name)`.
     ///
@@ -51,31 +61,27 @@ impl Counters {
     /// assert_eq!(c.get("words", "(1, 'a')"), 2);
     /// ```
     pub fn add(&mut self, group: &str, name: &str, amount: i64) {
-        // Look up with borrowed strings first: counters are bumped per record.
-        // A name with a comma is never found so (it is kept with a
-        // semicolon), and goes the slow way.
-        if let Some(v) = self.groups.get_mut(group).and_then(|g| g.get_mut(name)) {
+        // Look up with borrowed strings first: counters are bumped per
+        // record. A name with a comma is looked up as it is kept.
+        let (group, name) = (stored(group), stored(name));
+        if let Some(v) = self.groups.get_mut(&*group).and_then(|g| g.get_mut(&*name)) {
             *v += amount;
             return;
         }
-        let v = self
+        *self
             .groups
-            .entry(group.replace(',', ";"))
+            .entry(group.into_owned())
             .or_default()
-            .entry(name.replace(',', ";"))
-            .or_default();
-        *v += amount;
+            .entry(name.into_owned())
+            .or_default() += amount;
     }
 
     /// The value of a counter, 0 if never set (commas read as semicolons,
     /// as [`Counters::add`] stores them).
     pub fn get(&self, group: &str, name: &str) -> i64 {
-        if group.contains(',') || name.contains(',') {
-            return self.get(&group.replace(',', ";"), &name.replace(',', ";"));
-        }
         self.groups
-            .get(group)
-            .and_then(|g| g.get(name))
+            .get(&*stored(group))
+            .and_then(|g| g.get(&*stored(name)))
             .copied()
             .unwrap_or(0)
     }

@@ -104,14 +104,9 @@ impl WorkDir {
 /// ```
 pub fn default_root() -> Result<PathBuf> {
     // An empty TMPDIR is none (as for mktemp and Python's tempfile).
-    let root = match std::env::var_os("TMPDIR") {
-        Some(t) if t.is_empty() => PathBuf::from("/tmp"),
-        _ => std::env::temp_dir(),
-    };
-    let from = if std::env::var_os("TMPDIR").is_some_and(|t| !t.is_empty()) {
-        "$TMPDIR"
-    } else {
-        "the system's temp dir"
+    let (root, from) = match std::env::var_os("TMPDIR").filter(|t| !t.is_empty()) {
+        Some(t) => (PathBuf::from(t), "$TMPDIR"),
+        None => (PathBuf::from("/tmp"), "the system's temp dir"),
     };
     let why = match fs::metadata(&root) {
         Ok(m) if m.is_dir() => return Ok(root),
