@@ -153,7 +153,7 @@ impl Mapper for CountValues {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Dictionary {
     /// Column -> values in id order, with their counts.
-    pub columns: BTreeMap<String, Vec<(String, u64)>>,
+    pub columns: BTreeMap<String, Values>,
 }
 
 impl Dictionary {
@@ -165,30 +165,40 @@ impl Dictionary {
     /// let d = Dictionary::from_counts([
     ///     "[\"user\",\"bob\"]\t1", "[\"user\",\"ann\"]\t3", "[\"user\",\"cy\"]\t1",
     /// ].iter().map(|l| l.as_bytes())).unwrap();
-    /// let ids: Vec<_> = d.columns["user"].iter().map(|(v, _)| v.as_str()).collect();
+    /// let ids: Vec<_> = d.columns["user"].iter().map(|(v, _)| v).collect();
     /// assert_eq!(ids, ["ann", "bob", "cy"]); // 3, then 1 and 1 by value
     /// ```
     pub fn from_counts<'a>(
         lines: impl IntoIterator<Item = &'a [u8]>,
     ) -> Result<Dictionary, crate::Error> {
-        let mut columns: BTreeMap<String, Vec<(String, u64)>> = BTreeMap::new();
+        let mut counted = Counted::default();
         for line in lines {
-            if line.trim_ascii().is_empty() {
-                continue;
+            counted.add(line)?;
+        }
+        Ok(counted.dictionary())
+    }
+
+    /// [`from_counts`](Self::from_counts) of the lines of the files at
+    /// `paths`, read a line at a time: stage 1's output of a day of
+    /// clicklogs can hold millions of distinct URLs.
+    pub fn from_count_files(paths: &[PathBuf]) -> Result<Dictionary, crate::Error> {
+        use std::io::BufRead;
+        let mut counted = Counted::default();
+        let mut line = Vec::new();
+        for path in paths {
+            let file =
+                std::fs::File::open(path).map_err(|e| crate::Error::io("reading", path, e))?;
+            let mut reader = std::io::BufReader::with_capacity(1 << 20, file);
+            loop {
+                line.clear();
+                match reader.read_until(b'\n', &mut line) {
+                    Ok(0) => break,
+                    Ok(_) => counted.add(line.strip_suffix(b"\n").unwrap_or(&line))?,
+                    Err(e) => return Err(crate::Error::io("reading", path, e)),
+                }
             }
-            let (k, v) = split_record(line);
-            let bad = |e: serde_json::Error| crate::Error::Format {
-                what: "categorical value counts".into(),
-                reason: format!("{e}: {}", crate::error::snippet(line)),
-            };
-            let (col, value): (String, String) = serde_json::from_slice(k).map_err(bad)?;
-            let count: u64 = serde_json::from_slice(v).map_err(bad)?;
-            columns.entry(col).or_default().push((value, count));
         }
-        for values in columns.values_mut() {
-            values.sort_unstable_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-        }
-        Ok(Dictionary { columns })
+        Ok(counted.dictionary())
     }
 
     /// This run's dictionaries renumbered to keep the ids of `previous` (an
@@ -204,41 +214,34 @@ impl Dictionary {
     /// let monday = counts(&["[\"user\",\"bob\"]\t2", "[\"user\",\"ann\"]\t1"]);
     /// let tuesday = counts(&["[\"user\",\"cy\"]\t5", "[\"user\",\"ann\"]\t9"]);
     /// let kept = tuesday.keeping_ids_of(&monday);
-    /// assert_eq!(kept.columns["user"], [("bob".into(), 0), ("ann".into(), 9), ("cy".into(), 5)]);
+    /// assert_eq!(kept.columns["user"].to_vec(), [("bob".into(), 0), ("ann".into(), 9), ("cy".into(), 5)]);
     /// ```
     pub fn keeping_ids_of(self, previous: &Dictionary) -> Dictionary {
         self.keeping_ids(previous.clone())
     }
 
     /// [`keeping_ids_of`](Self::keeping_ids_of), taking `previous`: its
-    /// values are moved, not copied (a store holds millions).
+    /// values are kept where they are, their counts replaced by this run's
+    /// (a store holds millions).
     fn keeping_ids(mut self, previous: Dictionary) -> Dictionary {
-        for (col, old) in previous.columns {
+        for (col, mut values) in previous.columns {
             let new = self.columns.remove(&col).unwrap_or_default();
-            // Which of this run's values `old` has, and their counts.
+            // Which of this run's values `previous` has, and their counts.
             let mut taken = vec![false; new.len()];
-            let mut values: Vec<(String, u64)> = {
-                let at: FxHashMap<&str, usize> = new
-                    .iter()
-                    .enumerate()
-                    .map(|(i, (v, _))| (v.as_str(), i))
-                    .collect();
-                old.into_iter()
-                    .map(|(v, _)| {
-                        let n = at.get(v.as_str()).map_or(0, |&i| {
-                            taken[i] = true;
-                            new[i].1
-                        });
-                        (v, n)
-                    })
-                    .collect()
-            };
-            // `new` is in id order already; keep only the values `old` lacks.
-            values.extend(
-                new.into_iter()
-                    .zip(taken)
-                    .filter_map(|(e, taken)| (!taken).then_some(e)),
-            );
+            let at = Index::of(&new);
+            for id in 0..values.len() {
+                values.counts[id] = at.find(&new, values.value(id)).map_or(0, |i| {
+                    taken[i] = true;
+                    new.counts[i]
+                });
+            }
+            drop(at);
+            // `new` is in id order already; add only the values `previous` lacks.
+            for ((v, n), taken) in new.iter().zip(taken) {
+                if !taken {
+                    values.push(v, n);
+                }
+            }
             if !values.is_empty() {
                 self.columns.insert(col, values);
             }
@@ -303,7 +306,7 @@ impl Dictionary {
         let mut files = Vec::new();
         for (col, values) in &self.columns {
             let path = dir.join(format!("{}.jsonl", file_name(col)));
-            write_file(&path, |w| write_entries(w, pairs(values)))
+            write_file(&path, |w| write_entries(w, values.iter()))
                 .map_err(|e| crate::Error::io("writing", &path, e))?;
             files.push(path);
         }
@@ -317,26 +320,217 @@ impl Dictionary {
         let mut out = Dictionary::default();
         for col in columns {
             let path = dir.join(format!("{}.jsonl", file_name(col)));
-            let mut values = Vec::new();
+            let mut values = Values::default();
             let mut lines = Vec::new(); // each value's line number, for errors
             each_entry(&path, |i, e| {
-                values.push((e.value.into_owned(), e.count));
+                values.push(&e.value, e.count);
                 lines.push(i);
             })?;
-            let mut seen: FxHashMap<&str, usize> =
-                FxHashMap::with_capacity_and_hasher(values.len(), Default::default());
-            for (id, (value, _)) in values.iter().enumerate() {
-                if let Some(first) = seen.insert(value, id) {
-                    return Err(crate::Error::Format {
-                        what: format!("dictionary {}:{}", path.display(), lines[id] + 1),
-                        reason: format!("value {value:?} has id {first} already"),
-                    });
-                }
+            if let Some((first, id)) = Index::of(&values).twice {
+                return Err(crate::Error::Format {
+                    what: format!("dictionary {}:{}", path.display(), lines[id] + 1),
+                    reason: format!("value {:?} has id {first} already", values.value(id)),
+                });
             }
-            drop(seen);
             out.columns.insert(col.clone(), values);
         }
         Ok(out)
+    }
+}
+
+/// A column's values in id order, each with its count. The text of all of
+/// them is in one buffer: a value costs its bytes and 16 more, where a
+/// `String` each cost 50-60 more (a store holds millions, and a day of
+/// clicklogs millions of distinct URLs).
+///
+/// ```
+/// use mr_core::categorical::Values;
+/// let mut v = Values::default();
+/// v.push("ann", 3);
+/// v.push("", 2); // the empty string is a value too
+/// v.push("bob", 1);
+/// assert_eq!(v.len(), 3);
+/// assert_eq!(v.get(1), Some(("", 2)));
+/// assert_eq!(v.get(2), Some(("bob", 1)));
+/// assert_eq!(v.get(3), None);
+/// assert_eq!(v.to_vec(), [("ann".to_string(), 3), ("".to_string(), 2), ("bob".to_string(), 1)]);
+/// assert_eq!(v, [("ann", 3), ("", 2), ("bob", 1)].into_iter().collect());
+/// ```
+#[derive(Clone, Default, PartialEq, Eq)]
+pub struct Values {
+    /// Every value's text, one after the other.
+    text: String,
+    /// Where each value's text ends in `text`.
+    ends: Vec<usize>,
+    /// Each value's count.
+    counts: Vec<u64>,
+}
+
+impl Values {
+    /// Adds `value` with `count`: its id is the number of values before it.
+    pub fn push(&mut self, value: &str, count: u64) {
+        self.text.push_str(value);
+        self.ends.push(self.text.len());
+        self.counts.push(count);
+    }
+
+    /// How many values there are.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there is none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// The value of id `id` and its count.
+    pub fn get(&self, id: usize) -> Option<(&str, u64)> {
+        Some((
+            self.text.get(self.start(id)..*self.ends.get(id)?)?,
+            self.counts[id],
+        ))
+    }
+
+    /// The values and their counts, in id order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, u64)> + '_ {
+        (0..self.len()).map(|id| (self.value(id), self.counts[id]))
+    }
+
+    /// The values and their counts, each value a `String` of its own.
+    pub fn to_vec(&self) -> Vec<(String, u64)> {
+        self.iter().map(|(v, n)| (v.to_string(), n)).collect()
+    }
+
+    /// The value of `id`, an id below [`len`](Self::len).
+    fn value(&self, id: usize) -> &str {
+        &self.text[self.start(id)..self.ends[id]]
+    }
+
+    /// Where the text of `id` starts.
+    fn start(&self, id: usize) -> usize {
+        id.checked_sub(1).map_or(0, |i| self.ends[i])
+    }
+
+    /// The same values ordered by descending count, then by value (bytes):
+    /// the order of fresh ids.
+    fn by_count(&self) -> Values {
+        let mut order: Vec<usize> = (0..self.len()).collect();
+        order.sort_unstable_by(|&a, &b| {
+            (self.counts[b].cmp(&self.counts[a])).then_with(|| self.value(a).cmp(self.value(b)))
+        });
+        let mut sorted = Values {
+            text: String::with_capacity(self.text.len()),
+            ends: Vec::with_capacity(self.len()),
+            counts: Vec::with_capacity(self.len()),
+        };
+        for id in order {
+            sorted.push(self.value(id), self.counts[id]);
+        }
+        sorted
+    }
+}
+
+impl fmt::Debug for Values {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl<S: AsRef<str>> FromIterator<(S, u64)> for Values {
+    fn from_iter<I: IntoIterator<Item = (S, u64)>>(iter: I) -> Values {
+        let mut values = Values::default();
+        for (v, n) in iter {
+            values.push(v.as_ref(), n);
+        }
+        values
+    }
+}
+
+/// The ids of a [`Values`]' values, found by value: a hash table of ids,
+/// the text left where it is (8 bytes a value, not a `String` key).
+struct Index {
+    table: hashbrown::HashTable<usize>,
+    /// The first value found there twice: its two ids (the first is the
+    /// one the index finds).
+    twice: Option<(usize, usize)>,
+}
+
+impl Index {
+    /// Indexes every value of `values`.
+    fn of(values: &Values) -> Index {
+        let mut index = Index {
+            table: hashbrown::HashTable::with_capacity(values.len()),
+            twice: None,
+        };
+        for (id, v) in (0..values.len()).map(|id| (id, values.value(id))) {
+            let at = index.table.entry(
+                hash_of(v),
+                |&i| values.value(i) == v,
+                |&i| hash_of(values.value(i)),
+            );
+            match at {
+                hashbrown::hash_table::Entry::Occupied(first) => {
+                    index.twice = index.twice.or(Some((*first.get(), id)));
+                }
+                hashbrown::hash_table::Entry::Vacant(slot) => {
+                    slot.insert(id);
+                }
+            }
+        }
+        index
+    }
+
+    /// The id of `value` in `values` (those this index was made of).
+    fn find(&self, values: &Values, value: &str) -> Option<usize> {
+        self.table
+            .find(hash_of(value), |&i| values.value(i) == value)
+            .copied()
+    }
+}
+
+/// The hash of a value in an [`Index`] (FxHash: fast on short strings).
+fn hash_of(value: &str) -> u64 {
+    use std::hash::BuildHasher;
+    rustc_hash::FxBuildHasher.hash_one(value)
+}
+
+/// Stage 1's counts as read, each column's values in the order they came.
+#[derive(Default)]
+struct Counted(BTreeMap<String, Values>);
+
+impl Counted {
+    /// Adds one `["column","value"] TAB count` line (a blank one is none).
+    fn add(&mut self, line: &[u8]) -> Result<(), crate::Error> {
+        /// A string borrowed from the line unless it holds an escape.
+        #[derive(Deserialize)]
+        struct Text<'a>(#[serde(borrow)] Cow<'a, str>);
+        if line.trim_ascii().is_empty() {
+            return Ok(());
+        }
+        let (k, v) = split_record(line);
+        let bad = |e: serde_json::Error| crate::Error::Format {
+            what: "categorical value counts".into(),
+            reason: format!("{e}: {}", crate::error::snippet(line)),
+        };
+        let (Text(col), Text(value)): (Text, Text) = serde_json::from_slice(k).map_err(bad)?;
+        let count: u64 = serde_json::from_slice(v).map_err(bad)?;
+        match self.0.get_mut(col.as_ref()) {
+            Some(values) => values.push(&value, count),
+            None => self
+                .0
+                .entry(col.into_owned())
+                .or_default()
+                .push(&value, count),
+        }
+        Ok(())
+    }
+
+    /// The dictionaries: each column's values numbered by descending count,
+    /// then by value.
+    fn dictionary(self) -> Dictionary {
+        let columns = self.0.into_iter().map(|(c, v)| (c, v.by_count())).collect();
+        Dictionary { columns }
     }
 }
 
@@ -466,11 +660,6 @@ fn write_file(
     w.into_inner().map_err(std::io::IntoInnerError::into_error)
 }
 
-/// A column's values and counts, borrowed, for [`write_entries`].
-fn pairs(values: &[(String, u64)]) -> impl Iterator<Item = (&str, u64)> {
-    values.iter().map(|(v, n)| (v.as_str(), *n))
-}
-
 /// Where a run's categorical ids come from.
 #[derive(Debug, Clone)]
 pub enum IdSource {
@@ -533,14 +722,12 @@ type Sizes = BTreeMap<String, usize>;
 /// let day2 = store.assign(counts(&["[\"user\",\"cy\"]\t5"]), &cols).unwrap();
 /// // Day 1 run again with other values: bob and cy keep their ids.
 /// let again = store.assign(counts(&["[\"user\",\"dee\"]\t1", "[\"user\",\"bob\"]\t1"]), &cols).unwrap();
-/// let ids = |d: &Dictionary| d.columns["user"].iter().map(|(v, _)| v.clone()).collect::<Vec<_>>();
+/// let ids = |d: &Dictionary| d.columns["user"].iter().map(|(v, _)| v.to_string()).collect::<Vec<_>>();
 /// assert_eq!(ids(&day1), ["bob", "ann"]);
 /// assert_eq!(ids(&day2), ["bob", "ann", "cy"]);
 /// assert_eq!(ids(&again), ["bob", "ann", "cy", "dee"]);
-/// assert_eq!(Dictionary::read(&d.path().join("ids"), &cols).unwrap(), Dictionary {
-///     columns: [("user".to_string(), vec![("bob".into(), 3), ("ann".into(), 1),
-///                                         ("cy".into(), 5), ("dee".into(), 1)])].into(),
-/// });
+/// let stored = Dictionary::read(&d.path().join("ids"), &cols).unwrap();
+/// assert_eq!(stored.columns["user"], [("bob", 3), ("ann", 1), ("cy", 5), ("dee", 1)].into_iter().collect());
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Store {
@@ -675,7 +862,7 @@ impl Store {
         let stored_counts: BTreeMap<String, Vec<u64>> = stored
             .columns
             .iter()
-            .map(|(c, v)| (c.clone(), v.iter().map(|e| e.1).collect()))
+            .map(|(c, v)| (c.clone(), v.counts.clone()))
             .collect();
         let mut run = counted.keeping_ids(stored);
         for c in columns {
@@ -691,7 +878,8 @@ impl Store {
                 )));
             }
             // The store's counts: the sums of every run's.
-            let total = pairs(values)
+            let total = values
+                .iter()
                 .enumerate()
                 .map(|(i, (v, n))| (v, n.saturating_add(old.get(i).copied().unwrap_or(0))));
             self.replace(&format!("{}.jsonl", file_name(col)), |w| {
@@ -778,8 +966,29 @@ pub struct EncodeColumns {
     ids: Arc<OnceLock<std::result::Result<Ids, String>>>,
 }
 
-/// Each column's strings and their ids.
-type Ids = FxHashMap<String, FxHashMap<String, u64>>;
+/// Each column's ids of the values its run counted.
+type Ids = FxHashMap<String, ColumnIds>;
+
+/// One column's values that a run counted, each with its id (in the
+/// count's place), and their index.
+struct ColumnIds {
+    values: Values,
+    index: Index,
+}
+
+impl ColumnIds {
+    /// The id of `value`, if the run counted it.
+    fn get(&self, value: &str) -> Option<u64> {
+        let at = self.index.find(&self.values, value)?;
+        Some(self.values.counts[at])
+    }
+}
+
+impl fmt::Debug for ColumnIds {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.values.iter()).finish()
+    }
+}
 
 impl EncodeColumns {
     /// Encodes `columns` with the dictionaries in `dir` (read in `init`).
@@ -793,10 +1002,15 @@ impl EncodeColumns {
 
     /// Encodes `columns` with `dict`, the dictionaries this run just wrote
     /// into `dir`: taken as they are in memory, not read back (a store's
-    /// dictionary can hold millions of values).
-    pub fn with_dictionary(dir: PathBuf, columns: Vec<String>, dict: &Dictionary) -> Self {
+    /// dictionary can hold millions of values), each column's dropped
+    /// once its ids are held.
+    pub fn with_dictionary(dir: PathBuf, columns: Vec<String>, dict: Dictionary) -> Self {
         let enc = EncodeColumns::new(dir, columns);
-        let ids = ids_of(dict.columns.iter().map(|(c, v)| (c.as_str(), v.as_slice())));
+        let ids = dict
+            .columns
+            .into_iter()
+            .map(|(c, values)| (c, ids_of(&values)))
+            .collect();
         let _ = enc.ids.set(Ok(ids));
         enc
     }
@@ -804,30 +1018,35 @@ impl EncodeColumns {
     /// The dictionaries' ids, as read by [`Mapper::init`].
     fn read_ids(&self) -> std::result::Result<Ids, String> {
         let d = Dictionary::read(&self.dir, &self.columns).map_err(|e| e.to_string())?;
-        Ok(ids_of(
-            d.columns.iter().map(|(c, v)| (c.as_str(), v.as_slice())),
-        ))
+        Ok(d.columns
+            .into_iter()
+            .map(|(c, v)| (c, ids_of(&v)))
+            .collect())
     }
 }
 
-/// Each column's ids of the values this run counted. A value with the
+/// A column's ids of the values this run counted. A value with the
 /// count 0 (one an earlier run or the store gave an id to, not seen in
 /// this run) is in none of the rows, so it is not held: with a store of
 /// millions of usernames, a day's run holds its own day's. (Were one of
 /// them in a row after all, the row would fail as "not in its
 /// dictionary", never take another id.)
-fn ids_of<'a>(columns: impl Iterator<Item = (&'a str, &'a [(String, u64)])>) -> Ids {
-    columns
-        .map(|(c, values)| {
-            let m = values
-                .iter()
-                .enumerate()
-                .filter(|(_, (_, count))| *count > 0)
-                .map(|(i, (v, _))| (v.clone(), i as u64))
-                .collect();
-            (c.to_string(), m)
-        })
-        .collect()
+fn ids_of(values: &Values) -> ColumnIds {
+    let counted = || values.iter().enumerate().filter(|(_, (_, n))| *n > 0);
+    let (len, text) = counted().fold((0, 0), |(len, text), (_, (v, _))| (len + 1, text + v.len()));
+    let mut held = Values {
+        text: String::with_capacity(text),
+        ends: Vec::with_capacity(len),
+        counts: Vec::with_capacity(len),
+    };
+    for (id, (v, _)) in counted() {
+        held.push(v, id as u64);
+    }
+    let index = Index::of(&held);
+    ColumnIds {
+        values: held,
+        index,
+    }
 }
 
 impl Mapper for EncodeColumns {
@@ -859,7 +1078,7 @@ impl Mapper for EncodeColumns {
                 None => Encoded::Raw(raw),
                 Some(ids) => match as_string(raw) {
                     Ok(Some(v)) => match ids.get(v.as_ref()) {
-                        Some(&id) => Encoded::Id(id),
+                        Some(id) => Encoded::Id(id),
                         None => {
                             return Err(JobError::msg(format!(
                                 "value {v:?} of column {name} is not in its dictionary"
@@ -950,7 +1169,7 @@ mod tests {
         assert_eq!(c.get(COUNTERS, NOT_A_STRING), 1);
         let d = Dictionary::from_counts(counts.iter().map(|l| l.as_bytes())).unwrap();
         assert_eq!(
-            d.columns["u"],
+            d.columns["u"].to_vec(),
             [("bob".into(), 3), ("ann".into(), 1), ("cy".into(), 1)]
         );
         let dir = tempfile::tempdir().unwrap();
@@ -962,7 +1181,7 @@ mod tests {
         let (mut first, second) = (enc.0.clone(), enc.0.clone());
         assert!(second.ids.get().is_none());
         first.init(&TaskContext::default()).unwrap();
-        assert!(matches!(second.ids.get(), Some(Ok(ids)) if ids["u"]["bob"] == 0));
+        assert!(matches!(second.ids.get(), Some(Ok(ids)) if ids["u"].get("bob") == Some(0)));
         let (out, _) = run_in_memory(&enc, &rows).unwrap();
         assert_eq!(
             out,
@@ -986,7 +1205,7 @@ mod tests {
         let dict = Dictionary {
             columns: [(
                 "u".to_string(),
-                vec![("old".into(), 0), ("bob".into(), 2), ("ann".into(), 1)],
+                [("old", 0), ("bob", 2), ("ann", 1)].into_iter().collect(),
             )]
             .into(),
         };
@@ -994,14 +1213,16 @@ mod tests {
         dict.write(dir.path()).unwrap();
         let cols = vec!["u".to_string()];
         let read = EncodeColumns::new(dir.path().to_path_buf(), cols.clone());
-        let held = EncodeColumns::with_dictionary(dir.path().to_path_buf(), cols, &dict);
-        assert_eq!(
-            read.read_ids(),
-            Ok(held.ids.get().unwrap().clone().unwrap())
-        );
+        let held = EncodeColumns::with_dictionary(dir.path().to_path_buf(), cols, dict);
         let ids = read.read_ids().unwrap();
-        assert_eq!(ids["u"].len(), 2);
-        assert_eq!((ids["u"]["bob"], ids["u"]["ann"]), (1, 2));
+        let held_ids = held.ids.get().unwrap().as_ref().unwrap();
+        assert_eq!(format!("{ids:?}"), format!("{held_ids:?}"));
+        assert_eq!(ids["u"].values.len(), 2);
+        assert_eq!(
+            (ids["u"].get("bob"), ids["u"].get("ann")),
+            (Some(1), Some(2))
+        );
+        assert_eq!(ids["u"].get("old"), None);
         let (out, _) = run_in_memory(&EncodeJob(held.clone()), &[r#"{"u":"ann"}"#]).unwrap();
         assert_eq!(out, ["null\t{\"u\":2}"]);
         let e = run_in_memory(&EncodeJob(held), &[r#"{"u":"old"}"#]).unwrap_err();
@@ -1084,14 +1305,14 @@ mod tests {
             let prev = Dictionary::from_counts(lines(&old).iter().map(|l| l.as_bytes())).unwrap();
             let now = Dictionary::from_counts(lines(&new).iter().map(|l| l.as_bytes())).unwrap();
             let grown = now.clone().keeping_ids_of(&prev);
-            let values = grown.columns.get("c").cloned().unwrap_or_default();
-            let before = prev.columns.get("c").cloned().unwrap_or_default();
+            let values = grown.columns.get("c").map(Values::to_vec).unwrap_or_default();
+            let before = prev.columns.get("c").map(Values::to_vec).unwrap_or_default();
             proptest::prop_assert_eq!(values.len(), old.keys().chain(new.keys()).collect::<std::collections::BTreeSet<_>>().len());
             for (id, (v, _)) in before.iter().enumerate() {
                 proptest::prop_assert_eq!(&values[id].0, v);
             }
             let tail: Vec<_> = values[before.len()..].to_vec();
-            let expected: Vec<_> = now.columns.get("c").cloned().unwrap_or_default()
+            let expected: Vec<_> = now.columns.get("c").map(Values::to_vec).unwrap_or_default()
                 .into_iter().filter(|(v, _)| !old.contains_key(v)).collect();
             proptest::prop_assert_eq!(tail, expected);
             for (v, n) in &values {
@@ -1167,7 +1388,7 @@ mod tests {
                 }
                 let mut reference: Vec<(String, u64)> = counts.into_iter().collect();
                 reference.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(&y.0)));
-                proptest::prop_assert_eq!(&dict.columns[col], &reference);
+                proptest::prop_assert_eq!(&dict.columns[col].to_vec(), &reference);
             }
             let mut names: Vec<_> = std::fs::read_dir(&out).unwrap()
                 .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -1179,8 +1400,8 @@ mod tests {
                 .lines()
                 .map(|l| {
                     let v: serde_json::Value = serde_json::from_str(l.split_once('\t').unwrap().1).unwrap();
-                    let u = &dict.columns["u"][v["u"].as_u64().unwrap() as usize].0;
-                    let a = &dict.columns["a"][v["a"].as_u64().unwrap() as usize].0;
+                    let u = dict.columns["u"].get(v["u"].as_u64().unwrap() as usize).unwrap().0;
+                    let a = dict.columns["a"].get(v["a"].as_u64().unwrap() as usize).unwrap().0;
                     format!("{{\"u\":\"{u}\",\"a\":\"{a}\",\"n\":{}}}", v["n"])
                 })
                 .collect();
@@ -1214,8 +1435,8 @@ mod tests {
                 let before = Dictionary::read(store.dir(), &cols).unwrap();
                 let values: Vec<(String, u64)> = run.clone().into_iter().collect();
                 let dict = store.assign(counted(&values), &cols).unwrap();
-                let ids = &dict.columns["c"];
-                let old = before.columns.get("c").cloned().unwrap_or_default();
+                let ids = &dict.columns["c"].to_vec();
+                let old = before.columns.get("c").map(Values::to_vec).unwrap_or_default();
                 proptest::prop_assert!(ids.len() >= old.len());
                 for ((v, _), (w, _)) in ids.iter().zip(&old) {
                     proptest::prop_assert_eq!(v, w);
@@ -1228,12 +1449,12 @@ mod tests {
                 given.push(dict);
             }
             let last = Dictionary::read(store.dir(), &cols).unwrap();
-            let all = &last.columns["c"];
+            let all = &last.columns["c"].to_vec();
             let distinct: std::collections::BTreeSet<&String> = all.iter().map(|(v, _)| v).collect();
             proptest::prop_assert_eq!(distinct.len(), all.len(), "a value with two ids");
             for dict in &given {
                 for (id, (v, _)) in dict.columns["c"].iter().enumerate() {
-                    proptest::prop_assert_eq!(&all[id].0, v);
+                    proptest::prop_assert_eq!(all[id].0.as_str(), v);
                 }
             }
             for (v, n) in all {
@@ -1276,13 +1497,13 @@ mod tests {
                 .collect()
         });
         let last = Dictionary::read(&dir, &cols).unwrap();
-        let all = &last.columns["c"];
+        let all = &last.columns["c"].to_vec();
         let distinct: std::collections::BTreeSet<&String> = all.iter().map(|(v, _)| v).collect();
         assert_eq!(distinct.len(), all.len());
         assert_eq!(all.iter().map(|(_, n)| n).sum::<u64>(), 6 * 5 * 8);
         for dict in &given {
             for (id, (v, _)) in dict.columns["c"].iter().enumerate() {
-                assert_eq!(&all[id].0, v, "id {id}");
+                assert_eq!(all[id].0, v, "id {id}");
             }
         }
     }

@@ -727,18 +727,10 @@ fn encode_categorical(
     if odd > 0 {
         counters.add(COUNTERS, NOT_A_STRING, odd);
     }
-    let mut lines = Vec::new();
-    for p in parts_of(&counted)? {
-        lines.extend_from_slice(&std::fs::read(&p).map_err(|e| Error::io("reading", &p, e))?);
-    }
-    let dict = ids.assign(
-        Dictionary::from_counts(lines.split(|&b| b == b'\n'))?,
-        columns,
-    )?;
+    let dict = ids.assign(Dictionary::from_count_files(&parts_of(&counted)?)?, columns)?;
     let dict = every_column(dict);
     dict.write(dict_dir)?;
-    let encode = EncodeColumns::with_dictionary(dict_dir.to_path_buf(), columns.to_vec(), &dict);
-    drop(dict);
+    let encode = EncodeColumns::with_dictionary(dict_dir.to_path_buf(), columns.to_vec(), dict);
     let encoded = stage(&EncodeJob(encode), &sub("categorical-encoded", u64::MAX))?;
     parts_of(&encoded)
 }
