@@ -522,6 +522,76 @@ fn overwrite_never_replaces_the_input_a_file_or_a_dir_of_other_files() {
     assert!(w.path("data/out/_SUCCESS").exists());
 }
 
+/// The same input and output by two paths that no link resolves: a bind
+/// mount (an automounted `/home` and its `/export/home` are alike, and a
+/// case-insensitive disk's `wc` and `WC`). `--overwrite` replaced the input
+/// with the output, a report through the alias replaced an input file, and
+/// a dictionary store inside the input was read back as events. Each is
+/// now refused, whatever the path. Run in a mount namespace of its own
+/// (`unshare -m`), so the mount is gone with it; where that is not
+/// permitted the test says so and checks nothing.
+#[test]
+fn an_input_reached_through_a_bind_mount_is_still_the_input() {
+    let w = Workdir::new();
+    w.write("real/logs/a.jsonl", "{\"page_url\": \"/x\"}\n");
+    fs::create_dir_all(w.path("alias")).unwrap();
+    let probe = Command::new("unshare")
+        .args(["-m", "true"])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: unshare -m is not permitted here");
+        return;
+    }
+    ok(w.mr(&[
+        "run",
+        "url_views",
+        "-q",
+        "-i",
+        "real/logs",
+        "-o",
+        "real/counts",
+    ]));
+    let before = snapshot(w.dir.path());
+    let mr = MR;
+    let alias = w.path("alias");
+    let real = w.path("real");
+    let cases = [
+        (
+            "--overwrite",
+            "run word_count -q -i alias/counts -o real/counts --overwrite",
+            "contains the input",
+        ),
+        (
+            "--report",
+            "run url_views -q -i real/logs -o out --report alias/logs/a.jsonl",
+            "would replace an input",
+        ),
+        (
+            "--dictionary-store",
+            "run events_table -q -i real/logs -o table --dictionary-store alias/logs/ids",
+            "inside the input",
+        ),
+    ];
+    for (what, args, says) in cases {
+        let script = format!("mount --bind \"$1\" \"$2\" && exec \"$3\" {args}");
+        let o = Command::new("unshare")
+            .args(["-m", "sh", "-c", &script, "sh"])
+            .arg(&real)
+            .arg(&alias)
+            .arg(mr)
+            .current_dir(w.dir.path())
+            .output()
+            .unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{what}: {e}");
+        assert!(e.contains(says), "{what}: {e}");
+        let mut now = snapshot(w.dir.path());
+        now.retain(|p, _| !p.starts_with("_tmp"));
+        assert_eq!(now, before, "{what}: files changed");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Bounds.
 

@@ -21,6 +21,7 @@
 //! - [`options`]: the job's own options, files and jobconf;
 //! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
 //! - [`lock`]: owner locks that keep runs apart and mark their files as live;
+//! - [`paths`]: paths compared by what they name (links, bind mounts, case);
 //! - [`categorical`]: consistent integer ids for string columns.
 //!
 //! ## A word count
@@ -88,6 +89,7 @@ mod map_task;
 pub mod options;
 pub mod output;
 pub mod panics;
+pub mod paths;
 pub mod protocol;
 mod reduce_task;
 pub mod reducers;

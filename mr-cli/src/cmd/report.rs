@@ -301,47 +301,42 @@ pub fn check_not_run_data(
         return Ok(()); // a stream, no file of the run's
     };
     let shown = || mr_core::error::printable_path(path);
-    let absolute = |p: &Path| std::path::absolute(p).ok();
-    if output.is_some_and(|o| absolute(o) == absolute(path)) {
+    // Paths compared by what they name (mr_core::paths): an input or the
+    // output reached through a bind mount, or in another case on a
+    // case-insensitive disk, is still the run's.
+    use mr_core::paths::{is_within, same};
+    if output.is_some_and(|o| same(o, path)) {
         anyhow::bail!(
             "--report {}: that is the output directory: give a file",
             shown()
         );
     }
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    // Where the report would land: the file, or, new, its directory.
-    let report = path
-        .canonicalize()
-        .or_else(|_| dir_of(path).canonicalize())
-        .ok();
     for input in inputs.iter().map(Path::new) {
-        let Ok(input) = input.canonicalize() else {
+        if !input.exists() || !is_within(path, input) {
             continue; // stdin, a glob, a URI: not a file of this machine
-        };
-        let Some(report) = report.as_ref().filter(|r| r.starts_with(&input)) else {
-            continue;
-        };
+        }
         if path.exists() {
             anyhow::bail!(
                 "--report {} would replace an input of the run ({}): write the report \
                  elsewhere",
                 shown(),
-                mr_core::error::printable_path(&input)
+                mr_core::error::printable_path(input)
             );
         }
         // A new file among the inputs: the next run would read it as one,
         // unless its name is one readers skip.
-        if report.is_dir() && !name.starts_with(['_', '.']) {
+        if input.is_dir() && !name.starts_with(['_', '.']) {
             anyhow::bail!(
                 "--report {}: in an input directory ({}), the next run would read the report \
                  as input; name it _{name} (readers skip names starting with _ or .), or \
                  write it elsewhere",
                 shown(),
-                mr_core::error::printable_path(&input)
+                mr_core::error::printable_path(input)
             );
         }
     }
-    let in_output = output.is_some_and(|o| absolute(o) == absolute(dir_of(path)));
+    let in_output = output.is_some_and(|o| same(o, dir_of(path)));
     if in_output && mr_core::output::commit::written_by_a_job(&name) {
         anyhow::bail!(
             "--report {}: a name the output's own files use (part-*, _SUCCESS, _bad_records, \

@@ -57,16 +57,24 @@ impl InputSource {
     /// The input as a URI, as mrjob's local runner gives it to a task:
     /// `file://` and the absolute path (`-` for stdin). A name's bytes that
     /// are not UTF-8 (a Latin-1 name from a Windows share) are written
-    /// `%XX`, so that two such names stay two keys.
+    /// `%XX`, and then so is every `%` of the name (`%25`), as in a name
+    /// that holds `%` and two hex digits already: so each URI names one
+    /// file (`caf\xE9` is `caf%E9`, a file named `caf%E9` is `caf%25E9`),
+    /// and [`percent_decoded`] gives the name back. Any other name is
+    /// written as it is, as mrjob writes it.
     ///
     /// ```
     /// use mr_core::input::InputSource;
     /// assert_eq!(InputSource::Path("/logs/a.gz".into()).uri(), "file:///logs/a.gz");
+    /// assert_eq!(InputSource::Path("/logs/50% off.log".into()).uri(), "file:///logs/50% off.log");
+    /// assert_eq!(InputSource::Path("/logs/caf%E9".into()).uri(), "file:///logs/caf%25E9");
     /// assert_eq!(InputSource::Stdin.uri(), "-");
     /// # #[cfg(unix)] {
     /// use std::os::unix::ffi::OsStrExt;
     /// let latin1 = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/logs/caf\xe9 \xe9t\xe9.log"));
     /// assert_eq!(InputSource::Path(latin1.into()).uri(), "file:///logs/caf%E9 %E9t%E9.log");
+    /// let both = std::path::Path::new(std::ffi::OsStr::from_bytes(b"/logs/50%\xe9"));
+    /// assert_eq!(InputSource::Path(both.into()).uri(), "file:///logs/50%25%E9");
     /// # }
     /// ```
     pub fn uri(&self) -> String {
@@ -74,17 +82,73 @@ impl InputSource {
             InputSource::Stdin => "-".to_string(),
             InputSource::Path(p) | InputSource::Stream(p) => {
                 let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                let bytes = abs.as_os_str().as_encoded_bytes();
                 let mut uri = String::from("file://");
-                for chunk in abs.as_os_str().as_encoded_bytes().utf8_chunks() {
-                    uri.push_str(chunk.valid());
-                    for b in chunk.invalid() {
-                        uri.push_str(&format!("%{b:02X}"));
+                match std::str::from_utf8(bytes) {
+                    Ok(name) if !has_percent_escape(name) => uri.push_str(name),
+                    _ => {
+                        for chunk in bytes.utf8_chunks() {
+                            for c in chunk.valid().chars() {
+                                match c {
+                                    '%' => uri.push_str("%25"),
+                                    c => uri.push(c),
+                                }
+                            }
+                            for b in chunk.invalid() {
+                                uri.push_str(&format!("%{b:02X}"));
+                            }
+                        }
                     }
                 }
                 uri
             }
         }
     }
+}
+
+/// Whether `s` holds a `%` followed by two hex digits.
+///
+/// ```
+/// use mr_core::input::listing::has_percent_escape;
+/// assert!(has_percent_escape("caf%e9"));
+/// assert!(!has_percent_escape("50% off"));
+/// assert!(!has_percent_escape("%4"));
+/// ```
+pub fn has_percent_escape(s: &str) -> bool {
+    s.as_bytes()
+        .windows(3)
+        .any(|w| w[0] == b'%' && w[1].is_ascii_hexdigit() && w[2].is_ascii_hexdigit())
+}
+
+/// The bytes of `s` with each `%XX` (two hex digits) decoded: the name
+/// that [`InputSource::uri`] wrote with escapes.
+///
+/// ```
+/// use mr_core::input::listing::percent_decoded;
+/// assert_eq!(percent_decoded("caf%E9 %25E9 50%"), b"caf\xe9 %E9 50%");
+/// ```
+pub fn percent_decoded(s: &str) -> Vec<u8> {
+    let raw = s.as_bytes();
+    let mut bytes = Vec::with_capacity(raw.len());
+    let mut i = 0;
+    while i < raw.len() {
+        let hex = raw
+            .get(i + 1..i + 3)
+            .filter(|h| h.iter().all(u8::is_ascii_hexdigit))
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match hex {
+            Some(b) if raw[i] == b'%' => {
+                bytes.push(b);
+                i += 3;
+            }
+            _ => {
+                bytes.push(raw[i]);
+                i += 1;
+            }
+        }
+    }
+    bytes
 }
 
 /// A URI's scheme (`hdfs` of `hdfs://nn/x`), if it has one: letters, digits,

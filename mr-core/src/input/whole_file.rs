@@ -234,33 +234,16 @@ fn place(uri: &str, env: impl Fn(&str) -> Option<String>) -> Place {
     }
 }
 
-/// The file a `file:` URI's path names: itself, or, when no file has that
-/// name, the name with its `%XX` escapes decoded, if that one exists (the
-/// local runner writes a name's bytes that are not UTF-8 as `%XX`, see
-/// [`crate::input::InputSource::uri`]).
+/// The file a `file:` URI's path names: the path with its `%XX` escapes
+/// decoded ([`crate::input::InputSource::uri`] writes a name so when its
+/// bytes are not UTF-8 or it holds `%XX` itself), or, when no file has
+/// that name, the path as it is (a manifest written by hand).
 fn local_path(path: &str) -> PathBuf {
     let p = PathBuf::from(path);
-    if !path.contains('%') || p.exists() {
+    if !crate::input::listing::has_percent_escape(path) {
         return p;
     }
-    let raw = path.as_bytes();
-    let mut bytes = Vec::with_capacity(raw.len());
-    let mut i = 0;
-    while i < raw.len() {
-        let hex = raw
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok());
-        match hex.map(|h| u8::from_str_radix(h, 16)) {
-            Some(Ok(b)) if raw[i] == b'%' => {
-                bytes.push(b);
-                i += 3;
-            }
-            _ => {
-                bytes.push(raw[i]);
-                i += 1;
-            }
-        }
-    }
+    let bytes = crate::input::listing::percent_decoded(path);
     #[cfg(unix)]
     let decoded =
         PathBuf::from(<std::ffi::OsString as std::os::unix::ffi::OsStringExt>::from_vec(bytes));
@@ -477,9 +460,19 @@ mod tests {
         let uri = crate::input::InputSource::Path(dir.path().join(name)).uri();
         assert!(uri.ends_with("/caf%E9.txt"), "{uri}");
         assert_eq!(WholeFile::new(&uri).read_text().unwrap(), "x\n");
-        // A name that is literally `%E9` is itself.
-        std::fs::write(dir.path().join("caf%E9.txt"), "y\n").unwrap();
-        assert_eq!(WholeFile::new(&uri).read_text().unwrap(), "y\n");
+        // A file named `caf%E9.txt` beside it has a URI of its own, and
+        // each URI opens its own file.
+        let literal = dir.path().join("caf%E9.txt");
+        std::fs::write(&literal, "y\n").unwrap();
+        let literal_uri = crate::input::InputSource::Path(literal.clone()).uri();
+        assert!(literal_uri.ends_with("/caf%25E9.txt"), "{literal_uri}");
+        assert_eq!(WholeFile::new(&uri).read_text().unwrap(), "x\n");
+        assert_eq!(WholeFile::new(&literal_uri).read_text().unwrap(), "y\n");
+        // A manifest written by hand with the name as it is still opens it
+        // (when no file has the name it decodes to).
+        std::fs::remove_file(dir.path().join(name)).unwrap();
+        let by_hand = format!("file://{}", literal.display());
+        assert_eq!(WholeFile::new(&by_hand).read_text().unwrap(), "y\n");
     }
 
     #[test]

@@ -565,8 +565,7 @@ fn categorical_ids(
     }
     // A store inside the output would be replaced with it; inside an
     // input, its files would be read as logs by the next run.
-    let store = resolved(dir);
-    let inside = |p: &Path| store.starts_with(resolved(p));
+    let inside = |p: &Path| crate::paths::is_within(dir, p);
     if inside(out) {
         return Err(Error::Config(format!(
             "--dictionary-store {} is inside the output {}: keep the store apart, as runs \
@@ -603,37 +602,6 @@ fn check_store_holds_no_input(
             s.dir().display()
         ))
     })
-}
-
-/// `p` as the kernel would find it, for comparing two paths either of
-/// which may not exist yet: absolute, with its existing part's links and
-/// `..` resolved, and the part that does not exist yet appended with `.`
-/// and `..` taken by name. So `logs/../logs/ids`, `nosuch/../logs/ids` and
-/// `logs/ids` are one path, before any of them exists.
-fn resolved(p: &Path) -> PathBuf {
-    use std::path::Component;
-    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
-    let mut out = PathBuf::new();
-    let mut exists = true;
-    for c in abs.components() {
-        match c {
-            Component::Prefix(_) | Component::RootDir => out.push(c),
-            Component::CurDir => {}
-            Component::ParentDir => {
-                out.pop();
-            }
-            Component::Normal(name) => {
-                out.push(name);
-                if exists {
-                    match std::fs::canonicalize(&out) {
-                        Ok(real) => out = real,
-                        Err(_) => exists = false,
-                    }
-                }
-            }
-        }
-    }
-    out
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
@@ -882,7 +850,7 @@ fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
     let Some(tmp) = tmp else {
         return Ok(());
     };
-    if resolved(tmp).starts_with(resolved(out)) {
+    if crate::paths::is_within(tmp, out) {
         return Err(Error::Config(format!(
             "--tmp-dir {} is inside the output directory {}: the run's temporary files would be \
              in its output; give a --tmp-dir outside it",
@@ -896,13 +864,15 @@ fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
 /// Refuses an output directory that is, or contains, an input: `--overwrite`
 /// would delete the input.
 fn check_output_not_input(out: &Path, inputs: &[InputFile]) -> Result<()> {
-    let Ok(out_abs) = std::fs::canonicalize(out) else {
-        return Ok(()); // does not exist yet
-    };
+    if !out.exists() {
+        return Ok(());
+    }
+    // By identity too: `-i /alias/counts -o /real/counts --overwrite`
+    // through a bind mount, or `-o x/WC` on a case-insensitive disk.
+    let mut within = crate::paths::Within::new(out);
     for f in inputs {
         if let InputSource::Path(p) = &f.source
-            && let Ok(p) = std::fs::canonicalize(p)
-            && p.starts_with(&out_abs)
+            && within.contains(p)
         {
             return Err(Error::Config(format!(
                 "the output directory {} contains the input {}",

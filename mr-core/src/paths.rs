@@ -1,0 +1,189 @@
+//! Paths compared by what they name, not by how they are written.
+//!
+//! A run refuses an output that holds its input, a `--tmp-dir` or a
+//! dictionary store inside its output, a report over an input: checks that
+//! must hold however the user spells the paths. Two spellings of one
+//! directory are not always told apart by resolving links and `..`
+//! ([`resolved`]): a bind mount, an automounted home (`/home/ann` and
+//! `/export/home/ann`) or a case-insensitive filesystem (exFAT, a Samba
+//! share: `logs/wc` and `logs/WC`) name one directory by two paths. So a
+//! directory is also known by its identity, the device and inode numbers
+//! the kernel gives it ([`Within`]).
+
+use std::collections::HashSet;
+use std::path::{Component, Path, PathBuf};
+
+/// `p` as the kernel would find it, for comparing two paths either of
+/// which may not exist yet: absolute, with its existing part's links and
+/// `..` resolved, and the part that does not exist yet appended with `.`
+/// and `..` taken by name. So `logs/../logs/ids`, `nosuch/../logs/ids` and
+/// `logs/ids` are one path, before any of them exists.
+///
+/// ```
+/// use mr_core::paths::resolved;
+/// let d = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(d.path().join("logs")).unwrap();
+/// let one = resolved(&d.path().join("logs/../logs/ids"));
+/// assert_eq!(one, resolved(&d.path().join("nosuch/../logs/ids")));
+/// assert_eq!(one, resolved(&d.path().join("logs/ids")));
+/// ```
+pub fn resolved(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut out = PathBuf::new();
+    let mut exists = true;
+    for c in abs.components() {
+        match c {
+            Component::Prefix(_) | Component::RootDir => out.push(c),
+            Component::CurDir => {}
+            Component::ParentDir => {
+                out.pop();
+            }
+            Component::Normal(name) => {
+                out.push(name);
+                if exists {
+                    match std::fs::canonicalize(&out) {
+                        Ok(real) => out = real,
+                        Err(_) => exists = false,
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Whether `path` is `dir` or inside it, by [`resolved`] paths or by the
+/// identity of `dir` among `path`'s ancestors (neither need exist).
+///
+/// ```
+/// use mr_core::paths::is_within;
+/// let d = tempfile::tempdir().unwrap();
+/// let out = d.path().join("out");
+/// std::fs::create_dir(&out).unwrap();
+/// assert!(is_within(&out.join("part-00000"), &out));
+/// assert!(is_within(&out, &out));
+/// assert!(is_within(&d.path().join("out/../out/x"), &out));
+/// assert!(!is_within(&d.path().join("out2"), &out));
+/// // Through a link to it: one directory.
+/// # #[cfg(unix)] {
+/// std::os::unix::fs::symlink(&out, d.path().join("link")).unwrap();
+/// assert!(is_within(&d.path().join("link/x"), &out));
+/// # }
+/// // Neither exists yet: their paths tell.
+/// assert!(is_within(&d.path().join("new/ids"), &d.path().join("new")));
+/// ```
+pub fn is_within(path: &Path, dir: &Path) -> bool {
+    Within::new(dir).contains(path)
+}
+
+/// Whether `a` and `b` are one file or directory: by [`resolved`] paths,
+/// or by the identity of their nearest existing ancestors and the names
+/// below them (neither need exist).
+///
+/// ```
+/// use mr_core::paths::same;
+/// let d = tempfile::tempdir().unwrap();
+/// assert!(same(d.path(), &d.path().join("x/..")));
+/// assert!(!same(d.path(), &d.path().join("x")));
+/// # #[cfg(unix)] {
+/// std::os::unix::fs::symlink(d.path(), d.path().join("link")).unwrap();
+/// assert!(same(&d.path().join("new/out"), &d.path().join("link/new/out")));
+/// # }
+/// ```
+pub fn same(a: &Path, b: &Path) -> bool {
+    resolved(a) == resolved(b)
+        || anchor(&resolved(a)).is_some_and(|k| anchor(&resolved(b)) == Some(k))
+}
+
+/// A file's identity: its device and inode numbers (links followed).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Identity {
+    dev: u64,
+    ino: u64,
+}
+
+/// The identity of what `path` names, if it exists.
+#[cfg(unix)]
+fn identity(path: &Path) -> Option<Identity> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(path).ok()?;
+    Some(Identity {
+        dev: meta.dev(),
+        ino: meta.ino(),
+    })
+}
+
+/// No identity to compare by here: paths alone tell.
+#[cfg(not(unix))]
+fn identity(_: &Path) -> Option<Identity> {
+    None
+}
+
+/// The identity of the nearest existing ancestor of `real` (a [`resolved`]
+/// path; itself if it exists) and the names below it.
+fn anchor(real: &Path) -> Option<(Identity, PathBuf)> {
+    real.ancestors().find_map(|a| {
+        let tail = real.strip_prefix(a).ok()?;
+        Some((identity(a)?, tail.to_path_buf()))
+    })
+}
+
+/// One directory, asked about many paths ([`Within::contains`]): each
+/// ancestor directory is looked at once however many files it holds (an
+/// input of 100,000 files in a few directories is a few `stat`s).
+pub struct Within {
+    /// The directory's path, [`resolved`].
+    path: PathBuf,
+    /// Its nearest existing ancestor's identity (its own if it exists),
+    /// and the names below that.
+    anchor: Option<(Identity, PathBuf)>,
+    /// Paths none of whose ancestors (nor themselves) has the anchor's
+    /// identity.
+    outside: HashSet<PathBuf>,
+}
+
+impl Within {
+    /// The directory `dir` (it need not exist).
+    pub fn new(dir: &Path) -> Within {
+        let path = resolved(dir);
+        Within {
+            anchor: anchor(&path),
+            path,
+            outside: HashSet::new(),
+        }
+    }
+
+    /// Whether `path` is the directory or inside it (see [`is_within`]).
+    pub fn contains(&mut self, path: &Path) -> bool {
+        let real = resolved(path);
+        if real.starts_with(&self.path) {
+            return true;
+        }
+        let Some((id, tail)) = &self.anchor else {
+            return false;
+        };
+        let mut met = false;
+        for a in real.ancestors() {
+            if self.outside.contains(a) {
+                break;
+            }
+            if identity(a) == Some(*id) {
+                met = true;
+                if real
+                    .strip_prefix(a)
+                    .is_ok_and(|rest| rest.starts_with(tail))
+                {
+                    return true;
+                }
+            }
+        }
+        if !met {
+            for a in real.ancestors() {
+                if !self.outside.insert(a.to_path_buf()) {
+                    break;
+                }
+            }
+        }
+        false
+    }
+}
