@@ -305,13 +305,23 @@ fn temp_files_are_removed_on_error_too() {
     assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
 }
 
+/// `| head -1`: exit 0, no error said, and a report that agrees (it said
+/// the run failed: a scheduler reading it marked a good run failed).
 #[test]
 fn broken_pipe_is_not_an_error() {
     let w = Workdir::new();
     let text: String = (0..200_000).map(|i| format!("w{i}\n")).collect();
     w.write("in.txt", text);
     let mut mr = Command::new(env!("CARGO_BIN_EXE_mr"))
-        .args(["run", "word_count", "-i", "in.txt", "-q"])
+        .args([
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-q",
+            "--report",
+            "r.json",
+        ])
         .current_dir(w.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -327,6 +337,16 @@ fn broken_pipe_is_not_an_error() {
     let status = mr.wait().unwrap();
     assert!(status.success(), "{status}: {err}");
     assert!(!err.contains("error"), "{err}");
+    let report: serde_json::Value =
+        serde_json::from_slice(&fs::read(w.path("r.json")).unwrap()).unwrap();
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(
+        report["stopped"]
+            .as_str()
+            .unwrap()
+            .contains("closed by its reader"),
+        "{report}"
+    );
 }
 
 // ---------------------------------------------------------------------------

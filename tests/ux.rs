@@ -588,3 +588,29 @@ fn messages_escape_control_characters_from_the_input() {
         String::from_utf8_lossy(&kept)
     );
 }
+
+/// `-` is stdout for `--report` (as `-i -` is stdin); `-o -` and `mr gen
+/// --output -` are refused rather than make a directory named `-` that
+/// `| next_tool` never sees.
+#[test]
+fn a_dash_is_stdout_or_refused_never_a_file_named_dash() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let o = w.mr(&["run", "word_count", "-q", "-i", "in.txt", "--report", "-"]);
+    ok(o.clone());
+    let out = String::from_utf8(o.stdout).unwrap();
+    let (results, report) = out.split_once('{').unwrap();
+    assert_eq!(results, "\"a\"\t2\n\"b\"\t1\n");
+    let report: serde_json::Value = serde_json::from_str(&format!("{{{report}")).unwrap();
+    assert_eq!(report["ok"], true);
+    let o = w.mr(&["run", "word_count", "-q", "-i", "in.txt", "-o", "-"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("results go to stdout"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr(&["gen", "text", "--size", "1KB", "--output", "-"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!w.path("-").exists());
+}

@@ -305,9 +305,9 @@ pub struct RunArgs {
     /// scripts and schedulers), or, when FILE ends in `.html`, one
     /// self-contained page with a task timeline, partition sizes and the
     /// heaviest keys. Written also when the run fails (`"ok": false`). A
-    /// file is written whole, then renamed into place; `/dev/stdout`,
-    /// `/dev/stderr`, a pipe or a FIFO are written through, after what mr
-    /// wrote there.
+    /// file is written whole, then renamed into place; `-` (stdout),
+    /// `/dev/stdout`, `/dev/stderr`, a pipe or a FIFO are written through,
+    /// after what mr wrote there.
     #[arg(long, value_name = "FILE")]
     pub report: Option<std::path::PathBuf>,
 

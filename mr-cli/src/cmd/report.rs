@@ -15,6 +15,16 @@ use std::time::Duration;
 pub enum Outcome<'a> {
     /// It finished.
     Finished(&'a JobReport),
+    /// It stopped early with no error after `elapsed`: its standard output
+    /// was closed by the reader (`mr run ... | head`), as `note` says. The
+    /// exit status is 0 then, and so the report says ok, with nothing
+    /// counted (the run did not get to its end).
+    Stopped {
+        /// Why, one line.
+        note: String,
+        /// Wall time until it stopped.
+        elapsed: Duration,
+    },
     /// It failed after `elapsed`, with this error (and its causes).
     Failed {
         /// The error, one line.
@@ -40,6 +50,12 @@ pub fn document(job: &str, cfg: Option<&RunConfig>, outcome: &Outcome<'_>) -> Va
         })
     });
     match outcome {
+        Outcome::Stopped { note, elapsed } => {
+            doc.insert("ok".into(), true.into());
+            doc.insert("stopped".into(), note.as_str().into());
+            doc.insert("elapsed_secs".into(), elapsed.as_secs_f64().into());
+            doc.insert("settings".into(), settings.unwrap_or(Value::Null));
+        }
         Outcome::Failed { error, elapsed } => {
             doc.insert("ok".into(), false.into());
             doc.insert("error".into(), error.as_str().into());
@@ -173,6 +189,9 @@ pub enum Destination {
 /// assert!(target(d.path()).is_err());
 /// ```
 pub fn target(path: &Path) -> anyhow::Result<Destination> {
+    if path == Path::new("-") {
+        return Ok(Destination::Stdout); // as `-i -` is stdin
+    }
     let shown = || mr_core::error::printable_path(path);
     let Ok(meta) = std::fs::symlink_metadata(path) else {
         return Ok(Destination::File(path.to_path_buf()));

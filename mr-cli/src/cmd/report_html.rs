@@ -125,6 +125,7 @@ pub fn render(doc: &Value) -> String {
     let mut h = String::new();
     let job = text(&doc["job"]);
     let ok = doc["ok"].as_bool().unwrap_or(false);
+    let stopped = doc["stopped"].as_str();
     let tasks = doc["tasks"].as_array().cloned().unwrap_or_default();
     let _ = write!(
         h,
@@ -136,7 +137,11 @@ pub fn render(doc: &Value) -> String {
         h,
         "<h1>{job} <span class={}>{}</span></h1><div class=sub>{:.2} s wall time{}</div>",
         if ok { "ok" } else { "bad" },
-        if ok { "finished" } else { "failed" },
+        match (ok, stopped) {
+            (true, Some(_)) => "stopped early",
+            (true, None) => "finished",
+            (false, _) => "failed",
+        },
         num(&doc["elapsed_secs"]),
         match doc["output_dir"].as_str() {
             Some(d) => format!(" · output in <code>{}</code>", html_escape(d)),
@@ -146,7 +151,10 @@ pub fn render(doc: &Value) -> String {
     if let Some(err) = doc["error"].as_str() {
         let _ = writeln!(h, "<div class=err>{}</div>", html_escape_lines(err));
     }
-    if ok {
+    if let Some(note) = stopped {
+        let _ = writeln!(h, "<p>{}</p>", html_escape(note));
+    }
+    if ok && stopped.is_none() {
         totals(&mut h, doc);
         phases(&mut h, doc);
         timeline(&mut h, doc, &tasks);

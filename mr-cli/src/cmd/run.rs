@@ -338,6 +338,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     if args.step_num != 0 {
         crate::usage!("--step-num is for task mode: add --mapper, --combiner or --reducer");
     }
+    if args.output.as_deref() == Some(std::path::Path::new("-")) {
+        // Not a directory named `-` that `| next_tool` never sees.
+        crate::usage!(
+            "-o -: results go to stdout when --output is left out (or give ./- for a \
+             directory of that name)"
+        );
+    }
     if args.output_format != OutputFormatArg::Lines {
         // Said before the run, not found after it: a table is not lines.
         if args.cat_output {
@@ -455,6 +462,19 @@ fn write_report(
 ) -> anyhow::Result<()> {
     let outcome = match result {
         Ok(report) => Outcome::Finished(report),
+        // Exit 0 (see run_cli): the report agrees.
+        Err(e)
+            if e.downcast_ref::<mr_core::Error>()
+                .is_some_and(|e| e.is_broken_pipe())
+                && !mr_core::cancel::requested() =>
+        {
+            Outcome::Stopped {
+                note: "standard output was closed by its reader (as with | head): the run \
+                       stopped there, with no error"
+                    .into(),
+                elapsed: started.elapsed(),
+            }
+        }
         Err(e) => Outcome::Failed {
             error: crate::error_chain(e),
             elapsed: started.elapsed(),

@@ -71,6 +71,12 @@ impl PartWriter {
         target: u64,
     ) -> anyhow::Result<Self> {
         super::check_layout(files, gz_files)?;
+        if dir == Path::new("-") {
+            anyhow::bail!(
+                "--output -: mr gen writes a directory of part files (give ./- for a directory \
+                 of that name; `cat DIR/part-*` streams them)"
+            );
+        }
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
         remove_stale_parts(dir)?;
         let gz_from = (files - gz_files) as usize;

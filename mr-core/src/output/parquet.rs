@@ -765,4 +765,51 @@ mod tests {
             "{e}"
         );
     }
+
+    /// Integers keep their values: above 2^63 - 1 an unsigned column,
+    /// with negative ones too a decimal of 20 digits (a double rounded
+    /// 18446744073709551615 to 1.8446744073709552e19, silently).
+    #[test]
+    fn integers_beyond_i64_stay_exact() {
+        use arrow_array::types::{Decimal128Type, UInt64Type};
+        use arrow_schema::DataType;
+        let d = tempfile::tempdir().unwrap();
+        let part = d.path().join("part-00000");
+        std::fs::write(
+            &part,
+            "null\t{\"u\":18446744073709551615,\"w\":-9223372036854775808,\"i\":-1}\n\
+             null\t{\"u\":7,\"w\":18446744073709551615,\"i\":9223372036854775807}\n",
+        )
+        .unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let files =
+            write_parts(&[part], &out, &ParquetOptions::default(), &none(), &pool()).unwrap();
+        let r = ParquetRecordBatchReaderBuilder::try_new(File::open(&files[0]).unwrap()).unwrap();
+        let types: Vec<_> = r
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.data_type().clone())
+            .collect();
+        assert_eq!(
+            types,
+            [
+                DataType::UInt64,
+                DataType::Decimal128(20, 0),
+                DataType::Int64
+            ]
+        );
+        let b = r.build().unwrap().next().unwrap().unwrap();
+        let u: Vec<_> = b.column(0).as_primitive::<UInt64Type>().iter().collect();
+        assert_eq!(u, [Some(u64::MAX), Some(7)]);
+        let w: Vec<_> = b
+            .column(1)
+            .as_primitive::<Decimal128Type>()
+            .iter()
+            .collect();
+        assert_eq!(w, [Some(i128::from(i64::MIN)), Some(i128::from(u64::MAX))]);
+        let i: Vec<_> = b.column(2).as_primitive::<Int64Type>().iter().collect();
+        assert_eq!(i, [Some(-1), Some(i64::MAX)]);
+    }
 }

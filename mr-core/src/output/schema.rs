@@ -34,8 +34,16 @@ pub enum Ty {
     Null,
     /// `true` / `false`.
     Bool,
-    /// Integers that fit an `i64`.
+    /// Integers that fit an `i64`, some negative (or declared integers).
     Int,
+    /// Integers from 0 up to `i64::MAX`.
+    Nat,
+    /// Integers from 0 up, some above `i64::MAX`: an unsigned column, so
+    /// that `18446744073709551615` stays itself (a double would not).
+    UInt,
+    /// Integers, some negative and some above `i64::MAX`: a decimal of 20
+    /// digits holds both exactly.
+    Wide,
     /// Other numbers (and integers mixed with them).
     Float,
     /// Strings.
@@ -64,7 +72,9 @@ impl Ty {
         match self {
             Ty::Null => "null",
             Ty::Bool => "a bool",
-            Ty::Int => "an integer",
+            Ty::Int | Ty::Nat => "an integer",
+            Ty::UInt => "an integer above 2^63 - 1",
+            Ty::Wide => "an integer of 20 digits",
             Ty::Float => "a float",
             Ty::Str => "a string",
             Ty::Timestamp => "a time (milliseconds since the epoch)",
@@ -81,11 +91,24 @@ impl Ty {
                 *self = o;
                 Ok(())
             }
-            (Ty::Int, Ty::Float) => {
+            // Integers: the narrowest column that holds them all exactly.
+            (Ty::Nat, t @ (Ty::Int | Ty::UInt | Ty::Wide)) => {
+                *self = t;
+                Ok(())
+            }
+            (Ty::Int, Ty::UInt) | (Ty::UInt, Ty::Int) => {
+                *self = Ty::Wide;
+                Ok(())
+            }
+            (Ty::Int | Ty::UInt | Ty::Wide, Ty::Nat) | (Ty::Wide, Ty::Int | Ty::UInt) => Ok(()),
+            // With other numbers, a float column (as DuckDB and Spark infer
+            // it): integers beyond 2^53 there are rounded.
+            (Ty::Int | Ty::Nat | Ty::UInt | Ty::Wide, Ty::Float) => {
                 *self = Ty::Float;
                 Ok(())
             }
-            (Ty::Float, Ty::Int) | (Ty::Timestamp, Ty::Int) => Ok(()),
+            (Ty::Float, Ty::Int | Ty::Nat | Ty::UInt | Ty::Wide)
+            | (Ty::Timestamp, Ty::Int | Ty::Nat) => Ok(()),
             (Ty::List(a), Ty::List(b)) => a.merge(*b, &format!("{path}[]")),
             (Ty::Struct(a), Ty::Struct(b)) => {
                 for (name, t) in b {
@@ -116,7 +139,9 @@ impl Ty {
             // reader knows them; Arrow's Null type is not portable).
             Ty::Null | Ty::Str => DataType::Utf8,
             Ty::Bool => DataType::Boolean,
-            Ty::Int => DataType::Int64,
+            Ty::Int | Ty::Nat => DataType::Int64,
+            Ty::UInt => DataType::UInt64,
+            Ty::Wide => DataType::Decimal128(20, 0),
             Ty::Float => DataType::Float64,
             Ty::Timestamp => DataType::Timestamp(TimeUnit::Millisecond, Some("+00:00".into())),
             Ty::List(t) => DataType::List(Arc::new(Field::new(
@@ -379,14 +404,14 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
         self.scalar(Ty::Bool)
     }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
-        self.scalar(Ty::Int)
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
+        self.scalar(if v < 0 { Ty::Int } else { Ty::Nat })
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
         self.scalar(if i64::try_from(v).is_ok() {
-            Ty::Int
+            Ty::Nat
         } else {
-            Ty::Float
+            Ty::UInt
         })
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
