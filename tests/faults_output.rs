@@ -592,6 +592,50 @@ fn an_input_reached_through_a_bind_mount_is_still_the_input() {
     }
 }
 
+/// A `--dictionary-store` to be made on a read-only disk was found
+/// unwritable only once the whole job had run. It is refused before the
+/// run: here the input is a stdin that never ends, so a run that started
+/// would never exit.
+#[test]
+fn a_dictionary_store_that_cannot_be_made_is_refused_before_the_run() {
+    let w = Workdir::new();
+    fs::create_dir_all(w.path("ro")).unwrap();
+    let probe = Command::new("unshare")
+        .args(["-m", "true"])
+        .stderr(Stdio::null())
+        .status();
+    if !probe.is_ok_and(|s| s.success()) {
+        eprintln!("skipped: unshare -m is not permitted here");
+        return;
+    }
+    let script = "mount -t tmpfs -o ro none \"$1\" && exec \"$2\" run events_table -q -i - -o table \
+                  --dictionary-store \"$1/ids\"";
+    let mut child = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(w.path("ro"))
+        .arg(MR)
+        .current_dir(w.dir.path())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open = child.stdin.take(); // never closed while we wait
+    let started = Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if started.elapsed() > Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("the run started: the store was not checked before it");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let (code, e) = finish(child);
+    assert_eq!(code, Some(1), "{e}");
+    assert!(e.contains("creating the dictionary store in"), "{e}");
+    assert!(e.contains("Read-only file system"), "{e}");
+    assert!(!w.path("table").exists());
+}
+
 // ---------------------------------------------------------------------------
 // Bounds.
 

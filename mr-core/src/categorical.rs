@@ -766,6 +766,22 @@ impl Store {
             std::fs::write(&probe, b"")
                 .map_err(|e| crate::Error::io("writing into the dictionary store", &probe, e))?;
             let _ = std::fs::remove_file(&probe);
+        } else if let Some(parent) = std::path::absolute(dir)
+            .unwrap_or_else(|_| dir.to_path_buf())
+            .ancestors()
+            .skip(1)
+            .find(|a| a.is_dir())
+        {
+            // To be made there by the first run: that it can be is said now
+            // too (a read-only disk, a directory of another user's).
+            use rustix::fs::{Access, access};
+            access(parent, Access::WRITE_OK | Access::EXEC_OK).map_err(|e| {
+                crate::Error::io(
+                    "creating the dictionary store in",
+                    parent,
+                    std::io::Error::from(e),
+                )
+            })?;
         }
         Ok(store)
     }
@@ -913,7 +929,14 @@ impl Store {
             .and_then(|()| std::fs::rename(&tmp, &path));
         written.map_err(|e| {
             let _ = std::fs::remove_file(&tmp);
-            crate::Error::io("writing the dictionary store's", &path, e)
+            crate::Error::io("writing the dictionary store's", &path, e).with_disk_full_hint(|| {
+                format!(
+                    "Free space on the disk of the dictionary store {} and run again: each of \
+                     its files is whole (replaced by a rename, and this one was not), and \
+                     the ids it has given stay given.",
+                    self.dir.display()
+                )
+            })
         })
     }
 

@@ -197,7 +197,9 @@ pub enum Error {
     /// The disk (or quota) is full: names the file, the free space and the
     /// remedy.
     #[error("{op} {}: {source}\n  {}{}. {hint}", printable_path(path),
-        if *no_inodes { "the file system has no room for new files (no free inodes)" } else { "the disk is full" },
+        if *quota { "your disk quota there is used up (quota -s shows it)" }
+        else if *no_inodes { "the file system has no room for new files (no free inodes)" }
+        else { "the disk is full" },
         free.map(|f| format!(" ({} free there)", crate::runner::workdir::human_bytes(f))).unwrap_or_default())]
     DiskFull {
         /// What we were doing.
@@ -211,6 +213,8 @@ pub enum Error {
         free: Option<u64>,
         /// No inode is free there (however many bytes are): too many files.
         no_inodes: bool,
+        /// The user's quota is used up (EDQUOT), not the disk.
+        quota: bool,
         /// What to do about it.
         hint: String,
     },
@@ -359,6 +363,10 @@ impl Error {
     /// let full = std::io::Error::from(std::io::ErrorKind::StorageFull);
     /// let e = Error::io("writing", "/tmp/x", full);
     /// assert!(e.to_string().contains("the disk is full"), "{e}");
+    /// let quota = std::io::Error::from(std::io::ErrorKind::QuotaExceeded);
+    /// let e = Error::io("writing", "/tmp/x", quota);
+    /// assert!(e.to_string().contains("your disk quota there is used up"), "{e}");
+    /// assert!(!e.to_string().contains("the disk is full"), "{e}");
     /// ```
     pub fn io(op: &'static str, path: impl Into<PathBuf>, source: io::Error) -> Error {
         let path = path.into();
@@ -367,10 +375,11 @@ impl Error {
                 op,
                 free: free_space(&path),
                 no_inodes: no_free_inodes(&path),
+                quota: source.kind() == io::ErrorKind::QuotaExceeded,
                 path,
                 source,
-                hint: "Free space on that disk, or choose --tmp-dir (temp files) or --output \
-                       on one with more room; an existing output was not replaced."
+                hint: "Free space there, or choose --tmp-dir (temp files) or --output on a \
+                       disk with more room; an existing output was not replaced."
                     .into(),
             },
             _ if matches!(source.raw_os_error(), Some(23 | 24)) => Error::TooManyOpenFiles {
@@ -398,6 +407,7 @@ impl Error {
                 source,
                 free,
                 no_inodes,
+                quota,
                 ..
             } => Error::DiskFull {
                 op,
@@ -405,6 +415,7 @@ impl Error {
                 source,
                 free,
                 no_inodes,
+                quota,
                 hint: hint(),
             },
             e => e,

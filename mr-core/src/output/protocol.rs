@@ -71,8 +71,9 @@ impl std::fmt::Display for OutputProtocol {
 impl OutputProtocol {
     /// Appends the record (JSON-encoded key and value) as one line. Returns
     /// false when that line cannot be read back as the record (the text
-    /// forms write strings unescaped: a newline in one makes two lines, a
-    /// tab in a `text` key moves where the value starts), as with mrjob's
+    /// forms write strings unescaped: a newline or carriage return in one
+    /// makes two lines, a tab in a `text` key moves where the value
+    /// starts), as with mrjob's
     /// `TextProtocol` and `RawValueProtocol`.
     ///
     /// ```
@@ -81,6 +82,7 @@ impl OutputProtocol {
     /// assert!(OutputProtocol::Text.write_record(br#""k""#, br#""v""#, &mut out));
     /// assert!(!OutputProtocol::Text.write_record(br#""a\tb""#, br#""v""#, &mut out));
     /// assert!(!OutputProtocol::RawValue.write_record(br#""k""#, br#""a\nb""#, &mut out));
+    /// assert!(!OutputProtocol::RawValue.write_record(br#""k""#, br#""c\r""#, &mut out));
     /// assert!(OutputProtocol::Json.write_record(br#""a\tb""#, br#""a\nb""#, &mut out));
     /// ```
     pub fn write_record(self, key: &[u8], value: &[u8], out: &mut Vec<u8>) -> bool {
@@ -104,8 +106,10 @@ impl OutputProtocol {
         };
         // One newline, at the end; a text key's tab is the only tab before
         // the value.
+        // A CR counts too: Hadoop's LineReader, Python's text files and
+        // pandas end a line there, and mr's own reader drops one before LF.
         let written = &out[start..];
-        let whole = memchr::memchr(b'\n', written).is_none()
+        let whole = memchr::memchr2(b'\n', b'\r', written).is_none()
             && tab.is_none_or(|at| memchr::memchr(b'\t', &written[..at]).is_none());
         out.push(b'\n');
         whole

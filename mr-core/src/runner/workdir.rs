@@ -33,12 +33,19 @@ pub const OWNER_LOCK: &str = "owner.lock";
 pub struct WorkDir {
     dir: PathBuf,
     // Released once the dir is gone (fields drop after `Drop::drop`).
-    _lock: OwnerLock,
+    lock: Option<OwnerLock>,
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        let _ = remove_lock_last(&self.dir);
+        if remove_lock_last(&self.dir).is_err() {
+            // A file system that keeps a removed file while it is open
+            // (FUSE's `.fuse_hidden*`, NFS's `.nfs*`) kept the lock file,
+            // so the dir is not empty: close the lock, then remove what is
+            // left (every run that looks for it sees no lock, and skips it).
+            drop(self.lock.take());
+            let _ = fs::remove_dir_all(&self.dir);
+        }
     }
 }
 
@@ -73,7 +80,7 @@ impl WorkDir {
             OwnerLock::create_held(&lock_path).map_err(|e| Error::io("creating", &lock_path, e))?;
         Ok(WorkDir {
             dir: dir.keep(),
-            _lock: lock,
+            lock: Some(lock),
         })
     }
 
