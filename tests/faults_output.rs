@@ -522,6 +522,20 @@ fn overwrite_never_replaces_the_input_a_file_or_a_dir_of_other_files() {
     assert!(w.path("data/out/_SUCCESS").exists());
 }
 
+/// Whether this test may mount in a mount namespace of its own (`unshare
+/// -m`, root or user namespaces); if not, it says it skips.
+fn mount_namespaces() -> bool {
+    let probe = Command::new("unshare")
+        .args(["-m", "true"])
+        .stderr(Stdio::null())
+        .status();
+    let can = probe.is_ok_and(|s| s.success());
+    if !can {
+        eprintln!("skipped: unshare -m is not permitted here");
+    }
+    can
+}
+
 /// The same input and output by two paths that no link resolves: a bind
 /// mount (an automounted `/home` and its `/export/home` are alike, and a
 /// case-insensitive disk's `wc` and `WC`). `--overwrite` replaced the input
@@ -535,12 +549,7 @@ fn an_input_reached_through_a_bind_mount_is_still_the_input() {
     let w = Workdir::new();
     w.write("real/logs/a.jsonl", "{\"page_url\": \"/x\"}\n");
     fs::create_dir_all(w.path("alias")).unwrap();
-    let probe = Command::new("unshare")
-        .args(["-m", "true"])
-        .stderr(Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("skipped: unshare -m is not permitted here");
+    if !mount_namespaces() {
         return;
     }
     ok(w.mr(&[
@@ -600,12 +609,7 @@ fn an_input_reached_through_a_bind_mount_is_still_the_input() {
 fn a_dictionary_store_that_cannot_be_made_is_refused_before_the_run() {
     let w = Workdir::new();
     fs::create_dir_all(w.path("ro")).unwrap();
-    let probe = Command::new("unshare")
-        .args(["-m", "true"])
-        .stderr(Stdio::null())
-        .status();
-    if !probe.is_ok_and(|s| s.success()) {
-        eprintln!("skipped: unshare -m is not permitted here");
+    if !mount_namespaces() {
         return;
     }
     let script = "mount -t tmpfs -o ro none \"$1\" && exec \"$2\" run events_table -q -i - -o table \

@@ -199,10 +199,11 @@ pub struct RunArgs {
     /// Memory for map output, in MiB, shared by all running map tasks. When
     /// full, the buffer is sorted, combined and spilled to --tmp-dir: peak
     /// memory is about this plus a fixed overhead; disk use is up to the
-    /// (combined) map output size.
-    /// (Fractions are allowed: 0.5 is 512 KiB.)
-    #[arg(long, default_value_t = 256.0, value_name = "MB")]
-    pub sort_buffer_mb: f64,
+    /// (combined) map output size. Default 256, or half the memory limit of
+    /// the cgroup mr runs in (a container, a scheduler's slot) when that is
+    /// less. (Fractions are allowed: 0.5 is 512 KiB.)
+    #[arg(long, value_name = "MB")]
+    pub sort_buffer_mb: Option<f64>,
 
     /// Directory for spill files and intermediate outputs (default: $TMPDIR).
     /// Needs room for the map output of the largest step. With -r hadoop, a

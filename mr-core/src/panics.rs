@@ -84,7 +84,7 @@ fn own_source_dir() -> &'static str {
     here.strip_suffix("panics.rs").unwrap_or(here)
 }
 
-fn payload_message(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn payload_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -426,13 +426,21 @@ impl StepRun<'_> {
             let _ = child.kill();
             return Err(anyhow!("internal error: {what} has no stderr pipe"));
         };
-        let stderr = Drain::start(
-            err,
-            Echo {
-                bad_records: true,
-                matching: None,
-            },
-        );
+        let echo = Echo {
+            bad_records: true,
+            matching: None,
+        };
+        let stderr = match Drain::start(err, echo) {
+            Ok(d) => d,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(anyhow!(
+                    "cannot start a thread to read the stderr of {what}: {e} (a limit on \
+                     processes and threads: ulimit -u, a container's pids limit)"
+                ));
+            }
+        };
         Ok(Proc {
             child,
             stderr,
@@ -514,7 +522,13 @@ impl StepRun<'_> {
         let mut counters = Counters::default();
         let (fed, collected) = std::thread::scope(|s| {
             let limit = self.line_limit();
-            let feeder = s.spawn(move || feed_split(split, limit, stdin));
+            let feeder = match spawn_feeder(s, move || feed_split(split, limit, stdin)) {
+                Ok(h) => h,
+                Err(e) => {
+                    let _ = proc.child.kill();
+                    return (Err(e), Ok(()));
+                }
+            };
             let collected = match (&out, stdout) {
                 (MapOut::Sorted(map_out), Some(stdout)) => {
                     let r = self.collect(m, &dir, &env, map_out, stdout, &mut counters);
@@ -735,13 +749,14 @@ impl StepRun<'_> {
             procs.push(p);
         }
         let fed = std::thread::scope(|s| {
-            let h = s.spawn(move || -> io::Result<Fed> {
+            let h = spawn_feeder(s, move || -> io::Result<Fed> {
                 let Some(stdin) = first_stdin else {
                     return Ok(Fed::All);
                 };
                 let mut w = BufWriter::with_capacity(1 << 16, stdin);
                 fed(feed(&mut w).and_then(|()| w.flush()))
-            });
+            })
+            .map_err(io::Error::other)?;
             h.join()
                 .unwrap_or_else(|_| Err(io::Error::other("the feeding thread panicked")))
         });
@@ -774,7 +789,7 @@ impl StepRun<'_> {
         let stdin = proc.child.stdin.take();
         let key_fields = self.shape.key_fields();
         let fed = std::thread::scope(|s| {
-            s.spawn(move || -> io::Result<Fed> {
+            spawn_feeder(s, move || -> io::Result<Fed> {
                 let Some(stdin) = stdin else {
                     return Ok(Fed::All);
                 };
@@ -783,6 +798,7 @@ impl StepRun<'_> {
                     .map_err(io::Error::from)
                     .and_then(|()| w.flush()))
             })
+            .map_err(io::Error::other)?
             .join()
             .unwrap_or_else(|_| Err(io::Error::other("the feeding thread panicked")))
         });
@@ -882,6 +898,21 @@ fn link_binary(binary: &Path, to: &Path) -> Result<()> {
 /// Runs `task` on each item, on `threads` threads, until all are done, one
 /// fails or the run is cancelled (the first error is returned; no new task
 /// starts after it).
+/// Starts the thread that feeds a task's stdin; a thread the system
+/// refuses (a pids limit, `ulimit -u`) is an error that says so, not a
+/// panic.
+fn spawn_feeder<'scope, 'env, T: Send + 'scope>(
+    s: &'scope std::thread::Scope<'scope, 'env>,
+    f: impl FnOnce() -> T + Send + 'scope,
+) -> Result<std::thread::ScopedJoinHandle<'scope, T>> {
+    std::thread::Builder::new().spawn_scoped(s, f).map_err(|e| {
+        anyhow!(
+            "cannot start a thread to feed a task: {e} (a limit on processes and threads: \
+             ulimit -u, a container's pids limit)"
+        )
+    })
+}
+
 fn run_tasks<T: Sync>(
     threads: usize,
     items: &[T],
@@ -891,38 +922,44 @@ fn run_tasks<T: Sync>(
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let total = Mutex::new(Counters::default());
-    std::thread::scope(|s| {
-        for _ in 0..threads.clamp(1, items.len().max(1)) {
-            s.spawn(|| {
-                loop {
-                    if failed.load(Ordering::Relaxed) {
-                        return;
-                    }
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(item) = items.get(i) else {
-                        return;
-                    };
-                    // Ctrl-C or SIGTERM: no new task starts (running ones get
-                    // the signal from the terminal, or finish).
-                    let r = mr_core::cancel::check()
-                        .map_err(anyhow::Error::from)
-                        .and_then(|()| task(item));
-                    match r {
-                        Ok(c) => {
-                            if let Ok(mut t) = total.lock() {
-                                t.merge(&c);
-                            }
-                        }
-                        Err(e) => {
-                            failed.store(true, Ordering::Relaxed);
-                            if let Ok(mut f) = first_error.lock() {
-                                f.get_or_insert(e);
-                            }
-                            return;
-                        }
+    let work = || {
+        loop {
+            if failed.load(Ordering::Relaxed) {
+                return;
+            }
+            let i = next.fetch_add(1, Ordering::Relaxed);
+            let Some(item) = items.get(i) else {
+                return;
+            };
+            // Ctrl-C or SIGTERM: no new task starts (running ones get
+            // the signal from the terminal, or finish).
+            let r = mr_core::cancel::check()
+                .map_err(anyhow::Error::from)
+                .and_then(|()| task(item));
+            match r {
+                Ok(c) => {
+                    if let Ok(mut t) = total.lock() {
+                        t.merge(&c);
                     }
                 }
-            });
+                Err(e) => {
+                    failed.store(true, Ordering::Relaxed);
+                    if let Ok(mut f) = first_error.lock() {
+                        f.get_or_insert(e);
+                    }
+                    return;
+                }
+            }
+        }
+    };
+    std::thread::scope(|s| {
+        // Workers as the system gives threads (a pids limit may refuse
+        // some): with none, this thread does the work.
+        let started = (0..threads.clamp(1, items.len().max(1)))
+            .take_while(|_| std::thread::Builder::new().spawn_scoped(s, work).is_ok())
+            .count();
+        if started == 0 {
+            work();
         }
     });
     if let Some(e) = first_error.into_inner().ok().flatten() {

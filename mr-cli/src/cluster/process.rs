@@ -272,9 +272,10 @@ pub struct Drain {
 }
 
 impl Drain {
-    /// Starts reading `stream` (a child's stderr or stdout).
-    pub fn start(stream: impl Read + Send + 'static, echo: Echo) -> Drain {
-        let handle = std::thread::spawn(move || {
+    /// Starts reading `stream` (a child's stderr or stdout) on a thread of
+    /// its own; an error when the system refuses the thread (a pids limit).
+    pub fn start(stream: impl Read + Send + 'static, echo: Echo) -> std::io::Result<Drain> {
+        let handle = std::thread::Builder::new().spawn(move || {
             let mut d = Drained::default();
             let mut r = BufReader::with_capacity(64 << 10, stream);
             let mut buf = Vec::new();
@@ -294,8 +295,8 @@ impl Drain {
                 }
             }
             d
-        });
-        Drain { handle }
+        })?;
+        Ok(Drain { handle })
     }
 
     /// Waits for the end of the stream.
@@ -435,8 +436,26 @@ fn run(cmd: &mut Command, what: &str, echo: Echo, stoppable: bool) -> anyhow::Re
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {what} ({:?})", cmd.get_program()))?;
-    let out = child.stdout.take().map(|s| Drain::start(s, echo));
-    let err = child.stderr.take().map(|s| Drain::start(s, echo));
+    let refused = "cannot start a thread to read its output (a limit on processes and threads: \
+                   ulimit -u, a pids limit)";
+    let out = child
+        .stdout
+        .take()
+        .map(|s| Drain::start(s, echo).context(refused))
+        .transpose();
+    let err = child
+        .stderr
+        .take()
+        .map(|s| Drain::start(s, echo).context(refused))
+        .transpose();
+    let (out, err) = match (out, err) {
+        (Ok(out), Ok(err)) => (out, err),
+        (Err(e), _) | (_, Err(e)) => {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Err(e);
+        }
+    };
     let status = if stoppable {
         let _killed_on_forced_exit = kill_group_on_forced_exit(child.id());
         wait_or_stop(&mut child)
@@ -572,7 +591,9 @@ mod tests {
         input.push_str("reporter:counter:mr,map input records,3\n");
         input.push_str("reporter:counter:mr,map input records,4\n");
         input.push_str("reporter:status:done\n");
-        let d = Drain::start(std::io::Cursor::new(input.into_bytes()), Echo::default()).finish();
+        let d = Drain::start(std::io::Cursor::new(input.into_bytes()), Echo::default())
+            .unwrap()
+            .finish();
         assert_eq!(d.counters.get("mr", "map input records"), 7);
         assert_eq!(d.tail.len(), TAIL_LINES);
         assert_eq!(d.tail.back().map(String::as_str), Some("line 99"));
@@ -585,6 +606,7 @@ mod tests {
             std::io::Cursor::new(text.as_bytes().to_vec()),
             Echo::default(),
         )
+        .unwrap()
         .finish();
         failure("Hadoop Streaming", fake_status(1), &d).to_string()
     }
@@ -628,6 +650,7 @@ mod tests {
             std::io::Cursor::new(other.as_bytes().to_vec()),
             Echo::default(),
         )
+        .unwrap()
         .finish();
         assert!(d.input_failure.is_none());
     }
@@ -656,7 +679,9 @@ mod tests {
              \tmr\n\t\tstep 0: reduce groups=600\n\
              2026-12-02 INFO streaming.StreamJob: Output directory: out\n",
         );
-        let d = Drain::start(std::io::Cursor::new(input.into_bytes()), Echo::default()).finish();
+        let d = Drain::start(std::io::Cursor::new(input.into_bytes()), Echo::default())
+            .unwrap()
+            .finish();
         assert_eq!(d.job_id.as_deref(), Some("job_1700000000000_0042"));
         let c = d.job_counters.clone().unwrap();
         assert_eq!(c.get("Map-Reduce Framework", "Map input records"), 6230);

@@ -281,7 +281,11 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "task_env": plan.extras.jobconf.iter().map(|(k, v)| (k.replace('.', "_"), v.clone()))
             .chain(plan.extras.cmdenv.iter().cloned())
             .collect::<BTreeMap<String, String>>(),
-        "sorter_mb": args.sort_buffer_mb.max(1.0) as u64,
+        // The executors' memory is Spark's: this machine's limit is not theirs.
+        "sorter_mb": args
+            .sort_buffer_mb
+            .unwrap_or((mr_core::config::DEFAULT_SORT_BUFFER >> 20) as f64)
+            .max(1.0) as u64,
         "counters_file": work.join("counters.json").display().to_string(),
         "error_file": work.join("error.txt").display().to_string(),
     }))

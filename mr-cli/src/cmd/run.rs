@@ -194,7 +194,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         jobs: args.jobs,
         partitions: args.partitions,
         chunk_size: args.chunksize,
-        sort_buffer_bytes: mib_flag("--sort-buffer-mb", args.sort_buffer_mb)?,
+        sort_buffer_bytes: sort_buffer(args.sort_buffer_mb)?,
         tmp_dir: args.tmp_dir.clone(),
         skip_bad_records: args.skip_bad_records,
         cut_streams: args.cut_streams.into(),
@@ -227,6 +227,32 @@ fn mib_flag(flag: &str, mb: f64) -> anyhow::Result<u64> {
         crate::usage!("{flag} must be between 0.001 (1 KiB) and 1e9, got {mb}");
     }
     Ok(bytes as u64)
+}
+
+/// The sort buffer in bytes: `--sort-buffer-mb`, or the default sized to
+/// the cgroup's memory limit. A buffer given near or past that limit would
+/// have the OOM killer end the run with no word (exit 137): it is cut to
+/// what the default would be, and said (the results do not depend on it).
+fn sort_buffer(mb: Option<f64>) -> anyhow::Result<u64> {
+    use mr_core::runner::limits::{default_sort_buffer, memory_limit};
+    let limit = memory_limit();
+    let Some(mb) = mb else {
+        return Ok(default_sort_buffer(limit));
+    };
+    let bytes = mib_flag("--sort-buffer-mb", mb)?;
+    match limit.filter(|&l| bytes > l / 4 * 3) {
+        Some(l) => {
+            let fits = default_sort_buffer(limit).min(bytes);
+            eprintln!(
+                "mr: warning: --sort-buffer-mb {mb} is near or past the memory limit here ({} \
+                 MiB, the cgroup's), where the run would be killed: using {} MiB",
+                l >> 20,
+                fits >> 20
+            );
+            Ok(fits)
+        }
+        None => Ok(bytes),
+    }
 }
 
 /// `--max-line-mb` in bytes.

@@ -284,18 +284,27 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
                 let handles: Vec<_> = pieces
                     .iter()
                     .map(|p| {
-                        s.spawn(move || {
+                        let work = move || {
                             let decoded = decode_piece(buf, p);
                             if let Some(c) = cost {
                                 c.add_helper_cpu(thread_cpu_time());
                             }
                             decoded
-                        })
+                        };
+                        // A thread the system refuses (a pids limit, ulimit
+                        // -u): the piece is decoded here instead (Scope::spawn
+                        // panicked, and the stream read as ending there).
+                        std::thread::Builder::new()
+                            .spawn_scoped(s, work)
+                            .map_err(|_| decode_piece(buf, p))
                     })
                     .collect();
                 handles
                     .into_iter()
-                    .map(|h| h.join().ok().flatten())
+                    .map(|h| match h {
+                        Ok(thread) => thread.join().ok().flatten(),
+                        Err(here) => here,
+                    })
                     .collect()
             })
         };

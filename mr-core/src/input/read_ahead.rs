@@ -451,7 +451,20 @@ impl ReadAhead {
                     self.done = true;
                     return Err(e);
                 }
-                Err(_) => self.done = true, // the thread ended: end of stream
+                Err(_) => {
+                    // The thread ended: the end of the stream, unless it
+                    // panicked (a bug, a thread of its own refused), which
+                    // must not read as a file that ends there.
+                    self.done = true;
+                    if let Some(t) = self.thread.take()
+                        && let Err(panic) = t.join()
+                    {
+                        return Err(io::Error::other(format!(
+                            "the decompression thread failed: {}",
+                            crate::panics::payload_message(&*panic)
+                        )));
+                    }
+                }
             }
         }
     }
@@ -531,6 +544,37 @@ mod tests {
             self.at += n;
             Ok(n)
         }
+    }
+
+    /// A decoder that panics after some bytes (a bug, or a thread of its
+    /// own refused: the parallel bzip2 decoder's under a pids limit).
+    struct PanicsAfter(usize);
+
+    impl Read for PanicsAfter {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            if self.0 == 0 {
+                panic!("failed to spawn thread");
+            }
+            let n = buf.len().min(self.0);
+            buf[..n].fill(b'x');
+            self.0 -= n;
+            Ok(n)
+        }
+    }
+
+    /// A decoding thread that panicked is an error, never the end of the
+    /// file: a .bz2 read so gave an empty output with _SUCCESS, exit 0.
+    #[test]
+    fn a_decoder_that_panics_is_an_error_not_the_end() {
+        let mut r = ReadAhead::spawn(PanicsAfter(3 << 20));
+        let mut all = Vec::new();
+        let e = r.read_to_end(&mut all).unwrap_err();
+        assert!(
+            e.to_string().contains("the decompression thread failed"),
+            "{e}"
+        );
+        assert!(e.to_string().contains("failed to spawn thread"), "{e}");
+        assert!(all.len() <= 3 << 20);
     }
 
     proptest! {

@@ -409,10 +409,19 @@ fn sync_tree(dir: &Path) -> Result<()> {
             }
         }
     }
-    files
-        .par_iter()
-        .chain(dirs.par_iter())
-        .try_for_each(|p| sync_path(p))
+    let all: Vec<&PathBuf> = files.iter().chain(&dirs).collect();
+    // A pool of its own, not rayon's global one, which is built on first
+    // use and panics when the system refuses its threads (a pids limit):
+    // the whole run's work lost at the commit. Then one at a time.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(8));
+    match rayon::ThreadPoolBuilder::new()
+        .num_threads(threads.min(all.len()).max(1))
+        .thread_name(|i| format!("mr-sync-{i}"))
+        .build()
+    {
+        Ok(pool) => pool.install(|| all.par_iter().try_for_each(|p| sync_path(p))),
+        Err(_) => all.iter().try_for_each(|p| sync_path(p)),
+    }
 }
 
 /// Flushes the file or directory `path` to disk (`fsync(2)`). A file system

@@ -30,6 +30,91 @@ pub fn split_size(chunk_size: u64, total_bytes: u64) -> u64 {
     chunk_size.max(total_bytes.div_ceil(MAX_SPLITS)).max(1)
 }
 
+/// The memory this process may use when a cgroup limits it (a container,
+/// a Kubernetes pod, a batch scheduler's slot, `systemd-run -p MemoryMax`):
+/// the smallest `memory.max` (cgroup v2) or `memory.limit_in_bytes` (v1)
+/// along its cgroup's path; `None` when nothing does. The OOM killer ends a
+/// run past it with no word (exit 137), so the default sort buffer is sized
+/// to it ([`default_sort_buffer`]).
+pub fn memory_limit() -> Option<u64> {
+    let cgroups = std::fs::read_to_string("/proc/self/cgroup").ok()?;
+    cgroup_memory_limit(&cgroups, |p| std::fs::read_to_string(p).ok())
+}
+
+/// [`memory_limit`] from the text of `/proc/self/cgroup` and a reader of
+/// the cgroup file system's files.
+///
+/// ```
+/// use mr_core::runner::limits::cgroup_memory_limit;
+/// use std::path::Path;
+/// let v2 = |p: &Path| match p.to_str()? {
+///     "/sys/fs/cgroup/pod/memory.max" => Some("268435456\n".to_string()),
+///     "/sys/fs/cgroup/pod/job/memory.max" => Some("max\n".to_string()),
+///     _ => None,
+/// };
+/// assert_eq!(cgroup_memory_limit("0::/pod/job\n", v2), Some(256 << 20));
+/// let v1 = |p: &Path| match p.to_str()? {
+///     "/sys/fs/cgroup/memory/memory.limit_in_bytes" => Some("9223372036854771712".to_string()),
+///     "/sys/fs/cgroup/memory/slot/memory.limit_in_bytes" => Some("419430400".to_string()),
+///     _ => None,
+/// };
+/// assert_eq!(cgroup_memory_limit("4:memory:/slot\n1:cpu:/\n", v1), Some(400 << 20));
+/// assert_eq!(cgroup_memory_limit("4:memory:/\n", v1), None); // v1's "unlimited"
+/// ```
+pub fn cgroup_memory_limit(
+    proc_self_cgroup: &str,
+    read: impl Fn(&std::path::Path) -> Option<String>,
+) -> Option<u64> {
+    use std::path::Path;
+    let mut least: Option<u64> = None;
+    for line in proc_self_cgroup.lines() {
+        let mut parts = line.splitn(3, ':');
+        let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
+        let (Some(controllers), Some(path)) = (controllers, path) else {
+            continue;
+        };
+        let (root, file) = match controllers {
+            "" => ("/sys/fs/cgroup", "memory.max"),
+            c if c.split(',').any(|c| c == "memory") => {
+                ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
+            }
+            _ => continue,
+        };
+        // The cgroup and each of its parents: any of them may hold the limit
+        // (in a container, the cgroup's own path is often not mounted, and
+        // the container's limit is at the root).
+        for dir in Path::new(path).ancestors() {
+            let rel = dir.strip_prefix("/").unwrap_or(dir);
+            let text = read(&Path::new(root).join(rel).join(file));
+            let limit = text.and_then(|t| t.trim().parse::<u64>().ok());
+            // v1 writes "unlimited" as a number near 2^63.
+            if let Some(l) = limit.filter(|&l| l < 1 << 60) {
+                least = Some(least.map_or(l, |m| m.min(l)));
+            }
+        }
+    }
+    least
+}
+
+/// The sort buffer of a run that names none: [`DEFAULT_SORT_BUFFER`], or
+/// half of a memory `limit` when that is less (the rest for the reading,
+/// the merge and the heap's slack: a 256 MiB buffer peaks near 280 MB).
+///
+/// ```
+/// use mr_core::runner::limits::default_sort_buffer;
+/// use mr_core::config::DEFAULT_SORT_BUFFER;
+/// assert_eq!(default_sort_buffer(None), DEFAULT_SORT_BUFFER);
+/// assert_eq!(default_sort_buffer(Some(8 << 30)), DEFAULT_SORT_BUFFER);
+/// assert_eq!(default_sort_buffer(Some(256 << 20)), 128 << 20);
+/// assert_eq!(default_sort_buffer(Some(16 << 20)), 8 << 20);
+/// ```
+///
+/// [`DEFAULT_SORT_BUFFER`]: crate::config::DEFAULT_SORT_BUFFER
+pub fn default_sort_buffer(limit: Option<u64>) -> u64 {
+    let default = crate::config::DEFAULT_SORT_BUFFER;
+    limit.map_or(default, |l| default.min(l / 2).max(1 << 20))
+}
+
 /// The open-files limit, after raising the soft limit to the hard one (as
 /// most build tools and databases do); `None` when unlimited.
 pub fn open_files_limit() -> Option<u64> {
