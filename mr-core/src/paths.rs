@@ -28,6 +28,10 @@ use std::path::{Component, Path, PathBuf};
 /// assert_eq!(one, resolved(&d.path().join("logs/ids")));
 /// ```
 pub fn resolved(p: &Path) -> PathBuf {
+    // An existing path (every input file) in one call, not one a component.
+    if let Ok(real) = std::fs::canonicalize(p) {
+        return real;
+    }
     let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
     let mut out = PathBuf::new();
     let mut exists = true;
