@@ -601,6 +601,56 @@ fn an_input_reached_through_a_bind_mount_is_still_the_input() {
     }
 }
 
+/// `--overwrite` of an output in an overlayfs lower layer (baked into a
+/// container image): the old output cannot be moved at all (EXDEV), so the
+/// exchange and the rename aside both failed after the whole run, and each
+/// retry kept one more full copy beside it. The old output is now removed
+/// (it holds only what a job writes) and the new one moved in.
+#[test]
+fn overwrite_replaces_an_output_in_an_overlay_lower_layer() {
+    let w = Workdir::new();
+    w.write("in.txt", "new words here\n");
+    w.write("old.txt", "old\n");
+    for d in ["upper", "work", "merged"] {
+        fs::create_dir_all(w.path(d)).unwrap();
+    }
+    if !mount_namespaces() {
+        return;
+    }
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "old.txt",
+        "-o",
+        "lower/out",
+    ]));
+    let script = "mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work merged \
+                  && \"$1\" run word_count -q -i in.txt -o merged/out --overwrite \
+                  && cat merged/out/part-* && ls -a merged";
+    let o = Command::new("unshare")
+        .args(["-m", "sh", "-c", script, "sh"])
+        .arg(MR)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    let (out, e) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
+    if e.contains("unknown filesystem type") || e.contains("wrong fs type") {
+        eprintln!("skipped: no overlayfs here: {e}");
+        return;
+    }
+    assert!(o.status.success(), "{e}");
+    for word in ["\"new\"\t1", "\"words\"\t1", "\"here\"\t1"] {
+        assert!(out.contains(word), "{out}");
+    }
+    assert!(!out.contains("\"old\""), "{out}");
+    assert!(
+        !out.contains(".out.mr-"),
+        "a copy left beside the output: {out}"
+    );
+}
+
 /// A `--dictionary-store` to be made on a read-only disk was found
 /// unwritable only once the whole job had run. It is refused before the
 /// run: here the input is a stdin that never ends, so a run that started

@@ -88,7 +88,15 @@ impl OwnerLock {
                     }
                     return Ok(Claim::Held { pid });
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => {
+                    // A file system that does not lock (NFS without its
+                    // lock manager: ENOLCK): nobody holds this file, so an
+                    // empty one (made by this open) is not left behind.
+                    if file.metadata().is_ok_and(|m| m.len() == 0) && same_file(&file, path) {
+                        let _ = fs::remove_file(path);
+                    }
+                    return Err(e.into());
+                }
             }
             // The holder before us removes the file before it unlocks: if it
             // did so after we opened it, we locked a file nobody else will

@@ -119,6 +119,14 @@ impl OutputDir {
                     printable_line(&parent.display().to_string()),
                     printable_line(&dir.display().to_string()),
                 ))
+            } else if e.raw_os_error() == Some(rustix::io::Errno::NOLCK.raw_os_error()) {
+                Error::OutputUnwritable(format!(
+                    "cannot lock {} ({e}): its file system does not lock files (NFS without its \
+                     lock manager, rpc.statd and lockd), and mr locks beside an output so that \
+                     two runs never write it at once; give an output on a disk that locks (a \
+                     local one), or start the NFS client's locking",
+                    printable_line(&lock_path.display().to_string()),
+                ))
             } else {
                 Error::io("locking the output", &lock_path, e)
             }
@@ -258,7 +266,7 @@ impl OutputDir {
                 )));
             }
             keep_mode_and_owner(&self.target, &self.staging);
-            Some(self.swap()?)
+            self.swap()?
         } else {
             match renameat_with(
                 CWD,
@@ -303,12 +311,15 @@ impl OutputDir {
     }
 
     /// Swaps the staged output with the old one; returns where the old one
-    /// is now.
-    fn swap(&mut self) -> Result<PathBuf> {
+    /// is now, if it is still to be removed.
+    fn swap(&mut self) -> Result<Option<PathBuf>> {
         match renameat_with(CWD, &self.staging, CWD, &self.target, RenameFlags::EXCHANGE) {
             // The staging name now holds the old output.
-            Ok(()) => return Ok(self.staging.clone()),
+            Ok(()) => return Ok(Some(self.staging.clone())),
             Err(e) if e == Errno::INVAL || e == Errno::NOSYS => {}
+            // A directory that cannot move at all (overlayfs, the old output
+            // in an image's lower layer): no exchange, no rename aside.
+            Err(e) if e == Errno::XDEV => return self.replace_unmovable().map(|()| None),
             Err(e) => {
                 // Refused (a sticky directory another user owns, EPERM): the
                 // old output is as it was, the finished results not thrown
@@ -329,7 +340,43 @@ impl OutputDir {
             // The finished results are not thrown away for it.
             return Err(self.keep_staging(&format!("could not be replaced: {e}")));
         }
-        Ok(aside)
+        Ok(Some(aside))
+    }
+
+    /// Replaces an old output that cannot be moved (overlayfs gives EXDEV
+    /// for a directory of a lower layer; `mv` copies then): it is removed
+    /// as a replaced output is, if it holds only what a job writes, with
+    /// `_SUCCESS` first, then the new one is moved in. The new output is
+    /// complete all along: a run killed in between leaves no output, and the
+    /// finished one named beside it, which the next run names too.
+    fn replace_unmovable(&mut self) -> Result<()> {
+        let unmovable = "cannot be moved aside on this file system (overlayfs: Invalid \
+                         cross-device link)";
+        match foreign_entries(&self.target, self.own.as_deref()) {
+            Ok(foreign) if foreign.is_empty() => {}
+            Ok(foreign) => {
+                return Err(self.keep_staging(&format!(
+                    "{unmovable}, and holds {}; the old output is as it was",
+                    describe(&foreign)
+                )));
+            }
+            Err(e) => {
+                return Err(self.keep_staging(&format!("{unmovable}, and cannot be listed: {e}")));
+            }
+        }
+        let _ = fs::remove_file(self.target.join(SUCCESS));
+        if let Err(e) = fs::remove_dir_all(&self.target) {
+            return Err(self.keep_staging(&format!(
+                "{unmovable}, and removing it to make room failed ({e}): it is no longer \
+                 complete"
+            )));
+        }
+        if let Err(e) = fs::rename(&self.staging, &self.target) {
+            return Err(self.keep_staging(&format!(
+                "{unmovable}; it was removed, but the new one could not be moved in ({e})"
+            )));
+        }
+        Ok(())
     }
 
     /// Keeps the finished results where they are and says where.
