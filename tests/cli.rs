@@ -698,6 +698,15 @@ fn bzip2_and_zstd_inputs_by_extension_or_magic() {
     w.write("in/rotated.1", zstd::encode_all(&b"z\n"[..], 3).unwrap());
     let o = ok(w.mr(&["run", "word_count", "-i", "in"]));
     assert_eq!(stdout(&o), "\"x\"\t2\n\"y\"\t1\n\"z\"\t2\n");
+    // `zstd --long=30`: a 1 GiB window, past the decoder's default limit,
+    // was called corrupt (and dropped whole with --skip-bad-records).
+    let mut long = zstd::stream::Encoder::new(Vec::new(), 3).unwrap();
+    long.long_distance_matching(true).unwrap();
+    long.window_log(30).unwrap();
+    long.write_all(b"x\nz\n").unwrap();
+    w.write("long/c.zst", long.finish().unwrap());
+    let o = ok(w.mr(&["run", "word_count", "-i", "long", "--skip-bad-records"]));
+    assert_eq!(stdout(&o), "\"x\"\t1\n\"z\"\t1\n");
 }
 
 /// A `.bz2` of many blocks and two streams (as pbzip2 and `cat a.bz2

@@ -489,8 +489,15 @@ impl StepRun<'_> {
         let mut env = self.task_env('m', m);
         let file = match &split.file.source {
             InputSource::Path(p) | InputSource::Stream(p) => {
+                // Hadoop's `file:/abs` form, with the local runner's escapes
+                // (a name that is not UTF-8 keeps its bytes, as %XX: two such
+                // names are two files, not one lossy name).
                 let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-                format!("file:{}", abs.display())
+                let uri = InputSource::Path(abs).uri();
+                match uri.strip_prefix("file://") {
+                    Some(path) => format!("file:{path}"),
+                    None => uri,
+                }
             }
             InputSource::Stdin => "-".to_string(),
         };
@@ -520,13 +527,15 @@ impl StepRun<'_> {
         let stdin = proc.child.stdin.take();
         let stdout = proc.child.stdout.take();
         let mut counters = Counters::default();
+        let mut refused = None;
         let (fed, collected) = std::thread::scope(|s| {
             let limit = self.line_limit();
             let feeder = match spawn_feeder(s, move || feed_split(split, limit, stdin)) {
                 Ok(h) => h,
                 Err(e) => {
                     let _ = proc.child.kill();
-                    return (Err(e), Ok(()));
+                    refused = Some(e);
+                    return (Ok(Fed::All), Ok(()));
                 }
             };
             let collected = match (&out, stdout) {
@@ -545,6 +554,11 @@ impl StepRun<'_> {
                 .unwrap_or_else(|_| Err(anyhow!("the thread feeding the mapper panicked")));
             (fed, collected)
         });
+        if let Some(e) = refused {
+            // The mapper was killed for it: that is not what went wrong.
+            let _ = proc.finish();
+            return Err(e);
+        }
         let what = proc.what.clone();
         counters.merge(&proc.finish()?);
         collected?;

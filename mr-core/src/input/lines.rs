@@ -450,10 +450,17 @@ fn decoder(
         Compression::Bzip2 => Decoded::ahead(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
             buffered(raw),
         ))),
-        Compression::Zstd => Decoded::ahead(ReadAhead::spawn(
-            zstd::stream::read::Decoder::with_buffer(buffered(raw))
-                .map_err(|e| Error::io("opening zstd stream", path, e))?,
-        )),
+        Compression::Zstd => Decoded::ahead(ReadAhead::spawn({
+            let mut d = zstd::stream::read::Decoder::with_buffer(buffered(raw))
+                .map_err(|e| Error::io("opening zstd stream", path, e))?;
+            // Frames of `zstd --long` (windows up to 2 GiB, as `zstd -d
+            // --long=31` reads them): the default limit (128 MiB) took such
+            // a file for corrupt, and --skip-bad-records dropped it whole.
+            // The window is the frame's own, in memory while it is read.
+            d.window_log_max(31)
+                .map_err(|e| Error::io("opening zstd stream", path, e))?;
+            d
+        })),
         Compression::Deflate => Decoded::ahead(ReadAhead::spawn(super::zlib::ZlibStreams::new(
             buffered(raw),
         ))),

@@ -13,14 +13,16 @@
 //! always removed with its lock file last (by its run, by a forced exit, by
 //! a later run), so a removal cut short leaves the lock for the next run to
 //! find. Dirs without `owner.lock` (from older versions of mr) are left
-//! alone, unless empty and over a minute old (a removal cut between the
-//! lock and the dir).
+//! alone, unless they hold no file and are over a minute old (a removal
+//! cut between the lock and the dir; a forced exit on FUSE or NFS, which
+//! keep a removed file while it is open, so only its dirs stay).
 
 use crate::error::{Error, Result};
 use crate::lock::OwnerLock;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Prefixes of the temp dirs mr makes (local runner, Hadoop emulator).
 pub const PREFIXES: [&str; 2] = ["mr-job-", "mr-emulate-"];
@@ -32,20 +34,28 @@ pub const OWNER_LOCK: &str = "owner.lock";
 #[derive(Debug)]
 pub struct WorkDir {
     dir: PathBuf,
-    // Released once the dir is gone (fields drop after `Drop::drop`).
-    lock: Option<OwnerLock>,
+    // Released once the dir is gone; shared with a forced exit's removal.
+    lock: Arc<Mutex<Option<OwnerLock>>>,
 }
 
 impl Drop for WorkDir {
     fn drop(&mut self) {
-        if remove_lock_last(&self.dir).is_err() {
-            // A file system that keeps a removed file while it is open
-            // (FUSE's `.fuse_hidden*`, NFS's `.nfs*`) kept the lock file,
-            // so the dir is not empty: close the lock, then remove what is
-            // left (every run that looks for it sees no lock, and skips it).
-            drop(self.lock.take());
-            let _ = fs::remove_dir_all(&self.dir);
+        remove(&self.dir, &self.lock);
+    }
+}
+
+/// Removes a temp dir with its lock file last ([`remove_lock_last`]). A
+/// file system that keeps a removed file while it is open (FUSE's
+/// `.fuse_hidden*`, NFS's `.nfs*`) keeps the lock file, so the dir is not
+/// empty then: the lock is closed, and what is left removed (every run
+/// that looks for it sees no lock, and skips it).
+fn remove(dir: &Path, lock: &Mutex<Option<OwnerLock>>) {
+    if remove_lock_last(dir).is_err() {
+        // try_lock: a forced exit never waits on the thread it interrupts.
+        if let Ok(mut held) = lock.try_lock() {
+            drop(held.take());
         }
+        let _ = fs::remove_dir_all(dir);
     }
 }
 
@@ -80,7 +90,7 @@ impl WorkDir {
             OwnerLock::create_held(&lock_path).map_err(|e| Error::io("creating", &lock_path, e))?;
         Ok(WorkDir {
             dir: dir.keep(),
-            lock: Some(lock),
+            lock: Arc::new(Mutex::new(Some(lock))),
         })
     }
 
@@ -92,10 +102,8 @@ impl WorkDir {
     /// Has a forced exit remove this dir, its lock file last (see
     /// [`crate::cancel::on_forced_exit`]), for as long as the guard lives.
     pub fn remove_on_forced_exit(&self) -> crate::cancel::RemoveOnExit {
-        let dir = self.dir.clone();
-        crate::cancel::on_forced_exit(move || {
-            let _ = remove_lock_last(&dir);
-        })
+        let (dir, lock) = (self.dir.clone(), self.lock.clone());
+        crate::cancel::on_forced_exit(move || remove(&dir, &lock))
     }
 }
 
@@ -170,7 +178,12 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
                     .and_then(|t| t.elapsed().ok())
                     .is_some_and(|age| age > EMPTY_DIR_AGE)
             };
-            if fs::metadata(&dir).is_ok_and(old) && fs::remove_dir(&dir).is_ok() {
+            // Empty, or only empty dirs (a forced exit on FUSE or NFS,
+            // where the files still open were kept until the exit).
+            if fs::metadata(&dir).is_ok_and(old)
+                && holds_no_file(&dir)
+                && fs::remove_dir_all(&dir).is_ok()
+            {
                 n += 1;
             }
             continue;
@@ -189,6 +202,17 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
         }
     }
     (n, bytes)
+}
+
+/// Whether nothing under `dir` is anything but a directory (links not
+/// followed: a link is something).
+fn holds_no_file(dir: &Path) -> bool {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return false;
+    };
+    entries.into_iter().all(|e| {
+        e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()) && holds_no_file(&e.path()))
+    })
 }
 
 /// Whether `path` itself (not a link's target) is a directory this user
@@ -321,15 +345,18 @@ mod tests {
         let empty = root.path().join("mr-job-cut001");
         fs::create_dir(&empty).unwrap();
         let with_data = root.path().join("mr-job-cut002");
-        fs::create_dir(&with_data).unwrap();
-        fs::write(with_data.join("spill"), "x").unwrap();
+        fs::create_dir_all(with_data.join("step-0")).unwrap();
+        fs::write(with_data.join("step-0/spill"), "x").unwrap();
+        // A forced exit on FUSE: the files went at the exit, the dirs stayed.
+        let dirs_only = root.path().join("mr-job-cut003");
+        fs::create_dir_all(dirs_only.join("step-0/spill-1")).unwrap();
         assert_eq!(remove_stale(root.path()).0, 0); // young: kept
         let long_ago = std::time::SystemTime::now() - 2 * EMPTY_DIR_AGE;
-        for d in [&empty, &with_data] {
+        for d in [&empty, &with_data, &dirs_only] {
             fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
         }
-        assert_eq!(remove_stale(root.path()).0, 1);
-        assert!(!empty.exists());
+        assert_eq!(remove_stale(root.path()).0, 2);
+        assert!(!empty.exists() && !dirs_only.exists());
         assert!(with_data.exists(), "not ours to judge: data and no lock");
     }
 
