@@ -459,6 +459,22 @@ fn map_split(
                     reader.position()
                 );
                 let cut = reader.pending().to_vec();
+                if !crate::input::lines::is_truncated(&e) {
+                    // Damaged, not cut short: lines read before the damage
+                    // was seen may be garbled too (a flipped bit in a gzip
+                    // member shows only at its CRC), and they are counted
+                    // already. Never skipped, then, as Hadoop does not.
+                    return Err(crate::Error::BadRecord {
+                        location: Box::new(location),
+                        reason: format!(
+                            "{reason}. The file is damaged, not cut short: lines read from it \
+                             before may be wrong too, so even --skip-bad-records does not go \
+                             on; check it (gzip -t, zstd -t, bzip2 -t) and repair or leave out \
+                             the file"
+                        ),
+                        snippet: crate::error::snippet(&cut),
+                    });
+                }
                 policy.reject(&mut **bad, location, reason, &cut)?;
                 break;
             }
@@ -477,6 +493,16 @@ fn map_split(
         lines_read += 1;
         if offset == 0 && !whole {
             crate::input::listing::check_first_line(&split.file.display, line)?;
+        } else if line.starts_with(b"\x1f\x8b\x08") && !whole {
+            // `cat app.log app.log.1.gz > all.log`: the rest is compressed
+            // bytes, which no line of text starts with.
+            return Err(crate::Error::NotText {
+                path: PathBuf::from(&split.file.display),
+                what: "partly gzip data (a .gz appended to a log, as `cat a.log b.log.gz > \
+                       all.log` makes)",
+                fix: "give mr the files apart (gzip -d the .gz part, or read both logs \
+                      as they were)",
+            });
         }
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;

@@ -403,9 +403,20 @@ impl<R: Seek> Seek for Source<R> {
 }
 
 /// True when a read error of an [`open_split`] reader comes from the
-/// decompressor (corrupt or truncated data), not from the input itself.
+/// decompressor (corrupt or truncated data), not from the input itself
+/// nor from a decoding thread that failed.
 pub fn is_corrupt_data(e: &io::Error) -> bool {
-    !e.get_ref().is_some_and(|inner| inner.is::<SourceError>())
+    !e.get_ref().is_some_and(|inner| {
+        inner.is::<SourceError>() || inner.is::<super::read_ahead::DecoderFailed>()
+    })
+}
+
+/// True when such an error says the data ends early (a file cut short, a
+/// log still being written), not that it is damaged: the lines before the
+/// cut were decoded as written, where damage may have garbled some of them
+/// before the decoder saw it (gzip checks its CRC at a member's end).
+pub fn is_truncated(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::UnexpectedEof
 }
 
 type BoxRead = Box<dyn Read + Send>;

@@ -989,6 +989,14 @@ fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
             return Ok(c);
         }
         check_first_line(&path.display().to_string(), head)?;
+        if cr_only_lines(head) {
+            eprintln!(
+                "mr: warning: {}: its lines seem to end with a carriage return alone (classic \
+                 Mac OS, Excel's \"CSV (Macintosh)\"); mr ends lines at a newline, as mrjob \
+                 does, so it reads as one line: convert it first (tr '\\r' '\\n' < FILE > NEW)",
+                printable_path(path)
+            );
+        }
     }
     match magic {
         // A text file may start with "PAR1"; a table also ends with it. One
@@ -1015,6 +1023,19 @@ fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
         hinted.name(),
     );
     Ok(Compression::None)
+}
+
+/// Whether a file's first bytes look like text whose lines end with a
+/// carriage return alone: no newline, and at least three CRs.
+///
+/// ```
+/// use mr_core::input::listing::cr_only_lines;
+/// assert!(cr_only_lines(b"a,b\r1,2\r3,4\r"));
+/// assert!(!cr_only_lines(b"a,b\r\n1,2\r\n3,4\r\n"));
+/// assert!(!cr_only_lines(b"10%\r20%\r30%\r\ndone\n"));
+/// ```
+pub fn cr_only_lines(head: &[u8]) -> bool {
+    !head.contains(&b'\n') && head.iter().filter(|&&b| b == b'\r').count() >= 3
 }
 
 /// A zlib stream's header (RFC 1950): deflate with a window of 32 KiB or
@@ -1181,6 +1202,9 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
 /// assert_eq!(not_text(b"MZ state code\n"), None);
 /// assert_eq!(not_text(b"{\"a\": 1}\n"), None);
 /// assert_eq!(not_text(b"SEQUENCE 1\n"), None);
+/// assert_eq!(not_text(b"\x8c\x0d\x04\x09\x03\x02").map(|(w, _)| w), Some("encrypted with gpg"));
+/// assert_eq!(not_text(b"ARROW1\0\0\xff").map(|(w, _)| w), Some("an Arrow IPC (Feather) file"));
+/// assert_eq!(not_text(b"ARROW1 launch\n"), None);
 /// ```
 pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     const MOVE: &str = "move it out of the input";
@@ -1261,6 +1285,37 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
             "an SQLite database",
             "export its rows as JSON lines or CSV",
         ),
+        // OpenPGP (gpg): a password-encrypted file (`gpg -c`: a symmetric
+        // key packet, version 4), and an ASCII-armoured message, whose
+        // lines are text but not the data (edX ships its research data
+        // packages as `*.log.gz.gpg`).
+        (
+            b"\x8c\x0d\x04",
+            "encrypted with gpg",
+            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
+        ),
+        (
+            b"\xc3\x0d\x04",
+            "encrypted with gpg",
+            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
+        ),
+        (
+            b"-----BEGIN PGP MESSAGE-----",
+            "encrypted with gpg (ASCII-armoured)",
+            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
+        ),
+        (
+            b"ARROW1\0\0",
+            "an Arrow IPC (Feather) file",
+            "convert it to Parquet or JSON lines (pyarrow.feather.read_table(FILE))",
+        ),
+        (b"\x89HDF\r\n\x1a\n", "an HDF5 file", MOVE),
+        (b"\xca\xfe\xba\xbe", "a Java class file", MOVE),
+        (b"\0asm", "a WebAssembly module", MOVE),
+        (b"\xd4\xc3\xb2\xa1", "a packet capture (pcap)", MOVE),
+        (b"\xa1\xb2\xc3\xd4", "a packet capture (pcap)", MOVE),
+        (b"\x80\x04\x95", "a Python pickle", MOVE),
+        (b"\x80\x05\x95", "a Python pickle", MOVE),
     ];
     if let Some(&(_, what, fix)) = MAGIC.iter().find(|(m, ..)| head.starts_with(m)) {
         return Some((what, fix));
@@ -1283,6 +1338,20 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
         if head.get(at..at.saturating_add(4)) == Some(b"PE\0\0") {
             return Some(("a Windows program or library (.exe, .dll)", MOVE));
         }
+    }
+    // OpenPGP public-key encryption (`gpg -e`): a key packet, version 3,
+    // after an old-format tag of one or two length bytes.
+    if (head.first() == Some(&0x84) && head.get(2) == Some(&3))
+        || (head.first() == Some(&0x85) && head.get(3) == Some(&3))
+    {
+        return Some((
+            "encrypted with gpg",
+            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
+        ));
+    }
+    // An MP4 or MOV video: its first box is `ftyp`, after a 4-byte size.
+    if head.get(4..8) == Some(b"ftyp") && head.first() == Some(&0) {
+        return Some(("a video (MP4/MOV)", MOVE));
     }
     if head.starts_with(b"SEQ") && head.get(3).is_some_and(|v| (4..=6).contains(v)) {
         return Some((

@@ -435,7 +435,9 @@ impl ReadAhead {
             if self.thread.is_none() {
                 // The system refused a thread: say so on the first read.
                 self.done = true;
-                return Err(io::Error::other("could not start the decompression thread"));
+                return Err(io::Error::other(DecoderFailed(
+                    "could not start the decompression thread".into(),
+                )));
             }
             match full.recv() {
                 Ok(Ok(block)) => {
@@ -459,10 +461,10 @@ impl ReadAhead {
                     if let Some(t) = self.thread.take()
                         && let Err(panic) = t.join()
                     {
-                        return Err(io::Error::other(format!(
+                        return Err(io::Error::other(DecoderFailed(format!(
                             "the decompression thread failed: {}",
                             crate::panics::payload_message(&*panic)
-                        )));
+                        ))));
                     }
                 }
             }
@@ -478,6 +480,20 @@ impl ReadAhead {
         }
     }
 }
+
+/// The decoding thread failed (it panicked, or none could be started): not
+/// the data's fault, so never a bad record (see
+/// [`crate::input::lines::is_corrupt_data`]).
+#[derive(Debug)]
+pub struct DecoderFailed(String);
+
+impl std::fmt::Display for DecoderFailed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for DecoderFailed {}
 
 /// The blocks themselves, without a copy (the inflating thread reads its
 /// compressed input so).
