@@ -440,6 +440,9 @@ fn map_split(
         let next = match reader.next_line_cut() {
             Ok(next) => next,
             Err(e) if is_corrupt_data(&e) => {
+                // Stopped (a signal, another task's failure) while reading
+                // past a long line: said as such, not as damage.
+                crate::cancel::check()?;
                 // Torn by a cut while read, not damaged: stop, never skip.
                 crate::input::lines::still_as_listed(&split.file)?;
                 // A log being written, or cut by a crash: the lines read so far
@@ -459,18 +462,18 @@ fn map_split(
                     reader.position()
                 );
                 let cut = reader.pending().to_vec();
-                if !crate::input::lines::is_truncated(&e) {
-                    // Damaged, not cut short: lines read before the damage
-                    // was seen may be garbled too (a flipped bit in a gzip
-                    // member shows only at its CRC), and they are counted
-                    // already. Never skipped, then, as Hadoop does not.
+                if crate::input::gzip::is_damage_inside_a_member(&e) {
+                    // Damaged inside a gzip member, not cut short nor junk
+                    // after the last member: lines read before the damage
+                    // was seen may be garbled too (a flipped bit shows only
+                    // at the member's CRC), and they are counted already.
+                    // Never skipped, then, as Hadoop does not.
                     return Err(crate::Error::BadRecord {
                         location: Box::new(location),
                         reason: format!(
                             "{reason}. The file is damaged, not cut short: lines read from it \
                              before may be wrong too, so even --skip-bad-records does not go \
-                             on; check it (gzip -t, zstd -t, bzip2 -t) and repair or leave out \
-                             the file"
+                             on; check it (gzip -t FILE) and repair or leave out the file"
                         ),
                         snippet: crate::error::snippet(&cut),
                     });
@@ -493,16 +496,6 @@ fn map_split(
         lines_read += 1;
         if offset == 0 && !whole {
             crate::input::listing::check_first_line(&split.file.display, line)?;
-        } else if line.starts_with(b"\x1f\x8b\x08") && !whole {
-            // `cat app.log app.log.1.gz > all.log`: the rest is compressed
-            // bytes, which no line of text starts with.
-            return Err(crate::Error::NotText {
-                path: PathBuf::from(&split.file.display),
-                what: "partly gzip data (a .gz appended to a log, as `cat a.log b.log.gz > \
-                       all.log` makes)",
-                fix: "give mr the files apart (gzip -d the .gz part, or read both logs \
-                      as they were)",
-            });
         }
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;

@@ -489,14 +489,20 @@ impl StepRun<'_> {
         let mut env = self.task_env('m', m);
         let file = match &split.file.source {
             InputSource::Path(p) | InputSource::Stream(p) => {
-                // Hadoop's `file:/abs` form, with the local runner's escapes
-                // (a name that is not UTF-8 keeps its bytes, as %XX: two such
-                // names are two files, not one lossy name).
+                // Hadoop's `file:/abs`, the name as it is (as Hadoop gives
+                // it, `%` and all); a name that is not UTF-8 with the local
+                // runner's escapes (its bytes as %XX: two such names are two
+                // files, not one lossy name).
                 let abs = fs::canonicalize(p).unwrap_or_else(|_| p.clone());
-                let uri = InputSource::Path(abs).uri();
-                match uri.strip_prefix("file://") {
-                    Some(path) => format!("file:{path}"),
-                    None => uri,
+                match abs.to_str() {
+                    Some(name) => format!("file:{name}"),
+                    None => {
+                        let uri = InputSource::Path(abs).uri();
+                        match uri.strip_prefix("file://") {
+                            Some(path) => format!("file:{path}"),
+                            None => uri,
+                        }
+                    }
                 }
             }
             InputSource::Stdin => "-".to_string(),

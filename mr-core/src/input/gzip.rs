@@ -58,12 +58,42 @@ fn bad_header() -> io::Error {
 fn bad_checksum() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
-        "corrupt gzip stream does not have a matching checksum",
+        DamagedMember("corrupt gzip stream does not have a matching checksum"),
     )
 }
 
 fn corrupt_deflate() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "corrupt deflate stream")
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        DamagedMember("corrupt deflate stream"),
+    )
+}
+
+/// Damage inside a gzip member (a CRC or size that does not match, data
+/// that is not deflate), as opposed to a file cut short or bytes after its
+/// last member: the member's lines read before it showed may be garbled.
+#[derive(Debug)]
+struct DamagedMember(&'static str);
+
+impl std::fmt::Display for DamagedMember {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl std::error::Error for DamagedMember {}
+
+/// Whether a read error is damage inside a gzip member (see the module
+/// doc): a flipped bit garbles what the member yields until its CRC is
+/// checked, so the lines read from it cannot be trusted.
+///
+/// ```
+/// use mr_core::input::gzip::is_damage_inside_a_member;
+/// let cut = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "cut");
+/// assert!(!is_damage_inside_a_member(&cut));
+/// ```
+pub fn is_damage_inside_a_member(e: &io::Error) -> bool {
+    e.get_ref().is_some_and(|inner| inner.is::<DamagedMember>())
 }
 
 fn truncated(what: &str) -> io::Error {

@@ -411,14 +411,6 @@ pub fn is_corrupt_data(e: &io::Error) -> bool {
     })
 }
 
-/// True when such an error says the data ends early (a file cut short, a
-/// log still being written), not that it is damaged: the lines before the
-/// cut were decoded as written, where damage may have garbled some of them
-/// before the decoder saw it (gzip checks its CRC at a member's end).
-pub fn is_truncated(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::UnexpectedEof
-}
-
 type BoxRead = Box<dyn Read + Send>;
 
 /// A stream's decoded bytes, and, when they are decoded on a thread of

@@ -991,9 +991,11 @@ fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
         check_first_line(&path.display().to_string(), head)?;
         if cr_only_lines(head) {
             eprintln!(
-                "mr: warning: {}: its lines seem to end with a carriage return alone (classic \
-                 Mac OS, Excel's \"CSV (Macintosh)\"); mr ends lines at a newline, as mrjob \
-                 does, so it reads as one line: convert it first (tr '\\r' '\\n' < FILE > NEW)",
+                "mr: warning: {}: its first 512 bytes hold carriage returns and no newline. If \
+                 its lines end with a carriage return alone (classic Mac OS, Excel's \"CSV \
+                 (Macintosh)\"), mr reads it as one line, as mrjob does: convert it first (tr \
+                 '\\r' '\\n' < FILE > NEW). (A progress log that redraws with carriage returns \
+                 is read as it should be.)",
                 printable_path(path)
             );
         }

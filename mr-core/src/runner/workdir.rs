@@ -181,7 +181,7 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
             // Empty, or only empty dirs (a forced exit on FUSE or NFS,
             // where the files still open were kept until the exit).
             if fs::metadata(&dir).is_ok_and(old)
-                && holds_no_file(&dir)
+                && holds_no_file(&dir, &old)
                 && fs::remove_dir_all(&dir).is_ok()
             {
                 n += 1;
@@ -205,13 +205,18 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
 }
 
 /// Whether nothing under `dir` is anything but a directory (links not
-/// followed: a link is something).
-fn holds_no_file(dir: &Path) -> bool {
+/// followed: a link is something), each of them `old` (none made lately:
+/// not a dir a run is filling).
+fn holds_no_file(dir: &Path, old: &impl Fn(fs::Metadata) -> bool) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {
         return false;
     };
     entries.into_iter().all(|e| {
-        e.is_ok_and(|e| e.file_type().is_ok_and(|t| t.is_dir()) && holds_no_file(&e.path()))
+        e.is_ok_and(|e| {
+            e.file_type().is_ok_and(|t| t.is_dir())
+                && e.metadata().is_ok_and(old)
+                && holds_no_file(&e.path(), old)
+        })
     })
 }
 
@@ -350,14 +355,27 @@ mod tests {
         // A forced exit on FUSE: the files went at the exit, the dirs stayed.
         let dirs_only = root.path().join("mr-job-cut003");
         fs::create_dir_all(dirs_only.join("step-0/spill-1")).unwrap();
+        // Old at the top, a dir made just now inside: being filled, kept.
+        let fresh_inside = root.path().join("mr-job-cut004");
+        fs::create_dir_all(fresh_inside.join("step-1")).unwrap();
         assert_eq!(remove_stale(root.path()).0, 0); // young: kept
         let long_ago = std::time::SystemTime::now() - 2 * EMPTY_DIR_AGE;
-        for d in [&empty, &with_data, &dirs_only] {
+        let old_dirs = [
+            empty.clone(),
+            with_data.clone(),
+            with_data.join("step-0"),
+            dirs_only.join("step-0/spill-1"),
+            dirs_only.join("step-0"),
+            dirs_only.clone(),
+            fresh_inside.clone(),
+        ];
+        for d in &old_dirs {
             fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
         }
         assert_eq!(remove_stale(root.path()).0, 2);
         assert!(!empty.exists() && !dirs_only.exists());
         assert!(with_data.exists(), "not ours to judge: data and no lock");
+        assert!(fresh_inside.exists(), "a dir made lately inside");
     }
 
     /// In a shared temp dir, a link named as a dead run's dir is never
