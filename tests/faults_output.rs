@@ -536,6 +536,16 @@ fn mount_namespaces() -> bool {
     can
 }
 
+/// `sh -c SCRIPT sh ARGS...` in `w`'s directory, in a mount namespace of
+/// its own (`unshare -m`): what it mounts goes with it.
+fn in_mount_namespace<S: AsRef<std::ffi::OsStr>>(w: &Workdir, script: &str, args: &[S]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["-m", "sh", "-c", script, "sh"])
+        .args(args)
+        .current_dir(w.dir.path());
+    c
+}
+
 /// The same input and output by two paths that no link resolves: a bind
 /// mount (an automounted `/home` and its `/export/home` are alike, and a
 /// case-insensitive disk's `wc` and `WC`). `--overwrite` replaced the input
@@ -584,14 +594,13 @@ fn an_input_reached_through_a_bind_mount_is_still_the_input() {
     ];
     for (what, args, says) in cases {
         let script = format!("mount --bind \"$1\" \"$2\" && exec \"$3\" {args}");
-        let o = Command::new("unshare")
-            .args(["-m", "sh", "-c", &script, "sh"])
-            .arg(&real)
-            .arg(&alias)
-            .arg(mr)
-            .current_dir(w.dir.path())
-            .output()
-            .unwrap();
+        let o = in_mount_namespace(
+            &w,
+            &script,
+            &[real.as_os_str(), alias.as_os_str(), mr.as_ref()],
+        )
+        .output()
+        .unwrap();
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{what}: {e}");
         assert!(e.contains(says), "{what}: {e}");
@@ -629,12 +638,7 @@ fn overwrite_replaces_an_output_in_an_overlay_lower_layer() {
     let script = "mount -t overlay overlay -o lowerdir=lower,upperdir=upper,workdir=work merged \
                   && \"$1\" run word_count -q -i in.txt -o merged/out --overwrite \
                   && cat merged/out/part-* && ls -a merged";
-    let o = Command::new("unshare")
-        .args(["-m", "sh", "-c", script, "sh"])
-        .arg(MR)
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+    let o = in_mount_namespace(&w, script, &[MR]).output().unwrap();
     let (out, e) = (String::from_utf8_lossy(&o.stdout), stderr(&o));
     if e.contains("unknown filesystem type") || e.contains("wrong fs type") {
         eprintln!("skipped: no overlayfs here: {e}");
@@ -664,11 +668,7 @@ fn a_dictionary_store_that_cannot_be_made_is_refused_before_the_run() {
     }
     let script = "mount -t tmpfs -o ro none \"$1\" && exec \"$2\" run events_table -q -i - -o table \
                   --dictionary-store \"$1/ids\"";
-    let mut child = Command::new("unshare")
-        .args(["-m", "sh", "-c", script, "sh"])
-        .arg(w.path("ro"))
-        .arg(MR)
-        .current_dir(w.dir.path())
+    let mut child = in_mount_namespace(&w, script, &[w.path("ro").as_os_str(), MR.as_ref()])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

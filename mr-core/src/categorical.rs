@@ -402,6 +402,15 @@ impl Values {
         self.iter().map(|(v, n)| (v.to_string(), n)).collect()
     }
 
+    /// Empty, with room for `len` values of `text` bytes in all.
+    fn with_capacity(len: usize, text: usize) -> Values {
+        Values {
+            text: String::with_capacity(text),
+            ends: Vec::with_capacity(len),
+            counts: Vec::with_capacity(len),
+        }
+    }
+
     /// The value of `id`, an id below [`len`](Self::len).
     fn value(&self, id: usize) -> &str {
         &self.text[self.start(id)..self.ends[id]]
@@ -419,11 +428,7 @@ impl Values {
         order.sort_unstable_by(|&a, &b| {
             (self.counts[b].cmp(&self.counts[a])).then_with(|| self.value(a).cmp(self.value(b)))
         });
-        let mut sorted = Values {
-            text: String::with_capacity(self.text.len()),
-            ends: Vec::with_capacity(self.len()),
-            counts: Vec::with_capacity(self.len()),
-        };
+        let mut sorted = Values::with_capacity(self.len(), self.text.len());
         for id in order {
             sorted.push(self.value(id), self.counts[id]);
         }
@@ -1057,11 +1062,7 @@ impl EncodeColumns {
 fn ids_of(values: &Values) -> ColumnIds {
     let counted = || values.iter().enumerate().filter(|(_, (_, n))| *n > 0);
     let (len, text) = counted().fold((0, 0), |(len, text), (_, (v, _))| (len + 1, text + v.len()));
-    let mut held = Values {
-        text: String::with_capacity(text),
-        ends: Vec::with_capacity(len),
-        counts: Vec::with_capacity(len),
-    };
+    let mut held = Values::with_capacity(len, text);
     for (id, (v, _)) in counted() {
         held.push(v, id as u64);
     }

@@ -95,8 +95,8 @@ pub fn is_within(path: &Path, dir: &Path) -> bool {
 /// # }
 /// ```
 pub fn same(a: &Path, b: &Path) -> bool {
-    resolved(a) == resolved(b)
-        || anchor(&resolved(a)).is_some_and(|k| anchor(&resolved(b)) == Some(k))
+    let (a, b) = (resolved(a), resolved(b));
+    a == b || anchor(&a).is_some_and(|k| anchor(&b) == Some(k))
 }
 
 /// A file's identity: its device and inode numbers (links followed).

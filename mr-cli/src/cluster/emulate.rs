@@ -432,13 +432,14 @@ impl StepRun<'_> {
         };
         let stderr = match Drain::start(err, echo) {
             Ok(d) => d,
-            Err(e) => {
+            Err(source) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(anyhow!(
-                    "cannot start a thread to read the stderr of {what}: {e} (a limit on \
-                     processes and threads: ulimit -u, a container's pids limit)"
-                ));
+                let refused = mr_core::Error::NoThread {
+                    what: "starting a thread to read a task's stderr",
+                    source,
+                };
+                return Err(anyhow::Error::from(refused).context(format!("starting {what}")));
             }
         };
         Ok(Proc {
@@ -925,12 +926,15 @@ fn spawn_feeder<'scope, 'env, T: Send + 'scope>(
     s: &'scope std::thread::Scope<'scope, 'env>,
     f: impl FnOnce() -> T + Send + 'scope,
 ) -> Result<std::thread::ScopedJoinHandle<'scope, T>> {
-    std::thread::Builder::new().spawn_scoped(s, f).map_err(|e| {
-        anyhow!(
-            "cannot start a thread to feed a task: {e} (a limit on processes and threads: \
-             ulimit -u, a container's pids limit)"
-        )
-    })
+    std::thread::Builder::new()
+        .spawn_scoped(s, f)
+        .map_err(|source| {
+            mr_core::Error::NoThread {
+                what: "starting a thread to feed a task",
+                source,
+            }
+            .into()
+        })
 }
 
 fn run_tasks<T: Sync>(

@@ -436,24 +436,26 @@ fn run(cmd: &mut Command, what: &str, echo: Echo, stoppable: bool) -> anyhow::Re
         .stderr(Stdio::piped())
         .spawn()
         .with_context(|| format!("cannot start {what} ({:?})", cmd.get_program()))?;
-    let refused = "cannot start a thread to read its output (a limit on processes and threads: \
-                   ulimit -u, a pids limit)";
+    let refused = |source| mr_core::Error::NoThread {
+        what: "starting a thread to read a command's output",
+        source,
+    };
     let out = child
         .stdout
         .take()
-        .map(|s| Drain::start(s, echo).context(refused))
+        .map(|s| Drain::start(s, echo).map_err(refused))
         .transpose();
     let err = child
         .stderr
         .take()
-        .map(|s| Drain::start(s, echo).context(refused))
+        .map(|s| Drain::start(s, echo).map_err(refused))
         .transpose();
     let (out, err) = match (out, err) {
         (Ok(out), Ok(err)) => (out, err),
         (Err(e), _) | (_, Err(e)) => {
             let _ = child.kill();
             let _ = child.wait();
-            return Err(e);
+            return Err(e.into());
         }
     };
     let status = if stoppable {

@@ -72,16 +72,9 @@ fn corrupt_deflate() -> io::Error {
 /// Damage inside a gzip member (a CRC or size that does not match, data
 /// that is not deflate), as opposed to a file cut short or bytes after its
 /// last member: the member's lines read before it showed may be garbled.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 struct DamagedMember(&'static str);
-
-impl std::fmt::Display for DamagedMember {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.0)
-    }
-}
-
-impl std::error::Error for DamagedMember {}
 
 /// Whether a read error is damage inside a gzip member (see the module
 /// doc): a flipped bit garbles what the member yields until its CRC is

@@ -1210,6 +1210,7 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
 /// ```
 pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     const MOVE: &str = "move it out of the input";
+    const DECRYPT: &str = "decrypt it (gpg -d FILE > NEW) and give mr NEW";
     const MAGIC: &[(&[u8], &str, &str)] = &[
         (
             b"\xfd7zXZ\0",
@@ -1291,20 +1292,12 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
         // key packet, version 4), and an ASCII-armoured message, whose
         // lines are text but not the data (edX ships its research data
         // packages as `*.log.gz.gpg`).
-        (
-            b"\x8c\x0d\x04",
-            "encrypted with gpg",
-            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
-        ),
-        (
-            b"\xc3\x0d\x04",
-            "encrypted with gpg",
-            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
-        ),
+        (b"\x8c\x0d\x04", "encrypted with gpg", DECRYPT),
+        (b"\xc3\x0d\x04", "encrypted with gpg", DECRYPT),
         (
             b"-----BEGIN PGP MESSAGE-----",
             "encrypted with gpg (ASCII-armoured)",
-            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
+            DECRYPT,
         ),
         (
             b"ARROW1\0\0",
@@ -1346,10 +1339,7 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     if (head.first() == Some(&0x84) && head.get(2) == Some(&3))
         || (head.first() == Some(&0x85) && head.get(3) == Some(&3))
     {
-        return Some((
-            "encrypted with gpg",
-            "decrypt it (gpg -d FILE > NEW) and give mr NEW",
-        ));
+        return Some(("encrypted with gpg", DECRYPT));
     }
     // An MP4 or MOV video: its first box is `ftyp`, after a 4-byte size.
     if head.get(4..8) == Some(b"ftyp") && head.first() == Some(&0) {

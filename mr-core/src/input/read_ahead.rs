@@ -484,16 +484,9 @@ impl ReadAhead {
 /// The decoding thread failed (it panicked, or none could be started): not
 /// the data's fault, so never a bad record (see
 /// [`crate::input::lines::is_corrupt_data`]).
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
 pub struct DecoderFailed(String);
-
-impl std::fmt::Display for DecoderFailed {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DecoderFailed {}
 
 /// The blocks themselves, without a copy (the inflating thread reads its
 /// compressed input so).

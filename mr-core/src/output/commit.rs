@@ -352,31 +352,21 @@ impl OutputDir {
     fn replace_unmovable(&mut self) -> Result<()> {
         let unmovable = "cannot be moved aside on this file system (overlayfs: Invalid \
                          cross-device link)";
-        match foreign_entries(&self.target, self.own.as_deref()) {
-            Ok(foreign) if foreign.is_empty() => {}
-            Ok(foreign) => {
-                return Err(self.keep_staging(&format!(
-                    "{unmovable}, and holds {}; the old output is as it was",
-                    describe(&foreign)
-                )));
+        let why = match remove_replaced(&self.target, self.own.as_deref()) {
+            Ok(()) => match fs::rename(&self.staging, &self.target) {
+                Ok(()) => return Ok(()),
+                Err(e) => format!(
+                    "{unmovable}; it was removed, but the new one could not be moved in ({e})"
+                ),
+            },
+            Err(Kept::Foreign(why)) => {
+                format!("{unmovable}, and {why}; the old output is as it was")
             }
-            Err(e) => {
-                return Err(self.keep_staging(&format!("{unmovable}, and cannot be listed: {e}")));
-            }
-        }
-        let _ = fs::remove_file(self.target.join(SUCCESS));
-        if let Err(e) = fs::remove_dir_all(&self.target) {
-            return Err(self.keep_staging(&format!(
-                "{unmovable}, and removing it to make room failed ({e}): it is no longer \
-                 complete"
-            )));
-        }
-        if let Err(e) = fs::rename(&self.staging, &self.target) {
-            return Err(self.keep_staging(&format!(
-                "{unmovable}; it was removed, but the new one could not be moved in ({e})"
-            )));
-        }
-        Ok(())
+            Err(Kept::Failed(e)) => format!(
+                "{unmovable}, and removing it to make room failed ({e}): it is no longer complete"
+            ),
+        };
+        Err(self.keep_staging(&why))
     }
 
     /// Keeps the finished results where they are and says where.
@@ -791,31 +781,42 @@ pub fn cluster_sibling(out: &str, infix: &str, id: &str) -> String {
 /// job writes were put in it after it was last checked: then it is kept,
 /// and the message says where.
 fn remove_old(path: &Path, own: Option<&str>) {
-    let mut err = std::io::stderr();
-    let keep = match foreign_entries(path, own) {
-        Ok(foreign) if foreign.is_empty() => None,
-        Ok(foreign) => Some(format!("holds {}", describe(&foreign))),
-        Err(e) => Some(format!("cannot be listed: {e}")),
+    let said = match remove_replaced(path, own) {
+        Ok(()) => return,
+        Err(Kept::Foreign(why)) => format!(
+            "the new output is in place; the old one was kept in {}, as it {why}",
+            path.display()
+        ),
+        Err(Kept::Failed(e)) => format!(
+            "the new output is in place, but removing the old one ({}) failed: {e}",
+            path.display()
+        ),
     };
-    if let Some(why) = keep {
-        let _ = writeln!(
-            err,
-            "mr: warning: the new output is in place; the old one was kept in {}, as it {why}",
-            path.display()
-        );
-        return;
+    let _ = writeln!(std::io::stderr(), "mr: warning: {said}");
+}
+
+/// Why [`remove_replaced`] left an old output.
+enum Kept {
+    /// It holds something a job does not write (or cannot be listed): not
+    /// touched.
+    Foreign(String),
+    /// Its removal failed part way.
+    Failed(std::io::Error),
+}
+
+/// Removes an output being replaced, if it holds only what a job writes (a
+/// file saved into it meanwhile keeps it whole). `_SUCCESS` first: a run
+/// killed while removing the rest leaves an unfinished directory, which
+/// the next run removes, not an output that looks finished with part
+/// files missing.
+fn remove_replaced(path: &Path, own: Option<&str>) -> std::result::Result<(), Kept> {
+    match foreign_entries(path, own) {
+        Ok(foreign) if foreign.is_empty() => {}
+        Ok(foreign) => return Err(Kept::Foreign(format!("holds {}", describe(&foreign)))),
+        Err(e) => return Err(Kept::Foreign(format!("cannot be listed: {e}"))),
     }
-    // `_SUCCESS` first: a run killed while removing the rest leaves an
-    // unfinished directory, which the next run removes, not an output
-    // that looks finished with part files missing.
     let _ = fs::remove_file(path.join(SUCCESS));
-    if let Err(e) = fs::remove_dir_all(path) {
-        let _ = writeln!(
-            err,
-            "mr: warning: the new output is in place, but removing the old one ({}) failed: {e}",
-            path.display()
-        );
-    }
+    fs::remove_dir_all(path).map_err(Kept::Failed)
 }
 
 /// With the output's lock held, a staging directory beside it belongs to a

@@ -66,34 +66,35 @@ pub fn cgroup_memory_limit(
     read: impl Fn(&std::path::Path) -> Option<String>,
 ) -> Option<u64> {
     use std::path::Path;
-    let mut least: Option<u64> = None;
-    for line in proc_self_cgroup.lines() {
+    let cgroups = proc_self_cgroup.lines().filter_map(|line| {
         let mut parts = line.splitn(3, ':');
-        let (_, controllers, path) = (parts.next(), parts.next(), parts.next());
-        let (Some(controllers), Some(path)) = (controllers, path) else {
-            continue;
-        };
+        let (_, controllers, path) = (parts.next()?, parts.next()?, parts.next()?);
         let (root, file) = match controllers {
             "" => ("/sys/fs/cgroup", "memory.max"),
             c if c.split(',').any(|c| c == "memory") => {
                 ("/sys/fs/cgroup/memory", "memory.limit_in_bytes")
             }
-            _ => continue,
+            _ => return None,
         };
-        // The cgroup and each of its parents: any of them may hold the limit
-        // (in a container, the cgroup's own path is often not mounted, and
-        // the container's limit is at the root).
-        for dir in Path::new(path).ancestors() {
-            let rel = dir.strip_prefix("/").unwrap_or(dir);
-            let text = read(&Path::new(root).join(rel).join(file));
-            let limit = text.and_then(|t| t.trim().parse::<u64>().ok());
-            // v1 writes "unlimited" as a number near 2^63.
-            if let Some(l) = limit.filter(|&l| l < 1 << 60) {
-                least = Some(least.map_or(l, |m| m.min(l)));
-            }
-        }
-    }
-    least
+        Some((root, file, path))
+    });
+    // The cgroup and each of its parents: any of them may hold the limit
+    // (in a container, the cgroup's own path is often not mounted, and the
+    // container's limit is at the root).
+    let read = &read;
+    cgroups
+        .flat_map(|(root, file, path)| {
+            Path::new(path).ancestors().filter_map(move |dir| {
+                let rel = dir.strip_prefix("/").unwrap_or(dir);
+                read(&Path::new(root).join(rel).join(file))?
+                    .trim()
+                    .parse::<u64>()
+                    .ok()
+            })
+        })
+        // v1 writes "unlimited" as a number near 2^63.
+        .filter(|&l| l < 1 << 60)
+        .min()
 }
 
 /// The sort buffer of a run that names none: [`DEFAULT_SORT_BUFFER`], or
