@@ -42,8 +42,8 @@ fn word_count_to_stdout_in_key_order() {
     // _SUCCESS is a job's, not a skipped input.
     assert!(
         stderr(&o).contains(
-            "skipped 1 file whose name starts with _ or . (Hadoop's hidden files), such as \
-             in/.hidden: name it to read it"
+            "skipped 1 file or directory whose name starts with _ or . (Hadoop's hidden \
+             files), such as in/.hidden: name it to read it"
         ),
         "{}",
         stderr(&o)

@@ -703,7 +703,7 @@ type Sizes = BTreeMap<String, usize>;
 /// A dictionary store (`--dictionary-store DIR`): one `COLUMN.jsonl` per
 /// column, in the format of an output's `_dictionaries/`, that every run
 /// given it reads and extends in place, one run at a time (an exclusive
-/// lock on the directory itself, [`crate::lock::DirLock`], held only while
+/// lock on the directory, [`crate::lock::DirLock`], held only while
 /// ids are given). A value's id is
 /// given once and never changes or goes to another value, whatever the
 /// order the runs ran in: a day run again, two days run at once, a run that
@@ -767,10 +767,11 @@ impl Store {
         if dir.is_dir() {
             store.check(columns)?;
             // Writable: said now, not once the job has run.
-            let probe = dir.join(format!(".mr-store.probe-{}", std::process::id()));
-            std::fs::write(&probe, b"")
-                .map_err(|e| crate::Error::io("writing into the dictionary store", &probe, e))?;
-            let _ = std::fs::remove_file(&probe);
+            // A fresh name, made exclusively: never a file planted there.
+            tempfile::Builder::new()
+                .prefix(".mr-store.probe-")
+                .tempfile_in(dir)
+                .map_err(|e| crate::Error::io("writing into the dictionary store", dir, e))?;
         } else if let Some(parent) = std::path::absolute(dir)
             .unwrap_or_else(|_| dir.to_path_buf())
             .ancestors()
@@ -864,8 +865,12 @@ impl Store {
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| crate::Error::io("creating the dictionary store", &self.dir, e))?;
         let dir = self.dir.display();
-        let waiting =
-            || eprintln!("mr: waiting for the dictionary store {dir}: another run is giving ids");
+        let waiting = |pid: Option<u32>| {
+            let who = pid.map_or("another run".to_string(), |p| {
+                format!("another run (pid {p})")
+            });
+            eprintln!("mr: waiting for the dictionary store {dir}: {who} is giving ids")
+        };
         let _lock = match crate::lock::DirLock::wait(&self.dir, waiting) {
             Ok(lock) => lock,
             Err(e) => {
@@ -915,25 +920,17 @@ impl Store {
         Ok(run)
     }
 
-    /// Replaces the store's file `name` with what `write` writes: to a
-    /// hidden temporary file, synced, renamed over it (the temporary file
-    /// removed if that fails).
+    /// Replaces the store's file `name` with what `write` writes, whole
+    /// ([`crate::replace::replace_file`]: a fresh temporary name, synced,
+    /// renamed over it), keeping the file's mode and group: a store shared
+    /// by a team stays readable by it whatever the umask of the run.
     fn replace(
         &self,
         name: &str,
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         let path = self.dir.join(name);
-        let tmp = self.dir.join(format!(
-            ".{}.tmp-{}",
-            name.trim_start_matches('.'),
-            std::process::id()
-        ));
-        let written = write_file(&tmp, write)
-            .and_then(|f| f.sync_all())
-            .and_then(|()| std::fs::rename(&tmp, &path));
-        written.map_err(|e| {
-            let _ = std::fs::remove_file(&tmp);
+        crate::replace::replace_file(&path, write).map_err(|e| {
             crate::Error::io("writing the dictionary store's", &path, e).with_disk_full_hint(|| {
                 format!(
                     "Free space on the disk of the dictionary store {} and run again: each of \

@@ -22,6 +22,7 @@
 //! - [`runner`]: the local runner (and its temp dir, [`runner::workdir`]);
 //! - [`lock`]: owner locks that keep runs apart and mark their files as live;
 //! - [`paths`]: paths compared by what they name (links, bind mounts, case);
+//! - [`replace`]: files replaced whole, keeping their mode and group;
 //! - [`categorical`]: consistent integer ids for string columns.
 //!
 //! ## A word count
@@ -93,6 +94,7 @@ pub mod paths;
 pub mod protocol;
 mod reduce_task;
 pub mod reducers;
+pub mod replace;
 pub mod runner;
 pub mod shuffle;
 mod staged;

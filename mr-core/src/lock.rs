@@ -126,7 +126,7 @@ impl OwnerLock {
     /// held read-only as it is; if alive, [`Claim::Held`]. `None` when it
     /// cannot even be read: the caller's error stands.
     fn claim_foreign(path: &Path) -> Option<io::Result<Option<Claim>>> {
-        let file = File::open(path).ok()?;
+        let file = open_existing(path).ok()?;
         Some(
             match flock(&file, FlockOperation::NonBlockingLockExclusive) {
                 Ok(()) if same_file(&file, path) => match fs::remove_file(path) {
@@ -163,7 +163,7 @@ impl OwnerLock {
         let mut tmp = path.as_os_str().to_owned();
         tmp.push(".new");
         let tmp = PathBuf::from(tmp);
-        let mut file = File::create(&tmp)?;
+        let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         flock(&file, FlockOperation::NonBlockingLockExclusive)?;
         writeln!(file, "{}", std::process::id())?;
         fs::rename(&tmp, path)?;
@@ -180,7 +180,7 @@ impl OwnerLock {
     /// Locks an existing lock file if its owner is gone: `Ok(Some)` means no
     /// live process holds it. Never creates the file.
     pub fn take_if_dead(path: &Path) -> io::Result<Option<OwnerLock>> {
-        let file = File::open(path)?;
+        let file = open_existing(path)?;
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(OwnerLock {
                 previous: read_text(&file),
@@ -247,76 +247,66 @@ impl Drop for OwnerLock {
     }
 }
 
-/// The lock file [`DirLock`] takes inside a directory it cannot lock
-/// itself (on NFS): never to be removed while runs may hold it.
+/// The lock file [`DirLock`] takes inside the directory it locks: never
+/// removed (a lock file removed while held would let the next process lock
+/// a new one beside the holder).
 pub const DIR_LOCK_FILE: &str = ".mr-dir.lock";
-/// The errors of `flock(2)` on a directory that mean "not here" (NFS's
-/// EBADF, no lock manager's ENOLCK, EOPNOTSUPP, EINVAL).
-const DIR_LOCK_FALLBACK: [Errno; 4] = [Errno::BADF, Errno::NOLCK, Errno::OPNOTSUPP, Errno::INVAL];
 
-/// An exclusive `flock(2)` on a directory itself, held until dropped: for a
-/// short critical section shared by runs, such as a dictionary store's
-/// update. No lock file to remove by hand (a lock file removed while held
-/// would let the next process lock a new one beside the holder), and the
-/// kernel releases it when the process ends, however it ends. Where a
-/// directory cannot be locked (NFS), the lock file [`DIR_LOCK_FILE`] in it.
+/// An exclusive `flock(2)` on the lock file [`DIR_LOCK_FILE`] of a
+/// directory, held until dropped: for a short critical section shared by
+/// runs, such as a dictionary store's update. The kernel releases it when
+/// the process ends, however it ends.
+///
+/// Only those who may write the directory may take it: `flock` needs no
+/// more than a file open for reading, so the lock file is made readable and
+/// writable by exactly the classes of users (owner, group, others) who may
+/// write the directory, and nobody else can open it to block the runs of
+/// those who can (a lock on the directory itself could be taken by any user
+/// allowed to list it).
 #[derive(Debug)]
 pub struct DirLock {
-    _dir: File,
+    _file: File,
 }
 
 impl DirLock {
     /// Locks `dir`, waiting while another process (or another open of it in
-    /// this one) holds it; then `on_wait` is called first. The wait polls,
-    /// so that a run asked to stop ([`crate::cancel::requested`]) stops
-    /// waiting at once: `Err` of kind `Interrupted`.
+    /// this one) holds it; then `on_wait` is called first, with the
+    /// holder's pid when it wrote one. The wait polls, so that a run asked
+    /// to stop ([`crate::cancel::requested`]) stops waiting at once: `Err`
+    /// of kind `Interrupted`.
     ///
     /// ```
     /// use mr_core::lock::DirLock;
     /// let d = tempfile::tempdir().unwrap();
-    /// let lock = DirLock::wait(d.path(), || panic!("free")).unwrap();
+    /// let lock = DirLock::wait(d.path(), |_| panic!("free")).unwrap();
     /// let (tx, rx) = std::sync::mpsc::channel();
     /// let p = d.path().to_path_buf();
     /// let t = std::thread::spawn(move || {
-    ///     let _second = DirLock::wait(&p, || tx.send("waited").unwrap()).unwrap();
+    ///     let _second = DirLock::wait(&p, |pid| tx.send(pid).unwrap()).unwrap();
     /// });
-    /// assert_eq!(rx.recv().unwrap(), "waited");
+    /// assert_eq!(rx.recv().unwrap(), Some(std::process::id()));
     /// drop(lock);
     /// t.join().unwrap();
     /// ```
-    pub fn wait(dir: &Path, on_wait: impl FnOnce()) -> io::Result<DirLock> {
-        Self::wait_by(dir, on_wait, |f| {
-            flock(f, FlockOperation::NonBlockingLockExclusive)
-        })
-    }
-
-    /// [`wait`](Self::wait) with `try_lock` as the non-blocking `flock`
-    /// (the tests give one that fails on directories, as NFS's does).
-    fn wait_by(
-        dir: &Path,
-        on_wait: impl FnOnce(),
-        try_lock: impl Fn(&File) -> Result<(), Errno>,
-    ) -> io::Result<DirLock> {
-        let mut file = File::open(dir)?;
-        let mut on_dir = true;
+    pub fn wait(dir: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<DirLock> {
+        let file = open_dir_lock_file(dir)?;
         let mut on_wait = Some(on_wait);
         loop {
-            match try_lock(&file) {
-                Ok(()) => return Ok(DirLock { _dir: file }),
-                Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => {}
-                // A file system that cannot lock a directory: NFS emulates
-                // flock with fcntl locks, and an exclusive one needs a file
-                // open for writing (EBADF). Every client there fails alike,
-                // so all of them take the lock file instead.
-                Err(e) if on_dir && DIR_LOCK_FALLBACK.contains(&e) => {
-                    file = open_lock_file(&dir.join(DIR_LOCK_FILE))?;
-                    on_dir = false;
-                    continue;
+            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {
+                    // The pid, for those who wait (a file this user may
+                    // only read, left by an older run, stays as it is).
+                    let pid = format!("{}\n", std::process::id());
+                    if file.set_len(0).is_ok() {
+                        let _ = std::os::unix::fs::FileExt::write_all_at(&file, pid.as_bytes(), 0);
+                    }
+                    return Ok(DirLock { _file: file });
                 }
+                Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => {}
                 Err(e) => return Err(e.into()),
             }
             if let Some(f) = on_wait.take() {
-                f();
+                f(read_pid(&file).filter(|&p| is_alive(p)));
             }
             if crate::cancel::requested() {
                 return Err(io::Error::new(
@@ -329,15 +319,75 @@ impl DirLock {
     }
 }
 
+/// `dir`'s [`DIR_LOCK_FILE`], made when missing with the directory's write
+/// permissions as its read and write ones (see [`DirLock`]). One this user
+/// may not write (made by an older version) is opened for reading.
+fn open_dir_lock_file(dir: &Path) -> io::Result<File> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let path = dir.join(DIR_LOCK_FILE);
+    let mut o = OpenOptions::new();
+    o.read(true).write(true).create_new(true).mode(0o600);
+    match open_regular(&path, &mut o) {
+        Ok(file) => {
+            let w = fs::metadata(dir)?.permissions().mode() & 0o222;
+            // rw for each class that may write the directory.
+            file.set_permissions(fs::Permissions::from_mode(w | (w << 1)))?;
+            Ok(file)
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            let mut o = OpenOptions::new();
+            match open_regular(&path, o.read(true).write(true)) {
+                Err(e) if e.kind() == io::ErrorKind::PermissionDenied => open_existing(&path),
+                r => r,
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 /// The lock file at `path`, opened for reading and writing, created when
-/// missing, its content kept.
+/// missing, its content kept. Never through a symlink, and only a regular
+/// file: in a directory others may write (a team's), a link planted at the
+/// lock's name would have this run truncate and write the file it points
+/// to, a FIFO would block it.
 fn open_lock_file(path: &Path) -> io::Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
-        .create(true)
-        .truncate(false)
+    let mut o = OpenOptions::new();
+    o.read(true).write(true).create(true).truncate(false);
+    open_regular(path, &mut o)
+}
+
+/// An existing lock file, opened for reading only, as [`open_lock_file`]
+/// opens one (no symlink, a regular file).
+fn open_existing(path: &Path) -> io::Result<File> {
+    open_regular(path, OpenOptions::new().read(true))
+}
+
+/// Opens `path` with `o`, never following a symlink there and refusing
+/// anything but a regular file (without blocking on a FIFO).
+fn open_regular(path: &Path, o: &mut OpenOptions) -> io::Result<File> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = OFlags::NOFOLLOW | OFlags::NONBLOCK;
+    let file = o
+        .custom_flags(flags.bits() as i32)
         .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(Errno::LOOP.raw_os_error()) {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "a symbolic link where a lock file belongs (not followed: remove it)",
+                )
+            } else {
+                e
+            }
+        })?;
+    if !file.metadata()?.file_type().is_file() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "not a regular file where a lock file belongs (remove it)",
+        ));
+    }
+    Ok(file)
 }
 
 fn same_file(file: &File, path: &Path) -> bool {
@@ -461,27 +511,55 @@ mod tests {
     /// Where a directory cannot be locked (NFS: EBADF), waiters take the
     /// lock file in it instead, and still exclude each other.
     #[test]
-    fn a_dir_that_cannot_be_locked_falls_back_to_a_lock_file() {
+    fn only_who_may_write_a_directory_may_lock_it() {
+        use std::os::unix::fs::PermissionsExt;
         let d = tempfile::tempdir().unwrap();
-        let nfs_like = |f: &File| {
-            if f.metadata().unwrap().is_dir() {
-                Err(Errno::BADF)
-            } else {
-                flock(f, FlockOperation::NonBlockingLockExclusive)
-            }
-        };
-        let first = DirLock::wait_by(d.path(), || panic!("free"), nfs_like).unwrap();
-        assert!(d.path().join(DIR_LOCK_FILE).is_file());
-        let (tx, rx) = std::sync::mpsc::channel();
-        let p = d.path().to_path_buf();
-        let t = std::thread::spawn(move || {
-            let _second = DirLock::wait_by(&p, || tx.send(()).unwrap(), nfs_like).unwrap();
-        });
-        rx.recv().unwrap(); // the second waits on the lock file
-        drop(first);
-        t.join().unwrap();
-        // Any other error is the caller's.
-        let e = DirLock::wait_by(d.path(), || {}, |_| Err(Errno::IO)).unwrap_err();
-        assert_eq!(e.raw_os_error(), Some(Errno::IO.raw_os_error()));
+        let mode = |p: &Path| fs::metadata(p).unwrap().permissions().mode() & 0o777;
+        for (dir_mode, lock_mode) in [
+            (0o700, 0o600),
+            (0o2770, 0o660),
+            (0o755, 0o600),
+            (0o777, 0o666),
+        ] {
+            let dir = d.path().join(format!("{dir_mode:o}"));
+            fs::create_dir(&dir).unwrap();
+            fs::set_permissions(&dir, fs::Permissions::from_mode(dir_mode)).unwrap();
+            drop(DirLock::wait(&dir, |_| panic!("free")).unwrap());
+            assert_eq!(
+                mode(&dir.join(DIR_LOCK_FILE)),
+                lock_mode,
+                "in a {dir_mode:o} directory"
+            );
+            // Kept, and taken again.
+            drop(DirLock::wait(&dir, |_| panic!("free")).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_symlink_or_fifo_at_a_lock_files_name_is_refused_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("notes.txt");
+        fs::write(&victim, "private").unwrap();
+        let lock = d.path().join(".out.mr-lock");
+        std::os::unix::fs::symlink(&victim, &lock).unwrap();
+        let e = OwnerLock::claim(&lock).unwrap_err();
+        assert!(e.to_string().contains("symbolic link"), "{e}");
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "private");
+        let store = d.path().join("store");
+        fs::create_dir(&store).unwrap();
+        std::os::unix::fs::symlink(&victim, store.join(DIR_LOCK_FILE)).unwrap();
+        assert!(DirLock::wait(&store, |_| {}).is_err());
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "private");
+        fs::remove_file(&lock).unwrap();
+        rustix::fs::mknodat(
+            rustix::fs::CWD,
+            &lock,
+            rustix::fs::FileType::Fifo,
+            rustix::fs::Mode::from_raw_mode(0o666),
+            0,
+        )
+        .unwrap();
+        let e = OwnerLock::claim(&lock).unwrap_err();
+        assert!(e.to_string().contains("not a regular file"), "{e}");
     }
 }

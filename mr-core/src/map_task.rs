@@ -496,6 +496,12 @@ fn map_split(
         lines_read += 1;
         if offset == 0 && !whole {
             crate::input::listing::check_first_line(&split.file.display, line)?;
+        } else if line.starts_with(GZIP_MAGIC) && env.step_index == 0 {
+            said_gzip_inside(
+                &split.file.display,
+                line_base.map(|b| b + lines_read - 1),
+                offset,
+            );
         }
         if lines_read.is_multiple_of(1024) {
             crate::cancel::check()?;
@@ -654,4 +660,26 @@ pub(crate) fn map_whole_line(
         }
         r => r,
     }
+}
+
+/// The first bytes of a gzip member (magic, deflate).
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b, 0x08];
+
+/// Warns, once a run, of a line inside a text input that starts as a gzip
+/// file does: most likely a `.gz` appended to a log or piped after one
+/// (`cat a.log b.gz | mr run ...`), which is read as text, its bytes as
+/// garbage records. Not an error: a web archive (WARC) holds raw gzip HTTP
+/// bodies at line starts, and reads as it should.
+fn said_gzip_inside(file: &str, line: Option<u64>, offset: u64) {
+    static SAID: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+    if SAID.swap(true, std::sync::atomic::Ordering::Relaxed) {
+        return;
+    }
+    let at = line.map_or(format!("at byte {offset}"), |l| format!("line {l}"));
+    eprintln!(
+        "mr: warning: {}, {at}, starts as a gzip file does (bytes 1f 8b 08): a .gz appended to a \
+         text file, or piped after one (cat a.log b.gz | mr ...), is read as text, not \
+         decompressed; give compressed files to mr by name (-i a.log -i b.gz, or -i DIR)",
+        crate::error::printable_line(file)
+    );
 }

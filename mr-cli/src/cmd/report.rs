@@ -208,11 +208,24 @@ pub fn target(path: &Path) -> anyhow::Result<Destination> {
         return Ok(stream);
     }
     let ty = named.file_type();
-    {
+    let is_stream = {
         use std::os::unix::fs::FileTypeExt;
-        if ty.is_fifo() || ty.is_char_device() {
-            return Ok(Destination::Stream(path.to_path_buf()));
-        }
+        ty.is_fifo() || ty.is_char_device()
+    };
+    // A link or a FIFO planted by another user in a directory both may
+    // write (/tmp, a team's): never followed or written into, whatever the
+    // kernel's fs.protected_symlinks and protected_fifos say (they spare
+    // directories without the sticky bit, and the links resolved here).
+    if let Some((what, uid)) = others_link_or_stream(path, is_stream.then_some(&named)) {
+        anyhow::bail!(
+            "--report {}: {what} owned by another user (uid {uid}): not followed or written \
+             into (another user could make the report replace or reach a file of their \
+             choosing); give a path of your own",
+            shown()
+        );
+    }
+    if is_stream {
+        return Ok(Destination::Stream(path.to_path_buf()));
     }
     if ty.is_file() {
         let file = if meta.file_type().is_symlink() {
@@ -232,6 +245,37 @@ pub fn target(path: &Path) -> anyhow::Result<Destination> {
             "a block device or socket"
         }
     )
+}
+
+/// The first symlink on the way from `path` to what it names, or the
+/// stream (FIFO, device) it names, `stream`, that a user other than this
+/// one (and root) owns: what it is and its owner.
+fn others_link_or_stream(
+    path: &Path,
+    stream: Option<&std::fs::Metadata>,
+) -> Option<(&'static str, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let foreign = |uid: u32| uid != me && uid != 0;
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(meta) = std::fs::symlink_metadata(&at) else {
+            break;
+        };
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        if foreign(meta.uid()) {
+            return Some(("a symbolic link", meta.uid()));
+        }
+        let Ok(to) = std::fs::read_link(&at) else {
+            break;
+        };
+        at = dir_of(&at).join(to);
+    }
+    stream
+        .filter(|m| foreign(m.uid()))
+        .map(|m| ("a FIFO or device", m.uid()))
 }
 
 /// [`Destination::Stdout`] or [`Destination::Stderr`] when `named` is what
@@ -375,23 +419,11 @@ fn dir_of(path: &Path) -> &Path {
     }
 }
 
-/// Writes a file whole or not at all: a temp file in the same directory,
-/// renamed into place.
+/// Writes a file whole or not at all ([`mr_core::replace::replace_file`]:
+/// a temp file in the same directory, renamed into place), keeping the
+/// mode and group of a report it replaces: one made private (it holds the
+/// data's heaviest keys) stays private.
 fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    let dir = dir_of(path);
-    // Created as any file is (0666 less the umask), not private as a temp
-    // file is (0600) nor 0644 whatever the umask: it holds the data's
-    // heaviest keys, which a umask of 077 keeps to the user.
-    let mut tmp = {
-        use std::os::unix::fs::PermissionsExt;
-        tempfile::Builder::new()
-            .permissions(std::fs::Permissions::from_mode(0o666))
-            .tempfile_in(dir)
-    }
-    .with_context(|| format!("creating the report next to {}", path.display()))?;
-    tmp.write_all(bytes)
-        .with_context(|| format!("writing the report {}", path.display()))?;
-    tmp.persist(path)
-        .with_context(|| format!("writing the report {}", path.display()))?;
-    Ok(())
+    mr_core::replace::replace_file(path, |w| w.write_all(bytes))
+        .with_context(|| format!("writing the report {}", path.display()))
 }

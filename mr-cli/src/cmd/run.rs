@@ -140,12 +140,19 @@ fn local_file(path: &std::path::Path, what: &str) -> anyhow::Result<std::path::P
     std::path::absolute(path).with_context(|| format!("{what} {}", path.display()))
 }
 
-/// A path the local runner cannot write: one with a URI scheme (`s3://`,
-/// `hdfs://`, `gs://`); `file://` paths are local.
+/// The local path of an output or temp directory given as a path or a
+/// `file:` URI (`file:///abs`, `file://localhost/abs`, `file:/abs`, as an
+/// input may be); an error for a URI of another scheme (`s3://`, `hdfs://`,
+/// `gs://`), which the local runner cannot write.
 fn local_output(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
-    let s = path.to_string_lossy();
-    if let Some(rest) = s.strip_prefix("file://") {
-        return Ok(std::path::PathBuf::from(rest));
+    let Some(s) = path.to_str() else {
+        return Ok(path.to_path_buf()); // not UTF-8: no URI
+    };
+    if s.starts_with("file:")
+        && let Ok(local) = mr_core::input::listing::local_path_of(s)
+        && local != s
+    {
+        return Ok(std::path::PathBuf::from(local));
     }
     if let Some((scheme, _)) = s.split_once("://") {
         anyhow::bail!(
@@ -195,7 +202,7 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         partitions: args.partitions,
         chunk_size: args.chunksize,
         sort_buffer_bytes: sort_buffer(args.sort_buffer_mb)?,
-        tmp_dir: args.tmp_dir.clone(),
+        tmp_dir: args.tmp_dir.as_deref().map(local_output).transpose()?,
         skip_bad_records: args.skip_bad_records,
         cut_streams: args.cut_streams.into(),
         merge_fan_in: args.merge_fan_in,

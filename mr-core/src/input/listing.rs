@@ -617,6 +617,9 @@ pub fn list_inputs_noted(args: &[String]) -> Result<Listing> {
 fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
     for arg in args {
         if arg == "-" {
+            if walk.stream_listed_before(rustix::fs::fstat(std::io::stdin()), "-") {
+                continue;
+            }
             walk.out.push(InputFile {
                 source: InputSource::Stdin,
                 display: "-".into(),
@@ -804,6 +807,8 @@ struct Walk {
     /// Every regular file listed (device, inode), with the path it was
     /// listed under.
     files: std::collections::HashMap<(u64, u64), String>,
+    /// Those of `files` that are streams (stdin, pipes, devices).
+    streams: std::collections::HashSet<(u64, u64)>,
     /// The directories being walked, outermost first.
     dirs: Vec<FileId>,
     /// Paths skipped as a second path to a file listed.
@@ -823,6 +828,52 @@ struct Walk {
 const SAID_TWICE: usize = 10;
 
 impl Walk {
+    /// Whether the file or stream `id` (device, inode) was listed before,
+    /// under another name: then this one, `display`, is skipped (and said
+    /// so): a file is read once, and a pipe read by two inputs at once
+    /// would give each some of its lines, cut where the reads split.
+    /// Else it is noted as listed.
+    fn listed_before(&mut self, id: (u64, u64), display: &str) -> bool {
+        let Some(first) = self.files.get(&id) else {
+            self.files.insert(id, display.to_string());
+            return false;
+        };
+        self.twice += 1;
+        if self.noting {
+            self.read_once.push((display.to_string(), first.clone()));
+        } else if self.twice <= SAID_TWICE {
+            eprintln!(
+                "mr: warning: skipped {}: the same {} as {}, which is read once",
+                printable_line(display),
+                if self.streams.contains(&id) {
+                    "stream"
+                } else {
+                    "file"
+                },
+                printable_line(first)
+            );
+        }
+        true
+    }
+
+    /// [`Self::listed_before`] for a stream: stdin or a pipe, FIFO or
+    /// device given by name (`/dev/stdin`, `<(zcat a.gz)`), by what it
+    /// names now.
+    fn stream_listed_before(
+        &mut self,
+        meta: rustix::io::Result<rustix::fs::Stat>,
+        display: &str,
+    ) -> bool {
+        let Ok(st) = meta else {
+            return false; // said when it is opened
+        };
+        let id = (st.st_dev, st.st_ino);
+        if !rustix::fs::FileType::from_raw_mode(st.st_mode).is_file() {
+            self.streams.insert(id);
+        }
+        self.listed_before(id, display)
+    }
+
     /// Counts a file skipped for its hidden name, unless it is one a job
     /// writes (`_SUCCESS`, `.part-00000.crc`) or `.`/`..`.
     fn note_hidden(&mut self, p: &Path) {
@@ -830,7 +881,10 @@ impl Walk {
         let bookkeeping = name
             .as_deref()
             .is_none_or(crate::output::commit::written_by_a_job);
-        if !bookkeeping && fs::metadata(p).is_ok_and(|m| m.is_file()) {
+        // A directory too (`_2024-01/`, `.archive/`): every file in it is
+        // left out (not a link to one: `symlink_metadata`).
+        let kind = fs::symlink_metadata(p).ok().map(|m| m.file_type());
+        if !bookkeeping && kind.is_some_and(|k| k.is_file() || k.is_dir()) {
             self.hidden.0 += 1;
             self.hidden.1.get_or_insert_with(|| p.to_path_buf());
         }
@@ -841,9 +895,10 @@ impl Walk {
     fn say_hidden(&mut self) {
         if let (n @ 1.., Some(first)) = std::mem::take(&mut self.hidden) {
             eprintln!(
-                "mr: warning: skipped {n} file{} whose name starts with _ or . (Hadoop's hidden \
-                 files), such as {}: name {} to read {}",
+                "mr: warning: skipped {n} file{} or director{} whose name starts with _ or . \
+                 (Hadoop's hidden files), such as {}: name {} to read {}",
                 if n == 1 { "" } else { "s" },
+                if n == 1 { "y" } else { "ies" },
                 printable_path(&first),
                 if n == 1 { "it" } else { "each" },
                 if n == 1 { "it" } else { "them" },
@@ -917,7 +972,10 @@ impl Walk {
             // name is read as a stream (opening it here to look at its first
             // bytes would block, or eat them).
             if explicit {
-                self.out.push(InputFile::stream(path));
+                let display = display_name(path);
+                if !self.stream_listed_before(rustix::fs::stat(path), &display) {
+                    self.out.push(InputFile::stream(path));
+                }
             } else {
                 self.special.push(path.display().to_string());
                 // Said, not silent: a log someone meant to read may be there.
@@ -933,21 +991,9 @@ impl Walk {
         if let Some(id) = file_id(&meta) {
             // The device and inode alone: a log growing while it is listed
             // shows another size and time under its second name.
-            let id = (id.dev, id.ino);
-            if let Some(first) = self.files.get(&id) {
-                self.twice += 1;
-                if self.noting {
-                    self.read_once.push((display, first.clone()));
-                } else if self.twice <= SAID_TWICE {
-                    eprintln!(
-                        "mr: warning: skipped {}: the same file as {}, which is read once",
-                        printable_line(&display),
-                        printable_line(first)
-                    );
-                }
+            if self.listed_before((id.dev, id.ino), &display) {
                 return Ok(());
             }
-            self.files.insert(id, display.clone());
         }
         // One open for both ends: the head tells the compression, the
         // tail is kept to tell an append from a rewrite later.

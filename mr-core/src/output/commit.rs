@@ -393,10 +393,81 @@ impl Drop for OutputDir {
     }
 }
 
-/// Gives the new output `to` the permissions, owner and group of the old
-/// one, `from`: a directory kept private (0700), or shared through a
-/// group and its setgid bit, stays so when `--overwrite` replaces it.
+/// Gives the new output `to` the permissions, owner, group and ACL of the
+/// old one, `from`, and its files (made with this run's umask) the group
+/// and ACL of the old one's: a directory kept private (0700), or shared
+/// with a team (a group, its setgid bit, `chgrp -R`, `setfacl -R`), stays
+/// so when `--overwrite` replaces it, and a teammate who could read the old
+/// results can read the new ones.
 fn keep_mode_and_owner(from: &Path, to: &Path) {
+    keep_dir_mode_and_owner(from, to);
+    let Ok(old) = fs::metadata(from) else {
+        return;
+    };
+    let file_acl = first_file(from).and_then(|f| acl(&f, ACCESS_ACL));
+    let dir_acl = acl(from, ACCESS_ACL);
+    let default_acl = acl(from, DEFAULT_ACL);
+    set_acl(to, ACCESS_ACL, dir_acl.as_deref());
+    set_acl(to, DEFAULT_ACL, default_acl.as_deref());
+    let mut dirs = vec![to.to_path_buf()];
+    while let Some(dir) = dirs.pop() {
+        use std::os::unix::fs::MetadataExt;
+        for e in fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let (p, Ok(meta)) = (e.path(), e.metadata()) else {
+                continue;
+            };
+            if meta.gid() != old.gid() {
+                let _ = std::os::unix::fs::lchown(&p, None, Some(old.gid()));
+            }
+            if meta.is_dir() {
+                set_acl(&p, ACCESS_ACL, dir_acl.as_deref());
+                set_acl(&p, DEFAULT_ACL, default_acl.as_deref());
+                dirs.push(p);
+            } else if meta.is_file() {
+                set_acl(&p, ACCESS_ACL, file_acl.as_deref());
+            }
+        }
+    }
+}
+
+/// The extended attributes that hold a POSIX ACL.
+const ACCESS_ACL: &str = "system.posix_acl_access";
+const DEFAULT_ACL: &str = "system.posix_acl_default";
+
+/// The ACL `name` of `path` (none where there is none, or no ACLs).
+fn acl(path: &Path, name: &str) -> Option<Vec<u8>> {
+    let mut buf = vec![0u8; 4096];
+    let n = rustix::fs::getxattr(path, name, &mut buf[..]).ok()?;
+    buf.truncate(n);
+    Some(buf)
+}
+
+/// Sets the ACL `name` of `path` (best effort: a disk without ACLs has
+/// nothing to keep).
+fn set_acl(path: &Path, name: &str, acl: Option<&[u8]>) {
+    if let Some(acl) = acl {
+        let _ = rustix::fs::setxattr(path, name, acl, rustix::fs::XattrFlags::empty());
+    }
+}
+
+/// The first regular file of the old output, a part file where there is
+/// one: its ACL is the one the team gave the results.
+fn first_file(dir: &Path) -> Option<PathBuf> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)
+        .ok()?
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .collect();
+    files.sort_by_key(|p| {
+        !p.file_name()
+            .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
+    });
+    files.into_iter().next()
+}
+
+/// The directory part of [`keep_mode_and_owner`].
+fn keep_dir_mode_and_owner(from: &Path, to: &Path) {
     use std::os::unix::fs::{MetadataExt, PermissionsExt};
     let Ok(old) = fs::metadata(from) else {
         return;
@@ -726,6 +797,35 @@ pub fn describe(foreign: &[String]) -> String {
 
 /// The start of the name of an output's staging or aside sibling, local
 /// or on a cluster: `.NAME{infix}`, hidden (see the module docs).
+/// Whether `file` is a sibling [`sibling`] or the staging directory name
+/// (`.NAME{infix}PID-SUFFIX`, hidden, or not, as runs before 2026-12-05
+/// named them) of the output `name`, and not of another output whose name
+/// merely starts with that (the output `a.mr-tmp-5-b` is not a staging
+/// directory of `a`, nor is its staging `.a.mr-tmp-5-b.mr-tmp-PID-SUFFIX`).
+///
+/// ```
+/// use mr_core::output::commit::{STAGING_INFIX, is_sibling_of};
+/// assert!(is_sibling_of("a", STAGING_INFIX, ".a.mr-tmp-42-Xy3zQ9"));
+/// assert!(is_sibling_of("a", STAGING_INFIX, "a.mr-tmp-42-abcdef"));
+/// assert!(is_sibling_of("a", ".mr-old-", ".a.mr-old-42-0badf00d"));
+/// assert!(!is_sibling_of("a", STAGING_INFIX, ".a.mr-tmp-5-b.mr-tmp-42-Xy3zQ9"));
+/// assert!(!is_sibling_of("a", STAGING_INFIX, ".ab.mr-tmp-42-Xy3zQ9"));
+/// assert!(!is_sibling_of("a", STAGING_INFIX, ".a.mr-tmp-x-Xy3zQ9"));
+/// ```
+pub fn is_sibling_of(name: &str, infix: &str, file: &str) -> bool {
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let id_only = |id: &str| {
+        id.split_once('-').is_some_and(|(pid, suffix)| {
+            digits(pid) && !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
+        })
+    };
+    [Some(file), file.strip_prefix('.')]
+        .into_iter()
+        .flatten()
+        .filter_map(|f| f.strip_prefix(name)?.strip_prefix(infix))
+        .any(id_only)
+}
+
 fn hidden(name: &str, infix: &str) -> String {
     format!(".{name}{infix}")
 }
@@ -831,16 +931,7 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         return;
     };
     let (mut n, mut bytes) = (0u64, 0u64);
-    // Hidden, and as runs before 2026-12-05 named them.
-    let named = |infix: &str, f: &str| {
-        [Some(f), f.strip_prefix('.')]
-            .into_iter()
-            .flatten()
-            .any(|f| {
-                f.strip_prefix(name)
-                    .is_some_and(|rest| rest.starts_with(infix))
-            })
-    };
+    let named = |infix: &str, f: &str| is_sibling_of(name, infix, f);
     let mut err = std::io::stderr();
     for e in entries.flatten() {
         let file_name = e.file_name();

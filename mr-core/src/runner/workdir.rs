@@ -74,6 +74,9 @@ impl WorkDir {
                 root.display()
             );
         }
+        if let Some(warning) = shared_without_sticky_bit(root) {
+            let _ = writeln!(std::io::stderr(), "mr: warning: {warning}");
+        }
         // The user's alone (0700), as mktemp -d and Python's mkdtemp make
         // theirs: it holds the data between steps, in a /tmp every user
         // can list.
@@ -105,6 +108,41 @@ impl WorkDir {
         let (dir, lock) = (self.dir.clone(), self.lock.clone());
         crate::cancel::on_forced_exit(move || remove(&dir, &lock))
     }
+}
+
+/// A warning when other users may rename or remove what is in `root`: a
+/// directory they may write without the sticky bit (a team's scratch
+/// directory, 2775), or one of another user's without it. A run's temp dir
+/// there is private (0700) but not safe: another user can move it aside
+/// and put one of theirs in its place, which the run would then write its
+/// data into.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// use mr_core::runner::workdir::shared_without_sticky_bit;
+/// let d = tempfile::tempdir().unwrap();
+/// let mode = |m| std::fs::set_permissions(d.path(), std::fs::Permissions::from_mode(m)).unwrap();
+/// mode(0o755);
+/// assert_eq!(shared_without_sticky_bit(d.path()), None);
+/// mode(0o1777); // as /tmp
+/// assert_eq!(shared_without_sticky_bit(d.path()), None);
+/// mode(0o2775);
+/// assert!(shared_without_sticky_bit(d.path()).unwrap().contains("chmod +t"));
+/// ```
+pub fn shared_without_sticky_bit(root: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = fs::metadata(root).ok()?;
+    let me = rustix::process::geteuid().as_raw();
+    let others_write = meta.mode() & 0o022 != 0 || (meta.uid() != me && meta.uid() != 0);
+    if !others_write || meta.mode() & 0o1000 != 0 {
+        return None;
+    }
+    Some(format!(
+        "the temp dir {} may be written by other users and has no sticky bit: they could \
+         move this run's temp dir aside and read or change the data between its steps; \
+         give --tmp-dir a directory of your own (or chmod +t it, as /tmp is)",
+        root.display()
+    ))
 }
 
 /// Where temp dirs go when no `--tmp-dir` is given: `$TMPDIR`, or `/tmp`.

@@ -1,0 +1,116 @@
+//! A file replaced whole: written under a fresh hidden name in its
+//! directory, synced, then renamed over the old one, so that a reader or a
+//! crash sees the old file or the new one, never a mix.
+//!
+//! The temporary name is random and created exclusively (`O_EXCL`, through
+//! [`tempfile`]): a name planted in a shared directory (a symlink to another
+//! file, a FIFO) is never opened. The new file keeps the mode and the group
+//! of the file it replaces, as `sed -i` and git do: a file a user made
+//! private stays private, one shared through a group stays readable by it,
+//! whatever the umask of the run that rewrites it. A new file is made as
+//! any file is (0666 less the umask).
+
+use std::fs::{self, File};
+use std::io::{self, Write};
+use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
+
+/// Replaces (or creates) the file `path` with what `write` writes to it.
+/// `path` itself is never followed if it is a symlink: the link is
+/// replaced. Nothing is left behind on an error.
+///
+/// ```
+/// use std::os::unix::fs::PermissionsExt;
+/// let d = tempfile::tempdir().unwrap();
+/// let p = d.path().join("store.json");
+/// mr_core::replace::replace_file(&p, |w| w.write_all(b"{}")).unwrap();
+/// std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600)).unwrap();
+/// mr_core::replace::replace_file(&p, |w| w.write_all(b"{\"a\":1}")).unwrap();
+/// assert_eq!(std::fs::read(&p).unwrap(), b"{\"a\":1}");
+/// assert_eq!(std::fs::metadata(&p).unwrap().permissions().mode() & 0o777, 0o600);
+/// assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 1); // no temporary file left
+/// ```
+pub fn replace_file(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().unwrap_or_default().to_string_lossy();
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{}.tmp-", name.trim_start_matches('.')))
+        .permissions(fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)?;
+    if let Ok(old) = fs::symlink_metadata(path)
+        && old.file_type().is_file()
+    {
+        keep_mode_and_group(tmp.as_file(), &old);
+    }
+    {
+        let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+        write(&mut w)?;
+        w.flush()?;
+    }
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}
+
+/// Gives `new` the group and the mode of `old` (best effort: a group this
+/// user is not in cannot be given, and then the mode is given without the
+/// group's bits, which would go to this user's own group).
+fn keep_mode_and_group(new: &File, old: &fs::Metadata) {
+    let mut mode = old.mode() & 0o777;
+    if new.metadata().is_ok_and(|m| m.gid() != old.gid())
+        && std::os::unix::fs::fchown(new, None, Some(old.gid())).is_err()
+    {
+        mode &= 0o707;
+    }
+    let _ = new.set_permissions(fs::Permissions::from_mode(mode));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_planted_symlink_at_any_temporary_name_is_never_written_through() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let store = d.path().join("store");
+        fs::create_dir(&store).unwrap();
+        // Names an older version used: fixed, from the pid.
+        for pid in std::process::id()..std::process::id() + 5 {
+            let _ = std::os::unix::fs::symlink(&victim, store.join(format!(".a.jsonl.tmp-{pid}")));
+        }
+        replace_file(&store.join("a.jsonl"), |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert_eq!(fs::read_to_string(store.join("a.jsonl")).unwrap(), "new");
+    }
+
+    #[test]
+    fn a_symlink_at_the_path_is_replaced_not_followed() {
+        let d = tempfile::tempdir().unwrap();
+        let victim = d.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        let p = d.path().join("a.json");
+        std::os::unix::fs::symlink(&victim, &p).unwrap();
+        replace_file(&p, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read_to_string(&victim).unwrap(), "keep");
+        assert!(fs::symlink_metadata(&p).unwrap().file_type().is_file());
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_old_file_and_no_temporary_one() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("a.json");
+        fs::write(&p, "old").unwrap();
+        let err = replace_file(&p, |_| Err(io::Error::other("boom"))).unwrap_err();
+        assert_eq!(err.to_string(), "boom");
+        assert_eq!(fs::read_to_string(&p).unwrap(), "old");
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+    }
+}
