@@ -455,6 +455,22 @@ fn emulate_refuses_what_hadoop_refuses() {
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
     }
+    // 0 reducers: refused by the local runner too (it ran with one a
+    // thread: what worked locally failed on the cluster).
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in",
+        "-D",
+        "mapreduce.job.reduces=0",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is 0 reducers to Hadoop"),
+        "{}",
+        stderr(&o)
+    );
     // A symbolic link as the output is not replaced, on any runner, as the
     // local runner refuses it (Spark replaced the link with a directory).
     ok(w.mr(&["run", "word_count", "-i", "in", "-o", "real", "-q"]));

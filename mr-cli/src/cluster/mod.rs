@@ -443,8 +443,9 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
 
 /// `-D mapreduce.job.reduces=0` (or `mapred.reduce.tasks=0`) makes Hadoop
 /// run every step map-only: a step's reducer would be skipped and its map
-/// output written as the results, with exit 0. The local runner reads 0 as
-/// "one a thread"; on a cluster it is refused when a step has a reducer.
+/// output written as the results, with exit 0. Every runner refuses it when
+/// a step has a reducer (the local one too: what runs locally must run on
+/// the cluster).
 ///
 /// ```
 /// use mr_cli::cluster::{refuse_map_only_jobconf, JobPlan, StepPlan};

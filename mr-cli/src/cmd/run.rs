@@ -134,6 +134,15 @@ fn local_file(path: &std::path::Path, what: &str) -> anyhow::Result<std::path::P
     if path.is_dir() {
         anyhow::bail!("{what} {}: a directory, not a file", path.display());
     }
+    if path.exists() && !path.is_file() {
+        // A FIFO, `<(cmd)`, /dev/null: a job's file is read by every task
+        // (and shipped to a cluster), a stream only once.
+        anyhow::bail!(
+            "{what} {}: a pipe or device, not a regular file (every task reads a job's file, \
+             and a cluster is sent it): save it to a file first (cmd > file)",
+            path.display()
+        );
+    }
     if !path.is_file() {
         anyhow::bail!("{what} {}: no such file", path.display());
     }
@@ -545,10 +554,13 @@ fn run_local(
 ) -> anyhow::Result<mr_core::JobReport> {
     let mut cfg = config(args)?;
     let params = job_params(job, args, false)?;
-    cfg.partitions = reducers_asked(
-        args.partitions,
-        &crate::cluster::jobconf_in_order(job, args)?,
-    )?;
+    let jobconf = crate::cluster::jobconf_in_order(job, args)?;
+    // 0 reducers is refused here as on the cluster runners: what works
+    // locally must not fail (or run map-only) on Hadoop.
+    let mut plan = crate::cluster::JobPlan::new(job, Default::default(), false, Default::default());
+    plan.extras.jobconf = jobconf.clone();
+    crate::cluster::refuse_map_only_jobconf(&plan)?;
+    cfg.partitions = reducers_asked(args.partitions, &jobconf)?;
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     cfg.params = Arc::new(params);
     for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {

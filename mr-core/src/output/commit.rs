@@ -148,6 +148,22 @@ impl OutputDir {
         // without --overwrite: nothing in it can be lost. It is replaced
         // only if still empty at the commit.
         let mut replace_empty = false;
+        let shown = || printable_line(&dir.display().to_string()).into_owned();
+        if dir == Path::new("/dev/stdout") || dir == Path::new("/dev/null") {
+            return Err(Error::OutputUnwritable(format!(
+                "the output {} is not a directory: results go to stdout when --output is left \
+                 out, and --no-output discards them",
+                shown()
+            )));
+        }
+        if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir() && !m.file_type().is_symlink()) {
+            // Said before --overwrite is suggested, which refuses it.
+            return Err(Error::OutputUnwritable(format!(
+                "the output {} is a file (or a pipe or device), not a directory: the output is \
+                 a directory of part files; give another --output",
+                shown()
+            )));
+        }
         if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
             // Said before --overwrite is suggested, which refuses a link.
             let to = match fs::canonicalize(&target) {

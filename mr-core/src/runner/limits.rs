@@ -162,7 +162,7 @@ pub fn fan_in(requested: usize, threads: usize, limit: Option<u64>) -> Result<us
         };
         return Err(Error::Config(format!(
             "the open-files limit (ulimit -n) is {limit}, too low to merge with {threads} \
-             thread{}: it takes at least {needed}; raise it (ulimit -n 1024){fewer}",
+             thread{}: it takes at least {needed}; raise it (ulimit -n {needed}){fewer}",
             if threads == 1 { "" } else { "s" }
         )));
     }
