@@ -1,5 +1,6 @@
 //! Integration tests of what a user sees: a job's help page, suggestions,
-//! stdin, the summary, the report (JSON and HTML), completions and man page.
+//! stdin, the summary, the report (JSON and HTML), completions and man page,
+//! usage errors, and what Ctrl-C leaves of `mr gen`.
 
 mod common;
 
@@ -611,6 +612,167 @@ fn a_dash_is_stdout_or_refused_never_a_file_named_dash() {
         stderr(&o)
     );
     let o = w.mr(&["gen", "text", "--size", "1KB", "--output", "-"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!w.path("-").exists());
+}
+
+/// Mistakes on the command line of `mr gen` and `mr new` are usage errors
+/// (exit status 2, as for `mr run` and clap), not failed runs (1); found by
+/// probe /tmp/probe-term.
+#[test]
+fn gen_and_new_usage_mistakes_exit_2() {
+    let w = Workdir::new();
+    let gen_text = ["gen", "text", "--size", "1k", "--output", "o"];
+    let gen_clicklog = ["gen", "clicklog", "--size", "1k", "--output", "o"];
+    for (base, extra, said) in [
+        (
+            &gen_text,
+            &["--files", "0"][..],
+            "--files must be at least 1",
+        ),
+        (
+            &gen_text,
+            &["--files", "2", "--gz-files", "5"],
+            "must not exceed --files",
+        ),
+        (&gen_text, &["--vocab", "0"], "--vocab must be at least 1"),
+        (&gen_clicklog, &["--bad-fraction", "2"], "between 0 and 1"),
+        (&gen_clicklog, &["--bad-fraction", "NaN"], "between 0 and 1"),
+        (
+            &gen_clicklog,
+            &["--users", "0"],
+            "--users must be at least 1",
+        ),
+        (&gen_clicklog, &["--urls", "0"], "--urls must be at least 1"),
+    ] {
+        let o = w.mr(&[&base[..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(said), "{extra:?}: {}", stderr(&o));
+        assert!(!w.path("o").exists(), "{extra:?}");
+    }
+    for bad in ["1abc", "type", "a b"] {
+        let o = w.mr(&["new", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+    // An existing directory is no usage mistake: the command failed.
+    fs::create_dir(w.path("taken")).unwrap();
+    assert_eq!(w.mr(&["new", "taken"]).status.code(), Some(1));
+}
+
+/// The names in `dir`, sorted (none if it does not exist).
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `mr gen` of 5 GB into `out`, running until its first part has begun.
+fn gen_until_under_way(w: &Workdir) -> std::process::Child {
+    let child = Command::new(MR)
+        .args(["gen", "text", "--size", "5GB", "--output", "out"])
+        .current_dir(w.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temp = w.path("out/.part-00000.txt.mr-tmp");
+    let started = std::time::Instant::now();
+    while fs::metadata(&temp).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "mr gen never began writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child
+}
+
+/// Ctrl-C during `mr gen` stops it at once (exit 130, no "did not stop
+/// within 1s" from the watchdog) and leaves no part file: parts are written
+/// under hidden names and put in place when all are complete, so the old
+/// parts stay as they were; a `kill -9` leaves hidden temp files only,
+/// which the next `mr gen` into the directory removes. Found by probe
+/// /tmp/probe-term: a truncated part that looked like finished data.
+#[test]
+fn ctrl_c_during_gen_leaves_no_part_file() {
+    let w = Workdir::new();
+    // Into a directory gen makes: gone again.
+    let child = gen_until_under_way(&w);
+    let s = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(!err.contains("did not stop within"), "{err}");
+    assert!(
+        err.contains("the unfinished part files were removed"),
+        "{err}"
+    );
+    assert!(!w.path("out").exists(), "{:?}", names_in(&w.path("out")));
+
+    // Into a directory holding an earlier run's parts: they stay.
+    ok(w.mr(&[
+        "gen",
+        "text",
+        "--size",
+        "1KB",
+        "--files",
+        "1",
+        "--gz-files",
+        "0",
+        "--output",
+        "out",
+    ]));
+    let old = fs::read(w.path("out/part-00000.txt")).unwrap();
+    let child = gen_until_under_way(&w);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert_eq!(names_in(&w.path("out")), ["part-00000.txt"]);
+    assert_eq!(fs::read(w.path("out/part-00000.txt")).unwrap(), old);
+
+    // Killed outright: nothing that looks like data, and the next run
+    // cleans up.
+    let mut child = gen_until_under_way(&w);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = names_in(&w.path("out"));
+    assert!(
+        left.contains(&".part-00000.txt.mr-tmp".to_string()),
+        "{left:?}"
+    );
+    assert!(
+        left.iter()
+            .all(|n| n.starts_with('.') || n == "part-00000.txt"),
+        "{left:?}"
+    );
+    assert_eq!(fs::read(w.path("out/part-00000.txt")).unwrap(), old);
+    ok(w.mr(&[
+        "gen",
+        "text",
+        "--size",
+        "10KB",
+        "--files",
+        "2",
+        "--gz-files",
+        "1",
+        "--output",
+        "out",
+    ]));
+    assert_eq!(
+        names_in(&w.path("out")),
+        ["part-00000.txt", "part-00001.txt.gz"]
+    );
 }
