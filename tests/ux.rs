@@ -776,3 +776,180 @@ fn ctrl_c_during_gen_leaves_no_part_file() {
         ["part-00000.txt", "part-00001.txt.gz"]
     );
 }
+
+/// `mr emulate-hadoop` is `mr run -r emulate`: it takes none of the other
+/// runners' options, lists none in its help, and refuses them as usage
+/// errors (it ignored `-r spark`, and answered `-r hadoop --dry-run` with
+/// "--dry-run is for -r hadoop and -r spark"). Found by probe /tmp/probe-term.
+#[test]
+fn emulate_hadoop_takes_only_what_it_honours() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let help = stdout(&ok(w.mr(&["emulate-hadoop", "--help"])));
+    for gone in [
+        "--runner",
+        "--dry-run",
+        "--spark-master",
+        "--spark-submit",
+        "--hadoop-bin",
+        "--hadoop-streaming-jar",
+        "--output-format",
+        "--dictionaries",
+        "--mapper",
+        "--step-num",
+    ] {
+        assert!(!help.contains(gone), "{gone} in {help}");
+    }
+    assert!(
+        help.contains("--seed") && help.contains("--jobconf"),
+        "{help}"
+    );
+    let run_help = stdout(&ok(w.mr(&["run", "--help"])));
+    assert!(run_help.contains("--dry-run") && run_help.contains("--spark-master"));
+    for (args, said) in [
+        (&["-r", "spark"][..], "takes no -r/--runner"),
+        (&["-r", "hadoop", "--dry-run"], "takes no -r/--runner"),
+        (
+            &["--dry-run"],
+            "takes no --dry-run: it shows a cluster runner's commands",
+        ),
+        (&["--spark-master", "local[2]"], "takes no --spark-master"),
+        (&["--output-format", "parquet"], "takes no --output-format"),
+        (&["--mapper"], "takes no --mapper"),
+    ] {
+        let o = w.mr(&[&["emulate-hadoop", "word_count", "-i", "in.txt"][..], args].concat());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(
+            !err.contains("is for -r hadoop and -r spark"),
+            "{args:?}: {err}"
+        );
+    }
+    let o = ok(w.mr(&[
+        "emulate-hadoop",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-q",
+        "--seed",
+        "3",
+    ]));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+}
+
+/// The completion scripts complete job names after `run`, `check` and
+/// `emulate-hadoop` (found by probe /tmp/probe-term), and still load in
+/// their shells; a JOB given as a path is still taken.
+#[test]
+fn completions_complete_job_names() {
+    let w = Workdir::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&ok(w.mr(&["completions", shell])));
+        assert!(
+            script.contains("word_count") && script.contains("url_views"),
+            "{shell}"
+        );
+        let path = w.write(&format!("mr.{shell}"), &script);
+        if peer_available(shell, Command::new(shell).arg("-c").arg("true")) {
+            let o = Command::new(shell).arg("-n").arg(&path).output().unwrap();
+            assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        }
+    }
+    // `help` shows no list of the jobs (`mr jobs` does).
+    let help = stdout(&ok(w.mr(&["run", "--help"])));
+    assert!(!help.contains("possible values"), "{help}");
+    if peer_available("bash", Command::new("bash").arg("-c").arg("true")) {
+        let bin = w.path("bin");
+        fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(MR, bin.join("mr")).unwrap();
+        for sub in ["run", "check", "emulate-hadoop"] {
+            let script = format!(
+                "source <(mr completions bash)\n\
+                 COMP_WORDS=(mr {sub} word_c); COMP_CWORD=2; COMP_LINE='mr {sub} word_c'\n\
+                 COMP_POINT=${{#COMP_LINE}}; COMPREPLY=(); _mr mr word_c {sub}\n\
+                 echo \"${{COMPREPLY[*]}}\""
+            );
+            let path = format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            let o = Command::new("bash")
+                .args(["-c", &script])
+                .env("PATH", path)
+                .output()
+                .unwrap();
+            assert_eq!(stdout(&o).trim(), "word_count", "{sub}: {}", stderr(&o));
+        }
+    }
+    w.write("in.txt", "a\n");
+    ok(w.mr(&["run", "jobs/word_count", "-i", "in.txt", "-q"]));
+}
+
+/// Every page a SEE ALSO line names is printed by `mr man` (`mr man gen`
+/// names mr-gen-clicklog(1), which no command printed), and the examples
+/// of `mr man` are set no-fill, their columns aligned; no groff warnings.
+/// Found by probe /tmp/probe-term.
+#[test]
+fn every_man_page_named_is_printed_and_examples_stay_aligned() {
+    let w = Workdir::new();
+    let gen_page = stdout(&ok(w.mr(&["man", "gen"])));
+    assert!(gen_page.contains(r"mr\-gen\-clicklog(1)"), "{gen_page}");
+    for words in [
+        &["gen", "clicklog"][..],
+        &["mr-gen-clicklog"],
+        &["gen-clicklog"],
+    ] {
+        let page = stdout(&ok(w.mr(&[&["man"][..], words].concat())));
+        assert!(page.contains(".TH mr-gen-clicklog 1"), "{words:?}: {page}");
+        assert!(
+            page.contains(r"\-\-size") && page.contains(r"\-\-bad\-fraction"),
+            "{page}"
+        );
+    }
+    let text = stdout(&ok(w.mr(&["man", "gen", "text"])));
+    assert!(text.contains(r"\-\-vocab"), "{text}");
+    let o = w.mr(&["man", "gen", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("gen clicklog, gen text"),
+        "{}",
+        stderr(&o)
+    );
+    let man = stdout(&ok(w.mr(&["man"])));
+    assert!(man.contains(".SH EXAMPLES\n.nf\n"), "{man}");
+    if !peer_available("groff", Command::new("groff").arg("-v")) {
+        return;
+    }
+    for words in [
+        &[][..],
+        &["run"],
+        &["gen"],
+        &["gen", "clicklog"],
+        &["emulate-hadoop"],
+    ] {
+        let page = w.write("page.1", stdout(&ok(w.mr(&[&["man"][..], words].concat()))));
+        let o = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{words:?}: {}",
+            stderr(&o)
+        );
+        if words.is_empty() {
+            let shown = stdout(&o);
+            assert!(
+                shown
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("mr jobs   ")
+                        && l.trim_end().ends_with("the jobs this binary knows")),
+                "{shown}"
+            );
+        }
+    }
+}
