@@ -1,5 +1,6 @@
 //! Integration tests of what a user sees: a job's help page, suggestions,
-//! stdin, the summary, the report (JSON and HTML), completions and man page.
+//! stdin, the summary, the report (JSON and HTML), completions and man page,
+//! usage errors, and what Ctrl-C leaves of `mr gen`.
 
 mod common;
 
@@ -611,6 +612,344 @@ fn a_dash_is_stdout_or_refused_never_a_file_named_dash() {
         stderr(&o)
     );
     let o = w.mr(&["gen", "text", "--size", "1KB", "--output", "-"]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(!w.path("-").exists());
+}
+
+/// Mistakes on the command line of `mr gen` and `mr new` are usage errors
+/// (exit status 2, as for `mr run` and clap), not failed runs (1); found by
+/// probe /tmp/probe-term.
+#[test]
+fn gen_and_new_usage_mistakes_exit_2() {
+    let w = Workdir::new();
+    let gen_text = ["gen", "text", "--size", "1k", "--output", "o"];
+    let gen_clicklog = ["gen", "clicklog", "--size", "1k", "--output", "o"];
+    for (base, extra, said) in [
+        (
+            &gen_text,
+            &["--files", "0"][..],
+            "--files must be at least 1",
+        ),
+        (
+            &gen_text,
+            &["--files", "2", "--gz-files", "5"],
+            "must not exceed --files",
+        ),
+        (&gen_text, &["--vocab", "0"], "--vocab must be at least 1"),
+        (&gen_clicklog, &["--bad-fraction", "2"], "between 0 and 1"),
+        (&gen_clicklog, &["--bad-fraction", "NaN"], "between 0 and 1"),
+        (
+            &gen_clicklog,
+            &["--users", "0"],
+            "--users must be at least 1",
+        ),
+        (&gen_clicklog, &["--urls", "0"], "--urls must be at least 1"),
+    ] {
+        let o = w.mr(&[&base[..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(said), "{extra:?}: {}", stderr(&o));
+        assert!(!w.path("o").exists(), "{extra:?}");
+    }
+    for bad in ["1abc", "type", "a b"] {
+        let o = w.mr(&["new", bad]);
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+    // An existing directory is no usage mistake: the command failed.
+    fs::create_dir(w.path("taken")).unwrap();
+    assert_eq!(w.mr(&["new", "taken"]).status.code(), Some(1));
+}
+
+/// The names in `dir`, sorted (none if it does not exist).
+fn names_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .map(|d| {
+            d.map(|e| e.unwrap().file_name().into_string().unwrap())
+                .collect()
+        })
+        .unwrap_or_default();
+    names.sort();
+    names
+}
+
+/// `mr gen` of 5 GB into `out`, running until its first part has begun.
+fn gen_until_under_way(w: &Workdir) -> std::process::Child {
+    let child = Command::new(MR)
+        .args(["gen", "text", "--size", "5GB", "--output", "out"])
+        .current_dir(w.dir.path())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temp = w.path("out/.part-00000.txt.mr-tmp");
+    let started = std::time::Instant::now();
+    while fs::metadata(&temp).map_or(0, |m| m.len()) == 0 {
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(30),
+            "mr gen never began writing"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    child
+}
+
+/// Ctrl-C during `mr gen` stops it at once (exit 130, no "did not stop
+/// within 1s" from the watchdog) and leaves no part file: parts are written
+/// under hidden names and put in place when all are complete, so the old
+/// parts stay as they were; a `kill -9` leaves hidden temp files only,
+/// which the next `mr gen` into the directory removes. Found by probe
+/// /tmp/probe-term: a truncated part that looked like finished data.
+#[test]
+fn ctrl_c_during_gen_leaves_no_part_file() {
+    let w = Workdir::new();
+    // Into a directory gen makes: gone again.
+    let child = gen_until_under_way(&w);
+    let s = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(s.success());
+    let o = child.wait_with_output().unwrap();
+    let err = stderr(&o);
+    assert_eq!(o.status.code(), Some(130), "{err}");
+    assert!(!err.contains("did not stop within"), "{err}");
+    assert!(
+        err.contains("the unfinished part files were removed"),
+        "{err}"
+    );
+    assert!(!w.path("out").exists(), "{:?}", names_in(&w.path("out")));
+
+    // Into a directory holding an earlier run's parts: they stay.
+    ok(w.mr(&[
+        "gen",
+        "text",
+        "--size",
+        "1KB",
+        "--files",
+        "1",
+        "--gz-files",
+        "0",
+        "--output",
+        "out",
+    ]));
+    let old = fs::read(w.path("out/part-00000.txt")).unwrap();
+    let child = gen_until_under_way(&w);
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
+    assert_eq!(names_in(&w.path("out")), ["part-00000.txt"]);
+    assert_eq!(fs::read(w.path("out/part-00000.txt")).unwrap(), old);
+
+    // Killed outright: nothing that looks like data, and the next run
+    // cleans up.
+    let mut child = gen_until_under_way(&w);
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let left = names_in(&w.path("out"));
+    assert!(
+        left.contains(&".part-00000.txt.mr-tmp".to_string()),
+        "{left:?}"
+    );
+    assert!(
+        left.iter()
+            .all(|n| n.starts_with('.') || n == "part-00000.txt"),
+        "{left:?}"
+    );
+    assert_eq!(fs::read(w.path("out/part-00000.txt")).unwrap(), old);
+    ok(w.mr(&[
+        "gen",
+        "text",
+        "--size",
+        "10KB",
+        "--files",
+        "2",
+        "--gz-files",
+        "1",
+        "--output",
+        "out",
+    ]));
+    assert_eq!(
+        names_in(&w.path("out")),
+        ["part-00000.txt", "part-00001.txt.gz"]
+    );
+}
+
+/// `mr emulate-hadoop` is `mr run -r emulate`: it takes none of the other
+/// runners' options, lists none in its help, and refuses them as usage
+/// errors (it ignored `-r spark`, and answered `-r hadoop --dry-run` with
+/// "--dry-run is for -r hadoop and -r spark"). Found by probe /tmp/probe-term.
+#[test]
+fn emulate_hadoop_takes_only_what_it_honours() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let help = stdout(&ok(w.mr(&["emulate-hadoop", "--help"])));
+    for gone in [
+        "--runner",
+        "--dry-run",
+        "--spark-master",
+        "--spark-submit",
+        "--hadoop-bin",
+        "--hadoop-streaming-jar",
+        "--output-format",
+        "--dictionaries",
+        "--mapper",
+        "--step-num",
+    ] {
+        assert!(!help.contains(gone), "{gone} in {help}");
+    }
+    assert!(
+        help.contains("--seed") && help.contains("--jobconf"),
+        "{help}"
+    );
+    let run_help = stdout(&ok(w.mr(&["run", "--help"])));
+    assert!(run_help.contains("--dry-run") && run_help.contains("--spark-master"));
+    for (args, said) in [
+        (&["-r", "spark"][..], "takes no -r/--runner"),
+        (&["-r", "hadoop", "--dry-run"], "takes no -r/--runner"),
+        (
+            &["--dry-run"],
+            "takes no --dry-run: it shows a cluster runner's commands",
+        ),
+        (&["--spark-master", "local[2]"], "takes no --spark-master"),
+        (&["--output-format", "parquet"], "takes no --output-format"),
+        (&["--mapper"], "takes no --mapper"),
+    ] {
+        let o = w.mr(&[&["emulate-hadoop", "word_count", "-i", "in.txt"][..], args].concat());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(
+            !err.contains("is for -r hadoop and -r spark"),
+            "{args:?}: {err}"
+        );
+    }
+    let o = ok(w.mr(&[
+        "emulate-hadoop",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-q",
+        "--seed",
+        "3",
+    ]));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+}
+
+/// The completion scripts complete job names after `run`, `check` and
+/// `emulate-hadoop` (found by probe /tmp/probe-term), and still load in
+/// their shells; a JOB given as a path is still taken.
+#[test]
+fn completions_complete_job_names() {
+    let w = Workdir::new();
+    for shell in ["bash", "zsh", "fish"] {
+        let script = stdout(&ok(w.mr(&["completions", shell])));
+        assert!(
+            script.contains("word_count") && script.contains("url_views"),
+            "{shell}"
+        );
+        let path = w.write(&format!("mr.{shell}"), &script);
+        if peer_available(shell, Command::new(shell).arg("-c").arg("true")) {
+            let o = Command::new(shell).arg("-n").arg(&path).output().unwrap();
+            assert!(o.status.success(), "{shell}: {}", stderr(&o));
+        }
+    }
+    // `help` shows no list of the jobs (`mr jobs` does).
+    let help = stdout(&ok(w.mr(&["run", "--help"])));
+    assert!(!help.contains("possible values"), "{help}");
+    if peer_available("bash", Command::new("bash").arg("-c").arg("true")) {
+        let bin = w.path("bin");
+        fs::create_dir_all(&bin).unwrap();
+        std::os::unix::fs::symlink(MR, bin.join("mr")).unwrap();
+        for sub in ["run", "check", "emulate-hadoop"] {
+            let script = format!(
+                "source <(mr completions bash)\n\
+                 COMP_WORDS=(mr {sub} word_c); COMP_CWORD=2; COMP_LINE='mr {sub} word_c'\n\
+                 COMP_POINT=${{#COMP_LINE}}; COMPREPLY=(); _mr mr word_c {sub}\n\
+                 echo \"${{COMPREPLY[*]}}\""
+            );
+            let path = format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            );
+            let o = Command::new("bash")
+                .args(["-c", &script])
+                .env("PATH", path)
+                .output()
+                .unwrap();
+            assert_eq!(stdout(&o).trim(), "word_count", "{sub}: {}", stderr(&o));
+        }
+    }
+    w.write("in.txt", "a\n");
+    ok(w.mr(&["run", "jobs/word_count", "-i", "in.txt", "-q"]));
+}
+
+/// Every page a SEE ALSO line names is printed by `mr man` (`mr man gen`
+/// names mr-gen-clicklog(1), which no command printed), and the examples
+/// of `mr man` are set no-fill, their columns aligned; no groff warnings.
+/// Found by probe /tmp/probe-term.
+#[test]
+fn every_man_page_named_is_printed_and_examples_stay_aligned() {
+    let w = Workdir::new();
+    let gen_page = stdout(&ok(w.mr(&["man", "gen"])));
+    assert!(gen_page.contains(r"mr\-gen\-clicklog(1)"), "{gen_page}");
+    for words in [
+        &["gen", "clicklog"][..],
+        &["mr-gen-clicklog"],
+        &["gen-clicklog"],
+    ] {
+        let page = stdout(&ok(w.mr(&[&["man"][..], words].concat())));
+        assert!(page.contains(".TH mr-gen-clicklog 1"), "{words:?}: {page}");
+        assert!(
+            page.contains(r"\-\-size") && page.contains(r"\-\-bad\-fraction"),
+            "{page}"
+        );
+    }
+    let text = stdout(&ok(w.mr(&["man", "gen", "text"])));
+    assert!(text.contains(r"\-\-vocab"), "{text}");
+    let o = w.mr(&["man", "gen", "nope"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        stderr(&o).contains("gen clicklog, gen text"),
+        "{}",
+        stderr(&o)
+    );
+    let man = stdout(&ok(w.mr(&["man"])));
+    assert!(man.contains(".SH EXAMPLES\n.nf\n"), "{man}");
+    if !peer_available("groff", Command::new("groff").arg("-v")) {
+        return;
+    }
+    for words in [
+        &[][..],
+        &["run"],
+        &["gen"],
+        &["gen", "clicklog"],
+        &["emulate-hadoop"],
+    ] {
+        let page = w.write("page.1", stdout(&ok(w.mr(&[&["man"][..], words].concat()))));
+        let o = Command::new("groff")
+            .args(["-man", "-Tutf8", "-ww"])
+            .arg(&page)
+            .env("MANWIDTH", "80")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success() && o.stderr.is_empty(),
+            "{words:?}: {}",
+            stderr(&o)
+        );
+        if words.is_empty() {
+            let shown = stdout(&o);
+            assert!(
+                shown
+                    .lines()
+                    .any(|l| l.trim_start().starts_with("mr jobs   ")
+                        && l.trim_end().ends_with("the jobs this binary knows")),
+                "{shown}"
+            );
+        }
+    }
 }

@@ -50,6 +50,7 @@ pub enum Command {
     /// Run a job on this machine exactly as Hadoop Streaming would run the
     /// binary (one process a task, hash partitioning, byte-order sort, the
     /// combiner 0..n times): `mr run JOB -r emulate`.
+    #[command(mut_args = emulate_hadoop_arg)]
     EmulateHadoop(RunArgs),
     /// Print a shell completion script: `mr completions bash > /etc/bash_completion.d/mr`
     /// (zsh: into a directory of $fpath as `_mr`; fish: ~/.config/fish/completions/mr.fish).
@@ -59,25 +60,130 @@ pub enum Command {
         shell: clap_complete::Shell,
     },
     /// Print a manual page (roff): `mr man > mr.1 && man ./mr.1`; a
-    /// command's own page, with all its options: `mr man run > mr-run.1`.
+    /// command's own page, with all its options: `mr man run > mr-run.1`,
+    /// `mr man gen clicklog` (the page SEE ALSO calls mr-gen-clicklog(1)).
     Man {
-        /// The command whose page to print (`run`, `check`, ...); none for
-        /// the page of `mr` itself.
-        command: Option<String>,
+        /// The command whose page to print (`run`, `check`, `gen clicklog`,
+        /// or a page's name: `mr-gen-clicklog`); none for the page of `mr`
+        /// itself.
+        #[arg(value_name = "COMMAND")]
+        command: Vec<String>,
     },
     /// Start a job crate of your own: `mr new my_job`, then
     /// `cd my_job && cargo run -- run my_job --input sample.txt`.
     New(crate::cmd::new::NewArgs),
 }
 
+/// The options of `mr run` that `mr emulate-hadoop` (`mr run JOB -r
+/// emulate`) does not take, each with what to use instead: hidden from its
+/// help and completions, and refused when given ([`refuse_for_emulate_hadoop`]).
+pub const NOT_FOR_EMULATE_HADOOP: &[(&str, &str)] = &[
+    (
+        "runner",
+        "emulate-hadoop is `mr run JOB -r emulate`; for another runner use `mr run JOB -r RUNNER`",
+    ),
+    (
+        "dry_run",
+        "it shows a cluster runner's commands: `mr run JOB -r hadoop --dry-run` (or -r spark)",
+    ),
+    ("hadoop_bin", "it is for `mr run JOB -r hadoop`"),
+    ("hadoop_streaming_jar", "it is for `mr run JOB -r hadoop`"),
+    ("spark_master", "it is for `mr run JOB -r spark`"),
+    ("spark_submit", "it is for `mr run JOB -r spark`"),
+    (
+        "output_format",
+        "the emulator writes lines, as Hadoop Streaming does; Parquet is `mr run JOB --output-format parquet`",
+    ),
+    (
+        "parquet_compression",
+        "the emulator writes lines; Parquet is `mr run JOB --output-format parquet`",
+    ),
+    (
+        "dictionaries",
+        "categorical ids are made by the local runner: `mr run JOB --dictionaries DIR`",
+    ),
+    (
+        "dictionary_store",
+        "categorical ids are made by the local runner: `mr run JOB --dictionary-store DIR`",
+    ),
+    (
+        "mapper",
+        "task mode is `mr run JOB --mapper` (the emulator's tasks run so)",
+    ),
+    (
+        "combiner",
+        "task mode is `mr run JOB --combiner` (the emulator's tasks run so)",
+    ),
+    (
+        "reducer",
+        "task mode is `mr run JOB --reducer` (the emulator's tasks run so)",
+    ),
+    (
+        "step_num",
+        "task mode is `mr run JOB --step-num N --mapper`",
+    ),
+];
+
+/// `mr emulate-hadoop`'s form of a `mr run` option: those it does not take
+/// hidden, the emulator's own (`--seed`, `-D`) under their own heading.
+fn emulate_hadoop_arg(a: clap::Arg) -> clap::Arg {
+    if NOT_FOR_EMULATE_HADOOP
+        .iter()
+        .any(|(id, _)| a.get_id() == *id)
+    {
+        a.hide(true)
+    } else if a.get_help_heading() == Some("Cluster runners") {
+        a.help_heading("Hadoop emulator")
+    } else {
+        a
+    }
+}
+
+/// A usage error for an option of `mr run` given to `mr emulate-hadoop`,
+/// which does not take it ([`NOT_FOR_EMULATE_HADOOP`]).
+///
+/// ```
+/// use clap::CommandFactory;
+/// let argv = ["mr", "emulate-hadoop", "word_count", "-r", "spark"];
+/// let m = mr_cli::args::Cli::command().try_get_matches_from(argv).unwrap();
+/// let e = mr_cli::args::refuse_for_emulate_hadoop(m.subcommand_matches("emulate-hadoop").unwrap());
+/// assert!(e.unwrap_err().to_string().starts_with("mr emulate-hadoop takes no -r/--runner: "));
+/// let m = mr_cli::args::Cli::command()
+///     .try_get_matches_from(["mr", "emulate-hadoop", "word_count", "--seed", "3"]).unwrap();
+/// assert!(mr_cli::args::refuse_for_emulate_hadoop(m.subcommand_matches("emulate-hadoop").unwrap()).is_ok());
+/// ```
+pub fn refuse_for_emulate_hadoop(m: &clap::ArgMatches) -> anyhow::Result<()> {
+    use clap::CommandFactory;
+    for (id, why) in NOT_FOR_EMULATE_HADOOP {
+        if m.value_source(id) != Some(clap::parser::ValueSource::CommandLine) {
+            continue;
+        }
+        let cmd = Cli::command();
+        let flag = cmd
+            .find_subcommand("emulate-hadoop")
+            .and_then(|c| c.get_arguments().find(|a| a.get_id() == *id))
+            .map(|a| match (a.get_short(), a.get_long()) {
+                (Some(s), Some(l)) => format!("-{s}/--{l}"),
+                (None, Some(l)) => format!("--{l}"),
+                _ => id.to_string(),
+            })
+            .unwrap_or_else(|| id.to_string());
+        crate::usage!("mr emulate-hadoop takes no {flag}: {why}");
+    }
+    Ok(())
+}
+
 /// `mr run JOB`: every option, its default and what it costs.
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
     /// The job: its name (`word_count`) or its path in the repo (`jobs/word_count`).
+    // Indexed: `crate::command` changes JOB's value parser (the job names for
+    // completion), which moves it after INPUT in clap's list of arguments.
+    #[arg(index = 1)]
     pub job: String,
 
     /// More input paths (same as --input).
-    #[arg(value_name = "INPUT")]
+    #[arg(index = 2, value_name = "INPUT")]
     pub positional_inputs: Vec<String>,
 
     /// Input: a file, a directory (walked recursively; names starting with `_` or

@@ -203,6 +203,17 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
             info.version
         ));
     }
+    // The job names as JOB's possible values, for the completion scripts
+    // (`mr run word_c<TAB>`); any other value (a path) is still taken, and
+    // `--help` does not list them (`mr jobs` does).
+    // (`mut_subcommands`, which keeps the commands in their order.)
+    let names = JobNames::of(registry);
+    cmd = cmd.mut_subcommands(|c| match c.get_name() {
+        "run" | "emulate-hadoop" | "check" => c.mut_arg("job", |a| {
+            a.value_parser(names.clone()).hide_possible_values(true)
+        }),
+        _ => c,
+    });
     if let Some(job) = cmd::help::job_asking_for_help(args)
         && let Ok(job) = registry.resolve(&job)
     {
@@ -213,6 +224,56 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
         }
     }
     cmd
+}
+
+/// JOB's value parser: any string (a job's name or its path in the repo),
+/// with the registry's job names as possible values, which the completion
+/// scripts offer.
+///
+/// ```
+/// use clap::builder::TypedValueParser;
+/// let names = mr_cli::JobNames::of(&mr_cli::Registry::builtin());
+/// assert!(names.possible_values().unwrap().any(|v| v.get_name() == "word_count"));
+/// let cmd = clap::Command::new("mr");
+/// let path = names.parse_ref(&cmd, None, "jobs/word_count".as_ref()).unwrap();
+/// assert_eq!(path, "jobs/word_count");
+/// ```
+#[derive(Clone, Debug)]
+pub struct JobNames(Vec<clap::builder::PossibleValue>);
+
+impl JobNames {
+    /// The names of `registry`'s jobs, each with the first line of its
+    /// description.
+    pub fn of(registry: &Registry) -> JobNames {
+        JobNames(
+            registry
+                .jobs()
+                .map(|j| {
+                    let about = j.description().lines().next().unwrap_or_default().trim();
+                    clap::builder::PossibleValue::new(j.name().to_string()).help(about.to_string())
+                })
+                .collect(),
+        )
+    }
+}
+
+impl clap::builder::TypedValueParser for JobNames {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        clap::builder::StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        Some(Box::new(self.0.iter().cloned()))
+    }
 }
 
 /// [`main_with`], with the name and version the binary shows.
@@ -397,6 +458,9 @@ pub fn parse_cli(
         }
     }
     let mut matches = cmd.clone().try_get_matches_from(&argv)?;
+    if let Some(sm) = matches.subcommand_matches("emulate-hadoop") {
+        args::refuse_for_emulate_hadoop(sm)?;
+    }
     // A config file: its values for options the command line leaves unset,
     // placed before the command line's own (which win). Its sections are
     // runners' (`[runners.local]`): it sets `mr run`'s options, not those of
@@ -405,10 +469,14 @@ pub fn parse_cli(
         (conf::conf_path(&argv), matches.subcommand())
         && let Some(run) = cmd.find_subcommand(sub)
     {
-        let runner = sm
-            .get_one::<cluster::Runner>("runner")
-            .copied()
-            .unwrap_or_default();
+        // `mr emulate-hadoop` is `mr run -r emulate`: its section too.
+        let runner = match sub {
+            "emulate-hadoop" => cluster::Runner::Emulate,
+            _ => sm
+                .get_one::<cluster::Runner>("runner")
+                .copied()
+                .unwrap_or_default(),
+        };
         let runner = clap::ValueEnum::to_possible_value(&runner)
             .map(|v| v.get_name().to_string())
             .unwrap_or_default();
@@ -611,30 +679,29 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             let mut cmd = command(registry, info, &[]);
             let mut text = Vec::new();
             clap_complete::generate(*shell, &mut cmd, info.name, &mut text);
+            if *shell == clap_complete::Shell::Fish {
+                text.extend_from_slice(fish_job_names(registry, info.name).as_bytes());
+            }
             closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
         Command::New(args) => cmd::new::run(args),
-        Command::Man { command: name } => {
+        Command::Man { command: words } => {
             let mut cmd = command(registry, info, &[]);
-            if let Some(name) = name {
+            if !words.is_empty() {
                 // Built first, so the page is named as its SEE ALSO line
-                // says (mr-run) and shows `mr run` in its synopsis.
+                // says (mr-run, mr-gen-clicklog) and shows `mr run` in its
+                // synopsis.
                 cmd.build();
-                let names: Vec<String> = cmd
-                    .get_subcommands()
-                    .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-                    .map(|c| c.get_name().to_string())
-                    .collect();
-                cmd = match cmd.find_subcommand(name) {
+                cmd = match man_page_of(&cmd, words) {
                     Some(sub) => sub.clone().version(info.version),
                     None => usage!(
-                        "no command {name:?}; `mr man` has a page for each of: {}",
-                        names.join(", ")
+                        "no command {:?}; `mr man` has a page for each of: {}",
+                        words.join(" "),
+                        man_pages(&cmd, "").join(", ")
                     ),
                 };
             }
-            let mut text = Vec::new();
-            clap_mangen::Man::new(cmd).render(&mut text)?;
+            let text = man_page(cmd)?;
             closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
         Command::Run(args) => cmd::run::run(registry, args),
@@ -662,6 +729,123 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
     }
 }
 
+/// Fish completions of JOB after `run`, `check` and `emulate-hadoop`, the
+/// job's name with its description: clap_complete's fish script completes
+/// options only (bash's and zsh's take JOB's possible values, see
+/// [`JobNames`]). File names are still offered, JOB may be a path.
+fn fish_job_names(registry: &Registry, bin: &str) -> String {
+    // As clap_complete writes values: `NAME\t'HELP'` in double quotes.
+    let quoted = |s: &str| {
+        s.replace('\\', "\\\\")
+            .replace('\'', "\\'")
+            .replace('"', "\\\"")
+            .replace('$', "\\$")
+    };
+    let values: Vec<String> = JobNames::of(registry)
+        .0
+        .iter()
+        .map(|v| {
+            let help = v.get_help().map(|h| h.to_string()).unwrap_or_default();
+            format!(
+                "{}\\t'{}'",
+                quoted(v.get_name()),
+                quoted(&help.replace('\n', " "))
+            )
+        })
+        .collect();
+    let name = bin.replace('-', "_");
+    format!(
+        "complete -c {bin} -n \"__fish_{name}_using_subcommand run check emulate-hadoop; \
+         and __fish_is_nth_token 2\" -a \"{}\"\n",
+        values.join("\n")
+    )
+}
+
+/// The subcommand whose manual page `mr man WORDS...` asks for: its path
+/// (`gen clicklog`) or its page's name as a SEE ALSO line gives it
+/// (`mr-gen-clicklog`, `gen-clicklog`).
+fn man_page_of<'a>(cmd: &'a clap::Command, words: &[String]) -> Option<&'a clap::Command> {
+    fn find<'a>(cmd: &'a clap::Command, dashed: &str) -> Option<&'a clap::Command> {
+        cmd.get_subcommands()
+            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+            .find_map(|sub| {
+                let name = sub.get_name();
+                if dashed == name {
+                    return Some(sub);
+                }
+                let rest = dashed.strip_prefix(name)?.strip_prefix('-')?;
+                find(sub, rest)
+            })
+    }
+    let dashed = words.join("-");
+    let prefix = format!("{}-", cmd.get_name());
+    find(cmd, dashed.strip_prefix(&prefix).unwrap_or(&dashed))
+}
+
+/// The pages `mr man WORDS...` prints, as their WORDS: `run`, `gen`,
+/// `gen clicklog`, ...
+fn man_pages(cmd: &clap::Command, parent: &str) -> Vec<String> {
+    let mut pages = Vec::new();
+    for sub in cmd
+        .get_subcommands()
+        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
+    {
+        let path = format!("{parent}{}", sub.get_name());
+        pages.push(path.clone());
+        pages.extend(man_pages(sub, &format!("{path} ")));
+    }
+    pages
+}
+
+/// `cmd`'s manual page (roff). Its examples (the after-help text, headed
+/// `Examples:`) are an EXAMPLES section set no-fill, so that their aligned
+/// columns stay aligned: clap_mangen would fill and justify them.
+fn man_page(cmd: clap::Command) -> anyhow::Result<Vec<u8>> {
+    let examples = cmd.get_after_help().map(|h| h.to_string());
+    let cmd = if examples.is_some() {
+        cmd.after_help(None::<&str>)
+    } else {
+        cmd
+    };
+    let mut text = Vec::new();
+    clap_mangen::Man::new(cmd).render(&mut text)?;
+    let Some(examples) = examples else {
+        return Ok(text);
+    };
+    let body = examples.strip_prefix("Examples:\n").unwrap_or(&examples);
+    let mut section = String::from(".SH EXAMPLES\n.nf\n");
+    for line in body.lines() {
+        // The section is indented already.
+        section.push_str(&roff_literal(line.strip_prefix("  ").unwrap_or(line)));
+        section.push('\n');
+    }
+    section.push_str(".fi\n");
+    let page = String::from_utf8_lossy(&text).into_owned();
+    Ok(match page.find(".SH VERSION") {
+        Some(at) => format!("{}{section}{}", &page[..at], &page[at..]),
+        None => page + &section,
+    }
+    .into_bytes())
+}
+
+/// `line` as roff text shown as it is: a backslash and a minus escaped (a
+/// `-` would print as a hyphen, which cannot be pasted into a shell), a
+/// line starting with `.` or `'` kept from being read as a request.
+fn roff_literal(line: &str) -> String {
+    let mut out = String::new();
+    if line.starts_with(['.', '\'']) {
+        out.push_str("\\&");
+    }
+    for c in line.chars() {
+        match c {
+            '\\' => out.push_str("\\e"),
+            '-' => out.push_str("\\-"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// A command that only prints: its stdout closed by the reader (`mr jobs |
 /// head -1`) is no error, the reader has what it wanted; the result is then
 /// `T::default()`. (`mr run` has its own rule: see [`run_cli`].)
@@ -676,6 +860,77 @@ fn closed_stdout_is_ok<T: Default>(r: anyhow::Result<T>) -> anyhow::Result<T> {
             Ok(T::default())
         }
         r => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roff_literal_escapes_what_roff_reads() {
+        assert_eq!(roff_literal(".x -o a\\b"), "\\&.x \\-o a\\eb");
+        assert_eq!(roff_literal("'q"), "\\&'q");
+        assert_eq!(roff_literal("  mr jobs   x"), "  mr jobs   x");
+    }
+
+    #[test]
+    fn man_pages_by_path_or_by_name() {
+        let info = BinInfo {
+            name: "mr",
+            version: "0",
+        };
+        let mut cmd = command(&Registry::builtin(), &info, &[]);
+        cmd.build();
+        let page = |w: &[&str]| {
+            let words: Vec<String> = w.iter().map(|s| s.to_string()).collect();
+            man_page_of(&cmd, &words).map(|c| c.get_display_name().unwrap_or_default().to_string())
+        };
+        for w in [
+            &["gen", "clicklog"][..],
+            &["gen-clicklog"],
+            &["mr-gen-clicklog"],
+        ] {
+            assert_eq!(page(w).as_deref(), Some("mr-gen-clicklog"), "{w:?}");
+        }
+        assert_eq!(
+            page(&["emulate-hadoop"]).as_deref(),
+            Some("mr-emulate-hadoop")
+        );
+        assert_eq!(page(&["gen"]).as_deref(), Some("mr-gen"));
+        assert_eq!(page(&["gen", "nope"]), None);
+        assert_eq!(page(&["help"]), None);
+        let all = man_pages(&cmd, "");
+        assert!(
+            all.starts_with(&[
+                "run".into(),
+                "jobs".into(),
+                "gen".into(),
+                "gen clicklog".into()
+            ]),
+            "{all:?}"
+        );
+    }
+
+    #[test]
+    fn examples_are_set_no_fill() {
+        let page = man_page(command(
+            &Registry::builtin(),
+            &BinInfo {
+                name: "mr",
+                version: "0",
+            },
+            &[],
+        ))
+        .unwrap();
+        let page = String::from_utf8(page).unwrap();
+        let ex = page.find(".SH EXAMPLES\n.nf\n").expect(&page);
+        assert!(page[ex..].contains("\nmr jobs      "), "{page}");
+        assert!(
+            page[ex..].find(".fi\n") < page[ex..].find(".SH VERSION"),
+            "{page}"
+        );
+        assert!(!page.contains(".SH EXTRA"), "{page}");
     }
 }
 

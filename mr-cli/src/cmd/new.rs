@@ -94,14 +94,14 @@ const RESERVED: &[&str] = &[
 
 /// Checks a crate name: it becomes a directory, a Cargo package, a Rust
 /// identifier and a job name, so only `[A-Za-z][A-Za-z0-9_-]*`, at most 64
-/// characters, and no keyword.
+/// characters, and no keyword. A bad name is a usage error (exit status 2).
 ///
 /// ```
 /// use mr_cli::cmd::new::check_name;
 /// assert!(check_name("my_job").is_ok());
 /// assert!(check_name("../evil").is_err());
 /// assert!(check_name("a\"b").is_err());
-/// assert!(check_name("fn").is_err());
+/// assert!(check_name("fn").is_err_and(|e| e.is::<mr_cli::UsageError>()));
 /// ```
 pub fn check_name(name: &str) -> anyhow::Result<()> {
     let ok_chars = name
@@ -109,12 +109,12 @@ pub fn check_name(name: &str) -> anyhow::Result<()> {
         .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
     let starts = name.chars().next().is_some_and(|c| c.is_ascii_alphabetic());
     if !ok_chars || !starts || name.len() > 64 {
-        anyhow::bail!(
+        crate::usage!(
             "invalid name {name:?}: use letters, digits, `_` and `-`, starting with a letter (at most 64)"
         );
     }
     if RESERVED.contains(&name.replace('-', "_").to_lowercase().as_str()) {
-        anyhow::bail!("invalid name {name:?}: a Rust keyword or a reserved crate name");
+        crate::usage!("invalid name {name:?}: a Rust keyword or a reserved crate name");
     }
     Ok(())
 }

@@ -205,13 +205,18 @@ const LOGIN_METHODS: &[&str] = &["password", "password", "facebook", "google"];
 
 /// Generates MOOC click logs as described in the module documentation.
 pub fn clicklog(args: &ClicklogArgs) -> anyhow::Result<GenSummary> {
-    anyhow::ensure!(
-        (0.0..=1.0).contains(&args.bad_fraction),
-        "--bad-fraction must be between 0 and 1, got {}",
-        args.bad_fraction
-    );
-    anyhow::ensure!(args.users >= 1, "--users must be at least 1");
-    anyhow::ensure!(args.urls >= 1, "--urls must be at least 1");
+    if !(0.0..=1.0).contains(&args.bad_fraction) {
+        crate::usage!(
+            "--bad-fraction must be between 0 and 1, got {}",
+            args.bad_fraction
+        );
+    }
+    if args.users < 1 {
+        crate::usage!("--users must be at least 1");
+    }
+    if args.urls < 1 {
+        crate::usage!("--urls must be at least 1");
+    }
     let mut writer =
         PartWriter::create(&args.output, "jsonl", args.files, args.gz_files, args.size)?;
     let mut sim = Simulation::new(args);

@@ -22,6 +22,8 @@
 //! `--size` is the total number of uncompressed bytes (exceeded by at most one line). Lines are cut into
 //! `--files` consecutive chunks of about `size / files` bytes each, so each file covers one time range of the
 //! log; the last `--gz-files` files are gzipped. Every file is written even if it ends up empty.
+//! Each is written under a hidden temp name and all are renamed into place once complete, so a part
+//! file always holds a whole part (see `sink::PartWriter`); Ctrl-C stops the generator at once.
 
 pub mod clicklog;
 mod json;
@@ -68,7 +70,8 @@ pub struct ClicklogArgs {
     /// Seed of the random generator: the same seed and arguments give byte-identical output.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are replaced.
+    /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are
+    /// replaced once the new ones are complete (Ctrl-C leaves them as they were).
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
     /// Number of files to write.
@@ -98,7 +101,8 @@ pub struct TextArgs {
     /// Seed of the random generator: the same seed and arguments give byte-identical output.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are replaced.
+    /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are
+    /// replaced once the new ones are complete (Ctrl-C leaves them as they were).
     #[arg(long, value_name = "DIR")]
     pub output: PathBuf,
     /// Number of files to write.
@@ -195,13 +199,15 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
     }
 }
 
-/// Checks the file layout arguments shared by both generators.
+/// Checks the file layout arguments shared by both generators: a mistake
+/// is a usage error (exit status 2), as for `mr run`.
 fn check_layout(files: u32, gz_files: u32) -> anyhow::Result<()> {
-    anyhow::ensure!(files >= 1, "--files must be at least 1");
-    anyhow::ensure!(
-        gz_files <= files,
-        "--gz-files ({gz_files}) must not exceed --files ({files})"
-    );
+    if files < 1 {
+        crate::usage!("--files must be at least 1");
+    }
+    if gz_files > files {
+        crate::usage!("--gz-files ({gz_files}) must not exceed --files ({files})");
+    }
     Ok(())
 }
 
@@ -260,8 +266,10 @@ mod tests {
 
     #[test]
     fn layout_checked() {
-        assert!(check_layout(0, 0).is_err());
-        assert!(check_layout(2, 3).is_err());
+        for (files, gz) in [(0, 0), (2, 3)] {
+            let e = check_layout(files, gz).unwrap_err();
+            assert!(e.is::<crate::UsageError>(), "{e}");
+        }
         assert!(check_layout(2, 2).is_ok());
     }
 }

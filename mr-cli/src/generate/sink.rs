@@ -43,12 +43,29 @@ impl Sink {
     }
 }
 
+/// Lines written between two looks at [`mr_core::cancel::check`] (a relaxed
+/// atomic load): about 100 KB of data, well under a millisecond.
+const LINES_PER_CANCEL_CHECK: u64 = 1024;
+
+/// The suffix of a part being written: `.part-00000.txt.gz.mr-tmp`, hidden
+/// (a directory given as input skips names starting with `.`), renamed to
+/// `part-00000.txt.gz` once every part is complete.
+const TEMP_SUFFIX: &str = ".mr-tmp";
+
 /// Cuts a stream of lines into `files` consecutive chunks of about `target / files` bytes each.
 ///
 /// The generator writes lines until [`PartWriter::done`]; file `k` is closed once the total reaches
 /// `target * (k + 1) / files`, so the total overshoots `target` by less than one line.
+///
+/// Each part is written under a hidden temp name ([`TEMP_SUFFIX`]) and all are renamed into place
+/// by [`PartWriter::finish`], after the stale parts of an earlier run are removed: a part name
+/// always holds a whole part. Interrupted (Ctrl-C: [`mr_core::cancel::check`] every
+/// [`LINES_PER_CANCEL_CHECK`] lines), failed or dropped unfinished, the writer removes its temp
+/// files and the directory is as it was; killed (`kill -9`), it leaves hidden temp files that
+/// the next `mr gen` into the directory removes.
 pub(crate) struct PartWriter {
     // PROPERTIES
+    dir: PathBuf,
     paths: Vec<PathBuf>,
     gz_from: usize,
     target: u64,
@@ -57,10 +74,18 @@ pub(crate) struct PartWriter {
     sink: Option<Sink>,
     bytes: u64,
     lines: u64,
+    // RESOURCES
+    /// The temp files opened so far; removed on drop unless renamed into place.
+    temps: Vec<PathBuf>,
+    /// The directory, if this writer created it (removed on drop when left empty).
+    created_dir: bool,
+    /// The temp files, for a forced exit (a second Ctrl-C) to remove.
+    forced_exit: Vec<mr_core::cancel::RemoveOnExit>,
 }
 
 impl PartWriter {
-    /// Creates `dir` if needed, removes stale generated parts, and opens the first file.
+    /// Creates `dir` if needed, removes the temp files of a killed earlier run, and opens the
+    /// first file.
     ///
     /// The last `gz_files` of the `files` files are gzipped (`part-NNNNN.<ext>.gz`).
     pub(crate) fn create(
@@ -72,13 +97,14 @@ impl PartWriter {
     ) -> anyhow::Result<Self> {
         super::check_layout(files, gz_files)?;
         if dir == Path::new("-") {
-            anyhow::bail!(
+            crate::usage!(
                 "--output -: mr gen writes a directory of part files (give ./- for a directory \
                  of that name; `cat DIR/part-*` streams them)"
             );
         }
+        let created_dir = fs::symlink_metadata(dir).is_err();
         fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        remove_stale_parts(dir)?;
+        remove_generated(dir, is_stale_temp)?;
         let gz_from = (files - gz_files) as usize;
         let paths = (0..files as usize)
             .map(|i| {
@@ -87,6 +113,7 @@ impl PartWriter {
             })
             .collect();
         let mut writer = PartWriter {
+            dir: dir.to_path_buf(),
             paths,
             gz_from,
             target,
@@ -94,6 +121,9 @@ impl PartWriter {
             sink: None,
             bytes: 0,
             lines: 0,
+            temps: Vec::new(),
+            created_dir,
+            forced_exit: Vec::new(),
         };
         writer.sink = Some(writer.open(0)?);
         Ok(writer)
@@ -104,9 +134,13 @@ impl PartWriter {
         self.bytes >= self.target
     }
 
-    /// Writes one line (its line ending included).
+    /// Writes one line (its line ending included); fails with
+    /// [`mr_core::Error::Interrupted`] once a stop was asked for.
     pub(crate) fn write_line(&mut self, line: &[u8]) -> anyhow::Result<()> {
-        let path = &self.paths[self.current];
+        if self.lines.is_multiple_of(LINES_PER_CANCEL_CHECK) {
+            self.check_cancel()?;
+        }
+        let path = &self.temps[self.current];
         let sink = self
             .sink
             .as_mut()
@@ -123,18 +157,49 @@ impl PartWriter {
         Ok(())
     }
 
-    /// Closes the current file, writes any remaining (empty) files and returns what was written.
+    /// Closes the current file, writes any remaining (empty) files, puts every part in place
+    /// (removing the stale parts of an earlier run first) and returns what was written.
     pub(crate) fn finish(mut self) -> anyhow::Result<GenSummary> {
         self.close_current()?;
         for i in self.current + 1..self.paths.len() {
-            self.open(i)?
-                .finish()
-                .with_context(|| format!("writing {}", self.paths[i].display()))?;
+            let sink = self.open(i)?;
+            sink.finish()
+                .with_context(|| format!("writing {}", self.temps[i].display()))?;
         }
+        self.check_cancel()?;
+        // Held off by a forced exit until done: never half the new parts
+        // beside half the old ones.
+        mr_core::cancel::critical(|| -> anyhow::Result<()> {
+            let new: Vec<&PathBuf> = self.paths.iter().collect();
+            remove_generated(&self.dir, |name| {
+                is_generated_part(name)
+                    && !new
+                        .iter()
+                        .any(|p| p.file_name() == Some(std::ffi::OsStr::new(name)))
+            })?;
+            for (temp, path) in self.temps.iter().zip(&self.paths) {
+                fs::rename(temp, path).with_context(|| {
+                    format!("renaming {} to {}", temp.display(), path.display())
+                })?;
+            }
+            Ok(())
+        })?;
+        self.temps.clear();
         Ok(GenSummary {
-            files: self.paths,
+            files: std::mem::take(&mut self.paths),
             bytes: self.bytes,
             lines: self.lines,
+        })
+    }
+
+    /// `Err` ([`mr_core::Error::Interrupted`], with what became of the files) once a stop was
+    /// asked for.
+    fn check_cancel(&self) -> anyhow::Result<()> {
+        mr_core::cancel::check().map_err(|e| {
+            anyhow::Error::new(e).context(format!(
+                "interrupted; the unfinished part files were removed, {} is as it was",
+                self.dir.display()
+            ))
         })
     }
 
@@ -144,9 +209,18 @@ impl PartWriter {
         total as u64
     }
 
-    fn open(&self, i: usize) -> anyhow::Result<Sink> {
+    /// Opens part `i` under its temp name (`i` is the next part: the temps are opened in order).
+    fn open(&mut self, i: usize) -> anyhow::Result<Sink> {
         let path = &self.paths[i];
-        let file = File::create(path).with_context(|| format!("creating {}", path.display()))?;
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .context("internal error: a part without a name")?;
+        let temp = self.dir.join(format!(".{name}{TEMP_SUFFIX}"));
+        self.forced_exit
+            .push(mr_core::cancel::remove_on_forced_exit(&temp));
+        let file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+        self.temps.push(temp);
         Ok(if i >= self.gz_from {
             let encoder = GzEncoder::new(
                 BufWriter::with_capacity(WRITE_BUFFER_BYTES, file),
@@ -163,7 +237,7 @@ impl PartWriter {
 
     fn close_current(&mut self) -> anyhow::Result<()> {
         if let Some(sink) = self.sink.take() {
-            let path = &self.paths[self.current];
+            let path = &self.temps[self.current];
             sink.finish()
                 .with_context(|| format!("writing {}", path.display()))?;
         }
@@ -171,19 +245,42 @@ impl PartWriter {
     }
 }
 
-/// Removes `part-NNNNN.{jsonl,txt}[.gz]` files left by an earlier run, so that a smaller `--files` or a
-/// different `--gz-files` does not leave stale parts behind. Other files are left alone.
-fn remove_stale_parts(dir: &Path) -> anyhow::Result<()> {
+impl Drop for PartWriter {
+    /// Unfinished (an error, an interrupt): removes the temp files, and the directory if this
+    /// writer created it and it is left empty. Best effort: the run already failed.
+    fn drop(&mut self) {
+        drop(self.sink.take());
+        for temp in self.temps.drain(..) {
+            let _ = fs::remove_file(temp);
+        }
+        if self.created_dir && !self.paths.is_empty() {
+            let _ = fs::remove_dir(&self.dir);
+        }
+    }
+}
+
+/// Removes the files of `dir` whose names `remove` picks: the parts of an earlier run that a
+/// smaller `--files` or a different `--gz-files` would leave stale, or the temp files of a
+/// killed one. Other files are left alone.
+fn remove_generated(dir: &Path, remove: impl Fn(&str) -> bool) -> anyhow::Result<()> {
     let entries = fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))?;
     for entry in entries {
         let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
         let name = entry.file_name();
-        if name.to_str().is_some_and(is_generated_part) {
+        if name.to_str().is_some_and(&remove) {
             let path = entry.path();
             fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
         }
     }
     Ok(())
+}
+
+/// True for the temp name of a part (`.part-00003.txt.gz.mr-tmp`), as a killed `mr gen`
+/// leaves it.
+fn is_stale_temp(name: &str) -> bool {
+    name.strip_prefix('.')
+        .and_then(|n| n.strip_suffix(TEMP_SUFFIX))
+        .is_some_and(is_generated_part)
 }
 
 /// True for names like `part-00003.jsonl` or `part-00003.txt.gz`.
@@ -212,6 +309,72 @@ mod tests {
         assert!(!is_generated_part("part-00000"));
         assert!(!is_generated_part("_SUCCESS"));
         assert!(!is_generated_part("notes.txt"));
+        assert!(is_stale_temp(".part-00003.txt.gz.mr-tmp"));
+        assert!(!is_stale_temp("part-00003.txt.gz.mr-tmp"));
+        assert!(!is_stale_temp(".notes.txt.mr-tmp"));
+    }
+
+    /// The names in `dir`, sorted.
+    fn names(dir: &Path) -> Vec<String> {
+        let mut names: Vec<String> = fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        names.sort();
+        names
+    }
+
+    /// Parts are written under hidden names and appear only complete, all at once; an unfinished
+    /// writer (an error, Ctrl-C) leaves the directory as it was.
+    #[test]
+    fn parts_appear_only_when_all_are_complete() {
+        let dir = tempfile::TempDir::new().unwrap();
+        fs::write(dir.path().join("part-00000.txt"), "old\n").unwrap();
+        // A killed earlier run's temp file goes.
+        fs::write(dir.path().join(".part-00001.txt.mr-tmp"), "cut").unwrap();
+        let mut w = PartWriter::create(dir.path(), "txt", 2, 1, 100).unwrap();
+        for _ in 0..6 {
+            w.write_line(b"0123456789\n").unwrap();
+        }
+        assert_eq!(
+            names(dir.path()),
+            [
+                ".part-00000.txt.mr-tmp",
+                ".part-00001.txt.gz.mr-tmp",
+                "part-00000.txt"
+            ]
+        );
+        drop(w);
+        assert_eq!(names(dir.path()), ["part-00000.txt"]);
+        assert_eq!(
+            fs::read(dir.path().join("part-00000.txt")).unwrap(),
+            b"old\n"
+        );
+
+        let mut w = PartWriter::create(dir.path(), "txt", 2, 1, 100).unwrap();
+        while !w.done() {
+            w.write_line(b"0123456789\n").unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(names(dir.path()), ["part-00000.txt", "part-00001.txt.gz"]);
+        assert_eq!(
+            fs::metadata(dir.path().join("part-00000.txt"))
+                .unwrap()
+                .len(),
+            55
+        );
+    }
+
+    /// A directory the writer created is removed when it stops unfinished.
+    #[test]
+    fn an_unfinished_writer_removes_the_directory_it_made() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let out = dir.path().join("new/out");
+        let mut w = PartWriter::create(&out, "jsonl", 3, 0, 1000).unwrap();
+        w.write_line(b"{}\n").unwrap();
+        drop(w);
+        assert!(!out.exists());
+        assert!(dir.path().join("new").exists());
     }
 
     #[test]

@@ -44,7 +44,9 @@ const SENTENCE_ENDS: &[&str] = &[".", ".", ".", ".", "!", "?", "..."];
 
 /// Generates text for word count as described in the module documentation.
 pub fn text(args: &TextArgs) -> anyhow::Result<GenSummary> {
-    anyhow::ensure!(args.vocab >= 1, "--vocab must be at least 1");
+    if args.vocab < 1 {
+        crate::usage!("--vocab must be at least 1");
+    }
     let mut writer = PartWriter::create(&args.output, "txt", args.files, args.gz_files, args.size)?;
     let mut generator = TextGen {
         rng: ChaCha8Rng::seed_from_u64(args.seed),
