@@ -535,6 +535,24 @@ macro_rules! usage {
 ///
 /// Control characters from the input (a record, a file name) are escaped
 /// ([`mr_core::error::printable`]): the message is for a terminal.
+/// Creates the directory `dir` and its parents, saying "not a directory"
+/// when a file is in the way (where `create_dir_all` says "File exists").
+pub(crate) fn create_dir_all(dir: &std::path::Path) -> anyhow::Result<()> {
+    if let Some(file) = dir
+        .ancestors()
+        .find(|a| std::fs::symlink_metadata(a).is_ok())
+        .filter(|a| !a.is_dir())
+    {
+        anyhow::bail!(
+            "creating {}: {} is a file, not a directory",
+            dir.display(),
+            file.display()
+        );
+    }
+    std::fs::create_dir_all(dir)
+        .map_err(|e| anyhow::anyhow!(e).context(format!("creating {}", dir.display())))
+}
+
 pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
@@ -719,7 +737,9 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
         Command::Check(args) => {
             // A closed stdout (`mr check | head`) ends the check unfinished:
             // no verdict, exit status 1, nothing more said.
-            if closed_stdout_is_ok(cmd::check::run(registry, args))? {
+            // A reader that stopped early (`| head`, `| grep -q`) is not a
+            // broken law: exit 0, as `mr run | head` does.
+            if closed_stdout_is_ok(cmd::check::run(registry, args).map(Some))?.unwrap_or(true) {
                 Ok(())
             } else {
                 let _ = std::io::stdout().flush();

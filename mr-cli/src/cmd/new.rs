@@ -90,6 +90,11 @@ const RESERVED: &[&str] = &[
     "mr_cli",
     "mr_jobs",
     "mr_examples",
+    // The generated crate's own dependencies: a package of the same name
+    // is two candidates for one crate (E0464).
+    "serde",
+    "serde_json",
+    "proptest",
 ];
 
 /// Checks a crate name: it becomes a directory, a Cargo package, a Rust
@@ -102,6 +107,7 @@ const RESERVED: &[&str] = &[
 /// assert!(check_name("../evil").is_err());
 /// assert!(check_name("a\"b").is_err());
 /// assert!(check_name("fn").is_err_and(|e| e.is::<mr_cli::UsageError>()));
+/// assert!(check_name("serde-json").is_err()); // a dependency of the crate
 /// ```
 pub fn check_name(name: &str) -> anyhow::Result<()> {
     let ok_chars = name
@@ -171,8 +177,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<()> {
             .replace("{{Type}}", &type_name(&lib))
             .replace("{{mr_path}}", &toml_escape(mr_str))
     };
-    std::fs::create_dir_all(&args.path)
-        .with_context(|| format!("creating {}", args.path.display()))?;
+    crate::create_dir_all(&args.path)?;
     // Atomic claim: fails if someone made it meanwhile.
     std::fs::create_dir(&dir).with_context(|| format!("creating {}", dir.display()))?;
     std::fs::create_dir(dir.join("src"))?;

@@ -103,7 +103,7 @@ impl PartWriter {
             );
         }
         let created_dir = fs::symlink_metadata(dir).is_err();
-        fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        crate::create_dir_all(dir)?;
         remove_generated(dir, is_stale_temp)?;
         let gz_from = (files - gz_files) as usize;
         let paths = (0..files as usize)

@@ -63,6 +63,12 @@ impl WorkDir {
     /// Removes dead runs' temp dirs in `root` (see [`remove_stale`]), then
     /// creates `root/PREFIX-XXXXXX/` with its owner lock.
     pub fn create(root: &Path, prefix: &str) -> Result<WorkDir> {
+        if fs::symlink_metadata(root).is_ok_and(|m| !m.is_dir()) && !root.is_dir() {
+            return Err(Error::Config(format!(
+                "the temp dir {} is not a directory: give --tmp-dir a directory",
+                crate::error::printable_path(root)
+            )));
+        }
         fs::create_dir_all(root).map_err(|e| Error::io("creating", root, e))?;
         let (n, bytes) = remove_stale(root);
         if n > 0 {
@@ -161,8 +167,14 @@ pub fn default_root() -> Result<PathBuf> {
         Some(t) => (PathBuf::from(t), "$TMPDIR"),
         None => (PathBuf::from("/tmp"), "the system's temp dir"),
     };
+    use rustix::fs::{Access, access};
     let why = match fs::metadata(&root) {
-        Ok(m) if m.is_dir() => return Ok(root),
+        Ok(m) if m.is_dir() => match access(&root, Access::WRITE_OK | Access::EXEC_OK) {
+            Ok(()) => return Ok(root),
+            // A read-only disk, another user's directory: said now, with
+            // where it came from.
+            Err(e) => format!("cannot be written ({})", std::io::Error::from(e)),
+        },
         Ok(_) => "is not a directory".to_string(),
         Err(e) => format!("cannot be used ({e})"),
     };
