@@ -216,3 +216,24 @@ fn a_hidden_directory_of_inputs_is_said() {
         stderr(&o)
     );
 }
+
+/// Stdin redirected from a file, already partly read, is not that file:
+/// both are read (the dedup of `-i - -i b < b` lost b's first line).
+#[test]
+fn stdin_partly_read_from_a_file_is_not_taken_for_it() {
+    let w = Workdir::new();
+    w.write("b", "one\ntwo\n");
+    let o = std::process::Command::new("bash")
+        .arg("-c")
+        .arg(format!(
+            "(read l; {} run word_count -q -i - -i b) < b",
+            common::MR
+        ))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8_lossy(&o.stdout),
+        "\"one\"\t1\n\"two\"\t2\n"
+    );
+}

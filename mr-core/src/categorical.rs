@@ -930,7 +930,12 @@ impl Store {
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
     ) -> Result<(), crate::Error> {
         let path = self.dir.join(name);
-        crate::replace::replace_file(&path, write).map_err(|e| {
+        let new = std::fs::symlink_metadata(&path).is_err();
+        let replaced = crate::replace::replace_file(&path, write);
+        if new && replaced.is_ok() {
+            self.share_with_writers(&path);
+        }
+        replaced.map_err(|e| {
             crate::Error::io("writing the dictionary store's", &path, e).with_disk_full_hint(|| {
                 format!(
                     "Free space on the disk of the dictionary store {} and run again: each of \
@@ -940,6 +945,22 @@ impl Store {
                 )
             })
         })
+    }
+
+    /// A file new in a store its group may write (a team's): readable and
+    /// writable by the group too, whatever the umask of the run that made
+    /// it (under 077, the team was locked out of the store by the first
+    /// member who ran). Files replaced later keep their mode.
+    fn share_with_writers(&self, file: &Path) {
+        use std::os::unix::fs::PermissionsExt;
+        let (Ok(dir), Ok(f)) = (std::fs::metadata(&self.dir), std::fs::metadata(file)) else {
+            return;
+        };
+        let dir_mode = dir.permissions().mode();
+        if dir_mode & 0o020 != 0 {
+            let mode = (f.permissions().mode() & 0o777) | 0o060;
+            let _ = std::fs::set_permissions(file, std::fs::Permissions::from_mode(mode));
+        }
     }
 
     /// Temporary files of a run killed while it wrote the store (only ever

@@ -252,21 +252,30 @@ impl Drop for OwnerLock {
 /// a new one beside the holder).
 pub const DIR_LOCK_FILE: &str = ".mr-dir.lock";
 
-/// An exclusive `flock(2)` on the lock file [`DIR_LOCK_FILE`] of a
-/// directory, held until dropped: for a short critical section shared by
-/// runs, such as a dictionary store's update. The kernel releases it when
-/// the process ends, however it ends.
+/// An exclusive `flock(2)` on a directory, held until dropped: for a short
+/// critical section shared by runs, such as a dictionary store's update.
+/// The kernel releases it when the process ends, however it ends.
 ///
-/// Only those who may write the directory may take it: `flock` needs no
-/// more than a file open for reading, so the lock file is made readable and
+/// Two locks are taken, in this order: the lock file [`DIR_LOCK_FILE`] in
+/// the directory, then the directory itself. The file is made readable and
 /// writable by exactly the classes of users (owner, group, others) who may
-/// write the directory, and nobody else can open it to block the runs of
-/// those who can (a lock on the directory itself could be taken by any user
-/// allowed to list it).
+/// write the directory, and given its group: `flock` needs no more than a
+/// file open for reading, and a lock on the directory alone could be taken
+/// by anyone allowed to list it, to block every run of those who write it
+/// (then, the waiting run says so). The directory's own lock is the one
+/// runs before 2026-12-05 took alone: taken too, so that they and these
+/// never give ids at once. Where a directory cannot be locked (NFS: EBADF,
+/// ENOLCK), the file alone; where the file cannot be opened (a teammate's,
+/// made with a group this user is not in), the directory alone.
 #[derive(Debug)]
 pub struct DirLock {
-    _file: File,
+    _file: Option<File>,
+    _dir: Option<File>,
 }
+
+/// The errors of `flock(2)` on a directory that mean "not here" (NFS's
+/// EBADF, no lock manager's ENOLCK, EOPNOTSUPP, EINVAL).
+const DIR_LOCK_FALLBACK: [Errno; 4] = [Errno::BADF, Errno::NOLCK, Errno::OPNOTSUPP, Errno::INVAL];
 
 impl DirLock {
     /// Locks `dir`, waiting while another process (or another open of it in
@@ -289,24 +298,16 @@ impl DirLock {
     /// t.join().unwrap();
     /// ```
     pub fn wait(dir: &Path, on_wait: impl FnOnce(Option<u32>)) -> io::Result<DirLock> {
-        let file = open_dir_lock_file(dir)?;
+        let file = match open_dir_lock_file(dir) {
+            Ok(f) => Some(f),
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => None,
+            Err(e) => return Err(e),
+        };
+        let dir = File::open(dir)?;
         let mut on_wait = Some(on_wait);
-        loop {
-            match flock(&file, FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) => {
-                    // The pid, for those who wait (a file this user may
-                    // only read, left by an older run, stays as it is).
-                    let pid = format!("{}\n", std::process::id());
-                    if file.set_len(0).is_ok() {
-                        let _ = std::os::unix::fs::FileExt::write_all_at(&file, pid.as_bytes(), 0);
-                    }
-                    return Ok(DirLock { _file: file });
-                }
-                Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => {}
-                Err(e) => return Err(e.into()),
-            }
+        let mut wait = |file: Option<&File>| -> io::Result<()> {
             if let Some(f) = on_wait.take() {
-                f(read_pid(&file).filter(|&p| is_alive(p)));
+                f(file.and_then(read_pid).filter(|&p| is_alive(p)));
             }
             if crate::cancel::requested() {
                 return Err(io::Error::new(
@@ -315,21 +316,58 @@ impl DirLock {
                 ));
             }
             std::thread::sleep(std::time::Duration::from_millis(20));
+            Ok(())
+        };
+        if let Some(file) = &file {
+            loop {
+                match flock(file, FlockOperation::NonBlockingLockExclusive) {
+                    Ok(()) => break,
+                    Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => wait(Some(file))?,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            // The pid, for those who wait (a file this user may only read,
+            // left by another, stays as it is).
+            let pid = format!("{}\n", std::process::id());
+            if file.set_len(0).is_ok() {
+                let _ = std::os::unix::fs::FileExt::write_all_at(file, pid.as_bytes(), 0);
+            }
+        }
+        loop {
+            match flock(&dir, FlockOperation::NonBlockingLockExclusive) {
+                Ok(()) => {
+                    return Ok(DirLock {
+                        _file: file,
+                        _dir: Some(dir),
+                    });
+                }
+                Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => wait(None)?,
+                Err(e) if file.is_some() && DIR_LOCK_FALLBACK.contains(&e) => {
+                    return Ok(DirLock {
+                        _file: file,
+                        _dir: None,
+                    });
+                }
+                Err(e) => return Err(e.into()),
+            }
         }
     }
 }
 
 /// `dir`'s [`DIR_LOCK_FILE`], made when missing with the directory's write
-/// permissions as its read and write ones (see [`DirLock`]). One this user
-/// may not write (made by an older version) is opened for reading.
+/// permissions as its read and write ones and the directory's group (see
+/// [`DirLock`]). One this user may not write (another's) is opened for
+/// reading.
 fn open_dir_lock_file(dir: &Path) -> io::Result<File> {
-    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
     let path = dir.join(DIR_LOCK_FILE);
     let mut o = OpenOptions::new();
     o.read(true).write(true).create_new(true).mode(0o600);
     match open_regular(&path, &mut o) {
         Ok(file) => {
-            let w = fs::metadata(dir)?.permissions().mode() & 0o222;
+            let meta = fs::metadata(dir)?;
+            let _ = std::os::unix::fs::fchown(&file, None, Some(meta.gid()));
+            let w = meta.mode() & 0o222;
             // rw for each class that may write the directory.
             file.set_permissions(fs::Permissions::from_mode(w | (w << 1)))?;
             Ok(file)
@@ -381,10 +419,20 @@ fn open_regular(path: &Path, o: &mut OpenOptions) -> io::Result<File> {
                 e
             }
         })?;
-    if !file.metadata()?.file_type().is_file() {
+    let meta = file.metadata()?;
+    if !meta.file_type().is_file() {
         return Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             "not a regular file where a lock file belongs (remove it)",
+        ));
+    }
+    if std::os::unix::fs::MetadataExt::nlink(&meta) > 1 {
+        // A hard link to another file (a teammate's notes, made where
+        // fs.protected_hardlinks allows it): a lock's pid written into it
+        // would replace that file's content.
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a hard link to another file where a lock file belongs (not written: remove it)",
         ));
     }
     Ok(file)
@@ -533,6 +581,35 @@ mod tests {
             // Kept, and taken again.
             drop(DirLock::wait(&dir, |_| panic!("free")).unwrap());
         }
+    }
+
+    /// Runs before 2026-12-05 locked the store's directory alone: a run
+    /// waits for one of them (they gave ids at once: wrong ids, exit 0).
+    #[test]
+    fn a_lock_on_the_directory_itself_is_waited_for() {
+        let d = tempfile::tempdir().unwrap();
+        let old_style = File::open(d.path()).unwrap();
+        flock(&old_style, FlockOperation::NonBlockingLockExclusive).unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = d.path().to_path_buf();
+        let t = std::thread::spawn(move || {
+            let _lock = DirLock::wait(&p, |_| tx.send(()).unwrap()).unwrap();
+        });
+        rx.recv().unwrap(); // waiting
+        drop(old_style);
+        t.join().unwrap();
+    }
+
+    #[test]
+    fn a_hard_link_at_a_lock_files_name_is_refused_not_written() {
+        let d = tempfile::tempdir().unwrap();
+        let notes = d.path().join("notes.txt");
+        fs::write(&notes, "team notes").unwrap();
+        let lock = d.path().join(".out.mr-lock");
+        fs::hard_link(&notes, &lock).unwrap();
+        let e = OwnerLock::claim(&lock).unwrap_err();
+        assert!(e.to_string().contains("hard link"), "{e}");
+        assert_eq!(fs::read_to_string(&notes).unwrap(), "team notes");
     }
 
     #[test]

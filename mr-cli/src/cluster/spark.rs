@@ -435,6 +435,17 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
             }));
         }
         drop(on_forced_exit);
+        // A task still writing when the job failed can leave files in the
+        // staging directory after the driver removed it: removed again,
+        // the driver gone, unless it holds finished results (_SUCCESS: the
+        // driver failed putting them in place, and named them).
+        if let Some(staging) = spec_value["staging"]
+            .as_str()
+            .and_then(|s| s.strip_prefix("file://"))
+            .filter(|s| !Path::new(s).join("_SUCCESS").exists())
+        {
+            removed(Path::new(staging), std::fs::remove_dir_all(staging));
+        }
         let summary = std::fs::read_to_string(work.path().join("error.txt")).unwrap_or_default();
         if summary.trim().is_empty() {
             return Err(e);

@@ -158,7 +158,7 @@ impl PartWriter {
     }
 
     /// Closes the current file, writes any remaining (empty) files, puts every part in place
-    /// (removing the stale parts of an earlier run first) and returns what was written.
+    /// (then removes the stale parts of an earlier run) and returns what was written.
     pub(crate) fn finish(mut self) -> anyhow::Result<GenSummary> {
         self.close_current()?;
         for i in self.current + 1..self.paths.len() {
@@ -167,9 +167,17 @@ impl PartWriter {
                 .with_context(|| format!("writing {}", self.temps[i].display()))?;
         }
         self.check_cancel()?;
-        // Held off by a forced exit until done: never half the new parts
-        // beside half the old ones.
+        // Held off by a forced exit (Ctrl-C twice, the watchdog) until done:
+        // never half the new parts beside half the old ones. A SIGKILL in
+        // these few renames can still leave a mix; the new parts go first,
+        // and the old ones the new set does not replace are removed last,
+        // so none is lost before the new set is in place.
         mr_core::cancel::critical(|| -> anyhow::Result<()> {
+            for (temp, path) in self.temps.iter().zip(&self.paths) {
+                fs::rename(temp, path).with_context(|| {
+                    format!("renaming {} to {}", temp.display(), path.display())
+                })?;
+            }
             let new: Vec<&PathBuf> = self.paths.iter().collect();
             remove_generated(&self.dir, |name| {
                 is_generated_part(name)
@@ -177,11 +185,6 @@ impl PartWriter {
                         .iter()
                         .any(|p| p.file_name() == Some(std::ffi::OsStr::new(name)))
             })?;
-            for (temp, path) in self.temps.iter().zip(&self.paths) {
-                fs::rename(temp, path).with_context(|| {
-                    format!("renaming {} to {}", temp.display(), path.display())
-                })?;
-            }
             Ok(())
         })?;
         self.temps.clear();

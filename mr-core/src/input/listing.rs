@@ -617,7 +617,13 @@ pub fn list_inputs_noted(args: &[String]) -> Result<Listing> {
 fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
     for arg in args {
         if arg == "-" {
-            if walk.stream_listed_before(rustix::fs::fstat(std::io::stdin()), "-") {
+            // Stdin redirected from a file is that file only if read from
+            // its start: `(read l; mr ... -i - -i b) < b` reads both.
+            let stdin = rustix::fs::fstat(std::io::stdin()).ok().filter(|st| {
+                !rustix::fs::FileType::from_raw_mode(st.st_mode).is_file()
+                    || rustix::fs::seek(std::io::stdin(), rustix::fs::SeekFrom::Current(0)) == Ok(0)
+            });
+            if walk.stream_listed_before(stdin.ok_or(rustix::io::Errno::NOENT), "-") {
                 continue;
             }
             walk.out.push(InputFile {

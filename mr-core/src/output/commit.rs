@@ -106,6 +106,32 @@ impl OutputDir {
             (in_dir == fs::canonicalize(&target).ok()?)
                 .then(|| f.file_name()?.to_str().map(str::to_string))?
         });
+        // Not a directory, through any link (a file, /dev/null, /dev/stdout,
+        // /dev/fd/1): said before the lock is taken beside it (in /proc, it
+        // cannot be) and before --overwrite is suggested, which refuses it.
+        if let Ok(m) = fs::metadata(dir)
+            && !m.is_dir()
+        {
+            use std::os::unix::fs::FileTypeExt;
+            let shown = printable_line(&dir.display().to_string()).into_owned();
+            let t = m.file_type();
+            return Err(Error::OutputUnwritable(if t.is_file() {
+                format!(
+                    "the output {shown} is a file, not a directory: the output is a directory \
+                     of part files; give another --output"
+                )
+            } else {
+                format!(
+                    "the output {shown} is {}, not a directory: results go to stdout when \
+                     --output is left out, and --no-output discards them",
+                    if t.is_fifo() {
+                        "a pipe"
+                    } else {
+                        "a device or socket"
+                    }
+                )
+            }));
+        }
         let lock_path = parent.join(format!(".{name}.mr-lock"));
         let lock = match OwnerLock::claim(&lock_path).map_err(|e| {
             if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
@@ -148,22 +174,6 @@ impl OutputDir {
         // without --overwrite: nothing in it can be lost. It is replaced
         // only if still empty at the commit.
         let mut replace_empty = false;
-        let shown = || printable_line(&dir.display().to_string()).into_owned();
-        if dir == Path::new("/dev/stdout") || dir == Path::new("/dev/null") {
-            return Err(Error::OutputUnwritable(format!(
-                "the output {} is not a directory: results go to stdout when --output is left \
-                 out, and --no-output discards them",
-                shown()
-            )));
-        }
-        if fs::symlink_metadata(&target).is_ok_and(|m| !m.is_dir() && !m.file_type().is_symlink()) {
-            // Said before --overwrite is suggested, which refuses it.
-            return Err(Error::OutputUnwritable(format!(
-                "the output {} is a file (or a pipe or device), not a directory: the output is \
-                 a directory of part files; give another --output",
-                shown()
-            )));
-        }
         if fs::symlink_metadata(&target).is_ok_and(|m| m.file_type().is_symlink()) {
             // Said before --overwrite is suggested, which refuses a link.
             let to = match fs::canonicalize(&target) {
@@ -410,8 +420,8 @@ impl Drop for OutputDir {
 }
 
 /// Gives the new output `to` the permissions, owner, group and ACL of the
-/// old one, `from`, and its files (made with this run's umask) the group
-/// and ACL of the old one's: a directory kept private (0700), or shared
+/// old one, `from`, and its files (made with this run's umask) the mode,
+/// group and ACL of the old one's (its first part file's): a directory kept private (0700), or shared
 /// with a team (a group, its setgid bit, `chgrp -R`, `setfacl -R`), stays
 /// so when `--overwrite` replaces it, and a teammate who could read the old
 /// results can read the new ones.
@@ -420,7 +430,12 @@ fn keep_mode_and_owner(from: &Path, to: &Path) {
     let Ok(old) = fs::metadata(from) else {
         return;
     };
-    let file_acl = first_file(from).and_then(|f| acl(&f, ACCESS_ACL));
+    let first = first_file(from);
+    let file_acl = first.as_deref().and_then(|f| acl(f, ACCESS_ACL));
+    let file_mode = first.and_then(|f| fs::metadata(f).ok()).map(|m| {
+        use std::os::unix::fs::PermissionsExt;
+        fs::Permissions::from_mode(m.permissions().mode() & 0o777)
+    });
     let dir_acl = acl(from, ACCESS_ACL);
     let default_acl = acl(from, DEFAULT_ACL);
     set_acl(to, ACCESS_ACL, dir_acl.as_deref());
@@ -440,6 +455,9 @@ fn keep_mode_and_owner(from: &Path, to: &Path) {
                 set_acl(&p, DEFAULT_ACL, default_acl.as_deref());
                 dirs.push(p);
             } else if meta.is_file() {
+                if let Some(mode) = &file_mode {
+                    let _ = fs::set_permissions(&p, mode.clone());
+                }
                 set_acl(&p, ACCESS_ACL, file_acl.as_deref());
             }
         }
@@ -826,14 +844,17 @@ pub fn describe(foreign: &[String]) -> String {
 /// assert!(is_sibling_of("a", ".mr-old-", ".a.mr-old-42-0badf00d"));
 /// assert!(!is_sibling_of("a", STAGING_INFIX, ".a.mr-tmp-5-b.mr-tmp-42-Xy3zQ9"));
 /// assert!(!is_sibling_of("a", STAGING_INFIX, ".ab.mr-tmp-42-Xy3zQ9"));
-/// assert!(!is_sibling_of("a", STAGING_INFIX, ".a.mr-tmp-x-Xy3zQ9"));
+/// assert!(is_sibling_of("out", STAGING_INFIX, ".out.mr-tmp-panic_on-1796513651-15031"));
 /// ```
 pub fn is_sibling_of(name: &str, infix: &str, file: &str) -> bool {
-    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    // PID-RANDOM (a local run's), JOB-STAMP-PID (a cluster run's, see
+    // [`cluster_sibling`]): never a dot, which another output's name after
+    // the infix has (`.a.mr-tmp-5-b.mr-tmp-…`).
     let id_only = |id: &str| {
-        id.split_once('-').is_some_and(|(pid, suffix)| {
-            digits(pid) && !suffix.is_empty() && suffix.bytes().all(|b| b.is_ascii_alphanumeric())
-        })
+        id.contains('-')
+            && id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
     [Some(file), file.strip_prefix('.')]
         .into_iter()
@@ -1152,7 +1173,10 @@ mod tests {
         fs::write(home.join("notes.txt"), "keep me").unwrap();
         for p in [&f, &home] {
             let e = OutputDir::create(p, true).unwrap_err().to_string();
-            assert!(e.contains("will not replace"), "{e}");
+            assert!(
+                e.contains("will not replace") || e.contains("not a directory"),
+                "{e}"
+            );
         }
         assert_eq!(fs::read_to_string(&f).unwrap(), "keep me");
         assert_eq!(names(&home), ["notes.txt"]);
