@@ -530,11 +530,6 @@ macro_rules! usage {
     };
 }
 
-/// The error and its causes, without repeating a cause that the message
-/// before it already shows.
-///
-/// Control characters from the input (a record, a file name) are escaped
-/// ([`mr_core::error::printable`]): the message is for a terminal.
 /// Creates the directory `dir` and its parents, saying "not a directory"
 /// when a file is in the way (where `create_dir_all` says "File exists").
 pub(crate) fn create_dir_all(dir: &std::path::Path) -> anyhow::Result<()> {
@@ -553,6 +548,11 @@ pub(crate) fn create_dir_all(dir: &std::path::Path) -> anyhow::Result<()> {
         .map_err(|e| anyhow::anyhow!(e).context(format!("creating {}", dir.display())))
 }
 
+/// The error and its causes, without repeating a cause that the message
+/// before it already shows.
+///
+/// Control characters from the input (a record, a file name) are escaped
+/// ([`mr_core::error::printable`]): the message is for a terminal.
 pub(crate) fn error_chain(e: &anyhow::Error) -> String {
     let mut msg = String::new();
     for cause in e.chain() {
@@ -710,16 +710,16 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
                 // says (mr-run, mr-gen-clicklog) and shows `mr run` in its
                 // synopsis.
                 cmd.build();
-                cmd = match man_page_of(&cmd, words) {
+                cmd = match cmd::man::man_page_of(&cmd, words) {
                     Some(sub) => sub.clone().version(info.version),
                     None => usage!(
                         "no command {:?}; `mr man` has a page for each of: {}",
                         words.join(" "),
-                        man_pages(&cmd, "").join(", ")
+                        cmd::man::man_pages(&cmd, "").join(", ")
                     ),
                 };
             }
-            let text = man_page(cmd)?;
+            let text = cmd::man::man_page(cmd)?;
             closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
         Command::Run(args) => cmd::run::run(registry, args),
@@ -735,10 +735,9 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
         }
         Command::Gen(args) => cmd::generate::run(args),
         Command::Check(args) => {
-            // A closed stdout (`mr check | head`) ends the check unfinished:
-            // no verdict, exit status 1, nothing more said.
-            // A reader that stopped early (`| head`, `| grep -q`) is not a
-            // broken law: exit 0, as `mr run | head` does.
+            // A reader that stopped early (`mr check | head`, `| grep -q`)
+            // ends the check unfinished: no verdict, nothing more said, and
+            // exit 0, as `mr run | head` does (1 is a broken law).
             if closed_stdout_is_ok(cmd::check::run(registry, args).map(Some))?.unwrap_or(true) {
                 Ok(())
             } else {
@@ -781,91 +780,6 @@ fn fish_job_names(registry: &Registry, bin: &str) -> String {
     )
 }
 
-/// The subcommand whose manual page `mr man WORDS...` asks for: its path
-/// (`gen clicklog`) or its page's name as a SEE ALSO line gives it
-/// (`mr-gen-clicklog`, `gen-clicklog`).
-fn man_page_of<'a>(cmd: &'a clap::Command, words: &[String]) -> Option<&'a clap::Command> {
-    fn find<'a>(cmd: &'a clap::Command, dashed: &str) -> Option<&'a clap::Command> {
-        cmd.get_subcommands()
-            .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-            .find_map(|sub| {
-                let name = sub.get_name();
-                if dashed == name {
-                    return Some(sub);
-                }
-                let rest = dashed.strip_prefix(name)?.strip_prefix('-')?;
-                find(sub, rest)
-            })
-    }
-    let dashed = words.join("-");
-    let prefix = format!("{}-", cmd.get_name());
-    find(cmd, dashed.strip_prefix(&prefix).unwrap_or(&dashed))
-}
-
-/// The pages `mr man WORDS...` prints, as their WORDS: `run`, `gen`,
-/// `gen clicklog`, ...
-fn man_pages(cmd: &clap::Command, parent: &str) -> Vec<String> {
-    let mut pages = Vec::new();
-    for sub in cmd
-        .get_subcommands()
-        .filter(|c| !c.is_hide_set() && c.get_name() != "help")
-    {
-        let path = format!("{parent}{}", sub.get_name());
-        pages.push(path.clone());
-        pages.extend(man_pages(sub, &format!("{path} ")));
-    }
-    pages
-}
-
-/// `cmd`'s manual page (roff). Its examples (the after-help text, headed
-/// `Examples:`) are an EXAMPLES section set no-fill, so that their aligned
-/// columns stay aligned: clap_mangen would fill and justify them.
-fn man_page(cmd: clap::Command) -> anyhow::Result<Vec<u8>> {
-    let examples = cmd.get_after_help().map(|h| h.to_string());
-    let cmd = if examples.is_some() {
-        cmd.after_help(None::<&str>)
-    } else {
-        cmd
-    };
-    let mut text = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut text)?;
-    let Some(examples) = examples else {
-        return Ok(text);
-    };
-    let body = examples.strip_prefix("Examples:\n").unwrap_or(&examples);
-    let mut section = String::from(".SH EXAMPLES\n.nf\n");
-    for line in body.lines() {
-        // The section is indented already.
-        section.push_str(&roff_literal(line.strip_prefix("  ").unwrap_or(line)));
-        section.push('\n');
-    }
-    section.push_str(".fi\n");
-    let page = String::from_utf8_lossy(&text).into_owned();
-    Ok(match page.find(".SH VERSION") {
-        Some(at) => format!("{}{section}{}", &page[..at], &page[at..]),
-        None => page + &section,
-    }
-    .into_bytes())
-}
-
-/// `line` as roff text shown as it is: a backslash and a minus escaped (a
-/// `-` would print as a hyphen, which cannot be pasted into a shell), a
-/// line starting with `.` or `'` kept from being read as a request.
-fn roff_literal(line: &str) -> String {
-    let mut out = String::new();
-    if line.starts_with(['.', '\'']) {
-        out.push_str("\\&");
-    }
-    for c in line.chars() {
-        match c {
-            '\\' => out.push_str("\\e"),
-            '-' => out.push_str("\\-"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
 /// A command that only prints: its stdout closed by the reader (`mr jobs |
 /// head -1`) is no error, the reader has what it wanted; the result is then
 /// `T::default()`. (`mr run` has its own rule: see [`run_cli`].)
@@ -882,84 +796,3 @@ fn closed_stdout_is_ok<T: Default>(r: anyhow::Result<T>) -> anyhow::Result<T> {
         r => r,
     }
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn roff_literal_escapes_what_roff_reads() {
-        assert_eq!(roff_literal(".x -o a\\b"), "\\&.x \\-o a\\eb");
-        assert_eq!(roff_literal("'q"), "\\&'q");
-        assert_eq!(roff_literal("  mr jobs   x"), "  mr jobs   x");
-    }
-
-    #[test]
-    fn man_pages_by_path_or_by_name() {
-        let info = BinInfo {
-            name: "mr",
-            version: "0",
-        };
-        let mut cmd = command(&Registry::builtin(), &info, &[]);
-        cmd.build();
-        let page = |w: &[&str]| {
-            let words: Vec<String> = w.iter().map(|s| s.to_string()).collect();
-            man_page_of(&cmd, &words).map(|c| c.get_display_name().unwrap_or_default().to_string())
-        };
-        for w in [
-            &["gen", "clicklog"][..],
-            &["gen-clicklog"],
-            &["mr-gen-clicklog"],
-        ] {
-            assert_eq!(page(w).as_deref(), Some("mr-gen-clicklog"), "{w:?}");
-        }
-        assert_eq!(
-            page(&["emulate-hadoop"]).as_deref(),
-            Some("mr-emulate-hadoop")
-        );
-        assert_eq!(page(&["gen"]).as_deref(), Some("mr-gen"));
-        assert_eq!(page(&["gen", "nope"]), None);
-        assert_eq!(page(&["help"]), None);
-        let all = man_pages(&cmd, "");
-        assert!(
-            all.starts_with(&[
-                "run".into(),
-                "jobs".into(),
-                "gen".into(),
-                "gen clicklog".into()
-            ]),
-            "{all:?}"
-        );
-    }
-
-    #[test]
-    fn examples_are_set_no_fill() {
-        let page = man_page(command(
-            &Registry::builtin(),
-            &BinInfo {
-                name: "mr",
-                version: "0",
-            },
-            &[],
-        ))
-        .unwrap();
-        let page = String::from_utf8(page).unwrap();
-        let ex = page.find(".SH EXAMPLES\n.nf\n").expect(&page);
-        assert!(page[ex..].contains("\nmr jobs      "), "{page}");
-        assert!(
-            page[ex..].find(".fi\n") < page[ex..].find(".SH VERSION"),
-            "{page}"
-        );
-        assert!(!page.contains(".SH EXTRA"), "{page}");
-    }
-}
-
-/// The README's examples, compiled and run as doctests.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
-
-/// The user guide's examples, compiled and run as doctests.
-#[doc = include_str!("../../docs/guide.md")]
-#[cfg(doctest)]
-pub struct GuideDoctests;

@@ -4,6 +4,7 @@ pub mod check;
 pub mod generate;
 pub mod help;
 pub mod jobs;
+pub mod man;
 pub mod new;
 pub mod report;
 pub mod report_html;

@@ -58,7 +58,7 @@ const TEMP_SUFFIX: &str = ".mr-tmp";
 /// `target * (k + 1) / files`, so the total overshoots `target` by less than one line.
 ///
 /// Each part is written under a hidden temp name ([`TEMP_SUFFIX`]) and all are renamed into place
-/// by [`PartWriter::finish`], after the stale parts of an earlier run are removed: a part name
+/// by [`PartWriter::finish`], then the stale parts of an earlier run are removed: a part name
 /// always holds a whole part. Interrupted (Ctrl-C: [`mr_core::cancel::check`] every
 /// [`LINES_PER_CANCEL_CHECK`] lines), failed or dropped unfinished, the writer removes its temp
 /// files and the directory is as it was; killed (`kill -9`), it leaves hidden temp files that
