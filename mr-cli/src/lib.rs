@@ -796,3 +796,13 @@ fn closed_stdout_is_ok<T: Default>(r: anyhow::Result<T>) -> anyhow::Result<T> {
         r => r,
     }
 }
+
+/// The README's examples, compiled and run as doctests.
+#[doc = include_str!("../../README.md")]
+#[cfg(doctest)]
+pub struct ReadmeDoctests;
+
+/// The user guide's examples, compiled and run as doctests.
+#[doc = include_str!("../../docs/guide.md")]
+#[cfg(doctest)]
+pub struct GuideDoctests;

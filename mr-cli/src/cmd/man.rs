@@ -161,13 +161,3 @@ mod tests {
         assert!(!page.contains(".SH EXTRA"), "{page}");
     }
 }
-
-/// The README's examples, compiled and run as doctests.
-#[doc = include_str!("../../README.md")]
-#[cfg(doctest)]
-pub struct ReadmeDoctests;
-
-/// The user guide's examples, compiled and run as doctests.
-#[doc = include_str!("../../docs/guide.md")]
-#[cfg(doctest)]
-pub struct GuideDoctests;
