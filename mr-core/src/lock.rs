@@ -260,11 +260,12 @@ pub const DIR_LOCK_FILE: &str = ".mr-dir.lock";
 /// the directory, then the directory itself. The file is made readable and
 /// writable by exactly the classes of users (owner, group, others) who may
 /// write the directory, and given its group: `flock` needs no more than a
-/// file open for reading, and a lock on the directory alone could be taken
-/// by anyone allowed to list it, to block every run of those who write it
-/// (then, the waiting run says so). The directory's own lock is the one
-/// runs before 2026-12-05 took alone: taken too, so that they and these
-/// never give ids at once. Where a directory cannot be locked (NFS: EBADF,
+/// file open for reading, and a lock on the directory can be taken by
+/// anyone allowed to list it, to block every run of those who write it
+/// (the waiting run says so, and stops on Ctrl-C). The directory's own lock
+/// is the one runs before 2026-12-05 took alone: taken too, so that they
+/// and these never give ids at once; once no such run can be left, the
+/// file's lock alone keeps readers from blocking writers. Where a directory cannot be locked (NFS: EBADF,
 /// ENOLCK), the file alone; where the file cannot be opened (a teammate's,
 /// made with a group this user is not in), the directory alone.
 #[derive(Debug)]
