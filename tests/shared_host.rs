@@ -237,3 +237,26 @@ fn stdin_partly_read_from_a_file_is_not_taken_for_it() {
         "\"one\"\t1\n\"two\"\t2\n"
     );
 }
+
+/// `mr gen --output DIR` where another user put a symlink: before, the
+/// part files of the directory it named were replaced.
+#[test]
+fn gen_refuses_an_output_that_is_another_users_symlink() {
+    if !is_root() {
+        common::skip_note("needs root to make a link owned by another user");
+        return;
+    }
+    let w = Workdir::new();
+    let real = w.write("logs/part-00000.jsonl", "{\"real\": 1}\n");
+    let link = w.path("sample");
+    std::os::unix::fs::symlink(w.path("logs"), &link).unwrap();
+    std::os::unix::fs::lchown(&link, Some(54321), Some(54321)).unwrap();
+    let o = w.mr(&["gen", "clicklog", "--size", "10KB", "--output", "sample"]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("owned by another user"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_to_string(&real).unwrap(), "{\"real\": 1}\n");
+}

@@ -250,7 +250,7 @@ pub fn target(path: &Path) -> anyhow::Result<Destination> {
 /// The first symlink on the way from `path` to what it names, or the
 /// stream (FIFO, device) it names, `stream`, that a user other than this
 /// one (and root) owns: what it is and its owner.
-fn others_link_or_stream(
+pub(crate) fn others_link_or_stream(
     path: &Path,
     stream: Option<&std::fs::Metadata>,
 ) -> Option<(&'static str, u32)> {

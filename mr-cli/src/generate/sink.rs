@@ -102,6 +102,15 @@ impl PartWriter {
                  of that name; `cat DIR/part-*` streams them)"
             );
         }
+        // Another user's link planted at DIR (in /tmp): never followed,
+        // its target's part files would be replaced.
+        if let Some((what, uid)) = crate::cmd::report::others_link_or_stream(dir, None) {
+            anyhow::bail!(
+                "--output {}: {what} owned by another user (uid {uid}): not followed (mr gen \
+                 would replace the part files where it points); give a path of your own",
+                dir.display()
+            );
+        }
         let created_dir = fs::symlink_metadata(dir).is_err();
         crate::create_dir_all(dir)?;
         remove_generated(dir, is_stale_temp)?;
