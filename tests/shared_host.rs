@@ -9,9 +9,31 @@ mod common;
 use common::{Workdir, ok, read_parts, stderr};
 use std::fs;
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
+use std::path::Path;
 
 fn is_root() -> bool {
     rustix::process::geteuid().is_root()
+}
+
+/// Another user's uid, for links and files planted by "another user".
+const OTHER: u32 = 54321;
+
+/// A symlink at `at` to `to`, owned by [`OTHER`]; `false` (said) when this
+/// user cannot give a link away (only root can).
+fn others_symlink(to: &Path, at: &Path) -> bool {
+    if !is_root() {
+        common::skip_note("needs root to make a link owned by another user");
+        return false;
+    }
+    std::os::unix::fs::symlink(to, at).unwrap();
+    std::os::unix::fs::lchown(at, Some(OTHER), Some(OTHER)).unwrap();
+    true
+}
+
+/// The run's stderr says `text`.
+#[track_caller]
+fn says(o: &std::process::Output, text: &str) {
+    assert!(stderr(o).contains(text), "{}", stderr(o));
 }
 
 /// A teammate's symlink at the output's lock name (`.OUT.mr-lock`) in a
@@ -25,7 +47,7 @@ fn a_symlink_at_the_output_lock_is_refused_not_written_through() {
     std::os::unix::fs::symlink(&notes, w.path("team/.out.mr-lock")).unwrap();
     let o = w.mr(&["run", "word_count", "-q", "-i", "in.txt", "-o", "team/out"]);
     assert!(!o.status.success());
-    assert!(stderr(&o).contains("symbolic link"), "{}", stderr(&o));
+    says(&o, "symbolic link");
     assert_eq!(fs::read_to_string(&notes).unwrap(), "private notes\n");
     assert!(!w.path("team/out").exists());
 }
@@ -34,16 +56,13 @@ fn a_symlink_at_the_output_lock_is_refused_not_written_through() {
 /// it and replaced the file it named with the report.
 #[test]
 fn a_report_path_that_is_another_users_symlink_is_refused() {
-    if !is_root() {
-        common::skip_note("needs root to make a link owned by another user");
-        return;
-    }
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
     let thesis = w.write("thesis.tex", "chapter 1\n");
     let link = w.path("run.json");
-    std::os::unix::fs::symlink(&thesis, &link).unwrap();
-    std::os::unix::fs::lchown(&link, Some(54321), Some(54321)).unwrap();
+    if !others_symlink(&thesis, &link) {
+        return;
+    }
     let o = w.mr(&[
         "run",
         "word_count",
@@ -54,11 +73,7 @@ fn a_report_path_that_is_another_users_symlink_is_refused() {
         "run.json",
     ]);
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("owned by another user (uid 54321)"),
-        "{}",
-        stderr(&o)
-    );
+    says(&o, "owned by another user (uid 54321)");
     assert_eq!(fs::read_to_string(&thesis).unwrap(), "chapter 1\n");
     // One's own link is followed, as before.
     fs::remove_file(&link).unwrap();
@@ -124,9 +139,9 @@ fn overwrite_gives_the_new_files_the_old_outputs_group() {
     w.write("in.txt", "a b\n");
     ok(w.mr(&["run", "word_count", "-q", "-i", "in.txt", "-o", "out"]));
     for e in fs::read_dir(w.path("out")).unwrap().flatten() {
-        std::os::unix::fs::chown(e.path(), None, Some(54321)).unwrap();
+        std::os::unix::fs::chown(e.path(), None, Some(OTHER)).unwrap();
     }
-    std::os::unix::fs::chown(w.path("out"), None, Some(54321)).unwrap();
+    std::os::unix::fs::chown(w.path("out"), None, Some(OTHER)).unwrap();
     ok(w.mr(&[
         "run",
         "word_count",
@@ -138,7 +153,7 @@ fn overwrite_gives_the_new_files_the_old_outputs_group() {
         "--overwrite",
     ]));
     for e in fs::read_dir(w.path("out")).unwrap().flatten() {
-        assert_eq!(e.metadata().unwrap().gid(), 54321, "{}", e.path().display());
+        assert_eq!(e.metadata().unwrap().gid(), OTHER, "{}", e.path().display());
     }
 }
 
@@ -158,7 +173,7 @@ fn one_stream_named_twice_is_read_once() {
             Some(text.as_bytes()),
         ));
         assert_eq!(o.stdout, once.stdout, "-i {} -i {}", twice[0], twice[1]);
-        assert!(stderr(&o).contains("the same stream as"), "{}", stderr(&o));
+        says(&o, "the same stream as");
     }
 }
 
@@ -174,11 +189,7 @@ fn gzip_bytes_inside_a_text_input_are_warned_of() {
         mixed.extend(gz.finish().unwrap());
     }
     let o = ok(w.mr_stdin(&["run", "word_count", "-q"], Some(&mixed)));
-    assert!(
-        stderr(&o).contains("starts as a gzip file does (bytes 1f 8b 08)"),
-        "{}",
-        stderr(&o)
-    );
+    says(&o, "starts as a gzip file does (bytes 1f 8b 08)");
 }
 
 /// `-o file:/abs` and `-o file://localhost/abs` are local paths, as they
@@ -210,10 +221,9 @@ fn a_hidden_directory_of_inputs_is_said() {
     w.write("logs/_2024-01/day1.log", "old words\n");
     w.write("logs/2024-02/day1.log", "new words\n");
     let o = ok(w.mr(&["run", "word_count", "-i", "logs"]));
-    assert!(
-        stderr(&o).contains("skipped 1 file or directory whose name starts with _ or ."),
-        "{}",
-        stderr(&o)
+    says(
+        &o,
+        "skipped 1 file or directory whose name starts with _ or .",
     );
 }
 
@@ -242,21 +252,13 @@ fn stdin_partly_read_from_a_file_is_not_taken_for_it() {
 /// part files of the directory it named were replaced.
 #[test]
 fn gen_refuses_an_output_that_is_another_users_symlink() {
-    if !is_root() {
-        common::skip_note("needs root to make a link owned by another user");
-        return;
-    }
     let w = Workdir::new();
     let real = w.write("logs/part-00000.jsonl", "{\"real\": 1}\n");
-    let link = w.path("sample");
-    std::os::unix::fs::symlink(w.path("logs"), &link).unwrap();
-    std::os::unix::fs::lchown(&link, Some(54321), Some(54321)).unwrap();
+    if !others_symlink(&w.path("logs"), &w.path("sample")) {
+        return;
+    }
     let o = w.mr(&["gen", "clicklog", "--size", "10KB", "--output", "sample"]);
     assert!(!o.status.success());
-    assert!(
-        stderr(&o).contains("owned by another user"),
-        "{}",
-        stderr(&o)
-    );
+    says(&o, "owned by another user");
     assert_eq!(fs::read_to_string(&real).unwrap(), "{\"real\": 1}\n");
 }

@@ -223,8 +223,7 @@ impl OwnerLock {
             text.push_str(note.lines().next().unwrap_or_default());
             text.push('\n');
         }
-        self.file.set_len(0)?;
-        std::os::unix::fs::FileExt::write_all_at(&self.file, text.as_bytes(), 0)
+        write_note(&self.file, &text)
     }
 
     /// The note (see [`Self::note`]) a holder that died holding this lock
@@ -320,39 +319,44 @@ impl DirLock {
             Ok(())
         };
         if let Some(file) = &file {
-            loop {
-                match flock(file, FlockOperation::NonBlockingLockExclusive) {
-                    Ok(()) => break,
-                    Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => wait(Some(file))?,
-                    Err(e) => return Err(e.into()),
-                }
-            }
+            flock_waiting(file, || wait(Some(file)))??;
             // The pid, for those who wait (a file this user may only read,
             // left by another, stays as it is).
-            let pid = format!("{}\n", std::process::id());
-            if file.set_len(0).is_ok() {
-                let _ = std::os::unix::fs::FileExt::write_all_at(file, pid.as_bytes(), 0);
-            }
+            let _ = write_note(file, &format!("{}\n", std::process::id()));
         }
-        loop {
-            match flock(&dir, FlockOperation::NonBlockingLockExclusive) {
-                Ok(()) => {
-                    return Ok(DirLock {
-                        _file: file,
-                        _dir: Some(dir),
-                    });
-                }
-                Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => wait(None)?,
-                Err(e) if file.is_some() && DIR_LOCK_FALLBACK.contains(&e) => {
-                    return Ok(DirLock {
-                        _file: file,
-                        _dir: None,
-                    });
-                }
-                Err(e) => return Err(e.into()),
-            }
+        match flock_waiting(&dir, || wait(None))? {
+            Ok(()) => Ok(DirLock {
+                _file: file,
+                _dir: Some(dir),
+            }),
+            Err(e) if file.is_some() && DIR_LOCK_FALLBACK.contains(&e) => Ok(DirLock {
+                _file: file,
+                _dir: None,
+            }),
+            Err(e) => Err(e.into()),
         }
     }
+}
+
+/// Takes `f`'s exclusive `flock`, calling `wait` (which may give up)
+/// between tries while another holds it; the inner `Err` is `flock`'s
+/// other errors.
+fn flock_waiting(
+    f: &File,
+    mut wait: impl FnMut() -> io::Result<()>,
+) -> io::Result<Result<(), Errno>> {
+    loop {
+        match flock(f, FlockOperation::NonBlockingLockExclusive) {
+            Err(e) if e == Errno::WOULDBLOCK || e == Errno::INTR => wait()?,
+            r => return Ok(r),
+        }
+    }
+}
+
+/// Replaces what the lock file `file` says with `text`.
+fn write_note(file: &File, text: &str) -> io::Result<()> {
+    file.set_len(0)?;
+    std::os::unix::fs::FileExt::write_all_at(file, text.as_bytes(), 0)
 }
 
 /// `dir`'s [`DIR_LOCK_FILE`], made when missing with the directory's write

@@ -13,6 +13,64 @@
 use std::collections::HashSet;
 use std::path::{Component, Path, PathBuf};
 
+/// The directory a file at `path` is in, or written in: its parent, `.`
+/// for a bare name.
+///
+/// ```
+/// use std::path::Path;
+/// assert_eq!(mr_core::paths::dir_of(Path::new("run.json")), Path::new("."));
+/// assert_eq!(mr_core::paths::dir_of(Path::new("out/run.json")), Path::new("out"));
+/// ```
+pub fn dir_of(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
+}
+
+/// The first symlink on the way from `path` to what it names, or the
+/// stream (FIFO, device) it names, `stream` (its metadata), that a user
+/// other than this one and root owns: what it is and its owner. A path
+/// that leads there was planted by another user in a directory both may
+/// write (/tmp, a team's): a run neither follows it nor writes into it,
+/// whatever the kernel's fs.protected_symlinks and protected_fifos say
+/// (they spare directories without the sticky bit, and links resolved by
+/// the program itself).
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let link = d.path().join("latest.json");
+/// std::os::unix::fs::symlink("run.json", &link).unwrap();
+/// assert_eq!(mr_core::paths::foreign_link_or_stream(&link, None), None); // one's own
+/// ```
+pub fn foreign_link_or_stream(
+    path: &Path,
+    stream: Option<&std::fs::Metadata>,
+) -> Option<(&'static str, u32)> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid().as_raw();
+    let foreign = |uid: u32| uid != me && uid != 0;
+    let mut at = path.to_path_buf();
+    for _ in 0..40 {
+        let Ok(meta) = std::fs::symlink_metadata(&at) else {
+            break;
+        };
+        if !meta.file_type().is_symlink() {
+            break;
+        }
+        if foreign(meta.uid()) {
+            return Some(("a symbolic link", meta.uid()));
+        }
+        let Ok(to) = std::fs::read_link(&at) else {
+            break;
+        };
+        at = dir_of(&at).join(to);
+    }
+    stream
+        .filter(|m| foreign(m.uid()))
+        .map(|m| ("a FIFO or device", m.uid()))
+}
+
 /// `p` as the kernel would find it, for comparing two paths either of
 /// which may not exist yet: absolute, with its existing part's links and
 /// `..` resolved, and the part that does not exist yet appended with `.`

@@ -212,11 +212,10 @@ pub fn target(path: &Path) -> anyhow::Result<Destination> {
         use std::os::unix::fs::FileTypeExt;
         ty.is_fifo() || ty.is_char_device()
     };
-    // A link or a FIFO planted by another user in a directory both may
-    // write (/tmp, a team's): never followed or written into, whatever the
-    // kernel's fs.protected_symlinks and protected_fifos say (they spare
-    // directories without the sticky bit, and the links resolved here).
-    if let Some((what, uid)) = others_link_or_stream(path, is_stream.then_some(&named)) {
+    // Not another user's link or FIFO (mr_core::paths).
+    if let Some((what, uid)) =
+        mr_core::paths::foreign_link_or_stream(path, is_stream.then_some(&named))
+    {
         anyhow::bail!(
             "--report {}: {what} owned by another user (uid {uid}): not followed or written \
              into (another user could make the report replace or reach a file of their \
@@ -245,37 +244,6 @@ pub fn target(path: &Path) -> anyhow::Result<Destination> {
             "a block device or socket"
         }
     )
-}
-
-/// The first symlink on the way from `path` to what it names, or the
-/// stream (FIFO, device) it names, `stream`, that a user other than this
-/// one (and root) owns: what it is and its owner.
-pub(crate) fn others_link_or_stream(
-    path: &Path,
-    stream: Option<&std::fs::Metadata>,
-) -> Option<(&'static str, u32)> {
-    use std::os::unix::fs::MetadataExt;
-    let me = rustix::process::geteuid().as_raw();
-    let foreign = |uid: u32| uid != me && uid != 0;
-    let mut at = path.to_path_buf();
-    for _ in 0..40 {
-        let Ok(meta) = std::fs::symlink_metadata(&at) else {
-            break;
-        };
-        if !meta.file_type().is_symlink() {
-            break;
-        }
-        if foreign(meta.uid()) {
-            return Some(("a symbolic link", meta.uid()));
-        }
-        let Ok(to) = std::fs::read_link(&at) else {
-            break;
-        };
-        at = dir_of(&at).join(to);
-    }
-    stream
-        .filter(|m| foreign(m.uid()))
-        .map(|m| ("a FIFO or device", m.uid()))
 }
 
 /// [`Destination::Stdout`] or [`Destination::Stderr`] when `named` is what
@@ -312,7 +280,7 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
     let Destination::File(path) = &target(path)? else {
         return Ok(()); // a stream, written where it is
     };
-    let dir = dir_of(path);
+    let dir = mr_core::paths::dir_of(path);
     let absolute = |p: &Path| std::path::absolute(p).ok();
     if !dir.exists() && output.is_some_and(|o| absolute(o) == absolute(dir)) {
         // In the output directory, which the run makes.
@@ -399,7 +367,7 @@ pub fn check_not_run_data(
             );
         }
     }
-    let in_output = output.is_some_and(|o| same(o, dir_of(path)));
+    let in_output = output.is_some_and(|o| same(o, mr_core::paths::dir_of(path)));
     if in_output && mr_core::output::commit::written_by_a_job(&name) {
         anyhow::bail!(
             "--report {}: a name the output's own files use (part-*, _SUCCESS, _bad_records, \
@@ -409,14 +377,6 @@ pub fn check_not_run_data(
         );
     }
     Ok(())
-}
-
-/// The directory a file at `path` is written in.
-fn dir_of(path: &Path) -> &Path {
-    match path.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    }
 }
 
 /// Writes a file whole or not at all ([`mr_core::replace::replace_file`]:

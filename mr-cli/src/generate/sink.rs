@@ -104,7 +104,7 @@ impl PartWriter {
         }
         // Another user's link planted at DIR (in /tmp): never followed,
         // its target's part files would be replaced.
-        if let Some((what, uid)) = crate::cmd::report::others_link_or_stream(dir, None) {
+        if let Some((what, uid)) = mr_core::paths::foreign_link_or_stream(dir, None) {
             anyhow::bail!(
                 "--output {}: {what} owned by another user (uid {uid}): not followed (mr gen \
                  would replace the part files where it points); give a path of your own",

@@ -623,7 +623,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 !rustix::fs::FileType::from_raw_mode(st.st_mode).is_file()
                     || rustix::fs::seek(std::io::stdin(), rustix::fs::SeekFrom::Current(0)) == Ok(0)
             });
-            if walk.stream_listed_before(stdin.ok_or(rustix::io::Errno::NOENT), "-") {
+            if walk.stream_listed_before(stdin, "-") {
                 continue;
             }
             walk.out.push(InputFile {
@@ -865,12 +865,8 @@ impl Walk {
     /// [`Self::listed_before`] for a stream: stdin or a pipe, FIFO or
     /// device given by name (`/dev/stdin`, `<(zcat a.gz)`), by what it
     /// names now.
-    fn stream_listed_before(
-        &mut self,
-        meta: rustix::io::Result<rustix::fs::Stat>,
-        display: &str,
-    ) -> bool {
-        let Ok(st) = meta else {
+    fn stream_listed_before(&mut self, st: Option<rustix::fs::Stat>, display: &str) -> bool {
+        let Some(st) = st else {
             return false; // said when it is opened
         };
         let id = (st.st_dev, st.st_ino);
@@ -979,7 +975,7 @@ impl Walk {
             // bytes would block, or eat them).
             if explicit {
                 let display = display_name(path);
-                if !self.stream_listed_before(rustix::fs::stat(path), &display) {
+                if !self.stream_listed_before(rustix::fs::stat(path).ok(), &display) {
                     self.out.push(InputFile::stream(path));
                 }
             } else {

@@ -63,7 +63,7 @@ impl WorkDir {
     /// Removes dead runs' temp dirs in `root` (see [`remove_stale`]), then
     /// creates `root/PREFIX-XXXXXX/` with its owner lock.
     pub fn create(root: &Path, prefix: &str) -> Result<WorkDir> {
-        if fs::symlink_metadata(root).is_ok_and(|m| !m.is_dir()) && !root.is_dir() {
+        if fs::symlink_metadata(root).is_ok() && !root.is_dir() {
             return Err(Error::Config(format!(
                 "the temp dir {} is not a directory: give --tmp-dir a directory",
                 crate::error::printable_path(root)
