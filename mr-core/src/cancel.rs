@@ -219,6 +219,12 @@ impl Drop for RemoveOnExit {
     }
 }
 
+/// Whether a forced exit would remove `path` now.
+#[cfg(test)]
+pub(crate) fn listed_for_removal(path: &std::path::Path) -> bool {
+    lock(&TO_REMOVE).iter().any(|(_, p)| p == path)
+}
+
 /// Registers a temp file or directory that a forced exit must remove.
 pub fn remove_on_forced_exit(path: impl Into<PathBuf>) -> RemoveOnExit {
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -285,7 +291,8 @@ pub fn interrupted_after_commit() -> Option<String> {
 }
 
 /// Runs every registered action ([`on_forced_exit`]), removes every
-/// registered path and exits the process with
+/// registered path (the newest first: an output's staging directory before
+/// the lock file that guards it) and exits the process with
 /// [`exit_status`], once no [`critical`] section is running. For the
 /// binary's watchdog, when a run did not stop by itself soon after a signal.
 pub fn force_exit() -> ! {
@@ -295,7 +302,7 @@ pub fn force_exit() -> ! {
         action();
     }
     let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
-    for p in paths {
+    for p in paths.into_iter().rev() {
         // Best effort: the process is going away with an error anyway. A
         // task still running (it stops at its next check) can create a
         // spill file in a directory being removed, which then fails as

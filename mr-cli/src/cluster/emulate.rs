@@ -138,13 +138,9 @@ pub fn emulate(
         Some(d) => d.clone(),
         None => mr_core::runner::workdir::default_root()?,
     };
+    // Both are removed by a forced exit until they are removed (see
+    // mr_core::cancel::force_exit).
     let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
-    let _forced_exit_cleanup = (
-        work.remove_on_forced_exit(),
-        output_dir
-            .as_ref()
-            .map(|o| mr_core::cancel::remove_on_forced_exit(o.temporary())),
-    );
     let em = Emulator {
         plan,
         seed,

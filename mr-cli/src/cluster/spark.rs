@@ -350,7 +350,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         .prefix("mr-spark-")
         .tempdir_in(&tmp_root)
         .with_context(|| format!("creating a temp dir in {}", tmp_root.display()))?;
-    let _forced_exit_cleanup = mr_core::cancel::remove_on_forced_exit(work.path());
+    // A tuple drops its fields in order: the dir is removed before its
+    // forced-exit guard goes, so a forced exit that comes while the run
+    // cleans up still finds it listed.
+    let guard = mr_core::cancel::remove_on_forced_exit(work.path());
+    let guarded = (work, guard);
+    let work = &guarded.0;
     let spec_value = spec(plan, args, work.path())?;
     let spec = spec_value.to_string();
     if args.dry_run {

@@ -71,6 +71,10 @@ pub struct OutputDir {
     committed: bool,
     /// Held until the commit is done or the staging directory is removed.
     lock: Option<OwnerLock>,
+    /// Has a forced exit remove the staging directory until this is dropped,
+    /// which is after [`Drop`] removed it: a forced exit that comes while
+    /// the run cleans up after a stop still finds it listed.
+    _forced: crate::cancel::RemoveOnExit,
 }
 
 impl OutputDir {
@@ -239,6 +243,7 @@ impl OutputDir {
             .map_err(|e| Error::io("creating the staging directory in", &parent, e))?
             .keep();
         Ok(OutputDir {
+            _forced: crate::cancel::remove_on_forced_exit(&staging),
             dir: dir.to_path_buf(),
             target,
             staging,
@@ -1102,6 +1107,21 @@ mod tests {
         o.commit().unwrap();
         assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
         assert_eq!(names(d.path()), ["out"]);
+    }
+
+    /// The staging directory stays listed for a forced exit until it is
+    /// removed: a forced exit (a SIGQUIT, a second Ctrl-C) that came while
+    /// the run cleaned up after a stop found it forgotten but still there,
+    /// and left it behind (CI, tests/faults_tasks.rs, SIGQUIT).
+    #[test]
+    fn staging_is_listed_for_a_forced_exit_until_removed() {
+        let d = tempfile::tempdir().unwrap();
+        let o = OutputDir::create(&d.path().join("out"), false).unwrap();
+        let staging = o.temporary();
+        assert!(crate::cancel::listed_for_removal(&staging));
+        drop(o);
+        assert!(!staging.exists());
+        assert!(!crate::cancel::listed_for_removal(&staging));
     }
 
     /// A name too long for its staging sibling is refused up front.

@@ -125,15 +125,10 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
         Some(d) => d.clone(),
         None => super::workdir::default_root()?,
     };
-    let work = WorkDir::create(&tmp_root, "mr-job-")?;
     // A run that cannot stop by itself after a signal (blocked on stdout)
-    // is ended by the binary's watchdog: it removes these first.
-    let _forced_exit_cleanup = (
-        work.remove_on_forced_exit(),
-        output_dir
-            .as_ref()
-            .map(|o| crate::cancel::remove_on_forced_exit(o.temporary())),
-    );
+    // is ended by the binary's watchdog, which removes this and the output's
+    // staging directory first (each is listed for it until removed).
+    let work = WorkDir::create(&tmp_root, "mr-job-")?;
     let threads = cfg.threads();
     let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
     let pool = rayon::ThreadPoolBuilder::new()

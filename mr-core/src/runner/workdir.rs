@@ -36,6 +36,10 @@ pub struct WorkDir {
     dir: PathBuf,
     // Released once the dir is gone; shared with a forced exit's removal.
     lock: Arc<Mutex<Option<OwnerLock>>>,
+    // Has a forced exit remove the dir, its lock file last, until dropped:
+    // after `Drop` removed it, so that a forced exit that comes while the
+    // run cleans up after a stop still finds it listed.
+    _forced: crate::cancel::RemoveOnExit,
 }
 
 impl Drop for WorkDir {
@@ -97,22 +101,18 @@ impl WorkDir {
         let lock_path = dir.path().join(OWNER_LOCK);
         let lock =
             OwnerLock::create_held(&lock_path).map_err(|e| Error::io("creating", &lock_path, e))?;
+        let (dir, lock) = (dir.keep(), Arc::new(Mutex::new(Some(lock))));
+        let (d, l) = (dir.clone(), lock.clone());
         Ok(WorkDir {
-            dir: dir.keep(),
-            lock: Arc::new(Mutex::new(Some(lock))),
+            dir,
+            lock,
+            _forced: crate::cancel::on_forced_exit(move || remove(&d, &l)),
         })
     }
 
     /// The directory.
     pub fn path(&self) -> &Path {
         &self.dir
-    }
-
-    /// Has a forced exit remove this dir, its lock file last (see
-    /// [`crate::cancel::on_forced_exit`]), for as long as the guard lives.
-    pub fn remove_on_forced_exit(&self) -> crate::cancel::RemoveOnExit {
-        let (dir, lock) = (self.dir.clone(), self.lock.clone());
-        crate::cancel::on_forced_exit(move || remove(&dir, &lock))
     }
 }
 
