@@ -435,6 +435,51 @@ fn sigterm_during_merge_passes() {
     assert_stopped_cleanly(&w, "-TERM", r);
 }
 
+/// `mr run ... 2>&1 | tee log`, then Ctrl-C: `tee` stops too, and what mr
+/// says of the signal goes to a pipe nobody reads. Saying it panicked the
+/// thread that handles signals before it asked the run to stop: the run went
+/// on, replaced the old output, and exited 0.
+#[test]
+fn a_signal_is_honoured_when_stderr_is_a_broken_pipe() {
+    let w = Workdir::new();
+    w.write("old.txt", "old\n");
+    ok(w.mr(&["run", "panic_on", "-i", "old.txt", "-o", "out"]));
+    let before = read_parts(&w.path("out"));
+    spilling_input(&w);
+    let mut child = spawn(
+        &w,
+        "panic_on",
+        "in.txt",
+        &[&SPILLING[..], &["--overwrite"]].concat(),
+        Stdio::null(),
+    );
+    // The reader of mr's stderr is gone: its writes fail with EPIPE.
+    drop(child.stderr.take());
+    let scratch = w.path("scratch");
+    let started = Instant::now();
+    while files_under(&scratch) < 4 {
+        assert!(child.try_wait().unwrap().is_none(), "ended too soon");
+        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    let pid = child.id().to_string();
+    assert!(
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    let status = exit_within(&mut child, Duration::from_secs(10));
+    assert_eq!(status.code(), Some(143));
+    assert_eq!(
+        read_parts(&w.path("out")),
+        before,
+        "the old output was replaced"
+    );
+    assert!(staging_dirs(w.dir.path()).is_empty(), "staging left behind");
+}
+
 /// Ctrl-\\ (SIGQUIT) quits at once, where its default action (a core
 /// dump) would leave the spills and the staging directory behind.
 #[test]

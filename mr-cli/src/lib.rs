@@ -281,7 +281,7 @@ pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
     let args = match utf8_args(std::env::args_os()) {
         Ok(args) => args,
         Err(e) => {
-            eprintln!("mr: error: {e}");
+            mr_core::errln!("mr: error: {e}");
             return ExitCode::from(2);
         }
     };
@@ -290,7 +290,7 @@ pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
         Ok(cli) => cli,
         Err(ParseError::Clap(e)) => e.exit(),
         Err(ParseError::Other(e)) => {
-            eprintln!("mr: error: {}", error_chain(&e));
+            mr_core::errln!("mr: error: {}", error_chain(&e));
             return ExitCode::from(2);
         }
     };
@@ -350,7 +350,7 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
         // kept; the exit status still says the run was interrupted.
         Ok(()) if mr_core::cancel::requested() => {
             if let Some(said) = mr_core::cancel::interrupted_after_commit() {
-                eprintln!("mr: {said}");
+                mr_core::errln!("mr: {said}");
                 return ExitCode::from(mr_core::cancel::exit_status());
             }
             ExitCode::SUCCESS
@@ -364,7 +364,7 @@ fn run_cli(registry: &Registry, info: &BinInfo, cli: &Cli) -> ExitCode {
                 return ExitCode::SUCCESS;
             }
             if cluster::is_interrupted(&e) {
-                eprintln!("mr: {e}");
+                mr_core::errln!("mr: {e}");
                 return ExitCode::from(mr_core::cancel::exit_status());
             }
             if e.chain().any(|c| c.is::<UsageError>()) {
@@ -592,11 +592,13 @@ fn on_stop_signal(signal: i32) {
     } else {
         ""
     };
+    // The stop is requested before anything is said: what is said can go
+    // nowhere (stderr piped to a `tee` the same Ctrl-C stopped).
     if signal == signal_hook::consts::SIGQUIT {
         // Ctrl-\ means "quit now": no clean stop, but the temp files and
         // the unfinished output go, and never in the middle of a commit.
-        eprintln!("{erase}mr: quit by SIGQUIT, removing temp files and exiting at once");
         mr_core::cancel::request_by_signal(signal);
+        mr_core::errln!("{erase}mr: quit by SIGQUIT, removing temp files and exiting at once");
         mr_core::cancel::force_exit();
     }
     if mr_core::cancel::requested() {
@@ -604,7 +606,7 @@ fn on_stop_signal(signal: i32) {
             return;
         }
         // Leave no half-drawn progress line behind.
-        eprint!("{erase}");
+        mr_core::errprint!("{erase}");
         mr_core::cancel::force_exit();
     }
     let _ = FIRST_SIGNAL.set((signal, std::time::Instant::now()));
@@ -617,15 +619,15 @@ fn on_stop_signal(signal: i32) {
             format!("interrupted by {name}, cleaning up (send it again to exit at once)")
         }
     };
-    eprintln!("{erase}mr: {again}");
     mr_core::cancel::request_by_signal(signal);
+    mr_core::errln!("{erase}mr: {again}");
     let _ = std::thread::Builder::new()
         .name("mr-stop-watchdog".into())
         .spawn(|| {
             let grace = mr_core::cancel::stop_grace();
             std::thread::sleep(grace);
             if mr_core::cancel::in_place().is_none() {
-                eprintln!(
+                mr_core::errln!(
                     "mr: interrupted; the run did not stop within {}s, exiting",
                     grace.as_secs()
                 );
@@ -662,11 +664,15 @@ fn install_signal_handler() {
     let started = std::thread::Builder::new()
         .name("mr-signals".into())
         .spawn(move || match signal_hook::iterator::Signals::new(caught) {
-            Ok(mut signals) => signals.forever().for_each(on_stop_signal),
-            Err(e) => eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
+            // A panic here would leave the signals caught with nobody to
+            // act on them: every later Ctrl-C would be lost.
+            Ok(mut signals) => signals.forever().for_each(|signal| {
+                let _ = std::panic::catch_unwind(|| on_stop_signal(signal));
+            }),
+            Err(e) => mr_core::errln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
         });
     if let Err(e) = started {
-        eprintln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}");
+        mr_core::errln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}");
     }
     // A write past the file-size limit (`ulimit -f`) would kill mr with
     // SIGXFSZ, leaving its temp dir and staging behind with no word said.
@@ -674,7 +680,7 @@ fn install_signal_handler() {
     // file, and cleans up as after any error.
     let caught = Arc::new(std::sync::atomic::AtomicBool::new(false));
     if let Err(e) = signal_hook::flag::register(signal_hook::consts::SIGXFSZ, caught) {
-        eprintln!("mr: warning: cannot catch SIGXFSZ (ulimit -f): {e}");
+        mr_core::errln!("mr: warning: cannot catch SIGXFSZ (ulimit -f): {e}");
     }
 }
 

@@ -299,7 +299,9 @@ pub fn force_exit() -> ! {
     let _held = lock(&CRITICAL);
     let actions: Vec<ForcedExitAction> = lock(&TO_RUN).drain(..).map(|(_, a)| a).collect();
     for action in actions.into_iter().rev() {
-        action();
+        // One action's panic must not keep the others, the removals and the
+        // exit from running.
+        let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
     }
     let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
     for p in paths.into_iter().rev() {
@@ -316,7 +318,7 @@ pub fn force_exit() -> ! {
         }
     }
     if let Some(said) = interrupted_after_commit() {
-        eprintln!("mr: {said}");
+        crate::errln!("mr: {said}");
     }
     std::process::exit(i32::from(exit_status()))
 }

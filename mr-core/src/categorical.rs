@@ -290,7 +290,7 @@ impl Dictionary {
         if !missing.is_empty() {
             // Every column has a file in an output of this mr: one without
             // is an older output's, or another job's. Said, not refused.
-            eprintln!(
+            crate::errln!(
                 "mr: warning: --dictionaries {}: no dictionary of {}: their ids start afresh",
                 dir.display(),
                 missing.join(", ")
@@ -869,7 +869,7 @@ impl Store {
             let who = pid.map_or("another run".to_string(), |p| {
                 format!("another run (pid {p})")
             });
-            eprintln!("mr: waiting for the dictionary store {dir}: {who} is giving ids")
+            crate::errln!("mr: waiting for the dictionary store {dir}: {who} is giving ids")
         };
         let _lock = match crate::lock::DirLock::wait(&self.dir, waiting) {
             Ok(lock) => lock,

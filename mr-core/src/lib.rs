@@ -99,6 +99,7 @@ pub mod runner;
 pub mod shuffle;
 mod staged;
 pub mod status;
+pub mod stderr;
 pub mod testing;
 
 pub use config::{CutStreams, Output, RunConfig};

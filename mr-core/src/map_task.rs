@@ -676,7 +676,7 @@ fn said_gzip_inside(file: &str, line: Option<u64>, offset: u64) {
         return;
     }
     let at = line.map_or(format!("at byte {offset}"), |l| format!("line {l}"));
-    eprintln!(
+    crate::errln!(
         "mr: warning: {}, {at}, starts as a gzip file does (bytes 1f 8b 08): a .gz appended to a \
          text file, or piped after one (cat a.log b.gz | mr ...), is read as text, not \
          decompressed; give compressed files to mr by name (-i a.log -i b.gz, or -i DIR)",

@@ -87,8 +87,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     );
     if !args.quiet {
         let c = &job_report.counters;
-        eprint!("{}", c.report());
-        eprintln!(
+        mr_core::errprint!("{}", c.report());
+        mr_core::errln!(
             "mr: {} finished under the Hadoop emulator in {:.2}s ({} map tasks, {} reduce tasks, {} combiner runs, seed {}){}",
             plan.job,
             report.elapsed.as_secs_f64(),

@@ -754,7 +754,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         None => match find_streaming_jar(&hadoop_bin) {
             Some(j) => j.display().to_string(),
             None if args.dry_run => {
-                eprintln!(
+                mr_core::errln!(
                     "mr: no Hadoop streaming jar found (--hadoop-streaming-jar, $HADOOP_HOME): \
                      the commands show {JAR_PLACEHOLDER}"
                 );
@@ -944,7 +944,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     if let Some(m) = &cmds.manifest {
         let files = write_manifest(m, &o)?;
         if !args.quiet {
-            eprintln!(
+            mr_core::errln!(
                 "mr: {files} input files listed into {} (one a map task)",
                 m.path
             );
@@ -958,7 +958,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             .chain(cmds.tmp_dir.clone())
             .collect();
         move || {
-            eprintln!(
+            mr_core::errln!(
                 "mr: warning: the stopped Hadoop job may have left {} (remove with hadoop fs -rm -r)",
                 left.join(" and ")
             );
@@ -974,7 +974,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             Err(mr_core::Error::Interrupted.into())
         } else {
             if !args.quiet {
-                eprintln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
+                mr_core::errln!("mr: step {}/{n} of {}: Hadoop Streaming", i + 1, plan.job);
             }
             run_stoppable(&mut c.to_command(), &what, echo)
         };
@@ -1028,7 +1028,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
                 "removing the unfinished output",
                 Echo::default(),
             ) {
-                eprintln!("mr: warning: {d:#}");
+                mr_core::errln!("mr: warning: {d:#}");
             }
             if super::is_interrupted(&e) || state != OutputState::Finished {
                 Err(e) // says so already, or there was no old output
@@ -1043,7 +1043,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             "removing intermediate outputs",
             Echo::default(),
         ) {
-            eprintln!("mr: warning: {e:#}");
+            mr_core::errln!("mr: warning: {e:#}");
         }
     }
     drop(left_on_forced_exit);
@@ -1055,11 +1055,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         started.elapsed(),
     );
     if !args.quiet {
-        eprint!(
+        mr_core::errprint!(
             "{}",
             crate::cmd::summary::counters_text(&report, args.verbose)
         );
-        eprintln!(
+        mr_core::errln!(
             "mr: {} finished on Hadoop in {:.1}s; output in {}",
             plan.job,
             report.elapsed.as_secs_f64(),
@@ -1109,9 +1109,9 @@ fn kill_cluster_job(o: &HadoopOptions, job: &str) {
     let c = kill_command(&o.hadoop_bin, job);
     match c.captured() {
         Ok(out) if out.status.success() => {
-            eprintln!("mr: Hadoop job {job} was killed");
+            mr_core::errln!("mr: Hadoop job {job} was killed");
         }
-        _ => eprintln!(
+        _ => mr_core::errln!(
             "mr: warning: could not kill Hadoop job {job}; it may still be running: `{}`",
             c.display()
         ),
@@ -1216,16 +1216,16 @@ fn replace_output(
         match listed_foreign(&r.list_old) {
             Ok(f) if f.is_empty() => {
                 if let Err(e) = run(&r.remove_old, "removing the old output") {
-                    eprintln!("mr: warning: the old output is left in {}: {e:#}", r.old);
+                    mr_core::errln!("mr: warning: the old output is left in {}: {e:#}", r.old);
                 }
             }
-            Ok(f) => eprintln!(
+            Ok(f) => mr_core::errln!(
                 "mr: warning: the new output is in place; the old one was kept in {}, as it \
                  holds {}",
                 r.old,
                 mr_core::output::commit::describe(&f)
             ),
-            Err(e) => eprintln!("mr: warning: the old output is left in {}: {e:#}", r.old),
+            Err(e) => mr_core::errln!("mr: warning: the old output is left in {}: {e:#}", r.old),
         }
     }
     Ok(())

@@ -423,7 +423,7 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     let categorical = job.categorical_columns();
     if !categorical.is_empty() {
         // Said even with --quiet: the output is not what a local run writes.
-        eprintln!(
+        mr_core::errln!(
             "mr: warning: {}'s categorical columns ({}) stay strings with -r {}: ids and \
              _dictionaries/ are made by the local runner only",
             plan.job,
@@ -606,7 +606,7 @@ pub fn say_skipped(report: &JobReport, place: &str) {
     let n = report.skipped_records;
     if n > 0 {
         let s = if n == 1 { "" } else { "s" };
-        eprintln!("mr: {n} bad record{s} skipped: each is an `mr-bad-record:` line {place}");
+        mr_core::errln!("mr: {n} bad record{s} skipped: each is an `mr-bad-record:` line {place}");
     }
 }
 
@@ -1205,7 +1205,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
     // Said up front: the failure comes from inside a task, its cause
     // buried in the task log.
     if let Some(f) = files.iter().find(|f| f.compression == Compression::Zstd) {
-        eprintln!(
+        mr_core::errln!(
             "mr: warning: {} is zstd-compressed: Hadoop and Spark read .zst only with Hadoop's \
              native zstd library; if the job fails with 'native zStandard library not \
              available', decompress it (zstd -d) or run locally (drop -r)",

@@ -138,7 +138,7 @@ fn clean_up_stopped(spec: &serde_json::Value, out_before: Option<(u64, u64)>) ->
     let staging = spec["staging"].as_str();
     let Some(local) = out.strip_prefix("file://") else {
         let left: Vec<String> = staging.map(str::to_string).into_iter().collect();
-        eprintln!(
+        mr_core::errln!(
             "mr: warning: the stopped Spark job may have left {} (remove with hadoop fs -rm -r)",
             left.join(" and ")
         );
@@ -189,7 +189,7 @@ fn removed(path: &Path, r: std::io::Result<()>) {
         std::io::ErrorKind::NotFound => Ok(()),
         _ => Err(e),
     }) {
-        eprintln!(
+        mr_core::errln!(
             "mr: warning: could not remove {}, which the stopped job wrote: {e}",
             path.display()
         );
@@ -227,7 +227,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
     for (k, v) in plan.extras.jobconf.clone() {
         if super::hadoop::OUTPUT_SEPARATORS.contains(&k.as_str()) {
             // Said even with --quiet: the output is not what Hadoop writes.
-            eprintln!(
+            mr_core::errln!(
                 "mr: warning: -D {k} has no effect on Spark, which writes each output line as it \
                  is (Hadoop puts it in the place of the tab when the last step keeps its combiner)"
             );
@@ -395,7 +395,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     std::fs::create_dir_all(&local_output)
         .with_context(|| format!("creating {}", local_output.display()))?;
     if !args.quiet {
-        eprintln!(
+        mr_core::errln!(
             "mr: running {} ({} step(s)) on Spark ({})",
             plan.job,
             plan.steps.len(),
@@ -428,7 +428,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     };
     let on_forced_exit = mr_core::cancel::on_forced_exit({
         let stopped = stopped.clone();
-        move || eprintln!("mr: {}", stopped())
+        move || mr_core::errln!("mr: {}", stopped())
     });
     let ran = run_stoppable(&mut cmd, "the Spark driver", echo);
     if let Err(e) = ran {
@@ -465,7 +465,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
             .or((!super::has_scheme(&out)).then_some(&out))
         {
             Some(local) => crate::cmd::run::cat_output(Path::new(local))?,
-            None => eprintln!(
+            None => mr_core::errln!(
                 "mr: warning: --cat-output: {out} is on the cluster's file system: read it with \
                  hadoop fs -text '{out}/part-*'"
             ),
@@ -494,11 +494,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         started.elapsed(),
     );
     if !args.quiet {
-        eprint!(
+        mr_core::errprint!(
             "{}",
             crate::cmd::summary::counters_text(&report, args.verbose)
         );
-        eprintln!(
+        mr_core::errln!(
             "mr: {} finished on Spark ({}) in {:.1}s{}",
             plan.job,
             args.spark_master,
@@ -602,7 +602,7 @@ mod tests {
             .stdout(std::process::Stdio::piped())
             .spawn()
         else {
-            eprintln!("skipped: no python3");
+            mr_core::errln!("skipped: no python3");
             return;
         };
         let input = serde_json::to_vec(&names).unwrap();

@@ -195,7 +195,7 @@ pub fn run(args: &NewArgs) -> anyhow::Result<()> {
         std::fs::write(&p, content).with_context(|| format!("writing {}", p.display()))?;
     }
     if !mr.join("mr-core").is_dir() {
-        eprintln!(
+        mr_core::errln!(
             "mr: warning: {} has no mr-core: edit the paths in {}",
             mr.display(),
             dir.join("Cargo.toml").display()

@@ -259,7 +259,7 @@ fn sort_buffer(mb: Option<f64>) -> anyhow::Result<u64> {
     match limit.filter(|&l| bytes > l / 4 * 3) {
         Some(l) => {
             let fits = default_sort_buffer(limit).min(bytes);
-            eprintln!(
+            mr_core::errln!(
                 "mr: warning: --sort-buffer-mb {mb} is near or past the memory limit here ({} \
                  MiB, the cgroup's), where the run would be killed: using {} MiB",
                 l >> 20,
@@ -337,7 +337,7 @@ fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
     let read = params.read_keys();
     for k in params.jobconf.keys() {
         if !read.contains(k) && !LOCAL_JOBCONF.contains(&k.as_str()) {
-            eprintln!(
+            mr_core::errln!(
                 "mr: warning: -D {k} was not read by the job nor used by the local runner \
                  (it is passed on with -r hadoop and -r spark)"
             );
@@ -468,12 +468,12 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let named = !args.inputs.is_empty() || !args.positional_inputs.is_empty();
     if !named && totals.input_bytes == 0 {
         // A cron line that lost its -i: said even with -q.
-        eprintln!("mr: warning: no --input given and stdin was empty: nothing was read");
+        mr_core::errln!("mr: warning: no --input given and stdin was empty: nothing was read");
     }
     let mangled = report.counters.all_steps(mr_core::counters::MANGLED);
     if mangled > 0 {
         // Said even with -q: the output is not what a reader will get back.
-        eprintln!(
+        mr_core::errln!(
             "mr: warning: {mangled} record{} written as text that a reader cannot split back \
              (a newline in a key or value, or a tab in a text key, written as it is, as mrjob's \
              TextProtocol does); --output-protocol json keeps every record one line",
@@ -530,7 +530,7 @@ fn write_report(
     match (written, result) {
         (Err(w), Err(_)) => {
             // The run's own error matters more: say this one and go on.
-            eprintln!("mr: warning: {}", crate::error_chain(&w));
+            mr_core::errln!("mr: warning: {}", crate::error_chain(&w));
             Ok(())
         }
         (Err(w), Ok(report)) => match &report.output_dir {

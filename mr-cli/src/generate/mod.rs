@@ -141,7 +141,7 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
     } else {
         0.0
     };
-    eprintln!(
+    mr_core::errln!(
         "mr gen {what}: wrote {} lines, {} bytes (uncompressed) to {} files ({gz_files} gzipped) in {}, \
          {secs:.1} s ({mb_per_s:.0} MB/s)",
         summary.lines,

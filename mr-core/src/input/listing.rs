@@ -643,7 +643,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
             walk.add_path(path, true)?;
             if walk.out.len() == before && walk.twice == twice && path.is_dir() {
                 // An empty day's directory reads as zero results: said.
-                eprintln!("mr: warning: {} holds no input files", printable_path(path));
+                crate::errln!("mr: warning: {} holds no input files", printable_path(path));
             }
         } else if is_glob(arg) {
             let mut paths = Vec::new();
@@ -685,7 +685,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
     }
     walk.say_hidden();
     if walk.twice > SAID_TWICE && !walk.noting {
-        eprintln!(
+        crate::errln!(
             "mr: warning: skipped {} more paths to files already listed",
             walk.twice - SAID_TWICE
         );
@@ -848,7 +848,7 @@ impl Walk {
         if self.noting {
             self.read_once.push((display.to_string(), first.clone()));
         } else if self.twice <= SAID_TWICE {
-            eprintln!(
+            crate::errln!(
                 "mr: warning: skipped {}: the same {} as {}, which is read once",
                 printable_line(display),
                 if self.streams.contains(&id) {
@@ -896,7 +896,7 @@ impl Walk {
     /// local runner reads them, so a port must not lose them unsaid.
     fn say_hidden(&mut self) {
         if let (n @ 1.., Some(first)) = std::mem::take(&mut self.hidden) {
-            eprintln!(
+            crate::errln!(
                 "mr: warning: skipped {n} file{} or director{} whose name starts with _ or . \
                  (Hadoop's hidden files), such as {}: name {} to read {}",
                 if n == 1 { "" } else { "s" },
@@ -910,7 +910,7 @@ impl Walk {
 
     fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
         if !explicit && let Some(what) = mr_leftover(path) {
-            eprintln!(
+            crate::errln!(
                 "mr: warning: skipped {}: {what} (name it to read it)",
                 printable_path(path)
             );
@@ -929,7 +929,7 @@ impl Walk {
                 if self.noting {
                     self.loops.push(path.display().to_string());
                 } else {
-                    eprintln!(
+                    crate::errln!(
                         "mr: warning: skipped {}: a symbolic link back into a directory being \
                          read (a loop)",
                         printable_path(path)
@@ -940,7 +940,7 @@ impl Walk {
             if !explicit && path.join(crate::output::commit::SUCCESS).is_file() {
                 // Read, as Hadoop reads it, but said: an earlier run's output
                 // kept inside the input tree is rarely meant as input.
-                eprintln!(
+                crate::errln!(
                     "mr: warning: reading {}, a finished job's output (it has _SUCCESS) inside \
                      an input directory: its part files are read as input (name the input \
                      directories one by one, or move the output out, to leave it)",
@@ -981,7 +981,7 @@ impl Walk {
             } else {
                 self.special.push(path.display().to_string());
                 // Said, not silent: a log someone meant to read may be there.
-                eprintln!(
+                crate::errln!(
                     "mr: warning: skipped {}: not a regular file (a named pipe, socket or device \
                      is read only when given by name)",
                     printable_path(path)
@@ -1038,7 +1038,7 @@ fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
         }
         check_first_line(&path.display().to_string(), head)?;
         if cr_only_lines(head) {
-            eprintln!(
+            crate::errln!(
                 "mr: warning: {}: its first 512 bytes hold carriage returns and no newline. If \
                  its lines end with a carriage return alone (classic Mac OS, Excel's \"CSV \
                  (Macintosh)\"), mr reads it as one line, as mrjob does: convert it first (tr \
@@ -1066,7 +1066,7 @@ fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
     {
         return Ok(hinted);
     }
-    eprintln!(
+    crate::errln!(
         "mr: warning: {} is named .{} but its first bytes are not {}'s; reading it as plain text",
         printable_path(path),
         printable_line(ext),
@@ -1780,7 +1780,7 @@ mod tests {
         let fifo = d.path().join("f");
         let made = std::process::Command::new("mkfifo").arg(&fifo).status();
         if !made.is_ok_and(|s| s.success()) {
-            eprintln!("skipped: mkfifo not available");
+            crate::errln!("skipped: mkfifo not available");
             return;
         }
         let files = list_inputs(&[fifo.display().to_string()]).unwrap();

@@ -494,7 +494,7 @@ mod arrow_impl {
             reason: c.to_string(),
         })?);
         if schema.fields().len() > MANY_COLUMNS {
-            eprintln!(
+            crate::errln!(
                 "mr: warning: the table has {} columns, one for each field name the records \
                  hold (answers keyed by question id?): Parquet writes and readers slow down and \
                  use memory with each; a job that keeps such fields in one column scales",
@@ -513,7 +513,7 @@ mod arrow_impl {
                 .iter()
                 .map(|(old, new)| format!("{old} as {new}"))
                 .collect();
-            eprintln!(
+            crate::errln!(
                 "mr: note: columns whose names equal another's but for case, which Spark refuses \
                  and DuckDB renames as it reads, are written under names of their own: {}",
                 crate::error::printable_line(&list.join(", "))
