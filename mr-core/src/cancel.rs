@@ -303,15 +303,19 @@ pub fn force_exit() -> ! {
         // exit from running.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
     }
-    let paths: Vec<PathBuf> = lock(&TO_REMOVE).drain(..).map(|(_, p)| p).collect();
-    for p in paths.into_iter().rev() {
+    // Held until the exit: a guard dropped meanwhile (a lock released, a
+    // directory removed by the run itself) waits, so every path removed
+    // here is still this run's (a lock file's name may be the next run's
+    // once this one has released it).
+    let listed = lock(&TO_REMOVE);
+    for p in listed.iter().rev().map(|(_, p)| p) {
         // Best effort: the process is going away with an error anyway. A
         // task still running (it stops at its next check) can create a
         // spill file in a directory being removed, which then fails as
         // not empty: removed again, for up to a fifth of a second.
         for _ in 0..20 {
-            let _ = std::fs::remove_dir_all(&p).or_else(|_| std::fs::remove_file(&p));
-            if std::fs::symlink_metadata(&p).is_err() {
+            let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
+            if std::fs::symlink_metadata(p).is_err() {
                 break;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));

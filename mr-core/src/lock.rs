@@ -238,6 +238,11 @@ impl OwnerLock {
 
 impl Drop for OwnerLock {
     fn drop(&mut self) {
+        // Forgotten by a forced exit first: one that comes after the file is
+        // removed and unlocked must not remove the next run's lock file of
+        // the same name (a forced exit under way holds this off until it has
+        // removed the file itself and exited).
+        drop(self._forced.take());
         if self.remove_on_drop {
             // Remove while still holding the lock (see `claim`).
             let _ = fs::remove_file(&self.path);

@@ -40,19 +40,26 @@ pub fn replace_file(
         .prefix(&format!(".{}.tmp-", name.trim_start_matches('.')))
         .permissions(fs::Permissions::from_mode(0o666))
         .tempfile_in(dir)?;
+    // A forced exit (a second Ctrl-C) while it is written removes it: left,
+    // it would be a stray file in an output that --overwrite then refuses.
+    let forced = crate::cancel::remove_on_forced_exit(tmp.path());
     if let Ok(old) = fs::symlink_metadata(path)
         && old.file_type().is_file()
     {
         keep_mode_and_group(tmp.as_file(), &old);
     }
-    {
+    let written = (|| {
         let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
         write(&mut w)?;
         w.flush()?;
-    }
-    tmp.as_file().sync_all()?;
-    tmp.persist(path).map_err(|e| e.error)?;
-    Ok(())
+        drop(w);
+        tmp.as_file().sync_all()
+    })();
+    // On an error the temporary file is removed (dropped) before the
+    // forced exit forgets it.
+    let done = written.and_then(|()| tmp.persist(path).map(drop).map_err(|e| e.error));
+    drop(forced);
+    done
 }
 
 /// Gives `new` the group and the mode of `old` (best effort: a group this
@@ -71,6 +78,35 @@ fn keep_mode_and_group(new: &File, old: &fs::Metadata) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// While it is written, the temporary file is listed for a forced exit
+    /// (a second Ctrl-C) to remove; it is forgotten once renamed.
+    #[test]
+    fn the_temporary_file_is_removed_by_a_forced_exit() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path().join("run.json");
+        let mut seen = None;
+        replace_file(&p, |w| {
+            let tmp = fs::read_dir(d.path())
+                .unwrap()
+                .next()
+                .unwrap()
+                .unwrap()
+                .path();
+            assert!(crate::cancel::listed_for_removal(&tmp), "{tmp:?}");
+            seen = Some(tmp);
+            w.write_all(b"{}")
+        })
+        .unwrap();
+        let tmp = seen.unwrap();
+        assert!(!crate::cancel::listed_for_removal(&tmp));
+        assert!(!tmp.exists());
+        // A failed write leaves nothing, listed or on disk.
+        let failed = replace_file(&p, |_| Err(io::Error::other("boom")));
+        assert!(failed.is_err());
+        assert_eq!(fs::read_dir(d.path()).unwrap().count(), 1);
+        assert!(!crate::cancel::listed_for_removal(&tmp));
+    }
 
     #[test]
     fn a_planted_symlink_at_any_temporary_name_is_never_written_through() {

@@ -57,7 +57,16 @@ impl BadRecords {
     pub fn add(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
         if self.w.is_none() {
             if let Some(dir) = self.path.parent() {
-                std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+                // Not create_dir_all: the directory it is in (the staging
+                // directory, or the run's temp dir) must still be there. A
+                // forced exit may just have removed it, and recreating it
+                // would leave it behind.
+                match std::fs::create_dir(dir) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(Error::io("creating", dir, e));
+                    }
+                    _ => {}
+                }
             }
             let f = File::create(&self.path)
                 .map_err(|e| Error::io("creating", self.path.clone(), e))?;
@@ -296,5 +305,29 @@ impl BadRecordPolicy {
             f.reduce(key, values, sink, counters)
         };
         self.check(keeper, r, location, key).map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fs;
+
+    /// A record kept aside after a forced exit removed the staging
+    /// directory does not make it again (it would be left behind).
+    #[test]
+    fn a_removed_parent_is_not_recreated() {
+        let d = tempfile::tempdir().unwrap();
+        let staging = d.path().join(".out.mr-tmp-1-abcdef");
+        fs::create_dir(&staging).unwrap();
+        let at = Location::line(0, "in.txt", 1);
+        let mut kept = BadRecords::new(staging.join("_bad_records/map-0-00000"));
+        kept.add(&at, "why", b"line").unwrap();
+        let mut second = BadRecords::new(staging.join("_bad_records/map-0-00001"));
+        second.add(&at, "why", b"line").unwrap();
+        fs::remove_dir_all(&staging).unwrap();
+        let mut late = BadRecords::new(staging.join("_bad_records/map-0-00002"));
+        assert!(late.add(&at, "why", b"line").is_err());
+        assert!(!staging.exists());
     }
 }

@@ -72,9 +72,10 @@ pub struct OutputDir {
     /// Held until the commit is done or the staging directory is removed.
     lock: Option<OwnerLock>,
     /// Has a forced exit remove the staging directory until this is dropped,
-    /// which is after [`Drop`] removed it: a forced exit that comes while
-    /// the run cleans up after a stop still finds it listed.
-    _forced: crate::cancel::RemoveOnExit,
+    /// which is after [`Drop`] removed it (a forced exit that comes while
+    /// the run cleans up after a stop still finds it listed), or when the
+    /// staging directory is kept for the user.
+    forced: Option<crate::cancel::RemoveOnExit>,
 }
 
 impl OutputDir {
@@ -243,7 +244,7 @@ impl OutputDir {
             .map_err(|e| Error::io("creating the staging directory in", &parent, e))?
             .keep();
         Ok(OutputDir {
-            _forced: crate::cancel::remove_on_forced_exit(&staging),
+            forced: Some(crate::cancel::remove_on_forced_exit(&staging)),
             dir: dir.to_path_buf(),
             target,
             staging,
@@ -337,6 +338,7 @@ impl OutputDir {
             remove_old(&old, self.own.as_deref());
         }
         self.committed = true;
+        self.forced = None;
         self.lock = None;
         Ok(self.dir.clone())
     }
@@ -364,12 +366,24 @@ impl OutputDir {
         // No atomic exchange here: rename the old output aside, the new one
         // in, and put the old one back if that fails.
         let aside = sibling(&self.target, ASIDE_INFIX);
-        fs::rename(&self.target, &aside)
-            .map_err(|e| Error::io("moving the old output aside", &self.dir, e))?;
-        if let Err(e) = fs::rename(&self.staging, &self.target) {
-            let _ = fs::rename(&aside, &self.target);
+        if let Err(e) = fs::rename(&self.target, &aside) {
             // The finished results are not thrown away for it.
-            return Err(self.keep_staging(&format!("could not be replaced: {e}")));
+            return Err(self.keep_staging(&format!(
+                "could not be moved aside ({e}); the old output is as it was"
+            )));
+        }
+        if let Err(e) = fs::rename(&self.staging, &self.target) {
+            let why = match fs::rename(&aside, &self.target) {
+                Ok(()) => format!("could not be replaced ({e}); the old output is as it was"),
+                // Said, with where the old output is: the next run on this
+                // output puts it back too.
+                Err(back) => format!(
+                    "could not be replaced ({e}), and the old output, moved aside to {}, \
+                     could not be put back ({back})",
+                    printable_line(&aside.display().to_string())
+                ),
+            };
+            return Err(self.keep_staging(&why));
         }
         Ok(Some(aside))
     }
@@ -403,6 +417,7 @@ impl OutputDir {
     /// Keeps the finished results where they are and says where.
     fn keep_staging(&mut self, why: &str) -> Error {
         self.committed = true; // not ours to delete any more: the user decides
+        self.forced = None;
         if let Some(lock) = &self.lock {
             // Kept for the user, whatever happens to this run now.
             let _ = lock.note("");
@@ -850,6 +865,9 @@ pub fn describe(foreign: &[String]) -> String {
 /// assert!(!is_sibling_of("a", STAGING_INFIX, ".a.mr-tmp-5-b.mr-tmp-42-Xy3zQ9"));
 /// assert!(!is_sibling_of("a", STAGING_INFIX, ".ab.mr-tmp-42-Xy3zQ9"));
 /// assert!(is_sibling_of("out", STAGING_INFIX, ".out.mr-tmp-panic_on-1796513651-15031"));
+/// // A user's own directory, unhidden, is not one of an older run's.
+/// assert!(!is_sibling_of("a", ".mr-old-", "a.mr-old-2024-jan"));
+/// assert!(!is_sibling_of("a", STAGING_INFIX, "a.mr-tmp-5-b"));
 /// ```
 pub fn is_sibling_of(name: &str, infix: &str, file: &str) -> bool {
     // PID-RANDOM (a local run's), JOB-STAMP-PID (a cluster run's, see
@@ -861,11 +879,27 @@ pub fn is_sibling_of(name: &str, infix: &str, file: &str) -> bool {
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
     };
-    [Some(file), file.strip_prefix('.')]
-        .into_iter()
-        .flatten()
-        .filter_map(|f| f.strip_prefix(name)?.strip_prefix(infix))
-        .any(id_only)
+    if let Some(id) = file
+        .strip_prefix('.')
+        .and_then(|f| f.strip_prefix(name)?.strip_prefix(infix))
+    {
+        return id_only(id);
+    }
+    // Unhidden, as runs before 2026-12-05 named them: only their exact
+    // shape, PID-RANDOM (6 letters or digits, a staging directory) or
+    // PID-NANOS (8 hex digits, an aside), for a user's own directory
+    // beside the output (`a.mr-old-2024-jan`) is never taken for one.
+    let legacy = |id: &str| {
+        id.split_once('-').is_some_and(|(pid, rest)| {
+            !pid.is_empty()
+                && pid.bytes().all(|b| b.is_ascii_digit())
+                && ((rest.len() == 6 && rest.bytes().all(|b| b.is_ascii_alphanumeric()))
+                    || (rest.len() == 8 && rest.bytes().all(|b| b.is_ascii_hexdigit())))
+        })
+    };
+    file.strip_prefix(name)
+        .and_then(|f| f.strip_prefix(infix))
+        .is_some_and(legacy)
 }
 
 fn hidden(name: &str, infix: &str) -> String {
