@@ -491,6 +491,43 @@ fn skipped_name(p: &Path) -> bool {
     hidden_name(p)
 }
 
+/// Whether a directory on the way to `matched`, a match of the glob
+/// `pattern`, has a hidden name (`_` or `.` first) that a wildcard matched,
+/// as a shell's `*` does not match `.x`: `outs/*/part-*` does not read
+/// `outs/.day2.mr-tmp-1-abcdef/part-00000`, while `outs/.day2*/part-*`,
+/// which names it, does.
+///
+/// ```
+/// use mr_core::input::listing::hidden_on_the_way;
+/// use std::path::Path;
+/// let seen = |pattern, path| hidden_on_the_way(pattern, Path::new(path));
+/// assert!(seen("outs/*/part-*", "outs/.day2.mr-tmp-1-abcdef/part-00000"));
+/// assert!(seen("outs/*/part-*", "outs/_scratch/part-00000"));
+/// assert!(!seen("outs/*/part-*", "outs/day2/part-00000"));
+/// assert!(!seen("outs/.day*/part-*", "outs/.day2/part-00000"));
+/// assert!(!seen("_data/*/part-*", "_data/day2/part-00000"));
+/// ```
+pub fn hidden_on_the_way(pattern: &str, matched: &Path) -> bool {
+    use std::path::Component;
+    let names = |p: &Path| -> Vec<Vec<u8>> {
+        p.components()
+            .filter(|c| !matches!(c, Component::CurDir))
+            .map(|c| c.as_os_str().as_encoded_bytes().to_vec())
+            .collect()
+    };
+    let (pattern, matched) = (names(Path::new(pattern)), names(matched));
+    let dirs = matched.len().saturating_sub(1);
+    pattern.iter().zip(&matched).take(dirs).any(|(pat, name)| {
+        let wild = pat.iter().any(|b| matches!(b, b'*' | b'?' | b'['));
+        match name.first() {
+            Some(&first @ (b'.' | b'_')) => {
+                wild && pat.first() != Some(&first) && name != b".." && name != b"."
+            }
+            _ => false,
+        }
+    })
+}
+
 /// Whether the last name of `p` starts with `_` or `.` (by its bytes, so
 /// a name that is not UTF-8 is no exception): Hadoop's input formats leave
 /// such files and directories out.
@@ -648,20 +685,22 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
         } else if is_glob(arg) {
             let mut paths = Vec::new();
             for pattern in expand_braces(arg) {
-                paths.extend(
-                    glob::glob(&as_hadoop_reads(&pattern))
-                        .map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?,
-                );
+                let pattern = as_hadoop_reads(&pattern);
+                let found = glob::glob(&pattern)
+                    .map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?;
+                paths.extend(found.map(|p| (pattern.clone(), p)));
             }
             let mut matched = false;
-            for p in paths {
+            for (pattern, p) in paths {
                 let p = p.map_err(|e| {
                     let path = e.path().to_path_buf();
                     Error::io("reading", path, e.into())
                 })?;
                 // As Hadoop filters a glob's matches: hidden names are not
-                // input, whether files or directories.
-                if !skipped_name(&p) {
+                // input, whether files or directories; nor is what is under
+                // a hidden directory a wildcard matched (`outs/*/part-*`
+                // must not read a killed run's `.day2.mr-tmp-*/part-*`).
+                if !skipped_name(&p) && !hidden_on_the_way(&pattern, &p) {
                     matched = true;
                     walk.add_path(&p, false)?;
                 } else {
@@ -1668,6 +1707,24 @@ mod tests {
         assert_eq!(list_inputs(&[both]).unwrap().len(), 2);
         let one = format!("{}/{{a,c}}.*", d.path().display());
         assert_eq!(list_inputs(&[one]).unwrap().len(), 1);
+    }
+
+    /// `outs/*/part-*` over a directory of outputs reads no hidden one: a
+    /// killed run's staging directory (3 of its 8 parts), a scratch dir.
+    #[test]
+    fn a_glob_does_not_enter_hidden_directories() {
+        let d = tempfile::tempdir().unwrap();
+        for dir in ["day1", ".day2.mr-tmp-14029-iiqkL6", "_scratch"] {
+            fs::create_dir_all(d.path().join("outs").join(dir)).unwrap();
+            fs::write(d.path().join("outs").join(dir).join("part-00000"), "1\n").unwrap();
+        }
+        let pat = format!("{}/outs/*/part-*", d.path().display());
+        let found = list_inputs(&[pat]).unwrap();
+        assert_eq!(found.len(), 1);
+        assert!(found[0].display.contains("/day1/"), "{}", found[0].display);
+        // Named by the pattern, it is read.
+        let named = format!("{}/outs/.day2*/part-*", d.path().display());
+        assert_eq!(list_inputs(&[named]).unwrap().len(), 1);
     }
 
     #[test]
