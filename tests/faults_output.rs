@@ -1046,6 +1046,39 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     }
 }
 
+/// A failed `--overwrite` run leaves the previous output as it was: its
+/// report, asked for inside that output, is not written there (it was, and
+/// the next job over the output read it as a bad record).
+#[test]
+fn a_failed_run_writes_no_report_into_the_previous_output() {
+    let w = Workdir::new();
+    w.write("good.json", "{\"page_url\": \"/a\"}\n");
+    w.write("bad.json", "{\"page_url\": \"/a\"}\nnot json\n");
+    let run = |input: &str, extra: &[&str]| {
+        let args = ["run", "url_views", "-q", "-i", input, "-o", "views"];
+        w.mr(&[&args[..], extra].concat())
+    };
+    ok(run("good.json", &[]));
+    let before = read_parts(&w.path("views"));
+    let o = run("bad.json", &["--overwrite", "--report", "views/run.json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(!w.path("views/run.json").exists(), "the report was added");
+    assert!(
+        stderr(&o).contains("the report was not written"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(read_parts(&w.path("views")), before);
+    // Outside the output, a failed run's report is written.
+    let o = run("bad.json", &["--overwrite", "--report", "failed.json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let doc = fs::read_to_string(w.path("failed.json")).unwrap();
+    assert!(
+        doc.contains("\"ok\":false") || doc.contains("\"ok\": false"),
+        "{doc}"
+    );
+}
+
 /// `--report` never replaces the run's own data: an input file (given or
 /// in a directory given), or a file the output holds (a part file that
 /// `_SUCCESS` would vouch for). Each is refused before the run, and the

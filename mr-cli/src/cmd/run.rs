@@ -445,7 +445,16 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             if let (Some(path), Some(ran)) = (&args.report, ran) {
                 let cfg = config(args).ok();
                 let runner = format!("{runner:?}").to_lowercase();
-                write_report(path, job.name(), cfg.as_ref(), Some(&runner), ran, started)?;
+                let (name, output) = (job.name(), args.output.as_deref());
+                write_report(
+                    path,
+                    name,
+                    output,
+                    cfg.as_ref(),
+                    Some(&runner),
+                    ran,
+                    started,
+                )?;
             }
             return result.map(|_| ());
         }
@@ -457,6 +466,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         write_report(
             path,
             job.name(),
+            args.output.as_deref(),
             cfg.as_ref(),
             None,
             result.as_ref(),
@@ -494,9 +504,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
 
 /// Writes the report of a run that finished or failed (`--report`); when
 /// both the run and the writing fail, the run's error is the one returned.
+/// A failed run's report is not written inside `output`: that directory is
+/// the previous output, which a failed run leaves as it was (a report
+/// added there was read as a record by the next job over it).
 fn write_report(
     path: &std::path::Path,
     job: &str,
+    output: Option<&std::path::Path>,
     cfg: Option<&RunConfig>,
     runner: Option<&str>,
     result: Result<&mr_core::JobReport, &anyhow::Error>,
@@ -522,6 +536,17 @@ fn write_report(
             elapsed: started.elapsed(),
         },
     };
+    if let (Err(_), Some(out)) = (result, output)
+        && mr_core::paths::same(out, mr_core::paths::dir_of(path))
+    {
+        mr_core::errln!(
+            "mr: the report was not written to {}: a failed run leaves the output {} as it \
+             was; give --report a path outside the output to keep failed runs' reports",
+            mr_core::error::printable_path(path),
+            mr_core::error::printable_path(out)
+        );
+        return Ok(());
+    }
     let mut doc = crate::cmd::report::document(job, cfg, &outcome);
     if let (Some(r), serde_json::Value::Object(m)) = (runner, &mut doc) {
         m.insert("runner".into(), r.into());
