@@ -137,6 +137,19 @@ pub enum Error {
         /// The path or pattern as given.
         path: String,
     },
+    /// An input path that does not exist yet: another mr run is writing it
+    /// (its output, still in its staging directory beside it).
+    #[error(
+        "input not found: {}: another mr run (pid {pid}) is writing it; run this one once that \
+         one has finished (its output appears complete, with _SUCCESS, or not at all)",
+        printable_line(path)
+    )]
+    InputBeingWritten {
+        /// The path as given.
+        path: String,
+        /// The process writing it.
+        pid: u32,
+    },
     /// An input file is text in an encoding mr does not read (UTF-16 or
     /// UTF-32, as Windows tools write): its lines would be garbage, or, for
     /// a job reading text, words cut at every other byte.

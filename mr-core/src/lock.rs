@@ -456,7 +456,7 @@ fn same_file(file: &File, path: &Path) -> bool {
 }
 
 /// Whether a process `pid` exists (one of another user's counts).
-fn is_alive(pid: u32) -> bool {
+pub(crate) fn is_alive(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)

@@ -491,6 +491,21 @@ fn skipped_name(p: &Path) -> bool {
     hidden_name(p)
 }
 
+/// The live mr run writing the output `path` that does not exist yet, if
+/// one is: its staging directory (`.NAME.mr-tmp-PID-RANDOM`) is beside it,
+/// and process PID is alive. Read only: nothing is locked or opened.
+fn writer_of(path: &Path) -> Option<u32> {
+    let name = path.file_name()?.to_str()?;
+    let dir = crate::paths::dir_of(path);
+    let prefix = format!(".{name}{}", crate::output::commit::STAGING_INFIX);
+    fs::read_dir(dir).ok()?.flatten().find_map(|e| {
+        let file = e.file_name();
+        let id = file.to_str()?.strip_prefix(&prefix)?;
+        let pid: u32 = id.split_once('-')?.0.parse().ok()?;
+        crate::lock::is_alive(pid).then_some(pid)
+    })
+}
+
 /// Whether a directory on the way to `matched`, a match of the glob
 /// `pattern`, has a hidden name (`_` or `.` first) that a wildcard matched,
 /// as a shell's `*` does not match `.x`: `outs/*/part-*` does not read
@@ -718,7 +733,13 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 Err(e) if e.kind() == std::io::ErrorKind::PermissionDenied => {
                     Error::io("reading", path, e)
                 }
-                _ => Error::InputNotFound { path: arg.clone() },
+                _ => match writer_of(path) {
+                    Some(pid) => Error::InputBeingWritten {
+                        path: arg.clone(),
+                        pid,
+                    },
+                    None => Error::InputNotFound { path: arg.clone() },
+                },
             });
         }
     }
@@ -1725,6 +1746,27 @@ mod tests {
         // Named by the pattern, it is read.
         let named = format!("{}/outs/.day2*/part-*", d.path().display());
         assert_eq!(list_inputs(&[named]).unwrap().len(), 1);
+    }
+
+    /// An output another run is still writing is named as such, not as
+    /// missing; a dead run's leftover staging is not taken for a writer.
+    #[test]
+    fn an_output_being_written_is_not_said_missing() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("step1").display().to_string();
+        fs::create_dir(d.path().join(".step1.mr-tmp-0-abcdef")).unwrap();
+        assert!(matches!(
+            list_inputs(std::slice::from_ref(&out)),
+            Err(Error::InputNotFound { .. })
+        ));
+        let me = std::process::id();
+        fs::create_dir(d.path().join(format!(".step1.mr-tmp-{me}-abcdef"))).unwrap();
+        match list_inputs(&[out]) {
+            Err(e @ Error::InputBeingWritten { pid, .. }) if pid == me => {
+                assert!(e.to_string().contains("another mr run"), "{e}");
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]
