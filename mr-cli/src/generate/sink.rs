@@ -52,6 +52,10 @@ const LINES_PER_CANCEL_CHECK: u64 = 1024;
 /// `part-00000.txt.gz` once every part is complete.
 const TEMP_SUFFIX: &str = ".mr-tmp";
 
+/// The lock file `mr gen` holds in the directory it writes (see
+/// [`PartWriter::create`]); hidden, so a directory given as input skips it.
+const LOCK_FILE: &str = ".mr-gen.lock";
+
 /// Cuts a stream of lines into `files` consecutive chunks of about `target / files` bytes each.
 ///
 /// The generator writes lines until [`PartWriter::done`]; file `k` is closed once the total reaches
@@ -81,6 +85,10 @@ pub(crate) struct PartWriter {
     created_dir: bool,
     /// The temp files, for a forced exit (a second Ctrl-C) to remove.
     forced_exit: Vec<mr_core::cancel::RemoveOnExit>,
+    /// `DIR/.mr-gen.lock`, held while this writer lives: a second `mr gen`
+    /// into the directory would sweep this one's temp files as a killed
+    /// run's and write its own under the same names.
+    lock: Option<mr_core::lock::OwnerLock>,
 }
 
 impl PartWriter {
@@ -113,6 +121,20 @@ impl PartWriter {
         }
         let created_dir = fs::symlink_metadata(dir).is_err();
         crate::create_dir_all(dir)?;
+        let lock_path = dir.join(LOCK_FILE);
+        let lock = match mr_core::lock::OwnerLock::claim(&lock_path)
+            .with_context(|| format!("locking {}", lock_path.display()))?
+        {
+            mr_core::lock::Claim::Acquired(lock) => lock,
+            mr_core::lock::Claim::Held { pid } => {
+                let by = pid.map_or_else(String::new, |pid| format!(" (pid {pid})"));
+                anyhow::bail!(
+                    "another mr gen{by} is writing {}: wait for it to finish, or give another \
+                     --output",
+                    dir.display()
+                );
+            }
+        };
         remove_generated(dir, is_stale_temp)?;
         let gz_from = (files - gz_files) as usize;
         let paths = (0..files as usize)
@@ -133,6 +155,7 @@ impl PartWriter {
             temps: Vec::new(),
             created_dir,
             forced_exit: Vec::new(),
+            lock: Some(lock),
         };
         writer.sink = Some(writer.open(0)?);
         Ok(writer)
@@ -231,7 +254,13 @@ impl PartWriter {
         let temp = self.dir.join(format!(".{name}{TEMP_SUFFIX}"));
         self.forced_exit
             .push(mr_core::cancel::remove_on_forced_exit(&temp));
-        let file = File::create(&temp).with_context(|| format!("creating {}", temp.display()))?;
+        // Made, never opened if there: a link planted at the name in a
+        // shared directory would have the file it names truncated.
+        let file = File::options()
+            .write(true)
+            .create_new(true)
+            .open(&temp)
+            .with_context(|| format!("creating {}", temp.display()))?;
         self.temps.push(temp);
         Ok(if i >= self.gz_from {
             let encoder = GzEncoder::new(
@@ -265,6 +294,7 @@ impl Drop for PartWriter {
         for temp in self.temps.drain(..) {
             let _ = fs::remove_file(temp);
         }
+        drop(self.lock.take());
         if self.created_dir && !self.paths.is_empty() {
             let _ = fs::remove_dir(&self.dir);
         }
@@ -351,6 +381,7 @@ mod tests {
         assert_eq!(
             names(dir.path()),
             [
+                ".mr-gen.lock",
                 ".part-00000.txt.mr-tmp",
                 ".part-00001.txt.gz.mr-tmp",
                 "part-00000.txt"
@@ -375,6 +406,35 @@ mod tests {
                 .len(),
             55
         );
+    }
+
+    /// A second writer into the directory is refused while the first
+    /// lives: it would sweep the first one's temp files as a killed run's
+    /// and write its own under the same names.
+    #[test]
+    fn one_writer_at_a_time() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mut first = PartWriter::create(dir.path(), "txt", 2, 0, 100).unwrap();
+        first.write_line(b"0123456789\n").unwrap();
+        let second = PartWriter::create(dir.path(), "txt", 2, 0, 100)
+            .err()
+            .unwrap();
+        assert!(second.to_string().contains("another mr gen"), "{second}");
+        while !first.done() {
+            first.write_line(b"0123456789\n").unwrap();
+        }
+        first.finish().unwrap();
+        assert_eq!(names(dir.path()), ["part-00000.txt", "part-00001.txt"]);
+        // A link planted at a temp name is removed, never written through.
+        let victim = dir.path().join("victim");
+        fs::write(&victim, "keep").unwrap();
+        std::os::unix::fs::symlink(&victim, dir.path().join(".part-00001.txt.mr-tmp")).unwrap();
+        let mut w = PartWriter::create(dir.path(), "txt", 2, 0, 100).unwrap();
+        while !w.done() {
+            w.write_line(b"0123456789\n").unwrap();
+        }
+        w.finish().unwrap();
+        assert_eq!(fs::read(&victim).unwrap(), b"keep");
     }
 
     /// A directory the writer created is removed when it stops unfinished.
