@@ -1170,6 +1170,41 @@ fn whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate() {
     assert!(!w.path("pwned").exists() && !w.path("docs/pwned").exists());
 }
 
+/// A Spark run on a local output holds the output's lock, as a local run
+/// does: a local run on that output meanwhile is refused (it found the
+/// output free and swept the driver's live staging as a dead run's).
+#[test]
+fn a_spark_run_holds_its_local_output() {
+    if !java_and_pyspark() {
+        return;
+    }
+    let w = Workdir::new();
+    w.write("in/a.txt", "a b a\n");
+    let mut spark = Command::new(MR)
+        .args(["run", "word_count", "-i", "in", "-o", "out", "-q"])
+        .args(["-r", "spark", "--spark-master", "local[1]"])
+        .current_dir(w.dir.path())
+        .env("SPARK_LOCAL_IP", "127.0.0.1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = std::time::Instant::now();
+    while !w.path(".out.mr-lock").exists() {
+        assert!(spark.try_wait().unwrap().is_none(), "Spark ended first");
+        assert!(started.elapsed().as_secs() < 60, "no lock taken");
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    let o = w.mr(&["run", "word_count", "-i", "in", "-o", "out", "-q"]);
+    let ran = spark.wait_with_output().unwrap();
+    assert!(ran.status.success(), "on Spark: {}", stderr(&ran));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("another mr run"), "{}", stderr(&o));
+    assert_eq!(sorted_parts(&w.path("out")).0, ["\"a\"\t2", "\"b\"\t1"]);
+    assert!(!w.path(".out.mr-lock").exists());
+}
+
 /// A failed run on Hadoop or Spark leaves no output (before, an empty
 /// directory that the next run refused as existing). `--overwrite` on
 /// Hadoop and Spark keeps the old output until the new one is complete: a failed run leaves it byte for byte (and no staging

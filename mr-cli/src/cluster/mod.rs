@@ -431,6 +431,17 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
             format!("{runner:?}").to_lowercase()
         );
     }
+    // A local output is claimed for the whole run, as the local runner
+    // claims its own: else a local run on the same output found it free,
+    // and swept the driver's live staging directory as a dead run's.
+    let _output_lock = match (&args.output, runner) {
+        (Some(out), Runner::Hadoop | Runner::Spark) if !args.dry_run => {
+            local_output(&out.to_string_lossy(), runner)
+                .map(|p| mr_core::output::commit::claim_output_lock(&p))
+                .transpose()?
+        }
+        _ => None,
+    };
     match runner {
         Runner::Local | Runner::Inline => {
             anyhow::bail!("internal error: the local runner is not a cluster runner")
@@ -633,6 +644,28 @@ pub fn report(
         partitions: Vec::new(),
         peak_memory: None,
     }
+}
+
+/// The output `out` of a `runner` run as a path on this machine, when it is
+/// one: Spark reads a bare path as a local one (see `spark::uri`), Hadoop
+/// as one on its default file system (HDFS on a cluster), so only a
+/// `file:` URI is local to it.
+///
+/// ```
+/// use mr_cli::cluster::{Runner, local_output};
+/// use std::path::PathBuf;
+/// assert_eq!(local_output("out", Runner::Spark), Some(PathBuf::from("out")));
+/// assert_eq!(local_output("out", Runner::Hadoop), None);
+/// assert_eq!(local_output("file:///data/out", Runner::Hadoop), Some(PathBuf::from("/data/out")));
+/// assert_eq!(local_output("hdfs://nn/out", Runner::Spark), None);
+/// ```
+pub fn local_output(out: &str, runner: Runner) -> Option<std::path::PathBuf> {
+    let scheme = mr_core::input::listing::uri_scheme(out);
+    if runner == Runner::Hadoop && scheme != Some("file") {
+        return None;
+    }
+    let (fs, path) = file_system_and_path(out);
+    (fs.is_empty() && !path.is_empty()).then(|| std::path::PathBuf::from(path))
 }
 
 /// A path or URI cut into its file system (`hdfs://nn`; `""` for this

@@ -137,39 +137,7 @@ impl OutputDir {
                 )
             }));
         }
-        let lock_path = parent.join(format!(".{name}.mr-lock"));
-        let lock = match OwnerLock::claim(&lock_path).map_err(|e| {
-            if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
-                // Writable OUT, read-only parent: the usual surprise.
-                Error::OutputUnwritable(format!(
-                    "cannot write beside the output {} in {} ({e}): mr writes its lock file \
-                     and the new output next to it and renames it into place, so it needs \
-                     write permission on that directory; give an output inside a directory \
-                     you may write (-o {}/NAME)",
-                    printable_line(&dir.display().to_string()),
-                    printable_line(&parent.display().to_string()),
-                    printable_line(&dir.display().to_string()),
-                ))
-            } else if e.raw_os_error() == Some(rustix::io::Errno::NOLCK.raw_os_error()) {
-                Error::OutputUnwritable(format!(
-                    "cannot lock {} ({e}): its file system does not lock files (NFS without its \
-                     lock manager, rpc.statd and lockd), and mr locks beside an output so that \
-                     two runs never write it at once; give an output on a disk that locks (a \
-                     local one), or start the NFS client's locking",
-                    printable_line(&lock_path.display().to_string()),
-                ))
-            } else {
-                Error::io("locking the output", &lock_path, e)
-            }
-        })? {
-            Claim::Acquired(l) => l,
-            Claim::Held { pid } => {
-                return Err(Error::OutputBusy {
-                    path: dir.to_path_buf(),
-                    pid,
-                });
-            }
-        };
+        let lock = claim_output_lock(dir)?;
         let killed_commit = lock
             .previous_note()
             .and_then(|n| n.strip_prefix(COMMITTING))
@@ -436,6 +404,46 @@ impl Drop for OutputDir {
             // Only what this run created; the lock is released after.
             let _ = fs::remove_dir_all(&self.staging);
         }
+    }
+}
+
+/// Claims the output `dir` for this run: `PARENT/.NAME.mr-lock`, held until
+/// dropped, which every run writing `dir` takes first (a second one is
+/// refused, [`Error::OutputBusy`], and no run sweeps the staging directory
+/// of a live one). [`OutputDir`] takes it; so does a cluster run whose
+/// output is local (Spark's driver, Hadoop's `file:` output).
+pub fn claim_output_lock(dir: &Path) -> Result<OwnerLock> {
+    let (parent, name) = split_target(dir)?;
+    let lock_path = parent.join(format!(".{name}.mr-lock"));
+    match OwnerLock::claim(&lock_path).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
+            // Writable OUT, read-only parent: the usual surprise.
+            Error::OutputUnwritable(format!(
+                "cannot write beside the output {} in {} ({e}): mr writes its lock file \
+                 and the new output next to it and renames it into place, so it needs \
+                 write permission on that directory; give an output inside a directory \
+                 you may write (-o {}/NAME)",
+                printable_line(&dir.display().to_string()),
+                printable_line(&parent.display().to_string()),
+                printable_line(&dir.display().to_string()),
+            ))
+        } else if e.raw_os_error() == Some(rustix::io::Errno::NOLCK.raw_os_error()) {
+            Error::OutputUnwritable(format!(
+                "cannot lock {} ({e}): its file system does not lock files (NFS without its \
+                 lock manager, rpc.statd and lockd), and mr locks beside an output so that \
+                 two runs never write it at once; give an output on a disk that locks (a \
+                 local one), or start the NFS client's locking",
+                printable_line(&lock_path.display().to_string()),
+            ))
+        } else {
+            Error::io("locking the output", &lock_path, e)
+        }
+    })? {
+        Claim::Acquired(l) => Ok(l),
+        Claim::Held { pid } => Err(Error::OutputBusy {
+            path: dir.to_path_buf(),
+            pid,
+        }),
     }
 }
 
