@@ -49,12 +49,12 @@ fn repro02_task_mode_reads_no_config_file() {
     ));
     assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
     let skip = w.write("skip.toml", "[runners.local]\nskip_bad_records = true\n");
-    let o = w.mr_env_stdin(
-        &["run", "word_count", "--step-num", "0", "--mapper"],
+    w.write("bad.jsonl", "{\"page_url\": \"/a\"}\n{\"broken\n");
+    let o = w.mr_env(
+        &["run", "url_views", "-r", "emulate", "-i", "bad.jsonl", "-q"],
         &[("MR_CONF", skip.to_str().unwrap())],
-        b"0\ta\n",
     );
-    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     let o = mr(&w, &["run", "word_count", "--mapper", "-c", "skip.toml"]);
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("task mode"), "{}", stderr(&o));

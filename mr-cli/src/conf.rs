@@ -530,6 +530,11 @@ pub fn not_overridden(
         sm.get_many::<String>(id)
             .into_iter()
             .flatten()
+            // `--files a.tsv,b.tsv#lookup`: two files.
+            .flat_map(|s| match id {
+                "files" => s.split(',').collect(),
+                _ => vec![s.as_str()],
+            })
             .filter_map(|s| match id {
                 "files" => mr_core::options::parse_file_spec(s).ok().map(|(_, n)| n),
                 _ => s.split_once('=').map(|(k, _)| k.to_string()),
