@@ -1091,3 +1091,39 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
     let o = w.mr(&["run", "word_count", "-i", "in.txt", "-o", "out", "-q"]);
     assert_eq!(o.status.code(), Some(1), "output exists: {}", stderr(&o));
 }
+
+/// config probe /tmp/probe-conf repro 19: `$HADOOP_HOME` naming no directory
+/// is said so (the message asked to "set $HADOOP_HOME", which was set).
+#[test]
+fn a_hadoop_home_that_does_not_exist_is_named() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let o = Command::new(MR)
+        .args([
+            "run",
+            "word_count",
+            "-r",
+            "hadoop",
+            "-i",
+            "in.txt",
+            "-o",
+            "out",
+            "-q",
+        ])
+        .args(["--no-conf"])
+        .current_dir(w.dir.path())
+        .env("HADOOP_HOME", "/opt/hadoop-typo")
+        .env("PATH", "/usr/bin:/bin")
+        .env_remove("HADOOP_PREFIX")
+        .env_remove("HADOOP_INSTALL")
+        .env_remove("HADOOP_MAPRED_HOME")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("$HADOOP_HOME is /opt/hadoop-typo, which is not a directory"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -2,6 +2,8 @@
 //! section a runner, as mrjob.conf has them:
 //!
 //! ```toml
+//! include = "~/base.toml"
+//!
 //! [runners.local]
 //! jobs = 4
 //! cmdenv = { TZ = "UTC" }
@@ -12,46 +14,128 @@
 //! files = ["lookup.tsv#lookup"]
 //! ```
 //!
-//! A key is a `mr run` option's long name (dashes or underscores); a value
-//! is what the option takes (`true` for a switch), a list for a repeatable
-//! option, a table for `jobconf` and `cmdenv`. The file is `-c/--conf-path`,
-//! else `$MR_CONF` when set; `--no-conf` reads none. The command line wins
-//! over the file, and adds to its lists. In the value of an option that
-//! takes a path (`tmp_dir`, `hadoop_bin`, `files`, ...), a leading `~` is
-//! the home directory and `$NAME` or `${NAME}` an environment variable, as
-//! mrjob expands them (`tmp_dir = "/scratch/$USER"`); the shell does that
-//! on the command line, nobody in a file. An unset variable is an error
-//! (mrjob keeps its name, and a directory named `$USER` was made); `$$` is
-//! a `$` of the path itself.
+//! **Which file.** `-c/--conf-path FILE` (any form clap takes: `-cFILE`,
+//! `-c=FILE`, `-qc FILE`), else `$MR_CONF` when set (`~` and `$VAR` in it
+//! expanded); `--no-conf` reads none. Task mode (`--mapper`, `--combiner`,
+//! `--reducer`, as the emulator and Hadoop start tasks) reads none: the run
+//! that started the task applied the file already.
+//!
+//! **What it holds.** Top-level keys are `runners` (a table of sections, one
+//! per runner: `local`, `hadoop`, `spark`, `emulate`, `inline`) and
+//! `include` (a file or a list of files read first, their paths relative to
+//! the including file, `~` and `$VAR` expanded; the including file's values
+//! win, later includes win over earlier ones; a file including itself is
+//! refused). Anything else (`[runner.local]`, `[runners.locl]`) is an
+//! error naming the file and the key. An empty file, or a file without a
+//! section for the runner, gives nothing. `-r` chooses the runner (and so
+//! the section); `runner` in a section is refused.
+//!
+//! **Keys and values.** A key is a long name or alias of a `mr run` option,
+//! or of the job's own (`jobs`, `num_cores`, `output_dir`, `sample_size`;
+//! dashes or underscores). A switch takes `true` or `false` (`false`: not
+//! given); an option its value (a string or number); a repeatable option a
+//! list or one value; `jobconf` and `cmdenv` a table, nested tables joined
+//! by dots (`[runners.local.jobconf]` then `mapreduce.job.reduces = 2`).
+//! A value is checked as the command line's would be, and a bad one is
+//! said with the file and the key. In the value of an option that takes a
+//! path (`tmp_dir`, `hadoop_bin`, `files`, ...), a leading `~` is the home
+//! directory and `$NAME` or `${NAME}` an environment variable, as mrjob
+//! expands them (`tmp_dir = "/scratch/$USER"`); the shell does that on the
+//! command line, nobody in a file. An unset variable is an error (mrjob
+//! keeps its name, and a directory named `$USER` was made); `$$` is a `$`
+//! of the path itself.
+//!
+//! **Precedence** ([`not_overridden`], the one place that decides it): the
+//! command line wins. A file's value is dropped when the command line gives
+//! the same option under any of its names, or an option it conflicts with
+//! (`verbose` in the file, `-q` typed), or the same setting under another
+//! spelling (`partitions` and `-D mapreduce.job.reduces`). Lists: the
+//! command line's `jobconf`/`cmdenv` keys and `files` names replace the
+//! file's for that key or name, the rest is kept; inputs named on the
+//! command line replace the file's `input`.
 
-use anyhow::{Context as _, bail};
+use anyhow::{Context as _, anyhow, bail};
 use std::path::{Path, PathBuf};
 
-/// The config file to read for this command line, if any.
-pub fn conf_path(argv: &[String]) -> Option<PathBuf> {
-    let mut it = argv.iter().skip(2);
-    while let Some(a) = it.next() {
-        match a.as_str() {
-            "--no-conf" => return None,
-            "-c" | "--conf-path" => return it.next().map(PathBuf::from),
-            "--" => break,
-            _ => {
-                if let Some(p) = a.strip_prefix("--conf-path=") {
-                    return Some(PathBuf::from(p));
-                }
-            }
-        }
-    }
-    if argv.iter().any(|a| a == "--no-conf") {
-        return None;
-    }
-    std::env::var_os("MR_CONF")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
+/// The config file a command line reads, and what named it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConfFile {
+    /// The file, `~` and `$VAR` expanded.
+    pub path: PathBuf,
+    /// `-c/--conf-path` or `$MR_CONF`, for messages.
+    pub named_by: &'static str,
 }
 
-/// The arguments the file gives `runner`'s section, for the options that the
-/// command line does not set (`given(id)`) or that are lists.
+/// The config file for a parsed `mr run` (or `mr emulate-hadoop`) command
+/// line, `sm` its matches: `--no-conf`, else `-c`, else `$MR_CONF`. Task
+/// mode is the caller's to leave out.
+pub fn conf_file(sm: &clap::ArgMatches) -> anyhow::Result<Option<ConfFile>> {
+    if sm.get_flag("no_conf") {
+        return Ok(None);
+    }
+    if let Some(p) = sm.get_one::<PathBuf>("conf_path") {
+        return Ok(Some(ConfFile {
+            path: expand_home_path(p, "-c/--conf-path")?,
+            named_by: "-c/--conf-path",
+        }));
+    }
+    let Some(v) = std::env::var_os("MR_CONF").filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    let path = match v.to_str() {
+        Some(s) => PathBuf::from(
+            expand_path(s).with_context(|| format!("$MR_CONF={s:?} (the config file)"))?,
+        ),
+        None => PathBuf::from(v),
+    };
+    Ok(Some(ConfFile {
+        path,
+        named_by: "$MR_CONF",
+    }))
+}
+
+/// One value a config file gives `mr run`, as the argument it stands for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Setting {
+    /// The file it is in.
+    pub file: PathBuf,
+    /// Its key, in full: `runners.local.jobs`,
+    /// `runners.local.jobconf.mapreduce.job.reduces`.
+    pub key: String,
+    /// The clap id of the option.
+    pub id: String,
+    /// The argument: `--jobs=4`, `--quiet`, `--jobconf=a.b=1`.
+    pub arg: String,
+    /// For a repeatable option: whether it is one (its items add up).
+    pub list: bool,
+    /// For an item of `jobconf` or `cmdenv`, its KEY; of `files`, its NAME.
+    pub item: Option<String>,
+}
+
+impl Setting {
+    /// Where it comes from, for messages: `config file F, key K`.
+    pub fn origin(&self) -> String {
+        format!("config file {}, key {}", self.file.display(), self.key)
+    }
+}
+
+/// The valid top-level keys of a config file.
+const TOP_KEYS: [&str; 2] = ["runners", "include"];
+
+/// The runners' names, which are the sections a file may have.
+fn runner_names() -> Vec<String> {
+    use clap::ValueEnum as _;
+    crate::cluster::Runner::value_variants()
+        .iter()
+        .filter_map(|r| r.to_possible_value())
+        .map(|v| v.get_name().to_string())
+        .collect()
+}
+
+/// The settings the file (with what it includes) gives `runner`'s runs,
+/// checked against `run` (the `mr run` command, with the job's options):
+/// each key an option, each value of the option's kind. A later file's
+/// value replaces an earlier one's; lists add up.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
@@ -59,109 +143,499 @@ pub fn conf_path(argv: &[String]) -> Option<PathBuf> {
 /// std::fs::write(&f, "[runners.local]\njobs = 3\nquiet = true\njobconf = { \"a.b\" = \"1\" }\n").unwrap();
 /// let cmd = <mr_cli::args::Cli as clap::CommandFactory>::command();
 /// let run = cmd.find_subcommand("run").unwrap();
-/// let args = mr_cli::conf::args(&f, "local", run, |_| false).unwrap();
-/// assert_eq!(args, vec!["--jobconf", "a.b=1", "--jobs", "3", "--quiet"]);
+/// let conf = mr_cli::conf::ConfFile { path: f, named_by: "-c/--conf-path" };
+/// let s = mr_cli::conf::settings(&conf, "local", run).unwrap();
+/// let args: Vec<_> = s.iter().map(|s| s.arg.as_str()).collect();
+/// assert_eq!(args, vec!["--jobconf=a.b=1", "--jobs=3", "--quiet"]);
 /// ```
-pub fn args(
-    path: &Path,
+pub fn settings(
+    conf: &ConfFile,
     runner: &str,
     run: &clap::Command,
-    given: impl Fn(&str) -> bool,
-) -> anyhow::Result<Vec<String>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the config file {}", path.display()))?;
-    let doc: toml::Table = text
-        .parse()
-        .with_context(|| format!("parsing the config file {}", path.display()))?;
-    let Some(runners) = doc.get("runners") else {
+) -> anyhow::Result<Vec<Setting>> {
+    if !conf.path.exists() {
         bail!(
-            "config file {}: no [runners.NAME] section (e.g. [runners.local])",
-            path.display()
+            "the config file {} (named by {}) does not exist: fix the path{}",
+            conf.path.display(),
+            conf.named_by,
+            if conf.named_by == "$MR_CONF" {
+                ", unset $MR_CONF, or pass --no-conf"
+            } else {
+                ""
+            }
         );
-    };
-    let Some(section) = runners.get(runner) else {
-        return Ok(Vec::new());
-    };
-    let Some(section) = section.as_table() else {
-        bail!(
-            "config file {}: runners.{runner} is not a table",
-            path.display()
-        );
-    };
-    let mut out = Vec::new();
-    for (key, value) in section {
-        let long = key.replace('_', "-");
-        let Some(arg) = run
-            .get_arguments()
-            .find(|a| a.get_long() == Some(long.as_str()))
-        else {
+    }
+    let mut files = Vec::new();
+    load(&conf.path, &mut Vec::new(), &mut files)?;
+    let mut out: Vec<Setting> = Vec::new();
+    for (file, runners) in files {
+        let Some(section) = runners.get(runner) else {
+            continue;
+        };
+        let Some(section) = section.as_table() else {
             bail!(
-                "config file {}: [runners.{runner}] {key} is not an option of mr run",
-                path.display()
+                "config file {}: runners.{runner} must be a table ([runners.{runner}])",
+                file.display()
             );
         };
-        if matches!(long.as_str(), "conf-path" | "no-conf") {
-            bail!(
-                "config file {}: {key} cannot be set in a config file",
-                path.display()
-            );
+        let mut this: Vec<Setting> = Vec::new();
+        for (key, value) in section {
+            let s = key_settings(&file, runner, key, value, run)?;
+            if let Some(new) = s.first()
+                && let Some(old) = this.iter().find(|t| t.id == new.id && t.key != new.key)
+            {
+                bail!(
+                    "config file {}: {} and {} are one option: keep one",
+                    file.display(),
+                    old.key,
+                    new.key
+                );
+            }
+            this.extend(s);
         }
-        let id = arg.get_id().as_str();
-        let list = matches!(arg.get_action(), clap::ArgAction::Append);
-        if given(id) && !list {
-            continue; // the command line wins
-        }
-        let flag = format!("--{long}");
-        let is_path = arg.get_value_names().is_some_and(|names| {
-            names.iter().any(|n| {
-                ["PATH", "DIR", "FILE", "JAR", "INPUT"]
-                    .iter()
-                    .any(|p| n.as_str().starts_with(p))
-            })
+        // A later file's value replaces an earlier one's, by option (or by
+        // KEY / NAME for keyed lists); other list items add up.
+        out.retain(|o| {
+            !this
+                .iter()
+                .any(|t| t.id == o.id && (!o.list || (o.item.is_some() && t.item == o.item)))
         });
-        let scalar = |v: &toml::Value| -> anyhow::Result<String> {
-            Ok(match v {
-                toml::Value::String(s) if is_path => expand_path(s).with_context(|| {
-                    format!(
-                        "config file {}: [runners.{runner}] {key} = {s:?}",
-                        path.display()
-                    )
-                })?,
-                toml::Value::String(s) => s.clone(),
-                toml::Value::Integer(i) => i.to_string(),
-                toml::Value::Float(f) => f.to_string(),
-                toml::Value::Boolean(b) => b.to_string(),
-                other => bail!(
-                    "config file {}: [runners.{runner}] {key} = {other}: expected a string or number",
-                    path.display()
-                ),
-            })
-        };
-        match value {
-            toml::Value::Boolean(b) if matches!(arg.get_action(), clap::ArgAction::SetTrue) => {
-                if *b {
-                    out.push(flag);
-                }
-            }
-            toml::Value::Table(t) if list => {
-                for (k, v) in t {
-                    out.push(flag.clone());
-                    out.push(format!("{k}={}", scalar(v)?));
-                }
-            }
-            toml::Value::Array(items) if list => {
-                for v in items {
-                    out.push(flag.clone());
-                    out.push(scalar(v)?);
-                }
-            }
-            v => {
-                out.push(flag);
-                out.push(scalar(v)?);
-            }
-        }
+        out.extend(this);
     }
     Ok(out)
+}
+
+/// Reads `path` and, first, what it includes, into `out` (in order: the
+/// earliest the weakest); `within` is the chain of files including it.
+fn load(
+    path: &Path,
+    within: &mut Vec<PathBuf>,
+    out: &mut Vec<(PathBuf, toml::Table)>,
+) -> anyhow::Result<()> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("reading the config file {}", path.display()))?;
+    let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if within.contains(&canon) {
+        bail!(
+            "config file {} includes itself (through {}): remove one include",
+            path.display(),
+            within
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(" -> ")
+        );
+    }
+    let doc = parse(path, &text)?;
+    for key in doc.keys() {
+        if !TOP_KEYS.contains(&key.as_str()) {
+            let hint = match crate::closest(key, &TOP_KEYS) {
+                Some(k) => format!(" (did you mean {k}?)"),
+                None => String::new(),
+            };
+            bail!(
+                "config file {}: unknown key {key}{hint}; a config file holds [runners.NAME] \
+                 sections (NAME: {}) and include = \"FILE\"",
+                path.display(),
+                runner_names().join(", ")
+            );
+        }
+    }
+    within.push(canon);
+    if let Some(inc) = doc.get("include") {
+        let list: Vec<&toml::Value> = match inc {
+            toml::Value::Array(a) => a.iter().collect(),
+            v => vec![v],
+        };
+        for v in list {
+            let Some(s) = v.as_str() else {
+                bail!(
+                    "config file {}: include = {v}: give a file name or a list of them",
+                    path.display()
+                );
+            };
+            let at = || format!("config file {}, include {s:?}", path.display());
+            let expanded = expand_path(s).with_context(at)?;
+            let dir = path.parent().unwrap_or(Path::new(""));
+            let included = dir.join(expanded);
+            if !included.exists() {
+                bail!("{}: {} does not exist", at(), included.display());
+            }
+            load(&included, within, out)?;
+        }
+    }
+    within.pop();
+    let runners = match doc.get("runners") {
+        None => toml::Table::new(),
+        Some(toml::Value::Table(t)) => t.clone(),
+        Some(_) => bail!(
+            "config file {}: runners must be a table of sections ([runners.local], ...)",
+            path.display()
+        ),
+    };
+    let names = runner_names();
+    for name in runners.keys() {
+        if !names.contains(name) {
+            let known: Vec<&str> = names.iter().map(String::as_str).collect();
+            let hint = match crate::closest(name, &known) {
+                Some(k) => format!(" (did you mean runners.{k}?)"),
+                None => String::new(),
+            };
+            bail!(
+                "config file {}: unknown runner section runners.{name}{hint}; the runners are {}",
+                path.display(),
+                names.join(", ")
+            );
+        }
+    }
+    out.push((path.to_path_buf(), runners));
+    Ok(())
+}
+
+/// The file parsed as TOML; a file that does not parse and looks like an
+/// mrjob.conf (YAML or JSON) is said to be one.
+fn parse(path: &Path, text: &str) -> anyhow::Result<toml::Table> {
+    let e = match text.parse::<toml::Table>() {
+        Ok(doc) => return Ok(doc),
+        Err(e) => e,
+    };
+    let ext = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    let mrjob_like = matches!(ext, "yaml" | "yml" | "json")
+        || text.trim_start().starts_with('{')
+        || text.lines().any(|l| l.trim_end() == "runners:");
+    if mrjob_like {
+        bail!(
+            "config file {}: it is not TOML (it looks like an mrjob.conf, YAML or JSON): mr \
+             reads its config file as TOML, where mrjob's `runners: local: num_cores: 4` is a \
+             line `[runners.local]` and below it `num_cores = 4` (see docs/from-mrjob.md)",
+            path.display()
+        );
+    }
+    Err(anyhow!(e).context(format!("parsing the config file {} (TOML)", path.display())))
+}
+
+/// The clap ids that a config file cannot set, and why.
+fn not_in_a_file(id: &str) -> Option<&'static str> {
+    Some(match id {
+        "conf_path" | "no_conf" => "a config file does not name another: use include = \"FILE\"",
+        "runner" => {
+            "the runner is chosen on the command line (-r hadoop), and each runner reads its \
+             own section: put settings for -r hadoop under [runners.hadoop]"
+        }
+        "mapper" | "combiner" | "reducer" | "step_num" => {
+            "task mode's options are given by the runner that starts a task, never by a config \
+             file"
+        }
+        _ => return None,
+    })
+}
+
+/// The settings of `key = value` in `runner`'s section of `file`.
+fn key_settings(
+    file: &Path,
+    runner: &str,
+    key: &str,
+    value: &toml::Value,
+    run: &clap::Command,
+) -> anyhow::Result<Vec<Setting>> {
+    let full = format!("runners.{runner}.{key}");
+    let origin = format!("config file {}, key {full}", file.display());
+    let dashed = key.replace('_', "-");
+    let names = |a: &clap::Arg| -> Vec<String> {
+        let mut n: Vec<String> = a.get_long().map(str::to_string).into_iter().collect();
+        n.extend(
+            a.get_all_aliases()
+                .unwrap_or_default()
+                .into_iter()
+                .map(str::to_string),
+        );
+        n
+    };
+    let Some(arg) = run
+        .get_arguments()
+        .find(|a| names(a).iter().any(|n| *n == key || *n == dashed))
+    else {
+        let all: Vec<String> = run.get_arguments().flat_map(names).collect();
+        let all: Vec<&str> = all.iter().map(String::as_str).collect();
+        let hint = match crate::closest(&dashed, &all) {
+            Some(k) => format!(" (did you mean {}?)", k.replace('-', "_")),
+            None => String::new(),
+        };
+        bail!(
+            "{origin}: {key} is not an option of mr run{hint}; the keys are mr run's long \
+             option names (mr run --help) and the job's own (mr run JOB --help)"
+        );
+    };
+    let id = arg.get_id().as_str().to_string();
+    if let Some(why) = not_in_a_file(&id) {
+        bail!("{origin}: {key} cannot be set in a config file: {why}");
+    }
+    let long = arg.get_long().unwrap_or(key).to_string();
+    let action = arg.get_action();
+    let list = matches!(action, clap::ArgAction::Append);
+    let value_names: Vec<String> = arg
+        .get_value_names()
+        .unwrap_or_default()
+        .iter()
+        .map(|n| n.to_string())
+        .collect();
+    let keyed = value_names.iter().any(|n| n == "KEY=VALUE");
+    let is_path = value_names.iter().any(|n| {
+        ["PATH", "DIR", "FILE", "JAR", "INPUT"]
+            .iter()
+            .any(|p| n.starts_with(p))
+    });
+    let setting = |key: String, arg: String, item: Option<String>| Setting {
+        file: file.to_path_buf(),
+        key,
+        id: id.clone(),
+        arg,
+        list,
+        item,
+    };
+    if matches!(action, clap::ArgAction::SetTrue | clap::ArgAction::Count) {
+        return match value {
+            toml::Value::Boolean(true) => Ok(vec![setting(full, format!("--{long}"), None)]),
+            toml::Value::Boolean(false) => Ok(Vec::new()),
+            other => bail!(
+                "{origin}: {key} is a switch: give it true or false (a TOML boolean, without \
+                 quotes), not {other}"
+            ),
+        };
+    }
+    let scalar = |at: &str, v: &toml::Value| -> anyhow::Result<String> {
+        let at = || format!("config file {}, key {at} = {v}", file.display());
+        let s = match v {
+            toml::Value::String(s) if is_path => expand_path(s).with_context(at)?,
+            toml::Value::String(s) => s.clone(),
+            toml::Value::Integer(i) => i.to_string(),
+            toml::Value::Float(f) => f.to_string(),
+            toml::Value::Boolean(b) => b.to_string(),
+            toml::Value::Datetime(d) => d.to_string(),
+            toml::Value::Array(_) | toml::Value::Table(_) => {
+                bail!("{}: expected a string or a number", at())
+            }
+        };
+        if s.contains('\0') {
+            bail!(
+                "{}: the value holds a NUL character (\\u0000), which no option, path or \
+                 environment variable can hold: remove it",
+                at()
+            );
+        }
+        Ok(s)
+    };
+    // The KEY of a `KEY=VALUE` item, the NAME of a `files` item.
+    let item_of = |s: &str| -> Option<String> {
+        if keyed {
+            s.split_once('=').map(|(k, _)| k.to_string())
+        } else if id == "files" && !s.contains(',') {
+            mr_core::options::parse_file_spec(s)
+                .ok()
+                .map(|(_, name)| name)
+        } else {
+            None
+        }
+    };
+    match value {
+        toml::Value::Table(t) if keyed => {
+            let mut flat = Vec::new();
+            flatten("", t, &mut flat);
+            flat.into_iter()
+                .map(|(k, v)| {
+                    let at = format!("{full}.{k}");
+                    if k.contains('=') {
+                        bail!(
+                            "config file {}, key {at}: a {key} key cannot hold '='",
+                            file.display()
+                        );
+                    }
+                    let v = scalar(&at, v)?;
+                    Ok(setting(at, format!("--{long}={k}={v}"), Some(k)))
+                })
+                .collect()
+        }
+        toml::Value::Array(items) if list => items
+            .iter()
+            .map(|v| {
+                let s = scalar(&full, v)?;
+                Ok(setting(full.clone(), format!("--{long}={s}"), item_of(&s)))
+            })
+            .collect(),
+        toml::Value::Table(_) => bail!(
+            "{origin}: {key} takes a value{}, not a table",
+            if list { " or a list" } else { "" }
+        ),
+        toml::Value::Array(_) => bail!("{origin}: {key} takes one value, not a list"),
+        v => {
+            let s = scalar(&full, v)?;
+            let item = if list { item_of(&s) } else { None };
+            Ok(vec![setting(full, format!("--{long}={s}"), item)])
+        }
+    }
+}
+
+/// The leaves of a table of `jobconf` or `cmdenv`, nested tables joined by
+/// dots: TOML reads `mapreduce.job.reduces = 2` as three tables.
+fn flatten<'a>(prefix: &str, t: &'a toml::Table, out: &mut Vec<(String, &'a toml::Value)>) {
+    for (k, v) in t {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            toml::Value::Table(inner) => flatten(&key, inner, out),
+            v => out.push((key, v)),
+        }
+    }
+}
+
+/// The settings that the command line (`sm`, the matches of `run` on the
+/// command line alone) leaves standing: the one place that decides which
+/// wins. See the module docs.
+pub fn not_overridden(
+    settings: Vec<Setting>,
+    run: &clap::Command,
+    sm: &clap::ArgMatches,
+) -> Vec<Setting> {
+    use clap::parser::ValueSource;
+    let given = |id: &str| {
+        run.get_arguments().any(|a| a.get_id() == id)
+            && sm.value_source(id) == Some(ValueSource::CommandLine)
+    };
+    let typed: Vec<&clap::Arg> = run
+        .get_arguments()
+        .filter(|a| given(a.get_id().as_str()))
+        .collect();
+    let conflict = |id: &str| {
+        let Some(arg) = run.get_arguments().find(|a| a.get_id() == id) else {
+            return false;
+        };
+        typed.iter().any(|t| {
+            run.get_arg_conflicts_with(arg)
+                .iter()
+                .any(|c| c.get_id() == t.get_id())
+                || run
+                    .get_arg_conflicts_with(t)
+                    .iter()
+                    .any(|c| c.get_id() == arg.get_id())
+        })
+    };
+    // The items (KEY or NAME) the command line gives a keyed list.
+    let typed_items = |id: &str| -> Vec<String> {
+        if !given(id) {
+            return Vec::new();
+        }
+        sm.get_many::<String>(id)
+            .into_iter()
+            .flatten()
+            // `--files a.tsv,b.tsv#lookup`: two files.
+            .flat_map(|s| match id {
+                "files" => s.split(',').collect(),
+                _ => vec![s.as_str()],
+            })
+            .filter_map(|s| match id {
+                "files" => mr_core::options::parse_file_spec(s).ok().map(|(_, n)| n),
+                _ => s.split_once('=').map(|(k, _)| k.to_string()),
+            })
+            .collect()
+    };
+    let jobconf = typed_items("jobconf");
+    settings
+        .into_iter()
+        .filter(|s| {
+            if conflict(&s.id) {
+                return false;
+            }
+            match (s.id.as_str(), &s.item) {
+                // One setting, two spellings: -D mapreduce.job.reduces=N
+                // typed beats the file's partitions.
+                ("partitions", _) => {
+                    !given("partitions")
+                        && !jobconf
+                            .iter()
+                            .any(|k| crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str()))
+                }
+                // Inputs named on the command line replace the file's.
+                ("inputs", _) => !given("inputs") && !given("positional_inputs"),
+                (id, Some(item)) => !typed_items(id).contains(item),
+                (id, None) => s.list || !given(id),
+            }
+        })
+        .collect()
+}
+
+/// A command-line value with a leading `~` (alone or before `/`) as
+/// `$HOME`, as mrjob expands its path options: the shell does not expand it
+/// after `=` (`--tmp-dir=~/scratch`), and a directory named `~` would be
+/// made. `$VAR` is left alone (the shell saw it); so is `~user`.
+///
+/// ```
+/// let home = std::env::var("HOME").unwrap();
+/// assert_eq!(mr_cli::conf::expand_home("~/s", "--tmp-dir").unwrap(), format!("{home}/s"));
+/// assert_eq!(mr_cli::conf::expand_home("a/~/$X", "--tmp-dir").unwrap(), "a/~/$X");
+/// ```
+pub fn expand_home(value: &str, flag: &str) -> anyhow::Result<String> {
+    match value.strip_prefix('~') {
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            let home = std::env::var("HOME")
+                .ok()
+                .filter(|h| !h.is_empty())
+                .ok_or_else(|| {
+                    anyhow!("{flag} {value}: $HOME is not set, so ~ cannot be expanded: give the full path")
+                })?;
+            Ok(format!("{home}{rest}"))
+        }
+        _ => Ok(value.to_string()),
+    }
+}
+
+/// [`expand_home`] for a path (one that is not UTF-8 is left as it is).
+pub fn expand_home_path(path: &Path, flag: &str) -> anyhow::Result<PathBuf> {
+    match path.to_str() {
+        Some(s) => expand_home(s, flag).map(PathBuf::from),
+        None => Ok(path.to_path_buf()),
+    }
+}
+
+/// [`expand_home`] on every option of `a` that takes a path, and on the
+/// job's file options (`file_options`, by name).
+pub fn expand_home_in_args(
+    a: &mut crate::args::RunArgs,
+    file_options: &[String],
+) -> anyhow::Result<()> {
+    for (flag, p) in [
+        ("--output", &mut a.output),
+        ("--tmp-dir", &mut a.tmp_dir),
+        ("--report", &mut a.report),
+        ("--dictionaries", &mut a.dictionaries),
+        ("--dictionary-store", &mut a.dictionary_store),
+        ("--hadoop-bin", &mut a.hadoop_bin),
+        ("--hadoop-streaming-jar", &mut a.hadoop_streaming_jar),
+        ("--spark-submit", &mut a.spark_submit),
+        ("--conf-path", &mut a.conf_path),
+    ] {
+        if let Some(path) = p {
+            *path = expand_home_path(path, flag)?;
+        }
+    }
+    for i in a.inputs.iter_mut().chain(a.positional_inputs.iter_mut()) {
+        *i = expand_home(i, "--input")?;
+    }
+    for f in a.files.iter_mut() {
+        *f = f
+            .split(',')
+            .map(|piece| expand_home(piece, "--files"))
+            .collect::<anyhow::Result<Vec<_>>>()?
+            .join(",");
+    }
+    for name in file_options {
+        if let Some(v) = a.job_options.get_mut(name) {
+            *v = expand_home(v, &format!("--{name}"))?;
+        }
+    }
+    Ok(())
 }
 
 /// `path` with a leading `~` (alone or before `/`) as `$HOME`, and each
@@ -222,4 +696,239 @@ pub fn expand_path(path: &str) -> anyhow::Result<String> {
         while chars.next_if(|&(j, _)| j <= i + len).is_some() {}
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `mr run`'s command, as parsing sees it.
+    fn run_cmd() -> clap::Command {
+        let cmd = <crate::args::Cli as clap::CommandFactory>::command();
+        cmd.find_subcommand("run").cloned().unwrap()
+    }
+
+    /// The arguments `text` gives `runner`, or the error's text.
+    fn args_of(text: &str, runner: &str) -> Result<Vec<String>, String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mr.toml");
+        std::fs::write(&path, text).unwrap();
+        let conf = ConfFile {
+            path,
+            named_by: "-c/--conf-path",
+        };
+        settings(&conf, runner, &run_cmd())
+            .map(|s| s.into_iter().map(|s| s.arg).collect())
+            .map_err(|e| format!("{e:#}"))
+    }
+
+    /// The settings of `text` that `typed` (a `mr run` command line) leaves.
+    fn kept(text: &str, typed: &[&str]) -> Vec<String> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mr.toml");
+        std::fs::write(&path, text).unwrap();
+        let conf = ConfFile {
+            path,
+            named_by: "-c/--conf-path",
+        };
+        let run = run_cmd();
+        let s = settings(&conf, "local", &run).unwrap();
+        let argv = [&["run"][..], typed, &["word_count"]].concat();
+        let sm = run.clone().try_get_matches_from(argv).unwrap();
+        not_overridden(s, &run, &sm)
+            .into_iter()
+            .map(|s| s.arg)
+            .collect()
+    }
+
+    #[test]
+    fn empty_and_commented_files_give_nothing() {
+        assert_eq!(args_of("", "local"), Ok(vec![]));
+        assert_eq!(
+            args_of("# [runners.local]\n# jobs = 4\n", "local"),
+            Ok(vec![])
+        );
+        assert_eq!(args_of("[runners.hadoop]\njobs = 4\n", "local"), Ok(vec![]));
+    }
+
+    #[test]
+    fn unknown_sections_and_keys_are_refused() {
+        let e = args_of("[runners.locl]\njobs = 1\n", "local").unwrap_err();
+        assert!(
+            e.contains("runners.locl (did you mean runners.local?)"),
+            "{e}"
+        );
+        assert!(e.contains("local, inline, hadoop, spark, emulate"), "{e}");
+        let e = args_of("[runner.local]\njobs = 1\n", "local").unwrap_err();
+        assert!(
+            e.contains("unknown key runner (did you mean runners?)"),
+            "{e}"
+        );
+        let e = args_of("[runners.local]\njbos = 1\n", "local").unwrap_err();
+        assert!(
+            e.contains("key runners.local.jbos") && e.contains("did you mean jobs?"),
+            "{e}"
+        );
+        let e = args_of("[runners.local]\nrunner = \"hadoop\"\n", "local").unwrap_err();
+        assert!(e.contains("[runners.hadoop]"), "{e}");
+        let e = args_of("[runners.local]\nmapper = true\n", "local").unwrap_err();
+        assert!(e.contains("task mode"), "{e}");
+    }
+
+    #[test]
+    fn a_switch_takes_a_boolean() {
+        assert_eq!(
+            args_of("[runners.local]\nquiet = true\n", "local"),
+            Ok(vec!["--quiet".into()])
+        );
+        assert_eq!(
+            args_of("[runners.local]\nquiet = false\n", "local"),
+            Ok(vec![])
+        );
+        for v in ["\"false\"", "1", "\"true\""] {
+            let e = args_of(&format!("[runners.local]\nquiet = {v}\n"), "local").unwrap_err();
+            assert!(
+                e.contains("key runners.local.quiet") && e.contains("true or false"),
+                "{e}"
+            );
+        }
+    }
+
+    #[test]
+    fn aliases_and_nested_jobconf() {
+        assert_eq!(
+            args_of(
+                "[runners.local]\nnum_cores = 2\nnum-reducers = 3\noutput_dir = \"o\"\n",
+                "local"
+            ),
+            Ok(vec![
+                "--partitions=3".into(),
+                "--jobs=2".into(),
+                "--output=o".into()
+            ])
+        );
+        assert_eq!(
+            args_of(
+                "[runners.local.jobconf]\nmapreduce.job.reduces = 2\n\"a.b\" = \"x\"\n",
+                "local"
+            ),
+            Ok(vec![
+                "--jobconf=a.b=x".into(),
+                "--jobconf=mapreduce.job.reduces=2".into()
+            ])
+        );
+        let e = args_of("[runners.local]\njobs = 1\nnum_cores = 2\n", "local").unwrap_err();
+        assert!(e.contains("are one option"), "{e}");
+        // A negative number is a value, not an option.
+        assert_eq!(
+            args_of("[runners.local]\njobs = -1\n", "local"),
+            Ok(vec!["--jobs=-1".into()])
+        );
+    }
+
+    #[test]
+    fn a_nul_is_refused_naming_the_key() {
+        let e = args_of("[runners.local]\ncmdenv = { A = \"x\\u0000y\" }\n", "local").unwrap_err();
+        assert!(
+            e.contains("key runners.local.cmdenv.A") && e.contains("NUL"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn includes_are_read_first_relative_to_the_including_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("sub")).unwrap();
+        std::fs::write(
+            dir.path().join("sub/base.toml"),
+            "[runners.local]\njobs = 2\nquiet = true\ncmdenv = { A = \"1\", B = \"1\" }\n",
+        )
+        .unwrap();
+        let top = dir.path().join("sub/top.toml");
+        std::fs::write(
+            &top,
+            "include = [\"base.toml\"]\n[runners.local]\njobs = 1\ncmdenv = { A = \"2\" }\n",
+        )
+        .unwrap();
+        let conf = ConfFile {
+            path: top,
+            named_by: "-c/--conf-path",
+        };
+        let args: Vec<String> = settings(&conf, "local", &run_cmd())
+            .unwrap()
+            .into_iter()
+            .map(|s| s.arg)
+            .collect();
+        assert_eq!(
+            args,
+            ["--cmdenv=B=1", "--quiet", "--cmdenv=A=2", "--jobs=1"]
+        );
+        let looped = dir.path().join("a.toml");
+        std::fs::write(&looped, "include = \"b.toml\"\n").unwrap();
+        std::fs::write(dir.path().join("b.toml"), "include = \"a.toml\"\n").unwrap();
+        let conf = ConfFile {
+            path: looped,
+            named_by: "-c/--conf-path",
+        };
+        let e = format!("{:#}", settings(&conf, "local", &run_cmd()).unwrap_err());
+        assert!(e.contains("includes itself"), "{e}");
+    }
+
+    #[test]
+    fn yaml_and_json_are_said_to_be_mrjob_confs() {
+        let e = args_of("runners:\n  local:\n    jobs: 2\n", "local").unwrap_err();
+        assert!(
+            e.contains("not TOML") && e.contains("[runners.local]"),
+            "{e}"
+        );
+        let e = args_of("{\"runners\": {}}\n", "local").unwrap_err();
+        assert!(e.contains("not TOML"), "{e}");
+    }
+
+    #[test]
+    fn the_command_line_wins() {
+        let text = "[runners.local]\njobs = 2\nverbose = true\npartitions = 2\n\
+                    cmdenv = { A = \"1\", B = \"1\" }\nfiles = [\"x.tsv#lookup\", \"y.tsv\"]\ninput = [\"in\"]\n";
+        assert_eq!(
+            kept(
+                text,
+                &[
+                    "-j",
+                    "3",
+                    "-q",
+                    "-D",
+                    "mapreduce.job.reduces=5",
+                    "--cmdenv",
+                    "A=2"
+                ]
+            ),
+            [
+                "--cmdenv=B=1",
+                "--files=x.tsv#lookup",
+                "--files=y.tsv",
+                "--input=in"
+            ]
+        );
+        assert_eq!(
+            kept(
+                text,
+                &["--num-cores", "3", "--files", "z.tsv#lookup", "-i", "other"]
+            ),
+            [
+                "--cmdenv=A=1",
+                "--cmdenv=B=1",
+                "--files=y.tsv",
+                "--partitions=2",
+                "--verbose"
+            ]
+        );
+    }
+
+    #[test]
+    fn home_on_the_command_line() {
+        let home = std::env::var("HOME").unwrap();
+        assert_eq!(expand_home("~", "-o").unwrap(), home);
+        assert_eq!(expand_home("~x/y", "-o").unwrap(), "~x/y");
+        assert_eq!(expand_home("$HOME/y", "-o").unwrap(), "$HOME/y");
+    }
 }

@@ -422,6 +422,9 @@ pub fn parse_cli(
     use clap::FromArgMatches;
     let argv = cluster::expand_hex_args(argv)?;
     let mut cmd = base.clone();
+    // `cmd` without the job's required options, for the parse before the
+    // config file is read (which may give them).
+    let mut lenient = base.clone();
     let mut job_opts = None;
     if let Some((sub, name)) = job_args::job_name(&base, &argv) {
         match registry.resolve(&name) {
@@ -431,7 +434,10 @@ pub fn parse_cli(
                     job_args::check_options(run, job.name(), &opts)?;
                 }
                 let extra = job_args::clap_args(job.name(), &opts);
+                let relaxed: Vec<clap::Arg> =
+                    extra.iter().map(|a| a.clone().required(false)).collect();
                 cmd = cmd.mut_subcommand(&sub, |c| c.args(extra));
+                lenient = lenient.mut_subcommand(&sub, |c| c.args(relaxed));
                 job_opts = Some((sub, opts));
             }
             // An unknown job is said first, not as one of its options that
@@ -457,38 +463,45 @@ pub fn parse_cli(
             }
         }
     }
-    let mut matches = cmd.clone().try_get_matches_from(&argv)?;
-    if let Some(sm) = matches.subcommand_matches("emulate-hadoop") {
+    // The command line alone; a job option it leaves out may come from the
+    // config file (help and other errors are the strict command's).
+    let first = match cmd.clone().try_get_matches_from(&argv) {
+        Ok(m) => m,
+        Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
+            lenient.clone().try_get_matches_from(&argv)?
+        }
+        Err(e) => return Err(e.into()),
+    };
+    if let Some(sm) = first.subcommand_matches("emulate-hadoop") {
         args::refuse_for_emulate_hadoop(sm)?;
     }
-    // A config file: its values for options the command line leaves unset,
-    // placed before the command line's own (which win). Its sections are
-    // runners' (`[runners.local]`): it sets `mr run`'s options, not those of
-    // `mr check` (which draws its own settings) or `mr gen`.
-    if let (Some(path), Some((sub @ ("run" | "emulate-hadoop"), sm))) =
-        (conf::conf_path(&argv), matches.subcommand())
-        && let Some(run) = cmd.find_subcommand(sub)
-    {
-        // `mr emulate-hadoop` is `mr run -r emulate`: its section too.
-        let runner = match sub {
-            "emulate-hadoop" => cluster::Runner::Emulate,
-            _ => sm
-                .get_one::<cluster::Runner>("runner")
-                .copied()
-                .unwrap_or_default(),
-        };
-        let runner = clap::ValueEnum::to_possible_value(&runner)
-            .map(|v| v.get_name().to_string())
-            .unwrap_or_default();
-        let given = |id: &str| sm.value_source(id) == Some(clap::parser::ValueSource::CommandLine);
-        let extra = conf::args(&path, &runner, run, given)?;
-        if !extra.is_empty() {
-            let mut full = argv[..2].to_vec();
-            full.extend(extra);
-            full.extend(argv[2..].iter().cloned());
-            matches = cmd.try_get_matches_from(&full)?;
+    let settings = conf_settings(&first, &cmd, &lenient, &argv)?;
+    let matches = if settings.is_empty() {
+        cmd.try_get_matches_from(&argv)?
+    } else {
+        // The file's values before the command line's.
+        let mut full = argv[..2].to_vec();
+        full.extend(settings.iter().map(|s| s.arg.clone()));
+        full.extend(argv[2..].iter().cloned());
+        match cmd.clone().try_get_matches_from(&full) {
+            Ok(m) => m,
+            Err(e) => {
+                // The command line's own fault is said as clap says it;
+                // one of the file's values together with others, with the
+                // file.
+                cmd.try_get_matches_from(&argv)?;
+                let files: std::collections::BTreeSet<String> = settings
+                    .iter()
+                    .map(|s| s.file.display().to_string())
+                    .collect();
+                return Err(ParseError::Other(anyhow::anyhow!(
+                    "with the values of the config file {}: {}",
+                    files.into_iter().collect::<Vec<_>>().join(", "),
+                    clap_message(&e)
+                )));
+            }
         }
-    }
+    };
     let mut cli = Cli::from_arg_matches(&matches)?;
     if let Some((sub, opts)) = job_opts {
         match (matches.subcommand_matches(&sub), &mut cli.command) {
@@ -499,7 +512,99 @@ pub fn parse_cli(
             _ => {}
         }
     }
+    if let Command::Run(a) | Command::EmulateHadoop(a) = &mut cli.command {
+        let file_options: Vec<String> = registry
+            .resolve(&a.job)
+            .map(|job| {
+                job.options()
+                    .into_iter()
+                    .filter(|o| o.kind == mr_core::OptionKind::File)
+                    .map(|o| o.name)
+                    .collect()
+            })
+            .unwrap_or_default();
+        conf::expand_home_in_args(a, &file_options)?;
+    }
     Ok(cli)
+}
+
+/// The first line of clap's message, without its `error: `.
+fn clap_message(e: &clap::Error) -> String {
+    let text = e.render().to_string();
+    let line = text.lines().next().unwrap_or_default();
+    line.strip_prefix("error: ").unwrap_or(line).to_string()
+}
+
+/// The config file's values that a `mr run` (or `mr emulate-hadoop`)
+/// command line leaves standing (see [`conf`]), each checked on its own
+/// as the command line's would be, a bad one said with its file and key.
+/// `first` is the command line parsed alone; `cmd` has the job's options,
+/// `lenient` the same without their being required.
+fn conf_settings(
+    first: &clap::ArgMatches,
+    cmd: &clap::Command,
+    lenient: &clap::Command,
+    argv: &[String],
+) -> Result<Vec<conf::Setting>, ParseError> {
+    use anyhow::Context as _;
+    use clap::FromArgMatches;
+    let Some((sub @ ("run" | "emulate-hadoop"), sm)) = first.subcommand() else {
+        return Ok(Vec::new());
+    };
+    let Some(run) = cmd.find_subcommand(sub) else {
+        return Ok(Vec::new());
+    };
+    // Task mode reads no file: the run that started the task applied it
+    // already (and on a cluster $MR_CONF is not there).
+    if ["mapper", "combiner", "reducer"]
+        .iter()
+        .any(|id| sm.get_flag(id))
+    {
+        if sm.value_source("conf_path") == Some(clap::parser::ValueSource::CommandLine) {
+            return Err(ParseError::Other(anyhow::Error::new(UsageError(
+                "task mode (--mapper, --combiner, --reducer) reads no config file: the run \
+                 that started the task applied it; drop -c/--conf-path"
+                    .into(),
+            ))));
+        }
+        return Ok(Vec::new());
+    }
+    let Some(file) = conf::conf_file(sm)? else {
+        return Ok(Vec::new());
+    };
+    // `mr emulate-hadoop` is `mr run -r emulate`: its section too.
+    let runner = match sub {
+        "emulate-hadoop" => cluster::Runner::Emulate,
+        _ => sm
+            .get_one::<cluster::Runner>("runner")
+            .copied()
+            .unwrap_or_default(),
+    };
+    let runner = clap::ValueEnum::to_possible_value(&runner)
+        .map(|v| v.get_name().to_string())
+        .unwrap_or_default();
+    let settings = conf::settings(&file, &runner, run)?;
+    let settings = conf::not_overridden(settings, run, sm);
+    let job = sm.get_one::<String>("job").cloned().unwrap_or_default();
+    for s in &settings {
+        // Alone, with `--name=value` (a value `-1` is no option).
+        let alone = [argv[0].clone(), sub.to_string(), s.arg.clone(), job.clone()];
+        let checked = lenient
+            .clone()
+            .try_get_matches_from(alone)
+            .map_err(|e| anyhow::anyhow!("{}: {}", s.origin(), clap_message(&e)))
+            .and_then(|m| {
+                let cli =
+                    Cli::from_arg_matches(&m).map_err(|e| anyhow::anyhow!(clap_message(&e)))?;
+                match &cli.command {
+                    Command::Run(a) | Command::EmulateHadoop(a) => cmd::run::check_values(a),
+                    _ => Ok(()),
+                }
+                .with_context(|| s.origin())
+            });
+        checked?;
+    }
+    Ok(settings)
 }
 
 /// A command line that asks for what mr does not do: options that conflict,

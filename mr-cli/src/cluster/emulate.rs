@@ -73,11 +73,20 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     super::refuse_local_inputs(&super::inputs(args), true)?;
     let mut cfg = crate::cmd::run::config(args)?;
     cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
-    let stdout = io::stdout();
-    let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
-    let report = emulate(plan, &cfg, args.seed, &mut out)?;
-    out.flush().map_err(mr_core::Error::Stdout)?;
-    drop(out);
+    // As the local runner: --no-output discards the results meant for
+    // stdout, --cat-output prints the output directory's once committed.
+    let report = if args.no_output {
+        emulate(plan, &cfg, args.seed, &mut io::sink())?
+    } else {
+        let stdout = io::stdout();
+        let mut out = BufWriter::with_capacity(1 << 16, stdout.lock());
+        let report = emulate(plan, &cfg, args.seed, &mut out)?;
+        out.flush().map_err(mr_core::Error::Stdout)?;
+        report
+    };
+    if let (true, Some(dir)) = (args.cat_output && !args.no_output, &report.output_dir) {
+        crate::cmd::run::cat_output(dir)?;
+    }
     let output = report.output_dir.as_ref().map(|d| d.display().to_string());
     let job_report = super::report(
         plan.steps.len(),

@@ -760,13 +760,24 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
                 );
                 JAR_PLACEHOLDER.to_string()
             }
-            None => anyhow::bail!(
-                "cannot find the Hadoop streaming jar: pass --hadoop-streaming-jar PATH \
+            None => {
+                if let Some(home) = std::env::var_os("HADOOP_HOME")
+                    .filter(|h| !h.is_empty() && !Path::new(h).is_dir())
+                {
+                    anyhow::bail!(
+                        "$HADOOP_HOME is {}, which is not a directory: set it to where Hadoop \
+                         is installed, or pass --hadoop-bin and --hadoop-streaming-jar",
+                        Path::new(&home).display()
+                    );
+                }
+                anyhow::bail!(
+                    "cannot find the Hadoop streaming jar: pass --hadoop-streaming-jar PATH \
                  or set $HADOOP_HOME (looked under $HADOOP_HOME, $HADOOP_PREFIX, \
                  $HADOOP_INSTALL, $HADOOP_MAPRED_HOME, beside {hadoop_bin}, in {} \
                  and in `{hadoop_bin} classpath`)",
-                JAR_DIRS.join(", ")
-            ),
+                    JAR_DIRS.join(", ")
+                )
+            }
         },
     };
     Ok(HadoopOptions {

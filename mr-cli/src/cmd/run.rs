@@ -54,11 +54,30 @@ pub(crate) fn jobconf_last<'a>(
         .find(|(k, _)| keys.contains(&k.as_str()))
 }
 
-/// Parses repeated `KEY=VALUE` options.
+/// Parses repeated `KEY=VALUE` options; a NUL anywhere is refused (it
+/// panicked setting a `--cmdenv` variable).
+///
+/// ```
+/// use mr_cli::cmd::run::parse_pairs;
+/// assert_eq!(parse_pairs("--cmdenv", &["A=1".into()]).unwrap(), [("A".into(), "1".into())]);
+/// let e = parse_pairs("--cmdenv", &["A=x\0y".into()]).unwrap_err().to_string();
+/// assert!(e.contains("--cmdenv A: a NUL character"), "{e}");
+/// ```
 pub fn parse_pairs(flag: &str, items: &[String]) -> anyhow::Result<Vec<(String, String)>> {
     items
         .iter()
         .map(|kv| match kv.split_once('=') {
+            // No environment variable, and no argument of a cluster's
+            // command, can hold a NUL.
+            Some((k, _)) if kv.contains('\0') => crate::usage!(
+                "{flag} {k}: a NUL character (\\0) in {}: no environment variable or \
+                 setting can hold one; remove it",
+                if k.contains('\0') {
+                    "the key"
+                } else {
+                    "the value"
+                }
+            ),
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
             _ => crate::usage!("{flag} takes KEY=VALUE, got {kv:?}"),
         })
@@ -233,6 +252,29 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
     };
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     Ok(cfg)
+}
+
+/// The checks of [`config`] that look at one value at a time (sizes,
+/// counts), for values from a config file, which are checked one by one to
+/// name the key of a bad one.
+pub fn check_values(args: &RunArgs) -> anyhow::Result<()> {
+    let cfg = RunConfig {
+        inputs: vec!["-".into()],
+        jobs: args.jobs,
+        partitions: args.partitions,
+        chunk_size: args.chunksize,
+        sort_buffer_bytes: match args.sort_buffer_mb {
+            Some(mb) => mib_flag("--sort-buffer-mb", mb)?,
+            None => RunConfig::default().sort_buffer_bytes,
+        },
+        max_line_bytes: max_line_bytes(args.max_line_mb)?,
+        merge_fan_in: args.merge_fan_in,
+        ..RunConfig::default()
+    };
+    cfg.validate().map_err(|e| UsageError(e.to_string()))?;
+    parse_pairs("--cmdenv", &args.cmdenv)?;
+    crate::cluster::parse_jobconf(&args.jobconf)?;
+    Ok(())
 }
 
 /// A size flag given in MiB (`--sort-buffer-mb`, `--max-line-mb`; fractions

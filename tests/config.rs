@@ -1,0 +1,487 @@
+//! `mr run`'s config file (`-c`, `$MR_CONF`, `--no-conf`; mr-cli/src/conf.rs),
+//! through the real binary. The tests are named after the findings of the
+//! config probe (/tmp/probe-conf/repro/NN.sh) they pin.
+
+mod common;
+
+use common::*;
+
+/// `mr ARGS` in `w` with `$MR_CONF` unset (the tester's may be set).
+fn mr(w: &Workdir, args: &[&str]) -> std::process::Output {
+    w.mr_env(args, &[("MR_CONF", "")])
+}
+
+const TEXT_A_B: &str = "a\t1\nb\t1\n";
+
+/// 01: every form of -c that clap takes reads the file.
+#[test]
+fn repro01_every_form_of_c_reads_the_file() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("c.toml", "[runners.local]\noutput_protocol = \"text\"\n");
+    for form in [
+        &["-c", "c.toml"][..],
+        &["-cc.toml"],
+        &["-c=c.toml"],
+        &["-vc", "c.toml"],
+        &["--conf-path=c.toml"],
+    ] {
+        // No -q: it conflicts with -v.
+        let args = [&["run", "word_count", "-i", "in.txt"][..], form].concat();
+        let o = ok(mr(&w, &args));
+        assert_eq!(stdout(&o), TEXT_A_B, "{form:?}");
+    }
+}
+
+/// 02: task mode never reads $MR_CONF: its [runners.local] changed what the
+/// emulator's tasks wrote and skipped.
+#[test]
+fn repro02_task_mode_reads_no_config_file() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let local = w.write(
+        "local.toml",
+        "[runners.local]\noutput_protocol = \"text\"\n",
+    );
+    let o = ok(w.mr_env(
+        &["run", "word_count", "-r", "emulate", "-i", "in.txt", "-q"],
+        &[("MR_CONF", local.to_str().unwrap())],
+    ));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+    let skip = w.write("skip.toml", "[runners.local]\nskip_bad_records = true\n");
+    w.write("bad.jsonl", "{\"page_url\": \"/a\"}\n{\"broken\n");
+    let o = w.mr_env(
+        &["run", "url_views", "-r", "emulate", "-i", "bad.jsonl", "-q"],
+        &[("MR_CONF", skip.to_str().unwrap())],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let o = mr(&w, &["run", "word_count", "--mapper", "-c", "skip.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("task mode"), "{}", stderr(&o));
+}
+
+/// 03: the runner is chosen by -r, not by a section's `runner`.
+#[test]
+fn repro03_runner_in_a_section_is_refused() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("c.toml", "[runners.local]\nrunner = \"hadoop\"\n");
+    let o = mr(&w, &["run", "word_count", "-i", "in.txt", "-c", "c.toml"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("c.toml") && e.contains("-r hadoop") && e.contains("[runners.hadoop]"),
+        "{e}"
+    );
+}
+
+/// 04: a switch of the file that conflicts with one typed is dropped.
+#[test]
+fn repro04_a_conflicting_switch_of_the_file_gives_way() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("c.toml", "[runners.local]\nverbose = true\n");
+    let o = ok(mr(
+        &w,
+        &["run", "word_count", "-i", "in.txt", "-c", "c.toml", "-q"],
+    ));
+    assert_eq!(stderr(&o), "");
+    w.write("d.toml", "[runners.local]\ncat_output = true\n");
+    let o = ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "d.toml",
+            "--no-output",
+        ],
+    ));
+    assert_eq!(stdout(&o), "");
+}
+
+/// 05: -D mapreduce.job.reduces typed beats the file's partitions.
+#[test]
+fn repro05_typed_jobconf_reduces_beats_the_files_partitions() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b c d e f g\n");
+    w.write("c.toml", "[runners.local]\npartitions = 2\n");
+    let args = [
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "-c",
+        "c.toml",
+        "-o",
+        "out",
+    ];
+    ok(mr(
+        &w,
+        &[&args[..], &["-D", "mapreduce.job.reduces=5"]].concat(),
+    ));
+    assert_eq!(part_names(&w.path("out")).len(), 5);
+    ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "c.toml",
+            "-o",
+            "out2",
+        ],
+    ));
+    assert_eq!(part_names(&w.path("out2")).len(), 2);
+}
+
+/// 06, 07: a bad value is said with the file and the key.
+#[test]
+fn repro06_07_bad_values_name_the_file_and_key() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    for (line, says) in [
+        ("quiet = \"false\"", "true or false"),
+        ("skip_bad_records = 1", "true or false"),
+        ("jobs = \"four\"", "four"),
+        ("jobs = -1", "-1"),
+        ("sort_buffer_mb = 0", "--sort-buffer-mb"),
+        ("merge_fan_in = 1", "--merge-fan-in"),
+    ] {
+        w.write("site.toml", format!("[runners.local]\n{line}\n"));
+        let o = mr(
+            &w,
+            &["run", "word_count", "-q", "-i", "in.txt", "-c", "site.toml"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{line}");
+        let e = stderr(&o);
+        let key = line.split(' ').next().unwrap();
+        assert!(
+            e.contains("site.toml") && e.contains(&format!("runners.local.{key}")),
+            "{line}: {e}"
+        );
+        assert!(e.contains(says), "{line}: {e}");
+    }
+    // false: the switch is not given.
+    w.write("f.toml", "[runners.local]\nquiet = false\n");
+    let o = ok(mr(
+        &w,
+        &["run", "word_count", "-i", "in.txt", "-c", "f.toml"],
+    ));
+    assert!(!stderr(&o).is_empty());
+}
+
+/// 08, 09: dotted jobconf keys, and mrjob's option names, as keys.
+#[test]
+fn repro08_09_dotted_jobconf_and_mrjob_names() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b c d e\n");
+    w.write(
+        "c.toml",
+        "[runners.local]\nnum_cores = 1\noutput_dir = \"out\"\n[runners.local.jobconf]\nmapreduce.job.reduces = 3\n",
+    );
+    ok(mr(
+        &w,
+        &["run", "word_count", "-q", "-i", "in.txt", "-c", "c.toml"],
+    ));
+    assert_eq!(part_names(&w.path("out")).len(), 3);
+    w.write(
+        "d.toml",
+        "[runners.local]\nnum_reducers = 2\noutput_dir = \"out2\"\n",
+    );
+    ok(mr(
+        &w,
+        &["run", "word_count", "-q", "-i", "in.txt", "-c", "d.toml"],
+    ));
+    assert_eq!(part_names(&w.path("out2")).len(), 2);
+}
+
+/// 10: include, a misspelled section, a singular [runner.local].
+#[test]
+fn repro10_include_and_unknown_sections() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write(
+        "conf/base.toml",
+        "[runners.local]\noutput_protocol = \"text\"\njobs = 2\n",
+    );
+    w.write(
+        "conf/c.toml",
+        "include = \"base.toml\"\n[runners.local]\njobs = 1\n",
+    );
+    let o = ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "conf/c.toml",
+        ],
+    ));
+    assert_eq!(stdout(&o), TEXT_A_B);
+    w.write("loop.toml", "include = \"loop.toml\"\n");
+    let o = mr(
+        &w,
+        &["run", "word_count", "-q", "-i", "in.txt", "-c", "loop.toml"],
+    );
+    assert!(stderr(&o).contains("includes itself"), "{}", stderr(&o));
+    for (text, says) in [
+        (
+            "[runners.locl]\njobs = 1\n",
+            "runners.locl (did you mean runners.local?)",
+        ),
+        (
+            "[runner.local]\njobs = 1\n",
+            "unknown key runner (did you mean runners?)",
+        ),
+        ("jobs = 1\n", "unknown key jobs"),
+    ] {
+        w.write("bad.toml", text);
+        let o = mr(
+            &w,
+            &["run", "word_count", "-q", "-i", "in.txt", "-c", "bad.toml"],
+        );
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{e}");
+        assert!(
+            e.contains("bad.toml") && e.contains(says) && e.contains("local, inline, hadoop"),
+            "{e}"
+        );
+    }
+}
+
+/// 11: an mrjob.conf given to -c is said to be YAML or JSON.
+#[test]
+fn repro11_an_mrjob_conf_is_said_to_be_one() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("site.conf", "runners:\n  local:\n    num_cores: 2\n");
+    w.write(
+        "site.json",
+        "{\"runners\": {\"local\": {\"num_cores\": 2}}}\n",
+    );
+    for f in ["site.conf", "site.json"] {
+        let o = mr(&w, &["run", "word_count", "-q", "-i", "in.txt", "-c", f]);
+        let e = stderr(&o);
+        assert!(
+            e.contains("not TOML") && e.contains("[runners.local]"),
+            "{e}"
+        );
+    }
+}
+
+/// 12: a NUL in a cmdenv value is refused naming the file and key.
+#[test]
+fn repro12_a_nul_in_cmdenv_is_refused() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let section = "cmdenv = { A = \"x\\u0000y\" }\n";
+    w.write(
+        "c.toml",
+        format!("[runners.local]\n{section}[runners.emulate]\n{section}"),
+    );
+    for runner in ["local", "emulate"] {
+        let o = mr(
+            &w,
+            &[
+                "run",
+                "word_count",
+                "-q",
+                "-i",
+                "in.txt",
+                "-c",
+                "c.toml",
+                "-r",
+                runner,
+            ],
+        );
+        assert_eq!(o.status.code(), Some(2));
+        let e = stderr(&o);
+        assert!(
+            e.contains("c.toml") && e.contains("runners.") && e.contains("NUL"),
+            "{e}"
+        );
+    }
+}
+
+/// 13: a leading ~ of a path option typed after `=` is the home directory.
+#[test]
+fn repro13_tilde_after_equals_is_home() {
+    let w = Workdir::new();
+    w.write("home/lookup.tsv", "x\n");
+    w.write("work/in.txt", "a b\n");
+    let home = w.path("home");
+    let o = std::process::Command::new(MR)
+        .args([
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "--tmp-dir=~/scratch",
+        ])
+        .args(["--files=~/lookup.tsv", "--no-conf"])
+        .current_dir(w.path("work"))
+        .env("HOME", &home)
+        .stdin(std::process::Stdio::null())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!w.path("work/~").exists());
+    assert!(home.join("scratch").is_dir());
+}
+
+/// 14: -r emulate and mr emulate-hadoop honour --no-output and --cat-output.
+#[test]
+fn repro14_emulate_honours_no_output_and_cat_output() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let run = ["run", "word_count", "-r", "emulate", "-q", "-i", "in.txt"];
+    let o = ok(mr(&w, &[&run[..], &["--no-output"]].concat()));
+    assert_eq!(stdout(&o), "");
+    let o = ok(mr(&w, &[&run[..], &["-o", "o1", "--cat-output"]].concat()));
+    assert_eq!(stdout(&o), "\"a\"\t1\n\"b\"\t1\n");
+    w.write("c.toml", "[runners.emulate]\nno_output = true\n");
+    let o = ok(mr(
+        &w,
+        &[
+            "emulate-hadoop",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "c.toml",
+        ],
+    ));
+    assert_eq!(stdout(&o), "");
+}
+
+/// 15: $MR_CONF's ~ is expanded; a missing file says $MR_CONF named it.
+#[test]
+fn repro15_mr_conf_tilde_and_missing_file() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write(
+        "home/mr.toml",
+        "[runners.local]\noutput_protocol = \"text\"\n",
+    );
+    let home = w.path("home");
+    let o = ok(w.mr_env(
+        &["run", "word_count", "-q", "-i", "in.txt"],
+        &[("MR_CONF", "~/mr.toml"), ("HOME", home.to_str().unwrap())],
+    ));
+    assert_eq!(stdout(&o), TEXT_A_B);
+    let gone = w.path("gone.toml");
+    let o = w.mr_env(
+        &["run", "word_count", "-q", "-i", "in.txt"],
+        &[("MR_CONF", gone.to_str().unwrap())],
+    );
+    assert!(
+        stderr(&o).contains("$MR_CONF") && stderr(&o).contains("--no-conf"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// 16: a job's required option can come from the file.
+#[test]
+fn repro16_a_required_job_option_from_the_file() {
+    let w = Workdir::new();
+    let lines: String = (1..=50).map(|i| format!("{i}\n")).collect();
+    w.write("in.txt", lines);
+    w.write(
+        "c.toml",
+        "[runners.local]\nsample_size = 2\nrandom_seed = 3\n",
+    );
+    let a = ok(mr(
+        &w,
+        &[
+            "run",
+            "mr_log_sampler",
+            "-q",
+            "-i",
+            "in.txt",
+            "--sample-size",
+            "2",
+            "--random-seed",
+            "3",
+        ],
+    ));
+    let b = ok(mr(
+        &w,
+        &[
+            "run",
+            "mr_log_sampler",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "c.toml",
+        ],
+    ));
+    assert_eq!(stdout(&a), stdout(&b));
+    // Still required when nobody gives it.
+    let o = mr(&w, &["run", "mr_log_sampler", "-q", "-i", "in.txt"]);
+    assert!(stderr(&o).contains("--sample-size"), "{}", stderr(&o));
+}
+
+/// 17: an empty or commented-out file gives nothing, and stops nothing.
+#[test]
+fn repro17_an_empty_file_is_no_error() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("empty.toml", "");
+    w.write("commented.toml", "# [runners.local]\n# jobs = 4\n");
+    for f in ["empty.toml", "commented.toml"] {
+        ok(mr(
+            &w,
+            &["run", "word_count", "-q", "-i", "in.txt", "-c", f],
+        ));
+    }
+}
+
+/// 18: the command line's `files` NAME and inputs replace the file's.
+#[test]
+fn repro18_typed_list_items_replace_the_files() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("l1.tsv", "1\n");
+    w.write("l2.tsv", "2\n");
+    w.write("other.txt", "z\n");
+    w.write(
+        "f.toml",
+        "[runners.local]\nfiles = [\"l1.tsv#lookup\"]\ninput = [\"other.txt\"]\n",
+    );
+    ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "f.toml",
+            "--files",
+            "l2.tsv#lookup",
+        ],
+    ));
+    let o = ok(mr(
+        &w,
+        &["run", "word_count", "-q", "-c", "f.toml", "in.txt"],
+    ));
+    assert_eq!(stdout(&o), "\"a\"\t1\n\"b\"\t1\n");
+    let o = ok(mr(&w, &["run", "word_count", "-q", "-c", "f.toml"]));
+    assert_eq!(stdout(&o), "\"z\"\t1\n");
+}
