@@ -108,6 +108,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let ids = categorical_ids(job, &categorical, cfg)?;
     let inputs = list_inputs(&cfg.inputs)?;
     check_store_holds_no_input(&ids, &inputs)?;
+    check_no_table_of_ids(&categorical, &inputs)?;
     let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
@@ -597,6 +598,60 @@ fn check_store_holds_no_input(
             s.dir().display()
         ))
     })
+}
+
+/// Refuses, for a job with categorical columns, an input that is already a
+/// table of ids (an output of such a job: a Parquet file mr wrote with
+/// columns of ids, or any file beside a `_dictionaries/`), before anything
+/// runs and before the dictionary store is touched: its ids, read as
+/// strings ("0", "1"), would be given ids of their own, and a store keeps
+/// every id for good (found by a pipeline probe feeding events_table's
+/// table back to it with --dictionary-store).
+fn check_no_table_of_ids(categorical: &[String], inputs: &[InputFile]) -> Result<()> {
+    if categorical.is_empty() {
+        return Ok(());
+    }
+    let refuse = |file: &InputFile, what: String| {
+        Error::Config(format!(
+            "input {} is already a table of ids ({what}): a job with categorical columns reads \
+             the raw events; give it the logs the table was made from (the dictionary store, \
+             if any, was not touched)",
+            file.display
+        ))
+    };
+    for file in inputs {
+        let crate::input::InputSource::Path(path) = &file.source else {
+            continue;
+        };
+        #[cfg(feature = "parquet")]
+        if file.compression == crate::input::listing::Compression::Parquet {
+            // A file that cannot be read is left to the run, which says so
+            // in its own way (or skips it, under --skip-bad-records).
+            let ids = crate::input::parquet::id_columns(path, categorical).unwrap_or_default();
+            if !ids.is_empty() {
+                return Err(refuse(
+                    file,
+                    format!(
+                        "a Parquet table mr wrote whose columns {} hold categorical ids",
+                        ids.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(dir) = path.parent()
+            && dir.join(crate::categorical::DICTIONARIES).is_dir()
+        {
+            return Err(refuse(
+                file,
+                format!(
+                    "it is in the output {}, beside its {}/",
+                    dir.display(),
+                    crate::categorical::DICTIONARIES
+                ),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
