@@ -1154,6 +1154,16 @@ fn a_table_of_ids_is_refused_as_events() {
     }
     let o = w.mr(&["run", "events_table", "-i", "day1", "-o", "day2"]);
     failed_saying(&o, "columns username", &w.path("day2"));
-    // A job without categorical columns reads the table as it is.
-    ok(w.mr(&["run", "url_views", "-i", "day1", "-q"]));
+    // A job without categorical columns reads the table as it is; one that
+    // finds ids where it reads values, and so emits nothing, says why (it
+    // gave 0 records, exit 0, without a word).
+    let o = ok(w.mr(&["run", "url_views", "-i", "day1"]));
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).contains("day1/part-00000.parquet is a table of categorical ids"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ok(w.mr(&["run", "url_views", "-i", "logs"]));
+    assert!(!stderr(&o).contains("categorical ids"), "{}", stderr(&o));
 }

@@ -161,6 +161,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let columns = job.input_columns();
     let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
     let mut tl = Timeline::new(started);
+    // Parquet inputs, asked after the first map if it gave nothing: tables
+    // of ids read by a job that wants the values.
+    let parquet_inputs: Vec<InputFile> = inputs
+        .iter()
+        .filter(|f| f.compression == crate::input::listing::Compression::Parquet)
+        .cloned()
+        .collect();
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
     // The first task that fails stops the others at their next check.
@@ -334,6 +341,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             for (p, runs) in runs.into_iter().enumerate() {
                 by_partition[p].extend(runs);
             }
+        }
+        if i == 0 && stats.input_records > 0 && stats.map_output_records == 0 {
+            warn_of_tables_of_ids(&parquet_inputs, stats.input_records);
         }
         if !map_only {
             if let Some(p) = &cfg.progress {
@@ -652,6 +662,34 @@ fn check_no_table_of_ids(categorical: &[String], inputs: &[InputFile]) -> Result
         }
     }
     Ok(())
+}
+
+/// Says which inputs are tables of categorical ids, when the first map read
+/// records and gave none: a job that reads values (url_views' `page_url`)
+/// finds integers there and drops every record, for an empty result and
+/// exit 0 without a word (pipeline probe /tmp/probe-pipeline repro 07).
+/// Only tables that name their id columns (see
+/// [`crate::output::parquet::ID_COLUMNS_KEY`]) are known so.
+fn warn_of_tables_of_ids(inputs: &[InputFile], records: u64) {
+    #[cfg(feature = "parquet")]
+    for file in inputs {
+        let crate::input::InputSource::Path(path) = &file.source else {
+            continue;
+        };
+        let ids = crate::input::parquet::id_columns(path, &[]).unwrap_or_default();
+        if !ids.is_empty() {
+            crate::errln!(
+                "mr: warning: the first step's mappers read {records} records and emitted none: \
+                 input {} is a table of categorical ids (its columns {} hold integer ids, which \
+                 its _dictionaries/ decode), not the raw events; give the job the logs the table \
+                 was made from",
+                crate::error::printable_line(&file.display),
+                ids.join(", ")
+            );
+        }
+    }
+    #[cfg(not(feature = "parquet"))]
+    let _ = (inputs, records);
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
