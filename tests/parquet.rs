@@ -927,3 +927,243 @@ fn a_run_waiting_for_the_store_says_so_and_stops_on_sigterm() {
         .collect();
     assert_eq!(left, [mr_core::lock::DIR_LOCK_FILE]);
 }
+
+/// Writes `batch` as a Parquet file at `rel` with `codec`, as another
+/// writer (Spark, Hive, pandas, DuckDB) might.
+fn write_foreign(
+    w: &Workdir,
+    rel: &str,
+    batch: &arrow_array::RecordBatch,
+    codec: parquet::basic::Compression,
+) {
+    let props = parquet::file::properties::WriterProperties::builder()
+        .set_compression(codec)
+        .build();
+    let file = std::fs::File::create(w.path(rel)).unwrap();
+    let mut writer =
+        parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(props)).unwrap();
+    writer.write(batch).unwrap();
+    writer.close().unwrap();
+}
+
+/// Pages compressed with GZIP, LZ4 (Hadoop's and raw) or Brotli, as Spark
+/// and Hive tables and pandas' `compression='gzip'` have them, are read
+/// (they were refused: "Disabled feature at compile time: flate2";
+/// pipeline probe /tmp/probe-pipeline repro 08).
+#[test]
+fn parquet_pages_in_gzip_lz4_and_brotli_are_read() {
+    use parquet::basic::{BrotliLevel, Compression, GzipLevel};
+    let w = Workdir::new();
+    let urls = arrow_array::StringArray::from(vec!["/a", "/b", "/a"]);
+    let batch =
+        arrow_array::RecordBatch::try_from_iter([("page_url", std::sync::Arc::new(urls) as _)])
+            .unwrap();
+    for (name, codec) in [
+        ("gzip", Compression::GZIP(GzipLevel::default())),
+        ("lz4", Compression::LZ4),
+        ("lz4_raw", Compression::LZ4_RAW),
+        ("brotli", Compression::BROTLI(BrotliLevel::default())),
+    ] {
+        let file = format!("{name}.parquet");
+        write_foreign(&w, &file, &batch, codec);
+        let o = w.mr(&["run", "url_views", "-i", &file, "-q"]);
+        assert!(o.status.success(), "{name}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "\"/a\"\t2\n\"/b\"\t1\n", "{name}");
+    }
+}
+
+/// A timestamp column in the zone named "UTC" (DuckDB's TIMESTAMPTZ,
+/// pandas' `datetime64[ns, UTC]`, Polars' `Datetime(tz="UTC")`) is read,
+/// as one in "+00:00" (mr's own) is; a named zone with an offset too (it
+/// failed: "Invalid timezone \"UTC\": only offset based timezones supported
+/// without chrono-tz feature"; pipeline probe /tmp/probe-pipeline repro 02).
+#[test]
+fn timestamps_in_a_named_time_zone_are_read() {
+    use arrow_array::{RecordBatch, StringArray, TimestampMicrosecondArray};
+    let w = Workdir::new();
+    for (i, tz) in ["UTC", "Europe/Paris", "+00:00"].into_iter().enumerate() {
+        let time = TimestampMicrosecondArray::from(vec![1_370_044_800_781_000]).with_timezone(tz);
+        let batch = RecordBatch::try_from_iter([
+            (
+                "username",
+                std::sync::Arc::new(StringArray::from(vec!["ann"])) as _,
+            ),
+            ("time", std::sync::Arc::new(time) as _),
+        ])
+        .unwrap();
+        write_foreign(
+            &w,
+            &format!("t{i}.parquet"),
+            &batch,
+            parquet::basic::Compression::SNAPPY,
+        );
+    }
+    // events_table reads the time as an ISO 8601 time with its offset:
+    // the same instant whatever the zone's name.
+    let mut times = Vec::new();
+    for i in 0..3 {
+        let out = format!("e{i}");
+        ok(w.mr(&[
+            "run",
+            "events_table",
+            "-i",
+            &format!("t{i}.parquet"),
+            "-o",
+            &out,
+        ]));
+        let rows = read_parts(&w.path(&out));
+        let row: serde_json::Value =
+            serde_json::from_str(rows.lines().next().unwrap().split('\t').nth(1).unwrap()).unwrap();
+        times.push(row["time"].clone());
+    }
+    assert_eq!(
+        times[0],
+        serde_json::json!(1_370_044_800_781u64),
+        "{times:?}"
+    );
+    assert!(times.iter().all(|t| *t == times[0]), "{times:?}");
+    // A file pandas writes, when pandas is there.
+    if peer_available(
+        "python3 with pandas and pyarrow",
+        Command::new("python3").args(["-c", "import pandas, pyarrow"]),
+    ) {
+        python(
+            &w,
+            "import pandas as pd\n\
+             pd.DataFrame({'username': ['ann'], 'time': pd.to_datetime(['2013-06-01T00:00:00.781Z'])})\
+             .to_parquet('pandas.parquet')",
+        );
+        ok(w.mr(&["run", "events_table", "-i", "pandas.parquet", "-o", "ep"]));
+        assert!(read_parts(&w.path("ep")).contains("1370044800781"));
+    }
+}
+
+/// A key/value Parquet output read by a `(K, V)` job gives the records the
+/// same run's lines output gives (the row was the key and the value null:
+/// `{"key":"a","value":2}<TAB>null`, exit 0; pipeline probe
+/// /tmp/probe-pipeline repro 03). A tuple key, which Parquet holds as JSON
+/// text, comes back as the tuple (repro 04: top_lectures could not write
+/// Parquet at all).
+#[test]
+fn chaining_through_parquet_gives_what_chaining_through_lines_gives() {
+    let w = Workdir::new();
+    w.write(
+        "logs/x.jsonl",
+        "{\"page_url\":\"a\"}\n{\"page_url\":\"b\"}\n{\"page_url\":\"a\"}\n",
+    );
+    for (job, logs) in [("url_views", "logs"), ("top_lectures", "lectures")] {
+        if job == "top_lectures" {
+            let lines: String = [1, 1, 2, 3]
+                .iter()
+                .map(|i| {
+                    format!(
+                        "{{\"page_url\":\"https://m.org/c1/lecture/view?lecture_id={i}\",\"username\":\"u\"}}\n"
+                    )
+                })
+                .collect();
+            w.write("lectures/x.jsonl", lines);
+        }
+        let lines = format!("{job}-lines");
+        let table = format!("{job}-table");
+        ok(w.mr(&["run", job, "-i", logs, "-o", &lines, "-q"]));
+        ok(w.mr(&[
+            "run",
+            job,
+            "-i",
+            logs,
+            "-o",
+            &table,
+            "--output-format",
+            "parquet",
+            "-q",
+        ]));
+        let from_lines = ok(w.mr(&["run", "json_identity", "-i", &lines, "-q"]));
+        let from_table = ok(w.mr(&["run", "json_identity", "-i", &table, "-q"]));
+        assert_eq!(stdout(&from_table), stdout(&from_lines), "{job}");
+        assert!(!stdout(&from_lines).is_empty());
+    }
+    assert_eq!(
+        stdout(&ok(w.mr(&[
+            "run",
+            "json_identity",
+            "-i",
+            "top_lectures-table",
+            "-q"
+        ]))),
+        "[\"https://m.org/c1\",1]\t2\n[\"https://m.org/c1\",2]\t1\n[\"https://m.org/c1\",3]\t1\n"
+    );
+    // DuckDB reads the tuple key as JSON.
+    if python_peers() {
+        let got = python(
+            &w,
+            "import duckdb\n\
+             print(duckdb.sql(\"SELECT typeof(key), key->>0, (key->>1)::INT, value \
+             FROM 'top_lectures-table/*.parquet' ORDER BY 3\").fetchall()[0])",
+        );
+        assert_eq!(got.trim(), "('JSON', 'https://m.org/c1', 1, 2)");
+    }
+}
+
+/// events_table's own table given back to it (yesterday's table in the
+/// input, `-i day1` by mistake) is refused before the run, and the shared
+/// store is left as it was: its ids were read as the strings "0", "1" and
+/// given ids of their own, for good (pipeline probe /tmp/probe-pipeline
+/// repro 07). A lines output (beside its `_dictionaries/`) too.
+#[test]
+fn a_table_of_ids_is_refused_as_events() {
+    let w = Workdir::new();
+    w.write(
+        "logs/a.jsonl",
+        "{\"key\":\"pageview\",\"username\":\"ann\",\"timestamp\":1370044800781,\"page_url\":\"https://x.org/c/index\"}\n\
+         {\"key\":\"pageview\",\"username\":\"bob\",\"timestamp\":1370044801000,\"page_url\":\"https://x.org/c/index\"}\n",
+    );
+    let store = ["--dictionary-store", "ids"];
+    let mut args = vec![
+        "run",
+        "events_table",
+        "-i",
+        "logs",
+        "-o",
+        "day1",
+        "--output-format",
+        "parquet",
+    ];
+    args.extend_from_slice(&store);
+    ok(w.mr(&args));
+    ok(w.mr(&["run", "events_table", "-i", "logs", "-o", "lines1"]));
+    let before = std::fs::read_to_string(w.path("ids/username.jsonl")).unwrap();
+    for input in ["day1", "day1/part-00000.parquet", "lines1"] {
+        let mut args = vec![
+            "run",
+            "events_table",
+            "-i",
+            input,
+            "-o",
+            "day2",
+            "--output-format",
+            "parquet",
+        ];
+        args.extend_from_slice(&store);
+        let o = w.mr(&args);
+        failed_saying(&o, "is already a table of ids", &w.path("day2"));
+        assert!(stderr(&o).contains("raw events"), "{}", stderr(&o));
+        assert_eq!(
+            std::fs::read_to_string(w.path("ids/username.jsonl")).unwrap(),
+            before
+        );
+    }
+    let o = w.mr(&["run", "events_table", "-i", "day1", "-o", "day2"]);
+    failed_saying(&o, "columns username", &w.path("day2"));
+    // A job without categorical columns reads the table as it is; one that
+    // finds ids where it reads values, and so emits nothing, says why (it
+    // gave 0 records, exit 0, without a word).
+    let o = ok(w.mr(&["run", "url_views", "-i", "day1"]));
+    assert_eq!(stdout(&o), "");
+    assert!(
+        stderr(&o).contains("day1/part-00000.parquet is a table of categorical ids"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ok(w.mr(&["run", "url_views", "-i", "logs"]));
+    assert!(!stderr(&o).contains("categorical ids"), "{}", stderr(&o));
+}

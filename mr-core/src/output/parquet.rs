@@ -15,7 +15,15 @@
 //!
 //! So a serde struct emitted as the value gives one column per field, in the
 //! struct's order; `Option` fields are nullable, nested structs become
-//! struct columns and `Vec`s list columns.
+//! struct columns and `Vec`s list columns. A top-level column of arrays
+//! whose items differ in type (a tuple key such as `["course", 1]`) holds
+//! each array's JSON text, with Parquet's JSON logical type (DuckDB reads a
+//! `JSON` column; pandas and Polars a string): the only lossless column for
+//! it, as Parquet's lists hold items of one type.
+//!
+//! Read back by mr ([`crate::input::parquet`]), a table of exactly `key` and
+//! `value` gives the records it was made from (`key TAB value`); a JSON
+//! column gives the JSON it holds.
 //!
 //! # Schema
 //!
@@ -191,12 +199,21 @@ pub fn write_parts(
     Err(not_built())
 }
 
+/// The key of a table's metadata (Arrow schema metadata, which pyarrow and
+/// Polars show too) listing, as a JSON array, the columns whose values are
+/// categorical ids: a table of ids is refused as the input of a job with
+/// categorical columns (it would give the ids ids of their own).
+pub const ID_COLUMNS_KEY: &str = "mr:categorical_columns";
+
 /// What a job says of its table's columns (see [`crate::Job::columns`]):
 /// the columns every table starts with, and the type of a column a run
 /// saw only nulls in.
 pub struct Declared<'a> {
     /// Columns first in every table, in order, typed so.
     pub fixed: Vec<(String, crate::ColumnType)>,
+    /// The columns whose values are categorical ids (named in the table's
+    /// metadata under [`ID_COLUMNS_KEY`]).
+    pub ids: Vec<String>,
     /// The type of another column by its name, if the job can say.
     pub type_of: Box<TypeOf<'a>>,
 }
@@ -210,6 +227,7 @@ impl<'a> Declared<'a> {
         use crate::ColumnType;
         let id = move |n: &str| categorical.iter().any(|c| c == n);
         Declared {
+            ids: categorical.to_vec(),
             fixed: job
                 .columns()
                 .into_iter()
@@ -421,14 +439,24 @@ mod arrow_impl {
             buf.clear();
             Ok(())
         };
+        let json: Vec<&str> = schema
+            .fields()
+            .iter()
+            .filter(|f| crate::input::parquet::is_json_column(f))
+            .map(|f| f.name().as_str())
+            .collect();
         let mut pending = 0usize;
         for_each_row(
             part,
-            |n, row, _| {
+            |n, row, line| {
                 if pending == 0 {
                     first_line = n;
                 }
-                buf.extend_from_slice(row);
+                match json.is_empty() {
+                    true => buf.extend_from_slice(row),
+                    false => with_json_text(row, &json, &mut buf)
+                        .map_err(|e| record_error(name, n, e, line))?,
+                }
                 buf.push(b'\n');
                 pending += 1;
                 rows += 1;
@@ -443,6 +471,36 @@ mod arrow_impl {
         flush(&mut buf, first_line)?;
         writer.close().map_err(|e| parquet_error(dest, e))?;
         Ok(rows)
+    }
+
+    /// Appends `row` (a JSON object's text) to `out` with the values of the
+    /// `json` columns (arrays whose items differ in type) as strings of their
+    /// JSON text, which a column of JSON text is decoded from.
+    fn with_json_text(
+        row: &[u8],
+        json: &[&str],
+        out: &mut Vec<u8>,
+    ) -> std::result::Result<(), serde_json::Error> {
+        use crate::protocol::RawFields;
+        let RawFields(fields) = serde_json::from_slice(row)?;
+        let Some(fields) = fields else {
+            out.extend_from_slice(row);
+            return Ok(());
+        };
+        out.push(b'{');
+        for (i, (name, value)) in fields.iter().enumerate() {
+            if i > 0 {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, name)?;
+            out.push(b':');
+            match json.contains(&name.as_ref()) && value.get() != "null" {
+                true => serde_json::to_writer(&mut *out, value.get())?,
+                false => out.extend_from_slice(value.get().as_bytes()),
+            }
+        }
+        out.push(b'}');
+        Ok(())
     }
 
     /// Converts the parts (line files, in part order) into `part-NNNNN.parquet`
@@ -489,10 +547,17 @@ mod arrow_impl {
                     .into(),
             });
         }
-        let schema: SchemaRef = Arc::new(row_type.arrow_schema().map_err(|c| Error::Format {
+        let mut metadata = std::collections::HashMap::new();
+        if !declared.ids.is_empty() {
+            let ids =
+                serde_json::to_string(&declared.ids).map_err(|e| Error::Internal(e.to_string()))?;
+            metadata.insert(ID_COLUMNS_KEY.to_string(), ids);
+        }
+        let schema = row_type.arrow_schema().map_err(|c| Error::Format {
             what: "Parquet output".into(),
             reason: c.to_string(),
-        })?);
+        })?;
+        let schema: SchemaRef = Arc::new(schema.with_metadata(metadata.clone()));
         if schema.fields().len() > MANY_COLUMNS {
             crate::errln!(
                 "mr: warning: the table has {} columns, one for each field name the records \
@@ -506,7 +571,7 @@ mod arrow_impl {
         let (apart, renamed) = crate::output::schema::apart_by_case(&schema);
         let table = match renamed.is_empty() {
             true => schema.clone(),
-            false => Arc::new(apart),
+            false => Arc::new(apart.with_metadata(metadata)),
         };
         if !renamed.is_empty() {
             let list: Vec<String> = renamed
@@ -553,6 +618,7 @@ mod tests {
     fn none() -> Declared<'static> {
         Declared {
             fixed: Vec::new(),
+            ids: Vec::new(),
             type_of: Box::new(|_| None),
         }
     }
@@ -684,6 +750,7 @@ mod tests {
     fn declared_columns_keep_the_schema_of_null_and_empty_days() {
         use crate::ColumnType;
         let declared = || Declared {
+            ids: Vec::new(),
             fixed: vec![
                 ("user".into(), ColumnType::Int),
                 ("t".into(), ColumnType::Int),
@@ -811,5 +878,111 @@ mod tests {
         assert_eq!(w, [Some(i128::from(i64::MIN)), Some(i128::from(u64::MAX))]);
         let i: Vec<_> = b.column(2).as_primitive::<Int64Type>().iter().collect();
         assert_eq!(i, [Some(-1), Some(i64::MAX)]);
+    }
+
+    /// A tuple key (`top_lectures`' `[course, lecture]`: items of different
+    /// types) is a column of JSON text with Parquet's JSON logical type (it
+    /// stopped the run: "column `key[]` is a string in earlier records and
+    /// an integer here", pipeline probe /tmp/probe-pipeline repro 04), also
+    /// when one part's arrays are of one type and another's of another; and
+    /// a key/value table reads back as the records it was made from (it was
+    /// read as `{"key":..,"value":..}<TAB>null`, repro 03).
+    #[test]
+    fn tuple_keys_are_json_and_key_value_tables_read_back_as_records() {
+        use crate::input::parquet::ParquetLines;
+        use parquet::basic::LogicalType;
+        use std::io::Read;
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("part-00000");
+        let b = d.path().join("part-00001");
+        let c = d.path().join("part-00002");
+        std::fs::write(&a, "[\"c1\",1]\t2\n[\"c2\", 10]\t1\n").unwrap();
+        std::fs::write(&b, "[7,8]\t3\nnull\t4\n").unwrap();
+        std::fs::write(&c, "[\"x\",\"y\"]\t5\n").unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let files = write_parts(&[a, b, c], &out, &Default::default(), &none(), &pool()).unwrap();
+        let r = ParquetRecordBatchReaderBuilder::try_new(File::open(&files[0]).unwrap()).unwrap();
+        let key = r.parquet_schema().column(0);
+        assert_eq!(key.name(), "key");
+        assert_eq!(key.logical_type_ref(), Some(&LogicalType::Json));
+        let mut text = String::new();
+        for f in &files {
+            ParquetLines::open(f, 0, u64::MAX, None)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+        }
+        assert_eq!(
+            text,
+            "[\"c1\",1]\t2\n[\"c2\", 10]\t1\n[7,8]\t3\nnull\t4\n[\"x\",\"y\"]\t5\n"
+        );
+        // A key/value table of other keys, read with a projection (the
+        // job's input columns): still the records.
+        let p = d.path().join("part-00003");
+        std::fs::write(&p, "\"a\"\t{\"n\":1}\n").unwrap();
+        let out2 = d.path().join("out2");
+        std::fs::create_dir(&out2).unwrap();
+        let p2 = d.path().join("part-00004");
+        std::fs::write(&p2, "\"a\"\t2\n\"b\"\t1.5\n").unwrap();
+        let files = write_parts(&[p2], &out2, &Default::default(), &none(), &pool()).unwrap();
+        let mut text = String::new();
+        ParquetLines::open(&files[0], 0, u64::MAX, Some(&["page_url".to_string()]))
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "\"a\"\t2.0\n\"b\"\t1.5\n");
+        // A value that is an object: its fields beside the key, a row.
+        let out3 = d.path().join("out3");
+        std::fs::create_dir(&out3).unwrap();
+        let files = write_parts(&[p], &out3, &Default::default(), &none(), &pool()).unwrap();
+        let mut text = String::new();
+        ParquetLines::open(&files[0], 0, u64::MAX, None)
+            .unwrap()
+            .read_to_string(&mut text)
+            .unwrap();
+        assert_eq!(text, "{\"key\":\"a\",\"n\":1}\n");
+    }
+
+    /// A table of categorical ids names its columns of ids in its metadata,
+    /// so that a job with categorical columns can refuse it as input
+    /// (pipeline probe /tmp/probe-pipeline repro 07).
+    #[test]
+    fn a_table_of_ids_says_so() {
+        use crate::input::parquet::id_columns;
+        let d = tempfile::tempdir().unwrap();
+        let a = d.path().join("part-00000");
+        std::fs::write(&a, "null\t{\"user\":0,\"n\":1}\n").unwrap();
+        let out = d.path().join("out");
+        std::fs::create_dir(&out).unwrap();
+        let declared = Declared {
+            fixed: Vec::new(),
+            ids: vec!["user".into()],
+            type_of: Box::new(|_| None),
+        };
+        let files = write_parts(
+            std::slice::from_ref(&a),
+            &out,
+            &Default::default(),
+            &declared,
+            &pool(),
+        )
+        .unwrap();
+        assert_eq!(id_columns(&files[0], &[]).unwrap(), ["user"]);
+        // Without the metadata (an older mr): mr's table with an integer
+        // column the job makes ids of.
+        let out2 = d.path().join("out2");
+        std::fs::create_dir(&out2).unwrap();
+        let files = write_parts(&[a], &out2, &Default::default(), &none(), &pool()).unwrap();
+        assert!(id_columns(&files[0], &[]).unwrap().is_empty());
+        assert!(
+            id_columns(&files[0], &["page".to_string()])
+                .unwrap()
+                .is_empty()
+        );
+        assert_eq!(
+            id_columns(&files[0], &["user".to_string()]).unwrap(),
+            ["user"]
+        );
     }
 }

@@ -4,9 +4,12 @@
 //!
 //! Types form a small lattice: `null` fits any column (every column is
 //! nullable); an integer and a float make a float; lists merge their items and
-//! objects their fields (a field missing from a record is null there). Any
-//! other mix (a string in one record and an object in another, a bool and a
-//! number) is a [`Conflict`] naming the column. Field order is the order of
+//! objects their fields (a field missing from a record is null there). A
+//! top-level column of arrays whose items differ in type (a tuple key such as
+//! `["course", 1]`, a Rust `(String, u64)`) is a column of JSON text
+//! ([`Ty::Json`]: Parquet's JSON logical type). Any other mix (a string in one
+//! record and an object in another, a bool and a number, items of an array
+//! nested in an object) is a [`Conflict`] naming the column. Field order is the order of
 //! first appearance, so a serde struct's columns come in its field order.
 //!
 //! ```
@@ -55,6 +58,10 @@ pub enum Ty {
     List(Box<Ty>),
     /// Objects: fields in order of first appearance.
     Struct(Vec<(String, Ty)>),
+    /// Arrays whose items differ in type (tuples), at the top level of a
+    /// row: each stored as its JSON text, in a column of Parquet's JSON
+    /// logical type (DuckDB's `JSON`; a string to pandas and Polars).
+    Json,
 }
 
 impl Ty {
@@ -80,6 +87,7 @@ impl Ty {
             Ty::Timestamp => "a time (milliseconds since the epoch)",
             Ty::List(_) => "a list",
             Ty::Struct(_) => "an object",
+            Ty::Json => "an array of items of different types",
         }
     }
 
@@ -110,6 +118,11 @@ impl Ty {
             (Ty::Float, Ty::Int | Ty::Nat | Ty::UInt | Ty::Wide)
             | (Ty::Timestamp, Ty::Int | Ty::Nat) => Ok(()),
             (Ty::List(a), Ty::List(b)) => a.merge(*b, &format!("{path}[]")),
+            (Ty::Json, Ty::List(_) | Ty::Json) => Ok(()),
+            (Ty::List(_), Ty::Json) => {
+                *self = Ty::Json;
+                Ok(())
+            }
             (Ty::Struct(a), Ty::Struct(b)) => {
                 for (name, t) in b {
                     let sub = if path.is_empty() {
@@ -137,7 +150,7 @@ impl Ty {
         Ok(match self {
             // A column never seen with a value: strings of nulls (every
             // reader knows them; Arrow's Null type is not portable).
-            Ty::Null | Ty::Str => DataType::Utf8,
+            Ty::Null | Ty::Str | Ty::Json => DataType::Utf8,
             Ty::Bool => DataType::Boolean,
             Ty::Int | Ty::Nat => DataType::Int64,
             Ty::UInt => DataType::UInt64,
@@ -166,9 +179,27 @@ impl Ty {
 fn struct_fields(fields: &[(String, Ty)], prefix: &str) -> Result<Fields, Conflict> {
     fields
         .iter()
-        .map(|(n, t)| Ok(Field::new(n, t.arrow(&format!("{prefix}{n}"))?, true)))
+        .map(|(n, t)| {
+            let f = Field::new(n, t.arrow(&format!("{prefix}{n}"))?, true);
+            Ok(match t {
+                Ty::Json => f.with_extension_type(arrow_schema::extension::Json::default()),
+                _ => f,
+            })
+        })
         .collect::<Result<Vec<_>, Conflict>>()
         .map(Fields::from)
+}
+
+/// The top-level column of `columns` whose arrays hold the conflict `c`
+/// (`key[]`, `key[][]`, `key[].a`: items that differ in type), if any and
+/// not already JSON text.
+fn tuple_column(columns: &[(String, Ty)], c: &Conflict) -> Option<usize> {
+    columns.iter().position(|(name, ty)| {
+        matches!(ty, Ty::List(_))
+            && c.column
+                .strip_prefix(name.as_str())
+                .is_some_and(|rest| rest.starts_with("[]"))
+    })
 }
 
 /// Two records disagree on a column's type (or a column cannot be stored).
@@ -254,8 +285,40 @@ impl RowType {
         }
     }
 
-    /// Folds one row (a JSON object's text) into the column types.
+    /// Folds one row (a JSON object's text) into the column types. A
+    /// top-level column whose arrays' items differ in type becomes a column
+    /// of JSON text ([`Ty::Json`]).
+    ///
+    /// ```
+    /// use mr_core::output::schema::RowType;
+    /// let mut t = RowType::default();
+    /// t.observe(br#"{"key": ["course", 1], "value": 3}"#).unwrap();
+    /// t.observe(br#"{"key": ["course", 2], "value": 1}"#).unwrap();
+    /// assert_eq!(t.json_columns(), ["key"]);
+    /// assert!(t.observe(br#"{"key": "course"}"#).is_err());
+    /// ```
     pub fn observe(&mut self, row: &[u8]) -> Result<(), ObserveError> {
+        loop {
+            match self.observe_once(row) {
+                Err(ObserveError::Conflict(c)) => match tuple_column(&self.columns, &c) {
+                    Some(i) => self.columns[i].1 = Ty::Json,
+                    None => return Err(ObserveError::Conflict(c)),
+                },
+                r => return r,
+            }
+        }
+    }
+
+    /// The names of the columns of JSON text ([`Ty::Json`]), in order.
+    pub fn json_columns(&self) -> Vec<&str> {
+        self.columns
+            .iter()
+            .filter(|(_, t)| *t == Ty::Json)
+            .map(|(n, _)| n.as_str())
+            .collect()
+    }
+
+    fn observe_once(&mut self, row: &[u8]) -> Result<(), ObserveError> {
         let mut ctx = Ctx {
             path: String::new(),
             conflict: None,
@@ -279,13 +342,34 @@ impl RowType {
     }
 
     /// Merges the columns another part saw (same rules as [`Self::observe`]).
-    pub fn merge(&mut self, other: RowType) -> Result<(), Conflict> {
-        let mut root = Ty::Struct(std::mem::take(&mut self.columns));
-        let r = root.merge(Ty::Struct(other.columns), "");
-        if let Ty::Struct(c) = root {
-            self.columns = c;
+    pub fn merge(&mut self, mut other: RowType) -> Result<(), Conflict> {
+        loop {
+            let mut root = Ty::Struct(self.columns.clone());
+            match root.merge(Ty::Struct(other.columns.clone()), "") {
+                Ok(()) => {
+                    if let Ty::Struct(c) = root {
+                        self.columns = c;
+                    }
+                    return Ok(());
+                }
+                Err(c) => {
+                    // Arrays of one type in a part, of another in the
+                    // other: JSON text in both.
+                    let name = match tuple_column(&self.columns, &c) {
+                        Some(i) => self.columns[i].0.clone(),
+                        None => match tuple_column(&other.columns, &c) {
+                            Some(i) => other.columns[i].0.clone(),
+                            None => return Err(c),
+                        },
+                    };
+                    for (n, t) in self.columns.iter_mut().chain(other.columns.iter_mut()) {
+                        if *n == name && matches!(t, Ty::List(_)) {
+                            *t = Ty::Json;
+                        }
+                    }
+                }
+            }
         }
-        r
     }
 
     /// True when no row had any field.
@@ -430,6 +514,10 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         d.deserialize_any(self)
     }
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        if *self.ty == Ty::Json {
+            while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+            return Ok(());
+        }
         if !matches!(self.ty, Ty::List(_)) {
             // Checks the kinds (and records a conflict) before reading items.
             Seed {
@@ -601,5 +689,38 @@ mod tests {
         let mut c = RowType::default();
         c.observe(br#"{"y": [1]}"#).unwrap();
         assert!(a.merge(c).is_err());
+    }
+
+    /// A top-level column of tuples (items of different types) is JSON
+    /// text, whether the items differ within one array, from record to
+    /// record, or from part to part; nested, it is still a conflict
+    /// (pipeline probe /tmp/probe-pipeline repro 04).
+    #[test]
+    fn tuples_at_the_top_level_are_json_text() {
+        let s = schema(&[r#"{"key": ["c", 1], "value": 2}"#, r#"{"key": null}"#]).unwrap();
+        let key = s.field(0);
+        assert_eq!(key.data_type(), &DataType::Utf8);
+        assert_eq!(key.extension_type_name(), Some("arrow.json"));
+        assert_eq!(s.field(1).data_type(), &DataType::Int64);
+        let s = schema(&[r#"{"t": [1, 2]}"#, r#"{"t": ["a"]}"#, r#"{"t": [[1]]}"#]).unwrap();
+        assert_eq!(s.field(0).extension_type_name(), Some("arrow.json"));
+        let mut a = RowType::default();
+        a.observe(br#"{"k": [1]}"#).unwrap();
+        let mut b = RowType::default();
+        b.observe(br#"{"k": ["x"], "n": 1}"#).unwrap();
+        a.merge(b).unwrap();
+        assert_eq!(a.json_columns(), ["k"]);
+        let mut c = RowType::default();
+        c.observe(br#"{"k": "x"}"#).unwrap();
+        let e = a.merge(c).unwrap_err().to_string();
+        assert!(
+            e.contains("`k` is an array of items of different types"),
+            "{e}"
+        );
+        let e = schema(&[r#"{"a": {"b": [1, "x"]}}"#]).unwrap_err();
+        assert_eq!(
+            e,
+            "column `a.b[]` is an integer in earlier records and a string here"
+        );
     }
 }

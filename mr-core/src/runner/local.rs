@@ -108,6 +108,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let ids = categorical_ids(job, &categorical, cfg)?;
     let inputs = list_inputs(&cfg.inputs)?;
     check_store_holds_no_input(&ids, &inputs)?;
+    check_no_table_of_ids(&categorical, &inputs)?;
     let first_input = inputs.first().cloned();
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
@@ -160,6 +161,13 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let columns = job.input_columns();
     let direct = cfg.output_format == crate::output::OutputFormat::Lines && categorical.is_empty();
     let mut tl = Timeline::new(started);
+    // Parquet inputs, asked after the first map if it gave nothing: tables
+    // of ids read by a job that wants the values.
+    let parquet_inputs: Vec<InputFile> = inputs
+        .iter()
+        .filter(|f| f.compression == crate::input::listing::Compression::Parquet)
+        .cloned()
+        .collect();
     let mut step_inputs = inputs;
     let mut final_parts = Vec::new();
     // The first task that fails stops the others at their next check.
@@ -333,6 +341,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             for (p, runs) in runs.into_iter().enumerate() {
                 by_partition[p].extend(runs);
             }
+        }
+        if i == 0 && stats.input_records > 0 && stats.map_output_records == 0 {
+            warn_of_tables_of_ids(&parquet_inputs, stats.input_records);
         }
         if !map_only {
             if let Some(p) = &cfg.progress {
@@ -597,6 +608,88 @@ fn check_store_holds_no_input(
             s.dir().display()
         ))
     })
+}
+
+/// Refuses, for a job with categorical columns, an input that is already a
+/// table of ids (an output of such a job: a Parquet file mr wrote with
+/// columns of ids, or any file beside a `_dictionaries/`), before anything
+/// runs and before the dictionary store is touched: its ids, read as
+/// strings ("0", "1"), would be given ids of their own, and a store keeps
+/// every id for good (found by a pipeline probe feeding events_table's
+/// table back to it with --dictionary-store).
+fn check_no_table_of_ids(categorical: &[String], inputs: &[InputFile]) -> Result<()> {
+    if categorical.is_empty() {
+        return Ok(());
+    }
+    let refuse = |file: &InputFile, what: String| {
+        Error::Config(format!(
+            "input {} is already a table of ids ({what}): a job with categorical columns reads \
+             the raw events; give it the logs the table was made from (the dictionary store, \
+             if any, was not touched)",
+            file.display
+        ))
+    };
+    for file in inputs {
+        let crate::input::InputSource::Path(path) = &file.source else {
+            continue;
+        };
+        #[cfg(feature = "parquet")]
+        if file.compression == crate::input::listing::Compression::Parquet {
+            // A file that cannot be read is left to the run, which says so
+            // in its own way (or skips it, under --skip-bad-records).
+            let ids = crate::input::parquet::id_columns(path, categorical).unwrap_or_default();
+            if !ids.is_empty() {
+                return Err(refuse(
+                    file,
+                    format!(
+                        "a Parquet table mr wrote whose columns {} hold categorical ids",
+                        ids.join(", ")
+                    ),
+                ));
+            }
+        }
+        if let Some(dir) = path.parent()
+            && dir.join(crate::categorical::DICTIONARIES).is_dir()
+        {
+            return Err(refuse(
+                file,
+                format!(
+                    "it is in the output {}, beside its {}/",
+                    dir.display(),
+                    crate::categorical::DICTIONARIES
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Says which inputs are tables of categorical ids, when the first map read
+/// records and gave none: a job that reads values (url_views' `page_url`)
+/// finds integers there and drops every record, for an empty result and
+/// exit 0 without a word (pipeline probe /tmp/probe-pipeline repro 07).
+/// Only tables that name their id columns (see
+/// [`crate::output::parquet::ID_COLUMNS_KEY`]) are known so.
+fn warn_of_tables_of_ids(inputs: &[InputFile], records: u64) {
+    #[cfg(feature = "parquet")]
+    for file in inputs {
+        let crate::input::InputSource::Path(path) = &file.source else {
+            continue;
+        };
+        let ids = crate::input::parquet::id_columns(path, &[]).unwrap_or_default();
+        if !ids.is_empty() {
+            crate::errln!(
+                "mr: warning: the first step's mappers read {records} records and emitted none: \
+                 input {} is a table of categorical ids (its columns {} hold integer ids, which \
+                 its _dictionaries/ decode), not the raw events; give the job the logs the table \
+                 was made from",
+                crate::error::printable_line(&file.display),
+                ids.join(", ")
+            );
+        }
+    }
+    #[cfg(not(feature = "parquet"))]
+    let _ = (inputs, records);
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
