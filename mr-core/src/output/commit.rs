@@ -1026,8 +1026,18 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         if !e.file_type().is_ok_and(|t| t.is_dir()) {
             continue;
         }
+        // A name of runs before 2026-12-05 (unhidden): a user's own
+        // directory may have its shape (`out.mr-old-7-20241205`), so it is
+        // only ever put back as the output, and only when it holds a
+        // finished one; never removed unless a killed commit's note names it.
+        let legacy = !f.starts_with('.');
+        let whole = path.join(SUCCESS).exists() || is_empty_dir(&path);
         if named(ASIDE_INFIX, f) {
-            if fs::symlink_metadata(target).is_err() && fs::rename(&path, target).is_ok() {
+            if whole
+                && (!legacy || path.join(SUCCESS).exists())
+                && fs::symlink_metadata(target).is_err()
+                && fs::rename(&path, target).is_ok()
+            {
                 let _ = writeln!(
                     err,
                     "mr: restored {} from {f}, moved aside by a run that was killed",
@@ -1036,6 +1046,10 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
                 continue;
             }
         } else if !named(STAGING_INFIX, f) {
+            continue;
+        }
+        // Unless the lock's note names it: then it is a killed commit's.
+        if legacy && Some(f) != killed_commit {
             continue;
         }
         let only_job_files = foreign_entries(&path, None).is_ok_and(|f| f.is_empty());
@@ -1379,23 +1393,31 @@ mod tests {
         assert!(!old.exists());
     }
 
-    /// Stale staging directories, hidden (`.out.mr-tmp-*`) and as older
-    /// runs named them (`out.mr-tmp-*`), go; another output's stay. The
-    /// staging directory itself is hidden, so that readers of the parent
+    /// Stale staging directories (`.out.mr-tmp-*`) go; another output's
+    /// stay, and so do names of the unhidden shape older runs used
+    /// (`out.mr-tmp-*`, `out.mr-old-*`), which a user's own directory may
+    /// have: never removed, and put back as the output only when finished.
+    /// The staging directory itself is hidden, so that readers of the parent
     /// directory (`*/part-*`, Spark, pyarrow) skip it.
     #[test]
     fn stale_staging_of_a_dead_run_is_removed() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
-        let stale = ["out.mr-tmp-1-abcdef", ".out.mr-tmp-2-abcdef"].map(|n| d.path().join(n));
-        for s in &stale {
+        let [legacy, stale] =
+            ["out.mr-tmp-1-abcdef", ".out.mr-tmp-2-abcdef"].map(|n| d.path().join(n));
+        let mine = d.path().join("out.mr-old-7-20241205");
+        for s in [&legacy, &stale, &mine] {
             fs::create_dir(s).unwrap();
             fs::write(s.join("part-00000"), "x").unwrap();
         }
         let other = d.path().join(".outer.mr-tmp-1-abcdef");
         fs::create_dir(&other).unwrap();
         let o = OutputDir::create(&out, false).unwrap();
-        assert!(stale.iter().all(|s| !s.exists()));
+        assert!(!stale.exists());
+        assert!(
+            legacy.exists() && mine.exists(),
+            "a user's look-alike was taken"
+        );
         assert!(other.exists(), "another output's staging is not ours");
         let staging = o
             .staging
