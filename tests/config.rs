@@ -434,6 +434,25 @@ fn repro16_a_required_job_option_from_the_file() {
     // Still required when nobody gives it.
     let o = mr(&w, &["run", "mr_log_sampler", "-q", "-i", "in.txt"]);
     assert!(stderr(&o).contains("--sample-size"), "{}", stderr(&o));
+    // The same file serves every job: another job's run leaves the key
+    // alone (it was refused as "not an option of mr run", exit 2); a key
+    // no job has still is.
+    let o = ok(mr(
+        &w,
+        &["run", "word_count", "-q", "-i", "in.txt", "-c", "c.toml"],
+    ));
+    assert!(stdout(&o).contains("\"1\"\t1"), "{}", stdout(&o));
+    w.write(
+        "typo.toml",
+        "[runners.local]
+sample_sise = 2
+",
+    );
+    let o = mr(
+        &w,
+        &["run", "word_count", "-q", "-i", "in.txt", "-c", "typo.toml"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 /// 17: an empty or commented-out file gives nothing, and stops nothing.

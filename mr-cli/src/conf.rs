@@ -144,7 +144,7 @@ fn runner_names() -> Vec<String> {
 /// let cmd = <mr_cli::args::Cli as clap::CommandFactory>::command();
 /// let run = cmd.find_subcommand("run").unwrap();
 /// let conf = mr_cli::conf::ConfFile { path: f, named_by: "-c/--conf-path" };
-/// let s = mr_cli::conf::settings(&conf, "local", run).unwrap();
+/// let s = mr_cli::conf::settings(&conf, "local", run, &[]).unwrap();
 /// let args: Vec<_> = s.iter().map(|s| s.arg.as_str()).collect();
 /// assert_eq!(args, vec!["--jobconf=a.b=1", "--jobs=3", "--quiet"]);
 /// ```
@@ -152,6 +152,7 @@ pub fn settings(
     conf: &ConfFile,
     runner: &str,
     run: &clap::Command,
+    other_jobs: &[String],
 ) -> anyhow::Result<Vec<Setting>> {
     if !conf.path.exists() {
         bail!(
@@ -180,7 +181,7 @@ pub fn settings(
         };
         let mut this: Vec<Setting> = Vec::new();
         for (key, value) in section {
-            let s = key_settings(&file, runner, key, value, run)?;
+            let s = key_settings(&file, runner, key, value, run, other_jobs)?;
             if let Some(new) = s.first()
                 && let Some(old) = this.iter().find(|t| t.id == new.id && t.key != new.key)
             {
@@ -241,6 +242,9 @@ fn load(
             );
         }
     }
+    // Includes are relative to the file itself, not to a link to it (as
+    // mrjob resolves them).
+    let real_dir = canon.parent().map(Path::to_path_buf);
     within.push(canon);
     if let Some(inc) = doc.get("include") {
         let list: Vec<&toml::Value> = match inc {
@@ -256,7 +260,10 @@ fn load(
             };
             let at = || format!("config file {}, include {s:?}", path.display());
             let expanded = expand_path(s).with_context(at)?;
-            let dir = path.parent().unwrap_or(Path::new(""));
+            let dir = real_dir
+                .as_deref()
+                .or(path.parent())
+                .unwrap_or(Path::new(""));
             let included = dir.join(expanded);
             if !included.exists() {
                 bail!("{}: {} does not exist", at(), included.display());
@@ -337,6 +344,7 @@ fn key_settings(
     key: &str,
     value: &toml::Value,
     run: &clap::Command,
+    other_jobs: &[String],
 ) -> anyhow::Result<Vec<Setting>> {
     let full = format!("runners.{runner}.{key}");
     let origin = format!("config file {}, key {full}", file.display());
@@ -355,6 +363,11 @@ fn key_settings(
         .get_arguments()
         .find(|a| names(a).iter().any(|n| *n == key || *n == dashed))
     else {
+        // Another job's option (`sample_size` for mr_log_sampler): for the
+        // runs of the jobs that have it, not an error in every other run.
+        if other_jobs.iter().any(|o| *o == dashed) {
+            return Ok(Vec::new());
+        }
         let all: Vec<String> = run.get_arguments().flat_map(names).collect();
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
         let hint = match crate::closest(&dashed, &all) {
@@ -717,7 +730,7 @@ mod tests {
             path,
             named_by: "-c/--conf-path",
         };
-        settings(&conf, runner, &run_cmd())
+        settings(&conf, runner, &run_cmd(), &[])
             .map(|s| s.into_iter().map(|s| s.arg).collect())
             .map_err(|e| format!("{e:#}"))
     }
@@ -732,7 +745,7 @@ mod tests {
             named_by: "-c/--conf-path",
         };
         let run = run_cmd();
-        let s = settings(&conf, "local", &run).unwrap();
+        let s = settings(&conf, "local", &run, &[]).unwrap();
         let argv = [&["run"][..], typed, &["word_count"]].concat();
         let sm = run.clone().try_get_matches_from(argv).unwrap();
         not_overridden(s, &run, &sm)
@@ -854,7 +867,7 @@ mod tests {
             path: top,
             named_by: "-c/--conf-path",
         };
-        let args: Vec<String> = settings(&conf, "local", &run_cmd())
+        let args: Vec<String> = settings(&conf, "local", &run_cmd(), &[])
             .unwrap()
             .into_iter()
             .map(|s| s.arg)
@@ -863,6 +876,17 @@ mod tests {
             args,
             ["--cmdenv=B=1", "--quiet", "--cmdenv=A=2", "--jobs=1"]
         );
+        // Through a link elsewhere: relative to the file, not the link.
+        let link = dir.path().join("link.toml");
+        std::os::unix::fs::symlink(dir.path().join("sub/top.toml"), &link).unwrap();
+        let linked = ConfFile {
+            path: link,
+            named_by: "-c/--conf-path",
+        };
+        assert_eq!(
+            settings(&linked, "local", &run_cmd(), &[]).unwrap().len(),
+            4
+        );
         let looped = dir.path().join("a.toml");
         std::fs::write(&looped, "include = \"b.toml\"\n").unwrap();
         std::fs::write(dir.path().join("b.toml"), "include = \"a.toml\"\n").unwrap();
@@ -870,7 +894,10 @@ mod tests {
             path: looped,
             named_by: "-c/--conf-path",
         };
-        let e = format!("{:#}", settings(&conf, "local", &run_cmd()).unwrap_err());
+        let e = format!(
+            "{:#}",
+            settings(&conf, "local", &run_cmd(), &[]).unwrap_err()
+        );
         assert!(e.contains("includes itself"), "{e}");
     }
 

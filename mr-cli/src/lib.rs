@@ -475,7 +475,14 @@ pub fn parse_cli(
     if let Some(sm) = first.subcommand_matches("emulate-hadoop") {
         args::refuse_for_emulate_hadoop(sm)?;
     }
-    let settings = conf_settings(&first, &cmd, &lenient, &argv)?;
+    // Every job's options: a file's key for one job is no error in another's run.
+    let job_options: Vec<String> = registry
+        .jobs
+        .iter()
+        .flat_map(|j| j.options())
+        .map(|o| o.name.replace('_', "-"))
+        .collect();
+    let settings = conf_settings(&first, &cmd, &lenient, &argv, &job_options)?;
     let matches = if settings.is_empty() {
         cmd.try_get_matches_from(&argv)?
     } else {
@@ -545,6 +552,7 @@ fn conf_settings(
     cmd: &clap::Command,
     lenient: &clap::Command,
     argv: &[String],
+    job_options: &[String],
 ) -> Result<Vec<conf::Setting>, ParseError> {
     use anyhow::Context as _;
     use clap::FromArgMatches;
@@ -583,7 +591,7 @@ fn conf_settings(
     let runner = clap::ValueEnum::to_possible_value(&runner)
         .map(|v| v.get_name().to_string())
         .unwrap_or_default();
-    let settings = conf::settings(&file, &runner, run)?;
+    let settings = conf::settings(&file, &runner, run, job_options)?;
     let settings = conf::not_overridden(settings, run, sm);
     let job = sm.get_one::<String>("job").cloned().unwrap_or_default();
     for s in &settings {

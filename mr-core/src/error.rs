@@ -137,11 +137,11 @@ pub enum Error {
         /// The path or pattern as given.
         path: String,
     },
-    /// An input path that does not exist yet: another mr run is writing it
-    /// (its output, still in its staging directory beside it).
+    /// An input another mr process is still writing: an output in its
+    /// staging directory beside it, a directory `mr gen` writes.
     #[error(
-        "input not found: {}: another mr run (pid {pid}) is writing it; run this one once that \
-         one has finished (its output appears complete, with _SUCCESS, or not at all)",
+        "input {}: mr (pid {pid}) is still writing it; run this once that one has finished \
+         (its files appear complete, all at once)",
         printable_line(path)
     )]
     InputBeingWritten {

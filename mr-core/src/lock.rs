@@ -251,6 +251,29 @@ impl Drop for OwnerLock {
     }
 }
 
+/// The lock file `mr gen` holds in the directory it writes (an
+/// [`OwnerLock`]); hidden, so that a directory given as input skips it.
+pub const GEN_LOCK_FILE: &str = ".mr-gen.lock";
+
+/// The process an [`OwnerLock`] file at `path` names, if it is alive: the
+/// lock is most likely held. Read only: the file is never locked to find
+/// out (a test lock, however brief, would make a run claiming it then
+/// think another holds it).
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let p = d.path().join(".out.mr-lock");
+/// assert_eq!(mr_core::lock::holder_of(&p), None);
+/// let held = mr_core::lock::OwnerLock::create_held(&p).unwrap();
+/// assert_eq!(mr_core::lock::holder_of(&p), Some(std::process::id()));
+/// drop(held);
+/// ```
+pub fn holder_of(path: &Path) -> Option<u32> {
+    let file = open_existing(path).ok()?;
+    let pid: u32 = read_text(&file).lines().next()?.trim().parse().ok()?;
+    is_alive(pid).then_some(pid)
+}
+
 /// The lock file [`DirLock`] takes inside the directory it locks: never
 /// removed (a lock file removed while held would let the next process lock
 /// a new one beside the holder).

@@ -578,7 +578,12 @@ fn write_report(
             elapsed: started.elapsed(),
         },
     };
-    if let (Err(_), Some(out)) = (result, output)
+    // The output as a path here: `file:///data/out` is /data/out.
+    let local = output.and_then(|o| {
+        let (fs, p) = crate::cluster::file_system_and_path(o.to_str()?);
+        fs.is_empty().then(|| std::path::PathBuf::from(p))
+    });
+    if let (Err(_), Some(out)) = (result, local.as_deref())
         && mr_core::paths::same(out, mr_core::paths::dir_of(path))
     {
         mr_core::errln!(

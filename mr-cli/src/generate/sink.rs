@@ -52,10 +52,6 @@ const LINES_PER_CANCEL_CHECK: u64 = 1024;
 /// `part-00000.txt.gz` once every part is complete.
 const TEMP_SUFFIX: &str = ".mr-tmp";
 
-/// The lock file `mr gen` holds in the directory it writes (see
-/// [`PartWriter::create`]); hidden, so a directory given as input skips it.
-const LOCK_FILE: &str = ".mr-gen.lock";
-
 /// Cuts a stream of lines into `files` consecutive chunks of about `target / files` bytes each.
 ///
 /// The generator writes lines until [`PartWriter::done`]; file `k` is closed once the total reaches
@@ -121,7 +117,7 @@ impl PartWriter {
         }
         let created_dir = fs::symlink_metadata(dir).is_err();
         crate::create_dir_all(dir)?;
-        let lock_path = dir.join(LOCK_FILE);
+        let lock_path = dir.join(mr_core::lock::GEN_LOCK_FILE);
         let lock = match mr_core::lock::OwnerLock::claim(&lock_path)
             .with_context(|| format!("locking {}", lock_path.display()))?
         {

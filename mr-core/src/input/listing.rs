@@ -492,18 +492,20 @@ fn skipped_name(p: &Path) -> bool {
 }
 
 /// The live mr run writing the output `path` that does not exist yet, if
-/// one is: its staging directory (`.NAME.mr-tmp-PID-RANDOM`) is beside it,
-/// and process PID is alive. Read only: nothing is locked or opened.
+/// one is: the output's lock file (`.NAME.mr-lock`) names a live process,
+/// and a staging directory (`.NAME.mr-tmp-*`: a local run's, a Spark
+/// driver's, a Hadoop run's on `file:`) is beside it. Read only.
 fn writer_of(path: &Path) -> Option<u32> {
     let name = path.file_name()?.to_str()?;
     let dir = crate::paths::dir_of(path);
+    let pid = crate::lock::holder_of(&dir.join(format!(".{name}.mr-lock")))?;
     let prefix = format!(".{name}{}", crate::output::commit::STAGING_INFIX);
-    fs::read_dir(dir).ok()?.flatten().find_map(|e| {
-        let file = e.file_name();
-        let id = file.to_str()?.strip_prefix(&prefix)?;
-        let pid: u32 = id.split_once('-')?.0.parse().ok()?;
-        crate::lock::is_alive(pid).then_some(pid)
-    })
+    let staging = fs::read_dir(dir).ok()?.flatten().any(|e| {
+        e.file_name()
+            .to_str()
+            .is_some_and(|f| f.starts_with(&prefix))
+    });
+    staging.then_some(pid)
 }
 
 /// Whether a directory on the way to `matched`, a match of the glob
@@ -691,6 +693,14 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
         let path = Path::new(arg);
         // A broken link too: add_path names it.
         if path.exists() || path.is_symlink() {
+            // A directory `mr gen` is still writing holds none of its parts
+            // yet (they appear all at once when complete).
+            if let Some(pid) = crate::lock::holder_of(&path.join(crate::lock::GEN_LOCK_FILE)) {
+                return Err(Error::InputBeingWritten {
+                    path: arg.clone(),
+                    pid,
+                });
+            }
             let (before, twice) = (walk.out.len(), walk.twice);
             walk.add_path(path, true)?;
             if walk.out.len() == before && walk.twice == twice && path.is_dir() {
@@ -1759,14 +1769,33 @@ mod tests {
             list_inputs(std::slice::from_ref(&out)),
             Err(Error::InputNotFound { .. })
         ));
+        // A live pid in the staging's name is not enough (a reused pid).
         let me = std::process::id();
         fs::create_dir(d.path().join(format!(".step1.mr-tmp-{me}-abcdef"))).unwrap();
-        match list_inputs(&[out]) {
+        assert!(matches!(
+            list_inputs(std::slice::from_ref(&out)),
+            Err(Error::InputNotFound { .. })
+        ));
+        // The output's lock, held: a local run, a Spark driver, Hadoop.
+        let lock = crate::lock::OwnerLock::create_held(&d.path().join(".step1.mr-lock")).unwrap();
+        match list_inputs(std::slice::from_ref(&out)) {
             Err(e @ Error::InputBeingWritten { pid, .. }) if pid == me => {
-                assert!(e.to_string().contains("another mr run"), "{e}");
+                assert!(e.to_string().contains("is still writing it"), "{e}");
             }
             other => panic!("{other:?}"),
         }
+        drop(lock);
+        // A directory mr gen is writing.
+        let gen_dir = d.path().join("gen");
+        fs::create_dir(&gen_dir).unwrap();
+        let lock =
+            crate::lock::OwnerLock::create_held(&gen_dir.join(crate::lock::GEN_LOCK_FILE)).unwrap();
+        let gen_arg = gen_dir.display().to_string();
+        assert!(matches!(
+            list_inputs(std::slice::from_ref(&gen_arg)),
+            Err(Error::InputBeingWritten { .. })
+        ));
+        drop(lock);
     }
 
     #[test]
