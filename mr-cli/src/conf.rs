@@ -365,7 +365,7 @@ fn key_settings(
     else {
         // Another job's option (`sample_size` for mr_log_sampler): for the
         // runs of the jobs that have it, not an error in every other run.
-        if other_jobs.iter().any(|o| *o == dashed) {
+        if other_jobs.contains(&dashed) {
             return Ok(Vec::new());
         }
         let all: Vec<String> = run.get_arguments().flat_map(names).collect();
