@@ -11,6 +11,12 @@ fn mr(w: &Workdir, args: &[&str]) -> std::process::Output {
     w.mr_env(args, &[("MR_CONF", "")])
 }
 
+/// `mr run word_count -q -i in.txt -c CONF EXTRA...` in `w`.
+fn word_count(w: &Workdir, conf: &str, extra: &[&str]) -> std::process::Output {
+    let args = ["run", "word_count", "-q", "-i", "in.txt", "-c", conf];
+    mr(w, &[&args[..], extra].concat())
+}
+
 const TEXT_A_B: &str = "a\t1\nb\t1\n";
 
 /// 01: every form of -c that clap takes reads the file.
@@ -87,19 +93,7 @@ fn repro04_a_conflicting_switch_of_the_file_gives_way() {
     ));
     assert_eq!(stderr(&o), "");
     w.write("d.toml", "[runners.local]\ncat_output = true\n");
-    let o = ok(mr(
-        &w,
-        &[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            "in.txt",
-            "-c",
-            "d.toml",
-            "--no-output",
-        ],
-    ));
+    let o = ok(word_count(&w, "d.toml", &["--no-output"]));
     assert_eq!(stdout(&o), "");
 }
 
@@ -125,20 +119,7 @@ fn repro05_typed_jobconf_reduces_beats_the_files_partitions() {
         &[&args[..], &["-D", "mapreduce.job.reduces=5"]].concat(),
     ));
     assert_eq!(part_names(&w.path("out")).len(), 5);
-    ok(mr(
-        &w,
-        &[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            "in.txt",
-            "-c",
-            "c.toml",
-            "-o",
-            "out2",
-        ],
-    ));
+    ok(word_count(&w, "c.toml", &["-o", "out2"]));
     assert_eq!(part_names(&w.path("out2")).len(), 2);
 }
 
@@ -156,10 +137,7 @@ fn repro06_07_bad_values_name_the_file_and_key() {
         ("merge_fan_in = 1", "--merge-fan-in"),
     ] {
         w.write("site.toml", format!("[runners.local]\n{line}\n"));
-        let o = mr(
-            &w,
-            &["run", "word_count", "-q", "-i", "in.txt", "-c", "site.toml"],
-        );
+        let o = word_count(&w, "site.toml", &[]);
         assert_eq!(o.status.code(), Some(2), "{line}");
         let e = stderr(&o);
         let key = line.split(' ').next().unwrap();
@@ -187,19 +165,13 @@ fn repro08_09_dotted_jobconf_and_mrjob_names() {
         "c.toml",
         "[runners.local]\nnum_cores = 1\noutput_dir = \"out\"\n[runners.local.jobconf]\nmapreduce.job.reduces = 3\n",
     );
-    ok(mr(
-        &w,
-        &["run", "word_count", "-q", "-i", "in.txt", "-c", "c.toml"],
-    ));
+    ok(word_count(&w, "c.toml", &[]));
     assert_eq!(part_names(&w.path("out")).len(), 3);
     w.write(
         "d.toml",
         "[runners.local]\nnum_reducers = 2\noutput_dir = \"out2\"\n",
     );
-    ok(mr(
-        &w,
-        &["run", "word_count", "-q", "-i", "in.txt", "-c", "d.toml"],
-    ));
+    ok(word_count(&w, "d.toml", &[]));
     assert_eq!(part_names(&w.path("out2")).len(), 2);
 }
 
@@ -216,24 +188,10 @@ fn repro10_include_and_unknown_sections() {
         "conf/c.toml",
         "include = \"base.toml\"\n[runners.local]\njobs = 1\n",
     );
-    let o = ok(mr(
-        &w,
-        &[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            "in.txt",
-            "-c",
-            "conf/c.toml",
-        ],
-    ));
+    let o = ok(word_count(&w, "conf/c.toml", &[]));
     assert_eq!(stdout(&o), TEXT_A_B);
     w.write("loop.toml", "include = \"loop.toml\"\n");
-    let o = mr(
-        &w,
-        &["run", "word_count", "-q", "-i", "in.txt", "-c", "loop.toml"],
-    );
+    let o = word_count(&w, "loop.toml", &[]);
     assert!(stderr(&o).contains("includes itself"), "{}", stderr(&o));
     for (text, says) in [
         (
@@ -247,10 +205,7 @@ fn repro10_include_and_unknown_sections() {
         ("jobs = 1\n", "unknown key jobs"),
     ] {
         w.write("bad.toml", text);
-        let o = mr(
-            &w,
-            &["run", "word_count", "-q", "-i", "in.txt", "-c", "bad.toml"],
-        );
+        let o = word_count(&w, "bad.toml", &[]);
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(2), "{e}");
         assert!(
@@ -271,7 +226,7 @@ fn repro11_an_mrjob_conf_is_said_to_be_one() {
         "{\"runners\": {\"local\": {\"num_cores\": 2}}}\n",
     );
     for f in ["site.conf", "site.json"] {
-        let o = mr(&w, &["run", "word_count", "-q", "-i", "in.txt", "-c", f]);
+        let o = word_count(&w, f, &[]);
         let e = stderr(&o);
         assert!(
             e.contains("not TOML") && e.contains("[runners.local]"),
@@ -291,20 +246,7 @@ fn repro12_a_nul_in_cmdenv_is_refused() {
         format!("[runners.local]\n{section}[runners.emulate]\n{section}"),
     );
     for runner in ["local", "emulate"] {
-        let o = mr(
-            &w,
-            &[
-                "run",
-                "word_count",
-                "-q",
-                "-i",
-                "in.txt",
-                "-c",
-                "c.toml",
-                "-r",
-                runner,
-            ],
-        );
+        let o = word_count(&w, "c.toml", &["-r", runner]);
         assert_eq!(o.status.code(), Some(2));
         let e = stderr(&o);
         assert!(
@@ -437,10 +379,7 @@ fn repro16_a_required_job_option_from_the_file() {
     // The same file serves every job: another job's run leaves the key
     // alone (it was refused as "not an option of mr run", exit 2); a key
     // no job has still is.
-    let o = ok(mr(
-        &w,
-        &["run", "word_count", "-q", "-i", "in.txt", "-c", "c.toml"],
-    ));
+    let o = ok(word_count(&w, "c.toml", &[]));
     assert!(stdout(&o).contains("\"1\"\t1"), "{}", stdout(&o));
     w.write(
         "typo.toml",
@@ -448,10 +387,7 @@ fn repro16_a_required_job_option_from_the_file() {
 sample_sise = 2
 ",
     );
-    let o = mr(
-        &w,
-        &["run", "word_count", "-q", "-i", "in.txt", "-c", "typo.toml"],
-    );
+    let o = word_count(&w, "typo.toml", &[]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
@@ -463,10 +399,7 @@ fn repro17_an_empty_file_is_no_error() {
     w.write("empty.toml", "");
     w.write("commented.toml", "# [runners.local]\n# jobs = 4\n");
     for f in ["empty.toml", "commented.toml"] {
-        ok(mr(
-            &w,
-            &["run", "word_count", "-q", "-i", "in.txt", "-c", f],
-        ));
+        ok(word_count(&w, f, &[]));
     }
 }
 
@@ -482,20 +415,7 @@ fn repro18_typed_list_items_replace_the_files() {
         "f.toml",
         "[runners.local]\nfiles = [\"l1.tsv#lookup\"]\ninput = [\"other.txt\"]\n",
     );
-    ok(mr(
-        &w,
-        &[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            "in.txt",
-            "-c",
-            "f.toml",
-            "--files",
-            "l2.tsv#lookup",
-        ],
-    ));
+    ok(word_count(&w, "f.toml", &["--files", "l2.tsv#lookup"]));
     let o = ok(mr(
         &w,
         &["run", "word_count", "-q", "-c", "f.toml", "in.txt"],

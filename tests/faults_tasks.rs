@@ -456,22 +456,8 @@ fn a_signal_is_honoured_when_stderr_is_a_broken_pipe() {
     // The reader of mr's stderr is gone: its writes fail with EPIPE.
     drop(child.stderr.take());
     let scratch = w.path("scratch");
-    let started = Instant::now();
-    while files_under(&scratch) < 4 {
-        assert!(child.try_wait().unwrap().is_none(), "ended too soon");
-        assert!(started.elapsed() < Duration::from_secs(60), "never ready");
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    let pid = child.id().to_string();
-    assert!(
-        Command::new("kill")
-            .args(["-TERM", &pid])
-            .status()
-            .unwrap()
-            .success()
-    );
-    let status = exit_within(&mut child, Duration::from_secs(10));
-    assert_eq!(status.code(), Some(143));
+    let (code, _, _) = signal_when(&mut child, "-TERM", || files_under(&scratch) >= 4);
+    assert_eq!(code, Some(143));
     assert_eq!(
         read_parts(&w.path("out")),
         before,

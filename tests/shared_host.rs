@@ -52,6 +52,19 @@ fn a_symlink_at_the_output_lock_is_refused_not_written_through() {
     assert!(!w.path("team/out").exists());
 }
 
+/// `mr run word_count -q -i in.txt --report run.json` in `w`.
+fn report_run(w: &Workdir) -> std::process::Output {
+    w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--report",
+        "run.json",
+    ])
+}
+
 /// `--report PATH` where another user put a symlink: before, mr resolved
 /// it and replaced the file it named with the report.
 #[test]
@@ -63,30 +76,14 @@ fn a_report_path_that_is_another_users_symlink_is_refused() {
     if !others_symlink(&thesis, &link) {
         return;
     }
-    let o = w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--report",
-        "run.json",
-    ]);
+    let o = report_run(&w);
     assert!(!o.status.success());
     says(&o, "owned by another user (uid 54321)");
     assert_eq!(fs::read_to_string(&thesis).unwrap(), "chapter 1\n");
     // One's own link is followed, as before.
     fs::remove_file(&link).unwrap();
     std::os::unix::fs::symlink(&thesis, &link).unwrap();
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--report",
-        "run.json",
-    ]));
+    ok(report_run(&w));
     assert!(fs::read_to_string(&thesis).unwrap().starts_with('{'));
 }
 
@@ -97,26 +94,10 @@ fn a_replaced_report_keeps_its_mode() {
     w.write("in.txt", "a b\n");
     let report = w.path("run.json");
     for _ in 0..2 {
-        ok(w.mr(&[
-            "run",
-            "word_count",
-            "-q",
-            "-i",
-            "in.txt",
-            "--report",
-            "run.json",
-        ]));
+        ok(report_run(&w));
         fs::set_permissions(&report, fs::Permissions::from_mode(0o600)).unwrap();
     }
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--report",
-        "run.json",
-    ]));
+    ok(report_run(&w));
     assert_eq!(fs::metadata(&report).unwrap().mode() & 0o777, 0o600);
     let leftovers: Vec<_> = fs::read_dir(w.path("."))
         .unwrap()

@@ -77,14 +77,13 @@ impl OwnerLock {
                     // The holder writes its pid just after locking: give it
                     // a moment. Until then the file may still hold the pid
                     // of a killed holder before it, which is not named.
-                    let live_pid = || read_pid(&file).filter(|&p| is_alive(p));
-                    let mut pid = live_pid();
+                    let mut pid = live_pid(&file);
                     for _ in 0..50 {
                         if pid.is_some() {
                             break;
                         }
                         std::thread::sleep(std::time::Duration::from_millis(2));
-                        pid = live_pid();
+                        pid = live_pid(&file);
                     }
                     return Ok(Claim::Held { pid });
                 }
@@ -149,7 +148,7 @@ impl OwnerLock {
                 },
                 Ok(()) => Ok(None), // replaced meanwhile: look again
                 Err(e) if e == Errno::WOULDBLOCK => Ok(Some(Claim::Held {
-                    pid: read_pid(&file).filter(|&p| is_alive(p)),
+                    pid: live_pid(&file),
                 })),
                 Err(e) => Err(e.into()),
             },
@@ -269,9 +268,7 @@ pub const GEN_LOCK_FILE: &str = ".mr-gen.lock";
 /// drop(held);
 /// ```
 pub fn holder_of(path: &Path) -> Option<u32> {
-    let file = open_existing(path).ok()?;
-    let pid: u32 = read_text(&file).lines().next()?.trim().parse().ok()?;
-    is_alive(pid).then_some(pid)
+    live_pid(&open_existing(path).ok()?)
 }
 
 /// The lock file [`DirLock`] takes inside the directory it locks: never
@@ -335,7 +332,7 @@ impl DirLock {
         let mut on_wait = Some(on_wait);
         let mut wait = |file: Option<&File>| -> io::Result<()> {
             if let Some(f) = on_wait.take() {
-                f(file.and_then(read_pid).filter(|&p| is_alive(p)));
+                f(file.and_then(live_pid));
             }
             if crate::cancel::requested() {
                 return Err(io::Error::new(
@@ -479,7 +476,7 @@ fn same_file(file: &File, path: &Path) -> bool {
 }
 
 /// Whether a process `pid` exists (one of another user's counts).
-pub(crate) fn is_alive(pid: u32) -> bool {
+fn is_alive(pid: u32) -> bool {
     let Some(pid) = i32::try_from(pid)
         .ok()
         .and_then(rustix::process::Pid::from_raw)
@@ -492,9 +489,10 @@ pub(crate) fn is_alive(pid: u32) -> bool {
     }
 }
 
-/// The pid on a lock file's first line.
-fn read_pid(file: &File) -> Option<u32> {
-    read_text(file).lines().next()?.trim().parse().ok()
+/// The pid on a lock file's first line, if that process is alive.
+fn live_pid(file: &File) -> Option<u32> {
+    let pid = read_text(file).lines().next()?.trim().parse().ok()?;
+    is_alive(pid).then_some(pid)
 }
 
 /// The start of a lock file (its pid and note), as text.

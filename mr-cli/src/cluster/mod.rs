@@ -658,14 +658,14 @@ pub fn report(
 /// assert_eq!(local_output("out", Runner::Hadoop), None);
 /// assert_eq!(local_output("file:///data/out", Runner::Hadoop), Some(PathBuf::from("/data/out")));
 /// assert_eq!(local_output("hdfs://nn/out", Runner::Spark), None);
+/// assert_eq!(local_output("s3a:/b/out", Runner::Spark), None);
 /// ```
 pub fn local_output(out: &str, runner: Runner) -> Option<std::path::PathBuf> {
     let scheme = mr_core::input::listing::uri_scheme(out);
-    if runner == Runner::Hadoop && scheme != Some("file") {
+    if scheme.is_some_and(|s| s != "file") || (runner == Runner::Hadoop && scheme.is_none()) {
         return None;
     }
-    let (fs, path) = file_system_and_path(out);
-    (fs.is_empty() && !path.is_empty()).then(|| std::path::PathBuf::from(path))
+    crate::cmd::run::local_output(Path::new(out)).ok()
 }
 
 /// A path or URI cut into its file system (`hdfs://nn`; `""` for this

@@ -172,7 +172,7 @@ fn local_file(path: &std::path::Path, what: &str) -> anyhow::Result<std::path::P
 /// `file:` URI (`file:///abs`, `file://localhost/abs`, `file:/abs`, as an
 /// input may be); an error for a URI of another scheme (`s3://`, `hdfs://`,
 /// `gs://`), which the local runner cannot write.
-fn local_output(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
+pub(crate) fn local_output(path: &std::path::Path) -> anyhow::Result<std::path::PathBuf> {
     let Some(s) = path.to_str() else {
         return Ok(path.to_path_buf()); // not UTF-8: no URI
     };
@@ -579,10 +579,7 @@ fn write_report(
         },
     };
     // The output as a path here: `file:///data/out` is /data/out.
-    let local = output.and_then(|o| {
-        let (fs, p) = crate::cluster::file_system_and_path(o.to_str()?);
-        fs.is_empty().then(|| std::path::PathBuf::from(p))
-    });
+    let local = output.and_then(|o| local_output(o).ok());
     if let (Err(_), Some(out)) = (result, local.as_deref())
         && mr_core::paths::same(out, mr_core::paths::dir_of(path))
     {

@@ -1031,10 +1031,9 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         // only ever put back as the output, and only when it holds a
         // finished one; never removed unless a killed commit's note names it.
         let legacy = !f.starts_with('.');
-        let whole = path.join(SUCCESS).exists() || is_empty_dir(&path);
+        let finished = path.join(SUCCESS).exists();
         if named(ASIDE_INFIX, f) {
-            if whole
-                && (!legacy || path.join(SUCCESS).exists())
+            if (finished || (!legacy && is_empty_dir(&path)))
                 && fs::symlink_metadata(target).is_err()
                 && fs::rename(&path, target).is_ok()
             {
@@ -1053,7 +1052,6 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
             continue;
         }
         let only_job_files = foreign_entries(&path, None).is_ok_and(|f| f.is_empty());
-        let finished = path.join(SUCCESS).exists();
         // Left by a run killed during its commit while a complete output is
         // in place: the new output it never put there, or the old one it had
         // replaced and was removing.
