@@ -309,6 +309,8 @@ pub(crate) trait CarriedTable: Send {
     fn combined(&self) -> (u64, u64);
     /// Accumulators held.
     fn len(&self) -> usize;
+    /// About the bytes a flush writes: its keys and accumulators encoded.
+    fn flush_bytes(&self) -> usize;
     /// The table, to be told its type by the step that made it.
     fn as_any(&self) -> &dyn std::any::Any;
     fn into_any(self: Box<Self>) -> Box<dyn std::any::Any>;
@@ -449,6 +451,12 @@ impl<F: Fold> CarriedTable for AccTable<F> {
         self.accs.len() + self.direct.as_ref().map_or(0, |d| d.accs.len())
     }
 
+    /// `used` counts [`ENTRY_OVERHEAD`] per table entry and the acc's
+    /// size beside each key: what its JSON takes, about.
+    fn flush_bytes(&self) -> usize {
+        self.used.saturating_sub(self.accs.len() * ENTRY_OVERHEAD)
+    }
+
     fn as_any(&self) -> &dyn std::any::Any {
         self
     }
@@ -458,7 +466,13 @@ impl<F: Fold> CarriedTable for AccTable<F> {
     }
 
     fn flush(&mut self, sink: &mut dyn RecordSink) -> Result<(), Error> {
-        for Entry { key, acc } in self.accs.drain() {
+        // Long keys in the order they were allocated (about the order they
+        // came in), not the table's: their bytes are then read one after
+        // the other instead of a cache miss each (100k URLs: a fifth of a
+        // thread's flush). Short keys first, as the table has them.
+        let mut entries: Vec<Entry<F::Acc>> = self.accs.drain().collect();
+        entries.sort_by_key(|e| e.key.address());
+        for Entry { key, acc } in entries {
             key.encode_into(&mut self.key);
             push_acc(sink, &self.key, &acc, &mut self.value)?;
             self.flushed += 1;

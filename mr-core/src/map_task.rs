@@ -327,6 +327,7 @@ pub(crate) fn drain_carried(
 ) -> Result<(Vec<Vec<Run>>, TaskStats, Counters)> {
     crate::cancel::check()?;
     let mut buffer = sort_buffer(env, env.buffer_bytes - env.fold_budget().unwrap_or(0));
+    buffer.expect(table.len(), table.flush_bytes());
     let flushed = flush_counted(&mut *table, &mut buffer)?;
     let (runs, mut stats, counters) = buffer.finish()?;
     stats.combine_output_records += flushed;

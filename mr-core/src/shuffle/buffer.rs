@@ -438,6 +438,18 @@ impl SortBuffer {
         Ok(())
     }
 
+    /// Makes room at once for `records` records of about `bytes` bytes in
+    /// all, within the budget (a fold table's flush knows both): growing
+    /// to them by doubling would copy the arena and index at each step.
+    pub(crate) fn expect(&mut self, records: usize, bytes: usize) {
+        if let Store::Sorting { data, index } = &mut self.store {
+            let records = records.min(self.budget / 4 / ENTRY_BYTES + 1);
+            index.reserve_exact(records.saturating_sub(index.capacity() - index.len()));
+            let bytes = bytes.min(self.budget / 4 * 3);
+            data.reserve_exact(bytes.saturating_sub(data.capacity() - data.len()));
+        }
+    }
+
     /// About the bytes the buffer's records take in a spill.
     fn held_bytes(&self) -> usize {
         match &self.store {
