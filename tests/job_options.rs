@@ -46,6 +46,21 @@ fn grep_option_reaches_the_mapper_locally_inline_and_in_task_mode() {
     assert_eq!(stdout(&o), "a lamb\n");
 }
 
+/// A value that starts with `-` (a grep pattern `-x`) reaches the tasks as
+/// the value, not as an option the task refuses (every task exited 2).
+#[test]
+fn an_option_value_starting_with_a_dash_reaches_the_tasks() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "plain\n-x dash\n--x too\n");
+    let input = input.to_str().unwrap();
+    for runner in ["local", "emulate"] {
+        for e in ["--expression=-x", "-e=-x"] {
+            let o = ok(w.mr(&["run", "mr_grep", "-r", runner, "-q", e, input]));
+            assert_eq!(stdout(&o), "-x dash\n--x too\n", "-r {runner} {e}");
+        }
+    }
+}
+
 #[test]
 fn nasty_option_values_are_quoted_in_dry_runs() {
     let w = Workdir::new();
@@ -90,8 +105,8 @@ fn nasty_option_values_are_quoted_in_dry_runs() {
         .unwrap_or_else(|| panic!("{script}\n{words}"));
     let argv = mr_cli::cluster::hadoop_split_args(mapper);
     assert_eq!(
-        argv[argv.len() - 2..],
-        ["--expression", "it's $(touch pwned) a  b"],
+        argv[argv.len() - 1..],
+        ["--expression=it's $(touch pwned) a  b"],
         "{mapper}"
     );
     assert!(argv.contains(&"raw-value".to_string()), "{mapper}");
@@ -118,7 +133,7 @@ fn nasty_option_values_are_quoted_in_dry_runs() {
         .find(|a| a.starts_with("--mr-args-hex="))
         .unwrap_or_else(|| panic!("{cmd}"));
     let argv = mr_cli::cluster::expand_hex_args(vec![hex.to_string()]).unwrap();
-    assert_eq!(argv.last().map(String::as_str), Some(NASTY));
+    assert_eq!(argv.last(), Some(&format!("--expression={NASTY}")));
     // And the task gets it whole: in grep's basic syntax every character of
     // it is itself (`$` mid-expression too), so it matches its own line only.
     let o = ok(w.mr_stdin(&[hex], Some(b"x\nit's \"$(touch pwned)\" `x` $HOME a  b\n")));
@@ -191,7 +206,7 @@ fn files_are_readable_by_name_and_shipped_to_hadoop() {
         cmd.contains(&format!("{}#lookup", w.path("in.txt").display())),
         "{cmd}"
     );
-    assert!(cmd.contains("--stop-words-file stops.txt"), "{cmd}");
+    assert!(cmd.contains("--stop-words-file=stops.txt"), "{cmd}");
     assert!(cmd.contains("-cmdenv TZ=UTC"), "{cmd}");
     assert!(!cmd.contains("which these paths break"), "{cmd}");
     // A path -files cannot take as it is: the dry run says the run links

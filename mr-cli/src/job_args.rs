@@ -160,9 +160,11 @@ pub fn values(opts: &[JobOption], m: &clap::ArgMatches) -> BTreeMap<String, Stri
     out
 }
 
-/// The options as task arguments: `--NAME VALUE` for each option given or
-/// defaulted, `--NAME` for a flag that is on. File options are passed by the
-/// name the file is shipped under (`names`).
+/// The options as task arguments: `--NAME=VALUE` for each option given or
+/// defaulted (one argument: a value that starts with `-`, such as a grep
+/// pattern `-x`, is not taken for an option by the task), `--NAME` for a
+/// flag that is on. File options are passed by the name the file is
+/// shipped under (`names`).
 ///
 /// ```
 /// use mr_core::JobOption;
@@ -174,7 +176,7 @@ pub fn values(opts: &[JobOption], m: &clap::ArgMatches) -> BTreeMap<String, Stri
 /// v.insert("stop-words-file".to_string(), "/data/stop.txt".to_string());
 /// let names = |p: &str| p.rsplit('/').next().unwrap().to_string();
 /// assert_eq!(mr_cli::job_args::task_args(&opts, &v, names),
-///            vec!["--expression", "a b", "--stop-words-file", "stop.txt"]);
+///            vec!["--expression=a b", "--stop-words-file=stop.txt"]);
 /// ```
 pub fn task_args(
     opts: &[JobOption],
@@ -192,14 +194,8 @@ pub fn task_args(
                     out.push(format!("--{}", o.name));
                 }
             }
-            OptionKind::File => {
-                out.push(format!("--{}", o.name));
-                out.push(file_name(v));
-            }
-            _ => {
-                out.push(format!("--{}", o.name));
-                out.push(v.clone());
-            }
+            OptionKind::File => out.push(format!("--{}={}", o.name, file_name(v))),
+            _ => out.push(format!("--{}={v}", o.name)),
         }
     }
     out

@@ -102,7 +102,7 @@ pub struct JobPlan {
 /// What a cluster runner forwards to every task besides the step and role.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JobExtras {
-    /// The job's own options as task arguments (`--expression VALUE`; a
+    /// The job's own options as task arguments (`--expression=VALUE`; a
     /// file option by the name its file is shipped under).
     pub job_args: Vec<String>,
     /// Files shipped into each task's working directory: the local path and
