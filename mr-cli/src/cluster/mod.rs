@@ -1293,12 +1293,19 @@ fn codec_name(c: Compression) -> &'static str {
 }
 
 /// A name for a run on a cluster (its intermediate and staging
-/// directories): job, time, process.
+/// directories): job, time, process, and 32 random bits. Time and pid
+/// alone are shared by two runs started in the same second by processes
+/// of the same pid in two containers (a scheduler's backfill), which then
+/// read each other's intermediate files on the cluster.
 fn run_id(job: &str) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    format!("{job}-{secs}-{}", std::process::id())
+    format!(
+        "{job}-{secs}-{}-{:08x}",
+        std::process::id(),
+        rand::random::<u32>()
+    )
 }
 
 /// The error of a cluster run interrupted while its job ran: the `engine`
@@ -1371,6 +1378,16 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Two runs of a job in the same second by processes of the same pid
+    /// (two containers) get different names on the cluster.
+    #[test]
+    fn run_ids_differ_within_a_second_and_a_pid() {
+        let a = run_id("wc");
+        let b = run_id("wc");
+        assert!(a.starts_with("wc-") && a.contains(&format!("-{}-", std::process::id())));
+        assert_ne!(a, b);
+    }
 
     /// The output over an input: refused as written, through `.`, `..`,
     /// `file://` and links, and for a glob; an input holding the output
