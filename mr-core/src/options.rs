@@ -313,7 +313,7 @@ impl JobParams {
             return Some(v.clone());
         }
         if self.jobconf_from_env
-            && let Ok(v) = std::env::var(key.replace('.', "_"))
+            && let Ok(v) = std::env::var(jobconf_env_name(key))
         {
             return Some(v);
         }
@@ -363,4 +363,19 @@ pub fn parse_file_spec(spec: &str) -> Result<(PathBuf, String), String> {
         ));
     }
     Ok((PathBuf::from(path), name))
+}
+
+/// The environment variable Hadoop Streaming exports a jobconf key as, in
+/// a task: each character that is not a letter or a digit becomes `_`
+/// (`PipeMapRed.safeEnvVarName`: `my-job.min-count` is `my_job_min_count`).
+/// mr's emulated and Spark tasks export their jobconf the same way.
+///
+/// ```
+/// assert_eq!(mr_core::options::jobconf_env_name("my-job.min-count"), "my_job_min_count");
+/// assert_eq!(mr_core::options::jobconf_env_name("mapreduce.task.id"), "mapreduce_task_id");
+/// ```
+pub fn jobconf_env_name(key: &str) -> String {
+    key.chars()
+        .map(|c| if c.is_alphanumeric() { c } else { '_' })
+        .collect()
 }

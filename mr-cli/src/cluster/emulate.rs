@@ -351,15 +351,15 @@ impl StepRun<'_> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
-        // The jobconf as Hadoop gives it to streaming tasks (dots as
-        // underscores), and --cmdenv.
+        // The jobconf as Hadoop gives it to streaming tasks (each
+        // character not a letter or a digit as `_`), and --cmdenv.
         .chain(
             self.em
                 .plan
                 .extras
                 .jobconf
                 .iter()
-                .map(|(k, v)| (k.replace('.', "_"), v.clone())),
+                .map(|(k, v)| (mr_core::options::jobconf_env_name(k), v.clone())),
         )
         .chain(self.em.plan.extras.cmdenv.iter().cloned())
         .collect()

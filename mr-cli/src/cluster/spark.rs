@@ -278,7 +278,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
             })
         }).collect::<Vec<_>>(),
         "files": plan.extras.files.iter().map(|(p, n)| json!([p.display().to_string(), n])).collect::<Vec<_>>(),
-        "task_env": plan.extras.jobconf.iter().map(|(k, v)| (k.replace('.', "_"), v.clone()))
+        "task_env": plan.extras.jobconf.iter().map(|(k, v)| (mr_core::options::jobconf_env_name(k), v.clone()))
             .chain(plan.extras.cmdenv.iter().cloned())
             .collect::<BTreeMap<String, String>>(),
         // The executors' memory is Spark's: this machine's limit is not theirs.
