@@ -780,6 +780,9 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
             }
         },
     };
+    if let Some(t) = &args.tmp_dir {
+        check_tmp_not_in_output(&t.display().to_string(), &output.display().to_string())?;
+    }
     Ok(HadoopOptions {
         hadoop_bin,
         streaming_jar,
@@ -794,6 +797,32 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         jobconf: plan.extras.jobconf.clone(),
         overwrite: args.overwrite,
     })
+}
+
+/// Refuses a `--tmp-dir` that is the output or inside it, as the local
+/// runner does: a multi-step job's first step would create the output
+/// (as `OUT/mr-JOB-ID/step-0`), and the final move would find it there and
+/// fail after every step ran, the result hidden in the staging dir. Paths
+/// as given (the cluster's file system is not looked at): the same path,
+/// or one under it.
+///
+/// ```
+/// use mr_cli::cluster::hadoop::check_tmp_not_in_output;
+/// assert!(check_tmp_not_in_output("/data/out/tmp", "/data/out/").is_err());
+/// assert!(check_tmp_not_in_output("hdfs://nn/out", "hdfs://nn/out/.").is_err());
+/// assert!(check_tmp_not_in_output("/data/out-tmp", "/data/out").is_ok());
+/// assert!(check_tmp_not_in_output("/tmp", "/data/out").is_ok());
+/// ```
+pub fn check_tmp_not_in_output(tmp: &str, out: &str) -> anyhow::Result<()> {
+    let (t, o) = (tidy_output(tmp), tidy_output(out));
+    let under = o == "/" || t.strip_prefix(&o).is_some_and(|rest| rest.starts_with('/'));
+    if t == o || under {
+        anyhow::bail!(
+            "--tmp-dir {tmp} is inside the output directory {out}: the run's intermediate \
+             files would be in its output; give a --tmp-dir outside it"
+        );
+    }
+    Ok(())
 }
 
 /// A relative path that starts with `-` (`-out`) as `./-out`: Hadoop's
