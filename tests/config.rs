@@ -459,3 +459,37 @@ fn repeated_c_merges_the_files_in_order() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("--no-conf"), "{}", stderr(&o));
 }
+
+/// mrjob.conf's `upload_files` and `spark_submit_bin` (refused as "not an
+/// option of mr run") are mr's `files` and `spark_submit`.
+#[test]
+fn mrjob_upload_files_and_spark_submit_bin_are_taken() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("lookup.tsv", "k\tv\n");
+    w.write(
+        "c.toml",
+        "[runners.spark]\nupload_files = [\"lookup.tsv#lookup\"]\n\
+         spark_submit_bin = \"/opt/spark/bin/spark-submit\"\n",
+    );
+    let o = ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-c",
+            "c.toml",
+            "-r",
+            "spark",
+            "--dry-run",
+        ],
+    ));
+    let shown = stdout(&o);
+    assert!(
+        shown.contains("/opt/spark/bin/spark-submit --master"),
+        "{shown}"
+    );
+    assert!(shown.contains("lookup.tsv\",\"lookup\"]"), "{shown}");
+}

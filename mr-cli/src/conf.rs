@@ -35,7 +35,9 @@
 //!
 //! **Keys and values.** A key is a long name or alias of a `mr run` option,
 //! or of the job's own (`jobs`, `num_cores`, `output_dir`, `sample_size`;
-//! dashes or underscores). A switch takes `true` or `false` (`false`: not
+//! dashes or underscores), or mrjob's name for one where its switch is named
+//! otherwise (`upload_files` is `files`, `spark_submit_bin` is
+//! `spark_submit`, a path without arguments). A switch takes `true` or `false` (`false`: not
 //! given); an option its value (a string or number); a repeatable option a
 //! list or one value; `jobconf` and `cmdenv` a table, nested tables joined
 //! by dots (`[runners.local.jobconf]` then `mapreduce.job.reduces = 2`).
@@ -359,6 +361,18 @@ fn not_in_a_file(id: &str) -> Option<&'static str> {
     })
 }
 
+/// mr's name for a key of an mrjob.conf whose mrjob switch is not named so
+/// (`upload_files` is mrjob's `--files`, `spark_submit_bin` its
+/// `--spark-submit-bin`), taken in a file so a ported config runs; on the
+/// command line mr takes its own switch only.
+fn mrjob_name(key: &str) -> Option<&'static str> {
+    match key.replace('-', "_").as_str() {
+        "upload_files" => Some("files"),
+        "spark_submit_bin" => Some("spark_submit"),
+        _ => None,
+    }
+}
+
 /// The settings of `key = value` in `runner`'s section of `file`.
 fn key_settings(
     file: &Path,
@@ -381,10 +395,13 @@ fn key_settings(
         );
         n
     };
-    let Some(arg) = run
-        .get_arguments()
-        .find(|a| names(a).iter().any(|n| *n == key || *n == dashed))
-    else {
+    let named = |name: &str| {
+        let dashed = name.replace('_', "-");
+        run.get_arguments()
+            .find(|a| names(a).iter().any(|n| *n == name || *n == dashed))
+    };
+    let mrjob = mrjob_name(key).filter(|_| named(key).is_none());
+    let Some(arg) = named(key).or_else(|| mrjob.and_then(named)) else {
         // Another job's option (`sample_size` for mr_log_sampler): for the
         // runs of the jobs that have it, not an error in every other run.
         if other_jobs.contains(&dashed) {
@@ -404,6 +421,15 @@ fn key_settings(
     let id = arg.get_id().as_str().to_string();
     if let Some(why) = not_in_a_file(&id) {
         bail!("{origin}: {key} cannot be set in a config file: {why}");
+    }
+    if let (Some(mr_name), toml::Value::Array(_)) = (mrjob, value)
+        && id == "spark_submit"
+    {
+        bail!(
+            "{origin}: {key} is mr's {mr_name}, the path of spark-submit alone (mrjob's \
+             command with arguments is not taken): give the path as a string; Spark settings \
+             go in jobconf"
+        );
     }
     let long = arg.get_long().unwrap_or(key).to_string();
     let action = arg.get_action();
@@ -860,6 +886,36 @@ mod tests {
         assert_eq!(
             args_of("[runners.local]\njobs = -1\n", "local"),
             Ok(vec!["--jobs=-1".into()])
+        );
+    }
+
+    #[test]
+    fn mrjob_conf_names_of_files_and_spark_submit() {
+        assert_eq!(
+            args_of(
+                "[runners.spark]\nupload_files = [\"x.tsv#lookup\"]\n\
+                 spark_submit_bin = \"/opt/spark/bin/spark-submit\"\n",
+                "spark"
+            ),
+            Ok(vec![
+                "--spark-submit=/opt/spark/bin/spark-submit".into(),
+                "--files=x.tsv#lookup".into()
+            ])
+        );
+        let e = args_of(
+            "[runners.local]\nfiles = [\"a\"]\nupload_files = [\"b\"]\n",
+            "local",
+        )
+        .unwrap_err();
+        assert!(e.contains("are one option"), "{e}");
+        let e = args_of(
+            "[runners.spark]\nspark_submit_bin = [\"spark-submit\", \"--verbose\"]\n",
+            "spark",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("runners.spark.spark_submit_bin") && e.contains("spark-submit alone"),
+            "{e}"
         );
     }
 
