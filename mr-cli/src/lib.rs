@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod closed_stdout;
 pub mod cluster;
 pub mod cmd;
 pub mod conf;
