@@ -349,6 +349,49 @@ fn broken_pipe_is_not_an_error() {
     );
 }
 
+/// Results to a stdout closed when mr started (`>&-`) exited 0 with nothing
+/// written: Rust puts /dev/null on a closed fd 1 before main. Refused now
+/// (exit 2, EBADF said); a run whose results go to a directory still runs,
+/// and so does one whose stdout is /dev/null opened by the caller (`1<>`,
+/// as Python's subprocess.DEVNULL opens it: read-write, as Rust's is).
+#[test]
+fn results_to_a_closed_stdout_are_refused() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let sh = |redirect: &str, args: &[&str]| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+            .arg(env!("CARGO_BIN_EXE_mr"))
+            .args(args)
+            .current_dir(w.dir.path())
+            .env("MR_CONF", "")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let run = ["run", "word_count", "-q", "-i", "in.txt"];
+    for extra in [
+        &[][..],
+        &["-o", "out", "--cat-output"],
+        &["--mapper"],
+        &["-r", "hadoop", "--dry-run"],
+    ] {
+        let o = sh(">&-", &[&run[..], extra].concat());
+        assert_eq!(o.status.code(), Some(2), "{extra:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("standard output is closed (EBADF"),
+            "{extra:?}: {e}"
+        );
+        assert!(!w.path("out").exists());
+    }
+    ok(sh(">&-", &[&run[..], &["-o", "out"]].concat()));
+    assert_eq!(read_parts(&w.path("out")), "\"a\"\t1\n\"b\"\t1\n");
+    ok(sh(">&-", &[&run[..], &["--no-output"]].concat()));
+    ok(sh("1<>/dev/null", &run));
+}
+
 // ---------------------------------------------------------------------------
 // Results never depend on the settings.
 

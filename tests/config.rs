@@ -424,3 +424,72 @@ fn repro18_typed_list_items_replace_the_files() {
     let o = ok(mr(&w, &["run", "word_count", "-q", "-c", "f.toml"]));
     assert_eq!(stdout(&o), "\"z\"\t1\n");
 }
+
+/// `-c` given twice (refused: "cannot be used multiple times"): the files
+/// are read in order, as mrjob merges its `-c` files: a later file's value
+/// wins, lists add up; `--no-conf` still refuses `-c`.
+#[test]
+fn repeated_c_merges_the_files_in_order() {
+    let w = Workdir::new();
+    w.write("in1.txt", "a b\n");
+    w.write("in2.txt", "a\n");
+    w.write(
+        "a.toml",
+        "[runners.local]\noutput_protocol = \"text\"\ninput = [\"in1.txt\"]\n",
+    );
+    w.write(
+        "b.toml",
+        "[runners.local]\noutput_protocol = \"json-value\"\ninput = \"in2.txt\"\n",
+    );
+    let run = |extra: &[&str]| mr(&w, &[&["run", "word_count", "-q"][..], extra].concat());
+    let o = ok(run(&["-c", "a.toml", "-c", "b.toml"]));
+    assert_eq!(stdout(&o), "2\n1\n");
+    let o = ok(run(&["-c", "b.toml", "--conf-path=a.toml"]));
+    assert_eq!(stdout(&o), "a\t2\nb\t1\n");
+    // $MR_CONF is not read when -c names files.
+    let o = ok(w.mr_env(
+        &["run", "word_count", "-q", "-c", "a.toml", "-c", "a.toml"],
+        &[("MR_CONF", w.path("b.toml").to_str().unwrap())],
+    ));
+    assert_eq!(stdout(&o), "a\t1\nb\t1\n");
+    let o = run(&["-c", "a.toml", "-c", "missing.toml"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("missing.toml"), "{}", stderr(&o));
+    let o = run(&["-c", "a.toml", "-c", "b.toml", "--no-conf"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--no-conf"), "{}", stderr(&o));
+}
+
+/// mrjob.conf's `upload_files` and `spark_submit_bin` (refused as "not an
+/// option of mr run") are mr's `files` and `spark_submit`.
+#[test]
+fn mrjob_upload_files_and_spark_submit_bin_are_taken() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("lookup.tsv", "k\tv\n");
+    w.write(
+        "c.toml",
+        "[runners.spark]\nupload_files = [\"lookup.tsv#lookup\"]\n\
+         spark_submit_bin = \"/opt/spark/bin/spark-submit\"\n",
+    );
+    let o = ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-c",
+            "c.toml",
+            "-r",
+            "spark",
+            "--dry-run",
+        ],
+    ));
+    let shown = stdout(&o);
+    assert!(
+        shown.contains("/opt/spark/bin/spark-submit --master"),
+        "{shown}"
+    );
+    assert!(shown.contains("lookup.tsv\",\"lookup\"]"), "{shown}");
+}

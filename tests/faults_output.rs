@@ -1020,8 +1020,11 @@ fn a_tmp_dir_inside_the_output_is_refused_up_front() {
 }
 
 /// `--report` inside the output, run after run with `--overwrite`: the
-/// report an earlier run wrote there is this run's to write over, not a
-/// user's file; any other file still keeps the output.
+/// report an earlier run wrote there is part of the old output, replaced
+/// with it, also by a run that writes no report or one of another name
+/// (refused before: "holds files a job does not write: run.json").
+/// Recognised by name and content: a user's JSON file, a report edited by
+/// hand, or one of another output copied in, still keeps the output.
 #[test]
 fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     let w = Workdir::new();
@@ -1035,14 +1038,56 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     let first = fs::read_to_string(w.path("K/run.json")).unwrap();
     ok(run(&["--overwrite", "--report", "K/run.json"]));
     assert_ne!(fs::read_to_string(w.path("K/run.json")).unwrap(), first);
-    for other in [
-        &["--overwrite"][..],
-        &["--overwrite", "--report", "K/other.json"][..],
+    ok(run(&["--overwrite", "--report", "K/_other.json"]));
+    assert_eq!(
+        names(&w.path("K")),
+        ["_SUCCESS", "_other.json", "part-00000", "part-00001"]
+    );
+    ok(run(&["--overwrite"]));
+    assert_eq!(
+        names(&w.path("K")),
+        ["_SUCCESS", "part-00000", "part-00001"]
+    );
+
+    // Not a report of this output: kept, and the output with it.
+    ok(run(&["--overwrite", "--report", "K/run.json"]));
+    let report = fs::read_to_string(w.path("K/run.json")).unwrap();
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "-o",
+        "L",
+        "--report",
+        "L/run.json",
+    ]));
+    let of_l = fs::read_to_string(w.path("L/run.json")).unwrap();
+    fs::remove_file(w.path("K/run.json")).unwrap();
+    for (name, text) in [
+        (
+            "notes.json",
+            "{\"job\": \"word_count\", \"ok\": true}\n".to_string(),
+        ),
+        (
+            "run.json",
+            report.replacen('{', "{\"reviewed\": \"yes\",", 1),
+        ),
+        ("run.txt", report.clone()),
+        ("l.json", of_l),
     ] {
-        let o = run(other);
-        assert!(!o.status.success(), "{other:?}");
-        assert!(stderr(&o).contains("run.json"), "{}", stderr(&o));
-        assert!(w.path("K/run.json").exists());
+        w.write(&format!("K/{name}"), &text);
+        let before = snapshot(&w.path("K"));
+        let o = run(&["--overwrite"]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {e}");
+        assert!(
+            e.contains("it holds files a job does not write") && e.contains(name),
+            "{name}: {e}"
+        );
+        assert_eq!(snapshot(&w.path("K")), before, "{name}: files changed");
+        fs::remove_file(w.path(&format!("K/{name}"))).unwrap();
     }
 }
 

@@ -259,8 +259,10 @@ pub struct RunArgs {
     /// A config file (TOML) with defaults for these options, per runner:
     /// `[runners.local] jobs = 4`, `[runners.hadoop] jobconf = {...}`
     /// (like mrjob.conf). Default: $MR_CONF if set. The command line wins.
+    /// Repeatable: the files are read in order, a later one's values win
+    /// and lists add up, as mrjob merges them.
     #[arg(short = 'c', long, value_name = "FILE")]
-    pub conf_path: Option<std::path::PathBuf>,
+    pub conf_path: Vec<std::path::PathBuf>,
 
     /// Do not read a config file, not even $MR_CONF.
     #[arg(long, conflicts_with = "conf_path")]

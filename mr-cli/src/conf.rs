@@ -16,7 +16,9 @@
 //!
 //! **Which file.** `-c/--conf-path FILE` (any form clap takes: `-cFILE`,
 //! `-c=FILE`, `-qc FILE`), else `$MR_CONF` when set (`~` and `$VAR` in it
-//! expanded); `--no-conf` reads none. Task mode (`--mapper`, `--combiner`,
+//! expanded); `--no-conf` reads none. `-c` may be given several times, as
+//! mrjob takes it: the files are read in order, as if each included the
+//! ones before it (a later file's value wins, lists add up). Task mode (`--mapper`, `--combiner`,
 //! `--reducer`, as the emulator and Hadoop start tasks) reads none: the run
 //! that started the task applied the file already.
 //!
@@ -25,14 +27,17 @@
 //! `include` (a file or a list of files read first, their paths relative to
 //! the including file, `~` and `$VAR` expanded; the including file's values
 //! win, later includes win over earlier ones; a file including itself is
-//! refused). Anything else (`[runner.local]`, `[runners.locl]`) is an
+//! refused). A file reached twice (named by two `-c`, or included by two
+//! files) is read once, at its last place, as mrjob reads it. Anything else (`[runner.local]`, `[runners.locl]`) is an
 //! error naming the file and the key. An empty file, or a file without a
 //! section for the runner, gives nothing. `-r` chooses the runner (and so
 //! the section); `runner` in a section is refused.
 //!
 //! **Keys and values.** A key is a long name or alias of a `mr run` option,
 //! or of the job's own (`jobs`, `num_cores`, `output_dir`, `sample_size`;
-//! dashes or underscores). A switch takes `true` or `false` (`false`: not
+//! dashes or underscores), or mrjob's name for one where its switch is named
+//! otherwise (`upload_files` is `files`, `spark_submit_bin` is
+//! `spark_submit`, a path without arguments). A switch takes `true` or `false` (`false`: not
 //! given); an option its value (a string or number); a repeatable option a
 //! list or one value; `jobconf` and `cmdenv` a table, nested tables joined
 //! by dots (`[runners.local.jobconf]` then `mapreduce.job.reduces = 2`).
@@ -66,21 +71,26 @@ pub struct ConfFile {
     pub named_by: &'static str,
 }
 
-/// The config file for a parsed `mr run` (or `mr emulate-hadoop`) command
-/// line, `sm` its matches: `--no-conf`, else `-c`, else `$MR_CONF`. Task
-/// mode is the caller's to leave out.
-pub fn conf_file(sm: &clap::ArgMatches) -> anyhow::Result<Option<ConfFile>> {
+/// The config files for a parsed `mr run` (or `mr emulate-hadoop`) command
+/// line, `sm` its matches, in the order they are read: `--no-conf` none,
+/// else each `-c` in order, else `$MR_CONF`. Task mode is the caller's to
+/// leave out.
+pub fn conf_files(sm: &clap::ArgMatches) -> anyhow::Result<Vec<ConfFile>> {
     if sm.get_flag("no_conf") {
-        return Ok(None);
+        return Ok(Vec::new());
     }
-    if let Some(p) = sm.get_one::<PathBuf>("conf_path") {
-        return Ok(Some(ConfFile {
-            path: expand_home_path(p, "-c/--conf-path")?,
-            named_by: "-c/--conf-path",
-        }));
+    if let Some(paths) = sm.get_many::<PathBuf>("conf_path") {
+        return paths
+            .map(|p| {
+                Ok(ConfFile {
+                    path: expand_home_path(p, "-c/--conf-path")?,
+                    named_by: "-c/--conf-path",
+                })
+            })
+            .collect();
     }
     let Some(v) = std::env::var_os("MR_CONF").filter(|v| !v.is_empty()) else {
-        return Ok(None);
+        return Ok(Vec::new());
     };
     let path = match v.to_str() {
         Some(s) => PathBuf::from(
@@ -88,10 +98,10 @@ pub fn conf_file(sm: &clap::ArgMatches) -> anyhow::Result<Option<ConfFile>> {
         ),
         None => PathBuf::from(v),
     };
-    Ok(Some(ConfFile {
+    Ok(vec![ConfFile {
         path,
         named_by: "$MR_CONF",
-    }))
+    }])
 }
 
 /// One value a config file gives `mr run`, as the argument it stands for.
@@ -132,42 +142,55 @@ fn runner_names() -> Vec<String> {
         .collect()
 }
 
-/// The settings the file (with what it includes) gives `runner`'s runs,
-/// checked against `run` (the `mr run` command, with the job's options):
-/// each key an option, each value of the option's kind. A later file's
-/// value replaces an earlier one's; lists add up.
+/// The settings the files (in order, each with what it includes) give
+/// `runner`'s runs, checked against `run` (the `mr run` command, with the
+/// job's options): each key an option, each value of the option's kind. A
+/// later file's value replaces an earlier one's; lists add up.
 ///
 /// ```
 /// let dir = tempfile::tempdir().unwrap();
 /// let f = dir.path().join("mr.toml");
 /// std::fs::write(&f, "[runners.local]\njobs = 3\nquiet = true\njobconf = { \"a.b\" = \"1\" }\n").unwrap();
+/// let g = dir.path().join("site.toml");
+/// std::fs::write(&g, "[runners.local]\njobs = 5\njobconf = { \"c.d\" = \"2\" }\n").unwrap();
 /// let cmd = <mr_cli::args::Cli as clap::CommandFactory>::command();
 /// let run = cmd.find_subcommand("run").unwrap();
-/// let conf = mr_cli::conf::ConfFile { path: f, named_by: "-c/--conf-path" };
-/// let s = mr_cli::conf::settings(&conf, "local", run, &[]).unwrap();
+/// let conf = |path| mr_cli::conf::ConfFile { path, named_by: "-c/--conf-path" };
+/// let s = mr_cli::conf::settings(&[conf(f), conf(g)], "local", run, &[]).unwrap();
 /// let args: Vec<_> = s.iter().map(|s| s.arg.as_str()).collect();
-/// assert_eq!(args, vec!["--jobconf=a.b=1", "--jobs=3", "--quiet"]);
+/// assert_eq!(args, vec!["--jobconf=a.b=1", "--quiet", "--jobconf=c.d=2", "--jobs=5"]);
 /// ```
 pub fn settings(
-    conf: &ConfFile,
+    confs: &[ConfFile],
     runner: &str,
     run: &clap::Command,
     other_jobs: &[String],
 ) -> anyhow::Result<Vec<Setting>> {
-    if !conf.path.exists() {
-        bail!(
-            "the config file {} (named by {}) does not exist: fix the path{}",
-            conf.path.display(),
-            conf.named_by,
-            if conf.named_by == "$MR_CONF" {
-                ", unset $MR_CONF, or pass --no-conf"
-            } else {
-                ""
-            }
-        );
-    }
     let mut files = Vec::new();
-    load(&conf.path, &mut Vec::new(), &mut files)?;
+    for conf in confs {
+        if !conf.path.exists() {
+            bail!(
+                "the config file {} (named by {}) does not exist: fix the path{}",
+                conf.path.display(),
+                conf.named_by,
+                if conf.named_by == "$MR_CONF" {
+                    ", unset $MR_CONF, or pass --no-conf"
+                } else {
+                    ""
+                }
+            );
+        }
+        load(&conf.path, &mut Vec::new(), &mut files)?;
+    }
+    // A file reached twice counts once, at its last place: what mrjob's
+    // load_opts_from_mrjob_confs gives (it reads the files last first and
+    // skips one read already).
+    let files: Vec<(PathBuf, toml::Table)> = files
+        .iter()
+        .enumerate()
+        .filter(|(i, (canon, ..))| !files[i + 1..].iter().any(|(c, ..)| c == canon))
+        .map(|(_, (_, path, runners))| (path.clone(), runners.clone()))
+        .collect();
     let mut out: Vec<Setting> = Vec::new();
     for (file, runners) in files {
         let Some(section) = runners.get(runner) else {
@@ -207,11 +230,12 @@ pub fn settings(
 }
 
 /// Reads `path` and, first, what it includes, into `out` (in order: the
-/// earliest the weakest); `within` is the chain of files including it.
+/// earliest the weakest), each file with its real path; `within` is the
+/// chain of files including it.
 fn load(
     path: &Path,
     within: &mut Vec<PathBuf>,
-    out: &mut Vec<(PathBuf, toml::Table)>,
+    out: &mut Vec<(PathBuf, PathBuf, toml::Table)>,
 ) -> anyhow::Result<()> {
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("reading the config file {}", path.display()))?;
@@ -245,7 +269,7 @@ fn load(
     // Includes are relative to the file itself, not to a link to it (as
     // mrjob resolves them).
     let real_dir = canon.parent().map(Path::to_path_buf);
-    within.push(canon);
+    within.push(canon.clone());
     if let Some(inc) = doc.get("include") {
         let list: Vec<&toml::Value> = match inc {
             toml::Value::Array(a) => a.iter().collect(),
@@ -295,7 +319,7 @@ fn load(
             );
         }
     }
-    out.push((path.to_path_buf(), runners));
+    out.push((canon, path.to_path_buf(), runners));
     Ok(())
 }
 
@@ -337,6 +361,18 @@ fn not_in_a_file(id: &str) -> Option<&'static str> {
     })
 }
 
+/// mr's name for a key of an mrjob.conf whose mrjob switch is not named so
+/// (`upload_files` is mrjob's `--files`, `spark_submit_bin` its
+/// `--spark-submit-bin`), taken in a file so a ported config runs; on the
+/// command line mr takes its own switch only.
+fn mrjob_name(key: &str) -> Option<&'static str> {
+    match key.replace('-', "_").as_str() {
+        "upload_files" => Some("files"),
+        "spark_submit_bin" => Some("spark_submit"),
+        _ => None,
+    }
+}
+
 /// The settings of `key = value` in `runner`'s section of `file`.
 fn key_settings(
     file: &Path,
@@ -359,10 +395,13 @@ fn key_settings(
         );
         n
     };
-    let Some(arg) = run
-        .get_arguments()
-        .find(|a| names(a).iter().any(|n| *n == key || *n == dashed))
-    else {
+    let named = |name: &str| {
+        let dashed = name.replace('_', "-");
+        run.get_arguments()
+            .find(|a| names(a).iter().any(|n| *n == name || *n == dashed))
+    };
+    let mrjob = mrjob_name(key).filter(|_| named(key).is_none());
+    let Some(arg) = named(key).or_else(|| mrjob.and_then(named)) else {
         // Another job's option (`sample_size` for mr_log_sampler): for the
         // runs of the jobs that have it, not an error in every other run.
         if other_jobs.contains(&dashed) {
@@ -382,6 +421,15 @@ fn key_settings(
     let id = arg.get_id().as_str().to_string();
     if let Some(why) = not_in_a_file(&id) {
         bail!("{origin}: {key} cannot be set in a config file: {why}");
+    }
+    if let (Some(mr_name), toml::Value::Array(_)) = (mrjob, value)
+        && id == "spark_submit"
+    {
+        bail!(
+            "{origin}: {key} is mr's {mr_name}, the path of spark-submit alone (mrjob's \
+             command with arguments is not taken): give the path as a string; Spark settings \
+             go in jobconf"
+        );
     }
     let long = arg.get_long().unwrap_or(key).to_string();
     let action = arg.get_action();
@@ -627,11 +675,13 @@ pub fn expand_home_in_args(
         ("--hadoop-bin", &mut a.hadoop_bin),
         ("--hadoop-streaming-jar", &mut a.hadoop_streaming_jar),
         ("--spark-submit", &mut a.spark_submit),
-        ("--conf-path", &mut a.conf_path),
     ] {
         if let Some(path) = p {
             *path = expand_home_path(path, flag)?;
         }
+    }
+    for path in a.conf_path.iter_mut() {
+        *path = expand_home_path(path, "--conf-path")?;
     }
     for i in a.inputs.iter_mut().chain(a.positional_inputs.iter_mut()) {
         *i = expand_home(i, "--input")?;
@@ -730,7 +780,7 @@ mod tests {
             path,
             named_by: "-c/--conf-path",
         };
-        settings(&conf, runner, &run_cmd(), &[])
+        settings(&[conf], runner, &run_cmd(), &[])
             .map(|s| s.into_iter().map(|s| s.arg).collect())
             .map_err(|e| format!("{e:#}"))
     }
@@ -745,7 +795,7 @@ mod tests {
             named_by: "-c/--conf-path",
         };
         let run = run_cmd();
-        let s = settings(&conf, "local", &run, &[]).unwrap();
+        let s = settings(&[conf], "local", &run, &[]).unwrap();
         let argv = [&["run"][..], typed, &["word_count"]].concat();
         let sm = run.clone().try_get_matches_from(argv).unwrap();
         not_overridden(s, &run, &sm)
@@ -840,6 +890,36 @@ mod tests {
     }
 
     #[test]
+    fn mrjob_conf_names_of_files_and_spark_submit() {
+        assert_eq!(
+            args_of(
+                "[runners.spark]\nupload_files = [\"x.tsv#lookup\"]\n\
+                 spark_submit_bin = \"/opt/spark/bin/spark-submit\"\n",
+                "spark"
+            ),
+            Ok(vec![
+                "--spark-submit=/opt/spark/bin/spark-submit".into(),
+                "--files=x.tsv#lookup".into()
+            ])
+        );
+        let e = args_of(
+            "[runners.local]\nfiles = [\"a\"]\nupload_files = [\"b\"]\n",
+            "local",
+        )
+        .unwrap_err();
+        assert!(e.contains("are one option"), "{e}");
+        let e = args_of(
+            "[runners.spark]\nspark_submit_bin = [\"spark-submit\", \"--verbose\"]\n",
+            "spark",
+        )
+        .unwrap_err();
+        assert!(
+            e.contains("runners.spark.spark_submit_bin") && e.contains("spark-submit alone"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn a_nul_is_refused_naming_the_key() {
         let e = args_of("[runners.local]\ncmdenv = { A = \"x\\u0000y\" }\n", "local").unwrap_err();
         assert!(
@@ -867,7 +947,7 @@ mod tests {
             path: top,
             named_by: "-c/--conf-path",
         };
-        let args: Vec<String> = settings(&conf, "local", &run_cmd(), &[])
+        let args: Vec<String> = settings(&[conf], "local", &run_cmd(), &[])
             .unwrap()
             .into_iter()
             .map(|s| s.arg)
@@ -884,7 +964,7 @@ mod tests {
             named_by: "-c/--conf-path",
         };
         assert_eq!(
-            settings(&linked, "local", &run_cmd(), &[]).unwrap().len(),
+            settings(&[linked], "local", &run_cmd(), &[]).unwrap().len(),
             4
         );
         let looped = dir.path().join("a.toml");
@@ -896,9 +976,64 @@ mod tests {
         };
         let e = format!(
             "{:#}",
-            settings(&conf, "local", &run_cmd(), &[]).unwrap_err()
+            settings(&[conf], "local", &run_cmd(), &[]).unwrap_err()
         );
         assert!(e.contains("includes itself"), "{e}");
+    }
+
+    #[test]
+    fn several_files_are_read_in_order_each_once_at_its_last_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |name: &str, text: &str| {
+            let path = dir.path().join(name);
+            std::fs::write(&path, text).unwrap();
+            ConfFile {
+                path,
+                named_by: "-c/--conf-path",
+            }
+        };
+        let base = write(
+            "base.toml",
+            "[runners.local]\njobs = 1\nfiles = [\"b.tsv\"]\ncmdenv = { A = \"base\" }\n",
+        );
+        let top = write(
+            "top.toml",
+            "include = \"base.toml\"\n[runners.local]\njobs = 2\ncmdenv = { A = \"top\" }\n",
+        );
+        let args = |confs: &[ConfFile]| -> Vec<String> {
+            settings(confs, "local", &run_cmd(), &[])
+                .unwrap()
+                .into_iter()
+                .map(|s| s.arg)
+                .collect()
+        };
+        // What mrjob's load_opts_from_mrjob_confs gives for the same files:
+        // [top (with base first), base]: base, read once, at its last place.
+        assert_eq!(
+            args(&[top.clone(), base.clone()]),
+            ["--cmdenv=A=base", "--files=b.tsv", "--jobs=1"]
+        );
+        assert_eq!(
+            args(&[base.clone(), top.clone()]),
+            ["--files=b.tsv", "--cmdenv=A=top", "--jobs=2"]
+        );
+        // Named twice: its list items are not doubled.
+        assert_eq!(
+            args(&[base.clone(), base.clone()]),
+            ["--cmdenv=A=base", "--files=b.tsv", "--jobs=1"]
+        );
+        let missing = ConfFile {
+            path: dir.path().join("nope.toml"),
+            named_by: "-c/--conf-path",
+        };
+        let e = format!(
+            "{:#}",
+            settings(&[base, missing], "local", &run_cmd(), &[]).unwrap_err()
+        );
+        assert!(
+            e.contains("nope.toml") && e.contains("does not exist"),
+            "{e}"
+        );
     }
 
     #[test]

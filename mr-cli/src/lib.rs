@@ -20,6 +20,7 @@
 #![deny(missing_docs)]
 
 pub mod args;
+pub mod closed_stdout;
 pub mod cluster;
 pub mod cmd;
 pub mod conf;
@@ -577,9 +578,10 @@ fn conf_settings(
         }
         return Ok(Vec::new());
     }
-    let Some(file) = conf::conf_file(sm)? else {
+    let files = conf::conf_files(sm)?;
+    if files.is_empty() {
         return Ok(Vec::new());
-    };
+    }
     // `mr emulate-hadoop` is `mr run -r emulate`: its section too.
     let runner = match sub {
         "emulate-hadoop" => cluster::Runner::Emulate,
@@ -591,7 +593,7 @@ fn conf_settings(
     let runner = clap::ValueEnum::to_possible_value(&runner)
         .map(|v| v.get_name().to_string())
         .unwrap_or_default();
-    let settings = conf::settings(&file, &runner, run, job_options)?;
+    let settings = conf::settings(&files, &runner, run, job_options)?;
     let settings = conf::not_overridden(settings, run, sm);
     let job = sm.get_one::<String>("job").cloned().unwrap_or_default();
     for s in &settings {

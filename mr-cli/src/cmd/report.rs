@@ -387,3 +387,60 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
     mr_core::replace::replace_file(path, |w| w.write_all(bytes))
         .with_context(|| format!("writing the report {}", path.display()))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A finished run's report written in its output is what mr-core takes
+    /// for one there (`--overwrite` replaces it with the old output): the
+    /// keys written here and the keys it looks for agree.
+    #[test]
+    fn a_finished_runs_report_is_recognised_in_its_output() {
+        let report = JobReport {
+            counters: Default::default(),
+            output_dir: Some("data/out".into()),
+            skipped_records: 0,
+            bad_record_files: Vec::new(),
+            elapsed: Duration::from_millis(5),
+            spills: vec![0],
+            phases: Vec::new(),
+            tasks: Vec::new(),
+            partitions: Vec::new(),
+            peak_memory: None,
+        };
+        let mut doc = document("word_count", None, &Outcome::Finished(&report));
+        let mut keys: Vec<&str> = doc
+            .as_object()
+            .map(|m| m.keys().map(String::as_str).collect())
+            .unwrap_or_default();
+        keys.sort_unstable();
+        assert_eq!(keys, mr_core::output::commit::REPORT_KEYS);
+        // As `mr run` writes it: with the runner.
+        if let Value::Object(m) = &mut doc {
+            m.insert("runner".into(), "local".into());
+        }
+        let dir = tempfile::tempdir().unwrap();
+        write(&dir.path().join("_report.json"), &doc).unwrap();
+        assert!(mr_core::output::commit::is_report_of(
+            dir.path(),
+            "_report.json",
+            "out"
+        ));
+        // A failed run's report (never written in the output) is not one.
+        let failed = Outcome::Failed {
+            error: "x".into(),
+            elapsed: Duration::ZERO,
+        };
+        write(
+            &dir.path().join("failed.json"),
+            &document("word_count", None, &failed),
+        )
+        .unwrap();
+        assert!(!mr_core::output::commit::is_report_of(
+            dir.path(),
+            "failed.json",
+            "out"
+        ));
+    }
+}

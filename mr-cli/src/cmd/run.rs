@@ -412,10 +412,40 @@ pub(crate) fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
     })
 }
 
+/// Refuses a run that prints to stdout (its results without `-o` or with
+/// `--cat-output`, task mode, `--dry-run`'s commands) when stdout was closed
+/// when mr started (`>&-`): Rust had put `/dev/null` in its place, and the
+/// results were lost with exit 0. A pipe its reader closes (`| head`) is no
+/// such case, and stays a success.
+fn refuse_closed_stdout(args: &RunArgs) -> anyhow::Result<()> {
+    let task = task_role(args).is_some();
+    let prints =
+        task || args.dry_run || (!args.no_output && (args.output.is_none() || args.cat_output));
+    if prints && crate::closed_stdout::closed_at_start() {
+        let (what, instead) = if task {
+            ("its task's records", "")
+        } else if args.dry_run {
+            ("its commands", "")
+        } else {
+            (
+                "its results",
+                ", or write them to a directory with -o DIR (without --cat-output)",
+            )
+        };
+        crate::usage!(
+            "standard output is closed (EBADF: closed when mr started, as with >&-), and this \
+             run prints {what} there, which would be lost: give it a file or a pipe (> \
+             results.txt){instead}"
+        );
+    }
+    Ok(())
+}
+
 /// Runs the job; the summary goes to stderr unless `--quiet`; the report
 /// (`--report`) is written whether the run succeeds or fails.
 pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let job = registry.resolve(&args.job)?;
+    refuse_closed_stdout(args)?;
     if let Some(role) = task_role(args) {
         return run_task(job.as_ref(), role, args);
     }
@@ -635,7 +665,8 @@ fn run_local(
     for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
         // Before any task thread starts: the job's code reads them as
         // Hadoop tasks do, from the environment.
-        // The workspace's one unsafe block (edition 2024 marks set_var so).
+        // The workspace's one unsafe block (edition 2024 marks set_var so;
+        // the one other use of unsafe is closed_stdout.rs's constructor entry).
         // SAFETY: no task, reader or status thread has started yet; the
         // only other thread is the signal handler's, blocked in a read
         // until a signal comes, and it reads no environment variable.

@@ -22,7 +22,9 @@
 //! [`written_by_a_job`]), or an empty one. It never replaces a file, a
 //! symlink, a directory of other files (think `-o .` or `-o ~`), nor a
 //! finished output the user has since put files of their own in (a notebook
-//! beside the `part-*` files): those would be lost with it. The old output
+//! beside the `part-*` files): those would be lost with it. A report an
+//! earlier run wrote in it (`--report out/_report.json`) is part of it,
+//! recognised by name and content ([`is_report_of`]). The old output
 //! is checked again when the new one is committed, and once more after the
 //! swap, before it is removed: a file added to it meanwhile keeps it.
 //! Without `--overwrite`, an existing output is refused, but for an empty
@@ -172,11 +174,13 @@ impl OutputDir {
                 }
                 replace_empty = true;
             }
-            check_replaceable(&target, own.as_deref()).map_err(|reason| {
-                Error::OutputNotReplaceable {
-                    path: dir.to_path_buf(),
-                    reason,
-                }
+            let ours = Ours {
+                report: own.as_deref(),
+                output: &name,
+            };
+            check_replaceable(&target, ours).map_err(|reason| Error::OutputNotReplaceable {
+                path: dir.to_path_buf(),
+                reason,
             })?;
             check_removable(&target, &parent).map_err(|reason| {
                 Error::OutputUnwritable(format!(
@@ -224,6 +228,18 @@ impl OutputDir {
         })
     }
 
+    /// What in the old output this run replaces besides what a job writes.
+    fn ours(&self) -> Ours<'_> {
+        Ours {
+            report: self.own.as_deref(),
+            output: self
+                .target
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default(),
+        }
+    }
+
     /// The directory tasks write into (the staging directory).
     pub fn temporary(&self) -> PathBuf {
         self.staging.clone()
@@ -259,7 +275,7 @@ impl OutputDir {
                 // Created during the run, and not by mr (we hold the lock).
                 return Err(self.keep_staging("appeared during the run (not created by mr)"));
             }
-            if let Err(reason) = check_replaceable(&self.target, self.own.as_deref()) {
+            if let Err(reason) = check_replaceable(&self.target, self.ours()) {
                 // The finished results are not thrown away for it.
                 return Err(self.keep_staging(&format!(
                     "changed during the run and is no longer safe to replace: {reason}"
@@ -303,7 +319,7 @@ impl OutputDir {
             let _ = writeln!(std::io::stderr(), "mr: warning: {e}");
         }
         if let Some(old) = old {
-            remove_old(&old, self.own.as_deref());
+            remove_old(&old, self.ours());
         }
         self.committed = true;
         self.forced = None;
@@ -365,7 +381,7 @@ impl OutputDir {
     fn replace_unmovable(&mut self) -> Result<()> {
         let unmovable = "cannot be moved aside on this file system (overlayfs: Invalid \
                          cross-device link)";
-        let why = match remove_replaced(&self.target, self.own.as_deref()) {
+        let why = match remove_replaced(&self.target, self.ours()) {
             Ok(()) => match fs::rename(&self.staging, &self.target) {
                 Ok(()) => return Ok(()),
                 Err(e) => format!(
@@ -647,7 +663,7 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
 
 /// Why `target` may not be replaced, if it may not: anything but a
 /// directory holding `_SUCCESS` and only what a job writes, or an empty one.
-fn check_replaceable(target: &Path, own: Option<&str>) -> std::result::Result<(), String> {
+fn check_replaceable(target: &Path, ours: Ours<'_>) -> std::result::Result<(), String> {
     let meta = fs::symlink_metadata(target).map_err(|e| format!("cannot read it: {e}"))?;
     if meta.file_type().is_symlink() {
         return Err("it is a symbolic link".into());
@@ -656,7 +672,7 @@ fn check_replaceable(target: &Path, own: Option<&str>) -> std::result::Result<()
         return Err("it is not a directory".into());
     }
     let entries = entries(target).map_err(|e| format!("cannot list it: {e}"))?;
-    let foreign = foreign_in(target, &entries, own).map_err(|e| format!("cannot list it: {e}"))?;
+    let foreign = foreign_in(target, &entries, ours).map_err(|e| format!("cannot list it: {e}"))?;
     if !foreign.is_empty() {
         return Err(format!("it holds {}", describe(&foreign)));
     }
@@ -753,6 +769,116 @@ pub fn written_by_a_job(name: &str) -> bool {
         || (name.len() >= ".x.crc".len() && name.starts_with('.') && name.ends_with(".crc"))
 }
 
+/// What in an output a run may replace besides what a job writes (see
+/// [`foreign_in`]).
+#[derive(Debug, Clone, Copy, Default)]
+struct Ours<'a> {
+    /// The name of the file this run writes in the output itself (its
+    /// `--report`), if it writes one there.
+    report: Option<&'a str>,
+    /// The output's name (`out`), which an earlier run's report there names
+    /// (see [`is_report_of`]); empty: none is recognised.
+    output: &'a str,
+}
+
+/// The keys of the report `mr run --report FILE` writes for a finished run
+/// (mr-cli's `cmd::report::document`, whose test checks that they agree),
+/// besides `runner`, which it may have. Only a finished run's report is
+/// written inside its output directory.
+pub const REPORT_KEYS: [&str; 13] = [
+    "bad_record_files",
+    "counters",
+    "elapsed_secs",
+    "job",
+    "ok",
+    "output_dir",
+    "partitions",
+    "phases",
+    "settings",
+    "skipped_records",
+    "spills_per_step",
+    "tasks",
+    "totals",
+];
+
+/// A report larger than this is not taken for one (see [`is_report_of`]):
+/// reports of runs of a hundred thousand tasks are a few tens of MB.
+const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
+
+/// Whether `dir/name` is the JSON report an earlier `mr run -o
+/// .../OUTPUT --report .../OUTPUT/NAME` wrote in its output, `output` the
+/// output's name: then `--overwrite` replaces it with the old output, of
+/// which it is a part. Recognised by name and content, never by name alone:
+/// a regular file (not a link) named `*.json`, of at most
+/// [`REPORT_MAX_BYTES`], holding a JSON object with exactly the keys of a
+/// finished run's report ([`REPORT_KEYS`], and maybe `runner`), `"ok":
+/// true`, `"job"` a string and `"output_dir"` a path whose last component
+/// is `output`. Anything else is a user's file, which keeps the output.
+///
+/// ```
+/// use mr_core::output::commit::is_report_of;
+/// let d = tempfile::tempdir().unwrap();
+/// let report = r#"{"bad_record_files": [], "counters": {}, "elapsed_secs": 0.1,
+///   "job": "word_count", "ok": true, "output_dir": "data/out", "partitions": [],
+///   "phases": [], "settings": {}, "skipped_records": 0, "spills_per_step": [0],
+///   "tasks": [], "totals": {}, "runner": "local"}"#;
+/// std::fs::write(d.path().join("_report.json"), report).unwrap();
+/// assert!(is_report_of(d.path(), "_report.json", "out"));
+/// assert!(!is_report_of(d.path(), "_report.json", "other"));
+/// std::fs::write(d.path().join("_report.txt"), report).unwrap();
+/// assert!(!is_report_of(d.path(), "_report.txt", "out"));
+/// let mine = report.replace(r#""tasks": [],"#, r#""tasks": [], "my notes": "keep","#);
+/// std::fs::write(d.path().join("notes.json"), mine).unwrap();
+/// assert!(!is_report_of(d.path(), "notes.json", "out"));
+/// ```
+pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read as _;
+    if output.is_empty()
+        || !name
+            .rsplit_once('.')
+            .is_some_and(|(stem, ext)| !stem.is_empty() && ext.eq_ignore_ascii_case("json"))
+    {
+        return false;
+    }
+    // Not through a link, and never blocking on a FIFO so named.
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let Ok(fd) = rustix::fs::open(dir.join(name), flags, Mode::empty()) else {
+        return false;
+    };
+    let file = fs::File::from(fd);
+    if !file
+        .metadata()
+        .is_ok_and(|m| m.is_file() && m.len() <= REPORT_MAX_BYTES)
+    {
+        return false;
+    }
+    let mut bytes = Vec::new();
+    if file
+        .take(REPORT_MAX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .is_err()
+    {
+        return false;
+    }
+    let Ok(doc) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+    else {
+        return false;
+    };
+    let keys_match = REPORT_KEYS.iter().all(|k| doc.contains_key(*k))
+        && doc
+            .keys()
+            .all(|k| REPORT_KEYS.contains(&k.as_str()) || k == "runner");
+    keys_match
+        && doc.get("ok") == Some(&serde_json::Value::Bool(true))
+        && doc.get("job").is_some_and(serde_json::Value::is_string)
+        && doc
+            .get("output_dir")
+            .and_then(serde_json::Value::as_str)
+            .and_then(|o| Path::new(o).file_name())
+            .is_some_and(|n| n == output)
+}
+
 /// The entries of `dir`: each name, and whether it is a directory.
 fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
     let mut entries = Vec::new();
@@ -769,21 +895,24 @@ fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
 /// `_bad_records/` mr's `map-*`/`reduce-*` files, in `_dictionaries/` its
 /// `*.jsonl` files, in `_logs/` Hadoop's `history/` of files; and a
 /// `.NAME.crc` without its NAME. (`_temporary/` is a committer's scratch.)
-fn foreign_entries(dir: &Path, own: Option<&str>) -> std::io::Result<Vec<String>> {
-    foreign_in(dir, &entries(dir)?, own)
+fn foreign_entries(dir: &Path, ours: Ours<'_>) -> std::io::Result<Vec<String>> {
+    foreign_in(dir, &entries(dir)?, ours)
 }
 
 /// [`foreign_entries`] of `dir`, whose `entries` are listed already.
 fn foreign_in(
     dir: &Path,
     entries: &[(String, bool)],
-    own: Option<&str>,
+    ours: Ours<'_>,
 ) -> std::io::Result<Vec<String>> {
-    // The file this run writes there itself (its --report) is its own.
+    // The file this run writes there itself (its --report) is its own, and
+    // the report an earlier run wrote there is part of the old output.
     let mut foreign = foreign_names(
         entries
             .iter()
-            .filter(|(n, d)| own != Some(n.as_str()) || *d)
+            .filter(|(n, d)| {
+                *d || (ours.report != Some(n.as_str()) && !is_report_of(dir, n, ours.output))
+            })
             .map(|(n, d)| (n.as_str(), *d)),
     );
     let names: std::collections::HashSet<&str> = entries.iter().map(|(n, _)| n.as_str()).collect();
@@ -964,8 +1093,8 @@ pub fn cluster_sibling(out: &str, infix: &str, id: &str) -> String {
 /// Removes the old output once the new one is in place, unless files no
 /// job writes were put in it after it was last checked: then it is kept,
 /// and the message says where.
-fn remove_old(path: &Path, own: Option<&str>) {
-    let said = match remove_replaced(path, own) {
+fn remove_old(path: &Path, ours: Ours<'_>) {
+    let said = match remove_replaced(path, ours) {
         Ok(()) => return,
         Err(Kept::Foreign(why)) => format!(
             "the new output is in place; the old one was kept in {}, as it {why}",
@@ -993,8 +1122,8 @@ enum Kept {
 /// killed while removing the rest leaves an unfinished directory, which
 /// the next run removes, not an output that looks finished with part
 /// files missing.
-fn remove_replaced(path: &Path, own: Option<&str>) -> std::result::Result<(), Kept> {
-    match foreign_entries(path, own) {
+fn remove_replaced(path: &Path, ours: Ours<'_>) -> std::result::Result<(), Kept> {
+    match foreign_entries(path, ours) {
         Ok(foreign) if foreign.is_empty() => {}
         Ok(foreign) => return Err(Kept::Foreign(format!("holds {}", describe(&foreign)))),
         Err(e) => return Err(Kept::Foreign(format!("cannot be listed: {e}"))),
@@ -1051,7 +1180,11 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         if legacy && Some(f) != killed_commit {
             continue;
         }
-        let only_job_files = foreign_entries(&path, None).is_ok_and(|f| f.is_empty());
+        let ours = Ours {
+            report: None,
+            output: name,
+        };
+        let only_job_files = foreign_entries(&path, ours).is_ok_and(|f| f.is_empty());
         // Left by a run killed during its commit while a complete output is
         // in place: the new output it never put there, or the old one it had
         // replaced and was removing.
@@ -1379,15 +1512,15 @@ mod tests {
         fs::create_dir(&old).unwrap();
         fs::write(old.join("part-00000"), "x").unwrap();
         fs::write(old.join("\x1b[31mred"), "mine").unwrap();
-        remove_old(&old, None);
+        remove_old(&old, Ours::default());
         assert_eq!(names(&old), ["\x1b[31mred", "part-00000"]);
         assert_eq!(
-            foreign_entries(&old, None).unwrap(),
+            foreign_entries(&old, Ours::default()).unwrap(),
             ["\\u{1b}[31mred"],
             "a terminal escape in a name is shown escaped"
         );
         fs::remove_file(old.join("\x1b[31mred")).unwrap();
-        remove_old(&old, None);
+        remove_old(&old, Ours::default());
         assert!(!old.exists());
     }
 
