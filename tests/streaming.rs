@@ -547,8 +547,8 @@ fn normalized_dry_run(w: &Workdir, args: &[&str]) -> String {
     let s = stdout(&o)
         .replace(&exe, "/path/to/mr")
         .replace(MR, "/path/to/mr");
-    // /tmp/mr-JOB-SECS-PID -> /tmp/mr-JOB-1795389352-4242, and so the
-    // output's staging names (OUT.mr-tmp-JOB-SECS-PID, OUT.mr-old-...).
+    // /tmp/mr-JOB-SECS-PID-RANDOM -> /tmp/mr-JOB-1795389352-4242-3f9a0c1e,
+    // and so the output's staging names (OUT.mr-tmp-JOB-..., OUT.mr-old-...).
     let mut s = normalized_ids(&s, "/tmp/mr-");
     for mark in [".mr-tmp-", ".mr-old-"] {
         s = normalized_ids(&s, mark);
@@ -556,8 +556,8 @@ fn normalized_dry_run(w: &Workdir, args: &[&str]) -> String {
     s
 }
 
-/// `s` with the run id after each `mark` (`JOB-SECS-PID`) made
-/// `JOB-1795389352-4242`.
+/// `s` with the run id after each `mark` (`JOB-SECS-PID-RANDOM`) made
+/// `JOB-1795389352-4242-3f9a0c1e`.
 fn normalized_ids(s: &str, mark: &str) -> String {
     let mut out = String::new();
     let mut rest = s;
@@ -569,9 +569,10 @@ fn normalized_ids(s: &str, mark: &str) -> String {
         let job_end = id
             .rfind('-')
             .and_then(|i| id[..i].rfind('-'))
+            .and_then(|i| id[..i].rfind('-'))
             .unwrap_or(id.len());
         out.push_str(&id[..job_end]);
-        out.push_str("-1795389352-4242");
+        out.push_str("-1795389352-4242-3f9a0c1e");
         rest = &tail[end..];
     }
     out.push_str(rest);
@@ -594,7 +595,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D mapreduce.fileoutputcommitter.algorithm.version=1 \\
     -files /path/to/mr \\
     -input hdfs:///logs \\
-    -output /tmp/mr-top_lectures-1795389352-4242/step-0 \\
+    -output /tmp/mr-top_lectures-1795389352-4242-3f9a0c1e/step-0 \\
     -mapper './mr run top_lectures --step-num 0 --mapper' \\
     -combiner './mr run top_lectures --step-num 0 --combiner' \\
     -reducer './mr run top_lectures --step-num 0 --reducer' \\
@@ -608,8 +609,8 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
 ' \\
     -D mapreduce.fileoutputcommitter.algorithm.version=1 \\
     -files /path/to/mr \\
-    -input /tmp/mr-top_lectures-1795389352-4242/step-0 \\
-    -output hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242 \\
+    -input /tmp/mr-top_lectures-1795389352-4242-3f9a0c1e/step-0 \\
+    -output hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242-3f9a0c1e \\
     -mapper './mr run top_lectures --step-num 1 --mapper' \\
     -combiner './mr run top_lectures --step-num 1 --combiner' \\
     -reducer './mr run top_lectures --step-num 1 --reducer' \\
@@ -618,10 +619,10 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
 # once every step has succeeded (if the -test finds the new output inside OUT,
 # another run wrote OUT meanwhile: the new output is moved back out and the run
 # fails):
-hadoop fs -mv hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242 hdfs:///out/top_lectures
-hadoop fs -test -e hdfs:///out/top_lectures/.top_lectures.mr-tmp-top_lectures-1795389352-4242
+hadoop fs -mv hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242-3f9a0c1e hdfs:///out/top_lectures
+hadoop fs -test -e hdfs:///out/top_lectures/.top_lectures.mr-tmp-top_lectures-1795389352-4242-3f9a0c1e
 
-hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242
+hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242-3f9a0c1e
 ";
 
 const SECONDARY_SORT_DOCUMENTED: &str = "\
@@ -647,7 +648,7 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -files /path/to/mr \\
     -input hdfs:///logs/2026-11-01 \\
     -input hdfs:///logs/2026-11-02 \\
-    -output hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242 \\
+    -output hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242-3f9a0c1e \\
     -mapper './mr run video_tagging --step-num 0 --mapper' \\
     -reducer './mr run video_tagging --step-num 0 --reducer' \\
     -partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner \\
@@ -656,11 +657,11 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
 # once every step has succeeded (the first only when there is an old output;
 # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:
 # the new output is moved back out and the run fails):
-hadoop fs -mv hdfs:///out/watches hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242
-hadoop fs -mv hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242 hdfs:///out/watches
-hadoop fs -test -e hdfs:///out/watches/.watches.mr-tmp-video_tagging-1795389352-4242
-hadoop fs -ls hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242
-hadoop fs -rm -r -skipTrash hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242
+hadoop fs -mv hdfs:///out/watches hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242-3f9a0c1e
+hadoop fs -mv hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242-3f9a0c1e hdfs:///out/watches
+hadoop fs -test -e hdfs:///out/watches/.watches.mr-tmp-video_tagging-1795389352-4242-3f9a0c1e
+hadoop fs -ls hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242-3f9a0c1e
+hadoop fs -rm -r -skipTrash hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242-3f9a0c1e
 ";
 
 #[track_caller]
