@@ -673,6 +673,32 @@ fn assert_documented(block: &str) {
     );
 }
 
+/// A `--tmp-dir` that starts with `-` is not taken for an option by
+/// `hadoop fs` (`-rm -r -f -skipTrash -x/mr-...`).
+#[test]
+fn hadoop_tmp_dir_starting_with_a_dash_is_a_path() {
+    let w = Workdir::new();
+    let got = normalized_dry_run(
+        &w,
+        &[
+            "run",
+            "top_lectures",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "--tmp-dir=-x",
+            "--input",
+            "hdfs:///logs",
+            "--output",
+            "hdfs:///out/top_lectures",
+            "--hadoop-streaming-jar",
+            JAR,
+        ],
+    );
+    assert!(got.contains("-skipTrash ./-x/mr-top_lectures-"), "{got}");
+    assert!(!got.contains(" -x/"), "{got}");
+}
+
 #[test]
 fn hadoop_dry_run_two_step_job_matches_the_documented_form() {
     let w = Workdir::new();

@@ -788,10 +788,10 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         streaming_jar,
         inputs,
         output: not_an_option(&tidy_output(&output.display().to_string())),
-        tmp_base: args
-            .tmp_dir
-            .as_ref()
-            .map_or_else(|| "/tmp".to_string(), |t| t.display().to_string()),
+        tmp_base: args.tmp_dir.as_ref().map_or_else(
+            || "/tmp".to_string(),
+            |t| not_an_option(&t.display().to_string()),
+        ),
         run_id: super::run_id(&plan.job),
         reducers: (args.partitions > 0).then_some(args.partitions),
         jobconf: plan.extras.jobconf.clone(),
