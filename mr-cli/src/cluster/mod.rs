@@ -361,9 +361,17 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
         refuse_output_over_input(&inputs, &out.to_string_lossy(), args.overwrite)?;
         // As the local runner refuses it (the emulator commits as it does):
         // Spark's file system follows the link, and replaced the link.
+        // A `file:` URI as the path it names; a bare path as it is (its
+        // bytes, which need not be UTF-8).
+        let out_text = out.to_string_lossy();
+        let out_here = match has_scheme(&out_text) {
+            false => Some(out.clone()),
+            true => is_local_form(&out_text).then(|| PathBuf::from(&*local_form(&out_text))),
+        };
         if args.overwrite
-            && !has_scheme(&out.to_string_lossy())
-            && std::fs::symlink_metadata(out).is_ok_and(|m| m.file_type().is_symlink())
+            && out_here
+                .and_then(|o| std::fs::symlink_metadata(o).ok())
+                .is_some_and(|m| m.file_type().is_symlink())
         {
             return Err(mr_core::Error::OutputNotReplaceable {
                 path: out.clone(),
@@ -784,10 +792,13 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         .map(|i| (i.as_str(), true))
         .chain(output.map(|o| (o, false)))
     {
+        // A `file:` URI is checked as the local path it names.
+        let here = local_form(path);
+        let here_path = Path::new(&*here);
         // A local `co:lon/x` is a path, not the URI `co:` it looks like.
-        let local = Path::new(path).exists() || Path::new(path).parent().is_some_and(Path::exists);
+        let local = here_path.exists() || here_path.parent().is_some_and(Path::exists);
         // After `scheme://authority`, a `:` is a name's.
-        if (local && path.contains(':')) || file_system_and_path(path).1.contains(':') {
+        if (local && here.contains(':')) || file_system_and_path(path).1.contains(':') {
             anyhow::bail!(
                 "{path}: Hadoop cannot name a file or directory with ':' in it (it takes the text \
                  before the ':' for a URI scheme); rename it, or run locally (drop -r)"
@@ -803,7 +814,7 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         // Hadoop and Spark read every input as a glob pattern; the local
         // runner reads a path that exists as it is (`br[1].jsonl`), so
         // `a*b` would be the file a*b here and every a...b there.
-        if is_input && Path::new(path).exists() && path.contains(['*', '?', '[', '{', '\\']) {
+        if is_input && here_path.exists() && here.contains(['*', '?', '[', '{', '\\']) {
             anyhow::bail!(
                 "{path}: Hadoop and Spark read an input path as a glob pattern, and this one \
                  exists as it is written: they would read {} (a pattern's `*?[]{{}}\\` are \
@@ -818,7 +829,7 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         }
         // Hadoop's input formats drop hidden names even when named: the job
         // would fail with "Input path does not exist" on a file that does.
-        if is_input && local && mr_core::input::listing::hidden_name(Path::new(path)) {
+        if is_input && local && mr_core::input::listing::hidden_name(here_path) {
             anyhow::bail!(
                 "{path}: Hadoop and Spark skip files and directories whose name starts with _ or \
                  . even when named (and then say the input does not exist); rename it or copy \
@@ -1137,9 +1148,11 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///
 /// [`check_decoded_start`]: mr_core::input::lines::check_decoded_start
 fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
+    // A `file:` URI is a local path too (the listing reads it as one), and
+    // Hadoop and Spark read it as they read the bare path.
     let local: Vec<String> = inputs
         .iter()
-        .filter(|i| !has_scheme(i) && i.as_str() != "-")
+        .filter(|i| is_local_form(i) && i.as_str() != "-")
         .cloned()
         .collect();
     let listing = match mr_core::input::listing::list_inputs_noted(&local) {
@@ -1363,6 +1376,24 @@ pub(crate) fn two_combined_steps(job: &str) -> JobPlan {
 /// True for a path with a URI scheme (`hdfs://`, `s3://`, `file:/`).
 fn has_scheme(p: &str) -> bool {
     mr_core::input::listing::uri_scheme(p).is_some()
+}
+
+/// True for a path this machine may hold: a bare path or a `file:` URI
+/// (not `hdfs://`, `s3://`...). A bare path is on the cluster's default
+/// file system for Hadoop, which is this machine's in local mode: one that
+/// exists here is checked as the local runner would read it.
+fn is_local_form(p: &str) -> bool {
+    mr_core::input::listing::uri_scheme(p).is_none_or(|s| s == "file")
+}
+
+/// `p` as a path on this machine when it is a `file:` URI
+/// (`file:///abs`, `file:/abs`); any other `p` as it is written.
+fn local_form(p: &str) -> std::borrow::Cow<'_, str> {
+    match mr_core::input::listing::uri_scheme(p) {
+        Some("file") => mr_core::input::listing::local_path_of(p)
+            .map_or(std::borrow::Cow::Borrowed(p), std::borrow::Cow::Owned),
+        _ => std::borrow::Cow::Borrowed(p),
+    }
 }
 
 /// A local path made absolute (against the current directory), lexically.
