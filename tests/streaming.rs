@@ -1508,3 +1508,34 @@ fn task_mode_mapper_reads_python_nan_as_null_and_counts_it() {
         stderr(&o)
     );
 }
+
+/// A local input file whose name is not UTF-8 (a Latin-1 `café.txt`):
+/// Hadoop's local file system left it out, with exit 0 (probe
+/// /tmp/probe-hadoop repro 09). Refused before submitting, naming it.
+#[test]
+fn a_file_name_that_is_not_utf8_is_refused_on_hadoop() {
+    use std::os::unix::ffi::OsStrExt as _;
+    let w = Workdir::new();
+    w.write("latin1/ok.txt", "one\n");
+    let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
+    std::fs::write(w.path("latin1").join(name), "two\n").unwrap();
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "-i",
+        "latin1",
+        "-o",
+        "o",
+        "--hadoop-streaming-jar",
+        "/x.jar",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("caf%E9.txt: its name is not UTF-8"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -207,6 +207,7 @@ impl ShellCommand {
         let argv = self.argv();
         let mut c = Command::new(&argv[0]);
         c.args(&argv[1..]).process_group(0);
+        super::process::with_utf8_locale(&mut c);
         c
     }
 }
@@ -641,7 +642,7 @@ pub fn find_streaming_jar(hadoop_bin: &str) -> Option<PathBuf> {
         return Some(jar);
     }
     let bin = bin?;
-    let out = Command::new(&bin)
+    let out = super::process::with_utf8_locale(&mut Command::new(&bin))
         .arg("classpath")
         .stdin(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())

@@ -32,7 +32,7 @@ pub mod spark;
 
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
-use mr_core::input::listing::Compression;
+use mr_core::input::listing::{Compression, InputSource};
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, Job, JobReport};
 use std::path::{Path, PathBuf};
@@ -229,8 +229,8 @@ impl JobPlan {
     /// A task's command as one string for Hadoop Streaming, which splits it
     /// on spaces and takes `'...'` and `"..."` as quotes (no escapes, no
     /// shell): `./mr run JOB --step-num N --mapper ...`. When an argument
-    /// cannot be quoted that way (it holds both kinds of quote, or a control
-    /// character), all arguments travel hex-encoded in one
+    /// cannot be quoted that way (it holds both kinds of quote, a control
+    /// character, or a non-ASCII one), all arguments travel hex-encoded in one
     /// (`--mr-args-hex=...`, decoded by [`expand_hex_args`]).
     ///
     /// ```
@@ -243,6 +243,8 @@ impl JobPlan {
     /// assert_eq!(cmd, r#"./mr run mr_grep --step-num 0 --mapper -e "it's $(x)""#);
     /// assert_eq!(hadoop_split_args(&cmd)[7], "it's $(x)");
     /// plan.extras.job_args = vec!["-e".into(), r#"'"'"#.into()];
+    /// assert!(plan.task_command(0, TaskRole::Mapper).starts_with("./mr --mr-args-hex="));
+    /// plan.extras.job_args = vec!["-e".into(), "école".into()];
     /// assert!(plan.task_command(0, TaskRole::Mapper).starts_with("./mr --mr-args-hex="));
     /// ```
     pub fn task_command(&self, step: usize, role: TaskRole) -> String {
@@ -290,8 +292,12 @@ pub fn expand_hex_args(argv: Vec<String>) -> anyhow::Result<Vec<String>> {
 
 /// One argument quoted for Hadoop Streaming's command splitting (see
 /// [`hadoop_split_args`]), or `None` if it cannot be.
+///
+/// A non-ASCII argument cannot be either: a task's JVM encodes the command's
+/// arguments by its own locale, ASCII on a node whose NodeManager runs
+/// without a UTF-8 one (`école` reached the task as `??cole`).
 fn hadoop_quote(a: &str) -> Option<String> {
-    if a.is_empty() || a.chars().any(char::is_control) {
+    if a.is_empty() || !a.is_ascii() || a.chars().any(char::is_control) {
         return None;
     }
     let plain = !a.is_empty() && !a.contains([' ', '\'', '"']);
@@ -1184,6 +1190,22 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             "{}: Hadoop and Spark cannot read a file with ':' in its name (they take the \
              text before the ':' for a URI scheme); rename it (for example with \
              `rename 's/:/-/g'`), or run locally (drop -r)",
+            f.display
+        );
+    }
+    // Hadoop's local file system names files by Java strings: a name that
+    // is not UTF-8 (a Latin-1 `café.txt` from a Windows share) is listed
+    // with U+FFFD in it, which names no file, and left out, with exit 0.
+    if hadoop
+        && let Some(f) = files.iter().find(|f| match &f.source {
+            InputSource::Path(p) | InputSource::Stream(p) => p.to_str().is_none(),
+            InputSource::Stdin => false,
+        })
+    {
+        anyhow::bail!(
+            "{}: its name is not UTF-8 (its bytes shown as %XX), and Hadoop would leave this file \
+             out without a word; rename it to UTF-8 (for example with `convmv -f latin1 -t utf8 \
+             --notest`), or run locally (drop -r)",
             f.display
         );
     }

@@ -24,6 +24,53 @@ const MAX_LINE_BYTES: usize = 4096;
 /// How many of the tasks' error lines are kept (the first ones).
 pub const MAX_TASK_ERROR_LINES: usize = 200;
 
+/// The locale a JVM (`hadoop`, `spark-submit`) is given when this process's
+/// is not UTF-8 (LANG unset, as under cron, systemd units and bare
+/// containers). The JVM decodes its arguments and file names by the locale
+/// (`sun.jnu.encoding`), ASCII under `C`/`POSIX`: `mr_grep -e école`'s
+/// task command then carried `??cole`, a local directory named `é ü/` was
+/// not read, and the job ended with exit 0.
+pub const UTF8_LOCALE: &str = "C.UTF-8";
+
+/// Whether the locale the environment `var` gives (POSIX precedence:
+/// `LC_ALL`, then `LC_CTYPE`, then `LANG`, the first set and not empty)
+/// encodes characters as UTF-8.
+///
+/// ```
+/// use mr_cli::cluster::process::locale_is_utf8;
+/// let env = |pairs: &'static [(&'static str, &'static str)]| {
+///     move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| v.to_string())
+/// };
+/// assert!(locale_is_utf8(env(&[("LANG", "en_US.UTF-8")])));
+/// assert!(locale_is_utf8(env(&[("LC_ALL", "C.utf8"), ("LANG", "C")])));
+/// assert!(!locale_is_utf8(env(&[])));
+/// assert!(!locale_is_utf8(env(&[("LC_ALL", "C"), ("LANG", "en_US.UTF-8")])));
+/// assert!(!locale_is_utf8(env(&[("LC_ALL", ""), ("LANG", "POSIX")])));
+/// ```
+pub fn locale_is_utf8(var: impl Fn(&str) -> Option<String>) -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|k| var(k).filter(|v| !v.is_empty()))
+        .is_some_and(|v| {
+            let v = v.to_ascii_lowercase();
+            v.contains("utf-8") || v.contains("utf8")
+        })
+}
+
+/// Gives `cmd` (a JVM's launcher) a UTF-8 locale ([`UTF8_LOCALE`]) when
+/// this process's is not one; leaves a UTF-8 locale as it is.
+pub fn with_utf8_locale(cmd: &mut Command) -> &mut Command {
+    with_utf8_locale_in(cmd, |k| std::env::var(k).ok())
+}
+
+/// [`with_utf8_locale`] in the environment `var` gives (for tests).
+fn with_utf8_locale_in(cmd: &mut Command, var: impl Fn(&str) -> Option<String>) -> &mut Command {
+    if !locale_is_utf8(var) {
+        cmd.env("LC_ALL", UTF8_LOCALE);
+    }
+    cmd
+}
+
 /// What to do with the lines of a drained stream besides keeping its tail.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo {
@@ -561,6 +608,28 @@ fn wait_or_stop(child: &mut std::process::Child) -> std::io::Result<Option<ExitS
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Without a UTF-8 locale (LANG unset: cron, containers) the `hadoop`
+    /// JVM read its arguments and file names as ASCII (probe
+    /// /tmp/probe-hadoop repro 09, 10): it is given one; a UTF-8 locale
+    /// is left alone.
+    #[test]
+    fn a_jvm_is_given_a_utf8_locale_when_ours_is_not() {
+        let lc_all = |c: &Command| {
+            c.get_envs()
+                .find(|(k, _)| *k == "LC_ALL")
+                .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+        };
+        let mut c = Command::new("hadoop");
+        with_utf8_locale_in(&mut c, |_| None);
+        assert_eq!(lc_all(&c).as_deref(), Some(UTF8_LOCALE));
+        let mut c = Command::new("hadoop");
+        with_utf8_locale_in(&mut c, |k| (k == "LC_ALL").then(|| "POSIX".to_string()));
+        assert_eq!(lc_all(&c).as_deref(), Some(UTF8_LOCALE));
+        let mut c = Command::new("hadoop");
+        with_utf8_locale_in(&mut c, |k| (k == "LANG").then(|| "de_DE.UTF-8".to_string()));
+        assert_eq!(lc_all(&c), None);
+    }
 
     /// A forced exit's kill reaches the whole group (a job client and the
     /// task it started) and returns once every process of it is gone.
