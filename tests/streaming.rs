@@ -1352,6 +1352,50 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     );
 }
 
+/// A glob whose directory part matches hidden directories (`hid/*/x.txt`
+/// with `hid/_tmp/` and `hid/.staging/`): the local runner leaves out what
+/// is under them, Hadoop's `FileInputFormat` filters only the matches' own
+/// names and read it (probe /tmp/probe-hadoop repro 05). Refused on Hadoop
+/// and Spark, naming the pattern and the match; a pattern that skips them
+/// runs.
+#[test]
+fn a_glob_through_hidden_directories_is_refused_on_a_cluster() {
+    let w = Workdir::new();
+    w.write("hid/day1/x.txt", "visible\n");
+    w.write("hid/_tmp/x.txt", "hidden\n");
+    w.write("hid/.staging/x.txt", "hidden\n");
+    let run = |runner: &str, input: &str| {
+        let tool = match runner {
+            "spark" => ["--spark-submit", "/x/spark-submit"],
+            _ => ["--hadoop-streaming-jar", "/x.jar"],
+        };
+        w.mr(&[
+            "run",
+            "word_count",
+            "-r",
+            runner,
+            "--dry-run",
+            "-i",
+            input,
+            "-o",
+            "o",
+            tool[0],
+            tool[1],
+        ])
+    };
+    for runner in ["hadoop", "spark"] {
+        let o = run(runner, "hid/*/x.txt");
+        assert_eq!(o.status.code(), Some(1), "{runner}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("hid/*/x.txt: this pattern matches hid/")
+                && stderr(&o).contains("below a directory whose name starts with _ or ."),
+            "{runner}: {}",
+            stderr(&o)
+        );
+        ok(run(runner, "hid/[!._]*/x.txt"));
+    }
+}
+
 /// A glob reads the files Hadoop's glob (and mrjob's, Python's) reads: `**`
 /// is `*`, within one name; `[^x]` negates. Checked against the real Hadoop
 /// Streaming 3.5 and Spark 3.5: both read `a` and `c` for `g/**/*.jsonl`,

@@ -1237,6 +1237,17 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
              and again; remove the link, or run locally (drop -r)"
         );
     }
+    if let Some((pattern, path)) = listing.under_hidden.first() {
+        anyhow::bail!(
+            "{}: this pattern matches {}, below a directory whose name starts with _ or . \
+             (Hadoop's hidden files): the local runner leaves it out, Hadoop and Spark would \
+             read it (they leave out only a match whose own name is hidden); make the pattern \
+             skip such directories (`[!._]*` in place of `*`), name the directories to read, \
+             or run locally (drop -r)",
+            mr_core::error::printable_line(pattern),
+            mr_core::error::printable_line(path)
+        );
+    }
     for f in files {
         let named = codec_by_name(&f.display);
         if f.compression == named {

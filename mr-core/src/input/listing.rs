@@ -644,6 +644,11 @@ pub struct Listing {
     /// Each named pipe, socket or device found in a directory: skipped
     /// here (with a warning), where Hadoop would open it.
     pub special: Vec<String>,
+    /// Each glob input whose directory part matched a hidden directory
+    /// (`logs/*/x.txt` and `logs/_tmp/x.txt`), with the first such match:
+    /// skipped here (with a warning), where Hadoop and Spark, which leave
+    /// out only matches whose own name is hidden, would read it.
+    pub under_hidden: Vec<(String, String)>,
 }
 
 /// [`list_inputs`], telling which paths were skipped as second paths to a
@@ -725,10 +730,18 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 // input, whether files or directories; nor is what is under
                 // a hidden directory a wildcard matched (`outs/*/part-*`
                 // must not read a killed run's `.day2.mr-tmp-*/part-*`).
-                if !skipped_name(&p) && !hidden_on_the_way(&pattern, &p) {
+                let on_the_way = hidden_on_the_way(&pattern, &p);
+                if !skipped_name(&p) && !on_the_way {
                     matched = true;
                     walk.add_path(&p, false)?;
                 } else {
+                    if on_the_way
+                        && !skipped_name(&p)
+                        && !walk.under_hidden.iter().any(|(a, _)| a == arg)
+                    {
+                        walk.under_hidden
+                            .push((arg.clone(), p.to_string_lossy().into_owned()));
+                    }
                     walk.note_hidden(&p);
                 }
             }
@@ -765,6 +778,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
         read_once: walk.read_once,
         loops: walk.loops,
         special: walk.special,
+        under_hidden: walk.under_hidden,
     })
 }
 
@@ -898,6 +912,7 @@ struct Walk {
     read_once: Vec<(String, String)>,
     loops: Vec<String>,
     special: Vec<String>,
+    under_hidden: Vec<(String, String)>,
 }
 
 /// Second paths to a file named one by one in warnings; more are counted.
