@@ -321,6 +321,44 @@ fn emulate_hadoop_equals_local_runner() {
     assert_eq!(fs::read_dir(w.path("_tmp")).unwrap().count(), 0);
 }
 
+/// A final record written as text (`raw-value`) holding a bare `\r` is one
+/// line locally, but Hadoop Streaming's reader of a task's output ends a
+/// line there: on -r hadoop the record came out as two lines, exit 0
+/// (probe /tmp/probe-hadoop repro 02). A task Hadoop reads so (as the
+/// emulator runs it) takes it for a bad record: the run fails naming it, or,
+/// with --skip-bad-records, keeps it aside and counts it.
+#[test]
+fn a_text_record_with_a_cr_is_a_bad_record_where_hadoop_reads_it() {
+    let w = Workdir::new();
+    w.write("in.txt", "x one\nx progress 10%\r20%\nx two\n");
+    let run = |extra: &[&str]| {
+        let mut a = vec!["run", "mr_grep", "-e", "x", "-r", "emulate", "-i", "in.txt"];
+        a.extend_from_slice(extra);
+        w.mr(&a)
+    };
+    let o = run(&["-o", "strict"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    // Named by the input line the mapper made it of.
+    assert!(
+        stderr(&o).contains("in.txt:2: its text line holds a carriage return"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!w.path("strict").exists());
+    let o = ok(run(&["-o", "skip", "--skip-bad-records"]));
+    let e = stderr(&o);
+    assert!(
+        e.contains("mr-bad-record: ") && e.contains("carriage return"),
+        "{e}"
+    );
+    let mut lines: Vec<String> = read_parts(&w.path("skip"))
+        .lines()
+        .map(String::from)
+        .collect();
+    lines.sort();
+    assert_eq!(lines, ["x one", "x two"]);
+}
+
 /// The emulator's report and summary are the local runner's: counters
 /// under their step names, bad records skipped counted and said. (Before,
 /// its report said 0 records skipped when 3 were, and summed the steps'

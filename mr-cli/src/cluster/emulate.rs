@@ -351,6 +351,10 @@ impl StepRun<'_> {
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
+        // The last step's output reader, as -r hadoop sets it: Hadoop reads
+        // the lines of a text output with its `LineReader`, which a lone
+        // CR ends too (the task sets such a record apart as a bad record).
+        .chain(self.output_reader())
         // The jobconf as Hadoop gives it to streaming tasks (each
         // character not a letter or a digit as `_`), and --cmdenv.
         .chain(
@@ -363,6 +367,15 @@ impl StepRun<'_> {
         )
         .chain(self.em.plan.extras.cmdenv.iter().cloned())
         .collect()
+    }
+
+    /// `stream_reduce_output` (or `stream_map_output` for a map-only
+    /// step) as -r hadoop sets it for a last step that writes text.
+    fn output_reader(&self) -> Option<(String, String)> {
+        let last = self.step + 1 == self.em.plan.steps.len();
+        let text = self.em.plan.extras.output_protocol != mr_core::OutputProtocol::Json;
+        let role = if self.shape.reducer { "reduce" } else { "map" };
+        (last && text).then(|| (format!("stream_{role}_output"), "keyonlytext".to_string()))
     }
 
     fn reducers(&self) -> usize {

@@ -110,6 +110,11 @@ pub struct TaskEnv {
     /// `stream_map_input_ignoreKey=false`: each mapper input line is
     /// `OFFSET TAB LINE`, the line's byte offset in its file first.
     pub input_offsets: bool,
+    /// `stream_reduce_output` or `stream_map_output` set (`-r hadoop` sets
+    /// one to `keyonlytext` for a last step that writes text): Hadoop
+    /// Streaming reads the task's output lines with its `LineReader`, which
+    /// ends a line at a lone `\r` too (see [`CR_CUT_REASON`]).
+    pub output_lines_end_at_cr: bool,
 }
 
 impl TaskEnv {
@@ -141,6 +146,7 @@ impl TaskEnv {
             input_start: first(&["mapreduce_map_input_start", "map_input_start"])
                 .and_then(|p| p.parse().ok()),
             input_offsets: first(&["stream_map_input_ignoreKey"]).as_deref() == Some("false"),
+            output_lines_end_at_cr: first(&["stream_reduce_output", "stream_map_output"]).is_some(),
         }
     }
 }
@@ -152,6 +158,13 @@ pub struct TaskReport {
     pub counters: Counters,
 }
 
+/// Why a final record is a bad record when its text line holds a CR and
+/// Hadoop Streaming reads the task's output ([`TaskEnv::output_lines_end_at_cr`]).
+pub const CR_CUT_REASON: &str = "its text line holds a carriage return (\\r), where Hadoop \
+     Streaming's reader of a task's output ends a line: Hadoop would write it as two lines, the \
+     local runner as one; strip the \\r in the job, write JSON (--output-protocol json or \
+     json-value escapes it), or run locally";
+
 /// Records written as streaming lines: `key TAB [sortkey TAB] value`.
 struct StreamSink<W: Write> {
     w: W,
@@ -159,12 +172,29 @@ struct StreamSink<W: Write> {
     line: Vec<u8>,
     sort_key: Vec<u8>,
     records: u64,
+    /// The final text protocol, when Hadoop reads the lines and would cut
+    /// one at a CR: such a record is set apart in `cut`, not written.
+    cut_at_cr: Option<crate::OutputProtocol>,
+    /// Records set apart so (`json(key) TAB json(value)`), for the task's
+    /// bad-record policy.
+    cut: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<W: Write> RecordSink for StreamSink<W> {
     fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
+        if let Some(protocol) = self.cut_at_cr {
+            self.line.clear();
+            protocol.write_record(key, value, &mut self.line);
+            if self.line.contains(&b'\r') {
+                let mut record = key.to_vec();
+                record.push(b'\t');
+                record.extend_from_slice(value);
+                self.cut.push((key.to_vec(), record));
+                return Ok(());
+            }
+        }
         self.line.clear();
         self.line.extend_from_slice(key);
         self.line.push(b'\t');
@@ -208,12 +238,38 @@ pub fn run_task(
     // sort field when the step sorts values.
     let shuffled_next = opts.role != TaskRole::Reducer && step.has_reducer();
     let output = crate::output::protocol::ProtocolWriter::new(opts.output_protocol, output);
+    let text_protocol = matches!(
+        opts.output_protocol,
+        crate::OutputProtocol::RawValue | crate::OutputProtocol::Text
+    );
     let mut sink = StreamSink {
         w: BufWriter::with_capacity(1 << 20, output),
         sort_field: shuffled_next && step.sorts_values(),
         line: Vec::new(),
         sort_key: Vec::new(),
         records: 0,
+        cut_at_cr: (text_protocol && env.output_lines_end_at_cr).then_some(opts.output_protocol),
+        cut: Vec::new(),
+    };
+    // Final records Hadoop would cut at a CR: bad records, as the policy
+    // says (the task fails, or they are kept aside and counted), named by
+    // the input line a mapper made them of (`line_at`), else by their key.
+    let settle_cut = |sink: &mut StreamSink<_>,
+                      policy: &mut BadRecordPolicy,
+                      diag: &mut dyn Write,
+                      line_at: Option<&dyn Fn() -> Location>|
+     -> Result<()> {
+        for (key, record) in std::mem::take(&mut sink.cut) {
+            let at = match line_at {
+                Some(at) => at(),
+                None => Location::Key {
+                    step: opts.step,
+                    key: snippet(&key),
+                },
+            };
+            policy.reject(&mut StderrKeeper(diag), at, CR_CUT_REASON.into(), &record)?;
+        }
+        Ok(())
     };
     let mut counters = Counters::default();
     let mut policy = BadRecordPolicy::new(opts.skip_bad_records);
@@ -287,6 +343,7 @@ pub fn run_task(
                 if policy.check(&mut StderrKeeper(&mut *diag), r, location, line)? == Some(false) {
                     blank_lines += 1;
                 }
+                settle_cut(&mut sink, &mut policy, &mut *diag, Some(&location))?;
                 if records_in.is_multiple_of(1_000_000) {
                     let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
                 }
@@ -294,6 +351,7 @@ pub fn run_task(
             mapper
                 .finish(&mut sink, &mut counters)
                 .map_err(|e| e.in_hook(format!("step {} mapper final", opts.step)))?;
+            settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
             crate::input::csv::end_task();
         }
         TaskRole::Combiner | TaskRole::Reducer => {
@@ -340,6 +398,7 @@ pub fn run_task(
                     &mut sink,
                     &mut counters,
                 )?;
+                settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
             }
             records_in = groups.lines;
             // A combiner's groups are not the step's reduce groups: Hadoop
@@ -352,6 +411,7 @@ pub fn run_task(
             counters.add(FRAMEWORK, groups_name, groups.groups as i64);
             f.finish(&mut sink, &mut counters)
                 .map_err(|e| e.in_hook(format!("step {} {:?} final", opts.step, opts.role)))?;
+            settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
         }
     }
     sink.w.flush().map_err(Error::Stdout)?;
