@@ -13,12 +13,15 @@
 //! `line_in_split` its line within the split.
 //!
 //! In task mode the line goes to stderr, prefixed `mr-bad-record: `. A
-//! record holding a carriage return is then written escaped, each CR as the
-//! two characters `\r` and each backslash doubled, and its header says
-//! `"escaped":true` ([`unescape_cr`] reads it back): Hadoop reads a task's
-//! stderr as lines that a lone CR ends too, so a raw one would cut the
-//! record and start a line of the input's choosing
-//! (`reporter:counter:...`) that Hadoop obeys.
+//! record holding a carriage return, or bytes that are not UTF-8, is then
+//! written escaped, each CR as the two characters `\r`, each byte that is
+//! not UTF-8 as `\xHH` and each backslash doubled, and its header says
+//! `"escaped":true` ([`unescape_record`] reads it back): Hadoop reads a
+//! task's stderr as lines that a lone CR ends too, so a raw one would cut
+//! the record and start a line of the input's choosing
+//! (`reporter:counter:...`) that Hadoop obeys; and it decodes them as
+//! UTF-8 and writes them again, each byte that is not replaced by U+FFFD
+//! (a Latin-1 record could not be read back from the task log).
 
 use crate::counters::Counters;
 use crate::emit::RecordSink;
@@ -109,7 +112,8 @@ pub(crate) struct StderrKeeper<'a>(pub &'a mut dyn Write);
 
 impl KeepAside for StderrKeeper<'_> {
     fn keep(&mut self, location: &Location, reason: &str, record: &[u8]) -> Result<()> {
-        let escaped = record.contains(&b'\r').then(|| escape_cr(record));
+        let escaped = (record.contains(&b'\r') || std::str::from_utf8(record).is_err())
+            .then(|| escape_record(record));
         let written = escaped.as_deref().unwrap_or(record);
         let prefix = b"mr-bad-record: ";
         write_kept(
@@ -124,32 +128,48 @@ impl KeepAside for StderrKeeper<'_> {
     }
 }
 
-/// `record` with each backslash doubled and each CR written as `\r`: no
-/// byte of it ends a line for Hadoop, and [`unescape_cr`] gives it back.
-fn escape_cr(record: &[u8]) -> Vec<u8> {
+/// `record` with each backslash doubled, each CR written as `\r` and each
+/// byte that is not UTF-8 as `\xHH`: no byte of it ends a line for Hadoop,
+/// none is replaced when Hadoop re-encodes the task's stderr, and
+/// [`unescape_record`] gives it back.
+fn escape_record(record: &[u8]) -> Vec<u8> {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = Vec::with_capacity(record.len() + 8);
-    for &b in record {
-        match b {
-            b'\\' => out.extend_from_slice(b"\\\\"),
-            b'\r' => out.extend_from_slice(b"\\r"),
-            _ => out.push(b),
+    for chunk in record.utf8_chunks() {
+        for &b in chunk.valid().as_bytes() {
+            match b {
+                b'\\' => out.extend_from_slice(b"\\\\"),
+                b'\r' => out.extend_from_slice(b"\\r"),
+                _ => out.push(b),
+            }
+        }
+        for &b in chunk.invalid() {
+            out.extend_from_slice(&[
+                b'\\',
+                b'x',
+                HEX[usize::from(b >> 4)],
+                HEX[usize::from(b & 15)],
+            ]);
         }
     }
     out
 }
 
 /// The record of an `mr-bad-record:` line whose header says `"escaped":
-/// true`, as it was in the input.
+/// true`, as it was in the input (see [`escape_record`]).
 ///
 /// ```
-/// use mr_core::output::bad::unescape_cr;
-/// assert_eq!(unescape_cr(br"a\rb\\r"), b"a\rb\\r");
+/// use mr_core::output::bad::unescape_record;
+/// assert_eq!(unescape_record(br"a\rb\\r"), b"a\rb\\r");
+/// assert_eq!(unescape_record(br"caf\xe9 \\xe9"), b"caf\xe9 \\xe9");
 /// ```
-pub fn unescape_cr(escaped: &[u8]) -> Vec<u8> {
+pub fn unescape_record(escaped: &[u8]) -> Vec<u8> {
+    let hex = |b: u8| char::from(b).to_digit(16);
     let mut out = Vec::with_capacity(escaped.len());
     let mut bytes = escaped.iter();
     while let Some(&b) = bytes.next() {
-        match (b, bytes.as_slice().first()) {
+        let rest = bytes.as_slice();
+        match (b, rest.first()) {
             (b'\\', Some(b'r')) => {
                 out.push(b'\r');
                 bytes.next();
@@ -158,6 +178,16 @@ pub fn unescape_cr(escaped: &[u8]) -> Vec<u8> {
                 out.push(b'\\');
                 bytes.next();
             }
+            (b'\\', Some(b'x')) => match (
+                rest.get(1).and_then(|&h| hex(h)),
+                rest.get(2).and_then(|&l| hex(l)),
+            ) {
+                (Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    bytes.nth(2);
+                }
+                _ => out.push(b),
+            },
             _ => out.push(b),
         }
     }
@@ -166,7 +196,7 @@ pub fn unescape_cr(escaped: &[u8]) -> Vec<u8> {
 
 /// Writes `prefix {header} TAB record NEWLINE`, the header naming where the
 /// record came from and why it was set aside (and, `escaped`, that the
-/// record is written as [`escape_cr`] writes it).
+/// record is written as [`escape_record`] writes it).
 fn write_kept(
     w: &mut dyn Write,
     prefix: &[u8],
@@ -312,6 +342,42 @@ impl BadRecordPolicy {
 mod tests {
     use super::*;
     use std::fs;
+
+    /// A kept record that is not UTF-8 (a Latin-1 log line) reaches the
+    /// task log as UTF-8 (Hadoop re-encodes a task's stderr, each bad byte
+    /// as U+FFFD): escaped, marked so, and read back whole (probe
+    /// /tmp/probe-hadoop repro 06).
+    #[test]
+    fn a_kept_record_that_is_not_utf8_is_escaped_and_read_back() {
+        let record = b"{\"page_url\": \"caf\xe9 \xff \\xe9 broken\r";
+        let mut diag = Vec::new();
+        StderrKeeper(&mut diag)
+            .keep(&Location::line(0, "in.txt", 2), "invalid JSON", record)
+            .unwrap();
+        let line = std::str::from_utf8(&diag).expect("the stderr line is UTF-8");
+        let (header, kept) = line["mr-bad-record: ".len()..]
+            .trim_end_matches('\n')
+            .split_once('\t')
+            .unwrap();
+        let h: serde_json::Value = serde_json::from_str(header).unwrap();
+        assert_eq!(h["escaped"], true, "{header}");
+        assert!(!kept.contains(['\r', '\u{fffd}']), "{kept}");
+        assert_eq!(unescape_record(kept.as_bytes()), record);
+        // A UTF-8 record without a CR is written as it is.
+        let mut diag = Vec::new();
+        StderrKeeper(&mut diag)
+            .keep(
+                &Location::line(0, "in.txt", 2),
+                "why",
+                "école \\x".as_bytes(),
+            )
+            .unwrap();
+        let line = String::from_utf8(diag).unwrap();
+        assert!(
+            line.ends_with("\técole \\x\n") && !line.contains("escaped"),
+            "{line}"
+        );
+    }
 
     /// A record kept aside after a forced exit removed the staging
     /// directory does not make it again (it would be left behind).

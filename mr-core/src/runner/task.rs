@@ -815,7 +815,7 @@ mod tests {
         let (header, record) = kept["mr-bad-record: ".len()..].split_once('\t').unwrap();
         let h: serde_json::Value = serde_json::from_str(header).unwrap();
         assert_eq!(h["escaped"], true, "{header}");
-        let record = crate::output::bad::unescape_cr(record.as_bytes());
+        let record = crate::output::bad::unescape_record(record.as_bytes());
         assert_eq!(record, line.as_bytes());
     }
 
