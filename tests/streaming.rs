@@ -1259,6 +1259,44 @@ fn the_last_task_by_hand_writes_the_jobs_output_protocol() {
     );
 }
 
+/// An input directory with no file to read (an old `_SUCCESS` only): the
+/// local runner runs one map task (mr_wc's mapper_final emits its zeros),
+/// Hadoop none, and wrote nothing (probe /tmp/probe-hadoop repro 04). Said
+/// before submitting.
+#[test]
+fn an_input_without_files_is_said_to_run_no_map_task_on_hadoop() {
+    let w = Workdir::new();
+    w.write("day/_SUCCESS", "");
+    w.write("full/a.txt", "one\n");
+    let run = |input: &str| {
+        w.mr(&[
+            "run",
+            "mr_wc",
+            "-r",
+            "hadoop",
+            "--dry-run",
+            "-i",
+            input,
+            "-o",
+            "o",
+            "--hadoop-streaming-jar",
+            "/x.jar",
+        ])
+    };
+    let o = ok(run("day"));
+    assert!(
+        stderr(&o).contains("Hadoop runs no map task"),
+        "{}",
+        stderr(&o)
+    );
+    let o = ok(run("full"));
+    assert!(
+        !stderr(&o).contains("Hadoop runs no map task"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// Local inputs that Hadoop and Spark would read otherwise than the local
 /// runner are refused before a job is submitted, naming the file: a second
 /// path to a file (the local runner reads it once, they twice), a loop, a

@@ -1281,6 +1281,15 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             }
         );
     }
+    // Hadoop makes a map task a split, none for no file; the local runner
+    // runs one map task on no input, whose mapper_final hook emits.
+    if hadoop && files.is_empty() && local.len() == inputs.len() {
+        mr_core::errln!(
+            "mr: warning: the input holds no file to read: Hadoop runs no map task then, where \
+             the local runner runs one, so a mapper's final hook does not run (a job that emits \
+             from it, as mr_wc its zero counts, writes nothing on Hadoop)"
+        );
+    }
     // Said up front: the failure comes from inside a task, its cause
     // buried in the task log.
     if let Some(f) = files.iter().find(|f| f.compression == Compression::Zstd) {
