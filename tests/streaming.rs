@@ -1659,3 +1659,38 @@ fn a_file_name_that_is_not_utf8_is_refused_on_hadoop() {
         stderr(&o)
     );
 }
+
+/// Hadoop cuts counter names to 64 characters and adds up those that agree
+/// up to there (probe /tmp/probe-hadoop repro 03: mr_text_classifier's
+/// "Exceeded max df" counters, named after long words). The emulator, which
+/// sees the whole names, says which one Hadoop would cut.
+#[test]
+fn emulate_warns_of_a_counter_name_hadoop_would_cut() {
+    let w = Workdir::new();
+    let long = "w".repeat(70);
+    for i in 1..=6 {
+        let (label, word) = if i <= 3 {
+            ("spam-not_ham", "xray")
+        } else {
+            ("ham-not_spam", "yank")
+        };
+        w.write(&format!("docs/{i}-{label}.txt"), format!("{long} {word}\n"));
+    }
+    let o = ok(w.mr(&[
+        "run",
+        "mr_text_classifier",
+        "--no-test-set",
+        "--max-df",
+        "2",
+        "-r",
+        "emulate",
+        "-i",
+        "docs",
+        "--no-output",
+    ]));
+    assert!(
+        stderr(&o).contains("has a longer name than Hadoop keeps"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -185,6 +185,7 @@ pub fn emulate(
         };
         let (c, parts) = step.run(&splits, &out_dir)?;
         refuse_too_many_counters(i, &c, &plan.extras.jobconf)?;
+        warn_of_long_counter_names(&c);
         // Under the local runner's names (`step 0: input records`), step by
         // step, as on Hadoop and Spark.
         counters.merge(&super::step_counters(i, shape, &c));
@@ -233,6 +234,27 @@ fn refuse_too_many_counters(step: usize, c: &Counters, jobconf: &[(String, Strin
         );
     }
     Ok(())
+}
+
+/// Warns of a counter whose name (or group's) is longer than Hadoop keeps
+/// (`mapreduce.job.counters.counter.name.max`, 64): Hadoop reports it cut,
+/// added up with any other whose name agrees up to there.
+fn warn_of_long_counter_names(c: &Counters) {
+    use super::hadoop::{COUNTER_GROUP_NAME_MAX, COUNTER_NAME_MAX};
+    let java_len = |s: &str| s.encode_utf16().count();
+    if let Some((g, n, _)) = c
+        .iter()
+        .find(|(g, n, _)| java_len(n) > COUNTER_NAME_MAX || java_len(g) > COUNTER_GROUP_NAME_MAX)
+    {
+        mr_core::errln!(
+            "mr: warning: counter {}: {} has a longer name than Hadoop keeps ({COUNTER_NAME_MAX} \
+             characters, a group's {COUNTER_GROUP_NAME_MAX}): Hadoop reports it cut short, \
+             to one character less, added up with every counter whose name agrees up to \
+             there; give counters shorter names",
+            mr_core::error::printable_line(g),
+            mr_core::error::printable_line(n)
+        );
+    }
 }
 
 struct Emulator<'a> {
