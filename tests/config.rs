@@ -72,7 +72,7 @@ fn repro03_runner_in_a_section_is_refused() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
     w.write("c.toml", "[runners.local]\nrunner = \"hadoop\"\n");
-    let o = mr(&w, &["run", "word_count", "-i", "in.txt", "-c", "c.toml"]);
+    let o = word_count(&w, "c.toml", &[]);
     assert_eq!(o.status.code(), Some(2));
     let e = stderr(&o);
     assert!(
@@ -87,10 +87,7 @@ fn repro04_a_conflicting_switch_of_the_file_gives_way() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
     w.write("c.toml", "[runners.local]\nverbose = true\n");
-    let o = ok(mr(
-        &w,
-        &["run", "word_count", "-i", "in.txt", "-c", "c.toml", "-q"],
-    ));
+    let o = ok(word_count(&w, "c.toml", &[]));
     assert_eq!(stderr(&o), "");
     w.write("d.toml", "[runners.local]\ncat_output = true\n");
     let o = ok(word_count(&w, "d.toml", &["--no-output"]));

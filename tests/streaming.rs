@@ -1328,26 +1328,7 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
         .status()
         .is_ok_and(|s| s.success());
     w.write("fine/b.jsonl", line);
-    // A dry run needs neither Hadoop nor Spark installed.
-    let run = |runner: &str, input: &str| {
-        let tool = match runner {
-            "spark" => ["--spark-submit", "/x/spark-submit"],
-            _ => ["--hadoop-streaming-jar", "/x.jar"],
-        };
-        w.mr(&[
-            "run",
-            "url_views",
-            "-r",
-            runner,
-            "--dry-run",
-            "-i",
-            input,
-            "-o",
-            "o",
-            tool[0],
-            tool[1],
-        ])
-    };
+    let run = |runner: &str, input: &str| cluster_dry_run(&w, "url_views", runner, input);
     for runner in ["hadoop", "spark"] {
         for (input, says) in [
             ("dup", "dup/link.jsonl is the same file as"),
@@ -1428,6 +1409,28 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     );
 }
 
+/// A dry run of `job` on `runner` (`hadoop` or `spark`) over `input`, to
+/// output `o`: it needs neither Hadoop nor Spark installed.
+fn cluster_dry_run(w: &Workdir, job: &str, runner: &str, input: &str) -> std::process::Output {
+    let tool = match runner {
+        "spark" => ["--spark-submit", "/x/spark-submit"],
+        _ => ["--hadoop-streaming-jar", "/x.jar"],
+    };
+    w.mr(&[
+        "run",
+        job,
+        "-r",
+        runner,
+        "--dry-run",
+        "-i",
+        input,
+        "-o",
+        "o",
+        tool[0],
+        tool[1],
+    ])
+}
+
 /// A glob whose directory part matches hidden directories (`hid/*/x.txt`
 /// with `hid/_tmp/` and `hid/.staging/`): the local runner leaves out what
 /// is under them, Hadoop's `FileInputFormat` filters only the matches' own
@@ -1440,25 +1443,7 @@ fn a_glob_through_hidden_directories_is_refused_on_a_cluster() {
     w.write("hid/day1/x.txt", "visible\n");
     w.write("hid/_tmp/x.txt", "hidden\n");
     w.write("hid/.staging/x.txt", "hidden\n");
-    let run = |runner: &str, input: &str| {
-        let tool = match runner {
-            "spark" => ["--spark-submit", "/x/spark-submit"],
-            _ => ["--hadoop-streaming-jar", "/x.jar"],
-        };
-        w.mr(&[
-            "run",
-            "word_count",
-            "-r",
-            runner,
-            "--dry-run",
-            "-i",
-            input,
-            "-o",
-            "o",
-            tool[0],
-            tool[1],
-        ])
-    };
+    let run = |runner: &str, input: &str| cluster_dry_run(&w, "word_count", runner, input);
     for runner in ["hadoop", "spark"] {
         let o = run(runner, "hid/*/x.txt");
         assert_eq!(o.status.code(), Some(1), "{runner}: {}", stderr(&o));

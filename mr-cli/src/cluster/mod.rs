@@ -369,13 +369,9 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
         // Spark's file system follows the link, and replaced the link.
         // A `file:` URI as the path it names; a bare path as it is (its
         // bytes, which need not be UTF-8).
-        let out_text = out.to_string_lossy();
-        let out_here = match has_scheme(&out_text) {
-            false => Some(out.clone()),
-            true => is_local_form(&out_text).then(|| PathBuf::from(&*local_form(&out_text))),
-        };
         if args.overwrite
-            && out_here
+            && crate::cmd::run::local_output(out)
+                .ok()
                 .and_then(|o| std::fs::symlink_metadata(o).ok())
                 .is_some_and(|m| m.file_type().is_symlink())
         {

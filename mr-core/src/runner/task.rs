@@ -184,7 +184,12 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<W: Write> RecordSink for StreamSink<W> {
     fn push(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        if let Some(protocol) = self.cut_at_cr {
+        // Key and value come JSON-encoded, where a CR is always escaped:
+        // without a backslash, no text line of them can hold one, and the
+        // record is not written twice to find out.
+        if let Some(protocol) = self.cut_at_cr
+            && (memchr::memchr(b'\\', key).is_some() || memchr::memchr(b'\\', value).is_some())
+        {
             self.line.clear();
             protocol.write_record(key, value, &mut self.line);
             if self.line.contains(&b'\r') {
