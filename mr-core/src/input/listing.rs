@@ -1260,6 +1260,7 @@ fn ends_with_magic(path: &Path, magic: &[u8]) -> Result<bool> {
 /// let russian: Vec<u8> = "привет мир, это журнал\n".encode_utf16().flat_map(u16::to_be_bytes).collect();
 /// assert_eq!(wide_text(&russian).map(|(e, _)| e), Some("UTF-16BE"));
 /// assert_eq!(wide_text("привет мир, это журнал\n".as_bytes()), None);
+/// assert_eq!(wide_text(b"\"\"\"\t\" \" \"\x7f\0\"\"\"\"  "), None); // ASCII, one NUL
 /// ```
 pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
     const MARK: &str = "its byte-order mark";
@@ -1304,6 +1305,12 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
                 zeros += 1;
                 let c = p[1 - hi];
                 plain &= c.is_ascii_graphic() || matches!(c, b' ' | b'\t' | b'\n' | b'\r');
+            } else {
+                // A script's high bytes are not ASCII's printable ones
+                // (0x04 for Cyrillic, 0x03 for Greek, 0xAC-0xD7 for
+                // Hangul): ASCII text with a stray NUL (a log's damaged
+                // tail) is no UTF-16.
+                plain &= !(0x20..=0x7e).contains(&p[hi]);
             }
         }
         let distinct = highs.iter().filter(|&&h| h).count();
