@@ -1,8 +1,11 @@
-//! A fast, validating scan of a JSON object for one top-level string field.
+//! A fast, validating scan of a JSON object for a few top-level fields.
 //!
 //! [`scan_field`] reads a line once, checks that it is one JSON object, and
 //! returns the (last) string value of the named top-level key, borrowed
-//! from the line unless it holds escapes, without building anything else.
+//! from the line unless it holds escapes, without building anything else;
+//! [`scan_fields`] does the same for several keys at once, each a string or
+//! an integer ([`Want`]): url_views reads `page_url` so, video_tagging
+//! `username`, `timestamp` and `page_url`.
 //! It handles the shapes real log writers give: Python's `", "` and `": "`
 //! separators or the compact `","` and `":"` (JavaScript, Go, Jackson), the
 //! field's value a string, nesting up to [`MAX_DEPTH`]. Escapes are read
@@ -49,6 +52,48 @@ pub enum Scan<'a> {
 /// with the line's own object).
 pub const MAX_DEPTH: usize = 120;
 
+/// How [`scan_fields`] reads a wanted field's value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Want {
+    /// A string ([`Field::Str`]); a number or a nested value is unsure.
+    Str,
+    /// A string, or an integer without fraction or exponent of at most 18
+    /// digits ([`Field::Int`], as serde_json reads it into an `i64`); a
+    /// longer one, a float or a nested value is unsure.
+    Int,
+}
+
+/// A wanted top-level field's value, as [`scan_fields`] read it (the last
+/// one when the key repeats, as serde_json reads it).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum Field<'a> {
+    /// No such field, or one that is `null`, `true` or `false`.
+    #[default]
+    None,
+    /// A string, borrowed from the line, or decoded when it holds escapes.
+    Str(Cow<'a, str>),
+    /// An integer (only for a field wanted as [`Want::Int`]).
+    Int(i64),
+}
+
+impl<'a> Field<'a> {
+    /// The string, if it is one.
+    pub fn into_str(self) -> Option<Cow<'a, str>> {
+        match self {
+            Field::Str(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The integer, if it is one.
+    pub fn int(&self) -> Option<i64> {
+        match self {
+            Field::Int(n) => Some(*n),
+            _ => None,
+        }
+    }
+}
+
 /// Scans `line` for the top-level string field `key` (given without quotes,
 /// without characters that JSON escapes).
 ///
@@ -67,20 +112,52 @@ pub const MAX_DEPTH: usize = 120;
 /// assert_eq!(scan_field(b"{\"page_url\": \"/\xff\"}", b"page_url"), Scan::Unsure);
 /// ```
 pub fn scan_field<'a>(line: &'a [u8], key: &[u8]) -> Scan<'a> {
-    match scan(line, key) {
-        Some(v) => Scan::Object(v),
+    match scan(line, &[(key, Want::Str)]) {
+        Some([Field::Str(s)]) => Scan::Object(Some(s)),
+        Some(_) => Scan::Object(None),
         None => Scan::Unsure,
     }
 }
 
-/// `None`: unsure. `Some(v)`: a valid object whose field is `v`.
-fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
+/// Scans `line` for several top-level fields at once: `None` when unsure
+/// (the caller parses the line with serde_json, whose verdict stands), else
+/// each wanted field's value, in the order of `keys`. The same checks as
+/// [`scan_field`]: a line it answers for is a valid JSON object, and every
+/// value it gives is the one serde_json reads.
+///
+/// ```
+/// use mr_jobs::json_scan::{scan_fields, Field, Want};
+/// use std::borrow::Cow;
+/// let line = br#"{"username": "ann", "timestamp": 1370044801621, "x": [1.5], "page_url": "/v"}"#;
+/// let keys = [(&b"username"[..], Want::Str), (b"timestamp", Want::Int), (b"page_url", Want::Str)];
+/// let [user, time, url] = scan_fields(line, &keys).unwrap();
+/// assert_eq!(user, Field::Str(Cow::Borrowed("ann")));
+/// assert_eq!(time, Field::Int(1370044801621));
+/// assert_eq!(url.into_str().as_deref(), Some("/v"));
+/// // A string where an integer is wanted is read (it is valid JSON) as a string.
+/// let [_, time, _] = scan_fields(br#"{"timestamp": "5"}"#, &keys).unwrap();
+/// assert_eq!(time.int(), None);
+/// // A float, or an integer too long to be sure of, is serde_json's to read.
+/// assert_eq!(scan_fields(br#"{"timestamp": 1.5e12}"#, &keys), None);
+/// assert_eq!(scan_fields(br#"{"timestamp": 12345678901234567890}"#, &keys), None);
+/// assert_eq!(scan_fields(br#"{"username": 5}"#, &keys), None);
+/// ```
+pub fn scan_fields<'a, const N: usize>(
+    line: &'a [u8],
+    keys: &[(&[u8], Want); N],
+) -> Option<[Field<'a>; N]> {
+    scan(line, keys)
+}
+
+/// `None`: unsure. `Some(v)`: a valid object whose wanted fields are `v`.
+#[inline(always)]
+fn scan<'a, const N: usize>(b: &'a [u8], keys: &[(&[u8], Want); N]) -> Option<[Field<'a>; N]> {
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
     }
     i = skip_ws(b, i + 1);
-    let mut found = None;
+    let mut found: [Field<'a>; N] = std::array::from_fn(|_| Field::None);
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
@@ -89,45 +166,50 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
             if b.get(i) != Some(&b'"') {
                 return None;
             }
-            let (end, is_field) = match plain_key_end(b, i + 1) {
-                Some(end) => (end, same_key(&b[i + 1..end], key)),
+            let (end, wanted) = match plain_key_end(b, i + 1) {
+                Some(end) => (end, wanted_key(&b[i + 1..end], keys)),
                 None => {
                     let (end, escaped) = string_end(b, i + 1)?;
                     let k = &b[i + 1..end];
-                    let is_field = if escaped {
+                    let wanted = if escaped {
                         // Decoded to compare (Python escapes every
                         // non-ASCII key); unsure on a surrogate escape.
-                        escaped_key_is(k, key)?
+                        escaped_key_index(k, keys)?
                     } else if !k.is_ascii() && std::str::from_utf8(k).is_err() {
                         return None; // serde_json reads keys as str: an error
                     } else {
-                        same_key(k, key)
+                        wanted_key(k, keys)
                     };
-                    (end, is_field)
+                    (end, wanted)
                 }
             };
             i = after_colon(b, end)?;
-            if is_field && b.get(i) != Some(&b'"') {
-                // Not a string: null (edX writes it for a page without a
-                // URL) or a boolean is no URL, as the reader serde_json
-                // decides with takes it, and a later field overrides it as
-                // it would. Anything else is serde_json's to decide: it
-                // reads a number whole (`1e400` is an error there) and an
-                // object's keys as strings (a lone surrogate is an error).
-                i = match b.get(i) {
-                    Some(b'n' | b't' | b'f') => skip_value(b, i)?,
+            if let Some(w) = wanted {
+                // A wanted field: its value read as serde_json reads it.
+                // Null (edX writes it for a page without a URL) or a
+                // boolean is no value, and a later field overrides it as it
+                // would. Anything else outside the subset is serde_json's
+                // to decide: it reads a number whole (`1e400` is an error
+                // there) and an object's keys as strings (a lone surrogate
+                // is an error).
+                (found[w], i) = match b.get(i) {
+                    Some(b'"') => {
+                        let (end, escaped) = value_end(b, i + 1)?;
+                        let text = &b[i + 1..end];
+                        let s = if escaped {
+                            Cow::Owned(unescape(text)?)
+                        } else {
+                            Cow::Borrowed(std::str::from_utf8(text).ok()?)
+                        };
+                        (Field::Str(s), end + 1)
+                    }
+                    Some(b'n' | b't' | b'f') => (Field::None, skip_value(b, i)?),
+                    Some(b'-' | b'0'..=b'9') if keys[w].1 == Want::Int => {
+                        let (n, end) = integer(b, i)?;
+                        (Field::Int(n), end)
+                    }
                     _ => return None,
                 };
-                found = None;
-            } else if is_field {
-                let (end, escaped) = value_end(b, i + 1)?;
-                let text = &b[i + 1..end];
-                found = Some(if escaped {
-                    Cow::Owned(unescape(text)?)
-                } else {
-                    Cow::Borrowed(std::str::from_utf8(text).ok()?)
-                });
-                i = end + 1;
             } else if b.get(i) == Some(&b'"') {
                 // Most values are strings: skipped here, without a call.
                 i = value_end(b, i + 1)?.0 + 1;
@@ -161,6 +243,35 @@ fn scan<'a>(b: &'a [u8], key: &[u8]) -> Option<Option<Cow<'a, str>>> {
         }
     }
     (skip_ws(b, i) == b.len()).then_some(found)
+}
+
+/// Which of the wanted `keys` the line's key `k` is, if any.
+#[inline(always)]
+fn wanted_key<const N: usize>(k: &[u8], keys: &[(&[u8], Want); N]) -> Option<usize> {
+    keys.iter().position(|(key, _)| same_key(k, key))
+}
+
+/// An integer at `i` that serde_json reads as an `i64` (at most 18
+/// digits: no overflow), and the index after it; `None` (unsure) for a
+/// float, an exponent, a longer integer or `-0` (a float to serde_json).
+#[inline]
+fn integer(b: &[u8], i: usize) -> Option<(i64, usize)> {
+    let end = number(b, i)?;
+    let (negative, digits) = match &b[i..end] {
+        [b'-', rest @ ..] => (true, rest),
+        all => (false, all),
+    };
+    if digits.len() > 18 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    let n = digits
+        .iter()
+        .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+    match (negative, n) {
+        (true, 0) => None,
+        (true, n) => Some((-n, end)),
+        (false, n) => Some((n, end)),
+    }
 }
 
 /// Skips whitespace from `i`. Log lines put one space between tokens
@@ -602,6 +713,21 @@ fn unescape(text: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
+/// Which of the wanted `keys` an escaped key's text decodes to, if any;
+/// `None` when unsure, as [`decode`].
+#[cold]
+fn escaped_key_index<const N: usize>(
+    text: &[u8],
+    keys: &[(&[u8], Want); N],
+) -> Option<Option<usize>> {
+    for (w, (key, _)) in keys.iter().enumerate() {
+        if escaped_key_is(text, key)? {
+            return Some(Some(w));
+        }
+    }
+    Some(None)
+}
+
 /// Whether the text of an escaped key decodes to `key`, told without
 /// building it (a Python log escapes every non-ASCII key, on every line);
 /// `None` when unsure, as [`decode`].
@@ -627,6 +753,108 @@ mod tests {
 
     fn found(s: &str) -> Scan<'_> {
         Scan::Object(Some(Cow::Borrowed(s)))
+    }
+
+    /// Two fields as a job reads them with serde_json: `page_url` a
+    /// string, `a` an integer (video_tagging's `MaybeStr` and `MaybeInt`).
+    #[derive(Debug, PartialEq)]
+    struct Two(Option<String>, Option<i64>);
+
+    impl<'de> serde::Deserialize<'de> for Two {
+        fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+            struct V;
+            impl<'de> serde::de::Visitor<'de> for V {
+                type Value = Two;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("an object")
+                }
+                // A repeated field: the last one wins, as in video_tagging.
+                fn visit_map<A: serde::de::MapAccess<'de>>(
+                    self,
+                    mut map: A,
+                ) -> Result<Two, A::Error> {
+                    use mr_core::protocol::MaybeStr;
+                    let mut two = Two(None, None);
+                    while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
+                        match key.0.as_deref() {
+                            Some("page_url") => {
+                                two.0 = map.next_value::<MaybeStr<'de>>()?.0.map(Cow::into_owned);
+                            }
+                            Some("a") => {
+                                two.1 = map.next_value::<crate::video_tagging::MaybeInt>()?.0;
+                            }
+                            _ => {
+                                map.next_value::<serde::de::IgnoredAny>()?;
+                            }
+                        }
+                    }
+                    Ok(two)
+                }
+            }
+            d.deserialize_map(V)
+        }
+    }
+
+    const TWO: [(&[u8], Want); 2] = [(b"page_url", Want::Str), (b"a", Want::Int)];
+
+    /// Where [`scan_fields`] answers, serde_json reads the same object and
+    /// the same two values.
+    fn two_agree(line: &[u8]) -> Result<(), TestCaseError> {
+        if let Some([url, a]) = scan_fields(line, &TWO) {
+            let scanned = Two(url.into_str().map(Cow::into_owned), a.int());
+            let shown = String::from_utf8_lossy(line);
+            prop_assert_eq!(
+                serde_json::from_slice::<Two>(line).ok(),
+                Some(scanned),
+                "{}",
+                shown
+            );
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn integers_are_read_as_serde_json_reads_them_or_left_to_it() {
+        let int = |text: &str| {
+            let line = format!(r#"{{"a": {text}, "page_url": "/u"}}"#);
+            two_agree(line.as_bytes()).unwrap();
+            scan_fields(line.as_bytes(), &TWO).map(|[_, a]| match a {
+                Field::Str(s) => Field::Str(Cow::Owned(s.into_owned())),
+                Field::Int(n) => Field::Int(n),
+                Field::None => Field::None,
+            })
+        };
+        assert_eq!(int("0"), Some(Field::Int(0)));
+        assert_eq!(int("-12"), Some(Field::Int(-12)));
+        assert_eq!(
+            int("999999999999999999"),
+            Some(Field::Int(999_999_999_999_999_999))
+        );
+        assert_eq!(
+            int("-999999999999999999"),
+            Some(Field::Int(-999_999_999_999_999_999))
+        );
+        assert_eq!(int("null"), Some(Field::None));
+        assert_eq!(int(r#""12""#), Some(Field::Str(Cow::Owned("12".into()))));
+        for unsure in [
+            "-0",
+            "1.5",
+            "1e3",
+            "1000000000000000000",
+            "9223372036854775808",
+            "[1]",
+            "{}",
+        ] {
+            assert_eq!(int(unsure), None, "{unsure}");
+        }
+        for bad in ["01", "-", "1x", "--1", "1.", "+1"] {
+            assert_eq!(int(bad), None, "{bad}");
+            let line = format!(r#"{{"a": {bad}}}"#);
+            assert!(
+                serde_json::from_slice::<Two>(line.as_bytes()).is_err(),
+                "{bad}"
+            );
+        }
     }
 
     fn agrees(line: &[u8]) -> Result<(), TestCaseError> {
@@ -859,6 +1087,9 @@ mod tests {
             Just("true".to_string()),
             Just("false".to_string()),
             "-?(0|[1-9][0-9]{0,12})(\\.[0-9]{1,12})?([eE][+-]?[0-9]{1,2})?",
+            // Integers about the 18 digits an i64 surely holds, and past
+            // what it holds at all.
+            "-?[1-9][0-9]{16,20}",
             "\"([a-z/ :?=&.]|\\\\[\"\\\\/bfnrtu]|\\\\u00[0-9a-f]{2}|\\\\u[0-9a-fA-F]{4}|\\\\u[dD][89abAB][0-9a-f]{2}|é)*\"",
         ];
         leaf.prop_recursive(4, 24, 4, |inner| {
@@ -877,16 +1108,57 @@ mod tests {
                     ),
                     any::<bool>()
                 )
-                    .prop_map(|(v, spaced)| {
-                        let (comma, colon) = if spaced { (", ", ": ") } else { (",", ":") };
-                        let fields: Vec<String> = v
-                            .iter()
-                            .map(|(k, v)| format!("\"{k}\"{colon}{v}"))
-                            .collect();
-                        format!("{{{}}}", fields.join(comma))
-                    }),
+                    .prop_map(|(v, spaced)| object_text(&v, spaced)),
             ]
         })
+    }
+
+    /// Objects whose fields are mostly the two [`TWO`] wants, valued
+    /// mostly by numbers of every shape near an `i64`'s edges.
+    fn wanted_fields_object() -> impl Strategy<Value = String> {
+        let value = prop_oneof![
+            3 => "-?(0|[1-9][0-9]{0,20})(\\.[0-9]{1,3})?([eE]-?[0-9])?",
+            1 => json_value(),
+        ];
+        let key = prop_oneof![
+            Just("a"),
+            Just("page_url"),
+            Just("b"),
+            Just("a\\u0000"),
+            Just("\\u0061")
+        ];
+        (prop::collection::vec((key, value), 0..5), any::<bool>())
+            .prop_map(|(v, spaced)| object_text(&v, spaced))
+    }
+
+    /// The object of fields `v` (names as JSON string bodies), with
+    /// Python's spacing (`, ` and `: `: the scan's fast path) or the
+    /// compact one.
+    fn object_text<K: std::fmt::Display>(v: &[(K, String)], spaced: bool) -> String {
+        let (comma, colon) = if spaced { (", ", ": ") } else { (",", ":") };
+        let fields: Vec<String> = v
+            .iter()
+            .map(|(k, v)| format!("\"{k}\"{colon}{v}"))
+            .collect();
+        format!("{{{}}}", fields.join(comma))
+    }
+
+    /// `v` as is (`edit` 0), or with the byte at `at` replaced by `byte`
+    /// (1), dropped (2), or with `byte` put before it (3).
+    fn edited(v: String, edit: usize, at: prop::sample::Index, byte: u8) -> Vec<u8> {
+        let mut line = v.into_bytes();
+        if !line.is_empty() {
+            let i = at.index(line.len());
+            match edit {
+                1 => line[i] = byte,
+                2 => {
+                    line.remove(i);
+                }
+                3 => line.insert(i, byte),
+                _ => {}
+            }
+        }
+        line
     }
 
     proptest! {
@@ -898,22 +1170,23 @@ mod tests {
             at in any::<prop::sample::Index>(),
             byte in prop_oneof![Just(b'"'), Just(b','), Just(b'}'), Just(b']'), Just(b'\\'), Just(b' '), any::<u8>()],
         ) {
-            let mut line = v.into_bytes();
-            if !line.is_empty() {
-                let i = at.index(line.len());
-                match edit {
-                    1 => line[i] = byte,
-                    2 => { line.remove(i); }
-                    3 => line.insert(i, byte),
-                    _ => {}
-                }
-            }
-            agrees(&line)?;
+            agrees(&edited(v, edit, at, byte))?;
         }
 
         #[test]
         fn valid_objects_agree_and_mostly_take_the_fast_path(v in json_value()) {
             agrees(v.as_bytes())?;
+            two_agree(v.as_bytes())?;
+        }
+
+        #[test]
+        fn fields_never_disagree_with_serde_json(
+            v in wanted_fields_object(),
+            edit in 0usize..4,
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![Just(b'"'), Just(b','), Just(b'-'), Just(b'.'), Just(b'0'), any::<u8>()],
+        ) {
+            two_agree(&edited(v, edit, at, byte))?;
         }
     }
 }

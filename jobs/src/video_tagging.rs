@@ -59,13 +59,16 @@
 //!
 //! # How
 //!
-//! One step with a secondary sort: the mapper emits `username -> [timestamp,
+//! One step with a secondary sort: the mapper reads the three fields in one
+//! pass of [`json_scan`](crate::json_scan) (serde_json decides any line
+//! outside its subset), emits `username -> [timestamp,
 //! lecture_id]`, the engine delivers each user's values sorted, and the
 //! reducer walks them as a stream, holding only the current watch and the set
 //! of lectures the user has watched (never the user's events).
 
-use mr_core::protocol::MaybeStr;
-use mr_core::{Emitter, Job, JobError, Json, Mapper, Reducer, Step, Values};
+use crate::json_scan::{Want, scan_fields};
+use mr_core::protocol::{DecodeError, MaybeStr};
+use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Reducer, Step, Values};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
@@ -281,6 +284,47 @@ impl<'de: 'a, 'a> Deserialize<'de> for Event<'a> {
     }
 }
 
+/// The fields the job reads, as [`json_scan`](crate::json_scan) wants them.
+const EVENT_FIELDS: [(&[u8], Want); 3] = [
+    (b"username", Want::Str),
+    (b"timestamp", Want::Int),
+    (b"page_url", Want::Str),
+];
+
+/// A line is read as an [`Event`] by the fast scan when it can (the three
+/// fields in one pass, the others skipped unbuilt), else parsed as
+/// [`Json`] (blank lines skipped, malformed ones an error): the same event
+/// either way.
+///
+/// ```
+/// use mr_core::FromLine;
+/// use mr_jobs::video_tagging::Event;
+/// let line = br#"{"username": "ann", "timestamp": 1, "page_url": "/c/lecture/view?lecture_id=1"}"#;
+/// let fast = Event::from_line(line).unwrap().unwrap();
+/// assert_eq!(Some(fast), serde_json::from_slice(line).ok());
+/// let float = br#"{"username": "ann", "timestamp": 1.5e12}"#; // serde_json's to read
+/// assert_eq!(Event::from_line(float).unwrap(), serde_json::from_slice(float).ok());
+/// assert!(Event::from_line(b"  ").unwrap().is_none());
+/// assert!(Event::from_line(br#"{"username": "ann""#).is_err());
+/// ```
+impl<'a> FromLine<'a> for Event<'a> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        match scan_fields(line, &EVENT_FIELDS) {
+            Some([username, timestamp, page_url]) => Ok(Some(Event {
+                is_object: true,
+                username: MaybeStr(username.into_str()),
+                timestamp: MaybeInt(timestamp.int()),
+                page_url: MaybeStr(page_url.into_str()),
+            })),
+            None => Ok(<Json<Event<'a>>>::from_line(line)?.map(|Json(e)| e)),
+        }
+    }
+
+    fn format() -> String {
+        <Json<Event<'a>> as FromLine<'a>>::format()
+    }
+}
+
 /// A JSON value that accepts anything and keeps it only when it is an
 /// integer that fits an `i64` (the integer twin of [`MaybeStr`]).
 ///
@@ -348,13 +392,13 @@ impl<'de> Deserialize<'de> for MaybeInt {
 pub struct VideoMapper;
 
 impl Mapper for VideoMapper {
-    type Input<'a> = Json<Event<'a>>;
+    type Input<'a> = Event<'a>;
     type Key = String;
     type Value = (i64, u64);
 
     fn map(
         &mut self,
-        Json(event): Json<Event<'_>>,
+        event: Event<'_>,
         out: &mut Emitter<String, (i64, u64)>,
     ) -> Result<(), JobError> {
         match event.video_event() {
@@ -729,6 +773,16 @@ mod tests {
         ]
         .map(String::from)
         .to_vec();
+        // The fast scan reads each line as serde_json does (or leaves it).
+        for line in &lines {
+            let parsed = serde_json::from_str::<Event>(line).ok();
+            let read = Event::from_line(line.as_bytes()).unwrap();
+            if line.trim().is_empty() {
+                assert_eq!(read, None);
+            } else {
+                assert_eq!(read, parsed, "{line}");
+            }
+        }
         let (out, counters) = run(&lines);
         assert_eq!(out, [watch("ann", 1, 1000, 2000, 2, "first_view")]);
         let count = |name| counters.get(COUNTERS, name);
