@@ -779,9 +779,114 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeStr<'a> {
 /// assert!(enc("[1]") < enc("[1, 0]"));
 /// ```
 pub fn sortable_value(json: &[u8], out: &mut Vec<u8>) -> Result<(), serde_json::Error> {
+    if sortable_plain(json, out).is_some() {
+        return Ok(());
+    }
     let v: serde_json::Value = serde_json::from_slice(json)?;
     encode_sortable(&v, out);
     Ok(())
+}
+
+/// [`sortable_value`] without building a [`serde_json::Value`], for what
+/// sorted values mostly are (integers, strings without escapes, arrays of
+/// them, as `(timestamp, id)` pairs): the same bytes, read in one pass.
+/// `None`, with `out` as it was, for anything else (an object, a float, an
+/// escape, an integer of more than 18 digits, `-0`, a syntax error), which
+/// the general path encodes or refuses.
+fn sortable_plain(json: &[u8], out: &mut Vec<u8>) -> Option<()> {
+    let start = out.len();
+    match plain_sortable(json, json_ws_end(json, 0), out, 0) {
+        Some(end) if json_ws_end(json, end) == json.len() => Some(()),
+        _ => {
+            out.truncate(start);
+            None
+        }
+    }
+}
+
+/// Arrays nested deeper are left to the general path (serde_json's own
+/// limit is 128).
+const PLAIN_DEPTH: usize = 64;
+
+/// Encodes the value at `i` as [`encode_sortable`] does; returns the index
+/// after it.
+fn plain_sortable(b: &[u8], i: usize, out: &mut Vec<u8>, depth: usize) -> Option<usize> {
+    let literal = |word: &[u8], code: u8, out: &mut Vec<u8>| {
+        b[i..].starts_with(word).then(|| {
+            out.push(code);
+            i + word.len()
+        })
+    };
+    match *b.get(i)? {
+        b'n' => literal(b"null", 1, out),
+        b'f' => literal(b"false", 2, out),
+        b't' => literal(b"true", 3, out),
+        b'"' => {
+            let end = i + 1 + memchr::memchr2(b'"', b'\\', &b[i + 1..])?;
+            let text = &b[i + 1..end];
+            if b[end] != b'"' || text.iter().any(|&c| c < 0x20) {
+                return None;
+            }
+            if !text.is_ascii() {
+                std::str::from_utf8(text).ok()?;
+            }
+            out.push(5);
+            escape_terminated(text, out);
+            Some(end + 1)
+        }
+        b'[' if depth < PLAIN_DEPTH => {
+            out.push(6);
+            let mut j = json_ws_end(b, i + 1);
+            if b.get(j) == Some(&b']') {
+                out.push(0);
+                return Some(j + 1);
+            }
+            loop {
+                j = json_ws_end(b, plain_sortable(b, j, out, depth + 1)?);
+                match *b.get(j)? {
+                    b',' => j = json_ws_end(b, j + 1),
+                    b']' => {
+                        out.push(0);
+                        return Some(j + 1);
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        b'-' | b'0'..=b'9' => {
+            let negative = b[i] == b'-';
+            let first = i + usize::from(negative);
+            let end = first + b[first..].iter().take_while(|c| c.is_ascii_digit()).count();
+            let digits = &b[first..end];
+            let leading_zero = digits.len() > 1 && digits[0] == b'0';
+            if digits.is_empty() || digits.len() > 18 || leading_zero {
+                return None;
+            }
+            if let Some(b'.' | b'e' | b'E') = b.get(end) {
+                return None;
+            }
+            let n = digits
+                .iter()
+                .fold(0i64, |n, &d| n * 10 + i64::from(d - b'0'));
+            if negative && n == 0 {
+                return None; // a float to serde_json
+            }
+            let n = if negative { -n } else { n };
+            out.push(4);
+            out.extend_from_slice(&ordered_f64(n as f64));
+            out.extend_from_slice(&((i128::from(n) as u128) ^ (1u128 << 127)).to_be_bytes());
+            Some(end)
+        }
+        _ => None,
+    }
+}
+
+/// The index of the first byte at or after `i` that is not JSON whitespace.
+fn json_ws_end(b: &[u8], mut i: usize) -> usize {
+    while let Some(b' ' | b'\t' | b'\n' | b'\r') = b.get(i) {
+        i += 1;
+    }
+    i
 }
 
 fn encode_sortable(v: &serde_json::Value, out: &mut Vec<u8>) {
@@ -966,6 +1071,61 @@ mod tests {
         let mut v = Vec::new();
         sortable_value(s.as_bytes(), &mut v).unwrap();
         v
+    }
+
+    /// The general path: a `serde_json::Value`, encoded.
+    fn enc_general(json: &[u8]) -> Option<Vec<u8>> {
+        let v: serde_json::Value = serde_json::from_slice(json).ok()?;
+        let mut out = Vec::new();
+        encode_sortable(&v, &mut out);
+        Some(out)
+    }
+
+    #[test]
+    fn plain_values_take_the_one_pass_path() {
+        for json in [
+            "[1370044801621,12]",
+            "-3",
+            " [ \"a\" , [null, true, false], [] ] ",
+            "\"é\"",
+        ] {
+            let mut out = vec![9];
+            assert_eq!(
+                sortable_plain(json.as_bytes(), &mut out),
+                Some(()),
+                "{json}"
+            );
+            assert_eq!(out[1..], enc_general(json.as_bytes()).unwrap(), "{json}");
+        }
+        for json in [
+            "{}",
+            "1.5",
+            "1e3",
+            "-0",
+            "\"a\\n\"",
+            "1234567890123456789",
+            "[1,]",
+            "01",
+            "[1] x",
+        ] {
+            let mut out = vec![9];
+            assert_eq!(sortable_plain(json.as_bytes(), &mut out), None, "{json}");
+            assert_eq!(out, [9], "{json}");
+        }
+    }
+
+    proptest! {
+        /// Whatever it reads, the one-pass path gives the general path's
+        /// bytes, and it never reads what serde_json refuses.
+        #[test]
+        fn the_one_pass_encoding_is_the_general_one(
+            json in r#"[\[\]{}, :"a\\é0-9.eE+-]{0,24}|\[-?[0-9]{1,20}, ?-?[0-9]{1,20}\]|(null|true|false|-?(0|[1-9][0-9]{0,19})(\.[0-9])?)"#,
+        ) {
+            let mut out = Vec::new();
+            if sortable_plain(json.as_bytes(), &mut out).is_some() {
+                prop_assert_eq!(Some(out), enc_general(json.as_bytes()), "{}", json);
+            }
+        }
     }
 
     #[test]
