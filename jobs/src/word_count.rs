@@ -25,6 +25,7 @@
 //! adds the 1s into one counter per word in a hash table, so only one record
 //! per word and task is shuffled (and the values are never encoded one by one).
 
+use mr_core::emit::JsonBody;
 use mr_core::fold::Count;
 use mr_core::{Emitter, Job, JobError, Mapper, Step, TextLine};
 use unicode_general_category::{GeneralCategory as Gc, get_general_category};
@@ -416,7 +417,9 @@ impl Mapper for Words {
         let mut buf = std::mem::take(&mut self.buf);
         for_each_word(&line, &mut buf, |w| {
             if result.is_ok() {
-                result = out.emit_str(w, 1);
+                // Letters, digits, marks, `_` and `'` (lowercased, still
+                // such): never a byte JSON escapes, so not looked for.
+                result = out.emit_body(JsonBody::trusted(w), 1);
             }
         });
         self.buf = buf;

@@ -85,6 +85,51 @@ pub(crate) trait ValueFolder<V>: RecordSink {
     fn fold_str(&mut self, s: &str, value: V) -> Result<(), Error>;
 }
 
+/// A string that is its own JSON string body: no byte below 0x20, no `"`,
+/// no backslash, so that `"` + it + `"` is its JSON encoding (see
+/// [`Emitter::emit_body`]).
+///
+/// ```
+/// use mr_core::emit::JsonBody;
+/// assert_eq!(JsonBody::new("été").map(|b| b.as_str()), Some("été"));
+/// assert!(JsonBody::new("say \"hi\"").is_none());
+/// assert!(JsonBody::new("a\tb").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonBody<'a>(&'a str);
+
+impl<'a> JsonBody<'a> {
+    /// `s`, if it is its own JSON string body (checked, eight bytes at a
+    /// time).
+    #[inline]
+    pub fn new(s: &'a str) -> Option<Self> {
+        is_plain_json_str(s.as_bytes()).then_some(JsonBody(s))
+    }
+
+    /// `s`, on the caller's word that it is its own JSON string body: the
+    /// text of a JSON string without escapes, borrowed from a line that
+    /// was checked to be JSON (JSON strings hold no raw control byte, quote
+    /// or backslash), or a word made of letters, digits and apostrophes.
+    /// Anything else would be written into the output as invalid JSON:
+    /// when unsure, use [`JsonBody::new`]. Checked in debug builds (tests).
+    ///
+    /// ```
+    /// use mr_core::emit::JsonBody;
+    /// assert_eq!(JsonBody::trusted("don't").as_str(), "don't");
+    /// ```
+    #[inline]
+    pub fn trusted(s: &'a str) -> Self {
+        debug_assert!(is_plain_json_str(s.as_bytes()), "not a JSON body: {s:?}");
+        JsonBody(s)
+    }
+
+    /// The string.
+    #[inline]
+    pub fn as_str(&self) -> &'a str {
+        self.0
+    }
+}
+
 /// Whether `s` is its own JSON string body (no byte below 0x20, no `"`, no
 /// backslash), so that `"` + `s` + `"` is its JSON encoding. Eight bytes at
 /// a time, with no call for short strings.
@@ -206,9 +251,30 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
     where
         K: Borrow<str>,
     {
-        if !is_plain_json_str(key.as_bytes()) {
-            return self.emit(key, value);
+        match JsonBody::new(key) {
+            Some(body) => self.emit_body(body, value),
+            None => self.emit(key, value),
         }
+    }
+
+    /// [`emit_str`](Self::emit_str) for a key already known to need no
+    /// JSON escaping ([`JsonBody`]): the record is the same, and the key is
+    /// not looked at again (a word of letters, a string taken as it is from
+    /// a JSON line).
+    ///
+    /// ```
+    /// # use mr_core::{emit::JsonBody, testing::with_emitter};
+    /// let records = with_emitter::<String, u64>(|out| {
+    ///     out.emit_body(JsonBody::new("word").unwrap(), 2)
+    /// });
+    /// assert_eq!(records, vec![("\"word\"".into(), "2".into())]);
+    /// ```
+    #[inline]
+    pub fn emit_body(&mut self, key: JsonBody<'_>, value: V) -> Result<(), JobError>
+    where
+        K: Borrow<str>,
+    {
+        let key = key.as_str();
         self.records += 1;
         let result = match &mut self.target {
             Target::Fold(folder) => folder.fold_str(key, value),
