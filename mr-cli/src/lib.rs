@@ -520,7 +520,14 @@ pub fn parse_cli(
             _ => {}
         }
     }
+    let emulate = matches!(cli.command, Command::EmulateHadoop(_));
     if let Command::Run(a) | Command::EmulateHadoop(a) = &mut cli.command {
+        let runner = if emulate {
+            cluster::Runner::Emulate
+        } else {
+            a.runner
+        };
+        a.take_mrjob_tmp_dirs(runner)?;
         let file_options: Vec<String> = registry
             .resolve(&a.job)
             .map(|job| {
