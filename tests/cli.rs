@@ -392,6 +392,87 @@ fn results_to_a_closed_stdout_are_refused() {
     ok(sh("1<>/dev/null", &run));
 }
 
+/// `mr jobs`, `mr completions`, `mr man` and a run's `--report /dev/stdout`
+/// (or `-`, or a link to /dev/stdout) to a stdout closed when mr started
+/// printed into Rust's /dev/null and exited 0: refused now, as `mr run`'s
+/// results are (exit 2, EBADF said). `| head -1` stays a quiet success, a
+/// /dev/null the caller opened is still written to, and a report to a
+/// file, or to /dev/stderr, still runs with stdout closed.
+#[test]
+fn jobs_and_reports_to_a_closed_stdout_are_refused() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    std::os::unix::fs::symlink("/dev/stdout", w.path("latest.json")).unwrap();
+    let sh = |redirect: &str, args: &[&str]| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+            .arg(env!("CARGO_BIN_EXE_mr"))
+            .args(args)
+            .current_dir(w.dir.path())
+            .env("MR_CONF", "")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    };
+    let run = ["run", "word_count", "-q", "-i", "in.txt", "-o", "out"];
+    let with_report = |r: &'static str| [&run[..], &["--report", r]].concat();
+    let refused: Vec<Vec<&str>> = vec![
+        vec!["jobs"],
+        vec!["completions", "bash"],
+        vec!["man"],
+        with_report("/dev/stdout"),
+        with_report("-"),
+        with_report("/dev/fd/1"),
+        with_report("latest.json"),
+    ];
+    for args in &refused {
+        let o = sh(">&-", args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        assert!(
+            e.contains("standard output is closed (EBADF"),
+            "{args:?}: {e}"
+        );
+        assert!(!w.path("out").exists(), "{args:?}: the run ran");
+    }
+    // Not stdout: runs.
+    ok(sh(">&-", &with_report("/dev/stderr")));
+    ok(sh(
+        ">&-",
+        &[&run[..], &["--overwrite", "--report", "r.json"]].concat(),
+    ));
+    assert!(w.path("r.json").is_file());
+    // A /dev/null the caller opened is written to, as asked.
+    for args in &refused {
+        let args = match args[0] {
+            "run" => [&args[..], &["--overwrite"]].concat(),
+            _ => args.clone(),
+        };
+        ok(sh("1<>/dev/null", &args));
+    }
+    // `| head -1`: the reader has what it wanted.
+    for args in [&["jobs"][..], &["man"]] {
+        let mut mr = Command::new(env!("CARGO_BIN_EXE_mr"))
+            .args(args)
+            .current_dir(w.dir.path())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let head = Command::new("head")
+            .arg("-n1")
+            .stdin(mr.stdout.take().unwrap())
+            .output()
+            .unwrap();
+        assert_eq!(String::from_utf8_lossy(&head.stdout).lines().count(), 1);
+        let err = child_stderr(&mut mr);
+        let status = mr.wait().unwrap();
+        assert!(status.success(), "{args:?}: {status}: {err}");
+        assert_eq!(err, "", "{args:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Results never depend on the settings.
 

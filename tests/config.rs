@@ -490,3 +490,188 @@ fn mrjob_upload_files_and_spark_submit_bin_are_taken() {
     );
     assert!(shown.contains("lookup.tsv\",\"lookup\"]"), "{shown}");
 }
+
+/// mrjob's `--spark-submit-bin PATH` on the command line was refused (clap
+/// suggested `--spark-submit`): it is an alias of `--spark-submit`, as
+/// `spark_submit_bin` is in a file, and wins over the file's. mrjob's
+/// command with arguments is said to be a path alone.
+#[test]
+fn mrjob_spark_submit_bin_switch_is_taken() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write(
+        "c.toml",
+        "[runners.spark]\nspark_submit_bin = \"/opt/spark/bin/spark-submit\"\n",
+    );
+    let spark = [
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-r",
+        "spark",
+        "--dry-run",
+    ];
+    let bin = "/other/spark/bin/spark-submit";
+    for extra in [
+        &["--spark-submit-bin", bin][..],
+        &["-c", "c.toml", "--spark-submit-bin", bin],
+    ] {
+        let o = ok(mr(&w, &[&spark[..], extra].concat()));
+        let shown = stdout(&o);
+        assert!(
+            shown.contains(&format!("{bin} --master")),
+            "{extra:?}: {shown}"
+        );
+    }
+    let o = mr(
+        &w,
+        &[
+            &spark[..],
+            &["--spark-submit-bin", "spark-submit --verbose"],
+        ]
+        .concat(),
+    );
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("the path of spark-submit alone"),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// mrjob.conf's `local_tmp_dir`, `hadoop_tmp_dir` and `spark_tmp_dir`, and
+/// mrjob's switches of the same names, were refused as "not an option of mr
+/// run" / unknown arguments. Each is mr's `tmp_dir` for the runner where it
+/// means that (`local_tmp_dir` but on -r hadoop, whose `tmp_dir` is on the
+/// cluster's filesystem: `hadoop_tmp_dir` there); elsewhere it is refused
+/// saying why. A key in another runner's section is not read.
+#[test]
+fn mrjob_tmp_dirs_apply_to_their_runner_only() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    // Local: the temp dir is made where local_tmp_dir says.
+    w.write(
+        "c.toml",
+        "[runners.local]\nlocal_tmp_dir = \"scratch\"\n\
+         [runners.hadoop]\nlocal_tmp_dir = \"never\"\nhadoop_tmp_dir = \"/cluster/tmp\"\n\
+         [runners.spark]\nspark_tmp_dir = \"hdfs:///tmp\"\n",
+    );
+    let o = ok(word_count(&w, "c.toml", &[]));
+    assert_eq!(stdout(&o), "\"a\"\t1\n\"b\"\t1\n");
+    assert!(w.path("scratch").is_dir(), "no temp dir made");
+    ok(mr(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "--local-tmp-dir",
+            "scratch2",
+        ],
+    ));
+    assert!(w.path("scratch2").is_dir(), "no temp dir made");
+    // Hadoop: hadoop_tmp_dir is the steps' directory on the cluster.
+    let hadoop = [
+        "run",
+        "top_lectures",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "-i",
+        "hdfs:///logs",
+        "-o",
+        "hdfs:///out/top",
+        "--hadoop-bin",
+        "/opt/hadoop/bin/hadoop",
+        "--hadoop-streaming-jar",
+        "/opt/hadoop/streaming.jar",
+    ];
+    w.write(
+        "h.toml",
+        "[runners.hadoop]\nhadoop_tmp_dir = \"/cluster/tmp\"\n",
+    );
+    for extra in [&["-c", "h.toml"][..], &["--hadoop-tmp-dir", "/cluster/tmp"]] {
+        let o = ok(mr(&w, &[&hadoop[..], extra].concat()));
+        assert!(
+            stdout(&o).contains("/cluster/tmp/mr-top_lectures-"),
+            "{extra:?}: {}",
+            stdout(&o)
+        );
+    }
+    // Where one has no meaning: refused, saying why, naming the key.
+    let refused = |args: &[&str], says: &[&str]| {
+        let o = mr(&w, args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let e = stderr(&o);
+        for s in says {
+            assert!(e.contains(s), "{args:?}: {e}");
+        }
+    };
+    refused(
+        &[&hadoop[..], &["-c", "c.toml"]].concat(),
+        &[
+            "runners.hadoop.local_tmp_dir",
+            "has no meaning in mr's -r hadoop",
+        ],
+    );
+    refused(
+        &[&hadoop[..], &["--local-tmp-dir", "/scratch"]].concat(),
+        &[
+            "--local-tmp-dir (mrjob's) has no meaning",
+            "--hadoop-tmp-dir",
+        ],
+    );
+    w.write(
+        "l.toml",
+        "[runners.local]\nhadoop_tmp_dir = \"/cluster/tmp\"\n",
+    );
+    refused(
+        &["run", "word_count", "-i", "in.txt", "-c", "l.toml"],
+        &[
+            "runners.local.hadoop_tmp_dir",
+            "it is for -r hadoop",
+            "[runners.hadoop]",
+        ],
+    );
+    refused(
+        &[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "--hadoop-tmp-dir",
+            "/cluster/tmp",
+        ],
+        &["it is for -r hadoop", "--tmp-dir (mrjob's --local-tmp-dir)"],
+    );
+    let spark = [
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-r",
+        "spark",
+        "--dry-run",
+    ];
+    refused(
+        &[&spark[..], &["-c", "c.toml"]].concat(),
+        &["runners.spark.spark_tmp_dir", "no use for it"],
+    );
+    refused(
+        &[&spark[..], &["--spark-tmp-dir", "hdfs:///tmp"]].concat(),
+        &["--spark-tmp-dir (mrjob's) has no meaning", "no use for it"],
+    );
+    // Both names of one setting in a section, or typed over the file's.
+    w.write(
+        "both.toml",
+        "[runners.local]\ntmp_dir = \"a\"\nlocal_tmp_dir = \"b\"\n",
+    );
+    let o = word_count(&w, "both.toml", &[]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("are one option"), "{}", stderr(&o));
+    ok(word_count(&w, "c.toml", &["--tmp-dir", "typed"]));
+    assert!(w.path("typed").is_dir());
+}

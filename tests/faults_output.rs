@@ -1091,6 +1091,76 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     }
 }
 
+/// mr's HTML report inside the output (`--report K/run.html`), as its JSON
+/// one: part of the old output, replaced with it by the next `--overwrite`
+/// (refused before: "it holds files a job does not write: run.html").
+/// Recognised by the mark mr writes at its top (this output's name, the
+/// page's length and CRC): a user's page, mr's page edited, or another
+/// output's page copied in still keeps the output, and a FIFO so named is
+/// not waited on.
+#[test]
+fn an_html_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", out];
+        args.extend_from_slice(extra);
+        w.mr(&args)
+    };
+    ok(run("K", &["--report", "K/run.html"]));
+    ok(run("K", &["--overwrite", "--report", "K/run.html"]));
+    ok(run("K", &["--overwrite", "--report", "K/_other.htm"]));
+    assert_eq!(
+        names(&w.path("K")),
+        ["_SUCCESS", "_other.htm", "part-00000", "part-00001"]
+    );
+    ok(run("K", &["--overwrite"]));
+    assert_eq!(
+        names(&w.path("K")),
+        ["_SUCCESS", "part-00000", "part-00001"]
+    );
+
+    ok(run("K", &["--overwrite", "--report", "K/run.html"]));
+    let page = fs::read_to_string(w.path("K/run.html")).unwrap();
+    ok(run("L", &["--report", "L/run.html"]));
+    let of_l = fs::read_to_string(w.path("L/run.html")).unwrap();
+    fs::remove_file(w.path("K/run.html")).unwrap();
+    for (name, text) in [
+        (
+            "notes.html",
+            "<!doctype html>\n<html><body>my notes on K</body></html>\n".to_string(),
+        ),
+        ("run.html", page.replacen("<h1>", "<h1>reviewed: ", 1)),
+        ("run.txt", page.clone()),
+        ("l.html", of_l),
+    ] {
+        w.write(&format!("K/{name}"), &text);
+        let before = snapshot(&w.path("K"));
+        let o = run("K", &["--overwrite"]);
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{name}: {e}");
+        assert!(
+            e.contains("it holds files a job does not write") && e.contains(name),
+            "{name}: {e}"
+        );
+        assert_eq!(snapshot(&w.path("K")), before, "{name}: files changed");
+        fs::remove_file(w.path(&format!("K/{name}"))).unwrap();
+    }
+    // A FIFO named like a report: not opened for reading (which would
+    // wait for a writer), and it keeps the output.
+    let fifo = w.path("K/run.html");
+    assert!(
+        Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    let o = run("K", &["--overwrite"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("run.html"), "{}", stderr(&o));
+}
+
 /// A failed `--overwrite` run leaves the previous output as it was: its
 /// report, asked for inside that output, is not written there (it was, and
 /// the next job over the output read it as a bad record).

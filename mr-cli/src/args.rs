@@ -409,6 +409,20 @@ pub struct RunArgs {
     )]
     pub mrjob_cleanup: Vec<String>,
 
+    /// mrjob's `--local-tmp-dir DIR`: `--tmp-dir`, but for -r hadoop (see
+    /// [`RunArgs::take_mrjob_tmp_dirs`]).
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with = "tmp_dir")]
+    pub local_tmp_dir: Option<std::path::PathBuf>,
+
+    /// mrjob's `--hadoop-tmp-dir DIR`: `--tmp-dir` for -r hadoop.
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with = "tmp_dir")]
+    pub hadoop_tmp_dir: Option<std::path::PathBuf>,
+
+    /// mrjob's `--spark-tmp-dir DIR`, which mr has no use for: refused,
+    /// saying so.
+    #[arg(long, hide = true, value_name = "DIR", conflicts_with = "tmp_dir")]
+    pub spark_tmp_dir: Option<std::path::PathBuf>,
+
     /// Also write the run's report to FILE: JSON (job, settings, wall time,
     /// per-phase and per-task figures, counters, output, skipped records; for
     /// scripts and schedulers), or, when FILE ends in `.html`, one
@@ -471,8 +485,15 @@ pub struct RunArgs {
     pub spark_master: String,
 
     /// Spark's `spark-submit` (default: `spark-submit` on the PATH, else
-    /// python3 if it can import pyspark: `pip install pyspark`).
-    #[arg(long, value_name = "PATH", help_heading = "Cluster runners")]
+    /// python3 if it can import pyspark: `pip install pyspark`). mrjob's
+    /// `--spark-submit-bin` is this, a path alone: Spark settings go in -D
+    /// spark.KEY=VALUE.
+    #[arg(
+        long,
+        visible_alias = "spark-submit-bin",
+        value_name = "PATH",
+        help_heading = "Cluster runners"
+    )]
     pub spark_submit: Option<std::path::PathBuf>,
 
     /// Seed of the emulator's random choices (combiner runs, order of
@@ -484,6 +505,49 @@ pub struct RunArgs {
         help_heading = "Cluster runners"
     )]
     pub seed: u64,
+}
+
+impl RunArgs {
+    /// mrjob's temp dir switches (`--local-tmp-dir`, `--hadoop-tmp-dir`,
+    /// `--spark-tmp-dir`) as `--tmp-dir` where one means that for `runner`,
+    /// else a usage error saying why it has no meaning there (the rule is
+    /// [`crate::conf::mrjob_tmp_dir`], which config files follow too).
+    ///
+    /// ```
+    /// use clap::Parser;
+    /// use mr_cli::args::{Cli, Command};
+    /// use mr_cli::cluster::Runner;
+    /// let parse = |argv: &[&str]| match Cli::parse_from(argv).command {
+    ///     Command::Run(a) => a,
+    ///     _ => unreachable!(),
+    /// };
+    /// let mut a = parse(&["mr", "run", "word_count", "--local-tmp-dir", "/scratch"]);
+    /// a.take_mrjob_tmp_dirs(Runner::Local).unwrap();
+    /// assert_eq!(a.tmp_dir.as_deref(), Some(std::path::Path::new("/scratch")));
+    /// let mut a = parse(&["mr", "run", "word_count", "--local-tmp-dir", "/scratch", "-r", "hadoop"]);
+    /// assert!(a.take_mrjob_tmp_dirs(Runner::Hadoop).is_err());
+    /// ```
+    pub fn take_mrjob_tmp_dirs(&mut self, runner: crate::cluster::Runner) -> anyhow::Result<()> {
+        let name = clap::ValueEnum::to_possible_value(&runner)
+            .map(|v| v.get_name().to_string())
+            .unwrap_or_default();
+        for (key, dir) in [
+            ("local_tmp_dir", self.local_tmp_dir.take()),
+            ("hadoop_tmp_dir", self.hadoop_tmp_dir.take()),
+            ("spark_tmp_dir", self.spark_tmp_dir.take()),
+        ] {
+            let Some(dir) = dir else { continue };
+            match crate::conf::mrjob_tmp_dir(key, &name, true) {
+                Some(Ok(())) => self.tmp_dir = Some(dir),
+                Some(Err(why)) => crate::usage!(
+                    "--{} (mrjob's) has no meaning in mr's -r {name}: {why}",
+                    key.replace('_', "-"),
+                ),
+                None => {}
+            }
+        }
+        Ok(())
+    }
 }
 
 /// `--output-format`.

@@ -9,8 +9,12 @@
 //! constructor (`.init_array`, run by the dynamic loader or libc before
 //! `main`), on Linux; elsewhere a closed stdout is not seen.
 //!
-//! A stdout closed by its reader later (`| head -1`, EPIPE) is another
-//! matter: a success, see [`crate::main_with`].
+//! A command that prints to stdout (`mr run` without `-o`, `mr jobs`, `mr
+//! completions`, `mr man`, `--report /dev/stdout`) refuses such a stdout
+//! before it starts ([`refuse_if_closed`]), exit 2. A stdout closed by its
+//! reader later (`| head -1`, EPIPE) is another matter: a success, see
+//! [`crate::main_with`]; and a `/dev/null` the caller opened (`>/dev/null`,
+//! Python's `subprocess.DEVNULL`) is written to, as asked.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -45,4 +49,59 @@ pub fn closed_at_start() -> bool {
     #[cfg(target_os = "linux")]
     std::hint::black_box(&LOOK);
     CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
+/// A usage error (exit 2) when standard output was closed when mr started
+/// (see the module docs), saying that `what` (`mr jobs prints the list of
+/// jobs`) would be lost there, and what to do instead: `instead` (`, or
+/// ...`) after giving it a file or a pipe (`> to`).
+pub fn refuse_if_closed(what: &str, to: &str, instead: &str) -> anyhow::Result<()> {
+    if closed_at_start() {
+        crate::usage!(
+            "standard output is closed (EBADF: closed when mr started, as with >&-), and \
+             {what} there, which would be lost: give it a file or a pipe (> {to}){instead}"
+        );
+    }
+    Ok(())
+}
+
+/// Whether `path` names mr's standard output itself: `-`, `/dev/stdout`,
+/// `/dev/fd/1`, `/proc/self/fd/1`, or a symlink to one of them (followed
+/// link by link, never past fd 1: what fd 1 is open on does not matter).
+///
+/// ```
+/// use mr_cli::closed_stdout::names_stdout;
+/// use std::path::Path;
+/// assert!(names_stdout(Path::new("-")));
+/// assert!(names_stdout(Path::new("/dev/stdout")));
+/// assert!(names_stdout(Path::new("/dev/fd/1")));
+/// assert!(!names_stdout(Path::new("/dev/stderr")));
+/// assert!(!names_stdout(Path::new("/dev/null")));
+/// assert!(!names_stdout(Path::new("run.json")));
+/// ```
+pub fn names_stdout(path: &std::path::Path) -> bool {
+    if path == std::path::Path::new("-") {
+        return true;
+    }
+    let fd_dir = std::path::PathBuf::from(format!("/proc/{}/fd", std::process::id()));
+    let is_fd_dir = |dir: &std::path::Path| {
+        std::fs::canonicalize(dir).is_ok_and(|d| {
+            d == fd_dir
+                || (d.starts_with(format!("/proc/{}/task", std::process::id()))
+                    && d.ends_with("fd"))
+        })
+    };
+    let mut at = path.to_path_buf();
+    // As many links as the kernel follows (ELOOP past 40).
+    for _ in 0..40 {
+        let dir = mr_core::paths::dir_of(&at).to_path_buf();
+        if at.file_name().is_some_and(|n| n == "1") && is_fd_dir(&dir) {
+            return true;
+        }
+        match std::fs::read_link(&at) {
+            Ok(to) => at = dir.join(to),
+            Err(_) => return false,
+        }
+    }
+    false
 }

@@ -36,8 +36,11 @@
 //! **Keys and values.** A key is a long name or alias of a `mr run` option,
 //! or of the job's own (`jobs`, `num_cores`, `output_dir`, `sample_size`;
 //! dashes or underscores), or mrjob's name for one where its switch is named
-//! otherwise (`upload_files` is `files`, `spark_submit_bin` is
-//! `spark_submit`, a path without arguments). A switch takes `true` or `false` (`false`: not
+//! otherwise (`upload_files` is `files`; `spark_submit_bin`, an alias of
+//! `spark_submit`, is a path without arguments; `local_tmp_dir` is
+//! `tmp_dir`, and so is `hadoop_tmp_dir` in `[runners.hadoop]`, where
+//! `tmp_dir` is the directory on the cluster's filesystem: each is refused,
+//! saying why, where it has no meaning, see [`mrjob_tmp_dir`]). A switch takes `true` or `false` (`false`: not
 //! given); an option its value (a string or number); a repeatable option a
 //! list or one value; `jobconf` and `cmdenv` a table, nested tables joined
 //! by dots (`[runners.local.jobconf]` then `mapreduce.job.reduces = 2`).
@@ -362,15 +365,107 @@ fn not_in_a_file(id: &str) -> Option<&'static str> {
 }
 
 /// mr's name for a key of an mrjob.conf whose mrjob switch is not named so
-/// (`upload_files` is mrjob's `--files`, `spark_submit_bin` its
-/// `--spark-submit-bin`), taken in a file so a ported config runs; on the
-/// command line mr takes its own switch only.
-fn mrjob_name(key: &str) -> Option<&'static str> {
-    match key.replace('-', "_").as_str() {
-        "upload_files" => Some("files"),
-        "spark_submit_bin" => Some("spark_submit"),
-        _ => None,
+/// (`upload_files` is mrjob's `--files`), or for mrjob's temp dirs in
+/// `runner`'s section ([`mrjob_tmp_dir`]), taken in a file so a ported
+/// config runs; `Err` says why such a key has no meaning there.
+/// (`spark_submit_bin` is an alias of `spark_submit`, as on the command
+/// line.)
+fn mrjob_name(key: &str, runner: &str) -> Result<Option<&'static str>, String> {
+    let key = key.replace('-', "_");
+    if let Some(meaning) = mrjob_tmp_dir(&key, runner, false) {
+        return meaning.map(|()| Some("tmp_dir"));
     }
+    Ok(match key.as_str() {
+        "upload_files" => Some("files"),
+        _ => None,
+    })
+}
+
+/// mrjob's temp dir options (`local_tmp_dir`, `hadoop_tmp_dir`,
+/// `spark_tmp_dir`, as keys or switches) for `runner` (its name: `local`,
+/// `hadoop`, ...): `Ok` when the option is mr's `tmp_dir` there, `Err` why
+/// it has no meaning there (options named as switches, `--local-tmp-dir`,
+/// when `switches`); `None` for another option. The one place that decides
+/// it, for config files and for the command line.
+///
+/// mr's `--tmp-dir` is the local temp dir (spills, the emulator's tasks,
+/// the Spark driver's files), but with `-r hadoop` the directory on the
+/// cluster's filesystem between steps, which is mrjob's `hadoop_tmp_dir`:
+/// mrjob's `local_tmp_dir` is then not it.
+///
+/// ```
+/// use mr_cli::conf::mrjob_tmp_dir;
+/// assert_eq!(mrjob_tmp_dir("local_tmp_dir", "local", false), Some(Ok(())));
+/// assert_eq!(mrjob_tmp_dir("hadoop_tmp_dir", "hadoop", false), Some(Ok(())));
+/// assert!(mrjob_tmp_dir("local_tmp_dir", "hadoop", false).unwrap().is_err());
+/// assert!(mrjob_tmp_dir("hadoop_tmp_dir", "local", true).unwrap().unwrap_err().contains("--tmp-dir"));
+/// assert!(mrjob_tmp_dir("spark_tmp_dir", "spark", false).unwrap().is_err());
+/// assert_eq!(mrjob_tmp_dir("tmp_dir", "local", false), None);
+/// ```
+pub fn mrjob_tmp_dir(key: &str, runner: &str, switches: bool) -> Option<Result<(), String>> {
+    let name = |k: &str| {
+        if switches {
+            format!("--{}", k.replace('_', "-"))
+        } else {
+            k.to_string()
+        }
+    };
+    let (tmp, local, hadoop) = (
+        name("tmp_dir"),
+        name("local_tmp_dir"),
+        name("hadoop_tmp_dir"),
+    );
+    let on_hadoop = runner == "hadoop";
+    Some(match (key, on_hadoop) {
+        ("local_tmp_dir", false) | ("hadoop_tmp_dir", true) => Ok(()),
+        ("local_tmp_dir", true) => Err(format!(
+            "mr's Hadoop runner keeps nothing big on this machine (its few small files go to \
+             $TMPDIR), and its {tmp} is the directory on the cluster's filesystem (mrjob's \
+             {hadoop}): remove {local}, or set TMPDIR"
+        )),
+        ("hadoop_tmp_dir", false) => Err(format!(
+            "it is for -r hadoop (the directory on the cluster's filesystem between steps): \
+             give it to -r hadoop only ([runners.hadoop] in a config file); the temp dir of \
+             -r {runner} is {tmp} (mrjob's {local})"
+        )),
+        ("spark_tmp_dir", _) => Err(format!(
+            "mr's Spark runner keeps nothing on the cluster's filesystem (its steps are chained \
+             inside Spark, files are shipped with addFile), so mr has no use for it: remove \
+             it; the local temp dir{} is {tmp} (mrjob's {})",
+            if on_hadoop { "" } else { " of this runner" },
+            if on_hadoop { &hadoop } else { &local },
+        )),
+        _ => return None,
+    })
+}
+
+/// Why a common key of mrjob.conf (mrjob 0.7.4) that mr takes no value
+/// for has no meaning in mr (docs/from-mrjob.md), said instead of "not an
+/// option of mr run" and a guess at a near name.
+fn mrjob_without_meaning(key: &str) -> Option<&'static str> {
+    Some(match key.replace('-', "_").as_str() {
+        "python_bin" | "task_python_bin" | "sh_bin" | "setup" | "bootstrap_mrjob" | "py_files" => {
+            "mr does not need it: the job is one binary, with no Python or setup script to \
+             name (scripts/build-cluster-binary.sh builds it for a cluster's old glibc)"
+        }
+        "upload_archives" | "upload_dirs" | "libjars" => {
+            "mr does not ship archives, directories or jars: ship files with files (mrjob's \
+             upload_files)"
+        }
+        "hadoop_extra_args" | "spark_args" => {
+            "mr does not pass extra arguments to hadoop or spark-submit: give settings in \
+             jobconf (-D), which reaches both"
+        }
+        "sort_bin" => {
+            "mr sorts by key bytes and partitions with Hadoop's hash itself, on every runner"
+        }
+        "read_logs" | "hadoop_log_dirs" => {
+            "mr reads no Hadoop logs: a failing step's stderr tail is shown"
+        }
+        "label" | "owner" => "mr names its runs by the job, the time and its pid",
+        "hadoop_version" => "mr does not need Hadoop's version",
+        _ => return None,
+    })
 }
 
 /// The settings of `key = value` in `runner`'s section of `file`.
@@ -400,12 +495,18 @@ fn key_settings(
         run.get_arguments()
             .find(|a| names(a).iter().any(|n| *n == name || *n == dashed))
     };
-    let mrjob = mrjob_name(key).filter(|_| named(key).is_none());
-    let Some(arg) = named(key).or_else(|| mrjob.and_then(named)) else {
+    // mrjob's name first: `local_tmp_dir` is also mr's hidden switch
+    // `--local-tmp-dir`, whose meaning depends on the runner as this does.
+    let mrjob = mrjob_name(key, runner)
+        .map_err(|why| anyhow!("{origin}: {key} has no meaning in mr's -r {runner}: {why}"))?;
+    let Some(arg) = mrjob.and_then(named).or_else(|| named(key)) else {
         // Another job's option (`sample_size` for mr_log_sampler): for the
         // runs of the jobs that have it, not an error in every other run.
         if other_jobs.contains(&dashed) {
             return Ok(Vec::new());
+        }
+        if let Some(why) = mrjob_without_meaning(key) {
+            bail!("{origin}: {key} (mrjob's) has no meaning in mr: {why}; remove it");
         }
         let all: Vec<String> = run.get_arguments().flat_map(names).collect();
         let all: Vec<&str> = all.iter().map(String::as_str).collect();
@@ -422,11 +523,11 @@ fn key_settings(
     if let Some(why) = not_in_a_file(&id) {
         bail!("{origin}: {key} cannot be set in a config file: {why}");
     }
-    if let (Some(mr_name), toml::Value::Array(_)) = (mrjob, value)
+    if let toml::Value::Array(_) = value
         && id == "spark_submit"
     {
         bail!(
-            "{origin}: {key} is mr's {mr_name}, the path of spark-submit alone (mrjob's \
+            "{origin}: {key} is mr's spark_submit, the path of spark-submit alone (mrjob's \
              command with arguments is not taken): give the path as a string; Spark settings \
              go in jobconf"
         );
@@ -917,6 +1018,57 @@ mod tests {
             e.contains("runners.spark.spark_submit_bin") && e.contains("spark-submit alone"),
             "{e}"
         );
+    }
+
+    /// mrjob's temp dirs, by runner; keys mr has no use for said so, not
+    /// "not an option" with a guess ("python_bin": did you mean hadoop_bin?).
+    #[test]
+    fn mrjob_tmp_dirs_by_runner_and_keys_without_meaning() {
+        assert_eq!(
+            args_of("[runners.local]\nlocal_tmp_dir = \"/s\"\n", "local"),
+            Ok(vec!["--tmp-dir=/s".into()])
+        );
+        assert_eq!(
+            args_of("[runners.hadoop]\nhadoop_tmp_dir = \"/c\"\n", "hadoop"),
+            Ok(vec!["--tmp-dir=/c".into()])
+        );
+        for (text, runner, says) in [
+            (
+                "[runners.hadoop]\nlocal_tmp_dir = \"/s\"\n",
+                "hadoop",
+                "$TMPDIR",
+            ),
+            (
+                "[runners.emulate]\nhadoop_tmp_dir = \"/c\"\n",
+                "emulate",
+                "[runners.hadoop]",
+            ),
+            (
+                "[runners.spark]\nspark_tmp_dir = \"/c\"\n",
+                "spark",
+                "no use for it",
+            ),
+        ] {
+            let e = args_of(text, runner).unwrap_err();
+            assert!(
+                e.contains(&format!("has no meaning in mr's -r {runner}")) && e.contains(says),
+                "{e}"
+            );
+        }
+        for key in [
+            "python_bin",
+            "setup",
+            "upload_archives",
+            "label",
+            "hadoop_extra_args",
+        ] {
+            let e = args_of(&format!("[runners.local]\n{key} = \"x\"\n"), "local").unwrap_err();
+            assert!(
+                e.contains(&format!("{key} (mrjob's) has no meaning in mr: "))
+                    && !e.contains("did you mean"),
+                "{e}"
+            );
+        }
     }
 
     #[test]

@@ -520,7 +520,14 @@ pub fn parse_cli(
             _ => {}
         }
     }
+    let emulate = matches!(cli.command, Command::EmulateHadoop(_));
     if let Command::Run(a) | Command::EmulateHadoop(a) = &mut cli.command {
+        let runner = if emulate {
+            cluster::Runner::Emulate
+        } else {
+            a.runner
+        };
+        a.take_mrjob_tmp_dirs(runner)?;
         let file_options: Vec<String> = registry
             .resolve(&a.job)
             .map(|job| {
@@ -815,6 +822,11 @@ fn ignored_at_start() -> u64 {
 fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()> {
     match &cli.command {
         Command::Completions { shell } => {
+            closed_stdout::refuse_if_closed(
+                "mr completions prints the completion script",
+                "mr.bash",
+                "",
+            )?;
             let mut cmd = command(registry, info, &[]);
             let mut text = Vec::new();
             clap_complete::generate(*shell, &mut cmd, info.name, &mut text);
@@ -825,6 +837,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
         }
         Command::New(args) => cmd::new::run(args),
         Command::Man { command: words } => {
+            closed_stdout::refuse_if_closed("mr man prints the manual page", "mr.1", "")?;
             let mut cmd = command(registry, info, &[]);
             if !words.is_empty() {
                 // Built first, so the page is named as its SEE ALSO line
@@ -852,6 +865,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             },
         ),
         Command::Jobs => {
+            closed_stdout::refuse_if_closed("mr jobs prints the list of jobs", "jobs.txt", "")?;
             closed_stdout_is_ok(cmd::jobs::run(registry, &mut std::io::stdout().lock()))
         }
         Command::Gen(args) => cmd::generate::run(args),

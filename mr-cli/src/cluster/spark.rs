@@ -62,6 +62,15 @@ fn on_path(name: &str) -> Option<PathBuf> {
 /// can import pyspark.
 pub fn find_launcher(spark_submit: Option<&Path>) -> Result<Launcher> {
     if let Some(p) = spark_submit {
+        // mrjob's --spark-submit-bin takes a command with arguments.
+        if p.to_string_lossy().contains(char::is_whitespace) && !p.exists() {
+            anyhow::bail!(
+                "--spark-submit {}: no such file; it is the path of spark-submit alone \
+                 (mrjob's --spark-submit-bin command with arguments is not taken): give \
+                 Spark settings as -D spark.KEY=VALUE",
+                mr_core::error::printable_path(p)
+            );
+        }
         return Ok(Launcher::SparkSubmit(p.to_path_buf()));
     }
     if let Some(p) = on_path("spark-submit") {

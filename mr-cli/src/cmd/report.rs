@@ -427,6 +427,12 @@ mod tests {
             "_report.json",
             "out"
         ));
+        // The page too, under either extension; not as another output's.
+        for name in ["run.html", "run.HTM"] {
+            write(&dir.path().join(name), &doc).unwrap();
+            let of = |out| mr_core::output::commit::is_report_of(dir.path(), name, out);
+            assert!(of("out") && !of("other"), "{name}");
+        }
         // A failed run's report (never written in the output) is not one.
         let failed = Outcome::Failed {
             error: "x".into(),
@@ -440,6 +446,16 @@ mod tests {
         assert!(!mr_core::output::commit::is_report_of(
             dir.path(),
             "failed.json",
+            "out"
+        ));
+        let mut failed = document("word_count", None, &failed);
+        if let Value::Object(m) = &mut failed {
+            m.insert("output_dir".into(), "data/out".into());
+        }
+        write(&dir.path().join("failed.html"), &failed).unwrap();
+        assert!(!mr_core::output::commit::is_report_of(
+            dir.path(),
+            "failed.html",
             "out"
         ));
     }

@@ -127,11 +127,11 @@ pub fn render(doc: &Value) -> String {
     let ok = doc["ok"].as_bool().unwrap_or(false);
     let stopped = doc["stopped"].as_str();
     let tasks = doc["tasks"].as_array().cloned().unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         h,
-        "<!doctype html>\n<html lang=en><head><meta charset=utf-8>\
+        "<html lang=en><head><meta charset=utf-8>\
          <meta name=viewport content=\"width=device-width,initial-scale=1\">\
-         <title>mr report: {job}</title><style>{CSS}</style></head><body><main>\n"
+         <title>mr report: {job}</title><style>{CSS}</style></head><body><main>"
     );
     let _ = writeln!(
         h,
@@ -170,7 +170,16 @@ pub fn render(doc: &Value) -> String {
          </main><script>{SCRIPT}</script></body></html>",
         tasks.len()
     );
-    h
+    // A finished run's report names its output in a mark, by which a later
+    // `--overwrite` of that output knows it for mr's and replaces it with
+    // the output (mr_core::output::commit::is_report_of).
+    let head = match doc["output_dir"].as_str() {
+        Some(out) if ok && stopped.is_none() => {
+            mr_core::output::commit::html_report_mark(out, h.as_bytes())
+        }
+        _ => "<!doctype html>\n".to_string(),
+    };
+    head + &h
 }
 
 fn totals(h: &mut String, doc: &Value) {

@@ -413,15 +413,17 @@ pub(crate) fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
 }
 
 /// Refuses a run that prints to stdout (its results without `-o` or with
-/// `--cat-output`, task mode, `--dry-run`'s commands) when stdout was closed
-/// when mr started (`>&-`): Rust had put `/dev/null` in its place, and the
-/// results were lost with exit 0. A pipe its reader closes (`| head`) is no
-/// such case, and stays a success.
+/// `--cat-output`, task mode, `--dry-run`'s commands, a `--report` to
+/// `/dev/stdout` or `-`) when stdout was closed when mr started (`>&-`):
+/// Rust had put `/dev/null` in its place, and what it printed was lost
+/// with exit 0. A pipe its reader closes (`| head`) is no such case, and
+/// stays a success.
 fn refuse_closed_stdout(args: &RunArgs) -> anyhow::Result<()> {
+    use crate::closed_stdout::{names_stdout, refuse_if_closed};
     let task = task_role(args).is_some();
     let prints =
         task || args.dry_run || (!args.no_output && (args.output.is_none() || args.cat_output));
-    if prints && crate::closed_stdout::closed_at_start() {
+    if prints {
         let (what, instead) = if task {
             ("its task's records", "")
         } else if args.dry_run {
@@ -432,11 +434,17 @@ fn refuse_closed_stdout(args: &RunArgs) -> anyhow::Result<()> {
                 ", or write them to a directory with -o DIR (without --cat-output)",
             )
         };
-        crate::usage!(
-            "standard output is closed (EBADF: closed when mr started, as with >&-), and this \
-             run prints {what} there, which would be lost: give it a file or a pipe (> \
-             results.txt){instead}"
-        );
+        refuse_if_closed(&format!("this run prints {what}"), "results.txt", instead)?;
+    }
+    if let Some(report) = args.report.as_deref().filter(|r| names_stdout(r)) {
+        refuse_if_closed(
+            &format!(
+                "this run writes its report (--report {})",
+                mr_core::error::printable_path(report)
+            ),
+            "run.json",
+            ", or give --report a file (--report run.json)",
+        )?;
     }
     Ok(())
 }

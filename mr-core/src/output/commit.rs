@@ -23,8 +23,9 @@
 //! symlink, a directory of other files (think `-o .` or `-o ~`), nor a
 //! finished output the user has since put files of their own in (a notebook
 //! beside the `part-*` files): those would be lost with it. A report an
-//! earlier run wrote in it (`--report out/_report.json`) is part of it,
-//! recognised by name and content ([`is_report_of`]). The old output
+//! earlier run wrote in it (`--report out/_report.json`, or mr's page
+//! `out/run.html`) is part of it, recognised by name and content
+//! ([`is_report_of`]). The old output
 //! is checked again when the new one is committed, and once more after the
 //! swap, before it is removed: a file added to it meanwhile keeps it.
 //! Without `--overwrite`, an existing output is refused, but for an empty
@@ -805,18 +806,27 @@ pub const REPORT_KEYS: [&str; 13] = [
 /// reports of runs of a hundred thousand tasks are a few tens of MB.
 const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
 
-/// Whether `dir/name` is the JSON report an earlier `mr run -o
-/// .../OUTPUT --report .../OUTPUT/NAME` wrote in its output, `output` the
-/// output's name: then `--overwrite` replaces it with the old output, of
-/// which it is a part. Recognised by name and content, never by name alone:
-/// a regular file (not a link) named `*.json`, of at most
-/// [`REPORT_MAX_BYTES`], holding a JSON object with exactly the keys of a
-/// finished run's report ([`REPORT_KEYS`], and maybe `runner`), `"ok":
-/// true`, `"job"` a string and `"output_dir"` a path whose last component
-/// is `output`. Anything else is a user's file, which keeps the output.
+/// Whether `dir/name` is the report an earlier `mr run -o .../OUTPUT
+/// --report .../OUTPUT/NAME` wrote in its output, `output` the output's
+/// name: then `--overwrite` replaces it with the old output, of which it is
+/// a part. Recognised by name and content, never by name alone: a regular
+/// file (not a link, never waited on as a FIFO) of at most
+/// [`REPORT_MAX_BYTES`], and
+///
+/// - named `*.json`: a JSON object with exactly the keys of a finished
+///   run's report ([`REPORT_KEYS`], and maybe `runner`), `"ok": true`,
+///   `"job"` a string and `"output_dir"` a path whose last component is
+///   `output`;
+/// - named `*.html` or `*.htm`: mr's page, which starts with the mark
+///   [`html_report_mark`] writes for a finished run's report: the
+///   `output_dir` it names ends in `output`, and the length and CRC-32 of
+///   the rest of the page it gives are the page's (an edited page is the
+///   user's).
+///
+/// Anything else is a user's file, which keeps the output.
 ///
 /// ```
-/// use mr_core::output::commit::is_report_of;
+/// use mr_core::output::commit::{html_report_mark, is_report_of};
 /// let d = tempfile::tempdir().unwrap();
 /// let report = r#"{"bad_record_files": [], "counters": {}, "elapsed_secs": 0.1,
 ///   "job": "word_count", "ok": true, "output_dir": "data/out", "partitions": [],
@@ -830,36 +840,34 @@ const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
 /// let mine = report.replace(r#""tasks": [],"#, r#""tasks": [], "my notes": "keep","#);
 /// std::fs::write(d.path().join("notes.json"), mine).unwrap();
 /// assert!(!is_report_of(d.path(), "notes.json", "out"));
+///
+/// let page = "<html><body>word_count finished</body></html>\n";
+/// let html = format!("{}{page}", html_report_mark("data/out", page.as_bytes()));
+/// std::fs::write(d.path().join("run.html"), &html).unwrap();
+/// assert!(is_report_of(d.path(), "run.html", "out"));
+/// assert!(!is_report_of(d.path(), "run.html", "other"));
+/// std::fs::write(d.path().join("notes.html"), html.replace("finished", "my notes")).unwrap();
+/// assert!(!is_report_of(d.path(), "notes.html", "out"));
+/// std::fs::write(d.path().join("mine.html"), page).unwrap();
+/// assert!(!is_report_of(d.path(), "mine.html", "out"));
 /// ```
 pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
-    use rustix::fs::{Mode, OFlags};
-    use std::io::Read as _;
-    if output.is_empty()
-        || !name
-            .rsplit_once('.')
-            .is_some_and(|(stem, ext)| !stem.is_empty() && ext.eq_ignore_ascii_case("json"))
-    {
-        return false;
-    }
-    // Not through a link, and never blocking on a FIFO so named.
-    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
-    let Ok(fd) = rustix::fs::open(dir.join(name), flags, Mode::empty()) else {
+    let Some(ext) = name
+        .rsplit_once('.')
+        .filter(|(stem, _)| !stem.is_empty())
+        .map(|(_, ext)| ext.to_ascii_lowercase())
+    else {
         return false;
     };
-    let file = fs::File::from(fd);
-    if !file
-        .metadata()
-        .is_ok_and(|m| m.is_file() && m.len() <= REPORT_MAX_BYTES)
-    {
+    if output.is_empty() || !matches!(ext.as_str(), "json" | "html" | "htm") {
         return false;
     }
-    let mut bytes = Vec::new();
-    if file
-        .take(REPORT_MAX_BYTES + 1)
-        .read_to_end(&mut bytes)
-        .is_err()
-    {
+    let Some(bytes) = read_small_file(&dir.join(name), REPORT_MAX_BYTES) else {
         return false;
+    };
+    let names_output = |o: &str| Path::new(o).file_name().is_some_and(|n| n == output);
+    if ext != "json" {
+        return html_report_output(&bytes).is_some_and(|o| names_output(&o));
     }
     let Ok(doc) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
     else {
@@ -875,8 +883,74 @@ pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
         && doc
             .get("output_dir")
             .and_then(serde_json::Value::as_str)
-            .and_then(|o| Path::new(o).file_name())
-            .is_some_and(|n| n == output)
+            .is_some_and(names_output)
+}
+
+/// The bytes of the regular file at `path`, read without following a
+/// link, nor blocking on a FIFO so named; `None` for anything else, or a
+/// file larger than `max`.
+fn read_small_file(path: &Path, max: u64) -> Option<Vec<u8>> {
+    use rustix::fs::{Mode, OFlags};
+    use std::io::Read as _;
+    let flags = OFlags::RDONLY | OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::CLOEXEC;
+    let file = fs::File::from(rustix::fs::open(path, flags, Mode::empty()).ok()?);
+    if !file.metadata().is_ok_and(|m| m.is_file() && m.len() <= max) {
+        return None;
+    }
+    let mut bytes = Vec::new();
+    file.take(max + 1).read_to_end(&mut bytes).ok()?;
+    (bytes.len() as u64 <= max).then_some(bytes)
+}
+
+/// How mr's HTML report of a finished run starts: the doctype, then a
+/// comment that browsers do not show, with a JSON object.
+const HTML_REPORT_START: &str = "<!doctype html>\n<!-- mr-report ";
+/// The end of [`HTML_REPORT_START`]'s comment line.
+const HTML_REPORT_MARK_END: &str = " -->\n";
+
+/// The start of mr's HTML report of a finished run whose output is
+/// `output_dir`, `page` the rest of the page (from `<html>`): the doctype
+/// line, then a comment naming the output, with the length and CRC-32 of
+/// `page`, by which [`is_report_of`] knows the page is mr's report of that
+/// output, as mr wrote it. In the comment, `-`, `<`, `>` and `&` are
+/// written as JSON escapes, so that no output name can end it.
+///
+/// ```
+/// let mark = mr_core::output::commit::html_report_mark("a-->b", b"<html></html>");
+/// assert!(mark.starts_with("<!doctype html>\n<!-- mr-report {"), "{mark}");
+/// assert_eq!(mark.matches("-->").count(), 1, "{mark}");
+/// ```
+pub fn html_report_mark(output_dir: &str, page: &[u8]) -> String {
+    let mark = serde_json::json!({
+        "output_dir": output_dir,
+        "bytes": page.len(),
+        "crc32": format!("{:08x}", crc32fast::hash(page)),
+    });
+    // No '-' anywhere else in it: the keys have none, the numbers are
+    // not negative, the CRC is hex.
+    let json = mark
+        .to_string()
+        .replace('-', "\\u002d")
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026");
+    format!("{HTML_REPORT_START}{json}{HTML_REPORT_MARK_END}")
+}
+
+/// The `output_dir` that the HTML report `bytes` was written for, when it
+/// is mr's report of a finished run, unchanged (see [`html_report_mark`]).
+fn html_report_output(bytes: &[u8]) -> Option<String> {
+    let rest = bytes.strip_prefix(HTML_REPORT_START.as_bytes())?;
+    let end = memchr::memmem::find(rest, HTML_REPORT_MARK_END.as_bytes())?;
+    let (mark, page) = (&rest[..end], &rest[end + HTML_REPORT_MARK_END.len()..]);
+    let mark: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(mark).ok()?;
+    let mut keys: Vec<&str> = mark.keys().map(String::as_str).collect();
+    keys.sort_unstable();
+    let crc = format!("{:08x}", crc32fast::hash(page));
+    (keys == ["bytes", "crc32", "output_dir"]
+        && mark.get("bytes")?.as_u64()? == page.len() as u64
+        && mark.get("crc32")?.as_str()? == crc)
+        .then(|| mark.get("output_dir")?.as_str().map(str::to_string))?
 }
 
 /// The entries of `dir`: each name, and whether it is a directory.
