@@ -1643,3 +1643,53 @@ fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() 
         );
     }
 }
+
+/// A job's counters in groups named as Hadoop's own (`Job Counters`,
+/// `Map-Reduce Framework`, `File System Counters`, `Shuffle Errors`) are
+/// reported as the local runner reports them; Hadoop's own counters in
+/// those groups are not taken for the job's. Before, every group of such
+/// a name was left out of the summary and the report under -r hadoop.
+#[test]
+fn job_counters_in_groups_named_as_hadoops_are_reported_on_hadoop() {
+    let Some(home) = hadoop_home("job_counters_in_groups_named_as_hadoops_are_reported_on_hadoop")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    let mut input = String::from("a b a\n");
+    for group in [
+        "Job Counters",
+        "Map-Reduce Framework",
+        "File System Counters",
+        "Shuffle Errors",
+        "File Input Format Counters",
+        "mine",
+    ] {
+        input.push_str(&format!("COUNT\t{group}\tseen\nCOUNT\t{group}\tseen\n"));
+    }
+    w.write("in/a.txt", &input);
+    let (local, local_report) = local_run(&w, "panic_on", "in", 1);
+    let mut args: Vec<String> = ["run", "panic_on", "-i", "in", "-o", "out"]
+        .map(String::from)
+        .to_vec();
+    args.extend(["--report".to_string(), "hadoop.json".to_string()]);
+    args.extend(hadoop_args(&w));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = mr_hadoop(&w, home, Found::Home, &argv);
+    assert!(o.status.success(), "on Hadoop: {}", stderr(&o));
+    assert_eq!(sorted_parts(&w.path("out")).0, local);
+    let hadoop_report = report(&w, "hadoop.json");
+    let jobs = |r: &Value| {
+        stable_counters(r)
+            .into_iter()
+            .filter(|(k, _)| !k.starts_with("mr / "))
+            .collect::<BTreeMap<_, _>>()
+    };
+    assert_eq!(jobs(&local_report).len(), 6, "{local_report}");
+    assert_eq!(jobs(&hadoop_report), jobs(&local_report));
+    // The summary shows them as the local runner's does.
+    let err = stderr(&o);
+    for group in ["Job Counters", "Map-Reduce Framework", "Shuffle Errors"] {
+        assert!(err.contains(&format!("\n  {group}\n    seen=2\n")), "{err}");
+    }
+}

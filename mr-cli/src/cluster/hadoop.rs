@@ -1327,21 +1327,17 @@ fn write_manifest(m: &ManifestCommands, o: &HadoopOptions) -> anyhow::Result<usi
 }
 
 /// A step's counters from Hadoop's final `Counters:` block: the tasks'
-/// (under the local runner's names, [`super::step_counters`]) and, from
-/// Hadoop's own, the input and output bytes and the map tasks. Without such a block (an
-/// older client), the reporter lines seen in its output.
+/// (under the local runner's names, [`super::step_counters`]; a job's
+/// group named as one of Hadoop's is the job's, see
+/// [`super::process::JobCounters`]) and, from Hadoop's own, the input and
+/// output bytes and the map tasks. Without such a block (an older client),
+/// the reporter lines seen in its output.
 fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
     let Some(job) = &d.job_counters else {
         return super::step_counters(step, plan, &d.counters);
     };
-    let mut tasks = Counters::default();
-    for (g, n, v) in job.iter() {
-        if !super::HADOOP_GROUPS.contains(&g) {
-            tasks.add(g, n, v);
-        }
-    }
-    warn_of_cut_counter_names(&tasks);
-    let mut c = super::step_counters(step, plan, &tasks);
+    warn_of_cut_counter_names(&job.tasks);
+    let mut c = super::step_counters(step, plan, &job.tasks);
     let from_hadoop = [
         ("File Input Format Counters", "Bytes Read", "input bytes"),
         (
@@ -1352,7 +1348,7 @@ fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
         ("Job Counters", "Launched map tasks", "map tasks"),
     ];
     for (group, name, local) in from_hadoop {
-        let v = job.get(group, name);
+        let v = job.hadoop.get(group, name);
         if v > 0 {
             c.add(FRAMEWORK, &format!("step {step}: {local}"), v);
         }

@@ -572,17 +572,6 @@ pub fn refuse_key_layout_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The counter groups Hadoop itself keeps (display names): left out of
-/// `mr`'s counters, which come from the tasks.
-pub const HADOOP_GROUPS: [&str; 6] = [
-    "File System Counters",
-    "Job Counters",
-    "Map-Reduce Framework",
-    "Shuffle Errors",
-    "File Input Format Counters",
-    "File Output Format Counters",
-];
-
 /// The counters the tasks of step `step` reported (task mode's names in
 /// group `mr`: `map input records`, `reduce groups`, ...), under the local
 /// runner's names (`step N: input records`, `step N: reduce groups`, ...);
