@@ -1693,3 +1693,29 @@ fn job_counters_in_groups_named_as_hadoops_are_reported_on_hadoop() {
         assert!(err.contains(&format!("\n  {group}\n    seen=2\n")), "{err}");
     }
 }
+
+/// Spark in a `C` locale (cron, a bare container): its JVM decoded file
+/// names by the locale, and a run over `in/` holding `é ü/a.txt` read
+/// nothing, with exit 0 (`é ü` named as the input: "Input Pattern
+/// file:/.../?? ?? matches 0 files"). spark-submit is given
+/// `LC_ALL=C.UTF-8`, as `hadoop` is.
+#[test]
+fn spark_in_a_c_locale_reads_a_non_ascii_directory() {
+    if !java_and_pyspark() {
+        return;
+    }
+    let w = Workdir::new();
+    w.write("in/é ü/a.txt", "école x\n");
+    let local = ok(w.mr(&["run", "word_count", "-i", "in", "-q"]));
+    assert_eq!(stdout(&local), "\"x\"\t1\n\"école\"\t1\n");
+    let o = w.mr_env(
+        &["run", "word_count", "-i", "in", "-q", "-r", "spark"],
+        &[
+            ("SPARK_LOCAL_IP", "127.0.0.1"),
+            ("LC_ALL", "C"),
+            ("LANG", "C"),
+        ],
+    );
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(stdout(&o), stdout(&local));
+}

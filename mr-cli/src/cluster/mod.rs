@@ -1119,6 +1119,8 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   path in absolute URI: .app-2026-12-04T10:00.log.crc`, the name of its
 ///   checksum file parsed as a URI). A directory below an input may hold a
 ///   `:`; a path given by name may not (see [`refuse_unreadable_paths`]);
+/// - a file whose name is not UTF-8: Hadoop's file system, which Spark
+///   reads with too, leaves it out without a word;
 /// - a second path to a file (a symbolic or hard link, the same file named
 ///   twice), or a symbolic link back into a directory being read: the local
 ///   runner reads the file once and skips the loop, Hadoop and Spark read
@@ -1178,19 +1180,18 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             f.display
         );
     }
-    // Hadoop's local file system names files by Java strings: a name that
-    // is not UTF-8 (a Latin-1 `café.txt` from a Windows share) is listed
-    // with U+FFFD in it, which names no file, and left out, with exit 0.
-    if hadoop
-        && let Some(f) = files.iter().find(|f| match &f.source {
-            InputSource::Path(p) | InputSource::Stream(p) => p.to_str().is_none(),
-            InputSource::Stdin => false,
-        })
-    {
+    // Hadoop's local file system, which Spark reads files with too, names
+    // files by Java strings: a name that is not UTF-8 (a Latin-1 `café.txt`
+    // from a Windows share) is listed with U+FFFD in it, which names no
+    // file, and left out, with exit 0 (on both).
+    if let Some(f) = files.iter().find(|f| match &f.source {
+        InputSource::Path(p) | InputSource::Stream(p) => p.to_str().is_none(),
+        InputSource::Stdin => false,
+    }) {
         anyhow::bail!(
-            "{}: its name is not UTF-8 (its bytes shown as %XX), and Hadoop would leave this file \
-             out without a word; rename it to UTF-8 (for example with `convmv -f latin1 -t utf8 \
-             --notest`), or run locally (drop -r)",
+            "{}: its name is not UTF-8 (its bytes shown as %XX), and Hadoop and Spark would leave \
+             this file out without a word; rename it to UTF-8 (for example with `convmv -f latin1 \
+             -t utf8 --notest`), or run locally (drop -r)",
             f.display
         );
     }

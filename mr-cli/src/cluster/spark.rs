@@ -300,7 +300,9 @@ fn command(
     conf: &[(String, String)],
 ) -> Command {
     let spark_conf = conf.iter().filter(|(k, _)| k.starts_with("spark."));
-    match launcher {
+    // Both start a JVM, which reads its arguments and file names by the
+    // locale: as `hadoop`'s, a UTF-8 one when ours is not.
+    let mut c = match launcher {
         Launcher::SparkSubmit(bin) => {
             let mut c = Command::new(bin);
             c.args(["--master", master]);
@@ -329,7 +331,9 @@ fn command(
             }
             c
         }
-    }
+    };
+    super::process::with_utf8_locale(&mut c);
+    c
 }
 
 fn java_available() -> bool {
