@@ -1719,3 +1719,48 @@ fn spark_in_a_c_locale_reads_a_non_ascii_directory() {
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(stdout(&o), stdout(&local));
 }
+
+/// A file whose name holds a newline (`a\nb.txt`): Hadoop reads it, and
+/// tells its mapper its name, newline and all; but a whole-file job's
+/// manifest was made from `hadoop fs -ls -R`, which prints the name as it
+/// is, and the line was cut there: `wc_files` failed, its task opening
+/// `/.../a` (found with the real Hadoop Streaming 3.5). The listing's lines
+/// that start no entry now continue the name before; the results are the
+/// local runner's, on Hadoop and on Spark (which lists files itself).
+#[test]
+fn a_file_with_a_newline_in_its_name_is_read_on_hadoop() {
+    let Some(home) = hadoop_home("a_file_with_a_newline_in_its_name_is_read_on_hadoop") else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write("docs/a\nb.txt", "one two\nthree\n");
+    w.write("docs/c.txt", "four\n");
+    w.write("docs/d\n-rw-r--r--.txt", "five six\n");
+    let docs = w.path("docs").display().to_string();
+    for job in ["wc_files", "mr_count_lines_by_file"] {
+        let (local, _) = local_run(&w, job, &docs, 1);
+        assert_eq!(
+            local.len(),
+            if job == "wc_files" { 4 } else { 3 },
+            "{local:?}"
+        );
+        assert!(local.iter().any(|l| l.contains("a\\nb.txt")), "{local:?}");
+        let out = format!("hadoop-{job}");
+        let mut args: Vec<String> = ["run", job, "-i", &docs, "-o", &out, "-q"]
+            .map(String::from)
+            .to_vec();
+        args.extend(hadoop_args(&w));
+        let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = mr_hadoop(&w, home, Found::Home, &argv);
+        assert!(o.status.success(), "{job} on Hadoop: {}", stderr(&o));
+        let mut hadoop = sorted_parts(&w.path(&out)).0;
+        if job == "mr_count_lines_by_file" {
+            // Hadoop names a local file `file:/...`, the local runner `file:///...`.
+            for l in &mut hadoop {
+                *l = l.replacen("\"file:/", "\"file:///", 1);
+            }
+            hadoop.sort();
+        }
+        assert_eq!(hadoop, local, "{job}: Hadoop and the local runner differ");
+    }
+}

@@ -378,7 +378,9 @@ fn fs_command(o: &HadoopOptions, args: &[&str]) -> ShellCommand {
 /// GROUP SIZE DATE TIME PATH` lines; directories, which start with `d`, left
 /// out), without hidden ones: a name starting with `_` or `.` below an
 /// input (Hadoop's own input filter, and mr's local listing, skip them; an
-/// input named directly is kept).
+/// input named directly is kept). A name may hold a newline, which `-ls`
+/// prints as it is: a line that does not start an entry continues the
+/// path of the one before (see [`ls_entries`]).
 ///
 /// ```
 /// use mr_cli::cluster::hadoop::listed_files;
@@ -386,14 +388,20 @@ fn fs_command(o: &HadoopOptions, args: &[&str]) -> ShellCommand {
 ///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/a b.txt\n\
 ///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/_SUCCESS\n\
 ///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/.x/c\n\
+///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/new\n\
+///            line.txt\n\
 ///            -rw-r--r--   3 u g 1234 2026-12-03 09:12 hdfs://nn:8020/logs/_old.gz\n";
 /// let inputs = ["/in".to_string(), "hdfs://nn:8020/logs/_old.gz".to_string()];
-/// assert_eq!(listed_files(out, &inputs), ["/in/a b.txt", "hdfs://nn:8020/logs/_old.gz"]);
+/// assert_eq!(
+///     listed_files(out, &inputs),
+///     ["/in/a b.txt", "/in/new\nline.txt", "hdfs://nn:8020/logs/_old.gz"]
+/// );
 /// ```
 pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
-    ls.lines()
-        .filter(|l| l.starts_with('-'))
-        .filter_map(ls_path)
+    ls_entries(ls)
+        .into_iter()
+        .filter(|(kind, _)| *kind == '-')
+        .map(|(_, path)| path)
         .filter(|path| {
             let below = inputs
                 .iter()
@@ -406,8 +414,69 @@ pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
                 .split('/')
                 .any(|c| c.starts_with('_') || c.starts_with('.'))
         })
-        .map(str::to_string)
         .collect()
+}
+
+/// The entries of `hadoop fs -ls` output: each one's kind (the first
+/// character of its permissions: `d` a directory, `-` a file) and path. A
+/// line that does not start an entry ([`ls_entry_path`]) after an entry
+/// continues that entry's path after a newline: `-ls` prints a name as it
+/// is, newlines and all (a file `a\nb.txt` came as `... /in/a` and `b.txt`,
+/// and a whole-file job then read `/in/a`, which is no file). A name whose
+/// newline is followed by text shaped as a whole entry line cannot be told
+/// from two entries.
+pub fn ls_entries(ls: &str) -> Vec<(char, String)> {
+    let mut entries: Vec<(char, String)> = Vec::new();
+    let mut lines = ls.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() && line.is_empty() {
+            break; // the end of the last line
+        }
+        match ls_entry_path(line) {
+            Some(path) => entries.push((line.chars().next().unwrap_or('-'), path.to_string())),
+            // What `-ls` says before a directory's entries, not a name's.
+            None if is_found_line(line) => {}
+            None => {
+                if let Some((_, path)) = entries.last_mut() {
+                    path.push('\n');
+                    path.push_str(line);
+                }
+            }
+        }
+    }
+    entries
+}
+
+/// `Found N items`.
+fn is_found_line(line: &str) -> bool {
+    line.strip_prefix("Found ")
+        .and_then(|r| r.strip_suffix(" items").or_else(|| r.strip_suffix(" item")))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The path of a line that starts a `hadoop fs -ls` entry: permissions
+/// (`drwxr-xr-x`, `-rw-r--r--+` with an ACL), replication (`-` for a
+/// directory), owner, group, size, date and time, each followed by one or
+/// more spaces, then the path (which may hold spaces); `None` for any
+/// other line.
+fn ls_entry_path(line: &str) -> Option<&str> {
+    let mut fields = Vec::with_capacity(7);
+    let mut rest = line;
+    for _ in 0..7 {
+        let end = rest.find(' ')?;
+        fields.push(&rest[..end]);
+        rest = rest[end..].trim_start_matches(' ');
+    }
+    let digits = |f: &str, n: usize| f.len() == n && f.bytes().all(|b| b.is_ascii_digit());
+    let perms = fields[0].as_bytes();
+    let shaped = perms.len() >= 10
+        && matches!(perms[0], b'-' | b'd' | b'l')
+        && perms[1..10].iter().all(|b| b"rwxsStT-".contains(b))
+        && (fields[1] == "-" || fields[1].bytes().all(|b| b.is_ascii_digit()))
+        && fields[4].bytes().all(|b| b.is_ascii_digit())
+        && matches!(fields[5].split('-').collect::<Vec<_>>()[..], [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2))
+        && matches!(fields[6].split(':').collect::<Vec<_>>()[..], [h, m] if digits(h, 2) && digits(m, 2));
+    (shaped && !rest.is_empty()).then_some(rest)
 }
 
 /// The path of one `hadoop fs -ls` entry line: seven fields, each followed
