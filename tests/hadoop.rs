@@ -1764,3 +1764,71 @@ fn a_file_with_a_newline_in_its_name_is_read_on_hadoop() {
         assert_eq!(hadoop, local, "{job}: Hadoop and the local runner differ");
     }
 }
+
+/// `-r hadoop` without `--output` (refused before: "-r hadoop needs
+/// --output"), as mrjob's Hadoop runner and `-r spark` take it: the last
+/// step writes under the run's intermediate directory (`--tmp-dir`), whose
+/// results are printed on stdout byte for byte as the local runner prints
+/// them (three reducers' parts merged in key order; a map-only step's one
+/// part as it is; a two-step job), and the directory is then removed, with
+/// the local copy the results were printed from. What was in `--tmp-dir`
+/// before is left as it was.
+#[test]
+fn hadoop_without_output_prints_what_the_local_runner_prints() {
+    let Some(home) = hadoop_home("hadoop_without_output_prints_what_the_local_runner_prints")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    let mut text = String::new();
+    for i in 0..3000 {
+        text.push_str(&format!("w{} common x{} the end\n", i % 97, i % 13));
+    }
+    w.write("in/a.txt", &text);
+    w.write("in/sub/b.txt", "common words\nand the end\n");
+    w.write("one/a.txt", &text);
+    let logs = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/logs")
+        .display()
+        .to_string();
+    w.write("_hadoop_steps/keep/notes.txt", "mine\n");
+    let runs: [(&str, &[&str]); 3] = [
+        ("word_count", &["-i", "in", "--partitions", "3"]),
+        ("mr_grep", &["-i", "one", "-e", "w1[0-9] "]),
+        ("top_lectures", &["-i", &logs, "--partitions", "2"]),
+    ];
+    for (job, args) in runs {
+        let local = ok(w.mr(&[&["run", job, "-q"][..], args].concat()));
+        assert!(!local.stdout.is_empty(), "{job}");
+        let mut all: Vec<String> = ["run", job].map(String::from).to_vec();
+        all.extend(args.iter().map(|a| a.to_string()));
+        all.extend(hadoop_args(&w));
+        let argv: Vec<&str> = all.iter().map(String::as_str).collect();
+        let o = mr_hadoop(&w, home, Found::Home, &argv);
+        assert!(o.status.success(), "{job} on Hadoop: {}", stderr(&o));
+        assert!(
+            o.stdout == local.stdout,
+            "{job}: Hadoop printed\n{}\nthe local runner\n{}",
+            stdout(&o),
+            stdout(&local)
+        );
+        assert!(stderr(&o).contains(&format!("mr: {job} finished on Hadoop")));
+        assert!(!stderr(&o).contains("output in"), "{}", stderr(&o));
+        // Nothing of the run is left, here or in --tmp-dir; what was there is.
+        let left: Vec<String> = fs::read_dir(w.path("_hadoop_steps"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(left, ["keep"], "{job}");
+        assert_eq!(
+            fs::read_to_string(w.path("_hadoop_steps/keep/notes.txt")).unwrap(),
+            "mine\n"
+        );
+        let tmp: Vec<String> = fs::read_dir(w.path("_tmp"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.starts_with("mr-"))
+            .collect();
+        assert!(tmp.is_empty(), "{job}: {tmp:?}");
+    }
+}

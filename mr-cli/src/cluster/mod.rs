@@ -1333,6 +1333,32 @@ fn codec_name(c: Compression) -> &'static str {
     }
 }
 
+/// Prints the `part-*` files of `dir`, a local copy of a cluster run's
+/// results (`-r spark` and `-r hadoop` without `--output`), on stdout as the
+/// local runner prints its own: merged in key order when the last step has
+/// a reducer (`reduced`: each part is sorted by key), else one part after
+/// another, in part order.
+fn print_parts(dir: &Path, reduced: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+        .map(|e| e.path())
+        .collect();
+    parts.sort();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if reduced {
+        mr_core::output::stdout::merge_parts(&parts, &mut out)?;
+    } else {
+        mr_core::output::stdout::concat_parts(&parts, &mut out)?;
+    }
+    out.flush().map_err(mr_core::Error::Stdout)?;
+    Ok(())
+}
+
 /// A name for a run on a cluster (its intermediate and staging
 /// directories): job, time, process, and 32 random bits. Time and pid
 /// alone are shared by two runs started in the same second by processes
