@@ -1616,33 +1616,53 @@ fn task_mode_mapper_reads_python_nan_as_null_and_counts_it() {
 
 /// A local input file whose name is not UTF-8 (a Latin-1 `café.txt`):
 /// Hadoop's local file system left it out, with exit 0 (probe
-/// /tmp/probe-hadoop repro 09). Refused before submitting, naming it.
+/// /tmp/probe-hadoop repro 09), and so did Spark, which lists files with
+/// it. Refused before submitting, naming it, on both.
 #[test]
-fn a_file_name_that_is_not_utf8_is_refused_on_hadoop() {
+fn a_file_name_that_is_not_utf8_is_refused_on_hadoop_and_spark() {
     use std::os::unix::ffi::OsStrExt as _;
     let w = Workdir::new();
     w.write("latin1/ok.txt", "one\n");
     let name = std::ffi::OsStr::from_bytes(b"caf\xe9.txt");
     std::fs::write(w.path("latin1").join(name), "two\n").unwrap();
-    let o = w.mr(&[
-        "run",
-        "word_count",
-        "-r",
-        "hadoop",
-        "--dry-run",
-        "-i",
-        "latin1",
-        "-o",
-        "o",
-        "--hadoop-streaming-jar",
-        "/x.jar",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("caf%E9.txt: its name is not UTF-8"),
-        "{}",
-        stderr(&o)
-    );
+    for (runner, engine) in [
+        ("hadoop", ["--hadoop-streaming-jar", "/x.jar"]),
+        ("spark", ["--spark-submit", "/x/spark-submit"]),
+    ] {
+        let args = [
+            "run",
+            "word_count",
+            "-r",
+            runner,
+            "--dry-run",
+            "-i",
+            "latin1",
+        ];
+        let o = w.mr(&[&args[..], &["-o", "o"], &engine[..]].concat());
+        assert_eq!(o.status.code(), Some(1), "{runner}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("caf%E9.txt: its name is not UTF-8"),
+            "{runner}: {}",
+            stderr(&o)
+        );
+    }
+}
+
+/// spark-submit starts a JVM, which decodes its arguments and file names by
+/// the locale: under cron or in a bare container (no UTF-8 locale) a Spark
+/// run of an input directory `é ü/` read nothing, with exit 0. It is given
+/// `LC_ALL=C.UTF-8` then, as `hadoop` is; a UTF-8 locale is left as it is.
+#[test]
+fn spark_submit_is_given_a_utf8_locale_when_ours_is_not() {
+    let w = Workdir::new();
+    w.write("é ü/a.txt", "école\n");
+    let args = ["run", "word_count", "-r", "spark", "--dry-run", "-i", "é ü"];
+    let args = [&args[..], &["--spark-submit", "/x/spark-submit"]].concat();
+    let o = ok(w.mr_env(&args, &[("LC_ALL", "C")]));
+    // The command's line (after the line about the driver).
+    assert!(stdout(&o).contains("\nLC_ALL=C.UTF-8 "), "{}", stdout(&o));
+    let o = ok(w.mr_env(&args, &[("LC_ALL", "de_DE.UTF-8")]));
+    assert!(!stdout(&o).contains("LC_ALL="), "{}", stdout(&o));
 }
 
 /// Hadoop cuts counter names to 64 characters and adds up those that agree

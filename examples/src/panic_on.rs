@@ -15,7 +15,9 @@
 //!   replaces it (not counted);
 //! - a line `SET-STATUS MESSAGE` makes the mapper set its task's status to
 //!   MESSAGE, as a long computation does to stay alive on Hadoop (not
-//!   counted).
+//!   counted);
+//! - a line `COUNT<TAB>GROUP<TAB>NAME` makes the mapper add 1 to the job's
+//!   counter NAME of group GROUP, any group (not counted as words).
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -38,6 +40,9 @@ pub const WRITE_MARKER: &str = "WRITE-FILE";
 /// The marker that makes the mapper set its status.
 pub const STATUS_MARKER: &str = "SET-STATUS";
 
+/// The marker that makes the mapper count (`COUNT<TAB>GROUP<TAB>NAME`).
+pub const COUNT_MARKER: &str = "COUNT\t";
+
 /// The job.
 pub struct PanicOn;
 
@@ -46,7 +51,7 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH and sets its status on SET-STATUS MESSAGE."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE and counts on COUNT<TAB>GROUP<TAB>NAME."
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
@@ -81,6 +86,13 @@ impl Mapper for Words {
         }
         if let Some(message) = line.strip_prefix(STATUS_MARKER) {
             out.set_status(message.trim());
+            return Ok(());
+        }
+        if let Some(counter) = line.strip_prefix(COUNT_MARKER) {
+            let Some((group, name)) = counter.split_once('\t') else {
+                return Err(JobError::msg("COUNT<TAB>GROUP<TAB>NAME"));
+            };
+            out.count(group, name, 1);
             return Ok(());
         }
         if let Some(path) = line.strip_prefix(WRITE_MARKER) {

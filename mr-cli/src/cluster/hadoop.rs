@@ -221,8 +221,13 @@ pub struct HadoopOptions {
     pub streaming_jar: String,
     /// Input paths, as Hadoop takes them (`hdfs:///logs`, globs).
     pub inputs: Vec<String>,
-    /// The output directory.
+    /// The output directory: `--output`, or without it `TMP/mr-ID/output`
+    /// (see `to_stdout`).
     pub output: String,
+    /// No `--output`: the last step writes under this run's intermediate
+    /// directory, whose results are printed on stdout, as the local runner
+    /// prints them, and then removed with it.
+    pub to_stdout: bool,
     /// The directory under which multi-step jobs keep intermediate outputs.
     pub tmp_base: String,
     /// A name for this run's intermediate directory (`JOB-ID`).
@@ -262,8 +267,55 @@ pub struct HadoopCommands {
     pub steps: Vec<ShellCommand>,
     /// Run after the steps (removing intermediate outputs).
     pub after: Vec<ShellCommand>,
-    /// The intermediate directory, for multi-step jobs.
+    /// The intermediate directory, for multi-step jobs, whole-file jobs
+    /// and runs whose results go to stdout.
     pub tmp_dir: Option<String>,
+    /// Without `--output`: how the results are brought here to be printed.
+    pub fetch: Option<FetchCommand>,
+}
+
+/// How the results of a run without `--output` come to this machine: the
+/// output directory copied into a local directory made for it (one JVM,
+/// whatever the number of parts), whose parts are then printed as `-r
+/// spark` prints its own (merged in key order after a reducer).
+#[derive(Debug, Clone)]
+pub struct FetchCommand {
+    /// The local directory, made by the run (`mr-ID-output` in the temp
+    /// dir) and removed by it.
+    pub local: PathBuf,
+    /// `hadoop fs -copyToLocal OUT file:///LOCAL/output` (a URI: Hadoop
+    /// reads the destination as one, and failed on a path with a space).
+    pub copy: ShellCommand,
+}
+
+/// The name of the copy of the output in [`FetchCommand::local`].
+const FETCHED_NAME: &str = "output";
+
+impl FetchCommand {
+    /// Where the copy of the output lands.
+    pub fn copied(&self) -> PathBuf {
+        self.local.join(FETCHED_NAME)
+    }
+}
+
+/// `path` as a `file://` URI, its bytes percent-encoded but for letters,
+/// digits and `/-._~`.
+///
+/// ```
+/// use mr_cli::cluster::hadoop::file_uri;
+/// assert_eq!(file_uri(std::path::Path::new("/tmp/a b%/x")), "file:///tmp/a%20b%25/x");
+/// ```
+pub fn file_uri(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt as _;
+    let mut s = String::from("file://");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            s.push(b as char);
+        } else {
+            s.push_str(&format!("%{b:02X}"));
+        }
+    }
+    s
 }
 
 /// How `--overwrite` replaces an output on the cluster only once the new one
@@ -378,7 +430,9 @@ fn fs_command(o: &HadoopOptions, args: &[&str]) -> ShellCommand {
 /// GROUP SIZE DATE TIME PATH` lines; directories, which start with `d`, left
 /// out), without hidden ones: a name starting with `_` or `.` below an
 /// input (Hadoop's own input filter, and mr's local listing, skip them; an
-/// input named directly is kept).
+/// input named directly is kept). A name may hold a newline, which `-ls`
+/// prints as it is: a line that does not start an entry continues the
+/// path of the one before (see [`ls_entries`]).
 ///
 /// ```
 /// use mr_cli::cluster::hadoop::listed_files;
@@ -386,14 +440,20 @@ fn fs_command(o: &HadoopOptions, args: &[&str]) -> ShellCommand {
 ///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/a b.txt\n\
 ///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/_SUCCESS\n\
 ///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/.x/c\n\
+///            -rw-r--r--   1 u g    2 2026-12-03 09:12 /in/new\n\
+///            line.txt\n\
 ///            -rw-r--r--   3 u g 1234 2026-12-03 09:12 hdfs://nn:8020/logs/_old.gz\n";
 /// let inputs = ["/in".to_string(), "hdfs://nn:8020/logs/_old.gz".to_string()];
-/// assert_eq!(listed_files(out, &inputs), ["/in/a b.txt", "hdfs://nn:8020/logs/_old.gz"]);
+/// assert_eq!(
+///     listed_files(out, &inputs),
+///     ["/in/a b.txt", "/in/new\nline.txt", "hdfs://nn:8020/logs/_old.gz"]
+/// );
 /// ```
 pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
-    ls.lines()
-        .filter(|l| l.starts_with('-'))
-        .filter_map(ls_path)
+    ls_entries(ls)
+        .into_iter()
+        .filter(|(kind, _)| *kind == '-')
+        .map(|(_, path)| path)
         .filter(|path| {
             let below = inputs
                 .iter()
@@ -406,8 +466,69 @@ pub fn listed_files(ls: &str, inputs: &[String]) -> Vec<String> {
                 .split('/')
                 .any(|c| c.starts_with('_') || c.starts_with('.'))
         })
-        .map(str::to_string)
         .collect()
+}
+
+/// The entries of `hadoop fs -ls` output: each one's kind (the first
+/// character of its permissions: `d` a directory, `-` a file) and path. A
+/// line that does not start an entry ([`ls_entry_path`]) after an entry
+/// continues that entry's path after a newline: `-ls` prints a name as it
+/// is, newlines and all (a file `a\nb.txt` came as `... /in/a` and `b.txt`,
+/// and a whole-file job then read `/in/a`, which is no file). A name whose
+/// newline is followed by text shaped as a whole entry line cannot be told
+/// from two entries.
+pub fn ls_entries(ls: &str) -> Vec<(char, String)> {
+    let mut entries: Vec<(char, String)> = Vec::new();
+    let mut lines = ls.split('\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() && line.is_empty() {
+            break; // the end of the last line
+        }
+        match ls_entry_path(line) {
+            Some(path) => entries.push((line.chars().next().unwrap_or('-'), path.to_string())),
+            // What `-ls` says before a directory's entries, not a name's.
+            None if is_found_line(line) => {}
+            None => {
+                if let Some((_, path)) = entries.last_mut() {
+                    path.push('\n');
+                    path.push_str(line);
+                }
+            }
+        }
+    }
+    entries
+}
+
+/// `Found N items`.
+fn is_found_line(line: &str) -> bool {
+    line.strip_prefix("Found ")
+        .and_then(|r| r.strip_suffix(" items").or_else(|| r.strip_suffix(" item")))
+        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// The path of a line that starts a `hadoop fs -ls` entry: permissions
+/// (`drwxr-xr-x`, `-rw-r--r--+` with an ACL), replication (`-` for a
+/// directory), owner, group, size, date and time, each followed by one or
+/// more spaces, then the path (which may hold spaces); `None` for any
+/// other line.
+fn ls_entry_path(line: &str) -> Option<&str> {
+    let mut fields = Vec::with_capacity(7);
+    let mut rest = line;
+    for _ in 0..7 {
+        let end = rest.find(' ')?;
+        fields.push(&rest[..end]);
+        rest = rest[end..].trim_start_matches(' ');
+    }
+    let digits = |f: &str, n: usize| f.len() == n && f.bytes().all(|b| b.is_ascii_digit());
+    let perms = fields[0].as_bytes();
+    let shaped = perms.len() >= 10
+        && matches!(perms[0], b'-' | b'd' | b'l')
+        && perms[1..10].iter().all(|b| b"rwxsStT-".contains(b))
+        && (fields[1] == "-" || fields[1].bytes().all(|b| b.is_ascii_digit()))
+        && fields[4].bytes().all(|b| b.is_ascii_digit())
+        && matches!(fields[5].split('-').collect::<Vec<_>>()[..], [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2))
+        && matches!(fields[6].split(':').collect::<Vec<_>>()[..], [h, m] if digits(h, 2) && digits(m, 2));
+    (shaped && !rest.is_empty()).then_some(rest)
 }
 
 /// The path of one `hadoop fs -ls` entry line: seven fields, each followed
@@ -479,8 +600,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         }
     };
     let whole = plan.steps.first().is_some_and(|s| s.whole_files);
-    let tmp_dir =
-        (n > 1 || whole).then(|| format!("{}/mr-{}", o.tmp_base.trim_end_matches('/'), o.run_id));
+    let tmp_dir = (n > 1 || whole || o.to_stdout).then(|| run_tmp_dir(&o.tmp_base, &o.run_id));
     let manifest = tmp_dir.as_ref().filter(|_| whole).map(|t| {
         let path = format!("{t}/manifest");
         let local = std::env::temp_dir().join(format!("mr-{}-manifest", o.run_id));
@@ -569,6 +689,8 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         }
         let output = match &tmp_dir {
             Some(t) if i + 1 < n => format!("{t}/step-{i}"),
+            // In this run's own directory: no other run writes there.
+            _ if o.to_stdout => out.to_string(),
             _ => replace.staging.clone(),
         };
         lines.push(pair("-output", output));
@@ -597,7 +719,20 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         manifest,
         steps,
         tmp_dir,
+        fetch: o.to_stdout.then(|| {
+            let local = std::env::temp_dir().join(format!("mr-{}-output", o.run_id));
+            let dest = file_uri(&local.join(FETCHED_NAME));
+            FetchCommand {
+                copy: fs_command(o, &["-copyToLocal", out, &dest]),
+                local,
+            }
+        }),
     }
+}
+
+/// The intermediate directory of run `run_id` under `tmp_base`.
+fn run_tmp_dir(tmp_base: &str, run_id: &str) -> String {
+    format!("{}/mr-{run_id}", tmp_base.trim_end_matches('/'))
 }
 
 /// The `-files` list: the binary, linked as [`JobPlan::link_name`], then
@@ -746,9 +881,6 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
     if inputs.iter().any(|i| i == "-") {
         anyhow::bail!("-r hadoop reads its input from the cluster: stdin (-) is not supported");
     }
-    let Some(output) = &args.output else {
-        anyhow::bail!("-r hadoop needs --output (a directory on the cluster, e.g. hdfs:///out)");
-    };
     let hadoop_bin = hadoop_bin(args);
     let streaming_jar = match &args.hadoop_streaming_jar {
         Some(j) => j.display().to_string(),
@@ -781,19 +913,27 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
             }
         },
     };
-    if let Some(t) = &args.tmp_dir {
+    if let (Some(t), Some(output)) = (&args.tmp_dir, &args.output) {
         check_tmp_not_in_output(&t.display().to_string(), &output.display().to_string())?;
     }
+    let tmp_base = args.tmp_dir.as_ref().map_or_else(
+        || "/tmp".to_string(),
+        |t| not_an_option(&t.display().to_string()),
+    );
+    let run_id = super::run_id(&plan.job);
+    let output = match &args.output {
+        Some(o) => not_an_option(&tidy_output(&o.display().to_string())),
+        // As mrjob's Hadoop runner (and -r spark): the results are printed.
+        None => format!("{}/output", run_tmp_dir(&tmp_base, &run_id)),
+    };
     Ok(HadoopOptions {
         hadoop_bin,
         streaming_jar,
         inputs,
-        output: not_an_option(&tidy_output(&output.display().to_string())),
-        tmp_base: args.tmp_dir.as_ref().map_or_else(
-            || "/tmp".to_string(),
-            |t| not_an_option(&t.display().to_string()),
-        ),
-        run_id: super::run_id(&plan.job),
+        output,
+        to_stdout: args.output.is_none(),
+        tmp_base,
+        run_id,
         reducers: (args.partitions > 0).then_some(args.partitions),
         jobconf: plan.extras.jobconf.clone(),
         overwrite: args.overwrite,
@@ -874,19 +1014,22 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     let o = options(plan, args)?;
     let cmds = commands(plan, &o);
     if args.dry_run {
-        let mut all = vec![format!(
-            "{}\n# the output must not exist, or be an empty directory, removed first:\n{}{}",
-            cmds.check.display(),
-            cmds.rmdir.display(),
-            if o.overwrite {
-                format!(
-                    "\n# or be a directory holding _SUCCESS and only what a job writes:\n{}",
-                    cmds.replace.list_output.display()
-                )
-            } else {
-                String::new()
-            }
-        )];
+        let mut all = vec![];
+        if !o.to_stdout {
+            all.push(format!(
+                "{}\n# the output must not exist, or be an empty directory, removed first:\n{}{}",
+                cmds.check.display(),
+                cmds.rmdir.display(),
+                if o.overwrite {
+                    format!(
+                        "\n# or be a directory holding _SUCCESS and only what a job writes:\n{}",
+                        cmds.replace.list_output.display()
+                    )
+                } else {
+                    String::new()
+                }
+            ));
+        }
         if let Some(m) = &cmds.manifest {
             all.push(format!(
                 "{}\n# the files listed, one JSON string a line, into {}",
@@ -912,7 +1055,14 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
         all.extend(cmds.steps.iter().map(ShellCommand::display));
         let r = &cmds.replace;
-        all.push(if o.overwrite {
+        all.push(if let Some(f) = &cmds.fetch {
+            format!(
+                "# no --output: once every step has succeeded, the results are copied here and \
+                 printed\n# (merged in key order after a reducer), then removed with the \
+                 intermediate directory:\n{}",
+                f.copy.display()
+            )
+        } else if o.overwrite {
             format!(
                 "# once every step has succeeded (the first only when there is an old output;\n\
                  # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:\n\
@@ -951,7 +1101,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         bad_records: true,
         matching: (!args.quiet).then_some("mapreduce.Job: "),
     };
-    let mut state = output_state(&cmds.check, &o.output)?;
+    // Without --output, the output is in this run's own new directory.
+    let mut state = if o.to_stdout {
+        OutputState::Absent
+    } else {
+        output_state(&cmds.check, &o.output)?
+    };
     if state == OutputState::Unfinished && cmds.rmdir.succeeds() {
         // It was empty: gone, as if it never was.
         state = OutputState::Absent;
@@ -995,9 +1150,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     // run_stoppable) and exits at once, without the JVM starts that remove
     // what the job wrote: named, for the user to remove.
     let mut left_on_forced_exit = Some(mr_core::cancel::on_forced_exit({
-        let left: Vec<String> = std::iter::once(cmds.replace.staging.clone())
-            .chain(cmds.tmp_dir.clone())
-            .collect();
+        let staging = (!o.to_stdout).then(|| cmds.replace.staging.clone());
+        let left: Vec<String> = staging.into_iter().chain(cmds.tmp_dir.clone()).collect();
         move || {
             mr_core::errln!(
                 "mr: warning: the stopped Hadoop job may have left {} (remove with hadoop fs -rm -r)",
@@ -1041,7 +1195,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
     }
     let r = &cmds.replace;
+    // Without --output: the results, copied here before the intermediate
+    // directory that holds them is removed (the local copy is removed
+    // when `fetched` drops, and by a forced exit).
+    let mut fetched = None;
     result = match result {
+        Ok(()) if o.to_stdout => match &cmds.fetch {
+            Some(f) if !args.no_output => fetch_output(f).map(|c| fetched = Some(c)),
+            _ => Ok(()),
+        },
         // Held off from a second signal's forced exit until it ends: OUT
         // is the old output or the new one, never neither.
         Ok(()) => mr_core::cancel::critical(|| {
@@ -1064,11 +1226,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             }
         }),
         Err(e) => {
-            if let Err(d) = run_drained(
-                &mut r.discard.to_command(),
-                "removing the unfinished output",
-                Echo::default(),
-            ) {
+            // Without --output, the steps wrote only in the intermediate
+            // directory, removed below.
+            if !o.to_stdout
+                && let Err(d) = run_drained(
+                    &mut r.discard.to_command(),
+                    "removing the unfinished output",
+                    Echo::default(),
+                )
+            {
                 mr_core::errln!("mr: warning: {d:#}");
             }
             if super::is_interrupted(&e) || state != OutputState::Finished {
@@ -1089,22 +1255,26 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     }
     drop(left_on_forced_exit);
     result?;
-    let report = super::report(
-        plan.steps.len(),
-        counters,
-        Some(&o.output),
-        started.elapsed(),
-    );
+    if let (Some(_), Some(f)) = (&fetched, &cmds.fetch) {
+        let reduced = plan.steps.last().is_some_and(|s| s.reducer);
+        super::print_parts(&f.copied(), reduced)?;
+    }
+    drop(fetched);
+    let output = (!o.to_stdout).then_some(o.output.as_str());
+    let report = super::report(plan.steps.len(), counters, output, started.elapsed());
     if !args.quiet {
         mr_core::errprint!(
             "{}",
             crate::cmd::summary::counters_text(&report, args.verbose)
         );
         mr_core::errln!(
-            "mr: {} finished on Hadoop in {:.1}s; output in {}",
+            "mr: {} finished on Hadoop in {:.1}s{}",
             plan.job,
             report.elapsed.as_secs_f64(),
-            mr_core::error::printable_line(&o.output)
+            match output {
+                Some(o) => format!("; output in {}", mr_core::error::printable_line(o)),
+                None => String::new(),
+            }
         );
         let logs: String = job_ids
             .iter()
@@ -1112,7 +1282,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             .collect();
         super::say_skipped(&report, &format!("in the task logs{logs}"));
     }
-    if args.cat_output && !args.no_output {
+    if args.cat_output && !args.no_output && !o.to_stdout {
         // `-text` decodes the parts a compression codec wrote.
         let part_glob = format!("{}/part-*", o.output.trim_end_matches('/'));
         let cat = fs_command(&o, &["-text", &part_glob]);
@@ -1134,6 +1304,35 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
     }
     Ok(Some(report))
+}
+
+/// A local directory this run made, removed when dropped (and by a forced
+/// exit while it lives).
+struct MadeDir(PathBuf, Option<mr_core::cancel::RemoveOnExit>);
+
+impl Drop for MadeDir {
+    fn drop(&mut self) {
+        if let Err(e) = std::fs::remove_dir_all(&self.0) {
+            mr_core::errln!("mr: warning: could not remove {}: {e}", self.0.display());
+        }
+        self.1.take();
+    }
+}
+
+/// Copies the output of a run without `--output` into a local directory
+/// that this run makes (never one that was there: `create_dir` fails on
+/// it), for its parts to be printed.
+fn fetch_output(f: &FetchCommand) -> anyhow::Result<MadeDir> {
+    use anyhow::Context as _;
+    std::fs::create_dir(&f.local).with_context(|| format!("creating {}", f.local.display()))?;
+    let guard = mr_core::cancel::remove_on_forced_exit(&f.local);
+    let made = MadeDir(f.local.clone(), Some(guard));
+    run_drained(
+        &mut f.copy.to_command(),
+        "copying the results here",
+        Echo::default(),
+    )?;
+    Ok(made)
 }
 
 /// How long an interrupted cluster run may take to stop its job and remove
@@ -1327,21 +1526,17 @@ fn write_manifest(m: &ManifestCommands, o: &HadoopOptions) -> anyhow::Result<usi
 }
 
 /// A step's counters from Hadoop's final `Counters:` block: the tasks'
-/// (under the local runner's names, [`super::step_counters`]) and, from
-/// Hadoop's own, the input and output bytes and the map tasks. Without such a block (an
-/// older client), the reporter lines seen in its output.
+/// (under the local runner's names, [`super::step_counters`]; a job's
+/// group named as one of Hadoop's is the job's, see
+/// [`super::process::JobCounters`]) and, from Hadoop's own, the input and
+/// output bytes and the map tasks. Without such a block (an older client),
+/// the reporter lines seen in its output.
 fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
     let Some(job) = &d.job_counters else {
         return super::step_counters(step, plan, &d.counters);
     };
-    let mut tasks = Counters::default();
-    for (g, n, v) in job.iter() {
-        if !super::HADOOP_GROUPS.contains(&g) {
-            tasks.add(g, n, v);
-        }
-    }
-    warn_of_cut_counter_names(&tasks);
-    let mut c = super::step_counters(step, plan, &tasks);
+    warn_of_cut_counter_names(&job.tasks);
+    let mut c = super::step_counters(step, plan, &job.tasks);
     let from_hadoop = [
         ("File Input Format Counters", "Bytes Read", "input bytes"),
         (
@@ -1352,7 +1547,7 @@ fn hadoop_step_counters(step: usize, plan: &StepPlan, d: &Drained) -> Counters {
         ("Job Counters", "Launched map tasks", "map tasks"),
     ];
     for (group, name, local) in from_hadoop {
-        let v = job.get(group, name);
+        let v = job.hadoop.get(group, name);
         if v > 0 {
             c.add(FRAMEWORK, &format!("step {step}: {local}"), v);
         }
@@ -1430,6 +1625,7 @@ mod tests {
             streaming_jar: "streaming.jar".into(),
             inputs: vec!["hdfs:///logs".into()],
             output: "hdfs:///out".into(),
+            to_stdout: false,
             tmp_base: "/tmp".into(),
             run_id: "j-1".into(),
             reducers: Some(3),

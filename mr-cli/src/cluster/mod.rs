@@ -572,17 +572,6 @@ pub fn refuse_key_layout_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The counter groups Hadoop itself keeps (display names): left out of
-/// `mr`'s counters, which come from the tasks.
-pub const HADOOP_GROUPS: [&str; 6] = [
-    "File System Counters",
-    "Job Counters",
-    "Map-Reduce Framework",
-    "Shuffle Errors",
-    "File Input Format Counters",
-    "File Output Format Counters",
-];
-
 /// The counters the tasks of step `step` reported (task mode's names in
 /// group `mr`: `map input records`, `reduce groups`, ...), under the local
 /// runner's names (`step N: input records`, `step N: reduce groups`, ...);
@@ -1130,6 +1119,8 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   path in absolute URI: .app-2026-12-04T10:00.log.crc`, the name of its
 ///   checksum file parsed as a URI). A directory below an input may hold a
 ///   `:`; a path given by name may not (see [`refuse_unreadable_paths`]);
+/// - a file whose name is not UTF-8: Hadoop's file system, which Spark
+///   reads with too, leaves it out without a word;
 /// - a second path to a file (a symbolic or hard link, the same file named
 ///   twice), or a symbolic link back into a directory being read: the local
 ///   runner reads the file once and skips the loop, Hadoop and Spark read
@@ -1189,19 +1180,18 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             f.display
         );
     }
-    // Hadoop's local file system names files by Java strings: a name that
-    // is not UTF-8 (a Latin-1 `café.txt` from a Windows share) is listed
-    // with U+FFFD in it, which names no file, and left out, with exit 0.
-    if hadoop
-        && let Some(f) = files.iter().find(|f| match &f.source {
-            InputSource::Path(p) | InputSource::Stream(p) => p.to_str().is_none(),
-            InputSource::Stdin => false,
-        })
-    {
+    // Hadoop's local file system, which Spark reads files with too, names
+    // files by Java strings: a name that is not UTF-8 (a Latin-1 `café.txt`
+    // from a Windows share) is listed with U+FFFD in it, which names no
+    // file, and left out, with exit 0 (on both).
+    if let Some(f) = files.iter().find(|f| match &f.source {
+        InputSource::Path(p) | InputSource::Stream(p) => p.to_str().is_none(),
+        InputSource::Stdin => false,
+    }) {
         anyhow::bail!(
-            "{}: its name is not UTF-8 (its bytes shown as %XX), and Hadoop would leave this file \
-             out without a word; rename it to UTF-8 (for example with `convmv -f latin1 -t utf8 \
-             --notest`), or run locally (drop -r)",
+            "{}: its name is not UTF-8 (its bytes shown as %XX), and Hadoop and Spark would leave \
+             this file out without a word; rename it to UTF-8 (for example with `convmv -f latin1 \
+             -t utf8 --notest`), or run locally (drop -r)",
             f.display
         );
     }
@@ -1341,6 +1331,32 @@ fn codec_name(c: Compression) -> &'static str {
         Compression::Parquet => "Parquet",
         Compression::None => "plain text",
     }
+}
+
+/// Prints the `part-*` files of `dir`, a local copy of a cluster run's
+/// results (`-r spark` and `-r hadoop` without `--output`), on stdout as the
+/// local runner prints its own: merged in key order when the last step has
+/// a reducer (`reduced`: each part is sorted by key), else one part after
+/// another, in part order.
+fn print_parts(dir: &Path, reduced: bool) -> anyhow::Result<()> {
+    use anyhow::Context as _;
+    use std::io::Write as _;
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("listing {}", dir.display()))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+        .map(|e| e.path())
+        .collect();
+    parts.sort();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    if reduced {
+        mr_core::output::stdout::merge_parts(&parts, &mut out)?;
+    } else {
+        mr_core::output::stdout::concat_parts(&parts, &mut out)?;
+    }
+    out.flush().map_err(mr_core::Error::Stdout)?;
+    Ok(())
 }
 
 /// A name for a run on a cluster (its intermediate and staging

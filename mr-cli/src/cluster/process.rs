@@ -71,6 +71,116 @@ fn with_utf8_locale_in(cmd: &mut Command, var: impl Fn(&str) -> Option<String>) 
     cmd
 }
 
+/// Hadoop's own counter groups that it prints first in a job's `Counters:`
+/// block, in that order (its framework groups, sorted by their classes:
+/// `FileSystemCounter`, `JobCounter`, `TaskCounter`), by display name. A
+/// task's group of the same name is another group, printed after them
+/// (probe: a task's `reporter:counter:Job Counters,x,1` and
+/// `reporter:counter:Map-Reduce Framework,Map input records,5` each came
+/// as a group of their own, after Hadoop's).
+pub const HADOOP_FRAMEWORK_GROUPS: [&str; 3] = [
+    "File System Counters",
+    "Job Counters",
+    "Map-Reduce Framework",
+];
+
+/// Hadoop's other groups, which it prints among the tasks' groups, and the
+/// names of its counters in them: a task's counter of another name in a
+/// group of that name is the task's (a task's `Shuffle Errors` group is
+/// Hadoop's, one group for both).
+pub const HADOOP_OTHER_GROUPS: [(&str, &[&str]); 3] = [
+    (
+        "Shuffle Errors",
+        &[
+            "BAD_ID",
+            "CONNECTION",
+            "IO_ERROR",
+            "WRONG_LENGTH",
+            "WRONG_MAP",
+            "WRONG_REDUCE",
+        ],
+    ),
+    ("File Input Format Counters", &["Bytes Read"]),
+    ("File Output Format Counters", &["Bytes Written"]),
+];
+
+/// The counters of a Hadoop job's final `Counters:` block: Hadoop's own
+/// apart from the tasks' (the job's groups and mr's), which may have the
+/// same group names as Hadoop's (a job's `Job Counters`).
+#[derive(Debug, Clone)]
+pub struct JobCounters {
+    /// Hadoop's own counters, by their groups' and names' display names
+    /// (spaces around them trimmed: `Job Counters `).
+    pub hadoop: Counters,
+    /// The tasks' counters, by the names the tasks gave them.
+    pub tasks: Counters,
+    /// The framework groups read so far (indexes in
+    /// [`HADOOP_FRAMEWORK_GROUPS`]); `None` once another group was read.
+    framework: Option<Vec<usize>>,
+}
+
+/// The group of the counter lines being read in a `Counters:` block.
+#[derive(Debug, Default, Clone)]
+struct BlockGroup {
+    /// Its heading, as printed.
+    heading: String,
+    /// Whether it is one of Hadoop's framework groups.
+    framework: bool,
+}
+
+impl JobCounters {
+    /// The group whose counters follow the heading `heading` (the line
+    /// without its tab).
+    fn group(&mut self, heading: &str) -> BlockGroup {
+        let name = heading.trim();
+        let framework = match (
+            &mut self.framework,
+            HADOOP_FRAMEWORK_GROUPS.iter().position(|g| *g == name),
+        ) {
+            // Hadoop's are printed first, each once, in their order: a
+            // group of a framework group's name after them is a task's.
+            (Some(seen), Some(i)) if seen.last().is_none_or(|&last| last < i) => {
+                seen.push(i);
+                true
+            }
+            _ => {
+                self.framework = None;
+                false
+            }
+        };
+        BlockGroup {
+            heading: heading.to_string(),
+            framework,
+        }
+    }
+
+    /// Adds the counter line `name=v` of `group`.
+    fn add(&mut self, group: &BlockGroup, name: &str, v: i64) {
+        let (g, n) = (group.heading.trim(), name.trim());
+        let hadoops = group.framework
+            || HADOOP_OTHER_GROUPS
+                .iter()
+                .any(|(og, names)| *og == g && names.contains(&n));
+        if hadoops {
+            self.hadoop.add(g, n, v);
+        } else {
+            // As the task named them: Hadoop prints them as it was given
+            // them (Streaming trims the reporter line's ends only).
+            self.tasks.add(&group.heading, name, v);
+        }
+    }
+}
+
+impl Default for JobCounters {
+    fn default() -> JobCounters {
+        JobCounters {
+            hadoop: Counters::default(),
+            tasks: Counters::default(),
+            framework: Some(Vec::new()),
+        }
+    }
+}
+
 /// What to do with the lines of a drained stream besides keeping its tail.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Echo {
@@ -101,8 +211,8 @@ pub struct Drained {
     /// The Hadoop job id (`job_1700000000000_0042`), from `Running job:`.
     pub job_id: Option<String>,
     /// The counters Hadoop printed for the whole job (its `mapreduce.Job:
-    /// Counters: N` block), by the groups' display names.
-    pub job_counters: Option<Counters>,
+    /// Counters: N` block), Hadoop's own apart from the tasks'.
+    pub job_counters: Option<JobCounters>,
     /// The first Java exception that says a task could not read its input
     /// (see [`INPUT_FAILURES`]).
     pub input_failure: Option<InputFailure>,
@@ -110,7 +220,7 @@ pub struct Drained {
     /// (Hadoop's local job runner) or `Input split: ...` (Spark's).
     split: Option<String>,
     /// Reading the counters block: the group of the lines that follow.
-    counters_group: Option<String>,
+    counters_group: Option<BlockGroup>,
     /// The previous line was a task error line (continuations follow).
     in_task_error: bool,
 }
@@ -146,24 +256,24 @@ impl Drained {
     /// Hadoop's job client lines: the job id, the final counters block, the
     /// tasks' error lines. True when the line was a counters line.
     fn hadoop_line(&mut self, line: &str) -> bool {
-        if let Some(group) = &self.counters_group {
+        if let (Some(group), Some(c)) = (&self.counters_group, self.job_counters.as_mut()) {
             if let Some(rest) = line.strip_prefix("\t\t") {
                 if let Some((name, value)) = rest.rsplit_once('=')
-                    && let (Ok(v), Some(c)) = (value.trim().parse(), self.job_counters.as_mut())
+                    && let Ok(v) = value.trim().parse()
                 {
-                    c.add(group, name.trim(), v);
+                    c.add(group, name, v);
                 }
                 return true;
             }
-            if let Some(g) = line.strip_prefix('\t') {
-                self.counters_group = Some(g.trim().to_string());
+            if let Some(heading) = line.strip_prefix('\t') {
+                self.counters_group = Some(c.group(heading));
                 return true;
             }
             self.counters_group = None;
         }
         if line.contains("mapreduce.Job: Counters: ") {
-            self.job_counters = Some(Counters::default());
-            self.counters_group = Some(String::new());
+            self.job_counters = Some(JobCounters::default());
+            self.counters_group = Some(BlockGroup::default());
             return true;
         }
         if self.job_id.is_none()
@@ -755,11 +865,17 @@ mod tests {
             .finish();
         assert_eq!(d.job_id.as_deref(), Some("job_1700000000000_0042"));
         let c = d.job_counters.clone().unwrap();
-        assert_eq!(c.get("Map-Reduce Framework", "Map input records"), 6230);
-        assert_eq!(c.get("File Input Format Counters", "Bytes Read"), 4000266);
-        assert_eq!(c.get("mr", "step 0: reduce groups"), 600);
         assert_eq!(
-            c.get("mr", "map input records"),
+            c.hadoop.get("Map-Reduce Framework", "Map input records"),
+            6230
+        );
+        assert_eq!(
+            c.hadoop.get("File Input Format Counters", "Bytes Read"),
+            4000266
+        );
+        assert_eq!(c.tasks.get("mr", "step 0: reduce groups"), 600);
+        assert_eq!(
+            c.tasks.get("mr", "map input records"),
             0,
             "a task's counters are not the job's"
         );
@@ -770,6 +886,67 @@ mod tests {
         let at = |s: &str| msg.find(s).unwrap_or_else(|| panic!("{s:?} not in {msg}"));
         assert!(at("mr: error: bad record at f.jsonl, byte 1007") < at("INFO chatter 499"));
         at("yarn logs -applicationId application_1700000000000_0042");
+    }
+
+    /// A task's counters in groups named as Hadoop's own (`Job Counters`,
+    /// `Map-Reduce Framework`, `File System Counters`, `Shuffle Errors`)
+    /// are the task's, and Hadoop's own stay Hadoop's. The block is the one
+    /// Hadoop Streaming 3.5's LocalJobRunner printed for a mapper that
+    /// reported such counters (a YARN job adds Hadoop's `Job Counters `
+    /// after `File System Counters`). Before, every group of a name of
+    /// Hadoop's was dropped from the run's counters.
+    #[test]
+    fn tasks_counters_in_groups_named_as_hadoops_are_the_tasks() {
+        let block = "INFO mapreduce.Job: Counters: 34\n\
+             \tFile System Counters\n\t\tFILE: Number of bytes read=242766\n\
+             \tJob Counters \n\t\tLaunched map tasks=2\n\t\tLaunched reduce tasks=1\n\
+             \tMap-Reduce Framework\n\t\tMap input records=2\n\t\tShuffled Maps =1\n\
+             \tFile System Counters\n\t\ty=2\n\
+             \tJob Counters\n\t\tx=1\n\t\tLaunched map tasks=4\n\
+             \tJob Counters \n\t\tz=3\n\
+             \tMap-Reduce Framework\n\t\tMap input records=5\n\
+             \tShuffle Errors\n\t\tBAD_ID=0\n\t\tIO_ERROR=1\n\t\tmine=6\n\
+             \tmr\n\t\tstep 0: reduce groups=600\n\
+             \tFile Input Format Counters \n\t\tBytes Read=6\n\
+             \tFile Input Format Counters\n\t\tlines=7\n\
+             \tFile Output Format Counters \n\t\tBytes Written=20\n\
+             INFO streaming.StreamJob: Output directory: out1\n";
+        let d = Drain::start(
+            std::io::Cursor::new(block.as_bytes().to_vec()),
+            Echo::default(),
+        )
+        .unwrap()
+        .finish();
+        let c = d.job_counters.unwrap();
+        let all = |c: &Counters| {
+            c.iter()
+                .map(|(g, n, v)| format!("{g}|{n}|{v}"))
+                .collect::<Vec<_>>()
+        };
+        let mut tasks = all(&c.tasks);
+        tasks.sort();
+        assert_eq!(
+            tasks,
+            [
+                "File Input Format Counters|lines|7",
+                "File System Counters|y|2",
+                "Job Counters |z|3",
+                "Job Counters|Launched map tasks|4",
+                "Job Counters|x|1",
+                "Map-Reduce Framework|Map input records|5",
+                "Shuffle Errors|mine|6",
+                "mr|step 0: reduce groups|600",
+            ]
+        );
+        assert_eq!(c.hadoop.get("Job Counters", "Launched map tasks"), 2);
+        assert_eq!(c.hadoop.get("Map-Reduce Framework", "Map input records"), 2);
+        assert_eq!(c.hadoop.get("Map-Reduce Framework", "Shuffled Maps"), 1);
+        assert_eq!(c.hadoop.get("Shuffle Errors", "IO_ERROR"), 1);
+        assert_eq!(c.hadoop.get("File Input Format Counters", "Bytes Read"), 6);
+        assert_eq!(
+            c.hadoop.get("File Output Format Counters", "Bytes Written"),
+            20
+        );
     }
 
     #[cfg(unix)]

@@ -27,11 +27,9 @@ use super::process::{Echo, Stopped, run_stoppable};
 use super::{JobPlan, absolute, has_scheme, shell_quote};
 use crate::args::RunArgs;
 use anyhow::{Context as _, Result};
-use mr_core::output::stdout::{concat_parts, merge_parts};
 use mr_core::{Counters, JobReport};
 use serde_json::json;
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -309,7 +307,9 @@ fn command(
     conf: &[(String, String)],
 ) -> Command {
     let spark_conf = conf.iter().filter(|(k, _)| k.starts_with("spark."));
-    match launcher {
+    // Both start a JVM, which reads its arguments and file names by the
+    // locale: as `hadoop`'s, a UTF-8 one when ours is not.
+    let mut c = match launcher {
         Launcher::SparkSubmit(bin) => {
             let mut c = Command::new(bin);
             c.args(["--master", master]);
@@ -338,7 +338,9 @@ fn command(
             }
             c
         }
-    }
+    };
+    super::process::with_utf8_locale(&mut c);
+    c
 }
 
 fn java_available() -> bool {
@@ -481,19 +483,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         }
     }
     if args.output.is_none() && !args.no_output {
-        let mut parts: Vec<PathBuf> = std::fs::read_dir(&local_output)
-            .with_context(|| format!("listing {}", local_output.display()))?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .collect();
-        parts.sort();
-        let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
-        if plan.steps.last().is_some_and(|s| s.reducer) {
-            merge_parts(&parts, &mut out)?;
-        } else {
-            concat_parts(&parts, &mut out)?;
-        }
-        out.flush().map_err(mr_core::Error::Stdout)?;
+        super::print_parts(&local_output, plan.steps.last().is_some_and(|s| s.reducer))?;
     }
     let output = args.output.as_ref().map(|o| o.display().to_string());
     let report = super::report(
@@ -559,6 +549,7 @@ fn read_counters(plan: &JobPlan, path: &Path) -> Result<Counters> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::io::Write as _;
 
     /// The driver's copy of the rule of what a job writes in its output
     /// (Python, inside Spark) answers as mr's own does, on names of every
