@@ -113,8 +113,36 @@ impl Write for StopWriter<'_> {
 
 /// Writes the lines of sorted parts to `out`, merged by key (the bytes before
 /// the first tab). Lines of one part keep their order.
+/// A part named as compressed whose first bytes agree is decoded first, as
+/// [`concat_parts`] reads it.
 pub fn merge_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
-    merge_sorted_lines(parts, 1, &mut StopWriter(out)).map_err(|e| match e {
+    // A compressed part (a cluster's `mapreduce.output.fileoutputformat.
+    // compress`, as concat_parts reads it) is merged from a decoded copy in
+    // a temp dir of its own, removed when this returns.
+    let mut decoded: Option<tempfile::TempDir> = None;
+    let mut plain = Vec::with_capacity(parts.len());
+    for p in parts {
+        let mut f = File::open(p).map_err(|e| Error::io("opening", p, e))?;
+        let Some(c) = compressed_part(&mut f, p)? else {
+            plain.push(p.clone());
+            continue;
+        };
+        let dir = match &mut decoded {
+            Some(d) => d,
+            None => decoded.insert(
+                tempfile::Builder::new()
+                    .prefix(".mr-decoded-")
+                    .tempdir()
+                    .map_err(|e| Error::io("creating a temp dir to decode", p, e))?,
+            ),
+        };
+        let copy = dir.path().join(plain.len().to_string());
+        let mut w = File::create(&copy).map_err(|e| Error::io("creating", &copy, e))?;
+        std::io::copy(&mut decoded_part(p, &f, c)?, &mut w)
+            .map_err(|e| Error::io("decoding", p, e))?;
+        plain.push(copy);
+    }
+    merge_sorted_lines(&plain, 1, &mut StopWriter(out)).map_err(|e| match e {
         _ if crate::cancel::requested() => Error::Interrupted,
         MergeError::Read { path, source } => Error::io("reading", path, source),
         MergeError::Write(e) => Error::Stdout(e),
@@ -248,5 +276,26 @@ mod tests {
         let mut out = Vec::new();
         concat_parts(&[gz, zst, raw, named], &mut out).unwrap();
         assert_eq!(out, b"\"a\"\t1\n\"b\"\t2\n\x1f\x8b raw\nplain\n");
+    }
+
+    /// Sorted parts, some compressed, are merged by key from their decoded
+    /// lines (they were merged as raw bytes).
+    #[test]
+    fn compressed_sorted_parts_are_merged_decoded() {
+        let dir = tempfile::tempdir().unwrap();
+        let gz = dir.path().join("part-00000.gz");
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(b"\"a\"\t1\n\"c\"\t3\n").unwrap();
+        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let plain = dir.path().join("part-00001");
+        std::fs::write(&plain, b"\"b\"\t2\n\"d\"\t4\n").unwrap();
+        let zst = dir.path().join("part-00002.zst");
+        std::fs::write(&zst, zstd::encode_all(&b"\"bb\"\t5\n"[..], 3).unwrap()).unwrap();
+        let mut out = Vec::new();
+        merge_parts(&[gz, plain, zst], &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "\"a\"\t1\n\"b\"\t2\n\"bb\"\t5\n\"c\"\t3\n\"d\"\t4\n"
+        );
     }
 }
