@@ -1832,3 +1832,73 @@ fn hadoop_without_output_prints_what_the_local_runner_prints() {
         assert!(tmp.is_empty(), "{job}: {tmp:?}");
     }
 }
+
+/// Without `--output`, where the results come to is checked before any job
+/// runs (probe /tmp/probe-new, repros 01-03): a `--tmp-dir` Hadoop cannot
+/// read back (a glob character, a `:`) or a `$TMPDIR` that cannot hold the
+/// results fails at once, every step run for nothing before; a relative or
+/// empty `$TMPDIR` still brings the results here (a relative one made
+/// `file://mr-ID-output/output`, its first component read as a host: the
+/// results went to `/output`).
+#[test]
+fn hadoop_without_output_checks_where_the_results_go_before_the_job() {
+    let Some(home) =
+        hadoop_home("hadoop_without_output_checks_where_the_results_go_before_the_job")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write(
+        "in.jsonl",
+        "{\"page_url\": \"a\"}\n{\"page_url\": \"b\"}\n{\"page_url\": \"a\"}\n",
+    );
+    let run = |tmpdir: &str, tmp_dir: &str| {
+        fs::create_dir_all(w.path(tmp_dir)).unwrap();
+        let args: Vec<String> = [
+            "run",
+            "url_views",
+            "-i",
+            "in.jsonl",
+            "-r",
+            "hadoop",
+            "-D",
+            &format!("hadoop.tmp.dir={}", w.path("_hadoop").display()),
+            "--tmp-dir",
+            &w.path(tmp_dir).display().to_string(),
+        ]
+        .map(String::from)
+        .to_vec();
+        mr_cluster(
+            &w,
+            home,
+            &args.iter().map(String::as_str).collect::<Vec<_>>(),
+        )
+        .env("TMPDIR", tmpdir)
+        .env("HADOOP_OPTS", "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC")
+        .output()
+        .unwrap()
+    };
+    for (tmpdir, tmp_dir, why) in [
+        ("_tmp", "t[x]", "glob character"),
+        ("_tmp", "t:c", "glob character"),
+        ("/nonexistent-tmpdir", "steps", "set TMPDIR"),
+    ] {
+        let o = run(tmpdir, tmp_dir);
+        assert!(!o.status.success(), "{tmp_dir}: {}", stderr(&o));
+        assert!(stderr(&o).contains(why), "{tmp_dir}: {}", stderr(&o));
+        assert!(!stderr(&o).contains("Running job"), "{}", stderr(&o));
+        assert_eq!(
+            fs::read_dir(w.path(tmp_dir)).unwrap().count(),
+            0,
+            "{tmp_dir}"
+        );
+    }
+    fs::create_dir_all(w.path("rel")).unwrap();
+    for tmpdir in ["rel", ""] {
+        let o = run(tmpdir, "steps");
+        assert!(o.status.success(), "TMPDIR={tmpdir:?}: {}", stderr(&o));
+        assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n", "TMPDIR={tmpdir:?}");
+        assert_eq!(fs::read_dir(w.path("steps")).unwrap().count(), 0);
+        assert_eq!(fs::read_dir(w.path("rel")).unwrap().count(), 0);
+    }
+}

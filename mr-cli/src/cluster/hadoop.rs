@@ -307,6 +307,8 @@ impl FetchCommand {
 /// ```
 pub fn file_uri(path: &Path) -> String {
     use std::os::unix::ffi::OsStrExt as _;
+    // A relative path's first component would read as a host.
+    let path = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut s = String::from("file://");
     for &b in path.as_os_str().as_bytes() {
         if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
@@ -603,7 +605,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let tmp_dir = (n > 1 || whole || o.to_stdout).then(|| run_tmp_dir(&o.tmp_base, &o.run_id));
     let manifest = tmp_dir.as_ref().filter(|_| whole).map(|t| {
         let path = format!("{t}/manifest");
-        let local = std::env::temp_dir().join(format!("mr-{}-manifest", o.run_id));
+        let local = local_temp_dir().join(format!("mr-{}-manifest", o.run_id));
         let mut list = vec!["-ls", "-R"];
         list.extend(o.inputs.iter().map(String::as_str));
         ManifestCommands {
@@ -720,7 +722,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         steps,
         tmp_dir,
         fetch: o.to_stdout.then(|| {
-            let local = std::env::temp_dir().join(format!("mr-{}-output", o.run_id));
+            let local = local_temp_dir().join(format!("mr-{}-output", o.run_id));
             let dest = file_uri(&local.join(FETCHED_NAME));
             FetchCommand {
                 copy: fs_command(o, &["-copyToLocal", out, &dest]),
@@ -728,6 +730,18 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             }
         }),
     }
+}
+
+/// This machine's temp dir, absolute: `$TMPDIR` (against the working
+/// directory when relative), or `/tmp` when it is unset or empty. A
+/// relative one made `file://mr-ID-output/output`, whose first component
+/// Hadoop reads as a host: the results were copied to `/output`.
+fn local_temp_dir() -> PathBuf {
+    let t = std::env::temp_dir();
+    if t.as_os_str().is_empty() {
+        return PathBuf::from("/tmp");
+    }
+    std::path::absolute(&t).unwrap_or(t)
 }
 
 /// The intermediate directory of run `run_id` under `tmp_base`.
@@ -916,6 +930,12 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
     if let (Some(t), Some(output)) = (&args.tmp_dir, &args.output) {
         check_tmp_not_in_output(&t.display().to_string(), &output.display().to_string())?;
     }
+    let multi = plan.steps.len() > 1 || plan.steps.first().is_some_and(|s| s.whole_files);
+    if let Some(t) = &args.tmp_dir
+        && (multi || args.output.is_none())
+    {
+        check_tmp_read_back(&t.display().to_string())?;
+    }
     let tmp_base = args.tmp_dir.as_ref().map_or_else(
         || "/tmp".to_string(),
         |t| not_an_option(&t.display().to_string()),
@@ -961,6 +981,43 @@ pub fn check_tmp_not_in_output(tmp: &str, out: &str) -> anyhow::Result<()> {
         anyhow::bail!(
             "--tmp-dir {tmp} is inside the output directory {out}: the run's intermediate \
              files would be in its output; give a --tmp-dir outside it"
+        );
+    }
+    Ok(())
+}
+
+/// Refuses a `--tmp-dir` that Hadoop could write in but not read back: a
+/// character of its globs (`*?[]{}\`: a later step's `-input`, and the
+/// copy of the results of a run without `--output`, are read as globs) or
+/// a `:` in its path (Hadoop refuses one in a path's name). Such a run
+/// wrote every step, then failed, its results left in the directory.
+///
+/// ```
+/// use mr_cli::cluster::hadoop::check_tmp_read_back;
+/// assert!(check_tmp_read_back("/tmp/a b").is_ok());
+/// assert!(check_tmp_read_back("hdfs://nn:8020/tmp").is_ok());
+/// assert!(check_tmp_read_back("/tmp/t[x]").is_err());
+/// assert!(check_tmp_read_back("/tmp/t{a,b}").is_err());
+/// assert!(check_tmp_read_back("/tmp/t:c").is_err());
+/// assert!(check_tmp_read_back("file:///tmp/t\\b").is_err());
+/// ```
+pub fn check_tmp_read_back(tmp: &str) -> anyhow::Result<()> {
+    // The path after `scheme:` and `//authority` (where `:` is a port's).
+    let path = match mr_core::input::listing::uri_scheme(tmp) {
+        Some(scheme) => {
+            let rest = &tmp[scheme.len() + 1..];
+            match rest.strip_prefix("//") {
+                Some(auth) => auth.find('/').map_or("", |i| &auth[i..]),
+                None => rest,
+            }
+        }
+        None => tmp,
+    };
+    if let Some(c) = path.chars().find(|c| "*?[]{}\\:".contains(*c)) {
+        anyhow::bail!(
+            "--tmp-dir {tmp} holds {c:?}, which Hadoop reads as a glob character or refuses in \
+             a path: the run's intermediate files could not be read back; give a --tmp-dir \
+             without any of * ? [ ] {{ }} \\ :"
         );
     }
     Ok(())
@@ -1137,6 +1194,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             .into());
         }
     }
+    // Without --output, the local directory the results are copied into,
+    // made now (removed when `fetched` drops, and by a forced exit).
+    let fetched = match &cmds.fetch {
+        Some(f) if !args.no_output => Some(fetch_dir(f)?),
+        _ => None,
+    };
     if let Some(m) = &cmds.manifest {
         let files = write_manifest(m, &o)?;
         if !args.quiet {
@@ -1195,13 +1258,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         }
     }
     let r = &cmds.replace;
-    // Without --output: the results, copied here before the intermediate
-    // directory that holds them is removed (the local copy is removed
-    // when `fetched` drops, and by a forced exit).
-    let mut fetched = None;
+    // Without --output: the results, copied into `fetched` before the
+    // intermediate directory that holds them is removed.
     result = match result {
         Ok(()) if o.to_stdout => match &cmds.fetch {
-            Some(f) if !args.no_output => fetch_output(f).map(|c| fetched = Some(c)),
+            Some(f) if fetched.is_some() => fetch_output(f),
             _ => Ok(()),
         },
         // Held off from a second signal's forced exit until it ends: OUT
@@ -1322,17 +1383,30 @@ impl Drop for MadeDir {
 /// Copies the output of a run without `--output` into a local directory
 /// that this run makes (never one that was there: `create_dir` fails on
 /// it), for its parts to be printed.
-fn fetch_output(f: &FetchCommand) -> anyhow::Result<MadeDir> {
+/// Made before anything is submitted: a `$TMPDIR` that cannot hold it
+/// (missing, read-only) fails the run before the job runs, not after.
+fn fetch_dir(f: &FetchCommand) -> anyhow::Result<MadeDir> {
     use anyhow::Context as _;
-    std::fs::create_dir(&f.local).with_context(|| format!("creating {}", f.local.display()))?;
+    std::fs::create_dir(&f.local).with_context(|| {
+        format!(
+            "creating {} for the results (no --output: they are printed; set TMPDIR to a \
+             writable directory, or give --output)",
+            f.local.display()
+        )
+    })?;
     let guard = mr_core::cancel::remove_on_forced_exit(&f.local);
-    let made = MadeDir(f.local.clone(), Some(guard));
+    Ok(MadeDir(f.local.clone(), Some(guard)))
+}
+
+/// Copies the output of a run without `--output` into the directory
+/// [`fetch_dir`] made.
+fn fetch_output(f: &FetchCommand) -> anyhow::Result<()> {
     run_drained(
         &mut f.copy.to_command(),
         "copying the results here",
         Echo::default(),
     )?;
-    Ok(made)
+    Ok(())
 }
 
 /// How long an interrupted cluster run may take to stop its job and remove
