@@ -1472,3 +1472,45 @@ fn the_output_is_on_disk_before_it_is_put_in_place() {
         read_parts(&w.path("out"))
     );
 }
+
+/// The report of another output of the same name (`a/out`'s, kept by the
+/// user in `b/out`) is the user's file: `--overwrite` of `b/out` keeps the
+/// output, and the file (probe /tmp/probe-new, repro 10: it was removed
+/// with `b/out`, the reports being told apart by the output's last name).
+#[test]
+fn a_report_of_another_output_of_the_same_name_keeps_the_output() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let run = |out: &str, extra: &[&str]| {
+        let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", out];
+        args.extend_from_slice(extra);
+        w.mr(&args)
+    };
+    ok(run("b/out", &[]));
+    // Each report as a/out's run wrote it, copied into b/out.
+    ok(run("a/out", &["--report", "a/out/run.html"]));
+    fs::copy(w.path("a/out/run.html"), w.path("b/out/run.html")).unwrap();
+    ok(run(
+        "a/out",
+        &["--overwrite", "--report", "a/out/_report.json"],
+    ));
+    fs::copy(w.path("a/out/_report.json"), w.path("b/out/_report.json")).unwrap();
+    let o = run("b/out", &["--overwrite"]);
+    assert!(!o.status.success(), "{}", stderr(&o));
+    assert_eq!(
+        names(&w.path("b/out")),
+        [
+            "_SUCCESS",
+            "_report.json",
+            "part-00000",
+            "part-00001",
+            "run.html"
+        ]
+    );
+    // a/out's own reports still let a/out be replaced.
+    ok(run("a/out", &["--overwrite"]));
+    assert_eq!(
+        names(&w.path("a/out")),
+        ["_SUCCESS", "part-00000", "part-00001"]
+    );
+}

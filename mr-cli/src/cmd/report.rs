@@ -397,9 +397,12 @@ mod tests {
     /// keys written here and the keys it looks for agree.
     #[test]
     fn a_finished_runs_report_is_recognised_in_its_output() {
+        let top = tempfile::tempdir().unwrap();
+        let out = top.path().join("out");
+        std::fs::create_dir(&out).unwrap();
         let report = JobReport {
             counters: Default::default(),
-            output_dir: Some("data/out".into()),
+            output_dir: Some(out.clone()),
             skipped_records: 0,
             bad_record_files: Vec::new(),
             elapsed: Duration::from_millis(5),
@@ -420,17 +423,16 @@ mod tests {
         if let Value::Object(m) = &mut doc {
             m.insert("runner".into(), "local".into());
         }
-        let dir = tempfile::tempdir().unwrap();
-        write(&dir.path().join("_report.json"), &doc).unwrap();
+        write(&out.join("_report.json"), &doc).unwrap();
         assert!(mr_core::output::commit::is_report_of(
-            dir.path(),
+            &out,
             "_report.json",
             "out"
         ));
         // The page too, under either extension; not as another output's.
         for name in ["run.html", "run.HTM"] {
-            write(&dir.path().join(name), &doc).unwrap();
-            let of = |out| mr_core::output::commit::is_report_of(dir.path(), name, out);
+            write(&out.join(name), &doc).unwrap();
+            let of = |o| mr_core::output::commit::is_report_of(&out, name, o);
             assert!(of("out") && !of("other"), "{name}");
         }
         // A failed run's report (never written in the output) is not one.
@@ -439,22 +441,22 @@ mod tests {
             elapsed: Duration::ZERO,
         };
         write(
-            &dir.path().join("failed.json"),
+            &out.join("failed.json"),
             &document("word_count", None, &failed),
         )
         .unwrap();
         assert!(!mr_core::output::commit::is_report_of(
-            dir.path(),
+            &out,
             "failed.json",
             "out"
         ));
         let mut failed = document("word_count", None, &failed);
         if let Value::Object(m) = &mut failed {
-            m.insert("output_dir".into(), "data/out".into());
+            m.insert("output_dir".into(), out.display().to_string().into());
         }
-        write(&dir.path().join("failed.html"), &failed).unwrap();
+        write(&out.join("failed.html"), &failed).unwrap();
         assert!(!mr_core::output::commit::is_report_of(
-            dir.path(),
+            &out,
             "failed.html",
             "out"
         ));

@@ -827,29 +827,37 @@ const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
 ///
 /// ```
 /// use mr_core::output::commit::{html_report_mark, is_report_of};
-/// let d = tempfile::tempdir().unwrap();
+/// let top = tempfile::tempdir().unwrap();
+/// let d = top.path().join("out"); // the output, as `-o TOP/out` named it
+/// std::fs::create_dir(&d).unwrap();
 /// let report = r#"{"bad_record_files": [], "counters": {}, "elapsed_secs": 0.1,
-///   "job": "word_count", "ok": true, "output_dir": "data/out", "partitions": [],
+///   "job": "word_count", "ok": true, "output_dir": "OUT", "partitions": [],
 ///   "phases": [], "settings": {}, "skipped_records": 0, "spills_per_step": [0],
-///   "tasks": [], "totals": {}, "runner": "local"}"#;
-/// std::fs::write(d.path().join("_report.json"), report).unwrap();
-/// assert!(is_report_of(d.path(), "_report.json", "out"));
-/// assert!(!is_report_of(d.path(), "_report.json", "other"));
-/// std::fs::write(d.path().join("_report.txt"), report).unwrap();
-/// assert!(!is_report_of(d.path(), "_report.txt", "out"));
+///   "tasks": [], "totals": {}, "runner": "local"}"#
+///     .replace("OUT", &d.display().to_string());
+/// std::fs::write(d.join("_report.json"), &report).unwrap();
+/// assert!(is_report_of(&d, "_report.json", "out"));
+/// assert!(!is_report_of(&d, "_report.json", "other"));
+/// std::fs::write(d.join("_report.txt"), &report).unwrap();
+/// assert!(!is_report_of(&d, "_report.txt", "out"));
 /// let mine = report.replace(r#""tasks": [],"#, r#""tasks": [], "my notes": "keep","#);
-/// std::fs::write(d.path().join("notes.json"), mine).unwrap();
-/// assert!(!is_report_of(d.path(), "notes.json", "out"));
+/// std::fs::write(d.join("notes.json"), mine).unwrap();
+/// assert!(!is_report_of(&d, "notes.json", "out"));
+/// // The report of another output of the same name (`elsewhere/out`),
+/// // kept here by the user, is the user's.
+/// let elsewhere = report.replace(&top.path().display().to_string(), "/elsewhere");
+/// std::fs::write(d.join("a.json"), elsewhere).unwrap();
+/// assert!(!is_report_of(&d, "a.json", "out"));
 ///
 /// let page = "<html><body>word_count finished</body></html>\n";
-/// let html = format!("{}{page}", html_report_mark("data/out", page.as_bytes()));
-/// std::fs::write(d.path().join("run.html"), &html).unwrap();
-/// assert!(is_report_of(d.path(), "run.html", "out"));
-/// assert!(!is_report_of(d.path(), "run.html", "other"));
-/// std::fs::write(d.path().join("notes.html"), html.replace("finished", "my notes")).unwrap();
-/// assert!(!is_report_of(d.path(), "notes.html", "out"));
-/// std::fs::write(d.path().join("mine.html"), page).unwrap();
-/// assert!(!is_report_of(d.path(), "mine.html", "out"));
+/// let html = format!("{}{page}", html_report_mark(&d.display().to_string(), page.as_bytes()));
+/// std::fs::write(d.join("run.html"), &html).unwrap();
+/// assert!(is_report_of(&d, "run.html", "out"));
+/// assert!(!is_report_of(&d, "run.html", "other"));
+/// std::fs::write(d.join("notes.html"), html.replace("finished", "my notes")).unwrap();
+/// assert!(!is_report_of(&d, "notes.html", "out"));
+/// std::fs::write(d.join("mine.html"), page).unwrap();
+/// assert!(!is_report_of(&d, "mine.html", "out"));
 /// ```
 pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
     let Some(ext) = name
@@ -865,7 +873,7 @@ pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
     let Some(bytes) = read_small_file(&dir.join(name), REPORT_MAX_BYTES) else {
         return false;
     };
-    let names_output = |o: &str| Path::new(o).file_name().is_some_and(|n| n == output);
+    let names_output = |o: &str| names_this_output(o, dir, output);
     if ext != "json" {
         return html_report_output(&bytes).is_some_and(|o| names_output(&o));
     }
@@ -884,6 +892,31 @@ pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
             .get("output_dir")
             .and_then(serde_json::Value::as_str)
             .is_some_and(names_output)
+}
+
+/// Whether `recorded`, the `output_dir` a report names (as `-o` was given,
+/// relative to where that run started), is the output `output` whose
+/// directory is now `dir`: the same name, in the same directory (`dir`'s
+/// parent, where an output moved aside on its way out stays). Told by
+/// the parents' canonical paths: a report of `a/out` kept in `b/out` is a
+/// user's file, not `b/out`'s report; a relative `recorded` that does not
+/// resolve from here is not taken for this output's (the output is kept).
+fn names_this_output(recorded: &str, dir: &Path, output: &str) -> bool {
+    let recorded = Path::new(recorded);
+    if recorded.file_name().is_none_or(|n| n != output) {
+        return false;
+    }
+    let parent = |p: &Path| match p.parent() {
+        Some(q) if !q.as_os_str().is_empty() => q.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    match (
+        fs::canonicalize(parent(recorded)),
+        fs::canonicalize(parent(dir)),
+    ) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    }
 }
 
 /// The bytes of the regular file at `path`, read without following a
