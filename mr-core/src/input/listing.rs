@@ -480,6 +480,56 @@ pub fn as_hadoop_reads(pattern: &str) -> String {
     out
 }
 
+/// The files whose names are not UTF-8 that `pattern`'s last name matches,
+/// in the directories the rest of it names or matches: the `glob` crate
+/// compares names as text and never matches one, so `logs/*.txt` left a
+/// Latin-1 `caf\xe9.txt` out (exit 0) while `logs/` read it. Each is matched
+/// by its lossy text (a byte that is not UTF-8 is U+FFFD, which `?` and `*`
+/// match); one under a directory whose own name is not UTF-8 is still not
+/// found.
+///
+/// ```
+/// # #[cfg(unix)] {
+/// use std::os::unix::ffi::OsStrExt;
+/// let d = tempfile::tempdir().unwrap();
+/// let latin1 = d.path().join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt"));
+/// std::fs::write(&latin1, "x\n").unwrap();
+/// std::fs::write(d.path().join("ok.txt"), "y\n").unwrap();
+/// let files = mr_core::input::listing::list_inputs(&[format!("{}/*.txt", d.path().display())]).unwrap();
+/// assert_eq!(files.len(), 2);
+/// # }
+/// ```
+fn not_utf8_matches(pattern: &str) -> Vec<PathBuf> {
+    let (dir, last) = match pattern.rsplit_once('/') {
+        Some(("", last)) => ("/", last),
+        Some((dir, last)) => (dir, last),
+        None => ("", pattern),
+    };
+    let Ok(last) = glob::Pattern::new(last) else {
+        return Vec::new();
+    };
+    let dirs: Vec<PathBuf> = if is_glob(dir) {
+        glob::glob(dir).map_or_else(|_| Vec::new(), |g| g.flatten().collect())
+    } else {
+        vec![PathBuf::from(dir)]
+    };
+    let mut out = Vec::new();
+    for d in dirs {
+        let listed = if d.as_os_str().is_empty() {
+            fs::read_dir(".")
+        } else {
+            fs::read_dir(&d)
+        };
+        for e in listed.into_iter().flatten().flatten() {
+            let name = e.file_name();
+            if name.to_str().is_none() && last.matches(&name.to_string_lossy()) {
+                out.push(d.join(&name));
+            }
+        }
+    }
+    out
+}
+
 /// Hadoop's hidden names: `_SUCCESS`, `_logs`, `.crc` files, `.git`; the
 /// name's bytes, so that one that is not UTF-8 is no exception. A path
 /// ending in `.` or `..` (what a glob `.*` matches) is skipped too.
@@ -718,7 +768,17 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 let pattern = as_hadoop_reads(&pattern);
                 let found = glob::glob(&pattern)
                     .map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?;
+                let at = paths.len();
                 paths.extend(found.map(|p| (pattern.clone(), p)));
+                let odd = not_utf8_matches(&pattern);
+                if !odd.is_empty() {
+                    paths.extend(odd.into_iter().map(|p| (pattern.clone(), Ok(p))));
+                    // In the glob's own order (by name), among the others.
+                    paths[at..].sort_by(|a, b| match (&a.1, &b.1) {
+                        (Ok(x), Ok(y)) => x.cmp(y),
+                        _ => std::cmp::Ordering::Equal,
+                    });
+                }
             }
             let mut matched = false;
             for (pattern, p) in paths {
@@ -1760,6 +1820,51 @@ mod tests {
         assert_eq!(list_inputs(&[both]).unwrap().len(), 2);
         let one = format!("{}/{{a,c}}.*", d.path().display());
         assert_eq!(list_inputs(&[one]).unwrap().len(), 1);
+    }
+
+    /// A file whose name is not UTF-8 is matched as its lossy text, hidden
+    /// ones still skipped (probe /tmp/probe-new, repro 07: `*.txt` left a
+    /// Latin-1 name out, exit 0).
+    #[cfg(unix)]
+    #[test]
+    fn globs_match_names_that_are_not_utf8() {
+        use std::os::unix::ffi::OsStrExt;
+        let d = tempfile::tempdir().unwrap();
+        let name = |b: &[u8]| d.path().join(std::ffi::OsStr::from_bytes(b));
+        for n in [
+            &b"caf\xe9.txt"[..],
+            b"_hidd\xe9n.txt",
+            b"ok.txt",
+            b"other\xe9.log",
+        ] {
+            fs::write(name(n), "1\n").unwrap();
+        }
+        fs::create_dir(d.path().join("sub")).unwrap();
+        fs::write(
+            d.path()
+                .join("sub")
+                .join(std::ffi::OsStr::from_bytes(b"n\xe9.txt")),
+            "1\n",
+        )
+        .unwrap();
+        let listed = |pat: &str| -> Vec<PathBuf> {
+            let files = list_inputs(&[format!("{}/{pat}", d.path().display())]).unwrap();
+            files
+                .iter()
+                .map(|f| match &f.source {
+                    InputSource::Path(p) => p.strip_prefix(d.path()).unwrap().to_path_buf(),
+                    _ => unreachable!(),
+                })
+                .collect()
+        };
+        let os = |b: &[u8]| PathBuf::from(std::ffi::OsStr::from_bytes(b));
+        assert_eq!(listed("*.txt"), [os(b"caf\xe9.txt"), os(b"ok.txt")]);
+        assert_eq!(listed("caf?.txt"), [os(b"caf\xe9.txt")]);
+        assert_eq!(listed("*/*.txt"), [os(b"sub/n\xe9.txt")]);
+        assert_eq!(
+            listed("{ok,other*}.*"),
+            [os(b"ok.txt"), os(b"other\xe9.log")]
+        );
     }
 
     /// `outs/*/part-*` over a directory of outputs reads no hidden one: a
