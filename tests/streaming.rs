@@ -1661,8 +1661,13 @@ fn spark_submit_is_given_a_utf8_locale_when_ours_is_not() {
     let o = ok(w.mr_env(&args, &[("LC_ALL", "C")]));
     // The command's line (after the line about the driver).
     assert!(stdout(&o).contains("\nLC_ALL=C.UTF-8 "), "{}", stdout(&o));
-    let o = ok(w.mr_env(&args, &[("LC_ALL", "de_DE.UTF-8")]));
+    // An installed UTF-8 locale is kept (C.UTF-8 is glibc's own).
+    let o = ok(w.mr_env(&args, &[("LC_ALL", "C.UTF-8")]));
     assert!(!stdout(&o).contains("LC_ALL="), "{}", stdout(&o));
+    // One named UTF-8 that is not installed gives ASCII names to the JVM
+    // (probe /tmp/probe-new, repro 06): replaced.
+    let o = ok(w.mr_env(&args, &[("LC_ALL", "xx_XX.UTF-8")]));
+    assert!(stdout(&o).contains("\nLC_ALL=C.UTF-8 "), "{}", stdout(&o));
 }
 
 /// Hadoop cuts counter names to 64 characters and adds up those that agree

@@ -58,17 +58,45 @@ pub fn locale_is_utf8(var: impl Fn(&str) -> Option<String>) -> bool {
 }
 
 /// Gives `cmd` (a JVM's launcher) a UTF-8 locale ([`UTF8_LOCALE`]) when
-/// this process's is not one; leaves a UTF-8 locale as it is.
+/// this process's is not one, or is named so but not installed; leaves a
+/// working UTF-8 locale as it is.
 pub fn with_utf8_locale(cmd: &mut Command) -> &mut Command {
-    with_utf8_locale_in(cmd, |k| std::env::var(k).ok())
+    with_utf8_locale_in(cmd, |k| std::env::var(k).ok(), locale_is_installed)
 }
 
-/// [`with_utf8_locale`] in the environment `var` gives (for tests).
-fn with_utf8_locale_in(cmd: &mut Command, var: impl Fn(&str) -> Option<String>) -> &mut Command {
-    if !locale_is_utf8(var) {
+/// [`with_utf8_locale`] in the environment `var` gives, `installed` telling
+/// whether the locale it names is there (for tests).
+fn with_utf8_locale_in(
+    cmd: &mut Command,
+    var: impl Fn(&str) -> Option<String>,
+    installed: impl Fn() -> bool,
+) -> &mut Command {
+    if !locale_is_utf8(var) || !installed() {
         cmd.env("LC_ALL", UTF8_LOCALE);
     }
     cmd
+}
+
+/// Whether this process's locale, named UTF-8, is installed: glibc falls
+/// back to C (ASCII) for one it does not have (`LANG=en_US.UTF-8` in a
+/// container with only `C.UTF-8`), and the JVM then read every non-ASCII
+/// file name as `?` and left those files out, exit 0 (probe
+/// /tmp/probe-new, repro 06). Asked of `locale charmap`; where it cannot be
+/// run, the name is trusted.
+fn locale_is_installed() -> bool {
+    match Command::new("locale")
+        .arg("charmap")
+        .stdin(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .output()
+    {
+        Ok(o) if o.status.success() => {
+            let charmap = String::from_utf8_lossy(&o.stdout);
+            let charmap = charmap.trim().to_ascii_lowercase();
+            charmap == "utf-8" || charmap == "utf8"
+        }
+        _ => true,
+    }
 }
 
 /// Hadoop's own counter groups that it prints first in a job's `Counters:`
@@ -730,15 +758,26 @@ mod tests {
                 .find(|(k, _)| *k == "LC_ALL")
                 .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
         };
+        let yes = || true;
         let mut c = Command::new("hadoop");
-        with_utf8_locale_in(&mut c, |_| None);
+        with_utf8_locale_in(&mut c, |_| None, yes);
         assert_eq!(lc_all(&c).as_deref(), Some(UTF8_LOCALE));
         let mut c = Command::new("hadoop");
-        with_utf8_locale_in(&mut c, |k| (k == "LC_ALL").then(|| "POSIX".to_string()));
+        with_utf8_locale_in(
+            &mut c,
+            |k| (k == "LC_ALL").then(|| "POSIX".to_string()),
+            yes,
+        );
         assert_eq!(lc_all(&c).as_deref(), Some(UTF8_LOCALE));
+        let de = |k: &str| (k == "LANG").then(|| "de_DE.UTF-8".to_string());
         let mut c = Command::new("hadoop");
-        with_utf8_locale_in(&mut c, |k| (k == "LANG").then(|| "de_DE.UTF-8".to_string()));
+        with_utf8_locale_in(&mut c, de, yes);
         assert_eq!(lc_all(&c), None);
+        // Named UTF-8 but not installed (glibc falls back to ASCII): given one
+        // (probe /tmp/probe-new, repro 06).
+        let mut c = Command::new("hadoop");
+        with_utf8_locale_in(&mut c, de, || false);
+        assert_eq!(lc_all(&c).as_deref(), Some(UTF8_LOCALE));
     }
 
     /// A forced exit's kill reaches the whole group (a job client and the
