@@ -419,9 +419,10 @@ pub fn mrjob_tmp_dir(key: &str, runner: &str, switches: bool) -> Option<Result<(
     Some(match (key, on_hadoop) {
         ("local_tmp_dir", false) | ("hadoop_tmp_dir", true) => Ok(()),
         ("local_tmp_dir", true) => Err(format!(
-            "mr's Hadoop runner keeps nothing big on this machine (its few small files go to \
-             $TMPDIR), and its {tmp} is the directory on the cluster's filesystem (mrjob's \
-             {hadoop}): remove {local}, or set TMPDIR"
+            "mr's Hadoop runner has no local temp dir of its own (its small files, and the copy \
+             of the results it prints without --output, go to $TMPDIR), and its {tmp} is the \
+             directory on the cluster's filesystem (mrjob's {hadoop}): remove {local}, or set \
+             TMPDIR"
         )),
         ("hadoop_tmp_dir", false) => Err(format!(
             "it is for -r hadoop (the directory on the cluster's filesystem between steps): \

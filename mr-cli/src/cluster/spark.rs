@@ -353,8 +353,19 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let (shipped, _links) = super::with_plain_paths(plan, args.dry_run)?;
     let plan = &shipped;
     let launcher = find_launcher(args.spark_submit.as_deref())?;
-    let conf = plan.extras.jobconf.clone();
+    let mut conf = plan.extras.jobconf.clone();
     let tmp_root = args.tmp_dir.clone().unwrap_or_else(std::env::temp_dir);
+    // A local master's shuffle and spill files (Spark's blockmgr-*, under
+    // /tmp unless spark.local.dir says otherwise) go under --tmp-dir, as the
+    // local runner's spills do: a small /tmp was filled all the same (probe
+    // /tmp/probe-new, repro 13). A cluster's executors keep their own dirs.
+    if let Some(t) = &args.tmp_dir
+        && args.spark_master.starts_with("local")
+        && !conf.iter().any(|(k, _)| k == "spark.local.dir")
+    {
+        let dir = std::path::absolute(t).unwrap_or_else(|_| t.clone());
+        conf.push(("spark.local.dir".into(), dir.display().to_string()));
+    }
     std::fs::create_dir_all(&tmp_root)
         .with_context(|| format!("creating {}", tmp_root.display()))?;
     let work = tempfile::Builder::new()
