@@ -774,9 +774,13 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 if !odd.is_empty() {
                     paths.extend(odd.into_iter().map(|p| (pattern.clone(), Ok(p))));
                     // In the glob's own order (by name), among the others.
+                    // (A total order, errors last: `sort_by` may panic on
+                    // one that is not.)
                     paths[at..].sort_by(|a, b| match (&a.1, &b.1) {
                         (Ok(x), Ok(y)) => x.cmp(y),
-                        _ => std::cmp::Ordering::Equal,
+                        (Ok(_), Err(_)) => std::cmp::Ordering::Less,
+                        (Err(_), Ok(_)) => std::cmp::Ordering::Greater,
+                        (Err(_), Err(_)) => std::cmp::Ordering::Equal,
                     });
                 }
             }
