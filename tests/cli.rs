@@ -305,23 +305,11 @@ fn temp_files_are_removed_on_error_too() {
     assert_eq!(fs::read_dir(w.path("scratch")).unwrap().count(), 0);
 }
 
-/// `| head -1`: exit 0, no error said, and a report that agrees (it said
-/// the run failed: a scheduler reading it marked a good run failed).
-#[test]
-fn broken_pipe_is_not_an_error() {
-    let w = Workdir::new();
-    let text: String = (0..200_000).map(|i| format!("w{i}\n")).collect();
-    w.write("in.txt", text);
+/// `mr ARGS | head -n1` in `w`: head printed one line; mr's exit status
+/// and stderr.
+fn into_head(w: &Workdir, args: &[&str]) -> (std::process::ExitStatus, String) {
     let mut mr = Command::new(env!("CARGO_BIN_EXE_mr"))
-        .args([
-            "run",
-            "word_count",
-            "-i",
-            "in.txt",
-            "-q",
-            "--report",
-            "r.json",
-        ])
+        .args(args)
         .current_dir(w.dir.path())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -334,7 +322,28 @@ fn broken_pipe_is_not_an_error() {
         .unwrap();
     assert_eq!(String::from_utf8_lossy(&head.stdout).lines().count(), 1);
     let err = child_stderr(&mut mr);
-    let status = mr.wait().unwrap();
+    (mr.wait().unwrap(), err)
+}
+
+/// `| head -1`: exit 0, no error said, and a report that agrees (it said
+/// the run failed: a scheduler reading it marked a good run failed).
+#[test]
+fn broken_pipe_is_not_an_error() {
+    let w = Workdir::new();
+    let text: String = (0..200_000).map(|i| format!("w{i}\n")).collect();
+    w.write("in.txt", text);
+    let (status, err) = into_head(
+        &w,
+        &[
+            "run",
+            "word_count",
+            "-i",
+            "in.txt",
+            "-q",
+            "--report",
+            "r.json",
+        ],
+    );
     assert!(status.success(), "{status}: {err}");
     assert!(!err.contains("error"), "{err}");
     let report: serde_json::Value =
@@ -358,18 +367,7 @@ fn broken_pipe_is_not_an_error() {
 fn results_to_a_closed_stdout_are_refused() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
-    let sh = |redirect: &str, args: &[&str]| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("exec \"$0\" \"$@\" {redirect}"))
-            .arg(env!("CARGO_BIN_EXE_mr"))
-            .args(args)
-            .current_dir(w.dir.path())
-            .env("MR_CONF", "")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let sh = |redirect: &str, args: &[&str]| redirected(&w, redirect, args);
     let run = ["run", "word_count", "-q", "-i", "in.txt"];
     for extra in [
         &[][..],
@@ -392,6 +390,21 @@ fn results_to_a_closed_stdout_are_refused() {
     ok(sh("1<>/dev/null", &run));
 }
 
+/// `mr ARGS REDIRECT` in `w` through `sh` (`>&-` closes stdout before mr
+/// starts), without a config file.
+fn redirected(w: &Workdir, redirect: &str, args: &[&str]) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("exec \"$0\" \"$@\" {redirect}"))
+        .arg(env!("CARGO_BIN_EXE_mr"))
+        .args(args)
+        .current_dir(w.dir.path())
+        .env("MR_CONF", "")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap()
+}
+
 /// `mr jobs`, `mr completions`, `mr man` and a run's `--report /dev/stdout`
 /// (or `-`, or a link to /dev/stdout) to a stdout closed when mr started
 /// printed into Rust's /dev/null and exited 0: refused now, as `mr run`'s
@@ -403,18 +416,7 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
     let w = Workdir::new();
     w.write("in.txt", "a b\n");
     std::os::unix::fs::symlink("/dev/stdout", w.path("latest.json")).unwrap();
-    let sh = |redirect: &str, args: &[&str]| {
-        Command::new("sh")
-            .arg("-c")
-            .arg(format!("exec \"$0\" \"$@\" {redirect}"))
-            .arg(env!("CARGO_BIN_EXE_mr"))
-            .args(args)
-            .current_dir(w.dir.path())
-            .env("MR_CONF", "")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    };
+    let sh = |redirect: &str, args: &[&str]| redirected(&w, redirect, args);
     let run = ["run", "word_count", "-q", "-i", "in.txt", "-o", "out"];
     let with_report = |r: &'static str| [&run[..], &["--report", r]].concat();
     let refused: Vec<Vec<&str>> = vec![
@@ -453,21 +455,7 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
     }
     // `| head -1`: the reader has what it wanted.
     for args in [&["jobs"][..], &["man"]] {
-        let mut mr = Command::new(env!("CARGO_BIN_EXE_mr"))
-            .args(args)
-            .current_dir(w.dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let head = Command::new("head")
-            .arg("-n1")
-            .stdin(mr.stdout.take().unwrap())
-            .output()
-            .unwrap();
-        assert_eq!(String::from_utf8_lossy(&head.stdout).lines().count(), 1);
-        let err = child_stderr(&mut mr);
-        let status = mr.wait().unwrap();
+        let (status, err) = into_head(&w, args);
         assert!(status.success(), "{args:?}: {status}: {err}");
         assert_eq!(err, "", "{args:?}");
     }
@@ -1099,8 +1087,7 @@ fn an_earlier_output_inside_the_input_is_said() {
 fn no_input_and_stdin_dev_null_is_a_usage_error() {
     let w = Workdir::new();
     let o = w.mr(&["run", "word_count", "-o", "out"]);
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(stderr(&o).contains("stdin is a device"), "{}", stderr(&o));
+    refused_saying(&o, "stdin is a device");
     assert!(!w.path("out").exists());
     ok(w.mr(&["run", "word_count", "-q", "-i", "-", "-o", "out"]));
     assert!(w.path("out/_SUCCESS").exists());

@@ -1065,21 +1065,36 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     ]));
     let of_l = fs::read_to_string(w.path("L/run.json")).unwrap();
     fs::remove_file(w.path("K/run.json")).unwrap();
-    for (name, text) in [
-        (
-            "notes.json",
-            "{\"job\": \"word_count\", \"ok\": true}\n".to_string(),
-        ),
-        (
-            "run.json",
-            report.replacen('{', "{\"reviewed\": \"yes\",", 1),
-        ),
-        ("run.txt", report.clone()),
-        ("l.json", of_l),
-    ] {
+    each_keeps_k(
+        &w,
+        [
+            (
+                "notes.json",
+                "{\"job\": \"word_count\", \"ok\": true}\n".to_string(),
+            ),
+            (
+                "run.json",
+                report.replacen('{', "{\"reviewed\": \"yes\",", 1),
+            ),
+            ("run.txt", report.clone()),
+            ("l.json", of_l),
+        ],
+        || run(&["--overwrite"]),
+    );
+}
+
+/// Each of `files` (name, text), put alone in the finished output `K`,
+/// keeps it: `overwrite` (a `--overwrite` run into `K`) fails naming it,
+/// and nothing in `K` changes.
+fn each_keeps_k<const N: usize>(
+    w: &Workdir,
+    files: [(&str, String); N],
+    overwrite: impl Fn() -> std::process::Output,
+) {
+    for (name, text) in files {
         w.write(&format!("K/{name}"), &text);
         let before = snapshot(&w.path("K"));
-        let o = run(&["--overwrite"]);
+        let o = overwrite();
         let e = stderr(&o);
         assert_eq!(o.status.code(), Some(1), "{name}: {e}");
         assert!(
@@ -1125,27 +1140,19 @@ fn an_html_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     ok(run("L", &["--report", "L/run.html"]));
     let of_l = fs::read_to_string(w.path("L/run.html")).unwrap();
     fs::remove_file(w.path("K/run.html")).unwrap();
-    for (name, text) in [
-        (
-            "notes.html",
-            "<!doctype html>\n<html><body>my notes on K</body></html>\n".to_string(),
-        ),
-        ("run.html", page.replacen("<h1>", "<h1>reviewed: ", 1)),
-        ("run.txt", page.clone()),
-        ("l.html", of_l),
-    ] {
-        w.write(&format!("K/{name}"), &text);
-        let before = snapshot(&w.path("K"));
-        let o = run("K", &["--overwrite"]);
-        let e = stderr(&o);
-        assert_eq!(o.status.code(), Some(1), "{name}: {e}");
-        assert!(
-            e.contains("it holds files a job does not write") && e.contains(name),
-            "{name}: {e}"
-        );
-        assert_eq!(snapshot(&w.path("K")), before, "{name}: files changed");
-        fs::remove_file(w.path(&format!("K/{name}"))).unwrap();
-    }
+    each_keeps_k(
+        &w,
+        [
+            (
+                "notes.html",
+                "<!doctype html>\n<html><body>my notes on K</body></html>\n".to_string(),
+            ),
+            ("run.html", page.replacen("<h1>", "<h1>reviewed: ", 1)),
+            ("run.txt", page.clone()),
+            ("l.html", of_l),
+        ],
+        || run("K", &["--overwrite"]),
+    );
     // A FIFO named like a report: not opened for reading (which would
     // wait for a writer), and it keeps the output.
     let fifo = w.path("K/run.html");

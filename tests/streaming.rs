@@ -1412,11 +1412,23 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
 /// A dry run of `job` on `runner` (`hadoop` or `spark`) over `input`, to
 /// output `o`: it needs neither Hadoop nor Spark installed.
 fn cluster_dry_run(w: &Workdir, job: &str, runner: &str, input: &str) -> std::process::Output {
+    cluster_dry_run_with(w, job, runner, input, &[], &[])
+}
+
+/// [`cluster_dry_run`] with `extra` arguments, in the environment `env`.
+fn cluster_dry_run_with(
+    w: &Workdir,
+    job: &str,
+    runner: &str,
+    input: &str,
+    extra: &[&str],
+    env: &[(&str, &str)],
+) -> std::process::Output {
     let tool = match runner {
         "spark" => ["--spark-submit", "/x/spark-submit"],
         _ => ["--hadoop-streaming-jar", "/x.jar"],
     };
-    w.mr(&[
+    let args = [
         "run",
         job,
         "-r",
@@ -1428,7 +1440,8 @@ fn cluster_dry_run(w: &Workdir, job: &str, runner: &str, input: &str) -> std::pr
         "o",
         tool[0],
         tool[1],
-    ])
+    ];
+    w.mr_env(&[&args[..], extra].concat(), env)
 }
 
 /// A glob whose directory part matches hidden directories (`hid/*/x.txt`
@@ -1656,17 +1669,25 @@ fn a_file_name_that_is_not_utf8_is_refused_on_hadoop_and_spark() {
 fn spark_submit_is_given_a_utf8_locale_when_ours_is_not() {
     let w = Workdir::new();
     w.write("é ü/a.txt", "école\n");
-    let args = ["run", "word_count", "-r", "spark", "--dry-run", "-i", "é ü"];
-    let args = [&args[..], &["--spark-submit", "/x/spark-submit"]].concat();
-    let o = ok(w.mr_env(&args, &[("LC_ALL", "C")]));
+    let run = |locale| {
+        ok(cluster_dry_run_with(
+            &w,
+            "word_count",
+            "spark",
+            "é ü",
+            &[],
+            &[("LC_ALL", locale)],
+        ))
+    };
+    let o = run("C");
     // The command's line (after the line about the driver).
     assert!(stdout(&o).contains("\nLC_ALL=C.UTF-8 "), "{}", stdout(&o));
     // An installed UTF-8 locale is kept (C.UTF-8 is glibc's own).
-    let o = ok(w.mr_env(&args, &[("LC_ALL", "C.UTF-8")]));
+    let o = run("C.UTF-8");
     assert!(!stdout(&o).contains("LC_ALL="), "{}", stdout(&o));
     // One named UTF-8 that is not installed gives ASCII names to the JVM
     // (probe /tmp/probe-new, repro 06): replaced.
-    let o = ok(w.mr_env(&args, &[("LC_ALL", "xx_XX.UTF-8")]));
+    let o = run("xx_XX.UTF-8");
     assert!(stdout(&o).contains("\nLC_ALL=C.UTF-8 "), "{}", stdout(&o));
 }
 
@@ -1715,9 +1736,14 @@ fn spark_shuffle_files_go_under_tmp_dir_with_a_local_master() {
     let w = Workdir::new();
     w.write("in/a.txt", "a b\n");
     let run = |extra: &[&str]| {
-        let args = ["run", "word_count", "-r", "spark", "--dry-run", "-i", "in"];
-        let args = [&args[..], &["--spark-submit", "/x/spark-submit"], extra].concat();
-        stdout(&ok(w.mr(&args)))
+        stdout(&ok(cluster_dry_run_with(
+            &w,
+            "word_count",
+            "spark",
+            "in",
+            extra,
+            &[],
+        )))
     };
     let scratch = w.path("scratch").display().to_string();
     let dir = format!("spark.local.dir={scratch}");

@@ -131,6 +131,14 @@ pub fn failed_saying(o: &Output, says: &str, out: &Path) {
     assert!(!out.exists(), "{} was written", out.display());
 }
 
+/// The command was refused as a usage error (exit 2), its stderr saying
+/// `says`.
+#[track_caller]
+pub fn refused_saying(o: &Output, says: &str) {
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(o));
+    assert!(stderr(o).contains(says), "{}", stderr(o));
+}
+
 /// The names of an output directory's `part-*` files, sorted.
 pub fn part_names(dir: &Path) -> Vec<String> {
     let mut names: Vec<_> = fs::read_dir(dir)

@@ -499,7 +499,7 @@ impl StepRun<'_> {
                 self.map_task(split, MapOut::File(&part))
             })?;
             counters.merge(&c);
-            return Ok((counters, part_files(out_dir)?));
+            return Ok((counters, mr_core::output::stdout::part_files(out_dir)?));
         }
         let map_out = self.dir.join("map-output");
         let c = run_tasks(self.em.threads, splits, |split| {
@@ -521,7 +521,7 @@ impl StepRun<'_> {
             self.reduce_task(p, &inputs, &out_dir.join(format!("part-{p:05}")))
         })?;
         counters.merge(&c);
-        Ok((counters, part_files(out_dir)?))
+        Ok((counters, mr_core::output::stdout::part_files(out_dir)?))
     }
 
     fn map_task(&self, split: &Split, out: MapOut<'_>) -> Result<Counters> {
@@ -918,18 +918,6 @@ fn feed_split(split: &Split, limit: LineLimit, stdin: Option<ChildStdin>) -> Res
         w.flush()
     };
     fed(write()).with_context(|| format!("reading {}", split.file.display))
-}
-
-/// The `part-*` files of a directory, in name order.
-fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
-    let mut parts: Vec<PathBuf> = fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
-        .map(|e| e.path())
-        .collect();
-    parts.sort();
-    Ok(parts)
 }
 
 /// The binary the tasks run: the one this run started with, as Hadoop

@@ -514,13 +514,7 @@ fn is_found_line(line: &str) -> bool {
 /// more spaces, then the path (which may hold spaces); `None` for any
 /// other line.
 fn ls_entry_path(line: &str) -> Option<&str> {
-    let mut fields = Vec::with_capacity(7);
-    let mut rest = line;
-    for _ in 0..7 {
-        let end = rest.find(' ')?;
-        fields.push(&rest[..end]);
-        rest = rest[end..].trim_start_matches(' ');
-    }
+    let (fields, rest) = ls_fields(line)?;
     let digits = |f: &str, n: usize| f.len() == n && f.bytes().all(|b| b.is_ascii_digit());
     let perms = fields[0].as_bytes();
     let shaped = perms.len() >= 10
@@ -530,18 +524,26 @@ fn ls_entry_path(line: &str) -> Option<&str> {
         && fields[4].bytes().all(|b| b.is_ascii_digit())
         && matches!(fields[5].split('-').collect::<Vec<_>>()[..], [y, m, d] if digits(y, 4) && digits(m, 2) && digits(d, 2))
         && matches!(fields[6].split(':').collect::<Vec<_>>()[..], [h, m] if digits(h, 2) && digits(m, 2));
-    (shaped && !rest.is_empty()).then_some(rest)
+    shaped.then_some(rest)
 }
 
 /// The path of one `hadoop fs -ls` entry line: seven fields, each followed
 /// by one or more spaces, then the path (which may hold spaces).
 fn ls_path(line: &str) -> Option<&str> {
+    ls_fields(line).map(|(_, path)| path)
+}
+
+/// The seven fields of a `hadoop fs -ls` entry line and the rest of it
+/// (the path), when it has them.
+fn ls_fields(line: &str) -> Option<([&str; 7], &str)> {
+    let mut fields = [""; 7];
     let mut rest = line;
-    for _ in 0..7 {
+    for f in &mut fields {
         let end = rest.find(' ')?;
+        *f = &rest[..end];
         rest = rest[end..].trim_start_matches(' ');
     }
-    (!rest.is_empty()).then_some(rest)
+    (!rest.is_empty()).then_some((fields, rest))
 }
 
 /// What `hadoop fs -ls DIR` says DIR holds that no job writes (see

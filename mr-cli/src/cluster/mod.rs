@@ -1339,15 +1339,8 @@ fn codec_name(c: Compression) -> &'static str {
 /// a reducer (`reduced`: each part is sorted by key), else one part after
 /// another, in part order.
 fn print_parts(dir: &Path, reduced: bool) -> anyhow::Result<()> {
-    use anyhow::Context as _;
     use std::io::Write as _;
-    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok())
-        .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
-        .map(|e| e.path())
-        .collect();
-    parts.sort();
+    let parts = mr_core::output::stdout::part_files(dir)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
     if reduced {

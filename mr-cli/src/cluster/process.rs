@@ -84,6 +84,13 @@ fn with_utf8_locale_in(
 /// /tmp/probe-new, repro 06). Asked of `locale charmap`; where it cannot be
 /// run, the name is trusted.
 fn locale_is_installed() -> bool {
+    // Asked once: every hadoop or spark command of a run is given it.
+    static INSTALLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *INSTALLED.get_or_init(ask_locale_charmap)
+}
+
+/// `locale charmap`'s answer for [`locale_is_installed`].
+fn ask_locale_charmap() -> bool {
     match Command::new("locale")
         .arg("charmap")
         .stdin(std::process::Stdio::null())

@@ -389,15 +389,7 @@ fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
 
 /// `--cat-output`: the part files of the output directory, in order, on stdout.
 pub(crate) fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
-    let mut parts: Vec<_> = std::fs::read_dir(dir)
-        .with_context(|| format!("listing {}", dir.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .is_some_and(|n| n.to_string_lossy().starts_with("part-"))
-        })
-        .collect();
-    parts.sort();
+    let parts = mr_core::output::stdout::part_files(dir)?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let printed = mr_core::output::stdout::concat_parts(&parts, &mut out)

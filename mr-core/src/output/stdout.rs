@@ -11,6 +11,29 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
+/// The `part-*` files of the directory `dir` (an output, or a copy of a
+/// cluster's), in name order: what [`concat_parts`] and [`merge_parts`]
+/// print.
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// for n in ["part-00001", "_SUCCESS", "part-00000.gz"] {
+///     std::fs::write(d.path().join(n), "").unwrap();
+/// }
+/// let parts = mr_core::output::stdout::part_files(d.path()).unwrap();
+/// assert_eq!(parts, [d.path().join("part-00000.gz"), d.path().join("part-00001")]);
+/// ```
+pub fn part_files(dir: &Path) -> Result<Vec<PathBuf>> {
+    let mut parts: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("listing", dir, e))?
+        .filter_map(|e| e.ok())
+        .filter(|e| e.file_name().to_string_lossy().starts_with("part-"))
+        .map(|e| e.path())
+        .collect();
+    parts.sort();
+    Ok(parts)
+}
+
 /// Writes the parts to `out`, concatenated in order. A part named as
 /// compressed (`part-00000.gz`, `part-r-00000.deflate`: Spark's and Hadoop's
 /// under `mapreduce.output.fileoutputformat.compress=true`) whose first
