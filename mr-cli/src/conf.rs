@@ -29,7 +29,9 @@
 //! win, later includes win over earlier ones; a file including itself is
 //! refused). A file reached twice (named by two `-c`, or included by two
 //! files) is read once, at its last place, as mrjob reads it. Anything else (`[runner.local]`, `[runners.locl]`) is an
-//! error naming the file and the key. An empty file, or a file without a
+//! error naming the file and the key, but for the sections of mrjob's cloud runners
+//! (`[runners.emr]`, `[runners.dataproc]`), left unread as mrjob leaves every section but its
+//! runner's, so that one file serves both. An empty file, or a file without a
 //! section for the runner, gives nothing. `-r` chooses the runner (and so
 //! the section); `runner` in a section is refused.
 //!
@@ -309,7 +311,10 @@ fn load(
     };
     let names = runner_names();
     for name in runners.keys() {
-        if !names.contains(name) {
+        // mrjob's cloud runners: a config shared with mrjob (or converted
+        // from its mrjob.conf) keeps their sections, as mrjob reads only
+        // the section of the runner it runs; no mr run reads them.
+        if !names.contains(name) && !MRJOB_CLOUD_RUNNERS.contains(&name.as_str()) {
             let known: Vec<&str> = names.iter().map(String::as_str).collect();
             let hint = match crate::closest(name, &known) {
                 Some(k) => format!(" (did you mean runners.{k}?)"),
@@ -439,6 +444,11 @@ pub fn mrjob_tmp_dir(key: &str, runner: &str, switches: bool) -> Option<Result<(
         _ => return None,
     })
 }
+
+/// The runners of mrjob that mr has not (`-r emr`, `-r dataproc`): their
+/// sections in a config file are left unread, as mrjob leaves every
+/// section but its runner's (docs/from-mrjob.md).
+const MRJOB_CLOUD_RUNNERS: [&str; 2] = ["emr", "dataproc"];
 
 /// Why a common key of mrjob.conf (mrjob 0.7.4) that mr takes no value
 /// for has no meaning in mr (docs/from-mrjob.md), said instead of "not an
@@ -914,6 +924,22 @@ mod tests {
             Ok(vec![])
         );
         assert_eq!(args_of("[runners.hadoop]\njobs = 4\n", "local"), Ok(vec![]));
+    }
+
+    #[test]
+    fn mrjob_cloud_runner_sections_are_left_unread() {
+        // A config shared with mrjob: its EMR and Dataproc sections, with
+        // keys mr has not, do not stop a local run.
+        let conf = "[runners.emr]\nregion = \"us-west-2\"\ninstance_type = \"m5.xlarge\"\n\
+                    [runners.dataproc]\nzone = \"a\"\n[runners.local]\njobs = 3\n";
+        assert_eq!(
+            args_of(conf, "local"),
+            args_of("[runners.local]\njobs = 3\n", "local")
+        );
+        assert!(args_of(conf, "local").is_ok_and(|a| !a.is_empty()));
+        // A near name is still a typo of mr's own.
+        let e = args_of("[runners.emrr]\njobs = 1\n", "local").unwrap_err();
+        assert!(e.contains("unknown runner section runners.emrr"), "{e}");
     }
 
     #[test]
