@@ -410,7 +410,8 @@ fn redirected(w: &Workdir, redirect: &str, args: &[&str]) -> std::process::Outpu
 /// printed into Rust's /dev/null and exited 0: refused now, as `mr run`'s
 /// results are (exit 2, EBADF said). `| head -1` stays a quiet success, a
 /// /dev/null the caller opened is still written to, and a report to a
-/// file, or to /dev/stderr, still runs with stdout closed.
+/// file, or to /dev/stderr, still runs with stdout closed. So are `--help`
+/// and `--version`, and a report to a stderr closed when mr started.
 #[test]
 fn jobs_and_reports_to_a_closed_stdout_are_refused() {
     let w = Workdir::new();
@@ -423,6 +424,9 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
         vec!["jobs"],
         vec!["completions", "bash"],
         vec!["man"],
+        vec!["--help"],
+        vec!["--version"],
+        vec!["run", "--help"],
         with_report("/dev/stdout"),
         with_report("-"),
         with_report("/dev/fd/1"),
@@ -437,6 +441,13 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
             "{args:?}: {e}"
         );
         assert!(!w.path("out").exists(), "{args:?}: the run ran");
+    }
+    // A report to a stderr closed when mr started: refused too, though the
+    // message is lost with it (only the status tells).
+    for report in ["/dev/stderr", "/dev/fd/2"] {
+        let o = sh("2>&-", &with_report(report));
+        assert_eq!(o.status.code(), Some(2), "{report}");
+        assert!(!w.path("out").exists(), "{report}: the run ran");
     }
     // Not stdout: runs.
     ok(sh(">&-", &with_report("/dev/stderr")));

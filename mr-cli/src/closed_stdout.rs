@@ -20,18 +20,24 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Set by [`look`] before `main` when fd 1 was closed.
 static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+/// The same for fd 2.
+static STDERR_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
-/// Looks at fd 1 before Rust's runtime reopens it: EBADF is closed.
+/// Looks at fds 1 and 2 before Rust's runtime reopens them: EBADF is
+/// closed.
 #[cfg(target_os = "linux")]
 extern "C" fn look() {
+    use rustix::io::{Errno, fcntl_getfd};
     use std::os::fd::AsFd as _;
     // `Stdout::as_fd` is fd 1 itself: nothing of std's is set up by it.
-    let closed = rustix::io::fcntl_getfd(std::io::stdout().as_fd()) == Err(rustix::io::Errno::BADF);
+    let closed = fcntl_getfd(std::io::stdout().as_fd()) == Err(Errno::BADF);
     CLOSED_AT_START.store(closed, Ordering::Relaxed);
+    let closed = fcntl_getfd(std::io::stderr().as_fd()) == Err(Errno::BADF);
+    STDERR_CLOSED_AT_START.store(closed, Ordering::Relaxed);
 }
 
-/// The constructor's entry. Its only work is one `fcntl(1, F_GETFD)`
-/// through rustix and an atomic store: nothing that needs the runtime, the
+/// The constructor's entry. Its only work is two `fcntl(fd, F_GETFD)`
+/// through rustix and atomic stores: nothing that needs the runtime, the
 /// allocator or any other constructor.
 #[cfg(target_os = "linux")]
 #[used]
@@ -49,6 +55,14 @@ pub fn closed_at_start() -> bool {
     #[cfg(target_os = "linux")]
     std::hint::black_box(&LOOK);
     CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
+/// True when standard error was closed when the process started: what
+/// mr says there (its errors too) is lost, and only its exit status tells.
+pub fn stderr_closed_at_start() -> bool {
+    #[cfg(target_os = "linux")]
+    std::hint::black_box(&LOOK);
+    STDERR_CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
 /// A usage error (exit 2) when standard output was closed when mr started
@@ -80,9 +94,23 @@ pub fn refuse_if_closed(what: &str, to: &str, instead: &str) -> anyhow::Result<(
 /// assert!(!names_stdout(Path::new("run.json")));
 /// ```
 pub fn names_stdout(path: &std::path::Path) -> bool {
-    if path == std::path::Path::new("-") {
-        return true;
-    }
+    path == std::path::Path::new("-") || names_fd(path, 1)
+}
+
+/// Whether `path` names mr's file descriptor `fd` (`/dev/fd/FD`,
+/// `/proc/self/fd/FD`, `/dev/stderr` for 2, or a symlink to one of them),
+/// as [`names_stdout`] tells it for 1.
+///
+/// ```
+/// use mr_cli::closed_stdout::names_fd;
+/// use std::path::Path;
+/// assert!(names_fd(Path::new("/dev/stderr"), 2));
+/// assert!(names_fd(Path::new("/proc/self/fd/2"), 2));
+/// assert!(!names_fd(Path::new("/dev/stdout"), 2));
+/// assert!(!names_fd(Path::new("-"), 2));
+/// ```
+pub fn names_fd(path: &std::path::Path, fd: u32) -> bool {
+    let fd = fd.to_string();
     let fd_dir = std::path::PathBuf::from(format!("/proc/{}/fd", std::process::id()));
     let is_fd_dir = |dir: &std::path::Path| {
         std::fs::canonicalize(dir).is_ok_and(|d| {
@@ -95,7 +123,7 @@ pub fn names_stdout(path: &std::path::Path) -> bool {
     // As many links as the kernel follows (ELOOP past 40).
     for _ in 0..40 {
         let dir = mr_core::paths::dir_of(&at).to_path_buf();
-        if at.file_name().is_some_and(|n| n == "1") && is_fd_dir(&dir) {
+        if at.file_name().is_some_and(|n| *n == *fd) && is_fd_dir(&dir) {
             return true;
         }
         match std::fs::read_link(&at) {

@@ -289,7 +289,24 @@ pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
     let base = command(&registry, &info, &args);
     let cli = match parse_cli(&registry, base, args) {
         Ok(cli) => cli,
-        Err(ParseError::Clap(e)) => e.exit(),
+        Err(ParseError::Clap(e)) => {
+            // Help and the version go to stdout: lost, with exit 0, on one
+            // closed when mr started (`mr --help >&-`).
+            let what = match e.kind() {
+                clap::error::ErrorKind::DisplayHelp => Some(("mr prints its help", "help.txt")),
+                clap::error::ErrorKind::DisplayVersion => {
+                    Some(("mr prints its version", "version.txt"))
+                }
+                _ => None,
+            };
+            if let Some((what, to)) = what
+                && let Err(closed) = closed_stdout::refuse_if_closed(what, to, "")
+            {
+                mr_core::errln!("mr: error: {}", error_chain(&closed));
+                return ExitCode::from(2);
+            }
+            e.exit()
+        }
         Err(ParseError::Other(e)) => {
             mr_core::errln!("mr: error: {}", error_chain(&e));
             return ExitCode::from(2);

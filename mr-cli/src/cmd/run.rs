@@ -411,7 +411,7 @@ pub(crate) fn cat_output(dir: &std::path::Path) -> anyhow::Result<()> {
 /// with exit 0. A pipe its reader closes (`| head`) is no such case, and
 /// stays a success.
 fn refuse_closed_stdout(args: &RunArgs) -> anyhow::Result<()> {
-    use crate::closed_stdout::{names_stdout, refuse_if_closed};
+    use crate::closed_stdout::{names_fd, names_stdout, refuse_if_closed};
     let task = task_role(args).is_some();
     let prints =
         task || args.dry_run || (!args.no_output && (args.output.is_none() || args.cat_output));
@@ -437,6 +437,17 @@ fn refuse_closed_stdout(args: &RunArgs) -> anyhow::Result<()> {
             "run.json",
             ", or give --report a file (--report run.json)",
         )?;
+    }
+    // The same for a report to a closed stderr: only the exit status can
+    // say so there.
+    if let Some(report) = args.report.as_deref().filter(|r| names_fd(r, 2))
+        && crate::closed_stdout::stderr_closed_at_start()
+    {
+        crate::usage!(
+            "standard error is closed (closed when mr started, as with 2>&-), and this run \
+             writes its report there (--report {}), which would be lost: give --report a file",
+            mr_core::error::printable_path(report)
+        );
     }
     Ok(())
 }
