@@ -1769,7 +1769,8 @@ fn a_file_with_a_newline_in_its_name_is_read_on_hadoop() {
 /// --output"), as mrjob's Hadoop runner and `-r spark` take it: the last
 /// step writes under the run's intermediate directory (`--tmp-dir`), whose
 /// results are printed on stdout byte for byte as the local runner prints
-/// them (three reducers' parts merged in key order; a map-only step's one
+/// them (three reducers' parts merged in key order, also when their lines
+/// hold no key, as `json-value`'s do; a map-only step's one
 /// part as it is; a two-step job), and the directory is then removed, with
 /// the local copy the results were printed from. What was in `--tmp-dir`
 /// before is left as it was.
@@ -1793,7 +1794,19 @@ fn hadoop_without_output_prints_what_the_local_runner_prints() {
         .to_string();
     w.write("_hadoop_steps/keep/notes.txt", "mine\n");
     let runs: [(&str, &[&str]); 3] = [
-        ("word_count", &["-i", "in", "--partitions", "3"]),
+        // Lines without their key (json-value): merged by key all the
+        // same (they were merged by their text, the counts: probe 04).
+        (
+            "word_count",
+            &[
+                "-i",
+                "in",
+                "--partitions",
+                "3",
+                "--output-protocol",
+                "json-value",
+            ],
+        ),
         ("mr_grep", &["-i", "one", "-e", "w1[0-9] "]),
         ("top_lectures", &["-i", &logs, "--partitions", "2"]),
     ];

@@ -321,6 +321,55 @@ fn emulate_hadoop_equals_local_runner() {
     assert_eq!(fs::read_dir(w.path("_tmp")).unwrap().count(), 0);
 }
 
+/// Printed without `-o`, a text protocol's lines come in the order of their
+/// records' keys, as the local runner prints its own: they were merged by
+/// their text (`json-value` lines by the counts, `text` keys unescaped, a
+/// tab before a space; probe /tmp/probe-new repro 04, also `-r hadoop` and
+/// `-r spark`). A record printed as a line that cannot be read back is
+/// counted and said as locally.
+#[test]
+fn emulate_prints_a_text_protocol_in_the_local_runners_order() {
+    let w = Workdir::new();
+    let mut lines = String::new();
+    for (i, url) in ["a b", "a\\tb", "a\\\"b", "z", "é", "/x"]
+        .iter()
+        .enumerate()
+    {
+        for _ in 0..=i {
+            lines.push_str(&format!("{{\"page_url\": \"{url}\"}}\n"));
+        }
+    }
+    w.write("in.jsonl", &lines);
+    for protocol in ["json-value", "text", "raw-value"] {
+        let run = |runner: &str| {
+            ok(w.mr(&[
+                "run",
+                "url_views",
+                "-r",
+                runner,
+                "-i",
+                "in.jsonl",
+                "--partitions",
+                "3",
+                "--output-protocol",
+                protocol,
+            ]))
+        };
+        let (local, emulated) = (run("local"), run("emulate"));
+        assert_eq!(stdout(&emulated), stdout(&local), "{protocol}");
+        let mangled = "records written as text that a reader cannot split back";
+        for o in [&local, &emulated] {
+            // The key with a tab, as `text` writes it.
+            assert_eq!(
+                stderr(o).contains(mangled),
+                protocol == "text",
+                "{protocol}: {}",
+                stderr(o)
+            );
+        }
+    }
+}
+
 /// A final record written as text (`raw-value`) holding a bare `\r` is one
 /// line locally, but Hadoop Streaming's reader of a task's output ends a
 /// line there: on -r hadoop the record came out as two lines, exit 0

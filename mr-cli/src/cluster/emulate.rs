@@ -42,6 +42,7 @@ use mr_core::input::lines::open_split;
 use mr_core::input::listing::InputSource;
 use mr_core::input::{LineReader, Split, list_inputs, make_splits};
 use mr_core::output::commit::OutputDir;
+use mr_core::output::protocol::ProtocolWriter;
 use mr_core::output::stdout::{concat_parts, merge_parts, merge_sorted_lines};
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, Output, RunConfig};
@@ -198,11 +199,16 @@ pub fn emulate(
     let output_dir = match output_dir {
         Some(o) => Some(mr_core::cancel::critical(|| o.commit())?),
         None => {
+            // JSON records, printed in the protocol asked for (see
+            // super::print_parts).
+            let mut out = ProtocolWriter::new(plan.extras.printed_protocol, out);
             if plan.steps[n - 1].reducer {
-                merge_parts(&last_parts, out)?;
+                merge_parts(&last_parts, &mut out)?;
             } else {
-                concat_parts(&last_parts, out)?;
+                concat_parts(&last_parts, &mut out)?;
             }
+            out.flush().map_err(mr_core::Error::Stdout)?;
+            super::count_mangled(&mut counters, n, out.mangled());
             None
         }
     };

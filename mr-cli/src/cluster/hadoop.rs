@@ -1320,7 +1320,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     result?;
     if let (Some(_), Some(f)) = (&fetched, &cmds.fetch) {
         let reduced = plan.steps.last().is_some_and(|s| s.reducer);
-        super::print_parts(&f.copied(), reduced)?;
+        super::print_parts(&f.copied(), plan, reduced, &mut counters)?;
     }
     drop(fetched);
     let output = (!o.to_stdout).then_some(o.output.as_str());

@@ -114,8 +114,16 @@ pub struct JobExtras {
     /// Spark put it in the tasks' environment the same way (dots as
     /// underscores).
     pub jobconf: Vec<(String, String)>,
-    /// How the last step's last task writes its records.
+    /// How the last step's last task writes its records: JSON records when
+    /// the results are printed rather than kept (no `--output`), the
+    /// protocol asked for ([`printed_protocol`](Self::printed_protocol))
+    /// being applied as they are printed.
     pub output_protocol: mr_core::OutputProtocol,
+    /// The protocol the results are printed in, when they are (no
+    /// `--output`): the tasks' copy is merged by key first, as the local
+    /// runner merges its own, which a text form's lines (no key in
+    /// `json-value`, a key unquoted in `text`) cannot be.
+    pub printed_protocol: mr_core::OutputProtocol,
     /// The job's own choice, which that task uses when not told otherwise.
     pub job_output_protocol: mr_core::OutputProtocol,
     /// `--max-line-mb` for the mappers, when not the default.
@@ -1008,14 +1016,19 @@ pub fn extras(job: &dyn Job, args: &RunArgs, binary_name: &str) -> anyhow::Resul
             .map(|(_, n)| n.clone())
             .unwrap_or_else(|| v.to_string())
     });
+    let asked = args
+        .output_protocol
+        .unwrap_or_else(|| job.output_protocol());
     Ok(JobExtras {
         job_args,
         files,
         cmdenv: crate::cmd::run::parse_pairs("--cmdenv", &args.cmdenv)?,
         jobconf: jobconf_in_order(job, args)?,
-        output_protocol: args
-            .output_protocol
-            .unwrap_or_else(|| job.output_protocol()),
+        output_protocol: match args.output {
+            None => mr_core::OutputProtocol::Json,
+            Some(_) => asked,
+        },
+        printed_protocol: asked,
         job_output_protocol: job.output_protocol(),
         max_line_mb: (args.max_line_mb != crate::args::DEFAULT_MAX_LINE_MB)
             .then(|| args.max_line_mb.to_string()),
@@ -1334,22 +1347,49 @@ fn codec_name(c: Compression) -> &'static str {
 }
 
 /// Prints the `part-*` files of `dir`, a local copy of a cluster run's
-/// results (`-r spark` and `-r hadoop` without `--output`), on stdout as the
-/// local runner prints its own: merged in key order when the last step has
-/// a reducer (`reduced`: each part is sorted by key), else one part after
-/// another, in part order.
-fn print_parts(dir: &Path, reduced: bool) -> anyhow::Result<()> {
+/// results (`-r spark` and `-r hadoop` without `--output`, JSON records),
+/// on stdout as the local runner prints its own: merged in key order when
+/// the last step has a reducer (`reduced`: each part is sorted by key),
+/// else one part after another, in part order; each record in the
+/// protocol `plan` prints in. Counts the records printed as lines that
+/// cannot be read back into `counters`, as the local runner does.
+fn print_parts(
+    dir: &Path,
+    plan: &JobPlan,
+    reduced: bool,
+    counters: &mut Counters,
+) -> anyhow::Result<()> {
     use std::io::Write as _;
     let parts = mr_core::output::stdout::part_files(dir)?;
     let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::with_capacity(1 << 16, stdout.lock());
+    let mut out = mr_core::output::protocol::ProtocolWriter::new(
+        plan.extras.printed_protocol,
+        std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+    );
     if reduced {
         mr_core::output::stdout::merge_parts(&parts, &mut out)?;
     } else {
         mr_core::output::stdout::concat_parts(&parts, &mut out)?;
     }
     out.flush().map_err(mr_core::Error::Stdout)?;
+    count_mangled(counters, plan.steps.len(), out.mangled());
     Ok(())
+}
+
+/// Adds `n` records of the last of `steps` steps written as lines that
+/// cannot be read back ([`mr_core::counters::MANGLED`]) to `counters`.
+fn count_mangled(counters: &mut Counters, steps: usize, n: u64) {
+    if n > 0 {
+        counters.add(
+            FRAMEWORK,
+            &format!(
+                "step {}: {}",
+                steps.saturating_sub(1),
+                mr_core::counters::MANGLED
+            ),
+            i64::try_from(n).unwrap_or(i64::MAX),
+        );
+    }
 }
 
 /// A name for a run on a cluster (its intermediate and staging

@@ -479,7 +479,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         }
         anyhow::bail!("{}", summary.trim_end());
     }
-    let counters = read_counters(plan, &work.path().join("counters.json"))?;
+    let mut counters = read_counters(plan, &work.path().join("counters.json"))?;
     if let (Some(out), true) = (&args.output, args.cat_output && !args.no_output) {
         let out = out.to_string_lossy();
         match out
@@ -494,7 +494,8 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         }
     }
     if args.output.is_none() && !args.no_output {
-        super::print_parts(&local_output, plan.steps.last().is_some_and(|s| s.reducer))?;
+        let reduced = plan.steps.last().is_some_and(|s| s.reducer);
+        super::print_parts(&local_output, plan, reduced, &mut counters)?;
     }
     let output = args.output.as_ref().map(|o| o.display().to_string());
     let report = super::report(
