@@ -463,6 +463,32 @@ fn map_split(
                     reader.position()
                 );
                 let cut = reader.pending().to_vec();
+                // A gzip member that runs into the end of the file, with
+                // whole members after its start: cut short and followed by
+                // others (`cat cut.gz whole.gz`), whose bytes it decoded as
+                // its own, to garbage. Damage, then, not a cut.
+                let cut_then_whole =
+                    match (crate::input::gzip::cut_member_start(&e), &split.file.source) {
+                        (Some(start), InputSource::Path(p)) => {
+                            crate::input::gzip::whole_members_after(Path::new(p), start)
+                                .map_err(|e| read_error(p.clone(), e))?
+                        }
+                        _ => false,
+                    };
+                if cut_then_whole {
+                    return Err(crate::Error::BadRecord {
+                        location: Box::new(location),
+                        reason: format!(
+                            "{reason}. A gzip member is cut short there and whole members \
+                             follow it (as `cat cut.gz whole.gz` makes): its inflater read their \
+                             bytes as its own, so lines read from it may be garbage and theirs \
+                             are lost; gzip -d and Python refuse the file too, and so does \
+                             --skip-bad-records. Check it (gzip -t FILE) and repair or leave out \
+                             the file"
+                        ),
+                        snippet: crate::error::snippet(&cut),
+                    });
+                }
                 if crate::input::gzip::is_damage_inside_a_member(&e) {
                     // Damaged inside a gzip member, not cut short nor junk
                     // after the last member: lines read before the damage
@@ -479,6 +505,9 @@ fn map_split(
                         snippet: crate::error::snippet(&cut),
                     });
                 }
+                // The cut tail is a record, kept aside: read as one, so
+                // that good + skipped = input records.
+                stats.input_records += 1;
                 policy.reject(&mut **bad, location, reason, &cut)?;
                 break;
             }
