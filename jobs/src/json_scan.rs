@@ -18,6 +18,9 @@
 //! [`Scan::Unsure`], and the caller parses the line with serde_json, whose
 //! verdict and error message stand. So the fast path never accepts a line
 //! serde_json rejects, nor reads another value: it only saves the time.
+//! One exception is asked for by name: [`scan_fields_python_keys`] reads a
+//! top-level key with a lone surrogate escape as Python does, for a line
+//! serde_json refused for that alone.
 //!
 //! Strings are scanned 16 bytes at a time (values 32): one vector comparison
 //! (SSE2 on x86-64, NEON on aarch64, by the `wide` crate) finds the quotes,
@@ -112,7 +115,7 @@ impl<'a> Field<'a> {
 /// assert_eq!(scan_field(b"{\"page_url\": \"/\xff\"}", b"page_url"), Scan::Unsure);
 /// ```
 pub fn scan_field<'a>(line: &'a [u8], key: &[u8]) -> Scan<'a> {
-    match scan(line, &[(key, Want::Str)]) {
+    match scan::<1, false>(line, &[(key, Want::Str)]) {
         Some([Field::Str(s)]) => Scan::Object(Some(s)),
         Some(_) => Scan::Object(None),
         None => Scan::Unsure,
@@ -146,12 +149,57 @@ pub fn scan_fields<'a, const N: usize>(
     line: &'a [u8],
     keys: &[(&[u8], Want); N],
 ) -> Option<[Field<'a>; N]> {
-    scan(line, keys)
+    scan::<N, false>(line, keys)
+}
+
+/// [`scan_fields`], reading top-level keys as Python's `json.loads` (so
+/// mrjob) reads them: a key with a surrogate escape, lone or paired
+/// (`"caf\udce9.txt"`, what `json.dumps` writes for a file name that
+/// `os.fsdecode` made of bytes), is a key the job does not read, where
+/// serde_json refuses a key with a lone one. For a line serde_json refused
+/// so ([`refused_a_surrogate`]); anything else is as [`scan_fields`] has
+/// it, the wanted fields' values included (a lone surrogate there cannot be
+/// a Rust string).
+///
+/// ```
+/// use mr_jobs::json_scan::{scan_fields, scan_fields_python_keys, Field, Want};
+/// use std::borrow::Cow;
+/// let line = br#"{"page_url": "/b", "caf\udce9.txt": 3}"#;
+/// let keys = [(&b"page_url"[..], Want::Str)];
+/// assert_eq!(scan_fields(line, &keys), None);
+/// assert_eq!(scan_fields_python_keys(line, &keys), Some([Field::Str(Cow::Borrowed("/b"))]));
+/// // Raw bytes that are not UTF-8 are refused by Python too.
+/// assert_eq!(scan_fields_python_keys(b"{\"caf\\u00e9\xff\": 3}", &keys), None);
+/// ```
+pub fn scan_fields_python_keys<'a, const N: usize>(
+    line: &'a [u8],
+    keys: &[(&[u8], Want); N],
+) -> Option<[Field<'a>; N]> {
+    scan::<N, true>(line, keys)
+}
+
+/// Whether serde_json refused a line for a surrogate escape it cannot make
+/// a string of (`error`, its message), which Python reads: then
+/// [`scan_fields_python_keys`] may read the line.
+///
+/// ```
+/// use mr_jobs::json_scan::refused_a_surrogate;
+/// let e = serde_json::from_str::<String>(r#""\udce9""#).unwrap_err();
+/// assert!(refused_a_surrogate(&e.to_string()));
+/// assert!(!refused_a_surrogate("expected value at line 1 column 1"));
+/// ```
+pub fn refused_a_surrogate(error: &str) -> bool {
+    error.contains("surrogate") || error.contains("end of hex escape")
 }
 
 /// `None`: unsure. `Some(v)`: a valid object whose wanted fields are `v`.
+/// `PY`: top-level keys read as Python reads them (see
+/// [`scan_fields_python_keys`]).
 #[inline(always)]
-fn scan<'a, const N: usize>(b: &'a [u8], keys: &[(&[u8], Want); N]) -> Option<[Field<'a>; N]> {
+fn scan<'a, const N: usize, const PY: bool>(
+    b: &'a [u8],
+    keys: &[(&[u8], Want); N],
+) -> Option<[Field<'a>; N]> {
     let mut i = skip_ws(b, 0);
     if b.get(i) != Some(&b'{') {
         return None;
@@ -174,7 +222,12 @@ fn scan<'a, const N: usize>(b: &'a [u8], keys: &[(&[u8], Want); N]) -> Option<[F
                     let wanted = if escaped {
                         // Decoded to compare (Python escapes every
                         // non-ASCII key); unsure on a surrogate escape.
-                        escaped_key_index(k, keys)?
+                        match escaped_key_index(k, keys) {
+                            Some(w) => w,
+                            // Not a wanted key: those are plain ASCII.
+                            None if PY && python_key(k) => None,
+                            None => return None,
+                        }
                     } else if !k.is_ascii() && std::str::from_utf8(k).is_err() {
                         return None; // serde_json reads keys as str: an error
                     } else {
@@ -728,6 +781,30 @@ fn escaped_key_index<const N: usize>(
     Some(None)
 }
 
+/// Whether an escaped key's text is one Python's `json.loads` reads: its
+/// raw bytes UTF-8 (its escapes were checked as the string was scanned), a
+/// surrogate escape read as it is, lone or not.
+#[cold]
+fn python_key(text: &[u8]) -> bool {
+    let mut i = 0;
+    while let Some(k) = memchr::memchr(b'\\', &text[i..]) {
+        if std::str::from_utf8(&text[i..i + k]).is_err() {
+            return false;
+        }
+        let letter = i + k + 1;
+        i = letter
+            + if text.get(letter) == Some(&b'u') {
+                5
+            } else {
+                1
+            };
+        if i > text.len() {
+            return false;
+        }
+    }
+    std::str::from_utf8(&text[i..]).is_ok()
+}
+
 /// Whether the text of an escaped key decodes to `key`, told without
 /// building it (a Python log escapes every non-ASCII key, on every line);
 /// `None` when unsure, as [`decode`].
@@ -811,6 +888,94 @@ mod tests {
             );
         }
         Ok(())
+    }
+
+    /// Where the scan that reads keys as Python does answers, it answers
+    /// as the strict scan does when that one answers, and otherwise as
+    /// serde_json reads the line once every surrogate escape is made an
+    /// `A` (which only keys it does not want, or values it skips, can
+    /// hold: a wanted value with one is unsure).
+    fn python_keys_agree(line: &[u8]) -> Result<(), TestCaseError> {
+        let python = scan_fields_python_keys(line, &TWO);
+        let shown = String::from_utf8_lossy(line);
+        if let Some(strict) = scan_fields(line, &TWO) {
+            prop_assert_eq!(python, Some(strict), "{}", shown);
+            return Ok(());
+        }
+        if let Some([url, a]) = python {
+            let scanned = Two(url.into_str().map(Cow::into_owned), a.int());
+            let mut plain = Vec::with_capacity(line.len());
+            let mut i = 0;
+            while i < line.len() {
+                let surrogate = line[i..].starts_with(b"\\u")
+                    && line.get(i + 2..i + 6).is_some_and(|h| {
+                        h.iter().all(u8::is_ascii_hexdigit)
+                            && (h[0] | 0x20) == b'd'
+                            && matches!(h[1] | 0x20, b'8'..=b'9' | b'a'..=b'f')
+                    });
+                // An escaped backslash is kept whole: the `u` after it is
+                // no escape.
+                let take = if surrogate {
+                    6
+                } else if line[i] == b'\\' {
+                    2
+                } else {
+                    1
+                };
+                if surrogate {
+                    plain.extend_from_slice(b"\\u0041");
+                } else {
+                    plain.extend_from_slice(&line[i..(i + take).min(line.len())]);
+                }
+                i += take;
+            }
+            prop_assert_eq!(
+                serde_json::from_slice::<Two>(&plain).ok(),
+                Some(scanned),
+                "{} read as {}",
+                shown,
+                String::from_utf8_lossy(&plain)
+            );
+        }
+        Ok(())
+    }
+
+    /// A Python log's key with a lone surrogate escape (a file name that
+    /// `os.fsdecode` made of bytes): serde_json refuses the line, Python's
+    /// `json.loads` (so mrjob) reads it (probe /tmp/probe-logs repro 01).
+    #[test]
+    fn python_keys_with_lone_surrogates_are_keys() {
+        let keys = [(&b"page_url"[..], Want::Str)];
+        for line in [
+            &br#"{"page_url": "/b", "caf\udce9.txt": 3}"#[..],
+            br#"{"caf\udce9": {"x": 1}, "page_url": "/b"}"#,
+            br#"{"\ud800": 1, "page_url": "/b", "\ud83d\ude00": 2}"#,
+        ] {
+            assert!(serde_json::from_slice::<PageUrl>(line).is_err());
+            assert_eq!(
+                scan_fields_python_keys(line, &keys),
+                Some([Field::Str(Cow::Borrowed("/b"))]),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+            python_keys_agree(line).unwrap();
+        }
+        // Still refused: the field itself, a raw control byte or bytes that
+        // are not UTF-8 in such a key, a syntax error.
+        for line in [
+            &br#"{"page_url": "/b\udce9"}"#[..],
+            b"{\"caf\\udce9\t\": 3}",
+            b"{\"caf\\udce9\xff\": 3}",
+            br#"{"caf\udce9": 3,}"#,
+            br#"{"caf\udce": 3}"#,
+        ] {
+            assert_eq!(
+                scan_fields_python_keys(line, &keys),
+                None,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
     }
 
     #[test]
@@ -1177,6 +1342,17 @@ mod tests {
         fn valid_objects_agree_and_mostly_take_the_fast_path(v in json_value()) {
             agrees(v.as_bytes())?;
             two_agree(v.as_bytes())?;
+            python_keys_agree(v.as_bytes())?;
+        }
+
+        #[test]
+        fn python_keys_never_disagree(
+            v in json_value(),
+            edit in 0usize..4,
+            at in any::<prop::sample::Index>(),
+            byte in prop_oneof![Just(b'"'), Just(b','), Just(b'\\'), Just(b'\t'), any::<u8>()],
+        ) {
+            python_keys_agree(&edited(v, edit, at, byte))?;
         }
 
         #[test]

@@ -66,7 +66,7 @@
 //! reducer walks them as a stream, holding only the current watch and the set
 //! of lectures the user has watched (never the user's events).
 
-use crate::json_scan::{Want, scan_fields};
+use crate::json_scan::{Field, Want, refused_a_surrogate, scan_fields, scan_fields_python_keys};
 use mr_core::protocol::{DecodeError, MaybeStr};
 use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Reducer, Step, Values};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
@@ -323,14 +323,25 @@ const EVENT_FIELDS: [(&[u8], Want); 3] = [
 /// ```
 impl<'a> FromLine<'a> for Event<'a> {
     fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        let event = |[username, timestamp, page_url]: [Field<'a>; 3]| Event {
+            is_object: true,
+            username: MaybeStr(username.into_str()),
+            timestamp: MaybeInt(timestamp.int()),
+            page_url: MaybeStr(page_url.into_str()),
+        };
         match scan_fields(line, &EVENT_FIELDS) {
-            Some([username, timestamp, page_url]) => Ok(Some(Event {
-                is_object: true,
-                username: MaybeStr(username.into_str()),
-                timestamp: MaybeInt(timestamp.int()),
-                page_url: MaybeStr(page_url.into_str()),
-            })),
-            None => Ok(<Json<Event<'a>>>::from_line(line)?.map(|Json(e)| e)),
+            Some(fields) => Ok(Some(event(fields))),
+            None => match <Json<Event<'a>>>::from_line(line) {
+                // A key Python reads and serde_json cannot (a lone
+                // surrogate escape): the line is mrjob's to read.
+                Err(e) if refused_a_surrogate(&e.0) => {
+                    match scan_fields_python_keys(line, &EVENT_FIELDS) {
+                        Some(fields) => Ok(Some(event(fields))),
+                        None => Err(e),
+                    }
+                }
+                r => Ok(r?.map(|Json(e)| e)),
+            },
         }
     }
 
@@ -544,6 +555,17 @@ mod tests {
     use mr_core::{Counters, RunConfig};
     use proptest::prelude::*;
     use std::collections::BTreeMap;
+
+    /// A key with a lone surrogate escape is read as Python reads it, as
+    /// url_views reads it (see its test).
+    #[test]
+    fn a_key_with_a_lone_surrogate_is_read_as_python_reads_it() {
+        let line = br#"{"username": "ann", "caf\udce9": 1, "timestamp": 5, "page_url": "/v"}"#;
+        let e = Event::from_line(line).unwrap().unwrap();
+        assert_eq!(e.username.0.as_deref(), Some("ann"));
+        assert_eq!(e.timestamp.0, Some(5));
+        assert_eq!(e.page_url.0.as_deref(), Some("/v"));
+    }
 
     const MIN: i64 = 60_000;
 
