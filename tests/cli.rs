@@ -804,8 +804,9 @@ fn truncated_and_empty_gzip_files() {
     assert_eq!(counter(&stderr(&o), "step 0: skipped records"), 1);
     let total: u64 = parse_counts(&read_parts(&w.path("out"))).values().sum();
     let cut_lines = counter(&stderr(&o), "step 0: input records") as u64;
+    // One word a line read, but the cut tail: an input record kept aside.
     assert!(
-        total > 1 && total == cut_lines,
+        total > 1 && total + 1 == cut_lines,
         "{total} words from {cut_lines} lines"
     );
 }

@@ -965,6 +965,10 @@ struct Walk {
     streams: std::collections::HashSet<(u64, u64)>,
     /// The directories being walked, outermost first.
     dirs: Vec<FileId>,
+    /// Every directory walked (device, inode), with the path it was walked
+    /// under: one reached again (a link to it, or named twice) is skipped
+    /// whole, said once.
+    walked: std::collections::HashMap<(u64, u64), String>,
     /// Paths skipped as a second path to a file listed.
     twice: usize,
     /// Files skipped for a hidden name (not a job's bookkeeping): how many,
@@ -1096,14 +1100,36 @@ impl Walk {
                     printable_path(path)
                 );
             }
-            let mut entries: Vec<PathBuf> = fs::read_dir(path)
+            if let Some(id) = id {
+                let display = display_name(path);
+                if let Some(first) = self.walked.get(&(id.dev, id.ino)) {
+                    self.twice += 1;
+                    if self.noting {
+                        self.read_once.push((display, first.clone()));
+                    } else {
+                        crate::errln!(
+                            "mr: warning: skipped {}: the same directory as {}, which is read \
+                             once",
+                            printable_line(&display),
+                            printable_line(first)
+                        );
+                    }
+                    return Ok(());
+                }
+                self.walked.insert((id.dev, id.ino), display);
+            }
+            // Symbolic links after the rest, each group in name order: a
+            // file or directory reached by a path without links and by a
+            // link in the same directory (`current -> 2026-12-06`) is read
+            // under the path without, whichever name sorts first.
+            let mut entries: Vec<(bool, PathBuf)> = fs::read_dir(path)
                 .map_err(|e| Error::io("listing", path, e))?
-                .map(|e| e.map(|e| e.path()))
+                .map(|e| e.map(|e| (e.file_type().is_ok_and(|t| t.is_symlink()), e.path())))
                 .collect::<std::io::Result<_>>()
                 .map_err(|e| Error::io("listing", path, e))?;
             entries.sort();
             self.dirs.extend(id);
-            for p in entries {
+            for (_, p) in entries {
                 if !skipped_name(&p) {
                     self.add_path(&p, false)?;
                 } else {
@@ -1765,6 +1791,42 @@ mod tests {
         // Different files with equal contents are different files.
         fs::write(p.join("logs/d.json"), "22\n").unwrap();
         assert_eq!(list_inputs(&[logs]).unwrap().len(), 3);
+    }
+
+    /// A directory and a link to it in the same tree (`a-latest -> day`,
+    /// the link's name sorting first): its files are listed under the path
+    /// without the link, and the link is skipped whole, said once (each
+    /// file was listed through the link, the real ones each skipped with a
+    /// warning: probe /tmp/probe-logs repro 04). A file linked in a
+    /// directory the same.
+    #[cfg(unix)]
+    #[test]
+    fn paths_without_links_are_kept_and_a_linked_dir_skipped_whole() {
+        use std::os::unix::fs::symlink;
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        fs::create_dir_all(p.join("logs/day")).unwrap();
+        for i in 0..5 {
+            fs::write(p.join(format!("logs/day/f{i}.log")), "1\n").unwrap();
+        }
+        symlink("day", p.join("logs/a-latest")).unwrap();
+        symlink("day/f0.log", p.join("logs/0-first.log")).unwrap();
+        let logs = p.join("logs").display().to_string();
+        let mut walk = Walk {
+            noting: true,
+            ..Walk::default()
+        };
+        walk.add_path(Path::new(&logs), true).unwrap();
+        let names: Vec<_> = walk.out.iter().map(|f| f.display.clone()).collect();
+        let want: Vec<_> = (0..5).map(|i| format!("{logs}/day/f{i}.log")).collect();
+        assert_eq!(names, want);
+        assert_eq!(
+            walk.read_once,
+            [
+                (format!("{logs}/0-first.log"), format!("{logs}/day/f0.log")),
+                (format!("{logs}/a-latest"), format!("{logs}/day")),
+            ]
+        );
     }
 
     #[cfg(unix)]
