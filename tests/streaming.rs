@@ -1776,7 +1776,8 @@ fn emulate_warns_of_a_counter_name_hadoop_would_cut() {
 }
 
 /// With a local master, Spark's shuffle and spill files go under
-/// `--tmp-dir` (`spark.local.dir`), as the local runner's spills do; a
+/// `--tmp-dir` (`spark.local.dir`), as the local runner's spills do (and
+/// empty input files are map tasks, as on Hadoop); a
 /// cluster's executors keep theirs, and a `-D spark.local.dir` wins (probe
 /// /tmp/probe-new, repro 13: they went to /tmp/blockmgr-* whatever
 /// `--tmp-dir` said).
@@ -1807,6 +1808,16 @@ fn spark_shuffle_files_go_under_tmp_dir_with_a_local_master() {
     let mine = run(&["--tmp-dir", "scratch", "-D", "spark.local.dir=/mine"]);
     assert!(
         mine.contains("spark.local.dir=/mine") && !mine.contains(&dir),
+        "{mine}"
+    );
+    // Empty input files are map tasks, as on Hadoop (Spark 3 leaves them
+    // out: mr_wc printed nothing for an empty file, probe /tmp/probe-spark
+    // repro 02), unless -D says otherwise.
+    let empty = "spark.hadoopRDD.ignoreEmptySplits";
+    assert!(run(&[]).contains(&format!("{empty}=false")), "{}", run(&[]));
+    let mine = run(&["-D", &format!("{empty}=true")]);
+    assert!(
+        mine.contains(&format!("{empty}=true")) && !mine.contains(&format!("{empty}=false")),
         "{mine}"
     );
 }

@@ -347,6 +347,10 @@ fn java_available() -> bool {
     std::env::var_os("JAVA_HOME").is_some_and(|h| !h.is_empty()) || on_path("java").is_some()
 }
 
+/// Spark's setting that leaves out empty input splits (true by default
+/// since Spark 3.2).
+const EMPTY_SPLITS: &str = "spark.hadoopRDD.ignoreEmptySplits";
+
 /// Runs (or with `--dry-run`, prints) `plan` on Spark.
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     let started = Instant::now();
@@ -365,6 +369,13 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
     {
         let dir = std::path::absolute(t).unwrap_or_else(|_| t.clone());
         conf.push(("spark.local.dir".into(), dir.display().to_string()));
+    }
+    // An empty input file is a map task, as on Hadoop and the local runner
+    // (a mapper's final hook runs for it: mr_wc prints its zero counts):
+    // Spark 3 leaves out empty splits unless told not to (probe
+    // /tmp/probe-spark, repro 02: nothing printed, exit 0).
+    if !conf.iter().any(|(k, _)| k == EMPTY_SPLITS) {
+        conf.push((EMPTY_SPLITS.into(), "false".into()));
     }
     std::fs::create_dir_all(&tmp_root)
         .with_context(|| format!("creating {}", tmp_root.display()))?;
