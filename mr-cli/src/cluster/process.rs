@@ -254,6 +254,9 @@ pub struct Drained {
     /// The split of the last `Processing split: PATH:START+LEN` line
     /// (Hadoop's local job runner) or `Input split: ...` (Spark's).
     split: Option<String>,
+    /// The split mr's Spark driver said the failed task read
+    /// ([`FAILED_SPLIT`]): on stdout or stderr, as pyspark passes it on.
+    pub failed_split: Option<String>,
     /// Reading the counters block: the group of the lines that follow.
     counters_group: Option<BlockGroup>,
     /// The previous line was a task error line (continuations follow).
@@ -325,6 +328,12 @@ impl Drained {
             if let Some(at) = line.find(said) {
                 self.split = Some(line[at + said.len()..].trim().to_string());
             }
+        }
+        // mr's Spark driver names the split of the task that failed, after
+        // its exception (Spark logs the splits only at INFO).
+        if let Some(split) = line.strip_prefix(FAILED_SPLIT) {
+            self.failed_split = Some(split.trim().to_string());
+            return true;
         }
         if self.input_failure.is_none()
             && line.contains("Exception")
@@ -400,6 +409,10 @@ fn echo_line(line: &str) {
         writeln!(err, "{line}")
     };
 }
+
+/// The line mr's Spark driver (`spark_driver.py`) names the split of the
+/// task that failed reading its input with, after the task's exception.
+pub const FAILED_SPLIT: &str = "mr-failed-split: ";
 
 /// A task that could not read its input: the Java exception that said so,
 /// the split the local job runner (or Spark) said it was reading then, and
@@ -525,7 +538,7 @@ pub fn failure(what: &str, status: ExitStatus, stderr: &Drained) -> anyhow::Erro
         }
         msg.push_str(&format!(
             "a task could not read its input{}: {}\n({}.)\n",
-            match &f.split {
+            match stderr.failed_split.as_ref().or(f.split.as_ref()) {
                 Some(s) => format!(" ({s})"),
                 None => String::new(),
             },
@@ -668,6 +681,9 @@ fn run(cmd: &mut Command, what: &str, echo: Echo, stoppable: bool) -> anyhow::Re
     if status.success() {
         err.counters.merge(&out.counters);
         return Ok(err);
+    }
+    if err.failed_split.is_none() {
+        err.failed_split = out.failed_split.clone();
     }
     if !out.tail.is_empty() {
         err.tail.push_back("[stdout:]".into());
@@ -836,6 +852,35 @@ mod tests {
         .unwrap()
         .finish();
         failure("Hadoop Streaming", fake_status(1), &d).to_string()
+    }
+
+    /// Spark logs no split at WARN: mr's Spark driver names the failed
+    /// task's after its exception, on stdout (pyspark's driver output) or
+    /// stderr, and that split is the one told, not the last one logged
+    /// (probe /tmp/probe-spark repro 05: the file was not named).
+    #[test]
+    fn the_spark_drivers_failed_split_is_told() {
+        for (to, other) in [("", ">&2"), (">&2", "")] {
+            let script = format!(
+                "echo 'INFO HadoopRDD: Input split: file:/in/a.gz:0+90' >&2; \
+                 echo 'java.io.EOFException: Unexpected end of input stream' >&2; \
+                 echo 'other output' {other}; \
+                 echo '{FAILED_SPLIT}file:/in/cut.gz:0+9000' {to}; exit 1"
+            );
+            let mut cmd = Command::new("sh");
+            cmd.args(["-c", &script]);
+            let msg = run(&mut cmd, "the Spark driver", Echo::default(), false)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                msg.contains(
+                    "a task could not read its input (file:/in/cut.gz:0+9000): \
+                     java.io.EOFException"
+                ),
+                "{msg}"
+            );
+            assert!(!msg.contains(FAILED_SPLIT), "{msg}");
+        }
     }
 
     /// A task that cannot decode a compressed input: the exception is told

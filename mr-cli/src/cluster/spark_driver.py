@@ -23,6 +23,7 @@ is drained by another thread: no pipe can fill up and block. Counters
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -434,6 +435,7 @@ def main():
     for k, v in spec["spark_conf"].items():
         conf.set(k, v)
     sc = SparkContext(conf=conf)
+    splits = None
     try:
         sc.setLogLevel(spec.get("log_level") or "WARN")
         hconf = sc._jsc.hadoopConfiguration()
@@ -579,6 +581,16 @@ def main():
         if summary is not None:
             with open(spec["error_file"], "w") as f:
                 f.write(summary.rstrip())
+        elif splits:
+            # A task that failed reading the input (a .gz cut short): its
+            # split, for mr to say which file (process.rs, FAILED_SPLIT;
+            # Spark logs the splits only at INFO). The first stage of the
+            # first job is the one reading the input.
+            lost = re.search(r"Lost task (\d+)\.\d+ in stage 0\.\d+ ", text)
+            if lost and int(lost.group(1)) < len(splits):
+                path, start, length = splits[int(lost.group(1))]
+                sys.stderr.write("mr-failed-split: %s:%d+%d\n" % (path, start, length))
+                sys.stderr.flush()
         raise
     finally:
         sc.stop()
