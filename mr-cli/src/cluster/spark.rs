@@ -441,10 +441,24 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<Option<JobReport>> {
         // The driver's own warnings (an old output kept, ...).
         matching: Some("mr: warning: "),
     };
-    let out_before = spec_value["output"]
+    let local_out = spec_value["output"]
         .as_str()
-        .and_then(|o| o.strip_prefix("file://"))
-        .map(dir_id);
+        .and_then(|o| o.strip_prefix("file://"));
+    // A local output that exists is refused now, named as given, not once
+    // Spark has started (seconds later, as a URI: probe /tmp/probe-spark
+    // repro 03); the driver checks again, and the rest (a file, an output
+    // without _SUCCESS) with --overwrite.
+    if let (Some(local), Some(given), false) = (local_out, &args.output, args.overwrite) {
+        let empty_dir = std::fs::read_dir(local).is_ok_and(|mut d| d.next().is_none());
+        if Path::new(local).symlink_metadata().is_ok() && !empty_dir {
+            anyhow::bail!(
+                "output {} already exists (use --overwrite to replace it once the new one is \
+                 complete)",
+                mr_core::error::printable_path(given)
+            );
+        }
+    }
+    let out_before = local_out.map(dir_id);
     // Ctrl-C stops the driver and removes what its job wrote. The driver
     // moves the new output in itself: a forced exit (a second signal) kills
     // it (see run_stoppable) and then cleans up as a stopped run does, so
