@@ -946,6 +946,37 @@ fn a_cut_gzip_member_before_a_whole_one_is_damage() {
         }
         assert!(!w.path("out").exists());
     }
+    // From stdin, which cannot be read again, the same: the whole
+    // member's header was seen as the cut one read it (probe
+    // /tmp/probe-verify6 repro 01: counted, exit 0). And a member cut in
+    // its header, the whole one after it (repro 02: its lines lost, exit 0).
+    let cat = [&a[..], &b[..b.len() / 2], &c[..]].concat();
+    let args = ["run", "url_views", "-o", "piped", "--skip-bad-records"];
+    let o = w.mr_stdin(&args, Some(&cat));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("whole members follow it"),
+        "{}",
+        stderr(&o)
+    );
+    for k in [1, 2, 3, 9] {
+        w.write(
+            &format!("head{k}/all.gz"),
+            [&a[..], &b[..k], &c[..]].concat(),
+        );
+        let input = format!("head{k}");
+        let o = w.mr(&[
+            "run",
+            "url_views",
+            "-i",
+            &input,
+            "-o",
+            "o",
+            "--skip-bad-records",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "cut at {k}: {}", stderr(&o));
+        assert!(!w.path("o").exists());
+    }
     // Cut at the end of the file, the same member is a cut: skippable, the
     // lines before it counted.
     w.write("cut/all.gz", [&a[..], &b[..b.len() / 2]].concat());

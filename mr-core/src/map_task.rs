@@ -463,28 +463,33 @@ fn map_split(
                     reader.position()
                 );
                 let cut = reader.pending().to_vec();
-                // A gzip member that runs into the end of the file, with
-                // whole members after its start: cut short and followed by
-                // others (`cat cut.gz whole.gz`), whose bytes it decoded as
-                // its own, to garbage. Damage, then, not a cut.
-                let cut_then_whole =
-                    match (crate::input::gzip::cut_member_start(&e), &split.file.source) {
-                        (Some(start), InputSource::Path(p)) => {
-                            crate::input::gzip::whole_members_after(Path::new(p), start)
-                                .map_err(|e| read_error(p.clone(), e))?
-                        }
-                        _ => false,
-                    };
+                // Where a gzip file stops being whole members (a member
+                // running into the end, bytes that are not a member after
+                // one), with whole members after it: a member cut short and
+                // followed by others (`cat cut.gz whole.gz`), whose bytes it
+                // decoded as its own, to garbage, or that follow it. Damage,
+                // then, not a cut. A stream cannot be read again: a gzip
+                // header seen in the bytes read tells.
+                let cut_then_whole = match (
+                    crate::input::gzip::members_may_follow(&e),
+                    &split.file.source,
+                ) {
+                    (Some((from, _)), InputSource::Path(p)) => {
+                        crate::input::gzip::whole_members_after(Path::new(p), from)
+                            .map_err(|e| read_error(p.clone(), e))?
+                    }
+                    (Some((_, header_seen)), _) => header_seen,
+                    _ => false,
+                };
                 if cut_then_whole {
                     return Err(crate::Error::BadRecord {
                         location: Box::new(location),
                         reason: format!(
                             "{reason}. A gzip member is cut short there and whole members \
-                             follow it (as `cat cut.gz whole.gz` makes): its inflater read their \
-                             bytes as its own, so lines read from it may be garbage and theirs \
-                             are lost; gzip -d and Python refuse the file too, and so does \
-                             --skip-bad-records. Check it (gzip -t FILE) and repair or leave out \
-                             the file"
+                             follow it (as `cat cut.gz whole.gz` makes): lines read past the cut \
+                             may be garbage and theirs are lost; gzip -d and Python refuse the \
+                             file too, and so does --skip-bad-records. Check it (gzip -t FILE) \
+                             and repair or leave out the file"
                         ),
                         snippet: crate::error::snippet(&cut),
                     });
