@@ -175,7 +175,18 @@ pub fn scan_fields_python_keys<'a, const N: usize>(
     line: &'a [u8],
     keys: &[(&[u8], Want); N],
 ) -> Option<[Field<'a>; N]> {
-    scan::<N, true>(line, keys)
+    scan::<N, true>(line, keys).or_else(|| {
+        // Python's NaN, Infinity and -Infinity, which the engine reads as
+        // null once serde_json refused them: here serde_json refused the
+        // key first (they are not counted as such).
+        let nulls = mr_core::protocol::python_constants_as_null(line)?;
+        let fields = scan::<N, true>(&nulls, keys)?;
+        Some(fields.map(|f| match f {
+            Field::Str(s) => Field::Str(Cow::Owned(s.into_owned())),
+            Field::Int(n) => Field::Int(n),
+            Field::None => Field::None,
+        }))
+    })
 }
 
 /// Whether serde_json refused a line for a surrogate escape it cannot make
@@ -257,10 +268,14 @@ fn scan<'a, const N: usize, const PY: bool>(
                         (Field::Str(s), end + 1)
                     }
                     Some(b'n' | b't' | b'f') => (Field::None, skip_value(b, i)?),
-                    Some(b'-' | b'0'..=b'9') if keys[w].1 == Want::Int => {
-                        let (n, end) = integer(b, i)?;
-                        (Field::Int(n), end)
-                    }
+                    Some(b'-' | b'0'..=b'9') if keys[w].1 == Want::Int => match integer(b, i) {
+                        Some((n, end)) => (Field::Int(n), end),
+                        None if PY => other_kind(b, i, keys[w].1)?,
+                        None => return None,
+                    },
+                    // Reading keys as Python does, serde_json cannot be
+                    // asked for the line: the value alone is read by it.
+                    _ if PY => other_kind(b, i, keys[w].1)?,
                     _ => return None,
                 };
             } else if b.get(i) == Some(&b'"') {
@@ -781,6 +796,34 @@ fn escaped_key_index<const N: usize>(
     Some(None)
 }
 
+/// A wanted field's value at `i` that the scan leaves to serde_json (a
+/// float or a long integer where an integer is wanted, a number or a
+/// nested value where a string is), read by it as the jobs read it
+/// (`MaybeStr`, `MaybeInt`: a number past a float's range, `1e400`, is
+/// refused), and the index after it; `None` when serde_json refuses it.
+#[cold]
+fn other_kind<'a>(b: &'a [u8], i: usize, want: Want) -> Option<(Field<'a>, usize)> {
+    let end = skip_value(b, i)?;
+    let value = &b[i..end];
+    let field = match want {
+        Want::Str => match serde_json::from_slice::<mr_core::protocol::MaybeStr>(value)
+            .ok()?
+            .0
+        {
+            Some(s) => Field::Str(Cow::Owned(s.into_owned())),
+            None => Field::None,
+        },
+        Want::Int => match serde_json::from_slice::<crate::video_tagging::MaybeInt>(value)
+            .ok()?
+            .0
+        {
+            Some(n) => Field::Int(n),
+            None => Field::None,
+        },
+    };
+    Some((field, end))
+}
+
 /// Whether an escaped key's text is one Python's `json.loads` reads: its
 /// raw bytes UTF-8 (its escapes were checked as the string was scanned), a
 /// surrogate escape read as it is, lone or not.
@@ -960,8 +1003,39 @@ mod tests {
             );
             python_keys_agree(line).unwrap();
         }
+        // A wanted field of another kind beside such a key: none, as
+        // serde_json reads it without the key (probe /tmp/probe-verify6
+        // repro 03: the line was refused).
+        for (line, want) in [
+            (&br#"{"caf\udce9": 1, "page_url": 3}"#[..], None),
+            (br#"{"caf\udce9": 1, "page_url": ["/a", {"b": 1.5}]}"#, None),
+            (
+                br#"{"page_url": "/x", "caf\udce9": 1, "page_url": {"u": 1}}"#,
+                None,
+            ),
+            (br#"{"caf\udce9": 1, "page_url": -0}"#, None),
+        ] {
+            let got = scan_fields_python_keys(line, &keys);
+            assert_eq!(
+                got,
+                Some([want.map_or(Field::None, |s: &str| Field::Str(s.into()))])
+            );
+            python_keys_agree(line).unwrap();
+        }
+        // Python's constants beside such a key: read as null, as the
+        // engine reads them once serde_json refused them (repro 03).
+        let line = br#"{"caf\udce9": NaN, "page_url": "/b", "x": [-Infinity]}"#;
+        assert_eq!(
+            scan_fields_python_keys(line, &keys),
+            Some([Field::Str("/b".into())])
+        );
         // Still refused: the field itself, a raw control byte or bytes that
-        // are not UTF-8 in such a key, a syntax error.
+        // are not UTF-8 in such a key, a syntax error, a number serde_json
+        // refuses.
+        assert_eq!(
+            scan_fields_python_keys(br#"{"caf\udce9": 1, "page_url": 1e400}"#, &keys),
+            None
+        );
         for line in [
             &br#"{"page_url": "/b\udce9"}"#[..],
             b"{\"caf\\udce9\t\": 3}",
