@@ -464,8 +464,27 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
         };
         ok(sh("1<>/dev/null", &args));
     }
+    // A stdout that fails on write (a full disk): said, exit 1, as for
+    // `mr jobs` (help and the version were lost with exit 0: probe
+    // /tmp/probe-verify6 repro 07).
+    if std::path::Path::new("/dev/full").exists() {
+        for args in [
+            &["--help"][..],
+            &["--version"],
+            &["run", "word_count", "--help"],
+            &["jobs"],
+        ] {
+            let o = sh(">/dev/full", args);
+            assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains("No space left on device"),
+                "{args:?}: {}",
+                stderr(&o)
+            );
+        }
+    }
     // `| head -1`: the reader has what it wanted.
-    for args in [&["jobs"][..], &["man"]] {
+    for args in [&["jobs"][..], &["man"], &["--help"]] {
         let (status, err) = into_head(&w, args);
         assert!(status.success(), "{args:?}: {status}: {err}");
         assert_eq!(err, "", "{args:?}");

@@ -305,7 +305,20 @@ pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
                 mr_core::errln!("mr: error: {}", error_chain(&closed));
                 return ExitCode::from(2);
             }
-            e.exit()
+            if what.is_none() {
+                e.exit()
+            }
+            // Help and the version, printed: a failed write (a full disk,
+            // `> /dev/full`) is said and fails, as `mr jobs` fails; a reader
+            // that closed the pipe (`| head -1`) had what it wanted.
+            use std::io::Write as _;
+            return match e.print().and_then(|()| std::io::stdout().flush()) {
+                Err(w) if w.kind() != std::io::ErrorKind::BrokenPipe => {
+                    mr_core::errln!("mr: error: writing to standard output: {w}");
+                    ExitCode::from(1)
+                }
+                _ => ExitCode::SUCCESS,
+            };
         }
         Err(ParseError::Other(e)) => {
             mr_core::errln!("mr: error: {}", error_chain(&e));
