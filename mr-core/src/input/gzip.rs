@@ -260,8 +260,9 @@ fn zeros_to_the_end(f: &std::fs::File, at: u64, len: u64) -> io::Result<bool> {
     Ok(true)
 }
 
-/// Where the whole gzip member at byte `at` of `f` ends, zero padding after
-/// it included (its CRC checked); `None` when there is none there.
+/// Where the whole gzip member at byte `at` of `f` ends (its CRC checked;
+/// zero padding after it is [`zeros_to_the_end`]'s); `None` when there is
+/// no whole member there.
 fn member_end(f: &std::fs::File, at: u64) -> io::Result<Option<u64>> {
     use std::io::{Seek, SeekFrom};
     let mut f = f;
