@@ -51,10 +51,6 @@ pub struct MemberEnd {
     pub isize: u32,
 }
 
-fn bad_header() -> io::Error {
-    io::Error::new(io::ErrorKind::InvalidInput, "invalid gzip header")
-}
-
 fn bad_checksum() -> io::Error {
     io::Error::new(
         io::ErrorKind::InvalidInput,
@@ -348,8 +344,6 @@ pub struct GzInflater<R> {
     consumed: u64,
     /// Where the current member's header starts in the input.
     member_start: u64,
-    /// Members read whole so far.
-    members: u64,
     /// Gzip headers in the current member's deflate bytes (see [`Gap`]).
     headers: HeaderScan,
     /// Stop after the first member (for [`member_end`]).
@@ -365,7 +359,6 @@ impl<R: BufRead> GzInflater<R> {
             inflate: Decompress::new(false),
             consumed: 0,
             member_start: 0,
-            members: 0,
             headers: HeaderScan::default(),
             one_member: false,
         }
@@ -381,7 +374,7 @@ impl<R: BufRead> GzInflater<R> {
                 State::Header => {
                     self.member_start = self.consumed;
                     self.headers = HeaderScan::default();
-                    self.header()?;
+                    self.header().map_err(|e| self.cut_header(e))?;
                     self.inflate.reset(false);
                     self.state = State::Body;
                 }
@@ -402,7 +395,6 @@ impl<R: BufRead> GzInflater<R> {
                         crc: u32::from_le_bytes([c0, c1, c2, c3]),
                         isize: u32::from_le_bytes([s0, s1, s2, s3]),
                     });
-                    self.members += 1;
                     // More bytes after a member: another member, zero
                     // padding to the end, or an error.
                     self.state = if self.one_member || self.at_end()? {
@@ -483,6 +475,24 @@ impl<R: BufRead> GzInflater<R> {
         }
     }
 
+    /// A header that runs into the end of the input: cut short there, or
+    /// read over whole members after it (its optional fields taking their
+    /// bytes): a [`Gap`] to search from.
+    fn cut_header(&self, e: io::Error) -> io::Error {
+        let gap_or_os = e.raw_os_error().is_some() || e.get_ref().is_some_and(|i| i.is::<Gap>());
+        if e.kind() != io::ErrorKind::UnexpectedEof || gap_or_os {
+            return e;
+        }
+        io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            Gap {
+                what: "truncated gzip header",
+                from: self.member_start + 1,
+                header_seen: self.headers.found,
+            },
+        )
+    }
+
     fn consume(&mut self, n: usize) {
         self.input.consume(n);
         self.consumed += n as u64;
@@ -512,13 +522,10 @@ impl<R: BufRead> GzInflater<R> {
         self.read_exact(&mut fixed, WHAT)?;
         let flags = fixed[3];
         if fixed[0] != 0x1f || fixed[1] != 0x8b || fixed[2] != 8 || flags & FRESERVED != 0 {
-            if self.members == 0 {
-                return Err(bad_header());
-            }
-            // Bytes after a member that do not start one: junk to the end,
-            // or a member cut short in its header with whole members after
-            // it. The rest is read for headers: a stream cannot be read
-            // again to tell (see Gap).
+            // Bytes that do not start a member: junk after the last member,
+            // or a member cut short in its header (the file's first one
+            // too) with whole members after it. The rest is read for
+            // headers: a stream cannot be read again to tell (see Gap).
             let mut scan = HeaderScan::default();
             scan.feed(&fixed[1..]);
             while !scan.found {
