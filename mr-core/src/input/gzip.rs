@@ -438,15 +438,8 @@ impl<R: BufRead> GzInflater<R> {
                     // Inflate takes all the input it is given while it has
                     // room for output: stuck, it is at the input's end.
                     return Err(if eof {
-                        io::Error::new(
-                            io::ErrorKind::UnexpectedEof,
-                            Gap {
-                                what: "incomplete deflate stream",
-                                // Past the member's own magic.
-                                from: self.member_start + 3,
-                                header_seen: self.headers.found,
-                            },
-                        )
+                        // Searched past the member's own magic.
+                        self.gap(io::ErrorKind::UnexpectedEof, "incomplete deflate stream", 3)
                     } else {
                         corrupt_deflate()
                     });
@@ -483,14 +476,18 @@ impl<R: BufRead> GzInflater<R> {
         if e.kind() != io::ErrorKind::UnexpectedEof || gap_or_os {
             return e;
         }
-        io::Error::new(
-            io::ErrorKind::UnexpectedEof,
-            Gap {
-                what: "truncated gzip header",
-                from: self.member_start + 1,
-                header_seen: self.headers.found,
-            },
-        )
+        self.gap(io::ErrorKind::UnexpectedEof, "truncated gzip header", 1)
+    }
+
+    /// The [`Gap`] error `what` of the current member, searched from `skip`
+    /// bytes past its start.
+    fn gap(&self, kind: io::ErrorKind, what: &'static str, skip: u64) -> io::Error {
+        let gap = Gap {
+            what,
+            from: self.member_start + skip,
+            header_seen: self.headers.found,
+        };
+        io::Error::new(kind, gap)
     }
 
     fn consume(&mut self, n: usize) {
@@ -526,25 +523,18 @@ impl<R: BufRead> GzInflater<R> {
             // or a member cut short in its header (the file's first one
             // too) with whole members after it. The rest is read for
             // headers: a stream cannot be read again to tell (see Gap).
-            let mut scan = HeaderScan::default();
-            scan.feed(&fixed[1..]);
-            while !scan.found {
+            self.headers = HeaderScan::default();
+            self.headers.feed(&fixed[1..]);
+            while !self.headers.found {
                 let input = self.input.fill_buf()?;
                 if input.is_empty() {
                     break;
                 }
                 let n = input.len();
-                scan.feed(input);
+                self.headers.feed(input);
                 self.consume(n);
             }
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidInput,
-                Gap {
-                    what: "invalid gzip header",
-                    from: self.member_start + 1,
-                    header_seen: scan.found,
-                },
-            ));
+            return Err(self.gap(io::ErrorKind::InvalidInput, "invalid gzip header", 1));
         }
         // A header read over the next member's (a member cut in its
         // header) is searched with the deflate bytes after it.
