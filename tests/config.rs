@@ -489,6 +489,18 @@ fn mrjob_upload_files_and_spark_submit_bin_are_taken() {
     assert!(shown.contains("lookup.tsv\",\"lookup\"]"), "{shown}");
 }
 
+/// `mr run word_count -i in.txt -r spark --dry-run`: Spark's commands,
+/// printed, not run.
+const SPARK_DRY_RUN: [&str; 7] = [
+    "run",
+    "word_count",
+    "-i",
+    "in.txt",
+    "-r",
+    "spark",
+    "--dry-run",
+];
+
 /// mrjob's `--spark-submit-bin PATH` on the command line was refused (clap
 /// suggested `--spark-submit`): it is an alias of `--spark-submit`, as
 /// `spark_submit_bin` is in a file, and wins over the file's. mrjob's
@@ -501,15 +513,7 @@ fn mrjob_spark_submit_bin_switch_is_taken() {
         "c.toml",
         "[runners.spark]\nspark_submit_bin = \"/opt/spark/bin/spark-submit\"\n",
     );
-    let spark = [
-        "run",
-        "word_count",
-        "-i",
-        "in.txt",
-        "-r",
-        "spark",
-        "--dry-run",
-    ];
+    let spark = SPARK_DRY_RUN;
     let bin = "/other/spark/bin/spark-submit";
     for extra in [
         &["--spark-submit-bin", bin][..],
@@ -645,15 +649,7 @@ fn mrjob_tmp_dirs_apply_to_their_runner_only() {
         ],
         &["it is for -r hadoop", "--tmp-dir (mrjob's --local-tmp-dir)"],
     );
-    let spark = [
-        "run",
-        "word_count",
-        "-i",
-        "in.txt",
-        "-r",
-        "spark",
-        "--dry-run",
-    ];
+    let spark = SPARK_DRY_RUN;
     refused(
         &[&spark[..], &["-c", "c.toml"]].concat(),
         &["runners.spark.spark_tmp_dir", "no use for it"],

@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::os::unix::fs::FileTypeExt as _;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// `n` lines of words, `distinct` different ones: deterministic.
@@ -1029,11 +1029,7 @@ fn a_tmp_dir_inside_the_output_is_refused_up_front() {
 fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     let w = Workdir::new();
     w.write("in.txt", "a b a\n");
-    let run = |extra: &[&str]| {
-        let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", "K"];
-        args.extend_from_slice(extra);
-        w.mr(&args)
-    };
+    let run = |extra: &[&str]| word_count_into(&w, "K", extra);
     ok(run(&["--report", "K/run.json"]));
     let first = fs::read_to_string(w.path("K/run.json")).unwrap();
     ok(run(&["--overwrite", "--report", "K/run.json"]));
@@ -1052,17 +1048,7 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     // Not a report of this output: kept, and the output with it.
     ok(run(&["--overwrite", "--report", "K/run.json"]));
     let report = fs::read_to_string(w.path("K/run.json")).unwrap();
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "-o",
-        "L",
-        "--report",
-        "L/run.json",
-    ]));
+    ok(word_count_into(&w, "L", &["--report", "L/run.json"]));
     let of_l = fs::read_to_string(w.path("L/run.json")).unwrap();
     fs::remove_file(w.path("K/run.json")).unwrap();
     each_keeps_k(
@@ -1106,6 +1092,13 @@ fn each_keeps_k<const N: usize>(
     }
 }
 
+/// `mr run word_count -q -i in.txt -o OUT EXTRA...` in `w`.
+fn word_count_into(w: &Workdir, out: &str, extra: &[&str]) -> Output {
+    let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", out];
+    args.extend_from_slice(extra);
+    w.mr(&args)
+}
+
 /// mr's HTML report inside the output (`--report K/run.html`), as its JSON
 /// one: part of the old output, replaced with it by the next `--overwrite`
 /// (refused before: "it holds files a job does not write: run.html").
@@ -1117,11 +1110,7 @@ fn each_keeps_k<const N: usize>(
 fn an_html_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     let w = Workdir::new();
     w.write("in.txt", "a b a\n");
-    let run = |out: &str, extra: &[&str]| {
-        let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", out];
-        args.extend_from_slice(extra);
-        w.mr(&args)
-    };
+    let run = |out: &str, extra: &[&str]| word_count_into(&w, out, extra);
     ok(run("K", &["--report", "K/run.html"]));
     ok(run("K", &["--overwrite", "--report", "K/run.html"]));
     ok(run("K", &["--overwrite", "--report", "K/_other.htm"]));
@@ -1488,11 +1477,7 @@ fn the_output_is_on_disk_before_it_is_put_in_place() {
 fn a_report_of_another_output_of_the_same_name_keeps_the_output() {
     let w = Workdir::new();
     w.write("in.txt", "a b a\n");
-    let run = |out: &str, extra: &[&str]| {
-        let mut args = vec!["run", "word_count", "-q", "-i", "in.txt", "-o", out];
-        args.extend_from_slice(extra);
-        w.mr(&args)
-    };
+    let run = |out: &str, extra: &[&str]| word_count_into(&w, out, extra);
     ok(run("b/out", &[]));
     // Each report as a/out's run wrote it, copied into b/out.
     ok(run("a/out", &["--report", "a/out/run.html"]));

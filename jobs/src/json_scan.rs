@@ -232,13 +232,9 @@ fn scan<'a, const N: usize, const PY: bool>(
                     let k = &b[i + 1..end];
                     let wanted = if escaped {
                         // Decoded to compare (Python escapes every
-                        // non-ASCII key); unsure on a surrogate escape.
-                        match escaped_key_index(k, keys) {
-                            Some(w) => w,
-                            // Not a wanted key: those are plain ASCII.
-                            None if PY && python_key(k) => None,
-                            None => return None,
-                        }
+                        // non-ASCII key); unsure on a surrogate escape,
+                        // but where keys are read as Python reads them.
+                        escaped_key_index(k, keys, PY)?
                     } else if !k.is_ascii() && std::str::from_utf8(k).is_err() {
                         return None; // serde_json reads keys as str: an error
                     } else {
@@ -735,8 +731,10 @@ static HEX: [bool; 256] = {
 /// Walks the text of a string whose escapes [`escape_len`] accepted,
 /// handing `piece` its decoded bytes in order; `None` (unsure) when it is
 /// not UTF-8 or holds a surrogate escape (a pair, or a lone one that
-/// serde_json refuses: both are left to it).
-fn decode(text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
+/// serde_json refuses: both are left to it), unless `surrogates`: then each
+/// is handed as its three WTF-8 bytes, which no UTF-8 text holds (as
+/// Python's `json.loads` reads it, into a string no job's key equals).
+fn decode(text: &[u8], surrogates: bool, mut piece: impl FnMut(&[u8])) -> Option<()> {
     let mut i = 0;
     loop {
         let k = text[i..]
@@ -762,7 +760,16 @@ fn decode(text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
             b'u' => {
                 let hex = std::str::from_utf8(text.get(i + 1..i + 5)?).ok()?;
                 i += 4;
-                char::from_u32(u32::from_str_radix(hex, 16).ok()?)?
+                let n = u32::from_str_radix(hex, 16).ok()?;
+                match char::from_u32(n) {
+                    Some(c) => c,
+                    None if surrogates => {
+                        i += 1;
+                        piece(&[0xed, 0xa0 | (n >> 6 & 0x1f) as u8, 0x80 | (n & 0x3f) as u8]);
+                        continue;
+                    }
+                    None => return None,
+                }
             }
             c @ (b'"' | b'\\' | b'/') => char::from(c),
             _ => return None,
@@ -777,19 +784,20 @@ fn decode(text: &[u8], mut piece: impl FnMut(&[u8])) -> Option<()> {
 #[cold]
 fn unescape(text: &[u8]) -> Option<String> {
     let mut out = Vec::with_capacity(text.len());
-    decode(text, |p| out.extend_from_slice(p))?;
+    decode(text, false, |p| out.extend_from_slice(p))?;
     String::from_utf8(out).ok()
 }
 
 /// Which of the wanted `keys` an escaped key's text decodes to, if any;
-/// `None` when unsure, as [`decode`].
+/// `None` when unsure, as [`decode`] with `surrogates`.
 #[cold]
 fn escaped_key_index<const N: usize>(
     text: &[u8],
     keys: &[(&[u8], Want); N],
+    surrogates: bool,
 ) -> Option<Option<usize>> {
     for (w, (key, _)) in keys.iter().enumerate() {
-        if escaped_key_is(text, key)? {
+        if escaped_key_is(text, key, surrogates)? {
             return Some(Some(w));
         }
     }
@@ -824,37 +832,15 @@ fn other_kind<'a>(b: &'a [u8], i: usize, want: Want) -> Option<(Field<'a>, usize
     Some((field, end))
 }
 
-/// Whether an escaped key's text is one Python's `json.loads` reads: its
-/// raw bytes UTF-8 (its escapes were checked as the string was scanned), a
-/// surrogate escape read as it is, lone or not.
-#[cold]
-fn python_key(text: &[u8]) -> bool {
-    let mut i = 0;
-    while let Some(k) = memchr::memchr(b'\\', &text[i..]) {
-        if std::str::from_utf8(&text[i..i + k]).is_err() {
-            return false;
-        }
-        let letter = i + k + 1;
-        i = letter
-            + if text.get(letter) == Some(&b'u') {
-                5
-            } else {
-                1
-            };
-        if i > text.len() {
-            return false;
-        }
-    }
-    std::str::from_utf8(&text[i..]).is_ok()
-}
-
 /// Whether the text of an escaped key decodes to `key`, told without
 /// building it (a Python log escapes every non-ASCII key, on every line);
 /// `None` when unsure, as [`decode`].
 #[cold]
-fn escaped_key_is(text: &[u8], key: &[u8]) -> Option<bool> {
+fn escaped_key_is(text: &[u8], key: &[u8], surrogates: bool) -> Option<bool> {
     let mut rest = Some(key);
-    decode(text, |p| rest = rest.and_then(|r| r.strip_prefix(p)))?;
+    decode(text, surrogates, |p| {
+        rest = rest.and_then(|r| r.strip_prefix(p))
+    })?;
     Some(rest.is_some_and(<[u8]>::is_empty))
 }
 

@@ -149,9 +149,10 @@ pub struct JobCounters {
     pub hadoop: Counters,
     /// The tasks' counters, by the names the tasks gave them.
     pub tasks: Counters,
-    /// The framework groups read so far (indexes in
-    /// [`HADOOP_FRAMEWORK_GROUPS`]); `None` once another group was read.
-    framework: Option<Vec<usize>>,
+    /// The first index in [`HADOOP_FRAMEWORK_GROUPS`] the next framework
+    /// group may have (Hadoop prints them once each, in order); `None` once
+    /// another group was read.
+    next_framework: Option<usize>,
 }
 
 /// The group of the counter lines being read in a `Counters:` block.
@@ -169,17 +170,17 @@ impl JobCounters {
     fn group(&mut self, heading: &str) -> BlockGroup {
         let name = heading.trim();
         let framework = match (
-            &mut self.framework,
+            self.next_framework,
             HADOOP_FRAMEWORK_GROUPS.iter().position(|g| *g == name),
         ) {
             // Hadoop's are printed first, each once, in their order: a
             // group of a framework group's name after them is a task's.
-            (Some(seen), Some(i)) if seen.last().is_none_or(|&last| last < i) => {
-                seen.push(i);
+            (Some(next), Some(i)) if i >= next => {
+                self.next_framework = Some(i + 1);
                 true
             }
             _ => {
-                self.framework = None;
+                self.next_framework = None;
                 false
             }
         };
@@ -211,7 +212,7 @@ impl Default for JobCounters {
         JobCounters {
             hadoop: Counters::default(),
             tasks: Counters::default(),
-            framework: Some(Vec::new()),
+            next_framework: Some(0),
         }
     }
 }
@@ -329,12 +330,6 @@ impl Drained {
                 self.split = Some(line[at + said.len()..].trim().to_string());
             }
         }
-        // mr's Spark driver names the split of the task that failed, after
-        // its exception (Spark logs the splits only at INFO).
-        if let Some(split) = line.strip_prefix(FAILED_SPLIT) {
-            self.failed_split = Some(split.trim().to_string());
-            return true;
-        }
         if self.input_failure.is_none()
             && line.contains("Exception")
             && let Some((_, why)) = INPUT_FAILURES.iter().find(|(f, _)| line.contains(f))
@@ -364,6 +359,12 @@ impl Drained {
         let raw = raw.strip_suffix(b"\n").unwrap_or(raw);
         let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
         let line = String::from_utf8_lossy(raw);
+        // mr's Spark driver names the split of the task that failed, after
+        // its exception (Spark logs the splits only at INFO).
+        if let Some(split) = line.strip_prefix(FAILED_SPLIT) {
+            self.failed_split = Some(split.trim().to_string());
+            return;
+        }
         if self.hadoop_line(&line) {
             return;
         }

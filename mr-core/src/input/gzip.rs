@@ -164,17 +164,16 @@ impl HeaderScan {
             self.found = true;
             return;
         }
-        // Kept: the last bytes, joined to the next piece's first.
-        let keep = bytes.len().min(HEADER - 1);
-        if keep == HEADER - 1 {
-            self.carry.copy_from_slice(&bytes[bytes.len() - keep..]);
-            self.carry_len = keep;
+        // Kept: the last bytes read, joined to the next piece's first (a
+        // short piece is all in `edge`, after the bytes kept before it).
+        let read = if bytes.len() >= HEADER - 1 {
+            bytes
         } else {
-            let all = [&self.carry[..self.carry_len], bytes].concat();
-            let from = all.len().saturating_sub(HEADER - 1);
-            self.carry_len = all.len() - from;
-            self.carry[..self.carry_len].copy_from_slice(&all[from..]);
-        }
+            &edge[..self.carry_len + head]
+        };
+        let tail = &read[read.len().saturating_sub(HEADER - 1)..];
+        self.carry[..tail.len()].copy_from_slice(tail);
+        self.carry_len = tail.len();
     }
 }
 
@@ -806,6 +805,26 @@ mod tests {
             assert_eq!((got, err), theirs(part), "cut at {cut}");
         }
         assert_eq!(ours(&file, 1000), theirs(&file));
+    }
+
+    /// A writer's header is found however the bytes come: whole, or cut
+    /// into pieces of any sizes across it; and not in bytes without one.
+    #[test]
+    fn a_header_is_found_across_pieces_of_any_size() {
+        let mut bytes = b"some deflate bytes".to_vec();
+        bytes.extend_from_slice(&gz(b"x\n", 6)[..HEADER]);
+        bytes.extend_from_slice(b"more");
+        for piece in 1..bytes.len() {
+            for first in 0..piece.min(bytes.len()) {
+                let mut scan = HeaderScan::default();
+                scan.feed(&bytes[..first]);
+                bytes[first..].chunks(piece).for_each(|c| scan.feed(c));
+                assert!(scan.found, "pieces of {piece} after {first}");
+            }
+        }
+        let mut scan = HeaderScan::default();
+        text(100_000, 9).chunks(7).for_each(|c| scan.feed(c));
+        assert!(!scan.found);
     }
 
     /// How the reader ends `file`: `Ok(None)` whole, `Ok(Some(gap))` where

@@ -281,13 +281,19 @@ mod tests {
     use super::*;
     use std::io::Write;
 
+    /// `dir/name`, written as gzip of `data`.
+    fn write_gz(dir: &Path, name: &str, data: &[u8]) -> PathBuf {
+        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        enc.write_all(data).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, enc.finish().unwrap()).unwrap();
+        path
+    }
+
     #[test]
     fn compressed_parts_are_decoded_and_plain_ones_copied_whatever_they_start_with() {
         let dir = tempfile::tempdir().unwrap();
-        let gz = dir.path().join("part-00000.gz");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(b"\"a\"\t1\n").unwrap();
-        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let gz = write_gz(dir.path(), "part-00000.gz", b"\"a\"\t1\n");
         let zst = dir.path().join("part-00001.zst");
         std::fs::write(&zst, zstd::encode_all(&b"\"b\"\t2\n"[..], 3).unwrap()).unwrap();
         // A raw line that starts as gzip does, in a part not named .gz.
@@ -306,10 +312,7 @@ mod tests {
     #[test]
     fn compressed_sorted_parts_are_merged_decoded() {
         let dir = tempfile::tempdir().unwrap();
-        let gz = dir.path().join("part-00000.gz");
-        let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-        enc.write_all(b"\"a\"\t1\n\"c\"\t3\n").unwrap();
-        std::fs::write(&gz, enc.finish().unwrap()).unwrap();
+        let gz = write_gz(dir.path(), "part-00000.gz", b"\"a\"\t1\n\"c\"\t3\n");
         let plain = dir.path().join("part-00001");
         std::fs::write(&plain, b"\"b\"\t2\n\"d\"\t4\n").unwrap();
         let zst = dir.path().join("part-00002.zst");
