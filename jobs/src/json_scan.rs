@@ -821,7 +821,7 @@ fn other_kind<'a>(b: &'a [u8], i: usize, want: Want) -> Option<(Field<'a>, usize
             Some(s) => Field::Str(Cow::Owned(s.into_owned())),
             None => Field::None,
         },
-        Want::Int => match serde_json::from_slice::<crate::video_tagging::MaybeInt>(value)
+        Want::Int => match serde_json::from_slice::<mr_core::protocol::MaybeInt>(value)
             .ok()?
             .0
         {
@@ -862,7 +862,7 @@ mod tests {
     }
 
     /// Two fields as a job reads them with serde_json: `page_url` a
-    /// string, `a` an integer (video_tagging's `MaybeStr` and `MaybeInt`).
+    /// string, `a` an integer (`MaybeStr` and `MaybeInt` of mr_core::protocol).
     #[derive(Debug, PartialEq)]
     struct Two(Option<String>, Option<i64>);
 
@@ -887,7 +887,7 @@ mod tests {
                                 two.0 = map.next_value::<MaybeStr<'de>>()?.0.map(Cow::into_owned);
                             }
                             Some("a") => {
-                                two.1 = map.next_value::<crate::video_tagging::MaybeInt>()?.0;
+                                two.1 = map.next_value::<mr_core::protocol::MaybeInt>()?.0;
                             }
                             _ => {
                                 map.next_value::<serde::de::IgnoredAny>()?;

@@ -67,7 +67,7 @@
 //! of lectures the user has watched (never the user's events).
 
 use crate::json_scan::{Field, Want, refused_a_surrogate, scan_fields, scan_fields_python_keys};
-use mr_core::protocol::{DecodeError, MaybeStr};
+use mr_core::protocol::{DecodeError, MaybeInt, MaybeStr};
 use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Reducer, Step, Values};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -347,67 +347,6 @@ impl<'a> FromLine<'a> for Event<'a> {
 
     fn format() -> String {
         <Json<Event<'a>> as FromLine<'a>>::format()
-    }
-}
-
-/// A JSON value that accepts anything and keeps it only when it is an
-/// integer that fits an `i64` (the integer twin of [`MaybeStr`]).
-///
-/// ```
-/// use mr_jobs::video_tagging::MaybeInt;
-/// let int = |s: &str| serde_json::from_str::<MaybeInt>(s).unwrap().0;
-/// assert_eq!(int("-12"), Some(-12));
-/// assert_eq!(int("1.5e12"), None);
-/// assert_eq!(int("1500000000000.0"), None);
-/// assert_eq!(int("\"15\""), None);
-/// assert_eq!(int("18446744073709551615"), None); // beyond i64
-/// assert_eq!(int("{\"a\": [1]}"), None);
-/// ```
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct MaybeInt(pub Option<i64>);
-
-impl<'de> Deserialize<'de> for MaybeInt {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = MaybeInt;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("any JSON value")
-            }
-            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
-                Ok(MaybeInt(Some(v)))
-            }
-            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
-                Ok(MaybeInt(i64::try_from(v).ok()))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_some<D: Deserializer<'de>>(self, d: D) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(MaybeInt(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(MaybeInt(None))
-            }
-        }
-        d.deserialize_any(V)
     }
 }
 

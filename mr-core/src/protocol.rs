@@ -765,6 +765,79 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeStr<'a> {
     }
 }
 
+/// A JSON value that accepts anything and keeps it only when it is an
+/// integer that fits an `i64` (the integer twin of [`MaybeStr`]).
+///
+/// ```
+/// use mr_core::protocol::MaybeInt;
+/// let int = |s: &str| serde_json::from_str::<MaybeInt>(s).unwrap().0;
+/// assert_eq!(int("-12"), Some(-12));
+/// assert_eq!(int("1.5e12"), None);
+/// assert_eq!(int("1500000000000.0"), None);
+/// assert_eq!(int("\"15\""), None);
+/// assert_eq!(int("18446744073709551615"), None); // beyond i64
+/// assert_eq!(int("{\"a\": [1]}"), None);
+/// ```
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct MaybeInt(pub Option<i64>);
+
+impl<'de> Deserialize<'de> for MaybeInt {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = MaybeInt;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Self::Value, E> {
+                Ok(MaybeInt(Some(v)))
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
+                Ok(MaybeInt(i64::try_from(v).ok()))
+            }
+            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(MaybeInt(None))
+            }
+            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+                Ok(MaybeInt(None))
+            }
+            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(MaybeInt(None))
+            }
+            fn visit_unit<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeInt(None))
+            }
+            fn visit_none<E>(self) -> Result<Self::Value, E> {
+                Ok(MaybeInt(None))
+            }
+            fn visit_some<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Self::Value, D::Error> {
+                d.deserialize_any(self)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+                Ok(MaybeInt(None))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut a: A,
+            ) -> Result<Self::Value, A::Error> {
+                while a
+                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(MaybeInt(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
 /// Appends an order-preserving encoding of the JSON value in `json` to `out`:
 /// comparing two encodings as bytes orders the values as JSON values
 /// (null < false < true < numbers < strings < arrays < objects; numbers by
