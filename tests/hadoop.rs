@@ -1294,19 +1294,23 @@ fn outputs_are_complete_or_absent_and_replaced_only_when_done(only: &str) {
             "red/a.txt",
             "a b c d e f g h i j\nhello PANIC-IN-REDUCE there\n",
         );
+        // Into an empty directory made beforehand, which is taken as no
+        // output: a failed run leaves it as it was (it was removed before
+        // the steps ran).
+        fs::create_dir(w.path(&out)).unwrap();
         let o = run_job("panic_on", &abs("red"), &output, &["--partitions", "3"]);
         assert!(!o.status.success(), "{engine}: the reducer panics");
-        assert!(
-            !w.path(&out).exists(),
-            "{engine}: a failed run left {out}: {:?}\n{}",
+        assert_eq!(
             fs::read_dir(w.path(&out))
-                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>()),
+                .map(|d| d.flatten().map(|e| e.file_name()).collect::<Vec<_>>())
+                .ok(),
+            Some(vec![]),
+            "{engine}: a failed run did not leave the empty {out} as it was\n{}",
             stderr(&o)
         );
         assert_eq!(beside(&out), Vec::<String>::new(), "{engine}: beside");
-        // An empty directory made beforehand is taken, as the local runner
-        // takes it (Hadoop alone refuses any existing output).
-        fs::create_dir(w.path(&out)).unwrap();
+        // The empty directory is taken, as the local runner takes it
+        // (Hadoop alone refuses any existing output).
         let o = run(&input, &output, &[]);
         assert!(o.status.success(), "{engine}: {}", stderr(&o));
         let first = snapshot(&out);

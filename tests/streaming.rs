@@ -670,8 +670,9 @@ const JAR: &str = "/opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar
 
 const TWO_STEPS_DOCUMENTED: &str = "\
 hadoop fs -ls -d hdfs:///out/top_lectures hdfs:///out/top_lectures/_SUCCESS
-# the output must not exist, or be an empty directory, removed first:
-hadoop fs -rmdir hdfs:///out/top_lectures
+# the output must not exist, or be an empty directory (listed empty here, and
+# removed once every step has succeeded):
+hadoop fs -ls hdfs:///out/top_lectures
 
 hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -D 'mapreduce.job.name=mr top_lectures step 1/2' \\
@@ -703,9 +704,10 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -reducer './mr run top_lectures --step-num 1 --reducer' \\
     -numReduceTasks 4
 
-# once every step has succeeded (if the -test finds the new output inside OUT,
-# another run wrote OUT meanwhile: the new output is moved back out and the run
-# fails):
+# once every step has succeeded (the -rmdir only when OUT was an empty directory;
+# if the -test finds the new output inside OUT, another run wrote OUT meanwhile:
+# the new output is moved back out and the run fails):
+hadoop fs -rmdir hdfs:///out/top_lectures
 hadoop fs -mv hdfs:///out/.top_lectures.mr-tmp-top_lectures-1795389352-4242-3f9a0c1e hdfs:///out/top_lectures
 hadoop fs -test -e hdfs:///out/top_lectures/.top_lectures.mr-tmp-top_lectures-1795389352-4242-3f9a0c1e
 
@@ -714,8 +716,8 @@ hadoop fs -rm -r -f -skipTrash /tmp/mr-top_lectures-1795389352-4242-3f9a0c1e
 
 const SECONDARY_SORT_DOCUMENTED: &str = "\
 hadoop fs -ls -d hdfs:///out/watches hdfs:///out/watches/_SUCCESS
-# the output must not exist, or be an empty directory, removed first:
-hadoop fs -rmdir hdfs:///out/watches
+# the output must not exist, or be an empty directory (listed empty here, and
+# removed once every step has succeeded),
 # or be a directory holding _SUCCESS and only what a job writes:
 hadoop fs -ls hdfs:///out/watches
 
@@ -741,9 +743,11 @@ hadoop jar /opt/hadoop/share/hadoop/tools/lib/hadoop-streaming-3.3.6.jar \\
     -partitioner org.apache.hadoop.mapred.lib.KeyFieldBasedPartitioner \\
     -numReduceTasks 8
 
-# once every step has succeeded (the first only when there is an old output;
-# if the -test finds the new output inside OUT, another run wrote OUT meanwhile:
-# the new output is moved back out and the run fails):
+# once every step has succeeded (the -rmdir only when OUT was an empty directory,
+# the first -mv only when there is an old output; if the -test finds the new
+# output inside OUT, another run wrote OUT meanwhile: the new output is moved
+# back out and the run fails):
+hadoop fs -rmdir hdfs:///out/watches
 hadoop fs -mv hdfs:///out/watches hdfs:///out/.watches.mr-old-video_tagging-1795389352-4242-3f9a0c1e
 hadoop fs -mv hdfs:///out/.watches.mr-tmp-video_tagging-1795389352-4242-3f9a0c1e hdfs:///out/watches
 hadoop fs -test -e hdfs:///out/watches/.watches.mr-tmp-video_tagging-1795389352-4242-3f9a0c1e

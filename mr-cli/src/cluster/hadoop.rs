@@ -183,14 +183,14 @@ impl ShellCommand {
             .join(" \\\n    ")
     }
 
-    /// Runs it to its end (stdin from /dev/null), its stdout and stderr
-    /// kept: for a short command whose output is read.
     /// Runs it, output captured: true when it ran and exited 0 (`-rmdir`
     /// of an empty directory, `-test -e` of a path that exists).
     fn succeeds(&self) -> bool {
         self.captured().is_ok_and(|o| o.status.success())
     }
 
+    /// Runs it to its end (stdin from /dev/null), its stdout and stderr
+    /// kept: for a short command whose output is read.
     fn captured(&self) -> anyhow::Result<std::process::Output> {
         use anyhow::Context as _;
         self.to_command()
@@ -254,12 +254,6 @@ pub struct HadoopCommands {
     /// it, their part files mixed under one `_SUCCESS`, and an interrupted
     /// one would remove the other's `OUT/_temporary`.
     pub replace: Replace,
-    /// `hadoop fs -rmdir OUT`, which removes only an empty directory, so it
-    /// never removes what another run wrote. Run before the steps when OUT
-    /// is a directory without `_SUCCESS`: an empty one is taken as absent,
-    /// as the local runner takes it (Hadoop itself refuses any existing
-    /// output).
-    pub rmdir: ShellCommand,
     /// For a job whose first step reads whole files: how its input manifest
     /// is made.
     pub manifest: Option<ManifestCommands>,
@@ -331,6 +325,13 @@ pub struct Replace {
     pub old: String,
     /// `hadoop fs -mv OUT OLD` (when there is an old output).
     pub move_old_aside: ShellCommand,
+    /// `hadoop fs -rmdir OUT`, which removes only an empty directory, so it
+    /// never removes what another run wrote. Run just before the new output
+    /// moves in when OUT was an empty directory at the start (no
+    /// `_SUCCESS`, and [`Self::list_output`] showed nothing): such a one is
+    /// taken as absent, as the local runner takes it (Hadoop itself refuses
+    /// any existing output), and a failed run leaves it as it was.
+    pub remove_empty: ShellCommand,
     /// `hadoop fs -mv STAGING OUT`.
     pub move_new_in: ShellCommand,
     /// `OUT/STAGING_NAME`: where `-mv STAGING OUT` puts the new output when
@@ -343,7 +344,8 @@ pub struct Replace {
     /// `hadoop fs -mv OUT/STAGING_NAME STAGING`: takes it back out.
     pub unnest: ShellCommand,
     /// `hadoop fs -ls OUT`: what the old output holds, checked before any
-    /// step runs (see [`foreign_in_listing`]).
+    /// step runs (see [`foreign_in_listing`]); for a directory without
+    /// `_SUCCESS`, whether it is empty.
     pub list_output: ShellCommand,
     /// `hadoop fs -ls OLD`: checked again before it is removed; files put
     /// in it while the run ran keep it.
@@ -590,6 +592,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
         let nested = format!("{}/{name}", out.trim_end_matches('/'));
         Replace {
             move_old_aside: fs_command(o, &["-mv", out, &old]),
+            remove_empty: fs_command(o, &["-rmdir", out]),
             move_new_in: fs_command(o, &["-mv", &staging, out]),
             check_nested: fs_command(o, &["-test", "-e", &nested]),
             unnest: fs_command(o, &["-mv", &nested, &staging]),
@@ -717,7 +720,6 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     }
     HadoopCommands {
         check: fs_command(o, &["-ls", "-d", out, &format!("{out}/_SUCCESS")]),
-        rmdir: fs_command(o, &["-rmdir", out]),
         replace,
         after: tmp_dir.iter().map(|t| rm_command(o, t)).collect(),
         manifest,
@@ -1076,17 +1078,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         let mut all = vec![];
         if !o.to_stdout {
             all.push(format!(
-                "{}\n# the output must not exist, or be an empty directory, removed first:\n{}{}",
+                "{}\n# the output must not exist, or be an empty directory (listed empty here, and\n\
+                 # removed once every step has succeeded){}:\n{}",
                 cmds.check.display(),
-                cmds.rmdir.display(),
                 if o.overwrite {
-                    format!(
-                        "\n# or be a directory holding _SUCCESS and only what a job writes:\n{}",
-                        cmds.replace.list_output.display()
-                    )
+                    ",\n# or be a directory holding _SUCCESS and only what a job writes"
                 } else {
-                    String::new()
-                }
+                    ""
+                },
+                cmds.replace.list_output.display()
             ));
         }
         if let Some(m) = &cmds.manifest {
@@ -1123,10 +1123,12 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             )
         } else if o.overwrite {
             format!(
-                "# once every step has succeeded (the first only when there is an old output;\n\
-                 # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:\n\
-                 # the new output is moved back out and the run fails):\n{}",
+                "# once every step has succeeded (the -rmdir only when OUT was an empty directory,\n\
+                 # the first -mv only when there is an old output; if the -test finds the new\n\
+                 # output inside OUT, another run wrote OUT meanwhile: the new output is moved\n\
+                 # back out and the run fails):\n{}",
                 [
+                    &r.remove_empty,
                     &r.move_old_aside,
                     &r.move_new_in,
                     &r.check_nested,
@@ -1138,10 +1140,10 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
             )
         } else {
             format!(
-                "# once every step has succeeded (if the -test finds the new output inside OUT,\n\
-                 # another run wrote OUT meanwhile: the new output is moved back out and the run\n\
-                 # fails):\n{}",
-                [&r.move_new_in, &r.check_nested]
+                "# once every step has succeeded (the -rmdir only when OUT was an empty directory;\n\
+                 # if the -test finds the new output inside OUT, another run wrote OUT meanwhile:\n\
+                 # the new output is moved back out and the run fails):\n{}",
+                [&r.remove_empty, &r.move_new_in, &r.check_nested]
                     .map(ShellCommand::display)
                     .join("\n")
             )
@@ -1166,8 +1168,10 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
     } else {
         output_state(&cmds.check, &o.output)?
     };
-    if state == OutputState::Unfinished && cmds.rmdir.succeeds() {
-        // It was empty: gone, as if it never was.
+    // An empty directory is taken as no output; it is removed only once
+    // every step has succeeded, just before the new output moves in.
+    let empty_dir = state == OutputState::Unfinished && listed_empty(&cmds.replace.list_output);
+    if empty_dir {
         state = OutputState::Absent;
     }
     match (state, o.overwrite) {
@@ -1270,7 +1274,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         // Held off from a second signal's forced exit until it ends: OUT
         // is the old output or the new one, never neither.
         Ok(()) => mr_core::cancel::critical(|| {
-            let done = replace_output(r, &cmds.check, state == OutputState::Finished, &o.output);
+            let done = replace_output(r, &cmds.check, state, empty_dir, &o.output);
             if done.is_ok() {
                 // Nothing of the job's is left beside OUT.
                 left_on_forced_exit = None;
@@ -1475,18 +1479,28 @@ fn output_state(check: &ShellCommand, output: &str) -> anyhow::Result<OutputStat
 }
 
 /// Puts the new output (`staging`) in OUT's place: when there was an old
-/// output (`had_old`), in its place, the old one removed only once the new
-/// one is there, and put back if the new one cannot be moved in. `check`
-/// looks at OUT again when the old output cannot be moved aside.
+/// output (`state` finished), in its place, the old one removed only once
+/// the new one is there, and put back if the new one cannot be moved in;
+/// when OUT was an empty directory (`empty_dir`), removed first (if another
+/// run wrote into it meanwhile, it stays, and the new output does not go
+/// in: see below). `check` looks at OUT again when the old output cannot be
+/// moved aside.
 fn replace_output(
     r: &Replace,
     check: &ShellCommand,
-    had_old: bool,
+    state: OutputState,
+    empty_dir: bool,
     output: &str,
 ) -> anyhow::Result<()> {
     let run = |c: &ShellCommand, what: &str| {
         run_drained(&mut c.to_command(), what, Echo::default()).map(drop)
     };
+    if empty_dir {
+        // Fails when OUT is no longer empty (or gone): then `-mv` puts
+        // the new output inside it, and the check below takes it out.
+        r.remove_empty.succeeds();
+    }
+    let had_old = state == OutputState::Finished;
     let mut old_exists = had_old;
     if had_old && let Err(e) = run(&r.move_old_aside, "moving the old output aside") {
         if output_state(check, output).is_ok_and(|s| s == OutputState::Absent) {
@@ -1545,6 +1559,18 @@ fn replace_output(
         }
     }
     Ok(())
+}
+
+/// Whether `list` (`hadoop fs -ls DIR`) ran and showed nothing in DIR: an
+/// empty directory. A listing that fails (a cluster down, no permission)
+/// is not empty: the output is then refused as existing.
+fn listed_empty(list: &ShellCommand) -> bool {
+    list.captured().is_ok_and(|o| {
+        o.status.success()
+            && String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .all(|l| l.trim().is_empty())
+    })
 }
 
 /// What `list` (`hadoop fs -ls DIR`) shows in DIR that no job writes.

@@ -305,13 +305,22 @@ def rename_no_replace(sc, src, dst):
         return lines[0].lstrip(": ") if lines else type(e).__name__
 
 
-def replace_output(sc, fs, staging, output, had_old):
+def replace_output(sc, fs, staging, output, had_old, empty_dir):
     """Puts the complete new output `staging` in the place of `output`: the
     old one is moved aside, the new one moved in, then the old one removed
     (put back if the new one cannot be moved in). `had_old`: whether there
-    was an output when the run started. Nothing is ever moved into or over
-    an output another run wrote meanwhile: the renames refuse one."""
+    was an output when the run started; `empty_dir`: whether it was an
+    empty directory, taken as no output and removed now (a failed run
+    leaves it). Nothing is ever moved into or over an output another run
+    wrote meanwhile: the renames refuse one."""
     out = jvm_path(sc, output)
+    if empty_dir:
+        # A delete that is not recursive fails if another run wrote into it
+        # meanwhile: then the rename below refuses to move over it.
+        try:
+            fs.delete(out, False)
+        except Exception:  # py4j's Py4JJavaError (a directory not empty)
+            pass
     new = jvm_path(sc, staging)
     old = jvm_path(sc, staging.replace(".mr-tmp-", ".mr-old-"))
     old_is_in = "; the old output is in %s" % old.toString() if had_old else ""
@@ -445,15 +454,14 @@ def main():
         output = spec.get("output")
         staging = None
         had_old = False
+        empty_dir = False
         if output:
             fs, path = hadoop_fs(sc, output)
             had_old = fs.exists(path)
             if had_old and fs.getFileStatus(path).isDirectory() and not fs.listStatus(path):
                 # An empty directory is taken as no output, as the local
-                # runner takes it. A delete that is not recursive fails if
-                # another run wrote into it meanwhile.
-                if not fs.delete(path, False):
-                    raise MrError("cannot remove the empty output directory %s" % output)
+                # runner takes it: removed once the new output is complete.
+                empty_dir = True
                 had_old = False
             if had_old:
                 if not spec["overwrite"]:
@@ -531,7 +539,7 @@ def main():
             except BaseException:
                 fs.delete(jvm_path(sc, staging), True)
                 raise
-            replace_output(sc, fs, staging, output, had_old)
+            replace_output(sc, fs, staging, output, had_old, empty_dir)
         else:
             # Results for stdout: each partition to a local part file, which
             # mr merges in key order.
