@@ -25,7 +25,7 @@
 //! | query parameters of `page_url` | `quiz_id=3` gives a column `quiz_id` | by name, see below |
 //! | fields of `value` / `event` (an object, or a JSON object in a string) | `{"currentTime": 257.1}` gives `currentTime` | by name, see below |
 //! | a `value` / `event` that is not an object | kept whole | string `value` |
-//! | fields of `context` (edX: `course_id`, `user_id`, `path`...) | `context.course_id` | string |
+//! | fields of `context` (edX: `course_id`, `user_id`, `path`...; an object, or a JSON object in a string) | `context.course_id` | string |
 //!
 //! Other top-level fields (edX's `host`, `referer`, `event_source`) are no
 //! column: they are counted in [`LEFT_OUT`].
@@ -60,8 +60,13 @@
 //! page_url`). A `value` that is not a JSON object string is kept whole in
 //! the `value` column (counted in [`BAD_VALUE`]); one that is once
 //! Python's `NaN` and infinities in it are null is unfolded so (counted in
-//! [`VALUE_AS_NULL`]), as the engine reads such input lines. A line that is not a
-//! JSON object is a bad record (the engine's `--skip-bad-records` policy).
+//! [`VALUE_AS_NULL`]), as the engine reads such input lines. A `context` of
+//! another kind is left out, counted in [`BAD_CONTEXT`]. A line that is not a
+//! JSON object is a bad record (the engine's `--skip-bad-records` policy), and
+//! so is one holding an integer beyond 64 bits, also inside a JSON object in
+//! a string (a float would round it). Whether a number is an integer is
+//! told by its text: `4503599627370497.5`, which a float reads as
+//! `4503599627370498.0`, is not.
 //!
 //! # Ids
 //!
@@ -93,6 +98,9 @@ pub const VALUE_AS_NULL: &str = "values read with NaN or Infinity as null";
 /// Counter: fields left out because another of their source (the query,
 /// the value, the context) has their column's name but for case.
 pub const NAME_CLASH: &str = "fields left out: a name another field has but for case";
+/// Counter of events whose `context` is neither a JSON object nor one in a
+/// string (nor null or `""`): its fields are left out.
+pub const BAD_CONTEXT: &str = "events whose context is not a JSON object (left out)";
 /// Counter: top-level fields of events that are no column of the table
 /// (not in the fixed list, nor `value`/`event`/`context`): left out, and
 /// counted so that a run says it.
@@ -195,29 +203,24 @@ fn kind_of(name: &str) -> ColumnType {
 }
 
 /// `v` as a value of `kind`: `Ok(None)` for null, `Err` when it cannot be
-/// converted exactly.
-fn convert(v: &Value, kind: ColumnType) -> Result<Option<Value>, ()> {
+/// converted exactly. `literal`: the text a number `v` was written as, when
+/// known (a float keeps about 16 digits: `4503599627370497.5` is read as
+/// the integer `4503599627370498.0`, so only its text tells).
+fn convert(
+    v: &Value,
+    kind: ColumnType,
+    literal: impl FnOnce() -> Option<String>,
+) -> Result<Option<Value>, ()> {
     Ok(Some(match (kind, v) {
         (_, Value::Null) => return Ok(None),
-        (ColumnType::Int | ColumnType::Timestamp, Value::Number(n)) => {
-            match (n.as_i64(), n.as_f64()) {
-                (Some(i), _) => i.into(),
-                (None, Some(f)) if f.fract() == 0.0 && f.abs() < 9.0e15 => (f as i64).into(),
-                _ => return Err(()),
-            }
-        }
+        (ColumnType::Int | ColumnType::Timestamp, Value::Number(n)) => match n.as_i64() {
+            Some(i) => i.into(),
+            // "12.0", "1e3": an integer when its text says so exactly.
+            None if n.is_f64() => exact_integer(&literal().ok_or(())?).ok_or(())?.into(),
+            None => return Err(()),
+        },
         (ColumnType::Int | ColumnType::Timestamp, Value::String(s)) => {
-            match s.trim().parse::<i64>() {
-                Ok(i) => i.into(),
-                // "12.0", "1e3": as the same number would be.
-                Err(_) => {
-                    let f = s.trim().parse::<f64>().map_err(|_| ())?;
-                    if f.fract() != 0.0 || f.abs() >= 9.0e15 {
-                        return Err(());
-                    }
-                    (f as i64).into()
-                }
-            }
+            exact_integer(s.trim()).ok_or(())?.into()
         }
         (ColumnType::Float, Value::Number(n)) => n.as_f64().ok_or(())?.into(),
         (ColumnType::Float, Value::String(s)) => {
@@ -233,6 +236,68 @@ fn convert(v: &Value, kind: ColumnType) -> Result<Option<Value>, ()> {
         (ColumnType::Str, other) => other.to_string().into(),
         _ => return Err(()),
     }))
+}
+
+/// The integer a decimal number's text (`-12`, `+12.0`, `1.5e3`, `.5E1`)
+/// is exactly, when it is one and fits an `i64`; `None` for anything else
+/// (`1.5`, `4503599627370497.5`, `1e19`, `NaN`, `0x10`).
+///
+/// ```
+/// use mr_jobs::events_table::exact_integer;
+/// assert_eq!(exact_integer("1375223423427.0"), Some(1375223423427));
+/// assert_eq!(exact_integer("-1.5e3"), Some(-1500));
+/// assert_eq!(exact_integer("4503599627370497.5"), None);
+/// assert_eq!(exact_integer("99999999999999.999"), None);
+/// assert_eq!(exact_integer("-9223372036854775808"), Some(i64::MIN));
+/// assert_eq!(exact_integer("9223372036854775808"), None);
+/// ```
+pub fn exact_integer(text: &str) -> Option<i64> {
+    let (negative, rest) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let (mantissa, exponent) = match rest.find(['e', 'E']) {
+        Some(e) => (&rest[..e], rest[e + 1..].parse::<i32>().ok()?),
+        None => (rest, 0),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let digits: Vec<u8> = int.bytes().chain(frac.bytes()).collect();
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    // The decimal point falls after this many of the digits.
+    let point = i64::try_from(int.len()).ok()? + i64::from(exponent);
+    let whole = usize::try_from(point.max(0)).ok()?.min(digits.len());
+    if digits[whole..].iter().any(|&d| d != b'0') {
+        return None;
+    }
+    let limit = 1i128 << 64;
+    let mut n = 0i128;
+    for &d in &digits[..whole] {
+        n = n * 10 + i128::from(d - b'0');
+        if n > limit {
+            return None;
+        }
+    }
+    // Zeros after the digits (`15e2`); none to add to a zero.
+    let mut zeros = point - whole as i64;
+    while n != 0 && zeros > 0 {
+        n *= 10;
+        if n > limit {
+            return None;
+        }
+        zeros -= 1;
+    }
+    i64::try_from(if negative { -n } else { n }).ok()
+}
+
+/// The text of the number at `key` in the JSON object `object` (the last
+/// one when the key repeats, as a map keeps it), for [`convert`].
+fn literal_in(object: &str, key: &str) -> Option<String> {
+    let RawFields(fields) = serde_json::from_str(object).ok()?;
+    let (_, raw) = fields?.into_iter().rev().find(|(k, _)| k == key)?;
+    Some(raw.get().to_string())
 }
 
 /// The path of a URL: no scheme and host, query or fragment.
@@ -308,19 +373,35 @@ fn percent_decode(s: &str) -> String {
 #[derive(Clone, Copy, Default)]
 pub struct EventRows;
 
-/// The JSON object in a `value` string, if it is one: as it is, or once
-/// Python's non-JSON numbers in it are read as null (counted in
-/// [`VALUE_AS_NULL`]).
-fn object_in(s: &str, count: &mut dyn FnMut(&str)) -> Option<Map<String, Value>> {
-    match serde_json::from_str(s) {
-        Ok(fields) => Some(fields),
+/// The JSON object in the string field `name` (a `value`, an `event`, a
+/// `context`), if it is one: as it is, or once Python's non-JSON numbers in
+/// it are read as null (counted in [`VALUE_AS_NULL`]). An error for an
+/// integer beyond 64 bits in it, which a map of values would round: the
+/// line is a bad record, as it is when the object is not in a string.
+fn object_in(
+    s: &str,
+    name: &str,
+    count: &mut dyn FnMut(&str),
+) -> Result<Option<Map<String, Value>>, JobError> {
+    let fields = match serde_json::from_str(s) {
+        Ok(fields) => fields,
         Err(_) => {
-            let fixed = mr_core::protocol::python_constants_as_null(s.as_bytes())?;
-            let fields = serde_json::from_slice(&fixed).ok()?;
+            let Some(fixed) = mr_core::protocol::python_constants_as_null(s.as_bytes()) else {
+                return Ok(None);
+            };
+            let Ok(fields) = serde_json::from_slice(&fixed) else {
+                return Ok(None);
+            };
             count(VALUE_AS_NULL);
-            Some(fields)
+            fields
         }
-    }
+    };
+    mr_core::protocol::refuse_big_integers(s.as_bytes()).map_err(|e| {
+        JobError::msg(format!(
+            "in the JSON object in the string field {name}: {e}"
+        ))
+    })?;
+    Ok(Some(fields))
 }
 
 /// A top-level field's value, read from its raw text.
@@ -358,10 +439,51 @@ fn field<'a>(
     event: &[(Cow<'a, str>, &'a RawValue)],
     names: &[&str],
 ) -> Result<Option<Field<'a>>, JobError> {
+    raw_field(event, names)
+        .map(|(name, raw)| Field::of(name, raw))
+        .transpose()
+}
+
+/// [`field`]'s name and raw text.
+fn raw_field<'e, 'a>(
+    event: &'e [(Cow<'a, str>, &'a RawValue)],
+    names: &[&str],
+) -> Option<(&'e str, &'a RawValue)> {
     let found = names
         .iter()
         .find_map(|n| event.iter().rev().find(|(k, _)| k == n));
-    found.map(|(name, raw)| Field::of(name, raw)).transpose()
+    found.map(|(name, raw)| (name.as_ref(), *raw))
+}
+
+/// An object field of the event, unfolded into columns (`value` / `event`,
+/// `context`): its fields, and the text they were read from (for their
+/// numbers' literals, see [`convert`]).
+type Unfolded<'a> = Option<(Map<String, Value>, Cow<'a, str>)>;
+
+/// The object in the event's field `names`: an object, or a JSON object in
+/// a string (edX's browser events, every Coursera event, and logs
+/// exported through Hive or Spark). `Err(text)`: anything else (a string
+/// that is not one, a number, an array), as text, for the caller to keep
+/// whole or leave out. Nothing for a field missing, null or `""` (edX's
+/// event without fields).
+fn object_field<'a>(
+    event: &[(Cow<'a, str>, &'a RawValue)],
+    names: &[&str],
+    count: &mut dyn FnMut(&str),
+) -> Result<Result<Unfolded<'a>, Cow<'a, str>>, JobError> {
+    let Some((name, raw)) = raw_field(event, names) else {
+        return Ok(Ok(None));
+    };
+    Ok(match Field::of(name, raw)? {
+        Field::Null | Field::Other(Value::Null) => Ok(None),
+        Field::Other(Value::Object(fields)) => Ok(Some((fields, Cow::Borrowed(raw.get())))),
+        Field::Str(s) => match object_in(&s, name, count)? {
+            Some(fields) => Ok(Some((fields, s))),
+            None if s.trim().is_empty() => Ok(None),
+            None => Err(s),
+        },
+        Field::Other(other) => Err(Cow::Owned(other.to_string())),
+    })
 }
 
 /// A cell of a row: a string (borrowed from the line where it can be) or
@@ -394,34 +516,19 @@ impl EventRows {
         let mut row: Row<'a> = Vec::with_capacity(24);
         // The event's own fields: a JSON object in a string (edX's browser
         // events, every Coursera event) or an object (edX's server events).
-        let parsed;
         // A value that is not an object is kept whole, as text.
         let mut unfolded = None;
-        let fields = match field(event, &["value", "event"])? {
-            None | Some(Field::Null | Field::Other(Value::Null)) => None,
-            Some(Field::Other(Value::Object(fields))) => {
-                parsed = fields;
-                Some(&parsed)
-            }
-            Some(Field::Str(s)) => match object_in(&s, count) {
-                Some(fields) => {
-                    parsed = fields;
-                    Some(&parsed)
-                }
-                // edX writes "" for an event without fields.
-                None if s.trim().is_empty() => None,
-                None => {
-                    count(BAD_VALUE);
-                    unfolded = Some(Cell::Str(s));
-                    None
-                }
-            },
-            Some(Field::Other(other)) => {
-                count(BAD_VALUE);
-                unfolded = Some(Cell::Str(other.to_string().into()));
-                None
-            }
-        };
+        let fields = object_field(event, &["value", "event"], count)?.unwrap_or_else(|text| {
+            count(BAD_VALUE);
+            unfolded = Some(Cell::Str(text));
+            None
+        });
+        // edX's context (course_id, user_id, org_id, path...), in the same
+        // forms; anything else is left out, counted.
+        let context = object_field(event, &["context"], count)?.unwrap_or_else(|_| {
+            count(BAD_CONTEXT);
+            None
+        });
         let mut wrong = |column: &str| {
             count(WRONG_TYPE);
             count(&format!("{WRONG_TYPE_IN} {column}"));
@@ -467,7 +574,8 @@ impl EventRows {
             row.push((Cow::Borrowed("value"), text));
         }
         let mut clashes = 0;
-        let mut push = |row: &mut Row<'a>, prefix: &str, name: &str, v: &Value| {
+        // `text`: the object's text, where a number's literal is read.
+        let mut push = |row: &mut Row<'a>, prefix: &str, name: &str, v: &Value, text: &str| {
             // Names compared as Spark and DuckDB do, without case: `From`
             // beside `from` makes a table Spark refuses.
             let taken = |row: &Row<'a>, c: &str| row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
@@ -493,7 +601,7 @@ impl EventRows {
                 clashes += 1;
                 return;
             }
-            let v = match convert(v, column_type(&column)) {
+            let v = match convert(v, column_type(&column), || literal_in(text, name)) {
                 Ok(v) => v.unwrap_or(Value::Null),
                 Err(()) => {
                     wrong(&column);
@@ -509,17 +617,15 @@ impl EventRows {
                 // and context's fields are a JSON object's: one per name.)
                 if params[..i].iter().all(|(p, _)| *p != params[i].0) {
                     let v = Value::String(std::mem::take(&mut params[i].1));
-                    push(&mut row, "query", &params[i].0, &v);
+                    push(&mut row, "query", &params[i].0, &v, "");
                 }
             }
         }
-        for (k, v) in fields.into_iter().flatten() {
-            push(&mut row, "value", k, v);
-        }
-        // edX's context (course_id, user_id, org_id, path...): strings.
-        if let Some(Field::Other(Value::Object(context))) = field(event, &["context"])? {
-            for (k, v) in &context {
-                push(&mut row, "context", k, v);
+        for (prefix, object) in [("value", fields), ("context", context)] {
+            if let Some((fields, text)) = object {
+                for (k, v) in &fields {
+                    push(&mut row, prefix, k, v, &text);
+                }
             }
         }
         for _ in 0..clashes {
@@ -887,6 +993,73 @@ mod tests {
         assert_eq!(rows[2]["time"], 1380830401000i64, "seconds");
         assert_eq!(rows[2]["value"], "input_i4x-MITx-p1_2_1=choice_3");
         assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
+    }
+
+    /// A `context` that is a JSON object in a string (as `event` often is,
+    /// and as logs exported through Hive or Spark write it) is unfolded as
+    /// an object is; one of another kind is counted (it was dropped without
+    /// a word: probe /tmp/probe-events repro 01).
+    #[test]
+    fn a_context_in_a_string_is_unfolded_and_another_kind_counted() {
+        let lines = [
+            r#"{"username": "ann", "context": "{\"course_id\": \"MITx/6.002x\", \"user_id\": 42}"}"#,
+            r#"{"username": "bob", "context": {"course_id": "MITx/6.002x", "user_id": 43}}"#,
+            r#"{"username": "cy", "context": ""}"#,
+            r#"{"username": "dee", "context": "MITx/6.002x"}"#,
+            r#"{"username": "eve", "context": [1]}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        for (row, user_id) in [(0, "42"), (1, "43")] {
+            assert_eq!(rows[row]["context.course_id"], "MITx/6.002x", "{row}");
+            assert_eq!(rows[row]["context.user_id"], user_id, "{row}");
+        }
+        assert!(
+            rows[2..]
+                .iter()
+                .all(|r| r.get("context.course_id").is_none())
+        );
+        assert_eq!(counters.get(COUNTERS, BAD_CONTEXT), 2, "dee's and eve's");
+    }
+
+    /// An integer column takes a float or its text only when it is an
+    /// integer exactly: `4503599627370497.5` is read as the float
+    /// `4503599627370498.0`, and was taken (probe /tmp/probe-events repro
+    /// 02); its text tells. An integer beyond 64 bits in a JSON object in a
+    /// string is refused as it is in an object (it was rounded: repro 03).
+    #[test]
+    fn numbers_are_converted_only_when_exact() {
+        let lines = [
+            r#"{"value": "{\"user_id\": 4503599627370497.5, \"attempt\": \"4503599627370497.5\"}"}"#,
+            r#"{"value": {"user_id": 4503599627370497.5, "attempt": "99999999999999.999"}}"#,
+            r#"{"value": "{\"user_id\": 12.0, \"attempt\": \"1.5e3\", \"height\": 1e2}"}"#,
+            r#"{"value": {"user_id": -7e0, "attempt": "+3", "height": 100.000}}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        for row in &rows[..2] {
+            assert_eq!(row["user_id"], Value::Null, "{row}");
+            assert_eq!(row["attempt"], Value::Null, "{row}");
+        }
+        assert_eq!(counters.get(COUNTERS, WRONG_TYPE), 4);
+        assert_eq!(
+            (&rows[2]["user_id"], &rows[2]["attempt"], &rows[2]["height"]),
+            (&Value::from(12), &Value::from(1500), &Value::from(100))
+        );
+        assert_eq!(
+            (&rows[3]["user_id"], &rows[3]["attempt"], &rows[3]["height"]),
+            (&Value::from(-7), &Value::from(3), &Value::from(100))
+        );
+        for line in [
+            r#"{"event": "{\"big\": 123456789012345678901}"}"#,
+            r#"{"context": "{\"big\": -123456789012345678901}"}"#,
+        ] {
+            let e = run_in_memory(&EventsTable, &[line])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("does not fit in 64 bits"), "{e}");
+            assert!(e.contains("in the JSON object in the string field"), "{e}");
+        }
     }
 
     #[test]
