@@ -578,6 +578,68 @@ pub fn write_record(out: &mut Vec<u8>, key: &[u8], value: &[u8]) {
     out.push(b'\n');
 }
 
+/// The `serde::de::Visitor` methods of a type that reads any JSON value and
+/// keeps only some kinds ([`MaybeStr`], [`MaybeInt`], [`RawFields`]): each
+/// kind named (`bool`, `i64`, `u64`, `f64`, `str`, `null`, `seq`, `map`) is
+/// read, nested values skipped, as `$none`.
+macro_rules! read_as_none {
+    ($de:lifetime, $none:expr; $($kind:ident),+) => {
+        $(read_as_none!(@one $de, $none; $kind);)+
+    };
+    (@one $de:lifetime, $none:expr; bool) => {
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@one $de:lifetime, $none:expr; i64) => {
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@one $de:lifetime, $none:expr; u64) => {
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@one $de:lifetime, $none:expr; f64) => {
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    (@one $de:lifetime, $none:expr; str) => {
+        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+    };
+    // `null`, and an `Option`'s nothing and something.
+    (@one $de:lifetime, $none:expr; null) => {
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_none<E>(self) -> Result<Self::Value, E> {
+            Ok($none)
+        }
+        fn visit_some<D: serde::Deserializer<$de>>(self, d: D) -> Result<Self::Value, D::Error> {
+            d.deserialize_any(self)
+        }
+    };
+    (@one $de:lifetime, $none:expr; seq) => {
+        fn visit_seq<A: serde::de::SeqAccess<$de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok($none)
+        }
+    };
+    (@one $de:lifetime, $none:expr; map) => {
+        fn visit_map<A: serde::de::MapAccess<$de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a
+                .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
+                .is_some()
+            {}
+            Ok($none)
+        }
+    };
+}
+
 /// A JSON line read shallowly: an object's fields in order, names borrowed
 /// from the line unless escaped, values as their raw JSON text; `None` for
 /// JSON that is not an object. For a mapper that reads some fields of wide
@@ -606,14 +668,16 @@ pub struct RawFields<'a>(pub Option<Vec<(Cow<'a, str>, &'a serde_json::value::Ra
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        use serde::de::{IgnoredAny, MapAccess, SeqAccess};
         struct V;
         impl<'de> serde::de::Visitor<'de> for V {
             type Value = RawFields<'de>;
             fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str("any JSON value")
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Self::Value, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Self::Value, A::Error> {
                 let mut fields = Vec::with_capacity(24);
                 // MaybeStr: serde's own `Cow` would copy every name.
                 while let Some(MaybeStr(name)) = m.next_key::<MaybeStr<'de>>()? {
@@ -621,28 +685,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawFields<'a> {
                 }
                 Ok(RawFields(Some(fields)))
             }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(RawFields(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(RawFields(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(RawFields(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(RawFields(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(RawFields(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(RawFields(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(RawFields(None))
-            }
+            read_as_none!('de, RawFields(None); seq, str, bool, i64, u64, f64, null);
         }
         d.deserialize_any(V)
     }
@@ -719,47 +762,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for MaybeStr<'a> {
             fn visit_string<E>(self, v: String) -> Result<Self::Value, E> {
                 Ok(MaybeStr(Some(Cow::Owned(v))))
             }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeStr(None))
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<Self::Value, A::Error> {
-                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(MaybeStr(None))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<Self::Value, A::Error> {
-                while a
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(MaybeStr(None))
-            }
+            read_as_none!('de, MaybeStr(None); bool, i64, u64, f64, null, seq, map);
         }
         d.deserialize_any(V)
     }
@@ -795,44 +798,7 @@ impl<'de> Deserialize<'de> for MaybeInt {
             fn visit_u64<E>(self, v: u64) -> Result<Self::Value, E> {
                 Ok(MaybeInt(i64::try_from(v).ok()))
             }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_none<E>(self) -> Result<Self::Value, E> {
-                Ok(MaybeInt(None))
-            }
-            fn visit_some<D: serde::Deserializer<'de>>(
-                self,
-                d: D,
-            ) -> Result<Self::Value, D::Error> {
-                d.deserialize_any(self)
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<Self::Value, A::Error> {
-                while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
-                Ok(MaybeInt(None))
-            }
-            fn visit_map<A: serde::de::MapAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<Self::Value, A::Error> {
-                while a
-                    .next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?
-                    .is_some()
-                {}
-                Ok(MaybeInt(None))
-            }
+            read_as_none!('de, MaybeInt(None); f64, str, bool, null, seq, map);
         }
         d.deserialize_any(V)
     }
