@@ -20,8 +20,9 @@
 //! a file already listed (the same file named twice, overlapping globs, a
 //! hard link, or a symbolic link to a directory inside the tree) is skipped
 //! with a warning naming both, so nothing is counted twice. Symbolic links
-//! are followed, but one that leads back into a directory being walked (a
-//! loop) is skipped with a warning rather than walked until the system
+//! are followed, after every path without a link (so a file is named by the
+//! path without one), but one that leads back into a directory being walked
+//! (a loop) is skipped with a warning rather than walked until the system
 //! gives up.
 //!
 //! Compression is found from a file's first bytes (gzip `1f 8b`, bzip2
@@ -756,9 +757,10 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                     pid,
                 });
             }
-            let (before, twice) = (walk.out.len(), walk.twice);
+            let (before, twice, links) = (walk.out.len(), walk.twice, walk.links.len());
             walk.add_path(path, true)?;
-            if walk.out.len() == before && walk.twice == twice && path.is_dir() {
+            let listed = walk.out.len() > before || walk.twice > twice;
+            if !listed && walk.links.len() == links && path.is_dir() {
                 // An empty day's directory reads as zero results: said.
                 crate::errln!("mr: warning: {} holds no input files", printable_path(path));
             }
@@ -830,6 +832,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
             });
         }
     }
+    walk.walk_links()?;
     walk.say_hidden();
     if walk.twice > SAID_TWICE && !walk.noting {
         crate::errln!(
@@ -971,6 +974,10 @@ struct Walk {
     walked: std::collections::HashMap<(u64, u64), String>,
     /// Paths skipped as a second path to a file listed.
     twice: usize,
+    /// Symbolic links found in the directories walked, with the directories
+    /// being walked then: walked once every path without a link is (see
+    /// [`Self::walk_links`]).
+    links: Vec<(PathBuf, Vec<FileId>)>,
     /// Files skipped for a hidden name (not a job's bookkeeping): how many,
     /// and the first.
     hidden: (usize, Option<PathBuf>),
@@ -1061,6 +1068,25 @@ impl Walk {
         }
     }
 
+    /// Walks the symbolic links found in the directories walked, in the
+    /// order found (and those found under them, after them), once every
+    /// path without a link is listed: a file or directory reached both by
+    /// a path without links and through a link (`current ->
+    /// ../archive/2026-12-06`, in a directory walked before `archive/`) is
+    /// listed under the path without, and the link skipped, said once.
+    fn walk_links(&mut self) -> Result<()> {
+        let mut next = 0;
+        while let Some((link, dirs)) = self.links.get_mut(next).map(std::mem::take) {
+            // A link back into a directory it was found in is a loop.
+            self.dirs = dirs;
+            self.add_path(&link, false)?;
+            next += 1;
+        }
+        self.links.clear();
+        self.dirs.clear();
+        Ok(())
+    }
+
     fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
         if !explicit && let Some(what) = mr_leftover(path) {
             crate::errln!(
@@ -1118,10 +1144,8 @@ impl Walk {
                 }
                 self.walked.insert((id.dev, id.ino), display);
             }
-            // Symbolic links after the rest, each group in name order: a
-            // file or directory reached by a path without links and by a
-            // link in the same directory (`current -> 2026-12-06`) is read
-            // under the path without, whichever name sorts first.
+            // Symbolic links after everything else (see `walk_links`), the
+            // rest in name order.
             let mut entries: Vec<(bool, PathBuf)> = fs::read_dir(path)
                 .map_err(|e| Error::io("listing", path, e))?
                 .map(|e| e.map(|e| (e.file_type().is_ok_and(|t| t.is_symlink()), e.path())))
@@ -1129,11 +1153,13 @@ impl Walk {
                 .map_err(|e| Error::io("listing", path, e))?;
             entries.sort();
             self.dirs.extend(id);
-            for (_, p) in entries {
-                if !skipped_name(&p) {
-                    self.add_path(&p, false)?;
-                } else {
+            for (link, p) in entries {
+                if skipped_name(&p) {
                     self.note_hidden(&p);
+                } else if link {
+                    self.links.push((p, self.dirs.clone()));
+                } else {
+                    self.add_path(&p, false)?;
                 }
             }
             if id.is_some() {
@@ -1798,7 +1824,8 @@ mod tests {
     /// without the link, and the link is skipped whole, said once (each
     /// file was listed through the link, the real ones each skipped with a
     /// warning: probe /tmp/probe-logs repro 04). A file linked in a
-    /// directory the same.
+    /// directory the same, and a link in a directory walked before the
+    /// real one (`app/current -> ../archive/day2`).
     #[cfg(unix)]
     #[test]
     fn paths_without_links_are_kept_and_a_linked_dir_skipped_whole() {
@@ -1809,20 +1836,30 @@ mod tests {
         for i in 0..5 {
             fs::write(p.join(format!("logs/day/f{i}.log")), "1\n").unwrap();
         }
+        fs::create_dir_all(p.join("logs/app")).unwrap();
+        fs::create_dir_all(p.join("logs/archive/day2")).unwrap();
+        fs::write(p.join("logs/archive/day2/g.log"), "1\n").unwrap();
         symlink("day", p.join("logs/a-latest")).unwrap();
         symlink("day/f0.log", p.join("logs/0-first.log")).unwrap();
+        symlink("../archive/day2", p.join("logs/app/current")).unwrap();
         let logs = p.join("logs").display().to_string();
         let mut walk = Walk {
             noting: true,
             ..Walk::default()
         };
         walk.add_path(Path::new(&logs), true).unwrap();
+        walk.walk_links().unwrap();
         let names: Vec<_> = walk.out.iter().map(|f| f.display.clone()).collect();
-        let want: Vec<_> = (0..5).map(|i| format!("{logs}/day/f{i}.log")).collect();
+        let mut want = vec![format!("{logs}/archive/day2/g.log")];
+        want.extend((0..5).map(|i| format!("{logs}/day/f{i}.log")));
         assert_eq!(names, want);
         assert_eq!(
             walk.read_once,
             [
+                (
+                    format!("{logs}/app/current"),
+                    format!("{logs}/archive/day2")
+                ),
                 (format!("{logs}/0-first.log"), format!("{logs}/day/f0.log")),
                 (format!("{logs}/a-latest"), format!("{logs}/day")),
             ]
