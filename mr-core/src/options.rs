@@ -111,7 +111,10 @@ impl JobOption {
         Self::new(name, OptionKind::Float)
     }
 
-    /// A switch.
+    /// A switch: `"true"` when given, else `"false"` (argparse's
+    /// `store_true`). It cannot default to true (`mr run` refuses the job):
+    /// port mrjob's `store_false` switch `--no-x` as `flag("no-x")`, read
+    /// the other way round.
     pub fn flag(name: &str) -> JobOption {
         Self::new(name, OptionKind::Flag)
     }
