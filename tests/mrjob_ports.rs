@@ -7,6 +7,7 @@
 mod common;
 use common::*;
 use serde_json::Value;
+use std::fs;
 use std::process::Command;
 
 fn have_mrjob() -> bool {
@@ -108,6 +109,21 @@ fn mr_wc_matches_mrjob_and_gives_zeros_on_empty_input() {
     let theirs = records(&mrjob(&w, "mr_wc", &["-r", "inline", "--no-conf", &empty]));
     assert_eq!(ours, theirs);
     assert!(ours.iter().all(|(_, v)| v == 0), "{ours:?}");
+
+    // As Hadoop would run it: no file, no map task, a warning; stdin (no
+    // input named) is read, and was warned of as no file (probe
+    // /tmp/probe-port repro 01).
+    fs::create_dir(w.path("none")).unwrap();
+    let o = w.mr(&["run", "mr_wc", "-q", "-r", "emulate", "-i", "none"]);
+    assert!(
+        stderr(&o).contains("holds no file to read"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr_stdin(&["run", "mr_wc", "-q", "-r", "emulate"], Some(b"the cat\n"));
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("no file"), "{}", stderr(&o));
+    assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
 }
 
 #[test]

@@ -1281,8 +1281,9 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
         );
     }
     // Hadoop makes a map task a split, none for no file; the local runner
-    // runs one map task on no input, whose mapper_final hook emits.
-    if hadoop && files.is_empty() && local.len() == inputs.len() {
+    // runs one map task on no input, whose mapper_final hook emits. (No
+    // input named at all is stdin, read as a file is.)
+    if hadoop && files.is_empty() && !inputs.is_empty() && local.len() == inputs.len() {
         mr_core::errln!(
             "mr: warning: the input holds no file to read: Hadoop runs no map task then, where \
              the local runner runs one, so a mapper's final hook does not run (a job that emits \
