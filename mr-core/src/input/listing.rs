@@ -56,18 +56,20 @@ impl InputSource {
     }
 
     /// The input as a URI, as mrjob's local runner gives it to a task:
-    /// `file://` and the absolute path (`-` for stdin). A name's bytes that
-    /// are not UTF-8 (a Latin-1 name from a Windows share) are written
-    /// `%XX`, and then so is every `%` of the name (`%25`), as in a name
-    /// that holds `%` and two hex digits already: so each URI names one
-    /// file (`caf\xE9` is `caf%E9`, a file named `caf%E9` is `caf%25E9`),
-    /// and [`percent_decoded`] gives the name back. Any other name is
-    /// written as it is, as mrjob writes it.
+    /// `file://` and the absolute path (`-` for stdin), as it is (as
+    /// Hadoop's `mapreduce.map.input.file` has it too: `c%20d.txt` stays
+    /// so). A name's bytes that are not UTF-8 (a Latin-1 name from a
+    /// Windows share) are written `%XX`, and then so is every `%` of the
+    /// name (`%25`); so is a `%` of a UTF-8 name whose `%XX` would decode to
+    /// bytes that are not UTF-8: each URI names one file (`caf\xE9` is
+    /// `caf%E9`, a file named `caf%E9` is `caf%25E9`), and
+    /// [`percent_decoded`] gives the name back.
     ///
     /// ```
     /// use mr_core::input::InputSource;
     /// assert_eq!(InputSource::Path("/logs/a.gz".into()).uri(), "file:///logs/a.gz");
     /// assert_eq!(InputSource::Path("/logs/50% off.log".into()).uri(), "file:///logs/50% off.log");
+    /// assert_eq!(InputSource::Path("/logs/c%20d.txt".into()).uri(), "file:///logs/c%20d.txt");
     /// assert_eq!(InputSource::Path("/logs/caf%E9".into()).uri(), "file:///logs/caf%25E9");
     /// assert_eq!(InputSource::Stdin.uri(), "-");
     /// # #[cfg(unix)] {
@@ -86,7 +88,7 @@ impl InputSource {
                 let bytes = abs.as_os_str().as_encoded_bytes();
                 let mut uri = String::from("file://");
                 match std::str::from_utf8(bytes) {
-                    Ok(name) if !has_percent_escape(name) => uri.push_str(name),
+                    Ok(name) if !escapes_to_non_utf8(name) => uri.push_str(name),
                     _ => {
                         for chunk in bytes.utf8_chunks() {
                             for c in chunk.valid().chars() {
@@ -105,6 +107,19 @@ impl InputSource {
             }
         }
     }
+}
+
+/// Whether `s`, its `%XX` escapes decoded, is not UTF-8: a name a URI of
+/// [`InputSource::uri`] could give for a name that is not UTF-8.
+///
+/// ```
+/// use mr_core::input::listing::escapes_to_non_utf8;
+/// assert!(escapes_to_non_utf8("caf%E9"));
+/// assert!(!escapes_to_non_utf8("c%20d%C3%A9.txt"));
+/// assert!(!escapes_to_non_utf8("50% off"));
+/// ```
+pub fn escapes_to_non_utf8(s: &str) -> bool {
+    has_percent_escape(s) && std::str::from_utf8(&percent_decoded(s)).is_err()
 }
 
 /// Whether `s` holds a `%` followed by two hex digits.

@@ -235,12 +235,18 @@ fn place(uri: &str, env: impl Fn(&str) -> Option<String>) -> Place {
 }
 
 /// The file a `file:` URI's path names: the path with its `%XX` escapes
-/// decoded ([`crate::input::InputSource::uri`] writes a name so when its
-/// bytes are not UTF-8 or it holds `%XX` itself), or, when no file has
-/// that name, the path as it is (a manifest written by hand).
+/// decoded when they decode to bytes that are not UTF-8
+/// ([`crate::input::InputSource::uri`] writes a name so when its bytes are
+/// not UTF-8, or would decode so), or, when no file has that name, the path
+/// as it is; other escapes (`c%20d.txt`) are the name's own, as `uri`
+/// writes it and Hadoop names it, unless no file has that name (a manifest
+/// written by hand, URL-encoded).
 fn local_path(path: &str) -> PathBuf {
     let p = PathBuf::from(path);
     if !crate::input::listing::has_percent_escape(path) {
+        return p;
+    }
+    if !crate::input::listing::escapes_to_non_utf8(path) && p.exists() {
         return p;
     }
     let bytes = crate::input::listing::percent_decoded(path);
@@ -468,6 +474,19 @@ mod tests {
         assert!(literal_uri.ends_with("/caf%25E9.txt"), "{literal_uri}");
         assert_eq!(WholeFile::new(&uri).read_text().unwrap(), "x\n");
         assert_eq!(WholeFile::new(&literal_uri).read_text().unwrap(), "y\n");
+        // A name with escapes that decode to UTF-8 is written as it is, as
+        // Hadoop and mrjob name it, and opens itself though a file has the
+        // name it decodes to; a URL-encoded one written by hand opens the
+        // file it decodes to when it names none.
+        let spaced = dir.path().join("c%20d.txt");
+        std::fs::write(&spaced, "z\n").unwrap();
+        std::fs::write(dir.path().join("c d.txt"), "w\n").unwrap();
+        let spaced_uri = crate::input::InputSource::Path(spaced.clone()).uri();
+        assert!(spaced_uri.ends_with("/c%20d.txt"), "{spaced_uri}");
+        assert_eq!(WholeFile::new(&spaced_uri).read_text().unwrap(), "z\n");
+        let by_hand = format!("file://{}/c%20d%20e.txt", dir.path().display());
+        std::fs::write(dir.path().join("c d e.txt"), "v\n").unwrap();
+        assert_eq!(WholeFile::new(&by_hand).read_text().unwrap(), "v\n");
         // A manifest written by hand with the name as it is still opens it
         // (when no file has the name it decodes to).
         std::fs::remove_file(dir.path().join(name)).unwrap();
