@@ -55,6 +55,22 @@ fn mistyped_job_gets_a_suggestion() {
     );
     let o = w.mr(&["run", "qqqqqq", "-i", "in.txt"]);
     assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+    // A job crate's own binary, run as mrjob runs `python my_job.py`
+    // (probe /tmp/probe-port repro 04): said how to run it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = w.write("target/debug/my job", "#!/bin/sh\n");
+        std::fs::set_permissions(&bin, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let o = w.mr(&["run", "target/debug/my job", "in.txt"]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("it is a program")
+                && stderr(&o).contains("`'target/debug/my job' run JOB ...`"),
+            "{}",
+            stderr(&o)
+        );
+    }
 }
 
 #[test]

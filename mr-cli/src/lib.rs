@@ -29,6 +29,7 @@ pub mod job_args;
 
 use mr_core::Job;
 use std::io::Write as _;
+use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
@@ -93,6 +94,14 @@ impl Registry {
         if port != base && known.contains(&port) {
             usage!("unknown job {name:?}: mrjob's {base} is the job {port:?} here");
         }
+        if is_program(Path::new(name)) {
+            // `python my_job.py in.txt` is `./target/release/my_job run my_job in.txt`.
+            usage!(
+                "unknown job {name:?}: it is a program, not a job this binary knows; a job \
+                 crate's binary runs its own jobs: `{0} run JOB ...` (`{0} jobs` lists them)",
+                cluster::shell_quote(name)
+            );
+        }
         match closest(base, &known) {
             Some(best) => usage!(
                 "unknown job {name:?}; did you mean {best:?}? (known jobs: {})",
@@ -101,6 +110,18 @@ impl Registry {
             None => usage!("unknown job {name:?}; known jobs: {}", known.join(", ")),
         }
     }
+}
+
+/// Whether `path` is a file someone may run (an executable bit set).
+fn is_program(path: &Path) -> bool {
+    let Ok(meta) = std::fs::metadata(path) else {
+        return false;
+    };
+    #[cfg(unix)]
+    let runnable = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & 0o111 != 0;
+    #[cfg(not(unix))]
+    let runnable = path.extension().is_some_and(|e| e == "exe");
+    meta.is_file() && runnable
 }
 
 /// The known name closest to a mistyped one, if one is close enough: at most
