@@ -118,6 +118,26 @@ fn repro05_typed_jobconf_reduces_beats_the_files_partitions() {
     assert_eq!(part_names(&w.path("out")).len(), 5);
     ok(word_count(&w, "c.toml", &["-o", "out2"]));
     assert_eq!(part_names(&w.path("out2")).len(), 2);
+    // Between files the later one wins, under either spelling (the earlier
+    // file's partitions won: probe /tmp/probe-docs repro 01).
+    w.write(
+        "mine.toml",
+        "[runners.local.jobconf]\nmapreduce.job.reduces = 4\n",
+    );
+    let two = [
+        &args[..5],
+        &["-c", "c.toml", "-c", "mine.toml", "-o", "out3"],
+    ]
+    .concat();
+    ok(mr(&w, &two));
+    assert_eq!(part_names(&w.path("out3")).len(), 4);
+    let two = [
+        &args[..5],
+        &["-c", "mine.toml", "-c", "c.toml", "-o", "out4"],
+    ]
+    .concat();
+    ok(mr(&w, &two));
+    assert_eq!(part_names(&w.path("out4")).len(), 2);
 }
 
 /// 06, 07: a bad value is said with the file and the key.

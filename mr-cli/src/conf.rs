@@ -128,6 +128,23 @@ pub struct Setting {
 }
 
 impl Setting {
+    /// Whether this setting, of a later file, replaces `earlier`: the same
+    /// option (for keyed lists, the same KEY or NAME), or one setting under
+    /// two spellings (`partitions` and a jobconf `mapreduce.job.reduces`,
+    /// where `partitions` would otherwise win whichever file gives it).
+    fn replaces(&self, earlier: &Setting) -> bool {
+        let reduces = |s: &Setting| {
+            s.id == "partitions"
+                || (s.id == "jobconf"
+                    && s.item
+                        .as_deref()
+                        .is_some_and(|k| crate::cmd::run::LOCAL_JOBCONF.contains(&k)))
+        };
+        let same = self.id == earlier.id
+            && (!earlier.list || (earlier.item.is_some() && self.item == earlier.item));
+        same || (reduces(self) && reduces(earlier))
+    }
+
     /// Where it comes from, for messages: `config file F, key K`.
     pub fn origin(&self) -> String {
         format!("config file {}, key {}", self.file.display(), self.key)
@@ -223,12 +240,9 @@ pub fn settings(
             this.extend(s);
         }
         // A later file's value replaces an earlier one's, by option (or by
-        // KEY / NAME for keyed lists); other list items add up.
-        out.retain(|o| {
-            !this
-                .iter()
-                .any(|t| t.id == o.id && (!o.list || (o.item.is_some() && t.item == o.item)))
-        });
+        // KEY / NAME for keyed lists, or one setting's other spelling);
+        // other list items add up.
+        out.retain(|o| !this.iter().any(|t| t.replaces(o)));
         out.extend(this);
     }
     Ok(out)
