@@ -224,6 +224,15 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
             "{name} {}: MapReduce jobs, run by mr on every core of one machine or inside Hadoop Streaming",
             info.version
         ));
+        // The examples in the help, with this binary's name and jobs.
+        let own = |text: &str| for_binary(text, name, registry);
+        if let Some(examples) = cmd.get_after_help().map(|t| own(&t.to_string())) {
+            cmd = cmd.after_help(examples);
+        }
+        cmd = cmd.mut_subcommands(|c| match c.get_about().map(|t| own(&t.to_string())) {
+            Some(about) => c.about(about),
+            None => c,
+        });
     }
     // The job names as JOB's possible values, for the completion scripts
     // (`mr run word_c<TAB>`); any other value (a path) is still taken, and
@@ -246,6 +255,34 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
         }
     }
     cmd
+}
+
+/// `mr`'s help text for the binary `name` with `registry`'s jobs: its
+/// commands (`` `mr run ``, `  mr jobs`, `| mr run`) under its name, and
+/// the built-in jobs the examples name (`word_count`, `url_views`) as its
+/// first job when it has not got them.
+///
+/// ```
+/// let r = mr_cli::Registry::builtin();
+/// let t = mr_cli::for_binary("Run a job: `mr run word_count -i in`.\n  zcat a.gz | mr run x", "my_job", &r);
+/// assert_eq!(t, "Run a job: `my_job run word_count -i in`.\n  zcat a.gz | my_job run x");
+/// ```
+pub fn for_binary(text: &str, name: &str, registry: &Registry) -> String {
+    let mut out = text
+        .replace("`mr ", &format!("`{name} "))
+        .replace("\n  mr ", &format!("\n  {name} "))
+        .replace("| mr ", &format!("| {name} "));
+    if let Some(rest) = out.strip_prefix("  mr ") {
+        out = format!("  {name} {rest}");
+    }
+    if let Some(first) = registry.jobs().next() {
+        for builtin in ["word_count", "url_views"] {
+            if registry.resolve(builtin).is_err() {
+                out = out.replace(builtin, first.name());
+            }
+        }
+    }
+    out
 }
 
 /// JOB's value parser: any string (a job's name or its path in the repo),
@@ -992,3 +1029,46 @@ pub struct ReadmeDoctests;
 #[doc = include_str!("../../docs/guide.md")]
 #[cfg(doctest)]
 pub struct GuideDoctests;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A job crate's binary shows its own name and jobs in the help's
+    /// commands (`run`'s said `mr run word_count ...`, a job it has not
+    /// got: probe /tmp/probe-docs).
+    #[test]
+    fn a_job_crates_help_names_its_binary_and_jobs() {
+        let registry = Registry::new().with(mr_jobs::url_views::UrlViews);
+        let info = BinInfo {
+            name: "my_job",
+            version: "0.1.0",
+        };
+        let cmd = command(&registry, &info, &[]);
+        let run = cmd.find_subcommand("run").unwrap();
+        let about = run.get_about().unwrap().to_string();
+        assert_eq!(
+            about,
+            "Run a job: `my_job run url_views --input corpus/ --output counts/`"
+        );
+        let examples = cmd.get_after_help().unwrap().to_string();
+        assert!(!examples.contains("mr run") && !examples.contains("word_count"));
+        assert!(examples.contains("| my_job run url_views"), "{examples}");
+        // mr's own help is as it was.
+        let mr = command(
+            &Registry::builtin(),
+            &BinInfo {
+                name: "mr",
+                version: "0",
+            },
+            &[],
+        );
+        let about = mr
+            .find_subcommand("run")
+            .unwrap()
+            .get_about()
+            .unwrap()
+            .to_string();
+        assert!(about.contains("`mr run word_count"), "{about}");
+    }
+}
