@@ -18,9 +18,13 @@
 //! [`Scan::Unsure`], and the caller parses the line with serde_json, whose
 //! verdict and error message stand. So the fast path never accepts a line
 //! serde_json rejects, nor reads another value: it only saves the time.
-//! One exception is asked for by name: [`scan_fields_python_keys`] reads a
-//! top-level key with a lone surrogate escape as Python does, for a line
-//! serde_json refused for that alone.
+//! Two exceptions read as the engine reads: Python's `NaN`, `Infinity` and
+//! `-Infinity` (not JSON; `json.dumps` writes them) are values read as
+//! null, the line noted for the engine to count
+//! ([`mr_core::protocol::note_read_as_null`]) where it would otherwise
+//! decode the line twice more; and, asked for by name,
+//! [`scan_fields_python_keys`] reads a top-level key with a lone surrogate
+//! escape as Python does, for a line serde_json refused for that alone.
 //!
 //! Strings are scanned 16 bytes at a time (values 32): one vector comparison
 //! (SSE2 on x86-64, NEON on aarch64, by the `wide` crate) finds the quotes,
@@ -176,11 +180,12 @@ pub fn scan_fields_python_keys<'a, const N: usize>(
     keys: &[(&[u8], Want); N],
 ) -> Option<[Field<'a>; N]> {
     scan::<N, true>(line, keys).or_else(|| {
-        // Python's NaN, Infinity and -Infinity, which the engine reads as
-        // null once serde_json refused them: here serde_json refused the
-        // key first (they are not counted as such).
+        // Python's NaN, Infinity and -Infinity inside a wanted field's
+        // nested value (`"page_url": [NaN]`), which serde_json alone reads
+        // there: null, as the engine reads them, and noted so.
         let nulls = mr_core::protocol::python_constants_as_null(line)?;
         let fields = scan::<N, true>(&nulls, keys)?;
+        mr_core::protocol::note_read_as_null();
         Some(fields.map(|f| match f {
             Field::Str(s) => Field::Str(Cow::Owned(s.into_owned())),
             Field::Int(n) => Field::Int(n),
@@ -217,6 +222,8 @@ fn scan<'a, const N: usize, const PY: bool>(
     }
     i = skip_ws(b, i + 1);
     let mut found: [Field<'a>; N] = std::array::from_fn(|_| Field::None);
+    // Whether Python's NaN, Infinity or -Infinity were read (as null).
+    let mut python = false;
     if b.get(i) == Some(&b'}') {
         i += 1;
     } else {
@@ -253,6 +260,11 @@ fn scan<'a, const N: usize, const PY: bool>(
                 // there) and an object's keys as strings (a lone surrogate
                 // is an error).
                 (found[w], i) = match b.get(i) {
+                    // Python's constants: null, as the engine reads them.
+                    Some(b'N' | b'I' | b'-') if python_constant(b, i).is_some() => {
+                        python = true;
+                        (Field::None, python_constant(b, i)?)
+                    }
                     Some(b'"') => {
                         let (end, escaped) = value_end(b, i + 1)?;
                         let text = &b[i + 1..end];
@@ -263,7 +275,7 @@ fn scan<'a, const N: usize, const PY: bool>(
                         };
                         (Field::Str(s), end + 1)
                     }
-                    Some(b'n' | b't' | b'f') => (Field::None, skip_value(b, i)?),
+                    Some(b'n' | b't' | b'f') => (Field::None, skip_value(b, i, &mut python)?),
                     Some(b'-' | b'0'..=b'9') if keys[w].1 == Want::Int => match integer(b, i) {
                         Some((n, end)) => (Field::Int(n), end),
                         None if PY => other_kind(b, i, keys[w].1)?,
@@ -279,9 +291,9 @@ fn scan<'a, const N: usize, const PY: bool>(
                 i = value_end(b, i + 1)?.0 + 1;
             } else if let Some(b'-' | b'0'..=b'9') = b.get(i) {
                 // Then numbers (metrics logs are mostly numbers).
-                i = number(b, i)?;
+                i = number_or_constant(b, i, &mut python)?;
             } else {
-                i = skip_value(b, i)?;
+                i = skip_value(b, i, &mut python)?;
             }
             // `, "` or `,"`: the next key, in one comparison each.
             match b.get(i..i + 3) {
@@ -306,7 +318,35 @@ fn scan<'a, const N: usize, const PY: bool>(
             }
         }
     }
-    (skip_ws(b, i) == b.len()).then_some(found)
+    if skip_ws(b, i) != b.len() {
+        return None;
+    }
+    if python {
+        mr_core::protocol::note_read_as_null();
+    }
+    Some(found)
+}
+
+/// The end of Python's `NaN`, `Infinity` or `-Infinity` at `i` (what
+/// `json.dumps` writes for such floats; not JSON), if one is there.
+#[cold]
+fn python_constant(b: &[u8], i: usize) -> Option<usize> {
+    let word: &[u8] = match b.get(i)? {
+        b'N' => b"NaN",
+        b'I' => b"Infinity",
+        _ => b"-Infinity",
+    };
+    b[i..].starts_with(word).then_some(i + word.len())
+}
+
+/// [`number`], or else Python's `-Infinity` (`python` set).
+#[inline(always)]
+fn number_or_constant(b: &[u8], i: usize, python: &mut bool) -> Option<usize> {
+    number(b, i).or_else(|| {
+        let end = python_constant(b, i)?;
+        *python = true;
+        Some(end)
+    })
 }
 
 /// Which of the wanted `keys` the line's key `k` is, if any.
@@ -361,8 +401,9 @@ fn skip_more_ws(b: &[u8], mut i: usize) -> usize {
 }
 
 /// Skips one value starting at `i` (no leading whitespace); returns the index
-/// after it.
-fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
+/// after it. Python's `NaN`, `Infinity` and `-Infinity` are values too
+/// (`python` set), as the engine reads them (as null).
+fn skip_value(b: &[u8], mut i: usize, python: &mut bool) -> Option<usize> {
     // Open brackets, the innermost in bit 0: 1 for an object. A value ends
     // when the stack is empty.
     let mut stack = 0u128;
@@ -393,7 +434,11 @@ fn skip_value(b: &[u8], mut i: usize) -> Option<usize> {
             b't' => i = literal(b, i, b"true")?,
             b'f' => i = literal(b, i, b"false")?,
             b'n' => i = literal(b, i, b"null")?,
-            b'-' | b'0'..=b'9' => i = number(b, i)?,
+            b'-' | b'0'..=b'9' => i = number_or_constant(b, i, python)?,
+            b'N' | b'I' => {
+                i = python_constant(b, i)?;
+                *python = true;
+            }
             _ => return None,
         }
         // After a value: close brackets, or a comma and the next one.
@@ -811,7 +856,8 @@ fn escaped_key_index<const N: usize>(
 /// refused), and the index after it; `None` when serde_json refuses it.
 #[cold]
 fn other_kind<'a>(b: &'a [u8], i: usize, want: Want) -> Option<(Field<'a>, usize)> {
-    let end = skip_value(b, i)?;
+    // (A Python constant inside it: serde_json refuses the value.)
+    let end = skip_value(b, i, &mut false)?;
     let value = &b[i..end];
     let field = match want {
         Want::Str => match serde_json::from_slice::<mr_core::protocol::MaybeStr>(value)
@@ -855,6 +901,15 @@ mod tests {
         serde_json::from_slice::<PageUrl>(line)
             .map(|p| p.0.map(|c| c.into_owned()))
             .map_err(|_| ())
+    }
+
+    /// What the engine reads: serde_json's reading, or, for a line it
+    /// refuses, the line with Python's constants as null, if any.
+    fn engine(line: &[u8]) -> Result<Option<String>, ()> {
+        serde(line).or_else(|_| {
+            let nulls = mr_core::protocol::python_constants_as_null(line).ok_or(())?;
+            serde(&nulls)
+        })
     }
 
     fn found(s: &str) -> Scan<'_> {
@@ -1085,7 +1140,7 @@ mod tests {
     fn agrees(line: &[u8]) -> Result<(), TestCaseError> {
         if let Scan::Object(v) = scan_field(line, b"page_url") {
             prop_assert_eq!(
-                serde(line),
+                engine(line),
                 Ok(v.map(Cow::into_owned)),
                 "{}",
                 String::from_utf8_lossy(line)
@@ -1116,6 +1171,59 @@ mod tests {
         ] {
             assert_eq!(scan_field(odd, b"page_url"), found("/u"));
         }
+    }
+
+    /// Python's `NaN`, `Infinity` and `-Infinity` (what `json.dumps`
+    /// writes for such floats) are read as null, as the engine reads them
+    /// once serde_json refused the line, and the line is noted so
+    /// (counted): such lines were read twice more, at 9x the time of a
+    /// line with `null` there.
+    #[test]
+    fn python_constants_are_read_as_null_and_noted() {
+        use mr_core::protocol::take_noted_as_null;
+        take_noted_as_null();
+        for (line, want) in [
+            (&br#"{"d": NaN, "page_url": "/a"}"#[..], Some("/a")),
+            (
+                br#"{"d":[1,-Infinity,{"e":Infinity}],"page_url":"/a"}"#,
+                Some("/a"),
+            ),
+            (br#"{"page_url": NaN}"#, None),
+            (br#"{"page_url": -Infinity, "x": 1}"#, None),
+            (br#"{"page_url": "/a", "n": -Infinity}"#, Some("/a")),
+        ] {
+            let text = String::from_utf8_lossy(line);
+            assert_eq!(
+                scan_field(line, b"page_url"),
+                Scan::Object(want.map(Cow::Borrowed)),
+                "{text}"
+            );
+            assert!(take_noted_as_null(), "{text}");
+            assert_eq!(engine(line), Ok(want.map(String::from)), "{text}");
+        }
+        // In a string, or a word that only starts as one: not a constant.
+        assert_eq!(
+            scan_field(br#"{"d": "NaN", "page_url": "/a"}"#, b"page_url"),
+            found("/a")
+        );
+        assert!(!take_noted_as_null());
+        for line in [
+            &br#"{"d": NaNa, "page_url": "/a"}"#[..],
+            br#"{"d": Infinit, "page_url": "/a"}"#,
+            br#"{"d": -NaN}"#,
+            br#"{"d": nan}"#,
+            br#"{"d": NaN"#,
+        ] {
+            let text = String::from_utf8_lossy(line);
+            assert_eq!(scan_field(line, b"page_url"), Scan::Unsure, "{text}");
+            assert!(!take_noted_as_null(), "{text}");
+            assert!(engine(line).is_err(), "{text}");
+        }
+        // Two fields: an integer wanted, NaN there, is none.
+        let keys = [(&b"page_url"[..], Want::Str), (b"t", Want::Int)];
+        let [url, t] = scan_fields(br#"{"t": NaN, "page_url": "/v"}"#, &keys).unwrap();
+        assert_eq!((url.into_str().as_deref(), t), (Some("/v"), Field::None));
+        assert!(take_noted_as_null());
     }
 
     #[test]

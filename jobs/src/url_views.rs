@@ -235,6 +235,25 @@ mod tests {
         assert!(err.to_string().contains("invalid JSON"), "{err}");
     }
 
+    /// Python's NaN and infinities are read as null by the scan and the
+    /// lines counted, as the engine counts the lines it reads so; a line
+    /// with other damage still fails.
+    #[test]
+    fn python_constants_are_null_and_counted() {
+        let lines = [
+            r#"{"page_url": "/a", "d": NaN}"#,
+            r#"{"page_url": NaN, "d": [Infinity, -Infinity]}"#,
+            r#"{"page_url": "/a", "d": null}"#,
+        ];
+        let (out, counters) = run_in_memory(&UrlViews, &lines).unwrap();
+        assert_eq!(out, ["\"/a\"\t2"]);
+        let read = format!("step 0: {}", mr_core::counters::READ_AS_NULL);
+        assert_eq!(counters.get(mr_core::counters::FRAMEWORK, &read), 2);
+        assert_eq!(counters.get(COUNTERS, NO_PAGE_URL), 1);
+        let e = run_in_memory(&UrlViews, &[r#"{"page_url": "/a", "d": NaN,}"#]).unwrap_err();
+        assert!(e.to_string().contains("invalid JSON"), "{e}");
+    }
+
     #[test]
     fn escaped_strings_are_decoded() {
         let (out, _) = run_in_memory(&UrlViews, &[r#"{"page\u005furl": "/a\"b\\c"}"#]).unwrap();

@@ -672,7 +672,14 @@ pub(crate) fn map_whole_line(
              and the rest of it is read past"
         )));
     }
-    match mapper.map_line(line, sink, counters) {
+    let mapped = mapper.map_line(line, sink, counters);
+    // Read with Python's constants as null by the job's own reader.
+    let noted = crate::protocol::take_noted_as_null();
+    match mapped {
+        Ok(mapped) => {
+            *read_as_null += u64::from(noted);
+            Ok(mapped)
+        }
         // A decode error comes before the mapper runs: nothing was emitted.
         Err(RecordError::Decode(reason)) => {
             let fixed = crate::protocol::refused_python_constant(&reason)
@@ -681,7 +688,9 @@ pub(crate) fn map_whole_line(
             let Some(fixed) = fixed else {
                 return Err(RecordError::Decode(reason));
             };
-            match mapper.map_line(&fixed, sink, counters) {
+            let mapped = mapper.map_line(&fixed, sink, counters);
+            crate::protocol::take_noted_as_null();
+            match mapped {
                 Ok(mapped) => {
                     *read_as_null += 1;
                     Ok(mapped)

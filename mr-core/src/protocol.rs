@@ -376,6 +376,36 @@ pub fn python_constants_as_null(line: &[u8]) -> Option<Vec<u8>> {
     (json(&out) || (out.len() > k.len() && json(k) && json(v))).then_some(out)
 }
 
+thread_local! {
+    /// Whether the line being decoded on this thread was read with Python's
+    /// constants as null by the job's own reader ([`note_read_as_null`]).
+    static NOTED_AS_NULL: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Says that the line being decoded (by a [`FromLine`] that reads JSON its
+/// own way, as url_views' scan does) was read with Python's `NaN`,
+/// `Infinity` and `-Infinity` as `null`, as the engine reads a line that
+/// fails to decode at them ([`python_constants_as_null`]): the engine
+/// counts the line in [`crate::counters::READ_AS_NULL`] as it counts those,
+/// when it maps without error. A reader that does this saves the engine's
+/// second read of every such line (several times the line's time).
+///
+/// ```
+/// use mr_core::protocol::{note_read_as_null, take_noted_as_null};
+/// note_read_as_null();
+/// assert!(take_noted_as_null());
+/// assert!(!take_noted_as_null());
+/// ```
+pub fn note_read_as_null() {
+    NOTED_AS_NULL.with(|c| c.set(true));
+}
+
+/// Whether [`note_read_as_null`] was called on this thread since the last
+/// call; clears it. The engine asks after each line.
+pub fn take_noted_as_null() -> bool {
+    NOTED_AS_NULL.with(|c| c.replace(false))
+}
+
 /// An integer literal that does not fit in 64 bits, found in JSON text read
 /// into a type holding `serde_json::Value`s (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
