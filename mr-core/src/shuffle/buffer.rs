@@ -463,7 +463,7 @@ impl SortBuffer {
             && table.len() as u64 * 10 >= *pushed * 9
         {
             // Keys that hardly repeat: the rest of the task sorts.
-            self.to_sorting()?;
+            self.turn_to_sorting()?;
             return self.push_sorting(key, value);
         }
         // One lookup; the key is copied only when it is new.
@@ -509,7 +509,7 @@ impl SortBuffer {
 
     /// Turns a combining buffer into a sorting one, its records kept
     /// (each key's values, as combined so far).
-    fn to_sorting(&mut self) -> Result<()> {
+    fn turn_to_sorting(&mut self) -> Result<()> {
         let old = std::mem::replace(
             &mut self.store,
             Store::Sorting {
