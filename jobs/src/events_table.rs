@@ -233,6 +233,10 @@ fn convert(
         (ColumnType::Bool, Value::Bool(b)) => (*b).into(),
         (ColumnType::Bool, Value::String(s)) if s == "true" || s == "false" => (s == "true").into(),
         (ColumnType::Str, Value::String(s)) => s.clone().into(),
+        // A float as written (`9007199254740993.0`, `-0`: no f64 keeps them).
+        (ColumnType::Str, Value::Number(n)) if n.is_f64() => {
+            literal().unwrap_or_else(|| n.to_string()).into()
+        }
         (ColumnType::Str, other) => other.to_string().into(),
         _ => return Err(()),
     }))
@@ -293,11 +297,20 @@ pub fn exact_integer(text: &str) -> Option<i64> {
 }
 
 /// The text of the number at `key` in the JSON object `object` (the last
-/// one when the key repeats, as a map keeps it), for [`convert`].
+/// one when the key repeats, as a map keeps it), for [`convert`]; in the
+/// object as read, with Python's `NaN` and infinities as null when it
+/// holds them (see [`object_in`]).
 fn literal_in(object: &str, key: &str) -> Option<String> {
-    let RawFields(fields) = serde_json::from_str(object).ok()?;
-    let (_, raw) = fields?.into_iter().rev().find(|(k, _)| k == key)?;
-    Some(raw.get().to_string())
+    let find = |text: &[u8]| {
+        let RawFields(fields) = serde_json::from_slice(text).ok()?;
+        let (_, raw) = fields?.into_iter().rev().find(|(k, _)| k == key)?;
+        Some(raw.get().to_string())
+    };
+    find(object.as_bytes()).or_else(|| {
+        find(&mr_core::protocol::python_constants_as_null(
+            object.as_bytes(),
+        )?)
+    })
 }
 
 /// The path of a URL: no scheme and host, query or fragment.
@@ -562,8 +575,13 @@ impl EventRows {
                     }
                 }
                 // Categorical and plain strings: a string, or the JSON text
-                // of anything else (a numeric username stays "12345").
+                // of anything else (a numeric username stays "12345"; a
+                // float as written: `9007199254740993.0` is no f64).
                 (_, Some(Field::Str(s))) => Cell::Str(s),
+                (_, Some(Field::Other(Value::Number(n)))) if n.is_f64() => {
+                    let raw = raw_field(event, names).map(|(_, raw)| raw.get());
+                    Cell::Str(raw.map_or_else(|| n.to_string(), str::to_string).into())
+                }
                 (_, Some(Field::Other(other))) => Cell::Str(other.to_string().into()),
             };
             row.push((Cow::Borrowed(column), cell));
@@ -1050,6 +1068,31 @@ mod tests {
             (&rows[3]["user_id"], &rows[3]["attempt"], &rows[3]["height"]),
             (&Value::from(-7), &Value::from(3), &Value::from(100))
         );
+        // With Python's NaN in the string, read as null, the others stay
+        // (its text was looked up with the NaN in it, and failed: probe
+        // /tmp/probe-verify7 repro 03).
+        let (out, _) = run_in_memory(
+            &EventsTable,
+            &[r#"{"event": "{\"attempt\": 12.0, \"x\": NaN}"}"#],
+        )
+        .unwrap();
+        assert_eq!(rows_of(&out)[0]["attempt"], 12);
+        // A string column keeps a float as written: no f64 holds
+        // 9007199254740993.0 or -0 (probe /tmp/probe-verify7 repro 01).
+        let (out, _) = run_in_memory(
+            &EventsTable,
+            &[
+                r#"{"session": 9007199254740993.0, "event": {"note": -0, "c": 1e3}, "context": "{\"org\": 9007199254740993.5}"}"#,
+            ],
+        )
+        .unwrap();
+        let row = &rows_of(&out)[0];
+        assert_eq!(row["session"], "9007199254740993.0");
+        assert_eq!(
+            (&row["note"], &row["c"]),
+            (&Value::from("-0"), &Value::from("1e3"))
+        );
+        assert_eq!(row["context.org"], "9007199254740993.5");
         for line in [
             r#"{"event": "{\"big\": 123456789012345678901}"}"#,
             r#"{"context": "{\"big\": -123456789012345678901}"}"#,

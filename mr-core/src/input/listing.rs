@@ -802,6 +802,9 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 }
             }
             let mut matched = false;
+            // Directories on the way to a match, and whether each is or
+            // goes through a symbolic link.
+            let mut linked = std::collections::HashMap::new();
             for (pattern, p) in paths {
                 let p = p.map_err(|e| {
                     let path = e.path().to_path_buf();
@@ -814,7 +817,14 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 let on_the_way = hidden_on_the_way(&pattern, &p);
                 if !skipped_name(&p) && !on_the_way {
                     matched = true;
-                    walk.add_path(&p, false)?;
+                    if through_link(&p, &mut linked) {
+                        // Walked with the links found in directories: after
+                        // every path without one (`d/*/f.txt` matches
+                        // `d/latest/f.txt` through `latest -> day2`).
+                        walk.links.push((p, Vec::new()));
+                    } else {
+                        walk.add_path(&p, false)?;
+                    }
                 } else {
                     if on_the_way
                         && !skipped_name(&p)
@@ -862,6 +872,24 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
         special: walk.special,
         under_hidden: walk.under_hidden,
     })
+}
+
+/// Whether `path` is a symbolic link or is reached through one (a
+/// directory on its way is one); `dirs` remembers the directories looked
+/// at, so that a glob's many matches in one directory cost one look each.
+fn through_link(path: &Path, dirs: &mut std::collections::HashMap<PathBuf, bool>) -> bool {
+    if path.is_symlink() {
+        return true;
+    }
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return false;
+    };
+    if let Some(&known) = dirs.get(dir) {
+        return known;
+    }
+    let linked = through_link(dir, dirs);
+    dirs.insert(dir.to_path_buf(), linked);
+    linked
 }
 
 /// A file's identity: its device and inode, the same for every path to it.
@@ -1879,6 +1907,27 @@ mod tests {
                 (format!("{logs}/a-latest"), format!("{logs}/day")),
             ]
         );
+    }
+
+    /// A glob's match through a link (`d/*/f.txt` matching `d/a/f.txt`,
+    /// `a -> real`) is listed after the matches without one, so the file
+    /// is named by its real path (probe /tmp/probe-verify7 repro 02).
+    #[cfg(unix)]
+    #[test]
+    fn a_globs_match_through_a_link_gives_way_to_the_real_path() {
+        let d = tempfile::tempdir().unwrap();
+        let p = d.path();
+        fs::create_dir_all(p.join("d/real")).unwrap();
+        fs::write(p.join("d/real/f.txt"), "1\n").unwrap();
+        std::os::unix::fs::symlink("real", p.join("d/a")).unwrap();
+        let d = p.join("d").display().to_string();
+        for pattern in [format!("{d}/*/f.txt"), format!("{d}/*")] {
+            let l = list_inputs_noted(std::slice::from_ref(&pattern)).unwrap();
+            let names: Vec<_> = l.files.iter().map(|f| f.display.clone()).collect();
+            assert_eq!(names, [format!("{d}/real/f.txt")], "{pattern}");
+            assert_eq!(l.read_once.len(), 1, "{pattern}: {:?}", l.read_once);
+            assert!(l.read_once[0].0.starts_with(&format!("{d}/a")), "{pattern}");
+        }
     }
 
     #[cfg(unix)]

@@ -60,8 +60,9 @@ pub const COMBINE_EVERY: u32 = 32;
 /// Bytes a heap allocation costs beyond its contents (the allocator's
 /// header and rounding), as counted in combining mode.
 const ALLOCATION_OVERHEAD: usize = 16;
-/// Records after which combining mode first checks how many of its keys
-/// are distinct (then at each doubling, up to [`DISTINCT_CHECK_LAST`]).
+/// Records (since the last spill) after which combining mode first checks
+/// how many of its keys are distinct (then at each doubling, up to
+/// [`DISTINCT_CHECK_LAST`]).
 pub const DISTINCT_CHECK: u64 = 1 << 16;
 /// The last such check.
 const DISTINCT_CHECK_LAST: u64 = 1 << 22;
@@ -237,7 +238,8 @@ enum Store {
         table: FxHashMap<Box<[u8]>, Group>,
         /// Bytes of the keys' and values' allocations.
         used: usize,
-        /// Records pushed, for the check of distinct keys.
+        /// Records pushed since the last spill, for the check of distinct
+        /// keys.
         pushed: u64,
     },
 }
@@ -621,7 +623,11 @@ impl SortBuffer {
                 data.clear();
                 index.clear();
             }
-            Store::Combining { table, used, .. } => {
+            Store::Combining {
+                table,
+                used,
+                pushed,
+            } => {
                 let parts = self.partitions;
                 let mut entries: Vec<SpillEntry> = table
                     .drain()
@@ -656,6 +662,8 @@ impl SortBuffer {
                     *slot = Some(w.end_segment());
                 }
                 *used = 0;
+                // The check of distinct keys looks at the table's records.
+                *pushed = 0;
             }
         }
         let bytes = w.finish()?;
