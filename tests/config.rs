@@ -124,20 +124,20 @@ fn repro05_typed_jobconf_reduces_beats_the_files_partitions() {
         "mine.toml",
         "[runners.local.jobconf]\nmapreduce.job.reduces = 4\n",
     );
-    let two = [
-        &args[..5],
-        &["-c", "c.toml", "-c", "mine.toml", "-o", "out3"],
-    ]
-    .concat();
-    ok(mr(&w, &two));
-    assert_eq!(part_names(&w.path("out3")).len(), 4);
-    let two = [
-        &args[..5],
-        &["-c", "mine.toml", "-c", "c.toml", "-o", "out4"],
-    ]
-    .concat();
-    ok(mr(&w, &two));
-    assert_eq!(part_names(&w.path("out4")).len(), 2);
+    for (first, second, out, parts) in [
+        ("c.toml", "mine.toml", "out3", 4),
+        ("mine.toml", "c.toml", "out4", 2),
+    ] {
+        ok(mr(
+            &w,
+            &[&args[..5], &["-c", first, "-c", second, "-o", out]].concat(),
+        ));
+        assert_eq!(
+            part_names(&w.path(out)).len(),
+            parts,
+            "-c {first} -c {second}"
+        );
+    }
 }
 
 /// 06, 07: a bad value is said with the file and the key.
