@@ -296,21 +296,44 @@ pub fn exact_integer(text: &str) -> Option<i64> {
     i64::try_from(if negative { -n } else { n }).ok()
 }
 
-/// The text of the number at `key` in the JSON object `object` (the last
-/// one when the key repeats, as a map keeps it), for [`convert`]; in the
-/// object as read, with Python's `NaN` and infinities as null when it
-/// holds them (see [`object_in`]).
-fn literal_in(object: &str, key: &str) -> Option<String> {
-    let find = |text: &[u8]| {
-        let RawFields(fields) = serde_json::from_slice(text).ok()?;
-        let (_, raw) = fields?.into_iter().rev().find(|(k, _)| k == key)?;
-        Some(raw.get().to_string())
-    };
-    find(object.as_bytes()).or_else(|| {
-        find(&mr_core::protocol::python_constants_as_null(
-            object.as_bytes(),
-        )?)
-    })
+/// The numbers of a JSON object as written, for [`convert`]: read from the
+/// object's text when one is first asked for, once per object (most
+/// events need none), as the object was read, with Python's `NaN` and
+/// infinities as null when it holds them (see [`object_in`]).
+struct Literals<'t> {
+    text: &'t str,
+    numbers: std::cell::OnceCell<Vec<(String, String)>>,
+}
+
+impl<'t> Literals<'t> {
+    fn of(text: &'t str) -> Self {
+        Literals {
+            text,
+            numbers: std::cell::OnceCell::new(),
+        }
+    }
+
+    /// The text of the number at `key` (the last one when the key repeats,
+    /// as a map keeps it).
+    fn get(&self, key: &str) -> Option<String> {
+        let numbers = self.numbers.get_or_init(|| {
+            let read = |text: &[u8]| {
+                let RawFields(fields) = serde_json::from_slice(text).ok()?;
+                let numbers = fields?.into_iter().filter_map(|(k, raw)| {
+                    let n = raw.get();
+                    n.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
+                        .then(|| (k.into_owned(), n.to_string()))
+                });
+                Some(numbers.collect())
+            };
+            let text = self.text.as_bytes();
+            read(text)
+                .or_else(|| read(&mr_core::protocol::python_constants_as_null(text)?))
+                .unwrap_or_default()
+        });
+        let (_, n) = numbers.iter().rev().find(|(k, _)| k == key)?;
+        Some(n.clone())
+    }
 }
 
 /// The path of a URL: no scheme and host, query or fragment.
@@ -592,8 +615,12 @@ impl EventRows {
             row.push((Cow::Borrowed("value"), text));
         }
         let mut clashes = 0;
-        // `text`: the object's text, where a number's literal is read.
-        let mut push = |row: &mut Row<'a>, prefix: &str, name: &str, v: &Value, text: &str| {
+        // `literals`: the object's numbers as written (none for a query).
+        let mut push = |row: &mut Row<'a>,
+                        prefix: &str,
+                        name: &str,
+                        v: &Value,
+                        literals: Option<&Literals>| {
             // Names compared as Spark and DuckDB do, without case: `From`
             // beside `from` makes a table Spark refuses.
             let taken = |row: &Row<'a>, c: &str| row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
@@ -619,7 +646,8 @@ impl EventRows {
                 clashes += 1;
                 return;
             }
-            let v = match convert(v, column_type(&column), || literal_in(text, name)) {
+            let literal = || literals?.get(name);
+            let v = match convert(v, column_type(&column), literal) {
                 Ok(v) => v.unwrap_or(Value::Null),
                 Err(()) => {
                     wrong(&column);
@@ -635,14 +663,15 @@ impl EventRows {
                 // and context's fields are a JSON object's: one per name.)
                 if params[..i].iter().all(|(p, _)| *p != params[i].0) {
                     let v = Value::String(std::mem::take(&mut params[i].1));
-                    push(&mut row, "query", &params[i].0, &v, "");
+                    push(&mut row, "query", &params[i].0, &v, None);
                 }
             }
         }
         for (prefix, object) in [("value", fields), ("context", context)] {
             if let Some((fields, text)) = object {
+                let literals = Literals::of(&text);
                 for (k, v) in &fields {
-                    push(&mut row, prefix, k, v, &text);
+                    push(&mut row, prefix, k, v, Some(&literals));
                 }
             }
         }

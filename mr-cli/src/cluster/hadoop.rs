@@ -1561,20 +1561,8 @@ fn replace_output(
     Ok(())
 }
 
-/// Whether `list` (`hadoop fs -ls DIR`) ran and showed nothing in DIR: an
-/// empty directory. A listing that fails (a cluster down, no permission)
-/// is not empty: the output is then refused as existing.
-fn listed_empty(list: &ShellCommand) -> bool {
-    list.captured().is_ok_and(|o| {
-        o.status.success()
-            && String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .all(|l| l.trim().is_empty())
-    })
-}
-
-/// What `list` (`hadoop fs -ls DIR`) shows in DIR that no job writes.
-fn listed_foreign(list: &ShellCommand) -> anyhow::Result<Vec<String>> {
+/// What `list` (`hadoop fs -ls DIR`) prints of DIR.
+fn listed(list: &ShellCommand) -> anyhow::Result<String> {
     let o = list.captured()?;
     if !o.status.success() {
         anyhow::bail!(
@@ -1584,7 +1572,19 @@ fn listed_foreign(list: &ShellCommand) -> anyhow::Result<Vec<String>> {
             String::from_utf8_lossy(&o.stderr).trim()
         );
     }
-    Ok(foreign_in_listing(&String::from_utf8_lossy(&o.stdout)))
+    Ok(String::from_utf8_lossy(&o.stdout).into_owned())
+}
+
+/// Whether `list` showed nothing in DIR: an empty directory. A listing
+/// that fails (a cluster down, no permission) is not empty: the output is
+/// then refused as existing.
+fn listed_empty(list: &ShellCommand) -> bool {
+    listed(list).is_ok_and(|ls| ls.lines().all(|l| l.trim().is_empty()))
+}
+
+/// What `list` shows in DIR that no job writes.
+fn listed_foreign(list: &ShellCommand) -> anyhow::Result<Vec<String>> {
+    Ok(foreign_in_listing(&listed(list)?))
 }
 
 /// Lists the input files, writes the manifest and puts it on the cluster;
