@@ -23,9 +23,12 @@
 //!    (partition, key), combined once more, and spilled as above;
 //! 4. keys that hardly repeat (at least 9 in 10 distinct after
 //!    [`DISTINCT_CHECK`] records, or at a later check) make the table cost
-//!    more than it saves (an allocation per key, a table several times the
-//!    records' size): the buffer turns to sorting mode for the rest of the
-//!    task, the combiner still merging equal keys at each spill.
+//!    more than it saves (a hash lookup per record, a table several times
+//!    the records' size): the buffer turns to sorting mode for the rest of
+//!    the task, the combiner still merging equal keys at each spill.
+//!
+//! The table ([`super::combining`]) keeps keys and values in arenas: no
+//! allocation per key, and its memory counted as it is used.
 //!
 //! ```text
 //!  emit ─▶ [ hash table / arena ] ──budget reached──▶ sort ─▶ combine ─▶ spill file
@@ -40,6 +43,7 @@
 //! A combiner must emit only the key it was given: anything else would break
 //! the sort order of the run, and is reported as an error.
 
+use super::combining::{CombiningTable, GroupId, GroupValues};
 use super::merge::{CHECK_EVERY, DEFAULT_FAN_IN, Merger};
 use super::partition::partition_of;
 use super::spill::{Run, RunWriter};
@@ -48,34 +52,33 @@ use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result, snippet};
 use crate::job::{RecordError, ReduceFn, ValueStream};
 use crate::protocol::sortable_value;
-use rustc_hash::FxBuildHasher;
-
-/// hashbrown for `entry_ref`: look up by `&[u8]`, allocate the key only on insert.
-type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 use std::path::PathBuf;
 
 /// In combining mode, a key's values are combined as soon as it has this many.
 pub const COMBINE_EVERY: u32 = 32;
 
-/// Bytes a heap allocation costs beyond its contents (the allocator's
-/// header and rounding), as counted in combining mode.
-const ALLOCATION_OVERHEAD: usize = 16;
 /// Records (since the last spill) after which combining mode first checks
 /// how many of its keys are distinct (then at each doubling, up to
 /// [`DISTINCT_CHECK_LAST`]).
 pub const DISTINCT_CHECK: u64 = 1 << 16;
 /// The last such check.
 const DISTINCT_CHECK_LAST: u64 = 1 << 22;
-/// A spill's list of (partition, the key's first 16 bytes, key, group),
-/// one a table entry: sorted on the first two, which tell most keys apart
-/// without reading them (a cache miss each, in a table larger than the
-/// caches), then on the whole key.
-type SpillEntry = (usize, u128, Box<[u8]>, Group);
+/// A spill's list of (partition, the key's first 16 bytes, group), one a
+/// table entry: sorted on the first two, which tell most keys apart without
+/// reading them (a cache miss each, in a table larger than the caches),
+/// then on the whole key.
+type SpillEntry = (usize, u128, GroupId);
 /// What the last spills of small tasks may hold in memory at once, at most
 /// (and at most half a task's buffer): see [`RunWriter::in_memory`].
 const MEMORY_RUNS_MAX_BYTES: usize = 32 << 20;
 /// The first reservation of a buffer's arena and index.
 const FIRST_RESERVE_BYTES: usize = 64 << 10;
+/// Past this size an arena grows at once to [`MAPPED_BYTES`] (see
+/// [`grow_within`]).
+const JUMP_AFTER_BYTES: usize = 1 << 20;
+/// Above glibc's largest threshold for giving a block pages of its own
+/// (`DEFAULT_MMAP_THRESHOLD_MAX`, 32 MiB on 64-bit systems).
+const MAPPED_BYTES: usize = 33 << 20;
 
 /// A record of the arena: where it is, its partition, and its key's first
 /// bytes as a number, so that most comparisons of the sort are of two
@@ -222,22 +225,13 @@ fn common_len(a: &[u8], b: &[u8]) -> usize {
 
 const ENTRY_BYTES: usize = std::mem::size_of::<Entry>();
 
-#[derive(Debug, Default)]
-struct Group {
-    /// Values, each as a 4-byte little-endian length and the bytes.
-    values: Vec<u8>,
-    count: u32,
-}
-
 enum Store {
     Sorting {
         data: Vec<u8>,
         index: Vec<Entry>,
     },
     Combining {
-        table: FxHashMap<Box<[u8]>, Group>,
-        /// Bytes of the keys' and values' allocations.
-        used: usize,
+        table: CombiningTable,
         /// Records pushed since the last spill, for the check of distinct
         /// keys.
         pushed: u64,
@@ -292,8 +286,7 @@ impl SortBuffer {
         // allocation, and the combiner merges equal keys at the spill.
         let store = if combiner.is_some() && !sort_values && !pre_aggregated {
             Store::Combining {
-                table: FxHashMap::default(),
-                used: 0,
+                table: CombiningTable::new(budget),
                 pushed: 0,
             }
         } else {
@@ -451,12 +444,7 @@ impl SortBuffer {
     }
 
     fn push_combining(&mut self, key: &[u8], value: &[u8]) -> Result<()> {
-        let Store::Combining {
-            table,
-            used,
-            pushed,
-        } = &mut self.store
-        else {
+        let Store::Combining { table, pushed } = &mut self.store else {
             return Err(Error::Internal("combining push on a sorting buffer".into()));
         };
         *pushed += 1;
@@ -468,41 +456,27 @@ impl SortBuffer {
             self.turn_to_sorting()?;
             return self.push_sorting(key, value);
         }
-        // One lookup; the key is copied only when it is new.
-        let group = match table.entry_ref(key) {
-            hashbrown::hash_map::EntryRef::Occupied(e) => e.into_mut(),
-            hashbrown::hash_map::EntryRef::Vacant(e) => {
-                *used += key.len() + 2 * ALLOCATION_OVERHEAD;
-                e.insert(Group::default())
-            }
-        };
-        let before = group.values.capacity();
-        group
-            .values
-            .extend_from_slice(&(value.len() as u32).to_le_bytes());
-        group.values.extend_from_slice(value);
-        group.count += 1;
-        *used += group.values.capacity() - before;
-        if group.count >= COMBINE_EVERY {
+        let g = table.group(key);
+        if table.push(g, value) >= COMBINE_EVERY {
             let combiner = self
                 .combiner
                 .as_deref_mut()
                 .ok_or_else(|| Error::Internal("combining buffer without a combiner".into()))?;
-            let before = group.values.capacity();
-            combine_group(
+            let (values, count) = table.values(g);
+            let out = combine_values(
                 self.step,
                 combiner,
                 key,
-                group,
+                values,
+                count,
                 &mut self.combine_scratch,
                 &mut self.counters,
                 &mut self.stats,
             )?;
-            *used = *used + group.values.capacity() - before;
+            table.replace(g, &self.combine_scratch, out);
         }
-        // The table's own allocation, and the list a spill sorts, count.
-        let table_bytes = table.allocation_size() + table.len() * std::mem::size_of::<SpillEntry>();
-        if *used + table_bytes > self.budget {
+        // The list a spill sorts counts too.
+        if table.bytes() + table.len() * std::mem::size_of::<SpillEntry>() > self.budget {
             self.stats.spills += 1;
             self.spill()?;
         }
@@ -520,9 +494,9 @@ impl SortBuffer {
             },
         );
         if let Store::Combining { table, .. } = old {
-            for (key, group) in table {
-                for v in GroupValues(&group.values) {
-                    self.push_sorting(&key, v)?;
+            for g in 0..table.len() as GroupId {
+                for v in GroupValues(table.values(g).0) {
+                    self.push_sorting(table.key(g), v)?;
                 }
             }
         }
@@ -545,7 +519,7 @@ impl SortBuffer {
     fn held_bytes(&self) -> usize {
         match &self.store {
             Store::Sorting { data, index } => data.len() + index.len() * 3,
-            Store::Combining { table, used, .. } => *used + table.allocation_size(),
+            Store::Combining { table, .. } => table.bytes(),
         }
     }
 
@@ -623,18 +597,19 @@ impl SortBuffer {
                 data.clear();
                 index.clear();
             }
-            Store::Combining {
-                table,
-                used,
-                pushed,
-            } => {
+            Store::Combining { table, pushed } => {
                 let parts = self.partitions;
-                let mut entries: Vec<SpillEntry> = table
-                    .drain()
-                    .map(|(k, g)| (partition_of(&k, parts, false), key_prefix16(&k), k, g))
+                let mut entries: Vec<SpillEntry> = (0..table.len() as GroupId)
+                    .map(|g| {
+                        let k = table.key(g);
+                        (partition_of(k, parts, false), key_prefix16(k), g)
+                    })
                     .collect();
+                let t = &*table;
                 entries.sort_unstable_by(|a, b| {
-                    (a.0, a.1).cmp(&(b.0, b.1)).then_with(|| a.2.cmp(&b.2))
+                    (a.0, a.1)
+                        .cmp(&(b.0, b.1))
+                        .then_with(|| t.key(a.2).cmp(t.key(b.2)))
                 });
                 let combiner = self
                     .combiner
@@ -642,26 +617,30 @@ impl SortBuffer {
                     .ok_or_else(|| Error::Internal("combining buffer without a combiner".into()))?;
                 let mut it = entries.into_iter().peekable();
                 for (p, slot) in runs_now.iter_mut().enumerate() {
-                    while let Some((_, _, k, mut g)) = it.next_if(|e| e.0 == p) {
-                        check(u64::from(g.count))?;
-                        if g.count > 1 {
-                            combine_group(
+                    while let Some((_, _, g)) = it.next_if(|e| e.0 == p) {
+                        let k = table.key(g);
+                        let (mut values, count) = table.values(g);
+                        check(u64::from(count))?;
+                        if count > 1 {
+                            combine_values(
                                 self.step,
                                 combiner,
-                                &k,
-                                &mut g,
+                                k,
+                                values,
+                                count,
                                 &mut self.combine_scratch,
                                 &mut self.counters,
                                 &mut self.stats,
                             )?;
+                            values = &self.combine_scratch;
                         }
-                        for v in GroupValues(&g.values) {
-                            w.write(&k, &[], v)?;
+                        for v in GroupValues(values) {
+                            w.write(k, &[], v)?;
                         }
                     }
                     *slot = Some(w.end_segment());
                 }
-                *used = 0;
+                table.clear();
                 // The check of distinct keys looks at the table's records.
                 *pushed = 0;
             }
@@ -695,13 +674,24 @@ impl RecordSink for SortBuffer {
 /// budget. Past its share (the other of arena and index used less than
 /// theirs) it doubles again: growing by what one push needs would copy the
 /// whole vector at every push.
-fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
+///
+/// Past [`JUMP_AFTER_BYTES`] it grows at once to [`MAPPED_BYTES`] (within
+/// `cap`): a block that large gets pages of its own from the system, given
+/// back when it is freed. Doubling through the sizes between would leave
+/// each freed step in the C allocator's heap, which keeps such memory once
+/// its threshold for own pages has risen (to 32 MiB at most): tens of MB
+/// per thread that the next step's buffers came on top of.
+pub(super) fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
     if v.capacity() - v.len() >= extra {
         return;
     }
+    let size = std::mem::size_of::<T>().max(1);
     let need = v.len() + extra;
-    let first = FIRST_RESERVE_BYTES / std::mem::size_of::<T>().max(1);
-    let doubled = (v.capacity() * 2).max(first);
+    let first = FIRST_RESERVE_BYTES / size;
+    let mut doubled = (v.capacity() * 2).max(first);
+    if doubled * size > JUMP_AFTER_BYTES {
+        doubled = doubled.max(MAPPED_BYTES / size);
+    }
     let target = if need <= cap {
         doubled.min(cap)
     } else {
@@ -711,36 +701,21 @@ fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
     v.reserve_exact(target - v.len());
 }
 
-/// Iterates the length-prefixed values of a [`Group`].
-struct GroupValues<'a>(&'a [u8]);
-
-impl<'a> Iterator for GroupValues<'a> {
-    type Item = &'a [u8];
-    fn next(&mut self) -> Option<&'a [u8]> {
-        if self.0.len() < 4 {
-            return None;
-        }
-        let (len, rest) = self.0.split_at(4);
-        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
-        let (v, rest) = rest.split_at(n.min(rest.len()));
-        self.0 = rest;
-        Some(v)
-    }
-}
-
-/// Replaces a group's values by the combiner's output for them.
-fn combine_group(
+/// Runs the combiner over one key's `count` values (each length-prefixed)
+/// into `out` (the same form); returns how many values it wrote.
+#[allow(clippy::too_many_arguments)]
+fn combine_values(
     step: usize,
     combiner: &mut dyn ReduceFn,
     key: &[u8],
-    group: &mut Group,
-    scratch: &mut Vec<u8>,
+    values: &[u8],
+    count: u32,
+    out: &mut Vec<u8>,
     counters: &mut Counters,
     stats: &mut TaskStats,
-) -> Result<()> {
-    scratch.clear();
-    let out = scratch;
-    let mut count = 0u32;
+) -> Result<u32> {
+    out.clear();
+    let mut written = 0u32;
     {
         let mut sink = KeyChecked {
             step,
@@ -748,24 +723,22 @@ fn combine_group(
             write: |v: &[u8]| {
                 out.extend_from_slice(&(v.len() as u32).to_le_bytes());
                 out.extend_from_slice(v);
-                count += 1;
+                written += 1;
                 Ok(())
             },
         };
-        stats.combine_input_records += u64::from(group.count);
+        stats.combine_input_records += u64::from(count);
         run_combiner(
             step,
             combiner,
             key,
-            GroupValues(&group.values),
+            GroupValues(values),
             &mut sink,
             counters,
         )?;
     }
-    stats.combine_output_records += u64::from(count);
-    std::mem::swap(&mut group.values, out);
-    group.count = count;
-    Ok(())
+    stats.combine_output_records += u64::from(written);
+    Ok(written)
 }
 
 /// Runs a combiner over one key's values, turning its errors into the
@@ -861,6 +834,38 @@ mod tests {
             }
         }
         assert!(reallocations < 20, "{reallocations} reallocations");
+    }
+
+    /// Past 1 MiB a buffer grows at once to its own pages' size (33 MiB),
+    /// within its share; a share below that is still kept.
+    #[test]
+    fn buffers_past_a_mib_grow_at_once_to_a_mapped_block() {
+        let mut v: Vec<u8> = Vec::new();
+        let mut sizes = Vec::new();
+        while v.len() < super::MAPPED_BYTES + 1 {
+            super::grow_within(&mut v, 4096, 1 << 30);
+            if sizes.last() != Some(&v.capacity()) {
+                sizes.push(v.capacity());
+            }
+            v.extend_from_slice(&[0; 4096]);
+        }
+        assert_eq!(
+            sizes[..5],
+            [64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20]
+        );
+        assert_eq!(sizes[5], super::MAPPED_BYTES, "{sizes:?}");
+        assert_eq!(sizes[6], 2 * super::MAPPED_BYTES, "{sizes:?}");
+
+        let mut small: Vec<u8> = Vec::new();
+        while small.len() < 8 << 20 {
+            super::grow_within(&mut small, 4096, 8 << 20);
+            small.extend_from_slice(&[0; 4096]);
+            assert!(
+                small.capacity() <= 8 << 20,
+                "{} past the share",
+                small.capacity()
+            );
+        }
     }
 
     /// A task's only spill stays in memory when small; once a task has

@@ -13,6 +13,7 @@
 //! ```
 
 pub mod buffer;
+mod combining;
 pub mod merge;
 pub mod partition;
 pub mod spill;

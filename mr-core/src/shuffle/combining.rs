@@ -1,0 +1,303 @@
+//! The combining buffer's table: each key's values so far, grouped by key,
+//! in a few large arenas rather than two heap allocations per key.
+//!
+//! A step with a combiner groups its map output by key as it arrives (see
+//! [`super::buffer`]). Keeping each key as a `Box<[u8]>` and its values as a
+//! `Vec<u8>` cost two allocations per distinct key: a tenth of the CPU time
+//! went to the allocator, the budget could only guess the allocator's
+//! overhead, and the millions of small blocks freed at a spill left the heap
+//! fragmented, so the next step's buffers came on top of memory the process
+//! never gave back. Here the keys are appended to one arena, each key's
+//! values live in a chunk of a second arena, and the hash index holds group
+//! numbers; what the table takes is the arenas' and index's capacities,
+//! counted as it is touched, and all of it is released at once.
+//!
+//! ```text
+//!  index (hash ─▶ group)   groups[g]: hash, key at keys[..], values at values[..]
+//!  keys:   |word|other|...           (appended once per distinct key)
+//!  values: |len v len v ....|len v|  (a chunk per group; a full chunk moves to
+//!                                     the end at twice its size)
+//! ```
+//!
+//! A chunk that moves leaves its old bytes unused until the table is
+//! cleared; chunks double, so unused bytes are at most about the chunks'
+//! live size, and they are counted in [`CombiningTable::bytes`] like the rest.
+
+use super::buffer::grow_within;
+use rustc_hash::FxHasher;
+use std::hash::Hasher;
+
+/// The smallest chunk of values a group gets.
+const FIRST_CHUNK: usize = 16;
+
+/// One distinct key and where its values are.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    hash: u64,
+    key_off: usize,
+    key_len: usize,
+    val_off: usize,
+    val_len: usize,
+    val_cap: usize,
+    /// Values held, as the combiner last left them plus those added since.
+    count: u32,
+}
+
+/// A group's number in the table, in the order the keys first came.
+pub(super) type GroupId = u32;
+
+/// Keys and their values, each value as a 4-byte little-endian length and
+/// its bytes. See the module docs.
+pub(super) struct CombiningTable {
+    index: hashbrown::HashTable<GroupId>,
+    groups: Vec<Group>,
+    keys: Vec<u8>,
+    values: Vec<u8>,
+    /// The most bytes an arena grows to before its buffer spills (beyond,
+    /// only what one key or value needs).
+    limit: usize,
+}
+
+impl CombiningTable {
+    /// An empty table, for a buffer of `limit` bytes.
+    pub fn new(limit: usize) -> Self {
+        CombiningTable {
+            index: hashbrown::HashTable::new(),
+            groups: Vec::new(),
+            keys: Vec::new(),
+            values: Vec::new(),
+            limit,
+        }
+    }
+
+    /// The number of distinct keys.
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// Bytes of memory the table uses: what its arenas and groups hold (a
+    /// vector's capacity beyond its length is address space the process
+    /// has not touched, as the allocator maps large blocks) and its index's
+    /// allocation.
+    pub fn bytes(&self) -> usize {
+        self.keys.len()
+            + self.values.len()
+            + self.groups.len() * std::mem::size_of::<Group>()
+            + self.index.allocation_size()
+    }
+
+    /// The group of `key`, made (with no values) when the key is new.
+    pub fn group(&mut self, key: &[u8]) -> GroupId {
+        let hash = hash(key);
+        let (groups, keys) = (&self.groups, &self.keys);
+        let same = |g: &GroupId| {
+            let g = &groups[*g as usize];
+            g.hash == hash && &keys[g.key_off..g.key_off + g.key_len] == key
+        };
+        if let Some(&g) = self.index.find(hash, same) {
+            return g;
+        }
+        let id = self.groups.len() as GroupId;
+        grow_within(
+            &mut self.groups,
+            1,
+            self.limit / std::mem::size_of::<Group>(),
+        );
+        self.groups.push(Group {
+            hash,
+            key_off: self.keys.len(),
+            key_len: key.len(),
+            count: 0,
+            val_off: 0,
+            val_len: 0,
+            val_cap: 0,
+        });
+        grow_within(&mut self.keys, key.len(), self.limit);
+        self.keys.extend_from_slice(key);
+        let groups = &self.groups;
+        self.index
+            .insert_unique(hash, id, |g| groups[*g as usize].hash);
+        id
+    }
+
+    /// Adds `value` to group `g`'s values; returns how many it holds now.
+    pub fn push(&mut self, g: GroupId, value: &[u8]) -> u32 {
+        let need = 4 + value.len();
+        let off = self.room(g, need);
+        let end = off + need;
+        self.values[off..off + 4].copy_from_slice(&(value.len() as u32).to_le_bytes());
+        self.values[off + 4..end].copy_from_slice(value);
+        let group = &mut self.groups[g as usize];
+        group.val_len += need;
+        group.count += 1;
+        group.count
+    }
+
+    /// Where `need` more bytes of group `g`'s values go: in its chunk when
+    /// they fit, else in a chunk of at least twice the size, at the end of
+    /// the arena, that the values move to.
+    fn room(&mut self, g: GroupId, need: usize) -> usize {
+        let group = self.groups[g as usize];
+        let len = group.val_len;
+        if len + need <= group.val_cap {
+            return group.val_off + len;
+        }
+        let cap = (2 * group.val_cap).max(len + need).max(FIRST_CHUNK);
+        let off = self.values.len();
+        grow_within(&mut self.values, cap, self.limit);
+        self.values.resize(off + cap, 0);
+        self.values
+            .copy_within(group.val_off..group.val_off + len, off);
+        let group = &mut self.groups[g as usize];
+        group.val_off = off;
+        group.val_cap = cap;
+        off + len
+    }
+
+    /// Replaces group `g`'s values by `count` values in `list` (each
+    /// length-prefixed), as a combiner's output.
+    pub fn replace(&mut self, g: GroupId, list: &[u8], count: u32) {
+        let group = &mut self.groups[g as usize];
+        group.val_len = 0;
+        group.count = 0;
+        let off = self.room(g, list.len());
+        self.values[off..off + list.len()].copy_from_slice(list);
+        let group = &mut self.groups[g as usize];
+        group.val_len = list.len();
+        group.count = count;
+    }
+
+    /// Group `g`'s key.
+    pub fn key(&self, g: GroupId) -> &[u8] {
+        let group = &self.groups[g as usize];
+        &self.keys[group.key_off..group.key_off + group.key_len]
+    }
+
+    /// Group `g`'s values (each length-prefixed; see [`GroupValues`]) and
+    /// how many there are.
+    pub fn values(&self, g: GroupId) -> (&[u8], u32) {
+        let group = &self.groups[g as usize];
+        let off = group.val_off;
+        (&self.values[off..off + group.val_len], group.count)
+    }
+
+    /// Empties the table, keeping its allocations for the next keys.
+    pub fn clear(&mut self) {
+        self.index.clear();
+        self.groups.clear();
+        self.keys.clear();
+        self.values.clear();
+    }
+}
+
+/// The hash a key is looked up by.
+fn hash(key: &[u8]) -> u64 {
+    let mut h = FxHasher::default();
+    h.write(key);
+    h.finish()
+}
+
+/// Iterates a list of length-prefixed values (a group's, or a combiner's
+/// output).
+pub(super) struct GroupValues<'a>(pub &'a [u8]);
+
+impl<'a> Iterator for GroupValues<'a> {
+    type Item = &'a [u8];
+    fn next(&mut self) -> Option<&'a [u8]> {
+        if self.0.len() < 4 {
+            return None;
+        }
+        let (len, rest) = self.0.split_at(4);
+        let n = u32::from_le_bytes([len[0], len[1], len[2], len[3]]) as usize;
+        let (v, rest) = rest.split_at(n.min(rest.len()));
+        self.0 = rest;
+        Some(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{CombiningTable, GroupValues};
+    use proptest::prelude::*;
+    use std::collections::BTreeMap;
+
+    fn values_of(t: &CombiningTable, g: u32) -> Vec<Vec<u8>> {
+        GroupValues(t.values(g).0).map(<[u8]>::to_vec).collect()
+    }
+
+    #[test]
+    fn groups_values_by_key_in_arrival_order() {
+        let mut t = CombiningTable::new(1 << 20);
+        let a = t.group(b"a");
+        assert_eq!(t.push(a, b"1"), 1);
+        let b = t.group(b"bb");
+        t.push(b, b"x");
+        assert_eq!(t.group(b"a"), a);
+        assert_eq!(t.push(a, b"22"), 2);
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.key(a), b"a");
+        assert_eq!(t.key(b), b"bb");
+        assert_eq!(values_of(&t, a), [b"1".to_vec(), b"22".to_vec()]);
+        assert_eq!(t.values(a).1, 2);
+        t.replace(a, &[1, 0, 0, 0, b'3'], 1);
+        assert_eq!(values_of(&t, a), [b"3".to_vec()]);
+        assert_eq!(values_of(&t, b), [b"x".to_vec()]);
+        t.clear();
+        assert!(t.is_empty());
+        let c = t.group(b"a");
+        assert_eq!(values_of(&t, c), Vec::<Vec<u8>>::new());
+    }
+
+    #[test]
+    fn an_empty_key_and_empty_values_are_kept() {
+        let mut t = CombiningTable::new(1 << 20);
+        let e = t.group(b"");
+        t.push(e, b"");
+        t.push(e, b"");
+        assert_eq!(t.group(b""), e);
+        assert_eq!(values_of(&t, e), [Vec::<u8>::new(), Vec::new()]);
+    }
+
+    proptest! {
+        /// Whatever the order of keys and values (moved chunks, replaced
+        /// lists), each key holds exactly its values, in order; the bytes
+        /// counted cover the arenas.
+        #[test]
+        fn holds_what_a_map_of_lists_holds(
+            ops in prop::collection::vec(
+                (0u8..12, prop::collection::vec(any::<u8>(), 0..40), any::<bool>()),
+                0..300,
+            )
+        ) {
+            let mut t = CombiningTable::new(1 << 20);
+            let mut model: BTreeMap<Vec<u8>, Vec<Vec<u8>>> = BTreeMap::new();
+            for (k, v, replace) in ops {
+                let key = vec![b'k'; k as usize];
+                let g = t.group(&key);
+                let want = model.entry(key).or_default();
+                if replace {
+                    let mut list = Vec::new();
+                    list.extend_from_slice(&(v.len() as u32).to_le_bytes());
+                    list.extend_from_slice(&v);
+                    t.replace(g, &list, 1);
+                    *want = vec![v];
+                } else {
+                    t.push(g, &v);
+                    want.push(v);
+                }
+            }
+            prop_assert_eq!(t.len(), model.len());
+            for (key, want) in &model {
+                let g = t.group(key);
+                prop_assert_eq!(t.key(g), &key[..]);
+                prop_assert_eq!(&values_of(&t, g), want);
+                prop_assert_eq!(t.values(g).1 as usize, want.len());
+            }
+            prop_assert!(t.bytes() >= t.keys.len() + t.values.len() + t.groups.len() * 48);
+        }
+    }
+}
