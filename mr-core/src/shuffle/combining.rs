@@ -20,8 +20,9 @@
 //! ```
 //!
 //! A chunk that moves leaves its old bytes unused until the table is
-//! cleared; chunks double, so unused bytes are at most about the chunks'
-//! live size, and they are counted in [`CombiningTable::bytes`] like the rest.
+//! cleared (the arena's last chunk grows where it is); chunks double, so
+//! unused bytes are at most about the chunks' live size, and they are
+//! counted in [`CombiningTable::bytes`] like the rest.
 
 use super::buffer::grow_within;
 use rustc_hash::FxHasher;
@@ -147,6 +148,14 @@ impl CombiningTable {
             return group.val_off + len;
         }
         let cap = (2 * group.val_cap).max(len + need).max(FIRST_CHUNK);
+        if group.val_cap > 0 && group.val_off + group.val_cap == self.values.len() {
+            // The arena's last chunk (a key whose values come in a row)
+            // grows where it is.
+            grow_within(&mut self.values, cap - group.val_cap, self.limit);
+            self.values.resize(group.val_off + cap, 0);
+            self.groups[g as usize].val_cap = cap;
+            return group.val_off + len;
+        }
         let off = self.values.len();
         grow_within(&mut self.values, cap, self.limit);
         self.values.resize(off + cap, 0);
@@ -250,6 +259,26 @@ mod tests {
         assert!(t.is_empty());
         let c = t.group(b"a");
         assert_eq!(values_of(&t, c), Vec::<Vec<u8>>::new());
+    }
+
+    /// A key whose values come in a row grows its chunk in place: the
+    /// arena holds no copy left behind.
+    #[test]
+    fn the_last_chunk_grows_where_it_is() {
+        let mut t = CombiningTable::new(1 << 20);
+        let a = t.group(b"a");
+        for _ in 0..100 {
+            t.push(a, b"12345678");
+        }
+        assert_eq!(t.values(a).0.len(), 1200);
+        assert!(t.values.len() <= 2048, "{} bytes for 1,200", t.values.len());
+        // Another key's values in between: the chunk moves, then grows.
+        let b = t.group(b"b");
+        t.push(b, b"x");
+        t.push(a, b"y");
+        assert_eq!(values_of(&t, b), [b"x".to_vec()]);
+        assert_eq!(values_of(&t, a).len(), 101);
+        assert_eq!(values_of(&t, a)[100], b"y");
     }
 
     #[test]
