@@ -764,6 +764,66 @@ fn a_messy_log_directory_counts_each_line_once() {
     failed_saying(&o, says, &w.path("out2"));
 }
 
+/// Inputs that overlap (a directory and a link in it, a glob over both, a
+/// path given twice): each line counted once, each skip said once, and a
+/// path met twice as it is said as that, not as "the same directory as"
+/// itself.
+#[cfg(unix)]
+#[test]
+fn overlapping_inputs_say_each_skip_once() {
+    use std::os::unix::fs::symlink;
+    let w = Workdir::new();
+    w.write("d/real/f.txt", "x y\n");
+    symlink("real", w.path("d/cur")).unwrap();
+    symlink("cur", w.path("d/alias")).unwrap();
+    for (i, inputs) in [
+        &["d/cur", "d"][..],
+        &["d/*"],
+        &["d", "d/cur"],
+        &["d/real/f.txt", "d/real/f.txt", "d/real"],
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let out = format!("out{i}");
+        let mut args = vec!["run", "word_count", "-o", &out];
+        for input in inputs {
+            args.extend(["-i", input]);
+        }
+        let e = stderr(&ok(w.mr(&args)));
+        assert_eq!(
+            sorted(&read_parts(&w.path(&out))),
+            ["\"x\"\t1", "\"y\"\t1"],
+            "{inputs:?}"
+        );
+        let warnings: Vec<&str> = e.lines().filter(|l| l.contains("warning")).collect();
+        let mut unique = warnings.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), warnings.len(), "{inputs:?}: said twice:\n{e}");
+        for line in warnings {
+            if let Some((skipped, rest)) = line.split_once(": the same ") {
+                let skipped = skipped.trim_start_matches("mr: warning: skipped ");
+                assert!(!rest.contains(&format!("as {skipped},")), "{line}");
+            }
+        }
+    }
+    let e = stderr(&ok(w.mr(&[
+        "run",
+        "word_count",
+        "-o",
+        "o9",
+        "-i",
+        "d/real",
+        "-i",
+        "d/real",
+    ])));
+    assert!(
+        e.contains("mr: warning: d/real is listed twice by the inputs given: it is read once"),
+        "{e}"
+    );
+}
+
 fn gzip(data: &[u8]) -> Vec<u8> {
     let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
     enc.write_all(data).unwrap();

@@ -859,10 +859,10 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
     }
     walk.walk_links()?;
     walk.say_hidden();
-    if walk.twice > SAID_TWICE && !walk.noting {
+    if walk.unsaid > 0 {
         crate::errln!(
             "mr: warning: skipped {} more paths to files already listed",
-            walk.twice - SAID_TWICE
+            walk.unsaid
         );
     }
     Ok(Listing {
@@ -1017,6 +1017,9 @@ struct Walk {
     walked: std::collections::HashMap<(u64, u64), String>,
     /// Paths skipped as a second path to a file listed.
     twice: usize,
+    /// The (skipped, kept) pairs said so far, and how many others were not.
+    said: std::collections::HashSet<(String, String)>,
+    unsaid: usize,
     /// Symbolic links found in the directories walked, with the directories
     /// being walked then: walked once every path without a link is (see
     /// [`Self::walk_links`]).
@@ -1047,22 +1050,46 @@ impl Walk {
             self.files.insert(id, display.to_string());
             return false;
         };
+        let kind = if self.streams.contains(&id) {
+            "stream"
+        } else {
+            "file"
+        };
+        let first = first.clone();
+        self.skipped_twice(display, &first, kind);
+        true
+    }
+
+    /// Notes or says that `display` was skipped as a second path to the
+    /// `kind` (file, stream, directory) listed as `first`: each pair said
+    /// once, [`SAID_TWICE`] at most; a path reached twice as it is (named
+    /// twice, or named and found again in a directory named) said as that.
+    fn skipped_twice(&mut self, display: &str, first: &str, kind: &str) {
         self.twice += 1;
         if self.noting {
-            self.read_once.push((display.to_string(), first.clone()));
-        } else if self.twice <= SAID_TWICE {
+            self.read_once
+                .push((display.to_string(), first.to_string()));
+            return;
+        }
+        if self.said.len() == SAID_TWICE {
+            self.unsaid += usize::from(!self.said.contains(&(display.into(), first.into())));
+            return;
+        }
+        if !self.said.insert((display.to_string(), first.to_string())) {
+            return;
+        }
+        if display == first {
             crate::errln!(
-                "mr: warning: skipped {}: the same {} as {}, which is read once",
+                "mr: warning: {} is listed twice by the inputs given: it is read once",
+                printable_line(display)
+            );
+        } else {
+            crate::errln!(
+                "mr: warning: skipped {}: the same {kind} as {}, which is read once",
                 printable_line(display),
-                if self.streams.contains(&id) {
-                    "stream"
-                } else {
-                    "file"
-                },
                 printable_line(first)
             );
         }
-        true
     }
 
     /// [`Self::listed_before`] for a stream: stdin or a pipe, FIFO or
@@ -1171,18 +1198,8 @@ impl Walk {
             }
             if let Some(id) = id {
                 let display = display_name(path);
-                if let Some(first) = self.walked.get(&(id.dev, id.ino)) {
-                    self.twice += 1;
-                    if self.noting {
-                        self.read_once.push((display, first.clone()));
-                    } else {
-                        crate::errln!(
-                            "mr: warning: skipped {}: the same directory as {}, which is read \
-                             once",
-                            printable_line(&display),
-                            printable_line(first)
-                        );
-                    }
+                if let Some(first) = self.walked.get(&(id.dev, id.ino)).cloned() {
+                    self.skipped_twice(&display, &first, "directory");
                     return Ok(());
                 }
                 self.walked.insert((id.dev, id.ino), display);
