@@ -194,12 +194,15 @@ impl CombiningTable {
         (&self.values[off..off + group.val_len], group.count)
     }
 
-    /// Empties the table, keeping its allocations for the next keys.
+    /// Empties the table and gives its arenas' memory back (the index's
+    /// allocation, counted whole, is kept): kept arenas would hold every
+    /// page an earlier round wrote, and a round that fills the keys' arena
+    /// and a later one that fills the values' would hold both, uncounted.
     pub fn clear(&mut self) {
         self.index.clear();
-        self.groups.clear();
-        self.keys.clear();
-        self.values.clear();
+        self.groups = Vec::new();
+        self.keys = Vec::new();
+        self.values = Vec::new();
     }
 }
 
@@ -279,6 +282,30 @@ mod tests {
         assert_eq!(values_of(&t, b), [b"x".to_vec()]);
         assert_eq!(values_of(&t, a).len(), 101);
         assert_eq!(values_of(&t, a)[100], b"y");
+    }
+
+    /// A round of long keys, then a round of many values: the second holds
+    /// no memory of the first, so what the table counts is what it holds
+    /// (probe /tmp/probe-comb repro 01: 1.8x the buffer before).
+    #[test]
+    fn a_cleared_table_holds_nothing_of_the_round_before() {
+        let mut t = CombiningTable::new(64 << 20);
+        for i in 0..2_000u32 {
+            let key = [&i.to_le_bytes()[..], &[b'k'; 1000]].concat();
+            let g = t.group(&key);
+            t.push(g, b"1");
+        }
+        assert!(t.keys.capacity() >= 2_000_000);
+        t.clear();
+        assert_eq!(t.bytes(), t.index.allocation_size());
+        for i in 0..2_000u32 {
+            let g = t.group(&i.to_le_bytes());
+            for _ in 0..30 {
+                t.push(g, b"12345678901234567890");
+            }
+        }
+        assert!(t.keys.capacity() < 1 << 20, "{}", t.keys.capacity());
+        assert!(t.values.len() >= 2_000 * 30 * 24);
     }
 
     #[test]
