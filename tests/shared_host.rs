@@ -148,13 +148,19 @@ fn one_stream_named_twice_is_read_once() {
         &["run", "word_count", "-q", "-i", "-"],
         Some(text.as_bytes()),
     ));
-    for twice in [["/dev/stdin", "-"], ["/dev/stdin", "/dev/stdin"]] {
+    for (twice, said) in [
+        (
+            ["/dev/stdin", "-"],
+            "skipped -: the same stream as /dev/stdin",
+        ),
+        (["/dev/stdin", "/dev/stdin"], "/dev/stdin is listed twice"),
+    ] {
         let o = ok(w.mr_stdin(
             &["run", "word_count", "-q", "-i", twice[0], "-i", twice[1]],
             Some(text.as_bytes()),
         ));
         assert_eq!(o.stdout, once.stdout, "-i {} -i {}", twice[0], twice[1]);
-        says(&o, "the same stream as");
+        says(&o, said);
     }
 }
 
