@@ -822,6 +822,20 @@ fn overlapping_inputs_say_each_skip_once() {
         e.contains("mr: warning: d/real is listed twice by the inputs given: it is read once"),
         "{e}"
     );
+    // Ten skips are named, the rest counted: directories too.
+    for i in 0..12 {
+        symlink("real", w.path(&format!("d/link{i:02}"))).unwrap();
+    }
+    let e = stderr(&ok(w.mr(&["run", "word_count", "-o", "o10", "-i", "d"])));
+    let named = e
+        .lines()
+        .filter(|l| l.contains("the same directory as"))
+        .count();
+    assert_eq!(named, 10, "{e}");
+    assert!(
+        e.contains("skipped 4 more second paths to files or directories already listed"),
+        "{e}"
+    );
 }
 
 fn gzip(data: &[u8]) -> Vec<u8> {

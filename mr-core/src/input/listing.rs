@@ -861,7 +861,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
     walk.say_hidden();
     if walk.unsaid > 0 {
         crate::errln!(
-            "mr: warning: skipped {} more paths to files already listed",
+            "mr: warning: skipped {} more second paths to files or directories already listed",
             walk.unsaid
         );
     }
