@@ -24,7 +24,7 @@
 //! unused bytes are at most about the chunks' live size, and they are
 //! counted in [`CombiningTable::bytes`] like the rest.
 
-use super::buffer::grow_within;
+use super::buffer::{COMBINE_EVERY, grow_within};
 use rustc_hash::FxHasher;
 use std::hash::Hasher;
 
@@ -42,6 +42,9 @@ struct Group {
     val_cap: usize,
     /// Values held, as the combiner last left them plus those added since.
     count: u32,
+    /// The count at which the group is next combined (see
+    /// [`CombiningTable::push`]).
+    combine_at: u32,
 }
 
 /// A group's number in the table, in the order the keys first came.
@@ -116,6 +119,7 @@ impl CombiningTable {
             val_off: 0,
             val_len: 0,
             val_cap: 0,
+            combine_at: COMBINE_EVERY,
         });
         grow_within(&mut self.keys, key.len(), self.limit);
         self.keys.extend_from_slice(key);
@@ -125,8 +129,12 @@ impl CombiningTable {
         id
     }
 
-    /// Adds `value` to group `g`'s values; returns how many it holds now.
-    pub fn push(&mut self, g: GroupId, value: &[u8]) -> u32 {
+    /// Adds `value` to group `g`'s values; returns whether the group is due
+    /// to be combined: at [`COMBINE_EVERY`] values, or, when the combiner
+    /// left many (one that keeps each distinct value, or the top 100), at
+    /// twice what it left, so that a value is combined a few times at most,
+    /// not once per value added after it.
+    pub fn push(&mut self, g: GroupId, value: &[u8]) -> bool {
         let need = 4 + value.len();
         let off = self.room(g, need);
         let end = off + need;
@@ -135,7 +143,7 @@ impl CombiningTable {
         let group = &mut self.groups[g as usize];
         group.val_len += need;
         group.count += 1;
-        group.count
+        group.count >= group.combine_at
     }
 
     /// Where `need` more bytes of group `g`'s values go: in its chunk when
@@ -178,6 +186,7 @@ impl CombiningTable {
         let group = &mut self.groups[g as usize];
         group.val_len = list.len();
         group.count = count;
+        group.combine_at = count.saturating_mul(2).max(COMBINE_EVERY);
     }
 
     /// Group `g`'s key.
@@ -245,11 +254,11 @@ mod tests {
     fn groups_values_by_key_in_arrival_order() {
         let mut t = CombiningTable::new(1 << 20);
         let a = t.group(b"a");
-        assert_eq!(t.push(a, b"1"), 1);
+        assert!(!t.push(a, b"1"));
         let b = t.group(b"bb");
         t.push(b, b"x");
         assert_eq!(t.group(b"a"), a);
-        assert_eq!(t.push(a, b"22"), 2);
+        assert!(!t.push(a, b"22"));
         assert_eq!(t.len(), 2);
         assert_eq!(t.key(a), b"a");
         assert_eq!(t.key(b), b"bb");
