@@ -470,13 +470,14 @@ impl<'a> Field<'a> {
 }
 
 /// The value of the first of `names` the event has (the last one when a
-/// name repeats, as a JSON object read into a map keeps it).
+/// name repeats, as a JSON object read into a map keeps it), and its JSON
+/// text as written.
 fn field<'a>(
     event: &[(Cow<'a, str>, &'a RawValue)],
     names: &[&str],
-) -> Result<Option<Field<'a>>, JobError> {
+) -> Result<Option<(Field<'a>, &'a str)>, JobError> {
     raw_field(event, names)
-        .map(|(name, raw)| Field::of(name, raw))
+        .map(|(name, raw)| Ok((Field::of(name, raw)?, raw.get())))
         .transpose()
 }
 
@@ -577,6 +578,7 @@ impl EventRows {
             } else {
                 field(event, names)?
             };
+            let (read, text) = read.map_or((None, ""), |(f, text)| (Some(f), text));
             let cell = match (*column, read) {
                 (_, None | Some(Field::Null)) => Cell::Json(Value::Null),
                 ("action", Some(Field::Str(u))) => Cell::Str(match u {
@@ -601,10 +603,7 @@ impl EventRows {
                 // of anything else (a numeric username stays "12345"; a
                 // float as written: `9007199254740993.0` is no f64).
                 (_, Some(Field::Str(s))) => Cell::Str(s),
-                (_, Some(Field::Other(Value::Number(n)))) if n.is_f64() => {
-                    let raw = raw_field(event, names).map(|(_, raw)| raw.get());
-                    Cell::Str(raw.map_or_else(|| n.to_string(), str::to_string).into())
-                }
+                (_, Some(Field::Other(Value::Number(n)))) if n.is_f64() => Cell::Str(text.into()),
                 (_, Some(Field::Other(other))) => Cell::Str(other.to_string().into()),
             };
             row.push((Cow::Borrowed(column), cell));
@@ -656,7 +655,7 @@ impl EventRows {
             };
             row.push((Cow::Owned(column), Cell::Json(v)));
         };
-        if let Some(Field::Str(url)) = url {
+        if let Some((Field::Str(url), _)) = url {
             let mut params = query_params(&url);
             for i in 0..params.len() {
                 // A repeated parameter: the first one counts. (The value's

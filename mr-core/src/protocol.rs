@@ -616,28 +616,13 @@ macro_rules! read_as_none {
     ($de:lifetime, $none:expr; $($kind:ident),+) => {
         $(read_as_none!(@one $de, $none; $kind);)+
     };
-    (@one $de:lifetime, $none:expr; bool) => {
-        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $de:lifetime, $none:expr; i64) => {
-        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $de:lifetime, $none:expr; u64) => {
-        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $de:lifetime, $none:expr; f64) => {
-        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-            Ok($none)
-        }
-    };
-    (@one $de:lifetime, $none:expr; str) => {
-        fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+    (@one $de:lifetime, $none:expr; bool) => { read_as_none!(@scalar $none; visit_bool, bool); };
+    (@one $de:lifetime, $none:expr; i64) => { read_as_none!(@scalar $none; visit_i64, i64); };
+    (@one $de:lifetime, $none:expr; u64) => { read_as_none!(@scalar $none; visit_u64, u64); };
+    (@one $de:lifetime, $none:expr; f64) => { read_as_none!(@scalar $none; visit_f64, f64); };
+    (@one $de:lifetime, $none:expr; str) => { read_as_none!(@scalar $none; visit_str, &str); };
+    (@scalar $none:expr; $visit:ident, $t:ty) => {
+        fn $visit<E>(self, _: $t) -> Result<Self::Value, E> {
             Ok($none)
         }
     };
