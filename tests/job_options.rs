@@ -22,6 +22,42 @@ fn job_options_show_in_help_and_are_required() {
     assert!(stderr(&o).contains("--expression"), "{}", stderr(&o));
 }
 
+/// As argparse (mrjob's parser) reads them: an unambiguous prefix of a long
+/// option names it, a job's option or run's own, before the job's name too
+/// (where it may take the next argument as its value); an ambiguous one is
+/// refused.
+#[test]
+fn long_options_may_be_abbreviated_as_in_mrjob() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "1\n2\n12\n3\n");
+    let input = input.to_str().unwrap();
+    let out = w.path("out");
+    let out = out.to_str().unwrap();
+    let o = ok(w.mr(&[
+        "run",
+        "--sort-buf",
+        "1",
+        "--overw",
+        "-qo",
+        out,
+        "mr_grep",
+        "--expr",
+        "2",
+        input,
+    ]));
+    assert_eq!(stderr(&o), "");
+    assert_eq!(
+        std::fs::read_to_string(w.path("out/part-00000")).unwrap(),
+        "2\n12\n"
+    );
+    let o = ok(w.mr(&["run", "mr_log_sampler", "-q", "--sample", "2", input]));
+    assert_eq!(stdout(&o).lines().count(), 2, "{}", stdout(&o));
+    // --out: --output, --output-format or --output-protocol.
+    let o = w.mr(&["run", "mr_grep", "-e", "2", "--out", out, input]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--out"), "{}", stderr(&o));
+}
+
 #[test]
 fn grep_option_reaches_the_mapper_locally_inline_and_in_task_mode() {
     let w = Workdir::new();

@@ -182,7 +182,7 @@ fn mr_most_used_word_matches_mrjob_with_and_without_a_stop_words_file() {
     let mut stop = mr_examples::mr_most_used_word::STOP_WORDS.to_string();
     stop.push_str(word.as_str().unwrap());
     stop.push('\n');
-    let stop_file = w.write("my stop words.txt", stop).display().to_string();
+    let stop_file = w.write("my stop words.txt", &stop).display().to_string();
     let mut args = vec!["--stop-words-file", stop_file.as_str()];
     args.extend(&inputs);
     let ours2 = mr(&w, "mr_most_used_word", &args);
@@ -194,6 +194,23 @@ fn mr_most_used_word_matches_mrjob_with_and_without_a_stop_words_file() {
         serde_json::from_str::<Value>(theirs2.trim()).unwrap()
     );
     assert_ne!(ours2, ours);
+
+    // The same file with classic Mac line ends (Python reads a line to a
+    // `\r`), named by an abbreviation of the option (argparse takes any
+    // unambiguous prefix).
+    let cr_file = w.write("cr stop words.txt", stop.replace('\n', "\r"));
+    let cr_file = cr_file.display().to_string();
+    let mut args = vec!["--stop-words", cr_file.as_str()];
+    args.extend(&inputs);
+    let ours3 = mr(&w, "mr_most_used_word", &args);
+    let mut margs = vec!["-r", "inline", "--no-conf"];
+    margs.extend(&args);
+    let theirs3 = mrjob(&w, "mr_most_used_word", &margs);
+    assert_eq!(ours3, ours2);
+    assert_eq!(
+        serde_json::from_str::<Value>(ours3.trim()).unwrap(),
+        serde_json::from_str::<Value>(theirs3.trim()).unwrap()
+    );
 }
 
 #[test]

@@ -39,6 +39,16 @@ pub mod top_lectures;
 pub mod wc_files;
 pub mod wrong_mean;
 
+/// Python's `open(path).read()` in text mode: universal newlines (`\r\n`
+/// and `\r` read as `\n`).
+fn universal_newlines(text: String) -> String {
+    if text.contains('\r') {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    } else {
+        text
+    }
+}
+
 /// Every example job.
 pub fn all() -> Vec<Arc<dyn Job>> {
     vec![

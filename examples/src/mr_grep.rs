@@ -82,7 +82,12 @@ impl Mapper for Grep {
 }
 
 /// A basic regular expression, as GNU grep reads `-e` (POSIX BRE and GNU's
-/// `\+ \? \|`, `\< \>`, `\w \W \s \S \b \B`), in Rust's `regex` syntax.
+/// `\+ \? \|`, `\< \>`, `` \` `` `\'`, `\w \W \s \S \b \B`), in Rust's `regex`
+/// syntax. As in grep, each line of `expr` is a pattern of its own (a line
+/// matches if any does); `*`, `\+`, `\?` and `\{` are plain characters
+/// where there is nothing to repeat (at the start of a pattern, a group or
+/// an alternative, or after its `^`), where only the first `^` anchors;
+/// repetitions stack (`a\+\?` is `(a+)?`, not Rust's lazy `a+?`).
 /// Back-references (`\1`) have no equivalent there: an error.
 ///
 /// ```
@@ -90,104 +95,344 @@ impl Mapper for Grep {
 /// assert_eq!(bre("a+b").unwrap(), r"a\+b");
 /// assert_eq!(bre(r"a\|b").unwrap(), "a|b");
 /// assert_eq!(bre(r"\(x\)\{2,\}").unwrap(), "(x){2,}");
+/// assert_eq!(bre(r"b\+\?").unwrap(), "(?:b+)?");
+/// assert_eq!(bre(r"a\{,2\}").unwrap(), "a{0,2}");
 /// assert_eq!(bre("*abc").unwrap(), r"\*abc");
+/// assert_eq!(bre("^^*").unwrap(), r"^\^*");
+/// assert_eq!(bre(r"\+1").unwrap(), r"\+1");
 /// assert_eq!(bre("a^b$c$").unwrap(), r"a\^b\$c$");
 /// assert_eq!(bre(r"[]a\]").unwrap(), r"[\]a\\]");
 /// assert_eq!(bre("[[:digit:]x-z]").unwrap(), "[[:digit:]x-z]");
 /// assert_eq!(bre(r"\<the\>").unwrap(), r"\b{start}the\b{end}");
+/// assert_eq!(bre("a\nb").unwrap(), "(?:a)|(?:b)");
 /// assert!(bre(r"\(a\)\1").is_err());
 /// ```
 pub fn bre(expr: &str) -> Result<String, String> {
+    if !expr.contains('\n') {
+        return bre_line(expr);
+    }
+    let lines: Vec<String> = expr
+        .split('\n')
+        .map(|l| bre_line(l).map(|re| format!("(?:{re})")))
+        .collect::<Result<_, _>>()?;
+    Ok(lines.join("|"))
+}
+
+/// Where a BRE is, for the characters whose meaning depends on it.
+#[derive(Clone, Copy, PartialEq)]
+enum At {
+    /// The start of the pattern, of a group or of an alternative: `^`
+    /// anchors, and a repetition has nothing to repeat (a plain character).
+    Start,
+    /// Just after the anchoring `^`: `^` is plain, a repetition too.
+    Caret,
+    /// After an atom or a repetition.
+    Atom,
+}
+
+/// One pattern (a line of `-e`) as Rust's `regex` syntax.
+fn bre_line(expr: &str) -> Result<String, String> {
     let chars: Vec<char> = expr.chars().collect();
     let mut out = String::new();
+    let mut at = At::Start;
+    // Where the last atom starts in `out` (a group's `(`), what a
+    // repetition applies to; and whether a repetition came after it.
+    let mut atom = 0;
+    let mut repeated = false;
+    let mut groups: Vec<usize> = Vec::new();
     let mut i = 0;
-    // Where `*` is a plain character and `^` an anchor: at the start of
-    // the expression or of a group or alternative.
-    let mut at_start = true;
     while i < chars.len() {
         let c = chars[i];
-        let start = std::mem::replace(&mut at_start, false);
-        match c {
-            '\\' => {
-                let Some(&n) = chars.get(i + 1) else {
-                    return Err("a trailing backslash".into());
-                };
+        let escaped = (c == '\\').then(|| chars.get(i + 1).copied());
+        // A repetition, and the index after it.
+        let repetition = match escaped {
+            Some(None) => return Err("a trailing backslash".into()),
+            Some(Some('+')) => Some(("+".to_string(), i + 2)),
+            Some(Some('?')) => Some(("?".to_string(), i + 2)),
+            Some(Some('{')) if at == At::Atom => Some(interval(&chars, i + 2)?),
+            None if c == '*' => Some(("*".to_string(), i + 1)),
+            _ => None,
+        };
+        if let Some((op, after)) = repetition.filter(|_| at == At::Atom) {
+            // `a**`, `a\+\?`: the second applies to the first's result.
+            if repeated {
+                out.insert_str(atom, "(?:");
+                out.push(')');
+            }
+            out.push_str(&op);
+            repeated = true;
+            i = after;
+            continue;
+        }
+        let start = out.len();
+        let mut next = At::Atom;
+        match (c, escaped.flatten()) {
+            ('\\', Some(n)) => {
                 i += 1;
                 match n {
                     '(' => {
+                        groups.push(out.len());
                         out.push('(');
-                        at_start = true;
+                        next = At::Start;
+                    }
+                    ')' => {
+                        out.push(')');
+                        let Some(open) = groups.pop() else {
+                            return Err(r"an unmatched \)".into());
+                        };
+                        atom = open;
+                        repeated = false;
+                        at = At::Atom;
+                        i += 1;
+                        continue;
                     }
                     '|' => {
                         out.push('|');
-                        at_start = true;
+                        next = At::Start;
                     }
-                    ')' | '+' | '?' | '{' | '}' => out.push(n),
                     '<' => out.push_str(r"\b{start}"),
                     '>' => out.push_str(r"\b{end}"),
+                    '`' => out.push_str(r"\A"),
+                    '\'' => out.push_str(r"\z"),
                     'w' | 'W' | 's' | 'S' | 'b' | 'B' => {
                         out.push('\\');
                         out.push(n);
                     }
                     '1'..='9' => return Err("back-references (\\1) are not supported".into()),
+                    // `\+ \? \{` with nothing to repeat, `\}`, `\.`...: plain.
                     other => out.push_str(&regex::escape(&other.to_string())),
                 }
             }
-            '*' if start => out.push_str(r"\*"),
-            '^' if start => {
+            ('^', _) if at == At::Start => {
                 out.push('^');
-                at_start = true; // `^*` matches a star
+                next = At::Caret;
             }
-            '$' if i + 1 == chars.len()
-                || chars
-                    .get(i + 1..i + 3)
-                    .is_some_and(|n| n == ['\\', ')'] || n == ['\\', '|']) =>
+            ('$', _)
+                if i + 1 == chars.len()
+                    || chars
+                        .get(i + 1..i + 3)
+                        .is_some_and(|n| n == ['\\', ')'] || n == ['\\', '|']) =>
             {
                 out.push('$')
             }
-            '[' => {
-                // A bracket expression: `]` first is a member; backslash is
-                // a plain character; [:class:] kept.
-                let mut j = i + 1;
-                out.push('[');
-                if chars.get(j) == Some(&'^') {
-                    out.push('^');
-                    j += 1;
-                }
-                let mut first = true;
-                loop {
-                    let Some(&b) = chars.get(j) else {
-                        return Err("an unclosed [".into());
-                    };
-                    if b == ']' && !first {
-                        break;
-                    }
-                    first = false;
-                    if b == '[' && matches!(chars.get(j + 1), Some(':' | '.' | '=')) {
-                        let delim = chars[j + 1];
-                        let end = (j + 2..chars.len().saturating_sub(1))
-                            .find(|&k| chars[k] == delim && chars[k + 1] == ']')
-                            .ok_or("an unclosed [: class")?;
-                        out.extend(&chars[j..end + 2]);
-                        j = end + 2;
-                        continue;
-                    }
-                    match b {
-                        '\\' | '[' | ']' | '&' | '~' => {
-                            out.push('\\');
-                            out.push(b);
-                        }
-                        _ => out.push(b),
-                    }
-                    j += 1;
-                }
-                out.push(']');
-                i = j;
-            }
-            '.' | '*' => out.push(c),
-            other => out.push_str(&regex::escape(&other.to_string())),
+            ('[', _) => i = bracket(&chars, i, &mut out)?,
+            ('.', _) => out.push('.'),
+            (other, _) => out.push_str(&regex::escape(&other.to_string())),
         }
+        atom = start;
+        repeated = false;
+        at = next;
         i += 1;
     }
+    if !groups.is_empty() {
+        return Err(r"an unmatched \(".into());
+    }
     Ok(out)
+}
+
+/// The interval `\{m,n\}` whose `m` starts at `from` (just after `\{`), as
+/// Rust's `{m,n}` (`\{,n\}` is `{0,n}`), and the index just after its `\}`.
+fn interval(chars: &[char], from: usize) -> Result<(String, usize), String> {
+    let close = (from..chars.len().saturating_sub(1))
+        .find(|&k| chars[k] == '\\' && chars[k + 1] == '}')
+        .ok_or(r"an unmatched \{")?;
+    let body: String = chars[from..close].iter().collect();
+    let bound = |s: &str| -> Result<Option<u32>, String> {
+        if s.is_empty() {
+            return Ok(None);
+        }
+        match s.parse::<u32>() {
+            Ok(n) if s.bytes().all(|b| b.is_ascii_digit()) => Ok(Some(n)),
+            _ => Err(format!(r"invalid content of \{{\}}: {body:?}")),
+        }
+    };
+    let text = match body.split_once(',') {
+        None => match bound(&body)? {
+            Some(n) => format!("{{{n}}}"),
+            None => return Err(r"invalid content of \{\}: empty".into()),
+        },
+        Some((min, max)) => {
+            let min = bound(min)?.unwrap_or(0);
+            match bound(max)? {
+                Some(max) if max < min => {
+                    return Err(format!(r"invalid content of \{{\}}: {body:?}"));
+                }
+                Some(max) => format!("{{{min},{max}}}"),
+                None => format!("{{{min},}}"),
+            }
+        }
+    };
+    Ok((text, close + 2))
+}
+
+/// The bracket expression that starts at `chars[open]` (`[`), written to
+/// `out`: `]` first is a member, backslash a plain character, `[:class:]`
+/// kept. Returns the index of its closing `]`.
+fn bracket(chars: &[char], open: usize, out: &mut String) -> Result<usize, String> {
+    let mut j = open + 1;
+    out.push('[');
+    if chars.get(j) == Some(&'^') {
+        out.push('^');
+        j += 1;
+    }
+    let mut first = true;
+    loop {
+        let Some(&b) = chars.get(j) else {
+            return Err("an unclosed [".into());
+        };
+        if b == ']' && !first {
+            break;
+        }
+        first = false;
+        if b == '[' && matches!(chars.get(j + 1), Some(':' | '.' | '=')) {
+            let delim = chars[j + 1];
+            let end = (j + 2..chars.len().saturating_sub(1))
+                .find(|&k| chars[k] == delim && chars[k + 1] == ']')
+                .ok_or("an unclosed [: class")?;
+            out.extend(&chars[j..end + 2]);
+            j = end + 2;
+            continue;
+        }
+        match b {
+            '\\' | '[' | ']' | '&' | '~' => {
+                out.push('\\');
+                out.push(b);
+            }
+            _ => out.push(b),
+        }
+        j += 1;
+    }
+    out.push(']');
+    Ok(j)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::bre;
+    use std::process::Command;
+
+    /// Lines for the patterns below, ASCII (grep runs in the C locale).
+    const LINES: &[&str] = &[
+        "", "ac", "abc", "abbc", "xyz", "^caret", "plain", "a^b", "xb", "xab", "xaab", "xaaab",
+        "+1 555", "1 555", "?a", "{1}a", "ab", "ab'", "`ab", "foo", "bar", "baz", "a.c", "a+b",
+        "(a)", "abab", "aab", "a$b", "$a", "*star", "x y", "123", "[a]", "a|b", r"c\d", "a{2}",
+        "the cat", "other", "aaa", "a*b", "**", "{a",
+    ];
+
+    /// Patterns as users of grep write them, and the corners of BRE.
+    const PATTERNS: &[&str] = &[
+        r"ab\+\?c",
+        r"ab\{1,2\}\?c",
+        "^^",
+        "^^c",
+        r"xa\{,2\}b",
+        r"\+1",
+        r"\?a",
+        r"\{1\}a",
+        r"zz\|\+1",
+        "foo\nbar",
+        "foo\n",
+        r"\`ab",
+        r"ab\'",
+        "a**",
+        "^*",
+        r"^\+",
+        r"\(*a\)",
+        r"\(a\|b\)\{2\}",
+        r"a\{2\}",
+        r"a\{2,\}",
+        r"x\(ab\)*y",
+        "[]a]",
+        "[^a-c]x",
+        r"[[:digit:]]\+",
+        r"\<ab",
+        r"ab\>",
+        r"\bab\b",
+        r"\Bb",
+        r"\w\+\W",
+        "a.c",
+        r"a\.c",
+        "a|b",
+        "a+b",
+        "(a)",
+        "{1}",
+        r"a\{1\}\{2\}",
+        "$a",
+        "a$",
+        "a$b",
+        r"\(a$\)",
+        r"a\|^b",
+        r"\(^a\)",
+        "x*",
+        "",
+        "^$",
+        r"\$",
+        r"\^",
+        r"\*",
+        r"\[a\]",
+        r"\(ab\)\+",
+        r"a\{0\}b",
+        r"\(a\)\(b\)",
+        r"\<",
+        "^*star",
+        r"a\?\?b",
+        r"\(\)",
+        r"c\\d",
+        r"\s",
+        r"\S\s\S",
+        "*",
+        r"\(\+\)",
+        r"a\|\?",
+        "[.]c",
+        r"[\]",
+        r"t\{0,1\}he",
+        r"^\(the\|a\) ",
+        r"\{a",
+        r"^\{1",
+        r"\(\{1\)",
+    ];
+
+    /// Each pattern's translation matches the lines GNU grep matches.
+    #[test]
+    fn matches_the_lines_grep_matches() {
+        let dir = tempfile::tempdir().unwrap();
+        let input = dir.path().join("lines.txt");
+        std::fs::write(&input, LINES.join("\n") + "\n").unwrap();
+        for pat in PATTERNS {
+            let grep = Command::new("grep")
+                .env("LC_ALL", "C")
+                .arg("-e")
+                .arg(pat)
+                .arg(&input)
+                .output()
+                .expect("GNU grep, the reference");
+            assert!(grep.status.code() != Some(2), "grep refuses {pat:?}");
+            let theirs: Vec<&[u8]> = grep.stdout.split(|&b| b == b'\n').collect();
+            let re = bre(pat).unwrap_or_else(|e| panic!("{pat:?}: {e}"));
+            let re = regex::bytes::Regex::new(&re).unwrap_or_else(|e| panic!("{pat:?}: {e}"));
+            let mut ours: Vec<&[u8]> = LINES
+                .iter()
+                .map(|l| l.as_bytes())
+                .filter(|l| re.is_match(l))
+                .collect();
+            ours.push(b""); // grep's output ends with a newline
+            assert_eq!(ours, theirs, "{pat:?} as {re}");
+        }
+    }
+
+    /// What grep refuses is an error, not a pattern matching something else.
+    #[test]
+    fn refuses_what_grep_refuses() {
+        for pat in [
+            r"a\{1",
+            r"a\{2,1\}",
+            r"a\{x\}",
+            r"\(a",
+            r"a\)",
+            r"\(a\)\1",
+            "a\\",
+        ] {
+            assert!(bre(pat).is_err(), "{pat:?}");
+        }
+    }
 }

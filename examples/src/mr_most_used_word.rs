@@ -79,7 +79,12 @@ impl Mapper for Words {
                 .map_err(|e| JobError::msg(format!("--stop-words-file {path}: {e}")))?,
             None => STOP_WORDS.to_string(),
         };
-        self.stop = text.lines().map(|l| l.trim().to_string()).collect();
+        // Python's `line.strip() for line in open(path)`: a line ends at
+        // `\n`, `\r\n` or `\r`.
+        self.stop = crate::universal_newlines(text)
+            .lines()
+            .map(|l| l.trim().to_string())
+            .collect();
         self.re = Some(regex::Regex::new(WORD_RE)?);
         Ok(())
     }

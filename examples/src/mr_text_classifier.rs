@@ -41,6 +41,7 @@
 //! by the SHA-1 of their text as mrjob does; `--no-test-set` puts them all
 //! in training.
 
+use crate::universal_newlines;
 use mr_core::input::whole_file::WholeFile;
 use mr_core::job::CounterDoc;
 use mr_core::{
@@ -472,16 +473,6 @@ fn doc_id_of(key: &Value) -> Result<String, JobError> {
 /// An error for a value that has no place under its key.
 fn unexpected(tag: Tag, what: &str) -> JobError {
     JobError::msg(format!("unexpected {what} under a {tag:?} key"))
-}
-
-/// Python's `open(path).read()` in text mode: universal newlines (`\r\n`
-/// and `\r` read as `\n`).
-fn universal_newlines(text: String) -> String {
-    if text.contains('\r') {
-        text.replace("\r\n", "\n").replace('\r', "\n")
-    } else {
-        text
-    }
 }
 
 /// Step 1's mapper (mrjob's `parse_doc`): a whole file is one document;

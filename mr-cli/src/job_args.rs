@@ -7,7 +7,7 @@ use mr_core::{JobOption, OptionKind};
 use std::collections::BTreeMap;
 
 /// The subcommands whose first positional argument names a job.
-const JOB_COMMANDS: [&str; 3] = ["run", "emulate-hadoop", "check"];
+pub(crate) const JOB_COMMANDS: [&str; 3] = ["run", "emulate-hadoop", "check"];
 
 /// The arg id of a job option in clap's matches.
 fn id(opt: &JobOption) -> String {
@@ -49,19 +49,37 @@ pub fn job_name(cli: &clap::Command, argv: &[String]) -> Option<(String, String)
         }
         if let Some(long) = a.strip_prefix("--") {
             if !long.contains('=') {
-                let known = sub.get_arguments().find(|x| {
-                    x.get_long() == Some(long)
-                        || x.get_all_aliases().is_some_and(|al| al.contains(&long))
+                fn names(x: &clap::Arg) -> Vec<&str> {
+                    x.get_long()
+                        .into_iter()
+                        .chain(x.get_all_aliases().unwrap_or_default())
+                        .collect()
+                }
+                let exact = sub.get_arguments().find(|x| names(x).contains(&long));
+                // An unambiguous prefix names its option (clap's
+                // infer_long_args, set on these commands).
+                let known = exact.or_else(|| {
+                    let mut by_prefix = sub
+                        .get_arguments()
+                        .filter(|x| names(x).iter().any(|n| n.starts_with(long)));
+                    by_prefix.next().filter(|_| by_prefix.next().is_none())
                 });
                 if known.is_some_and(takes_value) {
                     i += 1;
                 }
             }
         } else if a.len() > 1 && a.starts_with('-') {
-            let c = a.chars().nth(1)?;
-            let known = sub.get_arguments().find(|x| x.get_short() == Some(c));
-            if a.chars().count() == 2 && known.is_some_and(takes_value) {
-                i += 1;
+            // Short flags, bundled or not (`-q`, `-qo DIR`, `-oDIR`): the
+            // first that takes a value takes the rest, or the next argument.
+            let shorts: Vec<char> = a.chars().skip(1).collect();
+            for (k, c) in shorts.iter().enumerate() {
+                let known = sub.get_arguments().find(|x| x.get_short() == Some(*c));
+                if known.is_some_and(takes_value) {
+                    if k + 1 == shorts.len() {
+                        i += 1;
+                    }
+                    break;
+                }
             }
         } else {
             return Some((sub_name.clone(), a.clone()));

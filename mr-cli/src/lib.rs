@@ -510,6 +510,15 @@ pub fn parse_cli(
 ) -> Result<Cli, ParseError> {
     use clap::FromArgMatches;
     let argv = cluster::expand_hex_args(argv)?;
+    // As argparse, mrjob's parser, reads them: an unambiguous prefix of a
+    // long option names it (`--sample` for a job's `--sample-size`).
+    let base = job_args::JOB_COMMANDS.into_iter().fold(base, |b, sub| {
+        if b.find_subcommand(sub).is_some() {
+            b.mut_subcommand(sub, |c| c.infer_long_args(true))
+        } else {
+            b
+        }
+    });
     let mut cmd = base.clone();
     // `cmd` without the job's required options, for the parse before the
     // config file is read (which may give them).
