@@ -364,6 +364,70 @@ fn concurrent_runs_on_one_tmp_dir_all_succeed() {
     assert_eq!(names(&w.path("scratch")), Vec::<String>::new());
 }
 
+/// A dead run's leftovers given as this run's input (its step results, or
+/// the part files of an output it never finished, salvaged by the user)
+/// are read, not removed by the run's sweep of dead runs' leftovers.
+#[test]
+fn dead_runs_leftovers_given_as_input_are_read_not_removed() {
+    let w = Workdir::new();
+    // A temp dir of a killed run, its step 0 results inside.
+    let dead = w.path("scratch/mr-job-dead02");
+    fs::create_dir_all(dead.join("step-0")).unwrap();
+    fs::write(dead.join("step-0/part-00000"), "step zero results\n").unwrap();
+    fs::write(dead.join("owner.lock"), "999999\n").unwrap();
+    // The unfinished output of a run killed while writing K.
+    let staging = w.path(".K.mr-tmp-999999-abcdef");
+    fs::create_dir_all(&staging).unwrap();
+    fs::write(staging.join("part-00000"), "salvaged words\n").unwrap();
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "scratch/mr-job-dead02/step-0",
+        "-i",
+        ".K.mr-tmp-999999-abcdef",
+        "-o",
+        "K",
+        "--tmp-dir",
+        "scratch",
+    ]));
+    let err = stderr(&o);
+    assert_eq!(
+        sorted(&read_parts(&w.path("K"))),
+        [
+            "\"results\"\t1",
+            "\"salvaged\"\t1",
+            "\"step\"\t1",
+            "\"words\"\t1",
+            "\"zero\"\t1"
+        ]
+    );
+    assert!(dead.join("step-0/part-00000").exists(), "{err}");
+    assert!(staging.join("part-00000").exists(), "{err}");
+    assert!(
+        err.contains("the temp dir of a dead run, in place"),
+        "{err}"
+    );
+    assert!(
+        err.contains("the unfinished output of a dead run, in place"),
+        "{err}"
+    );
+    // Once they are no input, the next run sweeps them as before.
+    w.write("in.txt", "a\n");
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-i",
+        "in.txt",
+        "-o",
+        "K",
+        "--overwrite",
+        "--tmp-dir",
+        "scratch",
+    ]));
+    assert!(!dead.exists() && !staging.exists(), "{}", stderr(&o));
+}
+
 // ---------------------------------------------------------------------------
 // Full disks (a 1 MiB tmpfs; needs root and mount).
 

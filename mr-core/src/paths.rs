@@ -249,3 +249,41 @@ impl Within {
         false
     }
 }
+
+/// The files a run reads (its listed inputs): what its removal of dead
+/// runs' leftovers (temp dirs, unfinished outputs) must leave alone, since
+/// a user may give one as input (a killed run's step results, salvaged).
+///
+/// ```
+/// use mr_core::paths::Reading;
+/// let d = tempfile::tempdir().unwrap();
+/// std::fs::create_dir(d.path().join("dead")).unwrap();
+/// let input = d.path().join("dead/part-00000");
+/// std::fs::write(&input, "x\n").unwrap();
+/// let reading = Reading::new([input.clone()]);
+/// assert_eq!(reading.inside(&d.path().join("dead")), Some(input.as_path()));
+/// assert_eq!(reading.inside(&d.path().join("other")), None);
+/// assert_eq!(Reading::default().inside(d.path()), None);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct Reading(Vec<PathBuf>);
+
+impl Reading {
+    /// The files at `paths`.
+    pub fn new(paths: impl IntoIterator<Item = PathBuf>) -> Reading {
+        Reading(paths.into_iter().collect())
+    }
+
+    /// The first of the files that is `dir` or inside it (by identity too,
+    /// see [`Within`]).
+    pub fn inside(&self, dir: &Path) -> Option<&Path> {
+        if self.0.is_empty() {
+            return None;
+        }
+        let mut within = Within::new(dir);
+        self.0
+            .iter()
+            .find(|p| within.contains(p))
+            .map(PathBuf::as_path)
+    }
+}

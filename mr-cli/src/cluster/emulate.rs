@@ -140,8 +140,11 @@ pub fn emulate(
     let started = Instant::now();
     cfg.validate()?;
     let files = list_inputs(&cfg.inputs)?;
+    let reading = mr_core::input::listing::reading(&files);
     let output_dir = match &cfg.output {
-        Output::Dir { path, overwrite } => Some(OutputDir::create(path, *overwrite)?),
+        Output::Dir { path, overwrite } => {
+            Some(OutputDir::create_writing(path, *overwrite, None, &reading)?)
+        }
         Output::Stdout => None,
     };
     let tmp_root = match &cfg.tmp_dir {
@@ -150,7 +153,7 @@ pub fn emulate(
     };
     // Both are removed by a forced exit until they are removed (see
     // mr_core::cancel::force_exit).
-    let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-")?;
+    let work = mr_core::runner::workdir::WorkDir::create(&tmp_root, "mr-emulate-", &reading)?;
     let em = Emulator {
         plan,
         seed,

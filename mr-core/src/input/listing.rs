@@ -695,6 +695,15 @@ pub fn list_inputs(args: &[String]) -> Result<Vec<InputFile>> {
     list(args, Walk::default()).map(|l| l.files)
 }
 
+/// The files of `files` read by path (not standard input): what a run's
+/// removal of dead runs' leftovers leaves alone.
+pub fn reading(files: &[InputFile]) -> crate::paths::Reading {
+    crate::paths::Reading::new(files.iter().filter_map(|f| match &f.source {
+        InputSource::Path(p) | InputSource::Stream(p) => Some(p.clone()),
+        InputSource::Stdin => None,
+    }))
+}
+
 /// The files [`list_inputs`] lists, with the paths it read once, not twice.
 #[derive(Debug, Default)]
 pub struct Listing {

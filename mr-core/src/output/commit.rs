@@ -35,6 +35,7 @@
 
 use crate::error::{Error, Result, printable_line};
 use crate::lock::{Claim, OwnerLock};
+use crate::paths::Reading;
 use rustix::fs::{CWD, RenameFlags, renameat_with};
 use rustix::io::Errno;
 use std::fs;
@@ -86,14 +87,21 @@ impl OutputDir {
     /// an error unless `overwrite` and it is safe to replace (see the module
     /// docs); it is left as it is until [`commit`](Self::commit).
     pub fn create(dir: &Path, overwrite: bool) -> Result<OutputDir> {
-        Self::create_writing(dir, overwrite, None)
+        Self::create_writing(dir, overwrite, None, &Reading::default())
     }
 
-    /// [`create`](Self::create) for a run that also writes the file `own`
-    /// itself when it ends (its `--report`): if that file is in `dir`, the
-    /// copy an earlier run wrote there is not taken for a user's file that
-    /// `--overwrite` must keep (it is about to be written over anyway).
-    pub fn create_writing(dir: &Path, overwrite: bool, own: Option<&Path>) -> Result<OutputDir> {
+    /// [`create`](Self::create) for a run that reads `reading` (a dead
+    /// run's unfinished output beside `dir` that holds one of them is left
+    /// in place) and also writes the file `own` itself when it ends (its
+    /// `--report`): if that file is in `dir`, the copy an earlier run wrote
+    /// there is not taken for a user's file that `--overwrite` must keep
+    /// (it is about to be written over anyway).
+    pub fn create_writing(
+        dir: &Path,
+        overwrite: bool,
+        own: Option<&Path>,
+        reading: &Reading,
+    ) -> Result<OutputDir> {
         let (parent, name) = split_target(dir)?;
         // Its staging sibling (.NAME.mr-tmp-PID-RANDOM) must fit a file
         // name too: said now, not as "File name too long" on creating it.
@@ -145,7 +153,7 @@ impl OutputDir {
             .previous_note()
             .and_then(|n| n.strip_prefix(COMMITTING))
             .map(str::to_string);
-        clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref());
+        clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref(), reading);
         // An empty directory (`mkdir out` first, as mrjob allows) is taken
         // without --overwrite: nothing in it can be lost. It is replaced
         // only if still empty at the commit.
@@ -1246,7 +1254,13 @@ fn remove_replaced(path: &Path, ours: Ours<'_>) -> std::result::Result<(), Kept>
 /// (`killed_commit`, its name) and a complete output is in place: a copy,
 /// new or old, of what the commit would have thrown away; any other is kept
 /// and named (results a run kept for the user to move).
-fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit: Option<&str>) {
+fn clean_stale_siblings(
+    parent: &Path,
+    name: &str,
+    target: &Path,
+    killed_commit: Option<&str>,
+    reading: &Reading,
+) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -1268,8 +1282,12 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         // finished one; never removed unless a killed commit's note names it.
         let legacy = !f.starts_with('.');
         let finished = path.join(SUCCESS).exists();
+        // A dead run's output given as input (salvaged): neither moved nor
+        // removed under the run reading it.
+        let input = reading.inside(&path);
         if named(ASIDE_INFIX, f) {
             if (finished || (!legacy && is_empty_dir(&path)))
+                && input.is_none()
                 && fs::symlink_metadata(target).is_err()
                 && fs::rename(&path, target).is_ok()
             {
@@ -1310,6 +1328,16 @@ fn clean_stale_siblings(parent: &Path, name: &str, target: &Path, killed_commit:
         }
         if !only_job_files {
             // An old output kept for files put in it (see `remove_old`).
+            continue;
+        }
+        if let Some(input) = input {
+            let _ = writeln!(
+                err,
+                "mr: note: left {}, the unfinished output of a dead run, in place: it holds {}, \
+                 an input of this run",
+                path.display(),
+                crate::error::printable_path(input)
+            );
             continue;
         }
         let size = crate::runner::workdir::disk_usage(&path);

@@ -110,6 +110,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     check_store_holds_no_input(&ids, &inputs)?;
     check_no_table_of_ids(&categorical, &inputs)?;
     let first_input = inputs.first().cloned();
+    // What the removal of dead runs' leftovers must leave in place.
+    let reading = crate::input::listing::reading(&inputs);
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
             check_output_not_input(path, &inputs)?;
@@ -118,6 +120,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                 path,
                 *overwrite,
                 cfg.report.as_deref(),
+                &reading,
             )?)
         }
         Output::Stdout => None,
@@ -129,7 +132,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // A run that cannot stop by itself after a signal (blocked on stdout)
     // is ended by the binary's watchdog, which removes this and the output's
     // staging directory first (each is listed for it until removed).
-    let work = WorkDir::create(&tmp_root, "mr-job-")?;
+    let work = WorkDir::create(&tmp_root, "mr-job-", &reading)?;
     let threads = cfg.threads();
     let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
     let pool = rayon::ThreadPoolBuilder::new()

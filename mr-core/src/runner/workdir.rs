@@ -19,6 +19,7 @@
 
 use crate::error::{Error, Result};
 use crate::lock::OwnerLock;
+use crate::paths::Reading;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -64,9 +65,10 @@ fn remove(dir: &Path, lock: &Mutex<Option<OwnerLock>>) {
 }
 
 impl WorkDir {
-    /// Removes dead runs' temp dirs in `root` (see [`remove_stale`]), then
-    /// creates `root/PREFIX-XXXXXX/` with its owner lock.
-    pub fn create(root: &Path, prefix: &str) -> Result<WorkDir> {
+    /// Removes dead runs' temp dirs in `root` but those holding a file the
+    /// run reads (see [`remove_stale`]), then creates `root/PREFIX-XXXXXX/`
+    /// with its owner lock.
+    pub fn create(root: &Path, prefix: &str, reading: &Reading) -> Result<WorkDir> {
         if fs::symlink_metadata(root).is_ok() && !root.is_dir() {
             return Err(Error::Config(format!(
                 "the temp dir {} is not a directory: give --tmp-dir a directory",
@@ -74,7 +76,7 @@ impl WorkDir {
             )));
         }
         fs::create_dir_all(root).map_err(|e| Error::io("creating", root, e))?;
-        let (n, bytes) = remove_stale(root);
+        let (n, bytes) = remove_stale(root, reading);
         if n > 0 {
             let _ = writeln!(
                 std::io::stderr(),
@@ -188,14 +190,15 @@ pub fn default_root() -> Result<PathBuf> {
 /// and their size in bytes. Errors are ignored: this is housekeeping.
 ///
 /// ```
+/// use mr_core::paths::Reading;
 /// use mr_core::runner::workdir::{remove_stale, WorkDir};
 /// let root = tempfile::tempdir().unwrap();
-/// let live = WorkDir::create(root.path(), "mr-job-").unwrap();
+/// let live = WorkDir::create(root.path(), "mr-job-", &Reading::default()).unwrap();
 /// std::fs::write(live.path().join("spill"), vec![0u8; 1000]).unwrap();
-/// assert_eq!(remove_stale(root.path()).0, 0); // its owner is alive: kept
+/// assert_eq!(remove_stale(root.path(), &Reading::default()).0, 0); // its owner is alive: kept
 /// assert!(live.path().exists());
 /// ```
-pub fn remove_stale(root: &Path) -> (u64, u64) {
+pub fn remove_stale(root: &Path, reading: &Reading) -> (u64, u64) {
     let Ok(entries) = fs::read_dir(root) else {
         return (0, 0);
     };
@@ -243,6 +246,17 @@ pub fn remove_stale(root: &Path) -> (u64, u64) {
             continue;
         };
         if !owned_by_me(&dir) {
+            continue;
+        }
+        // A dead run's results given as input (its step files, salvaged).
+        if let Some(input) = reading.inside(&dir) {
+            let _ = writeln!(
+                std::io::stderr(),
+                "mr: note: left {}, the temp dir of a dead run, in place: it holds {}, an \
+                 input of this run",
+                crate::error::printable_path(&dir),
+                crate::error::printable_path(input)
+            );
             continue;
         }
         let size = disk_usage(&dir);
@@ -370,7 +384,7 @@ mod tests {
     #[test]
     fn dead_owners_dirs_go_live_ones_stay() {
         let root = tempfile::tempdir().unwrap();
-        let live = WorkDir::create(root.path(), "mr-job-").unwrap();
+        let live = WorkDir::create(root.path(), "mr-job-", &Reading::default()).unwrap();
         // A dead run's dir: its lock file exists but nobody holds it.
         let dead = root.path().join("mr-job-dead01");
         fs::create_dir_all(dead.join("spill-0")).unwrap();
@@ -379,7 +393,7 @@ mod tests {
         // An older mr's dir (no lock file) and someone else's dir.
         fs::create_dir(root.path().join("mr-job-old")).unwrap();
         fs::create_dir(root.path().join("keep-me")).unwrap();
-        let (n, bytes) = remove_stale(root.path());
+        let (n, bytes) = remove_stale(root.path(), &Reading::default());
         assert_eq!(n, 1);
         assert!(bytes >= 5000, "{bytes}");
         assert!(!dead.exists());
@@ -408,7 +422,7 @@ mod tests {
         // Old at the top, a dir made just now inside: being filled, kept.
         let fresh_inside = root.path().join("mr-job-cut004");
         fs::create_dir_all(fresh_inside.join("step-1")).unwrap();
-        assert_eq!(remove_stale(root.path()).0, 0); // young: kept
+        assert_eq!(remove_stale(root.path(), &Reading::default()).0, 0); // young: kept
         let long_ago = std::time::SystemTime::now() - 2 * EMPTY_DIR_AGE;
         let old_dirs = [
             empty.clone(),
@@ -422,7 +436,7 @@ mod tests {
         for d in &old_dirs {
             fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
         }
-        assert_eq!(remove_stale(root.path()).0, 2);
+        assert_eq!(remove_stale(root.path(), &Reading::default()).0, 2);
         assert!(!empty.exists() && !dirs_only.exists());
         assert!(with_data.exists(), "not ours to judge: data and no lock");
         assert!(fresh_inside.exists(), "a dir made lately inside");
@@ -441,14 +455,14 @@ mod tests {
         fs::write(victim.join(OWNER_LOCK), "1\n").unwrap();
         fs::write(victim.join("precious"), "x").unwrap();
         std::os::unix::fs::symlink(&victim, root.path().join("mr-job-link01")).unwrap();
-        assert_eq!(remove_stale(root.path()).0, 0);
+        assert_eq!(remove_stale(root.path(), &Reading::default()).0, 0);
         assert!(victim.join("precious").exists());
         if rustix::process::geteuid().is_root() {
             let theirs = root.path().join("mr-job-theirs");
             fs::create_dir(&theirs).unwrap();
             fs::write(theirs.join(OWNER_LOCK), "1\n").unwrap();
             chown(&theirs, Some(65534), Some(65534)).unwrap();
-            assert_eq!(remove_stale(root.path()).0, 0);
+            assert_eq!(remove_stale(root.path(), &Reading::default()).0, 0);
             assert!(theirs.join(OWNER_LOCK).exists());
             assert_eq!(fs::metadata(&theirs).unwrap().uid(), 65534);
         }
@@ -460,7 +474,7 @@ mod tests {
     fn a_temp_dir_is_private_and_tmpdir_is_not_made() {
         use std::os::unix::fs::PermissionsExt;
         let root = tempfile::tempdir().unwrap();
-        let w = WorkDir::create(root.path(), "mr-job-").unwrap();
+        let w = WorkDir::create(root.path(), "mr-job-", &Reading::default()).unwrap();
         let mode = fs::metadata(w.path()).unwrap().permissions().mode();
         assert_eq!(mode & 0o777, 0o700);
         assert!(default_root().unwrap().is_dir());
@@ -471,7 +485,7 @@ mod tests {
     #[test]
     fn removing_a_dir_twice_at_once_leaves_nothing() {
         let root = tempfile::tempdir().unwrap();
-        let w = WorkDir::create(root.path(), "mr-job-").unwrap();
+        let w = WorkDir::create(root.path(), "mr-job-", &Reading::default()).unwrap();
         for i in 0..200 {
             fs::create_dir_all(w.path().join(format!("step-{}", i % 7))).unwrap();
             fs::write(w.path().join(format!("step-{}/f{i}", i % 7)), "x").unwrap();
