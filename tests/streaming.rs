@@ -537,6 +537,23 @@ fn emulate_refuses_what_hadoop_refuses() {
             "is 0 reducers to Hadoop",
         ),
         (&["-i", "col"][..], 1, "cannot read a file with ':'"),
+        // Settings by which a failed task, or Hadoop's own record
+        // skipping, loses input with exit 0 (probe /tmp/probe-hadoop 03).
+        (
+            &["-i", "in", "-D", "stream.non.zero.exit.is.failure=FALSE"][..],
+            2,
+            "a task that fails would count as done",
+        ),
+        (
+            &["-i", "in", "-D", "mapreduce.map.failures.maxpercent=5"][..],
+            2,
+            "succeed with failed tasks",
+        ),
+        (
+            &["-i", "in", "-D", "mapreduce.reduce.skip.maxgroups=1"][..],
+            2,
+            "skip the records around a failure",
+        ),
     ] {
         let o = w.mr(&[&["run", "word_count", "-r", "emulate"][..], args].concat());
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));

@@ -402,6 +402,7 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
         refuse_map_only_jobconf(&plan)?;
         if hadoop_like {
             refuse_key_layout_jobconf(&plan)?;
+            refuse_lossy_jobconf(&plan)?;
         }
         if runner == Runner::Hadoop {
             // `hadoop fs -ls/-mv/-rm` read their paths as glob patterns: the
@@ -576,6 +577,67 @@ pub fn refuse_key_layout_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
              setting Hadoop would group or sort them otherwise than a local run, and give other \
              results; leave it out"
         );
+    }
+    Ok(())
+}
+
+/// Whether a `-D` setting lets a Hadoop job whose task failed, or skipped
+/// records, end as a success: a task that exits non-zero taken as done
+/// (`stream.non.zero.exit.is.failure=false`, its partial output kept, the
+/// rest of its split lost), a share of failed tasks allowed (`*failures.
+/// maxpercent`), Hadoop's own record skipping (`*.skip.maxrecords`,
+/// `*.skip.maxgroups`: the records go to `_logs/skip`, unnamed by mr).
+/// Each loses input with exit 0 where the local run fails (or keeps the bad
+/// records aside with `--skip-bad-records`): `Some(why)` then.
+///
+/// ```
+/// use mr_cli::cluster::lossy_jobconf;
+/// assert!(lossy_jobconf("stream.non.zero.exit.is.failure", " False").is_some());
+/// assert!(lossy_jobconf("stream.non.zero.exit.is.failure", "true").is_none());
+/// assert!(lossy_jobconf("mapreduce.map.failures.maxpercent", "10").is_some());
+/// assert!(lossy_jobconf("mapreduce.map.failures.maxpercent", "0").is_none());
+/// assert!(lossy_jobconf("mapreduce.map.skip.maxrecords", "1").is_some());
+/// assert!(lossy_jobconf("mapreduce.job.reduces", "4").is_none());
+/// ```
+pub fn lossy_jobconf(key: &str, value: &str) -> Option<&'static str> {
+    match key {
+        // Configuration.getBoolean: "false" in any case, trimmed.
+        "stream.non.zero.exit.is.failure" if value.trim().eq_ignore_ascii_case("false") => Some(
+            "a task that fails would count as done: its partial output kept, the rest of its input lost",
+        ),
+        "mapreduce.map.failures.maxpercent"
+        | "mapreduce.reduce.failures.maxpercent"
+        | "mapred.max.map.failures.percent"
+        | "mapred.max.reduce.failures.percent"
+            if !reads_as_zero(value) =>
+        {
+            Some("the job would succeed with failed tasks, their input lost")
+        }
+        "mapreduce.map.skip.maxrecords"
+        | "mapreduce.reduce.skip.maxgroups"
+        | "mapred.skip.map.max.skip.records"
+        | "mapred.skip.reduce.max.skip.groups"
+            if !reads_as_zero(value) =>
+        {
+            Some(
+                "Hadoop would skip the records around a failure itself, unnamed and uncounted by \
+                 mr (--skip-bad-records keeps each bad record aside and names it)",
+            )
+        }
+        _ => None,
+    }
+}
+
+/// Refuses the `-D` settings of [`lossy_jobconf`] (on Hadoop and the
+/// emulator).
+pub fn refuse_lossy_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
+    for (k, v) in &plan.extras.jobconf {
+        if let Some(why) = lossy_jobconf(k, v) {
+            crate::usage!(
+                "-D {k}={v} (given with -D or by the job's jobconf): {why}, with exit 0 where a \
+                 local run fails; leave it out"
+            );
+        }
     }
     Ok(())
 }
