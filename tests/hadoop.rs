@@ -1547,6 +1547,141 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output(only: &str) {
 /// Hadoop's `rename` would put the new output *inside* the other run's.
 /// The run sees it, takes its output back out, and fails; the other run's
 /// output is left exactly as it wrote it.
+/// A `hadoop fs -mv` of the new output into place that fails after moving
+/// part of it (a rename done file by file on an object store) or all of it
+/// (a client that fails after the rename): OUT is never left half-written,
+/// the old output is put back whole, and what is said is where things are.
+/// Before, the old output was moved back *into* the half-filled OUT, and
+/// the message said it was put back (probe /tmp/probe-hadoop repro 02).
+#[test]
+fn a_failed_move_of_the_new_output_leaves_old_or_new_whole_on_hadoop() {
+    let Some(home) =
+        hadoop_home("a_failed_move_of_the_new_output_leaves_old_or_new_whole_on_hadoop")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write("in/a.txt", "a b c\nb c\nc\n");
+    // A home whose `hadoop` is the real one but for its second `fs -mv`
+    // (the new output's, after the old one's move aside).
+    let wrapped = w.path("wrapped-home");
+    fs::create_dir_all(wrapped.join("bin")).unwrap();
+    for e in fs::read_dir(home).unwrap() {
+        let e = e.unwrap();
+        if e.file_name() != "bin" {
+            std::os::unix::fs::symlink(e.path(), wrapped.join(e.file_name())).unwrap();
+        }
+    }
+    let real = home.join("bin/hadoop");
+    let count = w.path("mv-count");
+    let script = format!(
+        r#"#!/bin/bash
+if [ "$1 $2" = "fs -mv" ]; then
+  n=$(( $(cat '{count}' 2>/dev/null || echo 0) + 1 )); echo $n > '{count}'
+  if [ $n = 2 ] && [ "$MODE" = part ]; then
+    mkdir -p "$4"; mv "$3"/part-00000 "$4"/; echo "mv: failed part way" >&2; exit 1
+  fi
+  if [ $n = 2 ] && [ "$MODE" = all ]; then
+    '{real}' "$@"; echo "mv: failed after the rename" >&2; exit 1
+  fi
+fi
+exec '{real}' "$@"
+"#,
+        count = count.display(),
+        real = real.display()
+    );
+    let wrapper = wrapped.join("bin/hadoop");
+    fs::write(&wrapper, script).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&wrapper, fs::Permissions::from_mode(0o755)).unwrap();
+    let files = |dir: &str| -> BTreeMap<String, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        for e in fs::read_dir(w.path(dir)).unwrap() {
+            let p = e.unwrap().path();
+            let name = p.file_name().unwrap().to_string_lossy().into_owned();
+            if !name.starts_with('.') {
+                m.insert(name, fs::read(&p).unwrap());
+            }
+        }
+        m
+    };
+    for mode in ["part", "all"] {
+        let _ = fs::remove_file(&count);
+        for left in beside(&w, "out").iter().chain([&"out".to_string()]) {
+            let _ = fs::remove_dir_all(w.path(left));
+        }
+        // The old output: a local run's (one part file).
+        ok(w.mr(&[
+            "run",
+            "word_count",
+            "-i",
+            "in",
+            "-o",
+            "out",
+            "-q",
+            "--partitions",
+            "1",
+        ]));
+        let old = files("out");
+        let mut args = vec![
+            "run",
+            "word_count",
+            "-i",
+            "in",
+            "-o",
+            "out",
+            "--overwrite",
+            "-q",
+        ];
+        args.extend(["--partitions", "2"]);
+        let hadoop = hadoop_args(&w);
+        args.extend(hadoop.iter().map(String::as_str));
+        let o = mr_cluster(&w, &wrapped, &args)
+            .env("MODE", mode)
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        if mode == "part" {
+            assert!(!o.status.success(), "{err}");
+            assert_eq!(files("out"), old, "part: OUT is not the old output: {err}");
+            assert!(
+                err.contains("failed part way") && err.contains("was put back"),
+                "{err}"
+            );
+            // The new output's two parts: one in staging, one moved back out.
+            let mut new_parts = 0;
+            for name in beside(&w, "out") {
+                assert!(
+                    name.contains(".mr-tmp-") || name.contains(".mr-part-"),
+                    "{name}"
+                );
+                assert!(err.contains(&name), "{name} unnamed: {err}");
+                new_parts += fs::read_dir(w.path(&name))
+                    .unwrap()
+                    .filter(|e| {
+                        e.as_ref()
+                            .unwrap()
+                            .file_name()
+                            .to_string_lossy()
+                            .starts_with("part-")
+                    })
+                    .count();
+            }
+            assert_eq!(new_parts, 2, "{err}");
+        } else {
+            // All of it moved: the new output is in place, whole.
+            assert!(o.status.success(), "{err}");
+            assert!(err.contains("the new output is in place, whole"), "{err}");
+            let new = files("out");
+            assert!(
+                new.contains_key("_SUCCESS") && new.contains_key("part-00001"),
+                "{new:?}"
+            );
+            assert_eq!(beside(&w, "out"), Vec::<String>::new());
+        }
+    }
+}
+
 #[test]
 fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() {
     let Some(home) =

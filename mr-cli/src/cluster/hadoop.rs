@@ -75,6 +75,10 @@ use super::{JobPlan, StepPlan, shell_quote};
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
 use mr_core::output::commit::{ASIDE_INFIX, STAGING_INFIX, cluster_sibling};
+
+/// The infix of the part of a new output that a failed `hadoop fs -mv`
+/// moved in, moved back out: `.OUT.mr-part-ID` (kept for the user, named).
+const PARTIAL_INFIX: &str = ".mr-part-";
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, JobReport};
 use std::path::{Path, PathBuf};
@@ -187,6 +191,16 @@ impl ShellCommand {
     /// of an empty directory, `-test -e` of a path that exists).
     fn succeeds(&self) -> bool {
         self.captured().is_ok_and(|o| o.status.success())
+    }
+
+    /// For `hadoop fs -test -e PATH`: whether PATH exists, `None` when the
+    /// command could not tell (exit status other than 0 and 1).
+    fn tells(&self) -> Option<bool> {
+        match self.captured().ok()?.status.code() {
+            Some(0) => Some(true),
+            Some(1) => Some(false),
+            _ => None,
+        }
     }
 
     /// Runs it to its end (stdin from /dev/null), its stdout and stderr
@@ -355,6 +369,17 @@ pub struct Replace {
     /// `hadoop fs -mv OLD OUT`: puts the old output back when the new one
     /// could not be moved in.
     pub restore_old: ShellCommand,
+    /// `hadoop fs -test -e OLD`: whether a `-mv OUT OLD` that failed moved
+    /// the old output aside all the same.
+    pub check_old: ShellCommand,
+    /// `hadoop fs -test -e STAGING`: whether a `-mv STAGING OUT` that failed
+    /// left some of the new output behind (or moved all of it).
+    pub check_staging: ShellCommand,
+    /// `.OUT.mr-part-ID`: where the part of the new output that a failed
+    /// `-mv STAGING OUT` moved in goes, so that OUT is never half-written.
+    pub partial: String,
+    /// `hadoop fs -mv OUT PARTIAL`.
+    pub partial_aside: ShellCommand,
     /// `hadoop fs -rm -r -f -skipTrash STAGING`: after a failed run.
     pub discard: ShellCommand,
 }
@@ -588,6 +613,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
     let replace = {
         let staging = cluster_sibling(out, STAGING_INFIX, &o.run_id);
         let old = cluster_sibling(out, ASIDE_INFIX, &o.run_id);
+        let partial = cluster_sibling(out, PARTIAL_INFIX, &o.run_id);
         let name = staging.rsplit('/').next().unwrap_or(&staging);
         let nested = format!("{}/{name}", out.trim_end_matches('/'));
         Replace {
@@ -601,6 +627,10 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             list_old: fs_command(o, &["-ls", &old]),
             remove_old: fs_command(o, &["-rm", "-r", "-skipTrash", &old]),
             restore_old: fs_command(o, &["-mv", &old, out]),
+            check_old: fs_command(o, &["-test", "-e", &old]),
+            check_staging: fs_command(o, &["-test", "-e", &staging]),
+            partial_aside: fs_command(o, &["-mv", out, &partial]),
+            partial,
             discard: rm_command(o, &staging),
             staging,
             old,
@@ -1504,9 +1534,11 @@ fn replace_output(
     let mut old_exists = had_old;
     if had_old && let Err(e) = run(&r.move_old_aside, "moving the old output aside") {
         if output_state(check, output).is_ok_and(|s| s == OutputState::Absent) {
-            // Removed while the run ran (by hand, a clean-up job): nothing
-            // to replace, and the new output goes in as it is.
-            old_exists = false;
+            // Moved aside all the same (a client that failed after the
+            // rename): as if it had not failed. Else removed while the run
+            // ran (by hand, a clean-up job): nothing to replace, and the
+            // new output goes in as it is.
+            old_exists = r.check_old.tells() == Some(true);
         } else {
             return Err(e.context(format!(
                 "the old output {output} was left as it was; the new output is in {}",
@@ -1531,16 +1563,63 @@ fn replace_output(
         );
     }
     if let Err(e) = moved {
-        let restored = old_exists && run(&r.restore_old, "putting the old output back").is_ok();
-        return Err(e.context(format!(
-            "the new output is in {}; {}",
-            r.staging,
-            match (old_exists, restored) {
-                (false, _) => "there was no old output".to_string(),
-                (true, true) => format!("the old output {output} was put back"),
-                (true, false) => format!("the old output is in {}", r.old),
+        let old_at = |restored: bool| match (old_exists, restored) {
+            (false, _) => "there was no old output".to_string(),
+            (true, true) => format!("the old output {output} was put back"),
+            (true, false) => format!("the old output is in {}", r.old),
+        };
+        // What the failed move did (a client that failed after the rename,
+        // a rename that is a copy part by part on an object store).
+        match (output_state(check, output), r.check_staging.tells()) {
+            // Nothing moved in: the old output back in its place.
+            (Ok(OutputState::Absent), _) => {
+                let restored =
+                    old_exists && run(&r.restore_old, "putting the old output back").is_ok();
+                return Err(e.context(format!(
+                    "the new output is in {}; {}",
+                    r.staging,
+                    old_at(restored)
+                )));
             }
-        )));
+            // All of it moved in, whole: the failure came after the move.
+            (Ok(OutputState::Finished), Some(false)) => mr_core::errln!(
+                "mr: warning: `{}` failed ({e:#}), but the new output is in place, whole",
+                r.move_new_in.display()
+            ),
+            // Part of it: out again, so that OUT is never half-written,
+            // and the old output back.
+            (Ok(OutputState::Unfinished | OutputState::Finished), Some(true)) => {
+                let aside = run(&r.partial_aside, "moving the part moved in back out");
+                let restored = aside.is_ok()
+                    && old_exists
+                    && run(&r.restore_old, "putting the old output back").is_ok();
+                return Err(e.context(if aside.is_ok() {
+                    format!(
+                        "moving the new output in failed part way: the new output is in {} and \
+                         (the part moved in) {}; {}",
+                        r.staging,
+                        r.partial,
+                        old_at(restored)
+                    )
+                } else {
+                    format!(
+                        "moving the new output in failed part way, and {output} holds the part \
+                         moved in, not a whole output: the rest is in {}; {}",
+                        r.staging,
+                        old_at(false)
+                    )
+                }));
+            }
+            // Anything else (OUT cannot be looked at, is a file): left.
+            _ => {
+                return Err(e.context(format!(
+                    "{output} was left as it is now (look at it: the move may have put part \
+                     of the new output there); the new output is in {}; {}",
+                    r.staging,
+                    old_at(false)
+                )));
+            }
+        }
     }
     if old_exists {
         match listed_foreign(&r.list_old) {
