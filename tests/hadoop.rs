@@ -1547,6 +1547,62 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output(only: &str) {
 /// Hadoop's `rename` would put the new output *inside* the other run's.
 /// The run sees it, takes its output back out, and fails; the other run's
 /// output is left exactly as it wrote it.
+/// Hadoop's local job runner runs tasks in the client's directory and
+/// leaves a file already there under a `-files` link's name: an old `./mr`
+/// ran instead of the binary shipped, a `./stop.txt` was read instead of
+/// the `--stop-words-file` given, with exit 0 (probe /tmp/probe-hadoop
+/// repro 01). Refused before anything runs.
+#[test]
+fn a_file_shadowing_what_hadoop_ships_is_refused() {
+    let Some(home) = hadoop_home("a_file_shadowing_what_hadoop_ships_is_refused") else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write("in/a.txt", "the fox\n");
+    w.write("conf/stop.txt", "the\n");
+    w.write("stop.txt", "fox\n");
+    let o = mr_cluster(
+        &w,
+        home,
+        &[
+            "run",
+            "mr_most_used_word",
+            "-r",
+            "hadoop",
+            "-i",
+            "in",
+            "-o",
+            "out",
+        ],
+    )
+    .args(["--stop-words-file", "conf/stop.txt"])
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("./stop.txt in the current directory is not"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!w.path("out").exists());
+    // An old build as ./mr: the tasks would have run it.
+    fs::remove_file(w.path("stop.txt")).unwrap();
+    w.write("mr", "#!/bin/sh\necho '\"IMPOSTOR\"\t1'\n");
+    let o = mr_cluster(
+        &w,
+        home,
+        &["run", "word_count", "-r", "hadoop", "-i", "in", "-o", "out"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("./mr in the current directory is not"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 /// A `hadoop fs -mv` of the new output into place that fails after moving
 /// part of it (a rename done file by file on an object store) or all of it
 /// (a client that fails after the rename): OUT is never left half-written,

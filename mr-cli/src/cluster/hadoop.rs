@@ -798,6 +798,63 @@ fn files_arg(plan: &JobPlan) -> String {
     v.join(",")
 }
 
+/// Refuses a run whose shipped binary or file would be shadowed: Hadoop's
+/// local job runner (`mapreduce.framework.name=local`, a standalone Hadoop)
+/// runs the tasks in the client's directory, `dir`, and links `-files`
+/// there, but leaves a file already there under a link's name: the tasks
+/// would run that `./mr`, or read that `stop.txt`, with exit 0. An entry
+/// that is the file shipped, or a copy of it byte for byte (`cp
+/// target/release/mr .`, then `./mr run -r hadoop`), is no error.
+///
+/// ```
+/// use mr_cli::cluster::{JobPlan, hadoop::refuse_shadowed_links};
+/// let d = tempfile::tempdir().unwrap();
+/// std::fs::write(d.path().join("mr"), "old build").unwrap();
+/// let mut plan = JobPlan { job: "j".into(), binary: d.path().join("mr"), steps: vec![],
+///                          skip_bad_records: false, extras: Default::default() };
+/// assert!(refuse_shadowed_links(&plan, d.path()).is_ok()); // ./mr is the binary
+/// std::fs::create_dir(d.path().join("bin")).unwrap();
+/// std::fs::write(d.path().join("bin/mr"), "new build").unwrap();
+/// plan.binary = d.path().join("bin/mr");
+/// assert!(refuse_shadowed_links(&plan, d.path()).is_err()); // ./mr would run instead
+/// std::fs::write(d.path().join("bin/mr"), "old build").unwrap();
+/// assert!(refuse_shadowed_links(&plan, d.path()).is_ok()); // a copy of it
+/// ```
+pub fn refuse_shadowed_links(plan: &JobPlan, dir: &Path) -> anyhow::Result<()> {
+    let shipped = std::iter::once((plan.binary.as_path(), plan.link_name())).chain(
+        plan.extras
+            .files
+            .iter()
+            .map(|(p, n)| (p.as_path(), n.clone())),
+    );
+    let copy = |a: &Path, b: &Path| {
+        let len = |p: &Path| {
+            std::fs::metadata(p)
+                .ok()
+                .filter(|m| m.is_file())
+                .map(|m| m.len())
+        };
+        len(a).is_some() && len(a) == len(b) && std::fs::read(a).ok() == std::fs::read(b).ok()
+    };
+    for (path, name) in shipped {
+        let here = dir.join(&name);
+        if std::fs::symlink_metadata(&here).is_err()
+            || mr_core::paths::same(&here, path)
+            || copy(&here, path)
+        {
+            continue;
+        }
+        crate::usage!(
+            "./{name} in the current directory is not {}, which this run ships under that \
+             name: a standalone Hadoop (the local job runner) runs its tasks in the current \
+             directory and would use ./{name} instead; run from another directory, or move \
+             ./{name} away",
+            mr_core::error::printable_path(path)
+        );
+    }
+    Ok(())
+}
+
 /// Finds a `hadoop-streaming*.jar` under the Hadoop homes of the
 /// environment, beside `hadoop_bin` (looked up on the PATH when it is a
 /// bare name, symbolic links followed), in the usual install places, and
@@ -1182,6 +1239,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         super::print_dry_run(&all.join("\n\n"))?;
         return Ok(None);
     }
+    refuse_shadowed_links(plan, Path::new("."))?;
     let started = Instant::now();
     // Ctrl-C stops the job (SIGTERM, then SIGKILL), kills it on YARN and
     // removes what it wrote, each a JVM start: give that time.
