@@ -1513,6 +1513,9 @@ pub fn wide_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
 /// ```
 /// use mr_core::input::listing::not_text;
 /// assert_eq!(not_text(b"\xfd7zXZ\0\0\x04").map(|(w, _)| w), Some("xz-compressed"));
+/// assert_eq!(not_text(b"\x02\x21\x4c\x18\x1b").map(|(w, _)| w), Some("LZ4-compressed (legacy format, lz4 -l)"));
+/// assert_eq!(not_text(b"\x5d\0\0\x80\0\xff").map(|(w, _)| w), Some("LZMA-compressed (.lzma)"));
+/// assert_eq!(not_text(b"]\n"), None);
 /// assert_eq!(not_text(b"PK\x03\x04\x14\0").map(|(w, _)| w), Some("a zip archive"));
 /// assert_eq!(not_text(b"\x1f\x9d\x90").map(|(w, _)| w), Some("compress(1)-compressed (.Z)"));
 /// let mut tar = vec![0u8; 512];
@@ -1546,6 +1549,18 @@ pub fn not_text(head: &[u8]) -> Option<(&'static str, &'static str)> {
             b"\x04\x22\x4d\x18",
             "LZ4-compressed",
             "decompress it (lz4 -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            b"\x02\x21\x4c\x18",
+            "LZ4-compressed (legacy format, lz4 -l)",
+            "decompress it (lz4 -d FILE), or recompress it with gzip or zstd",
+        ),
+        (
+            // LZMA-alone: the properties byte xz writes (lc=3 lp=0 pb=2),
+            // then the dictionary size, a multiple of 64 KiB.
+            b"\x5d\0\0",
+            "LZMA-compressed (.lzma)",
+            "decompress it (xz -d FILE, or unlzma), or recompress it with gzip or zstd",
         ),
         (
             b"\x89LZO\0\r\n\x1a\n",
