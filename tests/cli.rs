@@ -390,6 +390,35 @@ fn results_to_a_closed_stdout_are_refused() {
     ok(sh("1<>/dev/null", &run));
 }
 
+/// `-i -` (or `/dev/stdin`) with stdin closed when mr started read Rust's
+/// /dev/null as an empty input and published an empty output with
+/// `_SUCCESS` (probe /tmp/probe-messy repro 03). Refused now, exit 2; a
+/// /dev/null the caller gives with `-i -` is still read, as asked.
+#[test]
+fn stdin_closed_at_start_is_refused_as_an_input() {
+    let w = Workdir::new();
+    for input in ["-", "/dev/stdin"] {
+        let o = redirected(
+            &w,
+            "<&-",
+            &["run", "word_count", "-q", "-i", input, "-o", "out"],
+        );
+        assert_eq!(o.status.code(), Some(2), "{input}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("standard input is closed (EBADF"),
+            "{}",
+            stderr(&o)
+        );
+        assert!(!w.path("out").exists(), "{input}");
+    }
+    ok(redirected(
+        &w,
+        "</dev/null",
+        &["run", "word_count", "-q", "-i", "-", "-o", "out"],
+    ));
+    assert!(w.path("out/_SUCCESS").exists());
+}
+
 /// `mr ARGS REDIRECT` in `w` through `sh` (`>&-` closes stdout before mr
 /// starts), without a config file.
 fn redirected(w: &Workdir, redirect: &str, args: &[&str]) -> std::process::Output {

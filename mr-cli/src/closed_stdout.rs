@@ -1,5 +1,5 @@
 //! Whether standard output was closed when the process started (`mr run
-//! word_count -i x.txt >&-`).
+//! word_count -i x.txt >&-`), and standard error and input (`-i - <&-`).
 //!
 //! Rust's runtime, before `main`, opens `/dev/null` on a standard file
 //! descriptor (0, 1 or 2) that is closed, so that a later open cannot take
@@ -22,8 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 static CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 /// The same for fd 2.
 static STDERR_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
+/// The same for fd 0.
+static STDIN_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
-/// Looks at fds 1 and 2 before Rust's runtime reopens them: EBADF is
+/// Looks at fds 0, 1 and 2 before Rust's runtime reopens them: EBADF is
 /// closed.
 #[cfg(target_os = "linux")]
 extern "C" fn look() {
@@ -34,9 +36,11 @@ extern "C" fn look() {
     CLOSED_AT_START.store(closed, Ordering::Relaxed);
     let closed = fcntl_getfd(std::io::stderr().as_fd()) == Err(Errno::BADF);
     STDERR_CLOSED_AT_START.store(closed, Ordering::Relaxed);
+    let closed = fcntl_getfd(std::io::stdin().as_fd()) == Err(Errno::BADF);
+    STDIN_CLOSED_AT_START.store(closed, Ordering::Relaxed);
 }
 
-/// The constructor's entry. Its only work is two `fcntl(fd, F_GETFD)`
+/// The constructor's entry. Its only work is three `fcntl(fd, F_GETFD)`
 /// through rustix and atomic stores: nothing that needs the runtime, the
 /// allocator or any other constructor.
 #[cfg(target_os = "linux")]
@@ -63,6 +67,15 @@ pub fn stderr_closed_at_start() -> bool {
     #[cfg(target_os = "linux")]
     std::hint::black_box(&LOOK);
     STDERR_CLOSED_AT_START.load(Ordering::Relaxed)
+}
+
+/// True when standard input was closed when the process started: read as
+/// an input, it is the runtime's `/dev/null`, an empty input that a run
+/// would publish as a complete, empty output.
+pub fn stdin_closed_at_start() -> bool {
+    #[cfg(target_os = "linux")]
+    std::hint::black_box(&LOOK);
+    STDIN_CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
 /// A usage error (exit 2) when standard output was closed when mr started

@@ -217,6 +217,14 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         }
         inputs.push("-".into());
     }
+    let stdin_named = |i: &String| matches!(i.as_str(), "-" | "/dev/stdin" | "/dev/fd/0");
+    if crate::closed_stdout::stdin_closed_at_start() && inputs.iter().any(stdin_named) {
+        crate::usage!(
+            "standard input is closed (EBADF: closed when mr started, as with <&-), and it is \
+             named as an input: it would read as empty, and the run would publish an empty \
+             output; give it a pipe or a file (< FILE), or name the input (--input PATH)"
+        );
+    }
     let cfg = RunConfig {
         inputs,
         output: match &args.output {
