@@ -1040,6 +1040,23 @@ fn an_output_name_that_is_not_utf8_is_refused() {
     assert_eq!(left, ["in.txt"]);
 }
 
+/// An output below a file (`-o notes.txt/out`) names the file: the message
+/// was "creating notes.txt: File exists" (probe /tmp/probe-messy).
+#[test]
+fn an_output_below_a_file_names_the_file() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("notes.txt", "mine\n");
+    let o = w.mr(&["run", "word_count", "-i", "in.txt", "-o", "notes.txt/a/out"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("below notes.txt, which is a file, not a directory"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(fs::read_to_string(w.path("notes.txt")).unwrap(), "mine\n");
+}
+
 /// A `--tmp-dir` in the output is refused before anything is made: the
 /// output would hold the run's scratch, and the commit then blamed the
 /// directory mr had made itself.

@@ -14,6 +14,9 @@ fn job_options_show_in_help_and_are_required() {
     let help = stdout(&o);
     assert!(help.contains("Options of mr_grep"), "{help}");
     assert!(help.contains("-e, --expression <VALUE>"), "{help}");
+    // The job after an option's value is the job whose help is shown.
+    let help = stdout(&ok(w.mr(&["run", "-o", "out", "mr_grep", "--help"])));
+    assert!(help.contains("Options of mr_grep"), "{help}");
     // `mr run --help` without a job is run's own help.
     let help = stdout(&ok(w.mr(&["run", "--help"])));
     assert!(!help.contains("--expression"), "{help}");

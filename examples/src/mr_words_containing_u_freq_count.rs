@@ -11,7 +11,10 @@
 //! [`WORD_RE`]), lowercased; combiner and reducer sum. mrjob's job first
 //! pipes its input through `grep -i u` (`mapper_pre_filter`, a shell
 //! command); mr has no shell step, so the mapper skips a line without `u` or
-//! `U` itself, with a byte search, which is the same filter.
+//! `U` itself, with a byte search, which is the same filter, but for one
+//! case: grep in a UTF-8 locale takes a file with a line that is not UTF-8,
+//! or a NUL byte, for binary, and passes none of its lines; here they are
+//! read (as Latin-1), as every job here reads text.
 //!
 //! Output: `"word"<TAB>count`.
 

@@ -245,7 +245,13 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
         }),
         _ => c,
     });
-    if let Some(job) = cmd::help::job_asking_for_help(args)
+    let asks_help = |a: &String| a == "--help" || a == "-h";
+    // The job as `mr run` finds it (`-o DIR JOB --help`: DIR is no job),
+    // else the first word that is not a flag.
+    let named = job_args::job_name(&cmd, args)
+        .filter(|_| args.iter().skip(2).any(asks_help))
+        .map(|(_, job)| job);
+    if let Some(job) = named.or_else(|| cmd::help::job_asking_for_help(args))
         && let Ok(job) = registry.resolve(&job)
     {
         let page = cmd::help::job_help(job.as_ref());

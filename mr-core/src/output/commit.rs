@@ -665,7 +665,21 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    fs::create_dir_all(&parent).map_err(|e| Error::io("creating", &parent, e))?;
+    if let Err(e) = fs::create_dir_all(&parent) {
+        // `-o notes.txt/out`: say which part of the path is no directory.
+        let file = parent
+            .ancestors()
+            .find(|a| fs::metadata(a).is_ok_and(|m| !m.is_dir()));
+        return Err(match file {
+            Some(f) => Error::OutputUnwritable(format!(
+                "the output {} is below {}, which is a file, not a directory: give --output \
+                 a path whose parents are directories",
+                printable_line(&dir.display().to_string()),
+                printable_line(&f.display().to_string())
+            )),
+            None => Error::io("creating", &parent, e),
+        });
+    }
     let parent = fs::canonicalize(&parent).map_err(|e| Error::io("resolving", &parent, e))?;
     Ok((parent, name))
 }
