@@ -1473,15 +1473,21 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output(only: &str) {
                 .stderr(Stdio::piped())
                 .spawn()
                 .unwrap();
-            // Under way: the job has written where its output goes, beside
-            // OUT (also without --overwrite: OUT is never written into).
-            let under_way = || !beside(&out).is_empty();
+            // Under way: the job writes where its output goes, beside OUT
+            // (also without --overwrite: OUT is never written into), and
+            // has not committed it yet (its committer's `_temporary` is
+            // there): on a loaded host a fixed wait could outlast the job.
+            let under_way = || {
+                beside(&out)
+                    .iter()
+                    .any(|b| w.path(b).join("_temporary").exists())
+            };
             let deadline = Instant::now() + std::time::Duration::from_secs(240);
             while !under_way() {
                 assert!(Instant::now() < deadline, "{engine}: never under way");
                 std::thread::sleep(std::time::Duration::from_millis(20));
             }
-            std::thread::sleep(std::time::Duration::from_millis(500));
+            std::thread::sleep(std::time::Duration::from_millis(100));
             let sent = Command::new("kill")
                 .args(["-INT", &child.id().to_string()])
                 .status()
