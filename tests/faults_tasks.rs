@@ -186,6 +186,23 @@ fn task_mode_panics_like_the_local_runner() {
         stderr(&o)
     );
     assert_no_raw_panic(&stderr(&o));
+    // A combiner that fails is never skipped, as in the local runner:
+    // skipped, its key's values were dropped with exit 0 (probe
+    // /tmp/probe-panic repro 02; here a sum that overflows).
+    let o = w.mr_stdin(
+        &[
+            "run",
+            "mr_words_containing_u_freq_count",
+            "--step-num",
+            "0",
+            "--combiner",
+            "--skip-bad-records",
+        ],
+        Some(b"\"aa\"\t1\n\"uu\"\t18446744073709551615\n\"uu\"\t1\n"),
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains("combiner failed"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("mr-bad-record"), "{}", stderr(&o));
 }
 
 // ---------------------------------------------------------------------------

@@ -394,15 +394,29 @@ pub fn run_task(
             let mut groups = LineGroups::new(reader, step.sorts_values());
             let mut key = Vec::new();
             while groups.next_key(&mut key)? {
-                policy.reduce_key(
-                    &mut StderrKeeper(&mut *diag),
-                    opts.step,
-                    &mut *f,
-                    &key,
-                    &mut groups,
-                    &mut sink,
-                    &mut counters,
-                )?;
+                if is_reducer {
+                    policy.reduce_key(
+                        &mut StderrKeeper(&mut *diag),
+                        opts.step,
+                        &mut *f,
+                        &key,
+                        &mut groups,
+                        &mut sink,
+                        &mut counters,
+                    )?;
+                } else {
+                    // As the local runner: a combiner that fails is never
+                    // skipped (--skip-bad-records would drop the key's
+                    // values, on Hadoop only when it ran the combiner).
+                    crate::shuffle::buffer::combine_stream(
+                        opts.step,
+                        &mut *f,
+                        &key,
+                        &mut groups,
+                        &mut sink,
+                        &mut counters,
+                    )?;
+                }
                 settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
             }
             records_in = groups.lines;
