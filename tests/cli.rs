@@ -390,6 +390,49 @@ fn results_to_a_closed_stdout_are_refused() {
     ok(sh("1<>/dev/null", &run));
 }
 
+/// A newline or an escape in a path or a `-D` key reached some messages as
+/// it is, so a file name could forge a whole `mr:` line, or retitle and
+/// clear the terminal (probe /tmp/probe-panic repros 01 and 03): each is
+/// shown escaped now. A malformed `-D` or `--files` is the command line's
+/// fault: exit 2 (repro 04).
+#[test]
+fn paths_and_keys_cannot_forge_lines_of_messages() {
+    let w = Workdir::new();
+    let nl = "x\nmr: FORGED";
+    w.write(&format!("{nl}/in.txt"), "a\n");
+    std::os::unix::fs::symlink(format!("missing{nl}"), w.path("broken")).unwrap();
+    let cases: Vec<Vec<String>> = vec![
+        vec![
+            "-i".into(),
+            format!("{nl}/in.txt"),
+            "-o".into(),
+            nl.into(),
+            "--overwrite".into(),
+        ],
+        vec!["-i".into(), "broken".into()],
+        vec!["-i".into(), format!("[{nl}")],
+        vec![
+            "-i".into(),
+            format!("{nl}/in.txt"),
+            "-D".into(),
+            "k\x1b[2J\nmr: FORGED=v".into(),
+        ],
+    ];
+    for extra in cases {
+        let mut args = vec!["run".to_string(), "word_count".into()];
+        args.extend(extra.iter().cloned());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let e = stderr(&w.mr(&args));
+        assert!(!e.contains("\nmr: FORGED"), "{extra:?}: {e}");
+        assert!(!e.contains('\x1b'), "{extra:?}: {e}");
+        assert!(e.contains("\\nmr: FORGED"), "{extra:?}: {e}");
+    }
+    for bad in [&["-D", "noeq"][..], &["--files", "in.txt#"]] {
+        let o = w.mr(&[&["run", "word_count", "-i", "in.txt"][..], bad].concat());
+        assert_eq!(o.status.code(), Some(2), "{bad:?}: {}", stderr(&o));
+    }
+}
+
 /// `-i -` (or `/dev/stdin`) with stdin closed when mr started read Rust's
 /// /dev/null as an empty input and published an empty output with
 /// `_SUCCESS` (probe /tmp/probe-messy repro 03). Refused now, exit 2; a

@@ -32,6 +32,7 @@ pub mod spark;
 
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
+use mr_core::error::printable_line;
 use mr_core::input::listing::{Compression, InputSource};
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, Job, JobReport};
@@ -827,6 +828,7 @@ pub fn refuse_output_over_input(
             }
         };
         if holds {
+            let (input, output) = (printable_line(input), printable_line(output));
             anyhow::bail!(
                 "the input {input} holds the output {output}: the job would read the old output \
                  as input before --overwrite replaces it; choose an --output outside the input"
@@ -853,6 +855,8 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         .map(|i| (i.as_str(), true))
         .chain(output.map(|o| (o, false)))
     {
+        // Shown on one line: a newline in it cannot forge a line of ours.
+        let shown = mr_core::error::printable_line(path);
         // A `file:` URI is checked as the local path it names.
         let here = local_form(path);
         let here_path = Path::new(&*here);
@@ -861,14 +865,14 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         // After `scheme://authority`, a `:` is a name's.
         if (local && here.contains(':')) || file_system_and_path(path).1.contains(':') {
             anyhow::bail!(
-                "{path}: Hadoop cannot name a file or directory with ':' in it (it takes the text \
+                "{shown}: Hadoop cannot name a file or directory with ':' in it (it takes the text \
                  before the ':' for a URI scheme); rename it, or run locally (drop -r)"
             );
         }
         // Hadoop keeps a comma inside a glob's braces (`{a,b}`).
         if is_input && comma_outside_braces(path) {
             anyhow::bail!(
-                "{path}: Hadoop cuts its input paths at commas; rename it, give the directory \
+                "{shown}: Hadoop cuts its input paths at commas; rename it, give the directory \
                  above it, or run locally (drop -r)"
             );
         }
@@ -877,7 +881,7 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         // `a*b` would be the file a*b here and every a...b there.
         if is_input && here_path.exists() && here.contains(['*', '?', '[', '{', '\\']) {
             anyhow::bail!(
-                "{path}: Hadoop and Spark read an input path as a glob pattern, and this one \
+                "{shown}: Hadoop and Spark read an input path as a glob pattern, and this one \
                  exists as it is written: they would read {} (a pattern's `*?[]{{}}\\` are \
                  not characters of a name to them); give the directory above it, rename it, \
                  or run locally (drop -r)",
@@ -892,7 +896,7 @@ pub fn refuse_unreadable_paths(inputs: &[String], output: Option<&str>) -> anyho
         // would fail with "Input path does not exist" on a file that does.
         if is_input && local && mr_core::input::listing::hidden_name(here_path) {
             anyhow::bail!(
-                "{path}: Hadoop and Spark skip files and directories whose name starts with _ or \
+                "{shown}: Hadoop and Spark skip files and directories whose name starts with _ or \
                  . even when named (and then say the input does not exist); rename it or copy \
                  it, or run locally (drop -r)"
             );
@@ -1161,7 +1165,7 @@ pub fn parse_jobconf(items: &[String]) -> anyhow::Result<Vec<(String, String)>> 
         .iter()
         .map(|kv| match kv.split_once('=') {
             Some((k, v)) if !k.is_empty() => Ok((k.to_string(), v.to_string())),
-            _ => anyhow::bail!("-D takes KEY=VALUE, got {kv:?}"),
+            _ => crate::usage!("-D takes KEY=VALUE, got {kv:?}"),
         })
         .collect()
 }
@@ -1271,6 +1275,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
         );
     }
     if let Some((path, first)) = listing.read_once.first() {
+        let (path, first) = (printable_line(path), printable_line(first));
         anyhow::bail!(
             "{path} is the same file as {first} (a link, or named twice): the local runner \
              reads it once, Hadoop and Spark would read it under both paths and count its \
@@ -1285,6 +1290,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
         }
     }
     if let Some(path) = listing.special.first().filter(|_| hadoop) {
+        let path = printable_line(path);
         anyhow::bail!(
             "{path} is a named pipe, socket or device: the local runner and Spark skip it, \
              Hadoop would open it and wait on it; move it out of the input, or run locally \
@@ -1292,6 +1298,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
         );
     }
     if let Some(path) = listing.loops.first() {
+        let path = printable_line(path);
         anyhow::bail!(
             "{path} is a symbolic link back into a directory being read (a loop): the local \
              runner skips it, Hadoop and Spark would follow it and read the same files again \

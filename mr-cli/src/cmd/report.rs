@@ -291,8 +291,8 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
         .with_context(|| {
             format!(
                 "--report {}: cannot write in {}",
-                path.display(),
-                dir.display()
+                mr_core::error::printable_path(path),
+                mr_core::error::printable_path(dir)
             )
         })
 }

@@ -107,10 +107,12 @@ pub fn job_params(
         return Ok(p);
     }
     for spec in args.files.iter().flat_map(|f| f.split(',')) {
-        let (path, name) = mr_core::options::parse_file_spec(spec).map_err(anyhow::Error::msg)?;
+        // A malformed spec is the command line's fault: exit 2.
+        let (path, name) = mr_core::options::parse_file_spec(spec)
+            .map_err(|e| anyhow::Error::new(crate::UsageError(e)))?;
         let abs = local_file(&path, "--files")?;
         if p.files.insert(name.clone(), abs).is_some() {
-            anyhow::bail!("--files: two files named {name}");
+            crate::usage!("--files: two files named {name}");
         }
     }
     ship_file_options(job, &mut p)?;
@@ -388,8 +390,9 @@ fn warn_unread_jobconf(params: &mr_core::JobParams, quiet: bool) {
     for k in params.jobconf.keys() {
         if !read.contains(k) && !LOCAL_JOBCONF.contains(&k.as_str()) {
             mr_core::errln!(
-                "mr: warning: -D {k} was not read by the job nor used by the local runner \
-                 (it is passed on with -r hadoop and -r spark)"
+                "mr: warning: -D {} was not read by the job nor used by the local runner \
+                 (it is passed on with -r hadoop and -r spark)",
+                mr_core::error::printable_line(k)
             );
         }
     }

@@ -792,8 +792,9 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
             let mut paths = Vec::new();
             for pattern in expand_braces(arg) {
                 let pattern = as_hadoop_reads(&pattern);
-                let found = glob::glob(&pattern)
-                    .map_err(|e| Error::Config(format!("bad pattern {arg}: {e}")))?;
+                let found = glob::glob(&pattern).map_err(|e| {
+                    Error::Config(format!("bad pattern {}: {e}", printable_line(arg)))
+                })?;
                 let at = paths.len();
                 paths.extend(found.map(|p| (pattern.clone(), p)));
                 let odd = not_utf8_matches(&pattern);
@@ -997,7 +998,7 @@ pub(crate) fn file_id(_: &fs::Metadata) -> Option<FileId> {
 /// A symbolic link whose target does not exist.
 fn broken_link(path: &Path) -> Error {
     let to = fs::read_link(path)
-        .map(|t| format!(" (to {})", t.display()))
+        .map(|t| format!(" (to {})", printable_path(&t)))
         .unwrap_or_default();
     Error::io(
         "following the symbolic link",

@@ -967,8 +967,8 @@ fn check_output_not_input(out: &Path, inputs: &[InputFile]) -> Result<()> {
         {
             return Err(Error::Config(format!(
                 "the output directory {} contains the input {}",
-                out.display(),
-                f.display
+                crate::error::printable_path(out),
+                crate::error::printable_line(&f.display)
             )));
         }
     }
