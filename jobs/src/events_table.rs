@@ -37,7 +37,7 @@
 //! `value` kept whole owns the `value` column in every row, so no field
 //! takes another's column. Two fields of one query
 //! or one value whose names differ by case alone (`?From=1&FROM=2`) keep the
-//! first, the other counted in [`NAME_CLASH`]. Its type comes from its name,
+//! first in the event, the other counted in [`NAME_CLASH`]. Its type comes from its name,
 //! so every record agrees: Coursera's `lecture_id`, `quiz_id`, `thread_id`,
 //! `post_id`, `forum_id`, `item_id`, `assignment_id`, `submission_id`,
 //! `user_id`, and `attempt`, `post_length`, `height`, `width` are integers
@@ -81,8 +81,8 @@
 
 use mr_core::protocol::{JsonObject, MaybeStr, RawFields};
 use mr_core::{ColumnType, Emitter, Job, JobError, Mapper, Step};
+use serde_json::Value;
 use serde_json::value::RawValue;
-use serde_json::{Map, Value};
 use std::borrow::Cow;
 
 /// Counter group of this job.
@@ -418,7 +418,7 @@ fn object_in(
     s: &str,
     name: &str,
     count: &mut dyn FnMut(&str),
-) -> Result<Option<Map<String, Value>>, JobError> {
+) -> Result<Option<Ordered>, JobError> {
     let fields = match serde_json::from_str(s) {
         Ok(fields) => fields,
         Err(_) => {
@@ -495,7 +495,65 @@ fn raw_field<'e, 'a>(
 /// An object field of the event, unfolded into columns (`value` / `event`,
 /// `context`): its fields, and the text they were read from (for their
 /// numbers' literals, see [`convert`]).
-type Unfolded<'a> = Option<(Map<String, Value>, Cow<'a, str>)>;
+type Unfolded<'a> = Option<(Ordered, Cow<'a, str>)>;
+
+/// A JSON object's fields in the order the event has them, each name once:
+/// a repeated name keeps its first place and its last value, as Python's
+/// `json.loads` reads it (and serde_json's map, which keeps the last). Of
+/// two names that differ by case alone, the first one in the event takes
+/// the column; a map sorted by name would give it to `Score` over a
+/// `score` written before it.
+///
+/// ```text
+/// {"score": 1.5, "Score": "x", "score": 2}  ->  [("score", 2), ("Score", "x")]
+/// ```
+#[derive(Debug, Default)]
+struct Ordered(Vec<(String, Value)>);
+
+impl<'de> serde::Deserialize<'de> for Ordered {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Ordered;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut m: A,
+            ) -> Result<Ordered, A::Error> {
+                let mut fields: Vec<(String, Value)> = Vec::new();
+                // Where each name is, once there are too many to look through.
+                let mut at: std::collections::HashMap<String, usize> = Default::default();
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                    if fields.len() == 32 {
+                        at = fields
+                            .iter()
+                            .enumerate()
+                            .map(|(i, (n, _))| (n.clone(), i))
+                            .collect();
+                    }
+                    let found = if fields.len() < 32 {
+                        fields.iter().position(|(n, _)| *n == k)
+                    } else {
+                        at.get(&k).copied()
+                    };
+                    match found {
+                        Some(i) => fields[i].1 = v,
+                        None => {
+                            if fields.len() >= 32 {
+                                at.insert(k.clone(), fields.len());
+                            }
+                            fields.push((k, v));
+                        }
+                    }
+                }
+                Ok(Ordered(fields))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
 
 /// The object in the event's field `names`: an object, or a JSON object in
 /// a string (edX's browser events, every Coursera event, and logs
@@ -511,9 +569,18 @@ fn object_field<'a>(
     let Some((name, raw)) = raw_field(event, names) else {
         return Ok(Ok(None));
     };
+    // An object in the event's order (a `Value` would sort it by name).
+    let object = || -> Result<Result<Unfolded<'a>, Cow<'a, str>>, JobError> {
+        let fields: Ordered = serde_json::from_str(raw.get())
+            .map_err(|e| JobError::msg(format!("invalid JSON in field {name}: {e}")))?;
+        Ok(Ok(Some((fields, Cow::Borrowed(raw.get())))))
+    };
+    if raw.get().trim_start().starts_with('{') {
+        return object();
+    }
     Ok(match Field::of(name, raw)? {
         Field::Null | Field::Other(Value::Null) => Ok(None),
-        Field::Other(Value::Object(fields)) => Ok(Some((fields, Cow::Borrowed(raw.get())))),
+        Field::Other(Value::Object(_)) => return object(),
         Field::Str(s) => match object_in(&s, name, count)? {
             Some(fields) => Ok(Some((fields, s))),
             None if s.trim().is_empty() => Ok(None),
@@ -669,7 +736,7 @@ impl EventRows {
         for (prefix, object) in [("value", fields), ("context", context)] {
             if let Some((fields, text)) = object {
                 let literals = Literals::of(&text);
-                for (k, v) in &fields {
+                for (k, v) in &fields.0 {
                     push(&mut row, prefix, k, v, Some(&literals));
                 }
             }
@@ -935,6 +1002,28 @@ mod tests {
         );
         assert_eq!(counters.get(COUNTERS, VALUE_AS_NULL), 1);
         assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
+    }
+
+    /// Of a value's fields whose names differ by case alone, the first in
+    /// the event takes the column, as a query's first parameter does (found
+    /// by a probe: the value's fields were walked sorted by name, so `Score`
+    /// took `score`'s float column, and with three variants the kept value
+    /// did not follow the event). A repeated name keeps its first place and
+    /// its last value, as Python's `json.loads` reads it.
+    #[test]
+    fn a_value_field_first_in_the_event_takes_the_column() {
+        let lines = [
+            r#"{"username": "u", "value": {"score": 1.5, "Score": "x"}}"#,
+            r#"{"username": "u", "value": "{\"Score\": \"2\", \"score\": 3, \"SCORE\": 4, \"score\": 5}"}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        assert_eq!(rows[0]["score"], 1.5);
+        assert_eq!(rows[0]["value.Score"], "x");
+        assert_eq!(rows[1]["Score"], "2");
+        assert_eq!(rows[1]["value.score"], 5.0);
+        assert_eq!(rows[1].get("SCORE"), None);
+        assert_eq!(counters.get(COUNTERS, NAME_CLASH), 1);
     }
 
     /// No field takes another's column (found by a probe: a query's
