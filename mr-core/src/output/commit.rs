@@ -193,8 +193,7 @@ impl OutputDir {
             })?;
             check_removable(&target, &parent).map_err(|reason| {
                 Error::OutputUnwritable(format!(
-                    "cannot replace the output {}: {reason}; ask its owner to remove it, or \
-                     choose another --output",
+                    "cannot replace the output {}: {reason}, or choose another --output",
                     printable_line(&dir.display().to_string())
                 ))
             })?;
@@ -728,7 +727,7 @@ fn check_removable(target: &Path, parent: &Path) -> std::result::Result<(), Stri
     {
         return Err(format!(
             "it belongs to user {} in a directory with the sticky bit ({}), where only its owner \
-             may move or remove it",
+             may move or remove it: ask its owner to remove it",
             owner(target),
             parent.display()
         ));
@@ -746,11 +745,20 @@ fn check_removable(target: &Path, parent: &Path) -> std::result::Result<(), Stri
             }
         }
         if !empty && access(&d, Access::WRITE_OK | Access::EXEC_OK).is_err() {
-            return Err(format!(
-                "{} belongs to user {} and you may not remove what it holds",
-                printable_line(&d.display().to_string()),
-                owner(&d)
-            ));
+            let shown = printable_line(&d.display().to_string()).into_owned();
+            return Err(if owner(&d) == me.as_raw() {
+                let mode = fs::metadata(&d).map(|m| m.mode() & 0o7777).unwrap_or(0);
+                format!(
+                    "{shown} is yours but not writable (mode {mode:04o}), so what it holds \
+                     cannot be removed: make it writable (chmod -R u+w)"
+                )
+            } else {
+                format!(
+                    "{shown} belongs to user {} and you may not remove what it holds: ask its \
+                     owner to remove it",
+                    owner(&d)
+                )
+            });
         }
     }
     Ok(())
