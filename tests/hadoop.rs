@@ -1548,11 +1548,6 @@ fn an_interrupted_cluster_run_stops_its_job_and_leaves_no_output(only: &str) {
     }
 }
 
-/// Another run writes the output while an `--overwrite` run runs (a retried
-/// pipeline task whose first attempt is still going): `hadoop fs -mv` and
-/// Hadoop's `rename` would put the new output *inside* the other run's.
-/// The run sees it, takes its output back out, and fails; the other run's
-/// output is left exactly as it wrote it.
 /// Hadoop's local job runner runs tasks in the client's directory and
 /// leaves a file already there under a `-files` link's name: an old `./mr`
 /// ran instead of the binary shipped, a `./stop.txt` was read instead of
@@ -1744,6 +1739,11 @@ exec '{real}' "$@"
     }
 }
 
+/// Another run writes the output while an `--overwrite` run runs (a retried
+/// pipeline task whose first attempt is still going): `hadoop fs -mv` and
+/// Hadoop's `rename` would put the new output *inside* the other run's.
+/// The run sees it, takes its output back out, and fails; the other run's
+/// output is left exactly as it wrote it.
 #[test]
 fn overwrite_on_hadoop_and_spark_never_nests_into_an_output_written_meanwhile() {
     let Some(home) =

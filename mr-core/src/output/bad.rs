@@ -310,6 +310,41 @@ impl BadRecordPolicy {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<()> {
+        self.run_key(keeper, step, f, key, values, sink, counters, false)
+    }
+
+    /// [`reduce_key`](Self::reduce_key) for a combiner run as a task (how
+    /// Hadoop Streaming runs it): records that do not decode are kept aside
+    /// as for a reducer, but the combiner's own failure (an error it
+    /// returns, a panic) is never skipped, as in the local runner: it is a
+    /// bug in the job, and skipped, the key's values would be lost (on
+    /// Hadoop, only when it chose to run the combiner).
+    #[allow(clippy::too_many_arguments)]
+    pub fn combine_key(
+        &mut self,
+        keeper: &mut dyn KeepAside,
+        step: usize,
+        f: &mut dyn ReduceFn,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+    ) -> Result<()> {
+        self.run_key(keeper, step, f, key, values, sink, counters, true)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn run_key(
+        &mut self,
+        keeper: &mut dyn KeepAside,
+        step: usize,
+        f: &mut dyn ReduceFn,
+        key: &[u8],
+        values: &mut dyn ValueStream,
+        sink: &mut dyn RecordSink,
+        counters: &mut Counters,
+        combiner: bool,
+    ) -> Result<()> {
         let location = || Location::Key {
             step,
             key: snippet(key),
@@ -334,6 +369,13 @@ impl BadRecordPolicy {
         } else {
             f.reduce(key, values, sink, counters)
         };
+        if combiner && let Err(RecordError::Job(m)) = &r {
+            return Err(Error::BadRecord {
+                location: Box::new(location()),
+                reason: format!("combiner failed: {m}"),
+                snippet: snippet(key),
+            });
+        }
         self.check(keeper, r, location, key).map(|_| ())
     }
 }

@@ -405,10 +405,8 @@ pub fn run_task(
                         &mut counters,
                     )?;
                 } else {
-                    // As the local runner: a combiner that fails is never
-                    // skipped (--skip-bad-records would drop the key's
-                    // values, on Hadoop only when it ran the combiner).
-                    crate::shuffle::buffer::combine_stream(
+                    policy.combine_key(
+                        &mut StderrKeeper(&mut *diag),
                         opts.step,
                         &mut *f,
                         &key,

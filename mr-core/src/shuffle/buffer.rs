@@ -755,21 +755,8 @@ pub(crate) fn run_combiner<'v>(
     counters: &mut Counters,
 ) -> Result<()> {
     let mut stream = crate::job::SliceValues(values);
-    combine_stream(step, combiner, key, &mut stream, sink, counters)
-}
-
-/// [`run_combiner`] over a stream of values (a task's stdin, where Hadoop
-/// Streaming runs the combiner): its errors are the engine's, never a bad
-/// record skipped, which would drop every value of the key.
-pub(crate) fn combine_stream(
-    step: usize,
-    combiner: &mut dyn ReduceFn,
-    key: &[u8],
-    values: &mut dyn ValueStream,
-    sink: &mut dyn RecordSink,
-    counters: &mut Counters,
-) -> Result<()> {
-    match combiner.reduce(key, values, sink, counters) {
+    let vs: &mut dyn ValueStream = &mut stream;
+    match combiner.reduce(key, vs, sink, counters) {
         Ok(()) => Ok(()),
         Err(RecordError::Fatal(e)) => Err(e),
         Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => Err(Error::BadRecord {
