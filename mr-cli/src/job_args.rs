@@ -14,6 +14,14 @@ fn id(opt: &JobOption) -> String {
     format!("job-option:{}", opt.name)
 }
 
+/// An argument's long name and its aliases.
+fn long_names(arg: &clap::Arg) -> Vec<&str> {
+    arg.get_long()
+        .into_iter()
+        .chain(arg.get_all_aliases().unwrap_or_default())
+        .collect()
+}
+
 /// The job named on a `mr run ...` command line, and the subcommand: the
 /// first positional argument after it (options of `run` that take a value
 /// skip theirs).
@@ -49,12 +57,7 @@ pub fn job_name(cli: &clap::Command, argv: &[String]) -> Option<(String, String)
         }
         if let Some(long) = a.strip_prefix("--") {
             if !long.contains('=') {
-                fn names(x: &clap::Arg) -> Vec<&str> {
-                    x.get_long()
-                        .into_iter()
-                        .chain(x.get_all_aliases().unwrap_or_default())
-                        .collect()
-                }
+                let names = long_names;
                 let exact = sub.get_arguments().find(|x| names(x).contains(&long));
                 // An unambiguous prefix names its option (clap's
                 // infer_long_args, set on these commands).

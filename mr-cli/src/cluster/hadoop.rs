@@ -75,15 +75,15 @@ use super::{JobPlan, StepPlan, shell_quote};
 use crate::args::RunArgs;
 use mr_core::counters::FRAMEWORK;
 use mr_core::output::commit::{ASIDE_INFIX, STAGING_INFIX, cluster_sibling};
-
-/// The infix of the part of a new output that a failed `hadoop fs -mv`
-/// moved in, moved back out: `.OUT.mr-part-ID` (kept for the user, named).
-const PARTIAL_INFIX: &str = ".mr-part-";
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, JobReport};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
+
+/// The infix of the part of a new output that a failed `hadoop fs -mv`
+/// moved in, moved back out: `.OUT.mr-part-ID` (kept for the user, named).
+const PARTIAL_INFIX: &str = ".mr-part-";
 
 /// The `-D` options of a step that sorts values: a two-field key,
 /// partitioned on the first field, sorted on both as bytes.
