@@ -393,28 +393,23 @@ pub fn run_task(
             })?;
             let mut groups = LineGroups::new(reader, step.sorts_values());
             let mut key = Vec::new();
+            // A combiner's own failure is never skipped (see combine_key).
+            let run_key = if is_reducer {
+                BadRecordPolicy::reduce_key
+            } else {
+                BadRecordPolicy::combine_key
+            };
             while groups.next_key(&mut key)? {
-                if is_reducer {
-                    policy.reduce_key(
-                        &mut StderrKeeper(&mut *diag),
-                        opts.step,
-                        &mut *f,
-                        &key,
-                        &mut groups,
-                        &mut sink,
-                        &mut counters,
-                    )?;
-                } else {
-                    policy.combine_key(
-                        &mut StderrKeeper(&mut *diag),
-                        opts.step,
-                        &mut *f,
-                        &key,
-                        &mut groups,
-                        &mut sink,
-                        &mut counters,
-                    )?;
-                }
+                run_key(
+                    &mut policy,
+                    &mut StderrKeeper(&mut *diag),
+                    opts.step,
+                    &mut *f,
+                    &key,
+                    &mut groups,
+                    &mut sink,
+                    &mut counters,
+                )?;
                 settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
             }
             records_in = groups.lines;
