@@ -758,11 +758,7 @@ macro_rules! usage {
 /// Creates the directory `dir` and its parents, saying "not a directory"
 /// when a file is in the way (where `create_dir_all` says "File exists").
 pub(crate) fn create_dir_all(dir: &std::path::Path) -> anyhow::Result<()> {
-    if let Some(file) = dir
-        .ancestors()
-        .find(|a| std::fs::symlink_metadata(a).is_ok())
-        .filter(|a| !a.is_dir())
-    {
+    if let Some(file) = mr_core::paths::file_in_the_way(dir) {
         anyhow::bail!(
             "creating {}: {} is a file, not a directory",
             dir.display(),

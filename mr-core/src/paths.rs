@@ -250,6 +250,25 @@ impl Within {
     }
 }
 
+/// The file in the way of creating the directory `dir` (`notes.txt` for
+/// `notes.txt/out`): its nearest ancestor that exists, when that is not a
+/// directory (a link is followed; a dangling one is no file in the way).
+/// `create_dir_all` says only "File exists" then.
+///
+/// ```
+/// use mr_core::paths::file_in_the_way;
+/// let d = tempfile::tempdir().unwrap();
+/// let f = d.path().join("notes.txt");
+/// std::fs::write(&f, "x").unwrap();
+/// assert_eq!(file_in_the_way(&f.join("a/out")), Some(f.as_path()));
+/// assert_eq!(file_in_the_way(&d.path().join("a/out")), None);
+/// ```
+pub fn file_in_the_way(dir: &Path) -> Option<&Path> {
+    dir.ancestors()
+        .find(|a| std::fs::symlink_metadata(a).is_ok())
+        .filter(|a| std::fs::metadata(a).is_ok_and(|m| !m.is_dir()))
+}
+
 /// The files a run reads (its listed inputs): what its removal of dead
 /// runs' leftovers (temp dirs, unfinished outputs) must leave alone, since
 /// a user may give one as input (a killed run's step results, salvaged).

@@ -83,6 +83,7 @@ pub(crate) fn run_reduce_task(
         }
         let values_before = groups.values_read;
         policy.reduce_key(
+            crate::job::TaskKind::Reduce,
             &mut bad,
             env.step_index,
             &mut *reducer,

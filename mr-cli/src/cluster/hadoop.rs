@@ -1628,7 +1628,14 @@ fn replace_output(
         };
         // What the failed move did (a client that failed after the rename,
         // a rename that is a copy part by part on an object store).
-        match (output_state(check, output), r.check_staging.tells()) {
+        let state = output_state(check, output);
+        // Whether some of the new output stayed behind: asked (a JVM start)
+        // only when something is at OUT.
+        let staging_left = match state {
+            Ok(OutputState::Finished | OutputState::Unfinished) => r.check_staging.tells(),
+            _ => None,
+        };
+        match (state, staging_left) {
             // Nothing moved in: the old output back in its place.
             (Ok(OutputState::Absent), _) => {
                 let restored =

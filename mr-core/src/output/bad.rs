@@ -26,7 +26,7 @@
 use crate::counters::Counters;
 use crate::emit::RecordSink;
 use crate::error::{Error, Location, Result, snippet};
-use crate::job::{RecordError, ReduceFn, ValueStream};
+use crate::job::{RecordError, ReduceFn, TaskKind, ValueStream};
 use crate::staged::{Holding, Next, Staged};
 use serde_json::json;
 use std::fs::File;
@@ -296,12 +296,18 @@ impl BadRecordPolicy {
         }
     }
 
-    /// Reduces one key. When skipping, values that do not decode are kept
-    /// aside (as `key TAB value`) and the rest of the group is reduced; a
-    /// reducer error keeps the key aside.
+    /// Reduces one key, by a reducer or (`kind` [`TaskKind::Combine`]) a
+    /// combiner run as a task, as Hadoop Streaming runs it. When skipping,
+    /// values that do not decode are kept aside (as `key TAB value`) and the
+    /// rest of the group is reduced; a reducer error keeps the key aside. A
+    /// combiner's own failure (an error it returns, a panic) is never
+    /// skipped, as in the local runner: it is a bug in the job, and
+    /// skipped, the key's values would be lost (on Hadoop, only when it
+    /// chose to run the combiner).
     #[allow(clippy::too_many_arguments)]
     pub fn reduce_key(
         &mut self,
+        kind: TaskKind,
         keeper: &mut dyn KeepAside,
         step: usize,
         f: &mut dyn ReduceFn,
@@ -309,41 +315,6 @@ impl BadRecordPolicy {
         values: &mut dyn ValueStream,
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
-    ) -> Result<()> {
-        self.run_key(keeper, step, f, key, values, sink, counters, false)
-    }
-
-    /// [`reduce_key`](Self::reduce_key) for a combiner run as a task (how
-    /// Hadoop Streaming runs it): records that do not decode are kept aside
-    /// as for a reducer, but the combiner's own failure (an error it
-    /// returns, a panic) is never skipped, as in the local runner: it is a
-    /// bug in the job, and skipped, the key's values would be lost (on
-    /// Hadoop, only when it chose to run the combiner).
-    #[allow(clippy::too_many_arguments)]
-    pub fn combine_key(
-        &mut self,
-        keeper: &mut dyn KeepAside,
-        step: usize,
-        f: &mut dyn ReduceFn,
-        key: &[u8],
-        values: &mut dyn ValueStream,
-        sink: &mut dyn RecordSink,
-        counters: &mut Counters,
-    ) -> Result<()> {
-        self.run_key(keeper, step, f, key, values, sink, counters, true)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn run_key(
-        &mut self,
-        keeper: &mut dyn KeepAside,
-        step: usize,
-        f: &mut dyn ReduceFn,
-        key: &[u8],
-        values: &mut dyn ValueStream,
-        sink: &mut dyn RecordSink,
-        counters: &mut Counters,
-        combiner: bool,
     ) -> Result<()> {
         let location = || Location::Key {
             step,
@@ -369,7 +340,9 @@ impl BadRecordPolicy {
         } else {
             f.reduce(key, values, sink, counters)
         };
-        if combiner && let Err(RecordError::Job(m)) = &r {
+        if kind == TaskKind::Combine
+            && let Err(RecordError::Job(m)) = &r
+        {
             return Err(Error::BadRecord {
                 location: Box::new(location()),
                 reason: format!("combiner failed: {m}"),

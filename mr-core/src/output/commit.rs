@@ -666,10 +666,7 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
     };
     if let Err(e) = fs::create_dir_all(&parent) {
         // `-o notes.txt/out`: say which part of the path is no directory.
-        let file = parent
-            .ancestors()
-            .find(|a| fs::metadata(a).is_ok_and(|m| !m.is_dir()));
-        return Err(match file {
+        return Err(match crate::paths::file_in_the_way(&parent) {
             Some(f) => Error::OutputUnwritable(format!(
                 "the output {} is below {}, which is a file, not a directory: give --output \
                  a path whose parents are directories",

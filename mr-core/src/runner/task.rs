@@ -393,15 +393,9 @@ pub fn run_task(
             })?;
             let mut groups = LineGroups::new(reader, step.sorts_values());
             let mut key = Vec::new();
-            // A combiner's own failure is never skipped (see combine_key).
-            let run_key = if is_reducer {
-                BadRecordPolicy::reduce_key
-            } else {
-                BadRecordPolicy::combine_key
-            };
             while groups.next_key(&mut key)? {
-                run_key(
-                    &mut policy,
+                policy.reduce_key(
+                    ctx.kind,
                     &mut StderrKeeper(&mut *diag),
                     opts.step,
                     &mut *f,
