@@ -1302,12 +1302,13 @@ fn clean_stale_siblings(
         let legacy = !f.starts_with('.');
         let finished = path.join(SUCCESS).exists();
         // A dead run's output given as input (salvaged): neither moved nor
-        // removed under the run reading it.
-        let input = reading.inside(&path);
+        // removed under the run reading it. Looked for only in a candidate
+        // (it resolves the inputs' paths), not in every directory here.
+        let holds_input = || reading.inside(&path);
         if named(ASIDE_INFIX, f) {
             if (finished || (!legacy && is_empty_dir(&path)))
-                && input.is_none()
                 && fs::symlink_metadata(target).is_err()
+                && holds_input().is_none()
                 && fs::rename(&path, target).is_ok()
             {
                 let _ = writeln!(
@@ -1349,7 +1350,7 @@ fn clean_stale_siblings(
             // An old output kept for files put in it (see `remove_old`).
             continue;
         }
-        if let Some(input) = input {
+        if let Some(input) = holds_input() {
             let _ = writeln!(
                 err,
                 "mr: note: left {}, the unfinished output of a dead run, in place: it holds {}, \
