@@ -1134,6 +1134,59 @@ fn corrupt_zst_behaves_like_corrupt_gz() {
     check_damaged("crc.gz", gzip, Damage::Crc);
 }
 
+/// One flipped bit in a `.zst` frame with a checksum, a Hadoop `.deflate`
+/// (zlib) stream or a `.bz2` block: each decoder hands out the garbled lines
+/// before its checksum fails. With --skip-bad-records such a file was
+/// "skipped from the damage on", so lines read before the checksum were
+/// counted (probe /tmp/probe2-inputs repro 01: a URL not in the data, 17,772
+/// lines, exit 0). It is damage, as in a gzip member: the run fails.
+#[test]
+fn a_flipped_bit_before_a_zst_deflate_or_bz2_checksum_fails_the_run() {
+    let w = Workdir::new();
+    let text: String = (0..20_000)
+        .map(|i| format!("{{\"page_url\": \"/u{:040}\"}}\n", i * 7919))
+        .collect();
+    let zst = {
+        let mut z = zstd::stream::write::Encoder::new(Vec::new(), 1).unwrap();
+        z.include_checksum(true).unwrap();
+        z.write_all(text.as_bytes()).unwrap();
+        z.finish().unwrap()
+    };
+    // Stored: the bit changes a character, found only by the Adler-32.
+    let deflate = {
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::none());
+        z.write_all(text.as_bytes()).unwrap();
+        z.finish().unwrap()
+    };
+    for (name, mut bytes) in [
+        ("in.zst", zst),
+        ("part-00000.deflate", deflate),
+        ("in.bz2", bzip2(text.as_bytes())),
+    ] {
+        let at = bytes.len() * 2 / 3;
+        bytes[at] ^= 0x01;
+        let dir = format!("d-{name}");
+        w.write(&format!("{dir}/{name}"), bytes);
+        let out = format!("{dir}-out");
+        let o = w.mr(&[
+            "run",
+            "url_views",
+            "-i",
+            &dir,
+            "-o",
+            &out,
+            "--skip-bad-records",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{name}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("damaged, not cut short"),
+            "{name}: {}",
+            stderr(&o)
+        );
+        assert!(!w.path(&out).exists(), "{name}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Hostile text.
 

@@ -494,18 +494,25 @@ fn map_split(
                         snippet: crate::error::snippet(&cut),
                     });
                 }
-                if crate::input::gzip::is_damage_inside_a_member(&e) {
-                    // Damaged inside a gzip member, not cut short nor junk
-                    // after the last member: lines read before the damage
-                    // was seen may be garbled too (a flipped bit shows only
-                    // at the member's CRC), and they are counted already.
-                    // Never skipped, then, as Hadoop does not.
+                if crate::input::damage::is_damage(&e) {
+                    // Damaged inside a gzip member, a zstd frame, a zlib
+                    // stream or a bzip2 block, not cut short nor junk after
+                    // the last one: lines read before the damage was seen
+                    // may be garbled too (a flipped bit shows only at the
+                    // checksum), and they are counted already. Never
+                    // skipped, then, as Hadoop does not.
+                    let check = match split.file.compression {
+                        Compression::Bzip2 => "bzip2 -t FILE",
+                        Compression::Zstd => "zstd -t FILE",
+                        Compression::Deflate => "zlib-flate -uncompress < FILE",
+                        _ => "gzip -t FILE",
+                    };
                     return Err(crate::Error::BadRecord {
                         location: Box::new(location),
                         reason: format!(
                             "{reason}. The file is damaged, not cut short: lines read from it \
                              before may be wrong too, so even --skip-bad-records does not go \
-                             on; check it (gzip -t FILE) and repair or leave out the file"
+                             on; check it ({check}) and repair or leave out the file"
                         ),
                         snippet: crate::error::snippet(&cut),
                     });

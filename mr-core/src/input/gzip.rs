@@ -26,6 +26,7 @@
 //! it (gzip(1) stops at the zeros and drops it); anything else after them is
 //! still a bad header.
 
+use super::damage::{damaged, is_damage};
 use crc32fast::Hasher;
 use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, BufRead};
@@ -52,37 +53,14 @@ pub struct MemberEnd {
 }
 
 fn bad_checksum() -> io::Error {
-    io::Error::new(
+    damaged(
         io::ErrorKind::InvalidInput,
-        DamagedMember("corrupt gzip stream does not have a matching checksum"),
+        "corrupt gzip stream does not have a matching checksum",
     )
 }
 
 fn corrupt_deflate() -> io::Error {
-    io::Error::new(
-        io::ErrorKind::InvalidInput,
-        DamagedMember("corrupt deflate stream"),
-    )
-}
-
-/// Damage inside a gzip member (a CRC or size that does not match, data
-/// that is not deflate), as opposed to a file cut short or bytes after its
-/// last member: the member's lines read before it showed may be garbled.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct DamagedMember(&'static str);
-
-/// Whether a read error is damage inside a gzip member (see the module
-/// doc): a flipped bit garbles what the member yields until its CRC is
-/// checked, so the lines read from it cannot be trusted.
-///
-/// ```
-/// use mr_core::input::gzip::is_damage_inside_a_member;
-/// let cut = std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "cut");
-/// assert!(!is_damage_inside_a_member(&cut));
-/// ```
-pub fn is_damage_inside_a_member(e: &io::Error) -> bool {
-    e.get_ref().is_some_and(|inner| inner.is::<DamagedMember>())
+    damaged(io::ErrorKind::InvalidInput, "corrupt deflate stream")
 }
 
 fn truncated(what: &str) -> io::Error {
@@ -849,7 +827,7 @@ mod tests {
             match r {
                 Ok(true) => return Ok(None),
                 Ok(false) => {}
-                Err(e) if is_damage_inside_a_member(&e) => return Err(()),
+                Err(e) if is_damage(&e) => return Err(()),
                 Err(e) => return Ok(members_may_follow(&e)),
             }
         }

@@ -6,6 +6,7 @@
 //! dropped.
 
 use super::bzip2_blocks::Bz2Blocks;
+use super::damage::SeesDamage;
 use super::hadoop_blocks::{BlockCodec, HadoopBlocks};
 use super::listing::{Compression, FileId, InputFile, InputSource, file_id, read_tail};
 use super::read_ahead::{DecodeCost, INFLATE_GUESS, ReadAhead};
@@ -450,8 +451,8 @@ fn decoder(
     Ok(match compression {
         // Reads the file itself, in large reads, with no buffer in between.
         Compression::Gzip => Decoded::ahead(ReadAhead::spawn_gzip(Source(raw), size)),
-        Compression::Bzip2 => Decoded::ahead(ReadAhead::spawn(bzip2::read::MultiBzDecoder::new(
-            buffered(raw),
+        Compression::Bzip2 => Decoded::ahead(ReadAhead::spawn(SeesDamage(
+            bzip2::read::MultiBzDecoder::new(buffered(raw)),
         ))),
         Compression::Zstd => Decoded::ahead(ReadAhead::spawn({
             let mut d = zstd::stream::read::Decoder::with_buffer(buffered(raw))
@@ -462,7 +463,7 @@ fn decoder(
             // The window is the frame's own, in memory while it is read.
             d.window_log_max(31)
                 .map_err(|e| Error::io("opening zstd stream", path, e))?;
-            d
+            SeesDamage(d)
         })),
         Compression::Deflate => Decoded::ahead(ReadAhead::spawn(super::zlib::ZlibStreams::new(
             buffered(raw),
@@ -551,7 +552,10 @@ pub fn open_stream_split(split: &Split) -> Result<Decoded> {
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cost = DecodeCost::default();
         let blocks = Bz2Blocks::new(Source(f), threads).counting_cpu(cost.clone());
-        return Ok(Decoded::ahead(ReadAhead::spawn_counted(blocks, cost)));
+        return Ok(Decoded::ahead(ReadAhead::spawn_counted(
+            SeesDamage(blocks),
+            cost,
+        )));
     }
     decoder(Box::new(f), file.compression, path, Some(file.size))
 }

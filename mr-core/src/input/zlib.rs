@@ -9,6 +9,7 @@
 //! stream that stops before its end: a file cut short is an error, never a
 //! shorter input.
 
+use super::damage::damaged;
 use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, BufRead, Read};
 
@@ -70,10 +71,16 @@ impl<R: BufRead> Read for ZlibStreams<R> {
                 .z
                 .decompress(input, dst, FlushDecompress::None)
                 .map_err(|e| {
-                    io::Error::new(
-                        io::ErrorKind::InvalidData,
-                        format!("corrupt zlib stream: {e}"),
-                    )
+                    let what = format!("corrupt zlib stream: {e}");
+                    if out_before == 0 {
+                        // Nothing decoded yet: not a stream (bytes after
+                        // the last one), or one damaged at its start.
+                        io::Error::new(io::ErrorKind::InvalidData, what)
+                    } else {
+                        // Inside a stream, whose Adler-32 is checked at its
+                        // end: what it gave before may be garbled.
+                        damaged(io::ErrorKind::InvalidData, what)
+                    }
                 })?;
             let consumed = (self.z.total_in() - in_before) as usize;
             let produced = (self.z.total_out() - out_before) as usize;
@@ -146,5 +153,23 @@ mod tests {
         let mut file = zlib(b"a\n", 6);
         file.extend(b"not zlib");
         assert!(decode(&file, 10).is_err());
+    }
+
+    #[test]
+    fn a_flipped_bit_inside_a_stream_is_damage_and_junk_after_one_is_not() {
+        let text: Vec<u8> = (0..5000)
+            .flat_map(|i| format!("line {i}\n").into_bytes())
+            .collect();
+        // Stored (level 0): the flipped bit changes a byte of text, found
+        // only by the Adler-32 at the stream's end.
+        let mut file = zlib(&text, 0);
+        let at = file.len() / 2;
+        file[at] ^= 0x01;
+        let e = decode(&file, 4096).unwrap_err();
+        assert!(crate::input::damage::is_damage(&e), "{e}");
+        let mut file = zlib(&text, 6);
+        file.extend(b"not zlib");
+        let e = decode(&file, 4096).unwrap_err();
+        assert!(!crate::input::damage::is_damage(&e), "{e}");
     }
 }
