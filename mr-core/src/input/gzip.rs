@@ -26,7 +26,7 @@
 //! it (gzip(1) stops at the zeros and drops it); anything else after them is
 //! still a bad header.
 
-use super::damage::{damaged, is_damage};
+use super::damage::damaged;
 use crc32fast::Hasher;
 use flate2::{Decompress, FlushDecompress, Status};
 use std::io::{self, BufRead};
@@ -827,7 +827,7 @@ mod tests {
             match r {
                 Ok(true) => return Ok(None),
                 Ok(false) => {}
-                Err(e) if is_damage(&e) => return Err(()),
+                Err(e) if crate::input::damage::is_damage(&e) => return Err(()),
                 Err(e) => return Ok(members_may_follow(&e)),
             }
         }

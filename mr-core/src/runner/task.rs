@@ -145,7 +145,10 @@ impl TaskEnv {
             attempt_id: first(&["mapreduce_task_attempt_id", "mapred_task_id"]),
             input_start: first(&["mapreduce_map_input_start", "map_input_start"])
                 .and_then(|p| p.parse().ok()),
-            input_offsets: first(&["stream_map_input_ignoreKey"]).as_deref() == Some("false"),
+            // Read as Hadoop's Configuration.getBoolean reads it: trimmed,
+            // in any case (`False` sends offsets too).
+            input_offsets: first(&["stream_map_input_ignoreKey"])
+                .is_some_and(|v| v.trim().eq_ignore_ascii_case("false")),
             output_lines_end_at_cr: first(&["stream_reduce_output", "stream_map_output"]).is_some(),
         }
     }
@@ -308,7 +311,14 @@ pub fn run_task(
                 mapper.hold_back_output();
             }
             let mut reader = reader;
-            reader.set_max_line(opts.max_line_bytes);
+            // With offsets, `--max-line-mb` is the line's, not the offset's
+            // too: the reader takes room for them, and the line is
+            // measured once they are off.
+            reader.set_max_line(if env.input_offsets {
+                opts.max_line_bytes.saturating_add(OFFSET_PREFIX_BYTES)
+            } else {
+                opts.max_line_bytes
+            });
             if !opts.skip_bad_records {
                 // The task fails on the cut line: nothing after it is needed.
                 reader.stop_at_cut();
@@ -327,12 +337,16 @@ pub fn run_task(
                 if records_in.is_multiple_of(1024) {
                     crate::cancel::check()?;
                 }
-                let (offset, line) = if env.input_offsets {
+                let (offset, mut line) = if env.input_offsets {
                     split_offset(raw)
                 } else {
                     // On stdin itself, the offset in stdin is the truth.
                     (env.input_file.is_none().then_some(stdin_offset), raw)
                 };
+                let cut = cut || line.len() > opts.max_line_bytes;
+                if cut {
+                    line = &line[..line.len().min(opts.max_line_bytes)];
+                }
                 if offset == Some(0) {
                     crate::input::listing::check_first_line(&file, line)?;
                 }
@@ -465,6 +479,10 @@ pub fn run_task(
     );
     Ok(TaskReport { counters })
 }
+
+/// The longest offset before a mapper's input line: 20 digits (a `u64`)
+/// and the TAB.
+const OFFSET_PREFIX_BYTES: usize = 21;
 
 /// Splits an `OFFSET TAB LINE` mapper input line (Hadoop's
 /// `stream.map.input.ignoreKey=false`) into the offset and the line. A line
@@ -972,6 +990,43 @@ mod tests {
         assert_eq!(split_offset(b"x\tab"), (None, &b"x\tab"[..]));
         assert_eq!(split_offset(b"99999999999999999999999\tab").0, None);
         assert_eq!(split_offset(b"\tab"), (None, &b"\tab"[..]));
+    }
+
+    /// `--max-line-mb` measures the line, not Hadoop's offset before it: a
+    /// line of exactly the limit is read (on Hadoop it was a bad record, and
+    /// only there: probe /tmp/probe2-streaming repro 01), a byte more is cut.
+    /// `ignoreKey` is read as Hadoop reads a boolean (`False` sent offsets
+    /// that were counted as words: repro 02).
+    #[test]
+    fn the_line_limit_leaves_out_hadoop_offsets() {
+        let ignore_key = |v: &'static str| {
+            TaskEnv::from_lookup(move |k| (k == "stream_map_input_ignoreKey").then(|| v.into()))
+        };
+        assert!(!ignore_key("no").input_offsets);
+        assert!(!ignore_key("true").input_offsets);
+        let env = ignore_key(" False ");
+        assert!(env.input_offsets);
+        let opts = TaskOptions {
+            step: 0,
+            role: TaskRole::Mapper,
+            skip_bad_records: true,
+            params: Default::default(),
+            output_protocol: Default::default(),
+            max_line_bytes: 10,
+        };
+        let input = "0\taaaaaaaaaa\n11\tbbbbbbbbbbb\n123\tc\n";
+        let (mut out, mut diag) = (Vec::new(), Vec::new());
+        run_task(&BadOnX, &opts, &env, input.as_bytes(), &mut out, &mut diag).unwrap();
+        let (out, diag) = (
+            String::from_utf8(out).unwrap(),
+            String::from_utf8(diag).unwrap(),
+        );
+        assert_eq!(out, "\"aaaaaaaaaa\"\t1\n\"c\"\t1\n", "{diag}");
+        assert!(diag.contains("longer than 10 bytes"), "{diag}");
+        assert!(
+            diag.contains("bbbbbbbbbb") && !diag.contains("bbbbbbbbbbb"),
+            "{diag}"
+        );
     }
 
     #[test]
