@@ -396,40 +396,6 @@ fn min_buffer(sample: &laws::Sample) -> u64 {
     (map_output * MAX_JOBS / MAX_SPILLS).max(1024)
 }
 
-/// A directory removed when dropped.
-struct Scratch(PathBuf);
-
-impl Scratch {
-    fn create() -> anyhow::Result<Scratch> {
-        let base = std::env::temp_dir();
-        for attempt in 0..100u32 {
-            let nanos = std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.subsec_nanos());
-            let dir = base.join(format!(
-                "mr-check-{}-{nanos:x}-{attempt}",
-                std::process::id()
-            ));
-            match std::fs::create_dir(&dir) {
-                Ok(()) => return Ok(Scratch(dir)),
-                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e).with_context(|| format!("creating {}", dir.display())),
-            }
-        }
-        anyhow::bail!("cannot create a scratch directory in {}", base.display())
-    }
-
-    fn path(&self) -> &Path {
-        &self.0
-    }
-}
-
-impl Drop for Scratch {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
-
 /// Writes `data` gzipped to `path`.
 fn write_gz(path: &Path, data: &[u8]) -> anyhow::Result<()> {
     use std::io::Write;
@@ -452,7 +418,18 @@ fn whole_job_runs(
     if args.runs == 0 {
         return Ok(0);
     }
-    let scratch = Scratch::create()?;
+    // A run's temp dir (`mr-check-*` with its owner lock): removed when
+    // dropped, and by the watchdog's forced exit after a signal; one a
+    // killed check left is removed by the next run of mr (it held ~22 MB of
+    // the user's sampled data, never removed: probe /tmp/probe2-safety
+    // repro 01).
+    let root = std::env::temp_dir();
+    let scratch = mr_core::runner::workdir::WorkDir::create(
+        &root,
+        "mr-check-",
+        &mr_core::paths::Reading::new([]),
+    )
+    .with_context(|| format!("creating a scratch directory in {}", root.display()))?;
     // Each sampled file as a file of its own (a CSV file keeps its header
     // first), plain and gzipped; the plain run reads them under the same
     // names (a job may key by its input file).

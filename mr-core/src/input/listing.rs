@@ -630,11 +630,19 @@ pub fn hidden_name(p: &Path) -> bool {
 /// above must not read as input: `.OUT.mr-tmp-*` or `OUT.mr-tmp-*` (an output being written,
 /// one a killed run left half-written, or results or an old output a run
 /// kept there and named in its warning) and `.OUT.mr-old-*` (an old output
-/// moved aside). Each would be read besides, or instead of, `OUT`.
+/// moved aside). Each would be read besides, or instead of, `OUT`. And a
+/// run's temp dir (`mr-job-*`, `mr-emulate-*` holding `owner.lock`): one
+/// of a run killed with `--tmp-dir` inside its input was read by the next
+/// run as input, its spill files counted (probe /tmp/probe2-safety repro 02).
 fn mr_leftover(p: &Path) -> Option<&'static str> {
     let name = p.file_name()?.as_encoded_bytes();
     let has = |infix: &str| name.windows(infix.len()).any(|w| w == infix.as_bytes());
-    if has(crate::output::commit::STAGING_INFIX) {
+    let work_dir = crate::runner::workdir::PREFIXES
+        .iter()
+        .any(|prefix| name.starts_with(prefix.as_bytes()));
+    if work_dir && p.join(crate::runner::workdir::OWNER_LOCK).is_file() {
+        Some("the temp dir of an mr run (its spill files)")
+    } else if has(crate::output::commit::STAGING_INFIX) {
         Some(
             "an mr output that is not in place (being written, left by a stopped run, or kept by one)",
         )
@@ -1820,6 +1828,13 @@ mod tests {
         }
         fs::write(p.join("logs/app.log"), "1\n").unwrap();
         fs::write(p.join("logs/.env"), "1\n").unwrap();
+        // A run's temp dir (a killed run's, with --tmp-dir inside its
+        // input); a user's directory of that name without the lock is read.
+        for dir in ["logs/mr-job-Ab12Cd", "logs/mr-job-notes"] {
+            fs::create_dir_all(p.join(dir).join("spill-0")).unwrap();
+            fs::write(p.join(dir).join("spill-0/spill-x"), "1\n").unwrap();
+        }
+        fs::write(p.join("logs/mr-job-Ab12Cd/owner.lock"), "").unwrap();
         fs::write(
             p.join("logs")
                 .join(std::ffi::OsStr::from_bytes(b".swp\xe9")),
@@ -1838,8 +1853,13 @@ mod tests {
             )
         };
         let logs = p.join("logs").display().to_string();
-        assert_eq!(names(logs.clone()), ["app.log"]);
-        assert_eq!(names(format!("{logs}/*")), ["app.log"]);
+        let walked = ["app.log", "mr-job-notes/spill-0/spill-x"];
+        assert_eq!(names(logs.clone()), walked);
+        assert_eq!(names(format!("{logs}/*")), walked);
+        assert_eq!(
+            names(format!("{logs}/mr-job-Ab12Cd")),
+            ["mr-job-Ab12Cd/owner.lock", "mr-job-Ab12Cd/spill-0/spill-x"]
+        );
         assert!(
             names(format!("{logs}/.*"))[0].starts_with("error: "),
             "{:?}",

@@ -1296,16 +1296,33 @@ fn clean_stale_siblings(
             continue;
         }
         // A name of runs before 2026-12-05 (unhidden): a user's own
-        // directory may have its shape (`out.mr-old-7-20241205`), so it is
-        // only ever put back as the output, and only when it holds a
-        // finished one; never removed unless a killed commit's note names it.
+        // directory may have its shape (`out.mr-old-7-20241205`, a backup),
+        // so it is never moved nor removed unless a killed commit's note
+        // names it. Put back as the output, it was then replaced and removed
+        // by --overwrite (probe /tmp/probe2-safety repro 03).
         let legacy = !f.starts_with('.');
+        let surely_a_runs = !legacy || Some(f) == killed_commit;
         let finished = path.join(SUCCESS).exists();
         // A dead run's output given as input (salvaged): neither moved nor
         // removed under the run reading it. Looked for only in a candidate
         // (it resolves the inputs' paths), not in every directory here.
         let holds_input = || reading.inside(&path);
         if named(ASIDE_INFIX, f) {
+            if !surely_a_runs {
+                if finished && fs::symlink_metadata(target).is_err() {
+                    let _ = writeln!(
+                        err,
+                        "mr: note: {} is missing and {} holds a finished output (_SUCCESS): \
+                         a run of an older mr killed while it replaced {} moved it there, or it \
+                         is a copy of yours; left as it is (move it back yourself if it is the \
+                         output)",
+                        target.display(),
+                        path.display(),
+                        target.display()
+                    );
+                }
+                continue;
+            }
             if (finished || (!legacy && is_empty_dir(&path)))
                 && fs::symlink_metadata(target).is_err()
                 && holds_input().is_none()
@@ -1322,7 +1339,7 @@ fn clean_stale_siblings(
             continue;
         }
         // Unless the lock's note names it: then it is a killed commit's.
-        if legacy && Some(f) != killed_commit {
+        if !surely_a_runs {
             continue;
         }
         let ours = Ours {
@@ -1713,6 +1730,28 @@ mod tests {
             .into_owned();
         assert!(staging.starts_with(".out.mr-tmp-"), "{staging}");
         o.commit().unwrap();
+    }
+
+    /// A user's finished backup named as older runs named an aside
+    /// (`out.mr-old-7-20241205`), beside a missing output: it was put back
+    /// as the output, then replaced and removed by --overwrite (probe
+    /// /tmp/probe2-safety repro 03). Neither moved nor removed now.
+    #[test]
+    fn a_backup_named_like_an_older_runs_aside_is_never_moved() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let mine = d.path().join("out.mr-old-7-20241205");
+        fs::create_dir(&mine).unwrap();
+        fs::write(mine.join("part-00000"), "mine").unwrap();
+        fs::write(mine.join(SUCCESS), "").unwrap();
+        for overwrite in [false, true] {
+            let o = OutputDir::create(&out, overwrite).unwrap();
+            fs::write(o.staging.join("part-00000"), "new").unwrap();
+            o.commit().unwrap();
+            assert_eq!(fs::read_to_string(mine.join("part-00000")).unwrap(), "mine");
+            assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
+            fs::remove_dir_all(&out).unwrap();
+        }
     }
 
     /// A run killed during its commit leaves a finished copy beside the

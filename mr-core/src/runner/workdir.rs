@@ -25,8 +25,9 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-/// Prefixes of the temp dirs mr makes (local runner, Hadoop emulator).
-pub const PREFIXES: [&str; 2] = ["mr-job-", "mr-emulate-"];
+/// Prefixes of the temp dirs mr makes (local runner, Hadoop emulator, `mr
+/// check`'s sampled data).
+pub const PREFIXES: [&str; 3] = ["mr-job-", "mr-emulate-", "mr-check-"];
 /// The owner's lock file in a temp dir.
 pub const OWNER_LOCK: &str = "owner.lock";
 
