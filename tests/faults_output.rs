@@ -171,6 +171,45 @@ fn overwrite_with_a_failing_run_keeps_the_old_output() {
     assert_eq!(names(w.dir.path()), ["K", "_tmp", "bad.txt", "good.txt"]);
 }
 
+/// `-o .` from an empty directory (an empty output is taken) renamed the
+/// new output over the current directory: mr said "output in .", the
+/// shell's `ls` showed nothing (probe /tmp/probe2-safety repro 04). Refused,
+/// with `-o ..` from inside an output too; a user's directory of files
+/// is not told to pass --overwrite, which would refuse it (repro 05).
+#[test]
+fn the_current_directory_is_never_the_output() {
+    let w = Workdir::new();
+    w.write("in/a.txt", "a b a\n");
+    fs::create_dir_all(w.path("results/sub")).unwrap();
+    let cwd = "results/sub";
+    for (out, overwrite) in [(".", false), (".", true), ("..", true)] {
+        let mut args = vec!["run", "word_count", "-q", "-i", "../../in/a.txt", "-o", out];
+        if overwrite {
+            args.push("--overwrite");
+        }
+        let o = Command::new(MR)
+            .args(&args)
+            .current_dir(w.path(cwd))
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        assert!(stderr(&o).contains("current directory"), "{}", stderr(&o));
+        assert!(
+            w.path(cwd).is_dir() && names(&w.path(cwd)).is_empty(),
+            "-o {out}"
+        );
+    }
+    w.write("docs/thesis.tex", "mine");
+    let o = w.mr(&["run", "word_count", "-q", "-i", "in", "-o", "docs"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("not a finished job's output")
+            && !stderr(&o).contains("pass --overwrite"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn sigint_sigterm_or_sighup_during_overwrite_keeps_the_old_output() {
     let w = Workdir::new();

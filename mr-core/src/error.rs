@@ -285,6 +285,20 @@ pub enum Error {
     /// The output directory exists and `--overwrite` was not given.
     #[error("output directory {} already exists; pass --overwrite to replace it", printable_path(.0))]
     OutputExists(PathBuf),
+    /// The output directory exists, `--overwrite` was not given, and it would
+    /// not replace it: it is not a finished job's output.
+    #[error(
+        "output directory {} already exists and is not a finished job's output: {reason}; \
+         choose another --output (mr replaces only a finished job's output, or an empty \
+         directory, and only with --overwrite)",
+        printable_path(path)
+    )]
+    OutputNotAnOutput {
+        /// The output directory.
+        path: PathBuf,
+        /// What is in it that a job does not write.
+        reason: String,
+    },
     /// A file format (Parquet, CSV) could not be read or written.
     #[error("{what}: {reason}")]
     Format {

@@ -116,6 +116,23 @@ impl OutputDir {
             )));
         }
         let target = parent.join(&name);
+        // The output takes its place by a rename: the current directory (an
+        // empty one is taken) would be replaced under the user's shell, left
+        // in a removed directory where `ls` shows nothing (probe
+        // /tmp/probe2-safety repro 04).
+        if let (Ok(t), Ok(cwd)) = (
+            fs::canonicalize(&target),
+            std::env::current_dir().and_then(fs::canonicalize),
+        ) && cwd.starts_with(&t)
+        {
+            return Err(Error::Config(format!(
+                "the output {} is the current directory{}: the output is put in place by a \
+                 rename, which would leave this shell in a removed directory; give a new \
+                 directory (-o results) or run from elsewhere",
+                printable_line(&dir.display().to_string()),
+                if cwd == t { "" } else { " or holds it" }
+            )));
+        }
         let own = own.and_then(|f| {
             let in_dir =
                 fs::canonicalize(f.parent().filter(|p| !p.as_os_str().is_empty())?).ok()?;
@@ -177,17 +194,27 @@ impl OutputDir {
             )));
         }
         if fs::symlink_metadata(&target).is_ok() {
-            if !overwrite {
-                if !is_empty_dir(&target) {
-                    return Err(Error::OutputExists(dir.to_path_buf()));
-                }
-                replace_empty = true;
-            }
             let ours = Ours {
                 report: own.as_deref(),
                 output: &name,
             };
-            check_replaceable(&target, ours).map_err(|reason| Error::OutputNotReplaceable {
+            let replaceable = check_replaceable(&target, ours);
+            if !overwrite {
+                if !is_empty_dir(&target) {
+                    // --overwrite is suggested only where it would do: a
+                    // directory of the user's files was told to pass it,
+                    // which then refused (probe /tmp/probe2-safety 05).
+                    return Err(match replaceable {
+                        Ok(()) => Error::OutputExists(dir.to_path_buf()),
+                        Err(reason) => Error::OutputNotAnOutput {
+                            path: dir.to_path_buf(),
+                            reason,
+                        },
+                    });
+                }
+                replace_empty = true;
+            }
+            replaceable.map_err(|reason| Error::OutputNotReplaceable {
                 path: dir.to_path_buf(),
                 reason,
             })?;
@@ -1451,10 +1478,15 @@ mod tests {
         let out = d.path().join("out");
         fs::create_dir(&out).unwrap();
         fs::write(out.join("notes.txt"), "mine").unwrap();
-        assert!(matches!(
-            OutputDir::create(&out, false),
-            Err(Error::OutputExists(_))
-        ));
+        // Not told to pass --overwrite, which would refuse it (probe
+        // /tmp/probe2-safety repro 05): said to be no job's output.
+        let e = OutputDir::create(&out, false).unwrap_err();
+        assert!(matches!(e, Error::OutputNotAnOutput { .. }), "{e}");
+        let e = e.to_string();
+        assert!(
+            e.contains("notes.txt") && !e.contains("pass --overwrite"),
+            "{e}"
+        );
         fs::remove_file(out.join("notes.txt")).unwrap();
         {
             let o = OutputDir::create(&out, true).unwrap();
