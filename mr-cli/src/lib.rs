@@ -870,9 +870,12 @@ fn on_stop_signal(signal: i32) {
 /// with 131, where its default action would leave the temp files behind.
 fn install_signal_handler() {
     use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
-    // The handlers are installed on the thread that reads them: if the
-    // thread cannot start, the signals keep their default action (they stop
-    // mr at once) rather than being caught with nobody to act on them.
+    // The handlers are installed here, before mr writes anything, and read
+    // on a thread of their own: installed on that thread, a SIGTERM in the
+    // first milliseconds of a run (before it started) took the default
+    // action and left the output's staging and lock behind (probe
+    // /tmp/probe2-safety, 1 in 60 under -r emulate). If the thread cannot
+    // start, they are dropped with it and mr says so.
     // A signal ignored when mr started stays ignored, as POSIX shells keep
     // it: `nohup` ignores SIGHUP so that a closed terminal does not end the
     // run, and a script's `cmd &` ignores SIGINT and SIGQUIT so that a
@@ -882,18 +885,22 @@ fn install_signal_handler() {
         .into_iter()
         .filter(|s| ignored & (1u64 << (s - 1)) == 0)
         .collect();
-    let started = std::thread::Builder::new()
-        .name("mr-signals".into())
-        .spawn(move || match signal_hook::iterator::Signals::new(caught) {
-            // A panic here would leave the signals caught with nobody to
-            // act on them: every later Ctrl-C would be lost.
-            Ok(mut signals) => signals.forever().for_each(|signal| {
-                let _ = std::panic::catch_unwind(|| on_stop_signal(signal));
-            }),
-            Err(e) => mr_core::errln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
-        });
-    if let Err(e) = started {
-        mr_core::errln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}");
+    match signal_hook::iterator::Signals::new(caught) {
+        Ok(mut signals) => {
+            let started = std::thread::Builder::new()
+                .name("mr-signals".into())
+                .spawn(move || {
+                    // A panic here would leave the signals caught with
+                    // nobody to act on them: every later Ctrl-C would be lost.
+                    signals.forever().for_each(|signal| {
+                        let _ = std::panic::catch_unwind(|| on_stop_signal(signal));
+                    })
+                });
+            if let Err(e) = started {
+                mr_core::errln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}");
+            }
+        }
+        Err(e) => mr_core::errln!("mr: warning: cannot catch Ctrl-C and SIGTERM: {e}"),
     }
     // A write past the file-size limit (`ulimit -f`) would kill mr with
     // SIGXFSZ, leaving its temp dir and staging behind with no word said.
