@@ -538,6 +538,33 @@ fn mrjob_command_lines_run_as_typed() {
         "{}",
         stderr(&o)
     );
+    // mrjob's switches mr has no use for say why, not which of mr's is
+    // "similar" (--setup was told to try --step-num: probe
+    // /tmp/probe2-mrjob2 repro 01); --no-cat-output is --no-output.
+    for switch in [
+        &["--setup", "true"][..],
+        &["--py-files=x.py"],
+        &["--partitioner", "x"],
+        &["--steps"],
+    ] {
+        let mut args = vec!["run", "mr_wc", "nums.txt"];
+        args.extend_from_slice(switch);
+        let o = w.mr(&args);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is mrjob's; mr has no such switch")
+                && !stderr(&o).contains("similar"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    let o = ok(w.mr(&["run", "mr_wc", "nums.txt", "--no-cat-output"]));
+    assert_eq!(stdout(&o), "");
+    // A pattern that is a negative number: a value of a string option too
+    // (probe /tmp/probe2-mrjob2 repro 03: "unexpected argument '-5'").
+    w.write("minus.txt", "x -5 y\nabc\n");
+    let o = ok(w.mr(&["run", "mr_grep", "-q", "-e", "-5", "minus.txt"]));
+    assert_eq!(stdout(&o), "x -5 y\n");
     std::fs::create_dir(w.path("out")).unwrap();
     ok(w.mr(&[
         "run",

@@ -233,9 +233,9 @@ pub struct RunArgs {
     #[arg(long, conflicts_with = "no_output")]
     pub cat_output: bool,
 
-    /// Do not print the results on stdout (mrjob's --no-output); with
-    /// --output they are still written there.
-    #[arg(long)]
+    /// Do not print the results on stdout (mrjob's --no-output, and its
+    /// --no-cat-output); with --output they are still written there.
+    #[arg(long, alias = "no-cat-output")]
     pub no_output: bool,
 
     /// How the final records are written: `json` (key TAB value, both JSON:

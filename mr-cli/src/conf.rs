@@ -467,7 +467,7 @@ const MRJOB_CLOUD_RUNNERS: [&str; 2] = ["emr", "dataproc"];
 /// Why a common key of mrjob.conf (mrjob 0.7.4) that mr takes no value
 /// for has no meaning in mr (docs/from-mrjob.md), said instead of "not an
 /// option of mr run" and a guess at a near name.
-fn mrjob_without_meaning(key: &str) -> Option<&'static str> {
+pub(crate) fn mrjob_without_meaning(key: &str) -> Option<&'static str> {
     Some(match key.replace('-', "_").as_str() {
         "python_bin" | "task_python_bin" | "sh_bin" | "setup" | "bootstrap_mrjob" | "py_files" => {
             "mr does not need it: the job is one binary, with no Python or setup script to \
@@ -491,6 +491,50 @@ fn mrjob_without_meaning(key: &str) -> Option<&'static str> {
         "hadoop_version" => "mr does not need Hadoop's version",
         _ => return None,
     })
+}
+
+/// Why mr has no such switch, for one of mrjob's command-line switches
+/// (`--setup`, `--py-files`, `--partitioner`, ...): clap's own error offered
+/// a "similar" switch of mr's that does something else (`--setup` ->
+/// `--step-num`, probe /tmp/probe2-mrjob2 repro 01).
+///
+/// ```text
+/// mrjob_switch_without_meaning("--setup=make") -> Some("mr does not need it: ...")
+/// ```
+pub(crate) fn mrjob_switch_without_meaning(arg: &str) -> Option<&'static str> {
+    let name = arg.strip_prefix("--")?;
+    let name = name.split_once('=').map_or(name, |(n, _)| n);
+    let key = match name {
+        "py-file" => "py_files",
+        "archives" | "archive" => "upload_archives",
+        "dirs" | "dir" => "upload_dirs",
+        "libjar" => "libjars",
+        "hadoop-arg" | "hadoop-args" => "hadoop_extra_args",
+        "spark-arg" => "spark_args",
+        "no-read-logs" => "read_logs",
+        "hadoop-log-dir" => "hadoop_log_dirs",
+        "no-bootstrap-mrjob" => "bootstrap_mrjob",
+        "steps" => {
+            return Some(
+                "mr's steps are the job's own, shown by `mr run JOB --help`; a task is run \
+                 with --step-num N and --mapper, --combiner or --reducer",
+            );
+        }
+        "partitioner" => {
+            return Some(
+                "mr partitions by Hadoop's hash of the key bytes on every runner, so that \
+                 results are the same everywhere; mrjob's Java partitioner classes are not used",
+            );
+        }
+        "step-output-dir" => {
+            return Some(
+                "mr keeps the output of the steps before the last in its temp dir (--tmp-dir, \
+                 or -r hadoop's on the cluster) and removes it after the run",
+            );
+        }
+        other => other,
+    };
+    mrjob_without_meaning(key)
 }
 
 /// The settings of `key = value` in `runner`'s section of `file`.

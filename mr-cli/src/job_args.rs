@@ -151,10 +151,9 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
                 kind => {
                     a = a
                         .action(clap::ArgAction::Set)
-                        .allow_negative_numbers(matches!(
-                            kind,
-                            OptionKind::Int | OptionKind::Uint | OptionKind::Float
-                        ))
+                        // Of any kind: argparse takes `-e -5` as mr_grep's
+                        // pattern (it was "unexpected argument '-5'").
+                        .allow_negative_numbers(true)
                         .value_name(match kind {
                             OptionKind::Int | OptionKind::Uint => "INT",
                             OptionKind::Float => "NUMBER",

@@ -574,7 +574,21 @@ pub fn parse_cli(
         Err(e) if e.kind() == clap::error::ErrorKind::MissingRequiredArgument => {
             lenient.clone().try_get_matches_from(&argv)?
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => {
+            // One of mrjob's switches mr has no use for: why, not clap's
+            // "similar" switch of mr's that does something else.
+            if e.kind() == clap::error::ErrorKind::UnknownArgument
+                && let Some(clap::error::ContextValue::String(arg)) =
+                    e.get(clap::error::ContextKind::InvalidArg)
+                && let Some(why) = conf::mrjob_switch_without_meaning(arg)
+            {
+                return Err(ParseError::Other(anyhow::Error::new(UsageError(format!(
+                    "{} is mrjob's; mr has no such switch: {why}",
+                    arg.split_once('=').map_or(arg.as_str(), |(n, _)| n)
+                )))));
+            }
+            return Err(e.into());
+        }
     };
     if let Some(sm) = first.subcommand_matches("emulate-hadoop") {
         args::refuse_for_emulate_hadoop(sm)?;
