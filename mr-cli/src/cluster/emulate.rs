@@ -162,6 +162,7 @@ pub fn emulate(
         task_buffer: (cfg.sort_buffer_bytes as usize / cfg.threads()).max(1024),
         pid: std::process::id(),
         max_line: cfg.max_line_bytes,
+        fed_bytes: std::sync::atomic::AtomicU64::new(0),
     };
     let mut counters = Counters::default();
     let whole = plan.steps.first().is_some_and(|s| s.whole_files);
@@ -193,6 +194,16 @@ pub fn emulate(
         // Under the local runner's names (`step 0: input records`), step by
         // step, as on Hadoop and Spark.
         counters.merge(&super::step_counters(i, shape, &c));
+        if i == 0 {
+            // The report and summary read them as the local runner's
+            // (they said 0 B in: probe /tmp/probe3-report repro 03).
+            let fed = em.fed_bytes.load(std::sync::atomic::Ordering::Relaxed);
+            counters.add(
+                mr_core::counters::FRAMEWORK,
+                "step 0: input bytes",
+                fed as i64,
+            );
+        }
         if i + 1 < n {
             let listed = list_inputs(&[out_dir.display().to_string()])?;
             splits = make_splits(listed, cfg.chunk_size);
@@ -200,7 +211,10 @@ pub fn emulate(
         last_parts = parts;
     }
     let output_dir = match output_dir {
-        Some(o) => Some(mr_core::cancel::critical(|| o.commit())?),
+        Some(o) => {
+            mr_core::output::commit::count_written(&mut counters, n - 1, &o.temporary());
+            Some(mr_core::cancel::critical(|| o.commit())?)
+        }
         None => {
             // JSON records, printed in the protocol asked for (see
             // super::print_parts).
@@ -277,6 +291,9 @@ struct Emulator<'a> {
     /// `--max-line-mb` in bytes: the longest input line a first-step
     /// mapper is given.
     max_line: usize,
+    /// Bytes of the input files the mappers were fed (uncompressed), for
+    /// the first step's `input bytes`.
+    fed_bytes: std::sync::atomic::AtomicU64,
 }
 
 /// One step being emulated.
@@ -586,7 +603,8 @@ impl StepRun<'_> {
         let mut refused = None;
         let (fed, collected) = std::thread::scope(|s| {
             let limit = self.line_limit();
-            let feeder = match spawn_feeder(s, move || feed_split(split, limit, stdin)) {
+            let fed_bytes = &self.em.fed_bytes;
+            let feeder = match spawn_feeder(s, move || feed_split(split, limit, stdin, fed_bytes)) {
                 Ok(h) => h,
                 Err(e) => {
                     let _ = proc.child.kill();
@@ -906,11 +924,17 @@ struct LineLimit {
 /// fails on it, or keeps it aside under `--skip-bad-records`, as the local
 /// runner does, and the emulator never holds an endless line (`/dev/zero`)
 /// in memory.
-fn feed_split(split: &Split, limit: LineLimit, stdin: Option<ChildStdin>) -> Result<Fed> {
+fn feed_split(
+    split: &Split,
+    limit: LineLimit,
+    stdin: Option<ChildStdin>,
+    fed_bytes: &std::sync::atomic::AtomicU64,
+) -> Result<Fed> {
     let Some(stdin) = stdin else {
         return Ok(Fed::All);
     };
     let mut reader = open_split(split, None)?;
+    let first = reader.position();
     reader.set_max_line(limit.bytes);
     if limit.stop_at_cut {
         reader.stop_at_cut();
@@ -926,7 +950,13 @@ fn feed_split(split: &Split, limit: LineLimit, stdin: Option<ChildStdin>) -> Res
         }
         w.flush()
     };
-    fed(write()).with_context(|| format!("reading {}", split.file.display))
+    let r = write();
+    drop(write);
+    fed_bytes.fetch_add(
+        reader.position().saturating_sub(first),
+        std::sync::atomic::Ordering::Relaxed,
+    );
+    fed(r).with_context(|| format!("reading {}", split.file.display))
 }
 
 /// The binary the tasks run: the one this run started with, as Hadoop

@@ -1200,6 +1200,29 @@ pub fn is_sibling_of(name: &str, infix: &str, file: &str) -> bool {
         .is_some_and(legacy)
 }
 
+/// Sets `last_step`'s output bytes to the size of the part files in the
+/// output's `dir`, as they were written: an output protocol other than
+/// JSON, or Parquet, writes other bytes than the JSON records counted.
+pub fn count_written(counters: &mut crate::counters::Counters, last_step: usize, dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let written: u64 = entries
+        .flatten()
+        .filter(|e| e.file_name().as_encoded_bytes().starts_with(b"part-"))
+        .filter_map(|e| e.metadata().ok())
+        .filter(|m| m.is_file())
+        .map(|m| m.len())
+        .sum();
+    let name = format!("step {last_step}: output bytes");
+    let counted = counters.get(crate::counters::FRAMEWORK, &name);
+    counters.add(
+        crate::counters::FRAMEWORK,
+        &name,
+        i64::try_from(written).unwrap_or(i64::MAX) - counted,
+    );
+}
+
 fn hidden(name: &str, infix: &str) -> String {
     format!(".{name}{infix}")
 }
