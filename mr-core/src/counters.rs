@@ -10,6 +10,9 @@ use std::fmt::Write as _;
 
 /// The group of the engine's own counters.
 pub const FRAMEWORK: &str = "mr";
+/// Where a job's counter in the group [`FRAMEWORK`] is kept (see
+/// [`crate::Emitter::count`]).
+pub const JOB_MR_GROUP: &str = "mr (job)";
 
 /// Framework counter of input lines read with Python's `NaN`, `Infinity` or
 /// `-Infinity` as `null` (see [`crate::protocol::python_constants_as_null`]).
