@@ -78,6 +78,31 @@ fn counterexample(out: &str) -> serde_json::Value {
     serde_json::from_str(&body[open..close + 2]).unwrap()
 }
 
+/// Keys and values of the data in what `mr check` prints are escaped: a
+/// C1 CSI (U+009B) and a right-to-left override reached the terminal raw
+/// (probe /tmp/probe3-report repro 02).
+#[test]
+fn a_counterexample_never_sends_control_characters_to_the_terminal() {
+    let w = Workdir::new();
+    let lines: String = (0..60)
+        .map(|i| {
+            format!(
+                "{{\"client\": \"\u{202e}evil\u{9b}2J\\u001b[31m\", \"pad\": \"{}\"}}\n",
+                "x".repeat(i * 7 % 23)
+            )
+        })
+        .collect();
+    std::fs::write(w.path("a.jsonl"), lines).unwrap();
+    let o = w.mr(&["check", "wrong_mean", "--input", "a.jsonl", "--runs", "1"]);
+    assert_eq!(o.status.code(), Some(1), "{}", show(&o));
+    let out = stdout(&o);
+    assert!(out.contains("counterexample"), "{out}");
+    assert!(
+        !out.contains(['\u{202e}', '\u{9b}', '\u{1b}']),
+        "raw control characters: {out:?}"
+    );
+}
+
 #[test]
 fn the_wrong_mean_fails_with_a_small_counterexample() {
     let w = Workdir::new();

@@ -404,6 +404,8 @@ pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
 /// assert_eq!(ok.unwrap(), ["mr", "-o", "café"]);
 /// let bad = mr_cli::utf8_args([OsString::from("mr"), OsString::from("-o"), OsString::from_vec(b"caf\xe9".to_vec())]);
 /// assert!(bad.unwrap_err().contains("\"caf\\xE9\" is not UTF-8"));
+/// let esc = mr_cli::utf8_args([OsString::from_vec(b"\x1b]0;T\x07\xff".to_vec())]);
+/// assert!(!esc.unwrap_err().contains('\x1b'));
 /// ```
 pub fn utf8_args(
     args: impl IntoIterator<Item = std::ffi::OsString>,
@@ -418,7 +420,9 @@ pub fn utf8_args(
                     .map(|c| {
                         let bad: String =
                             c.invalid().iter().map(|b| format!("\\x{b:02X}")).collect();
-                        format!("{}{bad}", c.valid())
+                        // A name's escapes are shown, never sent to the
+                        // terminal (probe /tmp/probe3-report repro 01).
+                        format!("{}{bad}", mr_core::error::printable_line(c.valid()))
                     })
                     .collect();
                 format!(

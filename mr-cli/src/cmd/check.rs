@@ -76,17 +76,20 @@ pub struct CheckArgs {
 }
 
 /// `println!` that returns a closed stdout (`mr check | head`) as an
-/// error, where `println!` panics.
+/// error, where `println!` panics. What it prints holds keys and values of
+/// the data (counterexamples, differing lines): control, C1 and bidi
+/// characters are shown escaped, never sent to the terminal (U+009B, a CSI,
+/// and U+202E reached it raw: probe /tmp/probe3-report repro 02).
 macro_rules! say {
     ($($t:tt)*) => {
-        writeln!(std::io::stdout(), $($t)*)?
+        writeln!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*)))?
     };
 }
 
 /// `print!`, as [`say!`].
 macro_rules! say_part {
     ($($t:tt)*) => {
-        write!(std::io::stdout(), $($t)*)?
+        write!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*)))?
     };
 }
 
