@@ -863,9 +863,9 @@ fn bounded_split_size(chunk_size: u64, files: &[InputFile], step: usize) -> u64 
             std::io::stderr(),
             "mr: note: --chunksize {chunk_size} would cut {} into {} splits; using splits of {} \
              ({} at most)",
-            crate::runner::workdir::human_bytes(total),
+            crate::runner::progress::human_bytes(total),
             total.div_ceil(chunk_size),
-            crate::runner::workdir::human_bytes(size),
+            crate::runner::progress::human_bytes(size),
             limits::MAX_SPLITS
         );
     }
