@@ -33,11 +33,13 @@
 //! A query parameter or `value` field whose name is already a column of the
 //! row, compared without case as Spark and DuckDB compare column names, is
 //! prefixed (`query.NAME`, `value.NAME`); so is one whose name starts with
-//! `query.`, `value.` or `context.`, and one named `value` in any case: a
-//! `value` kept whole owns the `value` column in every row, so no field
-//! takes another's column. Two fields of one query
-//! or one value whose names differ by case alone (`?From=1&FROM=2`) keep the
-//! first in the event, the other counted in [`NAME_CLASH`]. Its type comes from its name,
+//! `query.`, `value.` or `context.` (in any case), and one named `value` in
+//! any case: a `value` kept whole owns the `value` column in every row, so
+//! no field takes another's column. So `?Z=1&z=2` makes the columns `Z` and
+//! `query.z`. Only when the prefixed name is taken too (`?From=1&FROM=2`
+//! beside the column `from`: `query.From`, then `query.FROM`) is a field
+//! left out: the first in the event stays, the other is counted in
+//! [`NAME_CLASH`]. Its type comes from its name,
 //! so every record agrees: Coursera's `lecture_id`, `quiz_id`, `thread_id`,
 //! `post_id`, `forum_id`, `item_id`, `assignment_id`, `submission_id`,
 //! `user_id`, and `attempt`, `post_length`, `height`, `width` are integers
@@ -586,6 +588,10 @@ fn object_field<'a>(
             None if s.trim().is_empty() => Ok(None),
             None => Err(s),
         },
+        // A number as written, as the string columns keep floats: printed
+        // from an f64, 9007199254740993.0 was "9007199254740992.0" and 1e2
+        // "100.0" (probe /tmp/probe3-tables repro 03).
+        Field::Other(Value::Number(_)) => Err(Cow::Borrowed(raw.get().trim())),
         Field::Other(other) => Err(Cow::Owned(other.to_string())),
     })
 }
@@ -692,7 +698,13 @@ impl EventRows {
             let taken = |row: &Row<'a>, c: &str| row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
             // A name that looks prefixed (`context.course_id` in a query)
             // is prefixed again, so that no field takes another's column.
-            let looks_prefixed = PREFIXES.iter().any(|p| name.starts_with(p));
+            // Without case too, as names are compared: `Context.course_id`
+            // in a value took the column of the event's `context.course_id`,
+            // which was dropped (probe /tmp/probe3-tables repro 02).
+            let looks_prefixed = PREFIXES.iter().any(|p| {
+                name.get(..p.len())
+                    .is_some_and(|head| head.eq_ignore_ascii_case(p))
+            });
             // `value` is the column of values kept whole, in every row:
             // a field so named in another row must not fill it.
             let reserved = name.eq_ignore_ascii_case("value");
@@ -787,12 +799,19 @@ impl EventRows {
 /// // A day the month does not have.
 /// assert_eq!(time_ms(&json!("2013-02-31T00:00:00Z")), None);
 /// assert_eq!(time_ms(&json!("2012-02-29T00:00:00Z")), Some(1330473600000));
+/// // Beyond what readers hold in microseconds (Java's Long.MIN_VALUE, a
+/// // sentinel): none, as a float so far out is.
+/// assert_eq!(time_ms(&json!(i64::MIN)), None);
+/// assert_eq!(time_ms(&json!(-9_000_000_000_000_000i64)), None);
 /// ```
 pub fn time_ms(v: &Value) -> Option<i64> {
     match v {
         Value::Number(n) => {
             if let Some(i) = n.as_i64() {
-                return Some(epoch_ms(i));
+                // A TIMESTAMP(ms) DuckDB, pandas and Polars read as µs: one
+                // past ±9.2e15 ms made the whole table unreadable in DuckDB
+                // (probe /tmp/probe3-tables repro 01).
+                return Some(epoch_ms(i)).filter(|ms| ms.unsigned_abs() < 9_000_000_000_000_000);
             }
             let f = n.as_f64()?;
             if SECONDS.contains(&f) {
@@ -1024,6 +1043,28 @@ mod tests {
         assert_eq!(rows[1]["value.score"], 5.0);
         assert_eq!(rows[1].get("SCORE"), None);
         assert_eq!(counters.get(COUNTERS, NAME_CLASH), 1);
+    }
+
+    /// A name prefixed in another case (`Context.course_id` in a value)
+    /// is prefixed again: it took the column of the event's
+    /// `context.course_id`, dropped as a clash (probe /tmp/probe3-tables
+    /// repro 02). A number kept whole is its text as written (repro 03).
+    #[test]
+    fn a_prefix_in_another_case_and_a_number_kept_whole() {
+        let lines = [
+            r#"{"username": "a", "page_url": "/p?x=1", "value": "{\"Context.course_id\": \"from value\", \"Value.x\": \"vx\", \"x\": \"value x\"}", "context": {"course_id": "MITx/6.002x"}}"#,
+            r#"{"username": "b", "value": 9007199254740993.0}"#,
+            r#"{"username": "c", "value": 1e2}"#,
+        ];
+        let (out, counters) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        assert_eq!(rows[0]["context.course_id"], "MITx/6.002x");
+        assert_eq!(rows[0]["value.Context.course_id"], "from value");
+        assert_eq!(rows[0]["value.Value.x"], "vx");
+        assert_eq!(rows[0]["value.x"], "value x");
+        assert_eq!(counters.get(COUNTERS, NAME_CLASH), 0);
+        assert_eq!(rows[1]["value"], "9007199254740993.0");
+        assert_eq!(rows[2]["value"], "1e2");
     }
 
     /// No field takes another's column (found by a probe: a query's
