@@ -55,6 +55,16 @@ fn mistyped_job_gets_a_suggestion() {
     );
     let o = w.mr(&["run", "qqqqqq", "-i", "in.txt"]);
     assert!(!stderr(&o).contains("did you mean"), "{}", stderr(&o));
+    // Asking for its help: said above the command's (it was the command's
+    // help alone: probe /tmp/probe3-ux repro 05); an option's value is no job.
+    let o = ok(w.mr(&["run", "url_veiws", "--help"]));
+    assert!(
+        stdout(&o).starts_with("mr: unknown job \"url_veiws\"; did you mean \"url_views\"?"),
+        "{}",
+        stdout(&o)
+    );
+    let o = ok(w.mr(&["run", "-i", "in.txt", "--help"]));
+    assert!(!stdout(&o).contains("unknown job"), "{}", stdout(&o));
     // A job crate's own binary, run as mrjob runs `python my_job.py`
     // (probe /tmp/probe-port repro 04): said how to run it.
     #[cfg(unix)]

@@ -251,10 +251,19 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
     let named = job_args::job_name(&cmd, args)
         .filter(|_| args.iter().skip(2).any(asks_help))
         .map(|(_, job)| job);
-    if let Some(job) = named.or_else(|| cmd::help::job_asking_for_help(args))
-        && let Ok(job) = registry.resolve(&job)
-    {
-        let page = cmd::help::job_help(job.as_ref());
+    // A job mr does not know, where `mr run` finds the job, is said above
+    // the command's own help, which was shown alone (`mr run url_vews
+    // --help`: probe /tmp/probe3-ux repro 05).
+    let page = match named {
+        Some(job) => Some(match registry.resolve(&job) {
+            Ok(job) => cmd::help::job_help(job.as_ref()),
+            Err(e) => format!("mr: {e}; the help of the command follows.\n"),
+        }),
+        None => cmd::help::job_asking_for_help(args)
+            .and_then(|job| registry.resolve(&job).ok())
+            .map(|job| cmd::help::job_help(job.as_ref())),
+    };
+    if let Some(page) = page {
         for sub in ["run", "emulate-hadoop"] {
             let page = page.clone();
             cmd = cmd.mut_subcommand(sub, |c| c.before_help(page));
