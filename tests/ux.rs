@@ -530,6 +530,20 @@ fn mr_new_makes_a_crate_and_refuses_bad_names() {
     ] {
         assert!(dir.join(f).is_file(), "{f} missing");
     }
+    // Its message to a full disk: an error, not a panic (probe
+    // /tmp/probe3-ux repro 08).
+    let o = Command::new(MR)
+        .args(["new", "other", "--path", "jobs"])
+        .current_dir(w.dir.path())
+        .stdout(fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).starts_with("mr: error: writing to standard output"),
+        "{}",
+        stderr(&o)
+    );
     let toml = fs::read_to_string(dir.join("Cargo.toml")).unwrap();
     assert!(toml.contains("name = \"my-job\""), "{toml}");
     assert!(

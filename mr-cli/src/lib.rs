@@ -968,7 +968,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             }
             closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
         }
-        Command::New(args) => cmd::new::run(args),
+        Command::New(args) => closed_stdout_is_ok(cmd::new::run(args)),
         Command::Man { command: words } => {
             closed_stdout::refuse_if_closed("mr man prints the manual page", "mr.1", "")?;
             let mut cmd = command(registry, info, &[]);

@@ -201,12 +201,17 @@ pub fn run(args: &NewArgs) -> anyhow::Result<()> {
             dir.join("Cargo.toml").display()
         );
     }
-    println!(
+    // Written, not `println!`, which panicked on a closed stdout or a full
+    // disk after the crate was made (probe /tmp/probe3-ux repro 08).
+    use std::io::Write as _;
+    writeln!(
+        std::io::stdout(),
         "Created the job crate {dir} (depends on mr at {mr}).\n\
          Next:\n  cd {dir}\n  cargo run -- run {lib} --input sample.txt   # the first build takes 5-20 minutes\n  \
          cargo test\n  $EDITOR src/lib.rs",
         dir = dir.display(),
         mr = mr.display(),
-    );
+    )
+    .context("writing to standard output")?;
     Ok(())
 }
