@@ -42,6 +42,28 @@ fn main_help_has_examples_and_version_names_the_binary() {
     assert_eq!(v.trim(), format!("mr {}", env!("CARGO_PKG_VERSION")));
 }
 
+/// `--output=~/D` reaches mr unexpanded: expanded by gen, new and check
+/// as by run (gen and new made a directory named `~`; check did not find a
+/// file run reads: probe /tmp/probe3-ux repro 01).
+#[test]
+fn a_tilde_after_an_equals_sign_is_home_for_every_command() {
+    let w = Workdir::new();
+    let home = w.path("home");
+    fs::create_dir(&home).unwrap();
+    let home = home.to_str().unwrap();
+    let env = [("HOME", home)];
+    ok(w.mr_env(&["gen", "text", "--size", "1KB", "--output=~/g"], &env));
+    ok(w.mr_env(&["new", "jobx", "--path=~/src"], &env));
+    assert!(w.path("home/g").is_dir() && w.path("home/src/jobx/Cargo.toml").is_file());
+    assert!(!w.path("~").exists());
+    w.write("home/in.txt", "a b a\n");
+    let o = w.mr_env(
+        &["check", "word_count", "--input=~/in.txt", "--runs", "1"],
+        &env,
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
 #[test]
 fn mistyped_job_gets_a_suggestion() {
     let w = Workdir::new();

@@ -670,6 +670,26 @@ pub fn parse_cli(
             .unwrap_or_default();
         conf::expand_home_in_args(a, &file_options)?;
     }
+    // `--output=~/D` reaches mr unexpanded (the shell expands `~` only at a
+    // word's start): as `mr run` does, so do the other commands that take a
+    // path (gen and new made a directory named `~`, and check said a file
+    // `mr run` reads was not there: probe /tmp/probe3-ux repro 01).
+    match &mut cli.command {
+        Command::Gen(g) => {
+            let output = match &mut g.kind {
+                generate::GenKind::Clicklog(k) => &mut k.output,
+                generate::GenKind::Text(k) => &mut k.output,
+            };
+            *output = conf::expand_home_path(output, "--output")?;
+        }
+        Command::New(n) => n.path = conf::expand_home_path(&n.path, "--path")?,
+        Command::Check(c) => {
+            for i in c.inputs.iter_mut() {
+                *i = conf::expand_home(i, "--input")?;
+            }
+        }
+        _ => {}
+    }
     Ok(cli)
 }
 
