@@ -281,12 +281,26 @@ pub fn command(registry: &Registry, info: &BinInfo, args: &[String]) -> clap::Co
 /// let r = mr_cli::Registry::builtin();
 /// let t = mr_cli::for_binary("Run a job: `mr run word_count -i in`.\n  zcat a.gz | mr run x", "my_job", &r);
 /// assert_eq!(t, "Run a job: `my_job run word_count -i in`.\n  zcat a.gz | my_job run x");
+/// let t = mr_cli::for_binary("`mr completions bash > /etc/bash_completion.d/mr` (zsh: as `_mr`; fish: ~/.config/fish/completions/mr.fish)", "my_job", &r);
+/// assert_eq!(t, "`my_job completions bash > /etc/bash_completion.d/my_job` (zsh: as `_my_job`; fish: ~/.config/fish/completions/my_job.fish)");
+/// let t = mr_cli::for_binary("  mr completions bash > ~/.local/share/bash-completion/completions/mr", "my_job", &r);
+/// assert!(t.ends_with("completions/my_job"), "{t}");
 /// ```
 pub fn for_binary(text: &str, name: &str, registry: &Registry) -> String {
     let mut out = text
         .replace("`mr ", &format!("`{name} "))
         .replace("\n  mr ", &format!("\n  {name} "))
-        .replace("| mr ", &format!("| {name} "));
+        .replace("| mr ", &format!("| {name} "))
+        // Completion files, which shells load by the command's name: under
+        // mr's, a job binary's were never loaded and replaced mr's own
+        // (probe /tmp/probe3-ux repro 09).
+        .replace("completions/mr.fish", &format!("completions/{name}.fish"))
+        .replace("bash_completion.d/mr`", &format!("bash_completion.d/{name}`"))
+        .replace("`_mr`", &format!("`_{name}`"));
+    if let Some(rest) = out.strip_suffix("completions/mr") {
+        out = format!("{rest}completions/{name}");
+    }
+    out = out.replace("completions/mr\n", &format!("completions/{name}\n"));
     if let Some(rest) = out.strip_prefix("  mr ") {
         out = format!("  {name} {rest}");
     }
