@@ -352,7 +352,14 @@ fn completions_and_man_page() {
     let man = stdout(&ok(w.mr(&["man"])));
     assert!(man.starts_with(".ie") || man.contains(".TH mr"), "{man}");
     assert!(man.contains("completions"));
-    // Each command has its page, named as the SEE ALSO lines name it.
+    // No page is named that `mr man` does not print (mr-help(1), clap's
+    // help subcommand: probe /tmp/probe3-ux repro 02).
+    let gen_page = stdout(&ok(w.mr(&["man", "gen"])));
+    assert!(
+        !man.contains(r"mr\-help") && !gen_page.contains(r"mr\-gen\-help"),
+        "{man}"
+    );
+    // Each command has its page, named as the SUBCOMMANDS lines name it.
     let run = stdout(&ok(w.mr(&["man", "run"])));
     assert!(run.contains(".TH mr-run 1"), "{run}");
     assert!(run.contains(r"\fBmr run\fR") && run.contains(r"sort\-buffer\-mb"));

@@ -61,7 +61,7 @@ pub enum Command {
     },
     /// Print a manual page (roff): `mr man > mr.1 && man ./mr.1`; a
     /// command's own page, with all its options: `mr man run > mr-run.1`,
-    /// `mr man gen clicklog` (the page SEE ALSO calls mr-gen-clicklog(1)).
+    /// `mr man gen clicklog` (the page SUBCOMMANDS calls mr-gen-clicklog(1)).
     Man {
         /// The command whose page to print (`run`, `check`, `gen clicklog`,
         /// or a page's name: `mr-gen-clicklog`); none for the page of `mr`
@@ -409,8 +409,8 @@ pub struct RunArgs {
     )]
     pub mrjob_cleanup: Vec<String>,
 
-    /// mrjob's `--local-tmp-dir DIR`: `--tmp-dir`, but for -r hadoop (see
-    /// [`RunArgs::take_mrjob_tmp_dirs`]).
+    /// mrjob's `--local-tmp-dir DIR`: `--tmp-dir` of the local runner
+    /// (refused with -r hadoop, whose temp dir is on the cluster).
     #[arg(long, hide = true, value_name = "DIR", conflicts_with = "tmp_dir")]
     pub local_tmp_dir: Option<std::path::PathBuf>,
 

@@ -295,7 +295,10 @@ pub fn for_binary(text: &str, name: &str, registry: &Registry) -> String {
         // mr's, a job binary's were never loaded and replaced mr's own
         // (probe /tmp/probe3-ux repro 09).
         .replace("completions/mr.fish", &format!("completions/{name}.fish"))
-        .replace("bash_completion.d/mr`", &format!("bash_completion.d/{name}`"))
+        .replace(
+            "bash_completion.d/mr`",
+            &format!("bash_completion.d/{name}`"),
+        )
         .replace("`_mr`", &format!("`_{name}`"));
     if let Some(rest) = out.strip_suffix("completions/mr") {
         out = format!("{rest}completions/{name}");
@@ -1005,9 +1008,12 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
         Command::New(args) => closed_stdout_is_ok(cmd::new::run(args)),
         Command::Man { command: words } => {
             closed_stdout::refuse_if_closed("mr man prints the manual page", "mr.1", "")?;
-            let mut cmd = command(registry, info, &[]);
+            // Without clap's `help` subcommands, which the pages listed
+            // (mr-help(1), mr-gen-help(1)) and `mr man` has no page for
+            // (probe /tmp/probe3-ux repro 02).
+            let mut cmd = cmd::man::without_help_subcommands(command(registry, info, &[]));
             if !words.is_empty() {
-                // Built first, so the page is named as its SEE ALSO line
+                // Built first, so the page is named as its SUBCOMMANDS line
                 // says (mr-run, mr-gen-clicklog) and shows `mr run` in its
                 // synopsis.
                 cmd.build();

@@ -3,8 +3,8 @@
 //! kept as they are typed.
 
 /// The subcommand whose manual page `mr man WORDS...` asks for: its path
-/// (`gen clicklog`) or its page's name as a SEE ALSO line gives it
-/// (`mr-gen-clicklog`, `gen-clicklog`).
+/// (`gen clicklog`) or its page's name as a page's SUBCOMMANDS section
+/// gives it (`mr-gen-clicklog`, `gen-clicklog`).
 pub(crate) fn man_page_of<'a>(
     cmd: &'a clap::Command,
     words: &[String],
@@ -24,6 +24,13 @@ pub(crate) fn man_page_of<'a>(
     let dashed = words.join("-");
     let prefix = format!("{}-", cmd.get_name());
     find(cmd, dashed.strip_prefix(&prefix).unwrap_or(&dashed))
+}
+
+/// `cmd` and its subcommands without clap's `help` subcommand: the pages
+/// list the subcommands, and `help` has no page of its own.
+pub(crate) fn without_help_subcommands(cmd: clap::Command) -> clap::Command {
+    cmd.disable_help_subcommand(true)
+        .mut_subcommands(without_help_subcommands)
 }
 
 /// The pages `mr man WORDS...` prints, as their WORDS: `run`, `gen`,
