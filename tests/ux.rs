@@ -16,7 +16,7 @@ fn job_help_shows_description_steps_formats() {
     assert_ne!(o, plain);
     for want in [
         "url_views: Page views per URL",
-        "Input:  JSON lines",
+        "Input:  JSON lines, one event a line",
         "Output: KEY<TAB>VALUE lines, both JSON: (String, u64)",
         "Steps:",
         "mapper   PageUrls",
@@ -362,6 +362,8 @@ fn completions_and_man_page() {
     // Each command has its page, named as the SUBCOMMANDS lines name it.
     let run = stdout(&ok(w.mr(&["man", "run"])));
     assert!(run.contains(".TH mr-run 1"), "{run}");
+    // The program in its footer, not the command (probe /tmp/probe3-ux 10).
+    assert!(run.contains(".TH mr-run 1  \"mr "), "{run}");
     assert!(run.contains(r"\fBmr run\fR") && run.contains(r"sort\-buffer\-mb"));
     let o = w.mr(&["man", "nope"]);
     assert_eq!(o.status.code(), Some(2));

@@ -148,8 +148,10 @@ impl<'a> FromLine<'a> for PageUrl<'a> {
         }
     }
 
+    /// Said in the user's words, not the type's (it was "one PageUrl a
+    /// line": probe /tmp/probe3-ux repro 10).
     fn format() -> String {
-        <Json<PageUrl<'a>> as FromLine<'a>>::format()
+        "JSON lines, one event a line (an object; its string page_url is read)".into()
     }
 }
 

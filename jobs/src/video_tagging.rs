@@ -346,7 +346,8 @@ impl<'a> FromLine<'a> for Event<'a> {
     }
 
     fn format() -> String {
-        <Json<Event<'a>> as FromLine<'a>>::format()
+        "JSON lines, one event a line (an object; its username, timestamp and page_url are read)"
+            .into()
     }
 }
 

@@ -59,7 +59,20 @@ pub(crate) fn man_page(cmd: clap::Command) -> anyhow::Result<Vec<u8>> {
         cmd
     };
     let mut text = Vec::new();
-    clap_mangen::Man::new(cmd).render(&mut text)?;
+    // Every page's footer names the program, not its command ("run 0.1.0"
+    // was: probe /tmp/probe3-ux repro 10).
+    let program = cmd
+        .get_bin_name()
+        .and_then(|b| b.split_whitespace().next())
+        .unwrap_or("mr")
+        .to_string();
+    let source = match cmd.get_version() {
+        Some(v) => format!("{program} {v}"),
+        None => program,
+    };
+    clap_mangen::Man::new(cmd)
+        .source(source)
+        .render(&mut text)?;
     let Some(examples) = examples else {
         return Ok(text);
     };

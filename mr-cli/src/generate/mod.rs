@@ -142,11 +142,12 @@ pub fn run(args: &GenArgs) -> anyhow::Result<()> {
         0.0
     };
     mr_core::errln!(
-        "mr gen {what}: wrote {} lines, {} bytes (uncompressed) to {} files ({gz_files} gzipped) in {}, \
+        "mr gen {what}: wrote {} lines, {} bytes (uncompressed) to {} file{} ({gz_files} gzipped) in {}, \
          {secs:.1} s ({mb_per_s:.0} MB/s)",
         summary.lines,
         summary.bytes,
         summary.files.len(),
+        if summary.files.len() == 1 { "" } else { "s" },
         output.display(),
     );
     Ok(())
