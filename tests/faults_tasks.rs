@@ -1187,6 +1187,38 @@ fn a_flipped_bit_before_a_zst_deflate_or_bz2_checksum_fails_the_run() {
     }
 }
 
+/// Under an address-space limit (`ulimit -v`), the default sort buffer is
+/// sized to a quarter of it, halved: the 256 MiB default made a run on 100
+/// MB of distinct words abort (SIGABRT, "memory allocation failed") under
+/// `ulimit -v 600000`, leaving its staging and lock (probe
+/// /tmp/probe3-memory repro 04).
+#[test]
+fn the_default_sort_buffer_fits_an_address_space_limit() {
+    let w = Workdir::new();
+    w.write("a.txt", "a b\n");
+    let settings = |limit: &str| {
+        let o = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -v {limit}; exec \"$0\" run word_count -q -i a.txt --report r.json"
+            ))
+            .arg(MR)
+            .current_dir(w.dir.path())
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+        let r: serde_json::Value =
+            serde_json::from_slice(&fs::read(w.path("r.json")).unwrap()).unwrap();
+        r["settings"]["sort_buffer_bytes"].as_u64().unwrap()
+    };
+    // A cgroup's limit, where smaller, sizes it instead.
+    if mr_core::runner::limits::memory_limit().is_some_and(|l| l < 2 << 30) {
+        return;
+    }
+    assert_eq!(settings("1200000"), 1_200_000 * 1024 / 4 / 2);
+    assert_eq!(settings("unlimited"), 256 << 20);
+}
+
 // ---------------------------------------------------------------------------
 // Hostile text.
 

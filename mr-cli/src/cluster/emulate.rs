@@ -951,7 +951,6 @@ fn feed_split(
         w.flush()
     };
     let r = write();
-    drop(write);
     fed_bytes.fetch_add(
         reader.position().saturating_sub(first),
         std::sync::atomic::Ordering::Relaxed,
@@ -1151,6 +1150,7 @@ mod tests {
             task_buffer: 1024,
             pid: 42,
             max_line: usize::MAX,
+            fed_bytes: Default::default(),
         };
         let step = StepRun {
             em: &em,

@@ -302,18 +302,19 @@ fn mib_flag(flag: &str, mb: f64) -> anyhow::Result<u64> {
 /// have the OOM killer end the run with no word (exit 137): it is cut to
 /// what the default would be, and said (the results do not depend on it).
 fn sort_buffer(mb: Option<f64>) -> anyhow::Result<u64> {
-    use mr_core::runner::limits::{default_sort_buffer, memory_limit};
-    let limit = memory_limit();
+    use mr_core::runner::limits::{default_sort_buffer, memory_budget};
+    let budget = memory_budget();
+    let limit = budget.map(|(l, _)| l);
     let Some(mb) = mb else {
         return Ok(default_sort_buffer(limit));
     };
     let bytes = mib_flag("--sort-buffer-mb", mb)?;
-    match limit.filter(|&l| bytes > l / 4 * 3) {
-        Some(l) => {
+    match budget.filter(|&(l, _)| bytes > l / 4 * 3) {
+        Some((l, whose)) => {
             let fits = default_sort_buffer(limit).min(bytes);
             mr_core::errln!(
                 "mr: warning: --sort-buffer-mb {mb} is near or past the memory limit here ({} \
-                 MiB, the cgroup's), where the run would be killed: using {} MiB",
+                 MiB, {whose}), where the run would be killed: using {} MiB",
                 l >> 20,
                 fits >> 20
             );

@@ -41,6 +41,26 @@ pub fn memory_limit() -> Option<u64> {
     cgroup_memory_limit(&cgroups, |p| std::fs::read_to_string(p).ok())
 }
 
+/// The memory a run may plan for under an address-space limit (`ulimit -v`,
+/// as batch schedulers and some containers set it): a quarter of it, the
+/// rest for what a process maps without using (its code, thread stacks,
+/// each thread's malloc arena of 64 MiB); `None` when there is none. Past
+/// it an allocation fails, and Rust aborts the run (probe
+/// /tmp/probe3-memory repro 04: SIGABRT under `ulimit -v 600000` with the
+/// 256 MiB default buffer).
+pub fn address_space_budget() -> Option<u64> {
+    getrlimit(Resource::As).current.map(|l| l / 4)
+}
+
+/// The memory a run plans for, and what sets it: the cgroup's limit
+/// ([`memory_limit`]) or a quarter of `ulimit -v`
+/// ([`address_space_budget`]), the smaller; `None` when neither is set.
+pub fn memory_budget() -> Option<(u64, &'static str)> {
+    let cgroup = memory_limit().map(|l| (l, "the cgroup's"));
+    let address = address_space_budget().map(|l| (l, "a quarter of ulimit -v"));
+    cgroup.into_iter().chain(address).min_by_key(|&(l, _)| l)
+}
+
 /// [`memory_limit`] from the text of `/proc/self/cgroup` and a reader of
 /// the cgroup file system's files.
 ///
