@@ -152,6 +152,27 @@ pub fn open_files_limit() -> Option<u64> {
     lim.current
 }
 
+/// The read buffers of the runs merging at once, in all threads, at most:
+/// each run read has one ([`crate::shuffle::spill::READ_BUFFER_BYTES`]),
+/// none of it in the sort buffer.
+pub const MERGE_MEMORY: usize = 64 << 20;
+
+/// The merge fan-in `requested`, lowered so that `threads` reduce tasks
+/// merging at once hold at most [`MERGE_MEMORY`] of read buffers (at least
+/// 2): with `-j 64`, 64 tasks of 64 runs held 256 MiB beside a 1 MiB sort
+/// buffer (probe /tmp/probe3-memory repro 05). Two threads keep 64.
+///
+/// ```
+/// use mr_core::runner::limits::fan_in_for_memory;
+/// assert_eq!(fan_in_for_memory(64, 2), 64);
+/// assert_eq!(fan_in_for_memory(64, 64), 16);
+/// assert_eq!(fan_in_for_memory(64, 4096), 2);
+/// ```
+pub fn fan_in_for_memory(requested: usize, threads: usize) -> usize {
+    let per_thread = MERGE_MEMORY / threads.max(1) / crate::shuffle::spill::READ_BUFFER_BYTES;
+    requested.min(per_thread.max(2))
+}
+
 /// The merge fan-in to use with `threads` reduce tasks merging at once under
 /// an open-files limit of `limit`: `requested`, lowered to fit.
 ///

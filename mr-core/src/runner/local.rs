@@ -135,6 +135,7 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let work = WorkDir::create(&tmp_root, "mr-job-", &reading)?;
     let threads = cfg.threads();
     let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
+    let fan_in = limits::fan_in_for_memory(fan_in, threads);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
         .thread_name(|i| format!("mr-worker-{i}"))
