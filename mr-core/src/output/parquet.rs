@@ -53,8 +53,12 @@ use std::path::{Path, PathBuf};
 /// Rows decoded into one Arrow batch (fewer for a wide table: see
 /// `batch_rows`).
 pub const BATCH_ROWS: usize = 8192;
-/// Cells (rows × columns) an Arrow batch holds at most, but for 64 rows.
-const BATCH_CELLS: usize = 1 << 22;
+/// Cells (rows × columns) an Arrow batch holds at most, but for 64 rows:
+/// about 110 bytes a cell while it is decoded and written, so 4 Mi cells
+/// made a table of 1,000 string columns peak at 510 MB beside an 8 MiB
+/// sort buffer (probe /tmp/probe3-memory repro 03); 1 Mi cells, a quarter.
+/// Tables of up to 128 columns keep [`BATCH_ROWS`].
+const BATCH_CELLS: usize = 1 << 20;
 
 /// The compression codec of the Parquet pages (`--parquet-compression`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -266,7 +270,9 @@ pub const MANY_COLUMNS: usize = 1000;
 /// ```
 /// use mr_core::output::parquet::{batch_rows, BATCH_ROWS};
 /// assert_eq!(batch_rows(20), BATCH_ROWS);
-/// assert_eq!(batch_rows(30_000), 139);
+/// assert_eq!(batch_rows(128), BATCH_ROWS);
+/// assert_eq!(batch_rows(1_000), 1_048);
+/// assert_eq!(batch_rows(30_000), 64);
 /// assert_eq!(batch_rows(10_000_000), 64);
 /// ```
 pub fn batch_rows(columns: usize) -> usize {
