@@ -33,7 +33,7 @@
 //! still empty at the commit. Staging directories left by a killed run are
 //! removed by the next run on the same output.
 
-use crate::error::{Error, Result, printable_line};
+use crate::error::{Error, Result, printable_line, printable_path};
 use crate::lock::{Claim, OwnerLock};
 use crate::paths::Reading;
 use rustix::fs::{CWD, RenameFlags, renameat_with};
@@ -1366,9 +1366,9 @@ fn clean_stale_siblings(
                          a run of an older mr killed while it replaced {} moved it there, or it \
                          is a copy of yours; left as it is (move it back yourself if it is the \
                          output)",
-                        target.display(),
-                        path.display(),
-                        target.display()
+                        printable_path(target),
+                        printable_path(&path),
+                        printable_path(target)
                     );
                 }
                 continue;
