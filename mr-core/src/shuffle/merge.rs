@@ -107,7 +107,7 @@ impl Merger {
 /// Merges runs in passes of `fan_in` until at most `fan_in` remain; returns
 /// them with the number of passes made.
 pub fn merge_down(mut runs: Vec<Run>, fan_in: usize, dir: &Path) -> Result<(Vec<Run>, u64)> {
-    let fan_in = fan_in.max(2);
+    let fan_in = fan_in_for_records(fan_in, &runs, MERGE_RECORD_BYTES);
     let mut passes = 0;
     while runs.len() > fan_in {
         crate::cancel::check()?;
@@ -120,6 +120,33 @@ pub fn merge_down(mut runs: Vec<Run>, fan_in: usize, dir: &Path) -> Result<(Vec<
         runs.push(merge_to_run(&batch, dir)?);
     }
     Ok((runs, passes))
+}
+
+/// The largest records of the runs one merge reads at once, in all, at
+/// most: a merge holds a record of each of its runs, so 64 runs of 8 MiB
+/// records held 384 MB beside a 1 MiB sort buffer (probe
+/// /tmp/probe3-memory repro 01).
+pub const MERGE_RECORD_BYTES: u64 = 32 << 20;
+
+/// `fan_in` (at least 2), lowered so that the runs a merge of `runs`
+/// reads at once hold records of at most `budget` bytes in all, however
+/// the runs are batched.
+fn fan_in_for_records(fan_in: usize, runs: &[Run], budget: u64) -> usize {
+    let mut largest: Vec<u64> = runs.iter().map(|r| r.largest).collect();
+    largest.sort_unstable_by(|a, b| b.cmp(a));
+    let mut held = 0u64;
+    let fit = largest
+        .iter()
+        .take_while(|&&l| {
+            held = held.saturating_add(l);
+            held <= budget
+        })
+        .count();
+    if fit == largest.len() {
+        fan_in.max(2)
+    } else {
+        fan_in.min(fit).max(2)
+    }
 }
 
 /// Merges runs into one new run.
@@ -231,6 +258,27 @@ mod tests {
                 r
             })
             .collect()
+    }
+
+    /// Runs of large records merge fewer at once: a merge holds a record
+    /// of each run it reads (probe /tmp/probe3-memory repro 01).
+    #[test]
+    fn large_records_lower_the_fan_in() {
+        let d = tempfile::tempdir().unwrap();
+        let run = |value: usize| {
+            let mut w = RunWriter::create(d.path()).unwrap();
+            w.write(b"k", &[], &vec![b'x'; value]).unwrap();
+            let r = w.end_segment();
+            w.finish().unwrap();
+            r
+        };
+        let small: Vec<Run> = (0..10).map(|_| run(10)).collect();
+        assert_eq!(fan_in_for_records(64, &small, 1000), 64);
+        let big: Vec<Run> = (0..10).map(|_| run(300)).collect();
+        assert!(big.iter().all(|r| r.largest > 300));
+        assert_eq!(fan_in_for_records(64, &big, 1000), 3);
+        assert_eq!(fan_in_for_records(64, &big, 10), 2);
+        assert_eq!(fan_in_for_records(2, &small, 1000), 2);
     }
 
     proptest! {

@@ -34,6 +34,9 @@ pub struct Run {
     len: u64,
     /// Records in the run.
     pub records: u64,
+    /// Bytes of its largest record (a merge holds one record of each run
+    /// it reads at once).
+    pub largest: u64,
 }
 
 /// Where a run's bytes are.
@@ -148,6 +151,8 @@ pub struct RunWriter {
     pos: u64,
     seg_start: u64,
     seg_records: u64,
+    /// Bytes of the current segment's largest record.
+    seg_largest: u64,
     /// Bytes this file is expected to take (for the disk-full message).
     expected: u64,
 }
@@ -168,6 +173,7 @@ impl RunWriter {
             pos: 0,
             seg_start: 0,
             seg_records: 0,
+            seg_largest: 0,
             expected: 0,
         })
     }
@@ -195,6 +201,7 @@ impl RunWriter {
             pos: 0,
             seg_start: 0,
             seg_records: 0,
+            seg_largest: 0,
             expected: bytes as u64,
         })
     }
@@ -208,6 +215,7 @@ impl RunWriter {
         let total = total.map_err(|e| self.err(e))?;
         self.pos += total;
         self.seg_records += 1;
+        self.seg_largest = self.seg_largest.max(total);
         Ok(())
     }
 
@@ -220,6 +228,7 @@ impl RunWriter {
                 offset: self.seg_start,
                 len,
                 records: self.seg_records,
+                largest: self.seg_largest,
             },
             Out::Memory { segment } => {
                 let bytes = std::mem::take(segment).into_boxed_slice();
@@ -229,11 +238,13 @@ impl RunWriter {
                     offset: 0,
                     len,
                     records: self.seg_records,
+                    largest: self.seg_largest,
                 }
             }
         };
         self.seg_start = self.pos;
         self.seg_records = 0;
+        self.seg_largest = 0;
         run
     }
 
