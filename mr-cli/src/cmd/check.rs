@@ -430,7 +430,7 @@ fn whole_job_runs(
     let scratch = mr_core::runner::workdir::WorkDir::create(
         &root,
         "mr-check-",
-        &mr_core::paths::Reading::new([]),
+        &mr_core::paths::Reading::default(),
     )
     .with_context(|| format!("creating a scratch directory in {}", root.display()))?;
     // Each sampled file as a file of its own (a CSV file keeps its header

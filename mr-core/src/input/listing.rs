@@ -637,9 +637,7 @@ pub fn hidden_name(p: &Path) -> bool {
 fn mr_leftover(p: &Path) -> Option<&'static str> {
     let name = p.file_name()?.as_encoded_bytes();
     let has = |infix: &str| name.windows(infix.len()).any(|w| w == infix.as_bytes());
-    let work_dir = crate::runner::workdir::PREFIXES
-        .iter()
-        .any(|prefix| name.starts_with(prefix.as_bytes()));
+    let work_dir = std::str::from_utf8(name).is_ok_and(crate::runner::workdir::is_work_dir_name);
     if work_dir && p.join(crate::runner::workdir::OWNER_LOCK).is_file() {
         Some("the temp dir of an mr run (its spill files)")
     } else if has(crate::output::commit::STAGING_INFIX) {

@@ -1204,13 +1204,12 @@ pub fn is_sibling_of(name: &str, infix: &str, file: &str) -> bool {
 /// output's `dir`, as they were written: an output protocol other than
 /// JSON, or Parquet, writes other bytes than the JSON records counted.
 pub fn count_written(counters: &mut crate::counters::Counters, last_step: usize, dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else {
+    let Ok(parts) = crate::output::stdout::part_files(dir) else {
         return;
     };
-    let written: u64 = entries
-        .flatten()
-        .filter(|e| e.file_name().as_encoded_bytes().starts_with(b"part-"))
-        .filter_map(|e| e.metadata().ok())
+    let written: u64 = parts
+        .iter()
+        .filter_map(|p| fs::metadata(p).ok())
         .filter(|m| m.is_file())
         .map(|m| m.len())
         .sum();

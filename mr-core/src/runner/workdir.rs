@@ -187,6 +187,21 @@ pub fn default_root() -> Result<PathBuf> {
     )))
 }
 
+/// Whether `name` is a temp dir's as mr names them: one of [`PREFIXES`]
+/// and six random letters or digits.
+///
+/// ```
+/// use mr_core::runner::workdir::is_work_dir_name;
+/// assert!(is_work_dir_name("mr-job-Ab12Cd") && is_work_dir_name("mr-check-x1y2z3"));
+/// assert!(!is_work_dir_name("mr-job-notes") && !is_work_dir_name("logs"));
+/// ```
+pub fn is_work_dir_name(name: &str) -> bool {
+    PREFIXES.iter().any(|p| {
+        name.strip_prefix(p)
+            .is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+    })
+}
+
 /// Removes the temp dirs in `root` whose owner is dead; returns how many
 /// and their size in bytes. Errors are ignored: this is housekeeping.
 ///
@@ -207,12 +222,7 @@ pub fn remove_stale(root: &Path, reading: &Reading) -> (u64, u64) {
     for e in entries.flatten() {
         let name = e.file_name();
         let Some(name) = name.to_str() else { continue };
-        // Named as mr names them: PREFIX and six random letters or digits.
-        let ours = |p: &&str| {
-            name.strip_prefix(*p)
-                .is_some_and(|r| r.len() == 6 && r.bytes().all(|b| b.is_ascii_alphanumeric()))
-        };
-        if !PREFIXES.iter().any(ours) {
+        if !is_work_dir_name(name) {
             continue;
         }
         // Only this user's dirs, never through a link: in a shared temp
