@@ -933,6 +933,33 @@ fn low_open_files_limit_lowers_the_merge_fan_in() {
     assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
 }
 
+/// `-r emulate` under the same limit, with more map tasks than it lets a
+/// reduce task hold open: each reducer's feed opened every map output of its
+/// partition at once, and the run failed after all its map tasks with a raw
+/// "Too many open files" (probe /tmp/probe4-env repro 01); now they are
+/// merged in passes, as Hadoop's `mapreduce.task.io.sort.factor` has it.
+#[test]
+fn emulate_merges_more_map_outputs_than_the_open_files_limit_in_passes() {
+    let w = Workdir::new();
+    for i in 0..120 {
+        w.write(&format!("in/f{i:03}.txt"), &format!("w{} common\n", i % 7));
+    }
+    let want = expected_counts(&w, "in");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n 64 && exec {MR} run word_count -q -r emulate -i in -j 2 --partitions 2 \
+             --tmp-dir scratch"
+        ))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o));
+    assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
+    assert!(common::stdout(&o).contains("\"common\"\t120\n"));
+    assert_eq!(std::fs::read_dir(w.path("scratch")).unwrap().count(), 0);
+}
+
 /// A part file that would grow past `ulimit -f`: SIGXFSZ used to kill mr
 /// with no word said ("File size limit exceeded" from the shell), its
 /// staging and temp dir left behind. Now the write fails, the error names

@@ -43,7 +43,7 @@ use mr_core::input::listing::InputSource;
 use mr_core::input::{LineReader, Split, list_inputs, make_splits};
 use mr_core::output::commit::OutputDir;
 use mr_core::output::protocol::ProtocolWriter;
-use mr_core::output::stdout::{concat_parts, merge_parts, merge_sorted_lines};
+use mr_core::output::stdout::{concat_parts, merge_parts, merge_sorted_lines_within};
 use mr_core::runner::task::TaskRole;
 use mr_core::{Counters, Output, RunConfig};
 use rand::seq::SliceRandom;
@@ -158,6 +158,13 @@ pub fn emulate(
         plan,
         seed,
         threads: cfg.threads(),
+        // Each task's process also holds pipes (its stdin, stderr): counted
+        // as one more thread's share.
+        fan_in: mr_core::runner::limits::fan_in(
+            cfg.merge_fan_in,
+            cfg.threads() + 1,
+            mr_core::runner::limits::open_files_limit(),
+        )?,
         partitions: cfg.partition_count(),
         task_buffer: (cfg.sort_buffer_bytes as usize / cfg.threads()).max(1024),
         pid: std::process::id(),
@@ -284,6 +291,10 @@ struct Emulator<'a> {
     plan: &'a JobPlan,
     seed: u64,
     threads: usize,
+    /// Most sorted files a task merges at once (`--merge-fan-in`, lowered
+    /// to the open-files limit): more are merged in passes, as Hadoop's
+    /// `mapreduce.task.io.sort.factor` has it.
+    fan_in: usize,
     partitions: usize,
     /// Sort-buffer bytes of one map task.
     task_buffer: usize,
@@ -660,7 +671,7 @@ impl StepRun<'_> {
         fs::create_dir_all(&out_dir).with_context(|| format!("creating {}", out_dir.display()))?;
         let mut rng = ChaCha8Rng::seed_from_u64(self.em.seed);
         rng.set_stream(((self.step as u64) << 32) | m as u64);
-        let key_fields = self.shape.key_fields();
+        let (key_fields, fan_in) = (self.shape.key_fields(), self.em.fan_in);
         let partitions = self.em.partitions;
         let mut buf = MapBuffer::default();
         let mut spills: Vec<Vec<PathBuf>> = vec![Vec::new(); partitions];
@@ -721,12 +732,13 @@ impl StepRun<'_> {
                         self.shape.combiner && n >= MIN_SPILLS_FOR_COMBINE && rng.gen_bool(0.5);
                     if combine {
                         let c = self.combine(task_dir, env, 1, file, |w| {
-                            merge_sorted_lines(runs, key_fields, w).map_err(io::Error::from)
+                            merge_sorted_lines_within(runs, key_fields, fan_in, task_dir, w)
+                                .map_err(io::Error::from)
                         })?;
                         counters.merge(&c);
                     } else {
                         let mut w = BufWriter::with_capacity(1 << 16, file);
-                        merge_sorted_lines(runs, key_fields, &mut w)
+                        merge_sorted_lines_within(runs, key_fields, fan_in, task_dir, &mut w)
                             .map_err(io::Error::from)
                             .and_then(|()| w.flush())
                             .with_context(|| format!("merging spills into {}", part.display()))?;
@@ -875,16 +887,18 @@ impl StepRun<'_> {
             Stdio::from(out),
         )?;
         let stdin = proc.child.stdin.take();
-        let key_fields = self.shape.key_fields();
+        let (key_fields, fan_in) = (self.shape.key_fields(), self.em.fan_in);
         let fed = std::thread::scope(|s| {
             spawn_feeder(s, move || -> io::Result<Fed> {
                 let Some(stdin) = stdin else {
                     return Ok(Fed::All);
                 };
                 let mut w = BufWriter::with_capacity(1 << 16, stdin);
-                fed(merge_sorted_lines(inputs, key_fields, &mut w)
-                    .map_err(io::Error::from)
-                    .and_then(|()| w.flush()))
+                fed(
+                    merge_sorted_lines_within(inputs, key_fields, fan_in, &dir, &mut w)
+                        .map_err(io::Error::from)
+                        .and_then(|()| w.flush()),
+                )
             })
             .map_err(io::Error::other)?
             .join()
@@ -1109,6 +1123,7 @@ fn manifest_splits(files: &[mr_core::input::InputFile], work: &Path) -> Result<V
 #[cfg(test)]
 mod tests {
     use super::*;
+    use mr_core::output::stdout::merge_sorted_lines;
 
     #[test]
     fn merge_files_orders_by_key_fields_and_keeps_file_order_on_ties() {
@@ -1146,6 +1161,7 @@ mod tests {
             plan: &plan,
             seed: 0,
             threads: 1,
+            fan_in: 64,
             partitions: 4,
             task_buffer: 1024,
             pid: 42,

@@ -165,12 +165,36 @@ pub fn merge_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
             .map_err(|e| Error::io("decoding", p, e))?;
         plain.push(copy);
     }
-    merge_sorted_lines(&plain, 1, &mut StopWriter(out)).map_err(|e| match e {
-        _ if crate::cancel::requested() => Error::Interrupted,
-        MergeError::Read { path, source } => Error::io("reading", path, source),
-        MergeError::Write(e) => Error::Stdout(e),
-    })
+    // A cluster's output may have more parts (one per reducer) than the
+    // open-files limit lets a merge hold open: merged in passes then.
+    let limit = crate::runner::limits::open_files_limit();
+    let fan_in = crate::runner::limits::fan_in(PARTS_FAN_IN, 1, limit).unwrap_or(2);
+    let scratch = match &decoded {
+        Some(d) => d.path().to_path_buf(),
+        None if plain.len() <= fan_in => std::env::temp_dir(),
+        None => decoded
+            .insert(
+                tempfile::Builder::new()
+                    .prefix(".mr-merge-")
+                    .tempdir()
+                    .map_err(|e| Error::io("creating a temp dir to merge", &plain[0], e))?,
+            )
+            .path()
+            .to_path_buf(),
+    };
+    merge_sorted_lines_within(&plain, 1, fan_in, &scratch, &mut StopWriter(out)).map_err(
+        |e| match e {
+            _ if crate::cancel::requested() => Error::Interrupted,
+            MergeError::Read { path, source } => Error::io("reading", path, source),
+            MergeError::Scratch { path, source } => Error::io("writing", path, source),
+            MergeError::Write(e) => Error::Stdout(e),
+        },
+    )
 }
+
+/// The most parts [`merge_parts`] reads at once, unless the open-files limit
+/// is lower (64 KiB of buffer each).
+const PARTS_FAN_IN: usize = 256;
 
 /// Why [`merge_sorted_lines`] stopped.
 #[derive(Debug, thiserror::Error)]
@@ -187,6 +211,15 @@ pub enum MergeError {
     /// Writing the merged lines failed (a broken pipe when the reader left).
     #[error("writing merged lines: {0}")]
     Write(#[source] std::io::Error),
+    /// Writing an intermediate file of a merge in several passes failed.
+    #[error("writing {}: {source}", path.display())]
+    Scratch {
+        /// The intermediate file.
+        path: PathBuf,
+        /// The error.
+        #[source]
+        source: std::io::Error,
+    },
 }
 
 impl From<MergeError> for std::io::Error {
@@ -194,11 +227,82 @@ impl From<MergeError> for std::io::Error {
     fn from(e: MergeError) -> std::io::Error {
         match e {
             MergeError::Write(e) => e,
-            MergeError::Read { path, source } => {
+            MergeError::Read { path, source } | MergeError::Scratch { path, source } => {
                 std::io::Error::new(source.kind(), format!("{}: {source}", path.display()))
             }
         }
     }
+}
+
+/// [`merge_sorted_lines`] holding at most `fan_in` files open at once (at
+/// least 2): more files are first merged `fan_in` at a time into files in
+/// `scratch`, pass after pass, as Hadoop merges by
+/// `mapreduce.task.io.sort.factor`. Each group is of consecutive files, so
+/// lines of equal keys still come in file order, then in line order. The
+/// intermediate files are removed as they are read.
+///
+/// ```
+/// let d = tempfile::tempdir().unwrap();
+/// let files: Vec<_> = (0..5)
+///     .map(|i| {
+///         let p = d.path().join(format!("in{i}"));
+///         std::fs::write(&p, format!("\"a\"\t{i}\n\"b{i}\"\t0\n")).unwrap();
+///         p
+///     })
+///     .collect();
+/// let mut out = Vec::new();
+/// mr_core::output::stdout::merge_sorted_lines_within(&files, 1, 2, d.path(), &mut out).unwrap();
+/// let text = String::from_utf8(out).unwrap();
+/// assert!(text.starts_with("\"a\"\t0\n\"a\"\t1\n\"a\"\t2\n\"a\"\t3\n\"a\"\t4\n\"b0\""), "{text}");
+/// assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 5, "scratch files are removed");
+/// ```
+pub fn merge_sorted_lines_within(
+    paths: &[PathBuf],
+    key_fields: usize,
+    fan_in: usize,
+    scratch: &Path,
+    out: &mut dyn Write,
+) -> std::result::Result<(), MergeError> {
+    let fan_in = fan_in.max(2);
+    let mut level: Vec<PathBuf> = paths.to_vec();
+    // Files this merge made, removed once merged (or on an error).
+    let mut made: Vec<PathBuf> = Vec::new();
+    let result = (|| {
+        let mut pass = 0;
+        while level.len() > fan_in {
+            let mut next = Vec::with_capacity(level.len().div_ceil(fan_in));
+            for (g, group) in level.chunks(fan_in).enumerate() {
+                if group.len() == 1 {
+                    next.push(group[0].clone());
+                    continue;
+                }
+                let path = scratch.join(format!(".merge-{pass}-{g:05}"));
+                let scratch_err = |source| MergeError::Scratch {
+                    path: path.clone(),
+                    source,
+                };
+                let file = File::create(&path).map_err(scratch_err)?;
+                made.push(path.clone());
+                let mut w = std::io::BufWriter::with_capacity(64 << 10, file);
+                merge_sorted_lines(group, key_fields, &mut w).map_err(|e| match e {
+                    MergeError::Write(source) => scratch_err(source),
+                    e => e,
+                })?;
+                w.flush().map_err(scratch_err)?;
+                for p in group.iter().filter(|p| made.contains(p)) {
+                    let _ = std::fs::remove_file(p);
+                }
+                next.push(path);
+            }
+            level = next;
+            pass += 1;
+        }
+        merge_sorted_lines(&level, key_fields, out)
+    })();
+    for p in &made {
+        let _ = std::fs::remove_file(p);
+    }
+    result
 }
 
 /// Merges files of sorted lines by key (their first `key_fields` tab-separated
