@@ -496,6 +496,18 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
         vec!["jobs"],
         vec!["completions", "bash"],
         vec!["man"],
+        // Its findings and verdict were lost, a failing check's too, with
+        // nothing said (probe /tmp/probe4-env repro 07).
+        vec![
+            "check",
+            "word_count",
+            "-i",
+            "in.txt",
+            "--cases",
+            "4",
+            "--runs",
+            "1",
+        ],
         vec!["--help"],
         vec!["--version"],
         vec!["run", "--help"],
@@ -545,11 +557,23 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
             &["--version"],
             &["run", "word_count", "--help"],
             &["jobs"],
+            &["man"],
+            &["completions", "bash"],
+            &[
+                "check",
+                "word_count",
+                "-i",
+                "in.txt",
+                "--cases",
+                "4",
+                "--runs",
+                "1",
+            ],
         ] {
             let o = sh(">/dev/full", args);
             assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
             assert!(
-                stderr(&o).contains("No space left on device"),
+                stderr(&o).contains("writing to standard output: No space left on device"),
                 "{args:?}: {}",
                 stderr(&o)
             );

@@ -933,6 +933,32 @@ fn low_open_files_limit_lowers_the_merge_fan_in() {
     assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
 }
 
+/// A relative `-o` from a current directory removed under the shell said
+/// only "resolving .: No such file or directory" (probe /tmp/probe4-env
+/// repro 05); it names the output and the cause now.
+#[test]
+fn a_relative_output_from_a_removed_directory_says_so() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    fs::create_dir(w.path("gone")).unwrap();
+    let input = w.path("in.txt");
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "cd gone && rmdir ../gone && exec {MR} run word_count -q -i '{}' -o out",
+            input.display()
+        ))
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains("the output out is relative to the current directory, which was removed"),
+        "{e}"
+    );
+}
+
 /// `-r emulate` under the same limit, with more map tasks than it lets a
 /// reduce task hold open: each reducer's feed opened every map output of its
 /// partition at once, and the run failed after all its map tasks with a raw

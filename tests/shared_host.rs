@@ -138,6 +138,195 @@ fn overwrite_gives_the_new_files_the_old_outputs_group() {
     }
 }
 
+/// Root's `--overwrite` of a user's output (sudo, a root cron job): the new
+/// directory had the user's owner but its `_dictionaries/` (events_table
+/// always writes one) stayed root's, so the user could neither remove it
+/// nor `--overwrite` it again (probe /tmp/probe4-env repro 04).
+#[test]
+fn roots_overwrite_of_a_users_output_gives_every_file_the_owner() {
+    if !is_root() {
+        common::skip_note("needs root to give files away");
+        return;
+    }
+    let w = Workdir::new();
+    ok(w.mr(&[
+        "gen", "clicklog", "--size", "50KB", "--seed", "3", "--output", "logs",
+    ]));
+    let run = ["run", "events_table", "-q", "-i", "logs", "-o", "out"];
+    ok(w.mr(&run));
+    let chown_all = |dir: &Path| {
+        let mut todo = vec![dir.to_path_buf()];
+        while let Some(d) = todo.pop() {
+            std::os::unix::fs::lchown(&d, Some(OTHER), Some(OTHER)).unwrap();
+            if d.is_dir() {
+                todo.extend(fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
+            }
+        }
+    };
+    chown_all(&w.path("out"));
+    ok(w.mr(&[&run[..], &["--overwrite"]].concat()));
+    let mut todo = vec![w.path("out")];
+    let mut seen = 0;
+    while let Some(d) = todo.pop() {
+        let m = fs::symlink_metadata(&d).unwrap();
+        assert_eq!((m.uid(), m.gid()), (OTHER, OTHER), "{}", d.display());
+        seen += 1;
+        if m.is_dir() {
+            todo.extend(fs::read_dir(&d).unwrap().map(|e| e.unwrap().path()));
+        }
+    }
+    assert!(w.path("out/_dictionaries").is_dir() && seen > 3, "{seen}");
+}
+
+/// `mr ARGS` run as the user [`OTHER`] (by `setpriv`, so only as root), in
+/// `w`'s directory, which it may enter; `None` (said) where that cannot be.
+fn mr_as_other(w: &Workdir, args: &[&str]) -> Option<std::process::Output> {
+    let setpriv = Path::new("/usr/bin/setpriv");
+    if !is_root() || !setpriv.exists() {
+        common::skip_note("needs root and setpriv to run mr as another user");
+        return None;
+    }
+    fs::set_permissions(w.dir.path(), fs::Permissions::from_mode(0o755)).unwrap();
+    let tmp = w.path("_tmp_other");
+    fs::create_dir_all(&tmp).unwrap();
+    fs::set_permissions(&tmp, fs::Permissions::from_mode(0o1777)).unwrap();
+    let o = std::process::Command::new(setpriv)
+        .args(["--reuid", &OTHER.to_string(), "--regid", &OTHER.to_string()])
+        .arg("--clear-groups")
+        .arg(common::MR)
+        .args(args)
+        .current_dir(w.dir.path())
+        .env("TMPDIR", &tmp)
+        .env("HOME", &tmp)
+        .output()
+        .unwrap();
+    if stderr(&o).contains("Permission denied") && stderr(&o).contains("setpriv") {
+        common::skip_note("the mr binary is not reachable by another user here");
+        return None;
+    }
+    Some(o)
+}
+
+/// A file that exists but that the user may not reach (inside a 0700
+/// directory of another's) was said to be missing: "does not exist" for a
+/// config file, "no such file" for `--files`, "no such directory" for
+/// `--dictionaries` (probe /tmp/probe4-env repro 02). Now: permission
+/// denied, with the path.
+#[test]
+fn a_file_out_of_reach_is_not_said_to_be_missing() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    w.write("priv/mr.toml", "[runners.local]\njobs = 1\n");
+    w.write("priv/lookup.tsv", "a\tb\n");
+    fs::create_dir_all(w.path("priv/day1/_dictionaries")).unwrap();
+    fs::set_permissions(w.path("priv"), fs::Permissions::from_mode(0o700)).unwrap();
+    let cases: [&[&str]; 3] = [
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "-c",
+            "priv/mr.toml",
+        ],
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "in.txt",
+            "--files",
+            "priv/lookup.tsv",
+        ],
+        &[
+            "run",
+            "events_table",
+            "-q",
+            "-i",
+            "in.txt",
+            "--dictionaries",
+            "priv/day1",
+            "-o",
+            "mine/day2",
+        ],
+    ];
+    fs::create_dir(w.path("mine")).unwrap();
+    fs::set_permissions(w.path("mine"), fs::Permissions::from_mode(0o777)).unwrap();
+    for args in cases {
+        let Some(o) = mr_as_other(&w, args) else {
+            return;
+        };
+        let e = stderr(&o);
+        assert!(!o.status.success(), "{args:?}: {e}");
+        assert!(
+            e.contains("Permission denied") && e.contains("priv/"),
+            "{args:?}: {e}"
+        );
+        assert!(
+            !e.contains("does not exist") && !e.contains("no such"),
+            "{args:?}: {e}"
+        );
+    }
+}
+
+/// An output whose parent the user may not write, the output itself
+/// absent: the error offered `-o PARENT/OUT/NAME`, inside the very
+/// directory that could not be made (probe /tmp/probe4-env repro 03).
+#[test]
+fn an_unwritable_parent_does_not_offer_an_output_inside_the_missing_one() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    fs::create_dir(w.path("ro")).unwrap();
+    fs::set_permissions(w.path("ro"), fs::Permissions::from_mode(0o555)).unwrap();
+    let Some(o) = mr_as_other(
+        &w,
+        &["run", "word_count", "-q", "-i", "in.txt", "-o", "ro/out"],
+    ) else {
+        return;
+    };
+    let e = stderr(&o);
+    assert!(e.contains("cannot write beside the output"), "{e}");
+    assert!(!e.contains("ro/out/NAME"), "{e}");
+}
+
+/// `--overwrite` of the user's own output whose `_bad_records/` they made
+/// unreadable (mode 000): the refusal said the output itself could not be
+/// listed (probe /tmp/probe4-env repro 06); it names the directory now.
+#[test]
+fn an_unlistable_directory_inside_an_output_is_named() {
+    let w = Workdir::new();
+    w.write("mine/in.jsonl", "{\"page_url\": \"/a\"}\nnot json\n");
+    std::os::unix::fs::chown(w.path("mine"), Some(OTHER), Some(OTHER)).unwrap_or(());
+    let run = [
+        "run",
+        "url_views",
+        "-q",
+        "-i",
+        "mine/in.jsonl",
+        "-o",
+        "mine/out",
+    ];
+    let Some(o) = mr_as_other(&w, &[&run[..], &["--skip-bad-records"]].concat()) else {
+        return;
+    };
+    assert!(o.status.success(), "{}", stderr(&o));
+    fs::set_permissions(
+        w.path("mine/out/_bad_records"),
+        fs::Permissions::from_mode(0),
+    )
+    .unwrap();
+    let again = [&run[..], &["--skip-bad-records", "--overwrite"]].concat();
+    let o = mr_as_other(&w, &again).unwrap();
+    let e = stderr(&o);
+    assert!(!o.status.success(), "{e}");
+    assert!(
+        e.contains("cannot list its _bad_records: Permission denied"),
+        "{e}"
+    );
+    assert!(w.path("mine/out/part-00000").exists());
+}
+
 /// The same pipe given as two inputs: before, both read it at once, each
 /// some of its lines cut where the reads split (wrong counts, exit 0).
 #[test]

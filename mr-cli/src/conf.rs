@@ -190,7 +190,9 @@ pub fn settings(
 ) -> anyhow::Result<Vec<Setting>> {
     let mut files = Vec::new();
     for conf in confs {
-        if !conf.path.exists() {
+        // Only a path known to be missing: one that cannot be reached
+        // (a directory without x for this user) is read, and says why.
+        if let Ok(false) = conf.path.try_exists() {
             bail!(
                 "the config file {} (named by {}) does not exist: fix the path{}",
                 conf.path.display(),
@@ -308,7 +310,7 @@ fn load(
                 .or(path.parent())
                 .unwrap_or(Path::new(""));
             let included = dir.join(expanded);
-            if !included.exists() {
+            if let Ok(false) = included.try_exists() {
                 bail!("{}: {} does not exist", at(), included.display());
             }
             load(&included, within, out)?;

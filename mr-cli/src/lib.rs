@@ -1003,7 +1003,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
             if *shell == clap_complete::Shell::Fish {
                 text.extend_from_slice(fish_job_names(registry, info.name).as_bytes());
             }
-            closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
+            closed_stdout_is_ok(write_stdout(&text))
         }
         Command::New(args) => closed_stdout_is_ok(cmd::new::run(args)),
         Command::Man { command: words } => {
@@ -1027,7 +1027,7 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
                 };
             }
             let text = cmd::man::man_page(cmd)?;
-            closed_stdout_is_ok(std::io::stdout().write_all(&text).map_err(Into::into))
+            closed_stdout_is_ok(write_stdout(&text))
         }
         Command::Run(args) => cmd::run::run(registry, args),
         Command::EmulateHadoop(args) => cmd::run::run(
@@ -1039,10 +1039,18 @@ fn dispatch(registry: &Registry, info: &BinInfo, cli: &Cli) -> anyhow::Result<()
         ),
         Command::Jobs => {
             closed_stdout::refuse_if_closed("mr jobs prints the list of jobs", "jobs.txt", "")?;
-            closed_stdout_is_ok(cmd::jobs::run(registry, &mut std::io::stdout().lock()))
+            closed_stdout_is_ok(anyhow::Context::context(
+                cmd::jobs::run(registry, &mut std::io::stdout().lock()),
+                "writing to standard output",
+            ))
         }
         Command::Gen(args) => cmd::generate::run(args),
         Command::Check(args) => {
+            closed_stdout::refuse_if_closed(
+                "mr check prints its findings and verdict",
+                "check.txt",
+                "",
+            )?;
             // A reader that stopped early (`mr check | head`, `| grep -q`)
             // ends the check unfinished: no verdict, nothing more said, and
             // exit 0, as `mr run | head` does (1 is a broken law).
@@ -1091,6 +1099,16 @@ fn fish_job_names(registry: &Registry, bin: &str) -> String {
 /// A command that only prints: its stdout closed by the reader (`mr jobs |
 /// head -1`) is no error, the reader has what it wanted; the result is then
 /// `T::default()`. (`mr run` has its own rule: see [`run_cli`].)
+/// Writes `text` to standard output, flushed; an error says where it was
+/// writing (`> /dev/full`: "writing to standard output: No space left").
+fn write_stdout(text: &[u8]) -> anyhow::Result<()> {
+    let mut out = std::io::stdout().lock();
+    anyhow::Context::context(
+        out.write_all(text).and_then(|()| out.flush()),
+        "writing to standard output",
+    )
+}
+
 fn closed_stdout_is_ok<T: Default>(r: anyhow::Result<T>) -> anyhow::Result<T> {
     match r {
         Err(e)

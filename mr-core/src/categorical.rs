@@ -263,7 +263,11 @@ impl Dictionary {
             ));
         }
         if !dir.is_dir() {
-            return Err(config("no such directory".into()));
+            return Err(config(match std::fs::metadata(dir) {
+                // Exists, but cannot be reached (a directory without x).
+                Err(e) if e.kind() != std::io::ErrorKind::NotFound => e.to_string(),
+                _ => "no such directory".into(),
+            }));
         }
         let inner = dir.join(DICTIONARIES);
         let dir = if inner.is_dir() {

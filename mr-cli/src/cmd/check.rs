@@ -82,14 +82,20 @@ pub struct CheckArgs {
 /// and U+202E reached it raw: probe /tmp/probe3-report repro 02).
 macro_rules! say {
     ($($t:tt)*) => {
-        writeln!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*)))?
+        anyhow::Context::context(
+            writeln!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*))),
+            "writing to standard output",
+        )?
     };
 }
 
 /// `print!`, as [`say!`].
 macro_rules! say_part {
     ($($t:tt)*) => {
-        write!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*)))?
+        anyhow::Context::context(
+            write!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*))),
+            "writing to standard output",
+        )?
     };
 }
 

@@ -152,6 +152,13 @@ pub fn ship_file_options(job: &dyn mr_core::Job, p: &mut mr_core::JobParams) -> 
 /// `path` made absolute, once it is known to be a file (`what` names the
 /// option in the error).
 fn local_file(path: &std::path::Path, what: &str) -> anyhow::Result<std::path::PathBuf> {
+    // A file that exists but cannot be reached (a directory without x for
+    // this user) says so, not "no such file".
+    if let Err(e) = std::fs::metadata(path)
+        && e.kind() != std::io::ErrorKind::NotFound
+    {
+        anyhow::bail!("{what} {}: {e}", path.display());
+    }
     if path.is_dir() {
         anyhow::bail!("{what} {}: a directory, not a file", path.display());
     }

@@ -468,15 +468,21 @@ pub fn claim_output_lock(dir: &Path) -> Result<OwnerLock> {
     let lock_path = parent.join(format!(".{name}.mr-lock"));
     match OwnerLock::claim(&lock_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
-            // Writable OUT, read-only parent: the usual surprise.
+            // Writable OUT, read-only parent: the usual surprise. An output
+            // inside OUT is offered only when that could be written.
+            use rustix::fs::{Access, access};
+            let inside = if access(dir, Access::WRITE_OK | Access::EXEC_OK).is_ok() {
+                format!(" (-o {}/NAME)", printable_line(&dir.display().to_string()))
+            } else {
+                String::new()
+            };
             Error::OutputUnwritable(format!(
                 "cannot write beside the output {} in {} ({e}): mr writes its lock file \
                  and the new output next to it and renames it into place, so it needs \
                  write permission on that directory; give an output inside a directory \
-                 you may write (-o {}/NAME)",
+                 you may write{inside}",
                 printable_line(&dir.display().to_string()),
                 printable_line(&parent.display().to_string()),
-                printable_line(&dir.display().to_string()),
             ))
         } else if e.raw_os_error() == Some(rustix::io::Errno::NOLCK.raw_os_error()) {
             Error::OutputUnwritable(format!(
@@ -500,7 +506,7 @@ pub fn claim_output_lock(dir: &Path) -> Result<OwnerLock> {
 
 /// Gives the new output `to` the permissions, owner, group and ACL of the
 /// old one, `from`, and its files (made with this run's umask) the mode,
-/// group and ACL of the old one's (its first part file's): a directory kept private (0700), or shared
+/// owner, group and ACL of the old one's (its first part file's): a directory kept private (0700), or shared
 /// with a team (a group, its setgid bit, `chgrp -R`, `setfacl -R`), stays
 /// so when `--overwrite` replaces it, and a teammate who could read the old
 /// results can read the new ones.
@@ -526,8 +532,14 @@ fn keep_mode_and_owner(from: &Path, to: &Path) {
             let (p, Ok(meta)) = (e.path(), e.metadata()) else {
                 continue;
             };
-            if meta.gid() != old.gid() {
-                let _ = std::os::unix::fs::lchown(&p, None, Some(old.gid()));
+            // The owner too, as the directory got it (root's `--overwrite`
+            // of a user's output; only root may give a file away): else
+            // the user could not remove its `_dictionaries/`, nor run
+            // `--overwrite` on it again (probe /tmp/probe4-env repro 04).
+            let uid = (meta.uid() != old.uid()).then_some(old.uid());
+            let gid = (meta.gid() != old.gid()).then_some(old.gid());
+            if uid.is_some() || gid.is_some() {
+                let _ = std::os::unix::fs::lchown(&p, uid, gid);
             }
             if meta.is_dir() {
                 set_acl(&p, ACCESS_ACL, dir_acl.as_deref());
@@ -703,7 +715,16 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
             None => Error::io("creating", &parent, e),
         });
     }
-    let parent = fs::canonicalize(&parent).map_err(|e| Error::io("resolving", &parent, e))?;
+    let parent = fs::canonicalize(&parent).map_err(|e| match std::env::current_dir() {
+        // Run from a directory deleted under the shell: say so, and name
+        // the output, not just `.`.
+        Err(_) if parent.is_relative() => Error::OutputUnwritable(format!(
+            "the output {} is relative to the current directory, which was removed ({e}): \
+             give an absolute path, or cd to a directory that exists",
+            printable_line(&dir.display().to_string()),
+        )),
+        _ => Error::io("resolving", &parent, e),
+    })?;
     Ok((parent, name))
 }
 
@@ -718,7 +739,7 @@ fn check_replaceable(target: &Path, ours: Ours<'_>) -> std::result::Result<(), S
         return Err("it is not a directory".into());
     }
     let entries = entries(target).map_err(|e| format!("cannot list it: {e}"))?;
-    let foreign = foreign_in(target, &entries, ours).map_err(|e| format!("cannot list it: {e}"))?;
+    let foreign = foreign_in(target, &entries, ours).map_err(|e| format!("cannot list {e}"))?;
     if !foreign.is_empty() {
         return Err(format!("it holds {}", describe(&foreign)));
     }
@@ -1094,9 +1115,18 @@ fn foreign_in(
             continue;
         }
         let sub = dir.join(name);
-        for (n, d) in self::entries(&sub)? {
+        // Which directory could not be listed (`_bad_records` of mode 000).
+        let listed = |rel: &str, path: &Path| {
+            self::entries(path).map_err(|e| {
+                std::io::Error::new(e.kind(), format!("its {}: {e}", printable_line(rel)))
+            })
+        };
+        for (n, d) in listed(name, &sub)? {
             let ok = inside(&n, d)
-                && (n != "history" || self::entries(&sub.join(&n))?.iter().all(|(_, d)| !d));
+                && (n != "history"
+                    || listed(&format!("{name}/{n}"), &sub.join(&n))?
+                        .iter()
+                        .all(|(_, d)| !d));
             if !ok {
                 foreign.push(format!(
                     "{}/{}{}",

@@ -242,10 +242,19 @@ pub fn remove_stale(root: &Path, reading: &Reading) -> (u64, u64) {
                     .and_then(|t| t.elapsed().ok())
                     .is_some_and(|age| age > EMPTY_DIR_AGE)
             };
+            // A run killed while it made its lock holds the lock's new
+            // file alone (see OwnerLock::create_held): removed once no
+            // live process holds it.
+            let pending = dir.join(format!("{OWNER_LOCK}.new"));
+            let _dead = match OwnerLock::take_if_dead(&pending) {
+                Ok(Some(dead)) => Some(dead),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                _ => continue,
+            };
             // Empty, or only empty dirs (a forced exit on FUSE or NFS,
             // where the files still open were kept until the exit).
             if fs::metadata(&dir).is_ok_and(old)
-                && holds_no_file(&dir, &old)
+                && holds_no_file(&dir, &old, &pending)
                 && fs::remove_dir_all(&dir).is_ok()
             {
                 n += 1;
@@ -281,16 +290,17 @@ pub fn remove_stale(root: &Path, reading: &Reading) -> (u64, u64) {
 
 /// Whether nothing under `dir` is anything but a directory (links not
 /// followed: a link is something), each of them `old` (none made lately:
-/// not a dir a run is filling).
-fn holds_no_file(dir: &Path, old: &impl Fn(fs::Metadata) -> bool) -> bool {
+/// not a dir a run is filling), or the path `but`.
+fn holds_no_file(dir: &Path, old: &impl Fn(fs::Metadata) -> bool, but: &Path) -> bool {
     let Ok(entries) = fs::read_dir(dir) else {
         return false;
     };
     entries.into_iter().all(|e| {
         e.is_ok_and(|e| {
-            e.file_type().is_ok_and(|t| t.is_dir())
-                && e.metadata().is_ok_and(old)
-                && holds_no_file(&e.path(), old)
+            e.path() == but
+                || (e.file_type().is_ok_and(|t| t.is_dir())
+                    && e.metadata().is_ok_and(old)
+                    && holds_no_file(&e.path(), old, but))
         })
     })
 }
@@ -451,6 +461,30 @@ mod tests {
         assert!(!empty.exists() && !dirs_only.exists());
         assert!(with_data.exists(), "not ours to judge: data and no lock");
         assert!(fresh_inside.exists(), "a dir made lately inside");
+    }
+
+    /// A run killed inside `OwnerLock::create_held` leaves its dir holding
+    /// the lock's new file alone, which no run swept (probe
+    /// /tmp/probe4-env): removed once old and held by no one; kept while a
+    /// live process holds it.
+    #[test]
+    fn a_dir_left_holding_only_a_lock_being_made_goes() {
+        let root = tempfile::tempdir().unwrap();
+        let dead = root.path().join("mr-emulate-H5eVEf");
+        let live = root.path().join("mr-emulate-Live01");
+        for d in [&dead, &live] {
+            fs::create_dir(d).unwrap();
+            fs::write(d.join(format!("{OWNER_LOCK}.new")), "").unwrap();
+        }
+        let held = fs::File::open(live.join(format!("{OWNER_LOCK}.new"))).unwrap();
+        rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
+        let long_ago = std::time::SystemTime::now() - 2 * EMPTY_DIR_AGE;
+        for d in [&dead, &live] {
+            fs::File::open(d).unwrap().set_modified(long_ago).unwrap();
+        }
+        assert_eq!(remove_stale(root.path(), &Reading::default()).0, 1);
+        assert!(!dead.exists());
+        assert!(live.exists(), "its maker is alive");
     }
 
     /// In a shared temp dir, a link named as a dead run's dir is never
