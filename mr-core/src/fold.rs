@@ -67,7 +67,11 @@ pub trait Fold: Clone + Send + Sync + 'static {
     fn init(&self) -> Self::Acc;
     /// Folds one value in.
     fn accumulate(&self, acc: &mut Self::Acc, value: Self::Value);
-    /// Merges another accumulator in (associative and commutative).
+    /// Merges another accumulator in (associative and commutative), and in
+    /// agreement with [`accumulate`](Self::accumulate): values folded into
+    /// two accumulators then merged must finish as the same values folded
+    /// into one (the engine folds each chunk of the input apart); test it
+    /// with [`crate::laws::check_fold`].
     fn merge(&self, acc: &mut Self::Acc, other: Self::Acc);
     /// The output for a key from its final accumulator.
     fn finish(&self, key: &Self::Key, acc: Self::Acc) -> Self::Out;

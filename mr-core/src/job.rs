@@ -45,7 +45,8 @@ pub struct TaskContext {
     pub input_file: Option<String>,
     /// The same file as a URI, as Hadoop gives it to tasks
     /// (`mapreduce.map.input.file`) and mrjob's `jobconf_from_env`:
-    /// `file:///abs/path` for a local file, `hdfs://...` as Hadoop has it,
+    /// `file:///abs/path` for a local file (on every runner: Hadoop's
+    /// `file:/abs/path` is written so), `hdfs://...` as Hadoop has it,
     /// `-` for stdin.
     pub input_uri: Option<String>,
     /// The partition a reduce task handles, when known.

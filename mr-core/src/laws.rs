@@ -497,6 +497,92 @@ pub fn assert_job_laws<L: AsRef<[u8]>>(job: &dyn Job, sample: &[L]) {
     }
 }
 
+/// Checks that a [`Fold`](crate::Fold)'s `merge` agrees with its
+/// `accumulate` on one key's `values`: folding them all into one
+/// accumulator, and folding each run of them (cut at every place, and into
+/// single values) into accumulators then merged (in order and in reverse),
+/// finish to the same output. The engine folds each chunk of the input
+/// apart and merges the chunks' accumulators, so a fold that breaks this
+/// (a `merge` that takes the max of sums) gives results that depend on the
+/// chunking; the step laws ([`check_step`]) see only accumulators, and
+/// cannot tell. `Err` says how the outputs differ.
+///
+/// ```
+/// use mr_core::{laws::check_fold, Fold, fold::Count};
+/// assert!(check_fold(&Count::<String>::new(), &"k".into(), vec![1, 2, 3]).is_ok());
+/// #[derive(Clone)]
+/// struct SumThenMax;
+/// impl Fold for SumThenMax {
+///     type Key = String; type Value = u64; type Acc = u64; type Out = u64;
+///     fn init(&self) -> u64 { 0 }
+///     fn accumulate(&self, acc: &mut u64, v: u64) { *acc += v }
+///     fn merge(&self, acc: &mut u64, other: u64) { *acc = (*acc).max(other) }
+///     fn finish(&self, _: &String, acc: u64) -> u64 { acc }
+/// }
+/// let e = check_fold(&SumThenMax, &"k".into(), vec![1, 2, 3]).unwrap_err();
+/// assert!(e.contains("6") && e.contains("merge"), "{e}");
+/// ```
+pub fn check_fold<F: crate::Fold>(
+    fold: &F,
+    key: &F::Key,
+    values: Vec<F::Value>,
+) -> Result<(), String> {
+    // Values copied through their JSON (a Fold's types are serde's).
+    let encoded: Vec<Json> = values
+        .iter()
+        .map(|v| serde_json::to_value(v).map_err(|e| format!("a value does not encode: {e}")))
+        .collect::<Result<_, _>>()?;
+    let copy = |j: &Json| {
+        serde_json::from_value::<F::Value>(j.clone())
+            .map_err(|e| format!("a value does not decode: {e}"))
+    };
+    let fold_all = |part: &[Json]| -> Result<F::Acc, String> {
+        let mut acc = fold.init();
+        for v in part {
+            fold.accumulate(&mut acc, copy(v)?);
+        }
+        Ok(acc)
+    };
+    let out = |acc: F::Acc| -> Result<Json, String> {
+        let out = fold
+            .try_finish(key, acc)
+            .map_err(|e| format!("finish failed: {e}"))?;
+        serde_json::to_value(&out).map_err(|e| format!("an output does not encode: {e}"))
+    };
+    let whole = out(fold_all(&encoded)?)?;
+    let mut splits: Vec<Vec<&[Json]>> = (1..encoded.len())
+        .map(|i| vec![&encoded[..i], &encoded[i..]])
+        .collect();
+    splits.push(encoded.chunks(1).collect());
+    for parts in splits {
+        for reversed in [false, true] {
+            let mut accs = parts
+                .iter()
+                .map(|p| fold_all(p))
+                .collect::<Result<Vec<_>, _>>()?;
+            if reversed {
+                accs.reverse();
+            }
+            let mut acc = fold.init();
+            for a in accs {
+                fold.merge(&mut acc, a);
+            }
+            let merged = out(acc)?;
+            if merged != whole {
+                return Err(format!(
+                    "folding the values {} at once gives {whole}, but folding them in {} parts \
+                     and merging the parts' accumulators{} gives {merged}: merge must agree with \
+                     accumulate (the engine folds each chunk of the input apart, then merges)",
+                    Json::Array(encoded.clone()),
+                    parts.len(),
+                    if reversed { " in reverse order" } else { "" },
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
 // ---------------------------------------------------------------------------
 // Recording a sample.
 
@@ -1015,10 +1101,27 @@ impl Ctx<'_> {
     /// combines them.
     fn check(&self, key: &[u8], values: &[Vec<u8>], plan: &Plan) -> Result<(), LawViolation> {
         let sorts = self.step.sorts_values();
-        let combiner = || self.step.new_combiner();
+        // A combiner set up by its `init` hook, as a task's is (one that
+        // read a job option there was checked with its default state, and
+        // its empty output blamed on the user's maths: probe
+        // /tmp/probe4-author repro 02); `Err` the hook's failure.
+        let combiner = || {
+            let mut c = self.step.new_combiner()?;
+            let ctx = TaskContext {
+                step: self.index.unwrap_or(0),
+                kind: TaskKind::Combine,
+                params: self.params.clone(),
+                ..TaskContext::default()
+            };
+            let init = guarded(|| {
+                c.init(&ctx)
+                    .map_err(|e| RecordError::Job(format!("combiner init: {e}")))
+            });
+            Some(init.map(|()| c).map_err(|(_, m)| m))
+        };
 
         // The combiner, once over all the values, keeps the key.
-        if let Some(mut c) = combiner() {
+        if let Some(Ok(mut c)) = combiner() {
             let given = testing::sorted_if(sorts, values.to_vec());
             if let Combined::WrongKey(out) = self.combine(&mut *c, key, &given) {
                 return Err(self.violation(
@@ -1065,13 +1168,17 @@ impl Ctx<'_> {
             reordered
         };
 
-        let Some(mut c) = combiner() else {
-            return Ok(());
+        let (mut c, mut failed) = match combiner() {
+            None => return Ok(()),
+            Some(Ok(c)) => (Some(c), None),
+            Some(Err(m)) => (None, Some(m)),
         };
         let mut current = start;
         let mut combines = Vec::new();
-        let mut failed = None;
         'rounds: for (r, round) in plan.rounds.iter().enumerate() {
+            let Some(c) = c.as_deref_mut() else {
+                break;
+            };
             let mut next = Vec::new();
             for (range, combine) in round.groups(current.len()) {
                 let group = &current[range];
@@ -1085,7 +1192,7 @@ impl Ctx<'_> {
                     call.insert("round".into(), Json::from(r + 1));
                 }
                 call.insert("in".into(), values_json(&group));
-                match self.combine(&mut *c, key, &group) {
+                match self.combine(c, key, &group) {
                     Combined::Values(out) => {
                         call.insert("out".into(), values_json(&out));
                         combines.push(Json::Object(call));

@@ -261,7 +261,7 @@ pub(crate) fn run_map_task(
     let mut policy = BadRecordPolicy::new(env.skip_bad);
     let mut sink = match env.part_dir {
         Some(dir) => Sink::Part(PartWriter::create(&dir.join(format!("part-{task:05}")))?),
-        None => Sink::Buffer(Box::new(sort_buffer(env, buffer_bytes))),
+        None => Sink::Buffer(Box::new(sort_buffer(env, buffer_bytes, task)?)),
     };
     let mut shared = Task {
         sink: &mut sink,
@@ -304,18 +304,38 @@ pub(crate) fn run_map_task(
     })
 }
 
-/// A map task's sort buffer of `bytes`.
-fn sort_buffer(env: &MapEnv<'_>, bytes: usize) -> SortBuffer {
-    SortBuffer::new(
+/// A map task's sort buffer of `bytes`, its combiner (if any) set up for
+/// task `task` by its `init` hook, as task mode's combiner is (mrjob's
+/// `combiner_init`: a combiner that reads a job option there was left with
+/// its default state, and dropped every record, exit 0: probe
+/// /tmp/probe4-author repro 01).
+fn sort_buffer(env: &MapEnv<'_>, bytes: usize, task: usize) -> Result<SortBuffer> {
+    let mut combiner = env.step.new_combiner();
+    if let Some(c) = combiner.as_deref_mut() {
+        let ctx = TaskContext {
+            step: env.step_index,
+            kind: TaskKind::Combine,
+            task,
+            input_file: None,
+            input_uri: None,
+            partition: None,
+            params: env.params.clone(),
+        };
+        c.init(&ctx).map_err(|e| {
+            RecordError::Job(e.to_string())
+                .in_hook(format!("step {} combiner init", env.step_index))
+        })?;
+    }
+    Ok(SortBuffer::new(
         env.step_index,
         env.partitions,
         bytes,
         env.step.sorts_values(),
-        env.step.new_combiner(),
+        combiner,
         env.step.folds,
         env.spill_dir.to_path_buf(),
     )
-    .with_fan_in(env.fan_in)
+    .with_fan_in(env.fan_in))
 }
 
 /// Flushes a table the step's map tasks left (see [`Carry`]) into sorted
@@ -326,7 +346,7 @@ pub(crate) fn drain_carried(
     mut table: Box<dyn CarriedTable>,
 ) -> Result<(Vec<Vec<Run>>, TaskStats, Counters)> {
     crate::cancel::check()?;
-    let mut buffer = sort_buffer(env, env.buffer_bytes - env.fold_budget().unwrap_or(0));
+    let mut buffer = sort_buffer(env, env.buffer_bytes - env.fold_budget().unwrap_or(0), 0)?;
     buffer.expect(table.len(), table.flush_bytes());
     let flushed = flush_counted(&mut *table, &mut buffer)?;
     let (runs, mut stats, counters) = buffer.finish()?;

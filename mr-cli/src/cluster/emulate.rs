@@ -585,6 +585,14 @@ impl StepRun<'_> {
             }
             InputSource::Stdin => "-".to_string(),
         };
+        if let InputSource::Path(_) | InputSource::Stream(_) = &split.file.source {
+            // The path as given, for TaskContext::input_file to be the
+            // local runner's (probe /tmp/probe4-author repro 03).
+            env.push((
+                mr_core::runner::task::INPUT_NAME_VAR.into(),
+                split.file.display.clone(),
+            ));
+        }
         env.push(("mapreduce_map_input_file".into(), file.clone()));
         env.push(("map_input_file".into(), file));
         env.push(("mapreduce_map_input_start".into(), split.start.to_string()));

@@ -92,12 +92,39 @@ pub struct TaskOptions {
     pub max_line_bytes: usize,
 }
 
+/// A local file's URI as the local runner writes it, `file:///abs`, where
+/// Hadoop writes `file:/abs`: so a job sees one URI for a file whichever
+/// runner ran it. Any other URI as it is.
+///
+/// ```
+/// use mr_core::runner::task::local_uri;
+/// assert_eq!(local_uri("file:/tmp/a b.txt"), "file:///tmp/a b.txt");
+/// assert_eq!(local_uri("file:///tmp/a"), "file:///tmp/a");
+/// assert_eq!(local_uri("hdfs://nn/logs/a.gz"), "hdfs://nn/logs/a.gz");
+/// assert_eq!(local_uri("-"), "-");
+/// ```
+pub fn local_uri(uri: &str) -> String {
+    match uri.strip_prefix("file:/") {
+        Some(rest) if !rest.starts_with('/') => format!("file:///{rest}"),
+        _ => uri.to_string(),
+    }
+}
+
+/// The variable in which `mr run -r emulate` gives a map task the path of
+/// its input as the user gave it (see [`TaskEnv::input_name`]).
+pub const INPUT_NAME_VAR: &str = "mr_map_input_name";
+
 /// What Hadoop tells a streaming task through its environment (dots in
 /// property names become underscores).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct TaskEnv {
     /// `mapreduce_map_input_file` (or the older `map_input_file`).
     pub input_file: Option<String>,
+    /// [`INPUT_NAME_VAR`]: the input file's path as the user gave it, which
+    /// `mr run -r emulate` sets beside Hadoop's URI so that
+    /// [`TaskContext::input_file`] is what the local runner gives; Hadoop
+    /// sets only the URI, which is then `input_file` too.
+    pub input_name: Option<String>,
     /// `mapreduce_task_partition` (or `mapred_task_partition`).
     pub partition: Option<usize>,
     /// `mapreduce_task_ismap`.
@@ -139,6 +166,7 @@ impl TaskEnv {
         let first = |names: &[&str]| names.iter().find_map(|n| get(n).filter(|v| !v.is_empty()));
         TaskEnv {
             input_file: first(&["mapreduce_map_input_file", "map_input_file"]),
+            input_name: first(&[INPUT_NAME_VAR]),
             partition: first(&["mapreduce_task_partition", "mapred_task_partition"])
                 .and_then(|p| p.parse().ok()),
             is_map: first(&["mapreduce_task_ismap", "mapred_task_is_map"]).map(|v| v == "true"),
@@ -299,8 +327,8 @@ pub fn run_task(
                 step: opts.step,
                 kind: TaskKind::Map,
                 task: env.partition.unwrap_or(0),
-                input_file: Some(file.clone()),
-                input_uri: Some(file.clone()),
+                input_file: Some(env.input_name.clone().unwrap_or_else(|| file.clone())),
+                input_uri: Some(local_uri(&file)),
                 partition: None,
                 params: opts.params.clone(),
             };
@@ -914,6 +942,81 @@ mod tests {
         fn steps(&self) -> Vec<Step> {
             vec![Step::map(RejectX).reduce(Sum::new())]
         }
+    }
+
+    /// A mapper that emits the file and URI its context names.
+    #[derive(Clone, Default)]
+    struct WhereAmI(String, String);
+    impl Mapper for WhereAmI {
+        type Input<'a> = &'a str;
+        type Key = (String, String);
+        type Value = u64;
+        fn init(&mut self, ctx: &TaskContext) -> Result<(), JobError> {
+            self.0 = ctx.input_file.clone().unwrap_or_default();
+            self.1 = ctx.input_uri.clone().unwrap_or_default();
+            Ok(())
+        }
+        fn map(
+            &mut self,
+            _: &str,
+            out: &mut Emitter<(String, String), u64>,
+        ) -> Result<(), JobError> {
+            out.emit(&(self.0.clone(), self.1.clone()), 1)
+        }
+    }
+
+    /// The file a task's context names is the local runner's on `-r emulate`
+    /// (the path as given, which the emulator passes beside Hadoop's URI),
+    /// and its URI is `file:///abs` whatever runner (Hadoop writes
+    /// `file:/abs`): a job keyed on either gave other output under
+    /// `-r emulate` and Hadoop (probe /tmp/probe4-author repro 03).
+    #[test]
+    fn a_tasks_file_and_uri_are_the_local_runners() {
+        struct J;
+        impl Job for J {
+            fn name(&self) -> &str {
+                "where"
+            }
+            fn description(&self) -> &str {
+                ""
+            }
+            fn steps(&self) -> Vec<Step> {
+                vec![Step::map(WhereAmI::default()).reduce(Sum::new())]
+            }
+        }
+        let opts = TaskOptions {
+            step: 0,
+            role: TaskRole::Mapper,
+            skip_bad_records: false,
+            params: Default::default(),
+            output_protocol: Default::default(),
+            max_line_bytes: usize::MAX,
+        };
+        let run = |vars: &[(&str, &str)]| {
+            let env = TaskEnv::from_lookup(|k| {
+                vars.iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| v.to_string())
+            });
+            let mut out = Vec::new();
+            run_task(&J, &opts, &env, &b"x\n"[..], &mut out, &mut Vec::new()).unwrap();
+            String::from_utf8(out).unwrap()
+        };
+        let hadoop = [("mapreduce_map_input_file", "file:/tmp/logs/a b.txt")];
+        assert_eq!(
+            run(&hadoop),
+            "[\"file:/tmp/logs/a b.txt\",\"file:///tmp/logs/a b.txt\"]\t1\n"
+        );
+        let emulated = [hadoop[0], (INPUT_NAME_VAR, "logs/a b.txt")];
+        assert_eq!(
+            run(&emulated),
+            "[\"logs/a b.txt\",\"file:///tmp/logs/a b.txt\"]\t1\n"
+        );
+        let hdfs = [("mapreduce_map_input_file", "hdfs://nn/logs/a.gz")];
+        assert_eq!(
+            run(&hdfs),
+            "[\"hdfs://nn/logs/a.gz\",\"hdfs://nn/logs/a.gz\"]\t1\n"
+        );
     }
 
     #[test]

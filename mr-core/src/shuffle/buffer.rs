@@ -321,7 +321,19 @@ impl SortBuffer {
 
     /// Spills what is left and returns the runs per partition, with the
     /// buffer's statistics and the combiner's counters.
+    /// The combiner's `finish` hook (mrjob's `combiner_final`) runs first:
+    /// what it emits joins the map output, as the combiner's other output
+    /// does.
     pub(crate) fn finish(mut self) -> Result<(Vec<Vec<Run>>, TaskStats, Counters)> {
+        if let Some(mut c) = self.combiner.take() {
+            let mut last = crate::emit::VecSink::default();
+            let r = c.finish(&mut last, &mut self.counters);
+            self.combiner = Some(c);
+            r.map_err(|e| e.in_hook(format!("step {} combiner final", self.step)))?;
+            for (key, value) in &last.records {
+                self.push(key, value)?;
+            }
+        }
         if !self.is_empty() {
             // A task's only spill stays in memory when it is small: a file
             // made and deleted per task is most of the time of a run over
