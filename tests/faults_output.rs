@@ -968,7 +968,7 @@ fn a_relative_output_from_a_removed_directory_says_so() {
 fn emulate_merges_more_map_outputs_than_the_open_files_limit_in_passes() {
     let w = Workdir::new();
     for i in 0..120 {
-        w.write(&format!("in/f{i:03}.txt"), &format!("w{} common\n", i % 7));
+        w.write(&format!("in/f{i:03}.txt"), format!("w{} common\n", i % 7));
     }
     let want = expected_counts(&w, "in");
     let o = Command::new("sh")

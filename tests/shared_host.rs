@@ -313,7 +313,7 @@ fn an_unlistable_directory_inside_an_output_is_named() {
     assert!(o.status.success(), "{}", stderr(&o));
     fs::set_permissions(
         w.path("mine/out/_bad_records"),
-        fs::Permissions::from_mode(0),
+        fs::Permissions::from_mode(0o000),
     )
     .unwrap();
     let again = [&run[..], &["--skip-bad-records", "--overwrite"]].concat();
