@@ -225,6 +225,12 @@ impl OwnerLock {
         write_note(&self.file, &text)
     }
 
+    /// Leaves the file in place when dropped (unlocked), with its note, for
+    /// the next holder to read (see [`Self::previous_note`]).
+    pub fn keep_file(&mut self) {
+        self.remove_on_drop = false;
+    }
+
     /// The note (see [`Self::note`]) a holder that died holding this lock
     /// left in its file, if any.
     pub fn previous_note(&self) -> Option<&str> {

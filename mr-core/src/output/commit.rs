@@ -80,6 +80,16 @@ pub struct OutputDir {
     /// the run cleans up after a stop still finds it listed), or when the
     /// staging directory is kept for the user.
     forced: Option<crate::cancel::RemoveOnExit>,
+    /// The finished copy a run killed while committing left beside an
+    /// output that was then missing (its name, from the lock's note): kept
+    /// until this run's output is in place, then removed as such a copy is
+    /// beside a complete output. It stayed forever before: this run's lock
+    /// note replaced the only word of what it was (probe
+    /// /tmp/probe4-crash repro 02).
+    killed_copy: Option<String>,
+    /// What the run reads (a copy holding one of its inputs is never
+    /// removed).
+    reading: Reading,
 }
 
 impl OutputDir {
@@ -171,6 +181,13 @@ impl OutputDir {
             .and_then(|n| n.strip_prefix(COMMITTING))
             .map(str::to_string);
         clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref(), reading);
+        // A killed commit's copy still there (kept: no complete output was
+        // in place): its name is carried in this run's note, so that a run
+        // after this one, if this one dies first, still knows it.
+        let killed_copy = killed_commit.filter(|f| parent.join(f).join(SUCCESS).exists());
+        if let Some(f) = &killed_copy {
+            let _ = lock.note(&format!("{COMMITTING}{f}"));
+        }
         // An empty directory (`mkdir out` first, as mrjob allows) is taken
         // without --overwrite: nothing in it can be lost. It is replaced
         // only if still empty at the commit.
@@ -259,6 +276,8 @@ impl OutputDir {
             replace_empty,
             own,
             committed: false,
+            killed_copy,
+            reading: reading.clone(),
             lock: Some(lock),
         })
     }
@@ -355,6 +374,14 @@ impl OutputDir {
         }
         if let Some(old) = old {
             remove_old(&old, self.ours());
+        }
+        if let (Some(copy), Some(parent), Some(name)) = (
+            &self.killed_copy,
+            self.target.parent(),
+            self.target.file_name().and_then(|n| n.to_str()),
+        ) {
+            // Now beside a complete output: removed as the next run would.
+            clean_stale_siblings(parent, name, &self.target, Some(copy), &self.reading);
         }
         self.committed = true;
         self.forced = None;
@@ -454,6 +481,12 @@ impl Drop for OutputDir {
         if !self.committed {
             // Only what this run created; the lock is released after.
             let _ = fs::remove_dir_all(&self.staging);
+            if self.killed_copy.is_some()
+                && let Some(lock) = &mut self.lock
+            {
+                // Its note names the killed commit's copy for the next run.
+                lock.keep_file();
+            }
         }
     }
 }
@@ -1431,6 +1464,18 @@ fn clean_stale_siblings(
         // replaced and was removing.
         let copy =
             finished && only_job_files && Some(f) == killed_commit && target.join(SUCCESS).exists();
+        if finished && !copy && only_job_files && Some(f) == killed_commit {
+            // No complete output in place yet: this run's takes its place
+            // (see OutputDir::killed_copy).
+            let _ = writeln!(
+                err,
+                "mr: note: {} holds the finished output of a run killed while it put it in \
+                 place as {}; kept until this run's output is in place, then removed",
+                printable_path(&path),
+                printable_path(target)
+            );
+            continue;
+        }
         if finished && !copy {
             let _ = writeln!(
                 err,
@@ -1838,6 +1883,35 @@ mod tests {
         }
     }
 
+    /// A run killed while committing an output that was not there before
+    /// left a finished copy that no run removed: the rerun kept it (no
+    /// complete output in place yet) and its own lock note replaced the
+    /// copy's name (probe /tmp/probe4-crash repro 02). Now the name is
+    /// carried: a rerun that fails leaves the note for the next, and the
+    /// first that commits removes the copy beside its complete output.
+    #[test]
+    fn a_killed_first_commits_copy_goes_once_a_rerun_commits() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let lock = d.path().join(".out.mr-lock");
+        let copy = d.path().join(".out.mr-tmp-999999-abcdef");
+        fs::create_dir_all(&copy).unwrap();
+        fs::write(copy.join("part-00000"), "killed").unwrap();
+        fs::write(copy.join(SUCCESS), "").unwrap();
+        fs::write(&lock, "999999\ncommitting .out.mr-tmp-999999-abcdef\n").unwrap();
+        // A rerun that fails (dropped uncommitted): the copy and its name stay.
+        drop(OutputDir::create(&out, false).unwrap());
+        assert!(copy.join(SUCCESS).exists() && !out.exists());
+        // One that commits: its output in place, the copy gone.
+        let o = OutputDir::create(&out, false).unwrap();
+        assert!(copy.exists(), "kept until the new output is in place");
+        fs::write(o.staging.join("part-00000"), "new").unwrap();
+        o.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
+        assert!(!copy.exists());
+        assert!(!lock.exists());
+    }
+
     /// A run killed during its commit leaves a finished copy beside the
     /// output and its note in the lock file: the next run removes the copy
     /// when a complete output is in place, and keeps it otherwise.
@@ -1853,13 +1927,20 @@ mod tests {
             fs::write(dir.join(SUCCESS), "").unwrap();
         };
         let killed = "999999\ncommitting out.mr-tmp-999999-abcdef\n";
-        // No output in place: the copy may be the only results; kept.
+        // No output in place: the copy may be the only results; kept, and
+        // named in the lock's note while no output is in place.
         finished(&copy);
         fs::write(&lock, killed).unwrap();
         drop(OutputDir::create(&out, false).unwrap());
         assert!(copy.exists());
+        assert!(
+            fs::read_to_string(&lock)
+                .unwrap()
+                .ends_with("\ncommitting out.mr-tmp-999999-abcdef\n")
+        );
         // A complete output in place, but no note: kept (a run may have
         // kept its results there for the user).
+        fs::remove_file(&lock).unwrap();
         finished(&out);
         drop(OutputDir::create(&out, true).unwrap());
         assert!(copy.exists());
