@@ -1163,23 +1163,31 @@ fn a_tmp_dir_inside_the_output_is_refused_up_front() {
         ("o3", "./o3/../o3/x/y"),
         ("o4", "nosuch/../o4/tmp"),
     ] {
-        let o = w.mr(&[
-            "run",
-            "word_count",
-            "-i",
-            "in.txt",
-            "-o",
-            out,
-            "--tmp-dir",
-            tmp,
-        ]);
-        assert!(!o.status.success());
-        assert!(
-            stderr(&o).contains("is inside the output directory"),
-            "{}",
-            stderr(&o)
-        );
-        assert!(!w.path(out).exists(), "{out}");
+        // `-r emulate` too: it ran the whole job, then refused at its
+        // commit and kept the results hidden (probe /tmp/probe4-crash).
+        for runner in ["local", "emulate"] {
+            let o = w.mr(&[
+                "run",
+                "word_count",
+                "-r",
+                runner,
+                "-i",
+                "in.txt",
+                "-o",
+                out,
+                "--tmp-dir",
+                tmp,
+            ]);
+            assert!(!o.status.success());
+            assert!(
+                stderr(&o).contains("is inside the output directory"),
+                "{runner}: {}",
+                stderr(&o)
+            );
+            assert!(!w.path(out).exists(), "{runner} {out}");
+            let hidden = std::fs::read_dir(w.dir.path()).unwrap().count();
+            assert_eq!(hidden, 2, "{runner} {out}: only in.txt and _tmp are left");
+        }
     }
     ok(w.mr(&[
         "run",

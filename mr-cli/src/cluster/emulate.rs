@@ -143,6 +143,9 @@ pub fn emulate(
     let reading = mr_core::input::listing::reading(&files);
     let output_dir = match &cfg.output {
         Output::Dir { path, overwrite } => {
+            // Said before the run, as the local runner says it: the run
+            // refused only at its commit ("appeared during the run").
+            mr_core::runner::local::check_tmp_not_in_output(path, cfg.tmp_dir.as_deref())?;
             Some(OutputDir::create_writing(path, *overwrite, None, &reading)?)
         }
         Output::Stdout => None,

@@ -942,8 +942,17 @@ fn move_file(from: &Path, to: &Path) -> std::io::Result<()> {
 }
 
 /// Refuses a `--tmp-dir` that is the output directory or inside it: the
-/// run's scratch would be in what it commits (or replaces).
-fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
+/// run's scratch would be in what it commits (or replaces). `-r emulate`
+/// asks too.
+///
+/// ```
+/// use mr_core::runner::local::check_tmp_not_in_output;
+/// use std::path::Path;
+/// assert!(check_tmp_not_in_output(Path::new("out"), Some(Path::new("out/tmp"))).is_err());
+/// assert!(check_tmp_not_in_output(Path::new("out"), Some(Path::new("tmp"))).is_ok());
+/// assert!(check_tmp_not_in_output(Path::new("out"), None).is_ok());
+/// ```
+pub fn check_tmp_not_in_output(out: &Path, tmp: Option<&Path>) -> Result<()> {
     let Some(tmp) = tmp else {
         return Ok(());
     };
