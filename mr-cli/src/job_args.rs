@@ -154,6 +154,10 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
                         // Of any kind: argparse takes `-e -5` as mr_grep's
                         // pattern (it was "unexpected argument '-5'").
                         .allow_negative_numbers(true)
+                        // argparse's number also starts `-.` (`-t -.5`),
+                        // which clap's test does not take: a float's value
+                        // may start with `-`, and is checked as a number.
+                        .allow_hyphen_values(kind == OptionKind::Float)
                         .value_name(match kind {
                             OptionKind::Int | OptionKind::Uint => "INT",
                             OptionKind::Float => "NUMBER",
@@ -262,5 +266,35 @@ mod tests {
         ] {
             assert!(check_options(&run, "j", &[ok]).is_ok());
         }
+    }
+
+    /// A float option's value as argparse takes it: `-.5` too, which clap's
+    /// negative-number test refused ("unexpected argument '-.5'"); a value
+    /// that is no number is refused as such.
+    #[test]
+    fn a_float_option_takes_a_value_that_starts_with_a_dot() {
+        let opts = [JobOption::float("threshold"), JobOption::int("n")];
+        let cmd = clap::Command::new("run")
+            .arg(
+                clap::Arg::new("v")
+                    .long("verbose")
+                    .action(clap::ArgAction::SetTrue),
+            )
+            .args(clap_args("j", &opts));
+        for (args, want) in [
+            (&["run", "--threshold", "-.5"][..], "-.5"),
+            (&["run", "--threshold", "-0.5"], "-0.5"),
+            (&["run", "--threshold=-.25"], "-.25"),
+            (&["run", "--threshold", "-1e-3", "--n", "-2"], "-1e-3"),
+        ] {
+            let m = cmd.clone().try_get_matches_from(args).unwrap();
+            assert_eq!(values(&opts, &m)["threshold"], want, "{args:?}");
+        }
+        let e = cmd
+            .clone()
+            .try_get_matches_from(["run", "--threshold", "--verbose"])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("--verbose") && e.contains("a number"), "{e}");
     }
 }
