@@ -13,17 +13,93 @@
 //! be truncated or damaged. On anything unexpected (a piece that does not
 //! decode, a CRC that differs, bytes that are not a stream header, the end
 //! of the file inside a stream) the reader goes back to the start of the
-//! current stream and decodes sequentially from there with libbz2's
-//! [`MultiBzDecoder`], dropping the bytes it already handed out. So its
+//! current stream and decodes sequentially from there with libbz2 (see
+//! [`Bz2Streams`]), dropping the bytes it already handed out. So its
 //! output and its errors are exactly those of the sequential decoder; only
 //! a well-formed file takes the parallel path.
 
 use super::lines::read_some;
 use super::read_ahead::{DecodeCost, thread_cpu_time};
-use bzip2::read::MultiBzDecoder;
 use std::collections::VecDeque;
-use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::io::{self, BufRead, BufReader, Read, Seek, SeekFrom};
 use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The streams of a bzip2 file, one after another, decoded by libbz2 (as
+/// its `MultiBzDecoder` does), where zero bytes after the last stream are
+/// padding, as `bzip2 -d` and Python's `bz2` take them (a file copied in
+/// blocks, to tape or a block device): they failed the whole file ("bz2
+/// header missing"). Any other bytes after a stream are read as a stream,
+/// and fail as libbz2 fails them.
+///
+/// ```
+/// use std::io::{BufReader, Read, Write};
+/// let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+/// e.write_all(b"a\n").unwrap();
+/// let one = e.finish().unwrap();
+/// let mut file = [one.clone(), one.clone(), vec![0; 512]].concat();
+/// let mut text = String::new();
+/// let mut r = mr_core::input::bzip2_blocks::Bz2Streams::new(BufReader::new(&file[..]));
+/// r.read_to_string(&mut text).unwrap();
+/// assert_eq!(text, "a\na\n");
+/// file.push(b'x');
+/// let mut r = mr_core::input::bzip2_blocks::Bz2Streams::new(BufReader::new(&file[..]));
+/// assert!(r.read_to_string(&mut String::new()).is_err());
+/// ```
+pub struct Bz2Streams<R: Read> {
+    /// The current stream's decoder.
+    stream: Option<bzip2::bufread::BzDecoder<BufReader<R>>>,
+    /// The input after a stream: the end, padding, or the next stream.
+    between: Option<BufReader<R>>,
+}
+
+impl<R: Read> Bz2Streams<R> {
+    /// Decodes the streams of `input`.
+    pub fn new(input: BufReader<R>) -> Self {
+        Bz2Streams {
+            stream: Some(bzip2::bufread::BzDecoder::new(input)),
+            between: None,
+        }
+    }
+
+    /// Decodes the streams of `input`, which starts after one: with no
+    /// bytes, or only zeros, it is the end.
+    pub fn after_a_stream(input: BufReader<R>) -> Self {
+        Bz2Streams {
+            stream: None,
+            between: Some(input),
+        }
+    }
+}
+
+impl<R: Read> Read for Bz2Streams<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if let Some(stream) = self.stream.as_mut() {
+                let n = stream.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                // The stream ended; the decoder consumed exactly its bytes.
+                self.between = self.stream.take().map(|s| s.into_inner());
+            }
+            let Some(mut input) = self.between.take() else {
+                return Ok(0);
+            };
+            loop {
+                let rest = input.fill_buf()?;
+                if rest.is_empty() {
+                    return Ok(0);
+                }
+                let zeros = rest.iter().take_while(|&&b| b == 0).count();
+                if zeros == 0 {
+                    break;
+                }
+                input.consume(zeros);
+            }
+            self.stream = Some(bzip2::bufread::BzDecoder::new(input));
+        }
+    }
+}
 
 /// A block's magic number (the digits of pi), at any bit offset.
 const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
@@ -109,7 +185,7 @@ pub struct Bz2Blocks<R: Read + Seek + Send + 'static> {
     cost: Option<DecodeCost>,
     /// After something unexpected: the sequential decoder, and the bytes of
     /// its output that were already handed out.
-    fallback: Option<(MultiBzDecoder<BufReader<R>>, u64)>,
+    fallback: Option<(Bz2Streams<R>, u64)>,
 }
 
 /// Something unexpected: decode sequentially instead.
@@ -330,7 +406,14 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             At::Stream { .. } => (self.stream_start, self.stream_out),
         };
         input.seek(SeekFrom::Start(start))?;
-        self.fallback = Some((MultiBzDecoder::new(BufReader::new(input)), skip));
+        let input = BufReader::new(input);
+        let streams = match self.at {
+            // The first stream's header is wanted; after one, zero padding
+            // may end the file.
+            At::Header if start > 0 => Bz2Streams::after_a_stream(input),
+            _ => Bz2Streams::new(input),
+        };
+        self.fallback = Some((streams, skip));
         Ok(())
     }
 }
@@ -475,6 +558,7 @@ fn decode_piece(buf: &[u8], p: &Piece) -> Option<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use bzip2::read::MultiBzDecoder;
     use proptest::prelude::*;
     use std::io::{Cursor, Write};
 
@@ -518,6 +602,29 @@ mod tests {
             let (got, fell_back) = parallel(&file, threads);
             assert_eq!(got.unwrap(), sequential(&file).unwrap());
             assert!(!fell_back, "a well-formed file takes the parallel path");
+        }
+    }
+
+    /// Zero bytes after the last stream are padding (`bzip2 -d` and
+    /// Python's `bz2` read such a file whole): they failed it, "bz2 header
+    /// missing". Bytes other than zeros after the padding still fail it.
+    #[test]
+    fn zero_padding_after_the_last_stream_ends_the_file() {
+        let a = text(60_000, 5);
+        let file = [compress(&a, 1), compress(b"b\n", 9)].concat();
+        let want = [a.clone(), b"b\n".to_vec()].concat();
+        for pad in [1, 511, 4096, 1 << 20] {
+            let padded = [file.clone(), vec![0; pad]].concat();
+            for threads in [1, 2] {
+                assert_eq!(parallel(&padded, threads).0.unwrap(), want, "pad {pad}");
+            }
+            let mut seq = Vec::new();
+            Bz2Streams::new(io::BufReader::new(&padded[..]))
+                .read_to_end(&mut seq)
+                .unwrap();
+            assert_eq!(seq, want, "pad {pad}");
+            let garbage = [padded.clone(), b"x".to_vec()].concat();
+            assert!(parallel(&garbage, 2).0.is_err(), "pad {pad}");
         }
     }
 

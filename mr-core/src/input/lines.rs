@@ -452,7 +452,7 @@ fn decoder(
         // Reads the file itself, in large reads, with no buffer in between.
         Compression::Gzip => Decoded::ahead(ReadAhead::spawn_gzip(Source(raw), size)),
         Compression::Bzip2 => Decoded::ahead(ReadAhead::spawn(SeesDamage(
-            bzip2::read::MultiBzDecoder::new(buffered(raw)),
+            super::bzip2_blocks::Bz2Streams::new(buffered(raw)),
         ))),
         Compression::Zstd => Decoded::ahead(ReadAhead::spawn({
             let mut d = zstd::stream::read::Decoder::with_buffer(buffered(raw))
