@@ -492,22 +492,23 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
     let sh = |redirect: &str, args: &[&str]| redirected(&w, redirect, args);
     let run = ["run", "word_count", "-q", "-i", "in.txt", "-o", "out"];
     let with_report = |r: &'static str| [&run[..], &["--report", r]].concat();
+    let check = [
+        "check",
+        "word_count",
+        "-i",
+        "in.txt",
+        "--cases",
+        "4",
+        "--runs",
+        "1",
+    ];
     let refused: Vec<Vec<&str>> = vec![
         vec!["jobs"],
         vec!["completions", "bash"],
         vec!["man"],
         // Its findings and verdict were lost, a failing check's too, with
         // nothing said (probe /tmp/probe4-env repro 07).
-        vec![
-            "check",
-            "word_count",
-            "-i",
-            "in.txt",
-            "--cases",
-            "4",
-            "--runs",
-            "1",
-        ],
+        check.to_vec(),
         vec!["--help"],
         vec!["--version"],
         vec!["run", "--help"],
@@ -559,16 +560,7 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
             &["jobs"],
             &["man"],
             &["completions", "bash"],
-            &[
-                "check",
-                "word_count",
-                "-i",
-                "in.txt",
-                "--cases",
-                "4",
-                "--runs",
-                "1",
-            ],
+            &check,
         ] {
             let o = sh(">/dev/full", args);
             assert_eq!(o.status.code(), Some(1), "{args:?}: {}", stderr(&o));
