@@ -276,12 +276,19 @@ pub fn merge_sorted_lines_within(
                     next.push(group[0].clone());
                     continue;
                 }
-                let path = scratch.join(format!(".merge-{pass}-{g:05}"));
+                // A name of its own: merges may share `scratch`.
+                let (file, path) = tempfile::Builder::new()
+                    .prefix(&format!(".merge-{pass}-{g:05}-"))
+                    .tempfile_in(scratch)
+                    .and_then(|t| t.keep().map_err(|e| e.error))
+                    .map_err(|source| MergeError::Scratch {
+                        path: scratch.to_path_buf(),
+                        source,
+                    })?;
                 let scratch_err = |source| MergeError::Scratch {
                     path: path.clone(),
                     source,
                 };
-                let file = File::create(&path).map_err(scratch_err)?;
                 made.push(path.clone());
                 let mut w = std::io::BufWriter::with_capacity(64 << 10, file);
                 merge_sorted_lines(group, key_fields, &mut w).map_err(|e| match e {

@@ -321,6 +321,7 @@ impl SortBuffer {
 
     /// Spills what is left and returns the runs per partition, with the
     /// buffer's statistics and the combiner's counters.
+    ///
     /// The combiner's `finish` hook (mrjob's `combiner_final`) runs first:
     /// what it emits joins the map output, as the combiner's other output
     /// does.
