@@ -13,7 +13,9 @@
 //! - **Quoted newlines**: splits are cut at line starts, so a quoted field
 //!   holding a newline cannot be read whole; a line with an unclosed quote is
 //!   a bad record naming the file and line ("embedded newline"), under the
-//!   engine's policy.
+//!   engine's policy, and so is each line after it in the task, to the one
+//!   that closes the field. A quote that does not start a field is a
+//!   character (`12" long`), as the csv crate and Python's csv read it.
 //!
 //! ```
 //! use mr_core::{FromLine, input::csv::Csv};
@@ -58,11 +60,15 @@ enum Header {
 
 thread_local! {
     static HEADER: RefCell<Header> = const { RefCell::new(Header::None) };
+    /// The task's last line ended inside a quoted field: the lines after it,
+    /// to the one that closes it, are that record's (see [`Csv`]).
+    static IN_QUOTES: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
 }
 
 /// Called by the map task before its first line: where this task's CSV
 /// header is (nothing is read unless the mapper takes [`Csv`] input).
 pub(crate) fn begin_task(path: Option<&Path>, starts_file: bool) {
+    IN_QUOTES.set(false);
     HEADER.with(|h| {
         *h.borrow_mut() = match (path, starts_file) {
             (_, true) => Header::FirstLine,
@@ -77,6 +83,7 @@ pub(crate) fn begin_task(path: Option<&Path>, starts_file: bool) {
 /// at 0 starts with the header, a later one reads it from its file. Without
 /// them (stdin piped by hand, or no start) fields are taken in order.
 pub(crate) fn begin_streaming_task(uri: Option<&str>, start: Option<u64>) {
+    IN_QUOTES.set(false);
     HEADER.with(|h| {
         *h.borrow_mut() = match (uri, start) {
             (Some(_), Some(0)) => Header::FirstLine,
@@ -89,6 +96,7 @@ pub(crate) fn begin_streaming_task(uri: Option<&str>, start: Option<u64>) {
 /// Called by a map task that reads a piece of a stream before its first
 /// line: the stream's first line when the piece is not the first.
 pub(crate) fn begin_piece(header: Option<Arc<[u8]>>) {
+    IN_QUOTES.set(false);
     HEADER.with(|h| {
         *h.borrow_mut() = match header {
             None => Header::FirstLine,
@@ -99,7 +107,49 @@ pub(crate) fn begin_piece(header: Option<Arc<[u8]>>) {
 
 /// Called at the end of a map task.
 pub(crate) fn end_task() {
+    IN_QUOTES.set(false);
     HEADER.with(|h| *h.borrow_mut() = Header::None);
+}
+
+/// Whether `line` ends inside a quoted field, read as the csv crate reads
+/// it (a quote opens a field only at its start, `""` inside one is a quote,
+/// any other quote is a character: `12" long`), from inside one when
+/// `quoted`.
+///
+/// ```
+/// # use mr_core::input::csv::ends_inside_quotes;
+/// assert!(!ends_inside_quotes(br#"pipe,12" long,3"#, false));
+/// assert!(!ends_inside_quotes(br#""a ""b"", c",2"#, false));
+/// assert!(ends_inside_quotes(br#"1,"open"#, false));
+/// assert!(ends_inside_quotes(b"still inside", true));
+/// assert!(!ends_inside_quotes(br#"closes" here,3"#, true));
+/// ```
+pub fn ends_inside_quotes(line: &[u8], mut quoted: bool) -> bool {
+    if !quoted && memchr::memchr(b'"', line).is_none() {
+        return false;
+    }
+    let mut field_start = !quoted;
+    let mut i = 0;
+    while i < line.len() {
+        let b = line[i];
+        if quoted {
+            if b == b'"' {
+                if line.get(i + 1) == Some(&b'"') {
+                    i += 2;
+                    continue;
+                }
+                quoted = false;
+            }
+            field_start = false;
+        } else if b == b'"' && field_start {
+            quoted = true;
+            field_start = false;
+        } else {
+            field_start = b == b',';
+        }
+        i += 1;
+    }
+    quoted
 }
 
 /// A thread's CSV parser, reused for every line: the line is copied into the
@@ -127,7 +177,9 @@ impl LineParser {
 
     /// Parses `line` into `self.record` (empty for an empty line).
     fn parse(&mut self, line: &[u8]) -> Result<&StringRecord, DecodeError> {
-        if memchr::memchr_iter(b'"', line).count() % 2 == 1 {
+        // Not an odd number of quotes: `12" long` is a field of its own
+        // (probe /tmp/probe5-structured repro 01).
+        if ends_inside_quotes(line, false) {
             return Err(DecodeError(
                 "CSV record with an unclosed quote (a quoted field with an embedded newline?): \
                  quoted newlines are not supported, since splits are cut at line starts"
@@ -228,6 +280,22 @@ impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
         let Some(header) = header else {
             return Ok(None);
         };
+        // The lines of a quoted field that an earlier line opened are that
+        // record's: each a bad record too, never rows of their own (under
+        // --skip-bad-records, a 3-line quoted field made one bogus row:
+        // probe /tmp/probe5-structured repro 11).
+        if IN_QUOTES.get() {
+            IN_QUOTES.set(ends_inside_quotes(line, true));
+            return Err(DecodeError(
+                "CSV line inside a quoted field that an earlier line opened (a quoted field \
+                 with an embedded newline): quoted newlines are not supported, since splits \
+                 are cut at line starts"
+                    .into(),
+            ));
+        }
+        if ends_inside_quotes(line, false) {
+            IN_QUOTES.set(true);
+        }
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);
         }
@@ -247,6 +315,44 @@ mod tests {
     struct Row {
         b: f64,
         a: String,
+    }
+
+    /// A quote inside an unquoted field is a character (`12" long`, which
+    /// Python's csv, DuckDB and the csv crate read); the lines of a quoted
+    /// field with newlines are each a bad record, to the one that closes it
+    /// (under --skip-bad-records the middle ones were rows of their own).
+    #[test]
+    fn quotes_are_read_as_the_csv_crate_reads_them_across_lines_too() {
+        begin_task(None, true);
+        assert!(
+            <Csv<(String, String)>>::from_line(b"a,b")
+                .unwrap()
+                .is_none()
+        );
+        let Csv(r) = <Csv<(String, String)>>::from_line(br#"pipe,12" long"#)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r, ("pipe".to_string(), "12\" long".to_string()));
+        let lines: [&[u8]; 5] = [
+            br#"1,"a note"#,
+            b"of three",
+            br#"lines",2"#,
+            b"3,4",
+            br#"5,"x""y""#,
+        ];
+        let got: Vec<bool> = lines
+            .iter()
+            .map(|l| <Csv<(String, String)>>::from_line(l).is_ok())
+            .collect();
+        assert_eq!(got, [false, false, false, true, true]);
+        let e = <Csv<(String, String)>>::from_line(br#"6,"open"#).unwrap_err();
+        assert!(e.0.contains("embedded newline"), "{}", e.0);
+        let e = <Csv<(String, String)>>::from_line(b"7,8").unwrap_err();
+        assert!(e.0.contains("that an earlier line opened"), "{}", e.0);
+        // A new task starts outside any field.
+        begin_task(None, false);
+        assert!(<Csv<(String, String)>>::from_line(b"7,8").is_ok());
+        end_task();
     }
 
     #[test]
