@@ -71,7 +71,8 @@ const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     // What Hadoop would not read as the local runner does is refused, as
     // `-r hadoop` refuses it.
-    super::refuse_local_inputs(&super::inputs(args), true)?;
+    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
+    super::refuse_local_inputs(&super::inputs(args), true, whole)?;
     let mut cfg = crate::cmd::run::config(args)?;
     cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
     // As the local runner: --no-output discards the results meant for

@@ -979,7 +979,8 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         .iter()
         .map(|i| not_an_option(i))
         .collect();
-    super::refuse_local_inputs(&inputs, true)?;
+    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
+    super::refuse_local_inputs(&inputs, true, whole)?;
     if inputs.is_empty() {
         anyhow::bail!("-r hadoop needs --input (a path on the cluster, e.g. hdfs:///logs)");
     }

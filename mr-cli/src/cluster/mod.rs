@@ -1208,8 +1208,13 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   ([`codec_by_name`]): Hadoop and Spark pick the codec by the name, where
 ///   the local runner looks at the bytes, so a gzip file named `.log` would
 ///   reach the mapper as compressed bytes, and a text file named `.gz` fails;
-/// - on Hadoop, an empty file named `.gz` (or another codec's name): its
-///   codec fails on it (`Unexpected end of input stream`); Spark skips it;
+/// - an empty file named `.gz` (or another codec's name): Hadoop's codec,
+///   which Spark reads files with too, fails on it (`Unexpected end of
+///   input stream`); Spark's run failed after it started;
+///
+/// (the codec checks not for a job whose first step reads whole files,
+/// `whole_files`: its tasks are handed file names, and read each file with
+/// mr's own reader, by its bytes, as the local runner does);
 /// - on Hadoop, a named pipe, socket or device in an input directory: the
 ///   local runner skips it, Hadoop opens it and waits;
 /// - what the local runner refuses to read (a tar archive, an executable, a
@@ -1219,7 +1224,7 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   (Hadoop's do).
 ///
 /// [`check_decoded_start`]: mr_core::input::lines::check_decoded_start
-fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
+fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> anyhow::Result<()> {
     // A `file:` URI is a local path too (the listing reads it as one), and
     // Hadoop and Spark read it as they read the bare path.
     let local: Vec<String> = inputs
@@ -1316,13 +1321,14 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
             mr_core::error::printable_line(path)
         );
     }
-    for f in files {
+    for f in files.iter().filter(|_| !whole_files) {
         let named = codec_by_name(&f.display);
         if f.compression == named {
-            if hadoop && f.size == 0 && named != Compression::None {
+            if f.size == 0 && named != Compression::None {
                 anyhow::bail!(
-                    "{} is empty but named as {}: Hadoop's codec fails on an empty file \
-                     (Unexpected end of input stream); remove it, or run locally (drop -r)",
+                    "{} is empty but named as {}: Hadoop's codec, which Spark reads files \
+                     with too, fails on an empty file (Unexpected end of input stream); \
+                     remove it, or run locally (drop -r)",
                     f.display,
                     codec_name(named)
                 );
@@ -1361,7 +1367,10 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool) -> anyhow::Result<()> {
     }
     // Said up front: the failure comes from inside a task, its cause
     // buried in the task log.
-    if let Some(f) = files.iter().find(|f| f.compression == Compression::Zstd) {
+    if let Some(f) = files
+        .iter()
+        .find(|f| f.compression == Compression::Zstd && !whole_files)
+    {
         mr_core::errln!(
             "mr: warning: {} is zstd-compressed: Hadoop and Spark read .zst only with Hadoop's \
              native zstd library; if the job fails with 'native zStandard library not \

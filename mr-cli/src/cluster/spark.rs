@@ -206,7 +206,8 @@ fn removed(path: &Path, r: std::io::Result<()>) {
 /// The job spec the driver reads (its only argument).
 fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
     let inputs = super::inputs(args);
-    super::refuse_local_inputs(&inputs, false)?;
+    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
+    super::refuse_local_inputs(&inputs, false, whole)?;
     if inputs.is_empty() {
         anyhow::bail!("no input given (use --input PATH)");
     }
