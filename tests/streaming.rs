@@ -1852,3 +1852,50 @@ fn spark_shuffle_files_go_under_tmp_dir_with_a_local_master() {
         "{mine}"
     );
 }
+
+/// `-D mapreduce.output.textoutputformat.separator=,` under `-r emulate`:
+/// ignored without a word, where Hadoop writes the separator (probe
+/// /tmp/probe5-runners repro 01, on a real Hadoop); said now, as -r spark
+/// says it.
+#[test]
+fn emulate_says_it_ignores_an_output_separator() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-r",
+        "emulate",
+        "-i",
+        "in.txt",
+        "-D",
+        "mapreduce.output.textoutputformat.separator=,",
+    ]));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+    assert!(
+        stderr(&o).contains(
+            "-D mapreduce.output.textoutputformat.separator has no effect under -r emulate"
+        ),
+        "{}",
+        stderr(&o)
+    );
+}
+
+/// An empty input file is a split of its own on Hadoop (FileInputFormat
+/// makes one), so its map task runs and mr_wc's final hook writes its
+/// zeros, as the local runner and Spark do; `-r emulate` ran no map task
+/// and wrote nothing (probe /tmp/probe5-runners repro 03, on a real Hadoop).
+#[test]
+fn emulate_runs_a_map_task_for_an_empty_file() {
+    let w = Workdir::new();
+    w.write("in/empty.txt", "");
+    for runner in ["local", "emulate"] {
+        let o = ok(w.mr(&["run", "mr_wc", "-q", "-r", runner, "-i", "in"]));
+        assert_eq!(
+            stdout(&o),
+            "\"chars\"\t0\n\"lines\"\t0\n\"words\"\t0\n",
+            "{runner}"
+        );
+    }
+}

@@ -73,6 +73,17 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     // `-r hadoop` refuses it.
     let whole = plan.steps.first().is_some_and(|s| s.whole_files);
     super::refuse_local_inputs(&super::inputs(args), true, whole)?;
+    for (k, _) in &plan.extras.jobconf {
+        if super::hadoop::OUTPUT_SEPARATORS.contains(&k.as_str()) {
+            // Said even with --quiet, as -r spark says it: the output is not
+            // what Hadoop writes (probe /tmp/probe5-runners repro 01).
+            mr_core::errln!(
+                "mr: warning: -D {k} has no effect under -r emulate, which writes each output \
+                 line as the local runner does (Hadoop puts it in the place of the tab when the \
+                 last step keeps its combiner)"
+            );
+        }
+    }
     let mut cfg = crate::cmd::run::config(args)?;
     cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
     // As the local runner: --no-output discards the results meant for
@@ -180,7 +191,7 @@ pub fn emulate(
     let mut splits = if whole && !files.is_empty() {
         manifest_splits(&files, work.path())?
     } else {
-        make_splits(files, cfg.chunk_size)
+        hadoop_splits(files, cfg.chunk_size)
     };
     let n = plan.steps.len();
     let mut last_parts = Vec::new();
@@ -217,7 +228,7 @@ pub fn emulate(
         }
         if i + 1 < n {
             let listed = list_inputs(&[out_dir.display().to_string()])?;
-            splits = make_splits(listed, cfg.chunk_size);
+            splits = hadoop_splits(listed, cfg.chunk_size);
         }
         last_parts = parts;
     }
@@ -1095,6 +1106,29 @@ fn run_tasks<T: Sync>(
 /// `NLineInputFormat` over `-r hadoop`'s input manifest: a manifest in the
 /// work directory, one file's URI a line (a JSON string), and one split a
 /// line.
+/// The splits Hadoop makes of `files`: mr's, and an empty one for each empty
+/// file, as FileInputFormat makes one, so that its map task runs (a
+/// mapper's final hook emits: mr_wc's zeros on an input of one empty file,
+/// which Hadoop, Spark and the local runner write and the emulator did not:
+/// probe /tmp/probe5-runners repro 03).
+fn hadoop_splits(files: Vec<mr_core::input::InputFile>, chunk_size: u64) -> Vec<Split> {
+    let empty: Vec<_> = files
+        .iter()
+        .filter(|f| f.size == 0 && !f.source.is_stream())
+        .cloned()
+        .collect();
+    let mut splits = make_splits(files, chunk_size);
+    for file in empty {
+        splits.push(Split {
+            index: splits.len(),
+            file: std::sync::Arc::new(file),
+            start: 0,
+            end: 0,
+        });
+    }
+    splits
+}
+
 fn manifest_splits(files: &[mr_core::input::InputFile], work: &Path) -> Result<Vec<Split>> {
     let mut text = String::new();
     let mut ranges = Vec::new();
