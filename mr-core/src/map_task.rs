@@ -426,10 +426,15 @@ fn map_split(
             lines
         }
         MapInput::Split => {
-            crate::input::csv::begin_task(
-                path_for_errors.as_deref(),
-                split.start == 0 || split.file.compression.is_compressed(),
-            );
+            match path_for_errors.as_deref() {
+                Some(p) if split.file.compression == Compression::Parquet => {
+                    crate::input::csv::begin_table(p)
+                }
+                p => crate::input::csv::begin_task(
+                    p,
+                    split.start == 0 || split.file.compression.is_compressed(),
+                ),
+            }
             open_split(split, env.columns)?
         }
         MapInput::Stream { wanted, always } => {

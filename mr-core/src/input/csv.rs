@@ -56,6 +56,9 @@ enum Header {
     Line(Arc<[u8]>),
     /// The header.
     Known(Arc<StringRecord>),
+    /// The task reads a table (Parquet), whose rows reach the mapper as
+    /// JSON objects: no CSV at all.
+    Table(PathBuf),
 }
 
 thread_local! {
@@ -76,6 +79,14 @@ pub(crate) fn begin_task(path: Option<&Path>, starts_file: bool) {
             (None, false) => Header::None,
         }
     });
+}
+
+/// Called by the map task of a table (Parquet) split: a job that reads
+/// CSV is told so, where it read the table's bytes for a header and called
+/// every row "invalid UTF-8" (probe /tmp/probe5-structured repro 03).
+pub(crate) fn begin_table(path: &Path) {
+    IN_QUOTES.set(false);
+    HEADER.with(|h| *h.borrow_mut() = Header::Table(path.to_path_buf()));
 }
 
 /// Called in task mode (Hadoop Streaming, Spark) before the first step's
@@ -274,6 +285,11 @@ impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
                         *h = Header::Known(r.clone());
                         Ok(Some(Some(r)))
                     }
+                    Header::Table(p) => Err(DecodeError(format!(
+                        "{} is a Parquet table, not CSV: this job reads CSV lines; give it \
+                         CSV files, or read the table with a job that takes JSON objects",
+                        p.display()
+                    ))),
                 }
             },
         )?;
@@ -352,6 +368,21 @@ mod tests {
         // A new task starts outside any field.
         begin_task(None, false);
         assert!(<Csv<(String, String)>>::from_line(b"7,8").is_ok());
+        end_task();
+    }
+
+    /// A table's rows (JSON objects) given to a job that reads CSV: said
+    /// so, where the table's bytes were read for a header and every row
+    /// called "invalid UTF-8".
+    #[test]
+    fn a_table_is_not_csv() {
+        begin_table(Path::new("in/t.parquet"));
+        let e = <Csv<(String, String)>>::from_line(br#"{"a":1,"b":"x,y"}"#).unwrap_err();
+        assert!(
+            e.0.contains("in/t.parquet is a Parquet table, not CSV"),
+            "{}",
+            e.0
+        );
         end_task();
     }
 
