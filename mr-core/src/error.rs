@@ -90,6 +90,15 @@ impl fmt::Display for Location {
     /// };
     /// assert_eq!(l.to_string(),
     ///     "hdfs:///logs/part-5.jsonl, byte 1061418 (line 95 of the split from byte 1000000)");
+    /// let bz2 = Location::Line {
+    ///     step: 0,
+    ///     file: "file:/logs/a.jsonl.bz2".into(),
+    ///     line: None,
+    ///     offset: None,
+    ///     in_split: Some(SplitLine { start: 30000, line: 522 }),
+    /// };
+    /// assert!(bz2.to_string().starts_with(
+    ///     "file:/logs/a.jsonl.bz2, line 522 of the split from compressed byte 30000 (a bzip2 block"));
     /// ```
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -109,6 +118,15 @@ impl fmt::Display for Location {
                         s.line, s.start
                     )?,
                     (None, Some(o), None) => write!(f, ", byte {o}")?,
+                    // Hadoop splits a .bz2 file at its blocks: START is a
+                    // byte of the compressed file, where no text recipe
+                    // finds the line (probe /tmp/probe5-runners repro 02).
+                    (None, None, Some(s)) if file.ends_with(".bz2") => write!(
+                        f,
+                        ", line {} of the split from compressed byte {} (a bzip2 block: find \
+                         the record's text in the decompressed file)",
+                        s.line, s.start
+                    )?,
                     (None, None, Some(s)) => {
                         write!(f, ", line {} of the split from byte {}", s.line, s.start)?
                     }
