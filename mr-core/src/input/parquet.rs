@@ -124,9 +124,14 @@ fn format_error(path: &Path, e: impl std::fmt::Display) -> Error {
     }
 }
 
-/// True for a key/value table: exactly the columns `key` and `value`
-/// (in either order), as mr writes records whose value is not an object.
+/// True for a key/value table: one mr marked so (see
+/// [`RECORDS_KEY`](crate::output::parquet::RECORDS_KEY)); without the mark,
+/// one of exactly the columns `key` and `value` (in either order), as mr
+/// writes records whose value is not an object.
 pub fn is_key_value(schema: &arrow_schema::Schema) -> bool {
+    if let Some(records) = schema.metadata().get(crate::output::parquet::RECORDS_KEY) {
+        return records == crate::output::parquet::KEY_VALUE_ROWS;
+    }
     let mut names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
     names.sort_unstable();
     names == ["key", "value"]

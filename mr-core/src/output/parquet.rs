@@ -209,6 +209,19 @@ pub fn write_parts(
 /// categorical columns (it would give the ids ids of their own).
 pub const ID_COLUMNS_KEY: &str = "mr:categorical_columns";
 
+/// The key of a table's metadata saying how its rows hold the records:
+/// [`KEY_VALUE_ROWS`] when no record's value was an object (each row is a
+/// record's `key` and `value`, read back as `KEY<TAB>VALUE` lines), else
+/// `objects` (each row is a value's object, with `key` when the record had
+/// one, read back as the object). Without it (another writer, an older
+/// mr) a table of exactly the columns `key` and `value` is taken for the
+/// first: a record `"a"<TAB>{"value":1}` made such a table, and read back
+/// as `"a"<TAB>1` (probe /tmp/probe5-structured repros 09, 10).
+pub const RECORDS_KEY: &str = "mr:records";
+
+/// [`RECORDS_KEY`]'s value for a table of keys and values.
+pub const KEY_VALUE_ROWS: &str = "key_value";
+
 /// What a job says of its table's columns (see [`crate::Job::columns`]):
 /// the columns every table starts with, and the type of a column a run
 /// saw only nulls in.
@@ -327,15 +340,18 @@ mod arrow_impl {
         }
     }
 
-    /// The column types of one part's records, and how many there are.
-    pub fn infer_part(part: &Path, name: &str) -> Result<(RowType, u64)> {
+    /// The column types of one part's records, how many there are, and how
+    /// many of them have a value that is an object (see [`RECORDS_KEY`]).
+    pub fn infer_part(part: &Path, name: &str) -> Result<(RowType, u64, u64)> {
         let mut t = RowType::default();
-        let mut rows = 0;
+        let (mut rows, mut objects) = (0, 0);
         for_each_row(
             part,
             |n, row, line| match t.observe(row) {
                 Ok(()) => {
                     rows += 1;
+                    let value = split_record(line).1.trim_ascii();
+                    objects += u64::from(value.starts_with(b"{"));
                     Ok(())
                 }
                 Err(ObserveError::Conflict(c)) => Err(record_error(name, n, c, line)),
@@ -343,7 +359,7 @@ mod arrow_impl {
             },
             name,
         )?;
-        Ok((t, rows))
+        Ok((t, rows, objects))
     }
 
     /// A Parquet file of `schema` without rows.
@@ -534,8 +550,10 @@ mod arrow_impl {
         })?;
         let mut row_type = RowType::declared(&declared.fixed);
         let mut has_rows = Vec::with_capacity(types.len());
-        for ((t, rows), p) in types.into_iter().zip(parts) {
+        let (mut objects, mut total) = (0, 0);
+        for ((t, rows, o), p) in types.into_iter().zip(parts) {
             has_rows.push(rows > 0);
+            (objects, total) = (objects + o, total + rows);
             row_type.merge(t).map_err(|c| Error::Format {
                 what: format!("Parquet output, {}", name(p)),
                 reason: format!("{c} (compared with the parts before it and the job's columns)"),
@@ -554,6 +572,11 @@ mod arrow_impl {
             });
         }
         let mut metadata = std::collections::HashMap::new();
+        let records = match (objects, total) {
+            (0, 1..) => KEY_VALUE_ROWS,
+            _ => "objects",
+        };
+        metadata.insert(RECORDS_KEY.to_string(), records.to_string());
         if !declared.ids.is_empty() {
             let ids =
                 serde_json::to_string(&declared.ids).map_err(|e| Error::Internal(e.to_string()))?;
@@ -948,6 +971,41 @@ mod tests {
             .read_to_string(&mut text)
             .unwrap();
         assert_eq!(text, "{\"key\":\"a\",\"n\":1}\n");
+    }
+
+    /// Which records a table of exactly the columns `key` and `value` holds
+    /// is in its metadata: values that are objects with a field `value`
+    /// (`"a"<TAB>{"value":1}`, read back as `"a"<TAB>1`), and values of
+    /// null keys alone (`null<TAB>5`, a table of one column `value`, read
+    /// back as the object `{"value":5}`), were taken for the other shape
+    /// (probe /tmp/probe5-structured repros 09, 10).
+    #[test]
+    fn a_tables_records_are_read_back_as_its_metadata_says() {
+        use crate::input::parquet::ParquetLines;
+        use std::io::Read;
+        let d = tempfile::tempdir().unwrap();
+        let back = |name: &str, records: &str| {
+            let part = d.path().join(format!("part-{name}"));
+            std::fs::write(&part, records).unwrap();
+            let out = d.path().join(name);
+            std::fs::create_dir(&out).unwrap();
+            let files = write_parts(&[part], &out, &Default::default(), &none(), &pool()).unwrap();
+            let mut text = String::new();
+            ParquetLines::open(&files[0], 0, u64::MAX, None)
+                .unwrap()
+                .read_to_string(&mut text)
+                .unwrap();
+            text
+        };
+        assert_eq!(
+            back(
+                "objects",
+                "\"a\"\t{\"value\":1}\nnull\t{\"key\":\"b\",\"value\":3}\n"
+            ),
+            "{\"key\":\"a\",\"value\":1}\n{\"key\":\"b\",\"value\":3}\n"
+        );
+        assert_eq!(back("values", "null\t5\nnull\t7\n"), "null\t5\nnull\t7\n");
+        assert_eq!(back("pairs", "\"a\"\t1\n"), "\"a\"\t1\n");
     }
 
     /// A table of categorical ids names its columns of ids in its metadata,
