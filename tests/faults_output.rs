@@ -103,6 +103,17 @@ fn expected_counts(w: &Workdir, input: &str) -> String {
     common::stdout(&o)
 }
 
+/// `sh -c SCRIPT` in `w`'s directory (a `ulimit` or `umask` first, then
+/// `exec {MR} ...`).
+fn sh_in(w: &Workdir, script: &str) -> std::process::Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap()
+}
+
 fn sorted(s: &str) -> Vec<&str> {
     let mut v: Vec<&str> = s.lines().collect();
     v.sort_unstable();
@@ -920,15 +931,13 @@ fn low_open_files_limit_lowers_the_merge_fan_in() {
     w.write("in.txt", text(100_000, 100_000));
     let want = expected_counts(&w, "in.txt");
     // ~100 runs per partition, merged 64 at a time by default: over the limit.
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
+    let o = sh_in(
+        &w,
+        &format!(
             "ulimit -n 48 && exec {MR} run word_count -q -i in.txt --sort-buffer-mb 0.05 -j 2 \
              --tmp-dir scratch"
-        ))
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+        ),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
 }
@@ -942,15 +951,13 @@ fn a_relative_output_from_a_removed_directory_says_so() {
     w.write("in.txt", "a b\n");
     fs::create_dir(w.path("gone")).unwrap();
     let input = w.path("in.txt");
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
+    let o = sh_in(
+        &w,
+        &format!(
             "cd gone && rmdir ../gone && exec {MR} run word_count -q -i '{}' -o out",
             input.display()
-        ))
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+        ),
+    );
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(
@@ -971,15 +978,13 @@ fn emulate_merges_more_map_outputs_than_the_open_files_limit_in_passes() {
         w.write(&format!("in/f{i:03}.txt"), format!("w{} common\n", i % 7));
     }
     let want = expected_counts(&w, "in");
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
+    let o = sh_in(
+        &w,
+        &format!(
             "ulimit -n 64 && exec {MR} run word_count -q -r emulate -i in -j 2 --partitions 2 \
              --tmp-dir scratch"
-        ))
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+        ),
+    );
     assert!(o.status.success(), "{}", stderr(&o));
     assert_eq!(sorted(&common::stdout(&o)), sorted(&want));
     assert!(common::stdout(&o).contains("\"common\"\t120\n"));
@@ -996,15 +1001,13 @@ fn a_file_size_limit_fails_the_run_cleanly() {
     w.write("in.txt", text(100_000, 100_000));
     w.write("old/part-00000", "\"old\"\t1\n");
     w.write("old/_SUCCESS", "");
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg(format!(
+    let o = sh_in(
+        &w,
+        &format!(
             "ulimit -f 64 && exec {MR} run word_count -q -i in.txt -o old --overwrite -j 1 \
              --partitions 1 --tmp-dir scratch"
-        ))
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+        ),
+    );
     let e = stderr(&o);
     assert_eq!(o.status.code(), Some(1), "{e}");
     assert!(e.contains("File too large"), "{e}");
@@ -1496,14 +1499,10 @@ fn a_report_to_a_standard_stream_is_written_through_it() {
             .is_char_device()
     );
     // A report file under umask 077 is the user's alone, as the parts are.
-    let o = Command::new("sh")
-        .current_dir(w.path(""))
-        .args([
-            "-c",
-            &format!("umask 077; {MR} run word_count -q -i in.txt -o U --report r.json"),
-        ])
-        .output()
-        .unwrap();
+    let o = sh_in(
+        &w,
+        &format!("umask 077; {MR} run word_count -q -i in.txt -o U --report r.json"),
+    );
     ok(o);
     use std::os::unix::fs::PermissionsExt;
     for f in ["r.json", "U/part-00000"] {

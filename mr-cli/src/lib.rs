@@ -1096,19 +1096,18 @@ fn fish_job_names(registry: &Registry, bin: &str) -> String {
     )
 }
 
-/// A command that only prints: its stdout closed by the reader (`mr jobs |
-/// head -1`) is no error, the reader has what it wanted; the result is then
-/// `T::default()`. (`mr run` has its own rule: see [`run_cli`].)
 /// Writes `text` to standard output, flushed; an error says where it was
 /// writing (`> /dev/full`: "writing to standard output: No space left").
 fn write_stdout(text: &[u8]) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
-    anyhow::Context::context(
-        out.write_all(text).and_then(|()| out.flush()),
-        "writing to standard output",
-    )
+    out.write_all(text)
+        .and_then(|()| out.flush())
+        .map_err(|e| mr_core::Error::Stdout(e).into())
 }
 
+/// A command that only prints: its stdout closed by the reader (`mr jobs |
+/// head -1`) is no error, the reader has what it wanted; the result is then
+/// `T::default()`. (`mr run` has its own rule: see [`run_cli`].)
 fn closed_stdout_is_ok<T: Default>(r: anyhow::Result<T>) -> anyhow::Result<T> {
     match r {
         Err(e)

@@ -155,13 +155,26 @@ impl OwnerLock {
         )
     }
 
+    /// The temporary name [`Self::create_held`] locks a lock file at `path`
+    /// under before renaming it to `path`: what a process killed in between
+    /// leaves.
+    ///
+    /// ```
+    /// use mr_core::lock::OwnerLock;
+    /// use std::path::Path;
+    /// assert_eq!(OwnerLock::being_made(Path::new("d/owner.lock")), Path::new("d/owner.lock.new"));
+    /// ```
+    pub fn being_made(path: &Path) -> PathBuf {
+        let mut tmp = path.as_os_str().to_owned();
+        tmp.push(".new");
+        PathBuf::from(tmp)
+    }
+
     /// Creates a new lock file at `path`, locked, without a window in which
     /// it exists unlocked (it is locked under a temporary name, then renamed).
     /// It is not removed on drop: it lives in a directory removed with it.
     pub fn create_held(path: &Path) -> io::Result<OwnerLock> {
-        let mut tmp = path.as_os_str().to_owned();
-        tmp.push(".new");
-        let tmp = PathBuf::from(tmp);
+        let tmp = Self::being_made(path);
         let mut file = OpenOptions::new().write(true).create_new(true).open(&tmp)?;
         flock(&file, FlockOperation::NonBlockingLockExclusive)?;
         writeln!(file, "{}", std::process::id())?;

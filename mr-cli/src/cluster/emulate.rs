@@ -71,19 +71,12 @@ const RECORD_OVERHEAD: usize = std::mem::size_of::<Rec>();
 pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     // What Hadoop would not read as the local runner does is refused, as
     // `-r hadoop` refuses it.
-    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
-    super::refuse_local_inputs(&super::inputs(args), true, whole)?;
-    for (k, _) in &plan.extras.jobconf {
-        if super::hadoop::OUTPUT_SEPARATORS.contains(&k.as_str()) {
-            // Said even with --quiet, as -r spark says it: the output is not
-            // what Hadoop writes (probe /tmp/probe5-runners repro 01).
-            mr_core::errln!(
-                "mr: warning: -D {k} has no effect under -r emulate, which writes each output \
-                 line as the local runner does (Hadoop puts it in the place of the tab when the \
-                 last step keeps its combiner)"
-            );
-        }
-    }
+    super::refuse_local_inputs(&super::inputs(args), true, plan.reads_whole_files())?;
+    // As -r spark says it (probe /tmp/probe5-runners repro 01).
+    super::warn_of_output_separators(
+        &plan.extras.jobconf,
+        "under -r emulate, which writes each output line as the local runner does",
+    );
     let mut cfg = crate::cmd::run::config(args)?;
     cfg.partitions = crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
     // As the local runner: --no-output discards the results meant for
@@ -187,8 +180,7 @@ pub fn emulate(
         fed_bytes: std::sync::atomic::AtomicU64::new(0),
     };
     let mut counters = Counters::default();
-    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
-    let mut splits = if whole && !files.is_empty() {
+    let mut splits = if plan.reads_whole_files() && !files.is_empty() {
         manifest_splits(&files, work.path())?
     } else {
         hadoop_splits(files, cfg.chunk_size)

@@ -636,7 +636,7 @@ pub fn commands(plan: &JobPlan, o: &HadoopOptions) -> HadoopCommands {
             old,
         }
     };
-    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
+    let whole = plan.reads_whole_files();
     let tmp_dir = (n > 1 || whole || o.to_stdout).then(|| run_tmp_dir(&o.tmp_base, &o.run_id));
     let manifest = tmp_dir.as_ref().filter(|_| whole).map(|t| {
         let path = format!("{t}/manifest");
@@ -979,8 +979,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
         .iter()
         .map(|i| not_an_option(i))
         .collect();
-    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
-    super::refuse_local_inputs(&inputs, true, whole)?;
+    super::refuse_local_inputs(&inputs, true, plan.reads_whole_files())?;
     if inputs.is_empty() {
         anyhow::bail!("-r hadoop needs --input (a path on the cluster, e.g. hdfs:///logs)");
     }
@@ -1022,7 +1021,7 @@ pub fn options(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<HadoopOptions> 
     if let (Some(t), Some(output)) = (&args.tmp_dir, &args.output) {
         check_tmp_not_in_output(&t.display().to_string(), &output.display().to_string())?;
     }
-    let multi = plan.steps.len() > 1 || plan.steps.first().is_some_and(|s| s.whole_files);
+    let multi = plan.steps.len() > 1 || plan.reads_whole_files();
     if let Some(t) = &args.tmp_dir
         && (multi || args.output.is_none())
     {

@@ -132,6 +132,12 @@ pub struct JobExtras {
 }
 
 impl JobPlan {
+    /// Whether its first step's mapper reads whole files (its tasks are
+    /// handed file names, and read each file with mr's reader).
+    pub fn reads_whole_files(&self) -> bool {
+        self.steps.first().is_some_and(|s| s.whole_files)
+    }
+
     /// The plan of `job`, run by `binary`.
     pub fn new(
         job: &dyn Job,
@@ -1379,6 +1385,22 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> an
         );
     }
     Ok(())
+}
+
+/// Warns, even with `--quiet`, of each `-D` output separator in `jobconf`,
+/// which Hadoop applies and which has no effect `here` (`"on Spark, which
+/// writes each output line as it is"`): the output is not what Hadoop
+/// writes.
+pub(crate) fn warn_of_output_separators(jobconf: &[(String, String)], here: &str) {
+    for (k, _) in jobconf
+        .iter()
+        .filter(|(k, _)| hadoop::OUTPUT_SEPARATORS.contains(&k.as_str()))
+    {
+        mr_core::errln!(
+            "mr: warning: -D {k} has no effect {here} (Hadoop puts it in the place of the tab \
+             when the last step keeps its combiner)"
+        );
+    }
 }
 
 /// The codec Hadoop's `CompressionCodecFactory` picks for a file by the end

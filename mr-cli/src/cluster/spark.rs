@@ -206,8 +206,7 @@ fn removed(path: &Path, r: std::io::Result<()>) {
 /// The job spec the driver reads (its only argument).
 fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
     let inputs = super::inputs(args);
-    let whole = plan.steps.first().is_some_and(|s| s.whole_files);
-    super::refuse_local_inputs(&inputs, false, whole)?;
+    super::refuse_local_inputs(&inputs, false, plan.reads_whole_files())?;
     if inputs.is_empty() {
         anyhow::bail!("no input given (use --input PATH)");
     }
@@ -232,14 +231,11 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
             hadoop_conf.insert(k.to_string(), v.to_string());
         }
     }
+    super::warn_of_output_separators(
+        &plan.extras.jobconf,
+        "on Spark, which writes each output line as it is",
+    );
     for (k, v) in plan.extras.jobconf.clone() {
-        if super::hadoop::OUTPUT_SEPARATORS.contains(&k.as_str()) {
-            // Said even with --quiet: the output is not what Hadoop writes.
-            mr_core::errln!(
-                "mr: warning: -D {k} has no effect on Spark, which writes each output line as it \
-                 is (Hadoop puts it in the place of the tab when the last step keeps its combiner)"
-            );
-        }
         if k.starts_with("spark.") {
             spark_conf.insert(k, v);
         } else {

@@ -82,20 +82,16 @@ pub struct CheckArgs {
 /// and U+202E reached it raw: probe /tmp/probe3-report repro 02).
 macro_rules! say {
     ($($t:tt)*) => {
-        anyhow::Context::context(
-            writeln!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*))),
-            "writing to standard output",
-        )?
+        writeln!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*)))
+            .map_err(mr_core::Error::Stdout)?
     };
 }
 
 /// `print!`, as [`say!`].
 macro_rules! say_part {
     ($($t:tt)*) => {
-        anyhow::Context::context(
-            write!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*))),
-            "writing to standard output",
-        )?
+        write!(std::io::stdout(), "{}", mr_core::error::printable(&format!($($t)*)))
+            .map_err(mr_core::Error::Stdout)?
     };
 }
 

@@ -186,17 +186,9 @@ impl LineParser {
         }
     }
 
-    /// Parses `line` into `self.record` (empty for an empty line).
+    /// Parses `line` into `self.record` (empty for an empty line); its
+    /// quotes are checked by the caller ([`unclosed_quote`]).
     fn parse(&mut self, line: &[u8]) -> Result<&StringRecord, DecodeError> {
-        // Not an odd number of quotes: `12" long` is a field of its own
-        // (probe /tmp/probe5-structured repro 01).
-        if ends_inside_quotes(line, false) {
-            return Err(DecodeError(
-                "CSV record with an unclosed quote (a quoted field with an embedded newline?): \
-                 quoted newlines are not supported, since splits are cut at line starts"
-                    .into(),
-            ));
-        }
         let buf = self.reader.get_mut().get_mut();
         buf.clear();
         buf.extend_from_slice(line);
@@ -228,7 +220,21 @@ fn with_record<T>(
 }
 
 fn parse_record(line: &[u8]) -> Result<StringRecord, DecodeError> {
+    if ends_inside_quotes(line, false) {
+        return Err(unclosed_quote());
+    }
     with_record(line, |r| Ok(r.clone()))
+}
+
+/// The error of a line that ends inside a quoted field (see
+/// [`ends_inside_quotes`]: not an odd number of quotes, `12" long` is a
+/// field of its own: probe /tmp/probe5-structured repro 01).
+fn unclosed_quote() -> DecodeError {
+    DecodeError(
+        "CSV record with an unclosed quote (a quoted field with an embedded newline?): \
+         quoted newlines are not supported, since splits are cut at line starts"
+            .into(),
+    )
 }
 
 fn read_header(path: &Path) -> Result<StringRecord, DecodeError> {
@@ -311,6 +317,7 @@ impl<'a, T: DeserializeOwned> FromLine<'a> for Csv<T> {
         }
         if ends_inside_quotes(line, false) {
             IN_QUOTES.set(true);
+            return Err(unclosed_quote());
         }
         if line.iter().all(u8::is_ascii_whitespace) {
             return Ok(None);

@@ -210,9 +210,10 @@ impl<'a, A: arrow_array::ArrayAccessor<Item = &'a [u8]>> arrow_json::Encoder for
                 let _ = serde_json::to_writer(&mut *out, text);
             }
             Err(_) => {
+                const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push(b'"');
-                for b in bytes {
-                    out.extend_from_slice(format!("{b:02x}").as_bytes());
+                for &b in bytes {
+                    out.extend_from_slice(&[HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]]);
                 }
                 out.push(b'"');
             }

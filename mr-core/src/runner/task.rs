@@ -889,24 +889,11 @@ mod tests {
         input: &str,
         skip: bool,
     ) -> (Result<TaskReport>, String) {
-        let env = TaskEnv::from_lookup(|k| {
-            vars.iter()
-                .find(|(name, _)| *name == k)
-                .map(|(_, v)| v.to_string())
-        });
         let mut diag = Vec::new();
-        let opts = TaskOptions {
-            step: 0,
-            role: TaskRole::Mapper,
-            skip_bad_records: skip,
-            params: Default::default(),
-            output_protocol: Default::default(),
-            max_line_bytes: usize::MAX,
-        };
         let r = run_task(
             &BadOnX,
-            &opts,
-            &env,
+            &mapper_opts(skip),
+            &env_of(vars),
             input.as_bytes(),
             Vec::new(),
             &mut diag,
@@ -941,6 +928,27 @@ mod tests {
         }
         fn steps(&self) -> Vec<Step> {
             vec![Step::map(RejectX).reduce(Sum::new())]
+        }
+    }
+
+    /// A task's environment of Hadoop's variables `vars`.
+    fn env_of(vars: &[(&str, &str)]) -> TaskEnv {
+        TaskEnv::from_lookup(|k| {
+            vars.iter()
+                .find(|(name, _)| *name == k)
+                .map(|(_, v)| v.to_string())
+        })
+    }
+
+    /// The options of step 0's mapper task.
+    fn mapper_opts(skip_bad_records: bool) -> TaskOptions {
+        TaskOptions {
+            step: 0,
+            role: TaskRole::Mapper,
+            skip_bad_records,
+            params: Default::default(),
+            output_protocol: Default::default(),
+            max_line_bytes: usize::MAX,
         }
     }
 
@@ -984,20 +992,8 @@ mod tests {
                 vec![Step::map(WhereAmI::default()).reduce(Sum::new())]
             }
         }
-        let opts = TaskOptions {
-            step: 0,
-            role: TaskRole::Mapper,
-            skip_bad_records: false,
-            params: Default::default(),
-            output_protocol: Default::default(),
-            max_line_bytes: usize::MAX,
-        };
         let run = |vars: &[(&str, &str)]| {
-            let env = TaskEnv::from_lookup(|k| {
-                vars.iter()
-                    .find(|(n, _)| *n == k)
-                    .map(|(_, v)| v.to_string())
-            });
+            let (opts, env) = (mapper_opts(false), env_of(vars));
             let mut out = Vec::new();
             run_task(&J, &opts, &env, &b"x\n"[..], &mut out, &mut Vec::new()).unwrap();
             String::from_utf8(out).unwrap()

@@ -245,7 +245,7 @@ pub fn remove_stale(root: &Path, reading: &Reading) -> (u64, u64) {
             // A run killed while it made its lock holds the lock's new
             // file alone (see OwnerLock::create_held): removed once no
             // live process holds it.
-            let pending = dir.join(format!("{OWNER_LOCK}.new"));
+            let pending = OwnerLock::being_made(&dir.join(OWNER_LOCK));
             let _dead = match OwnerLock::take_if_dead(&pending) {
                 Ok(Some(dead)) => Some(dead),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -474,9 +474,9 @@ mod tests {
         let live = root.path().join("mr-emulate-Live01");
         for d in [&dead, &live] {
             fs::create_dir(d).unwrap();
-            fs::write(d.join(format!("{OWNER_LOCK}.new")), "").unwrap();
+            fs::write(OwnerLock::being_made(&d.join(OWNER_LOCK)), "").unwrap();
         }
-        let held = fs::File::open(live.join(format!("{OWNER_LOCK}.new"))).unwrap();
+        let held = fs::File::open(OwnerLock::being_made(&live.join(OWNER_LOCK))).unwrap();
         rustix::fs::flock(&held, rustix::fs::FlockOperation::NonBlockingLockExclusive).unwrap();
         let long_ago = std::time::SystemTime::now() - 2 * EMPTY_DIR_AGE;
         for d in [&dead, &live] {
