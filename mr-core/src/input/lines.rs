@@ -9,6 +9,7 @@ use super::bzip2_blocks::Bz2Blocks;
 use super::damage::SeesDamage;
 use super::hadoop_blocks::{BlockCodec, HadoopBlocks};
 use super::listing::{Compression, FileId, InputFile, InputSource, file_id, read_tail};
+use super::mapped::{PREFETCH_AHEAD, WINDOW_BYTES, Window};
 use super::read_ahead::{DecodeCost, INFLATE_GUESS, ReadAhead};
 use super::split::Split;
 use crate::error::{Error, Result};
@@ -50,6 +51,30 @@ pub struct LineReader<R> {
     skip_first: bool,
     /// Whether to stop at a cut line rather than read past it.
     stop_at_cut: bool,
+    /// The window of a plain file that `lo` and `hi` index instead of
+    /// `buf`, while its lines are read where the page cache holds them.
+    mapped: Option<Mapped>,
+}
+
+/// A plain file read through windows mapped from it ([`Window`]): lines are
+/// taken from the mapping, not copied out of the kernel first.
+struct Mapped {
+    window: Window,
+    /// The file (sharing its offset with the reader's): mapped from, and
+    /// positioned where the window ends when reading goes back to `read`.
+    file: File,
+    /// Its size when listed: no window is mapped past it.
+    size: u64,
+}
+
+/// Plain files with fewer bytes left than this are read, not mapped: a
+/// mapping costs more than a copy of a few pages.
+const MIN_MAPPED_BYTES: u64 = 1 << 20;
+
+/// Whether a plain file of `size` bytes is read from `at` through mapped
+/// windows (see [`Window`]).
+fn mapped_read(size: u64, at: u64) -> bool {
+    cfg!(target_os = "linux") && size.saturating_sub(at) >= MIN_MAPPED_BYTES
 }
 
 impl<R: Read> LineReader<R> {
@@ -83,6 +108,7 @@ impl<R: Read> LineReader<R> {
             max_line: usize::MAX,
             skip_first: false,
             stop_at_cut: false,
+            mapped: None,
         }
     }
 
@@ -112,6 +138,7 @@ impl<R: Read> LineReader<R> {
             max_line: usize::MAX,
             skip_first: false,
             stop_at_cut: false,
+            mapped: None,
         }
     }
 
@@ -160,7 +187,9 @@ impl<R: Read> LineReader<R> {
     /// The bytes not returned yet: those buffered, then the rest of the
     /// stream.
     pub fn into_rest(self) -> io::Chain<io::Cursor<Vec<u8>>, R> {
-        let pending = self.buf[self.lo..self.hi].to_vec();
+        // A window's file is positioned where its bytes end, as a
+        // buffer's is: the stream goes on from there.
+        let pending = self.pending().to_vec();
         io::Cursor::new(pending).chain(self.inner)
     }
 
@@ -191,7 +220,16 @@ impl<R: Read> LineReader<R> {
     /// Bytes read but not yet returned as a line: after a read error, the
     /// start of the line it cut.
     pub fn pending(&self) -> &[u8] {
-        &self.buf[self.lo..self.hi]
+        &self.bytes()[self.lo..self.hi]
+    }
+
+    /// The bytes `lo` and `hi` index: the mapped window's, or the buffer's.
+    #[inline(always)]
+    fn bytes(&self) -> &[u8] {
+        match &self.mapped {
+            Some(m) => m.window.bytes(),
+            None => &self.buf,
+        }
     }
 
     /// Discards bytes through the next newline (the tail of a line owned by
@@ -230,10 +268,13 @@ impl<R: Read> LineReader<R> {
             self.skip_partial_line()?;
         }
         if self.pos >= self.end {
+            if let Some(m) = &self.mapped {
+                m.check()?;
+            }
             return Ok(None);
         }
         let (start, len, consumed) = loop {
-            let window = &self.buf[self.lo + self.scanned..self.hi];
+            let window = &self.bytes()[self.lo + self.scanned..self.hi];
             if let Some(i) = memchr::memchr(b'\n', window) {
                 let len = self.scanned + i;
                 break (self.lo, len, len + 1);
@@ -257,6 +298,10 @@ impl<R: Read> LineReader<R> {
         self.lo += consumed;
         self.pos += consumed as u64;
         self.scanned = 0;
+        if let Some(m) = &self.mapped {
+            // As many bytes as the line's, a page ahead of the next one.
+            m.window.prefetch(self.lo + PREFETCH_AHEAD, consumed);
+        }
         // A long line found whole in the buffer is cut all the same.
         let cut = len > self.max_line;
         if cut && self.stop_at_cut {
@@ -264,7 +309,7 @@ impl<R: Read> LineReader<R> {
             self.end = self.pos;
         }
         let len = len.min(self.max_line);
-        let line = trim_line(&self.buf[start..start + len], line_start == 0);
+        let line = trim_line(&self.bytes()[start..start + len], line_start == 0);
         Ok(Some((line_start, line, cut)))
     }
 
@@ -273,6 +318,7 @@ impl<R: Read> LineReader<R> {
     /// them, overwritten read after read) up to its newline.
     #[cold]
     fn cut_line(&mut self) -> io::Result<(u64, &[u8])> {
+        self.leave_window()?;
         let max = self.max_line;
         if self.lo > 0 {
             self.buf.copy_within(self.lo..self.hi, 0);
@@ -324,6 +370,9 @@ impl<R: Read> LineReader<R> {
     }
 
     fn fill(&mut self) -> io::Result<()> {
+        if self.mapped.is_some() && self.next_window()? {
+            return Ok(());
+        }
         if self.lo > 0 {
             self.buf.copy_within(self.lo..self.hi, 0);
             self.hi -= self.lo;
@@ -340,6 +389,94 @@ impl<R: Read> LineReader<R> {
             0 => self.eof = true,
             n => self.hi += n,
         }
+        Ok(())
+    }
+
+    /// Reads the rest of a plain file through windows mapped from it, from
+    /// the reader's position (`file` sharing its offset with the reader's
+    /// own), while the file has at least [`MIN_MAPPED_BYTES`] of its listed
+    /// `size` left there; else nothing changes.
+    fn map_file(&mut self, file: File, size: u64) -> io::Result<()> {
+        if !mapped_read(size, self.pos) || self.lo != self.hi {
+            return Ok(());
+        }
+        let Some(window) = Window::map(&file, self.pos, WINDOW_BYTES) else {
+            return Ok(());
+        };
+        let mut m = Mapped { window, file, size };
+        m.position_after()?;
+        self.lo = m.window.skip();
+        self.hi = m.window.bytes().len();
+        self.scanned = 0;
+        self.mapped = Some(m);
+        // The buffer is not used while mapped: its memory goes.
+        self.buf = Vec::new();
+        Ok(())
+    }
+
+    /// The window's bytes are read to its end with no newline found: maps
+    /// the next window from the page of the first unread byte (true), or,
+    /// at the listed size, for a line longer than a window, or where no
+    /// window can be mapped, goes back to reading (false).
+    #[cold]
+    fn next_window(&mut self) -> io::Result<bool> {
+        let Some(m) = &mut self.mapped else {
+            return Ok(false);
+        };
+        m.check()?;
+        let ends = m.window.offset() + m.window.bytes().len() as u64;
+        if ends < m.size
+            && let Some(window) = Window::map(&m.file, self.pos, WINDOW_BYTES)
+            && window.offset() + (window.bytes().len() as u64) > ends
+        {
+            let lo = window.skip();
+            m.window = window;
+            m.position_after()?;
+            // `scanned` still counts from `lo`: the same bytes.
+            (self.lo, self.hi) = (lo, m.window.bytes().len());
+            return Ok(true);
+        }
+        self.leave_window()?;
+        Ok(false)
+    }
+
+    /// Goes back from a mapped window to reading into the buffer: the
+    /// window's unread bytes are copied there (the file is positioned after
+    /// them). Nothing to do when not mapped.
+    fn leave_window(&mut self) -> io::Result<()> {
+        let Some(m) = self.mapped.take() else {
+            return Ok(());
+        };
+        m.check()?;
+        let pending = &m.window.bytes()[self.lo..self.hi];
+        let mut buf = vec![0; (2 * pending.len()).max(READ_BUFFER_BYTES)];
+        buf[..pending.len()].copy_from_slice(pending);
+        (self.lo, self.hi) = (0, pending.len());
+        self.buf = buf;
+        Ok(())
+    }
+}
+
+impl Mapped {
+    /// The file cut short while its window was read (see [`Window`]): the
+    /// error a read that ended early gives.
+    fn check(&self) -> io::Result<()> {
+        if !self.window.was_cut() {
+            return Ok(());
+        }
+        let how = shrank(self.size, "was cut shorter while mr read it");
+        Err(io::Error::new(
+            io::ErrorKind::UnexpectedEof,
+            SourceError(io::Error::new(io::ErrorKind::UnexpectedEof, Shrank(how))),
+        ))
+    }
+
+    /// Positions the file after the window's bytes, where reading goes on.
+    fn position_after(&mut self) -> io::Result<()> {
+        let ends = self.window.offset() + self.window.bytes().len() as u64;
+        self.file
+            .seek(SeekFrom::Start(ends))
+            .map_err(|e| io::Error::new(e.kind(), SourceError(e)))?;
         Ok(())
     }
 }
@@ -634,14 +771,33 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
     if file.compression == Compression::Parquet {
         return open_table(split, path, columns);
     }
+    // A plain file's lines are read where the page cache holds them, when
+    // it can map them (`map` is the file to map them from).
+    let at = split.start.saturating_sub(1);
+    let (capacity, mapping) = match file.compression {
+        Compression::None if mapped_read(file.size, at) => (1, true),
+        _ => (capacity, false),
+    };
+    let open = |at| -> Result<(BoxRead, Option<File>)> {
+        let listed = open_listed(file, path, at)?;
+        let map = mapping.then(|| listed.file.try_clone().ok()).flatten();
+        Ok((Box::new(Source(listed)), map))
+    };
     if split.start == 0 {
-        let r: BoxRead = Box::new(Source(open_listed(file, path, 0)?));
-        return Ok(LineReader::with_capacity(r, 0, split.end, capacity));
+        let (r, map) = open(0)?;
+        let mut lr = LineReader::with_capacity(r, 0, split.end, capacity);
+        if let Some(f) = map {
+            lr.map_file(f, file.size).map_err(|e| read_error(path, e))?;
+        }
+        return Ok(lr);
     }
     // Start one byte early: if it is a newline, our first line starts
     // exactly at `start`; otherwise we are mid-line and skip it.
-    let r: BoxRead = Box::new(Source(open_listed(file, path, split.start - 1)?));
-    let mut lr = LineReader::with_capacity(r, split.start - 1, split.end, capacity);
+    let (r, map) = open(at)?;
+    let mut lr = LineReader::with_capacity(r, at, split.end, capacity);
+    if let Some(f) = map {
+        lr.map_file(f, file.size).map_err(|e| read_error(path, e))?;
+    }
     lr.first_line = None;
     lr.skip_partial_line().map_err(|e| read_error(path, e))?;
     Ok(lr)
@@ -656,8 +812,6 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
 /// listing is left for the next run.
 struct Listed {
     file: File,
-    /// Offset of the next byte read.
-    pos: u64,
     /// Its size when listed.
     size: u64,
 }
@@ -674,7 +828,6 @@ fn open_listed(input: &InputFile, path: &std::path::Path, at: u64) -> Result<Lis
     }
     Ok(Listed {
         file,
-        pos: at,
         size: input.size,
     })
 }
@@ -793,24 +946,27 @@ impl std::error::Error for Shrank {}
 impl Read for Listed {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.file.read(buf)?;
-        if n == 0 && !buf.is_empty() && self.pos < self.size {
-            return Err(io::Error::new(
-                io::ErrorKind::UnexpectedEof,
-                Shrank(shrank(
-                    self.size,
-                    &format!("ended at byte {} as it was read", self.pos),
-                )),
-            ));
+        if n == 0 && !buf.is_empty() {
+            // Where it ended: the file's offset, which a mapped reader
+            // moves too (see [`LineReader::map_file`]).
+            let pos = self.file.stream_position()?;
+            if pos < self.size {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    Shrank(shrank(
+                        self.size,
+                        &format!("ended at byte {pos} as it was read"),
+                    )),
+                ));
+            }
         }
-        self.pos += n as u64;
         Ok(n)
     }
 }
 
 impl Seek for Listed {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
-        self.pos = self.file.seek(to)?;
-        Ok(self.pos)
+        self.file.seek(to)
     }
 }
 
@@ -1145,10 +1301,72 @@ mod tests {
         assert!(lines <= 100_000, "{lines}");
         assert!(!is_corrupt_data(&e), "an input error, never a bad record");
         let how = changed_how(read_error(&p, e));
-        assert!(
-            how.contains("2800000 bytes when listed and ended at byte"),
-            "{how}"
-        );
+        // Read through a mapping on Linux: its pages past the cut faulted
+        // (SIGBUS, caught), and read as zeros, none of them a line.
+        let says = if cfg!(target_os = "linux") {
+            "2800000 bytes when listed and was cut shorter while mr read it"
+        } else {
+            "2800000 bytes when listed and ended at byte"
+        };
+        assert!(how.contains(says), "{how}");
+    }
+
+    /// Lines of every length from a seeded generator: short ones, ones
+    /// across the mapped windows' ends, one longer than a window, CRs, and
+    /// a last line without its newline.
+    fn lines_of_every_length(seed: u64) -> Vec<u8> {
+        let mut state = seed;
+        let mut next = move |n: u64| {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (state >> 33) % n
+        };
+        let mut content = Vec::new();
+        while content.len() < 3 * WINDOW_BYTES {
+            let len = match next(100) {
+                0 => WINDOW_BYTES as u64 + next(5000),
+                1..=10 => next(200_000),
+                _ => next(700),
+            };
+            content.extend((0..len).map(|i| b'a' + (i % 26) as u8));
+            content.extend_from_slice(if next(10) == 0 { b"\r\n" } else { b"\n" });
+        }
+        content.extend_from_slice(b"last line, no newline");
+        content
+    }
+
+    #[test]
+    fn a_plain_file_read_through_mapped_windows_gives_every_line_once() {
+        let content = lines_of_every_length(7);
+        let want = reference_lines(&content);
+        for chunk in [u64::MAX, 5 << 20, (3 << 20) + 4097, 1 << 20] {
+            let got = read_all_splits(&content, chunk);
+            assert!(
+                got == want,
+                "chunk {chunk}: {} lines, want {}",
+                got.len(),
+                want.len()
+            );
+        }
+    }
+
+    #[test]
+    fn a_mapped_file_that_grew_is_read_as_listed() {
+        let mut content = "line of a log\n".repeat(150_000);
+        content.push_str("a last line still being written");
+        let (_d, p, f) = listed_file(content.as_bytes());
+        let mut file = std::fs::File::options().append(true).open(&p).unwrap();
+        std::io::Write::write_all(&mut file, b" and its end\nappended\n").unwrap();
+        let s = make_splits(vec![f], u64::MAX).remove(0);
+        let mut r = open_split(&s, None).unwrap();
+        let mut last = Vec::new();
+        let mut n = 0;
+        while let Some((_, l)) = r.next_line().unwrap() {
+            (last, n) = (l.to_vec(), n + 1);
+        }
+        assert_eq!(n, 150_001);
+        assert_eq!(last, b"a last line still being written and its end");
     }
 
     #[test]

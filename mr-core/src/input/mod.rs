@@ -13,6 +13,7 @@ pub mod gzip;
 pub mod hadoop_blocks;
 pub mod lines;
 pub mod listing;
+pub mod mapped;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 pub mod pieces;
