@@ -318,8 +318,17 @@ impl<R: Read> LineReader<R> {
     /// them, overwritten read after read) up to its newline.
     #[cold]
     fn cut_line(&mut self) -> io::Result<(u64, &[u8])> {
-        self.leave_window()?;
         let max = self.max_line;
+        // From a window, only the line's first `max` bytes are copied; the
+        // others seen there are read past already.
+        let seen_past = match self.mapped {
+            Some(_) => {
+                let past = self.hi - self.lo - max;
+                self.leave_window(max)?;
+                past as u64
+            }
+            None => 0,
+        };
         if self.lo > 0 {
             self.buf.copy_within(self.lo..self.hi, 0);
             self.hi -= self.lo;
@@ -332,7 +341,7 @@ impl<R: Read> LineReader<R> {
             return Ok((line_start, trim_line(&self.buf[..max], line_start == 0)));
         }
         // Bytes of the line after its first `max`, none of them a newline.
-        let mut past = (self.hi - max) as u64;
+        let mut past = (self.hi - max) as u64 + seen_past;
         let room = max + READ_BUFFER_BYTES;
         if self.buf.len() < room {
             self.buf.resize(room, 0);
@@ -436,20 +445,20 @@ impl<R: Read> LineReader<R> {
             (self.lo, self.hi) = (lo, m.window.bytes().len());
             return Ok(true);
         }
-        self.leave_window()?;
+        self.leave_window(self.hi - self.lo)?;
         Ok(false)
     }
 
     /// Goes back from a mapped window to reading into the buffer: the
-    /// window's unread bytes are copied there (the file is positioned after
-    /// them). Nothing to do when not mapped.
-    fn leave_window(&mut self) -> io::Result<()> {
+    /// first `keep` of the window's unread bytes are copied there (the file
+    /// is positioned after the window). Nothing to do when not mapped.
+    fn leave_window(&mut self, keep: usize) -> io::Result<()> {
         let Some(m) = self.mapped.take() else {
             return Ok(());
         };
         m.check()?;
-        let pending = &m.window.bytes()[self.lo..self.hi];
-        let mut buf = vec![0; (2 * pending.len()).max(READ_BUFFER_BYTES)];
+        let pending = &m.window.bytes()[self.lo..self.lo + keep];
+        let mut buf = vec![0; pending.len() + READ_BUFFER_BYTES];
         buf[..pending.len()].copy_from_slice(pending);
         (self.lo, self.hi) = (0, pending.len());
         self.buf = buf;
@@ -1348,6 +1357,38 @@ mod tests {
                 got.len(),
                 want.len()
             );
+        }
+    }
+
+    #[test]
+    fn a_line_longer_than_the_longest_kept_is_cut_from_a_mapped_window() {
+        let mut content = b"first\n".to_vec();
+        content.extend(std::iter::repeat_n(b'x', 6 << 20));
+        content.extend_from_slice(b"\nnext\n");
+        let (_d, _p, f) = listed_file(&content);
+        let s = make_splits(vec![f], u64::MAX).remove(0);
+        for stop in [false, true] {
+            let mut r = open_split(&s, None).unwrap();
+            r.set_max_line(1 << 20);
+            if stop {
+                r.stop_at_cut();
+            }
+            assert_eq!(r.next_line_cut().unwrap(), Some((0, &b"first"[..], false)));
+            let (at, line, cut) = r.next_line_cut().unwrap().unwrap();
+            assert_eq!((at, line.len(), cut), (6, 1 << 20, true));
+            assert!(line.iter().all(|&b| b == b'x'));
+            let next = r.next_line_cut().unwrap();
+            if stop {
+                assert_eq!(next, None);
+            } else {
+                assert_eq!(next, Some(((6 << 20) + 7, &b"next"[..], false)));
+                // Only what is kept was copied out of the window.
+                assert!(
+                    r.buf.len() <= (1 << 20) + READ_BUFFER_BYTES,
+                    "{}",
+                    r.buf.len()
+                );
+            }
         }
     }
 
