@@ -1259,7 +1259,7 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
         v.extend_from_slice(extra);
         v
     };
-    let usage: [Vec<&str>; 12] = [
+    let usage: [Vec<&str>; 15] = [
         vec!["run", "word_cont", "-i", "in.txt"],
         vec!["run", "word_count", "-i", "in.txt", "--chunksize", "0"],
         vec!["run", "word_count", "-i", "in.txt", "--sort-buffer-mb", "0"],
@@ -1287,6 +1287,27 @@ fn usage_mistakes_exit_2_and_failed_runs_exit_1() {
         ],
         // Hadoop Streaming would cut it to TZ=America/New.
         hadoop(&["--cmdenv", "TZ=America/New York"]),
+        // Categorical ids with results on stdout, or for a job that makes
+        // none: nothing runs (probe /tmp/probe6-docs repro 03; was exit 1).
+        vec!["run", "events_table", "-i", "in.txt", "--dictionaries", "d"],
+        vec![
+            "run",
+            "events_table",
+            "-i",
+            "in.txt",
+            "--dictionary-store",
+            "s",
+        ],
+        vec![
+            "run",
+            "url_views",
+            "-i",
+            "in.txt",
+            "-o",
+            "o",
+            "--dictionary-store",
+            "s",
+        ],
     ];
     // Paths that start with `-` reach Hadoop as paths, not options (its
     // commands printed their usage).

@@ -1548,6 +1548,28 @@ fn a_glob_through_hidden_directories_is_refused_on_a_cluster() {
         );
         ok(run(runner, "hid/[!._]*/x.txt"));
     }
+    // Its only matches below hidden directories: the local runner finds no
+    // input and says why; Hadoop (where a path that matches nothing here is
+    // taken to be on the cluster's file system) and Spark refuse it too,
+    // not read it (probe /tmp/probe6-docs repro 02).
+    w.write("only/_tmp/x.txt", "hidden\n");
+    let o = w.mr(&["run", "word_count", "-i", "only/*/x.txt"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("only/*/x.txt matches only files below a directory whose name")
+            && stderr(&o).contains("such as only/_tmp/x.txt"),
+        "{}",
+        stderr(&o)
+    );
+    for runner in ["hadoop", "spark"] {
+        let o = run(runner, "only/*/x.txt");
+        assert_eq!(o.status.code(), Some(1), "{runner}: {}", stderr(&o));
+        assert!(
+            stderr(&o).contains("only/*/x.txt: this pattern matches only/_tmp/x.txt, below"),
+            "{runner}: {}",
+            stderr(&o)
+        );
+    }
 }
 
 /// A glob reads the files Hadoop's glob (and mrjob's, Python's) reads: `**`

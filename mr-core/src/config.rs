@@ -128,6 +128,14 @@ impl Default for RunConfig {
     }
 }
 
+/// The error of `flag` (`--dictionaries`, `--dictionary-store`) given
+/// without an output directory.
+pub(crate) fn ids_need_an_output(flag: &str) -> Error {
+    Error::Config(format!(
+        "{flag} needs --output: with results on stdout, categorical columns stay strings"
+    ))
+}
+
 impl RunConfig {
     /// Worker threads to use.
     pub fn threads(&self) -> usize {
@@ -176,6 +184,16 @@ impl RunConfig {
                  stdout takes lines only"
                     .into(),
             ));
+        }
+        if self.output == Output::Stdout {
+            for (flag, given) in [
+                ("--dictionaries", self.dictionaries.is_some()),
+                ("--dictionary-store", self.dictionary_store.is_some()),
+            ] {
+                if given {
+                    return Err(ids_need_an_output(flag));
+                }
+            }
         }
         if self.dictionaries.is_some() && self.dictionary_store.is_some() {
             return Err(Error::Config(

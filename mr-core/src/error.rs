@@ -155,6 +155,22 @@ pub enum Error {
         /// The path or pattern as given.
         path: String,
     },
+    /// A pattern whose only matches are below a directory whose name
+    /// starts with `_` or `.`, which the listing leaves out (as Hadoop
+    /// leaves out hidden names) where Hadoop would read them.
+    #[error(
+        "input not found: {} matches only files below a directory whose name starts with _ or . \
+         (Hadoop's hidden files), such as {}, and those are left out; name the directories to \
+         read them",
+        printable_line(path),
+        printable_line(first)
+    )]
+    InputOnlyUnderHidden {
+        /// The pattern as given.
+        path: String,
+        /// Its first match.
+        first: String,
+    },
     /// An input another mr process is still writing: an output in its
     /// staging directory beside it, a directory `mr gen` writes.
     #[error(

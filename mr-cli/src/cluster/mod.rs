@@ -1230,6 +1230,20 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   (Hadoop's do).
 ///
 /// [`check_decoded_start`]: mr_core::input::lines::check_decoded_start
+/// The refusal of a glob `pattern` that matches `path` below a hidden
+/// directory, which the local runner leaves out and Hadoop and Spark read.
+fn under_hidden(pattern: &str, path: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: this pattern matches {}, below a directory whose name starts with _ or . \
+         (Hadoop's hidden files): the local runner leaves it out, Hadoop and Spark would \
+         read it (they leave out only a match whose own name is hidden); make the pattern \
+         skip such directories (`[!._]*` in place of `*`), name the directories to read, \
+         or run locally (drop -r)",
+        mr_core::error::printable_line(pattern),
+        mr_core::error::printable_line(path)
+    )
+}
+
 fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> anyhow::Result<()> {
     // A `file:` URI is a local path too (the listing reads it as one), and
     // Hadoop and Spark read it as they read the bare path.
@@ -1245,6 +1259,11 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> an
         // here: said now, as the local runner says it (a pattern that
         // matches nothing too), not after Spark started.
         Err(mr_core::Error::InputNotFound { .. }) if hadoop => return Ok(()),
+        // Matches only below a hidden directory: here, not on the cluster's
+        // file system, and Hadoop would read them.
+        Err(mr_core::Error::InputOnlyUnderHidden { path, first }) => {
+            return Err(under_hidden(&path, &first));
+        }
         // What the local runner refuses (a tar archive, an executable, a
         // file the `lz4` tool wrote, a broken link) Spark would read as
         // lines of junk, or hang on: refused here too, as locally.
@@ -1317,15 +1336,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> an
         );
     }
     if let Some((pattern, path)) = listing.under_hidden.first() {
-        anyhow::bail!(
-            "{}: this pattern matches {}, below a directory whose name starts with _ or . \
-             (Hadoop's hidden files): the local runner leaves it out, Hadoop and Spark would \
-             read it (they leave out only a match whose own name is hidden); make the pattern \
-             skip such directories (`[!._]*` in place of `*`), name the directories to read, \
-             or run locally (drop -r)",
-            mr_core::error::printable_line(pattern),
-            mr_core::error::printable_line(path)
-        );
+        return Err(under_hidden(pattern, path));
     }
     for f in files.iter().filter(|_| !whole_files) {
         let named = codec_by_name(&f.display);

@@ -561,6 +561,18 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             return result.map(|_| ());
         }
     }
+    // Ids for a job that makes none: a wrong command, said before anything
+    // runs (exit 2).
+    let ids_flag = match (&args.dictionaries, &args.dictionary_store) {
+        (Some(_), _) => Some("--dictionaries"),
+        (None, Some(_)) => Some("--dictionary-store"),
+        (None, None) => None,
+    };
+    if let Some(flag) = ids_flag
+        && job.categorical_columns().is_empty()
+    {
+        crate::usage!("{flag}: job {} has no categorical columns", job.name());
+    }
     let started = std::time::Instant::now();
     let mut cfg = None;
     let result = run_local(job.as_ref(), args, &mut cfg);

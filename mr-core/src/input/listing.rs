@@ -854,6 +854,12 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
             }
             if !matched {
                 walk.say_hidden();
+                if let Some((_, first)) = walk.under_hidden.iter().find(|(a, _)| a == arg) {
+                    return Err(Error::InputOnlyUnderHidden {
+                        path: arg.clone(),
+                        first: first.clone(),
+                    });
+                }
                 return Err(Error::InputNotFound { path: arg.clone() });
             }
         } else {

@@ -571,9 +571,7 @@ fn categorical_ids(
         )));
     }
     let Output::Dir { path: out, .. } = &cfg.output else {
-        return Err(Error::Config(format!(
-            "{flag} needs --output: with results on stdout, categorical columns stay strings"
-        )));
+        return Err(crate::config::ids_need_an_output(flag));
     };
     if cfg.dictionaries.is_some() {
         return Dictionary::previous(dir, categorical).map(IdSource::Previous);
