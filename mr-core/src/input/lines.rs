@@ -404,12 +404,19 @@ impl<R: Read> LineReader<R> {
     /// Reads the rest of a plain file through windows mapped from it, from
     /// the reader's position (`file` sharing its offset with the reader's
     /// own), while the file has at least [`MIN_MAPPED_BYTES`] of its listed
-    /// `size` left there; else nothing changes.
+    /// `size` left there; else (or where it cannot map) it reads, into a
+    /// buffer of [`READ_BUFFER_BYTES`].
     fn map_file(&mut self, file: File, size: u64) -> io::Result<()> {
-        if !mapped_read(size, self.pos) || self.lo != self.hi {
-            return Ok(());
-        }
-        let Some(window) = Window::map(&file, self.pos, WINDOW_BYTES) else {
+        let window = match mapped_read(size, self.pos) && self.lo == self.hi {
+            true => Window::map(&file, self.pos, WINDOW_BYTES),
+            false => None,
+        };
+        let Some(window) = window else {
+            // Read instead (a file system that cannot map, no address
+            // space left): with reads of the usual size.
+            if self.buf.len() < READ_BUFFER_BYTES {
+                self.buf.resize(READ_BUFFER_BYTES, 0);
+            }
             return Ok(());
         };
         let mut m = Mapped { window, file, size };
@@ -472,6 +479,17 @@ impl Mapped {
     fn check(&self) -> io::Result<()> {
         if !self.window.was_cut() {
             return Ok(());
+        }
+        // A page that could not be read in a file of its listed size that
+        // holds the whole window: the device failed, the file was not cut.
+        let ends = self.window.offset() + self.window.bytes().len() as u64;
+        if self
+            .file
+            .metadata()
+            .is_ok_and(|m| m.len() == self.size && m.len() >= ends)
+        {
+            let e = io::Error::from_raw_os_error(libc::EIO);
+            return Err(io::Error::new(e.kind(), SourceError(e)));
         }
         let how = shrank(self.size, "was cut shorter while mr read it");
         Err(io::Error::new(
@@ -1390,6 +1408,48 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Where a plain file cannot be mapped, it is read 1 MiB at a time
+    /// (its reader had been given a buffer of 1 byte for the mapping:
+    /// a read(2) per line; probe /tmp/probe6-mmap repros 02 and 04).
+    #[test]
+    fn a_file_that_cannot_be_mapped_is_read_in_large_reads() {
+        let mut r = LineReader::with_capacity(&b"a\nb\n"[..], 0, u64::MAX, 1);
+        r.map_file(File::open("/dev/null").unwrap(), 10 << 20)
+            .unwrap();
+        assert!(r.mapped.is_none());
+        assert_eq!(r.buf.len(), READ_BUFFER_BYTES);
+        assert_eq!(r.next_line().unwrap(), Some((0, &b"a"[..])));
+    }
+
+    /// A page of a mapped window that faulted while the file still has its
+    /// listed size (a device's read error raises the same SIGBUS as a cut)
+    /// is a read error, not "cut shorter" (probe /tmp/probe6-mmap repro 03).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_page_that_faults_in_a_file_of_its_listed_size_is_a_read_error() {
+        let content = "line of a log\n".repeat(200_000);
+        let (_d, p, f) = listed_file(content.as_bytes());
+        let s = make_splits(vec![f], u64::MAX).remove(0);
+        let mut r = open_split(&s, None).unwrap();
+        assert_eq!(r.next_line().unwrap(), Some((0, &b"line of a log"[..])));
+        let file = std::fs::File::options().write(true).open(&p).unwrap();
+        // Cut, so that a page faults (read as zeros), then as long again.
+        file.set_len(100_000).unwrap();
+        let zeros = r.bytes()[(1 << 20)..].iter().all(|&b| b == 0);
+        file.set_len(content.len() as u64).unwrap();
+        assert!(zeros);
+        let e = loop {
+            match r.next_line() {
+                Ok(Some(_)) => {}
+                Ok(None) => panic!("a silent end"),
+                Err(e) => break e,
+            }
+        };
+        assert!(!is_corrupt_data(&e));
+        let said = read_error(&p, e).to_string();
+        assert!(said.contains("Input/output error"), "{said}");
     }
 
     #[test]

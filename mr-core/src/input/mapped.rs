@@ -9,12 +9,15 @@
 //!
 //! The danger of a mapping is a file cut short while it is mapped (a log
 //! truncated in place, logrotate's `copytruncate`): touching a page past the
-//! file's new end raises `SIGBUS`, which kills the process. Here that signal
-//! is caught: a fault inside a live window maps zero pages over the rest of
-//! the window, marks it cut ([`Window::was_cut`]), and lets the read go on;
-//! the reader then fails the task as the file having changed while it was
-//! read, as a `read(2)` that ends early does. A `SIGBUS` anywhere else goes
-//! to the handler that was there before (the process dies as it would have).
+//! file's new end raises `SIGBUS`, which kills the process. So does a page
+//! the device fails to read (EIO). Here that signal is caught: a fault
+//! inside a live window maps zero pages over the rest of the window, marks
+//! it cut ([`Window::was_cut`]), and lets the read go on; the reader then
+//! fails the task, as the file having changed while it was read (it is
+//! shorter than the window now) or as a read error (it is not), as a
+//! `read(2)` that ends early or fails does. A fault anywhere else goes to
+//! the handler that was there before (the process dies as it would have);
+//! a `SIGBUS` sent by a process is ignored, as std's handler ignored one.
 //!
 //! Mapping is used on Linux only, for regular files; [`Window::map`] answers
 //! `None` wherever it cannot map (another system, a file system that cannot,
@@ -128,9 +131,10 @@ impl Window {
         }
     }
 
-    /// True once a page of the window was found past the file's end (the
-    /// file was cut short while mapped): the bytes from there read as
-    /// zeros, and what was read of the window cannot be trusted.
+    /// True once a page of the window could not be read: past the file's
+    /// end (the file was cut short while mapped), or a read error of the
+    /// device (the same signal); the bytes from there read as zeros, and
+    /// what was read of the window cannot be trusted.
     pub fn was_cut(&self) -> bool {
         #[cfg(target_os = "linux")]
         {
@@ -355,16 +359,19 @@ mod linux {
                 }
             }
         }
-        // Not ours: the previous action takes it. A fault happens again
-        // when this returns, now to that action; a signal sent by a process
-        // (code <= 0) is raised again for it.
+        // A signal sent by a process (`kill -BUS`, code <= 0) is no fault:
+        // ignored, as std's handler ignored one, and this handler stays, so
+        // that a file cut under a window later is still caught.
+        if code <= 0 {
+            return;
+        }
+        // A fault not in a window of ours: the previous action takes it
+        // (the fault happens again when this returns, now to that action,
+        // and the process dies as it would have).
+        let _ = signal;
         if let Some(Some(Previous(previous))) = PREVIOUS.get() {
             // SAFETY: restoring the action saved at installation.
             unsafe { libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut()) };
-        }
-        if code <= 0 {
-            // SAFETY: raise is async-signal-safe.
-            unsafe { libc::raise(signal) };
         }
     }
 }
@@ -401,6 +408,28 @@ mod tests {
         // Another window of the same file is not marked.
         let other = Window::map(&file, 0, 4096).expect("mapped");
         assert!(!other.was_cut());
+    }
+
+    /// A SIGBUS sent by a process is ignored, and the handler stays: a
+    /// file cut under a window later is still caught, not a "Bus error"
+    /// (probe /tmp/probe6-mmap repro 05).
+    #[test]
+    fn a_sent_sigbus_leaves_the_handler_in_place() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        std::fs::write(&path, vec![b'x'; 8 * 4096]).unwrap();
+        let file = File::open(&path).unwrap();
+        let w = Window::map(&file, 0, 8 * 4096).expect("mapped");
+        // SAFETY: raise has no preconditions; the handler is installed.
+        assert_eq!(unsafe { libc::raise(libc::SIGBUS) }, 0);
+        File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(4096)
+            .unwrap();
+        assert!(w.bytes()[4096..].iter().all(|&b| b == 0));
+        assert!(w.was_cut());
     }
 
     #[test]
