@@ -307,7 +307,9 @@ mod linux {
             unsafe {
                 let mut ours: libc::sigaction = std::mem::zeroed();
                 ours.sa_sigaction = on_sigbus as *const () as usize;
-                ours.sa_flags = libc::SA_SIGINFO;
+                // On the thread's alternate stack where it has one (Rust
+                // gives its threads one), as std's own handler runs.
+                ours.sa_flags = libc::SA_SIGINFO | libc::SA_ONSTACK;
                 libc::sigemptyset(&mut ours.sa_mask);
                 let mut previous: libc::sigaction = std::mem::zeroed();
                 if libc::sigaction(libc::SIGBUS, &ours, &mut previous) != 0 {
@@ -320,6 +322,16 @@ mod linux {
         Some(PAGE.load(Ordering::Acquire))
     }
 
+    /// Sets errno back to the value it holds when dropped.
+    struct Errno(libc::c_int);
+
+    impl Drop for Errno {
+        fn drop(&mut self) {
+            // SAFETY: as above, the calling thread's errno.
+            unsafe { *libc::__errno_location() = self.0 };
+        }
+    }
+
     /// The `SIGBUS` handler. A fault in a live window (its file cut short
     /// under it) maps zero pages from the faulting page to the window's end
     /// and marks the window cut; the read is then retried and finds zeros.
@@ -330,6 +342,10 @@ mod linux {
         info: *mut libc::siginfo_t,
         _context: *mut libc::c_void,
     ) {
+        // The code interrupted may be about to read errno: kept as it was.
+        // SAFETY: errno's location is the calling thread's, always valid.
+        let errno = unsafe { *libc::__errno_location() };
+        let _restore = Errno(errno);
         // SAFETY: the kernel passes a valid siginfo to an SA_SIGINFO handler.
         let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
         let page = PAGE.load(Ordering::Acquire);
