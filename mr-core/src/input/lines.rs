@@ -1302,15 +1302,23 @@ mod tests {
         refused_everywhere(&f, "14000 bytes when listed and is 140 now");
     }
 
-    #[test]
-    fn a_file_cut_short_while_read_stops_the_reader_at_the_cut() {
-        // Longer than the largest read buffer, so not read in one go.
+    /// A reader of a log of 2,800,000 bytes (a mapped window's worth, more
+    /// than a read buffer's) whose first line it has read, and the log's
+    /// path.
+    fn log_read_from_its_first_line() -> (tempfile::TempDir, std::path::PathBuf, LineReader<BoxRead>)
+    {
         let content = "line of a log\n".repeat(200_000);
-        let (_d, p, f) = listed_file(content.as_bytes());
+        let (d, p, f) = listed_file(content.as_bytes());
         let s = make_splits(vec![f], u64::MAX).remove(0);
         let mut r = open_split(&s, None).unwrap();
         assert_eq!(r.next_line().unwrap(), Some((0, &b"line of a log"[..])));
-        // The first read filled the buffer; the rest is cut away now.
+        (d, p, r)
+    }
+
+    #[test]
+    fn a_file_cut_short_while_read_stops_the_reader_at_the_cut() {
+        let (_d, p, mut r) = log_read_from_its_first_line();
+        // The first bytes are mapped (or read); the rest is cut away now.
         std::fs::OpenOptions::new()
             .write(true)
             .open(&p)
@@ -1412,7 +1420,7 @@ mod tests {
 
     /// Where a plain file cannot be mapped, it is read 1 MiB at a time
     /// (its reader had been given a buffer of 1 byte for the mapping:
-    /// a read(2) per line; probe /tmp/probe6-mmap repros 02 and 04).
+    /// a read(2) per line; probe /tmp/probe6-mmap repros 01 and 02).
     #[test]
     fn a_file_that_cannot_be_mapped_is_read_in_large_reads() {
         let mut r = LineReader::with_capacity(&b"a\nb\n"[..], 0, u64::MAX, 1);
@@ -1429,16 +1437,12 @@ mod tests {
     #[cfg(target_os = "linux")]
     #[test]
     fn a_page_that_faults_in_a_file_of_its_listed_size_is_a_read_error() {
-        let content = "line of a log\n".repeat(200_000);
-        let (_d, p, f) = listed_file(content.as_bytes());
-        let s = make_splits(vec![f], u64::MAX).remove(0);
-        let mut r = open_split(&s, None).unwrap();
-        assert_eq!(r.next_line().unwrap(), Some((0, &b"line of a log"[..])));
+        let (_d, p, mut r) = log_read_from_its_first_line();
         let file = std::fs::File::options().write(true).open(&p).unwrap();
         // Cut, so that a page faults (read as zeros), then as long again.
         file.set_len(100_000).unwrap();
         let zeros = r.bytes()[(1 << 20)..].iter().all(|&b| b == 0);
-        file.set_len(content.len() as u64).unwrap();
+        file.set_len(2_800_000).unwrap();
         assert!(zeros);
         let e = loop {
             match r.next_line() {

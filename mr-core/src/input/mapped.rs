@@ -335,10 +335,11 @@ mod linux {
     /// The `SIGBUS` handler. A fault in a live window (its file cut short
     /// under it) maps zero pages from the faulting page to the window's end
     /// and marks the window cut; the read is then retried and finds zeros.
-    /// Anything else goes to the previous action. Only async-signal-safe
-    /// calls: atomics, `mmap`, `sigaction`, `raise`.
+    /// Another fault goes to the previous action; a signal sent by a
+    /// process is ignored. Only async-signal-safe calls: atomics, errno,
+    /// `mmap`, `sigaction`.
     extern "C" fn on_sigbus(
-        signal: libc::c_int,
+        _signal: libc::c_int,
         info: *mut libc::siginfo_t,
         _context: *mut libc::c_void,
     ) {
@@ -384,7 +385,6 @@ mod linux {
         // A fault not in a window of ours: the previous action takes it
         // (the fault happens again when this returns, now to that action,
         // and the process dies as it would have).
-        let _ = signal;
         if let Some(Some(Previous(previous))) = PREVIOUS.get() {
             // SAFETY: restoring the action saved at installation.
             unsafe { libc::sigaction(libc::SIGBUS, previous, std::ptr::null_mut()) };
@@ -428,7 +428,7 @@ mod tests {
 
     /// A SIGBUS sent by a process is ignored, and the handler stays: a
     /// file cut under a window later is still caught, not a "Bus error"
-    /// (probe /tmp/probe6-mmap repro 05).
+    /// (probe /tmp/probe6-mmap repro 04).
     #[test]
     fn a_sent_sigbus_leaves_the_handler_in_place() {
         let dir = tempfile::tempdir().unwrap();
