@@ -157,6 +157,16 @@ impl RunConfig {
         }
     }
 
+    /// The option that gives categorical ids, if one is given, and its
+    /// directory: `--dictionaries` (taken first) or `--dictionary-store`.
+    pub fn ids_from(&self) -> Option<(&'static str, &std::path::Path)> {
+        match (&self.dictionaries, &self.dictionary_store) {
+            (Some(d), _) => Some(("--dictionaries", d)),
+            (None, Some(d)) => Some(("--dictionary-store", d)),
+            (None, None) => None,
+        }
+    }
+
     /// Checks ranges and consistency.
     pub fn validate(&self) -> Result<()> {
         if self.inputs.is_empty() {
@@ -185,15 +195,10 @@ impl RunConfig {
                     .into(),
             ));
         }
-        if self.output == Output::Stdout {
-            for (flag, given) in [
-                ("--dictionaries", self.dictionaries.is_some()),
-                ("--dictionary-store", self.dictionary_store.is_some()),
-            ] {
-                if given {
-                    return Err(ids_need_an_output(flag));
-                }
-            }
+        if let Some((flag, _)) = self.ids_from()
+            && self.output == Output::Stdout
+        {
+            return Err(ids_need_an_output(flag));
         }
         if self.dictionaries.is_some() && self.dictionary_store.is_some() {
             return Err(Error::Config(

@@ -707,8 +707,9 @@ fn run_local(
     for (k, v) in parse_pairs("--cmdenv", &args.cmdenv)? {
         // Before any task thread starts: the job's code reads them as
         // Hadoop tasks do, from the environment.
-        // The workspace's one unsafe block (edition 2024 marks set_var so;
-        // the one other use of unsafe is closed_stdout.rs's constructor entry).
+        // Edition 2024 marks set_var unsafe (the workspace's other unsafe
+        // code: closed_stdout.rs's constructor entry, mr-core's
+        // input/mapped.rs and json_scan.rs's AVX2 call and ASCII check).
         // SAFETY: no task, reader or status thread has started yet; the
         // only other thread is the signal handler's, blocked in a read
         // until a signal comes, and it reads no environment variable.

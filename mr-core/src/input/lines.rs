@@ -407,11 +407,11 @@ impl<R: Read> LineReader<R> {
     /// `size` left there; else (or where it cannot map) it reads, into a
     /// buffer of [`READ_BUFFER_BYTES`].
     fn map_file(&mut self, file: File, size: u64) -> io::Result<()> {
-        let window = match mapped_read(size, self.pos) && self.lo == self.hi {
-            true => Window::map(&file, self.pos, WINDOW_BYTES),
-            false => None,
-        };
-        let Some(window) = window else {
+        let mappable = mapped_read(size, self.pos) && self.lo == self.hi;
+        let Some(window) = mappable
+            .then(|| Window::map(&file, self.pos, WINDOW_BYTES))
+            .flatten()
+        else {
             // Read instead (a file system that cannot map, no address
             // space left): with reads of the usual size.
             if self.buf.len() < READ_BUFFER_BYTES {
@@ -805,28 +805,19 @@ pub fn open_split(split: &Split, columns: Option<&[String]>) -> Result<LineReade
         Compression::None if mapped_read(file.size, at) => (1, true),
         _ => (capacity, false),
     };
-    let open = |at| -> Result<(BoxRead, Option<File>)> {
-        let listed = open_listed(file, path, at)?;
-        let map = mapping.then(|| listed.file.try_clone().ok()).flatten();
-        Ok((Box::new(Source(listed)), map))
-    };
-    if split.start == 0 {
-        let (r, map) = open(0)?;
-        let mut lr = LineReader::with_capacity(r, 0, split.end, capacity);
-        if let Some(f) = map {
-            lr.map_file(f, file.size).map_err(|e| read_error(path, e))?;
-        }
-        return Ok(lr);
-    }
-    // Start one byte early: if it is a newline, our first line starts
-    // exactly at `start`; otherwise we are mid-line and skip it.
-    let (r, map) = open(at)?;
+    let listed = open_listed(file, path, at)?;
+    let map = mapping.then(|| listed.file.try_clone().ok()).flatten();
+    let r: BoxRead = Box::new(Source(listed));
     let mut lr = LineReader::with_capacity(r, at, split.end, capacity);
     if let Some(f) = map {
         lr.map_file(f, file.size).map_err(|e| read_error(path, e))?;
     }
-    lr.first_line = None;
-    lr.skip_partial_line().map_err(|e| read_error(path, e))?;
+    if split.start > 0 {
+        // Started one byte early: if it is a newline, our first line
+        // starts exactly at `start`; otherwise we are mid-line and skip it.
+        lr.first_line = None;
+        lr.skip_partial_line().map_err(|e| read_error(path, e))?;
+    }
     Ok(lr)
 }
 

@@ -559,10 +559,8 @@ fn categorical_ids(
     cfg: &RunConfig,
 ) -> Result<crate::categorical::IdSource> {
     use crate::categorical::{Dictionary, IdSource, Store};
-    let (flag, dir) = match (&cfg.dictionaries, &cfg.dictionary_store) {
-        (Some(d), _) => ("--dictionaries", d),
-        (None, Some(d)) => ("--dictionary-store", d),
-        (None, None) => return Ok(IdSource::Fresh),
+    let Some((flag, dir)) = cfg.ids_from() else {
+        return Ok(IdSource::Fresh);
     };
     if categorical.is_empty() {
         return Err(Error::Config(format!(
