@@ -527,6 +527,8 @@ pub struct Step {
     pub(crate) sort_values: bool,
     /// Built by [`TypedStep::fold`]: the mapper aggregates into a table.
     pub(crate) folds: bool,
+    /// A fold step's own law, for [`crate::laws`] (see [`FoldLaw`]).
+    pub(crate) fold_law: Option<FoldLaw>,
     /// Its parts by type, for [`Step::describe`].
     pub(crate) info: Arc<StepInfo>,
 }
@@ -552,6 +554,7 @@ impl Step {
                 reducer: None,
                 sort_values: false,
                 folds: false,
+                fold_law: None,
                 info: Arc::new(StepInfo {
                     mapper: short_type_name::<M>(),
                     input: <M::Input<'static> as FromLine<'static>>::format(),
@@ -693,6 +696,7 @@ impl<K: 'static, V: 'static> TypedStep<K, V> {
         F: crate::Fold<Key = K, Value = V>,
     {
         let mut step = self.step;
+        step.fold_law = Some(FoldLaw::of(step.mapper.clone(), fold.clone()));
         step.mapper = Arc::new(FoldMapper {
             mapper: self.foldable,
             fold: fold.clone(),
@@ -902,6 +906,67 @@ pub(crate) trait ReduceFn: Send {
         sink: &mut dyn RecordSink,
         counters: &mut Counters,
     ) -> Result<(), RecordError>;
+}
+
+/// What [`crate::laws`] needs of a fold step to check that its fold's
+/// `merge` agrees with its `accumulate` ([`crate::laws::Law::FoldMerge`]),
+/// which the step laws cannot see (they get accumulators): the step's
+/// mapper before the fold, whose output is the values folded in, and
+/// [`crate::laws::check_fold`] for the fold's own types.
+#[derive(Clone)]
+pub(crate) struct FoldLaw {
+    /// The mapper as it was given to [`Step::map`], emitting values.
+    pub(crate) unfolded: Arc<dyn MapFactory>,
+    /// `check_fold` on one key and its values, as the mapper encoded them.
+    check: Arc<FoldCheck>,
+}
+
+/// [`crate::laws::check_fold`] on an encoded key and values.
+type FoldCheck = dyn Fn(&[u8], &[Vec<u8>]) -> Result<(), String> + Send + Sync;
+
+impl FoldLaw {
+    fn of<F: crate::Fold>(unfolded: Arc<dyn MapFactory>, fold: F) -> FoldLaw {
+        let check = move |key: &[u8], values: &[Vec<u8>]| {
+            let key: F::Key = serde_json::from_slice(key).map_err(|e| {
+                format!(
+                    "the key does not decode as the fold's key ({}): {e}",
+                    short_type_name::<F::Key>()
+                )
+            })?;
+            let values = values
+                .iter()
+                .map(|v| serde_json::from_slice::<F::Value>(v))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|e| {
+                    format!(
+                        "a value does not decode as the fold's value ({}): {e}",
+                        short_type_name::<F::Value>()
+                    )
+                })?;
+            crate::laws::check_fold(&fold, &key, values)
+        };
+        FoldLaw {
+            unfolded,
+            check: Arc::new(check),
+        }
+    }
+
+    /// Checks the law on one key's values (encoded as the mapper emitted
+    /// them): `Err` says how the outputs differ.
+    pub(crate) fn check(&self, key: &[u8], values: &[Vec<u8>]) -> Result<(), String> {
+        (self.check)(key, values)
+    }
+
+    /// `step` with the mapper it had before the fold: one that emits the
+    /// values the fold would have folded.
+    pub(crate) fn unfolded_step(&self, step: &Step) -> Step {
+        Step {
+            mapper: self.unfolded.clone(),
+            folds: false,
+            fold_law: None,
+            ..step.clone()
+        }
+    }
 }
 
 struct FoldMapper<F: crate::Fold> {

@@ -111,11 +111,13 @@ pub enum Law {
     Order,
     /// Combining groups of the values first does not change the output.
     Split,
+    /// A fold's `merge` agrees with its `accumulate` ([`check_fold`]).
+    FoldMerge,
 }
 
 impl Law {
     /// A short name: `split`, `order`, `deterministic`, `combiner-key`,
-    /// `combiner-type`, `encodes`.
+    /// `combiner-type`, `fold-merge`, `encodes`.
     pub fn name(self) -> &'static str {
         match self {
             Law::Encodes => "encodes",
@@ -124,6 +126,7 @@ impl Law {
             Law::Deterministic => "deterministic",
             Law::Order => "order",
             Law::Split => "split",
+            Law::FoldMerge => "fold-merge",
         }
     }
 
@@ -145,6 +148,11 @@ impl Law {
                  the values, any number of times (the combiner must be associative and \
                  commutative; averaging partial averages is the classic mistake)"
             }
+            Law::FoldMerge => {
+                "the fold's merge must agree with its accumulate: values folded in parts, the \
+                 parts' accumulators merged, must finish as the values folded at once (the \
+                 engine folds each chunk of the input apart, then merges)"
+            }
         }
     }
 }
@@ -157,13 +165,17 @@ impl fmt::Display for Law {
 
 /// The laws that apply to a step: none for a map-only step; the combiner's
 /// laws only when it has a combiner; [`Law::Order`] only when it does not
-/// sort values.
+/// sort values; [`Law::FoldMerge`] only for a fold step
+/// ([`TypedStep::fold`](crate::TypedStep::fold)), whose combiner and
+/// reducer are its fold's `merge` and `finish`.
 ///
 /// ```
 /// # use mr_core::{laws::{laws_for, Law}, reducers::Sum, IdentityMapper, Step};
 /// let step = Step::map(IdentityMapper::<String, u64>::new()).combine(Sum::new()).reduce(Sum::new());
 /// assert_eq!(laws_for(&step), [Law::CombinerKeepsKey, Law::Deterministic, Law::Order,
 ///                              Law::Split, Law::CombinerOutputType]);
+/// let fold = Step::map(IdentityMapper::<String, u64>::new()).fold(mr_core::fold::Count::new());
+/// assert_eq!(laws_for(&fold).last(), Some(&Law::FoldMerge));
 /// ```
 pub fn laws_for(step: &Step) -> Vec<Law> {
     let mut laws = Vec::new();
@@ -180,6 +192,9 @@ pub fn laws_for(step: &Step) -> Vec<Law> {
     if step.has_combiner() {
         laws.push(Law::Split);
         laws.push(Law::CombinerOutputType);
+    }
+    if step.fold_law.is_some() {
+        laws.push(Law::FoldMerge);
     }
     laws
 }
@@ -347,6 +362,9 @@ impl LawConfig {
                 groups.entry(k).or_default().push(v.clone());
             }
             for (k, vs) in groups {
+                // The mapper's values: a fold step's laws see them folded
+                // (each one an accumulator), and its fold law as they are.
+                ctx.fold_case(k, &vs)?;
                 ctx.case(k, vs, plan)?;
             }
             Ok(())
@@ -355,9 +373,11 @@ impl LawConfig {
 
     /// Checks one step's laws on the values recorded in `sample` (see
     /// [`record_sample`]): each case picks a key, draws some of its values
-    /// (with repeats), reorders and combines them.
+    /// (with repeats), reorders and combines them. A fold step's own law
+    /// ([`Law::FoldMerge`]) is checked the same way on the values its mapper
+    /// emitted before the fold.
     pub fn check_recorded(&self, step: &Step, sample: &StepSample) -> Result<(), LawViolation> {
-        if laws_for(step).is_empty() || sample.groups.is_empty() {
+        if laws_for(step).is_empty() {
             return Ok(());
         }
         let ctx = Ctx {
@@ -365,20 +385,29 @@ impl LawConfig {
             index: Some(sample.step),
             params: &self.params,
         };
-        let groups = &sample.groups;
-        let strategy = (
-            any::<Index>(),
-            vec(any::<Index>(), 1..=self.max_values.max(1)),
-            plan(self.max_values),
-        );
-        self.run(&ctx, strategy, |(key, picks, plan)| {
+        let draw = |groups: &[Group], key: &Index, picks: &[Index]| {
             let (k, vs) = &groups[key.index(groups.len())];
             let values: Vec<Vec<u8>> = picks
                 .iter()
                 .map(|i| vs[i.index(vs.len())].clone())
                 .collect();
-            ctx.case(k, values, plan)
-        })
+            (k.clone(), values)
+        };
+        let picks = || vec(any::<Index>(), 1..=self.max_values.max(1));
+        if !sample.groups.is_empty() {
+            let strategy = (any::<Index>(), picks(), plan(self.max_values));
+            self.run(&ctx, strategy, |(key, picks, plan)| {
+                let (k, values) = draw(&sample.groups, key, picks);
+                ctx.case(&k, values, plan)
+            })?;
+        }
+        if !sample.unfolded.is_empty() {
+            self.run(&ctx, (any::<Index>(), picks()), |(key, picks)| {
+                let (k, values) = draw(&sample.unfolded, key, picks);
+                ctx.fold_case(&k, &values)
+            })?;
+        }
+        Ok(())
     }
 
     /// Runs the job on `sample` lines in memory, recording each step's mapper
@@ -608,8 +637,14 @@ pub struct StepSample {
     /// Input lines the step's mapper rejected (bad JSON, mapper errors):
     /// skipped, as `--skip-bad-records` would.
     pub rejected_lines: usize,
-    groups: Vec<(Vec<u8>, Vec<Vec<u8>>)>,
+    groups: Vec<Group>,
+    /// A fold step's mapper output before the fold (the values it folds),
+    /// grouped by key; empty for other steps.
+    unfolded: Vec<Group>,
 }
+
+/// A key and its values, encoded.
+type Group = (Vec<u8>, Vec<Vec<u8>>);
 
 impl StepSample {
     /// Distinct keys recorded.
@@ -736,6 +771,19 @@ fn record_input(
         }
         let rejected = mapped.iter().map(|m| m.rejected).sum();
         let records: Vec<_> = mapped.into_iter().flat_map(|m| m.records).collect();
+        // A fold step's mapper emitted accumulators; its fold law needs the
+        // values, from the same input through the mapper alone.
+        let unfolded = match &step.fold_law {
+            None => Vec::new(),
+            Some(law) => {
+                let plain = law.unfolded_step(step);
+                let mut scratch = Counters::default();
+                let mapped = testing::map_input(&plain, i, step_input, &mut scratch, true, params)?;
+                testing::group(mapped.into_iter().flat_map(|m| m.records).collect())
+                    .into_iter()
+                    .collect()
+            }
+        };
         let mut groups = BTreeMap::new();
         let output = match step.new_reducer() {
             None => testing::record_lines(records),
@@ -748,6 +796,7 @@ fn record_input(
             step: i,
             rejected_lines: rejected,
             groups: groups.into_iter().collect(),
+            unfolded,
         });
         lines = output;
     }
@@ -1055,6 +1104,31 @@ impl Ctx<'_> {
             }
             Ok(()) => Combined::Values(sink.records.into_iter().map(|(_, v)| v).collect()),
         }
+    }
+
+    /// A fold step's own law ([`Law::FoldMerge`]) on one key's values as the
+    /// mapper emitted them (before the fold); nothing for other steps. A
+    /// case that fails is not shrunk further here (proptest shrinks the
+    /// values drawn).
+    fn fold_case(&self, key: &[u8], values: &[Vec<u8>]) -> Result<(), Box<Failing>> {
+        let Some(law) = &self.step.fold_law else {
+            return Ok(());
+        };
+        let checked = guarded(|| law.check(key, values).map_err(RecordError::Job));
+        let Err((_, error)) = checked else {
+            return Ok(());
+        };
+        Err(Box::new(Failing {
+            key: key.to_vec(),
+            values: values.to_vec(),
+            plan: None,
+            violation: self.violation(
+                Law::FoldMerge,
+                key,
+                values,
+                vec![("error", Json::String(error))],
+            ),
+        }))
     }
 
     /// [`Ctx::check`], keeping the case when it fails.

@@ -292,3 +292,122 @@ fn the_same_seed_finds_the_same_counterexample() {
     let b = cfg.check_job_on_sample(&WrongMean, &lines).unwrap_err();
     assert_eq!(a.to_string(), b.to_string());
 }
+
+/// A fold that sums values and merges accumulators with its function.
+#[derive(Clone)]
+struct SumMergedBy(fn(&mut u64, u64));
+impl mr_core::Fold for SumMergedBy {
+    type Key = String;
+    type Value = u64;
+    type Acc = u64;
+    type Out = u64;
+    fn init(&self) -> u64 {
+        0
+    }
+    fn accumulate(&self, acc: &mut u64, v: u64) {
+        *acc += v;
+    }
+    fn merge(&self, acc: &mut u64, other: u64) {
+        (self.0)(acc, other)
+    }
+    fn finish(&self, _: &String, acc: u64) -> u64 {
+        acc
+    }
+}
+
+/// A fold whose `merge` disagrees with its `accumulate`: values are summed,
+/// accumulators maxed. Its merge alone is associative and commutative, so
+/// the step laws (which see accumulators) pass it; the result still depends
+/// on how the input was chunked.
+const SUM_THEN_MAX: SumMergedBy = SumMergedBy(|acc, other| *acc = (*acc).max(other));
+
+/// Each line is `key number`: emits `(key, number)` as a count.
+#[derive(Clone)]
+struct KeyCount;
+impl Mapper for KeyCount {
+    type Input<'a> = &'a str;
+    type Key = String;
+    type Value = u64;
+    fn map(&mut self, line: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> {
+        let (k, n) = line.split_once(' ').ok_or("expected `key number`")?;
+        out.emit(k, n.parse()?)
+    }
+}
+
+struct Folding<F>(F);
+impl<F: mr_core::Fold<Key = String, Value = u64>> Job for Folding<F> {
+    fn name(&self) -> &str {
+        "folding"
+    }
+    fn description(&self) -> &str {
+        "A fold of `key number` lines."
+    }
+    fn steps(&self) -> Vec<Step> {
+        vec![Step::map(KeyCount).fold(self.0.clone())]
+    }
+}
+
+fn key_numbers(n: usize) -> Vec<String> {
+    (0..n)
+        .map(|i| format!("{} {}", ["a", "b"][i % 2], 1 + (i * 7919) % 13))
+        .collect()
+}
+
+#[test]
+fn a_fold_whose_merge_disagrees_with_accumulate_breaks_the_fold_merge_law() {
+    let job = Folding(SUM_THEN_MAX);
+    assert_eq!(
+        laws::laws_for(&job.steps()[0]).last(),
+        Some(&Law::FoldMerge)
+    );
+    // On a sample: the values are those the mapper emitted, not the
+    // accumulators the step laws see.
+    let err = laws::check_job_on_sample(&job, &key_numbers(200)).unwrap_err();
+    let LawError::Violation(v) = err else {
+        panic!("{err}")
+    };
+    assert_eq!(v.law, Law::FoldMerge, "{v}");
+    assert_eq!(v.step, Some(0));
+    assert!(v.values.len() >= 2, "{v}");
+    let shown = v.to_string();
+    assert!(
+        shown.contains("law `fold-merge` broken in step 0"),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("merge must agree with accumulate"),
+        "{shown}"
+    );
+    // On a strategy of the mapper's records.
+    let records = prop::collection::vec((Just("k"), 1u64..100), 1..20);
+    let v = laws::check_step(&job.steps()[0], records).unwrap_err();
+    assert_eq!(v.law, Law::FoldMerge, "{v}");
+    assert!(v.values.len() >= 2, "{v}");
+}
+
+#[test]
+#[should_panic(expected = "law `fold-merge` broken")]
+fn assert_job_laws_checks_a_fold_merge() {
+    laws::assert_job_laws(&Folding(SUM_THEN_MAX), &["a 1", "a 2", "b 4", "a 8"]);
+}
+
+#[test]
+fn a_counting_fold_obeys_the_fold_merge_law() {
+    let job = Folding(mr_core::fold::Count::new());
+    laws::assert_job_laws(&job, &key_numbers(200));
+    let records = prop::collection::vec((Just("k"), 1u64..100), 1..20);
+    laws::assert_step_laws(&job.steps()[0], records);
+}
+
+/// A fold that panics in `merge` (as job code may): a broken law with the
+/// panic's message, not a crash of the check.
+#[test]
+fn a_fold_that_panics_is_a_broken_law() {
+    let panicky = SumMergedBy(|acc, other| {
+        assert!(other < 5, "merge saw {other}");
+        *acc += other;
+    });
+    let records = prop::collection::vec((Just("k"), 5u64..6), 2..4);
+    let v = laws::check_step(&Folding(panicky).steps()[0], records).unwrap_err();
+    assert!(v.to_string().contains("merge saw 5"), "{v}");
+}
