@@ -530,7 +530,8 @@ pub fn assert_job_laws<L: AsRef<[u8]>>(job: &dyn Job, sample: &[L]) {
 /// `accumulate` on one key's `values`: folding them all into one
 /// accumulator, and folding each run of them (cut at every place, and into
 /// single values) into accumulators then merged (in order and in reverse),
-/// finish to the same output. The engine folds each chunk of the input
+/// finish to the same output, or all fail to finish (a count that
+/// overflows does either way). The engine folds each chunk of the input
 /// apart and merges the chunks' accumulators, so a fold that breaks this
 /// (a `merge` that takes the max of sums) gives results that depend on the
 /// chunking; the step laws ([`check_step`]) see only accumulators, and
@@ -572,11 +573,19 @@ pub fn check_fold<F: crate::Fold>(
         }
         Ok(acc)
     };
-    let out = |acc: F::Acc| -> Result<Json, String> {
-        let out = fold
-            .try_finish(key, acc)
-            .map_err(|e| format!("finish failed: {e}"))?;
-        serde_json::to_value(&out).map_err(|e| format!("an output does not encode: {e}"))
+    // An accumulator's output, or the error finishing it gave: any two
+    // errors are the same outcome, as in the step laws.
+    let out = |acc: F::Acc| -> Result<Result<Json, String>, String> {
+        match fold.try_finish(key, acc) {
+            Err(e) => Ok(Err(e.to_string())),
+            Ok(out) => serde_json::to_value(&out)
+                .map(Ok)
+                .map_err(|e| format!("an output does not encode: {e}")),
+        }
+    };
+    let shown = |o: &Result<Json, String>| match o {
+        Ok(j) => j.to_string(),
+        Err(e) => format!("an error ({e})"),
     };
     let whole = out(fold_all(&encoded)?)?;
     let mut splits: Vec<Vec<&[Json]>> = (1..encoded.len())
@@ -597,14 +606,16 @@ pub fn check_fold<F: crate::Fold>(
                 fold.merge(&mut acc, a);
             }
             let merged = out(acc)?;
-            if merged != whole {
+            if merged.is_ok() != whole.is_ok() || merged.is_ok() && merged != whole {
                 return Err(format!(
-                    "folding the values {} at once gives {whole}, but folding them in {} parts \
-                     and merging the parts' accumulators{} gives {merged}: merge must agree with \
+                    "folding the values {} at once gives {}, but folding them in {} parts \
+                     and merging the parts' accumulators{} gives {}: merge must agree with \
                      accumulate (the engine folds each chunk of the input apart, then merges)",
                     Json::Array(encoded.clone()),
+                    shown(&whole),
                     parts.len(),
                     if reversed { " in reverse order" } else { "" },
+                    shown(&merged),
                 ));
             }
         }

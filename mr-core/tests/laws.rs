@@ -411,3 +411,44 @@ fn a_fold_that_panics_is_a_broken_law() {
     let v = laws::check_step(&Folding(panicky).steps()[0], records).unwrap_err();
     assert!(v.to_string().contains("merge saw 5"), "{v}");
 }
+
+/// A count that overflows fails to finish however it was folded: the same
+/// outcome, as two failing reductions are for the step laws.
+#[test]
+fn a_fold_that_fails_either_way_keeps_the_fold_merge_law() {
+    let count = mr_core::fold::Count::<String>::new();
+    assert_eq!(
+        laws::check_fold(&count, &"k".into(), vec![u64::MAX, 1, 2]),
+        Ok(())
+    );
+    // Failing one way only is broken: maxed accumulators of a sum that
+    // overflows only when folded at once.
+    #[derive(Clone)]
+    struct CappedSum;
+    impl mr_core::Fold for CappedSum {
+        type Key = String;
+        type Value = u64;
+        type Acc = u64;
+        type Out = u64;
+        fn init(&self) -> u64 {
+            0
+        }
+        fn accumulate(&self, acc: &mut u64, v: u64) {
+            *acc = acc.saturating_add(v);
+        }
+        fn merge(&self, acc: &mut u64, other: u64) {
+            *acc = (*acc).max(other);
+        }
+        fn finish(&self, _: &String, acc: u64) -> u64 {
+            acc
+        }
+        fn try_finish(&self, _: &String, acc: u64) -> Result<u64, JobError> {
+            match acc {
+                u64::MAX => Err("overflow".into()),
+                n => Ok(n),
+            }
+        }
+    }
+    let e = laws::check_fold(&CappedSum, &"k".into(), vec![u64::MAX - 1, 1]).unwrap_err();
+    assert!(e.contains("an error (overflow)"), "{e}");
+}
