@@ -534,6 +534,28 @@ fn jobs_and_reports_to_a_closed_stdout_are_refused() {
         assert_eq!(o.status.code(), Some(2), "{report}");
         assert!(!w.path("out").exists(), "{report}: the run ran");
     }
+    // Skipped records kept on a stderr closed when mr started (results on
+    // stdout, or a task): refused, not lost with exit 0 (probe
+    // /tmp/probe7-env repro 02). With -o they go to _bad_records/: runs.
+    w.write("bad.jsonl", "{\"page_url\": \"/a\"}\n{\"page_url\":\n");
+    let skip = [
+        "run",
+        "url_views",
+        "-q",
+        "-i",
+        "bad.jsonl",
+        "--skip-bad-records",
+    ];
+    let mapper = ["run", "url_views", "--mapper", "--skip-bad-records"];
+    for args in [&skip[..], &[&skip[..], &["--no-output"]].concat(), &mapper] {
+        let o = sh("2>&- <bad.jsonl", args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}");
+    }
+    ok(sh(
+        "2>&-",
+        &[&skip[..], &["-o", "skipped", "--overwrite"]].concat(),
+    ));
+    assert!(w.path("skipped/_bad_records").is_dir());
     // Not stdout: runs.
     ok(sh(">&-", &with_report("/dev/stderr")));
     ok(sh(

@@ -468,6 +468,24 @@ fn refuse_closed_stdout(args: &RunArgs) -> anyhow::Result<()> {
             mr_core::error::printable_path(report)
         );
     }
+    // Skipped records are kept on stderr where there is no output
+    // directory (results on stdout, --no-output, a task): closed, they
+    // would be lost and the run would succeed.
+    if args.skip_bad_records
+        && (task || args.output.is_none())
+        && crate::closed_stdout::stderr_closed_at_start()
+    {
+        crate::usage!(
+            "standard error is closed (closed when mr started, as with 2>&-), and this run keeps \
+             the records --skip-bad-records skips there, which would be lost: give it a stderr \
+             (2>bad.txt){}",
+            if task {
+                ""
+            } else {
+                ", or write the results to a directory with -o DIR (its _bad_records/ keeps them)"
+            }
+        );
+    }
     Ok(())
 }
 
