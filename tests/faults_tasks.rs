@@ -1219,6 +1219,36 @@ fn the_default_sort_buffer_fits_an_address_space_limit() {
     assert_eq!(settings("unlimited"), 256 << 20);
 }
 
+/// With 8 worker threads (the default on an 8-core node) under `ulimit -v
+/// 500000`, glibc gave each thread a malloc arena reserving 64 MiB of
+/// address space, and word_count on 16 MB of text aborted ("memory
+/// allocation of N bytes failed", exit 134) with the default buffer, its
+/// lock and staging left behind (probe /tmp/probe7-env repro 01). mr keeps
+/// malloc to two arenas under such a limit.
+#[test]
+fn eight_threads_fit_an_address_space_limit() {
+    let w = Workdir::new();
+    ok(w.mr(&[
+        "gen", "text", "--size", "16MB", "--seed", "3", "--output", "in",
+    ]));
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 500000; exec \"$0\" run word_count -q -i in -o out -j 8 --chunksize 1MB")
+        .arg(MR)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    assert!(w.path("out/_SUCCESS").is_file());
+    let left: Vec<_> = fs::read_dir(w.dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .filter(|n| n != "in" && n != "out" && n != "_tmp")
+        .collect();
+    assert!(left.is_empty(), "left beside the output: {left:?}");
+    assert_eq!(fs::read_dir(w.path("_tmp")).unwrap().count(), 0);
+}
+
 // ---------------------------------------------------------------------------
 // Hostile text.
 

@@ -44,12 +44,41 @@ pub fn memory_limit() -> Option<u64> {
 /// The memory a run may plan for under an address-space limit (`ulimit -v`,
 /// as batch schedulers and some containers set it): a quarter of it, the
 /// rest for what a process maps without using (its code, thread stacks,
-/// each thread's malloc arena of 64 MiB); `None` when there is none. Past
+/// malloc's arenas of 64 MiB, two of them: [`fit_malloc_to_address_space`]);
+/// `None` when there is none. Past
 /// it an allocation fails, and Rust aborts the run (probe
 /// /tmp/probe3-memory repro 04: SIGABRT under `ulimit -v 600000` with the
 /// 256 MiB default buffer).
 pub fn address_space_budget() -> Option<u64> {
     getrlimit(Resource::As).current.map(|l| l / 4)
+}
+
+/// Under an address-space limit (`ulimit -v`), keeps glibc's malloc to
+/// two arenas; returns whether it did. glibc gives each thread that
+/// allocates an arena of its own, up to 8 per core, and each reserves 64 MiB
+/// of address space: with 8 worker threads and their helpers that was
+/// more than a 500 MB limit held, and a run with the default settings
+/// aborted ("memory allocation of N bytes failed", probe /tmp/probe7-env
+/// repro 01), where `MALLOC_ARENA_MAX=2` ran it. Call it before any thread
+/// starts. Elsewhere (no limit, another C library) it does nothing.
+pub fn fit_malloc_to_address_space() -> bool {
+    if getrlimit(Resource::As).current.is_none() {
+        return false;
+    }
+    limit_malloc_arenas(2)
+}
+
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+#[allow(unsafe_code)]
+fn limit_malloc_arenas(arenas: i32) -> bool {
+    // SAFETY: mallopt only sets a tunable of glibc's allocator, under its
+    // own lock; M_ARENA_MAX takes any positive count.
+    unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) == 1 }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn limit_malloc_arenas(_arenas: i32) -> bool {
+    false
 }
 
 /// The memory a run plans for, and what sets it: the cgroup's limit
