@@ -180,11 +180,30 @@ impl OutputDir {
             .previous_note()
             .and_then(|n| n.strip_prefix(COMMITTING))
             .map(str::to_string);
-        clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref(), reading);
         // A killed commit's copy still there (kept: no complete output was
         // in place): its name is carried in this run's note, so that a run
         // after this one, if this one dies first, still knows it.
-        let killed_copy = killed_commit.filter(|f| parent.join(f).join(SUCCESS).exists());
+        let killed_copy = killed_commit
+            .clone()
+            .filter(|f| parent.join(f).join(SUCCESS).exists());
+        // Killed while it removed the old output in place (overlayfs, see
+        // `replace_unmovable`): the old output is part-removed, without
+        // _SUCCESS, and the killed run's finished copy beside it. That
+        // commit is finished first, as a killed removal's unfinished
+        // directory is the next run's to remove (probe /tmp/probe7-env
+        // repro 03: the user had to remove it by hand).
+        let ours = Ours {
+            report: own.as_deref(),
+            output: &name,
+        };
+        let killed_copy = match killed_copy {
+            Some(copy) if is_part_removed(&target) => {
+                finish_killed_removal(&target, &parent.join(&copy), ours)?;
+                None
+            }
+            copy => copy,
+        };
+        clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref(), reading);
         if let Some(f) = &killed_copy {
             let _ = lock.note(&format!("{COMMITTING}{f}"));
         }
@@ -211,10 +230,6 @@ impl OutputDir {
             )));
         }
         if fs::symlink_metadata(&target).is_ok() {
-            let ours = Ours {
-                report: own.as_deref(),
-                output: &name,
-            };
             let replaceable = check_replaceable(&target, ours);
             if !overwrite {
                 if !is_empty_dir(&target) {
@@ -1354,6 +1369,45 @@ fn remove_old(path: &Path, ours: Ours<'_>) {
     let _ = writeln!(std::io::stderr(), "mr: warning: {said}");
 }
 
+/// Whether `target` is a directory (not a link) that is not empty and has
+/// no `_SUCCESS`: an output a killed run was removing, when the lock names
+/// that run's finished copy.
+fn is_part_removed(target: &Path) -> bool {
+    fs::symlink_metadata(target).is_ok_and(|m| m.is_dir())
+        && !is_empty_dir(target)
+        && !target.join(SUCCESS).exists()
+}
+
+/// Finishes the commit of a run killed while it removed the old output
+/// `target` in place: the rest of it removed, if it holds only what a job
+/// writes, and the run's finished `copy` moved in. Anything else in it
+/// leaves both as they are (the usual checks then say why).
+fn finish_killed_removal(target: &Path, copy: &Path, ours: Ours<'_>) -> Result<()> {
+    let shown = |p: &Path| printable_line(&p.display().to_string()).into_owned();
+    match remove_replaced(target, ours) {
+        Ok(()) => {}
+        Err(Kept::Foreign(_)) => return Ok(()),
+        Err(Kept::Failed(e)) => {
+            return Err(Error::OutputChanged(format!(
+                "{} was being replaced by the finished output in {} when its run was killed, \
+                 and removing the rest of it failed ({e}): remove it yourself, then move \
+                 that output in",
+                shown(target),
+                shown(copy)
+            )));
+        }
+    }
+    fs::rename(copy, target).map_err(|e| Error::io("moving into place", copy, e))?;
+    let _ = writeln!(
+        std::io::stderr(),
+        "mr: note: {} was part-removed by a run killed while it replaced it; that run's \
+         finished output ({}) is now in its place",
+        shown(target),
+        shown(copy)
+    );
+    Ok(())
+}
+
 /// Why [`remove_replaced`] left an old output.
 enum Kept {
     /// It holds something a job does not write (or cannot be listed): not
@@ -1889,6 +1943,57 @@ mod tests {
     /// copy's name (probe /tmp/probe4-crash repro 02). Now the name is
     /// carried: a rerun that fails leaves the note for the next, and the
     /// first that commits removes the copy beside its complete output.
+    /// A run killed while it removed the old output in place (overlayfs,
+    /// where the old output cannot be moved: `replace_unmovable`) left it
+    /// part-removed without _SUCCESS, its finished copy beside it. The same
+    /// command run again failed ("--overwrite will not replace ... it has no
+    /// _SUCCESS") and the user had to remove it by hand (probe
+    /// /tmp/probe7-env repro 03). The next run now finishes that commit:
+    /// the killed run's output is in place, and this run replaces it, or,
+    /// without --overwrite, is refused beside it.
+    #[test]
+    fn a_rerun_finishes_the_removal_a_killed_commit_began() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let lock = d.path().join(".out.mr-lock");
+        let copy = d.path().join(".out.mr-tmp-999999-abcdef");
+        let part_removed = |with: &[&str]| {
+            fs::create_dir_all(&out).unwrap();
+            for f in with {
+                fs::write(out.join(f), "old").unwrap();
+            }
+            fs::create_dir_all(&copy).unwrap();
+            fs::write(copy.join("part-00000"), "killed").unwrap();
+            fs::write(copy.join(SUCCESS), "").unwrap();
+            fs::write(&lock, "999999\ncommitting .out.mr-tmp-999999-abcdef\n").unwrap();
+        };
+        part_removed(&["part-00007", "part-00008"]);
+        // Without --overwrite: the killed run's output put in place, this
+        // run refused beside it.
+        let e = OutputDir::create(&out, false).map(|_| ()).unwrap_err();
+        assert!(matches!(e, Error::OutputExists(_)), "{e}");
+        assert_eq!(
+            fs::read_to_string(out.join("part-00000")).unwrap(),
+            "killed"
+        );
+        assert!(out.join(SUCCESS).exists() && !out.join("part-00007").exists());
+        assert!(!copy.exists());
+        // With it: the same, then this run's output replaces it.
+        fs::remove_dir_all(&out).unwrap();
+        part_removed(&["part-00007"]);
+        let o = OutputDir::create(&out, true).unwrap();
+        fs::write(o.staging.join("part-00000"), "new").unwrap();
+        o.commit().unwrap();
+        assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
+        assert!(!copy.exists() && !lock.exists());
+        // A file a job does not write in it: both left as they are, and the
+        // run refused as before.
+        fs::remove_dir_all(&out).unwrap();
+        part_removed(&["notes.txt"]);
+        assert!(OutputDir::create(&out, true).is_err());
+        assert!(out.join("notes.txt").exists() && copy.join(SUCCESS).exists());
+    }
+
     #[test]
     fn a_killed_first_commits_copy_goes_once_a_rerun_commits() {
         let d = tempfile::tempdir().unwrap();
