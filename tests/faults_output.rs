@@ -1022,6 +1022,26 @@ fn a_file_size_limit_fails_the_run_cleanly() {
     assert!(left.is_empty(), "{left:?}");
     let scratch = fs::read_dir(w.path("scratch")).map_or(0, |d| d.count());
     assert_eq!(scratch, 0, "temp dirs left in scratch");
+    // The skipped records of a map task are one file, whatever
+    // --partitions is: its hint is smaller splits, not more partitions
+    // (which failed the same way: probe /tmp/probe7-env repro 05).
+    let bad: String = (0..3000)
+        .map(|i| format!("{{\"page_url\": \"/{i}\",\n"))
+        .collect();
+    w.write("bad.jsonl", bad);
+    let o = sh_in(
+        &w,
+        &format!(
+            "ulimit -f 64 && exec {MR} run url_views -q -i bad.jsonl -o skipped -j 1 \
+             --skip-bad-records --partitions 64 --tmp-dir scratch"
+        ),
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("_bad_records"), "{e}");
+    assert!(e.contains("a smaller --chunksize"), "{e}");
+    assert!(!e.contains("--partitions"), "{e}");
+    assert!(!w.path("skipped").exists());
 }
 
 #[test]

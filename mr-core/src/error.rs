@@ -8,7 +8,7 @@
 use std::borrow::Cow;
 use std::fmt;
 use std::io;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// A `Result` whose error is the engine's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -268,12 +268,7 @@ pub enum Error {
     /// A file would grow past the process's file-size limit (`ulimit -f`),
     /// or past what its file system takes.
     #[error("{op} {}: {source}\n  hint: {}; an existing output was not replaced", printable_path(path),
-        match limit {
-            Some(l) => format!("the file-size limit (ulimit -f) is {} bytes: raise it, or use \
-                                more --partitions for smaller part files", l),
-            None => "the file system takes no file this large: write --output or --tmp-dir \
-                     to another".to_string(),
-        })]
+        file_too_large_hint(path, *limit))]
     FileTooLarge {
         /// What we were doing.
         op: &'static str,
@@ -412,6 +407,44 @@ pub enum Error {
     /// A bug in mr: an invariant did not hold.
     #[error("internal error (this is a bug in mr, please report it): {0}")]
     Internal(String),
+}
+
+/// What to do about a file grown past the file-size limit (`limit`, `ulimit
+/// -f`) or its file system's, by what the file is: a part file is smaller
+/// with more partitions, a map task's bad records with smaller splits; a
+/// temporary file only with room.
+///
+/// ```
+/// use mr_core::error::file_too_large_hint;
+/// use std::path::Path;
+/// assert!(file_too_large_hint(Path::new("out/part-00003"), Some(1024)).contains("--partitions"));
+/// let bad = file_too_large_hint(Path::new("out/_bad_records/map-0-00001"), Some(1024));
+/// assert!(bad.contains("--chunksize") && !bad.contains("--partitions"));
+/// assert!(!file_too_large_hint(Path::new("/tmp/mr-job-1/spill-3"), Some(1024)).contains("--partitions"));
+/// ```
+pub fn file_too_large_hint(path: &Path, limit: Option<u64>) -> String {
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or_default();
+    let in_bad_records = path
+        .parent()
+        .and_then(Path::file_name)
+        .is_some_and(|d| d == crate::output::commit::BAD_RECORDS);
+    let smaller = if in_bad_records {
+        ", or use a smaller --chunksize (the records a map task skips are one file)"
+    } else if name.starts_with("part-") {
+        ", or use more --partitions for smaller part files"
+    } else {
+        ""
+    };
+    match limit {
+        Some(l) => format!("the file-size limit (ulimit -f) is {l} bytes: raise it{smaller}"),
+        None => format!(
+            "the file system takes no file this large: write --output or --tmp-dir to \
+             another{smaller}"
+        ),
+    }
 }
 
 impl Error {
