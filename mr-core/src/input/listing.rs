@@ -1284,9 +1284,11 @@ impl Walk {
         // tail is kept to tell an append from a rewrite later.
         let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
         let head = head_of(&mut f).map_err(|e| Error::io("reading", path, e))?;
-        if meta.len() == 0 && !head.is_empty() {
-            // A size of 0 with bytes behind it (/proc, /sys): read to its
-            // end, as a stream, not taken for empty.
+        if meta.len() == 0 && !head.is_empty() || on_pseudo_fs(&f) {
+            // A size of 0 with bytes behind it (/proc), or of a page with a
+            // few (/sys: 4096): read to its end, as a stream, not taken for
+            // empty or for a file cut short while read (probe
+            // /tmp/probe7-env repro 04).
             self.out.push(InputFile::stream(path));
             return Ok(());
         }
@@ -1744,6 +1746,32 @@ pub(crate) fn check_first_line(file: &str, line: &[u8]) -> Result<()> {
 
 /// The first bytes of a file (512 at most): enough for any magic number
 /// and to tell UTF-16 text ([`wide_text`]).
+/// Whether `f` is on one of the kernel's pseudo file systems (/proc, /sys,
+/// cgroup, debugfs, tracefs, configfs, securityfs), whose files' sizes say
+/// nothing of what reading them gives: 0, or a page (4096) for a few bytes.
+fn on_pseudo_fs(f: &fs::File) -> bool {
+    #[cfg(target_os = "linux")]
+    {
+        const PSEUDO: [i64; 8] = [
+            0x9fa0,      // proc
+            0x6265_6572, // sysfs
+            0x6462_6720, // debugfs
+            0x7472_6163, // tracefs
+            0x6367_7270, // cgroup2
+            0x0027_e0eb, // cgroup
+            0x6265_6570, // configfs
+            0x7363_6673, // securityfs
+        ];
+        #[allow(clippy::unnecessary_cast)] // i64 on x86-64, not everywhere
+        rustix::fs::fstatfs(f).is_ok_and(|s| PSEUDO.contains(&(s.f_type as i64)))
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = f;
+        false
+    }
+}
+
 #[cfg(test)]
 fn read_head(path: &Path) -> Result<Vec<u8>> {
     let mut f = fs::File::open(path).map_err(|e| Error::io("opening", path, e))?;
