@@ -1087,6 +1087,35 @@ fn many_small_spills_leave_few_files() {
     assert!(most <= 8 * 5, "{most} spill files at once");
 }
 
+/// The emulator's task writes its output (its stdout) in mr's temp dir: a
+/// full one was said as "writing to standard output: No space left on
+/// device", naming neither (probe /tmp/probe7-env repro 06). The error now
+/// names the temp dir and the remedy, as the local runner's does.
+#[cfg(target_os = "linux")]
+#[test]
+fn a_full_temp_dir_under_the_emulator_is_named() {
+    let w = Workdir::new();
+    if !mount_namespaces() {
+        return;
+    }
+    let lines: String = (0..200_000)
+        .map(|i| format!("{{\"page_url\": \"/p{}\"}}\n", i % 5000))
+        .collect();
+    w.write("in.jsonl", lines);
+    fs::create_dir_all(w.path("small")).unwrap();
+    let script = "mount -t tmpfs -o size=64k none \"$1\" && mkdir \"$1/tmp\" && exec \"$2\" run \
+                  url_views -r emulate -q -i in.jsonl -o out -j 1 --partitions 2 --tmp-dir \"$1/tmp\"";
+    let o = in_mount_namespace(&w, script, &[w.path("small").as_os_str(), MR.as_ref()])
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("No space left on device"), "{e}");
+    assert!(e.contains("use --tmp-dir on a disk with more room"), "{e}");
+    assert!(e.contains("small/tmp"), "{e}");
+    assert!(!w.path("out").exists());
+}
+
 /// A full disk behind stdout is stdout's error, not a temporary part's (it
 /// used to say `copying /tmp/mr-job-*/part-00000: No space left on device`
 /// and blame --tmp-dir, with gigabytes free there).

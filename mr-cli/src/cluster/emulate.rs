@@ -328,6 +328,9 @@ struct Proc {
     child: Child,
     stderr: Drain,
     what: String,
+    /// The step's directory in mr's temp dir, where the task's output and
+    /// spills go.
+    work: PathBuf,
 }
 
 impl Proc {
@@ -339,7 +342,20 @@ impl Proc {
             .with_context(|| format!("waiting for {}", self.what))?;
         let drained = self.stderr.finish();
         if !status.success() {
-            return Err(failure(&self.what, status, &drained));
+            let e = failure(&self.what, status, &drained);
+            // Its stdout is a file in the temp dir: "writing to standard
+            // output: No space left on device" named neither (probe
+            // /tmp/probe7-env repro 06).
+            let tail = drained.tail_text();
+            if tail.contains("No space left on device") || tail.contains("Disk quota exceeded") {
+                return Err(anyhow!(
+                    "{e}\n  hint: the task's output and spills are written in mr's temp dir \
+                     ({}), whose file system is full: use --tmp-dir on a disk with more room, \
+                     or free space there; an existing output was not replaced",
+                    self.work.display()
+                ));
+            }
+            return Err(e);
         }
         Ok(drained.counters)
     }
@@ -530,6 +546,7 @@ impl StepRun<'_> {
             child,
             stderr,
             what,
+            work: self.dir.clone(),
         })
     }
 
