@@ -369,8 +369,8 @@ impl clap::builder::TypedValueParser for JobNames {
 
 /// [`main_with`], with the name and version the binary shows.
 pub fn main_named(registry: Registry, info: BinInfo) -> ExitCode {
-    // Before any thread starts: threads' malloc arenas count in ulimit -v.
-    mr_core::runner::limits::fit_malloc_to_address_space();
+    // Before any thread starts: malloc's arenas and thresholds.
+    mr_core::runner::limits::tune_malloc();
     let args = match utf8_args(std::env::args_os()) {
         Ok(args) => args,
         Err(e) => {

@@ -44,7 +44,7 @@ pub fn memory_limit() -> Option<u64> {
 /// The memory a run may plan for under an address-space limit (`ulimit -v`,
 /// as batch schedulers and some containers set it): a quarter of it, the
 /// rest for what a process maps without using (its code, thread stacks,
-/// malloc's arenas of 64 MiB, two of them: [`fit_malloc_to_address_space`]);
+/// malloc's arenas of 64 MiB, two of them: [`tune_malloc`]);
 /// `None` when there is none. Past
 /// it an allocation fails, and Rust aborts the run (probe
 /// /tmp/probe3-memory repro 04: SIGABRT under `ulimit -v 600000` with the
@@ -53,31 +53,50 @@ pub fn address_space_budget() -> Option<u64> {
     getrlimit(Resource::As).current.map(|l| l / 4)
 }
 
-/// Under an address-space limit (`ulimit -v`), keeps glibc's malloc to
-/// two arenas; returns whether it did. glibc gives each thread that
-/// allocates an arena of its own, up to 8 per core, and each reserves 64 MiB
-/// of address space: with 8 worker threads and their helpers that was
-/// more than a 500 MB limit held, and a run with the default settings
-/// aborted ("memory allocation of N bytes failed", probe /tmp/probe7-env
-/// repro 01), where `MALLOC_ARENA_MAX=2` ran it. Call it before any thread
-/// starts. Elsewhere (no limit, another C library) it does nothing.
-pub fn fit_malloc_to_address_space() -> bool {
-    if getrlimit(Resource::As).current.is_none() {
-        return false;
-    }
-    limit_malloc_arenas(2)
+/// glibc's `mmap` threshold, fixed by [`tune_malloc`]: larger blocks are
+/// mapped, and given back to the system when freed.
+pub const MMAP_THRESHOLD: usize = 1 << 20;
+
+/// Tunes glibc's malloc for a run's memory bound; returns whether it did
+/// (not on another C library). Call it before any thread starts.
+///
+/// - The `mmap` threshold is fixed at [`MMAP_THRESHOLD`]. By default glibc
+///   raises it to the size of each mapped block freed (up to 32 MiB), so
+///   that a fold table's arrays, freed as the table grows or flushes, are
+///   next taken from, and kept in, each thread's heap: word_count with a
+///   3-million-word vocabulary peaked at 501 MB at `-j 12` and 644 MB at
+///   `-j 24 --sort-buffer-mb 384`, past the sort buffer + 150 MB bound
+///   (probe /tmp/probe7-scale repro 03); fixed, 356 and 420 MB, in the same
+///   time.
+/// - Under an address-space limit (`ulimit -v`), malloc keeps to two
+///   arenas. glibc gives each thread that allocates an arena of its own, up
+///   to 8 per core, each reserving 64 MiB of address space: with 8 worker
+///   threads and their helpers that was more than a 500 MB limit held, and
+///   a run with the default settings aborted ("memory allocation of N bytes
+///   failed", probe /tmp/probe7-env repro 01).
+pub fn tune_malloc() -> bool {
+    let limited = getrlimit(Resource::As).current.is_some();
+    set_malloc(MMAP_THRESHOLD, limited.then_some(2))
 }
 
 #[cfg(all(target_os = "linux", target_env = "gnu"))]
 #[allow(unsafe_code)]
-fn limit_malloc_arenas(arenas: i32) -> bool {
-    // SAFETY: mallopt only sets a tunable of glibc's allocator, under its
-    // own lock; M_ARENA_MAX takes any positive count.
-    unsafe { libc::mallopt(libc::M_ARENA_MAX, arenas) == 1 }
+fn set_malloc(mmap_threshold: usize, arenas: Option<i32>) -> bool {
+    let threshold = i32::try_from(mmap_threshold).unwrap_or(i32::MAX);
+    // SAFETY: mallopt only sets tunables of glibc's allocator, under its
+    // own lock; M_MMAP_THRESHOLD takes up to 32 MiB on 64-bit, M_ARENA_MAX
+    // any positive count.
+    unsafe {
+        let set = libc::mallopt(libc::M_MMAP_THRESHOLD, threshold) == 1;
+        match arenas {
+            Some(n) => set && libc::mallopt(libc::M_ARENA_MAX, n) == 1,
+            None => set,
+        }
+    }
 }
 
 #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
-fn limit_malloc_arenas(_arenas: i32) -> bool {
+fn set_malloc(_mmap_threshold: usize, _arenas: Option<i32>) -> bool {
     false
 }
 
