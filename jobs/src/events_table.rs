@@ -207,11 +207,13 @@ fn kind_of(name: &str) -> ColumnType {
 /// `v` as a value of `kind`: `Ok(None)` for null, `Err` when it cannot be
 /// converted exactly. `literal`: the text a number `v` was written as, when
 /// known (a float keeps about 16 digits: `4503599627370497.5` is read as
-/// the integer `4503599627370498.0`, so only its text tells).
+/// the integer `4503599627370498.0`, so only its text tells). `raw`: the
+/// JSON text of an object or array `v`, when known, for a string column.
 fn convert(
     v: &Value,
     kind: ColumnType,
     literal: impl FnOnce() -> Option<String>,
+    raw: Option<&str>,
 ) -> Result<Option<Value>, ()> {
     Ok(Some(match (kind, v) {
         (_, Value::Null) => return Ok(None),
@@ -239,9 +241,40 @@ fn convert(
         (ColumnType::Str, Value::Number(n)) if n.is_f64() => {
             literal().unwrap_or_else(|| n.to_string()).into()
         }
-        (ColumnType::Str, other) => other.to_string().into(),
+        (ColumnType::Str, other) => match raw {
+            Some(text) => compact(text).into(),
+            None => other.to_string().into(),
+        },
         _ => return Err(()),
     }))
+}
+
+/// The JSON text `text` without the whitespace between its tokens: an
+/// object or array as written (numbers, key order, escapes), one line.
+///
+/// ```
+/// use mr_jobs::events_table::compact;
+/// assert_eq!(compact(r#" { "b" : [1e2, 9007199254740993.0] ,"a":"x y\" " } "#),
+///            r#"{"b":[1e2,9007199254740993.0],"a":"x y\" "}"#);
+/// ```
+pub fn compact(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let (mut in_string, mut escaped) = (false, false);
+    for c in text.chars() {
+        if in_string {
+            out.push(c);
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+        } else if !matches!(c, ' ' | '\t' | '\n' | '\r') {
+            in_string = c == '"';
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The integer a decimal number's text (`-12`, `+12.0`, `1.5e3`, `.5E1`)
@@ -509,8 +542,12 @@ type Unfolded<'a> = Option<(Ordered, Cow<'a, str>)>;
 /// ```text
 /// {"score": 1.5, "Score": "x", "score": 2}  ->  [("score", 2), ("Score", "x")]
 /// ```
+///
+/// An object or array value keeps its JSON text too: written into a string
+/// column, it is that text ([`compact`]), its numbers as written (a `Value`
+/// prints them from an f64: probe /tmp/probe7-flow repro 01).
 #[derive(Debug, Default)]
-struct Ordered(Vec<(String, Value)>);
+struct Ordered(Vec<(String, Value, Option<Box<RawValue>>)>);
 
 impl<'de> serde::Deserialize<'de> for Ordered {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -524,29 +561,32 @@ impl<'de> serde::Deserialize<'de> for Ordered {
                 self,
                 mut m: A,
             ) -> Result<Ordered, A::Error> {
-                let mut fields: Vec<(String, Value)> = Vec::new();
+                use serde::de::Error;
+                let mut fields: Vec<(String, Value, Option<Box<RawValue>>)> = Vec::new();
                 // Where each name is, once there are too many to look through.
                 let mut at: std::collections::HashMap<String, usize> = Default::default();
-                while let Some((k, v)) = m.next_entry::<String, Value>()? {
+                while let Some((k, raw)) = m.next_entry::<String, Box<RawValue>>()? {
+                    let v: Value = serde_json::from_str(raw.get()).map_err(A::Error::custom)?;
+                    let raw = (v.is_object() || v.is_array()).then_some(raw);
                     if fields.len() == 32 {
                         at = fields
                             .iter()
                             .enumerate()
-                            .map(|(i, (n, _))| (n.clone(), i))
+                            .map(|(i, (n, _, _))| (n.clone(), i))
                             .collect();
                     }
                     let found = if fields.len() < 32 {
-                        fields.iter().position(|(n, _)| *n == k)
+                        fields.iter().position(|(n, _, _)| *n == k)
                     } else {
                         at.get(&k).copied()
                     };
                     match found {
-                        Some(i) => fields[i].1 = v,
+                        Some(i) => (fields[i].1, fields[i].2) = (v, raw),
                         None => {
                             if fields.len() >= 32 {
                                 at.insert(k.clone(), fields.len());
                             }
-                            fields.push((k, v));
+                            fields.push((k, v, raw));
                         }
                     }
                 }
@@ -592,7 +632,7 @@ fn object_field<'a>(
         // from an f64, 9007199254740993.0 was "9007199254740992.0" and 1e2
         // "100.0" (probe /tmp/probe3-tables repro 03).
         Field::Other(Value::Number(_)) => Err(Cow::Borrowed(raw.get().trim())),
-        Field::Other(other) => Err(Cow::Owned(other.to_string())),
+        Field::Other(_) => Err(Cow::Owned(compact(raw.get()))),
     })
 }
 
@@ -677,7 +717,8 @@ impl EventRows {
                 // float as written: `9007199254740993.0` is no f64).
                 (_, Some(Field::Str(s))) => Cell::Str(s),
                 (_, Some(Field::Other(Value::Number(n)))) if n.is_f64() => Cell::Str(text.into()),
-                (_, Some(Field::Other(other))) => Cell::Str(other.to_string().into()),
+                // An object or array: its text, numbers and order as written.
+                (_, Some(Field::Other(_))) => Cell::Str(compact(text).into()),
             };
             row.push((Cow::Borrowed(column), cell));
         }
@@ -692,7 +733,8 @@ impl EventRows {
                         prefix: &str,
                         name: &str,
                         v: &Value,
-                        literals: Option<&Literals>| {
+                        literals: Option<&Literals>,
+                        raw: Option<&RawValue>| {
             // Names compared as Spark and DuckDB do, without case: `From`
             // beside `from` makes a table Spark refuses.
             let taken = |row: &Row<'a>, c: &str| row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
@@ -725,7 +767,7 @@ impl EventRows {
                 return;
             }
             let literal = || literals?.get(name);
-            let v = match convert(v, column_type(&column), literal) {
+            let v = match convert(v, column_type(&column), literal, raw.map(RawValue::get)) {
                 Ok(v) => v.unwrap_or(Value::Null),
                 Err(()) => {
                     wrong(&column);
@@ -741,15 +783,15 @@ impl EventRows {
                 // and context's fields are a JSON object's: one per name.)
                 if params[..i].iter().all(|(p, _)| *p != params[i].0) {
                     let v = Value::String(std::mem::take(&mut params[i].1));
-                    push(&mut row, "query", &params[i].0, &v, None);
+                    push(&mut row, "query", &params[i].0, &v, None, None);
                 }
             }
         }
         for (prefix, object) in [("value", fields), ("context", context)] {
             if let Some((fields, text)) = object {
                 let literals = Literals::of(&text);
-                for (k, v) in &fields.0 {
-                    push(&mut row, prefix, k, v, Some(&literals));
+                for (k, v, raw) in &fields.0 {
+                    push(&mut row, prefix, k, v, Some(&literals), raw.as_deref());
                 }
             }
         }
@@ -1065,6 +1107,29 @@ mod tests {
         assert_eq!(counters.get(COUNTERS, NAME_CLASH), 0);
         assert_eq!(rows[1]["value"], "9007199254740993.0");
         assert_eq!(rows[2]["value"], "1e2");
+    }
+
+    /// An object or array written into a string column is its JSON text
+    /// as written: numbers printed from an f64 changed
+    /// (`9007199254740993.0` to `9007199254740992.0`, `1e2` to `100.0`) and
+    /// keys were sorted, at the top level, in an object value and in an
+    /// object in a string alike (probe /tmp/probe7-flow repro 01).
+    #[test]
+    fn nested_objects_keep_their_numbers_as_written() {
+        let lines = [
+            r#"{"username": "a", "event": {"answers": {"q1": 9007199254740993.0, "b": 1, "a": [0.1, 1e2]}}}"#,
+            r#"{"username": "b", "session": {"start": 9007199254740993.0}, "event": "{\"answers\":{\"q1\":1e2}}"}"#,
+            r#"{"username": "c", "value": [12345678901234567.5, {"z": 1, "y": 2}]}"#,
+        ];
+        let (out, _) = run_in_memory(&EventsTable, &lines).unwrap();
+        let rows = rows_of(&out);
+        assert_eq!(
+            rows[0]["answers"],
+            r#"{"q1":9007199254740993.0,"b":1,"a":[0.1,1e2]}"#
+        );
+        assert_eq!(rows[1]["session"], r#"{"start":9007199254740993.0}"#);
+        assert_eq!(rows[1]["answers"], r#"{"q1":1e2}"#);
+        assert_eq!(rows[2]["value"], r#"[12345678901234567.5,{"z":1,"y":2}]"#);
     }
 
     /// No field takes another's column (found by a probe: a query's
