@@ -1937,12 +1937,6 @@ mod tests {
         }
     }
 
-    /// A run killed while committing an output that was not there before
-    /// left a finished copy that no run removed: the rerun kept it (no
-    /// complete output in place yet) and its own lock note replaced the
-    /// copy's name (probe /tmp/probe4-crash repro 02). Now the name is
-    /// carried: a rerun that fails leaves the note for the next, and the
-    /// first that commits removes the copy beside its complete output.
     /// A run killed while it removed the old output in place (overlayfs,
     /// where the old output cannot be moved: `replace_unmovable`) left it
     /// part-removed without _SUCCESS, its finished copy beside it. The same
@@ -1994,6 +1988,12 @@ mod tests {
         assert!(out.join("notes.txt").exists() && copy.join(SUCCESS).exists());
     }
 
+    /// A run killed while committing an output that was not there before
+    /// left a finished copy that no run removed: the rerun kept it (no
+    /// complete output in place yet) and its own lock note replaced the
+    /// copy's name (probe /tmp/probe4-crash repro 02). Now the name is
+    /// carried: a rerun that fails leaves the note for the next, and the
+    /// first that commits removes the copy beside its complete output.
     #[test]
     fn a_killed_first_commits_copy_goes_once_a_rerun_commits() {
         let d = tempfile::tempdir().unwrap();
