@@ -66,7 +66,7 @@ pub const MMAP_THRESHOLD: usize = 1 << 20;
 ///   next taken from, and kept in, each thread's heap: word_count with a
 ///   3-million-word vocabulary peaked at 501 MB at `-j 12` and 644 MB at
 ///   `-j 24 --sort-buffer-mb 384`, past the sort buffer + 150 MB bound
-///   (probe /tmp/probe7-scale repro 03); fixed, 356 and 420 MB, in the same
+///   (probe /tmp/probe7-scale repro 03); fixed, 356 and 490 MB, in the same
 ///   time.
 /// - Under an address-space limit (`ulimit -v`), malloc keeps to two
 ///   arenas. glibc gives each thread that allocates an arena of its own, up
@@ -87,11 +87,9 @@ fn set_malloc(mmap_threshold: usize, arenas: Option<i32>) -> bool {
     // own lock; M_MMAP_THRESHOLD takes up to 32 MiB on 64-bit, M_ARENA_MAX
     // any positive count.
     unsafe {
-        let set = libc::mallopt(libc::M_MMAP_THRESHOLD, threshold) == 1;
-        match arenas {
-            Some(n) => set && libc::mallopt(libc::M_ARENA_MAX, n) == 1,
-            None => set,
-        }
+        let threshold_set = libc::mallopt(libc::M_MMAP_THRESHOLD, threshold) == 1;
+        let arenas_set = arenas.is_none_or(|n| libc::mallopt(libc::M_ARENA_MAX, n) == 1);
+        threshold_set && arenas_set
     }
 }
 
