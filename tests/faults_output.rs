@@ -1114,6 +1114,18 @@ fn a_full_temp_dir_under_the_emulator_is_named() {
     assert!(e.contains("use --tmp-dir on a disk with more room"), "{e}");
     assert!(e.contains("small/tmp"), "{e}");
     assert!(!w.path("out").exists());
+    // The output's disk full, the temp dir's not: the last step's parts
+    // are written beside the output, and the hint says so.
+    fs::create_dir_all(w.path("scratch")).unwrap();
+    let script = "mount -t tmpfs -o size=64k none \"$1\" && exec \"$2\" run url_views -r emulate \
+                  -q -i in.jsonl -o \"$1/out\" -j 1 --partitions 2 --tmp-dir scratch";
+    let o = in_mount_namespace(&w, script, &[w.path("small").as_os_str(), MR.as_ref()])
+        .output()
+        .unwrap();
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(e.contains("beside the output"), "{e}");
+    assert!(!e.contains("--tmp-dir on a disk"), "{e}");
 }
 
 /// A full disk behind stdout is stdout's error, not a temporary part's (it

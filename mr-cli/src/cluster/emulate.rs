@@ -348,11 +348,24 @@ impl Proc {
             // /tmp/probe7-env repro 06).
             let tail = drained.tail_text();
             if tail.contains("No space left on device") || tail.contains("Disk quota exceeded") {
+                // Spills and a map or combine task's output are in the temp
+                // dir; a last step's parts beside the output.
+                let temp_full = rustix::fs::statvfs(&self.work)
+                    .is_ok_and(|s| s.f_bavail.saturating_mul(s.f_frsize) < 1 << 20);
+                let hint = if temp_full {
+                    format!(
+                        "the task's output and spills are written in mr's temp dir ({}), whose \
+                         file system is full: use --tmp-dir on a disk with more room, or free \
+                         space there",
+                        self.work.display()
+                    )
+                } else {
+                    "the task writes the output's part files beside the output, and that file \
+                     system is full: free space there, or write --output to a disk with more room"
+                        .to_string()
+                };
                 return Err(anyhow!(
-                    "{e}\n  hint: the task's output and spills are written in mr's temp dir \
-                     ({}), whose file system is full: use --tmp-dir on a disk with more room, \
-                     or free space there; an existing output was not replaced",
-                    self.work.display()
+                    "{e}\n  hint: {hint}; an existing output was not replaced"
                 ));
             }
             return Err(e);
