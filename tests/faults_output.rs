@@ -1103,27 +1103,29 @@ fn a_full_temp_dir_under_the_emulator_is_named() {
         .collect();
     w.write("in.jsonl", lines);
     fs::create_dir_all(w.path("small")).unwrap();
-    let script = "mount -t tmpfs -o size=64k none \"$1\" && mkdir \"$1/tmp\" && exec \"$2\" run \
-                  url_views -r emulate -q -i in.jsonl -o out -j 1 --partitions 2 --tmp-dir \"$1/tmp\"";
-    let o = in_mount_namespace(&w, script, &[w.path("small").as_os_str(), MR.as_ref()])
-        .output()
-        .unwrap();
-    let e = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{e}");
+    fs::create_dir_all(w.path("scratch")).unwrap();
+    // `-r emulate` with a 64 KiB tmpfs mounted on small/ (`$1` in `args`):
+    // its stderr, after an exit 1.
+    let on_small_disk = |args: &str| {
+        let script = format!(
+            "mount -t tmpfs -o size=64k none \"$1\" && mkdir \"$1/tmp\" && exec \"$2\" run \
+             url_views -r emulate -q -i in.jsonl -j 1 --partitions 2 {args}"
+        );
+        let o = in_mount_namespace(&w, &script, &[w.path("small").as_os_str(), MR.as_ref()])
+            .output()
+            .unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{e}");
+        e
+    };
+    let e = on_small_disk("-o out --tmp-dir \"$1/tmp\"");
     assert!(e.contains("No space left on device"), "{e}");
     assert!(e.contains("use --tmp-dir on a disk with more room"), "{e}");
     assert!(e.contains("small/tmp"), "{e}");
     assert!(!w.path("out").exists());
     // The output's disk full, the temp dir's not: the last step's parts
     // are written beside the output, and the hint says so.
-    fs::create_dir_all(w.path("scratch")).unwrap();
-    let script = "mount -t tmpfs -o size=64k none \"$1\" && exec \"$2\" run url_views -r emulate \
-                  -q -i in.jsonl -o \"$1/out\" -j 1 --partitions 2 --tmp-dir scratch";
-    let o = in_mount_namespace(&w, script, &[w.path("small").as_os_str(), MR.as_ref()])
-        .output()
-        .unwrap();
-    let e = stderr(&o);
-    assert_eq!(o.status.code(), Some(1), "{e}");
+    let e = on_small_disk("-o \"$1/out\" --tmp-dir scratch");
     assert!(e.contains("beside the output"), "{e}");
     assert!(!e.contains("--tmp-dir on a disk"), "{e}");
 }

@@ -207,13 +207,14 @@ fn kind_of(name: &str) -> ColumnType {
 /// `v` as a value of `kind`: `Ok(None)` for null, `Err` when it cannot be
 /// converted exactly. `literal`: the text a number `v` was written as, when
 /// known (a float keeps about 16 digits: `4503599627370497.5` is read as
-/// the integer `4503599627370498.0`, so only its text tells). `raw`: the
-/// JSON text of an object or array `v`, when known, for a string column.
+/// the integer `4503599627370498.0`, so only its text tells), or an object
+/// or array was (written into a string column as that text, [`compact`]:
+/// printed from a `Value`, its numbers went through an f64 and its keys
+/// were sorted, probe /tmp/probe7-flow repro 01).
 fn convert(
     v: &Value,
     kind: ColumnType,
     literal: impl FnOnce() -> Option<String>,
-    raw: Option<&str>,
 ) -> Result<Option<Value>, ()> {
     Ok(Some(match (kind, v) {
         (_, Value::Null) => return Ok(None),
@@ -241,10 +242,11 @@ fn convert(
         (ColumnType::Str, Value::Number(n)) if n.is_f64() => {
             literal().unwrap_or_else(|| n.to_string()).into()
         }
-        (ColumnType::Str, other) => match raw {
-            Some(text) => compact(text).into(),
+        (ColumnType::Str, other @ (Value::Object(_) | Value::Array(_))) => match literal() {
+            Some(text) => compact(&text).into(),
             None => other.to_string().into(),
         },
+        (ColumnType::Str, other) => other.to_string().into(),
         _ => return Err(()),
     }))
 }
@@ -331,42 +333,45 @@ pub fn exact_integer(text: &str) -> Option<i64> {
     i64::try_from(if negative { -n } else { n }).ok()
 }
 
-/// The numbers of a JSON object as written, for [`convert`]: read from the
-/// object's text when one is first asked for, once per object (most
-/// events need none), as the object was read, with Python's `NaN` and
-/// infinities as null when it holds them (see [`object_in`]).
+/// The numbers, objects and arrays of a JSON object as written, for
+/// [`convert`]: read from the object's text when one is first asked for,
+/// once per object (most events need none), as the object was read, with
+/// Python's `NaN` and infinities as null when it holds them (see
+/// [`object_in`]).
 struct Literals<'t> {
     text: &'t str,
-    numbers: std::cell::OnceCell<Vec<(String, String)>>,
+    texts: std::cell::OnceCell<Vec<(String, String)>>,
 }
 
 impl<'t> Literals<'t> {
     fn of(text: &'t str) -> Self {
         Literals {
             text,
-            numbers: std::cell::OnceCell::new(),
+            texts: std::cell::OnceCell::new(),
         }
     }
 
-    /// The text of the number at `key` (the last one when the key repeats,
-    /// as a map keeps it).
+    /// The text of the number, object or array at `key` (the last one when
+    /// the key repeats, as a map keeps it).
     fn get(&self, key: &str) -> Option<String> {
-        let numbers = self.numbers.get_or_init(|| {
+        let texts = self.texts.get_or_init(|| {
             let read = |text: &[u8]| {
                 let RawFields(fields) = serde_json::from_slice(text).ok()?;
-                let numbers = fields?.into_iter().filter_map(|(k, raw)| {
+                let texts = fields?.into_iter().filter_map(|(k, raw)| {
                     let n = raw.get();
-                    n.starts_with(['-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9'])
-                        .then(|| (k.into_owned(), n.to_string()))
+                    n.starts_with([
+                        '-', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '{', '[',
+                    ])
+                    .then(|| (k.into_owned(), n.to_string()))
                 });
-                Some(numbers.collect())
+                Some(texts.collect())
             };
             let text = self.text.as_bytes();
             read(text)
                 .or_else(|| read(&mr_core::protocol::python_constants_as_null(text)?))
                 .unwrap_or_default()
         });
-        let (_, n) = numbers.iter().rev().find(|(k, _)| k == key)?;
+        let (_, n) = texts.iter().rev().find(|(k, _)| k == key)?;
         Some(n.clone())
     }
 }
@@ -542,12 +547,8 @@ type Unfolded<'a> = Option<(Ordered, Cow<'a, str>)>;
 /// ```text
 /// {"score": 1.5, "Score": "x", "score": 2}  ->  [("score", 2), ("Score", "x")]
 /// ```
-///
-/// An object or array value keeps its JSON text too: written into a string
-/// column, it is that text ([`compact`]), its numbers as written (a `Value`
-/// prints them from an f64: probe /tmp/probe7-flow repro 01).
 #[derive(Debug, Default)]
-struct Ordered(Vec<(String, Value, Option<Box<RawValue>>)>);
+struct Ordered(Vec<(String, Value)>);
 
 impl<'de> serde::Deserialize<'de> for Ordered {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -561,32 +562,29 @@ impl<'de> serde::Deserialize<'de> for Ordered {
                 self,
                 mut m: A,
             ) -> Result<Ordered, A::Error> {
-                use serde::de::Error;
-                let mut fields: Vec<(String, Value, Option<Box<RawValue>>)> = Vec::new();
+                let mut fields: Vec<(String, Value)> = Vec::new();
                 // Where each name is, once there are too many to look through.
                 let mut at: std::collections::HashMap<String, usize> = Default::default();
-                while let Some((k, raw)) = m.next_entry::<String, Box<RawValue>>()? {
-                    let v: Value = serde_json::from_str(raw.get()).map_err(A::Error::custom)?;
-                    let raw = (v.is_object() || v.is_array()).then_some(raw);
+                while let Some((k, v)) = m.next_entry::<String, Value>()? {
                     if fields.len() == 32 {
                         at = fields
                             .iter()
                             .enumerate()
-                            .map(|(i, (n, _, _))| (n.clone(), i))
+                            .map(|(i, (n, _))| (n.clone(), i))
                             .collect();
                     }
                     let found = if fields.len() < 32 {
-                        fields.iter().position(|(n, _, _)| *n == k)
+                        fields.iter().position(|(n, _)| *n == k)
                     } else {
                         at.get(&k).copied()
                     };
                     match found {
-                        Some(i) => (fields[i].1, fields[i].2) = (v, raw),
+                        Some(i) => fields[i].1 = v,
                         None => {
                             if fields.len() >= 32 {
                                 at.insert(k.clone(), fields.len());
                             }
-                            fields.push((k, v, raw));
+                            fields.push((k, v));
                         }
                     }
                 }
@@ -733,8 +731,7 @@ impl EventRows {
                         prefix: &str,
                         name: &str,
                         v: &Value,
-                        literals: Option<&Literals>,
-                        raw: Option<&RawValue>| {
+                        literals: Option<&Literals>| {
             // Names compared as Spark and DuckDB do, without case: `From`
             // beside `from` makes a table Spark refuses.
             let taken = |row: &Row<'a>, c: &str| row.iter().any(|(n, _)| n.eq_ignore_ascii_case(c));
@@ -767,7 +764,7 @@ impl EventRows {
                 return;
             }
             let literal = || literals?.get(name);
-            let v = match convert(v, column_type(&column), literal, raw.map(RawValue::get)) {
+            let v = match convert(v, column_type(&column), literal) {
                 Ok(v) => v.unwrap_or(Value::Null),
                 Err(()) => {
                     wrong(&column);
@@ -783,15 +780,15 @@ impl EventRows {
                 // and context's fields are a JSON object's: one per name.)
                 if params[..i].iter().all(|(p, _)| *p != params[i].0) {
                     let v = Value::String(std::mem::take(&mut params[i].1));
-                    push(&mut row, "query", &params[i].0, &v, None, None);
+                    push(&mut row, "query", &params[i].0, &v, None);
                 }
             }
         }
         for (prefix, object) in [("value", fields), ("context", context)] {
             if let Some((fields, text)) = object {
                 let literals = Literals::of(&text);
-                for (k, v, raw) in &fields.0 {
-                    push(&mut row, prefix, k, v, Some(&literals), raw.as_deref());
+                for (k, v) in &fields.0 {
+                    push(&mut row, prefix, k, v, Some(&literals));
                 }
             }
         }
