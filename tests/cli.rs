@@ -50,6 +50,22 @@ fn word_count_to_stdout_in_key_order() {
     );
 }
 
+/// A glob `.*` matches the directory's `.` and `..` too: neither is a
+/// skipped hidden file to be named and read (naming `logs/.` reads the
+/// whole directory; probe /tmp/probe8-logs repro 01).
+#[test]
+fn a_dot_glob_counts_only_hidden_files_as_skipped() {
+    let w = Workdir::new();
+    w.write("logs/.a.log", "{\"page_url\": \"/a\"}\n");
+    let o = w.mr(&["run", "url_views", "-q", "-i", "logs/.*"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("skipped 1 file or directory whose name starts with _ or . (Hadoop's hidden files), such as logs/.a.log:"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn output_dir_is_committed_with_success_marker() {
     let w = Workdir::new();

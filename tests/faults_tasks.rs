@@ -779,6 +779,16 @@ fn a_messy_log_directory_counts_each_line_once() {
     let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out2"]);
     let says = "logs/2026-01/broken.txt: its target does not exist";
     failed_saying(&o, says, &w.path("out2"));
+
+    // Two links to each other: what they are, not the system's "Too many
+    // levels of symbolic links" (probe /tmp/probe8-logs).
+    std::fs::remove_file(w.path("logs/2026-01/broken.txt")).unwrap();
+    symlink("loop-b", w.path("logs/loop-a")).unwrap();
+    symlink("loop-a", w.path("logs/loop-b")).unwrap();
+    let o = w.mr(&["run", "word_count", "-i", "logs", "-o", "out3"]);
+    let says = "following the symbolic link logs/loop-a: it leads back to itself through other \
+                links (to loop-b), never to a file";
+    failed_saying(&o, says, &w.path("out3"));
 }
 
 /// Inputs that overlap (a directory and a link in it, a glob over both, a

@@ -550,11 +550,14 @@ fn not_utf8_matches(pattern: &str) -> Vec<PathBuf> {
 /// name's bytes, so that one that is not UTF-8 is no exception. A path
 /// ending in `.` or `..` (what a glob `.*` matches) is skipped too.
 fn skipped_name(p: &Path) -> bool {
+    dot_entry(p) || hidden_name(p)
+}
+
+/// Whether `p` ends in `.` or `..`, as a glob `.*` matches them. (Its
+/// `file_name()` is the directory's own name: `logs/.` has `logs`.)
+fn dot_entry(p: &Path) -> bool {
     let raw = p.as_os_str().as_encoded_bytes();
-    if raw == b"." || raw == b".." || raw.ends_with(b"/.") || raw.ends_with(b"/..") {
-        return true;
-    }
-    hidden_name(p)
+    raw == b"." || raw == b".." || raw.ends_with(b"/.") || raw.ends_with(b"/..")
 }
 
 /// The live mr run writing the output `path` that does not exist yet, if
@@ -1007,6 +1010,22 @@ pub(crate) fn file_id(_: &fs::Metadata) -> Option<FileId> {
     None
 }
 
+/// A symbolic link that leads back to itself (`a -> b`, `b -> a`): the
+/// system's "Too many levels of symbolic links" said as what it is.
+fn link_loop(path: &Path) -> Error {
+    let to = fs::read_link(path)
+        .map(|t| format!(" (to {})", printable_path(&t)))
+        .unwrap_or_default();
+    Error::io(
+        "following the symbolic link",
+        path,
+        std::io::Error::other(format!(
+            "it leads back to itself through other links{to}, never to a file: remove it or \
+             point it at one"
+        )),
+    )
+}
+
 /// A symbolic link whose target does not exist.
 fn broken_link(path: &Path) -> Error {
     let to = fs::read_link(path)
@@ -1132,9 +1151,10 @@ impl Walk {
     /// writes (`_SUCCESS`, `.part-00000.crc`) or `.`/`..`.
     fn note_hidden(&mut self, p: &Path) {
         let name = p.file_name().map(|n| n.to_string_lossy());
-        let bookkeeping = name
-            .as_deref()
-            .is_none_or(crate::output::commit::written_by_a_job);
+        let bookkeeping = dot_entry(p)
+            || name
+                .as_deref()
+                .is_none_or(crate::output::commit::written_by_a_job);
         // A directory too (`_2024-01/`, `.archive/`): every file in it is
         // left out (not a link to one: `symlink_metadata`).
         let kind = fs::symlink_metadata(p).ok().map(|m| m.file_type());
@@ -1191,6 +1211,9 @@ impl Walk {
             Ok(meta) => meta,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && path.is_symlink() => {
                 return Err(broken_link(path));
+            }
+            Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+                return Err(link_loop(path));
             }
             Err(e) => return Err(Error::io("reading", path, e)),
         };
