@@ -211,6 +211,19 @@ fn mr_most_used_word_matches_mrjob_with_and_without_a_stop_words_file() {
         serde_json::from_str::<Value>(ours3.trim()).unwrap(),
         serde_json::from_str::<Value>(theirs3.trim()).unwrap()
     );
+
+    // Python's `strip()` also takes the separators U+001C..U+001F off a
+    // stop word, as Rust's `trim()` does not (probe /tmp/probe8-mrjob
+    // repro 02).
+    let sep = stop.replace(
+        &format!("\n{}\n", word.as_str().unwrap()),
+        &format!("\n\u{1c}{}\u{1f}\n", word.as_str().unwrap()),
+    );
+    assert_ne!(sep, stop);
+    let sep_file = w.write("sep stop words.txt", sep).display().to_string();
+    let mut args = vec!["--stop-words-file", sep_file.as_str()];
+    args.extend(&inputs);
+    assert_eq!(mr(&w, "mr_most_used_word", &args), ours2);
 }
 
 #[test]
@@ -413,7 +426,8 @@ fn mr_text_classifier_matches_mrjob_on_its_sample_documents() {
             "--short-doc-threshold",
             "200",
             "--stop-words",
-            "The, AND,i",
+            // Python's strip() takes U+001C..U+001F off too.
+            "The, AND,\u{1c}i\u{1f}",
         ],
     ];
     let mut max_rel = 0f64;

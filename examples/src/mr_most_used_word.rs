@@ -83,7 +83,7 @@ impl Mapper for Words {
         // `\n`, `\r\n` or `\r`.
         self.stop = crate::universal_newlines(text)
             .lines()
-            .map(|l| l.trim().to_string())
+            .map(|l| l.trim_matches(crate::mr_wc::is_py_space).to_string())
             .collect();
         self.re = Some(regex::Regex::new(WORD_RE)?);
         Ok(())

@@ -498,8 +498,11 @@ impl Mapper for ParseDoc {
         };
         self.stop_words = HashSet::new();
         if !stop_words.is_empty() {
-            self.stop_words
-                .extend(stop_words.split(',').map(|s| s.trim().to_lowercase()));
+            self.stop_words.extend(
+                stop_words
+                    .split(',')
+                    .map(|s| s.trim_matches(crate::mr_wc::is_py_space).to_lowercase()),
+            );
         }
         self.max_ngram_size = int_option(ctx, "max-ngram-size", DEFAULT_MAX_NGRAM_SIZE)?;
         self.no_test_set = ctx.flag("no-test-set");
