@@ -1013,31 +1013,31 @@ pub(crate) fn file_id(_: &fs::Metadata) -> Option<FileId> {
 /// A symbolic link that leads back to itself (`a -> b`, `b -> a`): the
 /// system's "Too many levels of symbolic links" said as what it is.
 fn link_loop(path: &Path) -> Error {
-    let to = fs::read_link(path)
-        .map(|t| format!(" (to {})", printable_path(&t)))
-        .unwrap_or_default();
-    Error::io(
-        "following the symbolic link",
-        path,
-        std::io::Error::other(format!(
+    link_error(path, std::io::ErrorKind::Other, |to| {
+        format!(
             "it leads back to itself through other links{to}, never to a file: remove it or \
              point it at one"
-        )),
-    )
+        )
+    })
 }
 
 /// A symbolic link whose target does not exist.
 fn broken_link(path: &Path) -> Error {
+    link_error(path, std::io::ErrorKind::NotFound, |to| {
+        format!("its target does not exist{to}")
+    })
+}
+
+/// The error of following the link `path`: `what` is given where the link
+/// points (` (to TARGET)`, or nothing if it cannot be read).
+fn link_error(path: &Path, kind: std::io::ErrorKind, what: impl FnOnce(&str) -> String) -> Error {
     let to = fs::read_link(path)
         .map(|t| format!(" (to {})", printable_path(&t)))
         .unwrap_or_default();
     Error::io(
         "following the symbolic link",
         path,
-        std::io::Error::new(
-            std::io::ErrorKind::NotFound,
-            format!("its target does not exist{to}"),
-        ),
+        std::io::Error::new(kind, what(&to)),
     )
 }
 
