@@ -449,6 +449,43 @@ fn emulate_reports_as_the_local_runner_does() {
         assert_eq!(&emulated["counters"]["mr"][name], n, "{name}");
     }
     assert!(said.contains("mr: 2 bad records skipped"), "{said}");
+
+    // The task processes' timeline: each map task of each step and each
+    // reduce task, with its records; each step's map and reduce phases.
+    let tasks = emulated["tasks"].as_array().unwrap();
+    let maps = emulated["counters"]["emulate"]["map tasks"]
+        .as_i64()
+        .unwrap();
+    let reduces = emulated["counters"]["emulate"]["reduce tasks"]
+        .as_i64()
+        .unwrap();
+    assert_eq!(tasks.len() as i64, maps + reduces, "{emulated}");
+    let sum = |phase: &str, step: u64, field: &str| -> u64 {
+        tasks
+            .iter()
+            .filter(|t| t["phase"] == phase && t["step"] == step)
+            .map(|t| t[field].as_u64().unwrap())
+            .sum()
+    };
+    let counter = |name: &str| emulated["counters"]["mr"][name].as_u64().unwrap();
+    assert_eq!(
+        sum("map", 0, "records_in"),
+        counter("step 0: input records")
+    );
+    assert_eq!(
+        sum("reduce", 1, "records_out"),
+        counter("step 1: output records")
+    );
+    let phases: Vec<(u64, &str)> = emulated["phases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| (p["step"].as_u64().unwrap(), p["phase"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        phases,
+        [(0, "map"), (0, "reduce"), (1, "map"), (1, "reduce")]
+    );
 }
 
 /// What `-r hadoop` refuses before it submits, the emulator refuses too: it

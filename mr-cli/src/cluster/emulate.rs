@@ -45,6 +45,7 @@ use mr_core::output::commit::OutputDir;
 use mr_core::output::protocol::ProtocolWriter;
 use mr_core::output::stdout::{concat_parts, merge_parts, merge_sorted_lines_within};
 use mr_core::runner::task::TaskRole;
+use mr_core::runner::timeline::{PhaseRecord, TaskRecord};
 use mr_core::{Counters, Output, RunConfig};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -94,12 +95,15 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
         crate::cmd::run::cat_output(dir)?;
     }
     let output = report.output_dir.as_ref().map(|d| d.display().to_string());
-    let job_report = super::report(
+    let mut job_report = super::report(
         plan.steps.len(),
         report.counters,
         output.as_deref(),
         report.elapsed,
     );
+    // The task processes' timeline, as the local runner's threads'.
+    job_report.phases = report.phases;
+    job_report.tasks = report.tasks;
     if !args.quiet {
         let c = &job_report.counters;
         mr_core::errprint!("{}", c.report());
@@ -131,6 +135,11 @@ pub struct EmulateReport {
     pub output_dir: Option<PathBuf>,
     /// Wall time.
     pub elapsed: std::time::Duration,
+    /// Wall time of each step's map and reduce phases.
+    pub phases: Vec<PhaseRecord>,
+    /// Every task process: the worker slot that ran it, its start and end,
+    /// and the records it read and wrote (its counters).
+    pub tasks: Vec<TaskRecord>,
 }
 
 /// Runs every step of `plan` as Hadoop Streaming would, configured by `cfg`
@@ -178,6 +187,8 @@ pub fn emulate(
         pid: std::process::id(),
         max_line: cfg.max_line_bytes,
         fed_bytes: std::sync::atomic::AtomicU64::new(0),
+        started,
+        timeline: Mutex::default(),
     };
     let mut counters = Counters::default();
     let mut splits = if plan.reads_whole_files() && !files.is_empty() {
@@ -243,10 +254,14 @@ pub fn emulate(
             None
         }
     };
+    let (phases, mut tasks) = em.timeline.into_inner().unwrap_or_default();
+    tasks.sort_by(|a, b| a.start.total_cmp(&b.start));
     Ok(EmulateReport {
         counters,
         output_dir,
         elapsed: started.elapsed(),
+        phases,
+        tasks,
     })
 }
 
@@ -312,6 +327,10 @@ struct Emulator<'a> {
     /// Bytes of the input files the mappers were fed (uncompressed), for
     /// the first step's `input bytes`.
     fed_bytes: std::sync::atomic::AtomicU64,
+    /// When the run started: the timeline's zero.
+    started: Instant,
+    /// The phases and tasks so far, for the report.
+    timeline: Mutex<(Vec<PhaseRecord>, Vec<TaskRecord>)>,
 }
 
 /// One step being emulated.
@@ -567,23 +586,28 @@ impl StepRun<'_> {
     fn run(&self, splits: &[Split], out_dir: &Path) -> Result<(Counters, Vec<PathBuf>)> {
         let mut counters = Counters::default();
         counters.add(COUNTERS, "map tasks", splits.len() as i64);
+        let map_log = self.log("map");
+        let map_id = |s: &Split| (s.index, s.len());
         if !self.shape.reducer {
-            let c = run_tasks(self.em.threads, splits, |split| {
+            let c = run_tasks(self.em.threads, splits, &map_log, map_id, |split| {
                 let part = out_dir.join(format!("part-{:05}", split.index));
                 self.map_task(split, MapOut::File(&part))
             })?;
+            map_log.phase_done();
             counters.merge(&c);
             return Ok((counters, mr_core::output::stdout::part_files(out_dir)?));
         }
         let map_out = self.dir.join("map-output");
-        let c = run_tasks(self.em.threads, splits, |split| {
+        let c = run_tasks(self.em.threads, splits, &map_log, map_id, |split| {
             self.map_task(split, MapOut::Sorted(&map_out))
         })?;
+        map_log.phase_done();
         counters.merge(&c);
         let partitions: Vec<usize> = (0..self.em.partitions).collect();
         counters.add(COUNTERS, "reduce tasks", partitions.len() as i64);
-        let c = run_tasks(self.em.threads, &partitions, |&p| {
-            let inputs: Vec<PathBuf> = splits
+        let reduce_log = self.log("reduce");
+        let inputs_of = |p: usize| -> Vec<PathBuf> {
+            splits
                 .iter()
                 .map(|s| {
                     map_out
@@ -591,11 +615,32 @@ impl StepRun<'_> {
                         .join(format!("part-{p:05}"))
                 })
                 .filter(|f| f.exists())
-                .collect();
-            self.reduce_task(p, &inputs, &out_dir.join(format!("part-{p:05}")))
+                .collect()
+        };
+        let bytes_of = |p: usize| -> u64 {
+            inputs_of(p)
+                .iter()
+                .filter_map(|f| fs::metadata(f).ok())
+                .map(|m| m.len())
+                .sum()
+        };
+        let reduce_id = |&p: &usize| (p, bytes_of(p));
+        let c = run_tasks(self.em.threads, &partitions, &reduce_log, reduce_id, |&p| {
+            self.reduce_task(p, &inputs_of(p), &out_dir.join(format!("part-{p:05}")))
         })?;
+        reduce_log.phase_done();
         counters.merge(&c);
         Ok((counters, mr_core::output::stdout::part_files(out_dir)?))
+    }
+
+    /// The record of this step's `phase` (`map` or `reduce`), starting now.
+    fn log(&self, phase: &'static str) -> TaskLog<'_> {
+        TaskLog {
+            em: self.em,
+            step: self.step,
+            phase,
+            started: Instant::now(),
+        }
     }
 
     fn map_task(&self, split: &Split, out: MapOut<'_>) -> Result<Counters> {
@@ -1062,16 +1107,73 @@ fn spawn_feeder<'scope, 'env, T: Send + 'scope>(
         })
 }
 
+/// Where a phase's tasks are recorded for the report.
+struct TaskLog<'a> {
+    em: &'a Emulator<'a>,
+    step: usize,
+    phase: &'static str,
+    started: Instant,
+}
+
+impl TaskLog<'_> {
+    /// Records task `task` (of `bytes` input), run by worker `thread` from
+    /// `start` to now, with the `counters` its process reported.
+    fn task_done(&self, task: usize, bytes: u64, thread: usize, start: Instant, c: &Counters) {
+        let secs = |t: Instant| t.duration_since(self.em.started).as_secs_f64();
+        let count = |name: &str| {
+            let n = c.get(
+                mr_core::counters::FRAMEWORK,
+                &format!("{} {name}", self.phase),
+            );
+            u64::try_from(n).unwrap_or(0)
+        };
+        let record = TaskRecord {
+            step: self.step,
+            phase: self.phase,
+            task,
+            piece: None,
+            thread,
+            start: secs(start),
+            end: secs(Instant::now()),
+            merge_end: None,
+            input_bytes: bytes,
+            records_in: count("input records"),
+            records_out: count("output records"),
+            spills: 0,
+        };
+        if let Ok(mut t) = self.em.timeline.lock() {
+            t.1.push(record);
+        }
+    }
+
+    /// Records the phase's wall time, from its start to now.
+    fn phase_done(&self) {
+        let record = PhaseRecord {
+            step: self.step,
+            phase: self.phase,
+            secs: self.started.elapsed().as_secs_f64(),
+        };
+        if let Ok(mut t) = self.em.timeline.lock() {
+            t.0.push(record);
+        }
+    }
+}
+
+/// Runs `task` on each of `items` on `threads` workers, stopping at the
+/// first error; each task is recorded in `log` under `id`'s task number
+/// and input bytes. The tasks' counters, summed.
 fn run_tasks<T: Sync>(
     threads: usize,
     items: &[T],
+    log: &TaskLog<'_>,
+    id: impl Fn(&T) -> (usize, u64) + Sync,
     task: impl Fn(&T) -> Result<Counters> + Sync,
 ) -> Result<Counters> {
     let next = AtomicUsize::new(0);
     let failed = AtomicBool::new(false);
     let first_error: Mutex<Option<anyhow::Error>> = Mutex::new(None);
     let total = Mutex::new(Counters::default());
-    let work = || {
+    let work = |thread: usize| {
         loop {
             if failed.load(Ordering::Relaxed) {
                 return;
@@ -1080,6 +1182,8 @@ fn run_tasks<T: Sync>(
             let Some(item) = items.get(i) else {
                 return;
             };
+            let (task_number, bytes) = id(item);
+            let start = Instant::now();
             // Ctrl-C or SIGTERM: no new task starts (running ones get
             // the signal from the terminal, or finish).
             let r = mr_core::cancel::check()
@@ -1087,6 +1191,7 @@ fn run_tasks<T: Sync>(
                 .and_then(|()| task(item));
             match r {
                 Ok(c) => {
+                    log.task_done(task_number, bytes, thread, start, &c);
                     if let Ok(mut t) = total.lock() {
                         t.merge(&c);
                     }
@@ -1104,11 +1209,16 @@ fn run_tasks<T: Sync>(
     std::thread::scope(|s| {
         // Workers as the system gives threads (a pids limit may refuse
         // some): with none, this thread does the work.
+        let work = &work;
         let started = (0..threads.clamp(1, items.len().max(1)))
-            .take_while(|_| std::thread::Builder::new().spawn_scoped(s, work).is_ok())
+            .take_while(|&t| {
+                std::thread::Builder::new()
+                    .spawn_scoped(s, move || work(t))
+                    .is_ok()
+            })
             .count();
         if started == 0 {
-            work();
+            work(0);
         }
     });
     if let Some(e) = first_error.into_inner().ok().flatten() {
@@ -1216,17 +1326,21 @@ mod tests {
         );
     }
 
-    #[test]
-    fn tasks_get_hadoops_variables() {
-        let plan = JobPlan {
+    /// A plan of no steps, for an [`Emulator`] made by [`emulator`].
+    fn no_plan() -> JobPlan {
+        JobPlan {
             job: "j".into(),
             binary: "/bin/mr".into(),
             steps: vec![],
             skip_bad_records: false,
             extras: Default::default(),
-        };
-        let em = Emulator {
-            plan: &plan,
+        }
+    }
+
+    /// An emulator of `plan` with 4 reducers, as run 42.
+    fn emulator(plan: &JobPlan) -> Emulator<'_> {
+        Emulator {
+            plan,
             seed: 0,
             threads: 1,
             fan_in: 64,
@@ -1235,7 +1349,15 @@ mod tests {
             pid: 42,
             max_line: usize::MAX,
             fed_bytes: Default::default(),
-        };
+            started: Instant::now(),
+            timeline: Mutex::default(),
+        }
+    }
+
+    #[test]
+    fn tasks_get_hadoops_variables() {
+        let plan = no_plan();
+        let em = emulator(&plan);
         let step = StepRun {
             em: &em,
             step: 1,
@@ -1283,8 +1405,17 @@ mod tests {
 
     #[test]
     fn run_tasks_stops_at_the_first_error() {
+        let plan = no_plan();
+        let em = emulator(&plan);
         let items: Vec<usize> = (0..100).collect();
-        let r = run_tasks(2, &items, |&i| {
+        let log = TaskLog {
+            em: &em,
+            step: 0,
+            phase: "map",
+            started: Instant::now(),
+        };
+        let id = |&i: &usize| (i, 10);
+        let r = run_tasks(2, &items, &log, id, |&i| {
             if i == 5 {
                 anyhow::bail!("task {i} failed")
             }
@@ -1293,12 +1424,20 @@ mod tests {
             Ok(c)
         });
         assert_eq!(r.unwrap_err().to_string(), "task 5 failed");
-        let c = run_tasks(3, &items, |_| {
+        let c = run_tasks(3, &items, &log, id, |&i| {
             let mut c = Counters::default();
             c.add("g", "n", 1);
+            c.add(mr_core::counters::FRAMEWORK, "map input records", i as i64);
             Ok(c)
         })
         .unwrap();
         assert_eq!(c.get("g", "n"), 100);
+        // Each task that ended is in the timeline, once, with its records.
+        let (_, tasks) = em.timeline.into_inner().unwrap();
+        let done: Vec<&TaskRecord> = tasks.iter().filter(|t| t.records_in == 7).collect();
+        assert_eq!(done.len(), 1, "{tasks:?}");
+        assert_eq!((done[0].task, done[0].input_bytes), (7, 10));
+        assert!(done[0].end >= done[0].start && done[0].thread < 3);
+        assert!(tasks.len() >= 100 && tasks.len() <= 105, "{}", tasks.len());
     }
 }
