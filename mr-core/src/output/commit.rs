@@ -55,7 +55,9 @@ pub const STAGING_INFIX: &str = ".mr-tmp-";
 /// `.OUT.mr-old-PID-NANOS`.
 pub const ASIDE_INFIX: &str = ".mr-old-";
 
-/// The lock file's note during a commit: `committing STAGING-NAME`.
+/// The lock file's note during a commit: `committing STAGING-NAME`, or
+/// `committing STAGING-NAME/ASIDE-NAME` once the old output is being moved
+/// aside (no atomic exchange on this file system: see `OutputDir::swap`).
 const COMMITTING: &str = "committing ";
 
 /// An output directory being written.
@@ -176,10 +178,15 @@ impl OutputDir {
             }));
         }
         let lock = claim_output_lock(dir)?;
-        let killed_commit = lock
+        let note = lock
             .previous_note()
-            .and_then(|n| n.strip_prefix(COMMITTING))
-            .map(str::to_string);
+            .and_then(|n| n.strip_prefix(COMMITTING));
+        // A name holds no `/`: the second is the old output moved aside.
+        let (killed_commit, killed_aside) = match note.map(|n| n.split_once('/')) {
+            Some(Some((staging, aside))) => (Some(staging.to_string()), Some(aside.to_string())),
+            Some(None) => (note.map(str::to_string), None),
+            None => (None, None),
+        };
         // A killed commit's copy still there (kept: no complete output was
         // in place): its name is carried in this run's note, so that a run
         // after this one, if this one dies first, still knows it.
@@ -203,7 +210,11 @@ impl OutputDir {
             }
             copy => copy,
         };
-        clean_stale_siblings(&parent, &name, &target, killed_commit.as_deref(), reading);
+        let killed = Killed {
+            commit: killed_commit.as_deref(),
+            aside: killed_aside.as_deref(),
+        };
+        clean_stale_siblings(&parent, &name, &target, killed, reading);
         if let Some(f) = &killed_copy {
             let _ = lock.note(&format!("{COMMITTING}{f}"));
         }
@@ -396,7 +407,11 @@ impl OutputDir {
             self.target.file_name().and_then(|n| n.to_str()),
         ) {
             // Now beside a complete output: removed as the next run would.
-            clean_stale_siblings(parent, name, &self.target, Some(copy), &self.reading);
+            let killed = Killed {
+                commit: Some(copy),
+                aside: None,
+            };
+            clean_stale_siblings(parent, name, &self.target, killed, &self.reading);
         }
         self.committed = true;
         self.forced = None;
@@ -427,6 +442,16 @@ impl OutputDir {
         // No atomic exchange here: rename the old output aside, the new one
         // in, and put the old one back if that fails.
         let aside = sibling(&self.target, ASIDE_INFIX);
+        // Named in the note first: a run killed once the new output is in
+        // place leaves the old one there, finished, which the next run
+        // removes only if it knows it for this commit's (probe
+        // /tmp/probe8-crash repro 01: a whole copy of the old output kept).
+        if let (Some(lock), Some(staging), Some(a)) =
+            (&self.lock, self.staging.file_name(), aside.file_name())
+        {
+            let (staging, a) = (staging.to_string_lossy(), a.to_string_lossy());
+            let _ = lock.note(&format!("{COMMITTING}{staging}/{a}"));
+        }
         if let Err(e) = fs::rename(&self.target, &aside) {
             // The finished results are not thrown away for it.
             return Err(self.keep_staging(&format!(
@@ -1432,20 +1457,30 @@ fn remove_replaced(path: &Path, ours: Ours<'_>) -> std::result::Result<(), Kept>
     fs::remove_dir_all(path).map_err(Kept::Failed)
 }
 
+/// What the lock's note says a run killed during its commit left beside
+/// the output: its staging directory's name, and the old output's, moved
+/// aside, when it got that far without an atomic exchange.
+#[derive(Clone, Copy)]
+struct Killed<'a> {
+    commit: Option<&'a str>,
+    aside: Option<&'a str>,
+}
+
 /// With the output's lock held, a staging directory beside it belongs to a
 /// run that died: remove it (unless it holds a finished output), and put
 /// back an old output that a killed run had moved aside. A finished one is
 /// removed only if the lock file says its run was killed committing it
-/// (`killed_commit`, its name) and a complete output is in place: a copy,
-/// new or old, of what the commit would have thrown away; any other is kept
-/// and named (results a run kept for the user to move).
+/// (`killed.commit`, its name, or `killed.aside`) and a complete output is
+/// in place: a copy, new or old, of what the commit would have thrown away;
+/// any other is kept and named (results a run kept for the user to move).
 fn clean_stale_siblings(
     parent: &Path,
     name: &str,
     target: &Path,
-    killed_commit: Option<&str>,
+    killed: Killed<'_>,
     reading: &Reading,
 ) {
+    let killed_commit = killed.commit;
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -1516,8 +1551,8 @@ fn clean_stale_siblings(
         // Left by a run killed during its commit while a complete output is
         // in place: the new output it never put there, or the old one it had
         // replaced and was removing.
-        let copy =
-            finished && only_job_files && Some(f) == killed_commit && target.join(SUCCESS).exists();
+        let of_the_commit = Some(f) == killed_commit || Some(f) == killed.aside;
+        let copy = finished && only_job_files && of_the_commit && target.join(SUCCESS).exists();
         if finished && !copy && only_job_files && Some(f) == killed_commit {
             // No complete output in place yet: this run's takes its place
             // (see OutputDir::killed_copy).
@@ -1986,6 +2021,41 @@ mod tests {
         part_removed(&["notes.txt"]);
         assert!(OutputDir::create(&out, true).is_err());
         assert!(out.join("notes.txt").exists() && copy.join(SUCCESS).exists());
+    }
+
+    /// Without an atomic exchange (NFS: EINVAL), a commit renames the old
+    /// output aside, then the new one in, then removes the old one. A run
+    /// killed after the second rename left the whole old output, finished,
+    /// beside the new one, for good: the lock's note named only the
+    /// staging directory (probe /tmp/probe8-crash repro 01). The note now
+    /// names the aside copy too, and the next run removes it; one the note
+    /// does not name is kept, as before.
+    #[test]
+    fn a_killed_fallback_commits_old_output_goes_once_named() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let lock = d.path().join(".out.mr-lock");
+        let aside = d.path().join(".out.mr-old-999999-1733500000");
+        let killed = |note: &str| {
+            for (dir, text) in [(&out, "new"), (&aside, "old")] {
+                fs::create_dir_all(dir).unwrap();
+                fs::write(dir.join("part-00000"), text).unwrap();
+                fs::write(dir.join(SUCCESS), "").unwrap();
+            }
+            fs::write(&lock, format!("999999\n{COMMITTING}{note}\n")).unwrap();
+        };
+        killed(".out.mr-tmp-999999-abcdef/.out.mr-old-999999-1733500000");
+        drop(OutputDir::create(&out, true).unwrap());
+        assert!(!aside.exists(), "the old output moved aside is removed");
+        assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
+        assert!(out.join(SUCCESS).exists());
+        // A note of the staging directory alone: the copy is not known
+        // for the commit's, and is kept.
+        fs::remove_dir_all(&out).unwrap();
+        killed(".out.mr-tmp-999999-abcdef");
+        drop(OutputDir::create(&out, true).unwrap());
+        assert!(aside.join(SUCCESS).exists());
+        assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
     }
 
     /// A run killed while committing an output that was not there before
