@@ -1173,6 +1173,44 @@ fn whole_file_job_equals_local_runner_on_hadoop_spark_and_emulate() {
     assert!(!w.path("pwned").exists() && !w.path("docs/pwned").exists());
 }
 
+/// What a reducer's `finish` hook writes in a reduce task that got no key
+/// is dropped by Hadoop Streaming (it reads a reducer's output only once
+/// `reduce` is called): real Hadoop gives what `-r emulate` gives, which
+/// drops it too and says so, not what the local runner keeps.
+#[test]
+fn a_keyless_reduce_tasks_final_output_is_dropped_on_hadoop_as_emulated() {
+    let Some(home) =
+        hadoop_home("a_keyless_reduce_tasks_final_output_is_dropped_on_hadoop_as_emulated")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write("in/words.txt", "a b\nc a\n");
+    let sorted = |o: &Output| {
+        let mut v: Vec<String> = stdout(o).lines().map(String::from).collect();
+        v.sort();
+        v
+    };
+    let base = [
+        "run",
+        "reduce_totals",
+        "-q",
+        "-i",
+        "in",
+        "--partitions",
+        "4",
+    ];
+    let local = sorted(&ok(w.mr(&base)));
+    let emulated = sorted(&ok(w.mr(&[&base[..], &["-r", "emulate"]].concat())));
+    assert_ne!(local, emulated, "a task without keys: {local:?}");
+    let mut args: Vec<String> = base.map(String::from).to_vec();
+    args.extend(hadoop_args(&w));
+    let argv: Vec<&str> = args.iter().map(String::as_str).collect();
+    let o = mr_hadoop(&w, home, Found::Home, &argv);
+    assert!(o.status.success(), "on Hadoop: {}", stderr(&o));
+    assert_eq!(sorted(&o), emulated, "Hadoop and the emulator differ");
+}
+
 /// A Spark run on a local output holds the output's lock, as a local run
 /// does: a local run on that output meanwhile is refused (it found the
 /// output free and swept the driver's live staging as a dead run's).

@@ -488,6 +488,62 @@ fn emulate_reports_as_the_local_runner_does() {
     );
 }
 
+/// A reduce task without keys: Hadoop Streaming starts its reducer but
+/// never reads its output, so what a `finish` hook writes there (mrjob's
+/// `reducer_final`) is lost on a cluster and kept locally (probe
+/// /tmp/probe8-author repro 01). The emulator drops it as Hadoop does, and
+/// says so; tests/hadoop.rs checks real Hadoop against it.
+#[test]
+fn emulate_drops_what_a_keyless_reduce_task_writes_as_hadoop_does() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\nc a\n");
+    w.write("empty.txt", "");
+    let run = |input: &str, runner: &[&str]| {
+        let args = [
+            "run",
+            "reduce_totals",
+            "-q",
+            "-i",
+            input,
+            "--partitions",
+            "4",
+        ];
+        let o = ok(w.mr(&[&args[..], runner].concat()));
+        let mut lines: Vec<String> = stdout(&o).lines().map(String::from).collect();
+        lines.sort();
+        (lines, stderr(&o))
+    };
+    let (local, said) = run("in.txt", &[]);
+    // A total from each of the four tasks, 0 from the keyless one.
+    assert_eq!(
+        local,
+        [
+            "\"a\"\t2", "\"b\"\t1", "\"c\"\t1", "null\t0", "null\t1", "null\t1", "null\t2"
+        ],
+        "{said}"
+    );
+    let (emulated, said) = run("in.txt", &["-r", "emulate"]);
+    let keyless: Vec<&String> = local.iter().filter(|l| l.as_str() == "null\t0").collect();
+    assert_eq!(keyless.len(), 1);
+    let mut without = local.clone();
+    without.retain(|l| l != "null\t0");
+    assert_eq!(emulated, without);
+    assert!(
+        said.contains("mr: warning: 1 reduce task of step 0 got no keys (task ")
+            && said.contains("the 1 line their finish hooks wrote (mrjob's reducer_final)"),
+        "{said}"
+    );
+    // An empty input: a total of 0 from each task locally, none emulated.
+    let (local, _) = run("empty.txt", &[]);
+    assert_eq!(local, ["null\t0"; 4]);
+    let (emulated, said) = run("empty.txt", &["-r", "emulate"]);
+    assert!(emulated.is_empty(), "{emulated:?}");
+    assert!(
+        said.contains("4 reduce tasks of step 0 got no keys (tasks 0, 1, 2, 3)"),
+        "{said}"
+    );
+}
+
 /// What `-r hadoop` refuses before it submits, the emulator refuses too: it
 /// is there to find what works locally and fails on a cluster.
 /// Every task of an emulated run runs the program the run started with,

@@ -16,6 +16,9 @@
 //! - [`wc_files`]: `wc` for each input file, read whole (a mapper that reads
 //!   files: mrjob's `mapper_raw`).
 //! - [`wrong_mean`]: deliberately wrong, the demo job of `mr check`.
+//! - [`reduce_totals`]: a reducer's final hook (mrjob's `reducer_final`),
+//!   and what its output depends on (the reduce tasks; Hadoop drops a
+//!   keyless task's).
 //! - [`panic_on`]: a test fixture whose code panics on marked lines.
 //!
 //! The sample clicklogs of the README live in `examples/logs/`.
@@ -35,6 +38,7 @@ pub mod mr_text_classifier;
 pub mod mr_wc;
 pub mod mr_words_containing_u_freq_count;
 pub mod panic_on;
+pub mod reduce_totals;
 pub mod top_lectures;
 pub mod wc_files;
 pub mod wrong_mean;
@@ -67,5 +71,6 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(panic_on::PanicOn),
         Arc::new(json_identity::JsonIdentity),
         Arc::new(wc_files::WcFiles),
+        Arc::new(reduce_totals::ReduceTotals),
     ]
 }

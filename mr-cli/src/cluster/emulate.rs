@@ -212,6 +212,7 @@ pub fn emulate(
             step: i,
             shape: *shape,
             dir,
+            dropped: Mutex::default(),
         };
         let (c, parts) = step.run(&splits, &out_dir)?;
         refuse_too_many_counters(i, &c, &plan.extras.jobconf)?;
@@ -340,6 +341,9 @@ struct StepRun<'a> {
     shape: StepPlan,
     /// `step-N/` in the work dir: task dirs and map outputs.
     dir: PathBuf,
+    /// Reduce tasks without keys whose reducer wrote lines (dropped, as
+    /// Hadoop drops them), and how many.
+    dropped: Mutex<Vec<(usize, usize)>>,
 }
 
 /// A process of a task, its stderr drained.
@@ -629,8 +633,34 @@ impl StepRun<'_> {
             self.reduce_task(p, &inputs_of(p), &out_dir.join(format!("part-{p:05}")))
         })?;
         reduce_log.phase_done();
+        self.say_dropped();
         counters.merge(&c);
         Ok((counters, mr_core::output::stdout::part_files(out_dir)?))
+    }
+
+    /// Says, once a step, which reduce tasks got no keys and wrote lines
+    /// that Hadoop drops (see `reduce_task`).
+    fn say_dropped(&self) {
+        let Ok(mut dropped) = self.dropped.lock() else {
+            return;
+        };
+        if dropped.is_empty() {
+            return;
+        }
+        dropped.sort_unstable();
+        let tasks: Vec<String> = dropped.iter().map(|(p, _)| p.to_string()).collect();
+        let lines: usize = dropped.iter().map(|(_, n)| n).sum();
+        let (n, s) = (dropped.len(), if dropped.len() == 1 { "" } else { "s" });
+        mr_core::errln!(
+            "mr: warning: {n} reduce task{s} of step {} got no keys (task{s} {}): Hadoop \
+             Streaming never reads such a reducer's output, so the {lines} line{} their \
+             finish hooks wrote (mrjob's reducer_final), and their counters, are dropped here \
+             as on a cluster; the local runner keeps them. A total written under a key of its \
+             own is the same everywhere",
+            self.step,
+            tasks.join(", "),
+            if lines == 1 { "" } else { "s" }
+        );
     }
 
     /// The record of this step's `phase` (`map` or `reduce`), starting now.
@@ -966,7 +996,19 @@ impl StepRun<'_> {
     fn reduce_task(&self, p: usize, inputs: &[PathBuf], part: &Path) -> Result<Counters> {
         let dir = self.task_dir(&format!("r-{p:05}"))?;
         let env = self.task_env('r', p);
-        let out = File::create(part).with_context(|| format!("creating {}", part.display()))?;
+        let mut out = File::create(part).with_context(|| format!("creating {}", part.display()))?;
+        // A reduce task without keys: Hadoop Streaming starts the reducer,
+        // but reads its output (and its counters) only once `reduce` is
+        // called, so what its `finish` writes is consumed and dropped
+        // (PipeMapRed.waitOutputThreads), and the part file stays empty.
+        let keyless = inputs
+            .iter()
+            .all(|f| fs::metadata(f).is_ok_and(|m| m.len() == 0));
+        let dropped = dir.join("dropped-output");
+        if keyless {
+            out = File::create(&dropped)
+                .with_context(|| format!("creating {}", dropped.display()))?;
+        }
         let what = format!("the reducer of reduce task {p} of step {}", self.step);
         let mut proc = self.spawn(
             &dir,
@@ -1001,6 +1043,17 @@ impl StepRun<'_> {
                 "{what} exited before reading all of its input \
                  (Hadoop fails such a task with \"Broken pipe\")"
             );
+        }
+        if keyless {
+            let lines = fs::read(&dropped)
+                .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+                .unwrap_or(0);
+            if lines > 0
+                && let Ok(mut d) = self.dropped.lock()
+            {
+                d.push((p, lines));
+            }
+            return Ok(Counters::default());
         }
         Ok(counters)
     }
@@ -1368,6 +1421,7 @@ mod tests {
                 whole_files: false,
             },
             dir: PathBuf::new(),
+            dropped: Mutex::default(),
         };
         let env: std::collections::HashMap<_, _> = step.task_env('r', 3).into_iter().collect();
         assert_eq!(
