@@ -1619,7 +1619,7 @@ fn a_file_shadowing_what_hadoop_ships_is_refused() {
     .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("./stop.txt in the current directory is not"),
+        stderr(&o).contains("./stop.txt in the current directory is another file, not"),
         "{}",
         stderr(&o)
     );
@@ -1636,7 +1636,24 @@ fn a_file_shadowing_what_hadoop_ships_is_refused() {
     .unwrap();
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(
-        stderr(&o).contains("./mr in the current directory is not"),
+        stderr(&o).contains("./mr in the current directory is another file, not"),
+        "{}",
+        stderr(&o)
+    );
+    // A directory of the binary's name: the crate `mr new` made, when run
+    // from its parent (probe /tmp/probe8-author).
+    fs::remove_file(w.path("mr")).unwrap();
+    fs::create_dir(w.path("mr")).unwrap();
+    let o = mr_cluster(
+        &w,
+        home,
+        &["run", "word_count", "-r", "hadoop", "-i", "in", "-o", "out"],
+    )
+    .output()
+    .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("./mr in the current directory is a directory, not"),
         "{}",
         stderr(&o)
     );

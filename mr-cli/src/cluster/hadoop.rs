@@ -844,11 +844,18 @@ pub fn refuse_shadowed_links(plan: &JobPlan, dir: &Path) -> anyhow::Result<()> {
         {
             continue;
         }
+        // A directory of that name is the usual case: the job crate
+        // `mr new NAME` made, beside which its binary was built.
+        let what = if here.is_dir() {
+            "a directory"
+        } else {
+            "another file"
+        };
         crate::usage!(
-            "./{name} in the current directory is not {}, which this run ships under that \
-             name: a standalone Hadoop (the local job runner) runs its tasks in the current \
-             directory and would use ./{name} instead; run from another directory, or move \
-             ./{name} away",
+            "./{name} in the current directory is {what}, not {}, which this run ships under \
+             that name: a standalone Hadoop (the local job runner) runs its tasks in the \
+             current directory and would use ./{name} instead; run from another directory \
+             (the crate's own, for a crate `mr new` made), or move ./{name} away",
             mr_core::error::printable_path(path)
         );
     }
