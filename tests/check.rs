@@ -147,7 +147,9 @@ fn every_shipped_job_passes_on_the_sample_logs() {
         // mr_text_classifier keeps the first of two documents with one id,
         // as mrjob's does (the log files are all "part-..." to it: id
         // "part"), so its output depends on the values' order by design;
-        // mr_phone_to_url reads WARC files, which the sample logs are not.
+        // mr_phone_to_url reads WARC files, which the sample logs are not;
+        // reduce_totals writes a total a reduce task, so its output
+        // depends on --partitions by design (checked below to fail).
         .filter(|&j| {
             ![
                 "wrong_mean",
@@ -155,10 +157,29 @@ fn every_shipped_job_passes_on_the_sample_logs() {
                 "mr_log_sampler",
                 "mr_text_classifier",
                 "mr_phone_to_url",
+                "reduce_totals",
             ]
             .contains(&j)
         })
         .collect();
+    // What a reducer's final hook writes depends on how many reduce tasks
+    // there are: mr check finds it, with a run of other partitions.
+    let o = w.mr(&[
+        "check",
+        "reduce_totals",
+        "--input",
+        logs().to_str().unwrap(),
+        "--sample-lines",
+        "2000",
+        "--runs",
+        "3",
+    ]);
+    assert_ne!(o.status.code(), Some(0), "{}", show(&o));
+    assert!(
+        stdout(&o).contains("reduce_totals: FAILED") && stdout(&o).contains("partitions"),
+        "{}",
+        show(&o)
+    );
     assert!(jobs.contains(&"video_tagging"), "{listing}");
     // Keyed by input file, so checked on the sample's files under the names
     // the runs read them by.

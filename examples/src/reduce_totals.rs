@@ -11,7 +11,8 @@
 //! it is shown here as a pattern to use with care:
 //!
 //! - one line per reduce task: with `--partitions N`, N totals (`0` from a
-//!   task that got no words);
+//!   task that got no words), so `mr check reduce_totals` fails: its runs
+//!   of other partitions give other lines;
 //! - on Hadoop Streaming a reduce task that gets no key never has its
 //!   reducer's output read (`PipeMapRed.waitOutputThreads`): its total is
 //!   dropped, and `-r emulate` drops it too, with a warning. An empty input
