@@ -8,6 +8,7 @@ mod common;
 use common::*;
 use serde_json::Value;
 use std::fs;
+use std::path::Path;
 use std::process::Command;
 
 fn have_mrjob() -> bool {
@@ -239,6 +240,26 @@ fn mr_count_lines_by_file_matches_mrjob() {
     let theirs = records(&mrjob(&w, "mr_count_lines_by_file", &args));
     assert_eq!(ours, theirs);
     assert_eq!(ours[0].0, Value::String(format!("file://{}", files[0])));
+
+    // A path through `..` (`-i ../logs` from a subdirectory) is keyed as
+    // Hadoop, Spark and the emulator key it: folded, `file:///w/logs/f`
+    // (probe /tmp/probe8-spark repro 01: `file:///w/sub/../logs/f`).
+    let file = Path::new(&files[0]);
+    let dir = file.parent().unwrap();
+    let through = format!(
+        "{}/../{}/{}",
+        dir.display(),
+        dir.file_name().unwrap().to_str().unwrap(),
+        file.file_name().unwrap().to_str().unwrap()
+    );
+    let folded = records(&mr(&w, "mr_count_lines_by_file", &[&through]));
+    assert_eq!(folded[0].0, ours[0].0);
+    let emulated = records(&mr(
+        &w,
+        "mr_count_lines_by_file",
+        &["-r", "emulate", &through],
+    ));
+    assert_eq!(emulated, folded);
 }
 
 #[test]

@@ -1559,6 +1559,30 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     for runner in ["hadoop", "spark"] {
         ok(cluster_dry_run(&w, "wc_files", runner, "empty gz"));
     }
+    // An input of no file: no map task on Hadoop nor on Spark, so a
+    // mapper's final hook writes nothing there; said on both (Spark's run
+    // printed nothing, exit 0, unsaid: probe /tmp/probe8-spark repro 03).
+    // And an output's lock file inside the input is mr's, not a hidden
+    // input file to name (repro 04).
+    fs::create_dir_all(w.path("no files/sub")).unwrap();
+    w.write("no files/_SUCCESS", "");
+    w.write("no files/.out.mr-lock", "1\n");
+    for runner in ["hadoop", "spark"] {
+        let o = ok(cluster_dry_run(&w, "mr_wc", runner, "no files"));
+        let cluster = if runner == "hadoop" {
+            "Hadoop"
+        } else {
+            "Spark"
+        };
+        assert!(
+            stderr(&o)
+                .contains("the input holds no file to read: Hadoop and Spark run no map task then")
+                && stderr(&o).contains(&format!("writes nothing on {cluster})")),
+            "{runner}: {}",
+            stderr(&o)
+        );
+        assert!(!stderr(&o).contains("mr-lock"), "{runner}: {}", stderr(&o));
+    }
     // Named twice on the command line: the same.
     let o = w.mr(&[
         "run",

@@ -157,6 +157,37 @@ pub fn same(a: &Path, b: &Path) -> bool {
     a == b || anchor(&a).is_some_and(|k| anchor(&b) == Some(k))
 }
 
+/// `path` with its `.` and `..` names folded away by their text alone, as
+/// Hadoop's `Path` and Java's `URI.normalize` fold them (`/a/b/../c` is
+/// `/a/c`); a `..` above the root stays at the root. Through a symbolic
+/// link the result may name another file: see [`same`].
+///
+/// ```
+/// use mr_core::paths::lexically_normal;
+/// use std::path::Path;
+/// assert_eq!(lexically_normal(Path::new("/w/sub/../data/./f.txt")), Path::new("/w/data/f.txt"));
+/// assert_eq!(lexically_normal(Path::new("/../x")), Path::new("/x"));
+/// assert_eq!(lexically_normal(Path::new("a/../../b")), Path::new("../b"));
+/// ```
+pub fn lexically_normal(path: &Path) -> PathBuf {
+    use std::path::Component;
+    let mut out = PathBuf::new();
+    for c in path.components() {
+        match c {
+            Component::CurDir => {}
+            Component::ParentDir => match out.components().next_back() {
+                Some(Component::Normal(_)) => {
+                    out.pop();
+                }
+                Some(Component::RootDir | Component::Prefix(_)) => {}
+                _ => out.push(".."),
+            },
+            c => out.push(c.as_os_str()),
+        }
+    }
+    out
+}
+
 /// A file's identity: its device and inode numbers (links followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Identity {

@@ -1372,14 +1372,17 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> an
             }
         );
     }
-    // Hadoop makes a map task a split, none for no file; the local runner
-    // runs one map task on no input, whose mapper_final hook emits. (No
-    // input named at all is stdin, read as a file is.)
-    if hadoop && files.is_empty() && !inputs.is_empty() && local.len() == inputs.len() {
+    // Hadoop makes a map task a split, none for no file, and so does
+    // Spark (a partition a split); the local runner runs one map task on
+    // no input, whose mapper_final hook emits. (No input named at all is
+    // stdin, read as a file is.) Spark's run printed nothing, exit 0, unsaid
+    // (probe /tmp/probe8-spark repro 03).
+    if files.is_empty() && !inputs.is_empty() && local.len() == inputs.len() {
         mr_core::errln!(
-            "mr: warning: the input holds no file to read: Hadoop runs no map task then, where \
-             the local runner runs one, so a mapper's final hook does not run (a job that emits \
-             from it, as mr_wc its zero counts, writes nothing on Hadoop)"
+            "mr: warning: the input holds no file to read: Hadoop and Spark run no map task \
+             then, where the local runner runs one, so a mapper's final hook does not run (a \
+             job that emits from it, as mr_wc its zero counts, writes nothing on {})",
+            if hadoop { "Hadoop" } else { "Spark" }
         );
     }
     // Said up front: the failure comes from inside a task, its cause

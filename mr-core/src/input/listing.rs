@@ -85,6 +85,18 @@ impl InputSource {
             InputSource::Stdin => "-".to_string(),
             InputSource::Path(p) | InputSource::Stream(p) => {
                 let abs = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+                // `-i ../logs` reads `/w/sub/../logs/f`, which Hadoop, Spark
+                // and the emulator name `file:///w/logs/f`: folded the
+                // same, so a job keyed by its input file gets the same
+                // keys everywhere (probe /tmp/probe8-spark repro 01);
+                // kept as it is where a link makes the folded path another
+                // file.
+                let folded = crate::paths::lexically_normal(&abs);
+                let abs = if folded != abs && crate::paths::same(&folded, &abs) {
+                    folded
+                } else {
+                    abs
+                };
                 let bytes = abs.as_os_str().as_encoded_bytes();
                 let mut uri = String::from("file://");
                 match std::str::from_utf8(bytes) {
@@ -1148,13 +1160,16 @@ impl Walk {
     }
 
     /// Counts a file skipped for its hidden name, unless it is one a job
-    /// writes (`_SUCCESS`, `.part-00000.crc`) or `.`/`..`.
+    /// writes (`_SUCCESS`, `.part-00000.crc`), an output's lock file
+    /// (`.OUT.mr-lock`, a live run's beside an output inside the input:
+    /// probe /tmp/probe8-spark repro 04) or `.`/`..`.
     fn note_hidden(&mut self, p: &Path) {
         let name = p.file_name().map(|n| n.to_string_lossy());
+        let lock = |n: &str| n.starts_with('.') && n.ends_with(".mr-lock");
         let bookkeeping = dot_entry(p)
             || name
                 .as_deref()
-                .is_none_or(crate::output::commit::written_by_a_job);
+                .is_none_or(|n| crate::output::commit::written_by_a_job(n) || lock(n));
         // A directory too (`_2024-01/`, `.archive/`): every file in it is
         // left out (not a link to one: `symlink_metadata`).
         let kind = fs::symlink_metadata(p).ok().map(|m| m.file_type());
