@@ -1192,6 +1192,20 @@ fn inputs(args: &RunArgs) -> Vec<String> {
     v
 }
 
+/// The refusal of a glob `pattern` that matches `path` below a hidden
+/// directory, which the local runner leaves out and Hadoop and Spark read.
+fn under_hidden(pattern: &str, path: &str) -> anyhow::Error {
+    anyhow::anyhow!(
+        "{}: this pattern matches {}, below a directory whose name starts with _ or . \
+         (Hadoop's hidden files): the local runner leaves it out, Hadoop and Spark would \
+         read it (they leave out only a match whose own name is hidden); make the pattern \
+         skip such directories (`[!._]*` in place of `*`), name the directories to read, \
+         or run locally (drop -r)",
+        mr_core::error::printable_line(pattern),
+        mr_core::error::printable_line(path)
+    )
+}
+
 /// Refuses inputs on this machine that a cluster run would not read as the
 /// local runner does, found by listing them as it does:
 /// - a Parquet table: Hadoop Streaming and the Spark driver read text lines,
@@ -1229,22 +1243,14 @@ fn inputs(args: &RunArgs) -> Vec<String> {
 ///   checked here for Spark ([`check_decoded_start`]), whose tasks cannot
 ///   (Hadoop's do).
 ///
+/// Returns the local inputs' files, in the order the local runner reads them.
+///
 /// [`check_decoded_start`]: mr_core::input::lines::check_decoded_start
-/// The refusal of a glob `pattern` that matches `path` below a hidden
-/// directory, which the local runner leaves out and Hadoop and Spark read.
-fn under_hidden(pattern: &str, path: &str) -> anyhow::Error {
-    anyhow::anyhow!(
-        "{}: this pattern matches {}, below a directory whose name starts with _ or . \
-         (Hadoop's hidden files): the local runner leaves it out, Hadoop and Spark would \
-         read it (they leave out only a match whose own name is hidden); make the pattern \
-         skip such directories (`[!._]*` in place of `*`), name the directories to read, \
-         or run locally (drop -r)",
-        mr_core::error::printable_line(pattern),
-        mr_core::error::printable_line(path)
-    )
-}
-
-fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> anyhow::Result<()> {
+fn refuse_local_inputs(
+    inputs: &[String],
+    hadoop: bool,
+    whole_files: bool,
+) -> anyhow::Result<Vec<mr_core::input::InputFile>> {
     // A `file:` URI is a local path too (the listing reads it as one), and
     // Hadoop and Spark read it as they read the bare path.
     let local: Vec<String> = inputs
@@ -1258,7 +1264,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> an
         // cluster's file system, where Hadoop looks for it. Spark reads it
         // here: said now, as the local runner says it (a pattern that
         // matches nothing too), not after Spark started.
-        Err(mr_core::Error::InputNotFound { .. }) if hadoop => return Ok(()),
+        Err(mr_core::Error::InputNotFound { .. }) if hadoop => return Ok(Vec::new()),
         // Matches only below a hidden directory: here, not on the cluster's
         // file system, and Hadoop would read them.
         Err(mr_core::Error::InputOnlyUnderHidden { path, first }) => {
@@ -1398,7 +1404,7 @@ fn refuse_local_inputs(inputs: &[String], hadoop: bool, whole_files: bool) -> an
             f.display
         );
     }
-    Ok(())
+    Ok(listing.files)
 }
 
 /// Warns, even with `--quiet`, of each `-D` output separator in `jobconf`,

@@ -27,6 +27,7 @@ use super::process::{Echo, Stopped, run_stoppable};
 use super::{JobPlan, absolute, has_scheme, shell_quote};
 use crate::args::RunArgs;
 use anyhow::{Context as _, Result};
+use mr_core::input::listing::InputSource;
 use mr_core::{Counters, JobReport};
 use serde_json::json;
 use std::collections::BTreeMap;
@@ -203,10 +204,27 @@ fn removed(path: &Path, r: std::io::Result<()>) {
     }
 }
 
+/// The local runner's order of the files `listed`, as absolute paths
+/// folded as Hadoop's `Path` folds them: the driver numbers a map-only
+/// job's output parts in this order, where Spark lists a local directory
+/// in the file system's order (probe /tmp/probe8-spark repro 02).
+fn input_order(listed: &[mr_core::input::InputFile]) -> Vec<String> {
+    listed
+        .iter()
+        .filter_map(|f| match &f.source {
+            InputSource::Path(p) | InputSource::Stream(p) => {
+                let abs = std::path::absolute(p).ok()?;
+                Some(mr_core::paths::lexically_normal(&abs).to_str()?.to_string())
+            }
+            InputSource::Stdin => None,
+        })
+        .collect()
+}
+
 /// The job spec the driver reads (its only argument).
 fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value> {
     let inputs = super::inputs(args);
-    super::refuse_local_inputs(&inputs, false, plan.reads_whole_files())?;
+    let listed = super::refuse_local_inputs(&inputs, false, plan.reads_whole_files())?;
     if inputs.is_empty() {
         anyhow::bail!("no input given (use --input PATH)");
     }
@@ -256,6 +274,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
             "whole_files": s.whole_files,
         })).collect::<Vec<_>>(),
         "inputs": spark_inputs,
+        "input_order": input_order(&listed),
         "output": output,
         "overwrite": args.overwrite,
         "staging": staging_of(output.as_deref(), &plan.job),

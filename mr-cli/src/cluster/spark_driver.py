@@ -227,6 +227,44 @@ def split_files(rdd):
         return None
 
 
+def split_ranks(splits, order):
+    """Each input partition's place in the local runner's order of the input
+    files (`order`, their paths), by file then start, or None when it is the
+    partitions' own order or a split's file is not in `order` (a cluster's).
+    Spark lists a directory on a local disk in the file system's order,
+    where the local runner reads it by name: a map-only job's output parts
+    are numbered by these places, so its lines come in the local order."""
+    if not splits or not order:
+        return None
+    at = {path: i for i, path in enumerate(order)}
+    keys = []
+    for i, (uri, start, _) in enumerate(splits):
+        path = re.sub(r"^file:(//(?=/))?", "", uri)
+        if path not in at:
+            return None
+        keys.append((at[path], start, i))
+    ranks = [0] * len(keys)
+    for rank, (_, _, i) in enumerate(sorted(keys)):
+        ranks[i] = rank
+    return None if ranks == list(range(len(ranks))) else ranks
+
+
+def renumber_parts(sc, fs, staging, ranks):
+    """Renames the part files Spark wrote in `staging`, part-N to
+    part-ranks[N] (any extension kept: a compressed output's), through
+    names of their own first, so that none is written over."""
+    moves = []
+    for status in fs.listStatus(jvm_path(sc, staging)):
+        name = status.getPath().getName()
+        m = re.match(r"part-(\d+)(.*)$", name)
+        if m and int(m.group(1)) < len(ranks):
+            moves.append((name, "part-%05d%s" % (ranks[int(m.group(1))], m.group(2))))
+    for name, _ in moves:
+        fs.rename(jvm_path(sc, staging + "/" + name), jvm_path(sc, staging + "/_renumber-" + name))
+    for name, new in moves:
+        fs.rename(jvm_path(sc, staging + "/_renumber-" + name), jvm_path(sc, staging + "/" + new))
+
+
 def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=None, replaced=None):
     job = spec["job"]
     name = spec["binary_name"]
@@ -521,6 +559,10 @@ def main():
             rdd = sc.textFile(",".join(spec["inputs"]), use_unicode=False)
         splits = None if spec["steps"][0].get("whole_files") else split_files(rdd)
         replaced = None if spec["steps"][0].get("whole_files") else sc.accumulator(0)
+        # A map-only job's parts are its input partitions': numbered in the
+        # local runner's order of the input files.
+        map_only = len(spec["steps"]) == 1 and not spec["steps"][0]["reducer"]
+        ranks = split_ranks(splits, spec.get("input_order")) if map_only else None
         for i, step in enumerate(spec["steps"]):
             rdd = run_step(
                 rdd,
@@ -536,6 +578,8 @@ def main():
         if output:
             try:
                 rdd.saveAsTextFile(staging)
+                if ranks:
+                    renumber_parts(sc, fs, staging, ranks)
             except BaseException:
                 fs.delete(jvm_path(sc, staging), True)
                 raise
@@ -550,7 +594,8 @@ def main():
                 for i, line in tagged.toLocalIterator():
                     f = files.get(i)
                     if f is None:
-                        f = files[i] = open(os.path.join(local, "part-%05d" % i), "wb")
+                        part = ranks[i] if ranks else i
+                        f = files[i] = open(os.path.join(local, "part-%05d" % part), "wb")
                     f.write(line)
                     f.write(b"\n")
             finally:
