@@ -259,10 +259,16 @@ def renumber_parts(sc, fs, staging, ranks):
         m = re.match(r"part-(\d+)(.*)$", name)
         if m and int(m.group(1)) < len(ranks):
             moves.append((name, "part-%05d%s" % (ranks[int(m.group(1))], m.group(2))))
+    def rename(src, dst):
+        # FileSystem.rename says false rather than raise: a part left under
+        # its `_` name would be hidden from every reader of the output.
+        if not fs.rename(jvm_path(sc, staging + "/" + src), jvm_path(sc, staging + "/" + dst)):
+            raise RuntimeError("could not rename %s to %s in %s" % (src, dst, staging))
+
     for name, _ in moves:
-        fs.rename(jvm_path(sc, staging + "/" + name), jvm_path(sc, staging + "/_renumber-" + name))
+        rename(name, "_renumber-" + name)
     for name, new in moves:
-        fs.rename(jvm_path(sc, staging + "/_renumber-" + name), jvm_path(sc, staging + "/" + new))
+        rename("_renumber-" + name, new)
 
 
 def run_step(rdd, step_num, step, spec, counters, partitions, sorter_mb, splits=None, replaced=None):
