@@ -1448,13 +1448,13 @@ fn an_input_without_files_is_said_to_run_no_map_task_on_hadoop() {
     };
     let o = ok(run("day"));
     assert!(
-        stderr(&o).contains("Hadoop runs no map task"),
+        stderr(&o).contains("Hadoop and Spark run no map task"),
         "{}",
         stderr(&o)
     );
     let o = ok(run("full"));
     assert!(
-        !stderr(&o).contains("Hadoop runs no map task"),
+        !stderr(&o).contains("Hadoop and Spark run no map task"),
         "{}",
         stderr(&o)
     );
@@ -1558,6 +1558,34 @@ fn local_inputs_a_cluster_would_read_otherwise_are_refused() {
     // /tmp/probe5-structured repro 06).
     for runner in ["hadoop", "spark"] {
         ok(cluster_dry_run(&w, "wc_files", runner, "empty gz"));
+    }
+    // A path through a symbolic link's `..`: Hadoop and Spark fold `..` by
+    // the text and would read another file than the local runner's
+    // (probe /tmp/probe8-regress repro 03); refused. A `..` without a link
+    // is the same file either way.
+    #[cfg(unix)]
+    {
+        w.write("phys.txt", "physical\n");
+        w.write("lnk/sub/phys.txt", "lexical\n");
+        std::os::unix::fs::symlink("..", w.path("lnk/sub/up")).unwrap();
+        for runner in ["hadoop", "spark"] {
+            let o = cluster_dry_run(&w, "url_views", runner, "lnk/sub/up/../phys.txt");
+            assert_eq!(o.status.code(), Some(1), "{runner}: {}", stderr(&o));
+            assert!(
+                stderr(&o).contains(
+                    "lnk/sub/up/../phys.txt goes through a symbolic link before a `..`: \
+                     Hadoop and Spark take `..` by the path's text, so they would read"
+                ) && stderr(&o).contains("lnk/sub/phys.txt instead"),
+                "{runner}: {}",
+                stderr(&o)
+            );
+            ok(cluster_dry_run(
+                &w,
+                "url_views",
+                runner,
+                "lnk/../lnk/sub/phys.txt",
+            ));
+        }
     }
     // An input of no file: no map task on Hadoop nor on Spark, so a
     // mapper's final hook writes nothing there; said on both (Spark's run

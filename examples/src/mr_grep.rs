@@ -272,18 +272,62 @@ const CLASSES: &[&str] = &[
     "upper", "xdigit",
 ];
 
-/// `c` as a plain member of a bracket expression, escaped where the
-/// regex crate gives it a meaning there.
+/// `c` as a member or range end of a bracket expression: ASCII
+/// punctuation escaped (the regex crate reads `--`, `&&`, `~~` and `[` in
+/// a class as operators; an escaped one is the character).
 fn member(c: char, out: &mut String) {
-    if matches!(c, '\\' | '[' | ']' | '&' | '~' | '-' | '^') {
+    if c.is_ascii_punctuation() {
         out.push('\\');
     }
     out.push(c);
 }
 
+/// One member of a bracket expression.
+enum Item {
+    /// A character, written or as a collating symbol (`[.-.]`).
+    Char(char),
+    /// An equivalence class of one character (`[=e=]`): that character,
+    /// but no end of a range.
+    Equiv(char),
+    /// A character class (`[:alpha:]`).
+    Class(String),
+}
+
+/// The member of a bracket expression at `chars[j]`, and the index after
+/// it. A `[.x.]` or `[=x=]` of several characters, and a class grep does
+/// not know, are errors, as grep refuses them.
+fn item_at(chars: &[char], j: usize) -> Result<(Item, usize), String> {
+    let b = chars[j];
+    if b == '[' && matches!(chars.get(j + 1), Some(':' | '.' | '=')) {
+        let delim = chars[j + 1];
+        let end = (j + 2..chars.len().saturating_sub(1))
+            .find(|&k| chars[k] == delim && chars[k + 1] == ']')
+            .ok_or("an unclosed [: class")?;
+        let inside = &chars[j + 2..end];
+        let name: String = inside.iter().collect();
+        let item = match (delim, inside) {
+            (':', _) if CLASSES.contains(&name.as_str()) => Item::Class(name),
+            (':', _) => return Err(format!("invalid character class name [:{name}:]")),
+            // Of one character, that character (grep in the C locale).
+            ('.', &[c]) => Item::Char(c),
+            (_, &[c]) => Item::Equiv(c),
+            _ => {
+                return Err(format!(
+                    "invalid collation character [{delim}{name}{delim}]"
+                ));
+            }
+        };
+        return Ok((item, end + 2));
+    }
+    Ok((Item::Char(b), j + 1))
+}
+
 /// The bracket expression that starts at `chars[open]` (`[`), written to
-/// `out`: `]` first is a member, backslash a plain character, `[:class:]`
-/// kept. Returns the index of its closing `]`.
+/// `out`: `]` first is a member, backslash a plain character, a range's
+/// ends are characters (or collating symbols) in order, `[:class:]` kept.
+/// What grep refuses is an error: a range from or to a class or an
+/// equivalence class, a reversed range, a `-` right after a range that is
+/// not last. Returns the index of its closing `]`.
 fn bracket(chars: &[char], open: usize, out: &mut String) -> Result<usize, String> {
     let mut j = open + 1;
     out.push('[');
@@ -300,43 +344,31 @@ fn bracket(chars: &[char], open: usize, out: &mut String) -> Result<usize, Strin
             break;
         }
         first = false;
-        if b == '[' && matches!(chars.get(j + 1), Some(':' | '.' | '=')) {
-            let delim = chars[j + 1];
-            let end = (j + 2..chars.len().saturating_sub(1))
-                .find(|&k| chars[k] == delim && chars[k + 1] == ']')
-                .ok_or("an unclosed [: class")?;
-            let inside = &chars[j + 2..end];
-            let name: String = inside.iter().collect();
-            match (delim, inside) {
-                (':', _) if CLASSES.contains(&name.as_str()) => {
-                    out.push_str(&format!("[:{name}:]"))
-                }
-                (':', _) => return Err(format!("invalid character class name [:{name}:]")),
-                // A collating symbol or an equivalence class of one
-                // character is that character (grep in the C locale); of
-                // more, grep refuses it.
-                (_, &[c]) => member(c, out),
-                _ => {
-                    return Err(format!(
-                        "invalid collation character [{delim}{name}{delim}]"
-                    ));
-                }
+        let (item, next) = item_at(chars, j)?;
+        j = next;
+        // A range: a `-` whose next character is not the closing `]`.
+        if chars.get(j) == Some(&'-') && chars.get(j + 1).is_some_and(|&c| c != ']') {
+            let (end, next) = item_at(chars, j + 1)?;
+            let (Item::Char(lo), Item::Char(hi)) = (item, end) else {
+                return Err("invalid range end (a class is no end of a range)".into());
+            };
+            if hi < lo {
+                return Err(format!("invalid range end: {lo}-{hi} is reversed"));
             }
-            j = end + 2;
-            // A range cannot start at a class (`[[:digit:]-z]`).
-            if delim == ':' && chars.get(j) == Some(&'-') && chars.get(j + 1) != Some(&']') {
-                return Err(format!("invalid range end after [:{name}:]"));
+            j = next;
+            // `[a-z--]`: a range cannot start where another ended.
+            if chars.get(j) == Some(&'-') && chars.get(j + 1).is_some_and(|&c| c != ']') {
+                return Err(format!("invalid range end after {lo}-{hi}"));
             }
+            member(lo, out);
+            out.push('-');
+            member(hi, out);
             continue;
         }
-        match b {
-            '\\' | '[' | ']' | '&' | '~' => {
-                out.push('\\');
-                out.push(b);
-            }
-            _ => out.push(b),
+        match item {
+            Item::Char(c) | Item::Equiv(c) => member(c, out),
+            Item::Class(name) => out.push_str(&format!("[:{name}:]")),
         }
-        j += 1;
     }
     out.push(']');
     Ok(j)
@@ -352,7 +384,8 @@ mod tests {
         "", "ac", "abc", "abbc", "xyz", "^caret", "plain", "a^b", "xb", "xab", "xaab", "xaaab",
         "+1 555", "1 555", "?a", "{1}a", "ab", "ab'", "`ab", "foo", "bar", "baz", "a.c", "a+b",
         "(a)", "abab", "aab", "a$b", "$a", "*star", "x y", "123", "[a]", "a|b", r"c\d", "a{2}",
-        "the cat", "other", "aaa", "a*b", "**", "{a", "-x",
+        "the cat", "other", "aaa", "a*b", "**", "{a", "-x", ",x", "!x", "%x", "&x", "/x", "\"q",
+        "~t", "0z",
     ];
 
     /// Patterns as users of grep write them, and the corners of BRE.
@@ -389,6 +422,16 @@ mod tests {
         "[[.^.]]c",
         "[x[.].]]",
         "[[:upper:][.$.]]",
+        // `-` as a range's end, which the regex crate reads in `--` as a
+        // set difference (probe /tmp/probe8-regress repro 01).
+        "[+--]",
+        "[!--]",
+        "[--/]",
+        "[%--]",
+        "^[^--0]",
+        "[a-[.z.]]x",
+        "[&~]",
+        "[a-z-]",
         r"\<ab",
         r"ab\>",
         r"\bab\b",
@@ -482,6 +525,12 @@ mod tests {
             "[[.hyphen.]]",
             "[[=ee=]]",
             "[[:digit:]-z]",
+            // Ranges grep refuses (repro 02): an equivalence class as an
+            // end, a range right after a range, a reversed range.
+            "[[=a=]-z]",
+            "[[=a=]-[=z=]]",
+            "[a-z--]",
+            "[]--]",
         ] {
             assert!(bre(pat).is_err(), "{pat:?}");
         }

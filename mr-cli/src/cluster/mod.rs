@@ -1276,6 +1276,28 @@ fn refuse_local_inputs(
         Err(e) => return Err(e.into()),
     };
     let files = &listing.files;
+    // Hadoop's `Path` folds `..` by the path's text: through a symbolic
+    // link (`d/sub/up -> ..`, then `d/sub/up/../f.txt`) that is another
+    // file than the one the local runner reads, and Hadoop and Spark read it
+    // without a word (probe /tmp/probe8-regress repro 03).
+    for f in files {
+        let (InputSource::Path(p) | InputSource::Stream(p)) = &f.source else {
+            continue;
+        };
+        let Ok(abs) = std::path::absolute(p) else {
+            continue;
+        };
+        let folded = mr_core::paths::lexically_normal(&abs);
+        if folded != abs && !mr_core::paths::same(&folded, &abs) {
+            anyhow::bail!(
+                "{} goes through a symbolic link before a `..`: Hadoop and Spark take `..` by \
+                 the path's text, so they would read {} instead, another file or none; give \
+                 the path without `..`, or run locally (drop -r)",
+                f.display,
+                printable_line(&folded.display().to_string())
+            );
+        }
+    }
     if let Some(f) = files.iter().find(|f| f.compression == Compression::Parquet) {
         anyhow::bail!(
             "{} is a Parquet table: only the local runner reads tables (drop -r); \
