@@ -1665,39 +1665,28 @@ fn a_file_shadowing_what_hadoop_ships_is_refused() {
         stderr(&o)
     );
     assert!(!w.path("out").exists());
+    // ./mr shadowing the binary: refused, saying what it is.
+    let refused_for = |what: &str| {
+        let o = mr_cluster(
+            &w,
+            home,
+            &["run", "word_count", "-r", "hadoop", "-i", "in", "-o", "out"],
+        )
+        .output()
+        .unwrap();
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        let says = format!("./mr in the current directory is {what}, not");
+        assert!(stderr(&o).contains(&says), "{}", stderr(&o));
+    };
     // An old build as ./mr: the tasks would have run it.
     fs::remove_file(w.path("stop.txt")).unwrap();
     w.write("mr", "#!/bin/sh\necho '\"IMPOSTOR\"\t1'\n");
-    let o = mr_cluster(
-        &w,
-        home,
-        &["run", "word_count", "-r", "hadoop", "-i", "in", "-o", "out"],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("./mr in the current directory is another file, not"),
-        "{}",
-        stderr(&o)
-    );
+    refused_for("another file");
     // A directory of the binary's name: the crate `mr new` made, when run
     // from its parent (probe /tmp/probe8-author).
     fs::remove_file(w.path("mr")).unwrap();
     fs::create_dir(w.path("mr")).unwrap();
-    let o = mr_cluster(
-        &w,
-        home,
-        &["run", "word_count", "-r", "hadoop", "-i", "in", "-o", "out"],
-    )
-    .output()
-    .unwrap();
-    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("./mr in the current directory is a directory, not"),
-        "{}",
-        stderr(&o)
-    );
+    refused_for("a directory");
 }
 
 /// A `hadoop fs -mv` of the new output into place that fails after moving

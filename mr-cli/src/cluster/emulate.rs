@@ -1045,8 +1045,21 @@ impl StepRun<'_> {
             );
         }
         if keyless {
-            let lines = fs::read(&dropped)
-                .map(|b| b.iter().filter(|&&c| c == b'\n').count())
+            // Counted a buffer at a time: a finish hook may write much.
+            let lines = File::open(&dropped)
+                .and_then(|f| {
+                    let mut r = io::BufReader::with_capacity(1 << 16, f);
+                    let mut n = 0;
+                    loop {
+                        let buf = io::BufRead::fill_buf(&mut r)?;
+                        if buf.is_empty() {
+                            return Ok(n);
+                        }
+                        n += buf.iter().filter(|&&c| c == b'\n').count();
+                        let len = buf.len();
+                        io::BufRead::consume(&mut r, len);
+                    }
+                })
                 .unwrap_or(0);
             if lines > 0
                 && let Ok(mut d) = self.dropped.lock()
