@@ -146,16 +146,21 @@ fn a_panicking_reducer_names_the_key_and_is_skippable() {
 fn a_panicking_hook_names_the_hook() {
     let w = Workdir::new();
     w.write("in.txt", "a\nPANIC-IN-FINAL\n");
-    let o = w.mr(&["run", "panic_on", "-i", "in.txt"]);
-    assert_eq!(o.status.code(), Some(1));
-    let e = stderr(&o);
-    assert!(
-        e.contains(
-            "job failed in step 0 mapper final (in.txt): job panicked: this task saw PANIC-IN-FINAL"
-        ),
-        "{e}"
-    );
-    assert_no_raw_panic(&e);
+    // In task mode too, under the emulator, as Hadoop and Spark run it (it
+    // named no file there).
+    for runner in [&[][..], &["-r", "emulate"]] {
+        let o = w.mr(&[&["run", "panic_on", "-i", "in.txt"][..], runner].concat());
+        assert_eq!(o.status.code(), Some(1));
+        let e = stderr(&o);
+        assert!(
+            e.contains(
+                "job failed in step 0 mapper final (in.txt): job panicked: this task saw \
+                 PANIC-IN-FINAL"
+            ),
+            "{runner:?}: {e}"
+        );
+        assert_no_raw_panic(&e);
+    }
 }
 
 #[test]

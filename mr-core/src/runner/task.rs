@@ -395,9 +395,17 @@ pub fn run_task(
                     let _ = writeln!(diag, "reporter:status:mr mapper: {records_in} records read");
                 }
             }
+            // The input named as the local runner names it (`-r emulate`
+            // gives the path as given), else by Hadoop's URI: on Spark a
+            // final hook's failure named only its partition (probe
+            // /tmp/probe8-spark).
+            let hook = match env.input_name.as_ref().or(env.input_file.as_ref()) {
+                Some(input) => format!("step {} mapper final ({input})", opts.step),
+                None => format!("step {} mapper final", opts.step),
+            };
             mapper
                 .finish(&mut sink, &mut counters)
-                .map_err(|e| e.in_hook(format!("step {} mapper final", opts.step)))?;
+                .map_err(|e| e.in_hook(hook))?;
             settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
             crate::input::csv::end_task();
         }
