@@ -188,6 +188,31 @@ pub fn lexically_normal(path: &Path) -> PathBuf {
     out
 }
 
+/// `path` folded by [`lexically_normal`] (as Hadoop and Spark name it):
+/// `Ok` when that is the same file (or `path` has no `.` nor `..`), `Err`
+/// with the folded path when a symbolic link makes it another file, one
+/// Hadoop and Spark would read in its place.
+///
+/// ```
+/// use mr_core::paths::folded;
+/// let d = tempfile::tempdir().unwrap();
+/// std::fs::create_dir_all(d.path().join("a/b")).unwrap();
+/// assert_eq!(folded(&d.path().join("a/b/../b")), Ok(d.path().join("a/b")));
+/// # #[cfg(unix)] {
+/// std::os::unix::fs::symlink("..", d.path().join("a/b/up")).unwrap();
+/// // a/b/up/.. is d itself, not a/b.
+/// assert_eq!(folded(&d.path().join("a/b/up/..")), Err(d.path().join("a/b")));
+/// # }
+/// ```
+pub fn folded(path: &Path) -> Result<PathBuf, PathBuf> {
+    let folded = lexically_normal(path);
+    if folded == path || same(&folded, path) {
+        Ok(folded)
+    } else {
+        Err(folded)
+    }
+}
+
 /// A file's identity: its device and inode numbers (links followed).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Identity {

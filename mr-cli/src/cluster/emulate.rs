@@ -607,30 +607,32 @@ impl StepRun<'_> {
         })?;
         map_log.phase_done();
         counters.merge(&c);
-        let partitions: Vec<usize> = (0..self.em.partitions).collect();
+        // Each partition's map outputs and their bytes, looked at once.
+        let partitions: Vec<ReduceInput> = (0..self.em.partitions)
+            .map(|p| {
+                let sized: Vec<(PathBuf, u64)> = splits
+                    .iter()
+                    .filter_map(|s| {
+                        let f = map_out
+                            .join(format!("m-{:05}", s.index))
+                            .join(format!("part-{p:05}"));
+                        let len = fs::metadata(&f).ok()?.len();
+                        Some((f, len))
+                    })
+                    .collect();
+                ReduceInput {
+                    partition: p,
+                    bytes: sized.iter().map(|(_, n)| n).sum(),
+                    files: sized.into_iter().map(|(f, _)| f).collect(),
+                }
+            })
+            .collect();
         counters.add(COUNTERS, "reduce tasks", partitions.len() as i64);
         let reduce_log = self.log("reduce");
-        let inputs_of = |p: usize| -> Vec<PathBuf> {
-            splits
-                .iter()
-                .map(|s| {
-                    map_out
-                        .join(format!("m-{:05}", s.index))
-                        .join(format!("part-{p:05}"))
-                })
-                .filter(|f| f.exists())
-                .collect()
-        };
-        let bytes_of = |p: usize| -> u64 {
-            inputs_of(p)
-                .iter()
-                .filter_map(|f| fs::metadata(f).ok())
-                .map(|m| m.len())
-                .sum()
-        };
-        let reduce_id = |&p: &usize| (p, bytes_of(p));
-        let c = run_tasks(self.em.threads, &partitions, &reduce_log, reduce_id, |&p| {
-            self.reduce_task(p, &inputs_of(p), &out_dir.join(format!("part-{p:05}")))
+        let reduce_id = |r: &ReduceInput| (r.partition, r.bytes);
+        let c = run_tasks(self.em.threads, &partitions, &reduce_log, reduce_id, |r| {
+            let part = out_dir.join(format!("part-{:05}", r.partition));
+            self.reduce_task(r, &part)
         })?;
         reduce_log.phase_done();
         self.say_dropped();
@@ -993,7 +995,8 @@ impl StepRun<'_> {
         Ok(counters)
     }
 
-    fn reduce_task(&self, p: usize, inputs: &[PathBuf], part: &Path) -> Result<Counters> {
+    fn reduce_task(&self, input: &ReduceInput, part: &Path) -> Result<Counters> {
+        let (p, inputs) = (input.partition, &input.files[..]);
         let dir = self.task_dir(&format!("r-{p:05}"))?;
         let env = self.task_env('r', p);
         let mut out = File::create(part).with_context(|| format!("creating {}", part.display()))?;
@@ -1001,9 +1004,7 @@ impl StepRun<'_> {
         // but reads its output (and its counters) only once `reduce` is
         // called, so what its `finish` writes is consumed and dropped
         // (PipeMapRed.waitOutputThreads), and the part file stays empty.
-        let keyless = inputs
-            .iter()
-            .all(|f| fs::metadata(f).is_ok_and(|m| m.len() == 0));
+        let keyless = input.bytes == 0;
         let dropped = dir.join("dropped-output");
         if keyless {
             out = File::create(&dropped)
@@ -1070,6 +1071,14 @@ impl StepRun<'_> {
         }
         Ok(counters)
     }
+}
+
+/// What a reduce task reads: its partition's map outputs, and their bytes
+/// (none: a task without keys).
+struct ReduceInput {
+    partition: usize,
+    files: Vec<PathBuf>,
+    bytes: u64,
 }
 
 /// Where a map task's output goes.

@@ -1287,8 +1287,7 @@ fn refuse_local_inputs(
         let Ok(abs) = std::path::absolute(p) else {
             continue;
         };
-        let folded = mr_core::paths::lexically_normal(&abs);
-        if folded != abs && !mr_core::paths::same(&folded, &abs) {
+        if let Err(folded) = mr_core::paths::folded(&abs) {
             anyhow::bail!(
                 "{} goes through a symbolic link before a `..`: Hadoop and Spark take `..` by \
                  the path's text, so they would read {} instead, another file or none; give \

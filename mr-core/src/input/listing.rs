@@ -91,12 +91,7 @@ impl InputSource {
                 // keys everywhere (probe /tmp/probe8-spark repro 01);
                 // kept as it is where a link makes the folded path another
                 // file.
-                let folded = crate::paths::lexically_normal(&abs);
-                let abs = if folded != abs && crate::paths::same(&folded, &abs) {
-                    folded
-                } else {
-                    abs
-                };
+                let abs = crate::paths::folded(&abs).unwrap_or(abs);
                 let bytes = abs.as_os_str().as_encoded_bytes();
                 let mut uri = String::from("file://");
                 match std::str::from_utf8(bytes) {
@@ -579,7 +574,7 @@ fn dot_entry(p: &Path) -> bool {
 fn writer_of(path: &Path) -> Option<u32> {
     let name = path.file_name()?.to_str()?;
     let dir = crate::paths::dir_of(path);
-    let pid = crate::lock::holder_of(&dir.join(format!(".{name}.mr-lock")))?;
+    let pid = crate::lock::holder_of(&dir.join(crate::output::commit::output_lock_name(name)))?;
     let prefix = format!(".{name}{}", crate::output::commit::STAGING_INFIX);
     let staging = fs::read_dir(dir).ok()?.flatten().any(|e| {
         e.file_name()
@@ -1165,11 +1160,11 @@ impl Walk {
     /// probe /tmp/probe8-spark repro 04) or `.`/`..`.
     fn note_hidden(&mut self, p: &Path) {
         let name = p.file_name().map(|n| n.to_string_lossy());
-        let lock = |n: &str| n.starts_with('.') && n.ends_with(".mr-lock");
+        use crate::output::commit::{is_output_lock, written_by_a_job};
         let bookkeeping = dot_entry(p)
             || name
                 .as_deref()
-                .is_none_or(|n| crate::output::commit::written_by_a_job(n) || lock(n));
+                .is_none_or(|n| written_by_a_job(n) || is_output_lock(n));
         // A directory too (`_2024-01/`, `.archive/`): every file in it is
         // left out (not a link to one: `symlink_metadata`).
         let kind = fs::symlink_metadata(p).ok().map(|m| m.file_type());

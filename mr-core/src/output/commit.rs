@@ -55,6 +55,26 @@ pub const STAGING_INFIX: &str = ".mr-tmp-";
 /// `.OUT.mr-old-PID-NANOS`.
 pub const ASIDE_INFIX: &str = ".mr-old-";
 
+/// The name of the lock file beside the output `name` (`.out.mr-lock`),
+/// which every run writing it holds (see [`claim_output_lock`]).
+///
+/// ```
+/// use mr_core::output::commit::{is_output_lock, output_lock_name};
+/// assert_eq!(output_lock_name("out"), ".out.mr-lock");
+/// assert!(is_output_lock(".out.mr-lock") && !is_output_lock("out.mr-lock"));
+/// ```
+pub fn output_lock_name(name: &str) -> String {
+    format!(".{name}{LOCK_SUFFIX}")
+}
+
+/// Whether `file` is the name of an output's lock file (mr's own, never a
+/// job's input).
+pub fn is_output_lock(file: &str) -> bool {
+    file.len() > 1 + LOCK_SUFFIX.len() && file.starts_with('.') && file.ends_with(LOCK_SUFFIX)
+}
+
+const LOCK_SUFFIX: &str = ".mr-lock";
+
 /// The lock file's note during a commit: `committing STAGING-NAME`, or
 /// `committing STAGING-NAME/ASIDE-NAME` once the old output is being moved
 /// aside (no atomic exchange on this file system: see `OutputDir::swap`).
@@ -182,17 +202,23 @@ impl OutputDir {
             .previous_note()
             .and_then(|n| n.strip_prefix(COMMITTING));
         // A name holds no `/`: the second is the old output moved aside.
-        let (killed_commit, killed_aside) = match note.map(|n| n.split_once('/')) {
-            Some(Some((staging, aside))) => (Some(staging.to_string()), Some(aside.to_string())),
-            Some(None) => (note.map(str::to_string), None),
-            None => (None, None),
+        let killed = match note.and_then(|n| n.split_once('/')) {
+            Some((staging, aside)) => Killed {
+                commit: Some(staging),
+                aside: Some(aside),
+            },
+            None => Killed {
+                commit: note,
+                aside: None,
+            },
         };
         // A killed commit's copy still there (kept: no complete output was
         // in place): its name is carried in this run's note, so that a run
         // after this one, if this one dies first, still knows it.
-        let killed_copy = killed_commit
-            .clone()
-            .filter(|f| parent.join(f).join(SUCCESS).exists());
+        let killed_copy = killed
+            .commit
+            .filter(|f| parent.join(f).join(SUCCESS).exists())
+            .map(str::to_string);
         // Killed while it removed the old output in place (overlayfs, see
         // `replace_unmovable`): the old output is part-removed, without
         // _SUCCESS, and the killed run's finished copy beside it. That
@@ -209,10 +235,6 @@ impl OutputDir {
                 None
             }
             copy => copy,
-        };
-        let killed = Killed {
-            commit: killed_commit.as_deref(),
-            aside: killed_aside.as_deref(),
         };
         clean_stale_siblings(&parent, &name, &target, killed, reading);
         if let Some(f) = &killed_copy {
@@ -538,7 +560,7 @@ impl Drop for OutputDir {
 /// output is local (Spark's driver, Hadoop's `file:` output).
 pub fn claim_output_lock(dir: &Path) -> Result<OwnerLock> {
     let (parent, name) = split_target(dir)?;
-    let lock_path = parent.join(format!(".{name}.mr-lock"));
+    let lock_path = parent.join(output_lock_name(&name));
     match OwnerLock::claim(&lock_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
             // Writable OUT, read-only parent: the usual surprise. An output
@@ -1480,7 +1502,6 @@ fn clean_stale_siblings(
     killed: Killed<'_>,
     reading: &Reading,
 ) {
-    let killed_commit = killed.commit;
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -1502,7 +1523,7 @@ fn clean_stale_siblings(
         // names it. Put back as the output, it was then replaced and removed
         // by --overwrite (probe /tmp/probe2-safety repro 03).
         let legacy = !f.starts_with('.');
-        let surely_a_runs = !legacy || Some(f) == killed_commit;
+        let surely_a_runs = !legacy || Some(f) == killed.commit;
         let finished = path.join(SUCCESS).exists();
         // A dead run's output given as input (salvaged): neither moved nor
         // removed under the run reading it. Looked for only in a candidate
@@ -1551,9 +1572,9 @@ fn clean_stale_siblings(
         // Left by a run killed during its commit while a complete output is
         // in place: the new output it never put there, or the old one it had
         // replaced and was removing.
-        let of_the_commit = Some(f) == killed_commit || Some(f) == killed.aside;
+        let of_the_commit = Some(f) == killed.commit || Some(f) == killed.aside;
         let copy = finished && only_job_files && of_the_commit && target.join(SUCCESS).exists();
-        if finished && !copy && only_job_files && Some(f) == killed_commit {
+        if finished && !copy && only_job_files && Some(f) == killed.commit {
             // No complete output in place yet: this run's takes its place
             // (see OutputDir::killed_copy).
             let _ = writeln!(

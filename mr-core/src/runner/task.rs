@@ -399,13 +399,12 @@ pub fn run_task(
             // gives the path as given), else by Hadoop's URI: on Spark a
             // final hook's failure named only its partition (probe
             // /tmp/probe8-spark).
-            let hook = match env.input_name.as_ref().or(env.input_file.as_ref()) {
-                Some(input) => format!("step {} mapper final ({input})", opts.step),
-                None => format!("step {} mapper final", opts.step),
-            };
-            mapper
-                .finish(&mut sink, &mut counters)
-                .map_err(|e| e.in_hook(hook))?;
+            mapper.finish(&mut sink, &mut counters).map_err(|e| {
+                e.in_hook(match env.input_name.as_ref().or(env.input_file.as_ref()) {
+                    Some(input) => format!("step {} mapper final ({input})", opts.step),
+                    None => format!("step {} mapper final", opts.step),
+                })
+            })?;
             settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
             crate::input::csv::end_task();
         }
