@@ -1113,6 +1113,82 @@ fn a_cut_gzip_member_before_a_whole_one_is_damage() {
     );
 }
 
+/// The same for zstd frames and bzip2 streams: a frame cut short with whole
+/// ones after it (`cat cut.zst whole.zst`, a logger killed and restarted)
+/// read as a cut, the whole frames' 5,000 lines lost with exit 0 under
+/// --skip-bad-records (probe /tmp/probe9-bad repro 01). Damage now; a file
+/// that ends in the cut frame (whole frames before it) is still a cut.
+#[test]
+fn a_cut_zstd_frame_or_bzip2_stream_before_a_whole_one_is_damage() {
+    let w = Workdir::new();
+    // Noise, so that the cut frame's blocks are large: its decoder waits
+    // for more bytes than the small whole frame after it holds, and runs
+    // into the end of the file (with a small block it may read them as the
+    // next block and find them corrupt: refused as damage, as before).
+    let mut x = 7u64;
+    let mut lines = |tag: &str, n: usize| -> String {
+        (0..n)
+            .map(|_| {
+                x = x
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                format!("{{\"page_url\": \"/{tag}\", \"noise\": \"{x:016x}\"}}\n")
+            })
+            .collect()
+    };
+    let (a, b) = (lines("a", 12_000), lines("b", 20));
+    let encode = |ext: &str, d: &str| match ext {
+        "zst" => zstd::encode_all(d.as_bytes(), 3).unwrap(),
+        _ => bzip2(d.as_bytes()),
+    };
+    for (ext, says) in [
+        (
+            "zst",
+            "A zstd frame is cut short there and whole frames follow it",
+        ),
+        (
+            "bz2",
+            "A bzip2 stream is cut short there and whole streams follow it",
+        ),
+    ] {
+        let (za, zb) = (encode(ext, &a), encode(ext, &b));
+        let cut = &za[..za.len() / 2];
+        w.write(&format!("{ext}/all.{ext}"), [cut, &zb[..]].concat());
+        let o = w.mr(&[
+            "run",
+            "url_views",
+            "-i",
+            ext,
+            "-o",
+            "out",
+            "--skip-bad-records",
+        ]);
+        assert_eq!(o.status.code(), Some(1), "{ext}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{ext}: {}", stderr(&o));
+        assert!(!w.path("out").exists());
+        // Whole frames, then the cut one at the end: the lines before the
+        // cut are counted and the cut tail kept aside.
+        let input = format!("{ext}-end");
+        w.write(
+            &format!("{input}/all.{ext}"),
+            [&zb[..], &zb[..], cut].concat(),
+        );
+        let o = ok(w.mr(&[
+            "run",
+            "url_views",
+            "-i",
+            &input,
+            "-o",
+            "end_out",
+            "--skip-bad-records",
+        ]));
+        assert_eq!(counter(&stderr(&o), "step 0: skipped records"), 1, "{ext}");
+        let parts = read_parts(&w.path("end_out"));
+        assert!(parts.contains("\"/b\"\t40\n"), "{ext}: {parts}");
+        fs::remove_dir_all(w.path("end_out")).unwrap();
+    }
+}
+
 /// Files that are not text, found in real log directories: a gpg-encrypted
 /// data package and a Feather file. Each was read as text: word_count
 /// counted thousands of garbage words, exit 0. Each now stops the run,

@@ -504,17 +504,46 @@ fn map_split(
                             .map_err(|e| read_error(p.clone(), e))?
                     }
                     (Some((_, header_seen)), _) => header_seen,
+                    // The same for zstd frames and bzip2 streams (a stream
+                    // of them is not read again: bytes read tell nothing).
+                    (None, InputSource::Path(p)) if !crate::input::damage::is_damage(&e) => {
+                        crate::input::damage::whole_frames_after_a_cut(
+                            Path::new(p),
+                            split.file.compression,
+                        )
+                        .map_err(|e| read_error(p.clone(), e))?
+                    }
                     _ => false,
                 };
                 if cut_then_whole {
+                    // What the file is made of, its tool, and who refuses it.
+                    let (frame, frames, tool, ext, refused) = match split.file.compression {
+                        Compression::Zstd => {
+                            ("zstd frame", "frames", "zstd", "zst", "zstd -d refuses")
+                        }
+                        Compression::Bzip2 => (
+                            "bzip2 stream",
+                            "streams",
+                            "bzip2",
+                            "bz2",
+                            "bzip2 -d and Python refuse",
+                        ),
+                        _ => (
+                            "gzip member",
+                            "members",
+                            "gzip",
+                            "gz",
+                            "gzip -d and Python refuse",
+                        ),
+                    };
                     return Err(crate::Error::BadRecord {
                         location: Box::new(location),
                         reason: format!(
-                            "{reason}. A gzip member is cut short there and whole members \
-                             follow it (as `cat cut.gz whole.gz` makes): lines read past the cut \
-                             may be garbage and theirs are lost; gzip -d and Python refuse the \
-                             file too, and so does --skip-bad-records. Check it (gzip -t FILE) \
-                             and repair or leave out the file"
+                            "{reason}. A {frame} is cut short there and whole {frames} \
+                             follow it (as `cat cut.{ext} whole.{ext}` makes): lines read past \
+                             the cut may be garbage and theirs are lost; {refused} the file \
+                             too, and so does --skip-bad-records. Check it ({tool} -t FILE) and \
+                             repair or leave out the file"
                         ),
                         snippet: crate::error::snippet(&cut),
                     });

@@ -88,6 +88,132 @@ impl<R: Read> Read for SeesDamage<R> {
     }
 }
 
+/// Whether the zstd or bzip2 file `path`, whose decoder ran into the end
+/// of the file inside a frame (a bzip2 stream), ends in whole frames that
+/// start past its first byte: a frame cut short with whole ones after it,
+/// as `cat cut.zst whole.zst` or a logger killed in a frame and restarted
+/// make. The cut frame's decoder reads the whole frames' bytes as its own
+/// and runs into the end, so that the file looks cut: the lines of the
+/// whole frames would be lost, and the ones decoded from their bytes may be
+/// garbage. The file is damaged then, as `zstd -d` and `bzip2 -d` say.
+/// (For gzip, see [`super::gzip::whole_members_after`].)
+///
+/// Each place a frame's magic starts (zstd: `28 b5 2f fd`; bzip2: `BZh`,
+/// a level, the first block's magic) is decoded as one frame, from the last
+/// to the first: one that ends where the file does answers yes; one that
+/// is whole but ends before it answers no (the frames after it, checked
+/// first, were not whole); one that does not decode (a cut frame, chance
+/// bytes inside another) is passed over. So a file of many frames costs
+/// one or two of them. Any other compression answers no.
+///
+/// ```
+/// use mr_core::input::damage::whole_frames_after_a_cut;
+/// use mr_core::input::listing::Compression;
+/// let dir = tempfile::tempdir().unwrap();
+/// let frame = |text: &str| zstd::encode_all(text.as_bytes(), 3).unwrap();
+/// let (a, b) = (frame(&"{\"page_url\": \"/a\"}\n".repeat(500)), frame("{}\n"));
+/// let path = dir.path().join("log.zst");
+/// std::fs::write(&path, [&a[..a.len() / 2], &b[..]].concat()).unwrap();
+/// assert!(whole_frames_after_a_cut(&path, Compression::Zstd).unwrap());
+/// std::fs::write(&path, [&b[..], &a[..a.len() / 2]].concat()).unwrap();
+/// assert!(!whole_frames_after_a_cut(&path, Compression::Zstd).unwrap());
+/// ```
+pub fn whole_frames_after_a_cut(
+    path: &std::path::Path,
+    compression: super::listing::Compression,
+) -> io::Result<bool> {
+    use super::listing::Compression;
+    use std::io::{BufReader, Seek, SeekFrom};
+    /// bzip2's first block magic (the digits of pi), after `BZh` and a level.
+    const BLOCK_MAGIC: &[u8] = &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
+    /// Whether the bytes at a magic start a frame.
+    type Check = fn(&[u8]) -> bool;
+    let (magic, starts_one): (&[u8], Check) = match compression {
+        Compression::Zstd => (&[0x28, 0xb5, 0x2f, 0xfd], |_| true),
+        Compression::Bzip2 => (b"BZh", |h| {
+            h.get(3).is_some_and(|l| (b'1'..=b'9').contains(l))
+                && h.get(4..10).is_some_and(|m| m == BLOCK_MAGIC)
+        }),
+        _ => return Ok(false),
+    };
+    let f = std::fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    let candidates = places_of(&f, magic, 10, starts_one)?;
+    // Where one frame starting at `at` ends, if it decodes whole.
+    let frame_end = |at: u64| -> io::Result<Option<u64>> {
+        let mut file = &f;
+        file.seek(SeekFrom::Start(at))?;
+        let input = BufReader::with_capacity(1 << 16, file);
+        let input = match compression {
+            Compression::Zstd => {
+                let mut d = zstd::stream::read::Decoder::with_buffer(input)?.single_frame();
+                d.window_log_max(31)?;
+                if io::copy(&mut d, &mut io::sink()).is_err() {
+                    return Ok(None);
+                }
+                d.finish()
+            }
+            _ => {
+                let mut d = bzip2::bufread::BzDecoder::new(input);
+                if io::copy(&mut d, &mut io::sink()).is_err() {
+                    return Ok(None);
+                }
+                d.into_inner()
+            }
+        };
+        let mut input = input;
+        Ok(Some(input.stream_position()?))
+    };
+    for &at in candidates.iter().rev().filter(|&&at| at > 0) {
+        match frame_end(at)? {
+            Some(end) if end == len => return Ok(true),
+            Some(_) => return Ok(false),
+            None => {}
+        }
+    }
+    Ok(false)
+}
+
+/// The offsets in `f` where `magic` starts and `accept` takes the `look`
+/// bytes from there (fewer at the file's end).
+fn places_of(
+    f: &std::fs::File,
+    magic: &[u8],
+    look: usize,
+    accept: fn(&[u8]) -> bool,
+) -> io::Result<Vec<u64>> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = f;
+    file.seek(SeekFrom::Start(0))?;
+    let mut places = Vec::new();
+    let mut buf = vec![0u8; 1 << 20];
+    let (mut at, mut kept) = (0u64, 0usize);
+    loop {
+        let n = file.read(&mut buf[kept..])?;
+        let filled = kept + n;
+        let chunk = &buf[..filled];
+        // At the end all is looked at; before it, a place too near the
+        // chunk's end waits for the next (carried over).
+        let upto = if n == 0 {
+            filled
+        } else {
+            filled.saturating_sub(look)
+        };
+        for i in memchr::memmem::find_iter(chunk, magic).take_while(|&i| i < upto) {
+            if accept(&chunk[i..filled.min(i + look)]) {
+                places.push(at + i as u64);
+            }
+        }
+        if n == 0 {
+            return Ok(places);
+        }
+        let carry = filled - upto;
+        buf.copy_within(upto..filled, 0);
+        at += upto as u64;
+        kept = carry;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +278,58 @@ mod tests {
         let e = io::Error::other("disk on fire");
         assert!(!says_damage(&e));
         assert!(!says_damage(&io::Error::from(io::ErrorKind::UnexpectedEof)));
+    }
+
+    /// Many bzip2 streams (pbzip2 writes one per 900 kB block), the last
+    /// one cut: a cut, found from the last two streams. One cut among
+    /// whole ones: damage.
+    #[test]
+    fn whole_bzip2_streams_after_a_cut_are_found() {
+        use crate::input::listing::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.bz2");
+        let stream = |n: usize| {
+            let mut z = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            z.write_all(&log()[..n]).unwrap();
+            z.finish().unwrap()
+        };
+        let (s, big) = (stream(50_000), stream(900_000));
+        let cut = &big[..big.len() / 2];
+        let found = |parts: &[&[u8]]| {
+            fs_write(&path, &parts.concat());
+            whole_frames_after_a_cut(&path, Compression::Bzip2).unwrap()
+        };
+        assert!(!found(&[&s, &s, &s, cut]));
+        assert!(found(&[&s, cut, &s, &s]));
+        assert!(found(&[cut, &s]));
+        assert!(!found(&[cut]));
+        // Not for another compression.
+        fs_write(&path, &[cut, &s].concat());
+        assert!(!whole_frames_after_a_cut(&path, Compression::Gzip).unwrap());
+    }
+
+    fn fs_write(path: &std::path::Path, data: &[u8]) {
+        std::fs::write(path, data).unwrap();
+    }
+
+    /// A magic across two of the search's 1 MiB reads is found once, and
+    /// one too near the end for its check is taken by it as it is.
+    #[test]
+    fn places_of_a_magic_across_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let mut data = vec![0u8; (1 << 20) + 100];
+        for at in [(1 << 20) - 2, (1 << 20) - 7, 5, data.len() - 3] {
+            data[at..at + 3].copy_from_slice(b"BZh");
+        }
+        std::fs::write(&path, &data).unwrap();
+        let f = std::fs::File::open(&path).unwrap();
+        let places = places_of(&f, b"BZh", 10, |_| true).unwrap();
+        let want = [5, (1 << 20) - 7, (1 << 20) - 2, data.len() as u64 - 3];
+        assert_eq!(places, want);
+        assert_eq!(
+            places_of(&f, b"BZh", 10, |h| h.len() == 10).unwrap().len(),
+            3
+        );
     }
 }
