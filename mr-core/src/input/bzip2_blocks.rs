@@ -127,6 +127,11 @@ const MAX_BLOCK_BYTES: u64 = 1 << 21;
 /// Pieces decoded at once by one reader, at most: each holds a block's
 /// output (about 5 to 10 MB of text; 45 MB for the worst runs).
 const MAX_THREADS: usize = 4;
+/// A block of fewer compressed bits than this does not count as a thread's
+/// work in a batch (see [`Bz2Blocks::next_batch`]).
+const SMALL_BLOCK_BITS: u64 = (16 << 10) * 8;
+/// Blocks in a batch at most, per thread.
+const MAX_SMALL_PER_THREAD: usize = 4;
 
 /// Readers decoding now, in this process: the cores are shared among them,
 /// so that many files read at once decode a block at a time each.
@@ -186,6 +191,12 @@ pub struct Bz2Blocks<R: Read + Seek + Send + 'static> {
     /// After something unexpected: the sequential decoder, and the bytes of
     /// its output that were already handed out.
     fallback: Option<(Bz2Streams<R>, u64)>,
+    /// The most blocks of some size decoded at once so far, and whether
+    /// `threads` is not shared with other readers (for the tests).
+    #[cfg(test)]
+    largest_batch: usize,
+    #[cfg(test)]
+    alone: bool,
 }
 
 /// Something unexpected: decode sequentially instead.
@@ -212,6 +223,10 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             threads: threads.max(1),
             cost: None,
             fallback: None,
+            #[cfg(test)]
+            largest_batch: 0,
+            #[cfg(test)]
+            alone: false,
         }
     }
 
@@ -283,25 +298,78 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
     }
 
     /// Parses the next pieces (up to one per thread) and decodes them;
-    /// false at the clean end of the file.
+    /// false at the clean end of the file. A batch may take blocks of
+    /// several streams (pbzip2 writes one stream per block: its files were
+    /// decoded a block at a time). On anything unexpected the parser is put
+    /// back where the batch started, so that the fallback starts from the
+    /// stream of the batch's first block, none of whose bytes were handed
+    /// out.
     fn next_batch(&mut self) -> Result<bool, Unexpected> {
-        // Drop the bytes before the current one (not during a batch: its
-        // pieces are bit positions in the buffer).
         let used = (self.bit / 8) as usize;
         if used > 0 {
             self.buf.drain(..used);
             self.base += used as u64;
             self.bit -= used as u64 * 8;
         }
+        let saved = (
+            self.at,
+            self.bit,
+            self.stream_start,
+            self.stream_out,
+            self.crc,
+        );
+        self.batch().inspect_err(|_| {
+            (
+                self.at,
+                self.bit,
+                self.stream_start,
+                self.stream_out,
+                self.crc,
+            ) = saved;
+        })
+    }
+
+    /// [`next_batch`](Self::next_batch)'s work.
+    fn batch(&mut self) -> Result<bool, Unexpected> {
         let mut pieces = Vec::new();
+        // The first of `pieces` in the current stream, once the batch has
+        // crossed into another.
+        let mut crossed_at = None;
         let share = self.threads / ACTIVE.load(Ordering::Relaxed).max(1);
+        #[cfg(test)]
+        let share = if self.alone { self.threads } else { share };
         let threads = share.clamp(1, MAX_THREADS);
-        while pieces.len() < threads {
+        // Blocks of some size, one per thread; small ones come along (the
+        // last block of a stream holds what did not fit in the first:
+        // pbzip2 cuts its input every 900,000 bytes, and bzip2 -9's block
+        // takes 19 bytes less, so every stream ends in a block of a few
+        // bytes, and batches of two blocks were one block and a crumb).
+        let large = |p: &Piece| p.end - p.start >= SMALL_BLOCK_BITS;
+        while pieces.iter().filter(|p| large(p)).count() < threads
+            && pieces.len() < threads * MAX_SMALL_PER_THREAD
+        {
             match self.at {
-                At::Header => {
-                    if !pieces.is_empty() {
+                At::Header if !pieces.is_empty() => {
+                    // The next stream's blocks join the batch when its
+                    // header is all there and well-formed; anything else
+                    // (the end, padding, damage) waits for the next batch,
+                    // which sees it as it always did.
+                    if !matches!(self.want(self.bit, 32), Ok(true)) {
                         break;
                     }
+                    let h = self.bits(self.bit, 32);
+                    let level = (h & 0xff) as u8;
+                    if h >> 8 != 0x42_5a_68 || !(b'1'..=b'9').contains(&level) {
+                        break;
+                    }
+                    crossed_at = Some(pieces.len());
+                    self.stream_start = self.base + self.bit / 8;
+                    self.stream_out = 0;
+                    self.crc = 0;
+                    self.bit += 32;
+                    self.at = At::Stream { level };
+                }
+                At::Header => {
                     if !self.want(self.bit, 32)? {
                         if (self.buf.len() as u64) * 8 == self.bit {
                             return Ok(false); // the end, after a whole stream
@@ -336,9 +404,6 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
                         self.crc = self.crc.rotate_left(1) ^ stored;
                         self.bit = end;
                     } else if magic == END_MAGIC {
-                        if !pieces.is_empty() {
-                            break; // decode them first
-                        }
                         if stored != self.crc {
                             return Err(Unexpected);
                         }
@@ -389,7 +454,17 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             .into_iter()
             .collect::<Option<_>>()
             .ok_or(Unexpected)?;
-        self.stream_out += decoded.iter().map(|d| d.len() as u64).sum::<u64>();
+        #[cfg(test)]
+        {
+            let n = pieces.iter().filter(|p| large(p)).count();
+            self.largest_batch = self.largest_batch.max(n);
+        }
+        // Bytes handed out of the current stream: of its blocks alone.
+        let bytes = |d: &[Vec<u8>]| d.iter().map(|d| d.len() as u64).sum::<u64>();
+        match crossed_at {
+            Some(k) => self.stream_out = bytes(&decoded[k..]),
+            None => self.stream_out += bytes(&decoded),
+        }
         self.out.extend(decoded);
         Ok(true)
     }
@@ -602,6 +677,50 @@ mod tests {
             let (got, fell_back) = parallel(&file, threads);
             assert_eq!(got.unwrap(), sequential(&file).unwrap());
             assert!(!fell_back, "a well-formed file takes the parallel path");
+        }
+    }
+
+    /// pbzip2's files, a stream per block, decode several blocks at once
+    /// (they went a block at a time: 1.75x the time of one stream, probe
+    /// /tmp/probe9-shapes repro 02); damaged or cut in any stream, they
+    /// give the sequential decoder's bytes and error.
+    #[test]
+    fn a_stream_per_block_decodes_in_parallel_and_fails_as_libbz2_does() {
+        // As pbzip2 cuts: 100,000 bytes a stream at level 1, whose block
+        // takes 19 bytes less, so each stream is a block and a crumb.
+        let data = text(40_000, 9);
+        let streams: Vec<Vec<u8>> = data.chunks(100_000).map(|c| compress(c, 1)).collect();
+        assert!(streams.len() >= 8);
+        let file = streams.concat();
+        for threads in [2, 4] {
+            let mut r = Bz2Blocks::new(Cursor::new(file.clone()), threads);
+            r.alone = true; // other tests' readers do not take a share
+            let mut got = Vec::new();
+            r.read_to_end(&mut got).unwrap();
+            assert_eq!(got, sequential(&file).unwrap());
+            assert!(r.fallback.is_none());
+            assert_eq!(r.largest_batch, threads, "blocks decoded at once");
+        }
+        // Damage in each stream, a cut in each: what libbz2 gives.
+        let starts: Vec<usize> = streams
+            .iter()
+            .scan(0, |at, s| {
+                *at += s.len();
+                Some(*at - s.len())
+            })
+            .collect();
+        for (i, &start) in starts.iter().enumerate() {
+            let middle = start + streams[i].len() / 2;
+            let mut bad = file.clone();
+            bad[middle] ^= 0x10;
+            for t in [&bad[..], &file[..middle]] {
+                let mut mine = Vec::new();
+                let e1 = Bz2Blocks::new(Cursor::new(t.to_vec()), 3).read_to_end(&mut mine);
+                let mut theirs = Vec::new();
+                let e2 = MultiBzDecoder::new(t).read_to_end(&mut theirs);
+                assert_eq!(mine, theirs, "stream {i}");
+                assert_eq!(e1.map_err(|e| e.kind()).is_err(), e2.is_err(), "stream {i}");
+            }
         }
     }
 
