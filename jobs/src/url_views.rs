@@ -23,6 +23,7 @@ use mr_core::protocol::MaybeStr;
 use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Step};
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
+use serde_json::value::RawValue;
 use std::fmt;
 
 /// Counter group of this job.
@@ -80,7 +81,27 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
                 let mut url = None;
                 while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
                     if key.0.as_deref() == Some("page_url") {
-                        url = map.next_value::<MaybeStr<'de>>()?.0;
+                        // Its text first: a string is read, anything else
+                        // is no page_url without being read (a number
+                        // beyond a float's range, `1e999`, which Python
+                        // reads as inf, failed the run as an error of
+                        // serde_json's: probe /tmp/probe9-shapes repro 03).
+                        let raw = map.next_value::<&'de RawValue>()?;
+                        url = match raw.get().starts_with('"') {
+                            true => {
+                                serde_json::from_str::<MaybeStr<'de>>(raw.get())
+                                    .map_err(|e| {
+                                        // Said where the line has it (the line's
+                                        // position is added to it).
+                                        let at =
+                                            format!(" at line {} column {}", e.line(), e.column());
+                                        let e = e.to_string();
+                                        serde::de::Error::custom(e.strip_suffix(&at).unwrap_or(&e))
+                                    })?
+                                    .0
+                            }
+                            false => None,
+                        };
                     } else {
                         map.next_value::<IgnoredAny>()?;
                     }
@@ -185,6 +206,25 @@ mod tests {
     /// `json.loads` reads the line, serde_json refused it (the run failed;
     /// nested one level down it was read: probe /tmp/probe-logs repro 01).
     /// In `page_url` itself it is still an error (no Rust string holds it).
+    /// A `page_url` that is a number beyond a float's range (valid JSON;
+    /// Python reads it as inf) is no string page_url, as any number is; it
+    /// failed the run (probe /tmp/probe9-shapes repro 03). A string's
+    /// errors are still said where the line has them.
+    #[test]
+    fn a_page_url_beyond_a_floats_range_is_no_page_url() {
+        for line in [r#"{"page_url": 1e999}"#, r#"{"page_url":-1e999, "a": 1}"#] {
+            let p = PageUrl::from_line(line.as_bytes()).unwrap().unwrap();
+            assert_eq!(p.0, None, "{line}");
+        }
+        let p = PageUrl::from_line(br#"{"page_url": 1e999, "page_url": "/x"}"#).unwrap();
+        assert_eq!(p.unwrap().0.as_deref(), Some("/x"));
+        let e = PageUrl::from_line(b"{\"n\": 1e999, \"page_url\": \"/b\\udce9\"}").unwrap_err();
+        assert!(
+            e.0.contains("surrogate in hex escape at line 1 column 36 ("),
+            "{e}"
+        );
+    }
+
     #[test]
     fn a_key_with_a_lone_surrogate_is_read_as_python_reads_it() {
         for line in [
