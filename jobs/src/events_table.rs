@@ -58,7 +58,7 @@
 //! wrong type is converted when the conversion is exact (`"1375223423427"`,
 //! `"12.0"` or `1375223423427.0` for an integer, `"1.5"` for a float), else
 //! null and counted, in all in
-//! [`COUNTERS`] / [`WRONG_TYPE`] and by column (`wrong type, made null:
+//! [`COUNTERS`] / [`WRONG_TYPE`] and by column (`wrong type (made null):
 //! page_url`). A `value` that is not a JSON object string is kept whole in
 //! the `value` column (counted in [`BAD_VALUE`]); one that is once
 //! Python's `NaN` and infinities in it are null is unfolded so (counted in
@@ -143,8 +143,10 @@ const FIXED: &[(&str, &[&str])] = &[
 ];
 
 /// Counter of the fields of one column that had the wrong type: this
-/// prefix, then the column.
-pub const WRONG_TYPE_IN: &str = "wrong type, made null:";
+/// prefix, then the column. Without a comma, which a counter's name cannot
+/// hold (see [`mr_core::Counters::add`]): it was stored as `wrong type;
+/// made null: …`, which no one looking for its documented name found.
+pub const WRONG_TYPE_IN: &str = "wrong type (made null):";
 
 /// The job.
 pub struct EventsTable;
@@ -461,15 +463,25 @@ fn object_in(
 ) -> Result<Option<Ordered>, JobError> {
     let fields = match serde_json::from_str(s) {
         Ok(fields) => fields,
-        Err(_) => {
-            let Some(fixed) = mr_core::protocol::python_constants_as_null(s.as_bytes()) else {
-                return Ok(None);
-            };
-            let Ok(fields) = serde_json::from_slice(&fixed) else {
-                return Ok(None);
-            };
-            count(VALUE_AS_NULL);
-            fields
+        Err(e) => {
+            let fixed = mr_core::protocol::python_constants_as_null(s.as_bytes());
+            match fixed.as_deref().map(serde_json::from_slice) {
+                Some(Ok(fields)) => {
+                    count(VALUE_AS_NULL);
+                    fields
+                }
+                // A JSON object all the same, with a number beyond a
+                // float's range (`1e400`) that a map of values cannot hold:
+                // a bad record, as the same object outside a string is (it
+                // was taken for text that is not an object, its fields
+                // left out: probe /tmp/probe9-table repro 01).
+                _ if is_an_object(fixed.as_deref().unwrap_or(s.as_bytes())) => {
+                    return Err(JobError::msg(format!(
+                        "in the JSON object in the string field {name}: {e}"
+                    )));
+                }
+                _ => return Ok(None),
+            }
         }
     };
     mr_core::protocol::refuse_big_integers(s.as_bytes()).map_err(|e| {
@@ -478,6 +490,13 @@ fn object_in(
         ))
     })?;
     Ok(Some(fields))
+}
+
+/// Whether `text` is one JSON object, whatever its numbers' size (syntax
+/// only: serde_json skips a number without reading its value).
+fn is_an_object(text: &[u8]) -> bool {
+    text.trim_ascii_start().starts_with(b"{")
+        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
 }
 
 /// A top-level field's value, read from its raw text.
@@ -1035,6 +1054,10 @@ mod tests {
             1
         );
         assert_eq!(counters.get(COUNTERS, &format!("{WRONG_TYPE_IN} time")), 1);
+        // Stored under the name it is documented with (`get` finds it by
+        // the stored name too).
+        let want = format!("{WRONG_TYPE_IN} time");
+        assert!(counters.iter().any(|(_, name, _)| name == want), "{want}");
         assert_eq!(counters.get(COUNTERS, BAD_VALUE), 1);
         // Column order: the fixed columns first.
         assert!(out[0].starts_with("null\t{\"username\":\"ann\",\"time\":"));
@@ -1347,6 +1370,19 @@ mod tests {
             let e = run_in_memory(&EventsTable, &[line.as_str()]).unwrap_err();
             assert!(e.to_string().contains("number out of range"), "{e}");
         }
+        // The same object in a string (edX's browser events): a bad record
+        // too, not text whose fields are left out (probe /tmp/probe9-table
+        // repro 01). Text that is not an object stays text.
+        let line = r#"{"key": "k", "event": "{\"code\": \"abc\", \"score\": 1e400}"}"#;
+        let e = run_in_memory(&EventsTable, &[line]).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("in the JSON object in the string field event: number out of range"),
+            "{e}"
+        );
+        let line = r#"{"key": "k", "event": "{\"score\": 1e400"}"#;
+        let (out, _) = run_in_memory(&EventsTable, &[line]).unwrap();
+        assert_eq!(rows_of(&out)[0]["value"], r#"{"score": 1e400"#);
         let (out, counters) =
             run_in_memory(&EventsTable, &[r#"{"key": "k", "n": 1e400}"#]).unwrap();
         assert_eq!(rows_of(&out)[0]["event_type"], "k");

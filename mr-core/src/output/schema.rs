@@ -383,12 +383,21 @@ impl RowType {
     }
 }
 
-/// `schema` with the columns whose names equal an earlier column's but for
+/// `schema` with the columns whose names equal another column's but for
 /// case renamed `NAME_2`, `NAME_3`... (a name no other column has, without
 /// case), and the renames made, `(old, new)`. Spark refuses a table with
 /// such columns and DuckDB renames them as it reads, each reader its own
 /// way: a table keeps them apart under names every reader agrees on. The
 /// columns' order and types stay; only top-level names change.
+///
+/// Which name of such a group stays is the same whatever order the columns
+/// came in (the order of the events of the day): the one in lower case,
+/// else the first in byte order; the others take their numbers in byte
+/// order. So `user_id` stays `user_id` on a day an event also has `user_ID`
+/// (before, the first seen stayed: a day whose first such event had
+/// `user_ID` wrote the `user_id` column as `user_id_2`, and DuckDB's
+/// `union_by_name` read it apart from the other days' `user_id`: probe
+/// /tmp/probe9-table repro 02).
 ///
 /// ```
 /// use arrow_schema::{DataType, Field, Schema};
@@ -397,28 +406,36 @@ impl RowType {
 /// let s = Schema::new(vec![f("Score"), f("score_2"), f("score"), f("SCORE"), f("Été"), f("été")]);
 /// let (apart, renamed) = apart_by_case(&s);
 /// let names: Vec<_> = apart.fields().iter().map(|f| f.name().as_str()).collect();
-/// assert_eq!(names, ["Score", "score_2", "score_3", "SCORE_4", "Été", "été_2"]);
-/// assert_eq!(renamed[0], ("score".to_string(), "score_3".to_string()));
+/// assert_eq!(names, ["Score_4", "score_2", "score", "SCORE_3", "Été_2", "été"]);
+/// assert_eq!(renamed[0], ("SCORE".to_string(), "SCORE_3".to_string()));
 /// ```
 pub fn apart_by_case(schema: &Schema) -> (Schema, Vec<(String, String)>) {
     let fold = |n: &str| n.to_lowercase();
     let mut taken: std::collections::HashSet<String> =
         schema.fields().iter().map(|f| fold(f.name())).collect();
-    let mut seen = std::collections::HashSet::new();
+    // The names in the order they choose: the one that stays first.
+    let mut order: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
+    order.sort_by_key(|n| (fold(n), **n != fold(n), n.as_str()));
+    let mut new_names = std::collections::HashMap::new();
     let mut renamed = Vec::new();
+    for pair in order.windows(2) {
+        let (before, name) = (pair[0], pair[1]);
+        if fold(before) != fold(name) || new_names.contains_key(name) {
+            continue;
+        }
+        let new = (2..)
+            .map(|i| format!("{name}_{i}"))
+            .find(|n| taken.insert(fold(n)))
+            .unwrap_or_default();
+        renamed.push((name.clone(), new.clone()));
+        new_names.insert(name.clone(), new);
+    }
     let fields: Vec<Field> = schema
         .fields()
         .iter()
-        .map(|f| {
-            if seen.insert(fold(f.name())) {
-                return f.as_ref().clone();
-            }
-            let new = (2..)
-                .map(|i| format!("{}_{i}", f.name()))
-                .find(|n| taken.insert(fold(n)))
-                .unwrap_or_default();
-            renamed.push((f.name().clone(), new.clone()));
-            f.as_ref().clone().with_name(new)
+        .map(|f| match new_names.get(f.name()) {
+            Some(new) => f.as_ref().clone().with_name(new),
+            None => f.as_ref().clone(),
         })
         .collect();
     (Schema::new(fields), renamed)
@@ -605,6 +622,38 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The names a column gets apart from others equal but for case do not
+    /// depend on the order the columns came in (probe /tmp/probe9-table
+    /// repro 02: the first seen kept its name).
+    #[test]
+    fn names_apart_by_case_whatever_the_order() {
+        use arrow_schema::DataType;
+        let names = ["user_ID", "user_id", "USER_ID", "x", "User_Id"];
+        let apart = |order: &[usize]| {
+            let fields: Vec<Field> = order
+                .iter()
+                .map(|&i| Field::new(names[i], DataType::Utf8, true))
+                .collect();
+            let (schema, _) = apart_by_case(&Schema::new(fields));
+            let mut got: Vec<(String, String)> = order
+                .iter()
+                .zip(schema.fields())
+                .map(|(&i, f)| (names[i].to_string(), f.name().clone()))
+                .collect();
+            got.sort();
+            got
+        };
+        let first = apart(&[0, 1, 2, 3, 4]);
+        for order in [[1, 0, 2, 3, 4], [4, 3, 2, 1, 0], [2, 4, 0, 3, 1]] {
+            assert_eq!(apart(&order), first);
+        }
+        assert!(
+            first.contains(&("user_id".into(), "user_id".into())),
+            "{first:?}"
+        );
+        assert!(first.contains(&("x".into(), "x".into())), "{first:?}");
+    }
 
     fn schema(rows: &[&str]) -> Result<Schema, String> {
         let mut t = RowType::default();
