@@ -14,6 +14,12 @@
 //! on `str` is: letters (Unicode categories Lu, Ll, Lt, Lm, Lo), numbers (Nd,
 //! Nl, No) and `_`; lowercasing is Unicode's full lowercase mapping (with the
 //! final-sigma rule), as Python's `str.lower()`. Output: `"word"<TAB>count`.
+//! The categories are Unicode 16.0's (the `unicode-general-category`
+//! crate), the lowercase mapping that of Rust's standard library (17.0 in
+//! Rust 1.95); each Python has its own version (Python 3.11: 14.0), so
+//! characters added since, and a few whose properties changed, are read
+//! differently: over every code point, 17 words made of characters that
+//! Unicode 14 has differ (such as `ʕ` before a final `Σ`).
 //!
 //! Lines are read as mrjob reads them (its default `RawValueProtocol`, see
 //! [`TextLine`]): UTF-8, or, for a line that is not valid UTF-8 (a Latin-1
