@@ -127,11 +127,10 @@ const MAX_BLOCK_BYTES: u64 = 1 << 21;
 /// Pieces decoded at once by one reader, at most: each holds a block's
 /// output (about 5 to 10 MB of text; 45 MB for the worst runs).
 const MAX_THREADS: usize = 4;
-/// A block of fewer compressed bits than this does not count as a thread's
-/// work in a batch (see [`Bz2Blocks::next_batch`]).
-const SMALL_BLOCK_BITS: u64 = (16 << 10) * 8;
-/// Blocks in a batch at most, per thread.
-const MAX_SMALL_PER_THREAD: usize = 4;
+/// A stream's last block of fewer compressed bits than this is a crumb,
+/// which does not count as a thread's work in a batch (see
+/// [`Bz2Blocks::next_batch`]).
+const CRUMB_BITS: u64 = (1 << 10) * 8;
 
 /// Readers decoding now, in this process: the cores are shared among them,
 /// so that many files read at once decode a block at a time each.
@@ -196,6 +195,8 @@ pub struct Bz2Blocks<R: Read + Seek + Send + 'static> {
     #[cfg(test)]
     largest_batch: usize,
     #[cfg(test)]
+    most_pieces: usize,
+    #[cfg(test)]
     alone: bool,
 }
 
@@ -225,6 +226,8 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             fallback: None,
             #[cfg(test)]
             largest_batch: 0,
+            #[cfg(test)]
+            most_pieces: 0,
             #[cfg(test)]
             alone: false,
         }
@@ -339,15 +342,17 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
         #[cfg(test)]
         let share = if self.alone { self.threads } else { share };
         let threads = share.clamp(1, MAX_THREADS);
-        // Blocks of some size, one per thread; small ones come along (the
-        // last block of a stream holds what did not fit in the first:
-        // pbzip2 cuts its input every 900,000 bytes, and bzip2 -9's block
-        // takes 19 bytes less, so every stream ends in a block of a few
-        // bytes, and batches of two blocks were one block and a crumb).
-        let large = |p: &Piece| p.end - p.start >= SMALL_BLOCK_BITS;
-        while pieces.iter().filter(|p| large(p)).count() < threads
-            && pieces.len() < threads * MAX_SMALL_PER_THREAD
-        {
+        // A block per thread, and the crumbs of streams besides, up to one
+        // per thread: pbzip2 cuts its input every 900,000 bytes, and bzip2
+        // -9's block takes 19 bytes less, so each of its streams ends in a
+        // block of a few bytes, and batches of two blocks were one block
+        // and a crumb. A crumb is the last block of a stream and small
+        // compressed; any other block counts, however small (a block of
+        // long runs of one byte is a few hundred bytes that decode to tens
+        // of MB: the blocks held at once are what bound memory).
+        let mut counted = 0;
+        let mut crumbs = 0;
+        while counted < threads {
             match self.at {
                 At::Header if !pieces.is_empty() => {
                     // The next stream's blocks join the batch when its
@@ -401,11 +406,21 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
                             crc: stored,
                             level,
                         });
+                        counted += 1;
                         self.crc = self.crc.rotate_left(1) ^ stored;
                         self.bit = end;
                     } else if magic == END_MAGIC {
                         if stored != self.crc {
                             return Err(Unexpected);
+                        }
+                        // The stream's last block: a crumb, when small.
+                        if let Some(last) = pieces.last()
+                            && last.end == self.bit
+                            && last.end - last.start < CRUMB_BITS
+                            && crumbs < threads
+                        {
+                            crumbs += 1;
+                            counted -= 1;
                         }
                         // The next stream starts at the next byte.
                         self.bit = (self.bit + MAGIC_BITS + 32).div_ceil(8) * 8;
@@ -456,8 +471,8 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             .ok_or(Unexpected)?;
         #[cfg(test)]
         {
-            let n = pieces.iter().filter(|p| large(p)).count();
-            self.largest_batch = self.largest_batch.max(n);
+            self.largest_batch = self.largest_batch.max(pieces.len() - crumbs);
+            self.most_pieces = self.most_pieces.max(pieces.len());
         }
         // Bytes handed out of the current stream: of its blocks alone.
         let bytes = |d: &[Vec<u8>]| d.iter().map(|d| d.len() as u64).sum::<u64>();
@@ -722,6 +737,23 @@ mod tests {
                 assert_eq!(e1.map_err(|e| e.kind()).is_err(), e2.is_err(), "stream {i}");
             }
         }
+    }
+
+    /// Blocks of long runs of one byte are a few hundred bytes compressed
+    /// and tens of MB decoded: a batch holds one per thread, as before
+    /// crumbs came along (a batch of up to 4 small blocks a thread peaked
+    /// at 347 MB on a 398 KB file: probe /tmp/probe9-regress repro 03).
+    #[test]
+    fn small_blocks_that_are_not_crumbs_count_in_a_batch() {
+        let data = [&b"e"[..], &[b' '; 40_000], b"x\n"].concat().repeat(4_000);
+        let file = compress(&data, 9);
+        let mut r = Bz2Blocks::new(Cursor::new(file.clone()), 2);
+        r.alone = true;
+        let mut got = Vec::new();
+        r.read_to_end(&mut got).unwrap();
+        assert_eq!(got, data);
+        assert!(r.fallback.is_none());
+        assert_eq!((r.largest_batch, r.most_pieces), (2, 2));
     }
 
     /// Zero bytes after the last stream are padding (`bzip2 -d` and
