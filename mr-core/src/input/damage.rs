@@ -165,13 +165,119 @@ pub fn whole_frames_after_a_cut(
         Ok(Some(input.stream_position()?))
     };
     for &at in candidates.iter().rev().filter(|&&at| at > 0) {
-        match frame_end(at)? {
-            Some(end) if end == len => return Ok(true),
-            Some(_) => return Ok(false),
-            None => {}
+        if let Some(end) = frame_end(at)? {
+            // What follows the last whole frame: a frame that runs into the
+            // end is the cut one (nothing whole after it); the end, or what
+            // writers put after frames, or other bytes (which the decoder
+            // would have refused, had it got there), follow a cut.
+            return Ok(after_frames(&f, end, len, compression)? != After::Frame);
         }
     }
     Ok(false)
+}
+
+/// What follows a whole frame in a file (see [`after_frames`]).
+#[derive(Debug, PartialEq, Eq)]
+enum After {
+    /// The end of the file, after what writers put after frames: zero
+    /// padding, zstd's skippable frames (a seekable file's seek table),
+    /// empty bzip2 streams.
+    End,
+    /// The start of a frame (or of its magic, cut in it).
+    Frame,
+    /// Other bytes.
+    Other,
+}
+
+/// What the bytes of `f` from `at` to `len` are (see [`After`]).
+fn after_frames(
+    f: &std::fs::File,
+    mut at: u64,
+    len: u64,
+    compression: super::listing::Compression,
+) -> io::Result<After> {
+    use super::listing::Compression;
+    use std::io::{Seek, SeekFrom};
+    const ZSTD: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
+    /// An empty bzip2 stream's bytes after `BZh` and its level: the
+    /// end-of-stream magic and a CRC of 0.
+    const EMPTY_BZ2: [u8; 10] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90, 0, 0, 0, 0];
+    let mut file = f;
+    loop {
+        if at >= len {
+            return Ok(After::End);
+        }
+        let mut h = [0u8; 14];
+        file.seek(SeekFrom::Start(at))?;
+        let n = read_up_to(&mut file, &mut h)?;
+        if n == 0 {
+            return Ok(After::End); // shorter than it was listed
+        }
+        let h = &h[..n];
+        // A magic cut short at the end is a frame cut there.
+        let starts = |magic: &[u8]| h.starts_with(magic) || magic.starts_with(h);
+        if h[0] == 0 {
+            at += zeros_at(f, at, len)?;
+            continue;
+        }
+        match compression {
+            Compression::Zstd
+                if h.len() >= 8
+                    && (0x50..=0x5f).contains(&h[0])
+                    && h[1..4] == [0x2a, 0x4d, 0x18] =>
+            {
+                let size = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+                at += 8 + u64::from(size);
+                if at > len {
+                    return Ok(After::Frame); // a skippable frame cut short
+                }
+            }
+            Compression::Zstd
+                if starts(&ZSTD) || (h.len() < 8 && (0x50..=0x5f).contains(&h[0])) =>
+            {
+                return Ok(After::Frame);
+            }
+            Compression::Bzip2 if h.len() == 14 && h.starts_with(b"BZh") && h[4..] == EMPTY_BZ2 => {
+                at += 14;
+            }
+            Compression::Bzip2 if starts(b"BZh") => return Ok(After::Frame),
+            _ => return Ok(After::Other),
+        }
+    }
+}
+
+/// Reads into `buf` until it is full or the input ends: the bytes read.
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// How many zero bytes `f` has from `at` on (up to `len`).
+fn zeros_at(f: &std::fs::File, at: u64, len: u64) -> io::Result<u64> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = f;
+    file.seek(SeekFrom::Start(at))?;
+    let mut buf = [0u8; 1 << 12];
+    let mut zeros = 0;
+    while at + zeros < len {
+        let n = file.read(&mut buf)?;
+        if n == 0 {
+            break;
+        }
+        match buf[..n].iter().position(|&b| b != 0) {
+            Some(i) => return Ok(zeros + i as u64),
+            None => zeros += n as u64,
+        }
+    }
+    Ok(zeros)
 }
 
 /// The offsets in `f` where `magic` starts and `accept` takes the `look`
@@ -306,6 +412,53 @@ mod tests {
         // Not for another compression.
         fs_write(&path, &[cut, &s].concat());
         assert!(!whole_frames_after_a_cut(&path, Compression::Gzip).unwrap());
+    }
+
+    /// What writers put after the last frame (zero padding, a zstd
+    /// skippable frame such as a seekable file's seek table, an empty bzip2
+    /// stream) or other bytes, after whole frames after a cut: still found
+    /// (they hid them: probe /tmp/probe9-regress repros 01, 02). A frame
+    /// cut in its magic at the end is a cut.
+    #[test]
+    fn whole_frames_after_a_cut_are_found_whatever_follows_them() {
+        use crate::input::listing::Compression;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log");
+        let found = |parts: &[&[u8]], c| {
+            fs_write(&path, &parts.concat());
+            whole_frames_after_a_cut(&path, c).unwrap()
+        };
+        let z = |n: usize| zstd::encode_all(&log()[..n], 3).unwrap();
+        let (zs, zbig) = (z(5_000), z(600_000));
+        let zcut = &zbig[..zbig.len() / 2];
+        let skippable = [&[0x5e, 0x2a, 0x4d, 0x18, 3, 0, 0, 0][..], b"abc"].concat();
+        for tail in [
+            &skippable[..],
+            &[0; 100],
+            b"junk",
+            &[&skippable[..], &[0; 7]].concat(),
+        ] {
+            assert!(found(&[zcut, &zs, tail], Compression::Zstd), "{tail:?}");
+        }
+        assert!(!found(&[&zs, &zs, &[0x28, 0xb5]], Compression::Zstd));
+        assert!(!found(&[&zs, &zs, &skippable[..5]], Compression::Zstd));
+        let b = |n: usize| {
+            let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::fast());
+            e.write_all(&log()[..n]).unwrap();
+            e.finish().unwrap()
+        };
+        let (bs, bbig, empty) = (b(50_000), b(900_000), b(0));
+        let bcut = &bbig[..bbig.len() / 2];
+        for tail in [
+            &empty[..],
+            &[0; 100],
+            b"junk",
+            &[&empty[..], &empty[..]].concat(),
+        ] {
+            assert!(found(&[bcut, &bs, tail], Compression::Bzip2), "{tail:?}");
+        }
+        assert!(!found(&[&bs, &bs, b"BZ"], Compression::Bzip2));
+        assert!(!found(&[&bs, &bs, b"BZh9"], Compression::Bzip2));
     }
 
     fn fs_write(path: &std::path::Path, data: &[u8]) {
