@@ -71,70 +71,78 @@ pub struct PageUrl<'a>(pub Option<std::borrow::Cow<'a, str>>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = PageUrl<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON event")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut url = None;
-                while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
-                    if key.0.as_deref() == Some("page_url") {
-                        // Its text first: a string is read, anything else
-                        // is no page_url without being read (a number
-                        // beyond a float's range, `1e999`, which Python
-                        // reads as inf, failed the run as an error of
-                        // serde_json's: probe /tmp/probe9-shapes repro 03).
+        d.deserialize_any(EventVisitor::<false>)
+    }
+}
+
+/// A [`PageUrl`] whose value, when it is not a string, is not read: a
+/// number beyond a float's range (`1e999`, which Python reads as inf) is no
+/// string page_url, where serde_json reading it fails. Only for a line
+/// [`PageUrl`] failed on so (its errors say where in the line a string
+/// fails; this one's, where the value ends).
+struct RawPageUrl<'a>(PageUrl<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawPageUrl<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EventVisitor::<true>).map(RawPageUrl)
+    }
+}
+
+/// Reads an event's `page_url`; `RAW`: its value taken as raw text first.
+struct EventVisitor<const RAW: bool>;
+
+impl<'de, const RAW: bool> Visitor<'de> for EventVisitor<RAW> {
+    type Value = PageUrl<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON event")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut url = None;
+        while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
+            if key.0.as_deref() == Some("page_url") {
+                url = match RAW {
+                    false => map.next_value::<MaybeStr<'de>>()?.0,
+                    // Its text first: a string is read, anything
+                    // else is no page_url without being read.
+                    true => {
                         let raw = map.next_value::<&'de RawValue>()?;
-                        url = match raw.get().starts_with('"') {
+                        match raw.get().starts_with('"') {
                             true => {
                                 serde_json::from_str::<MaybeStr<'de>>(raw.get())
-                                    .map_err(|e| {
-                                        // Said where the line has it (the line's
-                                        // position is added to it).
-                                        let at =
-                                            format!(" at line {} column {}", e.line(), e.column());
-                                        let e = e.to_string();
-                                        serde::de::Error::custom(e.strip_suffix(&at).unwrap_or(&e))
-                                    })?
+                                    .map_err(serde::de::Error::custom)?
                                     .0
                             }
                             false => None,
-                        };
-                    } else {
-                        map.next_value::<IgnoredAny>()?;
+                        }
                     }
-                }
-                Ok(PageUrl(url))
-            }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(
-                self,
-                mut a: A,
-            ) -> Result<Self::Value, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(PageUrl(None))
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(PageUrl(None))
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(PageUrl(None))
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(PageUrl(None))
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(PageUrl(None))
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(PageUrl(None))
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(PageUrl(None))
+                };
+            } else {
+                map.next_value::<IgnoredAny>()?;
             }
         }
-        d.deserialize_any(V)
+        Ok(PageUrl(url))
+    }
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        while a.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(PageUrl(None))
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(PageUrl(None))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(PageUrl(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(PageUrl(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(PageUrl(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(PageUrl(None))
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(PageUrl(None))
     }
 }
 
@@ -156,6 +164,16 @@ impl<'a> FromLine<'a> for PageUrl<'a> {
         match scan_field(line, b"page_url") {
             Scan::Object(url) => Ok(Some(PageUrl(url))),
             Scan::Unsure => match <Json<PageUrl<'a>>>::from_line(line) {
+                // A number beyond a float's range, which serde_json cannot
+                // read: in page_url it is no string page_url, as Python
+                // reads it (inf); it failed the run (probe
+                // /tmp/probe9-shapes repro 03). Elsewhere it was skipped.
+                Err(e) if e.0.contains("number out of range") => {
+                    match serde_json::from_slice::<RawPageUrl<'a>>(line) {
+                        Ok(RawPageUrl(p)) => Ok(Some(p)),
+                        Err(_) => Err(e),
+                    }
+                }
                 // A key Python reads and serde_json cannot (a lone
                 // surrogate escape): the line is mrjob's to count.
                 Err(e) if refused_a_surrogate(&e.0) => {
@@ -201,11 +219,6 @@ mod tests {
     use super::*;
     use mr_core::testing::run_in_memory;
 
-    /// A key with a lone surrogate escape, which Python's `json.dumps`
-    /// writes for a file name `os.fsdecode` made of bytes: mrjob's
-    /// `json.loads` reads the line, serde_json refused it (the run failed;
-    /// nested one level down it was read: probe /tmp/probe-logs repro 01).
-    /// In `page_url` itself it is still an error (no Rust string holds it).
     /// A `page_url` that is a number beyond a float's range (valid JSON;
     /// Python reads it as inf) is no string page_url, as any number is; it
     /// failed the run (probe /tmp/probe9-shapes repro 03). A string's
@@ -220,11 +233,16 @@ mod tests {
         assert_eq!(p.unwrap().0.as_deref(), Some("/x"));
         let e = PageUrl::from_line(b"{\"n\": 1e999, \"page_url\": \"/b\\udce9\"}").unwrap_err();
         assert!(
-            e.0.contains("surrogate in hex escape at line 1 column 36 ("),
+            e.0.contains("surrogate in hex escape at line 1 column 34 ("),
             "{e}"
         );
     }
 
+    /// A key with a lone surrogate escape, which Python's `json.dumps`
+    /// writes for a file name `os.fsdecode` made of bytes: mrjob's
+    /// `json.loads` reads the line, serde_json refused it (the run failed;
+    /// nested one level down it was read: probe /tmp/probe-logs repro 01).
+    /// In `page_url` itself it is still an error (no Rust string holds it).
     #[test]
     fn a_key_with_a_lone_surrogate_is_read_as_python_reads_it() {
         for line in [
