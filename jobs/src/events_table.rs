@@ -475,21 +475,26 @@ fn object_in(
                 // a bad record, as the same object outside a string is (it
                 // was taken for text that is not an object, its fields
                 // left out: probe /tmp/probe9-table repro 01).
-                _ if is_an_object(fixed.as_deref().unwrap_or(s.as_bytes())) => {
-                    return Err(JobError::msg(format!(
-                        "in the JSON object in the string field {name}: {e}"
-                    )));
+                // (The error of the text as read, once Python's constants
+                // in it are null: not theirs, probe /tmp/probe9-regress
+                // repro 05.)
+                Some(Err(e)) if fixed.as_deref().is_some_and(is_an_object) => {
+                    return Err(in_string_field(name, e));
                 }
+                None if is_an_object(s.as_bytes()) => return Err(in_string_field(name, e)),
                 _ => return Ok(None),
             }
         }
     };
-    mr_core::protocol::refuse_big_integers(s.as_bytes()).map_err(|e| {
-        JobError::msg(format!(
-            "in the JSON object in the string field {name}: {e}"
-        ))
-    })?;
+    mr_core::protocol::refuse_big_integers(s.as_bytes()).map_err(|e| in_string_field(name, e))?;
     Ok(Some(fields))
+}
+
+/// The error of the JSON object in the string field `name`.
+fn in_string_field(name: &str, e: impl std::fmt::Display) -> JobError {
+    JobError::msg(format!(
+        "in the JSON object in the string field {name}: {e}"
+    ))
 }
 
 /// Whether `text` is one JSON object, whatever its numbers' size (syntax
@@ -1378,6 +1383,13 @@ mod tests {
         assert!(
             e.to_string()
                 .contains("in the JSON object in the string field event: number out of range"),
+            "{e}"
+        );
+        // With Python's NaN in it too: the number's error, not NaN's.
+        let line = r#"{"key": "k", "event": "{\"b\": NaN, \"score\": 1e400}"}"#;
+        let e = run_in_memory(&EventsTable, &[line]).unwrap_err();
+        assert!(
+            e.to_string().contains("field event: number out of range"),
             "{e}"
         );
         let line = r#"{"key": "k", "event": "{\"score\": 1e400"}"#;
