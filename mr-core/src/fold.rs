@@ -388,7 +388,10 @@ pub(crate) struct AccTable<F: Fold> {
     /// One lookup per emitted value (hash once, compare inline); the key is
     /// copied only when it is new.
     accs: HashTable<Entry<F::Acc>>,
+    /// About the bytes a flush writes (see [`CarriedTable::flush_bytes`]).
     used: usize,
+    /// Bytes the table's long keys hold outside it.
+    heap: usize,
     budget: usize,
     key: Vec<u8>,
     value: Vec<u8>,
@@ -431,6 +434,7 @@ impl<F: Fold> AccTable<F> {
             fold,
             accs: HashTable::new(),
             used: 0,
+            heap: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
             key: Vec::new(),
             value: Vec::new(),
@@ -445,8 +449,48 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
         self.budget = bytes.max(1);
     }
 
+    /// Whether what the table holds in memory ([`AccTable::held_bytes`])
+    /// is past its budget.
     fn over_budget(&self) -> bool {
-        self.used > self.budget
+        self.held_bytes() > self.budget
+    }
+}
+
+/// The bytes a hash table of `T` that holds up to `capacity` items
+/// allocates: hashbrown's buckets (a power of two, at most 7/8 full) and a
+/// control byte each.
+fn table_bytes<T>(capacity: usize) -> usize {
+    let buckets = match capacity {
+        0 => 0,
+        c if c < 8 => c + 1,
+        c => c / 7 * 8,
+    };
+    buckets * (std::mem::size_of::<T>() + 1)
+}
+
+impl<F: Fold> AccTable<F> {
+    /// What the table holds in memory: its buckets as allocated, its long
+    /// keys' bytes and the direct batch; and when it is full, the table
+    /// twice its size that its next new key allocates beside it (so it is
+    /// flushed rather than grown past its budget).
+    ///
+    /// A flat 64 bytes an entry was counted before, near what a table
+    /// costs just after it grows (a short key's entry is 32 bytes, in a
+    /// table 7/16 to 7/8 full): one of 850k keys that holds them in 35 MB
+    /// was counted 70 MB, past a task's 64 MiB budget (`--sort-buffer-mb
+    /// 256`, 2 threads), so it was flushed and refilled over and over: 6.8M
+    /// records to sort for 850k keys, word_count on 100 MB of numbers 4.9 s,
+    /// 1.1 s with a budget it fits in (probe /tmp/probe9-shapes repro 04).
+    fn held_bytes(&self) -> usize {
+        let capacity = self.accs.capacity();
+        let mut bytes = table_bytes::<Entry<F::Acc>>(capacity) + self.heap;
+        if self.accs.len() == capacity {
+            bytes += table_bytes::<Entry<F::Acc>>((capacity * 2).max(3));
+        }
+        if let Some(d) = &self.direct {
+            bytes += d.keys.len() + d.accs.len() * std::mem::size_of::<(usize, F::Acc)>();
+        }
+        bytes
     }
 }
 
@@ -493,6 +537,12 @@ impl<F: Fold> CarriedTable for AccTable<F> {
             self.accs = HashTable::new();
         }
         self.used = 0;
+        self.heap = 0;
+        // A table grown past its budget (by one line's many new keys) is
+        // given back, or it would be over it, and flushed, at every line.
+        if table_bytes::<Entry<F::Acc>>(self.accs.capacity()) > self.budget {
+            self.accs = HashTable::new();
+        }
         self.folded_at_flush = self.folded;
         Ok(())
     }
@@ -579,6 +629,7 @@ impl<F: Fold> AccTable<F> {
         let mut acc = self.fold.init();
         self.fold.accumulate(&mut acc, v);
         self.used += key.encoded_len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
+        self.heap += key.heap_bytes();
         self.accs
             .insert_unique(hash, Entry { key, acc }, |e| e.key.hash());
     }
@@ -1045,6 +1096,50 @@ mod tests {
             self.0.push((key.to_vec(), value.to_vec()));
             Ok(())
         }
+    }
+
+    /// A table's budget is weighed against what it holds: 850k short keys
+    /// of a count fit in 64 MiB (35 MB of buckets), where 64 bytes an entry
+    /// were counted and the table flushed and refilled over and over (probe
+    /// /tmp/probe9-shapes repro 04: 6.8M records for 850k keys). Full, it
+    /// counts the larger table its next key allocates; grown past its
+    /// budget, it is given back at its flush.
+    #[test]
+    fn a_table_is_weighed_by_what_it_holds() {
+        use std::fmt::Write;
+        let mut table = AccTable::new(Count::<String>::new());
+        table.set_budget(64 << 20);
+        let mut word = String::new();
+        for i in 0..850_000u32 {
+            word.clear();
+            write!(word, "{i}").unwrap();
+            // Twice: keys that recur, or the table goes direct.
+            table.fold_str(&word, 1).unwrap();
+            table.fold_str(&word, 1).unwrap();
+            assert!(
+                !table.over_budget(),
+                "over at {i} keys: {}",
+                table.held_bytes()
+            );
+        }
+        assert!(table.direct.is_none());
+        let held = table.held_bytes();
+        assert!((30 << 20..48 << 20).contains(&held), "{held}");
+        // A small budget: over it, and given back once flushed.
+        table.set_budget(1 << 20);
+        assert!(table.over_budget());
+        table.flush(&mut Kept::default()).unwrap();
+        assert_eq!(table.accs.capacity(), 0);
+        assert!(!table.over_budget());
+        // Full: the next table counts too.
+        let mut table = AccTable::new(Count::<String>::new());
+        while table.accs.len() < 3 || table.accs.len() < table.accs.capacity() {
+            let k = table.accs.len().to_string();
+            table.fold_str(&k, 1).unwrap();
+        }
+        let cap = table.accs.capacity();
+        let both = table_bytes::<Entry<u64>>(cap) + table_bytes::<Entry<u64>>(cap * 2);
+        assert_eq!(table.held_bytes(), both);
     }
 
     /// `values` (key, value) folded into a `Mean` table, flushed whenever it

@@ -208,6 +208,15 @@ impl Key {
         }
     }
 
+    /// Bytes the key holds outside its table entry: a long key's body, and
+    /// what the allocator keeps beside it (about 16 bytes).
+    pub fn heap_bytes(&self) -> usize {
+        match self {
+            Key::Short { .. } => 0,
+            Key::Long { bytes, .. } => bytes.len() + 16,
+        }
+    }
+
     /// The encoded key's length.
     pub fn encoded_len(&self) -> usize {
         let (len, quoted) = match self {
