@@ -102,9 +102,9 @@ impl<R: Read> Read for Bz2Streams<R> {
 }
 
 /// A block's magic number (the digits of pi), at any bit offset.
-const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
+pub(crate) const BLOCK_MAGIC: u64 = 0x3141_5926_5359;
 /// The end-of-stream marker (the digits of the square root of pi).
-const END_MAGIC: u64 = 0x1772_4538_5090;
+pub(crate) const END_MAGIC: u64 = 0x1772_4538_5090;
 const MAGIC_BITS: u64 = 48;
 /// The values of the byte after the one where a magic starts, for each of
 /// the 8 bit offsets of its start.

@@ -13,6 +13,8 @@
 //! damage with [`damaged`]; those of other crates (libbz2's, libzstd's) are
 //! read through [`SeesDamage`], which renames their damage errors so.
 
+use super::bzip2_blocks::{BLOCK_MAGIC, END_MAGIC};
+use super::listing::{BZIP2_MAGIC, ZSTD_MAGIC};
 use std::io::{self, Read};
 
 /// Damage inside compressed data (see the module doc).
@@ -100,10 +102,11 @@ impl<R: Read> Read for SeesDamage<R> {
 ///
 /// Each place a frame's magic starts (zstd: `28 b5 2f fd`; bzip2: `BZh`,
 /// a level, the first block's magic) is decoded as one frame, from the last
-/// to the first: one that ends where the file does answers yes; one that
-/// is whole but ends before it answers no (the frames after it, checked
-/// first, were not whole); one that does not decode (a cut frame, chance
-/// bytes inside another) is passed over. So a file of many frames costs
+/// to the first, passing over those that do not decode (a cut frame, chance
+/// bytes inside another). What follows the first whole one found (the last
+/// whole frame) answers ([`After`]): a frame, or its magic, that runs into
+/// the end means the file ends in the cut frame, no; the end, what writers
+/// put after frames, or other bytes, yes. So a file of many frames costs
 /// one or two of them. Any other compression answers no.
 ///
 /// ```
@@ -124,15 +127,14 @@ pub fn whole_frames_after_a_cut(
 ) -> io::Result<bool> {
     use super::listing::Compression;
     use std::io::{BufReader, Seek, SeekFrom};
-    /// bzip2's first block magic (the digits of pi), after `BZh` and a level.
-    const BLOCK_MAGIC: &[u8] = &[0x31, 0x41, 0x59, 0x26, 0x53, 0x59];
     /// Whether the bytes at a magic start a frame.
     type Check = fn(&[u8]) -> bool;
     let (magic, starts_one): (&[u8], Check) = match compression {
-        Compression::Zstd => (&[0x28, 0xb5, 0x2f, 0xfd], |_| true),
-        Compression::Bzip2 => (b"BZh", |h| {
+        Compression::Zstd => (ZSTD_MAGIC, |_| true),
+        // `BZh`, a level, the first block's magic (the digits of pi).
+        Compression::Bzip2 => (BZIP2_MAGIC, |h| {
             h.get(3).is_some_and(|l| (b'1'..=b'9').contains(l))
-                && h.get(4..10).is_some_and(|m| m == BLOCK_MAGIC)
+                && h.get(4..10).is_some_and(|m| m == bzip2_magic(BLOCK_MAGIC))
         }),
         _ => return Ok(false),
     };
@@ -176,6 +178,12 @@ pub fn whole_frames_after_a_cut(
     Ok(false)
 }
 
+/// A 48-bit bzip2 magic's bytes (byte-aligned, as a stream's first one is).
+fn bzip2_magic(magic: u64) -> [u8; 6] {
+    let b = magic.to_be_bytes();
+    [b[2], b[3], b[4], b[5], b[6], b[7]]
+}
+
 /// What follows a whole frame in a file (see [`after_frames`]).
 #[derive(Debug, PartialEq, Eq)]
 enum After {
@@ -198,10 +206,9 @@ fn after_frames(
 ) -> io::Result<After> {
     use super::listing::Compression;
     use std::io::{Seek, SeekFrom};
-    const ZSTD: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
-    /// An empty bzip2 stream's bytes after `BZh` and its level: the
-    /// end-of-stream magic and a CRC of 0.
-    const EMPTY_BZ2: [u8; 10] = [0x17, 0x72, 0x45, 0x38, 0x50, 0x90, 0, 0, 0, 0];
+    // An empty bzip2 stream's bytes after `BZh` and its level: the
+    // end-of-stream magic and a CRC of 0.
+    let empty_bz2 = [&bzip2_magic(END_MAGIC)[..], &[0; 4]].concat();
     let mut file = f;
     loop {
         if at >= len {
@@ -233,14 +240,16 @@ fn after_frames(
                 }
             }
             Compression::Zstd
-                if starts(&ZSTD) || (h.len() < 8 && (0x50..=0x5f).contains(&h[0])) =>
+                if starts(ZSTD_MAGIC) || (h.len() < 8 && (0x50..=0x5f).contains(&h[0])) =>
             {
                 return Ok(After::Frame);
             }
-            Compression::Bzip2 if h.len() == 14 && h.starts_with(b"BZh") && h[4..] == EMPTY_BZ2 => {
+            Compression::Bzip2
+                if h.len() == 14 && h.starts_with(BZIP2_MAGIC) && h[4..] == empty_bz2[..] =>
+            {
                 at += 14;
             }
-            Compression::Bzip2 if starts(b"BZh") => return Ok(After::Frame),
+            Compression::Bzip2 if starts(BZIP2_MAGIC) => return Ok(After::Frame),
             _ => return Ok(After::Other),
         }
     }

@@ -275,8 +275,8 @@ pub fn display_name(path: &Path) -> String {
 }
 
 const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
-const BZIP2_MAGIC: &[u8] = b"BZh";
-const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+pub(crate) const BZIP2_MAGIC: &[u8] = b"BZh";
+pub(crate) const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
 const PARQUET_MAGIC: &[u8] = b"PAR1";
 
 impl Compression {
