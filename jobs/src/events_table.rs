@@ -474,10 +474,9 @@ fn object_in(
                 // float's range (`1e400`) that a map of values cannot hold:
                 // a bad record, as the same object outside a string is (it
                 // was taken for text that is not an object, its fields
-                // left out: probe /tmp/probe9-table repro 01).
-                // (The error of the text as read, once Python's constants
-                // in it are null: not theirs, probe /tmp/probe9-regress
-                // repro 05.)
+                // left out: probe /tmp/probe9-table repro 01), with the
+                // error of the text once Python's constants in it are null
+                // (not theirs: probe /tmp/probe9-regress repro 05).
                 Some(Err(e)) if fixed.as_deref().is_some_and(is_an_object) => {
                     return Err(in_string_field(name, e));
                 }

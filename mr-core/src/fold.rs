@@ -283,9 +283,6 @@ fn round_partials(p: &[f64]) -> f64 {
     hi
 }
 
-/// Bytes a table entry costs beyond its key and accumulator.
-const ENTRY_OVERHEAD: usize = 64;
-
 /// A mapper that can write straight into a fold table (kept typed by
 /// [`TypedStep`](crate::TypedStep) so that `.fold()` can build one).
 pub(crate) trait FoldableMapper<K, V>: Send + Sync {
@@ -388,8 +385,9 @@ pub(crate) struct AccTable<F: Fold> {
     /// One lookup per emitted value (hash once, compare inline); the key is
     /// copied only when it is new.
     accs: HashTable<Entry<F::Acc>>,
-    /// About the bytes a flush writes (see [`CarriedTable::flush_bytes`]).
-    used: usize,
+    /// About the bytes a flush writes: the encoded keys and each
+    /// accumulator's size (see [`CarriedTable::flush_bytes`]).
+    out_bytes: usize,
     /// Bytes the table's long keys hold outside it.
     heap: usize,
     budget: usize,
@@ -433,7 +431,7 @@ impl<F: Fold> AccTable<F> {
             direct: None,
             fold,
             accs: HashTable::new(),
-            used: 0,
+            out_bytes: 0,
             heap: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
             key: Vec::new(),
@@ -499,10 +497,8 @@ impl<F: Fold> CarriedTable for AccTable<F> {
         self.accs.len() + self.direct.as_ref().map_or(0, |d| d.accs.len())
     }
 
-    /// `used` counts [`ENTRY_OVERHEAD`] per table entry and the acc's
-    /// size beside each key: what its JSON takes, about.
     fn flush_bytes(&self) -> usize {
-        self.used.saturating_sub(self.accs.len() * ENTRY_OVERHEAD)
+        self.out_bytes
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -536,7 +532,7 @@ impl<F: Fold> CarriedTable for AccTable<F> {
             // Direct from now on: no table to probe, or to keep in memory.
             self.accs = HashTable::new();
         }
-        self.used = 0;
+        self.out_bytes = 0;
         self.heap = 0;
         // A table grown past its budget (by one line's many new keys) is
         // given back, or it would be over it, and flushed, at every line.
@@ -622,13 +618,13 @@ impl<F: Fold> AccTable<F> {
             let start = d.keys.len();
             encode(&mut d.keys);
             d.accs.push((d.keys.len(), acc));
-            self.used += d.keys.len() - start + std::mem::size_of::<(usize, F::Acc)>();
+            self.out_bytes += d.keys.len() - start + std::mem::size_of::<(usize, F::Acc)>();
             return;
         }
         let key = to_key();
         let mut acc = self.fold.init();
         self.fold.accumulate(&mut acc, v);
-        self.used += key.encoded_len() + std::mem::size_of::<F::Acc>() + ENTRY_OVERHEAD;
+        self.out_bytes += key.encoded_len() + std::mem::size_of::<F::Acc>();
         self.heap += key.heap_bytes();
         self.accs
             .insert_unique(hash, Entry { key, acc }, |e| e.key.hash());

@@ -270,6 +270,14 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
         read_bits(&self.buf, bit, n)
     }
 
+    /// The level of the stream header (`BZh1`..`BZh9`) at the current bit
+    /// (in the buffer), if one is there.
+    fn header_level(&self) -> Option<u8> {
+        let h = self.bits(self.bit, 32);
+        let level = (h & 0xff) as u8;
+        (h >> 8 == 0x42_5a_68 && (b'1'..=b'9').contains(&level)).then_some(level)
+    }
+
     /// The bit at which the next magic (a block's or the end marker) starts,
     /// at or after `from`.
     fn next_magic(&mut self, from: u64) -> Result<u64, Unexpected> {
@@ -354,37 +362,27 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
         let mut crumbs = 0;
         while counted < threads {
             match self.at {
-                At::Header if !pieces.is_empty() => {
-                    // The next stream's blocks join the batch when its
-                    // header is all there and well-formed; anything else
-                    // (the end, padding, damage) waits for the next batch,
-                    // which sees it as it always did.
-                    if !matches!(self.want(self.bit, 32), Ok(true)) {
-                        break;
-                    }
-                    let h = self.bits(self.bit, 32);
-                    let level = (h & 0xff) as u8;
-                    if h >> 8 != 0x42_5a_68 || !(b'1'..=b'9').contains(&level) {
-                        break;
-                    }
-                    crossed_at = Some(pieces.len());
-                    self.stream_start = self.base + self.bit / 8;
-                    self.stream_out = 0;
-                    self.crc = 0;
-                    self.bit += 32;
-                    self.at = At::Stream { level };
-                }
                 At::Header => {
-                    if !self.want(self.bit, 32)? {
-                        if (self.buf.len() as u64) * 8 == self.bit {
+                    let there = self.want(self.bit, 32);
+                    let level = match there {
+                        Ok(true) => self.header_level(),
+                        _ => None,
+                    };
+                    let Some(level) = level else {
+                        // With blocks in the batch, whatever is here (the
+                        // end, padding, damage) waits for the next batch,
+                        // which sees it as it always did.
+                        if !pieces.is_empty() {
+                            break;
+                        }
+                        if matches!(there, Ok(false)) && (self.buf.len() as u64) * 8 == self.bit {
                             return Ok(false); // the end, after a whole stream
                         }
                         return Err(Unexpected);
-                    }
-                    let h = self.bits(self.bit, 32);
-                    let level = (h & 0xff) as u8;
-                    if h >> 8 != 0x42_5a_68 || !(b'1'..=b'9').contains(&level) {
-                        return Err(Unexpected);
+                    };
+                    // The next stream's blocks join the batch.
+                    if !pieces.is_empty() {
+                        crossed_at = Some(pieces.len());
                     }
                     self.stream_start = self.base + self.bit / 8;
                     self.stream_out = 0;

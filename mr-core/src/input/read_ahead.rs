@@ -87,6 +87,17 @@ struct Inline {
     error: Option<io::Error>,
 }
 
+impl Inline {
+    fn new(fill: impl Fill, block_bytes: usize) -> Inline {
+        Inline {
+            fill: Box::new(fill),
+            block_bytes,
+            ended: false,
+            error: None,
+        }
+    }
+}
+
 /// What decoding a stream has cost so far: the CPU time of the decoding
 /// thread (and of the threads it decodes on, for bzip2) per byte decoded.
 ///
@@ -221,12 +232,7 @@ impl ReadAhead {
         let block_bytes = usize::try_from(n.saturating_mul(INFLATE_GUESS))
             .map_or(BLOCK_BYTES, |b| b.clamp(64 << 10, BLOCK_BYTES));
         let mut r = Self::idle(check, DecodeCost::default());
-        r.inline = Some(Inline {
-            fill: Box::new(fill),
-            block_bytes,
-            ended: false,
-            error: None,
-        });
+        r.inline = Some(Inline::new(fill, block_bytes));
         r
     }
 
@@ -325,12 +331,7 @@ impl ReadAhead {
             // No thread (ulimit -u, a pids limit): the reader decodes
             // itself, slower but whole; never a file taken for corrupt.
             if let Some(inner) = slot.lock().ok().and_then(|mut s| s.take()) {
-                r.inline = Some(Inline {
-                    fill: Box::new(inner),
-                    block_bytes,
-                    ended: false,
-                    error: None,
-                });
+                r.inline = Some(Inline::new(inner, block_bytes));
                 return r;
             }
         }

@@ -411,24 +411,29 @@ impl RowType {
 /// ```
 pub fn apart_by_case(schema: &Schema) -> (Schema, Vec<(String, String)>) {
     let fold = |n: &str| n.to_lowercase();
+    // The names, folded, in the order they choose: the one that stays
+    // first (a table can have thousands of columns: each folded once).
+    let mut order: Vec<(String, &String)> = schema
+        .fields()
+        .iter()
+        .map(|f| (fold(f.name()), f.name()))
+        .collect();
+    order.sort_by(|(fa, a), (fb, b)| (fa, *a != fa, a).cmp(&(fb, *b != fb, b)));
     let mut taken: std::collections::HashSet<String> =
-        schema.fields().iter().map(|f| fold(f.name())).collect();
-    // The names in the order they choose: the one that stays first.
-    let mut order: Vec<&String> = schema.fields().iter().map(|f| f.name()).collect();
-    order.sort_by_key(|n| (fold(n), **n != fold(n), n.as_str()));
+        order.iter().map(|(folded, _)| folded.clone()).collect();
     let mut new_names = std::collections::HashMap::new();
     let mut renamed = Vec::new();
     for pair in order.windows(2) {
-        let (before, name) = (pair[0], pair[1]);
-        if fold(before) != fold(name) || new_names.contains_key(name) {
+        let ((folded_before, _), (folded, name)) = (&pair[0], &pair[1]);
+        if folded_before != folded || new_names.contains_key(*name) {
             continue;
         }
         let new = (2..)
             .map(|i| format!("{name}_{i}"))
             .find(|n| taken.insert(fold(n)))
             .unwrap_or_default();
-        renamed.push((name.clone(), new.clone()));
-        new_names.insert(name.clone(), new);
+        renamed.push(((*name).clone(), new.clone()));
+        new_names.insert((*name).clone(), new);
     }
     let fields: Vec<Field> = schema
         .fields()
