@@ -19,11 +19,10 @@
 use crate::json_scan::{Scan, Want, refused_a_surrogate, scan_field, scan_fields_python_keys};
 use mr_core::fold::Count;
 use mr_core::protocol::DecodeError;
-use mr_core::protocol::MaybeStr;
+use mr_core::protocol::{MaybeStr, OrInf, is_out_of_range};
 use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Step};
 use serde::Deserialize;
 use serde::de::{Deserializer, IgnoredAny, MapAccess, Visitor};
-use serde_json::value::RawValue;
 use std::fmt;
 
 /// Counter group of this job.
@@ -75,11 +74,11 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
     }
 }
 
-/// A [`PageUrl`] whose value, when it is not a string, is not read: a
-/// number beyond a float's range (`1e999`, which Python reads as inf) is no
-/// string page_url, where serde_json reading it fails. Only for a line
-/// [`PageUrl`] failed on so (its errors say where in the line a string
-/// fails; this one's, where the value ends).
+/// A [`PageUrl`] whose page_url, a number beyond a float's range (`1e999`,
+/// which Python reads as inf), is no string page_url, where serde_json
+/// reading it fails ([`OrInf`]). Only for a line [`PageUrl`] failed on so
+/// (its errors say where in the line a string fails; this one's, where in
+/// the value).
 struct RawPageUrl<'a>(PageUrl<'a>);
 
 impl<'de: 'a, 'a> Deserialize<'de> for RawPageUrl<'a> {
@@ -88,7 +87,7 @@ impl<'de: 'a, 'a> Deserialize<'de> for RawPageUrl<'a> {
     }
 }
 
-/// Reads an event's `page_url`; `RAW`: its value taken as raw text first.
+/// Reads an event's `page_url`; `RAW`: as [`OrInf`].
 struct EventVisitor<const RAW: bool>;
 
 impl<'de, const RAW: bool> Visitor<'de> for EventVisitor<RAW> {
@@ -102,19 +101,7 @@ impl<'de, const RAW: bool> Visitor<'de> for EventVisitor<RAW> {
             if key.0.as_deref() == Some("page_url") {
                 url = match RAW {
                     false => map.next_value::<MaybeStr<'de>>()?.0,
-                    // Its text first: a string is read, anything
-                    // else is no page_url without being read.
-                    true => {
-                        let raw = map.next_value::<&'de RawValue>()?;
-                        match raw.get().starts_with('"') {
-                            true => {
-                                serde_json::from_str::<MaybeStr<'de>>(raw.get())
-                                    .map_err(serde::de::Error::custom)?
-                                    .0
-                            }
-                            false => None,
-                        }
-                    }
+                    true => map.next_value::<OrInf<MaybeStr<'de>>>()?.0.0,
                 };
             } else {
                 map.next_value::<IgnoredAny>()?;
@@ -168,7 +155,7 @@ impl<'a> FromLine<'a> for PageUrl<'a> {
                 // read: in page_url it is no string page_url, as Python
                 // reads it (inf); it failed the run (probe
                 // /tmp/probe9-shapes repro 03). Elsewhere it was skipped.
-                Err(e) if e.0.contains("number out of range") => {
+                Err(e) if is_out_of_range(&e.0) => {
                     match serde_json::from_slice::<RawPageUrl<'a>>(line) {
                         Ok(RawPageUrl(p)) => Ok(Some(p)),
                         Err(_) => Err(e),

@@ -67,7 +67,7 @@
 //! of lectures the user has watched (never the user's events).
 
 use crate::json_scan::{Field, Want, refused_a_surrogate, scan_fields, scan_fields_python_keys};
-use mr_core::protocol::{DecodeError, MaybeInt, MaybeStr};
+use mr_core::protocol::{DecodeError, MaybeInt, MaybeStr, OrInf, is_out_of_range};
 use mr_core::{Emitter, FromLine, Job, JobError, Json, Mapper, Reducer, Step, Values};
 use serde::de::{Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
@@ -247,54 +247,82 @@ fn split_at_byte(b: &[u8], sep: u8) -> Option<(&[u8], &[u8])> {
 
 impl<'de: 'a, 'a> Deserialize<'de> for Event<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Event<'de>;
-            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a JSON event")
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
-                let mut e = Event {
-                    is_object: true,
-                    ..Event::default()
-                };
-                // A repeated field: the last one wins (as in Python's json).
-                while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
-                    match key.0.as_deref() {
-                        Some("username") => e.username = map.next_value()?,
-                        Some("timestamp") => e.timestamp = map.next_value()?,
-                        Some("page_url") => e.page_url = map.next_value()?,
-                        _ => {
-                            map.next_value::<IgnoredAny>()?;
-                        }
-                    }
+        d.deserialize_any(EventVisitor::<false>)
+    }
+}
+
+/// An [`Event`] whose fields, numbers beyond a float's range (`1e999`,
+/// which Python reads as inf), are no string and no integer, where serde_json
+/// reading them fails ([`OrInf`]). Only for a line [`Event`] failed on so
+/// (its errors say where in the line a field fails; this one's, where in
+/// the value).
+struct OrInfEvent<'a>(Event<'a>);
+
+impl<'de: 'a, 'a> Deserialize<'de> for OrInfEvent<'a> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(EventVisitor::<true>).map(OrInfEvent)
+    }
+}
+
+/// Reads an event's three fields; `OR_INF`: each as [`OrInf`].
+struct EventVisitor<const OR_INF: bool>;
+
+/// The next value of `map` as `T`, as [`OrInf`] when `OR_INF`.
+fn next_field<'de, T, A, const OR_INF: bool>(map: &mut A) -> Result<T, A::Error>
+where
+    T: Deserialize<'de> + Default,
+    A: MapAccess<'de>,
+{
+    match OR_INF {
+        false => map.next_value(),
+        true => map.next_value::<OrInf<T>>().map(|v| v.0),
+    }
+}
+
+impl<'de, const OR_INF: bool> Visitor<'de> for EventVisitor<OR_INF> {
+    type Value = Event<'de>;
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON event")
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut e = Event {
+            is_object: true,
+            ..Event::default()
+        };
+        // A repeated field: the last one wins (as in Python's json).
+        while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
+            match key.0.as_deref() {
+                Some("username") => e.username = next_field::<_, _, OR_INF>(&mut map)?,
+                Some("timestamp") => e.timestamp = next_field::<_, _, OR_INF>(&mut map)?,
+                Some("page_url") => e.page_url = next_field::<_, _, OR_INF>(&mut map)?,
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
                 }
-                Ok(e)
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Event::default())
-            }
-            fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
-                Ok(Event::default())
-            }
-            fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
-                Ok(Event::default())
-            }
-            fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
-                Ok(Event::default())
-            }
-            fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
-                Ok(Event::default())
-            }
-            fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
-                Ok(Event::default())
-            }
-            fn visit_unit<E>(self) -> Result<Self::Value, E> {
-                Ok(Event::default())
             }
         }
-        d.deserialize_any(V)
+        Ok(e)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+        while a.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Event::default())
+    }
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(Event::default())
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(Event::default())
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(Event::default())
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(Event::default())
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(Event::default())
+    }
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(Event::default())
     }
 }
 
@@ -332,6 +360,16 @@ impl<'a> FromLine<'a> for Event<'a> {
         match scan_fields(line, &EVENT_FIELDS) {
             Some(fields) => Ok(Some(event(fields))),
             None => match <Json<Event<'a>>>::from_line(line) {
+                // A number beyond a float's range, which serde_json cannot
+                // read, in a field the job reads: no string and no integer,
+                // as Python reads it (inf); it failed the run (as in
+                // url_views: probe /tmp/probe9-shapes repro 03).
+                Err(e) if is_out_of_range(&e.0) => {
+                    match serde_json::from_slice::<OrInfEvent<'a>>(line) {
+                        Ok(OrInfEvent(event)) => Ok(Some(event)),
+                        Err(_) => Err(e),
+                    }
+                }
                 // A key Python reads and serde_json cannot (a lone
                 // surrogate escape): the line is mrjob's to read.
                 Err(e) if refused_a_surrogate(&e.0) => {
@@ -505,6 +543,45 @@ mod tests {
         assert_eq!(e.username.0.as_deref(), Some("ann"));
         assert_eq!(e.timestamp.0, Some(5));
         assert_eq!(e.page_url.0.as_deref(), Some("/v"));
+    }
+
+    /// A number beyond a float's range (valid JSON; Python reads inf) in a
+    /// field the job reads is no string and no integer, as any number or
+    /// float there is; it failed the run (stop 58's note). The other fields
+    /// of the line are still read, and a malformed line still fails.
+    #[test]
+    fn a_field_beyond_a_floats_range_is_no_string_and_no_integer() {
+        let url = "/c/lecture/view?lecture_id=1";
+        for (field, inf) in [
+            ("username", "1e999"),
+            ("timestamp", "-1e999"),
+            ("page_url", "1E400"),
+        ] {
+            let mut fields = vec![
+                format!(r#""username": "ann""#),
+                format!(r#""timestamp": 5"#),
+                format!(r#""page_url": "{url}""#),
+            ];
+            let at = ["username", "timestamp", "page_url"]
+                .iter()
+                .position(|f| *f == field);
+            fields[at.unwrap()] = format!(r#""{field}": {inf}"#);
+            let line = format!("{{{}}}", fields.join(", "));
+            let e = Event::from_line(line.as_bytes()).unwrap().unwrap();
+            let want = |f: &str, v| if f == field { None } else { Some(v) };
+            assert_eq!(e.username.0.as_deref(), want("username", "ann"), "{line}");
+            assert_eq!(e.timestamp.0, want("timestamp", "5").map(|_| 5), "{line}");
+            assert_eq!(e.page_url.0.as_deref(), want("page_url", url), "{line}");
+        }
+        let (out, counters) = run(&[
+            r#"{"username": "ann", "timestamp": 1e999, "page_url": "/c/lecture/view?lecture_id=1"}"#.into(),
+            view("bob", 0, 1),
+        ]);
+        assert_eq!(out, [watch("bob", 1, 0, 0, 1, "first_view")]);
+        assert_eq!(counters.get(COUNTERS, NO_TIMESTAMP), 1);
+        assert_eq!(counters.get(COUNTERS, VIDEO_EVENTS), 1);
+        let bad = br#"{"timestamp": 1e999, "username": "a\x"}"#;
+        assert!(Event::from_line(bad).is_err());
     }
 
     const MIN: i64 = 60_000;

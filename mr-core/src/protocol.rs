@@ -819,6 +819,48 @@ impl<'de> Deserialize<'de> for MaybeInt {
     }
 }
 
+/// The message serde_json gives for a number beyond a float's range.
+const OUT_OF_RANGE: &str = "number out of range";
+
+/// Whether a serde_json error message is for a number beyond a float's
+/// range (`1e999`: valid JSON, which Python's `json` reads as inf, where
+/// serde_json fails).
+pub fn is_out_of_range(message: &str) -> bool {
+    message.contains(OUT_OF_RANGE)
+}
+
+/// A field read as `T` ([`MaybeStr`], [`MaybeInt`]), where a number beyond a
+/// float's range reads as `T::default()`, as any other number does: Python
+/// reads `1e999` as inf, which is no string and no integer, where serde_json
+/// fails on it. Only for serde_json (the value is first taken as its raw
+/// text); for a line serde_json failed on with [`is_out_of_range`], since
+/// its errors say where in the value, not the line, it fails.
+///
+/// ```
+/// use mr_core::protocol::{MaybeInt, MaybeStr, OrInf};
+/// let s = |j: &str| serde_json::from_str::<OrInf<MaybeStr>>(j).unwrap().0.0;
+/// assert_eq!(s("1e999"), None);
+/// assert_eq!(s(r#""/a\"b""#).as_deref(), Some("/a\"b"));
+/// let n = |j: &str| serde_json::from_str::<OrInf<MaybeInt>>(j).unwrap().0.0;
+/// assert_eq!(n("-1e999"), None);
+/// assert_eq!(n("12"), Some(12));
+/// assert!(serde_json::from_str::<OrInf<MaybeStr>>(r#""\ud800""#).is_err());
+/// ```
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct OrInf<T>(pub T);
+
+impl<'de, T: Deserialize<'de> + Default> Deserialize<'de> for OrInf<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let raw = <&'de serde_json::value::RawValue>::deserialize(d)?.get();
+        let number = matches!(raw.as_bytes().first(), Some(b'-' | b'0'..=b'9'));
+        match serde_json::from_str::<T>(raw) {
+            Ok(v) => Ok(OrInf(v)),
+            Err(e) if number && is_out_of_range(&e.to_string()) => Ok(OrInf(T::default())),
+            Err(e) => Err(serde::de::Error::custom(e)),
+        }
+    }
+}
+
 /// Appends an order-preserving encoding of the JSON value in `json` to `out`:
 /// comparing two encodings as bytes orders the values as JSON values
 /// (null < false < true < numbers < strings < arrays < objects; numbers by
