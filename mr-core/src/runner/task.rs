@@ -575,6 +575,10 @@ struct LineGroups<R: Read> {
     pending_key: Vec<u8>,
     pending_value: Vec<u8>,
     value: Vec<u8>,
+    /// With `sort_field`: the pending line's sort field, and the last one
+    /// given in this group (empty before its first value).
+    pending_sort: Vec<u8>,
+    sort: Vec<u8>,
     lines: u64,
     groups: u64,
 }
@@ -591,6 +595,8 @@ impl<R: Read> LineGroups<R> {
             pending_key: Vec::new(),
             pending_value: Vec::new(),
             value: Vec::new(),
+            pending_sort: Vec::new(),
+            sort: Vec::new(),
             lines: 0,
             groups: 0,
         }
@@ -621,8 +627,11 @@ impl<R: Read> LineGroups<R> {
         }
         let (k, mut v) = split_record(line);
         if self.sort_field {
-            // `key TAB sortkey TAB value`: drop the sort field.
+            // `key TAB sortkey TAB value`: the sort field is kept apart,
+            // to check its order.
+            self.pending_sort.clear();
             if let Some(i) = memchr::memchr(b'\t', v) {
+                self.pending_sort.extend_from_slice(&v[..i]);
                 v = &v[i + 1..];
             }
         }
@@ -662,6 +671,7 @@ impl<R: Read> LineGroups<R> {
         self.key.extend_from_slice(&self.pending_key);
         key.clear();
         key.extend_from_slice(&self.pending_key);
+        self.sort.clear();
         self.in_group = true;
         self.groups += 1;
         Ok(true)
@@ -676,6 +686,28 @@ impl<R: Read> ValueStream for LineGroups<R> {
         if !self.fetch()? || self.pending_key != self.key {
             self.in_group = false;
             return Ok(None);
+        }
+        // A step that sorts values is given them sorted by Hadoop only
+        // with the secondary-sort settings; a hand-written `hadoop jar`
+        // line without them gave a reducer its values in map order, and a
+        // job that relies on the order a wrong result (probe
+        // /tmp/probe10-hadoop repro 01).
+        if self.sort_field {
+            if self.pending_sort < self.sort {
+                return Err(Error::BadRecord {
+                    location: Box::new(Location::line(0, "-", self.lines)),
+                    reason: format!(
+                        "reducer input is not sorted by value within key {}: sort field {} came after {} \
+                         (the step sorts its values: run Hadoop with the settings `mr run JOB -r hadoop --dry-run` prints, \
+                         stream.num.map.output.key.fields=2 and the KeyFieldBased partitioner and comparator)",
+                        snippet(&self.key),
+                        snippet(&self.pending_sort),
+                        snippet(&self.sort)
+                    ),
+                    snippet: snippet(&self.pending_key),
+                });
+            }
+            std::mem::swap(&mut self.sort, &mut self.pending_sort);
         }
         std::mem::swap(&mut self.value, &mut self.pending_value);
         self.pending = false;
@@ -832,6 +864,43 @@ mod tests {
         let (r, _, _) = task(TaskRole::Reducer, "\"b\"\t1\n\"a\"\t1\n", false);
         let e = r.unwrap_err().to_string();
         assert!(e.contains("not sorted") && e.contains("LC_ALL=C"), "{e}");
+    }
+
+    /// All the values of `input`'s groups read with a sort field, or the
+    /// first error.
+    fn groups_with_sort_field(input: &str) -> Result<Vec<String>> {
+        let mut groups = LineGroups::new(LineReader::new(input.as_bytes(), 0, u64::MAX), true);
+        let (mut key, mut got) = (Vec::new(), Vec::new());
+        while groups.next_key(&mut key)? {
+            while let Some(v) = groups.next_value()? {
+                got.push(format!(
+                    "{}={}",
+                    String::from_utf8_lossy(&key),
+                    String::from_utf8_lossy(v)
+                ));
+            }
+        }
+        Ok(got)
+    }
+
+    /// A step that sorts values gets them sorted from Hadoop only with the
+    /// secondary-sort settings; without them (a hand-written `hadoop jar`
+    /// line) the values came in map order and the reducer gave another
+    /// result, exit 0 (probe /tmp/probe10-hadoop repro 01).
+    #[test]
+    fn values_out_of_sort_order_are_an_error() {
+        let sorted = "\"a\"\t1\tx\n\"a\"\t1\ty\n\"a\"\t2\tz\n\"b\"\t0\tw\n";
+        assert_eq!(
+            groups_with_sort_field(sorted).unwrap(),
+            ["\"a\"=x", "\"a\"=y", "\"a\"=z", "\"b\"=w"]
+        );
+        let e = groups_with_sort_field("\"a\"\t2\tx\n\"a\"\t1\ty\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("not sorted by value within key \"a\"") && e.contains("--dry-run"),
+            "{e}"
+        );
     }
 
     #[test]
