@@ -616,10 +616,20 @@ mod tests {
         else {
             panic!("the driver lost its BEGIN/END written_by_a_job markers");
         };
-        let names = [
+        let names: &[&str] = &[
             "part-00000",
             "part-r-00001.snappy",
+            "part-00000-3d9b1c6e-8f1e-4c3a-9b1a-1b2c3d4e5f6a-c000.snappy.parquet",
             "part-00000-uuid-c000.snappy.parquet",
+            "part-0.parquet",
+            "part-m-00002.deflate",
+            "part-00001.json.gz",
+            "part-2-analysis.ipynb",
+            "part-of-my-thesis.docx",
+            "part-1.ipynb",
+            "part-1-",
+            "part-00000.gz.bak",
+            "part-",
             "_SUCCESS",
             "_bad_records",
             "_dictionaries",
@@ -647,7 +657,7 @@ mod tests {
             "notes.crc",
         ];
         let script = format!(
-            "{block}\nimport json, sys\nprint(json.dumps([written_by_a_job(n) for n in json.load(sys.stdin)]))\n"
+            "import re\n{block}\nimport json, sys\nprint(json.dumps([written_by_a_job(n) for n in json.load(sys.stdin)]))\n"
         );
         let Ok(mut child) = Command::new("python3")
             .args(["-c", &script])

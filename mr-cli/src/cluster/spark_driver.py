@@ -416,12 +416,18 @@ def replace_output(sc, fs, staging, output, had_old, empty_dir):
 JOB_BOOKKEEPING = (
     "_SUCCESS", "_bad_records", "_dictionaries", "_temporary", "_logs", "_metadata", "_common_metadata"
 )
-JOB_PREFIXES = ("part-", "_started_", "_committed_", "__magic")
+JOB_PREFIXES = ("_started_", "_committed_", "__magic")
+# mr_core::output::commit::is_part_name
+PART_NAME = re.compile(
+    r"part-(?:[mr]-)?[0-9]+(?:-[0-9a-f-]*[0-9a-f])?"
+    r"(?:\.(?:parquet|gz|bz2|zst|zstd|deflate|snappy|lz4|lzo|xz|br|json|jsonl|csv|tsv|txt|orc|avro))*\Z"
+)
 
 
 def written_by_a_job(name):
     return (
-        name.startswith(JOB_PREFIXES)
+        PART_NAME.match(name) is not None
+        or name.startswith(JOB_PREFIXES)
         or name in JOB_BOOKKEEPING
         or (len(name) >= len(".x.crc") and name.startswith(".") and name.endswith(".crc"))
     )

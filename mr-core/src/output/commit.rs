@@ -932,12 +932,60 @@ pub fn written_by_a_job(name: &str) -> bool {
         "_metadata",
         "_common_metadata",
     ];
-    name.starts_with("part-")
+    is_part_name(name)
         || BOOKKEEPING.contains(&name)
         || ["_started_", "_committed_", "__magic"]
             .iter()
             .any(|p| name.starts_with(p))
         || (name.len() >= ".x.crc".len() && name.starts_with('.') && name.ends_with(".crc"))
+}
+
+/// Whether `name` is a part file's name as a job writes it: `part-` and a
+/// number (mr, mrjob, pyarrow), `part-m-`/`part-r-` and one (Hadoop), either
+/// followed by Spark's `-UUID-c000` (lower-case hex digits and dashes),
+/// then extensions of data and compression formats only (as
+/// `spark_driver.py`'s copy of the rule, which a test compares). `part-2-analysis.ipynb` or
+/// `part-of-my-thesis.docx` is a user's file, which `--overwrite` removed
+/// with the output (probe /tmp/probe10-safety repro 03).
+///
+/// ```
+/// use mr_core::output::commit::is_part_name;
+/// for n in ["part-00000", "part-r-00003.gz", "part-m-00001.deflate", "part-0.parquet",
+///           "part-00000-3d9b1c6e-8f1e-4c3a-9b1a-1b2c3d4e5f6a-c000.snappy.parquet",
+///           "part-00007.json.gz"] {
+///     assert!(is_part_name(n), "{n}");
+/// }
+/// for n in ["part-2-analysis.ipynb", "part-of-my-thesis.docx", "part-", "part-1.ipynb",
+///           "part-00000.gz.bak", "part-1-", "part-x-00001", "partial.csv", "PART-00001"] {
+///     assert!(!is_part_name(n), "{n}");
+/// }
+/// ```
+pub fn is_part_name(name: &str) -> bool {
+    const EXTENSIONS: [&str; 18] = [
+        "parquet", "gz", "bz2", "zst", "zstd", "deflate", "snappy", "lz4", "lzo", "xz", "br",
+        "json", "jsonl", "csv", "tsv", "txt", "orc", "avro",
+    ];
+    let Some(rest) = name.strip_prefix("part-") else {
+        return false;
+    };
+    let rest = rest
+        .strip_prefix("m-")
+        .or_else(|| rest.strip_prefix("r-"))
+        .unwrap_or(rest);
+    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+    if digits == 0 {
+        return false;
+    }
+    let rest = &rest[digits..];
+    // Spark's `-UUID-c000`: hex digits and dashes, ending in neither.
+    let (id, exts) = rest.split_at(rest.find('.').unwrap_or(rest.len()));
+    let spark_id = id.is_empty()
+        || (id.starts_with('-')
+            && !id.ends_with('-')
+            && id[1..]
+                .bytes()
+                .all(|b| matches!(b, b'-' | b'0'..=b'9' | b'a'..=b'f')));
+    spark_id && (exts.is_empty() || exts[1..].split('.').all(|ext| EXTENSIONS.contains(&ext)))
 }
 
 /// What in an output a run may replace besides what a job writes (see
