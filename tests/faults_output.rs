@@ -1750,3 +1750,55 @@ fn a_report_of_another_output_of_the_same_name_keeps_the_output() {
         ["_SUCCESS", "part-00000", "part-00001"]
     );
 }
+
+/// With no `--output`, skipped records have only stderr: they are written
+/// there before the results, so stdout closed early by its reader (`| head
+/// -1`, exit 0) no longer loses them, and a stderr whose reader went away
+/// fails the run instead of passing for a closed stdout (exit 0, every
+/// skipped record lost: probe /tmp/probe10-safety repro 01).
+#[test]
+fn skipped_records_printed_to_stderr_are_never_lost() {
+    let w = Workdir::new();
+    let mut lines = String::new();
+    for i in 0..20_000 {
+        lines.push_str(&format!("{{\"page_url\": \"/p{}\"}}\n", i % 300));
+    }
+    lines.push_str("{\"page_url\": \"/cut\n");
+    w.write("in.jsonl", &lines);
+    let spawn = |stdout: Stdio, stderr: Stdio| {
+        Command::new(MR)
+            .args([
+                "run",
+                "url_views",
+                "-q",
+                "--skip-bad-records",
+                "-i",
+                "in.jsonl",
+            ])
+            .current_dir(w.dir.path())
+            .stdin(Stdio::null())
+            .stdout(stdout)
+            .stderr(stderr)
+            .spawn()
+            .unwrap()
+    };
+    // stdout's reader gone before the first result: exit 0, and the
+    // skipped record still on stderr.
+    let mut child = spawn(Stdio::piped(), Stdio::piped());
+    drop(child.stdout.take());
+    let err = common::child_stderr(&mut child);
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status}: {err}");
+    assert!(
+        err.contains("1 bad record skipped") && err.contains("\"/cut"),
+        "{err}"
+    );
+    // stderr's reader gone: the skipped record cannot be kept, the run fails.
+    let mut child = spawn(Stdio::null(), Stdio::piped());
+    drop(child.stderr.take());
+    let status = child.wait().unwrap();
+    assert!(
+        !status.success(),
+        "a run that lost its skipped records exited 0"
+    );
+}

@@ -507,6 +507,34 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             report.output_dir = Some(dir);
         }
         None => {
+            // No output directory to keep them in: skipped records go to
+            // stderr, whole, before the results (stdout closed early by its
+            // reader, as with `| head`, is no error, and lost them), and a
+            // failure to write them fails the run (a broken pipe there was
+            // taken for stdout's: probe /tmp/probe10-safety repro 01).
+            if !report.bad_record_files.is_empty() {
+                let mut err = std::io::stderr().lock();
+                writeln!(
+                    err,
+                    "mr: {} bad record{} skipped; each below as: JSON location<TAB>record",
+                    report.skipped_records,
+                    if report.skipped_records == 1 { "" } else { "s" }
+                )
+                .map_err(|e| Error::io("writing skipped records to", "stderr", e))?;
+                if err.is_terminal() {
+                    // On screen, a record's escape sequences would be run
+                    // by the terminal: shown escaped (redirected, kept whole).
+                    show_escaped(&report.bad_record_files, &mut err)?;
+                } else {
+                    concat_parts(&report.bad_record_files, &mut err).map_err(|e| match e {
+                        Error::Stdout(e) => Error::io("writing skipped records to", "stderr", e),
+                        e => e,
+                    })?;
+                }
+                err.flush()
+                    .map_err(|e| Error::io("writing skipped records to", "stderr", e))?;
+                report.bad_record_files.clear();
+            }
             let last = steps.last().is_some_and(|s| s.has_reducer());
             let mut stdout = ProtocolWriter::new(protocol, stdout);
             if last {
@@ -516,25 +544,6 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             }
             stdout.flush().map_err(Error::Stdout)?;
             count_mangled(&mut counters, steps.len() - 1, stdout.mangled());
-            // No output directory to keep them in: skipped records go to
-            // stderr, whole, before the temp dir is removed.
-            if !report.bad_record_files.is_empty() {
-                let mut err = std::io::stderr().lock();
-                let _ = writeln!(
-                    err,
-                    "mr: {} bad record{} skipped; each below as: JSON location<TAB>record",
-                    report.skipped_records,
-                    if report.skipped_records == 1 { "" } else { "s" }
-                );
-                if err.is_terminal() {
-                    // On screen, a record's escape sequences would be run
-                    // by the terminal: shown escaped (redirected, kept whole).
-                    show_escaped(&report.bad_record_files, &mut err)?;
-                } else {
-                    concat_parts(&report.bad_record_files, &mut err)?;
-                }
-                report.bad_record_files.clear();
-            }
         }
     }
     tl.phase(steps.len() - 1, "output", output_started);
@@ -1007,7 +1016,7 @@ fn show_escaped(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
             }
             let text = String::from_utf8_lossy(&line);
             out.write_all(crate::error::printable(&text).as_bytes())
-                .map_err(|e| Error::io("writing", "stderr", e))?;
+                .map_err(|e| Error::io("writing skipped records to", "stderr", e))?;
         }
     }
     Ok(())
