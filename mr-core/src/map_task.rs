@@ -656,6 +656,9 @@ fn map_split(
     if env.step_index == 0 {
         crate::input::lines::still_as_listed(&split.file)?;
     }
+    if let Some((offset, len)) = reader.unfinished() {
+        left_unfinished(&split.file.display, offset, len, counters, env.step_index);
+    }
     crate::input::csv::end_task();
     // A whole file, as a table, counts as the bytes of the file.
     stats.input_bytes += if table || whole {
@@ -765,6 +768,27 @@ pub(crate) fn map_whole_line(
         }
         r => r,
     }
+}
+
+/// Counter of last lines left for the next run because a writer was still
+/// writing them (see [`crate::input::LineReader::unfinished`]).
+pub const UNFINISHED_LINES: &str = "lines still being written, left for the next run";
+
+/// Says, and counts, that the last line of `file` (at `offset`, `len`
+/// bytes so far) was left unread: the file grew while read and the line
+/// had no newline yet, a live log's line half-written.
+fn left_unfinished(file: &str, offset: u64, len: u64, counters: &mut Counters, step: usize) {
+    counters.add(
+        crate::counters::FRAMEWORK,
+        &format!("step {step}: {UNFINISHED_LINES}"),
+        1,
+    );
+    crate::errln!(
+        "mr: warning: {} grew while mr read it, and its last line (at byte {offset}, {len} bytes \
+         so far, no newline yet) was still being written: it is left for the next run, as lines \
+         appended after the listing are",
+        crate::error::printable_line(file)
+    );
 }
 
 /// The first bytes of a gzip member (magic, deflate).
