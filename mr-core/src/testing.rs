@@ -355,7 +355,9 @@ pub fn check_steps<S: AsRef<[u8]>>(job: &dyn Job, sample: &[S]) -> Result<()> {
 /// Runs a whole job in memory on the given input lines and returns its output
 /// lines (`key TAB value`), with the job's counters. The reference semantics:
 /// one mapper, no combiner, keys in byte order, values in input order (or
-/// sorted, if the step sorts values).
+/// sorted, if the step sorts values). The lines are the job's records as
+/// JSON, whatever its [`Job::output_protocol`]; [`printed`] gives them as
+/// `mr run` prints them.
 ///
 /// ```
 /// # use mr_core::*;
@@ -375,6 +377,42 @@ pub fn run_in_memory<S: AsRef<[u8]>>(
     input: &[S],
 ) -> Result<(Vec<String>, Counters)> {
     run_in_memory_with(job, JobParams::defaults(job), input)
+}
+
+/// The output lines of [`run_in_memory`] as `mr run` prints them: in the
+/// job's [`Job::output_protocol`] (mrjob's `OUTPUT_PROTOCOL`), as a test of
+/// a job that writes raw lines compares them (a raw value's record was
+/// `null TAB "a\t1"`, where `mr run` prints `a<TAB>1`: probe
+/// /tmp/probe10-mrjob repro 08). A record the protocol cannot write as
+/// one line is written as `mr run` writes it.
+///
+/// ```
+/// # use mr_core::*;
+/// # #[derive(Clone)] struct Lines;
+/// # impl Mapper for Lines { type Input<'a> = &'a str; type Key = (); type Value = String;
+/// #   fn map(&mut self, l: &str, out: &mut Emitter<(), String>) -> Result<(), JobError> { out.emit(&(), format!("{l}\t1")) } }
+/// struct Raw;
+/// impl Job for Raw {
+///     fn name(&self) -> &str { "raw" }
+///     fn description(&self) -> &str { "" }
+///     fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).into()] }
+///     fn output_protocol(&self) -> output::protocol::OutputProtocol { output::protocol::OutputProtocol::RawValue }
+/// }
+/// let (lines, _) = mr_core::testing::run_in_memory(&Raw, &["a"]).unwrap();
+/// assert_eq!(lines, ["null\t\"a\\t1\""]);
+/// assert_eq!(mr_core::testing::printed(&Raw, &lines), ["a\t1"]);
+/// ```
+pub fn printed(job: &dyn Job, lines: &[String]) -> Vec<String> {
+    let protocol = job.output_protocol();
+    lines
+        .iter()
+        .map(|line| {
+            let mut out = Vec::new();
+            protocol.write_line(line.as_bytes(), &mut out);
+            out.pop(); // its newline
+            String::from_utf8_lossy(&out).into_owned()
+        })
+        .collect()
 }
 
 /// [`run_in_memory`] with the job's options (and files, jobconf) as given
