@@ -596,3 +596,273 @@ fn mrjob_command_lines_run_as_typed() {
         stderr(&o)
     );
 }
+
+/// The lines `option_kinds` counts, sorted (its output has one record a
+/// key, in no set order across part files).
+fn sorted_lines(o: &std::process::Output) -> Vec<String> {
+    let mut lines: Vec<String> = stdout(o).lines().map(str::to_string).collect();
+    lines.sort();
+    lines
+}
+
+/// mrjob's add_file_arg takes `PATH#NAME` and ships the file as NAME (probe
+/// /tmp/probe10-mrjob repro 03: "--course-names data/courses.tsv#names.tsv:
+/// no such file"): locally the task reads the file at its path, on Hadoop
+/// and under the emulator under NAME; a path that itself holds `#` and
+/// names a file is that file.
+#[test]
+fn a_file_option_takes_mrjobs_path_hash_name() {
+    let w = Workdir::new();
+    let input = w.write("in.txt", "the cat sat\nthe dog\ncat cat\n");
+    let input = input.to_str().unwrap();
+    w.write("stops.txt", "the\ncat\n");
+    w.write("stop#1.txt", "the\ncat\n");
+    let most_used = |runner: &str, stop: &str| {
+        w.mr(&[
+            "run",
+            "mr_most_used_word",
+            "-r",
+            runner,
+            "-q",
+            "--stop-words-file",
+            stop,
+            input,
+        ])
+    };
+    for stop in ["stops.txt#sw.txt", "stop#1.txt", "stop#1.txt#sw.txt"] {
+        let o = ok(most_used("local", stop));
+        assert_eq!(stdout(&o), "\"sat\"\n", "{stop}");
+    }
+    let o = ok(most_used("emulate", "stops.txt#sw.txt"));
+    assert_eq!(stdout(&o), "\"sat\"\n");
+    // Hadoop's -files cannot ship a path with a `#`: said, as for --files.
+    let o = most_used("emulate", "stop#1.txt");
+    assert!(
+        stderr(&o).contains("read '#' as the start"),
+        "{}",
+        stderr(&o)
+    );
+    // The task is given the name the file is shipped under.
+    w.write("courses.tsv", "c1\tIntro\n");
+    w.write("k.txt", "x\n");
+    let lookup = |runner: &str| {
+        let args = ["run", "option_kinds", "-q", "-r", runner, "k.txt"];
+        let o = ok(w.mr(&[&args[..], &["--lookup", "courses.tsv#names.tsv"]].concat()));
+        stdout(&o)
+    };
+    assert_eq!(
+        lookup("local"),
+        "[\"web\",null,\"courses.tsv: c1\\tIntro\"]\t1\n"
+    );
+    assert_eq!(
+        lookup("emulate"),
+        "[\"web\",null,\"names.tsv: c1\\tIntro\"]\t1\n"
+    );
+    let o = ok(w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "--stop-words-file",
+        "stops.txt#sw.txt",
+        "--hadoop-streaming-jar",
+        "s.jar",
+        "-i",
+        "hdfs:///in",
+        "-o",
+        "hdfs:///out",
+    ]));
+    let cmd = stdout(&o);
+    assert!(
+        cmd.contains(&format!("{}#sw.txt", w.path("stops.txt").display())),
+        "{cmd}"
+    );
+    assert!(cmd.contains("--stop-words-file=sw.txt"), "{cmd}");
+    // Neither the path nor its part before `#` is a file; a bad NAME.
+    let o = w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "--stop-words-file",
+        "nope.txt#sw.txt",
+        input,
+    ]);
+    assert!(!o.status.success());
+    assert!(
+        stderr(&o).contains("--stop-words-file nope.txt#sw.txt: no such file, nor is nope.txt"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr(&[
+        "run",
+        "mr_most_used_word",
+        "--stop-words-file",
+        "nope.txt#a/b",
+        input,
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("FILE#NAME"), "{}", stderr(&o));
+}
+
+/// argparse's `choices` (probe /tmp/probe10-mrjob repro 04: a bad value
+/// failed only once tasks ran): refused while parsing the command line or
+/// a config file, exit 2 with the choices said; listed in the job's help;
+/// a good value reaches the tasks of every runner.
+#[test]
+fn choices_are_checked_when_parsing_and_listed_in_help() {
+    let w = Workdir::new();
+    w.write("in.txt", "a\nb\n");
+    let o = w.mr(&["run", "option_kinds", "--client", "bogus", "in.txt"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(r#"--client takes one of web, mobile, got "bogus""#),
+        "{}",
+        stderr(&o)
+    );
+    // The job's page and clap's list of its options both say them.
+    let help = stdout(&ok(w.mr(&["run", "option_kinds", "--help"])));
+    assert!(help.contains("default web, one of web, mobile"), "{help}");
+    assert!(help.contains("[possible values: web, mobile]"), "{help}");
+    assert!(help.contains("repeatable"), "{help}");
+    let bad = w.write("bad.toml", "[runners.local]\nclient = \"bogus\"\n");
+    let o = w.mr(&["run", "option_kinds", "-c", bad.to_str().unwrap(), "in.txt"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.toml") && e.contains("one of web, mobile"),
+        "{e}"
+    );
+    let good = w.write("good.toml", "[runners.local]\nclient = \"mobile\"\n");
+    let o = ok(w.mr(&[
+        "run",
+        "option_kinds",
+        "-q",
+        "-c",
+        good.to_str().unwrap(),
+        "in.txt",
+    ]));
+    assert_eq!(stdout(&o), "[\"mobile\",null,null]\t2\n");
+    for runner in ["local", "emulate"] {
+        // The last of a plain option given twice counts.
+        let args = ["run", "option_kinds", "-q", "-r", runner, "in.txt"];
+        let o = ok(w.mr(&[&args[..], &["--client", "web", "--client", "mobile"]].concat()));
+        assert_eq!(stdout(&o), "[\"mobile\",null,null]\t2\n", "-r {runner}");
+    }
+}
+
+/// argparse's `action='append'` (probe /tmp/probe10-mrjob repro 05: all but
+/// the last `--kind` were dropped without a word): every value reaches the
+/// tasks, locally, in task mode and in Hadoop's command, whatever it holds,
+/// and a config file gives a list.
+#[test]
+fn a_repeated_option_keeps_every_value() {
+    let w = Workdir::new();
+    let odd = r#"a,b "q""#;
+    w.write(
+        "in.txt",
+        format!("kind a\nkind b c\nboth a b c\nnone\n{NASTY}\n{odd}\n"),
+    );
+    let want = [
+        "[\"web\",\"a\",null]\t4",
+        "[\"web\",\"a,b \\\"q\\\"\",null]\t1",
+        "[\"web\",\"b c\",null]\t2",
+        &format!(
+            "[\"web\",{},null]\t1",
+            serde_json::to_string(NASTY).unwrap()
+        ),
+    ];
+    for runner in ["local", "inline", "emulate"] {
+        let o = ok(w.mr(&[
+            "run",
+            "option_kinds",
+            "-q",
+            "-r",
+            runner,
+            "--kind",
+            "a",
+            "--kind=b c",
+            "--kind",
+            NASTY,
+            "--kind",
+            odd,
+            "in.txt",
+        ]));
+        assert_eq!(sorted_lines(&o), want, "-r {runner}");
+    }
+    // Hadoop's command gives every value back, in order.
+    let o = ok(w.mr(&[
+        "run",
+        "option_kinds",
+        "-r",
+        "hadoop",
+        "--dry-run",
+        "--kind",
+        "a",
+        "--kind",
+        "b c",
+        "--kind",
+        NASTY,
+        "--hadoop-streaming-jar",
+        "s.jar",
+        "-i",
+        "hdfs:///in",
+        "-o",
+        "hdfs:///out",
+    ]));
+    let cmd = stdout(&o);
+    let hex = cmd
+        .split([' ', '\''])
+        .find(|a| a.starts_with("--mr-args-hex="))
+        .unwrap_or_else(|| panic!("{cmd}"));
+    let argv = mr_cli::cluster::expand_hex_args(vec![hex.to_string()]).unwrap();
+    let kinds: Vec<&String> = argv.iter().filter(|a| a.starts_with("--kind=")).collect();
+    assert_eq!(
+        kinds,
+        ["--kind=a", "--kind=b c", &format!("--kind={NASTY}")],
+        "{argv:?}"
+    );
+    // A config file's list, then the command line's values.
+    let conf = w.write("mr.toml", "[runners.local]\nkind = [\"none\", \"b c\"]\n");
+    let c = conf.to_str().unwrap();
+    let o = ok(w.mr(&["run", "option_kinds", "-q", "-c", c, "in.txt"]));
+    assert_eq!(
+        sorted_lines(&o),
+        ["[\"web\",\"b c\",null]\t2", "[\"web\",\"none\",null]\t1"]
+    );
+    let o = ok(w.mr(&[
+        "run",
+        "option_kinds",
+        "-q",
+        "-c",
+        c,
+        "--kind",
+        "a",
+        "in.txt",
+    ]));
+    assert_eq!(sorted_lines(&o).len(), 3, "{}", stdout(&o));
+    // Not given: no value, and the job counts each line once.
+    let o = ok(w.mr(&["run", "option_kinds", "-q", "in.txt"]));
+    assert_eq!(stdout(&o), "[\"web\",null,null]\t6\n");
+}
+
+/// `mr gen` takes `-o` for `--output`, as `mr run` does (probe
+/// /tmp/probe10-mrjob repro 07: "unexpected argument '-o'").
+#[test]
+fn gen_takes_o_for_output() {
+    let w = Workdir::new();
+    for kind in ["clicklog", "text"] {
+        ok(w.mr(&[
+            "gen",
+            kind,
+            "--size",
+            "2KB",
+            "--files",
+            "1",
+            "--gz-files",
+            "0",
+            "-o",
+            kind,
+        ]));
+        assert_eq!(part_names(&w.path(kind)).len(), 1, "{kind}");
+    }
+}

@@ -20,6 +20,8 @@
 //!   and what its output depends on (the reduce tasks; Hadoop drops a
 //!   keyless task's).
 //! - [`panic_on`]: a test fixture whose code panics on marked lines.
+//! - [`option_kinds`]: a test fixture for job options with choices,
+//!   repeated ones and file options given as `PATH#NAME`.
 //!
 //! The sample clicklogs of the README live in `examples/logs/`.
 #![deny(missing_docs)]
@@ -37,6 +39,7 @@ pub mod mr_phone_to_url;
 pub mod mr_text_classifier;
 pub mod mr_wc;
 pub mod mr_words_containing_u_freq_count;
+pub mod option_kinds;
 pub mod panic_on;
 pub mod reduce_totals;
 pub mod top_lectures;
@@ -72,5 +75,6 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(json_identity::JsonIdentity),
         Arc::new(wc_files::WcFiles),
         Arc::new(reduce_totals::ReduceTotals),
+        Arc::new(option_kinds::OptionKinds),
     ]
 }

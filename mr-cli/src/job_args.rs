@@ -111,6 +111,31 @@ pub fn check_options(run: &clap::Command, job: &str, opts: &[JobOption]) -> anyh
                 );
             }
         }
+        let what = match o.kind {
+            OptionKind::Flag => Some("a switch"),
+            OptionKind::File => Some("a file option"),
+            _ => None,
+        };
+        if let Some(what) = what {
+            if !o.choices.is_empty() {
+                anyhow::bail!("job {job}: --{} is {what}, which takes no choices", o.name);
+            }
+            if o.repeated {
+                anyhow::bail!(
+                    "job {job}: --{} is {what}, which cannot be repeated",
+                    o.name
+                );
+            }
+        }
+        let any_value = JobOption {
+            choices: Vec::new(),
+            ..o.clone()
+        };
+        for c in &o.choices {
+            any_value
+                .check(c)
+                .map_err(|e| anyhow::anyhow!("job {job}: a choice of {e}"))?;
+        }
         if let Some(d) = &o.default {
             o.check(d)
                 .map_err(|e| anyhow::anyhow!("job {job}: default of {e}"))?;
@@ -130,19 +155,69 @@ pub fn check_options(run: &clap::Command, job: &str, opts: &[JobOption]) -> anyh
     Ok(())
 }
 
+/// A job option's value parser: its type and choices checked
+/// ([`JobOption::check`], whose words clap's error gives), and the choices
+/// shown by `--help` and in clap's errors.
+#[derive(Clone)]
+struct Checked(JobOption);
+
+impl clap::builder::TypedValueParser for Checked {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &std::ffi::OsStr,
+    ) -> Result<String, clap::Error> {
+        let o = self.0.clone();
+        let check = move |s: &str| o.check(s).map(|()| s.to_string());
+        clap::builder::TypedValueParser::parse_ref(&check, cmd, arg, value)
+    }
+
+    fn possible_values(
+        &self,
+    ) -> Option<Box<dyn Iterator<Item = clap::builder::PossibleValue> + '_>> {
+        if self.0.choices.is_empty() {
+            return None;
+        }
+        Some(Box::new(
+            self.0
+                .choices
+                .iter()
+                .map(|c| clap::builder::PossibleValue::new(c.clone())),
+        ))
+    }
+}
+
 /// The clap arguments of a job's options, under a help heading of their own.
+///
+/// ```
+/// use mr_core::JobOption;
+/// let opts = [
+///     JobOption::string("client").choices(&["web", "mobile"]),
+///     JobOption::string("kind").repeated(),
+/// ];
+/// let cmd = clap::Command::new("run").args(mr_cli::job_args::clap_args("j", &opts));
+/// let m = cmd.clone().try_get_matches_from(["run", "--kind", "a", "--kind", "b c"]).unwrap();
+/// assert_eq!(mr_cli::job_args::values(&opts, &m)["kind"], r#"["a","b c"]"#);
+/// let e = cmd.clone().try_get_matches_from(["run", "--client", "bogus"]).unwrap_err();
+/// assert!(e.to_string().contains("--client takes one of web, mobile"), "{e}");
+/// ```
 pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
     let heading = format!("Options of {job}");
     opts.iter()
         .map(|o| {
-            let checker = o.clone();
             // As argparse takes them (mrjob's options): the last one given
-            // counts, and a negative number is a value, not a flag.
+            // counts (unless the option is repeated: then each counts), and
+            // a negative number is a value, not a flag.
             let mut a = clap::Arg::new(id(o))
-                .overrides_with(id(o))
                 .long(o.name.clone())
                 .help(o.help.clone())
                 .help_heading(heading.clone());
+            if !o.repeated {
+                a = a.overrides_with(id(o));
+            }
             if let Some(c) = o.short {
                 a = a.short(c);
             }
@@ -150,7 +225,11 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
                 OptionKind::Flag => a.action(clap::ArgAction::SetTrue),
                 kind => {
                     a = a
-                        .action(clap::ArgAction::Set)
+                        .action(if o.repeated {
+                            clap::ArgAction::Append
+                        } else {
+                            clap::ArgAction::Set
+                        })
                         // Of any kind: argparse takes `-e -5` as mr_grep's
                         // pattern (it was "unexpected argument '-5'").
                         .allow_negative_numbers(true)
@@ -164,7 +243,7 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
                             OptionKind::File => "FILE",
                             _ => "VALUE",
                         })
-                        .value_parser(move |s: &str| checker.check(s).map(|()| s.to_string()));
+                        .value_parser(Checked(o.clone()));
                     if let Some(d) = &o.default {
                         a = a.default_value(d.clone());
                     }
@@ -179,13 +258,18 @@ pub fn clap_args(job: &str, opts: &[JobOption]) -> Vec<clap::Arg> {
 }
 
 /// The values of a job's options in parsed matches (defaults included; a
-/// flag is `"true"` or `"false"`; an option not given and without a default
-/// is absent).
+/// flag is `"true"` or `"false"`; a repeated option's values as
+/// [`mr_core::options::list_value`] joins them; an option not given and
+/// without a default is absent).
 pub fn values(opts: &[JobOption], m: &clap::ArgMatches) -> BTreeMap<String, String> {
     let mut out = BTreeMap::new();
     for o in opts {
         let v = match o.kind {
             OptionKind::Flag => Some(m.get_flag(&id(o)).to_string()),
+            _ if o.repeated => m.get_many::<String>(&id(o)).map(|vs| {
+                let vs: Vec<&String> = vs.collect();
+                mr_core::options::list_value(&vs)
+            }),
             _ => m.get_one::<String>(&id(o)).cloned(),
         };
         if let Some(v) = v {
@@ -197,21 +281,27 @@ pub fn values(opts: &[JobOption], m: &clap::ArgMatches) -> BTreeMap<String, Stri
 
 /// The options as task arguments: `--NAME=VALUE` for each option given or
 /// defaulted (one argument: a value that starts with `-`, such as a grep
-/// pattern `-x`, is not taken for an option by the task), `--NAME` for a
-/// flag that is on. File options are passed by the name the file is
-/// shipped under (`names`).
+/// pattern `-x`, is not taken for an option by the task), one for each
+/// value of a repeated option, `--NAME` for a flag that is on. File
+/// options are passed by the name the file is shipped under (`names`).
 ///
 /// ```
 /// use mr_core::JobOption;
 /// use std::collections::BTreeMap;
-/// let opts = vec![JobOption::string("expression"), JobOption::flag("quiet-ish"), JobOption::file("stop-words-file")];
+/// let opts = vec![
+///     JobOption::string("expression"),
+///     JobOption::flag("quiet-ish"),
+///     JobOption::file("stop-words-file"),
+///     JobOption::string("kind").repeated(),
+/// ];
 /// let mut v = BTreeMap::new();
 /// v.insert("expression".to_string(), "a b".to_string());
 /// v.insert("quiet-ish".to_string(), "false".to_string());
 /// v.insert("stop-words-file".to_string(), "/data/stop.txt".to_string());
+/// v.insert("kind".to_string(), mr_core::options::list_value(&["x", "y,z"]));
 /// let names = |p: &str| p.rsplit('/').next().unwrap().to_string();
 /// assert_eq!(mr_cli::job_args::task_args(&opts, &v, names),
-///            vec!["--expression=a b", "--stop-words-file=stop.txt"]);
+///            vec!["--expression=a b", "--stop-words-file=stop.txt", "--kind=x", "--kind=y,z"]);
 /// ```
 pub fn task_args(
     opts: &[JobOption],
@@ -230,6 +320,11 @@ pub fn task_args(
                 }
             }
             OptionKind::File => out.push(format!("--{}={}", o.name, file_name(v))),
+            _ if o.repeated => out.extend(
+                mr_core::options::list_items(v)
+                    .iter()
+                    .map(|item| format!("--{}={item}", o.name)),
+            ),
             _ => out.push(format!("--{}={v}", o.name)),
         }
     }
@@ -259,10 +354,23 @@ mod tests {
         assert!(refused(JobOption::int("n").default("ten")).contains("default of --n"));
         let e = refused(JobOption::flag("lowercase").default("true"));
         assert!(e.contains("--lowercase cannot default to true") && e.contains("--no-lowercase"));
+        // Choices and repetition: only where they mean something, each
+        // choice (and the default) a value the option takes.
+        let e = refused(JobOption::int("n").choices(&["1", "two"]));
+        assert!(e.contains("a choice of --n takes an integer"), "{e}");
+        let e = refused(JobOption::string("c").choices(&["a", "b"]).default("z"));
+        assert!(e.contains("default of --c takes one of a, b"), "{e}");
+        assert!(refused(JobOption::flag("f").choices(&["true"])).contains("takes no choices"));
+        assert!(refused(JobOption::file("f").repeated()).contains("cannot be repeated"));
+        assert!(refused(JobOption::flag("f").repeated()).contains("cannot be repeated"));
         for ok in [
             JobOption::flag("lowercase"),
             JobOption::flag("lowercase").default("false"),
             JobOption::int("n").default("-3"),
+            JobOption::uint("n")
+                .choices(&["1", "2"])
+                .default("2")
+                .repeated(),
         ] {
             assert!(check_options(&run, "j", &[ok]).is_ok());
         }

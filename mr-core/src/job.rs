@@ -88,6 +88,21 @@ impl TaskContext {
         self.option_str(name) == Some("true")
     }
 
+    /// Every value of the repeated option `name`
+    /// ([`JobOption::repeated`](crate::JobOption::repeated), argparse's
+    /// `action='append'`), in the order given; empty when not given.
+    ///
+    /// ```
+    /// use mr_core::{JobParams, TaskContext};
+    /// let p = JobParams::default().with_values("kind", &["user.quiz.submit", "a b"]);
+    /// let ctx = TaskContext { params: p.into(), ..TaskContext::default() };
+    /// assert_eq!(ctx.strings("kind"), ["user.quiz.submit", "a b"]);
+    /// assert!(ctx.strings("other").is_empty());
+    /// ```
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        self.params.strings(name)
+    }
+
     /// The path of the file the job knows as `name` (`--files PATH#NAME`,
     /// or a file shipped by a cluster runner into the task's directory).
     ///

@@ -52,6 +52,10 @@ pub enum OptionKind {
 /// let o = JobOption::file("stop-words-file").help("Lowercase words, one a line.");
 /// assert_eq!(o.kind, OptionKind::File);
 /// assert_eq!(JobOption::int("top").default("10").default.as_deref(), Some("10"));
+/// // argparse's `choices=[...]` and `action='append'`:
+/// let client = JobOption::string("client").choices(&["web", "mobile"]);
+/// assert!(client.check("bogus").is_err());
+/// assert!(JobOption::string("kind").repeated().repeated);
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct JobOption {
@@ -67,6 +71,12 @@ pub struct JobOption {
     pub kind: OptionKind,
     /// The run is refused without it.
     pub required: bool,
+    /// The values it takes, if only some (argparse's `choices`); empty for
+    /// any value of its type.
+    pub choices: Vec<String>,
+    /// Given any number of times, each value kept (argparse's
+    /// `action='append'`); read with [`JobParams::strings`].
+    pub repeated: bool,
 }
 
 impl JobOption {
@@ -78,6 +88,8 @@ impl JobOption {
             default: None,
             kind,
             required: false,
+            choices: Vec::new(),
+            repeated: false,
         }
     }
 
@@ -119,7 +131,12 @@ impl JobOption {
         Self::new(name, OptionKind::Flag)
     }
 
-    /// A file shipped with the job (mrjob's `add_file_arg`).
+    /// A file shipped with the job (mrjob's `add_file_arg`). Its value is
+    /// `PATH`, or, as mrjob takes it, `PATH#NAME`: the file is shipped to
+    /// Hadoop and Spark tasks as NAME (without `#NAME`, under its own file
+    /// name), and the task reads the option's value as the path to open
+    /// (locally the file's own path). A path that itself holds a `#` and
+    /// names a file is that file.
     pub fn file(name: &str) -> JobOption {
         Self::new(name, OptionKind::File)
     }
@@ -148,6 +165,48 @@ impl JobOption {
         self
     }
 
+    /// Limits the option to these values (argparse's `choices`): any
+    /// other is refused when the command line or a config file is read
+    /// (`mr run` exits 2 listing them), and `mr run JOB --help` lists them.
+    /// For a string, int, uint or float option; each choice must be a
+    /// value of its type.
+    ///
+    /// ```
+    /// use mr_core::JobOption;
+    /// let o = JobOption::string("client").choices(&["web", "mobile"]);
+    /// assert!(o.check("mobile").is_ok());
+    /// assert_eq!(
+    ///     o.check("bogus").unwrap_err(),
+    ///     "--client takes one of web, mobile, got \"bogus\""
+    /// );
+    /// ```
+    pub fn choices(mut self, values: &[&str]) -> JobOption {
+        self.choices = values.iter().map(|v| v.to_string()).collect();
+        self
+    }
+
+    /// Makes the option repeatable (argparse's `action='append'`): `--kind
+    /// a --kind b` gives the job both values, in order, which a task reads
+    /// with [`JobParams::strings`] (`ctx.strings("kind")`); in a config
+    /// file it takes a list (`kind = ["a", "b"]`), whose values come before
+    /// the command line's. Without it, the last of a repeated option counts
+    /// (argparse's rule for a plain option). Each value is checked against
+    /// the option's type and choices. A default is the one value when the
+    /// option is not given (argparse would add the given ones to it). For a
+    /// string, int, uint or float option.
+    ///
+    /// ```
+    /// use mr_core::{JobOption, JobParams};
+    /// let o = JobOption::string("kind").repeated().help("An event kind to keep.");
+    /// assert!(o.repeated);
+    /// let p = JobParams::default().with_values("kind", &["a b", "c,d"]);
+    /// assert_eq!(p.strings("kind"), ["a b", "c,d"]);
+    /// ```
+    pub fn repeated(mut self) -> JobOption {
+        self.repeated = true;
+        self
+    }
+
     /// Checks `value` against the option's type.
     ///
     /// ```
@@ -163,6 +222,13 @@ impl JobOption {
             OptionKind::Float => value.parse::<f64>().is_ok(),
             OptionKind::Flag => matches!(value, "true" | "false"),
         };
+        if ok && !self.choices.is_empty() && !self.choices.iter().any(|c| c == value) {
+            return Err(format!(
+                "--{} takes one of {}, got {value:?}",
+                self.name,
+                self.choices.join(", ")
+            ));
+        }
         if ok {
             Ok(())
         } else {
@@ -184,7 +250,8 @@ impl JobOption {
 #[derive(Debug, Default)]
 pub struct JobParams {
     /// Option values by long name (flags: `"true"`/`"false"`; file options:
-    /// a path the task can open).
+    /// a path the task can open; a repeated option: its values as
+    /// [`list_value`] joins them, read with [`JobParams::strings`]).
     pub options: BTreeMap<String, String>,
     /// Files by the name the job knows them under, and where to read them.
     pub files: BTreeMap<String, PathBuf>,
@@ -250,6 +317,7 @@ impl JobParams {
     pub fn with_defaults_of(mut self, job: &dyn crate::Job) -> JobParams {
         for o in job.options() {
             if let Some(d) = o.default {
+                let d = if o.repeated { list_value(&[d]) } else { d };
                 self.options.entry(o.name).or_insert(d);
             }
         }
@@ -263,6 +331,67 @@ impl JobParams {
         self.options.insert(name.to_string(), value.to_string());
         self
     }
+
+    /// These params with the repeated option `name` ([`JobOption::repeated`])
+    /// given `values`, as `--name A --name B` gives them.
+    ///
+    /// ```
+    /// let p = mr_core::JobParams::default().with_values("kind", &["a", "b"]);
+    /// assert_eq!(p.strings("kind"), ["a", "b"]);
+    /// ```
+    pub fn with_values(mut self, name: &str, values: &[&str]) -> JobParams {
+        self.options.insert(name.to_string(), list_value(values));
+        self
+    }
+
+    /// Every value of the repeated option `name` ([`JobOption::repeated`]),
+    /// in the order given; empty when it was not given (and has no
+    /// default). A value set as one (`with_option`) is a list of one.
+    ///
+    /// ```
+    /// let p = mr_core::JobParams::default()
+    ///     .with_values("kind", &["it's \"x\"", "a,b"])
+    ///     .with_option("one", "c");
+    /// assert_eq!(p.strings("kind"), ["it's \"x\"", "a,b"]);
+    /// assert_eq!(p.strings("one"), ["c"]);
+    /// assert!(p.strings("unset").is_empty());
+    /// ```
+    pub fn strings(&self, name: &str) -> Vec<String> {
+        self.options
+            .get(name)
+            .map(|raw| list_items(raw))
+            .unwrap_or_default()
+    }
+}
+
+/// The values of a repeated option as one value of [`JobParams::options`]:
+/// a JSON array of strings, which [`list_items`] splits back whatever the
+/// values hold (spaces, commas, quotes, newlines).
+///
+/// ```
+/// use mr_core::options::{list_items, list_value};
+/// let v = list_value(&["a b", "c,\"d\""]);
+/// assert_eq!(v, r#"["a b","c,\"d\""]"#);
+/// assert_eq!(list_items(&v), ["a b", "c,\"d\""]);
+/// ```
+pub fn list_value<S: AsRef<str>>(values: &[S]) -> String {
+    let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
+    // A list of strings always encodes: the fallback is never taken.
+    serde_json::to_string(&values).unwrap_or_default()
+}
+
+/// The values of a repeated option from its value in
+/// [`JobParams::options`] ([`list_value`]'s form); a value in another
+/// form (one set with [`JobParams::with_option`]) is the only one.
+///
+/// ```
+/// use mr_core::options::list_items;
+/// assert_eq!(list_items(r#"["x","y"]"#), ["x", "y"]);
+/// assert_eq!(list_items("x"), ["x"]);
+/// assert!(list_items("[]").is_empty());
+/// ```
+pub fn list_items(raw: &str) -> Vec<String> {
+    serde_json::from_str::<Vec<String>>(raw).unwrap_or_else(|_| vec![raw.to_string()])
 }
 
 impl Clone for JobParams {
@@ -368,6 +497,44 @@ pub fn parse_file_spec(spec: &str) -> Result<(PathBuf, String), String> {
     Ok((PathBuf::from(path), name))
 }
 
+/// The file a file option's value names ([`JobOption::file`]), and the name
+/// it is shipped under if the value gives one: `PATH`, or mrjob's
+/// `PATH#NAME` (split as `--files` splits it, at the last `#`). A value
+/// that is itself the path of something (`exists`) is that path, `#` and
+/// all: a file named `notes#1.txt` is not `notes` shipped as `1.txt`.
+/// `option` names the option in the error.
+///
+/// ```
+/// use mr_core::options::parse_file_option;
+/// use std::path::{Path, PathBuf};
+/// let none = |_: &Path| false;
+/// assert_eq!(
+///     parse_file_option("course-names", "data/courses.tsv#names.tsv", none).unwrap(),
+///     (PathBuf::from("data/courses.tsv"), Some("names.tsv".to_string()))
+/// );
+/// assert_eq!(parse_file_option("f", "a.txt", none).unwrap(), ("a.txt".into(), None));
+/// let all = |_: &Path| true;
+/// assert_eq!(parse_file_option("f", "notes#1.txt", all).unwrap(), ("notes#1.txt".into(), None));
+/// assert_eq!(
+///     parse_file_option("f", "a.txt#x/y", none).unwrap_err(),
+///     "--f takes FILE or FILE#NAME (NAME without '/'), got \"a.txt#x/y\""
+/// );
+/// ```
+pub fn parse_file_option(
+    option: &str,
+    value: &str,
+    exists: impl Fn(&Path) -> bool,
+) -> Result<(PathBuf, Option<String>), String> {
+    if !value.contains('#') || exists(Path::new(value)) {
+        return Ok((PathBuf::from(value), None));
+    }
+    parse_file_spec(value)
+        .map(|(path, name)| (path, Some(name)))
+        .map_err(|_| {
+            format!("--{option} takes FILE or FILE#NAME (NAME without '/'), got {value:?}")
+        })
+}
+
 /// The environment variable Hadoop Streaming exports a jobconf key as, in
 /// a task: each character that is not a letter or a digit becomes `_`
 /// (`PipeMapRed.safeEnvVarName`: `my-job.min-count` is `my_job_min_count`).
@@ -381,4 +548,106 @@ pub fn jobconf_env_name(key: &str) -> String {
     key.chars()
         .map(|c| if c.is_alphanumeric() { c } else { '_' })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    /// argparse's `choices`: a value of the type outside them is refused,
+    /// saying which are taken; a value not of the type says so first.
+    #[test]
+    fn choices_refuse_other_values_and_list_the_allowed_ones() {
+        let client = JobOption::string("client").choices(&["web", "mobile"]);
+        assert!(client.check("web").is_ok() && client.check("mobile").is_ok());
+        assert_eq!(
+            client.check("Web").unwrap_err(),
+            r#"--client takes one of web, mobile, got "Web""#
+        );
+        let n = JobOption::int("n").choices(&["1", "2"]);
+        assert!(n.check("2").is_ok());
+        assert_eq!(
+            n.check("x").unwrap_err(),
+            r#"--n takes an integer, got "x""#
+        );
+        assert_eq!(
+            n.check("3").unwrap_err(),
+            r#"--n takes one of 1, 2, got "3""#
+        );
+        // Without choices, any value of the type.
+        assert!(JobOption::string("s").check("anything").is_ok());
+    }
+
+    /// A file option's `PATH#NAME` (mrjob's add_file_arg form) against a
+    /// real directory: an existing file whose name holds `#` is that file;
+    /// otherwise the value is split.
+    #[test]
+    fn a_file_options_hash_name_is_split_unless_the_whole_path_is_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let hashed = dir.path().join("notes#1.txt");
+        std::fs::write(&hashed, "x").unwrap();
+        let exists = |p: &Path| p.exists();
+        let v = hashed.to_str().unwrap();
+        assert_eq!(
+            parse_file_option("f", v, exists).unwrap(),
+            (hashed.clone(), None)
+        );
+        let v = format!("{}#names.tsv", dir.path().join("courses.tsv").display());
+        assert_eq!(
+            parse_file_option("f", &v, exists).unwrap(),
+            (
+                dir.path().join("courses.tsv"),
+                Some("names.tsv".to_string())
+            )
+        );
+        // The existing `#` path shipped under another name.
+        let v = format!("{}#n.txt", hashed.display());
+        assert_eq!(
+            parse_file_option("f", &v, exists).unwrap(),
+            (hashed, Some("n.txt".to_string()))
+        );
+        for bad in ["a#", "#a", "a#.."] {
+            assert!(parse_file_option("f", bad, exists).is_err(), "{bad}");
+        }
+    }
+
+    /// Defaults of a repeated option are a list of one, as `mr run` gives
+    /// them.
+    #[test]
+    fn a_repeated_options_default_is_a_list_of_one() {
+        struct J;
+        impl crate::Job for J {
+            fn name(&self) -> &str {
+                "j"
+            }
+            fn description(&self) -> &str {
+                ""
+            }
+            fn steps(&self) -> Vec<crate::Step> {
+                vec![]
+            }
+            fn options(&self) -> Vec<JobOption> {
+                vec![
+                    JobOption::string("kind").repeated().default(r#"["odd"]"#),
+                    JobOption::string("tag").repeated(),
+                ]
+            }
+        }
+        let p = JobParams::defaults(&J);
+        assert_eq!(p.strings("kind"), [r#"["odd"]"#]);
+        assert!(p.strings("tag").is_empty());
+        let p = JobParams::default()
+            .with_values("kind", &["a"])
+            .with_defaults_of(&J);
+        assert_eq!(p.strings("kind"), ["a"]);
+    }
+
+    proptest! {
+        /// Any values (quotes, commas, newlines, brackets) come back as given.
+        #[test]
+        fn repeated_values_round_trip(values in proptest::collection::vec(".*", 0..5)) {
+            prop_assert_eq!(list_items(&list_value(&values)), values);
+        }
+    }
 }

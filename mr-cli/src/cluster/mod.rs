@@ -1079,8 +1079,10 @@ pub fn extras(job: &dyn Job, args: &RunArgs, binary_name: &str) -> anyhow::Resul
         files.push((path.clone(), name));
     }
     let opts = job.options();
-    let job_args = crate::job_args::task_args(&opts, &args.job_options, |v| {
-        // A file option's file is shipped under its own name.
+    // The options as the local run reads them: a file option's value is
+    // its file's path (`PATH#NAME` split), shipped under its name.
+    let job_args = crate::job_args::task_args(&opts, &local.options, |v| {
+        // A file option's file is shipped under its name.
         let abs = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
         files
             .iter()

@@ -107,7 +107,13 @@ pub fn options_section(job: &dyn Job) -> Option<String> {
             notes.push(format!("default {d}"));
         }
         if o.kind == mr_core::OptionKind::File {
-            notes.push("shipped with the job".to_string());
+            notes.push("shipped with the job; FILE#NAME ships it as NAME".to_string());
+        }
+        if !o.choices.is_empty() {
+            notes.push(format!("one of {}", o.choices.join(", ")));
+        }
+        if o.repeated {
+            notes.push("repeatable: each value counts".to_string());
         }
         let notes = if notes.is_empty() {
             String::new()

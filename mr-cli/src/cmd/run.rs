@@ -119,8 +119,9 @@ pub fn job_params(
     Ok(p)
 }
 
-/// A file given to a file option (`JobOption::file`): its absolute path
-/// as the option's value, and the file among those shipped to tasks.
+/// A file given to a file option (`JobOption::file`), as `PATH` or
+/// mrjob's `PATH#NAME`: its absolute path as the option's value, and the
+/// file among those shipped to tasks, under NAME or its own file name.
 pub fn ship_file_options(job: &dyn mr_core::Job, p: &mut mr_core::JobParams) -> anyhow::Result<()> {
     for o in job.options() {
         if o.kind != mr_core::OptionKind::File {
@@ -129,11 +130,26 @@ pub fn ship_file_options(job: &dyn mr_core::Job, p: &mut mr_core::JobParams) -> 
         let Some(v) = p.options.get(&o.name).cloned() else {
             continue;
         };
-        let abs = local_file(std::path::Path::new(&v), &format!("--{}", o.name))?;
-        let name = abs
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default();
+        // A path that cannot be looked at (a directory without x) is taken
+        // whole, for `local_file` to say why.
+        let exists = |p: &std::path::Path| p.try_exists().unwrap_or(true);
+        let (path, named) = mr_core::options::parse_file_option(&o.name, &v, exists)
+            .map_err(|e| anyhow::Error::new(crate::UsageError(e)))?;
+        if let Some(n) = &named
+            && !path.exists()
+        {
+            anyhow::bail!(
+                "--{} {v}: no such file, nor is {} (to ship as {n}, as mrjob reads PATH#NAME)",
+                o.name,
+                path.display()
+            );
+        }
+        let abs = local_file(&path, &format!("--{}", o.name))?;
+        let name = named.unwrap_or_else(|| {
+            abs.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        });
         if let Some(other) = p.files.get(&name)
             && other != &abs
         {

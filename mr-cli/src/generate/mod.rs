@@ -72,7 +72,7 @@ pub struct ClicklogArgs {
     pub seed: u64,
     /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are
     /// replaced once the new ones are complete (Ctrl-C leaves them as they were).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Number of files to write.
     #[arg(long, default_value_t = 8)]
@@ -103,7 +103,7 @@ pub struct TextArgs {
     pub seed: u64,
     /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are
     /// replaced once the new ones are complete (Ctrl-C leaves them as they were).
-    #[arg(long, value_name = "DIR")]
+    #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Number of files to write.
     #[arg(long, default_value_t = 4)]
