@@ -365,7 +365,43 @@ pub trait Job: Send + Sync + 'static {
     /// One line for `mr jobs`.
     fn description(&self) -> &str;
     /// The steps, run in order; each step's output is the next one's input.
+    /// With the options' defaults, for a job whose steps depend on its
+    /// options (see [`Job::steps_for`]): what `mr run JOB --help` shows
+    /// and `mr check` checks.
     fn steps(&self) -> Vec<Step>;
+
+    /// The steps for a run's options (mrjob's `steps()`, which may read
+    /// `self.options`): a job whose steps depend on an option (PageRank's
+    /// `--iterations 3`: `[MRStep(...)] * n`) overrides this, which every
+    /// runner asks with the run's options (a Hadoop or Spark task with the
+    /// options given to it, so all agree). Default: [`Job::steps`].
+    ///
+    /// ```
+    /// use mr_core::{Job, JobOption, JobParams, Step};
+    /// # #[derive(Clone)] struct Same;
+    /// # impl mr_core::Mapper for Same { type Input<'a> = &'a str; type Key = String; type Value = u64;
+    /// #   fn map(&mut self, l: &str, out: &mut mr_core::Emitter<String, u64>) -> Result<(), mr_core::JobError> { out.emit(l, 1) } }
+    /// struct Rank;
+    /// impl Rank {
+    ///     fn iterate(&self, n: usize) -> Vec<Step> { (0..n).map(|_| Step::map(Same).into()).collect() }
+    /// }
+    /// impl Job for Rank {
+    ///     fn name(&self) -> &str { "rank" }
+    ///     fn description(&self) -> &str { "" }
+    ///     fn options(&self) -> Vec<JobOption> { vec![JobOption::uint("iterations").default("1")] }
+    ///     fn steps(&self) -> Vec<Step> { self.iterate(1) }
+    ///     fn steps_for(&self, params: &JobParams) -> Vec<Step> {
+    ///         self.iterate(params.options.get("iterations").and_then(|n| n.parse().ok()).unwrap_or(1))
+    ///     }
+    /// }
+    /// let three = JobParams::defaults(&Rank).with_option("iterations", "3");
+    /// assert_eq!(Rank.steps_for(&three).len(), 3);
+    /// assert_eq!(Rank.steps_for(&JobParams::defaults(&Rank)).len(), 1);
+    /// ```
+    fn steps_for(&self, params: &JobParams) -> Vec<Step> {
+        let _ = params;
+        self.steps()
+    }
     /// The fields the first step reads, when the job can say: a table input
     /// (Parquet) then reads only these columns. `None` (the default) reads all.
     fn input_columns(&self) -> Option<Vec<String>> {

@@ -138,9 +138,10 @@ impl JobPlan {
         self.steps.first().is_some_and(|s| s.whole_files)
     }
 
-    /// The plan of `job`, run by `binary`.
+    /// The plan of `job` with the run's options `params`, run by `binary`.
     pub fn new(
         job: &dyn Job,
+        params: &mr_core::JobParams,
         binary: PathBuf,
         skip_bad_records: bool,
         extras: JobExtras,
@@ -149,7 +150,7 @@ impl JobPlan {
             job: job.name().to_string(),
             binary,
             steps: job
-                .steps()
+                .steps_for(params)
                 .iter()
                 .map(|s| StepPlan {
                     combiner: s.has_combiner(),
@@ -371,8 +372,15 @@ pub fn hadoop_split_args(cmd: &str) -> Vec<String> {
 pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Option<JobReport>> {
     use anyhow::Context as _;
     let binary = std::env::current_exe().context("cannot find the path of this binary")?;
-    mr_core::job::check_whole_files(job.name(), &job.steps())?;
-    let mut plan = JobPlan::new(job, binary, args.skip_bad_records, JobExtras::default());
+    let params = crate::cmd::run::job_params(job, args, false)?;
+    mr_core::job::check_whole_files(job.name(), &job.steps_for(&params))?;
+    let mut plan = JobPlan::new(
+        job,
+        &params,
+        binary,
+        args.skip_bad_records,
+        JobExtras::default(),
+    );
     plan.extras = extras(job, args, &plan.link_name())?;
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);

@@ -261,7 +261,7 @@ pub fn run_task(
     output: impl Write,
     diag: &mut dyn Write,
 ) -> Result<TaskReport> {
-    let steps = job.steps();
+    let steps = job.steps_for(&opts.params);
     let step = steps.get(opts.step).ok_or_else(|| {
         Error::Config(format!(
             "--step-num {} but job {} has {} step(s)",
@@ -748,6 +748,76 @@ mod tests {
         }
         fn steps(&self) -> Vec<Step> {
             vec![Step::map(Words).combine(Sum::new()).reduce(Sum::new())]
+        }
+    }
+
+    /// A job of `--times N` word-count steps (mrjob's `[MRStep(...)] * n`).
+    struct Times;
+    impl Job for Times {
+        fn name(&self) -> &str {
+            "times"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn options(&self) -> Vec<crate::JobOption> {
+            vec![crate::JobOption::uint("times").default("1")]
+        }
+        fn steps(&self) -> Vec<Step> {
+            self.steps_for(&crate::JobParams::defaults(self))
+        }
+        fn steps_for(&self, params: &crate::JobParams) -> Vec<Step> {
+            let n = params
+                .options
+                .get("times")
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            (0..n)
+                .map(|_| Step::map(Words).reduce(Sum::new()).into())
+                .collect()
+        }
+    }
+
+    /// Steps that depend on an option could not be ported (`Job::steps`
+    /// takes no options: probe /tmp/probe10-mrjob repro 01): the local
+    /// runner and a task both ask `steps_for` with the run's options.
+    #[test]
+    fn the_steps_can_depend_on_the_options() {
+        let three = crate::JobParams::defaults(&Times).with_option("times", "3");
+        let d = tempfile::tempdir().unwrap();
+        let input = d.path().join("in.txt");
+        std::fs::write(&input, "a b a\n").unwrap();
+        let cfg = crate::RunConfig {
+            inputs: vec![input.display().to_string()],
+            params: three.clone().into(),
+            ..Default::default()
+        };
+        let report = crate::runner::local::run_job(&Times, &cfg, &mut Vec::new()).unwrap();
+        let steps: std::collections::BTreeSet<&str> = report
+            .counters
+            .iter()
+            .filter_map(|(_, name, _)| name.strip_prefix("step ")?.split(':').next())
+            .collect();
+        assert_eq!(steps, ["0", "1", "2"].into(), "{:?}", report.counters);
+        for (params, ok) in [(three, true), (crate::JobParams::defaults(&Times), false)] {
+            let opts = TaskOptions {
+                step: 2,
+                role: TaskRole::Mapper,
+                skip_bad_records: false,
+                params: params.into(),
+                output_protocol: Default::default(),
+                max_line_bytes: usize::MAX,
+            };
+            let (mut out, mut diag) = (Vec::new(), Vec::new());
+            let r = run_task(
+                &Times,
+                &opts,
+                &TaskEnv::default(),
+                &b"a\n"[..],
+                &mut out,
+                &mut diag,
+            );
+            assert_eq!(r.is_ok(), ok, "{:?}", r.err());
         }
     }
 
