@@ -316,6 +316,28 @@ fn python_constant(e: &serde_json::Error, said: &str, json: &[u8]) -> bool {
     token(at) || (at > 0 && json[at - 1] == b'-' && token(at - 1))
 }
 
+/// `line` decoded as mrjob's `json.loads(line)` reads it: JSON, or JSON with
+/// Python's `NaN`, `Infinity` and `-Infinity` outside strings read as
+/// `null` ([`python_constants_as_null`]); else serde_json's error for the
+/// line as it is. For a mapper that reads `&str` lines and counts those it
+/// cannot decode itself, as mrjob's `try: json.loads(line) except
+/// ValueError: self.increment_counter(...)` does, where `Json<T>` input
+/// makes such a line a bad record (probe /tmp/probe10-mrjob repro 06).
+///
+/// ```
+/// use mr_core::protocol::python_loads;
+/// let v: serde_json::Value = python_loads(br#"{"score": NaN, "page": "/a"}"#).unwrap();
+/// assert_eq!(v["page"], "/a");
+/// assert!(v["score"].is_null());
+/// assert!(python_loads::<serde_json::Value>(br#"{"page": "/a""#).is_err());
+/// ```
+pub fn python_loads<T: serde::de::DeserializeOwned>(line: &[u8]) -> Result<T, serde_json::Error> {
+    serde_json::from_slice(line).or_else(|e| match python_constants_as_null(line) {
+        Some(fixed) => serde_json::from_slice(&fixed),
+        None => Err(e),
+    })
+}
+
 /// `line` with Python's non-JSON number constants (`NaN`, `Infinity`,
 /// `-Infinity`: what `json.dumps` writes for `float('nan')` and
 /// `float('inf')`, and mrjob's `json.loads` reads) read as `null`: `None`
