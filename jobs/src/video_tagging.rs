@@ -557,9 +557,9 @@ mod tests {
             ("timestamp", "-1e999"),
             ("page_url", "1E400"),
         ] {
-            let mut fields = vec![
-                format!(r#""username": "ann""#),
-                format!(r#""timestamp": 5"#),
+            let mut fields = [
+                r#""username": "ann""#.to_string(),
+                r#""timestamp": 5"#.to_string(),
                 format!(r#""page_url": "{url}""#),
             ];
             let at = ["username", "timestamp", "page_url"]

@@ -773,7 +773,7 @@ mod tests {
                 .and_then(|n| n.parse().ok())
                 .unwrap_or(1);
             (0..n)
-                .map(|_| Step::map(Words).reduce(Sum::new()).into())
+                .map(|_| Step::map(Words).reduce(Sum::new()))
                 .collect()
         }
     }
