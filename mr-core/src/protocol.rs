@@ -860,7 +860,7 @@ pub fn is_out_of_range(message: &str) -> bool {
 ///
 /// ```
 /// use mr_core::protocol::{MaybeInt, MaybeStr, OrInf};
-/// let s = |j: &str| serde_json::from_str::<OrInf<MaybeStr>>(j).unwrap().0.0;
+/// let s = |j: &str| serde_json::from_str::<OrInf<MaybeStr>>(j).unwrap().0.0.map(|c| c.into_owned());
 /// assert_eq!(s("1e999"), None);
 /// assert_eq!(s(r#""/a\"b""#).as_deref(), Some("/a\"b"));
 /// let n = |j: &str| serde_json::from_str::<OrInf<MaybeInt>>(j).unwrap().0.0;
