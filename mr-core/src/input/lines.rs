@@ -299,11 +299,7 @@ impl<R: Read> LineReader<R> {
                     return Ok(None);
                 }
                 let len = self.hi - self.lo;
-                if self.still_being_written() {
-                    self.unfinished = Some((self.pos, len as u64));
-                    self.lo = self.hi;
-                    self.scanned = 0;
-                    self.end = self.pos;
+                if self.listed.is_some() && self.left_unfinished(len) {
                     return Ok(None);
                 }
                 break (self.lo, len, len);
@@ -335,11 +331,22 @@ impl<R: Read> LineReader<R> {
     /// whole record (`hello wor` counted `wor`; a JSON event blamed as
     /// invalid: probe /tmp/probe10-safety repro 02). A file that did not
     /// grow ends its last line at its end.
+    /// If so, the line (its `len` bytes at the reader's position) is left
+    /// unread, the reader at its end (true).
     #[cold]
-    fn still_being_written(&self) -> bool {
-        self.listed
+    #[inline(never)]
+    fn left_unfinished(&mut self, len: usize) -> bool {
+        let grown = self
+            .listed
             .as_ref()
-            .is_some_and(|(file, size)| file.metadata().is_ok_and(|m| m.len() > *size))
+            .is_some_and(|(file, size)| file.metadata().is_ok_and(|m| m.len() > *size));
+        if grown {
+            self.unfinished = Some((self.pos, len as u64));
+            self.lo = self.hi;
+            self.scanned = 0;
+            self.end = self.pos;
+        }
+        grown
     }
 
     /// The offset and length of the last line, when it was left unread
