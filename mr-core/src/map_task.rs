@@ -657,7 +657,7 @@ fn map_split(
         crate::input::lines::still_as_listed(&split.file)?;
     }
     if let Some((offset, len)) = reader.unfinished() {
-        left_unfinished(&split.file.display, offset, len, counters, env.step_index);
+        say_unfinished(&split.file.display, offset, len, counters, env.step_index);
     }
     crate::input::csv::end_task();
     // A whole file, as a table, counts as the bytes of the file.
@@ -770,17 +770,13 @@ pub(crate) fn map_whole_line(
     }
 }
 
-/// Counter of last lines left for the next run because a writer was still
-/// writing them (see [`crate::input::LineReader::unfinished`]).
-pub const UNFINISHED_LINES: &str = "lines still being written, left for the next run";
-
-/// Says, and counts, that the last line of `file` (at `offset`, `len`
+/// Says, and counts ([`crate::counters::UNFINISHED_LINES`]), that the last line of `file` (at `offset`, `len`
 /// bytes so far) was left unread: the file grew while read and the line
 /// had no newline yet, a live log's line half-written.
-fn left_unfinished(file: &str, offset: u64, len: u64, counters: &mut Counters, step: usize) {
+fn say_unfinished(file: &str, offset: u64, len: u64, counters: &mut Counters, step: usize) {
     counters.add(
         crate::counters::FRAMEWORK,
-        &format!("step {step}: {UNFINISHED_LINES}"),
+        &format!("step {step}: {}", crate::counters::UNFINISHED_LINES),
         1,
     );
     crate::errln!(

@@ -520,19 +520,18 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
                     report.skipped_records,
                     if report.skipped_records == 1 { "" } else { "s" }
                 )
-                .map_err(|e| Error::io("writing skipped records to", "stderr", e))?;
+                .map_err(stderr_failed)?;
                 if err.is_terminal() {
                     // On screen, a record's escape sequences would be run
                     // by the terminal: shown escaped (redirected, kept whole).
                     show_escaped(&report.bad_record_files, &mut err)?;
                 } else {
                     concat_parts(&report.bad_record_files, &mut err).map_err(|e| match e {
-                        Error::Stdout(e) => Error::io("writing skipped records to", "stderr", e),
+                        Error::Stdout(e) => stderr_failed(e),
                         e => e,
                     })?;
                 }
-                err.flush()
-                    .map_err(|e| Error::io("writing skipped records to", "stderr", e))?;
+                err.flush().map_err(stderr_failed)?;
                 report.bad_record_files.clear();
             }
             let last = steps.last().is_some_and(|s| s.has_reducer());
@@ -1016,10 +1015,16 @@ fn show_escaped(files: &[PathBuf], out: &mut dyn Write) -> Result<()> {
             }
             let text = String::from_utf8_lossy(&line);
             out.write_all(crate::error::printable(&text).as_bytes())
-                .map_err(|e| Error::io("writing skipped records to", "stderr", e))?;
+                .map_err(stderr_failed)?;
         }
     }
     Ok(())
+}
+
+/// The error of writing skipped records to stderr: its own, never taken
+/// for a closed stdout (which is no error).
+fn stderr_failed(e: std::io::Error) -> Error {
+    Error::io("writing skipped records to", "stderr", e)
 }
 
 /// Counts `n` final records of `last_step` written as lines that cannot be
