@@ -166,16 +166,15 @@ fn nasty_option_values_are_quoted_in_dry_runs() {
         "-o",
         "hdfs:///out",
     ]));
-    let cmd = stdout(&o);
-    let hex = cmd
-        .split([' ', '\''])
-        .find(|a| a.starts_with("--mr-args-hex="))
-        .unwrap_or_else(|| panic!("{cmd}"));
-    let argv = mr_cli::cluster::expand_hex_args(vec![hex.to_string()]).unwrap();
+    let hex = mr_args_hex(&o);
+    let argv = mr_cli::cluster::expand_hex_args(vec![hex.clone()]).unwrap();
     assert_eq!(argv.last(), Some(&format!("--expression={NASTY}")));
     // And the task gets it whole: in grep's basic syntax every character of
     // it is itself (`$` mid-expression too), so it matches its own line only.
-    let o = ok(w.mr_stdin(&[hex], Some(b"x\nit's \"$(touch pwned)\" `x` $HOME a  b\n")));
+    let o = ok(w.mr_stdin(
+        &[&hex],
+        Some(b"x\nit's \"$(touch pwned)\" `x` $HOME a  b\n"),
+    ));
     assert_eq!(stdout(&o), format!("{NASTY}\n"));
     assert!(!w.path("pwned").exists());
 
@@ -809,12 +808,7 @@ fn a_repeated_option_keeps_every_value() {
         "-o",
         "hdfs:///out",
     ]));
-    let cmd = stdout(&o);
-    let hex = cmd
-        .split([' ', '\''])
-        .find(|a| a.starts_with("--mr-args-hex="))
-        .unwrap_or_else(|| panic!("{cmd}"));
-    let argv = mr_cli::cluster::expand_hex_args(vec![hex.to_string()]).unwrap();
+    let argv = mr_cli::cluster::expand_hex_args(vec![mr_args_hex(&o)]).unwrap();
     let kinds: Vec<&String> = argv.iter().filter(|a| a.starts_with("--kind=")).collect();
     assert_eq!(
         kinds,
@@ -865,4 +859,14 @@ fn gen_takes_o_for_output() {
         ]));
         assert_eq!(part_names(&w.path(kind)).len(), 1, "{kind}");
     }
+}
+
+/// The `--mr-args-hex=` argument of the `-r hadoop --dry-run` command
+/// line `o` printed: the arguments its tasks are given, hex-encoded.
+fn mr_args_hex(o: &std::process::Output) -> String {
+    let cmd = stdout(o);
+    cmd.split([' ', '\''])
+        .find(|a| a.starts_with("--mr-args-hex="))
+        .unwrap_or_else(|| panic!("{cmd}"))
+        .to_string()
 }

@@ -79,18 +79,18 @@ impl<'de: 'a, 'a> Deserialize<'de> for PageUrl<'a> {
 /// reading it fails ([`OrInf`]). Only for a line [`PageUrl`] failed on so
 /// (its errors say where in the line a string fails; this one's, where in
 /// the value).
-struct RawPageUrl<'a>(PageUrl<'a>);
+struct OrInfPageUrl<'a>(PageUrl<'a>);
 
-impl<'de: 'a, 'a> Deserialize<'de> for RawPageUrl<'a> {
+impl<'de: 'a, 'a> Deserialize<'de> for OrInfPageUrl<'a> {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        d.deserialize_any(EventVisitor::<true>).map(RawPageUrl)
+        d.deserialize_any(EventVisitor::<true>).map(OrInfPageUrl)
     }
 }
 
-/// Reads an event's `page_url`; `RAW`: as [`OrInf`].
-struct EventVisitor<const RAW: bool>;
+/// Reads an event's `page_url`; `OR_INF`: as [`OrInf`].
+struct EventVisitor<const OR_INF: bool>;
 
-impl<'de, const RAW: bool> Visitor<'de> for EventVisitor<RAW> {
+impl<'de, const OR_INF: bool> Visitor<'de> for EventVisitor<OR_INF> {
     type Value = PageUrl<'de>;
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON event")
@@ -99,7 +99,7 @@ impl<'de, const RAW: bool> Visitor<'de> for EventVisitor<RAW> {
         let mut url = None;
         while let Some(key) = map.next_key::<MaybeStr<'de>>()? {
             if key.0.as_deref() == Some("page_url") {
-                url = match RAW {
+                url = match OR_INF {
                     false => map.next_value::<MaybeStr<'de>>()?.0,
                     true => map.next_value::<OrInf<MaybeStr<'de>>>()?.0.0,
                 };
@@ -156,8 +156,8 @@ impl<'a> FromLine<'a> for PageUrl<'a> {
                 // reads it (inf); it failed the run (probe
                 // /tmp/probe9-shapes repro 03). Elsewhere it was skipped.
                 Err(e) if is_out_of_range(&e.0) => {
-                    match serde_json::from_slice::<RawPageUrl<'a>>(line) {
-                        Ok(RawPageUrl(p)) => Ok(Some(p)),
+                    match serde_json::from_slice::<OrInfPageUrl<'a>>(line) {
+                        Ok(OrInfPageUrl(p)) => Ok(Some(p)),
                         Err(_) => Err(e),
                     }
                 }

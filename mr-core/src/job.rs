@@ -146,7 +146,10 @@ impl TaskContext {
     /// assert_eq!(ctx.jobconf("mapreduce.task.ismap").as_deref(), Some("true"));
     /// ```
     pub fn jobconf(&self, key: &str) -> Option<String> {
-        let other = other_hadoop_name(key);
+        let renamed = HADOOP_RENAMED
+            .iter()
+            .find(|&&(old, new)| old == key || new == key);
+        let other = renamed.map(|&(old, new)| if old == key { new } else { old });
         if let Some(v) = self
             .params
             .jobconf(key)
@@ -155,11 +158,7 @@ impl TaskContext {
             return Some(v);
         }
         // Under its Hadoop 2 name.
-        let key = HADOOP_RENAMED
-            .iter()
-            .find(|(old, _)| *old == key)
-            .map_or(key, |(_, new)| new);
-        match key {
+        match renamed.map_or(key, |&(_, new)| new) {
             "mapreduce.map.input.file" => self.input_uri.clone(),
             "mapreduce.task.partition" => Some(self.task.to_string()),
             "mapreduce.task.ismap" => Some((self.kind == TaskKind::Map).to_string()),
@@ -204,19 +203,6 @@ const HADOOP_RENAMED: [(&str, &str); 16] = [
         "mapreduce.input.fileinputformat.inputdir",
     ),
 ];
-
-/// The other Hadoop name of a renamed jobconf key (see [`HADOOP_RENAMED`]).
-fn other_hadoop_name(key: &str) -> Option<&'static str> {
-    HADOOP_RENAMED.iter().find_map(|&(old, new)| {
-        if key == old {
-            Some(new)
-        } else if key == new {
-            Some(old)
-        } else {
-            None
-        }
-    })
-}
 
 /// Which kind of task runs a piece of a job./// Which kind of task runs a piece of a job.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
