@@ -967,7 +967,7 @@ mod tests {
     /// serde_json's verdict, as url_views reads a line.
     fn serde(line: &[u8]) -> Result<Option<String>, ()> {
         serde_json::from_slice::<PageUrl>(line)
-            .map(|p| p.0.map(|c| c.into_owned()))
+            .map(|p| p.url().map(str::to_owned))
             .map_err(|_| ())
     }
 
