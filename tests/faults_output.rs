@@ -187,6 +187,53 @@ fn overwrite_with_a_failing_run_keeps_the_old_output() {
 /// shell's `ls` showed nothing (probe /tmp/probe2-safety repro 04). Refused,
 /// with `-o ..` from inside an output too; a user's directory of files
 /// is not told to pass --overwrite, which would refuse it (repro 05).
+/// A run that fails, or is stopped, removes the parents it made for its
+/// output: no empty `results/2026-12-07/` is left for `ls results/*` or a
+/// scheduler's sensor to take for a day that ran (probe /tmp/probe11-daily
+/// repro 01). A parent that was there, or that holds the output, stays.
+#[test]
+fn a_failed_or_stopped_run_leaves_no_parent_it_made() {
+    let w = Workdir::new();
+    w.write("bad.jsonl", "{\"page_url\": \"/a\"}\n{bad\n");
+    w.write("big.txt", text(1_500_000, 200_000));
+    fs::create_dir(w.path("results")).unwrap();
+    let day = "results/2026-12-07/views";
+    let o = w.mr(&["run", "url_views", "-q", "-i", "bad.jsonl", "-o", day]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(names(&w.path("results")), Vec::<String>::new());
+    let args = [
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "big.txt",
+        "-o",
+        day,
+        "-j",
+        "1",
+    ];
+    let child = spawn(&w, &args);
+    wait_for("staging dir", || {
+        has_staging(&w.path("results/2026-12-07"), "views")
+    });
+    signal(&child, "TERM");
+    let (code, err) = finish(child);
+    assert_eq!(code, Some(143), "{err}");
+    assert_eq!(names(&w.path("results")), Vec::<String>::new());
+    ok(w.mr(&[
+        "run",
+        "url_views",
+        "-q",
+        "-i",
+        "bad.jsonl",
+        "-o",
+        day,
+        "--skip-bad-records",
+    ]));
+    assert!(w.path(day).join("_SUCCESS").is_file());
+    assert_eq!(names(&w.path("results/2026-12-07")), ["views"]);
+}
+
 #[test]
 fn the_current_directory_is_never_the_output() {
     let w = Workdir::new();

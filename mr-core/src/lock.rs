@@ -29,6 +29,66 @@ pub struct OwnerLock {
     /// What the file said when [`OwnerLock::claim`] took it: the pid and
     /// note of a holder that died holding it, if any.
     previous: String,
+    /// Directories made to hold the lock file (see [`MadeDirs`]), removed
+    /// after it while empty.
+    made: MadeDirs,
+}
+
+/// Directories a run made on the way to a file it writes (`-o
+/// results/2026-12-07/views` makes `results/` and `results/2026-12-07/`),
+/// deepest first: each is removed when this is dropped, while it is empty,
+/// so that a run that fails leaves no empty directory where a sensor or
+/// `ls results/*` would take it for a day that ran (probe
+/// /tmp/probe11-daily repro 01). One that holds anything (the finished
+/// output, another run's files) stays, and so do those above it.
+///
+/// ```
+/// let top = tempfile::tempdir().unwrap();
+/// let out = top.path().join("a/b/out");
+/// let made = mr_core::lock::MadeDirs::create_parents(&out).unwrap();
+/// assert!(top.path().join("a/b").is_dir());
+/// drop(made);
+/// assert!(!top.path().join("a").exists());
+/// ```
+#[derive(Debug, Default)]
+pub struct MadeDirs(Vec<PathBuf>);
+
+impl MadeDirs {
+    /// Creates the missing parents of `path`, and returns those it made.
+    /// Only an absolute path without `..` (or one made so from the current
+    /// directory) is remembered: one with `..` is created and kept.
+    pub fn create_parents(path: &Path) -> io::Result<MadeDirs> {
+        use std::path::Component;
+        let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) else {
+            return Ok(MadeDirs::default());
+        };
+        let plain = parent.components().all(|c| {
+            matches!(
+                c,
+                Component::Normal(_) | Component::RootDir | Component::CurDir
+            )
+        });
+        let missing: Vec<PathBuf> = match std::path::absolute(parent) {
+            Ok(abs) if plain => abs
+                .ancestors()
+                .take_while(|a| fs::symlink_metadata(a).is_err())
+                .map(Path::to_path_buf)
+                .collect(),
+            _ => Vec::new(),
+        };
+        fs::create_dir_all(parent)?;
+        Ok(MadeDirs(missing))
+    }
+}
+
+impl Drop for MadeDirs {
+    fn drop(&mut self) {
+        for dir in &self.0 {
+            if fs::remove_dir(dir).is_err() {
+                break;
+            }
+        }
+    }
 }
 
 /// The outcome of [`OwnerLock::claim`].
@@ -111,6 +171,7 @@ impl OwnerLock {
                 read_only: false,
                 _forced: Some(crate::cancel::remove_on_forced_exit(path)),
                 previous,
+                made: MadeDirs::default(),
             };
             lock.note("")?;
             return Ok(Claim::Acquired(lock));
@@ -137,6 +198,7 @@ impl OwnerLock {
                     Err(e) if e.kind() == io::ErrorKind::PermissionDenied => {
                         Ok(Some(Claim::Acquired(OwnerLock {
                             previous: read_text(&file),
+                            made: MadeDirs::default(),
                             file,
                             path: path.to_path_buf(),
                             remove_on_drop: false,
@@ -186,6 +248,7 @@ impl OwnerLock {
             read_only: false,
             _forced: None,
             previous: String::new(),
+            made: MadeDirs::default(),
         })
     }
 
@@ -196,6 +259,7 @@ impl OwnerLock {
         match flock(&file, FlockOperation::NonBlockingLockExclusive) {
             Ok(()) => Ok(Some(OwnerLock {
                 previous: read_text(&file),
+                made: MadeDirs::default(),
                 file,
                 path: path.to_path_buf(),
                 remove_on_drop: false,
@@ -242,6 +306,12 @@ impl OwnerLock {
     /// the next holder to read (see [`Self::previous_note`]).
     pub fn keep_file(&mut self) {
         self.remove_on_drop = false;
+    }
+
+    /// Has the directories in `made` removed, while empty, after the lock
+    /// file (see [`MadeDirs`]).
+    pub fn remove_made_dirs(&mut self, made: MadeDirs) {
+        self.made = made;
     }
 
     /// The note (see [`Self::note`]) a holder that died holding this lock

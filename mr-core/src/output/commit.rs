@@ -34,7 +34,7 @@
 //! removed by the next run on the same output.
 
 use crate::error::{Error, Result, printable_line, printable_path};
-use crate::lock::{Claim, OwnerLock};
+use crate::lock::{Claim, MadeDirs, OwnerLock};
 use crate::paths::Reading;
 use rustix::fs::{CWD, RenameFlags, renameat_with};
 use rustix::io::Errno;
@@ -134,7 +134,7 @@ impl OutputDir {
         own: Option<&Path>,
         reading: &Reading,
     ) -> Result<OutputDir> {
-        let (parent, name) = split_target(dir)?;
+        let (parent, name, made) = split_target(dir)?;
         // Its staging sibling (.NAME.mr-tmp-PID-RANDOM) must fit a file
         // name too: said now, not as "File name too long" on creating it.
         const STAGING_EXTRA: usize = 1 + STAGING_INFIX.len() + 20 + 1 + 6;
@@ -197,7 +197,8 @@ impl OutputDir {
                 )
             }));
         }
-        let lock = claim_output_lock(dir)?;
+        let mut lock = claim_output_lock(dir)?;
+        lock.remove_made_dirs(made);
         let note = lock
             .previous_note()
             .and_then(|n| n.strip_prefix(COMMITTING));
@@ -559,7 +560,7 @@ impl Drop for OutputDir {
 /// of a live one). [`OutputDir`] takes it; so does a cluster run whose
 /// output is local (Spark's driver, Hadoop's `file:` output).
 pub fn claim_output_lock(dir: &Path) -> Result<OwnerLock> {
-    let (parent, name) = split_target(dir)?;
+    let (parent, name, made) = split_target(dir)?;
     let lock_path = parent.join(output_lock_name(&name));
     match OwnerLock::claim(&lock_path).map_err(|e| {
         if e.kind() == std::io::ErrorKind::PermissionDenied && !lock_path.exists() {
@@ -591,7 +592,10 @@ pub fn claim_output_lock(dir: &Path) -> Result<OwnerLock> {
             Error::io("locking the output", &lock_path, e)
         }
     })? {
-        Claim::Acquired(l) => Ok(l),
+        Claim::Acquired(mut l) => {
+            l.remove_made_dirs(made);
+            Ok(l)
+        }
         Claim::Held { pid } => Err(Error::OutputBusy {
             path: dir.to_path_buf(),
             pid,
@@ -779,7 +783,7 @@ fn is_mount_point(dir: &Path, parent: &Path) -> bool {
 }
 
 /// The canonical parent (created if missing) and the name of `dir`.
-fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
+fn split_target(dir: &Path) -> Result<(PathBuf, String, MadeDirs)> {
     let bad = || {
         Error::Config(format!(
             "cannot use {} as the output directory",
@@ -798,9 +802,9 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    if let Err(e) = fs::create_dir_all(&parent) {
+    let made = MadeDirs::create_parents(&parent.join(&name)).map_err(|e| {
         // `-o notes.txt/out`: say which part of the path is no directory.
-        return Err(match crate::paths::file_in_the_way(&parent) {
+        match crate::paths::file_in_the_way(&parent) {
             Some(f) => Error::OutputUnwritable(format!(
                 "the output {} is below {}, which is a file, not a directory: give --output \
                  a path whose parents are directories",
@@ -808,8 +812,8 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
                 printable_line(&f.display().to_string())
             )),
             None => Error::io("creating", &parent, e),
-        });
-    }
+        }
+    })?;
     let parent = fs::canonicalize(&parent).map_err(|e| match std::env::current_dir() {
         // Run from a directory deleted under the shell: say so, and name
         // the output, not just `.`.
@@ -820,7 +824,7 @@ fn split_target(dir: &Path) -> Result<(PathBuf, String)> {
         )),
         _ => Error::io("resolving", &parent, e),
     })?;
-    Ok((parent, name))
+    Ok((parent, name, made))
 }
 
 /// Why `target` may not be replaced, if it may not: anything but a
