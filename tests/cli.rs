@@ -1247,6 +1247,58 @@ fn an_earlier_output_inside_the_input_is_said() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// A run's `--report`, kept in its output, is not read as data when the
+/// output is the next run's input (word_count counted the report's JSON
+/// keys as words, exit 0: probe /tmp/probe11-daily repro 02); a user's
+/// file there, even one that looks like a report, is read.
+#[test]
+fn a_report_kept_in_an_output_is_not_read_as_its_data() {
+    let w = Workdir::new();
+    w.write("day.txt", "apple banana apple\n");
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "day.txt",
+        "-o",
+        "day1",
+        "--report",
+        "day1/run.json",
+    ]));
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "day.txt",
+        "-o",
+        "day3",
+        "--report",
+        "day3/run.html",
+    ]));
+    let report = std::fs::read_to_string(w.path("day1/run.json")).unwrap();
+    w.write("day1/notes.json", report.replace("\"job\"", "\"my job\""));
+    let o = ok(w.mr(&["run", "word_count", "-q", "-i", "day1"]));
+    let err = stderr(&o);
+    assert!(
+        err.contains("skipped day1/run.json: the report (--report) of the run that wrote day1"),
+        "{err}"
+    );
+    // Each of the report's keys once: notes.json's, not run.json's too.
+    let out = stdout(&o);
+    for line in ["\"apple\"\t2", "\"my\"\t1", "\"counters\"\t1", "\"job\"\t1"] {
+        assert!(out.lines().any(|l| l == line), "no {line}: {out}");
+    }
+    let o = ok(w.mr(&["run", "word_count", "-q", "-i", "day3"]));
+    assert!(
+        stderr(&o).contains("skipped day3/run.html"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!stdout(&o).contains("html"), "{}", stdout(&o));
+}
+
 /// No input named and stdin `/dev/null` (cron's, a scheduler's: an input
 /// variable that came out empty) is a usage error, not an empty output
 /// with `_SUCCESS`; `-i -` reads it anyway, and an empty pipe is read with

@@ -636,6 +636,22 @@ pub fn hidden_name(p: &Path) -> bool {
         .is_some_and(|n| matches!(n.as_encoded_bytes().first(), Some(b'_' | b'.')))
 }
 
+/// Whether `file`, in the finished output `dir` (it has `_SUCCESS`), is the
+/// report of the run that wrote `dir`
+/// ([`is_report_of`](crate::output::commit::is_report_of)).
+fn report_in_output(dir: &Path, file: &Path) -> bool {
+    let Ok(dir) = fs::canonicalize(dir) else {
+        return false;
+    };
+    match (
+        file.file_name().and_then(|n| n.to_str()),
+        dir.file_name().and_then(|n| n.to_str()),
+    ) {
+        (Some(name), Some(output)) => crate::output::commit::is_report_of(&dir, name, output),
+        _ => false,
+    }
+}
+
 /// What mr itself puts beside an output, which a walk of the directory
 /// above must not read as input: `.OUT.mr-tmp-*` or `OUT.mr-tmp-*` (an output being written,
 /// one a killed run left half-written, or results or an old output a run
@@ -1241,13 +1257,15 @@ impl Walk {
                 }
                 return Ok(());
             }
-            if !explicit && path.join(crate::output::commit::SUCCESS).is_file() {
+            let output = path.join(crate::output::commit::SUCCESS).is_file();
+            if !explicit && output {
                 // Read, as Hadoop reads it, but said: an earlier run's output
                 // kept inside the input tree is rarely meant as input.
                 crate::errln!(
                     "mr: warning: reading {}, a finished job's output (it has _SUCCESS) inside \
-                     an input directory: its part files are read as input (name the input \
-                     directories one by one, or move the output out, to leave it)",
+                     an input directory: every file in it whose name does not start with _ or \
+                     . is read as input (name the input directories one by one, or move the \
+                     output out, to leave it)",
                     printable_path(path)
                 );
             }
@@ -1271,6 +1289,17 @@ impl Walk {
             for (link, p) in entries {
                 if skipped_name(&p) {
                     self.note_hidden(&p);
+                } else if output && !link && report_in_output(path, &p) {
+                    // The --report of the run that wrote the output, kept in
+                    // it: mr's, as _SUCCESS is, not data (a text job counted
+                    // its JSON keys as words: probe /tmp/probe11-daily
+                    // repro 02). Said, as it is a file the user named.
+                    crate::errln!(
+                        "mr: warning: skipped {}: the report (--report) of the run that wrote \
+                         {}, not its data",
+                        printable_path(&p),
+                        printable_path(path)
+                    );
                 } else if link {
                     self.links.push((p, self.dirs.clone()));
                 } else {
