@@ -1038,6 +1038,38 @@ fn emulate_merges_more_map_outputs_than_the_open_files_limit_in_passes() {
     assert_eq!(std::fs::read_dir(w.path("scratch")).unwrap().count(), 0);
 }
 
+/// A run whose `--dictionary-store` cannot be written whole (its disk
+/// full) leaves every file of the store as it was: the columns written
+/// before the one that failed had their new counts in place, and the rerun
+/// added them again to those columns only (probe /tmp/probe11-daily repro
+/// 03). A tmpfs in a mount namespace of its own (`unshare -m`), filled to
+/// 16 KiB short; where that is not permitted the test says so and checks
+/// nothing.
+#[test]
+fn a_dictionary_store_is_written_whole_or_not_at_all() {
+    let w = Workdir::new();
+    if !mount_namespaces() {
+        return;
+    }
+    ok(w.mr(&[
+        "gen", "clicklog", "--size", "5MB", "--seed", "3", "--files", "7", "--output", "logs",
+    ]));
+    fs::create_dir(w.path("ids")).unwrap();
+    let script = r#"
+        run() { "$1" run events_table -q -i "logs/$2" -o "$3" --output-format parquet --dictionary-store ids; }
+        mount -t tmpfs -o size=1m tmpfs ids && run "$1" part-00000.jsonl day1 && cp -a ids before || exit 9
+        used=$(df -k --output=used ids | tail -1)
+        mount -o remount,size=$((used + 16))k ids || exit 9
+        run "$1" part-00001.jsonl day2
+        echo "day2 exit $?"
+        diff -r -x .mr-dir.lock before ids && echo "store unchanged""#;
+    let o = in_mount_namespace(&w, script, &[MR]).output().unwrap();
+    let (out, e) = (common::stdout(&o), stderr(&o));
+    assert!(out.contains("day2 exit 1"), "{out}{e}");
+    assert!(e.contains("No space left on device"), "{e}");
+    assert!(out.contains("store unchanged"), "{out}{e}");
+}
+
 /// A part file that would grow past `ulimit -f`: SIGXFSZ used to kill mr
 /// with no word said ("File size limit exceeded" from the shell), its
 /// staging and temp dir left behind. Now the write fails, the error names

@@ -862,7 +862,9 @@ impl Store {
     /// Under the store's lock: reads the store, gives the values of
     /// `counted` it lacks the next ids, writes it back (each file replaced
     /// whole by a rename, so a reader or a crash sees the old file or the
-    /// new one) and returns this run's dictionary: every stored value, in
+    /// new one; every file written before any is put in place, so a full
+    /// disk or an error while writing one leaves the store as it was) and
+    /// returns this run's dictionary: every stored value, in
     /// id order, with this run's counts (0 for a value it did not see).
     pub fn assign(
         &self,
@@ -901,6 +903,11 @@ impl Store {
         for c in columns {
             run.columns.entry(c.clone()).or_default();
         }
+        // Every file written first, then put in place: one column's new
+        // counts in place and the next one's failing to be written (a full
+        // disk) left counts that a rerun added again to some columns only
+        // (probe /tmp/probe11-daily repro 03).
+        let mut written = Vec::with_capacity(run.columns.len() + 1);
         for (col, values) in &run.columns {
             let old = stored_counts.get(col).map_or(&[][..], Vec::as_slice);
             // Ids never move: the stored values lead, in their order (the
@@ -915,42 +922,61 @@ impl Store {
                 .iter()
                 .enumerate()
                 .map(|(i, (v, n))| (v, n.saturating_add(old.get(i).copied().unwrap_or(0))));
-            self.replace(&format!("{}.jsonl", file_name(col)), |w| {
+            written.push(self.write(&format!("{}.jsonl", file_name(col)), |w| {
                 write_entries(w, total)
-            })?;
+            })?);
             sizes.insert(col.clone(), values.len());
         }
         // After the columns: a kill in between leaves sizes that are smaller
         // than the files, which is fine (ids only grow).
-        self.replace(STORE_SIZES, |w| Ok(serde_json::to_writer(w, &sizes)?))?;
+        written.push(self.write(STORE_SIZES, |w| Ok(serde_json::to_writer(w, &sizes)?))?);
+        for w in written {
+            self.put_in_place(w)?;
+        }
         crate::output::commit::sync_path(&self.dir)?;
         Ok(run)
     }
 
-    /// Replaces the store's file `name` with what `write` writes, whole
-    /// ([`crate::replace::replace_file`]: a fresh temporary name, synced,
-    /// renamed over it), keeping the file's mode and group: a store shared
-    /// by a team stays readable by it whatever the umask of the run.
-    fn replace(
+    /// The store's file `name`'s new content, what `write` writes, whole
+    /// and synced under a temporary name ([`crate::replace::Written`]),
+    /// with the file's mode and group: a store shared by a team stays
+    /// readable by it whatever the umask of the run.
+    fn write(
         &self,
         name: &str,
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<(), crate::Error> {
+    ) -> Result<(bool, crate::replace::Written), crate::Error> {
         let path = self.dir.join(name);
         let new = std::fs::symlink_metadata(&path).is_err();
-        let replaced = crate::replace::replace_file(&path, write);
-        if new && replaced.is_ok() {
+        crate::replace::Written::new(&path, write)
+            .map(|w| (new, w))
+            .map_err(|e| self.write_error(&path, e))
+    }
+
+    /// Puts a file [`write`](Self::write) wrote in place: renamed over the
+    /// old one, and, new in the store, shared with the group.
+    fn put_in_place(
+        &self,
+        (new, written): (bool, crate::replace::Written),
+    ) -> Result<(), crate::Error> {
+        let path = written.path().to_path_buf();
+        written
+            .put_in_place()
+            .map_err(|e| self.write_error(&path, e))?;
+        if new {
             self.share_with_writers(&path);
         }
-        replaced.map_err(|e| {
-            crate::Error::io("writing the dictionary store's", &path, e).with_disk_full_hint(|| {
-                format!(
-                    "Free space on the disk of the dictionary store {} and run again: each of \
-                     its files is whole (replaced by a rename, and this one was not), and \
-                     the ids it has given stay given.",
-                    self.dir.display()
-                )
-            })
+        Ok(())
+    }
+
+    fn write_error(&self, path: &Path, e: std::io::Error) -> crate::Error {
+        crate::Error::io("writing the dictionary store's", path, e).with_disk_full_hint(|| {
+            format!(
+                "Free space on the disk of the dictionary store {} and run again: its files \
+                 are as they were (each is replaced by a rename, and none was), and the ids it \
+                 has given stay given.",
+                self.dir.display()
+            )
         })
     }
 

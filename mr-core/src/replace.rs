@@ -13,7 +13,7 @@
 use std::fs::{self, File};
 use std::io::{self, Write};
 use std::os::unix::fs::{MetadataExt, PermissionsExt};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Replaces (or creates) the file `path` with what `write` writes to it.
 /// `path` itself is never followed if it is a symlink: the link is
@@ -34,32 +34,81 @@ pub fn replace_file(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
-    let dir = crate::paths::dir_of(path);
-    let name = path.file_name().unwrap_or_default().to_string_lossy();
-    let mut tmp = tempfile::Builder::new()
-        .prefix(&format!(".{}.tmp-", name.trim_start_matches('.')))
-        .permissions(fs::Permissions::from_mode(0o666))
-        .tempfile_in(dir)?;
-    // A forced exit (a second Ctrl-C) while it is written removes it: left,
-    // it would be a stray file in an output that --overwrite then refuses.
-    let forced = crate::cancel::remove_on_forced_exit(tmp.path());
-    if let Ok(old) = fs::symlink_metadata(path)
-        && old.file_type().is_file()
-    {
-        keep_mode_and_group(tmp.as_file(), &old);
+    Written::new(path, write)?.put_in_place()
+}
+
+/// A file's new content, written whole and synced under its temporary
+/// name, not yet in place: for replacing several files all or none (write
+/// each, then put each in place: a full disk or an error while writing one
+/// leaves every file as it was). Dropped, it is removed.
+///
+/// ```
+/// use mr_core::replace::Written;
+/// let d = tempfile::tempdir().unwrap();
+/// let (a, b) = (d.path().join("a"), d.path().join("b"));
+/// let new_a = Written::new(&a, |w| w.write_all(b"1")).unwrap();
+/// let failed = Written::new(&b, |_| Err(std::io::Error::other("disk full")));
+/// assert!(failed.is_err());
+/// drop(new_a); // a run that fails: neither file is there
+/// assert_eq!(std::fs::read_dir(d.path()).unwrap().count(), 0);
+/// Written::new(&a, |w| w.write_all(b"1")).unwrap().put_in_place().unwrap();
+/// assert_eq!(std::fs::read(&a).unwrap(), b"1");
+/// ```
+pub struct Written {
+    path: PathBuf,
+    tmp: tempfile::NamedTempFile,
+    _forced: crate::cancel::RemoveOnExit,
+}
+
+impl Written {
+    /// Writes what `write` writes to a fresh temporary file beside `path`,
+    /// with `path`'s mode and group, and syncs it. Nothing is left behind
+    /// on an error.
+    pub fn new(
+        path: &Path,
+        write: impl FnOnce(&mut dyn Write) -> io::Result<()>,
+    ) -> io::Result<Written> {
+        let dir = crate::paths::dir_of(path);
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        let mut tmp = tempfile::Builder::new()
+            .prefix(&format!(".{}.tmp-", name.trim_start_matches('.')))
+            .permissions(fs::Permissions::from_mode(0o666))
+            .tempfile_in(dir)?;
+        // A forced exit (a second Ctrl-C) while it is written removes it: left,
+        // it would be a stray file in an output that --overwrite then refuses.
+        let forced = crate::cancel::remove_on_forced_exit(tmp.path());
+        if let Ok(old) = fs::symlink_metadata(path)
+            && old.file_type().is_file()
+        {
+            keep_mode_and_group(tmp.as_file(), &old);
+        }
+        let written = (|| {
+            let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
+            write(&mut w)?;
+            w.flush()?;
+            drop(w);
+            tmp.as_file().sync_all()
+        })();
+        // On an error the temporary file is removed (dropped) before the
+        // forced exit forgets it.
+        written?;
+        Ok(Written {
+            path: path.to_path_buf(),
+            tmp,
+            _forced: forced,
+        })
     }
-    let written = (|| {
-        let mut w = io::BufWriter::with_capacity(1 << 20, tmp.as_file_mut());
-        write(&mut w)?;
-        w.flush()?;
-        drop(w);
-        tmp.as_file().sync_all()
-    })();
-    // On an error the temporary file is removed (dropped) before the
-    // forced exit forgets it.
-    let done = written.and_then(|()| tmp.persist(path).map(drop).map_err(|e| e.error));
-    drop(forced);
-    done
+
+    /// The file it replaces.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Renames the file over `path`.
+    pub fn put_in_place(self) -> io::Result<()> {
+        let Written { path, tmp, _forced } = self;
+        tmp.persist(path).map(drop).map_err(|e| e.error)
+    }
 }
 
 /// Gives `new` the group and the mode of `old` (best effort: a group this
