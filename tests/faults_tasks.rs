@@ -73,6 +73,43 @@ fn assert_no_raw_panic(err: &str) {
 // ---------------------------------------------------------------------------
 // Job code that panics (the `panic_on` fixture).
 
+/// A panic while job code unwinds from another (a `Drop` that panics)
+/// aborts the process: Rust said only `thread caused non-unwinding panic`,
+/// both messages lost (probe /tmp/probe11-jobs repro 03). mr now says the
+/// first panic and why the process stops.
+#[test]
+fn a_panic_while_unwinding_is_said_before_the_abort() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\nc PANIC-IN-DROP\n");
+    let o = w.mr_env(
+        &["run", "panic_on", "-q", "-i", "in.txt", "-o", "out"],
+        &[("RUST_BACKTRACE", "0")],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), None, "killed by SIGABRT: {e}");
+    assert!(
+        e.contains(
+            "mr: job code panicked while it was unwinding from an earlier panic (the line holds \
+             the marker PANIC-IN-DROP, at examples/src/panic_on.rs:"
+        ),
+        "{e}"
+    );
+    assert!(e.contains("a Drop that panics"), "{e}");
+    assert!(!w.path("out").exists());
+}
+
+/// Job code recursing 4 MiB deep ran on Hadoop and Spark (a task runs on
+/// the main thread, 8 MiB) and overflowed the local runner's worker
+/// threads (2 MiB): they have the main thread's stack now (probe
+/// /tmp/probe11-jobs repro 04).
+#[test]
+fn worker_threads_have_the_main_threads_stack() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\nRECURSE 1000\na\n");
+    let o = ok(w.mr(&["run", "panic_on", "-q", "-i", "in.txt"]));
+    assert_eq!(stdout(&o), "\"a\"\t2\n\"b\"\t1\n");
+}
+
 #[test]
 fn a_panicking_mapper_is_a_located_bad_record() {
     let w = Workdir::new();

@@ -17,7 +17,13 @@
 //!   MESSAGE, as a long computation does to stay alive on Hadoop (not
 //!   counted);
 //! - a line `COUNT<TAB>GROUP<TAB>NAME` makes the mapper add 1 to the job's
-//!   counter NAME of group GROUP, any group (not counted as words).
+//!   counter NAME of group GROUP, any group (not counted as words);
+//! - a line holding `PANIC-IN-DROP` panics, and a value dropped while it
+//!   unwinds panics again (a `Drop` that panics: the process aborts);
+//! - a line `PRINT MESSAGE` makes the mapper `println!` MESSAGE, as a job
+//!   author debugging does (not counted);
+//! - a line `RECURSE N` makes the mapper recurse N frames of 4 KiB deep (not
+//!   counted).
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -42,6 +48,32 @@ pub const STATUS_MARKER: &str = "SET-STATUS";
 
 /// The marker that makes the mapper count (`COUNT<TAB>GROUP<TAB>NAME`).
 pub const COUNT_MARKER: &str = "COUNT\t";
+/// The marker that makes the mapper panic twice (in a `Drop`, unwinding).
+pub const DROP_MARKER: &str = "PANIC-IN-DROP";
+/// The marker that makes the mapper print to stdout (`PRINT MESSAGE`).
+pub const PRINT_MARKER: &str = "PRINT ";
+/// The marker that makes the mapper recurse (`RECURSE N`).
+pub const RECURSE_MARKER: &str = "RECURSE ";
+
+/// Panics when dropped while its thread unwinds.
+struct PanicsInDrop;
+
+impl Drop for PanicsInDrop {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            panic!("a Drop that panics");
+        }
+    }
+}
+
+/// Recurses `n` frames of 4 KiB each; the sum keeps the frames.
+fn recurse(n: u64) -> u64 {
+    let frame = std::hint::black_box([n as u8; 4096]);
+    if n == 0 {
+        return 0;
+    }
+    recurse(n - 1) + u64::from(frame[(n % 4096) as usize])
+}
 
 /// The job.
 pub struct PanicOn;
@@ -51,7 +83,7 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE and counts on COUNT<TAB>GROUP<TAB>NAME."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE, counts on COUNT<TAB>GROUP<TAB>NAME, panics twice on PANIC-IN-DROP, prints on PRINT MESSAGE and recurses on RECURSE N."
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
@@ -93,6 +125,19 @@ impl Mapper for Words {
                 return Err(JobError::msg("COUNT<TAB>GROUP<TAB>NAME"));
             };
             out.count(group, name, 1);
+            return Ok(());
+        }
+        if line.contains(DROP_MARKER) {
+            let _armed = PanicsInDrop;
+            panic!("the line holds the marker {DROP_MARKER}");
+        }
+        if let Some(message) = line.strip_prefix(PRINT_MARKER) {
+            println!("{message}");
+            return Ok(());
+        }
+        if let Some(n) = line.strip_prefix(RECURSE_MARKER) {
+            let n: u64 = n.trim().parse().map_err(JobError::msg)?;
+            std::hint::black_box(recurse(n));
             return Ok(());
         }
         if let Some(path) = line.strip_prefix(WRITE_MARKER) {

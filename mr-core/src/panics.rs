@@ -51,6 +51,10 @@ thread_local! {
     static IN_JOB: Cell<bool> = const { Cell::new(false) };
     /// The last panic the hook recorded on this thread.
     static CAUGHT: RefCell<Option<Panicked>> = const { RefCell::new(None) };
+    /// Job panics the hook met since [`catch`] last returned: a second
+    /// one is a panic while unwinding (a `Drop` that panics), which aborts
+    /// the process (said once, at the second).
+    static UNWINDING: Cell<u8> = const { Cell::new(0) };
 }
 
 /// A panic caught by [`catch`].
@@ -109,6 +113,42 @@ pub fn install_hook() {
                 .location()
                 .is_some_and(|l| l.file().starts_with(own_source_dir()));
             let in_job = IN_JOB.try_with(Cell::get).unwrap_or(false);
+            if in_job && !internal {
+                // A panic that will not unwind to `catch` aborts the
+                // process: said here, or nothing is (probe
+                // /tmp/probe11-jobs repros 02, 03).
+                if cfg!(panic = "abort") {
+                    crate::errln!(
+                        "mr: job code panicked, and the job is built with panic = \"abort\": \
+                         the process stops here, without naming the record, and its temporary \
+                         files are left for the next run to remove (build the job with the \
+                         default, panic = \"unwind\", for mr to say which record and fail \
+                         cleanly)"
+                    );
+                    return previous(info);
+                }
+                let before = UNWINDING
+                    .try_with(|u| u.replace(u.get().saturating_add(1)))
+                    .unwrap_or(0);
+                if before == 1 {
+                    let first = CAUGHT
+                        .try_with(|c| {
+                            c.borrow().as_ref().map(|p| {
+                                let at = p.location.as_deref().unwrap_or("an unknown place");
+                                format!(" ({}, at {at})", p.message)
+                            })
+                        })
+                        .ok()
+                        .flatten()
+                        .unwrap_or_default();
+                    crate::errln!(
+                        "mr: job code panicked while it was unwinding from an earlier panic{first} \
+                         (a Drop that panics?): Rust aborts the process here, without naming the \
+                         record, and its temporary files are left for the next run to remove"
+                    );
+                    previous(info);
+                }
+            }
             if in_job {
                 let rec = Panicked {
                     message: payload_message(info.payload()),
@@ -137,6 +177,7 @@ pub fn catch<T>(f: impl FnOnce() -> T) -> Result<T, Panicked> {
     let outer = IN_JOB.with(|c| c.replace(true));
     let r = std::panic::catch_unwind(AssertUnwindSafe(f));
     IN_JOB.with(|c| c.set(outer));
+    UNWINDING.with(|u| u.set(0));
     r.map_err(|payload| match CAUGHT.with(|c| c.borrow_mut().take()) {
         Some(recorded) => recorded,
         // The hook was not ours (someone replaced it after us).

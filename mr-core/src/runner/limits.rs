@@ -53,6 +53,25 @@ pub fn address_space_budget() -> Option<u64> {
     getrlimit(Resource::As).current.map(|l| l / 4)
 }
 
+/// The stack of a worker thread, which runs job code: the main thread's
+/// (`ulimit -s`, 8 MiB by default, within 2 to 64 MiB), on which a Hadoop
+/// or Spark task runs the same code. Rust's 2 MiB for threads made a
+/// recursive mapper overflow on the local runner alone (probe
+/// /tmp/probe11-jobs repro 04). `None` (Rust's default) when
+/// `RUST_MIN_STACK` says otherwise, or under an address-space limit, where
+/// each thread's stack counts whole.
+pub fn worker_stack_bytes() -> Option<usize> {
+    if std::env::var_os("RUST_MIN_STACK").is_some() || getrlimit(Resource::As).current.is_some() {
+        return None;
+    }
+    let main = getrlimit(Resource::Stack).current.unwrap_or(8 << 20);
+    Some(
+        usize::try_from(main)
+            .unwrap_or(usize::MAX)
+            .clamp(2 << 20, 64 << 20),
+    )
+}
+
 /// glibc's `mmap` threshold, fixed by [`tune_malloc`]: larger blocks are
 /// mapped, and given back to the system when freed.
 pub const MMAP_THRESHOLD: usize = 1 << 20;

@@ -136,14 +136,16 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     let threads = cfg.threads();
     let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
     let fan_in = limits::fan_in_for_memory(fan_in, threads);
-    let pool = rayon::ThreadPoolBuilder::new()
+    let mut pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
-        .thread_name(|i| format!("mr-worker-{i}"))
-        .build()
-        .map_err(|e| Error::NoThread {
-            what: "starting the worker threads",
-            source: std::io::Error::other(e),
-        })?;
+        .thread_name(|i| format!("mr-worker-{i}"));
+    if let Some(bytes) = limits::worker_stack_bytes() {
+        pool = pool.stack_size(bytes);
+    }
+    let pool = pool.build().map_err(|e| Error::NoThread {
+        what: "starting the worker threads",
+        source: std::io::Error::other(e),
+    })?;
 
     let bad_dir = match &output_dir {
         Some(o) => o.temporary().join(BAD_RECORDS),
