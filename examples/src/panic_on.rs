@@ -23,7 +23,9 @@
 //! - a line `PRINT MESSAGE` makes the mapper `println!` MESSAGE, as a job
 //!   author debugging does (not counted);
 //! - a line `RECURSE N` makes the mapper recurse N frames of 4 KiB deep (not
-//!   counted).
+//!   counted);
+//! - with `--fold`, the counts are a fold's, whose accumulate panics on the
+//!   word `PANIC-IN-FOLD`.
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -31,7 +33,7 @@
 //! MESSAGE`; with `--skip-bad-records` the record is kept aside in
 //! `_bad_records/` and the others are counted.
 
-use mr_core::{Emitter, Job, JobError, Mapper, Reducer, Step, Values};
+use mr_core::{Emitter, Fold, Job, JobError, JobOption, JobParams, Mapper, Reducer, Step, Values};
 
 /// The marker that makes the mapper panic.
 pub const MAP_MARKER: &str = "PANIC-IN-MAP";
@@ -83,10 +85,50 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE, counts on COUNT<TAB>GROUP<TAB>NAME, panics twice on PANIC-IN-DROP, prints on PRINT MESSAGE and recurses on RECURSE N."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE, counts on COUNT<TAB>GROUP<TAB>NAME, panics twice on PANIC-IN-DROP, prints on PRINT MESSAGE, recurses on RECURSE N and, with --fold, counts in a fold that panics on PANIC-IN-FOLD."
+    }
+    fn options(&self) -> Vec<JobOption> {
+        vec![
+            JobOption::flag("fold")
+                .help("count with a fold whose accumulate panics on PANIC-IN-FOLD"),
+        ]
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
+    }
+    fn steps_for(&self, params: &JobParams) -> Vec<Step> {
+        match params.options.get("fold").map(String::as_str) {
+            Some("true") => vec![Step::map(Words::default()).fold(PanickyCount)],
+            _ => self.steps(),
+        }
+    }
+}
+
+/// The word that makes the fold's accumulate panic (`--fold`).
+pub const FOLD_MARKER: &str = "PANIC-IN-FOLD";
+
+/// A count whose accumulate panics on the value the mapper emits for
+/// [`FOLD_MARKER`] (`u64::MAX`).
+#[derive(Clone, Copy)]
+pub struct PanickyCount;
+
+impl Fold for PanickyCount {
+    type Key = String;
+    type Value = u64;
+    type Acc = u64;
+    type Out = u64;
+    fn init(&self) -> u64 {
+        0
+    }
+    fn accumulate(&self, acc: &mut u64, v: u64) {
+        assert!(v != u64::MAX, "the fold met {FOLD_MARKER}");
+        *acc += v;
+    }
+    fn merge(&self, acc: &mut u64, other: u64) {
+        *acc += other;
+    }
+    fn finish(&self, _: &String, acc: u64) -> u64 {
+        acc
     }
 }
 
@@ -150,7 +192,7 @@ impl Mapper for Words {
             if w.contains(MAP_MARKER) {
                 panic!("the line holds the marker {MAP_MARKER}");
             }
-            out.emit(w, 1)?;
+            out.emit(w, if w == FOLD_MARKER { u64::MAX } else { 1 })?;
         }
         Ok(())
     }

@@ -711,7 +711,16 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
             Some(staged) => {
                 let mut held = Holding::new(staged, Next::Fold(&mut *self.table));
                 let r = fold_into(mapper, bufs, line, &mut held, counters);
-                crate::staged::settle(held, r)
+                // What the call emitted is folded in now, by the job's
+                // accumulate: a panic there was a raw crash (probe
+                // /tmp/probe11-jobs repro 06). Not skipped: what it folded
+                // before it panicked is in the table.
+                catch(|| crate::staged::settle(held, r)).unwrap_or_else(|p| {
+                    Err(RecordError::Unskippable(format!(
+                        "{p}, in the fold's accumulate, folding what this record emitted; not \
+                         skipped, as what it folded before the panic is in the task's table"
+                    )))
+                })
             }
         }?;
         if !mapped {

@@ -911,6 +911,9 @@ pub(crate) enum RecordError {
     Job(String),
     /// Writing the output failed: never skippable.
     Fatal(crate::Error),
+    /// The record's failure, which cannot be skipped: it fails the run,
+    /// naming the record, under every policy.
+    Unskippable(String),
 }
 
 impl RecordError {
@@ -919,7 +922,9 @@ impl RecordError {
     pub(crate) fn in_hook(self, hook: impl Into<String>) -> crate::Error {
         match self {
             RecordError::Fatal(e) => e,
-            RecordError::Decode(reason) | RecordError::Job(reason) => crate::Error::Hook {
+            RecordError::Decode(reason)
+            | RecordError::Job(reason)
+            | RecordError::Unskippable(reason) => crate::Error::Hook {
                 hook: hook.into(),
                 reason,
             },

@@ -1011,7 +1011,7 @@ fn guarded(f: impl FnOnce() -> Result<(), RecordError>) -> Result<(), (bool, Str
     match std::panic::catch_unwind(AssertUnwindSafe(f)) {
         Ok(Ok(())) => Ok(()),
         Ok(Err(RecordError::Decode(m))) => Err((true, m)),
-        Ok(Err(RecordError::Job(m))) => Err((false, m)),
+        Ok(Err(RecordError::Job(m) | RecordError::Unskippable(m))) => Err((false, m)),
         Ok(Err(RecordError::Fatal(e))) => Err((false, e.to_string())),
         Err(panic) => {
             let msg = panic

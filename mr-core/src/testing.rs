@@ -103,20 +103,22 @@ pub(crate) fn map_lines(
             counters,
             &mut read_as_null,
         );
+        let bad = |reason| Error::BadRecord {
+            location: Box::new(Location::line(
+                index,
+                piece.map_or("<input>", |p| p.uri),
+                piece.map_or(1, |p| p.first_line) + n as u64,
+            )),
+            reason,
+            snippet: snippet(line),
+        };
         match r {
             Ok(_) => mapped.accepted.push(n),
             Err(RecordError::Fatal(e)) => return Err(e),
+            Err(RecordError::Unskippable(reason)) => return Err(bad(reason)),
             Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
                 if !skip_bad {
-                    return Err(Error::BadRecord {
-                        location: Box::new(Location::line(
-                            index,
-                            piece.map_or("<input>", |p| p.uri),
-                            piece.map_or(1, |p| p.first_line) + n as u64,
-                        )),
-                        reason,
-                        snippet: snippet(line),
-                    });
+                    return Err(bad(reason));
                 }
                 mapped.rejected += 1;
             }
@@ -182,7 +184,11 @@ pub(crate) fn reduce_groups(
         match reducer.reduce(k, &mut stream, &mut out, counters) {
             Ok(()) => {}
             Err(RecordError::Fatal(e)) => return Err(e),
-            Err(RecordError::Decode(reason) | RecordError::Job(reason)) => {
+            Err(
+                RecordError::Decode(reason)
+                | RecordError::Job(reason)
+                | RecordError::Unskippable(reason),
+            ) => {
                 return Err(Error::BadRecord {
                     location: Box::new(Location::Key {
                         step: index,

@@ -290,6 +290,11 @@ impl BadRecordPolicy {
         match r {
             Ok(v) => Ok(Some(v)),
             Err(RecordError::Fatal(e)) => Err(e),
+            Err(RecordError::Unskippable(reason)) => Err(Error::BadRecord {
+                location: Box::new(location()),
+                reason,
+                snippet: snippet(record),
+            }),
             Err(RecordError::Decode(reason)) | Err(RecordError::Job(reason)) => self
                 .reject(keeper, location(), reason, record)
                 .map(|()| None),

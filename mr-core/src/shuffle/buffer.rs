@@ -819,14 +819,16 @@ pub(crate) fn run_combiner<'v>(
     match combiner.reduce(key, vs, sink, counters) {
         Ok(()) => Ok(()),
         Err(RecordError::Fatal(e)) => Err(e),
-        Err(RecordError::Decode(m)) | Err(RecordError::Job(m)) => Err(Error::BadRecord {
-            location: Box::new(Location::Key {
-                step,
-                key: snippet(key),
-            }),
-            reason: format!("combiner failed: {m}"),
-            snippet: snippet(key),
-        }),
+        Err(RecordError::Decode(m) | RecordError::Job(m) | RecordError::Unskippable(m)) => {
+            Err(Error::BadRecord {
+                location: Box::new(Location::Key {
+                    step,
+                    key: snippet(key),
+                }),
+                reason: format!("combiner failed: {m}"),
+                snippet: snippet(key),
+            })
+        }
     }
 }
 
