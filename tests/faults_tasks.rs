@@ -140,6 +140,46 @@ fn a_panicking_fold_fails_the_run_naming_the_record() {
     assert_eq!(stdout(&ok(w.mr(&args))), "\"a\"\t2\n\"b\"\t1\n");
 }
 
+/// A `println!` in job code: the local runner hung forever on the stdout
+/// lock its results held, and in task mode (`-r emulate`, Hadoop, Spark)
+/// the printed line became a record of the results, exit 0 (probe
+/// /tmp/probe11-jobs repro 01). It goes to stderr now, on every runner,
+/// and the results are the job's alone.
+#[test]
+fn a_println_in_job_code_goes_to_stderr_not_into_the_results() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\nPRINT \"fake\"\t1000\nc\n");
+    let want = "\"a\"\t1\n\"b\"\t1\n\"c\"\t1\n";
+    for runner in ["local", "inline", "emulate"] {
+        // A file, not a pipe: a run that hangs is killed, not waited on.
+        let file = fs::File::create(w.path("stdout.txt")).unwrap();
+        let child = spawn(&w, "panic_on", "in.txt", &["-q", "-r", runner], file.into());
+        let (code, err) = ended_within(child, Duration::from_secs(60));
+        assert_eq!(code, Some(0), "-r {runner}: {err}");
+        let out = fs::read_to_string(w.path("stdout.txt")).unwrap();
+        let mut lines: Vec<&str> = out.lines().collect();
+        lines.sort_unstable();
+        assert_eq!(lines.join("\n") + "\n", want, "-r {runner}: {err}");
+        if runner != "emulate" {
+            assert!(err.contains("\"fake\"\t1000"), "-r {runner}: {err}");
+        }
+    }
+    // With -o and --cat-output: stdout is the user's again for the copy.
+    let o = ok(w.mr(&[
+        "run",
+        "panic_on",
+        "-q",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--cat-output",
+    ]));
+    let mut lines: Vec<&str> = std::str::from_utf8(&o.stdout).unwrap().lines().collect();
+    lines.sort_unstable();
+    assert_eq!(lines.join("\n") + "\n", want);
+}
+
 /// Job code recursing 4 MiB deep ran on Hadoop and Spark (a task runs on
 /// the main thread, 8 MiB) and overflowed the local runner's worker
 /// threads (2 MiB): they have the main thread's stack now (probe

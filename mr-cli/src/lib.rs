@@ -26,6 +26,7 @@ pub mod cmd;
 pub mod conf;
 pub mod generate;
 pub mod job_args;
+pub mod stdout_aside;
 
 use mr_core::Job;
 use std::io::Write as _;

@@ -393,14 +393,16 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
     };
     mr_core::status::report_to_stderr();
     let stdin = std::io::stdin();
-    let stdout = std::io::stdout();
     let mut stderr = std::io::stderr();
+    // Job code's println! goes to the task's stderr, not into Streaming's
+    // key<TAB>value lines as a record of the results.
+    let mut aside = crate::stdout_aside::StdoutAside::new();
     mr_core::runner::task::run_task(
         job,
         &opts,
         &TaskEnv::from_env(),
         stdin.lock(),
-        stdout.lock(),
+        aside.results(),
         &mut stderr,
     )?;
     Ok(())
@@ -764,11 +766,14 @@ fn run_local(
     // Results on the terminal that shows the bar: the bar goes first, or
     // its next redraw would erase the lines just printed.
     let bar_on_stdout = status.clone().filter(|_| stdout.is_terminal());
+    // Job code's println! goes to stderr while the job runs (it hung the
+    // run on the stdout lock the results held).
+    let mut aside = crate::stdout_aside::StdoutAside::new();
     let mut out: Box<dyn Write> = if args.no_output {
         Box::new(std::io::sink())
     } else {
         Box::new(ClearsStatus::new(
-            std::io::BufWriter::with_capacity(1 << 16, stdout.lock()),
+            std::io::BufWriter::with_capacity(1 << 16, aside.results()),
             bar_on_stdout,
         ))
     };
@@ -778,6 +783,7 @@ fn run_local(
     }
     let report = result?;
     drop(out);
+    drop(aside);
     warn_unread_jobconf(&cfg.params, args.quiet);
     if let (true, Some(dir)) = (args.cat_output && !args.no_output, &report.output_dir) {
         cat_output(dir)?;
