@@ -180,6 +180,43 @@ fn a_println_in_job_code_goes_to_stderr_not_into_the_results() {
     assert_eq!(lines.join("\n") + "\n", want);
 }
 
+/// A panic in `Job::steps_for` (mrjob's `steps()` reading options) was a
+/// raw `thread 'main' panicked`, exit 101, on every runner and in task mode
+/// (probe /tmp/probe11-jobs repro 08): an error naming it now, exit 1.
+#[test]
+fn a_panic_in_steps_for_is_an_error_naming_it() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let says = "mr: error: job failed in job panic_on steps: job panicked: steps_for met \
+                --panic-in-steps (at examples/src/panic_on.rs:";
+    let run = [
+        "run",
+        "panic_on",
+        "--panic-in-steps",
+        "-q",
+        "-i",
+        "in.txt",
+        "-r",
+    ];
+    for runner in ["local", "emulate"] {
+        let o = w.mr(&[&run[..], &[runner]].concat());
+        assert_eq!(o.status.code(), Some(1), "-r {runner}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "-r {runner}: {}", stderr(&o));
+        assert_no_raw_panic(&stderr(&o));
+    }
+    let task = [
+        "run",
+        "panic_on",
+        "--panic-in-steps",
+        "--mapper",
+        "--step-num",
+        "0",
+    ];
+    let o = w.mr_stdin(&task, Some(b"a b\n"));
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(stderr(&o).contains(says), "{}", stderr(&o));
+}
+
 /// Job code recursing 4 MiB deep ran on Hadoop and Spark (a task runs on
 /// the main thread, 8 MiB) and overflowed the local runner's worker
 /// threads (2 MiB): they have the main thread's stack now (probe

@@ -25,7 +25,7 @@
 //! - a line `RECURSE N` makes the mapper recurse N frames of 4 KiB deep (not
 //!   counted);
 //! - with `--fold`, the counts are a fold's, whose accumulate panics on the
-//!   word `PANIC-IN-FOLD`.
+//!   word `PANIC-IN-FOLD`; with `--panic-in-steps`, `steps_for` panics.
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -91,12 +91,15 @@ impl Job for PanicOn {
         vec![
             JobOption::flag("fold")
                 .help("count with a fold whose accumulate panics on PANIC-IN-FOLD"),
+            JobOption::flag("panic-in-steps").help("panic in steps_for"),
         ]
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(Words::default()).reduce(PanickySum)]
     }
     fn steps_for(&self, params: &JobParams) -> Vec<Step> {
+        let on = |name: &str| params.options.get(name).is_some_and(|v| v == "true");
+        assert!(!on("panic-in-steps"), "steps_for met --panic-in-steps");
         match params.options.get("fold").map(String::as_str) {
             Some("true") => vec![Step::map(Words::default()).fold(PanickyCount)],
             _ => self.steps(),

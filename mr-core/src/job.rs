@@ -767,6 +767,29 @@ impl Step {
     }
 }
 
+/// `job.steps_for(params)`, a panic in it (job code, as mrjob's `steps()`
+/// reading options) an error naming it: it was a raw `thread 'main'
+/// panicked`, exit 101 (probe /tmp/probe11-jobs repro 08).
+///
+/// ```
+/// use mr_core::{Job, JobParams, Step};
+/// struct Broken;
+/// impl Job for Broken {
+///     fn name(&self) -> &str { "broken" }
+///     fn description(&self) -> &str { "" }
+///     fn steps(&self) -> Vec<Step> { panic!("no steps today") }
+/// }
+/// let e = mr_core::job::steps_of(&Broken, &JobParams::default()).unwrap_err();
+/// assert!(e.to_string().contains("no steps today"), "{e}");
+/// ```
+pub fn steps_of(job: &dyn Job, params: &crate::JobParams) -> crate::Result<Vec<Step>> {
+    crate::panics::install_hook();
+    catch(|| job.steps_for(params)).map_err(|p| crate::Error::Hook {
+        hook: format!("job {} steps", job.name()),
+        reason: p.to_string(),
+    })
+}
+
 /// Refuses steps where one after the first reads whole files
 /// ([`Step::reads_whole_files`]): a later step reads the records of the
 /// step before, as mrjob allows `mapper_raw` in a first step only. Every

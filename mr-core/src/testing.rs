@@ -524,7 +524,7 @@ fn run_input(
     let params = Arc::new(params);
     let mut counters = Counters::default();
     let mut lines = Vec::new();
-    for (i, step) in job.steps_for(&params).iter().enumerate() {
+    for (i, step) in crate::job::steps_of(job, &params)?.iter().enumerate() {
         let input = if i == 0 { input } else { Input::Lines(&lines) };
         lines = run_step(step, i, input, &mut counters, &params)?;
     }

@@ -138,19 +138,19 @@ impl JobPlan {
         self.steps.first().is_some_and(|s| s.whole_files)
     }
 
-    /// The plan of `job` with the run's options `params`, run by `binary`.
+    /// The plan of `job` with the run's options `params`, run by `binary`;
+    /// an error when the job's `steps_for` panics.
     pub fn new(
         job: &dyn Job,
         params: &mr_core::JobParams,
         binary: PathBuf,
         skip_bad_records: bool,
         extras: JobExtras,
-    ) -> JobPlan {
-        JobPlan {
+    ) -> mr_core::Result<JobPlan> {
+        Ok(JobPlan {
             job: job.name().to_string(),
             binary,
-            steps: job
-                .steps_for(params)
+            steps: mr_core::job::steps_of(job, params)?
                 .iter()
                 .map(|s| StepPlan {
                     combiner: s.has_combiner(),
@@ -161,7 +161,7 @@ impl JobPlan {
                 .collect(),
             skip_bad_records,
             extras,
-        }
+        })
     }
 
     /// The binary's file name (`mr`): how a task refers to it once the
@@ -373,14 +373,14 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
     use anyhow::Context as _;
     let binary = std::env::current_exe().context("cannot find the path of this binary")?;
     let params = crate::cmd::run::job_params(job, args, false)?;
-    mr_core::job::check_whole_files(job.name(), &job.steps_for(&params))?;
+    mr_core::job::check_whole_files(job.name(), &mr_core::job::steps_of(job, &params)?)?;
     let mut plan = JobPlan::new(
         job,
         &params,
         binary,
         args.skip_bad_records,
         JobExtras::default(),
-    );
+    )?;
     plan.extras = extras(job, args, &plan.link_name())?;
     if plan.steps.is_empty() {
         anyhow::bail!("job {} has no steps", plan.job);

@@ -373,6 +373,7 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         );
     }
     let params = Arc::new(job_params(job, args, true)?);
+    let steps = mr_core::job::steps_of(job, &params)?;
     let opts = TaskOptions {
         step: args.step_num,
         role,
@@ -381,7 +382,6 @@ fn run_task(job: &dyn mr_core::Job, role: TaskRole, args: &RunArgs) -> anyhow::R
         output_protocol: args.output_protocol.unwrap_or_else(|| {
             // The last step's last task writes the job's final records, as
             // mrjob's task mode uses OUTPUT_PROTOCOL there; others write JSON.
-            let steps = job.steps_for(&params);
             let last_has_reducer = steps.last().is_some_and(|s| s.has_reducer());
             if role.writes_final_records(args.step_num, steps.len(), last_has_reducer) {
                 job.output_protocol()
@@ -736,7 +736,7 @@ fn run_local(
     // 0 reducers is refused here as on the cluster runners: what works
     // locally must not fail (or run map-only) on Hadoop.
     let mut plan =
-        crate::cluster::JobPlan::new(job, &params, Default::default(), false, Default::default());
+        crate::cluster::JobPlan::new(job, &params, Default::default(), false, Default::default())?;
     plan.extras.jobconf = jobconf.clone();
     crate::cluster::refuse_map_only_jobconf(&plan)?;
     cfg.partitions = reducers_asked(args.partitions, &jobconf)?;

@@ -99,7 +99,7 @@ pub fn peak_memory_bytes() -> Option<u64> {
 pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result<JobReport> {
     let started = Instant::now();
     cfg.validate()?;
-    let steps = job.steps_for(&cfg.params);
+    let steps = crate::job::steps_of(job, &cfg.params)?;
     if steps.is_empty() {
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }

@@ -261,7 +261,7 @@ pub fn run_task(
     output: impl Write,
     diag: &mut dyn Write,
 ) -> Result<TaskReport> {
-    let steps = job.steps_for(&opts.params);
+    let steps = crate::job::steps_of(job, &opts.params)?;
     let step = steps.get(opts.step).ok_or_else(|| {
         Error::Config(format!(
             "--step-num {} but job {} has {} step(s)",
