@@ -960,15 +960,19 @@ impl Store {
         (new, written): (bool, crate::replace::Written),
     ) -> Result<(), crate::Error> {
         let path = written.path().to_path_buf();
-        written
-            .put_in_place()
-            .map_err(|e| self.write_error(&path, e))?;
+        // A rename needs no space: its failure is no full disk, and files
+        // put in place before it stay.
+        written.put_in_place().map_err(|e| {
+            crate::Error::io("renaming into place the dictionary store's", &path, e)
+        })?;
         if new {
             self.share_with_writers(&path);
         }
         Ok(())
     }
 
+    /// A failure to write the store's file `path`, with what to do on a
+    /// full disk.
     fn write_error(&self, path: &Path, e: std::io::Error) -> crate::Error {
         crate::Error::io("writing the dictionary store's", path, e).with_disk_full_hint(|| {
             format!(
