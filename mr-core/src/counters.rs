@@ -41,13 +41,19 @@ pub struct Counters {
     groups: BTreeMap<String, BTreeMap<String, i64>>,
 }
 
-/// A counter's group or name as [`Counters`] keeps it: a comma as a
-/// semicolon (borrowed when there is none).
+/// A counter's group or name as [`Counters`] keeps it, on every runner as
+/// Hadoop's counter lines carry it: a comma as a semicolon, and a newline,
+/// a control or an invisible character escaped ([`printable_line`]), as
+/// task mode writes it (a name with a newline was a real newline locally
+/// and the text `\n` on Hadoop, Spark and emulate: probe /tmp/probe11-jobs
+/// repro 07). Borrowed when it is printable ASCII without a comma (most).
 fn stored(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.contains(',') {
-        std::borrow::Cow::Owned(s.replace(',', ";"))
-    } else {
-        std::borrow::Cow::Borrowed(s)
+    if s.bytes().all(|b| (b' '..=b'~').contains(&b) && b != b',') {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    match printable_line(s) {
+        line if line.contains(',') => std::borrow::Cow::Owned(line.replace(',', ";")),
+        line => line,
     }
 }
 
@@ -57,7 +63,8 @@ impl Counters {
     /// A comma in the group or the name is kept as a semicolon, as mrjob's
     /// `increment_counter` does on every runner: Hadoop's counter lines
     /// (`reporter:counter:GROUP,NAME,AMOUNT`) cannot carry one, so every
-    /// runner names the counter alike.
+    /// runner names the counter alike; for the same reason a newline or a
+    /// control character is kept escaped (`\n`).
     ///
     /// ```
     /// use mr_core::Counters;
@@ -65,6 +72,8 @@ impl Counters {
     /// c.add("words", "(1, 'a')", 2);
     /// assert_eq!(c.get("words", "(1; 'a')"), 2);
     /// assert_eq!(c.get("words", "(1, 'a')"), 2);
+    /// c.add("lines", "ends in \r", 1);
+    /// assert_eq!(c.get("lines", "ends in \\r"), 1);
     /// ```
     pub fn add(&mut self, group: &str, name: &str, amount: i64) {
         // Look up with borrowed strings first: counters are bumped per
@@ -268,6 +277,29 @@ mod tests {
             "reporter:counter:g,x\\nreporter:counter:g;forged;9\\u{1b}[2J,1\n"
         );
         assert!(!c.report().contains('\x1b') && c.report().lines().count() == 3);
+    }
+
+    /// A name is kept as a cluster's counter lines carry it, so every
+    /// runner names the counter alike (probe /tmp/probe11-jobs repro 07).
+    #[test]
+    fn names_are_kept_as_counter_lines_carry_them() {
+        let mut local = Counters::default();
+        local.add("g", "new\nline", 1);
+        local.add("g\r", "tab\there", 2);
+        assert_eq!(local.get("g", "new\\nline"), 1);
+        let mut cluster = Counters::default();
+        for line in local.reporter_lines().lines() {
+            let fields = line.strip_prefix("reporter:counter:").unwrap();
+            let mut f = fields.rsplitn(2, ',');
+            let amount: i64 = f.next().unwrap().parse().unwrap();
+            let (group, name) = f.next().unwrap().split_once(',').unwrap();
+            cluster.add(group, name, amount);
+        }
+        assert_eq!(cluster, local);
+        assert_eq!(
+            local.reporter_lines(),
+            "reporter:counter:g,new\\nline,1\nreporter:counter:g\\r,tab\there,2\n"
+        );
     }
 
     #[test]
