@@ -217,6 +217,44 @@ fn a_panic_in_steps_for_is_an_error_naming_it() {
     assert!(stderr(&o).contains(says), "{}", stderr(&o));
 }
 
+/// `std::process::exit(0)` in job code ended a local run with exit 0, no
+/// output and its staging, lock and temp dir left; on a cluster the task
+/// was a success with its records cut short (probe /tmp/probe11-jobs repro
+/// 05). It is said now, cleaned up after, and the status is 1.
+#[test]
+fn job_code_that_exits_the_process_fails_the_run_cleanly() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\nEXIT 0\nc\nd\n");
+    for runner in ["local", "emulate"] {
+        let child = spawn(
+            &w,
+            "panic_on",
+            "in.txt",
+            &["-q", "-r", runner, "-o", "out"],
+            Stdio::null(),
+        );
+        let (code, err) = ended_within(child, Duration::from_secs(60));
+        assert_eq!(code, Some(1), "-r {runner}: {err}");
+        assert!(
+            err.contains(
+                "mr: job code called exit (std::process::exit) while the run was under way"
+            ),
+            "-r {runner}: {err}"
+        );
+        let left: Vec<String> = fs::read_dir(w.dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n != "in.txt" && n != "scratch")
+            .collect();
+        assert!(left.is_empty(), "-r {runner}: {left:?}");
+        assert_eq!(
+            fs::read_dir(w.path("scratch")).map_or(0, |d| d.count()),
+            0,
+            "-r {runner}"
+        );
+    }
+}
+
 /// Job code recursing 4 MiB deep ran on Hadoop and Spark (a task runs on
 /// the main thread, 8 MiB) and overflowed the local runner's worker
 /// threads (2 MiB): they have the main thread's stack now (probe

@@ -25,7 +25,8 @@
 //! - a line `RECURSE N` makes the mapper recurse N frames of 4 KiB deep (not
 //!   counted);
 //! - with `--fold`, the counts are a fold's, whose accumulate panics on the
-//!   word `PANIC-IN-FOLD`; with `--panic-in-steps`, `steps_for` panics.
+//!   word `PANIC-IN-FOLD`; with `--panic-in-steps`, `steps_for` panics;
+//! - a line `EXIT CODE` makes the mapper call `std::process::exit(CODE)`.
 //!
 //! Every other line is counted as `word_count` would (split on whitespace,
 //! no lowercasing). `mr` reports a panicking record like any bad one: by
@@ -54,6 +55,8 @@ pub const COUNT_MARKER: &str = "COUNT\t";
 pub const DROP_MARKER: &str = "PANIC-IN-DROP";
 /// The marker that makes the mapper print to stdout (`PRINT MESSAGE`).
 pub const PRINT_MARKER: &str = "PRINT ";
+/// The marker that makes the mapper exit the process (`EXIT CODE`).
+pub const EXIT_MARKER: &str = "EXIT ";
 /// The marker that makes the mapper recurse (`RECURSE N`).
 pub const RECURSE_MARKER: &str = "RECURSE ";
 
@@ -85,7 +88,7 @@ impl Job for PanicOn {
         "panic_on"
     }
     fn description(&self) -> &str {
-        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE, counts on COUNT<TAB>GROUP<TAB>NAME, panics twice on PANIC-IN-DROP, prints on PRINT MESSAGE, recurses on RECURSE N and, with --fold, counts in a fold that panics on PANIC-IN-FOLD."
+        "TEST FIXTURE: a word count that panics on lines with PANIC-IN-MAP, on the word PANIC-IN-REDUCE and (in mapper final) after PANIC-IN-FINAL, cuts a file short on CUT-FILE-SHORT PATH BYTES, writes one on WRITE-FILE PATH, sets its status on SET-STATUS MESSAGE, counts on COUNT<TAB>GROUP<TAB>NAME, panics twice on PANIC-IN-DROP, prints on PRINT MESSAGE, recurses on RECURSE N, exits on EXIT CODE and, with --fold, counts in a fold that panics on PANIC-IN-FOLD."
     }
     fn options(&self) -> Vec<JobOption> {
         vec![
@@ -179,6 +182,9 @@ impl Mapper for Words {
         if let Some(message) = line.strip_prefix(PRINT_MARKER) {
             println!("{message}");
             return Ok(());
+        }
+        if let Some(code) = line.strip_prefix(EXIT_MARKER) {
+            std::process::exit(code.trim().parse().map_err(JobError::msg)?);
         }
         if let Some(n) = line.strip_prefix(RECURSE_MARKER) {
             let n: u64 = n.trim().parse().map_err(JobError::msg)?;

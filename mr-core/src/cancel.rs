@@ -16,6 +16,14 @@
 //!   and exits. It waits for a [`critical`] section (the output commit) to
 //!   end, so it never leaves a half-committed output.
 //!
+//! A fourth way a run ends is not asked for: **job code that exits the
+//! process** (`std::process::exit(0)` in a mapper, a port of Python's
+//! `sys.exit()`). While a run or a task is under way ([`guard_exit`]), an
+//! `atexit` hook says so, cleans up as a forced exit does, and ends the
+//! process with status 1: the run stopped with exit 0 and no output, or on
+//! a cluster with the task's records cut short (probe /tmp/probe11-jobs
+//! repro 05).
+//!
 //! Tasks check every batch of records: every 1024 input lines in a map task,
 //! every 4096 values inside a reducer's key group (one key may hold millions),
 //! every 4096 records a spill or merge writes. Every check is a relaxed
@@ -324,7 +332,67 @@ pub fn force_exit() -> ! {
     if let Some(said) = interrupted_after_commit() {
         crate::errln!("mr: {said}");
     }
+    // Not job code's exit: the hook of `guard_exit` lets it be.
+    UNDER_WAY.store(0, Ordering::SeqCst);
     std::process::exit(i32::from(exit_status()))
+}
+
+/// Runs and tasks under way ([`guard_exit`]): an exit meanwhile is job
+/// code's.
+static UNDER_WAY: AtomicU64 = AtomicU64::new(0);
+
+/// Until dropped, a run or a task is under way (see [`guard_exit`]).
+pub struct ExitGuard(());
+
+impl Drop for ExitGuard {
+    fn drop(&mut self) {
+        UNDER_WAY.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Marks a run or a task as under way until the guard is dropped: a call
+/// of `exit` meanwhile (`std::process::exit` in job code) is said, cleans
+/// up as [`force_exit`] does, and ends the process with status 1 instead
+/// of the status job code gave (0 ended a run with no output and no
+/// word). The hook is registered with `atexit` once.
+pub fn guard_exit() -> ExitGuard {
+    static REGISTER: std::sync::Once = std::sync::Once::new();
+    REGISTER.call_once(|| {
+        // SAFETY: `atexit` takes a plain function, which lives for the
+        // whole process; registering it once is all this does.
+        #[allow(unsafe_code)]
+        let _ = unsafe { libc::atexit(exit_under_way) };
+    });
+    UNDER_WAY.fetch_add(1, Ordering::SeqCst);
+    ExitGuard(())
+}
+
+/// The `atexit` hook of [`guard_exit`].
+extern "C" fn exit_under_way() {
+    if UNDER_WAY.swap(0, Ordering::SeqCst) == 0 {
+        return;
+    }
+    crate::errln!(
+        "mr: job code called exit (std::process::exit) while the run was under way: the run \
+         stops unfinished, its output and temporary files removed; return an error from the \
+         job instead (JobError), which names the record"
+    );
+    let _ = std::panic::catch_unwind(|| {
+        let actions: Vec<ForcedExitAction> = lock(&TO_RUN).drain(..).map(|(_, a)| a).collect();
+        for action in actions.into_iter().rev() {
+            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
+        }
+        for p in lock(&TO_REMOVE).iter().rev().map(|(_, p)| p) {
+            let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
+        }
+    });
+    // SAFETY: `_exit` ends the process at once, without running the other
+    // `atexit` hooks or flushing stdio: what it would flush is the
+    // unfinished run's.
+    #[allow(unsafe_code)]
+    unsafe {
+        libc::_exit(1)
+    }
 }
 
 #[cfg(test)]

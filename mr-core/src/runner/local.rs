@@ -98,6 +98,8 @@ pub fn peak_memory_bytes() -> Option<u64> {
 /// ```
 pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result<JobReport> {
     let started = Instant::now();
+    // Job code that exits the process is said and cleaned up after.
+    let _under_way = crate::cancel::guard_exit();
     cfg.validate()?;
     let steps = crate::job::steps_of(job, &cfg.params)?;
     if steps.is_empty() {

@@ -261,6 +261,9 @@ pub fn run_task(
     output: impl Write,
     diag: &mut dyn Write,
 ) -> Result<TaskReport> {
+    // Job code that exits the process is said: a task that ended with exit
+    // 0 was a success with its records cut short, to Hadoop and Spark.
+    let _under_way = crate::cancel::guard_exit();
     let steps = crate::job::steps_of(job, &opts.params)?;
     let step = steps.get(opts.step).ok_or_else(|| {
         Error::Config(format!(
