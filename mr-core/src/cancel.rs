@@ -305,16 +305,30 @@ pub fn interrupted_after_commit() -> Option<String> {
 /// binary's watchdog, when a run did not stop by itself soon after a signal.
 pub fn force_exit() -> ! {
     let _held = lock(&CRITICAL);
+    // Held until the exit: a guard dropped meanwhile (a lock released, a
+    // directory removed by the run itself) waits, so every path removed
+    // here is still this run's (a lock file's name may be the next run's
+    // once this one has released it).
+    let _listed = clean_up_for_exit();
+    if let Some(said) = interrupted_after_commit() {
+        crate::errln!("mr: {said}");
+    }
+    // Not job code's exit: the hook of `guard_exit` lets it be.
+    UNDER_WAY.store(0, Ordering::SeqCst);
+    std::process::exit(i32::from(exit_status()))
+}
+
+/// What a forced exit does before it exits: runs every registered action
+/// (the newest first) and removes every registered path (the newest
+/// first); returns the list of paths, locked, for the caller to hold
+/// until it exits.
+fn clean_up_for_exit() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
     let actions: Vec<ForcedExitAction> = lock(&TO_RUN).drain(..).map(|(_, a)| a).collect();
     for action in actions.into_iter().rev() {
         // One action's panic must not keep the others, the removals and the
         // exit from running.
         let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
     }
-    // Held until the exit: a guard dropped meanwhile (a lock released, a
-    // directory removed by the run itself) waits, so every path removed
-    // here is still this run's (a lock file's name may be the next run's
-    // once this one has released it).
     let listed = lock(&TO_REMOVE);
     for p in listed.iter().rev().map(|(_, p)| p) {
         // Best effort: the process is going away with an error anyway. A
@@ -329,12 +343,7 @@ pub fn force_exit() -> ! {
             std::thread::sleep(std::time::Duration::from_millis(10));
         }
     }
-    if let Some(said) = interrupted_after_commit() {
-        crate::errln!("mr: {said}");
-    }
-    // Not job code's exit: the hook of `guard_exit` lets it be.
-    UNDER_WAY.store(0, Ordering::SeqCst);
-    std::process::exit(i32::from(exit_status()))
+    listed
 }
 
 /// Runs and tasks under way ([`guard_exit`]): an exit meanwhile is job
@@ -377,15 +386,8 @@ extern "C" fn exit_under_way() {
          stops unfinished, its output and temporary files removed; return an error from the \
          job instead (JobError), which names the record"
     );
-    let _ = std::panic::catch_unwind(|| {
-        let actions: Vec<ForcedExitAction> = lock(&TO_RUN).drain(..).map(|(_, a)| a).collect();
-        for action in actions.into_iter().rev() {
-            let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(action));
-        }
-        for p in lock(&TO_REMOVE).iter().rev().map(|(_, p)| p) {
-            let _ = std::fs::remove_dir_all(p).or_else(|_| std::fs::remove_file(p));
-        }
-    });
+    // Held until the exit, as a forced exit holds it.
+    let _listed = std::panic::catch_unwind(clean_up_for_exit);
     // SAFETY: `_exit` ends the process at once, without running the other
     // `atexit` hooks or flushing stdio: what it would flush is the
     // unfinished run's.
