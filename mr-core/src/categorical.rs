@@ -945,21 +945,17 @@ impl Store {
         &self,
         name: &str,
         write: impl FnOnce(&mut dyn std::io::Write) -> std::io::Result<()>,
-    ) -> Result<(bool, crate::replace::Written), crate::Error> {
+    ) -> Result<crate::replace::Written, crate::Error> {
         let path = self.dir.join(name);
-        let new = std::fs::symlink_metadata(&path).is_err();
-        crate::replace::Written::new(&path, write)
-            .map(|w| (new, w))
-            .map_err(|e| self.write_error(&path, e))
+        crate::replace::Written::new(&path, write).map_err(|e| self.write_error(&path, e))
     }
 
     /// Puts a file [`write`](Self::write) wrote in place: renamed over the
     /// old one, and, new in the store, shared with the group.
-    fn put_in_place(
-        &self,
-        (new, written): (bool, crate::replace::Written),
-    ) -> Result<(), crate::Error> {
+    fn put_in_place(&self, written: crate::replace::Written) -> Result<(), crate::Error> {
         let path = written.path().to_path_buf();
+        // Under the store's lock: nobody else makes it meanwhile.
+        let new = std::fs::symlink_metadata(&path).is_err();
         // A rename needs no space: its failure is no full disk, and files
         // put in place before it stay.
         written.put_in_place().map_err(|e| {

@@ -76,8 +76,13 @@ impl Counters {
     /// assert_eq!(c.get("lines", "ends in \\r"), 1);
     /// ```
     pub fn add(&mut self, group: &str, name: &str, amount: i64) {
-        // Look up with borrowed strings first: counters are bumped per
-        // record. A name with a comma is looked up as it is kept.
+        // Counters are bumped per record: looked up as given first. A name
+        // kept otherwise (a comma, an escape) holds none of what `stored`
+        // changes, so no name given otherwise is found as it is.
+        if let Some(v) = self.groups.get_mut(group).and_then(|g| g.get_mut(name)) {
+            *v += amount;
+            return;
+        }
         let (group, name) = (stored(group), stored(name));
         if let Some(v) = self.groups.get_mut(&*group).and_then(|g| g.get_mut(&*name)) {
             *v += amount;

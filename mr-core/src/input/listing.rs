@@ -636,18 +636,15 @@ pub fn hidden_name(p: &Path) -> bool {
         .is_some_and(|n| matches!(n.as_encoded_bytes().first(), Some(b'_' | b'.')))
 }
 
-/// Whether `file`, in the finished output `dir` (it has `_SUCCESS`), is the
-/// report of the run that wrote `dir`
+/// Whether `file`, in the finished output `dir` (it has `_SUCCESS`; the
+/// path resolved), is the report of the run that wrote `dir`
 /// ([`is_report_of`](crate::output::commit::is_report_of)).
 fn report_in_output(dir: &Path, file: &Path) -> bool {
-    let Ok(dir) = fs::canonicalize(dir) else {
-        return false;
-    };
     match (
         file.file_name().and_then(|n| n.to_str()),
         dir.file_name().and_then(|n| n.to_str()),
     ) {
-        (Some(name), Some(output)) => crate::output::commit::is_report_of(&dir, name, output),
+        (Some(name), Some(output)) => crate::output::commit::is_report_of(dir, name, output),
         _ => false,
     }
 }
@@ -1258,6 +1255,8 @@ impl Walk {
                 return Ok(());
             }
             let output = path.join(crate::output::commit::SUCCESS).is_file();
+            // Resolved once, for the report of the run that wrote it.
+            let resolved = output.then(|| fs::canonicalize(path).ok()).flatten();
             if !explicit && output {
                 // Read, as Hadoop reads it, but said: an earlier run's output
                 // kept inside the input tree is rarely meant as input.
@@ -1289,7 +1288,7 @@ impl Walk {
             for (link, p) in entries {
                 if skipped_name(&p) {
                     self.note_hidden(&p);
-                } else if output && !link && report_in_output(path, &p) {
+                } else if !link && resolved.as_deref().is_some_and(|d| report_in_output(d, &p)) {
                     // The --report of the run that wrote the output, kept in
                     // it: mr's, as _SUCCESS is, not data (a text job counted
                     // its JSON keys as words: probe /tmp/probe11-daily
