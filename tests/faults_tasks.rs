@@ -76,7 +76,7 @@ fn assert_no_raw_panic(err: &str) {
 /// A panic while job code unwinds from another (a `Drop` that panics)
 /// aborts the process: Rust said only `thread caused non-unwinding panic`,
 /// both messages lost (probe /tmp/probe11-jobs repro 03). mr now says the
-/// first panic and why the process stops.
+/// first panic, why the process stops, and the record being mapped.
 #[test]
 fn a_panic_while_unwinding_is_said_before_the_abort() {
     let w = Workdir::new();
@@ -95,7 +95,39 @@ fn a_panic_while_unwinding_is_said_before_the_abort() {
         "{e}"
     );
     assert!(e.contains("a Drop that panics"), "{e}");
+    assert!(e.contains("while mapping in.txt:2,"), "{e}");
     assert!(!w.path("out").exists());
+}
+
+/// The record an abort names is the one being mapped on the thread that
+/// panicked, in a file read from a later split too (no line number known
+/// there without counting: its byte offset).
+#[test]
+fn an_abort_names_the_record_by_offset_past_the_first_split() {
+    let w = Workdir::new();
+    let mut text = "word\n".repeat(20_000);
+    text.push_str("c PANIC-IN-DROP\n");
+    w.write("big.txt", &text);
+    let o = w.mr_env(
+        &[
+            "run",
+            "panic_on",
+            "-q",
+            "-i",
+            "big.txt",
+            "-o",
+            "out",
+            "--chunksize",
+            "16KB",
+        ],
+        &[("RUST_BACKTRACE", "0")],
+    );
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), None, "killed by SIGABRT: {e}");
+    assert!(
+        e.contains("while mapping big.txt, the line at byte 100000,"),
+        "{e}"
+    );
 }
 
 /// A fold's accumulate that panics: under `--skip-bad-records` what a

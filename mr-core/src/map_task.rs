@@ -457,6 +457,8 @@ fn map_split(
         // The run fails on the cut line: nothing after it is needed.
         reader.stop_at_cut();
     }
+    // Named by a panic that aborts the process (no error can carry it).
+    let _mapping = crate::panics::mapping_file(&split.file.display);
     let first_offset = reader.position();
     let mut reported = first_offset;
     let mut lines_read = 0u64;
@@ -610,6 +612,7 @@ fn map_split(
             }
         }
         stats.input_records += 1;
+        crate::panics::mapping_line(offset, line_base.map(|base| base + lines_read - 1));
         let r = map_whole_line(
             &mut *mapper,
             line,

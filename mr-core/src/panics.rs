@@ -55,6 +55,71 @@ thread_local! {
     /// one is a panic while unwinding (a `Drop` that panics), which aborts
     /// the process (said once, at the second).
     static UNWINDING: Cell<u8> = const { Cell::new(0) };
+    /// The file a map task on this thread reads ([`mapping_file`]), for a
+    /// panic that aborts the process to name its record.
+    static MAPPING: RefCell<Option<String>> = const { RefCell::new(None) };
+    /// The line being mapped ([`mapping_line`]): its byte offset, and its
+    /// number when the task knows it.
+    static MAPPING_AT: Cell<(u64, Option<u64>)> = const { Cell::new((0, None)) };
+}
+
+/// While alive, a map task on this thread reads `file` (its display name):
+/// a panic in job code that aborts the process (a panic while unwinding,
+/// or a job built with `panic = "abort"`) names the record being mapped,
+/// which no error can carry then. Dropped, the thread reads no file.
+///
+/// ```
+/// use mr_core::panics::{mapping_file, mapping_line, mapping_place};
+/// let reading = mapping_file("logs/a.log");
+/// mapping_line(120, Some(3));
+/// assert_eq!(mapping_place().as_deref(), Some("logs/a.log:3"));
+/// mapping_line(4096, None);
+/// assert_eq!(mapping_place().as_deref(), Some("logs/a.log, the line at byte 4096"));
+/// drop(reading);
+/// assert_eq!(mapping_place(), None);
+/// ```
+#[must_use = "the file is the thread's only while the guard lives"]
+pub fn mapping_file(file: &str) -> MappingFile {
+    let _ = MAPPING.try_with(|m| *m.borrow_mut() = Some(file.to_string()));
+    let _ = MAPPING_AT.try_with(|c| c.set((0, None)));
+    MappingFile(())
+}
+
+/// The guard of [`mapping_file`].
+pub struct MappingFile(());
+
+impl Drop for MappingFile {
+    fn drop(&mut self) {
+        let _ = MAPPING.try_with(|m| m.borrow_mut().take());
+    }
+}
+
+/// The line a map task is about to give job code: at byte `offset` of its
+/// file (uncompressed), line number `line` when known. One thread-local
+/// store per line.
+#[inline]
+pub fn mapping_line(offset: u64, line: Option<u64>) {
+    let _ = MAPPING_AT.try_with(|c| c.set((offset, line)));
+}
+
+/// `FILE:LINE` (or `FILE, the line at byte OFFSET`) of the record a map
+/// task on this thread is mapping, if one is.
+pub fn mapping_place() -> Option<String> {
+    let file = MAPPING.try_with(|m| m.borrow().clone()).ok().flatten()?;
+    let file = crate::error::printable_line(&file);
+    Some(match MAPPING_AT.try_with(Cell::get).unwrap_or((0, None)) {
+        (_, Some(line)) => format!("{file}:{line}"),
+        (offset, None) => format!("{file}, the line at byte {offset}"),
+    })
+}
+
+/// How an abort's message names the record: `while mapping FILE:LINE`,
+/// or, off a map task, that it cannot.
+fn the_record() -> String {
+    match mapping_place() {
+        Some(place) => format!("while mapping {place}"),
+        None => "without naming the record".to_string(),
+    }
 }
 
 /// A panic caught by [`catch`].
@@ -120,10 +185,11 @@ pub fn install_hook() {
                 if cfg!(panic = "abort") {
                     crate::errln!(
                         "mr: job code panicked, and the job is built with panic = \"abort\": \
-                         the process stops here, without naming the record, and its temporary \
-                         files are left for the next run to remove (build the job with the \
-                         default, panic = \"unwind\", for mr to say which record and fail \
-                         cleanly)"
+                         the process stops here, {}, and its temporary files are left for \
+                         the next run to remove (build the job with the default, \
+                         panic = \"unwind\", for mr to fail cleanly, or skip the record with \
+                         --skip-bad-records)",
+                        the_record()
                     );
                     return previous(info);
                 }
@@ -143,8 +209,9 @@ pub fn install_hook() {
                         .unwrap_or_default();
                     crate::errln!(
                         "mr: job code panicked while it was unwinding from an earlier panic{first} \
-                         (a Drop that panics?): Rust aborts the process here, without naming the \
-                         record, and its temporary files are left for the next run to remove"
+                         (a Drop that panics?): Rust aborts the process here, {}, and its \
+                         temporary files are left for the next run to remove",
+                        the_record()
                     );
                     previous(info);
                 }
