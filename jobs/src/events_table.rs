@@ -834,8 +834,8 @@ impl EventRows {
 
 /// The time of an event in ms since the epoch, from seconds, milliseconds,
 /// microseconds or nanoseconds told by size (each from 1973 on: s from 1e8,
-/// ms from 1e11, µs from 1e14, ns from 1e17; seconds may
-/// have a fraction), as a number or its text, or an RFC 3339 / ISO 8601
+/// ms from 1e11, µs from 1e14, ns from 1e17; each may have a fraction),
+/// as a number or its text, or an RFC 3339 / ISO 8601
 /// time as edX writes it (`2013-10-03T20:00:00.123456+00:00`; no zone is
 /// UTC; a day the month lacks is none). Digits past the millisecond are
 /// dropped. `None` when it is none of these.
@@ -858,6 +858,16 @@ impl EventRows {
 /// assert_eq!(time_ms(&json!(1370044801621234i64)), Some(1370044801621));
 /// assert_eq!(time_ms(&json!(1370044801621234567i64)), Some(1370044801621));
 /// assert_eq!(time_ms(&json!("1370044801621234")), Some(1370044801621));
+/// // The same as floats (Python's time.time() * 1000, * 1e6, * 1e9).
+/// assert_eq!(time_ms(&json!(1370044801621.234)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!(1370044801621234.5)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!(1.370044801621e18)), Some(1370044801621));
+/// assert_eq!(time_ms(&json!("1.370044801621e+18")), Some(1370044801621));
+/// // An offset of a day or more, or of 60 minutes or more, is none.
+/// assert_eq!(time_ms(&json!("2013-10-03T20:00:00+99:99")), None);
+/// assert_eq!(time_ms(&json!("2013-10-03T20:00:00+24:00")), None);
+/// assert_eq!(time_ms(&json!("2013-10-03T20:00:00+05:75")), None);
+/// assert_eq!(time_ms(&json!("2013-10-03T20:00:00-23:59")), Some(1380916740000));
 /// // A day the month does not have.
 /// assert_eq!(time_ms(&json!("2013-02-31T00:00:00Z")), None);
 /// assert_eq!(time_ms(&json!("2012-02-29T00:00:00Z")), Some(1330473600000));
@@ -876,16 +886,23 @@ pub fn time_ms(v: &Value) -> Option<i64> {
                 return Some(epoch_ms(i)).filter(|ms| ms.unsigned_abs() < 9_000_000_000_000_000);
             }
             let f = n.as_f64()?;
-            if SECONDS.contains(&f) {
-                // Seconds with a fraction (Python's time.time()): to the
-                // microsecond first, so that 1370044801.62 (in binary a hair
-                // under) is 620 ms, then digits past the millisecond dropped.
-                Some(((f * 1e6).round() as i64).div_euclid(1000))
-            } else if f.fract() == 0.0 && f.abs() < 9.0e15 {
-                Some(epoch_ms(f as i64))
-            } else {
-                None
+            if f.fract() == 0.0 && f.abs() < 9.0e15 {
+                return Some(epoch_ms(f as i64));
             }
+            // A float, its unit told by its size as an integer's is
+            // (Python's time.time(), times 1000 or 1e9: a float of ms, µs
+            // or ns was none, probe /tmp/probe12-tables repro 03): to the
+            // microsecond first, so that 1370044801.62 s (in binary a hair
+            // under) is 620 ms and 1.370044801621e18 ns (a hair under too)
+            // 621, then digits past the millisecond dropped.
+            let us = match f {
+                _ if SECONDS.contains(&f) => f * 1e6,
+                1e11..1e14 => f * 1e3,
+                1e14..1e17 => f,
+                1e17..9e21 => f / 1e3,
+                _ => return None,
+            };
+            Some((us.round() as i64).div_euclid(1000))
         }
         Value::String(s) => time_ms_of_text(s),
         _ => None,
@@ -971,6 +988,12 @@ fn rfc3339_ms(s: &str) -> Option<i64> {
                 [_, _] => (num(i + 1..i + 3)?, 0),
                 _ => return None,
             };
+            // An offset of a day or more, or of 60 minutes, is no offset
+            // (Python's, Spark's and DuckDB's parsers refuse it): it moved
+            // the time by days (`+99:99`: probe /tmp/probe12-tables repro 01).
+            if oh > 23 || om > 59 {
+                return None;
+            }
             let m = oh * 60 + om;
             if *sign == b'-' { -m } else { m }
         }
