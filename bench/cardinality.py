@@ -23,6 +23,9 @@ ratio = mr ÷ (ClickHouse − startup), wall seconds. mr writes to an output
 directory (-o), ClickHouse to /dev/null; neither output is sorted by ClickHouse
 (mr's part files are: its sort is part of its time).
 
+mr and ClickHouse get the same threads: BENCH_THREADS (default: the cores this
+process may use, as `nproc`), mr's -j and ClickHouse's max_threads.
+
 Needs target/release/mr ($MR instead, to time another build) and chdb (pip install -r bench/requirements.txt).
 Exits 1 if an output differs from the reference.
 """
@@ -99,7 +102,7 @@ def run_shape(shape, mb, rounds, keep):
     size = sum(os.path.getsize(f) for f in files) / 1e6
     out = tempfile.mkdtemp(prefix="mr-cardinality-")
     try:
-        shapes.timed([MR, "run", "url_views", "-q", "-i", d, "-o", os.path.join(out, "check")])
+        shapes.timed([MR, "run", "url_views", "-q", "-j", str(shapes.THREADS), "-i", d, "-o", os.path.join(out, "check")])
         got = collections.Counter()
         for part in sorted(os.listdir(os.path.join(out, "check"))):
             if part.startswith("part-"):
@@ -109,7 +112,7 @@ def run_shape(shape, mb, rounds, keep):
         ch = shapes.load_counts(ch_out, False)
         ndiff, diff_keys = shapes.differing(got, ref)
         ch_diff = shapes.differing(ch, ref)[0]
-        cmds = {"mr": lambda r: [MR, "run", "url_views", "-q", "-i", d, "-o", os.path.join(out, f"r{r}")],
+        cmds = {"mr": lambda r: [MR, "run", "url_views", "-q", "-j", str(shapes.THREADS), "-i", d, "-o", os.path.join(out, f"r{r}")],
                 "ch": lambda r: [sys.executable, PEERS, "chdb", "url_views", "/dev/null"] + files,
                 "startup": lambda r: [sys.executable, PEERS, "chdb", "startup"]}
         order, walls, cpus, ratios = list(cmds), [], [], []

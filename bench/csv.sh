@@ -8,12 +8,14 @@
 #
 # Needs python3 with duckdb (and chdb, skipped when missing) and a release mr
 # (cargo build --release -p mr-cli). Prints MB/s per tool and mr's ratio.
+# Every tool gets BENCH_THREADS threads (default `nproc`), as in bench/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE_MB=${1:-1400}
 ROUNDS=${2:-3}
 MR=${MR:-target/release/mr}
 DIR=${BENCH_DIR:-/tmp/mr-bench-csv}
+THREADS=${BENCH_THREADS:-$(nproc)}
 mkdir -p "$DIR"
 CSV="$DIR/wide-${SIZE_MB}MB.csv"
 if [ ! -s "$CSV" ]; then
@@ -38,7 +40,7 @@ with open(path, "w") as f:
 PY
 fi
 BYTES=$(stat -c %s "$CSV")
-echo "file: $CSV ($BYTES bytes), threads: $(nproc)"
+echo "file: $CSV ($BYTES bytes), threads (each tool): $THREADS"
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_cmd() { # prints seconds of the median of ROUNDS runs of "$@"
   for _ in $(seq "$ROUNDS"); do
@@ -46,11 +48,11 @@ time_cmd() { # prints seconds of the median of ROUNDS runs of "$@"
     echo "$t1 - $t0" | bc -l
   done | median
 }
-mr_s=$(time_cmd "$MR" run csv_count --input "$CSV" -q)
-duck_s=$(time_cmd python3 -c "import duckdb,sys; duckdb.sql(\"SELECT count(*), sum(f0) FROM read_csv('$CSV', header=true)\").fetchall()")
+mr_s=$(time_cmd "$MR" run csv_count -j "$THREADS" --input "$CSV" -q)
+duck_s=$(time_cmd python3 -c "import duckdb,sys; duckdb.sql('SET threads=$THREADS'); duckdb.sql(\"SELECT count(*), sum(f0) FROM read_csv('$CSV', header=true)\").fetchall()")
 chdb_s=""
 if python3 -c "import chdb" 2>/dev/null; then
-  chdb_s=$(time_cmd python3 -c "import chdb; chdb.query(\"SELECT count(), sum(f0) FROM file('$CSV', CSVWithNames)\")")
+  chdb_s=$(time_cmd python3 -c "import chdb; chdb.query(\"SELECT count(), sum(f0) FROM file('$CSV', CSVWithNames) SETTINGS max_threads=$THREADS\")")
 fi
 rate() { echo "scale=1; $BYTES / 1000000 / $1" | bc -l; }
 echo "mr csv_count:      ${mr_s}s  $(rate "$mr_s") MB/s"

@@ -2,7 +2,9 @@
 
     python3 bench/duck.py QUERY OUT FILE...
 
-Runs QUERY over FILE... with 2 threads (override: DUCKDB_THREADS) and writes
+Runs QUERY over FILE... with BENCH_THREADS threads (bench/run.sh sets it: every
+tool gets the same count; default: the cores this process may use, as `nproc`)
+and writes
 its rows to OUT, one `key<TAB>value` line each (unsorted; bench/check.py
 compares them with mr's). Queries:
 
@@ -111,7 +113,7 @@ def main():
         raise SystemExit(__doc__)
     name, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     con = duckdb.connect()
-    con.execute(f"SET threads={int(os.environ.get('DUCKDB_THREADS', '2'))}")
+    con.execute(f"SET threads={int(os.environ.get('BENCH_THREADS') or len(os.sched_getaffinity(0)))}")
     con.execute("SET preserve_insertion_order=false")
     out_sql = out.replace("'", "''")
     con.execute(f"COPY ({query(name, files)}) TO '{out_sql}' "

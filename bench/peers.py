@@ -2,8 +2,9 @@
 
     python3 bench/peers.py ENGINE QUERY OUT FILE...
 
-ENGINE is `chdb` or `polars`. Runs QUERY over FILE... with 2 threads
-(override: PEER_THREADS) and writes its rows to OUT, one `key<TAB>value` line
+ENGINE is `chdb` or `polars`. Runs QUERY over FILE... with BENCH_THREADS
+threads (bench/run.sh sets it: every tool gets the same count; default: the
+cores this process may use, as `nproc`) and writes its rows to OUT, one `key<TAB>value` line
 each (unsorted; bench/check.py compares them with mr's). A `.gz` file is
 decompressed by the engine itself. Queries:
 
@@ -30,7 +31,7 @@ agree exactly there.
 import os
 import sys
 
-THREADS = int(os.environ.get("PEER_THREADS", "2"))
+THREADS = int(os.environ.get("BENCH_THREADS") or len(os.sched_getaffinity(0)))
 
 
 def ch_str(s):
@@ -128,7 +129,9 @@ def run_chdb(name, out, files):
 
 
 def run_polars(name, out, files):
-    os.environ.setdefault("POLARS_MAX_THREADS", str(THREADS))
+    # Set, not defaulted: a POLARS_MAX_THREADS of the user's would otherwise
+    # give Polars another thread count than the other tools, unsaid.
+    os.environ["POLARS_MAX_THREADS"] = str(THREADS)
     import polars as pl
 
     if name == "url_views":
@@ -155,7 +158,7 @@ def startup(engine):
 
         chdb.query("SELECT 1", "TabSeparatedRaw")
     else:
-        os.environ.setdefault("POLARS_MAX_THREADS", str(THREADS))
+        os.environ["POLARS_MAX_THREADS"] = str(THREADS)
         import polars as pl
 
         pl.DataFrame({"a": [1]}).sum()

@@ -27,35 +27,35 @@ DATA = {"word_count": "text", "url_views_gz": "logs_gz", "video_tagging_gz": "lo
         "url_views_php": "logs_php", "url_views_small_gz": "logs_small_gz",
         "word_count_cyrillic": "text_cyrillic"}
 LABELS = {
-    "mr": "**mr** (2 threads)",
-    "ceiling": "hand-written Rust, serde_json, 2 threads (bench/ceiling)",
-    "ceiling-sonic": "hand-written Rust, sonic-rs `get`, 2 threads (bench/ceiling)",
-    "duckdb": "DuckDB `read_json(columns=...)`, 2 threads",
-    "duckdb-objects": "DuckDB `read_json_objects` + `->>`, 2 threads",
+    "mr": "**mr** (N threads)",
+    "ceiling": "hand-written Rust, serde_json, N threads (bench/ceiling)",
+    "ceiling-sonic": "hand-written Rust, sonic-rs `get`, N threads (bench/ceiling)",
+    "duckdb": "DuckDB `read_json(columns=...)`, N threads",
+    "duckdb-objects": "DuckDB `read_json_objects` + `->>`, N threads",
     "grep-sort-uniq": "`zcat -f | grep -o | sort | uniq -c`",
     "mawk": "mawk hash count",
     "gawk": "gawk hash count",
     "awk": "awk hash count",
     "mrjob-local": "mrjob 0.7.4 local runner (slice)",
     "mrjob-inline": "mrjob 0.7.4 inline runner (slice)",
-    ("word_count", "ceiling"): "hand-written Rust, 2 threads (bench/ceiling)",
-    ("video_tagging", "duckdb"): "DuckDB SQL (`read_json_objects`, window functions), 2 threads",
-    ("word_count", "duckdb"): "DuckDB `regexp_split_to_table(lower(line), '\\s+')`, 2 threads",
-    ("url_views", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, 2 threads",
-    ("url_views_gz", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, 2 threads",
-    ("url_views_gz", "mr"): "**mr** (2 threads)",
-    ("url_views_php", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, 2 threads",
-    ("url_views_small_gz", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, 2 threads",
-    ("word_count_cyrillic", "chdb"): "ClickHouse (chdb) `extractAll(lowerUTF8(line), '[\\p{L}\\p{N}_\\']+')`, 2 threads",
-    ("word_count_cyrillic", "chdb-ws"): "ClickHouse (chdb) `splitByWhitespace(lowerUTF8(line))`, 2 threads",
-    ("video_tagging", "chdb"): "ClickHouse (chdb) SQL (window functions), 2 threads",
-    ("video_tagging_gz", "chdb"): "ClickHouse (chdb) SQL (window functions), 2 threads",
-    ("video_tagging_gz", "mr"): "**mr** (2 threads; the .gz cut into pieces)",
-    ("word_count", "chdb"): "ClickHouse (chdb) `extractAll(lowerUTF8(line), '[\\p{L}\\p{N}_\\']+')`, 2 threads",
-    ("word_count", "chdb-ws"): "ClickHouse (chdb) `splitByWhitespace(lowerUTF8(line))`, 2 threads",
-    ("url_views", "polars"): "Polars `scan_ndjson` (one column), 2 threads",
-    ("word_count", "polars"): "Polars `to_lowercase().str.extract_all('[\\p{L}\\p{N}_\\']+')`, 2 threads",
-    ("word_count", "polars-ws"): "Polars `to_lowercase().str.split(' ')`, 2 threads",
+    ("word_count", "ceiling"): "hand-written Rust, N threads (bench/ceiling)",
+    ("video_tagging", "duckdb"): "DuckDB SQL (`read_json_objects`, window functions), N threads",
+    ("word_count", "duckdb"): "DuckDB `regexp_split_to_table(lower(line), '\\s+')`, N threads",
+    ("url_views", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, N threads",
+    ("url_views_gz", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, N threads",
+    ("url_views_gz", "mr"): "**mr** (N threads)",
+    ("url_views_php", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, N threads",
+    ("url_views_small_gz", "chdb"): "ClickHouse (chdb) `JSONExtract` over `LineAsString`, N threads",
+    ("word_count_cyrillic", "chdb"): "ClickHouse (chdb) `extractAll(lowerUTF8(line), '[\\p{L}\\p{N}_\\']+')`, N threads",
+    ("word_count_cyrillic", "chdb-ws"): "ClickHouse (chdb) `splitByWhitespace(lowerUTF8(line))`, N threads",
+    ("video_tagging", "chdb"): "ClickHouse (chdb) SQL (window functions), N threads",
+    ("video_tagging_gz", "chdb"): "ClickHouse (chdb) SQL (window functions), N threads",
+    ("video_tagging_gz", "mr"): "**mr** (N threads; the .gz cut into pieces)",
+    ("word_count", "chdb"): "ClickHouse (chdb) `extractAll(lowerUTF8(line), '[\\p{L}\\p{N}_\\']+')`, N threads",
+    ("word_count", "chdb-ws"): "ClickHouse (chdb) `splitByWhitespace(lowerUTF8(line))`, N threads",
+    ("url_views", "polars"): "Polars `scan_ndjson` (one column), N threads",
+    ("word_count", "polars"): "Polars `to_lowercase().str.extract_all('[\\p{L}\\p{N}_\\']+')`, N threads",
+    ("word_count", "polars-ws"): "Polars `to_lowercase().str.split(' ')`, N threads",
     ("startup", "chdb"): "ClickHouse (chdb): `import chdb`, `SELECT 1`",
     ("startup", "polars"): "Polars: `import polars`, a one-row frame",
     ("startup", "duckdb"): "DuckDB: `import duckdb`, `SELECT 1`",
@@ -83,6 +83,9 @@ NOTES = {
     ("word_count", "chdb-ws"): "splits on whitespace after lowering: less work than `[\\w']+`",
     ("word_count", "polars-ws"): "splits on single spaces after lowering: less work than `[\\w']+`",
 }
+# Results that make a peer's ratios and targets meaningless (bench/check.py).
+UNTRUSTED = {"differs": "results differ", "unreadable": "results unreadable",
+             "missing": "results missing", "failed": "results not checked: it failed"}
 SHORT = {"chdb": "ClickHouse", "chdb-ws": "ClickHouse whitespace", "polars": "Polars",
          "polars-ws": "Polars space split", "ceiling": "hand-written Rust", "ceiling-sonic": "hand-written sonic-rs", "duckdb": "DuckDB", "duckdb-objects": "DuckDB json_objects",
          "grep-sort-uniq": "grep|sort|uniq", "mrjob-local": "mrjob local", "mrjob-inline": "mrjob inline"}
@@ -90,6 +93,31 @@ SORT_BUFFER_DEFAULT_MB = 256
 RSS_ALLOWANCE_MB = 150
 # A command during which other processes used more than this many cores is marked noisy.
 NOISY_CORES = 0.5
+
+
+def label(job, tool, threads):
+    """The tool's row label, with the thread count this run gave every tool."""
+    return LABELS.get((job, tool), LABELS.get(tool, tool)).replace("N threads", f"{threads} threads")
+
+
+def untrusted(checks, job, tool):
+    """Why a peer's results do not count (they differ from mr's where they should
+    not, or could not be read), or None."""
+    return UNTRUSTED.get(checks.get((job, tool), ("", ""))[0])
+
+
+def div(a, b):
+    """a / b, or None when either is unknown or b is 0 (a time below the clock's step)."""
+    return a / b if a is not None and b else None
+
+
+def fmt_x(r):
+    """A ratio of times: inf when the divisor's own work came out <= 0."""
+    return "inf" if r == float("inf") else f"{r:.2f}x"
+
+
+def fmt_wall(x):
+    return "<0.01" if x is not None and x < 0.005 else fmt_num(x, 2)
 
 
 def read_rows(path):
@@ -119,7 +147,8 @@ class Stat:
         if ok:
             self.wall = statistics.median(float(r["wall_s"]) for r in ok)
             self.rss_mb = max(int(r["peak_rss_kb"]) for r in ok) / 1024
-            self.mbs = self.bytes / 1e6 / self.wall if self.wall > 0 else float("inf")
+            # A 0 s median (below the clock's step): MB/s unknown, not inf.
+            self.mbs = self.bytes / 1e6 / self.wall if self.wall > 0 else None
             self.walls = [float(r["wall_s"]) for r in ok]
             self.by_round = {int(r["round"]): float(r["wall_s"]) for r in ok}
             self.others = [float(r["others_cpu"]) for r in ok if r.get("others_cpu")]
@@ -157,7 +186,7 @@ def ratio(a, b):
     return a / b if a and b else None
 
 
-def results_tables(stats, checks, meta):
+def results_tables(stats, checks, meta, threads):
     lines = []
     for job in JOBS:
         tools = sorted((t for (j, t) in stats if j == job),
@@ -171,16 +200,21 @@ def results_tables(stats, checks, meta):
                   "|---|---|---:|---:|---:|---:|---|---|"]
         for t in tools:
             s = stats[(job, t)]
-            label = LABELS.get((job, t), LABELS.get(t, t))
+            name = label(job, t, threads)
             if s.skipped:
-                lines.append(f"| {label} | – | – | – | – | – | – | skipped: {s.skipped} |")
+                lines.append(f"| {name} | – | – | – | – | – | – | skipped: {s.skipped} |")
                 continue
+            check = checks.get((job, t), ("", ""))
             if not s.ok:
-                lines.append(f"| {label} | {fmt_mb(s.bytes)} | failed | – | – | – | – | |")
+                lines.append(f"| {name} | {fmt_mb(s.bytes)} | failed | – | – | – | {check[0] or '–'} | "
+                             f"all {s.failed} runs failed |")
                 continue
             r = ratio(mr.mbs, s.mbs) if mr and mr.ok and t != "mr" else None
-            check = checks.get((job, t), ("", ""))
+            bad = untrusted(checks, job, t)
+            r_cell = f"n/a ({bad})" if bad else fmt_num(r, 1) + "x" if r else "–"
             agree = "–" if t == "mr" else check[0] or "not checked"
+            if bad:
+                agree = f"**{agree}**: {check[1]}"
             if t.startswith("mrjob"):
                 agree += " (vs mr on the slice)" if check[0] else ""
             note = NOTES.get((job, t), "")
@@ -189,13 +223,13 @@ def results_tables(stats, checks, meta):
                 note += f" † {noisy} of {s.runs} runs shared the machine (up to {max(s.others):.1f} cores)"
             if s.failed:
                 note += f" ({s.failed} failed runs)"
-            lines.append(f"| {label} | {fmt_mb(s.bytes)} | {fmt_num(s.wall, 2)} | {fmt_num(s.mbs)} | "
-                         f"{fmt_num(s.rss_mb, 0)} | {fmt_num(r, 1) + 'x' if r else '–'} | {agree} | {note} |")
+            lines.append(f"| {name} | {fmt_mb(s.bytes)} | {fmt_wall(s.wall)} | {fmt_num(s.mbs)} | "
+                         f"{fmt_num(s.rss_mb, 0)} | {r_cell} | {agree} | {note} |")
         lines.append("")
     return lines
 
 
-def targets(stats, task, scale):
+def targets(stats, task, scale, big, checks):
     def get(job, tool, d=stats):
         s = d.get((job, tool))
         return s if s and s.ok else None
@@ -205,81 +239,117 @@ def targets(stats, task, scale):
     def add(name, value, needed, met, detail):
         rows.append((name, value, needed, met, detail))
 
+    def peer(name, needed, job, tool, what):
+        """The peer's Stat if its results count; else the row is added as n/a."""
+        s = get(job, tool)
+        bad = untrusted(checks, job, tool) if s else None
+        if bad:
+            add(name, f"n/a ({bad})", needed, None, f"{what}: {checks[(job, tool)][1]}")
+            return None
+        if not s:
+            failed = stats.get((job, tool)) is not None and stats[(job, tool)].failed
+            add(name, "–", needed, None, f"{what} {'failed' if failed else 'not measured'}")
+        return s
+
+    def at_resolution(name, needed, detail):
+        add(name, "n/a (a time of 0 s)", needed, None, detail + ": below the clock's step")
+
     mr_uv, mr_vt, mr_wc = get("url_views", "mr"), get("video_tagging", "mr"), get("word_count", "mr")
     # Against ClickHouse: time ratios in the same run.
-    for job, peer, need, what in (("url_views", "chdb", 0.5, "url_views ≤ 0.5 × ClickHouse's time (plain NDJSON)"),
+    for job, tool, need, what in (("url_views", "chdb", 0.5, "url_views ≤ 0.5 × ClickHouse's time (plain NDJSON)"),
                                   ("url_views_gz", "chdb", 0.8, "url_views on one `.gz` ≤ 0.8 × ClickHouse's time"),
                                   ("word_count", "chdb-ws", 1.0,
                                    "word_count ≤ 1.0 × ClickHouse's whitespace split (less work)")):
-        m, c = get(job, "mr"), get(job, peer)
+        m = get(job, "mr")
+        c = peer(what, f"≤ {need}x", job, tool, "ClickHouse")
+        if not m and c:
+            add(what, "–", f"≤ {need}x", None, "mr not measured")
+        if not (m and c):
+            continue
         up = get("startup", "chdb")
-        if m and c:
-            # ClickHouse's own time: its wall time less Python's and chdb's
-            # startup (measured alone), so mr is held to the engine's speed.
-            start = up.wall if up and up.wall < c.wall else 0.0
-            r = m.wall / (c.wall - start)
-            detail = (f"mr {m.wall:.2f} s, ClickHouse {c.wall - start:.2f} s "
-                      f"({c.wall:.2f} s less {start:.2f} s of Python and chdb startup)")
-            # The same ratio within each round, whose tools ran minutes apart:
-            # this host's speed drifts between rounds as much as the gaps
-            # measured, so the target is judged on the median of these.
-            rounds = sorted(m.by_round.keys() & c.by_round.keys() & (up.by_round.keys() if up else set()))
-            paired = [m.by_round[k] / (c.by_round[k] - up.by_round[k])
-                      for k in rounds if c.by_round[k] > up.by_round[k]]
-            if paired:
-                detail = (f"rounds: {', '.join(f'{x:.2f}x' for x in paired)}; medians: {r:.2f}x ({detail})")
-                r = statistics.median(paired)
-            add(what, f"{r:.2f}x the time", f"≤ {need}x", r <= need, detail)
-        else:
-            add(what, "–", f"≤ {need}x", None, "ClickHouse not measured")
+        # ClickHouse's own time: its wall time less Python's and chdb's
+        # startup (measured alone), so mr is held to the engine's speed. Its
+        # work at or under 0 (startup as slow as the whole query: noise, or a
+        # small input) is no speed at all: the ratio is inf, not met, as in
+        # bench/shapes.py and bench/targets.sh.
+        start = up.wall if up else 0.0
+        work = c.wall - start
+        r = m.wall / work if work > 0 else float("inf")
+        detail = (f"mr {m.wall:.2f} s, ClickHouse {work:.2f} s "
+                  f"({c.wall:.2f} s less {start:.2f} s of Python and chdb startup)")
+        # The same ratio within each round, whose tools ran minutes apart:
+        # this host's speed drifts between rounds as much as the gaps
+        # measured, so the target is judged on the median of these (every
+        # round: dropping those where ClickHouse looked fastest would flatter mr).
+        rounds = sorted(m.by_round.keys() & c.by_round.keys() & (up.by_round.keys() if up else set()))
+        paired = [m.by_round[k] / (c.by_round[k] - up.by_round[k])
+                  if c.by_round[k] > up.by_round[k] else float("inf") for k in rounds]
+        if paired:
+            inf = sum(1 for x in paired if x == float("inf"))
+            detail = (f"rounds: {', '.join(fmt_x(x) for x in paired)}"
+                      f"{f' (inf: ClickHouse no slower than its startup alone in {inf})' if inf else ''}; "
+                      f"medians: {fmt_x(r)} ({detail})")
+            r = statistics.median(paired)
+        add(what, f"{fmt_x(r)} the time" if r != float("inf") else "inf", f"≤ {need}x", r <= need, detail)
     # url_views vs DuckDB: the read_json query, then DuckDB's faster formulation.
     for tool, what in (("duckdb", "`read_json(columns=...)`"), ("duckdb-objects", "`read_json_objects`, its faster query")):
-        d = get("url_views", tool)
+        name = f"url_views ≥ 2x DuckDB's speed ({what})"
+        d = peer(name, "≥ 2x", "url_views", tool, "DuckDB")
         if mr_uv and d:
-            r = mr_uv.mbs / d.mbs
-            add(f"url_views ≥ 2x DuckDB's speed ({what})", f"{r:.2f}x", "≥ 2x", r >= 2,
-                f"mr {mr_uv.mbs:,.0f} MB/s, DuckDB {d.mbs:,.0f} MB/s")
-        else:
-            add(f"url_views ≥ 2x DuckDB's speed ({what})", "–", "≥ 2x", None, "DuckDB not measured")
+            r = div(mr_uv.mbs, d.mbs)
+            if r is None:
+                at_resolution(name, "≥ 2x", f"mr {fmt_wall(mr_uv.wall)} s, DuckDB {fmt_wall(d.wall)} s")
+            else:
+                add(name, f"{r:.2f}x", "≥ 2x", r >= 2, f"mr {mr_uv.mbs:,.0f} MB/s, DuckDB {d.mbs:,.0f} MB/s")
     for job, mr in (("url_views", mr_uv), ("word_count", mr_wc)):
-        c = get(job, "ceiling")
+        what = " (serde_json)" if job == "url_views" else ""
+        name = f"{job} within 1.3x of the hand-written ceiling{what}"
+        c = peer(name, "≤ 1.3x", job, "ceiling", "the ceiling")
         if mr and c:
-            r = mr.wall / c.wall
-            detail = f"mr {mr.wall:.2f} s, ceiling {c.wall:.2f} s"
+            r = div(mr.wall, c.wall)
+            detail = f"mr {fmt_wall(mr.wall)} s, ceiling {fmt_wall(c.wall)} s"
             sonic = get(job, "ceiling-sonic")
-            if sonic:
+            if sonic and not untrusted(checks, job, "ceiling-sonic") and div(mr.wall, sonic.wall):
                 detail += f" (with sonic-rs {sonic.wall:.2f} s: mr takes {mr.wall / sonic.wall:.2f}x that)"
-            what = " (serde_json)" if job == "url_views" else ""
-            add(f"{job} within 1.3x of the hand-written ceiling{what}", f"{r:.2f}x the time", "≤ 1.3x",
-                r <= 1.3, detail)
+            if r is None:
+                at_resolution(name, "≤ 1.3x", detail)
+            else:
+                add(name, f"{r:.2f}x the time", "≤ 1.3x", r <= 1.3, detail)
         if job == "url_views":
             continue
-        d = get(job, "duckdb")
+        name = "word_count at least as fast as DuckDB's whitespace count"
+        d = peer(name, "≥ 1x", job, "duckdb", "DuckDB")
         if mr and d:
-            r = mr.mbs / d.mbs
-            add("word_count at least as fast as DuckDB's whitespace count", f"{r:.2f}x", "≥ 1x", r >= 1,
-                f"mr {mr.mbs:,.0f} MB/s, DuckDB {d.mbs:,.0f} MB/s")
-        else:
-            add("word_count at least as fast as DuckDB's whitespace count", "–", "≥ 1x", None,
-                "DuckDB not measured")
+            r = div(mr.mbs, d.mbs)
+            if r is None:
+                at_resolution(name, "≥ 1x", f"mr {fmt_wall(mr.wall)} s, DuckDB {fmt_wall(d.wall)} s")
+            else:
+                add(name, f"{r:.2f}x", "≥ 1x", r >= 1, f"mr {mr.mbs:,.0f} MB/s, DuckDB {d.mbs:,.0f} MB/s")
     if mr_uv and mr_vt:
-        r = mr_vt.wall / mr_uv.wall
-        add("video_tagging within 2x of url_views' time", f"{r:.2f}x", "≤ 2x", r <= 2,
-            f"{mr_vt.wall:.2f} s vs {mr_uv.wall:.2f} s on the same logs")
+        r = div(mr_vt.wall, mr_uv.wall)
+        name = "video_tagging within 2x of url_views' time"
+        detail = f"{fmt_wall(mr_vt.wall)} s vs {fmt_wall(mr_uv.wall)} s on the same logs"
+        if r is None:
+            at_resolution(name, "≤ 2x", detail)
+        else:
+            add(name, f"{r:.2f}x", "≤ 2x", r <= 2, detail)
     for job, mr, need in (("url_views", mr_uv, 50), ("word_count", mr_wc, 100)):
-        m = get(job, "mrjob-local")
+        name = f"{job} ≥ {need}x mrjob's local runner"
+        m = peer(name, f"≥ {need}x", job, "mrjob-local", "mrjob")
         if mr and m:
-            r = mr.mbs / m.mbs
+            r = div(mr.mbs, m.mbs)
+            if r is None:
+                at_resolution(name, f"≥ {need}x", f"mr {fmt_wall(mr.wall)} s, mrjob {fmt_wall(m.wall)} s")
+                continue
             detail = f"mr {mr.mbs:,.0f} MB/s, mrjob {m.mbs:.2f} MB/s (on {fmt_mb(m.bytes)})"
             c = get(job, "ceiling")
-            if c:
+            if c and c.mbs:
                 detail += f"; the hand-written ceiling is {c.mbs / m.mbs:,.0f}x mrjob"
-            add(f"{job} ≥ {need}x mrjob's local runner", f"{r:,.0f}x", f"≥ {need}x", r >= need, detail)
-        else:
-            add(f"{job} ≥ {need}x mrjob's local runner", "–", f"≥ {need}x", None, "mrjob not measured")
-    # Peak RSS: every mr run, main and scaling, against its own sort buffer.
+            add(name, f"{r:,.0f}x", f"≥ {need}x", r >= need, detail)
+    # Peak RSS: every mr run, main, scaling and --big (the largest input of
+    # all), against its own sort buffer.
     worst = None
-    for d, section in ((stats, "main"), (scale, "scaling")):
+    for d, section in ((stats, "main"), (scale, "scaling"), (big, "big")):
         for (job, tool), s in d.items():
             if tool != "mr" or not s.ok:
                 continue
@@ -295,9 +365,13 @@ def targets(stats, task, scale):
     for job in ("url_views", "word_count"):
         m, l1 = get(job, "mr --mapper", task), get(job, "mr -j 1", task)
         if m and l1:
-            r = m.mbs / l1.mbs
-            add(f"{job}: task mode ≥ half the local runner's single-thread speed", f"{r:.2f}x", "≥ 0.5x",
-                r >= 0.5, f"--mapper {m.mbs:,.0f} MB/s, -j 1 {l1.mbs:,.0f} MB/s (whole run)")
+            name = f"{job}: task mode ≥ half the local runner's single-thread speed"
+            r = div(m.mbs, l1.mbs)
+            if r is None:
+                at_resolution(name, "≥ 0.5x", f"--mapper {fmt_wall(m.wall)} s, -j 1 {fmt_wall(l1.wall)} s")
+            else:
+                add(name, f"{r:.2f}x", "≥ 0.5x", r >= 0.5,
+                    f"--mapper {m.mbs:,.0f} MB/s, -j 1 {l1.mbs:,.0f} MB/s (whole run)")
     out = ["| target | measured | needed | met | detail |", "|---|---:|---:|---|---|"]
     for name, value, needed, met, detail in rows:
         mark = "n/a" if met is None else "**yes**" if met else "**no**"
@@ -316,7 +390,7 @@ def startup_table(stats):
            "targets below take it off ClickHouse's time.", "",
            "| peer | median wall s | peak RSS MiB |", "|---|---:|---:|"]
     for t, s in rows:
-        out.append(f"| {LABELS.get(('startup', t), t)} | {fmt_num(s.wall, 2)} | {fmt_num(s.rss_mb, 0)} |")
+        out.append(f"| {LABELS.get(('startup', t), t)} | {fmt_wall(s.wall)} | {fmt_num(s.rss_mb, 0)} |")
     return out + [""]
 
 
@@ -332,7 +406,7 @@ def task_table(task):
            "|---|---|---|---:|---:|---:|---:|"]
     for (job, tool), s in sorted(task.items()):
         if s.ok:
-            out.append(f"| {job} | `{tool}` | {fmt_mb(s.bytes)} | {fmt_num(s.wall, 2)} | "
+            out.append(f"| {job} | `{tool}` | {fmt_mb(s.bytes)} | {fmt_wall(s.wall)} | "
                        f"{fmt_num(s.mbs)} | {fmt_num(s.rss_mb, 0)} | {others_cell(s)} |")
     return out + [""]
 
@@ -362,7 +436,7 @@ def scale_table(scale):
            "|---|---|---|---:|---:|---:|---:|---:|---:|"]
     for (_, _), s in sorted(scale.items(), key=lambda kv: (kv[1].job, kv[1].bytes)):
         if s.ok:
-            out.append(f"| {s.job} | {s.factor} | {fmt_mb(s.bytes)} | {fmt_num(s.wall, 2)} | "
+            out.append(f"| {s.job} | {s.factor} | {fmt_mb(s.bytes)} | {fmt_wall(s.wall)} | "
                        f"{fmt_num(s.mbs)} | {fmt_num(s.rss_mb, 0)} | {s.sort_buffer:g} | {s.spills} | "
                        f"{others_cell(s)} |")
     return out + [""]
@@ -380,7 +454,8 @@ def plots(stats, scale, big, docs):
     for ax in axes.flat[len(JOBS):]:
         ax.axis("off")
     for ax, job in zip(axes.flat, JOBS):
-        items = [(t, s) for (j, t), s in stats.items() if j == job and s.ok]
+        # (a 0 s time has no MB/s: left out rather than drawn at infinity)
+        items = [(t, s) for (j, t), s in stats.items() if j == job and s.ok and s.mbs]
         items.sort(key=lambda ts: ts[1].mbs)
         names = [SHORT.get(t, t) for t, _ in items]
         vals = [s.mbs for _, s in items]
@@ -405,7 +480,7 @@ def plots(stats, scale, big, docs):
     for job, marker in (("url_views", "o"), ("word_count", "s")):
         pts = sorted((s.bytes / 1e6, s.wall, s.rss_mb, s.sort_buffer)
                      for s in scale.values() if s.job == job and s.ok)
-        if not pts:
+        if not pts or not pts[-1][0]:
             continue
         mb = [p[0] for p in pts]
         buf = pts[0][3]
@@ -422,20 +497,22 @@ def plots(stats, scale, big, docs):
     ax1.set_title("Time against input size (dotted: linear)")
     ax1.set_xlim(left=0)
     ax1.set_ylim(bottom=0)
-    ax1.legend(fontsize=8)
+    if ax1.get_legend_handles_labels()[0]:
+        ax1.legend(fontsize=8)
     ax2.set_xlabel("input MB")
     ax2.set_ylabel("peak RSS MiB")
     ax2.set_title("Peak RSS against input size")
     ax2.set_xlim(left=0)
     ax2.set_ylim(bottom=0)
-    ax2.legend(fontsize=8)
+    if ax2.get_legend_handles_labels()[0]:
+        ax2.legend(fontsize=8)
     # MB/s from the smallest input to the big one (--big): flat is linear.
     for job, marker in (("url_views", "o"), ("video_tagging", "^")):
         for tool, ls in (("mr", "-"), ("chdb", "--")):
             # The scaling runs are mr's; the main and big runs, either tool's.
             runs = [s for s in scale.values() if s.job == job] if tool == "mr" else []
             runs += [d[(job, tool)] for d in (stats, big) if (job, tool) in d]
-            pts = sorted({(s.bytes / 1e6, s.mbs) for s in runs if s.ok})
+            pts = sorted({(s.bytes / 1e6, s.mbs) for s in runs if s.ok and s.mbs})
             if pts:
                 ax3.plot([p[0] for p in pts], [p[1] for p in pts], marker=marker, ls=ls,
                          label=f"{job}, {SHORT.get(tool, tool)}")
@@ -444,7 +521,8 @@ def plots(stats, scale, big, docs):
     ax3.set_ylabel("MB/s")
     ax3.set_title("Throughput against input size (flat: linear time)")
     ax3.set_ylim(bottom=0)
-    ax3.legend(fontsize=8)
+    if ax3.get_legend_handles_labels()[0]:
+        ax3.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(os.path.join(docs, "bench-scaling.png"), dpi=110)
     plt.close(fig)
@@ -461,12 +539,41 @@ def main():
         s.sort_buffer = SORT_BUFFER_DEFAULT_MB
     for s in task.values():
         s.sort_buffer = SORT_BUFFER_DEFAULT_MB
-    others = [o for d in (stats, task, scale) for s in d.values() for o in s.others]
+    big = group(rows, "big")
+    for s in big.values():
+        s.sort_buffer = SORT_BUFFER_DEFAULT_MB
+    others = [o for d in (stats, task, scale, big) for s in d.values() for o in s.others]
+    # Every tool's thread count (bench/run.sh --threads); a run from before it was
+    # recorded gave the peers 2 and mr one per core.
+    threads = meta.get("threads") or "?"
 
     g = [START, "", "## The run", ""]
-    g.append(f"`bench/run.sh --size {meta.get('size')} --runs {meta.get('runs')}`, {meta.get('date')}, "
+    # The command as run (meta.txt's args); a run from before it was recorded:
+    # rebuilt from what is known, --big from the big rows' note (its SIZE).
+    cmd = f"`{meta['args']}`" if meta.get("args") else None
+    if not cmd:
+        big_size = next((r["note"] for r in rows if r["section"] == "big" and r["note"]), None)
+        cmd = (f"`bench/run.sh --size {meta.get('size')} --runs {meta.get('runs')}"
+               f"{f' --big {big_size}' if big_size else ''}` (rebuilt: the run did not record its arguments)")
+    same = (f"{threads} threads for every tool" if threads != "?" else
+            f"threads not recorded (runs before --threads gave the peers 2 and mr one per core: "
+            f"{meta.get('cores', '?')})")
+    g.append(f"{cmd}, {meta.get('date')}, {same}, "
              f"{int(meta.get('duration_s', 0)) // 60} min {int(meta.get('duration_s', 0)) % 60} s in all.")
     g.append("")
+    if "uncommitted" in meta.get("mr_commit", ""):
+        g += [f"**Measured on a tree with uncommitted changes** ({meta.get('uncommitted') or 'mr-core, mr-cli, jobs or bench'}): "
+              "no commit holds the code these numbers come from; commit, then re-run before quoting them.", ""]
+    # Peers whose results are not mr's where they should be, and failed commands:
+    # said here, at the top, not only in a table cell.
+    problems = [f"{job}/{tool}: {UNTRUSTED[a]} ({d})" for (job, tool), (a, d) in sorted(checks.items())
+                if a in UNTRUSTED]
+    problems += [f"{r['section']} {r['job']}/{r['tool']} round {r['round']}: failed (exit {r['exit']})"
+                 for r in rows if r["exit"] not in ("0", "skipped")]
+    if problems:
+        g += ["**This run is not clean.** Ratios and targets against a peer whose results differ from mr's "
+              "are n/a; if every peer differs, suspect mr:", ""]
+        g += [f"- {p}" for p in problems] + [""]
     for k, label in (("cpu", "CPU"), ("cores", "cores"), ("memory", "memory"), ("kernel", "Linux"),
                      ("mr_commit", "mr"), ("rustc", "rustc"), ("python", "Python"), ("duckdb", "DuckDB"),
                      ("mrjob", "mrjob"), ("chdb", "chdb"), ("polars", "Polars"), ("awk", "awk"), ("grep", "grep"), ("sort", "sort")):
@@ -477,17 +584,18 @@ def main():
         g.append(f"- other processes during the timed commands (the machine's busy CPU time less the "
                  f"command's own, per second): median {statistics.median(others):.2f} cores, "
                  f"max {max(others):.2f}; {busy} of {len(others)} commands shared the machine with more than "
-                 f"{NOISY_CORES} core of other work (marked † below)")
+                 f"{NOISY_CORES} core of other work (marked † below; commands under 0.5 s are not counted: "
+                 f"their figure is mostly the 10 ms steps of the clocks)")
     g += ["", "Each round runs every tool once, in an order rotated from round to round; the tables give "
           "the median wall time of the rounds, MB/s of uncompressed input (10^6 bytes) from it, and the "
           "highest peak RSS (GNU time `%M`: the largest single process of the command). The page cache is "
           "warm (every input was read before the first timed run). mrjob runs on a slice of the first "
           "file and is compared by MB/s.", "",
           "![MB/s per tool](bench-throughput.png)", "", "## Results", ""]
-    g += results_tables(stats, checks, meta)
+    g += results_tables(stats, checks, meta, threads)
     g += startup_table(stats)
     g += ["## Targets", ""]
-    g += targets(stats, task, scale)
+    g += targets(stats, task, scale, big, checks)
     g += ["## Task mode", "",
           "`cat FILES | mr run JOB --mapper > /dev/null` (the mapper as Hadoop Streaming runs it: every "
           "record on stdout, no combining) against `mr run JOB -j 1` (the whole local run on one thread: "
@@ -498,7 +606,6 @@ def main():
           "a small sort buffer so that it spills.", "",
           "![time, peak RSS and MB/s against input size](bench-scaling.png)", ""]
     g += scale_table(scale)
-    big = group(rows, "big")
     if big:
         g += ["## A big input", "",
               "`bench/run.sh --big SIZE`: one run each of mr and ClickHouse on SIZE of generated logs "
@@ -507,7 +614,7 @@ def main():
               "|---|---|---|---:|---:|---:|---:|"]
         for (job, tool), s in sorted(big.items()):
             if s.ok:
-                g.append(f"| {job} | {SHORT.get(tool, tool)} | {fmt_mb(s.bytes)} | {fmt_num(s.wall, 2)} | "
+                g.append(f"| {job} | {SHORT.get(tool, tool)} | {fmt_mb(s.bytes)} | {fmt_wall(s.wall)} | "
                          f"{fmt_num(s.mbs)} | {fmt_num(s.rss_mb, 0)} | {others_cell(s)} |")
         g.append("")
     prof_path = os.path.join(results, "profile.txt")

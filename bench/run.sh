@@ -4,12 +4,15 @@
 # on a slice), a grep/awk pipeline and a hand-written Rust program with no
 # framework (bench/ceiling, the ceiling).
 #
-#   bench/run.sh [--size 1GB] [--runs 3] [--quick] [--no-install] [--no-profile]
-#                [--wait-quiet] [--big SIZE] [--docs DIR]
+#   bench/run.sh [--size 1GB] [--runs 3] [--threads N] [--quick] [--no-install]
+#                [--no-profile] [--wait-quiet] [--big SIZE] [--docs DIR]
 #
 #   --size SIZE    clicklog and text size (mr gen units: 1GB, 200MB, ...) [1GB]
 #   --runs N       rounds; each round runs every tool once, in an order
 #                  rotated from round to round; medians are reported      [3]
+#   --threads N    threads of every tool: mr's -j, ClickHouse's max_threads,
+#                  DuckDB's threads, Polars' POLARS_MAX_THREADS, the ceiling's
+#                  -j, sort --parallel          [$BENCH_THREADS, else `nproc`]
 #   --quick        --size 100MB --runs 1, report in bench/data/run/quick/ (about
 #                  2 minutes; the committed docs/benchmarks.md is left alone)
 #   --no-install   do not pip install bench/requirements.txt
@@ -17,18 +20,26 @@
 #   --wait-quiet   wait (up to 10 minutes) until other processes use < 0.5 core
 #   --big SIZE     also time url_views and video_tagging (mr and ClickHouse) on
 #                  SIZE of generated logs (e.g. 20GB: needs that much free disk
-#                  and about 10 minutes more); the data is removed afterwards
+#                  and about 10 minutes more); the data is removed afterwards,
+#                  also when the run fails or is interrupted
 #   --docs DIR     where the report goes                                 [docs]
 #
 # Writes DIR/benchmarks.md (between its generated markers), DIR/bench-raw.csv,
 # DIR/bench-throughput.png and DIR/bench-scaling.png. Data and outputs go to
 # bench/data/run/ (gitignored; generated data is reused by later runs).
 #
-# Timing and peak RSS are GNU time's `%e %M`: wall seconds, and the peak RSS of
-# the largest single process of the command (for a pipeline or mrjob, its
-# biggest process, not the sum). MB are 10^6 bytes of uncompressed input.
+# Wall seconds are bash's clock around the command (1 ms steps; GNU time's %e
+# has 10 ms steps, which make a fast command read 0.00 s); peak RSS is GNU
+# time's `%M`: the peak RSS of the largest single process of the command (for a
+# pipeline or mrjob, its biggest process, not the sum). MB are 10^6 bytes of
+# uncompressed input.
+#
+# Exits 1, after writing the report, when a command failed or a peer that
+# computes the same thing as mr gave other results (the report marks its
+# ratios and targets n/a): such a run is not one to quote.
 set -euo pipefail
 shopt -s nullglob
+ARGS="bench/run.sh${*:+$(printf ' %q' "$@")}" # as given, for meta.txt and the report
 cd "$(dirname "$0")/.."
 
 SIZE=1GB
@@ -38,10 +49,12 @@ PROFILE=1
 WAIT_QUIET=0
 BIG=""
 DOCS=docs
+THREADS=${BENCH_THREADS:-$(nproc)}
 while [ $# -gt 0 ]; do
   case "$1" in
     --size) SIZE=$2; shift 2 ;;
     --runs) RUNS=$2; shift 2 ;;
+    --threads) THREADS=$2; shift 2 ;;
     --quick) SIZE=100MB; RUNS=1; DOCS=bench/data/run/quick; shift ;;
     --no-install) INSTALL=0; shift ;;
     --no-profile) PROFILE=0; shift ;;
@@ -52,6 +65,11 @@ while [ $# -gt 0 ]; do
     *) echo "bench/run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
   esac
 done
+
+case $THREADS in '' | *[!0-9]* | 0) echo "bench/run.sh: --threads needs a positive number" >&2; exit 2 ;; esac
+# One thread count for every tool: peers.py and duck.py read it from here.
+export BENCH_THREADS=$THREADS
+[ -x /usr/bin/time ] || { echo "bench/run.sh: needs GNU time as /usr/bin/time (apt install time)" >&2; exit 1; }
 
 STARTED=$(date +%s)
 WORK=bench/data/run
@@ -69,8 +87,16 @@ echo "job,tool,agreement,detail" > "$CHECKS"
 : > "$RESULTS/profile.txt"
 
 meta() { echo "$1=$2" >> "$META"; }
-# Busy CPU seconds of the whole machine so far (all cores; /proc/stat ticks).
-busy_s() { awk -v hz="$(getconf CLK_TCK)" '/^cpu / {print ($2 + $3 + $4 + $7 + $8 + $9) / hz; exit}' /proc/stat; }
+HZ=$(getconf CLK_TCK)
+# Busy CPU seconds of the whole machine so far (all cores; /proc/stat ticks:
+# user nice system irq softirq steal). Builtins only: reading it starts no
+# process that the window it measures would count as other work.
+busy_s() {
+  local _cpu user nice sys _idle _iowait irq softirq steal _rest t
+  read -r _cpu user nice sys _idle _iowait irq softirq steal _rest < /proc/stat
+  t=$((user + nice + sys + irq + softirq + steal))
+  printf '%d.%06d\n' $((t / HZ)) $((t % HZ * 1000000 / HZ))
+}
 
 # Sizes: mr gen's units (KB/MB/GB are powers of 1000).
 bytes_of() {
@@ -124,6 +150,8 @@ if [ "$PROFILE" = 1 ] && command -v perf > /dev/null \
 fi
 rm -f "$WORK/perf.check"
 
+meta args "$ARGS"
+meta threads "$THREADS"
 meta size "$SIZE"
 meta size_bytes "$SIZE_BYTES"
 meta runs "$RUNS"
@@ -132,7 +160,10 @@ meta cpu "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
 meta cores "$(nproc)"
 meta memory "$(free -g | awk '/^Mem:/ {print $2 " GiB"}')"
 meta kernel "$(uname -r)"
-meta mr_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- mr-core mr-cli jobs 2>/dev/null || echo ' (plus uncommitted changes)')"
+# A tree with uncommitted changes (mr's code or these scripts) cannot be checked
+# out again: recorded, and the report says so at its top.
+meta mr_commit "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- mr-core mr-cli jobs bench 2>/dev/null || echo ' (plus uncommitted changes)')"
+meta uncommitted "$(git diff --name-only HEAD -- mr-core mr-cli jobs bench 2>/dev/null | head -20 | paste -sd ' ' -)"
 meta rustc "$(rustc --version)"
 meta python "$(python3 --version 2>&1)"
 meta duckdb "$( [ $HAVE_DUCKDB = 1 ] && python3 -c 'import duckdb; print(duckdb.__version__)' || echo 'not installed')"
@@ -198,23 +229,33 @@ WORD_SLICE_BYTES=$(size_of "$WORD_SLICE")
 
 # ------------------------------------------------------------ measuring
 # measure SECTION JOB TOOL ROUND BYTES NOTE OUTFILE CMD: runs CMD (a bash
-# string) under GNU time with stdout to OUTFILE, appends a row to raw.csv.
+# string) under GNU time with stdout to OUTFILE, appends a row to raw.csv and
+# leaves CMD's exit status in MEASURED_RC. Wall seconds are bash's clock
+# (EPOCHREALTIME, microseconds) around the command, in ms: GNU time's %e has
+# 10 ms steps; GNU time gives the peak RSS and the command's CPU time.
 measure() {
   local section=$1 job=$2 tool=$3 round=$4 bytes=$5 note=$6 outfile=$7 cmd=$8
-  local tf=$WORK/time.txt rc=0 busy0 busy1 wall rss user sys others
+  local tf=$WORK/time.txt rc=0 busy0 busy1 t0 t1 wall rss user sys others
   busy0=$(busy_s)
-  /usr/bin/time -f '%e %M %U %S' -o "$tf" timeout 1200 bash -c "$cmd" > "$outfile" 2> "$WORK/stderr.txt" || rc=$?
+  t0=${EPOCHREALTIME/[.,]/}
+  /usr/bin/time -f '%M %U %S' -o "$tf" timeout 1200 bash -c "$cmd" > "$outfile" 2> "$WORK/stderr.txt" || rc=$?
+  t1=${EPOCHREALTIME/[.,]/}
   busy1=$(busy_s)
-  read -r wall rss user sys < <(tail -1 "$tf")
+  printf -v wall '%d.%03d' $(((t1 - t0) / 1000000)) $(((t1 - t0) % 1000000 / 1000))
+  read -r rss user sys < <(tail -1 "$tf")
   # What else ran meanwhile: the machine's busy CPU time less the command's own,
   # per second of wall time (0 on a quiet machine; 1 = one core kept busy).
-  others=$(awk -v b0="$busy0" -v b1="$busy1" -v u="$user" -v s="$sys" -v w="$wall" \
-    'BEGIN {o = (w > 0) ? (b1 - b0 - u - s) / w : 0; printf "%.2f", (o < 0 ? 0 : o)}')
+  # Left empty under 0.5 s: /proc/stat counts in 10 ms ticks and GNU time's CPU
+  # seconds in 10 ms steps, so a short command's figure is mostly rounding (a
+  # CPU-idle `sleep 0.03` read as 3 cores); and never more than the cores there are.
+  others=$(awk -v b0="$busy0" -v b1="$busy1" -v u="$user" -v s="$sys" -v w="$wall" -v n="$(nproc --all)" \
+    'BEGIN {if (w < 0.5) exit; o = (b1 - b0 - u - s) / w; printf "%.2f", (o < 0 ? 0 : o > n ? n : o)}')
+  MEASURED_RC=$rc
   if [ "$rc" != 0 ]; then
     say "$job/$tool failed (exit $rc): $(tail -3 "$WORK/stderr.txt" | tr '\n' ' ')"
   fi
   echo "$section,$job,$tool,$round,$bytes,$wall,$rss,$rc,$others,$note" >> "$RAW"
-  say "$section $job $tool round $round: ${wall}s, $((rss / 1024)) MB peak RSS, others used $others cores"
+  say "$section $job $tool round $round: ${wall}s, $((rss / 1024)) MB peak RSS, others used ${others:-(not measured under 0.5 s)} cores"
 }
 skip() { # skip JOB TOOL WHY
   echo "main,$1,$2,0,0,,,skipped,,$3" >> "$RAW"
@@ -230,43 +271,43 @@ tool() { # tool JOB NAME BYTES FORMAT SEMANTICS CMD
 declare -A TOOLS
 LC_C="export LC_ALL=C;"
 
-tool url_views mr "$LOGS_BYTES" mr same "$MR run url_views -q -i $LOGS"
-tool url_views ceiling "$LOGS_BYTES" mr same "$CEILING url_views -j 2 $LOGS"
-tool url_views ceiling-sonic "$LOGS_BYTES" mr same "$CEILING url_views_sonic -j 2 $LOGS"
+tool url_views mr "$LOGS_BYTES" mr same "$MR run url_views -q -j $THREADS -i $LOGS"
+tool url_views ceiling "$LOGS_BYTES" mr same "$CEILING url_views -j $THREADS $LOGS"
+tool url_views ceiling-sonic "$LOGS_BYTES" mr same "$CEILING url_views_sonic -j $THREADS $LOGS"
 tool url_views duckdb "$LOGS_BYTES" tsv same "python3 bench/duck.py url_views /dev/stdout $(q "${LOGS_FILES[@]}")"
 tool url_views duckdb-objects "$LOGS_BYTES" tsv same "python3 bench/duck.py url_views_objects /dev/stdout $(q "${LOGS_FILES[@]}")"
 tool url_views grep-sort-uniq "$LOGS_BYTES" uniq same \
-  "$LC_C zcat -f $(q "${LOGS_FILES[@]}") | grep -o '\"page_url\": *\"[^\"]*\"' | sort | uniq -c"
+  "$LC_C zcat -f $(q "${LOGS_FILES[@]}") | grep -o '\"page_url\": *\"[^\"]*\"' | sort --parallel=$THREADS | uniq -c"
 tool url_views mrjob-local "$URL_SLICE_BYTES" mr same "python3 bench/mrjob/mr_url_views.py -r local --no-conf $URL_SLICE"
 tool url_views mrjob-inline "$URL_SLICE_BYTES" mr same "python3 bench/mrjob/mr_url_views.py -r inline --no-conf $URL_SLICE"
 
 tool url_views chdb "$LOGS_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${LOGS_FILES[@]}")"
 tool url_views polars "$LOGS_BYTES" tsv same "python3 bench/peers.py polars url_views /dev/stdout $(q "${LOGS_FILES[@]}")"
 
-tool url_views_gz mr "$ONE_GZ_BYTES" mr same "$MR run url_views -q -i $ONE_GZ"
+tool url_views_gz mr "$ONE_GZ_BYTES" mr same "$MR run url_views -q -j $THREADS -i $ONE_GZ"
 tool url_views_gz chdb "$ONE_GZ_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
 tool url_views_gz duckdb-objects "$ONE_GZ_BYTES" tsv same "python3 bench/duck.py url_views_objects /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
 
-tool video_tagging mr "$LOGS_BYTES" lines same "$MR run video_tagging -q -i $LOGS"
+tool video_tagging mr "$LOGS_BYTES" lines same "$MR run video_tagging -q -j $THREADS -i $LOGS"
 tool video_tagging duckdb "$LOGS_BYTES" lines same "python3 bench/duck.py video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
 tool video_tagging chdb "$LOGS_BYTES" lines same "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${LOGS_FILES[@]}")"
 
 # A heavy mapper over one .gz: mr cuts the stream into pieces for both cores.
-tool video_tagging_gz mr "$ONE_GZ_BYTES" lines same "$MR run video_tagging -q -i $ONE_GZ"
+tool video_tagging_gz mr "$ONE_GZ_BYTES" lines same "$MR run video_tagging -q -j $THREADS -i $ONE_GZ"
 tool video_tagging_gz chdb "$ONE_GZ_BYTES" lines same "python3 bench/peers.py chdb video_tagging /dev/stdout $(q "${ONE_GZ_FILES[@]}")"
 
-tool url_views_php mr "$PHP_BYTES" mr same "$MR run url_views -q -i $(q "$PHP_LOGS")"
+tool url_views_php mr "$PHP_BYTES" mr same "$MR run url_views -q -j $THREADS -i $(q "$PHP_LOGS")"
 tool url_views_php chdb "$PHP_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${PHP_FILES[@]}")"
 
-tool url_views_small_gz mr "$SMALL_GZ_BYTES" mr same "$MR run url_views -q -i $(q "$SMALL_GZ")"
+tool url_views_small_gz mr "$SMALL_GZ_BYTES" mr same "$MR run url_views -q -j $THREADS -i $(q "$SMALL_GZ")"
 tool url_views_small_gz chdb "$SMALL_GZ_BYTES" tsv same "python3 bench/peers.py chdb url_views /dev/stdout $(q "${SMALL_GZ_FILES[@]}")"
 
-tool word_count_cyrillic mr "$CYRILLIC_BYTES" mr same "$MR run word_count -q -i $(q "$CYRILLIC")"
+tool word_count_cyrillic mr "$CYRILLIC_BYTES" mr same "$MR run word_count -q -j $THREADS -i $(q "$CYRILLIC")"
 tool word_count_cyrillic chdb "$CYRILLIC_BYTES" tsv same "python3 bench/peers.py chdb word_count /dev/stdout $(q "${CYRILLIC_FILES[@]}")"
 tool word_count_cyrillic chdb-ws "$CYRILLIC_BYTES" tsv different "python3 bench/peers.py chdb word_count_ws /dev/stdout $(q "${CYRILLIC_FILES[@]}")"
 
-tool word_count mr "$TEXT_BYTES" mr same "$MR run word_count -q -i $TEXT"
-tool word_count ceiling "$TEXT_BYTES" mr same "$CEILING word_count -j 2 $TEXT"
+tool word_count mr "$TEXT_BYTES" mr same "$MR run word_count -q -j $THREADS -i $TEXT"
+tool word_count ceiling "$TEXT_BYTES" mr same "$CEILING word_count -j $THREADS $TEXT"
 tool word_count duckdb "$TEXT_BYTES" tsv different "python3 bench/duck.py word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
 tool word_count chdb "$TEXT_BYTES" tsv same "python3 bench/peers.py chdb word_count /dev/stdout $(q "${TEXT_FILES[@]}")"
 tool word_count chdb-ws "$TEXT_BYTES" tsv different "python3 bench/peers.py chdb word_count_ws /dev/stdout $(q "${TEXT_FILES[@]}")"
@@ -305,6 +346,7 @@ for job in "${JOBS[@]}"; do
 done
 
 # ---------------------------------------------------------- main rounds
+declare -A LAST_RC # job/tool -> exit status of its last round, whose output is checked
 for round in $(seq "$RUNS"); do
   for job in "${JOBS[@]}"; do
     read -r -a list <<< "${TOOLS[$job]}"
@@ -314,24 +356,40 @@ for round in $(seq "$RUNS"); do
       note=""
       [ "$t" = mr ] && note="sort-buffer-mb=256"
       measure main "$job" "$t" "$round" "${BYTES[$job/$t]}" "$note" "$OUT/$job-$t.out" "${CMD[$job/$t]}"
+      LAST_RC[$job/$t]=$MEASURED_RC
     done
   done
 done
 
 # ---------------------------------------------------------- agreement
+# A peer that computes the same thing as mr but answers otherwise (or mr itself
+# wrong: then every peer differs) must not count: check.py exits 1 and says so,
+# bench/report.py marks that peer's ratios and targets n/a, and the run exits 1.
 say "checking results against mr's"
-$MR run url_views -q -i "$URL_SLICE" > "$OUT/url_views-mr-slice.out"
-$MR run word_count -q -i "$WORD_SLICE" > "$OUT/word_count-mr-slice.out"
+PROBLEMS=()
+$MR run url_views -q -j "$THREADS" -i "$URL_SLICE" > "$OUT/url_views-mr-slice.out"
+$MR run word_count -q -j "$THREADS" -i "$WORD_SLICE" > "$OUT/word_count-mr-slice.out"
 for job in "${JOBS[@]}"; do
   [ "$job" = startup ] && continue
   for t in ${TOOLS[$job]}; do
     [ "$t" = mr ] && continue
     expected=$OUT/$job-mr.out
     case "$t" in mrjob*) expected=$OUT/$job-mr-slice.out ;; esac
+    # A failed command's output (cut short, an error message) is not checked.
+    who=$t rc=${LAST_RC[$job/$t]:-0}
+    if [ "$expected" = "$OUT/$job-mr.out" ] && [ "${LAST_RC[$job/mr]:-0}" != 0 ]; then
+      who=mr rc=${LAST_RC[$job/mr]}
+    fi
+    if [ "$rc" != 0 ]; then
+      echo "$job,$t,failed,$who exited $rc in the last round: its output is not checked" >> "$CHECKS"
+      PROBLEMS+=("$job/$t: not checked, $who failed (exit $rc)")
+      continue
+    fi
     fmt=${FORMAT[$job/$t]}
     efmt=mr
     [ "$fmt" = lines ] && efmt=lines
-    python3 bench/check.py "$job" "$t" "$expected:$efmt" "$OUT/$job-$t.out:$fmt" "${SEMANTICS[$job/$t]}" >> "$CHECKS"
+    python3 bench/check.py "$job" "$t" "$expected:$efmt" "$OUT/$job-$t.out:$fmt" "${SEMANTICS[$job/$t]}" >> "$CHECKS" \
+      || PROBLEMS+=("$job/$t: $(tail -1 "$CHECKS" | cut -d, -f3- | sed 's/,/: /')")
   done
 done
 
@@ -368,22 +426,30 @@ for factor in 0.25 0.5 1 2 4; do
   logs=$(gen clicklog "$bytes")
   text=$(gen text "$bytes")
   measure scale url_views mr 1 "$(zcat -f "$logs"/part-* | wc -c)" "x$factor sort-buffer-mb=256" /dev/null \
-    "$MR run url_views -i $logs"
+    "$MR run url_views -j $THREADS -i $logs"
   spills_to_note
   measure scale word_count mr 1 "$(zcat -f "$text"/part-* | wc -c)" "x$factor sort-buffer-mb=$SCALE_BUF" /dev/null \
-    "$MR run word_count --sort-buffer-mb $SCALE_BUF -i $text"
+    "$MR run word_count -j $THREADS --sort-buffer-mb $SCALE_BUF -i $text"
   spills_to_note
 done
 
 # ------------------------------------------------------------- big run
-# --big SIZE: mr and ClickHouse once each on SIZE of logs, then the data goes.
+# --big SIZE: mr and ClickHouse once each on SIZE of logs, then the data goes,
+# whatever happens: a trap removes it (and a half-written .tmp) if the run fails
+# or is interrupted; at 20 GB a Ctrl-C must not leave the disk full. Its own
+# name (-big): at --big equal to --size (or to a scaling size) it must not be,
+# and then delete, a data set the rest of the run reads.
 if [ -n "$BIG" ]; then
   big_bytes=$(bytes_of "$BIG")
-  big=$(gen clicklog "$big_bytes")
+  BIG_DATA=$WORK/clicklog-$big_bytes-big
+  trap 'rm -rf "$BIG_DATA" "$BIG_DATA.tmp"' EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  big=$(gen clicklog "$big_bytes" big)
   big_files=("$big"/part-*)
   big_plain=$(zcat -f "${big_files[@]}" | wc -c)
-  measure big url_views mr 1 "$big_plain" "$BIG" /dev/null "$MR run url_views -q -i $big"
-  measure big video_tagging mr 1 "$big_plain" "$BIG" /dev/null "$MR run video_tagging -q -i $big"
+  measure big url_views mr 1 "$big_plain" "$BIG" /dev/null "$MR run url_views -q -j $THREADS -i $big"
+  measure big video_tagging mr 1 "$big_plain" "$BIG" /dev/null "$MR run video_tagging -q -j $THREADS -i $big"
   if [ $HAVE_CHDB = 1 ]; then
     measure big url_views chdb 1 "$big_plain" "$BIG" /dev/null \
       "python3 bench/peers.py chdb url_views /dev/stdout $(q "${big_files[@]}")"
@@ -392,6 +458,7 @@ if [ -n "$BIG" ]; then
   fi
   say "removing $big"
   rm -rf "$big"
+  trap - EXIT INT TERM
 fi
 
 # ---------------------------------------------------------- profiles
@@ -440,7 +507,8 @@ if [ "$PROFILE" = 1 ] && command -v valgrind > /dev/null; then
       [ "$t" = ceiling ] && cmd="$CEILING $job -j 1 $input"
       # shellcheck disable=SC2086 # $cmd is a command line
       valgrind --tool=callgrind --callgrind-out-file="$WORK/cg.$job.$t" $cmd > /dev/null 2> "$WORK/cg.err" || true
-      ir=$(callgrind_annotate --auto=no "$WORK/cg.$job.$t" 2> /dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}')
+      # (a profile that failed costs its row, not the run's report)
+      ir=$(callgrind_annotate --auto=no "$WORK/cg.$job.$t" 2> /dev/null | awk '/PROGRAM TOTALS/ {gsub(",", "", $1); print $1}') || ir=""
       b=$(size_of "$input")
       python3 -c "import sys; ir, b, r = map(int, sys.argv[1:4]); print(f'| $job | $t | {b/1e6:.1f} MB | {ir:,} | {ir/b:.1f} | {ir/r:.0f} |')" \
         "${ir:-0}" "$b" "${records:-1}" >> "$RESULTS/profile.txt"
@@ -453,7 +521,8 @@ if [ "$PROFILE" = 1 ] && command -v valgrind > /dev/null; then
         echo "#### $job / $t (callgrind, self instructions, top functions)"
         echo
         echo '```text'
-        callgrind_annotate --auto=no --threshold=100 "$WORK/cg.$job.$t" 2> /dev/null | python3 bench/callgrind_top.py 14
+        callgrind_annotate --auto=no --threshold=100 "$WORK/cg.$job.$t" 2> /dev/null | python3 bench/callgrind_top.py 14 \
+          || echo "(no profile: callgrind or callgrind_annotate failed)"
         echo '```'
         echo
       } >> "$RESULTS/profile.txt"
@@ -465,4 +534,14 @@ meta load_at_end "$(cut -d' ' -f1-3 /proc/loadavg)"
 meta duration_s "$(($(date +%s) - STARTED))"
 say "writing $DOCS/benchmarks.md"
 python3 bench/report.py "$RESULTS" "$DOCS"
+# Failed commands (all sections) and peers whose results are not mr's: loud.
+while IFS=, read -r section job tool round _ _ _ rc _; do
+  [ "$section" = section ] || [ "$rc" = 0 ] || [ "$rc" = skipped ] \
+    || PROBLEMS+=("$section $job/$tool round $round: failed (exit $rc)")
+done < "$RAW"
+if [ ${#PROBLEMS[@]} -gt 0 ]; then
+  say "done in $(($(date +%s) - STARTED)) s, BUT THIS RUN IS NOT CLEAN (the report marks it):"
+  printf '  %s\n' "${PROBLEMS[@]}" >&2
+  exit 1
+fi
 say "done in $(($(date +%s) - STARTED)) s"

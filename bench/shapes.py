@@ -27,7 +27,9 @@ Each round then runs mr, ClickHouse (bench/peers.py chdb url_views) and its
 startup alone (import, one-row query) back to back, in an order rotated from
 round to round; a round's ratio is mr ÷ (ClickHouse - startup), wall seconds
 (inf if ClickHouse - startup <= 0, as can happen on small data).
-CPU is the user + system seconds of mr's process.
+CPU is the user + system seconds of mr's process. mr and ClickHouse get the
+same threads: BENCH_THREADS (default: the cores this process may use, as
+`nproc`), mr's -j and ClickHouse's max_threads, as in bench/run.sh.
 
 Prints one line per shape as it finishes, then a Markdown table of medians
 (also written to bench/data/shapes/results.md). Exits 1 if mr's output differs
@@ -50,6 +52,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MR = os.path.join(ROOT, "target", "release", "mr")
 PEERS = os.path.join(ROOT, "bench", "peers.py")
 DATA = os.path.join(ROOT, "bench", "data", "shapes")
+# One thread count for mr (-j) and ClickHouse (bench/peers.py reads it).
+THREADS = int(os.environ.get("BENCH_THREADS") or len(os.sched_getaffinity(0)))
+os.environ["BENCH_THREADS"] = str(THREADS)
 
 SEED = 20240601
 NFILES = 3
@@ -395,7 +400,7 @@ def check(d, ref):
     """mr's and ClickHouse's outputs against the reference: (mr diff, ClickHouse note)."""
     out = d + ".out"
     with open(out, "wb") as fh:
-        timed([MR, "run", "url_views", "-q", "-i", d], stdout=fh)
+        timed([MR, "run", "url_views", "-q", "-j", str(THREADS), "-i", d], stdout=fh)
     n, keys = differing(load_counts(out, True), ref["counts"])
     timed([sys.executable, PEERS, "chdb", "url_views", out] + data_files(d))
     ch = load_counts(out, False)
@@ -409,7 +414,7 @@ def check(d, ref):
 def run_shape(shape, mb, rounds, keep):
     d, ref = prepare(shape, mb, keep)
     (ndiff, diff_keys), ch_note = check(d, ref)
-    cmds = {"mr": [MR, "run", "url_views", "-q", "-i", d],
+    cmds = {"mr": [MR, "run", "url_views", "-q", "-j", str(THREADS), "-i", d],
             "ch": [sys.executable, PEERS, "chdb", "url_views", "/dev/null"] + data_files(d),
             "startup": [sys.executable, PEERS, "chdb", "startup"]}
     order, walls, cpus, ratios = list(cmds), [], [], []
@@ -433,7 +438,7 @@ def run_shape(shape, mb, rounds, keep):
 
 
 def table(rows, rounds):
-    out = [f"mr url_views vs ClickHouse (chdb), {rounds} round(s) a shape; medians. "
+    out = [f"mr url_views vs ClickHouse (chdb), {THREADS} threads each, {rounds} round(s) a shape; medians. "
            "ratio = mr ÷ (ClickHouse − startup), wall seconds.", "",
            "| shape | what it is | MB | avg line bytes | mr MB/s (median) | mr CPU s/GB (median) "
            "| ratio mr ÷ (ClickHouse − startup): median (range) | output equal to reference |",

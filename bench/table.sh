@@ -8,13 +8,15 @@
 #
 # Needs python3 with duckdb and a release mr built with Parquet support
 # (cargo build --release -p mr-cli). Prints seconds, MB/s, the ratio mr/DuckDB
-# and the check's result; exits 1 when the check fails.
+# and the check's result; exits 1 when the check fails. mr and DuckDB get the
+# same threads: BENCH_THREADS (default `nproc`), as in bench/run.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SIZE=${1:-1GB}
 ROUNDS=${2:-3}
 MR=${MR:-target/release/mr}
 DIR=${BENCH_DIR:-bench/data/table}
+THREADS=${BENCH_THREADS:-$(nproc)}
 mkdir -p "$DIR"
 LOGS="$DIR/logs-$SIZE"
 if [ ! -d "$LOGS" ]; then
@@ -22,7 +24,7 @@ if [ ! -d "$LOGS" ]; then
   mv "$LOGS.tmp" "$LOGS"
 fi
 BYTES=$(du -sb "$LOGS" | cut -f1)
-echo "input: $LOGS ($BYTES bytes, plain NDJSON), threads: $(nproc)"
+echo "input: $LOGS ($BYTES bytes, plain NDJSON), threads (each tool): $THREADS"
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 time_cmd() { # the median seconds of ROUNDS runs of "$@"
@@ -36,16 +38,17 @@ time_cmd() { # the median seconds of ROUNDS runs of "$@"
 }
 
 mr_table() {
-  "$MR" run events_table --input "$LOGS" --output "$DIR/table" --overwrite \
+  "$MR" run events_table -j "$THREADS" --input "$LOGS" --output "$DIR/table" --overwrite \
     --output-format parquet -q
 }
 # DuckDB's best effort at the same table: the fields as columns (no URL
 # splitting, no decoded `value`, no ids: less work than events_table), written
-# as one zstd Parquet file on all threads.
+# as one zstd Parquet file on mr's threads.
 duck_table() {
-  python3 - "$LOGS" "$DIR/duck.parquet" <<'PY'
+  python3 - "$LOGS" "$DIR/duck.parquet" "$THREADS" <<'PY'
 import duckdb, sys
 logs, out = sys.argv[1], sys.argv[2]
+duckdb.sql(f"SET threads={int(sys.argv[3])}")
 duckdb.sql(f"""COPY (SELECT username, "timestamp" AS time, "key" AS event_type,
   regexp_extract(page_url, '^(?:[a-z]+://[^/]*)?([^?#]*)', 1) AS action, page_url, session, user_ip,
   "from", client, "language", user_agent, "value"

@@ -6,17 +6,23 @@
 #
 #   bench/targets.sh [ROUNDS]        (default 10; about 25 s a round at 1 GB)
 #
-# Uses the 1 GB data of bench/run.sh in bench/data/run/ (generated here with
+# Every tool gets BENCH_THREADS threads (mr's -j, ClickHouse's max_threads;
+# default `nproc`), as in bench/run.sh. Uses the 1 GB data of bench/run.sh in bench/data/run/ (generated here with
 # the same seed when missing) and target/release/mr (built when missing).
 # Prints one line per round and the median ratios against the targets:
 #   url_views, plain NDJSON      mr ÷ (ClickHouse - startup) ≤ 0.5
 #   url_views, one .gz           mr ÷ (ClickHouse - startup) ≤ 0.8
 #   word_count vs whitespace     mr ÷ (ClickHouse - startup) ≤ 1.0
+# A round where ClickHouse's time is not above its startup's counts as inf (not
+# met), as in bench/report.py and bench/shapes.py: its work lost in the noise.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROUNDS=${1:-10}
 case $ROUNDS in '' | *[!0-9]* | 0) echo "usage: bench/targets.sh [ROUNDS]" >&2; exit 2 ;; esac
 MR=$PWD/target/release/mr
+THREADS=${BENCH_THREADS:-$(nproc)}
+case $THREADS in '' | *[!0-9]* | 0) echo "bench/targets.sh: BENCH_THREADS must be a positive number" >&2; exit 2 ;; esac
+export BENCH_THREADS=$THREADS # for bench/peers.py
 WORK=bench/data/run
 SIZE=1000000000
 . bench/common.sh
@@ -30,18 +36,22 @@ cat "$LOGS"/part-* "$TEXT"/part-* "$ONE_GZ"/part-* > /dev/null # warm the page c
 
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
-# secs CMD: wall seconds of the bash command CMD (GNU time), its output discarded.
+# secs CMD: wall seconds of the bash command CMD, its output discarded: bash's
+# clock (microseconds), where GNU time's %e has 10 ms steps.
 secs() {
-  /usr/bin/time -f %e -o "$TMP/time" bash -c "$1" > /dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
-  tail -1 "$TMP/time"
+  local t0 t1
+  t0=${EPOCHREALTIME/[.,]/}
+  bash -c "$1" > /dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
+  t1=${EPOCHREALTIME/[.,]/}
+  printf '%d.%06d\n' $(((t1 - t0) / 1000000)) $(((t1 - t0) % 1000000))
 }
 declare -A CMD=(
   [startup]="python3 bench/peers.py chdb startup"
-  [url_mr]="$(q "$MR" run url_views -q -i "$LOGS")"
+  [url_mr]="$(q "$MR" run url_views -q -j "$THREADS" -i "$LOGS")"
   [url_ch]="python3 bench/peers.py chdb url_views /dev/null $(q "$LOGS"/part-*)"
-  [gz_mr]="$(q "$MR" run url_views -q -i "$ONE_GZ")"
+  [gz_mr]="$(q "$MR" run url_views -q -j "$THREADS" -i "$ONE_GZ")"
   [gz_ch]="python3 bench/peers.py chdb url_views /dev/null $(q "$ONE_GZ"/part-*)"
-  [wc_mr]="$(q "$MR" run word_count -q -i "$TEXT")"
+  [wc_mr]="$(q "$MR" run word_count -q -j "$THREADS" -i "$TEXT")"
   [wc_ch]="python3 bench/peers.py chdb word_count_ws /dev/null $(q "$TEXT"/part-*)"
 )
 ORDER=(startup url_mr url_ch gz_mr gz_ch wc_mr wc_ch)
@@ -54,19 +64,23 @@ for ((r = 1; r <= ROUNDS; r++)); do
   # One line per round; its three ratios also go to ratios.txt for the medians.
   awk -v r="$r" -v s="${T[startup]}" -v out="$TMP/ratios.txt" \
     -v a="${T[url_mr]}" -v b="${T[url_ch]}" -v c="${T[gz_mr]}" -v d="${T[gz_ch]}" \
-    -v e="${T[wc_mr]}" -v f="${T[wc_ch]}" 'BEGIN {
-      printf "round %2d  startup %.2f s | url_views mr %.2f ch %.2f: %.2fx | one .gz mr %.2f ch %.2f: %.2fx | word_count mr %.2f ch %.2f: %.2fx\n",
-        r, s, a, b, a / (b - s), c, d, c / (d - s), e, f, e / (f - s)
-      printf "%f %f %f\n", a / (b - s), c / (d - s), e / (f - s) >> out
+    -v e="${T[wc_mr]}" -v f="${T[wc_ch]}" '
+    function x(m, ch) { return ch - s > 0 ? sprintf("%f", m / (ch - s)) : "inf" }
+    function show(v) { return v == "inf" ? v : sprintf("%.2fx", v) }
+    BEGIN {
+      printf "round %2d  startup %.2f s | url_views mr %.2f ch %.2f: %s | one .gz mr %.2f ch %.2f: %s | word_count mr %.2f ch %.2f: %s\n",
+        r, s, a, b, show(x(a, b)), c, d, show(x(c, d)), e, f, show(x(e, f))
+      printf "%s %s %s\n", x(a, b), x(c, d), x(e, f) >> out
     }'
 done
 python3 - "$TMP/ratios.txt" <<'EOF'
 import statistics, sys
 rows = [list(map(float, l.split())) for l in open(sys.argv[1])]
+x = lambda v: "inf" if v == float("inf") else f"{v:.2f}x"  # inf: ClickHouse no slower than its startup
 for i, (name, need) in enumerate([("url_views, plain NDJSON", 0.5), ("url_views, one .gz", 0.8),
                                    ("word_count vs whitespace split", 1.0)]):
     col = [r[i] for r in rows]
     m = statistics.median(col)
-    print(f"{name:32s} median {m:.2f}x of ClickHouse less startup (need <= {need}x): "
-          f"{'met' if m <= need else 'not met'}; rounds {min(col):.2f}-{max(col):.2f}x")
+    print(f"{name:32s} median {x(m)} of ClickHouse less startup (need <= {need}x): "
+          f"{'met' if m <= need else 'not met'}; rounds {x(min(col))} to {x(max(col))}")
 EOF
