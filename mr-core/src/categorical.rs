@@ -501,10 +501,11 @@ impl Index {
     }
 }
 
-/// The hash of a value in an [`Index`] (FxHash: fast on short strings).
+/// The hash of a value in an [`Index`], keyed per process: values built
+/// to collide under FxHash (user agents come from the client) made giving
+/// ids quadratic (probe /tmp/probe13-complexity repro 02).
 fn hash_of(value: &str) -> u64 {
-    use std::hash::BuildHasher;
-    rustc_hash::FxBuildHasher.hash_one(value)
+    crate::table_hash::hash_bytes(value.as_bytes())
 }
 
 /// Stage 1's counts as read, each column's values in the order they came.

@@ -100,6 +100,7 @@ pub mod shuffle;
 mod staged;
 pub mod status;
 pub mod stderr;
+pub mod table_hash;
 pub mod testing;
 
 pub use config::{CutStreams, Output, RunConfig};

@@ -16,8 +16,7 @@
 //! flush: Key::Short { words: "word", quoted } ─▶ "word" (quoted again)
 //! ```
 
-use rustc_hash::FxHasher;
-use std::hash::Hasher;
+use crate::table_hash;
 
 /// Bodies up to this many bytes are kept inline.
 pub(super) const INLINE: usize = 16;
@@ -71,7 +70,7 @@ impl<'a> Lookup<'a> {
         let short = (body.len() <= INLINE).then(|| Short::new(body, quoted));
         let hash = match short {
             Some(s) => s.hash,
-            None => hash_long(body, tag(body.len(), quoted)),
+            None => hash_long(body, quoted),
         };
         Lookup {
             body,
@@ -227,22 +226,23 @@ impl Key {
     }
 }
 
-/// Two random words: the hash of a key is not that of its bytes alone.
-const SEED: [u64; 2] = [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344];
-
-/// The hash of a short key: one multiplication of its two words.
+/// The hash of a short key: one multiplication of its two words, each
+/// xored with a random word of the process ([`table_hash::seeds`]: keys
+/// built to collide cannot be made without them).
 #[inline]
 fn hash_short(words: [u64; 2], tag: u32) -> u64 {
-    fold_mul(words[0] ^ SEED[0], words[1] ^ SEED[1] ^ u64::from(tag))
+    let seed = table_hash::seeds();
+    fold_mul(words[0] ^ seed[0], words[1] ^ seed[1] ^ u64::from(tag))
 }
 
-/// The hash of a long key: FxHash of its tag and bytes, folded to 32 bits
-/// (kept in the key, see [`Key::Long`]) and widened again.
-fn hash_long(body: &[u8], tag: u32) -> u64 {
-    let mut h = FxHasher::default();
-    h.write_u32(tag);
-    h.write(body);
-    let h = h.finish();
+/// The hash of a long key: the process's keyed hash of its bytes and quoting
+/// ([`table_hash::keyed`]; FxHash, which anyone can compute, let a log of
+/// URLs built to collide make every lookup walk every key), folded to 32
+/// bits (kept in the key, see [`Key::Long`]) and widened again.
+fn hash_long(body: &[u8], quoted: bool) -> u64 {
+    // The length is in the hash of the bytes; the quoting in its low bit
+    // (keys equal but for it are told apart by `matches`).
+    let h = table_hash::hash_bytes(body) ^ u64::from(quoted);
     widen((h ^ h >> 32) as u32)
 }
 
@@ -294,6 +294,73 @@ fn inline_words(body: &[u8]) -> [u64; 2] {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+    use std::collections::HashSet;
+
+    /// Keys built so that FxHash (rustc-hash 2, what the table hashed with)
+    /// gives them all one hash, as probe /tmp/probe13-complexity built
+    /// URLs: one 16-byte block `(x, y)` of the bytes is mixed as
+    /// `mul(s ^ x, C ^ y)`, whose factors swap for the block
+    /// `(s ^ C ^ y, s ^ C ^ x)`; k blocks give 2^k keys of one hash. Here
+    /// those keys hash apart.
+    #[test]
+    fn keys_built_to_collide_under_fxhash_hash_apart() {
+        use std::hash::Hasher;
+        // rustc-hash 2's constants: the keys below are checked to collide
+        // under it (if a new version mixes otherwise, build them anew).
+        const S: [u64; 2] = [0x243f_6a88_85a3_08d3, 0x1319_8a2e_0370_7344];
+        const C: u64 = 0xa409_3822_299f_31d0;
+        let mul = |a: u64, b: u64| {
+            let p = u128::from(a) * u128::from(b);
+            (p as u64) ^ (p >> 64) as u64
+        };
+        let k = 10;
+        let mut word = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = || {
+            word ^= word << 13;
+            word ^= word >> 7;
+            word ^= word << 17;
+            word
+        };
+        // Each block and its twin, the state before each block known.
+        let (mut s0, mut s1) = (S[0], S[1]);
+        let mut blocks = Vec::new();
+        for _ in 0..k {
+            let (x, y) = (next(), next());
+            let m = s0 ^ C;
+            blocks.push([(x, y), (m ^ y, m ^ x)]);
+            (s0, s1) = (s1, mul(s0 ^ x, C ^ y));
+        }
+        let tail: Vec<u8> = (0..2).flat_map(|_| next().to_le_bytes()).collect();
+        let keys: Vec<Vec<u8>> = (0..1usize << k)
+            .map(|n| {
+                let mut key: Vec<u8> = (0..k)
+                    .flat_map(|b| {
+                        let (x, y) = blocks[b][n >> b & 1];
+                        [x.to_le_bytes(), y.to_le_bytes()].concat()
+                    })
+                    .collect();
+                key.extend_from_slice(&tail);
+                key
+            })
+            .collect();
+        let fx = |key: &[u8]| {
+            let mut h = rustc_hash::FxHasher::default();
+            h.write(key);
+            h.finish()
+        };
+        let distinct = |hashes: Vec<u64>| hashes.into_iter().collect::<HashSet<u64>>().len();
+        assert_eq!(keys.iter().collect::<HashSet<_>>().len(), 1 << k);
+        assert_eq!(
+            distinct(keys.iter().map(|key| fx(key)).collect()),
+            1,
+            "built to collide"
+        );
+        // The table's hash of them (32 bits, widened): at most a few alike.
+        let ours = distinct(keys.iter().map(|key| hash_long(key, true)).collect());
+        assert!(ours >= (1 << k) - 4, "{ours} hashes of {} keys", 1 << k);
+        let bytes = distinct(keys.iter().map(|key| table_hash::hash_bytes(key)).collect());
+        assert_eq!(bytes, 1 << k);
+    }
 
     fn padded(body: &[u8]) -> [u64; 2] {
         let mut b = [0u8; 16];

@@ -25,8 +25,6 @@
 //! counted in [`CombiningTable::bytes`] like the rest.
 
 use super::buffer::{COMBINE_EVERY, grow_within};
-use rustc_hash::FxHasher;
-use std::hash::Hasher;
 
 /// The smallest chunk of values a group gets.
 const FIRST_CHUNK: usize = 16;
@@ -217,9 +215,9 @@ impl CombiningTable {
 
 /// The hash a key is looked up by.
 fn hash(key: &[u8]) -> u64 {
-    let mut h = FxHasher::default();
-    h.write(key);
-    h.finish()
+    // Keyed per process: keys built to collide made each lookup walk
+    // every group (probe /tmp/probe13-complexity repro 03).
+    crate::table_hash::hash_bytes(key)
 }
 
 /// Iterates a list of length-prefixed values (a group's, or a combiner's
