@@ -130,6 +130,48 @@ fn an_abort_names_the_record_by_offset_past_the_first_split() {
     );
 }
 
+/// A job that makes a counter of each key: memory grew with the names,
+/// and the summary printed each (1.6 million names: 310 MB; probe
+/// /tmp/probe13-complexity repro 04). Past MAX_COUNTERS the run fails,
+/// naming the first counter it did not keep, and writes no output; at the
+/// limit it runs.
+#[test]
+fn a_counter_per_key_fails_the_run_past_the_limit() {
+    use mr_core::counters::MAX_COUNTERS;
+    let w = Workdir::new();
+    let lines = |n: usize| -> String {
+        (0..n)
+            .map(|i| format!("COUNT\tper key\tkey {i}\n"))
+            .collect()
+    };
+    w.write("at.txt", lines(MAX_COUNTERS));
+    let o = w.mr(&["run", "panic_on", "-q", "-i", "at.txt", "-o", "at"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    // Spread over tasks that each keep fewer: the run's total counts.
+    w.write("over.txt", lines(MAX_COUNTERS + 1));
+    let o = w.mr(&[
+        "run",
+        "panic_on",
+        "-q",
+        "-i",
+        "over.txt",
+        "-o",
+        "over",
+        "--chunksize",
+        "64KB",
+    ]);
+    let e = stderr(&o);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert!(
+        e.contains(&format!(
+            "step 0: the job made more than {MAX_COUNTERS} distinct counters"
+        )),
+        "{e}"
+    );
+    assert!(e.contains("per key/key "), "{e}");
+    assert!(!w.path("over").exists());
+}
+
 /// A fold's accumulate that panics: under `--skip-bad-records` what a
 /// call emitted is folded in after it, outside the call's guard, and the
 /// panic was a raw crash (exit 101, no `_bad_records/`: probe

@@ -39,7 +39,19 @@ pub const UNFINISHED_LINES: &str = "lines still being written, left for the next
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
     groups: BTreeMap<String, BTreeMap<String, i64>>,
+    /// How many counters `groups` holds outside [`FRAMEWORK`].
+    len: usize,
+    /// The first counter refused past [`MAX_COUNTERS`] (group, name), if any.
+    refused: Option<Box<(String, String)>>,
 }
+
+/// Distinct counters a run keeps at most. A job that makes a counter of
+/// each key (a URL, a user agent) grew memory with them, past the sort
+/// buffer's bound (1.6 million names took 310 MB and 1.6 million lines of
+/// summary: probe /tmp/probe13-complexity repro 04); Hadoop fails such a
+/// job at 120 (`mapreduce.job.counters.max`). A counter past this many is
+/// not kept, and the run fails once its step ends ([`Counters::too_many`]).
+pub const MAX_COUNTERS: usize = 10_000;
 
 /// A counter's group or name as [`Counters`] keeps it, on every runner as
 /// Hadoop's counter lines carry it: a comma as a semicolon, and a newline,
@@ -88,12 +100,50 @@ impl Counters {
             *v += amount;
             return;
         }
-        *self
-            .groups
+        // The engine's own counters (a few a step) are always kept.
+        if group != FRAMEWORK {
+            if self.len >= MAX_COUNTERS {
+                if self.refused.is_none() {
+                    self.refused = Some(Box::new((group.into_owned(), name.into_owned())));
+                }
+                return;
+            }
+            self.len += 1;
+        }
+        self.groups
             .entry(group.into_owned())
             .or_default()
-            .entry(name.into_owned())
-            .or_default() += amount;
+            .insert(name.into_owned(), amount);
+    }
+
+    /// The run's error when a counter was refused past [`MAX_COUNTERS`]:
+    /// its counters would be wrong, so the run fails rather than report
+    /// them.
+    ///
+    /// ```
+    /// use mr_core::counters::{Counters, MAX_COUNTERS};
+    /// let mut c = Counters::default();
+    /// for i in 0..MAX_COUNTERS {
+    ///     c.add("status", &i.to_string(), 1);
+    /// }
+    /// assert!(c.too_many().is_none());
+    /// c.add("status", "0", 1); // a counter it has
+    /// assert!(c.too_many().is_none());
+    /// c.add("status", "one more", 1);
+    /// let e = c.too_many().unwrap();
+    /// assert!(e.contains("status/one more"), "{e}");
+    /// assert_eq!(c.get("status", "one more"), 0);
+    /// ```
+    pub fn too_many(&self) -> Option<String> {
+        let (group, name) = self.refused.as_deref()?;
+        Some(format!(
+            "the job made more than {MAX_COUNTERS} distinct counters (the first not kept: \
+             {}/{}): counters are for a few totals, each kept in memory and printed; count \
+             per key with the job's output instead (Hadoop fails a job past 120, \
+             mapreduce.job.counters.max)",
+            printable_line(group),
+            printable_line(name)
+        ))
     }
 
     /// The value of a counter, 0 if never set (commas read as semicolons,
@@ -136,6 +186,9 @@ impl Counters {
             for (n, v) in names {
                 self.add(g, n, *v);
             }
+        }
+        if self.refused.is_none() {
+            self.refused.clone_from(&other.refused);
         }
     }
 

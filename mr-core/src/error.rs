@@ -374,6 +374,15 @@ pub enum Error {
     /// says where.
     #[error("{0}")]
     OutputChanged(String),
+    /// The job made more distinct counters than a run keeps
+    /// ([`crate::counters::MAX_COUNTERS`]); the message says which.
+    #[error("step {step}: {reason}")]
+    TooManyCounters {
+        /// The step whose counters overflowed.
+        step: usize,
+        /// [`crate::Counters::too_many`]'s message.
+        reason: String,
+    },
     /// The job itself failed outside of any record (in an init or final hook).
     #[error("job failed in {hook}: {reason}")]
     Hook {

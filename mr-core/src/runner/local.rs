@@ -435,6 +435,9 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             });
         }
         stats.export(i, &mut counters);
+        if let Some(reason) = counters.too_many() {
+            return Err(Error::TooManyCounters { step: i, reason });
+        }
         report.skipped_records += stats.skipped_records;
         report.spills.push(stats.spills);
         // Spill files of this step are gone once their runs are dropped;
