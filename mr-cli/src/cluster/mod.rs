@@ -715,6 +715,12 @@ pub fn report(
     output: Option<&str>,
     elapsed: std::time::Duration,
 ) -> JobReport {
+    // A cluster keeps a job's counters up to its own limit (Hadoop's
+    // mapreduce.job.counters.max, none on Spark), mr to MAX_COUNTERS: the
+    // job's output stands, and the counters shown are not all.
+    if let Some(reason) = counters.too_many() {
+        mr_core::errln!("mr: warning: {reason}; the summary and --report leave the rest out");
+    }
     let skipped = counters.all_steps("skipped records").max(0) as u64;
     JobReport {
         counters,

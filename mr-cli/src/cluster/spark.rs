@@ -596,11 +596,6 @@ fn read_counters(plan: &JobPlan, path: &Path) -> Result<Counters> {
             ),
         }
     }
-    // Spark keeps a job's counters whatever their number; mr keeps so many
-    // (the output is the job's and stands; the counters shown are not all).
-    if let Some(reason) = c.too_many() {
-        mr_core::errln!("mr: warning: {reason}; the summary and --report leave the rest out");
-    }
     Ok(c)
 }
 
