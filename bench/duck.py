@@ -25,10 +25,11 @@ Semantics notes (what is equivalent and what is not):
   * word_count: lines are read with read_csv and a delimiter that never
     occurs, no quoting: one VARCHAR per line.
 """
-import os
 import sys
 
 import duckdb
+
+from peers import THREADS  # every tool's one thread count
 
 
 def files_sql(files):
@@ -113,7 +114,7 @@ def main():
         raise SystemExit(__doc__)
     name, out, files = sys.argv[1], sys.argv[2], sys.argv[3:]
     con = duckdb.connect()
-    con.execute(f"SET threads={int(os.environ.get('BENCH_THREADS') or len(os.sched_getaffinity(0)))}")
+    con.execute(f"SET threads={THREADS}")
     con.execute("SET preserve_insertion_order=false")
     out_sql = out.replace("'", "''")
     con.execute(f"COPY ({query(name, files)}) TO '{out_sql}' "

@@ -31,6 +31,8 @@ agree exactly there.
 import os
 import sys
 
+# Every tool's one thread count (bench/duck.py and bench/shapes.py take it
+# from here): BENCH_THREADS, else the cores this process may use.
 THREADS = int(os.environ.get("BENCH_THREADS") or len(os.sched_getaffinity(0)))
 
 

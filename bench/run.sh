@@ -66,15 +66,14 @@ while [ $# -gt 0 ]; do
   esac
 done
 
-case $THREADS in '' | *[!0-9]* | 0) echo "bench/run.sh: --threads needs a positive number" >&2; exit 2 ;; esac
-# One thread count for every tool: peers.py and duck.py read it from here.
-export BENCH_THREADS=$THREADS
 [ -x /usr/bin/time ] || { echo "bench/run.sh: needs GNU time as /usr/bin/time (apt install time)" >&2; exit 1; }
 
 STARTED=$(date +%s)
 WORK=bench/data/run
 # say, q, gen (gen reads MR when it is called).
 . bench/common.sh
+# One thread count for every tool: peers.py and duck.py read it from here.
+use_threads "bench/run.sh --threads" "$THREADS"
 OUT=$WORK/out
 RESULTS=$WORK/results
 mkdir -p "$OUT" "$RESULTS"
@@ -235,13 +234,12 @@ WORD_SLICE_BYTES=$(size_of "$WORD_SLICE")
 # 10 ms steps; GNU time gives the peak RSS and the command's CPU time.
 measure() {
   local section=$1 job=$2 tool=$3 round=$4 bytes=$5 note=$6 outfile=$7 cmd=$8
-  local tf=$WORK/time.txt rc=0 busy0 busy1 t0 t1 wall rss user sys others
+  local tf=$WORK/time.txt rc=0 busy0 busy1 t0 wall rss user sys others
   busy0=$(busy_s)
-  t0=${EPOCHREALTIME/[.,]/}
+  t0=$(now_us)
   /usr/bin/time -f '%M %U %S' -o "$tf" timeout 1200 bash -c "$cmd" > "$outfile" 2> "$WORK/stderr.txt" || rc=$?
-  t1=${EPOCHREALTIME/[.,]/}
+  wall=$(secs_since "$t0" 3)
   busy1=$(busy_s)
-  printf -v wall '%d.%03d' $(((t1 - t0) / 1000000)) $(((t1 - t0) % 1000000 / 1000))
   read -r rss user sys < <(tail -1 "$tf")
   # What else ran meanwhile: the machine's busy CPU time less the command's own,
   # per second of wall time (0 on a quiet machine; 1 = one core kept busy).

@@ -53,7 +53,7 @@ MR = os.path.join(ROOT, "target", "release", "mr")
 PEERS = os.path.join(ROOT, "bench", "peers.py")
 DATA = os.path.join(ROOT, "bench", "data", "shapes")
 # One thread count for mr (-j) and ClickHouse (bench/peers.py reads it).
-THREADS = int(os.environ.get("BENCH_THREADS") or len(os.sched_getaffinity(0)))
+from peers import THREADS  # noqa: E402 (bench/ is this script's directory)
 os.environ["BENCH_THREADS"] = str(THREADS)
 
 SEED = 20240601

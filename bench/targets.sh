@@ -21,11 +21,10 @@ ROUNDS=${1:-10}
 case $ROUNDS in '' | *[!0-9]* | 0) echo "usage: bench/targets.sh [ROUNDS]" >&2; exit 2 ;; esac
 MR=$PWD/target/release/mr
 THREADS=${BENCH_THREADS:-$(nproc)}
-case $THREADS in '' | *[!0-9]* | 0) echo "bench/targets.sh: BENCH_THREADS must be a positive number" >&2; exit 2 ;; esac
-export BENCH_THREADS=$THREADS # for bench/peers.py
 WORK=bench/data/run
 SIZE=1000000000
 . bench/common.sh
+use_threads "bench/targets.sh: BENCH_THREADS" "$THREADS"
 [ -x "$MR" ] || cargo build --release -p mr-cli --locked
 python3 -c "import chdb" 2>/dev/null || { echo "bench/targets.sh: needs chdb (pip install -r bench/requirements.txt)" >&2; exit 1; }
 mkdir -p "$WORK"
@@ -39,11 +38,10 @@ trap 'rm -rf "$TMP"' EXIT
 # secs CMD: wall seconds of the bash command CMD, its output discarded: bash's
 # clock (microseconds), where GNU time's %e has 10 ms steps.
 secs() {
-  local t0 t1
-  t0=${EPOCHREALTIME/[.,]/}
+  local t0
+  t0=$(now_us)
   bash -c "$1" > /dev/null 2>&1 || { echo "failed: $1" >&2; exit 1; }
-  t1=${EPOCHREALTIME/[.,]/}
-  printf '%d.%06d\n' $(((t1 - t0) / 1000000)) $(((t1 - t0) % 1000000))
+  secs_since "$t0"
 }
 declare -A CMD=(
   [startup]="python3 bench/peers.py chdb startup"

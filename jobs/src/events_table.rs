@@ -1084,6 +1084,19 @@ mod tests {
     use super::*;
     use mr_core::testing::run_in_memory;
 
+    /// No two of a row's column names are equal but for case (a table
+    /// Spark refuses).
+    fn assert_names_apart_without_case(row: &Value) {
+        let names: Vec<String> = row
+            .as_object()
+            .unwrap()
+            .keys()
+            .map(|k| k.to_lowercase())
+            .collect();
+        let unique: std::collections::BTreeSet<_> = names.iter().collect();
+        assert_eq!(unique.len(), names.len(), "{row}");
+    }
+
     /// The rows of the job's output lines (`null TAB {row}`).
     fn rows_of(out: &[String]) -> Vec<Value> {
         out.iter()
@@ -1264,16 +1277,7 @@ mod tests {
         assert_eq!(rows[1]["value.context.path"], "v");
         assert_eq!(rows[1]["Page"], "1");
         assert_eq!(rows[1]["query.page"], "2");
-        for row in &rows {
-            let names: Vec<String> = row
-                .as_object()
-                .unwrap()
-                .keys()
-                .map(|k| k.to_lowercase())
-                .collect();
-            let unique: std::collections::BTreeSet<_> = names.iter().collect();
-            assert_eq!(unique.len(), names.len(), "{row}");
-        }
+        rows.iter().for_each(assert_names_apart_without_case);
         assert_eq!(counters.get(COUNTERS, NAME_CLASH), 0);
         assert_eq!(counters.get(COUNTERS, LEFT_OUT), 0);
         let (_, counters) = run_in_memory(
@@ -1329,14 +1333,7 @@ mod tests {
         assert_eq!(row["session"], "s");
         assert_eq!(counters.get(COUNTERS, NAME_CLASH), 1, "FROM");
         assert_eq!(counters.get(COUNTERS, LEFT_OUT), n as i64, "h0 once");
-        let names: Vec<String> = row
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(|k| k.to_lowercase())
-            .collect();
-        let unique: std::collections::BTreeSet<_> = names.iter().collect();
-        assert_eq!(unique.len(), names.len(), "{row}");
+        assert_names_apart_without_case(row);
     }
 
     /// edX tracking-log events: their field names, ISO times, `event` as

@@ -39,8 +39,6 @@ pub const UNFINISHED_LINES: &str = "lines still being written, left for the next
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Counters {
     groups: BTreeMap<String, BTreeMap<String, i64>>,
-    /// How many counters `groups` holds outside [`FRAMEWORK`].
-    len: usize,
     /// The first counter refused past [`MAX_COUNTERS`] (group, name), if any.
     refused: Option<Box<(String, String)>>,
 }
@@ -101,19 +99,26 @@ impl Counters {
             return;
         }
         // The engine's own counters (a few a step) are always kept.
-        if group != FRAMEWORK {
-            if self.len >= MAX_COUNTERS {
-                if self.refused.is_none() {
-                    self.refused = Some(Box::new((group.into_owned(), name.into_owned())));
-                }
-                return;
+        if group != FRAMEWORK && self.job_counters() >= MAX_COUNTERS {
+            if self.refused.is_none() {
+                self.refused = Some(Box::new((group.into_owned(), name.into_owned())));
             }
-            self.len += 1;
+            return;
         }
         self.groups
             .entry(group.into_owned())
             .or_default()
             .insert(name.into_owned(), amount);
+    }
+
+    /// How many counters the job made (outside [`FRAMEWORK`]): a sum over
+    /// the groups, which are few, taken only when a name is new.
+    fn job_counters(&self) -> usize {
+        self.groups
+            .iter()
+            .filter(|(g, _)| *g != FRAMEWORK)
+            .map(|(_, names)| names.len())
+            .sum()
     }
 
     /// The run's error when a counter was refused past [`MAX_COUNTERS`]:

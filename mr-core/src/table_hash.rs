@@ -23,12 +23,16 @@ use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::OnceLock;
 
 /// Random words of the process, from std's `RandomState` (the operating
-/// system's randomness, unlike foldhash's own seeds: addresses).
-fn drawn() -> &'static [u64; 4] {
-    static DRAWN: OnceLock<[u64; 4]> = OnceLock::new();
+/// system's randomness, unlike foldhash's own seeds: addresses): the first
+/// pair seeds [`keyed`], the second is [`seeds`].
+fn drawn() -> &'static [[u64; 2]; 2] {
+    static DRAWN: OnceLock<[[u64; 2]; 2]> = OnceLock::new();
     DRAWN.get_or_init(|| {
         let os = RandomState::new();
-        [0u64, 1, 2, 3].map(|i| os.hash_one(i))
+        [
+            [os.hash_one(0u64), os.hash_one(1u64)],
+            [os.hash_one(2u64), os.hash_one(3u64)],
+        ]
     })
 }
 
@@ -37,8 +41,11 @@ pub fn keyed() -> &'static SeedableRandomState {
     static SHARED: OnceLock<SharedSeed> = OnceLock::new();
     static STATE: OnceLock<SeedableRandomState> = OnceLock::new();
     STATE.get_or_init(|| {
-        let shared = SHARED.get_or_init(|| SharedSeed::from_u64(drawn()[0]));
-        SeedableRandomState::with_seed(drawn()[1], shared)
+        let [shared, per_hasher] = drawn()[0];
+        SeedableRandomState::with_seed(
+            per_hasher,
+            SHARED.get_or_init(|| SharedSeed::from_u64(shared)),
+        )
     })
 }
 
@@ -54,8 +61,7 @@ pub fn keyed() -> &'static SeedableRandomState {
 /// ```
 #[inline]
 pub fn seeds() -> &'static [u64; 2] {
-    static SEEDS: OnceLock<[u64; 2]> = OnceLock::new();
-    SEEDS.get_or_init(|| [drawn()[2], drawn()[3]])
+    &drawn()[1]
 }
 
 /// The keyed hash of `bytes`.
