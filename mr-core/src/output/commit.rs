@@ -80,6 +80,12 @@ const LOCK_SUFFIX: &str = ".mr-lock";
 /// aside (no atomic exchange on this file system: see `OutputDir::swap`).
 const COMMITTING: &str = "committing ";
 
+/// The lock file's note while a commit removes the old output in place
+/// (`removing STAGING-NAME`: it cannot be moved, see
+/// `OutputDir::replace_unmovable`): only a run killed then leaves an
+/// output part-removed, for the next run to finish removing.
+const REMOVING: &str = "removing ";
+
 /// An output directory being written.
 #[derive(Debug)]
 pub struct OutputDir {
@@ -199,9 +205,13 @@ impl OutputDir {
         }
         let mut lock = claim_output_lock(dir)?;
         lock.remove_made_dirs(made);
-        let note = lock
-            .previous_note()
-            .and_then(|n| n.strip_prefix(COMMITTING));
+        let previous = lock.previous_note();
+        // Killed while removing the old output in place, or elsewhere in
+        // its commit.
+        let (note, removing) = match previous.and_then(|n| n.strip_prefix(REMOVING)) {
+            Some(staging) => (Some(staging), true),
+            None => (previous.and_then(|n| n.strip_prefix(COMMITTING)), false),
+        };
         // A name holds no `/`: the second is the old output moved aside.
         let killed = match note.and_then(|n| n.split_once('/')) {
             Some((staging, aside)) => Killed {
@@ -225,13 +235,17 @@ impl OutputDir {
         // _SUCCESS, and the killed run's finished copy beside it. That
         // commit is finished first, as a killed removal's unfinished
         // directory is the next run's to remove (probe /tmp/probe7-env
-        // repro 03: the user had to remove it by hand).
+        // repro 03: the user had to remove it by hand). Only when the note
+        // says so: a run killed elsewhere in its commit removed nothing,
+        // and part files found at the output since (mrjob's, no _SUCCESS)
+        // are the user's, not a removal to finish (probe /tmp/probe14-fs
+        // repro 02: they were deleted, without --overwrite).
         let ours = Ours {
             report: own.as_deref(),
             output: &name,
         };
         let killed_copy = match killed_copy {
-            Some(copy) if is_part_removed(&target) => {
+            Some(copy) if removing && is_part_removed(&target) => {
                 finish_killed_removal(&target, &parent.join(&copy), ours)?;
                 None
             }
@@ -506,6 +520,11 @@ impl OutputDir {
     fn replace_unmovable(&mut self) -> Result<()> {
         let unmovable = "cannot be moved aside on this file system (overlayfs: Invalid \
                          cross-device link)";
+        // Said first: a run killed from here on leaves the old output
+        // part-removed, which the next run finishes removing.
+        if let (Some(lock), Some(staging)) = (&self.lock, self.staging.file_name()) {
+            let _ = lock.note(&format!("{REMOVING}{}", staging.to_string_lossy()));
+        }
         let why = match remove_replaced(&self.target, self.ours()) {
             Ok(()) => match fs::rename(&self.staging, &self.target) {
                 Ok(()) => return Ok(()),
@@ -2067,7 +2086,11 @@ mod tests {
             fs::create_dir_all(&copy).unwrap();
             fs::write(copy.join("part-00000"), "killed").unwrap();
             fs::write(copy.join(SUCCESS), "").unwrap();
-            fs::write(&lock, "999999\ncommitting .out.mr-tmp-999999-abcdef\n").unwrap();
+            fs::write(
+                &lock,
+                format!("999999\n{REMOVING}.out.mr-tmp-999999-abcdef\n"),
+            )
+            .unwrap();
         };
         part_removed(&["part-00007", "part-00008"]);
         // Without --overwrite: the killed run's output put in place, this
@@ -2094,6 +2117,41 @@ mod tests {
         part_removed(&["notes.txt"]);
         assert!(OutputDir::create(&out, true).is_err());
         assert!(out.join("notes.txt").exists() && copy.join(SUCCESS).exists());
+    }
+
+    /// A run killed in a commit that removed nothing (its first output,
+    /// killed at the rename) leaves the same note and copy as one killed
+    /// while removing: part files found at the output since, which mrjob
+    /// or `hadoop fs -get` write without _SUCCESS, are the user's. They were
+    /// taken for a part-removed output and deleted, the killed run's output
+    /// moved in, by a run without --overwrite (probe /tmp/probe14-fs repro
+    /// 02). Now they are left, with and without --overwrite.
+    #[test]
+    fn part_files_after_a_killed_commit_are_not_a_removal_to_finish() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let lock = d.path().join(".out.mr-lock");
+        let copy = d.path().join(".out.mr-tmp-999999-abcdef");
+        fs::create_dir_all(&copy).unwrap();
+        fs::write(copy.join("part-00000"), "killed").unwrap();
+        fs::write(copy.join(SUCCESS), "").unwrap();
+        fs::write(
+            &lock,
+            format!("999999\n{COMMITTING}.out.mr-tmp-999999-abcdef\n"),
+        )
+        .unwrap();
+        fs::create_dir_all(&out).unwrap();
+        for f in ["part-00000", "part-00001"] {
+            fs::write(out.join(f), "mine").unwrap();
+        }
+        for overwrite in [false, true] {
+            assert!(OutputDir::create(&out, overwrite).is_err(), "{overwrite}");
+            for f in ["part-00000", "part-00001"] {
+                assert_eq!(fs::read_to_string(out.join(f)).unwrap(), "mine");
+            }
+            assert!(!out.join(SUCCESS).exists());
+            assert!(copy.join(SUCCESS).exists(), "the killed run's results kept");
+        }
     }
 
     /// Without an atomic exchange (NFS: EINVAL), a commit renames the old
