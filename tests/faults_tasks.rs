@@ -1608,6 +1608,28 @@ fn eight_threads_fit_an_address_space_limit() {
     assert_eq!(fs::read_dir(w.path("_tmp")).unwrap().count(), 0);
 }
 
+/// A map task's buffer past its share of the sort buffer grew at once to
+/// 33 MiB of address space: with 8 threads under `ulimit -v 300000` (the
+/// buffer an eighth of it), word_count on 60 MB of clicklogs in 64 MB
+/// splits aborted, "memory allocation of 34603008 bytes failed" (probe
+/// /tmp/probe14-fs repro 01). Past its share it only doubles now.
+#[test]
+fn a_buffer_past_its_share_fits_an_address_space_limit() {
+    let w = Workdir::new();
+    ok(w.mr(&[
+        "gen", "clicklog", "--size", "60MB", "--seed", "3", "--output", "in",
+    ]));
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -v 300000; exec \"$0\" run word_count -q -i in -o out -j 8")
+        .arg(MR)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
+    assert!(w.path("out/_SUCCESS").is_file());
+}
+
 // ---------------------------------------------------------------------------
 // Hostile text.
 

@@ -743,7 +743,10 @@ impl RecordSink for SortBuffer {
 /// back when it is freed. Doubling through the sizes between would leave
 /// each freed step in the C allocator's heap, which keeps such memory once
 /// its threshold for own pages has risen (to 32 MiB at most): tens of MB
-/// per thread that the next step's buffers came on top of.
+/// per thread that the next step's buffers came on top of. Past its share
+/// it only doubles: the jump took 33 MiB of address space for a share of a
+/// few, per task, and under `ulimit -v` with 8 threads the run aborted
+/// (probe /tmp/probe14-fs repro 01).
 pub(super) fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
     if v.capacity() - v.len() >= extra {
         return;
@@ -751,12 +754,14 @@ pub(super) fn grow_within<T>(v: &mut Vec<T>, extra: usize, cap: usize) {
     let size = std::mem::size_of::<T>().max(1);
     let need = v.len() + extra;
     let first = FIRST_RESERVE_BYTES / size;
-    let mut doubled = (v.capacity() * 2).max(first);
-    if doubled * size > JUMP_AFTER_BYTES {
-        doubled = doubled.max(MAPPED_BYTES / size);
-    }
+    let doubled = (v.capacity() * 2).max(first);
     let target = if need <= cap {
-        doubled.min(cap)
+        let jumped = if doubled * size > JUMP_AFTER_BYTES {
+            doubled.max(MAPPED_BYTES / size)
+        } else {
+            doubled
+        };
+        jumped.min(cap)
     } else {
         doubled
     }
@@ -920,6 +925,19 @@ mod tests {
         );
         assert_eq!(sizes[5], super::MAPPED_BYTES, "{sizes:?}");
         assert_eq!(sizes[6], 2 * super::MAPPED_BYTES, "{sizes:?}");
+
+        // Past a share of 2 MiB (the other of arena and index used less),
+        // it doubles from where it is, not to 33 MiB.
+        let mut past: Vec<u8> = Vec::new();
+        while past.len() < 3 << 20 {
+            super::grow_within(&mut past, 4096, 2 << 20);
+            past.extend_from_slice(&[0; 4096]);
+            assert!(
+                past.capacity() <= 4 << 20,
+                "{} past the share",
+                past.capacity()
+            );
+        }
 
         let mut small: Vec<u8> = Vec::new();
         while small.len() < 8 << 20 {
