@@ -1247,6 +1247,44 @@ fn an_earlier_output_inside_the_input_is_said() {
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
 }
 
+/// A shell glob over an earlier output (`mr run JOB out/*`) names its
+/// `_bad_records/` (and `_SUCCESS`): read, as any named path is, but said,
+/// as a text job counts its kept-aside lines as data (probe
+/// /tmp/probe14-fs); `_SUCCESS` alone, empty, is not worth a word.
+#[test]
+fn a_kept_aside_directory_named_by_a_shell_glob_is_said() {
+    let w = Workdir::new();
+    w.write("in/a.jsonl", "{\"page_url\": \"/a\"}\nnot json\n");
+    ok(w.mr(&[
+        "run",
+        "url_views",
+        "-q",
+        "-i",
+        "in",
+        "-o",
+        "out",
+        "--skip-bad-records",
+    ]));
+    assert!(w.path("out/_bad_records").is_dir());
+    let o = ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "out/_SUCCESS",
+        "out/_bad_records",
+        "out/part-00000",
+    ]));
+    let err = stderr(&o);
+    assert!(
+        err.contains("reading out/_bad_records, named as input though its name starts with _"),
+        "{err}"
+    );
+    assert!(!err.contains("reading out/_SUCCESS"), "{err}");
+    // Given the output itself, nothing to say.
+    let o = ok(w.mr(&["run", "word_count", "-q", "-i", "out"]));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
 /// A run's `--report`, kept in its output, is not read as data when the
 /// output is the next run's input (word_count counted the report's JSON
 /// keys as words, exit 0: probe /tmp/probe11-daily repro 02); a user's

@@ -560,6 +560,24 @@ fn skipped_name(p: &Path) -> bool {
     dot_entry(p) || hidden_name(p)
 }
 
+/// Whether `p`, named as input, is one of the files a finished output
+/// (its directory has `_SUCCESS`) keeps beside its parts: a name starting
+/// with `_` or `.` (`_bad_records`, `_dictionaries`, `.part-00000.crc`),
+/// but `_SUCCESS`, which is empty.
+fn named_from_an_output(p: &Path) -> bool {
+    !dot_entry(p)
+        && hidden_name(p)
+        && p.file_name() != Some(std::ffi::OsStr::new(crate::output::commit::SUCCESS))
+        && p.parent()
+            .is_some_and(|d| d.join(crate::output::commit::SUCCESS).is_file())
+}
+
+/// Whether the name of `p` starts with a dot.
+fn hidden_name_starts_with_dot(p: &Path) -> bool {
+    p.file_name()
+        .is_some_and(|n| n.as_encoded_bytes().first() == Some(&b'.'))
+}
+
 /// Whether `p` ends in `.` or `..`, as a glob `.*` matches them. (Its
 /// `file_name()` is the directory's own name: `logs/.` has `logs`.)
 fn dot_entry(p: &Path) -> bool {
@@ -1240,6 +1258,25 @@ impl Walk {
             }
             Err(e) => return Err(Error::io("reading", path, e)),
         };
+        if explicit && named_from_an_output(path) {
+            // Read, as any named path is (rerunning a job's kept-aside
+            // records is a use), but said: a shell glob over an earlier
+            // output (`mr run JOB out/*`) names its `_bad_records/` too,
+            // whose lines a text job counts as data (probe /tmp/probe14-fs).
+            crate::errln!(
+                "mr: warning: reading {}, named as input though its name starts with {}: in \
+                 the finished output {} it is not a part, and walking that directory or a \
+                 quoted glob (-i 'out/*') skips it, as Hadoop does; a shell glob (out/*) names \
+                 it. Give the output itself (-i out) to read its parts only",
+                printable_path(path),
+                if hidden_name_starts_with_dot(path) {
+                    "."
+                } else {
+                    "_"
+                },
+                printable_path(path.parent().unwrap_or(Path::new(".")))
+            );
+        }
         if meta.is_dir() {
             let id = file_id(&meta);
             if id.is_some_and(|id| self.dirs.contains(&id)) {
