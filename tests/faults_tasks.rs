@@ -920,6 +920,22 @@ fn a_fifo_is_read_as_a_stream() {
     assert_eq!(total, 20_000, "{}", stdout(&o));
 }
 
+/// A socket named as input was "No such device or address (os error 6)"
+/// (open(2)'s ENXIO): now said to be a socket, and how to read one
+/// (probe /tmp/probe14-fs).
+#[test]
+fn a_socket_named_as_input_is_said_to_be_one() {
+    let w = Workdir::new();
+    let _listener = std::os::unix::net::UnixListener::bind(w.path("sock")).unwrap();
+    let o = w.mr(&["run", "word_count", "-q", "-i", "sock"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("opening sock: it is a socket, which cannot be opened as a file"),
+        "{}",
+        stderr(&o)
+    );
+}
+
 #[test]
 fn a_fifo_without_a_writer_still_answers_ctrl_c() {
     let w = Workdir::new();

@@ -1355,6 +1355,20 @@ impl Walk {
             // name is read as a stream (opening it here to look at its first
             // bytes would block, or eat them).
             if explicit {
+                use std::os::unix::fs::FileTypeExt;
+                if meta.file_type().is_socket() {
+                    // open(2) gives ENXIO, "No such device or address",
+                    // which did not say why (probe /tmp/probe14-fs).
+                    return Err(Error::io(
+                        "opening",
+                        path,
+                        std::io::Error::new(
+                            std::io::ErrorKind::Unsupported,
+                            "it is a socket, which cannot be opened as a file: pipe it in \
+                             (socat -u UNIX-CONNECT:PATH - | mr run JOB)",
+                        ),
+                    ));
+                }
                 let display = display_name(path);
                 if !self.stream_listed_before(rustix::fs::stat(path).ok(), &display) {
                     self.out.push(InputFile::stream(path));
