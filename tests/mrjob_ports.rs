@@ -127,6 +127,39 @@ fn mr_wc_matches_mrjob_and_gives_zeros_on_empty_input() {
     assert_eq!(stdout(&o).lines().count(), 3, "{}", stdout(&o));
 }
 
+/// mrjob's testing guide's example of `mapper_final` with a reducer: one
+/// count, whatever the map tasks (several here: small splits).
+#[test]
+fn mr_count_lines_right_matches_mrjob() {
+    if !have_mrjob() {
+        return;
+    }
+    let w = Workdir::new();
+    let files = text(&w, "27");
+    let mut args: Vec<&str> = files.iter().map(String::as_str).collect();
+    let lines: usize = files
+        .iter()
+        .map(|f| fs::read_to_string(f).unwrap().lines().count())
+        .sum();
+    let mut split = args.clone();
+    split.extend(["--chunksize", "16KB"]);
+    let ours = records(&mr(&w, "mr_count_lines_right", &split));
+    args.splice(0..0, ["-r", "inline", "--no-conf"]);
+    let theirs = records(&mrjob(&w, "mr_count_lines_right", &args));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, vec![(Value::Null, Value::from(lines))]);
+
+    let empty = w.write("empty.txt", "").display().to_string();
+    let ours = records(&mr(&w, "mr_count_lines_right", &[&empty]));
+    let theirs = records(&mrjob(
+        &w,
+        "mr_count_lines_right",
+        &["-r", "inline", "--no-conf", &empty],
+    ));
+    assert_eq!(ours, theirs);
+    assert_eq!(ours, vec![(Value::Null, Value::from(0))]);
+}
+
 #[test]
 fn mr_grep_matches_mrjob_with_its_expression_option() {
     if !have_mrjob() {

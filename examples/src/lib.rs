@@ -6,6 +6,8 @@
 //!   (see docs/from-mrjob.md): [`mr_grep`] (a required option, raw output,
 //!   map-only), [`mr_most_used_word`] (two steps, a file option, JSON-value
 //!   output), [`mr_wc`] (`mapper_final`, zeros on empty input),
+//!   [`mr_count_lines_right`] (`mapper_final` and a reducer: a count per
+//!   map task, summed),
 //!   [`mr_count_lines_by_file`] (input URIs), [`mr_next_word_stats`] (sorted
 //!   values, compound keys), [`mr_log_sampler`] (a random sample: int
 //!   options, sorted values, raw output), [`mr_words_containing_u_freq_count`]
@@ -31,6 +33,7 @@ use std::sync::Arc;
 pub mod csv_count;
 pub mod json_identity;
 pub mod mr_count_lines_by_file;
+pub mod mr_count_lines_right;
 pub mod mr_grep;
 pub mod mr_log_sampler;
 pub mod mr_most_used_word;
@@ -66,6 +69,7 @@ pub fn all() -> Vec<Arc<dyn Job>> {
         Arc::new(mr_most_used_word::MrMostUsedWord),
         Arc::new(mr_wc::MrWc),
         Arc::new(mr_count_lines_by_file::MrCountLinesByFile),
+        Arc::new(mr_count_lines_right::MrCountLinesRight),
         Arc::new(mr_next_word_stats::MrNextWordStats),
         Arc::new(mr_log_sampler::MrLogSampler),
         Arc::new(mr_words_containing_u_freq_count::MrWordsContainingUFreqCount),
