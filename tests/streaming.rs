@@ -2066,3 +2066,30 @@ fn emulate_runs_a_map_task_for_an_empty_file() {
         );
     }
 }
+
+/// The emulator's summary lists the job's counters first, its own group
+/// next and the framework's last, as the local runner's does (it printed
+/// the groups in name order: `emulate`, `mr`, the job's last: probe
+/// /tmp/probe16-docs repro 03).
+#[test]
+fn emulate_lists_the_jobs_counters_first() {
+    let w = Workdir::new();
+    w.write("in.jsonl", "{\"page_url\": \"/a\"}\n{\"x\": 1}\n");
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "-r",
+        "emulate",
+        "-i",
+        "in.jsonl",
+        "--no-output",
+    ]));
+    let err = stderr(&o);
+    let groups: Vec<&str> = err
+        .lines()
+        .skip_while(|l| *l != "Counters:")
+        .filter(|l| l.starts_with("  ") && !l.starts_with("   ") && !l.starts_with("  ("))
+        .map(str::trim)
+        .collect();
+    assert_eq!(groups, ["url_views", "emulate", "mr"], "{err}");
+}

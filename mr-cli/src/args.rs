@@ -229,7 +229,9 @@ pub struct RunArgs {
     /// made with the store decodes with the store as it is now.
     #[arg(long, value_name = "DIR", conflicts_with = "dictionaries")]
     pub dictionary_store: Option<std::path::PathBuf>,
-    /// With --output, also print the results on stdout (mrjob's --cat-output).
+    /// With --output, also print the results on stdout: the part files one
+    /// after another, as mrjob's --cat-output does (without --output, stdout
+    /// is in key order).
     #[arg(long, conflicts_with = "no_output")]
     pub cat_output: bool,
 
@@ -308,8 +310,9 @@ pub struct RunArgs {
     /// full, the buffer is sorted, combined and spilled to --tmp-dir: peak
     /// memory is about this plus a fixed overhead; disk use is up to the
     /// (combined) map output size. Default 256, or half the memory limit of
-    /// the cgroup mr runs in (a container, a scheduler's slot) when that is
-    /// less. (Fractions are allowed: 0.5 is 512 KiB.)
+    /// the cgroup mr runs in (a container, a scheduler's slot), or an eighth
+    /// of an address-space limit (`ulimit -v`), when that is less. (Fractions
+    /// are allowed: 0.5 is 512 KiB.)
     #[arg(long, value_name = "MB")]
     pub sort_buffer_mb: Option<f64>,
 
@@ -384,7 +387,9 @@ pub struct RunArgs {
     #[arg(short, long, conflicts_with = "verbose")]
     pub quiet: bool,
 
-    /// Also show the framework counters that are zero in the summary.
+    /// Also show the framework counters that are zero in the summary (the
+    /// local runner's: the tasks of -r emulate, hadoop and spark report none
+    /// that is zero).
     #[arg(short, long)]
     pub verbose: bool,
 

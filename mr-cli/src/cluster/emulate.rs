@@ -106,7 +106,10 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     job_report.tasks = report.tasks;
     if !args.quiet {
         let c = &job_report.counters;
-        mr_core::errprint!("{}", c.report());
+        mr_core::errprint!(
+            "{}",
+            crate::cmd::summary::counters_text(&job_report, args.verbose)
+        );
         mr_core::errln!(
             "mr: {} finished under the Hadoop emulator in {:.2}s ({} map tasks, {} reduce tasks, {} combiner runs, seed {}){}",
             plan.job,
