@@ -2197,3 +2197,48 @@ fn hadoop_without_output_checks_where_the_results_go_before_the_job() {
         assert_eq!(fs::read_dir(w.path("rel")).unwrap().count(), 0);
     }
 }
+
+/// The report an earlier run wrote in its output (`--report OUT/run.json`)
+/// is part of that output on every runner: `-r hadoop` and `-r spark
+/// --overwrite` refused the output for it ("files a job does not write:
+/// run.json"), which the local runner replaces (probe /tmp/probe15-cluster
+/// repro 01). A file of the user's there still keeps the output.
+#[test]
+fn overwrite_on_hadoop_and_spark_replaces_a_report_written_in_the_output() {
+    let Some(home) =
+        hadoop_home("overwrite_on_hadoop_and_spark_replaces_a_report_written_in_the_output")
+    else {
+        return;
+    };
+    let w = Workdir::new();
+    w.write(
+        "in/a.jsonl",
+        "{\"page_url\": \"/a\"}\n{\"page_url\": \"/b\"}\n",
+    );
+    let spark = ["-r", "spark", "--spark-master", "local[2]"].map(String::from);
+    for (engine, engine_args) in [("hadoop", hadoop_args(&w)), ("spark", spark.to_vec())] {
+        let out = format!("{engine}-out");
+        let report = format!("{out}/run.json");
+        let run = |extra: &[&str]| {
+            let mut args = vec!["run", "url_views", "-i", "in", "-o", &out, "-q"];
+            args.extend(extra);
+            args.extend(engine_args.iter().map(String::as_str));
+            mr_cluster(&w, home, &args).output().unwrap()
+        };
+        let first = run(&["--report", &report]);
+        assert!(first.status.success(), "{engine}: {}", stderr(&first));
+        let again = run(&["--overwrite", "--report", &report]);
+        assert!(again.status.success(), "{engine}: {}", stderr(&again));
+        assert!(w.path(&out).join("_SUCCESS").is_file(), "{engine}");
+        // A file of the user's (not a report of this output) keeps it.
+        w.write(&format!("{out}/notes.json"), "{\"mine\": true}\n");
+        let kept = run(&["--overwrite"]);
+        assert!(!kept.status.success(), "{engine}");
+        assert!(
+            stderr(&kept).contains("notes.json") && !stderr(&kept).contains("run.json"),
+            "{engine}: {}",
+            stderr(&kept)
+        );
+        assert!(w.path(&out).join("notes.json").is_file(), "{engine}");
+    }
+}

@@ -1286,7 +1286,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         ),
     }
     if state == OutputState::Finished {
-        let foreign = listed_foreign(&cmds.replace.list_output)?;
+        let foreign = listed_foreign(&o, &cmds.replace.list_output, &o.output)?;
         if !foreign.is_empty() {
             return Err(mr_core::Error::OutputNotReplaceable {
                 path: o.output.clone().into(),
@@ -1369,7 +1369,7 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> anyhow::Result<Option<JobReport>> 
         // Held off from a second signal's forced exit until it ends: OUT
         // is the old output or the new one, never neither.
         Ok(()) => mr_core::cancel::critical(|| {
-            let done = replace_output(r, &cmds.check, state, empty_dir, &o.output);
+            let done = replace_output(&o, r, &cmds.check, state, empty_dir);
             if done.is_ok() {
                 // Nothing of the job's is left beside OUT.
                 left_on_forced_exit = None;
@@ -1581,12 +1581,13 @@ fn output_state(check: &ShellCommand, output: &str) -> anyhow::Result<OutputStat
 /// in: see below). `check` looks at OUT again when the old output cannot be
 /// moved aside.
 fn replace_output(
+    o: &HadoopOptions,
     r: &Replace,
     check: &ShellCommand,
     state: OutputState,
     empty_dir: bool,
-    output: &str,
 ) -> anyhow::Result<()> {
+    let output = o.output.as_str();
     let run = |c: &ShellCommand, what: &str| {
         run_drained(&mut c.to_command(), what, Echo::default()).map(drop)
     };
@@ -1694,7 +1695,7 @@ fn replace_output(
         }
     }
     if old_exists {
-        match listed_foreign(&r.list_old) {
+        match listed_foreign(o, &r.list_old, &r.old) {
             Ok(f) if f.is_empty() => {
                 if let Err(e) = run(&r.remove_old, "removing the old output") {
                     mr_core::errln!("mr: warning: the old output is left in {}: {e:#}", r.old);
@@ -1733,9 +1734,55 @@ fn listed_empty(list: &ShellCommand) -> bool {
     listed(list).is_ok_and(|ls| ls.lines().all(|l| l.trim().is_empty()))
 }
 
-/// What `list` shows in DIR that no job writes.
-fn listed_foreign(list: &ShellCommand) -> anyhow::Result<Vec<String>> {
-    Ok(foreign_in_listing(&listed(list)?))
+/// What `list` shows in `dir`, a directory on the cluster, that no job
+/// writes, but the report an earlier run wrote there (`--report
+/// OUT/run.json` where the cluster's file system is this machine's, or a
+/// copy of it): read with `hadoop fs -cat` and recognised by its content as
+/// the local runner recognises it
+/// ([`mr_core::output::commit::is_report_bytes`]). `-r hadoop --overwrite`
+/// refused its own output for it, which the local runner replaces (probe
+/// /tmp/probe15-cluster repro 01).
+fn listed_foreign(
+    o: &HadoopOptions,
+    list: &ShellCommand,
+    dir: &str,
+) -> anyhow::Result<Vec<String>> {
+    use mr_core::output::commit::{REPORT_MAX_BYTES, is_report_bytes, may_be_a_report};
+    let ls = listed(list)?;
+    let output = o.output.trim_end_matches('/');
+    let output = output.rsplit('/').next().unwrap_or(output);
+    // The output's directory as a path here (reports name it so).
+    let local = dir
+        .strip_prefix("file://")
+        .or_else(|| dir.strip_prefix("file:"))
+        .unwrap_or(dir);
+    let report = |name: &str| {
+        let size = ls.lines().find_map(|l| match ls_fields(l) {
+            Some((f, path)) if f[0].starts_with('-') && path.rsplit('/').next() == Some(name) => {
+                f[4].parse::<u64>().ok()
+            }
+            _ => None,
+        });
+        // Read only what may be one; a name Hadoop would take for a glob is
+        // not read (it could name other files).
+        if !may_be_a_report(name)
+            || name.contains(['*', '?', '[', ']', '{', '}', '\\'])
+            || size.is_none_or(|n| n > REPORT_MAX_BYTES)
+        {
+            return false;
+        }
+        let cat = fs_command(
+            o,
+            &["-cat", &format!("{}/{name}", dir.trim_end_matches('/'))],
+        );
+        cat.captured().is_ok_and(|c| {
+            c.status.success() && is_report_bytes(&c.stdout, name, Path::new(local), output)
+        })
+    };
+    Ok(foreign_in_listing(&ls)
+        .into_iter()
+        .filter(|name| !report(name))
+        .collect())
 }
 
 /// Lists the input files, writes the manifest and puts it on the cluster;

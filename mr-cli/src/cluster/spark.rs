@@ -101,6 +101,28 @@ fn spark_path(p: &str) -> Result<String> {
     Ok(format!("file://{}", absolute(Path::new(p))?.display()))
 }
 
+/// The files of the output `out` (on this machine, as Spark reads a bare
+/// path) that are reports an earlier run wrote there (`--report
+/// OUT/run.json`), told by name and content as the local runner tells them
+/// ([`mr_core::output::commit::is_report_of`]): the driver replaces them
+/// with the output under `--overwrite`, which it had refused for them
+/// (probe /tmp/probe15-cluster repro 01).
+fn earlier_reports(out: &Path) -> Vec<String> {
+    let Some(dir) = super::local_output(&out.display().to_string(), super::Runner::Spark) else {
+        return Vec::new();
+    };
+    let Some(output) = dir.file_name().and_then(|n| n.to_str()).map(str::to_string) else {
+        return Vec::new();
+    };
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok()?.file_name().into_string().ok())
+        .filter(|name| mr_core::output::commit::is_report_of(&dir, name, &output))
+        .collect()
+}
+
 /// Where the driver writes the new output (`.OUT.mr-tmp-JOB-SECS-PID`, as
 /// on Hadoop), moved in once complete: named here, so that mr can remove it
 /// when the run is interrupted.
@@ -277,6 +299,7 @@ fn spec(plan: &JobPlan, args: &RunArgs, work: &Path) -> Result<serde_json::Value
         "input_order": input_order(&listed),
         "output": output,
         "overwrite": args.overwrite,
+        "reports": args.output.as_deref().map(earlier_reports).unwrap_or_default(),
         "staging": staging_of(output.as_deref(), &plan.job),
         "local_output": work.join("output").display().to_string(),
         "partitions": crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?,

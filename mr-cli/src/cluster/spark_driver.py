@@ -349,7 +349,7 @@ def rename_no_replace(sc, src, dst):
         return lines[0].lstrip(": ") if lines else type(e).__name__
 
 
-def replace_output(sc, fs, staging, output, had_old, empty_dir):
+def replace_output(sc, fs, staging, output, had_old, empty_dir, reports):
     """Puts the complete new output `staging` in the place of `output`: the
     old one is moved aside, the new one moved in, then the old one removed
     (put back if the new one cannot be moved in). `had_old`: whether there
@@ -399,7 +399,7 @@ def replace_output(sc, fs, staging, output, had_old, empty_dir):
         )
     if not had_old:
         return
-    foreign = foreign_entries(fs, old)
+    foreign = foreign_entries(fs, old, reports)
     if foreign:
         sys.stderr.write(
             "mr: warning: the new output is in place; the old one was kept in %s, as it holds %s\n"
@@ -434,13 +434,16 @@ def written_by_a_job(name):
 # END written_by_a_job
 
 
-def foreign_entries(fs, path):
+def foreign_entries(fs, path, reports=()):
     """What the directory `path` holds that no job writes, as a message
-    shows it: sorted names, a directory's with a /."""
+    shows it: sorted names, a directory's with a /. `reports` are the names
+    of files mr found to be the reports an earlier run wrote in the output
+    (spark.rs, by name and content, as the local runner tells them): part of
+    the output."""
     names = []
     for st in fs.listStatus(path):
         name = st.getPath().getName()
-        if not written_by_a_job(name):
+        if not written_by_a_job(name) and not (st.isFile() and name in reports):
             shown = name if name.isprintable() else repr(name)
             names.append(shown + ("/" if st.isDirectory() else ""))
     return sorted(names)
@@ -528,7 +531,7 @@ def main():
                         "--overwrite will not replace %s: it has no _SUCCESS, so it is not a"
                         " finished job's output (remove it yourself if you mean to)" % output
                     )
-                foreign = foreign_entries(fs, path)
+                foreign = foreign_entries(fs, path, spec.get("reports", []))
                 if foreign:
                     raise MrError(
                         "--overwrite will not replace %s: it holds %s. To protect your files,"
@@ -595,7 +598,7 @@ def main():
             except BaseException:
                 fs.delete(jvm_path(sc, staging), True)
                 raise
-            replace_output(sc, fs, staging, output, had_old, empty_dir)
+            replace_output(sc, fs, staging, output, had_old, empty_dir, spec.get("reports", []))
         else:
             # Results for stdout: each partition to a local part file, which
             # mr merges in key order.

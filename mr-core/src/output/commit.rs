@@ -1045,7 +1045,7 @@ pub const REPORT_KEYS: [&str; 13] = [
 
 /// A report larger than this is not taken for one (see [`is_report_of`]):
 /// reports of runs of a hundred thousand tasks are a few tens of MB.
-const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
+pub const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
 
 /// Whether `dir/name` is the report an earlier `mr run -o .../OUTPUT
 /// --report .../OUTPUT/NAME` wrote in its output, `output` the output's
@@ -1101,24 +1101,43 @@ const REPORT_MAX_BYTES: u64 = 256 << 20; // 256 MB
 /// assert!(!is_report_of(&d, "mine.html", "out"));
 /// ```
 pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
-    let Some(ext) = name
-        .rsplit_once('.')
+    if output.is_empty() || !may_be_a_report(name) {
+        return false;
+    }
+    read_small_file(&dir.join(name), REPORT_MAX_BYTES)
+        .is_some_and(|bytes| is_report_bytes(&bytes, name, dir, output))
+}
+
+/// Whether a file of this name may be a report (`*.json`, `*.html`,
+/// `*.htm`): the files [`is_report_of`] reads.
+pub fn may_be_a_report(name: &str) -> bool {
+    report_ext(name).is_some()
+}
+
+/// The extension of a report's name, lowercased, if `name` has one.
+fn report_ext(name: &str) -> Option<String> {
+    name.rsplit_once('.')
         .filter(|(stem, _)| !stem.is_empty())
         .map(|(_, ext)| ext.to_ascii_lowercase())
-    else {
+        .filter(|ext| matches!(ext.as_str(), "json" | "html" | "htm"))
+}
+
+/// [`is_report_of`] for the bytes of `dir/name`, read elsewhere: from a
+/// cluster's file system (`hadoop fs -cat`), whose output `dir` is here
+/// as its local path (`file:` left out) when it has one. A report naming
+/// an output this machine cannot resolve is not this output's.
+pub fn is_report_bytes(bytes: &[u8], name: &str, dir: &Path, output: &str) -> bool {
+    let Some(ext) = report_ext(name) else {
         return false;
     };
-    if output.is_empty() || !matches!(ext.as_str(), "json" | "html" | "htm") {
+    if output.is_empty() || bytes.len() as u64 > REPORT_MAX_BYTES {
         return false;
     }
-    let Some(bytes) = read_small_file(&dir.join(name), REPORT_MAX_BYTES) else {
-        return false;
-    };
     let names_output = |o: &str| names_this_output(o, dir, output);
     if ext != "json" {
-        return html_report_output(&bytes).is_some_and(|o| names_output(&o));
+        return html_report_output(bytes).is_some_and(|o| names_output(&o));
     }
-    let Ok(doc) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(&bytes)
+    let Ok(doc) = serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(bytes)
     else {
         return false;
     };
@@ -1143,6 +1162,11 @@ pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
 /// user's file, not `b/out`'s report; a relative `recorded` that does not
 /// resolve from here is not taken for this output's (the output is kept).
 fn names_this_output(recorded: &str, dir: &Path, output: &str) -> bool {
+    // A cluster run's output given as a `file:` URI is that local path.
+    let recorded = recorded
+        .strip_prefix("file://")
+        .or_else(|| recorded.strip_prefix("file:"))
+        .unwrap_or(recorded);
     let recorded = Path::new(recorded);
     if recorded.file_name().is_none_or(|n| n != output) {
         return false;
