@@ -1110,6 +1110,12 @@ pub fn is_report_of(dir: &Path, name: &str, output: &str) -> bool {
 
 /// Whether a file of this name may be a report (`*.json`, `*.html`,
 /// `*.htm`): the files [`is_report_of`] reads.
+///
+/// ```
+/// use mr_core::output::commit::may_be_a_report;
+/// assert!(may_be_a_report("run.JSON") && may_be_a_report("run.html"));
+/// assert!(!may_be_a_report(".json") && !may_be_a_report("part-00000"));
+/// ```
 pub fn may_be_a_report(name: &str) -> bool {
     report_ext(name).is_some()
 }
@@ -1126,6 +1132,22 @@ fn report_ext(name: &str) -> Option<String> {
 /// cluster's file system (`hadoop fs -cat`), whose output `dir` is here
 /// as its local path (`file:` left out) when it has one. A report naming
 /// an output this machine cannot resolve is not this output's.
+///
+/// ```
+/// use mr_core::output::commit::is_report_bytes;
+/// let top = tempfile::tempdir().unwrap();
+/// let d = top.path().join("out");
+/// std::fs::create_dir(&d).unwrap();
+/// let report = r#"{"bad_record_files": [], "counters": {}, "elapsed_secs": 0.1,
+///   "job": "word_count", "ok": true, "output_dir": "file://OUT", "partitions": [],
+///   "phases": [], "settings": {}, "skipped_records": 0, "spills_per_step": [0],
+///   "tasks": [], "totals": {}, "runner": "hadoop"}"#
+///     .replace("OUT", &d.display().to_string());
+/// assert!(is_report_bytes(report.as_bytes(), "run.json", &d, "out"));
+/// assert!(!is_report_bytes(report.as_bytes(), "run.txt", &d, "out"));
+/// let other = report.replace("file://", "hdfs://nn");
+/// assert!(!is_report_bytes(other.as_bytes(), "run.json", &d, "out"));
+/// ```
 pub fn is_report_bytes(bytes: &[u8], name: &str, dir: &Path, output: &str) -> bool {
     let Some(ext) = report_ext(name) else {
         return false;
