@@ -302,8 +302,9 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
 /// written whole and renamed over it), the output directory, or a file of
 /// the output that the run writes (`part-*`, `_SUCCESS`, `_bad_records`,
 /// ...: inside the output directory, only a name of the user's own, as
-/// `out/run.html`). A new report in an input directory must have a name
-/// that readers skip (`_run.json`): the next run would read it as input.
+/// `out/run.html`). A new report in an input directory, or where an input
+/// glob would match it, must have a name that readers skip (`_run.json`):
+/// the next run would read it as input.
 ///
 /// ```
 /// use mr_cli::cmd::report::check_not_run_data;
@@ -322,6 +323,13 @@ pub fn check_writable(path: &Path, output: Option<&Path>) -> anyhow::Result<()> 
 /// assert!(check(&logs.join("_new.json")).is_ok());
 /// assert!(check(&out).is_err());
 /// assert!(check(&d.path().join("run.json")).is_ok());
+/// // Inputs given as a glob or a file: URI are the files they name.
+/// let glob = [format!("{}/*.jsonl", logs.display())];
+/// assert!(check_not_run_data(&logs.join("a.jsonl"), &glob, None).is_err());
+/// assert!(check_not_run_data(&logs.join("b.jsonl"), &glob, None).is_err()); // read next time
+/// assert!(check_not_run_data(&logs.join("b.txt"), &glob, None).is_ok());
+/// let uri = [format!("file://{}", logs.join("a.jsonl").display())];
+/// assert!(check_not_run_data(&logs.join("a.jsonl"), &uri, None).is_err());
 /// ```
 pub fn check_not_run_data(
     path: &Path,
@@ -343,9 +351,39 @@ pub fn check_not_run_data(
         );
     }
     let name = path.file_name().unwrap_or_default().to_string_lossy();
-    for input in inputs.iter().map(Path::new) {
+    let hidden = name.starts_with(['_', '.']);
+    // Each input as the paths it reads here: a `file:` URI's path, a glob's
+    // matches (a report over a file the glob reads replaced it: probe
+    // /tmp/probe17-report repro 02); stdin and other schemes none.
+    let mut local: Vec<std::path::PathBuf> = Vec::new();
+    for input in inputs {
+        let Ok(input) = mr_core::input::listing::local_path_of(input) else {
+            continue; // hdfs://, s3://: not a file of this machine
+        };
+        if !mr_core::input::listing::is_glob(&input) {
+            local.push(input.into());
+            continue;
+        }
+        for pattern in mr_core::input::listing::expand_braces(&input) {
+            let pattern = mr_core::input::listing::as_hadoop_reads(&pattern);
+            if let Ok(found) = glob::glob(&pattern) {
+                local.extend(found.flatten());
+            }
+            // A new report the glob would match is read by the next run.
+            if !hidden && !path.exists() && matches_glob(&pattern, path) {
+                anyhow::bail!(
+                    "--report {}: the input {} matches it, so the next run would read the \
+                     report as input; name it _{name} (readers skip names starting with _ or \
+                     .), or write it elsewhere",
+                    shown(),
+                    mr_core::error::printable_line(&input)
+                );
+            }
+        }
+    }
+    for input in local.iter().map(std::path::PathBuf::as_path) {
         if !input.exists() || !is_within(path, input) {
-            continue; // stdin, a glob, a URI: not a file of this machine
+            continue; // stdin, or not a file of this machine
         }
         if path.exists() {
             anyhow::bail!(
@@ -357,7 +395,7 @@ pub fn check_not_run_data(
         }
         // A new file among the inputs: the next run would read it as one,
         // unless its name is one readers skip.
-        if input.is_dir() && !name.starts_with(['_', '.']) {
+        if input.is_dir() && !hidden {
             anyhow::bail!(
                 "--report {}: in an input directory ({}), the next run would read the report \
                  as input; name it _{name} (readers skip names starting with _ or .), or \
@@ -377,6 +415,22 @@ pub fn check_not_run_data(
         );
     }
     Ok(())
+}
+
+/// Whether `path` is what the glob `pattern` (relative to the current
+/// directory, as the input is read) names: both made absolute, `*` and `?`
+/// not crossing a `/` nor matching a leading dot, as the reader's glob.
+fn matches_glob(pattern: &str, path: &Path) -> bool {
+    let (Ok(pattern), Ok(path)) = (std::path::absolute(pattern), std::path::absolute(path)) else {
+        return false;
+    };
+    let options = glob::MatchOptions {
+        case_sensitive: true,
+        require_literal_separator: true,
+        require_literal_leading_dot: true,
+    };
+    glob::Pattern::new(&pattern.to_string_lossy())
+        .is_ok_and(|p| p.matches_path_with(&path, options))
 }
 
 /// Writes a file whole or not at all ([`mr_core::replace::replace_file`]:
