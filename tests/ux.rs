@@ -187,6 +187,39 @@ fn a_dry_run_into_a_closed_pipe_is_no_error() {
     }
 }
 
+/// `--cat-output` into a reader that leaves early (`| head`): the run
+/// finished and committed its output, and its report says so and is
+/// written in the output; it was reported as stopped, without counters,
+/// and the one in the output left out with "a failed run leaves the output
+/// as it was" (probe /tmp/probe17-report repro 10).
+#[test]
+fn cat_output_into_a_closed_pipe_reports_a_finished_run() {
+    let w = Workdir::new();
+    let text: String = (0..40_000).map(|i| format!("word{i} the\n")).collect();
+    w.write("in.txt", &text);
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mr"))
+        .args(["run", "word_count", "-q", "-i", "in.txt", "-o", "out"])
+        .args(["--cat-output", "--report", "out/run.json"])
+        .current_dir(w.dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let o = child.wait_with_output().unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{e}");
+    assert!(w.path("out/_SUCCESS").is_file());
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(w.path("out/run.json")).unwrap()).unwrap();
+    assert_eq!(r["ok"], true, "{r}");
+    assert!(
+        r.get("stopped").is_none_or(serde_json::Value::is_null),
+        "{r}"
+    );
+    assert_eq!(r["totals"]["input_records"], 40_000, "{r}");
+}
+
 #[test]
 fn json_report_has_phases_tasks_and_partitions() {
     let w = Workdir::new();

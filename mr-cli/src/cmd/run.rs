@@ -613,6 +613,17 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let mut cfg = None;
     let result = run_local(job.as_ref(), args, &mut cfg);
+    // Printed before the report (one to stdout comes after the results),
+    // but not part of the run's result: a reader that leaves early (`|
+    // head`) or a full disk under the copy leaves a finished run finished,
+    // its report in the output written (probe /tmp/probe17-report repro 10:
+    // a committed run was reported as stopped, its report left out).
+    let printed = match &result {
+        Ok(report) if args.cat_output && !args.no_output => {
+            report.output_dir.as_deref().map_or(Ok(()), cat_output)
+        }
+        _ => Ok(()),
+    };
     if let Some(path) = &args.report {
         write_report(
             path,
@@ -625,6 +636,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         )?;
     }
     let report = result?;
+    printed?;
     let totals = crate::cmd::summary::Totals::of(&report);
     let named = !args.inputs.is_empty() || !args.positional_inputs.is_empty();
     if !named && totals.input_bytes == 0 {
@@ -785,8 +797,5 @@ fn run_local(
     drop(out);
     drop(aside);
     warn_unread_jobconf(&cfg.params, args.quiet);
-    if let (true, Some(dir)) = (args.cat_output && !args.no_output, &report.output_dir) {
-        cat_output(dir)?;
-    }
     Ok(report)
 }
