@@ -966,6 +966,39 @@ fn a_fifo_without_a_writer_still_answers_ctrl_c() {
     );
 }
 
+/// A run blocked on its input when told to stop ends by the forced exit,
+/// which wrote no report (probe /tmp/probe17-report repro 07: `tail -f log
+/// | mr run ... --report r.json` under `timeout` left none): it writes the
+/// failed run's report first.
+#[test]
+fn a_run_ended_by_force_still_writes_its_report() {
+    let w = Workdir::new();
+    let fifo = w.path("f");
+    if !mkfifo(&fifo) {
+        return;
+    }
+    fs::create_dir_all(w.path("scratch")).unwrap();
+    let mut child = spawn(
+        &w,
+        "word_count",
+        "f",
+        &["-o", "out", "--report", "r.json"],
+        Stdio::null(),
+    );
+    let scratch = w.path("scratch");
+    let waiting = held_for(
+        || fs::read_dir(&scratch).unwrap().count() > 0,
+        Duration::from_millis(200),
+    );
+    let (code, _, err) = signal_when(&mut child, "-TERM", waiting);
+    assert_eq!(code, Some(143), "{err}");
+    let r: serde_json::Value =
+        serde_json::from_slice(&fs::read(w.path("r.json")).expect("no report")).unwrap();
+    assert_eq!(r["ok"], false, "{r}");
+    assert!(r["error"].as_str().unwrap().contains("interrupted"), "{r}");
+    assert!(!w.path("out").exists());
+}
+
 #[test]
 fn dev_stdin_is_read_like_dash() {
     let w = Workdir::new();

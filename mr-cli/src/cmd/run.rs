@@ -611,6 +611,49 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         crate::usage!("{flag}: job {} has no categorical columns", job.name());
     }
     let started = std::time::Instant::now();
+    // A run that does not stop by itself when told (blocked reading a pipe,
+    // or writing to a reader that does not read) ends by a forced exit,
+    // which wrote no report (probe /tmp/probe17-report repro 07): one is
+    // written then, as a failed run's. Not to a stream: fd 1 may be the
+    // very thing the run is blocked on.
+    let _report_if_forced = args
+        .report
+        .clone()
+        .filter(|p| {
+            matches!(
+                crate::cmd::report::target(p),
+                Ok(crate::cmd::report::Destination::File(_))
+            )
+        })
+        .map(|path| {
+            let (job, output, cfg) = (
+                job.name().to_string(),
+                args.output.clone(),
+                config(args).ok(),
+            );
+            mr_core::cancel::on_forced_exit(move || {
+                let after = match mr_core::cancel::in_place() {
+                    Some(dir) => format!(
+                        " after its output {} was put in place, complete",
+                        mr_core::error::printable_path(&dir)
+                    ),
+                    None => String::new(),
+                };
+                let error = anyhow::anyhow!(
+                    "interrupted{after}: the run did not stop by itself when told to (blocked \
+                     on its input or its output, or interrupted twice), and was ended"
+                );
+                let _ = write_report(
+                    &path,
+                    &job,
+                    output.as_deref(),
+                    cfg.as_ref(),
+                    None,
+                    Err(&error),
+                    started,
+                );
+            })
+        });
     let mut cfg = None;
     let result = run_local(job.as_ref(), args, &mut cfg);
     // Printed before the report (one to stdout comes after the results),
