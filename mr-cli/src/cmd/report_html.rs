@@ -424,14 +424,33 @@ fn heavy_keys(h: &mut String, doc: &Value) {
     h.push_str("</table>\n");
 }
 
-/// A key as the page shows it: its first 200 characters, then how long it
-/// is (a 200,000-character URL pushed the rest of the page screens down).
+/// A key (or a counter's name) as the page shows it: its first 200
+/// characters, then how long it is (a 200,000-character URL pushed the rest
+/// of the page screens down). A heavy key the report holds already cut (at
+/// [`HEAVY_KEY_BYTES`] bytes, ending `… (N bytes)`) is N bytes long, not
+/// the length of what the report holds (probe /tmp/probe17-report repro
+/// 01: a 10,003-byte key was said to be 1,041).
+///
+/// [`HEAVY_KEY_BYTES`]: mr_core::runner::timeline::HEAVY_KEY_BYTES
 fn shortened(key: &str) -> std::borrow::Cow<'_, str> {
     const SHOWN: usize = 200;
-    match key.char_indices().nth(SHOWN) {
-        Some((cut, _)) => format!("{}… ({} bytes in all)", &key[..cut], key.len()).into(),
+    let (text, len) = report_cut(key).unwrap_or((key, key.len()));
+    match text.char_indices().nth(SHOWN) {
+        Some((cut, _)) => format!("{}… ({len} bytes in all)", &text[..cut]).into(),
         None => key.into(),
     }
+}
+
+/// A heavy key as the report cut it: its first bytes and its length, when
+/// it ends `… (N bytes)` after a cut at [`HEAVY_KEY_BYTES`] bytes (a
+/// character boundary at most 3 bytes before it).
+///
+/// [`HEAVY_KEY_BYTES`]: mr_core::runner::timeline::HEAVY_KEY_BYTES
+fn report_cut(key: &str) -> Option<(&str, usize)> {
+    let (text, tail) = key.rsplit_once("… (")?;
+    let len: usize = tail.strip_suffix(" bytes)")?.parse().ok()?;
+    let shown = mr_core::runner::timeline::HEAVY_KEY_BYTES;
+    (text.len() + 3 >= shown && text.len() <= shown && len > text.len()).then_some((text, len))
 }
 
 fn counters(h: &mut String, doc: &Value) {
@@ -446,8 +465,8 @@ fn counters(h: &mut String, doc: &Value) {
             let _ = write!(
                 h,
                 "<tr><td>{}</td><td>{}</td><td class=n>{}</td></tr>",
-                html_escape(g),
-                html_escape(n),
+                html_escape(&shortened(g)),
+                html_escape(&shortened(n)),
                 text(v)
             );
         }
@@ -486,6 +505,35 @@ mod tests {
         assert!(!page.contains("<img"), "{page}");
         assert!(page.contains("&lt;/script&gt;&lt;img src=x onerror=alert(1)&gt;"));
         assert_eq!(page.matches("<script>").count(), 1);
+    }
+
+    /// A heavy key the report holds cut at 1 KiB says the length it gives
+    /// (probe /tmp/probe17-report repro 01: a 10,003-byte key was "1041
+    /// bytes in all"); a counter name from the data is cut as a key is
+    /// (repro 08: a 100,000-character one made the page a million pixels
+    /// wide).
+    #[test]
+    fn cut_keys_keep_their_length_and_counter_names_are_cut() {
+        // As the report holds it (runner::timeline's HeavyKeys).
+        let cut = mr_core::runner::timeline::HEAVY_KEY_BYTES;
+        let key = format!("\"/{}\"", "u".repeat(10_000));
+        let held = format!("{}… ({} bytes)", &key[..cut], key.len());
+        let shown = shortened(&held);
+        assert!(shown.ends_with("… (10003 bytes in all)"), "{shown}");
+        assert_eq!(
+            shown.chars().count(),
+            200 + "… (10003 bytes in all)".chars().count()
+        );
+        // A short key that only looks cut is shown as it is.
+        assert_eq!(shortened("\"a… (5 bytes)\""), "\"a… (5 bytes)\"");
+        let long = "n".repeat(100_000);
+        let doc = serde_json::json!({
+            "job": "j", "ok": true, "elapsed_secs": 1.0,
+            "counters": {"g": {long.clone(): 1}},
+        });
+        let page = render(&doc);
+        assert!(!page.contains(&long[..1000]), "the name whole");
+        assert!(page.contains("… (100000 bytes in all)"));
     }
 
     /// Heaviest keys: a right-to-left override shown as an escape, not

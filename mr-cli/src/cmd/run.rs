@@ -611,6 +611,9 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         crate::usage!("{flag}: job {} has no categorical columns", job.name());
     }
     let started = std::time::Instant::now();
+    // Every report names its runner (`local`, `inline`), as a cluster
+    // run's does (probe /tmp/probe17-report repro 09).
+    let runner = format!("{:?}", args.runner).to_lowercase();
     // A run that does not stop by itself when told (blocked reading a pipe,
     // or writing to a reader that does not read) ends by a forced exit,
     // which wrote no report (probe /tmp/probe17-report repro 07): one is
@@ -631,6 +634,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
                 args.output.clone(),
                 config(args).ok(),
             );
+            let runner = runner.clone();
             mr_core::cancel::on_forced_exit(move || {
                 let after = match mr_core::cancel::in_place() {
                     Some(dir) => format!(
@@ -648,7 +652,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
                     &job,
                     output.as_deref(),
                     cfg.as_ref(),
-                    None,
+                    Some(&runner),
                     Err(&error),
                     started,
                 );
@@ -673,7 +677,7 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             job.name(),
             args.output.as_deref(),
             cfg.as_ref(),
-            None,
+            Some(&runner),
             result.as_ref(),
             started,
         )?;

@@ -100,6 +100,14 @@ impl Timeline {
     }
 }
 
+/// How much of a heavy key a report keeps: a longer one is cut there (at a
+/// character's start) and ends `… (N bytes)`, N its length.
+///
+/// ```
+/// assert_eq!(mr_core::runner::timeline::HEAVY_KEY_BYTES, 1024);
+/// ```
+pub const HEAVY_KEY_BYTES: usize = 1024;
+
 /// The top `N` keys of a reduce task by number of values, kept as the
 /// task goes: one comparison per key, a copy only when a key enters, of
 /// its first [`HeavyKeys::SHOWN`] bytes (a key of a whole HTML page must
@@ -115,7 +123,7 @@ impl HeavyKeys {
     pub const N: usize = 5;
 
     /// How much of a key is kept and shown.
-    pub const SHOWN: usize = 1024;
+    pub const SHOWN: usize = HEAVY_KEY_BYTES;
 
     pub fn offer(&mut self, key: &[u8], values: u64) {
         if self.top.len() == Self::N {
