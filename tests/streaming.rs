@@ -2093,3 +2093,24 @@ fn emulate_lists_the_jobs_counters_first() {
         .collect();
     assert_eq!(groups, ["url_views", "emulate", "mr"], "{err}");
 }
+
+/// The report's `settings.partitions` is the reducers the run had: under
+/// `-r emulate` it said one a thread when `-D mapreduce.job.reduces` or
+/// the job's own jobconf set them (probe /tmp/probe17-report repro 03).
+#[test]
+fn emulate_reports_the_reducers_jobconf_asked_for() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b c d e f\n");
+    for (job, extra, want) in [
+        ("word_count", &["-D", "mapreduce.job.reduces=3"][..], 3),
+        ("mr_wc", &[][..], 1),
+    ] {
+        let mut args = vec!["run", job, "-r", "emulate", "-i", "in.txt", "-q"];
+        args.extend(["--no-output", "--report", "r.json"]);
+        args.extend_from_slice(extra);
+        ok(w.mr(&args));
+        let r: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(w.path("r.json")).unwrap()).unwrap();
+        assert_eq!(r["settings"]["partitions"], want, "{job}: {r}");
+    }
+}

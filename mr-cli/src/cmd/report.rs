@@ -94,13 +94,24 @@ pub fn document(job: &str, cfg: Option<&RunConfig>, outcome: &Outcome<'_>) -> Va
                     .collect::<Vec<_>>()
                     .into(),
             );
+            // A figure no counter gave (Spark tells no bytes written) is
+            // null, as peak memory is where unknown, not 0 (probe
+            // /tmp/probe17-report repro 05).
+            let last = report.spills.len().max(1) - 1;
+            let output_bytes = report
+                .counters
+                .iter()
+                .any(|(g, n, _)| {
+                    g == mr_core::counters::FRAMEWORK && n == format!("step {last}: output bytes")
+                })
+                .then_some(totals.output_bytes);
             doc.insert(
                 "totals".into(),
                 json!({
                     "input_bytes": totals.input_bytes,
                     "input_records": totals.input_records,
                     "output_records": totals.output_records,
-                    "output_bytes": totals.output_bytes,
+                    "output_bytes": output_bytes,
                     "spills": totals.spills,
                     "peak_memory_bytes": totals.peak_memory,
                 }),
@@ -445,6 +456,23 @@ fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A figure no counter gave is null, not 0: Spark tells no bytes
+    /// written (probe /tmp/probe17-report repro 05); the local runner's
+    /// counter, 0 included, is the figure.
+    #[test]
+    fn output_bytes_no_counter_gave_are_null() {
+        let mut counters = mr_core::Counters::default();
+        counters.add(mr_core::counters::FRAMEWORK, "step 0: output records", 3);
+        let report = crate::cluster::report(1, counters.clone(), Some("out"), Duration::ZERO);
+        let doc = document("j", None, &Outcome::Finished(&report));
+        assert_eq!(doc["totals"]["output_bytes"], Value::Null, "{doc}");
+        assert_eq!(doc["totals"]["output_records"], 3, "{doc}");
+        counters.add(mr_core::counters::FRAMEWORK, "step 0: output bytes", 0);
+        let report = crate::cluster::report(1, counters, Some("out"), Duration::ZERO);
+        let doc = document("j", None, &Outcome::Finished(&report));
+        assert_eq!(doc["totals"]["output_bytes"], 0, "{doc}");
+    }
 
     /// A finished run's report written in its output is what mr-core takes
     /// for one there (`--overwrite` replaces it with the old output): the
