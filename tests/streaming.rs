@@ -2114,3 +2114,39 @@ fn emulate_reports_the_reducers_jobconf_asked_for() {
         assert_eq!(r["settings"]["partitions"], want, "{job}: {r}");
     }
 }
+
+/// The emulator's report gives the spills its map tasks wrote (its counter
+/// `emulate / spills`), per task, per step and in all; it said 0 (probe
+/// /tmp/probe17-report repro 04).
+#[test]
+fn emulate_reports_its_spills() {
+    let w = Workdir::new();
+    let text: String = (0..20_000).map(|i| format!("w{i} x\n")).collect();
+    w.write("in.txt", &text);
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-r",
+        "emulate",
+        "-i",
+        "in.txt",
+        "--sort-buffer-mb",
+        "0.05",
+        "--no-output",
+        "-q",
+        "--report",
+        "r.json",
+    ]));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path("r.json")).unwrap()).unwrap();
+    let counted = r["counters"]["emulate"]["spills"].as_u64().unwrap();
+    assert!(counted > 1, "{r}");
+    assert_eq!(r["totals"]["spills"], counted, "{r}");
+    let tasks: u64 = r["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["spills"].as_u64().unwrap())
+        .sum();
+    assert_eq!(tasks, counted, "{r}");
+}

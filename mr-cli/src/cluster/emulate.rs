@@ -104,6 +104,11 @@ pub fn run(plan: &JobPlan, args: &RunArgs) -> Result<mr_core::JobReport> {
     // The task processes' timeline, as the local runner's threads'.
     job_report.phases = report.phases;
     job_report.tasks = report.tasks;
+    for t in &job_report.tasks {
+        if let Some(s) = job_report.spills.get_mut(t.step) {
+            *s += t.spills;
+        }
+    }
     if !args.quiet {
         let c = &job_report.counters;
         mr_core::errprint!(
@@ -1217,7 +1222,10 @@ impl TaskLog<'_> {
             input_bytes: bytes,
             records_in: count("input records"),
             records_out: count("output records"),
-            spills: 0,
+            // The spill files its sort buffer wrote (the emulator's own
+            // counter: a map task's last flush is one), where the report
+            // said 0 (probe /tmp/probe17-report repro 04).
+            spills: u64::try_from(c.get(COUNTERS, "spills")).unwrap_or(0),
         };
         if let Ok(mut t) = self.em.timeline.lock() {
             t.1.push(record);

@@ -193,7 +193,8 @@ fn totals(h: &mut String, doc: &Value) {
             format!("{:.1} MB/s", count(&t["input_bytes"]) as f64 / 1e6 / secs),
             "throughput",
         ),
-        (thousands(count(&t["spills"])), "spills"),
+        // Null where not known (a cluster's own), as peak memory.
+        (t["spills"].as_u64().map_or("?".into(), thousands), "spills"),
         (
             t["peak_memory_bytes"]
                 .as_u64()

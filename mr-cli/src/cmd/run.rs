@@ -774,8 +774,15 @@ fn write_report(
     }
     // None asked: Hadoop's and Spark's own defaults, not known here (the
     // emulator, as the local runner, takes one a thread).
-    if matches!(runner, Some("hadoop" | "spark")) && cfg.is_some_and(|c| c.partitions == 0) {
-        doc["settings"]["partitions"] = serde_json::Value::Null;
+    if matches!(runner, Some("hadoop" | "spark")) {
+        if cfg.is_some_and(|c| c.partitions == 0) {
+            doc["settings"]["partitions"] = serde_json::Value::Null;
+        }
+        // Their sort buffers' spills are theirs to count, not known here.
+        if doc.get("totals").is_some() {
+            doc["totals"]["spills"] = serde_json::Value::Null;
+            doc["spills_per_step"] = serde_json::Value::Null;
+        }
     }
     let written = crate::cmd::report::write(path, &doc);
     match (written, result) {
