@@ -1752,10 +1752,7 @@ fn listed_foreign(
     let output = o.output.trim_end_matches('/');
     let output = output.rsplit('/').next().unwrap_or(output);
     // The output's directory as a path here (reports name it so).
-    let local = dir
-        .strip_prefix("file://")
-        .or_else(|| dir.strip_prefix("file:"))
-        .unwrap_or(dir);
+    let local = mr_core::input::listing::local_path_of(dir).unwrap_or_else(|_| dir.to_string());
     let report = |name: &str| {
         let size = ls.lines().find_map(|l| match ls_fields(l) {
             Some((f, path)) if f[0].starts_with('-') && path.rsplit('/').next() == Some(name) => {
@@ -1776,7 +1773,7 @@ fn listed_foreign(
             &["-cat", &format!("{}/{name}", dir.trim_end_matches('/'))],
         );
         cat.captured().is_ok_and(|c| {
-            c.status.success() && is_report_bytes(&c.stdout, name, Path::new(local), output)
+            c.status.success() && is_report_bytes(&c.stdout, name, Path::new(&local), output)
         })
     };
     Ok(foreign_in_listing(&ls)

@@ -1185,11 +1185,9 @@ pub fn is_report_bytes(bytes: &[u8], name: &str, dir: &Path, output: &str) -> bo
 /// resolve from here is not taken for this output's (the output is kept).
 fn names_this_output(recorded: &str, dir: &Path, output: &str) -> bool {
     // A cluster run's output given as a `file:` URI is that local path.
-    let recorded = recorded
-        .strip_prefix("file://")
-        .or_else(|| recorded.strip_prefix("file:"))
-        .unwrap_or(recorded);
-    let recorded = Path::new(recorded);
+    let recorded =
+        crate::input::listing::local_path_of(recorded).unwrap_or_else(|_| recorded.to_string());
+    let recorded = Path::new(&recorded);
     if recorded.file_name().is_none_or(|n| n != output) {
         return false;
     }
