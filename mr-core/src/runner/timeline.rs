@@ -46,7 +46,8 @@ pub struct TaskRecord {
     pub input_bytes: u64,
     /// Records read.
     pub records_in: u64,
-    /// Records written (map: after combining; reduce: output records). A
+    /// Records written (map: what the mapper emitted, before a combiner,
+    /// the task's `map output records`; reduce: output records). A
     /// fold's map tasks carry their tables on to the next task of their
     /// thread, and the tables are written when the step's map phase ends:
     /// 0 for them (the counter `map output records` holds what they wrote).
