@@ -2150,3 +2150,41 @@ fn emulate_reports_its_spills() {
         .sum();
     assert_eq!(tasks, counted, "{r}");
 }
+
+/// Under the emulator a map task's `input_bytes` is what it read, decoded,
+/// as the local runner's: a `.gz` task said its file's size, and the tasks
+/// did not add up to the total (probe /tmp/probe17-report repro 06).
+#[test]
+fn emulate_tasks_count_their_decoded_input() {
+    let w = Workdir::new();
+    let lines: String = (0..5000)
+        .map(|i| format!("{{\"page_url\": \"/p{}\"}}\n", i % 7))
+        .collect();
+    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut gz, lines.as_bytes()).unwrap();
+    w.write("in/a.jsonl.gz", gz.finish().unwrap());
+    w.write("in/b.jsonl", &lines);
+    ok(w.mr(&[
+        "run",
+        "url_views",
+        "-r",
+        "emulate",
+        "-i",
+        "in",
+        "--no-output",
+        "-q",
+        "--report",
+        "r.json",
+    ]));
+    let r: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(w.path("r.json")).unwrap()).unwrap();
+    let read: u64 = r["tasks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["phase"] == "map")
+        .map(|t| t["input_bytes"].as_u64().unwrap())
+        .sum();
+    assert_eq!(read, 2 * lines.len() as u64, "{r}");
+    assert_eq!(r["totals"]["input_bytes"], read, "{r}");
+}

@@ -221,6 +221,7 @@ pub fn emulate(
             shape: *shape,
             dir,
             dropped: Mutex::default(),
+            fed: Mutex::default(),
         };
         let (c, parts) = step.run(&splits, &out_dir)?;
         refuse_too_many_counters(i, &c, &plan.extras.jobconf)?;
@@ -352,6 +353,9 @@ struct StepRun<'a> {
     /// Reduce tasks without keys whose reducer wrote lines (dropped, as
     /// Hadoop drops them), and how many.
     dropped: Mutex<Vec<(usize, usize)>>,
+    /// The bytes each map task (by its split's index) was fed, decoded: a
+    /// `.gz` split's task read more than the file's size.
+    fed: Mutex<std::collections::HashMap<usize, u64>>,
 }
 
 /// A process of a task, its stderr drained.
@@ -599,7 +603,13 @@ impl StepRun<'_> {
         let mut counters = Counters::default();
         counters.add(COUNTERS, "map tasks", splits.len() as i64);
         let map_log = self.log("map");
-        let map_id = |s: &Split| (s.index, s.len());
+        // A task's input bytes: what it was fed, decoded, as the local
+        // runner counts them (a `.gz` task said its file's size: probe
+        // /tmp/probe17-report repro 06); asked once the task has run.
+        let map_id = |s: &Split| {
+            let fed = self.fed.lock().ok().and_then(|f| f.get(&s.index).copied());
+            (s.index, fed.unwrap_or_else(|| s.len()))
+        };
         if !self.shape.reducer {
             let c = run_tasks(self.em.threads, splits, &map_log, map_id, |split| {
                 let part = out_dir.join(format!("part-{:05}", split.index));
@@ -750,7 +760,7 @@ impl StepRun<'_> {
                 Err(e) => {
                     let _ = proc.child.kill();
                     refused = Some(e);
-                    return (Ok(Fed::All), Ok(()));
+                    return (Ok((Fed::All, 0)), Ok(()));
                 }
             };
             let collected = match (&out, stdout) {
@@ -777,7 +787,11 @@ impl StepRun<'_> {
         let what = proc.what.clone();
         counters.merge(&proc.finish()?);
         collected?;
-        if fed.with_context(|| format!("feeding {what}"))? == Fed::Early {
+        let (fed, bytes) = fed.with_context(|| format!("feeding {what}"))?;
+        if let Ok(mut f) = self.fed.lock() {
+            f.insert(m, bytes);
+        }
+        if fed == Fed::Early {
             anyhow::bail!(
                 "{what} exited before reading all of its input \
                  (Hadoop fails such a task with \"Broken pipe\")"
@@ -1116,9 +1130,9 @@ fn feed_split(
     limit: LineLimit,
     stdin: Option<ChildStdin>,
     fed_bytes: &std::sync::atomic::AtomicU64,
-) -> Result<Fed> {
+) -> Result<(Fed, u64)> {
     let Some(stdin) = stdin else {
-        return Ok(Fed::All);
+        return Ok((Fed::All, 0));
     };
     let mut reader = open_split(split, None)?;
     let first = reader.position();
@@ -1138,11 +1152,11 @@ fn feed_split(
         w.flush()
     };
     let r = write();
-    fed_bytes.fetch_add(
-        reader.position().saturating_sub(first),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-    fed(r).with_context(|| format!("reading {}", split.file.display))
+    let bytes = reader.position().saturating_sub(first);
+    fed_bytes.fetch_add(bytes, std::sync::atomic::Ordering::Relaxed);
+    fed(r)
+        .map(|f| (f, bytes))
+        .with_context(|| format!("reading {}", split.file.display))
 }
 
 /// The binary the tasks run: the one this run started with, as Hadoop
@@ -1268,7 +1282,6 @@ fn run_tasks<T: Sync>(
             let Some(item) = items.get(i) else {
                 return;
             };
-            let (task_number, bytes) = id(item);
             let start = Instant::now();
             // Ctrl-C or SIGTERM: no new task starts (running ones get
             // the signal from the terminal, or finish).
@@ -1277,6 +1290,9 @@ fn run_tasks<T: Sync>(
                 .and_then(|()| task(item));
             match r {
                 Ok(c) => {
+                    // After the task: its figures may be its own (a map
+                    // task's decoded input).
+                    let (task_number, bytes) = id(item);
                     log.task_done(task_number, bytes, thread, start, &c);
                     if let Ok(mut t) = total.lock() {
                         t.merge(&c);
@@ -1455,6 +1471,7 @@ mod tests {
             },
             dir: PathBuf::new(),
             dropped: Mutex::default(),
+            fed: Mutex::default(),
         };
         let env: std::collections::HashMap<_, _> = step.task_env('r', 3).into_iter().collect();
         assert_eq!(
