@@ -13,7 +13,7 @@ use common::{MR, Workdir, child_stderr, failed_saying, ok, read_parts, stderr, s
 use std::fs;
 use std::io::{Read, Write};
 use std::path::Path;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// A framework counter from the summary (absent: 0, as `mr` hides zeros).
@@ -992,8 +992,8 @@ fn a_run_ended_by_force_still_writes_its_report() {
     );
     let (code, _, err) = signal_when(&mut child, "-TERM", waiting);
     assert_eq!(code, Some(143), "{err}");
-    let r: serde_json::Value =
-        serde_json::from_slice(&fs::read(w.path("r.json")).expect("no report")).unwrap();
+    assert!(w.path("r.json").is_file(), "no report");
+    let r = w.json("r.json");
     assert_eq!(r["ok"], false, "{r}");
     assert!(r["error"].as_str().unwrap().contains("interrupted"), "{r}");
     assert!(!w.path("out").exists());
@@ -1595,6 +1595,17 @@ fn a_flipped_bit_before_a_zst_deflate_or_bz2_checksum_fails_the_run() {
     }
 }
 
+/// `mr ARGS` (words split by the shell) in `w` under `ulimit -v LIMIT`.
+fn under_ulimit_v(w: &Workdir, limit: impl std::fmt::Display, args: &str) -> Output {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -v {limit}; exec \"$0\" {args}"))
+        .arg(MR)
+        .current_dir(w.dir.path())
+        .output()
+        .unwrap()
+}
+
 /// Under an address-space limit (`ulimit -v`), the default sort buffer is
 /// sized to a quarter of it, halved: the 256 MiB default made a run on 100
 /// MB of distinct words abort (SIGABRT, "memory allocation failed") under
@@ -1605,15 +1616,7 @@ fn the_default_sort_buffer_fits_an_address_space_limit() {
     let w = Workdir::new();
     w.write("a.txt", "a b\n");
     let settings = |limit: &str| {
-        let o = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -v {limit}; exec \"$0\" run word_count -q -i a.txt --report r.json"
-            ))
-            .arg(MR)
-            .current_dir(w.dir.path())
-            .output()
-            .unwrap();
+        let o = under_ulimit_v(&w, limit, "run word_count -q -i a.txt --report r.json");
         assert!(o.status.success(), "{}", stderr(&o));
         let r: serde_json::Value =
             serde_json::from_slice(&fs::read(w.path("r.json")).unwrap()).unwrap();
@@ -1639,13 +1642,11 @@ fn eight_threads_fit_an_address_space_limit() {
     ok(w.mr(&[
         "gen", "text", "--size", "16MB", "--seed", "3", "--output", "in",
     ]));
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 500000; exec \"$0\" run word_count -q -i in -o out -j 8 --chunksize 1MB")
-        .arg(MR)
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+    let o = under_ulimit_v(
+        &w,
+        500000,
+        "run word_count -q -i in -o out -j 8 --chunksize 1MB",
+    );
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
     assert!(w.path("out/_SUCCESS").is_file());
     let left: Vec<_> = fs::read_dir(w.dir.path())
@@ -1668,13 +1669,7 @@ fn a_buffer_past_its_share_fits_an_address_space_limit() {
     ok(w.mr(&[
         "gen", "clicklog", "--size", "60MB", "--seed", "3", "--output", "in",
     ]));
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -v 300000; exec \"$0\" run word_count -q -i in -o out -j 8")
-        .arg(MR)
-        .current_dir(w.dir.path())
-        .output()
-        .unwrap();
+    let o = under_ulimit_v(&w, 300000, "run word_count -q -i in -o out -j 8");
     assert!(o.status.success(), "{:?}: {}", o.status, stderr(&o));
     assert!(w.path("out/_SUCCESS").is_file());
 }

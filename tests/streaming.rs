@@ -2109,8 +2109,7 @@ fn emulate_reports_the_reducers_jobconf_asked_for() {
         args.extend(["--no-output", "--report", "r.json"]);
         args.extend_from_slice(extra);
         ok(w.mr(&args));
-        let r: serde_json::Value =
-            serde_json::from_slice(&std::fs::read(w.path("r.json")).unwrap()).unwrap();
+        let r = w.json("r.json");
         assert_eq!(r["settings"]["partitions"], want, "{job}: {r}");
     }
 }
@@ -2137,8 +2136,7 @@ fn emulate_reports_its_spills() {
         "--report",
         "r.json",
     ]));
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.path("r.json")).unwrap()).unwrap();
+    let r = w.json("r.json");
     let counted = r["counters"]["emulate"]["spills"].as_u64().unwrap();
     assert!(counted > 1, "{r}");
     assert_eq!(r["totals"]["spills"], counted, "{r}");
@@ -2160,9 +2158,7 @@ fn emulate_tasks_count_their_decoded_input() {
     let lines: String = (0..5000)
         .map(|i| format!("{{\"page_url\": \"/p{}\"}}\n", i % 7))
         .collect();
-    let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-    std::io::Write::write_all(&mut gz, lines.as_bytes()).unwrap();
-    w.write("in/a.jsonl.gz", gz.finish().unwrap());
+    w.write_gz("in/a.jsonl.gz", lines.as_bytes());
     w.write("in/b.jsonl", &lines);
     ok(w.mr(&[
         "run",
@@ -2176,8 +2172,7 @@ fn emulate_tasks_count_their_decoded_input() {
         "--report",
         "r.json",
     ]));
-    let r: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(w.path("r.json")).unwrap()).unwrap();
+    let r = w.json("r.json");
     let read: u64 = r["tasks"]
         .as_array()
         .unwrap()

@@ -210,8 +210,7 @@ fn cat_output_into_a_closed_pipe_reports_a_finished_run() {
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{e}");
     assert!(w.path("out/_SUCCESS").is_file());
-    let r: serde_json::Value =
-        serde_json::from_slice(&fs::read(w.path("out/run.json")).unwrap()).unwrap();
+    let r = w.json("out/run.json");
     assert_eq!(r["ok"], true, "{r}");
     assert!(
         r.get("stopped").is_none_or(serde_json::Value::is_null),

@@ -41,6 +41,11 @@ impl Workdir {
         self.write(rel, enc.finish().unwrap())
     }
 
+    /// The JSON file `rel` (a `--report`), parsed.
+    pub fn json(&self, rel: &str) -> serde_json::Value {
+        serde_json::from_slice(&fs::read(self.path(rel)).unwrap()).unwrap()
+    }
+
     /// `mr gen KIND` of `size` with `seed`, as one plain file in `out`
     /// (`out/part-00000.jsonl` or `.txt`).
     pub fn gen_one_file(&self, kind: &str, size: &str, seed: &str, out: &str) {

@@ -2108,6 +2108,19 @@ mod tests {
         }
     }
 
+    /// What a run killed in its commit of `dir/out` leaves: its finished
+    /// copy (`part-00000` holding "killed"), named in the lock's note after
+    /// `note` ([`COMMITTING`] or [`REMOVING`]); the copy's path.
+    fn killed_copy(dir: &Path, note: &str) -> PathBuf {
+        let name = ".out.mr-tmp-999999-abcdef";
+        let copy = dir.join(name);
+        fs::create_dir_all(&copy).unwrap();
+        fs::write(copy.join("part-00000"), "killed").unwrap();
+        fs::write(copy.join(SUCCESS), "").unwrap();
+        fs::write(dir.join(".out.mr-lock"), format!("999999\n{note}{name}\n")).unwrap();
+        copy
+    }
+
     /// A run killed while it removed the old output in place (overlayfs,
     /// where the old output cannot be moved: `replace_unmovable`) left it
     /// part-removed without _SUCCESS, its finished copy beside it. The same
@@ -2127,14 +2140,7 @@ mod tests {
             for f in with {
                 fs::write(out.join(f), "old").unwrap();
             }
-            fs::create_dir_all(&copy).unwrap();
-            fs::write(copy.join("part-00000"), "killed").unwrap();
-            fs::write(copy.join(SUCCESS), "").unwrap();
-            fs::write(
-                &lock,
-                format!("999999\n{REMOVING}.out.mr-tmp-999999-abcdef\n"),
-            )
-            .unwrap();
+            assert_eq!(killed_copy(d.path(), REMOVING), copy);
         };
         part_removed(&["part-00007", "part-00008"]);
         // Without --overwrite: the killed run's output put in place, this
@@ -2174,16 +2180,7 @@ mod tests {
     fn part_files_after_a_killed_commit_are_not_a_removal_to_finish() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
-        let lock = d.path().join(".out.mr-lock");
-        let copy = d.path().join(".out.mr-tmp-999999-abcdef");
-        fs::create_dir_all(&copy).unwrap();
-        fs::write(copy.join("part-00000"), "killed").unwrap();
-        fs::write(copy.join(SUCCESS), "").unwrap();
-        fs::write(
-            &lock,
-            format!("999999\n{COMMITTING}.out.mr-tmp-999999-abcdef\n"),
-        )
-        .unwrap();
+        let copy = killed_copy(d.path(), COMMITTING);
         fs::create_dir_all(&out).unwrap();
         for f in ["part-00000", "part-00001"] {
             fs::write(out.join(f), "mine").unwrap();
