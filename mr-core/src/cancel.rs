@@ -42,12 +42,53 @@ static SIGNAL: AtomicI32 = AtomicI32::new(0);
 thread_local! {
     /// The flag of the run whose task this thread is running, if any.
     static RUN: RefCell<Option<Arc<AtomicBool>>> = const { RefCell::new(None) };
+    /// Runs, tasks and job code under way on this thread ([`guard_exit`],
+    /// [`RunFlag::enter`]): an exit called here is job code's. No
+    /// destructor, so it is still there for the `atexit` hook, which runs
+    /// after the exiting thread's other thread-locals are gone.
+    static IN_RUN: std::cell::Cell<u32> = const { std::cell::Cell::new(0) };
 }
 
 /// Asks every running job in this process to stop as soon as it can.
-/// Safe to call from a signal handler thread.
+/// Safe to call from a signal handler thread. The request holds for every
+/// run, those started later too, until [`clear`].
 pub fn request() {
     CANCELLED.store(true, Ordering::SeqCst);
+}
+
+/// Forgets a [`request`] (and its signal): runs started after this go on.
+/// For a process that embeds mr and goes on after cancelling its runs (a
+/// service): every later run failed at once with [`Error::Interrupted`]
+/// (probe /tmp/probe19-api repro 02). Call it once the cancelled runs
+/// have returned: one still under way may then go on.
+///
+/// ```
+/// use mr_core::cancel;
+/// cancel::request();
+/// assert!(cancel::check().is_err());
+/// cancel::clear();
+/// assert!(cancel::check().is_ok() && !cancel::requested());
+/// ```
+pub fn clear() {
+    SIGNAL.store(0, Ordering::SeqCst);
+    CANCELLED.store(false, Ordering::SeqCst);
+}
+
+/// Counts a run, a task or job code under way on this thread until the
+/// guard is dropped (on this thread: it is not `Send`).
+struct OnThisThread(std::marker::PhantomData<*const ()>);
+
+impl OnThisThread {
+    fn enter() -> Self {
+        IN_RUN.with(|n| n.set(n.get() + 1));
+        OnThisThread(std::marker::PhantomData)
+    }
+}
+
+impl Drop for OnThisThread {
+    fn drop(&mut self) {
+        IN_RUN.with(|n| n.set(n.get().saturating_sub(1)));
+    }
 }
 
 /// [`request`], for the signal numbered `signal` (SIGINT is 2, SIGTERM 15):
@@ -139,6 +180,7 @@ impl RunFlag {
         }
         let prev = RUN.with(|r| r.borrow_mut().replace(self.0.clone()));
         let _restore = Restore(prev);
+        let _here = OnThisThread::enter();
         f()
     }
 
@@ -350,8 +392,9 @@ fn clean_up_for_exit() -> MutexGuard<'static, Vec<(u64, PathBuf)>> {
 /// code's.
 static UNDER_WAY: AtomicU64 = AtomicU64::new(0);
 
-/// Until dropped, a run or a task is under way (see [`guard_exit`]).
-pub struct ExitGuard(());
+/// Until dropped, a run or a task is under way (see [`guard_exit`]); it
+/// stays on the thread that made it.
+pub struct ExitGuard(#[allow(dead_code)] OnThisThread);
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
@@ -363,7 +406,11 @@ impl Drop for ExitGuard {
 /// of `exit` meanwhile (`std::process::exit` in job code) is said, cleans
 /// up as [`force_exit`] does, and ends the process with status 1 instead
 /// of the status job code gave (0 ended a run with no output and no
-/// word). The hook is registered with `atexit` once.
+/// word). The hook is registered with `atexit` once. Only an exit called
+/// on a thread running the run, one of its tasks or its job code is taken
+/// for job code's: a program that embeds mr and exits (its `main`
+/// returning) while a run goes on in another thread exits as it asked
+/// (it exited 1, the job blamed: probe /tmp/probe19-api repro 03).
 pub fn guard_exit() -> ExitGuard {
     static REGISTER: std::sync::Once = std::sync::Once::new();
     REGISTER.call_once(|| {
@@ -372,13 +419,15 @@ pub fn guard_exit() -> ExitGuard {
         #[allow(unsafe_code)]
         let _ = unsafe { libc::atexit(exit_under_way) };
     });
+    let here = OnThisThread::enter();
     UNDER_WAY.fetch_add(1, Ordering::SeqCst);
-    ExitGuard(())
+    ExitGuard(here)
 }
 
 /// The `atexit` hook of [`guard_exit`].
 extern "C" fn exit_under_way() {
-    if UNDER_WAY.swap(0, Ordering::SeqCst) == 0 {
+    let here = IN_RUN.try_with(|n| n.get() > 0).unwrap_or(false);
+    if !here || UNDER_WAY.swap(0, Ordering::SeqCst) == 0 {
         return;
     }
     crate::errln!(

@@ -49,6 +49,12 @@ pub struct RunConfig {
     pub tmp_dir: Option<PathBuf>,
     /// Skip (and keep aside) records the job cannot process, instead of failing.
     pub skip_bad_records: bool,
+    /// With results on stdout (no output directory to keep them in), where
+    /// the skipped records' files go: moved into this directory (made if
+    /// missing; a file of the same name there is an error, never written
+    /// over) and listed in [`crate::JobReport::bad_record_files`]. `None`
+    /// prints them on stderr, as `mr run` does.
+    pub bad_records_dir: Option<PathBuf>,
     /// The most runs merged at once.
     pub merge_fan_in: usize,
     /// The format of the output files (Parquet needs an output directory).
@@ -59,8 +65,10 @@ pub struct RunConfig {
     pub params: std::sync::Arc<crate::options::JobParams>,
     /// How the final records are written (`None`: the job's choice).
     pub output_protocol: Option<crate::output::protocol::OutputProtocol>,
-    /// One thread, tasks one after another in this thread, and a panic in
-    /// the job's code is not caught (`-r inline`, for debuggers).
+    /// One thread, tasks one after another in this thread (`-r inline`, for
+    /// debuggers). A panic in the job's code is still caught and reported
+    /// as the record's error, as in any run; a debugger stops where it is
+    /// raised with a breakpoint on `rust_panic`.
     pub inline: bool,
     /// Whether a compressed file or stdin is cut into pieces parsed by
     /// several map tasks (`--cut-streams`).
@@ -113,6 +121,7 @@ impl Default for RunConfig {
             sort_buffer_bytes: DEFAULT_SORT_BUFFER,
             tmp_dir: None,
             skip_bad_records: false,
+            bad_records_dir: None,
             merge_fan_in: crate::shuffle::merge::DEFAULT_FAN_IN,
             output_format: crate::output::OutputFormat::Lines,
             progress: None,
@@ -176,7 +185,9 @@ impl RunConfig {
             return Err(Error::Config("--chunksize must be at least 1 byte".into()));
         }
         if self.sort_buffer_bytes < 1024 {
-            return Err(Error::Config("--sort-buffer must be at least 1 KiB".into()));
+            return Err(Error::Config(
+                "the sort buffer (--sort-buffer-mb) must be at least 1 KiB".into(),
+            ));
         }
         if self.max_line_bytes < 1024 {
             return Err(Error::Config("--max-line-mb must be at least 1 KiB".into()));

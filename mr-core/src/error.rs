@@ -339,7 +339,7 @@ pub enum Error {
     /// Another mr run holds the output directory.
     #[error(
         "another mr run{} is writing {}; wait for it to finish or choose another --output",
-        pid.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+        busy_pid(*pid),
         printable_path(path)
     )]
     OutputBusy {
@@ -693,6 +693,18 @@ fn escape_if(text: &str, escape: impl Fn(Option<char>, char) -> bool) -> Cow<'_,
         prev = Some(c);
     }
     Cow::Owned(out)
+}
+
+/// The process of the run holding an output, as [`Error::OutputBusy`]
+/// names it: "in this process" for one of its own (a program running two
+/// runs into one output was told of "another mr run (pid N)" with N its
+/// own: probe /tmp/probe19-api).
+fn busy_pid(pid: Option<u32>) -> String {
+    match pid {
+        Some(p) if p == std::process::id() => format!(" (in this process, pid {p})"),
+        Some(p) => format!(" (pid {p})"),
+        None => String::new(),
+    }
 }
 
 #[cfg(test)]

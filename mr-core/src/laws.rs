@@ -425,7 +425,11 @@ impl LawConfig {
             params: Arc::new((*self.params).clone().with_defaults_of(job)),
         };
         let recorded = record_sample_with(job, &cfg.params, sample).map_err(LawError::Sample)?;
-        for (step, s) in job.steps().iter().zip(&recorded.steps) {
+        // The steps these options choose (`Job::steps_for`), as the run
+        // records them: the default steps' laws were checked (probe
+        // /tmp/probe19-api repro 08).
+        let steps = crate::job::steps_of(job, &cfg.params).map_err(LawError::Sample)?;
+        for (step, s) in steps.iter().zip(&recorded.steps) {
             cfg.check_recorded(step, s)?;
         }
         Ok(())
@@ -770,7 +774,7 @@ fn record_input(
     let mut sample = Sample::default();
     let mut counters = Counters::default();
     let mut lines = Vec::new();
-    for (i, step) in job.steps().iter().enumerate() {
+    for (i, step) in crate::job::steps_of(job, params)?.iter().enumerate() {
         let step_input = if i == 0 {
             input
         } else {

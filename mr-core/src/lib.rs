@@ -74,6 +74,7 @@
 //! assert_eq!(String::from_utf8(out).unwrap(), "\"cat\"\t1\n\"dog\"\t1\n\"the\"\t2\n");
 //! ```
 #![deny(missing_docs)]
+#![deny(rustdoc::broken_intra_doc_links, rustdoc::private_intra_doc_links)]
 
 pub mod cancel;
 pub mod categorical;

@@ -325,6 +325,53 @@ impl JobParams {
         self
     }
 
+    /// Whether these params give `job` what it needs: every required option
+    /// set, and each value of the option's type and among its choices, as
+    /// `mr run` checks them on its command line; an error names the option.
+    ///
+    /// ```
+    /// use mr_core::{Job, JobOption, JobParams, Step};
+    /// struct J;
+    /// impl Job for J {
+    ///     fn name(&self) -> &str { "j" }
+    ///     fn description(&self) -> &str { "" }
+    ///     fn steps(&self) -> Vec<Step> { vec![] }
+    ///     fn options(&self) -> Vec<JobOption> {
+    ///         vec![JobOption::string("field").required(), JobOption::int("top").repeated()]
+    ///     }
+    /// }
+    /// let e = JobParams::defaults(&J).check_options(&J).unwrap_err();
+    /// assert!(e.contains("--field is required"), "{e}");
+    /// let given = JobParams::defaults(&J).with_option("field", "user");
+    /// assert!(given.check_options(&J).is_ok());
+    /// let e = given.with_values("top", &["3", "x"]).check_options(&J).unwrap_err();
+    /// assert!(e.contains("--top takes an integer"), "{e}");
+    /// ```
+    pub fn check_options(&self, job: &dyn crate::Job) -> Result<(), String> {
+        for o in job.options() {
+            match self.options.get(&o.name) {
+                None if o.required => {
+                    return Err(format!(
+                        "option --{} is required by job {} and not given",
+                        o.name,
+                        job.name()
+                    ));
+                }
+                None => {}
+                Some(v) if o.repeated => list_items(v).iter().try_for_each(|v| o.check(v))?,
+                Some(v) => o.check(v)?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Notes jobconf keys as read (by a copy of these params a run used).
+    pub(crate) fn note_read(&self, keys: BTreeSet<String>) {
+        if let Ok(mut seen) = self.read_keys.lock() {
+            seen.extend(keys);
+        }
+    }
+
     /// These params with the option `name` set to `value`, as `--name
     /// value` sets it (a flag: `"true"`).
     pub fn with_option(mut self, name: &str, value: &str) -> JobParams {

@@ -36,7 +36,7 @@ fn drawn() -> &'static [[u64; 2]; 2] {
     })
 }
 
-/// The process's keyed hasher (foldhash, seeded by [`drawn`] words).
+/// The process's keyed hasher (foldhash, seeded by `drawn` words).
 pub fn keyed() -> &'static SeedableRandomState {
     static SHARED: OnceLock<SharedSeed> = OnceLock::new();
     static STATE: OnceLock<SeedableRandomState> = OnceLock::new();

@@ -332,12 +332,55 @@ fn run_step(
 /// assert!(e.to_string().contains("step 1"), "{e}");
 /// ```
 pub fn check_steps<S: AsRef<[u8]>>(job: &dyn Job, sample: &[S]) -> Result<()> {
-    let steps = job.steps();
+    check_steps_with(job, JobParams::defaults(job), sample)
+}
+
+/// [`check_steps`] with the steps and options `params` choose for the job
+/// ([`crate::Job::steps_for`]): [`JobParams::defaults`] with the options a
+/// test sets.
+///
+/// ```
+/// # use mr_core::*;
+/// # #[derive(Clone)] struct Lines;
+/// # impl Mapper for Lines { type Input<'a> = &'a str; type Key = String; type Value = u64;
+/// #   fn map(&mut self, l: &str, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(l, 1) } }
+/// # #[derive(Clone)] struct Sum;
+/// # impl Reducer for Sum { type Key = String; type Value = u64; type OutKey = String; type OutValue = u64;
+/// #   fn reduce(&mut self, k: String, v: Values<u64>, out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(&k, v.sum()) } }
+/// # #[derive(Clone)] struct Swapped;
+/// # impl Mapper for Swapped { type Input<'a> = (u64, String); type Key = String; type Value = u64;
+/// #   fn map(&mut self, (n, k): (u64, String), out: &mut Emitter<String, u64>) -> Result<(), JobError> { out.emit(&k, n) } }
+/// struct Again;
+/// impl Job for Again {
+///     fn name(&self) -> &str { "again" }
+///     fn description(&self) -> &str { "" }
+///     fn options(&self) -> Vec<JobOption> { vec![JobOption::flag("again")] }
+///     fn steps(&self) -> Vec<Step> { vec![Step::map(Lines).reduce(Sum)] }
+///     fn steps_for(&self, p: &JobParams) -> Vec<Step> {
+///         let mut steps = self.steps();
+///         if p.options.get("again").is_some_and(|v| v == "true") {
+///             // Reads (u64, String): the opposite of what step 0 writes.
+///             steps.push(Step::map(Swapped).reduce(Sum));
+///         }
+///         steps
+///     }
+/// }
+/// assert!(mr_core::testing::check_steps(&Again, &["a"]).is_ok());
+/// let again = JobParams::defaults(&Again).with_option("again", "true");
+/// let e = mr_core::testing::check_steps_with(&Again, again, &["a"]).unwrap_err();
+/// assert!(e.to_string().contains("step 1"), "{e}");
+/// ```
+pub fn check_steps_with<S: AsRef<[u8]>>(
+    job: &dyn Job,
+    params: JobParams,
+    sample: &[S],
+) -> Result<()> {
+    let params = Arc::new(params);
+    let steps = crate::job::steps_of(job, &params)?;
     if steps.is_empty() {
         return Err(Error::Config(format!("job {} has no steps", job.name())));
     }
     let mut counters = Counters::default();
-    let params = Arc::new(JobParams::defaults(job));
     let mut lines: Vec<Vec<u8>> = sample.iter().map(|l| l.as_ref().to_vec()).collect();
     for (i, step) in steps.iter().enumerate() {
         if lines.is_empty() {

@@ -44,8 +44,9 @@ pub enum Runner {
     /// In this process, on every core (the default).
     #[default]
     Local,
-    /// In this process, one task after another in one thread; a panic in
-    /// the job reaches the debugger as it is.
+    /// In this process, one task after another in one thread, for a
+    /// debugger (a panic in the job is reported as in any run: break on
+    /// `rust_panic` to stop where it is raised).
     Inline,
     /// On a Hadoop cluster, through Hadoop Streaming (one Hadoop job a step).
     Hadoop,

@@ -103,7 +103,15 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
     }
     let job = registry.resolve(&args.job)?;
     let job = job.as_ref();
-    let whole = job.steps().first().is_some_and(|s| s.reads_whole_files());
+    // The job's options: their defaults, and what the command line sets;
+    // and the steps they choose (`Job::steps_for`), whose laws are checked.
+    let mut given = mr_core::JobParams::default();
+    given.options = args.job_options.clone();
+    let mut params = given.with_defaults_of(job);
+    crate::cmd::run::ship_file_options(job, &mut params)?;
+    let params = Arc::new(params);
+    let steps = mr_core::job::steps_of(job, &params)?;
+    let whole = steps.first().is_some_and(|s| s.reads_whole_files());
     let (input, whole_files) = if whole {
         let files = sample_files(&args.inputs, args.sample_lines)?;
         say!(
@@ -130,12 +138,6 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         );
         (Input::Files(sampled), None)
     };
-    // The job's options: their defaults, and what the command line sets.
-    let mut given = mr_core::JobParams::default();
-    given.options = args.job_options.clone();
-    let mut params = given.with_defaults_of(job);
-    crate::cmd::run::ship_file_options(job, &mut params)?;
-    let params = Arc::new(params);
     let sample = match &input {
         Input::Manifest(lines) => laws::record_sample_with(job, &params, lines),
         Input::Files(files) => laws::record_sample_files(job, &params, files),
@@ -148,7 +150,7 @@ pub fn run(registry: &Registry, args: &CheckArgs) -> anyhow::Result<bool> {
         ..LawConfig::default()
     };
     let (mut broken, mut checked, mut lawful, mut thin) = (0, 0, 0, 0);
-    for (step, recorded) in job.steps().iter().zip(&sample.steps) {
+    for (step, recorded) in steps.iter().zip(&sample.steps) {
         let i = recorded.step;
         let names: Vec<&str> = laws::laws_for(step).iter().map(|l| l.name()).collect();
         let rejected = match recorded.rejected_lines {

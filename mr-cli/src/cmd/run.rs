@@ -265,6 +265,8 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
         sort_buffer_bytes: sort_buffer(args.sort_buffer_mb)?,
         tmp_dir: args.tmp_dir.as_deref().map(local_output).transpose()?,
         skip_bad_records: args.skip_bad_records,
+        // Results on stdout: skipped records on stderr.
+        bad_records_dir: None,
         cut_streams: args.cut_streams.into(),
         merge_fan_in: args.merge_fan_in,
         output_format: match args.output_format {

@@ -104,7 +104,7 @@ impl<R: Read> Read for SeesDamage<R> {
 /// a level, the first block's magic) is decoded as one frame, from the last
 /// to the first, passing over those that do not decode (a cut frame, chance
 /// bytes inside another). What follows the first whole one found (the last
-/// whole frame) answers ([`After`]): a frame, or its magic, that runs into
+/// whole frame) answers (`After`): a frame, or its magic, that runs into
 /// the end means the file ends in the cut frame, no; the end, what writers
 /// put after frames, or other bytes, yes. So a file of many frames costs
 /// one or two of them. Any other compression answers no.

@@ -88,7 +88,7 @@ struct Gap {
 }
 
 /// For an error that says where a gzip file stops being whole members
-/// ([`Gap`]): the offset in the file to search for whole members after it
+/// (`Gap`): the offset in the file to search for whole members after it
 /// ([`whole_members_after`]), and whether a gzip header was seen past it
 /// as the input was read (all a stream can tell); `None` for any other
 /// error.

@@ -1054,7 +1054,7 @@ impl Seek for Listed {
 }
 
 /// The error of reading the input `path`: [`Error::InputChanged`] when the
-/// file was cut short while read ([`Listed`]), else an I/O error naming it.
+/// file was cut short while read (`Listed`), else an I/O error naming it.
 pub fn read_error(path: impl Into<std::path::PathBuf>, e: io::Error) -> Error {
     let path = path.into();
     let inner = e.get_ref().and_then(|i| i.downcast_ref::<SourceError>());

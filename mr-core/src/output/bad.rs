@@ -156,7 +156,7 @@ fn escape_record(record: &[u8]) -> Vec<u8> {
 }
 
 /// The record of an `mr-bad-record:` line whose header says `"escaped":
-/// true`, as it was in the input (see [`escape_record`]).
+/// true`, as it was in the input (see `escape_record`).
 ///
 /// ```
 /// use mr_core::output::bad::unescape_record;

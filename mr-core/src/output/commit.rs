@@ -1389,7 +1389,7 @@ pub fn describe(foreign: &[String]) -> String {
 
 /// The start of the name of an output's staging or aside sibling, local
 /// or on a cluster: `.NAME{infix}`, hidden (see the module docs).
-/// Whether `file` is a sibling [`sibling`] or the staging directory name
+/// Whether `file` is a sibling `sibling` or the staging directory name
 /// (`.NAME{infix}PID-SUFFIX`, hidden, or not, as runs before 2026-12-05
 /// named them) of the output `name`, and not of another output whose name
 /// merely starts with that (the output `a.mr-tmp-5-b` is not a staging
@@ -1890,7 +1890,7 @@ mod tests {
         assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "old");
         // A second run on the same output fails at once.
         let e = OutputDir::create(&out, true).unwrap_err().to_string();
-        assert!(e.contains("another mr run (pid"), "{e}");
+        assert!(e.contains("another mr run (in this process, pid"), "{e}");
         o.commit().unwrap();
         assert_eq!(fs::read_to_string(out.join("part-00000")).unwrap(), "new");
         assert_eq!(names(d.path()), ["out"]);

@@ -204,8 +204,23 @@ pub fn default_sort_buffer(limit: Option<u64>) -> u64 {
 /// The open-files limit, after raising the soft limit to the hard one (as
 /// most build tools and databases do); `None` when unlimited.
 pub fn open_files_limit() -> Option<u64> {
+    open_files_limit_for(u64::MAX)
+}
+
+/// The open-files limit for a run that would hold up to `needed` files:
+/// the soft limit, raised to the hard one only when it is below `needed`,
+/// so that a process embedding mr keeps its limit unless a run needs more
+/// (probe /tmp/probe19-api repro 06: every run raised it, and the
+/// process's later children inherited it); `None` when unlimited.
+///
+/// ```
+/// use mr_core::runner::limits::open_files_limit_for;
+/// let before = open_files_limit_for(0);
+/// assert_eq!(open_files_limit_for(16), before);
+/// ```
+pub fn open_files_limit_for(needed: u64) -> Option<u64> {
     let lim = getrlimit(Resource::Nofile);
-    if lim.current < lim.maximum {
+    if lim.current.is_some_and(|soft| soft < needed) && lim.current < lim.maximum {
         let raised = rustix::process::Rlimit {
             current: lim.maximum,
             maximum: lim.maximum,
@@ -236,6 +251,17 @@ pub const MERGE_MEMORY: usize = 64 << 20;
 pub fn fan_in_for_memory(requested: usize, threads: usize) -> usize {
     let per_thread = MERGE_MEMORY / threads.max(1) / crate::shuffle::spill::READ_BUFFER_BYTES;
     requested.min(per_thread.max(2))
+}
+
+/// The files `threads` tasks merging `fan_in` runs each hold open at
+/// most, with what the process keeps open beside them ([`fan_in`]'s count).
+///
+/// ```
+/// use mr_core::runner::limits::files_to_merge;
+/// assert_eq!(files_to_merge(64, 2), 32 + 2 * 66);
+/// ```
+pub fn files_to_merge(fan_in: usize, threads: usize) -> u64 {
+    RESERVED_FDS + threads.max(1) as u64 * (fan_in as u64 + 2)
 }
 
 /// The merge fan-in to use with `threads` reduce tasks merging at once under

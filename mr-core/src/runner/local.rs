@@ -43,8 +43,9 @@ pub struct JobReport {
     pub output_dir: Option<PathBuf>,
     /// Records skipped under `skip_bad_records`.
     pub skipped_records: u64,
-    /// Files holding the skipped records (already moved into the output
-    /// directory when there is one; printed on stderr otherwise).
+    /// Files holding the skipped records: moved into the output directory
+    /// when there is one, else into [`RunConfig::bad_records_dir`] when
+    /// given; none when they were printed on stderr.
     pub bad_record_files: Vec<PathBuf>,
     /// Wall time.
     pub elapsed: Duration,
@@ -79,6 +80,13 @@ pub fn peak_memory_bytes() -> Option<u64> {
 /// Runs `job` as configured, writing results to the configured output
 /// (stdout results go to `stdout`).
 ///
+/// The job's options start from their defaults and its own jobconf
+/// ([`crate::JobParams::with_defaults_of`]), as `mr run` gives them, and are
+/// checked ([`crate::JobParams::check_options`]: a required option not set
+/// is an [`Error::Config`]). A run that would merge more files at once than
+/// the process's soft limit of open files allows raises that limit to the
+/// hard one ([`limits::open_files_limit_for`]), and leaves it so.
+///
 /// ```
 /// # use mr_core::*;
 /// # #[derive(Clone)] struct Lines;
@@ -97,9 +105,90 @@ pub fn peak_memory_bytes() -> Option<u64> {
 /// assert_eq!(String::from_utf8(out).unwrap(), "\"a\"\t1\n\"b\"\t2\n");
 /// ```
 pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result<JobReport> {
-    let started = Instant::now();
     // Job code that exits the process is said and cleaned up after.
     let _under_way = crate::cancel::guard_exit();
+    // The job's option defaults and own jobconf, as `mr run` gives them: a
+    // caller's `RunConfig::default()` has none (a job's default option was
+    // "not set", and mr_wc's one reducer not asked for: probe
+    // /tmp/probe19-api repro 01).
+    let full = cfg.params.as_ref().clone().with_defaults_of(job);
+    full.check_options(job).map_err(Error::Config)?;
+    let partitions = match cfg.partitions {
+        0 => reducers_in_jobconf(job, &full)?,
+        n => n,
+    };
+    if full == *cfg.params && partitions == cfg.partitions {
+        return run_configured(job, cfg, stdout);
+    }
+    let params = std::sync::Arc::new(full);
+    let with_defaults = RunConfig {
+        params: params.clone(),
+        partitions,
+        ..cfg.clone()
+    };
+    let report = run_configured(job, &with_defaults, stdout);
+    // Keys read are the caller's to see (unread `-D` keys are warned of).
+    cfg.params.note_read(params.read_keys());
+    report
+}
+
+/// The reducers the jobconf asks for (`mapreduce.job.reduces`, or its old
+/// name `mapred.reduce.tasks`: set by the caller, else the job's own), as
+/// `mr run` takes them when no partitions are set; 0 (one a worker) when
+/// none. No reducers for a job that reduces is refused, as on every runner.
+fn reducers_in_jobconf(job: &dyn Job, params: &crate::JobParams) -> Result<usize> {
+    let key = "mapreduce.job.reduces";
+    let Some(n) = params
+        .jobconf(key)
+        .or_else(|| params.jobconf("mapred.reduce.tasks"))
+    else {
+        return Ok(0);
+    };
+    let n: usize = n
+        .trim()
+        .parse()
+        .map_err(|_| Error::Config(format!("jobconf {key}={n}: not a number")))?;
+    if n == 0
+        && crate::job::steps_of(job, params)?
+            .iter()
+            .any(|s| s.has_reducer())
+    {
+        return Err(Error::Config(format!(
+            "jobconf {key}=0 asks for no reducers (map-only), but job {} reduces",
+            job.name()
+        )));
+    }
+    Ok(n)
+}
+
+/// Moves the skipped records' `files` into `dir` (made if missing), none
+/// of them over a file already there; returns where they are now.
+fn keep_bad_records(files: &[PathBuf], dir: &Path) -> Result<Vec<PathBuf>> {
+    std::fs::create_dir_all(dir).map_err(|e| Error::io("creating", dir, e))?;
+    let moves = files
+        .iter()
+        .filter_map(|f| f.file_name().map(|n| (f, dir.join(n))))
+        .collect::<Vec<_>>();
+    if let Some((_, there)) = moves.iter().find(|(_, to)| to.symlink_metadata().is_ok()) {
+        return Err(Error::Config(format!(
+            "{} already exists: skipped records are never written over a file (give an \
+             empty bad_records_dir)",
+            there.display()
+        )));
+    }
+    for (from, to) in &moves {
+        if std::fs::rename(from, to).is_err() {
+            // Another file system: copied, the copy complete before the
+            // temp dir's is removed with it.
+            std::fs::copy(from, to).map_err(|e| Error::io("copying skipped records to", to, e))?;
+        }
+    }
+    Ok(moves.into_iter().map(|(_, to)| to).collect())
+}
+
+/// [`run_job`], its params complete.
+fn run_configured(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result<JobReport> {
+    let started = Instant::now();
     cfg.validate()?;
     let steps = crate::job::steps_of(job, &cfg.params)?;
     if steps.is_empty() {
@@ -136,7 +225,8 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // staging directory first (each is listed for it until removed).
     let work = WorkDir::create(&tmp_root, "mr-job-", &reading)?;
     let threads = cfg.threads();
-    let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limits::open_files_limit())?;
+    let limit = limits::open_files_limit_for(limits::files_to_merge(cfg.merge_fan_in, threads));
+    let fan_in = limits::fan_in(cfg.merge_fan_in, threads, limit)?;
     let fan_in = limits::fan_in_for_memory(fan_in, threads);
     let mut pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads)
@@ -519,7 +609,12 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
             // reader, as with `| head`, is no error, and lost them), and a
             // failure to write them fails the run (a broken pipe there was
             // taken for stdout's: probe /tmp/probe10-safety repro 01).
-            if !report.bad_record_files.is_empty() {
+            if let Some(keep) = &cfg.bad_records_dir {
+                // A caller of the library gets them back (they went to the
+                // process's stderr, then were removed with the temp dir:
+                // probe /tmp/probe19-api repro 04).
+                report.bad_record_files = keep_bad_records(&report.bad_record_files, keep)?;
+            } else if !report.bad_record_files.is_empty() {
                 let mut err = std::io::stderr().lock();
                 writeln!(
                     err,

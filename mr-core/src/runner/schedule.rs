@@ -1,8 +1,8 @@
 //! Which task runs next, on which worker thread.
 //!
-//! - [`each_task`]: a phase's tasks start longest first, each on the next
+//! - `each_task`: a phase's tasks start longest first, each on the next
 //!   free worker; results come back in the tasks' order.
-//! - [`each_map_task`]: the same for map tasks, where the rest of a split
+//! - `each_map_task`: the same for map tasks, where the rest of a split
 //!   that is a stream (a compressed file, stdin) may be cut into pieces as
 //!   it is decoded (see [`crate::input::pieces`]), each parsed by a map task
 //!   of its own on whichever worker is free:
@@ -31,8 +31,8 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// Runs `task` on every item: in parallel on the pool, or (inline) one
-/// after another in this thread, where a panic in the job's code reaches
-/// the caller (and a debugger) as it is.
+/// after another in this thread, where a debugger follows the job's code
+/// (a panic there is still caught and reported as the record's error).
 ///
 /// On the pool, items start in order of decreasing `cost` (ties in their
 /// order), each on the next free thread: the longest tasks first, so that

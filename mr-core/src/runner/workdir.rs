@@ -32,7 +32,7 @@ pub const PREFIXES: [&str; 3] = ["mr-job-", "mr-emulate-", "mr-check-"];
 pub const OWNER_LOCK: &str = "owner.lock";
 
 /// A temp dir owned by this run: removed when dropped, its lock file last
-/// (see [`remove_lock_last`]).
+/// (see `remove_lock_last`).
 #[derive(Debug)]
 pub struct WorkDir {
     dir: PathBuf,

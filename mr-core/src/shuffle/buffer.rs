@@ -27,7 +27,7 @@
 //!    the records' size): the buffer turns to sorting mode for the rest of
 //!    the task, the combiner still merging equal keys at each spill.
 //!
-//! The table ([`super::combining`]) keeps keys and values in arenas: no
+//! The table (`super::combining`) keeps keys and values in arenas: no
 //! allocation per key, and its memory counted as it is used.
 //!
 //! ```text
@@ -60,7 +60,7 @@ pub const COMBINE_EVERY: u32 = 32;
 
 /// Records (since the last spill) after which combining mode first checks
 /// how many of its keys are distinct (then at each doubling, up to
-/// [`DISTINCT_CHECK_LAST`]).
+/// `DISTINCT_CHECK_LAST`).
 pub const DISTINCT_CHECK: u64 = 1 << 16;
 /// The last such check.
 const DISTINCT_CHECK_LAST: u64 = 1 << 22;

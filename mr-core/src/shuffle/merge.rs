@@ -169,7 +169,7 @@ pub fn merge_to_run(runs: &[Run], dir: &Path) -> Result<Run> {
 }
 
 /// A merged stream seen as key groups: call [`next_key`](Self::next_key), then
-/// pull that key's values through [`ValueStream`].
+/// pull that key's values through `ValueStream`.
 pub struct Grouped {
     merger: Merger,
     key: Vec<u8>,
