@@ -83,6 +83,10 @@ pub(crate) trait ValueFolder<V>: RecordSink {
     /// [`fold_value`](Self::fold_value) with the key `"s"`: `s` is a
     /// [plain](is_plain_json_str) string, its own JSON encoding once quoted.
     fn fold_str(&mut self, s: &str, value: V) -> Result<(), Error>;
+    /// Folds in what the folder holds back to look up together (a fold
+    /// table's batch): called at the end of each record's map, inside the
+    /// catch that blames a panic on the record. By default, nothing.
+    fn fold_pending(&mut self) {}
 }
 
 /// A string that is its own JSON string body: no byte below 0x20, no `"`,

@@ -30,7 +30,6 @@ use crate::job::{
 };
 use crate::panics::catch;
 use crate::staged::{Holding, Next};
-use hashbrown::HashTable;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
@@ -368,13 +367,14 @@ impl<M: Mapper> FoldMapFn<M> {
 }
 
 mod keys;
+mod slots;
 
 /// One key of an [`AccTable`] and its accumulator: 32 bytes for a count,
 /// two to a cache line, none across two (the table is larger than the CPU's
 /// caches, and a lookup's time goes mostly to bringing its entry in). The
-/// hash is not kept: the table's control bytes already tell most other keys
-/// apart, and growing the table hashes the keys again, which for a short key
-/// is one multiplication.
+/// hash is not kept: a short key's comparison is two words and a tag, and
+/// growing the table hashes the keys again, which for a short key is one
+/// multiplication.
 struct Entry<A> {
     key: keys::Key,
     acc: A,
@@ -384,7 +384,7 @@ pub(crate) struct AccTable<F: Fold> {
     fold: F,
     /// One lookup per emitted value (hash once, compare inline); the key is
     /// copied only when it is new.
-    accs: HashTable<Entry<F::Acc>>,
+    accs: slots::Slots<Entry<F::Acc>>,
     /// About the bytes a flush writes: the encoded keys and each
     /// accumulator's size (see [`CarriedTable::flush_bytes`]).
     out_bytes: usize,
@@ -402,7 +402,20 @@ pub(crate) struct AccTable<F: Fold> {
     /// Set once the table is found not to combine (almost every key new):
     /// each value then goes straight out as a one-value accumulator.
     direct: Option<Direct<F::Acc>>,
+    /// Short keys and their values whose slots were asked for, waiting to
+    /// be looked up in the order they came (see [`BATCH`]).
+    batch: Vec<(keys::Short, F::Value)>,
 }
+
+/// Short keys a table asks the slots of ([`slots::Slots::prefetch`]) before
+/// it looks them up together: a lookup in a table larger than the CPU's
+/// caches waits mostly for its slot to come in from memory, and asked for
+/// when its key is emitted, the slot is on its way while the mapper reads
+/// on (several at once). A record's batch is folded in by the end of its
+/// map ([`ValueFolder::fold_pending`], inside the catch that blames a panic
+/// on the record), in the order the keys came; a long key folds the batch
+/// in before it.
+const BATCH: usize = 16;
 
 /// Values a task's table takes in before it looks at how much it combines
 /// (once, see [`AccTable::insert_new`]).
@@ -430,7 +443,8 @@ impl<F: Fold> AccTable<F> {
             sampled: false,
             direct: None,
             fold,
-            accs: HashTable::new(),
+            accs: slots::Slots::new(),
+            batch: Vec::with_capacity(BATCH),
             out_bytes: 0,
             heap: 0,
             budget: 64 << 20, // 64 MiB unless the runner says otherwise
@@ -454,18 +468,6 @@ impl<F: Fold> FoldTable<F::Value> for AccTable<F> {
     }
 }
 
-/// The bytes a hash table of `T` that holds up to `capacity` items
-/// allocates: hashbrown's buckets (a power of two, at most 7/8 full) and a
-/// control byte each.
-fn table_bytes<T>(capacity: usize) -> usize {
-    let buckets = match capacity {
-        0 => 0,
-        c if c < 8 => c + 1,
-        c => c / 7 * 8,
-    };
-    buckets * (std::mem::size_of::<T>() + 1)
-}
-
 impl<F: Fold> AccTable<F> {
     /// What the table holds in memory: its buckets as allocated, its long
     /// keys' bytes and the direct batch; and when it is full, the table
@@ -480,10 +482,9 @@ impl<F: Fold> AccTable<F> {
     /// records to sort for 850k keys, word_count on 100 MB of numbers 4.9 s,
     /// 1.1 s with a budget it fits in (probe /tmp/probe9-shapes repro 04).
     fn held_bytes(&self) -> usize {
-        let capacity = self.accs.capacity();
-        let mut bytes = table_bytes::<Entry<F::Acc>>(capacity) + self.heap;
-        if self.accs.len() == capacity {
-            bytes += table_bytes::<Entry<F::Acc>>((capacity * 2).max(3));
+        let mut bytes = self.accs.allocated_bytes() + self.heap;
+        if self.accs.len() == self.accs.capacity() {
+            bytes += self.accs.grown_bytes();
         }
         if let Some(d) = &self.direct {
             bytes += d.keys.len() + d.accs.len() * std::mem::size_of::<(usize, F::Acc)>();
@@ -494,7 +495,7 @@ impl<F: Fold> AccTable<F> {
 
 impl<F: Fold> CarriedTable for AccTable<F> {
     fn len(&self) -> usize {
-        self.accs.len() + self.direct.as_ref().map_or(0, |d| d.accs.len())
+        self.accs.len() + self.direct.as_ref().map_or(0, |d| d.accs.len()) + self.batch.len()
     }
 
     fn flush_bytes(&self) -> usize {
@@ -514,6 +515,7 @@ impl<F: Fold> CarriedTable for AccTable<F> {
         // came in), not the table's: their bytes are then read one after
         // the other instead of a cache miss each (100k URLs: a fifth of a
         // thread's flush). Short keys first, as the table has them.
+        self.fold_pending();
         let mut entries: Vec<Entry<F::Acc>> = self.accs.drain().collect();
         entries.sort_by_key(|e| e.key.address());
         for Entry { key, acc } in entries {
@@ -530,14 +532,14 @@ impl<F: Fold> CarriedTable for AccTable<F> {
             }
             d.keys.clear();
             // Direct from now on: no table to probe, or to keep in memory.
-            self.accs = HashTable::new();
+            self.accs = slots::Slots::new();
         }
         self.out_bytes = 0;
         self.heap = 0;
         // A table grown past its budget (by one line's many new keys) is
         // given back, or it would be over it, and flushed, at every line.
-        if table_bytes::<Entry<F::Acc>>(self.accs.capacity()) > self.budget {
-            self.accs = HashTable::new();
+        if self.accs.allocated_bytes() > self.budget {
+            self.accs = slots::Slots::new();
         }
         self.folded_at_flush = self.folded;
         Ok(())
@@ -558,13 +560,30 @@ impl<F: Fold> AccTable<F> {
         self.folded += 1;
         if body.len() <= keys::INLINE {
             let k = keys::Short::new(body, quoted);
-            let encode = |out: &mut Vec<u8>| k.encode_onto(out);
-            self.fold_hashed(k.hash, |key| k.matches(key), || k.to_key(), encode, v);
+            self.accs.prefetch(k.hash);
+            self.batch.push((k, v));
+            if self.batch.len() == BATCH {
+                self.fold_batch();
+            }
         } else {
+            // After the short keys before it, in the order they came.
+            self.fold_pending();
             let k = keys::Lookup::new(body, quoted);
             let encode = |out: &mut Vec<u8>| k.encode_onto(out);
             self.fold_hashed(k.hash, |key| k.matches(key), || k.to_key(), encode, v);
         }
+    }
+
+    /// Looks the batch's keys up, in the order they came, and folds their
+    /// values in.
+    #[inline(never)]
+    fn fold_batch(&mut self) {
+        let mut batch = std::mem::take(&mut self.batch);
+        for (k, v) in batch.drain(..) {
+            let encode = |out: &mut Vec<u8>| k.encode_onto(out);
+            self.fold_hashed(k.hash, |key| k.matches(key), || k.to_key(), encode, v);
+        }
+        self.batch = batch;
     }
 
     /// Folds `v` into the accumulator of the key that hashes to `hash` and
@@ -656,6 +675,12 @@ impl<F: Fold> ValueFolder<F::Value> for AccTable<F> {
         self.fold_key(s.as_bytes(), true, v);
         Ok(())
     }
+
+    fn fold_pending(&mut self) {
+        if !self.batch.is_empty() {
+            self.fold_batch();
+        }
+    }
 }
 
 impl<F: Fold> RecordSink for AccTable<F> {
@@ -679,8 +704,9 @@ fn fold_into<M: Mapper>(
         let Some(input) = decode_input::<M>(line)? else {
             return Ok(false);
         };
-        let mut out = Emitter::with_target(Target::Fold(table), counters, bufs);
+        let mut out = Emitter::with_target(Target::Fold(&mut *table), counters, bufs);
         let r = mapper.map(input, &mut out);
+        table.fold_pending();
         job_result(r, bufs).map(|()| true)
     })
     .unwrap_or_else(|p| Err(RecordError::from_panic(p, bufs)))
@@ -741,6 +767,7 @@ impl<M: Mapper> MapFn for FoldMapFn<M> {
             let mut out =
                 Emitter::with_target(Target::Fold(&mut *self.table), counters, &mut self.bufs);
             let r = self.mapper.finish(&mut out);
+            self.table.fold_pending();
             job_result(r, &mut self.bufs)
         })
         .unwrap_or_else(|p| Err(RecordError::from_panic(p, &mut self.bufs)))?;
@@ -935,6 +962,8 @@ mod tests {
     #[test]
     fn a_count_entry_is_half_a_cache_line() {
         assert_eq!(std::mem::size_of::<Entry<u64>>(), 32);
+        // And so is its slot, empty or not: 16 slots in 512 bytes.
+        assert_eq!(slots::bytes_for::<Entry<u64>>(14), 16 * 32);
     }
 
     /// Each space-separated word of a line, counted with `emit_str` (or
@@ -1143,7 +1172,7 @@ mod tests {
             table.fold_str(&k, 1).unwrap();
         }
         let cap = table.accs.capacity();
-        let both = table_bytes::<Entry<u64>>(cap) + table_bytes::<Entry<u64>>(cap * 2);
+        let both = slots::bytes_for::<Entry<u64>>(cap) + slots::bytes_for::<Entry<u64>>(cap * 2);
         assert_eq!(table.held_bytes(), both);
     }
 

@@ -84,6 +84,7 @@ impl<V> Staged<V> {
             }
         });
         self.bytes.clear();
+        next.fold_pending();
         r
     }
 }
@@ -193,6 +194,12 @@ impl<V> ValueFolder<V> for Next<'_, V> {
             Next::Sink(_) => Err(not_a_fold()),
         }
     }
+
+    fn fold_pending(&mut self) {
+        if let Next::Fold(f) = self {
+            f.fold_pending();
+        }
+    }
 }
 
 fn not_a_fold() -> Error {
@@ -225,6 +232,11 @@ impl<V> ValueFolder<V> for Holding<'_, V> {
         } else {
             self.next.fold_str(s, value)
         }
+    }
+
+    /// What went on past the limit may wait in the table's batch.
+    fn fold_pending(&mut self) {
+        self.next.fold_pending();
     }
 }
 
