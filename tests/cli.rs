@@ -1245,6 +1245,17 @@ fn an_earlier_output_inside_the_input_is_said() {
     );
     let o = ok(w.mr(&["run", "word_count", "-q", "-i", "data/out"]));
     assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    // Nor when a glob matches outputs themselves: the daily aggregate over
+    // `out/*` was told, for each day, to name its inputs one by one (probe
+    // /tmp/probe20-downstream repro 05).
+    for day in ["days/d1", "days/d2"] {
+        ok(w.mr(&["run", "word_count", "-q", "-i", "data/a.txt", "-o", day]));
+    }
+    for glob in ["days/*", "days/{d1,d2}"] {
+        let o = ok(w.mr(&["run", "json_identity", "-q", "-i", glob]));
+        assert!(!stderr(&o).contains("warning"), "{glob}: {}", stderr(&o));
+        assert_eq!(stdout(&o).lines().count(), 4, "{glob}");
+    }
 }
 
 /// A shell glob over an earlier output (`mr run JOB out/*`) names its

@@ -1396,6 +1396,37 @@ fn a_report_kept_in_the_output_does_not_stop_the_next_overwrite() {
     );
 }
 
+/// A run killed (SIGKILL) while it wrote its report into its committed
+/// output leaves the report's temporary file there: the same command again
+/// was refused ("it holds files a job does not write: .run.json.tmp-..."),
+/// a scheduler's retry failing until someone removed it (probe
+/// /tmp/probe20-downstream repro 04). It is the output's own, as the
+/// report is, for a run writing that report; a file so named for another
+/// report, or not mr's pattern, still keeps the output.
+#[test]
+fn a_killed_report_writes_leftover_does_not_stop_the_rerun() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b a\n");
+    let run = |extra: &[&str]| word_count_into(&w, "K", extra);
+    ok(run(&["--report", "K/run.json"]));
+    w.write("K/.run.json.tmp-Ab3dE9", "{\"job\": \"word_co");
+    ok(run(&["--overwrite", "--report", "K/run.json"]));
+    assert_eq!(
+        names(&w.path("K")),
+        ["_SUCCESS", "part-00000", "part-00001", "run.json"]
+    );
+    let leftover = || "{\"job\": \"word_co".to_string();
+    each_keeps_k(
+        &w,
+        [
+            (".other.json.tmp-Ab3dE9", leftover()),
+            (".run.json.tmp-notes1x", leftover()),
+            (".run.json.tmp-Ab3dE9.bak", leftover()),
+        ],
+        || run(&["--overwrite", "--report", "K/run.json"]),
+    );
+}
+
 /// Each of `files` (name, text), put alone in the finished output `K`,
 /// keeps it: `overwrite` (a `--overwrite` run into `K`) fails naming it,
 /// and nothing in `K` changes.

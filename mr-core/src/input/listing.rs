@@ -829,7 +829,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                 });
             }
             let (before, twice, links) = (walk.out.len(), walk.twice, walk.links.len());
-            walk.add_path(path, true)?;
+            walk.add_path(path, Reached::Named)?;
             let listed = walk.out.len() > before || walk.twice > twice;
             if !listed && walk.links.len() == links && path.is_dir() {
                 // An empty day's directory reads as zero results: said.
@@ -880,7 +880,7 @@ fn list(args: &[String], mut walk: Walk) -> Result<Listing> {
                         // `d/latest/f.txt` through `latest -> day2`).
                         walk.links.push((p, Vec::new()));
                     } else {
-                        walk.add_path(&p, false)?;
+                        walk.add_path(&p, Reached::Matched)?;
                     }
                 } else {
                     if on_the_way
@@ -1079,6 +1079,17 @@ fn link_error(path: &Path, kind: std::io::ErrorKind, what: impl FnOnce(&str) -> 
     )
 }
 
+/// How a path came to be listed.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Reached {
+    /// Given as an input argument.
+    Named,
+    /// Matched by a glob given as one.
+    Matched,
+    /// Found in a directory walked (or through a link found so).
+    Walked,
+}
+
 /// The listing so far: the files found, and what keeps each one single.
 #[derive(Default)]
 struct Walk {
@@ -1232,7 +1243,7 @@ impl Walk {
         while let Some((link, dirs)) = self.links.get_mut(next).map(std::mem::take) {
             // A link back into a directory it was found in is a loop.
             self.dirs = dirs;
-            self.add_path(&link, false)?;
+            self.add_path(&link, Reached::Walked)?;
             next += 1;
         }
         self.links.clear();
@@ -1240,7 +1251,8 @@ impl Walk {
         Ok(())
     }
 
-    fn add_path(&mut self, path: &Path, explicit: bool) -> Result<()> {
+    fn add_path(&mut self, path: &Path, reached: Reached) -> Result<()> {
+        let explicit = reached == Reached::Named;
         if !explicit && let Some(what) = mr_leftover(path) {
             crate::errln!(
                 "mr: warning: skipped {}: {what} (name it to read it)",
@@ -1294,9 +1306,12 @@ impl Walk {
             let output = path.join(crate::output::commit::SUCCESS).is_file();
             // Resolved once, for the report of the run that wrote it.
             let resolved = output.then(|| fs::canonicalize(path).ok()).flatten();
-            if !explicit && output {
+            if reached == Reached::Walked && output {
                 // Read, as Hadoop reads it, but said: an earlier run's output
-                // kept inside the input tree is rarely meant as input.
+                // kept inside the input tree is rarely meant as input. One a
+                // glob matched was meant (`-i 'out/*'` over daily outputs:
+                // it was said of each day, probe /tmp/probe20-downstream
+                // repro 05).
                 crate::errln!(
                     "mr: warning: reading {}, a finished job's output (it has _SUCCESS) inside \
                      an input directory: every file in it whose name does not start with _ or \
@@ -1339,7 +1354,7 @@ impl Walk {
                 } else if link {
                     self.links.push((p, self.dirs.clone()));
                 } else {
-                    self.add_path(&p, false)?;
+                    self.add_path(&p, Reached::Walked)?;
                 }
             }
             if id.is_some() {
@@ -2027,14 +2042,14 @@ mod tests {
         let f = d.path().join("app.log");
         fs::write(&f, "1\n").unwrap();
         let mut walk = Walk::default();
-        walk.add_path(&f, true).unwrap();
+        walk.add_path(&f, Reached::Named).unwrap();
         std::thread::sleep(std::time::Duration::from_millis(20));
         std::io::Write::write_all(
             &mut fs::OpenOptions::new().append(true).open(&f).unwrap(),
             b"2\n",
         )
         .unwrap();
-        walk.add_path(&d.path().join(".").join("app.log"), true)
+        walk.add_path(&d.path().join(".").join("app.log"), Reached::Named)
             .unwrap();
         assert_eq!(walk.out.len(), 1);
         assert_eq!(walk.twice, 1);
@@ -2096,7 +2111,7 @@ mod tests {
             noting: true,
             ..Walk::default()
         };
-        walk.add_path(Path::new(&logs), true).unwrap();
+        walk.add_path(Path::new(&logs), Reached::Named).unwrap();
         walk.walk_links().unwrap();
         let names: Vec<_> = walk.out.iter().map(|f| f.display.clone()).collect();
         let mut want = vec![format!("{logs}/archive/day2/g.log")];

@@ -41,13 +41,19 @@ pub enum Ty {
     Int,
     /// Integers from 0 up to `i64::MAX`.
     Nat,
+    /// [`Ty::Int`], some beyond ±2^53, where a double is no longer exact.
+    IntBig,
+    /// [`Ty::Nat`], some beyond 2^53.
+    NatBig,
     /// Integers from 0 up, some above `i64::MAX`: an unsigned column, so
     /// that `18446744073709551615` stays itself (a double would not).
     UInt,
     /// Integers, some negative and some above `i64::MAX`: a decimal of 20
     /// digits holds both exactly.
     Wide,
-    /// Other numbers (and integers mixed with them).
+    /// Other numbers (and integers mixed with them, none beyond ±2^53: a
+    /// column mixing those with other numbers is refused, as a double
+    /// would round them).
     Float,
     /// Strings.
     Str,
@@ -80,6 +86,10 @@ impl Ty {
             Ty::Null => "null",
             Ty::Bool => "a bool",
             Ty::Int | Ty::Nat => "an integer",
+            Ty::IntBig | Ty::NatBig => {
+                "an integer beyond 2^53, which a float column would round (quote such integers \
+                 as strings to keep them exact)"
+            }
             Ty::UInt => "an integer above 2^63 - 1",
             Ty::Wide => "an integer of 20 digits",
             Ty::Float => "a float",
@@ -88,6 +98,37 @@ impl Ty {
             Ty::List(_) => "a list",
             Ty::Struct(_) => "an object",
             Ty::Json => "an array of items of different types",
+        }
+    }
+
+    fn is_integer(&self) -> bool {
+        matches!(
+            self,
+            Ty::Int | Ty::Nat | Ty::IntBig | Ty::NatBig | Ty::UInt | Ty::Wide
+        )
+    }
+
+    /// Whether an integer column holds values beyond ±2^53, which a double
+    /// rounds.
+    fn beyond_a_double(&self) -> bool {
+        matches!(self, Ty::IntBig | Ty::NatBig | Ty::UInt | Ty::Wide)
+    }
+
+    /// The narrowest integer column holding the integers of both.
+    fn joined(&self, other: &Ty) -> Ty {
+        let negative = |t: &Ty| matches!(t, Ty::Int | Ty::IntBig | Ty::Wide);
+        let above_i64 = |t: &Ty| matches!(t, Ty::UInt | Ty::Wide);
+        let big = self.beyond_a_double() || other.beyond_a_double();
+        match (
+            negative(self) || negative(other),
+            above_i64(self) || above_i64(other),
+        ) {
+            (true, true) => Ty::Wide,
+            (false, true) => Ty::UInt,
+            (true, false) if big => Ty::IntBig,
+            (true, false) => Ty::Int,
+            (false, false) if big => Ty::NatBig,
+            (false, false) => Ty::Nat,
         }
     }
 
@@ -100,23 +141,21 @@ impl Ty {
                 Ok(())
             }
             // Integers: the narrowest column that holds them all exactly.
-            (Ty::Nat, t @ (Ty::Int | Ty::UInt | Ty::Wide)) => {
-                *self = t;
+            (a, b) if a.is_integer() && b.is_integer() => {
+                *self = a.joined(&b);
                 Ok(())
             }
-            (Ty::Int, Ty::UInt) | (Ty::UInt, Ty::Int) => {
-                *self = Ty::Wide;
-                Ok(())
-            }
-            (Ty::Int | Ty::UInt | Ty::Wide, Ty::Nat) | (Ty::Wide, Ty::Int | Ty::UInt) => Ok(()),
             // With other numbers, a float column (as DuckDB and Spark infer
-            // it): integers beyond 2^53 there are rounded.
-            (Ty::Int | Ty::Nat | Ty::UInt | Ty::Wide, Ty::Float) => {
+            // it), unless an integer there would be rounded: refused then,
+            // as an integer beyond 64 bits is (chaining through Parquet
+            // turned 2^53 + 1 into 2^53, exit 0: probe
+            // /tmp/probe20-downstream repro 02).
+            (a, Ty::Float) if a.is_integer() && !a.beyond_a_double() => {
                 *self = Ty::Float;
                 Ok(())
             }
-            (Ty::Float, Ty::Int | Ty::Nat | Ty::UInt | Ty::Wide)
-            | (Ty::Timestamp, Ty::Int | Ty::Nat) => Ok(()),
+            (Ty::Float, b) if b.is_integer() && !b.beyond_a_double() => Ok(()),
+            (Ty::Timestamp, Ty::Int | Ty::Nat | Ty::IntBig | Ty::NatBig) => Ok(()),
             (Ty::List(a), Ty::List(b)) => a.merge(*b, &format!("{path}[]")),
             (Ty::Json, Ty::List(_) | Ty::Json) => Ok(()),
             (Ty::List(_), Ty::Json) => {
@@ -152,7 +191,7 @@ impl Ty {
             // reader knows them; Arrow's Null type is not portable).
             Ty::Null | Ty::Str | Ty::Json => DataType::Utf8,
             Ty::Bool => DataType::Boolean,
-            Ty::Int | Ty::Nat => DataType::Int64,
+            Ty::Int | Ty::Nat | Ty::IntBig | Ty::NatBig => DataType::Int64,
             Ty::UInt => DataType::UInt64,
             Ty::Wide => DataType::Decimal128(20, 0),
             Ty::Float => DataType::Float64,
@@ -466,6 +505,9 @@ impl fmt::Display for ObserveError {
 
 impl std::error::Error for ObserveError {}
 
+/// The largest magnitude below which every integer is exact in a double.
+const EXACT_IN_A_DOUBLE: u64 = 1 << 53;
+
 struct Ctx {
     /// The column being read, for conflicts (`a.b[]`).
     path: String,
@@ -511,13 +553,20 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         self.scalar(Ty::Bool)
     }
     fn visit_i64<E: de::Error>(self, v: i64) -> Result<(), E> {
-        self.scalar(if v < 0 { Ty::Int } else { Ty::Nat })
+        self.scalar(match (v < 0, v.unsigned_abs() > EXACT_IN_A_DOUBLE) {
+            (true, false) => Ty::Int,
+            (true, true) => Ty::IntBig,
+            (false, false) => Ty::Nat,
+            (false, true) => Ty::NatBig,
+        })
     }
     fn visit_u64<E: de::Error>(self, v: u64) -> Result<(), E> {
-        self.scalar(if i64::try_from(v).is_ok() {
-            Ty::Nat
-        } else {
+        self.scalar(if i64::try_from(v).is_err() {
             Ty::UInt
+        } else if v > EXACT_IN_A_DOUBLE {
+            Ty::NatBig
+        } else {
+            Ty::Nat
         })
     }
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
@@ -686,6 +735,49 @@ mod tests {
         };
         assert_eq!(o.len(), 2);
         assert!(s.fields().iter().all(|f| f.is_nullable()));
+    }
+
+    /// Integers mixed with other numbers make a float column while a
+    /// double holds each exactly; one beyond ±2^53 there is refused, in
+    /// either order, where it was rounded (probe /tmp/probe20-downstream
+    /// repro 02: 9007199254740993 came back 9007199254740992.0). Alone,
+    /// such integers keep their integer columns.
+    #[test]
+    fn integers_a_double_would_round_are_not_mixed_with_floats() {
+        let t = |rows: &[&str]| {
+            schema(rows).map(|s| s.field_with_name("v").unwrap().data_type().clone())
+        };
+        let big = r#"{"v": 9007199254740993}"#;
+        assert_eq!(
+            t(&[r#"{"v": 1.5}"#, r#"{"v": 9007199254740992}"#]).unwrap(),
+            DataType::Float64
+        );
+        assert_eq!(
+            t(&[r#"{"v": -9007199254740992}"#, r#"{"v": 0.5}"#]).unwrap(),
+            DataType::Float64
+        );
+        for rows in [
+            [r#"{"v": 1.5}"#, big],
+            [big, r#"{"v": 1.5}"#],
+            [r#"{"v": -9007199254740993}"#, r#"{"v": 1.5}"#],
+            [r#"{"v": 18446744073709551615}"#, r#"{"v": 1e3}"#],
+        ] {
+            let e = t(&rows).unwrap_err();
+            assert!(
+                e.contains("beyond 2^53") || e.contains("above 2^63"),
+                "{rows:?}: {e}"
+            );
+        }
+        assert_eq!(t(&[big, r#"{"v": 1}"#]).unwrap(), DataType::Int64);
+        assert_eq!(t(&[r#"{"v": -1}"#, big]).unwrap(), DataType::Int64);
+        assert_eq!(
+            t(&[big, r#"{"v": 18446744073709551615}"#]).unwrap(),
+            DataType::UInt64
+        );
+        assert_eq!(
+            t(&[r#"{"v": -1}"#, big, r#"{"v": 18446744073709551615}"#]).unwrap(),
+            DataType::Decimal128(20, 0)
+        );
     }
 
     /// A declared time takes integers (milliseconds) and nulls, is a UTC
