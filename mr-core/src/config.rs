@@ -118,7 +118,12 @@ impl Default for RunConfig {
             jobs: 0,
             partitions: 0,
             chunk_size: DEFAULT_CHUNK_SIZE,
-            sort_buffer_bytes: DEFAULT_SORT_BUFFER,
+            // Within the memory limit here (cgroup, `ulimit -v`), as `mr run`
+            // chooses it: a library caller in a 512 MiB container got 256 MiB
+            // (probe /tmp/probe19-api, notes).
+            sort_buffer_bytes: crate::runner::limits::default_sort_buffer(
+                crate::runner::limits::memory_budget().map(|(limit, _)| limit),
+            ),
             tmp_dir: None,
             skip_bad_records: false,
             bad_records_dir: None,

@@ -516,7 +516,7 @@ impl<F: Fold> CarriedTable for AccTable<F> {
         // the other instead of a cache miss each (100k URLs: a fifth of a
         // thread's flush). Short keys first, as the table has them.
         self.fold_pending();
-        let mut entries: Vec<Entry<F::Acc>> = self.accs.drain().collect();
+        let mut entries: Vec<Entry<F::Acc>> = self.accs.drain();
         entries.sort_by_key(|e| e.key.address());
         for Entry { key, acc } in entries {
             key.encode_into(&mut self.key);

@@ -85,8 +85,11 @@ impl<'a> Lookup<'a> {
     pub fn matches(&self, key: &Key) -> bool {
         match self.short {
             Some(s) => s.matches(key),
-            None => matches!(key, Key::Long { bytes, quoted, .. }
-                if *quoted == self.quoted && **bytes == *self.body),
+            // The kept hash first: the table has no tags to tell other
+            // keys on a key's run of slots apart, and a URL's bytes are
+            // compared only for the one that hashes alike.
+            None => matches!(key, Key::Long { bytes, quoted, hash }
+                if *hash == self.hash as u32 && *quoted == self.quoted && **bytes == *self.body),
         }
     }
 

@@ -133,9 +133,10 @@ impl<T> Slots<T> {
     }
 
     /// Takes every entry out; the table keeps its slots.
-    pub fn drain(&mut self) -> impl Iterator<Item = T> + '_ {
+    pub fn drain(&mut self) -> Vec<T> {
+        let all: Vec<T> = self.slots.iter_mut().filter_map(|s| s.0.take()).collect();
         self.len = 0;
-        self.slots.iter_mut().filter_map(|s| s.0.take())
+        all
     }
 }
 
@@ -211,7 +212,7 @@ mod tests {
             for k in 0..3000u32 {
                 prop_assert_eq!(table.find_mut(hash(k), |e| e.0 == k).map(|e| e.1), map.get(&k).copied());
             }
-            let mut drained: Vec<(u32, u64)> = table.drain().collect();
+            let mut drained: Vec<(u32, u64)> = table.drain();
             drained.sort_unstable();
             let mut expected: Vec<(u32, u64)> = map.into_iter().collect();
             expected.sort_unstable();

@@ -169,18 +169,33 @@ fn keep_bad_records(files: &[PathBuf], dir: &Path) -> Result<Vec<PathBuf>> {
         .iter()
         .filter_map(|f| f.file_name().map(|n| (f, dir.join(n))))
         .collect::<Vec<_>>();
-    if let Some((_, there)) = moves.iter().find(|(_, to)| to.symlink_metadata().is_ok()) {
-        return Err(Error::Config(format!(
+    let exists = |to: &Path| {
+        Error::Config(format!(
             "{} already exists: skipped records are never written over a file (give an \
              empty bad_records_dir)",
-            there.display()
-        )));
+            to.display()
+        ))
+    };
+    if let Some((_, there)) = moves.iter().find(|(_, to)| to.symlink_metadata().is_ok()) {
+        return Err(exists(there));
     }
     for (from, to) in &moves {
-        if std::fs::rename(from, to).is_err() {
-            // Another file system: copied, the copy complete before the
-            // temp dir's is removed with it.
-            std::fs::copy(from, to).map_err(|e| Error::io("copying skipped records to", to, e))?;
+        // Linked, or copied to a file created new (another file system):
+        // never over a file made there meanwhile. The temp dir's copy goes
+        // with the temp dir.
+        match std::fs::hard_link(from, to) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Err(exists(to)),
+            Err(_) => {
+                let copied = std::fs::File::create_new(to).and_then(|mut w| {
+                    std::io::copy(&mut std::fs::File::open(from)?, &mut w)?;
+                    w.sync_all()
+                });
+                copied.map_err(|e| match e.kind() {
+                    std::io::ErrorKind::AlreadyExists => exists(to),
+                    _ => Error::io("copying skipped records to", to, e),
+                })?;
+            }
         }
     }
     Ok(moves.into_iter().map(|(_, to)| to).collect())
