@@ -165,20 +165,14 @@ fn summary_hides_zero_framework_counters_unless_verbose() {
 fn a_dry_run_into_a_closed_pipe_is_no_error() {
     let w = Workdir::new();
     for runner in ["hadoop", "spark"] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_mr"))
-            .args(["run", "word_count", "-r", runner, "--dry-run"])
-            .args(["-i", "hdfs:///in", "-o", "hdfs:///out"])
-            .args(match runner {
-                "hadoop" => ["--hadoop-streaming-jar", "s.jar"],
-                _ => ["--spark-submit", "spark-submit"],
-            })
-            .current_dir(w.dir.path())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take());
-        let o = child.wait_with_output().unwrap();
+        let submit = match runner {
+            "hadoop" => ["--hadoop-streaming-jar", "s.jar"],
+            _ => ["--spark-submit", "spark-submit"],
+        };
+        let mut args = vec!["run", "word_count", "-r", runner, "--dry-run"];
+        args.extend(["-i", "hdfs:///in", "-o", "hdfs:///out"]);
+        args.extend(submit);
+        let o = w.mr_stdout_closed(&args);
         let e = String::from_utf8_lossy(&o.stderr);
         assert!(!e.contains("panicked"), "{runner}: {e}");
         if runner == "hadoop" {
@@ -197,16 +191,18 @@ fn cat_output_into_a_closed_pipe_reports_a_finished_run() {
     let w = Workdir::new();
     let text: String = (0..40_000).map(|i| format!("word{i} the\n")).collect();
     w.write("in.txt", &text);
-    let mut child = Command::new(env!("CARGO_BIN_EXE_mr"))
-        .args(["run", "word_count", "-q", "-i", "in.txt", "-o", "out"])
-        .args(["--cat-output", "--report", "out/run.json"])
-        .current_dir(w.dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    drop(child.stdout.take());
-    let o = child.wait_with_output().unwrap();
+    let o = w.mr_stdout_closed(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "-o",
+        "out",
+        "--cat-output",
+        "--report",
+        "out/run.json",
+    ]);
     let e = String::from_utf8_lossy(&o.stderr);
     assert!(o.status.success(), "{e}");
     assert!(w.path("out/_SUCCESS").is_file());

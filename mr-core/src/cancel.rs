@@ -394,7 +394,9 @@ static UNDER_WAY: AtomicU64 = AtomicU64::new(0);
 
 /// Until dropped, a run or a task is under way (see [`guard_exit`]); it
 /// stays on the thread that made it.
-pub struct ExitGuard(#[allow(dead_code)] OnThisThread);
+pub struct ExitGuard {
+    _here: OnThisThread,
+}
 
 impl Drop for ExitGuard {
     fn drop(&mut self) {
@@ -421,7 +423,7 @@ pub fn guard_exit() -> ExitGuard {
     });
     let here = OnThisThread::enter();
     UNDER_WAY.fetch_add(1, Ordering::SeqCst);
-    ExitGuard(here)
+    ExitGuard { _here: here }
 }
 
 /// The `atexit` hook of [`guard_exit`].

@@ -60,6 +60,31 @@ pub struct Written {
     _forced: crate::cancel::RemoveOnExit,
 }
 
+/// Random letters and digits after a temporary file's prefix.
+const TEMP_RANDOM: usize = 6;
+
+/// The start of the temporary name [`Written`] gives a file `name`:
+/// `.NAME.tmp-`, then [`TEMP_RANDOM`] random letters and digits.
+fn temp_prefix(name: &str) -> String {
+    format!(".{}.tmp-", name.trim_start_matches('.'))
+}
+
+/// Whether `entry` is a temporary file [`Written`] made for a file `name`
+/// (one a killed run left behind).
+///
+/// ```
+/// use mr_core::replace::is_temp_of;
+/// assert!(is_temp_of("._report.json.tmp-a1B2c3", "_report.json"));
+/// assert!(is_temp_of(".run.html.tmp-a1B2c3", "run.html"));
+/// assert!(!is_temp_of("._report.json.tmp-a1B2c3", "run.json"));
+/// assert!(!is_temp_of("._report.json.tmp-notes", "_report.json"));
+/// ```
+pub fn is_temp_of(entry: &str, name: &str) -> bool {
+    entry
+        .strip_prefix(&temp_prefix(name))
+        .is_some_and(|r| r.len() == TEMP_RANDOM && r.bytes().all(|b| b.is_ascii_alphanumeric()))
+}
+
 impl Written {
     /// Writes what `write` writes to a fresh temporary file beside `path`,
     /// with `path`'s mode and group, and syncs it. Nothing is left behind
@@ -71,7 +96,8 @@ impl Written {
         let dir = crate::paths::dir_of(path);
         let name = path.file_name().unwrap_or_default().to_string_lossy();
         let mut tmp = tempfile::Builder::new()
-            .prefix(&format!(".{}.tmp-", name.trim_start_matches('.')))
+            .prefix(&temp_prefix(&name))
+            .rand_bytes(TEMP_RANDOM)
             .permissions(fs::Permissions::from_mode(0o666))
             .tempfile_in(dir)?;
         // A forced exit (a second Ctrl-C) while it is written removes it: left,

@@ -51,11 +51,7 @@ impl Reducer for SumOrMean {
         values: Values<u64>,
         out: &mut Emitter<String, u64>,
     ) -> Result<(), JobError> {
-        let (mut n, mut sum) = (0u64, 0u64);
-        for v in values {
-            n += 1;
-            sum += v;
-        }
+        let (sum, n) = values.fold((0u64, 0u64), |(s, n), v| (s + v, n + 1));
         out.emit(&key, if self.mean { sum / n.max(1) } else { sum })
     }
 }
@@ -109,6 +105,22 @@ impl Job for Labelled {
     }
     fn steps(&self) -> Vec<Step> {
         Words.steps()
+    }
+}
+
+/// The values of each key `M` emits, summed: the job of the tests below
+/// that need only a mapper of their own.
+struct Summed<M>(M);
+
+impl<M: Mapper<Key = String, Value = u64> + Clone> Job for Summed<M> {
+    fn name(&self) -> &str {
+        "summed"
+    }
+    fn description(&self) -> &str {
+        ""
+    }
+    fn steps(&self) -> Vec<Step> {
+        vec![Step::map(self.0.clone()).reduce(mr_core::reducers::Sum::new())]
     }
 }
 
@@ -177,18 +189,7 @@ fn skipped_records_of_a_run_to_a_writer_can_be_kept() {
             out.emit("sum", line.trim().parse::<u64>().map_err(JobError::msg)?)
         }
     }
-    struct Sum;
-    impl Job for Sum {
-        fn name(&self) -> &str {
-            "sum"
-        }
-        fn description(&self) -> &str {
-            ""
-        }
-        fn steps(&self) -> Vec<Step> {
-            vec![Step::map(Numbers).reduce(mr_core::reducers::Sum::new())]
-        }
-    }
+    let sum = Summed(Numbers);
     let dir = tempfile::tempdir().unwrap();
     let kept = dir.path().join("skipped");
     let cfg = RunConfig {
@@ -197,7 +198,7 @@ fn skipped_records_of_a_run_to_a_writer_can_be_kept() {
         ..config(dir.path(), "1\ntwo\n3\n")
     };
     let mut out = Vec::new();
-    let report = mr_core::run_job(&Sum, &cfg, &mut out).unwrap();
+    let report = mr_core::run_job(&sum, &cfg, &mut out).unwrap();
     assert_eq!(String::from_utf8(out).unwrap(), "\"sum\"\t4\n");
     assert_eq!(report.skipped_records, 1);
     assert!(!report.bad_record_files.is_empty());
@@ -216,7 +217,7 @@ fn skipped_records_of_a_run_to_a_writer_can_be_kept() {
         .iter()
         .map(|f| std::fs::read(f).unwrap())
         .collect();
-    let e = mr_core::run_job(&Sum, &cfg, &mut Vec::new()).unwrap_err();
+    let e = mr_core::run_job(&sum, &cfg, &mut Vec::new()).unwrap_err();
     assert!(e.to_string().contains("already exists"), "{e}");
     for (f, bytes) in report.bad_record_files.iter().zip(before) {
         assert_eq!(std::fs::read(f).unwrap(), bytes);
@@ -244,23 +245,12 @@ fn the_laws_are_checked_on_the_steps_the_options_choose() {
 
 #[test]
 fn a_run_leaves_the_open_files_limit_it_does_not_need() {
-    let soft = || {
-        std::fs::read_to_string("/proc/self/limits")
-            .ok()?
-            .lines()
-            .find(|l| l.starts_with("Max open files"))?
-            .split_whitespace()
-            .nth(3)
-            .map(str::to_string)
-    };
+    // As mr-core's limits read it.
+    let soft = || rustix::process::getrlimit(rustix::process::Resource::Nofile).current;
     let before = soft();
     // A run of two threads merges at most 32 + 2 * 66 files: within any
     // soft limit of 1024 (the common default); below it, it is raised.
-    if before
-        .as_deref()
-        .and_then(|s| s.parse::<u64>().ok())
-        .is_none_or(|n| n < 1024)
-    {
+    if before.is_none_or(|n| n < 1024) {
         eprintln!("soft limit {before:?}: not shown here");
         return;
     }
@@ -287,21 +277,9 @@ fn a_program_exiting_while_a_run_goes_on_elsewhere_keeps_its_status() {
             out.emit(line, 1)
         }
     }
-    struct SlowJob;
-    impl Job for SlowJob {
-        fn name(&self) -> &str {
-            "slow"
-        }
-        fn description(&self) -> &str {
-            ""
-        }
-        fn steps(&self) -> Vec<Step> {
-            vec![Step::map(Slow).reduce(mr_core::reducers::Sum::new())]
-        }
-    }
     if let Ok(dir) = std::env::var(EXITING_CHILD) {
         let cfg = config(std::path::Path::new(&dir), &"line\n".repeat(1000));
-        std::thread::spawn(move || mr_core::run_job(&SlowJob, &cfg, &mut Vec::new()));
+        std::thread::spawn(move || mr_core::run_job(&Summed(Slow), &cfg, &mut Vec::new()));
         std::thread::sleep(std::time::Duration::from_millis(300));
         // The program's own exit, as `main` returning calls it.
         std::process::exit(7);

@@ -55,25 +55,37 @@ impl Workdir {
 
     /// `mr ARGS` in this dir.
     pub fn mr(&self, args: &[&str]) -> Output {
-        self.run(args, &[], None)
+        self.run(args, &[], None, false)
     }
 
     /// `mr ARGS` with `stdin` piped in.
     pub fn mr_stdin(&self, args: &[&str], stdin: Option<&[u8]>) -> Output {
-        self.run(args, &[], stdin)
+        self.run(args, &[], stdin, false)
     }
 
     /// `mr ARGS` with extra environment variables.
     pub fn mr_env(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.run(args, env, None)
+        self.run(args, env, None, false)
     }
 
     /// `mr ARGS` with extra environment variables and `stdin` piped in.
     pub fn mr_env_stdin(&self, args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> Output {
-        self.run(args, env, Some(stdin))
+        self.run(args, env, Some(stdin), false)
     }
 
-    fn run(&self, args: &[&str], env: &[(&str, &str)], stdin: Option<&[u8]>) -> Output {
+    /// `mr ARGS` into a reader that leaves at once (`| head -0`): its
+    /// stdout is a pipe closed before mr writes to it (its `stdout` empty).
+    pub fn mr_stdout_closed(&self, args: &[&str]) -> Output {
+        self.run(args, &[], None, true)
+    }
+
+    fn run(
+        &self,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdin: Option<&[u8]>,
+        stdout_closed: bool,
+    ) -> Output {
         let tmp = self.path("_tmp");
         fs::create_dir_all(&tmp).unwrap();
         let mut child = Command::new(MR)
@@ -93,6 +105,9 @@ impl Workdir {
         if let Some(data) = stdin {
             use std::io::Write;
             child.stdin.take().unwrap().write_all(data).unwrap();
+        }
+        if stdout_closed {
+            drop(child.stdout.take());
         }
         child.wait_with_output().unwrap()
     }

@@ -293,19 +293,18 @@ pub fn config(args: &RunArgs) -> anyhow::Result<RunConfig> {
 /// counts), for values from a config file, which are checked one by one to
 /// name the key of a bad one.
 pub fn check_values(args: &RunArgs) -> anyhow::Result<()> {
-    let cfg = RunConfig {
+    let mut cfg = RunConfig {
         inputs: vec!["-".into()],
         jobs: args.jobs,
         partitions: args.partitions,
         chunk_size: args.chunksize,
-        sort_buffer_bytes: match args.sort_buffer_mb {
-            Some(mb) => mib_flag("--sort-buffer-mb", mb)?,
-            None => RunConfig::default().sort_buffer_bytes,
-        },
         max_line_bytes: max_line_bytes(args.max_line_mb)?,
         merge_fan_in: args.merge_fan_in,
         ..RunConfig::default()
     };
+    if let Some(mb) = args.sort_buffer_mb {
+        cfg.sort_buffer_bytes = mib_flag("--sort-buffer-mb", mb)?;
+    }
     cfg.validate().map_err(|e| UsageError(e.to_string()))?;
     parse_pairs("--cmdenv", &args.cmdenv)?;
     crate::cluster::parse_jobconf(&args.jobconf)?;

@@ -1305,7 +1305,11 @@ fn foreign_in(
             .filter(|(n, d)| {
                 *d || (ours.report != Some(n.as_str())
                     && !is_report_of(dir, n, ours.output)
-                    && !is_report_leftover(n, ours.report))
+                    // The temporary file of this run's report that a
+                    // run killed while writing it left (probe
+                    // /tmp/probe20-downstream repro 04): the output's
+                    // own, as the report is.
+                    && !ours.report.is_some_and(|r| crate::replace::is_temp_of(n, r)))
             })
             .map(|(n, d)| (n.as_str(), *d)),
     );
@@ -1351,31 +1355,6 @@ fn foreign_in(
     }
     foreign.sort();
     Ok(foreign)
-}
-
-/// Whether `name` is the temporary file of a report named `report` (this
-/// run's `--report`, in its output) that a run killed while writing it left
-/// ([`crate::replace::Written`]'s `.NAME.tmp-XXXXXX`): the output's own, as
-/// the report is. The same command run again after a SIGKILL there was
-/// refused, the output said to hold a file a job does not write (probe
-/// /tmp/probe20-downstream repro 04).
-///
-/// ```
-/// # use mr_core::output::commit::is_report_leftover;
-/// assert!(is_report_leftover("._report.json.tmp-a1B2c3", Some("_report.json")));
-/// assert!(is_report_leftover(".run.html.tmp-a1B2c3", Some("run.html")));
-/// assert!(!is_report_leftover("._report.json.tmp-a1B2c3", Some("run.json")));
-/// assert!(!is_report_leftover("._report.json.tmp-a1B2c3", None));
-/// assert!(!is_report_leftover("._report.json.tmp-notes", Some("_report.json")));
-/// ```
-pub fn is_report_leftover(name: &str, report: Option<&str>) -> bool {
-    let Some(report) = report else {
-        return false;
-    };
-    name.strip_prefix('.')
-        .and_then(|n| n.strip_prefix(report.trim_start_matches('.')))
-        .and_then(|n| n.strip_prefix(".tmp-"))
-        .is_some_and(|x| x.len() == 6 && x.bytes().all(|b| b.is_ascii_alphanumeric()))
 }
 
 /// Of an output directory's entries (a name, and whether it is a

@@ -167,8 +167,8 @@ pub fn merge_parts(parts: &[PathBuf], out: &mut dyn Write) -> Result<()> {
     }
     // A cluster's output may have more parts (one per reducer) than the
     // open-files limit lets a merge hold open: merged in passes then.
-    let limits = |n| crate::runner::limits::files_to_merge(n, 1);
-    let limit = crate::runner::limits::open_files_limit_for(limits(PARTS_FAN_IN.min(plain.len())));
+    let needed = crate::runner::limits::files_to_merge(PARTS_FAN_IN.min(plain.len()), 1);
+    let limit = crate::runner::limits::open_files_limit_for(needed);
     let fan_in = crate::runner::limits::fan_in(PARTS_FAN_IN, 1, limit).unwrap_or(2);
     let scratch = match &decoded {
         Some(d) => d.path().to_path_buf(),

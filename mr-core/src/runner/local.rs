@@ -111,16 +111,15 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
     // caller's `RunConfig::default()` has none (a job's default option was
     // "not set", and mr_wc's one reducer not asked for: probe
     // /tmp/probe19-api repro 01).
-    let full = cfg.params.as_ref().clone().with_defaults_of(job);
-    full.check_options(job).map_err(Error::Config)?;
+    let params = std::sync::Arc::new(cfg.params.as_ref().clone().with_defaults_of(job));
+    params.check_options(job).map_err(Error::Config)?;
     let partitions = match cfg.partitions {
-        0 => reducers_in_jobconf(job, &full)?,
+        0 => reducers_in_jobconf(job, &params)?,
         n => n,
     };
-    if full == *cfg.params && partitions == cfg.partitions {
+    if *params == *cfg.params && partitions == cfg.partitions {
         return run_configured(job, cfg, stdout);
     }
-    let params = std::sync::Arc::new(full);
     let with_defaults = RunConfig {
         params: params.clone(),
         partitions,
@@ -133,15 +132,16 @@ pub fn run_job(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Result
 }
 
 /// The reducers the jobconf asks for (`mapreduce.job.reduces`, or its old
-/// name `mapred.reduce.tasks`: set by the caller, else the job's own), as
+/// name, as a task reads it: set by the caller, else the job's own), as
 /// `mr run` takes them when no partitions are set; 0 (one a worker) when
 /// none. No reducers for a job that reduces is refused, as on every runner.
-fn reducers_in_jobconf(job: &dyn Job, params: &crate::JobParams) -> Result<usize> {
+fn reducers_in_jobconf(job: &dyn Job, params: &std::sync::Arc<crate::JobParams>) -> Result<usize> {
     let key = "mapreduce.job.reduces";
-    let Some(n) = params
-        .jobconf(key)
-        .or_else(|| params.jobconf("mapred.reduce.tasks"))
-    else {
+    let task = crate::TaskContext {
+        params: params.clone(),
+        ..crate::TaskContext::default()
+    };
+    let Some(n) = task.jobconf(key) else {
         return Ok(0);
     };
     let n: usize = n
