@@ -33,6 +33,98 @@ fn job_help_shows_description_steps_formats() {
     assert!(o.contains("  2. mapper"), "two steps:\n{o}");
 }
 
+/// Every counter a shipped log job reports on real logs is explained by
+/// its `--help` (events_table's listed none: probe /tmp/probe22-mooc repro
+/// 03). Counters named by column (`wrong type (made null): COLUMN`) are
+/// found by the name before the column.
+#[test]
+fn every_counter_a_log_job_reports_is_in_its_help() {
+    let w = Workdir::new();
+    let edx = concat!(
+        r#"{"username": "u", "event_type": "problem_check", "event": "input_q1=choice_3", "#,
+        r#""context": [1], "host": "courses.edx.org", "time": "x"}"#,
+        "\n",
+        r#"{"username": "v", "event": "{\"A\": 1, \"a\": 2, \"b\": NaN}", "page_url": 7}"#,
+        "\n"
+    );
+    w.write("logs/edx.jsonl", edx);
+    let logs = format!("{}/../examples/logs", env!("CARGO_MANIFEST_DIR"));
+    for job in ["url_views", "video_tagging", "events_table"] {
+        let o = ok(w.mr(&["run", job, "-i", &logs, "-i", "logs", "-o", job]));
+        let help = stdout(&ok(w.mr(&["run", job, "--help"])));
+        let said = stderr(&o);
+        let mut group = String::new();
+        let mut checked = 0;
+        for line in said.lines() {
+            if let Some(g) = line.strip_prefix("  ").filter(|g| !g.starts_with(' ')) {
+                group = g.to_string();
+            } else if let Some((name, _)) =
+                line.strip_prefix("    ").and_then(|l| l.rsplit_once('='))
+                && group != "mr"
+            {
+                let name = name.split_once(": ").map_or(name, |(n, _)| n);
+                assert!(
+                    help.contains(&format!("{group} / {name}")),
+                    "{job} reports counter {group} / {name}, which --help does not explain:\n{help}"
+                );
+                checked += 1;
+            }
+        }
+        assert!(checked > 0, "{job} reported no counter of its own:\n{said}");
+    }
+}
+
+/// A run whose mappers left out every record says so, naming the job's
+/// counters, even under `-q`: url_views over Open edX tracking logs (the
+/// URL in `page`) printed nothing and exited 0 (probe /tmp/probe22-mooc
+/// repro 02). A job that counts nothing is not warned of: a grep that
+/// matched no line has answered.
+#[test]
+fn a_run_that_left_out_every_record_says_which_counters_left_them() {
+    let w = Workdir::new();
+    let edx: String = (0..10)
+        .map(|i| {
+            format!(
+                "{{\"username\": \"u{i}\", \"event_type\": \"play_video\", \
+                 \"page\": \"https://courses.edx.org/courses/x/courseware/\"}}\n"
+            )
+        })
+        .collect();
+    w.write("tracking.log", &edx);
+    let o = ok(w.mr(&["run", "url_views", "-q", "-i", "tracking.log"]));
+    assert_eq!(stdout(&o), "");
+    let said = stderr(&o);
+    assert!(
+        said.contains("mappers read 10 records and emitted none")
+            && said.contains("url_views / events without a string page_url=10"),
+        "{said}"
+    );
+    let o = ok(w.mr(&[
+        "run",
+        "video_tagging",
+        "-q",
+        "-i",
+        "tracking.log",
+        "-o",
+        "vt",
+    ]));
+    assert!(stderr(&o).contains("emitted none"), "{}", stderr(&o));
+    // Output on one record: no warning.
+    w.write("more.log", format!("{edx}{{\"page_url\": \"/a\"}}\n"));
+    let o = ok(w.mr(&["run", "url_views", "-q", "-i", "more.log"]));
+    assert_eq!(stderr(&o), "");
+    let o = ok(w.mr(&[
+        "run",
+        "mr_grep",
+        "-q",
+        "-e",
+        "nothing here",
+        "-i",
+        "more.log",
+    ]));
+    assert_eq!((stdout(&o).as_str(), stderr(&o).as_str()), ("", ""));
+}
+
 #[test]
 fn main_help_has_examples_and_version_names_the_binary() {
     let w = Workdir::new();

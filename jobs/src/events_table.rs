@@ -28,7 +28,8 @@
 //! | fields of `context` (edX: `course_id`, `user_id`, `path`...; an object, or a JSON object in a string) | `context.course_id` | string |
 //!
 //! Other top-level fields (edX's `host`, `referer`, `event_source`) are no
-//! column: they are counted in [`LEFT_OUT`].
+//! column: they are counted in [`LEFT_OUT`]. A second name beside the first
+//! (`event` beside `value`) is not read, and counted in [`SECOND_NAME`].
 //!
 //! A query parameter or `value` field whose name is already a column of the
 //! row, compared without case as Spark and DuckDB compare column names, is
@@ -107,6 +108,12 @@ pub const BAD_CONTEXT: &str = "events whose context is not a JSON object (left o
 /// (not in the fixed list, nor `value`/`event`/`context`): left out, and
 /// counted so that a run says it.
 pub const LEFT_OUT: &str = "top-level fields that are no column (left out)";
+/// Counter: top-level fields left out because the event also has their
+/// column's first name (`event` beside `value`, `event_type` beside `key`,
+/// `page` beside `page_url`...): only the first is read.
+pub const SECOND_NAME: &str = "fields left out: a second name of a column the event has first";
+/// The names of the event's value, the first present read.
+const VALUE: &[&str] = &["value", "event"];
 /// The prefixes of columns from a query, a value and a context.
 const PREFIXES: [&str; 3] = ["query.", "value.", "context."];
 
@@ -173,6 +180,49 @@ impl Job for EventsTable {
     }
     fn column_type(&self, name: &str) -> Option<ColumnType> {
         Some(column_type(name))
+    }
+    fn counters(&self) -> Vec<mr_core::job::CounterDoc> {
+        let doc = |name: &str, help: &str| mr_core::job::CounterDoc::new(COUNTERS, name, help);
+        vec![
+            doc(
+                WRONG_TYPE,
+                "a field whose value a typed column cannot hold (a word in an integer \
+                 column, a time no format reads): the cell is null",
+            ),
+            doc(&format!("{WRONG_TYPE_IN} COLUMN"), "the same, by column"),
+            doc(
+                BAD_VALUE,
+                "the event's value (`value`, or edX's `event`) is neither a JSON object \
+                 nor one in a string: kept whole in the value column, not unfolded into \
+                 value.* columns",
+            ),
+            doc(
+                VALUE_AS_NULL,
+                "a value string read once Python's NaN, Infinity, -Infinity in it are \
+                 taken as null",
+            ),
+            doc(
+                BAD_CONTEXT,
+                "the event's context is neither a JSON object nor one in a string: \
+                 the row has no context.* columns",
+            ),
+            doc(
+                NAME_CLASH,
+                "a field of a query, value or context left out: another field of it has \
+                 the same name but for case",
+            ),
+            doc(
+                SECOND_NAME,
+                "a field left out as the event has its column under its first name \
+                 (`event` beside `value`, `event_type` beside `key`, `page` beside \
+                 `page_url`, `time` beside `timestamp`, `agent`, `ip`)",
+            ),
+            doc(
+                LEFT_OUT,
+                "a top-level field that is no column (not a fixed field, nor value, \
+                 event or context): left out of the row",
+            ),
+        ]
     }
 }
 
@@ -708,7 +758,7 @@ impl EventRows {
         // events, every Coursera event) or an object (edX's server events).
         // A value that is not an object is kept whole, as text.
         let mut unfolded = None;
-        let fields = object_field(event, &["value", "event"], count)?.unwrap_or_else(|text| {
+        let fields = object_field(event, VALUE, count)?.unwrap_or_else(|text| {
             count(BAD_VALUE);
             unfolded = Some(Cell::Str(text));
             None
@@ -855,6 +905,16 @@ impl EventRows {
         }
         for _ in 0..clashes {
             count(NAME_CLASH);
+        }
+        // A column's second name beside its first is not read: said, not
+        // dropped without a word (probe /tmp/probe22-mooc, notes: an
+        // analytics event's `event` name beside its `value`).
+        let has = |name: &&&str| event.iter().any(|(k, _)| k == **name);
+        let columns = FIXED.iter().filter(|(c, _)| *c != "action");
+        for names in columns.map(|(_, names)| *names).chain([VALUE]) {
+            if names.iter().filter(has).count() > 1 {
+                count(SECOND_NAME);
+            }
         }
         let read = |k: &str| {
             ["value", "event", "context"].contains(&k)
@@ -1286,6 +1346,32 @@ mod tests {
         )
         .unwrap();
         assert_eq!(counters.get(COUNTERS, LEFT_OUT), 2, "host and referer");
+        assert_eq!(counters.get(COUNTERS, SECOND_NAME), 0);
+        // A column's second name beside its first: read under the first,
+        // the second counted once (page_url's two columns, one name pair).
+        let (rows, counters) = run_in_memory(
+            &EventsTable,
+            &[
+                r#"{"event": "page_view", "value": {"a": 1}, "page_url": "/x", "page": "/y"}"#,
+                r#"{"key": "k", "event_type": "e", "time": 1, "timestamp": 2, "agent": null}"#,
+            ],
+        )
+        .unwrap();
+        let rows: Vec<Value> = rows
+            .iter()
+            .map(|l| serde_json::from_str(l.split_once('\t').unwrap().1).unwrap())
+            .collect();
+        assert_eq!(
+            (&rows[0]["page_url"], &rows[0]["a"]),
+            (&"/x".into(), &"1".into())
+        );
+        assert_eq!(rows[1]["event_type"], "k");
+        assert_eq!(
+            counters.get(COUNTERS, SECOND_NAME),
+            4,
+            "event, page; event_type, time"
+        );
+        assert_eq!(counters.get(COUNTERS, LEFT_OUT), 0);
         // Three names equal but for case, in one query: the first counts.
         let (_, counters) = run_in_memory(
             &EventsTable,

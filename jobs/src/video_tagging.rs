@@ -22,6 +22,13 @@
 //!
 //! # Watches and tags
 //!
+//! A lecture is its `lecture_id` alone: the rest of the URL is not read, so
+//! `course-001/lecture/view?lecture_id=1` and `course-002/...?lecture_id=1`
+//! are one lecture (the job's specification, which its output, holding no
+//! course, follows). Logs of courses that number their lectures each from 1
+//! are best split by course first (`top_lectures` keys a lecture by its
+//! course and id).
+//!
 //! Per user, video events are ordered by `(timestamp, lecture_id)`. A *watch*
 //! is a maximal run of consecutive events of the same lecture in which each
 //! event comes at most [`WATCH_GAP_MS`] (30 minutes, inclusive) after the
@@ -104,7 +111,8 @@ impl Job for VideoTagging {
         "video_tagging"
     }
     fn description(&self) -> &str {
-        "Per user, each lecture-video watch tagged first_view, immediate_review or later_review."
+        "Per user, each lecture-video watch tagged first_view, immediate_review or later_review. \
+         A lecture is its lecture_id alone, whatever the course in its URL."
     }
     /// From a Parquet input, only the three fields the mapper reads.
     fn input_columns(&self) -> Option<Vec<String>> {

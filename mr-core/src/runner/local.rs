@@ -455,8 +455,12 @@ fn run_configured(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Res
                 by_partition[p].extend(runs);
             }
         }
-        if i == 0 && stats.input_records > 0 && stats.map_output_records == 0 {
-            warn_of_tables_of_ids(&parquet_inputs, stats.input_records);
+        if i == 0
+            && stats.input_records > 0
+            && stats.map_output_records == 0
+            && !warn_of_tables_of_ids(&parquet_inputs, stats.input_records)
+        {
+            warn_of_records_left_out(&counters, stats.input_records);
         }
         if !map_only {
             if let Some(p) = &cfg.progress {
@@ -799,8 +803,10 @@ fn check_no_table_of_ids(categorical: &[String], inputs: &[InputFile]) -> Result
 /// finds integers there and drops every record, for an empty result and
 /// exit 0 without a word (pipeline probe /tmp/probe-pipeline repro 07).
 /// Only tables that name their id columns (see
-/// [`crate::output::parquet::ID_COLUMNS_KEY`]) are known so.
-fn warn_of_tables_of_ids(inputs: &[InputFile], records: u64) {
+/// [`crate::output::parquet::ID_COLUMNS_KEY`]) are known so. True when it
+/// warned.
+fn warn_of_tables_of_ids(inputs: &[InputFile], records: u64) -> bool {
+    let mut warned = false;
     #[cfg(feature = "parquet")]
     for file in inputs {
         let crate::input::InputSource::Path(path) = &file.source else {
@@ -816,10 +822,42 @@ fn warn_of_tables_of_ids(inputs: &[InputFile], records: u64) {
                 crate::error::printable_line(&file.display),
                 ids.join(", ")
             );
+            warned = true;
         }
     }
     #[cfg(not(feature = "parquet"))]
     let _ = (inputs, records);
+    warned
+}
+
+/// Says what the job's own counters counted, when the first map read
+/// records and gave none: url_views over Open edX tracking logs (whose URL
+/// is in `page`, not `page_url`) left out every event, for an empty result
+/// and exit 0 with nothing said under `-q` (probe /tmp/probe22-mooc repro
+/// 02). A job that counts nothing (a grep that matched no line) is not
+/// warned of: its empty result is an answer.
+fn warn_of_records_left_out(counters: &Counters, records: u64) {
+    let mut own: Vec<(&str, &str, i64)> = counters
+        .iter()
+        .filter(|&(group, _, n)| group != crate::counters::FRAMEWORK && n > 0)
+        .collect();
+    if own.is_empty() {
+        return;
+    }
+    own.sort_by_key(|&(_, _, n)| std::cmp::Reverse(n));
+    let said: Vec<String> = own
+        .iter()
+        .take(3)
+        .map(|(group, name, n)| {
+            crate::error::printable_line(&format!("{group} / {name}={n}")).into_owned()
+        })
+        .collect();
+    crate::errln!(
+        "mr: warning: the first step's mappers read {records} records and emitted none; \
+         the job's counters: {}{}",
+        said.join(", "),
+        if own.len() > 3 { ", ..." } else { "" }
+    );
 }
 
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
