@@ -1280,12 +1280,18 @@ pub struct Values<'a, V> {
     src: &'a mut dyn ValueStream,
     error: &'a mut Option<ValuesError>,
     skipped: Option<&'a mut Vec<(Vec<u8>, String)>>,
+    /// A value read before the reducer was called (see
+    /// `ReduceAdapter::reduce_inner`), given first.
+    first: Option<V>,
     _type: PhantomData<fn() -> V>,
 }
 
 impl<V: DeserializeOwned> Iterator for Values<'_, V> {
     type Item = V;
     fn next(&mut self) -> Option<V> {
+        if let Some(v) = self.first.take() {
+            return Some(v);
+        }
         if self.error.is_some() {
             return None;
         }
@@ -1378,12 +1384,27 @@ impl<R: Reducer> ReduceAdapter<R> {
             }
         };
         let mut error = None;
-        let vals = Values {
+        let mut vals = Values {
             src: values,
             error: &mut error,
             skipped,
+            first: None,
             _type: PhantomData,
         };
+        if vals.skipped.is_some() {
+            // A key whose every value is skipped is not reduced, as if its
+            // lines were not there: word_count wrote `"b" 0` for a key of
+            // bad values alone, and a reducer that expects a value could
+            // panic (probe /tmp/probe23-fuzz repro 04). Its first good
+            // value is read here, and given first.
+            let first =
+                catch(|| vals.next()).map_err(|p| RecordError::from_panic(p, &mut self.bufs))?;
+            match first {
+                Some(v) => vals.first = Some(v),
+                None if vals.error.is_none() => return Ok(()),
+                None => {}
+            }
+        }
         let reducer = &mut self.reducer;
         let bufs = &mut self.bufs;
         let r = catch(|| {

@@ -443,9 +443,38 @@ pub fn run_task(
                 RecordError::Job(e.to_string())
                     .in_hook(format!("step {} {:?} init", opts.step, opts.role))
             })?;
+            // A line past `--max-line-mb` is a bad record, as the mapper's
+            // is: a reducer fed something that is not lines (`-mapper cat`
+            // over a binary file) held it whole, 1.7 GB for 400 MB, and
+            // aborted under a container's memory limit (probe
+            // /tmp/probe23-fuzz repro 03).
+            let mut reader = reader;
+            reader.set_max_line(opts.max_line_bytes);
+            if !opts.skip_bad_records {
+                reader.stop_at_cut();
+            }
+            let reject_cut = |groups: &mut LineGroups<_>,
+                              policy: &mut BadRecordPolicy,
+                              diag: &mut dyn Write|
+             -> Result<()> {
+                for (n, record) in groups.take_cut() {
+                    let reason = format!(
+                        "the line is longer than {} bytes, the longest a {} is given \
+                         (--max-line-mb), so that memory stays bounded on input that is \
+                         not lines; kept aside (--skip-bad-records), it holds its first \
+                         bytes and the rest of it is read past",
+                        opts.max_line_bytes,
+                        if is_reducer { "reducer" } else { "combiner" }
+                    );
+                    let at = Location::line(opts.step, "-", n);
+                    policy.reject(&mut StderrKeeper(diag), at, reason, &record)?;
+                }
+                Ok(())
+            };
             let mut groups = LineGroups::new(reader, step.sorts_values());
             let mut key = Vec::new();
             while groups.next_key(&mut key)? {
+                reject_cut(&mut groups, &mut policy, &mut *diag)?;
                 policy.reduce_key(
                     ctx.kind,
                     &mut StderrKeeper(&mut *diag),
@@ -457,7 +486,9 @@ pub fn run_task(
                     &mut counters,
                 )?;
                 settle_cut(&mut sink, &mut policy, &mut *diag, None)?;
+                reject_cut(&mut groups, &mut policy, &mut *diag)?;
             }
+            reject_cut(&mut groups, &mut policy, &mut *diag)?;
             records_in = groups.lines;
             // A combiner's groups are not the step's reduce groups: Hadoop
             // runs it 0..n times, on parts of the map output.
@@ -584,11 +615,16 @@ struct LineGroups<R: Read> {
     sort: Vec<u8>,
     lines: u64,
     groups: u64,
+    /// Lines cut at the reader's longest line, read past: (line number,
+    /// its first bytes), for the task to reject (see
+    /// [`LineGroups::take_cut`]).
+    cut: Vec<(u64, Vec<u8>)>,
 }
 
 impl<R: Read> LineGroups<R> {
     fn new(reader: LineReader<R>, sort_field: bool) -> Self {
         LineGroups {
+            cut: Vec::new(),
             reader,
             sort_field,
             key: Vec::new(),
@@ -613,15 +649,21 @@ impl<R: Read> LineGroups<R> {
         if self.eof {
             return Ok(false);
         }
-        let Some((_, line)) = self
-            .reader
-            .next_line()
-            .map_err(|e| Error::io("reading", "-", e))?
-        else {
-            self.eof = true;
-            return Ok(false);
+        let line = loop {
+            let Some((_, line, cut)) = self
+                .reader
+                .next_line_cut()
+                .map_err(|e| Error::io("reading", "-", e))?
+            else {
+                self.eof = true;
+                return Ok(false);
+            };
+            self.lines += 1;
+            if !cut {
+                break line;
+            }
+            self.cut.push((self.lines, line.to_vec()));
         };
-        self.lines += 1;
         if self
             .lines
             .is_multiple_of(crate::shuffle::merge::CHECK_EVERY)
@@ -648,6 +690,11 @@ impl<R: Read> LineGroups<R> {
         }
         self.pending = true;
         Ok(true)
+    }
+
+    /// The lines cut at the longest line since the last call.
+    fn take_cut(&mut self) -> Vec<(u64, Vec<u8>)> {
+        std::mem::take(&mut self.cut)
     }
 
     fn next_key(&mut self, key: &mut Vec<u8>) -> Result<bool> {
@@ -989,6 +1036,80 @@ mod tests {
         );
         let (r, _, _) = task(TaskRole::Reducer, "\"a\"\tx\n", false);
         assert!(r.unwrap_err().to_string().contains("key \"a\""));
+    }
+
+    /// Under `--skip-bad-records`, a key whose every value is bad is not
+    /// reduced: word_count wrote `"b" 0` for it (probe /tmp/probe23-fuzz
+    /// repro 04).
+    #[test]
+    fn a_key_whose_every_value_is_bad_is_not_reduced() {
+        let input = "\"a\"\t1\n\"b\"\tx\n\"b\"\ty\n\"c\"\tz\n\"c\"\t2\n";
+        for role in [TaskRole::Reducer, TaskRole::Combiner] {
+            let (r, out, diag) = task(role, input, true);
+            r.unwrap();
+            assert_eq!(out, "\"a\"\t1\n\"c\"\t2\n", "{role:?}");
+            assert!(
+                diag.contains("reporter:counter:mr,skipped records,3"),
+                "{diag}"
+            );
+        }
+    }
+
+    /// A reducer's or combiner's line past `--max-line-mb` is a bad record,
+    /// read past, as a mapper's is: it was held whole, and aborted the task
+    /// under a memory limit (probe /tmp/probe23-fuzz repro 03).
+    #[test]
+    fn a_reducers_line_past_the_longest_is_a_bad_record() {
+        let long = format!("\"b\"\t{}", "9".repeat(100_000));
+        let input = format!("\"a\"\t1\n{long}\n\"c\"\t2\n");
+        for (role, skip) in [
+            (TaskRole::Reducer, true),
+            (TaskRole::Combiner, true),
+            (TaskRole::Reducer, false),
+        ] {
+            let mut out = Vec::new();
+            let mut diag = Vec::new();
+            let opts = TaskOptions {
+                step: 0,
+                role,
+                skip_bad_records: skip,
+                params: Default::default(),
+                output_protocol: Default::default(),
+                max_line_bytes: 1000,
+            };
+            let r = run_task(
+                &Wc,
+                &opts,
+                &TaskEnv::default(),
+                input.as_bytes(),
+                &mut out,
+                &mut diag,
+            );
+            let (out, diag) = (
+                String::from_utf8(out).unwrap(),
+                String::from_utf8_lossy(&diag),
+            );
+            if skip {
+                r.unwrap();
+                assert_eq!(out, "\"a\"\t1\n\"c\"\t2\n", "{role:?}");
+                assert!(diag.contains("longer than 1000 bytes"), "{diag}");
+                assert!(
+                    diag.contains("reporter:counter:mr,skipped records,1"),
+                    "{diag}"
+                );
+                assert!(
+                    diag.len() < 10_000,
+                    "the line is not kept whole: {}",
+                    diag.len()
+                );
+            } else {
+                let e = r.unwrap_err().to_string();
+                assert!(
+                    e.contains("longer than 1000 bytes") && e.contains(":2"),
+                    "{e}"
+                );
+            }
+        }
     }
 
     /// A skipped record's CRs would start stderr lines of their own for
