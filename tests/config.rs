@@ -688,3 +688,31 @@ fn mrjob_tmp_dirs_apply_to_their_runner_only() {
     ok(word_count(&w, "c.toml", &["--tmp-dir", "typed"]));
     assert!(w.path("typed").is_dir());
 }
+
+/// A config file is read up to 1 MiB: `-c /dev/zero` grew to the machine's
+/// memory, and a 30 MB file took 1.4 GB to be refused (probe
+/// /tmp/probe23-fuzz repro 07). A pipe (`-c <(...)`) is still read.
+#[test]
+fn a_config_file_is_read_up_to_a_bound() {
+    let w = Workdir::new();
+    w.write("in.txt", "a b\n");
+    let o = mr(
+        &w,
+        &["run", "word_count", "-i", "in.txt", "-c", "/dev/zero"],
+    );
+    refused_saying(&o, "holds more than 1 MiB: not a config file");
+    w.write("big.toml", "x = 1\n".repeat(300_000));
+    let o = mr(&w, &["run", "word_count", "-i", "in.txt", "-c", "big.toml"]);
+    refused_saying(&o, "big.toml holds more than 1 MiB");
+    let o = std::process::Command::new("bash")
+        .current_dir(w.path(""))
+        .env("MR", env!("CARGO_BIN_EXE_mr"))
+        .env("MR_CONF", "")
+        .args([
+            "-c",
+            r#""$MR" run word_count -q -i in.txt -c <(printf '[runners.local]\noutput_protocol = "text"\n')"#,
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(stdout(&ok(o)), TEXT_A_B);
+}

@@ -304,6 +304,22 @@ fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
         assert!(stderr(&o).contains("3 reduce tasks"), "{}", stderr(&o));
         assert_eq!(part_names(&w.path("emu")).len(), 3, "{reduces}");
     }
+    // Too many, or not a number: said of the key given, not of
+    // --partitions (probe /tmp/probe23-fuzz repro 09).
+    for (reduces, says) in [
+        (
+            "mapreduce.job.reduces=99999999999",
+            "at most 100000 reducers",
+        ),
+        ("mapred.reduce.tasks=x", "not a number"),
+    ] {
+        let o = w.mr(&["run", "mr_wc", "-D", reduces, input]);
+        refused_saying(
+            &o,
+            &format!("jobconf {reduces} (-D or the job's own): {says}"),
+        );
+        assert!(!stderr(&o).contains("--partitions"), "{}", stderr(&o));
+    }
 }
 
 /// A job's own jobconf (mrjob's `JOBCONF`; mr_wc asks for one reducer)
@@ -869,4 +885,63 @@ fn mr_args_hex(o: &std::process::Output) -> String {
         .find(|a| a.starts_with("--mr-args-hex="))
         .unwrap_or_else(|| panic!("{cmd}"))
         .to_string()
+}
+
+/// `--files` takes a path that exists whole, `#` and `,` and all, as a
+/// job's file options do; a split one that names no file says how the
+/// argument was read (it said "--files h: no such file" for an existing
+/// `h#x.tsv`: probe /tmp/probe23-fuzz repro 08).
+#[test]
+fn files_takes_an_existing_path_whole_and_says_how_it_split_one() {
+    let w = Workdir::new();
+    w.write("in.txt", "hello\n");
+    w.write("h#x.tsv", "k\tv\n");
+    w.write("a,b.tsv", "k\tv\n");
+    w.write("c.tsv", "k\tv\n");
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--files",
+        "h#x.tsv",
+    ]));
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--files",
+        "a,b.tsv",
+    ]));
+    // Still split where the whole is no file: c.tsv shipped as d.tsv.
+    ok(w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--files",
+        "c.tsv#d.tsv,h#x.tsv",
+    ]));
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "in.txt",
+        "--files",
+        "g#x.tsv",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains(
+            "--files \"g#x.tsv\": no such file g (read as g shipped as x.tsv: commas separate \
+             files, and PATH#NAME ships PATH under NAME)"
+        ),
+        "{}",
+        stderr(&o)
+    );
 }

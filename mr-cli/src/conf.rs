@@ -250,6 +250,35 @@ pub fn settings(
     Ok(out)
 }
 
+/// The most a config file may hold: far more than any has, and little
+/// to read into memory.
+const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
+/// The text of the config file `path`, read up to [`MAX_CONFIG_BYTES`]:
+/// `-c /dev/zero` grew to the machine's memory, and a data file given by
+/// mistake was read whole before it was refused (probe /tmp/probe23-fuzz
+/// repro 07). A pipe (`-c <(...)`) is read as a file is.
+fn read_config(path: &Path) -> anyhow::Result<String> {
+    use std::io::Read;
+    let reading = || format!("reading the config file {}", path.display());
+    let file = std::fs::File::open(path).with_context(reading)?;
+    let mut bytes = Vec::new();
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .with_context(reading)?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        bail!(
+            "config file {} holds more than {} MiB: not a config file (a config file holds \
+             [runners.NAME] sections); give its path to -c, MR_CONF or include",
+            path.display(),
+            MAX_CONFIG_BYTES >> 20
+        );
+    }
+    String::from_utf8(bytes)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| format!("config file {} is not UTF-8 text", path.display()))
+}
+
 /// Reads `path` and, first, what it includes, into `out` (in order: the
 /// earliest the weakest), each file with its real path; `within` is the
 /// chain of files including it.
@@ -258,8 +287,7 @@ fn load(
     within: &mut Vec<PathBuf>,
     out: &mut Vec<(PathBuf, PathBuf, toml::Table)>,
 ) -> anyhow::Result<()> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("reading the config file {}", path.display()))?;
+    let text = read_config(path)?;
     let canon = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
     if within.contains(&canon) {
         bail!(

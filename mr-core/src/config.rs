@@ -23,6 +23,9 @@ pub enum Output {
     },
 }
 
+/// The most partitions (reducers) a run may have.
+pub const MAX_PARTITIONS: usize = 100_000;
+
 /// Everything a local run needs besides the job.
 ///
 /// ```
@@ -200,8 +203,10 @@ impl RunConfig {
         if self.merge_fan_in < 2 {
             return Err(Error::Config("--merge-fan-in must be at least 2".into()));
         }
-        if self.partition_count() > 100_000 {
-            return Err(Error::Config("--partitions must be at most 100000".into()));
+        if self.partition_count() > MAX_PARTITIONS {
+            return Err(Error::Config(format!(
+                "--partitions must be at most {MAX_PARTITIONS}"
+            )));
         }
         if self.output_format != crate::output::OutputFormat::Lines && self.output == Output::Stdout
         {

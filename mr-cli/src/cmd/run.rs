@@ -32,14 +32,24 @@ pub(crate) fn reducers_asked(
     if partitions != 0 {
         return Ok(partitions);
     }
-    match jobconf_last(jobconf, &LOCAL_JOBCONF) {
-        Some((k, n)) => Ok(n.trim().parse().map_err(|_| {
-            UsageError(format!(
-                "jobconf {k}={n} (-D or the job's own): not a number"
-            ))
-        })?),
-        None => Ok(0),
+    let Some((k, n)) = jobconf_last(jobconf, &LOCAL_JOBCONF) else {
+        return Ok(0);
+    };
+    let reducers: usize = n.trim().parse().map_err(|_| {
+        UsageError(format!(
+            "jobconf {k}={n} (-D or the job's own): not a number"
+        ))
+    })?;
+    // Said of the key given, not of --partitions, which was not (probe
+    // /tmp/probe23-fuzz repro 09).
+    let most = mr_core::config::MAX_PARTITIONS;
+    if reducers > most {
+        return Err(UsageError(format!(
+            "jobconf {k}={n} (-D or the job's own): at most {most} reducers"
+        ))
+        .into());
     }
+    Ok(reducers)
 }
 
 /// The setting of `jobconf` (the job's own, then `-D`) that wins among
@@ -106,17 +116,57 @@ pub fn job_params(
     if task_mode {
         return Ok(p);
     }
-    for spec in args.files.iter().flat_map(|f| f.split(',')) {
-        // A malformed spec is the command line's fault: exit 2.
-        let (path, name) = mr_core::options::parse_file_spec(spec)
-            .map_err(|e| anyhow::Error::new(crate::UsageError(e)))?;
-        let abs = local_file(&path, "--files")?;
-        if p.files.insert(name.clone(), abs).is_some() {
-            crate::usage!("--files: two files named {name}");
+    for given in &args.files {
+        // A path that exists is that file, `#` and `,` and all, as a file
+        // option of the job takes it; else commas separate files and `#`
+        // names one (Hadoop's -files). `--files 'h#x.tsv'` with that file
+        // there said "--files h: no such file" (probe /tmp/probe23-fuzz
+        // repro 08).
+        let exists = |s: &str| std::path::Path::new(s).exists();
+        let specs: Vec<&str> = match exists(given) {
+            true => vec![given.as_str()],
+            false => given.split(',').collect(),
+        };
+        for spec in specs {
+            let (path, name) = match exists(spec) {
+                true => {
+                    let path = std::path::PathBuf::from(spec);
+                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                    (path, name.unwrap_or_default())
+                }
+                // A malformed spec is the command line's fault: exit 2.
+                false => mr_core::options::parse_file_spec(spec)
+                    .map_err(|e| anyhow::Error::new(crate::UsageError(e)))?,
+            };
+            if !path.exists() && path.as_os_str() != given.as_str() {
+                anyhow::bail!(
+                    "--files {given:?}: no such file {} (read as {}: commas separate files, \
+                     and PATH#NAME ships PATH under NAME)",
+                    path.display(),
+                    match spec.contains('#') {
+                        true => format!("{} shipped as {name}", path.display()),
+                        false => format!("the file {}", path.display()),
+                    }
+                );
+            }
+            add_file(&mut p, &path, name)?;
         }
     }
     ship_file_options(job, &mut p)?;
     Ok(p)
+}
+
+/// Adds the file `path`, shipped to tasks as `name`, to `p`'s files.
+fn add_file(
+    p: &mut mr_core::JobParams,
+    path: &std::path::Path,
+    name: String,
+) -> anyhow::Result<()> {
+    let abs = local_file(path, "--files")?;
+    if p.files.insert(name.clone(), abs).is_some() {
+        crate::usage!("--files: two files named {name}");
+    }
+    Ok(())
 }
 
 /// A file given to a file option (`JobOption::file`), as `PATH` or
