@@ -1630,6 +1630,29 @@ fn the_default_sort_buffer_fits_an_address_space_limit() {
     assert_eq!(settings("unlimited"), 256 << 20);
 }
 
+/// Under an address-space limit the default longest line is sized to it
+/// too (a quarter of the quarter a run plans for): a 200 MB line under
+/// `ulimit -v 400000` aborted with Rust's "memory allocation failed" (exit
+/// 134) where it is a bad record naming the line and `--max-line-mb` (probe
+/// /tmp/probe21-cliffs repro 03).
+#[test]
+fn the_default_longest_line_fits_an_address_space_limit() {
+    if mr_core::runner::limits::memory_limit().is_some_and(|l| l < 2 << 30) {
+        return;
+    }
+    let w = Workdir::new();
+    w.write(
+        "big.jsonl",
+        format!("{{\"page_url\": \"/{}\"}}\n", "a".repeat(40 << 20)),
+    );
+    let o = under_ulimit_v(&w, 400000, "run url_views -q -i big.jsonl");
+    let most = 400000 * 1024 / 4 / 4;
+    assert_eq!(o.status.code(), Some(1), "{:?}: {}", o.status, stderr(&o));
+    let says = format!("bad record at big.jsonl:1: the line is longer than {most} bytes");
+    assert!(stderr(&o).contains(&says), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--max-line-mb"), "{}", stderr(&o));
+}
+
 /// With 8 worker threads (the default on an 8-core node) under `ulimit -v
 /// 500000`, glibc gave each thread a malloc arena reserving 64 MiB of
 /// address space, and word_count on 16 MB of text aborted ("memory

@@ -3,9 +3,6 @@
 
 use clap::{Args, Parser, Subcommand};
 
-/// `--max-line-mb`'s default: [`mr_core::input::lines::DEFAULT_MAX_LINE_BYTES`].
-pub const DEFAULT_MAX_LINE_MB: f64 = (mr_core::input::lines::DEFAULT_MAX_LINE_BYTES >> 20) as f64;
-
 /// `mr`: MapReduce jobs in Rust, on every core of one machine or inside
 /// Hadoop Streaming.
 #[derive(Parser, Debug)]
@@ -332,9 +329,11 @@ pub struct RunArgs {
     /// The longest input line given to a mapper, in MiB. A longer line (a
     /// binary file among the logs, a log full of NUL bytes after a crash)
     /// is a bad record holding its first bytes, and its rest is read past:
-    /// memory stays bounded on input that is not lines.
-    #[arg(long, default_value_t = DEFAULT_MAX_LINE_MB, value_name = "MB")]
-    pub max_line_mb: f64,
+    /// memory stays bounded on input that is not lines. Default 256, or a
+    /// quarter of the memory a limit leaves a run (the cgroup's, or a
+    /// quarter of `ulimit -v`) when that is less.
+    #[arg(long, value_name = "MB")]
+    pub max_line_mb: Option<f64>,
 
     /// Cut a compressed file or stdin (one split, read from its start) into
     /// pieces parsed by several workers: auto when the one task parsing it

@@ -115,6 +115,7 @@ pub enum CutStreams {
 
 impl Default for RunConfig {
     fn default() -> Self {
+        let limit = crate::runner::limits::memory_budget().map(|(limit, _)| limit);
         RunConfig {
             inputs: Vec::new(),
             output: Output::Stdout,
@@ -124,9 +125,7 @@ impl Default for RunConfig {
             // Within the memory limit here (cgroup, `ulimit -v`), as `mr run`
             // chooses it: a library caller in a 512 MiB container got 256 MiB
             // (probe /tmp/probe19-api, notes).
-            sort_buffer_bytes: crate::runner::limits::default_sort_buffer(
-                crate::runner::limits::memory_budget().map(|(limit, _)| limit),
-            ),
+            sort_buffer_bytes: crate::runner::limits::default_sort_buffer(limit),
             tmp_dir: None,
             skip_bad_records: false,
             bad_records_dir: None,
@@ -137,7 +136,8 @@ impl Default for RunConfig {
             output_protocol: None,
             inline: false,
             cut_streams: CutStreams::Auto,
-            max_line_bytes: crate::input::lines::DEFAULT_MAX_LINE_BYTES,
+            max_line_bytes: usize::try_from(crate::runner::limits::default_max_line(limit))
+                .unwrap_or(usize::MAX),
             report: None,
             dictionaries: None,
             dictionary_store: None,

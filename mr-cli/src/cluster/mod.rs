@@ -1119,8 +1119,7 @@ pub fn extras(job: &dyn Job, args: &RunArgs, binary_name: &str) -> anyhow::Resul
         },
         printed_protocol: asked,
         job_output_protocol: job.output_protocol(),
-        max_line_mb: (args.max_line_mb != crate::args::DEFAULT_MAX_LINE_MB)
-            .then(|| args.max_line_mb.to_string()),
+        max_line_mb: args.max_line_mb.map(|mb| mb.to_string()),
     })
 }
 

@@ -398,9 +398,17 @@ fn sort_buffer(mb: Option<f64>) -> anyhow::Result<u64> {
     }
 }
 
-/// `--max-line-mb` in bytes.
-fn max_line_bytes(mb: f64) -> anyhow::Result<usize> {
-    Ok(usize::try_from(mib_flag("--max-line-mb", mb)?).unwrap_or(usize::MAX))
+/// `--max-line-mb` in bytes, or the default sized to a memory limit: a
+/// 200 MB line under `ulimit -v 400000` aborted the run with Rust's
+/// "memory allocation failed" where it is a bad record naming the line
+/// (probe /tmp/probe21-cliffs repro 03).
+fn max_line_bytes(mb: Option<f64>) -> anyhow::Result<usize> {
+    use mr_core::runner::limits::{default_max_line, memory_budget};
+    let bytes = match mb {
+        Some(mb) => mib_flag("--max-line-mb", mb)?,
+        None => default_max_line(memory_budget().map(|(l, _)| l)),
+    };
+    Ok(usize::try_from(bytes).unwrap_or(usize::MAX))
 }
 
 /// The streaming role asked for, if any.

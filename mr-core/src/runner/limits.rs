@@ -201,6 +201,26 @@ pub fn default_sort_buffer(limit: Option<u64>) -> u64 {
     limit.map_or(default, |l| default.min(l / 2).max(1 << 20))
 }
 
+/// The default longest line (`--max-line-mb`) under a memory `limit` (see
+/// [`memory_budget`]): [`DEFAULT_MAX_LINE_BYTES`], or a quarter of the
+/// limit when that is less (at least 1 MiB). A line is held whole, and a
+/// job may decode it into several times its size.
+///
+/// ```
+/// use mr_core::runner::limits::default_max_line;
+/// use mr_core::input::lines::DEFAULT_MAX_LINE_BYTES;
+/// assert_eq!(default_max_line(None), DEFAULT_MAX_LINE_BYTES as u64);
+/// assert_eq!(default_max_line(Some(8 << 30)), DEFAULT_MAX_LINE_BYTES as u64);
+/// assert_eq!(default_max_line(Some(100 << 20)), 25 << 20);
+/// assert_eq!(default_max_line(Some(2 << 20)), 1 << 20);
+/// ```
+///
+/// [`DEFAULT_MAX_LINE_BYTES`]: crate::input::lines::DEFAULT_MAX_LINE_BYTES
+pub fn default_max_line(limit: Option<u64>) -> u64 {
+    let default = crate::input::lines::DEFAULT_MAX_LINE_BYTES as u64;
+    limit.map_or(default, |l| default.min(l / 4).max(1 << 20))
+}
+
 /// The open-files limit, after raising the soft limit to the hard one (as
 /// most build tools and databases do); `None` when unlimited.
 pub fn open_files_limit() -> Option<u64> {
