@@ -59,6 +59,57 @@ pub struct LineReader<R> {
     listed: Option<(File, u64)>,
     /// The offset and length of a last line left unread as unfinished.
     unfinished: Option<(u64, u64)>,
+    /// What a table reader says of its rows beside them.
+    notes: Option<TableNotes>,
+}
+
+/// What a table reader ([`super::parquet::ParquetLines`]) tells its map task
+/// beside the lines it gives: the rows it could not give, each a bad record
+/// the task refuses or keeps aside under its policy. Shared by the reader,
+/// which writes it, and the task, which reads it as it reads the lines.
+#[derive(Debug, Clone, Default)]
+pub struct TableNotes(std::sync::Arc<std::sync::Mutex<Notes>>);
+
+#[derive(Debug, Default)]
+struct Notes {
+    /// Bad rows not taken yet, by number (from 1) in the file, in order.
+    bad_rows: std::collections::VecDeque<(u64, String)>,
+}
+
+impl TableNotes {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Notes> {
+        // A panic elsewhere leaves the notes whole: each change is one push.
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Tells that row `row` (from 1) is a bad record, and why.
+    pub fn bad_row(&self, row: u64, reason: String) {
+        self.lock().bad_rows.push_back((row, reason));
+    }
+
+    /// Why row `row` (from 1) is a bad record, if it is one; rows before
+    /// it are forgotten.
+    ///
+    /// ```
+    /// use mr_core::input::lines::TableNotes;
+    /// let notes = TableNotes::default();
+    /// notes.bad_row(3, "out of range".into());
+    /// assert_eq!(notes.take_bad_row(2), None);
+    /// assert_eq!(notes.take_bad_row(3).as_deref(), Some("out of range"));
+    /// assert_eq!(notes.take_bad_row(3), None);
+    /// ```
+    pub fn take_bad_row(&self, row: u64) -> Option<String> {
+        let mut notes = self.lock();
+        while notes.bad_rows.front().is_some_and(|(r, _)| *r < row) {
+            notes.bad_rows.pop_front();
+        }
+        match notes.bad_rows.front() {
+            Some((r, _)) if *r == row => notes.bad_rows.pop_front().map(|(_, why)| why),
+            _ => None,
+        }
+    }
 }
 
 /// A plain file read through windows mapped from it ([`Window`]): lines are
@@ -116,6 +167,7 @@ impl<R: Read> LineReader<R> {
             mapped: None,
             listed: None,
             unfinished: None,
+            notes: None,
         }
     }
 
@@ -148,6 +200,7 @@ impl<R: Read> LineReader<R> {
             mapped: None,
             listed: None,
             unfinished: None,
+            notes: None,
         }
     }
 
@@ -205,6 +258,11 @@ impl<R: Read> LineReader<R> {
     /// The reader's buffer, to be reused (see [`Self::filled`]).
     pub fn into_buffer(self) -> Vec<u8> {
         self.buf
+    }
+
+    /// The notes of the table read, if it is one (see [`TableNotes`]).
+    pub fn table_notes(&self) -> Option<&TableNotes> {
+        self.notes.as_ref()
     }
 
     /// Sets the number (from 1) of the first line returned.
@@ -708,10 +766,12 @@ fn open_table(
     path: &std::path::Path,
     columns: Option<&[String]>,
 ) -> Result<LineReader<BoxRead>> {
-    let rows = super::parquet::ParquetLines::open(path, split.start, split.end, columns)?;
+    let mut rows = super::parquet::ParquetLines::open(path, split.start, split.end, columns)?;
     let first_row = rows.first_row();
+    let notes = rows.notes();
     let mut r = LineReader::new(Box::new(Source(rows)) as BoxRead, 0, u64::MAX);
     r.first_line = Some(first_row + 1);
+    r.notes = Some(notes);
     Ok(r)
 }
 

@@ -9,7 +9,9 @@
 //! - Values: as arrow-json writes them: integers and floats as numbers,
 //!   strings as strings, lists as arrays, structs as objects, timestamps and
 //!   dates as ISO 8601 strings; a null is an absent field (so an `Option`
-//!   field is `None`).
+//!   field is `None`). A row holding a date, time or timestamp out of
+//!   chrono's range is a bad record naming its row and column (see
+//!   [`ParquetLines::notes`]).
 //! - A column of JSON text (Parquet's JSON logical type: what mr writes for
 //!   a tuple key like `["course", 1]`, DuckDB's `JSON`) is given as the JSON
 //!   it holds, not as a string of it.
@@ -34,6 +36,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
+use super::lines::TableNotes;
 use crate::error::{Error, Result};
 use arrow_array::RecordBatch;
 use parquet::arrow::ProjectionMask;
@@ -145,9 +148,13 @@ pub fn is_json_column(field: &arrow_schema::Field) -> bool {
 }
 
 /// Writes the cells of a JSON column as the JSON they hold (compact, on one
-/// line); a cell that is not valid JSON is written as a string.
+/// line); a cell that is not valid JSON is written as a string. With
+/// `raw_temporal`, dates, times, timestamps and durations are written as the
+/// numbers stored (a bad row's line, see [`bad_cells`]).
 #[derive(Debug)]
-struct JsonColumns;
+struct JsonColumns {
+    raw_temporal: bool,
+}
 
 impl arrow_json::EncoderFactory for JsonColumns {
     fn make_default_encoder<'a>(
@@ -171,6 +178,7 @@ impl arrow_json::EncoderFactory for JsonColumns {
             arrow_schema::DataType::BinaryView => {
                 Some(Box::new(BinaryText(array.as_binary_view())))
             }
+            _ if self.raw_temporal => raw_temporal(array),
             _ => None,
         };
         if let Some(encoder) = binary {
@@ -193,6 +201,193 @@ impl arrow_json::EncoderFactory for JsonColumns {
             array.nulls().cloned(),
         )))
     }
+}
+
+/// A temporal value written as the number stored (see [`JsonColumns`]).
+struct RawNumber<'a, T: arrow_array::ArrowPrimitiveType>(&'a arrow_array::PrimitiveArray<T>);
+
+impl<T: arrow_array::ArrowPrimitiveType> arrow_json::Encoder for RawNumber<'_, T>
+where
+    T::Native: std::fmt::Display,
+{
+    fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
+        use std::io::Write;
+        // Writing to a Vec does not fail.
+        let _ = write!(out, "{}", self.0.value(idx));
+    }
+}
+
+/// An encoder writing the numbers a date, time, timestamp or duration column
+/// stores; `None` for other columns.
+fn raw_temporal<'a>(
+    array: &'a dyn arrow_array::Array,
+) -> Option<Box<dyn arrow_json::Encoder + 'a>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::*;
+    use arrow_schema::{DataType as D, TimeUnit as U};
+    fn raw<'a, T: arrow_array::ArrowPrimitiveType>(
+        array: &'a dyn arrow_array::Array,
+    ) -> Option<Box<dyn arrow_json::Encoder + 'a>>
+    where
+        T::Native: std::fmt::Display,
+    {
+        Some(Box::new(RawNumber(array.as_primitive_opt::<T>()?)))
+    }
+    match array.data_type() {
+        D::Timestamp(U::Second, _) => raw::<TimestampSecondType>(array),
+        D::Timestamp(U::Millisecond, _) => raw::<TimestampMillisecondType>(array),
+        D::Timestamp(U::Microsecond, _) => raw::<TimestampMicrosecondType>(array),
+        D::Timestamp(U::Nanosecond, _) => raw::<TimestampNanosecondType>(array),
+        D::Date32 => raw::<Date32Type>(array),
+        D::Date64 => raw::<Date64Type>(array),
+        D::Time32(U::Second) => raw::<Time32SecondType>(array),
+        D::Time32(_) => raw::<Time32MillisecondType>(array),
+        D::Time64(U::Microsecond) => raw::<Time64MicrosecondType>(array),
+        D::Time64(_) => raw::<Time64NanosecondType>(array),
+        D::Duration(U::Second) => raw::<DurationSecondType>(array),
+        D::Duration(U::Millisecond) => raw::<DurationMillisecondType>(array),
+        _ => None,
+    }
+}
+
+/// The values (by index) of a date, time, timestamp or duration `array`
+/// that arrow cannot give as one: arrow-json writes such a value as the
+/// text `"ERROR: Cast error: ..."` (a timestamp past chrono's range, a
+/// date32 of 2^31-1, a time past 24 h) or `"<invalid>"` (a duration in
+/// seconds or milliseconds past chrono's), in place of the value. Looked
+/// for in lists, structs and maps too, each named by its index in `array`.
+fn bad_temporal(array: &dyn arrow_array::Array) -> Vec<(usize, String)> {
+    use arrow_array::Array;
+    use arrow_array::cast::AsArray;
+    use arrow_array::temporal_conversions as tc;
+    use arrow_array::types::*;
+    use arrow_schema::{DataType as D, TimeUnit as U};
+    fn check<T: arrow_array::ArrowPrimitiveType>(
+        array: &dyn arrow_array::Array,
+        ok: impl Fn(i64) -> bool,
+    ) -> Vec<(usize, String)>
+    where
+        T::Native: Into<i64>,
+    {
+        let Some(a) = array.as_primitive_opt::<T>() else {
+            return Vec::new();
+        };
+        (0..a.len())
+            .filter(|&i| a.is_valid(i) && !ok(a.value(i).into()))
+            .map(|i| {
+                let v: i64 = a.value(i).into();
+                (i, format!("{v} is out of range for {}", a.data_type()))
+            })
+            .collect()
+    }
+    // The parents (by index) of the values `bad` of a list's children.
+    fn parents(
+        offsets: impl Iterator<Item = usize>,
+        bad: Vec<(usize, String)>,
+        array: &dyn arrow_array::Array,
+    ) -> Vec<(usize, String)> {
+        let ends: Vec<usize> = offsets.skip(1).collect();
+        let mut bad: Vec<(usize, String)> = bad
+            .into_iter()
+            .map(|(child, why)| (ends.partition_point(|&end| end <= child), why))
+            .filter(|(i, _)| *i < array.len() && array.is_valid(*i))
+            .collect();
+        bad.dedup_by_key(|(i, _)| *i);
+        bad
+    }
+    match array.data_type() {
+        D::Timestamp(U::Second, _) => check::<TimestampSecondType>(array, |v| {
+            tc::as_datetime::<TimestampSecondType>(v).is_some()
+        }),
+        D::Timestamp(U::Millisecond, _) => check::<TimestampMillisecondType>(array, |v| {
+            tc::as_datetime::<TimestampMillisecondType>(v).is_some()
+        }),
+        D::Timestamp(U::Microsecond, _) => check::<TimestampMicrosecondType>(array, |v| {
+            tc::as_datetime::<TimestampMicrosecondType>(v).is_some()
+        }),
+        D::Timestamp(U::Nanosecond, _) => check::<TimestampNanosecondType>(array, |v| {
+            tc::as_datetime::<TimestampNanosecondType>(v).is_some()
+        }),
+        D::Date32 => check::<Date32Type>(array, |v| {
+            i32::try_from(v).is_ok_and(|v| tc::date32_to_datetime(v).is_some())
+        }),
+        D::Date64 => check::<Date64Type>(array, |v| tc::date64_to_datetime(v).is_some()),
+        D::Time32(U::Second) => check::<Time32SecondType>(array, |v| {
+            i32::try_from(v).is_ok_and(|v| tc::time32s_to_time(v).is_some())
+        }),
+        D::Time32(_) => check::<Time32MillisecondType>(array, |v| {
+            i32::try_from(v).is_ok_and(|v| tc::time32ms_to_time(v).is_some())
+        }),
+        D::Time64(U::Microsecond) => {
+            check::<Time64MicrosecondType>(array, |v| tc::time64us_to_time(v).is_some())
+        }
+        D::Time64(_) => check::<Time64NanosecondType>(array, |v| tc::time64ns_to_time(v).is_some()),
+        D::Duration(U::Second) => {
+            check::<DurationSecondType>(array, |v| tc::try_duration_s_to_duration(v).is_some())
+        }
+        D::Duration(U::Millisecond) => check::<DurationMillisecondType>(array, |v| {
+            tc::try_duration_ms_to_duration(v).is_some()
+        }),
+        D::Struct(_) => {
+            let s = array.as_struct();
+            let mut bad: Vec<(usize, String)> = s
+                .columns()
+                .iter()
+                .flat_map(|c| bad_temporal(c.as_ref()))
+                .filter(|(i, _)| s.is_valid(*i))
+                .collect();
+            bad.sort_by_key(|(i, _)| *i);
+            bad.dedup_by_key(|(i, _)| *i);
+            bad
+        }
+        D::List(_) => {
+            let l = array.as_list::<i32>();
+            let bad = bad_temporal(l.values().as_ref());
+            parents(l.value_offsets().iter().map(|&o| o as usize), bad, array)
+        }
+        D::LargeList(_) => {
+            let l = array.as_list::<i64>();
+            let bad = bad_temporal(l.values().as_ref());
+            parents(l.value_offsets().iter().map(|&o| o as usize), bad, array)
+        }
+        D::Map(..) => {
+            let m = array.as_map();
+            let bad = bad_temporal(m.entries());
+            parents(m.value_offsets().iter().map(|&o| o as usize), bad, array)
+        }
+        D::FixedSizeList(_, n) => {
+            let l = array.as_fixed_size_list();
+            let n = usize::try_from(*n).unwrap_or(1).max(1);
+            let mut bad: Vec<(usize, String)> = bad_temporal(l.values().as_ref())
+                .into_iter()
+                .map(|(child, why)| (child / n, why))
+                .filter(|(i, _)| *i < array.len() && array.is_valid(*i))
+                .collect();
+            bad.dedup_by_key(|(i, _)| *i);
+            bad
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The cells of `batch` that arrow cannot give as values (see
+/// [`bad_temporal`]): by row (in the batch), each with its column and why.
+fn bad_cells(batch: &RecordBatch) -> Vec<(usize, String)> {
+    let mut bad: Vec<(usize, String)> = Vec::new();
+    for (field, column) in batch.schema().fields().iter().zip(batch.columns()) {
+        for (row, why) in bad_temporal(column.as_ref()) {
+            let cell = format!("column {:?}: {why}", field.name());
+            match bad.iter_mut().find(|(r, _)| *r == row) {
+                Some((_, reason)) => {
+                    reason.push_str("; ");
+                    reason.push_str(&cell);
+                }
+                None => bad.push((row, cell)),
+            }
+        }
+    }
+    bad.sort_by_key(|(row, _)| *row);
+    bad
 }
 
 struct JsonText<A>(A);
@@ -282,6 +477,11 @@ pub struct ParquetLines {
     key_value: bool,
     /// The rows of a key/value table as JSON objects, before rewriting.
     rows: Vec<u8>,
+    /// The number (from 0) in the file of the next batch's first row.
+    next_row: u64,
+    /// Where rows that cannot be given are told (see [`Self::notes`]);
+    /// without, such a row is a read error.
+    notes: Option<TableNotes>,
 }
 
 impl ParquetLines {
@@ -330,7 +530,21 @@ impl ParquetLines {
             first_row,
             key_value,
             rows: Vec::new(),
+            next_row: first_row,
+            notes: None,
         })
+    }
+
+    /// From now on, a row holding a value arrow cannot give (a timestamp,
+    /// date or time out of range: see [`bad_temporal`]) is told in the
+    /// notes returned, as a bad row named by its number (from 1) and why,
+    /// and given as a line with its dates and times as the numbers stored
+    /// (for a map task to keep aside or to refuse, naming the row: probe
+    /// /tmp/probe23-fuzz repro 02). Without notes, such a row is a read
+    /// error naming the row and column. Never arrow's text in its place:
+    /// it wrote `"ERROR: Cast error: ..."` as the value.
+    pub fn notes(&mut self) -> TableNotes {
+        self.notes.get_or_insert_with(TableNotes::default).clone()
     }
 
     /// The number (from 0) in the file of the split's first row.
@@ -346,22 +560,68 @@ impl ParquetLines {
             batch.map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
         self.buf.clear();
         self.pos = 0;
+        let first_row = self.next_row;
+        self.next_row += batch.num_rows() as u64;
+        let notes = self.notes.clone();
         let into = match self.key_value {
             true => &mut self.rows,
             false => &mut self.buf,
         };
         into.clear();
-        let mut w = arrow_json::WriterBuilder::new()
-            .with_encoder_factory(std::sync::Arc::new(JsonColumns))
-            .build::<_, arrow_json::writer::LineDelimited>(&mut *into);
-        w.write(&batch)
-            .and_then(|()| w.finish())
-            .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+        write_rows(&batch, false, into)?;
+        let bad = bad_cells(&batch);
+        if !bad.is_empty() {
+            let Some(notes) = notes else {
+                let (row, why) = &bad[0];
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("row {}: {why}", first_row + *row as u64 + 1),
+                ));
+            };
+            // Each bad row's line as stored, in place of the line written.
+            let mut lines: Vec<&[u8]> = into.split_inclusive(|b| *b == b'\n').collect();
+            let mut raw = Vec::new();
+            let mut at = Vec::with_capacity(bad.len());
+            for (row, why) in &bad {
+                let start = raw.len();
+                write_rows(&batch.slice(*row, 1), true, &mut raw)?;
+                at.push((*row, start..raw.len()));
+                notes.bad_row(first_row + *row as u64 + 1, bad_value_reason(why));
+            }
+            for (row, range) in &at {
+                if let Some(line) = lines.get_mut(*row) {
+                    *line = &raw[range.clone()];
+                }
+            }
+            let joined = lines.concat();
+            *into = joined;
+        }
         if self.key_value {
             key_value_lines(&self.rows, &mut self.buf)?;
         }
         Ok(true)
     }
+}
+
+/// Writes the rows of `batch` as JSON lines into `into` (see
+/// [`JsonColumns`] for `raw_temporal`).
+fn write_rows(batch: &RecordBatch, raw_temporal: bool, into: &mut Vec<u8>) -> io::Result<()> {
+    let mut w = arrow_json::WriterBuilder::new()
+        .with_encoder_factory(std::sync::Arc::new(JsonColumns { raw_temporal }))
+        .build::<_, arrow_json::writer::LineDelimited>(&mut *into);
+    w.write(batch)
+        .and_then(|()| w.finish())
+        .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+}
+
+/// Why a row with a value out of range (`cells`, from [`bad_cells`]) is a
+/// bad record.
+fn bad_value_reason(cells: &str) -> String {
+    format!(
+        "{cells}, so no date or time can be given (a time in another unit, as nanoseconds \
+         in a millisecond column, a sentinel, or a damaged page); the record is the row with \
+         its dates and times as the numbers stored"
+    )
 }
 
 impl Read for ParquetLines {
@@ -415,6 +675,104 @@ mod tests {
             all,
             "{\"page_url\":\"/a/b\",\"note\":\"café \\\"q\\\"\"}\n{\"note\":\"\"}\n{\"page_url\":\"ff0022\"}\n"
         );
+    }
+
+    /// A timestamp, date or time arrow cannot give (past chrono's range, a
+    /// time past 24 h), alone or in a list, was written as arrow's text
+    /// `"ERROR: Cast error: ..."` in place of the value, and mapped (probe
+    /// /tmp/probe23-fuzz repro 02). Its row is told as bad, named by its
+    /// number in the file and its column, and given with the numbers stored;
+    /// without notes it is a read error.
+    #[test]
+    fn dates_and_times_out_of_range_are_bad_rows_never_error_text() {
+        use arrow_array::builder::{ListBuilder, TimestampMillisecondBuilder};
+        use arrow_array::{
+            ArrayRef, Date32Array, StringArray, Time64MicrosecondArray, TimestampMillisecondArray,
+        };
+        let mut list = ListBuilder::new(TimestampMillisecondBuilder::new());
+        for v in [
+            [Some(0), None],
+            [Some(1), Some(i64::MAX)],
+            [None, None],
+            [None, None],
+        ] {
+            list.values().append_option(v[0]);
+            list.values().append_option(v[1]);
+            list.append(true);
+        }
+        let batch = RecordBatch::try_from_iter([
+            (
+                "u",
+                Arc::new(StringArray::from(vec!["a", "b", "c", "d"])) as ArrayRef,
+            ),
+            (
+                "t",
+                Arc::new(TimestampMillisecondArray::from(vec![
+                    Some(1_370_044_800_781),
+                    None,
+                    Some(1_370_044_800_781_000_000),
+                    Some(0),
+                ])) as ArrayRef,
+            ),
+            (
+                "d",
+                Arc::new(Date32Array::from(vec![Some(1), None, Some(i32::MAX), None])) as ArrayRef,
+            ),
+            (
+                "h",
+                Arc::new(Time64MicrosecondArray::from(vec![
+                    None,
+                    None,
+                    None,
+                    Some(90_000_000_000),
+                ])) as ArrayRef,
+            ),
+            ("l", Arc::new(list.finish()) as ArrayRef),
+        ])
+        .unwrap();
+        let d = tempfile::tempdir().unwrap();
+        let pq = d.path().join("t.parquet");
+        let f = File::create(&pq).unwrap();
+        let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+
+        let mut rows = ParquetLines::open(&pq, 0, u64::MAX, None).unwrap();
+        let notes = rows.notes();
+        let mut text = String::new();
+        rows.read_to_string(&mut text).unwrap();
+        assert!(!text.contains("ERROR"), "{text}");
+        assert_eq!(
+            text,
+            "{\"u\":\"a\",\"t\":\"2013-06-01T00:00:00.781\",\"d\":\"1970-01-02\",\
+             \"l\":[\"1970-01-01T00:00:00\",null]}\n\
+             {\"u\":\"b\",\"l\":[1,9223372036854775807]}\n\
+             {\"u\":\"c\",\"t\":1370044800781000000,\"d\":2147483647,\"l\":[null,null]}\n\
+             {\"u\":\"d\",\"t\":0,\"h\":90000000000,\"l\":[null,null]}\n"
+        );
+        assert_eq!(notes.take_bad_row(1), None);
+        let b = notes.take_bad_row(2).unwrap();
+        assert!(
+            b.starts_with("column \"l\": 9223372036854775807 is out of range"),
+            "{b}"
+        );
+        let c = notes.take_bad_row(3).unwrap();
+        assert!(
+            c.starts_with(
+                "column \"t\": 1370044800781000000 is out of range for Timestamp(ms); \
+                 column \"d\": 2147483647 is out of range for Date32"
+            ),
+            "{c}"
+        );
+        assert!(notes.take_bad_row(4).unwrap().starts_with("column \"h\""));
+
+        // Without notes (a caller reading the table itself): an error.
+        let e = ParquetLines::open(&pq, 0, u64::MAX, None)
+            .unwrap()
+            .read_to_string(&mut String::new())
+            .unwrap_err()
+            .to_string();
+        assert!(e.starts_with("row 2: column \"l\""), "{e}");
     }
 
     #[test]
