@@ -21,6 +21,10 @@ pub const READ_AS_NULL: &str = "lines read with NaN or Infinity as null";
 /// The framework counter of final records written as text lines that
 /// cannot be read back (see [`crate::OutputProtocol::write_record`]).
 pub const MANGLED: &str = "records written as text that a reader cannot split back";
+/// Framework counter of the values of Parquet binary columns that are not
+/// UTF-8, given to the mapper as the hex of their bytes (the others are
+/// given as text).
+pub const BINARY_AS_HEX: &str = "Parquet binary values not UTF-8 (given as hex)";
 /// Last lines of live logs left for the next run, a writer still writing
 /// them (see [`crate::input::LineReader::unfinished`]).
 pub const UNFINISHED_LINES: &str = "lines still being written, left for the next run";

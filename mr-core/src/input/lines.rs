@@ -65,7 +65,8 @@ pub struct LineReader<R> {
 
 /// What a table reader ([`super::parquet::ParquetLines`]) tells its map task
 /// beside the lines it gives: the rows it could not give, each a bad record
-/// the task refuses or keeps aside under its policy. Shared by the reader,
+/// the task refuses or keeps aside under its policy, and the binary values
+/// it gave as hex, not as text (counted and warned of by the task). Shared by the reader,
 /// which writes it, and the task, which reads it as it reads the lines.
 #[derive(Debug, Clone, Default)]
 pub struct TableNotes(std::sync::Arc<std::sync::Mutex<Notes>>);
@@ -74,6 +75,10 @@ pub struct TableNotes(std::sync::Arc<std::sync::Mutex<Notes>>);
 struct Notes {
     /// Bad rows not taken yet, by number (from 1) in the file, in order.
     bad_rows: std::collections::VecDeque<(u64, String)>,
+    /// Binary values given as hex (not UTF-8) not taken yet, and the first
+    /// column that held one.
+    hex: u64,
+    hex_column: Option<String>,
 }
 
 impl TableNotes {
@@ -87,6 +92,33 @@ impl TableNotes {
     /// Tells that row `row` (from 1) is a bad record, and why.
     pub fn bad_row(&self, row: u64, reason: String) {
         self.lock().bad_rows.push_back((row, reason));
+    }
+
+    /// Tells that a binary value of `column` was not UTF-8, and was given as
+    /// the hex of its bytes.
+    pub fn given_as_hex(&self, column: &str) {
+        let mut notes = self.lock();
+        notes.hex += 1;
+        if notes.hex_column.is_none() {
+            notes.hex_column = Some(column.to_string());
+        }
+    }
+
+    /// The binary values given as hex since last asked, and the first
+    /// column that held one.
+    ///
+    /// ```
+    /// use mr_core::input::lines::TableNotes;
+    /// let notes = TableNotes::default();
+    /// assert_eq!(notes.take_hex(), (0, None));
+    /// notes.given_as_hex("id");
+    /// notes.given_as_hex("url");
+    /// assert_eq!(notes.take_hex(), (2, Some("id".to_string())));
+    /// assert_eq!(notes.take_hex(), (0, None));
+    /// ```
+    pub fn take_hex(&self) -> (u64, Option<String>) {
+        let mut notes = self.lock();
+        (std::mem::take(&mut notes.hex), notes.hex_column.take())
     }
 
     /// Why row `row` (from 1) is a bad record, if it is one; rows before

@@ -150,10 +150,12 @@ pub fn is_json_column(field: &arrow_schema::Field) -> bool {
 /// Writes the cells of a JSON column as the JSON they hold (compact, on one
 /// line); a cell that is not valid JSON is written as a string. With
 /// `raw_temporal`, dates, times, timestamps and durations are written as the
-/// numbers stored (a bad row's line, see [`bad_cells`]).
+/// numbers stored (a bad row's line, see [`bad_cells`]). Binary values
+/// given as hex are counted in `notes`, when given.
 #[derive(Debug)]
 struct JsonColumns {
     raw_temporal: bool,
+    notes: Option<TableNotes>,
 }
 
 impl arrow_json::EncoderFactory for JsonColumns {
@@ -171,13 +173,21 @@ impl arrow_json::EncoderFactory for JsonColumns {
         // `binaryAsString`): text, not arrow's hex of their bytes (url_views
         // counted "2f612f62" for "/a/b": probe /tmp/probe5-structured 02).
         let binary: Option<Box<dyn arrow_json::Encoder + 'a>> = match array.data_type() {
-            arrow_schema::DataType::Binary => Some(Box::new(BinaryText(array.as_binary::<i32>()))),
-            arrow_schema::DataType::LargeBinary => {
-                Some(Box::new(BinaryText(array.as_binary::<i64>())))
-            }
-            arrow_schema::DataType::BinaryView => {
-                Some(Box::new(BinaryText(array.as_binary_view())))
-            }
+            arrow_schema::DataType::Binary => Some(Box::new(BinaryText::new(
+                array.as_binary::<i32>(),
+                field,
+                &self.notes,
+            ))),
+            arrow_schema::DataType::LargeBinary => Some(Box::new(BinaryText::new(
+                array.as_binary::<i64>(),
+                field,
+                &self.notes,
+            ))),
+            arrow_schema::DataType::BinaryView => Some(Box::new(BinaryText::new(
+                array.as_binary_view(),
+                field,
+                &self.notes,
+            ))),
             _ if self.raw_temporal => raw_temporal(array),
             _ => None,
         };
@@ -393,18 +403,38 @@ fn bad_cells(batch: &RecordBatch) -> Vec<(usize, String)> {
 struct JsonText<A>(A);
 
 /// A binary cell as a JSON string: its text when it is UTF-8 (a string
-/// stored as binary), else its bytes in hex, as arrow writes binary.
-struct BinaryText<A>(A);
+/// stored as binary), else its bytes in hex, as arrow writes binary. Never
+/// silently: each value given as hex is counted in the notes, with its
+/// column, for the map task to count and warn of (url_views counted a
+/// Latin-1 "/caf\xe9" as "2f636166e9" without a word: probe
+/// /tmp/probe23-fuzz repro 05).
+struct BinaryText<A> {
+    values: A,
+    /// The column (its name) and where to count its values given as hex.
+    notes: Option<(String, TableNotes)>,
+}
+
+impl<A> BinaryText<A> {
+    fn new(values: A, field: &arrow_schema::FieldRef, notes: &Option<TableNotes>) -> Self {
+        BinaryText {
+            values,
+            notes: notes.clone().map(|n| (field.name().clone(), n)),
+        }
+    }
+}
 
 impl<'a, A: arrow_array::ArrayAccessor<Item = &'a [u8]>> arrow_json::Encoder for BinaryText<A> {
     fn encode(&mut self, idx: usize, out: &mut Vec<u8>) {
-        let bytes = self.0.value(idx);
+        let bytes = self.values.value(idx);
         match std::str::from_utf8(bytes) {
             Ok(text) => {
                 // A &str always serializes.
                 let _ = serde_json::to_writer(&mut *out, text);
             }
             Err(_) => {
+                if let Some((column, notes)) = &self.notes {
+                    notes.given_as_hex(column);
+                }
                 const HEX: &[u8; 16] = b"0123456789abcdef";
                 out.push(b'"');
                 for &b in bytes {
@@ -568,7 +598,7 @@ impl ParquetLines {
             false => &mut self.buf,
         };
         into.clear();
-        write_rows(&batch, false, into)?;
+        write_rows(&batch, false, notes.as_ref(), into)?;
         let bad = bad_cells(&batch);
         if !bad.is_empty() {
             let Some(notes) = notes else {
@@ -584,7 +614,7 @@ impl ParquetLines {
             let mut at = Vec::with_capacity(bad.len());
             for (row, why) in &bad {
                 let start = raw.len();
-                write_rows(&batch.slice(*row, 1), true, &mut raw)?;
+                write_rows(&batch.slice(*row, 1), true, None, &mut raw)?;
                 at.push((*row, start..raw.len()));
                 notes.bad_row(first_row + *row as u64 + 1, bad_value_reason(why));
             }
@@ -604,10 +634,19 @@ impl ParquetLines {
 }
 
 /// Writes the rows of `batch` as JSON lines into `into` (see
-/// [`JsonColumns`] for `raw_temporal`).
-fn write_rows(batch: &RecordBatch, raw_temporal: bool, into: &mut Vec<u8>) -> io::Result<()> {
+/// [`JsonColumns`] for `raw_temporal` and `notes`).
+fn write_rows(
+    batch: &RecordBatch,
+    raw_temporal: bool,
+    notes: Option<&TableNotes>,
+    into: &mut Vec<u8>,
+) -> io::Result<()> {
+    let factory = JsonColumns {
+        raw_temporal,
+        notes: notes.cloned(),
+    };
     let mut w = arrow_json::WriterBuilder::new()
-        .with_encoder_factory(std::sync::Arc::new(JsonColumns { raw_temporal }))
+        .with_encoder_factory(std::sync::Arc::new(factory))
         .build::<_, arrow_json::writer::LineDelimited>(&mut *into);
     w.write(batch)
         .and_then(|()| w.finish())
@@ -667,14 +706,16 @@ mod tests {
         w.close().unwrap();
         let (s, e) = row_group_ranges(&pq).unwrap()[0];
         let mut all = String::new();
-        ParquetLines::open(&pq, s, e, None)
-            .unwrap()
-            .read_to_string(&mut all)
-            .unwrap();
+        let mut rows = ParquetLines::open(&pq, s, e, None).unwrap();
+        let notes = rows.notes();
+        rows.read_to_string(&mut all).unwrap();
         assert_eq!(
             all,
             "{\"page_url\":\"/a/b\",\"note\":\"café \\\"q\\\"\"}\n{\"note\":\"\"}\n{\"page_url\":\"ff0022\"}\n"
         );
+        // The value given as hex is told, with its column, never silently
+        // (probe /tmp/probe23-fuzz repro 05).
+        assert_eq!(notes.take_hex(), (1, Some("page_url".to_string())));
     }
 
     /// A timestamp, date or time arrow cannot give (past chrono's range, a
