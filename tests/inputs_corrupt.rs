@@ -115,3 +115,41 @@ fn parquet_binary_not_utf8_is_counted_and_warned_of_once() {
         "{e}"
     );
 }
+
+/// The bytes of a hex string.
+fn unhex(hex: &str) -> Vec<u8> {
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Hadoop's SnappyCodec and Lz4Codec write an empty output as 4 zero bytes;
+/// a concatenation of parts with one inside (`cat part-r-*.snappy`) was
+/// called corrupt (probe /tmp/probe23-fuzz repro 01). Every part is read.
+#[test]
+fn hadoop_block_concatenation_with_an_empty_part_is_read_whole() {
+    let w = Workdir::new();
+    let empty = "00000000";
+    // {"page_url": "a"}\n as Hadoop 3.3.4's codecs write it.
+    for (ext, part) in [
+        (
+            "snappy",
+            "000000120000001412447b22706167655f75726c223a202261227d0a",
+        ),
+        (
+            "lz4",
+            "0000001200000014f0037b22706167655f75726c223a202261227d0a",
+        ),
+    ] {
+        w.write(
+            &format!("merged.{ext}"),
+            unhex(&format!("{part}{empty}{part}")),
+        );
+        w.write(&format!("first.{ext}"), unhex(&format!("{empty}{part}")));
+        let o = ok(w.mr(&["run", "url_views", "-q", "-i", &format!("merged.{ext}")]));
+        assert_eq!(stdout(&o), "\"a\"\t2\n", "{ext}");
+        let o = ok(w.mr(&["run", "url_views", "-q", "-i", &format!("first.{ext}")]));
+        assert_eq!(stdout(&o), "\"a\"\t1\n", "{ext}");
+    }
+}
