@@ -153,3 +153,23 @@ fn hadoop_block_concatenation_with_an_empty_part_is_read_whole() {
         assert_eq!(stdout(&o), "\"a\"\t1\n", "{ext}");
     }
 }
+
+/// A zlib stream saved under a .gz name was read as plain text after one
+/// warning, and word_count counted its compressed bytes as words, exit 0
+/// (probe /tmp/probe23-fuzz repro 06). It is read as zlib, said so.
+#[test]
+fn zlib_named_gz_is_read_as_zlib_with_a_warning() {
+    use std::io::Write;
+    let w = Workdir::new();
+    let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+    z.write_all(&b"hello world\n".repeat(1000)).unwrap();
+    w.write("events.gz", z.finish().unwrap());
+    let o = ok(w.mr(&["run", "word_count", "-i", "events.gz"]));
+    assert_eq!(stdout(&o), "\"hello\"\t1000\n\"world\"\t1000\n");
+    let e = stderr(&o);
+    assert!(
+        e.contains("events.gz is named .gz but holds a zlib stream")
+            && e.contains("reading it as zlib"),
+        "{e}"
+    );
+}

@@ -1448,6 +1448,19 @@ fn detect_compression(path: &Path, head: &[u8]) -> Result<Compression> {
         if let Some(c) = Compression::by_name(ext, head) {
             return Ok(c);
         }
+        // A zlib stream saved under a .gz name (what zlib.compress, PHP's
+        // gzcompress, Node's zlib.deflate write): its compressed bytes were
+        // read as text after a warning, and counted as words (probe
+        // /tmp/probe23-fuzz repro 06). mr decodes zlib (Hadoop's .deflate).
+        if ext == "gz" && is_zlib_header(head) && zlib_decodes(head) {
+            crate::errln!(
+                "mr: warning: {} is named .gz but holds a zlib stream (RFC 1950, as zlib.compress, \
+                 PHP's gzcompress and Node's zlib.deflate write), not gzip: reading it as zlib \
+                 (gzip -d refuses it; rename it .deflate or write it with gzip)",
+                printable_path(path)
+            );
+            return Ok(Compression::Deflate);
+        }
         check_first_line(&path.display().to_string(), head)?;
         if cr_only_lines(head) {
             crate::errln!(
@@ -1520,6 +1533,17 @@ pub fn is_zlib_header(head: &[u8]) -> bool {
         }
         _ => false,
     }
+}
+
+/// Whether `head`, the first bytes of a file, start a zlib stream that
+/// inflates without error as far as they go: text that happens to start
+/// as a zlib header does (`x^`, `hC`) does not.
+fn zlib_decodes(head: &[u8]) -> bool {
+    let mut inflate = flate2::Decompress::new(true);
+    let mut out = vec![0u8; 64 << 10];
+    inflate
+        .decompress(head, &mut out, flate2::FlushDecompress::None)
+        .is_ok()
 }
 
 /// Refuses a file named for one of Hadoop's codecs that mr does not decode
@@ -2354,6 +2378,25 @@ mod tests {
             detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
             Compression::Zstd
         );
+        // A zlib stream named .gz is read as zlib (it was read as text, its
+        // compressed bytes counted as words: probe /tmp/probe23-fuzz repro
+        // 06); text that starts as a zlib header does is text.
+        let p = d.path().join("zlib.gz");
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::default());
+        std::io::Write::write_all(&mut z, &b"hello world\n".repeat(100)).unwrap();
+        fs::write(&p, z.finish().unwrap()).unwrap();
+        assert_eq!(
+            detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+            Compression::Deflate
+        );
+        for text in [&b"x^2 + 1 is a polynomial\n"[..], b"hCx is no zlib\n"] {
+            fs::write(&p, text).unwrap();
+            assert_eq!(
+                detect_compression(&p, &read_head(&p).unwrap()).unwrap(),
+                Compression::None,
+                "{text:?}"
+            );
+        }
         // Cut before its magic was complete: still gzip, for the decoder to
         // report.
         let p = d.path().join("cut.gz");
