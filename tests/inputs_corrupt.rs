@@ -173,3 +173,57 @@ fn zlib_named_gz_is_read_as_zlib_with_a_warning() {
         "{e}"
     );
 }
+
+/// `bzip2` of `text`.
+fn bz2(text: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(9));
+    e.write_all(text).unwrap();
+    e.finish().unwrap()
+}
+
+/// Two whole bzip2 streams and one junk byte (`cat a.bz2 b.bz2; printf x`)
+/// were refused as "a bzip2 stream is cut short there ... lines are lost;
+/// bzip2 -d and Python refuse the file too", none of it true (probe
+/// /tmp/probe21-cliffs repro 02). The junk is a bad record, as junk after
+/// gzip members is: every line is read, a strict run stops on it, and
+/// --skip-bad-records goes on. Junk with whole streams after it loses
+/// theirs, and is refused even so.
+#[test]
+fn junk_after_whole_bzip2_streams_is_a_bad_record_not_a_cut() {
+    let w = Workdir::new();
+    let a = bz2(&b"{\"page_url\": \"a\"}\n".repeat(3));
+    let b = bz2(b"{\"page_url\": \"b\"}\n");
+    w.write("log.bz2", [&a[..], &b[..], b"x"].concat());
+    let o = w.mr(&["run", "url_views", "-i", "log.bz2"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains(&format!(
+            "bad record at log.bz2:5: after line 4 (uncompressed byte 72): the bytes from byte {} \
+             of the file, after a whole bzip2 stream, are not a bzip2 stream: junk after the last \
+             stream, every line before it was read",
+            a.len() + b.len()
+        )),
+        "{e}"
+    );
+    assert!(!e.contains("cut short") && !e.contains("refuse"), "{e}");
+    let o = ok(w.mr(&[
+        "run",
+        "url_views",
+        "-q",
+        "-i",
+        "log.bz2",
+        "--skip-bad-records",
+    ]));
+    assert_eq!(stdout(&o), "\"a\"\t3\n\"b\"\t1\n");
+
+    w.write("mid.bz2", [&a[..], b"x", &b[..]].concat());
+    let o = w.mr(&["run", "url_views", "-i", "mid.bz2", "--skip-bad-records"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("and whole bzip2 streams follow them"),
+        "{}",
+        stderr(&o)
+    );
+}

@@ -491,6 +491,54 @@ fn map_split(
                     reader.position()
                 );
                 let cut = reader.pending().to_vec();
+                // Bytes after a whole bzip2 stream that are not one: junk
+                // after the last stream, its lines all read, is a bad record
+                // as junk after gzip members is; junk before whole streams
+                // loses theirs. Never "a stream cut short", nor what other
+                // tools do unchecked (probe /tmp/probe21-cliffs repro 02).
+                if let Some(at) = crate::input::bzip2_blocks::junk_after_streams(&e) {
+                    let whole_after = match &split.file.source {
+                        InputSource::Path(p) => Some(
+                            crate::input::damage::whole_frames_after(
+                                Path::new(p),
+                                Compression::Bzip2,
+                                at,
+                            )
+                            .map_err(|e| read_error(p.clone(), e))?,
+                        ),
+                        _ => None,
+                    };
+                    let reason = format!(
+                        "after line {} (uncompressed byte {}): {e}",
+                        line_base.map_or(lines_read, |base| base + lines_read - 1),
+                        reader.position()
+                    );
+                    if whole_after == Some(true) {
+                        return Err(crate::Error::BadRecord {
+                            location: Box::new(location),
+                            reason: format!(
+                                "{reason}, and whole bzip2 streams follow them (as `cat a.bz2 \
+                                 junk b.bz2` makes): their lines are not read, so the file is \
+                                 refused, even under --skip-bad-records (bzip2 -d and Python's \
+                                 bz2 stop at those bytes too and leave the streams after them \
+                                 out). Take the bytes out, or split the file into its streams \
+                                 (bzip2recover FILE)"
+                            ),
+                            snippet: crate::error::snippet(&cut),
+                        });
+                    }
+                    let read_all = match whole_after {
+                        Some(_) => ": junk after the last stream, every line before it was read",
+                        None => "",
+                    };
+                    let reason = format!(
+                        "{reason}{read_all}; bzip2 -d ignores such bytes with a warning \
+                         (\"trailing garbage after EOF ignored\"), Python's bz2 without one"
+                    );
+                    stats.input_records += 1;
+                    policy.reject(&mut **bad, location, reason, &cut)?;
+                    break;
+                }
                 // Where a gzip file stops being whole members (a member
                 // running into the end, bytes that are not a member after
                 // one), with whole members after it: a member cut short and

@@ -50,6 +50,30 @@ pub struct Bz2Streams<R: Read> {
     stream: Option<bzip2::bufread::BzDecoder<BufReader<R>>>,
     /// The input after a stream: the end, padding, or the next stream.
     between: Option<BufReader<R>>,
+    /// Where in the file the current stream (or the bytes after the last
+    /// one) starts.
+    at: u64,
+    /// Whether a whole stream came before the current one.
+    after_one: bool,
+}
+
+/// Bytes after a whole bzip2 stream that are neither another stream nor
+/// zero padding: junk after the last stream (`cat a.bz2 b.bz2; printf x`),
+/// which `bzip2 -d` ignores with a warning ("trailing garbage after EOF
+/// ignored") and Python's `bz2` without one, or junk before more streams.
+/// Every line of the streams before it was read.
+#[derive(Debug, thiserror::Error)]
+#[error("the bytes from byte {at} of the file, after a whole bzip2 stream, are not a bzip2 stream")]
+pub struct JunkAfterStreams {
+    /// Where the junk starts, in the compressed file.
+    pub at: u64,
+}
+
+/// Where the junk starts, when `e` is a [`JunkAfterStreams`] error.
+pub fn junk_after_streams(e: &io::Error) -> Option<u64> {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<JunkAfterStreams>())
+        .map(|j| j.at)
 }
 
 impl<R: Read> Bz2Streams<R> {
@@ -58,7 +82,16 @@ impl<R: Read> Bz2Streams<R> {
         Bz2Streams {
             stream: Some(bzip2::bufread::BzDecoder::new(input)),
             between: None,
+            at: 0,
+            after_one: false,
         }
+    }
+
+    /// Says that `input` starts at byte `at` of the file (for
+    /// [`JunkAfterStreams`]).
+    pub fn starting_at(mut self, at: u64) -> Self {
+        self.at = at;
+        self
     }
 
     /// Decodes the streams of `input`, which starts after one: with no
@@ -67,6 +100,8 @@ impl<R: Read> Bz2Streams<R> {
         Bz2Streams {
             stream: None,
             between: Some(input),
+            at: 0,
+            after_one: true,
         }
     }
 }
@@ -75,11 +110,24 @@ impl<R: Read> Read for Bz2Streams<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
             if let Some(stream) = self.stream.as_mut() {
-                let n = stream.read(buf)?;
+                let n = match stream.read(buf) {
+                    Ok(n) => n,
+                    // Not a stream where one ended: junk after it, not a
+                    // stream cut short (probe /tmp/probe21-cliffs repro 02).
+                    Err(e) if self.after_one && stream.total_out() == 0 && is_no_header(&e) => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidData,
+                            JunkAfterStreams { at: self.at },
+                        ));
+                    }
+                    Err(e) => return Err(e),
+                };
                 if n > 0 || buf.is_empty() {
                     return Ok(n);
                 }
                 // The stream ended; the decoder consumed exactly its bytes.
+                self.at += stream.total_in();
+                self.after_one = true;
                 self.between = self.stream.take().map(|s| s.into_inner());
             }
             let Some(mut input) = self.between.take() else {
@@ -95,10 +143,19 @@ impl<R: Read> Read for Bz2Streams<R> {
                     break;
                 }
                 input.consume(zeros);
+                self.at += zeros as u64;
             }
             self.stream = Some(bzip2::bufread::BzDecoder::new(input));
         }
     }
+}
+
+/// Whether `e`, from libbz2, says the bytes do not start a stream
+/// (`BZ_DATA_ERROR_MAGIC`: "bz2 header missing").
+fn is_no_header(e: &io::Error) -> bool {
+    e.get_ref()
+        .and_then(|inner| inner.downcast_ref::<bzip2::Error>())
+        .is_some_and(|bz| matches!(bz, bzip2::Error::DataMagic))
 }
 
 /// A block's magic number (the digits of pi), at any bit offset.
@@ -500,7 +557,8 @@ impl<R: Read + Seek + Send + 'static> Bz2Blocks<R> {
             // may end the file.
             At::Header if start > 0 => Bz2Streams::after_a_stream(input),
             _ => Bz2Streams::new(input),
-        };
+        }
+        .starting_at(start);
         self.fallback = Some((streams, skip));
         Ok(())
     }
@@ -675,6 +733,32 @@ mod tests {
                 format!("{} line {i} of {seed}\n", i.wrapping_mul(2654435761) ^ seed).into_bytes()
             })
             .collect()
+    }
+
+    /// Bytes after whole streams that are not a stream (`cat a.bz2 b.bz2;
+    /// printf x`) are junk after them, said with where they start, by the
+    /// sequential decoder and the parallel one (which falls back to it):
+    /// they were taken for a stream cut short (probe /tmp/probe21-cliffs
+    /// repro 02). A file that is not bzip2 at all, or a stream cut, is not.
+    #[test]
+    fn junk_after_whole_streams_is_said_with_its_offset() {
+        let a = compress(&text(60_000, 1), 1);
+        let b = compress(b"b\n", 9);
+        for (file, at) in [
+            ([&a[..], &b[..], b"x"].concat(), Some(a.len() + b.len())),
+            ([&a[..], &[0; 100], b"junk"].concat(), Some(a.len() + 100)),
+            ([&b[..], b"x", &a[..]].concat(), Some(b.len())),
+            (b"not bzip2".to_vec(), None),
+            ([&b[..], &a[..a.len() / 2]].concat(), None),
+        ] {
+            let mut r = Bz2Streams::new(BufReader::new(&file[..]));
+            let e = r.read_to_end(&mut Vec::new()).unwrap_err();
+            assert_eq!(junk_after_streams(&e), at.map(|n| n as u64), "{e}");
+            for threads in [1, 3] {
+                let e = parallel(&file, threads).0.unwrap_err();
+                assert_eq!(junk_after_streams(&e), at.map(|n| n as u64), "{e}");
+            }
+        }
     }
 
     #[test]

@@ -125,25 +125,91 @@ pub fn whole_frames_after_a_cut(
     path: &std::path::Path,
     compression: super::listing::Compression,
 ) -> io::Result<bool> {
-    use super::listing::Compression;
-    use std::io::{BufReader, Seek, SeekFrom};
-    /// Whether the bytes at a magic start a frame.
-    type Check = fn(&[u8]) -> bool;
-    let (magic, starts_one): (&[u8], Check) = match compression {
-        Compression::Zstd => (ZSTD_MAGIC, |_| true),
-        // `BZh`, a level, the first block's magic (the digits of pi).
-        Compression::Bzip2 => (BZIP2_MAGIC, |h| {
-            h.get(3).is_some_and(|l| (b'1'..=b'9').contains(l))
-                && h.get(4..10).is_some_and(|m| m == bzip2_magic(BLOCK_MAGIC))
-        }),
-        _ => return Ok(false),
+    let Some((magic, starts_one)) = frame_magic(compression) else {
+        return Ok(false);
     };
     let f = std::fs::File::open(path)?;
     let len = f.metadata()?.len();
     let candidates = places_of(&f, magic, 10, starts_one)?;
-    // Where one frame starting at `at` ends, if it decodes whole.
-    let frame_end = |at: u64| -> io::Result<Option<u64>> {
-        let mut file = &f;
+    for &at in candidates.iter().rev().filter(|&&at| at > 0) {
+        if let Some(end) = frame_end(&f, compression, at)? {
+            // What follows the last whole frame: a frame that runs into the
+            // end is the cut one (nothing whole after it); the end, or what
+            // writers put after frames, or other bytes (which the decoder
+            // would have refused, had it got there), follow a cut.
+            return Ok(after_frames(&f, end, len, compression)? != After::Frame);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether a whole zstd frame or bzip2 stream starts past byte `from` of
+/// the file `path`: after junk that the decoder stopped at (see
+/// [`super::bzip2_blocks::JunkAfterStreams`]), whole streams whose lines
+/// would not be read (`cat a.bz2 junk b.bz2`), or none (junk at the end:
+/// `cat a.bz2 b.bz2; printf x`, whose lines were all read: probe
+/// /tmp/probe21-cliffs repro 02).
+///
+/// ```
+/// use mr_core::input::damage::whole_frames_after;
+/// use mr_core::input::listing::Compression;
+/// use std::io::Write;
+/// let mut e = bzip2::write::BzEncoder::new(Vec::new(), bzip2::Compression::new(1));
+/// e.write_all(b"a\n").unwrap();
+/// let a = e.finish().unwrap();
+/// let dir = tempfile::tempdir().unwrap();
+/// let path = dir.path().join("log.bz2");
+/// std::fs::write(&path, [&a[..], b"x", &a[..]].concat()).unwrap();
+/// assert!(whole_frames_after(&path, Compression::Bzip2, a.len() as u64).unwrap());
+/// std::fs::write(&path, [&a[..], &a[..], b"x"].concat()).unwrap();
+/// assert!(!whole_frames_after(&path, Compression::Bzip2, 2 * a.len() as u64).unwrap());
+/// ```
+pub fn whole_frames_after(
+    path: &std::path::Path,
+    compression: super::listing::Compression,
+    from: u64,
+) -> io::Result<bool> {
+    let Some((magic, starts_one)) = frame_magic(compression) else {
+        return Ok(false);
+    };
+    let f = std::fs::File::open(path)?;
+    let candidates = places_of(&f, magic, 10, starts_one)?;
+    for &at in candidates.iter().rev().filter(|&&at| at > from) {
+        if frame_end(&f, compression, at)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether the bytes at a magic start a frame.
+type Check = fn(&[u8]) -> bool;
+
+/// The magic a frame (a zstd frame, a bzip2 stream) starts with, and the
+/// check of the bytes there; `None` for other compressions.
+fn frame_magic(compression: super::listing::Compression) -> Option<(&'static [u8], Check)> {
+    use super::listing::Compression;
+    match compression {
+        Compression::Zstd => Some((ZSTD_MAGIC, |_| true)),
+        // `BZh`, a level, the first block's magic (the digits of pi).
+        Compression::Bzip2 => Some((BZIP2_MAGIC, |h| {
+            h.get(3).is_some_and(|l| (b'1'..=b'9').contains(l))
+                && h.get(4..10).is_some_and(|m| m == bzip2_magic(BLOCK_MAGIC))
+        })),
+        _ => None,
+    }
+}
+
+/// Where one frame of `f` starting at `at` ends, if it decodes whole.
+fn frame_end(
+    f: &std::fs::File,
+    compression: super::listing::Compression,
+    at: u64,
+) -> io::Result<Option<u64>> {
+    use super::listing::Compression;
+    use std::io::{BufReader, Seek, SeekFrom};
+    {
+        let mut file = f;
         file.seek(SeekFrom::Start(at))?;
         let input = BufReader::with_capacity(1 << 16, file);
         let input = match compression {
@@ -165,17 +231,7 @@ pub fn whole_frames_after_a_cut(
         };
         let mut input = input;
         Ok(Some(input.stream_position()?))
-    };
-    for &at in candidates.iter().rev().filter(|&&at| at > 0) {
-        if let Some(end) = frame_end(at)? {
-            // What follows the last whole frame: a frame that runs into the
-            // end is the cut one (nothing whole after it); the end, or what
-            // writers put after frames, or other bytes (which the decoder
-            // would have refused, had it got there), follow a cut.
-            return Ok(after_frames(&f, end, len, compression)? != After::Frame);
-        }
     }
-    Ok(false)
 }
 
 /// A 48-bit bzip2 magic's bytes (byte-aligned, as a stream's first one is).
