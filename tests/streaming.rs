@@ -647,10 +647,45 @@ fn emulate_refuses_what_hadoop_refuses() {
             2,
             "skip the records around a failure",
         ),
+        // Hadoop's line length and non-recursive input directories drop
+        // lines and files with exit 0 (probe /tmp/probe24-cluster repro 02).
+        (
+            &["-i", "in", "-D", "mapred.linerecordreader.maxlength=100"][..],
+            2,
+            "line reader would drop every longer line",
+        ),
+        (
+            &[
+                "-i",
+                "in",
+                "-D",
+                "mapreduce.input.fileinputformat.input.dir.recursive=false",
+            ][..],
+            2,
+            "would not read the subdirectories",
+        ),
     ] {
         let o = w.mr(&[&["run", "word_count", "-r", "emulate"][..], args].concat());
         assert_eq!(o.status.code(), Some(code), "{args:?}: {}", stderr(&o));
         assert!(stderr(&o).contains(says), "{args:?}: {}", stderr(&o));
+    }
+    // On Spark too, with Spark's own settings that read a damaged file
+    // short without a word (probe /tmp/probe24-cluster repro 03); refused
+    // before Spark starts.
+    for (conf, says) in [
+        ("spark.files.ignoreCorruptFiles=true", "damaged or vanished"),
+        (
+            "spark.sql.files.ignoreMissingFiles=TRUE",
+            "damaged or vanished",
+        ),
+        (
+            "mapreduce.input.linerecordreader.line.maxlength=9",
+            "drop every longer line",
+        ),
+    ] {
+        let o = w.mr(&["run", "word_count", "-r", "spark", "-i", "in", "-D", conf]);
+        assert_eq!(o.status.code(), Some(2), "{conf}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{conf}: {}", stderr(&o));
     }
     // 0 reducers: refused by the local runner too (it ran with one a
     // thread: what worked locally failed on the cluster).

@@ -416,9 +416,9 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
             .map(|o| o.to_string_lossy().into_owned());
         refuse_unreadable_paths(&inputs, out.as_deref())?;
         refuse_map_only_jobconf(&plan)?;
+        refuse_lossy_jobconf(&plan, runner)?;
         if hadoop_like {
             refuse_key_layout_jobconf(&plan)?;
-            refuse_lossy_jobconf(&plan)?;
         }
         if runner == Runner::Hadoop {
             // `hadoop fs -ls/-mv/-rm` read their paths as glob patterns: the
@@ -614,12 +614,36 @@ pub fn refuse_key_layout_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
 /// assert!(lossy_jobconf("mapreduce.map.failures.maxpercent", "0").is_none());
 /// assert!(lossy_jobconf("mapreduce.map.skip.maxrecords", "1").is_some());
 /// assert!(lossy_jobconf("mapreduce.job.reduces", "4").is_none());
+/// assert!(lossy_jobconf("mapreduce.input.linerecordreader.line.maxlength", "1000").is_some());
+/// assert!(lossy_jobconf("mapred.linerecordreader.maxlength", "2147483647").is_none());
+/// assert!(lossy_jobconf("mapreduce.input.fileinputformat.input.dir.recursive", "FALSE").is_some());
 /// ```
 pub fn lossy_jobconf(key: &str, value: &str) -> Option<&'static str> {
+    // Configuration.getBoolean: "false" in any case, trimmed.
+    let is_false = || value.trim().eq_ignore_ascii_case("false");
     match key {
-        // Configuration.getBoolean: "false" in any case, trimmed.
-        "stream.non.zero.exit.is.failure" if value.trim().eq_ignore_ascii_case("false") => Some(
-            "a task that fails would count as done: its partial output kept, the rest of its input lost",
+        // Hadoop's LineRecordReader drops every line at or past it, said
+        // only in a task's log (probe /tmp/probe24-cluster repro 02).
+        "mapreduce.input.linerecordreader.line.maxlength" | "mapred.linerecordreader.maxlength"
+            if value
+                .trim()
+                .parse::<i64>()
+                .is_ok_and(|n| n < i64::from(i32::MAX)) =>
+        {
+            Some(
+                "Hadoop's line reader would drop every longer line, unnamed and uncounted, with \
+                 exit 0 (--max-line-mb makes such a line a bad record, named, and kept aside \
+                 with --skip-bad-records)",
+            )
+        }
+        // mr asks Hadoop to read input directories whole, as a local run does.
+        "mapreduce.input.fileinputformat.input.dir.recursive" if is_false() => Some(
+            "Hadoop would not read the subdirectories of an input directory that a local run \
+             reads, with exit 0",
+        ),
+        "stream.non.zero.exit.is.failure" if is_false() => Some(
+            "a task that fails would count as done: its partial output kept, the rest of its \
+             input lost, with exit 0 where a local run fails",
         ),
         "mapreduce.map.failures.maxpercent"
         | "mapreduce.reduce.failures.maxpercent"
@@ -627,7 +651,10 @@ pub fn lossy_jobconf(key: &str, value: &str) -> Option<&'static str> {
         | "mapred.max.reduce.failures.percent"
             if !reads_as_zero(value) =>
         {
-            Some("the job would succeed with failed tasks, their input lost")
+            Some(
+                "the job would succeed with failed tasks, their input lost, with exit 0 where a \
+                 local run fails",
+            )
         }
         "mapreduce.map.skip.maxrecords"
         | "mapreduce.reduce.skip.maxgroups"
@@ -637,21 +664,64 @@ pub fn lossy_jobconf(key: &str, value: &str) -> Option<&'static str> {
         {
             Some(
                 "Hadoop would skip the records around a failure itself, unnamed and uncounted by \
-                 mr (--skip-bad-records keeps each bad record aside and names it)",
+                 mr, with exit 0 where a local run fails (--skip-bad-records keeps each bad record \
+                 aside and names it)",
             )
         }
         _ => None,
     }
 }
 
+/// Whether a `-D` setting lets a Spark run lose input with exit 0: Spark's
+/// own `ignoreCorruptFiles` and `ignoreMissingFiles` (a `.gz` cut short
+/// read up to its damage, the rest dropped without a word: probe
+/// /tmp/probe24-cluster repro 03), and Hadoop's line length, which Spark's
+/// reading of text files honours (also as `spark.hadoop.KEY`).
+///
+/// ```
+/// use mr_cli::cluster::lossy_spark_conf;
+/// assert!(lossy_spark_conf("spark.files.ignoreCorruptFiles", "true").is_some());
+/// assert!(lossy_spark_conf("spark.sql.files.ignoreMissingFiles", " TRUE").is_some());
+/// assert!(lossy_spark_conf("spark.files.ignoreCorruptFiles", "false").is_none());
+/// assert!(lossy_spark_conf("spark.hadoop.mapred.linerecordreader.maxlength", "10").is_some());
+/// assert!(lossy_spark_conf("stream.non.zero.exit.is.failure", "false").is_none());
+/// ```
+pub fn lossy_spark_conf(key: &str, value: &str) -> Option<&'static str> {
+    match key {
+        "spark.files.ignoreCorruptFiles"
+        | "spark.sql.files.ignoreCorruptFiles"
+        | "spark.files.ignoreMissingFiles"
+        | "spark.sql.files.ignoreMissingFiles"
+            if value.trim().eq_ignore_ascii_case("true") =>
+        {
+            Some(
+                "Spark would read a damaged or vanished input file up to where it fails and \
+                 drop the rest without a word, where a local run fails naming the file and line \
+                 (or keeps the bad record aside with --skip-bad-records)",
+            )
+        }
+        _ => {
+            let hadoop = key.strip_prefix("spark.hadoop.").unwrap_or(key);
+            match hadoop {
+                "mapreduce.input.linerecordreader.line.maxlength"
+                | "mapred.linerecordreader.maxlength" => lossy_jobconf(hadoop, value),
+                _ => None,
+            }
+        }
+    }
+}
+
 /// Refuses the `-D` settings of [`lossy_jobconf`] (on Hadoop and the
-/// emulator).
-pub fn refuse_lossy_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
+/// emulator) or [`lossy_spark_conf`] (on Spark).
+pub fn refuse_lossy_jobconf(plan: &JobPlan, runner: Runner) -> anyhow::Result<()> {
     for (k, v) in &plan.extras.jobconf {
-        if let Some(why) = lossy_jobconf(k, v) {
+        let lossy = match runner {
+            Runner::Spark => lossy_spark_conf(k, v),
+            _ => lossy_jobconf(k, v),
+        };
+        if let Some(why) = lossy {
             crate::usage!(
-                "-D {k}={v} (given with -D or by the job's jobconf): {why}, with exit 0 where a \
-                 local run fails; leave it out"
+                "-D {k}={v} (given with -D or by the job's jobconf): {why}; leave it out"
             );
         }
     }
