@@ -898,43 +898,12 @@ fn files_takes_an_existing_path_whole_and_says_how_it_split_one() {
     w.write("h#x.tsv", "k\tv\n");
     w.write("a,b.tsv", "k\tv\n");
     w.write("c.tsv", "k\tv\n");
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--files",
-        "h#x.tsv",
-    ]));
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--files",
-        "a,b.tsv",
-    ]));
+    let files = |spec: &str| w.mr(&["run", "word_count", "-q", "-i", "in.txt", "--files", spec]);
+    ok(files("h#x.tsv"));
+    ok(files("a,b.tsv"));
     // Still split where the whole is no file: c.tsv shipped as d.tsv.
-    ok(w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--files",
-        "c.tsv#d.tsv,h#x.tsv",
-    ]));
-    let o = w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "in.txt",
-        "--files",
-        "g#x.tsv",
-    ]);
+    ok(files("c.tsv#d.tsv,h#x.tsv"));
+    let o = files("g#x.tsv");
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
     assert!(
         stderr(&o).contains(

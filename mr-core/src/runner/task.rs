@@ -872,6 +872,16 @@ mod tests {
     }
 
     fn task(role: TaskRole, input: &str, skip: bool) -> (Result<TaskReport>, String, String) {
+        task_with_max_line(role, input, skip, usize::MAX)
+    }
+
+    /// [`task`], its lines at most `max_line_bytes` long.
+    fn task_with_max_line(
+        role: TaskRole,
+        input: &str,
+        skip: bool,
+        max_line_bytes: usize,
+    ) -> (Result<TaskReport>, String, String) {
         let mut out = Vec::new();
         let mut diag = Vec::new();
         let opts = TaskOptions {
@@ -880,7 +890,7 @@ mod tests {
             skip_bad_records: skip,
             params: Default::default(),
             output_protocol: Default::default(),
-            max_line_bytes: usize::MAX,
+            max_line_bytes,
         };
         let r = run_task(
             &Wc,
@@ -1067,28 +1077,7 @@ mod tests {
             (TaskRole::Combiner, true),
             (TaskRole::Reducer, false),
         ] {
-            let mut out = Vec::new();
-            let mut diag = Vec::new();
-            let opts = TaskOptions {
-                step: 0,
-                role,
-                skip_bad_records: skip,
-                params: Default::default(),
-                output_protocol: Default::default(),
-                max_line_bytes: 1000,
-            };
-            let r = run_task(
-                &Wc,
-                &opts,
-                &TaskEnv::default(),
-                input.as_bytes(),
-                &mut out,
-                &mut diag,
-            );
-            let (out, diag) = (
-                String::from_utf8(out).unwrap(),
-                String::from_utf8_lossy(&diag),
-            );
+            let (r, out, diag) = task_with_max_line(role, &input, skip, 1000);
             if skip {
                 r.unwrap();
                 assert_eq!(out, "\"a\"\t1\n\"c\"\t2\n", "{role:?}");
