@@ -577,7 +577,14 @@ fn each_entry(path: &Path, mut f: impl FnMut(usize, Entry<'_>)) -> Result<usize,
             Ok(_) => {}
             Err(e) => return Err(crate::Error::io("reading", path, e)),
         }
-        let line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        let mut line = buf.strip_suffix(b"\n").unwrap_or(&buf);
+        if i == 0 {
+            // A store file saved by a Windows editor starts with a BOM,
+            // which input files have taken off too; it was refused as
+            // "expected value at line 1 column 1" (probe /tmp/probe23-fuzz,
+            // notes).
+            line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+        }
         if line.is_empty() {
             continue;
         }
@@ -1232,6 +1239,23 @@ impl Job for EncodeJob {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A dictionary file saved with a BOM (Windows Notepad) is read: the
+    /// BOM before its first line is not part of the entry.
+    #[test]
+    fn a_dictionary_file_with_a_bom_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("client.jsonl");
+        let text = "\u{feff}{\"count\":3,\"id\":0,\"value\":\"web\"}\r\n{\"count\": 1, \"id\": 1, \"value\": \"app\"}\n";
+        std::fs::write(&path, text).unwrap();
+        let mut values = Vec::new();
+        let n = each_entry(&path, |_, e| {
+            values.push((e.id, e.value.into_owned(), e.count))
+        })
+        .unwrap();
+        assert_eq!(n, 2);
+        assert_eq!(values, [(0, "web".into(), 3), (1, "app".into(), 1)]);
+    }
     use crate::testing::run_in_memory;
 
     #[test]
