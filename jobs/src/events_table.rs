@@ -909,10 +909,15 @@ impl EventRows {
         // A column's second name beside its first is not read: said, not
         // dropped without a word (probe /tmp/probe22-mooc, notes: an
         // analytics event's `event` name beside its `value`).
-        let has = |name: &&&str| event.iter().any(|(k, _)| k == **name);
+        // The rarer second name is looked for first, and a column of one
+        // name not at all: this runs for every event.
+        let has = |name: &str| event.iter().any(|(k, _)| k == name);
         let columns = FIXED.iter().filter(|(c, _)| *c != "action");
         for names in columns.map(|(_, names)| *names).chain([VALUE]) {
-            if names.iter().filter(has).count() > 1 {
+            if let [first, second] = names
+                && has(second)
+                && has(first)
+            {
                 count(SECOND_NAME);
             }
         }

@@ -122,22 +122,19 @@ pub fn job_params(
         // names one (Hadoop's -files). `--files 'h#x.tsv'` with that file
         // there said "--files h: no such file" (probe /tmp/probe23-fuzz
         // repro 08).
-        let exists = |s: &str| std::path::Path::new(s).exists();
-        let specs: Vec<&str> = match exists(given) {
+        let exists = |p: &std::path::Path| p.exists();
+        let specs: Vec<&str> = match exists(given.as_ref()) {
             true => vec![given.as_str()],
             false => given.split(',').collect(),
         };
         for spec in specs {
-            let (path, name) = match exists(spec) {
-                true => {
-                    let path = std::path::PathBuf::from(spec);
-                    let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
-                    (path, name.unwrap_or_default())
-                }
-                // A malformed spec is the command line's fault: exit 2.
-                false => mr_core::options::parse_file_spec(spec)
-                    .map_err(|e| anyhow::Error::new(crate::UsageError(e)))?,
-            };
+            // A malformed spec is the command line's fault: exit 2.
+            let (path, name) = mr_core::options::parse_file_option("files", spec, exists)
+                .map_err(|e| anyhow::Error::new(crate::UsageError(e)))?;
+            let name = name.unwrap_or_else(|| {
+                let name = path.file_name().map(|n| n.to_string_lossy().into_owned());
+                name.unwrap_or_default()
+            });
             if !path.exists() && path.as_os_str() != given.as_str() {
                 anyhow::bail!(
                     "--files {given:?}: no such file {} (read as {}: commas separate files, \

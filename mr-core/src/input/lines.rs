@@ -69,7 +69,15 @@ pub struct LineReader<R> {
 /// it gave as hex, not as text (counted and warned of by the task). Shared by the reader,
 /// which writes it, and the task, which reads it as it reads the lines.
 #[derive(Debug, Clone, Default)]
-pub struct TableNotes(std::sync::Arc<std::sync::Mutex<Notes>>);
+pub struct TableNotes(std::sync::Arc<Shared>);
+
+#[derive(Debug, Default)]
+struct Shared {
+    /// Set once a bad row is told: until then a row is checked without
+    /// taking the lock (the task asks of every row of a table).
+    any_bad: std::sync::atomic::AtomicBool,
+    notes: std::sync::Mutex<Notes>,
+}
 
 #[derive(Debug, Default)]
 struct Notes {
@@ -85,6 +93,7 @@ impl TableNotes {
     fn lock(&self) -> std::sync::MutexGuard<'_, Notes> {
         // A panic elsewhere leaves the notes whole: each change is one push.
         self.0
+            .notes
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
@@ -92,6 +101,9 @@ impl TableNotes {
     /// Tells that row `row` (from 1) is a bad record, and why.
     pub fn bad_row(&self, row: u64, reason: String) {
         self.lock().bad_rows.push_back((row, reason));
+        self.0
+            .any_bad
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     /// Tells that a binary value of `column` was not UTF-8, and was given as
@@ -133,6 +145,9 @@ impl TableNotes {
     /// assert_eq!(notes.take_bad_row(3), None);
     /// ```
     pub fn take_bad_row(&self, row: u64) -> Option<String> {
+        if !self.0.any_bad.load(std::sync::atomic::Ordering::Acquire) {
+            return None;
+        }
         let mut notes = self.lock();
         while notes.bad_rows.front().is_some_and(|(r, _)| *r < row) {
             notes.bad_rows.pop_front();
