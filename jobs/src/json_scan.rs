@@ -683,6 +683,29 @@ fn special16(chunk: [u8; 16]) -> u32 {
     (quotes | escapes).to_bitmask()
 }
 
+/// Whether `s` needs no escape as a JSON string's body (no `"`, `\` or
+/// byte below 0x20): 16 bytes at a time, the last 16 overlapping the
+/// chunks before them.
+///
+/// ```text
+/// is_plain(b"/a/b?x=1") == true, is_plain(b"say \"hi\"") == false, is_plain(b"a\tb") == false
+/// ```
+#[inline]
+pub(crate) fn is_plain(s: &[u8]) -> bool {
+    if s.len() < 16 {
+        return !s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+    }
+    let chunk = |i: usize| s[i..i + 16].try_into().unwrap_or([0; 16]);
+    let mut i = 0;
+    while i + 16 <= s.len() {
+        if special16(chunk(i)) != 0 {
+            return false;
+        }
+        i += 16;
+    }
+    special16(chunk(s.len() - 16)) == 0
+}
+
 /// The closing quote of a key whose content starts at `i`, when it is
 /// within 16 bytes and the key is plain ASCII (no escape, no control
 /// byte): most keys, told by one vector comparison without a byte read.
@@ -903,6 +926,44 @@ fn unescape(text: &[u8]) -> Option<String> {
     let mut out = Vec::with_capacity(text.len());
     decode(text, false, |p| out.extend_from_slice(p))?;
     String::from_utf8(out).ok()
+}
+
+/// The decoded text of a JSON string's body `text` (what is between its
+/// quotes, in a line already read as JSON), as serde_json decodes it;
+/// `None` (unsure) for a surrogate escape, a pair or a lone one, which is
+/// serde_json's to read. The bytes between escapes are copied whole
+/// (`memchr` finds the next backslash): a JSON object in a string field,
+/// `"{\"currentTime\":0,...}"`, is mostly such runs.
+///
+/// ```text
+/// unescape_str(r#"{\"a\":\u00e9\n}"#) == Some("{\"a\":é\n}"), unescape_str(r"\ud83d\ude00") == None
+/// ```
+pub(crate) fn unescape_str(text: &str) -> Option<String> {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(k) = memchr::memchr(b'\\', rest.as_bytes()) {
+        out.push_str(&rest[..k]);
+        let (c, len) = match *rest.as_bytes().get(k + 1)? {
+            b'b' => ('\u{8}', 2),
+            b'f' => ('\u{c}', 2),
+            b'n' => ('\n', 2),
+            b'r' => ('\r', 2),
+            b't' => ('\t', 2),
+            b'u' => {
+                let hex = rest.get(k + 2..k + 6)?;
+                if !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+                    return None;
+                }
+                (char::from_u32(u32::from_str_radix(hex, 16).ok()?)?, 6)
+            }
+            c @ (b'"' | b'\\' | b'/') => (char::from(c), 2),
+            _ => return None,
+        };
+        out.push(c);
+        rest = rest.get(k + len..)?;
+    }
+    out.push_str(rest);
+    Some(out)
 }
 
 /// Which of the wanted `keys` an escaped key's text decodes to, if any;
@@ -1581,6 +1642,39 @@ mod tests {
                 t.splice(at..at, "é".bytes());
                 assert_eq!(utf8(&t), std::str::from_utf8(&t).ok(), "{t:?}");
             }
+        }
+    }
+
+    proptest! {
+        /// [`unescape_str`] decodes what serde_json and Python's
+        /// `ensure_ascii` write as serde_json reads it, or is unsure only
+        /// for a surrogate escape.
+        #[test]
+        fn unescape_str_reads_strings_as_serde_json_does(s in any::<String>(), ascii in any::<bool>()) {
+            let mut text = serde_json::to_string(&s).unwrap();
+            if ascii {
+                text = text.chars().map(|c| match c.is_ascii() {
+                    true => c.to_string(),
+                    false => c.encode_utf16(&mut [0; 2]).iter().map(|u| format!("\\u{u:04x}")).collect(),
+                }).collect();
+            }
+            let body = &text[1..text.len() - 1];
+            let surrogate = s.chars().any(|c| c.len_utf16() == 2);
+            match unescape_str(body) {
+                Some(decoded) => prop_assert_eq!(decoded, s),
+                None => prop_assert!(ascii && surrogate, "unsure of {:?}", body),
+            }
+        }
+
+        /// [`is_plain`] is the byte loop it stands for, at every length
+        /// and place of a special byte.
+        #[test]
+        fn is_plain_agrees_with_a_byte_loop(s in proptest::collection::vec(
+            prop_oneof![Just(b'"'), Just(b'\\'), Just(0x1fu8), Just(0x20u8), Just(b'a'), any::<u8>()],
+            0..70,
+        )) {
+            let slow = !s.iter().any(|&b| b < 0x20 || b == b'"' || b == b'\\');
+            prop_assert_eq!(is_plain(&s), slow);
         }
     }
 

@@ -134,6 +134,61 @@ impl<'a> JsonBody<'a> {
     }
 }
 
+/// The JSON text of one value, for [`Emitter::emit_json`]: a value a job
+/// wrote itself (a row built field by field), emitted without going through
+/// serde again.
+///
+/// ```
+/// use mr_core::emit::JsonText;
+/// assert!(JsonText::new(br#"{"a":[1,"x"]}"#).is_some());
+/// assert!(JsonText::new(br#"{"a":"#).is_none());
+/// assert!(JsonText::new(b"1 2").is_none());
+/// assert!(JsonText::new(b"\"a\tb\"").is_none());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct JsonText<'a>(&'a [u8]);
+
+impl<'a> JsonText<'a> {
+    /// `text`, if it is one JSON value with no tab or line break in it
+    /// (checked by parsing it): what a record's value may be.
+    pub fn new(text: &'a [u8]) -> Option<Self> {
+        is_json_value(text).then_some(JsonText(text))
+    }
+
+    /// `text`, on the caller's word that it is one JSON value with no tab
+    /// or line break in it, as serde_json writes one: text the job wrote by
+    /// JSON's rules, such as an object of quoted [plain](JsonBody) strings
+    /// and values serde_json wrote. Anything else would reach the output as
+    /// invalid JSON or a broken record: when unsure, use [`JsonText::new`].
+    /// Checked in debug builds (tests).
+    ///
+    /// ```
+    /// use mr_core::emit::JsonText;
+    /// assert_eq!(JsonText::trusted(b"[1,2]").as_bytes(), b"[1,2]");
+    /// ```
+    #[inline]
+    pub fn trusted(text: &'a [u8]) -> Self {
+        debug_assert!(
+            is_json_value(text),
+            "not one JSON value as serde_json writes it: {:?}",
+            String::from_utf8_lossy(text)
+        );
+        JsonText(text)
+    }
+
+    /// The text.
+    #[inline]
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+/// Whether `text` is one JSON value with no tab or line break in it.
+fn is_json_value(text: &[u8]) -> bool {
+    !text.iter().any(|b| matches!(b, b'\n' | b'\r' | b'\t'))
+        && serde_json::from_slice::<serde::de::IgnoredAny>(text).is_ok()
+}
+
 /// Whether `s` is its own JSON string body (no byte below 0x20, no `"`, no
 /// backslash), so that `"` + `s` + `"` is its JSON encoding. Eight bytes at
 /// a time, with no call for short strings.
@@ -293,6 +348,36 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
             Ok(()) => Ok(()),
             Err(e) => Err(self.fatal(e)),
         }
+    }
+
+    /// Emits one record whose value is given as its JSON text ([`JsonText`]):
+    /// the record [`emit`](Self::emit) makes of the value that text encodes,
+    /// without serializing a value (a row a job writes itself, strings
+    /// quoted as they are).
+    ///
+    /// ```
+    /// # use mr_core::{emit::JsonText, testing::with_emitter};
+    /// let records = with_emitter::<(), Box<serde_json::value::RawValue>>(|out| {
+    ///     out.emit_json(&(), JsonText::trusted(br#"{"a":"x"}"#))
+    /// });
+    /// assert_eq!(records, vec![("null".into(), r#"{"a":"x"}"#.into())]);
+    /// ```
+    pub fn emit_json<Q>(&mut self, key: &Q, value: JsonText<'_>) -> Result<(), JobError>
+    where
+        K: Borrow<Q>,
+        Q: Serialize + ?Sized,
+    {
+        self.bufs.key.clear();
+        serde_json::to_writer(&mut self.bufs.key, key)?;
+        self.records += 1;
+        let sink: &mut dyn RecordSink = match &mut self.target {
+            Target::Bytes(s) => &mut **s,
+            Target::Fold(f) => &mut **f,
+        };
+        if let Err(e) = sink.push(&self.bufs.key, value.as_bytes()) {
+            return Err(self.fatal(e));
+        }
+        Ok(())
     }
 
     /// Keeps a sink's failure (never a bad record, never skipped) and
