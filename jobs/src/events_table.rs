@@ -82,8 +82,10 @@
 //! run's ids (new values get the next ones), so tables loaded day after day
 //! share them.
 
+use crate::json_scan::scan_members;
+use mr_core::FromLine;
 use mr_core::emit::JsonText;
-use mr_core::protocol::{MaybeStr, RawFields};
+use mr_core::protocol::{DecodeError, MaybeStr, RawFields, refuse_big_integers};
 use mr_core::{ColumnType, Emitter, Job, JobError, Mapper, Step};
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -520,6 +522,33 @@ fn percent_decode(s: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// An event's top-level fields in order, each name and its value's JSON
+/// text: read by [`scan_members`] in one pass, or, where that is unsure,
+/// by serde_json as [`RawFields`], whose verdict and error messages stand.
+/// `None` for a line that is JSON but no object.
+pub struct Fields<'a>(Option<Vec<(Cow<'a, str>, &'a str)>>);
+
+impl<'a> FromLine<'a> for Fields<'a> {
+    fn from_line(line: &'a [u8]) -> Result<Option<Self>, DecodeError> {
+        if let Some(members) = std::str::from_utf8(line).ok().and_then(scan_members) {
+            // An integer beyond 64 bits is a bad record, as RawFields has it.
+            refuse_big_integers(line)?;
+            return Ok(Some(Fields(Some(members))));
+        }
+        let fields = |RawFields(f)| {
+            let texts = |f: Vec<(Cow<'a, str>, &'a RawValue)>| {
+                f.into_iter().map(|(k, v)| (k, v.get())).collect()
+            };
+            Fields(f.map(texts))
+        };
+        Ok(RawFields::from_line(line)?.map(fields))
+    }
+
+    fn format() -> String {
+        RawFields::format()
+    }
+}
+
 /// The mapper: one row (a JSON object with a null key) per event.
 #[derive(Clone, Default)]
 pub struct EventRows {
@@ -561,7 +590,7 @@ fn object_in(
             }
         }
     };
-    mr_core::protocol::refuse_big_integers(s.as_bytes()).map_err(|e| in_string_field(name, e))?;
+    refuse_big_integers(s.as_bytes()).map_err(|e| in_string_field(name, e))?;
     Ok(Some(fields))
 }
 
@@ -593,8 +622,7 @@ impl<'a> Field<'a> {
     /// The field `name`'s value. An error only for a number serde_json
     /// cannot hold (`1e400`), which the shallow read lets through: the
     /// line is a bad record then, as a `Json<Value>` mapper's would be.
-    fn of(name: &str, raw: &'a RawValue) -> Result<Field<'a>, JobError> {
-        let text = raw.get();
+    fn of(name: &str, text: &'a str) -> Result<Field<'a>, JobError> {
         let bad =
             |e: serde_json::Error| JobError::msg(format!("invalid JSON in field {name}: {e}"));
         Ok(match text.as_bytes().first() {
@@ -676,10 +704,10 @@ fn slot(name: &str) -> Option<usize> {
 /// The event's fields the job reads, by [`slot`]: each the last one of its
 /// name, as a JSON object read into a map keeps it. Found in one pass over
 /// the event, where each column looked through the event for its names.
-struct Named<'a>([Option<&'a RawValue>; NAMES.len()]);
+struct Named<'a>([Option<&'a str>; NAMES.len()]);
 
 impl<'a> Named<'a> {
-    fn of(event: &[(Cow<'a, str>, &'a RawValue)]) -> Self {
+    fn of(event: &[(Cow<'a, str>, &'a str)]) -> Self {
         let mut named = [None; NAMES.len()];
         for (k, raw) in event {
             if let Some(i) = slot(k) {
@@ -695,7 +723,7 @@ impl<'a> Named<'a> {
     }
 
     /// The first of `names` the event has, and its raw text.
-    fn first(&self, names: &[&'static str]) -> Option<(&'static str, &'a RawValue)> {
+    fn first(&self, names: &[&'static str]) -> Option<(&'static str, &'a str)> {
         names.iter().find_map(|n| Some((*n, self.0[slot(n)?]?)))
     }
 }
@@ -709,7 +737,7 @@ fn field<'a>(
 ) -> Result<Option<(Field<'a>, &'a str)>, JobError> {
     event
         .first(names)
-        .map(|(name, raw)| Ok((Field::of(name, raw)?, raw.get())))
+        .map(|(name, raw)| Ok((Field::of(name, raw)?, raw)))
         .transpose()
 }
 
@@ -792,11 +820,11 @@ fn object_field<'a>(
     };
     // An object in the event's order (a `Value` would sort it by name).
     let object = || -> Result<Result<Unfolded<'a>, Cow<'a, str>>, JobError> {
-        let fields: Ordered = serde_json::from_str(raw.get())
+        let fields: Ordered = serde_json::from_str(raw)
             .map_err(|e| JobError::msg(format!("invalid JSON in field {name}: {e}")))?;
-        Ok(Ok(Some((fields, Cow::Borrowed(raw.get())))))
+        Ok(Ok(Some((fields, Cow::Borrowed(raw)))))
     };
-    if raw.get().trim_start().starts_with('{') {
+    if raw.trim_start().starts_with('{') {
         return object();
     }
     Ok(match Field::of(name, raw)? {
@@ -810,8 +838,8 @@ fn object_field<'a>(
         // A number as written, as the string columns keep floats: printed
         // from an f64, 9007199254740993.0 was "9007199254740992.0" and 1e2
         // "100.0" (probe /tmp/probe3-tables repro 03).
-        Field::Other(Value::Number(_)) => Err(Cow::Borrowed(raw.get().trim())),
-        Field::Other(_) => Err(Cow::Owned(compact(raw.get()))),
+        Field::Other(Value::Number(_)) => Err(Cow::Borrowed(raw.trim())),
+        Field::Other(_) => Err(Cow::Owned(compact(raw))),
     })
 }
 
@@ -874,7 +902,7 @@ impl EventRows {
     /// The row of one event; `count` gets the name of each counter to add
     /// one to. An error for a field whose number serde_json cannot hold.
     fn row<'a>(
-        event: &[(Cow<'a, str>, &'a RawValue)],
+        event: &[(Cow<'a, str>, &'a str)],
         count: &mut dyn FnMut(&str),
     ) -> Result<Row<'a>, JobError> {
         let mut row: Row<'a> = Vec::with_capacity(24);
@@ -1243,16 +1271,16 @@ fn rfc3339_ms(s: &str) -> Option<i64> {
 }
 
 impl Mapper for EventRows {
-    type Input<'a> = RawFields<'a>;
+    type Input<'a> = Fields<'a>;
     type Key = ();
     type Value = Box<RawValue>;
 
     fn map(
         &mut self,
-        event: RawFields<'_>,
+        event: Fields<'_>,
         out: &mut Emitter<(), Box<RawValue>>,
     ) -> Result<(), JobError> {
-        let RawFields(Some(event)) = event else {
+        let Fields(Some(event)) = event else {
             return Err(JobError::msg("the event is not a JSON object"));
         };
         let row = Self::row(&event, &mut |c| out.count(COUNTERS, c, 1))?;
@@ -1294,6 +1322,78 @@ mod tests {
             write_row(&row, &mut text).unwrap();
             let expected = serde_json::to_string(&JsonObject(&row)).unwrap();
             prop_assert_eq!(String::from_utf8(text).unwrap(), expected);
+        }
+    }
+
+    /// An event read as RawFields reads it, its values as their texts.
+    fn read_as_raw_fields(line: &[u8]) -> Result<Option<Vec<(String, String)>>, String> {
+        let texts = |RawFields(f)| {
+            f.map(|f: Vec<(Cow<'_, str>, &RawValue)>| {
+                f.into_iter()
+                    .map(|(k, v)| (k.into_owned(), v.get().to_string()))
+                    .collect()
+            })
+        };
+        match RawFields::from_line(line) {
+            Ok(r) => Ok(r.and_then(texts)),
+            Err(e) => Err(e.0),
+        }
+    }
+
+    proptest! {
+        /// The fast scan of an event reads what serde_json reads, or is
+        /// unsure: over lines of keys plain and escaped (a surrogate too),
+        /// values of every kind (escaped strings, numbers of every form and
+        /// size, nested values, Python's NaN, literals), any spacing, and
+        /// lines cut short or with bytes after them.
+        #[test]
+        fn events_are_read_as_serde_json_reads_them(
+            members in proptest::collection::vec((
+                prop::sample::select(vec![
+                    r#""page_url""#, r#""value""#, r#""a""#, r#""\u00e9""#, r#""k\"q""#,
+                    r#""\ud83d\ude00""#, r#""""#, r#""username""#, "\"\u{e9}t\u{e9}\"",
+                ]),
+                prop::sample::select(vec![
+                    r#""x""#, r#""{\"a\":1}""#, r#""\u00e9\n\t\/""#, r#""\ud800""#, "0", "-0",
+                    "1.5e3", "1E+2", "12345678901234567890", "-9223372036854775808", "1e400",
+                    "true", "null", "NaN", "-Infinity", "[]", r#"[1, {"b": [null, "c"]}]"#,
+                    r#"{"n": NaN}"#, "{ }", "01", "1.", r#""a"#, "tru", "\"\u{1}\"",
+                ]),
+                prop::sample::select(vec!["", " ", "\t", "  "]),
+            ), 0..6),
+            tail in prop::sample::select(vec!["", " ", "x", ",", "}", "\n"]),
+            cut in any::<prop::sample::Index>(),
+            do_cut in any::<bool>(),
+        ) {
+            let mut line = String::from("{");
+            for (i, (k, v, ws)) in members.iter().enumerate() {
+                if i > 0 {
+                    line.push(',');
+                    line.push_str(ws);
+                }
+                line.push_str(&format!("{k}{ws}:{ws}{v}"));
+            }
+            line.push('}');
+            line.push_str(tail);
+            if do_cut {
+                let at = cut.index(line.len() + 1);
+                if line.is_char_boundary(at) {
+                    line.truncate(at);
+                }
+            }
+            let expected = read_as_raw_fields(line.as_bytes());
+            if let Some(m) = scan_members(&line) {
+                let m: Vec<(String, String)> =
+                    m.into_iter().map(|(k, v)| (k.into_owned(), v.to_string())).collect();
+                prop_assert_eq!(Ok(Some(m)), expected.clone(), "{}", line);
+            }
+            let got = match Fields::from_line(line.as_bytes()) {
+                Ok(f) => Ok(f.and_then(|Fields(f)| f).map(|f| {
+                    f.into_iter().map(|(k, v)| (k.into_owned(), v.to_string())).collect()
+                })),
+                Err(e) => Err(e.0),
+            };
+            prop_assert_eq!(got, expected, "{}", line);
         }
     }
 

@@ -372,6 +372,84 @@ fn scan_here<'a, const N: usize, const PY: bool>(
     Some(found)
 }
 
+/// The top-level members of `line`, one JSON object: each key (decoded)
+/// and its value's JSON text, in order, a repeated key each time (as
+/// serde_json hands them to a map's visitor, and
+/// [`mr_core::protocol::RawFields`] keeps them). `None` (unsure) for
+/// anything else, which serde_json is to read: not an object, a syntax
+/// error, Python's `NaN` or infinities, a surrogate escape in a key,
+/// nesting deeper than [`MAX_DEPTH`]. The line is UTF-8 already (a `str`),
+/// so no value's text is checked for it again.
+///
+/// ```
+/// use mr_jobs::json_scan::scan_members;
+/// use std::borrow::Cow;
+/// let m = scan_members(r#"{"a": [1, {"b": null}], "\u00e9": "x\"y", "a": 2}"#).unwrap();
+/// assert_eq!(m, [(Cow::from("a"), r#"[1, {"b": null}]"#), ("é".into(), r#""x\"y""#), ("a".into(), "2")]);
+/// assert_eq!(scan_members(r#"{"a": NaN}"#), None);
+/// assert_eq!(scan_members(r#"{"a": 1"#), None);
+/// assert_eq!(scan_members("[1]"), None);
+/// ```
+pub fn scan_members(line: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
+    let b = line.as_bytes();
+    let mut i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    i = skip_ws(b, i + 1);
+    let mut members = Vec::with_capacity(24);
+    let mut python = false;
+    if b.get(i) == Some(&b'}') {
+        i += 1;
+    } else {
+        loop {
+            if b.get(i) != Some(&b'"') {
+                return None;
+            }
+            let (end, escaped) = match plain_key_end(b, i + 1) {
+                Some(end) => (end, false),
+                None => string_end(b, i + 1)?,
+            };
+            let key = line.get(i + 1..end)?;
+            let key = match escaped {
+                true => Cow::Owned(unescape_str(key)?),
+                false => Cow::Borrowed(key),
+            };
+            let start = after_colon(b, end)?;
+            i = match b.get(start) {
+                Some(b'"') => value_end(b, start + 1)?.0 + 1,
+                Some(b'-' | b'0'..=b'9') => number(b, start)?,
+                _ => skip_value(b, start, &mut python)?,
+            };
+            if python {
+                return None;
+            }
+            members.push((key, line.get(start..i)?));
+            match b.get(i..i + 3) {
+                Some(b", \"") => {
+                    i += 2;
+                    continue;
+                }
+                Some(&[b',', b'"', _]) => {
+                    i += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            i = skip_ws(b, i);
+            match b.get(i) {
+                Some(b',') => i = skip_ws(b, i + 1),
+                Some(b'}') => {
+                    i += 1;
+                    break;
+                }
+                _ => return None,
+            }
+        }
+    }
+    (skip_ws(b, i) == b.len()).then_some(members)
+}
+
 /// The end of Python's `NaN`, `Infinity` or `-Infinity` at `i` (what
 /// `json.dumps` writes for such floats; not JSON), if one is there.
 #[cold]
