@@ -1298,7 +1298,11 @@ impl<V: DeserializeOwned> Iterator for Values<'_, V> {
         loop {
             match self.src.next_value() {
                 Ok(Some(bytes)) => match from_json(bytes, |e| {
-                    format!("invalid value {}: {e}", crate::error::snippet(bytes))
+                    format!(
+                        "invalid value {}: {e}{}",
+                        crate::error::snippet(bytes),
+                        crate::protocol::null_value_hint(bytes)
+                    )
                 }) {
                     Ok(v) => return Some(v),
                     Err(DecodeError(reason)) => match self.skipped.as_deref_mut() {

@@ -174,7 +174,9 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
         let key = from_json(k, |e| format!("invalid JSON key: {e}"))?;
         // Hadoop gives a line without a tab as a key with an empty value.
         let v = if v.is_empty() { &b"null"[..] } else { v };
-        let value = from_json(v, |e| format!("invalid JSON value: {e}"))?;
+        let value = from_json(v, |e| {
+            format!("invalid JSON value: {e}{}", null_value_hint(v))
+        })?;
         Ok(Some((key, value)))
     }
 
@@ -184,6 +186,26 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
             crate::job::short_type_name::<K>(),
             crate::job::short_type_name::<V>()
         )
+    }
+}
+
+/// What an error about the value `null` adds: a `key TAB value` line with
+/// no tab, or nothing after it, is read as that (Hadoop's key with an empty
+/// value), which a job's value type may not take (a line cut before its
+/// tab, a raw text line given to a JSON step).
+///
+/// ```
+/// use mr_core::protocol::null_value_hint;
+/// assert!(null_value_hint(b"null").contains("no tab"));
+/// assert_eq!(null_value_hint(b"1"), "");
+/// ```
+pub fn null_value_hint(value: &[u8]) -> &'static str {
+    match value {
+        b"null" => {
+            " (a line with no tab, or nothing after its tab, is read as the value null, \
+             as Hadoop Streaming gives such a line)"
+        }
+        _ => "",
     }
 }
 

@@ -989,6 +989,17 @@ mod tests {
         }
     }
 
+    /// A reducer's line with no tab is read as the value null, as Hadoop
+    /// gives it: a value type that cannot be null says so (it said
+    /// "invalid type: null" alone, probe /tmp/probe23-fuzz notes).
+    #[test]
+    fn a_reducers_line_with_no_tab_says_so() {
+        let (r, _, _) = task(TaskRole::Reducer, "\"a\"\t1\n\"b\"\n", false);
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("invalid type: null"), "{e}");
+        assert!(e.contains("a line with no tab"), "{e}");
+    }
+
     #[test]
     fn unsorted_reducer_input_is_an_error() {
         let (r, _, _) = task(TaskRole::Reducer, "\"b\"\t1\n\"a\"\t1\n", false);
