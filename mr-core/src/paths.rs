@@ -340,8 +340,11 @@ pub fn file_in_the_way(dir: &Path) -> Option<&Path> {
 /// assert_eq!(reading.inside(&d.path().join("other")), None);
 /// assert_eq!(Reading::default().inside(d.path()), None);
 /// ```
+///
+/// Shared, not copied, by a clone: a run keeps it in its output directory,
+/// and a listing of many files would be held twice (a path a file).
 #[derive(Clone, Debug, Default)]
-pub struct Reading(Vec<PathBuf>);
+pub struct Reading(std::sync::Arc<[PathBuf]>);
 
 impl Reading {
     /// The files at `paths`.
