@@ -1412,6 +1412,13 @@ mod tests {
         for n in VALUE.iter().chain(&["context"]) {
             assert!(slot(n).is_some(), "{n}");
         }
+        // And no other: a name with a slot is never counted as left out.
+        for name in NAMES {
+            let read = FIXED.iter().any(|(_, names)| names.contains(&name))
+                || VALUE.contains(&name)
+                || name == "context";
+            assert!(read, "{name}");
+        }
         assert_eq!(slot("Username"), None);
         assert_eq!(slot("host"), None);
     }
