@@ -21,7 +21,11 @@
 //! [`crate::Job::categorical_columns`]: the local runner then runs the three
 //! stages after the job's last step and puts the dictionaries in
 //! `OUTPUT/_dictionaries/COLUMN.jsonl` (with output on stdout, values stay
-//! strings).
+//! strings). A Parquet table gets the same ids, dictionaries and rows
+//! without the stages' jobs: the values are counted ([`ValueCounts`]) in the
+//! pass that infers the table's types, and replaced by their ids
+//! ([`RowEncoder`]) as the table is written (see
+//! [`crate::output::parquet::Scan`]).
 //!
 //! Across runs ([`IdSource`]): ids afresh, kept from one earlier output
 //! (`--dictionaries`, [`Dictionary::keeping_ids_of`]), or given for good by
@@ -1160,33 +1164,55 @@ impl Mapper for EncodeColumns {
                 "the dictionaries were not read (init did not run)",
             ));
         };
-        let fields = fields_of(obj)?;
-        let mut row = Vec::with_capacity(fields.len());
-        for (name, raw) in fields {
-            let cell = match ids.get(name.as_ref()) {
-                None => Encoded::Raw(raw),
-                Some(ids) => match as_string(raw) {
-                    Ok(Some(v)) => match ids.get(v.as_ref()) {
-                        Some(id) => Encoded::Id(id),
-                        None => {
-                            return Err(JobError::msg(format!(
-                                "value {v:?} of column {name} is not in its dictionary"
-                            )));
-                        }
-                    },
-                    Ok(None) => Encoded::Null,
-                    Err(()) => {
-                        out.count(COUNTERS, NOT_A_STRING, 1);
-                        Encoded::Null
-                    }
-                },
-            };
-            row.push((name, cell));
+        let (row, not_strings) = encoded_fields(ids, fields_of(obj)?)?;
+        if not_strings > 0 {
+            out.count(
+                COUNTERS,
+                NOT_A_STRING,
+                not_strings.try_into().unwrap_or(i64::MAX),
+            );
         }
         // Serialized straight into the raw value: RawValue::from_string
         // would parse the text again to check it.
         out.emit(&(), serde_json::value::to_raw_value(&JsonObject(&row))?)
     }
+}
+
+/// A row's `fields` with each string of a column of `ids` replaced by its
+/// id (any other value there made null, and counted: the second item);
+/// the other fields as they are.
+fn encoded_fields<'a>(
+    ids: &Ids,
+    fields: Vec<(Cow<'a, str>, &'a RawValue)>,
+) -> Result<(EncodedRow<'a>, u64), JobError> {
+    let mut not_strings = 0;
+    let mut row = Vec::with_capacity(fields.len());
+    for (name, raw) in fields {
+        let cell = match ids.get(name.as_ref()) {
+            None => Encoded::Raw(raw),
+            Some(ids) => match as_string(raw) {
+                Ok(Some(v)) => match ids.get(v.as_ref()) {
+                    Some(id) => Encoded::Id(id),
+                    None => return Err(JobError::msg(not_in_dictionary(&v, &name))),
+                },
+                Ok(None) => Encoded::Null,
+                Err(()) => {
+                    not_strings += 1;
+                    Encoded::Null
+                }
+            },
+        };
+        row.push((name, cell));
+    }
+    Ok((row, not_strings))
+}
+
+/// A row's fields, its categorical strings as ids.
+type EncodedRow<'a> = Vec<(Cow<'a, str>, Encoded<'a>)>;
+
+/// The error of a value that a run's dictionary lacks.
+fn not_in_dictionary(value: &str, column: &str) -> String {
+    format!("value {value:?} of column {column} is not in its dictionary")
 }
 
 /// A field of an encoded record: an id, null, or its value as it was.
@@ -1233,6 +1259,165 @@ impl Job for EncodeJob {
     }
     fn steps(&self) -> Vec<Step> {
         vec![Step::map(self.0.clone()).into()]
+    }
+}
+
+/// The counts of the strings of chosen columns in some rows (a part of a
+/// table, or several merged): what a table's scan gathers in the same pass
+/// as the rows' types, in memory (each distinct value once a column, as the
+/// dictionary made of it holds it), instead of a count job of its own.
+pub struct ValueCounts {
+    columns: Vec<String>,
+    /// Per column (in the order of `columns`): value -> count.
+    counts: Vec<hashbrown::HashMap<Box<str>, u64, foldhash::fast::SeedableRandomState>>,
+    /// Values of the columns that were not strings (nor null).
+    pub not_a_string: u64,
+}
+
+impl ValueCounts {
+    /// No counts yet of `columns`.
+    pub fn new(columns: &[String]) -> ValueCounts {
+        let map = || hashbrown::HashMap::with_hasher(*crate::table_hash::keyed());
+        ValueCounts {
+            columns: columns.to_vec(),
+            counts: columns.iter().map(|_| map()).collect(),
+            not_a_string: 0,
+        }
+    }
+
+    /// The chosen columns, in order.
+    pub fn columns(&self) -> &[String] {
+        &self.columns
+    }
+
+    /// The index of column `name` in [`columns`](Self::columns), if chosen.
+    pub fn column(&self, name: &str) -> Option<usize> {
+        self.columns.iter().position(|c| c == name)
+    }
+
+    /// Counts `value` once more in column `column` (an index of
+    /// [`columns`](Self::columns)).
+    pub fn add(&mut self, column: usize, value: &str) {
+        let Some(counts) = self.counts.get_mut(column) else {
+            return;
+        };
+        match counts.get_mut(value) {
+            Some(n) => *n += 1,
+            None => {
+                counts.insert(value.into(), 1);
+            }
+        }
+    }
+
+    /// Adds the counts of `other` (of the same columns) to these.
+    pub fn merge(&mut self, other: ValueCounts) {
+        self.not_a_string += other.not_a_string;
+        // The larger table takes in the smaller.
+        for (mine, theirs) in self.counts.iter_mut().zip(other.counts) {
+            let (mut into, from) = match mine.len() >= theirs.len() {
+                true => (std::mem::take(mine), theirs),
+                false => (theirs, std::mem::take(mine)),
+            };
+            for (v, n) in from {
+                *into.entry(v).or_insert(0) += n;
+            }
+            *mine = into;
+        }
+    }
+
+    /// The dictionaries of the values counted, numbered afresh (as
+    /// [`Dictionary::from_counts`] numbers them); a column without values
+    /// has none.
+    ///
+    /// ```
+    /// use mr_core::categorical::ValueCounts;
+    /// let mut c = ValueCounts::new(&["user".to_string()]);
+    /// for v in ["bob", "ann", "cy", "ann"] { c.add(0, v); }
+    /// let d = c.into_dictionary();
+    /// assert_eq!(d.columns["user"].to_vec(), [("ann".into(), 2), ("bob".into(), 1), ("cy".into(), 1)]);
+    /// ```
+    pub fn into_dictionary(self) -> Dictionary {
+        let mut counted = Counted::default();
+        for (column, counts) in self.columns.into_iter().zip(self.counts) {
+            if counts.is_empty() {
+                continue;
+            }
+            let text = counts.keys().map(|v| v.len()).sum();
+            let mut values = Values::with_capacity(counts.len(), text);
+            for (v, n) in counts {
+                values.push(&v, n);
+            }
+            counted.0.insert(column, values);
+        }
+        counted.dictionary()
+    }
+}
+
+/// A run's ids by column and value, to replace the strings of its rows'
+/// chosen columns by (as [`EncodeColumns`] does, without a job of its own).
+pub struct RowEncoder {
+    ids: Ids,
+}
+
+/// One column's ids (see [`RowEncoder::column`]).
+pub struct ColumnEncoder<'a> {
+    name: &'a str,
+    ids: &'a ColumnIds,
+}
+
+impl RowEncoder {
+    /// The ids of `dict`, the dictionaries of the run (only the values the
+    /// run counted are held: see `ids_of`).
+    pub fn new(dict: Dictionary) -> RowEncoder {
+        RowEncoder {
+            ids: dict
+                .columns
+                .into_iter()
+                .map(|(c, values)| (c, ids_of(values)))
+                .collect(),
+        }
+    }
+
+    /// The ids of column `name`, if it has a dictionary.
+    pub fn column(&self, name: &str) -> Option<ColumnEncoder<'_>> {
+        self.ids
+            .get_key_value(name)
+            .map(|(name, ids)| ColumnEncoder { name, ids })
+    }
+
+    /// Appends `obj` (a row: a JSON object's text) to `out` with each
+    /// string of a chosen column replaced by its id, any other value there
+    /// but null made null: the row [`EncodeColumns`] makes of it, byte for
+    /// byte. Returns how many values were made null.
+    ///
+    /// ```
+    /// use mr_core::categorical::{RowEncoder, ValueCounts};
+    /// let mut c = ValueCounts::new(&["u".to_string()]);
+    /// c.add(0, "bob");
+    /// let enc = RowEncoder::new(c.into_dictionary());
+    /// let mut out = Vec::new();
+    /// assert_eq!(enc.encode(br#"{"u": "bob", "n": [1, 2]}"#, &mut out).unwrap(), 0);
+    /// assert_eq!(out, br#"{"u":0,"n":[1, 2]}"#);
+    /// out.clear();
+    /// assert_eq!(enc.encode(br#"{"u": 7}"#, &mut out).unwrap(), 1);
+    /// assert_eq!(out, br#"{"u":null}"#);
+    /// assert!(enc.encode(br#"{"u": "cy"}"#, &mut out).is_err());
+    /// ```
+    pub fn encode(&self, obj: &[u8], out: &mut Vec<u8>) -> Result<u64, String> {
+        let fields = fields_of(obj).map_err(|e| e.to_string())?;
+        let (row, not_strings) = encoded_fields(&self.ids, fields).map_err(|e| e.to_string())?;
+        serde_json::to_writer(out, &JsonObject(&row)).map_err(|e| e.to_string())?;
+        Ok(not_strings)
+    }
+}
+
+impl ColumnEncoder<'_> {
+    /// The id of `value`; an error naming the column if the run did not
+    /// count it.
+    pub fn id(&self, value: &str) -> Result<u64, String> {
+        self.ids
+            .get(value)
+            .ok_or_else(|| not_in_dictionary(value, self.name))
     }
 }
 

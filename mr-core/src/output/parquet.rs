@@ -30,7 +30,8 @@
 //! The engine between steps only sees encoded JSON, so the schema is inferred
 //! from the records ([`super::schema`]): every part is read once to infer its
 //! types, the parts' types are merged (the same schema for every file of a
-//! run), then each part is converted. A column that is a string in one record
+//! run), then each part is converted. A job's categorical columns are
+//! counted in that first pass and get their ids in the second (`Scan`). A column that is a string in one record
 //! and an object in another stops the run with an error naming the column,
 //! the record and where it is. Columns are nullable; integers are `INT64`,
 //! other numbers `DOUBLE`, strings `UTF8` (dictionary-encoded: Parquet's
@@ -47,7 +48,7 @@
 use crate::error::{Error, Result};
 use crate::protocol::split_record;
 #[cfg(feature = "parquet")]
-pub use arrow_impl::{infer_part, write_part, write_parts};
+pub use arrow_impl::{Scan, TablePart, infer_part, write_part, write_parts};
 use std::path::{Path, PathBuf};
 
 /// Rows decoded into one Arrow batch (fewer for a wide table: see
@@ -313,39 +314,67 @@ pub fn batch_rows(columns: usize) -> usize {
 #[cfg(feature = "parquet")]
 mod arrow_impl {
     use super::*;
+    use crate::categorical::{ColumnEncoder, RowEncoder, ValueCounts};
     use crate::error::snippet;
-    use crate::input::LineReader;
-    use crate::output::schema::{ObserveError, RowType};
-    use arrow_schema::SchemaRef;
+    use crate::output::schema::{CategoricalScan, ObserveError, RowType};
+    use arrow_schema::{DataType, SchemaRef};
     use parquet::arrow::ArrowWriter;
     use rayon::prelude::*;
     use std::fs::File;
     use std::io::BufWriter;
     use std::sync::Arc;
 
-    /// Reads a part's lines, calling `f(line_number, row)` for each record.
+    /// Reads a part's lines, calling `f(row_number, row, line)` for each
+    /// record. Rows are made by [`record_row`], or, for a table with
+    /// categorical columns (`objects`), are the records' objects as they
+    /// are (a record's key left out, as the categorical stages always
+    /// left it), numbered without the blank lines.
     fn for_each_row(
-        part: &Path,
+        part: &TablePart,
         mut f: impl FnMut(u64, &[u8], &[u8]) -> Result<()>,
-        name: &str,
+        objects: bool,
     ) -> Result<()> {
-        let file = File::open(part).map_err(|e| Error::io("opening", part, e))?;
-        let mut reader = LineReader::new(file, 0, u64::MAX);
+        let name = &part.name;
         let mut row = Vec::new();
         let mut n = 0u64;
-        while let Some((_, line)) = reader
-            .next_line()
-            .map_err(|e| Error::io("reading", part, e))?
-        {
-            n += 1;
-            if n.is_multiple_of(4096) {
-                crate::cancel::check()?;
-            }
-            row.clear();
-            match record_row(line, &mut row) {
-                Ok(true) => f(n, &row, line)?,
-                Ok(false) => {}
-                Err(reason) => return Err(record_error(name, n, reason, line)),
+        let mut lines = 0u64;
+        for piece in &part.pieces {
+            let path = match &piece.file.source {
+                crate::input::InputSource::Path(p) => p.as_path(),
+                _ => Path::new(&piece.file.display),
+            };
+            let mut reader = crate::input::lines::open_split(piece, None)?;
+            while let Some((_, line)) = reader
+                .next_line()
+                .map_err(|e| Error::io("reading", path, e))?
+            {
+                lines += 1;
+                if lines.is_multiple_of(4096) {
+                    crate::cancel::check()?;
+                }
+                if objects {
+                    let obj = match memchr::memchr(b'\t', line) {
+                        Some(_) => split_record(line).1,
+                        None => line,
+                    }
+                    .trim_ascii();
+                    if obj.is_empty() {
+                        continue;
+                    }
+                    n += 1;
+                    if !obj.starts_with(b"{") {
+                        return Err(record_error(name, n, "not a JSON object", line));
+                    }
+                    f(n, obj, line)?;
+                    continue;
+                }
+                n += 1;
+                row.clear();
+                match record_row(line, &mut row) {
+                    Ok(true) => f(n, &row, line)?,
+                    Ok(false) => {}
+                    Err(reason) => return Err(record_error(name, n, reason, line)),
+                }
             }
         }
         Ok(())
@@ -361,23 +390,56 @@ mod arrow_impl {
     /// The column types of one part's records, how many there are, and how
     /// many of them have a value that is an object (see [`RECORDS_KEY`]).
     pub fn infer_part(part: &Path, name: &str) -> Result<(RowType, u64, u64)> {
+        let s = scan_part(&TablePart::file(part, name)?, None)?;
+        Ok((s.row_type, s.rows, s.objects))
+    }
+
+    /// What one pass over a part finds.
+    struct PartScan {
+        /// The column types of its rows.
+        row_type: RowType,
+        /// How many rows.
+        rows: u64,
+        /// How many of them have a value that is an object.
+        objects: u64,
+        /// The strings of the categorical columns, counted, if any.
+        counts: Option<ValueCounts>,
+    }
+
+    /// Reads a part once: its rows' types and, with `categorical` columns,
+    /// their strings counted (the rows typed as their ids: see
+    /// [`RowType::observe_categorical`]).
+    fn scan_part(part: &TablePart, categorical: Option<&[String]>) -> Result<PartScan> {
+        let name = &part.name;
         let mut t = RowType::default();
+        let mut cat = categorical.map(CategoricalScan::new);
         let (mut rows, mut objects) = (0, 0);
         for_each_row(
             part,
-            |n, row, line| match t.observe(row) {
-                Ok(()) => {
-                    rows += 1;
-                    let value = split_record(line).1.trim_ascii();
-                    objects += u64::from(value.starts_with(b"{"));
-                    Ok(())
+            |n, row, line| {
+                let observed = match &mut cat {
+                    Some(cat) => t.observe_categorical(row, cat),
+                    None => t.observe(row),
+                };
+                match observed {
+                    Ok(()) => {
+                        rows += 1;
+                        let value = split_record(line).1.trim_ascii();
+                        objects += u64::from(cat.is_some() || value.starts_with(b"{"));
+                        Ok(())
+                    }
+                    Err(ObserveError::Conflict(c)) => Err(record_error(name, n, c, line)),
+                    Err(ObserveError::Json(e)) => Err(record_error(name, n, e, line)),
                 }
-                Err(ObserveError::Conflict(c)) => Err(record_error(name, n, c, line)),
-                Err(ObserveError::Json(e)) => Err(record_error(name, n, e, line)),
             },
-            name,
+            categorical.is_some(),
         )?;
-        Ok((t, rows, objects))
+        Ok(PartScan {
+            row_type: t,
+            rows,
+            objects,
+            counts: cat.map(CategoricalScan::into_counts),
+        })
     }
 
     /// A Parquet file of `schema` without rows.
@@ -434,14 +496,102 @@ mod arrow_impl {
         part: &Path,
         name: &str,
         dest: &Path,
-        (schema, table): (&SchemaRef, &SchemaRef),
+        schemas: (&SchemaRef, &SchemaRef),
         opts: &ParquetOptions,
     ) -> Result<u64> {
+        write_part_with(&TablePart::file(part, name)?, dest, schemas, opts, None)
+    }
+
+    /// How a part's categorical strings become their ids as it is written.
+    enum Encode<'a> {
+        /// The strings decoded as strings, then replaced by their ids a
+        /// batch at a time (the row is parsed once, by the decoder): a
+        /// part whose categorical values are all strings or null.
+        Columns {
+            /// The schema with the categorical columns as strings.
+            strings: SchemaRef,
+            /// Each categorical column's index and ids.
+            columns: Vec<(usize, ColumnEncoder<'a>)>,
+        },
+        /// Each row rewritten with its ids before it is decoded (what the
+        /// encode stage wrote): a part with other values there, which
+        /// become null.
+        Rows(&'a RowEncoder),
+    }
+
+    impl<'a> Encode<'a> {
+        /// How to encode a part read as `schema`, whose categorical values
+        /// include `not_strings` other than strings and null.
+        fn new(schema: &SchemaRef, ids: &'a RowEncoder, not_strings: u64) -> Encode<'a> {
+            if not_strings > 0 {
+                return Encode::Rows(ids);
+            }
+            let columns: Vec<(usize, ColumnEncoder<'a>)> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .filter_map(|(i, f)| ids.column(f.name()).map(|c| (i, c)))
+                .collect();
+            let fields: Vec<arrow_schema::FieldRef> = schema
+                .fields()
+                .iter()
+                .enumerate()
+                .map(|(i, f)| match columns.iter().any(|(c, _)| *c == i) {
+                    true => Arc::new(f.as_ref().clone().with_data_type(DataType::Utf8)),
+                    false => f.clone(),
+                })
+                .collect();
+            Encode::Columns {
+                strings: Arc::new(arrow_schema::Schema::new(fields)),
+                columns,
+            }
+        }
+    }
+
+    /// The ids of a column of strings.
+    fn ids_of_strings(
+        column: &arrow_array::ArrayRef,
+        ids: &ColumnEncoder<'_>,
+    ) -> std::result::Result<arrow_array::ArrayRef, String> {
+        use arrow_array::Array;
+        let strings = column
+            .as_any()
+            .downcast_ref::<arrow_array::StringArray>()
+            .ok_or("a categorical column was not decoded as strings")?;
+        let mut out = arrow_array::builder::Int64Builder::with_capacity(strings.len());
+        for v in strings.iter() {
+            match v {
+                None => out.append_null(),
+                Some(v) => {
+                    let id = ids.id(v)?;
+                    out.append_value(i64::try_from(id).map_err(|e| e.to_string())?);
+                }
+            }
+        }
+        Ok(Arc::new(out.finish()))
+    }
+
+    /// [`write_part`], the categorical columns' strings replaced by their
+    /// ids as `encode` says (rows as [`for_each_row`] reads them with
+    /// `objects`).
+    fn write_part_with(
+        part: &TablePart,
+        dest: &Path,
+        (schema, table): (&SchemaRef, &SchemaRef),
+        opts: &ParquetOptions,
+        encode: Option<Encode<'_>>,
+    ) -> Result<u64> {
+        let name = &part.name;
         let arrow_err = |e: &dyn std::fmt::Display| writing_error(dest, e);
         let mut writer = create_writer(dest, table, opts)?;
         let renamed = !Arc::ptr_eq(schema, table);
         let batch_rows = batch_rows(schema.fields().len());
-        let mut decoder = arrow_json::ReaderBuilder::new(schema.clone())
+        let (read_as, columns, rows_encoder) = match &encode {
+            Some(Encode::Columns { strings, columns }) => (strings, &columns[..], None),
+            Some(Encode::Rows(ids)) => (schema, &[][..], Some(*ids)),
+            None => (schema, &[][..], None),
+        };
+        let mut decoder = arrow_json::ReaderBuilder::new(read_as.clone())
             .with_batch_size(batch_rows)
             .build_decoder()
             .map_err(|e| arrow_err(&e))?;
@@ -458,13 +608,24 @@ mod arrow_impl {
                 off += n;
                 match decoder.flush().map_err(|e| arrow_err(&e))? {
                     Some(batch) => {
-                        let batch = match renamed {
-                            true => arrow_array::RecordBatch::try_new(
-                                table.clone(),
-                                batch.columns().to_vec(),
-                            )
-                            .map_err(|e| arrow_err(&e))?,
-                            false => batch,
+                        let batch = match (renamed, columns.is_empty()) {
+                            (false, true) => batch,
+                            _ => {
+                                let mut cols = batch.columns().to_vec();
+                                for (i, ids) in columns {
+                                    cols[*i] = ids_of_strings(&cols[*i], ids).map_err(|e| {
+                                        Error::Format {
+                                            what: format!(
+                                                "Parquet output, records from {first_line} of \
+                                                 {name}"
+                                            ),
+                                            reason: e,
+                                        }
+                                    })?;
+                                }
+                                arrow_array::RecordBatch::try_new(table.clone(), cols)
+                                    .map_err(|e| arrow_err(&e))?
+                            }
                         };
                         writer.write(&batch).map_err(|e| parquet_error(dest, e))?
                     }
@@ -486,12 +647,22 @@ mod arrow_impl {
             .map(|f| f.name().as_str())
             .collect();
         let mut pending = 0usize;
+        let mut encoded = Vec::new();
         for_each_row(
             part,
             |n, row, line| {
                 if pending == 0 {
                     first_line = n;
                 }
+                let row = match rows_encoder {
+                    Some(ids) => {
+                        encoded.clear();
+                        ids.encode(row, &mut encoded)
+                            .map_err(|e| record_error(name, n, e, line))?;
+                        &encoded[..]
+                    }
+                    None => row,
+                };
                 match json.is_empty() {
                     true => buf.extend_from_slice(row),
                     false => with_json_text(row, &json, &mut buf)
@@ -506,7 +677,7 @@ mod arrow_impl {
                 }
                 Ok(())
             },
-            name,
+            encode.is_some(),
         )?;
         flush(&mut buf, first_line)?;
         writer.close().map_err(|e| parquet_error(dest, e))?;
@@ -555,102 +726,235 @@ mod arrow_impl {
         declared: &Declared,
         pool: &rayon::ThreadPool,
     ) -> Result<Vec<PathBuf>> {
-        let name = |p: &Path| {
-            p.file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_default()
-        };
-        let types = pool.install(|| {
-            parts
-                .par_iter()
-                .map(|p| infer_part(p, &name(p)))
-                .collect::<Result<Vec<_>>>()
-        })?;
-        let mut row_type = RowType::declared(&declared.fixed);
-        let mut has_rows = Vec::with_capacity(types.len());
-        let (mut objects, mut total) = (0, 0);
-        for ((t, rows, o), p) in types.into_iter().zip(parts) {
-            has_rows.push(rows > 0);
-            (objects, total) = (objects + o, total + rows);
-            row_type.merge(t).map_err(|c| Error::Format {
-                what: format!("Parquet output, {}", name(p)),
-                reason: format!("{c} (compared with the parts before it and the job's columns)"),
-            })?;
-        }
-        row_type.type_null_columns(&*declared.type_of);
-        let empty_table = !has_rows.contains(&true);
-        if empty_table && declared.fixed.is_empty() {
-            return Ok(Vec::new());
-        }
-        if row_type.is_empty() {
-            return Err(Error::Format {
-                what: "Parquet output".into(),
-                reason: "the records have no fields (only empty objects): no column to write"
-                    .into(),
-            });
-        }
-        let mut metadata = std::collections::HashMap::new();
-        let records = match (objects, total) {
-            (0, 1..) => KEY_VALUE_ROWS,
-            _ => "objects",
-        };
-        metadata.insert(RECORDS_KEY.to_string(), records.to_string());
-        if !declared.ids.is_empty() {
-            let ids =
-                serde_json::to_string(&declared.ids).map_err(|e| Error::Internal(e.to_string()))?;
-            metadata.insert(ID_COLUMNS_KEY.to_string(), ids);
-        }
-        let schema = row_type.arrow_schema().map_err(|c| Error::Format {
-            what: "Parquet output".into(),
-            reason: c.to_string(),
-        })?;
-        let schema: SchemaRef = Arc::new(schema.with_metadata(metadata.clone()));
-        if schema.fields().len() > MANY_COLUMNS {
-            crate::errln!(
-                "mr: warning: the table has {} columns, one for each field name the records \
-                 hold (answers keyed by question id?): Parquet writes and readers slow down and \
-                 use memory with each; a job that keeps such fields in one column scales",
-                schema.fields().len()
-            );
-        }
-        // Names equal but for case kept apart, under names every reader
-        // agrees on (the records are still read by their own names).
-        let (apart, renamed) = crate::output::schema::apart_by_case(&schema);
-        let table = match renamed.is_empty() {
-            true => schema.clone(),
-            false => Arc::new(apart.with_metadata(metadata)),
-        };
-        if !renamed.is_empty() {
-            let list: Vec<String> = renamed
-                .iter()
-                .map(|(old, new)| format!("{old} as {new}"))
-                .collect();
-            crate::errln!(
-                "mr: note: columns whose names equal another's but for case, which Spark refuses \
-                 and DuckDB renames as it reads, are written under names of their own: {}",
-                crate::error::printable_line(&list.join(", "))
-            );
-        }
-        if empty_table {
-            let dest = dest_dir.join("part-00000.parquet");
-            write_empty(&dest, &table, opts)?;
-            return Ok(vec![dest]);
-        }
-        let parts: Vec<&PathBuf> = parts
+        let parts = parts
             .iter()
-            .zip(has_rows)
-            .filter_map(|(p, has)| has.then_some(p))
-            .collect();
-        let write = |p: &&PathBuf| {
-            let dest = dest_dir.join(format!("{}.parquet", name(p)));
-            write_part(p, &name(p), &dest, (&schema, &table), opts)?;
-            Ok(dest)
-        };
-        if schema.fields().len() > MANY_COLUMNS {
-            // A writer holds state for each column: one at a time.
-            return parts.iter().map(write).collect();
+            .map(|p| {
+                let name = p
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                TablePart::file(p, &name)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let scan = Scan::of(parts, declared, None, pool)?;
+        scan.write(dest_dir, opts, declared, None, pool)
+    }
+
+    /// A part of a table: the name its Parquet file (`NAME.parquet`) and
+    /// its errors take, and where its records are.
+    #[derive(Debug, Clone)]
+    pub struct TablePart {
+        /// `part-NNNNN`.
+        pub name: String,
+        /// The splits of `key TAB value` lines it holds, in order (as a
+        /// map task of them reads them).
+        pub pieces: Vec<crate::input::Split>,
+    }
+
+    impl TablePart {
+        /// The part that is the whole file `path` (none of it when empty).
+        pub fn file(path: &Path, name: &str) -> Result<TablePart> {
+            use crate::input::listing::Compression;
+            use crate::input::{InputFile, InputSource};
+            let size = std::fs::metadata(path)
+                .map_err(|e| Error::io("opening", path, e))?
+                .len();
+            let file = InputFile {
+                source: InputSource::Path(path.to_path_buf()),
+                display: path.display().to_string(),
+                size,
+                compression: Compression::None,
+                id: None,
+            };
+            Ok(TablePart {
+                name: name.to_string(),
+                pieces: crate::input::make_splits(vec![file], u64::MAX),
+            })
         }
-        pool.install(|| parts.par_iter().map(write).collect::<Result<Vec<_>>>())
+    }
+
+    /// A table's parts read once (in parallel): its row type, and, with
+    /// categorical columns, their strings counted. The first of the two
+    /// passes over the parts; [`Scan::write`] is the second.
+    ///
+    /// With categorical columns, each part's distinct values are counted
+    /// in memory and merged into the run's counts as each part ends: a
+    /// table of threads' parts in flight, each at most the size of the
+    /// dictionary made of them, beside the merged counts (the dictionary's
+    /// order of memory, not the rows').
+    pub struct Scan {
+        parts: Vec<TablePart>,
+        /// Per part: its rows, and its categorical values other than
+        /// strings and null.
+        part_rows: Vec<(u64, u64)>,
+        row_type: RowType,
+        objects: u64,
+        total: u64,
+        counts: Option<ValueCounts>,
+    }
+
+    impl Scan {
+        /// Reads `parts`, their rows' types merged with the `declared`
+        /// columns; with `categorical` columns, their rows are the records'
+        /// objects (keys left out) and the columns' strings are counted, as
+        /// ids their type (see [`Scan::take_counts`]).
+        pub fn of(
+            parts: Vec<TablePart>,
+            declared: &Declared,
+            categorical: Option<&[String]>,
+            pool: &rayon::ThreadPool,
+        ) -> Result<Scan> {
+            let counts = std::sync::Mutex::new(categorical.map(ValueCounts::new));
+            let types = pool.install(|| {
+                parts
+                    .par_iter()
+                    .map(|p| {
+                        let mut s = scan_part(p, categorical)?;
+                        let mut not_strings = 0;
+                        if let Some(c) = s.counts.take() {
+                            not_strings = c.not_a_string;
+                            let mut all = counts
+                                .lock()
+                                .map_err(|_| Error::Internal("a scan's thread panicked".into()))?;
+                            if let Some(all) = all.as_mut() {
+                                all.merge(c);
+                            }
+                        }
+                        Ok((s, not_strings))
+                    })
+                    .collect::<Result<Vec<_>>>()
+            })?;
+            let counts = counts
+                .into_inner()
+                .map_err(|_| Error::Internal("a scan's thread panicked".into()))?;
+            let mut row_type = RowType::declared(&declared.fixed);
+            let mut part_rows = Vec::with_capacity(types.len());
+            let (mut objects, mut total) = (0, 0);
+            for ((s, not_strings), p) in types.into_iter().zip(&parts) {
+                part_rows.push((s.rows, not_strings));
+                (objects, total) = (objects + s.objects, total + s.rows);
+                row_type.merge(s.row_type).map_err(|c| Error::Format {
+                    what: format!("Parquet output, {}", p.name),
+                    reason: format!(
+                        "{c} (compared with the parts before it and the job's columns)"
+                    ),
+                })?;
+            }
+            row_type.type_null_columns(&*declared.type_of);
+            Ok(Scan {
+                parts,
+                part_rows,
+                row_type,
+                objects,
+                total,
+                counts,
+            })
+        }
+
+        /// The categorical columns' strings counted in every part (once).
+        pub fn take_counts(&mut self) -> Option<ValueCounts> {
+            self.counts.take()
+        }
+
+        /// Writes the parts as `NAME.parquet` files in `dest_dir`, with one
+        /// schema starting with the `declared` columns, the categorical
+        /// columns' strings replaced by their ids in `ids` (given when the
+        /// scan counted them); returns the files written. Parts without
+        /// records give no file; no records at all give one empty table
+        /// when columns are declared (a day without events is still a
+        /// table), else no files.
+        pub fn write(
+            self,
+            dest_dir: &Path,
+            opts: &ParquetOptions,
+            declared: &Declared,
+            ids: Option<&RowEncoder>,
+            pool: &rayon::ThreadPool,
+        ) -> Result<Vec<PathBuf>> {
+            let Scan {
+                parts,
+                part_rows,
+                row_type,
+                objects,
+                total,
+                counts: _,
+            } = self;
+            let empty_table = !part_rows.iter().any(|(rows, _)| *rows > 0);
+            if empty_table && declared.fixed.is_empty() {
+                return Ok(Vec::new());
+            }
+            if row_type.is_empty() {
+                return Err(Error::Format {
+                    what: "Parquet output".into(),
+                    reason: "the records have no fields (only empty objects): no column to write"
+                        .into(),
+                });
+            }
+            let mut metadata = std::collections::HashMap::new();
+            let records = match (objects, total) {
+                (0, 1..) => KEY_VALUE_ROWS,
+                _ => "objects",
+            };
+            metadata.insert(RECORDS_KEY.to_string(), records.to_string());
+            if !declared.ids.is_empty() {
+                let ids = serde_json::to_string(&declared.ids)
+                    .map_err(|e| Error::Internal(e.to_string()))?;
+                metadata.insert(ID_COLUMNS_KEY.to_string(), ids);
+            }
+            let schema = row_type.arrow_schema().map_err(|c| Error::Format {
+                what: "Parquet output".into(),
+                reason: c.to_string(),
+            })?;
+            let schema: SchemaRef = Arc::new(schema.with_metadata(metadata.clone()));
+            if schema.fields().len() > MANY_COLUMNS {
+                crate::errln!(
+                    "mr: warning: the table has {} columns, one for each field name the records \
+                     hold (answers keyed by question id?): Parquet writes and readers slow down \
+                     and use memory with each; a job that keeps such fields in one column scales",
+                    schema.fields().len()
+                );
+            }
+            // Names equal but for case kept apart, under names every reader
+            // agrees on (the records are still read by their own names).
+            let (apart, renamed) = crate::output::schema::apart_by_case(&schema);
+            let table = match renamed.is_empty() {
+                true => schema.clone(),
+                false => Arc::new(apart.with_metadata(metadata)),
+            };
+            if !renamed.is_empty() {
+                let list: Vec<String> = renamed
+                    .iter()
+                    .map(|(old, new)| format!("{old} as {new}"))
+                    .collect();
+                crate::errln!(
+                    "mr: note: columns whose names equal another's but for case, which Spark \
+                     refuses and DuckDB renames as it reads, are written under names of their \
+                     own: {}",
+                    crate::error::printable_line(&list.join(", "))
+                );
+            }
+            if empty_table {
+                let dest = dest_dir.join("part-00000.parquet");
+                write_empty(&dest, &table, opts)?;
+                return Ok(vec![dest]);
+            }
+            let parts: Vec<(&TablePart, u64)> = parts
+                .iter()
+                .zip(part_rows)
+                .filter_map(|(p, (rows, not_strings))| (rows > 0).then_some((p, not_strings)))
+                .collect();
+            let write = |(p, not_strings): &(&TablePart, u64)| {
+                let dest = dest_dir.join(format!("{}.parquet", p.name));
+                let encode = ids.map(|ids| Encode::new(&schema, ids, *not_strings));
+                write_part_with(p, &dest, (&schema, &table), opts, encode)?;
+                Ok(dest)
+            };
+            if schema.fields().len() > MANY_COLUMNS {
+                // A writer holds state for each column: one at a time.
+                return parts.iter().map(write).collect();
+            }
+            pool.install(|| parts.par_iter().map(write).collect::<Result<Vec<_>>>())
+        }
     }
 }
 

@@ -24,6 +24,7 @@
 //! ```
 
 use crate::ColumnType;
+use crate::categorical::ValueCounts;
 use arrow_schema::{DataType, Field, Fields, Schema, TimeUnit};
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 use std::fmt;
@@ -357,10 +358,64 @@ impl RowType {
             .collect()
     }
 
+    /// [`observe`](Self::observe), also counting in `scan` the strings of
+    /// its categorical columns (top-level fields), which are typed as the
+    /// ids they become: an integer column where a string was, null where
+    /// any other value was (counted in [`ValueCounts::not_a_string`]). So
+    /// the row type is the one the rows with ids give.
+    ///
+    /// ```
+    /// use mr_core::output::schema::{CategoricalScan, RowType};
+    /// let mut t = RowType::default();
+    /// let mut scan = CategoricalScan::new(&["user".to_string()]);
+    /// t.observe_categorical(br#"{"user": "ann", "n": 1}"#, &mut scan).unwrap();
+    /// t.observe_categorical(br#"{"user": {"first": "ann"}, "n": 2}"#, &mut scan).unwrap();
+    /// let s = t.arrow_schema().unwrap();
+    /// assert_eq!(s.field(0).data_type(), &arrow_schema::DataType::Int64);
+    /// let counts = scan.into_counts();
+    /// assert_eq!(counts.not_a_string, 1);
+    /// assert_eq!(counts.into_dictionary().columns["user"].to_vec(), [("ann".into(), 1)]);
+    /// ```
+    pub fn observe_categorical(
+        &mut self,
+        row: &[u8],
+        scan: &mut CategoricalScan,
+    ) -> Result<(), ObserveError> {
+        let mut cat = std::mem::replace(scan, CategoricalScan::new(&[]));
+        let r = loop {
+            cat.text.clear();
+            cat.found.clear();
+            cat.not_strings = 0;
+            let (r, back) = self.observe_once_with(row, Some(cat));
+            cat = back.unwrap_or_else(|| CategoricalScan::new(&[]));
+            match r {
+                Err(ObserveError::Conflict(c)) => match tuple_column(&self.columns, &c) {
+                    Some(i) => self.columns[i].1 = Ty::Json,
+                    None => break Err(ObserveError::Conflict(c)),
+                },
+                r => break r,
+            }
+        };
+        if r.is_ok() {
+            cat.commit();
+        }
+        *scan = cat;
+        r
+    }
+
     fn observe_once(&mut self, row: &[u8]) -> Result<(), ObserveError> {
+        self.observe_once_with(row, None).0
+    }
+
+    fn observe_once_with(
+        &mut self,
+        row: &[u8],
+        cat: Option<CategoricalScan>,
+    ) -> (Result<(), ObserveError>, Option<CategoricalScan>) {
         let mut ctx = Ctx {
             path: String::new(),
             conflict: None,
+            cat,
         };
         let mut root = Ty::Struct(std::mem::take(&mut self.columns));
         let mut de = serde_json::Deserializer::from_slice(row);
@@ -373,11 +428,12 @@ impl RowType {
         if let Ty::Struct(c) = root {
             self.columns = c;
         }
-        match (r, ctx.conflict) {
+        let r = match (r, ctx.conflict) {
             (_, Some(c)) => Err(ObserveError::Conflict(c)),
             (Err(e), None) => Err(ObserveError::Json(e.to_string())),
             (Ok(()), None) => Ok(()),
-        }
+        };
+        (r, ctx.cat)
     }
 
     /// Merges the columns another part saw (same rules as [`Self::observe`]).
@@ -512,6 +568,8 @@ struct Ctx {
     /// The column being read, for conflicts (`a.b[]`).
     path: String,
     conflict: Option<Conflict>,
+    /// The row's categorical values, when a scan counts them.
+    cat: Option<CategoricalScan>,
 }
 
 /// Reads one value straight from the parser into its type (no `Value` tree).
@@ -623,6 +681,7 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
         let Ty::Struct(fields) = self.ty else {
             return Ok(());
         };
+        let root = self.ctx.path.is_empty();
         let mut i = 0;
         while let Some(idx) = map.next_key_seed(FieldSeed {
             fields: &mut *fields,
@@ -632,6 +691,39 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
             let len = self.ctx.path.len();
             self.ctx.path.push('.');
             self.ctx.path.push_str(&fields[idx].0);
+            let column = match (root, &mut self.ctx.cat) {
+                (true, Some(cat)) => cat.column_of(idx, &fields[idx].0),
+                _ => None,
+            };
+            if let Some(column) = column {
+                // A categorical column: its strings are counted, and
+                // become ids (integers); any other value, null.
+                let is_string = match map.next_value::<CatValue<'de>>()? {
+                    CatValue::Str(v) => {
+                        if let Some(cat) = &mut self.ctx.cat {
+                            cat.text.push_str(&v);
+                            cat.found.push((column, cat.text.len()));
+                        }
+                        true
+                    }
+                    CatValue::Null => false,
+                    CatValue::Other => {
+                        if let Some(cat) = &mut self.ctx.cat {
+                            cat.not_strings += 1;
+                        }
+                        false
+                    }
+                };
+                if is_string {
+                    Seed {
+                        ty: &mut fields[idx].1,
+                        ctx: &mut *self.ctx,
+                    }
+                    .scalar::<A::Error>(Ty::Nat)?;
+                }
+                self.ctx.path.truncate(len);
+                continue;
+            }
             map.next_value_seed(Seed {
                 ty: &mut fields[idx].1,
                 ctx: &mut *self.ctx,
@@ -639,6 +731,122 @@ impl<'de> Visitor<'de> for Seed<'_, '_> {
             self.ctx.path.truncate(len);
         }
         Ok(())
+    }
+}
+
+/// The categorical columns of a table's scan ([`RowType::observe_categorical`]):
+/// their strings counted, row by row.
+pub struct CategoricalScan {
+    counts: ValueCounts,
+    /// Per top-level field of the row type (by its index there): its
+    /// column in `counts`, if categorical; as far as the fields were seen.
+    slots: Vec<Option<usize>>,
+    /// The row at hand's strings, one after the other, and each one's
+    /// column and end in `text`: counted once the row is read whole (a
+    /// row read again, its tuple column made JSON text, counts once).
+    text: String,
+    found: Vec<(usize, usize)>,
+    /// The row at hand's values that were not strings (nor null).
+    not_strings: u64,
+}
+
+impl CategoricalScan {
+    /// A scan counting the strings of `columns`. One scan goes with one
+    /// [`RowType`] (it knows the fields by their index in it).
+    pub fn new(columns: &[String]) -> CategoricalScan {
+        CategoricalScan {
+            counts: ValueCounts::new(columns),
+            slots: Vec::new(),
+            text: String::new(),
+            found: Vec::new(),
+            not_strings: 0,
+        }
+    }
+
+    /// The counts so far.
+    pub fn into_counts(self) -> ValueCounts {
+        self.counts
+    }
+
+    /// The categorical column of top-level field `idx`, named `name`.
+    fn column_of(&mut self, idx: usize, name: &str) -> Option<usize> {
+        if let Some(slot) = self.slots.get(idx) {
+            return *slot;
+        }
+        let column = self.counts.column(name);
+        if self.slots.len() == idx {
+            self.slots.push(column);
+        }
+        column
+    }
+
+    /// Counts the row just read.
+    fn commit(&mut self) {
+        let mut start = 0;
+        for &(column, end) in &self.found {
+            self.counts.add(column, &self.text[start..end]);
+            start = end;
+        }
+        self.counts.not_a_string += self.not_strings;
+        self.found.clear();
+        self.text.clear();
+        self.not_strings = 0;
+    }
+}
+
+/// A value of a categorical column: a string (borrowed unless escaped),
+/// null, or anything else (read past).
+enum CatValue<'a> {
+    Str(std::borrow::Cow<'a, str>),
+    Null,
+    Other,
+}
+
+impl<'de> de::Deserialize<'de> for CatValue<'de> {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CatValue<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a JSON value")
+            }
+            fn visit_borrowed_str<E: de::Error>(self, v: &'de str) -> Result<Self::Value, E> {
+                Ok(CatValue::Str(std::borrow::Cow::Borrowed(v)))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(CatValue::Str(std::borrow::Cow::Owned(v.to_string())))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(CatValue::Null)
+            }
+            fn visit_none<E: de::Error>(self) -> Result<Self::Value, E> {
+                Ok(CatValue::Null)
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Self::Value, E> {
+                Ok(CatValue::Other)
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Self::Value, E> {
+                Ok(CatValue::Other)
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Self::Value, E> {
+                Ok(CatValue::Other)
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Self::Value, E> {
+                Ok(CatValue::Other)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+                while seq.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(CatValue::Other)
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+                while map
+                    .next_entry::<de::IgnoredAny, de::IgnoredAny>()?
+                    .is_some()
+                {}
+                Ok(CatValue::Other)
+            }
+        }
+        d.deserialize_any(V)
     }
 }
 

@@ -567,19 +567,32 @@ fn run_configured(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Res
     let output_started = tl.now();
     match output_dir {
         Some(o) => {
-            if !categorical.is_empty() {
-                final_parts = encode_categorical(
-                    &categorical,
-                    &final_parts,
-                    &o.temporary().join(crate::categorical::DICTIONARIES),
-                    &ids,
-                    cfg,
-                    work.path(),
-                    &mut counters,
-                )?;
-            }
             match &cfg.output_format {
+                #[cfg(feature = "parquet")]
+                crate::output::OutputFormat::Parquet(opts) if !categorical.is_empty() => {
+                    let declared = crate::output::parquet::Declared::of(job, &categorical);
+                    write_categorical_table(
+                        &categorical,
+                        &final_parts,
+                        &o.temporary(),
+                        &ids,
+                        (opts, &declared),
+                        (&pool, threads),
+                        &mut counters,
+                    )?;
+                }
                 crate::output::OutputFormat::Parquet(opts) => {
+                    if !categorical.is_empty() {
+                        final_parts = encode_categorical(
+                            &categorical,
+                            &final_parts,
+                            &o.temporary().join(crate::categorical::DICTIONARIES),
+                            &ids,
+                            cfg,
+                            work.path(),
+                            &mut counters,
+                        )?;
+                    }
                     let declared = crate::output::parquet::Declared::of(job, &categorical);
                     crate::output::parquet::write_parts(
                         &final_parts,
@@ -592,6 +605,17 @@ fn run_configured(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Res
                 // The output protocol is for line output; a table takes the
                 // records as JSON.
                 crate::output::OutputFormat::Lines => {
+                    if !categorical.is_empty() {
+                        final_parts = encode_categorical(
+                            &categorical,
+                            &final_parts,
+                            &o.temporary().join(crate::categorical::DICTIONARIES),
+                            &ids,
+                            cfg,
+                            work.path(),
+                            &mut counters,
+                        )?;
+                    }
                     let mut mangled = 0;
                     for part in &final_parts {
                         mangled += protocol.rewrite_file(part)?;
@@ -959,6 +983,70 @@ fn encode_categorical(
     parts_of(&encoded)
 }
 
+/// A table with categorical `columns` (`--output-format parquet`), written
+/// from the last step's `parts` into `dest` in two passes over the parts,
+/// each part in parallel, instead of the three stages and two passes of
+/// [`encode_categorical`] and `write_parts` (which parsed each row four
+/// times and wrote it twice):
+///
+/// 1. [`Scan::of`](crate::output::parquet::Scan::of): each row parsed once
+///    for the table's types and the columns' value counts (in memory: the
+///    order of the dictionary, see `Scan`);
+/// 2. the dictionaries, from the counts and `ids`, written to
+///    `dest/_dictionaries/`;
+/// 3. [`Scan::write`](crate::output::parquet::Scan::write): each part
+///    decoded with the columns as strings, which are then replaced by their
+///    ids a batch at a time (a part with values there that are not strings:
+///    each row rewritten with its ids first, as the encode stage wrote it).
+///
+/// The same table, dictionaries, counters and part names (the parts with
+/// records, numbered from 0, as the encode stage numbered its outputs).
+#[cfg(feature = "parquet")]
+fn write_categorical_table(
+    columns: &[String],
+    parts: &[PathBuf],
+    dest: &Path,
+    ids: &crate::categorical::IdSource,
+    (opts, declared): (
+        &crate::output::parquet::ParquetOptions,
+        &crate::output::parquet::Declared,
+    ),
+    (pool, threads): (&rayon::ThreadPool, usize),
+    counters: &mut Counters,
+) -> Result<()> {
+    use crate::categorical::{COUNTERS, DICTIONARIES, NOT_A_STRING, RowEncoder, ValueCounts};
+    use crate::output::parquet::{Scan, TablePart};
+    // The table's parts are the encode stage's map tasks (a map-only job
+    // over the parts, split and packed as any step's input).
+    let files = part_inputs(parts, 0)?;
+    let mut table = Vec::new();
+    if !files.is_empty() {
+        let splits = tail_cut(make_splits(files, u64::MAX), threads);
+        let target = pack_bytes(&splits, u64::MAX, threads);
+        for pieces in pack(splits, target) {
+            let name = format!("part-{:05}", table.len());
+            table.push(TablePart { name, pieces });
+        }
+    }
+    let mut scan = Scan::of(table, declared, Some(columns), pool)?;
+    let counts = scan
+        .take_counts()
+        .unwrap_or_else(|| ValueCounts::new(columns));
+    if counts.not_a_string > 0 {
+        let n = i64::try_from(counts.not_a_string).unwrap_or(i64::MAX);
+        counters.add(COUNTERS, NOT_A_STRING, n);
+    }
+    let mut dict = ids.assign(counts.into_dictionary(), columns)?;
+    // Every column has its file, if empty (see `encode_categorical`).
+    for c in columns {
+        dict.columns.entry(c.clone()).or_default();
+    }
+    dict.write(&dest.join(DICTIONARIES))?;
+    let encoder = RowEncoder::new(dict);
+    scan.write(dest, opts, declared, Some(&encoder), pool)?;
+    Ok(())
+}
+
 /// The files of a whole-file step, with stdin (`-`) first saved to a file
 /// in the work directory, as mrjob saves it for its input manifest: the
 /// mapper gets a file it can open, and still sees `-` as its input's name.
@@ -1190,6 +1278,195 @@ fn count_mangled(counters: &mut Counters, last_step: usize, n: u64) {
             crate::counters::FRAMEWORK,
             &format!("step {last_step}: {}", crate::counters::MANGLED),
             i64::try_from(n).unwrap_or(i64::MAX),
+        );
+    }
+}
+
+#[cfg(all(test, feature = "parquet"))]
+mod tests {
+    use super::*;
+    use crate::ColumnType;
+    use crate::categorical::{COUNTERS, DICTIONARIES, Dictionary, IdSource, NOT_A_STRING};
+    use crate::output::parquet::{Declared, ParquetOptions, write_parts};
+
+    /// The parts of the last step of a table with categorical columns `u`
+    /// and `a`: an empty part (the encode stage numbered the parts with
+    /// records), blank lines, a keyed record (its key left out), nulls,
+    /// values that are not strings (made null, counted; the rows of that
+    /// part rewritten with ids before they are decoded), escaped strings,
+    /// a column of JSON text (tuples), and a field in one part only.
+    const PARTS: [&str; 5] = [
+        "null\t{\"u\":\"ann\",\"a\":\"/x\",\"n\":1,\"s\":\"q\",\"t\":[\"x\",1]}\n\
+         null\t{\"u\":\"bob\",\"a\":null,\"n\":2}\n\
+         null\t{\"u\":null,\"a\":\"/\\u00e9\\\"q\",\"n\":6}\n\
+         \n\
+         \"k\"\t{\"u\":\"ann\",\"a\":\"/y\",\"n\":3,\"t\":[\"y\",2]}\n",
+        "",
+        "null\t{\"u\":5,\"a\":\"/x\",\"n\":4,\"t\":[\"z\",3]}\n\
+         null\t{\"a\":{\"deep\":1},\"u\":\"cy\\\"q\",\"n\":null}\n\
+         null\t{\"u\":\"ann\\u00e9\",\"a\":\"/x\",\"a2\":[true]}\n",
+        "null\t{\"u\":\"bob\",\"n\":5,\"extra\":1.5}\n",
+        "\n",
+    ];
+
+    fn declared() -> Declared<'static> {
+        let ids = |n: &str| n == "u" || n == "a";
+        Declared {
+            fixed: vec![("u".into(), ColumnType::Int), ("n".into(), ColumnType::Int)],
+            ids: vec!["u".into(), "a".into()],
+            type_of: Box::new(move |n| ids(n).then_some(ColumnType::Int)),
+        }
+    }
+
+    /// A written table's files (name and bytes, the dictionaries too) and
+    /// its count of values made null.
+    type Table = (Vec<(String, Vec<u8>)>, i64);
+
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut out = Vec::new();
+        for sub in [dir.to_path_buf(), dir.join(DICTIONARIES)] {
+            let mut names: Vec<PathBuf> = std::fs::read_dir(&sub)
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .filter(|p| p.is_file())
+                .collect();
+            names.sort();
+            for p in names {
+                let name = p.strip_prefix(dir).unwrap().display().to_string();
+                out.push((name, std::fs::read(&p).unwrap()));
+            }
+        }
+        out
+    }
+
+    /// The table of `parts` written by the three stages and `write_parts`
+    /// (`old`), or by `write_categorical_table`.
+    fn table(parts: &[&str], ids: &IdSource, old: bool) -> Result<Table> {
+        let d = tempfile::tempdir().unwrap();
+        let paths: Vec<PathBuf> = parts
+            .iter()
+            .enumerate()
+            .map(|(i, text)| {
+                let p = d.path().join(format!("part-{i:05}"));
+                std::fs::write(&p, text).unwrap();
+                p
+            })
+            .collect();
+        let dest = d.path().join("out");
+        std::fs::create_dir(&dest).unwrap();
+        let work = d.path().join("work");
+        std::fs::create_dir(&work).unwrap();
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(2)
+            .build()
+            .unwrap();
+        let columns = vec!["u".to_string(), "a".to_string()];
+        let mut counters = Counters::default();
+        let opts = ParquetOptions::default();
+        if old {
+            let cfg = RunConfig {
+                jobs: 2,
+                ..RunConfig::default()
+            };
+            let encoded = encode_categorical(
+                &columns,
+                &paths,
+                &dest.join(DICTIONARIES),
+                ids,
+                &cfg,
+                &work,
+                &mut counters,
+            )?;
+            write_parts(&encoded, &dest, &opts, &declared(), &pool)?;
+        } else {
+            write_categorical_table(
+                &columns,
+                &paths,
+                &dest,
+                ids,
+                (&opts, &declared()),
+                (&pool, 2),
+                &mut counters,
+            )?;
+        }
+        Ok((files(&dest), counters.get(COUNTERS, NOT_A_STRING)))
+    }
+
+    /// The table, dictionaries and counters of one pass of scanning and
+    /// one of writing are those of the encode stages, byte for byte: ids
+    /// afresh and kept from an earlier run's dictionaries; the same for
+    /// a part alone (the strings-as-columns way) and for no rows at all.
+    #[test]
+    fn a_table_in_two_passes_is_the_encode_stages_table() {
+        let earlier = Dictionary {
+            columns: [(
+                "u".to_string(),
+                [("zed", 4), ("bob", 1)].into_iter().collect(),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        for ids in [IdSource::Fresh, IdSource::Previous(earlier)] {
+            for parts in [&PARTS[..], &PARTS[..1], &PARTS[1..2], &PARTS[4..]] {
+                let old = table(parts, &ids, true).unwrap();
+                let new = table(parts, &ids, false).unwrap();
+                let names = |t: &Table| t.0.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+                assert_eq!(names(&new), names(&old), "{parts:?}");
+                for ((name, a), (_, b)) in new.0.iter().zip(&old.0) {
+                    assert!(a == b, "{name} differs for {parts:?}");
+                }
+                assert_eq!(new.1, old.1);
+            }
+        }
+        // The rows with values that are not strings: 5 and {"deep":1}.
+        assert_eq!(table(&PARTS, &IdSource::Fresh, false).unwrap().1, 2);
+    }
+
+    /// Parts too large to be packed into one task (over 1 MiB), the last
+    /// cut into pieces for the threads: the same files as the encode
+    /// stage's tasks wrote, one part with a value that is not a string.
+    #[test]
+    fn large_parts_are_the_encode_stages_tasks() {
+        let part = |k: usize, odd: bool| -> String {
+            (0..14_000)
+                .map(|i| {
+                    let u = match (odd, i % 5000) {
+                        (true, 77) => "7".to_string(),
+                        _ => format!("\"user{}\"", (i * 7 + k) % 97),
+                    };
+                    format!(
+                        "null\t{{\"u\":{u},\"a\":\"/p{}\",\"n\":{i},\"pad\":\"{:040}\"}}\n",
+                        i % 13,
+                        i
+                    )
+                })
+                .collect()
+        };
+        let parts = [part(0, false), part(1, true), String::new(), part(2, false)];
+        let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
+        assert!(parts[0].len() > 1 << 20);
+        let old = table(&parts, &IdSource::Fresh, true).unwrap();
+        let new = table(&parts, &IdSource::Fresh, false).unwrap();
+        let names = |t: &Table| t.0.iter().map(|(n, _)| n.clone()).collect::<Vec<_>>();
+        assert_eq!(names(&new), names(&old));
+        assert!(names(&new).len() > 4, "{:?}", names(&new));
+        for ((name, a), (_, b)) in new.0.iter().zip(&old.0) {
+            assert!(a == b, "{name} differs");
+        }
+        assert_eq!((new.1, old.1), (3, 3));
+    }
+
+    /// A record whose value is not an object is an error, as it was.
+    #[test]
+    fn a_record_that_is_not_an_object_stops_the_table() {
+        let parts = ["null\t{\"u\":\"ann\"}\n\"k\"\t3\n"];
+        assert!(table(&parts, &IdSource::Fresh, true).is_err());
+        let e = table(&parts, &IdSource::Fresh, false)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("record 2 of part-00000") && e.contains("not a JSON object"),
+            "{e}"
         );
     }
 }
