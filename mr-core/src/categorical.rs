@@ -1425,6 +1425,44 @@ impl ColumnEncoder<'_> {
 mod tests {
     use super::*;
 
+    /// Counts merged from parts (the larger table taking in the smaller,
+    /// whichever is which) give the dictionary of all the values.
+    #[test]
+    fn value_counts_merge_into_one_dictionary() {
+        let cols = ["u".to_string(), "a".to_string()];
+        let counts = |values: &[(usize, &str)]| {
+            let mut c = ValueCounts::new(&cols);
+            for (col, v) in values {
+                c.add(*col, v);
+            }
+            c
+        };
+        let mut small = counts(&[(0, "bob"), (1, "/x")]);
+        small.not_a_string = 2;
+        let big = counts(&[(0, "ann"), (0, "cy"), (0, "ann"), (0, "bob"), (0, "dee")]);
+        small.merge(big);
+        assert_eq!(small.not_a_string, 2);
+        let d = small.into_dictionary();
+        assert_eq!(
+            d.columns["u"].to_vec(),
+            [
+                ("ann".into(), 2),
+                ("bob".into(), 2),
+                ("cy".into(), 1),
+                ("dee".into(), 1)
+            ]
+        );
+        assert_eq!(d.columns["a"].to_vec(), [("/x".into(), 1)]);
+        // A column without values has no dictionary (the runner adds an
+        // empty one).
+        assert!(
+            !counts(&[(0, "x")])
+                .into_dictionary()
+                .columns
+                .contains_key("a")
+        );
+    }
+
     /// A dictionary file saved with a BOM (Windows Notepad) is read: the
     /// BOM before its first line is not part of the entry.
     #[test]

@@ -885,6 +885,34 @@ impl<'de> Visitor<'de> for FieldSeed<'_> {
 mod tests {
     use super::*;
 
+    /// A row read twice (its tuple column found mid-row, then made JSON
+    /// text) counts its categorical strings once; nested fields of the
+    /// column's name are not categorical; a value that is not a string is
+    /// counted and typed as null (no conflict with the ids).
+    #[test]
+    fn a_row_read_again_counts_its_categorical_values_once() {
+        let mut t = RowType::default();
+        let mut scan = CategoricalScan::new(&["u".to_string()]);
+        t.observe_categorical(br#"{"key": ["a", "b"], "u": "ann"}"#, &mut scan)
+            .unwrap();
+        t.observe_categorical(br#"{"u": "ann", "key": ["c", 1]}"#, &mut scan)
+            .unwrap();
+        t.observe_categorical(br#"{"u": [1], "o": {"u": "x"}}"#, &mut scan)
+            .unwrap();
+        assert!(
+            t.observe_categorical(br#"{"u": "bob", "o": 3}"#, &mut scan)
+                .is_err()
+        );
+        assert_eq!(t.json_columns(), ["key"]);
+        let s = t.arrow_schema().unwrap();
+        assert_eq!(s.field(1).data_type(), &DataType::Int64);
+        let counts = scan.into_counts();
+        assert_eq!(counts.not_a_string, 1);
+        let d = counts.into_dictionary();
+        // A row that failed counts nothing.
+        assert_eq!(d.columns["u"].to_vec(), [("ann".to_string(), 2)]);
+    }
+
     /// The names a column gets apart from others equal but for case do not
     /// depend on the order the columns came in (probe /tmp/probe9-table
     /// repro 02: the first seen kept its name).
