@@ -340,26 +340,12 @@ fn scan_here<'a, const N: usize, const PY: bool>(
             } else {
                 i = skip_value(b, i, &mut python)?;
             }
-            // `, "` or `,"`: the next key, in one comparison each.
-            match b.get(i..i + 3) {
-                Some(b", \"") => {
-                    i += 2;
-                    continue;
-                }
-                Some(&[b',', b'"', _]) => {
-                    i += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            i = skip_ws(b, i);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(b, i + 1),
-                Some(b'}') => {
-                    i += 1;
+            match after_member(b, i)? {
+                Ok(next_key) => i = next_key,
+                Err(past_object) => {
+                    i = past_object;
                     break;
                 }
-                _ => return None,
             }
         }
     }
@@ -425,29 +411,35 @@ pub fn scan_members(line: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
                 return None;
             }
             members.push((key, line.get(start..i)?));
-            match b.get(i..i + 3) {
-                Some(b", \"") => {
-                    i += 2;
-                    continue;
-                }
-                Some(&[b',', b'"', _]) => {
-                    i += 1;
-                    continue;
-                }
-                _ => {}
-            }
-            i = skip_ws(b, i);
-            match b.get(i) {
-                Some(b',') => i = skip_ws(b, i + 1),
-                Some(b'}') => {
-                    i += 1;
+            match after_member(b, i)? {
+                Ok(next_key) => i = next_key,
+                Err(past_object) => {
+                    i = past_object;
                     break;
                 }
-                _ => return None,
             }
         }
     }
     (skip_ws(b, i) == b.len()).then_some(members)
+}
+
+/// What follows a member's value at `i` in an object: `Ok` with where the
+/// next key's quote is, `Err` with where the object ended (past its `}`),
+/// `None` for anything else. `, "` and `,"` (the next key) in one
+/// comparison each; other spacing the long way.
+#[inline(always)]
+fn after_member(b: &[u8], i: usize) -> Option<Result<usize, usize>> {
+    match b.get(i..i + 3) {
+        Some(b", \"") => return Some(Ok(i + 2)),
+        Some(&[b',', b'"', _]) => return Some(Ok(i + 1)),
+        _ => {}
+    }
+    let i = skip_ws(b, i);
+    match b.get(i) {
+        Some(b',') => Some(Ok(skip_ws(b, i + 1))),
+        Some(b'}') => Some(Err(i + 1)),
+        _ => None,
+    }
 }
 
 /// The end of Python's `NaN`, `Infinity` or `-Infinity` at `i` (what

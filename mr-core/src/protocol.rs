@@ -192,7 +192,8 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
 /// What an error about the value `null` adds: a `key TAB value` line with
 /// no tab, or nothing after it, is read as that (Hadoop's key with an empty
 /// value), which a job's value type may not take (a line cut before its
-/// tab, a raw text line given to a JSON step).
+/// tab, a raw text line given to a JSON step). The value may also be a
+/// `null` written after the tab: the hint says both.
 ///
 /// ```
 /// use mr_core::protocol::null_value_hint;
@@ -202,8 +203,8 @@ impl<'a, K: Deserialize<'a>, V: Deserialize<'a>> FromLine<'a> for (K, V) {
 pub fn null_value_hint(value: &[u8]) -> &'static str {
     match value {
         b"null" => {
-            " (a line with no tab, or nothing after its tab, is read as the value null, \
-             as Hadoop Streaming gives such a line)"
+            " (the value null: written so, or the line has no tab or nothing after its \
+             tab, which is read as null, as Hadoop Streaming gives such a line)"
         }
         _ => "",
     }

@@ -581,18 +581,9 @@ fn run_configured(job: &dyn Job, cfg: &RunConfig, stdout: &mut dyn Write) -> Res
                         &mut counters,
                     )?;
                 }
+                // No categorical column (with them, the arm above; a build
+                // without Parquet says so here, before any work on ids).
                 crate::output::OutputFormat::Parquet(opts) => {
-                    if !categorical.is_empty() {
-                        final_parts = encode_categorical(
-                            &categorical,
-                            &final_parts,
-                            &o.temporary().join(crate::categorical::DICTIONARIES),
-                            &ids,
-                            cfg,
-                            work.path(),
-                            &mut counters,
-                        )?;
-                    }
                     let declared = crate::output::parquet::Declared::of(job, &categorical);
                     crate::output::parquet::write_parts(
                         &final_parts,

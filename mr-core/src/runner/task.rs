@@ -997,7 +997,7 @@ mod tests {
         let (r, _, _) = task(TaskRole::Reducer, "\"a\"\t1\n\"b\"\n", false);
         let e = r.unwrap_err().to_string();
         assert!(e.contains("invalid type: null"), "{e}");
-        assert!(e.contains("a line with no tab"), "{e}");
+        assert!(e.contains("the line has no tab"), "{e}");
     }
 
     #[test]
