@@ -627,26 +627,24 @@ impl<'a> Field<'a> {
             |e: serde_json::Error| JobError::msg(format!("invalid JSON in field {name}: {e}"));
         Ok(match text.as_bytes().first() {
             Some(b'n') => Field::Null,
-            // A string without escapes is the text between its quotes: the
-            // event was read as JSON already (most strings of a log).
-            Some(b'"') if text.len() >= 2 && !text.as_bytes().contains(&b'\\') => {
-                Field::Str(Cow::Borrowed(&text[1..text.len() - 1]))
-            }
-            // With escapes (a JSON object in a string): decoded here unless
-            // a surrogate escape leaves it to serde_json.
-            Some(b'"') if text.len() >= 2 && text.ends_with('"') => {
-                match crate::json_scan::unescape_str(&text[1..text.len() - 1]) {
-                    Some(s) => Field::Str(Cow::Owned(s)),
+            Some(b'"') => {
+                // The text between its quotes: as it is without escapes (the
+                // event was read as JSON already: most strings of a log),
+                // decoded here with them, unless a surrogate escape leaves
+                // it to serde_json.
+                let read = match text.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+                    Some(body) if !body.contains('\\') => Some(Cow::Borrowed(body)),
+                    Some(body) => crate::json_scan::unescape_str(body).map(Cow::Owned),
+                    None => None,
+                };
+                match read {
+                    Some(s) => Field::Str(s),
                     None => match serde_json::from_str::<MaybeStr<'a>>(text).map_err(bad)? {
                         MaybeStr(Some(s)) => Field::Str(s),
                         MaybeStr(None) => Field::Null,
                     },
                 }
             }
-            Some(b'"') => match serde_json::from_str::<MaybeStr<'a>>(text).map_err(bad)? {
-                MaybeStr(Some(s)) => Field::Str(s),
-                MaybeStr(None) => Field::Null,
-            },
             _ => Field::Other(serde_json::from_str(text).map_err(bad)?),
         })
     }
@@ -851,6 +849,8 @@ enum Cell<'a> {
     Json(Value),
 }
 
+/// The reference [`write_row`] is tested against (`JsonObject(row)`).
+#[cfg(test)]
 impl serde::Serialize for Cell<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         match self {

@@ -261,18 +261,12 @@ fn scan_here<'a, const N: usize, const PY: bool>(
     b: &'a [u8],
     keys: &[(&[u8], Want); N],
 ) -> Option<[Field<'a>; N]> {
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
     let mut found: [Field<'a>; N] = std::array::from_fn(|_| Field::None);
     // Whether Python's NaN, Infinity or -Infinity were read (as null).
     let mut python = false;
-    if b.get(i) == Some(&b'}') {
-        i += 1;
-    } else {
-        loop {
+    let i = match object_start(b)? {
+        Err(past_object) => past_object,
+        Ok(mut i) => loop {
             // "key"
             if b.get(i) != Some(&b'"') {
                 return None;
@@ -342,13 +336,10 @@ fn scan_here<'a, const N: usize, const PY: bool>(
             }
             match after_member(b, i)? {
                 Ok(next_key) => i = next_key,
-                Err(past_object) => {
-                    i = past_object;
-                    break;
-                }
+                Err(past_object) => break past_object,
             }
-        }
-    }
+        },
+    };
     if skip_ws(b, i) != b.len() {
         return None;
     }
@@ -378,17 +369,11 @@ fn scan_here<'a, const N: usize, const PY: bool>(
 /// ```
 pub fn scan_members(line: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
     let b = line.as_bytes();
-    let mut i = skip_ws(b, 0);
-    if b.get(i) != Some(&b'{') {
-        return None;
-    }
-    i = skip_ws(b, i + 1);
     let mut members = Vec::with_capacity(24);
     let mut python = false;
-    if b.get(i) == Some(&b'}') {
-        i += 1;
-    } else {
-        loop {
+    let i = match object_start(b)? {
+        Err(past_object) => past_object,
+        Ok(mut i) => loop {
             if b.get(i) != Some(&b'"') {
                 return None;
             }
@@ -413,14 +398,27 @@ pub fn scan_members(line: &str) -> Option<Vec<(Cow<'_, str>, &str)>> {
             members.push((key, line.get(start..i)?));
             match after_member(b, i)? {
                 Ok(next_key) => i = next_key,
-                Err(past_object) => {
-                    i = past_object;
-                    break;
-                }
+                Err(past_object) => break past_object,
             }
-        }
-    }
+        },
+    };
     (skip_ws(b, i) == b.len()).then_some(members)
+}
+
+/// Where a line's object starts: `Ok` with where its first key's quote is
+/// (whitespace allowed around the `{`), `Err` with where an empty object
+/// ended (past its `}`), `None` for a line that does not start with one.
+#[inline(always)]
+fn object_start(b: &[u8]) -> Option<Result<usize, usize>> {
+    let i = skip_ws(b, 0);
+    if b.get(i) != Some(&b'{') {
+        return None;
+    }
+    let i = skip_ws(b, i + 1);
+    Some(match b.get(i) {
+        Some(b'}') => Err(i + 1),
+        _ => Ok(i),
+    })
 }
 
 /// What follows a member's value at `i` in an object: `Ok` with where the

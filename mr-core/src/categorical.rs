@@ -1315,18 +1315,13 @@ impl ValueCounts {
         }
     }
 
-    /// The chosen columns, in order.
-    pub fn columns(&self) -> &[String] {
-        &self.columns
-    }
-
-    /// The index of column `name` in [`columns`](Self::columns), if chosen.
+    /// The index of column `name` among the chosen columns, if chosen.
     pub fn column(&self, name: &str) -> Option<usize> {
         self.columns.iter().position(|c| c == name)
     }
 
-    /// Counts `value` once more in column `column` (an index of
-    /// [`columns`](Self::columns)).
+    /// Counts `value` once more in column `column` (an index given by
+    /// [`column`](Self::column)).
     pub fn add(&mut self, column: usize, value: &str) {
         if let Some(tally) = self.counts.get_mut(column) {
             tally.add(value, 1);

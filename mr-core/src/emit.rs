@@ -229,6 +229,15 @@ pub(crate) fn is_plain_json_str(s: &[u8]) -> bool {
     }
 }
 
+/// Pushes an encoded record into `target`'s sink (a fold table takes
+/// encoded records too).
+fn push<V>(target: &mut Target<'_, V>, key: &[u8], value: &[u8]) -> Result<(), Error> {
+    match target {
+        Target::Bytes(s) => s.push(key, value),
+        Target::Fold(f) => f.push(key, value),
+    }
+}
+
 /// Writes `"s"` into `buf` (for a [plain](is_plain_json_str) `s`) and
 /// returns it.
 fn quote_plain<'b>(buf: &'b mut Vec<u8>, s: &str) -> &'b [u8] {
@@ -369,15 +378,14 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
     {
         self.bufs.key.clear();
         serde_json::to_writer(&mut self.bufs.key, key)?;
+        let pushed = push(&mut self.target, &self.bufs.key, value.as_bytes());
+        self.pushed(pushed)
+    }
+
+    /// Counts a record pushed; a sink's failure is kept ([`fatal`](Self::fatal)).
+    fn pushed(&mut self, pushed: Result<(), Error>) -> Result<(), JobError> {
         self.records += 1;
-        let sink: &mut dyn RecordSink = match &mut self.target {
-            Target::Bytes(s) => &mut **s,
-            Target::Fold(f) => &mut **f,
-        };
-        if let Err(e) = sink.push(&self.bufs.key, value.as_bytes()) {
-            return Err(self.fatal(e));
-        }
-        Ok(())
+        pushed.map_err(|e| self.fatal(e))
     }
 
     /// Keeps a sink's failure (never a bad record, never skipped) and
@@ -401,15 +409,8 @@ impl<'a, K: Serialize, V: Serialize> Emitter<'a, K, V> {
         serde_json::to_writer(&mut self.bufs.key, key)?;
         self.bufs.value.clear();
         serde_json::to_writer(&mut self.bufs.value, value)?;
-        self.records += 1;
-        let sink: &mut dyn RecordSink = match &mut self.target {
-            Target::Bytes(s) => &mut **s,
-            Target::Fold(f) => &mut **f,
-        };
-        if let Err(e) = sink.push(&self.bufs.key, &self.bufs.value) {
-            return Err(self.fatal(e));
-        }
-        Ok(())
+        let pushed = push(&mut self.target, &self.bufs.key, &self.bufs.value);
+        self.pushed(pushed)
     }
 
     /// Adds `amount` to the job counter `(group, name)`. The engine's own

@@ -338,15 +338,7 @@ impl RowType {
     /// assert!(t.observe(br#"{"key": "course"}"#).is_err());
     /// ```
     pub fn observe(&mut self, row: &[u8]) -> Result<(), ObserveError> {
-        loop {
-            match self.observe_once(row) {
-                Err(ObserveError::Conflict(c)) => match tuple_column(&self.columns, &c) {
-                    Some(i) => self.columns[i].1 = Ty::Json,
-                    None => return Err(ObserveError::Conflict(c)),
-                },
-                r => return r,
-            }
-        }
+        self.observe_with(row, None)
     }
 
     /// The names of the columns of JSON text ([`Ty::Json`]), in order.
@@ -381,37 +373,41 @@ impl RowType {
         row: &[u8],
         scan: &mut CategoricalScan,
     ) -> Result<(), ObserveError> {
-        let mut cat = std::mem::replace(scan, CategoricalScan::new(&[]));
-        let r = loop {
-            cat.text.clear();
-            cat.found.clear();
-            cat.not_strings = 0;
-            let (r, back) = self.observe_once_with(row, Some(cat));
-            cat = back.unwrap_or_else(|| CategoricalScan::new(&[]));
-            match r {
-                Err(ObserveError::Conflict(c)) => match tuple_column(&self.columns, &c) {
-                    Some(i) => self.columns[i].1 = Ty::Json,
-                    None => break Err(ObserveError::Conflict(c)),
-                },
-                r => break r,
-            }
-        };
-        if r.is_ok() {
-            cat.commit();
-        }
-        *scan = cat;
-        r
+        self.observe_with(row, Some(scan))
     }
 
-    fn observe_once(&mut self, row: &[u8]) -> Result<(), ObserveError> {
-        self.observe_once_with(row, None).0
-    }
-
-    fn observe_once_with(
+    /// [`observe`](Self::observe), counting in `cat` when given: a row read
+    /// again (a tuple column found mid-row made JSON text) counts once, a
+    /// row that fails not at all.
+    fn observe_with(
         &mut self,
         row: &[u8],
-        cat: Option<CategoricalScan>,
-    ) -> (Result<(), ObserveError>, Option<CategoricalScan>) {
+        mut cat: Option<&mut CategoricalScan>,
+    ) -> Result<(), ObserveError> {
+        loop {
+            if let Some(cat) = cat.as_deref_mut() {
+                cat.forget_row();
+            }
+            match self.observe_once(row, cat.as_deref_mut()) {
+                Err(ObserveError::Conflict(c)) => match tuple_column(&self.columns, &c) {
+                    Some(i) => self.columns[i].1 = Ty::Json,
+                    None => return Err(ObserveError::Conflict(c)),
+                },
+                r => {
+                    if let (Ok(()), Some(cat)) = (&r, cat) {
+                        cat.commit();
+                    }
+                    return r;
+                }
+            }
+        }
+    }
+
+    fn observe_once(
+        &mut self,
+        row: &[u8],
+        cat: Option<&mut CategoricalScan>,
+    ) -> Result<(), ObserveError> {
         let mut ctx = Ctx {
             path: String::new(),
             conflict: None,
@@ -428,12 +424,11 @@ impl RowType {
         if let Ty::Struct(c) = root {
             self.columns = c;
         }
-        let r = match (r, ctx.conflict) {
+        match (r, ctx.conflict) {
             (_, Some(c)) => Err(ObserveError::Conflict(c)),
             (Err(e), None) => Err(ObserveError::Json(e.to_string())),
             (Ok(()), None) => Ok(()),
-        };
-        (r, ctx.cat)
+        }
     }
 
     /// Merges the columns another part saw (same rules as [`Self::observe`]).
@@ -564,21 +559,21 @@ impl std::error::Error for ObserveError {}
 /// The largest magnitude below which every integer is exact in a double.
 const EXACT_IN_A_DOUBLE: u64 = 1 << 53;
 
-struct Ctx {
+struct Ctx<'s> {
     /// The column being read, for conflicts (`a.b[]`).
     path: String,
     conflict: Option<Conflict>,
     /// The row's categorical values, when a scan counts them.
-    cat: Option<CategoricalScan>,
+    cat: Option<&'s mut CategoricalScan>,
 }
 
 /// Reads one value straight from the parser into its type (no `Value` tree).
-struct Seed<'t, 'c> {
+struct Seed<'t, 'c, 's> {
     ty: &'t mut Ty,
-    ctx: &'c mut Ctx,
+    ctx: &'c mut Ctx<'s>,
 }
 
-impl Seed<'_, '_> {
+impl Seed<'_, '_, '_> {
     fn scalar<E: de::Error>(self, t: Ty) -> Result<(), E> {
         let path = if self.ctx.path.is_empty() {
             "(the row)"
@@ -595,14 +590,14 @@ impl Seed<'_, '_> {
     }
 }
 
-impl<'de> DeserializeSeed<'de> for Seed<'_, '_> {
+impl<'de> DeserializeSeed<'de> for Seed<'_, '_, '_> {
     type Value = ();
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de> Visitor<'de> for Seed<'_, '_> {
+impl<'de> Visitor<'de> for Seed<'_, '_, '_> {
     type Value = ();
     fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str("a JSON value")
@@ -780,6 +775,13 @@ impl CategoricalScan {
         column
     }
 
+    /// Forgets what the row at hand found (it is read again).
+    fn forget_row(&mut self) {
+        self.text.clear();
+        self.found.clear();
+        self.not_strings = 0;
+    }
+
     /// Counts the row just read.
     fn commit(&mut self) {
         let mut start = 0;
@@ -788,9 +790,7 @@ impl CategoricalScan {
             start = end;
         }
         self.counts.not_a_string += self.not_strings;
-        self.found.clear();
-        self.text.clear();
-        self.not_strings = 0;
+        self.forget_row();
     }
 }
 

@@ -875,6 +875,24 @@ fn warn_of_records_left_out(counters: &Counters, records: u64) {
     );
 }
 
+/// The run's dictionaries of `columns`: the values `counted` holds, with
+/// the ids `ids` gives them, written into `dir`. Every column has its
+/// file, if empty: a day without events (or without values in a column)
+/// still gives dictionaries the next day's run can keep the ids of.
+fn give_ids(
+    ids: &crate::categorical::IdSource,
+    counted: crate::categorical::Dictionary,
+    columns: &[String],
+    dir: &Path,
+) -> Result<crate::categorical::Dictionary> {
+    let mut dict = ids.assign(counted, columns)?;
+    for c in columns {
+        dict.columns.entry(c.clone()).or_default();
+    }
+    dict.write(dir)?;
+    Ok(dict)
+}
+
 /// Replaces the strings of `columns` in `parts` by consistent ids (see
 /// [`crate::categorical`]): counts them (a fold step), writes the
 /// dictionaries into `dict_dir` (with the ids `ids` gives), then
@@ -897,18 +915,9 @@ fn encode_categorical(
             _ => None,
         })
         .collect();
-    // Every column has its file, if empty: a day without events (or
-    // without values in a column) still gives dictionaries the next day's
-    // run can keep the ids of.
-    let every_column = |mut d: Dictionary| {
-        for c in columns {
-            d.columns.entry(c.clone()).or_default();
-        }
-        d
-    };
     if inputs.is_empty() {
         // No rows: the dictionaries given still carry over, every count 0.
-        every_column(ids.assign(Dictionary::default(), columns)?).write(dict_dir)?;
+        give_ids(ids, Dictionary::default(), columns, dict_dir)?;
         return Ok(Vec::new());
     }
     let sub = |out: &str, chunk_size: u64| RunConfig {
@@ -966,9 +975,8 @@ fn encode_categorical(
     if odd > 0 {
         counters.add(COUNTERS, NOT_A_STRING, odd);
     }
-    let dict = ids.assign(Dictionary::from_count_files(&parts_of(&counted)?)?, columns)?;
-    let dict = every_column(dict);
-    dict.write(dict_dir)?;
+    let counted = Dictionary::from_count_files(&parts_of(&counted)?)?;
+    let dict = give_ids(ids, counted, columns, dict_dir)?;
     let encode = EncodeColumns::with_dictionary(dict_dir.to_path_buf(), columns.to_vec(), dict);
     let encoded = stage(&EncodeJob(encode), &sub("categorical-encoded", u64::MAX))?;
     parts_of(&encoded)
@@ -1027,12 +1035,12 @@ fn write_categorical_table(
         let n = i64::try_from(counts.not_a_string).unwrap_or(i64::MAX);
         counters.add(COUNTERS, NOT_A_STRING, n);
     }
-    let mut dict = ids.assign(counts.into_dictionary(), columns)?;
-    // Every column has its file, if empty (see `encode_categorical`).
-    for c in columns {
-        dict.columns.entry(c.clone()).or_default();
-    }
-    dict.write(&dest.join(DICTIONARIES))?;
+    let dict = give_ids(
+        ids,
+        counts.into_dictionary(),
+        columns,
+        &dest.join(DICTIONARIES),
+    )?;
     let encoder = RowEncoder::new(dict);
     scan.write(dest, opts, declared, Some(&encoder), pool)?;
     Ok(())
