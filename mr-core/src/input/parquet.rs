@@ -38,7 +38,7 @@
 
 use super::lines::TableNotes;
 use crate::error::{Error, Result};
-use arrow_array::RecordBatch;
+use arrow_array::{RecordBatch, RecordBatchReader};
 use parquet::arrow::ProjectionMask;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::file::metadata::RowGroupMetaData;
@@ -118,6 +118,48 @@ pub fn id_columns(path: &Path, categorical: &[String]) -> Result<Vec<String>> {
         })
         .cloned()
         .collect())
+}
+
+/// Where two fields of one object share a name: among the table's columns
+/// (`within` empty) or among the fields of a struct column, also in lists
+/// and maps (`within` its path, `a.b`); `None` when names are unique.
+fn duplicate_name(fields: &arrow_schema::Fields, within: &str) -> Option<String> {
+    use arrow_schema::DataType as D;
+    let mut seen = std::collections::HashSet::new();
+    for f in fields {
+        if !seen.insert(f.name().as_str()) {
+            return Some(match within {
+                "" => format!(
+                    "two columns named {:?}: a row is read as one JSON object, which cannot hold both",
+                    f.name()
+                ),
+                _ => format!(
+                    "two fields named {:?} in column {within:?}: a row is read as one JSON object, which cannot hold both",
+                    f.name()
+                ),
+            });
+        }
+    }
+    fields.iter().find_map(|f| {
+        let path = match within {
+            "" => f.name().clone(),
+            _ => format!("{within}.{}", f.name()),
+        };
+        let mut ty = f.data_type();
+        loop {
+            match ty {
+                D::List(item)
+                | D::LargeList(item)
+                | D::ListView(item)
+                | D::LargeListView(item)
+                | D::FixedSizeList(item, _)
+                | D::Map(item, _) => ty = item.data_type(),
+                D::Dictionary(_, value) => ty = value,
+                D::Struct(inner) => return duplicate_name(inner, &path),
+                _ => return None,
+            }
+        }
+    })
 }
 
 fn format_error(path: &Path, e: impl std::fmt::Display) -> Error {
@@ -553,6 +595,11 @@ impl ParquetLines {
             builder = builder.with_projection(mask);
         }
         let batches = builder.build().map_err(|e| format_error(path, e))?;
+        // A row is one JSON object: two fields of one name would be one
+        // key twice, and a reader keeps one of them (the other lost).
+        if let Some(twice) = duplicate_name(batches.schema().fields(), "") {
+            return Err(format_error(path, twice));
+        }
         Ok(ParquetLines {
             batches,
             buf: Vec::new(),
@@ -716,6 +763,89 @@ mod tests {
         // The value given as hex is told, with its column, never silently
         // (probe /tmp/probe23-fuzz repro 05).
         assert_eq!(notes.take_hex(), (1, Some("page_url".to_string())));
+    }
+
+    /// Two columns of one name (pyarrow and Polars can write them), or two
+    /// fields of one name in a struct, even inside a list: a row read as
+    /// one JSON object held the name twice and the mapper's parser kept
+    /// the last, the other value silently lost. Now the file is refused,
+    /// naming the field; a projection that leaves one out reads the file.
+    #[test]
+    fn two_fields_of_one_name_are_refused_not_one_of_them_lost() {
+        use arrow_array::{ArrayRef, FixedSizeListArray, Int64Array, StringArray, StructArray};
+        use arrow_schema::{Field, Fields, Schema};
+        let write = |name: &str, schema: Schema, cols: Vec<ArrayRef>| {
+            let batch = RecordBatch::try_new(Arc::new(schema), cols).unwrap();
+            let path = std::env::temp_dir().join(format!("mr-dup-{}-{name}", std::process::id()));
+            let f = std::fs::File::create(&path).unwrap();
+            let mut w = parquet::arrow::ArrowWriter::try_new(f, batch.schema(), None).unwrap();
+            w.write(&batch).unwrap();
+            w.close().unwrap();
+            path
+        };
+        let read = |path: &Path, cols: Option<&[String]>| {
+            let mut text = String::new();
+            ParquetLines::open(path, 0, u64::MAX, cols)
+                .and_then(|mut r| {
+                    r.read_to_string(&mut text)
+                        .map_err(|e| Error::io("reading", path, e))
+                })
+                .map(|_| text)
+        };
+        let ints: ArrayRef = Arc::new(Int64Array::from(vec![1, 2]));
+        let strs: ArrayRef = Arc::new(StringArray::from(vec!["x", "y"]));
+        let top = write(
+            "top.parquet",
+            Schema::new(vec![
+                Field::new("a", arrow_schema::DataType::Int64, false),
+                Field::new("b", arrow_schema::DataType::Utf8, false),
+                Field::new("a", arrow_schema::DataType::Utf8, false),
+            ]),
+            vec![ints.clone(), strs.clone(), strs.clone()],
+        );
+        let err = read(&top, None).unwrap_err().to_string();
+        assert!(err.contains("two columns named \"a\""), "{err}");
+        assert!(err.contains("mr-dup-"), "{err}");
+        // Read without one of them, the rows are whole.
+        assert_eq!(
+            read(&top, Some(&["b".to_string()])).unwrap(),
+            "{\"b\":\"x\"}\n{\"b\":\"y\"}\n"
+        );
+
+        // In a struct inside a list: {"events": [{"n": 1, "n": "x"}]}.
+        let fields = Fields::from(vec![
+            Field::new("n", arrow_schema::DataType::Int64, false),
+            Field::new("n", arrow_schema::DataType::Utf8, false),
+        ]);
+        let structs = StructArray::new(fields.clone(), vec![ints, strs], None);
+        let item = Arc::new(Field::new(
+            "item",
+            arrow_schema::DataType::Struct(fields),
+            false,
+        ));
+        let lists: ArrayRef = Arc::new(FixedSizeListArray::new(
+            item.clone(),
+            1,
+            Arc::new(structs),
+            None,
+        ));
+        let nested = write(
+            "nested.parquet",
+            Schema::new(vec![Field::new(
+                "events",
+                arrow_schema::DataType::FixedSizeList(item, 1),
+                false,
+            )]),
+            vec![lists],
+        );
+        let err = read(&nested, None).unwrap_err().to_string();
+        assert!(
+            err.contains("two fields named \"n\" in column \"events\""),
+            "{err}"
+        );
+        for p in [top, nested] {
+            std::fs::remove_file(p).unwrap();
+        }
     }
 
     /// A timestamp, date or time arrow cannot give (past chrono's range, a
