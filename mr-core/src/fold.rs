@@ -80,6 +80,37 @@ pub trait Fold: Clone + Send + Sync + 'static {
     fn try_finish(&self, key: &Self::Key, acc: Self::Acc) -> Result<Self::Out, JobError> {
         Ok(self.finish(key, acc))
     }
+
+    /// Whether a key's finished result is written: `false` leaves the key
+    /// out of the step's output, as an mrjob reducer that yields nothing
+    /// for it (a threshold on the total, a filter on the key). Asked once
+    /// per key, after every accumulator of the key is merged and finished,
+    /// so the laws of `merge` are untouched. By default every key is kept.
+    ///
+    /// ```
+    /// use mr_core::{fold::Count, Fold};
+    /// /// Counts, keeping the keys seen at least ten times.
+    /// #[derive(Clone)]
+    /// struct Frequent(Count<String>);
+    /// impl Fold for Frequent {
+    ///     type Key = String;
+    ///     type Value = u64;
+    ///     type Acc = u64;
+    ///     type Out = u64;
+    ///     fn init(&self) -> u64 { 0 }
+    ///     fn accumulate(&self, acc: &mut u64, v: u64) { self.0.accumulate(acc, v) }
+    ///     fn merge(&self, acc: &mut u64, other: u64) { self.0.merge(acc, other) }
+    ///     fn finish(&self, key: &String, acc: u64) -> u64 { self.0.finish(key, acc) }
+    ///     fn keep(&self, _key: &String, total: &u64) -> bool { *total >= 10 }
+    /// }
+    /// let f = Frequent(Count::new());
+    /// assert!(f.keep(&"/home".to_string(), &12));
+    /// assert!(!f.keep(&"/rare".to_string(), &3));
+    /// ```
+    fn keep(&self, key: &Self::Key, out: &Self::Out) -> bool {
+        let _ = (key, out);
+        true
+    }
 }
 
 /// Counts values: the fold behind counting jobs (`acc = count`).
@@ -838,7 +869,10 @@ impl<F: Fold> Reducer for FinishAccs<F> {
             self.0.merge(&mut acc, v);
         }
         let result = self.0.try_finish(&key, acc)?;
-        out.emit_ref(&key, &result)
+        match self.0.keep(&key, &result) {
+            true => out.emit_ref(&key, &result),
+            false => Ok(()),
+        }
     }
 }
 
@@ -1255,6 +1289,63 @@ mod tests {
             .collect();
         let got = run_file(&MeanJob, &lines.join("\n"), 1 << 30, 3, false);
         assert_eq!(got, reference(&lines));
+    }
+
+    /// Counts, keeping the keys counted at least `.0` times.
+    #[derive(Clone)]
+    struct AtLeast(u64);
+    impl Fold for AtLeast {
+        type Key = String;
+        type Value = u64;
+        type Acc = u64;
+        type Out = u64;
+        fn init(&self) -> u64 {
+            0
+        }
+        fn accumulate(&self, acc: &mut u64, v: u64) {
+            *acc += v;
+        }
+        fn merge(&self, acc: &mut u64, o: u64) {
+            *acc += o;
+        }
+        fn finish(&self, _: &String, acc: u64) -> u64 {
+            acc
+        }
+        fn keep(&self, _: &String, total: &u64) -> bool {
+            *total >= self.0
+        }
+    }
+
+    struct AtLeastJob(u64);
+    impl Job for AtLeastJob {
+        fn name(&self) -> &str {
+            "at_least"
+        }
+        fn description(&self) -> &str {
+            ""
+        }
+        fn steps(&self) -> Vec<Step> {
+            vec![Step::map(KeyValue::<u64>(std::marker::PhantomData)).fold(AtLeast(self.0))]
+        }
+    }
+
+    /// `Fold::keep` leaves a key out once its total is known, never a
+    /// partial one: a key whose values are spread over many chunks, spills
+    /// and partitions, each part below the threshold, is still written.
+    #[test]
+    fn a_fold_leaves_out_the_keys_it_does_not_keep_by_their_totals() {
+        // Key kN is seen N + 1 times, one value in every chunk of 64 bytes or so.
+        let lines: Vec<String> = (0..40)
+            .flat_map(|round| (round..40).map(|k| format!("k{k:02} 1")))
+            .collect();
+        let want: Vec<String> = (0..40)
+            .filter(|k| k + 1 >= 25)
+            .map(|k| format!("\"k{k:02}\"\t{}", k + 1))
+            .collect();
+        for (chunk, parts, tiny) in [(1 << 30, 1, false), (64, 3, true), (500, 2, false)] {
+            let got = run_file(&AtLeastJob(25), &lines.join("\n"), chunk, parts, tiny);
+            assert_eq!(got, want, "chunk {chunk}, {parts} partitions, tiny {tiny}");
+        }
     }
 
     /// `m × 2^e` values, whose exact sum an i128 holds (scaled by 2^40).
