@@ -273,6 +273,18 @@ impl Dictionary {
                 _ => "no such directory".into(),
             }));
         }
+        // A store read as an output's dictionaries gave new values ids it
+        // never recorded, which it later gave other values (probe
+        // /tmp/probe25 repro 06): the two flags look alike.
+        if dir.join(STORE_SIZES).exists() {
+            return Err(config(format!(
+                "is a dictionary store (it holds {STORE_SIZES}): give it as --dictionary-store {}, \
+                 which records the ids this run gives; --dictionaries reads an earlier output's \
+                 dictionaries and records nothing, so the store would give this run's new ids \
+                 to other values",
+                crate::error::printable_path(dir)
+            )));
+        }
         let inner = dir.join(DICTIONARIES);
         let dir = if inner.is_dir() {
             inner
@@ -773,8 +785,11 @@ impl Store {
             return Err(config("is a file: give a directory (created when missing)"));
         }
         let success = crate::output::commit::SUCCESS;
-        let parent = dir.parent().filter(|p| !p.as_os_str().is_empty());
-        if dir.join(success).exists() || parent.is_some_and(|p| p.join(success).exists()) {
+        // Anywhere inside an output, not only at its top: a store in an
+        // output's _temporary/ went with the output's next --overwrite
+        // (probe /tmp/probe25 repro 04).
+        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
+        if abs.ancestors().any(|a| a.join(success).exists()) {
             return Err(config(
                 "is a job's output, or inside one: a store is a directory of its own, which runs \
                  extend in place (use --dictionaries to read an earlier output's)",
@@ -791,6 +806,7 @@ impl Store {
                 .prefix(".mr-store.probe-")
                 .tempfile_in(dir)
                 .map_err(|e| crate::Error::io("writing into the dictionary store", dir, e))?;
+            store.check_replaceable(columns)?;
         } else if let Some(parent) = std::path::absolute(dir)
             .unwrap_or_else(|_| dir.to_path_buf())
             .ancestors()
@@ -809,6 +825,49 @@ impl Store {
             })?;
         }
         Ok(store)
+    }
+
+    /// Refuses, before the job runs, a store whose files this user cannot
+    /// replace: in a sticky directory (a team's, as /tmp), a file of
+    /// another user's can be read but not renamed over, and `assign`
+    /// failed after the whole run, with some columns replaced (probe
+    /// /tmp/probe25 repro 03).
+    #[cfg(unix)]
+    fn check_replaceable(&self, columns: &[String]) -> Result<(), crate::Error> {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        let Ok(dir) = std::fs::metadata(&self.dir) else {
+            return Ok(());
+        };
+        if me == 0 || dir.mode() & 0o1000 == 0 || dir.uid() == me {
+            return Ok(());
+        }
+        let names = columns
+            .iter()
+            .map(|c| format!("{}.jsonl", file_name(c)))
+            .chain([STORE_SIZES.to_string()]);
+        for name in names {
+            let path = self.dir.join(&name);
+            if let Ok(m) = std::fs::symlink_metadata(&path)
+                && m.uid() != me
+            {
+                return Err(crate::Error::Config(format!(
+                    "--dictionary-store {}: its {name} belongs to another user (uid {}), and the \
+                     store's directory is sticky (mode +t), so this run could not replace it: \
+                     clear the sticky bit (chmod -t {}), for the store's writers share it \
+                     through its group",
+                    crate::error::printable_path(&self.dir),
+                    m.uid(),
+                    crate::error::printable_path(&self.dir),
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    #[cfg(not(unix))]
+    fn check_replaceable(&self, _columns: &[String]) -> Result<(), crate::Error> {
+        Ok(())
     }
 
     /// The store's directory.
@@ -865,8 +924,9 @@ impl Store {
         Err(crate::Error::Config(format!(
             "the dictionary store's {} holds {len} values where the store has given {given} \
              ids: it was emptied, cut short or replaced, and its ids would go to other \
-             values. Put the file back (every output made with the store holds a copy \
-             of it as it was then, in _dictionaries/)",
+             values. Put the file back from a backup; failing that, the copy in the \
+             _dictionaries/ of the latest output made with the store has its ids (every \
+             value it had then, in order) but that run's counts only, not the store's sums",
             file.display(),
         )))
     }
@@ -942,8 +1002,12 @@ impl Store {
         // After the columns: a kill in between leaves sizes that are smaller
         // than the files, which is fine (ids only grow).
         written.push(self.write(STORE_SIZES, |w| Ok(serde_json::to_writer(w, &sizes)?))?);
+        let mut done: Vec<String> = Vec::new();
         for w in written {
-            self.put_in_place(w)?;
+            let name = w.path().file_name().unwrap_or_default();
+            let name = name.to_string_lossy().into_owned();
+            self.put_in_place(w, &done)?;
+            done.push(name);
         }
         crate::output::commit::sync_path(&self.dir)?;
         Ok(run)
@@ -963,14 +1027,32 @@ impl Store {
     }
 
     /// Puts a file [`write`](Self::write) wrote in place: renamed over the
-    /// old one, and, new in the store, shared with the group.
-    fn put_in_place(&self, written: crate::replace::Written) -> Result<(), crate::Error> {
+    /// old one, and, new in the store, shared with the group. `done`: the
+    /// files of this run put in place before it, which a failure names.
+    fn put_in_place(
+        &self,
+        written: crate::replace::Written,
+        done: &[String],
+    ) -> Result<(), crate::Error> {
         let path = written.path().to_path_buf();
         // Under the store's lock: nobody else makes it meanwhile.
         let new = std::fs::symlink_metadata(&path).is_err();
         // A rename needs no space: its failure is no full disk, and files
-        // put in place before it stay.
+        // put in place before it stay: said, for a rerun adds their counts
+        // again (probe /tmp/probe25 repro 03b).
         written.put_in_place().map_err(|e| {
+            let e = match done {
+                [] => e,
+                _ => std::io::Error::new(
+                    e.kind(),
+                    format!(
+                        "{e}; the store's {} already hold this run's values and counts (the \
+                         other files do not): its ids are right, but running this input \
+                         again counts it twice there",
+                        done.join(", ")
+                    ),
+                ),
+            };
             crate::Error::io("renaming into place the dictionary store's", &path, e)
         })?;
         if new {
@@ -1852,6 +1934,36 @@ mod tests {
         }
     }
 
+    /// A store given to `--dictionaries`, the flag that looks like its
+    /// own, is refused: read as an output's dictionaries, it gave this
+    /// run's new values ids it never recorded, and then gave them to
+    /// other values (probe /tmp/probe25 repro 06).
+    #[test]
+    fn a_store_given_as_earlier_dictionaries_is_refused() {
+        let cols = vec!["c".to_string()];
+        let d = tempfile::tempdir().unwrap();
+        let store_dir = d.path().join("ids");
+        Store::open(&store_dir, &cols)
+            .unwrap()
+            .assign(counted(&[("x".into(), 1)]), &cols)
+            .unwrap();
+        let e = Dictionary::previous(&store_dir, &cols)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is a dictionary store"), "{e}");
+        assert!(e.contains("--dictionary-store"), "{e}");
+        // An output's dictionaries are read as before.
+        let out = d.path().join("out");
+        Dictionary::read(&store_dir, &cols)
+            .unwrap()
+            .write(&out.join(DICTIONARIES))
+            .unwrap();
+        assert_eq!(
+            Dictionary::previous(&out, &cols).unwrap().columns["c"].len(),
+            1
+        );
+    }
+
     /// A store that is an output, inside one (its `_dictionaries/`), or a
     /// file is refused; a missing one is made by the first run that gives
     /// ids, not before; a damaged one (a file emptied or cut by hand, or
@@ -1867,6 +1979,11 @@ mod tests {
             (out.clone(), "is a job's output"),
             (out.join(DICTIONARIES), "is a job's output, or inside one"),
             (out.join("_SUCCESS"), "is a file"),
+            // Deeper, where --overwrite of the output took it with it.
+            (
+                out.join("_temporary/ids"),
+                "is a job's output, or inside one",
+            ),
         ] {
             let e = Store::open(&dir, &cols).unwrap_err().to_string();
             assert!(e.contains(says), "{e}");

@@ -638,7 +638,18 @@ impl Mapped {
             .metadata()
             .is_ok_and(|m| m.len() == self.size && m.len() >= ends)
         {
+            // Or cut and written again to its size meanwhile (`cp` over
+            // it): a bare "Input/output error" read as a disk fault alone
+            // (probe /tmp/probe25 repro 09).
             let e = io::Error::from_raw_os_error(libc::EIO);
+            let e = io::Error::new(
+                e.kind(),
+                format!(
+                    "{e}: a page of it could not be read while mr read it (mapped): the \
+                     device failed to read it, or the file was cut short and written again \
+                     meanwhile"
+                ),
+            );
             return Err(io::Error::new(e.kind(), SourceError(e)));
         }
         let how = shrank(self.size, "was cut shorter while mr read it");
@@ -1617,6 +1628,8 @@ mod tests {
         assert!(!is_corrupt_data(&e));
         let said = read_error(&p, e).to_string();
         assert!(said.contains("Input/output error"), "{said}");
+        // Which is also what a file cut and written again looks like.
+        assert!(said.contains("written again meanwhile"), "{said}");
     }
 
     #[test]

@@ -1325,6 +1325,28 @@ fn foreign_in(
             BAD_RECORDS => |n, d| !d && (n.starts_with("map-") || n.starts_with("reduce-")),
             crate::categorical::DICTIONARIES => |n, d| !d && n.ends_with(".jsonl"),
             "_logs" => |n, d| d && n == "history",
+            // A committer's scratch (Hadoop's and Spark's attempts, S3A's
+            // magic one): what it holds was taken unseen, a dictionary
+            // store or a user's notes too (probe /tmp/probe25 repro 04).
+            n if *is_dir && (n == TEMPORARY || n.starts_with("__magic")) => {
+                committer_scratch(&dir.join(name), name, 0, &mut foreign)?;
+                continue;
+            }
+            // Names a job writes as files: a directory of one is not a job's.
+            n if *is_dir
+                && [
+                    SUCCESS,
+                    "_metadata",
+                    "_common_metadata",
+                    "_started_",
+                    "_committed_",
+                ]
+                .iter()
+                .any(|p| n.starts_with(p)) =>
+            {
+                foreign.push(format!("{}/", printable_line(name)));
+                continue;
+            }
             _ => continue,
         };
         if !is_dir {
@@ -1355,6 +1377,35 @@ fn foreign_in(
     }
     foreign.sort();
     Ok(foreign)
+}
+
+/// Adds to `foreign` what a committer's scratch directory `dir` (shown as
+/// `rel`) holds that no committer writes: files other than parts, a job's
+/// bookkeeping and S3A's `.pending`/`.pendingset` records, in attempt
+/// directories of any name, 8 deep at most (deeper is foreign).
+fn committer_scratch(
+    dir: &Path,
+    rel: &str,
+    depth: usize,
+    foreign: &mut Vec<String>,
+) -> std::io::Result<()> {
+    let listed = entries(dir)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("its {}: {e}", printable_line(rel))))?;
+    for (n, d) in listed {
+        let shown = format!("{rel}/{n}");
+        if d && depth < 8 {
+            committer_scratch(&dir.join(&n), &shown, depth + 1, foreign)?;
+        } else if d
+            || !(written_by_a_job(&n) || n.ends_with(".pending") || n.ends_with(".pendingset"))
+        {
+            foreign.push(format!(
+                "{}{}",
+                printable_line(&shown),
+                if d { "/" } else { "" }
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Of an output directory's entries (a name, and whether it is a
@@ -1949,17 +2000,20 @@ mod tests {
         }
     }
 
+    /// `out` made (or replaced) as a finished output of one part file.
+    fn one_part_output(out: &Path) -> Result<PathBuf> {
+        let o = OutputDir::create(out, true)?;
+        fs::write(o.temporary().join("part-00000"), "x").unwrap();
+        o.commit()
+    }
+
     /// Files put inside what looks like a job's: a `part-*` directory,
     /// `_logs/`, `_bad_records/`, `_dictionaries/`, a checksum of nothing.
     #[test]
     fn overwrite_looks_inside_the_directories_a_job_writes() {
         let d = tempfile::tempdir().unwrap();
         let out = d.path().join("out");
-        let finished = || {
-            let o = OutputDir::create(&out, true)?;
-            fs::write(o.temporary().join("part-00000"), "x").unwrap();
-            o.commit()
-        };
+        let finished = || one_part_output(&out);
         finished().unwrap();
         // What jobs write there is theirs.
         fs::create_dir_all(out.join("_logs/history")).unwrap();
@@ -1987,6 +2041,52 @@ mod tests {
             if shown.ends_with('/') {
                 fs::remove_dir_all(out.join(shown)).unwrap();
             }
+        }
+        finished().unwrap();
+    }
+
+    /// What a committer leaves in its scratch directories (Hadoop's and
+    /// Spark's attempts under `_temporary/`, S3A's `__magic/`) goes with
+    /// the output; anything else there, or a directory under a name a job
+    /// writes as a file, is the user's, and `--overwrite` refuses: a
+    /// dictionary store in `_temporary/ids/` and `_metadata/thesis.docx`
+    /// went unseen (probe /tmp/probe25 repro 04).
+    #[test]
+    fn overwrite_looks_inside_a_committers_scratch() {
+        let d = tempfile::tempdir().unwrap();
+        let out = d.path().join("out");
+        let finished = || one_part_output(&out);
+        finished().unwrap();
+        let attempt = out.join("_temporary/0/_temporary/attempt_202612080101_0001_m_000000_0");
+        fs::create_dir_all(&attempt).unwrap();
+        fs::write(attempt.join("part-00000"), "x").unwrap();
+        fs::write(attempt.join(".part-00000.crc"), "x").unwrap();
+        fs::create_dir_all(out.join("__magic/job-1/tasks")).unwrap();
+        fs::write(out.join("__magic/job-1/tasks/t.pendingset"), "x").unwrap();
+        finished().unwrap();
+        assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
+
+        for (mine, shown) in [
+            (
+                "_temporary/ids/page_url.jsonl",
+                "_temporary/ids/page_url.jsonl",
+            ),
+            (
+                "_temporary/ids/.mr-store-sizes.json",
+                "_temporary/ids/.mr-store-sizes.json",
+            ),
+            ("__magic/notes.txt", "__magic/notes.txt"),
+            ("_metadata/thesis.docx", "_metadata/"),
+            ("_started_1/a", "_started_1/"),
+        ] {
+            let path = out.join(mine);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, "mine").unwrap();
+            let e = OutputDir::create(&out, true).unwrap_err().to_string();
+            assert!(e.contains(shown), "{mine}: {e}");
+            assert_eq!(fs::read(&path).unwrap(), b"mine");
+            let top = out.join(mine.split('/').next().unwrap());
+            fs::remove_dir_all(top).unwrap();
         }
         finished().unwrap();
     }
