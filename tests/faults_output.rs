@@ -1597,6 +1597,118 @@ fn a_report_never_replaces_an_input_or_a_part_of_the_output() {
     }
 }
 
+/// Nor a file the run reads besides its input: a dictionary store's
+/// column (its only copy of those ids), anything new in the store (read
+/// as a column by the next run), the `--dictionaries` a table decodes
+/// with, a `--files` file or a job's file option, a config file. Each was
+/// overwritten with exit 0 (probe /tmp/probe25 repro 02).
+#[test]
+fn a_report_never_replaces_a_file_the_run_reads() {
+    let w = Workdir::new();
+    w.write("logs/a.jsonl", "{\"page_url\":\"/a\",\"username\":\"u\"}\n");
+    w.write("look up.txt", "x\n");
+    w.write("mr.toml", "[runners.local]\njobs = 1\n");
+    let table = |more: &[&str]| {
+        let args = [
+            "run",
+            "events_table",
+            "-q",
+            "-i",
+            "logs",
+            "--output-format",
+            "parquet",
+        ];
+        w.mr(&[&args[..], more].concat())
+    };
+    ok(table(&["-o", "t1", "--dictionary-store", "ids"]));
+    let store = fs::read(w.path("ids/page_url.jsonl")).unwrap();
+    let kept = fs::read(w.path("t1/_dictionaries/page_url.jsonl")).unwrap();
+    for (more, says) in [
+        (
+            &[
+                "-o",
+                "t2",
+                "--dictionary-store",
+                "ids",
+                "--report",
+                "ids/page_url.jsonl",
+            ][..],
+            "is the dictionary store",
+        ),
+        (
+            &[
+                "-o",
+                "t2",
+                "--dictionary-store",
+                "ids",
+                "--report",
+                "ids/run.jsonl",
+            ],
+            "the report would be inside it",
+        ),
+        (
+            &[
+                "-o",
+                "t2",
+                "--dictionaries",
+                "t1",
+                "--report",
+                "t1/_dictionaries/page_url.jsonl",
+            ],
+            "is the --dictionaries directory",
+        ),
+        (
+            &["-o", "t2", "-c", "mr.toml", "--report", "mr.toml"],
+            "is a config file",
+        ),
+    ] {
+        let o = table(more);
+        assert_eq!(o.status.code(), Some(1), "{more:?}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{more:?}: {}", stderr(&o));
+        assert!(!w.path("t2").exists());
+    }
+    let o = w.mr(&[
+        "run",
+        "word_count",
+        "-q",
+        "-i",
+        "logs",
+        "--files",
+        "look up.txt",
+        "--report",
+        "look up.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is the job's file look up.txt"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr(&[
+        "run",
+        "option_kinds",
+        "-q",
+        "-i",
+        "logs",
+        "--lookup",
+        "look up.txt",
+        "--report",
+        "look up.txt",
+    ]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert_eq!(fs::read_to_string(w.path("look up.txt")).unwrap(), "x\n");
+    assert_eq!(fs::read(w.path("ids/page_url.jsonl")).unwrap(), store);
+    assert!(!w.path("ids/run.jsonl").exists());
+    assert_eq!(
+        fs::read(w.path("t1/_dictionaries/page_url.jsonl")).unwrap(),
+        kept
+    );
+    assert_eq!(
+        fs::read_to_string(w.path("mr.toml")).unwrap(),
+        "[runners.local]\njobs = 1\n"
+    );
+}
+
 /// `--report /dev/stdout > results.txt` and `--report /dev/stderr
 /// 2>>job.log`: the report goes through the stream, after what was
 /// written there (the results, yesterday's log). Renamed over the file the

@@ -428,6 +428,33 @@ pub fn check_not_run_data(
     Ok(())
 }
 
+/// Refuses a report over a file the run reads besides its input (see
+/// [`check_not_run_data`] for the input and the output): each of `read` is
+/// what it is ("the dictionary store") and its path, a directory (nothing
+/// may be written inside it: a store or `--dictionaries` directory reads
+/// each `COLUMN.jsonl` it holds) or a file. A report over a store's column
+/// replaced the only copy of its ids, with exit 0 (probe /tmp/probe25
+/// repro 02).
+pub fn check_not_read(path: &Path, read: &[(String, std::path::PathBuf)]) -> anyhow::Result<()> {
+    let Destination::File(path) = &target(path)? else {
+        return Ok(()); // a stream, no file of the run's
+    };
+    for (what, read) in read {
+        if mr_core::paths::is_within(path, read) {
+            anyhow::bail!(
+                "--report {}: {} is {what}, which this run reads{}: write the report elsewhere",
+                mr_core::error::printable_path(path),
+                mr_core::error::printable_path(read),
+                match mr_core::paths::same(path, read) {
+                    true => "",
+                    false => ", and the report would be inside it",
+                }
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Whether `path` is what the glob `pattern` (relative to the current
 /// directory, as the input is read) names: both made absolute, `*` and `?`
 /// not crossing a `/` nor matching a leading dot, as the reader's glob.

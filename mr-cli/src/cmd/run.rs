@@ -607,6 +607,20 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
             .cloned()
             .collect();
         crate::cmd::report::check_not_run_data(path, &inputs, args.output.as_deref())?;
+        let mut read: Vec<(String, std::path::PathBuf)> = Vec::new();
+        if let Some(store) = &args.dictionary_store {
+            read.push(("the dictionary store".into(), store.clone()));
+        }
+        if let Some(dir) = &args.dictionaries {
+            read.push(("the --dictionaries directory".into(), dir.clone()));
+        }
+        for conf in &args.conf_path {
+            read.push(("a config file".into(), conf.clone()));
+        }
+        for (name, file) in job_params(job.as_ref(), args, false)?.files {
+            read.push((format!("the job's file {name}"), file));
+        }
+        crate::cmd::report::check_not_read(path, &read)?;
     }
     match args.runner {
         Runner::Local if args.dry_run => {
