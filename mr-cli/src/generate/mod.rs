@@ -70,8 +70,9 @@ pub struct ClicklogArgs {
     /// Seed of the random generator: the same seed and arguments give byte-identical output.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are
-    /// replaced once the new ones are complete (Ctrl-C leaves them as they were).
+    /// Output directory, created if missing. The part files an earlier `mr gen` wrote there are
+    /// replaced once the new ones are complete (Ctrl-C leaves them as they were); any other
+    /// `part-NNNNN.{jsonl,txt}[.gz]` file there makes it refuse the directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Number of files to write.
@@ -101,8 +102,9 @@ pub struct TextArgs {
     /// Seed of the random generator: the same seed and arguments give byte-identical output.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Output directory, created if missing. Existing `part-NNNNN.{jsonl,txt}[.gz]` files in it are
-    /// replaced once the new ones are complete (Ctrl-C leaves them as they were).
+    /// Output directory, created if missing. The part files an earlier `mr gen` wrote there are
+    /// replaced once the new ones are complete (Ctrl-C leaves them as they were); any other
+    /// `part-NNNNN.{jsonl,txt}[.gz]` file there makes it refuse the directory.
     #[arg(short, long, value_name = "DIR")]
     pub output: PathBuf,
     /// Number of files to write.

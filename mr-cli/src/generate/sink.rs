@@ -13,8 +13,15 @@ use super::GenSummary;
 /// Capacity of the write buffer in front of each file (and of each gzip encoder): 1 MiB.
 const WRITE_BUFFER_BYTES: usize = 1 << 20;
 
-/// Extensions of the files `mr gen` writes; files named `part-NNNNN.<ext>[.gz]` are replaced on each run.
+/// Extensions of the files `mr gen` writes (`part-NNNNN.<ext>[.gz]`).
 const GENERATED_EXTENSIONS: [&str; 2] = ["jsonl", "txt"];
+
+/// The parts the last `mr gen` into a directory wrote, one name a line
+/// (hidden: a reader of the directory skips it). Only those a later `mr
+/// gen` replaces or removes; a part file it does not list is a user's, and
+/// makes `mr gen` refuse the directory: every `part-NNNNN.{txt,jsonl}` there
+/// was removed, the user's own too (probe /tmp/probe25 repro 01).
+pub(crate) const OWNED_PARTS: &str = ".mr-gen-parts";
 
 /// One open output file.
 enum Sink {
@@ -62,7 +69,9 @@ const TEMP_SUFFIX: &str = ".mr-tmp";
 /// always holds a whole part. Interrupted (Ctrl-C: [`mr_core::cancel::check`] every
 /// [`LINES_PER_CANCEL_CHECK`] lines), failed or dropped unfinished, the writer removes its temp
 /// files and the directory is as it was; killed (`kill -9`), it leaves hidden temp files that
-/// the next `mr gen` into the directory removes.
+/// the next `mr gen` into the directory removes, or, killed while it puts its parts in place (a
+/// few renames), some new parts beside old ones, all listed in [`OWNED_PARTS`] before the first
+/// rename, which the next `mr gen` replaces.
 pub(crate) struct PartWriter {
     // PROPERTIES
     dir: PathBuf,
@@ -74,6 +83,9 @@ pub(crate) struct PartWriter {
     sink: Option<Sink>,
     bytes: u64,
     lines: u64,
+    /// The parts an earlier `mr gen` wrote here ([`OWNED_PARTS`]): the only ones replaced or
+    /// removed.
+    owned: std::collections::BTreeSet<String>,
     // RESOURCES
     /// The temp files opened so far; removed on drop unless renamed into place.
     temps: Vec<PathBuf>,
@@ -132,6 +144,8 @@ impl PartWriter {
             }
         };
         remove_generated(dir, is_stale_temp)?;
+        let owned = owned_parts(dir)?;
+        refuse_parts_of_others(dir, &owned)?;
         let gz_from = (files - gz_files) as usize;
         let paths = (0..files as usize)
             .map(|i| {
@@ -148,6 +162,7 @@ impl PartWriter {
             sink: None,
             bytes: 0,
             lines: 0,
+            owned,
             temps: Vec::new(),
             created_dir,
             forced_exit: Vec::new(),
@@ -200,20 +215,24 @@ impl PartWriter {
         // these few renames can still leave a mix; the new parts go first,
         // and the old ones the new set does not replace are removed last,
         // so none is lost before the new set is in place.
+        let new: std::collections::BTreeSet<String> = self
+            .paths
+            .iter()
+            .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
+            .collect();
         mr_core::cancel::critical(|| -> anyhow::Result<()> {
+            // Listed before the first rename: killed among them, the mix
+            // of new and old parts is all this tool's, for the next run.
+            write_owned_parts(&self.dir, self.owned.union(&new))?;
             for (temp, path) in self.temps.iter().zip(&self.paths) {
                 fs::rename(temp, path).with_context(|| {
                     format!("renaming {} to {}", temp.display(), path.display())
                 })?;
             }
-            let new: Vec<&PathBuf> = self.paths.iter().collect();
             remove_generated(&self.dir, |name| {
-                is_generated_part(name)
-                    && !new
-                        .iter()
-                        .any(|p| p.file_name() == Some(std::ffi::OsStr::new(name)))
+                self.owned.contains(name) && !new.contains(name)
             })?;
-            Ok(())
+            write_owned_parts(&self.dir, new.iter())
         })?;
         self.temps.clear();
         Ok(GenSummary {
@@ -313,6 +332,66 @@ fn remove_generated(dir: &Path, remove: impl Fn(&str) -> bool) -> anyhow::Result
     Ok(())
 }
 
+/// The parts [`OWNED_PARTS`] in `dir` lists (none without it).
+fn owned_parts(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<String>> {
+    let path = dir.join(OWNED_PARTS);
+    match fs::read_to_string(&path) {
+        Ok(text) => Ok(text
+            .lines()
+            .filter(|n| is_generated_part(n))
+            .map(str::to_string)
+            .collect()),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
+        Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
+    }
+}
+
+/// Refuses `dir` when it holds part files (names `mr gen` writes) that
+/// `owned` does not list: a user's, which would be replaced or removed.
+fn refuse_parts_of_others(
+    dir: &Path,
+    owned: &std::collections::BTreeSet<String>,
+) -> anyhow::Result<()> {
+    let mut others = Vec::new();
+    for entry in fs::read_dir(dir).with_context(|| format!("listing {}", dir.display()))? {
+        let entry = entry.with_context(|| format!("listing {}", dir.display()))?;
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if is_generated_part(&name) && !owned.contains(&name) {
+            others.push(name);
+        }
+    }
+    if others.is_empty() {
+        return Ok(());
+    }
+    others.sort();
+    let shown = others.len().min(5);
+    let more = match others.len() - shown {
+        0 => String::new(),
+        n => format!(" and {n} more"),
+    };
+    anyhow::bail!(
+        "--output {}: it holds part files that mr gen did not write ({}{more}), which it would \
+         replace or remove: give a new or empty directory (if an mr gen older than this one \
+         wrote them, remove them first)",
+        dir.display(),
+        mr_core::error::printable_line(&others[..shown].join(", "))
+    )
+}
+
+/// Writes [`OWNED_PARTS`] in `dir`: `names`, whole or not at all (a temp
+/// file renamed over it, under the directory's lock).
+fn write_owned_parts<'a>(
+    dir: &Path,
+    names: impl Iterator<Item = &'a String>,
+) -> anyhow::Result<()> {
+    let path = dir.join(OWNED_PARTS);
+    let temp = dir.join(format!("{OWNED_PARTS}.mr-tmp"));
+    let text: String = names.map(|n| format!("{n}\n")).collect();
+    fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
+    fs::rename(&temp, &path)
+        .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
+}
+
 /// True for the temp name of a part (`.part-00003.txt.gz.mr-tmp`), as a killed `mr gen`
 /// leaves it.
 fn is_stale_temp(name: &str) -> bool {
@@ -367,7 +446,9 @@ mod tests {
     #[test]
     fn parts_appear_only_when_all_are_complete() {
         let dir = tempfile::TempDir::new().unwrap();
+        // An earlier mr gen's part (listed as its own).
         fs::write(dir.path().join("part-00000.txt"), "old\n").unwrap();
+        fs::write(dir.path().join(OWNED_PARTS), "part-00000.txt\n").unwrap();
         // A killed earlier run's temp file goes.
         fs::write(dir.path().join(".part-00001.txt.mr-tmp"), "cut").unwrap();
         let mut w = PartWriter::create(dir.path(), "txt", 2, 1, 100).unwrap();
@@ -377,6 +458,7 @@ mod tests {
         assert_eq!(
             names(dir.path()),
             [
+                ".mr-gen-parts",
                 ".mr-gen.lock",
                 ".part-00000.txt.mr-tmp",
                 ".part-00001.txt.gz.mr-tmp",
@@ -384,7 +466,7 @@ mod tests {
             ]
         );
         drop(w);
-        assert_eq!(names(dir.path()), ["part-00000.txt"]);
+        assert_eq!(names(dir.path()), [".mr-gen-parts", "part-00000.txt"]);
         assert_eq!(
             fs::read(dir.path().join("part-00000.txt")).unwrap(),
             b"old\n"
@@ -395,7 +477,10 @@ mod tests {
             w.write_line(b"0123456789\n").unwrap();
         }
         w.finish().unwrap();
-        assert_eq!(names(dir.path()), ["part-00000.txt", "part-00001.txt.gz"]);
+        assert_eq!(
+            names(dir.path()),
+            [".mr-gen-parts", "part-00000.txt", "part-00001.txt.gz"]
+        );
         assert_eq!(
             fs::metadata(dir.path().join("part-00000.txt"))
                 .unwrap()
@@ -420,7 +505,10 @@ mod tests {
             first.write_line(b"0123456789\n").unwrap();
         }
         first.finish().unwrap();
-        assert_eq!(names(dir.path()), ["part-00000.txt", "part-00001.txt"]);
+        assert_eq!(
+            names(dir.path()),
+            [".mr-gen-parts", "part-00000.txt", "part-00001.txt"]
+        );
         // A link planted at a temp name is removed, never written through.
         let victim = dir.path().join("victim");
         fs::write(&victim, "keep").unwrap();
@@ -448,7 +536,9 @@ mod tests {
     #[test]
     fn chunks_and_stale_parts() {
         let dir = tempfile::TempDir::new().unwrap();
+        // An earlier mr gen's (of the other kind), which the new set does not replace.
         fs::write(dir.path().join("part-00007.jsonl"), "stale").unwrap();
+        fs::write(dir.path().join(OWNED_PARTS), "part-00007.jsonl\n").unwrap();
         fs::write(dir.path().join("keep.txt"), "mine").unwrap();
         let mut w = PartWriter::create(dir.path(), "txt", 3, 1, 100).unwrap();
         while !w.done() {
@@ -471,6 +561,56 @@ mod tests {
         // Files close at 33 and 66 bytes: three 11-byte lines each in the first two files.
         assert_eq!(fs::metadata(&summary.files[0]).unwrap().len(), 33);
         assert_eq!(fs::metadata(&summary.files[1]).unwrap().len(), 33);
+    }
+
+    /// Part files no mr gen wrote (a user's logs, named as Hadoop names
+    /// its output) make `mr gen` refuse the directory, untouched: they
+    /// were all removed, also those of the other kind and those past the
+    /// new count (probe /tmp/probe25 repro 01). The parts it wrote itself
+    /// it replaces and removes, as before.
+    #[test]
+    fn parts_no_mr_gen_wrote_are_never_replaced_or_removed() {
+        let dir = tempfile::TempDir::new().unwrap();
+        let mine = ["part-00000.txt", "part-00003.txt", "part-00042.jsonl.gz"];
+        for n in mine {
+            fs::write(dir.path().join(n), "mine").unwrap();
+        }
+        let e = PartWriter::create(dir.path(), "txt", 2, 0, 100)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            e.contains("did not write (part-00000.txt, part-00003.txt, part-00042.jsonl.gz)"),
+            "{e}"
+        );
+        assert_eq!(names(dir.path()), mine);
+        // One of them listed (an earlier mr gen's): the others still refuse.
+        fs::write(dir.path().join(OWNED_PARTS), "part-00000.txt\n").unwrap();
+        let e = PartWriter::create(dir.path(), "txt", 2, 0, 100)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("(part-00003.txt, part-00042.jsonl.gz)"), "{e}");
+        for n in mine {
+            assert_eq!(fs::read(dir.path().join(n)).unwrap(), b"mine");
+        }
+        // Its own, in a directory of its own: four parts, then two.
+        let own = dir.path().join("own");
+        for files in [4, 2] {
+            let mut w = PartWriter::create(&own, "txt", files, 0, 100).unwrap();
+            while !w.done() {
+                w.write_line(b"0123456789\n").unwrap();
+            }
+            w.finish().unwrap();
+        }
+        assert_eq!(
+            names(&own),
+            [".mr-gen-parts", "part-00000.txt", "part-00001.txt"]
+        );
+        assert_eq!(
+            fs::read_to_string(own.join(OWNED_PARTS)).unwrap(),
+            "part-00000.txt\npart-00001.txt\n"
+        );
     }
 
     #[test]
