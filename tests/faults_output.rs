@@ -710,6 +710,42 @@ fn in_mount_namespace<S: AsRef<std::ffi::OsStr>>(w: &Workdir, script: &str, args
     c
 }
 
+/// An output directory that is a bind mount of one on the same disk is a
+/// mount point as much as one of another disk: refused before the run,
+/// empty or a finished output under --overwrite. Its device is its
+/// parent's, so it was taken for a directory, the whole job ran, and the
+/// rename failed with "Device or resource busy" (probe /tmp/probe25
+/// repro 05).
+#[test]
+fn an_output_bind_mounted_from_the_same_disk_is_refused_before_the_run() {
+    let w = Workdir::new();
+    w.write("logs/a.txt", "a b a\n");
+    fs::create_dir_all(w.path("empty")).unwrap();
+    ok(w.mr(&["run", "word_count", "-q", "-i", "logs", "-o", "done"]));
+    let parts = read_parts(&w.path("done"));
+    fs::create_dir_all(w.path("out")).unwrap();
+    if !mount_namespaces() {
+        return;
+    }
+    for (source, more, says) in [
+        ("empty", "", "it is a mount point"),
+        (
+            "done",
+            "--overwrite",
+            "it is a mount point, which --overwrite cannot replace",
+        ),
+    ] {
+        let script = format!(
+            "mount --bind {source} out && exec \"$1\" run word_count -i logs -o out {more}"
+        );
+        let o = in_mount_namespace(&w, &script, &[MR]).output().unwrap();
+        let e = stderr(&o);
+        assert_eq!(o.status.code(), Some(1), "{source}: {e}");
+        assert!(e.contains(says), "{source}: {e}");
+    }
+    assert_eq!(read_parts(&w.path("done")), parts);
+}
+
 /// The same input and output by two paths that no link resolves: a bind
 /// mount (an automounted `/home` and its `/export/home` are alike, and a
 /// case-insensitive disk's `wc` and `WC`). `--overwrite` replaced the input

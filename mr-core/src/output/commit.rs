@@ -792,13 +792,34 @@ fn is_empty_dir(path: &Path) -> bool {
         && entries(path).is_ok_and(|e| e.is_empty())
 }
 
-/// Whether the directory `dir` is on another file system than its `parent`.
+/// Whether the directory `dir` is a mount point: on another file system
+/// than its `parent`, or the root of a mount of the same one (a bind
+/// mount, which only `statx` tells: it was taken for a directory, the
+/// whole job ran, and the rename failed with EBUSY; probe /tmp/probe25
+/// repro 05).
 fn is_mount_point(dir: &Path, parent: &Path) -> bool {
     use std::os::unix::fs::MetadataExt;
     match (fs::symlink_metadata(dir), fs::metadata(parent)) {
-        (Ok(d), Ok(p)) => d.is_dir() && d.dev() != p.dev(),
+        (Ok(d), Ok(p)) => d.is_dir() && (d.dev() != p.dev() || is_mount_root(dir)),
         _ => false,
     }
+}
+
+/// Whether `dir` is the root of a mount, where the kernel says (Linux
+/// 5.8 and later); false where it does not.
+#[cfg(target_os = "linux")]
+fn is_mount_root(dir: &Path) -> bool {
+    use rustix::fs::{AtFlags, CWD, StatxAttributes, StatxFlags, statx};
+    let flags = AtFlags::NO_AUTOMOUNT | AtFlags::SYMLINK_NOFOLLOW;
+    statx(CWD, dir, flags, StatxFlags::empty()).is_ok_and(|s| {
+        s.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT)
+            && s.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+fn is_mount_root(_dir: &Path) -> bool {
+    false
 }
 
 /// The canonical parent (created if missing) and the name of `dir`.
