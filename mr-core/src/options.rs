@@ -504,16 +504,51 @@ impl JobParams {
         self.read_keys.lock().map(|s| s.clone()).unwrap_or_default()
     }
 
-    /// Where to read the file the job knows as `name`.
+    /// Where to read the file the job knows as `name`. In a cluster's task
+    /// (`files_in_cwd`), a file shipped under its own name is in the
+    /// working directory under [`shipped_name`] of it (`stop words.txt` as
+    /// `stop_words.txt`), and is found by either name: a job asking for
+    /// `stop words.txt` found it locally only (probe /tmp/probe24 repro 01).
     pub fn file(&self, name: &str) -> Option<PathBuf> {
+        self.file_in(Path::new(""), name)
+    }
+
+    /// [`Self::file`], with `cwd` for the working directory.
+    fn file_in(&self, cwd: &Path, name: &str) -> Option<PathBuf> {
         if let Some(p) = self.files.get(name) {
             return Some(p.clone());
         }
-        if self.files_in_cwd && !name.contains('/') && Path::new(name).is_file() {
-            return Some(PathBuf::from(name));
+        if self.files_in_cwd && !name.contains('/') {
+            let shipped = shipped_name(name);
+            return [name, shipped.as_str()]
+                .into_iter()
+                .map(|n| cwd.join(n))
+                .find(|p| p.is_file());
         }
         None
     }
+}
+
+/// A character a name shipped to a cluster's tasks may hold as it is: one
+/// that Hadoop's `-files` (a URI list split at commas) and Streaming's task
+/// command (split at spaces) both carry.
+pub fn plain_name_char(c: char) -> bool {
+    c.is_ascii_alphanumeric() || "._+-".contains(c)
+}
+
+/// The name a file given without `#NAME` is shipped to a cluster's tasks
+/// under: its own, each character [`plain_name_char`] refuses made `_`
+/// (unless another file has that name already: then numbered, `2-` first).
+///
+/// ```
+/// use mr_core::options::shipped_name;
+/// assert_eq!(shipped_name("stop words é.txt"), "stop_words__.txt");
+/// assert_eq!(shipped_name("lookup.tsv"), "lookup.tsv");
+/// ```
+pub fn shipped_name(name: &str) -> String {
+    name.chars()
+        .map(|c| if plain_name_char(c) { c } else { '_' })
+        .collect()
 }
 
 /// Parses `PATH[#NAME]` as `--files` takes it: the name defaults to the
@@ -601,6 +636,29 @@ pub fn jobconf_env_name(key: &str) -> String {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    /// In a cluster's task, a file shipped under its own name made plain
+    /// is found by the name the job knows it by, and by the shipped one;
+    /// a name of neither is not (probe /tmp/probe24 repro 01).
+    #[test]
+    fn a_task_finds_a_file_by_its_own_name_and_its_shipped_one() {
+        let cwd = tempfile::tempdir().unwrap();
+        std::fs::write(cwd.path().join("stop_words__.txt"), "the\n").unwrap();
+        std::fs::write(cwd.path().join("plain.txt"), "x\n").unwrap();
+        let task = JobParams {
+            files_in_cwd: true,
+            ..JobParams::default()
+        };
+        let found = |name: &str| task.file_in(cwd.path(), name);
+        let shipped = Some(cwd.path().join("stop_words__.txt"));
+        assert_eq!(found("stop words é.txt"), shipped);
+        assert_eq!(found("stop_words__.txt"), shipped);
+        assert_eq!(found("plain.txt"), Some(cwd.path().join("plain.txt")));
+        assert_eq!(found("other words.txt"), None);
+        // A local run knows its files by name only.
+        let local = JobParams::default();
+        assert_eq!(local.file_in(cwd.path(), "stop words é.txt"), None);
+    }
 
     /// argparse's `choices`: a value of the type outside them is refused,
     /// saying which are taken; a value not of the type says so first.
