@@ -455,9 +455,10 @@ pub fn utf8_args(
                     })
                     .collect();
                 format!(
-                    "argument \"{shown}\" is not UTF-8: mr takes file names on its command line \
-                     as UTF-8 (a file so named is still read from a directory or glob given as \
-                     --input; an output directory needs a UTF-8 name)"
+                    "argument \"{shown}\" is not UTF-8: mr takes its command line as UTF-8, \
+                     file names and option values alike (a file so named is still read from a \
+                     directory or glob given as --input; an output directory needs a UTF-8 \
+                     name)"
                 )
             })
         })
