@@ -102,9 +102,12 @@ fn combiners(job: &str) -> Vec<bool> {
 /// `{ cat plain...; gzip -dc gz...; } | mapper | LC_ALL=C sort |
 /// [combiner | LC_ALL=C sort |] reducer`, step after step.
 fn pipeline(w: &Workdir, job: &str, input: &Path, with_combiner: bool) -> String {
+    // What a reader of the directory reads: not mr gen's hidden list of
+    // its parts.
     let mut files: Vec<PathBuf> = fs::read_dir(input)
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|p| !p.file_name().unwrap().to_string_lossy().starts_with('.'))
         .collect();
     files.sort();
     let mut cat = String::from("{ ");

@@ -988,7 +988,10 @@ fn ctrl_c_during_gen_leaves_no_part_file() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(143), "{}", stderr(&o));
-    assert_eq!(names_in(&w.path("out")), ["part-00000.txt"]);
+    assert_eq!(
+        names_in(&w.path("out")),
+        [".mr-gen-parts", "part-00000.txt"]
+    );
     assert_eq!(fs::read(w.path("out/part-00000.txt")).unwrap(), old);
 
     // Killed outright: nothing that looks like data, and the next run
@@ -1021,7 +1024,7 @@ fn ctrl_c_during_gen_leaves_no_part_file() {
     ]));
     assert_eq!(
         names_in(&w.path("out")),
-        ["part-00000.txt", "part-00001.txt.gz"]
+        [".mr-gen-parts", "part-00000.txt", "part-00001.txt.gz"]
     );
 }
 
