@@ -313,12 +313,17 @@ fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
         ),
         ("mapred.reduce.tasks=x", "not a number"),
     ] {
-        let o = w.mr(&["run", "mr_wc", "-D", reduces, input]);
-        refused_saying(
-            &o,
-            &format!("jobconf {reduces} (-D or the job's own): {says}"),
-        );
-        assert!(!stderr(&o).contains("--partitions"), "{}", stderr(&o));
+        // And so on Hadoop, before the job is submitted: it failed there
+        // saying only "Streaming Command Failed!" (probe /tmp/probe24
+        // repro 02).
+        for runner in [&[][..], &["-r", "hadoop", "--dry-run"]] {
+            let o = w.mr(&[&["run", "mr_wc", "-D", reduces, input][..], runner].concat());
+            refused_saying(
+                &o,
+                &format!("jobconf {reduces} (-D or the job's own): {says}"),
+            );
+            assert!(!stderr(&o).contains("--partitions"), "{}", stderr(&o));
+        }
     }
 }
 

@@ -421,6 +421,12 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
             refuse_key_layout_jobconf(&plan)?;
         }
         if runner == Runner::Hadoop {
+            // A number of reducers the local runner and the emulator refuse
+            // (`abc`, `-1`, past the most) is refused here too: Hadoop
+            // failed the job saying only "Streaming Command Failed!", or
+            // with a NegativeArraySizeException (probe /tmp/probe24 repro
+            // 02).
+            crate::cmd::run::reducers_asked(args.partitions, &plan.extras.jobconf)?;
             // `hadoop fs -ls/-mv/-rm` read their paths as glob patterns: the
             // check for an existing output, and the moves of --overwrite,
             // would look at other directories than the output.
@@ -504,20 +510,6 @@ pub fn run(job: &dyn Job, runner: Runner, args: &RunArgs) -> anyhow::Result<Opti
 /// assert!(refuse_map_only_jobconf(&plan).is_ok());
 /// ```
 pub fn refuse_map_only_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
-    // What Hadoop cannot read as a number of reducers failed the job with
-    // "Streaming Command Failed!" alone (`abc`) or a NegativeArraySize-
-    // Exception (`-1`), where the local runner says why (probe
-    // /tmp/probe24 repro 02).
-    for (k, v) in &plan.extras.jobconf {
-        if crate::cmd::run::LOCAL_JOBCONF.contains(&k.as_str())
-            && hadoop_int(v).is_none_or(|n| n < 0)
-        {
-            crate::usage!(
-                "jobconf {k}={v} (-D or the job's own): not a number of reducers (a whole \
-                 number, 1 or more)"
-            );
-        }
-    }
     let Some(reduced) = plan.steps.iter().position(|s| s.reducer) else {
         return Ok(());
     };
@@ -542,28 +534,13 @@ pub fn refuse_map_only_jobconf(plan: &JobPlan) -> anyhow::Result<()> {
 /// assert!(!["", "1", "10", "0x", "x0", "0.0"].iter().any(|v| reads_as_zero(v)));
 /// ```
 pub fn reads_as_zero(v: &str) -> bool {
-    hadoop_int(v) == Some(0)
-}
-
-/// The number Hadoop's `Configuration.getInt` reads `v` as: trimmed, a
-/// sign, decimal or `0x` hex digits that fit an `int`; `None` where it
-/// throws (`abc`, `1.5`, `0x`).
-fn hadoop_int(v: &str) -> Option<i64> {
     let v = v.trim();
-    let (negative, v) = match v.strip_prefix('-') {
-        Some(rest) => (true, rest),
-        None => (false, v.strip_prefix('+').unwrap_or(v)),
-    };
-    let (digits, radix) = match v.strip_prefix("0x").or_else(|| v.strip_prefix("0X")) {
-        Some(hex) => (hex, 16),
-        None => (v, 10),
-    };
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return None;
-    }
-    let n = i64::from_str_radix(digits, radix).ok()?;
-    let n = if negative { -n } else { n };
-    i32::try_from(n).is_ok().then_some(n)
+    let v = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let digits = v
+        .strip_prefix("0x")
+        .or_else(|| v.strip_prefix("0X"))
+        .unwrap_or(v);
+    !digits.is_empty() && digits.bytes().all(|b| b == b'0')
 }
 
 /// Settings by which Hadoop Streaming would cut a step's records into key
@@ -1743,46 +1720,6 @@ fn absolute(p: &Path) -> anyhow::Result<PathBuf> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A number of reducers Hadoop cannot read is refused before the job
-    /// is submitted, for a map-only job too: Hadoop failed it saying only
-    /// "Streaming Command Failed!" (probe /tmp/probe24 repro 02). What
-    /// `Configuration.getInt` reads (hex, a sign, spaces) passes.
-    #[test]
-    fn reducers_hadoop_cannot_read_are_refused_before_submitting() {
-        for reducer in [true, false] {
-            let step = StepPlan {
-                combiner: false,
-                reducer,
-                sort_values: false,
-                whole_files: false,
-            };
-            let mut plan = JobPlan {
-                job: "j".into(),
-                binary: "/bin/mr".into(),
-                steps: vec![step],
-                skip_bad_records: false,
-                extras: Default::default(),
-            };
-            for (k, v, ok) in [
-                ("mapreduce.job.reduces", "abc", false),
-                ("mapreduce.job.reduces", "-1", false),
-                ("mapred.reduce.tasks", "1.5", false),
-                ("mapreduce.job.reduces", "0x", false),
-                ("mapreduce.job.reduces", "99999999999", false),
-                ("mapreduce.job.reduces", " 4 ", true),
-                ("mapreduce.job.reduces", "0x10", true),
-                ("mapreduce.job.reduces", "+2", true),
-                ("mapreduce.job.reduces", "0", !reducer),
-            ] {
-                plan.extras.jobconf = vec![(k.into(), v.into())];
-                let got = refuse_map_only_jobconf(&plan);
-                assert_eq!(got.is_ok(), ok, "{k}={v} reducer {reducer}: {got:?}");
-            }
-        }
-        assert_eq!(hadoop_int("-0x1F"), Some(-31));
-        assert_eq!(hadoop_int("2147483648"), None);
-    }
 
     /// Two runs of a job in the same second by processes of the same pid
     /// (two containers) get different names on the cluster.
