@@ -50,6 +50,20 @@ fn word_count_to_stdout_in_key_order() {
     );
 }
 
+/// A directory `mr gen` wrote is read without a word about its hidden
+/// list of parts (`.mr-gen-parts`), as a job's bookkeeping is.
+#[test]
+fn a_generated_directory_is_read_without_a_warning() {
+    let w = Workdir::new();
+    ok(w.mr(&[
+        "gen", "clicklog", "--size", "20KB", "--files", "2", "--output", "logs",
+    ]));
+    assert!(w.path("logs/.mr-gen-parts").is_file());
+    let o = ok(w.mr(&["run", "url_views", "-i", "logs"]));
+    assert!(!stderr(&o).contains("skipped"), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+}
+
 /// A glob `.*` matches the directory's `.` and `..` too: neither is a
 /// skipped hidden file to be named and read (naming `logs/.` reads the
 /// whole directory; probe /tmp/probe8-logs repro 01).

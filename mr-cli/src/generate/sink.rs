@@ -21,7 +21,7 @@ const GENERATED_EXTENSIONS: [&str; 2] = ["jsonl", "txt"];
 /// gen` replaces or removes; a part file it does not list is a user's, and
 /// makes `mr gen` refuse the directory: every `part-NNNNN.{txt,jsonl}` there
 /// was removed, the user's own too (probe /tmp/probe25 repro 01).
-pub(crate) const OWNED_PARTS: &str = ".mr-gen-parts";
+pub(crate) const OWNED_PARTS: &str = mr_core::input::listing::GEN_PARTS;
 
 /// One open output file.
 enum Sink {

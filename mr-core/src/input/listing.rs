@@ -958,6 +958,11 @@ fn through_link(path: &Path, dirs: &mut std::collections::HashMap<PathBuf, bool>
     linked
 }
 
+/// The hidden file in which `mr gen` lists the parts it wrote into a
+/// directory (the only ones it replaces there): skipped by a reader of the
+/// directory without a word, as a job's bookkeeping is.
+pub const GEN_PARTS: &str = ".mr-gen-parts";
+
 /// A file's identity: its device and inode, the same for every path to it.
 /// Its size and modification time are part of it too, so that a file
 /// system that reuses or fakes inode numbers (0 is taken as none) cannot
@@ -1202,14 +1207,15 @@ impl Walk {
     /// Counts a file skipped for its hidden name, unless it is one a job
     /// writes (`_SUCCESS`, `.part-00000.crc`), an output's lock file
     /// (`.OUT.mr-lock`, a live run's beside an output inside the input:
-    /// probe /tmp/probe8-spark repro 04) or `.`/`..`.
+    /// probe /tmp/probe8-spark repro 04), `mr gen`'s list of its parts
+    /// ([`GEN_PARTS`]) or `.`/`..`.
     fn note_hidden(&mut self, p: &Path) {
         let name = p.file_name().map(|n| n.to_string_lossy());
         use crate::output::commit::{is_output_lock, written_by_a_job};
         let bookkeeping = dot_entry(p)
             || name
                 .as_deref()
-                .is_none_or(|n| written_by_a_job(n) || is_output_lock(n));
+                .is_none_or(|n| written_by_a_job(n) || is_output_lock(n) || n == GEN_PARTS);
         // A directory too (`_2024-01/`, `.archive/`): every file in it is
         // left out (not a link to one: `symlink_metadata`).
         let kind = fs::symlink_metadata(p).ok().map(|m| m.file_type());

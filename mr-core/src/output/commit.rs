@@ -1355,15 +1355,9 @@ fn foreign_in(
             }
             // Names a job writes as files: a directory of one is not a job's.
             n if *is_dir
-                && [
-                    SUCCESS,
-                    "_metadata",
-                    "_common_metadata",
-                    "_started_",
-                    "_committed_",
-                ]
-                .iter()
-                .any(|p| n.starts_with(p)) =>
+                && ([SUCCESS, "_metadata", "_common_metadata"].contains(&n)
+                    || n.starts_with("_started_")
+                    || n.starts_with("_committed_")) =>
             {
                 foreign.push(format!("{}/", printable_line(name)));
                 continue;
@@ -2098,6 +2092,7 @@ mod tests {
             ),
             ("__magic/notes.txt", "__magic/notes.txt"),
             ("_metadata/thesis.docx", "_metadata/"),
+            ("_metadata_notes/a", "_metadata_notes/"),
             ("_started_1/a", "_started_1/"),
         ] {
             let path = out.join(mine);
@@ -2105,6 +2100,7 @@ mod tests {
             fs::write(&path, "mine").unwrap();
             let e = OutputDir::create(&out, true).unwrap_err().to_string();
             assert!(e.contains(shown), "{mine}: {e}");
+            assert_eq!(e.matches(shown).count(), 1, "named once: {e}");
             assert_eq!(fs::read(&path).unwrap(), b"mine");
             let top = out.join(mine.split('/').next().unwrap());
             fs::remove_dir_all(top).unwrap();
