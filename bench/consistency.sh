@@ -14,6 +14,7 @@ LOGS="$DATA/clicklog-$SIZE"
 BYTES=$(python3 -c "import sys; from pathlib import Path; import gzip
 t=0
 for p in Path('$LOGS').iterdir():
+    if p.name.startswith('.'): continue  # mr gen's list of its parts
     t += len(gzip.open(p).read()) if p.suffix=='.gz' else p.stat().st_size
 print(t)")
 SETTINGS=(

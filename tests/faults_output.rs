@@ -1732,6 +1732,29 @@ fn a_report_never_replaces_a_file_the_run_reads() {
         "look up.txt",
     ]);
     assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("is the job's file look up.txt"),
+        "{}",
+        stderr(&o)
+    );
+    let o = w.mr_env(
+        &[
+            "run",
+            "word_count",
+            "-q",
+            "-i",
+            "logs",
+            "--report",
+            "mr.toml",
+        ],
+        &[("MR_CONF", "mr.toml")],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("the config file $MR_CONF names"),
+        "{}",
+        stderr(&o)
+    );
     assert_eq!(fs::read_to_string(w.path("look up.txt")).unwrap(), "x\n");
     assert_eq!(fs::read(w.path("ids/page_url.jsonl")).unwrap(), store);
     assert!(!w.path("ids/run.jsonl").exists());

@@ -267,6 +267,35 @@ fn files_are_readable_by_name_and_shipped_to_hadoop() {
     );
 }
 
+/// A file shipped under its own name made plain for Hadoop's -files
+/// (`stop words.txt` as `stop_words.txt`) is refused where another file
+/// has the plain name: a task asking for it by its own name would find
+/// the other file. Without a clash it is shipped under the plain name.
+#[test]
+fn a_file_whose_plain_name_another_has_is_refused_for_the_cluster() {
+    let w = Workdir::new();
+    w.write("a.tsv", "a\n");
+    w.write("stop words.txt", "the\n");
+    w.write("in.txt", "x\n");
+    let dry = |files: &[&str]| {
+        let args = ["run", "mr_wc", "-r", "hadoop", "--dry-run", "in.txt"];
+        w.mr(&[&args[..], files].concat())
+    };
+    let o = dry(&[
+        "--files",
+        "a.tsv#stop_words.txt",
+        "--files",
+        "stop words.txt",
+    ]);
+    refused_saying(&o, "shipped to a cluster's tasks as stop_words.txt");
+    let o = ok(dry(&["--files", "stop words.txt"]));
+    assert!(
+        stdout(&o).contains("stop words.txt#stop_words.txt"),
+        "{}",
+        stdout(&o)
+    );
+}
+
 #[test]
 fn jobconf_unread_keys_are_warned_and_reduces_sets_partitions() {
     let w = Workdir::new();

@@ -785,15 +785,27 @@ impl Store {
             return Err(config("is a file: give a directory (created when missing)"));
         }
         let success = crate::output::commit::SUCCESS;
-        // Anywhere inside an output, not only at its top: a store in an
-        // output's _temporary/ went with the output's next --overwrite
-        // (probe /tmp/probe25 repro 04).
-        let abs = std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf());
-        if abs.ancestors().any(|a| a.join(success).exists()) {
-            return Err(config(
-                "is a job's output, or inside one: a store is a directory of its own, which runs \
-                 extend in place (use --dictionaries to read an earlier output's)",
-            ));
+        // An output, or inside one: at its top, in a directory of it, or
+        // deeper under a directory a job writes (a store in an output's
+        // _temporary/ went with the output's next --overwrite: probe
+        // /tmp/probe25 repro 04). A `_SUCCESS` higher up beside other
+        // directories (one copied into $HOME) is no output of this store's.
+        let real = crate::paths::resolved(dir);
+        let ancestors: Vec<&Path> = real.ancestors().collect();
+        let output = ancestors.iter().enumerate().find(|(i, a)| {
+            a.join(success).exists()
+                && (*i <= 1
+                    || ancestors[i - 1].file_name().is_some_and(|n| {
+                        crate::output::commit::written_by_a_job(&n.to_string_lossy())
+                    }))
+        });
+        if let Some((_, out)) = output {
+            return Err(config(&format!(
+                "is a job's output, or inside one ({} holds {success}): a store is a directory \
+                 of its own, which runs extend in place (use --dictionaries to read an earlier \
+                 output's)",
+                crate::error::printable_path(out)
+            )));
         }
         let store = Store {
             dir: dir.to_path_buf(),
@@ -854,10 +866,11 @@ impl Store {
                 return Err(crate::Error::Config(format!(
                     "--dictionary-store {}: its {name} belongs to another user (uid {}), and the \
                      store's directory is sticky (mode +t), so this run could not replace it: \
-                     clear the sticky bit (chmod -t {}), for the store's writers share it \
-                     through its group",
+                     its owner (uid {}) can clear the sticky bit (chmod -t {}), for the store's \
+                     writers share it through its group",
                     crate::error::printable_path(&self.dir),
                     m.uid(),
+                    dir.uid(),
                     crate::error::printable_path(&self.dir),
                 )));
             }
@@ -1984,10 +1997,23 @@ mod tests {
                 out.join("_temporary/ids"),
                 "is a job's output, or inside one",
             ),
+            (
+                out.join("_temporary/0/ids"),
+                "is a job's output, or inside one",
+            ),
         ] {
             let e = Store::open(&dir, &cols).unwrap_err().to_string();
             assert!(e.contains(says), "{e}");
         }
+        // Beside an output, reached through it (`out/../ids`), or below a
+        // directory holding a stray _SUCCESS (copied there with an
+        // output's parts) but not in one a job writes: a store of its own.
+        let beside = out.join("../ids");
+        assert!(Store::open(&beside, &cols).is_ok());
+        let stray = d.path().join("home");
+        std::fs::create_dir_all(stray.join("stores")).unwrap();
+        std::fs::write(stray.join("_SUCCESS"), "").unwrap();
+        assert!(Store::open(&stray.join("stores/ids"), &cols).is_ok());
         let new = d.path().join("a/b");
         let store = Store::open(&new, &cols).unwrap();
         assert!(!new.exists(), "made before any id was given");

@@ -101,6 +101,10 @@ pub trait Fold: Clone + Send + Sync + 'static {
     ///     fn accumulate(&self, acc: &mut u64, v: u64) { self.0.accumulate(acc, v) }
     ///     fn merge(&self, acc: &mut u64, other: u64) { self.0.merge(acc, other) }
     ///     fn finish(&self, key: &String, acc: u64) -> u64 { self.0.finish(key, acc) }
+    ///     // Count's overflow check, kept.
+    ///     fn try_finish(&self, key: &String, acc: u64) -> Result<u64, mr_core::JobError> {
+    ///         self.0.try_finish(key, acc)
+    ///     }
     ///     fn keep(&self, _key: &String, total: &u64) -> bool { *total >= 10 }
     /// }
     /// let f = Frequent(Count::new());
@@ -1330,8 +1334,9 @@ mod tests {
     }
 
     /// `Fold::keep` leaves a key out once its total is known, never a
-    /// partial one: a key whose values are spread over many chunks, spills
-    /// and partitions, each part below the threshold, is still written.
+    /// partial one: a key whose values are spread over many chunks and
+    /// spills, each part below the threshold, is still written (with one
+    /// partition and with several).
     #[test]
     fn a_fold_leaves_out_the_keys_it_does_not_keep_by_their_totals() {
         // Key kN is seen N + 1 times, one value in every chunk of 64 bytes or so.

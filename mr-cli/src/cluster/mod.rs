@@ -1139,13 +1139,29 @@ pub fn extras(job: &dyn Job, args: &RunArgs, binary_name: &str) -> anyhow::Resul
             );
         }
     }
-    for (name, path) in &local.files {
-        // A file option's file goes under its own file name, made plain for
-        // Hadoop's -files (`stop words.txt` as `stop_words.txt`), and, if
-        // another file or the binary has that name, numbered
-        // (`2-stop_words.txt`): its option is given that name.
-        let name = if own(path, name) {
+    // A file under its own name that Hadoop's -files takes as it is keeps
+    // it, or, if another file or the binary has it, is numbered
+    // (`2-stop_words.txt`): a file option is given that name. One whose name
+    // is made plain (`stop words.txt` as `stop_words.txt`) is named after
+    // them, and refused where the plain name is taken: a task looking for
+    // it by its own name takes the file of its plain name, which would be
+    // another's (review of 2fc2c72).
+    let mut shipped: std::collections::BTreeMap<&String, String> = Default::default();
+    for plain_first in [true, false] {
+        for (name, path) in local.files.iter().filter(|(n, p)| own(p, n)) {
             let plain = mr_core::options::shipped_name(name);
+            if (plain == *name) != plain_first {
+                continue;
+            }
+            if !plain_first && taken.contains(&plain) {
+                crate::usage!(
+                    "{}: shipped to a cluster's tasks as {plain} (Hadoop's -files takes names of \
+                     ASCII letters, digits and ._+- only), which another file has: give it a \
+                     name of its own, as {}#NAME",
+                    path.display(),
+                    path.display()
+                );
+            }
             let mut unique = plain.clone();
             for i in 2.. {
                 if taken.insert(unique.clone()) {
@@ -1153,10 +1169,11 @@ pub fn extras(job: &dyn Job, args: &RunArgs, binary_name: &str) -> anyhow::Resul
                 }
                 unique = format!("{i}-{plain}");
             }
-            unique
-        } else {
-            name.clone()
-        };
+            shipped.insert(name, unique);
+        }
+    }
+    for (name, path) in &local.files {
+        let name = shipped.get(name).cloned().unwrap_or_else(|| name.clone());
         files.push((path.clone(), name));
     }
     let opts = job.options();

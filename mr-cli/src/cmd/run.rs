@@ -617,6 +617,13 @@ pub fn run(registry: &Registry, args: &RunArgs) -> anyhow::Result<()> {
         for conf in &args.conf_path {
             read.push(("a config file".into(), conf.clone()));
         }
+        // $MR_CONF, read when no -c is given.
+        if let Some(conf) = std::env::var_os("MR_CONF").filter(|v| !v.is_empty())
+            && args.conf_path.is_empty()
+            && !args.no_conf
+        {
+            read.push(("the config file $MR_CONF names".into(), conf.into()));
+        }
         for (name, file) in job_params(job.as_ref(), args, false)?.files {
             read.push((format!("the job's file {name}"), file));
         }

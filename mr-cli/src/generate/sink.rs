@@ -221,9 +221,17 @@ impl PartWriter {
             .filter_map(|p| Some(p.file_name()?.to_string_lossy().into_owned()))
             .collect();
         mr_core::cancel::critical(|| -> anyhow::Result<()> {
-            // Listed before the first rename: killed among them, the mix
-            // of new and old parts is all this tool's, for the next run.
-            write_owned_parts(&self.dir, self.owned.union(&new))?;
+            // Listed before the first rename (a rename keeps a file's
+            // identity): killed among them, the mix of new and old parts
+            // is all this tool's, for the next run.
+            let old = self.owned.iter().map(|n| (n.as_str(), self.dir.join(n)));
+            let news = || {
+                self.paths
+                    .iter()
+                    .filter_map(|p| Some((p.file_name()?.to_str()?, p.clone())))
+            };
+            let temps = news().zip(&self.temps).map(|((n, _), t)| (n, t.clone()));
+            write_owned_parts(&self.dir, old.chain(temps))?;
             for (temp, path) in self.temps.iter().zip(&self.paths) {
                 fs::rename(temp, path).with_context(|| {
                     format!("renaming {} to {}", temp.display(), path.display())
@@ -232,7 +240,7 @@ impl PartWriter {
             remove_generated(&self.dir, |name| {
                 self.owned.contains(name) && !new.contains(name)
             })?;
-            write_owned_parts(&self.dir, new.iter())
+            write_owned_parts(&self.dir, news())
         })?;
         self.temps.clear();
         Ok(GenSummary {
@@ -332,18 +340,39 @@ fn remove_generated(dir: &Path, remove: impl Fn(&str) -> bool) -> anyhow::Result
     Ok(())
 }
 
-/// The parts [`OWNED_PARTS`] in `dir` lists (none without it).
+/// The parts [`OWNED_PARTS`] in `dir` lists that are still the files it
+/// wrote (none without it): a line is a name and the file's identity
+/// ([`identity`]), so a user's file put under a listed name (the parts
+/// removed, the list left, logs copied in) is not taken for one.
 fn owned_parts(dir: &Path) -> anyhow::Result<std::collections::BTreeSet<String>> {
     let path = dir.join(OWNED_PARTS);
     match fs::read_to_string(&path) {
         Ok(text) => Ok(text
             .lines()
-            .filter(|n| is_generated_part(n))
-            .map(str::to_string)
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(n, id)| {
+                is_generated_part(n) && identity(&dir.join(n)).is_some_and(|now| now == *id)
+            })
+            .map(|(n, _)| n.to_string())
             .collect()),
         Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Default::default()),
         Err(e) => Err(e).with_context(|| format!("reading {}", path.display())),
     }
+}
+
+/// A file's identity as [`OWNED_PARTS`] keeps it: device, inode, size and
+/// modification time (a rename keeps them all); `None` without the file.
+fn identity(path: &Path) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let m = fs::symlink_metadata(path).ok()?;
+    Some(format!(
+        "{}:{}:{}:{}.{:09}",
+        m.dev(),
+        m.ino(),
+        m.size(),
+        m.mtime(),
+        m.mtime_nsec()
+    ))
 }
 
 /// Refuses `dir` when it holds part files (names `mr gen` writes) that
@@ -370,23 +399,27 @@ fn refuse_parts_of_others(
         n => format!(" and {n} more"),
     };
     anyhow::bail!(
-        "--output {}: it holds part files that mr gen did not write ({}{more}), which it would \
-         replace or remove: give a new or empty directory (if an mr gen older than this one \
-         wrote them, remove them first)",
+        "--output {}: it holds part files that its list of what mr gen wrote there \
+         ({OWNED_PARTS}) does not name ({}{more}), which mr gen would replace or remove: give \
+         a new or empty directory (if an mr gen wrote them, one older than this one or before \
+         they were changed, remove them first)",
         dir.display(),
         mr_core::error::printable_line(&others[..shown].join(", "))
     )
 }
 
-/// Writes [`OWNED_PARTS`] in `dir`: `names`, whole or not at all (a temp
-/// file renamed over it, under the directory's lock).
+/// Writes [`OWNED_PARTS`] in `dir`: each part's name and the identity of
+/// the file at its path (which a rename to the name keeps), whole or not
+/// at all (a temp file renamed over it, under the directory's lock).
 fn write_owned_parts<'a>(
     dir: &Path,
-    names: impl Iterator<Item = &'a String>,
+    parts: impl Iterator<Item = (&'a str, PathBuf)>,
 ) -> anyhow::Result<()> {
     let path = dir.join(OWNED_PARTS);
     let temp = dir.join(format!("{OWNED_PARTS}.mr-tmp"));
-    let text: String = names.map(|n| format!("{n}\n")).collect();
+    let text: String = parts
+        .filter_map(|(n, p)| Some(format!("{n}\t{}\n", identity(&p)?)))
+        .collect();
     fs::write(&temp, text).with_context(|| format!("writing {}", temp.display()))?;
     fs::rename(&temp, &path)
         .with_context(|| format!("renaming {} to {}", temp.display(), path.display()))
@@ -448,7 +481,7 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         // An earlier mr gen's part (listed as its own).
         fs::write(dir.path().join("part-00000.txt"), "old\n").unwrap();
-        fs::write(dir.path().join(OWNED_PARTS), "part-00000.txt\n").unwrap();
+        listed(dir.path(), &["part-00000.txt"]);
         // A killed earlier run's temp file goes.
         fs::write(dir.path().join(".part-00001.txt.mr-tmp"), "cut").unwrap();
         let mut w = PartWriter::create(dir.path(), "txt", 2, 1, 100).unwrap();
@@ -538,7 +571,7 @@ mod tests {
         let dir = tempfile::TempDir::new().unwrap();
         // An earlier mr gen's (of the other kind), which the new set does not replace.
         fs::write(dir.path().join("part-00007.jsonl"), "stale").unwrap();
-        fs::write(dir.path().join(OWNED_PARTS), "part-00007.jsonl\n").unwrap();
+        listed(dir.path(), &["part-00007.jsonl"]);
         fs::write(dir.path().join("keep.txt"), "mine").unwrap();
         let mut w = PartWriter::create(dir.path(), "txt", 3, 1, 100).unwrap();
         while !w.done() {
@@ -580,12 +613,12 @@ mod tests {
             .unwrap()
             .to_string();
         assert!(
-            e.contains("did not write (part-00000.txt, part-00003.txt, part-00042.jsonl.gz)"),
+            e.contains("does not name (part-00000.txt, part-00003.txt, part-00042.jsonl.gz)"),
             "{e}"
         );
         assert_eq!(names(dir.path()), mine);
         // One of them listed (an earlier mr gen's): the others still refuse.
-        fs::write(dir.path().join(OWNED_PARTS), "part-00000.txt\n").unwrap();
+        listed(dir.path(), &["part-00000.txt"]);
         let e = PartWriter::create(dir.path(), "txt", 2, 0, 100)
             .err()
             .unwrap()
@@ -607,10 +640,32 @@ mod tests {
             names(&own),
             [".mr-gen-parts", "part-00000.txt", "part-00001.txt"]
         );
-        assert_eq!(
-            fs::read_to_string(own.join(OWNED_PARTS)).unwrap(),
-            "part-00000.txt\npart-00001.txt\n"
-        );
+        let list = fs::read_to_string(own.join(OWNED_PARTS)).unwrap();
+        let listed: Vec<&str> = list
+            .lines()
+            .map(|l| l.split('\t').next().unwrap())
+            .collect();
+        assert_eq!(listed, ["part-00000.txt", "part-00001.txt"]);
+        // Its parts removed and the user's logs copied in under their
+        // names, the list left behind: the list names files that are gone,
+        // and the user's are refused, not replaced (review of 1122b90).
+        for n in ["part-00000.txt", "part-00001.txt"] {
+            fs::remove_file(own.join(n)).unwrap();
+            fs::write(own.join(n), "my precious log").unwrap();
+        }
+        let e = PartWriter::create(&own, "txt", 1, 0, 100)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("(part-00000.txt, part-00001.txt)"), "{e}");
+        for n in ["part-00000.txt", "part-00001.txt"] {
+            assert_eq!(fs::read(own.join(n)).unwrap(), b"my precious log");
+        }
+    }
+
+    /// Lists `names` in `dir` as parts an earlier `mr gen` wrote there.
+    fn listed(dir: &Path, names: &[&str]) {
+        write_owned_parts(dir, names.iter().map(|n| (*n, dir.join(n)))).unwrap();
     }
 
     #[test]

@@ -963,6 +963,12 @@ fn through_link(path: &Path, dirs: &mut std::collections::HashMap<PathBuf, bool>
 /// directory without a word, as a job's bookkeeping is.
 pub const GEN_PARTS: &str = ".mr-gen-parts";
 
+/// Whether `name` is [`GEN_PARTS`], or the temp file it is written as.
+fn gen_parts(name: &str) -> bool {
+    name.strip_prefix(GEN_PARTS)
+        .is_some_and(|t| t.is_empty() || t == ".mr-tmp")
+}
+
 /// A file's identity: its device and inode, the same for every path to it.
 /// Its size and modification time are part of it too, so that a file
 /// system that reuses or fakes inode numbers (0 is taken as none) cannot
@@ -1215,7 +1221,7 @@ impl Walk {
         let bookkeeping = dot_entry(p)
             || name
                 .as_deref()
-                .is_none_or(|n| written_by_a_job(n) || is_output_lock(n) || n == GEN_PARTS);
+                .is_none_or(|n| written_by_a_job(n) || is_output_lock(n) || gen_parts(n));
         // A directory too (`_2024-01/`, `.archive/`): every file in it is
         // left out (not a link to one: `symlink_metadata`).
         let kind = fs::symlink_metadata(p).ok().map(|m| m.file_type());

@@ -967,21 +967,26 @@ fn check_removable(target: &Path, parent: &Path) -> std::result::Result<(), Stri
 /// }
 /// ```
 pub fn written_by_a_job(name: &str) -> bool {
-    const BOOKKEEPING: [&str; 7] = [
-        SUCCESS,
+    const DIRECTORIES: [&str; 4] = [
         BAD_RECORDS,
         crate::categorical::DICTIONARIES,
         TEMPORARY,
         "_logs",
-        "_metadata",
-        "_common_metadata",
     ];
     is_part_name(name)
-        || BOOKKEEPING.contains(&name)
-        || ["_started_", "_committed_", "__magic"]
-            .iter()
-            .any(|p| name.starts_with(p))
+        || written_as_a_file(name)
+        || DIRECTORIES.contains(&name)
+        || name.starts_with("__magic")
         || (name.len() >= ".x.crc".len() && name.starts_with('.') && name.ends_with(".crc"))
+}
+
+/// Whether `name` is one of an output's bookkeeping files, never a
+/// directory: `_SUCCESS`, Parquet's `_metadata` and `_common_metadata`,
+/// commit markers (`_started_*`, `_committed_*`).
+fn written_as_a_file(name: &str) -> bool {
+    [SUCCESS, "_metadata", "_common_metadata"].contains(&name)
+        || name.starts_with("_started_")
+        || name.starts_with("_committed_")
 }
 
 /// Whether `name` is a part file's name as a job writes it: `part-` and a
@@ -1306,8 +1311,10 @@ fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
 /// The entries of `dir` that no job writes (see [`foreign_names`]), and
 /// inside the directories a job writes, what it does not write there: in
 /// `_bad_records/` mr's `map-*`/`reduce-*` files, in `_dictionaries/` its
-/// `*.jsonl` files, in `_logs/` Hadoop's `history/` of files; and a
-/// `.NAME.crc` without its NAME. (`_temporary/` is a committer's scratch.)
+/// `*.jsonl` files, in `_logs/` Hadoop's `history/` of files, in a
+/// committer's scratch (`_temporary/`, `__magic*/`) parts and its records
+/// ([`committer_scratch`]); a directory under a name a job writes as a
+/// file (`_metadata/`); and a `.NAME.crc` without its NAME.
 fn foreign_entries(dir: &Path, ours: Ours<'_>) -> std::io::Result<Vec<String>> {
     foreign_in(dir, &entries(dir)?, ours)
 }
@@ -1354,11 +1361,7 @@ fn foreign_in(
                 continue;
             }
             // Names a job writes as files: a directory of one is not a job's.
-            n if *is_dir
-                && ([SUCCESS, "_metadata", "_common_metadata"].contains(&n)
-                    || n.starts_with("_started_")
-                    || n.starts_with("_committed_")) =>
-            {
+            n if *is_dir && written_as_a_file(n) => {
                 foreign.push(format!("{}/", printable_line(name)));
                 continue;
             }
@@ -1394,9 +1397,21 @@ fn foreign_in(
     Ok(foreign)
 }
 
+/// A committer's record of its work in its scratch directory: S3A's
+/// `.pending`/`.pendingset`, the manifest committer's (Hadoop 3.3.5+, Spark
+/// on ABFS and GCS) `TASK-manifest.json` (`.tmp` while written) and
+/// `summary-*.json`.
+fn committer_record(name: &str) -> bool {
+    name.ends_with(".pending")
+        || name.ends_with(".pendingset")
+        || name.ends_with("-manifest.json")
+        || name.ends_with("-manifest.json.tmp")
+        || (name.starts_with("summary-") && name.ends_with(".json"))
+}
+
 /// Adds to `foreign` what a committer's scratch directory `dir` (shown as
 /// `rel`) holds that no committer writes: files other than parts, a job's
-/// bookkeeping and S3A's `.pending`/`.pendingset` records, in attempt
+/// bookkeeping and committers' records ([`committer_record`]), in attempt
 /// directories of any name, 8 deep at most (deeper is foreign).
 fn committer_scratch(
     dir: &Path,
@@ -1410,9 +1425,7 @@ fn committer_scratch(
         let shown = format!("{rel}/{n}");
         if d && depth < 8 {
             committer_scratch(&dir.join(&n), &shown, depth + 1, foreign)?;
-        } else if d
-            || !(written_by_a_job(&n) || n.ends_with(".pending") || n.ends_with(".pendingset"))
-        {
+        } else if d || !(written_by_a_job(&n) || committer_record(&n)) {
             foreign.push(format!(
                 "{}{}",
                 printable_line(&shown),
@@ -2078,6 +2091,9 @@ mod tests {
         fs::write(attempt.join(".part-00000.crc"), "x").unwrap();
         fs::create_dir_all(out.join("__magic/job-1/tasks")).unwrap();
         fs::write(out.join("__magic/job-1/tasks/t.pendingset"), "x").unwrap();
+        let manifests = out.join("_temporary/job_1/00/manifests");
+        fs::create_dir_all(&manifests).unwrap();
+        fs::write(manifests.join("task_1-manifest.json"), "{}").unwrap();
         finished().unwrap();
         assert_eq!(names(&out), ["_SUCCESS", "part-00000"]);
 
