@@ -1703,58 +1703,37 @@ fn a_report_never_replaces_a_file_the_run_reads() {
         assert!(stderr(&o).contains(says), "{more:?}: {}", stderr(&o));
         assert!(!w.path("t2").exists());
     }
-    let o = w.mr(&[
-        "run",
-        "word_count",
-        "-q",
-        "-i",
-        "logs",
-        "--files",
-        "look up.txt",
-        "--report",
-        "look up.txt",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("is the job's file look up.txt"),
-        "{}",
-        stderr(&o)
-    );
-    let o = w.mr(&[
-        "run",
-        "option_kinds",
-        "-q",
-        "-i",
-        "logs",
-        "--lookup",
-        "look up.txt",
-        "--report",
-        "look up.txt",
-    ]);
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("is the job's file look up.txt"),
-        "{}",
-        stderr(&o)
-    );
-    let o = w.mr_env(
-        &[
-            "run",
+    // A job's files and the config file $MR_CONF names, each refused.
+    for (job, file_flag, env, says) in [
+        (
             "word_count",
-            "-q",
-            "-i",
-            "logs",
-            "--report",
-            "mr.toml",
-        ],
-        &[("MR_CONF", "mr.toml")],
-    );
-    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
-    assert!(
-        stderr(&o).contains("the config file $MR_CONF names"),
-        "{}",
-        stderr(&o)
-    );
+            "--files",
+            None,
+            "is the job's file look up.txt",
+        ),
+        (
+            "option_kinds",
+            "--lookup",
+            None,
+            "is the job's file look up.txt",
+        ),
+        (
+            "word_count",
+            "",
+            Some("mr.toml"),
+            "the config file $MR_CONF names",
+        ),
+    ] {
+        let report = env.unwrap_or("look up.txt");
+        let mut args = vec!["run", job, "-q", "-i", "logs", "--report", report];
+        if !file_flag.is_empty() {
+            args.extend([file_flag, "look up.txt"]);
+        }
+        let env: Vec<(&str, &str)> = env.map(|e| ("MR_CONF", e)).into_iter().collect();
+        let o = w.mr_env(&args, &env);
+        assert_eq!(o.status.code(), Some(1), "{job}: {}", stderr(&o));
+        assert!(stderr(&o).contains(says), "{job}: {}", stderr(&o));
+    }
     assert_eq!(fs::read_to_string(w.path("look up.txt")).unwrap(), "x\n");
     assert_eq!(fs::read(w.path("ids/page_url.jsonl")).unwrap(), store);
     assert!(!w.path("ids/run.jsonl").exists());

@@ -847,29 +847,22 @@ impl Store {
     #[cfg(unix)]
     fn check_replaceable(&self, columns: &[String]) -> Result<(), crate::Error> {
         use std::os::unix::fs::MetadataExt;
-        let me = rustix::process::geteuid().as_raw();
         let Ok(dir) = std::fs::metadata(&self.dir) else {
             return Ok(());
         };
-        if me == 0 || dir.mode() & 0o1000 == 0 || dir.uid() == me {
-            return Ok(());
-        }
         let names = columns
             .iter()
             .map(|c| format!("{}.jsonl", file_name(c)))
             .chain([STORE_SIZES.to_string()]);
         for name in names {
-            let path = self.dir.join(&name);
-            if let Ok(m) = std::fs::symlink_metadata(&path)
-                && m.uid() != me
-            {
+            if let Some(owner) = crate::paths::sticky_owner(&dir, &self.dir.join(&name)) {
                 return Err(crate::Error::Config(format!(
                     "--dictionary-store {}: its {name} belongs to another user (uid {}), and the \
                      store's directory is sticky (mode +t), so this run could not replace it: \
                      its owner (uid {}) can clear the sticky bit (chmod -t {}), for the store's \
                      writers share it through its group",
                     crate::error::printable_path(&self.dir),
-                    m.uid(),
+                    owner,
                     dir.uid(),
                     crate::error::printable_path(&self.dir),
                 )));

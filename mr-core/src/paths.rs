@@ -365,3 +365,19 @@ impl Reading {
             .map(PathBuf::as_path)
     }
 }
+
+/// The owner of `file` when this user may not rename or remove it: in a
+/// sticky directory (`dir_meta`: `/tmp`, a team's scratch), only the
+/// file's owner, the directory's or root may. `None` when they may, or
+/// there is no `file`.
+#[cfg(unix)]
+pub(crate) fn sticky_owner(dir_meta: &std::fs::Metadata, file: &Path) -> Option<u32> {
+    use std::os::unix::fs::MetadataExt;
+    let me = rustix::process::geteuid();
+    let owner = std::fs::symlink_metadata(file).ok()?.uid();
+    (!me.is_root()
+        && dir_meta.mode() & 0o1000 != 0
+        && dir_meta.uid() != me.as_raw()
+        && owner != me.as_raw())
+    .then_some(owner)
+}

@@ -416,7 +416,7 @@ fn write_owned_parts<'a>(
     parts: impl Iterator<Item = (&'a str, PathBuf)>,
 ) -> anyhow::Result<()> {
     let path = dir.join(OWNED_PARTS);
-    let temp = dir.join(format!("{OWNED_PARTS}.mr-tmp"));
+    let temp = dir.join(mr_core::input::listing::GEN_PARTS_TEMP);
     let text: String = parts
         .filter_map(|(n, p)| Some(format!("{n}\t{}\n", identity(&p)?)))
         .collect();

@@ -963,10 +963,12 @@ fn through_link(path: &Path, dirs: &mut std::collections::HashMap<PathBuf, bool>
 /// directory without a word, as a job's bookkeeping is.
 pub const GEN_PARTS: &str = ".mr-gen-parts";
 
+/// The temp file [`GEN_PARTS`] is written as, then renamed over it.
+pub const GEN_PARTS_TEMP: &str = ".mr-gen-parts.mr-tmp";
+
 /// Whether `name` is [`GEN_PARTS`], or the temp file it is written as.
 fn gen_parts(name: &str) -> bool {
-    name.strip_prefix(GEN_PARTS)
-        .is_some_and(|t| t.is_empty() || t == ".mr-tmp")
+    name == GEN_PARTS || name == GEN_PARTS_TEMP
 }
 
 /// A file's identity: its device and inode, the same for every path to it.

@@ -905,14 +905,10 @@ fn check_removable(target: &Path, parent: &Path) -> std::result::Result<(), Stri
     let owner = |p: &Path| fs::symlink_metadata(p).map(|m| m.uid()).unwrap_or(u32::MAX);
     let parent_meta =
         fs::metadata(parent).map_err(|e| format!("cannot read {}: {e}", parent.display()))?;
-    if parent_meta.mode() & 0o1000 != 0
-        && owner(target) != me.as_raw()
-        && parent_meta.uid() != me.as_raw()
-    {
+    if let Some(owner) = crate::paths::sticky_owner(&parent_meta, target) {
         return Err(format!(
-            "it belongs to user {} in a directory with the sticky bit ({}), where only its owner \
-             may move or remove it: ask its owner to remove it",
-            owner(target),
+            "it belongs to user {owner} in a directory with the sticky bit ({}), where only its \
+             owner may move or remove it: ask its owner to remove it",
             parent.display()
         ));
     }
@@ -1297,6 +1293,13 @@ fn html_report_output(bytes: &[u8]) -> Option<String> {
         .then(|| mark.get("output_dir")?.as_str().map(str::to_string))?
 }
 
+/// [`entries`] of `path`, an output's `rel`, whose error says which
+/// directory could not be listed (`_bad_records` of mode 000).
+fn listed(rel: &str, path: &Path) -> std::io::Result<Vec<(String, bool)>> {
+    entries(path)
+        .map_err(|e| std::io::Error::new(e.kind(), format!("its {}: {e}", printable_line(rel))))
+}
+
 /// The entries of `dir`: each name, and whether it is a directory.
 fn entries(dir: &Path) -> std::io::Result<Vec<(String, bool)>> {
     let mut entries = Vec::new();
@@ -1371,12 +1374,6 @@ fn foreign_in(
             continue;
         }
         let sub = dir.join(name);
-        // Which directory could not be listed (`_bad_records` of mode 000).
-        let listed = |rel: &str, path: &Path| {
-            self::entries(path).map_err(|e| {
-                std::io::Error::new(e.kind(), format!("its {}: {e}", printable_line(rel)))
-            })
-        };
         for (n, d) in listed(name, &sub)? {
             let ok = inside(&n, d)
                 && (n != "history"
@@ -1419,9 +1416,7 @@ fn committer_scratch(
     depth: usize,
     foreign: &mut Vec<String>,
 ) -> std::io::Result<()> {
-    let listed = entries(dir)
-        .map_err(|e| std::io::Error::new(e.kind(), format!("its {}: {e}", printable_line(rel))))?;
-    for (n, d) in listed {
+    for (n, d) in listed(rel, dir)? {
         let shown = format!("{rel}/{n}");
         if d && depth < 8 {
             committer_scratch(&dir.join(&n), &shown, depth + 1, foreign)?;
